@@ -1,0 +1,275 @@
+//! Parsing YAML text into a [`Node`] tree.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
+use slipway_diagnostics::{Diagnostic, FileId, Position, Span};
+
+use crate::{Node, Scalar, Style, Value};
+
+/// Parses one YAML document. `file` is the id the text was registered under in the source map.
+///
+/// An empty document (or one holding only comments) is a null node. Errors: YAML syntax errors
+/// (`Y0001`), more than one document (`Y0002`), anchors and aliases (`Y0003`), and duplicate keys
+/// (`Y0004`). Duplicate keys are all reported; the first syntax error stops the parse.
+///
+/// # Errors
+/// Returns every diagnostic found when the text is not a single valid YAML document.
+pub fn load(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
+    let mut builder = Builder { file, stack: Vec::new(), documents: Vec::new(), diagnostics: Vec::new() };
+    let parser = Parser::new_from_str(text);
+    for event in parser {
+        match event {
+            Ok((event, span)) => builder.event(event, &span.start, &span.end),
+            Err(error) => {
+                let at = position(error.marker());
+                builder.diagnostics.push(
+                    Diagnostic::error(
+                        "Y0001",
+                        format!("invalid YAML: {}", error.info()),
+                        Some(Span::new(file, at, Position::new(at.line, at.column + 1))),
+                    )
+                    .with_hint("check the indentation and quoting around this place"),
+                );
+                return Err(builder.diagnostics);
+            }
+        }
+    }
+    let Builder { documents, mut diagnostics, .. } = builder;
+    let mut documents = documents.into_iter();
+    let first = documents.next();
+    if let Some(second) = documents.next() {
+        diagnostics.push(
+            Diagnostic::error("Y0002", "a pipeline file must hold one YAML document, but this one holds more", Some(second.span))
+                .with_hint("remove the `---` separator and keep one document per file"),
+        );
+    }
+    if !diagnostics.is_empty() {
+        return Err(diagnostics);
+    }
+    let origin = Span::new(file, Position::new(1, 1), Position::new(1, 1));
+    Ok(first.unwrap_or_else(|| Node::null(origin)))
+}
+
+fn position(marker: &Marker) -> Position {
+    let line = u32::try_from(marker.line()).unwrap_or(u32::MAX).max(1);
+    let column = u32::try_from(marker.col()).unwrap_or(u32::MAX).saturating_add(1);
+    Position::new(line, column)
+}
+
+enum Open {
+    Sequence { start: Position, items: Vec<Node> },
+    Mapping { start: Position, entries: Vec<(Node, Node)>, pending_key: Option<Node>, seen: HashMap<String, Span> },
+}
+
+struct Builder {
+    file: FileId,
+    stack: Vec<Open>,
+    documents: Vec<Node>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Builder {
+    fn span(&self, start: Position, end: Position) -> Span {
+        Span::new(self.file, start, end)
+    }
+
+    fn event(&mut self, event: Event<'_>, start: &Marker, end: &Marker) {
+        let (start, end) = (position(start), position(end));
+        match event {
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd => {}
+            Event::Alias(_) => {
+                self.anchor_error(start, end, "aliases (`*name`) are not supported in Azure Pipelines YAML");
+                // Keep the tree well-formed so later errors can still be found.
+                self.push(Node::null(self.span(start, end)));
+            }
+            Event::Scalar(text, style, anchor, _tag) => {
+                if anchor != 0 {
+                    self.anchor_error(start, end, "anchors (`&name`) are not supported in Azure Pipelines YAML");
+                }
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    ScalarStyle::Literal => Style::Literal,
+                    ScalarStyle::Folded => Style::Folded,
+                };
+                let node = Node::scalar(Scalar { text: text.into_owned(), style }, self.span(start, end));
+                self.push(node);
+            }
+            Event::SequenceStart(anchor, _tag) => {
+                if anchor != 0 {
+                    self.anchor_error(start, end, "anchors (`&name`) are not supported in Azure Pipelines YAML");
+                }
+                self.stack.push(Open::Sequence { start, items: Vec::new() });
+            }
+            Event::MappingStart(anchor, _tag) => {
+                if anchor != 0 {
+                    self.anchor_error(start, end, "anchors (`&name`) are not supported in Azure Pipelines YAML");
+                }
+                self.stack.push(Open::Mapping { start, entries: Vec::new(), pending_key: None, seen: HashMap::new() });
+            }
+            Event::SequenceEnd => {
+                if let Some(Open::Sequence { start, items }) = self.stack.pop() {
+                    let span = self.span(start, end.max(start));
+                    self.push(Node::new(Value::Sequence(items), span));
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Open::Mapping { start, entries, .. }) = self.stack.pop() {
+                    let span = self.span(start, end.max(start));
+                    self.push(Node::new(Value::Mapping(entries), span));
+                }
+            }
+        }
+    }
+
+    fn anchor_error(&mut self, start: Position, end: Position, message: &str) {
+        let span = self.span(start, end);
+        self.diagnostics.push(
+            Diagnostic::error("Y0003", message, Some(span))
+                .with_hint("repeat the content, or use a template with parameters to share it"),
+        );
+    }
+
+    fn push(&mut self, node: Node) {
+        let file = self.file;
+        match self.stack.last_mut() {
+            None => self.documents.push(node),
+            Some(Open::Sequence { items, .. }) => items.push(node),
+            Some(Open::Mapping { entries, pending_key, seen, .. }) => match pending_key.take() {
+                None => {
+                    *pending_key = Some(node);
+                }
+                Some(key) => {
+                    if let Some(text) = key.as_str() {
+                        // Expression keys (`${{ if }}`, `${{ insert }}`) may repeat; they are not literal keys.
+                        if !text.contains("${{") {
+                            if let Some(first) = seen.get(text) {
+                                let diagnostic = Diagnostic::error(
+                                    "Y0004",
+                                    format!("duplicate key `{text}`"),
+                                    Some(key.span),
+                                )
+                                .with_note(format!(
+                                    "`{text}` was first defined at line {}, column {}",
+                                    first.start.line, first.start.column
+                                ))
+                                .with_hint("keep one of the two entries");
+                                let _ = file;
+                                self.diagnostics.push(diagnostic);
+                            } else {
+                                seen.insert(text.to_owned(), key.span);
+                            }
+                        }
+                    }
+                    entries.push((key, node));
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use slipway_diagnostics::{SourceMap, render_all};
+
+    use super::*;
+
+    fn errors(text: &str) -> String {
+        let mut sources = SourceMap::new();
+        let file = sources.add("test.yml", text);
+        match load(text, file) {
+            Ok(node) => panic!("expected an error, got {node:?}"),
+            Err(diagnostics) => render_all(&diagnostics, &sources),
+        }
+    }
+
+    #[test]
+    fn spans_are_one_based() {
+        let node = load("steps:\n- script: echo hi\n", FileId(0)).expect("valid");
+        let (key, value) = &node.as_mapping().expect("mapping")[0];
+        assert_eq!(key.span.start, Position::new(1, 1));
+        assert_eq!(key.span.end, Position::new(1, 6));
+        let step = &value.as_sequence().expect("sequence")[0];
+        let script = step.get("script").expect("script");
+        assert_eq!(script.span.start, Position::new(2, 11));
+        assert_eq!(script.as_str(), Some("echo hi"));
+    }
+
+    #[test]
+    fn empty_document_is_null() {
+        assert!(load("# only a comment\n", FileId(0)).expect("valid").is_null());
+        assert!(load("", FileId(0)).expect("valid").is_null());
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported_with_both_places() {
+        insta::assert_snapshot!(errors("jobs:\n- job: A\n  pool: x\n  pool: y\n"), @r"
+        error[Y0004]: duplicate key `pool`
+         --> test.yml:4:3
+          |
+        4 |   pool: y
+          |   ^^^^
+          = note: `pool` was first defined at line 3, column 3
+          = hint: keep one of the two entries
+
+        1 error and 0 warnings
+        ");
+    }
+
+    #[test]
+    fn expression_keys_may_repeat() {
+        let text = "steps:\n- ${{ if true }}:\n  - script: a\n- x:\n    ${{ insert }}: a\n    ${{ insert }}: b\n";
+        assert!(load(text, FileId(0)).is_ok());
+    }
+
+    #[test]
+    fn anchors_and_aliases_are_rejected() {
+        insta::assert_snapshot!(errors("a: &x 1\nb: *x\n"), @r"
+        error[Y0003]: anchors (`&name`) are not supported in Azure Pipelines YAML
+         --> test.yml:1:4
+          |
+        1 | a: &x 1
+          |    ^^^^
+          = hint: repeat the content, or use a template with parameters to share it
+
+        error[Y0003]: aliases (`*name`) are not supported in Azure Pipelines YAML
+         --> test.yml:2:4
+          |
+        2 | b: *x
+          |    ^^
+          = hint: repeat the content, or use a template with parameters to share it
+
+        2 errors and 0 warnings
+        ");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_place() {
+        insta::assert_snapshot!(errors("steps:\n  - script: echo\n - bash: x\n"), @"
+        error[Y0001]: invalid YAML: while parsing a block mapping, did not find expected key
+         --> test.yml:3:2
+          |
+        3 |  - bash: x
+          |  ^
+          = hint: check the indentation and quoting around this place
+
+        1 error and 0 warnings
+        ");
+    }
+
+    #[test]
+    fn several_documents_are_rejected() {
+        insta::assert_snapshot!(errors("a: 1\n---\nb: 2\n"), @"
+        error[Y0002]: a pipeline file must hold one YAML document, but this one holds more
+         --> test.yml:3:1
+          |
+        3 | b: 2
+          | ^^^^
+          = hint: remove the `---` separator and keep one document per file
+
+        1 error and 0 warnings
+        ");
+    }
+}
