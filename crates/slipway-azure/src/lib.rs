@@ -1,11 +1,71 @@
 //! The Azure Pipelines front end.
 //!
-//! It takes the YAML that teams already have and understands it as Azure DevOps does: [`load`]
-//! reads the entry file and every template through a [`FileSystem`], [`expand`] evaluates
-//! `${{ }}` template expressions, parameters, `${{ if }}`/`${{ each }}`/`${{ insert }}` and
-//! templates into one expanded document, [`validate`] checks that document against Azure's schema
+//! It takes the YAML that teams already have and understands it as Azure DevOps does: [`expand`]
+//! reads the entry file and every template through a [`FileSystem`] and evaluates `${{ }}`
+//! template expressions, parameters, `${{ if }}`/`${{ each }}`/`${{ insert }}` and templates into
+//! one expanded document, [`validate`] checks that document against Azure's schema
 //! and rules, and [`lower`] turns it into Slipway's neutral [`slipway_plan::Plan`]. Everything
-//! here is pure: the only I/O goes through the [`FileSystem`] the caller passes in.
+//! here is pure: the only I/O goes through the [`FileSystem`] the caller passes in. [`compile`]
+//! runs the whole chain.
 
 pub mod lower;
 pub mod validate;
+pub mod expand;
+
+pub use expand::files::{FileSystem, Location, MemoryFileSystem, ReadError};
+pub use expand::{Expansion, Options, expand};
+
+use slipway_diagnostics::{Diagnostic, SourceMap};
+use slipway_plan::{ParameterValue, Plan};
+use slipway_yaml::Node;
+
+pub use validate::validate;
+pub use lower::lower;
+
+/// Everything the front end made of a pipeline.
+#[derive(Debug)]
+pub struct Compiled {
+    /// Every file read.
+    pub sources: SourceMap,
+    /// The expanded document, when expansion got that far.
+    pub expanded: Option<Node>,
+    /// The plan, when the pipeline is valid.
+    pub plan: Option<Plan>,
+    /// Every error and warning, from all stages.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Expands, validates and lowers the pipeline at `entry`. Each stage runs only when the one
+/// before it found no errors, so that one mistake is not reported three times.
+pub fn compile(entry: &Location, file_system: &dyn FileSystem, options: &Options) -> Compiled {
+    let expansion = expand(entry, file_system, options);
+    let mut diagnostics = expansion.diagnostics;
+    let sources = expansion.sources;
+    let has_errors = |diagnostics: &[Diagnostic]| diagnostics.iter().any(Diagnostic::is_error);
+    let Some(root) = expansion.root else {
+        return Compiled { sources, expanded: None, plan: None, diagnostics };
+    };
+    if has_errors(&diagnostics) {
+        return Compiled { sources, expanded: Some(root), plan: None, diagnostics };
+    }
+    let mut found = validate(&root);
+    // Reported in the order of the files, as a person reads them.
+    found.sort_by_key(|diagnostic| diagnostic.span.map(|span| (span.file, span.start)));
+    diagnostics.extend(found);
+    if has_errors(&diagnostics) {
+        return Compiled { sources, expanded: Some(root), plan: None, diagnostics };
+    }
+    let parameters = expansion
+        .parameters
+        .iter()
+        .map(|(name, value)| ParameterValue { name: name.clone(), value: value.to_json() })
+        .collect();
+    let plan = match lower(&root, &sources, parameters) {
+        Ok(plan) => Some(plan),
+        Err(more) => {
+            diagnostics.extend(more);
+            None
+        }
+    };
+    Compiled { sources, expanded: Some(root), plan, diagnostics }
+}

@@ -302,7 +302,9 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
     let word = word.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {
-        let distance = edit_distance(&word, &candidate.to_lowercase());
+        let lowered = candidate.to_lowercase();
+        // A shortened word (`bool` for `boolean`) is as good as a one-letter typo.
+        let distance = if word.len() >= 3 && lowered.starts_with(&word) { 1 } else { edit_distance(&word, &lowered) };
         let limit = (candidate.chars().count().max(word.chars().count()) / 3).max(1);
         if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, candidate));
@@ -361,6 +363,7 @@ mod tests {
         assert_eq!(did_you_mean("stpes", ["steps", "stages", "jobs"]), Some("steps"));
         assert_eq!(did_you_mean("DISPLAYNAME", ["displayName"]), Some("displayName"));
         assert_eq!(did_you_mean("banana", ["steps", "jobs"]), None);
+        assert_eq!(did_you_mean("bool", ["string", "boolean", "number"]), Some("boolean"));
     }
 
     #[test]

@@ -16,6 +16,95 @@ use crate::{Node, Scalar, Style, Value};
 /// # Errors
 /// Returns every diagnostic found when the text is not a single valid YAML document.
 pub fn load(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
+    let mut relaxed: Option<String> = None;
+    for _ in 0..MAX_RELAXATIONS {
+        let current = relaxed.as_deref().unwrap_or(text);
+        match parse(current, file) {
+            Err(Failure::QuotedIndentation { line, column }) => match relax_quoted_indentation(current, line, column) {
+                Some(next) => relaxed = Some(next),
+                None => break,
+            },
+            Err(Failure::Diagnostics(diagnostics)) => return Err(diagnostics),
+            Ok(node) => return Ok(node),
+        }
+    }
+    match parse(relaxed.as_deref().unwrap_or(text), file) {
+        Ok(node) => Ok(node),
+        Err(Failure::Diagnostics(diagnostics)) => Err(diagnostics),
+        Err(Failure::QuotedIndentation { line, column }) => {
+            let at = Position::new(line, column);
+            Err(vec![Diagnostic::error(
+                "Y0001",
+                "invalid YAML: invalid indentation in quoted scalar",
+                Some(Span::new(file, at, Position::new(line, column + 1))),
+            )])
+        }
+    }
+}
+
+/// How many quoted scalars with under-indented continuation lines one file may have.
+const MAX_RELAXATIONS: usize = 64;
+
+const QUOTED_INDENTATION: &str = "invalid indentation in quoted scalar";
+
+enum Failure {
+    /// A quoted scalar's continuation line is not indented past its parent, which strict YAML
+    /// rejects and Azure's parser accepts.
+    QuotedIndentation { line: u32, column: u32 },
+    Diagnostics(Vec<Diagnostic>),
+}
+
+/// Indents the continuation lines of the quoted scalar that starts at `line:column` (1-based)
+/// past the line it starts on. Leading white space of continuation lines is folded away inside
+/// quoted scalars, so the value does not change.
+fn relax_quoted_indentation(text: &str, line: u32, column: u32) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let start = usize::try_from(line).ok()?.checked_sub(1)?;
+    let first = lines.get(start)?;
+    let quote_index = first.char_indices().nth(usize::try_from(column).ok()?.checked_sub(1)?)?.0;
+    let quote = first[quote_index..].chars().next()?;
+    if quote != '"' && quote != '\'' {
+        return None;
+    }
+    let indent = first.len() - first.trim_start_matches(' ').len();
+    let pad = " ".repeat(indent + 2);
+    // Find where the scalar closes, line by line.
+    let mut out: String = lines[..start].concat();
+    let mut closed = false;
+    let mut escaped = false;
+    let mut rest = &first[quote_index + quote.len_utf8()..];
+    out.push_str(&first[..quote_index + quote.len_utf8()]);
+    let mut index = start;
+    loop {
+        let mut chars = rest.char_indices().peekable();
+        while let Some((_, c)) = chars.next() {
+            if escaped {
+                escaped = false;
+            } else if quote == '"' && c == '\\' {
+                escaped = true;
+            } else if c == quote {
+                if quote == '\'' && chars.peek().is_some_and(|(_, next)| *next == '\'') {
+                    chars.next();
+                } else {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        out.push_str(rest);
+        if closed {
+            break;
+        }
+        index += 1;
+        let next = lines.get(index)?;
+        out.push_str(&pad);
+        rest = next;
+    }
+    out.push_str(&lines[index + 1..].concat());
+    Some(out)
+}
+
+fn parse(text: &str, file: FileId) -> Result<Node, Failure> {
     let mut builder = Builder { file, stack: Vec::new(), documents: Vec::new(), diagnostics: Vec::new() };
     let parser = Parser::new_from_str(text);
     for event in parser {
@@ -23,6 +112,9 @@ pub fn load(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
             Ok((event, span)) => builder.event(event, &span.start, &span.end),
             Err(error) => {
                 let at = position(error.marker());
+                if error.info() == QUOTED_INDENTATION {
+                    return Err(Failure::QuotedIndentation { line: at.line, column: at.column });
+                }
                 builder.diagnostics.push(
                     Diagnostic::error(
                         "Y0001",
@@ -31,7 +123,7 @@ pub fn load(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
                     )
                     .with_hint("check the indentation and quoting around this place"),
                 );
-                return Err(builder.diagnostics);
+                return Err(Failure::Diagnostics(builder.diagnostics));
             }
         }
     }
@@ -45,7 +137,7 @@ pub fn load(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
         );
     }
     if !diagnostics.is_empty() {
-        return Err(diagnostics);
+        return Err(Failure::Diagnostics(diagnostics));
     }
     let origin = Span::new(file, Position::new(1, 1), Position::new(1, 1));
     Ok(first.unwrap_or_else(|| Node::null(origin)))
@@ -257,6 +349,15 @@ mod tests {
 
         1 error and 0 warnings
         ");
+    }
+
+    #[test]
+    fn quoted_scalars_may_continue_at_their_parent_indentation() {
+        let text = "env:\n  URL: \"http://user:pass\\\n  @host:9091/rpc\"\n  NEXT: 'a\n  b'\n";
+        let node = load(text, FileId(0)).expect("accepted as Azure accepts it");
+        let env = node.get("env").expect("env");
+        assert_eq!(env.get("URL").and_then(Node::as_str), Some("http://user:pass@host:9091/rpc"));
+        assert_eq!(env.get("NEXT").and_then(Node::as_str), Some("a b"));
     }
 
     #[test]
