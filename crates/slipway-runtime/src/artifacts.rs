@@ -1,0 +1,393 @@
+//! A local, content-addressed store for pipeline artifacts.
+//!
+//! Files are stored once under `blobs/sha256/<first two hex digits>/<digest>`; an artifact is a
+//! manifest (`artifacts/<name>.json`) listing its files' relative paths, digests, sizes and
+//! whether they are executable. Publishing the same content twice stores it once; downloading
+//! copies the blobs back out into a directory.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// An error of the artifact store.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    /// Reading or writing files failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// On which path.
+        path: String,
+        /// The error.
+        source: io::Error,
+    },
+    /// Publishing under a name that is taken.
+    #[error("an artifact named '{0}' was already published in this run")]
+    Exists(String),
+    /// Downloading an artifact that does not exist.
+    #[error("no artifact named '{0}' was published in this run")]
+    NotFound(String),
+    /// A bad artifact name.
+    #[error("'{0}' is not a valid artifact name")]
+    BadName(String),
+    /// A manifest could not be read.
+    #[error("the manifest of artifact '{0}' is damaged")]
+    Damaged(String),
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> ArtifactError {
+    let path = path.display().to_string();
+    move |source| ArtifactError::Io { action, path, source }
+}
+
+/// One file of an artifact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// Path inside the artifact, with `/` separators.
+    pub path: String,
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Whether the file is executable.
+    pub executable: bool,
+}
+
+/// An artifact's manifest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The artifact's name.
+    pub name: String,
+    /// Its files, sorted by path.
+    pub files: Vec<ManifestEntry>,
+}
+
+impl Manifest {
+    /// The digest of the manifest itself, which identifies the artifact's content.
+    #[must_use]
+    pub fn digest(&self) -> String {
+        let mut hasher = Sha256::new();
+        for file in &self.files {
+            hasher.update(file.path.as_bytes());
+            hasher.update([0]);
+            hasher.update(file.digest.as_bytes());
+            hasher.update([u8::from(file.executable)]);
+        }
+        format!("sha256:{}", hex(&hasher.finalize()))
+    }
+
+    /// The total size of the files.
+    #[must_use]
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|file| file.size).sum()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The store of one run.
+#[derive(Clone, Debug)]
+pub struct ArtifactStore {
+    root: PathBuf,
+}
+
+impl ArtifactStore {
+    /// A store kept under `root` (created on first use).
+    #[must_use]
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    fn manifest_path(&self, name: &str) -> Result<PathBuf, ArtifactError> {
+        let valid = !name.is_empty()
+            && name != "."
+            && name != ".."
+            && !name.contains(['/', '\\', '\0'])
+            && !name.starts_with('.');
+        if !valid {
+            return Err(ArtifactError::BadName(name.to_owned()));
+        }
+        Ok(self.root.join("artifacts").join(format!("{name}.json")))
+    }
+
+    fn blob_path(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.root.join("blobs").join("sha256").join(hex.get(..2).unwrap_or("00")).join(hex)
+    }
+
+    /// Publishes a file or directory as a new artifact.
+    ///
+    /// # Errors
+    /// When the name is taken or invalid, or files cannot be read or stored.
+    pub fn publish(&self, name: &str, source: &Path) -> Result<Manifest, ArtifactError> {
+        let manifest_path = self.manifest_path(name)?;
+        if manifest_path.exists() {
+            return Err(ArtifactError::Exists(name.to_owned()));
+        }
+        let mut manifest = Manifest { name: name.to_owned(), files: Vec::new() };
+        self.add_tree(&mut manifest, source, "")?;
+        self.write_manifest(&manifest_path, &mut manifest)?;
+        Ok(manifest)
+    }
+
+    /// Adds a file or directory to an artifact under `folder`, creating the artifact if needed
+    /// (`##vso[artifact.upload]`).
+    ///
+    /// # Errors
+    /// When the name is invalid, or files cannot be read or stored.
+    pub fn upload(&self, name: &str, folder: Option<&str>, source: &Path) -> Result<Manifest, ArtifactError> {
+        let manifest_path = self.manifest_path(name)?;
+        let mut manifest = if manifest_path.exists() {
+            self.manifest(name)?
+        } else {
+            Manifest { name: name.to_owned(), files: Vec::new() }
+        };
+        let mut prefix = folder.unwrap_or("").trim_matches('/').to_owned();
+        if source.is_file() {
+            let file_name = source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            prefix = if prefix.is_empty() { file_name } else { format!("{prefix}/{file_name}") };
+        }
+        self.add_tree(&mut manifest, source, &prefix)?;
+        self.write_manifest(&manifest_path, &mut manifest)?;
+        Ok(manifest)
+    }
+
+    fn write_manifest(&self, path: &Path, manifest: &mut Manifest) -> Result<(), ArtifactError> {
+        manifest.files.sort_by(|a, b| a.path.cmp(&b.path));
+        manifest.files.dedup_by(|later, earlier| {
+            if later.path == earlier.path {
+                std::mem::swap(later, earlier);
+                true
+            } else {
+                false
+            }
+        });
+        let parent = path.parent().unwrap_or(&self.root);
+        fs::create_dir_all(parent).map_err(io_error("creating", parent))?;
+        let text = serde_json::to_vec_pretty(manifest).unwrap_or_default();
+        let temporary = path.with_extension("json.tmp");
+        fs::write(&temporary, text).map_err(io_error("writing", &temporary))?;
+        fs::rename(&temporary, path).map_err(io_error("writing", path))
+    }
+
+    fn add_tree(&self, manifest: &mut Manifest, source: &Path, prefix: &str) -> Result<(), ArtifactError> {
+        let metadata = fs::metadata(source).map_err(io_error("reading", source))?;
+        if metadata.is_file() {
+            let path = if prefix.is_empty() {
+                source.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+            } else {
+                prefix.to_owned()
+            };
+            let (digest, size) = self.store_blob(source)?;
+            manifest.files.push(ManifestEntry {
+                path,
+                digest,
+                size,
+                executable: metadata.permissions().mode() & 0o111 != 0,
+            });
+            return Ok(());
+        }
+        let mut entries: Vec<_> = fs::read_dir(source)
+            .map_err(io_error("reading", source))?
+            .filter_map(Result::ok)
+            .collect();
+        entries.sort_by_key(fs::DirEntry::file_name);
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let child = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            let file_type = entry.file_type().map_err(io_error("reading", &entry.path()))?;
+            if file_type.is_dir() || (file_type.is_symlink() && entry.path().is_dir()) {
+                self.add_tree(manifest, &entry.path(), &child)?;
+            } else {
+                let metadata = fs::metadata(entry.path()).map_err(io_error("reading", &entry.path()))?;
+                let (digest, size) = self.store_blob(&entry.path())?;
+                manifest.files.push(ManifestEntry {
+                    path: child,
+                    digest,
+                    size,
+                    executable: metadata.permissions().mode() & 0o111 != 0,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn store_blob(&self, source: &Path) -> Result<(String, u64), ArtifactError> {
+        let mut file = fs::File::open(source).map_err(io_error("reading", source))?;
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0_u8; 64 * 1024];
+        let mut size = 0_u64;
+        loop {
+            let count = file.read(&mut buffer).map_err(io_error("reading", source))?;
+            if count == 0 {
+                break;
+            }
+            hasher.update(&buffer[..count]);
+            size += count as u64;
+        }
+        let digest = format!("sha256:{}", hex(&hasher.finalize()));
+        let blob = self.blob_path(&digest);
+        if !blob.exists() {
+            let parent = blob.parent().unwrap_or(&self.root);
+            fs::create_dir_all(parent).map_err(io_error("creating", parent))?;
+            let temporary = blob.with_extension(format!("tmp{}", std::process::id()));
+            fs::copy(source, &temporary).map_err(io_error("storing", source))?;
+            fs::rename(&temporary, &blob).map_err(io_error("storing", &blob))?;
+        }
+        Ok((digest, size))
+    }
+
+    /// Reads an artifact's manifest.
+    ///
+    /// # Errors
+    /// When there is no such artifact.
+    pub fn manifest(&self, name: &str) -> Result<Manifest, ArtifactError> {
+        let path = self.manifest_path(name)?;
+        let text = fs::read(&path).map_err(|_| ArtifactError::NotFound(name.to_owned()))?;
+        serde_json::from_slice(&text).map_err(|_| ArtifactError::Damaged(name.to_owned()))
+    }
+
+    /// The names of every published artifact, sorted.
+    #[must_use]
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.root.join("artifacts"))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|entry| {
+                        entry.file_name().to_string_lossy().strip_suffix(".json").map(str::to_owned)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    /// Copies an artifact's files (those matching `patterns`, if given) into `target`.
+    ///
+    /// # Errors
+    /// When there is no such artifact or files cannot be written.
+    pub fn download(&self, name: &str, target: &Path, patterns: &[String]) -> Result<Manifest, ArtifactError> {
+        let manifest = self.manifest(name)?;
+        fs::create_dir_all(target).map_err(io_error("creating", target))?;
+        for file in &manifest.files {
+            if !patterns.is_empty() && !matches_any(patterns, &file.path) {
+                continue;
+            }
+            if file.path.split('/').any(|part| part == "..") {
+                continue;
+            }
+            let destination = target.join(&file.path);
+            if let Some(parent) = destination.parent() {
+                fs::create_dir_all(parent).map_err(io_error("creating", parent))?;
+            }
+            let blob = self.blob_path(&file.digest);
+            let mut input = fs::File::open(&blob).map_err(io_error("reading", &blob))?;
+            let mut output = fs::File::create(&destination).map_err(io_error("writing", &destination))?;
+            io::copy(&mut input, &mut output).map_err(io_error("writing", &destination))?;
+            output.flush().map_err(io_error("writing", &destination))?;
+            if file.executable {
+                let _ = fs::set_permissions(&destination, fs::Permissions::from_mode(0o755));
+            }
+        }
+        Ok(manifest)
+    }
+}
+
+fn matches_any(patterns: &[String], path: &str) -> bool {
+    let mut included = false;
+    for pattern in patterns {
+        if let Some(negated) = pattern.strip_prefix('!') {
+            if glob(negated.as_bytes(), path.as_bytes()) {
+                included = false;
+            }
+        } else if glob(pattern.as_bytes(), path.as_bytes()) {
+            included = true;
+        }
+    }
+    included
+}
+
+/// Matches `*` (within a path segment), `**` (any number of segments) and `?`.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.first() {
+        None => text.is_empty(),
+        Some(b'*') if pattern.get(1) == Some(&b'*') => {
+            let rest = pattern.get(2..).unwrap_or_default();
+            let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+            if rest.is_empty() {
+                return true;
+            }
+            (0..=text.len()).any(|at| (at == 0 || text[at - 1] == b'/') && glob(rest, &text[at..]))
+        }
+        Some(b'*') => {
+            let rest = &pattern[1..];
+            (0..=text.len()).take_while(|&at| at == 0 || text[at - 1] != b'/').any(|at| glob(rest, &text[at..]))
+        }
+        Some(b'?') => text.first().is_some_and(|&c| c != b'/') && glob(&pattern[1..], &text[1..]),
+        Some(&c) => text.first() == Some(&c) && glob(&pattern[1..], &text[1..]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publishes_and_downloads_a_directory_storing_content_once() -> Result<(), Box<dyn std::error::Error>> {
+        let temp = tempfile::tempdir()?;
+        let source = temp.path().join("src");
+        fs::create_dir_all(source.join("sub"))?;
+        fs::write(source.join("a.txt"), "same")?;
+        fs::write(source.join("sub/b.txt"), "same")?;
+        fs::write(source.join("run.sh"), "#!/bin/sh")?;
+        fs::set_permissions(source.join("run.sh"), fs::Permissions::from_mode(0o755))?;
+        let store = ArtifactStore::new(temp.path().join("store"));
+        let manifest = store.publish("drop", &source)?;
+        assert_eq!(manifest.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["a.txt", "run.sh", "sub/b.txt"]);
+        assert_eq!(fs::read_dir(temp.path().join("store/blobs/sha256"))?.count(), 2);
+        assert!(matches!(store.publish("drop", &source), Err(ArtifactError::Exists(_))));
+        let target = temp.path().join("out");
+        store.download("drop", &target, &[])?;
+        assert_eq!(fs::read_to_string(target.join("sub/b.txt"))?, "same");
+        assert!(fs::metadata(target.join("run.sh"))?.permissions().mode() & 0o100 != 0);
+        assert_eq!(store.names(), ["drop"]);
+        Ok(())
+    }
+
+    #[test]
+    fn uploads_add_files_and_patterns_filter_downloads() -> Result<(), Box<dyn std::error::Error>> {
+        let temp = tempfile::tempdir()?;
+        fs::write(temp.path().join("one.log"), "1")?;
+        fs::write(temp.path().join("two.txt"), "2")?;
+        let store = ArtifactStore::new(temp.path().join("store"));
+        store.upload("logs", Some("x"), &temp.path().join("one.log"))?;
+        let manifest = store.upload("logs", None, &temp.path().join("two.txt"))?;
+        assert_eq!(manifest.files.len(), 2);
+        let target = temp.path().join("out");
+        store.download("logs", &target, &["**/*.log".to_owned()])?;
+        assert!(target.join("x/one.log").exists());
+        assert!(!target.join("two.txt").exists());
+        assert!(matches!(store.download("none", &target, &[]), Err(ArtifactError::NotFound(_))));
+        assert!(matches!(store.publish("../evil", temp.path()), Err(ArtifactError::BadName(_))));
+        Ok(())
+    }
+
+    #[test]
+    fn globs_match_like_minimatch() {
+        assert!(glob(b"**/*.txt", b"a/b/c.txt"));
+        assert!(glob(b"**/*.txt", b"c.txt"));
+        assert!(!glob(b"*.txt", b"a/c.txt"));
+        assert!(glob(b"a/?.txt", b"a/c.txt"));
+        assert!(matches_any(&["**".into(), "!**/*.tmp".into()], "x/y.txt"));
+        assert!(!matches_any(&["**".into(), "!**/*.tmp".into()], "x/y.tmp"));
+    }
+}

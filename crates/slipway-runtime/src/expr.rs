@@ -1,0 +1,171 @@
+//! The one place the runtime talks to the expression crate: conditions, `$[ ]` runtime
+//! variables, `$(macro)` expansion and environment names.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
+use slipway_events::TaskResult;
+use slipway_expr::status::{JobStatus, Scope};
+use slipway_expr::{Object, Value};
+use slipway_plan::Condition;
+
+use crate::variables::Variables;
+
+/// What status functions (`succeeded()`, `failed()`, ...) look at.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Status<'a> {
+    /// A step's condition: the job's status so far.
+    Step {
+        /// `Agent.JobStatus`.
+        job_status: TaskResult,
+        /// Whether the job was cancelled.
+        canceled: bool,
+    },
+    /// A job's or stage's condition: the results of what it depends on.
+    Dependencies {
+        /// Name and result of every dependency.
+        results: &'a [(String, TaskResult)],
+        /// Whether the run was cancelled.
+        canceled: bool,
+    },
+}
+
+/// Everything an expression can see.
+pub(crate) struct Context<'a> {
+    /// `variables`.
+    pub variables: &'a Variables,
+    /// `dependencies`, as JSON (`{ "A": { "result": ..., "outputs": { ... } } }`).
+    pub dependencies: Option<&'a serde_json::Value>,
+    /// `stageDependencies`, as JSON (`{ "S": { "J": { "result": ..., "outputs": { ... } } } }`).
+    pub stage_dependencies: Option<&'a serde_json::Value>,
+    /// What status functions look at.
+    pub status: Status<'a>,
+}
+
+fn job_status(result: TaskResult) -> JobStatus {
+    match result {
+        TaskResult::Succeeded => JobStatus::Succeeded,
+        TaskResult::SucceededWithIssues => JobStatus::SucceededWithIssues,
+        TaskResult::Failed => JobStatus::Failed,
+        TaskResult::Canceled => JobStatus::Canceled,
+        TaskResult::Skipped => JobStatus::Skipped,
+    }
+}
+
+fn from_json(value: &serde_json::Value) -> Value {
+    match value {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(value) => Value::Bool(*value),
+        serde_json::Value::Number(number) => Value::Number(number.as_f64().unwrap_or(0.0)),
+        serde_json::Value::String(text) => Value::String(text.clone()),
+        serde_json::Value::Array(items) => Value::Array(items.iter().map(from_json).collect()),
+        serde_json::Value::Object(map) => {
+            let mut object = Object::new();
+            for (key, item) in map {
+                object.insert(key.clone(), from_json(item));
+            }
+            Value::Object(object)
+        }
+    }
+}
+
+struct Adapter<'a, 'b> {
+    context: &'b Context<'a>,
+    variables: OnceCell<Value>,
+    dependencies: OnceCell<Value>,
+    stage_dependencies: OnceCell<Value>,
+    results: Vec<(String, JobStatus)>,
+}
+
+impl slipway_expr::Context for Adapter<'_, '_> {
+    fn named_value(&self, name: &str) -> Option<Cow<'_, Value>> {
+        if name.eq_ignore_ascii_case("variables") {
+            let value = self.variables.get_or_init(|| {
+                let mut object = Object::new();
+                for variable in self.context.variables.iter() {
+                    object.insert(variable.name.clone(), Value::String(variable.value.clone()));
+                }
+                Value::Object(object)
+            });
+            return Some(Cow::Borrowed(value));
+        }
+        if name.eq_ignore_ascii_case("dependencies") {
+            let json = self.context.dependencies?;
+            return Some(Cow::Borrowed(self.dependencies.get_or_init(|| from_json(json))));
+        }
+        if name.eq_ignore_ascii_case("stageDependencies") {
+            let json = self.context.stage_dependencies?;
+            return Some(Cow::Borrowed(self.stage_dependencies.get_or_init(|| from_json(json))));
+        }
+        None
+    }
+
+    fn call(&self, name: &str, arguments: &[Value]) -> Option<Result<Value, slipway_expr::EvalError>> {
+        let scope = match self.context.status {
+            Status::Step { job_status: status, canceled } => Scope::Step { job_status: job_status(status), canceled },
+            Status::Dependencies { canceled, .. } => Scope::Dependencies { results: &self.results, canceled },
+        };
+        if name.eq_ignore_ascii_case("counter") {
+            // A local run has no server to keep counters: every counter starts at its seed.
+            return Some(Ok(arguments.get(1).cloned().unwrap_or(Value::Number(0.0))));
+        }
+        slipway_expr::status::call(name, arguments, &scope)
+    }
+}
+
+fn evaluate(expression: &slipway_expr::Expression, context: &Context<'_>) -> Result<Value, String> {
+    let results = match context.status {
+        Status::Dependencies { results, .. } => {
+            results.iter().map(|(name, result)| (name.clone(), job_status(*result))).collect()
+        }
+        Status::Step { .. } => Vec::new(),
+    };
+    let adapter = Adapter {
+        context,
+        variables: OnceCell::new(),
+        dependencies: OnceCell::new(),
+        stage_dependencies: OnceCell::new(),
+        results,
+    };
+    slipway_expr::evaluate(expression, &adapter).map_err(|error| error.to_string())
+}
+
+/// Evaluates a condition; `None` is the default, `succeeded()`.
+pub(crate) fn condition(condition: Option<&Condition>, context: &Context<'_>) -> Result<bool, String> {
+    match condition {
+        None => Ok(default_condition(context.status)),
+        Some(condition) => evaluate(&condition.expression, context).map(|value| value.is_truthy()),
+    }
+}
+
+/// `succeeded()`: the default condition of every stage, job and step.
+pub(crate) fn default_condition(status: Status<'_>) -> bool {
+    match status {
+        Status::Step { job_status, canceled } => !canceled && job_status.is_success(),
+        Status::Dependencies { results, canceled } => {
+            !canceled && results.iter().all(|(_, result)| result.is_success())
+        }
+    }
+}
+
+/// If `text` is a whole `$[ ... ]` runtime expression, its inner text.
+pub(crate) fn runtime_expression(text: &str) -> Option<&str> {
+    let trimmed = text.trim();
+    trimmed.strip_prefix("$[")?.strip_suffix(']').map(str::trim)
+}
+
+/// Evaluates the text of a `$[ ]` expression to a string.
+pub(crate) fn runtime_value(source: &str, context: &Context<'_>) -> Result<String, String> {
+    let expression = slipway_expr::parse(source).map_err(|error| error.to_string())?;
+    evaluate(&expression, context).map(|value| value.to_display_string())
+}
+
+/// Expands `$(name)` macros; unknown ones stay as written.
+pub(crate) fn expand_macros(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    slipway_expr::macros::expand(text, lookup)
+}
+
+/// The environment variable name of a variable (`Build.SourcesDirectory` to `BUILD_SOURCESDIRECTORY`).
+pub(crate) fn env_name(name: &str) -> String {
+    slipway_expr::env_name(name)
+}

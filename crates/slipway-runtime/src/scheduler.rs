@@ -1,0 +1,1105 @@
+//! The scheduler: a pure state machine that walks a plan's stages and jobs as a graph.
+//!
+//! It owns the state of a run (what is pending, running, finished, with which result and which
+//! output variables) and, each time it is [polled](Scheduler::poll), decides what happens next:
+//! stages and jobs whose dependencies are done have their conditions evaluated (the default being
+//! `succeeded()`), are skipped or started, and legs are handed out within the `--jobs` limit and
+//! each job's `maxParallel`. It does no I/O and knows no clock; the caller tells it when a leg
+//! finished ([`Scheduler::leg_finished`]) or the run was cancelled ([`Scheduler::cancel`]).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json, json};
+use slipway_events::TaskResult;
+use slipway_plan::{Job, Plan, Variable as PlanVariable};
+
+use crate::expr::{self, Context, Status};
+use crate::variables::{Variable, Variables};
+
+/// Identifies one leg of one job of one stage, by index into the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LegId {
+    /// Index of the stage in [`Plan::stages`].
+    pub stage: usize,
+    /// Index of the job in [`slipway_plan::Stage::jobs`].
+    pub job: usize,
+    /// Index of the leg in [`Job::legs`].
+    pub leg: usize,
+}
+
+/// Which stages and jobs to run (`--stage`, `--job`); empty means everything.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// Stage names.
+    pub stages: Vec<String>,
+    /// Job names, either `job` (in any stage) or `stage.job`.
+    pub jobs: Vec<String>,
+}
+
+/// A plan the scheduler cannot run.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ScheduleError {
+    /// A `dependsOn` names something that does not exist.
+    #[error("{kind} '{name}' depends on '{dependency}', which does not exist")]
+    UnknownDependency {
+        /// `stage` or `job`.
+        kind: &'static str,
+        /// Who depends.
+        name: String,
+        /// On what.
+        dependency: String,
+    },
+    /// The dependencies go round in a circle.
+    #[error("the dependencies of {kind} '{name}' form a cycle")]
+    Cycle {
+        /// `stage` or `job`.
+        kind: &'static str,
+        /// One member of the cycle.
+        name: String,
+    },
+    /// `--stage` or `--job` names nothing.
+    #[error("there is no {kind} named '{name}' in the pipeline")]
+    UnknownSelection {
+        /// `stage` or `job`.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+    },
+    /// The plan has no job to run.
+    #[error("the pipeline has no jobs to run")]
+    Empty,
+}
+
+/// What the caller should do next.
+#[derive(Clone, Debug)]
+pub enum Decision {
+    /// A stage starts.
+    StageStarted {
+        /// Its index.
+        stage: usize,
+    },
+    /// A stage ended; or it was skipped (without a `StageStarted` before).
+    StageFinished {
+        /// Its index.
+        stage: usize,
+        /// Its result.
+        result: TaskResult,
+        /// Why, when not obvious.
+        message: Option<String>,
+    },
+    /// A leg should be run now with these variables.
+    StartLeg {
+        /// Which leg.
+        leg: LegId,
+        /// Its variables: pipeline, stage, job and leg scopes, runtime expressions evaluated.
+        variables: Variables,
+    },
+    /// A job ended (all its legs did); or it was skipped (then no leg was started).
+    JobFinished {
+        /// Index of the stage.
+        stage: usize,
+        /// Index of the job.
+        job: usize,
+        /// Its result.
+        result: TaskResult,
+        /// Why, when not obvious.
+        message: Option<String>,
+    },
+    /// Everything is done.
+    RunFinished {
+        /// The run's result.
+        result: TaskResult,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Pending,
+    Running,
+    Done(TaskResult),
+}
+
+impl State {
+    fn result(self) -> Option<TaskResult> {
+        match self {
+            Self::Done(result) => Some(result),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct LegNode {
+    state: State,
+}
+
+#[derive(Debug)]
+struct JobNode {
+    index: usize,
+    deps: Vec<usize>,
+    state: State,
+    legs: Vec<LegNode>,
+    started_after_cancel: bool,
+    outputs: Map<String, Json>,
+    variables: Option<Variables>,
+}
+
+#[derive(Debug)]
+struct StageNode {
+    index: usize,
+    deps: Vec<usize>,
+    state: State,
+    jobs: Vec<JobNode>,
+    variables: Option<Variables>,
+}
+
+/// The scheduler. See the module documentation.
+#[derive(Debug)]
+pub struct Scheduler {
+    plan: Arc<Plan>,
+    stages: Vec<StageNode>,
+    base: Variables,
+    max_parallel: usize,
+    running: usize,
+    canceled: bool,
+    finished: bool,
+    warnings: Vec<String>,
+}
+
+fn resolve_names(
+    kind: &'static str,
+    owner: &str,
+    names: &[String],
+    candidates: &[&str],
+) -> Result<Vec<usize>, ScheduleError> {
+    names
+        .iter()
+        .map(|name| {
+            candidates.iter().position(|candidate| candidate.eq_ignore_ascii_case(name)).ok_or_else(|| {
+                ScheduleError::UnknownDependency { kind, name: owner.to_owned(), dependency: name.clone() }
+            })
+        })
+        .collect()
+}
+
+/// Adds `start` and everything it depends on (transitively) to `keep`.
+fn close_over(deps: &[Vec<usize>], start: usize, keep: &mut HashSet<usize>) {
+    if keep.insert(start) {
+        for &dep in &deps[start] {
+            close_over(deps, dep, keep);
+        }
+    }
+}
+
+fn check_acyclic(kind: &'static str, names: &[&str], deps: &[Vec<usize>]) -> Result<(), ScheduleError> {
+    // 0 = unvisited, 1 = on the stack, 2 = done.
+    fn visit(node: usize, deps: &[Vec<usize>], marks: &mut [u8]) -> Option<usize> {
+        match marks[node] {
+            1 => return Some(node),
+            2 => return None,
+            _ => {}
+        }
+        marks[node] = 1;
+        for &dep in &deps[node] {
+            if let Some(found) = visit(dep, deps, marks) {
+                return Some(found);
+            }
+        }
+        marks[node] = 2;
+        None
+    }
+    let mut marks = vec![0_u8; deps.len()];
+    for node in 0..deps.len() {
+        if let Some(found) = visit(node, deps, &mut marks) {
+            return Err(ScheduleError::Cycle { kind, name: names[found].to_owned() });
+        }
+    }
+    Ok(())
+}
+
+impl Scheduler {
+    /// Prepares to run `plan`. `base` holds the run-wide variables (predefined and queue-time);
+    /// the plan's pipeline-level variables are added on top of them. `max_parallel` bounds how
+    /// many legs run at once (at least 1).
+    ///
+    /// # Errors
+    /// When dependencies name unknown stages or jobs, form cycles, or the selection names nothing.
+    pub fn new(plan: Arc<Plan>, base: Variables, selection: &Selection, max_parallel: usize) -> Result<Self, ScheduleError> {
+        let stage_names: Vec<&str> = plan.stages.iter().map(|stage| stage.name.as_str()).collect();
+        let mut stage_deps = Vec::with_capacity(plan.stages.len());
+        let mut job_deps: Vec<Vec<Vec<usize>>> = Vec::with_capacity(plan.stages.len());
+        for stage in &plan.stages {
+            stage_deps.push(resolve_names("stage", &stage.name, &stage.depends_on, &stage_names)?);
+            let job_names: Vec<&str> = stage.jobs.iter().map(|job| job.name.as_str()).collect();
+            let mut deps = Vec::with_capacity(stage.jobs.len());
+            for job in &stage.jobs {
+                deps.push(resolve_names("job", &job.name, &job.depends_on, &job_names)?);
+            }
+            check_acyclic("job", &job_names, &deps)?;
+            job_deps.push(deps);
+        }
+        check_acyclic("stage", &stage_names, &stage_deps)?;
+
+        // Selection: what was asked for and everything it depends on.
+        let everything = selection.stages.is_empty() && selection.jobs.is_empty();
+        let mut keep_stages: HashSet<usize> = HashSet::new();
+        let mut keep_jobs: HashSet<(usize, usize)> = HashSet::new();
+        let mut whole_stages: HashSet<usize> = HashSet::new();
+        for name in &selection.stages {
+            let index = stage_names
+                .iter()
+                .position(|stage| stage.eq_ignore_ascii_case(name))
+                .ok_or_else(|| ScheduleError::UnknownSelection { kind: "stage", name: name.clone() })?;
+            let mut closure = HashSet::new();
+            close_over(&stage_deps, index, &mut closure);
+            whole_stages.extend(closure.iter().copied());
+        }
+        for name in &selection.jobs {
+            let (stage_filter, job_name) = match name.split_once('.') {
+                Some((stage, job)) => (Some(stage), job),
+                None => (None, name.as_str()),
+            };
+            let mut found = false;
+            for (s, stage) in plan.stages.iter().enumerate() {
+                if stage_filter.is_some_and(|filter| !filter.eq_ignore_ascii_case(&stage.name)) {
+                    continue;
+                }
+                if let Some(j) = stage.jobs.iter().position(|job| job.name.eq_ignore_ascii_case(job_name)) {
+                    found = true;
+                    let mut jobs = HashSet::new();
+                    close_over(&job_deps[s], j, &mut jobs);
+                    keep_jobs.extend(jobs.into_iter().map(|job| (s, job)));
+                    let mut closure = HashSet::new();
+                    close_over(&stage_deps, s, &mut closure);
+                    closure.remove(&s);
+                    whole_stages.extend(closure);
+                    keep_stages.insert(s);
+                }
+            }
+            if !found {
+                return Err(ScheduleError::UnknownSelection { kind: "job", name: name.clone() });
+            }
+        }
+        keep_stages.extend(whole_stages.iter().copied());
+
+        let mut stages = Vec::new();
+        let mut new_index = vec![usize::MAX; plan.stages.len()];
+        for (s, stage) in plan.stages.iter().enumerate() {
+            if !everything && !keep_stages.contains(&s) {
+                continue;
+            }
+            let whole = everything || whole_stages.contains(&s);
+            let mut jobs = Vec::new();
+            let mut job_index = vec![usize::MAX; stage.jobs.len()];
+            for (j, job) in stage.jobs.iter().enumerate() {
+                if !whole && !keep_jobs.contains(&(s, j)) {
+                    continue;
+                }
+                job_index[j] = jobs.len();
+                let legs = job.legs.len().max(1);
+                jobs.push(JobNode {
+                    index: j,
+                    deps: job_deps[s][j].clone(),
+                    state: State::Pending,
+                    legs: (0..legs).map(|_| LegNode { state: State::Pending }).collect(),
+                    started_after_cancel: false,
+                    outputs: Map::new(),
+                    variables: None,
+                });
+            }
+            for job in &mut jobs {
+                job.deps = job.deps.iter().map(|&dep| job_index[dep]).filter(|&dep| dep != usize::MAX).collect();
+            }
+            new_index[s] = stages.len();
+            stages.push(StageNode {
+                index: s,
+                deps: stage_deps[s].clone(),
+                state: State::Pending,
+                jobs,
+                variables: None,
+            });
+        }
+        for stage in &mut stages {
+            stage.deps = stage.deps.iter().map(|&dep| new_index[dep]).filter(|&dep| dep != usize::MAX).collect();
+        }
+        if stages.iter().all(|stage| stage.jobs.is_empty()) {
+            return Err(ScheduleError::Empty);
+        }
+
+        let mut scheduler = Self {
+            plan: Arc::clone(&plan),
+            stages,
+            base,
+            max_parallel: max_parallel.max(1),
+            running: 0,
+            canceled: false,
+            finished: false,
+            warnings: Vec::new(),
+        };
+        let mut base = std::mem::take(&mut scheduler.base);
+        let empty = json!({});
+        let mut warnings = Vec::new();
+        scheduler.add_variables(&mut base, &plan.variables, &empty, &empty, &[], &mut warnings);
+        scheduler.base = base;
+        scheduler.warnings = warnings;
+        Ok(scheduler)
+    }
+
+    /// Warnings found while resolving variables (variable groups that cannot be loaded, runtime
+    /// expressions that failed). Taken, so each is reported once.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// The run-wide variables (predefined, queue-time and pipeline-level).
+    #[must_use]
+    pub fn base_variables(&self) -> &Variables {
+        &self.base
+    }
+
+    /// Sets a run-wide variable after the fact (such as `Build.BuildNumber`, which is computed
+    /// from the pipeline's variables).
+    pub fn set_base_variable(&mut self, variable: Variable) {
+        self.base.force(variable);
+    }
+
+    /// Whether the run was cancelled.
+    #[must_use]
+    pub fn is_canceled(&self) -> bool {
+        self.canceled
+    }
+
+    /// How many legs are running.
+    #[must_use]
+    pub fn running(&self) -> usize {
+        self.running
+    }
+
+    fn add_variables(
+        &self,
+        target: &mut Variables,
+        declared: &[PlanVariable],
+        dependencies: &Json,
+        stage_dependencies: &Json,
+        results: &[(String, TaskResult)],
+        warnings: &mut Vec<String>,
+    ) {
+        for variable in declared {
+            match variable {
+                PlanVariable::Value { name, value, readonly } => {
+                    let value = match expr::runtime_expression(value) {
+                        Some(source) => {
+                            let context = Context {
+                                variables: target,
+                                dependencies: Some(dependencies),
+                                stage_dependencies: Some(stage_dependencies),
+                                status: Status::Dependencies { results, canceled: self.canceled },
+                            };
+                            match expr::runtime_value(source, &context) {
+                                Ok(value) => value,
+                                Err(error) => {
+                                    warnings.push(format!("variable '{name}': {error}"));
+                                    String::new()
+                                }
+                            }
+                        }
+                        None => value.clone(),
+                    };
+                    target.force(Variable { name: name.clone(), value, secret: false, readonly: *readonly });
+                }
+                PlanVariable::Group { name } => {
+                    warnings.push(format!(
+                        "variable group '{name}' cannot be loaded by a local run; pass its variables with --var or --secret"
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Records that the run was cancelled: legs not yet started are cancelled, and from now on
+    /// only what has a condition that holds after a cancel (`always()`, `canceled()`) starts.
+    pub fn cancel(&mut self) {
+        self.canceled = true;
+    }
+
+    /// Records that a leg finished with `result`, and the output variables it set
+    /// (`step.var` to value; the leg's name is prefixed here for matrix and parallel legs).
+    pub fn leg_finished(&mut self, leg: LegId, result: TaskResult, outputs: Vec<(String, String)>) {
+        let plan = Arc::clone(&self.plan);
+        let Some(stage) = self.stages.iter_mut().find(|stage| stage.index == leg.stage) else { return };
+        let Some(job) = stage.jobs.iter_mut().find(|job| job.index == leg.job) else { return };
+        let Some(node) = job.legs.get_mut(leg.leg) else { return };
+        if node.state == State::Running {
+            self.running = self.running.saturating_sub(1);
+        }
+        node.state = State::Done(result);
+        let leg_name = plan
+            .stages
+            .get(leg.stage)
+            .and_then(|stage| stage.jobs.get(leg.job))
+            .and_then(|job| job.legs.get(leg.leg))
+            .and_then(|leg| leg.name.clone());
+        for (key, value) in outputs {
+            let key = match &leg_name {
+                Some(prefix) => format!("{prefix}.{key}"),
+                None => key,
+            };
+            job.outputs.insert(key, Json::String(value));
+        }
+    }
+
+    fn plan_job(&self, stage: usize, job: usize) -> Option<&Job> {
+        self.plan.stages.get(stage)?.jobs.get(job)
+    }
+
+    /// Decides what happens next. Call after creating the scheduler and after every
+    /// [`leg_finished`](Self::leg_finished) or [`cancel`](Self::cancel).
+    pub fn poll(&mut self) -> Vec<Decision> {
+        let mut out = Vec::new();
+        if self.finished {
+            return out;
+        }
+        loop {
+            let mut progressed = false;
+            for s in 0..self.stages.len() {
+                progressed |= self.step_stage(s, &mut out);
+            }
+            if !progressed {
+                break;
+            }
+        }
+        if self.stages.iter().all(|stage| matches!(stage.state, State::Done(_))) {
+            self.finished = true;
+            let merged = self
+                .stages
+                .iter()
+                .filter_map(|stage| stage.state.result())
+                .fold(None, TaskResult::merge);
+            let result = if self.canceled {
+                TaskResult::Canceled
+            } else {
+                match merged {
+                    None => TaskResult::Succeeded,
+                    // A job that timed out is cancelled, but the run, not cancelled, failed.
+                    Some(TaskResult::Canceled) => TaskResult::Failed,
+                    Some(result) => result,
+                }
+            };
+            out.push(Decision::RunFinished { result });
+        }
+        out
+    }
+
+    /// The `dependencies` and status results for a stage's condition and variables.
+    fn stage_context(&self, s: usize) -> (Json, Vec<(String, TaskResult)>) {
+        let mut dependencies = Map::new();
+        let mut results = Vec::new();
+        for &dep in &self.stages[s].deps {
+            let node = &self.stages[dep];
+            let name = self.plan.stages.get(node.index).map(|stage| stage.name.clone()).unwrap_or_default();
+            let result = node.state.result().unwrap_or(TaskResult::Skipped);
+            let mut outputs = Map::new();
+            for job in &node.jobs {
+                let job_name = self.plan_job(node.index, job.index).map(|job| job.name.as_str()).unwrap_or_default();
+                for (key, value) in &job.outputs {
+                    outputs.insert(format!("{job_name}.{key}"), value.clone());
+                }
+            }
+            dependencies.insert(name.clone(), json!({ "result": result.as_str(), "outputs": outputs }));
+            results.push((name, result));
+        }
+        (Json::Object(dependencies), results)
+    }
+
+    /// `stageDependencies` for the jobs of a stage: the jobs of the stages it depends on.
+    fn stage_dependencies(&self, s: usize) -> Json {
+        let mut stages = Map::new();
+        for &dep in &self.stages[s].deps {
+            let node = &self.stages[dep];
+            let Some(stage) = self.plan.stages.get(node.index) else { continue };
+            let mut jobs = Map::new();
+            for job in &node.jobs {
+                let name = self.plan_job(node.index, job.index).map(|job| job.name.clone()).unwrap_or_default();
+                let result = job.state.result().unwrap_or(TaskResult::Skipped);
+                jobs.insert(name, json!({ "result": result.as_str(), "outputs": job.outputs }));
+            }
+            stages.insert(stage.name.clone(), Json::Object(jobs));
+        }
+        Json::Object(stages)
+    }
+
+    fn step_stage(&mut self, s: usize, out: &mut Vec<Decision>) -> bool {
+        match self.stages[s].state {
+            State::Done(_) => false,
+            State::Pending => {
+                let deps_done = self.stages[s].deps.iter().all(|&dep| matches!(self.stages[dep].state, State::Done(_)));
+                if !deps_done {
+                    return false;
+                }
+                let index = self.stages[s].index;
+                let plan = Arc::clone(&self.plan);
+                let Some(stage) = plan.stages.get(index) else { return false };
+                let (dependencies, results) = self.stage_context(s);
+                let stage_dependencies = self.stage_dependencies(s);
+                let context = Context {
+                    variables: &self.base,
+                    dependencies: Some(&dependencies),
+                    stage_dependencies: Some(&stage_dependencies),
+                    status: Status::Dependencies { results: &results, canceled: self.canceled },
+                };
+                match expr::condition(stage.condition.as_ref(), &context) {
+                    Ok(true) => {
+                        let mut variables = self.base.clone();
+                        let mut warnings = Vec::new();
+                        self.add_variables(
+                            &mut variables,
+                            &stage.variables,
+                            &dependencies,
+                            &stage_dependencies,
+                            &results,
+                            &mut warnings,
+                        );
+                        self.warnings.extend(warnings);
+                        self.stages[s].variables = Some(variables);
+                        self.stages[s].state = State::Running;
+                        out.push(Decision::StageStarted { stage: index });
+                    }
+                    Ok(false) => {
+                        self.stages[s].state = State::Done(TaskResult::Skipped);
+                        let message = stage
+                            .condition
+                            .as_ref()
+                            .map_or_else(|| "a dependency did not succeed".to_owned(), |c| format!("condition '{}' was false", c.source));
+                        out.push(Decision::StageFinished { stage: index, result: TaskResult::Skipped, message: Some(message) });
+                    }
+                    Err(error) => {
+                        self.stages[s].state = State::Done(TaskResult::Failed);
+                        out.push(Decision::StageFinished {
+                            stage: index,
+                            result: TaskResult::Failed,
+                            message: Some(format!("the condition could not be evaluated: {error}")),
+                        });
+                    }
+                }
+                true
+            }
+            State::Running => {
+                let mut progressed = false;
+                for j in 0..self.stages[s].jobs.len() {
+                    progressed |= self.step_job(s, j, out);
+                }
+                let stage = &self.stages[s];
+                if stage.jobs.iter().all(|job| matches!(job.state, State::Done(_))) {
+                    let result = stage
+                        .jobs
+                        .iter()
+                        .filter_map(|job| job.state.result())
+                        .fold(None, TaskResult::merge)
+                        .unwrap_or(TaskResult::Skipped);
+                    let index = stage.index;
+                    self.stages[s].state = State::Done(result);
+                    out.push(Decision::StageFinished { stage: index, result, message: None });
+                    progressed = true;
+                }
+                progressed
+            }
+        }
+    }
+
+    fn step_job(&mut self, s: usize, j: usize, out: &mut Vec<Decision>) -> bool {
+        let stage_index = self.stages[s].index;
+        let job_index = self.stages[s].jobs[j].index;
+        let plan = Arc::clone(&self.plan);
+        let Some(job) = plan.stages.get(stage_index).and_then(|stage| stage.jobs.get(job_index)) else {
+            return false;
+        };
+        match self.stages[s].jobs[j].state {
+            State::Done(_) => false,
+            State::Pending => {
+                let node = &self.stages[s].jobs[j];
+                if !node.deps.iter().all(|&dep| matches!(self.stages[s].jobs[dep].state, State::Done(_))) {
+                    return false;
+                }
+                let mut dependencies = Map::new();
+                let mut results = Vec::new();
+                for &dep in &node.deps {
+                    let dep_node = &self.stages[s].jobs[dep];
+                    let name = self.plan_job(stage_index, dep_node.index).map(|job| job.name.clone()).unwrap_or_default();
+                    let result = dep_node.state.result().unwrap_or(TaskResult::Skipped);
+                    dependencies.insert(name.clone(), json!({ "result": result.as_str(), "outputs": dep_node.outputs }));
+                    results.push((name, result));
+                }
+                let dependencies = Json::Object(dependencies);
+                let stage_dependencies = self.stage_dependencies(s);
+                let empty = Variables::new();
+                let stage_variables = self.stages[s].variables.as_ref().unwrap_or(&empty);
+                let context = Context {
+                    variables: stage_variables,
+                    dependencies: Some(&dependencies),
+                    stage_dependencies: Some(&stage_dependencies),
+                    status: Status::Dependencies { results: &results, canceled: self.canceled },
+                };
+                match expr::condition(job.condition.as_ref(), &context) {
+                    Ok(true) => {
+                        let mut variables = stage_variables.clone();
+                        let mut warnings = Vec::new();
+                        self.add_variables(
+                            &mut variables,
+                            &job.variables,
+                            &dependencies,
+                            &stage_dependencies,
+                            &results,
+                            &mut warnings,
+                        );
+                        self.warnings.extend(warnings);
+                        let canceled = self.canceled;
+                        let node = &mut self.stages[s].jobs[j];
+                        node.variables = Some(variables);
+                        node.state = State::Running;
+                        node.started_after_cancel = canceled;
+                    }
+                    Ok(false) => {
+                        self.stages[s].jobs[j].state = State::Done(TaskResult::Skipped);
+                        let message = job
+                            .condition
+                            .as_ref()
+                            .map_or_else(|| "a dependency did not succeed".to_owned(), |c| format!("condition '{}' was false", c.source));
+                        out.push(Decision::JobFinished {
+                            stage: stage_index,
+                            job: job_index,
+                            result: TaskResult::Skipped,
+                            message: Some(message),
+                        });
+                    }
+                    Err(error) => {
+                        self.stages[s].jobs[j].state = State::Done(TaskResult::Failed);
+                        out.push(Decision::JobFinished {
+                            stage: stage_index,
+                            job: job_index,
+                            result: TaskResult::Failed,
+                            message: Some(format!("the condition could not be evaluated: {error}")),
+                        });
+                    }
+                }
+                true
+            }
+            State::Running => {
+                let mut progressed = false;
+                let limit = job.max_parallel.map_or(usize::MAX, |limit| (limit as usize).max(1));
+                let canceled = self.canceled;
+                let node = &mut self.stages[s].jobs[j];
+                let mut job_running = node.legs.iter().filter(|leg| leg.state == State::Running).count();
+                for (l, leg) in node.legs.iter_mut().enumerate() {
+                    if leg.state != State::Pending {
+                        continue;
+                    }
+                    if canceled && !node.started_after_cancel {
+                        leg.state = State::Done(TaskResult::Canceled);
+                        progressed = true;
+                        continue;
+                    }
+                    if self.running >= self.max_parallel || job_running >= limit {
+                        break;
+                    }
+                    leg.state = State::Running;
+                    self.running += 1;
+                    job_running += 1;
+                    let mut variables = node.variables.clone().unwrap_or_default();
+                    if let Some(plan_leg) = job.legs.get(l) {
+                        for (name, value) in &plan_leg.variables {
+                            variables.force(Variable::new(name.clone(), value.clone()));
+                        }
+                    }
+                    out.push(Decision::StartLeg { leg: LegId { stage: stage_index, job: job_index, leg: l }, variables });
+                    progressed = true;
+                }
+                if node.legs.iter().all(|leg| matches!(leg.state, State::Done(_))) {
+                    let mut result = node
+                        .legs
+                        .iter()
+                        .filter_map(|leg| leg.state.result())
+                        .fold(None, TaskResult::merge)
+                        .unwrap_or(TaskResult::Skipped);
+                    if job.continue_on_error && result == TaskResult::Failed {
+                        result = TaskResult::SucceededWithIssues;
+                    }
+                    node.state = State::Done(result);
+                    out.push(Decision::JobFinished { stage: stage_index, job: job_index, result, message: None });
+                    progressed = true;
+                }
+                progressed
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::VecDeque;
+
+    use slipway_plan::{Action, Condition, Dialect, JobKind, Leg, Resources, Shell, Stage, Step};
+
+    use super::*;
+
+    pub(crate) fn cond(text: &str) -> Condition {
+        let expression = slipway_expr::parse(text).unwrap_or_else(|error| panic!("{text}: {error}"));
+        Condition { source: text.to_owned(), expression, span: None }
+    }
+
+    #[expect(dead_code, reason = "kept beside the other plan builders for tests that need steps")]
+    pub(crate) fn script(text: &str) -> Step {
+        Step {
+            name: None,
+            display_name: None,
+            action: Action::Script { shell: Shell::Bash, script: text.to_owned() },
+            condition: None,
+            continue_on_error: false,
+            enabled: true,
+            env: Vec::new(),
+            working_directory: None,
+            timeout_minutes: None,
+            retry_count: 0,
+            fail_on_stderr: false,
+            span: None,
+        }
+    }
+
+    pub(crate) fn job(name: &str, depends_on: &[&str], steps: Vec<Step>) -> Job {
+        Job {
+            name: name.to_owned(),
+            display_name: None,
+            depends_on: depends_on.iter().map(|&d| d.to_owned()).collect(),
+            condition: None,
+            continue_on_error: false,
+            variables: Vec::new(),
+            kind: JobKind::Agent,
+            legs: vec![Leg { name: None, display_name: None, variables: Vec::new() }],
+            max_parallel: None,
+            fail_fast: false,
+            steps,
+            pool: None,
+            container: None,
+            services: None,
+            workspace_clean: None,
+            timeout_minutes: None,
+            cancel_timeout_minutes: None,
+            outputs: Vec::new(),
+            span: None,
+        }
+    }
+
+    pub(crate) fn stage(name: &str, depends_on: &[&str], jobs: Vec<Job>) -> Stage {
+        Stage {
+            name: name.to_owned(),
+            display_name: None,
+            depends_on: depends_on.iter().map(|&d| d.to_owned()).collect(),
+            condition: None,
+            variables: Vec::new(),
+            jobs,
+            span: None,
+        }
+    }
+
+    pub(crate) fn plan(stages: Vec<Stage>) -> Plan {
+        Plan {
+            version: slipway_plan::PLAN_VERSION,
+            dialect: Dialect::AzurePipelines,
+            files: Vec::new(),
+            run_name: None,
+            append_commit_message: None,
+            parameters: Vec::new(),
+            variables: Vec::new(),
+            stages,
+            resources: Resources::default(),
+        }
+    }
+
+    pub(crate) fn var(name: &str, value: &str) -> PlanVariable {
+        PlanVariable::Value { name: name.to_owned(), value: value.to_owned(), readonly: false }
+    }
+
+    /// What happened, in words, while driving a scheduler with a fake executor.
+    struct Trace {
+        lines: Vec<String>,
+        max_running: usize,
+        variables: Vec<(String, Variables)>,
+        result: Option<TaskResult>,
+    }
+
+    fn name_of(plan: &Plan, leg: LegId) -> String {
+        let job = &plan.stages[leg.stage].jobs[leg.job];
+        match &job.legs[leg.leg].name {
+            Some(name) => format!("{}.{}.{name}", plan.stages[leg.stage].name, job.name),
+            None => format!("{}.{}", plan.stages[leg.stage].name, job.name),
+        }
+    }
+
+    type Fake<'a> = &'a dyn Fn(&str) -> (TaskResult, Vec<(String, String)>);
+
+    /// Runs the scheduler to the end: legs finish in the order they started, with the result and
+    /// outputs `fake` gives; `cancel_after` cancels once that many legs finished.
+    fn drive(
+        plan: Plan,
+        selection: &Selection,
+        max: usize,
+        cancel_after: Option<usize>,
+        fake: Fake<'_>,
+    ) -> Trace {
+        let plan = Arc::new(plan);
+        let mut scheduler = Scheduler::new(Arc::clone(&plan), Variables::new(), selection, max).unwrap_or_else(|e| panic!("{e}"));
+        let mut trace = Trace { lines: Vec::new(), max_running: 0, variables: Vec::new(), result: None };
+        let mut running: VecDeque<LegId> = VecDeque::new();
+        let mut finished = 0;
+        loop {
+            for decision in scheduler.poll() {
+                match decision {
+                    Decision::StageStarted { stage } => trace.lines.push(format!("stage {} started", plan.stages[stage].name)),
+                    Decision::StageFinished { stage, result, .. } => {
+                        trace.lines.push(format!("stage {} {result}", plan.stages[stage].name));
+                    }
+                    Decision::StartLeg { leg, variables } => {
+                        let name = name_of(&plan, leg);
+                        trace.lines.push(format!("start {name}"));
+                        trace.variables.push((name, variables));
+                        running.push_back(leg);
+                        trace.max_running = trace.max_running.max(running.len());
+                    }
+                    Decision::JobFinished { stage, job, result, .. } => trace.lines.push(format!(
+                        "job {}.{} {result}",
+                        plan.stages[stage].name, plan.stages[stage].jobs[job].name
+                    )),
+                    Decision::RunFinished { result } => trace.result = Some(result),
+                }
+            }
+            if trace.result.is_some() {
+                return trace;
+            }
+            let Some(leg) = running.pop_front() else { panic!("stuck: {:?}", trace.lines) };
+            let (result, outputs) = fake(&name_of(&plan, leg));
+            scheduler.leg_finished(leg, result, outputs);
+            finished += 1;
+            if cancel_after == Some(finished) {
+                scheduler.cancel();
+            }
+        }
+    }
+
+    fn ok(_: &str) -> (TaskResult, Vec<(String, String)>) {
+        (TaskResult::Succeeded, Vec::new())
+    }
+
+    #[test]
+    fn default_and_custom_conditions_after_a_failure() {
+        let mut on_failure = job("OnFailure", &["A"], vec![]);
+        on_failure.condition = Some(cond("failed()"));
+        let mut always = job("Always", &["B"], vec![]);
+        always.condition = Some(cond("always()"));
+        let mut named = job("Named", &["A", "B"], vec![]);
+        named.condition = Some(cond("and(failed('A'), eq(dependencies.B.result, 'Skipped'))"));
+        let p = plan(vec![stage(
+            "S",
+            &[],
+            vec![job("A", &[], vec![]), job("B", &["A"], vec![]), on_failure, always, job("C", &["B"], vec![]), named],
+        )]);
+        let trace = drive(p, &Selection::default(), 4, None, &|name| {
+            if name == "S.A" { (TaskResult::Failed, vec![]) } else { ok(name) }
+        });
+        assert_eq!(
+            trace.lines,
+            [
+                "stage S started",
+                "start S.A",
+                "job S.A Failed",
+                "job S.B Skipped",
+                "job S.C Skipped",
+                "start S.OnFailure",
+                "start S.Always",
+                "start S.Named",
+                "job S.OnFailure Succeeded",
+                "job S.Always Succeeded",
+                "job S.Named Succeeded",
+                "stage S Failed"
+            ]
+        );
+        assert_eq!(trace.result, Some(TaskResult::Failed));
+    }
+
+    #[test]
+    fn stages_wait_for_and_skip_after_their_dependencies() {
+        let mut cleanup = stage("Cleanup", &["Deploy"], vec![job("C", &[], vec![])]);
+        cleanup.condition = Some(cond("always()"));
+        let p = plan(vec![
+            stage("Build", &[], vec![job("A", &[], vec![])]),
+            stage("Deploy", &["Build"], vec![job("D", &[], vec![])]),
+            cleanup,
+        ]);
+        let trace = drive(p, &Selection::default(), 2, None, &|_| (TaskResult::Failed, vec![]));
+        assert_eq!(
+            trace.lines,
+            [
+                "stage Build started",
+                "start Build.A",
+                "job Build.A Failed",
+                "stage Build Failed",
+                "stage Deploy Skipped",
+                "stage Cleanup started",
+                "start Cleanup.C",
+                "job Cleanup.C Failed",
+                "stage Cleanup Failed"
+            ]
+        );
+    }
+
+    #[test]
+    fn continue_on_error_jobs_let_dependents_run() {
+        let mut flaky = job("Flaky", &[], vec![]);
+        flaky.continue_on_error = true;
+        let p = plan(vec![stage("S", &[], vec![flaky, job("Next", &["Flaky"], vec![])])]);
+        let trace = drive(p, &Selection::default(), 2, None, &|name| {
+            if name == "S.Flaky" { (TaskResult::Failed, vec![]) } else { ok(name) }
+        });
+        assert!(trace.lines.contains(&"job S.Flaky SucceededWithIssues".to_owned()));
+        assert!(trace.lines.contains(&"start S.Next".to_owned()));
+        assert_eq!(trace.result, Some(TaskResult::SucceededWithIssues));
+    }
+
+    #[test]
+    fn jobs_limit_and_max_parallel_bound_running_legs() {
+        let jobs: Vec<Job> = (0..6).map(|i| job(&format!("J{i}"), &[], vec![])).collect();
+        let trace = drive(plan(vec![stage("S", &[], jobs)]), &Selection::default(), 2, None, &ok);
+        assert_eq!(trace.max_running, 2);
+
+        let mut matrix = job("M", &[], vec![]);
+        matrix.legs = ["a", "b", "c"]
+            .iter()
+            .map(|&name| Leg { name: Some(name.into()), display_name: None, variables: vec![("os".into(), name.into())] })
+            .collect();
+        matrix.max_parallel = Some(1);
+        let trace = drive(plan(vec![stage("S", &[], vec![matrix])]), &Selection::default(), 8, None, &ok);
+        assert_eq!(trace.max_running, 1);
+        assert_eq!(trace.lines.iter().filter(|line| line.starts_with("start")).count(), 3);
+        assert_eq!(trace.variables[2].1.value("os"), Some("c"));
+    }
+
+    #[test]
+    fn selection_runs_what_the_selected_jobs_depend_on() {
+        let p = plan(vec![
+            stage("One", &[], vec![job("X", &[], vec![]), job("Unrelated", &[], vec![])]),
+            stage("Two", &["One"], vec![job("A", &[], vec![]), job("B", &["A"], vec![]), job("C", &[], vec![])]),
+            stage("Three", &[], vec![job("Z", &[], vec![])]),
+        ]);
+        let selection = Selection { stages: vec![], jobs: vec!["Two.B".into()] };
+        let trace = drive(p.clone(), &selection, 1, None, &ok);
+        let started: Vec<&String> = trace.lines.iter().filter(|line| line.starts_with("start")).collect();
+        assert_eq!(started, ["start One.X", "start One.Unrelated", "start Two.A", "start Two.B"]);
+
+        let selection = Selection { stages: vec!["Three".into()], jobs: vec![] };
+        let trace = drive(p.clone(), &selection, 1, None, &ok);
+        assert_eq!(trace.lines.iter().filter(|line| line.starts_with("start")).count(), 1);
+
+        let bad = Selection { stages: vec!["Nope".into()], jobs: vec![] };
+        assert!(matches!(
+            Scheduler::new(Arc::new(p), Variables::new(), &bad, 1),
+            Err(ScheduleError::UnknownSelection { .. })
+        ));
+    }
+
+    #[test]
+    fn cancel_cancels_pending_legs_and_runs_always_jobs() {
+        let mut always = job("Cleanup", &["B"], vec![]);
+        always.condition = Some(cond("always()"));
+        let mut when_canceled = job("OnCancel", &["B"], vec![]);
+        when_canceled.condition = Some(cond("canceled()"));
+        let mut matrix = job("B", &["A"], vec![]);
+        matrix.legs = ["x", "y"].iter().map(|&n| Leg { name: Some(n.into()), display_name: None, variables: vec![] }).collect();
+        matrix.max_parallel = Some(1);
+        let p = plan(vec![stage("S", &[], vec![job("A", &[], vec![]), matrix, job("After", &["B"], vec![]), always, when_canceled])]);
+        let trace = drive(p, &Selection::default(), 4, Some(2), &|name| {
+            if name == "S.B.x" { (TaskResult::Canceled, vec![]) } else { ok(name) }
+        });
+        assert!(trace.lines.contains(&"job S.B Canceled".to_owned()), "{:?}", trace.lines);
+        assert!(!trace.lines.contains(&"start S.B.y".to_owned()));
+        assert!(trace.lines.contains(&"job S.After Skipped".to_owned()));
+        assert!(trace.lines.contains(&"start S.Cleanup".to_owned()));
+        assert!(trace.lines.contains(&"start S.OnCancel".to_owned()));
+        assert_eq!(trace.result, Some(TaskResult::Canceled));
+    }
+
+    #[test]
+    fn output_variables_flow_to_jobs_and_stages() {
+        let mut matrix = job("M", &[], vec![]);
+        matrix.legs = vec![Leg { name: Some("linux".into()), display_name: None, variables: vec![] }];
+        let mut b = job("B", &["A", "M"], vec![]);
+        b.variables = vec![
+            var("fromA", "$[ dependencies.A.outputs['setter.version'] ]"),
+            var("fromLeg", "$[dependencies.M.outputs['linux.setter.version']]"),
+        ];
+        let mut later = job("L", &[], vec![]);
+        later.variables = vec![var("crossStage", "$[ stageDependencies.First.A.outputs['setter.version'] ]")];
+        let mut second = stage("Second", &["First"], vec![later]);
+        second.condition = Some(cond("eq(dependencies.First.outputs['A.setter.version'], '1.2')"));
+        let p = plan(vec![stage("First", &[], vec![job("A", &[], vec![]), matrix, b]), second]);
+        let trace = drive(p, &Selection::default(), 2, None, &|name| match name {
+            "First.A" => (TaskResult::Succeeded, vec![("setter.version".into(), "1.2".into())]),
+            "First.M.linux" => (TaskResult::Succeeded, vec![("setter.version".into(), "leg".into())]),
+            _ => ok(name),
+        });
+        let vars = |job: &str| trace.variables.iter().find(|(name, _)| name == job).map(|(_, v)| v.clone()).unwrap_or_default();
+        assert_eq!(vars("First.B").value("fromA"), Some("1.2"));
+        assert_eq!(vars("First.B").value("fromLeg"), Some("leg"));
+        assert_eq!(vars("Second.L").value("crossStage"), Some("1.2"));
+        assert!(trace.lines.contains(&"stage Second started".to_owned()));
+    }
+
+    #[test]
+    fn variables_follow_azure_scopes() {
+        let mut p = plan(vec![]);
+        p.variables = vec![var("where", "pipeline"), var("pipelineOnly", "p")];
+        let mut s = stage("S", &[], vec![]);
+        s.variables = vec![var("where", "stage")];
+        let mut j = job("J", &[], vec![]);
+        j.variables = vec![var("where", "job")];
+        j.legs = vec![Leg { name: Some("l".into()), display_name: None, variables: vec![("where".into(), "leg".into())] }];
+        let mut k = job("K", &[], vec![]);
+        k.variables = vec![var("where", "job")];
+        s.jobs = vec![j, k];
+        p.stages = vec![s];
+        let mut base = Variables::new();
+        base.force(Variable::new("where", "queue"));
+        base.force(Variable::new("queueOnly", "q"));
+        let plan = Arc::new(p);
+        let mut scheduler = Scheduler::new(plan, base, &Selection::default(), 4).unwrap_or_else(|e| panic!("{e}"));
+        let legs: Vec<Variables> = scheduler
+            .poll()
+            .into_iter()
+            .filter_map(|d| match d {
+                Decision::StartLeg { variables, .. } => Some(variables),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(legs[0].value("where"), Some("leg"));
+        assert_eq!(legs[1].value("where"), Some("job"));
+        assert_eq!(legs[1].value("pipelineOnly"), Some("p"));
+        assert_eq!(legs[1].value("queueOnly"), Some("q"));
+    }
+
+    #[test]
+    fn rejects_unknown_dependencies_and_cycles() {
+        let p = plan(vec![stage("S", &[], vec![job("A", &["Nope"], vec![])])]);
+        assert!(matches!(
+            Scheduler::new(Arc::new(p), Variables::new(), &Selection::default(), 1),
+            Err(ScheduleError::UnknownDependency { .. })
+        ));
+        let p = plan(vec![stage("S", &[], vec![job("A", &["B"], vec![]), job("B", &["A"], vec![])])]);
+        assert!(matches!(
+            Scheduler::new(Arc::new(p), Variables::new(), &Selection::default(), 1),
+            Err(ScheduleError::Cycle { .. })
+        ));
+        let p = plan(vec![stage("S", &["T"], vec![job("A", &[], vec![])]), stage("T", &["S"], vec![job("B", &[], vec![])])]);
+        assert!(matches!(
+            Scheduler::new(Arc::new(p), Variables::new(), &Selection::default(), 1),
+            Err(ScheduleError::Cycle { .. })
+        ));
+    }
+}
