@@ -1,10 +1,37 @@
 //! The `validate`, `expand` and `plan` commands, and loading a pipeline into a plan for `run`.
-//! (Being written.)
+//!
+//! This is the edge of the Azure front end: it reads files from disk (through [`DiskFileSystem`]),
+//! learns the compile-time variables from the git checkout, and prints diagnostics, expanded YAML
+//! and plans. Everything between is the pure `slipway_azure` crate.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use slipway_azure::{FileSystem, Location, Options, ReadError};
+use slipway_diagnostics::{Diagnostic, SourceMap, render_all};
+use slipway_plan::Plan;
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: `file:line:col`, the source line and a caret, on stderr.
+    #[default]
+    Text,
+    /// For tools: one JSON document on stdout.
+    Json,
+}
+
+/// Options shared by every command that loads a pipeline.
+#[derive(Args, Clone, Debug, Default)]
+pub struct LoadArgs {
+    /// A runtime parameter value; objects and lists as YAML or JSON text. Repeatable.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_pair)]
+    pub parameters: Vec<(String, String)>,
+    /// A local checkout of a repository named in `resources.repositories`, for `file@ALIAS` templates. Repeatable.
+    #[arg(long = "repo", value_name = "ALIAS=PATH", value_parser = parse_pair)]
+    pub repositories: Vec<(String, String)>,
+}
 
 /// Arguments of `slipway validate`.
 #[derive(Args)]
@@ -12,6 +39,11 @@ pub struct ValidateArgs {
     /// Pipeline files to check.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 /// Arguments of `slipway expand`.
@@ -19,6 +51,8 @@ pub struct ValidateArgs {
 pub struct ExpandArgs {
     /// The pipeline file.
     pub path: PathBuf,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 /// Arguments of `slipway plan`.
@@ -26,24 +60,201 @@ pub struct ExpandArgs {
 pub struct PlanArgs {
     /// The pipeline file.
     pub path: PathBuf,
+    /// Output format (the plan is printed as JSON).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Json)]
+    pub format: PlanFormat,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// Output formats of `slipway plan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// The plan as pretty-printed JSON.
+    Json,
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got `{text}`")),
+    }
+}
+
+/// Reads pipeline files from disk. The pipeline's own repository is the git checkout that holds
+/// the entry file (or the entry file's directory outside git); others come from `--repo`.
+pub struct DiskFileSystem {
+    root: PathBuf,
+    repositories: Vec<(String, PathBuf)>,
+    current_directory: PathBuf,
+}
+
+impl DiskFileSystem {
+    fn path_of(&self, location: &Location) -> Option<PathBuf> {
+        let root = match &location.repository {
+            None => &self.root,
+            Some(alias) => &self.repositories.iter().find(|(known, _)| known == alias)?.1,
+        };
+        Some(root.join(&location.path))
+    }
+}
+
+impl FileSystem for DiskFileSystem {
+    fn read(&self, location: &Location) -> Result<String, ReadError> {
+        let Some(path) = self.path_of(location) else { return Err(ReadError::NoCheckout) };
+        match std::fs::read(&path) {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|_| ReadError::Other("the file is not UTF-8 text".to_owned())),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(ReadError::NotFound),
+            Err(error) if error.kind() == std::io::ErrorKind::IsADirectory => Err(ReadError::Other("it is a directory".to_owned())),
+            Err(error) => Err(ReadError::Other(error.to_string())),
+        }
+    }
+
+    fn display_name(&self, location: &Location) -> String {
+        match self.path_of(location) {
+            Some(path) => relative_to(&path, &self.current_directory).display().to_string(),
+            None => location.to_string(),
+        }
+    }
+}
+
+/// `path` relative to `base` when it lies below it, else `path` as it is.
+fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    path.strip_prefix(base).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Makes `path` absolute and removes `.` and `..` without touching the disk.
+fn absolute(path: &Path, current_directory: &Path) -> PathBuf {
+    let joined = if path.is_absolute() { path.to_path_buf() } else { current_directory.join(path) };
+    let mut out = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A loaded pipeline: where it is and everything the front end said about it.
+pub struct Loaded {
+    /// Every file read.
+    pub sources: SourceMap,
+    /// The expanded document, if expansion got that far.
+    pub expanded: Option<slipway_yaml::Node>,
+    /// The plan, if the pipeline is valid.
+    pub plan: Option<Plan>,
+    /// Errors and warnings.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads, expands, validates and lowers the pipeline at `path`.
+pub fn load(path: &Path, args: &LoadArgs) -> Loaded {
+    let current_directory = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let entry = absolute(path, &current_directory);
+    let start = entry.parent().map_or_else(|| current_directory.clone(), Path::to_path_buf);
+    let root = crate::git::repository_root(&start).unwrap_or(start);
+    let relative = relative_to(&entry, &root);
+    let location = Location::local(relative.to_string_lossy().replace('\\', "/"));
+    let repositories =
+        args.repositories.iter().map(|(alias, path)| (alias.clone(), absolute(Path::new(path), &current_directory))).collect();
+    let file_system = DiskFileSystem { root: root.clone(), repositories, current_directory };
+    let options = Options { parameters: args.parameters.clone(), variables: crate::git::compile_time_variables(&root, &entry) };
+    let compiled = slipway_azure::compile(&location, &file_system, &options);
+    Loaded { sources: compiled.sources, expanded: compiled.expanded, plan: compiled.plan, diagnostics: compiled.diagnostics }
+}
+
+fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap) {
+    if !diagnostics.is_empty() {
+        eprint!("{}", render_all(diagnostics, sources));
+    }
+}
+
+fn has_errors(diagnostics: &[Diagnostic]) -> bool {
+    diagnostics.iter().any(Diagnostic::is_error)
 }
 
 /// `slipway validate`.
 pub fn validate(args: &ValidateArgs) -> ExitCode {
-    let _ = args;
-    ExitCode::from(2)
+    let mut valid = true;
+    let mut reports = Vec::new();
+    for path in &args.paths {
+        let loaded = load(path, &args.load);
+        let ok = !has_errors(&loaded.diagnostics) && loaded.plan.is_some();
+        valid &= ok;
+        match args.format {
+            Format::Text => {
+                print_diagnostics(&loaded.diagnostics, &loaded.sources);
+                if ok {
+                    let summary = loaded.plan.as_ref().map(summary).unwrap_or_default();
+                    println!("{}: valid ({summary})", path.display());
+                } else {
+                    eprintln!("{}: invalid", path.display());
+                }
+            }
+            Format::Json => reports.push(serde_json::json!({
+                "path": path.display().to_string(),
+                "valid": ok,
+                "diagnostics": loaded.diagnostics.iter().map(|diagnostic| diagnostic.to_json(&loaded.sources)).collect::<Vec<_>>(),
+            })),
+        }
+    }
+    if args.format == Format::Json {
+        let document = serde_json::json!({ "valid": valid, "files": reports });
+        println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
+    }
+    if valid { ExitCode::SUCCESS } else { ExitCode::from(2) }
+}
+
+/// `3 stages, 5 jobs, 12 steps`.
+fn summary(plan: &Plan) -> String {
+    let plural = |count: usize, word: &str| if count == 1 { format!("1 {word}") } else { format!("{count} {word}s") };
+    let jobs = plan.jobs().count();
+    let steps: usize = plan
+        .jobs()
+        .map(|(_, job)| match &job.kind {
+            slipway_plan::JobKind::Deployment(deployment) => deployment.hooks.iter().map(|hook| hook.steps.len()).sum(),
+            _ => job.steps.len(),
+        })
+        .sum();
+    format!("{}, {}, {}", plural(plan.stages.len(), "stage"), plural(jobs, "job"), plural(steps, "step"))
 }
 
 /// `slipway expand`.
 pub fn expand(args: &ExpandArgs) -> ExitCode {
-    let _ = args;
-    ExitCode::from(2)
+    let loaded = load(&args.path, &args.load);
+    print_diagnostics(&loaded.diagnostics, &loaded.sources);
+    match loaded.expanded {
+        Some(root) if !has_errors(&loaded.diagnostics) => {
+            print!("{}", slipway_yaml::emit(&root));
+            ExitCode::SUCCESS
+        }
+        _ => ExitCode::from(2),
+    }
 }
 
 /// `slipway plan`.
 pub fn plan(args: &PlanArgs) -> ExitCode {
-    let _ = args;
-    ExitCode::from(2)
+    let loaded = load(&args.path, &args.load);
+    print_diagnostics(&loaded.diagnostics, &loaded.sources);
+    match loaded.plan {
+        Some(plan) if !has_errors(&loaded.diagnostics) => match args.format {
+            PlanFormat::Json => match serde_json::to_string_pretty(&plan) {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: the plan could not be written as JSON: {error}");
+                    ExitCode::FAILURE
+                }
+            },
+        },
+        _ => ExitCode::from(2),
+    }
 }
 
 /// Loads, expands, validates and lowers the pipeline at `path`. On failure the diagnostics have
@@ -52,7 +263,15 @@ pub fn load_plan(
     path: &Path,
     parameters: &[(String, String)],
     repositories: &[(String, PathBuf)],
-) -> Result<slipway_plan::Plan, ExitCode> {
-    let _ = (path, parameters, repositories);
-    Err(ExitCode::from(2))
+) -> Result<Plan, ExitCode> {
+    let args = LoadArgs {
+        parameters: parameters.to_vec(),
+        repositories: repositories.iter().map(|(alias, path)| (alias.clone(), path.display().to_string())).collect(),
+    };
+    let loaded = load(path, &args);
+    print_diagnostics(&loaded.diagnostics, &loaded.sources);
+    match loaded.plan {
+        Some(plan) if !has_errors(&loaded.diagnostics) => Ok(plan),
+        _ => Err(ExitCode::from(2)),
+    }
 }

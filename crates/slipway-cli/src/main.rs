@@ -4,6 +4,7 @@
 //! diagnostics and plans, and runs pipelines through the runtime.
 
 mod frontend;
+mod git;
 mod run;
 
 use std::process::ExitCode;

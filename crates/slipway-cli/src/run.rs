@@ -1,18 +1,211 @@
-//! `slipway run`. (Being written.)
+//! `slipway run`: loads a pipeline into a plan and runs it here through the runtime, printing
+//! live output (or the event stream as JSON lines) and a summary.
 
+mod console;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use slipway_events::{Event, EventSink, TaskResult};
+use slipway_runtime::workspace::RepositoryInfo;
+use slipway_runtime::{CancelToken, LocalExecutor, RunOptions, Selection};
+
+/// How `slipway run` prints what happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Live output for people, with a summary at the end.
+    Text,
+    /// The event stream, one JSON object per line (see docs/events.md).
+    Json,
+}
 
 /// Arguments of `slipway run`.
-#[derive(Args)]
+#[derive(Args, Debug)]
 pub struct RunArgs {
     /// The pipeline file.
-    pub path: Option<std::path::PathBuf>,
+    #[arg(default_value = "azure-pipelines.yml")]
+    pub path: PathBuf,
+    /// A template parameter, `NAME=VALUE` (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = name_value)]
+    pub params: Vec<(String, String)>,
+    /// A queue-time variable, `NAME=VALUE` (repeatable). As in Azure, a variable the pipeline
+    /// itself declares takes precedence.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = name_value)]
+    pub vars: Vec<(String, String)>,
+    /// A secret variable, `NAME=VALUE` (repeatable): masked in all output, and put in a step's
+    /// environment only when mapped with `env:`.
+    #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = name_value)]
+    pub secrets: Vec<(String, String)>,
+    /// How many jobs may run at once [default: the number of cores].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+    /// Run only this stage, and the stages it depends on (repeatable).
+    #[arg(long = "stage", value_name = "NAME")]
+    pub stages: Vec<String>,
+    /// Run only this job (`JOB` or `STAGE.JOB`), and what it depends on (repeatable).
+    #[arg(long = "job", value_name = "NAME")]
+    pub job_names: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Run `checkout: self` on a clean copy of the working tree instead of the repository in place.
+    #[arg(long)]
+    pub isolated: bool,
+}
+
+fn name_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got '{text}'")),
+    }
+}
+
+/// Prints events as JSON lines on standard output.
+struct JsonSink(Mutex<std::io::Stdout>);
+
+impl EventSink for JsonSink {
+    fn emit(&self, event: Event) {
+        if let Ok(mut out) = self.0.lock() {
+            let _ = writeln!(out, "{}", event.to_json_line());
+        }
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// The repository the pipeline belongs to and what git knows about it.
+fn repository(pipeline: &Path) -> (PathBuf, RepositoryInfo) {
+    let dir = pipeline
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let root = git(&dir, &["rev-parse", "--show-toplevel"]).map_or_else(|| dir.clone(), PathBuf::from);
+    let name = root.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "local".into());
+    let branch = git(&root, &["symbolic-ref", "-q", "HEAD"]).unwrap_or_else(|| "refs/heads/main".into());
+    let commit = git(&root, &["rev-parse", "HEAD"]).unwrap_or_default();
+    let log = git(&root, &["log", "-1", "--format=%s%n%an%n%ae"]).unwrap_or_default();
+    let mut lines = log.lines();
+    let message = lines.next().unwrap_or_default().to_owned();
+    let author = lines
+        .next()
+        .map(str::to_owned)
+        .or_else(|| git(&root, &["config", "user.name"]))
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_default();
+    let email = lines.next().map(str::to_owned).or_else(|| git(&root, &["config", "user.email"])).unwrap_or_default();
+    let uri = git(&root, &["config", "--get", "remote.origin.url"]).unwrap_or_else(|| root.display().to_string());
+    (root, RepositoryInfo { name, branch, commit, message, author, email, uri })
+}
+
+/// Ctrl-C (and SIGTERM) cancel the run; a second one forces it to stop at once.
+fn watch_signals(cancel: &CancelToken) {
+    let Ok(mut signals) =
+        signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
+    else {
+        return;
+    };
+    let cancel = cancel.clone();
+    let _ = std::thread::Builder::new().name("signals".into()).spawn(move || {
+        for _ in signals.forever() {
+            cancel.cancel();
+        }
+    });
+}
+
+fn exit_code(result: TaskResult) -> ExitCode {
+    match result {
+        TaskResult::Succeeded | TaskResult::SucceededWithIssues | TaskResult::Skipped => ExitCode::SUCCESS,
+        TaskResult::Failed => ExitCode::from(1),
+        TaskResult::Canceled => ExitCode::from(130),
+    }
 }
 
 /// `slipway run`.
 pub fn run_command(args: RunArgs) -> ExitCode {
-    let _ = args;
-    ExitCode::from(2)
+    if !args.path.is_file() {
+        eprintln!("error: no pipeline file at {}", args.path.display());
+        return ExitCode::from(2);
+    }
+    let plan = match crate::frontend::load_plan(&args.path, &args.params, &[]) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    let (source_dir, repository) = repository(&args.path);
+    let cancel = CancelToken::new();
+    watch_signals(&cancel);
+    let mut options = RunOptions {
+        selection: Selection { stages: args.stages.clone(), jobs: args.job_names.clone() },
+        variables: args.vars.clone(),
+        secrets: args.secrets.clone(),
+        source_dir,
+        isolated: args.isolated,
+        pipeline_name: repository.name.clone(),
+        repository,
+        ..RunOptions::default()
+    };
+    if let Some(jobs) = args.jobs {
+        options.max_parallel = jobs as usize;
+    }
+    if let Some(dir) = std::env::var_os("SLIPWAY_WORK_DIR") {
+        options.work_dir = PathBuf::from(dir);
+    }
+    // Test-only knobs: how long a "minute" of timeoutInMinutes lasts, and the SIGTERM grace.
+    if let Some(ms) = std::env::var("SLIPWAY_TEST_MINUTE_MS").ok().and_then(|ms| ms.parse::<u64>().ok()) {
+        options.minute = std::time::Duration::from_millis(ms);
+    }
+    if let Some(ms) = std::env::var("SLIPWAY_KILL_GRACE_MS").ok().and_then(|ms| ms.parse::<u64>().ok()) {
+        options.kill_grace = std::time::Duration::from_millis(ms);
+    }
+    let plan = Arc::new(plan);
+    let (sink, console): (Arc<dyn EventSink>, Option<Arc<console::Console>>) = match args.format {
+        Format::Json => (Arc::new(JsonSink(Mutex::new(std::io::stdout()))), None),
+        Format::Text => {
+            let console = Arc::new(console::Console::new(&plan));
+            (console.clone(), Some(console))
+        }
+    };
+    match slipway_runtime::execute(plan, &options, Arc::new(LocalExecutor), sink, &cancel) {
+        Ok(report) => {
+            if let Some(console) = console {
+                console.summary();
+            }
+            exit_code(report.result)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_name_value_pairs() {
+        assert_eq!(name_value("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert_eq!(name_value("a="), Ok(("a".into(), String::new())));
+        assert!(name_value("=x").is_err());
+        assert!(name_value("novalue").is_err());
+    }
+
+    #[test]
+    fn exit_codes_follow_results() {
+        assert_eq!(exit_code(TaskResult::SucceededWithIssues), ExitCode::SUCCESS);
+        assert_eq!(exit_code(TaskResult::Failed), ExitCode::from(1));
+        assert_eq!(exit_code(TaskResult::Canceled), ExitCode::from(130));
+    }
 }

@@ -1,0 +1,6 @@
+//! Integration tests of the `slipway` binary: whole transcripts (exit code, stdout, stderr) of
+//! real commands over fixture pipelines.
+
+mod frontend;
+mod run;
+mod support;

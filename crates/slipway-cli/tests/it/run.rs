@@ -1,0 +1,392 @@
+//! `slipway run` driven through the real binary over the fixture pipelines in `it/fixtures/run/`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A scratch directory holding a copy of a fixture (so `checkout: self` in place touches nothing
+/// of ours) and the run's work directory. Removed on drop.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Scratch {
+    fn new(fixture: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "slipway-run-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let repo = dir.join("repo");
+        std::fs::create_dir_all(&repo).unwrap_or_else(|e| panic!("{e}"));
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/run").join(fixture);
+        std::fs::copy(&source, repo.join("azure-pipelines.yml")).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+        std::fs::write(repo.join("input.txt"), "input from the repository\n").unwrap_or_else(|e| panic!("{e}"));
+        Self { dir }
+    }
+
+    fn repo(&self) -> PathBuf {
+        self.dir.join("repo")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_slipway"));
+        command
+            .arg("run")
+            .args(args)
+            .current_dir(self.repo())
+            .env("SLIPWAY_WORK_DIR", self.dir.join("work"))
+            .env("SLIPWAY_KILL_GRACE_MS", "300")
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Outcome {
+        self.run_env(args, &[])
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+        let mut command = self.command(args);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap_or_else(|e| panic!("{e}"));
+        Outcome {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Outcome {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn has(&self, text: &str) -> bool {
+        self.stdout.contains(text)
+    }
+
+    #[track_caller]
+    fn expect(&self, texts: &[&str]) {
+        for text in texts {
+            assert!(self.has(text), "missing {text:?} in:\n{}\n{}", self.stdout, self.stderr);
+        }
+    }
+
+    #[track_caller]
+    fn refuse(&self, texts: &[&str]) {
+        for text in texts {
+            assert!(!self.has(text), "unexpected {text:?} in:\n{}", self.stdout);
+        }
+    }
+}
+
+/// Processes whose command line holds `marker`.
+fn processes_with(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|entry| {
+                    std::fs::read_to_string(entry.path().join("stat"))
+                        .ok()
+                        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+                        == Some(false)
+                })
+                .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+                .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(marker))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn transcript_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\b\d+(\.\d+)?(ms|s)\b", "[time]"),
+        (r"\d+m\d\ds", "[time]"),
+        (r"\$ \S*bash --noprofile --norc \S+", "$ bash --noprofile --norc [script]"),
+        (r"Run \d+ of \S+: \S+", "Run [id] of [pipeline]: [number]"),
+        (r"Run \d{8}\.\d+ ", "Run [number] "),
+        (r"in place: \S+", "in place: [repo]"),
+    ]
+}
+
+#[test]
+fn conditions_after_failures_transcript() {
+    let scratch = Scratch::new("conditions.yml");
+    let out = scratch.run(&["--jobs", "1"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    insta::with_settings!({ filters => transcript_filters() }, {
+        insta::assert_snapshot!("conditions", out.stdout);
+    });
+}
+
+#[test]
+fn conditions_after_failures() {
+    let out = Scratch::new("conditions.yml").run(&[]);
+    assert_eq!(out.code, Some(1));
+    out.expect(&[
+        "status=SucceededWithIssues",
+        "failure handler status=Failed",
+        "[Build.Compile] cleanup",
+        "- Skipped by default skipped: an earlier step failed",
+        "[Build.AfterCompile] - Job skipped: a dependency did not succeed",
+        "reporting failure",
+        "── Stage Deploy skipped",
+        "notified",
+        "! Job Flaky (Build.Flaky) SucceededWithIssues",
+        "failed at Build.Compile › Breaks",
+    ]);
+    out.refuse(&["never", "] disabled\n"]);
+}
+
+#[test]
+fn variables_macros_secrets_and_masking() {
+    let scratch = Scratch::new("variables.yml");
+    let out = scratch.run(&["--var", "queued=from-cli", "--var", "where=ignored", "--secret", "token=sup3r-s3cret-value"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    out.expect(&[
+        "where=job env=job combined=vanilla-job queued=from-cli",
+        "unknown=$(not.defined)",
+        "mapped=*** direct=unset",
+        "the token is ***",
+        "matches=yes",
+        "dirs-exist",
+        "reason=Manual os=Linux job=Show",
+        "variable 'locked' is read-only",
+        "locked=original fresh=*** env=unset",
+        "overridden by the pipeline's own variable",
+    ]);
+    // The run number uses the pipeline's variables and a revision.
+    assert!(out.stdout.lines().any(|l| l.contains("number=20") && l.contains(".1-vanilla")), "{}", out.stdout);
+    // No secret, raw or base64, leaves the run.
+    let base64 = "c3VwM3ItczNjcmV0LXZhbHVl";
+    for secret in ["sup3r-s3cret-value", base64, "fresh-secret-value", "another-one"] {
+        assert!(!out.stdout.contains(secret), "{secret} leaked:\n{}", out.stdout);
+    }
+    let json = scratch.run(&["--format", "json", "--secret", "token=sup3r-s3cret-value"]);
+    for secret in ["sup3r-s3cret-value", base64, "fresh-secret-value", "another-one"] {
+        assert!(!json.stdout.contains(secret), "{secret} leaked in JSON");
+    }
+}
+
+#[test]
+fn output_variables_across_jobs_legs_deployments_and_stages() {
+    let out = Scratch::new("outputs.yml").run(&[]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    out.expect(&[
+        "same job sees 1.2.3",
+        "version=1.2.3 linux=built-linux url=https://staging",
+        "cross-stage version=1.2.3 mac=built-mac",
+        "Job Release → environment staging",
+    ]);
+}
+
+#[test]
+fn retries_fail_on_stderr_and_task_complete() {
+    let out = Scratch::new("retries.yml").run(&[]);
+    assert_eq!(out.code, Some(0), "SucceededWithIssues exits 0: {out:?}");
+    out.expect(&[
+        "attempt 1",
+        "attempt 3",
+        "Retrying the step, attempt 2 of 5",
+        "✓ Third time lucky Succeeded [time], 3 attempts".split(" [time]").next().unwrap_or_default(),
+        "Bash wrote one or more lines to the standard error stream.",
+        "! Partly SucceededWithIssues",
+        "SucceededWithIssues in",
+    ]);
+    out.refuse(&["attempt 4"]);
+}
+
+#[test]
+fn timeouts_stop_steps_and_jobs_and_leave_nothing_running() {
+    let started = Instant::now();
+    let out = Scratch::new("timeout.yml").run_env(&[], &[("SLIPWAY_TEST_MINUTE_MS", "400")]);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(out.code, Some(1), "{out:?}");
+    out.expect(&[
+        "The task has timed out.",
+        "after timeout status=Failed",
+        "ran longer than the maximum time of 2 minutes",
+        "cleanup after job timeout",
+        "Job JobTimeout Canceled",
+    ]);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(processes_with("slipway-timeout-marker"), 0, "processes left running");
+}
+
+#[test]
+fn ctrl_c_cancels_runs_cleanup_and_leaves_nothing_running() {
+    let scratch = Scratch::new("cancel.yml");
+    let mut child = scratch.command(&[]).stdout(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut reader = BufReader::new(stdout);
+    let mut seen = String::new();
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap_or(0) > 0 {
+        seen.push_str(&line);
+        if line.contains("started") {
+            break;
+        }
+        line.clear();
+    }
+    assert!(seen.contains("started"), "{seen}");
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-INT", &pid]).status().map(|s| s.success());
+    assert_eq!(killed.ok(), Some(true));
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
+    seen.push_str(&rest);
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status.code(), Some(130), "{seen}");
+    for text in ["Cancelling the run", "cleanup status=Canceled", "saw the cancel", "- Next skipped", "Runs for a minute Canceled"] {
+        assert!(seen.contains(text), "missing {text:?} in {seen}");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(processes_with("slipway-cancel-marker"), 0, "processes left running");
+}
+
+#[test]
+fn deployment_hooks_in_azure_order() {
+    let out = Scratch::new("deployment.yml").run(&["--jobs", "1"]);
+    assert_eq!(out.code, Some(1));
+    let canary: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("[Canary] "))
+        .filter(|line| !line.starts_with(['▸', '$', '✓']) && !line.starts_with("Lifecycle") && !line.starts_with("Job "))
+        .collect();
+    assert_eq!(
+        canary,
+        [
+            "preDeploy 10",
+            "deploy canary deploy 10 to production",
+            "routeTraffic 10",
+            "postRouteTraffic 10",
+            "preDeploy 50",
+            "deploy canary deploy 50 to production",
+            "routeTraffic 50",
+            "postRouteTraffic 50",
+            "preDeploy 100",
+            "deploy canary promote 100 to production",
+            "routeTraffic 100",
+            "postRouteTraffic 100",
+            "on success promote",
+        ]
+    );
+    out.expect(&["rolling back reject", "Job Canary → environment production"]);
+    out.refuse(&["never", "on failure\n"]);
+}
+
+#[test]
+fn artifacts_tags_build_numbers_and_isolated_checkout() {
+    let scratch = Scratch::new("artifacts.yml");
+    let out = scratch.run(&[]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    out.expect(&[
+        "input from the repository",
+        "published artifact 'drop' (1 files",
+        "payload from Build",
+        "number=1.0.",
+        "Tags: nightly",
+        "Attached summary:",
+    ]);
+    assert!(scratch.repo().join("created-in-source.txt").exists(), "checkout self runs in place by default");
+    std::fs::remove_file(scratch.repo().join("created-in-source.txt")).unwrap_or_else(|e| panic!("{e}"));
+    let isolated = scratch.run(&["--isolated"]);
+    assert_eq!(isolated.code, Some(0), "{isolated:?}");
+    isolated.expect(&["input from the repository", "Copied"]);
+    assert!(!scratch.repo().join("created-in-source.txt").exists(), "--isolated must not touch the working tree");
+}
+
+#[test]
+fn stage_and_job_selection_include_dependencies() {
+    let scratch = Scratch::new("selection.yml");
+    let out = scratch.run(&["--job", "Two.Second"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    out.expect(&["ran One.Setup", "ran One.Other", "ran Two.First", "ran Two.Second"]);
+    out.refuse(&["ran Two.Unrelated", "ran Three.Alone"]);
+    let out = scratch.run(&["--stage", "Three"]);
+    out.expect(&["ran Three.Alone"]);
+    out.refuse(&["ran One", "ran Two"]);
+    let out = scratch.run(&["--stage", "Nope"]);
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("no stage named 'Nope'"), "{}", out.stderr);
+}
+
+#[test]
+fn matrix_parallel_and_max_parallel() {
+    let out = Scratch::new("parallel.yml").run(&["--jobs", "4"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    out.expect(&["leg A position 1 of 3", "leg B position 2 of 3", "leg C position 3 of 3", "slice 1 of 2", "slice 2 of 2"]);
+    // maxParallel: 1 runs the legs one after the other.
+    let order: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("[Matrix.") && (line.contains("Job Matrix") || line.contains("✓ Job")))
+        .collect();
+    assert_eq!(order.len(), 6, "{order:?}");
+    for pair in order.chunks(2) {
+        assert_eq!(pair[0].split(']').next(), pair[1].split(']').next(), "legs overlapped: {order:?}");
+    }
+}
+
+#[test]
+fn json_format_streams_the_event_model() {
+    let out = Scratch::new("outputs.yml").run(&["--format", "json"]);
+    assert_eq!(out.code, Some(0));
+    let events: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
+        .collect();
+    let kinds: Vec<&str> = events.iter().filter_map(|event| event["event"].as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"runStarted"));
+    assert_eq!(kinds.last(), Some(&"runFinished"));
+    for kind in ["stageStarted", "stageFinished", "jobStarted", "jobFinished", "stepStarted", "stepFinished", "log", "variableSet"] {
+        assert!(kinds.contains(&kind), "no {kind} event");
+    }
+    assert!(events.iter().any(|event| event["event"] == "variableSet" && event["name"] == "setver.version" && event["output"] == true));
+    assert_eq!(events.last().map(|event| event["result"].clone()), Some(serde_json::json!("Succeeded")));
+}
+
+#[test]
+fn shells_and_missing_powershell() {
+    let out = Scratch::new("shells.yml").run(&[]);
+    out.expect(&["bash says"]);
+    let has_pwsh = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("pwsh").is_file()));
+    if has_pwsh {
+        out.expect(&["pwsh says hi"]);
+    } else {
+        assert_eq!(out.code, Some(1));
+        out.expect(&["PowerShell steps need `pwsh`"]);
+    }
+}
+
+#[test]
+fn invalid_pipelines_and_bad_arguments_exit_2() {
+    let scratch = Scratch::new("invalid.yml");
+    let out = scratch.run(&[]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("error"), "{}", out.stderr);
+    assert_eq!(scratch.run(&["--jobs", "0"]).code, Some(2));
+    assert_eq!(scratch.run(&["--var", "novalue"]).code, Some(2));
+    assert_eq!(scratch.run(&["missing.yml"]).code, Some(2));
+}
