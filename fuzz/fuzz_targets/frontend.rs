@@ -28,7 +28,11 @@ fuzz_target!(|data: &[u8]| {
     let mut files = slipway_azure::MemoryFileSystem::new();
     files.insert("azure-pipelines.yml", text);
     files.insert("t.yml", text);
-    let compiled = slipway_azure::compile(&slipway_azure::Location::local("azure-pipelines.yml"), &files, &slipway_azure::Options::default());
+    let compiled = slipway_azure::compile(
+        &slipway_azure::Location::local("azure-pipelines.yml"),
+        &files,
+        &slipway_azure::Options::default(),
+    );
     for diagnostic in &compiled.diagnostics {
         let _ = slipway_diagnostics::render(diagnostic, &compiled.sources);
     }

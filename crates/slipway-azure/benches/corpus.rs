@@ -40,7 +40,9 @@ fn main() {
     };
     let texts: Vec<String> = repositories
         .iter()
-        .flat_map(|(repository, _)| repository.files.values().filter_map(|local| std::fs::read_to_string(directory.join(local)).ok()))
+        .flat_map(|(repository, _)| {
+            repository.files.values().filter_map(|local| std::fs::read_to_string(directory.join(local)).ok())
+        })
         .collect();
     let (baseline, files) = measure(|| {
         for text in &texts {
@@ -73,7 +75,15 @@ fn main() {
     });
     let per_second = |count: usize, time: Duration| count as f64 / time.as_secs_f64();
     println!("corpus: {files} files, {pipelines} entry pipelines (single thread, best of repeated rounds)");
-    println!("  baseline  YAML parse of every file:            {:>9.2?}  {:>8.0} files/s", baseline, per_second(files, baseline));
-    println!("  slipway   expand+validate+lower each pipeline: {:>9.2?}  {:>8.0} pipelines/s", full, per_second(pipelines, full));
+    println!(
+        "  baseline  YAML parse of every file:            {:>9.2?}  {:>8.0} files/s",
+        baseline,
+        per_second(files, baseline)
+    );
+    println!(
+        "  slipway   expand+validate+lower each pipeline: {:>9.2?}  {:>8.0} pipelines/s",
+        full,
+        per_second(pipelines, full)
+    );
     println!("  ratio     full front end / YAML parse:         {:>9.2}x", full.as_secs_f64() / baseline.as_secs_f64());
 }

@@ -8,9 +8,9 @@
 //! here is pure: the only I/O goes through the [`FileSystem`] the caller passes in. [`compile`]
 //! runs the whole chain.
 
+pub mod expand;
 pub mod lower;
 pub mod validate;
-pub mod expand;
 
 pub use expand::files::{FileSystem, Location, MemoryFileSystem, ReadError};
 pub use expand::{Expansion, Options, expand};
@@ -19,8 +19,8 @@ use slipway_diagnostics::{Diagnostic, SourceMap};
 use slipway_plan::{ParameterValue, Plan};
 use slipway_yaml::Node;
 
-pub use validate::validate;
 pub use lower::lower;
+pub use validate::validate;
 
 /// Everything the front end made of a pipeline.
 #[derive(Debug)]

@@ -103,9 +103,13 @@ impl FileSystem for DiskFileSystem {
     fn read(&self, location: &Location) -> Result<String, ReadError> {
         let Some(path) = self.path_of(location) else { return Err(ReadError::NoCheckout) };
         match std::fs::read(&path) {
-            Ok(bytes) => String::from_utf8(bytes).map_err(|_| ReadError::Other("the file is not UTF-8 text".to_owned())),
+            Ok(bytes) => {
+                String::from_utf8(bytes).map_err(|_| ReadError::Other("the file is not UTF-8 text".to_owned()))
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(ReadError::NotFound),
-            Err(error) if error.kind() == std::io::ErrorKind::IsADirectory => Err(ReadError::Other("it is a directory".to_owned())),
+            Err(error) if error.kind() == std::io::ErrorKind::IsADirectory => {
+                Err(ReadError::Other("it is a directory".to_owned()))
+            }
             Err(error) => Err(ReadError::Other(error.to_string())),
         }
     }
@@ -159,12 +163,21 @@ pub fn load(path: &Path, args: &LoadArgs) -> Loaded {
     let root = crate::git::repository_root(&start).unwrap_or(start);
     let relative = relative_to(&entry, &root);
     let location = Location::local(relative.to_string_lossy().replace('\\', "/"));
-    let repositories =
-        args.repositories.iter().map(|(alias, path)| (alias.clone(), absolute(Path::new(path), &current_directory))).collect();
+    let repositories = args
+        .repositories
+        .iter()
+        .map(|(alias, path)| (alias.clone(), absolute(Path::new(path), &current_directory)))
+        .collect();
     let file_system = DiskFileSystem { root: root.clone(), repositories, current_directory };
-    let options = Options { parameters: args.parameters.clone(), variables: crate::git::compile_time_variables(&root, &entry) };
+    let options =
+        Options { parameters: args.parameters.clone(), variables: crate::git::compile_time_variables(&root, &entry) };
     let compiled = slipway_azure::compile(&location, &file_system, &options);
-    Loaded { sources: compiled.sources, expanded: compiled.expanded, plan: compiled.plan, diagnostics: compiled.diagnostics }
+    Loaded {
+        sources: compiled.sources,
+        expanded: compiled.expanded,
+        plan: compiled.plan,
+        diagnostics: compiled.diagnostics,
+    }
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap) {

@@ -263,7 +263,8 @@ pub fn render(diagnostic: &Diagnostic, sources: &SourceMap) -> String {
             let _ = writeln!(out, "{line_label} | {text}");
             let width = text.chars().count();
             let start = (span.start.column as usize).saturating_sub(1).min(width);
-            let end = if span.end.line == span.start.line { (span.end.column as usize).saturating_sub(1) } else { width };
+            let end =
+                if span.end.line == span.start.line { (span.end.column as usize).saturating_sub(1) } else { width };
             let carets = end.min(width).saturating_sub(start).max(1);
             let _ = writeln!(out, "{pad} | {}{}", " ".repeat(start), "^".repeat(carets));
         }

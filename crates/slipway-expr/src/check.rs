@@ -39,15 +39,9 @@ fn walk(expr: &Expr, allowed: &Allowed<'_>, problems: &mut Vec<ParseError>) {
             }
         }
         Expr::Call { name, args, span } => {
-            let range = functions::builtin(name)
-                .map(|b| (b.min, b.max))
-                .or_else(|| {
-                    allowed
-                        .host_functions
-                        .iter()
-                        .find(|(n, ..)| eq_ignore_case(n, name))
-                        .map(|&(_, min, max)| (min, max))
-                });
+            let range = functions::builtin(name).map(|b| (b.min, b.max)).or_else(|| {
+                allowed.host_functions.iter().find(|(n, ..)| eq_ignore_case(n, name)).map(|&(_, min, max)| (min, max))
+            });
             match range {
                 Some((min, max)) => {
                     if let Err(message) = check_arity(name, min, max, args.len()) {

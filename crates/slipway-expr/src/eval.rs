@@ -20,9 +20,7 @@ pub struct EvalError {
 impl EvalError {
     /// An error with the given message.
     pub fn new(message: impl Into<String>) -> Self {
-        EvalError {
-            message: message.into(),
-        }
+        EvalError { message: message.into() }
     }
 }
 
@@ -52,10 +50,7 @@ impl Context for Object {
 
 /// Evaluates a parsed expression.
 pub fn evaluate(expression: &Expression, context: &dyn Context) -> Result<Value, EvalError> {
-    let evaluator = Evaluator {
-        context,
-        source: &expression.source,
-    };
+    let evaluator = Evaluator { context, source: &expression.source };
     evaluator.eval(&expression.root).map(Cow::into_owned)
 }
 
@@ -84,10 +79,9 @@ impl<'a> Evaluator<'a> {
     pub(crate) fn eval(&self, expr: &'a Expr) -> Result<Cow<'a, Value>, EvalError> {
         match expr {
             Expr::Literal(value) => Ok(Cow::Borrowed(value)),
-            Expr::NamedValue { name, .. } => self
-                .context
-                .named_value(name)
-                .ok_or_else(|| EvalError::new(format!("Unrecognized value: '{name}'"))),
+            Expr::NamedValue { name, .. } => {
+                self.context.named_value(name).ok_or_else(|| EvalError::new(format!("Unrecognized value: '{name}'")))
+            }
             Expr::Call { name, args, .. } => self.call(name, args),
             Expr::Access { target, path } => self.access(target, path),
         }
@@ -101,9 +95,7 @@ impl<'a> Evaluator<'a> {
 
     fn call(&self, name: &str, args: &'a [Expr]) -> Result<Cow<'a, Value>, EvalError> {
         if let Some(function) = functions::builtin(name) {
-            function
-                .check_arity(name, args.len())
-                .map_err(EvalError::new)?;
+            function.check_arity(name, args.len()).map_err(EvalError::new)?;
             return functions::call_builtin(self, function, args);
         }
         let mut values = Vec::with_capacity(args.len());
@@ -128,9 +120,7 @@ impl<'a> Evaluator<'a> {
         }
         Ok(match current {
             Current::Single(value) => value,
-            Current::Filtered(items) => Cow::Owned(Value::Array(
-                items.into_iter().map(Cow::into_owned).collect(),
-            )),
+            Current::Filtered(items) => Cow::Owned(Value::Array(items.into_iter().map(Cow::into_owned).collect())),
         })
     }
 }
@@ -161,11 +151,7 @@ fn array_index(key: &Value) -> Option<usize> {
         return None;
     }
     let floored = n.floor();
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "non-negative and range-checked"
-    )]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "non-negative and range-checked")]
     (floored < usize::MAX as f64).then_some(floored as usize)
 }
 
@@ -175,9 +161,7 @@ fn all_children(value: Cow<'_, Value>) -> Vec<Cow<'_, Value>> {
         Cow::Borrowed(Value::Array(items)) => items.iter().map(Cow::Borrowed).collect(),
         Cow::Borrowed(Value::Object(object)) => object.values().map(Cow::Borrowed).collect(),
         Cow::Owned(Value::Array(items)) => items.into_iter().map(Cow::Owned).collect(),
-        Cow::Owned(Value::Object(object)) => {
-            object.into_iter().map(|(_, v)| Cow::Owned(v)).collect()
-        }
+        Cow::Owned(Value::Object(object)) => object.into_iter().map(|(_, v)| Cow::Owned(v)).collect(),
         _ => Vec::new(),
     }
 }
@@ -185,17 +169,12 @@ fn all_children(value: Cow<'_, Value>) -> Vec<Cow<'_, Value>> {
 fn apply<'a>(current: Current<'a>, key: &Key<'_>) -> Current<'a> {
     match (current, key) {
         (Current::Single(value), Key::Wildcard) => Current::Filtered(all_children(value)),
-        (Current::Single(value), _) => {
-            Current::Single(child(value, key).unwrap_or(Cow::Owned(Value::Null)))
-        }
+        (Current::Single(value), _) => Current::Single(child(value, key).unwrap_or(Cow::Owned(Value::Null))),
         (Current::Filtered(items), Key::Wildcard) => {
             Current::Filtered(items.into_iter().flat_map(all_children).collect())
         }
-        (Current::Filtered(items), _) => Current::Filtered(
-            items
-                .into_iter()
-                .filter_map(|item| child(item, key))
-                .collect(),
-        ),
+        (Current::Filtered(items), _) => {
+            Current::Filtered(items.into_iter().filter_map(|item| child(item, key)).collect())
+        }
     }
 }

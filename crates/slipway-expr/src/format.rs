@@ -28,9 +28,7 @@ fn invalid(format: &str) -> EvalError {
 }
 
 fn invalid_specifiers(specifiers: &str, kind: &str) -> EvalError {
-    EvalError::new(format!(
-        "The format specifiers '{specifiers}' are not valid for objects of type '{kind}'"
-    ))
+    EvalError::new(format!("The format specifiers '{specifiers}' are not valid for objects of type '{kind}'"))
 }
 
 /// Evaluates `format(args[0], args[1..])`.
@@ -65,8 +63,7 @@ pub(crate) fn format<'a>(ev: &Evaluator<'a>, args: &'a [Expr]) -> Result<String,
                         Value::String(s) => DateTime::parse(s),
                         _ => None,
                     };
-                    let date =
-                        date.ok_or_else(|| invalid_specifiers(&specifiers, value.kind_name()))?;
+                    let date = date.ok_or_else(|| invalid_specifiers(&specifiers, value.kind_name()))?;
                     Cow::Owned(date.format(&specifiers)?)
                 };
                 memory.add(&piece)?;
@@ -78,25 +75,12 @@ pub(crate) fn format<'a>(ev: &Evaluator<'a>, args: &'a [Expr]) -> Result<String,
 }
 
 /// Splits the format string into text and argument references, validating all of it.
-fn parse(
-    format: &str,
-    arg_count: usize,
-    memory: &mut Memory<'_>,
-) -> Result<Vec<Segment>, EvalError> {
+fn parse(format: &str, arg_count: usize, memory: &mut Memory<'_>) -> Result<Vec<Segment>, EvalError> {
     let chars: Vec<char> = format.chars().collect();
     let at = |i: usize| chars.get(i).copied();
-    let text = |from: usize, to: usize| -> String {
-        chars
-            .get(from..to)
-            .map(|s| s.iter().collect())
-            .unwrap_or_default()
-    };
-    let find = |c: char, from: usize| {
-        chars
-            .get(from..)
-            .and_then(|s| s.iter().position(|&x| x == c))
-            .map(|p| p + from)
-    };
+    let text =
+        |from: usize, to: usize| -> String { chars.get(from..to).map(|s| s.iter().collect()).unwrap_or_default() };
+    let find = |c: char, from: usize| chars.get(from..).and_then(|s| s.iter().position(|&x| x == c)).map(|p| p + from);
     let mut segments = Vec::new();
     let mut push_text = |segments: &mut Vec<Segment>, s: String| -> Result<(), EvalError> {
         if !s.is_empty() {
@@ -120,24 +104,16 @@ fn parse(
                     return Err(invalid(format));
                 }
                 // Argument index: one or more digits, 0..=255.
-                let digits = chars
-                    .get(l + 1..)
-                    .map_or(0, |s| s.iter().take_while(|c| c.is_ascii_digit()).count());
-                let index: u8 = text(l + 1, l + 1 + digits)
-                    .parse()
-                    .map_err(|_| invalid(format))?;
-                let (specifiers, close) =
-                    read_specifiers(&chars, l + 1 + digits).ok_or_else(|| invalid(format))?;
+                let digits = chars.get(l + 1..).map_or(0, |s| s.iter().take_while(|c| c.is_ascii_digit()).count());
+                let index: u8 = text(l + 1, l + 1 + digits).parse().map_err(|_| invalid(format))?;
+                let (specifiers, close) = read_specifiers(&chars, l + 1 + digits).ok_or_else(|| invalid(format))?;
                 if usize::from(index) >= arg_count {
                     return Err(EvalError::new(format!(
                         "The following format string references more arguments than were supplied: {format}"
                     )));
                 }
                 push_text(&mut segments, text(start, l))?;
-                segments.push(Segment::Arg {
-                    index: usize::from(index),
-                    specifiers,
-                });
+                segments.push(Segment::Arg { index: usize::from(index), specifiers });
                 start = close + 1;
             }
             (_, Some(r)) => {
@@ -200,9 +176,7 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
-            29
-        }
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         2 => 28,
         _ => 0,
     }
@@ -223,9 +197,7 @@ impl Reader<'_> {
         if len < min || len > max {
             return None;
         }
-        self.chars
-            .get(start..self.index)
-            .map(|s| s.iter().collect())
+        self.chars.get(start..self.index).map(|s| s.iter().collect())
     }
 
     fn number(&mut self, min: usize, max: usize) -> Option<u32> {
@@ -245,10 +217,7 @@ impl DateTime {
     /// optional `Z` or `+hh:mm`/`-hh:mm` offset.
     pub(crate) fn parse(text: &str) -> Option<DateTime> {
         let chars: Vec<char> = text.trim().chars().collect();
-        let mut r = Reader {
-            chars: &chars,
-            index: 0,
-        };
+        let mut r = Reader { chars: &chars, index: 0 };
         let year = r.number(4, 4)?;
         let date_separator = r.separator(&['-', '/'])?;
         let month = r.number(1, 2)?;
@@ -297,16 +266,7 @@ impl DateTime {
             && minute < 60
             && second < 60
             && offset_minutes.abs() <= 14 * 60;
-        valid.then_some(DateTime {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-            ticks,
-            offset_minutes,
-        })
+        valid.then_some(DateTime { year, month, day, hour, minute, second, ticks, offset_minutes })
     }
 
     fn offset_text(&self) -> String {
@@ -396,17 +356,11 @@ mod tests {
         let f = |s: &str| d.format(s).map_err(|e| e.message);
         assert_eq!(f("yyyyMMdd"), Ok("20240305".into()));
         assert_eq!(f("yy M d H m s"), Ok("24 3 5 7 8 9".into()));
-        assert_eq!(
-            f(r"yyyy\-MM\-dd HH\:mm\:ss"),
-            Ok("2024-03-05 07:08:09".into())
-        );
+        assert_eq!(f(r"yyyy\-MM\-dd HH\:mm\:ss"), Ok("2024-03-05 07:08:09".into()));
         assert_eq!(f("fff ffffff"), Ok("123 123456".into()));
         assert_eq!(f("zzz"), Ok("-05:30".into()));
         assert_eq!(f("K"), Ok("-05:30".into()));
-        assert!(
-            f("yyyy-MM-dd").is_err(),
-            "unescaped '-' is not a specifier Azure allows"
-        );
+        assert!(f("yyyy-MM-dd").is_err(), "unescaped '-' is not a specifier Azure allows");
         assert!(f("yyy").is_err());
         assert!(f("hh").is_err());
         assert!(f("ddd").is_err());

@@ -97,10 +97,11 @@ impl Builtin {
 
 /// The built-in function called `name` (any case).
 pub(crate) fn builtin(name: &str) -> Option<Builtin> {
-    BUILTINS
-        .iter()
-        .find(|(n, ..)| n.eq_ignore_ascii_case(name))
-        .map(|&(_, function, min, max)| Builtin { function, min, max })
+    BUILTINS.iter().find(|(n, ..)| n.eq_ignore_ascii_case(name)).map(|&(_, function, min, max)| Builtin {
+        function,
+        min,
+        max,
+    })
 }
 
 /// `Ok` if `count` is within `min..=max`, else the message for a wrong argument count.
@@ -115,9 +116,7 @@ pub(crate) fn check_arity(name: &str, min: usize, max: usize, count: usize) -> R
     } else {
         format!("{min} to {max}")
     };
-    Err(format!(
-        "Wrong number of arguments for function '{name}': expected {expected}, got {count}"
-    ))
+    Err(format!("Wrong number of arguments for function '{name}': expected {expected}, got {count}"))
 }
 
 /// Tracks the size of a result being built, as Azure's `MemoryCounter` does.
@@ -150,8 +149,7 @@ impl<'s> Memory<'s> {
 }
 
 fn arg(args: &[Expr], index: usize) -> Result<&Expr, EvalError> {
-    args.get(index)
-        .ok_or_else(|| EvalError::new("Missing function argument"))
+    args.get(index).ok_or_else(|| EvalError::new("Missing function argument"))
 }
 
 fn owned(value: Value) -> Result<Cow<'static, Value>, EvalError> {
@@ -192,11 +190,7 @@ pub(crate) fn call_builtin<'a>(
             let left = ev.eval(a(0)?)?;
             let right = ev.eval(a(1)?)?;
             let equal = equals(&left, &right);
-            owned(Value::Bool(if builtin.function == Function::Eq {
-                equal
-            } else {
-                !equal
-            }))
+            owned(Value::Bool(if builtin.function == Function::Eq { equal } else { !equal }))
         }
         Function::Gt | Function::Ge | Function::Lt | Function::Le => {
             let left = ev.eval(a(0)?)?;
@@ -218,11 +212,7 @@ pub(crate) fn call_builtin<'a>(
                     break;
                 }
             }
-            owned(Value::Bool(if builtin.function == Function::In {
-                found
-            } else {
-                !found
-            }))
+            owned(Value::Bool(if builtin.function == Function::In { found } else { !found }))
         }
         Function::Contains | Function::StartsWith | Function::EndsWith => {
             let left = fold(&ev.eval_string(a(0)?)?);
@@ -281,12 +271,8 @@ pub(crate) fn call_builtin<'a>(
             #[expect(clippy::cast_precision_loss, reason = "lengths are far below 2^53")]
             owned(Value::Number(length as f64))
         }
-        Function::Lower => owned(Value::String(
-            ev.eval_string(a(0)?)?.chars().map(lower_char).collect(),
-        )),
-        Function::Upper => owned(Value::String(
-            ev.eval_string(a(0)?)?.chars().map(upper_char).collect(),
-        )),
+        Function::Lower => owned(Value::String(ev.eval_string(a(0)?)?.chars().map(lower_char).collect())),
+        Function::Upper => owned(Value::String(ev.eval_string(a(0)?)?.chars().map(upper_char).collect())),
         Function::Trim => owned(Value::String(ev.eval_string(a(0)?)?.trim().to_owned())),
         Function::Join => join(ev, args),
         Function::Split => {
@@ -307,9 +293,7 @@ pub(crate) fn call_builtin<'a>(
                 None => String::new(),
             };
             if old.is_empty() {
-                return Err(EvalError::new(
-                    "String cannot be of zero length. (Parameter 'oldValue')",
-                ));
+                return Err(EvalError::new("String cannot be of zero length. (Parameter 'oldValue')"));
             }
             // Size the result before building it so nested replaces cannot blow up.
             let count = text.matches(old.as_str()).count();
@@ -332,12 +316,7 @@ pub(crate) fn call_builtin<'a>(
 fn join<'a>(ev: &Evaluator<'a>, args: &'a [Expr]) -> Result<Cow<'a, Value>, EvalError> {
     let collection = ev.eval(arg(args, 1)?)?;
     let Value::Array(items) = &*collection else {
-        return owned(Value::String(
-            collection
-                .try_to_string()
-                .map(Cow::into_owned)
-                .unwrap_or_default(),
-        ));
+        return owned(Value::String(collection.try_to_string().map(Cow::into_owned).unwrap_or_default()));
     };
     let mut memory = Memory::new(ev.source);
     let mut out = String::new();

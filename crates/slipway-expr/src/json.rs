@@ -8,10 +8,7 @@ use crate::value::{Value, format_number};
 
 /// Converts a value to Azure's JSON text.
 pub(crate) fn convert_to_json(value: &Value, source: &str) -> Result<String, EvalError> {
-    let mut writer = Writer {
-        out: String::new(),
-        memory: Memory::new(source),
-    };
+    let mut writer = Writer { out: String::new(), memory: Memory::new(source) };
     writer.value(value, 0)?;
     Ok(writer.out)
 }
@@ -104,10 +101,7 @@ mod tests {
     fn nested_layout() {
         let inner: Object = [
             ("a_complex", Value::from("object")),
-            (
-                "with",
-                Value::Array(vec![Value::from("one"), Value::from("two")]),
-            ),
+            ("with", Value::Array(vec![Value::from("one"), Value::from("two")])),
         ]
         .into_iter()
         .collect();
@@ -145,10 +139,7 @@ mod tests {
     #[test]
     fn scalars_and_escapes() {
         let j = |v: Value| convert_to_json(&v, "").unwrap_or_default();
-        assert_eq!(
-            j(Value::from("a\"b\\c\nd\u{1}\u{2028}é")),
-            r#""a\"b\\c\nd\u0001\u2028é""#
-        );
+        assert_eq!(j(Value::from("a\"b\\c\nd\u{1}\u{2028}é")), r#""a\"b\\c\nd\u0001\u2028é""#);
         assert_eq!(j(Value::Number(2.0)), "2");
         assert_eq!(j(Value::Null), "null");
         assert_eq!(j(Value::Version(Version::new(1, 2))), r#""1.2""#);

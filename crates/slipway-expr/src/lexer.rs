@@ -79,19 +79,13 @@ fn is_whitespace_or_punctuation(c: char) -> bool {
 /// `[A-Za-z_][A-Za-z0-9_]*`
 pub(crate) fn is_legal_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 impl<'a> Lexer<'a> {
     pub(crate) fn new(chars: &'a [char]) -> Self {
-        Lexer {
-            chars,
-            index: 0,
-            previous: Previous::Opening,
-        }
+        Lexer { chars, index: 0, previous: Previous::Opening }
     }
 
     /// The next token without consuming it.
@@ -104,10 +98,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn text(&self, start: usize, end: usize) -> String {
-        self.chars
-            .get(start..end)
-            .map(|s| s.iter().collect())
-            .unwrap_or_default()
+        self.chars.get(start..end).map(|s| s.iter().collect()).unwrap_or_default()
     }
 
     /// The next token, or `None` at the end.
@@ -132,18 +123,11 @@ impl<'a> Lexer<'a> {
         };
         self.index = end;
         self.previous = match kind {
-            TokenKind::StartIndex | TokenKind::StartParameter | TokenKind::Separator => {
-                Previous::Opening
-            }
+            TokenKind::StartIndex | TokenKind::StartParameter | TokenKind::Separator => Previous::Opening,
             TokenKind::Dereference => Previous::Dereference,
             _ => Previous::Other,
         };
-        Some(Token {
-            kind,
-            raw: self.text(start, end),
-            offset: start,
-            length: end - start,
-        })
+        Some(Token { kind, raw: self.text(start, end), offset: start, length: end - start })
     }
 
     fn read_string(&self, start: usize) -> (TokenKind, usize) {
@@ -183,10 +167,7 @@ impl<'a> Lexer<'a> {
 
     fn read_keyword(&self, start: usize) -> (TokenKind, usize) {
         let mut index = start + 1;
-        while self
-            .at(index)
-            .is_some_and(|c| !is_whitespace_or_punctuation(c))
-        {
+        while self.at(index).is_some_and(|c| !is_whitespace_or_punctuation(c)) {
             index += 1;
         }
         let text = self.text(start, index);
@@ -212,9 +193,7 @@ mod tests {
     fn kinds(source: &str) -> Vec<TokenKind> {
         let chars: Vec<char> = source.chars().collect();
         let mut lexer = Lexer::new(&chars);
-        std::iter::from_fn(|| lexer.next_token())
-            .map(|t| t.kind)
-            .collect()
+        std::iter::from_fn(|| lexer.next_token()).map(|t| t.kind).collect()
     }
 
     #[test]
@@ -234,10 +213,7 @@ mod tests {
                 EndParameter
             ]
         );
-        assert_eq!(
-            kinds("a.true"),
-            [Keyword("a".into()), Dereference, Keyword("true".into())]
-        );
+        assert_eq!(kinds("a.true"), [Keyword("a".into()), Dereference, Keyword("true".into())]);
         assert_eq!(kinds("TRUE False"), [Boolean(true), Boolean(false)]);
         assert_eq!(kinds(".5"), [Number(0.5)]);
         assert_eq!(kinds("'it''s'"), [String("it's".into())]);
@@ -247,13 +223,7 @@ mod tests {
         assert_eq!(kinds("a==b"), [BadKeyword]);
         assert_eq!(
             kinds("foo.*.id"),
-            [
-                Keyword("foo".into()),
-                Dereference,
-                Wildcard,
-                Dereference,
-                Keyword("id".into())
-            ]
+            [Keyword("foo".into()), Dereference, Wildcard, Dereference, Keyword("id".into())]
         );
         assert!(matches!(kinds("1.2.3").as_slice(), [Version(_)]));
     }

@@ -74,10 +74,7 @@ struct StoredExpression<S> {
 
 impl Serialize for Expression {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        StoredExpression {
-            source: self.source.as_str(),
-        }
-        .serialize(serializer)
+        StoredExpression { source: self.source.as_str() }.serialize(serializer)
     }
 }
 
@@ -92,10 +89,7 @@ impl<'de> Deserialize<'de> for Expression {
 /// and at evaluation). Built-in function names must be followed by `(`.
 pub fn parse(source: &str) -> Result<Expression, ParseError> {
     let root = syntax::parse_root(source)?;
-    Ok(Expression {
-        source: source.to_owned(),
-        root,
-    })
+    Ok(Expression { source: source.to_owned(), root })
 }
 
 impl std::str::FromStr for Expression {

@@ -78,11 +78,7 @@ impl Expander<'_> {
         let mut out = String::new();
         let mut rest = value;
         while let Some((before, name, after)) = next_macro(rest) {
-            let nested = if name.is_empty() {
-                None
-            } else {
-                (self.lookup)(name)
-            };
+            let nested = if name.is_empty() { None } else { (self.lookup)(name) };
             match nested {
                 Some(nested) => {
                     if stack.len() >= MAX_DEPTH || stack.iter().any(|n| eq_ignore_case(n, name)) {
@@ -118,15 +114,7 @@ impl Expander<'_> {
 /// (`VarUtil.ConvertToEnvVariableFormat`): `.` and space become `_`, letters are upper-cased
 /// (invariant culture). `any.variable` → `ANY_VARIABLE`.
 pub fn env_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c == '.' || c == ' ' {
-                '_'
-            } else {
-                upper_char(c)
-            }
-        })
-        .collect()
+    name.chars().map(|c| if c == '.' || c == ' ' { '_' } else { upper_char(c) }).collect()
 }
 
 #[cfg(test)]
@@ -134,25 +122,14 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| eq_ignore_case(k, name))
-                .map(|(_, v)| v.clone())
-        }
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |name: &str| pairs.iter().find(|(k, _)| eq_ignore_case(k, name)).map(|(_, v)| v.clone())
     }
 
     #[test]
     fn expands_known_and_keeps_unknown() {
         let lookup = vars(&[("a", "1"), ("B.c", "2"), ("with space", "3")]);
-        assert_eq!(
-            expand("$(a)-$(b.C)-$(x)-$(with space)", &lookup),
-            "1-2-$(x)-3"
-        );
+        assert_eq!(expand("$(a)-$(b.C)-$(x)-$(with space)", &lookup), "1-2-$(x)-3");
         assert_eq!(expand("$()$(a", &lookup), "$()$(a");
         // "$($(a)" is not a known name, so scanning resumes after its '$' and finds "$(a)".
         assert_eq!(expand("$($(a))", &lookup), "$(1)");
@@ -163,12 +140,7 @@ mod tests {
 
     #[test]
     fn expands_recursively_without_rescanning_the_result() {
-        let lookup = vars(&[
-            ("outer", "<$(inner)>"),
-            ("inner", "v$(leaf)"),
-            ("leaf", "!"),
-            ("dollar", "$("),
-        ]);
+        let lookup = vars(&[("outer", "<$(inner)>"), ("inner", "v$(leaf)"), ("leaf", "!"), ("dollar", "$(")]);
         assert_eq!(expand("$(outer)", &lookup), "<v!>");
         // "$(" from a value does not join with the text after it.
         assert_eq!(expand("$(dollar)leaf)", &lookup), "$(leaf)");
@@ -176,40 +148,23 @@ mod tests {
 
     #[test]
     fn cycles_and_depth_leave_the_variable_raw() {
-        let lookup = vars(&[
-            ("a", "x$(b)"),
-            ("b", "y$(a)"),
-            ("self", "$(self)"),
-            ("c", "$(a)"),
-        ]);
+        let lookup = vars(&[("a", "x$(b)"), ("b", "y$(a)"), ("self", "$(self)"), ("c", "$(a)")]);
         assert_eq!(expand("$(a)", &lookup), "x$(b)");
         assert_eq!(expand("$(self)", &lookup), "$(self)");
         assert_eq!(expand("$(c)", &lookup), "$(a)");
         let deep = |name: &str| {
             let n: usize = name.strip_prefix('v')?.parse().ok()?;
-            Some(if n >= 100 {
-                "end".to_owned()
-            } else {
-                format!("$(v{})", n + 1)
-            })
+            Some(if n >= 100 { "end".to_owned() } else { format!("$(v{})", n + 1) })
         };
         assert_eq!(expand("$(v60)", &deep), "end", "40 levels are fine");
-        assert_eq!(
-            expand("$(v0)", &deep),
-            "$(v1)",
-            "100 levels exceed the depth"
-        );
+        assert_eq!(expand("$(v0)", &deep), "$(v1)", "100 levels exceed the depth");
     }
 
     #[test]
     fn exponential_expansion_is_cut_off() {
         let lookup = |name: &str| {
             let n: usize = name.strip_prefix('v')?.parse().ok()?;
-            Some(if n >= 40 {
-                "xxxxxxxx".to_owned()
-            } else {
-                format!("$(v{0})$(v{0})", n + 1)
-            })
+            Some(if n >= 40 { "xxxxxxxx".to_owned() } else { format!("$(v{0})$(v{0})", n + 1) })
         };
         assert_eq!(expand("$(v0)", &lookup), "$(v1)$(v1)");
     }

@@ -20,13 +20,8 @@ use crate::functions::{MANY, check_arity};
 use crate::value::{Value, eq_ignore_case};
 
 /// The functions available at step scope, for [`crate::Allowed::host_functions`].
-pub const STEP_FUNCTIONS: &[(&str, usize, usize)] = &[
-    ("always", 0, 0),
-    ("canceled", 0, 0),
-    ("failed", 0, 0),
-    ("succeeded", 0, 0),
-    ("succeededOrFailed", 0, 0),
-];
+pub const STEP_FUNCTIONS: &[(&str, usize, usize)] =
+    &[("always", 0, 0), ("canceled", 0, 0), ("failed", 0, 0), ("succeeded", 0, 0), ("succeededOrFailed", 0, 0)];
 
 /// The functions available at job and stage scope, for [`crate::Allowed::host_functions`].
 pub const DEPENDENCY_FUNCTIONS: &[(&str, usize, usize)] = &[
@@ -94,9 +89,7 @@ impl JobStatus {
 
     /// Parses Azure's spelling, ignoring case.
     pub fn parse(text: &str) -> Option<JobStatus> {
-        JobStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
+        JobStatus::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(text.trim()))
     }
 
     fn is_success(self) -> bool {
@@ -112,9 +105,7 @@ impl fmt::Display for JobStatus {
 
 /// The error for text that is not a job status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "'{0}' is not a job status (expected Succeeded, SucceededWithIssues, Failed, Canceled or Skipped)"
-)]
+#[error("'{0}' is not a job status (expected Succeeded, SucceededWithIssues, Failed, Canceled or Skipped)")]
 pub struct JobStatusParseError(pub String);
 
 impl FromStr for JobStatus {
@@ -136,11 +127,7 @@ enum Check {
 }
 
 /// Evaluates a status function. `None` if `name` (any case) is not one of them.
-pub fn call(
-    name: &str,
-    arguments: &[Value],
-    scope: &Scope<'_>,
-) -> Option<Result<Value, EvalError>> {
+pub fn call(name: &str, arguments: &[Value], scope: &Scope<'_>) -> Option<Result<Value, EvalError>> {
     let check = [
         ("always", Check::Always),
         ("canceled", Check::Canceled),
@@ -154,31 +141,21 @@ pub fn call(
     Some(evaluate(name, check, arguments, scope).map(Value::Bool))
 }
 
-fn evaluate(
-    name: &str,
-    check: Check,
-    arguments: &[Value],
-    scope: &Scope<'_>,
-) -> Result<bool, EvalError> {
+fn evaluate(name: &str, check: Check, arguments: &[Value], scope: &Scope<'_>) -> Result<bool, EvalError> {
     let max = match (check, scope) {
         (Check::Always | Check::Canceled, _) | (_, Scope::Step { .. }) => 0,
         _ => MANY,
     };
     check_arity(name, 0, max, arguments.len()).map_err(EvalError::new)?;
     match *scope {
-        Scope::Step {
-            job_status,
-            canceled,
-        } => {
+        Scope::Step { job_status, canceled } => {
             let canceled = canceled || job_status == JobStatus::Canceled;
             Ok(match check {
                 Check::Always => true,
                 Check::Canceled => canceled,
                 Check::Succeeded => !canceled && job_status.is_success(),
                 Check::Failed => !canceled && job_status == JobStatus::Failed,
-                Check::SucceededOrFailed => {
-                    !canceled && (job_status.is_success() || job_status == JobStatus::Failed)
-                }
+                Check::SucceededOrFailed => !canceled && (job_status.is_success() || job_status == JobStatus::Failed),
             })
         }
         Scope::Dependencies { results, canceled } => {
@@ -195,9 +172,7 @@ fn evaluate(
             Ok(match check {
                 Check::Failed => selected.contains(&JobStatus::Failed),
                 Check::Succeeded => selected.iter().all(|s| s.is_success()),
-                _ => selected
-                    .iter()
-                    .all(|s| s.is_success() || *s == JobStatus::Failed),
+                _ => selected.iter().all(|s| s.is_success() || *s == JobStatus::Failed),
             })
         }
     }
@@ -216,9 +191,7 @@ fn select(results: &[(String, JobStatus)], names: &[Value]) -> Result<Vec<JobSta
                 .iter()
                 .find(|(n, _)| eq_ignore_case(n, &name))
                 .map(|(_, s)| *s)
-                .ok_or_else(|| {
-                    EvalError::new(format!("'{name}' is not a dependency of this job or stage"))
-                })
+                .ok_or_else(|| EvalError::new(format!("'{name}' is not a dependency of this job or stage")))
         })
         .collect()
 }
@@ -229,14 +202,7 @@ mod tests {
     use JobStatus::*;
 
     fn step(name: &str, job_status: JobStatus, canceled: bool) -> Option<bool> {
-        match call(
-            name,
-            &[],
-            &Scope::Step {
-                job_status,
-                canceled,
-            },
-        ) {
+        match call(name, &[], &Scope::Step { job_status, canceled }) {
             Some(Ok(Value::Bool(b))) => Some(b),
             _ => None,
         }
@@ -253,101 +219,45 @@ mod tests {
             (Succeeded, true, [false, false, false, true, true]),
             (Failed, true, [false, false, false, true, true]),
         ];
-        let names = [
-            "succeeded",
-            "failed",
-            "succeededOrFailed",
-            "always",
-            "canceled",
-        ];
+        let names = ["succeeded", "failed", "succeededOrFailed", "always", "canceled"];
         for (status, canceled, expected) in table {
             for (name, want) in names.iter().zip(expected) {
-                assert_eq!(
-                    step(name, status, canceled),
-                    Some(want),
-                    "{name}() with {status}, canceled={canceled}"
-                );
+                assert_eq!(step(name, status, canceled), Some(want), "{name}() with {status}, canceled={canceled}");
             }
         }
         assert_eq!(step("SUCCEEDED", Succeeded, false), Some(true));
-        assert!(
-            call(
-                "counter",
-                &[],
-                &Scope::Step {
-                    job_status: Succeeded,
-                    canceled: false
-                }
-            )
-            .is_none()
-        );
+        assert!(call("counter", &[], &Scope::Step { job_status: Succeeded, canceled: false }).is_none());
     }
 
     #[test]
     fn dependency_scope() {
-        let results = vec![
-            ("A".to_owned(), Succeeded),
-            ("B".to_owned(), Failed),
-            ("C".to_owned(), Skipped),
-        ];
-        let scope = Scope::Dependencies {
-            results: &results,
-            canceled: false,
-        };
+        let results = vec![("A".to_owned(), Succeeded), ("B".to_owned(), Failed), ("C".to_owned(), Skipped)];
+        let scope = Scope::Dependencies { results: &results, canceled: false };
         let run = |name: &str, args: &[&str]| -> Result<Value, String> {
             let args: Vec<Value> = args.iter().map(|a| Value::from(*a)).collect();
-            call(name, &args, &scope)
-                .unwrap_or_else(|| Err(EvalError::new("none")))
-                .map_err(|e| e.message)
+            call(name, &args, &scope).unwrap_or_else(|| Err(EvalError::new("none"))).map_err(|e| e.message)
         };
         assert_eq!(run("succeeded", &[]), Ok(Value::Bool(false)));
         assert_eq!(run("succeeded", &["a"]), Ok(Value::Bool(true)));
         assert_eq!(run("failed", &[]), Ok(Value::Bool(true)));
         assert_eq!(run("failed", &["A", "C"]), Ok(Value::Bool(false)));
         assert_eq!(run("succeededOrFailed", &["A", "B"]), Ok(Value::Bool(true)));
-        assert_eq!(
-            run("succeededOrFailed", &[]),
-            Ok(Value::Bool(false)),
-            "a skipped dependency"
-        );
+        assert_eq!(run("succeededOrFailed", &[]), Ok(Value::Bool(false)), "a skipped dependency");
         insta::assert_snapshot!(run("succeeded", &["D"]).err().unwrap_or_default(), @"'D' is not a dependency of this job or stage");
         insta::assert_snapshot!(run("always", &["A"]).err().unwrap_or_default(), @"Wrong number of arguments for function 'always': expected 0, got 1");
         let none: Vec<(String, JobStatus)> = Vec::new();
-        let empty = Scope::Dependencies {
-            results: &none,
-            canceled: false,
-        };
-        assert_eq!(
-            call("succeeded", &[], &empty).and_then(Result::ok),
-            Some(Value::Bool(true))
-        );
-        let canceled = Scope::Dependencies {
-            results: &results,
-            canceled: true,
-        };
-        assert_eq!(
-            call("succeeded", &[Value::from("A")], &canceled).and_then(Result::ok),
-            Some(Value::Bool(false))
-        );
-        assert_eq!(
-            call("canceled", &[], &canceled).and_then(Result::ok),
-            Some(Value::Bool(true))
-        );
-        assert_eq!(
-            call("always", &[], &canceled).and_then(Result::ok),
-            Some(Value::Bool(true))
-        );
+        let empty = Scope::Dependencies { results: &none, canceled: false };
+        assert_eq!(call("succeeded", &[], &empty).and_then(Result::ok), Some(Value::Bool(true)));
+        let canceled = Scope::Dependencies { results: &results, canceled: true };
+        assert_eq!(call("succeeded", &[Value::from("A")], &canceled).and_then(Result::ok), Some(Value::Bool(false)));
+        assert_eq!(call("canceled", &[], &canceled).and_then(Result::ok), Some(Value::Bool(true)));
+        assert_eq!(call("always", &[], &canceled).and_then(Result::ok), Some(Value::Bool(true)));
     }
 
     #[test]
     fn step_scope_rejects_arguments() {
-        let scope = Scope::Step {
-            job_status: Succeeded,
-            canceled: false,
-        };
-        let err = call("succeeded", &[Value::from("A")], &scope)
-            .and_then(Result::err)
-            .map(|e| e.message);
+        let scope = Scope::Step { job_status: Succeeded, canceled: false };
+        let err = call("succeeded", &[Value::from("A")], &scope).and_then(Result::err).map(|e| e.message);
         insta::assert_snapshot!(err.unwrap_or_default(), @"Wrong number of arguments for function 'succeeded': expected 0, got 1");
     }
 
@@ -356,10 +266,7 @@ mod tests {
         for status in JobStatus::ALL {
             assert_eq!(status.to_string().parse::<JobStatus>(), Ok(status));
         }
-        assert_eq!(
-            "succeededwithissues".parse::<JobStatus>(),
-            Ok(SucceededWithIssues)
-        );
+        assert_eq!("succeededwithissues".parse::<JobStatus>(), Ok(SucceededWithIssues));
         assert!("Cancelled".parse::<JobStatus>().is_err());
     }
 }

@@ -100,16 +100,15 @@ impl ParseError {
     /// The name quoted in an "Unrecognized function: 'x'" or "Unrecognized value: 'x'" message.
     #[must_use]
     pub fn unrecognized_name(&self) -> Option<&str> {
-        let rest = self.message.strip_prefix("Unrecognized function: '").or_else(|| self.message.strip_prefix("Unrecognized value: '"))?;
+        let rest = self
+            .message
+            .strip_prefix("Unrecognized function: '")
+            .or_else(|| self.message.strip_prefix("Unrecognized value: '"))?;
         rest.split('\'').next()
     }
 
     pub(crate) fn new(message: impl Into<String>, offset: usize, length: usize) -> Self {
-        ParseError {
-            message: message.into(),
-            offset,
-            length,
-        }
+        ParseError { message: message.into(), offset, length }
     }
 }
 
@@ -117,17 +116,9 @@ impl ParseError {
 pub(crate) fn parse_root(source: &str) -> Result<Expr, ParseError> {
     let chars: Vec<char> = source.chars().collect();
     if source.encode_utf16().count() > MAX_LENGTH {
-        return Err(ParseError::new(
-            format!("Exceeded max expression length {MAX_LENGTH}"),
-            0,
-            chars.len(),
-        ));
+        return Err(ParseError::new(format!("Exceeded max expression length {MAX_LENGTH}"), 0, chars.len()));
     }
-    let mut parser = Parser {
-        lexer: Lexer::new(&chars),
-        source,
-        depth: 0,
-    };
+    let mut parser = Parser { lexer: Lexer::new(&chars), source, depth: 0 };
     let Some(first) = parser.lexer.next_token() else {
         return Err(ParseError::new("Expected an expression", 0, chars.len()));
     };
@@ -162,9 +153,7 @@ impl Parser<'_> {
     /// The error for a token that cannot stand where it is.
     fn unexpected(&self, token: &Token) -> ParseError {
         match token.kind {
-            TokenKind::BadKeyword | TokenKind::Unrecognized => {
-                self.error_at("Unrecognized value", token)
-            }
+            TokenKind::BadKeyword | TokenKind::Unrecognized => self.error_at("Unrecognized value", token),
             _ => self.error_at("Unexpected symbol", token),
         }
     }
@@ -187,30 +176,21 @@ impl Parser<'_> {
 
     /// An expression starting with `token`, which stands where a value is expected.
     fn value(&mut self, token: Token) -> Result<Expr, ParseError> {
-        let span = Span {
-            offset: token.offset,
-            length: token.length,
-        };
+        let span = Span { offset: token.offset, length: token.length };
         match token.kind {
             TokenKind::String(s) => Ok(Expr::Literal(Value::String(s))),
             TokenKind::Number(n) => Ok(Expr::Literal(Value::Number(n))),
             TokenKind::Version(v) => Ok(Expr::Literal(Value::Version(v))),
             TokenKind::Boolean(b) => Ok(Expr::Literal(Value::Bool(b))),
             TokenKind::Keyword(ref name) => {
-                let next_is_paren = self
-                    .lexer
-                    .peek()
-                    .is_some_and(|t| t.kind == TokenKind::StartParameter);
+                let next_is_paren = self.lexer.peek().is_some_and(|t| t.kind == TokenKind::StartParameter);
                 let base = if next_is_paren {
                     self.lexer.next_token();
                     self.call(&token, name.clone(), span)?
                 } else if functions::builtin(name).is_some() {
                     return Err(self.error_at("Expected '(' to follow a function", &token));
                 } else {
-                    Expr::NamedValue {
-                        name: name.clone(),
-                        span,
-                    }
+                    Expr::NamedValue { name: name.clone(), span }
                 };
                 self.accessors(base)
             }
@@ -249,10 +229,9 @@ impl Parser<'_> {
                 TokenKind::Dereference => {
                     self.lexer.next_token();
                     let Some(name) = self.lexer.next_token() else {
-                        return Err(self.error_at(
-                            "Expected a property name to follow the dereference operator '.'",
-                            &next,
-                        ));
+                        return Err(
+                            self.error_at("Expected a property name to follow the dereference operator '.'", &next)
+                        );
                     };
                     match name.kind {
                         TokenKind::Keyword(n) => path.push(Accessor::Property(n)),
@@ -280,13 +259,6 @@ impl Parser<'_> {
                 _ => break,
             }
         }
-        Ok(if path.is_empty() {
-            base
-        } else {
-            Expr::Access {
-                target: Box::new(base),
-                path,
-            }
-        })
+        Ok(if path.is_empty() { base } else { Expr::Access { target: Box::new(base), path } })
     }
 }

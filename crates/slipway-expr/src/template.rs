@@ -60,12 +60,8 @@ pub fn split(text: &str, open: &str) -> Result<Vec<Segment>, ParseError> {
         _ => None,
     };
     let starts_at = |i: usize, needle: &[char]| chars.get(i..i + needle.len()) == Some(needle);
-    let collect = |from: usize, to: usize| -> String {
-        chars
-            .get(from..to)
-            .map(|s| s.iter().collect())
-            .unwrap_or_default()
-    };
+    let collect =
+        |from: usize, to: usize| -> String { chars.get(from..to).map(|s| s.iter().collect()).unwrap_or_default() };
 
     let mut segments = Vec::new();
     let mut text_start = 0;
@@ -110,10 +106,7 @@ pub fn split(text: &str, open: &str) -> Result<Vec<Segment>, ParseError> {
         if opener > text_start {
             segments.push(Segment::Text(collect(text_start, opener)));
         }
-        segments.push(Segment::Expression {
-            source: collect(source_start, end),
-            offset: source_start,
-        });
+        segments.push(Segment::Expression { source: collect(source_start, end), offset: source_start });
         i = end + close_chars.len();
         text_start = i;
     }
@@ -128,49 +121,26 @@ mod tests {
     use super::*;
 
     fn expr(source: &str, offset: usize) -> Segment {
-        Segment::Expression {
-            source: source.into(),
-            offset,
-        }
+        Segment::Expression { source: source.into(), offset }
     }
 
     #[test]
     fn template_expressions() {
         assert_eq!(
             split("a ${{ x }} b${{y}}", "${{"),
-            Ok(vec![
-                Segment::Text("a ".into()),
-                expr(" x ", 5),
-                Segment::Text(" b".into()),
-                expr("y", 15)
-            ])
+            Ok(vec![Segment::Text("a ".into()), expr(" x ", 5), Segment::Text(" b".into()), expr("y", 15)])
         );
         assert_eq!(split("${{ '}}' }}", "${{"), Ok(vec![expr(" '}}' ", 3)]));
-        assert_eq!(
-            split("${{ 'it''s }}' }}", "${{"),
-            Ok(vec![expr(" 'it''s }}' ", 3)])
-        );
-        assert_eq!(
-            split("plain", "${{"),
-            Ok(vec![Segment::Text("plain".into())])
-        );
+        assert_eq!(split("${{ 'it''s }}' }}", "${{"), Ok(vec![expr(" 'it''s }}' ", 3)]));
+        assert_eq!(split("plain", "${{"), Ok(vec![Segment::Text("plain".into())]));
         assert_eq!(split("", "${{"), Ok(vec![]));
-        assert_eq!(
-            split("é${{x}}", "${{").map(|s| s.get(1).cloned()),
-            Ok(Some(expr("x", 4)))
-        );
+        assert_eq!(split("é${{x}}", "${{").map(|s| s.get(1).cloned()), Ok(Some(expr("x", 4))));
     }
 
     #[test]
     fn runtime_expressions_nest_brackets() {
-        assert_eq!(
-            split("$[ variables['a'] ]", "$["),
-            Ok(vec![expr(" variables['a'] ", 2)])
-        );
-        assert_eq!(
-            split("$[a[b[0]]]x", "$["),
-            Ok(vec![expr("a[b[0]]", 2), Segment::Text("x".into())])
-        );
+        assert_eq!(split("$[ variables['a'] ]", "$["), Ok(vec![expr(" variables['a'] ", 2)]));
+        assert_eq!(split("$[a[b[0]]]x", "$["), Ok(vec![expr("a[b[0]]", 2), Segment::Text("x".into())]));
         assert_eq!(split("$[ ']' ]", "$["), Ok(vec![expr(" ']' ", 2)]));
     }
 

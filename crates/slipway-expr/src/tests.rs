@@ -5,9 +5,7 @@ use std::borrow::Cow;
 use insta::assert_snapshot;
 
 use crate::status::{self, JobStatus, Scope};
-use crate::{
-    Allowed, Context, EvalError, Expr, Object, Value, Version, check, evaluate, parse, template,
-};
+use crate::{Allowed, Context, EvalError, Expr, Object, Value, Version, check, evaluate, parse, template};
 
 /// Named values for the tests plus the status functions (step scope, succeeded) and `counter`.
 struct TestContext {
@@ -23,14 +21,7 @@ impl Context for TestContext {
         if name.eq_ignore_ascii_case("counter") {
             return Some(Ok(Value::Number(100.0)));
         }
-        status::call(
-            name,
-            arguments,
-            &Scope::Step {
-                job_status: JobStatus::Succeeded,
-                canceled: false,
-            },
-        )
+        status::call(name, arguments, &Scope::Step { job_status: JobStatus::Succeeded, canceled: false })
     }
 }
 
@@ -53,9 +44,7 @@ fn context() -> TestContext {
         "start": "2024-03-05 07:08:09+00:00",
     });
     let Value::Object(values) = Value::from_json(&json) else {
-        return TestContext {
-            values: Object::new(),
-        };
+        return TestContext { values: Object::new() };
     };
     TestContext { values }
 }
@@ -99,16 +88,8 @@ fn literals() {
     assert_eq!(eval("'a b c'"), Ok(Value::from("a b c")));
     assert_eq!(eval("'It''s'"), Ok(Value::from("It's")));
     assert_eq!(eval("''"), Ok(Value::from("")));
-    assert_eq!(
-        eval("1.2.3"),
-        Ok(Value::Version(
-            Version::from_parts(&[1, 2, 3]).unwrap_or(Version::new(0, 0))
-        ))
-    );
-    assert_eq!(
-        eval("1.2.3.4").map(|v| v.to_display_string()),
-        Ok("1.2.3.4".into())
-    );
+    assert_eq!(eval("1.2.3"), Ok(Value::Version(Version::from_parts(&[1, 2, 3]).unwrap_or(Version::new(0, 0)))));
+    assert_eq!(eval("1.2.3.4").map(|v| v.to_display_string()), Ok("1.2.3.4".into()));
     assert_eq!(eval("  42  "), Ok(Value::Number(42.0)));
 }
 
@@ -146,18 +127,9 @@ fn filtered_arrays() {
     let json = |source: &str| eval(source).map(|v| v.to_json().to_string());
     assert_eq!(json("parameters.items.*.id"), Ok("[1,2]".into()));
     assert_eq!(json("parameters.items[*].id"), Ok("[1,2]".into()));
-    assert_eq!(
-        json("parameters.items.*.tags.*"),
-        Ok(r#"["x","y","z"]"#.into())
-    );
-    assert_eq!(
-        json("parameters.items.*.tags[0]"),
-        Ok(r#"["x","z"]"#.into())
-    );
-    assert_eq!(
-        json("parameters.obj.*"),
-        Ok(r#"["value",{"deep":true}]"#.into())
-    );
+    assert_eq!(json("parameters.items.*.tags.*"), Ok(r#"["x","y","z"]"#.into()));
+    assert_eq!(json("parameters.items.*.tags[0]"), Ok(r#"["x","z"]"#.into()));
+    assert_eq!(json("parameters.obj.*"), Ok(r#"["value",{"deep":true}]"#.into()));
     assert_eq!(json("parameters.flag.*"), Ok("[]".into()));
     assert_eq!(json("variables.noSuch.*.id"), Ok("[]".into()));
     assert_eq!(show("length(parameters.items.*.id)"), "2");
@@ -186,32 +158,20 @@ fn comparison_functions() {
     assert!(truth("eq(variables.number, 123)"));
     assert!(truth("eq(123, variables.number)"));
     assert!(truth("eq(1, true)"));
-    assert!(
-        truth("eq(true, 'false')"),
-        "non-empty string converts to True"
-    );
+    assert!(truth("eq(true, 'false')"), "non-empty string converts to True");
     assert!(truth("eq(false, '')"));
     assert!(truth("eq('true', true)"));
     assert!(!truth("eq('false', true)"));
     assert!(truth("eq(variables.noSuch, '')"));
-    assert!(
-        !truth("eq(variables.noSuch, 0)"),
-        "Null only equals Null and ''"
-    );
+    assert!(!truth("eq(variables.noSuch, 0)"), "Null only equals Null and ''");
     assert!(truth("eq(0, variables.noSuch)"));
     assert!(!truth("eq(1, 'abc')"));
     assert!(truth("ne(1, 'abc')"));
     assert!(truth("eq(1.2.3, '1.2.3')"));
     assert!(!truth("eq(1.2.3, '1.2.3.0')"));
-    assert!(
-        !truth("eq(1.5, 1.5.0)"),
-        "a version does not convert to a number"
-    );
+    assert!(!truth("eq(1.5, 1.5.0)"), "a version does not convert to a number");
     assert!(truth("eq(parameters.list, parameters.list)"));
-    assert!(
-        !truth("eq('Array', parameters.list)"),
-        "arrays do not convert to strings"
-    );
+    assert!(!truth("eq('Array', parameters.list)"), "arrays do not convert to strings");
     assert!(truth("gt(5, 2)"));
     assert!(truth("ge(5, 5)"));
     assert!(truth("lt(2, 5)"));
@@ -237,10 +197,7 @@ fn membership_functions() {
     assert!(truth("in(2, parameters.count, 2)"));
     assert!(truth("containsValue(parameters.list, 'TWO')"));
     assert!(!truth("containsValue(parameters.list, 'four')"));
-    assert!(
-        truth("containsValue(parameters.numbers, '2')"),
-        "items are converted to the needle's kind"
-    );
+    assert!(truth("containsValue(parameters.numbers, '2')"), "items are converted to the needle's kind");
     assert!(truth("containsValue(parameters.obj, 'VALUE')"));
     assert!(!truth("containsValue('one two', 'one')"));
     assert!(truth("contains('ABCDE', 'bcd')"));
@@ -263,46 +220,28 @@ fn string_functions() {
     assert_eq!(show("length(parameters.obj)"), "2");
     assert_eq!(show("length('')"), "0");
     assert_eq!(show("replace('a-b-c', '-', '_')"), "a_b_c");
-    assert_eq!(
-        show("replace('aAa', 'a', 'x')"),
-        "xAx",
-        "replace is case-sensitive"
-    );
+    assert_eq!(show("replace('aAa', 'a', 'x')"), "xAx", "replace is case-sensitive");
     assert_eq!(show("replace('a-b', '-')"), "ab");
     assert_eq!(show("join(';', parameters.list)"), "one;two;three");
     assert_eq!(show("join(', ', parameters.numbers)"), "1, 2, 3");
-    assert_eq!(
-        show("join(',', parameters.items)"),
-        ",,",
-        "objects become empty strings"
-    );
+    assert_eq!(show("join(',', parameters.items)"), ",,", "objects become empty strings");
     assert_eq!(show("join(',', 'abc')"), "abc");
     assert_eq!(show("join(',', parameters.obj)"), "");
     assert_eq!(show("join(',', split('', ','))"), "");
-    assert_eq!(
-        show("coalesce(variables.empty, '', 'literal value')"),
-        "literal value"
-    );
+    assert_eq!(show("coalesce(variables.empty, '', 'literal value')"), "literal value");
     assert_eq!(eval("coalesce(variables.noSuch, '')"), Ok(Value::from("")));
     assert_eq!(eval("coalesce('', variables.noSuch)"), Ok(Value::Null));
     assert_eq!(eval("coalesce(0, 'x')"), Ok(Value::Number(0.0)));
     assert_eq!(show("iif(true, 'a', 'b')"), "a");
     assert_eq!(show("iif(variables.empty, 'a', 'b')"), "b");
     assert_eq!(eval("iif(false, 'a')"), Ok(Value::Null));
-    assert_eq!(
-        show("iif(true, 'a', gt(1, 'x'))"),
-        "a",
-        "only the chosen branch is evaluated"
-    );
+    assert_eq!(show("iif(true, 'a', gt(1, 'x'))"), "a", "only the chosen branch is evaluated");
 }
 
 #[test]
 fn split_keeps_empty_strings() {
     let json = |source: &str| eval(source).map(|v| v.to_json().to_string());
-    assert_eq!(
-        json("split(variables.list, ',')"),
-        Ok(r#"["a","b","","c"]"#.into())
-    );
+    assert_eq!(json("split(variables.list, ',')"), Ok(r#"["a","b","","c"]"#.into()));
     assert_eq!(json("split('a,,b,', ',')"), Ok(r#"["a","","b",""]"#.into()));
     assert_eq!(json("split('a::b', '::')"), Ok(r#"["a","b"]"#.into()));
     assert_eq!(json("split('abc', '')"), Ok(r#"["abc"]"#.into()));
@@ -312,34 +251,21 @@ fn split_keeps_empty_strings() {
 
 #[test]
 fn format_function() {
-    assert_eq!(
-        show("format('Hello {0} {1}', 'John', 'Doe')"),
-        "Hello John Doe"
-    );
+    assert_eq!(show("format('Hello {0} {1}', 'John', 'Doe')"), "Hello John Doe");
     assert_eq!(show("format('{1}{0}{1}', 'a', 'b')"), "bab");
     assert_eq!(
         show("format('literal left brace {{ and literal right brace }}')"),
         "literal left brace { and literal right brace }"
     );
-    assert_eq!(
-        show("format('{0} {1} {2} {3}', true, 1.50, variables.noSuch, 1.2.3)"),
-        "True 1.5  1.2.3"
-    );
+    assert_eq!(show("format('{0} {1} {2} {3}', true, 1.50, variables.noSuch, 1.2.3)"), "True 1.5  1.2.3");
     assert_eq!(show("format('{0:yyyyMMdd}', start)"), "20240305");
-    assert_eq!(
-        show("format('{0:yyyy\\-MM\\-dd HH\\:mm}', start)"),
-        "2024-03-05 07:08"
-    );
+    assert_eq!(show("format('{0:yyyy\\-MM\\-dd HH\\:mm}', start)"), "2024-03-05 07:08");
     assert_eq!(
         show("format('{0:{{}}}', start)"),
         "The format specifiers '{{}' are not valid for objects of type 'DateTime'",
         "only }} is an escape inside specifiers"
     );
-    assert_eq!(
-        show("format('{0}', 'x', gt(1, 'a'))"),
-        "x",
-        "unreferenced arguments are not evaluated"
-    );
+    assert_eq!(show("format('{0}', 'x', gt(1, 'a'))"), "x", "unreferenced arguments are not evaluated");
     assert_eq!(show("format('{000}', 'x')"), "x");
     assert_eq!(show("format('')"), "");
 }
@@ -354,10 +280,7 @@ fn convert_to_json_function() {
       }
     }
     "#);
-    assert_eq!(
-        show("convertToJson(parameters.numbers)"),
-        "[\n  1,\n  2,\n  3\n]"
-    );
+    assert_eq!(show("convertToJson(parameters.numbers)"), "[\n  1,\n  2,\n  3\n]");
     assert_eq!(show("convertToJson('a\"b')"), r#""a\"b""#);
     assert_eq!(show("convertToJson(variables.noSuch)"), "null");
     assert_eq!(show("convertToJson(1.2.3)"), r#""1.2.3""#);
@@ -416,8 +339,7 @@ fn depth_and_length_limits() {
     let parens = parse(&"(".repeat(10_000)).err();
     assert_eq!(parens.as_ref().map(|e| (e.offset, e.length)), Some((0, 1)));
     assert!(parens.is_some_and(|e| {
-        e.message
-            .starts_with("Unexpected symbol: '('. Located at position 1 within expression: ((((")
+        e.message.starts_with("Unexpected symbol: '('. Located at position 1 within expression: ((((")
     }));
     let long = format!("'{}'", "x".repeat(20_998));
     assert!(parse(&long).is_ok(), "21000 code units are allowed");
@@ -463,9 +385,7 @@ fn evaluation_error_messages() {
 fn deep_nesting_evaluates_without_overflow() {
     // 49 open functions or indexers is the most the parser allows; evaluate the heaviest shapes
     // at that depth (the test thread's stack is small, and this runs unoptimized).
-    let wrap = |n: usize, open: &str, close: &str, inner: &str| {
-        format!("{}{inner}{}", open.repeat(n), close.repeat(n))
-    };
+    let wrap = |n: usize, open: &str, close: &str, inner: &str| format!("{}{inner}{}", open.repeat(n), close.repeat(n));
     let cases = [
         (wrap(49, "format('{0}', ", ")", "'x'"), "x"),
         (wrap(49, "coalesce('', ", ")", "'x'"), "x"),
@@ -482,9 +402,7 @@ fn deep_nesting_evaluates_without_overflow() {
             Ok(expression) => expression,
             Err(e) => panic!("{source}: {}", e.message),
         };
-        let shown = evaluate(&expression, &context())
-            .map(|v| v.to_display_string())
-            .unwrap_or_else(|e| e.message);
+        let shown = evaluate(&expression, &context()).map(|v| v.to_display_string()).unwrap_or_else(|e| e.message);
         if !expected.is_empty() {
             assert_eq!(shown, expected, "{source}");
         }
@@ -500,9 +418,7 @@ fn memory_limit_stops_runaway_growth() {
     }
     let result = eval(&source);
     assert!(
-        result
-            .as_ref()
-            .is_err_and(|m| m.starts_with("The maximum allowed memory size was exceeded")),
+        result.as_ref().is_err_and(|m| m.starts_with("The maximum allowed memory size was exceeded")),
         "{result:?}"
     );
     let format = format!("format('{}', '{}')", "{0}".repeat(5_000), "x".repeat(200));
@@ -511,20 +427,14 @@ fn memory_limit_stops_runaway_growth() {
 
 #[test]
 fn check_reports_every_problem() {
-    let expression = parse(
-        "and(foo(1), eq(variables.a), bar, succeeded(1), counter('a'), EQ(dependencies.x, 1))",
-    );
-    let Ok(expression) = expression else {
-        panic!("did not parse")
-    };
+    let expression = parse("and(foo(1), eq(variables.a), bar, succeeded(1), counter('a'), EQ(dependencies.x, 1))");
+    let Ok(expression) = expression else { panic!("did not parse") };
     let allowed = Allowed {
         named_values: &["variables", "Dependencies"],
         host_functions: &[("succeeded", 0, 0), ("counter", 2, 2)],
     };
-    let report: Vec<String> = check(&expression, &allowed)
-        .iter()
-        .map(|p| format!("{} @{}+{}", p.message, p.offset, p.length))
-        .collect();
+    let report: Vec<String> =
+        check(&expression, &allowed).iter().map(|p| format!("{} @{}+{}", p.message, p.offset, p.length)).collect();
     assert_snapshot!(report.join("\n"), @"
     Unrecognized function: 'foo' @4+3
     Wrong number of arguments for function 'eq': expected 2, got 1 @12+2
@@ -533,25 +443,16 @@ fn check_reports_every_problem() {
     Wrong number of arguments for function 'counter': expected 2, got 1 @48+7
     ");
     let fine = parse("and(succeeded(), in(variables['x'], 'a', 'b'))");
-    let Ok(fine) = fine else {
-        panic!("did not parse")
-    };
+    let Ok(fine) = fine else { panic!("did not parse") };
     assert_eq!(check(&fine, &allowed), vec![]);
-    let statuses = Allowed {
-        named_values: &["dependencies"],
-        host_functions: status::DEPENDENCY_FUNCTIONS,
-    };
-    let Ok(named) = parse("and(succeeded('A', 'B'), always())") else {
-        panic!("did not parse")
-    };
+    let statuses = Allowed { named_values: &["dependencies"], host_functions: status::DEPENDENCY_FUNCTIONS };
+    let Ok(named) = parse("and(succeeded('A', 'B'), always())") else { panic!("did not parse") };
     assert_eq!(check(&named, &statuses), vec![]);
 }
 
 #[test]
 fn expressions_serialize_as_source() {
-    let Ok(expression) = parse("and(eq(variables['a'], 'b'), parameters.x.*.y)") else {
-        panic!("did not parse")
-    };
+    let Ok(expression) = parse("and(eq(variables['a'], 'b'), parameters.x.*.y)") else { panic!("did not parse") };
     let json = serde_json::to_string(&expression).unwrap_or_default();
     assert_snapshot!(json, @r#"{"source":"and(eq(variables['a'], 'b'), parameters.x.*.y)"}"#);
     let back: Result<crate::Expression, _> = serde_json::from_str(&json);
@@ -560,9 +461,7 @@ fn expressions_serialize_as_source() {
     assert!(bad.is_err());
     // Deeply nested expressions round-trip too.
     let deep = format!("{}1{}", "not(".repeat(49), ")".repeat(49));
-    let Ok(deep) = parse(&deep) else {
-        panic!("did not parse")
-    };
+    let Ok(deep) = parse(&deep) else { panic!("did not parse") };
     let json = serde_json::to_string(&deep).unwrap_or_default();
     let back: Result<crate::Expression, _> = serde_json::from_str(&json);
     assert_eq!(back.ok(), Some(deep));
@@ -571,9 +470,7 @@ fn expressions_serialize_as_source() {
 #[test]
 fn template_segments_evaluate() {
     let text = "prefix-${{ upper(variables['Build.SourceBranch']) }}-${{ '}}' }}";
-    let Ok(segments) = template::split(text, "${{") else {
-        panic!("did not split")
-    };
+    let Ok(segments) = template::split(text, "${{") else { panic!("did not split") };
     let mut out = String::new();
     for segment in segments {
         match segment {
@@ -665,18 +562,14 @@ fn arbitrary_input_never_panics() {
     ];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let context = context();
-    let allowed = Allowed {
-        named_values: &["variables", "parameters"],
-        host_functions: status::STEP_FUNCTIONS,
-    };
+    let allowed = Allowed { named_values: &["variables", "parameters"], host_functions: status::STEP_FUNCTIONS };
     for round in 0..4_000 {
         let mut input = String::new();
         let count = 1 + rng.below(if round % 10 == 0 { 200 } else { 16 });
         for _ in 0..count {
             if rng.below(8) == 0 {
                 // An arbitrary char, including surrogate-adjacent and control ranges.
-                let c = char::from_u32(u32::try_from(rng.next() % 0x11_0000).unwrap_or(0))
-                    .unwrap_or('?');
+                let c = char::from_u32(u32::try_from(rng.next() % 0x11_0000).unwrap_or(0)).unwrap_or('?');
                 input.push(c);
             } else {
                 input.push_str(PIECES.get(rng.below(PIECES.len())).copied().unwrap_or(""));
@@ -688,9 +581,7 @@ fn arbitrary_input_never_panics() {
         }
         let _ = template::split(&input, "${{");
         let _ = template::split(&input, "$[");
-        let _ = crate::macros::expand(&input, &|name| {
-            (name.len() < 3).then(|| format!("$({name}{name})"))
-        });
+        let _ = crate::macros::expand(&input, &|name| (name.len() < 3).then(|| format!("$({name}{name})")));
     }
 }
 
@@ -726,17 +617,9 @@ fn adversarial_input_gives_errors_not_overflows() {
 
 #[test]
 fn other_error_messages() {
-    let version = "1"
-        .parse::<Version>()
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let version = "1".parse::<Version>().err().map(|e| e.to_string()).unwrap_or_default();
     assert_snapshot!(version, @"'1' is not a version (expected 2 to 4 numeric components such as 1.2.3)");
-    let status = "Cancelled"
-        .parse::<JobStatus>()
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let status = "Cancelled".parse::<JobStatus>().err().map(|e| e.to_string()).unwrap_or_default();
     assert_snapshot!(status, @"'Cancelled' is not a job status (expected Succeeded, SucceededWithIssues, Failed, Canceled or Skipped)");
     let source = format!("join('', split('{}', ''))", "x".repeat(10));
     let memory = format!("format('{}', '{}')", "{0}".repeat(2_000), "x".repeat(300));

@@ -76,15 +76,10 @@ impl Value {
             Value::Number(n) => number_to_json(*n),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::Version(v) => serde_json::Value::String(v.to_string()),
-            Value::Array(items) => {
-                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
+            Value::Array(items) => serde_json::Value::Array(items.iter().map(Value::to_json).collect()),
+            Value::Object(object) => {
+                serde_json::Value::Object(object.iter().map(|(k, v)| (k.to_owned(), v.to_json())).collect())
             }
-            Value::Object(object) => serde_json::Value::Object(
-                object
-                    .iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_json()))
-                    .collect(),
-            ),
         }
     }
 
@@ -96,14 +91,10 @@ impl Value {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => n.as_f64().map_or(Value::Null, Value::Number),
             serde_json::Value::String(s) => Value::String(s.clone()),
-            serde_json::Value::Array(items) => {
-                Value::Array(items.iter().map(Value::from_json).collect())
+            serde_json::Value::Array(items) => Value::Array(items.iter().map(Value::from_json).collect()),
+            serde_json::Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
             }
-            serde_json::Value::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
-                    .collect(),
-            ),
         }
     }
 
@@ -164,20 +155,17 @@ impl Value {
 
     /// `ConvertToNumber`: like [`Value::try_to_number`] but a failure is an error.
     pub(crate) fn to_number(&self) -> Result<f64, EvalError> {
-        self.try_to_number()
-            .ok_or_else(|| cast_error(self, "Number"))
+        self.try_to_number().ok_or_else(|| cast_error(self, "Number"))
     }
 
     /// `ConvertToString`: like [`Value::try_to_string`] but a failure is an error.
     pub(crate) fn to_string_strict(&self) -> Result<Cow<'_, str>, EvalError> {
-        self.try_to_string()
-            .ok_or_else(|| cast_error(self, "String"))
+        self.try_to_string().ok_or_else(|| cast_error(self, "String"))
     }
 
     /// `ConvertToVersion`: like [`Value::try_to_version`] but a failure is an error.
     pub(crate) fn to_version(&self) -> Result<Version, EvalError> {
-        self.try_to_version()
-            .ok_or_else(|| cast_error(self, "Version"))
+        self.try_to_version().ok_or_else(|| cast_error(self, "Version"))
     }
 
     /// How Azure shows a value inside a message (`ExpressionUtil.FormatValue`): strings quoted with
@@ -258,10 +246,7 @@ fn bool_text(b: bool) -> &'static str {
 fn number_to_json(n: f64) -> serde_json::Value {
     const EXACT_INT: f64 = 9_007_199_254_740_992.0; // 2^53
     if n.is_finite() && n.fract() == 0.0 && n.abs() < EXACT_INT {
-        #[expect(
-            clippy::cast_possible_truncation,
-            reason = "integral and below 2^53, so exact"
-        )]
+        #[expect(clippy::cast_possible_truncation, reason = "integral and below 2^53, so exact")]
         let i = n as i64;
         serde_json::Value::from(i)
     } else {
@@ -286,11 +271,7 @@ impl Object {
     /// the new spelling); the previous value is returned.
     pub fn insert(&mut self, key: impl Into<String>, value: Value) -> Option<Value> {
         let key = key.into();
-        match self
-            .entries
-            .iter_mut()
-            .find(|(k, _)| eq_ignore_case(k, &key))
-        {
+        match self.entries.iter_mut().find(|(k, _)| eq_ignore_case(k, &key)) {
             Some(entry) => {
                 entry.0 = key;
                 Some(std::mem::replace(&mut entry.1, value))
@@ -304,18 +285,12 @@ impl Object {
 
     /// The value of `key`, matched case-insensitively.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.entries
-            .iter()
-            .find(|(k, _)| eq_ignore_case(k, key))
-            .map(|(_, v)| v)
+        self.entries.iter().find(|(k, _)| eq_ignore_case(k, key)).map(|(_, v)| v)
     }
 
     /// Removes `key` (matched case-insensitively) and returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let index = self
-            .entries
-            .iter()
-            .position(|(k, _)| eq_ignore_case(k, key))?;
+        let index = self.entries.iter().position(|(k, _)| eq_ignore_case(k, key))?;
         Some(self.entries.remove(index).1)
     }
 
@@ -373,12 +348,7 @@ pub struct Version {
 impl Version {
     /// A two-component version `major.minor`. Components above `i32::MAX` are clamped to it.
     pub fn new(major: u32, minor: u32) -> Self {
-        Version {
-            major: clamp_component(major),
-            minor: clamp_component(minor),
-            build: None,
-            revision: None,
-        }
+        Version { major: clamp_component(major), minor: clamp_component(minor), build: None, revision: None }
     }
 
     /// A version from 2 to 4 components; `None` for any other count or a component above
@@ -389,24 +359,11 @@ impl Version {
             return None;
         }
         match *parts {
-            [major, minor] => Some(Version {
-                major,
-                minor,
-                build: None,
-                revision: None,
-            }),
-            [major, minor, build] => Some(Version {
-                major,
-                minor,
-                build: Some(build),
-                revision: None,
-            }),
-            [major, minor, build, revision] => Some(Version {
-                major,
-                minor,
-                build: Some(build),
-                revision: Some(revision),
-            }),
+            [major, minor] => Some(Version { major, minor, build: None, revision: None }),
+            [major, minor, build] => Some(Version { major, minor, build: Some(build), revision: None }),
+            [major, minor, build, revision] => {
+                Some(Version { major, minor, build: Some(build), revision: Some(revision) })
+            }
             _ => None,
         }
     }
@@ -497,9 +454,7 @@ fn is_dotnet_number_white(c: char) -> bool {
 /// `int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture)` restricted to values
 /// from 0 to `i32::MAX`.
 fn parse_version_component(piece: &str) -> Option<u32> {
-    let trimmed = piece
-        .trim_end_matches('\0')
-        .trim_matches(is_dotnet_number_white);
+    let trimmed = piece.trim_end_matches('\0').trim_matches(is_dotnet_number_white);
     let (negative, digits) = match trimmed.as_bytes().first() {
         Some(b'-') => (true, trimmed.get(1..)?),
         Some(b'+') => (false, trimmed.get(1..)?),
@@ -519,9 +474,7 @@ fn parse_version_component(piece: &str) -> Option<u32> {
         // "-0" is 0; any other negative number is rejected by Version.
         return (value == 0).then_some(0);
     }
-    u32::try_from(value)
-        .ok()
-        .filter(|&v| v <= i32::MAX.unsigned_abs())
+    u32::try_from(value).ok().filter(|&v| v <= i32::MAX.unsigned_abs())
 }
 
 /// Which .NET `NumberStyles` a number is parsed with.
@@ -573,16 +526,8 @@ pub(crate) fn parse_decimal(text: &str, style: NumberStyle) -> Option<f64> {
     let normalized = format!(
         "{}{}.{}",
         if negative { "-" } else { "" },
-        if int_digits.is_empty() {
-            "0"
-        } else {
-            &int_digits
-        },
-        if frac_digits.is_empty() {
-            "0"
-        } else {
-            &frac_digits
-        }
+        if int_digits.is_empty() { "0" } else { &int_digits },
+        if frac_digits.is_empty() { "0" } else { &frac_digits }
     );
     let value: f64 = normalized.parse().ok()?;
     (value.is_finite() && value.abs() <= DECIMAL_MAX).then_some(value)
@@ -595,11 +540,7 @@ pub(crate) fn format_number(n: f64) -> String {
         return "NaN".to_owned();
     }
     if n.is_infinite() {
-        return if n > 0.0 {
-            "Infinity".to_owned()
-        } else {
-            "-Infinity".to_owned()
-        };
+        return if n > 0.0 { "Infinity".to_owned() } else { "-Infinity".to_owned() };
     }
     // Rust's Display prints the shortest text that round-trips, without an exponent; those digits
     // are the decimal the number stands for.
@@ -637,10 +578,7 @@ pub(crate) fn format_number(n: f64) -> String {
         out.push('-');
     }
     // Drop leading zeros of the integer part but keep at least one digit.
-    let first_nonzero = int_digits
-        .iter()
-        .position(|&d| d != 0)
-        .unwrap_or(int_digits.len().saturating_sub(1));
+    let first_nonzero = int_digits.iter().position(|&d| d != 0).unwrap_or(int_digits.len().saturating_sub(1));
     for d in int_digits.iter().skip(first_nonzero) {
         out.push(char::from_digit(u32::from(*d), 10).unwrap_or('0'));
     }
@@ -727,9 +665,7 @@ pub(crate) fn compare(left: &Value, right: &Value) -> Result<Ordering, EvalError
         Value::Number(n) => cmp_f64(*n, right.to_number()?),
         Value::String(s) => cmp_ignore_case(s, &right.to_string_strict()?),
         Value::Version(v) => v.cmp(&right.to_version()?),
-        Value::Null | Value::Array(_) | Value::Object(_) => {
-            cmp_f64(left.to_number()?, right.to_number()?)
-        }
+        Value::Null | Value::Array(_) | Value::Object(_) => cmp_f64(left.to_number()?, right.to_number()?),
     })
 }
 
@@ -781,17 +717,12 @@ mod tests {
         for (s, n) in ok {
             assert_eq!(Value::from(s).try_to_number(), Some(n), "{s:?}");
         }
-        for s in [
-            "abc", "1e5", ",5", "1.2.3", "-", ".", "NaN", "Infinity", "1 2", "- 1", "(1)", "1-",
-        ] {
+        for s in ["abc", "1e5", ",5", "1.2.3", "-", ".", "NaN", "Infinity", "1 2", "- 1", "(1)", "1-"] {
             assert_eq!(Value::from(s).try_to_number(), None, "{s:?}");
         }
         assert_eq!(Value::from("").try_to_number(), Some(0.0));
         assert_eq!(Value::from("1e30").try_to_number(), None);
-        assert_eq!(
-            Value::from("99999999999999999999999999999").try_to_number(),
-            None
-        );
+        assert_eq!(Value::from("99999999999999999999999999999").try_to_number(), None);
     }
 
     #[test]
@@ -828,10 +759,7 @@ mod tests {
         assert!(v("2.0") > v("1.99.99.99"));
         assert_ne!(v("1.2"), v("1.2.0"));
         assert_eq!(Version::from_parts(&[1]), None);
-        assert_eq!(
-            Version::from_parts(&[1, 2, 3]).map(|v| v.build()),
-            Some(Some(3))
-        );
+        assert_eq!(Version::from_parts(&[1, 2, 3]).map(|v| v.build()), Some(Some(3)));
     }
 
     #[test]
@@ -880,16 +808,10 @@ mod tests {
         let mut o = Object::new();
         o.insert("Build.Reason", Value::from("a"));
         o.insert("other", Value::from("b"));
-        assert_eq!(
-            o.insert("build.reason", Value::from("c")),
-            Some(Value::from("a"))
-        );
+        assert_eq!(o.insert("build.reason", Value::from("c")), Some(Value::from("a")));
         assert_eq!(o.len(), 2);
         assert_eq!(o.get("BUILD.REASON"), Some(&Value::from("c")));
-        assert_eq!(
-            o.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            ["build.reason", "other"]
-        );
+        assert_eq!(o.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["build.reason", "other"]);
         assert_eq!(o.remove("OTHER"), Some(Value::from("b")));
         assert!(!o.is_empty());
     }
@@ -920,27 +842,14 @@ mod tests {
         assert!(equals(&Value::Null, &s("")));
         assert!(!equals(&Value::Null, &Value::Number(0.0)));
         assert!(!equals(&s("x"), &Value::Array(vec![])));
-        let v123 =
-            Value::Version(Version::from_parts(&[1, 2, 3]).unwrap_or_else(|| Version::new(0, 0)));
+        let v123 = Value::Version(Version::from_parts(&[1, 2, 3]).unwrap_or_else(|| Version::new(0, 0)));
         assert!(equals(&v123, &s("1.2.3")));
         assert!(!equals(&v123, &Value::Bool(true)));
-        assert!(equals(
-            &Value::Version(Version::new(1, 5)),
-            &Value::Number(1.5)
-        ));
-        assert!(equals(
-            &Value::Array(vec![s("a")]),
-            &Value::Array(vec![s("a")])
-        ));
+        assert!(equals(&Value::Version(Version::new(1, 5)), &Value::Number(1.5)));
+        assert!(equals(&Value::Array(vec![s("a")]), &Value::Array(vec![s("a")])));
         // Ordering errors when the conversion fails.
-        assert_eq!(
-            compare(&Value::Bool(false), &Value::Bool(true)).ok(),
-            Some(Ordering::Less)
-        );
-        assert_eq!(
-            compare(&Value::Null, &Value::Number(1.0)).ok(),
-            Some(Ordering::Less)
-        );
+        assert_eq!(compare(&Value::Bool(false), &Value::Bool(true)).ok(), Some(Ordering::Less));
+        assert_eq!(compare(&Value::Null, &Value::Number(1.0)).ok(), Some(Ordering::Less));
         assert!(compare(&Value::Number(1.0), &s("abc")).is_err());
         assert!(compare(&Value::Array(vec![]), &Value::Number(1.0)).is_err());
         assert!(compare(&s("a"), &Value::Object(Object::new())).is_err());

@@ -15,14 +15,8 @@ const FIXTURE: &str = include_str!("fixtures/expression-cases.json");
 
 /// The status-function scope of a case.
 enum CaseScope {
-    Step {
-        job_status: JobStatus,
-        canceled: bool,
-    },
-    Dependencies {
-        results: Vec<(String, JobStatus)>,
-        canceled: bool,
-    },
+    Step { job_status: JobStatus, canceled: bool },
+    Dependencies { results: Vec<(String, JobStatus)>, canceled: bool },
 }
 
 /// A case's context: named values plus, for conditions, the status functions.
@@ -38,25 +32,12 @@ impl Context for CaseContext {
 
     fn call(&self, name: &str, arguments: &[Value]) -> Option<Result<Value, EvalError>> {
         match self.scope.as_ref()? {
-            CaseScope::Step {
-                job_status,
-                canceled,
-            } => status::call(
-                name,
-                arguments,
-                &Scope::Step {
-                    job_status: *job_status,
-                    canceled: *canceled,
-                },
-            ),
-            CaseScope::Dependencies { results, canceled } => status::call(
-                name,
-                arguments,
-                &Scope::Dependencies {
-                    results,
-                    canceled: *canceled,
-                },
-            ),
+            CaseScope::Step { job_status, canceled } => {
+                status::call(name, arguments, &Scope::Step { job_status: *job_status, canceled: *canceled })
+            }
+            CaseScope::Dependencies { results, canceled } => {
+                status::call(name, arguments, &Scope::Dependencies { results, canceled: *canceled })
+            }
         }
     }
 }
@@ -71,10 +52,7 @@ fn object(json: Option<&Json>) -> Object {
 fn build_context(context: &Json) -> Result<CaseContext, String> {
     let mut values = Object::new();
     let mut variables = object(context.get("variables"));
-    let canceled = context
-        .get("canceled")
-        .and_then(Json::as_bool)
-        .unwrap_or(false);
+    let canceled = context.get("canceled").and_then(Json::as_bool).unwrap_or(false);
     let job_status = match context.get("Agent.JobStatus").and_then(Json::as_str) {
         Some(text) => {
             variables.insert("Agent.JobStatus", Value::from(text));
@@ -93,10 +71,7 @@ fn build_context(context: &Json) -> Result<CaseContext, String> {
     }
     let scope = match context.get("scope").and_then(Json::as_str) {
         None => None,
-        Some("step") => Some(CaseScope::Step {
-            job_status,
-            canceled,
-        }),
+        Some("step") => Some(CaseScope::Step { job_status, canceled }),
         Some("job" | "stage") => {
             let mut results = Vec::new();
             for (name, dependency) in object(context.get("dependencies")) {
@@ -105,8 +80,7 @@ fn build_context(context: &Json) -> Result<CaseContext, String> {
                     _ => None,
                 };
                 if let Some(result) = result {
-                    let status = JobStatus::parse(&result)
-                        .ok_or_else(|| format!("bad result {result:?}"))?;
+                    let status = JobStatus::parse(&result).ok_or_else(|| format!("bad result {result:?}"))?;
                     results.push((name, status));
                 }
             }
@@ -128,9 +102,7 @@ fn expand_embedded(text: &str, open: &str, context: &CaseContext) -> Result<Valu
     for segment in template::split(text, open).map_err(|e| e.message)? {
         match segment {
             Segment::Text(t) => out.push_str(&t),
-            Segment::Expression { source, .. } => {
-                out.push_str(&evaluate_source(&source, context)?.to_display_string())
-            }
+            Segment::Expression { source, .. } => out.push_str(&evaluate_source(&source, context)?.to_display_string()),
         }
     }
     Ok(Value::String(out))
@@ -138,11 +110,7 @@ fn expand_embedded(text: &str, open: &str, context: &CaseContext) -> Result<Valu
 
 /// Runs one case; `Ok(())` if it matches its expectation, else why not.
 fn run_case(case: &Json) -> Result<(), String> {
-    let field = |name: &str| {
-        case.get(name)
-            .and_then(Json::as_str)
-            .ok_or_else(|| format!("case has no {name}"))
-    };
+    let field = |name: &str| case.get(name).and_then(Json::as_str).ok_or_else(|| format!("case has no {name}"));
     let syntax = field("syntax")?;
     let source = field("expression")?;
     let null = Json::Null;
@@ -159,18 +127,13 @@ fn run_case(case: &Json) -> Result<(), String> {
             let Some(Value::Object(variables)) = context.values.get("variables") else {
                 return Err("no variables".into());
             };
-            Ok(Value::String(macros::expand(source, &|name| {
-                variables.get(name).map(Value::to_display_string)
-            })))
+            Ok(Value::String(macros::expand(source, &|name| variables.get(name).map(Value::to_display_string))))
         }
         "env" => {
             let Some(Value::Object(variables)) = context.values.get("variables") else {
                 return Err("no variables".into());
             };
-            let found = variables
-                .iter()
-                .find(|(name, _)| env_name(name) == source)
-                .map(|(_, v)| v.clone());
+            let found = variables.iter().find(|(name, _)| env_name(name) == source).map(|(_, v)| v.clone());
             found.ok_or_else(|| format!("no variable maps to {source}"))
         }
         other => return Err(format!("unknown syntax {other:?}")),
@@ -188,11 +151,7 @@ fn run_case(case: &Json) -> Result<(), String> {
                 }
                 _ => value.to_json() == *expected,
             };
-            if matches {
-                Ok(())
-            } else {
-                Err(format!("expected {expected}, got {value:?}"))
-            }
+            if matches { Ok(()) } else { Err(format!("expected {expected}, got {value:?}")) }
         }
     }
 }
@@ -218,14 +177,7 @@ fn expression_cases() {
     for failure in &failures {
         let _ = writeln!(stderr, "FAILED {failure}");
     }
-    let _ = writeln!(
-        stderr,
-        "expression cases: {passed} passed, {failed} failed of {total}"
-    );
+    let _ = writeln!(stderr, "expression cases: {passed} passed, {failed} failed of {total}");
     assert_eq!(total, 102, "the fixture should hold 102 cases");
-    assert!(
-        passed >= 100,
-        "only {passed} of {total} expression cases pass:\n{}",
-        failures.join("\n")
-    );
+    assert!(passed >= 100, "only {passed} of {total} expression cases pass:\n{}", failures.join("\n"));
 }

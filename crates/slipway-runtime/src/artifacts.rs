@@ -194,10 +194,8 @@ impl ArtifactStore {
             });
             return Ok(());
         }
-        let mut entries: Vec<_> = fs::read_dir(source)
-            .map_err(io_error("reading", source))?
-            .filter_map(Result::ok)
-            .collect();
+        let mut entries: Vec<_> =
+            fs::read_dir(source).map_err(io_error("reading", source))?.filter_map(Result::ok).collect();
         entries.sort_by_key(fs::DirEntry::file_name);
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -261,9 +259,7 @@ impl ArtifactStore {
             .map(|entries| {
                 entries
                     .filter_map(Result::ok)
-                    .filter_map(|entry| {
-                        entry.file_name().to_string_lossy().strip_suffix(".json").map(str::to_owned)
-                    })
+                    .filter_map(|entry| entry.file_name().to_string_lossy().strip_suffix(".json").map(str::to_owned))
                     .collect()
             })
             .unwrap_or_default();
@@ -352,7 +348,10 @@ mod tests {
         fs::set_permissions(source.join("run.sh"), fs::Permissions::from_mode(0o755))?;
         let store = ArtifactStore::new(temp.path().join("store"));
         let manifest = store.publish("drop", &source)?;
-        assert_eq!(manifest.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["a.txt", "run.sh", "sub/b.txt"]);
+        assert_eq!(
+            manifest.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+            ["a.txt", "run.sh", "sub/b.txt"]
+        );
         assert_eq!(fs::read_dir(temp.path().join("store/blobs/sha256"))?.count(), 2);
         assert!(matches!(store.publish("drop", &source), Err(ArtifactError::Exists(_))));
         let target = temp.path().join("out");

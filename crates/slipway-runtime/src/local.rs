@@ -209,15 +209,18 @@ impl<'a> JobRunner<'a> {
             code: None,
         });
         let kind = if severity == Severity::Error { LogKind::Error } else { LogKind::Warning };
-        self.events.emit(Event::Log { time: now_ms(), job: Some(self.job_id()), step, stream: Stream::System, kind, text: message });
+        self.events.emit(Event::Log {
+            time: now_ms(),
+            job: Some(self.job_id()),
+            step,
+            stream: Stream::System,
+            kind,
+            text: message,
+        });
     }
 
     fn job_status(&self) -> TaskResult {
-        if self.canceled.is_some() {
-            TaskResult::Canceled
-        } else {
-            self.status.unwrap_or(TaskResult::Succeeded)
-        }
+        if self.canceled.is_some() { TaskResult::Canceled } else { self.status.unwrap_or(TaskResult::Succeeded) }
     }
 
     fn set_job_status_variable(&mut self) {
@@ -262,8 +265,11 @@ impl<'a> JobRunner<'a> {
         let checks_out_self = steps.iter().any(|planned| {
             matches!(&planned.step.action, Action::Checkout { repository, .. } if repository.eq_ignore_ascii_case("self"))
         });
-        let sources =
-            if checks_out_self && !self.request.run.isolated { self.request.run.source_dir.clone() } else { self.dirs.sources.clone() };
+        let sources = if checks_out_self && !self.request.run.isolated {
+            self.request.run.source_dir.clone()
+        } else {
+            self.dirs.sources.clone()
+        };
         self.predefined_variables(job, &sources);
         self.variables.expand_values();
         for variable in self.variables.iter() {
@@ -299,7 +305,9 @@ impl<'a> JobRunner<'a> {
             .iter()
             .map(|step| PlannedStep { step: std::borrow::Cow::Borrowed(step), output_prefix: None })
             .collect();
-        if matches!(job.kind, JobKind::Agent) && !job.steps.iter().any(|step| matches!(step.action, Action::Checkout { .. })) {
+        if matches!(job.kind, JobKind::Agent)
+            && !job.steps.iter().any(|step| matches!(step.action, Action::Checkout { .. }))
+        {
             steps.insert(
                 0,
                 PlannedStep {
@@ -326,7 +334,9 @@ impl<'a> JobRunner<'a> {
         let leg = job.legs.get(self.request.leg.leg);
         let display = job.display_name.clone().unwrap_or_else(|| job.name.clone());
         let leg_display = leg
-            .and_then(|leg| leg.display_name.clone().or_else(|| leg.name.as_ref().map(|name| format!("{display} {name}"))))
+            .and_then(|leg| {
+                leg.display_name.clone().or_else(|| leg.name.as_ref().map(|name| format!("{display} {name}")))
+            })
             .unwrap_or_else(|| display.clone());
         let job_name = leg.and_then(|leg| leg.name.clone()).unwrap_or_else(|| job.name.clone());
         let stage_name = stage.map(|stage| stage.name.clone()).unwrap_or_default();
@@ -353,12 +363,13 @@ impl<'a> JobRunner<'a> {
         }
         workspace::job_directory_variables(&mut self.variables, &self.dirs, sources);
         if let JobKind::Deployment(deployment) = &job.kind
-            && let Some(environment) = &deployment.environment {
-                self.variables.force(Variable::readonly("Environment.Name", environment.name.clone()));
-                if let Some(resource) = &environment.resource_name {
-                    self.variables.force(Variable::readonly("Environment.ResourceName", resource.clone()));
-                }
+            && let Some(environment) = &deployment.environment
+        {
+            self.variables.force(Variable::readonly("Environment.Name", environment.name.clone()));
+            if let Some(resource) = &environment.resource_name {
+                self.variables.force(Variable::readonly("Environment.ResourceName", resource.clone()));
             }
+        }
     }
 
     fn run_deployment(&mut self, job: &Job, deployment: &slipway_plan::Deployment) {
@@ -366,8 +377,11 @@ impl<'a> JobRunner<'a> {
             DeploymentStrategy::RunOnce => ("runOnce", vec![("deploy".into(), None)]),
             DeploymentStrategy::Rolling { .. } => ("rolling", vec![("deploy".into(), None)]),
             DeploymentStrategy::Canary { increments } => {
-                let mut cycles: Vec<(String, Option<u32>)> =
-                    increments.iter().filter(|&&increment| increment < 100).map(|&increment| ("deploy".into(), Some(increment))).collect();
+                let mut cycles: Vec<(String, Option<u32>)> = increments
+                    .iter()
+                    .filter(|&&increment| increment < 100)
+                    .map(|&increment| ("deploy".into(), Some(increment)))
+                    .collect();
                 cycles.push(("promote".into(), Some(100)));
                 ("canary", cycles)
             }
@@ -386,13 +400,18 @@ impl<'a> JobRunner<'a> {
         for (action, increment) in cycles {
             self.variables.force(Variable::readonly("Strategy.Action", action));
             match increment {
-                Some(increment) => self.variables.force(Variable::readonly("Strategy.Increment", increment.to_string())),
+                Some(increment) => {
+                    self.variables.force(Variable::readonly("Strategy.Increment", increment.to_string()))
+                }
                 None => self.variables.force(Variable::readonly("Strategy.Increment", "")),
             }
-            self.variables.force(Variable::readonly("Strategy.CycleName", match increment {
-                Some(increment) => format!("canary{increment}"),
-                None => "deploy".into(),
-            }));
+            self.variables.force(Variable::readonly(
+                "Strategy.CycleName",
+                match increment {
+                    Some(increment) => format!("canary{increment}"),
+                    None => "deploy".into(),
+                },
+            ));
             for kind in [HookKind::PreDeploy, HookKind::Deploy, HookKind::RouteTraffic, HookKind::PostRouteTraffic] {
                 for hook in hooks_of(kind) {
                     let hook_failed = self.run_hook(hook, &prefix_for(kind), failed);
@@ -402,7 +421,10 @@ impl<'a> JobRunner<'a> {
         }
         self.check_cancel();
         let kind = if failed || self.canceled.is_some() { HookKind::OnFailure } else { HookKind::OnSuccess };
-        self.variables.force(Variable::readonly("Strategy.Action", if kind == HookKind::OnFailure { "reject" } else { "promote" }));
+        self.variables.force(Variable::readonly(
+            "Strategy.Action",
+            if kind == HookKind::OnFailure { "reject" } else { "promote" },
+        ));
         self.variables.force(Variable::readonly("Strategy.Increment", ""));
         for hook in hooks_of(kind) {
             // The on-failure hook runs as its own job in Azure, so its steps start from success.
@@ -413,7 +435,11 @@ impl<'a> JobRunner<'a> {
     /// Runs one lifecycle hook as Azure runs it: as a job of its own, skipped when an earlier hook
     /// failed. Returns whether it failed.
     fn run_hook(&mut self, hook: &slipway_plan::Hook, prefix: &str, earlier_failed: bool) -> bool {
-        let increment = self.variables.value("Strategy.Increment").filter(|value| !value.is_empty()).map(|value| format!(" {value}%"));
+        let increment = self
+            .variables
+            .value("Strategy.Increment")
+            .filter(|value| !value.is_empty())
+            .map(|value| format!(" {value}%"));
         let label = format!("{}{}", hook_name(hook.kind), increment.unwrap_or_default());
         if earlier_failed {
             for step in &hook.steps {
@@ -442,7 +468,10 @@ impl<'a> JobRunner<'a> {
         }
         steps.extend(hook.steps.iter().map(|step| {
             let step = if step.display_name.is_none() {
-                std::borrow::Cow::Owned(Step { display_name: Some(format!("{label}: {}", default_display_name(step))), ..step.clone() })
+                std::borrow::Cow::Owned(Step {
+                    display_name: Some(format!("{label}: {}", default_display_name(step))),
+                    ..step.clone()
+                })
             } else {
                 std::borrow::Cow::Borrowed(step)
             };
@@ -473,7 +502,8 @@ impl<'a> JobRunner<'a> {
     }
 
     fn display_name(&self, step: &Step) -> String {
-        let name = step.display_name.as_deref().map_or_else(|| default_display_name(step), |name| self.variables.expand(name));
+        let name =
+            step.display_name.as_deref().map_or_else(|| default_display_name(step), |name| self.variables.expand(name));
         self.request.run.masker.mask(&name)
     }
 
@@ -498,7 +528,13 @@ impl<'a> JobRunner<'a> {
             Ok(true) => {}
             Ok(false) => {
                 let reason = step.condition.as_ref().map_or_else(
-                    || if self.canceled.is_some() { "the job was cancelled".to_owned() } else { "an earlier step failed".to_owned() },
+                    || {
+                        if self.canceled.is_some() {
+                            "the job was cancelled".to_owned()
+                        } else {
+                            "an earlier step failed".to_owned()
+                        }
+                    },
                     |condition| format!("condition '{}' was false", condition.source),
                 );
                 self.skip_step(step, &reason);
@@ -508,10 +544,23 @@ impl<'a> JobRunner<'a> {
                 self.step_number += 1;
                 let number = self.step_number;
                 let display = self.display_name(step);
-                self.events.emit(Event::StepStarted { time: now_ms(), job: self.job_id(), step: number, name: step.name.clone(), display_name: display.clone() });
+                self.events.emit(Event::StepStarted {
+                    time: now_ms(),
+                    job: self.job_id(),
+                    step: number,
+                    name: step.name.clone(),
+                    display_name: display.clone(),
+                });
                 let message = format!("the condition could not be evaluated: {error}");
                 self.issue(Some(number), Severity::Error, &message);
-                self.finish_step(step, number, &display, Instant::now(), Attempt { result: TaskResult::Failed, exit_code: None, message: Some(message) }, 1);
+                self.finish_step(
+                    step,
+                    number,
+                    &display,
+                    Instant::now(),
+                    Attempt { result: TaskResult::Failed, exit_code: None, message: Some(message) },
+                    1,
+                );
                 return;
             }
         }
@@ -520,16 +569,29 @@ impl<'a> JobRunner<'a> {
         let number = self.step_number;
         let display = self.display_name(step);
         let started = Instant::now();
-        self.events.emit(Event::StepStarted { time: now_ms(), job: self.job_id(), step: number, name: step.name.clone(), display_name: display.clone() });
+        self.events.emit(Event::StepStarted {
+            time: now_ms(),
+            job: self.job_id(),
+            step: number,
+            name: step.name.clone(),
+            display_name: display.clone(),
+        });
         let mut attempts = 0;
         let attempt = loop {
             attempts += 1;
             let attempt = self.attempt(step, number, planned.output_prefix.as_deref());
-            let retry = attempt.result == TaskResult::Failed && attempts <= step.retry_count && self.canceled.is_none() && !self.cancel.is_canceled();
+            let retry = attempt.result == TaskResult::Failed
+                && attempts <= step.retry_count
+                && self.canceled.is_none()
+                && !self.cancel.is_canceled();
             if !retry {
                 break attempt;
             }
-            self.log(Some(number), LogKind::Warning, &format!("Retrying the step, attempt {} of {}.", attempts + 1, step.retry_count + 1));
+            self.log(
+                Some(number),
+                LogKind::Warning,
+                &format!("Retrying the step, attempt {} of {}.", attempts + 1, step.retry_count + 1),
+            );
         };
         self.finish_step(step, number, &display, started, attempt, attempts);
     }
@@ -538,7 +600,15 @@ impl<'a> JobRunner<'a> {
         self.status.unwrap_or(TaskResult::Succeeded)
     }
 
-    fn finish_step(&mut self, step: &Step, number: u32, display: &str, started: Instant, mut attempt: Attempt, attempts: u32) {
+    fn finish_step(
+        &mut self,
+        step: &Step,
+        number: u32,
+        display: &str,
+        started: Instant,
+        mut attempt: Attempt,
+        attempts: u32,
+    ) {
         if attempt.result == TaskResult::Failed && step.continue_on_error {
             attempt.result = TaskResult::SucceededWithIssues;
         }
@@ -568,7 +638,9 @@ impl<'a> JobRunner<'a> {
             Action::Download { source, artifact, path, patterns } => {
                 self.download(number, source, artifact.as_deref(), path.as_deref(), patterns.as_deref())
             }
-            Action::Task { name, version, inputs } => self.task(step, number, name, version.as_deref(), inputs, output_prefix),
+            Action::Task { name, version, inputs } => {
+                self.task(step, number, name, version.as_deref(), inputs, output_prefix)
+            }
             Action::Other { kind, .. } => self.fail(number, &format!("'{kind}' steps cannot run locally")),
         }
     }
@@ -602,7 +674,8 @@ impl<'a> JobRunner<'a> {
                     "bash" => Shell::Bash,
                     _ => Shell::Pwsh,
                 };
-                let inline = Self::input(inputs, &["targetType"]).is_none_or(|kind| kind.eq_ignore_ascii_case("inline"));
+                let inline =
+                    Self::input(inputs, &["targetType"]).is_none_or(|kind| kind.eq_ignore_ascii_case("inline"));
                 let script = if inline {
                     Self::input(inputs, &["script"]).unwrap_or_default().to_owned()
                 } else {
@@ -620,7 +693,8 @@ impl<'a> JobRunner<'a> {
                 self.run_script(&step, number, shell, &script, output_prefix)
             }
             "publishpipelineartifact" | "publishbuildartifacts" => {
-                let path = Self::input(inputs, &["targetPath", "path", "PathtoPublish"]).unwrap_or("$(Pipeline.Workspace)");
+                let path =
+                    Self::input(inputs, &["targetPath", "path", "PathtoPublish"]).unwrap_or("$(Pipeline.Workspace)");
                 let artifact = Self::input(inputs, &["artifact", "artifactName", "ArtifactName"]);
                 self.publish(number, path, artifact)
             }
@@ -675,7 +749,14 @@ impl<'a> JobRunner<'a> {
         }
     }
 
-    fn run_script(&mut self, step: &Step, number: u32, shell: Shell, script: &str, output_prefix: Option<&str>) -> Attempt {
+    fn run_script(
+        &mut self,
+        step: &Step,
+        number: u32,
+        shell: Shell,
+        script: &str,
+        output_prefix: Option<&str>,
+    ) -> Attempt {
         let script = self.variables.expand(script);
         let (program, args, extension, contents) = match shell {
             Shell::Default | Shell::Bash => {
@@ -684,10 +765,25 @@ impl<'a> JobRunner<'a> {
             }
             Shell::Pwsh | Shell::PowerShell => {
                 let Some(pwsh) = which("pwsh") else {
-                    return self.fail(number, "PowerShell steps need `pwsh` (PowerShell 7) on PATH, and it is not installed");
+                    return self
+                        .fail(number, "PowerShell steps need `pwsh` (PowerShell 7) on PATH, and it is not installed");
                 };
-                let contents = format!("$ErrorActionPreference = 'stop'\n{script}\nif ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) {{ exit $LASTEXITCODE }}\n");
-                (pwsh, vec!["-NoLogo".into(), "-NoProfile".into(), "-NonInteractive".into(), "-ExecutionPolicy".into(), "Unrestricted".into(), "-Command".into()], "ps1", contents)
+                let contents = format!(
+                    "$ErrorActionPreference = 'stop'\n{script}\nif ((Test-Path -LiteralPath variable:\\LASTEXITCODE)) {{ exit $LASTEXITCODE }}\n"
+                );
+                (
+                    pwsh,
+                    vec![
+                        "-NoLogo".into(),
+                        "-NoProfile".into(),
+                        "-NonInteractive".into(),
+                        "-ExecutionPolicy".into(),
+                        "Unrestricted".into(),
+                        "-Command".into(),
+                    ],
+                    "ps1",
+                    contents,
+                )
             }
         };
         let file = self.dirs.temp.join(format!("{}-{number}.{extension}", self.request.id.replace(['/', ' '], "_")));
@@ -696,7 +792,9 @@ impl<'a> JobRunner<'a> {
         }
         let mut args = args;
         match shell {
-            Shell::Pwsh | Shell::PowerShell => args.push(format!(". '{}'", file.display().to_string().replace('\'', "''"))),
+            Shell::Pwsh | Shell::PowerShell => {
+                args.push(format!(". '{}'", file.display().to_string().replace('\'', "''")))
+            }
             _ => args.push(file.display().to_string()),
         }
         let cwd = self.working_directory(step);
@@ -707,7 +805,10 @@ impl<'a> JobRunner<'a> {
         let spec = ProcessSpec { program, args, cwd, env: self.environment(step) };
         let stop = StepStop {
             cancel: self.cancel,
-            step_deadline: step.timeout_minutes.filter(|&m| m > 0).map(|m| Instant::now() + minutes(self.request.run.minute, m)),
+            step_deadline: step
+                .timeout_minutes
+                .filter(|&m| m > 0)
+                .map(|m| Instant::now() + minutes(self.request.run.minute, m)),
             job_deadline: self.job_deadline,
             cancel_deadline: self.cancel_deadline,
             job_canceled: self.canceled.is_some(),
@@ -749,7 +850,11 @@ impl<'a> JobRunner<'a> {
                     self.canceled = Some("The job was cancelled.".into());
                 }
                 self.log(Some(number), LogKind::Error, "The operation was canceled.");
-                Attempt { result: TaskResult::Canceled, exit_code: None, message: Some("The operation was canceled.".into()) }
+                Attempt {
+                    result: TaskResult::Canceled,
+                    exit_code: None,
+                    message: Some("The operation was canceled.".into()),
+                }
             }
             Exit::SpawnFailed(error) => self.fail(number, &format!("could not start the script: {error}")),
         };
@@ -757,12 +862,14 @@ impl<'a> JobRunner<'a> {
             attempt = self.fail(number, "Bash wrote one or more lines to the standard error stream.");
         }
         if let Some((result, message)) = completed
-            && attempt.result != TaskResult::Canceled && result > attempt.result {
-                attempt.result = result;
-                if !message.is_empty() {
-                    attempt.message = Some(message);
-                }
+            && attempt.result != TaskResult::Canceled
+            && result > attempt.result
+        {
+            attempt.result = result;
+            if !message.is_empty() {
+                attempt.message = Some(message);
             }
+        }
         attempt
     }
 
@@ -798,7 +905,13 @@ impl<'a> JobRunner<'a> {
         None
     }
 
-    fn command(&mut self, number: u32, command: Command, step: &Step, output_prefix: Option<&str>) -> Option<(TaskResult, String)> {
+    fn command(
+        &mut self,
+        number: u32,
+        command: Command,
+        step: &Step,
+        output_prefix: Option<&str>,
+    ) -> Option<(TaskResult, String)> {
         let run = std::sync::Arc::clone(&self.request.run);
         match command {
             Command::SetVariable { name, value, output, secret, readonly } => {
@@ -817,15 +930,14 @@ impl<'a> JobRunner<'a> {
                     self.issue(Some(number), Severity::Warning, &error.to_string());
                     return None;
                 }
-                if output
-                    && let Some(step_name) = &step.name {
-                        let key = match output_prefix {
-                            Some(prefix) => format!("{prefix}.{step_name}.{name}"),
-                            None => format!("{step_name}.{name}"),
-                        };
-                        self.outputs.retain(|(existing, _)| !existing.eq_ignore_ascii_case(&key));
-                        self.outputs.push((key, value.clone()));
-                    }
+                if output && let Some(step_name) = &step.name {
+                    let key = match output_prefix {
+                        Some(prefix) => format!("{prefix}.{step_name}.{name}"),
+                        None => format!("{step_name}.{name}"),
+                    };
+                    self.outputs.retain(|(existing, _)| !existing.eq_ignore_ascii_case(&key));
+                    self.outputs.push((key, value.clone()));
+                }
                 self.events.emit(Event::VariableSet {
                     time: now_ms(),
                     job: self.job_id(),
@@ -868,7 +980,14 @@ impl<'a> JobRunner<'a> {
                 }
                 text.push_str(&message);
                 let kind = if severity == Severity::Error { LogKind::Error } else { LogKind::Warning };
-                self.events.emit(Event::Log { time: now_ms(), job: Some(self.job_id()), step: Some(number), stream: Stream::Stdout, kind, text });
+                self.events.emit(Event::Log {
+                    time: now_ms(),
+                    job: Some(self.job_id()),
+                    step: Some(number),
+                    stream: Stream::Stdout,
+                    kind,
+                    text,
+                });
             }
             Command::Complete { result, message } => return Some((result, message)),
             Command::UploadFile(path) => self.attach(number, &path, "file"),
@@ -902,7 +1021,11 @@ impl<'a> JobRunner<'a> {
                 self.events.emit(Event::BuildNumberChanged { time: now_ms(), build_number: number_text });
             }
             Command::Invalid { text, reason } => {
-                self.log(Some(number), LogKind::Warning, &format!("Unable to process command '{text}' successfully: {reason}."));
+                self.log(
+                    Some(number),
+                    LogKind::Warning,
+                    &format!("Unable to process command '{text}' successfully: {reason}."),
+                );
             }
         }
         None
@@ -924,7 +1047,8 @@ impl<'a> JobRunner<'a> {
             return Attempt { result: TaskResult::Succeeded, exit_code: None, message: None };
         }
         if !repository.eq_ignore_ascii_case("self") {
-            return self.fail(number, &format!("checking out the repository '{repository}' is not supported by a local run"));
+            return self
+                .fail(number, &format!("checking out the repository '{repository}' is not supported by a local run"));
         }
         let source = &self.request.run.source_dir;
         if !self.request.run.isolated {
@@ -954,10 +1078,7 @@ impl<'a> JobRunner<'a> {
                 PathBuf::from(self.variables.value("System.DefaultWorkingDirectory").unwrap_or(".")).join(path)
             }
         };
-        let name = artifact.map_or_else(
-            || self.request.id.replace('.', "_"),
-            |name| self.variables.expand(name),
-        );
+        let name = artifact.map_or_else(|| self.request.id.replace('.', "_"), |name| self.variables.expand(name));
         self.log(Some(number), LogKind::Output, &format!("Publishing {} as artifact '{name}'", source.display()));
         match self.request.run.artifacts.publish(&name, &source) {
             Ok(manifest) => {
@@ -976,13 +1097,23 @@ impl<'a> JobRunner<'a> {
         }
     }
 
-    fn download(&self, number: u32, source: &str, artifact: Option<&str>, path: Option<&str>, patterns: Option<&str>) -> Attempt {
+    fn download(
+        &self,
+        number: u32,
+        source: &str,
+        artifact: Option<&str>,
+        path: Option<&str>,
+        patterns: Option<&str>,
+    ) -> Attempt {
         if source.eq_ignore_ascii_case("none") {
             self.log(Some(number), LogKind::Output, "Downloading is disabled for this job.");
             return Attempt { result: TaskResult::Succeeded, exit_code: None, message: None };
         }
         if !source.eq_ignore_ascii_case("current") {
-            return self.fail(number, &format!("downloading artifacts of the pipeline resource '{source}' is not supported by a local run"));
+            return self.fail(
+                number,
+                &format!("downloading artifacts of the pipeline resource '{source}' is not supported by a local run"),
+            );
         }
         let store = &self.request.run.artifacts;
         let workspace = PathBuf::from(self.variables.value("Pipeline.Workspace").unwrap_or("."));
@@ -1005,7 +1136,15 @@ impl<'a> JobRunner<'a> {
             };
             match store.download(&name, &target, &patterns) {
                 Ok(manifest) => {
-                    self.log(Some(number), LogKind::Output, &format!("Downloaded artifact '{name}' ({} files) to {}", manifest.files.len(), target.display()));
+                    self.log(
+                        Some(number),
+                        LogKind::Output,
+                        &format!(
+                            "Downloaded artifact '{name}' ({} files) to {}",
+                            manifest.files.len(),
+                            target.display()
+                        ),
+                    );
                     self.events.emit(Event::ArtifactDownloaded {
                         time: now_ms(),
                         job: self.job_id(),

@@ -92,29 +92,27 @@ pub fn parse_line(line: &str) -> Line<'_> {
         return Line::Command(parse_command(&line[at..]));
     }
     if let Some(rest) = line.strip_prefix("##[")
-        && let Some(close) = rest.find(']') {
-            let kind = match rest[..close].to_ascii_lowercase().as_str() {
-                "group" => Some(LogKind::Group),
-                "endgroup" => Some(LogKind::EndGroup),
-                "section" => Some(LogKind::Section),
-                "warning" => Some(LogKind::Warning),
-                "error" => Some(LogKind::Error),
-                "debug" => Some(LogKind::Debug),
-                "command" => Some(LogKind::Command),
-                _ => None,
-            };
-            if let Some(kind) = kind {
-                return Line::Formatted(kind, &rest[close + 1..]);
-            }
+        && let Some(close) = rest.find(']')
+    {
+        let kind = match rest[..close].to_ascii_lowercase().as_str() {
+            "group" => Some(LogKind::Group),
+            "endgroup" => Some(LogKind::EndGroup),
+            "section" => Some(LogKind::Section),
+            "warning" => Some(LogKind::Warning),
+            "error" => Some(LogKind::Error),
+            "debug" => Some(LogKind::Debug),
+            "command" => Some(LogKind::Command),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            return Line::Formatted(kind, &rest[close + 1..]);
         }
+    }
     Line::Plain(line)
 }
 
 fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .position(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
+    haystack.as_bytes().windows(needle.len()).position(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Undoes the escaping of property values and data.
@@ -196,7 +194,9 @@ fn parse_command(text: &str) -> Command {
         }
         "task.uploadfile" => Command::UploadFile(data),
         "task.uploadsummary" => Command::UploadSummary(data),
-        "task.addattachment" if get("type").is_some_and(|kind| kind.eq_ignore_ascii_case("Distributedtask.Core.Summary")) => {
+        "task.addattachment"
+            if get("type").is_some_and(|kind| kind.eq_ignore_ascii_case("Distributedtask.Core.Summary")) =>
+        {
             Command::UploadSummary(data)
         }
         "artifact.upload" => match get("artifactname") {
@@ -270,7 +270,10 @@ mod tests {
                 path: "/tmp/x".into()
             })
         );
-        assert_eq!(parse_line("##vso[build.addbuildtag]nightly"), Line::Command(Command::AddBuildTag("nightly".into())));
+        assert_eq!(
+            parse_line("##vso[build.addbuildtag]nightly"),
+            Line::Command(Command::AddBuildTag("nightly".into()))
+        );
         assert_eq!(
             parse_line("##vso[build.updatebuildnumber]1.2.3"),
             Line::Command(Command::UpdateBuildNumber("1.2.3".into()))

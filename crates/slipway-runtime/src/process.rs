@@ -197,10 +197,11 @@ fn supervise(
         }
         // Nothing to read: look at the clock, the stop signal and the process.
         if status.is_none()
-            && let Ok(Some(exit)) = child.try_wait() {
-                status = Some(exit);
-                exited_at = Some(Instant::now());
-            }
+            && let Ok(Some(exit)) = child.try_wait()
+        {
+            status = Some(exit);
+            exited_at = Some(Instant::now());
+        }
         if let Some(at) = exited_at {
             // The process is gone but something it started still holds the pipes open: give the
             // output a moment to drain, then stop reading.
@@ -366,7 +367,12 @@ mod tests {
         let script = format!("(sleep 30; echo late > {path}) & sleep 30");
         let started = Instant::now();
         let pgid = Cell::new(None);
-        let (exit, group) = run(&bash(&script), &After(Instant::now(), Duration::from_millis(200)), Duration::from_millis(500), &mut |_, _| {});
+        let (exit, group) = run(
+            &bash(&script),
+            &After(Instant::now(), Duration::from_millis(200)),
+            Duration::from_millis(500),
+            &mut |_, _| {},
+        );
         pgid.set(group);
         assert!(matches!(exit, Exit::Stopped(StopReason::TimedOut)), "{exit:?}");
         assert!(started.elapsed() < Duration::from_secs(5));

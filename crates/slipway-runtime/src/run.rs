@@ -172,7 +172,8 @@ pub fn execute(
     scheduler.set_base_variable(Variable::readonly("Build.BuildNumber", build_number.clone()));
 
     let context = Arc::new({
-        let mut context = RunContext::new(run_dir.clone(), options.source_dir.clone(), options.isolated, build_number.clone());
+        let mut context =
+            RunContext::new(run_dir.clone(), options.source_dir.clone(), options.isolated, build_number.clone());
         context.kill_grace = options.kill_grace;
         context.minute = options.minute;
         context
@@ -249,7 +250,11 @@ pub fn execute(
                 }
                 Decision::JobFinished { stage, job, result, message } => {
                     let Some(plan_job) = plan.stages.get(stage).and_then(|s| s.jobs.get(job)) else { continue };
-                    let id = format!("{}.{}", plan.stages.get(stage).map(|s| s.name.as_str()).unwrap_or_default(), plan_job.name);
+                    let id = format!(
+                        "{}.{}",
+                        plan.stages.get(stage).map(|s| s.name.as_str()).unwrap_or_default(),
+                        plan_job.name
+                    );
                     sink.emit(Event::JobFinished {
                         time: now_ms(),
                         job: id,
@@ -385,10 +390,11 @@ fn start_leg(
     let sink = Arc::clone(sink);
     let cancel = cancel.clone();
     let thread_sender = sender.clone();
-    let spawned = std::thread::Builder::new().name(format!("job-{}", request.id)).stack_size(256 * 1024).spawn(move || {
-        let outcome = executor.run_job(request, sink.as_ref(), &cancel);
-        let _ = thread_sender.send((leg, outcome));
-    });
+    let spawned =
+        std::thread::Builder::new().name(format!("job-{}", request.id)).stack_size(256 * 1024).spawn(move || {
+            let outcome = executor.run_job(request, sink.as_ref(), &cancel);
+            let _ = thread_sender.send((leg, outcome));
+        });
     match spawned {
         Ok(handle) => threads.push(handle),
         Err(error) => {

@@ -225,7 +225,12 @@ impl Scheduler {
     ///
     /// # Errors
     /// When dependencies name unknown stages or jobs, form cycles, or the selection names nothing.
-    pub fn new(plan: Arc<Plan>, base: Variables, selection: &Selection, max_parallel: usize) -> Result<Self, ScheduleError> {
+    pub fn new(
+        plan: Arc<Plan>,
+        base: Variables,
+        selection: &Selection,
+        max_parallel: usize,
+    ) -> Result<Self, ScheduleError> {
         let stage_names: Vec<&str> = plan.stages.iter().map(|stage| stage.name.as_str()).collect();
         let mut stage_deps = Vec::with_capacity(plan.stages.len());
         let mut job_deps: Vec<Vec<Vec<usize>>> = Vec::with_capacity(plan.stages.len());
@@ -471,11 +476,7 @@ impl Scheduler {
         }
         if self.stages.iter().all(|stage| matches!(stage.state, State::Done(_))) {
             self.finished = true;
-            let merged = self
-                .stages
-                .iter()
-                .filter_map(|stage| stage.state.result())
-                .fold(None, TaskResult::merge);
+            let merged = self.stages.iter().filter_map(|stage| stage.state.result()).fold(None, TaskResult::merge);
             let result = if self.canceled {
                 TaskResult::Canceled
             } else {
@@ -567,11 +568,15 @@ impl Scheduler {
                     }
                     Ok(false) => {
                         self.stages[s].state = State::Done(TaskResult::Skipped);
-                        let message = stage
-                            .condition
-                            .as_ref()
-                            .map_or_else(|| "a dependency did not succeed".to_owned(), |c| format!("condition '{}' was false", c.source));
-                        out.push(Decision::StageFinished { stage: index, result: TaskResult::Skipped, message: Some(message) });
+                        let message = stage.condition.as_ref().map_or_else(
+                            || "a dependency did not succeed".to_owned(),
+                            |c| format!("condition '{}' was false", c.source),
+                        );
+                        out.push(Decision::StageFinished {
+                            stage: index,
+                            result: TaskResult::Skipped,
+                            message: Some(message),
+                        });
                     }
                     Err(error) => {
                         self.stages[s].state = State::Done(TaskResult::Failed);
@@ -625,9 +630,11 @@ impl Scheduler {
                 let mut results = Vec::new();
                 for &dep in &node.deps {
                     let dep_node = &self.stages[s].jobs[dep];
-                    let name = self.plan_job(stage_index, dep_node.index).map(|job| job.name.clone()).unwrap_or_default();
+                    let name =
+                        self.plan_job(stage_index, dep_node.index).map(|job| job.name.clone()).unwrap_or_default();
                     let result = dep_node.state.result().unwrap_or(TaskResult::Skipped);
-                    dependencies.insert(name.clone(), json!({ "result": result.as_str(), "outputs": dep_node.outputs }));
+                    dependencies
+                        .insert(name.clone(), json!({ "result": result.as_str(), "outputs": dep_node.outputs }));
                     results.push((name, result));
                 }
                 let dependencies = Json::Object(dependencies);
@@ -661,10 +668,10 @@ impl Scheduler {
                     }
                     Ok(false) => {
                         self.stages[s].jobs[j].state = State::Done(TaskResult::Skipped);
-                        let message = job
-                            .condition
-                            .as_ref()
-                            .map_or_else(|| "a dependency did not succeed".to_owned(), |c| format!("condition '{}' was false", c.source));
+                        let message = job.condition.as_ref().map_or_else(
+                            || "a dependency did not succeed".to_owned(),
+                            |c| format!("condition '{}' was false", c.source),
+                        );
                         out.push(Decision::JobFinished {
                             stage: stage_index,
                             job: job_index,
@@ -711,7 +718,10 @@ impl Scheduler {
                             variables.force(Variable::new(name.clone(), value.clone()));
                         }
                     }
-                    out.push(Decision::StartLeg { leg: LegId { stage: stage_index, job: job_index, leg: l }, variables });
+                    out.push(Decision::StartLeg {
+                        leg: LegId { stage: stage_index, job: job_index, leg: l },
+                        variables,
+                    });
                     progressed = true;
                 }
                 if node.legs.iter().all(|leg| matches!(leg.state, State::Done(_))) {
@@ -839,22 +849,19 @@ pub(crate) mod tests {
 
     /// Runs the scheduler to the end: legs finish in the order they started, with the result and
     /// outputs `fake` gives; `cancel_after` cancels once that many legs finished.
-    fn drive(
-        plan: Plan,
-        selection: &Selection,
-        max: usize,
-        cancel_after: Option<usize>,
-        fake: Fake<'_>,
-    ) -> Trace {
+    fn drive(plan: Plan, selection: &Selection, max: usize, cancel_after: Option<usize>, fake: Fake<'_>) -> Trace {
         let plan = Arc::new(plan);
-        let mut scheduler = Scheduler::new(Arc::clone(&plan), Variables::new(), selection, max).unwrap_or_else(|e| panic!("{e}"));
+        let mut scheduler =
+            Scheduler::new(Arc::clone(&plan), Variables::new(), selection, max).unwrap_or_else(|e| panic!("{e}"));
         let mut trace = Trace { lines: Vec::new(), max_running: 0, variables: Vec::new(), result: None };
         let mut running: VecDeque<LegId> = VecDeque::new();
         let mut finished = 0;
         loop {
             for decision in scheduler.poll() {
                 match decision {
-                    Decision::StageStarted { stage } => trace.lines.push(format!("stage {} started", plan.stages[stage].name)),
+                    Decision::StageStarted { stage } => {
+                        trace.lines.push(format!("stage {} started", plan.stages[stage].name))
+                    }
                     Decision::StageFinished { stage, result, .. } => {
                         trace.lines.push(format!("stage {} {result}", plan.stages[stage].name));
                     }
@@ -973,7 +980,11 @@ pub(crate) mod tests {
         let mut matrix = job("M", &[], vec![]);
         matrix.legs = ["a", "b", "c"]
             .iter()
-            .map(|&name| Leg { name: Some(name.into()), display_name: None, variables: vec![("os".into(), name.into())] })
+            .map(|&name| Leg {
+                name: Some(name.into()),
+                display_name: None,
+                variables: vec![("os".into(), name.into())],
+            })
             .collect();
         matrix.max_parallel = Some(1);
         let trace = drive(plan(vec![stage("S", &[], vec![matrix])]), &Selection::default(), 8, None, &ok);
@@ -1012,9 +1023,14 @@ pub(crate) mod tests {
         let mut when_canceled = job("OnCancel", &["B"], vec![]);
         when_canceled.condition = Some(cond("canceled()"));
         let mut matrix = job("B", &["A"], vec![]);
-        matrix.legs = ["x", "y"].iter().map(|&n| Leg { name: Some(n.into()), display_name: None, variables: vec![] }).collect();
+        matrix.legs =
+            ["x", "y"].iter().map(|&n| Leg { name: Some(n.into()), display_name: None, variables: vec![] }).collect();
         matrix.max_parallel = Some(1);
-        let p = plan(vec![stage("S", &[], vec![job("A", &[], vec![]), matrix, job("After", &["B"], vec![]), always, when_canceled])]);
+        let p = plan(vec![stage(
+            "S",
+            &[],
+            vec![job("A", &[], vec![]), matrix, job("After", &["B"], vec![]), always, when_canceled],
+        )]);
         let trace = drive(p, &Selection::default(), 4, Some(2), &|name| {
             if name == "S.B.x" { (TaskResult::Canceled, vec![]) } else { ok(name) }
         });
@@ -1045,7 +1061,9 @@ pub(crate) mod tests {
             "First.M.linux" => (TaskResult::Succeeded, vec![("setter.version".into(), "leg".into())]),
             _ => ok(name),
         });
-        let vars = |job: &str| trace.variables.iter().find(|(name, _)| name == job).map(|(_, v)| v.clone()).unwrap_or_default();
+        let vars = |job: &str| {
+            trace.variables.iter().find(|(name, _)| name == job).map(|(_, v)| v.clone()).unwrap_or_default()
+        };
         assert_eq!(vars("First.B").value("fromA"), Some("1.2"));
         assert_eq!(vars("First.B").value("fromLeg"), Some("leg"));
         assert_eq!(vars("Second.L").value("crossStage"), Some("1.2"));
@@ -1060,7 +1078,8 @@ pub(crate) mod tests {
         s.variables = vec![var("where", "stage")];
         let mut j = job("J", &[], vec![]);
         j.variables = vec![var("where", "job")];
-        j.legs = vec![Leg { name: Some("l".into()), display_name: None, variables: vec![("where".into(), "leg".into())] }];
+        j.legs =
+            vec![Leg { name: Some("l".into()), display_name: None, variables: vec![("where".into(), "leg".into())] }];
         let mut k = job("K", &[], vec![]);
         k.variables = vec![var("where", "job")];
         s.jobs = vec![j, k];
@@ -1096,7 +1115,10 @@ pub(crate) mod tests {
             Scheduler::new(Arc::new(p), Variables::new(), &Selection::default(), 1),
             Err(ScheduleError::Cycle { .. })
         ));
-        let p = plan(vec![stage("S", &["T"], vec![job("A", &[], vec![])]), stage("T", &["S"], vec![job("B", &[], vec![])])]);
+        let p = plan(vec![
+            stage("S", &["T"], vec![job("A", &[], vec![])]),
+            stage("T", &["S"], vec![job("B", &[], vec![])]),
+        ]);
         assert!(matches!(
             Scheduler::new(Arc::new(p), Variables::new(), &Selection::default(), 1),
             Err(ScheduleError::Cycle { .. })

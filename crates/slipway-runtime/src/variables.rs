@@ -75,9 +75,10 @@ impl Variables {
     /// When the existing variable is read-only.
     pub fn set(&mut self, variable: Variable) -> Result<(), ReadOnlyError> {
         if let Some(existing) = self.get(&variable.name)
-            && existing.readonly {
-                return Err(ReadOnlyError(existing.name.clone()));
-            }
+            && existing.readonly
+        {
+            return Err(ReadOnlyError(existing.name.clone()));
+        }
         self.force(variable);
         Ok(())
     }

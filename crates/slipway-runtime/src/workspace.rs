@@ -249,12 +249,15 @@ pub fn run_variables(run_id: u64, pipeline: &str, repository: &RepositoryInfo, w
         ("System.ServerType", "Hosted".into()),
         ("System.IsScheduled", "False".into()),
         ("Agent.OS", "Linux".into()),
-        ("Agent.OSArchitecture", match std::env::consts::ARCH {
-            "aarch64" => "ARM64".into(),
-            "arm" => "ARM".into(),
-            "x86" => "X86".into(),
-            _ => "X64".into(),
-        }),
+        (
+            "Agent.OSArchitecture",
+            match std::env::consts::ARCH {
+                "aarch64" => "ARM64".into(),
+                "arm" => "ARM".into(),
+                "x86" => "X86".into(),
+                _ => "X64".into(),
+            },
+        ),
         ("Agent.Name", format!("slipway-{host}")),
         ("Agent.MachineName", host),
         ("Agent.Id", "1".into()),

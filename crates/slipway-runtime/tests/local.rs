@@ -160,17 +160,26 @@ fn titled(title: &str, step: Step) -> Step {
 
 #[test]
 fn steps_see_variables_macros_env_and_working_directory() {
-    let mut p = plan(vec![stage("S", &[], vec![{
-        let mut j = job("J", &[], vec![
-            Step {
-                env: vec![("MAPPED".into(), "$(my.secret)".into()), ("FROM_MACRO".into(), "$(greeting)!".into())],
-                working_directory: Some("sub".into()),
-                ..script("mkdir -p ../sub 2>/dev/null; echo \"macro=$(greeting) env=$GREETING nested=$(nested)\"\necho 'unknown=$(nope)'\necho \"secret-env=${MY_SECRET:-unset} mapped=$MAPPED macro2=$FROM_MACRO\"\necho \"dir=$(basename $PWD) status=$AGENT_JOBSTATUS os=$(Agent.OS)\"")
-            },
-        ]);
-        j.variables = vec![Variable::Value { name: "nested".into(), value: "$(greeting)-nested".into(), readonly: false }];
-        j
-    }])]);
+    let mut p = plan(vec![stage(
+        "S",
+        &[],
+        vec![{
+            let mut j = job(
+                "J",
+                &[],
+                vec![Step {
+                    env: vec![("MAPPED".into(), "$(my.secret)".into()), ("FROM_MACRO".into(), "$(greeting)!".into())],
+                    working_directory: Some("sub".into()),
+                    ..script(
+                        "mkdir -p ../sub 2>/dev/null; echo \"macro=$(greeting) env=$GREETING nested=$(nested)\"\necho 'unknown=$(nope)'\necho \"secret-env=${MY_SECRET:-unset} mapped=$MAPPED macro2=$FROM_MACRO\"\necho \"dir=$(basename $PWD) status=$AGENT_JOBSTATUS os=$(Agent.OS)\"",
+                    )
+                }],
+            );
+            j.variables =
+                vec![Variable::Value { name: "nested".into(), value: "$(greeting)-nested".into(), readonly: false }];
+            j
+        }],
+    )]);
     p.variables = vec![Variable::Value { name: "greeting".into(), value: "hello".into(), readonly: false }];
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(dir.path().join("sub")).unwrap_or_else(|e| panic!("{e}"));
@@ -192,17 +201,28 @@ fn steps_see_variables_macros_env_and_working_directory() {
 
 #[test]
 fn conditions_results_and_job_status_through_a_job() {
-    let p = plan(vec![stage("S", &[], vec![job("J", &[], vec![
-        titled("ok", script("echo fine")),
-        titled("tolerated", Step { continue_on_error: true, ..script("exit 3") }),
-        titled("after-issue", script("echo status=$AGENT_JOBSTATUS")),
-        titled("boom", script("echo failing; exit 1")),
-        titled("skipped", script("echo never")),
-        titled("disabled", Step { enabled: false, condition: cond("always()"), ..script("echo never") }),
-        titled("on-failure", Step { condition: cond("failed()"), ..script("echo status=$(Agent.JobStatus)") }),
-        titled("always", Step { condition: cond("always()"), ..script("echo always") }),
-        titled("custom", Step { condition: cond("eq(variables['Agent.JobStatus'], 'Failed')"), ..script("echo custom") }),
-    ])])]);
+    let p = plan(vec![stage(
+        "S",
+        &[],
+        vec![job(
+            "J",
+            &[],
+            vec![
+                titled("ok", script("echo fine")),
+                titled("tolerated", Step { continue_on_error: true, ..script("exit 3") }),
+                titled("after-issue", script("echo status=$AGENT_JOBSTATUS")),
+                titled("boom", script("echo failing; exit 1")),
+                titled("skipped", script("echo never")),
+                titled("disabled", Step { enabled: false, condition: cond("always()"), ..script("echo never") }),
+                titled("on-failure", Step { condition: cond("failed()"), ..script("echo status=$(Agent.JobStatus)") }),
+                titled("always", Step { condition: cond("always()"), ..script("echo always") }),
+                titled(
+                    "custom",
+                    Step { condition: cond("eq(variables['Agent.JobStatus'], 'Failed')"), ..script("echo custom") },
+                ),
+            ],
+        )],
+    )]);
     let run = run(p);
     assert_eq!(run.result, TaskResult::Failed);
     assert_eq!(
@@ -227,14 +247,27 @@ fn conditions_results_and_job_status_through_a_job() {
 
 #[test]
 fn retries_timeouts_and_fail_on_stderr() {
-    let p = plan(vec![stage("S", &[], vec![job("J", &[], vec![
-        titled("retried", Step {
-            retry_count: 3,
-            ..script("n=$(cat $(Agent.TempDirectory)/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > $(Agent.TempDirectory)/n; echo attempt $n; [ $n -ge 3 ]")
-        }),
-        titled("stderr", Step { fail_on_stderr: true, continue_on_error: true, ..script("echo oops >&2") }),
-        titled("task-complete", script("echo '##vso[task.complete result=SucceededWithIssues;]meh'")),
-    ])])]);
+    let p = plan(vec![stage(
+        "S",
+        &[],
+        vec![job(
+            "J",
+            &[],
+            vec![
+                titled(
+                    "retried",
+                    Step {
+                        retry_count: 3,
+                        ..script(
+                            "n=$(cat $(Agent.TempDirectory)/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > $(Agent.TempDirectory)/n; echo attempt $n; [ $n -ge 3 ]",
+                        )
+                    },
+                ),
+                titled("stderr", Step { fail_on_stderr: true, continue_on_error: true, ..script("echo oops >&2") }),
+                titled("task-complete", script("echo '##vso[task.complete result=SucceededWithIssues;]meh'")),
+            ],
+        )],
+    )]);
     let run = run(p);
     assert_eq!(run.step("retried"), Some(TaskResult::Succeeded));
     assert!(run.has_line("attempt 3"));
@@ -251,20 +284,41 @@ fn retries_timeouts_and_fail_on_stderr() {
 #[test]
 fn logging_commands_set_variables_secrets_paths_and_outputs() {
     let p = plan(vec![
-        stage("A", &[], vec![
-            job("Producer", &[], vec![
-                named("setter", "echo '##vso[task.setvariable variable=version;isOutput=true]1.2.3'\necho '##vso[task.setvariable variable=plain]p1'\necho '##vso[task.setvariable variable=token;issecret=true]tok-123456'\necho '##vso[task.setsecret]other-secret'\nmkdir -p $(Agent.TempDirectory)/bin && printf '#!/bin/sh\\necho tool ran\\n' > $(Agent.TempDirectory)/bin/mytool && chmod +x $(Agent.TempDirectory)/bin/mytool\necho \"##vso[task.prependpath]$(Agent.TempDirectory)/bin\"\necho '##vso[task.logissue type=warning;sourcepath=x.c;linenumber=3]look here'"),
-                script("echo \"plain=$(plain) env=$PLAIN out=$(setter.version) token=$(token) envtoken=${TOKEN:-none}\"\necho other-secret; echo -n tok-123456 | base64\nmytool"),
-            ]),
-            {
-                let mut consumer = job("Consumer", &["Producer"], vec![script("echo got=$(v)")]);
-                consumer.variables = vec![Variable::Value { name: "v".into(), value: "$[ dependencies.Producer.outputs['setter.version'] ]".into(), readonly: false }];
-                consumer
-            },
-        ]),
+        stage(
+            "A",
+            &[],
+            vec![
+                job(
+                    "Producer",
+                    &[],
+                    vec![
+                        named(
+                            "setter",
+                            "echo '##vso[task.setvariable variable=version;isOutput=true]1.2.3'\necho '##vso[task.setvariable variable=plain]p1'\necho '##vso[task.setvariable variable=token;issecret=true]tok-123456'\necho '##vso[task.setsecret]other-secret'\nmkdir -p $(Agent.TempDirectory)/bin && printf '#!/bin/sh\\necho tool ran\\n' > $(Agent.TempDirectory)/bin/mytool && chmod +x $(Agent.TempDirectory)/bin/mytool\necho \"##vso[task.prependpath]$(Agent.TempDirectory)/bin\"\necho '##vso[task.logissue type=warning;sourcepath=x.c;linenumber=3]look here'",
+                        ),
+                        script(
+                            "echo \"plain=$(plain) env=$PLAIN out=$(setter.version) token=$(token) envtoken=${TOKEN:-none}\"\necho other-secret; echo -n tok-123456 | base64\nmytool",
+                        ),
+                    ],
+                ),
+                {
+                    let mut consumer = job("Consumer", &["Producer"], vec![script("echo got=$(v)")]);
+                    consumer.variables = vec![Variable::Value {
+                        name: "v".into(),
+                        value: "$[ dependencies.Producer.outputs['setter.version'] ]".into(),
+                        readonly: false,
+                    }];
+                    consumer
+                },
+            ],
+        ),
         {
             let mut later = job("Later", &[], vec![script("echo cross=$(v)")]);
-            later.variables = vec![Variable::Value { name: "v".into(), value: "$[stageDependencies.A.Producer.outputs['setter.version']]".into(), readonly: false }];
+            later.variables = vec![Variable::Value {
+                name: "v".into(),
+                value: "$[stageDependencies.A.Producer.outputs['setter.version']]".into(),
+                readonly: false,
+            }];
             let mut s = stage("B", &["A"], vec![later]);
             s.condition = cond("eq(dependencies.A.outputs['Producer.setter.version'], '1.2.3')");
             s
@@ -279,18 +333,31 @@ fn logging_commands_set_variables_secrets_paths_and_outputs() {
     assert!(run.has_line("cross=1.2.3"));
     let all = serde_json::to_string(&run.events).unwrap_or_default();
     assert!(!all.contains("tok-123456") && !all.contains("other-secret"), "a secret leaked");
-    assert!(run.events.iter().any(|e| matches!(e, Event::Issue { message, line: Some(3), .. } if message == "look here")));
+    assert!(
+        run.events.iter().any(|e| matches!(e, Event::Issue { message, line: Some(3), .. } if message == "look here"))
+    );
 }
 
 #[test]
 fn cancel_stops_running_steps_runs_cleanup_and_leaves_nothing_behind() {
     let marker = format!("slipway-cancel-test-{}", std::process::id());
-    let p = plan(vec![stage("S", &[], vec![job("J", &[], vec![
-        titled("long", script(&format!("(exec -a {marker} sleep 60) & exec -a {marker} sleep 60"))),
-        titled("after", script("echo after")),
-        titled("cleanup", Step { condition: cond("always()"), ..script("echo cleanup status=$(Agent.JobStatus)") }),
-        titled("canceled", Step { condition: cond("canceled()"), ..script("echo saw cancel") }),
-    ])])]);
+    let p = plan(vec![stage(
+        "S",
+        &[],
+        vec![job(
+            "J",
+            &[],
+            vec![
+                titled("long", script(&format!("(exec -a {marker} sleep 60) & exec -a {marker} sleep 60"))),
+                titled("after", script("echo after")),
+                titled(
+                    "cleanup",
+                    Step { condition: cond("always()"), ..script("echo cleanup status=$(Agent.JobStatus)") },
+                ),
+                titled("canceled", Step { condition: cond("canceled()"), ..script("echo saw cancel") }),
+            ],
+        )],
+    )]);
     let cancel = CancelToken::new();
     let trigger = cancel.clone();
     let started = Instant::now();
@@ -321,19 +388,35 @@ fn cancel_stops_running_steps_runs_cleanup_and_leaves_nothing_behind() {
 
 #[test]
 fn timeouts_stop_steps_and_jobs() {
-    let mut j = job("J", &[], vec![
-        titled("slow", script("sleep 30")),
-        titled("cleanup", Step { condition: cond("always()"), ..script("echo cleanup") }),
-    ]);
+    let mut j = job(
+        "J",
+        &[],
+        vec![
+            titled("slow", script("sleep 30")),
+            titled("cleanup", Step { condition: cond("always()"), ..script("echo cleanup") }),
+        ],
+    );
     j.timeout_minutes = Some(2);
-    let k = job("K", &[], vec![
-        titled("slow-step", Step { timeout_minutes: Some(1), ..script("sleep 30") }),
-        titled("next", script("echo next")),
-        titled("failed", Step { condition: cond("failed()"), ..script("echo step timed out") }),
-    ]);
-    let unlimited = job("L", &[], vec![titled("zero", Step { timeout_minutes: Some(0), ..script("echo zero means no limit") })]);
+    let k = job(
+        "K",
+        &[],
+        vec![
+            titled("slow-step", Step { timeout_minutes: Some(1), ..script("sleep 30") }),
+            titled("next", script("echo next")),
+            titled("failed", Step { condition: cond("failed()"), ..script("echo step timed out") }),
+        ],
+    );
+    let unlimited =
+        job("L", &[], vec![titled("zero", Step { timeout_minutes: Some(0), ..script("echo zero means no limit") })]);
     let started = Instant::now();
-    let run = run_with(plan(vec![stage("S", &[], vec![j, k, unlimited])]), |o| { o.minute = Duration::from_millis(300); o.max_parallel = 3; }, &CancelToken::new());
+    let run = run_with(
+        plan(vec![stage("S", &[], vec![j, k, unlimited])]),
+        |o| {
+            o.minute = Duration::from_millis(300);
+            o.max_parallel = 3;
+        },
+        &CancelToken::new(),
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(run.step("slow"), Some(TaskResult::Canceled));
     assert!(run.has_line("cleanup"));
@@ -341,10 +424,12 @@ fn timeouts_stop_steps_and_jobs() {
     assert_eq!(run.step("next"), Some(TaskResult::Skipped));
     assert!(run.has_line("step timed out"));
     assert!(run.has_line("zero means no limit"));
-    let job_result = |id: &str| run.events.iter().find_map(|e| match e {
-        Event::JobFinished { job, result, .. } if job == id => Some(*result),
-        _ => None,
-    });
+    let job_result = |id: &str| {
+        run.events.iter().find_map(|e| match e {
+            Event::JobFinished { job, result, .. } if job == id => Some(*result),
+            _ => None,
+        })
+    };
     assert_eq!(job_result("S.J"), Some(TaskResult::Canceled));
     assert_eq!(job_result("S.K"), Some(TaskResult::Failed));
     assert_eq!(run.result, TaskResult::Failed);
@@ -377,8 +462,13 @@ fn deployment_hooks_run_in_azure_order_with_strategy_variables() {
     });
     let mut after = job("After", &["Once"], vec![script("echo url=$(u)")]);
     after.condition = cond("always()");
-    after.variables = vec![Variable::Value { name: "u".into(), value: "$[ dependencies.Once.outputs['Once.s.url'] ]".into(), readonly: false }];
-    let run = run_with(plan(vec![stage("S", &[], vec![canary, once, after])]), |o| o.max_parallel = 1, &CancelToken::new());
+    after.variables = vec![Variable::Value {
+        name: "u".into(),
+        value: "$[ dependencies.Once.outputs['Once.s.url'] ]".into(),
+        readonly: false,
+    }];
+    let run =
+        run_with(plan(vec![stage("S", &[], vec![canary, once, after])]), |o| o.max_parallel = 1, &CancelToken::new());
     let canary_lines: Vec<String> = run
         .events
         .iter()
@@ -390,8 +480,16 @@ fn deployment_hooks_run_in_azure_order_with_strategy_variables() {
     assert_eq!(
         canary_lines,
         [
-            "pre", "deploy", "canary deploy [10] prod", "pre", "deploy", "canary deploy [20] prod", "pre", "deploy",
-            "canary promote [100] prod", "on-success"
+            "pre",
+            "deploy",
+            "canary deploy [10] prod",
+            "pre",
+            "deploy",
+            "canary deploy [20] prod",
+            "pre",
+            "deploy",
+            "canary promote [100] prod",
+            "on-success"
         ]
     );
     assert!(run.has_line("rollback reject"));
@@ -408,17 +506,42 @@ fn artifacts_flow_between_jobs_and_checkout_can_be_isolated() {
         ..script("")
     };
     let download = Step {
-        action: Action::Download { source: "current".into(), artifact: Some("drop".into()), path: None, patterns: None },
+        action: Action::Download {
+            source: "current".into(),
+            artifact: Some("drop".into()),
+            path: None,
+            patterns: None,
+        },
         ..script("")
     };
-    let p = plan(vec![stage("S", &[], vec![
-        job("Build", &[], vec![script("echo built > $(Build.ArtifactStagingDirectory)/out.txt; cat tracked.txt; touch made-here.txt"), publish]),
-        job("Use", &["Build"], vec![download, script("cat $(Pipeline.Workspace)/drop/out.txt")]),
-    ])]);
+    let p = plan(vec![stage(
+        "S",
+        &[],
+        vec![
+            job(
+                "Build",
+                &[],
+                vec![
+                    script(
+                        "echo built > $(Build.ArtifactStagingDirectory)/out.txt; cat tracked.txt; touch made-here.txt",
+                    ),
+                    publish,
+                ],
+            ),
+            job("Use", &["Build"], vec![download, script("cat $(Pipeline.Workspace)/drop/out.txt")]),
+        ],
+    )]);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(dir.path().join("tracked.txt"), "from the repo").unwrap_or_else(|e| panic!("{e}"));
     let source = dir.path().to_path_buf();
-    let run = run_with(p, |o| { o.source_dir = source; o.isolated = true; }, &CancelToken::new());
+    let run = run_with(
+        p,
+        |o| {
+            o.source_dir = source;
+            o.isolated = true;
+        },
+        &CancelToken::new(),
+    );
     assert_eq!(run.result, TaskResult::Succeeded, "{:?}", run.output());
     assert!(run.has_line("from the repo"));
     assert!(run.has_line("built"));

@@ -235,7 +235,8 @@ mod tests {
     fn round_trip(text: &str) -> String {
         let node = load(text, FileId(0)).expect("valid input");
         let emitted = emit(&node);
-        let again = load(&emitted, FileId(0)).unwrap_or_else(|e| panic!("emitted YAML does not load: {e:?}\n{emitted}"));
+        let again =
+            load(&emitted, FileId(0)).unwrap_or_else(|e| panic!("emitted YAML does not load: {e:?}\n{emitted}"));
         assert_eq!(strip(&node), strip(&again), "meaning changed:\n{emitted}");
         emitted
     }
@@ -273,10 +274,26 @@ mod tests {
     #[test]
     fn odd_strings_round_trip() {
         for text in [
-            "a: \"  leading\"", "a: \"trailing  \"", "a: \"\\ttab\"", "a: \"-\"", "a: \"- x\"", "a: \"[x]\"",
-            "a: \"it's\"", "a: \"ends with colon:\"", "a: \"\\u0001\"", "a: \"two\\n\\n\\n\"", "a: \"\\n lead\"",
-            "a: \"null\"", "a: \"~\"", "a: \"0x10\"", "a: \"1e3\"", "a: \"---\"", "a: \"%x\"", "a: \"@x\"",
-            "\"key: x\": 1", "a: \"crlf\\r\\nline\"",
+            "a: \"  leading\"",
+            "a: \"trailing  \"",
+            "a: \"\\ttab\"",
+            "a: \"-\"",
+            "a: \"- x\"",
+            "a: \"[x]\"",
+            "a: \"it's\"",
+            "a: \"ends with colon:\"",
+            "a: \"\\u0001\"",
+            "a: \"two\\n\\n\\n\"",
+            "a: \"\\n lead\"",
+            "a: \"null\"",
+            "a: \"~\"",
+            "a: \"0x10\"",
+            "a: \"1e3\"",
+            "a: \"---\"",
+            "a: \"%x\"",
+            "a: \"@x\"",
+            "\"key: x\": 1",
+            "a: \"crlf\\r\\nline\"",
         ] {
             round_trip(text);
         }

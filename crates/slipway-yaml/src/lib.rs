@@ -108,25 +108,27 @@ pub fn core_schema(text: &str) -> Literal<'_> {
         _ => {}
     }
     if let Some(octal) = text.strip_prefix("0o") {
-        if !octal.is_empty() && octal.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-            if let Ok(value) = i64::from_str_radix(octal, 8) {
-                return Literal::Number(value as f64);
-            }
+        if !octal.is_empty()
+            && octal.bytes().all(|b| (b'0'..=b'7').contains(&b))
+            && let Ok(value) = i64::from_str_radix(octal, 8)
+        {
+            return Literal::Number(value as f64);
         }
         return Literal::String(text);
     }
     if let Some(hex) = text.strip_prefix("0x") {
-        if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            if let Ok(value) = i64::from_str_radix(hex, 16) {
-                return Literal::Number(value as f64);
-            }
+        if !hex.is_empty()
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            && let Ok(value) = i64::from_str_radix(hex, 16)
+        {
+            return Literal::Number(value as f64);
         }
         return Literal::String(text);
     }
-    if is_core_number(text) {
-        if let Ok(value) = text.parse::<f64>() {
-            return Literal::Number(value);
-        }
+    if is_core_number(text)
+        && let Ok(value) = text.parse::<f64>()
+    {
+        return Literal::Number(value);
     }
     Literal::String(text)
 }

@@ -50,7 +50,10 @@ const QUOTED_INDENTATION: &str = "invalid indentation in quoted scalar";
 enum Failure {
     /// A quoted scalar's continuation line is not indented past its parent, which strict YAML
     /// rejects and Azure's parser accepts.
-    QuotedIndentation { line: u32, column: u32 },
+    QuotedIndentation {
+        line: u32,
+        column: u32,
+    },
     Diagnostics(Vec<Diagnostic>),
 }
 
@@ -132,8 +135,12 @@ fn parse(text: &str, file: FileId) -> Result<Node, Failure> {
     let first = documents.next();
     if let Some(second) = documents.next() {
         diagnostics.push(
-            Diagnostic::error("Y0002", "a pipeline file must hold one YAML document, but this one holds more", Some(second.span))
-                .with_hint("remove the `---` separator and keep one document per file"),
+            Diagnostic::error(
+                "Y0002",
+                "a pipeline file must hold one YAML document, but this one holds more",
+                Some(second.span),
+            )
+            .with_hint("remove the `---` separator and keep one document per file"),
         );
     }
     if !diagnostics.is_empty() {
@@ -238,16 +245,13 @@ impl Builder {
                         // Expression keys (`${{ if }}`, `${{ insert }}`) may repeat; they are not literal keys.
                         if !text.contains("${{") {
                             if let Some(first) = seen.get(text) {
-                                let diagnostic = Diagnostic::error(
-                                    "Y0004",
-                                    format!("duplicate key `{text}`"),
-                                    Some(key.span),
-                                )
-                                .with_note(format!(
-                                    "`{text}` was first defined at line {}, column {}",
-                                    first.start.line, first.start.column
-                                ))
-                                .with_hint("keep one of the two entries");
+                                let diagnostic =
+                                    Diagnostic::error("Y0004", format!("duplicate key `{text}`"), Some(key.span))
+                                        .with_note(format!(
+                                            "`{text}` was first defined at line {}, column {}",
+                                            first.start.line, first.start.column
+                                        ))
+                                        .with_hint("keep one of the two entries");
                                 let _ = file;
                                 self.diagnostics.push(diagnostic);
                             } else {

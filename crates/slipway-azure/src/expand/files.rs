@@ -91,9 +91,10 @@ impl FileSystem for MemoryFileSystem {
         if let Some(text) = self.files.get(location) {
             return Ok(text.clone());
         }
-        let checked_out = location.repository.as_ref().is_none_or(|alias| {
-            self.files.keys().any(|known| known.repository.as_ref() == Some(alias))
-        });
+        let checked_out = location
+            .repository
+            .as_ref()
+            .is_none_or(|alias| self.files.keys().any(|known| known.repository.as_ref() == Some(alias)));
         Err(if checked_out { ReadError::NotFound } else { ReadError::NoCheckout })
     }
 }
@@ -171,7 +172,10 @@ mod tests {
         assert_eq!(resolved("/eng/x.yml", &from), "eng/x.yml");
         assert_eq!(resolved("eng/x.yml@self", &from), "eng/x.yml");
         assert_eq!(resolved("eng/x.yml@templates", &from), "eng/x.yml@templates");
-        assert_eq!(resolved("../../../x.yml", &from), "error: the path `../../../x.yml` goes above the root of the repository");
+        assert_eq!(
+            resolved("../../../x.yml", &from),
+            "error: the path `../../../x.yml` goes above the root of the repository"
+        );
         let other = Location { repository: Some("templates".to_owned()), path: "jobs/build.yml".to_owned() };
         assert_eq!(resolved("steps.yml", &other), "jobs/steps.yml@templates");
         assert_eq!(resolved("/steps.yml", &other), "steps.yml@templates");

@@ -93,11 +93,13 @@ pub fn expand(entry: &Location, file_system: &dyn FileSystem, options: &Options)
     };
     let passed = expander.runtime_parameters(&declarations, &options.parameters);
     let mut diagnostics = Vec::new();
-    let bound = parameters::bind(&declarations, &passed, &Site::Pipeline, root.span, &expander.sources, &mut diagnostics);
+    let bound =
+        parameters::bind(&declarations, &passed, &Site::Pipeline, root.span, &expander.sources, &mut diagnostics);
     expander.diagnostics.extend(diagnostics);
     let record = bound.record.clone();
     scope.parameters = Rc::new(bound);
-    let body: Vec<(Node, Node)> = entries.iter().filter(|(key, _)| key.as_str() != Some("parameters")).cloned().collect();
+    let body: Vec<(Node, Node)> =
+        entries.iter().filter(|(key, _)| key.as_str() != Some("parameters")).cloned().collect();
     let mut expanded = expander.mapping(&body, &scope, None);
     for _ in 0..MAX_DEPTH {
         let Some(position) = expanded.iter().position(|(key, _)| key.as_str() == Some("extends")) else { break };
@@ -115,10 +117,10 @@ fn declared_repositories(root: &Node, into: &mut Vec<String>) {
     fn walk(node: &Node, into: &mut Vec<String>) {
         match &node.value {
             NodeValue::Mapping(entries) => {
-                if let Some(alias) = node.get("repository").or_else(|| node.get("repo")).and_then(Node::as_str) {
-                    if !into.iter().any(|known| known == alias) {
-                        into.push(alias.to_owned());
-                    }
+                if let Some(alias) = node.get("repository").or_else(|| node.get("repo")).and_then(Node::as_str)
+                    && !into.iter().any(|known| known == alias)
+                {
+                    into.push(alias.to_owned());
                 }
                 for (_, value) in entries {
                     walk(value, into);
@@ -137,7 +139,8 @@ fn declared_repositories(root: &Node, into: &mut Vec<String>) {
 /// mappings merged, anything else comes from the template.
 fn merge_entries(into: &mut Vec<(Node, Node)>, from: Vec<(Node, Node)>) {
     for (key, value) in from {
-        let existing = into.iter_mut().find(|(existing, _)| existing.as_str().is_some() && existing.as_str() == key.as_str());
+        let existing =
+            into.iter_mut().find(|(existing, _)| existing.as_str().is_some() && existing.as_str() == key.as_str());
         match existing {
             None => into.push((key, value)),
             Some((_, current)) => match (&mut current.value, value.value) {
@@ -243,12 +246,24 @@ impl Context for Scope {
     }
 }
 
+/// A template ready to expand: its name, the scope its parameters are bound in, and its
+/// top-level entries other than `parameters`.
+struct Instance {
+    name: String,
+    scope: Scope,
+    entries: Vec<(Node, Node)>,
+}
+
 /// A `${{ }}` key's meaning.
 enum Directive {
     If(String, usize),
     ElseIf(String, usize),
     Else,
-    Each { variable: String, source: String, offset: usize },
+    Each {
+        variable: String,
+        source: String,
+        offset: usize,
+    },
     Insert,
     /// A key with expressions in it that is not a directive: its text is computed.
     Key,
@@ -366,9 +381,16 @@ impl Expander<'_> {
             let declared = declarations.parameters.iter().find(|declared| declared.name.eq_ignore_ascii_case(name));
             let file = self.sources.add(format!("--param {name}"), text.clone());
             self.locations.push(Location::local(format!("--param {name}")));
-            let span = Span::new(file, Position::new(1, 1), Position::new(1, u32::try_from(text.chars().count() + 1).unwrap_or(u32::MAX)));
+            let span = Span::new(
+                file,
+                Position::new(1, 1),
+                Position::new(1, u32::try_from(text.chars().count() + 1).unwrap_or(u32::MAX)),
+            );
             let structured = declared.is_some_and(|declared| {
-                !matches!(declared.kind, parameters::Type::String | parameters::Type::Number | parameters::Type::Boolean)
+                !matches!(
+                    declared.kind,
+                    parameters::Type::String | parameters::Type::Number | parameters::Type::Boolean
+                )
             });
             let node = if structured {
                 match slipway_yaml::load(text, file) {
@@ -420,8 +442,12 @@ impl Expander<'_> {
                     self.resolve_templates(expanded, scope, section)
                 }
             }
-            NodeValue::Sequence(items) => Node::new(NodeValue::Sequence(self.sequence(items, scope, section)), node.span),
-            NodeValue::Mapping(entries) => Node::new(NodeValue::Mapping(self.mapping(entries, scope, section)), node.span),
+            NodeValue::Sequence(items) => {
+                Node::new(NodeValue::Sequence(self.sequence(items, scope, section)), node.span)
+            }
+            NodeValue::Mapping(entries) => {
+                Node::new(NodeValue::Mapping(self.mapping(entries, scope, section)), node.span)
+            }
         }
     }
 
@@ -443,10 +469,11 @@ impl Expander<'_> {
                 return node.clone();
             }
         };
-        if let [slipway_expr::template::Segment::Expression { source, offset }] = segments.as_slice() {
-            if scalar.text.trim().starts_with("${{") && scalar.text.trim().ends_with("}}") {
-                return self.whole_value(node, source, *offset, scope);
-            }
+        if let [slipway_expr::template::Segment::Expression { source, offset }] = segments.as_slice()
+            && scalar.text.trim().starts_with("${{")
+            && scalar.text.trim().ends_with("}}")
+        {
+            return self.whole_value(node, source, *offset, scope);
         }
         let mut text = String::new();
         for segment in &segments {
@@ -530,7 +557,8 @@ impl Expander<'_> {
             return Some(Directive::Key);
         };
         let leading = text.find("${{").unwrap_or(0) + 3;
-        let offset_of = |part: &str| leading + (inner.len() - inner.trim_start().len()) + (inner.trim_start().len() - part.len());
+        let offset_of =
+            |part: &str| leading + (inner.len() - inner.trim_start().len()) + (inner.trim_start().len() - part.len());
         let body = inner.trim();
         let (word, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
         match word {
@@ -545,7 +573,11 @@ impl Expander<'_> {
                     return None;
                 }
                 let offset = offset_of(condition);
-                Some(if word == "if" { Directive::If(condition.to_owned(), offset) } else { Directive::ElseIf(condition.to_owned(), offset) })
+                Some(if word == "if" {
+                    Directive::If(condition.to_owned(), offset)
+                } else {
+                    Directive::ElseIf(condition.to_owned(), offset)
+                })
             }
             "else" => {
                 if !rest.trim().is_empty() {
@@ -570,12 +602,20 @@ impl Expander<'_> {
                 match collection {
                     Some(collection) if valid_name && !collection.trim().is_empty() => {
                         let source = collection.trim_start();
-                        Some(Directive::Each { variable: variable.to_owned(), source: source.to_owned(), offset: offset_of(source) })
+                        Some(Directive::Each {
+                            variable: variable.to_owned(),
+                            source: source.to_owned(),
+                            offset: offset_of(source),
+                        })
                     }
                     _ => {
                         self.report(
-                            Diagnostic::error("T0013", "`${{ each }}` must be written `${{ each NAME in COLLECTION }}`", Some(key.span))
-                                .with_hint("for example `${{ each step in parameters.steps }}:`"),
+                            Diagnostic::error(
+                                "T0013",
+                                "`${{ each }}` must be written `${{ each NAME in COLLECTION }}`",
+                                Some(key.span),
+                            )
+                            .with_hint("for example `${{ each step in parameters.steps }}:`"),
                             scope,
                         );
                         None
@@ -618,7 +658,11 @@ impl Expander<'_> {
                 self.report(
                     Diagnostic::error(
                         "T0014",
-                        format!("`${{{{ each }}}}` needs a sequence or a mapping, but `{}` is {}", source.trim(), collection.kind_name()),
+                        format!(
+                            "`${{{{ each }}}}` needs a sequence or a mapping, but `{}` is {}",
+                            source.trim(),
+                            collection.kind_name()
+                        ),
                         Some(key.span),
                     ),
                     scope,
@@ -716,7 +760,11 @@ impl Expander<'_> {
                     let new_key = self.scalar(key, &scope);
                     let Some(new_text) = new_key.as_str().map(str::to_owned) else {
                         self.report(
-                            Diagnostic::error("T0014", format!("a key must be text, but `{text}` gives {}", new_key.kind_name()), Some(key.span)),
+                            Diagnostic::error(
+                                "T0014",
+                                format!("a key must be text, but `{text}` gives {}", new_key.kind_name()),
+                                Some(key.span),
+                            ),
                             &scope,
                         );
                         continue;
@@ -742,7 +790,9 @@ impl Expander<'_> {
         for (key, _) in out {
             let Some(text) = key.as_str() else { continue };
             match seen.get(text) {
-                Some(first) if !(literal(*first) && literal(key.span)) => found.push((text.to_owned(), *first, key.span)),
+                Some(first) if !(literal(*first) && literal(key.span)) => {
+                    found.push((text.to_owned(), *first, key.span))
+                }
                 Some(_) => {}
                 None => {
                     seen.insert(text, key.span);
@@ -751,9 +801,18 @@ impl Expander<'_> {
         }
         for (text, first, second) in found {
             self.report(
-                Diagnostic::error("T0016", format!("key `{text}` is defined twice after template expansion"), Some(second))
-                    .with_note(format!("it was first defined at {}:{}:{}", self.sources.name(first.file), first.start.line, first.start.column))
-                    .with_hint("make the `${{ if }}` branches or inserted mappings set different keys"),
+                Diagnostic::error(
+                    "T0016",
+                    format!("key `{text}` is defined twice after template expansion"),
+                    Some(second),
+                )
+                .with_note(format!(
+                    "it was first defined at {}:{}:{}",
+                    self.sources.name(first.file),
+                    first.start.line,
+                    first.start.column
+                ))
+                .with_hint("make the `${{ if }}` branches or inserted mappings set different keys"),
                 scope,
             );
         }
@@ -761,8 +820,12 @@ impl Expander<'_> {
 
     fn orphan(&mut self, key: &Node, word: &str, scope: &Scope) {
         self.report(
-            Diagnostic::error("T0012", format!("`${{{{ {word} }}}}` must follow an `${{{{ if }}}}` or `${{{{ elseif }}}}`"), Some(key.span))
-                .with_hint("put it right after the `${{ if }}` entry it belongs to"),
+            Diagnostic::error(
+                "T0012",
+                format!("`${{{{ {word} }}}}` must follow an `${{{{ if }}}}` or `${{{{ elseif }}}}`"),
+                Some(key.span),
+            )
+            .with_hint("put it right after the `${{ if }}` entry it belongs to"),
             scope,
         );
     }
@@ -907,7 +970,9 @@ impl Expander<'_> {
                 }
                 Node::new(NodeValue::Sequence(out), node.span)
             }
-            NodeValue::Mapping(entries) if node_is_reference(&entries) => Node::new(NodeValue::Mapping(entries), node.span),
+            NodeValue::Mapping(entries) if node_is_reference(&entries) => {
+                Node::new(NodeValue::Mapping(entries), node.span)
+            }
             NodeValue::Mapping(entries) => {
                 let entries = entries
                     .into_iter()
@@ -926,7 +991,9 @@ impl Expander<'_> {
     /// Loads the template a `template:` item names, binds its parameters, expands it and returns
     /// the items of its `section` list.
     fn template_items(&mut self, item: &Node, scope: &Scope, section: Section) -> Vec<Node> {
-        let Some((template, template_scope, entries)) = self.instantiate(item, scope) else { return Vec::new() };
+        let Some(Instance { name: template, scope: template_scope, entries }) = self.instantiate(item, scope) else {
+            return Vec::new();
+        };
         let expanded = self.mapping(&entries, &template_scope, None);
         let list = expanded.into_iter().find(|(key, _)| key.as_str() == Some(section.key())).map(|(_, value)| value);
         match list {
@@ -935,7 +1002,10 @@ impl Expander<'_> {
                 .into_iter()
                 .map(|(name, value)| {
                     Node::new(
-                        NodeValue::Mapping(vec![(Node::plain("name", name.span), name), (Node::plain("value", value.span), value)]),
+                        NodeValue::Mapping(vec![
+                            (Node::plain("name", name.span), name),
+                            (Node::plain("value", value.span), value),
+                        ]),
                         span,
                     )
                 })
@@ -945,7 +1015,11 @@ impl Expander<'_> {
                 self.report(
                     Diagnostic::error(
                         "T0009",
-                        format!("`{}` in template `{template}` must be a list, but it is {}", section.key(), node.kind_name()),
+                        format!(
+                            "`{}` in template `{template}` must be a list, but it is {}",
+                            section.key(),
+                            node.kind_name()
+                        ),
                         Some(node.span),
                     ),
                     &template_scope,
@@ -957,7 +1031,11 @@ impl Expander<'_> {
                 self.report(
                     Diagnostic::error(
                         "T0009",
-                        format!("template `{template}` has no `{}:`, so it cannot be used in a `{}:` list", section.key(), section.key()),
+                        format!(
+                            "template `{template}` has no `{}:`, so it cannot be used in a `{}:` list",
+                            section.key(),
+                            section.key()
+                        ),
                         Some(span),
                     )
                     .with_hint(format!("a template used here must have `{}:` at its top level", section.key())),
@@ -978,19 +1056,24 @@ impl Expander<'_> {
             );
             return Vec::new();
         }
-        let Some((_, template_scope, entries)) = self.instantiate(extends, scope) else { return Vec::new() };
+        let Some(Instance { scope: template_scope, entries, .. }) = self.instantiate(extends, scope) else {
+            return Vec::new();
+        };
         self.mapping(&entries, &template_scope, None)
     }
 
     /// Resolves and loads the template a reference names and binds its parameters. Returns the
     /// template's name, the scope to expand it in, and its entries other than `parameters`.
-    fn instantiate(&mut self, item: &Node, scope: &Scope) -> Option<(String, Scope, Vec<(Node, Node)>)> {
+    fn instantiate(&mut self, item: &Node, scope: &Scope) -> Option<Instance> {
         let path_node = item.get("template")?;
         for (key, _) in item.as_mapping().unwrap_or_default() {
             let text = key.as_str().unwrap_or_default();
             if text != "template" && text != "parameters" {
-                let mut diagnostic =
-                    Diagnostic::error("T0008", format!("a template reference takes only `template` and `parameters`, not `{text}`"), Some(key.span));
+                let mut diagnostic = Diagnostic::error(
+                    "T0008",
+                    format!("a template reference takes only `template` and `parameters`, not `{text}`"),
+                    Some(key.span),
+                );
                 if let Some(suggestion) = did_you_mean(text, ["parameters"]) {
                     diagnostic = diagnostic.with_hint(format!("did you mean `{suggestion}`?"));
                 }
@@ -999,26 +1082,34 @@ impl Expander<'_> {
         }
         let Some(reference_text) = path_node.as_str().filter(|text| !text.trim().is_empty()) else {
             self.report(
-                Diagnostic::error("T0008", format!("`template` must be a file path, found {}", path_node.kind_name()), Some(path_node.span)),
+                Diagnostic::error(
+                    "T0008",
+                    format!("`template` must be a file path, found {}", path_node.kind_name()),
+                    Some(path_node.span),
+                ),
                 scope,
             );
             return None;
         };
         let reference = Reference::parse(reference_text);
-        if let Some(alias) = reference.alias {
-            if !alias.eq_ignore_ascii_case("self") && !self.repositories.iter().any(|known| known == alias) {
-                let mut diagnostic = Diagnostic::error(
-                    "T0003",
-                    format!("template `{reference_text}` names repository `{alias}`, which `resources.repositories` does not declare"),
-                    Some(path_node.span),
-                );
-                diagnostic = match did_you_mean(alias, self.repositories.iter().map(String::as_str)) {
-                    Some(suggestion) => diagnostic.with_hint(format!("did you mean `@{suggestion}`?")),
-                    None => diagnostic.with_hint(format!("declare it under `resources: repositories:` as `- repository: {alias}`")),
-                };
-                self.report(diagnostic, scope);
-                return None;
-            }
+        if let Some(alias) = reference.alias
+            && !alias.eq_ignore_ascii_case("self")
+            && !self.repositories.iter().any(|known| known == alias)
+        {
+            let mut diagnostic = Diagnostic::error(
+                "T0003",
+                format!(
+                    "template `{reference_text}` names repository `{alias}`, which `resources.repositories` does not declare"
+                ),
+                Some(path_node.span),
+            );
+            diagnostic = match did_you_mean(alias, self.repositories.iter().map(String::as_str)) {
+                Some(suggestion) => diagnostic.with_hint(format!("did you mean `@{suggestion}`?")),
+                None => diagnostic
+                    .with_hint(format!("declare it under `resources: repositories:` as `- repository: {alias}`")),
+            };
+            self.report(diagnostic, scope);
+            return None;
         }
         let location = match resolve(&reference, &scope.file) {
             Ok(location) => location,
@@ -1028,19 +1119,28 @@ impl Expander<'_> {
             }
         };
         if let Some(index) = scope.chain.iter().position(|(included, _)| *included == location) {
-            let mut cycle: Vec<String> = scope.chain[index..].iter().map(|(included, _)| included.to_string()).collect();
+            let mut cycle: Vec<String> =
+                scope.chain[index..].iter().map(|(included, _)| included.to_string()).collect();
             cycle.push(location.to_string());
             self.report(
-                Diagnostic::error("T0006", format!("template `{location}` includes itself: {}", cycle.join(" -> ")), Some(path_node.span))
-                    .with_hint("break the cycle by moving the shared part into a template that includes nothing back"),
+                Diagnostic::error(
+                    "T0006",
+                    format!("template `{location}` includes itself: {}", cycle.join(" -> ")),
+                    Some(path_node.span),
+                )
+                .with_hint("break the cycle by moving the shared part into a template that includes nothing back"),
                 scope,
             );
             return None;
         }
         if scope.chain.len() >= MAX_DEPTH {
             self.report(
-                Diagnostic::error("T0005", format!("templates are nested more than {MAX_DEPTH} levels deep, Azure's limit"), Some(path_node.span))
-                    .with_hint("flatten the chain of templates that include templates"),
+                Diagnostic::error(
+                    "T0005",
+                    format!("templates are nested more than {MAX_DEPTH} levels deep, Azure's limit"),
+                    Some(path_node.span),
+                )
+                .with_hint("flatten the chain of templates that include templates"),
                 scope,
             );
             return None;
@@ -1059,7 +1159,14 @@ impl Expander<'_> {
         let Some(entries) = template.as_mapping() else {
             if !template.is_null() {
                 self.report(
-                    Diagnostic::error("T0008", format!("template `{location}` must be a mapping at its top level, but it is {}", template.kind_name()), Some(template.span)),
+                    Diagnostic::error(
+                        "T0008",
+                        format!(
+                            "template `{location}` must be a mapping at its top level, but it is {}",
+                            template.kind_name()
+                        ),
+                        Some(template.span),
+                    ),
                     &inner_scope_base,
                 );
             }
@@ -1086,7 +1193,14 @@ impl Expander<'_> {
                 NodeValue::Scalar(_) if node.is_null() => Vec::new(),
                 _ => {
                     self.report(
-                        Diagnostic::error("T0008", format!("`parameters` of a template reference must be a mapping, found {}", node.kind_name()), Some(node.span)),
+                        Diagnostic::error(
+                            "T0008",
+                            format!(
+                                "`parameters` of a template reference must be a mapping, found {}",
+                                node.kind_name()
+                            ),
+                            Some(node.span),
+                        ),
                         scope,
                     );
                     Vec::new()
@@ -1103,7 +1217,7 @@ impl Expander<'_> {
         }
         let template_scope = Scope { parameters: Rc::new(bound), ..inner_scope_base };
         let body = entries.iter().filter(|(key, _)| key.as_str() != Some("parameters")).cloned().collect();
-        Some((template_name, template_scope, body))
+        Some(Instance { name: template_name, scope: template_scope, entries: body })
     }
 }
 
@@ -1118,7 +1232,9 @@ fn all_directives(entries: &[(Node, Node)]) -> bool {
         && entries.iter().all(|(key, _)| {
             key.as_str().is_some_and(|text| {
                 let text = text.trim();
-                let Some(inner) = text.strip_prefix("${{").and_then(|rest| rest.strip_suffix("}}")) else { return false };
+                let Some(inner) = text.strip_prefix("${{").and_then(|rest| rest.strip_suffix("}}")) else {
+                    return false;
+                };
                 let word = inner.trim().split(char::is_whitespace).next().unwrap_or_default();
                 matches!(word, "if" | "elseif" | "else" | "each" | "insert")
             })

@@ -72,7 +72,13 @@ pub(super) fn declarations(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> De
         NodeValue::Mapping(entries) => {
             for (key, value) in entries {
                 let name = key.as_str().unwrap_or_default().to_owned();
-                parameters.push(Declared { name, kind: Type::Untyped, default: Some(value.clone()), values: None, span: key.span });
+                parameters.push(Declared {
+                    name,
+                    kind: Type::Untyped,
+                    default: Some(value.clone()),
+                    values: None,
+                    span: key.span,
+                });
             }
             return Declarations { parameters, legacy: true };
         }
@@ -81,8 +87,12 @@ pub(super) fn declarations(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> De
                 if let Some(declared) = declaration(item, diagnostics) {
                     if parameters.iter().any(|other| other.name.eq_ignore_ascii_case(&declared.name)) {
                         diagnostics.push(
-                            Diagnostic::error("P0005", format!("parameter `{}` is declared twice", declared.name), Some(declared.span))
-                                .with_hint("give each parameter a different name"),
+                            Diagnostic::error(
+                                "P0005",
+                                format!("parameter `{}` is declared twice", declared.name),
+                                Some(declared.span),
+                            )
+                            .with_hint("give each parameter a different name"),
                         );
                         continue;
                     }
@@ -92,8 +102,12 @@ pub(super) fn declarations(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> De
         }
         NodeValue::Scalar(_) if node.is_null() => {}
         NodeValue::Scalar(_) => diagnostics.push(
-            Diagnostic::error("P0005", format!("`parameters` must be a list of parameter declarations, found {}", node.kind_name()), Some(node.span))
-                .with_hint("write `parameters:` followed by items like `- name: example` with `type:` and `default:`"),
+            Diagnostic::error(
+                "P0005",
+                format!("`parameters` must be a list of parameter declarations, found {}", node.kind_name()),
+                Some(node.span),
+            )
+            .with_hint("write `parameters:` followed by items like `- name: example` with `type:` and `default:`"),
         ),
     }
     Declarations { parameters, legacy: false }
@@ -102,30 +116,43 @@ pub(super) fn declarations(node: &Node, diagnostics: &mut Vec<Diagnostic>) -> De
 fn declaration(item: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Declared> {
     let Some(entries) = item.as_mapping() else {
         diagnostics.push(
-            Diagnostic::error("P0005", format!("a parameter declaration must be a mapping, found {}", item.kind_name()), Some(item.span))
-                .with_hint("declare a parameter as `- name: example` with optional `type:`, `default:` and `values:`"),
+            Diagnostic::error(
+                "P0005",
+                format!("a parameter declaration must be a mapping, found {}", item.kind_name()),
+                Some(item.span),
+            )
+            .with_hint("declare a parameter as `- name: example` with optional `type:`, `default:` and `values:`"),
         );
         return None;
     };
     for (key, _) in entries {
         let text = key.as_str().unwrap_or_default();
         if !DECLARATION_KEYS.contains(&text) {
-            let mut diagnostic = Diagnostic::error("P0005", format!("unknown key `{text}` in a parameter declaration"), Some(key.span));
+            let mut diagnostic =
+                Diagnostic::error("P0005", format!("unknown key `{text}` in a parameter declaration"), Some(key.span));
             diagnostic = match did_you_mean(text, DECLARATION_KEYS) {
                 Some(suggestion) => diagnostic.with_hint(format!("did you mean `{suggestion}`?")),
-                None => diagnostic.with_hint("a parameter declaration takes `name`, `displayName`, `type`, `default` and `values`"),
+                None => diagnostic
+                    .with_hint("a parameter declaration takes `name`, `displayName`, `type`, `default` and `values`"),
             };
             diagnostics.push(diagnostic);
         }
     }
     let Some(name_node) = item.get("name") else {
-        diagnostics.push(Diagnostic::error("P0005", "a parameter declaration needs a `name`", Some(item.span)).with_hint("add `name: example`"));
+        diagnostics.push(
+            Diagnostic::error("P0005", "a parameter declaration needs a `name`", Some(item.span))
+                .with_hint("add `name: example`"),
+        );
         return None;
     };
     let name = match name_node.as_scalar().map(|scalar| scalar.literal()) {
         Some(Literal::String(text)) if !text.is_empty() => text.to_owned(),
         _ => {
-            diagnostics.push(Diagnostic::error("P0005", "a parameter's `name` must be a non-empty string", Some(name_node.span)));
+            diagnostics.push(Diagnostic::error(
+                "P0005",
+                "a parameter's `name` must be a non-empty string",
+                Some(name_node.span),
+            ));
             return None;
         }
     };
@@ -136,7 +163,11 @@ fn declaration(item: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Declare
             if let Some((_, kind)) = TYPE_NAMES.iter().find(|(type_name, _)| type_name.eq_ignore_ascii_case(text)) {
                 *kind
             } else {
-                let mut diagnostic = Diagnostic::error("P0005", format!("parameter `{name}` has unknown type `{text}`"), Some(type_node.span));
+                let mut diagnostic = Diagnostic::error(
+                    "P0005",
+                    format!("parameter `{name}` has unknown type `{text}`"),
+                    Some(type_node.span),
+                );
                 diagnostic = match did_you_mean(text, TYPE_NAMES.iter().map(|(type_name, _)| *type_name)) {
                     Some(suggestion) => diagnostic.with_hint(format!("did you mean `{suggestion}`?")),
                     None => diagnostic.with_hint(format!(
@@ -155,7 +186,11 @@ fn declaration(item: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Declare
             Some(items) => Some(items.to_vec()),
             None if node.is_null() => None,
             None => {
-                diagnostics.push(Diagnostic::error("P0005", format!("the `values` of parameter `{name}` must be a list"), Some(node.span)));
+                diagnostics.push(Diagnostic::error(
+                    "P0005",
+                    format!("the `values` of parameter `{name}` must be a list"),
+                    Some(node.span),
+                ));
                 None
             }
         },
@@ -182,7 +217,11 @@ pub(super) struct Bound {
 
 impl Bound {
     pub fn empty(span: Span) -> Self {
-        Self { value: Value::Object(Object::new()), node: Node::new(NodeValue::Mapping(Vec::new()), span), record: Vec::new() }
+        Self {
+            value: Value::Object(Object::new()),
+            node: Node::new(NodeValue::Mapping(Vec::new()), span),
+            record: Vec::new(),
+        }
     }
 }
 
@@ -200,7 +239,8 @@ pub(super) fn bind(
     let mut entries = Vec::new();
     let mut record = Vec::new();
     for declared in &declarations.parameters {
-        let given = passed.iter().find(|(name, _, _)| name.eq_ignore_ascii_case(&declared.name)).map(|(_, node, _)| node);
+        let given =
+            passed.iter().find(|(name, _, _)| name.eq_ignore_ascii_case(&declared.name)).map(|(_, node, _)| node);
         let Some(node) = given.or(declared.default.as_ref()) else {
             let (code, message, span, hint) = match site {
                 Site::Pipeline => (
@@ -242,7 +282,12 @@ pub(super) fn bind(
                     format!("parameter `{}` expects {expected}, but the value is {}", declared.name, node.kind_name()),
                     Some(node.span),
                 )
-                .with_note(format!("`{}` is declared as `{}` at {}", declared.name, declared.kind.name(), place(declared.span))),
+                .with_note(format!(
+                    "`{}` is declared as `{}` at {}",
+                    declared.name,
+                    declared.kind.name(),
+                    place(declared.span)
+                )),
             ),
         }
     }
@@ -263,13 +308,19 @@ pub(super) fn bind(
             Site::Pipeline => ("P0006", format!("`--param {name}` names no parameter of this pipeline")),
             Site::Template { template, .. } => ("P0004", format!("template `{template}` has no parameter `{name}`")),
         };
-        let mut diagnostic = Diagnostic::error(code, message, if matches!(site, Site::Pipeline) { None } else { Some(*span) });
+        let mut diagnostic =
+            Diagnostic::error(code, message, if matches!(site, Site::Pipeline) { None } else { Some(*span) });
         diagnostic = match did_you_mean(name, known) {
             Some(suggestion) => diagnostic.with_hint(format!("did you mean `{suggestion}`?")),
             None if declarations.parameters.is_empty() => diagnostic.with_hint("it declares no parameters"),
             None => diagnostic.with_hint(format!(
                 "it declares {}",
-                declarations.parameters.iter().map(|declared| format!("`{}`", declared.name)).collect::<Vec<_>>().join(", ")
+                declarations
+                    .parameters
+                    .iter()
+                    .map(|declared| format!("`{}`", declared.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         };
         diagnostics.push(diagnostic);
@@ -311,7 +362,9 @@ fn coerce(declared: &Declared, node: &Node) -> Result<Value, &'static str> {
             }),
         },
         Type::StepList | Type::JobList | Type::DeploymentList | Type::StageList => match &node.value {
-            NodeValue::Sequence(items) if items.iter().all(|item| item.as_mapping().is_some()) => Ok(node_to_value(node)),
+            NodeValue::Sequence(items) if items.iter().all(|item| item.as_mapping().is_some()) => {
+                Ok(node_to_value(node))
+            }
             NodeValue::Scalar(_) if node.is_null() => Ok(Value::Array(Vec::new())),
             _ => Err(match declared.kind {
                 Type::StepList => "a list of steps",
@@ -325,15 +378,22 @@ fn coerce(declared: &Declared, node: &Node) -> Result<Value, &'static str> {
 
 fn check_values(declared: &Declared, node: &Node, value: &Value, allowed: &[Node], diagnostics: &mut Vec<Diagnostic>) {
     let text = value.to_display_string();
-    let allowed_texts: Vec<String> =
-        allowed.iter().map(|candidate| candidate.as_str().map_or_else(|| node_to_value(candidate).to_display_string(), str::to_owned)).collect();
-    if matches!(value, Value::Array(_) | Value::Object(_)) || allowed_texts.iter().any(|candidate| candidate.eq_ignore_ascii_case(&text)) {
+    let allowed_texts: Vec<String> = allowed
+        .iter()
+        .map(|candidate| candidate.as_str().map_or_else(|| node_to_value(candidate).to_display_string(), str::to_owned))
+        .collect();
+    if matches!(value, Value::Array(_) | Value::Object(_))
+        || allowed_texts.iter().any(|candidate| candidate.eq_ignore_ascii_case(&text))
+    {
         return;
     }
     let list = allowed_texts.iter().map(|candidate| format!("`{candidate}`")).collect::<Vec<_>>().join(", ");
-    let mut diagnostic =
-        Diagnostic::error("P0003", format!("`{text}` is not an allowed value of parameter `{}`", declared.name), Some(node.span))
-            .with_note(format!("the allowed values are {list}"));
+    let mut diagnostic = Diagnostic::error(
+        "P0003",
+        format!("`{text}` is not an allowed value of parameter `{}`", declared.name),
+        Some(node.span),
+    )
+    .with_note(format!("the allowed values are {list}"));
     if let Some(suggestion) = did_you_mean(&text, allowed_texts.iter().map(String::as_str)) {
         diagnostic = diagnostic.with_hint(format!("did you mean `{suggestion}`?"));
     }

@@ -39,7 +39,9 @@ pub fn value_to_node(value: &Value, span: Span) -> Node {
         Value::Bool(_) | Value::Number(_) => Node::plain(value.to_display_string(), span),
         Value::String(text) => Node::string(text.clone(), span),
         Value::Version(_) => Node::string(value.to_display_string(), span),
-        Value::Array(items) => Node::new(NodeValue::Sequence(items.iter().map(|item| value_to_node(item, span)).collect()), span),
+        Value::Array(items) => {
+            Node::new(NodeValue::Sequence(items.iter().map(|item| value_to_node(item, span)).collect()), span)
+        }
         Value::Object(object) => Node::new(
             NodeValue::Mapping(
                 object.iter().map(|(key, item)| (Node::plain(key, span), value_to_node(item, span))).collect(),
@@ -118,7 +120,9 @@ pub fn lookup_path<'n>(source: &str, lookup: impl Fn(&str) -> Option<&'n Node>) 
         let next = match step {
             PathStep::Name(name) => node
                 .as_mapping()
-                .and_then(|entries| entries.iter().find(|(key, _)| key.as_str().is_some_and(|k| k.eq_ignore_ascii_case(&name))))
+                .and_then(|entries| {
+                    entries.iter().find(|(key, _)| key.as_str().is_some_and(|k| k.eq_ignore_ascii_case(&name)))
+                })
                 .map(|(_, value)| value),
             PathStep::Index(index) => node.as_sequence().and_then(|items| items.get(index)),
         };
@@ -138,7 +142,10 @@ mod tests {
     fn parses_property_paths_only() {
         assert_eq!(parse_path("parameters.steps").map(|(r, s)| (r, s.len())), Some(("parameters", 1)));
         assert_eq!(parse_path(" step ").map(|(r, s)| (r, s.len())), Some(("step", 0)));
-        assert_eq!(parse_path("parameters['it''s'][2]").map(|(r, s)| (r, s)), Some(("parameters", vec![PathStep::Name("it's".into()), PathStep::Index(2)])));
+        assert_eq!(
+            parse_path("parameters['it''s'][2]"),
+            Some(("parameters", vec![PathStep::Name("it's".into()), PathStep::Index(2)]))
+        );
         assert_eq!(parse_path("eq(a, b)"), None);
         assert_eq!(parse_path("a.*.b"), None);
         assert_eq!(parse_path("a[b]"), None);

@@ -2,8 +2,7 @@
 //! and what they share (pools, legs, workspace, timeouts).
 
 use slipway_plan::{
-    Deployment, DeploymentStrategy, Environment, Hook, HookKind, Job, JobKind, Leg, Pool,
-    WorkspaceClean,
+    Deployment, DeploymentStrategy, Environment, Hook, HookKind, Job, JobKind, Leg, Pool, WorkspaceClean,
 };
 use slipway_yaml::Node;
 
@@ -13,18 +12,9 @@ use crate::validate::values::{azure_boolean, scalar_text, to_json, to_text, whol
 impl Lowerer {
     /// The jobs (or legacy phases) of a stage.
     pub(crate) fn jobs(&mut self, node: &Node, default_pool: Option<&Pool>) -> Vec<Job> {
-        let items: Vec<&Node> = node
-            .as_sequence()
-            .unwrap_or_default()
-            .iter()
-            .filter(|item| is_item(item))
-            .collect();
+        let items: Vec<&Node> = node.as_sequence().unwrap_or_default().iter().filter(|item| is_item(item)).collect();
         let names = generated_names(&items, &["job", "deployment", "phase"], "Job");
-        items
-            .into_iter()
-            .zip(names)
-            .map(|(item, name)| self.job(item, name, default_pool))
-            .collect()
+        items.into_iter().zip(names).map(|(item, name)| self.job(item, name, default_pool)).collect()
     }
 
     /// One job, phase or deployment, or the implicit job of a steps-only pipeline.
@@ -34,17 +24,11 @@ impl Lowerer {
         let queue = node.get("queue");
         let server = node.get("server").filter(|server| is_server_target(server));
         let pool_node = node.get("pool");
-        let is_server_pool = pool_node
-            .and_then(scalar_text)
-            .is_some_and(|pool| pool.trim().eq_ignore_ascii_case("server"));
+        let is_server_pool =
+            pool_node.and_then(scalar_text).is_some_and(|pool| pool.trim().eq_ignore_ascii_case("server"));
         // Legacy targets carry the strategy and timeouts of phases.
-        let target = queue
-            .or(server)
-            .filter(|target| target.as_mapping().is_some());
-        let setting = |key: &str| {
-            node.get(key)
-                .or_else(|| target.and_then(|target| target.get(key)))
-        };
+        let target = queue.or(server).filter(|target| target.as_mapping().is_some());
+        let setting = |key: &str| node.get(key).or_else(|| target.and_then(|target| target.get(key)));
 
         let kind = if node.get("deployment").is_some() {
             JobKind::Deployment(self.deployment(node))
@@ -56,21 +40,12 @@ impl Lowerer {
         let pool = match kind {
             JobKind::Server => None,
             _ if is_server_pool => None,
-            _ => pool_node
-                .and_then(pool)
-                .or_else(|| queue.and_then(queue_pool))
-                .or_else(|| default_pool.cloned()),
+            _ => pool_node.and_then(pool).or_else(|| queue.and_then(queue_pool)).or_else(|| default_pool.cloned()),
         };
-        let (legs, max_parallel) = match node
-            .get("strategy")
-            .filter(|_| node.get("deployment").is_none())
-        {
-            Some(strategy) => legs(
-                strategy.get("matrix"),
-                strategy.get("parallel"),
-                strategy.get("maxParallel"),
-                &shown,
-            ),
+        let (legs, max_parallel) = match node.get("strategy").filter(|_| node.get("deployment").is_none()) {
+            Some(strategy) => {
+                legs(strategy.get("matrix"), strategy.get("parallel"), strategy.get("maxParallel"), &shown)
+            }
             None => match target {
                 Some(target) => legacy_legs(target, &shown),
                 None => (vec![plain_leg()], None),
@@ -93,20 +68,10 @@ impl Lowerer {
             fail_fast: false,
             steps,
             pool,
-            container: node
-                .get("container")
-                .filter(|container| !container.is_null())
-                .map(to_json)
-                .or_else(|| {
-                    queue
-                        .and_then(|queue| queue.get("container"))
-                        .filter(|container| !container.is_null())
-                        .map(to_json)
-                }),
-            services: node
-                .get("services")
-                .filter(|services| !services.is_null())
-                .map(to_json),
+            container: node.get("container").filter(|container| !container.is_null()).map(to_json).or_else(|| {
+                queue.and_then(|queue| queue.get("container")).filter(|container| !container.is_null()).map(to_json)
+            }),
+            services: node.get("services").filter(|services| !services.is_null()).map(to_json),
             workspace_clean: setting("workspace")
                 .and_then(|workspace| workspace.get("clean"))
                 .and_then(workspace_clean),
@@ -119,20 +84,14 @@ impl Lowerer {
 
     fn deployment(&mut self, node: &Node) -> Deployment {
         let strategy_node = node.get("strategy");
-        let chosen = strategy_node
-            .and_then(Node::as_mapping)
-            .and_then(|entries| {
-                entries
-                    .iter()
-                    .find_map(|(key, value)| match scalar_text(key) {
-                        Some(name @ ("runOnce" | "rolling" | "canary")) => Some((name, value)),
-                        _ => None,
-                    })
-            });
+        let chosen = strategy_node.and_then(Node::as_mapping).and_then(|entries| {
+            entries.iter().find_map(|(key, value)| match scalar_text(key) {
+                Some(name @ ("runOnce" | "rolling" | "canary")) => Some((name, value)),
+                _ => None,
+            })
+        });
         let strategy = match chosen {
-            Some(("rolling", value)) => DeploymentStrategy::Rolling {
-                max_parallel: text_of(value.get("maxParallel")),
-            },
+            Some(("rolling", value)) => DeploymentStrategy::Rolling { max_parallel: text_of(value.get("maxParallel")) },
             Some(("canary", value)) => DeploymentStrategy::Canary {
                 increments: value
                     .get("increments")
@@ -169,19 +128,11 @@ impl Lowerer {
                 hooks.push(self.hook(kind, value));
             }
         }
-        Deployment {
-            environment: node.get("environment").and_then(environment),
-            strategy,
-            hooks,
-        }
+        Deployment { environment: node.get("environment").and_then(environment), strategy, hooks }
     }
 
     fn hook(&mut self, kind: HookKind, node: &Node) -> Hook {
-        Hook {
-            kind,
-            pool: node.get("pool").and_then(pool),
-            steps: self.steps(node.get("steps")),
-        }
+        Hook { kind, pool: node.get("pool").and_then(pool), steps: self.steps(node.get("steps")) }
     }
 }
 
@@ -192,16 +143,12 @@ fn is_server_target(node: &Node) -> bool {
 
 /// An Azure boolean, `default` when absent or only known at run time.
 pub(crate) fn flag(node: Option<&Node>, default: bool) -> bool {
-    node.and_then(scalar_text)
-        .and_then(azure_boolean)
-        .unwrap_or(default)
+    node.and_then(scalar_text).and_then(azure_boolean).unwrap_or(default)
 }
 
 /// A whole number of minutes, `None` when absent, too large or only known at run time.
 pub(crate) fn minutes(node: &Node) -> Option<u32> {
-    scalar_text(node)
-        .and_then(whole_number)
-        .and_then(|minutes| u32::try_from(minutes).ok())
+    scalar_text(node).and_then(whole_number).and_then(|minutes| u32::try_from(minutes).ok())
 }
 
 fn workspace_clean(node: &Node) -> Option<WorkspaceClean> {
@@ -217,11 +164,7 @@ fn workspace_clean(node: &Node) -> Option<WorkspaceClean> {
 pub(crate) fn pool(node: &Node) -> Option<Pool> {
     if let Some(name) = scalar_text(node) {
         let name = name.trim();
-        return (!name.is_empty()).then(|| Pool {
-            name: Some(name.to_owned()),
-            image: None,
-            demands: Vec::new(),
-        });
+        return (!name.is_empty()).then(|| Pool { name: Some(name.to_owned()), image: None, demands: Vec::new() });
     }
     node.as_mapping()?;
     Some(Pool {
@@ -246,16 +189,8 @@ fn queue_pool(node: &Node) -> Option<Pool> {
 
 fn demands(node: &Node) -> Vec<String> {
     match node.as_sequence() {
-        Some(items) => items
-            .iter()
-            .map(to_text)
-            .filter(|demand| !demand.is_empty())
-            .collect(),
-        None => scalar_text(node)
-            .filter(|demand| !demand.is_empty())
-            .map(str::to_owned)
-            .into_iter()
-            .collect(),
+        Some(items) => items.iter().map(to_text).filter(|demand| !demand.is_empty()).collect(),
+        None => scalar_text(node).filter(|demand| !demand.is_empty()).map(str::to_owned).into_iter().collect(),
     }
 }
 
@@ -301,11 +236,7 @@ fn environment(node: &Node) -> Option<Environment> {
 
 /// The single leg of a job without a strategy.
 fn plain_leg() -> Leg {
-    Leg {
-        name: None,
-        display_name: None,
-        variables: Vec::new(),
-    }
+    Leg { name: None, display_name: None, variables: Vec::new() }
 }
 
 /// Legs from a matrix or a `parallel` count, and the `maxParallel` limit.
@@ -328,9 +259,7 @@ fn legs(
                         .as_mapping()
                         .unwrap_or_default()
                         .iter()
-                        .filter_map(|(key, value)| {
-                            Some((scalar_text(key)?.to_owned(), to_text(value)))
-                        })
+                        .filter_map(|(key, value)| Some((scalar_text(key)?.to_owned(), to_text(value))))
                         .collect(),
                 })
             })
@@ -359,9 +288,7 @@ fn legs(
 /// Legs of a legacy phase: `matrix` with `parallel` as the limit, or `parallel` slices.
 fn legacy_legs(target: &Node, shown: &str) -> (Vec<Leg>, Option<u32>) {
     match target.get("matrix") {
-        Some(matrix) if matrix.as_mapping().is_some() => {
-            legs(Some(matrix), None, target.get("parallel"), shown)
-        }
+        Some(matrix) if matrix.as_mapping().is_some() => legs(Some(matrix), None, target.get("parallel"), shown),
         _ => legs(None, target.get("parallel"), None, shown),
     }
 }

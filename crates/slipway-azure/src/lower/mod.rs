@@ -28,8 +28,8 @@ mod tests;
 
 use slipway_diagnostics::{Diagnostic, FileId, SourceMap};
 use slipway_plan::{
-    Condition, Dialect, PLAN_VERSION, ParameterValue, PipelineResource, Plan, Pool, Repository,
-    Resources, Stage, Variable,
+    Condition, Dialect, PLAN_VERSION, ParameterValue, PipelineResource, Plan, Pool, Repository, Resources, Stage,
+    Variable,
 };
 use slipway_yaml::Node;
 
@@ -46,11 +46,7 @@ pub const IMPLICIT_JOB: &str = "Job";
 /// # Errors
 /// Returns diagnostics for anything that cannot be lowered (a document that is not a mapping, a
 /// condition that does not parse); [`crate::validate()`] reports all of these first.
-pub fn lower(
-    root: &Node,
-    sources: &SourceMap,
-    parameters: Vec<ParameterValue>,
-) -> Result<Plan, Vec<Diagnostic>> {
+pub fn lower(root: &Node, sources: &SourceMap, parameters: Vec<ParameterValue>) -> Result<Plan, Vec<Diagnostic>> {
     let mut lowerer = Lowerer::default();
     let plan = lowerer.pipeline(root, sources, parameters);
     match plan {
@@ -66,12 +62,7 @@ pub(crate) struct Lowerer {
 }
 
 impl Lowerer {
-    fn pipeline(
-        &mut self,
-        root: &Node,
-        sources: &SourceMap,
-        parameters: Vec<ParameterValue>,
-    ) -> Option<Plan> {
+    fn pipeline(&mut self, root: &Node, sources: &SourceMap, parameters: Vec<ParameterValue>) -> Option<Plan> {
         if root.as_mapping().is_none() {
             let message = if root.is_null() {
                 "the pipeline is empty: expected `stages`, `jobs` or `steps`".to_owned()
@@ -79,16 +70,11 @@ impl Lowerer {
                 format!("the pipeline expects a mapping, found {}", root.kind_name())
             };
             let code = if root.is_null() { "V0003" } else { "V0002" };
-            self.diagnostics
-                .push(Diagnostic::error(code, message, Some(root.span)));
+            self.diagnostics.push(Diagnostic::error(code, message, Some(root.span)));
             return None;
         }
         let files = (0..sources.len())
-            .map(|index| {
-                sources
-                    .name(FileId(u32::try_from(index).unwrap_or(u32::MAX)))
-                    .to_owned()
-            })
+            .map(|index| sources.name(FileId(u32::try_from(index).unwrap_or(u32::MAX))).to_owned())
             .collect();
         let default_pool = root.get("pool").and_then(jobs::pool);
         let stages = if let Some(stages) = root.get("stages") {
@@ -118,11 +104,7 @@ impl Lowerer {
             version: PLAN_VERSION,
             dialect: Dialect::AzurePipelines,
             files,
-            run_name: root
-                .get("name")
-                .and_then(scalar_text)
-                .filter(|name| !name.is_empty())
-                .map(str::to_owned),
+            run_name: root.get("name").and_then(scalar_text).filter(|name| !name.is_empty()).map(str::to_owned),
             append_commit_message: root
                 .get("appendCommitMessageToRunName")
                 .and_then(scalar_text)
@@ -135,12 +117,7 @@ impl Lowerer {
     }
 
     fn stages(&mut self, node: &Node, default_pool: Option<&Pool>) -> Vec<Stage> {
-        let items: Vec<&Node> = node
-            .as_sequence()
-            .unwrap_or_default()
-            .iter()
-            .filter(|item| is_item(item))
-            .collect();
+        let items: Vec<&Node> = node.as_sequence().unwrap_or_default().iter().filter(|item| is_item(item)).collect();
         let names = generated_names(&items, &["stage"], "Stage");
         let mut stages = Vec::new();
         let mut previous: Option<String> = None;
@@ -157,10 +134,7 @@ impl Lowerer {
                 depends_on,
                 condition: self.condition(item.get("condition")),
                 variables: variables(item.get("variables")),
-                jobs: item
-                    .get("jobs")
-                    .map(|jobs| self.jobs(jobs, pool))
-                    .unwrap_or_default(),
+                jobs: item.get("jobs").map(|jobs| self.jobs(jobs, pool)).unwrap_or_default(),
                 span: Some(item.span),
             });
             previous = Some(name);
@@ -176,18 +150,11 @@ impl Lowerer {
             return None;
         }
         match parse(source) {
-            Ok(expression) => Some(Condition {
-                source: source.to_owned(),
-                expression,
-                span: Some(node.span),
-            }),
+            Ok(expression) => Some(Condition { source: source.to_owned(), expression, span: Some(node.span) }),
             Err(problem) => {
                 self.diagnostics.push(Diagnostic::error(
                     "V0007",
-                    format!(
-                        "the condition `{source}` is not a valid expression: {}",
-                        problem.message
-                    ),
+                    format!("the condition `{source}` is not a valid expression: {}", problem.message),
                     Some(inner_span(node, 0, problem.offset, problem.length)),
                 ));
                 None
@@ -221,11 +188,7 @@ pub(crate) fn generated_names(items: &[&Node], keys: &[&str], base: &str) -> Vec
         .map(|name| {
             name.unwrap_or_else(|| {
                 loop {
-                    let candidate = if counter == 1 {
-                        base.to_owned()
-                    } else {
-                        format!("{base}{counter}")
-                    };
+                    let candidate = if counter == 1 { base.to_owned() } else { format!("{base}{counter}") };
                     counter += 1;
                     if !taken.iter().any(|name| same_name(name, &candidate)) {
                         taken.push(candidate.clone());
@@ -239,9 +202,7 @@ pub(crate) fn generated_names(items: &[&Node], keys: &[&str], base: &str) -> Vec
 
 /// The text of an optional scalar, `None` when absent or empty.
 pub(crate) fn text_of(node: Option<&Node>) -> Option<String> {
-    node.and_then(scalar_text)
-        .filter(|text| !text.is_empty())
-        .map(str::to_owned)
+    node.and_then(scalar_text).filter(|text| !text.is_empty()).map(str::to_owned)
 }
 
 /// A `dependsOn` value: one name or a list of names.
@@ -254,12 +215,9 @@ pub(crate) fn name_list(node: &Node) -> Vec<String> {
             .filter(|name| !name.is_empty())
             .map(str::to_owned)
             .collect(),
-        None => scalar_text(node)
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-            .map(str::to_owned)
-            .into_iter()
-            .collect(),
+        None => {
+            scalar_text(node).map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned).into_iter().collect()
+        }
     }
 }
 
@@ -272,11 +230,7 @@ pub(crate) fn variables(node: Option<&Node>) -> Vec<Variable> {
         return entries
             .iter()
             .filter_map(|(key, value)| {
-                Some(Variable::Value {
-                    name: scalar_text(key)?.to_owned(),
-                    value: to_text(value),
-                    readonly: false,
-                })
+                Some(Variable::Value { name: scalar_text(key)?.to_owned(), value: to_text(value), readonly: false })
             })
             .collect();
     }
@@ -286,18 +240,12 @@ pub(crate) fn variables(node: Option<&Node>) -> Vec<Variable> {
         .filter(|item| is_item(item))
         .filter_map(|item| {
             if let Some(group) = item.get("group") {
-                return Some(Variable::Group {
-                    name: to_text(group),
-                });
+                return Some(Variable::Group { name: to_text(group) });
             }
             Some(Variable::Value {
                 name: scalar_text(item.get("name")?)?.to_owned(),
                 value: item.get("value").map(to_text).unwrap_or_default(),
-                readonly: item
-                    .get("readonly")
-                    .and_then(scalar_text)
-                    .and_then(azure_boolean)
-                    .unwrap_or(false),
+                readonly: item.get("readonly").and_then(scalar_text).and_then(azure_boolean).unwrap_or(false),
             })
         })
         .collect()
@@ -305,11 +253,7 @@ pub(crate) fn variables(node: Option<&Node>) -> Vec<Variable> {
 
 /// `resources.repositories` and `resources.pipelines`.
 fn resources(node: Option<&Node>) -> Resources {
-    let list = |kind: &str| {
-        node.and_then(|node| node.get(kind))
-            .and_then(Node::as_sequence)
-            .unwrap_or_default()
-    };
+    let list = |kind: &str| node.and_then(|node| node.get(kind)).and_then(Node::as_sequence).unwrap_or_default();
     Resources {
         repositories: list("repositories")
             .iter()

@@ -37,22 +37,10 @@ impl Lowerer {
         let kind = step_kind(node).unwrap_or("");
         let value = node.get(kind).map(to_text).unwrap_or_default();
         let action = match kind {
-            "script" => Action::Script {
-                shell: Shell::Default,
-                script: value,
-            },
-            "bash" => Action::Script {
-                shell: Shell::Bash,
-                script: value,
-            },
-            "pwsh" => Action::Script {
-                shell: Shell::Pwsh,
-                script: value,
-            },
-            "powershell" => Action::Script {
-                shell: Shell::PowerShell,
-                script: value,
-            },
+            "script" => Action::Script { shell: Shell::Default, script: value },
+            "bash" => Action::Script { shell: Shell::Bash, script: value },
+            "pwsh" => Action::Script { shell: Shell::Pwsh, script: value },
+            "powershell" => Action::Script { shell: Shell::PowerShell, script: value },
             "checkout" => Action::Checkout {
                 repository: value,
                 options: node
@@ -61,15 +49,11 @@ impl Lowerer {
                     .iter()
                     .filter_map(|(key, option)| {
                         let name = scalar_text(key)?;
-                        (name != "checkout" && !COMMON_KEYS.contains(&name))
-                            .then(|| (name.to_owned(), to_text(option)))
+                        (name != "checkout" && !COMMON_KEYS.contains(&name)).then(|| (name.to_owned(), to_text(option)))
                     })
                     .collect(),
             },
-            "publish" | "upload" => Action::Publish {
-                path: value,
-                artifact: text_of(node.get("artifact")),
-            },
+            "publish" | "upload" => Action::Publish { path: value, artifact: text_of(node.get("artifact")) },
             "download" => Action::Download {
                 source: value,
                 artifact: text_of(node.get("artifact")),
@@ -79,9 +63,7 @@ impl Lowerer {
             "task" => {
                 let reference = value.trim();
                 let (name, version) = match reference.rsplit_once('@') {
-                    Some((name, version)) => {
-                        (name.trim().to_owned(), Some(version.trim().to_owned()))
-                    }
+                    Some((name, version)) => (name.trim().to_owned(), Some(version.trim().to_owned())),
                     None => (reference.to_owned(), None),
                 };
                 Action::Task {
@@ -92,9 +74,7 @@ impl Lowerer {
                         .and_then(Node::as_mapping)
                         .unwrap_or_default()
                         .iter()
-                        .filter_map(|(key, input)| {
-                            Some((scalar_text(key)?.to_owned(), to_text(input)))
-                        })
+                        .filter_map(|(key, input)| Some((scalar_text(key)?.to_owned(), to_text(input))))
                         .collect(),
                 }
             }
@@ -126,10 +106,7 @@ impl Lowerer {
                 .collect(),
             working_directory: text_of(node.get("workingDirectory")),
             timeout_minutes: node.get("timeoutInMinutes").and_then(minutes),
-            retry_count: node
-                .get("retryCountOnTaskFailure")
-                .and_then(minutes)
-                .unwrap_or(0),
+            retry_count: node.get("retryCountOnTaskFailure").and_then(minutes).unwrap_or(0),
             fail_on_stderr: flag(node.get("failOnStderr"), false),
             span: Some(node.span),
         }

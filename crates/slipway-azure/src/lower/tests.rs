@@ -11,10 +11,8 @@ use super::lower;
 fn plan(text: &str) -> Plan {
     let mut sources = SourceMap::new();
     let file = sources.add("azure-pipelines.yml", text);
-    let root = slipway_yaml::load(text, file)
-        .unwrap_or_else(|errors| panic!("{}", render_all(&errors, &sources)));
-    lower(&root, &sources, Vec::new())
-        .unwrap_or_else(|errors| panic!("{}", render_all(&errors, &sources)))
+    let root = slipway_yaml::load(text, file).unwrap_or_else(|errors| panic!("{}", render_all(&errors, &sources)));
+    lower(&root, &sources, Vec::new()).unwrap_or_else(|errors| panic!("{}", render_all(&errors, &sources)))
 }
 
 /// The plan as JSON without spans, nulls and empty lists, which would make the snapshots hard to
@@ -24,9 +22,7 @@ fn plan_json(text: &str) -> serde_json::Value {
         match value {
             serde_json::Value::Object(object) => {
                 object.remove("span");
-                object.retain(|_, field| {
-                    !field.is_null() && field.as_array().is_none_or(|items| !items.is_empty())
-                });
+                object.retain(|_, field| !field.is_null() && field.as_array().is_none_or(|items| !items.is_empty()));
                 object.values_mut().for_each(strip);
             }
             serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
@@ -1424,9 +1420,7 @@ fn resources_and_spans() {
     }
     "#);
     assert_eq!(lowered.files, ["azure-pipelines.yml"]);
-    let step_span = lowered.stages[0].jobs[0].steps[0]
-        .span
-        .map(|span| (span.start.line, span.start.column));
+    let step_span = lowered.stages[0].jobs[0].steps[0].span.map(|span| (span.start.line, span.start.column));
     assert_eq!(step_span, Some((12, 3)));
 }
 
@@ -1439,10 +1433,7 @@ fn a_condition_that_does_not_parse_is_a_diagnostic() {
         panic!("not YAML");
     };
     let errors = lower(&root, &sources, Vec::new()).err().unwrap_or_default();
-    assert_eq!(
-        errors.iter().map(|error| error.code).collect::<Vec<_>>(),
-        ["V0007"]
-    );
+    assert_eq!(errors.iter().map(|error| error.code).collect::<Vec<_>>(), ["V0007"]);
 }
 
 /// Lowering is total: odd documents give diagnostics or a plan, never a panic.
@@ -1476,11 +1467,7 @@ fn lowering_never_panics() {
     );
     let mut lowered = 0;
     for folder in std::fs::read_dir(directory).into_iter().flatten().flatten() {
-        for entry in std::fs::read_dir(folder.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
+        for entry in std::fs::read_dir(folder.path()).into_iter().flatten().flatten() {
             let Ok(text) = std::fs::read_to_string(entry.path()) else {
                 continue;
             };

@@ -12,13 +12,7 @@ use slipway_yaml::{Node, Style};
 use super::values::scalar_text;
 
 /// Named values a run-time expression may start from.
-const NAMED_VALUES: &[&str] = &[
-    "variables",
-    "dependencies",
-    "stageDependencies",
-    "pipeline",
-    "resources",
-];
+const NAMED_VALUES: &[&str] = &["variables", "dependencies", "stageDependencies", "pipeline", "resources"];
 
 /// The job-status functions conditions may call, with any number of arguments (stage or job names).
 /// `substring(text, start[, length])` is not documented, but Azure evaluates it in run-time
@@ -82,16 +76,15 @@ pub(crate) fn check(expression: &Expression, kind: ExpressionKind) -> Vec<Expres
         ExpressionKind::Condition => STATUS_FUNCTIONS,
         ExpressionKind::Variable => VARIABLE_FUNCTIONS,
     };
-    let allowed = slipway_expr::Allowed {
-        named_values: NAMED_VALUES,
-        host_functions,
-    };
+    let allowed = slipway_expr::Allowed { named_values: NAMED_VALUES, host_functions };
     slipway_expr::check(expression, &allowed)
         .into_iter()
         .map(|error| ExpressionProblem {
             suggestion: error.unrecognized_name().and_then(|name| {
-                let functions = slipway_expr::builtin_functions().chain(host_functions.iter().map(|(function, _, _)| *function));
-                slipway_diagnostics::did_you_mean(name, functions.chain(NAMED_VALUES.iter().copied())).map(str::to_owned)
+                let functions =
+                    slipway_expr::builtin_functions().chain(host_functions.iter().map(|(function, _, _)| *function));
+                slipway_diagnostics::did_you_mean(name, functions.chain(NAMED_VALUES.iter().copied()))
+                    .map(str::to_owned)
             }),
             message: error.reason().to_owned(),
             offset: error.offset,
@@ -119,14 +112,7 @@ pub(crate) fn check_condition(node: &Node, what: &str, diagnostics: &mut Vec<Dia
     if text.trim().is_empty() {
         return;
     }
-    check_text(
-        node,
-        text,
-        0,
-        ExpressionKind::Condition,
-        &format!("the condition of {what}"),
-        diagnostics,
-    );
+    check_text(node, text, 0, ExpressionKind::Condition, &format!("the condition of {what}"), diagnostics);
 }
 
 /// Parses and checks `text`, which starts `lead` characters into the scalar `node`.

@@ -28,22 +28,13 @@ pub(super) fn check_graph(validator: &mut Validator, root: &Node) {
         let mut vertices = Vec::new();
         let mut previous: Option<&str> = None;
         for stage in &items {
-            let name = stage
-                .get("stage")
-                .and_then(scalar_text)
-                .filter(|name| !name.is_empty());
+            let name = stage.get("stage").and_then(scalar_text).filter(|name| !name.is_empty());
             let name_span = stage.get("stage").map_or(stage.span, |node| node.span);
             let depends_on = match stage.entry("dependsOn") {
                 Some((_, value)) if !value.is_null() => dependencies(value),
-                _ => previous
-                    .map(|name| vec![(name, name_span, false)])
-                    .unwrap_or_default(),
+                _ => previous.map(|name| vec![(name, name_span, false)]).unwrap_or_default(),
             };
-            vertices.push(Vertex {
-                name,
-                name_span,
-                depends_on,
-            });
+            vertices.push(Vertex { name, name_span, depends_on });
             previous = name;
         }
         check_vertices(validator, &vertices, &Scope::Stages);
@@ -53,11 +44,7 @@ pub(super) fn check_graph(validator: &mut Validator, root: &Node) {
                 check_jobs(validator, jobs, &label);
             }
         }
-    } else if let Some(jobs) = root
-        .get("jobs")
-        .or_else(|| root.get("phases"))
-        .and_then(Node::as_sequence)
-    {
+    } else if let Some(jobs) = root.get("jobs").or_else(|| root.get("phases")).and_then(Node::as_sequence) {
         check_jobs(validator, jobs, "the pipeline");
     }
 }
@@ -72,22 +59,13 @@ fn check_jobs(validator: &mut Validator, jobs: &[Node], stage: &str) {
         .iter()
         .filter(|job| is_item(job))
         .map(|job| {
-            let name_node = job
-                .get("job")
-                .or_else(|| job.get("deployment"))
-                .or_else(|| job.get("phase"));
-            let name = name_node
-                .and_then(scalar_text)
-                .filter(|name| !name.is_empty());
+            let name_node = job.get("job").or_else(|| job.get("deployment")).or_else(|| job.get("phase"));
+            let name = name_node.and_then(scalar_text).filter(|name| !name.is_empty());
             let depends_on = match job.entry("dependsOn") {
                 Some((_, value)) if !value.is_null() => dependencies(value),
                 _ => Vec::new(),
             };
-            Vertex {
-                name,
-                name_span: name_node.map_or(job.span, |node| node.span),
-                depends_on,
-            }
+            Vertex { name, name_span: name_node.map_or(job.span, |node| node.span), depends_on }
         })
         .collect();
     check_vertices(validator, &vertices, &Scope::Jobs(stage));
@@ -138,10 +116,7 @@ fn check_vertices(validator: &mut Validator, vertices: &[Vertex<'_>], scope: &Sc
         let Some(name) = vertex.name else {
             continue;
         };
-        if vertices[..index]
-            .iter()
-            .any(|earlier| earlier.name.is_some_and(|earlier| same_name(earlier, name)))
-        {
+        if vertices[..index].iter().any(|earlier| earlier.name.is_some_and(|earlier| same_name(earlier, name))) {
             let code = match scope {
                 Scope::Stages => "G0001",
                 Scope::Jobs(_) => "G0002",
@@ -152,9 +127,7 @@ fn check_vertices(validator: &mut Validator, vertices: &[Vertex<'_>], scope: &Sc
                     format!("{word} name `{name}` is used more than once in {place}"),
                     Some(vertex.name_span),
                 )
-                .with_hint(format!(
-                    "{word} names must be unique (ignoring case); rename one of them"
-                )),
+                .with_hint(format!("{word} names must be unique (ignoring case); rename one of them")),
             );
         }
     }
@@ -162,32 +135,21 @@ fn check_vertices(validator: &mut Validator, vertices: &[Vertex<'_>], scope: &Sc
     let mut edges: Vec<Vec<(usize, Span)>> = vec![Vec::new(); vertices.len()];
     for (index, vertex) in vertices.iter().enumerate() {
         for &(target, span, written) in &vertex.depends_on {
-            match vertices
-                .iter()
-                .position(|other| other.name.is_some_and(|other| same_name(other, target)))
-            {
+            match vertices.iter().position(|other| other.name.is_some_and(|other| same_name(other, target))) {
                 Some(found) => edges[index].push((found, span)),
                 None if written => {
-                    let owner = vertex
-                        .name
-                        .map_or_else(|| format!("a {word}"), |name| format!("{word} `{name}`"));
+                    let owner = vertex.name.map_or_else(|| format!("a {word}"), |name| format!("{word} `{name}`"));
                     let mut diagnostic = Diagnostic::error(
                         "G0003",
                         format!("{owner} depends on `{target}`, which is not a {word} in {place}"),
                         Some(span),
                     );
                     diagnostic = match did_you_mean(target, names.iter().copied()) {
-                        Some(suggestion) => {
-                            diagnostic.with_hint(format!("did you mean `{suggestion}`?"))
-                        }
+                        Some(suggestion) => diagnostic.with_hint(format!("did you mean `{suggestion}`?")),
                         None if names.is_empty() => diagnostic,
                         None => diagnostic.with_hint(format!(
                             "the {word}s in {place} are {}",
-                            names
-                                .iter()
-                                .map(|name| format!("`{name}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            names.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
                         )),
                     };
                     validator.push(diagnostic);
@@ -239,8 +201,7 @@ fn report_cycles(
                     let Some(from) = path.iter().position(|&(member, _)| member == target) else {
                         continue;
                     };
-                    let members: Vec<usize> =
-                        path[from..].iter().map(|&(member, _)| member).collect();
+                    let members: Vec<usize> = path[from..].iter().map(|&(member, _)| member).collect();
                     let mut key = members.clone();
                     key.sort_unstable();
                     if reported.contains(&key) {
@@ -258,10 +219,7 @@ fn report_cycles(
                     validator.push(
                         Diagnostic::error(
                             "G0004",
-                            format!(
-                                "{word}s in {place} depend on each other in a cycle: {}",
-                                chain.join(" -> ")
-                            ),
+                            format!("{word}s in {place} depend on each other in a cycle: {}", chain.join(" -> ")),
                             Some(span),
                         )
                         .with_hint(hint),

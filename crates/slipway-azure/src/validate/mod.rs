@@ -58,41 +58,13 @@ pub(crate) struct Accepts {
 }
 
 impl Accepts {
-    pub(crate) const SCALAR: Self = Self {
-        scalar: true,
-        sequence: false,
-        mapping: false,
-    };
-    pub(crate) const SEQUENCE: Self = Self {
-        scalar: false,
-        sequence: true,
-        mapping: false,
-    };
-    pub(crate) const MAPPING: Self = Self {
-        scalar: false,
-        sequence: false,
-        mapping: true,
-    };
-    pub(crate) const MAPPING_OR_SCALAR: Self = Self {
-        scalar: true,
-        sequence: false,
-        mapping: true,
-    };
-    pub(crate) const SEQUENCE_OR_SCALAR: Self = Self {
-        scalar: true,
-        sequence: true,
-        mapping: false,
-    };
-    pub(crate) const SEQUENCE_OR_MAPPING: Self = Self {
-        scalar: false,
-        sequence: true,
-        mapping: true,
-    };
-    pub(crate) const ANY: Self = Self {
-        scalar: true,
-        sequence: true,
-        mapping: true,
-    };
+    pub(crate) const SCALAR: Self = Self { scalar: true, sequence: false, mapping: false };
+    pub(crate) const SEQUENCE: Self = Self { scalar: false, sequence: true, mapping: false };
+    pub(crate) const MAPPING: Self = Self { scalar: false, sequence: false, mapping: true };
+    pub(crate) const MAPPING_OR_SCALAR: Self = Self { scalar: true, sequence: false, mapping: true };
+    pub(crate) const SEQUENCE_OR_SCALAR: Self = Self { scalar: true, sequence: true, mapping: false };
+    pub(crate) const SEQUENCE_OR_MAPPING: Self = Self { scalar: false, sequence: true, mapping: true };
+    pub(crate) const ANY: Self = Self { scalar: true, sequence: true, mapping: true };
 
     fn describe(self) -> &'static str {
         match (self.mapping, self.sequence, self.scalar) {
@@ -133,18 +105,12 @@ impl Validator {
 
     /// Records an error.
     pub(crate) fn error(&mut self, code: &'static str, message: String, span: Span) {
-        self.diagnostics
-            .push(Diagnostic::error(code, message, Some(span)));
+        self.diagnostics.push(Diagnostic::error(code, message, Some(span)));
     }
 
     /// Looks at `node` as `what` (such as "`pool` in job `build`"), reporting `V0002` when it is of a
     /// kind the key does not accept.
-    pub(crate) fn shape<'a>(
-        &mut self,
-        node: &'a Node,
-        accepts: Accepts,
-        what: &str,
-    ) -> Option<Shape<'a>> {
+    pub(crate) fn shape<'a>(&mut self, node: &'a Node, accepts: Accepts, what: &str) -> Option<Shape<'a>> {
         let shape = match &node.value {
             _ if node.is_null() => return Some(Shape::Null),
             Value::Scalar(scalar) if accepts.scalar => Shape::Scalar(scalar),
@@ -153,11 +119,7 @@ impl Validator {
             _ => {
                 self.error(
                     "V0002",
-                    format!(
-                        "{what} expects {}, found {}",
-                        accepts.describe(),
-                        node.kind_name()
-                    ),
+                    format!("{what} expects {}, found {}", accepts.describe(), node.kind_name()),
                     node.span,
                 );
                 return None;
@@ -189,11 +151,7 @@ impl Validator {
 
     /// Checks that `node` is a sequence of scalars, or a single scalar when `single` is allowed.
     pub(crate) fn strings(&mut self, node: &Node, what: &str, single: bool) {
-        let accepts = if single {
-            Accepts::SEQUENCE_OR_SCALAR
-        } else {
-            Accepts::SEQUENCE
-        };
+        let accepts = if single { Accepts::SEQUENCE_OR_SCALAR } else { Accepts::SEQUENCE };
         if let Some(Shape::Sequence(items)) = self.shape(node, accepts, what) {
             for item in items {
                 self.scalar(item, &format!("an item of {what}"));
@@ -215,14 +173,7 @@ impl Validator {
     pub(crate) fn keys(&mut self, entries: &[(Node, Node)], allowed: &[&str], what: &str) {
         for (key, _) in entries {
             let Some(name) = scalar_text(key) else {
-                self.error(
-                    "V0002",
-                    format!(
-                        "a key in {what} expects a string, found {}",
-                        key.kind_name()
-                    ),
-                    key.span,
-                );
+                self.error("V0002", format!("a key in {what} expects a string, found {}", key.kind_name()), key.span);
                 continue;
             };
             if allowed.contains(&name) {
@@ -234,19 +185,11 @@ impl Validator {
 
     /// Reports `V0001` for one key, with a hint.
     pub(crate) fn unknown_key(&mut self, key: &Node, name: &str, allowed: &[&str], what: &str) {
-        let mut diagnostic = Diagnostic::error(
-            "V0001",
-            format!("unknown key `{name}` in {what}"),
-            Some(key.span),
-        );
+        let mut diagnostic = Diagnostic::error("V0001", format!("unknown key `{name}` in {what}"), Some(key.span));
         if let Some(suggestion) = did_you_mean(name, allowed.iter().copied()) {
             diagnostic = diagnostic.with_hint(format!("did you mean `{suggestion}`?"));
         } else if allowed.len() <= 12 {
-            let list = allowed
-                .iter()
-                .map(|key| format!("`{key}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = allowed.iter().map(|key| format!("`{key}`")).collect::<Vec<_>>().join(", ");
             diagnostic = diagnostic.with_hint(format!("expected one of {list}"));
         }
         self.push(diagnostic);
@@ -295,16 +238,9 @@ impl Validator {
         if is_deferred(text) || allowed.iter().any(|word| word.eq_ignore_ascii_case(text)) {
             return;
         }
-        let list = allowed
-            .iter()
-            .map(|word| format!("`{word}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut diagnostic = Diagnostic::error(
-            "V0004",
-            format!("{what} must be one of {list}, found `{text}`"),
-            Some(node.span),
-        );
+        let list = allowed.iter().map(|word| format!("`{word}`")).collect::<Vec<_>>().join(", ");
+        let mut diagnostic =
+            Diagnostic::error("V0004", format!("{what} must be one of {list}, found `{text}`"), Some(node.span));
         if let Some(suggestion) = did_you_mean(text, allowed.iter().copied()) {
             diagnostic = diagnostic.with_hint(format!("did you mean `{suggestion}`?"));
         }

@@ -102,73 +102,40 @@ const DEPLOYMENT_KEYS: &[&str] = &[
     "templateContext",
 ];
 
-const PHASE_KEYS: &[&str] = &[
-    "phase",
-    "dependsOn",
-    "displayName",
-    "condition",
-    "continueOnError",
-    "queue",
-    "server",
-    "variables",
-    "steps",
-];
+const PHASE_KEYS: &[&str] =
+    &["phase", "dependsOn", "displayName", "condition", "continueOnError", "queue", "server", "variables", "steps"];
 
 const STRATEGY_KEYS: &[&str] = &["matrix", "maxParallel", "parallel"];
 const DEPLOYMENT_STRATEGIES: &[&str] = &["runOnce", "rolling", "canary"];
-const HOOKS: &[&str] = &[
-    "preDeploy",
-    "deploy",
-    "routeTraffic",
-    "postRouteTraffic",
-    "on",
-];
+const HOOKS: &[&str] = &["preDeploy", "deploy", "routeTraffic", "postRouteTraffic", "on"];
 const HOOK_KEYS: &[&str] = &["steps", "pool"];
 const ENVIRONMENT_KEYS: &[&str] = &["name", "resourceName", "resourceId", "resourceType", "tags"];
-const QUEUE_KEYS: &[&str] = &[
-    "cancelTimeoutInMinutes",
-    "container",
-    "demands",
-    "matrix",
-    "name",
-    "parallel",
-    "timeoutInMinutes",
-    "workspace",
-];
-const SERVER_KEYS: &[&str] = &[
-    "cancelTimeoutInMinutes",
-    "matrix",
-    "parallel",
-    "timeoutInMinutes",
-];
+const QUEUE_KEYS: &[&str] =
+    &["cancelTimeoutInMinutes", "container", "demands", "matrix", "name", "parallel", "timeoutInMinutes", "workspace"];
+const SERVER_KEYS: &[&str] = &["cancelTimeoutInMinutes", "matrix", "parallel", "timeoutInMinutes"];
 
 /// Checks the whole document.
 pub(super) fn check_pipeline(validator: &mut Validator, root: &Node) {
     if root.is_null() {
         validator.push(
             Diagnostic::error("V0003", "the pipeline is empty: expected `stages`, `jobs` or `steps`", Some(root.span))
-                .with_hint("a minimal pipeline is `steps:` followed by a list of steps, such as `- script: echo hello`"),
+                .with_hint(
+                    "a minimal pipeline is `steps:` followed by a list of steps, such as `- script: echo hello`",
+                ),
         );
         return;
     }
     let Some(entries) = validator.mapping(root, "the pipeline") else {
         return;
     };
-    let bodies: Vec<&Node> = entries
-        .iter()
-        .filter(|(key, _)| BODY_KEYS.contains(&key_name(key)))
-        .map(|(key, _)| key)
-        .collect();
+    let bodies: Vec<&Node> =
+        entries.iter().filter(|(key, _)| BODY_KEYS.contains(&key_name(key))).map(|(key, _)| key).collect();
     if let Some((first, rest)) = bodies.split_first() {
         for extra in rest {
             validator.push(
                 Diagnostic::error(
                     "V0009",
-                    format!(
-                        "`{}` cannot be used together with `{}` in the pipeline",
-                        key_name(extra),
-                        key_name(first)
-                    ),
+                    format!("`{}` cannot be used together with `{}` in the pipeline", key_name(extra), key_name(first)),
                     Some(extra.span),
                 )
                 .with_hint("a pipeline lists either `stages`, `jobs` or `steps` at the top level"),
@@ -176,12 +143,8 @@ pub(super) fn check_pipeline(validator: &mut Validator, root: &Node) {
         }
     } else if root.get("extends").is_none() {
         validator.push(
-            Diagnostic::error(
-                "V0003",
-                "the pipeline has no `stages`, `jobs` or `steps`",
-                Some(root.span),
-            )
-            .with_hint("list the work under `stages:`, `jobs:` or `steps:`"),
+            Diagnostic::error("V0003", "the pipeline has no `stages`, `jobs` or `steps`", Some(root.span))
+                .with_hint("list the work under `stages:`, `jobs:` or `steps:`"),
         );
     }
     let body = bodies.first().map(|key| key_name(key));
@@ -190,10 +153,7 @@ pub(super) fn check_pipeline(validator: &mut Validator, root: &Node) {
         let Some(name) = scalar_text(key) else {
             validator.error(
                 "V0002",
-                format!(
-                    "a key in the pipeline expects a string, found {}",
-                    key.kind_name()
-                ),
+                format!("a key in the pipeline expects a string, found {}", key.kind_name()),
                 key.span,
             );
             continue;
@@ -251,11 +211,7 @@ pub(super) fn check_pipeline(validator: &mut Validator, root: &Node) {
 
 /// How a stage is called in messages: "stage `Build`", or "stage 2" when it has no name.
 pub(crate) fn stage_label(stage: &Node, index: usize) -> String {
-    match stage
-        .get("stage")
-        .and_then(scalar_text)
-        .filter(|name| !name.is_empty())
-    {
+    match stage.get("stage").and_then(scalar_text).filter(|name| !name.is_empty()) {
         Some(name) => format!("stage `{name}`"),
         None => format!("stage {}", index + 1),
     }
@@ -301,14 +257,8 @@ fn check_stage(validator: &mut Validator, stage: &Node, index: usize) {
             "checks" => {
                 if let Some(checks) = validator.sequence(value, &what) {
                     for check in checks {
-                        if let Some(check_entries) =
-                            validator.mapping(check, &format!("a check of {label}"))
-                        {
-                            validator.keys(
-                                check_entries,
-                                &["type"],
-                                &format!("a check of {label}"),
-                            );
+                        if let Some(check_entries) = validator.mapping(check, &format!("a check of {label}")) {
+                            validator.keys(check_entries, &["type"], &format!("a check of {label}"));
                         }
                     }
                 }
@@ -350,11 +300,7 @@ fn check_job(validator: &mut Validator, job: &Node, index: usize, stage: Option<
         return;
     }
     let deployment = job.get("deployment").is_some();
-    let allowed = if deployment {
-        DEPLOYMENT_KEYS
-    } else {
-        JOB_KEYS
-    };
+    let allowed = if deployment { DEPLOYMENT_KEYS } else { JOB_KEYS };
     for (key, value) in entries {
         let name = key_name(key);
         match name {
@@ -414,11 +360,7 @@ fn check_job_property(validator: &mut Validator, name: &str, value: &Node, label
             if let Some(entries) = validator.mapping(value, &what) {
                 validator.keys(entries, &["clean"], &what);
                 if let Some(clean) = value.get("clean") {
-                    validator.one_of(
-                        clean,
-                        &["outputs", "resources", "all"],
-                        &format!("`workspace.clean` in {label}"),
-                    );
+                    validator.one_of(clean, &["outputs", "resources", "all"], &format!("`workspace.clean` in {label}"));
                 }
             }
         }
@@ -439,16 +381,13 @@ fn check_job_property(validator: &mut Validator, name: &str, value: &Node, label
 
 /// Checks a stage or job name.
 fn check_name(validator: &mut Validator, node: &Node, kind: &str) {
-    let Some(Shape::Scalar(scalar)) =
-        validator.shape(node, Accepts::SCALAR, &format!("the {kind} name"))
-    else {
+    let Some(Shape::Scalar(scalar)) = validator.shape(node, Accepts::SCALAR, &format!("the {kind} name")) else {
         return;
     };
     if !is_identifier(&scalar.text) {
         validator.push(
-            Diagnostic::error("V0005", format!("{kind} name `{}` is invalid", scalar.text), Some(node.span)).with_hint(
-                "valid names may only contain letters, digits and `_`, and may not start with a digit",
-            ),
+            Diagnostic::error("V0005", format!("{kind} name `{}` is invalid", scalar.text), Some(node.span))
+                .with_hint("valid names may only contain letters, digits and `_`, and may not start with a digit"),
         );
     }
 }
@@ -456,15 +395,12 @@ fn check_name(validator: &mut Validator, node: &Node, kind: &str) {
 /// `pool`: a pool name, or a mapping with `name`, `vmImage` and `demands` (other keys are pool
 /// properties that Azure passes on, so they are accepted).
 pub(super) fn check_pool(validator: &mut Validator, node: &Node, what: &str) {
-    let Some(Shape::Mapping(entries)) = validator.shape(node, Accepts::MAPPING_OR_SCALAR, what)
-    else {
+    let Some(Shape::Mapping(entries)) = validator.shape(node, Accepts::MAPPING_OR_SCALAR, what) else {
         return;
     };
     for (key, value) in entries {
         match key_name(key) {
-            "name" | "vmImage" => {
-                validator.scalar(value, &format!("`{}` in {what}", key_name(key)))
-            }
+            "name" | "vmImage" => validator.scalar(value, &format!("`{}` in {what}", key_name(key))),
             "demands" => validator.strings(value, &format!("`demands` in {what}"), true),
             _ => {}
         }
@@ -473,18 +409,13 @@ pub(super) fn check_pool(validator: &mut Validator, node: &Node, what: &str) {
 
 /// `container` of a job, or one service container: an image or resource name, or a mapping.
 fn check_container(validator: &mut Validator, node: &Node, what: &str) {
-    let Some(Shape::Mapping(entries)) = validator.shape(node, Accepts::MAPPING_OR_SCALAR, what)
-    else {
+    let Some(Shape::Mapping(entries)) = validator.shape(node, Accepts::MAPPING_OR_SCALAR, what) else {
         return;
     };
     if node.get("alias").is_none() && node.get("image").is_none() {
         validator.push(
-            Diagnostic::error(
-                "V0003",
-                format!("{what} is missing the required key `image`"),
-                Some(node.span),
-            )
-            .with_hint("give the container's `image`, or the `alias` of a container resource"),
+            Diagnostic::error("V0003", format!("{what} is missing the required key `image`"), Some(node.span))
+                .with_hint("give the container's `image`, or the `alias` of a container resource"),
         );
     }
     for (key, value) in entries {
@@ -528,9 +459,7 @@ fn check_strategy(validator: &mut Validator, node: &Node, label: &str) {
         let name = key_name(key);
         match name {
             "matrix" => check_matrix(validator, value, label),
-            "maxParallel" | "parallel" => {
-                validator.number(value, &format!("`strategy.{name}` in {label}"))
-            }
+            "maxParallel" | "parallel" => validator.number(value, &format!("`strategy.{name}` in {label}")),
             _ => validator.unknown_key(key, name, STRATEGY_KEYS, &what),
         }
     }
@@ -539,45 +468,33 @@ fn check_strategy(validator: &mut Validator, node: &Node, label: &str) {
 /// A matrix: configuration names to variables, or a `$[ ]` expression producing them.
 fn check_matrix(validator: &mut Validator, node: &Node, label: &str) {
     let what = format!("`strategy.matrix` in {label}");
-    let Some(Shape::Mapping(legs)) = validator.shape(node, Accepts::MAPPING_OR_SCALAR, &what)
-    else {
+    let Some(Shape::Mapping(legs)) = validator.shape(node, Accepts::MAPPING_OR_SCALAR, &what) else {
         return;
     };
     // The docs restrict configuration names to letters, digits and `_`, but Azure runs matrices
     // whose names hold spaces, `-` and `+` (microsoft/mimalloc, microsoft/snmalloc), so names are
     // not checked.
     for (leg, variables) in legs {
-        validator.string_map(
-            variables,
-            &format!("matrix configuration `{}` in {label}", key_name(leg)),
-        );
+        validator.string_map(variables, &format!("matrix configuration `{}` in {label}", key_name(leg)));
     }
 }
 
 /// The legacy `queue:` and `server:` targets of phases.
 fn check_legacy_target(validator: &mut Validator, node: &Node, what: &str, allowed: &[&str]) {
-    let Some(Shape::Mapping(entries)) = validator.shape(node, Accepts::MAPPING_OR_SCALAR, what)
-    else {
+    let Some(Shape::Mapping(entries)) = validator.shape(node, Accepts::MAPPING_OR_SCALAR, what) else {
         return;
     };
     for (key, value) in entries {
         let name = key_name(key);
         let key_what = format!("`{name}` in {what}");
         match name {
-            "cancelTimeoutInMinutes" | "timeoutInMinutes" | "parallel" => {
-                validator.number(value, &key_what)
-            }
+            "cancelTimeoutInMinutes" | "timeoutInMinutes" | "parallel" => validator.number(value, &key_what),
             "container" | "name" => validator.scalar(value, &key_what),
             "demands" => validator.strings(value, &key_what, true),
             "matrix" => {
-                if let Some(Shape::Mapping(legs)) =
-                    validator.shape(value, Accepts::MAPPING_OR_SCALAR, &key_what)
-                {
+                if let Some(Shape::Mapping(legs)) = validator.shape(value, Accepts::MAPPING_OR_SCALAR, &key_what) {
                     for (leg, variables) in legs {
-                        validator.string_map(
-                            variables,
-                            &format!("matrix configuration `{}` in {what}", key_name(leg)),
-                        );
+                        validator.string_map(variables, &format!("matrix configuration `{}` in {what}", key_name(leg)));
                     }
                 }
             }
@@ -601,18 +518,13 @@ fn check_legacy_target(validator: &mut Validator, node: &Node, what: &str, allow
 /// `environment` of a deployment job: `name`, `name.resource`, or a mapping.
 fn check_environment(validator: &mut Validator, node: &Node, label: &str) {
     let what = format!("`environment` in {label}");
-    let Some(Shape::Mapping(entries)) = validator.shape(node, Accepts::MAPPING_OR_SCALAR, &what)
-    else {
+    let Some(Shape::Mapping(entries)) = validator.shape(node, Accepts::MAPPING_OR_SCALAR, &what) else {
         return;
     };
     if node.get("name").is_none() {
         validator.push(
-            Diagnostic::error(
-                "V0003",
-                format!("{what} is missing the required key `name`"),
-                Some(node.span),
-            )
-            .with_hint("name the environment to deploy to, such as `name: production`"),
+            Diagnostic::error("V0003", format!("{what} is missing the required key `name`"), Some(node.span))
+                .with_hint("name the environment to deploy to, such as `name: production`"),
         );
     }
     validator.keys(entries, ENVIRONMENT_KEYS, &what);
@@ -648,9 +560,7 @@ fn check_deployment_strategy(validator: &mut Validator, node: &Node, label: &str
                     format!("`{name}` cannot be used together with `{first}` in {what}"),
                     Some(key.span),
                 )
-                .with_hint(
-                    "a deployment uses exactly one strategy: `runOnce`, `rolling` or `canary`",
-                ),
+                .with_hint("a deployment uses exactly one strategy: `runOnce`, `rolling` or `canary`"),
             );
         }
         seen.get_or_insert(name);
@@ -684,27 +594,16 @@ fn check_deployment_strategy(validator: &mut Validator, node: &Node, label: &str
                         for (outcome_key, outcome) in outcomes {
                             let outcome_name = key_name(outcome_key);
                             if matches!(outcome_name, "failure" | "success") {
-                                check_hook(
-                                    validator,
-                                    outcome,
-                                    &format!("the `on.{outcome_name}` hook of {label}"),
-                                );
+                                check_hook(validator, outcome, &format!("the `on.{outcome_name}` hook of {label}"));
                             } else {
-                                validator.unknown_key(
-                                    outcome_key,
-                                    outcome_name,
-                                    &["failure", "success"],
-                                    &on_what,
-                                );
+                                validator.unknown_key(outcome_key, outcome_name, &["failure", "success"], &on_what);
                             }
                         }
                     }
                 }
-                _ if HOOKS.contains(&hook_name) => check_hook(
-                    validator,
-                    hook,
-                    &format!("the `{hook_name}` hook of {label}"),
-                ),
+                _ if HOOKS.contains(&hook_name) => {
+                    check_hook(validator, hook, &format!("the `{hook_name}` hook of {label}"))
+                }
                 _ => validator.unknown_key(hook_key, hook_name, &allowed, &strategy_what),
             }
         }
@@ -766,20 +665,12 @@ fn check_variable_item(validator: &mut Validator, item: &Node, index: usize, own
         return;
     }
     if let Some(group) = item.get("group") {
-        validator.keys(
-            entries,
-            &["group"],
-            &format!("variable group {} in {owner}", index + 1),
-        );
+        validator.keys(entries, &["group"], &format!("variable group {} in {owner}", index + 1));
         validator.scalar(group, &format!("`group` in {what}"));
         return;
     }
     let name = item.get("name").and_then(scalar_text).unwrap_or_default();
-    let label = if name.is_empty() {
-        what.clone()
-    } else {
-        format!("variable `{name}` in {owner}")
-    };
+    let label = if name.is_empty() { what.clone() } else { format!("variable `{name}` in {owner}") };
     if item.get("name").is_none() {
         validator.push(
             Diagnostic::error("V0003", format!("{what} is missing the required key `name`"), Some(item.span))

@@ -44,12 +44,7 @@ fn kind_keys(kind: &str) -> &'static [&'static str] {
     match kind {
         "task" => &["inputs"],
         "script" | "bash" => &["failOnStderr", "workingDirectory"],
-        "pwsh" | "powershell" => &[
-            "errorActionPreference",
-            "failOnStderr",
-            "ignoreLASTEXITCODE",
-            "workingDirectory",
-        ],
+        "pwsh" | "powershell" => &["errorActionPreference", "failOnStderr", "ignoreLASTEXITCODE", "workingDirectory"],
         "checkout" => &[
             "clean",
             "fetchDepth",
@@ -73,10 +68,7 @@ fn kind_keys(kind: &str) -> &'static [&'static str] {
 
 /// The kind of a step: its first key that names an action.
 pub(crate) fn step_kind(step: &Node) -> Option<&str> {
-    step.as_mapping()?
-        .iter()
-        .map(|(key, _)| key_name(key))
-        .find(|name| STEP_KINDS.contains(name))
+    step.as_mapping()?.iter().map(|(key, _)| key_name(key)).find(|name| STEP_KINDS.contains(name))
 }
 
 /// Checks a list of steps belonging to `owner` ("job `build`", "the pipeline", a hook).
@@ -109,12 +101,7 @@ pub(super) fn check_steps(validator: &mut Validator, node: &Node, owner: &str) {
 }
 
 fn step_label(step: &Node, index: usize, kind: Option<&str>, owner: &str) -> String {
-    match (
-        step.get("name")
-            .and_then(scalar_text)
-            .filter(|name| !name.is_empty()),
-        kind,
-    ) {
+    match (step.get("name").and_then(scalar_text).filter(|name| !name.is_empty()), kind) {
         (Some(name), _) => format!("step `{name}` of {owner}"),
         (None, Some(kind)) => format!("step {} (`{kind}`) of {owner}", index + 1),
         (None, None) => format!("step {} of {owner}", index + 1),
@@ -127,11 +114,8 @@ fn check_step(validator: &mut Validator, step: &Node, index: usize, owner: &str)
     let Some(entries) = validator.mapping(step, &label) else {
         return;
     };
-    let kinds: Vec<&Node> = entries
-        .iter()
-        .filter(|(key, _)| STEP_KINDS.contains(&key_name(key)))
-        .map(|(key, _)| key)
-        .collect();
+    let kinds: Vec<&Node> =
+        entries.iter().filter(|(key, _)| STEP_KINDS.contains(&key_name(key))).map(|(key, _)| key).collect();
     let Some(kind) = kind else {
         let misspelled = entries.iter().find_map(|(key, _)| {
             let name = key_name(key);
@@ -154,10 +138,7 @@ fn check_step(validator: &mut Validator, step: &Node, index: usize, owner: &str)
         validator.push(
             Diagnostic::error(
                 "V0009",
-                format!(
-                    "`{}` cannot be used together with `{kind}` in {label}",
-                    key_name(extra)
-                ),
+                format!("`{}` cannot be used together with `{kind}` in {label}", key_name(extra)),
                 Some(extra.span),
             )
             .with_hint("each step does one thing; split it into two steps"),
@@ -166,10 +147,8 @@ fn check_step(validator: &mut Validator, step: &Node, index: usize, owner: &str)
     if kind == "template" {
         return;
     }
-    let allowed: Vec<&str> = std::iter::once(kind)
-        .chain(COMMON_KEYS.iter().copied())
-        .chain(kind_keys(kind).iter().copied())
-        .collect();
+    let allowed: Vec<&str> =
+        std::iter::once(kind).chain(COMMON_KEYS.iter().copied()).chain(kind_keys(kind).iter().copied()).collect();
     for (key, value) in entries {
         let name = key_name(key);
         if !allowed.contains(&name) {
@@ -182,11 +161,9 @@ fn check_step(validator: &mut Validator, step: &Node, index: usize, owner: &str)
         match name {
             "name" => check_step_name(validator, value, &label),
             "condition" => check_condition(value, &label, &mut validator.diagnostics),
-            "continueOnError" | "enabled" | "failOnStderr" | "ignoreLASTEXITCODE" | "lfs"
-            | "persistCredentials" | "fetchTags" => validator.boolean(value, &what),
-            "timeoutInMinutes" | "retryCountOnTaskFailure" | "fetchDepth" => {
-                validator.number(value, &what)
-            }
+            "continueOnError" | "enabled" | "failOnStderr" | "ignoreLASTEXITCODE" | "lfs" | "persistCredentials"
+            | "fetchTags" => validator.boolean(value, &what),
+            "timeoutInMinutes" | "retryCountOnTaskFailure" | "fetchDepth" => validator.number(value, &what),
             "env" => validator.string_map(value, &what),
             "inputs" => {
                 let _ = validator.mapping(value, &what);
@@ -211,10 +188,7 @@ fn check_checkout_flag(validator: &mut Validator, node: &Node, what: &str) {
     validator.push(
         Diagnostic::warning(
             "V0004",
-            format!(
-                "{what} should be `true` or `false`, found `{}`, which Azure reads as `false`",
-                scalar.text
-            ),
+            format!("{what} should be `true` or `false`, found `{}`, which Azure reads as `false`", scalar.text),
             Some(node.span),
         )
         .with_hint("write `true` or `false`"),
@@ -222,51 +196,38 @@ fn check_checkout_flag(validator: &mut Validator, node: &Node, what: &str) {
 }
 
 fn check_step_name(validator: &mut Validator, node: &Node, label: &str) {
-    let Some(Shape::Scalar(scalar)) =
-        validator.shape(node, Accepts::SCALAR, &format!("`name` in {label}"))
-    else {
+    let Some(Shape::Scalar(scalar)) = validator.shape(node, Accepts::SCALAR, &format!("`name` in {label}")) else {
         return;
     };
     if !is_step_name(&scalar.text) {
         validator.push(
-            Diagnostic::error(
-                "V0005",
-                format!("step name `{}` is invalid", scalar.text),
-                Some(node.span),
-            )
-            .with_hint("step names may only contain letters, digits, `_` and `-`"),
+            Diagnostic::error("V0005", format!("step name `{}` is invalid", scalar.text), Some(node.span))
+                .with_hint("step names may only contain letters, digits, `_` and `-`"),
         );
     }
 }
 
 /// `target`: a container name, or a mapping with `container`, `commands` and `settableVariables`.
 fn check_target(validator: &mut Validator, node: &Node, what: &str) {
-    let Some(Shape::Mapping(entries)) = validator.shape(node, Accepts::MAPPING_OR_SCALAR, what)
-    else {
+    let Some(Shape::Mapping(entries)) = validator.shape(node, Accepts::MAPPING_OR_SCALAR, what) else {
         return;
     };
-    validator.keys(
-        entries,
-        &["container", "commands", "settableVariables"],
-        what,
-    );
+    validator.keys(entries, &["container", "commands", "settableVariables"], what);
     for (key, value) in entries {
         let name = key_name(key);
         let key_what = format!("`{name}` in {what}");
         match name {
             "container" => validator.scalar(value, &key_what),
             "commands" => validator.one_of(value, &["any", "restricted"], &key_what),
-            "settableVariables" => {
-                match validator.shape(value, Accepts::SEQUENCE_OR_SCALAR, &key_what) {
-                    Some(Shape::Scalar(_)) => validator.one_of(value, &["none"], &key_what),
-                    Some(Shape::Sequence(items)) => {
-                        for item in items {
-                            validator.scalar(item, &format!("an item of {key_what}"));
-                        }
+            "settableVariables" => match validator.shape(value, Accepts::SEQUENCE_OR_SCALAR, &key_what) {
+                Some(Shape::Scalar(_)) => validator.one_of(value, &["none"], &key_what),
+                Some(Shape::Sequence(items)) => {
+                    for item in items {
+                        validator.scalar(item, &format!("an item of {key_what}"));
                     }
-                    _ => {}
                 }
-            }
+                _ => {}
+            },
             _ => {}
         }
     }

@@ -18,48 +18,31 @@ fn check(text: &str) -> String {
 
 /// The fixture for one code, as the lead's harness runs it.
 fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/diagnostics")
-        .join(name);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnostics").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
 #[test]
 fn every_fixture_reports_exactly_its_code() {
     let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnostics");
     let mut seen = Vec::new();
-    for entry in std::fs::read_dir(&directory)
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
+    for entry in std::fs::read_dir(&directory).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(code) = name
-            .get(..5)
-            .filter(|code| code.starts_with('V') || code.starts_with('G'))
-        else {
+        let Some(code) = name.get(..5).filter(|code| code.starts_with('V') || code.starts_with('G')) else {
             continue;
         };
         let text = fixture(&name);
         let mut sources = SourceMap::new();
         let file = sources.add(name.as_str(), text.as_str());
-        let root =
-            slipway_yaml::load(&text, file).unwrap_or_else(|_| panic!("{name} is not valid YAML"));
-        let codes: Vec<&str> = validate(&root)
-            .iter()
-            .map(|diagnostic| diagnostic.code)
-            .collect();
-        assert!(
-            !codes.is_empty() && codes.iter().all(|found| *found == code),
-            "{name} reports {codes:?}"
-        );
+        let root = slipway_yaml::load(&text, file).unwrap_or_else(|_| panic!("{name} is not valid YAML"));
+        let codes: Vec<&str> = validate(&root).iter().map(|diagnostic| diagnostic.code).collect();
+        assert!(!codes.is_empty() && codes.iter().all(|found| *found == code), "{name} reports {codes:?}");
         seen.push(code.to_owned());
     }
     seen.sort();
     let expected = [
-        "G0001", "G0002", "G0003", "G0004", "G0005", "V0001", "V0002", "V0003", "V0004", "V0005",
-        "V0006", "V0007", "V0008", "V0009", "V0010",
+        "G0001", "G0002", "G0003", "G0004", "G0005", "V0001", "V0002", "V0003", "V0004", "V0005", "V0006", "V0007",
+        "V0008", "V0009", "V0010",
     ];
     assert_eq!(seen, expected);
 }
@@ -70,16 +53,10 @@ const KNOWN_INVALID: &[(&str, &[&str])] = &[
     ("LER0ever__HPGO/ci__.gitlab-ci.yml", &["V0001", "V0002"]),
     // `- job: 'build-docker'`: Azure rejects hyphens in job names ("Valid names may only contain
     // alphanumeric characters and '_' and may not start with a number").
-    (
-        "9dogs__tg-odesli-bot/.azure-pipelines__stage-build.yml",
-        &["V0005"],
-    ),
+    ("9dogs__tg-odesli-bot/.azure-pipelines__stage-build.yml", &["V0005"]),
     // Expanded, its `${{ each }}` makes deployment names with a dot (`Build_blur.Dockerfile`) and
     // repeats the jobs `WaitForScanResults` and `ImageScanGate` once per Dockerfile.
-    (
-        "Computer-Vision-Team-Amsterdam__Detecting-Heavy-Objects/pipelines__azure-pipelines.yml",
-        &["V0005", "G0002"],
-    ),
+    ("Computer-Vision-Team-Amsterdam__Detecting-Heavy-Objects/pipelines__azure-pipelines.yml", &["V0005", "G0002"]),
 ];
 
 fn corpus_directory() -> PathBuf {
@@ -125,17 +102,10 @@ fn corpus_pipelines_have_no_false_errors() {
             continue;
         }
         pipelines += 1;
-        let errors: Vec<_> = diagnostics
-            .iter()
-            .filter(|diagnostic| diagnostic.is_error())
-            .cloned()
-            .collect();
+        let errors: Vec<_> = diagnostics.iter().filter(|diagnostic| diagnostic.is_error()).cloned().collect();
         if let Some((_, codes)) = KNOWN_INVALID.iter().find(|(name, _)| name == local) {
             for code in *codes {
-                assert!(
-                    errors.iter().any(|error| error.code == *code),
-                    "{local} should report {code}"
-                );
+                assert!(errors.iter().any(|error| error.code == *code), "{local} should report {code}");
             }
             continue;
         }
@@ -150,10 +120,7 @@ fn corpus_pipelines_have_no_false_errors() {
     println!(
         "corpus: {checked} files loaded, {pipelines} pipelines validated, {skipped} skipped (they hold `${{{{` or `template:`), {false_errors} false errors"
     );
-    assert!(
-        false_errors == 0,
-        "false errors on valid pipelines:\n{report}"
-    );
+    assert!(false_errors == 0, "false errors on valid pipelines:\n{report}");
 }
 
 /// Expands every corpus pipeline (templates included) with the expansion engine and validates the
@@ -167,60 +134,36 @@ fn corpus_pipelines_after_expansion_have_no_false_errors() {
         eprintln!("corpus not found at {}; skipped", directory.display());
         return;
     };
-    let rows: Vec<Vec<&str>> = manifest
-        .lines()
-        .skip(1)
-        .map(|line| line.split('\t').collect())
-        .collect();
+    let rows: Vec<Vec<&str>> = manifest.lines().skip(1).map(|line| line.split('\t').collect()).collect();
     let (mut validated, mut not_expanded, mut false_errors, mut warnings) = (0, 0, 0, 0);
     let mut report = String::new();
     for row in rows.iter().filter(|row| row.get(4) == Some(&"pipeline")) {
-        let (Some(repository), Some(path), Some(local)) = (row.first(), row.get(1), row.get(7))
-        else {
+        let (Some(repository), Some(path), Some(local)) = (row.first(), row.get(1), row.get(7)) else {
             continue;
         };
         let mut files = crate::MemoryFileSystem::new();
-        for other in rows
-            .iter()
-            .filter(|other| other.first() == Some(repository))
-        {
+        for other in rows.iter().filter(|other| other.first() == Some(repository)) {
             if let (Some(other_path), Some(other_local)) = (other.get(1), other.get(7))
                 && let Ok(text) = std::fs::read_to_string(directory.join(other_local))
             {
                 files.insert(*other_path, text);
             }
         }
-        let expansion = crate::expand(
-            &crate::Location::local(*path),
-            &files,
-            &crate::Options::default(),
-        );
-        let Some(root) = expansion
-            .root
-            .filter(|_| !expansion.diagnostics.iter().any(|d| d.is_error()))
-        else {
+        let expansion = crate::expand(&crate::Location::local(*path), &files, &crate::Options::default());
+        let Some(root) = expansion.root.filter(|_| !expansion.diagnostics.iter().any(|d| d.is_error())) else {
             not_expanded += 1;
             continue;
         };
         validated += 1;
         let diagnostics = validate(&root);
-        warnings += diagnostics
-            .iter()
-            .filter(|diagnostic| !diagnostic.is_error())
-            .count();
+        warnings += diagnostics.iter().filter(|diagnostic| !diagnostic.is_error()).count();
         if std::env::var_os("SLIPWAY_SHOW_WARNINGS").is_some() {
             println!("{}", render_all(&diagnostics, &expansion.sources));
         }
-        let errors: Vec<_> = diagnostics
-            .into_iter()
-            .filter(|diagnostic| diagnostic.is_error())
-            .collect();
+        let errors: Vec<_> = diagnostics.into_iter().filter(|diagnostic| diagnostic.is_error()).collect();
         if let Some((_, codes)) = KNOWN_INVALID.iter().find(|(name, _)| name == local) {
             for code in *codes {
-                assert!(
-                    errors.iter().any(|error| error.code == *code),
-                    "{local} should report {code}"
-                );
+                assert!(errors.iter().any(|error| error.code == *code), "{local} should report {code}");
             }
             continue;
         }

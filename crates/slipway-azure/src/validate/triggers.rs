@@ -9,36 +9,11 @@ use super::{Accepts, Shape, Validator, key_name};
 const TRIGGER_KEYS: &[&str] = &["batch", "branches", "paths", "tags"];
 const PR_KEYS: &[&str] = &["autoCancel", "branches", "paths", "drafts"];
 const SCHEDULE_KEYS: &[&str] = &["cron", "displayName", "branches", "batch", "always"];
-const RESOURCE_KINDS: &[&str] = &[
-    "builds",
-    "containers",
-    "pipelines",
-    "repositories",
-    "webhooks",
-    "packages",
-];
-const PIPELINE_RESOURCE_KEYS: &[&str] = &[
-    "pipeline", "project", "source", "version", "branch", "tags", "trigger",
-];
+const RESOURCE_KINDS: &[&str] = &["builds", "containers", "pipelines", "repositories", "webhooks", "packages"];
+const PIPELINE_RESOURCE_KEYS: &[&str] = &["pipeline", "project", "source", "version", "branch", "tags", "trigger"];
 const PIPELINE_TRIGGER_KEYS: &[&str] = &["enabled", "branches", "stages", "tags"];
-const BUILD_KEYS: &[&str] = &[
-    "build",
-    "type",
-    "connection",
-    "source",
-    "version",
-    "branch",
-    "trigger",
-];
-const PACKAGE_KEYS: &[&str] = &[
-    "package",
-    "type",
-    "connection",
-    "name",
-    "version",
-    "tag",
-    "trigger",
-];
+const BUILD_KEYS: &[&str] = &["build", "type", "connection", "source", "version", "branch", "trigger"];
+const PACKAGE_KEYS: &[&str] = &["package", "type", "connection", "name", "version", "tag", "trigger"];
 const WEBHOOK_KEYS: &[&str] = &["webhook", "connection", "type", "filters"];
 const LEGACY_RESOURCE_KEYS: &[&str] = &["repo", "clean", "fetchDepth", "lfs"];
 const INCLUDE_EXCLUDE: &[&str] = &["include", "exclude"];
@@ -58,9 +33,7 @@ pub(super) fn check_trigger(validator: &mut Validator, node: &Node, what: &str) 
     for (key, value) in entries {
         match key_name(key) {
             "batch" => validator.boolean(value, &format!("`batch` in {what}")),
-            name @ ("branches" | "paths" | "tags") => {
-                check_filters(validator, value, &format!("`{name}` in {what}"))
-            }
+            name @ ("branches" | "paths" | "tags") => check_filters(validator, value, &format!("`{name}` in {what}")),
             _ => {}
         }
     }
@@ -80,12 +53,8 @@ pub(super) fn check_pr(validator: &mut Validator, node: &Node) {
     validator.keys(entries, PR_KEYS, what);
     for (key, value) in entries {
         match key_name(key) {
-            name @ ("autoCancel" | "drafts") => {
-                validator.boolean(value, &format!("`{name}` in {what}"))
-            }
-            name @ ("branches" | "paths") => {
-                check_filters(validator, value, &format!("`{name}` in {what}"))
-            }
+            name @ ("autoCancel" | "drafts") => validator.boolean(value, &format!("`{name}` in {what}")),
+            name @ ("branches" | "paths") => check_filters(validator, value, &format!("`{name}` in {what}")),
             _ => {}
         }
     }
@@ -140,12 +109,8 @@ fn require(validator: &mut Validator, node: &Node, required: &[&str], what: &str
     for key in required {
         if node.get(key).is_none() {
             validator.push(
-                Diagnostic::error(
-                    "V0003",
-                    format!("{what} is missing the required key `{key}`"),
-                    Some(node.span),
-                )
-                .with_hint(format!("add `{key}:`")),
+                Diagnostic::error("V0003", format!("{what} is missing the required key `{key}`"), Some(node.span))
+                    .with_hint(format!("add `{key}:`")),
             );
         }
     }
@@ -181,9 +146,7 @@ pub(super) fn check_resources(validator: &mut Validator, node: &Node) {
                 if !RESOURCE_KINDS.contains(&kind) {
                     continue;
                 }
-                let Some(items) =
-                    validator.sequence(value, &format!("`resources.{kind}` in the pipeline"))
-                else {
+                let Some(items) = validator.sequence(value, &format!("`resources.{kind}` in the pipeline")) else {
                     continue;
                 };
                 for (index, item) in items.iter().enumerate() {
@@ -204,11 +167,7 @@ fn check_resource(validator: &mut Validator, kind: &str, item: &Node, index: usi
         "webhooks" => ("webhook", "webhook"),
         _ => ("package", "package"),
     };
-    let what = match item
-        .get(alias_key)
-        .and_then(scalar_text)
-        .filter(|alias| !alias.is_empty())
-    {
+    let what = match item.get(alias_key).and_then(scalar_text).filter(|alias| !alias.is_empty()) {
         Some(alias) => format!("{word} resource `{alias}`"),
         None => format!("{word} resource {}", index + 1),
     };
@@ -222,14 +181,8 @@ fn check_resource(validator: &mut Validator, kind: &str, item: &Node, index: usi
                 let name = key_name(key);
                 let key_what = format!("`{name}` in {what}");
                 match name {
-                    "repository" | "endpoint" | "name" | "ref" => {
-                        validator.scalar(value, &key_what)
-                    }
-                    "type" => validator.one_of(
-                        value,
-                        &["git", "github", "githubenterprise", "bitbucket"],
-                        &key_what,
-                    ),
+                    "repository" | "endpoint" | "name" | "ref" => validator.scalar(value, &key_what),
+                    "type" => validator.one_of(value, &["git", "github", "githubenterprise", "bitbucket"], &key_what),
                     "trigger" => check_trigger(validator, value, &key_what),
                     "checkoutOptions" => {
                         let _ = validator.mapping(value, &key_what);
@@ -254,24 +207,15 @@ fn check_resource(validator: &mut Validator, kind: &str, item: &Node, index: usi
                             validator.keys(trigger, &["enabled", "tags"], &key_what);
                             for (trigger_key, trigger_value) in trigger {
                                 match key_name(trigger_key) {
-                                    "enabled" => validator.boolean(
-                                        trigger_value,
-                                        &format!("`enabled` in {key_what}"),
-                                    ),
-                                    "tags" => check_filters(
-                                        validator,
-                                        trigger_value,
-                                        &format!("`tags` in {key_what}"),
-                                    ),
+                                    "enabled" => validator.boolean(trigger_value, &format!("`enabled` in {key_what}")),
+                                    "tags" => check_filters(validator, trigger_value, &format!("`tags` in {key_what}")),
                                     _ => {}
                                 }
                             }
                         }
                     }
-                    "container" | "image" | "type" | "endpoint" | "options"
-                    | "azureSubscription" | "resourceGroup" | "registry" | "repository" => {
-                        validator.scalar(value, &key_what)
-                    }
+                    "container" | "image" | "type" | "endpoint" | "options" | "azureSubscription" | "resourceGroup"
+                    | "registry" | "repository" => validator.scalar(value, &key_what),
                     _ => {}
                 }
             }
@@ -294,31 +238,20 @@ fn check_resource(validator: &mut Validator, kind: &str, item: &Node, index: usi
                                 let trigger_what = format!("`{trigger_name}` in {key_what}");
                                 match trigger_name {
                                     "enabled" => validator.boolean(trigger_value, &trigger_what),
-                                    "branches" => {
-                                        check_filters(validator, trigger_value, &trigger_what)
-                                    }
-                                    "stages" | "tags" => {
-                                        validator.strings(trigger_value, &trigger_what, false)
-                                    }
+                                    "branches" => check_filters(validator, trigger_value, &trigger_what),
+                                    "stages" | "tags" => validator.strings(trigger_value, &trigger_what, false),
                                     _ => {}
                                 }
                             }
                         }
                     }
-                    _ if PIPELINE_RESOURCE_KEYS.contains(&name) => {
-                        validator.scalar(value, &key_what)
-                    }
+                    _ if PIPELINE_RESOURCE_KEYS.contains(&name) => validator.scalar(value, &key_what),
                     _ => {}
                 }
             }
         }
         "builds" => {
-            require(
-                validator,
-                item,
-                &["build", "type", "connection", "source"],
-                &what,
-            );
+            require(validator, item, &["build", "type", "connection", "source"], &what);
             validator.keys(entries, BUILD_KEYS, &what);
             for (key, value) in entries {
                 validator.scalar(value, &format!("`{}` in {what}", key_name(key)));
@@ -333,8 +266,7 @@ fn check_resource(validator: &mut Validator, kind: &str, item: &Node, index: usi
                     validator.scalar(value, &format!("`{name}` in {what}"));
                     continue;
                 }
-                let Some(filters) = validator.sequence(value, &format!("`filters` in {what}"))
-                else {
+                let Some(filters) = validator.sequence(value, &format!("`filters` in {what}")) else {
                     continue;
                 };
                 for (filter_index, filter) in filters.iter().enumerate() {
@@ -347,12 +279,7 @@ fn check_resource(validator: &mut Validator, kind: &str, item: &Node, index: usi
             }
         }
         _ => {
-            require(
-                validator,
-                item,
-                &["package", "type", "connection", "name"],
-                &what,
-            );
+            require(validator, item, &["package", "type", "connection", "name"], &what);
             validator.keys(entries, PACKAGE_KEYS, &what);
             for (key, value) in entries {
                 validator.scalar(value, &format!("`{}` in {what}", key_name(key)));

@@ -9,11 +9,7 @@ use slipway_yaml::{Node, Value};
 /// The text of a scalar node, `""` for null; `None` for sequences and mappings.
 pub(crate) fn scalar_text(node: &Node) -> Option<&str> {
     match &node.value {
-        Value::Scalar(scalar) => Some(if node.is_null() {
-            ""
-        } else {
-            scalar.text.as_str()
-        }),
+        Value::Scalar(scalar) => Some(if node.is_null() { "" } else { scalar.text.as_str() }),
         Value::Sequence(_) | Value::Mapping(_) => None,
     }
 }
@@ -49,18 +45,14 @@ pub(crate) fn whole_number(text: &str) -> Option<u64> {
 /// may not start with a number."
 pub(crate) fn is_identifier(name: &str) -> bool {
     let mut characters = name.chars();
-    characters
-        .next()
-        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+    characters.next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
         && characters.all(|character| character.is_ascii_alphanumeric() || character == '_')
 }
 
 /// Whether `name` is a valid step name. The schema reference gives `[-_A-Za-z0-9]*` for step names.
 pub(crate) fn is_step_name(name: &str) -> bool {
     !name.is_empty()
-        && name
-            .chars()
-            .all(|character| character.is_ascii_alphanumeric() || matches!(character, '_' | '-'))
+        && name.chars().all(|character| character.is_ascii_alphanumeric() || matches!(character, '_' | '-'))
 }
 
 /// A node as JSON, the way Azure sees it: every scalar is its text (null stays null).

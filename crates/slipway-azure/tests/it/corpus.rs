@@ -16,10 +16,19 @@ mod files;
 
 /// Corpus files that are invalid as written, with the reason (checked by hand against the docs).
 const KNOWN_INVALID: &[(&str, &str)] = &[
-    ("9dogs/tg-odesli-bot/.azure-pipelines/stage-build.yml", "job name `build-docker` has a `-`; Azure allows only letters, digits and `_`"),
-    ("Computer-Vision-Team-Amsterdam/Detecting-Heavy-Objects/pipelines/azure-pipelines.yml", "`${{ each }}` makes job names with a `.`, and repeats two job names in one stage"),
+    (
+        "9dogs/tg-odesli-bot/.azure-pipelines/stage-build.yml",
+        "job name `build-docker` has a `-`; Azure allows only letters, digits and `_`",
+    ),
+    (
+        "Computer-Vision-Team-Amsterdam/Detecting-Heavy-Objects/pipelines/azure-pipelines.yml",
+        "`${{ each }}` makes job names with a `.`, and repeats two job names in one stage",
+    ),
     ("LER0ever/HPGO/ci/.gitlab-ci.yml", "a GitLab CI file, not an Azure pipeline"),
-    ("MVoz/vcpkg-template/.azure-pipelines/clean-tombstones.yml", "job `linux` has `steps:` twice (a commented-out job left its steps behind)"),
+    (
+        "MVoz/vcpkg-template/.azure-pipelines/clean-tombstones.yml",
+        "job `linux` has `steps:` twice (a commented-out job left its steps behind)",
+    ),
     ("BastianBlokland/typedtree-editor/ci/azure-pipelines.yml", "a mapping has `steps:` twice"),
 ];
 
@@ -30,7 +39,8 @@ const MISSING_CODES: &[&str] = &["T0001", "T0002", "P0001"];
 
 #[test]
 fn every_corpus_pipeline_compiles_or_names_what_is_missing() {
-    let Some(repositories) = shared().and_then(|shared| files::repositories(&shared.join("corpus/azure-pipelines"))) else {
+    let Some(repositories) = shared().and_then(|shared| files::repositories(&shared.join("corpus/azure-pipelines")))
+    else {
         println!("corpus: shared/corpus/azure-pipelines not found; skipped");
         return;
     };
@@ -70,5 +80,10 @@ fn every_corpus_pipeline_compiles_or_names_what_is_missing() {
         "corpus: {total} entry pipelines: {valid} compiled, {missing} stopped on something missing from the checkout {missing_by_code:?}, {known_invalid} known invalid, {} unexpected errors, {panicked} panics",
         false_errors.len()
     );
-    assert!(false_errors.is_empty(), "{} pipelines failed unexpectedly:\n\n{}", false_errors.len(), false_errors.join("\n"));
+    assert!(
+        false_errors.is_empty(),
+        "{} pipelines failed unexpectedly:\n\n{}",
+        false_errors.len(),
+        false_errors.join("\n")
+    );
 }

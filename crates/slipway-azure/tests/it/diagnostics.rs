@@ -21,7 +21,10 @@ fn render_fixture(path: &Path) -> (String, Vec<&'static str>) {
     let file_system = DirectoryFileSystem { root: directory.to_path_buf(), repositories: Vec::new() };
     let name = path.file_name().and_then(|name| name.to_str()).expect("file name");
     let compiled = compile(&Location::local(name), &file_system, &Options { parameters, variables: Vec::new() });
-    (render_all(&compiled.diagnostics, &compiled.sources), compiled.diagnostics.iter().map(|diagnostic| diagnostic.code).collect())
+    (
+        render_all(&compiled.diagnostics, &compiled.sources),
+        compiled.diagnostics.iter().map(|diagnostic| diagnostic.code).collect(),
+    )
 }
 
 #[test]
@@ -37,11 +40,13 @@ fn every_fixture_renders_its_code_exactly() {
 
 #[test]
 fn every_documented_code_has_a_fixture() {
-    let document = std::fs::read_to_string(crate::support::workspace().join("docs/diagnostics.md")).expect("docs/diagnostics.md");
-    let fixtures: Vec<String> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnostics"))
-        .expect("fixtures")
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .collect();
+    let document =
+        std::fs::read_to_string(crate::support::workspace().join("docs/diagnostics.md")).expect("docs/diagnostics.md");
+    let fixtures: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnostics"))
+            .expect("fixtures")
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .collect();
     let mut missing = Vec::new();
     for line in document.lines() {
         let Some(code) = line.strip_prefix("| `").and_then(|rest| rest.split('`').next()) else { continue };

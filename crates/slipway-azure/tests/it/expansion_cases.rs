@@ -22,7 +22,8 @@ fn documented_expansion_cases_expand_as_stated() {
     let mut failures = Vec::new();
     for name in &names {
         let expansion = expand(&Location::local(format!("{name}.input.yml")), &file_system, &Options::default());
-        let expected_text = std::fs::read_to_string(directory.join(format!("{name}.expected.yml"))).expect("expected file");
+        let expected_text =
+            std::fs::read_to_string(directory.join(format!("{name}.expected.yml"))).expect("expected file");
         let expected = slipway_yaml::load(&expected_text, FileId(0)).expect("expected file is YAML");
         match expansion.root {
             Some(root) if expansion.diagnostics.is_empty() => {

@@ -202,7 +202,8 @@ fn template_cycles_name_the_chain() {
 
 #[test]
 fn nesting_deeper_than_twenty_is_an_error() {
-    let mut entries: Vec<(String, String)> = vec![("azure-pipelines.yml".to_owned(), "steps:\n- template: t0.yml\n".to_owned())];
+    let mut entries: Vec<(String, String)> =
+        vec![("azure-pipelines.yml".to_owned(), "steps:\n- template: t0.yml\n".to_owned())];
     for level in 0..25 {
         entries.push((format!("t{level}.yml"), format!("steps:\n- template: t{}.yml\n", level + 1)));
     }

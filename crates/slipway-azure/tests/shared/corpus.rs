@@ -68,8 +68,9 @@ pub fn repositories(directory: &Path) -> Option<Vec<(CorpusRepository, Vec<Strin
     Some(
         by_repository
             .into_iter()
-            .map(|(name, (files, pipelines))| (CorpusRepository { directory: directory.clone(), name, files }, pipelines))
+            .map(|(name, (files, pipelines))| {
+                (CorpusRepository { directory: directory.clone(), name, files }, pipelines)
+            })
             .collect(),
     )
 }
-

@@ -87,7 +87,8 @@ impl Console {
     /// A console for a run of `plan`; colours when standard output is a terminal and `NO_COLOR`
     /// is not set.
     pub fn new(plan: &Plan) -> Self {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+        let color =
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
         let stages = plan
             .stages
             .iter()
@@ -129,7 +130,10 @@ impl Console {
 
     fn tag(&self, state: &mut State, job: &str) -> String {
         let next = state.jobs.len();
-        let row = state.jobs.entry(job.to_owned()).or_insert_with(|| JobRow { color: next % PALETTE.len(), ..JobRow::default() });
+        let row = state
+            .jobs
+            .entry(job.to_owned())
+            .or_insert_with(|| JobRow { color: next % PALETTE.len(), ..JobRow::default() });
         let shown = job.strip_prefix(IMPLICIT_STAGE).unwrap_or(job);
         self.paint(PALETTE[row.color], &format!("[{shown}]"))
     }
@@ -199,7 +203,10 @@ impl Console {
                     (_, Some(message)) => format!("{result} in {}: {message}", seconds(duration_ms)),
                     _ => format!("{result} in {}", seconds(duration_ms)),
                 };
-                Some(format!("{tag} {}", self.paint(Self::result_style(result), &format!("{} Job {text}", Self::mark(result)))))
+                Some(format!(
+                    "{tag} {}",
+                    self.paint(Self::result_style(result), &format!("{} Job {text}", Self::mark(result)))
+                ))
             }
             Event::StepStarted { job, display_name, .. } => {
                 let tag = self.tag(state, &job);
@@ -211,7 +218,8 @@ impl Console {
             Event::StepFinished { job, display_name, result, duration_ms, exit_code, attempts, message, .. } => {
                 let tag = self.tag(state, &job);
                 if let Some(row) = state.jobs.get_mut(&job) {
-                    let existing = row.steps.iter_mut().rev().find(|step| step.display == display_name && step.result.is_none());
+                    let existing =
+                        row.steps.iter_mut().rev().find(|step| step.display == display_name && step.result.is_none());
                     let step = match existing {
                         Some(step) => step,
                         None => {
@@ -229,7 +237,13 @@ impl Console {
                     TaskResult::Succeeded => None,
                     TaskResult::Skipped => Some(format!(
                         "{tag} {}",
-                        self.paint(DIM, &format!("- {display_name} skipped{}", message.map(|m| format!(": {m}")).unwrap_or_default()))
+                        self.paint(
+                            DIM,
+                            &format!(
+                                "- {display_name} skipped{}",
+                                message.map(|m| format!(": {m}")).unwrap_or_default()
+                            )
+                        )
                     )),
                     _ => Some(format!(
                         "{tag} {}",
@@ -280,7 +294,10 @@ impl Console {
             Event::ArtifactPublished { job, name, files, bytes, .. } => {
                 let tag = self.tag(state, &job);
                 state.artifacts.push(name.clone());
-                Some(format!("{tag} {}", self.paint(DIM, &format!("published artifact '{name}' ({files} files, {bytes} bytes)"))))
+                Some(format!(
+                    "{tag} {}",
+                    self.paint(DIM, &format!("published artifact '{name}' ({files} files, {bytes} bytes)"))
+                ))
             }
             Event::ArtifactDownloaded { .. } => None,
             Event::FileAttached { kind, path, .. } => {
@@ -315,28 +332,48 @@ impl Console {
             let implicit = format!("{}.", stage.name) == IMPLICIT_STAGE;
             let indent = if implicit { "  " } else { "    " };
             if !implicit {
-            let _ = writeln!(
-                out,
-                "  {} Stage {} {}",
-                self.paint(Self::result_style(result), Self::mark(result)),
-                stage.display,
-                self.paint(Self::result_style(result), format!("{result} {}", if result == TaskResult::Skipped { String::new() } else { seconds(stage.duration_ms) }).trim_end())
-            );
+                let _ = writeln!(
+                    out,
+                    "  {} Stage {} {}",
+                    self.paint(Self::result_style(result), Self::mark(result)),
+                    stage.display,
+                    self.paint(
+                        Self::result_style(result),
+                        format!(
+                            "{result} {}",
+                            if result == TaskResult::Skipped { String::new() } else { seconds(stage.duration_ms) }
+                        )
+                        .trim_end()
+                    )
+                );
             }
             for id in &stage.jobs {
                 let Some(job) = state.jobs.get(id) else { continue };
                 let Some(result) = job.result else { continue };
                 let shown = id.strip_prefix(IMPLICIT_STAGE).unwrap_or(id);
-                let name = if job.display.is_empty() || job.display == shown { shown.to_owned() } else { format!("{} ({shown})", job.display) };
+                let name = if job.display.is_empty() || job.display == shown {
+                    shown.to_owned()
+                } else {
+                    format!("{} ({shown})", job.display)
+                };
                 let detail = match (&job.message, result) {
-                    (Some(message), TaskResult::Skipped | TaskResult::Canceled | TaskResult::Failed) => format!(" — {message}"),
+                    (Some(message), TaskResult::Skipped | TaskResult::Canceled | TaskResult::Failed) => {
+                        format!(" — {message}")
+                    }
                     _ => String::new(),
                 };
                 let _ = writeln!(
                     out,
                     "{indent}{} Job {name} {}{detail}",
                     self.paint(Self::result_style(result), Self::mark(result)),
-                    self.paint(Self::result_style(result), format!("{result} {}", if result == TaskResult::Skipped { String::new() } else { seconds(job.duration_ms) }).trim_end())
+                    self.paint(
+                        Self::result_style(result),
+                        format!(
+                            "{result} {}",
+                            if result == TaskResult::Skipped { String::new() } else { seconds(job.duration_ms) }
+                        )
+                        .trim_end()
+                    )
                 );
                 for step in &job.steps {
                     let Some(result) = step.result else { continue };
@@ -348,9 +385,17 @@ impl Console {
                         let _ = write!(extra, ", exit code {code}");
                     }
                     if matches!(result, TaskResult::Failed | TaskResult::Canceled) {
-                        failures.push(format!("{shown} › {}{}", step.display, step.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()));
+                        failures.push(format!(
+                            "{shown} › {}{}",
+                            step.display,
+                            step.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+                        ));
                     }
-                    let timing = if result == TaskResult::Skipped { String::new() } else { format!(" {}", seconds(step.duration_ms)) };
+                    let timing = if result == TaskResult::Skipped {
+                        String::new()
+                    } else {
+                        format!(" {}", seconds(step.duration_ms))
+                    };
                     let _ = writeln!(
                         out,
                         "{indent}  {} {} {}",
@@ -359,8 +404,11 @@ impl Console {
                         self.paint(Self::result_style(result), &format!("{result}{timing}{extra}"))
                     );
                 }
-                if matches!(result, TaskResult::Failed | TaskResult::Canceled) && job.steps.iter().all(|s| !matches!(s.result, Some(TaskResult::Failed | TaskResult::Canceled))) {
-                    failures.push(format!("{shown}{}", job.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()));
+                if matches!(result, TaskResult::Failed | TaskResult::Canceled)
+                    && job.steps.iter().all(|s| !matches!(s.result, Some(TaskResult::Failed | TaskResult::Canceled)))
+                {
+                    failures
+                        .push(format!("{shown}{}", job.message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()));
                 }
             }
         }

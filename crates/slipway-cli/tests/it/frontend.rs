@@ -9,12 +9,22 @@ fn validate_the_example_pipeline() {
 
 #[test]
 fn expand_the_example_pipeline() {
-    insta::assert_snapshot!(transcript(slipway(&workspace()).args(["expand", "examples/azure-pipelines.yml", "--param", "runExtendedTests=true"])));
+    insta::assert_snapshot!(transcript(slipway(&workspace()).args([
+        "expand",
+        "examples/azure-pipelines.yml",
+        "--param",
+        "runExtendedTests=true"
+    ])));
 }
 
 #[test]
 fn plan_the_example_pipeline() {
-    insta::assert_snapshot!(transcript(slipway(&workspace()).args(["plan", "examples/azure-pipelines.yml", "--format", "json"])));
+    insta::assert_snapshot!(transcript(slipway(&workspace()).args([
+        "plan",
+        "examples/azure-pipelines.yml",
+        "--format",
+        "json"
+    ])));
 }
 
 #[test]
@@ -40,5 +50,10 @@ fn missing_files_and_bad_arguments() {
 fn templates_from_another_repository_need_repo() {
     let fixtures = workspace().join("crates/slipway-cli/tests/it/fixtures");
     insta::assert_snapshot!(transcript(slipway(&fixtures).args(["expand", "uses-other-repository.yml"])));
-    insta::assert_snapshot!(transcript(slipway(&fixtures).args(["expand", "uses-other-repository.yml", "--repo", "templates=other-repository"])));
+    insta::assert_snapshot!(transcript(slipway(&fixtures).args([
+        "expand",
+        "uses-other-repository.yml",
+        "--repo",
+        "templates=other-repository"
+    ])));
 }

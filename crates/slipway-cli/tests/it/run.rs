@@ -31,7 +31,8 @@ impl Scratch {
         let repo = dir.join("repo");
         std::fs::create_dir_all(&repo).unwrap_or_else(|e| panic!("{e}"));
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/run").join(fixture);
-        std::fs::copy(&source, repo.join("azure-pipelines.yml")).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+        std::fs::copy(&source, repo.join("azure-pipelines.yml"))
+            .unwrap_or_else(|e| panic!("{}: {e}", source.display()));
         std::fs::write(repo.join("input.txt"), "input from the repository\n").unwrap_or_else(|e| panic!("{e}"));
         Self { dir }
     }
@@ -159,7 +160,8 @@ fn conditions_after_failures() {
 #[test]
 fn variables_macros_secrets_and_masking() {
     let scratch = Scratch::new("variables.yml");
-    let out = scratch.run(&["--var", "queued=from-cli", "--var", "where=ignored", "--secret", "token=sup3r-s3cret-value"]);
+    let out =
+        scratch.run(&["--var", "queued=from-cli", "--var", "where=ignored", "--secret", "token=sup3r-s3cret-value"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     out.expect(&[
         "where=job env=job combined=vanilla-job queued=from-cli",
@@ -255,7 +257,13 @@ fn ctrl_c_cancels_runs_cleanup_and_leaves_nothing_running() {
     seen.push_str(&rest);
     let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(status.code(), Some(130), "{seen}");
-    for text in ["Cancelling the run", "cleanup status=Canceled", "saw the cancel", "- Next skipped", "Runs for a minute Canceled"] {
+    for text in [
+        "Cancelling the run",
+        "cleanup status=Canceled",
+        "saw the cancel",
+        "- Next skipped",
+        "Runs for a minute Canceled",
+    ] {
         assert!(seen.contains(text), "missing {text:?} in {seen}");
     }
     std::thread::sleep(Duration::from_millis(200));
@@ -270,7 +278,9 @@ fn deployment_hooks_in_azure_order() {
         .stdout
         .lines()
         .filter_map(|line| line.strip_prefix("[Canary] "))
-        .filter(|line| !line.starts_with(['▸', '$', '✓']) && !line.starts_with("Lifecycle") && !line.starts_with("Job "))
+        .filter(|line| {
+            !line.starts_with(['▸', '$', '✓']) && !line.starts_with("Lifecycle") && !line.starts_with("Job ")
+        })
         .collect();
     assert_eq!(
         canary,
@@ -334,7 +344,13 @@ fn stage_and_job_selection_include_dependencies() {
 fn matrix_parallel_and_max_parallel() {
     let out = Scratch::new("parallel.yml").run(&["--jobs", "4"]);
     assert_eq!(out.code, Some(0), "{out:?}");
-    out.expect(&["leg A position 1 of 3", "leg B position 2 of 3", "leg C position 3 of 3", "slice 1 of 2", "slice 2 of 2"]);
+    out.expect(&[
+        "leg A position 1 of 3",
+        "leg B position 2 of 3",
+        "leg C position 3 of 3",
+        "slice 1 of 2",
+        "slice 2 of 2",
+    ]);
     // maxParallel: 1 runs the legs one after the other.
     let order: Vec<&str> = out
         .stdout
@@ -351,18 +367,28 @@ fn matrix_parallel_and_max_parallel() {
 fn json_format_streams_the_event_model() {
     let out = Scratch::new("outputs.yml").run(&["--format", "json"]);
     assert_eq!(out.code, Some(0));
-    let events: Vec<serde_json::Value> = out
-        .stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
-        .collect();
+    let events: Vec<serde_json::Value> =
+        out.stdout.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"))).collect();
     let kinds: Vec<&str> = events.iter().filter_map(|event| event["event"].as_str()).collect();
     assert_eq!(kinds.first(), Some(&"runStarted"));
     assert_eq!(kinds.last(), Some(&"runFinished"));
-    for kind in ["stageStarted", "stageFinished", "jobStarted", "jobFinished", "stepStarted", "stepFinished", "log", "variableSet"] {
+    for kind in [
+        "stageStarted",
+        "stageFinished",
+        "jobStarted",
+        "jobFinished",
+        "stepStarted",
+        "stepFinished",
+        "log",
+        "variableSet",
+    ] {
         assert!(kinds.contains(&kind), "no {kind} event");
     }
-    assert!(events.iter().any(|event| event["event"] == "variableSet" && event["name"] == "setver.version" && event["output"] == true));
+    assert!(
+        events.iter().any(|event| event["event"] == "variableSet"
+            && event["name"] == "setver.version"
+            && event["output"] == true)
+    );
     assert_eq!(events.last().map(|event| event["result"].clone()), Some(serde_json::json!("Succeeded")));
 }
 
@@ -370,8 +396,8 @@ fn json_format_streams_the_event_model() {
 fn shells_and_missing_powershell() {
     let out = Scratch::new("shells.yml").run(&[]);
     out.expect(&["bash says"]);
-    let has_pwsh = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("pwsh").is_file()));
+    let has_pwsh =
+        std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("pwsh").is_file()));
     if has_pwsh {
         out.expect(&["pwsh says hi"]);
     } else {
