@@ -2,13 +2,14 @@
 //! variables, `$(macro)` expansion and environment names.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 use slipway_events::TaskResult;
 use slipway_expr::status::{JobStatus, Scope};
 use slipway_expr::{Object, Value};
 use slipway_plan::Condition;
 
+use crate::counters::Counters;
 use crate::variables::Variables;
 
 /// What status functions (`succeeded()`, `failed()`, ...) look at.
@@ -40,6 +41,8 @@ pub(crate) struct Context<'a> {
     pub stage_dependencies: Option<&'a serde_json::Value>,
     /// What status functions look at.
     pub status: Status<'a>,
+    /// `counter()` state, where counters are allowed (runtime variable expressions).
+    pub counters: Option<&'a RefCell<Counters>>,
 }
 
 fn job_status(result: TaskResult) -> JobStatus {
@@ -53,20 +56,7 @@ fn job_status(result: TaskResult) -> JobStatus {
 }
 
 fn from_json(value: &serde_json::Value) -> Value {
-    match value {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(value) => Value::Bool(*value),
-        serde_json::Value::Number(number) => Value::Number(number.as_f64().unwrap_or(0.0)),
-        serde_json::Value::String(text) => Value::String(text.clone()),
-        serde_json::Value::Array(items) => Value::Array(items.iter().map(from_json).collect()),
-        serde_json::Value::Object(map) => {
-            let mut object = Object::new();
-            for (key, item) in map {
-                object.insert(key.clone(), from_json(item));
-            }
-            Value::Object(object)
-        }
-    }
+    Value::from_json(value)
 }
 
 struct Adapter<'a, 'b> {
@@ -106,8 +96,20 @@ impl slipway_expr::Context for Adapter<'_, '_> {
             Status::Dependencies { canceled, .. } => Scope::Dependencies { results: &self.results, canceled },
         };
         if name.eq_ignore_ascii_case("counter") {
-            // A local run has no server to keep counters: every counter starts at its seed.
-            return Some(Ok(arguments.get(1).cloned().unwrap_or(Value::Number(0.0))));
+            let Some(counters) = self.context.counters else {
+                return Some(Err(slipway_expr::EvalError::new("counter() can only be used in the value of a variable")));
+            };
+            let prefix = arguments.first().map(Value::to_display_string).unwrap_or_default();
+            let seed = match arguments.get(1) {
+                Some(Value::Number(number)) => *number,
+                Some(other) => other.to_display_string().trim().parse().unwrap_or(0.0),
+                None => 0.0,
+            };
+            #[expect(clippy::cast_possible_truncation, reason = "counter seeds are whole numbers; Azure truncates too")]
+            let seed = seed as i64;
+            let value = counters.borrow_mut().next(&prefix, seed);
+            #[expect(clippy::cast_precision_loss, reason = "counters stay far below 2^53")]
+            return Some(Ok(Value::Number(value as f64)));
         }
         slipway_expr::status::call(name, arguments, &scope)
     }

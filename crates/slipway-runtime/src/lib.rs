@@ -9,6 +9,7 @@
 //! together and reports everything as [`slipway_events::Event`]s.
 
 pub mod artifacts;
+pub mod counters;
 pub mod executor;
 mod expr;
 pub mod local;

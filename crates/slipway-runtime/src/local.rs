@@ -523,6 +523,7 @@ impl<'a> JobRunner<'a> {
             dependencies: None,
             stage_dependencies: None,
             status: Status::Step { job_status: self.job_status_for_conditions(), canceled: self.canceled.is_some() },
+            counters: None,
         };
         match expr::condition(step.condition.as_ref(), &context) {
             Ok(true) => {}

@@ -99,6 +99,24 @@ fn next_counter(path: &std::path::Path) -> u64 {
     next
 }
 
+/// A pipeline name made safe to use as a file name.
+fn file_name(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect()
+}
+
+/// Keeps the `counter()` values of a run for the next run of the same pipeline.
+fn save_counters(path: &std::path::Path, values: &std::collections::BTreeMap<String, i64>) {
+    if values.is_empty() {
+        return;
+    }
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    if let Ok(text) = serde_json::to_vec_pretty(values) {
+        let _ = std::fs::write(path, text);
+    }
+}
+
 fn next_revision(work_dir: &std::path::Path, key: &str) -> u32 {
     let path = work_dir.join("revisions.json");
     let mut map: HashMap<String, u32> =
@@ -161,7 +179,12 @@ pub fn execute(
             shadowed.push(name.clone());
         }
     }
-    let mut scheduler = Scheduler::new(Arc::clone(&plan), base, &options.selection, options.max_parallel)?;
+    let counters_path = options.work_dir.join("counters").join(format!("{}.json", file_name(&options.pipeline_name)));
+    let counters = crate::counters::Counters::new(
+        std::fs::read(&counters_path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default(),
+    );
+    let mut scheduler =
+        Scheduler::with_counters(Arc::clone(&plan), base, &options.selection, options.max_parallel, counters)?;
 
     // The run number may use the pipeline's variables.
     let now = DateTime::from_unix(now_ms() / 1000);
@@ -326,6 +349,7 @@ pub fn execute(
     if !options.keep_run_dir {
         let _ = std::fs::remove_dir_all(&run_dir);
     }
+    save_counters(&counters_path, &scheduler.counters());
     Ok(RunReport { result, run_id, build_number, tags })
 }
 

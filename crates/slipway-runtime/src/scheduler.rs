@@ -165,6 +165,7 @@ pub struct Scheduler {
     canceled: bool,
     finished: bool,
     warnings: Vec<String>,
+    counters: std::cell::RefCell<crate::counters::Counters>,
 }
 
 fn resolve_names(
@@ -230,6 +231,21 @@ impl Scheduler {
         base: Variables,
         selection: &Selection,
         max_parallel: usize,
+    ) -> Result<Self, ScheduleError> {
+        Self::with_counters(plan, base, selection, max_parallel, crate::counters::Counters::default())
+    }
+
+    /// Like [`Scheduler::new`], continuing the `counter()` values earlier runs of the same
+    /// pipeline left.
+    ///
+    /// # Errors
+    /// As [`Scheduler::new`].
+    pub fn with_counters(
+        plan: Arc<Plan>,
+        base: Variables,
+        selection: &Selection,
+        max_parallel: usize,
+        counters: crate::counters::Counters,
     ) -> Result<Self, ScheduleError> {
         let stage_names: Vec<&str> = plan.stages.iter().map(|stage| stage.name.as_str()).collect();
         let mut stage_deps = Vec::with_capacity(plan.stages.len());
@@ -341,6 +357,7 @@ impl Scheduler {
             canceled: false,
             finished: false,
             warnings: Vec::new(),
+            counters: std::cell::RefCell::new(counters),
         };
         let mut base = std::mem::take(&mut scheduler.base);
         let empty = json!({});
@@ -367,6 +384,12 @@ impl Scheduler {
     /// from the pipeline's variables).
     pub fn set_base_variable(&mut self, variable: Variable) {
         self.base.force(variable);
+    }
+
+    /// The `counter()` values after this run, to keep for the next one.
+    #[must_use]
+    pub fn counters(&self) -> std::collections::BTreeMap<String, i64> {
+        self.counters.borrow().values()
     }
 
     /// Whether the run was cancelled.
@@ -400,6 +423,7 @@ impl Scheduler {
                                 dependencies: Some(dependencies),
                                 stage_dependencies: Some(stage_dependencies),
                                 status: Status::Dependencies { results, canceled: self.canceled },
+                                counters: Some(&self.counters),
                             };
                             match expr::runtime_value(source, &context) {
                                 Ok(value) => value,
@@ -548,6 +572,7 @@ impl Scheduler {
                     dependencies: Some(&dependencies),
                     stage_dependencies: Some(&stage_dependencies),
                     status: Status::Dependencies { results: &results, canceled: self.canceled },
+                    counters: None,
                 };
                 match expr::condition(stage.condition.as_ref(), &context) {
                     Ok(true) => {
@@ -646,6 +671,7 @@ impl Scheduler {
                     dependencies: Some(&dependencies),
                     stage_dependencies: Some(&stage_dependencies),
                     status: Status::Dependencies { results: &results, canceled: self.canceled },
+                    counters: None,
                 };
                 match expr::condition(job.condition.as_ref(), &context) {
                     Ok(true) => {

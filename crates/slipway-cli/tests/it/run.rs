@@ -416,3 +416,12 @@ fn invalid_pipelines_and_bad_arguments_exit_2() {
     assert_eq!(scratch.run(&["--var", "novalue"]).code, Some(2));
     assert_eq!(scratch.run(&["missing.yml"]).code, Some(2));
 }
+
+#[test]
+fn counters_grow_once_per_run_and_restart_for_a_new_prefix() {
+    let scratch = Scratch::new("counter.yml");
+    scratch.run(&[]).expect(&["version 1.0.100"]);
+    scratch.run(&[]).expect(&["version 1.0.101"]);
+    scratch.run(&["--param", "major=2"]).expect(&["version 2.0.100"]);
+    scratch.run(&[]).expect(&["version 1.0.102"]);
+}
