@@ -397,6 +397,28 @@ pub enum Shell {
     PowerShell,
 }
 
+impl Step {
+    /// A step that does `action` with every setting at its default: enabled, no condition (the
+    /// dialect's default), no retries, no timeout.
+    #[must_use]
+    pub fn new(action: Action) -> Self {
+        Self {
+            name: None,
+            display_name: None,
+            action,
+            condition: None,
+            continue_on_error: false,
+            enabled: true,
+            env: Vec::new(),
+            working_directory: None,
+            timeout_minutes: None,
+            retry_count: 0,
+            fail_on_stderr: false,
+            span: None,
+        }
+    }
+}
+
 impl Plan {
     /// Every job with the name of its stage.
     pub fn jobs(&self) -> impl Iterator<Item = (&Stage, &Job)> {

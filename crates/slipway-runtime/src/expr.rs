@@ -97,7 +97,9 @@ impl slipway_expr::Context for Adapter<'_, '_> {
         };
         if name.eq_ignore_ascii_case("counter") {
             let Some(counters) = self.context.counters else {
-                return Some(Err(slipway_expr::EvalError::new("counter() can only be used in the value of a variable")));
+                return Some(Err(slipway_expr::EvalError::new(
+                    "counter() can only be used in the value of a variable",
+                )));
             };
             let prefix = arguments.first().map(Value::to_display_string).unwrap_or_default();
             let seed = match arguments.get(1) {

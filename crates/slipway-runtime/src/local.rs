@@ -132,20 +132,7 @@ fn default_display_name(step: &Step) -> String {
 }
 
 fn implicit_step(action: Action) -> Step {
-    Step {
-        name: None,
-        display_name: None,
-        action,
-        condition: None,
-        continue_on_error: false,
-        enabled: true,
-        env: Vec::new(),
-        working_directory: None,
-        timeout_minutes: None,
-        retry_count: 0,
-        fail_on_stderr: false,
-        span: None,
-    }
+    Step::new(action)
 }
 
 /// What a step attempt produced.

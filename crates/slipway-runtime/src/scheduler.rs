@@ -785,20 +785,7 @@ pub(crate) mod tests {
 
     #[expect(dead_code, reason = "kept beside the other plan builders for tests that need steps")]
     pub(crate) fn script(text: &str) -> Step {
-        Step {
-            name: None,
-            display_name: None,
-            action: Action::Script { shell: Shell::Bash, script: text.to_owned() },
-            condition: None,
-            continue_on_error: false,
-            enabled: true,
-            env: Vec::new(),
-            working_directory: None,
-            timeout_minutes: None,
-            retry_count: 0,
-            fail_on_stderr: false,
-            span: None,
-        }
+        Step::new(Action::Script { shell: Shell::Bash, script: text.to_owned() })
     }
 
     pub(crate) fn job(name: &str, depends_on: &[&str], steps: Vec<Step>) -> Job {

@@ -27,20 +27,7 @@ fn cond(text: &str) -> Option<Condition> {
 }
 
 fn script(text: &str) -> Step {
-    Step {
-        name: None,
-        display_name: None,
-        action: Action::Script { shell: Shell::Bash, script: text.to_owned() },
-        condition: None,
-        continue_on_error: false,
-        enabled: true,
-        env: Vec::new(),
-        working_directory: None,
-        timeout_minutes: None,
-        retry_count: 0,
-        fail_on_stderr: false,
-        span: None,
-    }
+    Step::new(Action::Script { shell: Shell::Bash, script: text.to_owned() })
 }
 
 fn named(name: &str, text: &str) -> Step {

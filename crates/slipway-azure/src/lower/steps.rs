@@ -10,17 +10,7 @@ use crate::validate::steps::{STEP_KINDS, step_kind};
 use crate::validate::values::{scalar_text, to_json, to_text};
 
 /// Keys every step may have; the rest of a `checkout` step's keys are its options.
-const COMMON_KEYS: &[&str] = &[
-    "condition",
-    "continueOnError",
-    "displayName",
-    "target",
-    "enabled",
-    "env",
-    "name",
-    "timeoutInMinutes",
-    "retryCountOnTaskFailure",
-];
+use crate::validate::steps::COMMON_KEYS;
 
 impl Lowerer {
     /// The steps of a job or hook.

@@ -27,7 +27,7 @@ pub(crate) const STEP_KINDS: &[&str] = &[
 ];
 
 /// Keys every kind of step accepts.
-const COMMON_KEYS: &[&str] = &[
+pub(crate) const COMMON_KEYS: &[&str] = &[
     "condition",
     "continueOnError",
     "displayName",
