@@ -123,63 +123,6 @@ fn corpus_pipelines_have_no_false_errors() {
     assert!(false_errors == 0, "false errors on valid pipelines:\n{report}");
 }
 
-/// Expands every corpus pipeline (templates included) with the expansion engine and validates the
-/// result. Expansion failures are counted, not judged: this looks for false errors of `validate`
-/// on the pipelines the plain corpus test cannot read.
-#[test]
-#[ignore = "depends on the expansion engine; run with `--ignored`"]
-fn corpus_pipelines_after_expansion_have_no_false_errors() {
-    let directory = corpus_directory();
-    let Ok(manifest) = std::fs::read_to_string(directory.join("manifest.tsv")) else {
-        eprintln!("corpus not found at {}; skipped", directory.display());
-        return;
-    };
-    let rows: Vec<Vec<&str>> = manifest.lines().skip(1).map(|line| line.split('\t').collect()).collect();
-    let (mut validated, mut not_expanded, mut false_errors, mut warnings) = (0, 0, 0, 0);
-    let mut report = String::new();
-    for row in rows.iter().filter(|row| row.get(4) == Some(&"pipeline")) {
-        let (Some(repository), Some(path), Some(local)) = (row.first(), row.get(1), row.get(7)) else {
-            continue;
-        };
-        let mut files = crate::MemoryFileSystem::new();
-        for other in rows.iter().filter(|other| other.first() == Some(repository)) {
-            if let (Some(other_path), Some(other_local)) = (other.get(1), other.get(7))
-                && let Ok(text) = std::fs::read_to_string(directory.join(other_local))
-            {
-                files.insert(*other_path, text);
-            }
-        }
-        let expansion = crate::expand(&crate::Location::local(*path), &files, &crate::Options::default());
-        let Some(root) = expansion.root.filter(|_| !expansion.diagnostics.iter().any(|d| d.is_error())) else {
-            not_expanded += 1;
-            continue;
-        };
-        validated += 1;
-        let diagnostics = validate(&root);
-        warnings += diagnostics.iter().filter(|diagnostic| !diagnostic.is_error()).count();
-        if std::env::var_os("SLIPWAY_SHOW_WARNINGS").is_some() {
-            println!("{}", render_all(&diagnostics, &expansion.sources));
-        }
-        let errors: Vec<_> = diagnostics.into_iter().filter(|diagnostic| diagnostic.is_error()).collect();
-        if let Some((_, codes)) = KNOWN_INVALID.iter().find(|(name, _)| name == local) {
-            for code in *codes {
-                assert!(errors.iter().any(|error| error.code == *code), "{local} should report {code}");
-            }
-            continue;
-        }
-        if !errors.is_empty() {
-            false_errors += errors.len();
-            report.push_str(&render_all(&errors, &expansion.sources));
-        } else if let Err(lowering) = crate::lower(&root, &expansion.sources, Vec::new()) {
-            false_errors += lowering.len();
-            report.push_str(&render_all(&lowering, &expansion.sources));
-        }
-    }
-    println!(
-        "expanded corpus: {validated} pipelines validated, {not_expanded} not expanded, {false_errors} errors, {warnings} warnings"
-    );
-    assert!(false_errors == 0, "errors on expanded pipelines:\n{report}");
-}
 
 #[test]
 fn v0001_unknown_key_with_did_you_mean() {
