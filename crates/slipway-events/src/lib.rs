@@ -350,6 +350,28 @@ pub enum Event {
         /// The new number.
         build_number: String,
     },
+    /// A step published test results (`PublishTestResults`).
+    TestResultsPublished {
+        /// Milliseconds since the Unix epoch.
+        time: u64,
+        /// The job.
+        job: String,
+        /// The step, counted from 1.
+        step: u32,
+        /// The results.
+        results: TestRun,
+    },
+    /// A step published a code coverage summary (`PublishCodeCoverageResults`).
+    CoveragePublished {
+        /// Milliseconds since the Unix epoch.
+        time: u64,
+        /// The job.
+        job: String,
+        /// The step, counted from 1.
+        step: u32,
+        /// The summary.
+        coverage: Coverage,
+    },
     /// The run ended.
     RunFinished {
         /// Milliseconds since the Unix epoch.
@@ -359,6 +381,88 @@ pub enum Event {
         /// Milliseconds it ran.
         duration_ms: u64,
     },
+}
+
+/// The outcome of one test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TestOutcome {
+    /// It passed.
+    Passed,
+    /// It failed (an assertion or an error).
+    Failed,
+    /// It did not run (skipped, ignored, inconclusive, not executed).
+    Skipped,
+}
+
+/// One test case from a results file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestCase {
+    /// The test's name.
+    pub name: String,
+    /// Its class, fixture or suite.
+    pub suite: Option<String>,
+    /// How it ended.
+    pub outcome: TestOutcome,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// The failure message, for failed tests.
+    pub message: Option<String>,
+    /// The stack trace or failure details, for failed tests.
+    pub stack_trace: Option<String>,
+}
+
+/// A published set of test results: the totals and every test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestRun {
+    /// The run's title (`testRunTitle`), or one made from the files.
+    pub title: String,
+    /// The results format (`JUnit`, `NUnit`, `XUnit`, `VSTest`).
+    pub format: String,
+    /// The files read.
+    pub files: Vec<String>,
+    /// How many tests ran in all.
+    pub total: u64,
+    /// How many passed.
+    pub passed: u64,
+    /// How many failed.
+    pub failed: u64,
+    /// How many did not run.
+    pub skipped: u64,
+    /// Total duration in milliseconds.
+    pub duration_ms: u64,
+    /// Every test case.
+    pub tests: Vec<TestCase>,
+}
+
+/// Lines, branches or another measure: how many were covered out of how many.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CoverageCounter {
+    /// Covered.
+    pub covered: u64,
+    /// In all.
+    pub total: u64,
+}
+
+/// A code coverage summary (`PublishCodeCoverageResults`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Coverage {
+    /// `Cobertura` or `JaCoCo`.
+    pub format: String,
+    /// The summary file read.
+    pub file: String,
+    /// Lines covered.
+    pub lines: Option<CoverageCounter>,
+    /// Branches covered.
+    pub branches: Option<CoverageCounter>,
+    /// Other measures JaCoCo reports (`instructions`, `methods`, `classes`, `complexity`).
+    pub other: Vec<(String, CoverageCounter)>,
+    /// Per package or module: its name and line coverage.
+    pub packages: Vec<(String, CoverageCounter)>,
 }
 
 impl Event {

@@ -123,7 +123,6 @@ fn corpus_pipelines_have_no_false_errors() {
     assert!(false_errors == 0, "false errors on valid pipelines:\n{report}");
 }
 
-
 #[test]
 fn v0001_unknown_key_with_did_you_mean() {
     insta::assert_snapshot!(check(&fixture("V0001-unknown-job-key.yml")), @"

@@ -1,0 +1,6 @@
+//! Built-in tasks: artifacts. (Being written.)
+
+use super::Builtin;
+
+/// The tasks of this module.
+pub static TASKS: &[Builtin] = &[];

@@ -1,0 +1,113 @@
+//! What a running task may ask of the job that runs it.
+
+use std::path::{Path, PathBuf};
+
+/// How to set a variable (`task.setvariable` options).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SetVariable {
+    /// Mask the value everywhere and keep it out of the environment.
+    pub secret: bool,
+    /// Make it an output variable (`dependencies.J.outputs['step.name']`).
+    pub output: bool,
+    /// Later steps may not change it.
+    pub readonly: bool,
+}
+
+/// A process for a task to run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    /// The program (looked up on the job's `PATH`).
+    pub program: String,
+    /// Its arguments.
+    pub arguments: Vec<String>,
+    /// Where it runs; the job's default working directory when `None`.
+    pub working_directory: Option<PathBuf>,
+    /// Extra environment variables.
+    pub environment: Vec<(String, String)>,
+}
+
+impl CommandLine {
+    /// A command line for `program` with `arguments`.
+    #[must_use]
+    pub fn new(program: impl Into<String>, arguments: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            program: program.into(),
+            arguments: arguments.into_iter().map(Into::into).collect(),
+            working_directory: None,
+            environment: Vec::new(),
+        }
+    }
+
+    /// The command as a person would type it, for the log.
+    #[must_use]
+    pub fn display(&self) -> String {
+        std::iter::once(self.program.as_str())
+            .chain(self.arguments.iter().map(String::as_str))
+            .map(|word| {
+                if word.is_empty() || word.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
+                    format!("\"{}\"", word.replace('"', "\\\""))
+                } else {
+                    word.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The job, as a task sees it. The runtime implements this; tests implement it in memory.
+pub trait TaskHost {
+    /// A variable's value (case-insensitive name), secrets included.
+    fn variable(&self, name: &str) -> Option<String>;
+
+    /// Sets a variable, as `##vso[task.setvariable]` does.
+    fn set_variable(&mut self, name: &str, value: &str, options: SetVariable);
+
+    /// `System.DefaultWorkingDirectory`: where relative paths in inputs start.
+    fn working_directory(&self) -> PathBuf;
+
+    /// Writes a line to the step's log.
+    fn log(&mut self, line: &str);
+
+    /// Records a warning on the step (shown in the summary).
+    fn warning(&mut self, message: &str);
+
+    /// Records an error on the step (shown in the summary). Returning [`crate::Outcome::Failed`]
+    /// fails the step; an error alone does not.
+    fn error(&mut self, message: &str);
+
+    /// Puts a directory first on the `PATH` of this and later steps (`task.prependpath`).
+    fn prepend_path(&mut self, directory: &Path);
+
+    /// Runs a process in the job's environment: its output goes to the log, masked, with
+    /// logging commands processed. Returns the exit code.
+    ///
+    /// # Errors
+    /// When the process cannot be started (not found, not executable), with a description.
+    fn run(&mut self, command: &CommandLine) -> Result<i32, String>;
+
+    /// Publishes `path` (a file or a directory) as the pipeline artifact `name`.
+    ///
+    /// # Errors
+    /// When the path does not exist or the artifact store fails.
+    fn publish_artifact(&mut self, name: &str, path: &Path) -> Result<(), String>;
+
+    /// Downloads the artifact `name` (every artifact when `None`) into `target`, keeping only
+    /// files matching `patterns` (minimatch, relative to the artifact; all files when empty).
+    ///
+    /// # Errors
+    /// When no such artifact exists or the files cannot be written.
+    fn download_artifact(&mut self, name: Option<&str>, target: &Path, patterns: &[String]) -> Result<(), String>;
+
+    /// Keeps a test run's results with the run (`PublishTestResults`).
+    fn publish_test_results(&mut self, results: slipway_events::TestRun);
+
+    /// Keeps a code coverage summary with the run (`PublishCodeCoverageResults`).
+    fn publish_coverage(&mut self, coverage: slipway_events::Coverage);
+
+    /// The directory of the local cache store that `Cache@2` saves to and restores from.
+    fn cache_directory(&self) -> PathBuf;
+
+    /// Whether the job is being cancelled; long tasks should stop soon.
+    fn is_canceled(&self) -> bool;
+}
