@@ -55,6 +55,11 @@ impl CommandLine {
     }
 }
 
+/// Work a task leaves for the end of the job (`Cache@2` saves the cache in a post-job step). It
+/// runs after the job's last step, in reverse order of registration, when the job has succeeded
+/// so far (the default `succeeded()` condition).
+pub type PostJob = Box<dyn FnOnce(&mut dyn TaskHost) -> crate::Outcome + Send>;
+
 /// The job, as a task sees it. The runtime implements this; tests implement it in memory.
 pub trait TaskHost {
     /// A variable's value (case-insensitive name), secrets included.
@@ -110,4 +115,10 @@ pub trait TaskHost {
 
     /// Whether the job is being cancelled; long tasks should stop soon.
     fn is_canceled(&self) -> bool;
+
+    /// The secret variables (name and value), which task processes receive as `SECRET_<NAME>`.
+    fn secret_variables(&self) -> Vec<(String, String)>;
+
+    /// Registers work for a post-job step named `display_name` (shown as `Post-job: NAME`).
+    fn post_job(&mut self, display_name: &str, action: PostJob);
 }
