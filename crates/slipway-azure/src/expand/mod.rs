@@ -289,6 +289,12 @@ impl Expander<'_> {
 
     /// Records a diagnostic raised inside `scope`, noting the template references that led there.
     fn report(&mut self, mut diagnostic: Diagnostic, scope: &Scope) {
+        // A mistake inside an `${{ each }}` would otherwise be reported once per iteration.
+        if self.diagnostics.iter().any(|known| {
+            known.code == diagnostic.code && known.span == diagnostic.span && known.message == diagnostic.message
+        }) {
+            return;
+        }
         for (location, span) in scope.chain.iter().rev() {
             diagnostic.notes.push(format!(
                 "in template `{location}`, included from {}:{}:{}",
@@ -633,6 +639,9 @@ impl Expander<'_> {
 
     /// The items an `${{ each }}` walks: `(value, node)` pairs.
     fn iterate(&mut self, key: &Node, source: &str, offset: usize, scope: &Scope) -> Vec<(Value, Node)> {
+        if self.too_large {
+            return Vec::new();
+        }
         let collection = match self.lookup(source, scope) {
             Some(found) => found,
             None => self.evaluate(key, source, offset, scope).map(|value| value_to_node(&value, key.span)),
@@ -745,6 +754,9 @@ impl Expander<'_> {
                 Directive::Each { variable, source, offset } => {
                     chain = None;
                     for (item, item_node) in self.iterate(key, &source, offset, &scope) {
+                        if !self.count(key.span, &scope) {
+                            break;
+                        }
                         let inner = scope.with_local(&variable, item, item_node);
                         let expanded = self.node(value, &inner, section);
                         self.merge_mapping(&mut out, expanded, key, &scope);
@@ -895,6 +907,9 @@ impl Expander<'_> {
                         Directive::Each { variable, source, offset } => {
                             chain = None;
                             for (element, element_node) in self.iterate(key, &source, offset, scope) {
+                                if !self.count(key.span, scope) {
+                                    break;
+                                }
                                 let inner = scope.with_local(&variable, element, element_node);
                                 produced.push(self.node(value, &inner, section));
                             }

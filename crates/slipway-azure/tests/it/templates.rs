@@ -287,3 +287,18 @@ fn expression_errors_point_into_the_value() {
     3 errors and 0 warnings
     ");
 }
+
+/// Inputs the fuzzer found slow (`fuzz/`): runaway `${{ each }}` nesting with a mistake inside.
+/// Expansion must stop at its budget and report each mistake once, not once per iteration.
+#[test]
+fn fuzzer_regressions_report_each_mistake_once() {
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    for (file, code) in
+        [("nested-each-with-bad-expression.yml", "T0007"), ("nested-each-with-malformed-inner-each.yml", "T0013")]
+    {
+        let text = std::fs::read_to_string(directory.join(file)).expect("fixture");
+        let output = expanded(&[("azure-pipelines.yml", &text)]);
+        assert_eq!(output.matches(&format!("error[{code}]")).count(), 1, "{file}:\n{output}");
+        assert!(output.lines().filter(|line| line.starts_with("error[")).count() <= 3, "{file}:\n{output}");
+    }
+}
