@@ -8,6 +8,8 @@
 //! touches the outside world goes through it or through the file system of the job's workspace.
 
 pub mod builtin;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod folder;
 pub mod glob;
 pub mod host;
