@@ -30,7 +30,7 @@ pub const MAX_FILES: usize = 100;
 /// Azure's limit on template nesting.
 pub const MAX_DEPTH: usize = 20;
 /// A bound on the size of the expanded document, in nodes, standing in for Azure's memory limit.
-pub const MAX_NODES: usize = 200_000;
+pub const MAX_NODES: usize = 100_000;
 
 /// What the caller knows before expansion.
 #[derive(Clone, Debug, Default)]
