@@ -270,13 +270,14 @@ pub fn plan(args: &PlanArgs) -> ExitCode {
     }
 }
 
-/// Loads, expands, validates and lowers the pipeline at `path`. On failure the diagnostics have
-/// been printed (text on stderr) and the exit code to return (2) is given back.
+/// Loads, expands, validates and lowers the pipeline at `path`; gives the plan and the files it
+/// was read from (for diagnostics about its steps). On failure the diagnostics have been printed
+/// (text on stderr) and the exit code to return (2) is given back.
 pub fn load_plan(
     path: &Path,
     parameters: &[(String, String)],
     repositories: &[(String, PathBuf)],
-) -> Result<Plan, ExitCode> {
+) -> Result<(Plan, SourceMap), ExitCode> {
     let args = LoadArgs {
         parameters: parameters.to_vec(),
         repositories: repositories.iter().map(|(alias, path)| (alias.clone(), path.display().to_string())).collect(),
@@ -284,7 +285,7 @@ pub fn load_plan(
     let loaded = load(path, &args);
     print_diagnostics(&loaded.diagnostics, &loaded.sources);
     match loaded.plan {
-        Some(plan) if !has_errors(&loaded.diagnostics) => Ok(plan),
+        Some(plan) if !has_errors(&loaded.diagnostics) => Ok((plan, loaded.sources)),
         _ => Err(ExitCode::from(2)),
     }
 }

@@ -2,6 +2,7 @@
 //! live output (or the event stream as JSON lines) and a summary.
 
 mod console;
+mod tasks;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ pub enum Format {
 
 /// Arguments of `slipway run`.
 #[derive(Args, Debug)]
+#[command(after_long_help = TASKS_HELP)]
 pub struct RunArgs {
     /// The pipeline file.
     #[arg(default_value = "azure-pipelines.yml")]
@@ -54,7 +56,34 @@ pub struct RunArgs {
     /// Run `checkout: self` on a clean copy of the working tree instead of the repository in place.
     #[arg(long)]
     pub isolated: bool,
+    /// A directory of task folders (each with a `task.json`), or one task folder, searched for
+    /// `task:` steps before the built-in tasks (repeatable; see also the configuration file
+    /// below).
+    #[arg(long = "tasks", value_name = "DIR")]
+    pub tasks: Vec<PathBuf>,
+    /// Run the pipeline even when some `task:` steps name a task that is neither built in nor in a
+    /// task folder: those steps are skipped, with a warning.
+    #[arg(long)]
+    pub skip_unknown_tasks: bool,
 }
+
+/// The part of `slipway run --help` about tasks and the configuration file.
+const TASKS_HELP: &str = "\
+Tasks:
+  `task:` steps run built-in tasks (CmdLine@2, Bash@3, PowerShell@2, the artifact tasks, Cache@2,
+  ...) or tasks from task folders: a folder with a task.json and its implementation, as in
+  Microsoft's azure-pipelines-tasks repository or an extracted extension. Before a run starts,
+  every task step must have a task; otherwise the run stops (exit 2) and names each step.
+
+Configuration file:
+  Task directories can also be listed in `slipway.toml` at the repository's root, or in
+  `$XDG_CONFIG_HOME/slipway/config.toml` (`~/.config/slipway/config.toml`):
+
+      [tasks]
+      directories = [\"../azure-pipelines-tasks/Tasks\", \"/opt/slipway/tasks\"]
+
+  Relative directories start at the configuration file's directory. `--tasks` directories are
+  searched first, then the repository's file, then the user's.";
 
 fn name_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
@@ -138,11 +167,24 @@ pub fn run_command(args: RunArgs) -> ExitCode {
         eprintln!("error: no pipeline file at {}", args.path.display());
         return ExitCode::from(2);
     }
-    let plan = match crate::frontend::load_plan(&args.path, &args.params, &[]) {
-        Ok(plan) => plan,
+    let (plan, sources) = match crate::frontend::load_plan(&args.path, &args.params, &[]) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
     };
     let (source_dir, repository) = repository(&args.path);
+    let directories = match tasks::directories(&args.tasks, &source_dir) {
+        Ok(directories) => directories,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let task_folders = tasks::discover(&directories);
+    let problems = tasks::check(&plan, &task_folders, args.skip_unknown_tasks);
+    tasks::print(&problems, &sources);
+    if problems.iter().any(slipway_diagnostics::Diagnostic::is_error) {
+        return ExitCode::from(2);
+    }
     let cancel = CancelToken::new();
     watch_signals(&cancel);
     let mut options = RunOptions {
@@ -153,6 +195,8 @@ pub fn run_command(args: RunArgs) -> ExitCode {
         isolated: args.isolated,
         pipeline_name: repository.name.clone(),
         repository,
+        task_folders,
+        skip_unknown_tasks: args.skip_unknown_tasks,
         ..RunOptions::default()
     };
     if let Some(jobs) = args.jobs {

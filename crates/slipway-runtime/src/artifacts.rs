@@ -272,10 +272,24 @@ impl ArtifactStore {
     /// # Errors
     /// When there is no such artifact or files cannot be written.
     pub fn download(&self, name: &str, target: &Path, patterns: &[String]) -> Result<Manifest, ArtifactError> {
+        self.download_filtered(name, target, &|path| patterns.is_empty() || matches_any(patterns, path))
+    }
+
+    /// Copies the files of an artifact for which `keep` (given the file's path inside the
+    /// artifact) is true into `target`.
+    ///
+    /// # Errors
+    /// When there is no such artifact or files cannot be written.
+    pub fn download_filtered(
+        &self,
+        name: &str,
+        target: &Path,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Result<Manifest, ArtifactError> {
         let manifest = self.manifest(name)?;
         fs::create_dir_all(target).map_err(io_error("creating", target))?;
         for file in &manifest.files {
-            if !patterns.is_empty() && !matches_any(patterns, &file.path) {
+            if !keep(&file.path) {
                 continue;
             }
             if file.path.split('/').any(|part| part == "..") {
@@ -298,39 +312,26 @@ impl ArtifactStore {
     }
 }
 
-fn matches_any(patterns: &[String], path: &str) -> bool {
+/// Whether `path` is kept by a list of minimatch patterns, as the artifact tasks apply them: the
+/// patterns in order, a `!` pattern removing what the earlier ones kept. Matching is the task
+/// library's (`dot: true`, `**` across directories).
+#[must_use]
+pub fn matches_any(patterns: &[String], path: &str) -> bool {
     let mut included = false;
     for pattern in patterns {
+        let pattern = pattern.trim();
+        if pattern.is_empty() || pattern.starts_with('#') {
+            continue;
+        }
         if let Some(negated) = pattern.strip_prefix('!') {
-            if glob(negated.as_bytes(), path.as_bytes()) {
+            if included && slipway_tasks::glob::Pattern::new(negated).matches(path) {
                 included = false;
             }
-        } else if glob(pattern.as_bytes(), path.as_bytes()) {
+        } else if !included && slipway_tasks::glob::Pattern::new(pattern).matches(path) {
             included = true;
         }
     }
     included
-}
-
-/// Matches `*` (within a path segment), `**` (any number of segments) and `?`.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.first() {
-        None => text.is_empty(),
-        Some(b'*') if pattern.get(1) == Some(&b'*') => {
-            let rest = pattern.get(2..).unwrap_or_default();
-            let rest = rest.strip_prefix(b"/").unwrap_or(rest);
-            if rest.is_empty() {
-                return true;
-            }
-            (0..=text.len()).any(|at| (at == 0 || text[at - 1] == b'/') && glob(rest, &text[at..]))
-        }
-        Some(b'*') => {
-            let rest = &pattern[1..];
-            (0..=text.len()).take_while(|&at| at == 0 || text[at - 1] != b'/').any(|at| glob(rest, &text[at..]))
-        }
-        Some(b'?') => text.first().is_some_and(|&c| c != b'/') && glob(&pattern[1..], &text[1..]),
-        Some(&c) => text.first() == Some(&c) && glob(&pattern[1..], &text[1..]),
-    }
 }
 
 #[cfg(test)]
@@ -382,10 +383,12 @@ mod tests {
 
     #[test]
     fn globs_match_like_minimatch() {
-        assert!(glob(b"**/*.txt", b"a/b/c.txt"));
-        assert!(glob(b"**/*.txt", b"c.txt"));
-        assert!(!glob(b"*.txt", b"a/c.txt"));
-        assert!(glob(b"a/?.txt", b"a/c.txt"));
+        let one = |pattern: &str, path: &str| matches_any(&[pattern.to_owned()], path);
+        assert!(one("**/*.txt", "a/b/c.txt"));
+        assert!(one("**/*.txt", "c.txt"));
+        assert!(!one("*.txt", "a/c.txt"));
+        assert!(one("a/?.txt", "a/c.txt"));
+        assert!(one("**", ".hidden/x"));
         assert!(matches_any(&["**".into(), "!**/*.tmp".into()], "x/y.txt"));
         assert!(!matches_any(&["**".into(), "!**/*.tmp".into()], "x/y.tmp"));
     }

@@ -67,6 +67,13 @@ pub struct RunContext {
     pub job_counter: AtomicUsize,
     /// How long a minute of `timeoutInMinutes` lasts (a minute, except in tests).
     pub minute: Duration,
+    /// Task folders that `task:` steps may use, searched before the built-in tasks.
+    pub task_folders: Vec<slipway_tasks::folder::TaskFolder>,
+    /// Whether `task:` steps whose task is not available are skipped (with a warning) instead of
+    /// failing.
+    pub skip_unknown_tasks: bool,
+    /// The local cache store of `Cache@2`, kept between runs.
+    pub cache_dir: PathBuf,
 }
 
 impl RunContext {
@@ -75,6 +82,7 @@ impl RunContext {
     pub fn new(run_dir: PathBuf, source_dir: PathBuf, isolated: bool, build_number: String) -> Self {
         Self {
             artifacts: ArtifactStore::new(run_dir.join("artifacts")),
+            cache_dir: run_dir.join("cache"),
             run_dir,
             source_dir,
             isolated,
@@ -84,6 +92,8 @@ impl RunContext {
             kill_grace: Duration::from_secs(5),
             job_counter: AtomicUsize::new(0),
             minute: Duration::from_secs(60),
+            task_folders: Vec::new(),
+            skip_unknown_tasks: false,
         }
     }
 }

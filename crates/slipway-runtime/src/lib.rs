@@ -18,6 +18,7 @@ pub mod mask;
 pub mod process;
 pub mod run;
 pub mod scheduler;
+pub mod tasks;
 pub mod variables;
 pub mod workspace;
 

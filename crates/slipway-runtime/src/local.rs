@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use slipway_events::{Event, EventSink, LogKind, Severity, Stream, TaskResult, now_ms};
 use slipway_plan::{Action, DeploymentStrategy, HookKind, Job, JobKind, Shell, Step};
 
+mod host;
+
 use crate::executor::{CancelToken, Executor, JobOutcome, JobRequest};
 use crate::expr::{self, Context, Status};
 use crate::logcmd::{self, Command, Line};
@@ -66,6 +68,8 @@ struct JobRunner<'a> {
     groups: Vec<i32>,
     step_number: u32,
     dirs: JobDirs,
+    /// Work tasks left for the end of the job (`Cache@2` saves), in registration order.
+    post_jobs: Vec<(String, slipway_tasks::PostJob)>,
 }
 
 struct StepStop<'a> {
@@ -135,6 +139,15 @@ fn implicit_step(action: Action) -> Step {
     Step::new(action)
 }
 
+/// How a process of a step ended.
+struct ProcessRun {
+    exit: Exit,
+    /// Non-empty lines it wrote to standard error.
+    stderr_lines: usize,
+    /// The strongest `task.complete` result it reported.
+    completed: Option<(TaskResult, String)>,
+}
+
 /// What a step attempt produced.
 struct Attempt {
     result: TaskResult,
@@ -164,6 +177,7 @@ impl<'a> JobRunner<'a> {
             groups: Vec::new(),
             step_number: 0,
             dirs,
+            post_jobs: Vec::new(),
         }
     }
 
@@ -183,6 +197,11 @@ impl<'a> JobRunner<'a> {
     }
 
     fn issue(&self, step: Option<u32>, severity: Severity, message: &str) {
+        self.issue_with_code(step, severity, message, "");
+    }
+
+    /// An issue with a code (none when `code` is empty), also logged as a line.
+    fn issue_with_code(&self, step: Option<u32>, severity: Severity, message: &str, code: &str) {
         let message = self.request.run.masker.mask(message);
         self.events.emit(Event::Issue {
             time: now_ms(),
@@ -193,7 +212,7 @@ impl<'a> JobRunner<'a> {
             source_path: None,
             line: None,
             column: None,
-            code: None,
+            code: (!code.is_empty()).then(|| code.to_owned()),
         });
         let kind = if severity == Severity::Error { LogKind::Error } else { LogKind::Warning };
         self.events.emit(Event::Log {
@@ -274,6 +293,7 @@ impl<'a> JobRunner<'a> {
                 }
             }
         }
+        self.run_post_jobs();
 
         // Nothing the job started may outlive it.
         for &group in &self.groups {
@@ -504,6 +524,14 @@ impl<'a> JobRunner<'a> {
             self.skip_step(step, "the run was cancelled");
             return;
         }
+        if self.request.run.skip_unknown_tasks
+            && let Some(problem) = self.unavailable_task(step)
+        {
+            self.skip_step(step, &problem);
+            let message = format!("Skipped the step '{}': {problem} (--skip-unknown-tasks)", self.display_name(step));
+            self.issue_with_code(Some(self.step_number), Severity::Warning, &message, host::UNKNOWN_TASK_CODE);
+            return;
+        }
         self.check_cancel();
         let context = Context {
             variables: &self.variables,
@@ -638,67 +666,6 @@ impl<'a> JobRunner<'a> {
         Attempt { result: TaskResult::Failed, exit_code: None, message: Some(message.to_owned()) }
     }
 
-    fn input<'i>(inputs: &'i [(String, String)], names: &[&str]) -> Option<&'i str> {
-        inputs
-            .iter()
-            .find(|(key, _)| names.iter().any(|name| key.eq_ignore_ascii_case(name)))
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn task(
-        &mut self,
-        step: &Step,
-        number: u32,
-        name: &str,
-        version: Option<&str>,
-        inputs: &[(String, String)],
-        output_prefix: Option<&str>,
-    ) -> Attempt {
-        let name = name.to_ascii_lowercase();
-        match name.as_str() {
-            "cmdline" | "bash" | "powershell" | "pwsh" => {
-                let shell = match name.as_str() {
-                    "cmdline" => Shell::Default,
-                    "bash" => Shell::Bash,
-                    _ => Shell::Pwsh,
-                };
-                let inline =
-                    Self::input(inputs, &["targetType"]).is_none_or(|kind| kind.eq_ignore_ascii_case("inline"));
-                let script = if inline {
-                    Self::input(inputs, &["script"]).unwrap_or_default().to_owned()
-                } else {
-                    let file = Self::input(inputs, &["filePath"]).unwrap_or_default();
-                    let arguments = Self::input(inputs, &["arguments"]).unwrap_or_default();
-                    format!("'{}' {arguments}", file.replace('\'', "'\\''"))
-                };
-                let mut step = step.clone();
-                if let Some(dir) = Self::input(inputs, &["workingDirectory", "cwd"]) {
-                    step.working_directory = Some(dir.to_owned());
-                }
-                if Self::input(inputs, &["failOnStderr"]).is_some_and(|value| value.eq_ignore_ascii_case("true")) {
-                    step.fail_on_stderr = true;
-                }
-                self.run_script(&step, number, shell, &script, output_prefix)
-            }
-            "publishpipelineartifact" | "publishbuildartifacts" => {
-                let path =
-                    Self::input(inputs, &["targetPath", "path", "PathtoPublish"]).unwrap_or("$(Pipeline.Workspace)");
-                let artifact = Self::input(inputs, &["artifact", "artifactName", "ArtifactName"]);
-                self.publish(number, path, artifact)
-            }
-            "downloadpipelineartifact" | "downloadbuildartifacts" => {
-                let artifact = Self::input(inputs, &["artifact", "artifactName"]);
-                let path = Self::input(inputs, &["path", "targetPath", "downloadPath"]);
-                let patterns = Self::input(inputs, &["patterns", "itemPattern"]);
-                self.download(number, "current", artifact, path, patterns)
-            }
-            _ => {
-                let version = version.map(|version| format!("@{version}")).unwrap_or_default();
-                self.fail(number, &format!("the task '{name}{version}' cannot run locally; only script steps and the pipeline artifact tasks can"))
-            }
-        }
-    }
-
     fn environment(&self, step: &Step) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = std::env::vars().collect();
         let mut set = |name: String, value: String| {
@@ -791,12 +758,66 @@ impl<'a> JobRunner<'a> {
         }
         self.log(Some(number), LogKind::Command, &format!("{} {}", program.display(), args.join(" ")));
         let spec = ProcessSpec { program, args, cwd, env: self.environment(step) };
+        let step_deadline = self.step_deadline(step);
+        let ProcessRun { exit, stderr_lines, completed } =
+            self.run_process(&spec, step, number, output_prefix, step_deadline);
+        let _ = std::fs::remove_file(&file);
+        let mut attempt = match exit {
+            Exit::Code(0) => Attempt { result: TaskResult::Succeeded, exit_code: Some(0), message: None },
+            Exit::Code(code) => {
+                let message = format!("Bash exited with code '{code}'.");
+                self.issue(Some(number), Severity::Error, &message);
+                Attempt { result: TaskResult::Failed, exit_code: Some(code), message: Some(message) }
+            }
+            Exit::Signal(signal) => self.fail(number, &format!("the script was killed by signal {signal}")),
+            Exit::Stopped(StopReason::TimedOut) => self.fail(number, "The task has timed out."),
+            Exit::Stopped(StopReason::Canceled) => self.canceled_attempt(number),
+            Exit::SpawnFailed(error) => self.fail(number, &format!("could not start the script: {error}")),
+        };
+        if step.fail_on_stderr && stderr_lines > 0 && attempt.result == TaskResult::Succeeded {
+            attempt = self.fail(number, "Bash wrote one or more lines to the standard error stream.");
+        }
+        if let Some((result, message)) = completed
+            && attempt.result != TaskResult::Canceled
+            && result > attempt.result
+        {
+            attempt.result = result;
+            if !message.is_empty() {
+                attempt.message = Some(message);
+            }
+        }
+        attempt
+    }
+
+    /// When a step started now must stop (`timeoutInMinutes`).
+    fn step_deadline(&self, step: &Step) -> Option<Instant> {
+        step.timeout_minutes.filter(|&m| m > 0).map(|m| Instant::now() + minutes(self.request.run.minute, m))
+    }
+
+    /// The attempt of a step whose process was stopped by a cancel.
+    fn canceled_attempt(&mut self, number: u32) -> Attempt {
+        self.check_cancel();
+        if self.canceled.is_none() {
+            // A cleanup step ran out of its cancel timeout.
+            self.canceled = Some("The job was cancelled.".into());
+        }
+        self.log(Some(number), LogKind::Error, "The operation was canceled.");
+        Attempt { result: TaskResult::Canceled, exit_code: None, message: Some("The operation was canceled.".into()) }
+    }
+
+    /// Runs a process of a step in its own process group until it ends or the step, the job or
+    /// the run stops it, with every line of its output processed (masking, logging commands).
+    fn run_process(
+        &mut self,
+        spec: &ProcessSpec,
+        step: &Step,
+        number: u32,
+        output_prefix: Option<&str>,
+        step_deadline: Option<Instant>,
+    ) -> ProcessRun {
         let stop = StepStop {
             cancel: self.cancel,
-            step_deadline: step
-                .timeout_minutes
-                .filter(|&m| m > 0)
-                .map(|m| Instant::now() + minutes(self.request.run.minute, m)),
+            step_deadline,
             job_deadline: self.job_deadline,
             cancel_deadline: self.cancel_deadline,
             job_canceled: self.canceled.is_some(),
@@ -816,49 +837,12 @@ impl<'a> JobRunner<'a> {
                     });
                 }
             };
-            process::run(&spec, &stop, grace, &mut on_line)
+            process::run(spec, &stop, grace, &mut on_line)
         };
-        let _ = std::fs::remove_file(&file);
         if let Some(group) = group {
             self.groups.push(group);
         }
-        let mut attempt = match exit {
-            Exit::Code(0) => Attempt { result: TaskResult::Succeeded, exit_code: Some(0), message: None },
-            Exit::Code(code) => {
-                let message = format!("Bash exited with code '{code}'.");
-                self.issue(Some(number), Severity::Error, &message);
-                Attempt { result: TaskResult::Failed, exit_code: Some(code), message: Some(message) }
-            }
-            Exit::Signal(signal) => self.fail(number, &format!("the script was killed by signal {signal}")),
-            Exit::Stopped(StopReason::TimedOut) => self.fail(number, "The task has timed out."),
-            Exit::Stopped(StopReason::Canceled) => {
-                self.check_cancel();
-                if self.canceled.is_none() {
-                    // A cleanup step ran out of its cancel timeout.
-                    self.canceled = Some("The job was cancelled.".into());
-                }
-                self.log(Some(number), LogKind::Error, "The operation was canceled.");
-                Attempt {
-                    result: TaskResult::Canceled,
-                    exit_code: None,
-                    message: Some("The operation was canceled.".into()),
-                }
-            }
-            Exit::SpawnFailed(error) => self.fail(number, &format!("could not start the script: {error}")),
-        };
-        if step.fail_on_stderr && stderr_lines > 0 && attempt.result == TaskResult::Succeeded {
-            attempt = self.fail(number, "Bash wrote one or more lines to the standard error stream.");
-        }
-        if let Some((result, message)) = completed
-            && attempt.result != TaskResult::Canceled
-            && result > attempt.result
-        {
-            attempt.result = result;
-            if !message.is_empty() {
-                attempt.message = Some(message);
-            }
-        }
-        attempt
+        ProcessRun { exit, stderr_lines, completed }
     }
 
     /// Handles one line of a step's output; returns a `task.complete` result.
@@ -903,39 +887,8 @@ impl<'a> JobRunner<'a> {
         let run = std::sync::Arc::clone(&self.request.run);
         match command {
             Command::SetVariable { name, value, output, secret, readonly } => {
-                if secret {
-                    run.masker.add(&value);
-                }
-                let full_name = match (output, &step.name) {
-                    (true, Some(step_name)) => format!("{step_name}.{name}"),
-                    _ => name.clone(),
-                };
-                if output && step.name.is_none() {
-                    self.log(Some(number), LogKind::Warning, &format!("output variable '{name}' is set by a step without a `name`, so other jobs cannot refer to it"));
-                }
-                let variable = Variable { name: full_name.clone(), value: value.clone(), secret, readonly };
-                if let Err(error) = self.variables.set(variable) {
-                    self.issue(Some(number), Severity::Warning, &error.to_string());
-                    return None;
-                }
-                if output && let Some(step_name) = &step.name {
-                    let key = match output_prefix {
-                        Some(prefix) => format!("{prefix}.{step_name}.{name}"),
-                        None => format!("{step_name}.{name}"),
-                    };
-                    self.outputs.retain(|(existing, _)| !existing.eq_ignore_ascii_case(&key));
-                    self.outputs.push((key, value.clone()));
-                }
-                self.events.emit(Event::VariableSet {
-                    time: now_ms(),
-                    job: self.job_id(),
-                    step: number,
-                    name: full_name,
-                    value: (!secret).then_some(value),
-                    secret,
-                    output,
-                    readonly,
-                });
+                let options = slipway_tasks::SetVariable { secret, output, readonly };
+                self.set_step_variable(number, step, output_prefix, &name, &value, options);
             }
             Command::SetSecret(value) => run.masker.add(&value),
             Command::PrependPath(path) => {
@@ -1017,6 +970,60 @@ impl<'a> JobRunner<'a> {
             }
         }
         None
+    }
+
+    /// Sets a variable for a step (`task.setvariable`, or a task through its host): output
+    /// variables are named after the step and kept for other jobs, secrets are masked, and
+    /// read-only variables refuse changes with a warning.
+    fn set_step_variable(
+        &mut self,
+        number: u32,
+        step: &Step,
+        output_prefix: Option<&str>,
+        name: &str,
+        value: &str,
+        options: slipway_tasks::SetVariable,
+    ) {
+        let slipway_tasks::SetVariable { secret, output, readonly } = options;
+        if secret {
+            self.request.run.masker.add(value);
+        }
+        let full_name = match (output, &step.name) {
+            (true, Some(step_name)) => format!("{step_name}.{name}"),
+            _ => name.to_owned(),
+        };
+        if output && step.name.is_none() {
+            self.log(
+                Some(number),
+                LogKind::Warning,
+                &format!(
+                    "output variable '{name}' is set by a step without a `name`, so other jobs cannot refer to it"
+                ),
+            );
+        }
+        let variable = Variable { name: full_name.clone(), value: value.to_owned(), secret, readonly };
+        if let Err(error) = self.variables.set(variable) {
+            self.issue(Some(number), Severity::Warning, &error.to_string());
+            return;
+        }
+        if output && let Some(step_name) = &step.name {
+            let key = match output_prefix {
+                Some(prefix) => format!("{prefix}.{step_name}.{name}"),
+                None => format!("{step_name}.{name}"),
+            };
+            self.outputs.retain(|(existing, _)| !existing.eq_ignore_ascii_case(&key));
+            self.outputs.push((key, value.to_owned()));
+        }
+        self.events.emit(Event::VariableSet {
+            time: now_ms(),
+            job: self.job_id(),
+            step: number,
+            name: full_name,
+            value: (!secret).then(|| value.to_owned()),
+            secret,
+            output,
+            readonly,
+        });
     }
 
     fn attach(&self, number: u32, path: &str, kind: &str) {

@@ -42,6 +42,11 @@ pub struct RunOptions {
     pub kill_grace: Duration,
     /// How long a minute of `timeoutInMinutes` lasts: a minute, shorter only in tests.
     pub minute: Duration,
+    /// Task folders (`--tasks`), searched before the built-in tasks.
+    pub task_folders: Vec<slipway_tasks::folder::TaskFolder>,
+    /// Skip `task:` steps whose task is neither built in nor in a task folder, with a warning,
+    /// instead of failing them (`--skip-unknown-tasks`).
+    pub skip_unknown_tasks: bool,
 }
 
 impl Default for RunOptions {
@@ -59,6 +64,8 @@ impl Default for RunOptions {
             keep_run_dir: false,
             kill_grace: Duration::from_secs(5),
             minute: Duration::from_secs(60),
+            task_folders: Vec::new(),
+            skip_unknown_tasks: false,
         }
     }
 }
@@ -199,6 +206,10 @@ pub fn execute(
             RunContext::new(run_dir.clone(), options.source_dir.clone(), options.isolated, build_number.clone());
         context.kill_grace = options.kill_grace;
         context.minute = options.minute;
+        context.task_folders.clone_from(&options.task_folders);
+        context.skip_unknown_tasks = options.skip_unknown_tasks;
+        // The cache store lives beside the runs, so that later runs find what earlier ones saved.
+        context.cache_dir = options.work_dir.join("cache");
         context
     });
     for (_, value) in &options.secrets {
@@ -415,7 +426,9 @@ fn start_leg(
     let cancel = cancel.clone();
     let thread_sender = sender.clone();
     let spawned =
-        std::thread::Builder::new().name(format!("job-{}", request.id)).stack_size(256 * 1024).spawn(move || {
+        // Built-in tasks run on the job's thread (XML parsing, archives), so it gets a full-size
+        // stack; untouched stack pages cost no memory.
+        std::thread::Builder::new().name(format!("job-{}", request.id)).stack_size(8 * 1024 * 1024).spawn(move || {
             let outcome = executor.run_job(request, sink.as_ref(), &cancel);
             let _ = thread_sender.send((leg, outcome));
         });

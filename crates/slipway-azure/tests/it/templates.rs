@@ -293,13 +293,11 @@ fn expression_errors_point_into_the_value() {
 #[test]
 fn fuzzer_regressions_report_each_mistake_once() {
     let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
-    for (file, code) in
-        [
-            ("nested-each-with-bad-expression.yml", "T0007"),
-            ("nested-each-with-malformed-inner-each.yml", "T0013"),
-            ("nested-each-with-invalid-key.yml", "T0010"),
-        ]
-    {
+    for (file, code) in [
+        ("nested-each-with-bad-expression.yml", "T0007"),
+        ("nested-each-with-malformed-inner-each.yml", "T0013"),
+        ("nested-each-with-invalid-key.yml", "T0010"),
+    ] {
         let text = std::fs::read_to_string(directory.join(file)).expect("fixture");
         let output = expanded(&[("azure-pipelines.yml", &text)]);
         assert_eq!(output.matches(&format!("error[{code}]")).count(), 1, "{file}:\n{output}");

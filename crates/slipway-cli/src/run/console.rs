@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::sync::Mutex;
 
-use slipway_events::{Event, EventSink, LogKind, Severity, Stream, TaskResult};
+use slipway_events::{
+    Coverage, CoverageCounter, Event, EventSink, LogKind, Severity, Stream, TaskResult, TestOutcome, TestRun,
+};
 use slipway_plan::Plan;
 
 const RESET: &str = "\x1b[0m";
@@ -65,12 +67,64 @@ struct State {
     attachments: Vec<String>,
     artifacts: Vec<String>,
     build_number: String,
+    /// Published test results, with the job that published them.
+    test_runs: Vec<(String, TestRun)>,
+    /// Published coverage summaries.
+    coverage: Vec<Coverage>,
+    /// Warnings about `task:` steps skipped because their task is not available.
+    skipped_tasks: Vec<String>,
 }
 
 /// Prints events for people. See the module documentation.
 pub struct Console {
     color: bool,
     state: Mutex<State>,
+}
+
+/// `12 passed, 1 failed, 2 skipped`.
+fn test_totals(passed: u64, failed: u64, skipped: u64) -> String {
+    format!("{passed} passed, {failed} failed, {skipped} skipped")
+}
+
+/// `81.2% (1234/1520)`.
+fn ratio(counter: CoverageCounter) -> String {
+    let percent = if counter.total == 0 { 100.0 } else { counter.covered as f64 * 100.0 / counter.total as f64 };
+    format!("{percent:.1}% ({}/{})", counter.covered, counter.total)
+}
+
+/// `Coverage: lines 81.2% (1234/1520), branches 60.0% (3/5)`.
+fn coverage_line(coverage: &Coverage) -> String {
+    let mut parts = Vec::new();
+    if let Some(lines) = coverage.lines {
+        parts.push(format!("lines {}", ratio(lines)));
+    }
+    if let Some(branches) = coverage.branches {
+        parts.push(format!("branches {}", ratio(branches)));
+    }
+    for (name, counter) in &coverage.other {
+        parts.push(format!("{} {}", name.to_lowercase(), ratio(*counter)));
+    }
+    if parts.is_empty() {
+        parts.push("no measures".to_owned());
+    }
+    format!("Coverage: {}", parts.join(", "))
+}
+
+/// The first line of a failure message, for one-line listings.
+fn first_line(text: &str) -> &str {
+    text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or_default()
+}
+
+/// `Suite.name: message` for a failed test.
+fn failed_test(test: &slipway_events::TestCase) -> String {
+    let name = match &test.suite {
+        Some(suite) if !suite.is_empty() && !test.name.starts_with(suite.as_str()) => format!("{suite}.{}", test.name),
+        _ => test.name.clone(),
+    };
+    match test.message.as_deref().map(first_line).filter(|message| !message.is_empty()) {
+        Some(message) => format!("{name}: {message}"),
+        None => name,
+    }
 }
 
 fn seconds(ms: u64) -> String {
@@ -289,6 +343,10 @@ impl Console {
                 }
                 Some(self.paint(style, &format!("{word}: {message}")))
             }
+            Event::Issue { message, code: Some(code), .. } if code == slipway_runtime::tasks::UNKNOWN_TASK_CODE => {
+                state.skipped_tasks.push(message);
+                None
+            }
             // Job issues are also logged as lines, which are shown.
             Event::Issue { .. } | Event::VariableSet { .. } => None,
             Event::ArtifactPublished { job, name, files, bytes, .. } => {
@@ -300,6 +358,33 @@ impl Console {
                 ))
             }
             Event::ArtifactDownloaded { .. } => None,
+            Event::TestResultsPublished { job, results, .. } => {
+                let tag = self.tag(state, &job);
+                let style = if results.failed > 0 { RED } else { GREEN };
+                let mut text = format!(
+                    "{tag} {}",
+                    self.paint(
+                        style,
+                        &format!(
+                            "Tests: {} ({}, {})",
+                            test_totals(results.passed, results.failed, results.skipped),
+                            results.title,
+                            seconds(results.duration_ms)
+                        )
+                    )
+                );
+                for test in results.tests.iter().filter(|test| test.outcome == TestOutcome::Failed) {
+                    let _ = write!(text, "\n{tag}   {}", self.paint(RED, &format!("✗ {}", failed_test(test))));
+                }
+                state.test_runs.push((job, results));
+                Some(text)
+            }
+            Event::CoveragePublished { job, coverage, .. } => {
+                let tag = self.tag(state, &job);
+                let text = format!("{tag} {}", self.paint(BOLD, &coverage_line(&coverage)));
+                state.coverage.push(coverage);
+                Some(text)
+            }
             Event::FileAttached { kind, path, .. } => {
                 state.attachments.push(format!("{kind}: {path}"));
                 None
@@ -414,6 +499,33 @@ impl Console {
         }
         if !state.artifacts.is_empty() {
             let _ = writeln!(out, "  Artifacts: {}", state.artifacts.join(", "));
+        }
+        if !state.test_runs.is_empty() {
+            let (passed, failed, skipped) =
+                state.test_runs.iter().fold((0, 0, 0), |(passed, failed, skipped), (_, run)| {
+                    (passed + run.passed, failed + run.failed, skipped + run.skipped)
+                });
+            let style = if failed > 0 { RED } else { GREEN };
+            let _ =
+                writeln!(out, "  {}", self.paint(style, &format!("Tests: {}", test_totals(passed, failed, skipped))));
+            for (job, run) in &state.test_runs {
+                let shown = job.strip_prefix(IMPLICIT_STAGE).unwrap_or(job);
+                for test in run.tests.iter().filter(|test| test.outcome == TestOutcome::Failed) {
+                    let _ = writeln!(
+                        out,
+                        "    {} {} {}",
+                        self.paint(RED, "✗"),
+                        failed_test(test),
+                        self.paint(DIM, &format!("({shown})"))
+                    );
+                }
+            }
+        }
+        for coverage in &state.coverage {
+            let _ = writeln!(out, "  {} {}", coverage_line(coverage), self.paint(DIM, &format!("({})", coverage.file)));
+        }
+        for warning in &state.skipped_tasks {
+            let _ = writeln!(out, "  {}", self.paint(YELLOW, &format!("warning: {warning}")));
         }
         if !state.tags.is_empty() {
             let _ = writeln!(out, "  Tags: {}", state.tags.join(", "));

@@ -4,3 +4,5 @@
 mod frontend;
 mod run;
 mod support;
+mod task_coverage;
+mod tasks;

@@ -1,0 +1,233 @@
+//! `task:` steps through the real binary: built-in tasks end to end (artifacts between jobs,
+//! test results, a cache that a second run hits), a task folder given with `--tasks`, unknown
+//! tasks stopping the run (or skipped), and input validation errors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A repository holding a fixture pipeline (and other fixture files), a work directory that runs
+/// share (so the cache store persists), and an empty user configuration directory. Removed on
+/// drop.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/run/tasks").join(name)
+}
+
+/// The task folders written for Slipway's tests.
+fn test_tasks() -> PathBuf {
+    crate::support::workspace().join("crates/slipway-tasks/tests/fixtures/tasks")
+}
+
+impl Scratch {
+    /// `pipeline` as `azure-pipelines.yml`, and each `(fixture, path)` copied into the repository.
+    fn new(pipeline: &str, files: &[(&str, &str)]) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "slipway-tasks-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let repo = dir.join("repo");
+        std::fs::create_dir_all(dir.join("config")).unwrap_or_else(|error| panic!("{error}"));
+        std::fs::create_dir_all(&repo).unwrap_or_else(|error| panic!("{error}"));
+        std::fs::copy(fixture(pipeline), repo.join("azure-pipelines.yml"))
+            .unwrap_or_else(|error| panic!("{pipeline}: {error}"));
+        for (source, target) in files {
+            let target = repo.join(target);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).unwrap_or_else(|error| panic!("{error}"));
+            }
+            std::fs::copy(fixture(source), &target).unwrap_or_else(|error| panic!("{source}: {error}"));
+        }
+        Self { dir }
+    }
+
+    fn repo(&self) -> PathBuf {
+        self.dir.join("repo")
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let path = self.repo().join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|error| panic!("{error}"));
+        }
+        std::fs::write(path, text).unwrap_or_else(|error| panic!("{error}"));
+    }
+
+    fn run(&self, args: &[&str]) -> Outcome {
+        let output = Command::new(env!("CARGO_BIN_EXE_slipway"))
+            .arg("run")
+            .args(args)
+            .current_dir(self.repo())
+            .env("SLIPWAY_WORK_DIR", self.dir.join("work"))
+            .env("SLIPWAY_KILL_GRACE_MS", "300")
+            .env("XDG_CONFIG_HOME", self.dir.join("config"))
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap_or_else(|error| panic!("{error}"));
+        Outcome {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Outcome {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    #[track_caller]
+    fn expect(&self, texts: &[&str]) {
+        for text in texts {
+            assert!(self.stdout.contains(text), "missing {text:?} in:\n{}\n{}", self.stdout, self.stderr);
+        }
+    }
+
+    #[track_caller]
+    fn refuse(&self, texts: &[&str]) {
+        for text in texts {
+            assert!(!self.stdout.contains(text), "unexpected {text:?} in:\n{}", self.stdout);
+        }
+    }
+}
+
+#[test]
+fn artifacts_test_results_and_a_cache_that_the_second_run_hits() {
+    let scratch = Scratch::new(
+        "end-to-end.yml",
+        &[("TEST-unit.xml", "test-results/TEST-unit.xml"), ("coverage.xml", "coverage.xml")],
+    );
+    scratch.write("deps.lock", "library 1.0\n");
+    let first = scratch.run(&[]);
+    assert_eq!(first.code, Some(0), "{first:?}");
+    first.expect(&[
+        "cache hit: false",
+        "There is a cache miss.",
+        "Post-job: Cache",
+        "Cache saved successfully.",
+        "published artifact 'app' (1 files",
+        "deploying: app built by Build",
+        "Tests: 2 passed, 1 failed, 1 skipped",
+        "calculator.divides by zero: expected an error, got 0",
+        "Coverage: lines 75.0% (3/4), branches 50.0% (1/2)",
+    ]);
+    // The summary keeps the totals, the failure and the coverage.
+    let summary = first.stdout.split("\nSummary\n").nth(1).unwrap_or_default();
+    assert!(summary.contains("Tests: 2 passed, 1 failed, 1 skipped"), "{summary}");
+    assert!(summary.contains("✗ calculator.divides by zero: expected an error, got 0"), "{summary}");
+    assert!(summary.contains("Coverage: lines 75.0% (3/4), branches 50.0% (1/2)"), "{summary}");
+
+    let second = scratch.run(&[]);
+    assert_eq!(second.code, Some(0), "{second:?}");
+    second.expect(&["cache hit: true", "restored: library v1", "Entry found at fingerprint", "Skipping the save"]);
+    second.refuse(&["Cache saved successfully."]);
+
+    // A changed lock file misses the exact key but restores through the restore key.
+    scratch.write("deps.lock", "library 2.0\n");
+    let third = scratch.run(&["--format", "json"]);
+    assert_eq!(third.code, Some(0), "{third:?}");
+    let events: Vec<serde_json::Value> = third
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("{line}: {error}")))
+        .collect();
+    assert!(events.iter().any(|event| event["event"] == "variableSet"
+        && event["name"] == "DEPS_RESTORED"
+        && event["value"] == "inexact"));
+    let tests = events
+        .iter()
+        .find(|event| event["event"] == "testResultsPublished")
+        .unwrap_or_else(|| panic!("no test results"));
+    assert_eq!((tests["results"]["passed"].as_u64(), tests["results"]["failed"].as_u64()), (Some(2), Some(1)));
+    assert!(events.iter().any(|event| event["event"] == "stepFinished" && event["displayName"] == "Post-job: Cache"));
+    assert!(
+        events.iter().any(|event| event["event"] == "coveragePublished" && event["coverage"]["lines"]["covered"] == 3)
+    );
+}
+
+#[test]
+fn a_task_folder_reads_its_inputs_and_sets_an_output_for_another_job() {
+    let has_node =
+        std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("node").is_file()));
+    if !has_node {
+        println!("node is not installed; the task folder test is skipped");
+        return;
+    }
+    let scratch = Scratch::new("hello-task.yml", &[]);
+    let tasks = test_tasks();
+    let out = scratch.run(&["--tasks", &tasks.display().to_string(), "--jobs", "1"]);
+    assert_eq!(out.code, Some(1), "the formal greeting without a title fails: {out:?}");
+    out.expect(&[
+        "HELLO, SLIPWAY!",
+        "the other job heard: HELLO, SLIPWAY!",
+        "Input required: title",
+        "failed at Formal › Formal without a title: Input required: title",
+    ]);
+
+    // The same folder from the repository's configuration file.
+    scratch.write("slipway.toml", &format!("[tasks]\ndirectories = [{:?}]\n", tasks.display().to_string()));
+    let out = scratch.run(&["--job", "Use"]);
+    out.expect(&["the other job heard: HELLO, SLIPWAY!"]);
+}
+
+#[test]
+fn unknown_tasks_stop_the_run_before_it_starts() {
+    let scratch = Scratch::new("unknown-tasks.yml", &[]);
+    let out = scratch.run(&[]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert_eq!(out.stdout, "", "nothing ran");
+    insta::assert_snapshot!("unknown_tasks", out.stderr);
+}
+
+#[test]
+fn unknown_tasks_can_be_skipped_with_a_warning() {
+    let scratch = Scratch::new("unknown-tasks.yml", &[]);
+    let out = scratch.run(&["--skip-unknown-tasks", "--jobs", "1"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stderr.contains("warning[R0001]: the task `CopyFilez@2` is neither built in"), "{}", out.stderr);
+    out.expect(&[
+        "compiled anyway",
+        "deployed anyway",
+        "- CopyFilez@2 skipped: the task `CopyFilez@2` is neither built in nor found in a task folder",
+        "- Bash@2 skipped: the task `Bash@2` is not available: Slipway has Bash@3 built in",
+        "warning: Skipped the step 'Deploy: Contoso.Deploy.SpecialTask@1'",
+    ]);
+    let summary = out.stdout.split("\nSummary\n").nth(1).unwrap_or_default();
+    assert!(summary.contains("warning: Skipped the step 'CopyFilez@2'"), "{summary}");
+}
+
+#[test]
+fn input_errors_fail_the_step_with_the_agents_message() {
+    let scratch = Scratch::new("input-errors.yml", &[]);
+    let out = scratch.run(&[]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    out.expect(&[
+        "error: Input required: path",
+        "error: Input required: TargetFolder",
+        "error: Input required: artifactName",
+        // Without `checkout: self`, relative paths start at the job's own sources directory.
+        "error: Not found workingDirectory: ",
+        "/w/1/s/no/such/dir",
+        "warning: 'colour' is not an input of the task Bash@3; it is ignored",
+        "error: Invalid action preference for ErrorActionPreference: 'sometimes'.",
+        "failed at Job › Cache without a path: Input required: path",
+    ]);
+    out.refuse(&["never"]);
+}

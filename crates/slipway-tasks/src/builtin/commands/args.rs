@@ -1,0 +1,119 @@
+//! Helpers shared by the command tasks (and the tool tasks): the task library's argument
+//! splitting, macro expansion of input defaults, and running a program with a clear error
+//! when it is missing.
+
+use crate::{CommandLine, TaskHost};
+
+/// Splits an argument line as the task library's `ToolRunner.line()` does: on spaces outside
+/// double quotes; quotes are removed; inside quotes `\"` is a literal quote and `\\` a literal
+/// backslash (any other backslash is kept as is).
+#[must_use]
+pub(crate) fn split_arguments(line: &str) -> Vec<String> {
+    let mut arguments = Vec::new();
+    let mut in_quotes = false;
+    let mut escaped = false;
+    let mut current = String::new();
+    let append = |current: &mut String, escaped: &mut bool, c: char| {
+        if *escaped && c != '"' {
+            current.push('\\');
+        }
+        current.push(c);
+        *escaped = false;
+    };
+    for c in line.chars() {
+        if c == '"' {
+            if escaped {
+                append(&mut current, &mut escaped, c);
+            } else {
+                in_quotes = !in_quotes;
+            }
+            continue;
+        }
+        if c == '\\' && escaped {
+            append(&mut current, &mut escaped, c);
+            continue;
+        }
+        if c == '\\' && in_quotes {
+            escaped = true;
+            continue;
+        }
+        if c == ' ' && !in_quotes {
+            if !current.is_empty() {
+                arguments.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        append(&mut current, &mut escaped, c);
+    }
+    if !current.is_empty() {
+        arguments.push(current.trim().to_owned());
+    }
+    arguments
+}
+
+/// Replaces `$(Name)` macros with the job's variables, leaving unknown ones as they are (as the
+/// agent does). Input defaults such as `$(Build.ArtifactStagingDirectory)` need this; values the
+/// step wrote were expanded by the runtime already and pass through unchanged.
+#[must_use]
+pub(crate) fn expand_macros(text: &str, host: &dyn TaskHost) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("$(") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find(')') {
+            Some(end) => {
+                let name = &after[..end];
+                match host.variable(name.trim()) {
+                    Some(value) if !name.trim().is_empty() => out.push_str(&value),
+                    _ => {
+                        out.push_str("$(");
+                        out.push_str(name);
+                        out.push(')');
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Runs `command`, turning a failure to start it into a message that names the program and
+/// says what would provide it.
+///
+/// # Errors
+/// When the program cannot be started.
+pub(crate) fn run(host: &mut dyn TaskHost, command: &CommandLine, provided_by: &str) -> Result<i32, String> {
+    host.run(command).map_err(|error| format!("Could not run '{}': {error}. {provided_by}", command.program))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::FakeHost;
+
+    #[test]
+    fn splits_like_the_task_library() {
+        assert_eq!(split_arguments("  -c Release   --no-restore "), vec!["-c", "Release", "--no-restore"]);
+        assert_eq!(split_arguments(r#"--output "my dir/out" -p:X="a b""#), vec!["--output", "my dir/out", "-p:X=a b"]);
+        assert_eq!(split_arguments(r#""say \"hi\"" C:\path\x "a\\b""#), vec![r#"say "hi""#, r"C:\path\x", r"a\\b"]);
+        assert_eq!(split_arguments(r#""a\nb""#), vec![r"a\nb"]);
+        assert_eq!(split_arguments(r#"x """#), vec!["x"]);
+        assert!(split_arguments("   ").is_empty());
+    }
+
+    #[test]
+    fn expands_known_macros_only() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let host = FakeHost::new(directory.path()).with_variable("Build.ArtifactStagingDirectory", "/a");
+        assert_eq!(expand_macros("$(Build.ArtifactStagingDirectory)/**/*.nupkg", &host), "/a/**/*.nupkg");
+        assert_eq!(expand_macros("$(BuildConfiguration)", &host), "$(BuildConfiguration)");
+        assert_eq!(expand_macros("a $( b", &host), "a $( b");
+    }
+}
