@@ -397,6 +397,68 @@ pub enum Shell {
     PowerShell,
 }
 
+impl Plan {
+    /// A plan of `stages` with nothing else set.
+    #[must_use]
+    pub fn new(dialect: Dialect, stages: Vec<Stage>) -> Self {
+        Self {
+            version: PLAN_VERSION,
+            dialect,
+            files: Vec::new(),
+            run_name: None,
+            append_commit_message: None,
+            parameters: Vec::new(),
+            variables: Vec::new(),
+            stages,
+            resources: Resources::default(),
+        }
+    }
+}
+
+impl Stage {
+    /// A stage named `name` holding `jobs`, with no dependencies and the default condition.
+    #[must_use]
+    pub fn new(name: impl Into<String>, jobs: Vec<Job>) -> Self {
+        Self {
+            name: name.into(),
+            display_name: None,
+            depends_on: Vec::new(),
+            condition: None,
+            variables: Vec::new(),
+            jobs,
+            span: None,
+        }
+    }
+}
+
+impl Job {
+    /// An agent job named `name` running `steps` once (one leg), with every setting at its default.
+    #[must_use]
+    pub fn new(name: impl Into<String>, steps: Vec<Step>) -> Self {
+        Self {
+            name: name.into(),
+            display_name: None,
+            depends_on: Vec::new(),
+            condition: None,
+            continue_on_error: false,
+            variables: Vec::new(),
+            kind: JobKind::Agent,
+            legs: vec![Leg { name: None, display_name: None, variables: Vec::new() }],
+            max_parallel: None,
+            fail_fast: false,
+            steps,
+            pool: None,
+            container: None,
+            services: None,
+            workspace_clean: None,
+            timeout_minutes: None,
+            cancel_timeout_minutes: None,
+            outputs: Vec::new(),
+            span: None,
+        }
+    }
+}
+
 impl Step {
     /// A step that does `action` with every setting at its default: enabled, no condition (the
     /// dialect's default), no retries, no timeout.

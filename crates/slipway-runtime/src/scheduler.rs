@@ -774,7 +774,7 @@ impl Scheduler {
 pub(crate) mod tests {
     use std::collections::VecDeque;
 
-    use slipway_plan::{Action, Condition, Dialect, JobKind, Leg, Resources, Shell, Stage, Step};
+    use slipway_plan::{Action, Condition, Dialect, Leg, Shell, Stage, Step};
 
     use super::*;
 
@@ -789,53 +789,15 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn job(name: &str, depends_on: &[&str], steps: Vec<Step>) -> Job {
-        Job {
-            name: name.to_owned(),
-            display_name: None,
-            depends_on: depends_on.iter().map(|&d| d.to_owned()).collect(),
-            condition: None,
-            continue_on_error: false,
-            variables: Vec::new(),
-            kind: JobKind::Agent,
-            legs: vec![Leg { name: None, display_name: None, variables: Vec::new() }],
-            max_parallel: None,
-            fail_fast: false,
-            steps,
-            pool: None,
-            container: None,
-            services: None,
-            workspace_clean: None,
-            timeout_minutes: None,
-            cancel_timeout_minutes: None,
-            outputs: Vec::new(),
-            span: None,
-        }
+        Job { depends_on: depends_on.iter().map(|&d| d.to_owned()).collect(), ..Job::new(name, steps) }
     }
 
     pub(crate) fn stage(name: &str, depends_on: &[&str], jobs: Vec<Job>) -> Stage {
-        Stage {
-            name: name.to_owned(),
-            display_name: None,
-            depends_on: depends_on.iter().map(|&d| d.to_owned()).collect(),
-            condition: None,
-            variables: Vec::new(),
-            jobs,
-            span: None,
-        }
+        Stage { depends_on: depends_on.iter().map(|&d| d.to_owned()).collect(), ..Stage::new(name, jobs) }
     }
 
     pub(crate) fn plan(stages: Vec<Stage>) -> Plan {
-        Plan {
-            version: slipway_plan::PLAN_VERSION,
-            dialect: Dialect::AzurePipelines,
-            files: Vec::new(),
-            run_name: None,
-            append_commit_message: None,
-            parameters: Vec::new(),
-            variables: Vec::new(),
-            stages,
-            resources: Resources::default(),
-        }
+        Plan::new(Dialect::AzurePipelines, stages)
     }
 
     pub(crate) fn var(name: &str, value: &str) -> PlanVariable {

@@ -28,6 +28,9 @@ pub struct FakeHost {
     pub commands: Vec<CommandLine>,
     /// The exit code every command returns.
     pub exit_code: i32,
+    /// When set, no program can be started (as when it is not on the `PATH`): `run` fails with
+    /// this message.
+    pub cannot_start: Option<String>,
     /// Published artifacts: name and path.
     pub published: Vec<(String, PathBuf)>,
     /// Where artifacts live: `artifacts/<name>` below this directory, when set.
@@ -51,6 +54,13 @@ impl FakeHost {
         Self { working_directory: directory.to_path_buf(), cache: directory.join(".cache-store"), ..Self::default() }
     }
 
+    /// A host on which no program can be started.
+    #[must_use]
+    pub fn without_programs(mut self) -> Self {
+        self.cannot_start = Some("No such file or directory (os error 2)".to_owned());
+        self
+    }
+
     /// Sets a variable.
     #[must_use]
     pub fn with_variable(mut self, name: &str, value: &str) -> Self {
@@ -67,7 +77,13 @@ impl FakeHost {
 
 impl TaskHost for FakeHost {
     fn variable(&self, name: &str) -> Option<String> {
-        self.variables.iter().find(|(known, _)| known.eq_ignore_ascii_case(name)).map(|(_, value)| value.clone())
+        let known =
+            self.variables.iter().find(|(known, _)| known.eq_ignore_ascii_case(name)).map(|(_, value)| value.clone());
+        // A real job always defines its default working directory.
+        known.or_else(|| {
+            name.eq_ignore_ascii_case("System.DefaultWorkingDirectory")
+                .then(|| self.working_directory.display().to_string())
+        })
     }
 
     fn set_variable(&mut self, name: &str, value: &str, options: SetVariable) {
@@ -96,6 +112,9 @@ impl TaskHost for FakeHost {
     }
 
     fn run(&mut self, command: &CommandLine) -> Result<i32, String> {
+        if let Some(reason) = &self.cannot_start {
+            return Err(reason.clone());
+        }
         self.log.push(format!("[command]{}", command.display()));
         self.commands.push(command.clone());
         Ok(self.exit_code)

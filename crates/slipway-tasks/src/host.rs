@@ -65,6 +65,13 @@ pub trait TaskHost {
     /// A variable's value (case-insensitive name), secrets included.
     fn variable(&self, name: &str) -> Option<String>;
 
+    /// Expands `$(name)` macros with the job's variables, as the agent does (a macro naming no
+    /// variable stays as written). Values a step wrote were expanded before the task runs; input
+    /// defaults such as `$(Build.ArtifactStagingDirectory)` need this.
+    fn expand(&self, text: &str) -> String {
+        slipway_expr::macros::expand(text, &|name| self.variable(name))
+    }
+
     /// Sets a variable, as `##vso[task.setvariable]` does.
     fn set_variable(&mut self, name: &str, value: &str, options: SetVariable);
 

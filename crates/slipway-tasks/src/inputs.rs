@@ -178,14 +178,14 @@ impl Inputs {
             let value = inputs.get(&spec.name);
             match (value, &spec.kind) {
                 (None, _) if spec.required => problems.push(format!("Input required: {}", spec.name)),
-                (Some(value), InputKind::PickList { options, editable: false }) => {
-                    if !options.iter().any(|option| option.eq_ignore_ascii_case(value)) {
-                        problems.push(format!(
-                            "Input {} has an invalid value '{value}'; expected one of: {}",
-                            spec.name,
-                            options.join(", ")
-                        ));
-                    }
+                (Some(value), InputKind::PickList { options, editable: false })
+                    if !options.iter().any(|option| option.eq_ignore_ascii_case(value)) =>
+                {
+                    problems.push(format!(
+                        "Input {} has an invalid value '{value}'; expected one of: {}",
+                        spec.name,
+                        options.join(", ")
+                    ));
                 }
                 _ => {}
             }

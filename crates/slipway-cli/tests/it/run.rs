@@ -1,102 +1,11 @@
 //! `slipway run` driven through the real binary over the fixture pipelines in `it/fixtures/run/`.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A scratch directory holding a copy of a fixture (so `checkout: self` in place touches nothing
-/// of ours) and the run's work directory. Removed on drop.
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Scratch {
-    fn new(fixture: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "slipway-run-test-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        let repo = dir.join("repo");
-        std::fs::create_dir_all(&repo).unwrap_or_else(|e| panic!("{e}"));
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/run").join(fixture);
-        std::fs::copy(&source, repo.join("azure-pipelines.yml"))
-            .unwrap_or_else(|e| panic!("{}: {e}", source.display()));
-        std::fs::write(repo.join("input.txt"), "input from the repository\n").unwrap_or_else(|e| panic!("{e}"));
-        Self { dir }
-    }
-
-    fn repo(&self) -> PathBuf {
-        self.dir.join("repo")
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_slipway"));
-        command
-            .arg("run")
-            .args(args)
-            .current_dir(self.repo())
-            .env("SLIPWAY_WORK_DIR", self.dir.join("work"))
-            .env("SLIPWAY_KILL_GRACE_MS", "300")
-            .env("NO_COLOR", "1");
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Outcome {
-        self.run_env(args, &[])
-    }
-
-    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Outcome {
-        let mut command = self.command(args);
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let output = command.output().unwrap_or_else(|e| panic!("{e}"));
-        Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn has(&self, text: &str) -> bool {
-        self.stdout.contains(text)
-    }
-
-    #[track_caller]
-    fn expect(&self, texts: &[&str]) {
-        for text in texts {
-            assert!(self.has(text), "missing {text:?} in:\n{}\n{}", self.stdout, self.stderr);
-        }
-    }
-
-    #[track_caller]
-    fn refuse(&self, texts: &[&str]) {
-        for text in texts {
-            assert!(!self.has(text), "unexpected {text:?} in:\n{}", self.stdout);
-        }
-    }
-}
+use crate::support::Scratch;
 
 /// Processes whose command line holds `marker`.
 fn processes_with(marker: &str) -> usize {
@@ -130,7 +39,7 @@ fn transcript_filters() -> Vec<(&'static str, &'static str)> {
 
 #[test]
 fn conditions_after_failures_transcript() {
-    let scratch = Scratch::new("conditions.yml");
+    let scratch = Scratch::run_fixture("conditions.yml");
     let out = scratch.run(&["--jobs", "1"]);
     assert_eq!(out.code, Some(1), "{out:?}");
     insta::with_settings!({ filters => transcript_filters() }, {
@@ -140,7 +49,7 @@ fn conditions_after_failures_transcript() {
 
 #[test]
 fn conditions_after_failures() {
-    let out = Scratch::new("conditions.yml").run(&[]);
+    let out = Scratch::run_fixture("conditions.yml").run(&[]);
     assert_eq!(out.code, Some(1));
     out.expect(&[
         "status=SucceededWithIssues",
@@ -159,7 +68,7 @@ fn conditions_after_failures() {
 
 #[test]
 fn variables_macros_secrets_and_masking() {
-    let scratch = Scratch::new("variables.yml");
+    let scratch = Scratch::run_fixture("variables.yml");
     let out =
         scratch.run(&["--var", "queued=from-cli", "--var", "where=ignored", "--secret", "token=sup3r-s3cret-value"]);
     assert_eq!(out.code, Some(0), "{out:?}");
@@ -190,7 +99,7 @@ fn variables_macros_secrets_and_masking() {
 
 #[test]
 fn output_variables_across_jobs_legs_deployments_and_stages() {
-    let out = Scratch::new("outputs.yml").run(&[]);
+    let out = Scratch::run_fixture("outputs.yml").run(&[]);
     assert_eq!(out.code, Some(0), "{out:?}");
     out.expect(&[
         "same job sees 1.2.3",
@@ -202,7 +111,7 @@ fn output_variables_across_jobs_legs_deployments_and_stages() {
 
 #[test]
 fn retries_fail_on_stderr_and_task_complete() {
-    let out = Scratch::new("retries.yml").run(&[]);
+    let out = Scratch::run_fixture("retries.yml").run(&[]);
     assert_eq!(out.code, Some(0), "SucceededWithIssues exits 0: {out:?}");
     out.expect(&[
         "attempt 1",
@@ -219,7 +128,7 @@ fn retries_fail_on_stderr_and_task_complete() {
 #[test]
 fn timeouts_stop_steps_and_jobs_and_leave_nothing_running() {
     let started = Instant::now();
-    let out = Scratch::new("timeout.yml").run_env(&[], &[("SLIPWAY_TEST_MINUTE_MS", "400")]);
+    let out = Scratch::run_fixture("timeout.yml").run_env(&[], &[("SLIPWAY_TEST_MINUTE_MS", "400")]);
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(out.code, Some(1), "{out:?}");
     out.expect(&[
@@ -235,7 +144,7 @@ fn timeouts_stop_steps_and_jobs_and_leave_nothing_running() {
 
 #[test]
 fn ctrl_c_cancels_runs_cleanup_and_leaves_nothing_running() {
-    let scratch = Scratch::new("cancel.yml");
+    let scratch = Scratch::run_fixture("cancel.yml");
     let mut child = scratch.command(&[]).stdout(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{e}"));
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
     let mut reader = BufReader::new(stdout);
@@ -272,7 +181,7 @@ fn ctrl_c_cancels_runs_cleanup_and_leaves_nothing_running() {
 
 #[test]
 fn deployment_hooks_in_azure_order() {
-    let out = Scratch::new("deployment.yml").run(&["--jobs", "1"]);
+    let out = Scratch::run_fixture("deployment.yml").run(&["--jobs", "1"]);
     assert_eq!(out.code, Some(1));
     let canary: Vec<&str> = out
         .stdout
@@ -306,7 +215,7 @@ fn deployment_hooks_in_azure_order() {
 
 #[test]
 fn artifacts_tags_build_numbers_and_isolated_checkout() {
-    let scratch = Scratch::new("artifacts.yml");
+    let scratch = Scratch::run_fixture("artifacts.yml");
     let out = scratch.run(&[]);
     assert_eq!(out.code, Some(0), "{out:?}");
     out.expect(&[
@@ -327,7 +236,7 @@ fn artifacts_tags_build_numbers_and_isolated_checkout() {
 
 #[test]
 fn stage_and_job_selection_include_dependencies() {
-    let scratch = Scratch::new("selection.yml");
+    let scratch = Scratch::run_fixture("selection.yml");
     let out = scratch.run(&["--job", "Two.Second"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     out.expect(&["ran One.Setup", "ran One.Other", "ran Two.First", "ran Two.Second"]);
@@ -342,7 +251,7 @@ fn stage_and_job_selection_include_dependencies() {
 
 #[test]
 fn matrix_parallel_and_max_parallel() {
-    let out = Scratch::new("parallel.yml").run(&["--jobs", "4"]);
+    let out = Scratch::run_fixture("parallel.yml").run(&["--jobs", "4"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     out.expect(&[
         "leg A position 1 of 3",
@@ -365,7 +274,7 @@ fn matrix_parallel_and_max_parallel() {
 
 #[test]
 fn json_format_streams_the_event_model() {
-    let out = Scratch::new("outputs.yml").run(&["--format", "json"]);
+    let out = Scratch::run_fixture("outputs.yml").run(&["--format", "json"]);
     assert_eq!(out.code, Some(0));
     let events: Vec<serde_json::Value> =
         out.stdout.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"))).collect();
@@ -394,7 +303,7 @@ fn json_format_streams_the_event_model() {
 
 #[test]
 fn shells_and_missing_powershell() {
-    let out = Scratch::new("shells.yml").run(&[]);
+    let out = Scratch::run_fixture("shells.yml").run(&[]);
     out.expect(&["bash says"]);
     let has_pwsh =
         std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("pwsh").is_file()));
@@ -408,7 +317,7 @@ fn shells_and_missing_powershell() {
 
 #[test]
 fn invalid_pipelines_and_bad_arguments_exit_2() {
-    let scratch = Scratch::new("invalid.yml");
+    let scratch = Scratch::run_fixture("invalid.yml");
     let out = scratch.run(&[]);
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("error"), "{}", out.stderr);
@@ -419,7 +328,7 @@ fn invalid_pipelines_and_bad_arguments_exit_2() {
 
 #[test]
 fn counters_grow_once_per_run_and_restart_for_a_new_prefix() {
-    let scratch = Scratch::new("counter.yml");
+    let scratch = Scratch::run_fixture("counter.yml");
     scratch.run(&[]).expect(&["version 1.0.100"]);
     scratch.run(&[]).expect(&["version 1.0.101"]);
     scratch.run(&["--param", "major=2"]).expect(&["version 2.0.100"]);

@@ -3,23 +3,8 @@
 //! tasks stopping the run (or skipped), and input validation errors.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A repository holding a fixture pipeline (and other fixture files), a work directory that runs
-/// share (so the cache store persists), and an empty user configuration directory. Removed on
-/// drop.
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use crate::support::Scratch;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/run/tasks").join(name)
@@ -30,90 +15,19 @@ fn test_tasks() -> PathBuf {
     crate::support::workspace().join("crates/slipway-tasks/tests/fixtures/tasks")
 }
 
-impl Scratch {
-    /// `pipeline` as `azure-pipelines.yml`, and each `(fixture, path)` copied into the repository.
-    fn new(pipeline: &str, files: &[(&str, &str)]) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "slipway-tasks-test-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        let repo = dir.join("repo");
-        std::fs::create_dir_all(dir.join("config")).unwrap_or_else(|error| panic!("{error}"));
-        std::fs::create_dir_all(&repo).unwrap_or_else(|error| panic!("{error}"));
-        std::fs::copy(fixture(pipeline), repo.join("azure-pipelines.yml"))
-            .unwrap_or_else(|error| panic!("{pipeline}: {error}"));
-        for (source, target) in files {
-            let target = repo.join(target);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).unwrap_or_else(|error| panic!("{error}"));
-            }
-            std::fs::copy(fixture(source), &target).unwrap_or_else(|error| panic!("{source}: {error}"));
-        }
-        Self { dir }
+/// `pipeline` as `azure-pipelines.yml`, and each `(fixture, path)` copied into the repository.
+fn scratch(pipeline: &str, files: &[(&str, &str)]) -> Scratch {
+    let scratch = Scratch::new(&fixture(pipeline));
+    for (source, target) in files {
+        scratch.copy(&fixture(source), target);
     }
-
-    fn repo(&self) -> PathBuf {
-        self.dir.join("repo")
-    }
-
-    fn write(&self, path: &str, text: &str) {
-        let path = self.repo().join(path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).unwrap_or_else(|error| panic!("{error}"));
-        }
-        std::fs::write(path, text).unwrap_or_else(|error| panic!("{error}"));
-    }
-
-    fn run(&self, args: &[&str]) -> Outcome {
-        let output = Command::new(env!("CARGO_BIN_EXE_slipway"))
-            .arg("run")
-            .args(args)
-            .current_dir(self.repo())
-            .env("SLIPWAY_WORK_DIR", self.dir.join("work"))
-            .env("SLIPWAY_KILL_GRACE_MS", "300")
-            .env("XDG_CONFIG_HOME", self.dir.join("config"))
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap_or_else(|error| panic!("{error}"));
-        Outcome {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    #[track_caller]
-    fn expect(&self, texts: &[&str]) {
-        for text in texts {
-            assert!(self.stdout.contains(text), "missing {text:?} in:\n{}\n{}", self.stdout, self.stderr);
-        }
-    }
-
-    #[track_caller]
-    fn refuse(&self, texts: &[&str]) {
-        for text in texts {
-            assert!(!self.stdout.contains(text), "unexpected {text:?} in:\n{}", self.stdout);
-        }
-    }
+    scratch
 }
 
 #[test]
 fn artifacts_test_results_and_a_cache_that_the_second_run_hits() {
-    let scratch = Scratch::new(
-        "end-to-end.yml",
-        &[("TEST-unit.xml", "test-results/TEST-unit.xml"), ("coverage.xml", "coverage.xml")],
-    );
+    let scratch =
+        scratch("end-to-end.yml", &[("TEST-unit.xml", "test-results/TEST-unit.xml"), ("coverage.xml", "coverage.xml")]);
     scratch.write("deps.lock", "library 1.0\n");
     let first = scratch.run(&[]);
     assert_eq!(first.code, Some(0), "{first:?}");
@@ -170,7 +84,7 @@ fn a_task_folder_reads_its_inputs_and_sets_an_output_for_another_job() {
         println!("node is not installed; the task folder test is skipped");
         return;
     }
-    let scratch = Scratch::new("hello-task.yml", &[]);
+    let scratch = scratch("hello-task.yml", &[]);
     let tasks = test_tasks();
     let out = scratch.run(&["--tasks", &tasks.display().to_string(), "--jobs", "1"]);
     assert_eq!(out.code, Some(1), "the formal greeting without a title fails: {out:?}");
@@ -189,7 +103,7 @@ fn a_task_folder_reads_its_inputs_and_sets_an_output_for_another_job() {
 
 #[test]
 fn unknown_tasks_stop_the_run_before_it_starts() {
-    let scratch = Scratch::new("unknown-tasks.yml", &[]);
+    let scratch = scratch("unknown-tasks.yml", &[]);
     let out = scratch.run(&[]);
     assert_eq!(out.code, Some(2), "{out:?}");
     assert_eq!(out.stdout, "", "nothing ran");
@@ -198,7 +112,7 @@ fn unknown_tasks_stop_the_run_before_it_starts() {
 
 #[test]
 fn unknown_tasks_can_be_skipped_with_a_warning() {
-    let scratch = Scratch::new("unknown-tasks.yml", &[]);
+    let scratch = scratch("unknown-tasks.yml", &[]);
     let out = scratch.run(&["--skip-unknown-tasks", "--jobs", "1"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(out.stderr.contains("warning[R0001]: the task `CopyFilez@2` is neither built in"), "{}", out.stderr);
@@ -215,7 +129,7 @@ fn unknown_tasks_can_be_skipped_with_a_warning() {
 
 #[test]
 fn input_errors_fail_the_step_with_the_agents_message() {
-    let scratch = Scratch::new("input-errors.yml", &[]);
+    let scratch = scratch("input-errors.yml", &[]);
     let out = scratch.run(&[]);
     assert_eq!(out.code, Some(1), "{out:?}");
     out.expect(&[

@@ -12,8 +12,6 @@ mod packaging;
 #[cfg(test)]
 mod testing;
 
-pub(crate) use args::expand_macros;
-
 use super::Builtin;
 
 /// The tasks of this module.

@@ -107,36 +107,9 @@ fn publish_code_coverage_inputs(major: u32) -> Vec<InputSpec> {
     }
 }
 
-/// Replaces `$(Name)` macros that name a known variable (a default the task fills in is not
-/// expanded by the runtime). `System.DefaultWorkingDirectory` is always known.
-fn expand(text: &str, host: &dyn TaskHost) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("$(") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find(')') else {
-            rest = &rest[start..];
-            break;
-        };
-        let name = after[..end].trim();
-        let value = host.variable(name).or_else(|| {
-            name.eq_ignore_ascii_case("System.DefaultWorkingDirectory")
-                .then(|| host.working_directory().display().to_string())
-        });
-        match value {
-            Some(value) => out.push_str(&value),
-            None => out.push_str(&rest[start..start + 2 + end + 1]),
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// A path input made absolute against the default working directory.
 fn absolute(text: &str, host: &dyn TaskHost) -> PathBuf {
-    host.working_directory().join(expand(text, host))
+    host.working_directory().join(host.expand(text))
 }
 
 /// The files (not directories) matching `patterns` below `root`.
@@ -268,6 +241,29 @@ fn publish_test_results(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -
     Outcome::Succeeded
 }
 
+/// Publishes result files as `PublishTestResults@2` would with these inputs. Tasks that publish
+/// their own results use it, as Azure's do (`DotNetCoreCLI test` publishes its TRX files).
+pub(crate) fn publish_result_files(
+    host: &mut dyn TaskHost,
+    format: &str,
+    search_folder: &Path,
+    pattern: &str,
+    title: Option<&str>,
+) -> Outcome {
+    let mut given = vec![
+        ("testRunner".to_owned(), format.to_owned()),
+        ("testResultsFiles".to_owned(), pattern.to_owned()),
+        ("searchFolder".to_owned(), search_folder.display().to_string()),
+    ];
+    if let Some(title) = title {
+        given.push(("testRunTitle".to_owned(), title.to_owned()));
+    }
+    match Inputs::resolve(&publish_test_results_inputs(2), &given) {
+        Ok(inputs) => publish_test_results(2, &inputs, host),
+        Err(error) => Outcome::Failed(error.to_string()),
+    }
+}
+
 /// A run's summary for the log: its totals, then its failed tests.
 fn summary(run: &TestRun) -> Vec<String> {
     let mut lines = vec![
@@ -309,7 +305,7 @@ fn publish_code_coverage(major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -
                 inputs.text("codeCoverageTool")
             ));
         };
-        let pattern = expand(inputs.text("summaryFileLocation"), host);
+        let pattern = host.expand(inputs.text("summaryFileLocation"));
         let matches = matching_files(&work, &[pattern]);
         if let (Some(first), true) = (matches.first(), matches.len() > 1) {
             host.warning(&format!(
@@ -320,7 +316,7 @@ fn publish_code_coverage(major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -
         (Some(tool), matches.into_iter().take(1).collect::<Vec<_>>())
     } else {
         let patterns: Vec<String> =
-            inputs.lines("summaryFileLocation").iter().map(|pattern| expand(pattern, host)).collect();
+            inputs.lines("summaryFileLocation").iter().map(|pattern| host.expand(pattern)).collect();
         let mut files = Vec::new();
         for pattern in &patterns {
             for file in matching_files(&work, std::slice::from_ref(pattern)) {
@@ -386,7 +382,7 @@ fn publish_coverage_files(inputs: &Inputs, host: &mut dyn TaskHost) {
     let work = host.working_directory();
     let suffix = host.variable("Build.BuildId").map(|id| format!("_{id}")).unwrap_or_default();
     if let Some(directory) = inputs.get("reportDirectory") {
-        let pattern = expand(directory, host).trim_end_matches(['/', '\\']).to_owned();
+        let pattern = host.expand(directory).trim_end_matches(['/', '\\']).to_owned();
         match find_match(&work, &[pattern]).into_iter().find(|path| path.is_dir()) {
             Some(found) => {
                 if let Err(error) = host.publish_artifact(&format!("Code Coverage Report{suffix}"), &found) {
@@ -398,7 +394,7 @@ fn publish_coverage_files(inputs: &Inputs, host: &mut dyn TaskHost) {
     }
     if let Some(pattern) = inputs.get("additionalCodeCoverageFiles") {
         // The task matches with `matchBase`: a pattern without a slash matches file names anywhere.
-        let expanded = expand(pattern, host);
+        let expanded = host.expand(pattern);
         let rooted = if expanded.contains(['/', '\\']) { expanded } else { format!("**/{expanded}") };
         let files = matching_files(&work, &[rooted]);
         host.log(&format!("Found {} result(s) matching pattern: {pattern}", files.len()));

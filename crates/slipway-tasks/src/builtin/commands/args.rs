@@ -51,39 +51,6 @@ pub(crate) fn split_arguments(line: &str) -> Vec<String> {
     arguments
 }
 
-/// Replaces `$(Name)` macros with the job's variables, leaving unknown ones as they are (as the
-/// agent does). Input defaults such as `$(Build.ArtifactStagingDirectory)` need this; values the
-/// step wrote were expanded by the runtime already and pass through unchanged.
-#[must_use]
-pub(crate) fn expand_macros(text: &str, host: &dyn TaskHost) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("$(") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find(')') {
-            Some(end) => {
-                let name = &after[..end];
-                match host.variable(name.trim()) {
-                    Some(value) if !name.trim().is_empty() => out.push_str(&value),
-                    _ => {
-                        out.push_str("$(");
-                        out.push_str(name);
-                        out.push(')');
-                    }
-                }
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Runs `command`, turning a failure to start it into a message that names the program and
 /// says what would provide it.
 ///
@@ -112,8 +79,8 @@ mod tests {
     fn expands_known_macros_only() {
         let directory = tempfile::tempdir().expect("temporary directory");
         let host = FakeHost::new(directory.path()).with_variable("Build.ArtifactStagingDirectory", "/a");
-        assert_eq!(expand_macros("$(Build.ArtifactStagingDirectory)/**/*.nupkg", &host), "/a/**/*.nupkg");
-        assert_eq!(expand_macros("$(BuildConfiguration)", &host), "$(BuildConfiguration)");
-        assert_eq!(expand_macros("a $( b", &host), "a $( b");
+        assert_eq!(host.expand("$(Build.ArtifactStagingDirectory)/**/*.nupkg"), "/a/**/*.nupkg");
+        assert_eq!(host.expand("$(BuildConfiguration)"), "$(BuildConfiguration)");
+        assert_eq!(host.expand("a $( b"), "a $( b");
     }
 }

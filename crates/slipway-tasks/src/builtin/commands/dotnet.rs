@@ -249,24 +249,15 @@ fn test(inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     }
 }
 
-/// Publishes the TRX files `dotnet test` wrote.
-// TODO: parse the TRX files into a test run with PublishTestResults' VSTest reader (builtin::testing)
-// and `host.publish_test_results` them, titled `title`, once that reader is available to this module.
+/// Publishes the TRX files `dotnet test` wrote, as the real task does, through the reader of
+/// `PublishTestResults@2`.
 fn publish_test_results(host: &mut dyn TaskHost, results: &Path, title: &str) {
-    let files: Vec<PathBuf> =
-        crate::glob::find_match(results, &["**/*.trx".to_owned()]).into_iter().filter(|file| file.is_file()).collect();
-    if files.is_empty() {
-        host.warning("No test result files were found.");
-        return;
+    let title = (!title.is_empty()).then_some(title);
+    if let crate::Outcome::Failed(message) =
+        super::super::testing::publish_result_files(host, "VSTest", results, "**/*.trx", title)
+    {
+        host.warning(&message);
     }
-    let _ = title;
-    host.warning(&format!(
-        "{} TRX file(s) were written to {}, but DotNetCoreCLI does not publish test results in Slipway yet; add a \
-         PublishTestResults@2 step (testResultsFormat: VSTest, testResultsFiles: '**/*.trx', searchFolder: \
-         '$(Agent.TempDirectory)') to publish them.",
-        files.len(),
-        results.display()
-    ));
 }
 
 /// `restore`, once per project (or once without one).
@@ -345,13 +336,13 @@ fn pack(inputs: &Inputs, host: &mut dyn TaskHost, now: SystemTime) -> Outcome {
     };
     // The task creates a relative output directory from the agent's working directory; it is
     // passed made absolute so it means the same from each project's directory.
-    let output = inputs.get("outputDir").map(|dir| base.join(super::expand_macros(dir, host)));
+    let output = inputs.get("outputDir").map(|dir| base.join(host.expand(dir)));
     if let Some(output) = &output
         && let Err(error) = std::fs::create_dir_all(output)
     {
         return Outcome::failed(format!("Could not create {}: {error}", output.display()));
     }
-    let pattern = super::expand_macros(inputs.text("searchPatternPack"), host);
+    let pattern = host.expand(inputs.text("searchPatternPack"));
     let files: Vec<String> = if pattern.is_empty() {
         vec![String::new()]
     } else {
@@ -592,7 +583,7 @@ fn zip_directory(source: &Path, target: &Path) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{Job, Missing, resolve};
+    use super::super::testing::{Job, resolve};
     use super::*;
 
     fn job() -> Job {
@@ -603,7 +594,10 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_709_251_199);
         let inputs = resolve(&inputs(2), pairs);
         if job.missing {
-            dotnet(&inputs, &mut Missing(&mut job.host), now)
+            {
+                job.host.cannot_start = Some("program not found".to_owned());
+                dotnet(&inputs, &mut job.host, now)
+            }
         } else {
             dotnet(&inputs, &mut job.host, now)
         }
@@ -776,7 +770,7 @@ mod tests {
                 "dotnet test <root>/s/tests/A.Tests/A.Tests.csproj --logger trx --results-directory <root>/_temp --no-build"
             ]
         );
-        insta::assert_snapshot!(job.host.warnings[0], @"No test result files were found.");
+        insta::assert_snapshot!(job.host.warnings[0], @"No test result files matching '**/*.trx' were found.");
         job.file("_temp/run1.trx", "<TestRun />");
         let outcome = run_with(&mut job, &[("command", "test"), ("publishTestResults", "false")]);
         assert_eq!(outcome, Outcome::Succeeded);
@@ -790,9 +784,24 @@ mod tests {
             outcome,
             Outcome::failed("Dotnet command failed with non-zero exit code on the following projects : ")
         );
-        job.file("_temp/run1.trx", "<TestRun />");
-        publish_test_results(&mut job.host, &temp, "");
-        insta::assert_snapshot!(job.shown(job.host.warnings.last().map_or("", String::as_str)), @"1 TRX file(s) were written to <root>/_temp, but DotNetCoreCLI does not publish test results in Slipway yet; add a PublishTestResults@2 step (testResultsFormat: VSTest, testResultsFiles: '**/*.trx', searchFolder: '$(Agent.TempDirectory)') to publish them.");
+        job.file(
+            "_temp/run1.trx",
+            r#"<TestRun xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010">
+  <Results>
+    <UnitTestResult testId="1" testName="Adds" outcome="Passed" duration="00:00:00.0100000" />
+    <UnitTestResult testId="2" testName="Divides" outcome="Failed" duration="00:00:00.0200000">
+      <Output><ErrorInfo><Message>division by zero</Message></ErrorInfo></Output>
+    </UnitTestResult>
+  </Results>
+</TestRun>"#,
+        );
+        publish_test_results(&mut job.host, &temp, "Unit tests");
+        let published = job.host.test_results.last().expect("the TRX results are published");
+        assert_eq!(
+            (published.title.as_str(), published.format.as_str(), published.total, published.failed),
+            ("Unit tests", "VSTest", 2, 1)
+        );
+        assert_eq!(published.tests[1].message.as_deref(), Some("division by zero"));
     }
 
     #[test]

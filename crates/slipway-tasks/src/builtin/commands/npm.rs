@@ -90,12 +90,15 @@ pub(super) fn run(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outc
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{Job, Missing, resolve};
+    use super::super::testing::{Job, resolve};
     use super::*;
 
     fn run_with(job: &mut Job, pairs: &[(&str, &str)]) -> Outcome {
         let inputs = resolve(&super::inputs(1), pairs);
-        if job.missing { run(1, &inputs, &mut Missing(&mut job.host)) } else { run(1, &inputs, &mut job.host) }
+        if job.missing {
+            job.host.cannot_start = Some("program not found".to_owned());
+        }
+        run(1, &inputs, &mut job.host)
     }
 
     #[test]

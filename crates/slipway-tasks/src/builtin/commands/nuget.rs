@@ -144,7 +144,7 @@ fn command_line(host: &dyn TaskHost, arguments: Vec<String>) -> CommandLine {
 
 fn restore(inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     let base = host.working_directory();
-    let pattern = super::expand_macros(inputs.text("solution"), host);
+    let pattern = host.expand(inputs.text("solution"));
     let files = packaging::find_files(&pattern, &base);
     if let Some(not_a_file) = files.iter().find(|file| !file.is_file()) {
         host.error(&format!(
@@ -210,13 +210,13 @@ fn pack(inputs: &Inputs, host: &mut dyn TaskHost, now: SystemTime) -> Outcome {
         Ok(version) => version,
         Err(message) => return Outcome::failed(message),
     };
-    let output = inputs.get("outputDir").map(|dir| base.join(super::expand_macros(dir, host)));
+    let output = inputs.get("outputDir").map(|dir| base.join(host.expand(dir)));
     if let Some(output) = &output
         && let Err(error) = std::fs::create_dir_all(output)
     {
         return Outcome::failed(format!("Could not create {}: {error}", output.display()));
     }
-    let files = packaging::find_files(&super::expand_macros(inputs.text("searchPatternPack"), host), &base);
+    let files = packaging::find_files(&host.expand(inputs.text("searchPatternPack")), &base);
     let properties = packaging::pack_properties(inputs, host);
     for file in &files {
         host.log(&format!("Attempting to pack file: {}", file.display()));
@@ -282,13 +282,16 @@ fn run_nuget(host: &mut dyn TaskHost, line: &CommandLine, failure: &str) -> Resu
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{Job, Missing, resolve};
+    use super::super::testing::{Job, resolve};
     use super::*;
 
     fn run_with(job: &mut Job, pairs: &[(&str, &str)]) -> Outcome {
         let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_709_251_199);
         let inputs = resolve(&super::inputs(2), pairs);
-        if job.missing { nuget(&inputs, &mut Missing(&mut job.host), now) } else { nuget(&inputs, &mut job.host, now) }
+        if job.missing {
+            job.host.cannot_start = Some("program not found".to_owned());
+        }
+        nuget(&inputs, &mut job.host, now)
     }
 
     #[test]

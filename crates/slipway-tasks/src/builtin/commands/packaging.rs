@@ -202,7 +202,7 @@ pub(super) fn utc_stamp(now: SystemTime) -> String {
 #[must_use]
 pub(super) fn pack_properties(inputs: &Inputs, host: &dyn TaskHost) -> Vec<String> {
     let mut properties = Vec::new();
-    let configuration = super::expand_macros(inputs.text("configurationToPack"), host);
+    let configuration = host.expand(inputs.text("configurationToPack"));
     if !configuration.is_empty() && configuration != "$(BuildConfiguration)" {
         properties.push(format!("Configuration={configuration}"));
     }

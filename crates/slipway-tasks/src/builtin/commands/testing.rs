@@ -1,10 +1,10 @@
 //! A fake job for the command tasks' tests: a working directory and the usual directories
 //! below a temporary directory, recorded commands shown with the root as `<root>`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::fake::FakeHost;
-use crate::host::{CommandLine, PostJob, SetVariable, TaskHost};
+
 use crate::{InputSpec, Inputs};
 
 /// A fake job.
@@ -68,58 +68,4 @@ pub(crate) fn resolve(specs: &[InputSpec], pairs: &[(&str, &str)]) -> Inputs {
     let given: Vec<(String, String)> =
         pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
     Inputs::resolve(specs, &given).expect("valid inputs")
-}
-
-/// A host on which no program can be started.
-pub(crate) struct Missing<'a>(pub &'a mut FakeHost);
-
-impl TaskHost for Missing<'_> {
-    fn variable(&self, name: &str) -> Option<String> {
-        self.0.variable(name)
-    }
-    fn set_variable(&mut self, name: &str, value: &str, options: SetVariable) {
-        self.0.set_variable(name, value, options);
-    }
-    fn working_directory(&self) -> PathBuf {
-        self.0.working_directory()
-    }
-    fn log(&mut self, line: &str) {
-        self.0.log(line);
-    }
-    fn warning(&mut self, message: &str) {
-        self.0.warning(message);
-    }
-    fn error(&mut self, message: &str) {
-        self.0.error(message);
-    }
-    fn prepend_path(&mut self, directory: &Path) {
-        self.0.prepend_path(directory);
-    }
-    fn run(&mut self, _command: &CommandLine) -> Result<i32, String> {
-        Err("program not found".to_owned())
-    }
-    fn publish_artifact(&mut self, name: &str, path: &Path) -> Result<(), String> {
-        self.0.publish_artifact(name, path)
-    }
-    fn download_artifact(&mut self, name: Option<&str>, target: &Path, patterns: &[String]) -> Result<(), String> {
-        self.0.download_artifact(name, target, patterns)
-    }
-    fn publish_test_results(&mut self, results: slipway_events::TestRun) {
-        self.0.publish_test_results(results);
-    }
-    fn publish_coverage(&mut self, coverage: slipway_events::Coverage) {
-        self.0.publish_coverage(coverage);
-    }
-    fn cache_directory(&self) -> PathBuf {
-        self.0.cache_directory()
-    }
-    fn is_canceled(&self) -> bool {
-        self.0.is_canceled()
-    }
-    fn secret_variables(&self) -> Vec<(String, String)> {
-        self.0.secret_variables()
-    }
-    fn post_job(&mut self, display_name: &str, action: PostJob) {
-        self.0.post_job(display_name, action);
-    }
 }

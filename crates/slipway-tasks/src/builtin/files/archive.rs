@@ -504,7 +504,7 @@ fn run_seven_zip(plan: &Plan<'_>, archive_type: &str, level: &str, host: &mut dy
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{NoPrograms, failure, log, read_tree, resolve, run_task, write_tree};
+    use super::super::testing::{failure, log, read_tree, resolve, run_task, write_tree};
     use crate::Outcome;
     use crate::fake::FakeHost;
 
@@ -743,7 +743,7 @@ mod tests {
         host.exit_code = 2;
         let given = [("archiveType", "7z"), ("rootFolderOrFile", "bin"), ("archiveFile", "a.7z")];
         insta::assert_snapshot!(failure(run_task("ArchiveFiles", &given, &mut host), root.path()), @"Archive creation failed for archive file: <root>/a.7z (7z exited with code 2)");
-        let mut host = NoPrograms(FakeHost::new(root.path()));
+        let mut host = FakeHost::new(root.path()).without_programs();
         insta::assert_snapshot!(failure(run_task("ArchiveFiles", &given, &mut host), root.path()), @"archiveType: 7z needs the 7z program (7-Zip), which could not be started. Install 7-Zip (p7zip) on the agent, or use archiveType: zip (or tar), which Slipway writes itself (7z: No such file or directory (os error 2))");
     }
 

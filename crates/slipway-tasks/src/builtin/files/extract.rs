@@ -424,7 +424,7 @@ mod tests {
     use std::io::Write;
     use std::path::Path;
 
-    use super::super::testing::{NoPrograms, failure, log, read_tree, resolve, run_task, write_tree};
+    use super::super::testing::{failure, log, read_tree, resolve, run_task, write_tree};
     use crate::Outcome;
     use crate::fake::FakeHost;
 
@@ -690,7 +690,7 @@ mod tests {
         tar -xvf <root>/c.tar.lz --skip-old-files -C <root>/out
         /opt/7zip/7zz -aoa x -o<root>/out <root>/b.rar
         ");
-        let mut host = NoPrograms(FakeHost::new(root.path()));
+        let mut host = FakeHost::new(root.path()).without_programs();
         let given = [("archiveFilePatterns", "a.7z"), ("destinationFolder", "out")];
         insta::assert_snapshot!(failure(run_task("ExtractFiles", &given, &mut host), root.path()), @"Extracting <root>/a.7z needs the 7z program (7-Zip), which could not be started. Install 7-Zip (p7zip) on the agent or set pathToSevenZipTool; zip, tar (plain, gz, bz2, xz), gz, bz2 and xz files are extracted without it (7z: No such file or directory (os error 2))");
         let mut host = FakeHost::new(root.path());

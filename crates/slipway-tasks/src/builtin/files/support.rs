@@ -17,42 +17,11 @@ pub(super) fn outcome(result: Result<(), Failure>) -> Outcome {
     }
 }
 
-/// Expands `$(name)` macros with the job's variables, as the agent does: a macro naming no
-/// variable stays as written.
-pub(super) fn expand_macros(text: &str, host: &dyn TaskHost) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("$(") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find(')') {
-            Some(end) => {
-                let name = &after[..end];
-                match host.variable(name.trim()) {
-                    Some(value) if !name.trim().is_empty() => out.push_str(&value),
-                    _ => {
-                        out.push_str("$(");
-                        out.push_str(name);
-                        out.push(')');
-                    }
-                }
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// An input's value; when it is the input's default, with its macros expanded (values a step
 /// gives reach the task with their macros already expanded by the runtime; defaults do not).
 pub(super) fn value_or_expanded_default(inputs: &Inputs, name: &str, default: &str, host: &dyn TaskHost) -> String {
     let value = inputs.text(name);
-    if value == default { expand_macros(value, host) } else { value.to_owned() }
+    if value == default { host.expand(value) } else { value.to_owned() }
 }
 
 /// A path input as an absolute, normalized path: relative to the job's default working
@@ -173,8 +142,8 @@ mod tests {
         let host = FakeHost::new(Path::new("/work"))
             .with_variable("Build.ArtifactStagingDirectory", "/a")
             .with_variable("build.buildid", "42");
-        assert_eq!(expand_macros("$(Build.ArtifactStagingDirectory)/$(Build.BuildId).zip", &host), "/a/42.zip");
-        assert_eq!(expand_macros("$(Nope)/x $() $(unclosed", &host), "$(Nope)/x $() $(unclosed");
+        assert_eq!(host.expand("$(Build.ArtifactStagingDirectory)/$(Build.BuildId).zip"), "/a/42.zip");
+        assert_eq!(host.expand("$(Nope)/x $() $(unclosed"), "$(Nope)/x $() $(unclosed");
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Test helpers for the file tasks: trees of real files, running a task by name with inputs as a
 //! step gives them, and a host on which no outside program can be started.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::fake::FakeHost;
-use crate::host::{CommandLine, PostJob, SetVariable, TaskHost};
+use crate::host::TaskHost;
 use crate::{Inputs, InputsError, Outcome};
 
 /// Writes files (`path`, `content`) below `root`; a path ending in `/` makes an empty folder.
@@ -78,58 +78,4 @@ pub(super) fn failure(outcome: Outcome, root: &Path) -> String {
 /// The log, with `root` written as `<root>`.
 pub(super) fn log(host: &FakeHost, root: &Path) -> String {
     host.log.join("\n").replace(&root.display().to_string(), "<root>")
-}
-
-/// A fake host on which no program can be started (as when it is not on the `PATH`).
-pub(super) struct NoPrograms(pub(super) FakeHost);
-
-impl TaskHost for NoPrograms {
-    fn variable(&self, name: &str) -> Option<String> {
-        self.0.variable(name)
-    }
-    fn set_variable(&mut self, name: &str, value: &str, options: SetVariable) {
-        self.0.set_variable(name, value, options);
-    }
-    fn working_directory(&self) -> PathBuf {
-        self.0.working_directory()
-    }
-    fn log(&mut self, line: &str) {
-        self.0.log(line);
-    }
-    fn warning(&mut self, message: &str) {
-        self.0.warning(message);
-    }
-    fn error(&mut self, message: &str) {
-        self.0.error(message);
-    }
-    fn prepend_path(&mut self, directory: &Path) {
-        self.0.prepend_path(directory);
-    }
-    fn run(&mut self, _command: &CommandLine) -> Result<i32, String> {
-        Err("No such file or directory (os error 2)".to_owned())
-    }
-    fn publish_artifact(&mut self, name: &str, path: &Path) -> Result<(), String> {
-        self.0.publish_artifact(name, path)
-    }
-    fn download_artifact(&mut self, name: Option<&str>, target: &Path, patterns: &[String]) -> Result<(), String> {
-        self.0.download_artifact(name, target, patterns)
-    }
-    fn publish_test_results(&mut self, results: slipway_events::TestRun) {
-        self.0.publish_test_results(results);
-    }
-    fn publish_coverage(&mut self, coverage: slipway_events::Coverage) {
-        self.0.publish_coverage(coverage);
-    }
-    fn cache_directory(&self) -> PathBuf {
-        self.0.cache_directory()
-    }
-    fn is_canceled(&self) -> bool {
-        self.0.is_canceled()
-    }
-    fn secret_variables(&self) -> Vec<(String, String)> {
-        self.0.secret_variables()
-    }
-    fn post_job(&mut self, display_name: &str, action: PostJob) {
-        self.0.post_job(display_name, action);
-    }
 }

@@ -69,7 +69,7 @@ fn use_dotnet(inputs: &Inputs, host: &mut dyn TaskHost, machine: &Machine) -> Ou
     if let Some(wanted) = wanted {
         let installation = match inputs.get("installationPath").unwrap_or(DEFAULT_INSTALLATION_PATH) {
             DEFAULT_INSTALLATION_PATH => cache::tools_directory(host).map(|tools| tools.join("dotnet")),
-            given => Some(host.working_directory().join(super::super::commands::expand_macros(given, host))),
+            given => Some(host.working_directory().join(host.expand(given))),
         };
         let (root, versions) =
             match select(&wanted, sdk, inputs.boolean("includePreviewVersions"), installation.as_deref(), machine) {

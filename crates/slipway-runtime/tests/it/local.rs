@@ -1,25 +1,16 @@
 //! End-to-end runs of plans built in Rust, with real processes.
 
-use std::sync::{Arc, Mutex};
+use crate::Collect;
+
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use slipway_events::{Event, EventSink, LogKind, TaskResult};
+use slipway_events::{Event, LogKind, TaskResult};
 use slipway_plan::{
-    Action, Condition, Deployment, DeploymentStrategy, Dialect, Environment, Hook, HookKind, Job, JobKind, Leg, Plan,
-    Resources, Shell, Stage, Step, Variable,
+    Action, Condition, Deployment, DeploymentStrategy, Dialect, Environment, Hook, HookKind, Job, JobKind, Plan, Shell,
+    Stage, Step, Variable,
 };
 use slipway_runtime::{CancelToken, LocalExecutor, RunOptions, execute};
-
-#[derive(Default)]
-struct Collect(Mutex<Vec<Event>>);
-
-impl EventSink for Collect {
-    fn emit(&self, event: Event) {
-        if let Ok(mut events) = self.0.lock() {
-            events.push(event);
-        }
-    }
-}
 
 fn cond(text: &str) -> Option<Condition> {
     let expression = slipway_expr::parse(text).unwrap_or_else(|error| panic!("{text}: {error}"));
@@ -35,53 +26,15 @@ fn named(name: &str, text: &str) -> Step {
 }
 
 fn job(name: &str, depends_on: &[&str], steps: Vec<Step>) -> Job {
-    Job {
-        name: name.to_owned(),
-        display_name: None,
-        depends_on: depends_on.iter().map(|&d| d.to_owned()).collect(),
-        condition: None,
-        continue_on_error: false,
-        variables: Vec::new(),
-        kind: JobKind::Agent,
-        legs: vec![Leg { name: None, display_name: None, variables: Vec::new() }],
-        max_parallel: None,
-        fail_fast: false,
-        steps,
-        pool: None,
-        container: None,
-        services: None,
-        workspace_clean: None,
-        timeout_minutes: None,
-        cancel_timeout_minutes: None,
-        outputs: Vec::new(),
-        span: None,
-    }
+    Job { depends_on: depends_on.iter().map(|&d| d.to_owned()).collect(), ..Job::new(name, steps) }
 }
 
 fn stage(name: &str, depends_on: &[&str], jobs: Vec<Job>) -> Stage {
-    Stage {
-        name: name.to_owned(),
-        display_name: None,
-        depends_on: depends_on.iter().map(|&d| d.to_owned()).collect(),
-        condition: None,
-        variables: Vec::new(),
-        jobs,
-        span: None,
-    }
+    Stage { depends_on: depends_on.iter().map(|&d| d.to_owned()).collect(), ..Stage::new(name, jobs) }
 }
 
 fn plan(stages: Vec<Stage>) -> Plan {
-    Plan {
-        version: slipway_plan::PLAN_VERSION,
-        dialect: Dialect::AzurePipelines,
-        files: Vec::new(),
-        run_name: None,
-        append_commit_message: None,
-        parameters: Vec::new(),
-        variables: Vec::new(),
-        stages,
-        resources: Resources::default(),
-    }
+    Plan::new(Dialect::AzurePipelines, stages)
 }
 
 struct Run {

@@ -2,23 +2,14 @@
 //! tasks with logging commands and `failOnStderr`, post-job steps, unknown tasks, timeouts.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+
+use crate::Collect;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use slipway_events::{Event, EventSink, LogKind, Severity, TaskResult};
-use slipway_plan::{Action, Dialect, Job, JobKind, Leg, Plan, Resources, Shell, Stage, Step};
+use slipway_events::{Event, LogKind, Severity, TaskResult};
+use slipway_plan::{Action, Dialect, Job, Plan, Shell, Stage, Step};
 use slipway_runtime::{CancelToken, LocalExecutor, RunOptions, execute};
-
-#[derive(Default)]
-struct Collect(Mutex<Vec<Event>>);
-
-impl EventSink for Collect {
-    fn emit(&self, event: Event) {
-        if let Ok(mut events) = self.0.lock() {
-            events.push(event);
-        }
-    }
-}
 
 fn task(display: &str, name: &str, version: &str, inputs: &[(&str, &str)]) -> Step {
     Step {
@@ -39,49 +30,8 @@ fn script(display: &str, text: &str) -> Step {
 }
 
 fn plan(jobs: Vec<(&str, Vec<Step>)>) -> Plan {
-    let jobs = jobs
-        .into_iter()
-        .map(|(name, steps)| Job {
-            name: name.to_owned(),
-            display_name: None,
-            depends_on: Vec::new(),
-            condition: None,
-            continue_on_error: false,
-            variables: Vec::new(),
-            kind: JobKind::Agent,
-            legs: vec![Leg { name: None, display_name: None, variables: Vec::new() }],
-            max_parallel: None,
-            fail_fast: false,
-            steps,
-            pool: None,
-            container: None,
-            services: None,
-            workspace_clean: None,
-            timeout_minutes: None,
-            cancel_timeout_minutes: None,
-            outputs: Vec::new(),
-            span: None,
-        })
-        .collect();
-    Plan {
-        version: slipway_plan::PLAN_VERSION,
-        dialect: Dialect::AzurePipelines,
-        files: Vec::new(),
-        run_name: None,
-        append_commit_message: None,
-        parameters: Vec::new(),
-        variables: Vec::new(),
-        stages: vec![Stage {
-            name: "S".to_owned(),
-            display_name: None,
-            depends_on: Vec::new(),
-            condition: None,
-            variables: Vec::new(),
-            jobs,
-            span: None,
-        }],
-        resources: Resources::default(),
-    }
+    let jobs = jobs.into_iter().map(|(name, steps)| Job::new(name, steps)).collect();
+    Plan::new(Dialect::AzurePipelines, vec![Stage::new("S", jobs)])
 }
 
 struct Run {
