@@ -42,7 +42,7 @@ pub static TASKS: &[Builtin] = &[
     Builtin {
         name: "NuGetToolInstaller",
         id: "2C65196A-54FD-4A02-9BE8-D9D1837B7C5D",
-        majors: &[1],
+        majors: &[0, 1],
         inputs: nuget::inputs,
         run: nuget::run,
     },

@@ -1,5 +1,6 @@
-//! `NuGetToolInstaller@1`: selects an installed NuGet matching `versionSpec` (by default
-//! `>=4.9`, as the task), puts it first on the `PATH` and sets `NuGetExeToolPath`, which
+//! `NuGetToolInstaller@0` and `@1`: selects an installed NuGet matching `versionSpec` (by default
+//! `>=4.9` for @1 and `4.3.0` for @0, as the tasks; @0 picks 4.8.2 only when MSBuild newer than
+//! 16.5 is installed, which Slipway does not detect), puts it first on the `PATH` and sets `NuGetExeToolPath`, which
 //! `NuGetCommand@2` runs.
 //!
 //! Looks in the agent tool cache (`NuGet/<version>/<arch>/nuget.exe`) first; for it, as the task
@@ -15,21 +16,23 @@ use super::probe::{self, Machine};
 use super::version::{Range, Version};
 use crate::{InputSpec, Inputs, Outcome, SetVariable, TaskHost};
 
-/// The version spec when none is given.
-const DEFAULT_VERSION_SPEC: &str = ">=4.9";
+/// The version spec when none is given, by major version of the task.
+fn default_version_spec(major: u32) -> &'static str {
+    if major == 0 { "4.3.0" } else { ">=4.9" }
+}
 
-/// The inputs of `NuGetToolInstaller@1`.
+/// The inputs of `NuGetToolInstaller@0` and `@1` (the same two).
 pub(super) fn inputs(_major: u32) -> Vec<InputSpec> {
     vec![InputSpec::string("versionSpec"), InputSpec::boolean("checkLatest", false)]
 }
 
-/// Runs `NuGetToolInstaller@1` on this machine.
-pub(super) fn run(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
-    use_nuget(inputs, host, &Machine::real())
+/// Runs `NuGetToolInstaller` on this machine.
+pub(super) fn run(major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
+    use_nuget(major, inputs, host, &Machine::real())
 }
 
-fn use_nuget(inputs: &Inputs, host: &mut dyn TaskHost, machine: &Machine) -> Outcome {
-    let spec = inputs.get("versionSpec").unwrap_or(DEFAULT_VERSION_SPEC).to_owned();
+fn use_nuget(major: u32, inputs: &Inputs, host: &mut dyn TaskHost, machine: &Machine) -> Outcome {
+    let spec = inputs.get("versionSpec").unwrap_or(default_version_spec(major)).to_owned();
     let Some(range) = Range::parse(&spec) else {
         return Outcome::failed(format!(
             "Version spec '{spec}' is not a version or a version range (for example 6.x, 5.11.0, >=4.9)."
@@ -135,26 +138,37 @@ mod tests {
         cache_nuget(&world, "4.1.0");
         cache_nuget(&world, "5.11.0");
         cache_nuget(&world, "6.4.0");
-        assert_eq!(use_nuget(&resolve(&[("versionSpec", "5.x")]), &mut world.host, &world.machine), Outcome::Succeeded);
+        assert_eq!(
+            use_nuget(1, &resolve(&[("versionSpec", "5.x")]), &mut world.host, &world.machine),
+            Outcome::Succeeded
+        );
         assert_eq!(world.path_shown(), ["<root>/_tool/NuGet/5.11.0/x64"]);
         assert_eq!(world.set_shown(), ["NuGetExeToolPath=<root>/_tool/NuGet/5.11.0/x64/nuget.exe"]);
         let script = std::fs::read_to_string(world.path("_tool/NuGet/5.11.0/x64/nuget")).expect("script");
         assert_eq!(world.shown(&script), "#!/bin/sh\nmono <root>/_tool/NuGet/5.11.0/x64/nuget.exe \"$@\"\n");
         assert!(probe::is_executable(&world.path("_tool/NuGet/5.11.0/x64/nuget")));
         world.host.set.clear();
-        assert_eq!(use_nuget(&resolve(&[]), &mut world.host, &world.machine), Outcome::Succeeded);
+        assert_eq!(use_nuget(1, &resolve(&[]), &mut world.host, &world.machine), Outcome::Succeeded);
         assert_eq!(world.set_shown(), ["NuGetExeToolPath=<root>/_tool/NuGet/6.4.0/x64/nuget.exe"]);
+        world.host.set.clear();
+        cache_nuget(&world, "4.3.0");
+        assert_eq!(use_nuget(0, &resolve(&[]), &mut world.host, &world.machine), Outcome::Succeeded);
+        assert_eq!(
+            world.set_shown(),
+            ["NuGetExeToolPath=<root>/_tool/NuGet/4.3.0/x64/nuget.exe"],
+            "@0 defaults to 4.3.0"
+        );
     }
 
     #[test]
     fn machine_nuget_command() {
         let mut world = World::new();
         script(&world.path("bin/nuget"), "echo 'NuGet Version: 6.6.1.2'; echo 'usage: NuGet <command>'");
-        assert_eq!(use_nuget(&resolve(&[]), &mut world.host, &world.machine), Outcome::Succeeded);
+        assert_eq!(use_nuget(1, &resolve(&[]), &mut world.host, &world.machine), Outcome::Succeeded);
         assert_eq!(world.path_shown(), ["<root>/bin"]);
         assert_eq!(world.set_shown(), ["NuGetExeToolPath=<root>/bin/nuget"]);
         let Outcome::Failed(message) =
-            use_nuget(&resolve(&[("versionSpec", "4.9.6")]), &mut world.host, &world.machine)
+            use_nuget(1, &resolve(&[("versionSpec", "4.9.6")]), &mut world.host, &world.machine)
         else {
             panic!("4.9.6 is not installed")
         };
@@ -165,7 +179,7 @@ mod tests {
         Install NuGet on this machine (the nuget command), or put nuget.exe (run with mono) in the agent tool cache as <root>/_tool/NuGet/<version>/x64/nuget.exe with an empty file <root>/_tool/NuGet/<version>/x64.complete beside that directory.
         ");
         let Outcome::Failed(message) =
-            use_nuget(&resolve(&[("versionSpec", "latest")]), &mut world.host, &world.machine)
+            use_nuget(1, &resolve(&[("versionSpec", "latest")]), &mut world.host, &world.machine)
         else {
             panic!("not a version")
         };
