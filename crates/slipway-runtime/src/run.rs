@@ -36,7 +36,8 @@ pub struct RunOptions {
     pub pipeline_name: String,
     /// Facts from git.
     pub repository: RepositoryInfo,
-    /// Keep the run's directory afterwards (it is deleted otherwise).
+    /// Keep the directories of every run. Otherwise a finished run's directory stays until the next
+    /// run removes it in the background.
     pub keep_run_dir: bool,
     /// Time between SIGTERM and SIGKILL when stopping a step.
     pub kill_grace: Duration,
@@ -106,6 +107,40 @@ fn next_counter(path: &std::path::Path) -> u64 {
     next
 }
 
+/// The file that marks a run's directory as finished, so a later run may remove it.
+const FINISHED_MARKER: &str = ".finished";
+
+/// How old an unfinished run's directory must be before it counts as abandoned (its process died).
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+
+/// Removes, on a background thread, the directories of earlier runs that finished (or that were
+/// abandoned a day ago). Runs still in progress, here or in another process, are left alone. The
+/// thread is not waited for: what it does not finish, the next run does.
+fn remove_finished_runs_in_background(runs_dir: PathBuf, current: u64) {
+    let spawned = std::thread::Builder::new().name("cleanup".into()).spawn(move || {
+        let Ok(entries) = std::fs::read_dir(&runs_dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let is_other_run =
+                entry.file_name().to_str().and_then(|name| name.parse::<u64>().ok()).is_some_and(|id| id != current);
+            if !is_other_run {
+                continue;
+            }
+            let finished = path.join(FINISHED_MARKER).exists();
+            let abandoned = entry
+                .metadata()
+                .and_then(|metadata| metadata.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > ABANDONED_AFTER);
+            if finished || abandoned {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+        }
+    });
+    drop(spawned);
+}
+
 /// A pipeline name made safe to use as a file name.
 fn file_name(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect()
@@ -166,9 +201,13 @@ pub fn execute(
     };
     std::fs::create_dir_all(&options.work_dir).map_err(io(&options.work_dir))?;
     let run_id = next_counter(&options.work_dir.join("last-run-id"));
-    let run_dir = options.work_dir.join("runs").join(run_id.to_string());
+    let runs_dir = options.work_dir.join("runs");
+    let run_dir = runs_dir.join(run_id.to_string());
     let _ = std::fs::remove_dir_all(&run_dir);
     std::fs::create_dir_all(&run_dir).map_err(io(&run_dir))?;
+    if !options.keep_run_dir {
+        remove_finished_runs_in_background(runs_dir, run_id);
+    }
 
     let mut base = workspace::run_variables(run_id, &options.pipeline_name, &options.repository, &options.work_dir);
     // Queue-time variables sit below the pipeline's own, as in Azure.
@@ -357,9 +396,9 @@ pub fn execute(
     let build_number = context.build_number.lock().map(|number| number.clone()).unwrap_or(build_number);
     let tags = context.tags.lock().map(|tags| tags.clone()).unwrap_or_default();
     sink.emit(Event::RunFinished { time: now_ms(), result, duration_ms: elapsed_ms(Some(&run_started)) });
-    if !options.keep_run_dir {
-        let _ = std::fs::remove_dir_all(&run_dir);
-    }
+    // The run's directories stay for inspection until the next run removes them in the background:
+    // removing many directories is slow on some disks, and no run should wait for it.
+    let _ = std::fs::write(run_dir.join(FINISHED_MARKER), result.to_string());
     save_counters(&counters_path, &scheduler.counters());
     Ok(RunReport { result, run_id, build_number, tags })
 }

@@ -488,3 +488,37 @@ fn artifacts_flow_between_jobs_and_checkout_can_be_isolated() {
     assert!(!dir.path().join("made-here.txt").exists(), "--isolated must not touch the working tree");
     assert!(run.events.iter().any(|e| matches!(e, Event::ArtifactPublished { name, files: 1, .. } if name == "drop")));
 }
+
+/// A finished run's directories stay for inspection; the next run removes them in the background,
+/// and never touches the directory of a run that has not finished.
+#[test]
+fn the_next_run_removes_finished_run_directories_in_the_background() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let work = dir.path().join("work");
+    let options = RunOptions {
+        work_dir: work.clone(),
+        source_dir: dir.path().to_path_buf(),
+        kill_grace: Duration::from_millis(300),
+        ..RunOptions::default()
+    };
+    let once = || {
+        let plan = plan(vec![stage("S", &[], vec![job("J", &[], vec![script("echo hi")])])]);
+        execute(Arc::new(plan), &options, Arc::new(LocalExecutor), Arc::new(Collect::default()), &CancelToken::new())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .run_id
+    };
+    let first = once();
+    let first_dir = work.join("runs").join(first.to_string());
+    assert!(first_dir.join(".finished").exists(), "a finished run's directory is kept and marked");
+    // A directory of a run still going on in another process: no marker, fresh.
+    let running = work.join("runs").join("999999");
+    std::fs::create_dir_all(running.join("w")).unwrap_or_else(|e| panic!("{e}"));
+    let second = once();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while first_dir.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!first_dir.exists(), "the finished run's directory is removed by the next run");
+    assert!(running.exists(), "a run in progress is left alone");
+    assert!(work.join("runs").join(second.to_string()).exists());
+}
