@@ -1,0 +1,51 @@
+//! The schema's migrations, embedded in the binary: one SQL file per backend and version.
+//!
+//! A migration, once released, never changes: its SHA-256 is recorded when it is applied and
+//! checked at every open, so an edited migration is an error rather than a silent difference
+//! between databases. A new version adds a file to both `migrations/sqlite` and
+//! `migrations/postgres` and a line here.
+
+/// One version of the schema.
+#[derive(Debug)]
+pub(crate) struct Migration {
+    /// Increasing from 1.
+    pub(crate) version: i64,
+    /// What it does.
+    pub(crate) description: &'static str,
+    /// The SQLite statements.
+    pub(crate) sqlite: &'static str,
+    /// The PostgreSQL statements.
+    pub(crate) postgres: &'static str,
+}
+
+/// Every migration, oldest first.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "initial schema",
+    sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
+    postgres: include_str!("../migrations/postgres/0001_initial.sql"),
+}];
+
+/// The table that records applied migrations; the same statement works on both backends.
+pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS slipway_migrations (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+)";
+
+/// The key of the PostgreSQL advisory lock that serialises migrations of servers starting at once.
+pub(crate) const POSTGRES_MIGRATION_LOCK: i64 = 0x736c_6970_7761_7901;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_increase_from_one_and_both_backends_have_each() {
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version, i64::try_from(index).unwrap_or(-1) + 1);
+            assert!(!migration.sqlite.trim().is_empty() && !migration.postgres.trim().is_empty());
+        }
+    }
+}

@@ -1,0 +1,992 @@
+//! The things the store keeps, and what callers pass in to create or change them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use slipway_events::{Coverage, TaskResult, TestRun};
+
+use crate::error::{Result, StoreError};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl $name {
+            /// The number the database gave it.
+            #[must_use]
+            pub fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(formatter, "{}", self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A pipeline's id.
+    PipelineId
+);
+id_type!(
+    /// A run's id: `Build.BuildId`, unique across the server and increasing, never reused.
+    RunId
+);
+id_type!(
+    /// A job's id (one leg of a matrix or parallel job is a job of its own).
+    JobId
+);
+id_type!(
+    /// An artifact's id.
+    ArtifactId
+);
+id_type!(
+    /// A variable group's id.
+    VariableGroupId
+);
+id_type!(
+    /// A user's id.
+    UserId
+);
+id_type!(
+    /// A personal access token's id.
+    AccessTokenId
+);
+id_type!(
+    /// A registration token's id.
+    RegistrationTokenId
+);
+id_type!(
+    /// An agent's id.
+    AgentId
+);
+id_type!(
+    /// An audit log entry's id.
+    AuditEntryId
+);
+
+/// A point in time, in milliseconds since the Unix epoch (as event times are).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The time `milliseconds` after the Unix epoch.
+    #[must_use]
+    pub fn from_millis(milliseconds: i64) -> Self {
+        Self(milliseconds)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    #[must_use]
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// This time plus a duration (saturating).
+    #[must_use]
+    pub fn plus(self, duration: Duration) -> Self {
+        Self(self.0.saturating_add(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)))
+    }
+
+    /// This time minus a duration (saturating).
+    #[must_use]
+    pub fn minus(self, duration: Duration) -> Self {
+        Self(self.0.saturating_sub(i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)))
+    }
+}
+
+/// Declares a string-valued enum with its stored names.
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$variant_doc:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$variant_doc])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// The name stored in the database and used in the API.
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+
+            /// Parses a stored name.
+            ///
+            /// # Errors
+            /// When the text is not one of the names.
+            pub fn parse(text: &str) -> Result<Self> {
+                match text {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err(StoreError::corrupt(format!("'{text}' is not a {}", stringify!($name)))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// What started a run.
+    TriggerKind {
+        /// A person, through the UI, API or CLI.
+        Manual = "manual",
+        /// A push to a branch or tag (`trigger:`).
+        Push = "push",
+        /// A pull request (`pr:`).
+        PullRequest = "pr",
+        /// A schedule (`schedules:`).
+        Schedule = "schedule",
+        /// Another pipeline's run completed (`resources.pipelines`).
+        PipelineCompletion = "pipeline-completion",
+    }
+);
+
+text_enum!(
+    /// Where a run is in its life.
+    RunStatus {
+        /// Created, no job has started.
+        Queued = "queued",
+        /// At least one job started.
+        Running = "running",
+        /// Finished, with a result.
+        Completed = "completed",
+    }
+);
+
+text_enum!(
+    /// Where a job is in its life: `pending` → `queued` → `running` (leased) → `completed`.
+    JobStatus {
+        /// Waiting for the jobs it depends on.
+        Pending = "pending",
+        /// Ready, in the queue, waiting for a worker to lease it.
+        Queued = "queued",
+        /// Leased by a worker that runs it.
+        Running = "running",
+        /// Finished, with a result (also when skipped or cancelled before it ran).
+        Completed = "completed",
+    }
+);
+
+text_enum!(
+    /// Where a step is in its life.
+    StepStatus {
+        /// Not started yet.
+        Pending = "pending",
+        /// Running.
+        Running = "running",
+        /// Finished, with a result.
+        Completed = "completed",
+    }
+);
+
+text_enum!(
+    /// What a user may do.
+    UserRole {
+        /// Everything, including users, tokens, agents and secrets.
+        Admin = "admin",
+        /// Create and run pipelines, manage variables.
+        Contributor = "contributor",
+        /// Look only.
+        Reader = "reader",
+    }
+);
+
+text_enum!(
+    /// What an agent is doing.
+    AgentState {
+        /// Connected, waiting for work.
+        Idle = "idle",
+        /// Running a job.
+        Busy = "busy",
+        /// Finishing its current job and taking no more.
+        Draining = "draining",
+        /// Not heard from.
+        Offline = "offline",
+    }
+);
+
+pub(crate) fn result_text(result: Option<TaskResult>) -> Option<&'static str> {
+    result.map(TaskResult::as_str)
+}
+
+pub(crate) fn parse_result(text: Option<String>) -> Result<Option<TaskResult>> {
+    text.map(|text| TaskResult::parse(&text).ok_or_else(|| StoreError::corrupt(format!("'{text}' is not a result"))))
+        .transpose()
+}
+
+/// How long a pipeline's runs are kept. A completed run is deleted only when it is beyond every
+/// limit that is set: older than `days` and not among the newest `runs`. With neither set, runs
+/// are kept for ever. Some runs are kept regardless (see [`crate::Store::apply_retention`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionPolicy {
+    /// Keep runs that finished less than this many days ago.
+    pub days: Option<u32>,
+    /// Keep the newest this many completed runs.
+    pub runs: Option<u32>,
+}
+
+/// A pipeline's settings: what to create, or what to change it to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineSettings {
+    /// Unique name.
+    pub name: String,
+    /// The git repository: a local path or any URL `git` can fetch.
+    pub repository: String,
+    /// The path of the pipeline's YAML file in the repository.
+    pub yaml_path: String,
+    /// The branch that manual and scheduled runs use when none is given.
+    pub default_branch: String,
+    /// How long runs are kept.
+    pub retention: RetentionPolicy,
+}
+
+/// A pipeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pipeline {
+    /// Its id.
+    pub id: PipelineId,
+    /// Unique name.
+    pub name: String,
+    /// The git repository.
+    pub repository: String,
+    /// The YAML file's path in the repository.
+    pub yaml_path: String,
+    /// The default branch.
+    pub default_branch: String,
+    /// How long runs are kept.
+    pub retention: RetentionPolicy,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When its settings last changed.
+    pub updated_at: Timestamp,
+}
+
+/// The last commit seen on a branch, for polling triggers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BranchHead {
+    /// The branch (or tag) reference.
+    pub branch: String,
+    /// The commit last seen there.
+    pub commit: String,
+    /// When it was recorded.
+    pub updated_at: Timestamp,
+}
+
+/// The last time a schedule fired.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleFire {
+    /// The server's key for the schedule (such as its cron text and branches).
+    pub schedule: String,
+    /// The scheduled time it last fired for.
+    pub last_fired_at: Timestamp,
+}
+
+/// A condition checked in the same transaction that creates a triggered run, so that a trigger
+/// seen twice (by a webhook and by polling, or by two servers) makes one run, and a crash between
+/// noticing the trigger and creating the run loses nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TriggerGuard {
+    /// Move the branch head from `previous` (`None`: not seen before) to `commit`; no run is
+    /// created when the head is no longer at `previous`.
+    BranchHead {
+        /// The branch.
+        branch: String,
+        /// The commit the caller saw last.
+        previous: Option<String>,
+        /// The new commit.
+        commit: String,
+    },
+    /// Record that the schedule fired for `fire_time`; no run is created when it already fired for
+    /// that time or a later one.
+    ScheduleFire {
+        /// The schedule's key.
+        schedule: String,
+        /// The scheduled time.
+        fire_time: Timestamp,
+    },
+}
+
+/// What to create a run with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewRun {
+    /// The pipeline.
+    pub pipeline: PipelineId,
+    /// The run number (`Build.BuildNumber`); it can be changed later with
+    /// [`crate::Store::set_run_number`], for formats that use the run's own id.
+    pub run_number: String,
+    /// What started it.
+    pub trigger: TriggerKind,
+    /// Details of the trigger for display (pull request number, schedule, upstream pipeline).
+    pub trigger_details: serde_json::Value,
+    /// The branch.
+    pub branch: Option<String>,
+    /// The commit to check out.
+    pub commit: Option<String>,
+    /// Parameter values as JSON (an object).
+    pub parameters: serde_json::Value,
+    /// Non-secret variables given for the run, as JSON (an object).
+    pub variables: serde_json::Value,
+    /// The plan, when it is already known.
+    pub plan: Option<slipway_plan::Plan>,
+    /// Who asked for it (a user name, or the trigger).
+    pub requested_by: Option<String>,
+    /// The run this one re-runs.
+    pub retry_of: Option<RunId>,
+    /// The run of another pipeline whose completion triggered this one, or whose artifacts it uses.
+    pub upstream_run: Option<RunId>,
+}
+
+impl NewRun {
+    /// A run of `pipeline` numbered `run_number`, started by `trigger`, with everything else empty.
+    #[must_use]
+    pub fn new(pipeline: PipelineId, run_number: impl Into<String>, trigger: TriggerKind) -> Self {
+        Self {
+            pipeline,
+            run_number: run_number.into(),
+            trigger,
+            trigger_details: serde_json::json!({}),
+            branch: None,
+            commit: None,
+            parameters: serde_json::json!({}),
+            variables: serde_json::json!({}),
+            plan: None,
+            requested_by: None,
+            retry_of: None,
+            upstream_run: None,
+        }
+    }
+}
+
+/// A run of a pipeline (without its plan, which [`crate::Store::run_plan`] reads).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    /// `Build.BuildId`.
+    pub id: RunId,
+    /// The pipeline.
+    pub pipeline: PipelineId,
+    /// `Build.BuildNumber`.
+    pub run_number: String,
+    /// What started it.
+    pub trigger: TriggerKind,
+    /// Details of the trigger.
+    pub trigger_details: serde_json::Value,
+    /// The branch.
+    pub branch: Option<String>,
+    /// The commit.
+    pub commit: Option<String>,
+    /// Parameter values.
+    pub parameters: serde_json::Value,
+    /// Non-secret variables given for the run.
+    pub variables: serde_json::Value,
+    /// Where it is in its life.
+    pub status: RunStatus,
+    /// Its result, once completed.
+    pub result: Option<TaskResult>,
+    /// Who asked for it.
+    pub requested_by: Option<String>,
+    /// When it was created (queued).
+    pub created_at: Timestamp,
+    /// When its first job started.
+    pub started_at: Option<Timestamp>,
+    /// When it completed.
+    pub finished_at: Option<Timestamp>,
+    /// Whether someone asked to cancel it.
+    pub cancel_requested: bool,
+    /// Whether retention must keep it.
+    pub keep: bool,
+    /// The run this one re-runs.
+    pub retry_of: Option<RunId>,
+    /// The upstream run that triggered it.
+    pub upstream_run: Option<RunId>,
+}
+
+/// Which runs to list, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    /// Only this pipeline's runs.
+    pub pipeline: Option<PipelineId>,
+    /// Only runs in this state.
+    pub status: Option<RunStatus>,
+    /// Only runs of this branch.
+    pub branch: Option<String>,
+    /// Only runs with a smaller id (the last id of the previous page).
+    pub before: Option<RunId>,
+    /// At most this many (0 means 50; at most 1,000).
+    pub limit: u32,
+}
+
+/// A requirement a job makes of the worker that runs it (Azure's `demands`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Demand {
+    /// The capability that must exist.
+    pub name: String,
+    /// The value it must have (`name -equals value`), compared ignoring case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+}
+
+impl Demand {
+    /// Whether a worker with these capabilities meets the demand. Capability names are compared
+    /// ignoring case, as Azure does.
+    #[must_use]
+    pub fn is_met_by(&self, capabilities: &BTreeMap<String, String>) -> bool {
+        capabilities.iter().any(|(name, value)| {
+            name.eq_ignore_ascii_case(&self.name)
+                && self.equals.as_ref().is_none_or(|expected| expected.eq_ignore_ascii_case(value))
+        })
+    }
+}
+
+/// A job to add to a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewJob {
+    /// The stage's name.
+    pub stage: String,
+    /// The job's name.
+    pub job: String,
+    /// The leg's name, for matrix and parallel legs.
+    pub leg: Option<String>,
+    /// The display name.
+    pub display_name: String,
+    /// The pool it runs in.
+    pub pool: String,
+    /// What it requires of its worker.
+    pub demands: Vec<Demand>,
+    /// Whether it is ready now (queued) rather than waiting for its dependencies (pending).
+    pub ready: bool,
+}
+
+impl NewJob {
+    /// The job's id as events name it: `STAGE.JOB` or `STAGE.JOB.LEG`.
+    #[must_use]
+    pub fn key(&self) -> String {
+        job_key(&self.stage, &self.job, self.leg.as_deref())
+    }
+}
+
+pub(crate) fn job_key(stage: &str, job: &str, leg: Option<&str>) -> String {
+    match leg {
+        Some(leg) => format!("{stage}.{job}.{leg}"),
+        None => format!("{stage}.{job}"),
+    }
+}
+
+/// A job of a run (or one leg of a matrix or parallel job).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    /// Its id.
+    pub id: JobId,
+    /// The run.
+    pub run: RunId,
+    /// `STAGE.JOB` or `STAGE.JOB.LEG`, as events name it.
+    pub key: String,
+    /// The stage's name.
+    pub stage: String,
+    /// The job's name.
+    pub job: String,
+    /// The leg's name.
+    pub leg: Option<String>,
+    /// The display name.
+    pub display_name: String,
+    /// The pool it runs in.
+    pub pool: String,
+    /// What it requires of its worker.
+    pub demands: Vec<Demand>,
+    /// Where it is in its life.
+    pub status: JobStatus,
+    /// Its result, once completed.
+    pub result: Option<TaskResult>,
+    /// Why it ended as it did, or why it waits.
+    pub message: Option<String>,
+    /// How many times it was leased.
+    pub attempt: i64,
+    /// Who holds its lease, while running.
+    pub lease_holder: Option<String>,
+    /// When the lease expires unless renewed.
+    pub lease_expires_at: Option<Timestamp>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was queued.
+    pub queued_at: Option<Timestamp>,
+    /// When it was first leased in its current attempt.
+    pub started_at: Option<Timestamp>,
+    /// When it completed.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// What a worker asks the queue for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaseRequest {
+    /// Who will hold the lease: an in-process slot (`local:SLOT`) or an agent's name.
+    pub holder: String,
+    /// The pool the worker serves.
+    pub pool: String,
+    /// The worker's capabilities, matched against jobs' demands.
+    pub capabilities: BTreeMap<String, String>,
+    /// How long the lease lasts unless renewed.
+    pub duration: Duration,
+}
+
+/// The proof that a worker holds a job's lease; every change the worker makes to the job carries it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeaseToken {
+    /// The job.
+    pub job: JobId,
+    /// The lease's random id.
+    pub lease_id: String,
+}
+
+impl fmt::Debug for LeaseToken {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.debug_struct("LeaseToken").field("job", &self.job).finish_non_exhaustive()
+    }
+}
+
+/// A job leased to a worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// The job, as it is now (status `running`).
+    pub job: Job,
+    /// What the worker passes back to renew the lease and report on the job.
+    pub token: LeaseToken,
+    /// When the lease expires unless renewed.
+    pub expires_at: Timestamp,
+}
+
+/// What a lease renewal tells the worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// The lease's new expiry.
+    pub expires_at: Timestamp,
+    /// Whether the run was asked to cancel: the worker stops the job.
+    pub cancel_requested: bool,
+}
+
+/// Which leases to take back from their holders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reclaim {
+    /// Leases that expired (not renewed in time).
+    Expired,
+    /// Leases whose holder starts with this text, such as the in-process slots of a server that
+    /// restarted (`local:`).
+    HeldBy(String),
+}
+
+/// What to do with a job whose lease is taken back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReclaimAction {
+    /// End the job as failed with this reason (such as "agent lost").
+    Fail(String),
+    /// Put the job back in the queue to be leased again.
+    Requeue,
+}
+
+/// A job whose lease was taken back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReclaimedLease {
+    /// The job as it is now.
+    pub job: Job,
+    /// Who held the lease.
+    pub holder: String,
+    /// What was done.
+    pub action: ReclaimAction,
+}
+
+/// A step of a job, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    /// Its number in the job, from 1.
+    pub number: i64,
+    /// Its `name`, if it has one.
+    pub name: Option<String>,
+    /// Its display name.
+    pub display_name: String,
+    /// Where it is.
+    pub status: StepStatus,
+    /// Its result, once completed.
+    pub result: Option<TaskResult>,
+    /// The exit code of its last process.
+    pub exit_code: Option<i64>,
+    /// How many times it ran.
+    pub attempts: i64,
+    /// Why it ended as it did.
+    pub message: Option<String>,
+    /// When it started.
+    pub started_at: Option<Timestamp>,
+    /// When it finished.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// What storing a log chunk did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkOutcome {
+    /// The chunk was stored; its first line has this number (lines count from 0 over the job's log).
+    Stored {
+        /// The number of its first line.
+        first_line: i64,
+    },
+    /// The same chunk had been stored before (a retried upload): nothing changed.
+    AlreadyStored,
+}
+
+/// Lines of a job's log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogSlice {
+    /// The number of the first line returned.
+    pub first_line: i64,
+    /// The lines.
+    pub lines: Vec<String>,
+    /// The number to read from next.
+    pub next_line: i64,
+    /// Whether the job had completed when this was read: with no lines left, nothing more will come.
+    pub job_completed: bool,
+}
+
+/// An event of a run, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredEvent {
+    /// Its position in the run's events, from 1.
+    pub sequence: i64,
+    /// The event's JSON line.
+    pub json: String,
+}
+
+impl StoredEvent {
+    /// The event parsed.
+    ///
+    /// # Errors
+    /// When the stored line is not an event this version knows.
+    pub fn event(&self) -> Result<slipway_events::Event> {
+        slipway_events::Event::from_json_line(&self.json)
+            .map_err(|error| StoreError::corrupt(format!("event {}: {error}", self.sequence)))
+    }
+}
+
+/// An artifact to record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewArtifact {
+    /// The run.
+    pub run: RunId,
+    /// The job that published it.
+    pub job: Option<JobId>,
+    /// The name, unique in the run; recording the same name again replaces the artifact.
+    pub name: String,
+    /// The manifest's digest (`sha256:...`).
+    pub digest: String,
+    /// The manifest as JSON.
+    pub manifest: serde_json::Value,
+    /// The digests of the blobs it references in the content-addressed store.
+    pub blobs: Vec<String>,
+    /// How many files.
+    pub files: i64,
+    /// How many bytes in all.
+    pub bytes: i64,
+}
+
+/// An artifact's record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifact {
+    /// Its id.
+    pub id: ArtifactId,
+    /// The run.
+    pub run: RunId,
+    /// The job that published it.
+    pub job: Option<JobId>,
+    /// The name.
+    pub name: String,
+    /// The manifest's digest.
+    pub digest: String,
+    /// The manifest.
+    pub manifest: serde_json::Value,
+    /// How many files.
+    pub files: i64,
+    /// How many bytes.
+    pub bytes: i64,
+    /// When it was recorded.
+    pub created_at: Timestamp,
+}
+
+/// Test results published by a step.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredTestRun {
+    /// The run.
+    pub run: RunId,
+    /// The job's key (`STAGE.JOB`).
+    pub job: String,
+    /// The step.
+    pub step: i64,
+    /// The results.
+    pub results: TestRun,
+}
+
+/// A coverage summary published by a step.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredCoverage {
+    /// The run.
+    pub run: RunId,
+    /// The job's key.
+    pub job: String,
+    /// The step.
+    pub step: i64,
+    /// The summary.
+    pub coverage: Coverage,
+}
+
+/// The totals of all test results of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestTotals {
+    /// Tests in all.
+    pub total: i64,
+    /// Passed.
+    pub passed: i64,
+    /// Failed.
+    pub failed: i64,
+    /// Did not run.
+    pub skipped: i64,
+}
+
+/// A variable as listed for the API: secret values are never included.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedVariable {
+    /// The name.
+    pub name: String,
+    /// Whether it is secret.
+    pub is_secret: bool,
+    /// The value, for variables that are not secret.
+    pub value: Option<String>,
+}
+
+/// A variable with its value, decrypted, for a job that uses it. Its `Debug` hides secret values.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VariableValue {
+    /// The name.
+    pub name: String,
+    /// The value.
+    pub value: String,
+    /// Whether it is secret (to be masked in logs).
+    pub is_secret: bool,
+}
+
+impl fmt::Debug for VariableValue {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = if self.is_secret { "***" } else { self.value.as_str() };
+        formatter
+            .debug_struct("VariableValue")
+            .field("name", &self.name)
+            .field("value", &value)
+            .field("is_secret", &self.is_secret)
+            .finish()
+    }
+}
+
+/// A variable group (Azure's Library), as listed: secret values are never included.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VariableGroup {
+    /// Its id.
+    pub id: VariableGroupId,
+    /// Unique name (`- group: NAME`).
+    pub name: String,
+    /// A description.
+    pub description: String,
+    /// Its variables, by name.
+    pub variables: Vec<ListedVariable>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it or one of its variables last changed.
+    pub updated_at: Timestamp,
+}
+
+/// A user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// Its id.
+    pub id: UserId,
+    /// Unique name.
+    pub name: String,
+    /// What the user may do.
+    pub role: UserRole,
+    /// When the user was created.
+    pub created_at: Timestamp,
+}
+
+/// A personal access token's record (never its secret, which only its creator sees, once).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessToken {
+    /// Its id.
+    pub id: AccessTokenId,
+    /// Its owner.
+    pub user: UserId,
+    /// A name given by its owner.
+    pub name: String,
+    /// The token's visible start, to tell tokens apart.
+    pub prefix: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last used (updated at most once a minute).
+    pub last_used_at: Option<Timestamp>,
+    /// When it stops working.
+    pub expires_at: Option<Timestamp>,
+    /// When it was revoked.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Something created together with a secret that is shown once and stored only as a hash. Its
+/// `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Issued<T> {
+    /// What was created.
+    pub item: T,
+    /// The secret (a token, a session id, a credential).
+    pub secret: String,
+}
+
+impl<T: fmt::Debug> fmt::Debug for Issued<T> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.debug_struct("Issued").field("item", &self.item).field("secret", &"***").finish()
+    }
+}
+
+/// A browser session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    /// The signed-in user.
+    pub user: UserId,
+    /// When it started.
+    pub created_at: Timestamp,
+    /// When it ends.
+    pub expires_at: Timestamp,
+}
+
+/// A one-time token that registers an agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationToken {
+    /// Its id.
+    pub id: RegistrationTokenId,
+    /// Its visible start.
+    pub prefix: String,
+    /// Who created it.
+    pub created_by: Option<String>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it stops working.
+    pub expires_at: Option<Timestamp>,
+    /// When it was used.
+    pub used_at: Option<Timestamp>,
+    /// The agent it registered.
+    pub agent: Option<AgentId>,
+}
+
+/// An agent to register.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAgent {
+    /// Unique name.
+    pub name: String,
+    /// Its pool.
+    pub pool: String,
+    /// Its capabilities.
+    pub capabilities: BTreeMap<String, String>,
+    /// Its version.
+    pub version: String,
+}
+
+/// An agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Agent {
+    /// Its id.
+    pub id: AgentId,
+    /// Unique name.
+    pub name: String,
+    /// Its pool.
+    pub pool: String,
+    /// Its capabilities.
+    pub capabilities: BTreeMap<String, String>,
+    /// Its version.
+    pub version: String,
+    /// What it is doing.
+    pub state: AgentState,
+    /// When it registered.
+    pub created_at: Timestamp,
+    /// When it was last heard from.
+    pub last_seen_at: Option<Timestamp>,
+}
+
+/// An audit log entry to record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    /// Who did it (a user name, `system`, an agent).
+    pub actor: String,
+    /// What was done (`pipeline.create`, `token.revoke`).
+    pub action: String,
+    /// What it was done to.
+    pub target: Option<String>,
+    /// Details as JSON (never secret values).
+    pub details: serde_json::Value,
+}
+
+/// An audit log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// Its id (increasing).
+    pub id: AuditEntryId,
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// To what.
+    pub target: Option<String>,
+    /// Details.
+    pub details: serde_json::Value,
+}
+
+/// What a retention pass deleted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// The runs deleted.
+    pub deleted_runs: Vec<RunId>,
+    /// Digests of blobs that no remaining artifact references: the server may delete them from the
+    /// content-addressed store (checking [`crate::Store::is_blob_referenced`] under its own lock
+    /// first, in case an upload started using one again).
+    pub unreferenced_blobs: Vec<String>,
+}

@@ -1,0 +1,144 @@
+//! Users, personal access tokens, sessions, agents and the audit log.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use slipway_store::{AgentState, NewAgent, NewAuditEntry, Timestamp, UserRole};
+use sqlx::Connection;
+
+use crate::support::{Backend, TestStore, conformance};
+
+async fn stored_token_hashes(test: &TestStore) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let sql = "SELECT prefix, hash FROM access_tokens ORDER BY id";
+    match test.backend {
+        Backend::Sqlite => {
+            let path = std::path::Path::new(&test.location).join(slipway_store::SQLITE_FILE_NAME);
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true);
+            let mut connection = sqlx::SqliteConnection::connect_with(&options).await?;
+            sqlx::query_as(sql).fetch_all(&mut connection).await
+        }
+        Backend::Postgres => {
+            let mut connection = sqlx::PgConnection::connect(&test.location).await?;
+            sqlx::query_as(sql).fetch_all(&mut connection).await
+        }
+    }
+}
+
+conformance! {
+    /// Tokens are shown once, stored as SHA-256 hashes, found by their secret, and stop working
+    /// when revoked or expired.
+    async fn tokens_are_stored_hashed_and_found_by_secret(test: TestStore) {
+        let store = &test.store;
+        let alice = store.create_user("alice", UserRole::Admin).await?;
+        let bob = store.create_user("bob", UserRole::Reader).await?;
+        assert!(store.create_user("alice", UserRole::Reader).await.err().is_some_and(|error| error.is_conflict()));
+        let issued = store.create_access_token(alice.id, "laptop", None).await?;
+        let expiring = store.create_access_token(bob.id, "ci", Some(Timestamp(crate::support::START.millis() + 60_000))).await?;
+        assert!(issued.secret.starts_with("slw_") && issued.secret.contains(&issued.item.prefix));
+        assert!(!format!("{issued:?}").contains(&issued.secret));
+        let stored = stored_token_hashes(&test).await?;
+        assert_eq!(stored.len(), 2);
+        for (prefix, hash) in &stored {
+            assert_eq!(hash.len(), 64);
+            assert!(!hash.contains(issued.secret.as_str()) && !hash.contains(expiring.secret.as_str()));
+            assert!(issued.secret.contains(prefix.as_str()) || expiring.secret.contains(prefix.as_str()));
+        }
+        let (user, token) = store.authenticate_token(&issued.secret).await?.ok_or("the token was not accepted")?;
+        assert_eq!((user.id, token.id, token.last_used_at), (alice.id, issued.item.id, Some(crate::support::START)));
+        let mut tampered = issued.secret.clone();
+        tampered.pop();
+        tampered.push(if issued.secret.ends_with('0') { '1' } else { '0' });
+        assert!(store.authenticate_token(&tampered).await?.is_none());
+        assert!(store.authenticate_token("slw_nonsense").await?.is_none());
+        assert!(store.authenticate_token("").await?.is_none());
+        assert!(store.authenticate_token(&expiring.secret).await?.is_some());
+        test.advance(60_000);
+        assert!(store.authenticate_token(&expiring.secret).await?.is_none(), "an expired token was accepted");
+        assert!(store.revoke_access_token(issued.item.id).await?);
+        assert!(!store.revoke_access_token(issued.item.id).await?);
+        assert!(store.authenticate_token(&issued.secret).await?.is_none(), "a revoked token was accepted");
+        let tokens = store.list_access_tokens(alice.id).await?;
+        assert!(tokens[0].revoked_at.is_some());
+        assert_eq!(store.set_user_role(bob.id, UserRole::Contributor).await?.role, UserRole::Contributor);
+        assert!(store.delete_user(bob.id).await?);
+        assert!(store.list_access_tokens(bob.id).await?.is_empty());
+        assert_eq!(store.list_users().await?.into_iter().map(|user| user.name).collect::<Vec<_>>(), ["alice"]);
+        Ok(())
+    }
+}
+
+conformance! {
+    /// Sessions are found by their id until they expire or the user signs out.
+    async fn sessions_expire_and_end(test: TestStore) {
+        let store = &test.store;
+        let alice = store.create_user("alice", UserRole::Contributor).await?;
+        let first = store.create_session(alice.id, Duration::from_secs(3600)).await?;
+        let second = store.create_session(alice.id, Duration::from_secs(60)).await?;
+        let (user, session) = store.session(&first.secret).await?.ok_or("no session")?;
+        assert_eq!((user.name.as_str(), session.expires_at.millis() - session.created_at.millis()), ("alice", 3_600_000));
+        assert!(store.session("not-a-session").await?.is_none());
+        test.advance(61_000);
+        assert!(store.session(&second.secret).await?.is_none());
+        assert_eq!(store.delete_expired_sessions().await?, 1);
+        assert!(store.delete_session(&first.secret).await?);
+        assert!(store.session(&first.secret).await?.is_none());
+        Ok(())
+    }
+}
+
+conformance! {
+    /// A registration token registers one agent, which then signs in with its own credential.
+    async fn agents_register_once_and_authenticate(test: TestStore) {
+        let store = &test.store;
+        let registration = store.create_registration_token(Some("alice"), None).await?;
+        let capabilities: BTreeMap<String, String> = [("Agent.OS".to_owned(), "Linux".to_owned()), ("git".to_owned(), "2.47".to_owned())].into();
+        let new = NewAgent { name: "builder-1".into(), pool: "default".into(), capabilities: capabilities.clone(), version: "0.1.0".into() };
+        let agent = store.register_agent(&registration.secret, &new).await?.ok_or("registration refused")?;
+        assert_eq!((agent.item.state, agent.item.capabilities.clone()), (AgentState::Idle, capabilities));
+        assert!(store.register_agent(&registration.secret, &NewAgent { name: "builder-2".into(), ..new.clone() }).await?.is_none(), "a token was used twice");
+        // A name that is taken does not use the token up.
+        let second = store.create_registration_token(None, Some(Timestamp(crate::support::START.millis() + 10_000))).await?;
+        assert!(store.register_agent(&second.secret, &new).await.err().is_some_and(|error| error.is_conflict()));
+        let builder_two = store.register_agent(&second.secret, &NewAgent { name: "builder-2".into(), ..new.clone() }).await?.ok_or("refused")?;
+        let third = store.create_registration_token(None, Some(Timestamp(crate::support::START.millis() + 10_000))).await?;
+        test.advance(10_000);
+        assert!(store.register_agent(&third.secret, &NewAgent { name: "builder-3".into(), ..new.clone() }).await?.is_none(), "an expired token worked");
+        assert_eq!(store.authenticate_agent(&agent.secret).await?.map(|found| found.id), Some(agent.item.id));
+        assert!(store.authenticate_agent(&registration.secret).await?.is_none());
+        let busy = store.agent_seen(agent.item.id, AgentState::Busy).await?;
+        assert_eq!((busy.state, busy.last_seen_at), (AgentState::Busy, Some(test.store.now())));
+        let updated = store.update_agent(agent.item.id, &BTreeMap::new(), "0.2.0").await?;
+        assert_eq!((updated.version.as_str(), updated.capabilities.len()), ("0.2.0", 0));
+        test.advance(5_000);
+        store.agent_seen(agent.item.id, AgentState::Idle).await?;
+        let offline = store.mark_silent_agents_offline(Duration::from_secs(3)).await?;
+        assert_eq!(offline.iter().map(|agent| agent.name.as_str()).collect::<Vec<_>>(), ["builder-2"]);
+        let tokens = store.list_registration_tokens().await?;
+        assert_eq!(tokens.iter().filter(|token| token.used_at.is_some()).count(), 2);
+        assert!(store.delete_agent(builder_two.item.id).await?);
+        assert!(store.authenticate_agent(&builder_two.secret).await?.is_none());
+        assert_eq!(store.list_agents().await?.len(), 1);
+        Ok(())
+    }
+}
+
+conformance! {
+    /// The audit log keeps entries in order and pages newest first.
+    async fn the_audit_log_pages_newest_first(test: TestStore) {
+        for index in 0..5 {
+            test.advance(1);
+            test.store.record_audit(&NewAuditEntry {
+                actor: "alice".into(),
+                action: "pipeline.create".into(),
+                target: Some(format!("pipeline-{index}")),
+                details: serde_json::json!({"index": index}),
+            }).await?;
+        }
+        let page = test.store.list_audit(None, 3).await?;
+        assert_eq!(page.iter().map(|entry| entry.details["index"].as_i64()).collect::<Vec<_>>(), vec![Some(4), Some(3), Some(2)]);
+        let rest = test.store.list_audit(page.last().map(|entry| entry.id), 10).await?;
+        assert_eq!(rest.len(), 2);
+        assert!(rest[0].at < page[2].at);
+        Ok(())
+    }
+}

@@ -1,0 +1,15 @@
+//! The store's conformance suite: every test runs against SQLite and against PostgreSQL (a
+//! throwaway server started from the machine's binaries; see `support/postgres.rs`). Without
+//! PostgreSQL the `::postgres` tests print why and pass, unless `SLIPWAY_REQUIRE_POSTGRES=1`.
+
+mod support;
+
+mod artifacts_and_retention;
+mod auth;
+mod durability;
+mod events;
+mod logs;
+mod pipelines;
+mod queue;
+mod runs;
+mod secrets;

@@ -1,0 +1,104 @@
+//! Pipelines, their trigger state, and counters.
+
+use std::collections::HashSet;
+
+use slipway_store::{NewRun, PipelineSettings, RetentionPolicy, Timestamp, TriggerGuard, TriggerKind};
+
+use crate::support::conformance;
+
+conformance! {
+    /// Pipelines are created, found, listed, renamed and deleted; names are unique.
+    async fn pipelines_are_kept_by_unique_name(test: TestStore) {
+        let store = &test.store;
+        let app = test.pipeline_with("app", RetentionPolicy { days: Some(30), runs: Some(10) }).await?;
+        test.pipeline("lib").await?;
+        assert_eq!(store.pipeline(app.id).await?, app);
+        assert_eq!(store.pipeline_by_name("app").await?.map(|found| found.id), Some(app.id));
+        assert_eq!(store.pipeline_by_name("nope").await?, None);
+        assert!(test.pipeline("app").await.err().is_some_and(|error| error.is_conflict()));
+        let names: Vec<String> = store.list_pipelines().await?.into_iter().map(|pipeline| pipeline.name).collect();
+        assert_eq!(names, ["app", "lib"]);
+        test.advance(1000);
+        let settings = PipelineSettings {
+            name: "application".into(),
+            repository: "https://example.invalid/app.git".into(),
+            yaml_path: "ci/pipeline.yml".into(),
+            default_branch: "trunk".into(),
+            retention: RetentionPolicy { days: None, runs: Some(3) },
+        };
+        let updated = store.update_pipeline(app.id, &settings).await?;
+        assert_eq!((updated.name.as_str(), updated.retention.runs, updated.retention.days), ("application", Some(3), None));
+        assert_eq!(updated.updated_at.millis() - updated.created_at.millis(), 1000);
+        let renamed_onto_lib = PipelineSettings { name: "lib".into(), ..settings };
+        assert!(store.update_pipeline(app.id, &renamed_onto_lib).await.err().is_some_and(|error| error.is_conflict()));
+        store.delete_pipeline(app.id).await?;
+        assert!(store.pipeline(app.id).await.err().is_some_and(|error| error.is_not_found()));
+        Ok(())
+    }
+}
+
+conformance! {
+    /// `$(Rev:r)` counts per prefix from 1, and concurrent callers never get the same number.
+    async fn revision_counters_are_atomic_per_prefix(test: TestStore) {
+        let app = test.pipeline("app").await?;
+        let other = test.pipeline("other").await?;
+        assert_eq!(test.store.next_revision(app.id, "20251121.").await?, 1);
+        assert_eq!(test.store.next_revision(app.id, "20251121.").await?, 2);
+        assert_eq!(test.store.next_revision(app.id, "20251122.").await?, 1);
+        assert_eq!(test.store.next_revision(other.id, "20251121.").await?, 1);
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let store = test.store.clone();
+            tasks.push(tokio::spawn(async move { store.next_revision(app.id, "burst").await }));
+        }
+        let mut seen = HashSet::new();
+        for task in tasks {
+            assert!(seen.insert(task.await??));
+        }
+        assert_eq!(seen, (1..=20).collect());
+        assert_eq!(test.store.next_counter(app.id, "minor", 100).await?, 100);
+        assert_eq!(test.store.next_counter(app.id, "minor", 100).await?, 101);
+        assert_eq!(test.store.next_counter(app.id, "patch", 0).await?, 0);
+        assert!(test.store.next_revision(slipway_store::PipelineId(9999), "x").await.err().is_some_and(|error| error.is_not_found()));
+        Ok(())
+    }
+}
+
+conformance! {
+    /// A push seen twice (webhook and polling, concurrently) or a schedule firing twice makes one run.
+    async fn a_trigger_creates_its_run_once(test: TestStore) {
+        let app = test.pipeline("app").await?;
+        test.store.set_branch_head(app.id, "main", "aaa").await?;
+        let mut push = NewRun::new(app.id, "1", TriggerKind::Push);
+        push.commit = Some("bbb".into());
+        let guard = TriggerGuard::BranchHead { branch: "main".into(), previous: Some("aaa".into()), commit: "bbb".into() };
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let (store, push, guard) = (test.store.clone(), push.clone(), guard.clone());
+            tasks.push(tokio::spawn(async move { store.create_triggered_run(&push, &guard).await }));
+        }
+        let mut created = 0;
+        for task in tasks {
+            created += usize::from(task.await??.is_some());
+        }
+        assert_eq!(created, 1);
+        let heads = test.store.branch_heads(app.id).await?;
+        assert_eq!((heads.len(), heads[0].commit.as_str()), (1, "bbb"));
+        // A branch seen for the first time.
+        let first = TriggerGuard::BranchHead { branch: "feature".into(), previous: None, commit: "ccc".into() };
+        assert!(test.store.create_triggered_run(&push, &first).await?.is_some());
+        assert!(test.store.create_triggered_run(&push, &first).await?.is_none());
+        // Schedules fire once per scheduled time, and never for an earlier time.
+        let schedule = NewRun::new(app.id, "2", TriggerKind::Schedule);
+        let at = |millis| TriggerGuard::ScheduleFire { schedule: "0 3 * * *|main".into(), fire_time: Timestamp(millis) };
+        assert!(test.store.create_triggered_run(&schedule, &at(1_000)).await?.is_some());
+        assert!(test.store.create_triggered_run(&schedule, &at(1_000)).await?.is_none());
+        assert!(test.store.create_triggered_run(&schedule, &at(500)).await?.is_none());
+        assert!(test.store.create_triggered_run(&schedule, &at(2_000)).await?.is_some());
+        let fires = test.store.schedule_fires(app.id).await?;
+        assert_eq!(fires[0].last_fired_at, Timestamp(2_000));
+        let runs = test.store.list_runs(&slipway_store::RunFilter { pipeline: Some(app.id), ..Default::default() }).await?;
+        assert_eq!(runs.len(), 4);
+        Ok(())
+    }
+}

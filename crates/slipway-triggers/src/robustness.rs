@@ -1,0 +1,395 @@
+//! Fuzz-style robustness: thousands of pseudo-random inputs (a fixed seed, so a failure
+//! reproduces) to the cron parser, the date search, the filters, the trigger reader and the
+//! webhook parsers. None may panic; each must answer with a value or a typed error.
+
+use serde_json::{Map, Value, json};
+use slipway_diagnostics::FileId;
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
+
+use crate::filter::{GitRef, PathFilter, RefFilter, RefKind, wildcard_match};
+use crate::webhook::{self, AzureReposAuth, Headers, Provider, Secret, WebhookConfig};
+use crate::{CronSchedule, PipelineTriggers, Push};
+
+/// xorshift64*: small, deterministic, good enough to shake parsers.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    fn text(&mut self, alphabet: &[&str], max: usize) -> String {
+        (0..self.below(max + 1)).map(|_| *self.pick(alphabet)).collect()
+    }
+
+    fn instant(&mut self) -> OffsetDateTime {
+        let year = i32::try_from(self.below(9999)).unwrap_or(2000) + 1;
+        let month = Month::try_from(u8::try_from(self.below(12) + 1).unwrap_or(1)).unwrap_or(Month::January);
+        let day = u8::try_from(self.below(28) + 1).unwrap_or(1);
+        let date = Date::from_calendar_date(year, month, day).unwrap_or(Date::MIN);
+        let time = Time::from_hms(
+            u8::try_from(self.below(24)).unwrap_or(0),
+            u8::try_from(self.below(60)).unwrap_or(0),
+            u8::try_from(self.below(60)).unwrap_or(0),
+        )
+        .unwrap_or(Time::MIDNIGHT);
+        PrimitiveDateTime::new(date, time).assume_utc()
+    }
+}
+
+const CRON_PIECES: &[&str] = &[
+    "0",
+    "1",
+    "5",
+    "7",
+    "12",
+    "23",
+    "29",
+    "30",
+    "31",
+    "59",
+    "60",
+    "99999999999",
+    "*",
+    "/",
+    "-",
+    ",",
+    " ",
+    "  ",
+    "\t",
+    "Mon",
+    "fri",
+    "Sunday",
+    "Jan",
+    "feb",
+    "DECEMBER",
+    "Ju",
+    "x",
+    "?",
+    "é",
+    "#",
+    "L",
+];
+
+/// Five fields made of plausible items, mostly in range.
+fn cron_expression(rng: &mut Rng) -> String {
+    const NAMES: &[&str] = &["Mon", "tue", "Wednesday", "Jan", "FEB", "dec", "Sun", "sat", "May", "Ju", "Mo"];
+    let mut fields = Vec::new();
+    for _ in 0..5 {
+        let items: Vec<String> = (0..rng.below(3) + 1)
+            .map(|_| {
+                let limit = if rng.below(8) == 0 { 64 } else { 13 };
+                let a = rng.below(limit);
+                let b = rng.below(limit);
+                match rng.below(7) {
+                    0 => "*".to_owned(),
+                    1 => format!("*/{}", rng.below(30) + usize::from(rng.below(8) != 0)),
+                    2 => format!("{a}-{b}"),
+                    3 => format!("{a}-{b}/{}", rng.below(10)),
+                    4 => (*rng.pick(NAMES)).to_owned(),
+                    5 => format!("{}/{}", rng.below(10), rng.below(10) + 1),
+                    _ => rng.below(13).to_string(),
+                }
+            })
+            .collect();
+        fields.push(items.join(","));
+    }
+    fields.join(" ")
+}
+
+#[test]
+fn cron_parser_and_search_never_panic() {
+    let mut rng = Rng(0x5EED_C0DE_1234_5678);
+    let mut parsed = 0;
+    for round in 0..6000 {
+        let expression = if round % 4 == 0 { rng.text(CRON_PIECES, 16) } else { cron_expression(&mut rng) };
+        match CronSchedule::parse(&expression) {
+            Ok(schedule) => {
+                parsed += 1;
+                let at = rng.instant();
+                let next = schedule.next_after(at);
+                if let Some(next) = next {
+                    assert!(next > at, "{expression}: {next} is not after {at}");
+                    assert!(schedule.matches(next), "{expression}: {next} does not match");
+                }
+                let last = schedule.last_at_or_before(at);
+                if let Some(last) = last {
+                    assert!(last <= at && schedule.matches(last), "{expression}: {last} vs {at}");
+                }
+                let _ = schedule.due(at, rng.instant());
+            }
+            Err(error) => {
+                let length = expression.chars().count();
+                assert!(error.offset <= length && error.length >= 1, "{expression:?}: {error:?}");
+                assert!(!error.message.is_empty());
+            }
+        }
+    }
+    assert!(parsed > 100, "the generator should produce some valid expressions ({parsed})");
+    // The edges of the calendar.
+    for expression in ["* * * * *", "59 23 31 12 *", "0 0 29 2 Sat", "0 0 1 1 *"] {
+        let schedule = CronSchedule::parse(expression).unwrap_or_else(|e| panic!("{e}"));
+        let end = PrimitiveDateTime::new(Date::MAX, Time::from_hms(23, 59, 0).unwrap_or(Time::MIDNIGHT)).assume_utc();
+        let start = PrimitiveDateTime::new(Date::MIN, Time::MIDNIGHT).assume_utc();
+        assert_eq!(schedule.next_after(end), None, "{expression}");
+        let _ = schedule.last_at_or_before(start);
+        let _ = schedule.next_after(start);
+        let _ = schedule.last_at_or_before(end);
+    }
+}
+
+const PATTERN_PIECES: &[&str] = &["*", "?", "a", "b", "/", "refs/", "heads/", "tags/", "main", "é", ".", " "];
+
+#[test]
+fn filters_never_panic() {
+    let mut rng = Rng(0xF117_E125);
+    for _ in 0..4000 {
+        let pattern = rng.text(PATTERN_PIECES, 8);
+        let text = rng.text(PATTERN_PIECES, 10);
+        let _ = wildcard_match(&pattern, &text);
+        let refs = RefFilter::new(Some(std::slice::from_ref(&pattern)), std::slice::from_ref(&text), RefKind::Branch);
+        let _ = refs.matches(&GitRef::parse(&text));
+        let paths = PathFilter::new(std::slice::from_ref(&pattern), &[]);
+        let _ = paths.includes(&text);
+    }
+    // Long inputs stay fast: the matcher backtracks to one star only.
+    let long = "a".repeat(2000);
+    assert!(!wildcard_match(&format!("{}b", "*a".repeat(200)), &long));
+}
+
+const YAML_PIECES: &[&str] = &[
+    "trigger:",
+    "pr:",
+    "schedules:",
+    "resources:",
+    "pipelines:",
+    "\n",
+    "  ",
+    "- ",
+    "none",
+    "main",
+    "'*'",
+    "branches:",
+    "include:",
+    "exclude:",
+    "paths:",
+    "tags:",
+    "batch: true",
+    "drafts: maybe",
+    "cron: '0 0 * * *'",
+    "cron: 61",
+    "always: yes",
+    "pipeline: lib",
+    "source: x",
+    "trigger: true",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "enabled: false",
+];
+
+#[test]
+fn trigger_reader_never_panics() {
+    let mut rng = Rng(0x7A11_0B0B);
+    let mut read = 0;
+    for _ in 0..3000 {
+        let text = rng.text(YAML_PIECES, 24);
+        let Ok(document) = slipway_yaml::load(&text, FileId(0)) else { continue };
+        if let Ok(triggers) = PipelineTriggers::from_document(&document) {
+            read += 1;
+            let main = GitRef::parse("main");
+            let _ = triggers.ci.evaluate(&Push {
+                git_ref: &main,
+                changed_paths: &[],
+                deleted: false,
+                head_commit_message: None,
+                run_in_progress: false,
+            });
+        }
+    }
+    assert!(read > 100, "{read}");
+}
+
+const KEYS: &[&str] = &[
+    "ref",
+    "before",
+    "after",
+    "created",
+    "deleted",
+    "forced",
+    "commits",
+    "added",
+    "removed",
+    "modified",
+    "id",
+    "message",
+    "head_commit",
+    "repository",
+    "full_name",
+    "clone_url",
+    "ssh_url",
+    "html_url",
+    "pusher",
+    "name",
+    "action",
+    "number",
+    "pull_request",
+    "head",
+    "base",
+    "sha",
+    "repo",
+    "draft",
+    "merged",
+    "title",
+    "object_kind",
+    "object_attributes",
+    "iid",
+    "source_branch",
+    "target_branch",
+    "last_commit",
+    "oldrev",
+    "changes",
+    "previous",
+    "current",
+    "project",
+    "path_with_namespace",
+    "git_http_url",
+    "total_commits_count",
+    "total_commits",
+    "eventType",
+    "resource",
+    "refUpdates",
+    "oldObjectId",
+    "newObjectId",
+    "pullRequestId",
+    "sourceRefName",
+    "targetRefName",
+    "status",
+    "remoteUrl",
+    "text",
+    "isDraft",
+    "forkSource",
+    "pushedBy",
+    "commitId",
+    "comment",
+    "login",
+];
+
+const STRINGS: &[&str] = &[
+    "refs/heads/main",
+    "refs/tags/v1",
+    "0000000000000000000000000000000000000000",
+    "opened",
+    "synchronize",
+    "synchronized",
+    "update",
+    "open",
+    "merge",
+    "git.push",
+    "git.pullrequest.updated",
+    "git.pullrequest.created",
+    "completed",
+    "abandoned",
+    "",
+    "push",
+    "tag_push",
+    "merge_request",
+    "updated the source branch",
+    "WIP: x",
+    "é",
+];
+
+fn random_value(rng: &mut Rng, depth: usize) -> Value {
+    match rng.below(if depth > 4 { 5 } else { 8 }) {
+        0 => Value::Null,
+        1 => Value::Bool(rng.below(2) == 0),
+        2 => json!(rng.next() % 100),
+        3 => json!(-1.5),
+        4 => Value::String((*rng.pick(STRINGS)).to_owned()),
+        5 | 6 => {
+            let mut map = Map::new();
+            for _ in 0..rng.below(6) {
+                map.insert((*rng.pick(KEYS)).to_owned(), random_value(rng, depth + 1));
+            }
+            Value::Object(map)
+        }
+        _ => Value::Array((0..rng.below(4)).map(|_| random_value(rng, depth + 1)).collect()),
+    }
+}
+
+fn mutate(rng: &mut Rng, body: &[u8]) -> Vec<u8> {
+    let mut out = body.to_vec();
+    for _ in 0..rng.below(4) {
+        if out.is_empty() {
+            break;
+        }
+        let at = rng.below(out.len());
+        match rng.below(3) {
+            0 => out.truncate(at),
+            1 => out[at] = u8::try_from(rng.next() % 256).unwrap_or(b'x'),
+            _ => out.insert(at, *rng.pick(b"{}[]\",:0an\\")),
+        }
+    }
+    out
+}
+
+#[test]
+fn webhook_parsers_never_panic() {
+    let mut rng = Rng(0x00C0_FFEE_D00D);
+    let events: &[(Provider, &str, &str)] = &[
+        (Provider::GitHub, "X-GitHub-Event", "push"),
+        (Provider::GitHub, "X-GitHub-Event", "pull_request"),
+        (Provider::GitHub, "X-GitHub-Event", "ping"),
+        (Provider::GitLab, "X-Gitlab-Event", "Push Hook"),
+        (Provider::GitLab, "X-Gitlab-Event", "Merge Request Hook"),
+        (Provider::GitLab, "X-Gitlab-Event", "System Hook"),
+        (Provider::Gitea, "X-Gitea-Event", "push"),
+        (Provider::Gitea, "X-Forgejo-Event", "pull_request"),
+        (Provider::AzureRepos, "X-Unused", "x"),
+    ];
+    let mut accepted = 0;
+    for round in 0..6000 {
+        let (provider, header, event) = *rng.pick(events);
+        let mut value = random_value(&mut rng, 0);
+        if provider == Provider::AzureRepos
+            && let Value::Object(map) = &mut value
+        {
+            map.insert("eventType".into(), Value::String((*rng.pick(&STRINGS[9..12])).to_owned()));
+        }
+        let body = serde_json::to_vec(&value).unwrap_or_default();
+        let body = if round % 3 == 0 { mutate(&mut rng, &body) } else { body };
+        let headers: Headers = [(header, event)].into_iter().collect();
+        if webhook::parse(provider, &headers, &body).is_ok() {
+            accepted += 1;
+        }
+        // Verification with random headers and secrets.
+        let secret = Secret::new(rng.text(&["a", "b", ""], 3));
+        let config = match rng.below(5) {
+            0 => WebhookConfig::GitHub { secret },
+            1 => WebhookConfig::GitLab { token: secret },
+            2 => WebhookConfig::Gitea { secret },
+            3 => WebhookConfig::AzureRepos(AzureReposAuth::Basic { username: "u".into(), password: secret }),
+            _ => WebhookConfig::AzureRepos(AzureReposAuth::Header { name: "X-Token".into(), value: secret }),
+        };
+        let names = ["X-Hub-Signature-256", "X-Gitlab-Token", "X-Gitea-Signature", "Authorization", "X-Token"];
+        let values = ["sha256=", "sha1=ab", "Basic Og==", "Basic dTph", "Basic ###", "a", "", "sha256=zz", "é"];
+        let random_headers: Headers =
+            (0..rng.below(3)).map(|_| (*rng.pick(&names), (*rng.pick(&values)).to_owned())).collect();
+        let _ = webhook::receive(&config, &random_headers, &body);
+    }
+    assert!(accepted > 50, "some random payloads should be complete enough to read ({accepted})");
+}
