@@ -39,7 +39,7 @@ pub(super) fn inputs(_major: u32) -> Vec<InputSpec> {
     let verbosity = |name: &str| {
         InputSpec::pick(name, &["-", "Quiet", "Minimal", "Normal", "Detailed", "Diagnostic"]).default("Detailed")
     };
-    vec![
+    let mut inputs = vec![
         InputSpec::pick("command", &["build", "push", "pack", "publish", "restore", "run", "test", "custom"])
             .default("build")
             .required(),
@@ -98,28 +98,14 @@ pub(super) fn inputs(_major: u32) -> Vec<InputSpec> {
         InputSpec::pick("versioningScheme", &["off", "byPrereleaseNumber", "byEnvVar", "byBuildNumber"])
             .default("off")
             .required(),
-        // The task puts this in a group shown for `pack` only; the rule says so here.
-        InputSpec::string("versionEnvVar").required().visible("command = pack && versioningScheme = byEnvVar"),
-        InputSpec::string("requestedMajorVersion")
-            .alias(&["majorVersion"])
-            .default("1")
-            .required()
-            .visible("versioningScheme = byPrereleaseNumber"),
-        InputSpec::string("requestedMinorVersion")
-            .alias(&["minorVersion"])
-            .default("0")
-            .required()
-            .visible("versioningScheme = byPrereleaseNumber"),
-        InputSpec::string("requestedPatchVersion")
-            .alias(&["patchVersion"])
-            .default("0")
-            .required()
-            .visible("versioningScheme = byPrereleaseNumber"),
         InputSpec::string("buildProperties"),
         verbosity("verbosityPack"),
         InputSpec::path("workingDirectory").visible("command != restore && command != push && command != pack"),
         InputSpec::integer("requestTimeout").default("300000"),
-    ]
+    ];
+    // Shared with the other packing task, as in the real tasks (packaging-common).
+    inputs.extend(packaging::version_inputs());
+    inputs
 }
 
 /// Runs `DotNetCoreCLI@2`.

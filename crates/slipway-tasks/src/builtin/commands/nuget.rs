@@ -30,7 +30,7 @@ pub(super) fn inputs(_major: u32) -> Vec<InputSpec> {
         ..InputSpec::string(name)
     };
     let verbosity = |name: &str| InputSpec::pick(name, &["Quiet", "Normal", "Detailed"]).default("Detailed");
-    vec![
+    let mut inputs = vec![
         InputSpec::pick("command", &["restore", "pack", "push", "custom"]).default("restore").required(),
         InputSpec::path("solution")
             .alias(&["restoreSolution"])
@@ -82,23 +82,6 @@ pub(super) fn inputs(_major: u32) -> Vec<InputSpec> {
             .default("off")
             .required(),
         InputSpec::boolean("includeReferencedProjects", false).visible("versioningScheme = off"),
-        // The task puts this in a group shown for `pack` only; the rule says so here.
-        InputSpec::string("versionEnvVar").required().visible("command = pack && versioningScheme = byEnvVar"),
-        InputSpec::string("requestedMajorVersion")
-            .alias(&["majorVersion"])
-            .default("1")
-            .required()
-            .visible("versioningScheme = byPrereleaseNumber"),
-        InputSpec::string("requestedMinorVersion")
-            .alias(&["minorVersion"])
-            .default("0")
-            .required()
-            .visible("versioningScheme = byPrereleaseNumber"),
-        InputSpec::string("requestedPatchVersion")
-            .alias(&["patchVersion"])
-            .default("0")
-            .required()
-            .visible("versioningScheme = byPrereleaseNumber"),
         InputSpec::pick("packTimezone", &["utc", "local"])
             .default("utc")
             .visible("versioningScheme = byPrereleaseNumber"),
@@ -108,7 +91,10 @@ pub(super) fn inputs(_major: u32) -> Vec<InputSpec> {
         InputSpec::string("basePath"),
         verbosity("verbosityPack"),
         InputSpec::string("arguments").required().visible("command = custom"),
-    ]
+    ];
+    // Shared with the other packing task, as in the real tasks (packaging-common).
+    inputs.extend(packaging::version_inputs());
+    inputs
 }
 
 /// Runs `NuGetCommand@2`.

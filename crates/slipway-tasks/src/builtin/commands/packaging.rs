@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::{Inputs, TaskHost};
+use crate::{InputSpec, Inputs, TaskHost};
 
 /// NuGet.org's V3 source, as the tasks add it for `includeNuGetOrg`.
 const NUGET_ORG: (&str, &str) = ("NuGetOrg", "https://api.nuget.org/v3/index.json");
@@ -233,4 +233,28 @@ mod tests {
         assert_eq!(version_in("20240115.3"), None);
         assert_eq!(version_in("v1.2 and 3.4.5"), Some("3.4.5".to_owned()));
     }
+}
+
+/// The versioning inputs of the packing commands (`DotNetCoreCLI pack`, `NuGetCommand pack`),
+/// which the real tasks share.
+pub(super) fn version_inputs() -> Vec<InputSpec> {
+    vec![
+        // The task puts this in a group shown for `pack` only; the rule says so here.
+        InputSpec::string("versionEnvVar").required().visible("command = pack && versioningScheme = byEnvVar"),
+        InputSpec::string("requestedMajorVersion")
+            .alias(&["majorVersion"])
+            .default("1")
+            .required()
+            .visible("versioningScheme = byPrereleaseNumber"),
+        InputSpec::string("requestedMinorVersion")
+            .alias(&["minorVersion"])
+            .default("0")
+            .required()
+            .visible("versioningScheme = byPrereleaseNumber"),
+        InputSpec::string("requestedPatchVersion")
+            .alias(&["patchVersion"])
+            .default("0")
+            .required()
+            .visible("versioningScheme = byPrereleaseNumber"),
+    ]
 }

@@ -170,23 +170,9 @@ mod tests {
 </TestRun>"#,
         )
         .expect("parses");
-        let outline: Vec<String> = parsed
-            .tests
-            .iter()
-            .map(|test| {
-                format!(
-                    "{:?} {} :: {} ({} ms) message={:?} stack={:?}",
-                    test.outcome,
-                    test.suite.as_deref().unwrap_or("-"),
-                    test.name,
-                    test.duration_ms,
-                    test.message,
-                    test.stack_trace
-                )
-            })
-            .collect();
+        let outline = super::super::results::outline(&parsed.tests);
         assert_eq!(parsed.duration_ms, Some(2500));
-        insta::assert_snapshot!(outline.join("\n"), @r#"
+        insta::assert_snapshot!(outline, @r#"
         Passed MyApp.Tests.CalculatorTests :: Adds (12 ms) message=None stack=None
         Failed MyApp.Tests.CalculatorTests :: Divides (20 ms) message=Some("Assert.AreEqual failed. Expected:<2>. Actual:<3>.") stack=Some("at MyApp.Tests.CalculatorTests.Divides() in /build/CalculatorTests.cs:line 30")
         Skipped MyApp.Tests.CalculatorTests :: Rounds (0 ms) message=Some("Test method Rounds was skipped.") stack=None

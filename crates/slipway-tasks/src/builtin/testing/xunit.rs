@@ -125,23 +125,9 @@ Actual:   3]]></message>
 </assemblies>"#,
         )
         .expect("parses");
-        let outline: Vec<String> = parsed
-            .tests
-            .iter()
-            .map(|test| {
-                format!(
-                    "{:?} {} :: {} ({} ms) message={:?} stack={:?}",
-                    test.outcome,
-                    test.suite.as_deref().unwrap_or("-"),
-                    test.name,
-                    test.duration_ms,
-                    test.message,
-                    test.stack_trace
-                )
-            })
-            .collect();
+        let outline = super::super::results::outline(&parsed.tests);
         assert_eq!(parsed.duration_ms, Some(456));
-        insta::assert_snapshot!(outline.join("\n"), @r#"
+        insta::assert_snapshot!(outline, @r#"
         Passed MyApp.CalculatorTests :: Adds(a: 1, b: 2) (1 ms) message=None stack=None
         Passed MyApp.CalculatorTests :: Subtracts (1 ms) message=None stack=None
         Failed MyApp.CalculatorTests :: Divides (23 ms) message=Some("Assert.Equal() Failure: Values differ\nExpected: 2\nActual:   3") stack=Some("at MyApp.CalculatorTests.Divides() in /build/CalculatorTests.cs:line 30")
