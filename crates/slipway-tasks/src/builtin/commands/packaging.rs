@@ -219,22 +219,6 @@ pub(super) fn find_files(patterns: &str, root: &Path) -> Vec<PathBuf> {
     crate::glob::find_match(root, &patterns)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stamps_and_build_number_versions() {
-        assert_eq!(utc_stamp(UNIX_EPOCH + std::time::Duration::from_secs(1_709_251_199)), "20240229-235959");
-        assert_eq!(utc_stamp(UNIX_EPOCH), "19700101-000000");
-        assert_eq!(version_in("MyApp_2024.1.15.3"), Some("2024.1.15.3".to_owned()));
-        assert_eq!(version_in("release 1.2.3-beta"), Some("1.2.3".to_owned()));
-        assert_eq!(version_in("1.2.3.4.5"), Some("1.2.3.4".to_owned()));
-        assert_eq!(version_in("20240115.3"), None);
-        assert_eq!(version_in("v1.2 and 3.4.5"), Some("3.4.5".to_owned()));
-    }
-}
-
 /// The versioning inputs of the packing commands (`DotNetCoreCLI pack`, `NuGetCommand pack`),
 /// which the real tasks share.
 pub(super) fn version_inputs() -> Vec<InputSpec> {
@@ -257,4 +241,20 @@ pub(super) fn version_inputs() -> Vec<InputSpec> {
             .required()
             .visible("versioningScheme = byPrereleaseNumber"),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_and_build_number_versions() {
+        assert_eq!(utc_stamp(UNIX_EPOCH + std::time::Duration::from_secs(1_709_251_199)), "20240229-235959");
+        assert_eq!(utc_stamp(UNIX_EPOCH), "19700101-000000");
+        assert_eq!(version_in("MyApp_2024.1.15.3"), Some("2024.1.15.3".to_owned()));
+        assert_eq!(version_in("release 1.2.3-beta"), Some("1.2.3".to_owned()));
+        assert_eq!(version_in("1.2.3.4.5"), Some("1.2.3.4".to_owned()));
+        assert_eq!(version_in("20240115.3"), None);
+        assert_eq!(version_in("v1.2 and 3.4.5"), Some("3.4.5".to_owned()));
+    }
 }

@@ -200,6 +200,26 @@ pub(super) fn counts(tests: &[TestCase]) -> (u64, u64, u64) {
     })
 }
 
+/// The tests one per line, for snapshots: outcome, suite, name, duration, message, stack trace.
+#[cfg(test)]
+pub(super) fn outline(tests: &[slipway_events::TestCase]) -> String {
+    tests
+        .iter()
+        .map(|test| {
+            format!(
+                "{:?} {} :: {} ({} ms) message={:?} stack={:?}",
+                test.outcome,
+                test.suite.as_deref().unwrap_or("-"),
+                test.name,
+                test.duration_ms,
+                test.message,
+                test.stack_trace
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,24 +250,4 @@ mod tests {
         assert_eq!(clean("\n   only one  \n").as_deref(), Some("only one"));
         assert_eq!(clean(" \n\t "), None);
     }
-}
-
-/// The tests one per line, for snapshots: outcome, suite, name, duration, message, stack trace.
-#[cfg(test)]
-pub(super) fn outline(tests: &[slipway_events::TestCase]) -> String {
-    tests
-        .iter()
-        .map(|test| {
-            format!(
-                "{:?} {} :: {} ({} ms) message={:?} stack={:?}",
-                test.outcome,
-                test.suite.as_deref().unwrap_or("-"),
-                test.name,
-                test.duration_ms,
-                test.message,
-                test.stack_trace
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
