@@ -6,6 +6,7 @@
 mod frontend;
 mod git;
 mod run;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,8 @@ enum Command {
     Plan(frontend::PlanArgs),
     /// Run a pipeline on this machine.
     Run(run::RunArgs),
+    /// Run the Slipway server: the API, and the pipelines' runs.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,5 +47,6 @@ fn main() -> ExitCode {
         Command::Expand(args) => frontend::expand(&args),
         Command::Plan(args) => frontend::plan(&args),
         Command::Run(args) => run::run_command(args),
+        Command::Serve(args) => serve::serve_command(&args),
     }
 }

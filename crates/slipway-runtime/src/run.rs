@@ -171,7 +171,10 @@ fn next_revision(work_dir: &std::path::Path, key: &str) -> u32 {
     next
 }
 
-fn job_id(plan: &Plan, leg: LegId) -> String {
+/// The id events and the server's job queue give a leg: `stage.job`, or `stage.job.leg` for
+/// matrix and parallel legs. Empty when the leg is not in the plan.
+#[must_use]
+pub fn job_id(plan: &Plan, leg: LegId) -> String {
     let Some(stage) = plan.stages.get(leg.stage) else { return String::new() };
     let Some(job) = stage.jobs.get(leg.job) else { return stage.name.clone() };
     match job.legs.get(leg.leg).and_then(|leg| leg.name.as_ref()) {

@@ -1,0 +1,423 @@
+//! The REST API's handlers, under `/api/v1`.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use slipway_store::{
+    Job, NewRun, Pipeline, PipelineSettings, RetentionPolicy, Run, RunFilter, RunId, RunStatus, TriggerKind, User,
+    UserRole,
+};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::checkout::{self, CheckoutError};
+use crate::error::ApiError;
+
+/// The largest page of runs.
+const MAX_PAGE: u32 = 200;
+
+/// How many log lines are read from the store at a time.
+const LOG_PAGE: i64 = 10_000;
+
+/// `GET /health`.
+pub async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "database": state.store().backend_name() }))
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::document().to_string()).into_response()
+}
+
+/// The body of `POST /pipelines`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreatePipeline {
+    /// The pipeline's name: letters, digits, `.`, `_` and `-`.
+    pub name: String,
+    /// A local path or a URL `git clone` can fetch.
+    pub repository: String,
+    /// The YAML file's path in the repository.
+    #[serde(default = "default_yaml_path")]
+    pub yaml_path: String,
+    /// The branch runs use when none is given; the repository's default branch when empty.
+    #[serde(default)]
+    pub default_branch: String,
+}
+
+fn default_yaml_path() -> String {
+    "azure-pipelines.yml".to_owned()
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let valid = !name.is_empty()
+        && name.len() <= 100
+        && name.chars().all(|character| character.is_ascii_alphanumeric() || "._-".contains(character));
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "'{name}' is not a valid name: use 1 to 100 letters, digits, '.', '_' and '-'"
+        )))
+    }
+}
+
+fn invalid_input(error: CheckoutError) -> ApiError {
+    match error {
+        CheckoutError::Invalid(detail) => ApiError::bad_request(detail),
+        CheckoutError::Io(error) => ApiError::Internal(error.to_string()),
+        other => ApiError::Unprocessable(other.to_string()),
+    }
+}
+
+/// `POST /pipelines` (admin).
+pub async fn create_pipeline(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<CreatePipeline>, JsonRejection>,
+) -> Result<(StatusCode, Json<Pipeline>), ApiError> {
+    caller.require(UserRole::Admin)?;
+    let Json(body) = body?;
+    check_name(&body.name)?;
+    checkout::check_repository(&body.repository).map_err(invalid_input)?;
+    let yaml_path = checkout::normalize_yaml_path(&body.yaml_path).map_err(invalid_input)?;
+    if !body.default_branch.is_empty() {
+        checkout::check_branch(&body.default_branch).map_err(invalid_input)?;
+    }
+    // A local path is kept absolute, so that it means the same whatever the server's directory.
+    let local = std::path::Path::new(&body.repository);
+    let repository = match local.is_dir().then(|| std::fs::canonicalize(local)) {
+        Some(Ok(path)) => path.display().to_string(),
+        _ => body.repository.clone(),
+    };
+    let settings = PipelineSettings {
+        name: body.name,
+        repository,
+        yaml_path,
+        default_branch: body.default_branch,
+        retention: RetentionPolicy::default(),
+    };
+    let pipeline = state.store().create_pipeline(&settings).await?;
+    Ok((StatusCode::CREATED, Json(pipeline)))
+}
+
+/// `GET /pipelines` (reader).
+pub async fn list_pipelines(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(UserRole::Reader)?;
+    let pipelines = state.store().list_pipelines().await?;
+    Ok(Json(serde_json::json!({ "pipelines": pipelines })))
+}
+
+/// The body of `POST /pipelines/{name}/runs`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateRun {
+    /// The branch to run; the pipeline's default branch when absent.
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// Runtime parameter values by name.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, serde_json::Value>,
+}
+
+/// `POST /pipelines/{name}/runs` (contributor): checks out the branch, loads the pipeline, stores
+/// its plan and queues the run.
+pub async fn create_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<CreateRun>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(UserRole::Contributor)?;
+    let Path(name) = name?;
+    let Json(body) = body?;
+    let store = state.store();
+    let pipeline = store
+        .pipeline_by_name(&name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no pipeline named '{name}'")))?;
+    let branch = body.branch.filter(|branch| !branch.is_empty()).or_else(|| {
+        let default = pipeline.default_branch.trim();
+        (!default.is_empty()).then(|| default.to_owned())
+    });
+    let branch = branch.map(|branch| branch.strip_prefix("refs/heads/").map(str::to_owned).unwrap_or(branch));
+    if let Some(branch) = &branch {
+        checkout::check_branch(branch).map_err(invalid_input)?;
+    }
+    let parameters: Vec<(String, String)> = body
+        .parameters
+        .iter()
+        .map(|(name, value)| match value {
+            serde_json::Value::String(text) => (name.clone(), text.clone()),
+            other => (name.clone(), other.to_string()),
+        })
+        .collect();
+
+    let checkouts = state.data_dir().join("checkouts");
+    tokio::fs::create_dir_all(&checkouts).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let temporary = checkouts.join(crate::random_hex(12).map_err(ApiError::Internal)?);
+    let loaded = {
+        let (repository, yaml_path, name, parameters, destination, branch) = (
+            pipeline.repository.clone(),
+            pipeline.yaml_path.clone(),
+            pipeline.name.clone(),
+            parameters.clone(),
+            temporary.clone(),
+            branch.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            checkout::checkout_and_load(&repository, branch.as_deref(), &yaml_path, &name, &parameters, &destination)
+        })
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?
+    };
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            let _ = tokio::fs::remove_dir_all(&temporary).await;
+            return Err(invalid_input(error));
+        }
+    };
+    let mut new_run = NewRun::new(pipeline.id, "queued", TriggerKind::Manual);
+    new_run.branch = Some(loaded.branch_ref.clone());
+    new_run.commit = Some(loaded.commit.clone());
+    new_run.parameters = serde_json::to_value(&body.parameters).unwrap_or_default();
+    new_run.trigger_details = serde_json::json!({
+        "message": loaded.message,
+        "author": loaded.author,
+        "email": loaded.email,
+    });
+    new_run.requested_by = Some(caller.user.name.clone());
+    new_run.plan = Some(loaded.plan);
+    let run = store.create_run(&new_run).await?;
+    store.set_run_number(run.id, &run.id.to_string()).await?;
+    let run_dir = crate::engine::run_directory(state.data_dir(), run.id);
+    let moved = async {
+        tokio::fs::create_dir_all(&run_dir).await?;
+        tokio::fs::rename(&temporary, run_dir.join("source")).await
+    }
+    .await;
+    if let Err(error) = moved {
+        let _ = tokio::fs::remove_dir_all(&temporary).await;
+        let _ = store.finish_run(run.id, slipway_events::TaskResult::Failed).await;
+        return Err(ApiError::Internal(format!("could not move the checkout into place: {error}")));
+    }
+    state.wake();
+    let run = store.run(run.id).await?;
+    let location = format!("/api/v1/runs/{}", run.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(run)).into_response())
+}
+
+/// The query of `GET /runs`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunsQuery {
+    /// Only runs of this pipeline.
+    pub pipeline: Option<String>,
+    /// Only runs in this status: `queued`, `running` or `completed`.
+    pub status: Option<String>,
+    /// Only runs with an id below this one (the next page).
+    pub before: Option<i64>,
+    /// At most this many (1 to 200; 50 by default).
+    pub limit: Option<u32>,
+}
+
+/// A page of runs.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunPage {
+    /// Newest first.
+    pub runs: Vec<Run>,
+    /// The `before` of the next page, when there may be one.
+    pub next_before: Option<RunId>,
+}
+
+/// `GET /runs` (reader).
+pub async fn list_runs(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<RunsQuery>, QueryRejection>,
+) -> Result<Json<RunPage>, ApiError> {
+    caller.require(UserRole::Reader)?;
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::bad_request(format!("limit must be between 1 and {MAX_PAGE}")));
+    }
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(text) => Some(RunStatus::parse(text).map_err(|_| {
+            ApiError::bad_request(format!("'{text}' is not a run status: use queued, running or completed"))
+        })?),
+    };
+    let pipeline = match &query.pipeline {
+        None => None,
+        Some(name) => Some(
+            state
+                .store()
+                .pipeline_by_name(name)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("no pipeline named '{name}'")))?
+                .id,
+        ),
+    };
+    let filter = RunFilter { pipeline, status, branch: None, before: query.before.map(RunId), limit };
+    let runs = state.store().list_runs(&filter).await?;
+    let next_before = if runs.len() == limit as usize { runs.last().map(|run| run.id) } else { None };
+    Ok(Json(RunPage { runs, next_before }))
+}
+
+/// A run with its jobs.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunDetail {
+    /// The run.
+    #[serde(flatten)]
+    pub run: Run,
+    /// Its jobs, in the order they were queued.
+    pub jobs: Vec<Job>,
+}
+
+async fn find_run(state: &AppState, id: Result<Path<i64>, PathRejection>) -> Result<Run, ApiError> {
+    let Path(id) = id?;
+    state.store().run(RunId(id)).await.map_err(|error| {
+        if error.is_not_found() { ApiError::NotFound(format!("no run {id}")) } else { ApiError::from(error) }
+    })
+}
+
+/// `GET /runs/{id}` (reader).
+pub async fn get_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<RunDetail>, ApiError> {
+    caller.require(UserRole::Reader)?;
+    let run = find_run(&state, id).await?;
+    let jobs = state.store().jobs_of_run(run.id).await?;
+    Ok(Json(RunDetail { run, jobs }))
+}
+
+/// The query of `GET /runs/{id}/logs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsQuery {
+    /// Follow the log live as server-sent events until the run completes.
+    pub follow: Option<bool>,
+}
+
+/// One job's log.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobLog {
+    /// The job.
+    #[serde(flatten)]
+    pub job: Job,
+    /// Its whole log, one line per line.
+    pub log: String,
+}
+
+/// `GET /runs/{id}/logs` (reader): every job's whole log; with `follow=true`, the lines as
+/// server-sent events as they come (see [`crate::follow`]).
+pub async fn run_logs(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<i64>, PathRejection>,
+    query: Result<Query<LogsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(UserRole::Reader)?;
+    let Query(query) = query?;
+    let run = find_run(&state, id).await?;
+    if query.follow == Some(true) {
+        return Ok(crate::follow::follow(state, run.id).into_response());
+    }
+    let store = state.store();
+    let mut logs = Vec::new();
+    for job in store.jobs_of_run(run.id).await? {
+        let mut text = String::new();
+        let mut from = 0;
+        loop {
+            let slice = store.read_log(job.id, from, LOG_PAGE).await?;
+            for line in &slice.lines {
+                text.push_str(line);
+                text.push('\n');
+            }
+            if slice.lines.is_empty() || slice.next_line <= from {
+                break;
+            }
+            from = slice.next_line;
+        }
+        logs.push(JobLog { job, log: text });
+    }
+    Ok(Json(serde_json::json!({ "run": run.id, "status": run.status, "result": run.result, "jobs": logs }))
+        .into_response())
+}
+
+/// `POST /runs/{id}/cancel` (contributor).
+pub async fn cancel_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<(StatusCode, Json<Run>), ApiError> {
+    caller.require(UserRole::Contributor)?;
+    let run = find_run(&state, id).await?;
+    if run.status == RunStatus::Completed {
+        return Err(ApiError::Conflict(format!("run {} already completed", run.id)));
+    }
+    let run = state.store().request_cancel(run.id).await?;
+    state.wake();
+    Ok((StatusCode::ACCEPTED, Json(run)))
+}
+
+/// The body of `POST /users`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// The user's name.
+    pub name: String,
+    /// `admin`, `contributor` or `reader`.
+    pub role: UserRole,
+}
+
+/// A new user with their first token, shown this once.
+#[derive(Debug, Serialize)]
+pub struct CreatedUser {
+    /// The user.
+    pub user: User,
+    /// A personal access token for them; it is stored only hashed.
+    pub token: String,
+}
+
+/// `POST /users` (admin): creates a user with a first personal access token.
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<CreateUser>, JsonRejection>,
+) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
+    caller.require(UserRole::Admin)?;
+    let Json(body) = body?;
+    check_name(&body.name)?;
+    let user = state.store().create_user(&body.name, body.role).await?;
+    let token = state.store().create_access_token(user.id, "first token", None).await?;
+    Ok((StatusCode::CREATED, Json(CreatedUser { user, token: token.secret })))
+}
+
+/// Answers routes that do not exist.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("there is no such API route".into())
+}
+
+/// Answers methods a route does not take.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::BadRequest {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        detail: "the route does not take this method".into(),
+    }
+}

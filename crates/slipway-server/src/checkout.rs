@@ -1,0 +1,199 @@
+//! Checking out a pipeline's repository with the `git` program and loading its pipeline with the
+//! Azure front end over that checkout.
+
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+
+use slipway_azure::{FileSystem, Location, Options, ReadError};
+use slipway_plan::Plan;
+
+/// Why a checkout or a pipeline could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    /// The repository, branch or path given is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// `git` failed.
+    #[error("git {action} failed: {detail}")]
+    Git {
+        /// What git was asked to do.
+        action: &'static str,
+        /// What it said.
+        detail: String,
+    },
+    /// The pipeline has errors; the text holds the rendered diagnostics.
+    #[error("the pipeline is not valid:\n{0}")]
+    Pipeline(String),
+    /// A local file operation failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A checked-out commit and the plan loaded from it.
+#[derive(Debug)]
+pub struct Checkout {
+    /// The plan.
+    pub plan: Plan,
+    /// The branch checked out, as a ref (`refs/heads/main`).
+    pub branch_ref: String,
+    /// The commit checked out.
+    pub commit: String,
+    /// The commit's subject.
+    pub message: String,
+    /// The commit's author name.
+    pub author: String,
+    /// The commit's author e-mail.
+    pub email: String,
+}
+
+/// Checks that a repository location is one `git clone` can take without reading it as an option.
+///
+/// # Errors
+/// [`CheckoutError::Invalid`] when it is empty or starts with `-`.
+pub fn check_repository(repository: &str) -> Result<(), CheckoutError> {
+    if repository.trim().is_empty() || repository.starts_with('-') || repository.contains('\0') {
+        return Err(CheckoutError::Invalid(format!("'{repository}' is not a repository path or URL")));
+    }
+    Ok(())
+}
+
+/// Checks that a branch name is acceptable to pass to git.
+///
+/// # Errors
+/// [`CheckoutError::Invalid`] for an empty name, one starting with `-`, or one with spaces or
+/// control characters.
+pub fn check_branch(branch: &str) -> Result<(), CheckoutError> {
+    let bad = branch.is_empty()
+        || branch.starts_with('-')
+        || branch.contains("..")
+        || branch.chars().any(|character| character.is_whitespace() || character.is_control());
+    if bad { Err(CheckoutError::Invalid(format!("'{branch}' is not a branch name"))) } else { Ok(()) }
+}
+
+/// Normalises the path of a pipeline file inside its repository: relative, `/`-separated, with no
+/// `.` or `..`.
+///
+/// # Errors
+/// [`CheckoutError::Invalid`] for an absolute path, a path leaving the repository, or an empty one.
+pub fn normalize_yaml_path(path: &str) -> Result<String, CheckoutError> {
+    let invalid = || CheckoutError::Invalid(format!("'{path}' is not a file path inside the repository"));
+    let mut parts = Vec::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_str().ok_or_else(invalid)?.to_owned()),
+            Component::CurDir => {}
+            _ => return Err(invalid()),
+        }
+    }
+    if parts.is_empty() { Err(invalid()) } else { Ok(parts.join("/")) }
+}
+
+fn git(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Result<String, CheckoutError> {
+    let mut command = Command::new("git");
+    command.args(arguments).env("GIT_TERMINAL_PROMPT", "0");
+    if let Some(directory) = directory {
+        command.current_dir(directory);
+    }
+    let output = command.output().map_err(|error| CheckoutError::Git { action, detail: error.to_string() })?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    } else {
+        Err(CheckoutError::Git { action, detail: String::from_utf8_lossy(&output.stderr).trim().to_owned() })
+    }
+}
+
+/// Reads pipeline files from a checkout; other repositories' files are not available yet.
+struct CheckoutFileSystem {
+    root: PathBuf,
+}
+
+impl FileSystem for CheckoutFileSystem {
+    fn read(&self, location: &Location) -> Result<String, ReadError> {
+        if location.repository.is_some() {
+            return Err(ReadError::NoCheckout);
+        }
+        // The front end gives paths with no `..`; the check is kept so that no path leaves the checkout.
+        let relative = normalize_yaml_path(&location.path).map_err(|_| ReadError::NotFound)?;
+        match std::fs::read(self.root.join(relative)) {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|_| ReadError::Other("the file is not UTF-8 text".into())),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(ReadError::NotFound),
+            Err(error) => Err(ReadError::Other(error.to_string())),
+        }
+    }
+}
+
+/// Clones `repository` at `branch` (its default branch when `None`) into `destination` (which must
+/// not exist), and loads the pipeline at `yaml_path` in it with `parameters`. Blocking: call it
+/// from a blocking thread.
+///
+/// # Errors
+/// When the repository or branch cannot be cloned, or the pipeline is not valid.
+pub fn checkout_and_load(
+    repository: &str,
+    branch: Option<&str>,
+    yaml_path: &str,
+    pipeline_name: &str,
+    parameters: &[(String, String)],
+    destination: &Path,
+) -> Result<Checkout, CheckoutError> {
+    check_repository(repository)?;
+    let yaml_path = normalize_yaml_path(yaml_path)?;
+    let destination_text =
+        destination.to_str().ok_or_else(|| CheckoutError::Invalid("the data directory's path is not UTF-8".into()))?;
+    let mut arguments = vec!["clone", "--quiet", "--no-recurse-submodules"];
+    if let Some(branch) = branch {
+        check_branch(branch)?;
+        arguments.extend(["--branch", branch]);
+    }
+    arguments.extend(["--", repository, destination_text]);
+    git(None, "clone", &arguments)?;
+    let branch_ref = git(Some(destination), "symbolic-ref", &["symbolic-ref", "-q", "HEAD"])
+        .unwrap_or_else(|_| format!("refs/heads/{}", branch.unwrap_or("main")));
+    let commit = git(Some(destination), "rev-parse", &["rev-parse", "HEAD"])?;
+    let log = git(Some(destination), "log", &["log", "-1", "--format=%s%n%an%n%ae"]).unwrap_or_default();
+    let mut lines = log.lines();
+    let message = lines.next().unwrap_or_default().to_owned();
+    let author = lines.next().unwrap_or_default().to_owned();
+    let email = lines.next().unwrap_or_default().to_owned();
+
+    let branch_name = branch_ref.rsplit('/').next().unwrap_or_default().to_owned();
+    let variables = vec![
+        ("Build.SourceBranch".to_owned(), branch_ref.clone()),
+        ("Build.SourceBranchName".to_owned(), branch_name),
+        ("Build.SourceVersion".to_owned(), commit.clone()),
+        ("Build.Reason".to_owned(), "Manual".to_owned()),
+        ("Build.Repository.Name".to_owned(), pipeline_name.to_owned()),
+        ("Build.Repository.Provider".to_owned(), "Git".to_owned()),
+        ("Build.DefinitionName".to_owned(), pipeline_name.to_owned()),
+        ("System.TeamProject".to_owned(), "slipway".to_owned()),
+        ("System.PullRequest.IsFork".to_owned(), "False".to_owned()),
+    ];
+    let file_system = CheckoutFileSystem { root: destination.to_path_buf() };
+    let options = Options { parameters: parameters.to_vec(), variables };
+    let compiled = slipway_azure::compile(&Location::local(yaml_path), &file_system, &options);
+    let has_errors = compiled.diagnostics.iter().any(slipway_diagnostics::Diagnostic::is_error);
+    match compiled.plan {
+        Some(plan) if !has_errors => Ok(Checkout { plan, branch_ref, commit, message, author, email }),
+        _ => Err(CheckoutError::Pipeline(slipway_diagnostics::render_all(&compiled.diagnostics, &compiled.sources))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_paths_stay_inside_the_repository() {
+        assert_eq!(normalize_yaml_path("./ci/azure-pipelines.yml").ok().as_deref(), Some("ci/azure-pipelines.yml"));
+        assert!(normalize_yaml_path("../x.yml").is_err());
+        assert!(normalize_yaml_path("/etc/passwd").is_err());
+        assert!(normalize_yaml_path("").is_err());
+    }
+
+    #[test]
+    fn options_are_not_taken_for_repositories_or_branches() {
+        assert!(check_repository("--upload-pack=evil").is_err());
+        assert!(check_branch("-b").is_err());
+        assert!(check_branch("feature/x").is_ok());
+    }
+}

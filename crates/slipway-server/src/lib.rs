@@ -1,0 +1,331 @@
+//! Slipway's server: the REST API under `/api/v1`, the orchestrator that moves runs on, and the
+//! worker slots that run their jobs, over a [`slipway_store::Store`].
+//!
+//! - [`router`] builds the API (an [`axum::Router`]); every error is one [`ApiError`] answered as
+//!   `application/problem+json`. Callers authenticate with personal access tokens
+//!   (`Authorization: Bearer slw_...`); readers read, contributors run and cancel, admins create
+//!   pipelines and users.
+//! - [`Engine`] runs the orchestrator task and the worker slots (see [`engine`]).
+//! - [`open`] prepares a data directory (the store's secret key, the SQLite database, the first
+//!   admin and their one-time token) and [`serve`] runs the whole server until SIGTERM or SIGINT,
+//!   then drains.
+
+pub mod api;
+pub mod auth;
+pub mod checkout;
+pub mod engine;
+pub mod error;
+pub mod follow;
+pub mod openapi;
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use slipway_store::{SecretKey, Store, StoreError, StoreOptions, UserRole};
+use tokio::sync::Notify;
+
+pub use engine::{Engine, EngineConfig};
+pub use error::ApiError;
+
+/// The largest request body the API reads.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// The file in the data directory that holds the store's secret key (hex, mode 0600).
+pub const SECRET_KEY_FILE: &str = "secret.key";
+
+/// The file in the data directory that the first admin token is written to (mode 0600).
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+/// What the API's handlers share. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<StateInner>,
+}
+
+#[derive(Debug)]
+struct StateInner {
+    store: Store,
+    data_dir: PathBuf,
+    wake: Arc<Notify>,
+    stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl AppState {
+    /// State over `store`, keeping run checkouts in `data_dir`.
+    #[must_use]
+    pub fn new(store: Store, data_dir: PathBuf) -> Self {
+        let (stopping, _) = tokio::sync::watch::channel(false);
+        Self { inner: Arc::new(StateInner { store, data_dir, wake: Arc::new(Notify::new()), stopping }) }
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The data directory.
+    #[must_use]
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    /// The notification that wakes the engine's orchestrator; pass it to [`Engine::start`].
+    #[must_use]
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        Arc::clone(&self.inner.wake)
+    }
+
+    /// Starts the engine for this state's store and data directory.
+    ///
+    /// # Errors
+    /// When the store cannot be used.
+    pub async fn start_engine(&self, mut config: EngineConfig) -> Result<Engine, StoreError> {
+        config.data_dir = self.inner.data_dir.clone();
+        Engine::start(self.inner.store.clone(), config, self.wake_handle()).await
+    }
+
+    /// Tells long-lived responses (log followers) that the server stops, so that they end and
+    /// draining does not wait for them.
+    pub fn begin_shutdown(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Whether the server is stopping, as a receiver to wait on.
+    #[must_use]
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.stopping.subscribe()
+    }
+
+    /// Wakes the orchestrator: a run was created or cancelled.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+}
+
+/// The API, under `/api/v1`.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(api::health))
+        .route("/openapi.json", get(api::openapi))
+        .route("/pipelines", post(api::create_pipeline).get(api::list_pipelines))
+        .route("/pipelines/{name}/runs", post(api::create_run))
+        .route("/runs", get(api::list_runs))
+        .route("/runs/{id}", get(api::get_run))
+        .route("/runs/{id}/logs", get(api::run_logs))
+        .route("/runs/{id}/cancel", post(api::cancel_run))
+        .route("/users", post(api::create_user))
+        .method_not_allowed_fallback(api::method_not_allowed);
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(api::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// `count` random bytes as hex.
+///
+/// # Errors
+/// When the operating system's random number generator fails.
+pub fn random_hex(count: usize) -> Result<String, String> {
+    let mut bytes = vec![0_u8; count];
+    getrandom::fill(&mut bytes).map_err(|error| error.to_string())?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// What can stop the server from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A file in the data directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The secret key file is damaged.
+    #[error("{path} does not hold a secret key: {reason}")]
+    SecretKey {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ServeError + '_ {
+    move |source| ServeError::Io { path: path.to_path_buf(), source }
+}
+
+/// Writes a new file readable by its owner only; fails if it exists.
+fn write_private(path: &Path, text: &str) -> Result<(), ServeError> {
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io_error(path))?;
+    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io_error(path))
+}
+
+/// Reads the store's secret key from the data directory, creating it on first start.
+///
+/// # Errors
+/// When the file cannot be read or written, or is damaged.
+pub fn load_or_create_secret_key(data_dir: &Path) -> Result<SecretKey, ServeError> {
+    let path = data_dir.join(SECRET_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => SecretKey::from_hex(text.trim())
+            .map_err(|error| ServeError::SecretKey { path: path.clone(), reason: error.to_string() }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let key = SecretKey::generate()?;
+            write_private(&path, &format!("{}\n", key.to_hex()))?;
+            Ok(key)
+        }
+        Err(source) => Err(ServeError::Io { path, source }),
+    }
+}
+
+/// A data directory opened for serving.
+#[derive(Debug)]
+pub struct Opened {
+    /// The API's state over the opened store.
+    pub state: AppState,
+    /// On first start, the admin token that was created (also written to [`ADMIN_TOKEN_FILE`]):
+    /// the caller shows it once.
+    pub admin_token: Option<String>,
+}
+
+/// Opens a data directory (created if needed): the secret key, the store (`database`, or SQLite
+/// in the data directory), and on first start (no users) an `admin` user with a one-time token.
+///
+/// # Errors
+/// When the directory, the key or the store cannot be used.
+pub async fn open(data_dir: &Path, database: Option<&str>) -> Result<Opened, ServeError> {
+    std::fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
+    let data_dir = std::fs::canonicalize(data_dir).map_err(io_error(data_dir))?;
+    let key = load_or_create_secret_key(&data_dir)?;
+    let location = match database {
+        Some(url) => url.to_owned(),
+        None => data_dir.join(slipway_store::SQLITE_FILE_NAME).display().to_string(),
+    };
+    let store = Store::open(&location, StoreOptions::new(key)).await?;
+    let mut admin_token = None;
+    if store.list_users().await?.is_empty() {
+        let user = store.create_user("admin", UserRole::Admin).await?;
+        let token = store.create_access_token(user.id, "first admin token", None).await?;
+        let path = data_dir.join(ADMIN_TOKEN_FILE);
+        let _ = std::fs::remove_file(&path);
+        write_private(&path, &format!("{}\n", token.secret))?;
+        admin_token = Some(token.secret);
+    }
+    Ok(Opened { state: AppState::new(store, data_dir), admin_token })
+}
+
+/// Listens for SIGTERM and SIGINT from now on; the future ends when one comes.
+fn termination(listen: SocketAddr) -> Result<impl Future<Output = ()>, ServeError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let signal_error = |source| ServeError::Io { path: PathBuf::from(listen.to_string()), source };
+    let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    })
+}
+
+/// Serves `state` on `listen` with `config` until SIGTERM or SIGINT, then drains: stops accepting
+/// connections, finishes the requests in progress, lets running jobs finish (their logs and
+/// results are stored), and closes the store. `on_listening` is told the address once bound.
+///
+/// # Errors
+/// When the address cannot be bound, or the store fails at start.
+pub async fn serve(
+    state: AppState,
+    listen: SocketAddr,
+    config: EngineConfig,
+    on_listening: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| ServeError::Io { path: PathBuf::from(listen.to_string()), source })?;
+    let bound = listener.local_addr().unwrap_or(listen);
+    let stop_signal = termination(listen)?;
+    let engine = state.start_engine(config).await?;
+    on_listening(bound);
+    let signalled = {
+        let state = state.clone();
+        async move {
+            stop_signal.await;
+            state.begin_shutdown();
+        }
+    };
+    let served = axum::serve(listener, router(state.clone())).with_graceful_shutdown(signalled).await;
+    engine.shutdown().await;
+    state.store().close().await;
+    served.map_err(|source| ServeError::Io { path: PathBuf::from(bound.to_string()), source })
+}
+
+/// What [`run`] needs: the options of `slipway serve`.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The data directory (created if needed).
+    pub data_dir: PathBuf,
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// A database URL; SQLite in the data directory when `None`.
+    pub database: Option<String>,
+    /// Worker slots; the number of cores when `None`.
+    pub workers: Option<usize>,
+}
+
+/// What [`run`] tells its caller as it goes, for it to show.
+#[derive(Clone, Debug)]
+pub enum Notice {
+    /// First start: the admin token, shown this once, and the file it was written to.
+    AdminToken {
+        /// The token.
+        token: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// The server listens.
+    Listening(SocketAddr),
+    /// The server stopped after a stop signal: it drained (running jobs finished).
+    Stopped,
+}
+
+/// Runs the server on a runtime of its own until SIGTERM or SIGINT, then drains (see [`serve`]).
+///
+/// # Errors
+/// When the data directory, the store or the address cannot be used.
+pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("slipway-server")
+        .build()
+        .map_err(|source| ServeError::Io { path: options.data_dir.clone(), source })?;
+    runtime.block_on(async {
+        let opened = open(&options.data_dir, options.database.as_deref()).await?;
+        if let Some(token) = opened.admin_token {
+            notify(Notice::AdminToken { token, path: opened.state.data_dir().join(ADMIN_TOKEN_FILE) });
+        }
+        let mut config = EngineConfig::new(opened.state.data_dir().to_path_buf());
+        if let Some(workers) = options.workers {
+            config.workers = workers;
+        }
+        let served = serve(opened.state, options.listen, config, |address| notify(Notice::Listening(address))).await;
+        if served.is_ok() {
+            notify(Notice::Stopped);
+        }
+        served
+    })
+}

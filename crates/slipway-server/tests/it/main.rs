@@ -1,0 +1,6 @@
+//! Integration tests of the server: the API through `oneshot`, and runs carried out by the engine
+//! over real git repositories made by the tests.
+
+mod api;
+mod runs;
+mod support;

@@ -1,0 +1,184 @@
+//! What the tests share: a server over a temporary data directory, requests, git repositories.
+
+use std::path::Path;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use serde_json::Value;
+use slipway_server::{AppState, Engine, EngineConfig};
+use tower::ServiceExt as _;
+
+/// The error type of the tests.
+pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+/// A server over a data directory, with its engine running.
+pub struct TestServer {
+    pub state: AppState,
+    pub engine: Option<Engine>,
+    pub admin_token: Option<String>,
+}
+
+impl TestServer {
+    /// Opens `data_dir` and starts an engine with `workers` slots.
+    pub async fn start(data_dir: &Path, workers: usize) -> TestResult<Self> {
+        let opened = slipway_server::open(data_dir, None).await?;
+        let mut config = EngineConfig::new(data_dir.to_path_buf());
+        config.workers = workers;
+        config.poll_interval = Duration::from_millis(100);
+        config.kill_grace = Duration::from_millis(500);
+        let engine = opened.state.start_engine(config).await?;
+        Ok(Self { state: opened.state, engine: Some(engine), admin_token: opened.admin_token })
+    }
+
+    /// The API.
+    pub fn app(&self) -> Router {
+        slipway_server::router(self.state.clone())
+    }
+
+    /// Drains the engine and closes the store.
+    pub async fn stop(mut self) {
+        if let Some(engine) = self.engine.take() {
+            engine.shutdown().await;
+        }
+        self.state.store().close().await;
+    }
+}
+
+/// An answer: status, headers and the body as JSON (`Value::Null` when it is not JSON).
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The `Content-Type`.
+    pub fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|value| value.to_str().ok()).unwrap_or_default()
+    }
+
+    /// Checks that this is a problem with `status`, and gives its detail.
+    pub fn expect_problem(&self, status: u16) -> String {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.content_type(), "application/problem+json");
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].as_str().is_some_and(|kind| kind.starts_with("/problems/")));
+        assert!(self.body["title"].is_string());
+        self.body["detail"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// Sends a request with a raw body.
+pub async fn send_raw(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> TestResult<Answer> {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    let response = app.clone().oneshot(request.body(Body::from(body))?).await?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Ok(Answer { status, headers, body })
+}
+
+/// Sends a request with an optional JSON body.
+pub async fn send(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> TestResult<Answer> {
+    match body {
+        Some(body) => send_raw(app, method, uri, token, Some("application/json"), serde_json::to_vec(&body)?).await,
+        None => send_raw(app, method, uri, token, None, Vec::new()).await,
+    }
+}
+
+fn git(directory: &Path, arguments: &[&str]) -> TestResult {
+    let status = std::process::Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main"])
+        .args(arguments)
+        .current_dir(directory)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    if status.success() { Ok(()) } else { Err(format!("git {arguments:?} failed").into()) }
+}
+
+/// A pipeline of two jobs, `test` depending on `build`.
+pub const TWO_JOBS: &str = "\
+trigger: none
+jobs:
+- job: build
+  steps:
+  - checkout: none
+  - script: echo building on $(Build.SourceBranchName)
+    displayName: Build it
+- job: test
+  dependsOn: build
+  steps:
+  - checkout: none
+  - script: echo testing after build
+    displayName: Test it
+";
+
+/// Makes a git repository in `directory` with one commit on `main` holding these files.
+pub fn make_repository(directory: &Path, files: &[(&str, &str)]) -> TestResult {
+    std::fs::create_dir_all(directory)?;
+    git(directory, &["init", "--quiet", "-b", "main"])?;
+    for (path, text) in files {
+        std::fs::write(directory.join(path), text)?;
+    }
+    git(directory, &["add", "."])?;
+    git(directory, &["commit", "--quiet", "-m", "the pipeline"])?;
+    Ok(())
+}
+
+/// Creates a user with `role` through the API; gives their token.
+pub async fn create_user(app: &Router, admin: &str, name: &str, role: &str) -> TestResult<String> {
+    let answer =
+        send(app, Method::POST, "/api/v1/users", Some(admin), Some(serde_json::json!({ "name": name, "role": role })))
+            .await?;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    Ok(answer.body["token"].as_str().ok_or("no token")?.to_owned())
+}
+
+/// Asks for a run until it completes (at most 15 seconds); gives it.
+pub async fn wait_for_run(app: &Router, token: &str, id: i64) -> TestResult<Value> {
+    for _ in 0..150 {
+        let answer = send(app, Method::GET, &format!("/api/v1/runs/{id}"), Some(token), None).await?;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        if answer.body["status"] == "completed" {
+            return Ok(answer.body);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let last = send(app, Method::GET, &format!("/api/v1/runs/{id}"), Some(token), None).await?;
+    Err(format!("run {id} did not complete in 15 seconds: {}", last.body).into())
+}
+
+/// Sends a GET with a token and gives the body as text (for event streams), checking for 200.
+pub async fn send_text(app: &Router, uri: &str, token: &str) -> TestResult<String> {
+    let request = Request::builder().uri(uri).header("authorization", format!("Bearer {token}")).body(Body::empty())?;
+    let response = app.clone().oneshot(request).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let content_type = response.headers().get("content-type").and_then(|value| value.to_str().ok()).unwrap_or_default();
+    assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok(String::from_utf8(bytes.to_vec())?)
+}
