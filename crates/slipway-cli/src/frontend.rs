@@ -102,16 +102,7 @@ impl DiskFileSystem {
 impl FileSystem for DiskFileSystem {
     fn read(&self, location: &Location) -> Result<String, ReadError> {
         let Some(path) = self.path_of(location) else { return Err(ReadError::NoCheckout) };
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                String::from_utf8(bytes).map_err(|_| ReadError::Other("the file is not UTF-8 text".to_owned()))
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(ReadError::NotFound),
-            Err(error) if error.kind() == std::io::ErrorKind::IsADirectory => {
-                Err(ReadError::Other("it is a directory".to_owned()))
-            }
-            Err(error) => Err(ReadError::Other(error.to_string())),
-        }
+        std::fs::read(&path).map_err(|error| ReadError::from_io(&error)).and_then(ReadError::text)
     }
 
     fn display_name(&self, location: &Location) -> String {

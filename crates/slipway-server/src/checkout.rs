@@ -114,11 +114,7 @@ impl FileSystem for CheckoutFileSystem {
         }
         // The front end gives paths with no `..`; the check is kept so that no path leaves the checkout.
         let relative = normalize_yaml_path(&location.path).map_err(|_| ReadError::NotFound)?;
-        match std::fs::read(self.root.join(relative)) {
-            Ok(bytes) => String::from_utf8(bytes).map_err(|_| ReadError::Other("the file is not UTF-8 text".into())),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(ReadError::NotFound),
-            Err(error) => Err(ReadError::Other(error.to_string())),
-        }
+        std::fs::read(self.root.join(relative)).map_err(|error| ReadError::from_io(&error)).and_then(ReadError::text)
     }
 }
 

@@ -47,6 +47,27 @@ pub enum ReadError {
     Other(String),
 }
 
+impl ReadError {
+    /// The error for a failed read of a pipeline file (the caller did the I/O; this only sorts
+    /// the failure): not found, a directory, or anything else with its description.
+    #[must_use]
+    pub fn from_io(error: &std::io::Error) -> Self {
+        match error.kind() {
+            std::io::ErrorKind::NotFound => Self::NotFound,
+            std::io::ErrorKind::IsADirectory => Self::Other("it is a directory".to_owned()),
+            _ => Self::Other(error.to_string()),
+        }
+    }
+
+    /// A file's bytes as text: pipeline files must be UTF-8.
+    ///
+    /// # Errors
+    /// [`ReadError::Other`] when the bytes are not UTF-8.
+    pub fn text(bytes: Vec<u8>) -> Result<String, Self> {
+        String::from_utf8(bytes).map_err(|_| Self::Other("the file is not UTF-8 text".to_owned()))
+    }
+}
+
 /// Reads pipeline files. The CLI reads from disk; tests read from memory. The front end does no
 /// other I/O.
 pub trait FileSystem {

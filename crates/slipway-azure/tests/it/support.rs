@@ -20,11 +20,7 @@ impl FileSystem for DirectoryFileSystem {
                 None => return Err(ReadError::NoCheckout),
             },
         };
-        std::fs::read_to_string(root.join(&location.path)).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => ReadError::NotFound,
-            std::io::ErrorKind::InvalidData => ReadError::Other("the file is not UTF-8 text".to_owned()),
-            _ => ReadError::Other(error.to_string()),
-        })
+        std::fs::read(root.join(&location.path)).map_err(|error| ReadError::from_io(&error)).and_then(ReadError::text)
     }
 }
 

@@ -46,7 +46,7 @@ impl FileSystem for CorpusRepository {
             return Err(ReadError::NoCheckout);
         }
         let local = self.files.get(&location.path).ok_or(ReadError::NotFound)?;
-        std::fs::read_to_string(self.directory.join(local)).map_err(|error| ReadError::Other(error.to_string()))
+        std::fs::read(self.directory.join(local)).map_err(|error| ReadError::from_io(&error)).and_then(ReadError::text)
     }
 
     fn display_name(&self, location: &Location) -> String {
