@@ -1,8 +1,12 @@
-//! What the pipeline's git checkout tells about the run, read from `.git` directly (no `git`
-//! process): the repository root, the branch and the commit. Used for the variables Azure makes
-//! available to template expressions at compile time.
+//! What the pipeline's git checkout tells about the run. The repository root, the branch and the
+//! commit are read from `.git` directly (no `git` process), for the variables Azure makes
+//! available to template expressions at compile time and for `slipway run`; the commit's message
+//! and author and the remote, which only runs need, come from the `git` program.
 
 use std::path::{Path, PathBuf};
+
+/// The branch assumed when `HEAD` names none (a detached checkout or no git at all).
+const DEFAULT_BRANCH: &str = "refs/heads/main";
 
 /// The directory holding `.git`, searching upwards from `start`.
 pub fn repository_root(start: &Path) -> Option<PathBuf> {
@@ -50,7 +54,7 @@ fn resolve_ref(git: &Path, reference: &str) -> Option<String> {
 /// checkout can tell them.
 pub fn compile_time_variables(root: &Path, entry: &Path) -> Vec<(String, String)> {
     let (reference, commit) = head(root);
-    let reference = reference.unwrap_or_else(|| "refs/heads/main".to_owned());
+    let reference = reference.unwrap_or_else(|| DEFAULT_BRANCH.to_owned());
     let branch_name = reference.rsplit('/').next().unwrap_or_default().to_owned();
     let repository = root.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
     let definition = entry.file_stem().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
@@ -68,4 +72,93 @@ pub fn compile_time_variables(root: &Path, entry: &Path) -> Vec<(String, String)
         variables.push(("Build.SourceVersion".to_owned(), commit));
     }
     variables
+}
+
+/// Runs `git ARGS` in `directory`, giving its trimmed output when it succeeds.
+fn git(directory: &Path, args: &[&str]) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(directory)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// The repository the pipeline file belongs to (its root, or the file's directory outside git) and
+/// what git knows about the checked-out commit.
+pub fn repository(pipeline: &Path) -> (PathBuf, slipway_runtime::workspace::RepositoryInfo) {
+    let directory = pipeline
+        .parent()
+        .filter(|directory| !directory.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let directory = std::fs::canonicalize(&directory).unwrap_or(directory);
+    let root = repository_root(&directory).unwrap_or(directory);
+    let name = root.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "local".into());
+    let (branch, commit) = head(&root);
+    let log = git(&root, &["log", "-1", "--format=%s%n%an%n%ae"]).unwrap_or_default();
+    let mut lines = log.lines();
+    let message = lines.next().unwrap_or_default().to_owned();
+    let author = lines
+        .next()
+        .map(str::to_owned)
+        .or_else(|| git(&root, &["config", "user.name"]))
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_default();
+    let email = lines.next().map(str::to_owned).or_else(|| git(&root, &["config", "user.email"])).unwrap_or_default();
+    let uri = git(&root, &["config", "--get", "remote.origin.url"]).unwrap_or_else(|| root.display().to_string());
+    let info = slipway_runtime::workspace::RepositoryInfo {
+        name,
+        branch: branch.unwrap_or_else(|| DEFAULT_BRANCH.to_owned()),
+        commit: commit.unwrap_or_default(),
+        message,
+        author,
+        email,
+        uri,
+    };
+    (root, info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_git(directory: &Path, args: &[&str]) -> String {
+        let output = std::process::Command::new("git")
+            .args(["-c", "user.name=Tess Ter", "-c", "user.email=tess@example.com"])
+            .args(args)
+            .current_dir(directory)
+            .output()
+            .unwrap_or_else(|error| panic!("git runs: {error}"));
+        assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    /// What `.git` says agrees with what the `git` program says, also once refs are packed.
+    #[test]
+    fn repository_facts_agree_with_git() {
+        let directory = std::env::temp_dir().join(format!("slipway-git-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        std::fs::create_dir_all(directory.join("ci")).unwrap_or_else(|error| panic!("{error}"));
+        run_git(&directory, &["init", "-q", "-b", "feature/x"]);
+        std::fs::write(directory.join("ci/azure-pipelines.yml"), "steps: []\n")
+            .unwrap_or_else(|error| panic!("{error}"));
+        run_git(&directory, &["add", "-A"]);
+        run_git(&directory, &["commit", "-q", "-m", "first commit"]);
+        let expected = run_git(&directory, &["rev-parse", "HEAD"]);
+        for packed in [false, true] {
+            if packed {
+                run_git(&directory, &["pack-refs", "--all"]);
+            }
+            let (root, info) = repository(&directory.join("ci/azure-pipelines.yml"));
+            assert_eq!(root, std::fs::canonicalize(&directory).unwrap_or_else(|error| panic!("{error}")));
+            assert_eq!(info.branch, "refs/heads/feature/x");
+            assert_eq!(info.commit, expected, "packed refs: {packed}");
+            assert_eq!((info.message.as_str(), info.author.as_str()), ("first commit", "Tess Ter"));
+            let variables = compile_time_variables(&root, &directory.join("ci/azure-pipelines.yml"));
+            assert!(variables.contains(&("Build.SourceBranchName".to_owned(), "x".to_owned())), "{variables:?}");
+            assert!(variables.contains(&("Build.SourceVersion".to_owned(), expected.clone())), "{variables:?}");
+        }
+        let _ = std::fs::remove_dir_all(&directory);
+    }
 }

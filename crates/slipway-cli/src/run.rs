@@ -5,13 +5,12 @@ mod console;
 mod tasks;
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use clap::{Args, ValueEnum};
 use slipway_events::{Event, EventSink, TaskResult};
-use slipway_runtime::workspace::RepositoryInfo;
 use slipway_runtime::{CancelToken, LocalExecutor, RunOptions, Selection};
 
 /// How `slipway run` prints what happens.
@@ -103,41 +102,6 @@ impl EventSink for JsonSink {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let output = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
-}
-
-/// The repository the pipeline belongs to and what git knows about it.
-fn repository(pipeline: &Path) -> (PathBuf, RepositoryInfo) {
-    let dir = pipeline
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-    let root = git(&dir, &["rev-parse", "--show-toplevel"]).map_or_else(|| dir.clone(), PathBuf::from);
-    let name = root.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "local".into());
-    let branch = git(&root, &["symbolic-ref", "-q", "HEAD"]).unwrap_or_else(|| "refs/heads/main".into());
-    let commit = git(&root, &["rev-parse", "HEAD"]).unwrap_or_default();
-    let log = git(&root, &["log", "-1", "--format=%s%n%an%n%ae"]).unwrap_or_default();
-    let mut lines = log.lines();
-    let message = lines.next().unwrap_or_default().to_owned();
-    let author = lines
-        .next()
-        .map(str::to_owned)
-        .or_else(|| git(&root, &["config", "user.name"]))
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_default();
-    let email = lines.next().map(str::to_owned).or_else(|| git(&root, &["config", "user.email"])).unwrap_or_default();
-    let uri = git(&root, &["config", "--get", "remote.origin.url"]).unwrap_or_else(|| root.display().to_string());
-    (root, RepositoryInfo { name, branch, commit, message, author, email, uri })
-}
-
 /// Ctrl-C (and SIGTERM) cancel the run; a second one forces it to stop at once.
 fn watch_signals(cancel: &CancelToken) {
     let Ok(mut signals) =
@@ -171,7 +135,7 @@ pub fn run_command(args: RunArgs) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let (source_dir, repository) = repository(&args.path);
+    let (source_dir, repository) = crate::git::repository(&args.path);
     let directories = match tasks::directories(&args.tasks, &source_dir) {
         Ok(directories) => directories,
         Err(error) => {
