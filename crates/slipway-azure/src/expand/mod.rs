@@ -694,11 +694,12 @@ impl Expander<'_> {
         let mut out: Vec<(Node, Node)> = Vec::with_capacity(entries.len());
         // `Some(true)` once a branch of the current if/elseif chain was taken.
         let mut chain: Option<bool> = None;
+        let mut learned = 0;
         for (key, value) in entries {
-            if section == Some(Section::Variables) && !out.is_empty() {
+            if section == Some(Section::Variables) && learned < out.len() {
                 // In the mapping form of `variables:`, each variable can be used by the ones after it.
-                let defined = Node::new(NodeValue::Mapping(out.clone()), key.span);
-                scope = scope.with_variables(static_variables(&defined));
+                scope = scope.with_variables(mapping_variables(&out[learned..]));
+                learned = out.len();
             }
             let text = key.as_str().unwrap_or_default();
             if !text.contains("${{") {
@@ -949,11 +950,10 @@ impl Expander<'_> {
 
     /// In a `variables:` list, the scope extended with the variables `added` defines.
     fn learn_variables(&self, scope: &Scope, section: Option<Section>, added: &[Node]) -> Scope {
-        if section != Some(Section::Variables) || added.is_empty() {
+        if section != Some(Section::Variables) {
             return scope.clone();
         }
-        let list = Node::new(NodeValue::Sequence(added.to_vec()), added[0].span);
-        scope.with_variables(static_variables(&list))
+        scope.with_variables(list_variables(added))
     }
 
     /// Adds an expanded item to a list, replacing a template reference with the template's items.
@@ -1258,25 +1258,28 @@ fn all_directives(entries: &[(Node, Node)]) -> bool {
 
 /// The variables a `variables:` node defines with literal values, for template expressions.
 fn static_variables(node: &Node) -> Vec<(String, String)> {
-    let mut found = Vec::new();
     match &node.value {
-        NodeValue::Mapping(entries) => {
-            for (key, value) in entries {
-                if let (Some(name), Some(text)) = (key.as_str(), value.as_str()) {
-                    found.push((name.to_owned(), text.to_owned()));
-                }
-            }
-        }
-        NodeValue::Sequence(items) => {
-            for item in items {
-                if let (Some(name), Some(value)) = (item.get("name").and_then(Node::as_str), item.get("value")) {
-                    found.push((name.to_owned(), value.as_str().unwrap_or_default().to_owned()));
-                }
-            }
-        }
-        NodeValue::Scalar(_) => {}
+        NodeValue::Mapping(entries) => mapping_variables(entries),
+        NodeValue::Sequence(items) => list_variables(items),
+        NodeValue::Scalar(_) => Vec::new(),
     }
-    found
+}
+
+/// The variables of the mapping form of `variables:` (`name: value`).
+fn mapping_variables(entries: &[(Node, Node)]) -> Vec<(String, String)> {
+    entries.iter().filter_map(|(key, value)| Some((key.as_str()?.to_owned(), value.as_str()?.to_owned()))).collect()
+}
+
+/// The variables of the list form of `variables:` (`- name: N` with `value: V`).
+fn list_variables(items: &[Node]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .filter_map(|item| {
+            let name = item.get("name").and_then(Node::as_str)?;
+            let value = item.get("value")?;
+            Some((name.to_owned(), value.as_str().unwrap_or_default().to_owned()))
+        })
+        .collect()
 }
 
 /// The span of text `offset..offset+length` (in characters) inside a scalar node, when it can

@@ -304,3 +304,27 @@ fn fuzzer_regressions_report_each_mistake_once() {
         assert!(output.lines().filter(|line| line.starts_with("error[")).count() <= 3, "{file}:\n{output}");
     }
 }
+
+#[test]
+fn variables_are_visible_to_the_ones_after_them_in_both_forms() {
+    insta::assert_snapshot!(expanded(&[(
+        "azure-pipelines.yml",
+        "variables:\n  a: one\n  b: ${{ variables.a }}-two\n  c: ${{ variables.b }}-three\nstages:\n- stage: S\n  variables:\n  - name: d\n    value: ${{ variables.c }}-four\n  - name: e\n    value: ${{ variables.d }}-five\n  jobs:\n  - job: J\n    steps:\n    - script: echo ${{ variables.e }}\n",
+    )]), @"
+    variables:
+      a: one
+      b: one-two
+      c: one-two-three
+    stages:
+    - stage: S
+      variables:
+      - name: d
+        value: one-two-three-four
+      - name: e
+        value: one-two-three-four-five
+      jobs:
+      - job: J
+        steps:
+        - script: echo one-two-three-four-five
+    ");
+}
