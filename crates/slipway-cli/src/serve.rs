@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// How many jobs run at once [default: the number of cores].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub workers: Option<u32>,
+    /// How often each pipeline's repository is polled for pushes, in seconds; 0 turns polling off
+    /// (webhooks, schedules and pipeline completion triggers still work).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub poll_interval: u64,
 }
 
 /// `slipway serve`.
@@ -38,6 +42,7 @@ pub fn serve_command(args: &ServeArgs) -> ExitCode {
         listen: args.listen,
         database: args.database.clone(),
         workers: args.workers.map(|workers| workers as usize),
+        poll_interval: Some(std::time::Duration::from_secs(args.poll_interval)),
     };
     let mut notify = |notice: Notice| match notice {
         Notice::AdminToken { token, path } => {

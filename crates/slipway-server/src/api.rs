@@ -9,14 +9,14 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use slipway_store::{
-    Job, NewRun, Pipeline, PipelineSettings, RetentionPolicy, Run, RunFilter, RunId, RunStatus, TriggerKind, User,
-    UserRole,
+    Job, Pipeline, PipelineSettings, RetentionPolicy, Run, RunFilter, RunId, RunStatus, TriggerKind, User, UserRole,
 };
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::checkout::{self, CheckoutError};
+use crate::checkout::{self, CheckoutError, Revision};
 use crate::error::ApiError;
+use crate::launch::{LaunchError, LaunchRequest, Launched};
 
 /// The largest page of runs.
 const MAX_PAGE: u32 = 200;
@@ -103,6 +103,7 @@ pub async fn create_pipeline(
         retention: RetentionPolicy::default(),
     };
     let pipeline = state.store().create_pipeline(&settings).await?;
+    crate::triggering::poll::record_initial_heads(&state, &pipeline).await;
     Ok((StatusCode::CREATED, Json(pipeline)))
 }
 
@@ -129,7 +130,7 @@ pub struct CreateRun {
 }
 
 /// `POST /pipelines/{name}/runs` (contributor): checks out the branch, loads the pipeline, stores
-/// its plan and queues the run.
+/// its plan, numbers the run from the pipeline's `name:` and queues it (see [`crate::launch`]).
 pub async fn create_run(
     State(state): State<AppState>,
     caller: Caller,
@@ -152,66 +153,21 @@ pub async fn create_run(
     if let Some(branch) = &branch {
         checkout::check_branch(branch).map_err(invalid_input)?;
     }
-    let parameters: Vec<(String, String)> = body
-        .parameters
-        .iter()
-        .map(|(name, value)| match value {
-            serde_json::Value::String(text) => (name.clone(), text.clone()),
-            other => (name.clone(), other.to_string()),
-        })
-        .collect();
-
-    let checkouts = state.data_dir().join("checkouts");
-    tokio::fs::create_dir_all(&checkouts).await.map_err(|error| ApiError::Internal(error.to_string()))?;
-    let temporary = checkouts.join(crate::random_hex(12).map_err(ApiError::Internal)?);
-    let loaded = {
-        let (repository, yaml_path, name, parameters, destination, branch) = (
-            pipeline.repository.clone(),
-            pipeline.yaml_path.clone(),
-            pipeline.name.clone(),
-            parameters.clone(),
-            temporary.clone(),
-            branch.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            checkout::checkout_and_load(&repository, branch.as_deref(), &yaml_path, &name, &parameters, &destination)
-        })
-        .await
-        .map_err(|error| ApiError::Internal(error.to_string()))?
+    let mut request = LaunchRequest::new(
+        pipeline,
+        Revision::Branch(branch),
+        TriggerKind::Manual,
+        serde_json::json!({ "reason": "Manual" }),
+    );
+    request.parameters = body.parameters;
+    request.requested_by = Some(caller.user.name.clone());
+    let run = match crate::launch::launch(&state, request).await {
+        Ok(Launched::Run(run)) => run,
+        Ok(Launched::AlreadyTriggered) => return Err(ApiError::Conflict("the run was already started".into())),
+        Err(LaunchError::Checkout(error)) => return Err(invalid_input(error)),
+        Err(LaunchError::Store(error)) => return Err(error.into()),
+        Err(LaunchError::Io(error)) => return Err(ApiError::Internal(error)),
     };
-    let loaded = match loaded {
-        Ok(loaded) => loaded,
-        Err(error) => {
-            let _ = tokio::fs::remove_dir_all(&temporary).await;
-            return Err(invalid_input(error));
-        }
-    };
-    let mut new_run = NewRun::new(pipeline.id, "queued", TriggerKind::Manual);
-    new_run.branch = Some(loaded.branch_ref.clone());
-    new_run.commit = Some(loaded.commit.clone());
-    new_run.parameters = serde_json::to_value(&body.parameters).unwrap_or_default();
-    new_run.trigger_details = serde_json::json!({
-        "message": loaded.message,
-        "author": loaded.author,
-        "email": loaded.email,
-    });
-    new_run.requested_by = Some(caller.user.name.clone());
-    new_run.plan = Some(loaded.plan);
-    let run = store.create_run(&new_run).await?;
-    store.set_run_number(run.id, &run.id.to_string()).await?;
-    let run_dir = crate::engine::run_directory(state.data_dir(), run.id);
-    let moved = async {
-        tokio::fs::create_dir_all(&run_dir).await?;
-        tokio::fs::rename(&temporary, run_dir.join("source")).await
-    }
-    .await;
-    if let Err(error) = moved {
-        let _ = tokio::fs::remove_dir_all(&temporary).await;
-        let _ = store.finish_run(run.id, slipway_events::TaskResult::Failed).await;
-        return Err(ApiError::Internal(format!("could not move the checkout into place: {error}")));
-    }
-    state.wake();
-    let run = store.run(run.id).await?;
     let location = format!("/api/v1/runs/{}", run.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(run)).into_response())
 }

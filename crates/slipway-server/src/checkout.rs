@@ -21,6 +21,9 @@ pub enum CheckoutError {
         /// What it said.
         detail: String,
     },
+    /// A pull request's source does not merge into its target.
+    #[error("the pull request does not merge into its target branch: {0}")]
+    MergeConflict(String),
     /// The pipeline has errors; the text holds the rendered diagnostics.
     #[error("the pipeline is not valid:\n{0}")]
     Pipeline(String),
@@ -118,6 +121,56 @@ impl FileSystem for CheckoutFileSystem {
     }
 }
 
+/// What to check out for a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revision {
+    /// The newest commit of a branch (the repository's default branch when `None`).
+    Branch(Option<String>),
+    /// An exact commit, for the ref it was pushed to or found on (`refs/heads/main`,
+    /// `refs/tags/v1`).
+    Commit {
+        /// The full ref (`Build.SourceBranch`).
+        git_ref: String,
+        /// The commit.
+        commit: String,
+    },
+    /// A pull request: its source commit merged into its target branch, as Azure builds
+    /// `refs/pull/N/merge`.
+    Merge {
+        /// The target branch, without `refs/heads/`.
+        target_branch: String,
+        /// A ref of the repository that holds the source commit (`refs/pull/7/head`,
+        /// `refs/heads/feature`), fetched before merging.
+        source_refs: Vec<String>,
+        /// The source commit.
+        source_commit: String,
+        /// The ref the run reports (`refs/pull/7/merge`).
+        merge_ref: String,
+        /// The merge commit's message.
+        message: String,
+    },
+}
+
+/// What [`checkout_revision`] checks out, and how the pipeline is loaded from it.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckoutRequest<'a> {
+    /// The repository: a local path or a URL.
+    pub repository: &'a str,
+    /// What to check out.
+    pub revision: &'a Revision,
+    /// The pipeline file's path in the repository.
+    pub yaml_path: &'a str,
+    /// The pipeline's name (`Build.DefinitionName`).
+    pub pipeline_name: &'a str,
+    /// Runtime parameter values.
+    pub parameters: &'a [(String, String)],
+    /// Predefined variables of the trigger (`Build.Reason`, `System.PullRequest.*`), which replace
+    /// the defaults of a manual run for template expressions.
+    pub variables: &'a [(String, String)],
+    /// Where to check out; it must not exist.
+    pub destination: &'a Path,
+}
+
 /// Clones `repository` at `branch` (its default branch when `None`) into `destination` (which must
 /// not exist), and loads the pipeline at `yaml_path` in it with `parameters`. Blocking: call it
 /// from a blocking thread.
@@ -132,19 +185,68 @@ pub fn checkout_and_load(
     parameters: &[(String, String)],
     destination: &Path,
 ) -> Result<Checkout, CheckoutError> {
-    check_repository(repository)?;
-    let yaml_path = normalize_yaml_path(yaml_path)?;
+    checkout_revision(&CheckoutRequest {
+        repository,
+        revision: &Revision::Branch(branch.map(str::to_owned)),
+        yaml_path,
+        pipeline_name,
+        parameters,
+        variables: &[],
+        destination,
+    })
+}
+
+/// The identity git uses for the merge commits of pull request runs.
+const MERGE_IDENTITY: [&str; 4] = ["-c", "user.name=Slipway", "-c", "user.email=slipway@localhost"];
+
+/// Clones the request's repository at its revision into its destination and loads the pipeline in
+/// it. Blocking: call it from a blocking thread.
+///
+/// # Errors
+/// When the repository or revision cannot be cloned, a pull request does not merge, or the
+/// pipeline is not valid.
+pub fn checkout_revision(request: &CheckoutRequest<'_>) -> Result<Checkout, CheckoutError> {
+    check_repository(request.repository)?;
+    let yaml_path = normalize_yaml_path(request.yaml_path)?;
+    let destination = request.destination;
     let destination_text =
         destination.to_str().ok_or_else(|| CheckoutError::Invalid("the data directory's path is not UTF-8".into()))?;
     let mut arguments = vec!["clone", "--quiet", "--no-recurse-submodules"];
-    if let Some(branch) = branch {
+    let clone_branch = match request.revision {
+        Revision::Branch(branch) => branch.as_deref(),
+        Revision::Commit { .. } => None,
+        Revision::Merge { target_branch, .. } => Some(target_branch.as_str()),
+    };
+    if let Some(branch) = clone_branch {
         check_branch(branch)?;
         arguments.extend(["--branch", branch]);
     }
-    arguments.extend(["--", repository, destination_text]);
+    if matches!(request.revision, Revision::Commit { .. }) {
+        arguments.push("--no-checkout");
+    }
+    arguments.extend(["--", request.repository, destination_text]);
     git(None, "clone", &arguments)?;
-    let branch_ref = git(Some(destination), "symbolic-ref", &["symbolic-ref", "-q", "HEAD"])
-        .unwrap_or_else(|_| format!("refs/heads/{}", branch.unwrap_or("main")));
+    let branch_ref = match request.revision {
+        Revision::Branch(branch) => git(Some(destination), "symbolic-ref", &["symbolic-ref", "-q", "HEAD"])
+            .unwrap_or_else(|_| format!("refs/heads/{}", branch.as_deref().unwrap_or("main"))),
+        Revision::Commit { git_ref, commit } => {
+            check_commit(commit)?;
+            ensure_commit(destination, commit, &[])?;
+            git(Some(destination), "checkout", &["checkout", "--quiet", "--detach", commit])?;
+            git_ref.clone()
+        }
+        Revision::Merge { source_refs, source_commit, merge_ref, message, .. } => {
+            check_commit(source_commit)?;
+            ensure_commit(destination, source_commit, source_refs)?;
+            let mut merge = MERGE_IDENTITY.to_vec();
+            merge.extend(["merge", "--quiet", "--no-ff", "--no-edit", "-m", message, source_commit]);
+            if let Err(error) = git(Some(destination), "merge", &merge) {
+                let _ = git(Some(destination), "merge", &["merge", "--abort"]);
+                return Err(CheckoutError::MergeConflict(error.to_string()));
+            }
+            merge_ref.clone()
+        }
+    };
     let commit = git(Some(destination), "rev-parse", &["rev-parse", "HEAD"])?;
     let log = git(Some(destination), "log", &["log", "-1", "--format=%s%n%an%n%ae"]).unwrap_or_default();
     let mut lines = log.lines();
@@ -153,24 +255,60 @@ pub fn checkout_and_load(
     let email = lines.next().unwrap_or_default().to_owned();
 
     let branch_name = branch_ref.rsplit('/').next().unwrap_or_default().to_owned();
-    let variables = vec![
+    let mut variables = vec![
         ("Build.SourceBranch".to_owned(), branch_ref.clone()),
         ("Build.SourceBranchName".to_owned(), branch_name),
         ("Build.SourceVersion".to_owned(), commit.clone()),
         ("Build.Reason".to_owned(), "Manual".to_owned()),
-        ("Build.Repository.Name".to_owned(), pipeline_name.to_owned()),
+        ("Build.Repository.Name".to_owned(), request.pipeline_name.to_owned()),
         ("Build.Repository.Provider".to_owned(), "Git".to_owned()),
-        ("Build.DefinitionName".to_owned(), pipeline_name.to_owned()),
+        ("Build.DefinitionName".to_owned(), request.pipeline_name.to_owned()),
         ("System.TeamProject".to_owned(), "slipway".to_owned()),
         ("System.PullRequest.IsFork".to_owned(), "False".to_owned()),
     ];
+    for (name, value) in request.variables {
+        match variables.iter_mut().find(|(known, _)| known.eq_ignore_ascii_case(name)) {
+            Some(entry) => entry.1.clone_from(value),
+            None => variables.push((name.clone(), value.clone())),
+        }
+    }
     let file_system = CheckoutFileSystem { root: destination.to_path_buf() };
-    let options = Options { parameters: parameters.to_vec(), variables };
+    let options = Options { parameters: request.parameters.to_vec(), variables };
     let compiled = slipway_azure::compile(&Location::local(yaml_path), &file_system, &options);
     let has_errors = compiled.diagnostics.iter().any(slipway_diagnostics::Diagnostic::is_error);
     match compiled.plan {
         Some(plan) if !has_errors => Ok(Checkout { plan, branch_ref, commit, message, author, email }),
         _ => Err(CheckoutError::Pipeline(slipway_diagnostics::render_all(&compiled.diagnostics, &compiled.sources))),
+    }
+}
+
+/// Checks that a commit id is hexadecimal, so that git cannot read it as an option or a range.
+fn check_commit(commit: &str) -> Result<(), CheckoutError> {
+    let valid = (4..=64).contains(&commit.len()) && commit.bytes().all(|byte| byte.is_ascii_hexdigit());
+    if valid { Ok(()) } else { Err(CheckoutError::Invalid(format!("'{commit}' is not a commit id"))) }
+}
+
+/// Makes sure a clone has `commit`: fetches `refs` from its origin, then the commit itself, when
+/// it is not there yet.
+fn ensure_commit(directory: &Path, commit: &str, refs: &[String]) -> Result<(), CheckoutError> {
+    let object = format!("{commit}^{{commit}}");
+    let present = || git(Some(directory), "cat-file", &["cat-file", "-e", &object]).is_ok();
+    if present() {
+        return Ok(());
+    }
+    for git_ref in refs {
+        if git_ref.starts_with("refs/") && !git_ref.starts_with('-') {
+            let _ = git(Some(directory), "fetch", &["fetch", "--quiet", "--no-tags", "origin", git_ref]);
+            if present() {
+                return Ok(());
+            }
+        }
+    }
+    git(Some(directory), "fetch", &["fetch", "--quiet", "--no-tags", "origin", commit])?;
+    if present() {
+        Ok(())
+    } else {
+        Err(CheckoutError::Git { action: "fetch", detail: format!("commit {commit} is not in the repository") })
     }
 }
 

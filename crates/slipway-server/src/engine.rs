@@ -407,6 +407,9 @@ async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> 
     let id = u64::try_from(run.id.get()).unwrap_or_default();
     let mut base = workspace::run_variables(id, &pipeline.name, &repository, &work_dir);
     base.force(Variable::readonly("Build.BuildNumber", run.run_number.clone()));
+    for (name, value) in crate::launch::trigger_variables(run) {
+        base.force(Variable::readonly(name, value));
+    }
     let mut scheduler = Scheduler::new(Arc::clone(&plan), base, &Selection::default(), LEGS_PER_RUN)?;
     let mut context = RunContext::new(work_dir, run_dir.join("source"), false, run.run_number.clone());
     context.kill_grace = shared.config.kill_grace;

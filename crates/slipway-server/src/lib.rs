@@ -6,6 +6,9 @@
 //!   (`Authorization: Bearer slw_...`); readers read, contributors run and cancel, admins create
 //!   pipelines and users.
 //! - [`Engine`] runs the orchestrator task and the worker slots (see [`engine`]).
+//! - [`triggering::TriggerService`] starts runs from pushes (polling), webhooks, schedules and
+//!   completed runs (see [`triggering`]); every run, whatever starts it, is made by
+//!   [`launch::launch`].
 //! - [`open`] prepares a data directory (the store's secret key, the SQLite database, the first
 //!   admin and their one-time token) and [`serve`] runs the whole server until SIGTERM or SIGINT,
 //!   then drains.
@@ -16,7 +19,10 @@ pub mod checkout;
 pub mod engine;
 pub mod error;
 pub mod follow;
+pub mod launch;
 pub mod openapi;
+pub mod run_number;
+pub mod triggering;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -54,6 +60,7 @@ struct StateInner {
     data_dir: PathBuf,
     wake: Arc<Notify>,
     stopping: tokio::sync::watch::Sender<bool>,
+    triggers: triggering::Shared,
 }
 
 impl AppState {
@@ -61,7 +68,15 @@ impl AppState {
     #[must_use]
     pub fn new(store: Store, data_dir: PathBuf) -> Self {
         let (stopping, _) = tokio::sync::watch::channel(false);
-        Self { inner: Arc::new(StateInner { store, data_dir, wake: Arc::new(Notify::new()), stopping }) }
+        Self {
+            inner: Arc::new(StateInner {
+                store,
+                data_dir,
+                wake: Arc::new(Notify::new()),
+                stopping,
+                triggers: triggering::Shared::default(),
+            }),
+        }
     }
 
     /// The store.
@@ -107,6 +122,12 @@ impl AppState {
     pub fn wake(&self) {
         self.inner.wake.notify_one();
     }
+
+    /// What the trigger service shares: its configuration, per-pipeline locks and caches.
+    #[must_use]
+    pub fn triggers(&self) -> &triggering::Shared {
+        &self.inner.triggers
+    }
 }
 
 /// The API, under `/api/v1`.
@@ -121,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}/logs", get(api::run_logs))
         .route("/runs/{id}/cancel", post(api::cancel_run))
         .route("/users", post(api::create_user))
+        .merge(triggering::webhooks::routes())
         .method_not_allowed_fallback(api::method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
@@ -243,8 +265,10 @@ fn termination(listen: SocketAddr) -> Result<impl Future<Output = ()>, ServeErro
 }
 
 /// Serves `state` on `listen` with `config` until SIGTERM or SIGINT, then drains: stops accepting
-/// connections, finishes the requests in progress, lets running jobs finish (their logs and
-/// results are stored), and closes the store. `on_listening` is told the address once bound.
+/// connections, finishes the requests in progress, stops the trigger service, lets running jobs
+/// finish (their logs and results are stored), and closes the store. The trigger service runs
+/// with the configuration in `state` ([`triggering::Shared::configure`]). `on_listening` is told
+/// the address once bound.
 ///
 /// # Errors
 /// When the address cannot be bound, or the store fails at start.
@@ -260,6 +284,7 @@ pub async fn serve(
     let bound = listener.local_addr().unwrap_or(listen);
     let stop_signal = termination(listen)?;
     let engine = state.start_engine(config).await?;
+    let triggers = triggering::TriggerService::start(&state);
     on_listening(bound);
     let signalled = {
         let state = state.clone();
@@ -269,6 +294,7 @@ pub async fn serve(
         }
     };
     let served = axum::serve(listener, router(state.clone())).with_graceful_shutdown(signalled).await;
+    triggers.shutdown().await;
     engine.shutdown().await;
     state.store().close().await;
     served.map_err(|source| ServeError::Io { path: PathBuf::from(bound.to_string()), source })
@@ -285,6 +311,9 @@ pub struct ServeOptions {
     pub database: Option<String>,
     /// Worker slots; the number of cores when `None`.
     pub workers: Option<usize>,
+    /// How often repositories are polled for pushes; [`triggering::DEFAULT_POLL_INTERVAL`] when
+    /// `None`, no polling when zero.
+    pub poll_interval: Option<std::time::Duration>,
 }
 
 /// What [`run`] tells its caller as it goes, for it to show.
@@ -322,6 +351,11 @@ pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> R
         if let Some(workers) = options.workers {
             config.workers = workers;
         }
+        let mut triggers = triggering::TriggerConfig::default();
+        if let Some(interval) = options.poll_interval {
+            triggers.poll_interval = Some(interval).filter(|interval| !interval.is_zero());
+        }
+        opened.state.triggers().configure(triggers);
         let served = serve(opened.state, options.listen, config, |address| notify(Notice::Listening(address))).await;
         if served.is_ok() {
             notify(Notice::Stopped);

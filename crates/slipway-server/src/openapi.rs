@@ -36,6 +36,14 @@ fn run_id_parameter() -> Value {
 /// The document served at `/api/v1/openapi.json`.
 #[must_use]
 pub fn document() -> Value {
+    let mut document = base_document();
+    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        paths.extend(crate::triggering::webhooks::openapi_paths());
+    }
+    document
+}
+
+fn base_document() -> Value {
     let authenticated = json!([{ "bearer": [] }]);
     json!({
         "openapi": "3.1.0",

@@ -551,6 +551,85 @@ pub(crate) async fn schedule_fires(
         .collect()
 }
 
+/// Implements [`crate::Store::record_schedule_fire`]: the same record as
+/// [`TriggerGuard::ScheduleFire`], without a run.
+pub(crate) async fn record_schedule_fire(
+    pools: &DbPools,
+    _context: &Context,
+    pipeline: PipelineId,
+    schedule: &str,
+    fire_time: Timestamp,
+) -> Result<bool> {
+    let mut transaction = pools.writer.begin().await?;
+    require_pipeline(&mut transaction, pipeline).await?;
+    let changed = sqlx::query(
+        "INSERT INTO schedule_fires (pipeline_id, schedule, last_fired_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (pipeline_id, schedule) DO UPDATE SET last_fired_at = excluded.last_fired_at \
+         WHERE schedule_fires.last_fired_at < excluded.last_fired_at",
+    )
+    .bind(pipeline.0)
+    .bind(schedule)
+    .bind(fire_time.millis())
+    .execute(&mut *transaction)
+    .await?
+    .rows_affected();
+    transaction.commit().await?;
+    Ok(changed == 1)
+}
+
+/// The context a pipeline's webhook secret is sealed with.
+fn webhook_seal_context(pipeline: PipelineId) -> String {
+    format!("slipway/v1/webhook/{}", pipeline.0)
+}
+
+/// Implements [`crate::Store::set_webhook_secret`].
+pub(crate) async fn set_webhook_secret(
+    pools: &DbPools,
+    context: &Context,
+    pipeline: PipelineId,
+    secret: Option<&str>,
+) -> Result<()> {
+    let mut transaction = pools.writer.begin().await?;
+    require_pipeline(&mut transaction, pipeline).await?;
+    match secret {
+        Some(secret) => {
+            if secret.is_empty() {
+                return Err(StoreError::invalid("webhook secret", "it cannot be empty"));
+            }
+            let sealed = context.key.seal(&webhook_seal_context(pipeline), secret.as_bytes())?;
+            sqlx::query(
+                "INSERT INTO webhook_secrets (pipeline_id, sealed, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (pipeline_id) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at",
+            )
+            .bind(pipeline.0)
+            .bind(sealed)
+            .bind(context.now().millis())
+            .execute(&mut *transaction)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM webhook_secrets WHERE pipeline_id = $1")
+                .bind(pipeline.0)
+                .execute(&mut *transaction)
+                .await?;
+        }
+    }
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Implements [`crate::Store::webhook_secret`].
+pub(crate) async fn webhook_secret(pools: &DbPools, context: &Context, pipeline: PipelineId) -> Result<Option<String>> {
+    let sealed: Option<Vec<u8>> = sqlx::query_scalar("SELECT sealed FROM webhook_secrets WHERE pipeline_id = $1")
+        .bind(pipeline.0)
+        .fetch_optional(&pools.reader)
+        .await?;
+    let Some(sealed) = sealed else { return Ok(None) };
+    let damaged = || StoreError::Decryption(format!("the webhook secret of pipeline {}", pipeline.0));
+    let opened = context.key.open(&webhook_seal_context(pipeline), &sealed).ok_or_else(damaged)?;
+    String::from_utf8(opened).map(Some).map_err(|_| damaged())
+}
+
 /// Implements [`crate::Store::next_revision`] (`kind` `revision`, seed 1) and [`crate::Store::next_counter`].
 pub(crate) async fn next_counter_value(
     pools: &DbPools,

@@ -348,6 +348,39 @@ impl Store {
         dispatch!(self.schedule_fires(pipeline))
     }
 
+    /// Records that a schedule fired for `fire_time` without creating a run (the schedule decided
+    /// not to run: nothing changed, or a scheduled run is in progress), so that the same fire time
+    /// is not decided again. Whether it was recorded: `false` when it already fired for that time
+    /// or a later one.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown pipeline.
+    pub async fn record_schedule_fire(
+        &self,
+        pipeline: PipelineId,
+        schedule: &str,
+        fire_time: Timestamp,
+    ) -> Result<bool> {
+        dispatch!(self.record_schedule_fire(pipeline, schedule, fire_time))
+    }
+
+    /// Sets (or with `None` removes) the secret that webhook deliveries for a pipeline must prove;
+    /// it is stored encrypted.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown pipeline; [`StoreError::Invalid`] for an empty secret.
+    pub async fn set_webhook_secret(&self, pipeline: PipelineId, secret: Option<&str>) -> Result<()> {
+        dispatch!(self.set_webhook_secret(pipeline, secret))
+    }
+
+    /// A pipeline's webhook secret, decrypted, if one is set.
+    ///
+    /// # Errors
+    /// [`StoreError::Decryption`] when the stored secret is damaged.
+    pub async fn webhook_secret(&self, pipeline: PipelineId) -> Result<Option<String>> {
+        dispatch!(self.webhook_secret(pipeline))
+    }
+
     /// The next `$(Rev:r)` for a run-number prefix (the run number with `$(Rev:r)` left out):
     /// 1 the first time, then 2, 3, ... Atomic: concurrent callers get different numbers.
     ///

@@ -4,3 +4,4 @@
 mod api;
 mod runs;
 mod support;
+mod triggers;

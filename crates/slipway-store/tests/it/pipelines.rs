@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use slipway_store::{NewRun, PipelineSettings, RetentionPolicy, Timestamp, TriggerGuard, TriggerKind};
+use slipway_store::{NewRun, PipelineSettings, RetentionPolicy, StoreError, Timestamp, TriggerGuard, TriggerKind};
 
 use crate::support::conformance;
 
@@ -99,6 +99,47 @@ conformance! {
         assert_eq!(fires[0].last_fired_at, Timestamp(2_000));
         let runs = test.store.list_runs(&slipway_store::RunFilter { pipeline: Some(app.id), ..Default::default() }).await?;
         assert_eq!(runs.len(), 4);
+        Ok(())
+    }
+}
+
+conformance! {
+    /// A schedule fire can be recorded without a run, and then no run is created for that time.
+    async fn schedule_fires_are_recorded_without_runs(test: TestStore) {
+        let app = test.pipeline("app").await?;
+        assert!(test.store.record_schedule_fire(app.id, "nightly", Timestamp(1_000)).await?);
+        assert!(!test.store.record_schedule_fire(app.id, "nightly", Timestamp(1_000)).await?);
+        assert!(!test.store.record_schedule_fire(app.id, "nightly", Timestamp(500)).await?);
+        let guard = TriggerGuard::ScheduleFire { schedule: "nightly".into(), fire_time: Timestamp(1_000) };
+        let run = NewRun::new(app.id, "1", TriggerKind::Schedule);
+        assert!(test.store.create_triggered_run(&run, &guard).await?.is_none());
+        assert!(test.store.record_schedule_fire(app.id, "nightly", Timestamp(2_000)).await?);
+        assert_eq!(test.store.schedule_fires(app.id).await?[0].last_fired_at, Timestamp(2_000));
+        let unknown = slipway_store::PipelineId(9999);
+        assert!(test.store.record_schedule_fire(unknown, "x", Timestamp(1)).await.err().is_some_and(|e| e.is_not_found()));
+        Ok(())
+    }
+}
+
+conformance! {
+    /// Webhook secrets are kept encrypted per pipeline, replaced, removed, and go with the pipeline.
+    async fn webhook_secrets_are_kept_per_pipeline(test: TestStore) {
+        let app = test.pipeline("app").await?;
+        let lib = test.pipeline("lib").await?;
+        assert_eq!(test.store.webhook_secret(app.id).await?, None);
+        test.store.set_webhook_secret(app.id, Some("s3cret")).await?;
+        test.store.set_webhook_secret(lib.id, Some("other")).await?;
+        assert_eq!(test.store.webhook_secret(app.id).await?.as_deref(), Some("s3cret"));
+        test.store.set_webhook_secret(app.id, Some("rotated")).await?;
+        assert_eq!(test.store.webhook_secret(app.id).await?.as_deref(), Some("rotated"));
+        assert!(test.store.set_webhook_secret(app.id, Some("")).await.err().is_some_and(|e| matches!(e, StoreError::Invalid { .. })));
+        let reopened = test.reopen().await?;
+        assert_eq!(reopened.webhook_secret(app.id).await?.as_deref(), Some("rotated"));
+        test.store.set_webhook_secret(app.id, None).await?;
+        assert_eq!(test.store.webhook_secret(app.id).await?, None);
+        test.store.delete_pipeline(lib.id).await?;
+        assert!(test.store.webhook_secret(lib.id).await?.is_none());
+        assert!(test.store.set_webhook_secret(lib.id, Some("x")).await.err().is_some_and(|e| e.is_not_found()));
         Ok(())
     }
 }

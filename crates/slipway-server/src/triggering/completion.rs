@@ -1,0 +1,288 @@
+//! Pipeline completion triggers (`resources.pipelines` with `trigger`), from the store: a watcher
+//! notices runs that complete, and each other pipeline whose pipeline file on its default branch
+//! ("Default branch for manual and scheduled builds", as Azure evaluates them) has a trigger
+//! matching the completed run (source name, branches, stages that succeeded, tags) gets a run.
+//! When both pipelines use the same repository the new run builds the same branch and commit as
+//! the completed one; otherwise the head of its default branch (Azure's "Branch considerations
+//! for pipeline completion triggers"). Each completed run triggers each pipeline once, even when
+//! seen twice (guarded in the store).
+//!
+//! The watcher never changes the engine: it remembers the newest run it has seen and the runs
+//! still in progress, and on each pass looks at what is new and what completed meanwhile.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use slipway_events::{Event, TaskResult};
+use slipway_store::{Pipeline, Run, RunFilter, RunId, RunStatus, StoreError, Timestamp, TriggerGuard, TriggerKind};
+use slipway_triggers::PipelineCompletion;
+
+use super::git;
+use super::load::Loaded;
+use super::{Decided, Outcome, blocking, fetch_unless_present, mirror, start, triggers_at};
+use crate::AppState;
+use crate::checkout::Revision;
+use crate::launch::{LaunchRequest, VARIABLES_KEY};
+
+/// Runs that completed this long before the watcher started are still looked at on its first
+/// pass (they completed while the server restarted); the store's guard keeps that from
+/// triggering twice.
+const RESTART_LOOKBACK_MS: i64 = 10 * 60 * 1000;
+
+/// A page of runs.
+const PAGE: u32 = 200;
+
+/// Remembers which runs it has seen, to notice those that complete.
+#[derive(Debug)]
+pub struct CompletionWatcher {
+    started: Timestamp,
+    newest: Option<RunId>,
+    in_progress: BTreeSet<RunId>,
+}
+
+impl CompletionWatcher {
+    /// A watcher started at `now` (the store's clock).
+    #[must_use]
+    pub fn new(now: Timestamp) -> Self {
+        Self { started: now, newest: None, in_progress: BTreeSet::new() }
+    }
+
+    /// Looks for runs that completed since the last pass and handles each; what each gave.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn pass(&mut self, state: &AppState) -> Result<Vec<Decided>, StoreError> {
+        let store = state.store();
+        let mut completed = Vec::new();
+        // Runs created since the last pass (all of them on the first).
+        let mut new_runs = Vec::new();
+        let mut before = None;
+        'pages: loop {
+            let page = store.list_runs(&RunFilter { before, limit: PAGE, ..RunFilter::default() }).await?;
+            for run in &page {
+                if self.newest.is_some_and(|newest| run.id <= newest) {
+                    break 'pages;
+                }
+                new_runs.push(run.clone());
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE as usize => before = Some(last.id),
+                _ => break,
+            }
+            if self.newest.is_none() {
+                // The first pass needs only the runs in progress and the recently completed.
+                let recent =
+                    page.iter().any(|run| run.created_at.millis() >= self.started.millis() - RESTART_LOOKBACK_MS);
+                if !recent {
+                    break;
+                }
+            }
+        }
+        let first = self.newest.is_none();
+        if let Some(newest) = new_runs.first().map(|run| run.id) {
+            self.newest = Some(self.newest.map_or(newest, |known| known.max(newest)));
+        } else if first {
+            self.newest = Some(RunId(0));
+        }
+        for run in new_runs {
+            if run.status == RunStatus::Completed {
+                let recent =
+                    run.finished_at.is_some_and(|at| at.millis() >= self.started.millis() - RESTART_LOOKBACK_MS);
+                if !first || recent {
+                    completed.push(run);
+                }
+            } else {
+                self.in_progress.insert(run.id);
+            }
+        }
+        if first {
+            // Runs in progress older than the first page.
+            for status in [RunStatus::Queued, RunStatus::Running] {
+                let filter = RunFilter { status: Some(status), limit: 1000, ..RunFilter::default() };
+                self.in_progress.extend(store.list_runs(&filter).await?.into_iter().map(|run| run.id));
+            }
+        }
+        let mut forget = Vec::new();
+        for &id in &self.in_progress {
+            match store.run(id).await {
+                Ok(run) if run.status == RunStatus::Completed => {
+                    forget.push(id);
+                    completed.push(run);
+                }
+                Ok(_) => {}
+                Err(error) if error.is_not_found() => forget.push(id),
+                Err(error) => return Err(error),
+            }
+        }
+        for id in forget {
+            self.in_progress.remove(&id);
+        }
+        let mut decided = Vec::new();
+        for run in completed {
+            decided.extend(on_completed(state, &run).await);
+        }
+        Ok(decided)
+    }
+}
+
+/// The stages of a run that succeeded, from its events.
+async fn succeeded_stages(state: &AppState, run: RunId) -> Result<Vec<String>, StoreError> {
+    let mut stages = Vec::new();
+    let mut after = 0;
+    loop {
+        let events = state.store().read_events(run, after, 1000).await?;
+        let Some(last) = events.last() else { break };
+        after = last.sequence;
+        for stored in &events {
+            if let Ok(Event::StageFinished {
+                stage,
+                result: TaskResult::Succeeded | TaskResult::SucceededWithIssues,
+                ..
+            }) = stored.event()
+            {
+                stages.push(stage);
+            }
+        }
+        if events.len() < 1000 {
+            break;
+        }
+    }
+    Ok(stages)
+}
+
+/// Starts the runs that a completed run triggers.
+pub async fn on_completed(state: &AppState, run: &Run) -> Vec<Decided> {
+    if run.trigger == TriggerKind::Push {
+        // A batched branch may be waiting for this run.
+        state.triggers().poke();
+    }
+    let store = state.store();
+    let Ok(source) = store.pipeline(run.pipeline).await else { return Vec::new() };
+    let stages = match succeeded_stages(state, run.id).await {
+        Ok(stages) => stages,
+        Err(error) => return vec![decided(run, Outcome::error(error))],
+    };
+    let succeeded = matches!(run.result, Some(TaskResult::Succeeded | TaskResult::SucceededWithIssues));
+    let Ok(pipelines) = store.list_pipelines().await else { return Vec::new() };
+    let mut results = Vec::new();
+    for pipeline in pipelines.iter().filter(|pipeline| pipeline.id != source.id) {
+        if let Some(outcome) = trigger_pipeline(state, pipeline, &source, run, &stages, succeeded).await {
+            results.push(Decided {
+                subject: format!("{} after run {}", pipeline.name, run.id),
+                commit: run.commit.clone(),
+                outcome,
+            });
+        }
+    }
+    results
+}
+
+fn decided(run: &Run, outcome: Outcome) -> Decided {
+    Decided { subject: format!("run {}", run.id), commit: run.commit.clone(), outcome }
+}
+
+/// The default branch of a pipeline as a ref: its setting, or its repository's `HEAD`.
+async fn default_branch(pipeline: &Pipeline) -> Result<(String, Option<String>), super::TriggerError> {
+    let repository = pipeline.repository.clone();
+    let remote = blocking(move || git::ls_remote(&repository)).await?;
+    let branch = pipeline.default_branch.trim();
+    let branch_ref = if branch.is_empty() {
+        remote.head.clone().unwrap_or_else(|| "refs/heads/main".to_owned())
+    } else if branch.starts_with("refs/") {
+        branch.to_owned()
+    } else {
+        format!("refs/heads/{branch}")
+    };
+    let commit = remote.refs.get(&branch_ref).cloned();
+    Ok((branch_ref, commit))
+}
+
+/// Decides whether `pipeline` runs after `run` of `source` completed; `None` when it has no
+/// trigger for it.
+async fn trigger_pipeline(
+    state: &AppState,
+    pipeline: &Pipeline,
+    source: &Pipeline,
+    run: &Run,
+    stages: &[String],
+    succeeded: bool,
+) -> Option<Outcome> {
+    let _lock = state.triggers().lock(pipeline.id).await;
+    let (branch_ref, head) = match default_branch(pipeline).await {
+        Ok(found) => found,
+        Err(error) => return Some(Outcome::error(error)),
+    };
+    let head = head?;
+    let mirror = match mirror(state, pipeline.id).await {
+        Ok(mirror) => mirror,
+        Err(error) => return Some(Outcome::error(error)),
+    };
+    if let Err(error) = fetch_unless_present(&mirror, &pipeline.repository, vec![head.clone()]).await {
+        return Some(Outcome::error(error));
+    }
+    let Loaded::Triggers(triggers) = triggers_at(state, pipeline, &mirror, &branch_ref, &head).await else {
+        return None;
+    };
+    let source_branch = run.branch.clone().unwrap_or_default();
+    let trigger = triggers.pipelines.iter().find(|trigger| {
+        // Every pipeline of this server is in one project: a `project` names it.
+        trigger.matches(&PipelineCompletion {
+            pipeline: &source.name,
+            project: trigger.project.as_deref(),
+            branch: &source_branch,
+            tags: &[],
+            completed_stages: stages,
+            succeeded,
+        })
+    })?;
+    let same_repository = pipeline.repository == source.repository;
+    let (git_ref, commit) = match (&run.branch, &run.commit) {
+        (Some(branch), Some(commit)) if same_repository => (branch.clone(), commit.clone()),
+        _ => (branch_ref.clone(), head.clone()),
+    };
+    let alias = trigger.alias.clone();
+    let prefix = format!("resources.pipeline.{alias}");
+    let mut variables = serde_json::Map::new();
+    for (name, value) in [
+        ("Build.Reason".to_owned(), "ResourceTrigger".to_owned()),
+        ("resources.triggeringAlias".to_owned(), alias.clone()),
+        ("resources.triggeringCategory".to_owned(), "pipeline".to_owned()),
+        ("Build.TriggeredBy.BuildId".to_owned(), run.id.get().to_string()),
+        ("Build.TriggeredBy.BuildNumber".to_owned(), run.run_number.clone()),
+        ("Build.TriggeredBy.DefinitionId".to_owned(), source.id.get().to_string()),
+        ("Build.TriggeredBy.DefinitionName".to_owned(), source.name.clone()),
+        (format!("{prefix}.pipelineName"), source.name.clone()),
+        (format!("{prefix}.pipelineID"), source.id.get().to_string()),
+        (format!("{prefix}.runName"), run.run_number.clone()),
+        (format!("{prefix}.runID"), run.id.get().to_string()),
+        (format!("{prefix}.sourceBranch"), source_branch.clone()),
+        (format!("{prefix}.sourceCommit"), run.commit.clone().unwrap_or_default()),
+        (format!("{prefix}.sourceProvider"), "Git".to_owned()),
+        (format!("{prefix}.requestedFor"), run.requested_by.clone().unwrap_or_default()),
+    ] {
+        variables.insert(name, json!(value));
+    }
+    let details = json!({
+        "reason": "ResourceTrigger",
+        "alias": alias,
+        "sourcePipeline": source.name,
+        "sourceRun": run.id,
+        "sourceRunNumber": run.run_number,
+        "sourceBranch": source_branch,
+        "sourceCommit": run.commit,
+        VARIABLES_KEY: variables,
+    });
+    let mut request = LaunchRequest::new(
+        pipeline.clone(),
+        Revision::Commit { git_ref: git_ref.clone(), commit: commit.clone() },
+        TriggerKind::PipelineCompletion,
+        details,
+    );
+    request.requested_by.clone_from(&run.requested_by);
+    request.upstream_run = Some(run.id);
+    request.guard = Some(TriggerGuard::ScheduleFire {
+        schedule: format!("pipeline-completion:{}", run.id.get()),
+        fire_time: Timestamp(0),
+    });
+    Some(start(state, request, &git_ref, &commit).await)
+}

@@ -1,0 +1,335 @@
+//! What triggers ask of git: the refs of a repository (`git ls-remote`), and a bare mirror of it
+//! per pipeline in the data directory that commits, changed paths and pipeline files are read
+//! from without a checkout. Every function blocks: call them from a blocking thread.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use slipway_store::PipelineId;
+
+/// A git command that failed, with what git said.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("git {action} failed: {detail}")]
+pub struct GitError {
+    /// What git was asked to do.
+    pub action: &'static str,
+    /// What it said.
+    pub detail: String,
+}
+
+/// Runs git with `arguments` in `directory`; its standard output on success.
+fn run(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Result<Vec<u8>, GitError> {
+    let mut command = Command::new("git");
+    command.args(arguments).env("GIT_TERMINAL_PROMPT", "0").env("GIT_ASKPASS", "true");
+    if let Some(directory) = directory {
+        command.current_dir(directory);
+    }
+    let output = command.output().map_err(|error| GitError { action, detail: error.to_string() })?;
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        let detail = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        let detail = if detail.is_empty() { format!("it exited with {}", output.status) } else { detail };
+        Err(GitError { action, detail })
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim().to_owned()
+}
+
+/// Checks that a commit id is hexadecimal, so that git cannot read it as an option or a range.
+pub fn is_commit_id(commit: &str) -> bool {
+    (4..=64).contains(&commit.len()) && commit.bytes().all(|byte| byte.is_ascii_hexdigit())
+}
+
+/// The branches and tags of a repository, and the branch its `HEAD` names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteRefs {
+    /// Full ref names (`refs/heads/main`, `refs/tags/v1`) and the commit each points at (an
+    /// annotated tag's commit, not the tag object).
+    pub refs: BTreeMap<String, String>,
+    /// The branch `HEAD` points at (`refs/heads/main`), when the repository says.
+    pub head: Option<String>,
+}
+
+impl RemoteRefs {
+    /// Reads the output of `git ls-remote --symref`.
+    #[must_use]
+    pub fn parse(output: &str) -> Self {
+        let mut refs = BTreeMap::new();
+        let mut peeled = BTreeMap::new();
+        let mut head = None;
+        for line in output.lines() {
+            let Some((left, name)) = line.split_once('\t') else { continue };
+            if let Some(target) = left.strip_prefix("ref: ") {
+                if name == "HEAD" {
+                    head = Some(target.trim().to_owned());
+                }
+                continue;
+            }
+            let commit = left.trim();
+            if !is_commit_id(commit) {
+                continue;
+            }
+            if let Some(tag) = name.strip_suffix("^{}") {
+                peeled.insert(tag.to_owned(), commit.to_owned());
+            } else if name.starts_with("refs/heads/") || name.starts_with("refs/tags/") {
+                refs.insert(name.to_owned(), commit.to_owned());
+            }
+        }
+        for (tag, commit) in peeled {
+            if let Some(entry) = refs.get_mut(&tag) {
+                *entry = commit;
+            }
+        }
+        Self { refs, head }
+    }
+
+    /// The branches only.
+    pub fn branches(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.refs.iter().filter(|(name, _)| name.starts_with("refs/heads/"))
+    }
+}
+
+/// The refs of `repository` (a local path or URL), as `git ls-remote` lists them.
+///
+/// # Errors
+/// When git cannot reach the repository.
+pub fn ls_remote(repository: &str) -> Result<RemoteRefs, GitError> {
+    if repository.starts_with('-') {
+        return Err(GitError { action: "ls-remote", detail: format!("'{repository}' is not a repository") });
+    }
+    let output = run(None, "ls-remote", &["ls-remote", "--symref", repository])?;
+    Ok(RemoteRefs::parse(&String::from_utf8_lossy(&output)))
+}
+
+/// A commit's message and author.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// The whole message.
+    pub message: String,
+    /// Its first line.
+    pub subject: String,
+    /// The author's name.
+    pub author: String,
+    /// The author's e-mail.
+    pub email: String,
+}
+
+/// A bare mirror of a pipeline's repository: `triggers/PIPELINE.git` in the data directory.
+#[derive(Clone, Debug)]
+pub struct Mirror {
+    directory: PathBuf,
+}
+
+impl Mirror {
+    /// The mirror of a pipeline, created (empty) when it does not exist yet.
+    ///
+    /// # Errors
+    /// When the directory cannot be created.
+    pub fn open(data_dir: &Path, pipeline: PipelineId) -> Result<Self, GitError> {
+        let directory = data_dir.join("triggers").join(format!("{}.git", pipeline.get()));
+        if !directory.join("HEAD").is_file() {
+            std::fs::create_dir_all(&directory)
+                .map_err(|error| GitError { action: "init", detail: format!("{}: {error}", directory.display()) })?;
+            run(Some(&directory), "init", &["init", "--quiet", "--bare"])?;
+        }
+        Ok(Self { directory })
+    }
+
+    fn git(&self, action: &'static str, arguments: &[&str]) -> Result<Vec<u8>, GitError> {
+        run(Some(&self.directory), action, arguments)
+    }
+
+    /// Fetches every branch and tag of `repository`, replacing what the mirror had.
+    ///
+    /// # Errors
+    /// When git cannot fetch.
+    pub fn fetch(&self, repository: &str) -> Result<(), GitError> {
+        self.git(
+            "fetch",
+            &[
+                "fetch",
+                "--quiet",
+                "--prune",
+                "--force",
+                "--no-write-fetch-head",
+                repository,
+                "+refs/heads/*:refs/heads/*",
+                "+refs/tags/*:refs/tags/*",
+            ],
+        )
+        .map(drop)
+    }
+
+    /// Fetches one ref of `repository` into the mirror as `local`.
+    ///
+    /// # Errors
+    /// When git cannot fetch it (such as when the repository has no such ref).
+    pub fn fetch_ref(&self, repository: &str, remote: &str, local: &str) -> Result<(), GitError> {
+        if !remote.starts_with("refs/") || !local.starts_with("refs/") {
+            return Err(GitError { action: "fetch", detail: format!("'{remote}' is not a ref") });
+        }
+        let refspec = format!("+{remote}:{local}");
+        self.git("fetch", &["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", repository, &refspec]).map(drop)
+    }
+
+    /// Whether the mirror has `commit`.
+    #[must_use]
+    pub fn has_commit(&self, commit: &str) -> bool {
+        is_commit_id(commit) && self.git("cat-file", &["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_ok()
+    }
+
+    /// The commit a ref of the mirror points at.
+    #[must_use]
+    pub fn resolve(&self, git_ref: &str) -> Option<String> {
+        if !git_ref.starts_with("refs/") {
+            return None;
+        }
+        let output =
+            self.git("rev-parse", &["rev-parse", "--verify", "--quiet", &format!("{git_ref}^{{commit}}")]).ok()?;
+        Some(text(&output)).filter(|commit| is_commit_id(commit))
+    }
+
+    /// Paths that differ between two commits (a two-dot diff, both sides of a rename).
+    ///
+    /// # Errors
+    /// When a commit is not in the mirror.
+    pub fn changed_paths(&self, old: &str, new: &str) -> Result<Vec<String>, GitError> {
+        check(old)?;
+        check(new)?;
+        let output = self.git("diff", &["diff", "--name-only", "--no-renames", "-z", old, new, "--"])?;
+        Ok(split_paths(&output))
+    }
+
+    /// Paths a pull request changes: its source against where it left its target (a three-dot
+    /// diff).
+    ///
+    /// # Errors
+    /// When a commit is not in the mirror.
+    pub fn pull_request_paths(&self, target: &str, source: &str) -> Result<Vec<String>, GitError> {
+        check(target)?;
+        check(source)?;
+        let range = format!("{target}...{source}");
+        let output = self.git("diff", &["diff", "--name-only", "--no-renames", "-z", &range, "--"])?;
+        Ok(split_paths(&output))
+    }
+
+    /// Paths changed by the commits of a new branch: those reachable from `new` and from no other
+    /// branch of the mirror. A branch made from another one without commits of its own changes
+    /// nothing.
+    ///
+    /// # Errors
+    /// When the commit is not in the mirror.
+    pub fn new_branch_paths(&self, new: &str, branch_ref: &str) -> Result<Vec<String>, GitError> {
+        check(new)?;
+        let heads = self.git("for-each-ref", &["for-each-ref", "--format=%(refname)%00%(objectname)", "refs/heads"])?;
+        let others: BTreeSet<String> = String::from_utf8_lossy(&heads)
+            .lines()
+            .filter_map(|line| line.split_once('\0'))
+            .filter(|(name, _)| *name != branch_ref)
+            .map(|(_, commit)| commit.to_owned())
+            .filter(|commit| is_commit_id(commit))
+            .collect();
+        let mut arguments = vec!["log", "--format=", "--name-only", "--no-renames", "-z", new];
+        if !others.is_empty() {
+            arguments.push("--not");
+            arguments.extend(others.iter().map(String::as_str));
+        }
+        arguments.push("--");
+        let output = self.git("log", &arguments)?;
+        let paths: BTreeSet<String> = split_paths(&output).into_iter().collect();
+        Ok(paths.into_iter().collect())
+    }
+
+    /// A commit's message and author.
+    ///
+    /// # Errors
+    /// When the commit is not in the mirror.
+    pub fn commit_info(&self, commit: &str) -> Result<CommitInfo, GitError> {
+        check(commit)?;
+        let output = self.git("log", &["log", "-1", "--format=%an%x00%ae%x00%B", commit, "--"])?;
+        let output = String::from_utf8_lossy(&output);
+        let mut parts = output.splitn(3, '\0');
+        let author = parts.next().unwrap_or_default().to_owned();
+        let email = parts.next().unwrap_or_default().to_owned();
+        let message = parts.next().unwrap_or_default().trim_end().to_owned();
+        let subject = message.lines().next().unwrap_or_default().to_owned();
+        Ok(CommitInfo { message, subject, author, email })
+    }
+
+    /// A file of a commit: `None` when the commit has no such file.
+    ///
+    /// # Errors
+    /// When the commit is not in the mirror, or the file is not UTF-8.
+    pub fn read_file(&self, commit: &str, path: &str) -> Result<Option<String>, GitError> {
+        check(commit)?;
+        let object = format!("{commit}:{path}");
+        match self.git("cat-file", &["cat-file", "-t", &object]) {
+            Ok(kind) if text(&kind) == "blob" => {}
+            Ok(_) => return Ok(None),
+            Err(_) if self.has_commit(commit) => return Ok(None),
+            Err(error) => return Err(error),
+        }
+        let bytes = self.git("cat-file", &["cat-file", "blob", &object])?;
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| GitError { action: "cat-file", detail: format!("{path} is not UTF-8 text") })
+    }
+}
+
+fn check(commit: &str) -> Result<(), GitError> {
+    if is_commit_id(commit) {
+        Ok(())
+    } else {
+        Err(GitError { action: "rev-parse", detail: format!("'{commit}' is not a commit id") })
+    }
+}
+
+fn split_paths(output: &[u8]) -> Vec<String> {
+    output
+        .split(|&byte| byte == 0)
+        .filter(|path| !path.is_empty())
+        .map(|path| String::from_utf8_lossy(path).trim_matches('\n').to_owned())
+        .filter(|path| !path.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ls_remote_output_is_read_with_peeled_tags_and_head() {
+        let output = "ref: refs/heads/main\tHEAD\n\
+            1111111111111111111111111111111111111111\tHEAD\n\
+            1111111111111111111111111111111111111111\trefs/heads/main\n\
+            2222222222222222222222222222222222222222\trefs/heads/feature/x\n\
+            3333333333333333333333333333333333333333\trefs/tags/v1\n\
+            4444444444444444444444444444444444444444\trefs/tags/v1^{}\n\
+            5555555555555555555555555555555555555555\trefs/pull/7/head\n\
+            not-a-commit\trefs/heads/odd\n";
+        let refs = RemoteRefs::parse(output);
+        assert_eq!(refs.head.as_deref(), Some("refs/heads/main"));
+        assert_eq!(
+            refs.refs.iter().map(|(name, commit)| format!("{name} {}", &commit[..1])).collect::<Vec<_>>(),
+            ["refs/heads/feature/x 2", "refs/heads/main 1", "refs/tags/v1 4"]
+        );
+        assert_eq!(refs.branches().count(), 2);
+    }
+
+    #[test]
+    fn commit_ids_are_hexadecimal() {
+        assert!(is_commit_id("0123abcdef"));
+        assert!(!is_commit_id("--upload-pack=x"));
+        assert!(!is_commit_id("HEAD"));
+        assert!(!is_commit_id("a..b"));
+    }
+
+    #[test]
+    fn paths_are_split_on_nul() {
+        assert_eq!(split_paths(b"a.txt\0dir/b c.rs\0\0"), ["a.txt", "dir/b c.rs"]);
+    }
+}

@@ -1,0 +1,70 @@
+//! Reading a pipeline's triggers at a commit of its mirror, without a checkout: the pipeline file
+//! is expanded by the Azure front end (files read with `git cat-file`) and its `trigger`, `pr`,
+//! `schedules` and `resources.pipelines` are read by `slipway-triggers`.
+
+use slipway_azure::{FileSystem, Location, Options, ReadError};
+use slipway_triggers::PipelineTriggers;
+
+use super::git::Mirror;
+use crate::checkout::normalize_yaml_path;
+
+/// What the pipeline file at a commit says about triggers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Loaded {
+    /// Its triggers.
+    Triggers(Box<PipelineTriggers>),
+    /// The commit has no pipeline file at the pipeline's path.
+    NoFile,
+    /// The file cannot be read or expanded, or its triggers have a shape Azure does not accept;
+    /// the text says why.
+    Invalid(String),
+}
+
+/// Reads the files of one commit of a mirror.
+struct CommitFileSystem<'a> {
+    mirror: &'a Mirror,
+    commit: &'a str,
+}
+
+impl FileSystem for CommitFileSystem<'_> {
+    fn read(&self, location: &Location) -> Result<String, ReadError> {
+        if location.repository.is_some() {
+            return Err(ReadError::NoCheckout);
+        }
+        let path = normalize_yaml_path(&location.path).map_err(|_| ReadError::NotFound)?;
+        match self.mirror.read_file(self.commit, &path) {
+            Ok(Some(text)) => Ok(text),
+            Ok(None) => Err(ReadError::NotFound),
+            Err(error) => Err(ReadError::Other(error.to_string())),
+        }
+    }
+}
+
+/// Reads the triggers of the pipeline file at `yaml_path` in `commit`. `variables` are the
+/// predefined variables template expressions may use (`Build.SourceBranch`). Blocking.
+#[must_use]
+pub fn load_triggers(mirror: &Mirror, commit: &str, yaml_path: &str, variables: &[(String, String)]) -> Loaded {
+    let Ok(path) = normalize_yaml_path(yaml_path) else {
+        return Loaded::Invalid(format!("'{yaml_path}' is not a file path inside the repository"));
+    };
+    match mirror.read_file(commit, &path) {
+        Ok(Some(_)) => {}
+        Ok(None) => return Loaded::NoFile,
+        Err(error) => return Loaded::Invalid(error.to_string()),
+    }
+    let file_system = CommitFileSystem { mirror, commit };
+    let options = Options { parameters: Vec::new(), variables: variables.to_vec() };
+    let expansion = slipway_azure::expand(&Location::local(path), &file_system, &options);
+    let Some(root) = expansion.root else {
+        return Loaded::Invalid(slipway_diagnostics::render_all(&expansion.diagnostics, &expansion.sources));
+    };
+    match PipelineTriggers::from_document(&root) {
+        Ok(triggers) => Loaded::Triggers(Box::new(triggers)),
+        Err(errors) => Loaded::Invalid(
+            errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                + " (in the triggers of "
+                + yaml_path
+                + ")",
+        ),
+    }
+}

@@ -1,0 +1,181 @@
+//! PR triggers, from webhooks: a pull request opened, reopened or given new commits is decided by
+//! the `pr` section of the pipeline file of its source commit (Azure: "the version of the
+//! pipeline in the source branch for the pull request is used"), with the paths it changes
+//! against where it left its target branch. A run checks out the source merged into the target
+//! (`refs/pull/N/merge`); with `autoCancel` (the default), new commits cancel the runs of the
+//! same pull request still in progress.
+
+use serde_json::{Value, json};
+use slipway_store::{Pipeline, Timestamp, TriggerGuard, TriggerKind};
+use slipway_triggers::{PrDecision, PrTrigger, Provider, PullRequestAction, PullRequestEvent};
+
+use super::load::Loaded;
+use super::{Decided, Outcome, blocking, mirror, run_in_progress, start, triggers_at};
+use crate::AppState;
+use crate::checkout::Revision;
+use crate::launch::{LaunchRequest, VARIABLES_KEY};
+
+/// The refs a provider keeps a pull request's source commit under, in the target repository.
+fn source_refs(event: &PullRequestEvent) -> Vec<String> {
+    let number = event.number;
+    let mut refs = match event.provider {
+        Provider::GitHub | Provider::Gitea => vec![format!("refs/pull/{number}/head")],
+        Provider::GitLab => vec![format!("refs/merge-requests/{number}/head")],
+        Provider::AzureRepos => Vec::new(),
+    };
+    refs.push(format!("refs/heads/{}", event.source_branch));
+    refs
+}
+
+/// The subject of a pull request's outcome.
+fn subject(event: &PullRequestEvent) -> String {
+    format!("pull request {} ({} into {})", event.number, event.source_branch, event.target_branch)
+}
+
+/// Decides a pull request event for `pipeline`.
+pub async fn decide(state: &AppState, pipeline: &Pipeline, event: &PullRequestEvent) -> Decided {
+    let commit = event.head_commit.clone();
+    let decided = |outcome| Decided { subject: subject(event), commit: commit.clone(), outcome };
+    // Events that never build are answered without reading the repository.
+    if matches!(
+        event.action,
+        PullRequestAction::Closed { .. }
+            | PullRequestAction::Edited
+            | PullRequestAction::ConvertedToDraft
+            | PullRequestAction::Other(_)
+    ) && let PrDecision::Skip(reason) = PrTrigger::default().evaluate(&event.trigger_input(&[]))
+    {
+        return decided(Outcome::skipped(reason));
+    }
+    let Some(head) = event.head_commit.clone().filter(|head| super::git::is_commit_id(head)) else {
+        return decided(Outcome::skipped("the event does not name the pull request's source commit"));
+    };
+    if crate::checkout::check_branch(&event.target_branch).is_err()
+        || crate::checkout::check_branch(&event.source_branch).is_err()
+    {
+        return decided(Outcome::skipped("the pull request's branch names are not acceptable"));
+    }
+    let _lock = state.triggers().lock(pipeline.id).await;
+    let mirror = match mirror(state, pipeline.id).await {
+        Ok(mirror) => mirror,
+        Err(error) => return decided(Outcome::error(error)),
+    };
+    let target_ref = format!("refs/heads/{}", event.target_branch);
+    let refs = source_refs(event);
+    let found = {
+        let (mirror, repository, refs, head, target_ref, number) =
+            (mirror.clone(), pipeline.repository.clone(), refs.clone(), head.clone(), target_ref.clone(), event.number);
+        blocking(move || {
+            mirror.fetch(&repository)?;
+            let local = format!("refs/slipway/pull/{number}");
+            for remote in &refs {
+                if mirror.has_commit(&head) {
+                    break;
+                }
+                let _ = mirror.fetch_ref(&repository, remote, &local);
+            }
+            if !mirror.has_commit(&head) {
+                return Err(super::git::GitError {
+                    action: "fetch",
+                    detail: format!("the source commit {head} is not in the repository"),
+                });
+            }
+            // A target the repository lacks changes nothing; the branch filters may still skip it.
+            match mirror.resolve(&target_ref) {
+                Some(target) => mirror.pull_request_paths(&target, &head).map(Some),
+                None => Ok(None),
+            }
+        })
+        .await
+    };
+    let paths = match found {
+        Ok(paths) => paths,
+        Err(error) => return decided(Outcome::error(error)),
+    };
+    let source_ref = format!("refs/heads/{}", event.source_branch);
+    let triggers = match triggers_at(state, pipeline, &mirror, &source_ref, &head).await {
+        Loaded::Triggers(triggers) => triggers,
+        Loaded::NoFile => return decided(Outcome::skipped(format!("the source commit has no {}", pipeline.yaml_path))),
+        Loaded::Invalid(reason) => {
+            return decided(Outcome::skipped(format!("the pipeline file of the source commit is not valid: {reason}")));
+        }
+    };
+    let cancel_in_progress = match triggers.pr.evaluate(&event.trigger_input(paths.as_deref().unwrap_or_default())) {
+        PrDecision::Start { .. } if paths.is_none() => {
+            return decided(Outcome::skipped(format!("the repository has no {target_ref} to merge into")));
+        }
+        PrDecision::Start { cancel_in_progress } => cancel_in_progress,
+        PrDecision::Skip(reason) => return decided(Outcome::skipped(reason)),
+    };
+    let number = event.number;
+    // Earlier commits of the same pull request (not this one: a delivery may come twice).
+    let earlier_commit = |run: &slipway_store::Run| {
+        run.trigger_details.pointer("/pullRequest/number").and_then(Value::as_u64) == Some(number)
+            && run.trigger_details.pointer("/pullRequest/sourceCommit").and_then(Value::as_str) != Some(head.as_str())
+    };
+    if cancel_in_progress {
+        match run_in_progress(state, pipeline.id, TriggerKind::PullRequest, None, earlier_commit).await {
+            Ok(runs) => {
+                for run in runs {
+                    let _ = state.store().request_cancel(run.id).await;
+                }
+                state.wake();
+            }
+            Err(error) => return decided(Outcome::error(error)),
+        }
+    }
+    let merge_ref = format!("refs/pull/{number}/merge");
+    let is_fork = event.source_repository.as_ref().is_some_and(|source| source.full_name != event.repository.full_name);
+    let yes_no = |value: bool| if value { "True" } else { "False" };
+    let details = json!({
+        "reason": "PullRequest",
+        "pullRequest": {
+            "number": number,
+            "provider": event.provider.to_string(),
+            "action": event.action.to_string(),
+            "title": event.title,
+            "sourceBranch": source_ref,
+            "targetBranch": target_ref,
+            "sourceCommit": head,
+            "isFork": is_fork,
+            "draft": event.draft,
+        },
+        VARIABLES_KEY: {
+            "Build.Reason": "PullRequest",
+            "System.PullRequest.PullRequestId": number.to_string(),
+            "System.PullRequest.PullRequestNumber": number.to_string(),
+            "System.PullRequest.SourceBranch": source_ref,
+            "System.PullRequest.TargetBranch": target_ref,
+            "System.PullRequest.TargetBranchName": event.target_branch,
+            "System.PullRequest.SourceCommitId": head,
+            "System.PullRequest.SourceRepositoryURI": event
+                .source_repository
+                .as_ref()
+                .unwrap_or(&event.repository)
+                .clone_urls
+                .first()
+                .cloned()
+                .unwrap_or_default(),
+            "System.PullRequest.IsFork": yes_no(is_fork),
+            "System.PullRequest.isDraft": yes_no(event.draft),
+        },
+    });
+    let mut request = LaunchRequest::new(
+        pipeline.clone(),
+        Revision::Merge {
+            target_branch: event.target_branch.clone(),
+            source_refs: refs,
+            source_commit: head.clone(),
+            merge_ref: merge_ref.clone(),
+            message: format!("Merge pull request {number} from {} into {}", event.source_branch, event.target_branch),
+        },
+        TriggerKind::PullRequest,
+        details,
+    );
+    // A delivery sent again (providers retry) starts nothing more.
+    request.guard = Some(TriggerGuard::ScheduleFire {
+        schedule: format!("pull-request:{number}:{head}:{}", event.action),
+        fire_time: Timestamp(0),
+    });
+    decided(start(state, request, &merge_ref, &head).await)
+}
