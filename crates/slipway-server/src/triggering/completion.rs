@@ -19,7 +19,7 @@ use slipway_triggers::PipelineCompletion;
 
 use super::git;
 use super::load::Loaded;
-use super::{Decided, Outcome, blocking, fetch_unless_present, mirror, start, triggers_at};
+use super::{Decided, Outcome, blocking, mirror, start, triggers_fetching};
 use crate::AppState;
 use crate::checkout::Revision;
 use crate::launch::{LaunchRequest, VARIABLES_KEY};
@@ -181,24 +181,35 @@ fn decided(run: &Run, outcome: Outcome) -> Decided {
     Decided { subject: format!("run {}", run.id), commit: run.commit.clone(), outcome }
 }
 
-/// The default branch of a pipeline as a ref: its setting, or its repository's `HEAD`.
-async fn default_branch(pipeline: &Pipeline) -> Result<(String, Option<String>), super::TriggerError> {
+/// The default branch of a pipeline as a ref: its setting, or its repository's `HEAD` (asked once).
+async fn default_branch(state: &AppState, pipeline: &Pipeline) -> Result<String, super::TriggerError> {
+    let branch = pipeline.default_branch.trim();
+    if branch.starts_with("refs/") {
+        return Ok(branch.to_owned());
+    }
+    if !branch.is_empty() {
+        return Ok(format!("refs/heads/{branch}"));
+    }
+    if let Some(known) = state.triggers().default_branch(pipeline.id) {
+        return Ok(known);
+    }
     let repository = pipeline.repository.clone();
     let remote = blocking(move || git::ls_remote(&repository)).await?;
-    let branch = pipeline.default_branch.trim();
-    let branch_ref = if branch.is_empty() {
-        remote.head.clone().unwrap_or_else(|| "refs/heads/main".to_owned())
-    } else if branch.starts_with("refs/") {
-        branch.to_owned()
-    } else {
-        format!("refs/heads/{branch}")
-    };
-    let commit = remote.refs.get(&branch_ref).cloned();
-    Ok((branch_ref, commit))
+    let head = remote.head.unwrap_or_else(|| "refs/heads/main".to_owned());
+    state.triggers().remember_default_branch(pipeline.id, head.clone());
+    Ok(head)
+}
+
+/// The commit a branch of a pipeline's repository points at now.
+async fn remote_head(pipeline: &Pipeline, branch_ref: &str) -> Result<Option<String>, super::TriggerError> {
+    let repository = pipeline.repository.clone();
+    let remote = blocking(move || git::ls_remote(&repository)).await?;
+    Ok(remote.refs.get(branch_ref).cloned())
 }
 
 /// Decides whether `pipeline` runs after `run` of `source` completed; `None` when it has no
-/// trigger for it.
+/// trigger for it. The pipeline file is read at the default branch's head last seen (without
+/// the network); only a pipeline that runs asks its repository for the newest head.
 async fn trigger_pipeline(
     state: &AppState,
     pipeline: &Pipeline,
@@ -208,20 +219,22 @@ async fn trigger_pipeline(
     succeeded: bool,
 ) -> Option<Outcome> {
     let _lock = state.triggers().lock(pipeline.id).await;
-    let (branch_ref, head) = match default_branch(pipeline).await {
-        Ok(found) => found,
-        Err(error) => return Some(Outcome::error(error)),
+    let found = async {
+        let branch_ref = default_branch(state, pipeline).await?;
+        let known = state.store().branch_heads(pipeline.id).await?;
+        let head = match known.into_iter().find(|head| head.branch == branch_ref) {
+            Some(head) => Some(head.commit),
+            None => remote_head(pipeline, &branch_ref).await?,
+        };
+        let Some(head) = head else { return Ok(None) };
+        let mirror = mirror(state, pipeline.id).await?;
+        let loaded = triggers_fetching(state, pipeline, &mirror, &branch_ref, &head).await?;
+        Ok::<_, super::TriggerError>(Some((branch_ref, loaded)))
     };
-    let head = head?;
-    let mirror = match mirror(state, pipeline.id).await {
-        Ok(mirror) => mirror,
+    let (branch_ref, triggers) = match found.await {
+        Ok(Some((branch_ref, Loaded::Triggers(triggers)))) => (branch_ref, triggers),
+        Ok(_) => return None,
         Err(error) => return Some(Outcome::error(error)),
-    };
-    if let Err(error) = fetch_unless_present(&mirror, &pipeline.repository, vec![head.clone()]).await {
-        return Some(Outcome::error(error));
-    }
-    let Loaded::Triggers(triggers) = triggers_at(state, pipeline, &mirror, &branch_ref, &head).await else {
-        return None;
     };
     let source_branch = run.branch.clone().unwrap_or_default();
     let trigger = triggers.pipelines.iter().find(|trigger| {
@@ -238,7 +251,11 @@ async fn trigger_pipeline(
     let same_repository = pipeline.repository == source.repository;
     let (git_ref, commit) = match (&run.branch, &run.commit) {
         (Some(branch), Some(commit)) if same_repository => (branch.clone(), commit.clone()),
-        _ => (branch_ref.clone(), head.clone()),
+        _ => match remote_head(pipeline, &branch_ref).await {
+            Ok(Some(head)) => (branch_ref.clone(), head),
+            Ok(None) => return Some(Outcome::skipped(format!("the repository has no {branch_ref}"))),
+            Err(error) => return Some(Outcome::error(error)),
+        },
     };
     let alias = trigger.alias.clone();
     let prefix = format!("resources.pipeline.{alias}");

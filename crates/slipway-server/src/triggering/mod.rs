@@ -80,6 +80,8 @@ pub struct Shared {
     loaded: Mutex<HashMap<(PipelineId, String, String), Loaded>>,
     /// When this process first saw a schedule that never fired, by pipeline and schedule key.
     first_seen: Mutex<HashMap<(PipelineId, String), Timestamp>>,
+    /// The branch each repository's `HEAD` named, for pipelines without a default branch.
+    default_branches: Mutex<HashMap<PipelineId, String>>,
 }
 
 /// How many trigger definitions are kept in memory before the cache starts over.
@@ -118,6 +120,14 @@ impl Shared {
             cache.clear();
         }
         cache.insert(key, loaded);
+    }
+
+    fn default_branch(&self, pipeline: PipelineId) -> Option<String> {
+        self.default_branches.lock().unwrap_or_else(PoisonError::into_inner).get(&pipeline).cloned()
+    }
+
+    fn remember_default_branch(&self, pipeline: PipelineId, branch: String) {
+        self.default_branches.lock().unwrap_or_else(PoisonError::into_inner).insert(pipeline, branch);
     }
 
     /// When a never-fired schedule was first seen; records `now` the first time.
@@ -221,10 +231,30 @@ async fn fetch_unless_present(mirror: &Mirror, repository: &str, commits: Vec<St
     .await
 }
 
+fn loaded_key(pipeline: &Pipeline, git_ref: &str, commit: &str) -> (PipelineId, String, String) {
+    (pipeline.id, commit.to_owned(), format!("{git_ref}\n{}", pipeline.yaml_path))
+}
+
+/// The triggers of `pipeline` at `commit` like [`triggers_at`], fetching the mirror first when
+/// they were not read yet and it lacks the commit.
+async fn triggers_fetching(
+    state: &AppState,
+    pipeline: &Pipeline,
+    mirror: &Mirror,
+    git_ref: &str,
+    commit: &str,
+) -> Result<Loaded, TriggerError> {
+    if let Some(loaded) = state.triggers().cached(&loaded_key(pipeline, git_ref, commit)) {
+        return Ok(loaded);
+    }
+    fetch_unless_present(mirror, &pipeline.repository, vec![commit.to_owned()]).await?;
+    Ok(triggers_at(state, pipeline, mirror, git_ref, commit).await)
+}
+
 /// The triggers of `pipeline` at `commit`, read once and then remembered. `git_ref` gives the
 /// predefined variables template expressions may use.
 async fn triggers_at(state: &AppState, pipeline: &Pipeline, mirror: &Mirror, git_ref: &str, commit: &str) -> Loaded {
-    let key = (pipeline.id, commit.to_owned(), format!("{git_ref}\n{}", pipeline.yaml_path));
+    let key = loaded_key(pipeline, git_ref, commit);
     if let Some(loaded) = state.triggers().cached(&key) {
         return loaded;
     }

@@ -21,6 +21,7 @@ use super::git;
 use super::load::Loaded;
 use super::{
     Decided, Outcome, TriggerError, blocking, fetch_unless_present, mirror, run_in_progress, start, triggers_at,
+    triggers_fetching,
 };
 use crate::AppState;
 use crate::checkout::Revision;
@@ -65,6 +66,21 @@ pub async fn tick_pipeline(
     now: OffsetDateTime,
 ) -> Result<Vec<Decided>, TriggerError> {
     let _lock = state.triggers().lock(pipeline.id).await;
+    let mirror = mirror(state, pipeline.id).await?;
+    // A first look at the files of the heads last seen (remembered, so without the network):
+    // a pipeline none of whose branches has schedules is left alone.
+    let known = state.store().branch_heads(pipeline.id).await?;
+    let mut scheduled = known.iter().all(|head| !head.branch.starts_with("refs/heads/"));
+    for head in known.iter().filter(|head| head.branch.starts_with("refs/heads/")) {
+        let loaded = triggers_fetching(state, pipeline, &mirror, &head.branch, &head.commit).await?;
+        if matches!(&loaded, Loaded::Triggers(triggers) if !triggers.schedules.is_empty()) {
+            scheduled = true;
+            break;
+        }
+    }
+    if !scheduled {
+        return Ok(Vec::new());
+    }
     let repository = pipeline.repository.clone();
     let remote = blocking(move || git::ls_remote(&repository)).await?;
     let branches: Vec<(String, String)> =
@@ -72,7 +88,6 @@ pub async fn tick_pipeline(
     if branches.is_empty() {
         return Ok(Vec::new());
     }
-    let mirror = mirror(state, pipeline.id).await?;
     fetch_unless_present(&mirror, &pipeline.repository, branches.iter().map(|(_, commit)| commit.clone()).collect())
         .await?;
     let fires: std::collections::HashMap<String, Timestamp> = state

@@ -345,6 +345,23 @@ async fn batch_none_and_skip_ci() -> TestResult {
         describe(&fixture.poll(&batched).await?),
         ["refs/heads/main: skipped (the head commit's message contains `[skip ci]`)"]
     );
+
+    // A pipeline file that cannot be read, or that is not valid: a failed run says why.
+    repo.commit(
+        &[("none.yml", "trigger: [\n"), ("batch.yml", &BATCHED.replace("  - script: echo building\n", "  - 5\n"))],
+        "Break both files",
+    )?;
+    for pipeline in [&disabled, &batched] {
+        let decided = fixture.poll(pipeline).await?;
+        let [Decided { outcome: Outcome::Failed { run, reason }, .. }] = decided.as_slice() else {
+            return Err(format!("{}: {:?}", pipeline.name, describe(&decided)).into());
+        };
+        assert!(reason.contains("none.yml") || reason.contains("batch.yml"), "{reason}");
+        let run = fixture.wait(*run).await?;
+        assert_eq!((run["result"].as_str(), run["trigger"].as_str()), (Some("Failed"), Some("push")));
+        assert_eq!(run["triggerDetails"]["error"].as_str(), Some(reason.as_str()));
+        assert_eq!(describe(&fixture.poll(pipeline).await?), Vec::<String>::new(), "decided once");
+    }
     fixture.server.stop().await;
     Ok(())
 }
