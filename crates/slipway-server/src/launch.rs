@@ -301,3 +301,20 @@ async fn fail_run(state: &AppState, run: RunId, message: &str) -> Result<(), Sto
         Err(error) => Err(error),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_variables_are_the_strings_under_variables() {
+        let details = json!({ "reason": "PullRequest", "variables": { "Build.Reason": "PullRequest", "odd": 5 } });
+        assert_eq!(details_variables(&details), [("Build.Reason".to_owned(), "PullRequest".to_owned())]);
+        assert!(details_variables(&json!({ "variables": "no" })).is_empty());
+        let parameters = BTreeMap::from([("n".to_owned(), json!(3)), ("s".to_owned(), json!("text"))]);
+        assert_eq!(
+            parameter_texts(&parameters),
+            [("n".to_owned(), "3".to_owned()), ("s".to_owned(), "text".to_owned())]
+        );
+    }
+}

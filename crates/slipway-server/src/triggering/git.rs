@@ -21,7 +21,13 @@ pub struct GitError {
 /// Runs git with `arguments` in `directory`; its standard output on success.
 fn run(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Result<Vec<u8>, GitError> {
     let mut command = Command::new("git");
-    command.args(arguments).env("GIT_TERMINAL_PROMPT", "0").env("GIT_ASKPASS", "true");
+    // Never ask for credentials, and give up on an HTTP transfer that stalls for a minute.
+    command
+        .args(arguments)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ASKPASS", "true")
+        .env("GIT_HTTP_LOW_SPEED_LIMIT", "1")
+        .env("GIT_HTTP_LOW_SPEED_TIME", "60");
     if let Some(directory) = directory {
         command.current_dir(directory);
     }

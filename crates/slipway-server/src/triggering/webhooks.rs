@@ -317,3 +317,33 @@ pub fn openapi_paths() -> serde_json::Map<String, Value> {
     );
     paths
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn providers_are_named_in_urls() {
+        assert_eq!(
+            PROVIDERS.map(provider),
+            [
+                Some(Provider::GitHub),
+                Some(Provider::GitLab),
+                Some(Provider::Gitea),
+                Some(Provider::Gitea),
+                Some(Provider::AzureRepos)
+            ]
+        );
+        assert_eq!(provider("GitHub"), Some(Provider::GitHub));
+        assert_eq!(provider("bitbucket"), None);
+    }
+
+    #[test]
+    fn secrets_are_checked() {
+        assert!(check_secret("It's a Secret to Everybody").is_ok());
+        assert!(check_secret("short").is_err());
+        assert!(check_secret("ends with a space ").is_err());
+        assert!(check_secret("tab\tinside").is_err());
+        assert!(check_secret(&"x".repeat(257)).is_err());
+    }
+}
