@@ -95,12 +95,11 @@ impl CompletionWatcher {
                 self.in_progress.insert(run.id);
             }
         }
-        if first {
-            // Runs in progress older than the first page.
-            for status in [RunStatus::Queued, RunStatus::Running] {
-                let filter = RunFilter { status: Some(status), limit: 1000, ..RunFilter::default() };
-                self.in_progress.extend(store.list_runs(&filter).await?.into_iter().map(|run| run.id));
-            }
+        // Runs in progress older than the first page, and any whose creation committed after a
+        // newer one's (PostgreSQL hands out ids before commit).
+        for status in [RunStatus::Queued, RunStatus::Running] {
+            let filter = RunFilter { status: Some(status), limit: 1000, ..RunFilter::default() };
+            self.in_progress.extend(store.list_runs(&filter).await?.into_iter().map(|run| run.id));
         }
         let mut forget = Vec::new();
         for &id in &self.in_progress {
