@@ -13,7 +13,7 @@ pub mod lower;
 pub mod validate;
 
 pub use expand::files::{FileSystem, Location, MemoryFileSystem, ReadError};
-pub use expand::{Expansion, Options, expand};
+pub use expand::{Expansion, Options, ParameterDeclaration, declared_parameters, expand};
 
 use slipway_diagnostics::{Diagnostic, SourceMap};
 use slipway_plan::{ParameterValue, Plan};

@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// (webhooks, schedules and pipeline completion triggers still work).
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub poll_interval: u64,
+    /// Mark the web UI's session cookies `Secure` (only sent over https) whatever the request:
+    /// for a server behind an https proxy that does not send `X-Forwarded-Proto`.
+    #[arg(long)]
+    pub secure_cookies: bool,
 }
 
 /// `slipway serve`.
@@ -43,13 +47,16 @@ pub fn serve_command(args: &ServeArgs) -> ExitCode {
         database: args.database.clone(),
         workers: args.workers.map(|workers| workers as usize),
         poll_interval: Some(std::time::Duration::from_secs(args.poll_interval)),
+        secure_cookies: args.secure_cookies,
     };
     let mut notify = |notice: Notice| match notice {
         Notice::AdminToken { token, path } => {
             println!("Created the user 'admin'. Its token, shown this once (also in {}):", path.display());
             println!("  {token}");
         }
-        Notice::Listening(address) => println!("Slipway is listening on http://{address}/api/v1"),
+        Notice::Listening(address) => {
+            println!("Slipway is listening on http://{address}/ (web UI) and http://{address}/api/v1 (API)");
+        }
         Notice::Stopped => eprintln!("Slipway stopped: running jobs finished, queued ones wait for the next start."),
     };
     match slipway_server::run(&options, &mut notify) {

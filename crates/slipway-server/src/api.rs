@@ -54,7 +54,11 @@ fn default_yaml_path() -> String {
     "azure-pipelines.yml".to_owned()
 }
 
-fn check_name(name: &str) -> Result<(), ApiError> {
+/// Checks a pipeline or user name: 1 to 100 letters, digits, `.`, `_` and `-`.
+///
+/// # Errors
+/// A 400 naming the rule.
+pub fn check_name(name: &str) -> Result<(), ApiError> {
     let valid = !name.is_empty()
         && name.len() <= 100
         && name.chars().all(|character| character.is_ascii_alphanumeric() || "._-".contains(character));
@@ -83,6 +87,16 @@ pub async fn create_pipeline(
 ) -> Result<(StatusCode, Json<Pipeline>), ApiError> {
     caller.require(UserRole::Admin)?;
     let Json(body) = body?;
+    let pipeline = register_pipeline(&state, body).await?;
+    Ok((StatusCode::CREATED, Json(pipeline)))
+}
+
+/// Creates a pipeline (for the API and the web UI): checks the name, repository, file path and
+/// branch, keeps a local repository's path absolute, and records the heads its triggers start from.
+///
+/// # Errors
+/// A 400 for a bad value, a 409 when the name is taken.
+pub async fn register_pipeline(state: &AppState, body: CreatePipeline) -> Result<Pipeline, ApiError> {
     check_name(&body.name)?;
     checkout::check_repository(&body.repository).map_err(invalid_input)?;
     let yaml_path = checkout::normalize_yaml_path(&body.yaml_path).map_err(invalid_input)?;
@@ -103,8 +117,8 @@ pub async fn create_pipeline(
         retention: RetentionPolicy::default(),
     };
     let pipeline = state.store().create_pipeline(&settings).await?;
-    crate::triggering::poll::record_initial_heads(&state, &pipeline).await;
-    Ok((StatusCode::CREATED, Json(pipeline)))
+    crate::triggering::poll::record_initial_heads(state, &pipeline).await;
+    Ok(pipeline)
 }
 
 /// `GET /pipelines` (reader).
@@ -140,11 +154,26 @@ pub async fn create_run(
     caller.require(UserRole::Contributor)?;
     let Path(name) = name?;
     let Json(body) = body?;
+    let run = queue_manual_run(&state, &caller.user.name, &name, body).await?;
+    let location = format!("/api/v1/runs/{}", run.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(run)).into_response())
+}
+
+/// Starts a manual run of the pipeline `name` for `requested_by` (for the API and the web UI):
+/// checks out the branch, loads the pipeline with the parameters, stores its plan and queues it.
+///
+/// # Errors
+/// A 404 for an unknown pipeline, a 400 for a bad branch, a 422 when the repository cannot be
+/// checked out or the pipeline is not valid.
+pub async fn queue_manual_run(
+    state: &AppState,
+    requested_by: &str,
+    name: &str,
+    body: CreateRun,
+) -> Result<Run, ApiError> {
     let store = state.store();
-    let pipeline = store
-        .pipeline_by_name(&name)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no pipeline named '{name}'")))?;
+    let pipeline =
+        store.pipeline_by_name(name).await?.ok_or_else(|| ApiError::NotFound(format!("no pipeline named '{name}'")))?;
     let branch = body.branch.filter(|branch| !branch.is_empty()).or_else(|| {
         let default = pipeline.default_branch.trim();
         (!default.is_empty()).then(|| default.to_owned())
@@ -160,16 +189,14 @@ pub async fn create_run(
         serde_json::json!({ "reason": "Manual" }),
     );
     request.parameters = body.parameters;
-    request.requested_by = Some(caller.user.name.clone());
-    let run = match crate::launch::launch(&state, request).await {
-        Ok(Launched::Run(run)) => run,
-        Ok(Launched::AlreadyTriggered) => return Err(ApiError::Conflict("the run was already started".into())),
-        Err(LaunchError::Checkout(error)) => return Err(invalid_input(error)),
-        Err(LaunchError::Store(error)) => return Err(error.into()),
-        Err(LaunchError::Io(error)) => return Err(ApiError::Internal(error)),
-    };
-    let location = format!("/api/v1/runs/{}", run.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(run)).into_response())
+    request.requested_by = Some(requested_by.to_owned());
+    match crate::launch::launch(state, request).await {
+        Ok(Launched::Run(run)) => Ok(*run),
+        Ok(Launched::AlreadyTriggered) => Err(ApiError::Conflict("the run was already started".into())),
+        Err(LaunchError::Checkout(error)) => Err(invalid_input(error)),
+        Err(LaunchError::Store(error)) => Err(error.into()),
+        Err(LaunchError::Io(error)) => Err(ApiError::Internal(error)),
+    }
 }
 
 /// The query of `GET /runs`.
@@ -324,12 +351,20 @@ pub async fn cancel_run(
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
     caller.require(UserRole::Contributor)?;
     let run = find_run(&state, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(cancel(&state, &run).await?)))
+}
+
+/// Asks a run to stop (for the API and the web UI).
+///
+/// # Errors
+/// A 409 when the run already completed.
+pub async fn cancel(state: &AppState, run: &Run) -> Result<Run, ApiError> {
     if run.status == RunStatus::Completed {
         return Err(ApiError::Conflict(format!("run {} already completed", run.id)));
     }
     let run = state.store().request_cancel(run.id).await?;
     state.wake();
-    Ok((StatusCode::ACCEPTED, Json(run)))
+    Ok(run)
 }
 
 /// The body of `POST /users`.

@@ -1,4 +1,5 @@
-//! Who is calling: personal access tokens in `Authorization: Bearer slw_...`, and roles.
+//! Who is calling: personal access tokens in `Authorization: Bearer slw_...` (or the web UI's
+//! session cookie, with its CSRF header for changes), and roles.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -46,6 +47,10 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            // A browser signed in to the web UI: its session cookie (see `crate::ui::session`).
+            if let Some(user) = crate::ui::session::cookie_caller(parts, state).await? {
+                return Ok(Self { user });
+            }
             return Err(ApiError::Unauthorized("an `Authorization: Bearer TOKEN` header is needed".into()));
         };
         let Some(secret) = value.to_str().ok().and_then(|text| text.strip_prefix("Bearer ")).map(str::trim) else {

@@ -312,6 +312,92 @@ fn ensure_commit(directory: &Path, commit: &str, refs: &[String]) -> Result<(), 
     }
 }
 
+/// The text of the pipeline file `yaml_path` at the tip of `branch` (the default branch when
+/// `None`) of `repository`, and that commit. A local repository is read in place; any other is
+/// cloned shallowly, without a work tree, into `scratch` (which must not exist and is removed
+/// again). Blocking: call it from a blocking thread.
+///
+/// # Errors
+/// When the repository, branch or file cannot be read.
+pub fn read_pipeline_file(
+    repository: &str,
+    branch: Option<&str>,
+    yaml_path: &str,
+    scratch: &Path,
+) -> Result<(String, String), CheckoutError> {
+    check_repository(repository)?;
+    let yaml_path = normalize_yaml_path(yaml_path)?;
+    let reference = match branch {
+        Some(branch) => {
+            check_branch(branch)?;
+            format!("refs/heads/{branch}")
+        }
+        None => "HEAD".to_owned(),
+    };
+    let local = Path::new(repository);
+    if local.is_dir() {
+        let commit =
+            git(Some(local), "rev-parse", &["rev-parse", "--verify", "--quiet", &format!("{reference}^{{commit}}")])
+                .map_err(|_| CheckoutError::Git {
+                    action: "rev-parse",
+                    detail: format!("the repository has no {reference}"),
+                })?;
+        let text = git_raw(Some(local), "show", &["show", &format!("{commit}:{yaml_path}")])?;
+        return Ok((text, commit));
+    }
+    let scratch_text =
+        scratch.to_str().ok_or_else(|| CheckoutError::Invalid("the data directory's path is not UTF-8".into()))?;
+    let mut arguments = vec!["clone", "--quiet", "--depth", "1", "--no-checkout", "--no-recurse-submodules"];
+    if let Some(branch) = branch {
+        arguments.extend(["--branch", branch]);
+    }
+    arguments.extend(["--", repository, scratch_text]);
+    let read = git(None, "clone", &arguments).and_then(|_| {
+        let commit = git(Some(scratch), "rev-parse", &["rev-parse", "HEAD"])?;
+        let text = git_raw(Some(scratch), "show", &["show", &format!("HEAD:{yaml_path}")])?;
+        Ok((text, commit))
+    });
+    let _ = std::fs::remove_dir_all(scratch);
+    read
+}
+
+/// Clones `repository` into `destination` (which must not exist) and checks out `commit`
+/// detached, for a re-run of that commit. Blocking: call it from a blocking thread.
+///
+/// # Errors
+/// When the repository cannot be cloned or has no such commit.
+pub fn checkout_commit(repository: &str, commit: &str, destination: &Path) -> Result<(), CheckoutError> {
+    check_repository(repository)?;
+    if commit.is_empty() || !commit.chars().all(|character| character.is_ascii_hexdigit()) {
+        return Err(CheckoutError::Invalid(format!("'{commit}' is not a commit id")));
+    }
+    let destination_text =
+        destination.to_str().ok_or_else(|| CheckoutError::Invalid("the data directory's path is not UTF-8".into()))?;
+    git(
+        None,
+        "clone",
+        &["clone", "--quiet", "--no-checkout", "--no-recurse-submodules", "--", repository, destination_text],
+    )?;
+    git(Some(destination), "checkout", &["checkout", "--quiet", "--detach", commit])?;
+    Ok(())
+}
+
+/// Like [`git`], but gives the output as it is (a file's text), not trimmed.
+fn git_raw(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Result<String, CheckoutError> {
+    let mut command = Command::new("git");
+    command.args(arguments).env("GIT_TERMINAL_PROMPT", "0");
+    if let Some(directory) = directory {
+        command.current_dir(directory);
+    }
+    let output = command.output().map_err(|error| CheckoutError::Git { action, detail: error.to_string() })?;
+    if output.status.success() {
+        String::from_utf8(output.stdout)
+            .map_err(|_| CheckoutError::Invalid("the pipeline file is not UTF-8 text".into()))
+    } else {
+        Err(CheckoutError::Git { action, detail: String::from_utf8_lossy(&output.stderr).trim().to_owned() })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -507,10 +507,22 @@ impl EventSink for ChannelSink {
     }
 }
 
-/// The log line an event adds to its job's log, if any.
+/// The log line an event adds to its job's log, if any. Formatted lines keep their `##[kind]`
+/// prefix, as in Azure's raw logs, so that readers of the log (the web UI) can fold groups and
+/// show warnings and errors.
 fn log_line(event: &Event) -> Option<String> {
+    use slipway_events::LogKind;
     match event {
-        Event::Log { job: Some(_), text, .. } => Some(text.clone()),
+        Event::Log { job: Some(_), kind, text, .. } => Some(match kind {
+            LogKind::Output => text.clone(),
+            LogKind::Group => format!("##[group]{text}"),
+            LogKind::EndGroup => "##[endgroup]".to_owned(),
+            LogKind::Section => format!("##[section]{text}"),
+            LogKind::Warning => format!("##[warning]{text}"),
+            LogKind::Error => format!("##[error]{text}"),
+            LogKind::Debug => format!("##[debug]{text}"),
+            LogKind::Command => format!("##[command]{text}"),
+        }),
         Event::StepStarted { display_name, .. } => Some(format!("##[section]Starting: {display_name}")),
         Event::StepFinished { display_name, result, .. } => {
             Some(format!("##[section]Finishing: {display_name} ({result})"))
@@ -522,6 +534,7 @@ fn log_line(event: &Event) -> Option<String> {
 /// Stores a job's events as they come, and its log lines in numbered chunks.
 async fn store_events(store: Store, run: RunId, lease: LeaseToken, mut events: mpsc::UnboundedReceiver<Event>) {
     let mut sequence = 0;
+    let mut step_names = HashMap::new();
     while let Some(first) = events.recv().await {
         let mut batch = vec![first];
         while batch.len() < 1000 {
@@ -536,7 +549,64 @@ async fn store_events(store: Store, run: RunId, lease: LeaseToken, mut events: m
         if !lines.is_empty() && store.append_log_chunk(&lease, sequence, &lines).await.is_ok() {
             sequence += 1;
         }
+        for event in &batch {
+            record_outcome(&store, run, &lease, event, &mut step_names).await;
+        }
     }
+}
+
+/// Keeps what an event says about a step, test results or coverage in the store's tables, which
+/// the API and the web UI read (the events stay the full record).
+async fn record_outcome(
+    store: &Store,
+    run: RunId,
+    lease: &LeaseToken,
+    event: &Event,
+    step_names: &mut HashMap<u32, Option<String>>,
+) {
+    use slipway_store::{Step, StepStatus, Timestamp};
+    let millis = |time: u64| Timestamp::from_millis(i64::try_from(time).unwrap_or(i64::MAX));
+    // Like log lines, what a lost lease or an unreachable database does not keep is lost.
+    let _ = match event {
+        Event::StepStarted { time, step, name, display_name, .. } => {
+            step_names.insert(*step, name.clone());
+            let step = Step {
+                number: i64::from(*step),
+                name: name.clone(),
+                display_name: display_name.clone(),
+                status: StepStatus::Running,
+                result: None,
+                exit_code: None,
+                attempts: 1,
+                message: None,
+                started_at: Some(millis(*time)),
+                finished_at: None,
+            };
+            store.record_step(lease, &step).await
+        }
+        Event::StepFinished { time, step, display_name, result, duration_ms, exit_code, attempts, message, .. } => {
+            let step = Step {
+                number: i64::from(*step),
+                name: step_names.get(step).cloned().flatten(),
+                display_name: display_name.clone(),
+                status: StepStatus::Completed,
+                result: Some(*result),
+                exit_code: exit_code.map(i64::from),
+                attempts: i64::from(*attempts),
+                message: message.clone(),
+                started_at: Some(millis(time.saturating_sub(*duration_ms))),
+                finished_at: Some(millis(*time)),
+            };
+            store.record_step(lease, &step).await
+        }
+        Event::TestResultsPublished { job, step, results, .. } => {
+            store.add_test_run(run, job, i64::from(*step), results).await
+        }
+        Event::CoveragePublished { job, step, coverage, .. } => {
+            store.add_coverage(run, job, i64::from(*step), coverage).await
+        }
+        _ => Ok(()),
+    };
 }
 
 /// Renews a lease until aborted; tells the job to stop when the run is cancelled or the lease lost.

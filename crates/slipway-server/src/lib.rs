@@ -23,6 +23,7 @@ pub mod launch;
 pub mod openapi;
 pub mod run_number;
 pub mod triggering;
+pub mod ui;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -61,6 +62,7 @@ struct StateInner {
     wake: Arc<Notify>,
     stopping: tokio::sync::watch::Sender<bool>,
     triggers: triggering::Shared,
+    secure_cookies: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -75,6 +77,7 @@ impl AppState {
                 wake: Arc::new(Notify::new()),
                 stopping,
                 triggers: triggering::Shared::default(),
+                secure_cookies: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -89,6 +92,18 @@ impl AppState {
     #[must_use]
     pub fn data_dir(&self) -> &Path {
         &self.inner.data_dir
+    }
+
+    /// Whether the web UI marks its cookies `Secure` whatever the request (`--secure-cookies`:
+    /// the server is reached over https through a proxy that does not say so).
+    #[must_use]
+    pub fn secure_cookies(&self) -> bool {
+        self.inner.secure_cookies.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets whether the web UI marks its cookies `Secure` whatever the request.
+    pub fn set_secure_cookies(&self, secure: bool) {
+        self.inner.secure_cookies.store(secure, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The notification that wakes the engine's orchestrator; pass it to [`Engine::start`].
@@ -146,6 +161,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(api::method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
+        .merge(ui::routes())
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -314,6 +330,8 @@ pub struct ServeOptions {
     /// How often repositories are polled for pushes; [`triggering::DEFAULT_POLL_INTERVAL`] when
     /// `None`, no polling when zero.
     pub poll_interval: Option<std::time::Duration>,
+    /// Mark the web UI's cookies `Secure` whatever the request.
+    pub secure_cookies: bool,
 }
 
 /// What [`run`] tells its caller as it goes, for it to show.
@@ -344,6 +362,7 @@ pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> R
         .map_err(|source| ServeError::Io { path: options.data_dir.clone(), source })?;
     runtime.block_on(async {
         let opened = open(&options.data_dir, options.database.as_deref()).await?;
+        opened.state.set_secure_cookies(options.secure_cookies);
         if let Some(token) = opened.admin_token {
             notify(Notice::AdminToken { token, path: opened.state.data_dir().join(ADMIN_TOKEN_FILE) });
         }

@@ -21,6 +21,8 @@ use slipway_diagnostics::{Diagnostic, FileId, Position, SourceMap, Span, did_you
 use slipway_expr::{Context, EvalError, Object, Value};
 use slipway_yaml::{Node, Style, Value as NodeValue};
 
+pub use parameters::{ParameterDeclaration, declared_parameters};
+
 use files::{FileSystem, Location, ReadError, Reference, resolve};
 use parameters::{Bound, Site};
 use values::{lookup_path, node_to_value, value_to_node};

@@ -399,3 +399,113 @@ fn check_values(declared: &Declared, node: &Node, value: &Value, allowed: &[Node
     }
     diagnostics.push(diagnostic);
 }
+
+/// A runtime parameter as a pipeline declares it, for a form that asks for its value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParameterDeclaration {
+    /// The parameter's name.
+    pub name: String,
+    /// Its `displayName`, if it has one.
+    pub display_name: Option<String>,
+    /// Its type as written in YAML (`string`, `number`, `boolean`, `object`, `stepList`, ...);
+    /// `object` for the legacy mapping form, which takes any value.
+    pub kind: &'static str,
+    /// Its default value as JSON, if it has one.
+    pub default: Option<serde_json::Value>,
+    /// Its default value as YAML text, for values a person edits as text (objects and lists).
+    pub default_yaml: Option<String>,
+    /// The values it may take (`values:`), as JSON; empty when any value of its type is allowed.
+    pub values: Vec<serde_json::Value>,
+}
+
+/// The runtime parameters declared at the top of the pipeline file `text` (`parameters:`), in
+/// declaration order. Templates are not read: a pipeline's runtime parameters are those of its
+/// entry file.
+///
+/// # Errors
+/// The diagnostics, when the text is not YAML or its `parameters:` cannot be read.
+pub fn declared_parameters(
+    text: &str,
+    file: slipway_diagnostics::FileId,
+) -> Result<Vec<ParameterDeclaration>, Vec<Diagnostic>> {
+    let root = slipway_yaml::load(text, file)?;
+    let Some(node) = root.get("parameters") else { return Ok(Vec::new()) };
+    let mut diagnostics = Vec::new();
+    let declarations = declarations(node, &mut diagnostics);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(diagnostics);
+    }
+    let items = node.as_sequence().unwrap_or_default();
+    let found = declarations
+        .parameters
+        .iter()
+        .map(|declared| {
+            let display_name = items
+                .iter()
+                .find(|item| item.get("name").and_then(Node::as_str) == Some(declared.name.as_str()))
+                .and_then(|item| item.get("displayName"))
+                .and_then(Node::as_str)
+                .map(str::to_owned);
+            ParameterDeclaration {
+                name: declared.name.clone(),
+                display_name,
+                kind: if declared.kind == Type::Untyped { "object" } else { declared.kind.name() },
+                default: declared.default.as_ref().map(|default| node_to_value(default).to_json()),
+                default_yaml: declared
+                    .default
+                    .as_ref()
+                    .map(|default| slipway_yaml::emit(default).trim_end().to_owned()),
+                values: declared.values.iter().flatten().map(|value| node_to_value(value).to_json()).collect(),
+            }
+        })
+        .collect();
+    Ok(found)
+}
+
+#[cfg(test)]
+mod declared_tests {
+    use super::*;
+
+    #[test]
+    fn declarations_are_read_for_a_form() {
+        let text = "\
+parameters:
+- name: environment
+  displayName: Where to deploy
+  values: [dev, prod]
+  default: dev
+- name: dryRun
+  type: boolean
+  default: true
+- name: count
+  type: number
+- name: targets
+  type: object
+  default: [linux, windows]
+steps:
+- script: echo hi
+";
+        let found = declared_parameters(text, slipway_diagnostics::FileId(0)).unwrap_or_default();
+        let names: Vec<&str> = found.iter().map(|parameter| parameter.name.as_str()).collect();
+        assert_eq!(names, ["environment", "dryRun", "count", "targets"]);
+        assert_eq!(found[0].display_name.as_deref(), Some("Where to deploy"));
+        assert_eq!(found[0].kind, "string");
+        assert_eq!(found[0].values, [serde_json::json!("dev"), serde_json::json!("prod")]);
+        assert_eq!(found[1].kind, "boolean");
+        assert_eq!(found[1].default, Some(serde_json::json!(true)));
+        assert_eq!(found[2].kind, "number");
+        assert_eq!(found[2].default, None);
+        assert_eq!(found[3].kind, "object");
+        assert_eq!(found[3].default_yaml.as_deref(), Some("- linux\n- windows"));
+    }
+
+    #[test]
+    fn no_parameters_and_bad_yaml() {
+        assert_eq!(
+            declared_parameters("steps: []\n", slipway_diagnostics::FileId(0)).map(|found| found.len()).ok(),
+            Some(0)
+        );
+        assert!(declared_parameters("parameters: [\n", slipway_diagnostics::FileId(0)).is_err());
+        assert!(declared_parameters("parameters: 3\n", slipway_diagnostics::FileId(0)).is_err());
+    }
+}

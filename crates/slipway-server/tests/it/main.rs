@@ -5,3 +5,4 @@ mod api;
 mod runs;
 mod support;
 mod triggers;
+mod ui;

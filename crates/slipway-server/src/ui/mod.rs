@@ -1,0 +1,332 @@
+//! The web UI: server-rendered HTML pages over the store, with a little script of our own for the
+//! live parts (the run page's graph, steps and log follow the run through server-sent events).
+//!
+//! - `/`: pipelines with their latest run; `/pipelines/{name}`: a pipeline's runs, a page at a
+//!   time; `/pipelines/{name}/run`: the "Run pipeline" form generated from the pipeline's
+//!   `parameters:`; `/runs/{id}`: a run's stage and job graph (SVG), steps, live log, test results,
+//!   coverage and artifacts, with cancel and re-run buttons.
+//! - `/admin/users` and `/users/{id}/tokens`: users, roles and personal access tokens.
+//! - `/login` and `/logout`: sign-in with a user name and a personal access token; the session
+//!   cookie is `HttpOnly`, `SameSite=Lax` and `Secure` over https. Every form post carries a CSRF
+//!   token tied to the session (see [`session`]).
+//!
+//! Pages read what they show with a fixed number of store queries, none per run or per job.
+//! Everything shown is escaped ([`maud`] escapes by default; log lines go through [`log`]).
+
+pub mod admin;
+pub mod assets;
+pub mod graph;
+pub mod live;
+pub mod log;
+pub mod pages;
+pub mod session;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, Markup, html};
+use slipway_events::TaskResult;
+use slipway_store::{JobStatus, RunStatus, StepStatus, StoreError, Timestamp};
+
+use crate::AppState;
+use crate::error::ApiError;
+pub use session::Viewer;
+
+/// The UI's routes, merged into [`crate::router`].
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::pipelines))
+        .route("/pipelines", post(pages::create_pipeline))
+        .route("/pipelines/{name}", get(pages::pipeline))
+        .route("/pipelines/{name}/run", get(pages::run_form).post(pages::start_run))
+        .route("/runs/{id}", get(pages::run))
+        .route("/runs/{id}/live", get(live::live))
+        .route("/runs/{id}/log", get(pages::raw_log))
+        .route("/runs/{id}/cancel", post(pages::cancel))
+        .route("/runs/{id}/rerun", post(pages::rerun))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/admin/users", get(admin::users).post(admin::create_user))
+        .route("/admin/users/{id}/role", post(admin::change_role))
+        .route("/users/{id}/tokens", get(admin::tokens).post(admin::create_token))
+        .route("/users/{id}/tokens/{token}/revoke", post(admin::revoke_token))
+        .route("/assets/{file}", get(assets::asset))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Headers every UI response carries: no inline scripts or styles, no framing, no sniffing.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// What a page answers instead of itself: a status and a message, shown as a page.
+#[derive(Debug)]
+pub struct UiError {
+    /// The status.
+    pub status: StatusCode,
+    /// What went wrong, for the person reading.
+    pub message: String,
+}
+
+impl UiError {
+    /// An error with this status and message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into() }
+    }
+
+    /// A 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// A 400.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<ApiError> for UiError {
+    fn from(error: ApiError) -> Self {
+        let status = error.status();
+        let message = match error {
+            ApiError::Internal(detail) => {
+                eprintln!("slipway: web UI: {detail}");
+                "the server could not complete the request; its log has the details".to_owned()
+            }
+            other => other.to_string(),
+        };
+        Self { status, message }
+    }
+}
+
+impl From<StoreError> for UiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let title = self.status.canonical_reason().unwrap_or("Error");
+        let body = html! {
+            section.error {
+                h1 { (self.status.as_u16()) " " (title) }
+                p.message { (self.message) }
+                p { a href="/" { "Back to the pipelines" } }
+            }
+        };
+        (self.status, page(title, None, &body)).into_response()
+    }
+}
+
+/// A whole page: the head, the navigation (for a signed-in viewer) and `body`.
+pub fn page(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<String> {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Slipway" }
+                link rel="stylesheet" href=(assets::css_url());
+                script src=(assets::js_url()) defer {}
+            }
+            body {
+                header.top {
+                    a.brand href="/" { "Slipway" }
+                    @if let Some(viewer) = viewer {
+                        nav {
+                            a href="/" { "Pipelines" }
+                            a href=(format!("/users/{}/tokens", viewer.user.id)) { "Tokens" }
+                            @if viewer.user.role == slipway_store::UserRole::Admin {
+                                a href="/admin/users" { "Users" }
+                            }
+                        }
+                        form.signout method="post" action="/logout" {
+                            span.who { (viewer.user.name) " · " (viewer.user.role) }
+                            input type="hidden" name="csrf" value=(viewer.csrf);
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    };
+    Html(markup.into_string())
+}
+
+/// A hidden input with the viewer's CSRF token, for every form.
+#[must_use]
+pub fn csrf_field(viewer: &Viewer) -> Markup {
+    html! { input type="hidden" name="csrf" value=(viewer.csrf); }
+}
+
+/// The CSS class and the word for a run, job or step that may have a result.
+#[must_use]
+pub fn state_label(completed: bool, running: bool, result: Option<TaskResult>) -> (&'static str, &'static str) {
+    if completed {
+        match result {
+            Some(TaskResult::Succeeded) => ("s-ok", "succeeded"),
+            Some(TaskResult::SucceededWithIssues) => ("s-warn", "succeeded with issues"),
+            Some(TaskResult::Failed) => ("s-fail", "failed"),
+            Some(TaskResult::Canceled) => ("s-cancel", "canceled"),
+            Some(TaskResult::Skipped) => ("s-skip", "skipped"),
+            None => ("s-skip", "completed"),
+        }
+    } else if running {
+        ("s-run", "running")
+    } else {
+        ("s-wait", "queued")
+    }
+}
+
+/// The label of a run.
+#[must_use]
+pub fn run_label(status: RunStatus, result: Option<TaskResult>) -> (&'static str, &'static str) {
+    state_label(status == RunStatus::Completed, status == RunStatus::Running, result)
+}
+
+/// The label of a job.
+#[must_use]
+pub fn job_label(status: JobStatus, result: Option<TaskResult>) -> (&'static str, &'static str) {
+    match status {
+        JobStatus::Pending => ("s-wait", "waiting"),
+        JobStatus::Queued => ("s-wait", "queued"),
+        JobStatus::Running => ("s-run", "running"),
+        JobStatus::Completed => state_label(true, false, result),
+    }
+}
+
+/// The label of a step.
+#[must_use]
+pub fn step_label(status: StepStatus, result: Option<TaskResult>) -> (&'static str, &'static str) {
+    match status {
+        StepStatus::Pending => ("s-wait", "pending"),
+        StepStatus::Running => ("s-run", "running"),
+        StepStatus::Completed => state_label(true, false, result),
+    }
+}
+
+/// A badge for a label.
+#[must_use]
+pub fn badge((class, word): (&'static str, &'static str)) -> Markup {
+    html! { span class=(format!("badge {class}")) { (word) } }
+}
+
+/// A duration for people: `850ms`, `12s`, `3m 05s`, `2h 03m`.
+#[must_use]
+pub fn format_duration(milliseconds: i64) -> String {
+    let milliseconds = milliseconds.max(0);
+    if milliseconds < 1000 {
+        return format!("{milliseconds}ms");
+    }
+    let seconds = milliseconds / 1000;
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3600 => format!("{}m {:02}s", seconds / 60, seconds % 60),
+        _ => format!("{}h {:02}m", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+/// How long something ran: from `started` to `finished`, or to `now` while it runs.
+#[must_use]
+pub fn duration_between(started: Option<Timestamp>, finished: Option<Timestamp>, now: Timestamp) -> Option<String> {
+    let started = started?;
+    Some(format_duration(finished.unwrap_or(now).millis() - started.millis()))
+}
+
+/// A time as `YYYY-MM-DD HH:MM:SS UTC`.
+#[must_use]
+pub fn format_time(time: Timestamp) -> String {
+    let seconds = time.millis().div_euclid(1000);
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    // Days to a civil date (Howard Hinnant's algorithm).
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", of_day / 3600, of_day % 3600 / 60, of_day % 60)
+}
+
+/// `text` percent-encoded for a URL's path segment or query value: everything but ASCII letters,
+/// digits and `-._~` is encoded.
+#[must_use]
+pub fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// A branch without `refs/heads/`.
+#[must_use]
+pub fn short_branch(branch: &str) -> &str {
+    branch.strip_prefix("refs/heads/").unwrap_or(branch)
+}
+
+/// The first 8 characters of a commit.
+#[must_use]
+pub fn short_commit(commit: &str) -> &str {
+    commit.get(..8).unwrap_or(commit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(format_duration(850), "850ms");
+        assert_eq!(format_duration(12_300), "12s");
+        assert_eq!(format_duration(185_000), "3m 05s");
+        assert_eq!(format_duration(7_380_000), "2h 03m");
+        assert_eq!(format_duration(-5), "0ms");
+    }
+
+    #[test]
+    fn times_are_utc_dates() {
+        assert_eq!(format_time(Timestamp::from_millis(0)), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_time(Timestamp::from_millis(1_709_210_096_000)), "2024-02-29 12:34:56 UTC");
+    }
+
+    #[test]
+    fn urls_are_encoded() {
+        assert_eq!(url_encode("Build.build"), "Build.build");
+        assert_eq!(url_encode("a b/c?d&e=<f>"), "a%20b%2Fc%3Fd%26e%3D%3Cf%3E");
+        assert_eq!(url_encode("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn branches_and_commits_are_shortened() {
+        assert_eq!(short_branch("refs/heads/feature/x"), "feature/x");
+        assert_eq!(short_branch("refs/tags/v1"), "refs/tags/v1");
+        assert_eq!(short_commit("0123456789abcdef"), "01234567");
+        assert_eq!(short_commit("abc"), "abc");
+    }
+}

@@ -1,0 +1,906 @@
+//! The pipeline and run pages, the "Run pipeline" form, and the forms that create pipelines and
+//! cancel or re-run runs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Form;
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, PreEscaped, html};
+use serde::Deserialize;
+use slipway_store::{
+    Artifact, Job, JobId, JobStatus, Pipeline, Run, RunFilter, RunId, RunStatus, Step, StoredCoverage, StoredTestRun,
+    TestTotals, UserRole,
+};
+
+use super::graph::GraphPlan;
+use super::session::CsrfForm;
+use super::{
+    UiError, Viewer, badge, csrf_field, duration_between, format_time, job_label, page, run_label, short_branch,
+    short_commit, step_label, url_encode,
+};
+use crate::AppState;
+use crate::api::{CreatePipeline, CreateRun};
+
+/// Runs on one page of a pipeline.
+const RUNS_PER_PAGE: u32 = 50;
+
+/// How many failed tests a run page lists.
+const FAILED_TESTS_SHOWN: usize = 50;
+
+fn form_error(rejection: &FormRejection) -> UiError {
+    UiError::bad_request(rejection.body_text())
+}
+
+async fn find_pipeline(state: &AppState, name: Result<Path<String>, PathRejection>) -> Result<Pipeline, UiError> {
+    let Path(name) = name.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    state
+        .store()
+        .pipeline_by_name(&name)
+        .await?
+        .ok_or_else(|| UiError::not_found(format!("There is no pipeline named '{name}'.")))
+}
+
+async fn find_run(state: &AppState, id: Result<Path<i64>, PathRejection>) -> Result<Run, UiError> {
+    let Path(id) = id.map_err(|_| UiError::bad_request("a run's id is a number"))?;
+    match state.store().run(RunId(id)).await {
+        Ok(run) => Ok(run),
+        Err(error) if error.is_not_found() => Err(UiError::not_found(format!("There is no run {id}."))),
+        Err(error) => Err(error.into()),
+    }
+}
+
+// ----- pipelines -----
+
+/// `GET /`: every pipeline with its latest run.
+pub async fn pipelines(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
+    let store = state.store();
+    let pipelines = store.list_pipelines().await?;
+    let latest: HashMap<_, Run> = store.latest_runs().await?.into_iter().map(|run| (run.pipeline, run)).collect();
+    let now = store.now();
+    let body = html! {
+        h1 { "Pipelines" }
+        @if pipelines.is_empty() {
+            p.empty { "No pipelines yet." @if viewer.user.role == UserRole::Admin { " Add one below." } }
+        } @else {
+            table.list {
+                thead { tr { th { "Pipeline" } th { "Latest run" } th { "Result" } th { "Branch" } th { "Started" } th { "Duration" } } }
+                tbody {
+                    @for pipeline in &pipelines {
+                        @let run = latest.get(&pipeline.id);
+                        tr {
+                            td { a href=(format!("/pipelines/{}", url_encode(&pipeline.name))) { (pipeline.name) } }
+                            @if let Some(run) = run {
+                                td { a href=(format!("/runs/{}", run.id)) { "#" (run.run_number) } }
+                                td { (badge(run_label(run.status, run.result))) }
+                                td { (run.branch.as_deref().map(short_branch).unwrap_or_default()) }
+                                td { (format_time(run.created_at)) }
+                                td { (duration_between(run.started_at, run.finished_at, now).unwrap_or_default()) }
+                            } @else {
+                                td.muted colspan="5" { "never run" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if viewer.user.role == UserRole::Admin {
+            section.panel {
+                h2 { "New pipeline" }
+                form.grid method="post" action="/pipelines" {
+                    (csrf_field(&viewer))
+                    label { "Name" input type="text" name="name" required pattern="[A-Za-z0-9._\\-]{1,100}"; }
+                    label { "Repository (local path or git URL)" input type="text" name="repository" required; }
+                    label { "Pipeline file" input type="text" name="yaml_path" value="azure-pipelines.yml" required; }
+                    label { "Default branch (empty: the repository's)" input type="text" name="default_branch"; }
+                    button type="submit" { "Create pipeline" }
+                }
+            }
+        }
+    };
+    Ok(page("Pipelines", Some(&viewer), &body).into_response())
+}
+
+/// The "New pipeline" form.
+#[derive(Debug, Deserialize)]
+pub struct NewPipelineForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+    repository: String,
+    #[serde(default)]
+    yaml_path: String,
+    #[serde(default)]
+    default_branch: String,
+}
+
+/// `POST /pipelines` (admin): creates a pipeline as the API does.
+pub async fn create_pipeline(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    form: Result<Form<NewPipelineForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(UserRole::Admin)?;
+    let yaml_path = if form.yaml_path.trim().is_empty() { "azure-pipelines.yml".to_owned() } else { form.yaml_path };
+    let body = CreatePipeline {
+        name: form.name.trim().to_owned(),
+        repository: form.repository.trim().to_owned(),
+        yaml_path: yaml_path.trim().to_owned(),
+        default_branch: form.default_branch.trim().to_owned(),
+    };
+    let pipeline = crate::api::register_pipeline(&state, body).await?;
+    Ok(Redirect::to(&format!("/pipelines/{}", url_encode(&pipeline.name))).into_response())
+}
+
+/// The query of a pipeline's page.
+#[derive(Debug, Deserialize)]
+pub struct PipelineQuery {
+    /// Runs older than this id (the next page).
+    before: Option<i64>,
+}
+
+/// `GET /pipelines/{name}`: the pipeline's runs, newest first, a page at a time.
+pub async fn pipeline(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    name: Result<Path<String>, PathRejection>,
+    query: Result<Query<PipelineQuery>, QueryRejection>,
+) -> Result<Response, UiError> {
+    let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let pipeline = find_pipeline(&state, name).await?;
+    let filter = RunFilter {
+        pipeline: Some(pipeline.id),
+        before: query.before.map(RunId),
+        limit: RUNS_PER_PAGE,
+        ..RunFilter::default()
+    };
+    let runs = state.store().list_runs(&filter).await?;
+    let now = state.store().now();
+    let older = (runs.len() == RUNS_PER_PAGE as usize).then(|| runs.last().map(|run| run.id)).flatten();
+    let encoded = url_encode(&pipeline.name);
+    let body = html! {
+        div.heading {
+            h1 { (pipeline.name) }
+            @if viewer.user.role != UserRole::Reader {
+                a.button.primary href=(format!("/pipelines/{encoded}/run")) { "Run pipeline" }
+            }
+        }
+        p.meta {
+            "Repository " code { (pipeline.repository) } " · file " code { (pipeline.yaml_path) }
+            @if !pipeline.default_branch.is_empty() { " · default branch " code { (pipeline.default_branch) } }
+        }
+        @if runs.is_empty() {
+            p.empty { @if query.before.is_some() { "No older runs." } @else { "No runs yet." } }
+        } @else {
+            table.list.runs {
+                thead { tr { th { "Run" } th { "Result" } th { "Branch" } th { "Commit" } th { "Trigger" } th { "Started" } th { "Duration" } } }
+                tbody {
+                    @for run in &runs {
+                        tr {
+                            td { a href=(format!("/runs/{}", run.id)) { "#" (run.run_number) } }
+                            td { (badge(run_label(run.status, run.result))) }
+                            td { (run.branch.as_deref().map(short_branch).unwrap_or_default()) }
+                            td { code title=(run.commit.as_deref().unwrap_or_default()) { (run.commit.as_deref().map(short_commit).unwrap_or_default()) } }
+                            td {
+                                (run.trigger)
+                                @if let Some(who) = &run.requested_by { span.muted { " by " (who) } }
+                            }
+                            td { (format_time(run.created_at)) }
+                            td { (duration_between(run.started_at, run.finished_at, now).unwrap_or_default()) }
+                        }
+                    }
+                }
+            }
+        }
+        nav.pages {
+            @if query.before.is_some() { a href=(format!("/pipelines/{encoded}")) { "Newest" } }
+            @if let Some(older) = older { a href=(format!("/pipelines/{encoded}?before={older}")) { "Older runs" } }
+        }
+    };
+    Ok(page(&pipeline.name, Some(&viewer), &body).into_response())
+}
+
+// ----- the run form -----
+
+/// The query of the run form.
+#[derive(Debug, Deserialize)]
+pub struct RunFormQuery {
+    /// The branch whose pipeline file declares the parameters.
+    branch: Option<String>,
+}
+
+/// `GET /pipelines/{name}/run` (contributor): the form to run the pipeline, with an input for
+/// each of its `parameters:` as the pipeline file declares them on the branch.
+pub async fn run_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    name: Result<Path<String>, PathRejection>,
+    query: Result<Query<RunFormQuery>, QueryRejection>,
+) -> Result<Response, UiError> {
+    viewer.require(UserRole::Contributor)?;
+    let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let pipeline = find_pipeline(&state, name).await?;
+    let branch = query
+        .branch
+        .map(|branch| branch.trim().to_owned())
+        .filter(|branch| !branch.is_empty())
+        .unwrap_or_else(|| pipeline.default_branch.trim().to_owned());
+    let declared = read_parameters(&state, &pipeline, &branch).await;
+    let encoded = url_encode(&pipeline.name);
+    let body = html! {
+        h1 { "Run " a href=(format!("/pipelines/{encoded}")) { (pipeline.name) } }
+        form.inline method="get" action=(format!("/pipelines/{encoded}/run")) {
+            label { "Branch" input type="text" name="branch" value=(branch) placeholder="the repository's default branch"; }
+            button type="submit" { "Read parameters from this branch" }
+        }
+        @match &declared {
+            Err(problem) => p.problem role="alert" { "The parameters could not be read: " (problem) }
+            Ok((_, commit)) => p.meta { "Parameters as declared at commit " code { (short_commit(commit)) } "." }
+        }
+        form.grid #run-form method="post" action=(format!("/pipelines/{encoded}/run")) {
+            (csrf_field(&viewer))
+            input type="hidden" name="branch" value=(branch);
+            @if let Ok((parameters, _)) = &declared {
+                @for parameter in parameters { (parameter_input(parameter)) }
+                @if parameters.is_empty() { p.muted { "This pipeline declares no parameters." } }
+            }
+            button.primary type="submit" { "Run" }
+        }
+    };
+    Ok(page(&format!("Run {}", pipeline.name), Some(&viewer), &body).into_response())
+}
+
+/// Reads the parameters the pipeline file declares on `branch` (the default branch when empty).
+async fn read_parameters(
+    state: &AppState,
+    pipeline: &Pipeline,
+    branch: &str,
+) -> Result<(Vec<slipway_azure::ParameterDeclaration>, String), String> {
+    let scratch = state.data_dir().join("checkouts").join(crate::random_hex(12)?);
+    let (repository, yaml_path) = (pipeline.repository.clone(), pipeline.yaml_path.clone());
+    let branch = (!branch.is_empty()).then(|| short_branch(branch).to_owned());
+    let read = tokio::task::spawn_blocking(move || {
+        if let Some(parent) = scratch.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        crate::checkout::read_pipeline_file(&repository, branch.as_deref(), &yaml_path, &scratch)
+    })
+    .await
+    .map_err(|error| error.to_string())?;
+    let (text, commit) = read.map_err(|error| error.to_string())?;
+    let parameters =
+        slipway_azure::declared_parameters(&text, slipway_diagnostics::FileId(0)).map_err(|diagnostics| {
+            diagnostics.iter().map(|diagnostic| diagnostic.message.clone()).collect::<Vec<_>>().join("; ")
+        })?;
+    Ok((parameters, commit))
+}
+
+/// The input of one parameter. Its name says how its value is read back: `p.TYPE.NAME`.
+fn parameter_input(parameter: &slipway_azure::ParameterDeclaration) -> Markup {
+    let label = parameter.display_name.as_deref().unwrap_or(&parameter.name);
+    let text = |value: &serde_json::Value| match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let default_text = parameter.default.as_ref().map(text).unwrap_or_default();
+    html! {
+        @match parameter.kind {
+            "boolean" => {
+                @let field = format!("p.boolean.{}", parameter.name);
+                div.check {
+                    input type="hidden" name=(field) value="false";
+                    label { input type="checkbox" name=(field) value="true" checked[parameter.default == Some(serde_json::Value::Bool(true))]; " " (label) }
+                }
+            }
+            "number" if parameter.values.is_empty() => {
+                label { (label) input type="number" step="any" name=(format!("p.number.{}", parameter.name)) value=(default_text); }
+            }
+            "string" | "number" => {
+                @let field = format!("p.{}.{}", parameter.kind, parameter.name);
+                label {
+                    (label)
+                    @if parameter.values.is_empty() {
+                        input type="text" name=(field) value=(default_text);
+                    } @else {
+                        select name=(field) {
+                            @for value in &parameter.values {
+                                @let value = text(value);
+                                option value=(value) selected[value == default_text] { (value) }
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {
+                label {
+                    (label) span.muted { " (" (parameter.kind) ", as YAML or JSON)" }
+                    textarea name=(format!("p.object.{}", parameter.name)) rows="4" { (parameter.default_yaml.as_deref().unwrap_or_default()) }
+                }
+            }
+        }
+    }
+}
+
+/// The parameter values of a posted run form, typed by their field names (`p.TYPE.NAME`); for a
+/// name given more than once (a checkbox after its hidden `false`), the last value counts.
+///
+/// # Errors
+/// A 400 for a number that is not one.
+pub fn form_parameters(fields: &[(String, String)]) -> Result<BTreeMap<String, serde_json::Value>, UiError> {
+    let mut parameters = BTreeMap::new();
+    for (field, value) in fields {
+        let Some(rest) = field.strip_prefix("p.") else { continue };
+        let Some((kind, name)) = rest.split_once('.') else { continue };
+        if name.is_empty() {
+            continue;
+        }
+        let value = match kind {
+            "boolean" => serde_json::Value::Bool(value == "true"),
+            "number" if value.trim().is_empty() => {
+                parameters.remove(name);
+                continue;
+            }
+            "number" => {
+                let number: f64 =
+                    value.trim().parse().ok().filter(|number: &f64| number.is_finite()).ok_or_else(|| {
+                        UiError::bad_request(format!("Parameter '{name}' must be a number, not '{value}'."))
+                    })?;
+                if number.fract() == 0.0 && number.abs() < 9_007_199_254_740_992.0 {
+                    #[expect(clippy::cast_possible_truncation, reason = "integral and below 2^53, so exact")]
+                    serde_json::Value::from(number as i64)
+                } else {
+                    serde_json::Number::from_f64(number).map_or(serde_json::Value::Null, serde_json::Value::Number)
+                }
+            }
+            _ => serde_json::Value::String(value.clone()),
+        };
+        parameters.insert(name.to_owned(), value);
+    }
+    Ok(parameters)
+}
+
+/// `POST /pipelines/{name}/run` (contributor): starts a run as `POST /api/v1/pipelines/{name}/runs`
+/// does, then shows it.
+pub async fn start_run(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    name: Result<Path<String>, PathRejection>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Form(fields) = form.map_err(|rejection| form_error(&rejection))?;
+    let field = |name: &str| fields.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
+    viewer.check_csrf(field("csrf").unwrap_or_default())?;
+    viewer.require(UserRole::Contributor)?;
+    let pipeline = find_pipeline(&state, name).await?;
+    let branch = field("branch").map(str::trim).filter(|branch| !branch.is_empty()).map(str::to_owned);
+    let body = CreateRun { branch, parameters: form_parameters(&fields)?, ..CreateRun::default() };
+    let run = crate::api::queue_manual_run(&state, &viewer.user.name, &pipeline.name, body).await?;
+    Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
+}
+
+// ----- the run page -----
+
+/// The query of the run page and its live stream.
+#[derive(Debug, Deserialize)]
+pub struct RunQuery {
+    /// The job whose log is shown (`STAGE.JOB` or `STAGE.JOB.LEG`).
+    pub job: Option<String>,
+}
+
+/// Everything the run page shows but the log.
+#[derive(Debug)]
+pub struct RunView {
+    /// The run.
+    pub run: Run,
+    /// Its pipeline's name.
+    pub pipeline: String,
+    /// Its jobs.
+    pub jobs: Vec<Job>,
+    /// Their steps.
+    pub steps: Vec<(JobId, Step)>,
+    /// The shape of its graph.
+    pub graph: GraphPlan,
+    /// Test totals.
+    pub totals: TestTotals,
+    /// Test runs.
+    pub tests: Vec<StoredTestRun>,
+    /// Coverage summaries.
+    pub coverage: Vec<StoredCoverage>,
+    /// Artifacts.
+    pub artifacts: Vec<Artifact>,
+}
+
+impl RunView {
+    /// Reads everything about `run` with one query per kind of thing.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn load(state: &AppState, run: Run) -> Result<Self, UiError> {
+        let store = state.store();
+        let graph = store.run_plan(run.id).await?.map(|plan| GraphPlan::from_plan(&plan)).unwrap_or_default();
+        let jobs = store.jobs_of_run(run.id).await?;
+        let steps = store.steps_of_run(run.id).await?;
+        Self::assemble(state, run, jobs, steps, graph).await
+    }
+
+    /// Reads the rest of what the page shows about `run`, given its jobs, steps and graph.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn assemble(
+        state: &AppState,
+        run: Run,
+        jobs: Vec<Job>,
+        steps: Vec<(JobId, Step)>,
+        graph: GraphPlan,
+    ) -> Result<Self, UiError> {
+        let store = state.store();
+        let pipeline = store.pipeline(run.pipeline).await.map(|pipeline| pipeline.name).unwrap_or_default();
+        let totals = store.test_totals(run.id).await?;
+        let tests = if totals.total > 0 { store.test_runs(run.id).await? } else { Vec::new() };
+        let coverage = store.coverage_summaries(run.id).await?;
+        let artifacts = store.artifacts_of_run(run.id).await?;
+        Ok(Self { run, pipeline, jobs, steps, graph, totals, tests, coverage, artifacts })
+    }
+
+    /// The job whose log to show: the one asked for, else a running one, else a failed one, else
+    /// the first.
+    #[must_use]
+    pub fn selected_job(&self, asked: Option<&str>) -> Option<&Job> {
+        match asked {
+            Some(asked) => self.jobs.iter().find(|job| job.key == asked),
+            None => default_job(&self.jobs),
+        }
+    }
+}
+
+/// The job whose log a run page shows when none is asked for: a running one, else a failed one,
+/// else the first.
+#[must_use]
+pub fn default_job(jobs: &[Job]) -> Option<&Job> {
+    jobs.iter()
+        .find(|job| job.status == JobStatus::Running)
+        .or_else(|| jobs.iter().find(|job| job.result == Some(slipway_events::TaskResult::Failed)))
+        .or_else(|| jobs.first())
+}
+
+/// `GET /runs/{id}`: the run's graph, jobs, steps, results and log.
+pub async fn run(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+    query: Result<Query<RunQuery>, QueryRejection>,
+) -> Result<Response, UiError> {
+    let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let run = find_run(&state, id).await?;
+    let view = RunView::load(&state, run).await?;
+    let selected = view.selected_job(query.job.as_deref()).map(|job| job.key.clone()).or(query.job);
+    let live = run_live(&view, &viewer, selected.as_deref(), state.store().now());
+    let run_id = view.run.id;
+    let job_name = selected
+        .as_deref()
+        .and_then(|key| view.jobs.iter().find(|job| job.key == key))
+        .map(|job| job.display_name.clone());
+    let raw = selected.as_deref().map(|key| format!("/runs/{run_id}/log?job={}", url_encode(key)));
+    let body = html! {
+        div #run-live data-run=(run_id) data-job=(selected.as_deref().unwrap_or_default())
+            data-done=(if view.run.status == RunStatus::Completed { "true" } else { "false" }) {
+            (live)
+        }
+        section.panel.log-panel {
+            div.log-head {
+                h2 { "Log" span #log-job { (job_name.as_deref().or(selected.as_deref()).map(|name| format!(": {name}")).unwrap_or_default()) } }
+                input #log-search type="search" placeholder="Search the log" aria-label="Search the log";
+                a #log-raw href=(raw.as_deref().unwrap_or("#")) download { "Raw log" }
+            }
+            div #log.log aria-live="polite" {
+                p.muted #log-empty { "Waiting for the log…" }
+            }
+            noscript { p { "The log streams with JavaScript; without it, open the raw log." } }
+        }
+    };
+    let title = format!("{} #{}", view.pipeline, view.run.run_number);
+    Ok(page(&title, Some(&viewer), &body).into_response())
+}
+
+/// The live part of the run page (replaced as the run moves on): header, actions, graph, jobs
+/// and steps, tests, coverage and artifacts.
+#[must_use]
+pub fn run_live(view: &RunView, viewer: &Viewer, selected: Option<&str>, now: slipway_store::Timestamp) -> Markup {
+    let run = &view.run;
+    let completed = run.status == RunStatus::Completed;
+    let mut steps_by_job: HashMap<JobId, Vec<&Step>> = HashMap::new();
+    for (job, step) in &view.steps {
+        steps_by_job.entry(*job).or_default().push(step);
+    }
+    let failed_jobs = view.jobs.iter().any(|job| {
+        matches!(job.result, Some(slipway_events::TaskResult::Failed | slipway_events::TaskResult::Canceled))
+    });
+    html! {
+        div.heading {
+            h1 {
+                a href=(format!("/pipelines/{}", url_encode(&view.pipeline))) { (view.pipeline) }
+                " #" (run.run_number) " "
+                span #run-status { (badge(run_label(run.status, run.result))) }
+                @if run.cancel_requested && !completed { " " span.badge.s-cancel { "cancelling" } }
+            }
+            @if viewer.user.role != UserRole::Reader {
+                div.actions {
+                    @if !completed && !run.cancel_requested {
+                        form method="post" action=(format!("/runs/{}/cancel", run.id)) {
+                            (csrf_field(viewer))
+                            button.danger type="submit" { "Cancel" }
+                        }
+                    }
+                    @if completed {
+                        form method="post" action=(format!("/runs/{}/rerun", run.id)) {
+                            (csrf_field(viewer))
+                            input type="hidden" name="failed_only" value="false";
+                            button type="submit" { "Re-run" }
+                        }
+                        @if failed_jobs {
+                            form method="post" action=(format!("/runs/{}/rerun", run.id)) {
+                                (csrf_field(viewer))
+                                input type="hidden" name="failed_only" value="true";
+                                button type="submit" { "Re-run failed jobs" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p.meta {
+            @if let Some(branch) = &run.branch { "Branch " code { (short_branch(branch)) } " · " }
+            @if let Some(commit) = &run.commit { "commit " code title=(commit) { (short_commit(commit)) } " · " }
+            @if let Some(message) = run.trigger_details.get("message").and_then(|value| value.as_str()).filter(|message| !message.is_empty()) {
+                "“" (message) "” · "
+            }
+            (run.trigger) @if let Some(who) = &run.requested_by { " by " (who) }
+            " · queued " (format_time(run.created_at))
+            @if let Some(duration) = duration_between(run.started_at, run.finished_at, now) { " · ran " (duration) }
+            @if let Some(retry_of) = run.retry_of { " · re-run of " a href=(format!("/runs/{retry_of}")) { "run " (retry_of) } }
+        }
+        section.panel.graph {
+            (super::graph::svg(&view.graph, &view.jobs, run.id, selected))
+        }
+        section.panel.jobs {
+            h2 { "Jobs" }
+            @if view.jobs.is_empty() { p.muted { "No job has started yet." } }
+            @for job in &view.jobs {
+                div class=(if Some(job.key.as_str()) == selected { "job selected" } else { "job" }) {
+                    h3 {
+                        a href=(format!("/runs/{}?job={}", run.id, url_encode(&job.key))) { (job.display_name) }
+                        " " (badge(job_label(job.status, job.result)))
+                        @if let Some(duration) = duration_between(job.started_at, job.finished_at, now) { span.muted { " " (duration) } }
+                    }
+                    @if let Some(message) = &job.message { p.job-message { (message) } }
+                    @if let Some(steps) = steps_by_job.get(&job.id) {
+                        ol.steps {
+                            @for step in steps {
+                                li {
+                                    (badge(step_label(step.status, step.result)))
+                                    " " span.step-name { (step.display_name) }
+                                    @if let Some(duration) = duration_between(step.started_at, step.finished_at, now) { span.muted { " " (duration) } }
+                                    @if let Some(message) = &step.message { div.step-message { (message) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if view.totals.total > 0 || !view.tests.is_empty() {
+            (tests_panel(view))
+        }
+        @if !view.coverage.is_empty() {
+            section.panel.coverage {
+                h2 { "Code coverage" }
+                table.list {
+                    thead { tr { th { "Job" } th { "Format" } th { "Lines" } th { "Branches" } } }
+                    tbody {
+                        @for summary in &view.coverage {
+                            tr {
+                                td { (summary.job) }
+                                td { (summary.coverage.format) }
+                                td { (counter(summary.coverage.lines)) }
+                                td { (counter(summary.coverage.branches)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !view.artifacts.is_empty() {
+            section.panel.artifacts {
+                h2 { "Artifacts" }
+                ul {
+                    @for artifact in &view.artifacts {
+                        li {
+                            a href=(format!("/api/v1/runs/{}/artifacts/{}", run.id, url_encode(&artifact.name))) download { (artifact.name) }
+                            span.muted { " " (artifact.files) " files, " (format_bytes(artifact.bytes)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn tests_panel(view: &RunView) -> Markup {
+    let totals = view.totals;
+    let failed: Vec<_> = view
+        .tests
+        .iter()
+        .flat_map(|run| run.results.tests.iter().map(move |case| (run, case)))
+        .filter(|(_, case)| matches!(case.outcome, slipway_events::TestOutcome::Failed))
+        .take(FAILED_TESTS_SHOWN)
+        .collect();
+    let class = if totals.failed > 0 { "s-fail" } else { "s-ok" };
+    html! {
+        section.panel.tests #tests {
+            h2 { "Tests" }
+            p.test-totals {
+                span class=(format!("badge {class}")) { (totals.passed) " of " (totals.total) " passed" }
+                " · " (totals.failed) " failed · " (totals.skipped) " skipped"
+            }
+            table.list {
+                thead { tr { th { "Test run" } th { "Job" } th { "Format" } th { "Passed" } th { "Failed" } th { "Skipped" } th { "Duration" } } }
+                tbody {
+                    @for test_run in &view.tests {
+                        tr {
+                            td { (test_run.results.title) }
+                            td { (test_run.job) }
+                            td { (test_run.results.format) }
+                            td { (test_run.results.passed) }
+                            td { (test_run.results.failed) }
+                            td { (test_run.results.skipped) }
+                            td { (super::format_duration(i64::try_from(test_run.results.duration_ms).unwrap_or(i64::MAX))) }
+                        }
+                    }
+                }
+            }
+            @if !failed.is_empty() {
+                h3 { "Failed tests" }
+                ul.failed-tests {
+                    @for (_, case) in &failed {
+                        li {
+                            strong { (case.name) }
+                            @if let Some(message) = &case.message { pre { (message) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn counter(counter: Option<slipway_events::CoverageCounter>) -> String {
+    match counter {
+        Some(counter) if counter.total > 0 => {
+            #[expect(clippy::cast_precision_loss, reason = "a percentage for people")]
+            let percent = counter.covered as f64 * 100.0 / counter.total as f64;
+            format!("{percent:.1}% ({}/{})", counter.covered, counter.total)
+        }
+        Some(_) => "—".to_owned(),
+        None => String::new(),
+    }
+}
+
+/// A size for people.
+#[must_use]
+pub fn format_bytes(bytes: i64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "a size for people")]
+    let value = bytes as f64;
+    match bytes {
+        ..1024 => format!("{bytes} B"),
+        ..1_048_576 => format!("{:.1} KiB", value / 1024.0),
+        ..1_073_741_824 => format!("{:.1} MiB", value / 1_048_576.0),
+        _ => format!("{:.1} GiB", value / 1_073_741_824.0),
+    }
+}
+
+/// `GET /runs/{id}/log?job=KEY`: a job's whole log as text, to download.
+pub async fn raw_log(
+    State(state): State<AppState>,
+    _viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+    query: Result<Query<RunQuery>, QueryRejection>,
+) -> Result<Response, UiError> {
+    let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let run = find_run(&state, id).await?;
+    let Some(key) = query.job else { return Err(UiError::bad_request("say which job's log: ?job=STAGE.JOB")) };
+    let store = state.store();
+    let job = store
+        .jobs_of_run(run.id)
+        .await?
+        .into_iter()
+        .find(|job| job.key == key)
+        .ok_or_else(|| UiError::not_found(format!("Run {} has no job '{key}'.", run.id)))?;
+    let mut text = String::new();
+    let mut from = 0;
+    loop {
+        let slice = store.read_log(job.id, from, 10_000).await?;
+        for line in &slice.lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        if slice.lines.is_empty() || slice.next_line <= from {
+            break;
+        }
+        from = slice.next_line;
+    }
+    let file: String = format!("run-{}-{key}.log", run.id)
+        .chars()
+        .map(|character| if character.is_ascii_alphanumeric() || ".-_".contains(character) { character } else { '_' })
+        .collect();
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+/// `POST /runs/{id}/cancel` (contributor).
+pub async fn cancel(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(UserRole::Contributor)?;
+    let run = find_run(&state, id).await?;
+    crate::api::cancel(&state, &run).await?;
+    Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
+}
+
+/// The re-run form.
+#[derive(Debug, Deserialize)]
+pub struct RerunForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    failed_only: String,
+}
+
+/// `POST /runs/{id}/rerun` (contributor): a new run of the same commit, parameters and plan.
+pub async fn rerun(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+    form: Result<Form<RerunForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(UserRole::Contributor)?;
+    let run = find_run(&state, id).await?;
+    let failed_only = form.failed_only == "true";
+    let new_run = rerun_run(&state, &run, failed_only, &viewer.user.name).await?;
+    Ok(Redirect::to(&format!("/runs/{}", new_run.id)).into_response())
+}
+
+/// Re-runs a completed run: a new run with the same branch, commit, parameters, variables and plan
+/// over a fresh checkout of the commit.
+async fn rerun_run(state: &AppState, run: &Run, failed_only: bool, requested_by: &str) -> Result<Run, UiError> {
+    if run.status != RunStatus::Completed {
+        return Err(UiError::new(StatusCode::CONFLICT, format!("Run {} has not completed yet.", run.id)));
+    }
+    if failed_only {
+        return Err(UiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "Re-running only the failed jobs is not available on this server yet; re-run the whole run instead.",
+        ));
+    }
+    let store = state.store();
+    let plan = store
+        .run_plan(run.id)
+        .await?
+        .ok_or_else(|| UiError::new(StatusCode::CONFLICT, format!("Run {} has no plan to run again.", run.id)))?;
+    let pipeline = store.pipeline(run.pipeline).await?;
+    let commit = run.commit.clone().unwrap_or_default();
+    let checkouts = state.data_dir().join("checkouts");
+    let temporary =
+        checkouts.join(crate::random_hex(12).map_err(|error| UiError::from(crate::ApiError::Internal(error)))?);
+    let previous_source = crate::engine::run_directory(state.data_dir(), run.id).join("source");
+    let (repository, destination) = (pipeline.repository.clone(), temporary.clone());
+    let checked_out = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&checkouts)?;
+        // The previous run's checkout has the commit when it is still there; else the repository.
+        let source =
+            if previous_source.join(".git").is_dir() { previous_source.display().to_string() } else { repository };
+        crate::checkout::checkout_commit(&source, &commit, &destination).map_err(std::io::Error::other)
+    })
+    .await
+    .map_err(|error| UiError::from(crate::ApiError::Internal(error.to_string())))?;
+    if let Err(error) = checked_out {
+        let _ = tokio::fs::remove_dir_all(&temporary).await;
+        return Err(UiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("The commit could not be checked out: {error}"),
+        ));
+    }
+    let mut new_run = slipway_store::NewRun::new(run.pipeline, "queued", slipway_store::TriggerKind::Manual);
+    new_run.branch.clone_from(&run.branch);
+    new_run.commit.clone_from(&run.commit);
+    new_run.parameters = run.parameters.clone();
+    new_run.variables = run.variables.clone();
+    new_run.trigger_details = run.trigger_details.clone();
+    new_run.requested_by = Some(requested_by.to_owned());
+    new_run.retry_of = Some(run.id);
+    new_run.plan = Some(plan);
+    let created = store.create_run(&new_run).await?;
+    store.set_run_number(created.id, &created.id.to_string()).await?;
+    let run_dir = crate::engine::run_directory(state.data_dir(), created.id);
+    let moved = async {
+        tokio::fs::create_dir_all(&run_dir).await?;
+        tokio::fs::rename(&temporary, run_dir.join("source")).await
+    }
+    .await;
+    if let Err(error) = moved {
+        let _ = tokio::fs::remove_dir_all(&temporary).await;
+        let _ = store.finish_run(created.id, slipway_events::TaskResult::Failed).await;
+        return Err(crate::ApiError::Internal(format!("could not move the checkout into place: {error}")).into());
+    }
+    state.wake();
+    Ok(store.run(created.id).await?)
+}
+
+/// Renders static log HTML for a job (for tests of the folding as a page shows it).
+#[must_use]
+pub fn log_html(lines: &[String]) -> PreEscaped<String> {
+    let ops = super::log::Folder::default().fold(0, lines.iter().map(String::as_str));
+    PreEscaped(super::log::ops_html(&ops))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())).collect()
+    }
+
+    #[test]
+    fn form_fields_become_typed_parameters() -> Result<(), String> {
+        let posted = fields(&[
+            ("csrf", "x"),
+            ("p.boolean.dryRun", "false"),
+            ("p.boolean.dryRun", "true"),
+            ("p.boolean.verbose", "false"),
+            ("p.number.count", "3"),
+            ("p.number.ratio", "0.5"),
+            ("p.number.empty", " "),
+            ("p.string.environment", "prod"),
+            ("p.object.targets", "[linux, windows]"),
+            ("p.", "ignored"),
+        ]);
+        let parameters = form_parameters(&posted).map_err(|error| error.message)?;
+        assert_eq!(
+            serde_json::to_value(&parameters).map_err(|error| error.to_string())?,
+            serde_json::json!({
+                "count": 3, "dryRun": true, "environment": "prod", "ratio": 0.5,
+                "targets": "[linux, windows]", "verbose": false
+            })
+        );
+        let bad = form_parameters(&fields(&[("p.number.count", "three")]));
+        assert!(bad.is_err_and(|error| error.status == StatusCode::BAD_REQUEST && error.message.contains("count")));
+        Ok(())
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(format_bytes(512), "512 B");
+        assert_eq!(format_bytes(2048), "2.0 KiB");
+        assert_eq!(format_bytes(5 * 1_048_576), "5.0 MiB");
+    }
+}

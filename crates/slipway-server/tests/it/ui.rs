@@ -1,0 +1,550 @@
+//! The web UI through `oneshot`: sign-in and sessions, redirects when signed out, CSRF checks,
+//! pages rendered with real runs, the live stream, admin pages, and hostile text escaped.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use serde_json::json;
+use tower::ServiceExt as _;
+
+use crate::support::{TWO_JOBS, TestResult, TestServer, create_user, make_repository, send, wait_for_run};
+
+/// An answer with its body as text.
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|value| value.to_str().ok()).unwrap_or_default()
+    }
+
+    fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> Option<String> {
+        let start = self.body.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+        let end = self.body[start..].find('"')? + start;
+        Some(self.body[start..end].to_owned())
+    }
+}
+
+/// A browser's view of the app: its cookies.
+struct Client {
+    app: Router,
+    cookies: Vec<(String, String)>,
+}
+
+fn form_body(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(key, value)| {
+            format!("{}={}", slipway_server::ui::url_encode(key), slipway_server::ui::url_encode(value))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl Client {
+    fn new(app: Router) -> Self {
+        Self { app, cookies: Vec::new() }
+    }
+
+    async fn request(
+        &mut self,
+        method: Method,
+        uri: &str,
+        body: Option<String>,
+        extra: &[(&str, &str)],
+    ) -> TestResult<Page> {
+        let mut request = Request::builder().method(method).uri(uri);
+        if !self.cookies.is_empty() {
+            let cookies: Vec<String> = self.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect();
+            request = request.header(header::COOKIE, cookies.join("; "));
+        }
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        let request = match body {
+            Some(body) => {
+                request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(Body::from(body))?
+            }
+            None => request.body(Body::empty())?,
+        };
+        let response = self.app.clone().oneshot(request).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        let page = Page { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() };
+        for cookie in page.set_cookies() {
+            let pair = cookie.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                self.cookies.retain(|(known, _)| known != name);
+                if !value.is_empty() && !cookie.contains("Max-Age=0") {
+                    self.cookies.push((name.to_owned(), value.to_owned()));
+                }
+            }
+        }
+        Ok(page)
+    }
+
+    async fn get(&mut self, uri: &str) -> TestResult<Page> {
+        self.request(Method::GET, uri, None, &[]).await
+    }
+
+    async fn post(&mut self, uri: &str, fields: &[(&str, &str)]) -> TestResult<Page> {
+        self.request(Method::POST, uri, Some(form_body(fields)), &[]).await
+    }
+
+    /// Signs in through the form; gives the session's CSRF token from the next page.
+    async fn sign_in(&mut self, user: &str, token: &str) -> TestResult<String> {
+        let form = self.get("/login").await?;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf().ok_or("no csrf field on the sign-in form")?;
+        let signed_in =
+            self.post("/login", &[("csrf", &csrf), ("next", "/"), ("user", user), ("token", token)]).await?;
+        assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.body);
+        let home = self.get("/").await?;
+        assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+        Ok(home.csrf().ok_or("no csrf field on the pipelines page")?)
+    }
+}
+
+async fn admin_client(server: &TestServer) -> TestResult<(Client, String)> {
+    let mut client = Client::new(server.app());
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let csrf = client.sign_in("admin", &admin).await?;
+    Ok((client, csrf))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_out_pages_redirect_to_sign_in() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(directory.path(), 0).await?;
+    let mut client = Client::new(server.app());
+    for (path, next) in
+        [("/", "%2F"), ("/runs/1?job=a.b", "%2Fruns%2F1%3Fjob%3Da.b"), ("/admin/users", "%2Fadmin%2Fusers")]
+    {
+        let page = client.get(path).await?;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(page.location(), format!("/login?next={next}"));
+    }
+    let posted = client.post("/pipelines", &[("name", "x"), ("repository", "/tmp")]).await?;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER);
+    let login = client.get("/login").await?;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.body.contains("Sign in to Slipway"));
+    let cookies = login.set_cookies();
+    assert!(
+        cookies.iter().any(|cookie| cookie.starts_with("slipway_login=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")),
+        "{cookies:?}"
+    );
+    assert!(login.headers.get(header::CONTENT_SECURITY_POLICY).is_some());
+    let css = client.get("/assets/app.css").await?;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(
+        css.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/css"))
+    );
+    assert_eq!(client.get("/assets/nope.js").await?.status, StatusCode::NOT_FOUND);
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_starts_a_session_and_sign_out_ends_it() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(directory.path(), 0).await?;
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let mut client = Client::new(server.app());
+    let form = client.get("/login?next=%2Fadmin%2Fusers").await?;
+    let csrf = form.csrf().ok_or("no csrf")?;
+    assert!(form.body.contains("value=\"/admin/users\""), "{}", form.body);
+
+    let wrong =
+        client.post("/login", &[("csrf", &csrf), ("next", "/"), ("user", "admin"), ("token", "slw_wrong")]).await?;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("do not match"), "{}", wrong.body);
+    let other_name =
+        client.post("/login", &[("csrf", &csrf), ("next", "/"), ("user", "bob"), ("token", &admin)]).await?;
+    assert_eq!(other_name.status, StatusCode::UNAUTHORIZED);
+    let forged =
+        client.post("/login", &[("csrf", "0000"), ("next", "/"), ("user", "admin"), ("token", &admin)]).await?;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.body.contains("CSRF"), "{}", forged.body);
+
+    let signed_in = client
+        .post("/login", &[("csrf", &csrf), ("next", "https://evil.example/"), ("user", "admin"), ("token", &admin)])
+        .await?;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.location(), "/", "a sign-in never sends the browser to another site");
+    let session = signed_in
+        .set_cookies()
+        .into_iter()
+        .find(|cookie| cookie.starts_with("slipway_session="))
+        .ok_or("no session cookie")?;
+    assert!(session.contains("; Path=/; HttpOnly; SameSite=Lax; Max-Age="), "{session}");
+    assert!(!session.contains("Secure"), "plain http gets no Secure cookie: {session}");
+
+    let home = client.get("/").await?;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Pipelines") && home.body.contains("admin · admin"), "{}", home.body);
+    // Signed in, the sign-in page sends the browser on.
+    let again = client.get("/login?next=%2Fadmin%2Fusers").await?;
+    assert_eq!((again.status, again.location()), (StatusCode::SEE_OTHER, "/admin/users"));
+
+    let csrf = home.csrf().ok_or("no csrf")?;
+    let refused = client.post("/logout", &[("csrf", "nope")]).await?;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let out = client.post("/logout", &[("csrf", &csrf)]).await?;
+    assert_eq!((out.status, out.location()), (StatusCode::SEE_OTHER, "/login"));
+    let after = client.get("/").await?;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "the session ended");
+
+    // Behind an https proxy the cookie is Secure.
+    let mut proxied = Client::new(server.app());
+    let form = proxied.request(Method::GET, "/login", None, &[("x-forwarded-proto", "https")]).await?;
+    let csrf = form.csrf().ok_or("no csrf")?;
+    let body = form_body(&[("csrf", &csrf), ("next", "/"), ("user", "admin"), ("token", &admin)]);
+    let secure = proxied.request(Method::POST, "/login", Some(body), &[("x-forwarded-proto", "https")]).await?;
+    assert!(
+        secure
+            .set_cookies()
+            .iter()
+            .any(|cookie| cookie.starts_with("slipway_session=") && cookie.ends_with("; Secure"))
+    );
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn form_posts_without_the_csrf_token_are_refused() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(directory.path(), 0).await?;
+    let (mut client, csrf) = admin_client(&server).await?;
+    for (path, fields) in [
+        ("/pipelines", vec![("name", "x"), ("repository", "/tmp")]),
+        ("/admin/users", vec![("name", "eve"), ("role", "admin")]),
+        ("/users/1/tokens", vec![("name", "sneaky")]),
+        ("/runs/1/cancel", vec![]),
+    ] {
+        let missing = client.post(path, &fields).await?;
+        assert_eq!(missing.status, StatusCode::FORBIDDEN, "{path}: {}", missing.body);
+        assert!(missing.body.contains("security token (CSRF)"), "{}", missing.body);
+        let mut wrong = fields.clone();
+        wrong.push(("csrf", "f00d"));
+        assert_eq!(client.post(path, &wrong).await?.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert!(server.state.store().user_by_name("eve").await?.is_none());
+    assert!(server.state.store().pipeline_by_name("x").await?.is_none());
+
+    // The API takes the session cookie: for reading as is, for changes only with the CSRF header.
+    let read = client.get("/api/v1/pipelines").await?;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let change = client.request(Method::POST, "/api/v1/runs/1/cancel", None, &[]).await?;
+    assert_eq!(change.status, StatusCode::FORBIDDEN, "{}", change.body);
+    assert!(change.body.contains("X-CSRF-Token"), "{}", change.body);
+    let with_header = client.request(Method::POST, "/api/v1/runs/1/cancel", None, &[("x-csrf-token", &csrf)]).await?;
+    assert_eq!(with_header.status, StatusCode::NOT_FOUND, "authenticated, and there is no run 1: {}", with_header.body);
+    server.stop().await;
+    Ok(())
+}
+
+const PIPELINE_WITH_PARAMETERS: &str = "\
+parameters:
+- name: greeting
+  displayName: 'Greeting \"><script>alert(1)</script>'
+  default: hello
+- name: loud
+  type: boolean
+  default: false
+- name: times
+  type: number
+  default: 1
+- name: flavour
+  values: [vanilla, '<b>bold</b>']
+  default: vanilla
+trigger: none
+stages:
+- stage: Build
+  jobs:
+  - job: compile
+    steps:
+    - checkout: none
+    - script: |
+        echo '##[group]Setup'
+        echo 'inside the group'
+        echo '##[endgroup]'
+        echo '<img src=x onerror=alert(1)>'
+        printf '\\033[31mred text\\033[0m\\n'
+        echo '${{ parameters.greeting }} ${{ parameters.loud }} ${{ parameters.times }} ${{ parameters.flavour }}'
+      displayName: Say it
+- stage: Test
+  dependsOn: Build
+  jobs:
+  - job: unit
+    steps:
+    - checkout: none
+    - script: echo testing
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_show_a_run_from_the_form_to_its_log() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let repository = directory.path().join("repository");
+    make_repository(&repository, &[("azure-pipelines.yml", PIPELINE_WITH_PARAMETERS)])?;
+    // A hostile commit message.
+    let status = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "--quiet",
+            "--allow-empty",
+            "-m",
+            "<script>alert('commit')</script>",
+        ])
+        .current_dir(&repository)
+        .status()?;
+    assert!(status.success());
+    let server = TestServer::start(&directory.path().join("data"), 2).await?;
+    let (mut client, csrf) = admin_client(&server).await?;
+
+    let created = client
+        .post(
+            "/pipelines",
+            &[
+                ("csrf", &csrf),
+                ("name", "demo"),
+                ("repository", &repository.display().to_string()),
+                ("yaml_path", "azure-pipelines.yml"),
+                ("default_branch", ""),
+            ],
+        )
+        .await?;
+    assert_eq!((created.status, created.location()), (StatusCode::SEE_OTHER, "/pipelines/demo"), "{}", created.body);
+    let duplicate = client
+        .post("/pipelines", &[("csrf", &csrf), ("name", "demo"), ("repository", &repository.display().to_string())])
+        .await?;
+    assert_eq!(duplicate.status, StatusCode::CONFLICT);
+
+    // The run form is generated from the parameters, escaped.
+    let form = client.get("/pipelines/demo/run").await?;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("name=\"p.string.greeting\" value=\"hello\""), "{}", form.body);
+    assert!(form.body.contains("Greeting &quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"), "{}", form.body);
+    assert!(!form.body.contains("<script>alert(1)"), "{}", form.body);
+    assert!(form.body.contains("type=\"checkbox\" name=\"p.boolean.loud\" value=\"true\""), "{}", form.body);
+    assert!(form.body.contains("type=\"number\" step=\"any\" name=\"p.number.times\" value=\"1\""), "{}", form.body);
+    assert!(form.body.contains("<option value=\"&lt;b&gt;bold&lt;/b&gt;\">"), "{}", form.body);
+    let missing_branch = client.get("/pipelines/demo/run?branch=nope").await?;
+    assert!(missing_branch.body.contains("could not be read"), "{}", missing_branch.body);
+
+    let bad_number =
+        client.post("/pipelines/demo/run", &[("csrf", &csrf), ("branch", ""), ("p.number.times", "many")]).await?;
+    assert_eq!(bad_number.status, StatusCode::BAD_REQUEST);
+    let started = client
+        .post(
+            "/pipelines/demo/run",
+            &[
+                ("csrf", &csrf),
+                ("branch", ""),
+                ("p.string.greeting", "hi there"),
+                ("p.boolean.loud", "false"),
+                ("p.boolean.loud", "true"),
+                ("p.number.times", "3"),
+                ("p.string.flavour", "<b>bold</b>"),
+            ],
+        )
+        .await?;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let id: i64 = started.location().strip_prefix("/runs/").ok_or("not a run page")?.parse()?;
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let run = wait_for_run(&server.app(), &admin, id).await?;
+    assert_eq!(run["result"], "Succeeded", "{run}");
+    assert_eq!(
+        run["parameters"],
+        json!({ "greeting": "hi there", "loud": true, "times": 3, "flavour": "<b>bold</b>" })
+    );
+    assert_eq!(run["requestedBy"], "admin");
+
+    let page = client.get(&format!("/runs/{id}")).await?;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let body = &page.body;
+    assert!(body.contains("<svg class=\"graph\""), "{body}");
+    assert!(body.contains(">Build<") && body.contains(">Test<"), "stage titles: {body}");
+    assert!(body.contains("class=\"edge stage-edge\""), "{body}");
+    assert!(body.contains("class=\"job s-ok"), "{body}");
+    assert!(body.contains("Say it"), "the steps are listed: {body}");
+    assert!(
+        body.contains("&lt;script&gt;alert(&#39;commit&#39;)&lt;/script&gt;")
+            || body.contains("&lt;script&gt;alert('commit')&lt;/script&gt;"),
+        "{body}"
+    );
+    assert!(!body.contains("<script>alert"), "{body}");
+    assert!(body.contains("data-job=\"Build.compile\""), "{body}");
+    assert!(body.contains("href=\"/runs/") && body.contains("/log?job=Build.compile"), "{body}");
+    assert!(body.contains(">Re-run<"), "{body}");
+
+    // The live stream of a completed run: the status, every line folded and escaped, the end.
+    let live = client.get(&format!("/runs/{id}/live?job=Build.compile")).await?;
+    assert_eq!(live.status, StatusCode::OK);
+    assert!(
+        live.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/event-stream"))
+    );
+    let stream = &live.body;
+    assert!(stream.contains("event: log") && stream.contains("event: status"), "{stream}");
+    assert!(stream.trim_end().ends_with("data: {\"status\":\"completed\"}"), "{stream}");
+    assert!(stream.contains(r#"["o","#) && stream.contains(r#""Setup"]"#), "a group opens: {stream}");
+    assert!(stream.contains(r#"["c"]"#), "and closes: {stream}");
+    assert!(stream.contains("&lt;img src=x onerror=alert(1)&gt;"), "{stream}");
+    assert!(!stream.contains("<img src=x"), "{stream}");
+    assert!(stream.contains(r#"<span class=\"a-f1\">red text</span>"#), "{stream}");
+    assert!(stream.contains("hi there True 3 &lt;b&gt;bold&lt;/b&gt;"), "{stream}");
+    // Without a job the stream picks one and says which.
+    let picked = client.get(&format!("/runs/{id}/live")).await?;
+    assert!(picked.body.starts_with("event: job\n"), "{}", picked.body);
+
+    let raw = client.get(&format!("/runs/{id}/log?job=Build.compile")).await?;
+    assert_eq!(raw.status, StatusCode::OK);
+    assert!(raw.body.contains("##[group]Setup\ninside the group\n##[endgroup]\n"), "{}", raw.body);
+    assert!(
+        raw.headers
+            .get(header::CONTENT_DISPOSITION)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.contains("attachment"))
+    );
+    assert_eq!(client.get(&format!("/runs/{id}/log?job=Nope.nope")).await?.status, StatusCode::NOT_FOUND);
+
+    let pipeline = client.get("/pipelines/demo").await?;
+    assert!(
+        pipeline.body.contains(&format!("href=\"/runs/{id}\"")) && pipeline.body.contains("succeeded"),
+        "{}",
+        pipeline.body
+    );
+    assert!(pipeline.body.contains("manual") && pipeline.body.contains("main"), "{}", pipeline.body);
+    let home = client.get("/").await?;
+    assert!(home.body.contains("href=\"/pipelines/demo\"") && home.body.contains("succeeded"), "{}", home.body);
+
+    // Re-run: a new run of the same commit, linked to the first.
+    let csrf = page.csrf().ok_or("no csrf")?;
+    let rerun = client.post(&format!("/runs/{id}/rerun"), &[("csrf", &csrf), ("failed_only", "false")]).await?;
+    assert_eq!(rerun.status, StatusCode::SEE_OTHER, "{}", rerun.body);
+    let again: i64 = rerun.location().strip_prefix("/runs/").ok_or("not a run page")?.parse()?;
+    let second = wait_for_run(&server.app(), &admin, again).await?;
+    assert_eq!(second["result"], "Succeeded", "{second}");
+    assert_eq!(second["retryOf"], id);
+    assert_eq!(second["commit"], run["commit"]);
+
+    assert_eq!(client.get("/runs/999").await?.status, StatusCode::NOT_FOUND);
+    assert_eq!(client.get("/runs/abc").await?.status, StatusCode::BAD_REQUEST);
+    assert_eq!(client.get("/pipelines/nope").await?.status, StatusCode::NOT_FOUND);
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_run_is_cancelled_from_its_page_and_readers_see_no_buttons() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let repository = directory.path().join("repository");
+    make_repository(&repository, &[("azure-pipelines.yml", TWO_JOBS)])?;
+    let server = TestServer::start(&directory.path().join("data"), 0).await?;
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let reader = create_user(&app, &admin, "rita", "reader").await?;
+    let pipeline = json!({ "name": "demo", "repository": repository.display().to_string() });
+    send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
+    let started = send(&app, Method::POST, "/api/v1/pipelines/demo/runs", Some(&admin), Some(json!({}))).await?;
+    let id = started.body["id"].as_i64().ok_or("no run id")?;
+
+    let mut looker = Client::new(server.app());
+    looker.sign_in("rita", &reader).await?;
+    let page = looker.get(&format!("/runs/{id}")).await?;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("queued") && !page.body.contains(">Cancel<"), "{}", page.body);
+    let csrf = page.csrf().ok_or("no csrf")?;
+    assert_eq!(looker.post(&format!("/runs/{id}/cancel"), &[("csrf", &csrf)]).await?.status, StatusCode::FORBIDDEN);
+    assert_eq!(looker.get("/pipelines/demo/run").await?.status, StatusCode::FORBIDDEN);
+    assert_eq!(looker.get("/admin/users").await?.status, StatusCode::FORBIDDEN);
+
+    let (mut client, csrf) = admin_client(&server).await?;
+    let page = client.get(&format!("/runs/{id}")).await?;
+    assert!(page.body.contains(">Cancel<"), "{}", page.body);
+    let cancelled = client.post(&format!("/runs/{id}/cancel"), &[("csrf", &csrf)]).await?;
+    assert_eq!((cancelled.status, cancelled.location()), (StatusCode::SEE_OTHER, format!("/runs/{id}").as_str()));
+    assert!(server.state.store().run(slipway_store::RunId(id)).await?.cancel_requested);
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_users_and_tokens() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(directory.path(), 0).await?;
+    let (mut client, csrf) = admin_client(&server).await?;
+    let bad = client.post("/admin/users", &[("csrf", &csrf), ("name", "<bad>"), ("role", "reader")]).await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let bad_role = client.post("/admin/users", &[("csrf", &csrf), ("name", "carl"), ("role", "king")]).await?;
+    assert_eq!(bad_role.status, StatusCode::BAD_REQUEST);
+    let created = client.post("/admin/users", &[("csrf", &csrf), ("name", "carl"), ("role", "reader")]).await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let start = created.body.find("<code id=\"new-token\">").ok_or("no token shown")? + "<code id=\"new-token\">".len();
+    let token = created.body[start..].split('<').next().unwrap_or_default().to_owned();
+    assert!(token.starts_with("slw_"), "{token}");
+    let carl = server.state.store().user_by_name("carl").await?.ok_or("no carl")?;
+    let users = client.get("/admin/users").await?;
+    assert!(users.body.contains("carl") && !users.body.contains(&token), "a token is shown once");
+
+    let promoted =
+        client.post(&format!("/admin/users/{}/role", carl.id), &[("csrf", &csrf), ("role", "contributor")]).await?;
+    assert_eq!(promoted.status, StatusCode::SEE_OTHER);
+    assert_eq!(server.state.store().user(carl.id).await?.role, slipway_store::UserRole::Contributor);
+    let own = client.post("/admin/users/1/role", &[("csrf", &csrf), ("role", "reader")]).await?;
+    assert_eq!(own.status, StatusCode::CONFLICT);
+
+    // Tokens: a hostile name is escaped; a new token is shown once; revoking ends it.
+    let made = client
+        .post(&format!("/users/{}/tokens", carl.id), &[("csrf", &csrf), ("name", "<i>ci</i>"), ("days", "30")])
+        .await?;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert!(made.body.contains("&lt;i&gt;ci&lt;/i&gt;") && !made.body.contains("<i>ci"), "{}", made.body);
+    let bad_days =
+        client.post(&format!("/users/{}/tokens", carl.id), &[("csrf", &csrf), ("name", "x"), ("days", "-1")]).await?;
+    assert_eq!(bad_days.status, StatusCode::BAD_REQUEST);
+    let tokens = server.state.store().list_access_tokens(carl.id).await?;
+    let first = tokens.iter().find(|found| found.name == "first token").ok_or("no first token")?;
+    let revoked = client.post(&format!("/users/{}/tokens/{}/revoke", carl.id, first.id), &[("csrf", &csrf)]).await?;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert!(server.state.store().authenticate_token(&token).await?.is_none(), "the revoked token no longer works");
+    assert_eq!(client.post("/users/1/tokens/99999/revoke", &[("csrf", &csrf)]).await?.status, StatusCode::NOT_FOUND);
+
+    // A user sees their own tokens, not another's.
+    let second = server.state.store().create_access_token(carl.id, "second", None).await?;
+    let mut carl_client = Client::new(server.app());
+    carl_client.sign_in("carl", &second.secret).await?;
+    assert_eq!(carl_client.get(&format!("/users/{}/tokens", carl.id)).await?.status, StatusCode::OK);
+    assert_eq!(carl_client.get("/users/1/tokens").await?.status, StatusCode::FORBIDDEN);
+    let audit = server.state.store().list_audit(None, 50).await?;
+    assert!(audit.iter().any(|entry| entry.action == "token.revoke" && entry.actor == "admin"), "{audit:?}");
+    server.stop().await;
+    Ok(())
+}
