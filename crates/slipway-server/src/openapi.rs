@@ -136,7 +136,12 @@ fn base_document() -> Value {
             } }
         },
         "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "A personal access token (slw_...)." } },
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "description": "A personal access token (slw_...)." },
+                "session": { "type": "apiKey", "in": "cookie", "name": "slipway_session",
+                    "description": "The web UI's session, accepted wherever a token is: for reading as is, for \
+                        changes only with the session's CSRF token in the X-CSRF-Token header." }
+            },
             "schemas": {
                 "Problem": { "type": "object", "required": ["type", "title", "status", "detail"], "properties": {
                     "type": { "type": "string" }, "title": { "type": "string" },

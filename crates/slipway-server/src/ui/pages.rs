@@ -604,7 +604,7 @@ pub fn run_live(view: &RunView, viewer: &Viewer, selected: Option<&str>, now: sl
                     tbody {
                         @for summary in &view.coverage {
                             tr {
-                                td { (summary.job) }
+                                td { (job_name(&view.jobs, &summary.job)) }
                                 td { (summary.coverage.format) }
                                 td { (counter(summary.coverage.lines)) }
                                 td { (counter(summary.coverage.branches)) }
@@ -653,7 +653,7 @@ fn tests_panel(view: &RunView) -> Markup {
                     @for test_run in &view.tests {
                         tr {
                             td { (test_run.results.title) }
-                            td { (test_run.job) }
+                            td { (job_name(&view.jobs, &test_run.job)) }
                             td { (test_run.results.format) }
                             td { (test_run.results.passed) }
                             td { (test_run.results.failed) }
@@ -676,6 +676,11 @@ fn tests_panel(view: &RunView) -> Markup {
             }
         }
     }
+}
+
+/// The display name of the job with `key`, or the key.
+fn job_name<'a>(jobs: &'a [Job], key: &'a str) -> &'a str {
+    jobs.iter().find(|job| job.key == key).map_or(key, |job| job.display_name.as_str())
 }
 
 fn counter(counter: Option<slipway_events::CoverageCounter>) -> String {

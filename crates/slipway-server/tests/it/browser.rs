@@ -1,0 +1,320 @@
+//! End to end in a real browser: Debian's Chromium, driven through chromedriver (WebDriver) by a
+//! small client of our own, against the server listening on a loopback port. A person signs in
+//! with the admin token, creates a pipeline from a fixture repository, runs it from the form,
+//! watches its log stream in, and sees the result and the test summary; a screenshot is kept.
+//!
+//! Without `chromium` and `chromedriver` the test is skipped with a note, unless
+//! `SLIPWAY_REQUIRE_BROWSER=1` (set by `.ci/run`), when it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use serde_json::{Value, json};
+
+use crate::support::{TestResult, TestServer, make_repository};
+
+/// The key WebDriver gives an element reference under.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// The fixture pipeline: a step that prints lines slowly, and published test results.
+const PIPELINE: &str = "\
+parameters:
+- name: greeting
+  displayName: Greeting
+  default: hello
+trigger: none
+jobs:
+- job: build
+  displayName: Build and test
+  steps:
+  - script: |
+      echo '##[group]Preparing'
+      echo 'nothing to prepare'
+      echo '##[endgroup]'
+      for i in 1 2 3 4 5 6 7 8; do
+        printf '\\033[32mline %s\\033[0m of the slow step, ${{ parameters.greeting }}\\n' \"$i\"
+        sleep 0.4
+      done
+    displayName: Print slowly
+  - task: PublishTestResults@2
+    inputs:
+      testResultsFormat: JUnit
+      testResultsFiles: '**/TEST-*.xml'
+      testRunTitle: Fixture tests
+";
+
+const JUNIT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites>
+  <testsuite name="fixture" tests="3" failures="1" skipped="0" time="0.30">
+    <testcase classname="fixture" name="adds numbers" time="0.10"/>
+    <testcase classname="fixture" name="reads files" time="0.10"/>
+    <testcase classname="fixture" name="talks to the moon" time="0.10">
+      <failure message="the moon did not answer">no answer after 3 tries</failure>
+    </testcase>
+  </testsuite>
+</testsuites>
+"#;
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|directory| directory.join(name)).find(|path| path.is_file())
+}
+
+/// chromedriver, stopped when dropped.
+struct Chromedriver {
+    child: Child,
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A WebDriver session.
+struct Browser {
+    port: u16,
+    session: String,
+}
+
+async fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> TestResult<Value> {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    let driving = tokio::spawn(connection);
+    let bytes = body.map(serde_json::to_vec).transpose()?.unwrap_or_default();
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", format!("127.0.0.1:{port}"))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(Full::new(Bytes::from(bytes)))?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    driving.abort();
+    let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if !status.is_success() {
+        return Err(format!("WebDriver {method} {path} answered {status}: {value}").into());
+    }
+    Ok(value.get("value").cloned().unwrap_or(Value::Null))
+}
+
+impl Browser {
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> TestResult<Value> {
+        http(self.port, method, &format!("/session/{}{path}", self.session), body.as_ref()).await
+    }
+
+    async fn goto(&self, url: &str) -> TestResult {
+        self.call("POST", "/url", Some(json!({ "url": url }))).await?;
+        Ok(())
+    }
+
+    async fn find(&self, css: &str) -> TestResult<String> {
+        let found = self.call("POST", "/element", Some(json!({ "using": "css selector", "value": css }))).await?;
+        Ok(found[ELEMENT].as_str().ok_or_else(|| format!("no element '{css}': {found}"))?.to_owned())
+    }
+
+    async fn type_into(&self, css: &str, text: &str) -> TestResult {
+        let element = self.find(css).await?;
+        self.call("POST", &format!("/element/{element}/clear"), Some(json!({}))).await?;
+        self.call("POST", &format!("/element/{element}/value"), Some(json!({ "text": text }))).await?;
+        Ok(())
+    }
+
+    async fn click(&self, css: &str) -> TestResult {
+        let element = self.find(css).await?;
+        self.call("POST", &format!("/element/{element}/click"), Some(json!({}))).await?;
+        Ok(())
+    }
+
+    async fn script(&self, script: &str) -> TestResult<Value> {
+        self.call("POST", "/execute/sync", Some(json!({ "script": script, "args": [] }))).await
+    }
+
+    async fn url(&self) -> TestResult<String> {
+        Ok(self.call("GET", "/url", None).await?.as_str().unwrap_or_default().to_owned())
+    }
+
+    async fn text(&self, css: &str) -> TestResult<String> {
+        let element = self.find(css).await?;
+        Ok(self.call("GET", &format!("/element/{element}/text"), None).await?.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Evaluates `script` until it returns something truthy (at most `limit`); gives that.
+    async fn wait_for(&self, what: &str, script: &str, limit: Duration) -> TestResult<Value> {
+        let start = Instant::now();
+        loop {
+            let value = self.script(script).await?;
+            let truthy = !matches!(&value, Value::Null | Value::Bool(false)) && value != json!("") && value != json!(0);
+            if truthy {
+                return Ok(value);
+            }
+            if start.elapsed() > limit {
+                return Err(format!("gave up waiting for {what}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn screenshot(&self, path: &Path) -> TestResult {
+        let encoded = self.call("GET", "/screenshot", None).await?;
+        let png = base64::engine::general_purpose::STANDARD.decode(encoded.as_str().ok_or("no screenshot")?)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, png)?;
+        Ok(())
+    }
+
+    async fn quit(&self) {
+        let _ = http(self.port, "DELETE", &format!("/session/{}", self.session), None).await;
+    }
+}
+
+/// Starts chromedriver and a headless Chromium session; `None` (with a note) when they are not
+/// installed and the browser is not required.
+async fn start_browser(profile: &Path) -> TestResult<Option<(Chromedriver, Browser)>> {
+    let (Some(chromium), Some(chromedriver)) = (find_program("chromium"), find_program("chromedriver")) else {
+        if std::env::var("SLIPWAY_REQUIRE_BROWSER").is_ok_and(|value| value == "1") {
+            return Err("SLIPWAY_REQUIRE_BROWSER=1 but chromium or chromedriver is not installed \
+                        (apt-get install chromium chromium-driver)"
+                .into());
+        }
+        eprintln!("note: chromium or chromedriver is not installed; the browser test is skipped");
+        return Ok(None);
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child =
+        Command::new(chromedriver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    let driver = Chromedriver { child };
+    let start = Instant::now();
+    while http(port, "GET", "/status", None).await.is_err() {
+        if start.elapsed() > Duration::from_secs(20) {
+            return Err("chromedriver did not start".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let arguments = [
+        "--headless".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-quic".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--window-size=1280,1500".to_owned(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    let capabilities = json!({ "capabilities": { "alwaysMatch": {
+        "browserName": "chrome",
+        "goog:chromeOptions": { "binary": chromium.display().to_string(), "args": arguments },
+    } } });
+    let session = http(port, "POST", "/session", Some(&capabilities)).await?;
+    let id = session["sessionId"].as_str().ok_or_else(|| format!("no session: {session}"))?.to_owned();
+    Ok(Some((driver, Browser { port, session: id })))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_runs_a_pipeline_and_watches_it_live() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let Some((driver, browser)) = start_browser(&directory.path().join("profile")).await? else { return Ok(()) };
+    let outcome = drive(&browser, directory.path()).await;
+    browser.quit().await;
+    drop(driver);
+    outcome
+}
+
+async fn drive(browser: &Browser, directory: &Path) -> TestResult {
+    let repository = directory.join("repository");
+    make_repository(&repository, &[("azure-pipelines.yml", PIPELINE), ("TEST-fixture.xml", JUNIT)])?;
+    let server = TestServer::start(&directory.join("data"), 2).await?;
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let serving = tokio::spawn(axum::serve(listener, slipway_server::router(server.state.clone())).into_future());
+    let outcome = scenario(browser, &base, &admin, &repository).await;
+    server.state.begin_shutdown();
+    serving.abort();
+    server.stop().await;
+    outcome
+}
+
+async fn scenario(browser: &Browser, base: &str, admin: &str, repository: &Path) -> TestResult {
+    let long = Duration::from_secs(60);
+    // Signed out, the server sends the browser to the sign-in form.
+    browser.goto(&format!("{base}/")).await?;
+    assert!(browser.url().await?.starts_with(&format!("{base}/login")), "{}", browser.url().await?);
+    browser.type_into("input[name=user]", "admin").await?;
+    browser.type_into("input[name=token]", admin).await?;
+    browser.click("section.login button[type=submit]").await?;
+    browser
+        .wait_for(
+            "the pipelines page",
+            "return document.querySelector('h1') && document.querySelector('h1').textContent === 'Pipelines'",
+            long,
+        )
+        .await?;
+
+    // A pipeline from the fixture repository.
+    browser.type_into("input[name=name]", "e2e").await?;
+    browser.type_into("input[name=repository]", &repository.display().to_string()).await?;
+    browser.click("form[action='/pipelines'] button[type=submit]").await?;
+    browser.wait_for("the pipeline page", "return location.pathname === '/pipelines/e2e'", long).await?;
+
+    // Run it from the form generated from its parameters.
+    browser.click("a.button.primary").await?;
+    browser
+        .wait_for("the run form", "return document.querySelector('input[name=\"p.string.greeting\"]')", long)
+        .await?;
+    browser.type_into("input[name='p.string.greeting']", "from the browser").await?;
+    browser.click("#run-form button[type=submit]").await?;
+    browser.wait_for("the run page", "return /^\\/runs\\/\\d+$/.test(location.pathname)", long).await?;
+
+    // The log streams in while the run goes on: some lines show before the run completes.
+    let partial = browser
+        .wait_for(
+            "log lines while the run is running",
+            "var lines = document.querySelectorAll('#log .ln').length; \
+             var running = document.getElementById('run-live').getAttribute('data-done') !== 'true' \
+                 && !document.body.textContent.includes('line 8 of the slow step'); \
+             return running && document.body.textContent.includes('line 1 of the slow step') ? lines : 0;",
+            long,
+        )
+        .await?;
+    assert!(partial.as_u64().is_some_and(|lines| lines >= 1), "{partial}");
+    browser.wait_for("the end of the run", "return document.getElementById('run-live').getAttribute('data-done') === 'true' && document.getElementById('tests')", long).await?;
+
+    let status = browser.text("#run-status").await?;
+    assert_eq!(status, "succeeded");
+    let tests = browser.text("#tests").await?;
+    assert!(tests.contains("2 of 3 passed") && tests.contains("1 failed"), "{tests}");
+    assert!(tests.contains("talks to the moon") && tests.contains("Fixture tests"), "{tests}");
+    let log = browser.text("#log").await?;
+    assert!(log.contains("line 8 of the slow step, from the browser"), "{log}");
+    // ANSI green became a class; the group is folded under its title.
+    let green = browser.script("return document.querySelectorAll('#log .a-f2').length").await?;
+    assert_eq!(green, json!(8));
+    let group = browser.script("var group = document.querySelector('#log details.grp'); return group ? [group.open, group.querySelector('summary').textContent] : null").await?;
+    assert_eq!(group[0], json!(false), "{group}");
+    assert!(group[1].as_str().is_some_and(|title| title.ends_with("Preparing")), "{group}");
+    let graph = browser.script("return document.querySelectorAll('svg.graph .job.s-ok').length").await?;
+    assert_eq!(graph, json!(1));
+
+    let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slipway-ui").join("run-page.png");
+    browser.screenshot(&screenshot).await?;
+    println!("screenshot of the run page: {}", screenshot.display());
+    assert!(std::fs::metadata(&screenshot)?.len() > 10_000);
+
+    // Search keeps only matching lines.
+    browser.type_into("#log-search", "line 3 of").await?;
+    let visible = browser.script("return Array.from(document.querySelectorAll('#log .ln')).filter(function (line) { return line.offsetParent !== null; }).length").await?;
+    assert_eq!(visible, json!(1));
+
+    Ok(())
+}
