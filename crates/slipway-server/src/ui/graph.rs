@@ -145,9 +145,10 @@ struct PlacedStage {
 }
 
 /// The SVG of the graph, with `jobs` (the run's stored jobs) giving each box its status. Each
-/// box links to the run page showing that job's log; the `selected` one is outlined.
+/// box links to the run page showing that job's log; the `selected` one is outlined. Jobs with
+/// no record yet are "not started", or "not run" once the run has `finished`.
 #[must_use]
-pub fn svg(plan: &GraphPlan, jobs: &[Job], run: RunId, selected: Option<&str>) -> Markup {
+pub fn svg(plan: &GraphPlan, jobs: &[Job], run: RunId, finished: bool, selected: Option<&str>) -> Markup {
     if plan.stages.is_empty() {
         return PreEscaped("<p class=\"muted\">This run has no plan to draw.</p>".to_owned());
     }
@@ -222,7 +223,26 @@ pub fn svg(plan: &GraphPlan, jobs: &[Job], run: RunId, selected: Option<&str>) -
         out,
         "<svg class=\"graph\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"Stages and jobs\">"
     );
-    // Edges first, so that boxes are drawn over them.
+    // Stage frames first, then the edges, then the job boxes over them.
+    if !implicit {
+        for (stage, placed_stage) in plan.stages.iter().zip(&placed) {
+            let statuses: Vec<&Job> =
+                placed_stage.jobs.iter().flatten().filter_map(|(_, leg)| leg.map(|index| &jobs[index])).collect();
+            let stage_class = stage_state(&statuses, stage.jobs.len());
+            let frame = placed_stage.frame;
+            let _ = write!(
+                out,
+                "<g class=\"stage {stage_class}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\"/><text class=\"stage-title\" x=\"{}\" y=\"{}\">{}</text></g>",
+                frame.x,
+                frame.y,
+                frame.width,
+                frame.height,
+                frame.x + STAGE_PADDING,
+                frame.y + 18,
+                escape(&shorten(&stage.display_name)),
+            );
+        }
+    }
     let stage_index: HashMap<&str, usize> =
         plan.stages.iter().enumerate().map(|(index, stage)| (stage.name.as_str(), index)).collect();
     for (stage, placed_stage) in plan.stages.iter().zip(&placed) {
@@ -241,29 +261,12 @@ pub fn svg(plan: &GraphPlan, jobs: &[Job], run: RunId, selected: Option<&str>) -
             }
         }
     }
+    let unstarted = if finished { ("s-skip", "not run") } else { ("s-wait", "not started") };
     for (stage, placed_stage) in plan.stages.iter().zip(&placed) {
-        let statuses: Vec<&Job> =
-            placed_stage.jobs.iter().flatten().filter_map(|(_, leg)| leg.map(|index| &jobs[index])).collect();
-        let stage_class = stage_state(&statuses, stage.jobs.len());
-        let frame = placed_stage.frame;
-        if !implicit {
-            let _ = write!(
-                out,
-                "<g class=\"stage {stage_class}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\"/><text class=\"stage-title\" x=\"{}\" y=\"{}\">{}</text></g>",
-                frame.x,
-                frame.y,
-                frame.width,
-                frame.height,
-                frame.x + STAGE_PADDING,
-                frame.y + 18,
-                escape(&shorten(&stage.display_name)),
-            );
-        }
         for (job, boxes) in stage.jobs.iter().zip(&placed_stage.jobs) {
             for (rect, leg) in boxes {
                 let stored = leg.map(|index| &jobs[index]);
-                let (class, word) =
-                    stored.map_or(("s-wait", "not started"), |stored| job_label(stored.status, stored.result));
+                let (class, word) = stored.map_or(unstarted, |stored| job_label(stored.status, stored.result));
                 let name = stored.map_or(job.display_name.as_str(), |stored| stored.display_name.as_str());
                 let key = stored.map(|stored| stored.key.as_str());
                 let chosen = if key.is_some() && key == selected { " selected" } else { "" };
@@ -358,7 +361,9 @@ mod tests {
                 stage("Test", &["Build"], &[("unit", &[]), ("report", &["unit"])]),
             ],
         };
-        let drawn = svg(&plan, &[], RunId(7), None).into_string();
+        let drawn = svg(&plan, &[], RunId(7), false, None).into_string();
+        let finished = svg(&plan, &[], RunId(7), true, None).into_string();
+        assert_eq!(finished.matches("class=\"job s-skip\"").count(), 4);
         assert!(drawn.starts_with("<svg class=\"graph\""));
         assert!(drawn.contains("&lt;Build&gt;") && !drawn.contains("<Build>"), "{drawn}");
         assert_eq!(drawn.matches("class=\"edge stage-edge\"").count(), 1);

@@ -8,8 +8,9 @@
 //! - `log` (`{"ops"}`): new lines of that job's log as folding operations (see [`super::log`]);
 //! - `end`: the run completed and every line was sent; `shutdown` when the server stops.
 //!
-//! Each tick reads the run, its jobs and its steps (three queries) and the new log lines (one);
-//! the rest of the page is read again only when something changed. The plan's graph is read once.
+//! Each tick reads the run and the new log lines of the followed job (two queries); its jobs and
+//! steps when the run or the log moved, or every third tick; the rest of the page only when a
+//! status changed. The plan's graph is read once.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -47,6 +48,8 @@ struct Follower {
     next_line: i64,
     folder: Folder,
     fingerprint: String,
+    run_state: String,
+    ticks: u64,
     pending: VecDeque<Event>,
     stopping: tokio::sync::watch::Receiver<bool>,
     finished: bool,
@@ -68,38 +71,20 @@ impl Follower {
             }
             Err(error) => return Err(error.into()),
         };
-        let jobs = store.jobs_of_run(self.run).await?;
-        let steps = store.steps_of_run(self.run).await?;
         let completed = run.status == RunStatus::Completed;
-
-        let mut fingerprint = format!("{}|{:?}|{}|", run.status, run.result, run.cancel_requested);
-        if !completed {
-            let _ = write!(fingerprint, "{}|", store.now().millis() / REFRESH_MILLIS);
+        self.ticks += 1;
+        let run_state = format!("{}|{:?}|{}", run.status, run.result, run.cancel_requested);
+        // Jobs and steps are read when the run changed, when no job is followed yet, when the
+        // followed job's log moved (a step started or finished), and every third tick otherwise.
+        let mut progress = None;
+        if self.job.is_none() || run_state != self.run_state || self.ticks % 3 == 0 {
+            progress = Some((store.jobs_of_run(self.run).await?, store.steps_of_run(self.run).await?));
         }
-        for job in &jobs {
-            let _ = write!(fingerprint, "{}:{}:{:?};", job.id, job.status, job.result);
-        }
-        for (job, step) in &steps {
-            let _ = write!(fingerprint, "{job}/{}:{}:{:?};", step.number, step.status, step.result);
-        }
-
-        if self.job.is_none() {
-            let found = match &self.job_key {
-                Some(key) => jobs.iter().find(|job| &job.key == key),
-                None => default_job(&jobs),
-            };
-            if let Some(job) = found {
-                self.job = Some(job.id);
-                if self.job_key.is_none() {
-                    let data = serde_json::json!({
-                        "key": job.key,
-                        "name": job.display_name,
-                        "raw": format!("/runs/{}/log?job={}", self.run, url_encode(&job.key)),
-                    });
-                    self.pending.push_back(json_event("job", &data));
-                    self.job_key = Some(job.key.clone());
-                }
-            }
+        self.run_state = run_state;
+        if self.job.is_none()
+            && let Some((jobs, _)) = &progress
+        {
+            self.choose_job(jobs);
         }
 
         // The log before the status, so that a completed page never lacks lines it says are there.
@@ -112,21 +97,55 @@ impl Follower {
                 let ops = self.folder.fold(slice.first_line, slice.lines.iter().map(String::as_str));
                 self.next_line = slice.next_line.max(self.next_line);
                 self.pending.push_back(json_event("log", &serde_json::json!({ "ops": ops_json(&ops) })));
+                if progress.is_none() {
+                    progress = Some((store.jobs_of_run(self.run).await?, store.steps_of_run(self.run).await?));
+                }
             }
         }
 
-        if fingerprint != self.fingerprint {
-            self.fingerprint = fingerprint;
-            let status = run.status;
-            let view = RunView::assemble(&self.state, run, jobs, steps, self.graph.clone()).await?;
-            let html = run_live(&view, &self.viewer, self.job_key.as_deref(), store.now()).into_string();
-            self.pending.push_back(json_event("status", &serde_json::json!({ "html": html, "status": status })));
+        if let Some((jobs, steps)) = progress {
+            let mut fingerprint = self.run_state.clone();
+            if !completed {
+                let _ = write!(fingerprint, "|{}", store.now().millis() / REFRESH_MILLIS);
+            }
+            for job in &jobs {
+                let _ = write!(fingerprint, "|{}:{}:{:?}", job.id, job.status, job.result);
+            }
+            for (job, step) in &steps {
+                let _ = write!(fingerprint, "|{job}/{}:{}:{:?}", step.number, step.status, step.result);
+            }
+            if fingerprint != self.fingerprint {
+                self.fingerprint = fingerprint;
+                let status = run.status;
+                let view = RunView::assemble(&self.state, run, jobs, steps, self.graph.clone()).await?;
+                let html = run_live(&view, &self.viewer, self.job_key.as_deref(), store.now()).into_string();
+                self.pending.push_back(json_event("status", &serde_json::json!({ "html": html, "status": status })));
+            }
         }
-        if completed && log_done {
+        if completed && log_done && !self.fingerprint.is_empty() {
             self.pending.push_back(json_event("end", &serde_json::json!({ "status": "completed" })));
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Chooses the job whose log to follow, among the run's jobs so far.
+    fn choose_job(&mut self, jobs: &[slipway_store::Job]) {
+        let found = match &self.job_key {
+            Some(key) => jobs.iter().find(|job| &job.key == key),
+            None => default_job(jobs),
+        };
+        let Some(job) = found else { return };
+        self.job = Some(job.id);
+        if self.job_key.is_none() {
+            let data = serde_json::json!({
+                "key": job.key,
+                "name": job.display_name,
+                "raw": format!("/runs/{}/log?job={}", self.run, url_encode(&job.key)),
+            });
+            self.pending.push_back(json_event("job", &data));
+            self.job_key = Some(job.key.clone());
+        }
     }
 
     /// The next event, waiting for one as long as the run goes on.
@@ -193,6 +212,8 @@ pub async fn live(
         next_line: 0,
         folder: Folder::default(),
         fingerprint: String::new(),
+        run_state: String::new(),
+        ticks: 0,
         pending: VecDeque::new(),
         stopping,
         finished: false,

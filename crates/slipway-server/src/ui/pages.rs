@@ -377,7 +377,9 @@ pub async fn start_run(
     viewer.require(UserRole::Contributor)?;
     let pipeline = find_pipeline(&state, name).await?;
     let branch = field("branch").map(str::trim).filter(|branch| !branch.is_empty()).map(str::to_owned);
-    let body = CreateRun { branch, parameters: form_parameters(&fields)?, ..CreateRun::default() };
+    let mut body = CreateRun::default();
+    body.branch = branch;
+    body.parameters = form_parameters(&fields)?;
     let run = crate::api::queue_manual_run(&state, &viewer.user.name, &pipeline.name, body).await?;
     Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
 }
@@ -564,8 +566,16 @@ pub fn run_live(view: &RunView, viewer: &Viewer, selected: Option<&str>, now: sl
             @if let Some(duration) = duration_between(run.started_at, run.finished_at, now) { " · ran " (duration) }
             @if let Some(retry_of) = run.retry_of { " · re-run of " a href=(format!("/runs/{retry_of}")) { "run " (retry_of) } }
         }
+        @if let Some(parameters) = run.parameters.as_object().filter(|parameters| !parameters.is_empty()) {
+            dl.parameters {
+                @for (name, value) in parameters {
+                    dt { (name) }
+                    dd { code { (match value { serde_json::Value::String(text) => text.clone(), other => other.to_string() }) } }
+                }
+            }
+        }
         section.panel.graph {
-            (super::graph::svg(&view.graph, &view.jobs, run.id, selected))
+            (super::graph::svg(&view.graph, &view.jobs, run.id, completed, selected))
         }
         section.panel.jobs {
             h2 { "Jobs" }
@@ -700,11 +710,14 @@ fn counter(counter: Option<slipway_events::CoverageCounter>) -> String {
 pub fn format_bytes(bytes: i64) -> String {
     #[expect(clippy::cast_precision_loss, reason = "a size for people")]
     let value = bytes as f64;
-    match bytes {
-        ..1024 => format!("{bytes} B"),
-        ..1_048_576 => format!("{:.1} KiB", value / 1024.0),
-        ..1_073_741_824 => format!("{:.1} MiB", value / 1_048_576.0),
-        _ => format!("{:.1} GiB", value / 1_073_741_824.0),
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1_048_576 {
+        format!("{:.1} KiB", value / 1024.0)
+    } else if bytes < 1_073_741_824 {
+        format!("{:.1} MiB", value / 1_048_576.0)
+    } else {
+        format!("{:.1} GiB", value / 1_073_741_824.0)
     }
 }
 

@@ -401,6 +401,10 @@ async fn pages_show_a_run_from_the_form_to_its_log() -> TestResult {
     assert!(body.contains("data-job=\"Build.compile\""), "{body}");
     assert!(body.contains("href=\"/runs/") && body.contains("/log?job=Build.compile"), "{body}");
     assert!(body.contains(">Re-run<"), "{body}");
+    assert!(
+        body.contains("<dt>flavour</dt><dd><code>&lt;b&gt;bold&lt;/b&gt;</code></dd>"),
+        "the parameters, escaped: {body}"
+    );
 
     // The live stream of a completed run: the status, every line folded and escaped, the end.
     let live = client.get(&format!("/runs/{id}/live?job=Build.compile")).await?;
