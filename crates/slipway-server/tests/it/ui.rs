@@ -278,6 +278,9 @@ parameters:
 - name: flavour
   values: [vanilla, '<b>bold</b>']
   default: vanilla
+- name: targets
+  type: object
+  default: [linux]
 trigger: none
 stages:
 - stage: Build
@@ -292,6 +295,7 @@ stages:
         echo '<img src=x onerror=alert(1)>'
         printf '\\033[31mred text\\033[0m\\n'
         echo '${{ parameters.greeting }} ${{ parameters.loud }} ${{ parameters.times }} ${{ parameters.flavour }}'
+        echo 'targets: ${{ join(', ', parameters.targets) }}'
       displayName: Say it
 - stage: Test
   dependsOn: Build
@@ -353,6 +357,7 @@ async fn pages_show_a_run_from_the_form_to_its_log() -> TestResult {
     assert!(form.body.contains("type=\"checkbox\" name=\"p.boolean.loud\" value=\"true\""), "{}", form.body);
     assert!(form.body.contains("type=\"number\" step=\"any\" name=\"p.number.times\" value=\"1\""), "{}", form.body);
     assert!(form.body.contains("<option value=\"&lt;b&gt;bold&lt;/b&gt;\">"), "{}", form.body);
+    assert!(form.body.contains("name=\"p.object.targets\" rows=\"4\">- linux</textarea>"), "{}", form.body);
     let missing_branch = client.get("/pipelines/demo/run?branch=nope").await?;
     assert!(missing_branch.body.contains("could not be read"), "{}", missing_branch.body);
 
@@ -370,6 +375,7 @@ async fn pages_show_a_run_from_the_form_to_its_log() -> TestResult {
                 ("p.boolean.loud", "true"),
                 ("p.number.times", "3"),
                 ("p.string.flavour", "<b>bold</b>"),
+                ("p.object.targets", "- linux\n- windows"),
             ],
         )
         .await?;
@@ -380,7 +386,9 @@ async fn pages_show_a_run_from_the_form_to_its_log() -> TestResult {
     assert_eq!(run["result"], "Succeeded", "{run}");
     assert_eq!(
         run["parameters"],
-        json!({ "greeting": "hi there", "loud": true, "times": 3, "flavour": "<b>bold</b>" })
+        json!({
+            "greeting": "hi there", "loud": true, "times": 3, "flavour": "<b>bold</b>", "targets": "- linux\n- windows"
+        })
     );
     assert_eq!(run["requestedBy"], "admin");
 
@@ -424,6 +432,7 @@ async fn pages_show_a_run_from_the_form_to_its_log() -> TestResult {
     assert!(!stream.contains("<img src=x"), "{stream}");
     assert!(stream.contains(r#"<span class=\"a-f1\">red text</span>"#), "{stream}");
     assert!(stream.contains("hi there True 3 &lt;b&gt;bold&lt;/b&gt;"), "{stream}");
+    assert!(stream.contains("targets: linux, windows"), "an object parameter from its YAML text: {stream}");
     // Without a job the stream picks one and says which.
     let picked = client.get(&format!("/runs/{id}/live")).await?;
     assert!(picked.body.starts_with("event: job\n"), "{}", picked.body);
