@@ -263,6 +263,10 @@ pub async fn login(
             return Ok((StatusCode::UNAUTHORIZED, page("Sign in", None, &body)).into_response());
         }
     };
+    // Sign-ins are rare enough to tidy up ended sessions on the way.
+    if let Err(error) = state.store().delete_expired_sessions().await {
+        eprintln!("slipway: web UI: could not delete ended sessions: {error}");
+    }
     let session = state.store().create_session(user.id, SESSION_LIFETIME).await?;
     let secure = secure(&state, &headers);
     let mut response = Redirect::to(&next).into_response();
