@@ -77,7 +77,7 @@ impl Follower {
         // Jobs and steps are read when the run changed, when no job is followed yet, when the
         // followed job's log moved (a step started or finished), and every third tick otherwise.
         let mut progress = None;
-        if self.job.is_none() || run_state != self.run_state || self.ticks % 3 == 0 {
+        if self.job.is_none() || run_state != self.run_state || self.ticks.is_multiple_of(3) {
             progress = Some((store.jobs_of_run(self.run).await?, store.steps_of_run(self.run).await?));
         }
         self.run_state = run_state;
