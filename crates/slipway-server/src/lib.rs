@@ -22,6 +22,7 @@ pub mod follow;
 pub mod launch;
 pub mod openapi;
 pub mod run_number;
+pub mod tokens;
 pub mod triggering;
 pub mod ui;
 
@@ -158,6 +159,7 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}/cancel", post(api::cancel_run))
         .route("/users", post(api::create_user))
         .merge(triggering::webhooks::routes())
+        .merge(tokens::routes())
         .method_not_allowed_fallback(api::method_not_allowed);
     Router::new()
         .nest("/api/v1", api)

@@ -33,12 +33,49 @@ fn run_id_parameter() -> Value {
     json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } })
 }
 
+/// `GET /me` and `POST /users/{name}/tokens` (crate::tokens).
+fn token_paths() -> Value {
+    let authenticated = json!([{ "bearer": [] }]);
+    json!({
+        "/me": { "get": {
+            "summary": "The user the token belongs to (any valid token).",
+            "security": authenticated,
+            "responses": responses("200", "The user.", reference("User"), &["401"])
+        } },
+        "/users/{name}/tokens": { "post": {
+            "summary": "Creates a personal access token for a user, shown once (admin, or the user themselves).",
+            "security": authenticated,
+            "parameters": [{ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } }],
+            "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object",
+                "properties": { "name": { "type": "string", "maxLength": 100, "default": "token" } } } } } },
+            "responses": responses("201", "The token, shown this once.", json!({ "type": "object", "properties": {
+                "user": { "type": "string" }, "name": { "type": "string" }, "record": { "type": "object" },
+                "token": { "type": "string" } } }), &["400", "401", "403", "404", "422"])
+        } }
+    })
+}
+
+/// Adds the paths and schemas of `more` (an object of paths) to the document.
+fn merge_paths(document: &mut Value, more: Value) {
+    if let (Some(paths), Value::Object(more)) = (document["paths"].as_object_mut(), more) {
+        paths.extend(more);
+    }
+}
+
 /// The document served at `/api/v1/openapi.json`.
 #[must_use]
 pub fn document() -> Value {
     let mut document = base_document();
     if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
         paths.extend(crate::triggering::webhooks::openapi_paths());
+    }
+    merge_paths(&mut document, token_paths());
+    if let Some(schemas) = document["components"]["schemas"].as_object_mut() {
+        schemas.insert(
+            "User".to_owned(),
+            json!({ "type": "object", "properties": { "id": { "type": "integer" }, "name": { "type": "string" },
+                "role": { "enum": ["admin", "contributor", "reader"] }, "createdAt": { "type": "integer" } } }),
+        );
     }
     document
 }

@@ -5,5 +5,6 @@ mod api;
 mod browser;
 mod runs;
 mod support;
+mod tokens;
 mod triggers;
 mod ui;
