@@ -1,8 +1,12 @@
-//! The `slipway` command: validate, expand, plan and run pipelines.
+//! The `slipway` command: validate, expand, plan and run pipelines; run the server; and talk to
+//! a server as its client.
 //!
 //! This binary is the edge where I/O happens: it reads files from disk for the front end, prints
-//! diagnostics and plans, and runs pipelines through the runtime.
+//! diagnostics and plans, runs pipelines through the runtime, runs the server, and calls a
+//! server's API through `slipway-client` (see [`client_commands`]).
 
+mod client_commands;
+mod credentials;
 mod frontend;
 mod git;
 mod run;
@@ -32,6 +36,22 @@ enum Command {
     Run(run::RunArgs),
     /// Run the Slipway server: the API, and the pipelines' runs.
     Serve(serve::ServeArgs),
+    /// Check a server's token and save both for the commands below.
+    Login(client_commands::LoginArgs),
+    /// Forget the saved server and token.
+    Logout,
+    /// Create, list and run pipelines on a server.
+    Pipelines(client_commands::PipelinesArgs),
+    /// List, show, follow, cancel and re-run a server's runs.
+    Runs(client_commands::RunsArgs),
+    /// Set, list and delete a pipeline's variables on a server.
+    Variables(client_commands::VariablesArgs),
+    /// Manage a server's variable groups (`- group: NAME` in YAML).
+    Groups(client_commands::GroupsArgs),
+    /// Create users on a server.
+    Users(client_commands::UsersArgs),
+    /// Create personal access tokens on a server.
+    Tokens(client_commands::TokensArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,5 +68,13 @@ fn main() -> ExitCode {
         Command::Plan(args) => frontend::plan(&args),
         Command::Run(args) => run::run_command(args),
         Command::Serve(args) => serve::serve_command(&args),
+        Command::Login(args) => client_commands::finish(client_commands::login(&args)),
+        Command::Logout => client_commands::finish(client_commands::logout()),
+        Command::Pipelines(args) => client_commands::finish(client_commands::pipelines(args)),
+        Command::Runs(args) => client_commands::finish(client_commands::runs(args)),
+        Command::Variables(args) => client_commands::finish(client_commands::variables(args)),
+        Command::Groups(args) => client_commands::finish(client_commands::groups(args)),
+        Command::Users(args) => client_commands::finish(client_commands::users(args)),
+        Command::Tokens(args) => client_commands::finish(client_commands::tokens(args)),
     }
 }

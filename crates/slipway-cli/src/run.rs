@@ -1,7 +1,7 @@
 //! `slipway run`: loads a pipeline into a plan and runs it here through the runtime, printing
 //! live output (or the event stream as JSON lines) and a summary.
 
-mod console;
+pub(crate) mod console;
 mod tasks;
 
 use std::io::Write as _;
@@ -84,7 +84,7 @@ Configuration file:
   Relative directories start at the configuration file's directory. `--tasks` directories are
   searched first, then the repository's file, then the user's.";
 
-fn name_value(text: &str) -> Result<(String, String), String> {
+pub(crate) fn name_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => Ok((name.trim().to_owned(), value.to_owned())),
         _ => Err(format!("expected NAME=VALUE, got '{text}'")),
@@ -117,7 +117,7 @@ fn watch_signals(cancel: &CancelToken) {
     });
 }
 
-fn exit_code(result: TaskResult) -> ExitCode {
+pub(crate) fn exit_code(result: TaskResult) -> ExitCode {
     match result {
         TaskResult::Succeeded | TaskResult::SucceededWithIssues | TaskResult::Skipped => ExitCode::SUCCESS,
         TaskResult::Failed => ExitCode::from(1),

@@ -1,12 +1,22 @@
 //! `slipway serve`: runs the Slipway server (the API, the orchestrator and the worker slots) on
 //! this machine; everything it does is in the `slipway-server` crate.
+//!
+//! On a first start (a new data directory) from inside a git repository that has
+//! `examples/azure-pipelines.yml`, such as a fresh checkout of Slipway, it also registers that
+//! file as the pipeline `example` and starts one run of it through the API, so that a new server
+//! shows a working run at once (`--no-example` leaves it out).
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
+use slipway_client::{Client, NewPipeline, NewRun};
 use slipway_server::{Notice, ServeOptions};
+
+/// The example pipeline's file in a repository, and the name it is registered under.
+const EXAMPLE_FILE: &str = "examples/azure-pipelines.yml";
+const EXAMPLE_NAME: &str = "example";
 
 /// Arguments of `slipway serve`.
 #[derive(Args, Debug)]
@@ -32,6 +42,49 @@ pub struct ServeArgs {
     /// for a server behind an https proxy that does not send `X-Forwarded-Proto`.
     #[arg(long)]
     pub secure_cookies: bool,
+    /// On a first start, do not register the repository's example pipeline.
+    #[arg(long)]
+    pub no_example: bool,
+}
+
+/// The git repository around the current directory, when it has the example pipeline.
+fn example_repository() -> Option<PathBuf> {
+    let here = std::env::current_dir().ok()?;
+    let root = crate::git::repository_root(&here)?;
+    root.join(EXAMPLE_FILE).is_file().then_some(root)
+}
+
+/// Registers the example pipeline of `repository` on the server at `address` and starts a run of
+/// it; says what it did, or why not.
+fn register_example(address: SocketAddr, token: &str, repository: &Path) {
+    let reachable = match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), address.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), address.port()),
+        _ => address,
+    };
+    let registered = Client::new(&format!("http://{reachable}")).and_then(|client| {
+        let client = client.with_token(token);
+        let pipeline = NewPipeline {
+            name: EXAMPLE_NAME.to_owned(),
+            repository: repository.display().to_string(),
+            yaml_path: EXAMPLE_FILE.to_owned(),
+            default_branch: String::new(),
+        };
+        client.create_pipeline(&pipeline)?;
+        let run = client.start_run(EXAMPLE_NAME, &NewRun::default())?;
+        Ok((run, client))
+    });
+    match registered {
+        Ok((run, client)) => {
+            println!(
+                "Registered {EXAMPLE_FILE} of {} as the pipeline '{EXAMPLE_NAME}' and started run {}: {}",
+                repository.display(),
+                run.id,
+                client.run_url(run.id)
+            );
+        }
+        Err(error) => eprintln!("warning: the example pipeline was not registered: {error}"),
+    }
 }
 
 /// `slipway serve`.
@@ -49,13 +102,24 @@ pub fn serve_command(args: &ServeArgs) -> ExitCode {
         poll_interval: Some(std::time::Duration::from_secs(args.poll_interval)),
         secure_cookies: args.secure_cookies,
     };
+    let mut first_token = None;
     let mut notify = |notice: Notice| match notice {
         Notice::AdminToken { token, path } => {
             println!("Created the user 'admin'. Its token, shown this once (also in {}):", path.display());
             println!("  {token}");
+            first_token = Some(token);
         }
         Notice::Listening(address) => {
             println!("Slipway is listening on http://{address}/ (web UI) and http://{address}/api/v1 (API)");
+            let Some(token) = first_token.take() else { return };
+            println!("Use it from another terminal: slipway login --server http://{address} (paste the token)");
+            let example = if args.no_example { None } else { example_repository() };
+            if let Some(repository) = example {
+                // Through the API, as a person would: the server is serving by now.
+                let _ = std::thread::Builder::new()
+                    .name("example".into())
+                    .spawn(move || register_example(address, &token, &repository));
+            }
         }
         Notice::Stopped => eprintln!("Slipway stopped: running jobs finished, queued ones wait for the next start."),
     };

@@ -20,7 +20,7 @@ const YELLOW: &str = "\x1b[33m";
 const MAGENTA: &str = "\x1b[35m";
 const CYAN: &str = "\x1b[36m";
 /// The name of the stage a pipeline without stages gets; not worth showing.
-const IMPLICIT_STAGE: &str = "__default.";
+pub(crate) const IMPLICIT_STAGE: &str = "__default.";
 const PALETTE: [&str; 6] = ["\x1b[36m", "\x1b[35m", "\x1b[34m", "\x1b[32m", "\x1b[33m", "\x1b[96m"];
 
 #[derive(Default)]
@@ -127,7 +127,7 @@ fn failed_test(test: &slipway_events::TestCase) -> String {
     }
 }
 
-fn seconds(ms: u64) -> String {
+pub(crate) fn seconds(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms}ms")
     } else if ms < 60_000 {

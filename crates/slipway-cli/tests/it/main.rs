@@ -1,7 +1,9 @@
 //! Integration tests of the `slipway` binary: whole transcripts (exit code, stdout, stderr) of
 //! real commands over fixture pipelines.
 
+mod client;
 mod frontend;
+mod library;
 mod run;
 mod support;
 mod task_coverage;

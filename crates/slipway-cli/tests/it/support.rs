@@ -154,3 +154,231 @@ impl Outcome {
         }
     }
 }
+
+/// Runs `git` in `directory` with a fixed identity, failing the test when it fails.
+pub fn git(directory: &Path, arguments: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main"])
+        .args(arguments)
+        .current_dir(directory)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|error| panic!("git: {error}"));
+    assert!(status.success(), "git {arguments:?} failed in {}", directory.display());
+}
+
+/// Makes a git repository in `directory` with one commit on `main` holding `files` (path, text).
+pub fn make_repository(directory: &Path, files: &[(&str, &str)]) {
+    std::fs::create_dir_all(directory).unwrap_or_else(|error| panic!("{error}"));
+    git(directory, &["init", "--quiet", "-b", "main"]);
+    for (path, text) in files {
+        let path = directory.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|error| panic!("{error}"));
+        }
+        std::fs::write(path, text).unwrap_or_else(|error| panic!("{error}"));
+    }
+    git(directory, &["add", "."]);
+    git(directory, &["commit", "--quiet", "-m", "the pipelines"]);
+}
+
+/// The text of the fixture `tests/it/fixtures/server/NAME`.
+pub fn server_fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/server").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// A `slipway serve` process over a scratch data directory, listening on a free port of
+/// 127.0.0.1, with a scratch home for client commands. Stopped (SIGTERM, so it drains) and
+/// removed on drop.
+pub struct Server {
+    child: std::process::Child,
+    /// The scratch directory: `data/` for the server, `home/` and `config/` for clients.
+    pub dir: PathBuf,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The first admin token.
+    pub token: String,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+    cwd: PathBuf,
+    arguments: Vec<String>,
+}
+
+impl Server {
+    /// A server started from a directory outside any git repository.
+    pub fn start() -> Self {
+        let dir = scratch_directory("server");
+        std::fs::create_dir_all(dir.join("cwd")).unwrap_or_else(|error| panic!("{error}"));
+        Self::start_at(dir.clone(), &dir.join("cwd"), &[])
+    }
+
+    /// A server over the scratch directory `dir`, started in `cwd` with extra `serve` arguments.
+    pub fn start_at(dir: PathBuf, cwd: &Path, arguments: &[&str]) -> Self {
+        use std::io::BufRead as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .args(["--listen", "127.0.0.1:0", "--workers", "2"])
+            .args(arguments)
+            .current_dir(cwd)
+            .env("NO_COLOR", "1")
+            .env("SLIPWAY_KILL_GRACE_MS", "300")
+            .env("XDG_CONFIG_HOME", dir.join("server-config"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("slipway serve: {error}"));
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (lines, listening) = std::sync::mpsc::channel::<String>();
+        for stream in [
+            child.stdout.take().map(|out| Box::new(out) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|err| Box::new(err) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let (output, lines) = (std::sync::Arc::clone(&output), lines.clone());
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Ok(mut output) = output.lock() {
+                        output.push_str(&line);
+                        output.push('\n');
+                    }
+                    let _ = lines.send(line);
+                }
+            });
+        }
+        let url = loop {
+            match listening.recv_timeout(std::time::Duration::from_secs(60)) {
+                Ok(line) => {
+                    if let Some(address) = line.strip_prefix("Slipway is listening on ") {
+                        let address = address.split_whitespace().next().unwrap_or_default();
+                        break address.trim_end_matches('/').trim_end_matches("/api/v1").to_owned();
+                    }
+                }
+                Err(error) => {
+                    let _ = child.kill();
+                    let output = output.lock().map(|output| output.clone()).unwrap_or_default();
+                    panic!("the server did not say where it listens ({error}):\n{output}");
+                }
+            }
+        };
+        let token = std::fs::read_to_string(dir.join("data/admin-token"))
+            .map(|token| token.trim().to_owned())
+            .unwrap_or_default();
+        for directory in ["home", "config"] {
+            std::fs::create_dir_all(dir.join(directory)).unwrap_or_else(|error| panic!("{error}"));
+        }
+        let arguments = arguments.iter().map(|argument| (*argument).to_owned()).collect();
+        Self { child, dir, url, token, output, cwd: cwd.to_path_buf(), arguments }
+    }
+
+    /// Stops the server (SIGTERM: it drains) and starts it again over the same directories.
+    pub fn restart(mut self) -> Self {
+        self.stop();
+        let arguments: Vec<&str> = self.arguments.iter().map(String::as_str).collect();
+        let next = Self::start_at(self.dir.clone(), &self.cwd, &arguments);
+        // The old value's drop must not remove the directories the new server uses.
+        std::mem::forget(self);
+        next
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// What the server printed so far.
+    pub fn output(&self) -> String {
+        self.output.lock().map(|output| output.clone()).unwrap_or_default()
+    }
+
+    /// Waits (at most a minute) until the server printed `text`; gives all it printed.
+    pub fn wait_for_output(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let output = self.output();
+            if output.contains(text) {
+                return output;
+            }
+            assert!(std::time::Instant::now() < deadline, "the server did not print {text:?}:\n{output}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// `slipway ARGS` as a client: in the scratch directory, with its own home and configuration
+    /// directory, no `SLIPWAY_*` variables and no standard input. No server or token is given.
+    pub fn slipway(&self, arguments: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_slipway"));
+        command
+            .args(arguments)
+            .current_dir(&self.dir)
+            .env("NO_COLOR", "1")
+            .env("HOME", self.dir.join("home"))
+            .env("XDG_CONFIG_HOME", self.dir.join("config"))
+            .env_remove("SLIPWAY_SERVER")
+            .env_remove("SLIPWAY_TOKEN")
+            .stdin(std::process::Stdio::null());
+        command
+    }
+
+    /// `slipway ARGS --server URL --token ADMIN_TOKEN`.
+    pub fn admin(&self, arguments: &[&str]) -> Command {
+        let mut command = self.slipway(arguments);
+        command.args(["--server", &self.url, "--token", &self.token]);
+        command
+    }
+
+    /// Runs a command and renders its transcript with this server's address, tokens, scratch
+    /// paths, commits and times replaced by placeholders.
+    pub fn transcript(&self, command: &mut Command) -> String {
+        let text = transcript(command).replace(&self.dir.display().to_string(), "[scratch]");
+        Self::clean(&text)
+    }
+
+    /// Replaces what changes from run to run in `text`.
+    pub fn clean(text: &str) -> String {
+        let replacements = [
+            (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+            (r"slw_[A-Za-z0-9_\-]+", "[token]"),
+            (r"\b[0-9a-f]{40}\b", "[commit]"),
+            (r"\b\d+(\.\d+)?(ms|s)\b", "[time]"),
+            (r"\b\d+m\d\ds\b", "[time]"),
+            (r"\S*bash --noprofile --norc \S+", "bash --noprofile --norc [script]"),
+        ];
+        replacements.iter().fold(text.to_owned(), |text, (pattern, replacement)| {
+            regex::Regex::new(pattern)
+                .map(|pattern| pattern.replace_all(&text, *replacement).into_owned())
+                .unwrap_or(text)
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A new scratch directory path (not created) in the temporary directory.
+pub fn scratch_directory(kind: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "slipway-{kind}-test-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}

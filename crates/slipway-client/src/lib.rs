@@ -1,0 +1,706 @@
+//! A blocking client of the Slipway server's REST API (`/api/v1`), for the `slipway` command's
+//! client commands and for anything else that talks to a server from a plain thread (agents).
+//!
+//! - [`Client`] holds the server's address and a personal access token (sent as
+//!   `Authorization: Bearer TOKEN`). Its basics, [`Client::get`], [`Client::post`],
+//!   [`Client::put`] and [`Client::delete`], send and read JSON; the typed calls on top of them
+//!   ([`Client::pipelines`], [`Client::start_run`], [`Client::runs`], ...) use the wire types in
+//!   [`types`].
+//! - Every answer that is not a success becomes a [`ClientError::Api`] holding the server's
+//!   `application/problem+json` [`Problem`] (its `detail` says what went wrong); a server that
+//!   cannot be reached is [`ClientError::Unreachable`].
+//! - [`Client::follow_logs`] follows a run's live log (`GET /runs/{id}/logs?follow=true`, server-sent
+//!   events, read by [`sse::EventStreamReader`]) as [`LogEvent`]s until the run ends.
+//!
+//! The client does no I/O beyond its HTTP connections, and prints nothing.
+
+mod error;
+pub mod sse;
+pub mod types;
+
+use std::collections::HashMap;
+use std::io::BufReader;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use ureq::http::Response;
+
+pub use error::{ClientError, Problem};
+use sse::EventStreamReader;
+pub use types::{
+    CreatedToken, CreatedUser, Job, JobLog, NewPipeline, NewRun, Pipeline, Run, RunDetail, RunLogs, RunPage, RunQuery,
+    User, Variable, VariableGroup,
+};
+
+/// The result of a client call.
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+/// The API's path under the server's address.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// How long connecting to the server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest JSON answer read (a run's whole logs can be large).
+const MAX_ANSWER_BYTES: u64 = 512 * 1024 * 1024;
+
+/// How often a log follower tries to reconnect after its stream broke off before the run ended.
+const FOLLOW_RECONNECTS: u32 = 5;
+
+/// A connection to one Slipway server, with an optional token. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Client {
+    server: String,
+    token: Option<String>,
+    agent: ureq::Agent,
+}
+
+/// Makes a server address canonical: `http(s)://host[:port][/path]` without a trailing `/` or
+/// `/api/v1` (both are accepted, so the address `slipway serve` prints can be pasted).
+///
+/// # Errors
+/// [`ClientError::InvalidServer`] when it is not an `http://` or `https://` URL with a host.
+pub fn normalize_server(server: &str) -> Result<String> {
+    let invalid = |reason: &str| ClientError::InvalidServer { server: server.to_owned(), reason: reason.to_owned() };
+    let trimmed = server.trim();
+    let Some((scheme, rest)) = trimmed.split_once("://") else {
+        return Err(invalid(&format!("it must start with http:// or https:// (http://{trimmed}?)")));
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(invalid("it must start with http:// or https://"));
+    }
+    if rest.contains(['?', '#']) || rest.chars().any(char::is_whitespace) {
+        return Err(invalid("it must be a plain address, without spaces, a query or a fragment"));
+    }
+    let mut address = trimmed.trim_end_matches('/').to_owned();
+    if let Some(stripped) = address.strip_suffix(API_PREFIX) {
+        address = stripped.trim_end_matches('/').to_owned();
+    }
+    let host = address.split_once("://").map_or("", |(_, rest)| rest.split('/').next().unwrap_or_default());
+    if host.is_empty() || host.starts_with(':') || host.contains('@') {
+        return Err(invalid("it has no host"));
+    }
+    Ok(format!("{}{}", scheme.to_ascii_lowercase(), &address[scheme.len()..]))
+}
+
+/// Encodes one path segment (a variable's name, say) for a URL.
+#[must_use]
+pub fn path_segment(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// Encodes a query-string value.
+fn query_value(text: &str) -> String {
+    path_segment(text)
+}
+
+impl Client {
+    /// A client of the server at `server` (`http://host:port`, with or without `/api/v1`), without
+    /// a token.
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidServer`] when the address is not an `http(s)://` URL.
+    pub fn new(server: &str) -> Result<Self> {
+        let server = normalize_server(server)?;
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .user_agent(concat!("slipway/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(Self { server, token: None, agent: config.into() })
+    }
+
+    /// This client, sending `token` with every call.
+    #[must_use]
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The server's address, canonical (see [`normalize_server`]).
+    #[must_use]
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// The full URL of an API path (`/runs/1` → `http://host/api/v1/runs/1`).
+    #[must_use]
+    pub fn api_url(&self, path: &str) -> String {
+        format!("{}{API_PREFIX}{path}", self.server)
+    }
+
+    /// The address to show people for a run: its page in the server's web UI.
+    #[must_use]
+    pub fn run_url(&self, run: i64) -> String {
+        format!("{}/runs/{run}", self.server)
+    }
+
+    fn authorize<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        let request = request.header("Accept", "application/json");
+        match &self.token {
+            Some(token) => request.header("Authorization", format!("Bearer {token}")),
+            None => request,
+        }
+    }
+
+    fn unreachable(&self, error: &ureq::Error) -> ClientError {
+        ClientError::Unreachable { server: self.server.clone(), reason: error::describe_transport(error) }
+    }
+
+    /// Turns a non-success answer into its problem; gives successful ones back.
+    fn check(&self, mut response: Response<ureq::Body>) -> Result<Response<ureq::Body>> {
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Err(ClientError::Api(Problem::from_answer(status, &text)))
+    }
+
+    fn read_json<T: DeserializeOwned>(&self, mut response: Response<ureq::Body>) -> Result<T> {
+        let text = response.body_mut().with_config().limit(MAX_ANSWER_BYTES).read_to_string().map_err(|error| {
+            ClientError::Protocol(format!("the answer broke off: {}", error::describe_transport(&error)))
+        })?;
+        let text = if text.trim().is_empty() { "null" } else { &text };
+        serde_json::from_str(text)
+            .map_err(|error| ClientError::Protocol(format!("the answer is not what was expected: {error}")))
+    }
+
+    /// `GET` an API path (`/runs`), reading JSON.
+    ///
+    /// # Errors
+    /// [`ClientError::Unreachable`], [`ClientError::Api`] for a problem answer, or
+    /// [`ClientError::Protocol`] when the answer is not the JSON expected.
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let response =
+            self.authorize(self.agent.get(self.api_url(path))).call().map_err(|error| self.unreachable(&error))?;
+        self.read_json(self.check(response)?)
+    }
+
+    /// `POST` JSON to an API path, reading JSON.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        let body = json_body(body)?;
+        let response = self
+            .authorize(self.agent.post(self.api_url(path)))
+            .content_type("application/json")
+            .send(body.as_bytes())
+            .map_err(|error| self.unreachable(&error))?;
+        self.read_json(self.check(response)?)
+    }
+
+    /// `PUT` JSON to an API path, reading JSON (`null` when the answer has no body).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn put<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        let body = json_body(body)?;
+        let response = self
+            .authorize(self.agent.put(self.api_url(path)))
+            .content_type("application/json")
+            .send(body.as_bytes())
+            .map_err(|error| self.unreachable(&error))?;
+        self.read_json(self.check(response)?)
+    }
+
+    /// `DELETE` an API path; the answer's body, if any, is dropped.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn delete(&self, path: &str) -> Result<()> {
+        let response =
+            self.authorize(self.agent.delete(self.api_url(path))).call().map_err(|error| self.unreachable(&error))?;
+        let mut response = self.check(response)?;
+        let _ = response.body_mut().read_to_string();
+        Ok(())
+    }
+
+    /// `GET /health`: whether the server is up (needs no token).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn health(&self) -> Result<serde_json::Value> {
+        self.get("/health")
+    }
+
+    /// `GET /me`: the user the token belongs to.
+    ///
+    /// # Errors
+    /// As [`Client::get`]; 401 for a bad token.
+    pub fn me(&self) -> Result<User> {
+        self.get("/me")
+    }
+
+    /// `GET /pipelines`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn pipelines(&self) -> Result<Vec<Pipeline>> {
+        let answer: serde_json::Value = self.get("/pipelines")?;
+        types::listing(answer, "pipelines")
+    }
+
+    /// `POST /pipelines` (admin).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn create_pipeline(&self, pipeline: &NewPipeline) -> Result<Pipeline> {
+        self.post("/pipelines", pipeline)
+    }
+
+    /// `POST /pipelines/{name}/runs` (contributor): queues a run.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn start_run(&self, pipeline: &str, run: &NewRun) -> Result<Run> {
+        self.post(&format!("/pipelines/{}/runs", path_segment(pipeline)), run)
+    }
+
+    /// `GET /runs`: a page of runs, newest first.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn runs(&self, query: &RunQuery) -> Result<RunPage> {
+        let mut parts = Vec::new();
+        if let Some(pipeline) = &query.pipeline {
+            parts.push(format!("pipeline={}", query_value(pipeline)));
+        }
+        if let Some(status) = &query.status {
+            parts.push(format!("status={}", query_value(status)));
+        }
+        if let Some(before) = query.before {
+            parts.push(format!("before={before}"));
+        }
+        if let Some(limit) = query.limit {
+            parts.push(format!("limit={limit}"));
+        }
+        let query = if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) };
+        self.get(&format!("/runs{query}"))
+    }
+
+    /// `GET /runs/{id}`: a run with its jobs.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn run(&self, run: i64) -> Result<RunDetail> {
+        self.get(&format!("/runs/{run}"))
+    }
+
+    /// `GET /runs/{id}/logs`: every job's whole log as it is now.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn run_logs(&self, run: i64) -> Result<RunLogs> {
+        self.get(&format!("/runs/{run}/logs"))
+    }
+
+    /// `POST /runs/{id}/cancel` (contributor).
+    ///
+    /// # Errors
+    /// As [`Client::get`]; 409 when the run already completed.
+    pub fn cancel_run(&self, run: i64) -> Result<Run> {
+        self.post(&format!("/runs/{run}/cancel"), &serde_json::json!({}))
+    }
+
+    /// `POST /runs/{id}/rerun` (contributor): a new run of the same commit, or with `failed_only`
+    /// the failed jobs again in the same run (the answer is then that run).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn rerun(&self, run: i64, failed_only: bool) -> Result<Run> {
+        self.post(&format!("/runs/{run}/rerun"), &serde_json::json!({ "failedOnly": failed_only }))
+    }
+
+    /// `GET /pipelines/{name}/variables`: a pipeline's variables (secret values are `None`).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn variables(&self, pipeline: &str) -> Result<Vec<Variable>> {
+        let answer: serde_json::Value = self.get(&format!("/pipelines/{}/variables", path_segment(pipeline)))?;
+        types::listing(answer, "variables")
+    }
+
+    /// `PUT /pipelines/{name}/variables/{var}`: sets a pipeline variable.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn set_variable(&self, pipeline: &str, name: &str, value: &str, secret: bool) -> Result<()> {
+        let path = format!("/pipelines/{}/variables/{}", path_segment(pipeline), path_segment(name));
+        let _: serde_json::Value = self.put(&path, &serde_json::json!({ "value": value, "secret": secret }))?;
+        Ok(())
+    }
+
+    /// `DELETE /pipelines/{name}/variables/{var}`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn delete_variable(&self, pipeline: &str, name: &str) -> Result<()> {
+        self.delete(&format!("/pipelines/{}/variables/{}", path_segment(pipeline), path_segment(name)))
+    }
+
+    /// `GET /variable-groups`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn variable_groups(&self) -> Result<Vec<VariableGroup>> {
+        let answer: serde_json::Value = self.get("/variable-groups")?;
+        types::listing(answer, "groups")
+    }
+
+    /// `POST /variable-groups`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn create_variable_group(&self, name: &str, description: &str) -> Result<VariableGroup> {
+        self.post("/variable-groups", &serde_json::json!({ "name": name, "description": description }))
+    }
+
+    /// `GET /variable-groups/{group}`: a group with its variables (secret values are `None`).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn variable_group(&self, group: &str) -> Result<VariableGroup> {
+        self.get(&format!("/variable-groups/{}", path_segment(group)))
+    }
+
+    /// `DELETE /variable-groups/{group}`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn delete_variable_group(&self, group: &str) -> Result<()> {
+        self.delete(&format!("/variable-groups/{}", path_segment(group)))
+    }
+
+    /// `PUT /variable-groups/{group}/variables/{var}`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn set_group_variable(&self, group: &str, name: &str, value: &str, secret: bool) -> Result<()> {
+        let path = format!("/variable-groups/{}/variables/{}", path_segment(group), path_segment(name));
+        let _: serde_json::Value = self.put(&path, &serde_json::json!({ "value": value, "secret": secret }))?;
+        Ok(())
+    }
+
+    /// `DELETE /variable-groups/{group}/variables/{var}`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn delete_group_variable(&self, group: &str, name: &str) -> Result<()> {
+        self.delete(&format!("/variable-groups/{}/variables/{}", path_segment(group), path_segment(name)))
+    }
+
+    /// `POST /users` (admin): a user with a first token.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn create_user(&self, name: &str, role: &str) -> Result<CreatedUser> {
+        self.post("/users", &serde_json::json!({ "name": name, "role": role }))
+    }
+
+    /// `POST /users/{name}/tokens`: a new personal access token for a user (admin, or the user).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn create_token(&self, user: &str, name: Option<&str>) -> Result<CreatedToken> {
+        let body = match name {
+            Some(name) => serde_json::json!({ "name": name }),
+            None => serde_json::json!({}),
+        };
+        self.post(&format!("/users/{}/tokens", path_segment(user)), &body)
+    }
+
+    /// Follows a run's log live (`GET /runs/{id}/logs?follow=true`): each line as it comes, then
+    /// the run's end. The follower reconnects when the stream breaks off before the end, skipping
+    /// the lines it already gave.
+    ///
+    /// # Errors
+    /// As [`Client::get`], for the first connection.
+    pub fn follow_logs(&self, run: i64) -> Result<LogFollower> {
+        let mut follower = LogFollower {
+            client: self.clone(),
+            run,
+            stream: None,
+            next_line: HashMap::new(),
+            finished: false,
+            breaks: 0,
+        };
+        follower.connect()?;
+        Ok(follower)
+    }
+
+    fn open_stream(&self, path: &str) -> Result<EventStreamReader<BufReader<ureq::BodyReader<'static>>>> {
+        let request = self.agent.get(self.api_url(path)).header("Accept", "text/event-stream");
+        let request = match &self.token {
+            Some(token) => request.header("Authorization", format!("Bearer {token}")),
+            None => request,
+        };
+        let response = request.call().map_err(|error| self.unreachable(&error))?;
+        let response = self.check(response)?;
+        Ok(EventStreamReader::new(BufReader::new(response.into_body().into_reader())))
+    }
+}
+
+fn json_body<B: Serialize + ?Sized>(body: &B) -> Result<String> {
+    serde_json::to_string(body)
+        .map_err(|error| ClientError::Protocol(format!("the request cannot be written: {error}")))
+}
+
+/// What following a run's log gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogEvent {
+    /// A line of a job's log.
+    Line {
+        /// The job's key (`STAGE.JOB` or `STAGE.JOB.LEG`).
+        job: String,
+        /// The line's number in its job, from 0.
+        line: i64,
+        /// The line.
+        text: String,
+    },
+    /// The run completed (or was deleted, with status `deleted`); nothing follows.
+    End {
+        /// The run's status.
+        status: String,
+        /// Its result.
+        result: Option<slipway_events::TaskResult>,
+    },
+    /// The server is stopping and closed the stream; the run goes on.
+    Shutdown {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A run's live log; an iterator of [`LogEvent`]s that ends after [`LogEvent::End`] or
+/// [`LogEvent::Shutdown`].
+pub struct LogFollower {
+    client: Client,
+    run: i64,
+    stream: Option<EventStreamReader<BufReader<ureq::BodyReader<'static>>>>,
+    next_line: HashMap<String, i64>,
+    finished: bool,
+    /// How many times in a row the stream broke off without giving an event.
+    breaks: u32,
+}
+
+impl std::fmt::Debug for LogFollower {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("LogFollower").field("run", &self.run).field("finished", &self.finished).finish()
+    }
+}
+
+impl LogFollower {
+    fn connect(&mut self) -> Result<()> {
+        self.stream = Some(self.client.open_stream(&format!("/runs/{}/logs?follow=true", self.run))?);
+        Ok(())
+    }
+
+    /// Reconnects after the stream broke off, a few times with a pause between tries; gives up
+    /// when it keeps breaking off without giving anything.
+    fn reconnect(&mut self, cause: String) -> Result<()> {
+        self.stream = None;
+        self.breaks += 1;
+        if self.breaks > FOLLOW_RECONNECTS {
+            return Err(ClientError::Protocol(cause));
+        }
+        let mut last = ClientError::Protocol(cause);
+        for attempt in 0..FOLLOW_RECONNECTS {
+            std::thread::sleep(Duration::from_millis(200 * u64::from(attempt + 1)));
+            match self.connect() {
+                Ok(()) => return Ok(()),
+                Err(error @ ClientError::Api(_)) => return Err(error),
+                Err(error) => last = error,
+            }
+        }
+        Err(last)
+    }
+
+    /// The next event, waiting for it.
+    ///
+    /// # Errors
+    /// When the stream broke off and could not be opened again, or holds malformed events.
+    pub fn next_event(&mut self) -> Result<Option<LogEvent>> {
+        loop {
+            if self.finished {
+                return Ok(None);
+            }
+            let Some(stream) = self.stream.as_mut() else {
+                self.reconnect("the log stream was closed".into())?;
+                continue;
+            };
+            let event = match stream.next_event() {
+                Ok(Some(event)) => {
+                    self.breaks = 0;
+                    event
+                }
+                Ok(None) => {
+                    self.reconnect("the server closed the log stream before the run ended".into())?;
+                    continue;
+                }
+                Err(error) => {
+                    self.reconnect(format!("the log stream broke off: {error}"))?;
+                    continue;
+                }
+            };
+            let data = |event: &sse::ServerEvent| -> Result<serde_json::Value> {
+                serde_json::from_str(&event.data)
+                    .map_err(|error| ClientError::Protocol(format!("a '{}' event holds no JSON: {error}", event.event)))
+            };
+            match event.event.as_str() {
+                "log" => {
+                    let data = data(&event)?;
+                    let job = data.get("job").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+                    let line = data.get("line").and_then(serde_json::Value::as_i64).unwrap_or_default();
+                    let text = data.get("text").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+                    let next = self.next_line.entry(job.clone()).or_insert(0);
+                    if line < *next {
+                        continue;
+                    }
+                    *next = line + 1;
+                    return Ok(Some(LogEvent::Line { job, line, text }));
+                }
+                "end" => {
+                    let data = data(&event)?;
+                    self.finished = true;
+                    let status = data.get("status").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+                    let result = data.get("result").cloned().and_then(|result| serde_json::from_value(result).ok());
+                    return Ok(Some(LogEvent::End { status, result }));
+                }
+                "shutdown" => {
+                    let data = data(&event)?;
+                    self.finished = true;
+                    let reason = data.get("reason").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+                    return Ok(Some(LogEvent::Shutdown { reason }));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Iterator for LogFollower {
+    type Item = Result<LogEvent>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_event() {
+            Ok(Some(event)) => Some(Ok(event)),
+            Ok(None) => None,
+            Err(error) => {
+                self.finished = true;
+                Some(Err(error))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_addresses_are_made_canonical() {
+        assert_eq!(normalize_server("http://127.0.0.1:8080").ok().as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(normalize_server("HTTP://host/").ok().as_deref(), Some("http://host"));
+        assert_eq!(
+            normalize_server("https://ci.example/slipway/api/v1/").ok().as_deref(),
+            Some("https://ci.example/slipway")
+        );
+        for bad in ["127.0.0.1:8080", "ftp://host", "http://", "http://:80", "http://host?x=1", "http://a b"] {
+            assert!(normalize_server(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// A server on 127.0.0.1 that answers each connection, in turn, with one of `answers` (a whole
+    /// HTTP response) and closes it.
+    fn fake_server(answers: Vec<String>) -> String {
+        use std::io::{BufRead as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("{error}"));
+        let address = listener.local_addr().unwrap_or_else(|error| panic!("{error}"));
+        std::thread::spawn(move || {
+            for (stream, answer) in listener.incoming().map_while(std::result::Result::ok).zip(answers) {
+                let mut reader = BufReader::new(&stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|read| read > 2) {
+                    line.clear();
+                }
+                let _ = (&stream).write_all(answer.as_bytes());
+            }
+        });
+        format!("http://{address}")
+    }
+
+    fn stream(body: &str) -> String {
+        format!("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n{body}")
+    }
+
+    fn log(job: &str, line: i64, text: &str) -> String {
+        format!("event: log\ndata: {}\n\n", serde_json::json!({ "job": job, "line": line, "text": text }))
+    }
+
+    #[test]
+    fn a_follower_reconnects_and_skips_what_it_gave() {
+        let first = stream(&format!(": keep-alive\n\n{}{}", log("A", 0, "one"), log("A", 1, "two")));
+        let second = stream(&format!(
+            "{}{}{}event: end\ndata: {{\"status\":\"completed\",\"result\":\"Failed\"}}\n\n",
+            log("A", 0, "one"),
+            log("A", 1, "two"),
+            log("B", 0, "three")
+        ));
+        let server = fake_server(vec![first, second]);
+        let client = Client::new(&server).map(|client| client.with_token("slw_x"));
+        let events: Vec<LogEvent> = client
+            .and_then(|client| client.follow_logs(4))
+            .map(|follower| follower.filter_map(std::result::Result::ok).collect())
+            .unwrap_or_default();
+        let line = |job: &str, line, text: &str| LogEvent::Line { job: job.into(), line, text: text.into() };
+        assert_eq!(
+            events,
+            vec![
+                line("A", 0, "one"),
+                line("A", 1, "two"),
+                line("B", 0, "three"),
+                LogEvent::End { status: "completed".into(), result: Some(slipway_events::TaskResult::Failed) },
+            ]
+        );
+    }
+
+    #[test]
+    fn problems_and_unreachable_servers() {
+        let body = r#"{"type":"/problems/not-found","title":"Not Found","status":404,"detail":"no run 4"}"#;
+        let answer = format!(
+            "HTTP/1.1 404 Not Found\r\nContent-Type: application/problem+json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let server = fake_server(vec![answer]);
+        let error = Client::new(&server).and_then(|client| client.run(4)).err();
+        assert_eq!(error.as_ref().and_then(ClientError::status), Some(404));
+        assert_eq!(error.map(|error| error.to_string()).as_deref(), Some("no run 4"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .unwrap_or(9);
+        let unreachable = Client::new(&format!("http://127.0.0.1:{port}")).and_then(|client| client.health()).err();
+        assert!(
+            matches!(&unreachable, Some(ClientError::Unreachable { reason, .. }) if reason == "connection refused"),
+            "{unreachable:?}"
+        );
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(path_segment("Build.Config_1-x~"), "Build.Config_1-x~");
+        assert_eq!(path_segment("a b/c%"), "a%20b%2Fc%25");
+        assert_eq!(path_segment("é"), "%C3%A9");
+    }
+}
