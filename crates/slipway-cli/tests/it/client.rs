@@ -241,7 +241,7 @@ fn cancelling_a_run_that_is_waited_for_exits_130() {
     assert_eq!(status.code(), Some(130), "{seen:?}");
     let text = Server::clean(&seen.join("\n"));
     let last = text.lines().last().unwrap_or_default();
-    assert_eq!(last, "Run 1 of slow (number 1) Canceled in [time]: http://127.0.0.1:[port]/runs/1");
+    assert_eq!(last, "Run 1 of slow (number YYYYMMDD.1) Canceled in [time]: http://127.0.0.1:[port]/runs/1");
     insta::assert_snapshot!(format!("$ slipway runs cancel 1\n{cancelled}"));
     let (code, _, stderr) = outcome(&server, &mut server.admin(&["runs", "cancel", "1"]));
     assert_eq!((code, stderr.as_str()), (Some(1), "error: run 1 already completed\n"));
@@ -366,7 +366,7 @@ fn a_first_serve_registers_and_runs_the_example_pipeline() {
     let (code, logs, stderr) = outcome(&server, &mut server.admin(&["runs", "logs", "1", "--follow"]));
     assert_eq!(code, Some(0), "{stderr}");
     assert!(logs.contains("hello world"), "{logs}");
-    assert!(stderr.starts_with("Run 1 of example (number 1) Succeeded"), "{stderr}");
+    assert!(stderr.starts_with("Run 1 of example (number YYYYMMDD.1) Succeeded"), "{stderr}");
     let printed = server.output().replace(&dir.display().to_string(), "[scratch]");
     insta::assert_snapshot!(Server::clean(&printed));
     let (code, pipelines, _) = outcome(&server, &mut server.admin(&["pipelines", "list"]));

@@ -353,6 +353,8 @@ impl Server {
             (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
             (r"slw_[A-Za-z0-9_\-]+", "[token]"),
             (r"\b[0-9a-f]{40}\b", "[commit]"),
+            // Run numbers of the default format, `$(Date:yyyyMMdd)$(Rev:.r)`, keeping their width.
+            (r"\b20\d{6}(\.\d+)\b", "YYYYMMDD$1"),
             (r"\b\d+(\.\d+)?(ms|s)\b", "[time]"),
             (r"\b\d+m\d\ds\b", "[time]"),
             (r"\S*bash --noprofile --norc \S+", "bash --noprofile --norc [script]"),
