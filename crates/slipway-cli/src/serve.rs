@@ -112,7 +112,10 @@ pub fn serve_command(args: &ServeArgs) -> ExitCode {
         Notice::Listening(address) => {
             println!("Slipway is listening on http://{address}/ (web UI) and http://{address}/api/v1 (API)");
             let Some(token) = first_token.take() else { return };
-            println!("Use it from another terminal: slipway login --server http://{address} (paste the token)");
+            println!(
+                "Sign in at http://{address}/ as 'admin' with that token, or from another terminal: \
+                 slipway login --server http://{address}"
+            );
             let example = if args.no_example { None } else { example_repository() };
             if let Some(repository) = example {
                 // Through the API, as a person would: the server is serving by now.
