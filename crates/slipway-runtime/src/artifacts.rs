@@ -117,7 +117,10 @@ impl ArtifactStore {
         Ok(self.root.join("artifacts").join(format!("{name}.json")))
     }
 
-    fn blob_path(&self, digest: &str) -> PathBuf {
+    /// Where the blob with this digest (`sha256:<hex>`) is kept: `blobs/sha256/<first two hex
+    /// digits>/<hex>` under the store's root.
+    #[must_use]
+    pub fn blob_path(&self, digest: &str) -> PathBuf {
         let hex = digest.trim_start_matches("sha256:");
         self.root.join("blobs").join("sha256").join(hex.get(..2).unwrap_or("00")).join(hex)
     }

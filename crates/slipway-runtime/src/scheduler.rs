@@ -166,6 +166,8 @@ pub struct Scheduler {
     finished: bool,
     warnings: Vec<String>,
     counters: std::cell::RefCell<crate::counters::Counters>,
+    /// The variables of the variable groups the plan names, by group name in lower case.
+    groups: std::collections::BTreeMap<String, Vec<Variable>>,
 }
 
 fn resolve_names(
@@ -246,6 +248,25 @@ impl Scheduler {
         selection: &Selection,
         max_parallel: usize,
         counters: crate::counters::Counters,
+    ) -> Result<Self, ScheduleError> {
+        Self::with_variable_groups(plan, base, selection, max_parallel, counters, Vec::new())
+    }
+
+    /// Like [`Scheduler::with_counters`], with the variables of the variable groups (Azure's
+    /// Library) that the plan may name in `- group: NAME` entries, as `(group name, variables)`:
+    /// each entry puts its group's variables (secret ones stay secret) where it stands among the
+    /// declared variables, so later entries override them. Group names are compared ignoring
+    /// case. A group that is not given is reported as a warning, as without groups.
+    ///
+    /// # Errors
+    /// As [`Scheduler::new`].
+    pub fn with_variable_groups(
+        plan: Arc<Plan>,
+        base: Variables,
+        selection: &Selection,
+        max_parallel: usize,
+        counters: crate::counters::Counters,
+        groups: Vec<(String, Vec<Variable>)>,
     ) -> Result<Self, ScheduleError> {
         let stage_names: Vec<&str> = plan.stages.iter().map(|stage| stage.name.as_str()).collect();
         let mut stage_deps = Vec::with_capacity(plan.stages.len());
@@ -358,6 +379,7 @@ impl Scheduler {
             finished: false,
             warnings: Vec::new(),
             counters: std::cell::RefCell::new(counters),
+            groups: groups.into_iter().map(|(name, variables)| (name.to_lowercase(), variables)).collect(),
         };
         let mut base = std::mem::take(&mut scheduler.base);
         let empty = json!({});
@@ -436,6 +458,11 @@ impl Scheduler {
                         None => value.clone(),
                     };
                     target.force(Variable { name: name.clone(), value, secret: false, readonly: *readonly });
+                }
+                PlanVariable::Group { name } if self.groups.contains_key(&name.to_lowercase()) => {
+                    for variable in self.groups.get(&name.to_lowercase()).into_iter().flatten() {
+                        target.force(variable.clone());
+                    }
                 }
                 PlanVariable::Group { name } => {
                     warnings.push(format!(

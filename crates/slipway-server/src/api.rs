@@ -141,6 +141,9 @@ pub struct CreateRun {
     /// Runtime parameter values by name.
     #[serde(default)]
     pub parameters: BTreeMap<String, serde_json::Value>,
+    /// Queue-time variable values by name (see [`crate::variables`] for which may be set).
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
 }
 
 /// `POST /pipelines/{name}/runs` (contributor): checks out the branch, loads the pipeline, stores
@@ -189,6 +192,7 @@ pub async fn queue_manual_run(
         serde_json::json!({ "reason": "Manual" }),
     );
     request.parameters = body.parameters;
+    request.variables = crate::variables::queue_time_variables(store, request.pipeline.id, &body.variables).await?;
     request.requested_by = Some(requested_by.to_owned());
     match crate::launch::launch(state, request).await {
         Ok(Launched::Run(run)) => Ok(*run),

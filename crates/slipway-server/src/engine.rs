@@ -169,6 +169,8 @@ enum RunFailure {
     #[error(transparent)]
     Schedule(#[from] slipway_runtime::ScheduleError),
     #[error(transparent)]
+    Variables(crate::variables::ResolveError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -332,7 +334,17 @@ impl Orchestrator {
                         let stage_name = progress.plan.stages.get(stage).map(|s| s.name.clone()).unwrap_or_default();
                         let prefix = format!("{stage_name}.{}", plan_job.name);
                         let known = jobs.keys().any(|key| key == &prefix || key.starts_with(&format!("{prefix}.")));
-                        if !known {
+                        if known {
+                            let reset = crate::reruns::finish_reset_jobs(
+                                &store,
+                                &mut jobs,
+                                &prefix,
+                                result,
+                                message.as_deref(),
+                            )
+                            .await?;
+                            progress.fed.extend(reset);
+                        } else {
                             let skipped = NewJob {
                                 stage: stage_name,
                                 job: plan_job.name.clone(),
@@ -391,6 +403,10 @@ async fn fail_run(store: &Store, run: RunId, message: &str) -> Result<(), StoreE
 async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> {
     let store = &shared.store;
     let plan = Arc::new(store.run_plan(run.id).await?.ok_or(RunFailure::NoPlan)?);
+    let variables = crate::variables::for_run(store, run, &plan).await.map_err(|error| match error {
+        crate::variables::ResolveError::Store(error) => RunFailure::Store(error),
+        other => RunFailure::Variables(other),
+    })?;
     let pipeline = store.pipeline(run.pipeline).await?;
     let text = |key: &str| run.trigger_details.get(key).and_then(|value| value.as_str()).unwrap_or_default();
     let repository = RepositoryInfo {
@@ -410,10 +426,21 @@ async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> 
     for (name, value) in crate::launch::trigger_variables(run) {
         base.force(Variable::readonly(name, value));
     }
-    let mut scheduler = Scheduler::new(Arc::clone(&plan), base, &Selection::default(), LEGS_PER_RUN)?;
+    variables.base.into_iter().for_each(|variable| base.force(variable));
+    let counters = slipway_runtime::counters::Counters::default();
+    let mut scheduler = Scheduler::with_variable_groups(
+        Arc::clone(&plan),
+        base,
+        &Selection::default(),
+        LEGS_PER_RUN,
+        counters,
+        variables.groups,
+    )?;
     let mut context = RunContext::new(work_dir, run_dir.join("source"), false, run.run_number.clone());
     context.kill_grace = shared.config.kill_grace;
     context.cache_dir = shared.config.data_dir.join("cache");
+    variables.secrets.iter().for_each(|secret| context.masker.add(secret));
+    context.job_counter = crate::reruns::job_directories_used(&context.run_dir).into();
     let cancel = CancelToken::new();
     if run.cancel_requested {
         cancel.cancel();
@@ -663,6 +690,8 @@ async fn run_leased(shared: &Shared, lease: Lease) {
     if !outputs.is_empty() {
         let _ = store.set_job_outputs(&lease.token, &outputs).await;
     }
+    crate::artifacts::keep_job_artifacts(store, &shared.config.data_dir, prepared.run, lease.job.id, &masker_outputs)
+        .await;
     let _ = store.complete_job(&lease.token, outcome.result, outcome.message.as_deref()).await;
     shared.prepared().remove(&lease.job.id);
 }

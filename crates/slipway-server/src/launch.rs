@@ -39,6 +39,10 @@ pub struct LaunchRequest {
     pub guard: Option<TriggerGuard>,
     /// The upstream run whose completion triggered it.
     pub upstream_run: Option<RunId>,
+    /// Queue-time variable values (an object of strings; see [`crate::variables`]).
+    pub variables: Value,
+    /// The run this one re-runs (see [`crate::reruns`]).
+    pub retry_of: Option<RunId>,
 }
 
 impl LaunchRequest {
@@ -54,6 +58,8 @@ impl LaunchRequest {
             requested_by: None,
             guard: None,
             upstream_run: None,
+            variables: json!({}),
+            retry_of: None,
         }
     }
 }
@@ -154,6 +160,18 @@ pub async fn launch(state: &AppState, request: LaunchRequest) -> Result<Launched
             return Err(error.into());
         }
     };
+    // A variable group the pipeline names must exist: a pipeline without it cannot run.
+    match crate::variables::missing_group(store, &loaded.plan).await {
+        Ok(None) => {}
+        Ok(Some(reason)) => {
+            let _ = tokio::fs::remove_dir_all(&temporary).await;
+            return Err(CheckoutError::Pipeline(reason).into());
+        }
+        Err(error) => {
+            let _ = tokio::fs::remove_dir_all(&temporary).await;
+            return Err(error.into());
+        }
+    }
     let mut details = match request.trigger_details {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -186,6 +204,7 @@ pub async fn launch(state: &AppState, request: LaunchRequest) -> Result<Launched
             .filter(|v| !v.is_secret)
             .map(|v| (v.name, v.value)),
     );
+    number.variables.extend(details_variables(&json!({ VARIABLES_KEY: request.variables })));
     number.variables.extend(run_number::plan_variables(&loaded.plan));
     let now = run_number::date_time(store.now());
     // A number that uses the run's id is made once the run exists; any other before, so that the
@@ -201,6 +220,8 @@ pub async fn launch(state: &AppState, request: LaunchRequest) -> Result<Launched
     new_run.requested_by = request.requested_by.clone().or_else(|| Some(loaded.author.clone()));
     new_run.plan = Some(loaded.plan);
     new_run.upstream_run = request.upstream_run;
+    new_run.variables = request.variables.clone();
+    new_run.retry_of = request.retry_of;
     let created = match &request.guard {
         Some(guard) => store.create_triggered_run(&new_run, guard).await,
         None => store.create_run(&new_run).await.map(Some),

@@ -14,17 +14,22 @@
 //!   then drains.
 
 pub mod api;
+pub mod artifacts;
 pub mod auth;
+pub mod blobs;
 pub mod checkout;
 pub mod engine;
 pub mod error;
 pub mod follow;
 pub mod launch;
 pub mod openapi;
+pub mod reruns;
+pub mod retention;
 pub mod run_number;
 pub mod tokens;
 pub mod triggering;
 pub mod ui;
+pub mod variables;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -160,6 +165,10 @@ pub fn router(state: AppState) -> Router {
         .route("/users", post(api::create_user))
         .merge(triggering::webhooks::routes())
         .merge(tokens::routes())
+        .merge(variables::routes())
+        .merge(artifacts::routes())
+        .merge(reruns::routes())
+        .merge(retention::routes())
         .method_not_allowed_fallback(api::method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
@@ -303,6 +312,7 @@ pub async fn serve(
     let stop_signal = termination(listen)?;
     let engine = state.start_engine(config).await?;
     let triggers = triggering::TriggerService::start(&state);
+    let cleanup = retention::spawn(state.clone());
     on_listening(bound);
     let signalled = {
         let state = state.clone();
@@ -313,6 +323,8 @@ pub async fn serve(
     };
     let served = axum::serve(listener, router(state.clone())).with_graceful_shutdown(signalled).await;
     triggers.shutdown().await;
+    cleanup.abort();
+    let _ = cleanup.await;
     engine.shutdown().await;
     state.store().close().await;
     served.map_err(|source| ServeError::Io { path: PathBuf::from(bound.to_string()), source })

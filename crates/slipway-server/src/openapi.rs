@@ -77,7 +77,197 @@ pub fn document() -> Value {
                 "role": { "enum": ["admin", "contributor", "reader"] }, "createdAt": { "type": "integer" } } }),
         );
     }
+    merge_section(&mut document, "paths", variables_artifacts_and_runs_paths());
+    merge_section(&mut document["components"], "schemas", variables_artifacts_and_runs_schemas());
     document
+}
+
+/// Adds the entries of `extra` (an object) to the object `document[section]`.
+fn merge_section(document: &mut Value, section: &str, extra: Value) {
+    if let (Some(target), Value::Object(extra)) = (document.get_mut(section).and_then(Value::as_object_mut), extra) {
+        target.extend(extra);
+    }
+}
+
+fn path_parameter(name: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } })
+}
+
+fn json_body(schema: Value) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": schema } } })
+}
+
+fn empty_response(success: &str, description: &str, problems: &[&str]) -> Value {
+    let mut all = problem_responses(problems);
+    all.insert(success.to_owned(), json!({ "description": description }));
+    Value::Object(all)
+}
+
+/// Variables, variable groups, artifacts, test results, re-runs and retention.
+#[expect(clippy::too_many_lines, reason = "one literal document")]
+fn variables_artifacts_and_runs_paths() -> Value {
+    let authenticated = json!([{ "bearer": [] }]);
+    let name = path_parameter("name");
+    let var = path_parameter("var");
+    let group = path_parameter("group");
+    let variables = json!({ "type": "array", "items": reference("Variable") });
+    json!({
+        "/pipelines/{name}": { "patch": {
+            "summary": "Changes a pipeline's retention settings (admin); the retention object given replaces the old one.",
+            "security": authenticated,
+            "parameters": [name],
+            "requestBody": json_body(json!({ "type": "object", "properties": { "retention": reference("Retention") } })),
+            "responses": responses("200", "The pipeline.", reference("Pipeline"), &["400", "401", "403", "404", "413", "415", "422"])
+        } },
+        "/pipelines/{name}/variables": { "get": {
+            "summary": "A pipeline's variables (reader); secret values are null.",
+            "security": authenticated,
+            "parameters": [name],
+            "responses": responses("200", "The variables.", variables, &["400", "401", "403", "404"])
+        } },
+        "/pipelines/{name}/variables/{var}": {
+            "put": {
+                "summary": "Sets a pipeline variable (contributor). Secret values are encrypted at rest, never returned and masked in logs. Names: letters, digits, '.' and '_', not a system prefix.",
+                "security": authenticated,
+                "parameters": [name, var],
+                "requestBody": json_body(reference("SetVariable")),
+                "responses": responses("200", "The variable.", reference("Variable"), &["400", "401", "403", "404", "413", "415", "422"])
+            },
+            "delete": {
+                "summary": "Deletes a pipeline variable (contributor).",
+                "security": authenticated,
+                "parameters": [name, var],
+                "responses": empty_response("204", "Deleted.", &["400", "401", "403", "404"])
+            }
+        },
+        "/variable-groups": {
+            "get": {
+                "summary": "Every variable group (Azure's Library, `- group: NAME` in YAML) with its variables (reader); secret values are null.",
+                "security": authenticated,
+                "responses": responses("200", "The groups.", json!({ "type": "array", "items": reference("VariableGroup") }), &["401", "403"])
+            },
+            "post": {
+                "summary": "Creates a variable group (admin).",
+                "security": authenticated,
+                "requestBody": json_body(json!({ "type": "object", "required": ["name"], "properties": {
+                    "name": { "type": "string" }, "description": { "type": "string", "maxLength": 1000 } } })),
+                "responses": responses("201", "The group.", reference("VariableGroup"), &["400", "401", "403", "409", "413", "415", "422"])
+            }
+        },
+        "/variable-groups/{group}": {
+            "get": {
+                "summary": "A variable group (reader).",
+                "security": authenticated,
+                "parameters": [group],
+                "responses": responses("200", "The group.", reference("VariableGroup"), &["400", "401", "403", "404"])
+            },
+            "delete": {
+                "summary": "Deletes a variable group with its variables (admin).",
+                "security": authenticated,
+                "parameters": [group],
+                "responses": empty_response("204", "Deleted.", &["400", "401", "403", "404"])
+            }
+        },
+        "/variable-groups/{group}/variables/{var}": {
+            "put": {
+                "summary": "Sets a variable of a group (contributor).",
+                "security": authenticated,
+                "parameters": [group, var],
+                "requestBody": json_body(reference("SetVariable")),
+                "responses": responses("200", "The variable.", reference("Variable"), &["400", "401", "403", "404", "413", "415", "422"])
+            },
+            "delete": {
+                "summary": "Deletes a variable of a group (contributor).",
+                "security": authenticated,
+                "parameters": [group, var],
+                "responses": empty_response("204", "Deleted.", &["400", "401", "403", "404"])
+            }
+        },
+        "/runs/{id}/artifacts": { "get": {
+            "summary": "A run's pipeline artifacts (reader).",
+            "security": authenticated,
+            "parameters": [run_id_parameter()],
+            "responses": responses("200", "The artifacts, by name.", json!({ "type": "array", "items": reference("Artifact") }), &["400", "401", "403", "404"])
+        } },
+        "/runs/{id}/artifacts/{name}": {
+            "get": {
+                "summary": "Downloads an artifact as a tar archive, streamed (reader).",
+                "security": authenticated,
+                "parameters": [run_id_parameter(), name],
+                "responses": {
+                    "200": { "description": "The artifact's files.", "content": { "application/x-tar": { "schema": { "type": "string", "format": "binary" } } } },
+                    "400": problem_responses(&["400"])["400"].clone(),
+                    "401": problem_responses(&["401"])["401"].clone(),
+                    "403": problem_responses(&["403"])["403"].clone(),
+                    "404": problem_responses(&["404"])["404"].clone()
+                }
+            },
+            "put": {
+                "summary": "Publishes an artifact of a run that has not completed from a tar archive of its files (contributor), replacing one of the same name. Entries with absolute paths or `..`, links and special files are refused with 400.",
+                "security": authenticated,
+                "parameters": [run_id_parameter(), name, { "name": "job", "in": "query", "schema": { "type": "string" },
+                    "description": "The key of the job that publishes it (STAGE.JOB)." }],
+                "requestBody": { "required": true, "content": { "application/x-tar": { "schema": { "type": "string", "format": "binary" } } } },
+                "responses": responses("201", "The artifact.", reference("Artifact"), &["400", "401", "403", "404", "409", "413"])
+            }
+        },
+        "/runs/{id}/tests": { "get": {
+            "summary": "A run's test results (PublishTestResults) and coverage summaries (PublishCodeCoverageResults) (reader).",
+            "security": authenticated,
+            "parameters": [run_id_parameter()],
+            "responses": responses("200", "Totals, every published set of results with its tests, and every coverage summary.", reference("RunTests"), &["400", "401", "403", "404"])
+        } },
+        "/runs/{id}/rerun": { "post": {
+            "summary": "Re-runs a completed run (contributor): failedOnly false queues a new run of the same commit, branch, parameters and variables (201); failedOnly true runs its failed, cancelled and skipped jobs again in place as a new attempt, keeping the succeeded jobs' results and outputs (202).",
+            "security": authenticated,
+            "parameters": [run_id_parameter()],
+            "requestBody": json_body(json!({ "type": "object", "properties": { "failedOnly": { "type": "boolean", "default": false } } })),
+            "responses": {
+                "201": { "description": "The new run.", "content": { "application/json": { "schema": reference("Run") } } },
+                "202": { "description": "The run, queued again.", "content": { "application/json": { "schema": reference("Run") } } },
+                "400": problem_responses(&["400"])["400"].clone(),
+                "401": problem_responses(&["401"])["401"].clone(),
+                "403": problem_responses(&["403"])["403"].clone(),
+                "404": problem_responses(&["404"])["404"].clone(),
+                "409": problem_responses(&["409"])["409"].clone(),
+                "422": problem_responses(&["422"])["422"].clone()
+            }
+        } },
+        "/runs/{id}/keep": { "post": {
+            "summary": "Marks a run to be kept by retention whatever the pipeline's settings, or not (contributor).",
+            "security": authenticated,
+            "parameters": [run_id_parameter()],
+            "requestBody": json_body(json!({ "type": "object", "required": ["keep"], "properties": { "keep": { "type": "boolean" } } })),
+            "responses": responses("200", "The run.", reference("Run"), &["400", "401", "403", "404", "413", "415", "422"])
+        } }
+    })
+}
+
+fn variables_artifacts_and_runs_schemas() -> Value {
+    json!({
+        "Variable": { "type": "object", "required": ["name", "value", "secret"], "properties": {
+            "name": { "type": "string" },
+            "value": { "type": ["string", "null"], "description": "null for a secret" },
+            "secret": { "type": "boolean" } } },
+        "SetVariable": { "type": "object", "required": ["value"], "properties": {
+            "value": { "type": "string" }, "secret": { "type": "boolean", "default": false } } },
+        "VariableGroup": { "type": "object", "properties": {
+            "name": { "type": "string" }, "description": { "type": "string" },
+            "variables": { "type": "array", "items": reference("Variable") } } },
+        "Retention": { "type": "object", "properties": {
+            "days": { "type": ["integer", "null"], "minimum": 1, "description": "Keep runs that finished less than this many days ago." },
+            "runs": { "type": ["integer", "null"], "minimum": 1, "description": "Keep the newest this many completed runs." } },
+            "description": "A completed run is deleted when it is beyond every limit set, unless it is marked keep, is the newest successful run of its branch, or a kept run needs it." },
+        "Artifact": { "type": "object", "properties": {
+            "name": { "type": "string" }, "job": { "type": ["string", "null"] }, "digest": { "type": "string" },
+            "files": { "type": "integer" }, "bytes": { "type": "integer" }, "createdAt": { "type": "integer" },
+            "downloadUrl": { "type": "string" } } },
+        "RunTests": { "type": "object", "properties": {
+            "totals": { "type": "object", "properties": { "total": { "type": "integer" }, "passed": { "type": "integer" },
+                "failed": { "type": "integer" }, "skipped": { "type": "integer" } } },
+            "runs": { "type": "array", "items": { "type": "object" } },
+            "coverage": { "type": "array", "items": { "type": "object" } } } }
+    })
 }
 
 fn base_document() -> Value {
@@ -193,7 +383,9 @@ fn base_document() -> Value {
                     "yamlPath": { "type": "string" }, "defaultBranch": { "type": "string" } } },
                 "CreateRun": { "type": "object", "properties": {
                     "branch": { "type": "string" },
-                    "parameters": { "type": "object", "additionalProperties": true } } },
+                    "parameters": { "type": "object", "additionalProperties": true },
+                    "variables": { "type": "object", "additionalProperties": { "type": "string" },
+                        "description": "Queue-time values of the pipeline's own variables that are not secret; YAML variables of the same name still win." } } },
                 "Run": { "type": "object", "properties": {
                     "id": { "type": "integer" }, "pipeline": { "type": "integer" }, "runNumber": { "type": "string" },
                     "branch": { "type": ["string", "null"] }, "commit": { "type": ["string", "null"] },

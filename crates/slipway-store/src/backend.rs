@@ -988,6 +988,55 @@ pub(crate) async fn delete_run(pools: &DbPools, _context: &Context, run: RunId) 
     Ok(RetentionReport { deleted_runs: vec![run], unreferenced_blobs })
 }
 
+/// Implements [`crate::Store::rerun_jobs`].
+pub(crate) async fn rerun_jobs(pools: &DbPools, _context: &Context, run: RunId, jobs: &[JobId]) -> Result<Run> {
+    let mut transaction = pools.writer.begin().await?;
+    let current = lock_run(&mut transaction, run).await?;
+    if current.status != RunStatus::Completed {
+        return Err(StoreError::InvalidState {
+            entity: "run",
+            id: run.0,
+            state: current.status.to_string(),
+            action: "re-run its jobs before it completes",
+        });
+    }
+    if jobs.is_empty() {
+        return Err(StoreError::invalid("re-run", "no jobs were named"));
+    }
+    for job in jobs {
+        let (found, ..) = lock_job(&mut transaction, *job).await?;
+        if found.run != run {
+            return Err(StoreError::not_found("job", *job));
+        }
+        if found.status != JobStatus::Completed {
+            return Err(StoreError::InvalidState {
+                entity: "job",
+                id: job.0,
+                state: found.status.to_string(),
+                action: "re-run it",
+            });
+        }
+        sqlx::query(
+            "UPDATE jobs SET status = 'pending', result = NULL, message = NULL, lease_id = NULL, lease_holder = NULL, \
+             lease_expires_at = NULL, queued_at = NULL, started_at = NULL, finished_at = NULL WHERE id = $1",
+        )
+        .bind(job.0)
+        .execute(&mut *transaction)
+        .await?;
+        sqlx::query("DELETE FROM steps WHERE job_id = $1").bind(job.0).execute(&mut *transaction).await?;
+        sqlx::query("DELETE FROM job_outputs WHERE owner_id = $1").bind(job.0).execute(&mut *transaction).await?;
+    }
+    sqlx::query(
+        "UPDATE runs SET status = 'queued', result = NULL, finished_at = NULL, cancel_requested = FALSE WHERE id = $1",
+    )
+    .bind(run.0)
+    .execute(&mut *transaction)
+    .await?;
+    let updated = reload_run(&mut transaction, run).await?;
+    transaction.commit().await?;
+    Ok(updated)
+}
+
 // ----- jobs and the queue -----
 
 /// Implements [`crate::Store::add_jobs`].

@@ -560,6 +560,21 @@ impl Store {
         dispatch!(self.delete_run(run))
     }
 
+    /// Puts a completed run back in the queue to run these of its jobs again, as Azure's "re-run
+    /// failed jobs" does, in one transaction: each job becomes `pending` with its result, message,
+    /// lease, steps and output variables cleared, keeping its log (the new attempt's lines follow
+    /// the earlier ones) and its attempt count (its next lease is the next attempt); the run
+    /// becomes `queued` with no result and no cancel request. The run's other jobs keep their
+    /// results and output variables, for the orchestrator to feed to the scheduler again.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown run or a job of another run;
+    /// [`StoreError::InvalidState`] when the run or a job has not completed;
+    /// [`StoreError::Invalid`] when no job is named.
+    pub async fn rerun_jobs(&self, run: RunId, jobs: &[JobId]) -> Result<Run> {
+        dispatch!(self.rerun_jobs(run, jobs))
+    }
+
     // ----- jobs and the queue -----
 
     /// Adds jobs to a run, `queued` when [`NewJob::ready`], else `pending`.

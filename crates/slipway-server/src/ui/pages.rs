@@ -382,7 +382,7 @@ pub async fn start_run(
     viewer.require(UserRole::Contributor)?;
     let pipeline = find_pipeline(&state, name).await?;
     let branch = field("branch").map(str::trim).filter(|branch| !branch.is_empty()).map(str::to_owned);
-    let body = CreateRun { branch, parameters: form_parameters(&fields)? };
+    let body = CreateRun { branch, parameters: form_parameters(&fields)?, ..CreateRun::default() };
     let run = crate::api::queue_manual_run(&state, &viewer.user.name, &pipeline.name, body).await?;
     Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
 }

@@ -1,10 +1,13 @@
 //! Runs carried out by the engine over real git repositories: checkout, two dependent jobs,
-//! logs, bad branches and pipelines, cancel, and a restart that continues a queued run.
+//! logs, bad branches and pipelines, cancel, and restarts (on SQLite and on PostgreSQL) that continue
+//! a queued run, drain running jobs, and fail jobs a killed server left running.
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{TWO_JOBS, TestResult, TestServer, create_user, make_repository, send, wait_for_run};
+use crate::support::{
+    TWO_JOBS, TestResult, TestServer, create_user, make_repository, on_both_databases, send, wait_for_run,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_checks_out_runs_both_jobs_and_keeps_their_logs() -> TestResult {
@@ -140,41 +143,43 @@ async fn a_queued_run_can_be_cancelled() -> TestResult {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restarted_server_finishes_a_queued_run() -> TestResult {
-    let directory = tempfile::tempdir()?;
-    let repository = directory.path().join("repository");
-    make_repository(&repository, &[("azure-pipelines.yml", TWO_JOBS)])?;
-    let data = directory.path().join("data");
-    // The first server has no worker slots: the run is queued (its first job too) and stays so.
-    let first = TestServer::start(&data, 0).await?;
-    let admin = first.admin_token.clone().ok_or("no admin token")?;
-    let app = first.app();
-    let pipeline = json!({ "name": "demo", "repository": repository.display().to_string() });
-    send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
-    let started = send(&app, Method::POST, "/api/v1/pipelines/demo/runs", Some(&admin), Some(json!({}))).await?;
-    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
-    let id = started.body["id"].as_i64().ok_or("no run id")?;
-    let mut queued_jobs = 0;
-    for _ in 0..100 {
-        let run = send(&app, Method::GET, &format!("/api/v1/runs/{id}"), Some(&admin), None).await?;
-        queued_jobs = run.body["jobs"].as_array().map_or(0, Vec::len);
-        if queued_jobs > 0 {
-            break;
+on_both_databases! {
+    /// A queued run is taken up and finished by a new server over the same data.
+    async fn a_restarted_server_finishes_a_queued_run(database) {
+        let directory = tempfile::tempdir()?;
+        let repository = directory.path().join("repository");
+        make_repository(&repository, &[("azure-pipelines.yml", TWO_JOBS)])?;
+        let data = directory.path().join("data");
+        // The first server has no worker slots: the run is queued (its first job too) and stays so.
+        let first = TestServer::start_on(&data, database.as_deref(), 0).await?;
+        let admin = first.admin_token.clone().ok_or("no admin token")?;
+        let app = first.app();
+        let pipeline = json!({ "name": "demo", "repository": repository.display().to_string() });
+        send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
+        let started = send(&app, Method::POST, "/api/v1/pipelines/demo/runs", Some(&admin), Some(json!({}))).await?;
+        assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+        let id = started.body["id"].as_i64().ok_or("no run id")?;
+        let mut queued_jobs = 0;
+        for _ in 0..100 {
+            let run = send(&app, Method::GET, &format!("/api/v1/runs/{id}"), Some(&admin), None).await?;
+            queued_jobs = run.body["jobs"].as_array().map_or(0, Vec::len);
+            if queued_jobs > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(queued_jobs, 1, "the orchestrator queues the first job");
-    first.stop().await;
+        assert_eq!(queued_jobs, 1, "the orchestrator queues the first job");
+        first.stop().await;
 
-    // A new server over the same data directory takes the run up and finishes it.
-    let second = TestServer::start(&data, 2).await?;
-    assert!(second.admin_token.is_none());
-    let run = wait_for_run(&second.app(), &admin, id).await?;
-    assert_eq!(run["result"], "Succeeded", "{run}");
-    assert_eq!(run["jobs"].as_array().map(Vec::len), Some(2));
-    second.stop().await;
-    Ok(())
+        // A new server over the same data directory takes the run up and finishes it.
+        let second = TestServer::start_on(&data, database.as_deref(), 2).await?;
+        assert!(second.admin_token.is_none());
+        let run = wait_for_run(&second.app(), &admin, id).await?;
+        assert_eq!(run["result"], "Succeeded", "{run}");
+        assert_eq!(run["jobs"].as_array().map(Vec::len), Some(2));
+        second.stop().await;
+        Ok(())
+    }
 }
 
 /// A pipeline whose one job takes a while.
@@ -187,92 +192,96 @@ jobs:
   - script: sleep 1 && echo slept well
 ";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stopping_lets_running_jobs_finish() -> TestResult {
-    let directory = tempfile::tempdir()?;
-    let repository = directory.path().join("repository");
-    make_repository(&repository, &[("azure-pipelines.yml", SLOW_JOB)])?;
-    let data = directory.path().join("data");
-    let first = TestServer::start(&data, 1).await?;
-    let admin = first.admin_token.clone().ok_or("no admin token")?;
-    let app = first.app();
-    let pipeline = json!({ "name": "slow", "repository": repository.display().to_string() });
-    send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
-    let started = send(&app, Method::POST, "/api/v1/pipelines/slow/runs", Some(&admin), Some(json!({}))).await?;
-    let id = started.body["id"].as_i64().ok_or("no run id")?;
-    let mut running = false;
-    for _ in 0..100 {
-        let run = send(&app, Method::GET, &format!("/api/v1/runs/{id}"), Some(&admin), None).await?;
-        if run.body["jobs"][0]["status"] == "running" {
-            running = true;
-            break;
+on_both_databases! {
+    /// Draining lets a running job finish and store its log and result.
+    async fn stopping_lets_running_jobs_finish(database) {
+        let directory = tempfile::tempdir()?;
+        let repository = directory.path().join("repository");
+        make_repository(&repository, &[("azure-pipelines.yml", SLOW_JOB)])?;
+        let data = directory.path().join("data");
+        let first = TestServer::start_on(&data, database.as_deref(), 1).await?;
+        let admin = first.admin_token.clone().ok_or("no admin token")?;
+        let app = first.app();
+        let pipeline = json!({ "name": "slow", "repository": repository.display().to_string() });
+        send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
+        let started = send(&app, Method::POST, "/api/v1/pipelines/slow/runs", Some(&admin), Some(json!({}))).await?;
+        let id = started.body["id"].as_i64().ok_or("no run id")?;
+        let mut running = false;
+        for _ in 0..100 {
+            let run = send(&app, Method::GET, &format!("/api/v1/runs/{id}"), Some(&admin), None).await?;
+            if run.body["jobs"][0]["status"] == "running" {
+                running = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(running, "the job did not start");
-    // A follower started now sees the line the job prints later, and the end.
-    let follower = {
-        let app = app.clone();
-        let admin = admin.clone();
-        tokio::spawn(async move {
-            crate::support::send_text(&app, &format!("/api/v1/runs/{id}/logs?follow=true"), &admin)
-                .await
-                .map_err(|e| e.to_string())
-        })
-    };
-    let followed = follower.await??;
-    assert!(followed.contains("slept well"), "{followed}");
-    assert!(followed.contains("event: end"), "{followed}");
-    // Draining waits for the job: its log and result are stored before the store closes.
-    first.stop().await;
+        assert!(running, "the job did not start");
+        // A follower started now sees the line the job prints later, and the end.
+        let follower = {
+            let app = app.clone();
+            let admin = admin.clone();
+            tokio::spawn(async move {
+                crate::support::send_text(&app, &format!("/api/v1/runs/{id}/logs?follow=true"), &admin)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        };
+        let followed = follower.await??;
+        assert!(followed.contains("slept well"), "{followed}");
+        assert!(followed.contains("event: end"), "{followed}");
+        // Draining waits for the job: its log and result are stored before the store closes.
+        first.stop().await;
 
-    let second = TestServer::start(&data, 1).await?;
-    let run = wait_for_run(&second.app(), &admin, id).await?;
-    assert_eq!(run["result"], "Succeeded", "{run}");
-    assert_eq!(run["jobs"][0]["leaseHolder"], "local:0");
-    let logs = send(&second.app(), Method::GET, &format!("/api/v1/runs/{id}/logs"), Some(&admin), None).await?;
-    assert!(logs.body["jobs"][0]["log"].as_str().is_some_and(|log| log.contains("slept well")), "{}", logs.body);
-    second.stop().await;
-    Ok(())
+        let second = TestServer::start_on(&data, database.as_deref(), 1).await?;
+        let run = wait_for_run(&second.app(), &admin, id).await?;
+        assert_eq!(run["result"], "Succeeded", "{run}");
+        assert_eq!(run["jobs"][0]["leaseHolder"], "local:0");
+        let logs = send(&second.app(), Method::GET, &format!("/api/v1/runs/{id}/logs"), Some(&admin), None).await?;
+        assert!(logs.body["jobs"][0]["log"].as_str().is_some_and(|log| log.contains("slept well")), "{}", logs.body);
+        second.stop().await;
+        Ok(())
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jobs_left_running_by_a_killed_server_fail_with_the_reason() -> TestResult {
-    let directory = tempfile::tempdir()?;
-    let repository = directory.path().join("repository");
-    make_repository(&repository, &[("azure-pipelines.yml", TWO_JOBS)])?;
-    let data = directory.path().join("data");
-    let first = TestServer::start(&data, 0).await?;
-    let admin = first.admin_token.clone().ok_or("no admin token")?;
-    let app = first.app();
-    let pipeline = json!({ "name": "demo", "repository": repository.display().to_string() });
-    send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
-    let started = send(&app, Method::POST, "/api/v1/pipelines/demo/runs", Some(&admin), Some(json!({}))).await?;
-    let id = started.body["id"].as_i64().ok_or("no run id")?;
-    // A worker slot of a server that then dies takes the job: nobody completes it.
-    let request = slipway_store::LeaseRequest {
-        holder: "local:7".into(),
-        pool: slipway_server::engine::LOCAL_POOL.into(),
-        capabilities: std::collections::BTreeMap::new(),
-        duration: std::time::Duration::from_secs(600),
-    };
-    let mut lease = None;
-    for _ in 0..100 {
-        lease = first.state.store().lease_job(&request).await?;
-        if lease.is_some() {
-            break;
+on_both_databases! {
+    /// Jobs a killed server left running end as failed with the reason, on restart.
+    async fn jobs_left_running_by_a_killed_server_fail_with_the_reason(database) {
+        let directory = tempfile::tempdir()?;
+        let repository = directory.path().join("repository");
+        make_repository(&repository, &[("azure-pipelines.yml", TWO_JOBS)])?;
+        let data = directory.path().join("data");
+        let first = TestServer::start_on(&data, database.as_deref(), 0).await?;
+        let admin = first.admin_token.clone().ok_or("no admin token")?;
+        let app = first.app();
+        let pipeline = json!({ "name": "demo", "repository": repository.display().to_string() });
+        send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
+        let started = send(&app, Method::POST, "/api/v1/pipelines/demo/runs", Some(&admin), Some(json!({}))).await?;
+        let id = started.body["id"].as_i64().ok_or("no run id")?;
+        // A worker slot of a server that then dies takes the job: nobody completes it.
+        let request = slipway_store::LeaseRequest {
+            holder: "local:7".into(),
+            pool: slipway_server::engine::LOCAL_POOL.into(),
+            capabilities: std::collections::BTreeMap::new(),
+            duration: std::time::Duration::from_secs(600),
+        };
+        let mut lease = None;
+        for _ in 0..100 {
+            lease = first.state.store().lease_job(&request).await?;
+            if lease.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(lease.is_some(), "the job was not queued");
-    first.stop().await;
+        assert!(lease.is_some(), "the job was not queued");
+        first.stop().await;
 
-    let second = TestServer::start(&data, 2).await?;
-    let run = wait_for_run(&second.app(), &admin, id).await?;
-    assert_eq!(run["result"], "Failed", "{run}");
-    assert_eq!(run["jobs"][0]["message"], slipway_server::engine::SERVER_STOPPED, "{run}");
-    second.stop().await;
-    Ok(())
+        let second = TestServer::start_on(&data, database.as_deref(), 2).await?;
+        let run = wait_for_run(&second.app(), &admin, id).await?;
+        assert_eq!(run["result"], "Failed", "{run}");
+        assert_eq!(run["jobs"][0]["message"], slipway_server::engine::SERVER_STOPPED, "{run}");
+        second.stop().await;
+        Ok(())
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,7 +24,13 @@ pub struct TestServer {
 impl TestServer {
     /// Opens `data_dir` and starts an engine with `workers` slots.
     pub async fn start(data_dir: &Path, workers: usize) -> TestResult<Self> {
-        let opened = slipway_server::open(data_dir, None).await?;
+        Self::start_on(data_dir, None, workers).await
+    }
+
+    /// Opens `data_dir` with the database at `database` (SQLite in the data directory when
+    /// `None`) and starts an engine with `workers` slots.
+    pub async fn start_on(data_dir: &Path, database: Option<&str>, workers: usize) -> TestResult<Self> {
+        let opened = slipway_server::open(data_dir, database).await?;
         let mut config = EngineConfig::new(data_dir.to_path_buf());
         config.workers = workers;
         config.poll_interval = Duration::from_millis(100);
@@ -182,3 +188,33 @@ pub async fn send_text(app: &Router, uri: &str, token: &str) -> TestResult<Strin
     let bytes = response.into_body().collect().await?.to_bytes();
     Ok(String::from_utf8(bytes.to_vec())?)
 }
+
+/// Declares a test run once on SQLite and once on PostgreSQL, as `NAME::sqlite` and
+/// `NAME::postgres`: the body gets the database URL to open (`None`: SQLite in the data
+/// directory). PostgreSQL is a throwaway server (see `slipway-testing`); without one the
+/// `::postgres` test says why and passes, unless `SLIPWAY_REQUIRE_POSTGRES=1`.
+macro_rules! on_both_databases {
+    ($(#[doc = $doc:literal])* async fn $name:ident($database:ident) $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            use super::*;
+
+            async fn body($database: Option<String>) -> $crate::support::TestResult $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() -> $crate::support::TestResult {
+                body(None).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() -> $crate::support::TestResult {
+                let Some(url) = slipway_testing::postgres_or_skip(stringify!($name)).await else {
+                    return Ok(());
+                };
+                body(Some(url)).await
+            }
+        }
+    };
+}
+
+pub(crate) use on_both_databases;

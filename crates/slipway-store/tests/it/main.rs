@@ -1,5 +1,5 @@
 //! The store's conformance suite: every test runs against SQLite and against PostgreSQL (a
-//! throwaway server started from the machine's binaries; see `support/postgres.rs`). Without
+//! throwaway server started from the machine's binaries by the `slipway-testing` crate). Without
 //! PostgreSQL the `::postgres` tests print why and pass, unless `SLIPWAY_REQUIRE_POSTGRES=1`.
 
 mod support;

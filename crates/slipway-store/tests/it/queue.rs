@@ -284,3 +284,56 @@ conformance! {
         Ok(())
     }
 }
+
+conformance! {
+    /// Re-running jobs of a completed run puts them back (pending, next attempt, log kept, steps
+    /// and outputs cleared) and the run back in the queue; the other jobs keep what they had.
+    async fn rerunning_jobs_resets_them_and_requeues_the_run(test: TestStore) {
+        let app = test.pipeline("app").await?;
+        let run = test.run(&app).await?;
+        let added = test.store.add_jobs(run.id, &[job("good", true), job("bad", true)]).await?;
+        let (good, bad) = (added[0].id, added[1].id);
+        // Not before the run completes.
+        let early = test.store.rerun_jobs(run.id, &[bad]).await;
+        assert!(matches!(early, Err(slipway_store::StoreError::InvalidState { .. })), "{early:?}");
+        for (id, result) in [(good, TaskResult::Succeeded), (bad, TaskResult::Failed)] {
+            let lease = test.store.lease_job(&request("w")).await?.ok_or("nothing to lease")?;
+            assert_eq!(lease.job.id, id);
+            test.store.append_log_chunk(&lease.token, 0, &[format!("first attempt of {id}")]).await?;
+            test.store.record_step(&lease.token, &step(1, StepStatus::Completed)).await?;
+            let output = VariableValue { name: "s.out".into(), value: "1".into(), is_secret: false };
+            test.store.set_job_outputs(&lease.token, &[output]).await?;
+            test.store.complete_job(&lease.token, result, None).await?;
+        }
+        test.store.finish_run(run.id, TaskResult::Failed).await?;
+
+        let other = test.run(&app).await?;
+        let stranger = test.store.add_jobs(other.id, &[job("x", false)]).await?;
+        let wrong = test.store.rerun_jobs(run.id, &[stranger[0].id]).await;
+        assert!(matches!(wrong, Err(slipway_store::StoreError::NotFound { .. })), "{wrong:?}");
+        assert!(test.store.rerun_jobs(run.id, &[]).await.is_err());
+
+        let requeued = test.store.rerun_jobs(run.id, &[bad]).await?;
+        assert_eq!(requeued.status, slipway_store::RunStatus::Queued);
+        assert_eq!(requeued.result, None);
+        assert_eq!(requeued.finished_at, None);
+        let reset = test.store.job(bad).await?;
+        assert_eq!((reset.status, reset.result, reset.attempt), (JobStatus::Pending, None, 1));
+        assert!(test.store.steps_of_job(bad).await?.is_empty());
+        assert!(test.store.job_output_values(bad).await?.is_empty());
+        let kept = test.store.job(good).await?;
+        assert_eq!((kept.status, kept.result), (JobStatus::Completed, Some(TaskResult::Succeeded)));
+        assert_eq!(test.store.job_output_values(good).await?.len(), 1);
+        assert_eq!(test.store.steps_of_job(good).await?.len(), 1);
+
+        // The next attempt: its log follows the first one's.
+        test.store.queue_job(bad).await?;
+        let lease = test.store.lease_job(&request("w")).await?.ok_or("the job was not queued again")?;
+        assert_eq!(lease.job.attempt, 2);
+        test.store.append_log_chunk(&lease.token, 0, &["second attempt".to_owned()]).await?;
+        test.store.complete_job(&lease.token, TaskResult::Succeeded, None).await?;
+        let log = test.store.read_log(bad, 0, 10).await?;
+        assert_eq!(log.lines, [format!("first attempt of {bad}"), "second attempt".to_owned()]);
+        Ok(())
+    }
+}

@@ -1,8 +1,5 @@
 //! What every conformance test uses: a fresh store on either backend, with a clock the test moves.
 
-pub mod postgres;
-
-use std::io::Write;
 use std::sync::Arc;
 
 use slipway_store::{
@@ -110,20 +107,7 @@ pub async fn open(backend: Backend, test: &str) -> Option<TestStore> {
             Ok(directory) => (directory.path().display().to_string(), Some(directory)),
             Err(error) => panic!("no temporary directory: {error}"),
         },
-        Backend::Postgres => match postgres::new_database().await {
-            Ok(url) => (url, None),
-            Err(reason) => {
-                if std::env::var("SLIPWAY_REQUIRE_POSTGRES").is_ok_and(|value| value == "1") {
-                    panic!("SLIPWAY_REQUIRE_POSTGRES=1 but PostgreSQL is not available: {reason}");
-                }
-                // Written past the test harness's capture, so that `cargo test` shows it.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED {test} on PostgreSQL: {reason} (set SLIPWAY_REQUIRE_POSTGRES=1 to make this a failure)"
-                );
-                return None;
-            }
-        },
+        Backend::Postgres => (slipway_testing::postgres_or_skip(test).await?, None),
     };
     let options = StoreOptions::new(key.clone()).with_clock(clock.clone());
     match Store::open(&location, options).await {

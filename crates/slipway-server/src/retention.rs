@@ -1,0 +1,320 @@
+//! Retention: per-pipeline settings (`PATCH /pipelines/{name}`), keeping a run
+//! (`POST /runs/{id}/keep`), and the cleanup that applies them.
+//!
+//! [`cleanup`] runs hourly in the background ([`spawn`]) and can be called directly (tests, an
+//! admin's command). It deletes the completed runs their pipeline's retention settings no longer
+//! keep ([`Store::apply_retention`], which never deletes a run marked keep, the newest successful
+//! run of a branch, or what a kept run needs), then:
+//! - the blobs no artifact references any more: those the deleted runs used and any other
+//!   stored blob nothing references (such as an upload that failed before it was recorded),
+//!   except blobs stored within the grace period, which an artifact being recorded may be about
+//!   to reference; the check and the deletion happen under [`BlobStore::sweeping`];
+//! - the run directories (`runs/ID`: the checkout and the job workspaces) of deleted runs and of
+//!   runs that completed longer ago than the grace period. Artifacts, logs and test results are
+//!   kept elsewhere; a re-run of failed jobs checks the commit out again and puts the artifacts
+//!   back ([`crate::reruns`]). Directories are checked and deleted under [`maintenance`], which
+//!   re-runs take too, so a run being re-run keeps its directory;
+//! - checkouts and uploads left behind by a server that stopped half-way (older than a day).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path as UrlPath, State};
+use axum::routing::{patch, post};
+use serde::{Deserialize, Serialize};
+use slipway_store::{Pipeline, PipelineSettings, RetentionPolicy, Run, RunId, RunStatus, Store, StoreError, UserRole};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::blobs::BlobStore;
+use crate::error::ApiError;
+
+/// How often the background cleanup runs.
+pub const INTERVAL: Duration = Duration::from_secs(3600);
+
+/// How long after the server starts the first background cleanup runs.
+pub const FIRST_DELAY: Duration = Duration::from_secs(60);
+
+/// Blobs stored more recently than this are never deleted (an artifact may be about to use them).
+pub const BLOB_GRACE: Duration = Duration::from_secs(3600);
+
+/// The directory of a run that completed more recently than this is kept.
+pub const RUN_DIRECTORY_GRACE: Duration = Duration::from_secs(3600);
+
+/// Checkouts and uploads older than this were left by a server that stopped half-way.
+pub const LEFTOVER_AGE: Duration = Duration::from_secs(86_400);
+
+/// The most days or runs a retention setting may name.
+const MAX_RETENTION: u32 = 1_000_000;
+
+/// Held while run directories are deleted, and by re-runs while they prepare a run again.
+static MAINTENANCE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Takes the lock that keeps the cleanup from deleting run directories meanwhile.
+pub async fn maintenance() -> tokio::sync::MutexGuard<'static, ()> {
+    MAINTENANCE.lock().await
+}
+
+/// How [`cleanup`] runs.
+#[derive(Clone, Copy, Debug)]
+pub struct CleanupOptions {
+    /// Blobs stored more recently are kept.
+    pub blob_grace: Duration,
+    /// Directories of runs completed more recently are kept.
+    pub run_directory_grace: Duration,
+}
+
+impl Default for CleanupOptions {
+    fn default() -> Self {
+        Self { blob_grace: BLOB_GRACE, run_directory_grace: RUN_DIRECTORY_GRACE }
+    }
+}
+
+/// What a cleanup did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupReport {
+    /// The runs deleted.
+    pub deleted_runs: Vec<RunId>,
+    /// The blobs deleted.
+    pub deleted_blobs: Vec<String>,
+    /// The run directories deleted.
+    pub deleted_run_directories: Vec<RunId>,
+    /// What could not be deleted, and why (tried again next time).
+    pub problems: Vec<String>,
+}
+
+/// Applies retention (see the module documentation) to the store and data directory of `state`.
+///
+/// # Errors
+/// When the store fails; what was deleted before stays deleted.
+pub async fn cleanup(store: &Store, data_dir: &Path, options: CleanupOptions) -> Result<CleanupReport, StoreError> {
+    let retention = store.apply_retention().await?;
+    let mut report = CleanupReport { deleted_runs: retention.deleted_runs.clone(), ..CleanupReport::default() };
+    sweep_blobs(store, &BlobStore::new(data_dir), &retention.unreferenced_blobs, options.blob_grace, &mut report)
+        .await?;
+    remove_run_directories(store, data_dir, options.run_directory_grace, &mut report).await?;
+    for leftovers in ["checkouts", "uploads"] {
+        remove_old_entries(&data_dir.join(leftovers), LEFTOVER_AGE, &mut report).await;
+    }
+    Ok(report)
+}
+
+fn older_than(modified: Option<std::time::SystemTime>, age: Duration) -> bool {
+    modified.and_then(|time| time.elapsed().ok()).is_some_and(|elapsed| elapsed >= age)
+}
+
+async fn sweep_blobs(
+    store: &Store,
+    blobs: &BlobStore,
+    freed: &[String],
+    grace: Duration,
+    report: &mut CleanupReport,
+) -> Result<(), StoreError> {
+    let _sweeping = BlobStore::sweeping().await;
+    let listed = {
+        let blobs = blobs.clone();
+        tokio::task::spawn_blocking(move || blobs.list()).await.unwrap_or_default()
+    };
+    let mut candidates: Vec<String> = freed.iter().chain(listed.iter()).cloned().collect();
+    candidates.sort();
+    candidates.dedup();
+    for digest in candidates {
+        if !blobs.contains(&digest) || !older_than(blobs.stored_at(&digest), grace) {
+            continue;
+        }
+        if store.is_blob_referenced(&digest).await? {
+            continue;
+        }
+        match blobs.remove(&digest) {
+            Ok(true) => report.deleted_blobs.push(digest),
+            Ok(false) => {}
+            Err(error) => report.problems.push(format!("blob {digest}: {error}")),
+        }
+    }
+    for temporary in blobs.stale_temporaries(LEFTOVER_AGE) {
+        let _ = tokio::fs::remove_file(temporary).await;
+    }
+    Ok(())
+}
+
+/// Whether a run's directory may go: the run is deleted, or completed longer ago than `grace`.
+fn directory_may_go(run: Option<&Run>, now_ms: i64, grace: Duration) -> bool {
+    let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+    match run {
+        None => true,
+        Some(run) => {
+            run.status == RunStatus::Completed
+                && run.finished_at.is_some_and(|finished| now_ms.saturating_sub(finished.millis()) >= grace_ms)
+        }
+    }
+}
+
+async fn remove_run_directories(
+    store: &Store,
+    data_dir: &Path,
+    grace: Duration,
+    report: &mut CleanupReport,
+) -> Result<(), StoreError> {
+    let runs_dir = data_dir.join("runs");
+    let Ok(mut entries) = tokio::fs::read_dir(&runs_dir).await else { return Ok(()) };
+    let mut found: Vec<(RunId, PathBuf)> = Vec::new();
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        if let Some(id) = entry.file_name().to_str().and_then(|name| name.parse::<i64>().ok()) {
+            found.push((RunId(id), entry.path()));
+        }
+    }
+    found.sort();
+    for (id, path) in found {
+        let _maintenance = maintenance().await;
+        let run = match store.run(id).await {
+            Ok(run) => Some(run),
+            Err(error) if error.is_not_found() => None,
+            Err(error) => return Err(error),
+        };
+        if !directory_may_go(run.as_ref(), store.now().millis(), grace) {
+            continue;
+        }
+        match tokio::fs::remove_dir_all(&path).await {
+            Ok(()) => report.deleted_run_directories.push(id),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => report.problems.push(format!("{}: {error}", path.display())),
+        }
+    }
+    Ok(())
+}
+
+async fn remove_old_entries(directory: &Path, age: Duration, report: &mut CleanupReport) {
+    let Ok(mut entries) = tokio::fs::read_dir(directory).await else { return };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let modified = entry.metadata().await.ok().and_then(|metadata| metadata.modified().ok());
+        if older_than(modified, age)
+            && let Err(error) = tokio::fs::remove_dir_all(entry.path()).await
+        {
+            report.problems.push(format!("{}: {error}", entry.path().display()));
+        }
+    }
+}
+
+/// Runs [`cleanup`] in the background: first after [`FIRST_DELAY`], then every [`INTERVAL`],
+/// until the server stops.
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut stopping = state.stopping();
+        let mut delay = FIRST_DELAY;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                _ = stopping.changed() => return,
+            }
+            if *stopping.borrow() {
+                return;
+            }
+            // A failed cleanup (the database was unreachable) is tried again next time.
+            let _ = cleanup(state.store(), state.data_dir(), CleanupOptions::default()).await;
+            delay = INTERVAL;
+        }
+    })
+}
+
+/// The routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/pipelines/{name}", patch(update_pipeline)).route("/runs/{id}/keep", post(keep_run))
+}
+
+/// The body of `PATCH /pipelines/{name}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePipeline {
+    /// The new retention settings (replacing the old ones).
+    pub retention: Option<RetentionSettings>,
+}
+
+/// Retention settings as the API takes them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Keep runs that finished less than this many days ago; `null` for no limit by age.
+    #[serde(default)]
+    pub days: Option<u32>,
+    /// Keep the newest this many completed runs; `null` for no limit by count.
+    #[serde(default)]
+    pub runs: Option<u32>,
+}
+
+fn check_limit(what: &str, value: Option<u32>) -> Result<(), ApiError> {
+    match value {
+        Some(0) => Err(ApiError::bad_request(format!("retention {what} must be at least 1 (or null for no limit)"))),
+        Some(value) if value > MAX_RETENTION => {
+            Err(ApiError::bad_request(format!("retention {what} may be at most {MAX_RETENTION}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `PATCH /pipelines/{name}` (admin): changes a pipeline's retention settings.
+async fn update_pipeline(
+    State(state): State<AppState>,
+    caller: Caller,
+    name: Result<UrlPath<String>, PathRejection>,
+    body: Result<Json<UpdatePipeline>, JsonRejection>,
+) -> Result<Json<Pipeline>, ApiError> {
+    caller.require(UserRole::Admin)?;
+    let UrlPath(name) = name?;
+    let Json(body) = body?;
+    let pipeline = state
+        .store()
+        .pipeline_by_name(&name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no pipeline named '{name}'")))?;
+    let mut settings = PipelineSettings {
+        name: pipeline.name.clone(),
+        repository: pipeline.repository.clone(),
+        yaml_path: pipeline.yaml_path.clone(),
+        default_branch: pipeline.default_branch.clone(),
+        retention: pipeline.retention,
+    };
+    if let Some(retention) = body.retention {
+        check_limit("days", retention.days)?;
+        check_limit("runs", retention.runs)?;
+        settings.retention = RetentionPolicy { days: retention.days, runs: retention.runs };
+    }
+    let updated = state.store().update_pipeline(pipeline.id, &settings).await?;
+    let entry = slipway_store::NewAuditEntry {
+        actor: caller.user.name.clone(),
+        action: "pipeline.update".into(),
+        target: Some(updated.name.clone()),
+        details: serde_json::json!({ "retention": updated.retention }),
+    };
+    let _ = state.store().record_audit(&entry).await;
+    Ok(Json(updated))
+}
+
+/// The body of `POST /runs/{id}/keep`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeepRun {
+    /// Whether retention must keep the run.
+    pub keep: bool,
+}
+
+/// `POST /runs/{id}/keep` (contributor): marks a run to be kept by retention, or not.
+async fn keep_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<UrlPath<i64>, PathRejection>,
+    body: Result<Json<KeepRun>, JsonRejection>,
+) -> Result<Json<Run>, ApiError> {
+    caller.require(UserRole::Contributor)?;
+    let UrlPath(id) = id?;
+    let Json(body) = body?;
+    let store = state.store();
+    let missing = |error: StoreError| {
+        if error.is_not_found() { ApiError::NotFound(format!("no run {id}")) } else { ApiError::from(error) }
+    };
+    store.set_run_keep(RunId(id), body.keep).await.map_err(missing)?;
+    Ok(Json(store.run(RunId(id)).await.map_err(missing)?))
+}

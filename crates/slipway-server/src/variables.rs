@@ -1,0 +1,508 @@
+//! Pipeline variables, variable groups (Azure's Library) and secrets: their API, and what a run
+//! gets from them.
+//!
+//! Values are kept by the store, secret ones encrypted; no route ever answers a secret value
+//! (it is `null`). When a run starts, [`for_run`] gives the orchestrator:
+//! - the pipeline's variables (the "pipeline settings" variables of Azure), put under the
+//!   YAML's: as in Azure, a variable of the YAML (root, stage or job) overrides one of the same
+//!   name set here;
+//! - the variables of every group the YAML names (`- group: NAME` in any `variables:`), placed
+//!   where the entry stands, so later entries override them; a group that does not exist fails
+//!   the run, naming it;
+//! - every secret value, for the run's masker, so that no log line shows one. Secrets reach the
+//!   runtime as secret variables: masked, and not put in steps' environments (map them with
+//!   `env:` as in Azure).
+//!
+//! Queue-time variables (`"variables"` in `POST /pipelines/{name}/runs`) follow a simple form of
+//! Azure's "settable at queue time" rule: a run may set only variables that the pipeline's
+//! settings define and that are not secret, and the value it gives replaces the pipeline
+//! setting's for that run (a YAML variable of the same name still wins, as in Azure). Any other
+//! name is refused with a 400 naming the variables that can be set.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use serde::{Deserialize, Serialize};
+use slipway_plan::Plan;
+use slipway_runtime::Variable;
+use slipway_store::{ListedVariable, Pipeline, PipelineId, Run, Store, StoreError, UserRole, VariableGroup};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+/// The longest variable group description.
+const MAX_DESCRIPTION: usize = 1000;
+
+/// Prefixes Azure reserves for the system's variables: a user's variable may not start with one.
+const RESERVED_PREFIXES: &[&str] =
+    &["system.", "build.", "agent.", "release.", "pipeline.", "endpoint", "input", "secret", "path", "securefile"];
+
+/// Checks a variable name: Azure's letters, digits, `.` and `_` (1 to 100), not a reserved prefix.
+///
+/// # Errors
+/// [`ApiError::BadRequest`] saying why.
+pub fn check_variable_name(name: &str) -> Result<(), ApiError> {
+    let valid = !name.is_empty()
+        && name.len() <= 100
+        && name.chars().all(|character| character.is_ascii_alphanumeric() || character == '.' || character == '_');
+    if !valid {
+        return Err(ApiError::bad_request(format!(
+            "'{}' is not a valid variable name: use 1 to 100 letters, digits, '.' and '_'",
+            name.escape_debug()
+        )));
+    }
+    let lower = name.to_ascii_lowercase();
+    if let Some(prefix) = RESERVED_PREFIXES.iter().find(|prefix| lower.starts_with(*prefix)) {
+        return Err(ApiError::bad_request(format!(
+            "'{name}' starts with '{prefix}', which is reserved for the system's variables"
+        )));
+    }
+    Ok(())
+}
+
+fn check_group_name(name: &str) -> Result<(), ApiError> {
+    let valid = !name.is_empty()
+        && name.len() <= 100
+        && name.chars().all(|character| character.is_ascii_alphanumeric() || "._- ".contains(character))
+        && name.trim() == name;
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "'{}' is not a valid variable group name: use 1 to 100 letters, digits, spaces, '.', '_' and '-'",
+            name.escape_debug()
+        )))
+    }
+}
+
+/// A variable as the API shows it: a secret's value is `null`.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ShownVariable {
+    /// The name.
+    pub name: String,
+    /// The value; `null` for a secret.
+    pub value: Option<String>,
+    /// Whether it is secret.
+    pub secret: bool,
+}
+
+impl From<ListedVariable> for ShownVariable {
+    fn from(variable: ListedVariable) -> Self {
+        let value = if variable.is_secret { None } else { variable.value };
+        Self { name: variable.name, value, secret: variable.is_secret }
+    }
+}
+
+/// A variable group as the API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShownGroup {
+    /// The name (`- group: NAME`).
+    pub name: String,
+    /// The description.
+    pub description: String,
+    /// Its variables, by name.
+    pub variables: Vec<ShownVariable>,
+}
+
+impl From<VariableGroup> for ShownGroup {
+    fn from(group: VariableGroup) -> Self {
+        Self {
+            name: group.name,
+            description: group.description,
+            variables: group.variables.into_iter().map(ShownVariable::from).collect(),
+        }
+    }
+}
+
+/// The body of `PUT .../variables/{var}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetVariable {
+    /// The value.
+    pub value: String,
+    /// Whether it is secret: encrypted at rest, never shown, masked in logs.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// The body of `POST /variable-groups`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGroup {
+    /// The name.
+    pub name: String,
+    /// A description.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/pipelines/{name}/variables", get(list_pipeline_variables))
+        .route("/pipelines/{name}/variables/{var}", put(set_pipeline_variable).delete(delete_pipeline_variable))
+        .route("/variable-groups", get(list_groups).post(create_group))
+        .route("/variable-groups/{group}", get(get_group).delete(delete_group))
+        .route("/variable-groups/{group}/variables/{var}", put(set_group_variable).delete(delete_group_variable))
+}
+
+async fn find_pipeline(state: &AppState, name: &str) -> Result<Pipeline, ApiError> {
+    state.store().pipeline_by_name(name).await?.ok_or_else(|| ApiError::NotFound(format!("no pipeline named '{name}'")))
+}
+
+/// A group by name (names are compared ignoring case, as Azure does).
+async fn group_by_name(store: &Store, name: &str) -> Result<Option<VariableGroup>, StoreError> {
+    if let Some(group) = store.variable_group_by_name(name).await? {
+        return Ok(Some(group));
+    }
+    Ok(store.list_variable_groups().await?.into_iter().find(|group| group.name.eq_ignore_ascii_case(name)))
+}
+
+async fn find_group(state: &AppState, name: &str) -> Result<VariableGroup, ApiError> {
+    group_by_name(state.store(), name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no variable group named '{name}'")))
+}
+
+/// `GET /pipelines/{name}/variables` (reader).
+async fn list_pipeline_variables(
+    State(state): State<AppState>,
+    caller: Caller,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Json<Vec<ShownVariable>>, ApiError> {
+    caller.require(UserRole::Reader)?;
+    let Path(name) = name?;
+    let pipeline = find_pipeline(&state, &name).await?;
+    let variables = state.store().list_pipeline_variables(pipeline.id).await?;
+    Ok(Json(variables.into_iter().map(ShownVariable::from).collect()))
+}
+
+/// `PUT /pipelines/{name}/variables/{var}` (contributor).
+async fn set_pipeline_variable(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Result<Json<SetVariable>, JsonRejection>,
+) -> Result<Json<ShownVariable>, ApiError> {
+    caller.require(UserRole::Contributor)?;
+    let Path((name, variable)) = path?;
+    let Json(body) = body?;
+    check_variable_name(&variable)?;
+    let pipeline = find_pipeline(&state, &name).await?;
+    // A name already set in another case is the same variable (names ignore case, as in Azure).
+    let existing = state.store().list_pipeline_variables(pipeline.id).await?;
+    let variable = existing
+        .iter()
+        .find(|listed| listed.name.eq_ignore_ascii_case(&variable))
+        .map_or(variable, |listed| listed.name.clone());
+    state.store().set_pipeline_variable(pipeline.id, &variable, &body.value, body.secret).await?;
+    audit(&state, &caller, "pipeline.variable.set", &format!("{name}/{variable}"), body.secret).await;
+    Ok(Json(ShownVariable { name: variable, value: (!body.secret).then_some(body.value), secret: body.secret }))
+}
+
+/// `DELETE /pipelines/{name}/variables/{var}` (contributor).
+async fn delete_pipeline_variable(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(UserRole::Contributor)?;
+    let Path((name, variable)) = path?;
+    let pipeline = find_pipeline(&state, &name).await?;
+    let existing = state.store().list_pipeline_variables(pipeline.id).await?;
+    let Some(found) = existing.iter().find(|listed| listed.name.eq_ignore_ascii_case(&variable)) else {
+        return Err(ApiError::NotFound(format!("pipeline '{name}' has no variable '{variable}'")));
+    };
+    state.store().delete_pipeline_variable(pipeline.id, &found.name).await?;
+    audit(&state, &caller, "pipeline.variable.delete", &format!("{name}/{}", found.name), found.is_secret).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /variable-groups` (reader).
+async fn list_groups(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ShownGroup>>, ApiError> {
+    caller.require(UserRole::Reader)?;
+    Ok(Json(state.store().list_variable_groups().await?.into_iter().map(ShownGroup::from).collect()))
+}
+
+/// `POST /variable-groups` (admin).
+async fn create_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<CreateGroup>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(UserRole::Admin)?;
+    let Json(body) = body?;
+    check_group_name(&body.name)?;
+    if body.description.chars().count() > MAX_DESCRIPTION {
+        return Err(ApiError::bad_request(format!("a description may have at most {MAX_DESCRIPTION} characters")));
+    }
+    if group_by_name(state.store(), &body.name).await?.is_some() {
+        return Err(ApiError::Conflict(format!("a variable group named '{}' exists", body.name)));
+    }
+    let group = state.store().create_variable_group(&body.name, &body.description).await?;
+    audit(&state, &caller, "variable-group.create", &group.name, false).await;
+    let location = format!("/api/v1/variable-groups/{}", group.name);
+    Ok((StatusCode::CREATED, [(axum::http::header::LOCATION, location)], Json(ShownGroup::from(group))).into_response())
+}
+
+/// `GET /variable-groups/{group}` (reader).
+async fn get_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    group: Result<Path<String>, PathRejection>,
+) -> Result<Json<ShownGroup>, ApiError> {
+    caller.require(UserRole::Reader)?;
+    let Path(group) = group?;
+    Ok(Json(ShownGroup::from(find_group(&state, &group).await?)))
+}
+
+/// `DELETE /variable-groups/{group}` (admin).
+async fn delete_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    group: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(UserRole::Admin)?;
+    let Path(group) = group?;
+    let found = find_group(&state, &group).await?;
+    state.store().delete_variable_group(found.id).await?;
+    audit(&state, &caller, "variable-group.delete", &found.name, false).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /variable-groups/{group}/variables/{var}` (contributor).
+async fn set_group_variable(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Result<Json<SetVariable>, JsonRejection>,
+) -> Result<Json<ShownVariable>, ApiError> {
+    caller.require(UserRole::Contributor)?;
+    let Path((group, variable)) = path?;
+    let Json(body) = body?;
+    check_variable_name(&variable)?;
+    let found = find_group(&state, &group).await?;
+    let variable = found
+        .variables
+        .iter()
+        .find(|listed| listed.name.eq_ignore_ascii_case(&variable))
+        .map_or(variable, |listed| listed.name.clone());
+    state.store().set_group_variable(found.id, &variable, &body.value, body.secret).await?;
+    audit(&state, &caller, "variable-group.variable.set", &format!("{}/{variable}", found.name), body.secret).await;
+    Ok(Json(ShownVariable { name: variable, value: (!body.secret).then_some(body.value), secret: body.secret }))
+}
+
+/// `DELETE /variable-groups/{group}/variables/{var}` (contributor).
+async fn delete_group_variable(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(UserRole::Contributor)?;
+    let Path((group, variable)) = path?;
+    let found = find_group(&state, &group).await?;
+    let Some(listed) = found.variables.iter().find(|listed| listed.name.eq_ignore_ascii_case(&variable)) else {
+        return Err(ApiError::NotFound(format!("variable group '{}' has no variable '{variable}'", found.name)));
+    };
+    state.store().delete_group_variable(found.id, &listed.name).await?;
+    audit(
+        &state,
+        &caller,
+        "variable-group.variable.delete",
+        &format!("{}/{}", found.name, listed.name),
+        listed.is_secret,
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Records a change in the audit log (never a value). Best effort.
+async fn audit(state: &AppState, caller: &Caller, action: &str, target: &str, secret: bool) {
+    let entry = slipway_store::NewAuditEntry {
+        actor: caller.user.name.clone(),
+        action: action.to_owned(),
+        target: Some(target.to_owned()),
+        details: serde_json::json!({ "secret": secret }),
+    };
+    let _ = state.store().record_audit(&entry).await;
+}
+
+/// Checks the queue-time variables of a new run against the pipeline's variables (see the module
+/// documentation) and gives them as the run's `variables` JSON, names as the pipeline spells them.
+///
+/// # Errors
+/// [`ApiError::BadRequest`] for a variable the run may not set.
+pub async fn queue_time_variables(
+    store: &Store,
+    pipeline: PipelineId,
+    given: &BTreeMap<String, String>,
+) -> Result<serde_json::Value, ApiError> {
+    let mut variables = serde_json::Map::new();
+    if given.is_empty() {
+        return Ok(serde_json::Value::Object(variables));
+    }
+    let defined = store.list_pipeline_variables(pipeline).await?;
+    for (name, value) in given {
+        match defined.iter().find(|listed| listed.name.eq_ignore_ascii_case(name)) {
+            Some(listed) if !listed.is_secret => {
+                variables.insert(listed.name.clone(), serde_json::Value::String(value.clone()));
+            }
+            Some(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "variable '{name}' is secret: secret variables cannot be set when a run is queued"
+                )));
+            }
+            None => {
+                let settable: Vec<&str> =
+                    defined.iter().filter(|listed| !listed.is_secret).map(|listed| listed.name.as_str()).collect();
+                let settable = if settable.is_empty() { "none".to_owned() } else { settable.join(", ") };
+                return Err(ApiError::bad_request(format!(
+                    "variable '{name}' cannot be set when a run is queued: only the pipeline's own (not secret) \
+                     variables can be (set with PUT /api/v1/pipelines/{{name}}/variables/{{var}}); settable: {settable}"
+                )));
+            }
+        }
+    }
+    Ok(serde_json::Value::Object(variables))
+}
+
+/// The names of the variable groups a plan names, in order, each once (ignoring case).
+#[must_use]
+pub fn group_names(plan: &Plan) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let declared = plan.variables.iter().chain(
+        plan.stages
+            .iter()
+            .flat_map(|stage| stage.variables.iter().chain(stage.jobs.iter().flat_map(|job| job.variables.iter()))),
+    );
+    for variable in declared {
+        if let slipway_plan::Variable::Group { name } = variable
+            && !names.iter().any(|known| known.eq_ignore_ascii_case(name))
+        {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
+/// Why a plan cannot run for want of a variable group it names, if it cannot.
+///
+/// # Errors
+/// When the store fails.
+pub async fn missing_group(store: &Store, plan: &Plan) -> Result<Option<String>, StoreError> {
+    for name in group_names(plan) {
+        if group_by_name(store, &name).await?.is_none() {
+            return Ok(Some(missing_group_message(&name)));
+        }
+    }
+    Ok(None)
+}
+
+fn missing_group_message(name: &str) -> String {
+    format!(
+        "variable group '{name}' does not exist (the pipeline names it in `- group: {name}`; create it with POST /api/v1/variable-groups)"
+    )
+}
+
+/// What a run gets from the pipeline's variables and the groups its YAML names.
+#[derive(Default)]
+pub struct RunVariables {
+    /// The pipeline's variables with the run's queue-time values, to put under the YAML's.
+    pub base: Vec<Variable>,
+    /// Each group's variables, by group name, for the scheduler.
+    pub groups: Vec<(String, Vec<Variable>)>,
+    /// Every secret value, for the masker.
+    pub secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for RunVariables {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("RunVariables")
+            .field("base", &self.base.iter().map(|variable| &variable.name).collect::<Vec<_>>())
+            .field("groups", &self.groups.iter().map(|(name, _)| name).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a run's variables could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The YAML names a variable group that does not exist.
+    #[error("{}", missing_group_message(.0))]
+    MissingGroup(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The variables a run starts with (see the module documentation).
+///
+/// # Errors
+/// [`ResolveError::MissingGroup`] when the plan names a group that does not exist.
+pub async fn for_run(store: &Store, run: &Run, plan: &Plan) -> Result<RunVariables, ResolveError> {
+    let mut resolved = RunVariables::default();
+    let queued = run.variables.as_object().cloned().unwrap_or_default();
+    let mut overridden = Vec::new();
+    for stored in store.pipeline_variable_values(run.pipeline).await? {
+        let given = queued.get(&stored.name).and_then(|value| value.as_str()).filter(|_| !stored.is_secret);
+        if given.is_some() {
+            overridden.push(stored.name.clone());
+        }
+        let value = given.map_or(stored.value, str::to_owned);
+        if stored.is_secret {
+            resolved.secrets.push(value.clone());
+        }
+        resolved.base.push(Variable { name: stored.name, value, secret: stored.is_secret, readonly: false });
+    }
+    // Queue-time values of variables the pipeline no longer defines are still the run's.
+    for (name, value) in queued {
+        if let (false, Some(value)) = (overridden.contains(&name), value.as_str())
+            && !resolved.base.iter().any(|variable| variable.name.eq_ignore_ascii_case(&name))
+        {
+            resolved.base.push(Variable::new(name, value));
+        }
+    }
+    for name in group_names(plan) {
+        let Some(group) = group_by_name(store, &name).await? else {
+            return Err(ResolveError::MissingGroup(name));
+        };
+        let values = match store.group_variable_values(&group.name).await {
+            Ok(values) => values,
+            Err(error) if error.is_not_found() => return Err(ResolveError::MissingGroup(name)),
+            Err(error) => return Err(error.into()),
+        };
+        let mut variables = Vec::with_capacity(values.len());
+        for value in values {
+            if value.is_secret {
+                resolved.secrets.push(value.value.clone());
+            }
+            variables.push(Variable { name: value.name, value: value.value, secret: value.is_secret, readonly: false });
+        }
+        resolved.groups.push((name, variables));
+    }
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variable_names_follow_azure() {
+        assert!(check_variable_name("My.Var_1").is_ok());
+        for bad in ["", "has space", "a-b", "Build.Reason", "system.debug", "secretThing", &"x".repeat(101)] {
+            assert!(check_variable_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_group_name("Shared settings").is_ok());
+        assert!(check_group_name(" lead").is_err());
+        assert!(check_group_name("a/b").is_err());
+    }
+}
