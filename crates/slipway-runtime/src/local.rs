@@ -952,14 +952,15 @@ impl<'a> JobRunner<'a> {
                 if let Ok(mut tags) = run.tags.lock() {
                     tags.push(tag.clone());
                 }
-                self.events.emit(Event::TagAdded { time: now_ms(), tag });
+                self.events.emit(Event::TagAdded { time: now_ms(), tag: run.masker.mask(&tag) });
             }
             Command::UpdateBuildNumber(number_text) => {
                 if let Ok(mut build_number) = run.build_number.lock() {
                     build_number.clone_from(&number_text);
                 }
                 self.variables.force(Variable::readonly("Build.BuildNumber", number_text.clone()));
-                self.events.emit(Event::BuildNumberChanged { time: now_ms(), build_number: number_text });
+                let build_number = run.masker.mask(&number_text);
+                self.events.emit(Event::BuildNumberChanged { time: now_ms(), build_number });
             }
             Command::Invalid { text, reason } => {
                 self.log(
@@ -1019,7 +1020,8 @@ impl<'a> JobRunner<'a> {
             job: self.job_id(),
             step: number,
             name: full_name,
-            value: (!secret).then(|| value.to_owned()),
+            // A value that holds a secret (set by a step that printed one) is shown masked.
+            value: (!secret).then(|| self.request.run.masker.mask(value)),
             secret,
             output,
             readonly,

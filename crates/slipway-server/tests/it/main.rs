@@ -2,6 +2,7 @@
 //! over real git repositories made by the tests.
 
 mod api;
+mod breadth;
 mod browser;
 mod runs;
 mod support;
