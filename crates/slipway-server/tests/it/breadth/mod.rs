@@ -100,3 +100,34 @@ pub async fn logs_by_job(app: &Router, token: &str, id: i64) -> TestResult<Vec<(
         })
         .collect())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_has_these_routes() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = crate::support::TestServer::start(directory.path(), 0).await?;
+    let document = send(&server.app(), Method::GET, "/api/v1/openapi.json", None, None).await?;
+    for (path, methods) in [
+        ("/pipelines/{name}", &["patch"][..]),
+        ("/pipelines/{name}/variables", &["get"]),
+        ("/pipelines/{name}/variables/{var}", &["put", "delete"]),
+        ("/variable-groups", &["get", "post"]),
+        ("/variable-groups/{group}", &["get", "delete"]),
+        ("/variable-groups/{group}/variables/{var}", &["put", "delete"]),
+        ("/runs/{id}/artifacts", &["get"]),
+        ("/runs/{id}/artifacts/{name}", &["get", "put"]),
+        ("/runs/{id}/tests", &["get"]),
+        ("/runs/{id}/rerun", &["post"]),
+        ("/runs/{id}/keep", &["post"]),
+        ("/pipelines/{name}/runs", &["post"]),
+    ] {
+        for method in methods {
+            assert!(document.body["paths"][path][method].is_object(), "{method} {path} is not documented");
+        }
+    }
+    for schema in ["Variable", "SetVariable", "VariableGroup", "Retention", "Artifact", "RunTests", "Run", "Problem"] {
+        assert!(document.body["components"]["schemas"][schema].is_object(), "no schema {schema}");
+    }
+    assert!(document.body["components"]["schemas"]["CreateRun"]["properties"]["variables"].is_object());
+    server.stop().await;
+    Ok(())
+}

@@ -256,7 +256,7 @@ async fn secrets_reach_steps_masked_and_never_leave_the_server() -> TestResult {
     }
     for path in [
         format!("/api/v1/runs/{id}"),
-        format!("/api/v1/runs?pipeline=echo"),
+        "/api/v1/runs?pipeline=echo".to_owned(),
         format!("/api/v1/runs/{id}/artifacts"),
         format!("/api/v1/runs/{id}/tests"),
         "/api/v1/pipelines/echo/variables".to_owned(),
