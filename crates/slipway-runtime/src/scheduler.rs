@@ -1106,6 +1106,52 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn variable_groups_stand_where_they_are_named() {
+        let group = |name: &str| PlanVariable::Group { name: name.to_owned() };
+        let mut p = plan(vec![]);
+        p.variables = vec![var("fromGroup", "overridden before"), group("shared"), var("after", "yaml")];
+        let mut j = job("J", &[], vec![]);
+        j.variables = vec![group("Job Group")];
+        let k = job("K", &[], vec![]);
+        p.stages = vec![stage("S", &[], vec![j, k])];
+        let groups = vec![
+            (
+                "Shared".to_owned(),
+                vec![
+                    Variable::new("fromGroup", "group"),
+                    Variable::new("after", "group"),
+                    Variable::secret("token", "hush"),
+                ],
+            ),
+            ("job group".to_owned(), vec![Variable::new("jobOnly", "yes")]),
+        ];
+        let counters = crate::counters::Counters::default();
+        let mut scheduler =
+            Scheduler::with_variable_groups(Arc::new(p), Variables::new(), &Selection::default(), 4, counters, groups)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(scheduler.take_warnings().is_empty());
+        let legs: Vec<Variables> = scheduler
+            .poll()
+            .into_iter()
+            .filter_map(|d| match d {
+                Decision::StartLeg { variables, .. } => Some(variables),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(legs[0].value("fromGroup"), Some("group"));
+        assert_eq!(legs[0].value("after"), Some("yaml"));
+        assert!(legs[0].get("token").is_some_and(|token| token.secret && token.value == "hush"));
+        assert_eq!(legs[0].value("jobOnly"), Some("yes"));
+        assert_eq!(legs[1].value("jobOnly"), None);
+        // Without the group's variables, the entry is a warning.
+        let mut p = plan(vec![stage("S", &[], vec![job("J", &[], vec![])])]);
+        p.variables = vec![group("missing")];
+        let mut scheduler =
+            Scheduler::new(Arc::new(p), Variables::new(), &Selection::default(), 1).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(scheduler.take_warnings().len(), 1);
+    }
+
+    #[test]
     fn rejects_unknown_dependencies_and_cycles() {
         let p = plan(vec![stage("S", &[], vec![job("A", &["Nope"], vec![])])]);
         assert!(matches!(
