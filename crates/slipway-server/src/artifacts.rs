@@ -341,17 +341,22 @@ pub fn extract_tar(archive: &Path, destination: &Path) -> Result<usize, Artifact
         }
         let relative = safe_relative_path(&raw)?;
         let target = destination.join(&relative);
+        // Only directories and files are ever made here, so a path that cannot be made is one
+        // that is both a file and a directory in the archive.
+        let clash = |error: io::Error| {
+            ArtifactError::Invalid(format!("'{relative}' cannot be written ({error}): is it both a file and a directory?"))
+        };
         if kind.is_dir() {
-            std::fs::create_dir_all(&target)?;
+            std::fs::create_dir_all(&target).map_err(clash)?;
         } else if kind.is_file() || kind == tar::EntryType::Continuous {
             if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent)?;
+                std::fs::create_dir_all(parent).map_err(clash)?;
             }
             if std::fs::symlink_metadata(&target).is_ok_and(|metadata| metadata.is_dir()) {
                 return Err(ArtifactError::Invalid(format!("'{relative}' is both a directory and a file")));
             }
             let executable = entry.header().mode().is_ok_and(|mode| mode & 0o111 != 0);
-            let mut output = std::fs::File::create(&target)?;
+            let mut output = std::fs::File::create(&target).map_err(clash)?;
             io::copy(&mut entry, &mut output).map_err(malformed)?;
             output.flush()?;
             use std::os::unix::fs::PermissionsExt as _;
@@ -372,9 +377,8 @@ pub fn routes() -> Router<AppState> {
         .route("/runs/{id}/artifacts", get(list_artifacts))
         .route(
             "/runs/{id}/artifacts/{name}",
-            get(download_artifact)
-                .put(upload_artifact)
-                .layer(DefaultBodyLimit::max(usize::try_from(MAX_UPLOAD_BYTES).unwrap_or(usize::MAX))),
+            // Uploads are streamed to a file and limited by `upload_artifact` itself.
+            get(download_artifact).put(upload_artifact).layer(DefaultBodyLimit::disable()),
         )
         .route("/runs/{id}/tests", get(run_tests))
 }

@@ -252,6 +252,7 @@ async fn uploads_are_checked_and_refuse_hostile_paths() -> TestResult {
         archive(&[raw_entry("hard", tar::EntryType::Link, Some("/etc/passwd"), b"")?]),
         archive(&[raw_entry("device", tar::EntryType::Char, None, b"")?]),
         b"this is not a tar archive at all, not even close to one; it is just text".repeat(10),
+        archive(&[raw_entry("clash", regular, None, b"x")?, raw_entry("clash/inside", regular, None, b"y")?]),
     ];
     for (index, body) in hostile.into_iter().enumerate() {
         let uri = format!("/api/v1/runs/{id}/artifacts/hostile{index}");
