@@ -344,7 +344,9 @@ pub fn extract_tar(archive: &Path, destination: &Path) -> Result<usize, Artifact
         // Only directories and files are ever made here, so a path that cannot be made is one
         // that is both a file and a directory in the archive.
         let clash = |error: io::Error| {
-            ArtifactError::Invalid(format!("'{relative}' cannot be written ({error}): is it both a file and a directory?"))
+            ArtifactError::Invalid(format!(
+                "'{relative}' cannot be written ({error}): is it both a file and a directory?"
+            ))
         };
         if kind.is_dir() {
             std::fs::create_dir_all(&target).map_err(clash)?;
