@@ -78,9 +78,12 @@ fn is_rerun(job: &Job) -> bool {
 async fn rerun_failed(state: &AppState, caller: &Caller, run: &Run) -> Result<Response, ApiError> {
     let store = state.store();
     let jobs = store.jobs_of_run(run.id).await?;
-    let failed = jobs.iter().any(|job| matches!(job.result, Some(TaskResult::Failed | TaskResult::Canceled)));
+    // A run cancelled before its jobs started has only skipped jobs: they run again too.
+    let failed = matches!(run.result, Some(TaskResult::Failed | TaskResult::Canceled))
+        || jobs.iter().any(|job| matches!(job.result, Some(TaskResult::Failed | TaskResult::Canceled)));
+    // With no job to run again (none had started), the whole run is queued again in place.
     let again: Vec<&Job> = jobs.iter().filter(|job| is_rerun(job)).collect();
-    if !failed || again.is_empty() {
+    if !failed {
         return Err(ApiError::Conflict(format!("run {} has no failed or cancelled jobs to run again", run.id)));
     }
     let _maintenance = crate::retention::maintenance().await;

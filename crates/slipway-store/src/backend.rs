@@ -1000,9 +1000,6 @@ pub(crate) async fn rerun_jobs(pools: &DbPools, _context: &Context, run: RunId, 
             action: "re-run its jobs before it completes",
         });
     }
-    if jobs.is_empty() {
-        return Err(StoreError::invalid("re-run", "no jobs were named"));
-    }
     for job in jobs {
         let (found, ..) = lock_job(&mut transaction, *job).await?;
         if found.run != run {

@@ -565,12 +565,13 @@ impl Store {
     /// lease, steps and output variables cleared, keeping its log (the new attempt's lines follow
     /// the earlier ones) and its attempt count (its next lease is the next attempt); the run
     /// becomes `queued` with no result and no cancel request. The run's other jobs keep their
-    /// results and output variables, for the orchestrator to feed to the scheduler again.
+    /// results and output variables, for the orchestrator to feed to the scheduler again. With
+    /// no jobs named, the run is only put back in the queue (its jobs that never started, such as
+    /// those of a run cancelled early, are started then).
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown run or a job of another run;
-    /// [`StoreError::InvalidState`] when the run or a job has not completed;
-    /// [`StoreError::Invalid`] when no job is named.
+    /// [`StoreError::InvalidState`] when the run or a job has not completed.
     pub async fn rerun_jobs(&self, run: RunId, jobs: &[JobId]) -> Result<Run> {
         dispatch!(self.rerun_jobs(run, jobs))
     }

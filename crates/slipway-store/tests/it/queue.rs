@@ -311,7 +311,6 @@ conformance! {
         let stranger = test.store.add_jobs(other.id, &[job("x", false)]).await?;
         let wrong = test.store.rerun_jobs(run.id, &[stranger[0].id]).await;
         assert!(matches!(wrong, Err(slipway_store::StoreError::NotFound { .. })), "{wrong:?}");
-        assert!(test.store.rerun_jobs(run.id, &[]).await.is_err());
 
         let requeued = test.store.rerun_jobs(run.id, &[bad]).await?;
         assert_eq!(requeued.status, slipway_store::RunStatus::Queued);

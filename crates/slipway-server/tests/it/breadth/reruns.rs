@@ -145,35 +145,67 @@ async fn failed_jobs_run_again_in_place_and_a_whole_run_again_as_a_new_run() -> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_completed_runs_are_run_again() -> TestResult {
+async fn only_completed_runs_are_run_again_and_cancelled_ones_run_whole() -> TestResult {
     let directory = tempfile::tempdir()?;
+    let data = directory.path().join("data");
     // No worker slots: the run stays queued.
-    let server = TestServer::start(&directory.path().join("data"), 0).await?;
+    let server = TestServer::start(&data, 0).await?;
     let admin = server.admin_token.clone().ok_or("no admin token")?;
     let app = server.app();
     pipeline_with_files(&app, &admin, directory.path(), "p", &[("azure-pipelines.yml", crate::support::TWO_JOBS)])
         .await?;
-    let id = start_run(&app, &admin, "p", json!({})).await?;
+    let late = start_run(&app, &admin, "p", json!({})).await?;
+    let mut queued = false;
+    for _ in 0..100 {
+        let run = send(&app, Method::GET, &format!("/api/v1/runs/{late}"), Some(&admin), None).await?;
+        queued = run.body["jobs"][0]["status"] == "queued";
+        if queued {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(queued, "the first job was not queued");
     for body in [json!({ "failedOnly": true }), json!({ "failedOnly": false })] {
-        let detail = send(&app, Method::POST, &format!("/api/v1/runs/{id}/rerun"), Some(&admin), Some(body))
+        let detail = send(&app, Method::POST, &format!("/api/v1/runs/{late}/rerun"), Some(&admin), Some(body))
             .await?
             .expect_problem(409);
         assert!(detail.contains("has not completed"), "{detail}");
     }
-    // A cancelled run's jobs run again.
-    send(&app, Method::POST, &format!("/api/v1/runs/{id}/cancel"), Some(&admin), None).await?;
-    let run = wait_for_run(&app, &admin, id).await?;
+    // Cancelled once its first job was queued: its jobs are cancelled.
+    send(&app, Method::POST, &format!("/api/v1/runs/{late}/cancel"), Some(&admin), None).await?;
+    let run = wait_for_run(&app, &admin, late).await?;
     assert_eq!(run["result"], "Canceled", "{run}");
-    let again = send(
-        &app,
-        Method::POST,
-        &format!("/api/v1/runs/{id}/rerun"),
-        Some(&admin),
-        Some(json!({ "failedOnly": true })),
-    )
-    .await?;
-    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
-    assert_eq!(again.body["cancelRequested"], false);
+    assert!(run["jobs"].as_array().is_some_and(|jobs| !jobs.is_empty()), "{run}");
     server.stop().await;
+
+    // Cancelled before the orchestrator took it up: no job ever started.
+    let opened = slipway_server::open(&data, None).await?;
+    let app = slipway_server::router(opened.state.clone());
+    let early = start_run(&app, &admin, "p", json!({})).await?;
+    send(&app, Method::POST, &format!("/api/v1/runs/{early}/cancel"), Some(&admin), None).await?;
+    let mut config = slipway_server::EngineConfig::new(data.clone());
+    config.workers = 1;
+    config.poll_interval = std::time::Duration::from_millis(100);
+    let engine = opened.state.start_engine(config).await?;
+    let run = wait_for_run(&app, &admin, early).await?;
+    assert_eq!(run["result"], "Canceled", "{run}");
+
+    for id in [late, early] {
+        let again = send(
+            &app,
+            Method::POST,
+            &format!("/api/v1/runs/{id}/rerun"),
+            Some(&admin),
+            Some(json!({ "failedOnly": true })),
+        )
+        .await?;
+        assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+        assert_eq!(again.body["cancelRequested"], false);
+        let run = wait_for_run(&app, &admin, id).await?;
+        assert_eq!(run["result"], "Succeeded", "{run}");
+        assert_eq!(run["jobs"].as_array().map(Vec::len), Some(2), "{run}");
+    }
+    engine.shutdown().await;
+    opened.state.store().close().await;
     Ok(())
 }
