@@ -91,6 +91,8 @@ pub async fn make(
         0
     });
     let Some(key) = key else { return Ok(sanitize(&without_revision)) };
+    // The runtime marks where the revision goes with a NUL, which PostgreSQL's text cannot hold.
+    let key = key.replace('\u{0}', "$(Rev)");
     let revision = store.next_revision(pipeline, &key).await?;
     let revision = u32::try_from(revision).unwrap_or(u32::MAX);
     Ok(sanitize(&workspace::format_run_number(format, now, &variables, &mut |_| revision)))
