@@ -64,10 +64,31 @@ async fn rerun(
     let run = state.store().run(RunId(id)).await.map_err(|error| {
         if error.is_not_found() { ApiError::NotFound(format!("no run {id}")) } else { ApiError::from(error) }
     })?;
-    if run.status != RunStatus::Completed {
-        return Err(ApiError::Conflict(format!("run {id} has not completed: cancel it or wait for it first")));
+    if body.failed_only {
+        let updated = rerun_failed(&state, &caller, &run).await?;
+        Ok((StatusCode::ACCEPTED, Json(updated)).into_response())
+    } else {
+        let created = rerun_whole(&state, &caller, &run).await?;
+        let location = format!("/api/v1/runs/{}", created.id);
+        Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(created)).into_response())
     }
-    if body.failed_only { rerun_failed(&state, &caller, &run).await } else { rerun_whole(&state, &caller, &run).await }
+}
+
+/// Checks that the caller may re-run `run` (contributor) and that it completed.
+fn check_rerun(caller: &Caller, run: &Run) -> Result<(), ApiError> {
+    caller.require(UserRole::Contributor)?;
+    if run.status != RunStatus::Completed {
+        return Err(ApiError::Conflict(format!("run {} has not completed: cancel it or wait for it first", run.id)));
+    }
+    Ok(())
+}
+
+/// Whether a completed run has jobs that a re-run of failed jobs would run again: it failed or
+/// was cancelled, or one of its jobs did.
+#[must_use]
+pub fn has_failed_jobs(run: &Run, jobs: &[Job]) -> bool {
+    matches!(run.result, Some(TaskResult::Failed | TaskResult::Canceled))
+        || jobs.iter().any(|job| matches!(job.result, Some(TaskResult::Failed | TaskResult::Canceled)))
 }
 
 /// Whether a job is run again by a re-run of failed jobs.
@@ -75,12 +96,18 @@ fn is_rerun(job: &Job) -> bool {
     job.status == JobStatus::Completed && !job.result.is_some_and(TaskResult::is_success)
 }
 
-async fn rerun_failed(state: &AppState, caller: &Caller, run: &Run) -> Result<Response, ApiError> {
+/// Runs the failed, cancelled and skipped jobs of a completed run again, in place (contributor);
+/// gives the run, queued again.
+///
+/// # Errors
+/// 403 for a caller without the role, 409 for a run that has not completed or has no failed
+/// jobs, 422 when its commit cannot be checked out again.
+pub async fn rerun_failed(state: &AppState, caller: &Caller, run: &Run) -> Result<Run, ApiError> {
+    check_rerun(caller, run)?;
     let store = state.store();
     let jobs = store.jobs_of_run(run.id).await?;
     // A run cancelled before its jobs started has only skipped jobs: they run again too.
-    let failed = matches!(run.result, Some(TaskResult::Failed | TaskResult::Canceled))
-        || jobs.iter().any(|job| matches!(job.result, Some(TaskResult::Failed | TaskResult::Canceled)));
+    let failed = has_failed_jobs(run, &jobs);
     // With no job to run again (none had started), the whole run is queued again in place.
     let again: Vec<&Job> = jobs.iter().filter(|job| is_rerun(job)).collect();
     if !failed {
@@ -103,7 +130,7 @@ async fn rerun_failed(state: &AppState, caller: &Caller, run: &Run) -> Result<Re
     }
     audit(state, caller, "run.rerun-failed", run.id, serde_json::json!({ "jobs": ids })).await;
     state.wake();
-    Ok((StatusCode::ACCEPTED, Json(updated)).into_response())
+    Ok(updated)
 }
 
 /// Checks the run's commit out into `source` if it is not there (the cleanup removed it).
@@ -187,7 +214,14 @@ pub fn clone_at_commit(repository: &str, branch: Option<&str>, commit: &str, des
     .map_err(|detail| format!("commit {commit} cannot be checked out again: {detail}"))
 }
 
-async fn rerun_whole(state: &AppState, caller: &Caller, run: &Run) -> Result<Response, ApiError> {
+/// Queues a new run of a completed run's pipeline, commit, parameters and variables, numbered by
+/// the pipeline's `name:` and marked as a re-run of it (contributor); gives the new run.
+///
+/// # Errors
+/// 403 for a caller without the role, 409 for a run that has not completed or has no commit,
+/// 422 when the run cannot run again (its commit or pipeline file cannot be read).
+pub async fn rerun_whole(state: &AppState, caller: &Caller, run: &Run) -> Result<Run, ApiError> {
+    check_rerun(caller, run)?;
     let store = state.store();
     let (Some(git_ref), Some(commit)) = (run.branch.clone(), run.commit.clone()) else {
         return Err(ApiError::Conflict(format!("run {} has no commit to run again", run.id)));
@@ -221,8 +255,7 @@ async fn rerun_whole(state: &AppState, caller: &Caller, run: &Run) -> Result<Res
         Err(LaunchError::Io(error)) => return Err(ApiError::Internal(error)),
     };
     audit(state, caller, "run.rerun", run.id, serde_json::json!({ "newRun": created.id })).await;
-    let location = format!("/api/v1/runs/{}", created.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(*created)).into_response())
+    Ok(*created)
 }
 
 async fn audit(state: &AppState, caller: &Caller, action: &str, run: RunId, details: serde_json::Value) {

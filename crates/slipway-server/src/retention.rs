@@ -255,19 +255,20 @@ fn check_limit(what: &str, value: Option<u32>) -> Result<(), ApiError> {
     }
 }
 
-/// `PATCH /pipelines/{name}` (admin): changes a pipeline's retention settings.
-async fn update_pipeline(
-    State(state): State<AppState>,
-    caller: Caller,
-    name: Result<UrlPath<String>, PathRejection>,
-    body: Result<Json<UpdatePipeline>, JsonRejection>,
-) -> Result<Json<Pipeline>, ApiError> {
+/// Sets a pipeline's retention settings (admin), replacing the old ones.
+///
+/// # Errors
+/// 403 for a caller without the role, 400 for a limit out of range, 404 for an unknown pipeline.
+pub async fn set_retention(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    retention: Option<RetentionSettings>,
+) -> Result<Pipeline, ApiError> {
     caller.require(UserRole::Admin)?;
-    let UrlPath(name) = name?;
-    let Json(body) = body?;
     let pipeline = state
         .store()
-        .pipeline_by_name(&name)
+        .pipeline_by_name(name)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no pipeline named '{name}'")))?;
     let mut settings = PipelineSettings {
@@ -277,7 +278,7 @@ async fn update_pipeline(
         default_branch: pipeline.default_branch.clone(),
         retention: pipeline.retention,
     };
-    if let Some(retention) = body.retention {
+    if let Some(retention) = retention {
         check_limit("days", retention.days)?;
         check_limit("runs", retention.runs)?;
         settings.retention = RetentionPolicy { days: retention.days, runs: retention.runs };
@@ -290,7 +291,20 @@ async fn update_pipeline(
         details: serde_json::json!({ "retention": updated.retention }),
     };
     let _ = state.store().record_audit(&entry).await;
-    Ok(Json(updated))
+    Ok(updated)
+}
+
+/// `PATCH /pipelines/{name}` (admin): changes a pipeline's retention settings.
+async fn update_pipeline(
+    State(state): State<AppState>,
+    caller: Caller,
+    name: Result<UrlPath<String>, PathRejection>,
+    body: Result<Json<UpdatePipeline>, JsonRejection>,
+) -> Result<Json<Pipeline>, ApiError> {
+    caller.require(UserRole::Admin)?;
+    let UrlPath(name) = name?;
+    let Json(body) = body?;
+    Ok(Json(set_retention(&state, &caller, &name, body.retention).await?))
 }
 
 /// The body of `POST /runs/{id}/keep`.
@@ -299,6 +313,27 @@ async fn update_pipeline(
 pub struct KeepRun {
     /// Whether retention must keep the run.
     pub keep: bool,
+}
+
+/// Marks a run to be kept by retention, or not (contributor); gives the run.
+///
+/// # Errors
+/// 403 for a caller without the role, 404 for an unknown run.
+pub async fn keep(state: &AppState, caller: &Caller, id: RunId, keep: bool) -> Result<Run, ApiError> {
+    caller.require(UserRole::Contributor)?;
+    let store = state.store();
+    let missing = |error: StoreError| {
+        if error.is_not_found() { ApiError::NotFound(format!("no run {id}")) } else { ApiError::from(error) }
+    };
+    store.set_run_keep(id, keep).await.map_err(missing)?;
+    let entry = slipway_store::NewAuditEntry {
+        actor: caller.user.name.clone(),
+        action: if keep { "run.keep" } else { "run.unkeep" }.into(),
+        target: Some(format!("run {id}")),
+        details: serde_json::json!({ "keep": keep }),
+    };
+    let _ = store.record_audit(&entry).await;
+    store.run(id).await.map_err(missing)
 }
 
 /// `POST /runs/{id}/keep` (contributor): marks a run to be kept by retention, or not.
@@ -311,10 +346,5 @@ async fn keep_run(
     caller.require(UserRole::Contributor)?;
     let UrlPath(id) = id?;
     let Json(body) = body?;
-    let store = state.store();
-    let missing = |error: StoreError| {
-        if error.is_not_found() { ApiError::NotFound(format!("no run {id}")) } else { ApiError::from(error) }
-    };
-    store.set_run_keep(RunId(id), body.keep).await.map_err(missing)?;
-    Ok(Json(store.run(RunId(id)).await.map_err(missing)?))
+    Ok(Json(keep(&state, &caller, RunId(id), body.keep).await?))
 }

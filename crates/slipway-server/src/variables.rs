@@ -146,11 +146,17 @@ pub struct CreateGroup {
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/pipelines/{name}/variables", get(list_pipeline_variables))
-        .route("/pipelines/{name}/variables/{var}", put(set_pipeline_variable).delete(delete_pipeline_variable))
-        .route("/variable-groups", get(list_groups).post(create_group))
-        .route("/variable-groups/{group}", get(get_group).delete(delete_group))
-        .route("/variable-groups/{group}/variables/{var}", put(set_group_variable).delete(delete_group_variable))
+        .route("/pipelines/{name}/variables", get(list_pipeline_variables_route))
+        .route(
+            "/pipelines/{name}/variables/{var}",
+            put(set_pipeline_variable_route).delete(delete_pipeline_variable_route),
+        )
+        .route("/variable-groups", get(list_groups_route).post(create_group_route))
+        .route("/variable-groups/{group}", get(get_group_route).delete(delete_group_route))
+        .route(
+            "/variable-groups/{group}/variables/{var}",
+            put(set_group_variable_route).delete(delete_group_variable_route),
+        )
 }
 
 async fn find_pipeline(state: &AppState, name: &str) -> Result<Pipeline, ApiError> {
@@ -171,74 +177,90 @@ async fn find_group(state: &AppState, name: &str) -> Result<VariableGroup, ApiEr
         .ok_or_else(|| ApiError::NotFound(format!("no variable group named '{name}'")))
 }
 
-/// `GET /pipelines/{name}/variables` (reader).
-async fn list_pipeline_variables(
-    State(state): State<AppState>,
-    caller: Caller,
-    name: Result<Path<String>, PathRejection>,
-) -> Result<Json<Vec<ShownVariable>>, ApiError> {
+// The operations, shared by the API's routes and the web UI's forms (which pass the signed-in
+// user as a `Caller`), so that both check roles and names and write the audit log alike.
+
+/// A pipeline and its variables (reader).
+///
+/// # Errors
+/// 403 for a caller without the role, 404 for an unknown pipeline, or the store's error.
+pub async fn pipeline_variables(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> Result<(Pipeline, Vec<ShownVariable>), ApiError> {
     caller.require(UserRole::Reader)?;
-    let Path(name) = name?;
-    let pipeline = find_pipeline(&state, &name).await?;
+    let pipeline = find_pipeline(state, name).await?;
     let variables = state.store().list_pipeline_variables(pipeline.id).await?;
-    Ok(Json(variables.into_iter().map(ShownVariable::from).collect()))
+    Ok((pipeline, variables.into_iter().map(ShownVariable::from).collect()))
 }
 
-/// `PUT /pipelines/{name}/variables/{var}` (contributor).
-async fn set_pipeline_variable(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<(String, String)>, PathRejection>,
-    body: Result<Json<SetVariable>, JsonRejection>,
-) -> Result<Json<ShownVariable>, ApiError> {
+/// Sets a pipeline's variable (contributor); a name already set in another case is the same
+/// variable (names ignore case, as in Azure).
+///
+/// # Errors
+/// 403 for a caller without the role, 400 for a bad name, 404 for an unknown pipeline.
+pub async fn set_pipeline_variable(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    variable: &str,
+    body: SetVariable,
+) -> Result<ShownVariable, ApiError> {
     caller.require(UserRole::Contributor)?;
-    let Path((name, variable)) = path?;
-    let Json(body) = body?;
-    check_variable_name(&variable)?;
-    let pipeline = find_pipeline(&state, &name).await?;
-    // A name already set in another case is the same variable (names ignore case, as in Azure).
+    check_variable_name(variable)?;
+    let pipeline = find_pipeline(state, name).await?;
     let existing = state.store().list_pipeline_variables(pipeline.id).await?;
     let variable = existing
         .iter()
-        .find(|listed| listed.name.eq_ignore_ascii_case(&variable))
-        .map_or(variable, |listed| listed.name.clone());
+        .find(|listed| listed.name.eq_ignore_ascii_case(variable))
+        .map_or_else(|| variable.to_owned(), |listed| listed.name.clone());
     state.store().set_pipeline_variable(pipeline.id, &variable, &body.value, body.secret).await?;
-    audit(&state, &caller, "pipeline.variable.set", &format!("{name}/{variable}"), body.secret).await;
-    Ok(Json(ShownVariable { name: variable, value: (!body.secret).then_some(body.value), secret: body.secret }))
+    audit(state, caller, "pipeline.variable.set", &format!("{}/{variable}", pipeline.name), body.secret).await;
+    Ok(ShownVariable { name: variable, value: (!body.secret).then_some(body.value), secret: body.secret })
 }
 
-/// `DELETE /pipelines/{name}/variables/{var}` (contributor).
-async fn delete_pipeline_variable(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<StatusCode, ApiError> {
+/// Deletes a pipeline's variable (contributor).
+///
+/// # Errors
+/// 403 for a caller without the role, 404 for an unknown pipeline or variable.
+pub async fn delete_pipeline_variable(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    variable: &str,
+) -> Result<(), ApiError> {
     caller.require(UserRole::Contributor)?;
-    let Path((name, variable)) = path?;
-    let pipeline = find_pipeline(&state, &name).await?;
+    let pipeline = find_pipeline(state, name).await?;
     let existing = state.store().list_pipeline_variables(pipeline.id).await?;
-    let Some(found) = existing.iter().find(|listed| listed.name.eq_ignore_ascii_case(&variable)) else {
+    let Some(found) = existing.iter().find(|listed| listed.name.eq_ignore_ascii_case(variable)) else {
         return Err(ApiError::NotFound(format!("pipeline '{name}' has no variable '{variable}'")));
     };
     state.store().delete_pipeline_variable(pipeline.id, &found.name).await?;
-    audit(&state, &caller, "pipeline.variable.delete", &format!("{name}/{}", found.name), found.is_secret).await;
-    Ok(StatusCode::NO_CONTENT)
+    audit(state, caller, "pipeline.variable.delete", &format!("{}/{}", pipeline.name, found.name), found.is_secret)
+        .await;
+    Ok(())
 }
 
-/// `GET /variable-groups` (reader).
-async fn list_groups(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ShownGroup>>, ApiError> {
+/// Every variable group (reader).
+///
+/// # Errors
+/// 403 for a caller without the role, or the store's error.
+pub async fn variable_groups(state: &AppState, caller: &Caller) -> Result<Vec<ShownGroup>, ApiError> {
     caller.require(UserRole::Reader)?;
-    Ok(Json(state.store().list_variable_groups().await?.into_iter().map(ShownGroup::from).collect()))
+    Ok(state.store().list_variable_groups().await?.into_iter().map(ShownGroup::from).collect())
 }
 
-/// `POST /variable-groups` (admin).
-async fn create_group(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Result<Json<CreateGroup>, JsonRejection>,
-) -> Result<Response, ApiError> {
+/// Creates a variable group (admin).
+///
+/// # Errors
+/// 403 for a caller without the role, 400 for a bad name or description, 409 for a name taken.
+pub async fn create_variable_group(
+    state: &AppState,
+    caller: &Caller,
+    body: CreateGroup,
+) -> Result<ShownGroup, ApiError> {
     caller.require(UserRole::Admin)?;
-    let Json(body) = body?;
     check_group_name(&body.name)?;
     if body.description.chars().count() > MAX_DESCRIPTION {
         return Err(ApiError::bad_request(format!("a description may have at most {MAX_DESCRIPTION} characters")));
@@ -247,38 +269,159 @@ async fn create_group(
         return Err(ApiError::Conflict(format!("a variable group named '{}' exists", body.name)));
     }
     let group = state.store().create_variable_group(&body.name, &body.description).await?;
-    audit(&state, &caller, "variable-group.create", &group.name, false).await;
+    audit(state, caller, "variable-group.create", &group.name, false).await;
+    Ok(ShownGroup::from(group))
+}
+
+/// A variable group (reader).
+///
+/// # Errors
+/// 403 for a caller without the role, 404 for an unknown group.
+pub async fn variable_group(state: &AppState, caller: &Caller, group: &str) -> Result<ShownGroup, ApiError> {
+    caller.require(UserRole::Reader)?;
+    Ok(ShownGroup::from(find_group(state, group).await?))
+}
+
+/// Deletes a variable group (admin).
+///
+/// # Errors
+/// 403 for a caller without the role, 404 for an unknown group.
+pub async fn delete_variable_group(state: &AppState, caller: &Caller, group: &str) -> Result<(), ApiError> {
+    caller.require(UserRole::Admin)?;
+    let found = find_group(state, group).await?;
+    state.store().delete_variable_group(found.id).await?;
+    audit(state, caller, "variable-group.delete", &found.name, false).await;
+    Ok(())
+}
+
+/// Sets a variable of a group (contributor).
+///
+/// # Errors
+/// 403 for a caller without the role, 400 for a bad name, 404 for an unknown group.
+pub async fn set_group_variable(
+    state: &AppState,
+    caller: &Caller,
+    group: &str,
+    variable: &str,
+    body: SetVariable,
+) -> Result<ShownVariable, ApiError> {
+    caller.require(UserRole::Contributor)?;
+    check_variable_name(variable)?;
+    let found = find_group(state, group).await?;
+    let variable = found
+        .variables
+        .iter()
+        .find(|listed| listed.name.eq_ignore_ascii_case(variable))
+        .map_or_else(|| variable.to_owned(), |listed| listed.name.clone());
+    state.store().set_group_variable(found.id, &variable, &body.value, body.secret).await?;
+    audit(state, caller, "variable-group.variable.set", &format!("{}/{variable}", found.name), body.secret).await;
+    Ok(ShownVariable { name: variable, value: (!body.secret).then_some(body.value), secret: body.secret })
+}
+
+/// Deletes a variable of a group (contributor).
+///
+/// # Errors
+/// 403 for a caller without the role, 404 for an unknown group or variable.
+pub async fn delete_group_variable(
+    state: &AppState,
+    caller: &Caller,
+    group: &str,
+    variable: &str,
+) -> Result<(), ApiError> {
+    caller.require(UserRole::Contributor)?;
+    let found = find_group(state, group).await?;
+    let Some(listed) = found.variables.iter().find(|listed| listed.name.eq_ignore_ascii_case(variable)) else {
+        return Err(ApiError::NotFound(format!("variable group '{}' has no variable '{variable}'", found.name)));
+    };
+    state.store().delete_group_variable(found.id, &listed.name).await?;
+    audit(
+        state,
+        caller,
+        "variable-group.variable.delete",
+        &format!("{}/{}", found.name, listed.name),
+        listed.is_secret,
+    )
+    .await;
+    Ok(())
+}
+
+// The API's routes.
+
+/// `GET /pipelines/{name}/variables` (reader).
+async fn list_pipeline_variables_route(
+    State(state): State<AppState>,
+    caller: Caller,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Json<Vec<ShownVariable>>, ApiError> {
+    let Path(name) = name?;
+    Ok(Json(pipeline_variables(&state, &caller, &name).await?.1))
+}
+
+/// `PUT /pipelines/{name}/variables/{var}` (contributor).
+async fn set_pipeline_variable_route(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Result<Json<SetVariable>, JsonRejection>,
+) -> Result<Json<ShownVariable>, ApiError> {
+    caller.require(UserRole::Contributor)?;
+    let Path((name, variable)) = path?;
+    let Json(body) = body?;
+    Ok(Json(set_pipeline_variable(&state, &caller, &name, &variable, body).await?))
+}
+
+/// `DELETE /pipelines/{name}/variables/{var}` (contributor).
+async fn delete_pipeline_variable_route(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path((name, variable)) = path?;
+    delete_pipeline_variable(&state, &caller, &name, &variable).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /variable-groups` (reader).
+async fn list_groups_route(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ShownGroup>>, ApiError> {
+    Ok(Json(variable_groups(&state, &caller).await?))
+}
+
+/// `POST /variable-groups` (admin).
+async fn create_group_route(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Json<CreateGroup>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(UserRole::Admin)?;
+    let Json(body) = body?;
+    let group = create_variable_group(&state, &caller, body).await?;
     let location = format!("/api/v1/variable-groups/{}", group.name);
-    Ok((StatusCode::CREATED, [(axum::http::header::LOCATION, location)], Json(ShownGroup::from(group))).into_response())
+    Ok((StatusCode::CREATED, [(axum::http::header::LOCATION, location)], Json(group)).into_response())
 }
 
 /// `GET /variable-groups/{group}` (reader).
-async fn get_group(
+async fn get_group_route(
     State(state): State<AppState>,
     caller: Caller,
     group: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ShownGroup>, ApiError> {
-    caller.require(UserRole::Reader)?;
     let Path(group) = group?;
-    Ok(Json(ShownGroup::from(find_group(&state, &group).await?)))
+    Ok(Json(variable_group(&state, &caller, &group).await?))
 }
 
 /// `DELETE /variable-groups/{group}` (admin).
-async fn delete_group(
+async fn delete_group_route(
     State(state): State<AppState>,
     caller: Caller,
     group: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(UserRole::Admin)?;
     let Path(group) = group?;
-    let found = find_group(&state, &group).await?;
-    state.store().delete_variable_group(found.id).await?;
-    audit(&state, &caller, "variable-group.delete", &found.name, false).await;
+    delete_variable_group(&state, &caller, &group).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `PUT /variable-groups/{group}/variables/{var}` (contributor).
-async fn set_group_variable(
+async fn set_group_variable_route(
     State(state): State<AppState>,
     caller: Caller,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -287,39 +430,17 @@ async fn set_group_variable(
     caller.require(UserRole::Contributor)?;
     let Path((group, variable)) = path?;
     let Json(body) = body?;
-    check_variable_name(&variable)?;
-    let found = find_group(&state, &group).await?;
-    let variable = found
-        .variables
-        .iter()
-        .find(|listed| listed.name.eq_ignore_ascii_case(&variable))
-        .map_or(variable, |listed| listed.name.clone());
-    state.store().set_group_variable(found.id, &variable, &body.value, body.secret).await?;
-    audit(&state, &caller, "variable-group.variable.set", &format!("{}/{variable}", found.name), body.secret).await;
-    Ok(Json(ShownVariable { name: variable, value: (!body.secret).then_some(body.value), secret: body.secret }))
+    Ok(Json(set_group_variable(&state, &caller, &group, &variable, body).await?))
 }
 
 /// `DELETE /variable-groups/{group}/variables/{var}` (contributor).
-async fn delete_group_variable(
+async fn delete_group_variable_route(
     State(state): State<AppState>,
     caller: Caller,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(UserRole::Contributor)?;
     let Path((group, variable)) = path?;
-    let found = find_group(&state, &group).await?;
-    let Some(listed) = found.variables.iter().find(|listed| listed.name.eq_ignore_ascii_case(&variable)) else {
-        return Err(ApiError::NotFound(format!("variable group '{}' has no variable '{variable}'", found.name)));
-    };
-    state.store().delete_group_variable(found.id, &listed.name).await?;
-    audit(
-        &state,
-        &caller,
-        "variable-group.variable.delete",
-        &format!("{}/{}", found.name, listed.name),
-        listed.is_secret,
-    )
-    .await;
+    delete_group_variable(&state, &caller, &group, &variable).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
