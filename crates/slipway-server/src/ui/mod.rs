@@ -5,6 +5,8 @@
 //!   time; `/pipelines/{name}/run`: the "Run pipeline" form generated from the pipeline's
 //!   `parameters:`; `/runs/{id}`: a run's stage and job graph (SVG), steps, live log, test results,
 //!   coverage and artifacts, with cancel and re-run buttons.
+//! - `/pipelines/{name}/variables`: a pipeline's variables; `/library` and `/library/{group}`:
+//!   variable groups (see [`library`]).
 //! - `/admin/users` and `/users/{id}/tokens`: users, roles and personal access tokens.
 //! - `/login` and `/logout`: sign-in with a user name and a personal access token; the session
 //!   cookie is `HttpOnly`, `SameSite=Lax` and `Secure` over https. Every form post carries a CSRF
@@ -16,6 +18,7 @@
 pub mod admin;
 pub mod assets;
 pub mod graph;
+pub mod library;
 pub mod live;
 pub mod log;
 pub mod pages;
@@ -40,6 +43,13 @@ pub fn routes() -> Router<AppState> {
         .route("/pipelines", post(pages::create_pipeline))
         .route("/pipelines/{name}", get(pages::pipeline))
         .route("/pipelines/{name}/run", get(pages::run_form).post(pages::start_run))
+        .route("/pipelines/{name}/variables", get(library::pipeline_variables).post(library::set_pipeline_variable))
+        .route("/pipelines/{name}/variables/{var}/delete", post(library::delete_pipeline_variable))
+        .route("/library", get(library::library).post(library::create_group))
+        .route("/library/{group}", get(library::group))
+        .route("/library/{group}/delete", post(library::delete_group))
+        .route("/library/{group}/variables", post(library::set_group_variable))
+        .route("/library/{group}/variables/{var}/delete", post(library::delete_group_variable))
         .route("/runs/{id}", get(pages::run))
         .route("/runs/{id}/live", get(live::live))
         .route("/runs/{id}/log", get(pages::raw_log))
@@ -151,6 +161,7 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<String>
                     @if let Some(viewer) = viewer {
                         nav {
                             a href="/" { "Pipelines" }
+                            a href="/library" { "Library" }
                             a href=(format!("/users/{}/tokens", viewer.user.id)) { "Tokens" }
                             @if viewer.user.role == slipway_store::UserRole::Admin {
                                 a href="/admin/users" { "Users" }

@@ -170,8 +170,11 @@ pub async fn pipeline(
     let body = html! {
         div.heading {
             h1 { (pipeline.name) }
-            @if viewer.user.role != UserRole::Reader {
-                a.button.primary href=(format!("/pipelines/{encoded}/run")) { "Run pipeline" }
+            div.actions {
+                a.button href=(format!("/pipelines/{encoded}/variables")) { "Variables" }
+                @if viewer.user.role != UserRole::Reader {
+                    a.button.primary href=(format!("/pipelines/{encoded}/run")) { "Run pipeline" }
+                }
             }
         }
         p.meta {

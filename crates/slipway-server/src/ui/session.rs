@@ -129,6 +129,13 @@ impl Viewer {
         }
     }
 
+    /// The viewer as the API's caller, for the operations the API and the UI share (which check
+    /// roles themselves).
+    #[must_use]
+    pub fn caller(&self) -> crate::auth::Caller {
+        crate::auth::Caller { user: self.user.clone() }
+    }
+
     /// Checks a form's CSRF token.
     ///
     /// # Errors

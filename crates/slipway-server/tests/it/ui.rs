@@ -561,3 +561,231 @@ async fn admins_manage_users_and_tokens() -> TestResult {
     server.stop().await;
     Ok(())
 }
+
+/// A server with a pipeline `demo` and signed-in clients for an admin, a contributor (`cora`)
+/// and a reader (`rita`), each with their CSRF token.
+struct Roles {
+    server: TestServer,
+    admin: (Client, String),
+    contributor: (Client, String),
+    reader: (Client, String),
+    _directory: tempfile::TempDir,
+}
+
+async fn roles_with_pipeline(pipeline: &str, workers: usize) -> TestResult<Roles> {
+    let directory = tempfile::tempdir()?;
+    let repository = directory.path().join("repository");
+    make_repository(&repository, &[("azure-pipelines.yml", pipeline)])?;
+    let server = TestServer::start(&directory.path().join("data"), workers).await?;
+    let app = server.app();
+    let admin_token = server.admin_token.clone().ok_or("no admin token")?;
+    let body = json!({ "name": "demo", "repository": repository.display().to_string() });
+    let created = send(&app, Method::POST, "/api/v1/pipelines", Some(&admin_token), Some(body)).await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let contributor_token = create_user(&app, &admin_token, "cora", "contributor").await?;
+    let reader_token = create_user(&app, &admin_token, "rita", "reader").await?;
+    let admin = admin_client(&server).await?;
+    let mut contributor = Client::new(server.app());
+    let contributor_csrf = contributor.sign_in("cora", &contributor_token).await?;
+    let mut reader = Client::new(server.app());
+    let reader_csrf = reader.sign_in("rita", &reader_token).await?;
+    Ok(Roles {
+        server,
+        admin,
+        contributor: (contributor, contributor_csrf),
+        reader: (reader, reader_csrf),
+        _directory: directory,
+    })
+}
+
+/// Checks that a page never shows `secret`, and gives its body.
+fn without_secret(page: &Page, secret: &str) -> String {
+    assert!(!page.body.contains(secret), "a secret value reached a page: {}", page.body);
+    page.body.clone()
+}
+
+const SECRET_VALUE: &str = "s3cr3t-Value-9f1c";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipeline_variables_are_managed_from_their_page() -> TestResult {
+    let Roles { server, admin: (mut admin, _), contributor: (mut cora, csrf), reader: (mut rita, rita_csrf), .. } =
+        roles_with_pipeline(TWO_JOBS, 0).await?;
+    let pipeline = cora.get("/pipelines/demo").await?;
+    assert!(pipeline.body.contains("href=\"/pipelines/demo/variables\""), "{}", pipeline.body);
+    let empty = cora.get("/pipelines/demo/variables").await?;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.body);
+    assert!(empty.body.contains("No variables.") && empty.body.contains("Add or change a variable"), "{}", empty.body);
+
+    // Forms without the session's CSRF token change nothing.
+    let fields = [("name", "Plain"), ("value", "x")];
+    assert_eq!(cora.post("/pipelines/demo/variables", &fields).await?.status, StatusCode::FORBIDDEN);
+    let forged = cora.post("/pipelines/demo/variables", &[("csrf", "f00d"), ("name", "Plain"), ("value", "x")]).await?;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let others =
+        cora.post("/pipelines/demo/variables", &[("csrf", &rita_csrf), ("name", "Plain"), ("value", "x")]).await?;
+    assert_eq!(others.status, StatusCode::FORBIDDEN, "another session's token is refused");
+    let pipeline_id = server.state.store().pipeline_by_name("demo").await?.ok_or("no pipeline")?.id;
+    assert!(server.state.store().list_pipeline_variables(pipeline_id).await?.is_empty());
+
+    // A contributor sets a plain and a secret variable.
+    let plain = cora
+        .post("/pipelines/demo/variables", &[("csrf", &csrf), ("name", "Plain"), ("value", "<b>shown</b>")])
+        .await?;
+    assert_eq!(
+        (plain.status, plain.location()),
+        (StatusCode::SEE_OTHER, "/pipelines/demo/variables"),
+        "{}",
+        plain.body
+    );
+    let secret = cora
+        .post(
+            "/pipelines/demo/variables",
+            &[("csrf", &csrf), ("name", "Token"), ("value", SECRET_VALUE), ("secret", "true")],
+        )
+        .await?;
+    assert_eq!(secret.status, StatusCode::SEE_OTHER, "{}", secret.body);
+    without_secret(&secret, SECRET_VALUE);
+    let listed = cora.get("/pipelines/demo/variables").await?;
+    let body = without_secret(&listed, SECRET_VALUE);
+    assert!(body.contains("<code class=\"value\">&lt;b&gt;shown&lt;/b&gt;</code>"), "escaped: {body}");
+    assert!(!body.contains("<b>shown"), "{body}");
+    assert!(body.contains("<code>Token</code>") && body.contains(">secret</span>"), "{body}");
+    assert!(body.contains("placeholder=\"new secret value\""), "a secret's form starts empty: {body}");
+    assert!(body.contains("action=\"/pipelines/demo/variables/Token/delete\""), "{body}");
+
+    // A name in another case is the same variable; a secret changed stays unshown.
+    let changed = cora
+        .post(
+            "/pipelines/demo/variables",
+            &[("csrf", &csrf), ("name", "token"), ("value", "another-secret-7"), ("secret", "true")],
+        )
+        .await?;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    let values = server.state.store().pipeline_variable_values(pipeline_id).await?;
+    assert!(values.iter().any(|value| value.name == "Token" && value.value == "another-secret-7" && value.is_secret));
+    assert_eq!(values.len(), 2);
+    without_secret(&cora.get("/pipelines/demo/variables").await?, "another-secret-7");
+
+    // Bad names are refused with the API's message, escaped.
+    let bad = cora.post("/pipelines/demo/variables", &[("csrf", &csrf), ("name", "<i>x</i>"), ("value", "v")]).await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(bad.body.contains("&lt;i&gt;x&lt;/i&gt;") && !bad.body.contains("<i>x"), "{}", bad.body);
+    let reserved = cora.post("/pipelines/demo/variables", &[("csrf", &csrf), ("name", "Build.Reason")]).await?;
+    assert!(reserved.status == StatusCode::BAD_REQUEST && reserved.body.contains("reserved"), "{}", reserved.body);
+    let nowhere = cora.post("/pipelines/nope/variables", &[("csrf", &csrf), ("name", "a"), ("value", "v")]).await?;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+
+    // A reader sees the list without forms, and may change nothing.
+    let seen = rita.get("/pipelines/demo/variables").await?;
+    assert_eq!(seen.status, StatusCode::OK);
+    let body = without_secret(&seen, "another-secret-7");
+    assert!(body.contains("<code>Plain</code>") && !body.contains("Add or change") && !body.contains(">Delete<"));
+    let refused =
+        rita.post("/pipelines/demo/variables", &[("csrf", &rita_csrf), ("name", "Plain"), ("value", "y")]).await?;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused = rita.post("/pipelines/demo/variables/Plain/delete", &[("csrf", &rita_csrf)]).await?;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // Deleting.
+    assert_eq!(cora.post("/pipelines/demo/variables/Plain/delete", &[]).await?.status, StatusCode::FORBIDDEN);
+    let deleted = cora.post("/pipelines/demo/variables/plain/delete", &[("csrf", &csrf)]).await?;
+    assert_eq!((deleted.status, deleted.location()), (StatusCode::SEE_OTHER, "/pipelines/demo/variables"));
+    let missing = cora.post("/pipelines/demo/variables/Plain/delete", &[("csrf", &csrf)]).await?;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(server.state.store().list_pipeline_variables(pipeline_id).await?.len(), 1);
+
+    // The audit log has the same entries as the API writes, without values.
+    let audit = server.state.store().list_audit(None, 50).await?;
+    let actions: Vec<_> =
+        audit.iter().filter(|entry| entry.actor == "cora").map(|entry| entry.action.as_str()).collect();
+    assert!(actions.contains(&"pipeline.variable.set") && actions.contains(&"pipeline.variable.delete"), "{actions:?}");
+    assert!(!format!("{audit:?}").contains(SECRET_VALUE));
+    without_secret(&admin.get("/pipelines/demo/variables").await?, "another-secret-7");
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_manages_variable_groups_by_role() -> TestResult {
+    let Roles {
+        server,
+        admin: (mut admin, admin_csrf),
+        contributor: (mut cora, csrf),
+        reader: (mut rita, rita_csrf),
+        ..
+    } = roles_with_pipeline(TWO_JOBS, 0).await?;
+    let home = rita.get("/").await?;
+    assert!(home.body.contains("href=\"/library\""), "the navigation links the Library: {}", home.body);
+    let empty = admin.get("/library").await?;
+    assert!(empty.body.contains("No variable groups.") && empty.body.contains("New variable group"), "{}", empty.body);
+
+    // Only admins create groups, with a CSRF token and a valid name.
+    let hostile = "<img src=x onerror=alert(1)>";
+    let fields = [("name", "Shared settings"), ("description", hostile)];
+    assert_eq!(admin.post("/library", &fields).await?.status, StatusCode::FORBIDDEN);
+    let by_contributor = cora.post("/library", &[("csrf", &csrf), ("name", "Shared settings")]).await?;
+    assert_eq!(by_contributor.status, StatusCode::FORBIDDEN);
+    let bad = admin.post("/library", &[("csrf", &admin_csrf), ("name", "<b>bad</b>")]).await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("&lt;b&gt;bad&lt;/b&gt;") && !bad.body.contains("<b>bad"), "{}", bad.body);
+    let created =
+        admin.post("/library", &[("csrf", &admin_csrf), ("name", "Shared settings"), ("description", hostile)]).await?;
+    assert_eq!((created.status, created.location()), (StatusCode::SEE_OTHER, "/library/Shared%20settings"));
+    let taken = admin.post("/library", &[("csrf", &admin_csrf), ("name", "shared SETTINGS")]).await?;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+
+    // Contributors set and delete the group's variables.
+    let action = "/library/Shared%20settings/variables";
+    assert_eq!(cora.post(action, &[("name", "Key"), ("value", "v")]).await?.status, StatusCode::FORBIDDEN);
+    let set =
+        cora.post(action, &[("csrf", &csrf), ("name", "Key"), ("value", SECRET_VALUE), ("secret", "true")]).await?;
+    assert_eq!((set.status, set.location()), (StatusCode::SEE_OTHER, "/library/Shared%20settings"), "{}", set.body);
+    let set = cora.post(action, &[("csrf", &csrf), ("name", "Region"), ("value", "eu-<west>")]).await?;
+    assert_eq!(set.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        rita.post(action, &[("csrf", &rita_csrf), ("name", "X"), ("value", "v")]).await?.status,
+        StatusCode::FORBIDDEN
+    );
+
+    for (client, who) in [(&mut admin, "admin"), (&mut cora, "contributor"), (&mut rita, "reader")] {
+        let library = client.get("/library").await?;
+        assert_eq!(library.status, StatusCode::OK, "{who}");
+        let body = without_secret(&library, SECRET_VALUE);
+        assert!(body.contains("href=\"/library/Shared%20settings\""), "{who}: {body}");
+        assert!(body.contains("&lt;img src=x onerror=alert(1)&gt;") && !body.contains("<img src=x"), "{who}: {body}");
+        assert!(body.contains("2<span class=\"muted\"> (1 secret)</span>"), "{who}: {body}");
+        let group = client.get("/library/Shared%20settings").await?;
+        assert_eq!(group.status, StatusCode::OK, "{who}");
+        let body = without_secret(&group, SECRET_VALUE);
+        assert!(body.contains("eu-&lt;west&gt;") && !body.contains("eu-<west>"), "{who}: {body}");
+        assert!(body.contains("<code>Key</code>") && body.contains(">secret</span>"), "{who}: {body}");
+        assert_eq!(body.contains("Add or change a variable"), who != "reader", "{who}: {body}");
+        assert_eq!(body.contains("Delete this group"), who == "admin", "{who}: {body}");
+    }
+    assert_eq!(rita.get("/library/nope").await?.status, StatusCode::NOT_FOUND);
+
+    let deleted = cora.post("/library/Shared%20settings/variables/Region/delete", &[("csrf", &csrf)]).await?;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    let group = server.state.store().variable_group_by_name("Shared settings").await?.ok_or("no group")?;
+    assert_eq!(group.variables.len(), 1);
+
+    // Deleting the group: admins only, with its name typed again.
+    let delete = "/library/Shared%20settings/delete";
+    assert_eq!(
+        cora.post(delete, &[("csrf", &csrf), ("confirm", "Shared settings")]).await?.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(admin.post(delete, &[("confirm", "Shared settings")]).await?.status, StatusCode::FORBIDDEN);
+    let unconfirmed = admin.post(delete, &[("csrf", &admin_csrf), ("confirm", "Shared")]).await?;
+    assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+    assert!(server.state.store().variable_group_by_name("Shared settings").await?.is_some());
+    let gone = admin.post(delete, &[("csrf", &admin_csrf), ("confirm", "Shared settings")]).await?;
+    assert_eq!((gone.status, gone.location()), (StatusCode::SEE_OTHER, "/library"));
+    assert!(server.state.store().variable_group_by_name("Shared settings").await?.is_none());
+    let audit = server.state.store().list_audit(None, 50).await?;
+    for action in ["variable-group.create", "variable-group.variable.set", "variable-group.delete"] {
+        assert!(audit.iter().any(|entry| entry.action == action), "{action}: {audit:?}");
+    }
+    server.stop().await;
+    Ok(())
+}
