@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::Form;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
@@ -26,11 +26,6 @@ use crate::api::{CreatePipeline, CreateRun};
 
 /// Runs on one page of a pipeline.
 const RUNS_PER_PAGE: u32 = 50;
-
-/// Whether run pages offer "Re-run failed jobs": re-running failed jobs in place needs the
-/// engine's support, which comes with the API's re-run (`POST /api/v1/runs/{id}/rerun`); until
-/// then only whole runs are re-run.
-const RERUN_FAILED_JOBS: bool = false;
 
 /// How many failed tests a run page lists.
 const FAILED_TESTS_SHOWN: usize = 50;
@@ -525,10 +520,7 @@ pub fn run_live(view: &RunView, viewer: &Viewer, selected: Option<&str>, now: sl
     for (job, step) in &view.steps {
         steps_by_job.entry(*job).or_default().push(step);
     }
-    let failed_jobs = RERUN_FAILED_JOBS
-        && view.jobs.iter().any(|job| {
-            matches!(job.result, Some(slipway_events::TaskResult::Failed | slipway_events::TaskResult::Canceled))
-        });
+    let failed_jobs = completed && crate::reruns::has_failed_jobs(run, &view.jobs);
     html! {
         div.heading {
             h1 {
@@ -592,6 +584,7 @@ pub fn run_live(view: &RunView, viewer: &Viewer, selected: Option<&str>, now: sl
                     h3 {
                         a href=(format!("/runs/{}?job={}", run.id, url_encode(&job.key))) { (job.display_name) }
                         " " (badge(job_label(job.status, job.result)))
+                        @if job.attempt > 1 { " " span.attempt title="Leased this many times: re-runs and restarts" { "attempt " (job.attempt) } }
                         @if let Some(duration) = duration_between(job.started_at, job.finished_at, now) { span.muted { " " (duration) } }
                     }
                     @if let Some(message) = &job.message { p.job-message { (message) } }
@@ -798,7 +791,10 @@ pub struct RerunForm {
     failed_only: String,
 }
 
-/// `POST /runs/{id}/rerun` (contributor): a new run of the same commit, parameters and plan.
+/// `POST /runs/{id}/rerun` (contributor): with `failed_only=true`, runs the failed jobs again in
+/// place and shows the run; else queues a new run of the same commit, parameters and variables
+/// (numbered by the pipeline's `name:`, marked as a re-run) and shows it. Both as the API's
+/// `POST /api/v1/runs/{id}/rerun` does.
 pub async fn rerun(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -809,75 +805,12 @@ pub async fn rerun(
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Contributor)?;
     let run = find_run(&state, id).await?;
-    let failed_only = form.failed_only == "true";
-    let new_run = rerun_run(&state, &run, failed_only, &viewer.user.name).await?;
-    Ok(Redirect::to(&format!("/runs/{}", new_run.id)).into_response())
-}
-
-/// Re-runs a completed run: a new run with the same branch, commit, parameters, variables and plan
-/// over a fresh checkout of the commit.
-async fn rerun_run(state: &AppState, run: &Run, failed_only: bool, requested_by: &str) -> Result<Run, UiError> {
-    if run.status != RunStatus::Completed {
-        return Err(UiError::new(StatusCode::CONFLICT, format!("Run {} has not completed yet.", run.id)));
-    }
-    if failed_only {
-        return Err(UiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "Re-running only the failed jobs is not available on this server yet; re-run the whole run instead.",
-        ));
-    }
-    let store = state.store();
-    let plan = store
-        .run_plan(run.id)
-        .await?
-        .ok_or_else(|| UiError::new(StatusCode::CONFLICT, format!("Run {} has no plan to run again.", run.id)))?;
-    let pipeline = store.pipeline(run.pipeline).await?;
-    let commit = run.commit.clone().unwrap_or_default();
-    let checkouts = state.data_dir().join("checkouts");
-    let temporary =
-        checkouts.join(crate::random_hex(12).map_err(|error| UiError::from(crate::ApiError::Internal(error)))?);
-    let previous_source = crate::engine::run_directory(state.data_dir(), run.id).join("source");
-    let (repository, destination) = (pipeline.repository.clone(), temporary.clone());
-    let checked_out = tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&checkouts)?;
-        // The previous run's checkout has the commit when it is still there; else the repository.
-        let source =
-            if previous_source.join(".git").is_dir() { previous_source.display().to_string() } else { repository };
-        crate::checkout::checkout_commit(&source, &commit, &destination).map_err(std::io::Error::other)
-    })
-    .await
-    .map_err(|error| UiError::from(crate::ApiError::Internal(error.to_string())))?;
-    if let Err(error) = checked_out {
-        let _ = tokio::fs::remove_dir_all(&temporary).await;
-        return Err(UiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("The commit could not be checked out: {error}"),
-        ));
-    }
-    let mut new_run = slipway_store::NewRun::new(run.pipeline, "queued", slipway_store::TriggerKind::Manual);
-    new_run.branch.clone_from(&run.branch);
-    new_run.commit.clone_from(&run.commit);
-    new_run.parameters = run.parameters.clone();
-    new_run.variables = run.variables.clone();
-    new_run.trigger_details = run.trigger_details.clone();
-    new_run.requested_by = Some(requested_by.to_owned());
-    new_run.retry_of = Some(run.id);
-    new_run.plan = Some(plan);
-    let created = store.create_run(&new_run).await?;
-    store.set_run_number(created.id, &created.id.to_string()).await?;
-    let run_dir = crate::engine::run_directory(state.data_dir(), created.id);
-    let moved = async {
-        tokio::fs::create_dir_all(&run_dir).await?;
-        tokio::fs::rename(&temporary, run_dir.join("source")).await
-    }
-    .await;
-    if let Err(error) = moved {
-        let _ = tokio::fs::remove_dir_all(&temporary).await;
-        let _ = store.finish_run(created.id, slipway_events::TaskResult::Failed).await;
-        return Err(crate::ApiError::Internal(format!("could not move the checkout into place: {error}")).into());
-    }
-    state.wake();
-    Ok(store.run(created.id).await?)
+    let shown = if form.failed_only == "true" {
+        crate::reruns::rerun_failed(&state, &viewer.caller(), &run).await?
+    } else {
+        crate::reruns::rerun_whole(&state, &viewer.caller(), &run).await?
+    };
+    Ok(Redirect::to(&format!("/runs/{}", shown.id)).into_response())
 }
 
 /// Renders static log HTML for a job (for tests of the folding as a page shows it).
@@ -889,6 +822,8 @@ pub fn log_html(lines: &[String]) -> PreEscaped<String> {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::StatusCode;
+
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

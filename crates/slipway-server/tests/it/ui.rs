@@ -608,8 +608,13 @@ const SECRET_VALUE: &str = "s3cr3t-Value-9f1c";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipeline_variables_are_managed_from_their_page() -> TestResult {
-    let Roles { server, admin: (mut admin, _), contributor: (mut cora, csrf), reader: (mut rita, rita_csrf), .. } =
-        roles_with_pipeline(TWO_JOBS, 0).await?;
+    let Roles {
+        server,
+        admin: (mut admin, _),
+        contributor: (mut cora, csrf),
+        reader: (mut rita, rita_csrf),
+        _directory,
+    } = roles_with_pipeline(TWO_JOBS, 0).await?;
     let pipeline = cora.get("/pipelines/demo").await?;
     assert!(pipeline.body.contains("href=\"/pipelines/demo/variables\""), "{}", pipeline.body);
     let empty = cora.get("/pipelines/demo/variables").await?;
@@ -712,7 +717,7 @@ async fn the_library_manages_variable_groups_by_role() -> TestResult {
         admin: (mut admin, admin_csrf),
         contributor: (mut cora, csrf),
         reader: (mut rita, rita_csrf),
-        ..
+        _directory,
     } = roles_with_pipeline(TWO_JOBS, 0).await?;
     let home = rita.get("/").await?;
     assert!(home.body.contains("href=\"/library\""), "the navigation links the Library: {}", home.body);
@@ -785,6 +790,78 @@ async fn the_library_manages_variable_groups_by_role() -> TestResult {
     let audit = server.state.store().list_audit(None, 50).await?;
     for action in ["variable-group.create", "variable-group.variable.set", "variable-group.delete"] {
         assert!(audit.iter().any(|entry| entry.action == action), "{action}: {audit:?}");
+    }
+    server.stop().await;
+    Ok(())
+}
+
+/// A pipeline numbered by `name:` whose second job fails until the file `MARKER` exists (its
+/// first attempt makes it).
+const FLAKY: &str = "\
+name: ui-$(Rev:r)
+trigger: none
+jobs:
+- job: build
+  steps:
+  - checkout: none
+  - script: echo built
+- job: flaky
+  dependsOn: build
+  steps:
+  - checkout: none
+  - script: |
+      if [ -f 'MARKER' ]; then echo second time lucky; else touch 'MARKER'; echo failing once; exit 1; fi
+    displayName: Fail once
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_are_rerun_whole_or_their_failed_jobs_in_place() -> TestResult {
+    let marker = tempfile::tempdir()?;
+    let pipeline = FLAKY.replace("MARKER", &marker.path().join("failed-once").display().to_string());
+    let Roles { server, contributor: (mut cora, csrf), reader: (mut rita, rita_csrf), _directory, .. } =
+        roles_with_pipeline(&pipeline, 2).await?;
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let started = send(&app, Method::POST, "/api/v1/pipelines/demo/runs", Some(&admin), Some(json!({}))).await?;
+    let id = started.body["id"].as_i64().ok_or_else(|| format!("no run id: {}", started.body))?;
+    let first = wait_for_run(&app, &admin, id).await?;
+    assert_eq!((first["result"].as_str(), first["runNumber"].as_str()), (Some("Failed"), Some("ui-1")), "{first}");
+
+    let page = cora.get(&format!("/runs/{id}")).await?;
+    assert!(page.body.contains(">Re-run<") && page.body.contains(">Re-run failed jobs<"), "{}", page.body);
+    assert!(!page.body.contains("attempt 2"), "{}", page.body);
+    let seen = rita.get(&format!("/runs/{id}")).await?;
+    assert!(!seen.body.contains(">Re-run<") && !seen.body.contains("Re-run failed jobs"), "{}", seen.body);
+    let path = format!("/runs/{id}/rerun");
+    assert_eq!(cora.post(&path, &[("failed_only", "true")]).await?.status, StatusCode::FORBIDDEN);
+    assert_eq!(rita.post(&path, &[("csrf", &rita_csrf), ("failed_only", "true")]).await?.status, StatusCode::FORBIDDEN);
+    assert_eq!(server.state.store().run(slipway_store::RunId(id)).await?.status, slipway_store::RunStatus::Completed);
+
+    // The failed job runs again in place, as its second attempt; the job that succeeded does not.
+    let in_place = cora.post(&path, &[("csrf", &csrf), ("failed_only", "true")]).await?;
+    assert_eq!((in_place.status, in_place.location()), (StatusCode::SEE_OTHER, format!("/runs/{id}").as_str()));
+    let again = wait_for_run(&app, &admin, id).await?;
+    assert_eq!(again["result"], "Succeeded", "{again}");
+    let page = cora.get(&format!("/runs/{id}")).await?;
+    assert_eq!(page.body.matches("attempt 2").count(), 1, "only the flaky job ran again: {}", page.body);
+    assert!(page.body.contains(">Re-run<") && !page.body.contains("Re-run failed jobs"), "{}", page.body);
+    let no_failed = cora.post(&path, &[("csrf", &csrf), ("failed_only", "true")]).await?;
+    assert_eq!(no_failed.status, StatusCode::CONFLICT, "{}", no_failed.body);
+    assert!(no_failed.body.contains("no failed or cancelled jobs"), "{}", no_failed.body);
+
+    // The whole run again: a new run, numbered by `name:`, marked as a re-run.
+    let whole = cora.post(&path, &[("csrf", &csrf), ("failed_only", "false")]).await?;
+    assert_eq!(whole.status, StatusCode::SEE_OTHER, "{}", whole.body);
+    let new_id: i64 = whole.location().strip_prefix("/runs/").ok_or("not a run page")?.parse()?;
+    assert_ne!(new_id, id);
+    let second = wait_for_run(&app, &admin, new_id).await?;
+    assert_eq!((second["runNumber"].as_str(), second["retryOf"].as_i64()), (Some("ui-2"), Some(id)), "{second}");
+    assert_eq!(second["requestedBy"], "cora");
+    let page = cora.get(&format!("/runs/{new_id}")).await?;
+    assert!(page.body.contains(&format!("re-run of <a href=\"/runs/{id}\">")), "{}", page.body);
+    let audit = server.state.store().list_audit(None, 50).await?;
+    for action in ["run.rerun", "run.rerun-failed"] {
+        assert!(audit.iter().any(|entry| entry.action == action && entry.actor == "cora"), "{action}: {audit:?}");
     }
     server.stop().await;
     Ok(())
