@@ -25,7 +25,7 @@ pub mod pages;
 pub mod session;
 
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
@@ -62,7 +62,34 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/tokens", get(admin::tokens).post(admin::create_token))
         .route("/users/{id}/tokens/{token}/revoke", post(admin::revoke_token))
         .route("/assets/{file}", get(assets::asset))
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Whether the request asks for HTML (a browser's navigation does).
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.to_ascii_lowercase().contains("text/html"))
+}
+
+/// The server's fallback for paths no route has: an HTML page for a browser (a request that
+/// accepts `text/html`) outside the API, else the API's problem (`/api/...` always).
+pub async fn not_found(uri: Uri, headers: HeaderMap, viewer: Option<Viewer>) -> Response {
+    let path = uri.path();
+    if path == "/api" || path.starts_with("/api/") || !accepts_html(&headers) {
+        return crate::api::not_found().await.into_response();
+    }
+    let error = UiError::not_found(format!("There is no page at {path}."));
+    security_headers(error.page(viewer.as_ref())).await
+}
+
+/// What a UI path answers for a method it does not take (a form's address opened as a link).
+async fn method_not_allowed(method: Method, uri: Uri, viewer: Option<Viewer>) -> Response {
+    let message = format!("{} does not take {method} requests: use the page's links and buttons.", uri.path());
+    UiError::new(StatusCode::METHOD_NOT_ALLOWED, message).page(viewer.as_ref())
 }
 
 /// Headers every UI response carries: no inline scripts or styles, no framing, no sniffing.
@@ -129,8 +156,10 @@ impl From<StoreError> for UiError {
     }
 }
 
-impl IntoResponse for UiError {
-    fn into_response(self) -> Response {
+impl UiError {
+    /// The error as a page, with the navigation when someone is signed in.
+    #[must_use]
+    pub fn page(self, viewer: Option<&Viewer>) -> Response {
         let title = self.status.canonical_reason().unwrap_or("Error");
         let body = html! {
             section.error {
@@ -139,7 +168,13 @@ impl IntoResponse for UiError {
                 p { a href="/" { "Back to the pipelines" } }
             }
         };
-        (self.status, page(title, None, &body)).into_response()
+        (self.status, page(title, viewer, &body)).into_response()
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        self.page(None)
     }
 }
 

@@ -866,3 +866,46 @@ async fn runs_are_rerun_whole_or_their_failed_jobs_in_place() -> TestResult {
     server.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_pages_are_html_for_browsers_and_problems_for_the_api() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(directory.path(), 0).await?;
+    let browser = [("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")];
+    let content_type = |page: &Page| {
+        page.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned()
+    };
+
+    let mut stranger = Client::new(server.app());
+    let page = stranger.request(Method::GET, "/no/such/page", None, &browser).await?;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(content_type(&page).starts_with("text/html"), "{}", content_type(&page));
+    assert!(page.body.contains("404 Not Found") && page.body.contains("/no/such/page"), "{}", page.body);
+    assert!(page.headers.get(header::CONTENT_SECURITY_POLICY).is_some());
+    let hostile = stranger.request(Method::GET, "/%3Cscript%3Ealert(1)%3C/script%3E", None, &browser).await?;
+    assert_eq!(hostile.status, StatusCode::NOT_FOUND);
+    assert!(!hostile.body.contains("<script>alert"), "{}", hostile.body);
+
+    // The API keeps its problems, whatever the request accepts; so does a client that wants JSON.
+    for (path, accept) in [("/api/v1/nope", browser[0].1), ("/api/v1/nope", "*/*"), ("/nope", "application/json")] {
+        let answer = stranger.request(Method::GET, path, None, &[("accept", accept)]).await?;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(content_type(&answer), "application/problem+json", "{path} {accept}");
+        assert!(answer.body.contains("no such API route"), "{}", answer.body);
+    }
+    let plain = stranger.get("/nope").await?;
+    assert_eq!(content_type(&plain), "application/problem+json", "no Accept header: a program");
+    let method = send(&server.app(), Method::DELETE, "/api/v1/runs", None, None).await?;
+    method.expect_problem(405);
+
+    // Signed in, the page has the navigation; a form's address opened as a link is a 405 page.
+    let (mut admin, _) = admin_client(&server).await?;
+    let page = admin.request(Method::GET, "/pipelines/x/y/z", None, &browser).await?;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.body.contains("href=\"/library\"") && page.body.contains("Sign out"), "{}", page.body);
+    let wrong = admin.request(Method::GET, "/logout", None, &browser).await?;
+    assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(content_type(&wrong).starts_with("text/html") && wrong.body.contains("/logout does not take GET"));
+    server.stop().await;
+    Ok(())
+}
