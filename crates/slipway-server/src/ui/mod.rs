@@ -4,7 +4,8 @@
 //! - `/`: pipelines with their latest run; `/pipelines/{name}`: a pipeline's runs, a page at a
 //!   time; `/pipelines/{name}/run`: the "Run pipeline" form generated from the pipeline's
 //!   `parameters:`; `/runs/{id}`: a run's stage and job graph (SVG), steps, live log, test results,
-//!   coverage and artifacts, with cancel and re-run buttons.
+//!   coverage and artifacts, with cancel, re-run (whole, or the failed jobs in place) and keep
+//!   buttons; admins set a pipeline's retention on its page.
 //! - `/pipelines/{name}/variables`: a pipeline's variables; `/library` and `/library/{group}`:
 //!   variable groups (see [`library`]).
 //! - `/admin/users` and `/users/{id}/tokens`: users, roles and personal access tokens.
@@ -55,6 +56,8 @@ pub fn routes() -> Router<AppState> {
         .route("/runs/{id}/log", get(pages::raw_log))
         .route("/runs/{id}/cancel", post(pages::cancel))
         .route("/runs/{id}/rerun", post(pages::rerun))
+        .route("/runs/{id}/keep", post(pages::keep))
+        .route("/pipelines/{name}/retention", post(pages::set_retention))
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
         .route("/admin/users", get(admin::users).post(admin::create_user))

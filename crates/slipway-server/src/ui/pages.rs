@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use slipway_store::{
-    Artifact, Job, JobId, JobStatus, Pipeline, Run, RunFilter, RunId, RunStatus, Step, StoredCoverage, StoredTestRun,
-    TestTotals, UserRole,
+    Artifact, Job, JobId, JobStatus, Pipeline, RetentionPolicy, Run, RunFilter, RunId, RunStatus, Step, StoredCoverage,
+    StoredTestRun, TestTotals, UserRole,
 };
 
 use super::graph::GraphPlan;
@@ -23,6 +23,7 @@ use super::{
 };
 use crate::AppState;
 use crate::api::{CreatePipeline, CreateRun};
+use crate::retention::RetentionSettings;
 
 /// Runs on one page of a pipeline.
 const RUNS_PER_PAGE: u32 = 50;
@@ -175,6 +176,7 @@ pub async fn pipeline(
         p.meta {
             "Repository " code { (pipeline.repository) } " · file " code { (pipeline.yaml_path) }
             @if !pipeline.default_branch.is_empty() { " · default branch " code { (pipeline.default_branch) } }
+            " · " (retention_summary(pipeline.retention))
         }
         @if runs.is_empty() {
             p.empty { @if query.before.is_some() { "No older runs." } @else { "No runs yet." } }
@@ -203,8 +205,79 @@ pub async fn pipeline(
             @if query.before.is_some() { a href=(format!("/pipelines/{encoded}")) { "Newest" } }
             @if let Some(older) = older { a href=(format!("/pipelines/{encoded}?before={older}")) { "Older runs" } }
         }
+        @if viewer.user.role == UserRole::Admin {
+            (retention_form(&viewer, &pipeline))
+        }
     };
     Ok(page(&pipeline.name, Some(&viewer), &body).into_response())
+}
+
+/// What a pipeline's retention settings keep, for people.
+fn retention_summary(retention: RetentionPolicy) -> String {
+    match (retention.days, retention.runs) {
+        (None, None) => "runs kept forever".to_owned(),
+        (Some(days), None) => format!("runs kept {days} days"),
+        (None, Some(runs)) => format!("the newest {runs} runs kept"),
+        (Some(days), Some(runs)) => format!("runs kept {days} days, and the newest {runs} runs"),
+    }
+}
+
+fn retention_form(viewer: &Viewer, pipeline: &Pipeline) -> Markup {
+    let number = |value: Option<u32>| value.map(|value| value.to_string()).unwrap_or_default();
+    html! {
+        section.panel.retention {
+            h2 { "Retention" }
+            p.muted {
+                "The cleanup (hourly) deletes a completed run once it is beyond every limit set here: older than the days "
+                "and not among the newest runs. It never deletes a run marked keep, the newest successful run of a branch, "
+                "or a run that a kept run re-runs or was triggered by. Empty: no limit."
+            }
+            form.inline method="post" action=(format!("/pipelines/{}/retention", url_encode(&pipeline.name))) {
+                (csrf_field(viewer))
+                label { "Days" input type="number" name="days" min="1" value=(number(pipeline.retention.days)); }
+                label { "Runs" input type="number" name="runs" min="1" value=(number(pipeline.retention.runs)); }
+                button type="submit" { "Save retention" }
+            }
+        }
+    }
+}
+
+/// The retention form.
+#[derive(Debug, Deserialize)]
+pub struct RetentionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    runs: String,
+}
+
+/// A retention limit from a form: empty for none.
+fn limit(what: &str, text: &str) -> Result<Option<u32>, UiError> {
+    match text.trim() {
+        "" => Ok(None),
+        text => text.parse().map(Some).map_err(|_| {
+            UiError::bad_request(format!("Retention {what} is a whole number, or empty for no limit; not '{text}'."))
+        }),
+    }
+}
+
+/// `POST /pipelines/{name}/retention` (admin): changes the retention settings as
+/// `PATCH /api/v1/pipelines/{name}` does.
+pub async fn set_retention(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    name: Result<Path<String>, PathRejection>,
+    form: Result<Form<RetentionForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(UserRole::Admin)?;
+    let Path(name) = name.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let settings = RetentionSettings { days: limit("days", &form.days)?, runs: limit("runs", &form.runs)? };
+    let pipeline = crate::retention::set_retention(&state, &viewer.caller(), &name, Some(settings)).await?;
+    Ok(Redirect::to(&format!("/pipelines/{}", url_encode(&pipeline.name))).into_response())
 }
 
 // ----- the run form -----
@@ -528,6 +601,7 @@ pub fn run_live(view: &RunView, viewer: &Viewer, selected: Option<&str>, now: sl
                 " #" (run.run_number) " "
                 span #run-status { (badge(run_label(run.status, run.result))) }
                 @if run.cancel_requested && !completed { " " span.badge.s-cancel { "cancelling" } }
+                @if run.keep { " " span.badge.s-kept title="Retention keeps this run" { "kept" } }
             }
             @if viewer.user.role != UserRole::Reader {
                 div.actions {
@@ -536,6 +610,11 @@ pub fn run_live(view: &RunView, viewer: &Viewer, selected: Option<&str>, now: sl
                             (csrf_field(viewer))
                             button.danger type="submit" { "Cancel" }
                         }
+                    }
+                    form method="post" action=(format!("/runs/{}/keep", run.id)) {
+                        (csrf_field(viewer))
+                        input type="hidden" name="keep" value=(if run.keep { "false" } else { "true" });
+                        button type="submit" title="Whether retention must keep this run" { (if run.keep { "Unkeep" } else { "Keep" }) }
                     }
                     @if completed {
                         form method="post" action=(format!("/runs/{}/rerun", run.id)) {
@@ -779,6 +858,36 @@ pub async fn cancel(
     viewer.require(UserRole::Contributor)?;
     let run = find_run(&state, id).await?;
     crate::api::cancel(&state, &run).await?;
+    Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
+}
+
+/// The keep form.
+#[derive(Debug, Deserialize)]
+pub struct KeepForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    keep: String,
+}
+
+/// `POST /runs/{id}/keep` (contributor): marks the run to be kept by retention (`keep=true`),
+/// or not, as `POST /api/v1/runs/{id}/keep` does.
+pub async fn keep(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+    form: Result<Form<KeepForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(UserRole::Contributor)?;
+    let keep = match form.keep.as_str() {
+        "true" => true,
+        "false" => false,
+        other => return Err(UiError::bad_request(format!("keep is true or false, not '{other}'."))),
+    };
+    let run = find_run(&state, id).await?;
+    crate::retention::keep(&state, &viewer.caller(), run.id, keep).await?;
     Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
 }
 

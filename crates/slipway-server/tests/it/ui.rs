@@ -909,3 +909,69 @@ async fn unknown_pages_are_html_for_browsers_and_problems_for_the_api() -> TestR
     server.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_set_retention_and_contributors_keep_runs() -> TestResult {
+    let Roles {
+        server,
+        admin: (mut admin, admin_csrf),
+        contributor: (mut cora, csrf),
+        reader: (mut rita, rita_csrf),
+        _directory,
+    } = roles_with_pipeline(TWO_JOBS, 0).await?;
+    let store = server.state.store().clone();
+
+    // Retention: shown to everyone, changed by admins.
+    let page = cora.get("/pipelines/demo").await?;
+    assert!(page.body.contains("runs kept forever") && !page.body.contains("Save retention"), "{}", page.body);
+    let page = admin.get("/pipelines/demo").await?;
+    assert!(page.body.contains("Save retention"), "{}", page.body);
+    let path = "/pipelines/demo/retention";
+    assert_eq!(admin.post(path, &[("days", "30")]).await?.status, StatusCode::FORBIDDEN);
+    assert_eq!(cora.post(path, &[("csrf", &csrf), ("days", "30")]).await?.status, StatusCode::FORBIDDEN);
+    for (days, says) in [("0", "at least 1"), ("abc", "whole number"), ("-3", "whole number"), ("99999999", "at most")]
+    {
+        let refused = admin.post(path, &[("csrf", &admin_csrf), ("days", days), ("runs", "")]).await?;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{days}");
+        assert!(refused.body.contains(says), "{days}: {}", refused.body);
+    }
+    let saved = admin.post(path, &[("csrf", &admin_csrf), ("days", "30"), ("runs", "")]).await?;
+    assert_eq!((saved.status, saved.location()), (StatusCode::SEE_OTHER, "/pipelines/demo"), "{}", saved.body);
+    let retention = store.pipeline_by_name("demo").await?.ok_or("no pipeline")?.retention;
+    assert_eq!((retention.days, retention.runs), (Some(30), None));
+    let page = rita.get("/pipelines/demo").await?;
+    assert!(page.body.contains("runs kept 30 days"), "{}", page.body);
+    admin.post(path, &[("csrf", &admin_csrf), ("days", " 7 "), ("runs", "10")]).await?;
+    let page = admin.get("/pipelines/demo").await?;
+    assert!(page.body.contains("runs kept 7 days, and the newest 10 runs"), "{}", page.body);
+    assert!(page.body.contains("name=\"days\" min=\"1\" value=\"7\""), "{}", page.body);
+
+    // Keep: a toggle for contributors, a badge for everyone.
+    let app = server.app();
+    let token = server.admin_token.clone().ok_or("no admin token")?;
+    let started = send(&app, Method::POST, "/api/v1/pipelines/demo/runs", Some(&token), Some(json!({}))).await?;
+    let id = started.body["id"].as_i64().ok_or("no run id")?;
+    let run_page = format!("/runs/{id}");
+    let keep = format!("/runs/{id}/keep");
+    let page = cora.get(&run_page).await?;
+    assert!(page.body.contains(">Keep<") && !page.body.contains(">kept<"), "{}", page.body);
+    assert_eq!(cora.post(&keep, &[("keep", "true")]).await?.status, StatusCode::FORBIDDEN);
+    assert_eq!(rita.post(&keep, &[("csrf", &rita_csrf), ("keep", "true")]).await?.status, StatusCode::FORBIDDEN);
+    assert_eq!(cora.post(&keep, &[("csrf", &csrf), ("keep", "maybe")]).await?.status, StatusCode::BAD_REQUEST);
+    assert!(!store.run(slipway_store::RunId(id)).await?.keep);
+    let kept = cora.post(&keep, &[("csrf", &csrf), ("keep", "true")]).await?;
+    assert_eq!((kept.status, kept.location()), (StatusCode::SEE_OTHER, run_page.as_str()));
+    assert!(store.run(slipway_store::RunId(id)).await?.keep);
+    let page = cora.get(&run_page).await?;
+    assert!(page.body.contains(">Unkeep<") && page.body.contains(">kept<"), "{}", page.body);
+    let seen = rita.get(&run_page).await?;
+    assert!(seen.body.contains(">kept<") && !seen.body.contains("Unkeep"), "{}", seen.body);
+    cora.post(&keep, &[("csrf", &csrf), ("keep", "false")]).await?;
+    assert!(!store.run(slipway_store::RunId(id)).await?.keep);
+    assert_eq!(cora.post("/runs/9999/keep", &[("csrf", &csrf), ("keep", "true")]).await?.status, StatusCode::NOT_FOUND);
+    let audit = store.list_audit(None, 50).await?;
+    assert!(audit.iter().any(|entry| entry.action == "pipeline.update" && entry.actor == "admin"), "{audit:?}");
+    assert!(audit.iter().any(|entry| entry.action == "run.keep" && entry.actor == "cora"), "{audit:?}");
+    server.stop().await;
+    Ok(())
+}
