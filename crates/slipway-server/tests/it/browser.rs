@@ -2,6 +2,7 @@
 //! small client of our own, against the server listening on a loopback port. A person signs in
 //! with the admin token, creates a pipeline from a fixture repository, runs it from the form,
 //! watches its log stream in, and sees the result and the test summary; a screenshot is kept.
+//! Then they set a secret variable on the pipeline's variables page, which lists it unshown.
 //!
 //! Without `chromium` and `chromedriver` the test is skipped with a note, unless
 //! `SLIPWAY_REQUIRE_BROWSER=1` (set by `.ci/run`), when it fails.
@@ -315,6 +316,18 @@ async fn scenario(browser: &Browser, base: &str, admin: &str, repository: &Path)
     browser.type_into("#log-search", "line 3 of").await?;
     let visible = browser.script("return Array.from(document.querySelectorAll('#log .ln')).filter(function (line) { return line.offsetParent !== null; }).length").await?;
     assert_eq!(visible, json!(1));
+
+    // A secret variable set on the pipeline's variables page is listed as secret, its value never shown.
+    browser.goto(&format!("{base}/pipelines/e2e/variables")).await?;
+    browser.type_into("form.grid input[name=name]", "DeployKey").await?;
+    browser.type_into("form.grid input[name=value]", "browser-secret-42").await?;
+    browser.click("form.grid input[name=secret]").await?;
+    browser.click("form.grid button[type=submit]").await?;
+    browser.wait_for("the variable listed", "return document.querySelector('table.variables')", long).await?;
+    let listed = browser.text("table.variables").await?;
+    assert!(listed.contains("DeployKey") && listed.contains("secret"), "{listed}");
+    let html = browser.script("return document.documentElement.outerHTML").await?;
+    assert!(!html.as_str().unwrap_or_default().contains("browser-secret-42"), "{html}");
 
     Ok(())
 }
