@@ -55,20 +55,32 @@ loaded=$(rss_kb "$server_pid")
 printf 'server idle RSS with %s runs stored: %.1f MB\n' "$runs" "$(echo "$loaded / 1024" | bc -l)"
 
 auth="Authorization: Bearer $token"
-latency() { # name url
-  local output p50 p99 rps
-  output=$(wrk -t2 -c16 -d10s --latency -H "$auth" "$2")
+# The web UI's pages need a session: sign in through the login form as a browser does.
+jar="$work/cookies"
+login_page=$(curl -fsS -c "$jar" "http://$address/login")
+csrf=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$login_page" | head -1)
+curl -fsS -o /dev/null -b "$jar" -c "$jar" --data-urlencode "csrf=$csrf" --data-urlencode "next=/" \
+  --data-urlencode "user=admin" --data-urlencode "token=$token" "http://$address/login"
+session=$(awk '$6 == "slipway_session" { print $7 }' "$jar")
+[ -n "$session" ] || { echo "could not sign in to the web UI" >&2; exit 1; }
+cookie="Cookie: slipway_session=$session"
+latency() { # name url [header]
+  local output p50 p99 rps status
+  status=$(curl -s -o /dev/null -w '%{http_code}' -H "${3:-$auth}" "$2")
+  [ "$status" = 200 ] || { echo "$2 answered $status, not 200" >&2; exit 1; }
+  output=$(wrk -t2 -c16 -d10s --latency -H "${3:-$auth}" "$2")
   p50=$(awk '/^ +50%/ { print $2 }' <<<"$output")
   p99=$(awk '/^ +99%/ { print $2 }' <<<"$output")
   rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$output")
   printf '%-34s p50 %-9s p99 %-9s %s req/s\n' "$1" "$p50" "$p99" "$rps"
 }
 echo "== latency under wrk (2 threads, 16 connections, 10 s each)"
-latency "GET /api/v1/health (baseline)" "http://$address/api/v1/health"
+latency "GET /api/v1/health (no auth)" "http://$address/api/v1/health"
+latency "GET /api/v1/me (auth, baseline)" "http://$address/api/v1/me"
 latency "GET /api/v1/runs?limit=50" "http://$address/api/v1/runs?limit=50"
 latency "GET /api/v1/runs?pipeline=bench" "http://$address/api/v1/runs?pipeline=bench&limit=50"
-latency "GET /pipelines/bench (runs page)" "http://$address/pipelines/bench"
-latency "GET /runs/ID (run page)" "http://$address/runs/$((runs / 2))"
+latency "GET /pipelines/bench (runs page)" "http://$address/pipelines/bench" "$cookie"
+latency "GET /runs/ID (run page)" "http://$address/runs/$((runs / 2))" "$cookie"
 loaded=$(rss_kb "$server_pid")
 printf 'server RSS after the load: %.1f MB\n' "$(echo "$loaded / 1024" | bc -l)"
 
