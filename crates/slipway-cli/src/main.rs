@@ -7,6 +7,7 @@
 
 mod client_commands;
 mod credentials;
+mod agent;
 mod frontend;
 mod git;
 mod run;
@@ -52,6 +53,8 @@ enum Command {
     Users(client_commands::UsersArgs),
     /// Create personal access tokens on a server.
     Tokens(client_commands::TokensArgs),
+    /// Run this machine as an agent of a Slipway server: lease jobs and run them.
+    Agent(agent::AgentArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,5 +79,6 @@ fn main() -> ExitCode {
         Command::Groups(args) => client_commands::finish(client_commands::groups(args)),
         Command::Users(args) => client_commands::finish(client_commands::users(args)),
         Command::Tokens(args) => client_commands::finish(client_commands::tokens(args)),
+        Command::Agent(args) => agent::agent_command(&args),
     }
 }

@@ -9,6 +9,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 use slipway_client::{Client, NewPipeline, NewRun};
@@ -31,9 +32,10 @@ pub struct ServeArgs {
     /// The database: a `postgres://` URL, or a SQLite file [default: SQLite in the data directory].
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
-    /// How many jobs run at once [default: the number of cores].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub workers: Option<u32>,
+    /// How many in-process agents run jobs on this machine; 0 makes a server that only
+    /// coordinates remote agents [default: the number of cores].
+    #[arg(long, visible_alias = "workers", value_name = "N")]
+    pub local_agents: Option<u32>,
     /// How often each pipeline's repository is polled for pushes, in seconds; 0 turns polling off
     /// (webhooks, schedules and pipeline completion triggers still work).
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
@@ -87,6 +89,25 @@ fn register_example(address: SocketAddr, token: &str, repository: &Path) {
     }
 }
 
+/// Lease timing from the environment, for tests: `SLIPWAY_LEASE_MS`, `SLIPWAY_HEARTBEAT_MS`,
+/// `SLIPWAY_LONG_POLL_MS`.
+fn timing_from_environment() -> Option<slipway_server::agents::AgentTiming> {
+    let read =
+        |name: &str| std::env::var(name).ok().and_then(|text| text.parse::<u64>().ok()).map(Duration::from_millis);
+    let (lease, heartbeat, long_poll) =
+        (read("SLIPWAY_LEASE_MS"), read("SLIPWAY_HEARTBEAT_MS"), read("SLIPWAY_LONG_POLL_MS"));
+    if lease.is_none() && heartbeat.is_none() && long_poll.is_none() {
+        return None;
+    }
+    let defaults = slipway_server::agents::AgentTiming::default();
+    Some(slipway_server::agents::AgentTiming {
+        lease_duration: lease.unwrap_or(defaults.lease_duration),
+        heartbeat_interval: heartbeat.unwrap_or(defaults.heartbeat_interval),
+        long_poll: long_poll.unwrap_or(defaults.long_poll),
+        kill_grace: read("SLIPWAY_KILL_GRACE_MS").unwrap_or(defaults.kill_grace),
+    })
+}
+
 /// `slipway serve`.
 pub fn serve_command(args: &ServeArgs) -> ExitCode {
     let data_dir = args
@@ -98,9 +119,10 @@ pub fn serve_command(args: &ServeArgs) -> ExitCode {
         data_dir,
         listen: args.listen,
         database: args.database.clone(),
-        workers: args.workers.map(|workers| workers as usize),
+        workers: args.local_agents.map(|agents| agents as usize),
         poll_interval: Some(std::time::Duration::from_secs(args.poll_interval)),
         secure_cookies: args.secure_cookies,
+        timing: timing_from_environment(),
     };
     let mut first_token = None;
     let mut notify = |notice: Notice| match notice {

@@ -245,6 +245,85 @@ impl ArtifactStore {
         Ok((digest, size))
     }
 
+    /// Whether `digest` is a well-formed blob digest: `sha256:` and 64 lowercase hex digits.
+    #[must_use]
+    pub fn is_digest(digest: &str) -> bool {
+        digest
+            .strip_prefix("sha256:")
+            .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f')))
+    }
+
+    /// The file of a blob, if the store has it (`None` too for a malformed digest).
+    #[must_use]
+    pub fn existing_blob(&self, digest: &str) -> Option<PathBuf> {
+        let path = self.blob_path(digest);
+        (Self::is_digest(digest) && path.is_file()).then_some(path)
+    }
+
+    /// Stores a blob read from `content` under its digest, checking that the content has that
+    /// digest; a blob already there is left as it is. Returns its size.
+    ///
+    /// # Errors
+    /// [`ArtifactError::BadName`] for a malformed digest or content of another digest; I/O errors.
+    pub fn import_blob(&self, digest: &str, content: &mut dyn Read) -> Result<u64, ArtifactError> {
+        if !Self::is_digest(digest) {
+            return Err(ArtifactError::BadName(digest.to_owned()));
+        }
+        let blob = self.blob_path(digest);
+        let parent = blob.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&parent).map_err(io_error("creating", &parent))?;
+        let mut random = [0_u8; 8];
+        let _ = fs::File::open("/dev/urandom").and_then(|mut source| source.read_exact(&mut random));
+        let temporary = blob.with_extension(format!("tmp{}-{}", std::process::id(), hex(&random)));
+        let stored = (|| {
+            let mut output = fs::File::create(&temporary).map_err(io_error("writing", &temporary))?;
+            let mut hasher = Sha256::new();
+            let mut buffer = vec![0_u8; 64 * 1024];
+            let mut size = 0_u64;
+            loop {
+                let count = content.read(&mut buffer).map_err(io_error("reading", &temporary))?;
+                if count == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..count]);
+                output.write_all(&buffer[..count]).map_err(io_error("writing", &temporary))?;
+                size += count as u64;
+            }
+            output.sync_all().map_err(io_error("writing", &temporary))?;
+            if format!("sha256:{}", hex(&hasher.finalize())) != digest {
+                return Err(ArtifactError::BadName(format!("{digest} (the content has another digest)")));
+            }
+            fs::rename(&temporary, &blob).map_err(io_error("storing", &blob))?;
+            Ok(size)
+        })();
+        if stored.is_err() {
+            let _ = fs::remove_file(&temporary);
+        }
+        stored
+    }
+
+    /// Writes an artifact's manifest as it is (replacing one of the same name), such as one
+    /// published elsewhere whose blobs were imported. Paths with `..` or a leading `/` and
+    /// malformed digests are refused.
+    ///
+    /// # Errors
+    /// [`ArtifactError::BadName`] for a bad name, path or digest; I/O errors.
+    pub fn install_manifest(&self, manifest: &Manifest) -> Result<(), ArtifactError> {
+        let path = self.manifest_path(&manifest.name)?;
+        for file in &manifest.files {
+            let bad_path = file.path.is_empty()
+                || file.path.starts_with('/')
+                || file.path.contains('\\')
+                || file.path.contains('\0')
+                || file.path.split('/').any(|part| part == ".." || part.is_empty());
+            if bad_path || !Self::is_digest(&file.digest) {
+                return Err(ArtifactError::BadName(format!("{}: {}", manifest.name, file.path)));
+            }
+        }
+        let mut manifest = manifest.clone();
+        self.write_manifest(&path, &mut manifest)
+    }
+
     /// Reads an artifact's manifest.
     ///
     /// # Errors

@@ -1,40 +1,51 @@
-//! The engine: one orchestrator task that moves runs on, and worker slots that run their jobs.
+//! The engine: one orchestrator task that moves runs on, the server's in-process agents that run
+//! jobs, and a warden task that takes back the leases of lost agents.
 //!
 //! The orchestrator owns the progress of every unfinished run. For each one it rebuilds a
 //! [`Scheduler`] from the run's stored plan and feeds it the results of the run's completed jobs as
-//! stored, so a restarted server continues where the last one stopped. Legs the scheduler starts
-//! become jobs in the store's queue; when the scheduler says the run finished, the run is completed
-//! with its result. The orchestrator decides nothing about where a job runs beyond the queue.
+//! stored, so a restarted server continues where the last one stopped. A leg the scheduler starts
+//! becomes a job in the store's queue together with its spec (its piece of the plan and its
+//! variables, see [`crate::agents::job_spec`]), in one transaction: a queued job is
+//! self-contained, and any agent (remote, or in-process of any server process) can run it. When
+//! the scheduler says the run finished, the run is completed with its result. The orchestrator
+//! decides nothing about where a job runs beyond its pool and demands.
 //!
-//! Worker slots lease jobs from the queue ([`Store::lease_job`]) with the holder `local:SLOT`,
-//! renew the lease while the job runs, run it with the [`LocalExecutor`] on a thread of its own,
-//! append its events and log lines to the store (already masked by the runtime), and complete it.
-//! Jobs need what the orchestrator prepared for them in memory (their variables and the run's
-//! shared context), so the orchestrator registers a job before it puts it in the queue, and on
-//! start it registers every queued job before the workers start.
+//! In-process agents (`local-N`, holding leases as `local:N`) are agents like the remote ones:
+//! they lease from the store's queue with their capabilities, get the same
+//! [`slipway_protocol::JobMessage`], and run it with the same runner
+//! ([`slipway_agent::runner::run_job`]); only their reports go to the store directly instead of
+//! over HTTP, and their artifact store is the server's own.
+//!
+//! The warden, every second, takes back expired leases (the job fails with the reason "agent
+//! lost", or goes back in the queue, as the pool's `onAgentLost` says), marks agents not heard
+//! from as offline, and shows a reason on queued jobs that no registered agent can take.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use slipway_events::{Event, EventSink, TaskResult, now_ms};
+use slipway_agent::runner::{AgentIdentity, JobPlace, Uplink, UplinkError};
+use slipway_events::{Event, TaskResult, now_ms};
 use slipway_plan::Plan;
+use slipway_protocol::{ArtifactManifest, Chunk, Completion, HeartbeatReply};
+use slipway_runtime::artifacts::ArtifactStore;
 use slipway_runtime::workspace::{self, RepositoryInfo};
-use slipway_runtime::{CancelToken, Decision, Executor as _, JobOutcome, JobRequest, LegId, LocalExecutor, RunContext};
-use slipway_runtime::{Scheduler, Selection, Variable};
+use slipway_runtime::{CancelToken, Decision, LegId, Scheduler, Selection, Variable};
 use slipway_store::{
-    Job, JobId, JobStatus, Lease, LeaseRequest, LeaseToken, NewJob, Reclaim, ReclaimAction, Run, RunFilter, RunId,
-    RunStatus, Store, StoreError, VariableValue,
+    AgentLostAction, AgentState, Job, JobId, JobStatus, LeaseRequest, LeaseToken, NewAgent, NewJob, PoolSettings,
+    Reclaim, ReclaimAction, Run, RunFilter, RunId, RunStatus, Store, StoreError,
 };
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-/// The pool every job of this server is queued in (remote agents will serve pools later).
-pub const LOCAL_POOL: &str = "default";
+use crate::agents::{self, AgentTiming, Hub};
 
-/// How many legs the scheduler may hand out at once per run: the worker slots are the real limit.
-const LEGS_PER_RUN: usize = 1024;
+/// The pool in-process agents serve, and that jobs naming no pool go to.
+pub const LOCAL_POOL: &str = agents::DEFAULT_POOL;
+
+/// How many legs the scheduler may hand out at once per run: the agents are the real limit.
+const LEGS_PER_RUN: usize = 4096;
 
 /// The reason given to jobs that were running when a server stopped without draining.
 pub const SERVER_STOPPED: &str = "the server stopped while the job was running";
@@ -44,57 +55,77 @@ pub const SERVER_STOPPED: &str = "the server stopped while the job was running";
 pub struct EngineConfig {
     /// The data directory: runs keep their checkout and work directories in `runs/ID`.
     pub data_dir: PathBuf,
-    /// How many jobs run at once in this process.
+    /// How many in-process agents run jobs in this process (`--local-agents`); 0 to only coordinate.
     pub workers: usize,
-    /// How long a lease lasts unless renewed; it is renewed every third of that.
+    /// Capabilities the in-process agents have besides the detected ones.
+    pub local_capabilities: BTreeMap<String, String>,
+    /// How long a lease lasts unless renewed.
     pub lease_duration: Duration,
-    /// How often the orchestrator and idle workers look at the store without being woken.
+    /// How often agents renew their leases (and hear about cancels).
+    pub heartbeat_interval: Duration,
+    /// How long an agent's lease request waits for a job.
+    pub long_poll: Duration,
+    /// An agent not heard from for this long is shown offline.
+    pub agent_silence: Duration,
+    /// How often the orchestrator and idle in-process agents look at the store without being woken.
     pub poll_interval: Duration,
+    /// How often the warden takes back expired leases.
+    pub warden_interval: Duration,
     /// Time between SIGTERM and SIGKILL when a step is stopped.
     pub kill_grace: Duration,
 }
 
 impl EngineConfig {
-    /// A configuration with one worker per core, 60-second leases and a one-second poll.
+    /// A configuration with one in-process agent per core, 60-second leases renewed every 5
+    /// seconds, 30-second long polls and a one-second poll.
     #[must_use]
     pub fn new(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
             workers: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            local_capabilities: BTreeMap::new(),
             lease_duration: Duration::from_secs(60),
+            heartbeat_interval: Duration::from_secs(5),
+            long_poll: Duration::from_secs(30),
+            agent_silence: Duration::from_secs(90),
             poll_interval: Duration::from_secs(1),
+            warden_interval: Duration::from_secs(1),
             kill_grace: Duration::from_secs(5),
+        }
+    }
+
+    /// The timing agents are given.
+    #[must_use]
+    pub fn timing(&self) -> AgentTiming {
+        AgentTiming {
+            lease_duration: self.lease_duration,
+            heartbeat_interval: self.heartbeat_interval.min(self.lease_duration / 2),
+            long_poll: self.long_poll,
+            kill_grace: self.kill_grace,
         }
     }
 }
 
-/// What a worker needs to run a job, prepared by the orchestrator.
-#[derive(Clone, Debug)]
-struct PreparedJob {
-    run: RunId,
-    request: JobRequest,
-    cancel: CancelToken,
-}
-
-/// What the orchestrator and the workers share.
+/// What the engine's tasks share.
 #[derive(Debug)]
 struct Shared {
     store: Store,
     config: EngineConfig,
-    prepared: Mutex<HashMap<JobId, PreparedJob>>,
     /// Wakes the orchestrator: a run was created or cancelled, or a job finished.
     wake: Arc<Notify>,
-    /// Wakes idle workers: jobs were queued.
-    work: Notify,
+    /// Wakes idle agents: jobs were queued.
+    hub: Arc<Hub>,
+    /// The cancel tokens of jobs in-process agents run, by run: a cancel reaches them at once.
+    local_jobs: Mutex<HashMap<RunId, Vec<(JobId, CancelToken)>>>,
 }
 
 impl Shared {
-    fn prepared(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, PreparedJob>> {
-        self.prepared.lock().unwrap_or_else(PoisonError::into_inner)
+    fn local_jobs(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, Vec<(JobId, CancelToken)>>> {
+        self.local_jobs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// The running orchestrator and worker slots. Stop them with [`Engine::shutdown`].
+/// The running engine. Stop it with [`Engine::shutdown`].
 #[derive(Debug)]
 pub struct Engine {
     shared: Arc<Shared>,
@@ -104,24 +135,36 @@ pub struct Engine {
 
 impl Engine {
     /// Starts the engine on `store`. `wake` is the notification the API sends when it creates or
-    /// cancels a run. Jobs that an earlier process of this server left running (it was killed)
-    /// end as failed with the reason stated; every unfinished run is then taken up again.
+    /// cancels a run; `hub` is what agents' lease requests wait on. Jobs that an earlier process of
+    /// this server left running in its in-process agents (it was killed) end as failed with the
+    /// reason stated; every unfinished run is then taken up again.
     ///
     /// # Errors
     /// When the store cannot be used.
-    pub async fn start(store: Store, config: EngineConfig, wake: Arc<Notify>) -> Result<Self, StoreError> {
+    pub async fn start(
+        store: Store,
+        config: EngineConfig,
+        wake: Arc<Notify>,
+        hub: Arc<Hub>,
+    ) -> Result<Self, StoreError> {
+        hub.set_timing(config.timing());
         store
-            .reclaim_leases(&Reclaim::HeldBy("local:".into()), |_| ReclaimAction::Fail(SERVER_STOPPED.to_owned()))
+            .reclaim_leases(&Reclaim::HeldBy(agents::LOCAL_HOLDER_PREFIX.into()), |_| {
+                ReclaimAction::Fail(SERVER_STOPPED.to_owned())
+            })
             .await?;
-        let shared =
-            Arc::new(Shared { store, config, prepared: Mutex::new(HashMap::new()), wake, work: Notify::new() });
+        let local_agents = register_local_agents(&store, &config).await?;
+        let shared = Arc::new(Shared { store, config, wake, hub, local_jobs: Mutex::new(HashMap::new()) });
         let (stop, stop_receiver) = watch::channel(false);
-        let mut orchestrator = Orchestrator { shared: Arc::clone(&shared), runs: HashMap::new() };
+        let mut orchestrator =
+            Orchestrator { shared: Arc::clone(&shared), runs: HashMap::new(), pools: HashMap::new() };
         orchestrator.pass().await?;
         let mut tasks = Vec::new();
         tasks.push(tokio::spawn(orchestrator.run(stop_receiver.clone())));
-        for slot in 0..shared.config.workers {
-            tasks.push(tokio::spawn(work(Arc::clone(&shared), slot, stop_receiver.clone())));
+        let local_ids = local_agents.iter().map(|agent| agent.id).collect();
+        tasks.push(tokio::spawn(warden(Arc::clone(&shared), local_ids, stop_receiver.clone())));
+        for (slot, agent) in local_agents.into_iter().enumerate() {
+            tasks.push(tokio::spawn(local_agent(Arc::clone(&shared), slot, agent, stop_receiver.clone())));
         }
         Ok(Self { shared, stop, tasks })
     }
@@ -131,34 +174,92 @@ impl Engine {
         self.shared.wake.notify_one();
     }
 
-    /// Drains: workers take no new job and finish the ones they run (their logs and results are
-    /// stored), then the orchestrator records what follows from them and stops. Jobs still
-    /// queued stay queued for the next start.
+    /// Drains: in-process agents take no new job and finish the ones they run (their logs and
+    /// results are stored), then the orchestrator records what follows from them and stops. Jobs
+    /// still queued stay queued for the next start or for remote agents.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        self.shared.work.notify_waiters();
+        self.shared.hub.work.notify_waiters();
         self.shared.wake.notify_one();
         for task in self.tasks {
             let _ = task.await;
         }
+        if let Ok(agents) = self.shared.store.list_agents().await {
+            for agent in agents.iter().filter(|agent| agent.name.starts_with(agents::LOCAL_AGENT_PREFIX)) {
+                let _ = self.shared.store.agent_seen(agent.id, AgentState::Offline).await;
+            }
+        }
     }
+}
+
+/// An in-process agent as registered in the store.
+#[derive(Clone, Debug)]
+struct LocalAgent {
+    id: slipway_store::AgentId,
+    name: String,
+    capabilities: BTreeMap<String, String>,
+}
+
+/// Registers (or updates) the in-process agents `local-0` to `local-N-1` so that they show with
+/// the remote ones and count for the jobs' "no agent can run this" check.
+async fn register_local_agents(store: &Store, config: &EngineConfig) -> Result<Vec<LocalAgent>, StoreError> {
+    if config.workers == 0 {
+        return Ok(Vec::new());
+    }
+    let existing: HashMap<String, slipway_store::Agent> =
+        store.list_agents().await?.into_iter().map(|agent| (agent.name.clone(), agent)).collect();
+    let base = {
+        let extra = config.local_capabilities.clone();
+        tokio::task::spawn_blocking(move || slipway_agent::capabilities::detect("local", &extra))
+            .await
+            .unwrap_or_default()
+    };
+    let mut registered = Vec::new();
+    for slot in 0..config.workers {
+        let name = format!("{}{slot}", agents::LOCAL_AGENT_PREFIX);
+        let mut capabilities = base.clone();
+        capabilities.insert(slipway_protocol::capability::NAME.to_owned(), name.clone());
+        let version = slipway_protocol::SOFTWARE_VERSION;
+        let agent = match existing.get(&name) {
+            Some(agent) => store.update_agent(agent.id, &capabilities, version).await?,
+            None => {
+                let token = store.create_registration_token(Some("slipway serve"), None).await?;
+                let new = NewAgent {
+                    name: name.clone(),
+                    pool: LOCAL_POOL.to_owned(),
+                    capabilities: capabilities.clone(),
+                    version: version.to_owned(),
+                };
+                match store.register_agent(&token.secret, &new).await? {
+                    Some(issued) => issued.item,
+                    None => continue,
+                }
+            }
+        };
+        let agent = store.agent_seen(agent.id, AgentState::Idle).await?;
+        registered.push(LocalAgent { id: agent.id, name, capabilities: agent.capabilities });
+    }
+    Ok(registered)
 }
 
 /// The state of one unfinished run in the orchestrator.
 struct RunProgress {
     scheduler: Scheduler,
     plan: Arc<Plan>,
-    context: Arc<RunContext>,
-    cancel: CancelToken,
     /// The store's jobs of the run that the scheduler started, by id.
     legs: HashMap<JobId, LegId>,
     /// Jobs whose results the scheduler was given.
     fed: HashSet<JobId>,
+    /// The values of secret output variables of the jobs fed so far: a job that gets one as a
+    /// variable gets it as a secret (masked, kept out of the environment).
+    secret_outputs: HashSet<String>,
 }
 
 struct Orchestrator {
     shared: Arc<Shared>,
     runs: HashMap<RunId, RunProgress>,
+    /// Pool settings, read at each pass.
+    pools: HashMap<String, PoolSettings>,
 }
 
 /// Why a run cannot go on: it is completed as failed.
@@ -172,6 +273,13 @@ enum RunFailure {
     Variables(crate::variables::ResolveError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A job the scheduler started that is not in the store yet.
+struct NewLeg {
+    leg: LegId,
+    job: NewJob,
+    spec: Vec<u8>,
 }
 
 impl Orchestrator {
@@ -193,6 +301,8 @@ impl Orchestrator {
 
     /// Takes up runs not seen yet and moves every run on as far as it can go now.
     async fn pass(&mut self) -> Result<(), StoreError> {
+        self.pools =
+            self.shared.store.list_pool_settings().await?.into_iter().map(|pool| (pool.name, pool.settings)).collect();
         let mut unfinished = Vec::new();
         for status in [RunStatus::Running, RunStatus::Queued] {
             let filter = RunFilter { status: Some(status), limit: 1000, ..RunFilter::default() };
@@ -223,20 +333,20 @@ impl Orchestrator {
                 Err(error) => {
                     self.runs.remove(&run.id);
                     if queued_any {
-                        self.shared.work.notify_waiters();
+                        self.shared.hub.work.notify_waiters();
                     }
                     return Err(error);
                 }
             }
         }
         if queued_any {
-            self.shared.work.notify_waiters();
+            self.shared.hub.work.notify_waiters();
         }
         Ok(())
     }
 
-    /// Moves a run on: feeds the scheduler the jobs that completed, queues the legs it starts,
-    /// completes the run when it says so. Whether jobs were queued.
+    /// Moves a run on: feeds the scheduler the jobs that completed, queues the legs it starts with
+    /// their specs, completes the run when it says so. Whether jobs were queued.
     async fn advance(&mut self, run_id: RunId) -> Result<bool, StoreError> {
         let store = self.shared.store.clone();
         let Some(progress) = self.runs.get_mut(&run_id) else { return Ok(false) };
@@ -247,8 +357,10 @@ impl Orchestrator {
         }
         if run.cancel_requested && !progress.scheduler.is_canceled() {
             progress.scheduler.cancel();
-            if !progress.cancel.is_canceled() {
-                progress.cancel.cancel();
+            if let Some(jobs) = self.shared.local_jobs().get(&run_id) {
+                for (_, cancel) in jobs {
+                    cancel.cancel();
+                }
             }
         }
         let mut jobs: HashMap<String, Job> =
@@ -270,6 +382,8 @@ impl Orchestrator {
             }
             let mut fed_any = false;
             let mut events = Vec::new();
+            let mut new_legs: Vec<NewLeg> = Vec::new();
+            let mut finished = None;
             for decision in decisions {
                 match decision {
                     Decision::StageStarted { stage } => {
@@ -294,35 +408,20 @@ impl Orchestrator {
                                 feed(&store, progress, leg, job).await?;
                                 fed_any = true;
                             }
-                            existing => {
-                                let job = match existing {
-                                    Some(job) => job.clone(),
-                                    None => {
-                                        let new_job = new_job(&progress.plan, leg, &key);
-                                        let added = store.add_jobs(run_id, &[new_job]).await?;
-                                        let Some(job) = added.into_iter().next() else { continue };
-                                        jobs.insert(key.clone(), job.clone());
-                                        job
-                                    }
-                                };
+                            Some(job) => {
                                 progress.legs.insert(job.id, leg);
-                                let request = JobRequest {
-                                    plan: Arc::clone(&progress.plan),
-                                    leg,
-                                    id: key,
-                                    variables,
-                                    run: Arc::clone(&progress.context),
-                                };
-                                let prepared = PreparedJob { run: run_id, request, cancel: progress.cancel.clone() };
-                                self.shared.prepared().insert(job.id, prepared);
                                 if job.status == JobStatus::Pending {
-                                    store.queue_job(job.id).await?;
+                                    let spec = agents::job_spec(&progress.plan, leg, &variables, &progress.secret_outputs)
+                                        .map_err(|error| StoreError::Invalid { what: "job spec", reason: error })?;
+                                    store.queue_job_with_spec(job.id, &spec).await?;
+                                    queued_any = true;
                                 }
-                                if !run_started {
-                                    store.start_run(run_id).await?;
-                                    run_started = true;
-                                }
-                                queued_any = true;
+                            }
+                            None => {
+                                let spec = agents::job_spec(&progress.plan, leg, &variables, &progress.secret_outputs)
+                                    .map_err(|error| StoreError::Invalid { what: "job spec", reason: error })?;
+                                let job = new_job(&progress.plan, leg, &key, &self.pools);
+                                new_legs.push(NewLeg { leg, job, spec });
                             }
                         }
                     }
@@ -333,7 +432,9 @@ impl Orchestrator {
                         };
                         let stage_name = progress.plan.stages.get(stage).map(|s| s.name.clone()).unwrap_or_default();
                         let prefix = format!("{stage_name}.{}", plan_job.name);
-                        let known = jobs.keys().any(|key| key == &prefix || key.starts_with(&format!("{prefix}.")));
+                        let is_it = |key: &str| key == prefix || key.starts_with(&format!("{prefix}."));
+                        let known =
+                            jobs.keys().any(|key| is_it(key)) || new_legs.iter().any(|new| is_it(&new.job.key()));
                         if known {
                             let reset = crate::reruns::finish_reset_jobs(
                                 &store,
@@ -345,13 +446,14 @@ impl Orchestrator {
                             .await?;
                             progress.fed.extend(reset);
                         } else {
+                            let place = agents::placement(plan_job, &self.pools);
                             let skipped = NewJob {
                                 stage: stage_name,
                                 job: plan_job.name.clone(),
                                 leg: None,
                                 display_name: plan_job.display_name.clone().unwrap_or_else(|| plan_job.name.clone()),
-                                pool: LOCAL_POOL.to_owned(),
-                                demands: Vec::new(),
+                                pool: place.pool,
+                                demands: place.demands,
                                 ready: false,
                             };
                             if let Some(mut added) = store.add_jobs(run_id, &[skipped]).await?.into_iter().next() {
@@ -365,13 +467,40 @@ impl Orchestrator {
                         }
                     }
                     Decision::RunFinished { result } => {
-                        events.push(Event::RunFinished { time: now_ms(), result, duration_ms: 0 });
-                        store.append_events(run_id, &events).await?;
-                        store.finish_run(run_id, result).await?;
-                        self.runs.remove(&run_id);
-                        return Ok(queued_any);
+                        finished = Some(result);
                     }
                 }
+            }
+            if !new_legs.is_empty() {
+                let pairs: Vec<(NewJob, Vec<u8>)> =
+                    new_legs.iter().map(|new| (new.job.clone(), new.spec.clone())).collect();
+                let added = store.add_ready_jobs(run_id, &pairs).await?;
+                for (new, job) in new_legs.iter().zip(added) {
+                    progress.legs.insert(job.id, new.leg);
+                    if job.status == JobStatus::Completed {
+                        // The run was cancelled meanwhile (the store completes jobs added to a
+                        // cancelled run): the scheduler hears of the cancel before the result.
+                        if !progress.scheduler.is_canceled() {
+                            progress.scheduler.cancel();
+                        }
+                        feed(&store, progress, new.leg, &job).await?;
+                        fed_any = true;
+                    } else {
+                        queued_any = true;
+                    }
+                    jobs.insert(job.key.clone(), job);
+                }
+            }
+            if queued_any && !run_started {
+                store.start_run(run_id).await?;
+                run_started = true;
+            }
+            if let Some(result) = finished {
+                events.push(Event::RunFinished { time: now_ms(), result, duration_ms: 0 });
+                store.append_events(run_id, &events).await?;
+                store.finish_run(run_id, result).await?;
+                self.runs.remove(&run_id);
+                return Ok(queued_any);
             }
             if !events.is_empty() {
                 store.append_events(run_id, &events).await?;
@@ -399,7 +528,7 @@ async fn fail_run(store: &Store, run: RunId, message: &str) -> Result<(), StoreE
     Ok(())
 }
 
-/// Builds the scheduler and shared context of a run from what the store holds.
+/// Builds the scheduler of a run from what the store holds.
 async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> {
     let store = &shared.store;
     let plan = Arc::new(store.run_plan(run.id).await?.ok_or(RunFailure::NoPlan)?);
@@ -418,8 +547,7 @@ async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> 
         email: text("email").to_owned(),
         uri: pipeline.repository.clone(),
     };
-    let run_dir = run_directory(&shared.config.data_dir, run.id);
-    let work_dir = run_dir.join("work");
+    let work_dir = run_directory(&shared.config.data_dir, run.id).join("work");
     let id = u64::try_from(run.id.get()).unwrap_or_default();
     let mut base = workspace::run_variables(id, &pipeline.name, &repository, &work_dir);
     base.force(Variable::readonly("Build.BuildNumber", run.run_number.clone()));
@@ -436,22 +564,16 @@ async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> 
         counters,
         variables.groups,
     )?;
-    let mut context = RunContext::new(work_dir, run_dir.join("source"), false, run.run_number.clone());
-    context.kill_grace = shared.config.kill_grace;
-    context.cache_dir = shared.config.data_dir.join("cache");
-    variables.secrets.iter().for_each(|secret| context.masker.add(secret));
-    context.job_counter = crate::reruns::job_directories_used(&context.run_dir).into();
-    let cancel = CancelToken::new();
     if run.cancel_requested {
-        cancel.cancel();
         scheduler.cancel();
     }
-    Ok(RunProgress { scheduler, plan, context: Arc::new(context), cancel, legs: HashMap::new(), fed: HashSet::new() })
+    Ok(RunProgress { scheduler, plan, legs: HashMap::new(), fed: HashSet::new(), secret_outputs: HashSet::new() })
 }
 
 /// Gives the scheduler a completed job's result and output variables.
 async fn feed(store: &Store, progress: &mut RunProgress, leg: LegId, job: &Job) -> Result<(), StoreError> {
     let outputs = store.job_output_values(job.id).await?;
+    progress.secret_outputs.extend(outputs.iter().filter(|output| output.is_secret).map(|output| output.value.clone()));
     let outputs = outputs.into_iter().map(|output| (output.name, output.value)).collect();
     progress.scheduler.leg_finished(leg, job.result.unwrap_or(TaskResult::Failed), outputs);
     progress.fed.insert(job.id);
@@ -465,7 +587,7 @@ fn stage_names(plan: &Plan, stage: usize) -> (String, String) {
         .unwrap_or_default()
 }
 
-fn new_job(plan: &Plan, leg: LegId, key: &str) -> NewJob {
+fn new_job(plan: &Plan, leg: LegId, key: &str, pools: &HashMap<String, PoolSettings>) -> NewJob {
     let stage = plan.stages.get(leg.stage);
     let job = stage.and_then(|stage| stage.jobs.get(leg.job));
     let plan_leg = job.and_then(|job| job.legs.get(leg.leg));
@@ -477,15 +599,17 @@ fn new_job(plan: &Plan, leg: LegId, key: &str) -> NewJob {
             (display, _) => display.clone(),
         })
         .unwrap_or_else(|| key.to_owned());
+    let place = job
+        .map(|job| agents::placement(job, pools))
+        .unwrap_or_else(|| agents::Placement { pool: LOCAL_POOL.to_owned(), demands: Vec::new() });
     NewJob {
         stage: stage.map(|stage| stage.name.clone()).unwrap_or_default(),
         job: job.map(|job| job.name.clone()).unwrap_or_default(),
         leg: plan_leg.and_then(|plan_leg| plan_leg.name.clone()),
         display_name,
-        pool: LOCAL_POOL.to_owned(),
-        demands: Vec::new(),
-        // Registered with the workers first, then queued.
-        ready: false,
+        pool: place.pool,
+        demands: place.demands,
+        ready: true,
     }
 }
 
@@ -496,25 +620,93 @@ pub fn run_directory(data_dir: &std::path::Path, run: RunId) -> PathBuf {
     data_dir.join("runs").join(run.get().to_string())
 }
 
-/// One worker slot: leases jobs and runs them until the engine stops.
-async fn work(shared: Arc<Shared>, slot: usize, mut stop: watch::Receiver<bool>) {
+/// Takes back expired leases, marks silent agents offline, explains jobs no agent can take.
+async fn warden(shared: Arc<Shared>, local_agents: Vec<slipway_store::AgentId>, mut stop: watch::Receiver<bool>) {
+    let config = &shared.config;
+    let mut local_seen = tokio::time::Instant::now();
+    // Agents that worked while this server was down renew their leases first.
+    let mut next_reclaim = tokio::time::Instant::now() + config.heartbeat_interval.min(config.lease_duration / 2) * 2;
+    let mut tick: u64 = 0;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(config.warden_interval) => {}
+            _ = stop.changed() => return,
+        }
+        tick += 1;
+        if tokio::time::Instant::now() >= next_reclaim {
+            next_reclaim = tokio::time::Instant::now();
+            let _ = reclaim_expired(&shared).await;
+        }
+        // The in-process agents are heard from as long as this server runs.
+        if local_seen.elapsed() >= config.agent_silence / 3 {
+            local_seen = tokio::time::Instant::now();
+            for agent in &local_agents {
+                let _ = shared.store.agent_seen(*agent, AgentState::Idle).await;
+            }
+        }
+        let _ = shared.store.mark_silent_agents_offline(config.agent_silence).await;
+        if tick.is_multiple_of(2) {
+            let _ = agents::explain_waiting_jobs(&shared.store).await;
+        }
+    }
+}
+
+/// Takes back the leases that expired, as each pool's `onAgentLost` says.
+async fn reclaim_expired(shared: &Shared) -> Result<(), StoreError> {
+    let store = &shared.store;
+    let pools: HashMap<String, PoolSettings> =
+        store.list_pool_settings().await?.into_iter().map(|pool| (pool.name, pool.settings)).collect();
+    let reclaimed = store
+        .reclaim_leases(&Reclaim::Expired, |job| match agents::lost_action(job, &pools) {
+            AgentLostAction::Fail => {
+                ReclaimAction::Fail(agents::agent_lost_reason(job.lease_holder.as_deref().unwrap_or("an agent")))
+            }
+            AgentLostAction::Requeue => ReclaimAction::Requeue,
+        })
+        .await?;
+    if reclaimed.is_empty() {
+        return Ok(());
+    }
+    for lost in &reclaimed {
+        let line = match &lost.action {
+            ReclaimAction::Fail(reason) => format!("##[error]{reason}"),
+            ReclaimAction::Requeue => format!(
+                "##[warning]{}: '{}' stopped renewing the job's lease; the job goes back in the queue",
+                agents::AGENT_LOST,
+                lost.holder.strip_prefix("agent:").unwrap_or(&lost.holder)
+            ),
+        };
+        let _ = store.append_log_lines(lost.job.id, &[line]).await;
+    }
+    shared.hub.work.notify_waiters();
+    shared.wake.notify_one();
+    Ok(())
+}
+
+/// One in-process agent: leases jobs of its pool and runs them until the engine stops.
+async fn local_agent(shared: Arc<Shared>, slot: usize, agent: LocalAgent, mut stop: watch::Receiver<bool>) {
+    let holder = format!("{}{slot}", agents::LOCAL_HOLDER_PREFIX);
     let request = LeaseRequest {
-        holder: format!("local:{slot}"),
+        holder,
         pool: LOCAL_POOL.to_owned(),
-        capabilities: std::collections::BTreeMap::new(),
+        capabilities: agent.capabilities.clone(),
         duration: shared.config.lease_duration,
     };
+    let identity =
+        AgentIdentity { name: agent.name.clone(), id: agent.id.get(), work_folder: shared.config.data_dir.clone() };
     loop {
         if *stop.borrow() {
             return;
         }
+        let notified = shared.hub.work.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
         match shared.store.lease_job(&request).await {
             Ok(Some(lease)) => {
-                run_leased(&shared, lease).await;
+                run_local(&shared, &identity, lease).await;
                 shared.wake.notify_one();
             }
             Ok(None) | Err(_) => {
-                let notified = shared.work.notified();
                 tokio::select! {
                     () = notified => {}
                     () = tokio::time::sleep(shared.config.poll_interval) => {}
@@ -525,209 +717,119 @@ async fn work(shared: Arc<Shared>, slot: usize, mut stop: watch::Receiver<bool>)
     }
 }
 
-/// Sends the events of a job to the task that stores them.
-struct ChannelSink(mpsc::UnboundedSender<Event>);
-
-impl EventSink for ChannelSink {
-    fn emit(&self, event: Event) {
-        let _ = self.0.send(event);
-    }
-}
-
-/// The log line an event adds to its job's log, if any. Formatted lines keep their `##[kind]`
-/// prefix, as in Azure's raw logs, so that readers of the log (the web UI) can fold groups and
-/// show warnings and errors.
-fn log_line(event: &Event) -> Option<String> {
-    use slipway_events::LogKind;
-    match event {
-        Event::Log { job: Some(_), kind, text, .. } => Some(match kind {
-            LogKind::Output => text.clone(),
-            LogKind::Group => format!("##[group]{text}"),
-            LogKind::EndGroup => "##[endgroup]".to_owned(),
-            LogKind::Section => format!("##[section]{text}"),
-            LogKind::Warning => format!("##[warning]{text}"),
-            LogKind::Error => format!("##[error]{text}"),
-            LogKind::Debug => format!("##[debug]{text}"),
-            LogKind::Command => format!("##[command]{text}"),
-        }),
-        Event::StepStarted { display_name, .. } => Some(format!("##[section]Starting: {display_name}")),
-        Event::StepFinished { display_name, result, .. } => {
-            Some(format!("##[section]Finishing: {display_name} ({result})"))
-        }
-        _ => None,
-    }
-}
-
-/// Stores a job's events as they come, and its log lines in numbered chunks.
-async fn store_events(store: Store, run: RunId, lease: LeaseToken, mut events: mpsc::UnboundedReceiver<Event>) {
-    let mut sequence = 0;
-    let mut step_names = HashMap::new();
-    while let Some(first) = events.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < 1000 {
-            match events.try_recv() {
-                Ok(event) => batch.push(event),
-                Err(_) => break,
-            }
-        }
-        let lines: Vec<String> = batch.iter().filter_map(log_line).collect();
-        // A lost lease or an unreachable database loses these lines; the job is stopped then.
-        let _ = store.append_events(run, &batch).await;
-        if !lines.is_empty() && store.append_log_chunk(&lease, sequence, &lines).await.is_ok() {
-            sequence += 1;
-        }
-        for event in &batch {
-            record_outcome(&store, run, &lease, event, &mut step_names).await;
-        }
-    }
-}
-
-/// Keeps what an event says about a step, test results or coverage in the store's tables, which
-/// the API and the web UI read (the events stay the full record).
-async fn record_outcome(
-    store: &Store,
-    run: RunId,
-    lease: &LeaseToken,
-    event: &Event,
-    step_names: &mut HashMap<u32, Option<String>>,
-) {
-    use slipway_store::{Step, StepStatus, Timestamp};
-    let millis = |time: u64| Timestamp::from_millis(i64::try_from(time).unwrap_or(i64::MAX));
-    // Like log lines, what a lost lease or an unreachable database does not keep is lost.
-    let _ = match event {
-        Event::StepStarted { time, step, name, display_name, .. } => {
-            step_names.insert(*step, name.clone());
-            let step = Step {
-                number: i64::from(*step),
-                name: name.clone(),
-                display_name: display_name.clone(),
-                status: StepStatus::Running,
-                result: None,
-                exit_code: None,
-                attempts: 1,
-                message: None,
-                started_at: Some(millis(*time)),
-                finished_at: None,
-            };
-            store.record_step(lease, &step).await
-        }
-        Event::StepFinished { time, step, display_name, result, duration_ms, exit_code, attempts, message, .. } => {
-            let step = Step {
-                number: i64::from(*step),
-                name: step_names.get(step).cloned().flatten(),
-                display_name: display_name.clone(),
-                status: StepStatus::Completed,
-                result: Some(*result),
-                exit_code: exit_code.map(i64::from),
-                attempts: i64::from(*attempts),
-                message: message.clone(),
-                started_at: Some(millis(time.saturating_sub(*duration_ms))),
-                finished_at: Some(millis(*time)),
-            };
-            store.record_step(lease, &step).await
-        }
-        Event::TestResultsPublished { job, step, results, .. } => {
-            store.add_test_run(run, job, i64::from(*step), results).await
-        }
-        Event::CoveragePublished { job, step, coverage, .. } => {
-            store.add_coverage(run, job, i64::from(*step), coverage).await
-        }
-        _ => Ok(()),
-    };
-}
-
-/// Renews a lease until aborted; tells the job to stop when the run is cancelled or the lease lost.
-async fn keep_lease(store: Store, lease: LeaseToken, duration: Duration, cancel: CancelToken) {
-    let mut interval = tokio::time::interval(duration / 3);
-    interval.tick().await;
-    loop {
-        interval.tick().await;
-        match store.renew_lease(&lease, duration).await {
-            Ok(heartbeat) => {
-                if heartbeat.cancel_requested && !cancel.is_canceled() {
-                    cancel.cancel();
-                }
-            }
-            Err(error) if error.is_lease_lost() => {
-                cancel.cancel();
-                cancel.cancel();
-                return;
-            }
-            Err(_) => {}
-        }
-    }
-}
-
-async fn run_leased(shared: &Shared, lease: Lease) {
+/// Runs a job an in-process agent leased, with the same runner as remote agents.
+async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipway_store::Lease) {
     let store = &shared.store;
-    let prepared = shared.prepared().get(&lease.job.id).cloned();
-    let Some(prepared) = prepared else {
-        let message = "this server has no context for the job (it was queued by another server)";
-        let _ = store.complete_job(&lease.token, TaskResult::Failed, Some(message)).await;
-        return;
+    let timing = shared.config.timing();
+    let message = match agents::job_message(store, &lease, timing).await {
+        Ok(message) => message,
+        Err(error) => {
+            let _ = store.complete_job(&lease.token, TaskResult::Failed, Some(&error.to_string())).await;
+            return;
+        }
     };
-    let (sender, receiver) = mpsc::unbounded_channel();
-    let writer = tokio::spawn(store_events(store.clone(), prepared.run, lease.token.clone(), receiver));
-    let heartbeat = tokio::spawn(keep_lease(
-        store.clone(),
-        lease.token.clone(),
-        shared.config.lease_duration,
-        prepared.cancel.clone(),
-    ));
-    let masker_outputs = Arc::clone(&prepared.request.run);
-    let outcome = run_on_thread(prepared.request, prepared.cancel, ChannelSink(sender), &lease.job).await;
-    heartbeat.abort();
-    let _ = writer.await;
-    let outputs: Vec<VariableValue> = outcome
-        .outputs
-        .iter()
-        .map(|(name, value)| VariableValue {
-            name: name.clone(),
-            value: value.clone(),
-            is_secret: masker_outputs.masker.mask(value) != *value,
-        })
-        .collect();
-    if !outputs.is_empty() {
-        let _ = store.set_job_outputs(&lease.token, &outputs).await;
+    let run = lease.job.run;
+    let run_dir = run_directory(&shared.config.data_dir, run);
+    let place = JobPlace {
+        run_dir: run_dir.join("work"),
+        source_dir: run_dir.join("source"),
+        artifacts_dir: agents::run_artifact_dir(&shared.config.data_dir, run),
+        cache_dir: shared.config.data_dir.join("cache"),
+        minute: Duration::from_secs(60),
+    };
+    let cancel = CancelToken::new();
+    shared.local_jobs().entry(run).or_default().push((lease.job.id, cancel.clone()));
+    if store.run(run).await.is_ok_and(|run| run.cancel_requested) {
+        cancel.cancel();
     }
-    crate::artifacts::keep_job_artifacts(store, &shared.config.data_dir, prepared.run, lease.job.id, &masker_outputs)
-        .await;
-    let _ = store.complete_job(&lease.token, outcome.result, outcome.message.as_deref()).await;
-    shared.prepared().remove(&lease.job.id);
+    let uplink = Arc::new(LocalUplink {
+        store: store.clone(),
+        handle: tokio::runtime::Handle::current(),
+        lease: lease.token.clone(),
+        run,
+        duration: timing.lease_duration,
+        data_dir: shared.config.data_dir.clone(),
+    });
+    let identity = identity.clone();
+    let job = lease.job.id;
+    let task_cancel = cancel.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        slipway_agent::runner::run_job(&message, &place, &identity, uplink, &task_cancel, &|| Ok(()))
+    })
+    .await;
+    let mut local = shared.local_jobs();
+    if let Some(jobs) = local.get_mut(&run) {
+        jobs.retain(|(id, _)| *id != job);
+        if jobs.is_empty() {
+            local.remove(&run);
+        }
+    }
 }
 
-/// Runs a job with the [`LocalExecutor`] on a thread with a full-size stack (built-in tasks need
-/// it), sending `jobStarted` and `jobFinished` around it.
-async fn run_on_thread(request: JobRequest, cancel: CancelToken, sink: ChannelSink, job: &Job) -> JobOutcome {
-    let (sender, receiver) = oneshot::channel();
-    let started = Event::JobStarted {
-        time: now_ms(),
-        job: request.id.clone(),
-        stage: job.stage.clone(),
-        name: job.job.clone(),
-        leg: job.leg.clone(),
-        display_name: job.display_name.clone(),
-        environment: None,
-    };
-    let spawned =
-        std::thread::Builder::new().name(format!("job-{}", request.id)).stack_size(8 * 1024 * 1024).spawn(move || {
-            let start = std::time::Instant::now();
-            sink.emit(started);
-            let id = request.id.clone();
-            let outcome = LocalExecutor.run_job(request, &sink, &cancel);
-            sink.emit(Event::JobFinished {
-                time: now_ms(),
-                job: id,
-                result: outcome.result,
-                duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
-                message: outcome.message.clone(),
-            });
-            let _ = sender.send(outcome);
-        });
-    let failed =
-        |message: String| JobOutcome { result: TaskResult::Failed, outputs: Vec::new(), message: Some(message) };
-    match spawned {
-        Ok(_) => receiver.await.unwrap_or_else(|_| failed("the job's thread ended without a result".into())),
-        Err(error) => failed(format!("could not start a thread for the job: {error}")),
+/// The reports of a job an in-process agent runs, written to the store directly.
+struct LocalUplink {
+    store: Store,
+    handle: tokio::runtime::Handle,
+    lease: LeaseToken,
+    run: RunId,
+    duration: Duration,
+    data_dir: PathBuf,
+}
+
+fn uplink_error(error: StoreError) -> UplinkError {
+    if error.is_lease_lost() {
+        UplinkError::LeaseLost(error.to_string())
+    } else if matches!(error, StoreError::Database(_)) {
+        UplinkError::Transient(error.to_string())
+    } else {
+        UplinkError::Refused(error.to_string())
+    }
+}
+
+impl Uplink for LocalUplink {
+    fn heartbeat(&self) -> Result<HeartbeatReply, UplinkError> {
+        let beat = self.handle.block_on(self.store.renew_lease(&self.lease, self.duration)).map_err(uplink_error)?;
+        Ok(HeartbeatReply {
+            lease_remaining_ms: agents::millis(self.duration),
+            cancel_requested: beat.cancel_requested,
+        })
+    }
+
+    fn send_chunk(&self, chunk: &Chunk) -> Result<(), UplinkError> {
+        self.handle
+            .block_on(agents::store_chunk(&self.store, &self.lease, self.run, chunk.clone()))
+            .map(|_| ())
+            .map_err(uplink_error)
+    }
+
+    fn shares_artifact_store(&self) -> bool {
+        true
+    }
+
+    fn download_blob(&self, _digest: &str, _store: &ArtifactStore) -> Result<(), UplinkError> {
+        Err(UplinkError::Refused("in-process agents share the server's artifact store".into()))
+    }
+
+    fn missing_blobs(&self, _digests: &[String]) -> Result<Vec<String>, UplinkError> {
+        Ok(Vec::new())
+    }
+
+    fn upload_blob(&self, _digest: &str, _store: &ArtifactStore) -> Result<(), UplinkError> {
+        Ok(())
+    }
+
+    fn publish_artifact(&self, _manifest: &ArtifactManifest) -> Result<(), UplinkError> {
+        // The run's local artifact store is the server's: what the job published there is recorded
+        // and kept in the blob store.
+        let root = agents::run_artifact_dir(&self.data_dir, self.run);
+        let blobs = crate::blobs::BlobStore::new(&self.data_dir);
+        self.handle
+            .block_on(crate::artifacts::ingest_local_store(&self.store, &blobs, self.run, Some(self.lease.job), &root))
+            .map(|_| ())
+            .map_err(|error| UplinkError::Refused(error.to_string()))
+    }
+
+    fn complete(&self, completion: &Completion) -> Result<(), UplinkError> {
+        self.handle.block_on(agents::complete(&self.store, &self.lease, completion)).map(|_| ()).map_err(uplink_error)
     }
 }

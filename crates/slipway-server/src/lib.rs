@@ -13,6 +13,8 @@
 //!   admin and their one-time token) and [`serve`] runs the whole server until SIGTERM or SIGINT,
 //!   then drains.
 
+pub mod agents;
+pub mod agents_api;
 pub mod api;
 pub mod artifacts;
 pub mod auth;
@@ -69,6 +71,7 @@ struct StateInner {
     stopping: tokio::sync::watch::Sender<bool>,
     triggers: triggering::Shared,
     secure_cookies: std::sync::atomic::AtomicBool,
+    agent_hub: Arc<agents::Hub>,
 }
 
 impl AppState {
@@ -84,6 +87,7 @@ impl AppState {
                 stopping,
                 triggers: triggering::Shared::default(),
                 secure_cookies: std::sync::atomic::AtomicBool::new(false),
+                agent_hub: Arc::new(agents::Hub::default()),
             }),
         }
     }
@@ -118,13 +122,19 @@ impl AppState {
         Arc::clone(&self.inner.wake)
     }
 
+    /// What agents' lease requests wait on.
+    #[must_use]
+    pub fn agent_hub(&self) -> &Arc<agents::Hub> {
+        &self.inner.agent_hub
+    }
+
     /// Starts the engine for this state's store and data directory.
     ///
     /// # Errors
     /// When the store cannot be used.
     pub async fn start_engine(&self, mut config: EngineConfig) -> Result<Engine, StoreError> {
         config.data_dir = self.inner.data_dir.clone();
-        Engine::start(self.inner.store.clone(), config, self.wake_handle()).await
+        Engine::start(self.inner.store.clone(), config, self.wake_handle(), Arc::clone(&self.inner.agent_hub)).await
     }
 
     /// Tells long-lived responses (log followers) that the server stops, so that they end and
@@ -169,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .merge(artifacts::routes())
         .merge(reruns::routes())
         .merge(retention::routes())
+        .merge(agents_api::routes())
         .method_not_allowed_fallback(api::method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
@@ -339,13 +350,15 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// A database URL; SQLite in the data directory when `None`.
     pub database: Option<String>,
-    /// Worker slots; the number of cores when `None`.
+    /// In-process agents (`--local-agents`); the number of cores when `None`, 0 to only coordinate.
     pub workers: Option<usize>,
     /// How often repositories are polled for pushes; [`triggering::DEFAULT_POLL_INTERVAL`] when
     /// `None`, no polling when zero.
     pub poll_interval: Option<std::time::Duration>,
     /// Mark the web UI's cookies `Secure` whatever the request.
     pub secure_cookies: bool,
+    /// Timing of leases, heartbeats and long polls; the defaults when `None` (tests shorten them).
+    pub timing: Option<agents::AgentTiming>,
 }
 
 /// What [`run`] tells its caller as it goes, for it to show.
@@ -389,6 +402,12 @@ pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> R
             triggers.poll_interval = Some(interval).filter(|interval| !interval.is_zero());
         }
         opened.state.triggers().configure(triggers);
+        if let Some(timing) = options.timing {
+            config.lease_duration = timing.lease_duration;
+            config.heartbeat_interval = timing.heartbeat_interval;
+            config.long_poll = timing.long_poll;
+            config.kill_grace = timing.kill_grace;
+        }
         let served = serve(opened.state, options.listen, config, |address| notify(Notice::Listening(address))).await;
         if served.is_ok() {
             notify(Notice::Stopped);

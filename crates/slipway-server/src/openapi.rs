@@ -272,7 +272,7 @@ fn variables_artifacts_and_runs_schemas() -> Value {
 
 fn base_document() -> Value {
     let authenticated = json!([{ "bearer": [] }]);
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Slipway API",
@@ -367,7 +367,8 @@ fn base_document() -> Value {
                 "bearer": { "type": "http", "scheme": "bearer", "description": "A personal access token (slw_...)." },
                 "session": { "type": "apiKey", "in": "cookie", "name": "slipway_session",
                     "description": "The web UI's session, accepted wherever a token is: for reading as is, for \
-                        changes only with the session's CSRF token in the X-CSRF-Token header." }
+                        changes only with the session's CSRF token in the X-CSRF-Token header." },
+                "agentCredential": { "type": "http", "scheme": "bearer", "description": "An agent's credential (slwagent_...)." }
             },
             "schemas": {
                 "Problem": { "type": "object", "required": ["type", "title", "status", "detail"], "properties": {
@@ -394,5 +395,137 @@ fn base_document() -> Value {
                     "jobs": { "type": "array", "items": { "type": "object" } } } }
             }
         }
+    });
+    merge_paths(&mut document, agent_paths());
+    document
+}
+
+/// Adds `paths` (an object of path items) to the document's `paths`.
+fn merge_paths(document: &mut Value, paths: Value) {
+    if let (Some(all), Value::Object(more)) = (document.get_mut("paths").and_then(Value::as_object_mut), paths) {
+        all.extend(more);
+    }
+}
+
+/// The agent protocol's routes (see `docs/agent-protocol.md`) and the admin routes for agents.
+fn agent_paths() -> Value {
+    let authenticated = || json!([{ "bearer": [] }]);
+    let agent = || json!([{ "agentCredential": [] }]);
+    let object = || json!({ "type": "object" });
+    let job = || json!({ "name": "job", "in": "path", "required": true, "schema": { "type": "integer" } });
+    let lease = || json!({ "name": "slipway-lease", "in": "header", "required": true, "schema": { "type": "string" } });
+    let protocol = || {
+        json!({ "name": "slipway-agent-protocol", "in": "header", "required": true,
+        "schema": { "type": "integer" }, "description": "The agent protocol version the agent speaks (1)." })
+    };
+    let json_body = |description: &str| {
+        json!({ "required": true, "description": description,
+        "content": { "application/json": { "schema": { "type": "object" } } } })
+    };
+    let agent_problems = ["400", "401", "409", "426"];
+    json!({
+        "/agent/register": { "post": {
+            "summary": "Registers an agent with a one-time registration token; answers its credential, shown once.",
+            "security": [], "parameters": [protocol()],
+            "requestBody": json_body("{protocolVersion, registrationToken, name, pool, version, capabilities}"),
+            "responses": responses("201", "The agent and its credential.", object(), &["400", "401", "409", "422", "426"])
+        } },
+        "/agent/hello": { "post": {
+            "summary": "An agent starts: its version and capabilities; answers the timing it must keep.",
+            "security": agent(), "parameters": [protocol()], "requestBody": json_body("{version, capabilities}"),
+            "responses": responses("200", "The agent and the settings.", object(), &agent_problems)
+        } },
+        "/agent/lease": { "post": {
+            "summary": "Waits (long poll) for a job of the agent's pool whose demands it meets.",
+            "security": agent(), "parameters": [protocol()], "requestBody": json_body("{waitMs}"),
+            "responses": responses("200", "A job message; 204 when none came in time.", object(), &agent_problems)
+        } },
+        "/agent/state": { "post": {
+            "summary": "The agent drains, stops or is idle again.",
+            "security": agent(), "parameters": [protocol()], "requestBody": json_body("{state: idle | draining | offline}"),
+            "responses": responses("200", "The state.", object(), &agent_problems)
+        } },
+        "/agent/jobs/{job}/heartbeat": { "post": {
+            "summary": "Renews the job's lease; tells whether the run was cancelled.",
+            "security": agent(), "parameters": [protocol(), job(), lease()],
+            "responses": responses("200", "{leaseRemainingMs, cancelRequested}.", object(), &agent_problems)
+        } },
+        "/agent/jobs/{job}/chunks": { "post": {
+            "summary": "One numbered chunk of the job's events (logs, steps, test results); stored once.",
+            "security": agent(), "parameters": [protocol(), job(), lease()], "requestBody": json_body("{sequence, events}"),
+            "responses": responses("200", "{stored}: false for a chunk sent again.", object(), &agent_problems)
+        } },
+        "/agent/jobs/{job}/complete": { "post": {
+            "summary": "The job ended: its result, message and output variables.",
+            "security": agent(), "parameters": [protocol(), job(), lease()], "requestBody": json_body("{result, message, outputs}"),
+            "responses": responses("200", "The job's result.", object(), &agent_problems)
+        } },
+        "/agent/jobs/{job}/artifacts": { "get": {
+            "summary": "The artifacts of the job's run.",
+            "security": agent(), "parameters": [protocol(), job(), lease()],
+            "responses": responses("200", "{artifacts}.", object(), &agent_problems)
+        } },
+        "/agent/jobs/{job}/artifacts/{name}": { "put": {
+            "summary": "Records an artifact the job published (its blobs uploaded first).",
+            "security": agent(),
+            "parameters": [protocol(), job(), lease(), { "name": "name", "in": "path", "required": true, "schema": { "type": "string" } }],
+            "requestBody": json_body("{manifest: {name, files: [{path, digest, size, executable}]}}"),
+            "responses": responses("200", "Recorded.", object(), &agent_problems)
+        } },
+        "/agent/jobs/{job}/blobs/missing": { "post": {
+            "summary": "Which of these blob digests the run's artifact store lacks.",
+            "security": agent(), "parameters": [protocol(), job(), lease()], "requestBody": json_body("{digests}"),
+            "responses": responses("200", "{digests}: the missing ones.", object(), &agent_problems)
+        } },
+        "/agent/jobs/{job}/blobs/{digest}": {
+            "put": {
+                "summary": "Uploads a blob (raw bytes), checked against its digest.",
+                "security": agent(),
+                "parameters": [protocol(), job(), lease(), { "name": "digest", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^sha256:[0-9a-f]{64}$" } }],
+                "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+                "responses": responses("201", "Stored (204: it was there).", object(), &["400", "401", "409", "413", "426"])
+            },
+            "get": {
+                "summary": "Downloads a blob of the run's artifact store (raw bytes).",
+                "security": agent(),
+                "parameters": [protocol(), job(), lease(), { "name": "digest", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": responses("200", "The bytes.", json!({ "type": "string", "format": "binary" }), &["401", "404", "409", "426"])
+            }
+        },
+        "/registration-tokens": {
+            "post": {
+                "summary": "Creates a one-time token that registers one agent, shown once (admin).",
+                "security": authenticated(), "requestBody": json_body("{expiresInHours} (optional, 1 to 8760)"),
+                "responses": responses("201", "The token record and `token`.", object(), &["400", "401", "403", "422"])
+            },
+            "get": {
+                "summary": "Registration tokens, without their secrets (admin).",
+                "security": authenticated(),
+                "responses": responses("200", "{registrationTokens}.", object(), &["401", "403"])
+            }
+        },
+        "/agents": { "get": {
+            "summary": "Every agent: pool, version, capabilities, state (idle, busy, draining, offline), current job (reader).",
+            "security": authenticated(),
+            "responses": responses("200", "{agents}.", object(), &["401", "403"])
+        } },
+        "/agents/{id}": { "delete": {
+            "summary": "Deletes an agent: its credential stops working (admin).",
+            "security": authenticated(),
+            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "integer" } }],
+            "responses": responses("204", "Deleted.", object(), &["400", "401", "403", "404"])
+        } },
+        "/pools": { "get": {
+            "summary": "Agent pools with settings or agents (reader).",
+            "security": authenticated(),
+            "responses": responses("200", "{pools}.", object(), &["401", "403"])
+        } },
+        "/pools/{name}": { "put": {
+            "summary": "Sets a pool's settings: onAgentLost (fail | requeue) and vmImages (label to demands) (admin).",
+            "security": authenticated(),
+            "parameters": [{ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } }],
+            "requestBody": json_body("{onAgentLost, vmImages}"),
+            "responses": responses("200", "The pool.", object(), &["400", "401", "403", "422"])
+        } }
     })
 }

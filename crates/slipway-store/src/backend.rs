@@ -1038,9 +1038,54 @@ pub(crate) async fn rerun_jobs(pools: &DbPools, _context: &Context, run: RunId, 
 
 /// Implements [`crate::Store::add_jobs`].
 pub(crate) async fn add_jobs(pools: &DbPools, context: &Context, run: RunId, jobs: &[NewJob]) -> Result<Vec<Job>> {
-    let now = context.now().millis();
     let mut transaction = pools.writer.begin().await?;
-    let current = lock_run(&mut transaction, run).await?;
+    let created = insert_jobs(&mut transaction, context, run, jobs.iter().map(|job| (job, None))).await?;
+    transaction.commit().await?;
+    Ok(created)
+}
+
+/// Implements [`crate::Store::add_ready_jobs`].
+pub(crate) async fn add_ready_jobs(
+    pools: &DbPools,
+    context: &Context,
+    run: RunId,
+    jobs: &[(NewJob, Vec<u8>)],
+) -> Result<Vec<Job>> {
+    let mut transaction = pools.writer.begin().await?;
+    let created =
+        insert_jobs(&mut transaction, context, run, jobs.iter().map(|(job, spec)| (job, Some(spec.as_slice()))))
+            .await?;
+    transaction.commit().await?;
+    Ok(created)
+}
+
+/// The context a job's spec is sealed with.
+fn spec_context(job: JobId) -> String {
+    format!("slipway/v2/job-spec/{job}")
+}
+
+/// Inserts or replaces a job's sealed spec.
+async fn write_spec(connection: &mut DbConnection, context: &Context, job: JobId, spec: &[u8]) -> Result<()> {
+    let sealed = context.key.seal(&spec_context(job), spec)?;
+    sqlx::query(
+        "INSERT INTO job_specs (job_id, sealed) VALUES ($1, $2) ON CONFLICT (job_id) DO UPDATE SET sealed = excluded.sealed",
+    )
+    .bind(job.0)
+    .bind(sealed)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
+/// Adds jobs to a run inside a transaction; a job with a spec is stored with it and queued at once.
+async fn insert_jobs<'a>(
+    transaction: &mut DbConnection,
+    context: &Context,
+    run: RunId,
+    jobs: impl Iterator<Item = (&'a NewJob, Option<&'a [u8]>)>,
+) -> Result<Vec<Job>> {
+    let now = context.now().millis();
+    let current = lock_run(&mut *transaction, run).await?;
     if current.status == RunStatus::Completed {
         return Err(StoreError::InvalidState {
             entity: "run",
@@ -1049,14 +1094,14 @@ pub(crate) async fn add_jobs(pools: &DbPools, context: &Context, run: RunId, job
             action: "add jobs",
         });
     }
-    let mut created = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    let mut created = Vec::new();
+    for (job, spec) in jobs {
         require_name("job name", &job.job)?;
         require_name("pool", &job.pool)?;
         let key = job.key();
         let (status, queued_at, result, message) = if current.cancel_requested {
             ("completed", None, Some("Canceled"), Some("the run was cancelled"))
-        } else if job.ready {
+        } else if job.ready || spec.is_some() {
             ("queued", Some(now), None, None)
         } else {
             ("pending", None, None, None)
@@ -1084,10 +1129,71 @@ pub(crate) async fn add_jobs(pools: &DbPools, context: &Context, run: RunId, job
         .fetch_one(&mut *transaction)
         .await
         .map_err(conflict_or("job", &key))?;
-        created.push(job_from(&row)?);
+        let added = job_from(&row)?;
+        if let Some(spec) = spec {
+            write_spec(&mut *transaction, context, added.id, spec).await?;
+        }
+        created.push(added);
     }
-    transaction.commit().await?;
     Ok(created)
+}
+
+/// Implements [`crate::Store::queue_job_with_spec`].
+pub(crate) async fn queue_job_with_spec(pools: &DbPools, context: &Context, job: JobId, spec: &[u8]) -> Result<Job> {
+    let mut transaction = pools.writer.begin().await?;
+    let run: Option<i64> = sqlx::query_scalar("SELECT run_id FROM jobs WHERE id = $1")
+        .bind(job.0)
+        .fetch_optional(&mut *transaction)
+        .await?;
+    let run = lock_run(&mut transaction, RunId(run.ok_or_else(|| StoreError::not_found("job", job))?)).await?;
+    let (current, ..) = lock_job(&mut transaction, job).await?;
+    match current.status {
+        JobStatus::Pending | JobStatus::Queued => {}
+        other => {
+            return Err(StoreError::InvalidState {
+                entity: "job",
+                id: job.0,
+                state: other.to_string(),
+                action: "queue it",
+            });
+        }
+    }
+    write_spec(&mut transaction, context, job, spec).await?;
+    if current.status == JobStatus::Pending {
+        let sql = if run.cancel_requested {
+            "UPDATE jobs SET status = 'completed', result = 'Canceled', message = 'the run was cancelled', \
+             finished_at = $2 WHERE id = $1"
+        } else {
+            "UPDATE jobs SET status = 'queued', queued_at = $2 WHERE id = $1"
+        };
+        sqlx::query(sql).bind(job.0).bind(context.now().millis()).execute(&mut *transaction).await?;
+    }
+    let updated = reload_job(&mut transaction, job).await?;
+    transaction.commit().await?;
+    Ok(updated)
+}
+
+/// Implements [`crate::Store::job_spec`].
+pub(crate) async fn job_spec(pools: &DbPools, context: &Context, job: JobId) -> Result<Option<Vec<u8>>> {
+    let sealed: Option<Vec<u8>> = sqlx::query_scalar("SELECT sealed FROM job_specs WHERE job_id = $1")
+        .bind(job.0)
+        .fetch_optional(&pools.reader)
+        .await?;
+    sealed
+        .map(|sealed| {
+            context.key.open(&spec_context(job), &sealed).ok_or_else(|| StoreError::Decryption(format!("job {job} spec")))
+        })
+        .transpose()
+}
+
+/// Implements [`crate::Store::running_jobs`].
+pub(crate) async fn running_jobs(pools: &DbPools, _context: &Context) -> Result<Vec<Job>> {
+    sqlx::query(concat!("SELECT ", job_columns!(), " FROM jobs WHERE status = 'running' ORDER BY id"))
+        .fetch_all(&pools.reader)
+        .await?
+        .iter()
+        .map(job_from)
+        .collect()
 }
 
 /// Implements [`crate::Store::job`].
@@ -1468,15 +1574,23 @@ pub(crate) async fn reclaim_leases(
 pub(crate) async fn record_step(pools: &DbPools, _context: &Context, lease: &LeaseToken, step: &Step) -> Result<()> {
     let mut transaction = pools.writer.begin().await?;
     lock_leased_job(&mut transaction, lease).await?;
+    upsert_step(&mut transaction, lease.job, step).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Inserts or replaces a step of a job by its number.
+async fn upsert_step(connection: &mut DbConnection, job: JobId, step: &Step) -> Result<()> {
     sqlx::query(
         "INSERT INTO steps (job_id, number, name, display_name, status, result, exit_code, attempts, message, \
          started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         ON CONFLICT (job_id, number) DO UPDATE SET name = excluded.name, display_name = excluded.display_name, \
+         ON CONFLICT (job_id, number) DO UPDATE SET name = COALESCE(excluded.name, steps.name), \
+         display_name = excluded.display_name, \
          status = excluded.status, result = excluded.result, exit_code = excluded.exit_code, \
          attempts = excluded.attempts, message = excluded.message, started_at = excluded.started_at, \
          finished_at = excluded.finished_at",
     )
-    .bind(lease.job.0)
+    .bind(job.0)
     .bind(step.number)
     .bind(step.name.as_deref())
     .bind(&step.display_name)
@@ -1487,9 +1601,8 @@ pub(crate) async fn record_step(pools: &DbPools, _context: &Context, lease: &Lea
     .bind(step.message.as_deref())
     .bind(step.started_at.map(Timestamp::millis))
     .bind(step.finished_at.map(Timestamp::millis))
-    .execute(&mut *transaction)
+    .execute(&mut *connection)
     .await?;
-    transaction.commit().await?;
     Ok(())
 }
 
@@ -1609,6 +1722,90 @@ pub(crate) async fn append_log_chunk(
         return Err(StoreError::LogChunkOutOfOrder { job: lease.job, sequence, expected });
     }
     insert_chunk(&mut transaction, lease.job, log_lines, lines, Some((&lease.lease_id, sequence))).await?;
+    transaction.commit().await?;
+    Ok(ChunkOutcome::Stored { first_line: log_lines })
+}
+
+/// Implements [`crate::Store::append_job_chunk`].
+pub(crate) async fn append_job_chunk(
+    pools: &DbPools,
+    _context: &Context,
+    lease: &LeaseToken,
+    chunk: &JobChunk,
+) -> Result<ChunkOutcome> {
+    let mut transaction = pools.writer.begin().await?;
+    let (job, lease_id, expected, log_lines) = lock_job(&mut transaction, lease.job).await?;
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT lines FROM log_chunks WHERE job_id = $1 AND lease_id = $2 AND sequence = $3")
+            .bind(lease.job.0)
+            .bind(&lease.lease_id)
+            .bind(chunk.sequence)
+            .fetch_optional(&mut *transaction)
+            .await?;
+    if let Some(stored) = stored {
+        let stored: Vec<String> = serde_json::from_str(&stored).map_err(|error| {
+            StoreError::corrupt(format!("log chunk {} of job {}: {error}", chunk.sequence, lease.job))
+        })?;
+        if stored != chunk.lines {
+            return Err(StoreError::LogChunkMismatch { job: lease.job, sequence: chunk.sequence });
+        }
+        return Ok(ChunkOutcome::AlreadyStored);
+    }
+    let held = job.status == JobStatus::Running
+        && lease_id.as_deref().is_some_and(|current| constant_time_equal(current, &lease.lease_id));
+    if !held {
+        return Err(StoreError::LeaseLost { job: lease.job });
+    }
+    if chunk.sequence != expected {
+        return Err(StoreError::LogChunkOutOfOrder { job: lease.job, sequence: chunk.sequence, expected });
+    }
+    insert_chunk(&mut transaction, lease.job, log_lines, &chunk.lines, Some((&lease.lease_id, chunk.sequence)))
+        .await?;
+    if !chunk.events.is_empty() {
+        let count = i64::try_from(chunk.events.len()).map_err(|_| StoreError::invalid("events", "too many"))?;
+        let total: i64 =
+            sqlx::query_scalar("UPDATE runs SET event_count = event_count + $2 WHERE id = $1 RETURNING event_count")
+                .bind(job.run.0)
+                .bind(count)
+                .fetch_one(&mut *transaction)
+                .await?;
+        for (sequence, event) in (total - count + 1..).zip(&chunk.events) {
+            sqlx::query("INSERT INTO run_events (run_id, sequence, event) VALUES ($1, $2, $3)")
+                .bind(job.run.0)
+                .bind(sequence)
+                .bind(event.to_json_line())
+                .execute(&mut *transaction)
+                .await?;
+        }
+    }
+    for step in &chunk.steps {
+        upsert_step(&mut transaction, lease.job, step).await?;
+    }
+    for (step, results) in &chunk.test_runs {
+        sqlx::query(
+            "INSERT INTO test_runs (run_id, job_key, step, total, passed, failed, skipped, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(job.run.0)
+        .bind(&job.key)
+        .bind(step)
+        .bind(count(results.total)?)
+        .bind(count(results.passed)?)
+        .bind(count(results.failed)?)
+        .bind(count(results.skipped)?)
+        .bind(to_json("test results", results)?)
+        .execute(&mut *transaction)
+        .await?;
+    }
+    for (step, coverage) in &chunk.coverage {
+        sqlx::query("INSERT INTO coverage_summaries (run_id, job_key, step, data) VALUES ($1, $2, $3, $4)")
+            .bind(job.run.0)
+            .bind(&job.key)
+            .bind(step)
+            .bind(to_json("coverage", coverage)?)
+            .execute(&mut *transaction)
+            .await?;
+    }
     transaction.commit().await?;
     Ok(ChunkOutcome::Stored { first_line: log_lines })
 }
@@ -2757,4 +2954,44 @@ pub(crate) async fn apply_retention(pools: &DbPools, context: &Context) -> Resul
     unreferenced_blobs.sort();
     report.unreferenced_blobs = unreferenced_blobs;
     Ok(report)
+}
+
+// ----- agent pools -----
+
+fn pool_from(row: &DbRow) -> Result<PoolRecord> {
+    Ok(PoolRecord {
+        name: row.try_get("name")?,
+        settings: json_column(row, "settings")?,
+        updated_at: timestamp(row, "updated_at")?,
+    })
+}
+
+/// Implements [`crate::Store::set_pool_settings`].
+pub(crate) async fn set_pool_settings(
+    pools: &DbPools,
+    context: &Context,
+    name: &str,
+    settings: &PoolSettings,
+) -> Result<PoolRecord> {
+    require_name("pool", name)?;
+    let row = sqlx::query(
+        "INSERT INTO pools (name, settings, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE \
+         SET settings = excluded.settings, updated_at = excluded.updated_at RETURNING name, settings, updated_at",
+    )
+    .bind(name)
+    .bind(to_json("pool settings", settings)?)
+    .bind(context.now().millis())
+    .fetch_one(&pools.writer)
+    .await?;
+    pool_from(&row)
+}
+
+/// Implements [`crate::Store::list_pool_settings`].
+pub(crate) async fn list_pool_settings(pools: &DbPools, _context: &Context) -> Result<Vec<PoolRecord>> {
+    sqlx::query("SELECT name, settings, updated_at FROM pools ORDER BY name")
+        .fetch_all(&pools.reader)
+        .await?
+        .iter()
+        .map(pool_from)
+        .collect()
 }

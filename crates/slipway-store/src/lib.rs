@@ -586,6 +586,40 @@ impl Store {
         dispatch!(self.add_jobs(run, jobs))
     }
 
+    /// Adds jobs to a run that are ready now, each with its spec (what any worker needs to run
+    /// it, sealed with the store's key), queued in the same transaction, so that no worker can
+    /// lease a job before its spec is there. Jobs of a run being cancelled end as cancelled.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when a job with the same key exists in the run.
+    pub async fn add_ready_jobs(&self, run: RunId, jobs: &[(NewJob, Vec<u8>)]) -> Result<Vec<Job>> {
+        dispatch!(self.add_ready_jobs(run, jobs))
+    }
+
+    /// Stores a pending (or queued) job's spec and queues it, in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidState`] for a running or completed job.
+    pub async fn queue_job_with_spec(&self, job: JobId, spec: &[u8]) -> Result<Job> {
+        dispatch!(self.queue_job_with_spec(job, spec))
+    }
+
+    /// A job's spec, decrypted, if it has one.
+    ///
+    /// # Errors
+    /// [`StoreError::Decryption`] when the stored spec is damaged.
+    pub async fn job_spec(&self, job: JobId) -> Result<Option<Vec<u8>>> {
+        dispatch!(self.job_spec(job))
+    }
+
+    /// Every running (leased) job, by id.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn running_jobs(&self) -> Result<Vec<Job>> {
+        dispatch!(self.running_jobs())
+    }
+
     /// A job by id.
     ///
     /// # Errors
@@ -737,6 +771,17 @@ impl Store {
     /// [`StoreError::LeaseLost`] when the caller does not hold the lease.
     pub async fn append_log_chunk(&self, lease: &LeaseToken, sequence: i64, lines: &[String]) -> Result<ChunkOutcome> {
         dispatch!(self.append_log_chunk(lease, sequence, lines))
+    }
+
+    /// Stores what a lease holder sends about its job in one transaction: the chunk's log lines,
+    /// its events (appended to the run's), its steps, test results and coverage. Chunks are
+    /// numbered from 0 for each lease and must come in order; a chunk stored before (a retried
+    /// upload, recognised by its number and lines) changes nothing.
+    ///
+    /// # Errors
+    /// As [`Store::append_log_chunk`].
+    pub async fn append_job_chunk(&self, lease: &LeaseToken, chunk: &JobChunk) -> Result<ChunkOutcome> {
+        dispatch!(self.append_job_chunk(lease, chunk))
     }
 
     /// Appends lines the server writes itself to a job's log, in any state of the job; returns the
@@ -1116,6 +1161,24 @@ impl Store {
     /// When the database cannot be written.
     pub async fn delete_agent(&self, agent: AgentId) -> Result<bool> {
         dispatch!(self.delete_agent(agent))
+    }
+
+    // ----- agent pools -----
+
+    /// Sets an agent pool's settings.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for an empty name.
+    pub async fn set_pool_settings(&self, name: &str, settings: &PoolSettings) -> Result<PoolRecord> {
+        dispatch!(self.set_pool_settings(name, settings))
+    }
+
+    /// Every pool that has settings, by name.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn list_pool_settings(&self) -> Result<Vec<PoolRecord>> {
+        dispatch!(self.list_pool_settings())
     }
 
     // ----- audit log -----

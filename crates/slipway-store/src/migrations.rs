@@ -32,6 +32,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_webhook_secrets.sql"),
         postgres: include_str!("../migrations/postgres/0002_webhook_secrets.sql"),
     },
+    Migration {
+        version: 3,
+        description: "job specs and agent pools",
+        sqlite: include_str!("../migrations/sqlite/0003_agents.sql"),
+        postgres: include_str!("../migrations/postgres/0003_agents.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

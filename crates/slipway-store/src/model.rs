@@ -990,3 +990,64 @@ pub struct RetentionReport {
     /// first, in case an upload started using one again).
     pub unreferenced_blobs: Vec<String>,
 }
+
+text_enum!(
+    /// What happens to a job whose agent stopped renewing its lease.
+    AgentLostAction {
+        /// The job ends as failed with the reason "agent lost".
+        Fail = "fail",
+        /// The job goes back in the queue for another agent.
+        Requeue = "requeue",
+    }
+);
+
+#[expect(clippy::derivable_impls, reason = "text_enum! derives a fixed set of traits, Default is not among them")]
+impl Default for AgentLostAction {
+    fn default() -> Self {
+        Self::Fail
+    }
+}
+
+/// The settings of an agent pool.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PoolSettings {
+    /// What happens to a job whose agent is lost.
+    #[serde(default)]
+    pub on_agent_lost: AgentLostAction,
+    /// Azure's `vmImage` labels mapped to the demands a job with that image makes of the pool's
+    /// agents (`ubuntu-latest` → `["Agent.OS -equals Linux"]`).
+    #[serde(default)]
+    pub vm_images: BTreeMap<String, Vec<String>>,
+}
+
+/// An agent pool with settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolRecord {
+    /// The pool's name.
+    pub name: String,
+    /// Its settings.
+    pub settings: PoolSettings,
+    /// When they were last changed.
+    pub updated_at: Timestamp,
+}
+
+/// What a lease holder sends about its job in one go: log lines and the run events they came
+/// from, steps, test results and coverage. Stored in one transaction, once (see
+/// [`crate::Store::append_job_chunk`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JobChunk {
+    /// The chunk's number: from 0 for each lease, in order.
+    pub sequence: i64,
+    /// Lines for the job's log.
+    pub lines: Vec<String>,
+    /// Events for the run's record.
+    pub events: Vec<slipway_events::Event>,
+    /// Steps to record (insert or replace by number).
+    pub steps: Vec<Step>,
+    /// Test results published by steps: step number and results.
+    pub test_runs: Vec<(i64, TestRun)>,
+    /// Coverage summaries published by steps: step number and summary.
+    pub coverage: Vec<(i64, Coverage)>,
+}

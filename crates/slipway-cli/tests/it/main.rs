@@ -1,6 +1,7 @@
 //! Integration tests of the `slipway` binary: whole transcripts (exit code, stdout, stderr) of
 //! real commands over fixture pipelines.
 
+mod agents;
 mod client;
 mod frontend;
 mod library;

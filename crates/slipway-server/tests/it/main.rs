@@ -1,6 +1,7 @@
 //! Integration tests of the server: the API through `oneshot`, and runs carried out by the engine
 //! over real git repositories made by the tests.
 
+mod agents;
 mod api;
 mod breadth;
 mod browser;

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod agents;
 mod artifacts_and_retention;
 mod auth;
 mod durability;

@@ -1,0 +1,396 @@
+//! The agent's life: register once (the credential is kept in the work directory), say hello,
+//! then lease jobs one at a time and run them until asked to drain.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use slipway_protocol::{HelloRequest, JobMessage, PROTOCOL_VERSION, RegisterRequest, ReportedState};
+use slipway_runtime::CancelToken;
+
+use crate::client::{Client, ClientError};
+use crate::runner::{self, AgentIdentity, JobPlace, JobReport};
+
+/// The file in the work directory that keeps the agent's credential (mode 0600).
+pub const CREDENTIAL_FILE: &str = "agent.json";
+
+/// The file in the work directory that holds the running agent's process id.
+pub const PID_FILE: &str = "agent.pid";
+
+/// How many runs' directories an agent keeps in its work directory.
+const RUNS_KEPT: usize = 10;
+
+/// What `slipway agent` was given.
+#[derive(Clone, Debug)]
+pub struct AgentOptions {
+    /// The server's URL.
+    pub server: String,
+    /// A registration token, needed the first time (when the work directory has no credential).
+    pub token: Option<String>,
+    /// The agent's name; the machine's name when `None`.
+    pub name: Option<String>,
+    /// The pool it serves.
+    pub pool: String,
+    /// Where it keeps its credential, checkouts and job directories.
+    pub work_dir: PathBuf,
+    /// Capabilities given by the user, added to the detected ones.
+    pub capabilities: BTreeMap<String, String>,
+    /// How long a minute of `timeoutInMinutes` lasts (a minute, except in tests).
+    pub minute: Duration,
+}
+
+/// The credential file's content.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Credential {
+    server: String,
+    agent_id: i64,
+    name: String,
+    pool: String,
+    credential: String,
+}
+
+/// Why the agent stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The work directory cannot be used.
+    #[error("{path}: {reason}")]
+    WorkDir {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// There is no credential and no registration token to get one.
+    #[error(
+        "this agent is not registered yet: give it a registration token with --token (an admin creates one with \
+         POST /api/v1/registration-tokens)"
+    )]
+    NotRegistered,
+    /// The server refused (a used token, a taken name, another protocol version, a revoked agent).
+    #[error("{0}")]
+    Refused(String),
+    /// The server cannot be reached at start.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+/// What the agent tells its caller as it goes, for it to show.
+#[derive(Clone, Debug)]
+pub enum AgentNotice {
+    /// Registered: the credential was written to this file.
+    Registered {
+        /// The agent's name.
+        name: String,
+        /// The credential file.
+        path: PathBuf,
+    },
+    /// Connected and waiting for jobs.
+    Ready {
+        /// The agent's name.
+        name: String,
+        /// Its pool.
+        pool: String,
+        /// The server.
+        server: String,
+    },
+    /// A job was leased.
+    JobStarted {
+        /// Its key.
+        key: String,
+        /// Its run.
+        run: i64,
+    },
+    /// A job ended.
+    JobFinished {
+        /// Its key.
+        key: String,
+        /// How.
+        report: JobReport,
+    },
+    /// The server cannot be reached; the agent tries again.
+    Unreachable(String),
+    /// Drained: no more jobs.
+    Drained,
+}
+
+/// How the agent is steered from outside (signals): drain, cancel the current job.
+#[derive(Debug, Default)]
+pub struct Control {
+    drain: AtomicBool,
+    client: Mutex<Option<Client>>,
+    cancel: Mutex<Option<CancelToken>>,
+}
+
+impl Control {
+    /// A control with nothing asked.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Finish the current job and take no more. The server is told at once, so that a waiting
+    /// lease request ends.
+    pub fn drain(&self) {
+        if self.drain.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let client = self.client.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some(client) = client {
+            let _ = std::thread::Builder::new().name("drain".into()).spawn(move || {
+                let _ = client.set_state(ReportedState::Draining);
+            });
+        }
+    }
+
+    /// Whether draining was asked for.
+    #[must_use]
+    pub fn is_draining(&self) -> bool {
+        self.drain.load(Ordering::SeqCst)
+    }
+
+    /// Cancels the job running now, if any (as a cancelled run would).
+    pub fn cancel_job(&self) {
+        if let Some(cancel) = self.cancel.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            cancel.cancel();
+        }
+    }
+}
+
+fn work_dir_error(path: &Path) -> impl FnOnce(std::io::Error) -> AgentError + '_ {
+    move |error| AgentError::WorkDir { path: path.to_path_buf(), reason: error.to_string() }
+}
+
+fn read_credential(work_dir: &Path, server: &str) -> Result<Option<Credential>, AgentError> {
+    let path = work_dir.join(CREDENTIAL_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(work_dir_error(&path)(error)),
+    };
+    let credential: Credential = serde_json::from_str(&text).map_err(|error| AgentError::WorkDir {
+        path: path.clone(),
+        reason: format!("not a credential file: {error}"),
+    })?;
+    if credential.server.trim_end_matches('/') != server.trim_end_matches('/') {
+        return Err(AgentError::WorkDir {
+            path,
+            reason: format!(
+                "it holds the credential for {}, not {server}: use another --work-dir per server",
+                credential.server
+            ),
+        });
+    }
+    Ok(Some(credential))
+}
+
+fn write_credential(work_dir: &Path, credential: &Credential) -> Result<PathBuf, AgentError> {
+    let path = work_dir.join(CREDENTIAL_FILE);
+    let temporary = work_dir.join(format!("{CREDENTIAL_FILE}.tmp"));
+    let _ = std::fs::remove_file(&temporary);
+    let text = serde_json::to_string_pretty(credential)
+        .map_err(|error| AgentError::WorkDir { path: path.clone(), reason: error.to_string() })?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temporary)
+        .map_err(work_dir_error(&temporary))?;
+    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(work_dir_error(&temporary))?;
+    std::fs::rename(&temporary, &path).map_err(work_dir_error(&path))?;
+    Ok(path)
+}
+
+/// Checks an agent name: letters, digits, `.`, `_` and `-`.
+///
+/// # Errors
+/// A sentence saying what is wrong.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= 100
+        && name.chars().all(|character| character.is_ascii_alphanumeric() || "._-".contains(character));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("'{name}' is not a valid agent name: use letters, digits, '.', '_' and '-'"))
+    }
+}
+
+fn default_name() -> String {
+    let host: String = slipway_runtime::workspace::hostname()
+        .chars()
+        .map(|character| if character.is_ascii_alphanumeric() || "._-".contains(character) { character } else { '-' })
+        .collect();
+    if host.is_empty() { "agent".to_owned() } else { host }
+}
+
+/// Waits, retrying while the server cannot be reached, unless draining.
+fn with_retries<T>(
+    control: &Control,
+    notify: &mut dyn FnMut(AgentNotice),
+    mut attempt: impl FnMut() -> Result<T, ClientError>,
+) -> Result<Option<T>, ClientError> {
+    let mut failures: u32 = 0;
+    loop {
+        match attempt() {
+            Ok(value) => return Ok(Some(value)),
+            Err(error) if error.is_transient() => {
+                if control.is_draining() {
+                    return Ok(None);
+                }
+                if failures == 0 {
+                    notify(AgentNotice::Unreachable(error.to_string()));
+                }
+                failures = failures.saturating_add(1);
+                std::thread::sleep(Duration::from_millis(200_u64.saturating_mul(1 << failures.min(4)).min(2_000)));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Runs the agent until it is drained (see the module documentation).
+///
+/// # Errors
+/// When the work directory cannot be used, registration fails, or the server refuses the agent.
+pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(AgentNotice)) -> Result<(), AgentError> {
+    std::fs::create_dir_all(&options.work_dir).map_err(work_dir_error(&options.work_dir))?;
+    let work_dir = std::fs::canonicalize(&options.work_dir).map_err(work_dir_error(&options.work_dir))?;
+    let pid_path = work_dir.join(PID_FILE);
+    std::fs::write(&pid_path, format!("{}\n", std::process::id())).map_err(work_dir_error(&pid_path))?;
+    let client = Client::new(&options.server);
+    let credential = match read_credential(&work_dir, &options.server)? {
+        Some(credential) => credential,
+        None => {
+            let token = options.token.clone().ok_or(AgentError::NotRegistered)?;
+            let name = options.name.clone().unwrap_or_else(default_name);
+            check_name(&name).map_err(AgentError::Refused)?;
+            let capabilities = crate::capabilities::detect(&name, &options.capabilities);
+            let request = RegisterRequest {
+                protocol_version: PROTOCOL_VERSION,
+                registration_token: token,
+                name,
+                pool: options.pool.clone(),
+                version: slipway_protocol::SOFTWARE_VERSION.to_owned(),
+                capabilities,
+            };
+            let registered = match with_retries(control, notify, || client.register(&request)) {
+                Ok(Some(registered)) => registered,
+                Ok(None) => return Ok(()),
+                Err(ClientError::Refused { detail, .. }) => return Err(AgentError::Refused(detail)),
+                Err(error) => return Err(error.into()),
+            };
+            let credential = Credential {
+                server: options.server.clone(),
+                agent_id: registered.agent_id,
+                name: registered.name,
+                pool: registered.pool,
+                credential: registered.credential,
+            };
+            let path = write_credential(&work_dir, &credential)?;
+            notify(AgentNotice::Registered { name: credential.name.clone(), path });
+            credential
+        }
+    };
+    let client = client.with_credential(&credential.credential);
+    *control.client.lock().unwrap_or_else(PoisonError::into_inner) = Some(client.clone());
+    let capabilities = crate::capabilities::detect(&credential.name, &options.capabilities);
+    let hello = HelloRequest { version: slipway_protocol::SOFTWARE_VERSION.to_owned(), capabilities };
+    let settings = match with_retries(control, notify, || client.hello(&hello)) {
+        Ok(Some(answer)) => answer.settings,
+        Ok(None) => return Ok(()),
+        Err(ClientError::Refused { detail, .. }) => return Err(AgentError::Refused(detail)),
+        Err(error) => return Err(error.into()),
+    };
+    if control.is_draining() {
+        let _ = client.set_state(ReportedState::Draining);
+    }
+    notify(AgentNotice::Ready {
+        name: credential.name.clone(),
+        pool: credential.pool.clone(),
+        server: options.server.clone(),
+    });
+    let identity =
+        AgentIdentity { name: credential.name.clone(), id: credential.agent_id, work_folder: work_dir.clone() };
+    let wait = Duration::from_millis(settings.long_poll_ms.max(100));
+    while !control.is_draining() {
+        let leased = match with_retries(control, notify, || client.lease(wait)) {
+            Ok(leased) => leased.flatten(),
+            Err(ClientError::Refused { detail, .. }) => return Err(AgentError::Refused(detail)),
+            Err(error) => return Err(error.into()),
+        };
+        let Some(message) = leased else { continue };
+        notify(AgentNotice::JobStarted { key: message.job.key.clone(), run: message.run.id });
+        let report = run_leased(&client, &message, &work_dir, &identity, options, control);
+        notify(AgentNotice::JobFinished { key: message.job.key.clone(), report });
+    }
+    let _ = client.set_state(ReportedState::Offline);
+    let _ = std::fs::remove_file(&pid_path);
+    notify(AgentNotice::Drained);
+    Ok(())
+}
+
+/// Runs one leased job in `runs/RUN_ID` of the work directory.
+fn run_leased(
+    client: &Client,
+    message: &JobMessage,
+    work_dir: &Path,
+    identity: &AgentIdentity,
+    options: &AgentOptions,
+    control: &Control,
+) -> JobReport {
+    let runs = work_dir.join("runs");
+    remove_old_runs(&runs, message.run.id);
+    let run_dir = runs.join(message.run.id.to_string());
+    let place = JobPlace {
+        run_dir: run_dir.join("work"),
+        source_dir: run_dir.join("source"),
+        artifacts_dir: run_dir.join("work").join("artifacts"),
+        cache_dir: work_dir.join("cache"),
+        minute: options.minute,
+    };
+    let cancel = CancelToken::new();
+    *control.cancel.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel.clone());
+    let uplink = Arc::new(client.job_uplink(message.job.id, &message.lease.lease_id));
+    let source_dir = place.source_dir.clone();
+    let prepare = || {
+        if runner::needs_source(message) {
+            crate::checkout::prepare(&message.repository, &source_dir)
+        } else {
+            std::fs::create_dir_all(&source_dir).map_err(|error| format!("{}: {error}", source_dir.display()))
+        }
+    };
+    let report = runner::run_job(message, &place, identity, uplink, &cancel, &prepare);
+    *control.cancel.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    report
+}
+
+/// Removes the directories of older runs, keeping the newest few and the current one.
+fn remove_old_runs(runs: &Path, current: i64) {
+    let Ok(entries) = std::fs::read_dir(runs) else { return };
+    let mut ids: Vec<i64> =
+        entries.filter_map(Result::ok).filter_map(|entry| entry.file_name().to_str()?.parse().ok()).collect();
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    for id in ids.into_iter().filter(|id| *id != current).skip(RUNS_KEPT) {
+        let _ = std::fs::remove_dir_all(runs.join(id.to_string()));
+    }
+}
+
+/// Asks the agent running in `work_dir` to drain (SIGTERM to the process in [`PID_FILE`]).
+///
+/// # Errors
+/// When no agent runs there.
+pub fn request_drain(work_dir: &Path) -> Result<u32, String> {
+    let path = work_dir.join(PID_FILE);
+    let text =
+        std::fs::read_to_string(&path).map_err(|error| format!("no agent runs in {}: {error}", work_dir.display()))?;
+    let pid: i32 = text.trim().parse().map_err(|_| format!("{} does not hold a process id", path.display()))?;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM)
+        .map_err(|error| format!("could not signal the agent (process {pid}): {error}"))?;
+    Ok(u32::try_from(pid).unwrap_or_default())
+}

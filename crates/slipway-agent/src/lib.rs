@@ -1,0 +1,24 @@
+//! Slipway's agent: a process on any machine that leases jobs from a Slipway server over HTTP and
+//! runs them with the same runtime as `slipway run`, so that a team scales out by adding machines.
+//!
+//! - [`agent`] is the agent's life: registration (a one-time registration token becomes the
+//!   agent's own credential, kept in its work directory with mode 0600), then leasing jobs one at
+//!   a time by long polling, until it is drained (SIGTERM, `--drain`).
+//! - [`runner`] runs one leased job whatever carries its reports (the [`runner::Uplink`]): remote
+//!   agents use the HTTP [`client`], the server's in-process agents write to its store directly.
+//! - [`capabilities`] detects what this machine offers jobs, matched against Azure's demands.
+//! - [`checkout`] fetches the run's exact commit with `git`.
+//!
+//! Everything here is blocking code on plain threads (HTTP with `ureq`): no async runtime, so that
+//! an idle agent holds little memory. The messages are those of `slipway-protocol`; the written
+//! contract is `docs/agent-protocol.md`.
+
+pub mod agent;
+pub mod capabilities;
+pub mod checkout;
+pub mod client;
+pub mod runner;
+
+pub use agent::{AgentError, AgentNotice, AgentOptions, Control};
+pub use client::{Client, ClientError};
+pub use runner::{AgentIdentity, JobPlace, JobReport, Uplink, UplinkError};

@@ -1,0 +1,561 @@
+//! Agents end to end: a real `slipway serve` (coordinating only, `--local-agents 0`) and several
+//! real `slipway agent` processes on loopback, over real git repositories. Leases are short
+//! (set through `SLIPWAY_LEASE_MS` and friends) so that lost agents are noticed quickly.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> TestResult<Self> {
+        let dir = std::env::temp_dir().join(format!(
+            "slipway-agents-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process killed on drop.
+struct Process(Child);
+
+impl Process {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    /// Waits for the process to end (at most `limit`); its exit code.
+    fn wait(&mut self, limit: Duration) -> TestResult<Option<i32>> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.0.try_wait()? {
+                return Ok(status.code());
+            }
+            if start.elapsed() > limit {
+                return Err("the process did not end".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn slipway() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_slipway"));
+    command.env("NO_COLOR", "1").env_remove("SLIPWAY_SERVER");
+    command
+}
+
+/// An HTTP answer: status and JSON body (`Null` when it is not JSON).
+struct Answer {
+    status: u16,
+    body: Value,
+}
+
+fn http(method: &str, url: &str, token: &str, body: Option<&Value>) -> TestResult<Answer> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let request = ureq::http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json");
+    let mut response = match body {
+        Some(body) => agent.run(request.body(serde_json::to_vec(body)?)?)?,
+        None => agent.run(request.body(())?)?,
+    };
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string()?;
+    Ok(Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) })
+}
+
+/// A running `slipway serve`.
+struct Server {
+    process: Process,
+    url: String,
+    token: String,
+    data: PathBuf,
+    listen: String,
+    lease_ms: u64,
+}
+
+impl Server {
+    /// Starts a coordinating server (no in-process agents) over `data` with leases of `lease_ms`.
+    fn start(data: &Path, lease_ms: u64) -> TestResult<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut server = Self {
+            process: Self::spawn(data, &listen, lease_ms)?,
+            url: format!("http://{listen}"),
+            token: String::new(),
+            data: data.to_path_buf(),
+            listen,
+            lease_ms,
+        };
+        server.wait_until_up()?;
+        server.token = std::fs::read_to_string(data.join("admin-token"))?.trim().to_owned();
+        Ok(server)
+    }
+
+    fn spawn(data: &Path, listen: &str, lease_ms: u64) -> TestResult<Process> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(data.with_extension("log"))?;
+        let child = slipway()
+            .args(["serve", "--local-agents", "0", "--listen", listen, "--data-dir"])
+            .arg(data)
+            .env("SLIPWAY_LEASE_MS", lease_ms.to_string())
+            .env("SLIPWAY_HEARTBEAT_MS", "300")
+            .env("SLIPWAY_LONG_POLL_MS", "5000")
+            .env("SLIPWAY_KILL_GRACE_MS", "500")
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        Ok(Process(child))
+    }
+
+    fn wait_until_up(&self) -> TestResult {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if http("GET", &format!("{}/api/v1/health", self.url), "", None).is_ok_and(|answer| answer.status == 200) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err("the server did not come up".into())
+    }
+
+    /// Kills the server (SIGKILL) and starts it again on the same address and data.
+    fn restart_after_kill(&mut self) -> TestResult {
+        self.process.kill();
+        self.process = Self::spawn(&self.data, &self.listen, self.lease_ms)?;
+        self.wait_until_up()
+    }
+
+    fn api(&self, method: &str, path: &str, body: Option<Value>) -> TestResult<Answer> {
+        http(method, &format!("{}/api/v1{path}", self.url), &self.token, body.as_ref())
+    }
+
+    fn registration_token(&self) -> TestResult<String> {
+        let answer = self.api("POST", "/registration-tokens", Some(json!({})))?;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        Ok(answer.body["token"].as_str().ok_or("no token")?.to_owned())
+    }
+
+    /// Starts an agent named `name` with these extra arguments, and waits until it is idle.
+    fn agent(&self, scratch: &Scratch, name: &str, extra: &[&str]) -> TestResult<Process> {
+        let work = scratch.0.join(format!("agent-{name}"));
+        let log = std::fs::File::create(scratch.0.join(format!("agent-{name}.log")))?;
+        let child = slipway()
+            .args(["agent", "--server", &self.url, "--token", &self.registration_token()?, "--name", name])
+            .arg("--work-dir")
+            .arg(&work)
+            .args(extra)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()?;
+        let process = Process(child);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            let agents = self.api("GET", "/agents", None)?;
+            let ready = agents.body["agents"]
+                .as_array()
+                .is_some_and(|agents| agents.iter().any(|agent| agent["name"] == name && agent["state"] == "idle"));
+            if ready {
+                return Ok(process);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!("agent {name} did not show up").into())
+    }
+
+    /// Creates a pipeline over `repository` and starts a run of it; the run's id.
+    fn run(&self, name: &str, repository: &Path) -> TestResult<i64> {
+        let pipeline = json!({ "name": name, "repository": repository.display().to_string() });
+        let created = self.api("POST", "/pipelines", Some(pipeline))?;
+        assert_eq!(created.status, 201, "{}", created.body);
+        self.start_run(name)
+    }
+
+    fn start_run(&self, name: &str) -> TestResult<i64> {
+        let started = self.api("POST", &format!("/pipelines/{name}/runs"), Some(json!({})))?;
+        assert_eq!(started.status, 201, "{}", started.body);
+        Ok(started.body["id"].as_i64().ok_or("no run id")?)
+    }
+
+    fn get_run(&self, id: i64) -> TestResult<Value> {
+        Ok(self.api("GET", &format!("/runs/{id}"), None)?.body)
+    }
+
+    /// Waits until `check` holds for the run (at most a minute).
+    fn wait_run(&self, id: i64, what: &str, check: impl Fn(&Value) -> bool) -> TestResult<Value> {
+        let start = Instant::now();
+        loop {
+            let run = self.get_run(id)?;
+            if check(&run) {
+                return Ok(run);
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                return Err(format!("run {id}: {what} did not happen: {run}").into());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_completed(&self, id: i64) -> TestResult<Value> {
+        self.wait_run(id, "completion", |run| run["status"] == "completed")
+    }
+
+    /// Each job's log by job key.
+    fn logs(&self, id: i64) -> TestResult<std::collections::BTreeMap<String, String>> {
+        let answer = self.api("GET", &format!("/runs/{id}/logs"), None)?;
+        Ok(answer.body["jobs"]
+            .as_array()
+            .ok_or("no jobs")?
+            .iter()
+            .map(|job| {
+                (job["key"].as_str().unwrap_or_default().to_owned(), job["log"].as_str().unwrap_or_default().to_owned())
+            })
+            .collect())
+    }
+}
+
+fn git(directory: &Path, arguments: &[&str]) -> TestResult {
+    let status = Command::new("git")
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main"])
+        .args(arguments)
+        .current_dir(directory)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    if status.success() { Ok(()) } else { Err(format!("git {arguments:?} failed").into()) }
+}
+
+/// A git repository with `azure-pipelines.yml` holding `pipeline`.
+fn repository(scratch: &Scratch, pipeline: &str) -> TestResult<PathBuf> {
+    let directory = scratch.0.join("repository");
+    std::fs::create_dir_all(&directory)?;
+    git(&directory, &["init", "--quiet", "-b", "main"])?;
+    std::fs::write(directory.join("azure-pipelines.yml"), pipeline)?;
+    git(&directory, &["add", "."])?;
+    git(&directory, &["commit", "--quiet", "-m", "the pipeline"])?;
+    Ok(directory)
+}
+
+fn job<'a>(run: &'a Value, key: &str) -> TestResult<&'a Value> {
+    run["jobs"]
+        .as_array()
+        .and_then(|jobs| jobs.iter().find(|job| job["key"] == key))
+        .ok_or_else(|| format!("no job {key} in {run}").into())
+}
+
+fn holder(job: &Value) -> String {
+    job["leaseHolder"].as_str().unwrap_or_default().to_owned()
+}
+
+const SPREAD: &str = "\
+trigger: none
+jobs:
+- job: build
+  steps:
+  - checkout: self
+  - script: |
+      echo \"##vso[task.setvariable variable=answer;isOutput=true]42\"
+      mkdir -p out && echo \"hello from $(Agent.Name)\" > out/greeting.txt
+    name: produce
+  - publish: out
+    artifact: greetings
+- job: use
+  dependsOn: build
+  strategy:
+    parallel: 6
+  variables:
+    answer: $[ dependencies.build.outputs['produce.answer'] ]
+  steps:
+  - checkout: none
+  - download: current
+    artifact: greetings
+  - script: |
+      echo \"answer=$(answer) on $(Agent.Name)\"
+      cat $(Pipeline.Workspace)/greetings/greeting.txt
+      sleep 1
+";
+
+#[test]
+fn jobs_spread_over_agents_and_outputs_and_artifacts_flow_between_them() -> TestResult {
+    let scratch = Scratch::new()?;
+    let server = Server::start(&scratch.0.join("data"), 20_000)?;
+    let _agents =
+        [server.agent(&scratch, "a1", &[])?, server.agent(&scratch, "a2", &[])?, server.agent(&scratch, "a3", &[])?];
+    let id = server.run("spread", &repository(&scratch, SPREAD)?)?;
+    let run = server.wait_completed(id)?;
+    assert_eq!(run["result"], "Succeeded", "{run}");
+    let build_holder = holder(job(&run, "__default.build")?);
+    let users: Vec<&Value> = run["jobs"]
+        .as_array()
+        .ok_or("no jobs")?
+        .iter()
+        .filter(|job| job["key"].as_str().is_some_and(|key| key.starts_with("__default.use.")))
+        .collect();
+    assert_eq!(users.len(), 6, "{run}");
+    let holders: BTreeSet<String> = users.iter().map(|job| holder(job)).collect();
+    assert!(holders.len() >= 2, "the legs ran on one agent only: {holders:?}");
+    let logs = server.logs(id)?;
+    let builder = build_holder.trim_start_matches("agent:");
+    let elsewhere: Vec<&&Value> = users.iter().filter(|job| holder(job) != build_holder).collect();
+    assert!(!elsewhere.is_empty(), "every leg ran where build ran");
+    for used in elsewhere {
+        let key = used["key"].as_str().unwrap_or_default();
+        let log = logs.get(key).ok_or("no log")?;
+        let runner = holder(used);
+        assert!(log.contains(&format!("answer=42 on {}", runner.trim_start_matches("agent:"))), "{log}");
+        assert!(log.contains(&format!("hello from {builder}")), "{log}");
+    }
+    let artifacts: Vec<String> =
+        std::fs::read_dir(server.data.join("runs").join(id.to_string()).join("work/artifacts/artifacts"))?
+            .filter_map(Result::ok)
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+    assert_eq!(artifacts, vec!["greetings.json".to_owned()]);
+    Ok(())
+}
+
+const DEMANDS: &str = "\
+trigger: none
+jobs:
+- job: gpu
+  pool:
+    name: Default
+    demands:
+    - gpu -equals cuda12
+  steps:
+  - checkout: none
+  - script: echo gpu job on $(Agent.Name)
+- job: linux
+  pool:
+    vmImage: ubuntu-latest
+  steps:
+  - checkout: none
+  - script: echo linux job on $(Agent.Name)
+- job: other
+  pool: Other
+  steps:
+  - checkout: none
+  - script: echo other job on $(Agent.Name)
+- job: nowhere
+  pool:
+    name: Default
+    demands: quantum
+  steps:
+  - checkout: none
+  - script: echo never
+";
+
+#[test]
+fn demands_and_pools_decide_which_agent_runs_a_job() -> TestResult {
+    let scratch = Scratch::new()?;
+    let server = Server::start(&scratch.0.join("data"), 20_000)?;
+    let _agents = [
+        server.agent(&scratch, "plain", &[])?,
+        server.agent(&scratch, "cuda", &["--capability", "gpu=CUDA12"])?,
+        server.agent(&scratch, "elsewhere", &["--pool", "other"])?,
+    ];
+    let id = server.run("demands", &repository(&scratch, DEMANDS)?)?;
+    let run = server.wait_run(id, "the three possible jobs and a reason on the fourth", |run| {
+        let done = ["gpu", "linux", "other"]
+            .iter()
+            .all(|name| job(run, &format!("__default.{name}")).is_ok_and(|job| job["status"] == "completed"));
+        let explained = job(run, "__default.nowhere")
+            .is_ok_and(|job| job["message"].as_str().is_some_and(|message| message.starts_with("waiting: no agent")));
+        done && explained
+    })?;
+    assert_eq!(holder(job(&run, "__default.gpu")?), "agent:cuda", "{run}");
+    assert_eq!(holder(job(&run, "__default.other")?), "agent:elsewhere", "{run}");
+    assert_ne!(holder(job(&run, "__default.linux")?), "agent:elsewhere", "{run}");
+    let nowhere = job(&run, "__default.nowhere")?;
+    assert_eq!(nowhere["status"], "queued", "{run}");
+    assert_eq!(
+        nowhere["message"],
+        "waiting: no agent can run this job: none of the 2 agent(s) of pool 'default' meets its demands: quantum"
+    );
+    let cancelled = server.api("POST", &format!("/runs/{id}/cancel"), None)?;
+    assert_eq!(cancelled.status, 202, "{}", cancelled.body);
+    let run = server.wait_completed(id)?;
+    assert_eq!(run["result"], "Canceled", "{run}");
+    Ok(())
+}
+
+/// A job that sleeps on its first attempt only (the directory is shared by the agents).
+fn sleeper(marker: &Path) -> String {
+    format!(
+        "trigger: none\njobs:\n- job: slow\n  steps:\n  - checkout: none\n  - script: |\n      echo started on $(Agent.Name)\n      if mkdir {} 2>/dev/null; then sleep 30; fi\n      echo finished on $(Agent.Name)\n",
+        marker.display()
+    )
+}
+
+/// Waits until the run's only job runs and has logged `started`; the agent that holds it.
+fn wait_started(server: &Server, id: i64) -> TestResult<String> {
+    let run = server.wait_run(id, "the job starting", |run| {
+        run["jobs"][0]["status"] == "running"
+            && server.logs(id).is_ok_and(|logs| logs.values().any(|log| log.contains("started on")))
+    })?;
+    Ok(holder(&run["jobs"][0]).trim_start_matches("agent:").to_owned())
+}
+
+#[test]
+fn an_agent_killed_mid_job_fails_the_job_as_agent_lost() -> TestResult {
+    let scratch = Scratch::new()?;
+    let server = Server::start(&scratch.0.join("data"), 2_000)?;
+    let mut agent = server.agent(&scratch, "doomed", &[])?;
+    let id = server.run("lost", &repository(&scratch, &sleeper(&scratch.0.join("marker")))?)?;
+    assert_eq!(wait_started(&server, id)?, "doomed");
+    agent.kill();
+    let run = server.wait_completed(id)?;
+    assert_eq!(run["result"], "Failed", "{run}");
+    assert_eq!(run["jobs"][0]["message"], "agent lost: 'doomed' stopped renewing the job's lease", "{run}");
+    let logs = server.logs(id)?;
+    assert!(logs.values().any(|log| log.contains("##[error]agent lost")), "{logs:?}");
+    Ok(())
+}
+
+#[test]
+fn with_requeue_a_lost_agents_job_runs_again_on_another() -> TestResult {
+    let scratch = Scratch::new()?;
+    let server = Server::start(&scratch.0.join("data"), 2_000)?;
+    let settings = server.api("PUT", "/pools/default", Some(json!({ "onAgentLost": "requeue" })))?;
+    assert_eq!(settings.status, 200, "{}", settings.body);
+    let mut first = server.agent(&scratch, "first", &[])?;
+    let id = server.run("requeue", &repository(&scratch, &sleeper(&scratch.0.join("marker")))?)?;
+    assert_eq!(wait_started(&server, id)?, "first");
+    let _second = server.agent(&scratch, "second", &[])?;
+    first.kill();
+    let run = server.wait_completed(id)?;
+    assert_eq!(run["result"], "Succeeded", "{run}");
+    assert_eq!(holder(&run["jobs"][0]), "agent:second", "{run}");
+    assert_eq!(run["jobs"][0]["attempt"], 2, "{run}");
+    let logs = server.logs(id)?;
+    let log = logs.values().next().ok_or("no log")?;
+    assert!(log.contains("started on first"), "{log}");
+    assert!(log.contains("the job goes back in the queue"), "{log}");
+    assert!(log.contains("finished on second"), "{log}");
+    Ok(())
+}
+
+const CHATTY: &str = "\
+trigger: none
+jobs:
+- job: one
+  steps:
+  - checkout: none
+  - script: for i in $(seq 1 300); do echo \"one line $i\"; sleep 0.01; done
+- job: two
+  steps:
+  - checkout: none
+  - script: for i in $(seq 1 300); do echo \"two line $i\"; sleep 0.01; done
+";
+
+#[test]
+fn a_server_restart_while_agents_work_loses_no_job_and_no_log_line() -> TestResult {
+    let scratch = Scratch::new()?;
+    let mut server = Server::start(&scratch.0.join("data"), 30_000)?;
+    let _agents = [server.agent(&scratch, "b1", &[])?, server.agent(&scratch, "b2", &[])?];
+    let id = server.run("chatty", &repository(&scratch, CHATTY)?)?;
+    server.wait_run(id, "both jobs logging", |run| {
+        run["jobs"].as_array().is_some_and(|jobs| jobs.len() == 2 && jobs.iter().all(|job| job["status"] == "running"))
+            && server.logs(id).is_ok_and(|logs| logs.values().filter(|log| log.contains(" line ")).count() == 2)
+    })?;
+    server.restart_after_kill()?;
+    let run = server.wait_completed(id)?;
+    assert_eq!(run["result"], "Succeeded", "{run}");
+    let logs = server.logs(id)?;
+    for (name, key) in [("one", "__default.one"), ("two", "__default.two")] {
+        let log = logs.get(key).ok_or("no log")?;
+        let lines: Vec<&str> = log.lines().filter(|line| line.starts_with(&format!("{name} line "))).collect();
+        let expected: Vec<String> = (1..=300).map(|number| format!("{name} line {number}")).collect();
+        assert_eq!(lines, expected, "{log}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_cancel_stops_a_job_on_an_agent_and_a_drained_agent_stops() -> TestResult {
+    let scratch = Scratch::new()?;
+    let server = Server::start(&scratch.0.join("data"), 20_000)?;
+    let mut agent = server.agent(&scratch, "c1", &[])?;
+    let id = server.run("cancel", &repository(&scratch, &sleeper(&scratch.0.join("marker")))?)?;
+    wait_started(&server, id)?;
+    let cancelled = server.api("POST", &format!("/runs/{id}/cancel"), None)?;
+    assert_eq!(cancelled.status, 202, "{}", cancelled.body);
+    let run = server.wait_completed(id)?;
+    assert_eq!(run["result"], "Canceled", "{run}");
+    assert_eq!(run["jobs"][0]["result"], "Canceled", "{run}");
+    let logs = server.logs(id)?;
+    assert!(!logs.values().any(|log| log.contains("finished on")), "{logs:?}");
+
+    let drain = slipway().args(["agent", "--drain", "--work-dir"]).arg(scratch.0.join("agent-c1")).output()?;
+    assert!(drain.status.success(), "{}", String::from_utf8_lossy(&drain.stderr));
+    assert_eq!(agent.wait(Duration::from_secs(30))?, Some(0));
+    let agents = server.api("GET", "/agents", None)?;
+    assert_eq!(agents.body["agents"][0]["state"], "offline", "{}", agents.body);
+    Ok(())
+}
+
+#[test]
+fn agents_are_told_clearly_what_is_wrong() -> TestResult {
+    let scratch = Scratch::new()?;
+    let server = Server::start(&scratch.0.join("data"), 20_000)?;
+    let register = json!({
+        "protocolVersion": 99, "registrationToken": "slwreg_x", "name": "future", "pool": "default",
+        "version": "9.9.9", "capabilities": {}
+    });
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let request = ureq::http::Request::builder()
+        .method("POST")
+        .uri(format!("{}/api/v1/agent/register", server.url))
+        .header("content-type", "application/json")
+        .header("slipway-agent-protocol", "99")
+        .header("user-agent", "slipway-agent/9.9.9")
+        .body(serde_json::to_vec(&register)?)?;
+    let mut response = agent.run(request)?;
+    assert_eq!(response.status().as_u16(), 426);
+    let problem: Value = serde_json::from_str(&response.body_mut().read_to_string()?)?;
+    let detail = problem["detail"].as_str().unwrap_or_default().replace(env!("CARGO_PKG_VERSION"), "[VERSION]");
+    insta::assert_snapshot!(detail, @"this agent (Slipway 9.9.9) speaks agent protocol 99, which is too new for this server (Slipway [VERSION], protocol 1 to 1): upgrade the server, or run an agent of Slipway [VERSION]");
+
+    let output = slipway()
+        .args(["agent", "--server", &server.url, "--token", "slwreg_0000_bad", "--name", "n"])
+        .arg("--work-dir")
+        .arg(scratch.0.join("bad"))
+        .output()?;
+    assert_eq!(output.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8_lossy(&output.stderr), @"error: the registration token is unknown, used or expired");
+    let output =
+        slipway().args(["agent", "--server", &server.url, "--work-dir"]).arg(scratch.0.join("none")).output()?;
+    assert_eq!(output.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8_lossy(&output.stderr), @"error: this agent is not registered yet: give it a registration token with --token (an admin creates one with POST /api/v1/registration-tokens)");
+    Ok(())
+}

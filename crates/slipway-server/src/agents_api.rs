@@ -1,0 +1,762 @@
+//! The agent protocol's endpoints (`/api/v1/agent/...`, see `docs/agent-protocol.md`) and the
+//! admin endpoints for agents: registration tokens, the agents list, pool settings.
+//!
+//! Agents authenticate with their credential (`Authorization: Bearer slwagent_...`) and send
+//! their protocol version in [`PROTOCOL_HEADER`] on every request; an agent whose version this
+//! server does not speak gets `426` with a sentence saying which side to upgrade. Job-scoped
+//! requests carry the lease id in [`LEASE_HEADER`]; one made without holding the lease gets `409`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+use slipway_protocol::{
+    ArtifactList, Chunk, ChunkReply, Completion, HeartbeatReply, HelloRequest, HelloResponse, LEASE_HEADER,
+    LeaseRequest, MAX_CHUNK_EVENTS, MAX_LONG_POLL_MS, MissingBlobs, PROTOCOL_HEADER, PROTOCOL_VERSION, PublishArtifact,
+    RegisterRequest, RegisterResponse, ReportedState, StateRequest,
+};
+use slipway_runtime::artifacts::ArtifactStore;
+use slipway_store::{
+    Agent, AgentId, AgentState, Job, JobId, JobStatus, LeaseRequest as StoreLeaseRequest, LeaseToken, NewAgent,
+    PoolSettings, StoreError, Timestamp, UserRole,
+};
+use tokio::io::AsyncWriteExt as _;
+
+use crate::AppState;
+use crate::agents::{self, MessageError};
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+/// The largest chunk of events an agent may send.
+const MAX_CHUNK_BYTES: usize = 16 * 1024 * 1024;
+
+/// The largest blob an agent may upload.
+const MAX_BLOB_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+
+/// The agent protocol's routes and the admin routes for agents, to merge into the API.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/agent/register", post(register))
+        .route("/agent/hello", post(hello))
+        .route("/agent/lease", post(lease))
+        .route("/agent/state", post(set_state))
+        .route("/agent/jobs/{job}/heartbeat", post(heartbeat))
+        .route("/agent/jobs/{job}/chunks", post(chunks).layer(DefaultBodyLimit::max(MAX_CHUNK_BYTES)))
+        .route("/agent/jobs/{job}/complete", post(complete))
+        .route("/agent/jobs/{job}/artifacts", get(list_artifacts))
+        .route("/agent/jobs/{job}/artifacts/{name}", put(publish_artifact))
+        .route("/agent/jobs/{job}/blobs/missing", post(missing_blobs))
+        .route("/agent/jobs/{job}/blobs/{digest}", put(upload_blob).get(download_blob))
+        .route("/registration-tokens", post(create_registration_token).get(list_registration_tokens))
+        .route("/agents", get(list_agents))
+        .route("/agents/{id}", axum::routing::delete(delete_agent))
+        .route("/pools", get(list_pools))
+        .route("/pools/{name}", put(set_pool))
+}
+
+/// The protocol version an agent sent, checked.
+fn check_protocol(parts: &Parts) -> Result<(), ApiError> {
+    let Some(value) = parts.headers.get(PROTOCOL_HEADER) else {
+        return Err(ApiError::bad_request(format!(
+            "agent requests must carry the `{PROTOCOL_HEADER}` header with the agent protocol version"
+        )));
+    };
+    let version: u32 = value
+        .to_str()
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .ok_or_else(|| ApiError::bad_request(format!("the `{PROTOCOL_HEADER}` header must be a number")))?;
+    let software = parts.headers.get(header::USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let software = software.strip_prefix("slipway-agent/").unwrap_or("unknown version");
+    match slipway_protocol::version_mismatch(version, software) {
+        None => Ok(()),
+        Some(detail) => Err(ApiError::BadRequest { status: StatusCode::UPGRADE_REQUIRED, detail }),
+    }
+}
+
+/// The agent making a request, authenticated by its credential.
+#[derive(Clone, Debug)]
+pub struct AgentCaller {
+    /// The agent.
+    pub agent: Agent,
+}
+
+impl AgentCaller {
+    fn holder(&self) -> String {
+        agents::remote_holder(&self.agent.name)
+    }
+}
+
+impl FromRequestParts<AppState> for AgentCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        check_protocol(parts)?;
+        let secret = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| text.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiError::Unauthorized("an `Authorization: Bearer AGENT_CREDENTIAL` header is needed".into())
+            })?;
+        match state.store().authenticate_agent(secret).await? {
+            Some(agent) => Ok(Self { agent }),
+            None => Err(ApiError::Unauthorized(
+                "the agent credential is unknown (the agent was deleted?): register the agent again with a new \
+                 registration token"
+                    .into(),
+            )),
+        }
+    }
+}
+
+/// The lease a job-scoped request names: its job (from the path) and lease id (from the header).
+fn lease_token(parts: &axum::http::HeaderMap, job: i64) -> Result<LeaseToken, ApiError> {
+    let lease_id = parts
+        .get(LEASE_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .ok_or_else(|| ApiError::bad_request(format!("job requests must carry the `{LEASE_HEADER}` header")))?;
+    Ok(LeaseToken { job: JobId(job), lease_id: lease_id.to_owned() })
+}
+
+/// A store error of a job-scoped request: a lost lease is `409`.
+fn job_error(error: StoreError) -> ApiError {
+    if error.is_lease_lost() {
+        ApiError::Conflict(error.to_string())
+    } else if matches!(error, StoreError::LogChunkOutOfOrder { .. } | StoreError::LogChunkMismatch { .. }) {
+        ApiError::bad_request(error.to_string())
+    } else {
+        ApiError::from(error)
+    }
+}
+
+/// The job of a job-scoped request, checked to be running under this agent's lease.
+async fn leased_job(state: &AppState, caller: &AgentCaller, job: i64) -> Result<Job, ApiError> {
+    let found = state.store().job(JobId(job)).await.map_err(|error| {
+        if error.is_not_found() { ApiError::NotFound(format!("no job {job}")) } else { ApiError::from(error) }
+    })?;
+    if found.status != JobStatus::Running || found.lease_holder.as_deref() != Some(caller.holder().as_str()) {
+        return Err(ApiError::Conflict(format!("the lease on job {job} is not held by agent '{}'", caller.agent.name)));
+    }
+    Ok(found)
+}
+
+fn check_agent_name(name: &str) -> Result<(), ApiError> {
+    slipway_agent::agent::check_name(name).map_err(ApiError::bad_request)?;
+    if name.starts_with(agents::LOCAL_AGENT_PREFIX) {
+        return Err(ApiError::bad_request(format!(
+            "agent names starting with '{}' are kept for the server's in-process agents",
+            agents::LOCAL_AGENT_PREFIX
+        )));
+    }
+    Ok(())
+}
+
+fn check_pool_name(pool: &str) -> Result<String, ApiError> {
+    let normalized = agents::normalize_pool(pool);
+    let valid = normalized.len() <= 100
+        && normalized.chars().all(|character| character.is_ascii_alphanumeric() || "._- ".contains(character));
+    if valid {
+        Ok(normalized)
+    } else {
+        Err(ApiError::bad_request(format!("'{pool}' is not a pool name: use letters, digits, ' ', '.', '_' and '-'")))
+    }
+}
+
+fn check_capabilities(capabilities: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    if capabilities.len() > 1000 {
+        return Err(ApiError::bad_request("an agent may have at most 1000 capabilities"));
+    }
+    for (key, value) in capabilities {
+        if key.is_empty() || key.len() > 200 || value.len() > 2000 {
+            return Err(ApiError::bad_request(format!("the capability '{key}' is too long or has no name")));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /agent/register`: a registration token becomes the agent's credential.
+async fn register(
+    State(state): State<AppState>,
+    parts: Parts,
+    body: Result<Json<RegisterRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
+    check_protocol(&parts)?;
+    let Json(body) = body?;
+    let software = body.version.clone();
+    if let Some(detail) = slipway_protocol::version_mismatch(body.protocol_version, &software) {
+        return Err(ApiError::BadRequest { status: StatusCode::UPGRADE_REQUIRED, detail });
+    }
+    check_agent_name(&body.name)?;
+    let pool = check_pool_name(&body.pool)?;
+    check_capabilities(&body.capabilities)?;
+    let new = NewAgent { name: body.name.clone(), pool, capabilities: body.capabilities, version: body.version };
+    let issued = state.store().register_agent(&body.registration_token, &new).await.map_err(|error| match error {
+        StoreError::Conflict { .. } => ApiError::Conflict(format!(
+            "an agent named '{}' is registered already: choose another --name, or delete that agent",
+            body.name
+        )),
+        other => ApiError::from(other),
+    })?;
+    let Some(issued) = issued else {
+        return Err(ApiError::Unauthorized("the registration token is unknown, used or expired".into()));
+    };
+    let _ = state
+        .store()
+        .record_audit(&slipway_store::NewAuditEntry {
+            actor: format!("agent:{}", issued.item.name),
+            action: "agent.register".into(),
+            target: Some(issued.item.name.clone()),
+            details: serde_json::json!({ "pool": issued.item.pool }),
+        })
+        .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(RegisterResponse {
+            agent_id: issued.item.id.get(),
+            name: issued.item.name,
+            pool: issued.item.pool,
+            credential: issued.secret,
+            protocol_version: PROTOCOL_VERSION,
+            server_version: slipway_protocol::SOFTWARE_VERSION.to_owned(),
+        }),
+    ))
+}
+
+/// `POST /agent/hello`: the agent started; its version and capabilities.
+async fn hello(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    body: Result<Json<HelloRequest>, JsonRejection>,
+) -> Result<Json<HelloResponse>, ApiError> {
+    let Json(body) = body?;
+    check_capabilities(&body.capabilities)?;
+    let store = state.store();
+    store.update_agent(caller.agent.id, &body.capabilities, &body.version).await?;
+    let agent = store.agent_seen(caller.agent.id, AgentState::Idle).await?;
+    state.agent_hub().set_draining(agent.id, false);
+    let timing = state.agent_hub().timing();
+    Ok(Json(HelloResponse {
+        agent_id: agent.id.get(),
+        name: agent.name,
+        pool: agent.pool,
+        protocol_version: PROTOCOL_VERSION,
+        server_version: slipway_protocol::SOFTWARE_VERSION.to_owned(),
+        settings: slipway_protocol::AgentSettings {
+            lease_duration_ms: agents::millis(timing.lease_duration),
+            heartbeat_interval_ms: agents::millis(timing.heartbeat_interval),
+            long_poll_ms: agents::millis(timing.long_poll),
+        },
+    }))
+}
+
+/// `POST /agent/state`: the agent drains or stops.
+async fn set_state(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    body: Result<Json<StateRequest>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Json(body) = body?;
+    let stored = match body.state {
+        ReportedState::Idle => AgentState::Idle,
+        ReportedState::Draining => AgentState::Draining,
+        ReportedState::Offline => AgentState::Offline,
+    };
+    state.store().agent_seen(caller.agent.id, stored).await?;
+    state.agent_hub().set_draining(caller.agent.id, stored != AgentState::Idle);
+    Ok(Json(serde_json::json!({ "state": stored })))
+}
+
+/// `POST /agent/lease`: waits for a job of the agent's pool whose demands it meets.
+async fn lease(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    body: Result<Json<LeaseRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body?;
+    let store = state.store();
+    let hub = state.agent_hub();
+    let timing = hub.timing();
+    let wait =
+        body.wait_ms.map_or(timing.long_poll, Duration::from_millis).min(Duration::from_millis(MAX_LONG_POLL_MS));
+    let deadline = tokio::time::Instant::now() + wait;
+    let agent = caller.agent.clone();
+    if agent.state == AgentState::Draining {
+        hub.set_draining(agent.id, true);
+    }
+    // Heard from: recorded at most every few seconds (an agent asks again after every job).
+    let recently = agent.last_seen_at.is_some_and(|seen| seen > store.now().minus(Duration::from_secs(5)));
+    if agent.state != AgentState::Draining && !(agent.state == AgentState::Idle && recently) {
+        store.agent_seen(agent.id, AgentState::Idle).await?;
+    }
+    let request = StoreLeaseRequest {
+        holder: caller.holder(),
+        pool: agent.pool.clone(),
+        capabilities: agent.capabilities.clone(),
+        duration: timing.lease_duration,
+    };
+    let mut stopping = state.stopping();
+    loop {
+        if hub.is_draining(agent.id) || *stopping.borrow() {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        let notified = hub.work.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(leased) = store.lease_job(&request).await? {
+            match agents::job_message(store, &leased, timing).await {
+                Ok(message) => return Ok(Json(message).into_response()),
+                Err(MessageError::Unusable(reason)) => {
+                    let _ = store.complete_job(&leased.token, slipway_events::TaskResult::Failed, Some(&reason)).await;
+                    state.wake();
+                    continue;
+                }
+                Err(MessageError::Store(error)) => {
+                    // The job goes back to the queue when its lease expires.
+                    return Err(ApiError::from(error));
+                }
+            }
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        let pause = (deadline - now).min(Duration::from_secs(1));
+        tokio::select! {
+            () = notified => {}
+            () = tokio::time::sleep(pause) => {}
+            _ = stopping.changed() => {}
+        }
+    }
+}
+
+/// `POST /agent/jobs/{job}/heartbeat`: renews the lease; tells whether the run was cancelled.
+async fn heartbeat(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    job: Result<Path<i64>, PathRejection>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<HeartbeatReply>, ApiError> {
+    let Path(job) = job?;
+    let token = lease_token(&headers, job)?;
+    let timing = state.agent_hub().timing();
+    let beat = state.store().renew_lease(&token, timing.lease_duration).await.map_err(job_error)?;
+    let _ = state.store().agent_seen(caller.agent.id, AgentState::Busy).await;
+    Ok(Json(HeartbeatReply {
+        lease_remaining_ms: agents::millis(timing.lease_duration),
+        cancel_requested: beat.cancel_requested,
+    }))
+}
+
+/// `POST /agent/jobs/{job}/chunks`: one numbered chunk of the job's events.
+async fn chunks(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    job: Result<Path<i64>, PathRejection>,
+    headers: axum::http::HeaderMap,
+    body: Result<Json<Chunk>, JsonRejection>,
+) -> Result<Json<ChunkReply>, ApiError> {
+    let Path(job) = job?;
+    let token = lease_token(&headers, job)?;
+    let Json(chunk) = body?;
+    if chunk.sequence < 0 || chunk.events.len() > MAX_CHUNK_EVENTS {
+        return Err(ApiError::bad_request(format!(
+            "a chunk has a sequence number from 0 and at most {MAX_CHUNK_EVENTS} events"
+        )));
+    }
+    let found = state.store().job(JobId(job)).await.map_err(job_error)?;
+    if found.lease_holder.as_deref() != Some(caller.holder().as_str()) && found.status == JobStatus::Running {
+        return Err(ApiError::Conflict(format!("the lease on job {job} is not held by agent '{}'", caller.agent.name)));
+    }
+    let stored = agents::store_chunk(state.store(), &token, found.run, chunk).await.map_err(job_error)?;
+    Ok(Json(ChunkReply { stored }))
+}
+
+/// `POST /agent/jobs/{job}/complete`: the job ended; its result and outputs.
+async fn complete(
+    State(state): State<AppState>,
+    _caller: AgentCaller,
+    job: Result<Path<i64>, PathRejection>,
+    headers: axum::http::HeaderMap,
+    body: Result<Json<Completion>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path(job) = job?;
+    let token = lease_token(&headers, job)?;
+    let Json(completion) = body?;
+    if completion.outputs.len() > 10_000 {
+        return Err(ApiError::bad_request("a job may set at most 10000 output variables"));
+    }
+    let done = agents::complete(state.store(), &token, &completion).await.map_err(job_error)?;
+    state.wake();
+    Ok(Json(serde_json::json!({ "job": done.id, "result": done.result })))
+}
+
+/// `GET /agent/jobs/{job}/artifacts`: the artifacts of the job's run.
+async fn list_artifacts(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    job: Result<Path<i64>, PathRejection>,
+) -> Result<Json<ArtifactList>, ApiError> {
+    let Path(job) = job?;
+    let found = leased_job(&state, &caller, job).await?;
+    Ok(Json(ArtifactList { artifacts: agents::run_artifacts(state.store(), found.run).await? }))
+}
+
+/// `PUT /agent/jobs/{job}/artifacts/{name}`: records an artifact the job published.
+async fn publish_artifact(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    path: Result<Path<(i64, String)>, PathRejection>,
+    headers: axum::http::HeaderMap,
+    body: Result<Json<PublishArtifact>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Path((job, name)) = path?;
+    lease_token(&headers, job)?;
+    let Json(body) = body?;
+    if body.manifest.name != name {
+        return Err(ApiError::bad_request(format!("the manifest names '{}', the path '{name}'", body.manifest.name)));
+    }
+    let found = leased_job(&state, &caller, job).await?;
+    let data_dir = state.data_dir().to_path_buf();
+    let manifest = body.manifest.clone();
+    let run = found.run;
+    tokio::task::spawn_blocking(move || agents::install_manifest(&data_dir, run, &manifest))
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?
+        .map_err(ApiError::bad_request)?;
+    let root = agents::run_artifact_dir(state.data_dir(), found.run);
+    crate::artifacts::ingest_local_store(
+        state.store(),
+        &crate::blobs::BlobStore::new(state.data_dir()),
+        found.run,
+        Some(found.id),
+        &root,
+    )
+    .await
+    .map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok(Json(serde_json::json!({ "name": name })))
+}
+
+/// `POST /agent/jobs/{job}/blobs/missing`: which of these blobs the run's store lacks.
+async fn missing_blobs(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    job: Result<Path<i64>, PathRejection>,
+    body: Result<Json<MissingBlobs>, JsonRejection>,
+) -> Result<Json<MissingBlobs>, ApiError> {
+    let Path(job) = job?;
+    let Json(body) = body?;
+    let found = leased_job(&state, &caller, job).await?;
+    if let Some(bad) = body.digests.iter().find(|digest| !ArtifactStore::is_digest(digest)) {
+        return Err(ApiError::bad_request(format!("'{bad}' is not a blob digest (sha256:<64 hex digits>)")));
+    }
+    // Blobs the server keeps already (from this run or another) are copied into the run's store.
+    let store = ArtifactStore::new(agents::run_artifact_dir(state.data_dir(), found.run));
+    let blobs = crate::blobs::BlobStore::new(state.data_dir());
+    let digests = tokio::task::spawn_blocking(move || {
+        body.digests
+            .into_iter()
+            .filter(|digest| {
+                store.existing_blob(digest).is_none()
+                    && !blobs.path(digest).is_some_and(|kept| {
+                        std::fs::File::open(kept).is_ok_and(|mut file| store.import_blob(digest, &mut file).is_ok())
+                    })
+            })
+            .collect()
+    })
+    .await
+    .map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok(Json(MissingBlobs { digests }))
+}
+
+/// `PUT /agent/jobs/{job}/blobs/{digest}`: one blob, its content checked against its digest.
+async fn upload_blob(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    path: Result<Path<(i64, String)>, PathRejection>,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let Path((job, digest)) = path?;
+    if !ArtifactStore::is_digest(&digest) {
+        return Err(ApiError::bad_request(format!("'{digest}' is not a blob digest (sha256:<64 hex digits>)")));
+    }
+    let found = leased_job(&state, &caller, job).await?;
+    let directory = agents::run_artifact_dir(state.data_dir(), found.run);
+    let store = ArtifactStore::new(directory.clone());
+    if store.existing_blob(&digest).is_some() {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    let uploads = directory.join("uploads");
+    tokio::fs::create_dir_all(&uploads).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let temporary = uploads.join(crate::random_hex(12).map_err(ApiError::Internal)?);
+    let written = async {
+        let mut file =
+            tokio::fs::File::create(&temporary).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+        let mut stream = body.into_data_stream();
+        let mut size = 0_u64;
+        while let Some(piece) = stream.next().await {
+            let piece = piece.map_err(|error| ApiError::bad_request(format!("the upload broke off: {error}")))?;
+            size += piece.len() as u64;
+            if size > MAX_BLOB_BYTES {
+                return Err(ApiError::BadRequest {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    detail: format!("a blob may hold at most {MAX_BLOB_BYTES} bytes"),
+                });
+            }
+            file.write_all(&piece).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+        }
+        file.flush().await.map_err(|error| ApiError::Internal(error.to_string()))?;
+        Ok(())
+    }
+    .await;
+    let imported = match written {
+        Ok(()) => {
+            let (temporary, digest) = (temporary.clone(), digest.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut file = std::fs::File::open(&temporary)?;
+                store.import_blob(&digest, &mut file).map_err(std::io::Error::other)
+            })
+            .await
+            .map_err(|error| ApiError::Internal(error.to_string()))
+            .and_then(|imported| imported.map_err(|error| ApiError::bad_request(error.to_string())))
+        }
+        Err(error) => Err(error),
+    };
+    let _ = tokio::fs::remove_file(&temporary).await;
+    imported.map(|_| StatusCode::CREATED)
+}
+
+/// `GET /agent/jobs/{job}/blobs/{digest}`: one blob of the run's artifact store.
+async fn download_blob(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    path: Result<Path<(i64, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path((job, digest)) = path?;
+    let found = leased_job(&state, &caller, job).await?;
+    let store = ArtifactStore::new(agents::run_artifact_dir(state.data_dir(), found.run));
+    let kept = crate::blobs::BlobStore::new(state.data_dir()).path(&digest).filter(|path| path.is_file());
+    let Some(file) = store.existing_blob(&digest).or(kept) else {
+        return Err(ApiError::NotFound(format!("the run has no blob {digest}")));
+    };
+    let file = tokio::fs::File::open(&file).await.map_err(|error| ApiError::Internal(error.to_string()))?;
+    let stream = futures_util::stream::unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt as _;
+        let mut buffer = vec![0_u8; 256 * 1024];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(count) => {
+                buffer.truncate(count);
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buffer)), file))
+            }
+            Err(error) => Some((Err(error), file)),
+        }
+    });
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], Body::from_stream(stream)).into_response())
+}
+
+/// The body of `POST /registration-tokens`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateRegistrationToken {
+    /// Hours until the token stops working (1 to 8760); it never does when absent.
+    #[serde(default)]
+    pub expires_in_hours: Option<u32>,
+}
+
+/// A new registration token, shown this once.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedRegistrationToken {
+    /// Its record.
+    #[serde(flatten)]
+    pub record: slipway_store::RegistrationToken,
+    /// The token: `slipway agent --token TOKEN`.
+    pub token: String,
+}
+
+/// `POST /registration-tokens` (admin): a one-time token that registers one agent.
+async fn create_registration_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Option<Json<CreateRegistrationToken>>,
+) -> Result<(StatusCode, Json<CreatedRegistrationToken>), ApiError> {
+    caller.require(UserRole::Admin)?;
+    let body = body.map(|Json(body)| body).unwrap_or_default();
+    let expires_at = match body.expires_in_hours {
+        None => None,
+        Some(hours) if (1..=8760).contains(&hours) => {
+            Some(state.store().now().plus(Duration::from_secs(u64::from(hours) * 3600)))
+        }
+        Some(_) => return Err(ApiError::bad_request("expiresInHours must be between 1 and 8760")),
+    };
+    let issued = state.store().create_registration_token(Some(&caller.user.name), expires_at).await?;
+    Ok((StatusCode::CREATED, Json(CreatedRegistrationToken { record: issued.item, token: issued.secret })))
+}
+
+/// `GET /registration-tokens` (admin).
+async fn list_registration_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(UserRole::Admin)?;
+    let tokens = state.store().list_registration_tokens().await?;
+    Ok(Json(serde_json::json!({ "registrationTokens": tokens })))
+}
+
+/// The job an agent runs, as the agents list shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CurrentJob {
+    /// The job's id.
+    pub id: JobId,
+    /// Its run.
+    pub run: slipway_store::RunId,
+    /// `STAGE.JOB`.
+    pub key: String,
+    /// When its lease runs out unless renewed.
+    pub lease_expires_at: Option<Timestamp>,
+}
+
+/// An agent as listed.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedAgent {
+    /// Its id.
+    pub id: AgentId,
+    /// Its name.
+    pub name: String,
+    /// Its pool.
+    pub pool: String,
+    /// Its Slipway version.
+    pub version: String,
+    /// `idle`, `busy`, `draining` or `offline`.
+    pub state: AgentState,
+    /// Whether it runs inside the server.
+    pub in_process: bool,
+    /// The job it runs.
+    pub current_job: Option<CurrentJob>,
+    /// Its capabilities.
+    pub capabilities: BTreeMap<String, String>,
+    /// When it registered.
+    pub created_at: Timestamp,
+    /// When it was last heard from.
+    pub last_seen_at: Option<Timestamp>,
+}
+
+/// `GET /agents` (reader): every agent with its state and current job.
+async fn list_agents(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(UserRole::Reader)?;
+    let store = state.store();
+    let running: HashMap<String, Job> = store
+        .running_jobs()
+        .await?
+        .into_iter()
+        .filter_map(|job| job.lease_holder.clone().map(|holder| (holder, job)))
+        .collect();
+    let agents: Vec<ListedAgent> = store
+        .list_agents()
+        .await?
+        .into_iter()
+        .map(|agent| {
+            let current = running.get(&agents::holder_of(&agent.name));
+            ListedAgent {
+                id: agent.id,
+                state: agents::shown_state(&agent, current),
+                in_process: agents::holder_of(&agent.name).starts_with(agents::LOCAL_HOLDER_PREFIX),
+                current_job: current.map(|job| CurrentJob {
+                    id: job.id,
+                    run: job.run,
+                    key: job.key.clone(),
+                    lease_expires_at: job.lease_expires_at,
+                }),
+                name: agent.name,
+                pool: agent.pool,
+                version: agent.version,
+                capabilities: agent.capabilities,
+                created_at: agent.created_at,
+                last_seen_at: agent.last_seen_at,
+            }
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "agents": agents })))
+}
+
+/// `DELETE /agents/{id}` (admin): the agent's credential stops working.
+async fn delete_agent(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(UserRole::Admin)?;
+    let Path(id) = id?;
+    if state.store().delete_agent(AgentId(id)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no agent {id}")))
+    }
+}
+
+/// A pool as listed.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedPool {
+    /// Its name.
+    pub name: String,
+    /// Its settings (the defaults when none were set).
+    pub settings: PoolSettings,
+    /// How many agents serve it.
+    pub agents: usize,
+}
+
+/// `GET /pools` (reader): pools with settings or agents.
+async fn list_pools(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(UserRole::Reader)?;
+    let store = state.store();
+    let mut pools: BTreeMap<String, ListedPool> = store
+        .list_pool_settings()
+        .await?
+        .into_iter()
+        .map(|pool| (pool.name.clone(), ListedPool { name: pool.name, settings: pool.settings, agents: 0 }))
+        .collect();
+    for agent in store.list_agents().await? {
+        pools
+            .entry(agent.pool.clone())
+            .or_insert_with(|| ListedPool { name: agent.pool.clone(), settings: PoolSettings::default(), agents: 0 })
+            .agents += 1;
+    }
+    Ok(Json(serde_json::json!({ "pools": pools.into_values().collect::<Vec<_>>() })))
+}
+
+/// `PUT /pools/{name}` (admin): a pool's settings.
+async fn set_pool(
+    State(state): State<AppState>,
+    caller: Caller,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<PoolSettings>, JsonRejection>,
+) -> Result<Json<slipway_store::PoolRecord>, ApiError> {
+    caller.require(UserRole::Admin)?;
+    let Path(name) = name?;
+    let Json(settings) = body?;
+    let name = check_pool_name(&name)?;
+    for (image, demands) in &settings.vm_images {
+        for demand in demands {
+            slipway_protocol::parse_demand(demand)
+                .map_err(|error| ApiError::bad_request(format!("vmImages '{image}': {error}")))?;
+        }
+    }
+    Ok(Json(state.store().set_pool_settings(&name, &settings).await?))
+}
