@@ -5,9 +5,9 @@
 //! diagnostics and plans, runs pipelines through the runtime, runs the server, and calls a
 //! server's API through `slipway-client` (see [`client_commands`]).
 
+mod agent;
 mod client_commands;
 mod credentials;
-mod agent;
 mod frontend;
 mod git;
 mod run;

@@ -70,6 +70,7 @@ pub fn document() -> Value {
         paths.extend(crate::triggering::webhooks::openapi_paths());
     }
     merge_paths(&mut document, token_paths());
+    merge_paths(&mut document, agent_paths());
     if let Some(schemas) = document["components"]["schemas"].as_object_mut() {
         schemas.insert(
             "User".to_owned(),
@@ -272,7 +273,7 @@ fn variables_artifacts_and_runs_schemas() -> Value {
 
 fn base_document() -> Value {
     let authenticated = json!([{ "bearer": [] }]);
-    let mut document = json!({
+    json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Slipway API",
@@ -395,16 +396,7 @@ fn base_document() -> Value {
                     "jobs": { "type": "array", "items": { "type": "object" } } } }
             }
         }
-    });
-    merge_paths(&mut document, agent_paths());
-    document
-}
-
-/// Adds `paths` (an object of path items) to the document's `paths`.
-fn merge_paths(document: &mut Value, paths: Value) {
-    if let (Some(all), Value::Object(more)) = (document.get_mut("paths").and_then(Value::as_object_mut), paths) {
-        all.extend(more);
-    }
+    })
 }
 
 /// The agent protocol's routes (see `docs/agent-protocol.md`) and the admin routes for agents.
