@@ -59,7 +59,7 @@ start_server() {
   port="$(free_port)"
   url="http://127.0.0.1:$port"
   "$slipway" serve --data-dir "$data" --listen "127.0.0.1:$port" --local-agents "$local_agents" \
-    >"$data.log" 2>&1 &
+    --no-example --poll-interval 0 >"$data.log" 2>&1 &
   pids+=($!)
   server_pid=$!
   for _ in $(seq 1 300); do
@@ -93,7 +93,8 @@ db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 expected = int(sys.argv[2])
 rows = db.execute(
     "SELECT j.queued_at, j.finished_at, j.started_at, (SELECT MIN(s.started_at) FROM steps s WHERE s.job_id = j.id "
-    "AND s.display_name NOT LIKE 'Checkout%') FROM jobs j").fetchall()
+    "AND s.display_name NOT LIKE 'Checkout%') FROM jobs j JOIN runs r ON r.id = j.run_id "
+    "JOIN pipelines p ON p.id = r.pipeline_id WHERE p.name = 'bench'").fetchall()
 assert len(rows) == expected, f"{len(rows)} jobs"
 waits = sorted(step - queued for queued, _, _, step in rows)
 dispatch = sorted(step - leased for _, _, leased, step in rows)
