@@ -24,8 +24,8 @@ use slipway_protocol::{
 use slipway_runtime::artifacts::{ArtifactStore, Manifest, ManifestEntry};
 use slipway_runtime::{LegId, Variables};
 use slipway_store::{
-    Agent, AgentId, AgentLostAction, AgentState, ChunkOutcome, Demand, Job, JobChunk, Lease, LeaseToken,
-    PoolSettings, RunId, Step, StepStatus, Store, StoreError, Timestamp, VariableValue,
+    Agent, AgentId, AgentLostAction, AgentState, ChunkOutcome, Demand, Job, JobChunk, Lease, LeaseToken, PoolSettings,
+    RunId, Step, StepStatus, Store, StoreError, Timestamp, VariableValue,
 };
 use tokio::sync::Notify;
 

@@ -411,8 +411,9 @@ impl Orchestrator {
                             Some(job) => {
                                 progress.legs.insert(job.id, leg);
                                 if job.status == JobStatus::Pending {
-                                    let spec = agents::job_spec(&progress.plan, leg, &variables, &progress.secret_outputs)
-                                        .map_err(|error| StoreError::Invalid { what: "job spec", reason: error })?;
+                                    let spec =
+                                        agents::job_spec(&progress.plan, leg, &variables, &progress.secret_outputs)
+                                            .map_err(|error| StoreError::Invalid { what: "job spec", reason: error })?;
                                     store.queue_job_with_spec(job.id, &spec).await?;
                                     queued_any = true;
                                 }
