@@ -341,6 +341,10 @@ fn jobs_spread_over_agents_and_outputs_and_artifacts_flow_between_them() -> Test
             .map(|entry| entry.file_name().to_string_lossy().into_owned())
             .collect();
     assert_eq!(artifacts, vec!["greetings.json".to_owned()]);
+    let listed = server.api("GET", &format!("/runs/{id}/artifacts"), None)?;
+    assert_eq!(listed.body[0]["name"], "greetings", "{}", listed.body);
+    assert_eq!(listed.body[0]["job"], "__default.build", "{}", listed.body);
+    assert_eq!(listed.body[0]["files"], 1, "{}", listed.body);
     Ok(())
 }
 
