@@ -594,8 +594,20 @@ async fn create_registration_token(
     caller: Caller,
     body: Option<Json<CreateRegistrationToken>>,
 ) -> Result<(StatusCode, Json<CreatedRegistrationToken>), ApiError> {
-    caller.require(UserRole::Admin)?;
     let body = body.map(|Json(body)| body).unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(issue_registration_token(&state, &caller, &body).await?)))
+}
+
+/// Creates a registration token for an admin `caller` (the API's and the web UI's).
+///
+/// # Errors
+/// When the caller is no admin, the expiry is out of range or the store fails.
+pub async fn issue_registration_token(
+    state: &AppState,
+    caller: &Caller,
+    body: &CreateRegistrationToken,
+) -> Result<CreatedRegistrationToken, ApiError> {
+    caller.require(UserRole::Admin)?;
     let expires_at = match body.expires_in_hours {
         None => None,
         Some(hours) if (1..=8760).contains(&hours) => {
@@ -604,7 +616,7 @@ async fn create_registration_token(
         Some(_) => return Err(ApiError::bad_request("expiresInHours must be between 1 and 8760")),
     };
     let issued = state.store().create_registration_token(Some(&caller.user.name), expires_at).await?;
-    Ok((StatusCode::CREATED, Json(CreatedRegistrationToken { record: issued.item, token: issued.secret })))
+    Ok(CreatedRegistrationToken { record: issued.item, token: issued.secret })
 }
 
 /// `GET /registration-tokens` (admin).
@@ -659,6 +671,15 @@ pub struct ListedAgent {
 
 /// `GET /agents` (reader): every agent with its state and current job.
 async fn list_agents(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
+    let agents = listed_agents(&state, &caller).await?;
+    Ok(Json(serde_json::json!({ "agents": agents })))
+}
+
+/// Every agent with its state and current job, for a reader `caller` (the API's and the web UI's).
+///
+/// # Errors
+/// When the caller may not read or the store fails.
+pub async fn listed_agents(state: &AppState, caller: &Caller) -> Result<Vec<ListedAgent>, ApiError> {
     caller.require(UserRole::Reader)?;
     let store = state.store();
     let running: HashMap<String, Job> = store
@@ -692,7 +713,7 @@ async fn list_agents(State(state): State<AppState>, caller: Caller) -> Result<Js
             }
         })
         .collect();
-    Ok(Json(serde_json::json!({ "agents": agents })))
+    Ok(agents)
 }
 
 /// `DELETE /agents/{id}` (admin): the agent's credential stops working.

@@ -38,7 +38,7 @@ async fn audit(state: &AppState, viewer: &Viewer, action: &str, target: String, 
     }
 }
 
-fn shown_once(what: &str, secret: &str) -> Markup {
+pub(super) fn shown_once(what: &str, secret: &str) -> Markup {
     html! {
         div.secret role="status" {
             p { strong { (what) } " Copy it now: it is shown this once and stored only as a hash." }

@@ -8,6 +8,8 @@
 //!   buttons; admins set a pipeline's retention on its page.
 //! - `/pipelines/{name}/variables`: a pipeline's variables; `/library` and `/library/{group}`:
 //!   variable groups (see [`library`]).
+//! - `/agents`: agents with their state and current job; admins create registration tokens there
+//!   (see [`agents`]).
 //! - `/admin/users` and `/users/{id}/tokens`: users, roles and personal access tokens.
 //! - `/login` and `/logout`: sign-in with a user name and a personal access token; the session
 //!   cookie is `HttpOnly`, `SameSite=Lax` and `Secure` over https. Every form post carries a CSRF
@@ -17,6 +19,7 @@
 //! Everything shown is escaped ([`maud`] escapes by default; log lines go through [`log`]).
 
 pub mod admin;
+pub mod agents;
 pub mod assets;
 pub mod graph;
 pub mod library;
@@ -64,6 +67,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}/role", post(admin::change_role))
         .route("/users/{id}/tokens", get(admin::tokens).post(admin::create_token))
         .route("/users/{id}/tokens/{token}/revoke", post(admin::revoke_token))
+        .route("/agents", get(agents::agents))
+        .route("/agents/registration-tokens", post(agents::create_registration_token))
         .route("/assets/{file}", get(assets::asset))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(security_headers))
@@ -200,6 +205,7 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<String>
                         nav {
                             a href="/" { "Pipelines" }
                             a href="/library" { "Library" }
+                            a href="/agents" { "Agents" }
                             a href=(format!("/users/{}/tokens", viewer.user.id)) { "Tokens" }
                             @if viewer.user.role == slipway_store::UserRole::Admin {
                                 a href="/admin/users" { "Users" }

@@ -1,0 +1,125 @@
+//! Agents in the web UI (`/agents`): every agent with its pool, version, state, current job and
+//! capabilities, and for admins a form that creates a registration token.
+//!
+//! The list and the token come from the functions the API uses ([`crate::agents_api`]), with the
+//! signed-in user as the caller, so roles and states are the same as `GET /api/v1/agents`. A new
+//! registration token is shown once, on the page that answers the form.
+
+use axum::Form;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use slipway_store::{AgentState, UserRole};
+
+use super::{UiError, Viewer, csrf_field, format_time, page, url_encode};
+use crate::AppState;
+use crate::agents_api::{self, CreateRegistrationToken, ListedAgent};
+
+/// The CSS class and the word for an agent's state, in the badge styles of run results.
+#[must_use]
+pub fn agent_label(state: AgentState) -> (&'static str, &'static str) {
+    match state {
+        AgentState::Idle => ("s-ok", "idle"),
+        AgentState::Busy => ("s-run", "busy"),
+        AgentState::Draining => ("s-warn", "draining"),
+        AgentState::Offline => ("s-skip", "offline"),
+    }
+}
+
+fn agents_table(agents: &[ListedAgent]) -> Markup {
+    html! {
+        @if agents.is_empty() {
+            p.empty { "No agents are registered." }
+        } @else {
+            table.list.agents {
+                thead { tr { th { "Name" } th { "Pool" } th { "Version" } th { "State" } th { "Current job" } th { "Last seen" } th { "Capabilities" } } }
+                tbody {
+                    @for agent in agents {
+                        tr {
+                            td { (agent.name) @if agent.in_process { " " span.muted { "(in the server)" } } }
+                            td { (agent.pool) }
+                            td { (agent.version) }
+                            td { (super::badge(agent_label(agent.state))) }
+                            td {
+                                @if let Some(job) = &agent.current_job {
+                                    a href=(format!("/runs/{}?job={}", job.run, url_encode(&job.key))) { "run " (job.run) " · " (job.key) }
+                                } @else { span.muted { "none" } }
+                            }
+                            td { @if let Some(seen) = agent.last_seen_at { (format_time(seen)) } @else { span.muted { "never" } } }
+                            td {
+                                details {
+                                    summary { (agent.capabilities.len()) " capabilities" }
+                                    dl.capabilities {
+                                        @for (key, value) in &agent.capabilities { dt { code { (key) } } dd { code { (value) } } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn agents_page(viewer: &Viewer, agents: &[ListedAgent], created: Option<&str>) -> Markup {
+    html! {
+        h1 { "Agents" }
+        p.meta { "Agents lease the jobs of their pool whose demands their capabilities meet." }
+        @if let Some(secret) = created {
+            (super::admin::shown_once("A registration token was created.", secret))
+            p { "Register an agent with " code { "slipway agent --server URL --token TOKEN --name NAME --pool POOL" } "; the token works once." }
+        }
+        (agents_table(agents))
+        @if viewer.user.role == UserRole::Admin {
+            section.panel {
+                h2 { "New registration token" }
+                p.muted { "A one-time token that registers one agent; the agent names its pool when it registers." }
+                form.grid method="post" action="/agents/registration-tokens" {
+                    (csrf_field(viewer))
+                    label { "Expires in hours (empty: never)" input type="number" name="expires_in_hours" min="1" max="8760"; }
+                    button.primary type="submit" { "Create token" }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /agents` (reader): the agents.
+pub async fn agents(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
+    let agents = agents_api::listed_agents(&state, &viewer.caller()).await?;
+    Ok(page("Agents", Some(&viewer), &agents_page(&viewer, &agents, None)).into_response())
+}
+
+/// The form that creates a registration token.
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    expires_in_hours: String,
+}
+
+/// `POST /agents/registration-tokens` (admin): a new registration token, shown once.
+pub async fn create_registration_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Form(form) = form.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    viewer.check_csrf(&form.csrf)?;
+    let hours = form.expires_in_hours.trim();
+    let expires_in_hours = if hours.is_empty() {
+        None
+    } else {
+        Some(hours.parse().map_err(|_| UiError::bad_request("The expiry must be a number of hours from 1 to 8760."))?)
+    };
+    let body = CreateRegistrationToken { expires_in_hours };
+    let created = agents_api::issue_registration_token(&state, &viewer.caller(), &body).await?;
+    let agents = agents_api::listed_agents(&state, &viewer.caller()).await?;
+    let markup = agents_page(&viewer, &agents, Some(&created.token));
+    Ok((StatusCode::CREATED, page("Agents", Some(&viewer), &markup)).into_response())
+}
