@@ -975,3 +975,97 @@ async fn admins_set_retention_and_contributors_keep_runs() -> TestResult {
     server.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_show_with_their_pool_state_and_job_and_admins_create_registration_tokens() -> TestResult {
+    let Roles { server, admin: (mut admin, admin_csrf), reader: (mut rita, rita_csrf), _directory: _kept, .. } =
+        roles_with_pipeline(TWO_JOBS, 0).await?;
+    let store = server.state.store().clone();
+    let capabilities = std::collections::BTreeMap::from([
+        ("Agent.OS".to_owned(), "Linux".to_owned()),
+        ("note".to_owned(), "<script>alert('capability')</script>".to_owned()),
+    ]);
+    let register = async |name: &str, pool: &str| -> TestResult<slipway_store::Agent> {
+        let token = store.create_registration_token(Some("admin"), None).await?;
+        let new = slipway_store::NewAgent {
+            name: name.to_owned(),
+            pool: pool.to_owned(),
+            capabilities: capabilities.clone(),
+            version: "9.8.7".to_owned(),
+        };
+        Ok(store.register_agent(&token.secret, &new).await?.ok_or("the registration token was refused")?.item)
+    };
+    let builder = register("builder-1", "default").await?;
+    let hostile = register("<i>evil</i>", "gpu pool").await?;
+    store.agent_seen(builder.id, slipway_store::AgentState::Idle).await?;
+    store.agent_seen(hostile.id, slipway_store::AgentState::Offline).await?;
+
+    // The run's first job, leased by builder-1.
+    let admin_token = server.admin_token.clone().ok_or("no admin token")?;
+    let started =
+        send(&server.app(), Method::POST, "/api/v1/pipelines/demo/runs", Some(&admin_token), Some(json!({}))).await?;
+    let run = started.body["id"].as_i64().ok_or_else(|| format!("no run id: {} {}", started.status, started.body))?;
+    let request = slipway_store::LeaseRequest {
+        holder: "agent:builder-1".to_owned(),
+        pool: "default".to_owned(),
+        capabilities: capabilities.clone(),
+        duration: std::time::Duration::from_secs(600),
+    };
+    let mut lease = None;
+    for _ in 0..100 {
+        lease = store.lease_job(&request).await?;
+        if lease.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(lease.is_some(), "the run's first job was never queued");
+
+    let page = rita.get("/agents").await?;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let body = &page.body;
+    assert!(body.contains("href=\"/agents\""), "the nav links the page: {body}");
+    let row = body.split("<tr>").find(|row| row.contains("builder-1")).ok_or("no row for builder-1")?;
+    assert!(row.contains("<td>default</td>") && row.contains("9.8.7"), "{row}");
+    assert!(row.contains("<span class=\"badge s-run\">busy</span>"), "{row}");
+    assert!(row.contains(&format!("href=\"/runs/{run}?job=")), "{row}");
+    assert!(row.contains("<details>") && row.contains("Agent.OS"), "{row}");
+    let row = body.split("<tr>").find(|row| row.contains("gpu pool")).ok_or("no row for the hostile agent")?;
+    assert!(row.contains("&lt;i&gt;evil&lt;/i&gt;") && !row.contains("<i>evil"), "{row}");
+    assert!(row.contains("<span class=\"badge s-skip\">offline</span>"), "{row}");
+    assert!(!body.contains("<script>alert('capability')"), "{body}");
+    assert!(body.contains("&lt;script&gt;alert"), "{body}");
+
+    // A reader gets no token form and may not post one.
+    assert!(!body.contains("/agents/registration-tokens"), "{body}");
+    let refused = rita.post("/agents/registration-tokens", &[("csrf", &rita_csrf)]).await?;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+
+    // The run page says which agent runs the job.
+    let run_page = rita.get(&format!("/runs/{run}")).await?;
+    assert!(run_page.body.contains("on builder-1"), "{}", run_page.body);
+
+    // An admin's form: CSRF checked, the token shown once and good for one registration.
+    let page = admin.get("/agents").await?;
+    assert!(page.body.contains("action=\"/agents/registration-tokens\""), "{}", page.body);
+    let forged = admin.post("/agents/registration-tokens", &[("csrf", "f00d")]).await?;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    let bad = admin.post("/agents/registration-tokens", &[("csrf", &admin_csrf), ("expires_in_hours", "0")]).await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    let created =
+        admin.post("/agents/registration-tokens", &[("csrf", &admin_csrf), ("expires_in_hours", "2")]).await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let start = created.body.find("<code id=\"new-token\">").ok_or("no token shown")? + "<code id=\"new-token\">".len();
+    let end = created.body[start..].find('<').ok_or("no token end")? + start;
+    let token = &created.body[start..end];
+    let new = slipway_store::NewAgent {
+        name: "builder-2".to_owned(),
+        pool: "default".to_owned(),
+        capabilities: std::collections::BTreeMap::new(),
+        version: "9.8.7".to_owned(),
+    };
+    assert!(store.register_agent(token, &new).await?.is_some(), "the shown token registers an agent");
+    assert!(!admin.get("/agents").await?.body.contains(token), "the token is shown only once");
+    server.stop().await;
+    Ok(())
+}
