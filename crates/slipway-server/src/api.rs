@@ -21,9 +21,6 @@ use crate::launch::{LaunchError, LaunchRequest, Launched};
 /// The largest page of runs.
 const MAX_PAGE: u32 = 200;
 
-/// How many log lines are read from the store at a time.
-const LOG_PAGE: i64 = 10_000;
-
 /// `GET /health`.
 pub async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok", "database": state.store().backend_name() }))
@@ -328,20 +325,8 @@ pub async fn run_logs(
     let store = state.store();
     let mut logs = Vec::new();
     for job in store.jobs_of_run(run.id).await? {
-        let mut text = String::new();
-        let mut from = 0;
-        loop {
-            let slice = store.read_log(job.id, from, LOG_PAGE).await?;
-            for line in &slice.lines {
-                text.push_str(line);
-                text.push('\n');
-            }
-            if slice.lines.is_empty() || slice.next_line <= from {
-                break;
-            }
-            from = slice.next_line;
-        }
-        logs.push(JobLog { job, log: text });
+        let log = store.read_whole_log(job.id).await?;
+        logs.push(JobLog { job, log });
     }
     Ok(Json(serde_json::json!({ "run": run.id, "status": run.status, "result": run.result, "jobs": logs }))
         .into_response())

@@ -62,6 +62,9 @@ mod postgres_backend {
 /// The name of the SQLite database file that [`Store::open`] uses inside a directory.
 pub const SQLITE_FILE_NAME: &str = "slipway.db";
 
+/// How many lines [`Store::read_whole_log`] reads at a time.
+pub const WHOLE_LOG_PAGE: i64 = 10_000;
+
 /// How to open a store.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
@@ -800,6 +803,27 @@ impl Store {
     /// [`StoreError::NotFound`] for an unknown job.
     pub async fn read_log(&self, job: JobId, from_line: i64, max_lines: i64) -> Result<LogSlice> {
         dispatch!(self.read_log(job, from_line, max_lines))
+    }
+
+    /// A job's whole log as stored so far, one line per `\n`-ended line, read in pages of
+    /// [`WHOLE_LOG_PAGE`] lines.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown job.
+    pub async fn read_whole_log(&self, job: JobId) -> Result<String> {
+        let mut text = String::new();
+        let mut from = 0;
+        loop {
+            let slice = self.read_log(job, from, WHOLE_LOG_PAGE).await?;
+            for line in &slice.lines {
+                text.push_str(line);
+                text.push('\n');
+            }
+            if slice.lines.is_empty() || slice.next_line <= from {
+                return Ok(text);
+            }
+            from = slice.next_line;
+        }
     }
 
     // ----- events -----

@@ -829,19 +829,7 @@ pub async fn raw_log(
         .into_iter()
         .find(|job| job.key == key)
         .ok_or_else(|| UiError::not_found(format!("Run {} has no job '{key}'.", run.id)))?;
-    let mut text = String::new();
-    let mut from = 0;
-    loop {
-        let slice = store.read_log(job.id, from, 10_000).await?;
-        for line in &slice.lines {
-            text.push_str(line);
-            text.push('\n');
-        }
-        if slice.lines.is_empty() || slice.next_line <= from {
-            break;
-        }
-        from = slice.next_line;
-    }
+    let text = store.read_whole_log(job.id).await?;
     let file: String = format!("run-{}-{key}.log", run.id)
         .chars()
         .map(|character| if character.is_ascii_alphanumeric() || ".-_".contains(character) { character } else { '_' })
