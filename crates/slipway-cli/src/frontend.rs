@@ -1,6 +1,6 @@
 //! The `validate`, `expand` and `plan` commands, and loading a pipeline into a plan for `run`.
 //!
-//! This is the edge of the Azure front end: it reads files from disk (through [`DiskFileSystem`]),
+//! This is the edge of the Azure front end: it reads files from disk (through [`RepositoryFiles`], which never reads outside the repository),
 //! learns the compile-time variables from the git checkout, and prints diagnostics, expanded YAML
 //! and plans. Everything between is the pure `slipway_azure` crate.
 
@@ -8,9 +8,10 @@ use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use slipway_azure::{FileSystem, Location, Options, ReadError};
+use slipway_azure::{Location, Options};
 use slipway_diagnostics::{Diagnostic, SourceMap, render_all};
 use slipway_plan::Plan;
+use slipway_source::RepositoryFiles;
 
 /// How diagnostics are printed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -81,38 +82,6 @@ fn parse_pair(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Reads pipeline files from disk. The pipeline's own repository is the git checkout that holds
-/// the entry file (or the entry file's directory outside git); others come from `--repo`.
-pub struct DiskFileSystem {
-    root: PathBuf,
-    repositories: Vec<(String, PathBuf)>,
-    current_directory: PathBuf,
-}
-
-impl DiskFileSystem {
-    fn path_of(&self, location: &Location) -> Option<PathBuf> {
-        let root = match &location.repository {
-            None => &self.root,
-            Some(alias) => &self.repositories.iter().find(|(known, _)| known == alias)?.1,
-        };
-        Some(root.join(&location.path))
-    }
-}
-
-impl FileSystem for DiskFileSystem {
-    fn read(&self, location: &Location) -> Result<String, ReadError> {
-        let Some(path) = self.path_of(location) else { return Err(ReadError::NoCheckout) };
-        std::fs::read(&path).map_err(|error| ReadError::from_io(&error)).and_then(ReadError::text)
-    }
-
-    fn display_name(&self, location: &Location) -> String {
-        match self.path_of(location) {
-            Some(path) => relative_to(&path, &self.current_directory).display().to_string(),
-            None => location.to_string(),
-        }
-    }
-}
-
 /// `path` relative to `base` when it lies below it, else `path` as it is.
 fn relative_to(path: &Path, base: &Path) -> PathBuf {
     path.strip_prefix(base).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
@@ -154,12 +123,14 @@ pub fn load(path: &Path, args: &LoadArgs) -> Loaded {
     let root = crate::git::repository_root(&start).unwrap_or(start);
     let relative = relative_to(&entry, &root);
     let location = Location::local(relative.to_string_lossy().replace('\\', "/"));
-    let repositories = args
+    // The pipeline's own repository is the git checkout that holds the entry file (or the entry
+    // file's directory outside git); others come from `--repo`. No file outside them is read.
+    let file_system = args
         .repositories
         .iter()
-        .map(|(alias, path)| (alias.clone(), absolute(Path::new(path), &current_directory)))
-        .collect();
-    let file_system = DiskFileSystem { root: root.clone(), repositories, current_directory };
+        .fold(RepositoryFiles::new(&root).shown_relative_to(&current_directory), |files, (alias, path)| {
+            files.with_repository(alias, absolute(Path::new(path), &current_directory))
+        });
     let options =
         Options { parameters: args.parameters.clone(), variables: crate::git::compile_time_variables(&root, &entry) };
     let compiled = slipway_azure::compile(&location, &file_system, &options);

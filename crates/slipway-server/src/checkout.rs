@@ -1,11 +1,12 @@
 //! Checking out a pipeline's repository with the `git` program and loading its pipeline with the
 //! Azure front end over that checkout.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 use std::process::Command;
 
-use slipway_azure::{FileSystem, Location, Options, ReadError};
+use slipway_azure::{Location, Options};
 use slipway_plan::Plan;
+use slipway_source::RepositoryFiles;
 
 /// Why a checkout or a pipeline could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -102,22 +103,6 @@ fn git(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Re
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     } else {
         Err(CheckoutError::Git { action, detail: String::from_utf8_lossy(&output.stderr).trim().to_owned() })
-    }
-}
-
-/// Reads pipeline files from a checkout; other repositories' files are not available yet.
-struct CheckoutFileSystem {
-    root: PathBuf,
-}
-
-impl FileSystem for CheckoutFileSystem {
-    fn read(&self, location: &Location) -> Result<String, ReadError> {
-        if location.repository.is_some() {
-            return Err(ReadError::NoCheckout);
-        }
-        // The front end gives paths with no `..`; the check is kept so that no path leaves the checkout.
-        let relative = normalize_yaml_path(&location.path).map_err(|_| ReadError::NotFound)?;
-        std::fs::read(self.root.join(relative)).map_err(|error| ReadError::from_io(&error)).and_then(ReadError::text)
     }
 }
 
@@ -272,7 +257,7 @@ pub fn checkout_revision(request: &CheckoutRequest<'_>) -> Result<Checkout, Chec
             None => variables.push((name.clone(), value.clone())),
         }
     }
-    let file_system = CheckoutFileSystem { root: destination.to_path_buf() };
+    let file_system = RepositoryFiles::new(destination);
     let options = Options { parameters: request.parameters.to_vec(), variables };
     let compiled = slipway_azure::compile(&Location::local(yaml_path), &file_system, &options);
     let has_errors = compiled.diagnostics.iter().any(slipway_diagnostics::Diagnostic::is_error);

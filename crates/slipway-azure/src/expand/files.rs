@@ -43,9 +43,25 @@ pub enum ReadError {
     NotFound,
     /// The repository alias has no local checkout (`--repo ALIAS=PATH` was not given).
     NoCheckout,
+    /// The path leads out of its repository through a symbolic link (the file itself, or a
+    /// directory on the way): pipeline files are only ever read from inside their repository.
+    OutsideRepository,
     /// Anything else (permissions, not UTF-8), with a description.
     Other(String),
 }
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFound => formatter.write_str("no such file"),
+            Self::NoCheckout => formatter.write_str("the repository has no local checkout"),
+            Self::OutsideRepository => formatter.write_str("the path leads outside its repository"),
+            Self::Other(reason) => formatter.write_str(reason),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
 
 impl ReadError {
     /// The error for a failed read of a pipeline file (the caller did the I/O; this only sorts

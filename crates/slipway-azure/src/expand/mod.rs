@@ -7,7 +7,7 @@
 //! `$[ ]` expressions and `$(macro)` text are left for run time. Every produced node keeps the
 //! span it was written at; a node made by an expression carries the expression's span.
 //!
-//! Diagnostic codes raised here: `T0001`–`T0016` (templates and expressions) and `P0001`–`P0006`
+//! Diagnostic codes raised here: `T0001`–`T0017` (templates and expressions) and `P0001`–`P0006`
 //! (parameters); `docs/diagnostics.md` lists them.
 
 pub mod files;
@@ -372,6 +372,15 @@ impl Expander<'_> {
                 )
                 .with_hint(format!("pass `--repo {alias}=PATH` with the path of a checkout of that repository"))
             }
+            ReadError::OutsideRepository => Diagnostic::error(
+                "T0017",
+                format!(
+                    "`{}` leads outside its repository through a symbolic link",
+                    self.file_system.display_name(location)
+                ),
+                span,
+            )
+            .with_hint("pipeline files and templates are read only from inside their repository; commit the file itself instead of a link to it"),
             ReadError::Other(reason) => {
                 Diagnostic::error("T0015", format!("`{location}` could not be read: {reason}"), span)
             }

@@ -8,7 +8,7 @@ use std::path::Path;
 use slipway_azure::{Location, Options, compile};
 use slipway_diagnostics::render_all;
 
-use crate::support::DirectoryFileSystem;
+use slipway_source::RepositoryFiles;
 
 fn render_fixture(path: &Path) -> (String, Vec<&'static str>) {
     let directory = path.parent().expect("fixture directory");
@@ -18,7 +18,7 @@ fn render_fixture(path: &Path) -> (String, Vec<&'static str>) {
         .filter_map(|line| line.strip_prefix("# param: "))
         .filter_map(|pair| pair.split_once('=').map(|(name, value)| (name.to_owned(), value.to_owned())))
         .collect();
-    let file_system = DirectoryFileSystem { root: directory.to_path_buf(), repositories: Vec::new() };
+    let file_system = RepositoryFiles::new(directory);
     let name = path.file_name().and_then(|name| name.to_str()).expect("file name");
     let compiled = compile(&Location::local(name), &file_system, &Options { parameters, variables: Vec::new() });
     (

@@ -7,7 +7,7 @@ use std::path::Path;
 use slipway_azure::{Location, Options, expand};
 use slipway_diagnostics::{FileId, render_all};
 
-use crate::support::{DirectoryFileSystem, shape};
+use crate::support::shape;
 
 #[test]
 fn documented_expansion_cases_expand_as_stated() {
@@ -18,7 +18,7 @@ fn documented_expansion_cases_expand_as_stated() {
         .collect();
     names.sort();
     assert!(names.len() >= 5, "expected the five documented cases, found {names:?}");
-    let file_system = DirectoryFileSystem { root: directory.clone(), repositories: Vec::new() };
+    let file_system = slipway_source::RepositoryFiles::new(directory.clone());
     let mut failures = Vec::new();
     for name in &names {
         let expansion = expand(&Location::local(format!("{name}.input.yml")), &file_system, &Options::default());

@@ -2,27 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use slipway_azure::{FileSystem, Location, ReadError};
 use slipway_yaml::{Node, Value};
-
-/// Reads files below a directory, as the CLI does, for fixtures on disk.
-pub struct DirectoryFileSystem {
-    pub root: PathBuf,
-    pub repositories: Vec<(String, PathBuf)>,
-}
-
-impl FileSystem for DirectoryFileSystem {
-    fn read(&self, location: &Location) -> Result<String, ReadError> {
-        let root = match &location.repository {
-            None => &self.root,
-            Some(alias) => match self.repositories.iter().find(|(known, _)| known == alias) {
-                Some((_, root)) => root,
-                None => return Err(ReadError::NoCheckout),
-            },
-        };
-        std::fs::read(root.join(&location.path)).map_err(|error| ReadError::from_io(&error)).and_then(ReadError::text)
-    }
-}
 
 /// The meaning of a node, for structural comparison: scalars by their text, collections by
 /// their items. Styles, spans and comments do not count.

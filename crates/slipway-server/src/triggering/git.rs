@@ -266,24 +266,105 @@ impl Mirror {
         Ok(CommitInfo { message, subject, author, email })
     }
 
-    /// A file of a commit: `None` when the commit has no such file.
+    /// A file of a commit, its symbolic links resolved inside the commit's tree as a checkout
+    /// of it would resolve them: a link out of the repository is not followed.
     ///
     /// # Errors
-    /// When the commit is not in the mirror, or the file is not UTF-8.
-    pub fn read_file(&self, commit: &str, path: &str) -> Result<Option<String>, GitError> {
+    /// When the commit is not in the mirror, the file is not UTF-8, or links loop.
+    pub fn read_file(&self, commit: &str, path: &str) -> Result<TreeFile, GitError> {
         check(commit)?;
-        let object = format!("{commit}:{path}");
-        match self.git("cat-file", &["cat-file", "-t", &object]) {
-            Ok(kind) if text(&kind) == "blob" => {}
-            Ok(_) => return Ok(None),
+        let mut pending: std::collections::VecDeque<String> = path.split('/').map(str::to_owned).collect();
+        let mut resolved: Vec<String> = Vec::new();
+        let mut links = 0;
+        while let Some(part) = pending.pop_front() {
+            match part.as_str() {
+                "" | "." => continue,
+                ".." => {
+                    if resolved.pop().is_none() {
+                        return Ok(TreeFile::OutsideRepository);
+                    }
+                    continue;
+                }
+                _ => resolved.push(part),
+            }
+            let here = resolved.join("/");
+            let Some(entry) = self.tree_entry(commit, &here)? else { return Ok(TreeFile::Missing) };
+            match entry.mode.as_str() {
+                "120000" => {
+                    links += 1;
+                    if links > MAX_LINKS {
+                        return Err(GitError {
+                            action: "cat-file",
+                            detail: format!("{path}: too many symbolic links"),
+                        });
+                    }
+                    let target = String::from_utf8_lossy(&self.git("cat-file", &["cat-file", "blob", &entry.object])?)
+                        .into_owned();
+                    if target.starts_with('/') {
+                        return Ok(TreeFile::OutsideRepository);
+                    }
+                    resolved.pop();
+                    for part in target.split('/').rev() {
+                        pending.push_front(part.to_owned());
+                    }
+                }
+                "040000" if !pending.is_empty() => {}
+                _ if !pending.is_empty() || entry.kind != "blob" => return Ok(TreeFile::Missing),
+                _ => {
+                    let bytes = self.git("cat-file", &["cat-file", "blob", &entry.object])?;
+                    return String::from_utf8(bytes)
+                        .map(TreeFile::Text)
+                        .map_err(|_| GitError { action: "cat-file", detail: format!("{path} is not UTF-8 text") });
+                }
+            }
+        }
+        Ok(TreeFile::Missing)
+    }
+
+    /// The entry of a commit's tree at `path` (no links followed), `None` when there is none.
+    fn tree_entry(&self, commit: &str, path: &str) -> Result<Option<TreeEntry>, GitError> {
+        let output = match self.git("ls-tree", &["--literal-pathspecs", "ls-tree", "-z", commit, "--", path]) {
+            Ok(output) => output,
             Err(_) if self.has_commit(commit) => return Ok(None),
             Err(error) => return Err(error),
+        };
+        let Some(line) = output.split(|&byte| byte == 0).next().filter(|line| !line.is_empty()) else {
+            return Ok(None);
+        };
+        let line = String::from_utf8_lossy(line);
+        let Some((meta, name)) = line.split_once('\t') else { return Ok(None) };
+        if name != path {
+            return Ok(None);
         }
-        let bytes = self.git("cat-file", &["cat-file", "blob", &object])?;
-        String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| GitError { action: "cat-file", detail: format!("{path} is not UTF-8 text") })
+        let mut fields = meta.split(' ');
+        match (fields.next(), fields.next(), fields.next()) {
+            (Some(mode), Some(kind), Some(object)) if is_commit_id(object) => {
+                Ok(Some(TreeEntry { mode: mode.to_owned(), kind: kind.to_owned(), object: object.to_owned() }))
+            }
+            _ => Ok(None),
+        }
     }
+}
+
+/// How many symbolic links one path may go through (Linux's limit).
+const MAX_LINKS: usize = 40;
+
+/// One entry of a git tree.
+struct TreeEntry {
+    mode: String,
+    kind: String,
+    object: String,
+}
+
+/// What a path of a commit holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TreeFile {
+    /// A file's text.
+    Text(String),
+    /// No file at that path (nothing, a directory, or a dangling link).
+    Missing,
+    /// A symbolic link on the way leads outside the repository; it was not followed.
+    OutsideRepository,
 }
 
 fn check(commit: &str) -> Result<(), GitError> {
@@ -337,5 +418,55 @@ mod tests {
     #[test]
     fn paths_are_split_on_nul() {
         assert_eq!(split_paths(b"a.txt\0dir/b c.rs\0\0"), ["a.txt", "dir/b c.rs"]);
+    }
+
+    /// A mirror of a repository whose commit holds plain files, links inside it and links out.
+    fn mirror_with_links() -> Result<(tempfile::TempDir, Mirror, String), Box<dyn std::error::Error>> {
+        let top = tempfile::tempdir()?;
+        let work = top.path().join("work");
+        std::fs::create_dir_all(work.join("templates/deep"))?;
+        std::fs::write(work.join("templates/steps.yml"), "steps: []\n")?;
+        std::fs::write(work.join("templates/deep/job.yml"), "jobs: []\n")?;
+        let links = [
+            ("templates/steps.yml", "linked.yml"),
+            ("templates", "dir-link"),
+            ("../steps.yml", "templates/deep/up.yml"),
+            ("/etc/passwd", "absolute.yml"),
+            ("../admin-token", "relative.yml"),
+            ("../../..", "templates/deep/escape"),
+            ("loop-b.yml", "loop-a.yml"),
+            ("loop-a.yml", "loop-b.yml"),
+        ];
+        for (target, link) in links {
+            std::os::unix::fs::symlink(target, work.join(link))?;
+        }
+        let git = |arguments: &[&str]| {
+            run(Some(&work), "test", &[&["-c", "user.name=T", "-c", "user.email=t@e"][..], arguments].concat())
+        };
+        git(&["init", "--quiet", "-b", "main"])?;
+        git(&["add", "."])?;
+        git(&["commit", "--quiet", "-m", "links"])?;
+        let commit = text(&git(&["rev-parse", "HEAD"])?);
+        let mirror = Mirror::open(top.path(), PipelineId(1))?;
+        mirror.fetch(&work.display().to_string())?;
+        Ok((top, mirror, commit))
+    }
+
+    #[test]
+    fn links_inside_the_tree_are_followed_and_links_out_are_not() -> Result<(), Box<dyn std::error::Error>> {
+        let (_top, mirror, commit) = mirror_with_links()?;
+        let read = |path: &str| mirror.read_file(&commit, path);
+        assert_eq!(read("templates/steps.yml")?, TreeFile::Text("steps: []\n".into()));
+        assert_eq!(read("linked.yml")?, TreeFile::Text("steps: []\n".into()));
+        assert_eq!(read("dir-link/deep/job.yml")?, TreeFile::Text("jobs: []\n".into()));
+        assert_eq!(read("templates/deep/up.yml")?, TreeFile::Text("steps: []\n".into()));
+        assert_eq!(read("absolute.yml")?, TreeFile::OutsideRepository);
+        assert_eq!(read("relative.yml")?, TreeFile::OutsideRepository);
+        assert_eq!(read("templates/deep/escape/etc/passwd")?, TreeFile::OutsideRepository);
+        assert_eq!(read("missing.yml")?, TreeFile::Missing);
+        assert_eq!(read("templates")?, TreeFile::Missing);
+        assert_eq!(read("templates/steps.yml/x")?, TreeFile::Missing);
+        assert!(read("loop-a.yml").is_err());
+        Ok(())
     }
 }

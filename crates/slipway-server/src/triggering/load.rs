@@ -5,7 +5,7 @@
 use slipway_azure::{FileSystem, Location, Options, ReadError};
 use slipway_triggers::PipelineTriggers;
 
-use super::git::Mirror;
+use super::git::{Mirror, TreeFile};
 use crate::checkout::normalize_yaml_path;
 
 /// What the pipeline file at a commit says about triggers.
@@ -33,8 +33,9 @@ impl FileSystem for CommitFileSystem<'_> {
         }
         let path = normalize_yaml_path(&location.path).map_err(|_| ReadError::NotFound)?;
         match self.mirror.read_file(self.commit, &path) {
-            Ok(Some(text)) => Ok(text),
-            Ok(None) => Err(ReadError::NotFound),
+            Ok(TreeFile::Text(text)) => Ok(text),
+            Ok(TreeFile::Missing) => Err(ReadError::NotFound),
+            Ok(TreeFile::OutsideRepository) => Err(ReadError::OutsideRepository),
             Err(error) => Err(ReadError::Other(error.to_string())),
         }
     }
@@ -48,8 +49,8 @@ pub fn load_triggers(mirror: &Mirror, commit: &str, yaml_path: &str, variables: 
         return Loaded::Invalid(format!("'{yaml_path}' is not a file path inside the repository"));
     };
     match mirror.read_file(commit, &path) {
-        Ok(Some(_)) => {}
-        Ok(None) => return Loaded::NoFile,
+        Ok(TreeFile::Text(_) | TreeFile::OutsideRepository) => {}
+        Ok(TreeFile::Missing) => return Loaded::NoFile,
         Err(error) => return Loaded::Invalid(error.to_string()),
     }
     let file_system = CommitFileSystem { mirror, commit };

@@ -5,6 +5,7 @@ mod agents;
 mod api;
 mod breadth;
 mod browser;
+mod hostile;
 mod runs;
 mod support;
 mod tokens;
