@@ -7,7 +7,12 @@ use slipway_protocol::RepositoryRef;
 
 fn git(directory: Option<&Path>, arguments: &[&str]) -> Result<String, String> {
     let mut command = Command::new("git");
-    command.args(arguments).env("GIT_TERMINAL_PROMPT", "0").stdin(Stdio::null());
+    // Never a remote helper such as `ext::`, which runs a command (the server's rule too).
+    command
+        .args(arguments)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ALLOW_PROTOCOL", "file:git:http:https:ssh")
+        .stdin(Stdio::null());
     if let Some(directory) = directory {
         command.current_dir(directory);
     }

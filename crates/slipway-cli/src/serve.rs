@@ -47,6 +47,31 @@ pub struct ServeArgs {
     /// On a first start, do not register the repository's example pipeline.
     #[arg(long)]
     pub no_example: bool,
+    /// How the server's log lines (on stderr) are written; `RUST_LOG` filters them [default
+    /// level: info].
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// The formats of the server's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line per event for people, with its fields as `name=value`.
+    Text,
+    /// One JSON object per line, with its fields, for log collectors.
+    Json,
+}
+
+/// Sends the server's `tracing` events to stderr in `format`, filtered by `RUST_LOG`.
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A second initialisation (never in the binary) is not an error worth stopping for.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
 
 /// The git repository around the current directory, when it has the example pipeline.
@@ -110,6 +135,7 @@ fn timing_from_environment() -> Option<slipway_server::agents::AgentTiming> {
 
 /// `slipway serve`.
 pub fn serve_command(args: &ServeArgs) -> ExitCode {
+    init_logging(args.log_format);
     let data_dir = args
         .data_dir
         .clone()

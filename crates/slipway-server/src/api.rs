@@ -89,10 +89,13 @@ pub async fn create_pipeline(
 }
 
 /// Creates a pipeline (for the API and the web UI): checks the name, repository, file path and
-/// branch, keeps a local repository's path absolute, and records the heads its triggers start from.
+/// branch, keeps a local repository's path absolute, checks that git can read the repository and
+/// that the pipeline file is on the branch runs will use, and records the heads its triggers start
+/// from.
 ///
 /// # Errors
-/// A 400 for a bad value, a 409 when the name is taken.
+/// A 400 for a malformed value, a 422 for a repository, branch or file that is not there, a 409
+/// when the name is taken.
 pub async fn register_pipeline(state: &AppState, body: CreatePipeline) -> Result<Pipeline, ApiError> {
     check_name(&body.name)?;
     checkout::check_repository(&body.repository).map_err(invalid_input)?;
@@ -106,6 +109,14 @@ pub async fn register_pipeline(state: &AppState, body: CreatePipeline) -> Result
         Some(Ok(path)) => path.display().to_string(),
         _ => body.repository.clone(),
     };
+    let default_branch = Some(body.default_branch.as_str()).filter(|branch| !branch.is_empty());
+    let scratch = state
+        .data_dir()
+        .join("checkouts")
+        .join(format!("intake-{}", crate::random_hex(12).map_err(ApiError::Internal)?));
+    let intake = crate::triggering::intake::inspect(&repository, default_branch, &yaml_path, scratch)
+        .await
+        .map_err(|error| ApiError::Unprocessable(error.to_string()))?;
     let settings = PipelineSettings {
         name: body.name,
         repository,
@@ -114,7 +125,7 @@ pub async fn register_pipeline(state: &AppState, body: CreatePipeline) -> Result
         retention: RetentionPolicy::default(),
     };
     let pipeline = state.store().create_pipeline(&settings).await?;
-    crate::triggering::poll::record_initial_heads(state, &pipeline).await;
+    crate::triggering::poll::record_initial_heads(state, &pipeline, &intake.refs).await;
     Ok(pipeline)
 }
 

@@ -50,13 +50,43 @@ pub struct Checkout {
     pub email: String,
 }
 
-/// Checks that a repository location is one `git clone` can take without reading it as an option.
+/// The transports git may use for pipelines' repositories (`GIT_ALLOW_PROTOCOL` for every git
+/// the server runs): never a remote helper such as `ext::`, which runs a command.
+pub const ALLOWED_GIT_PROTOCOLS: &str = "file:git:http:https:ssh";
+
+/// The URL schemes a pipeline's repository may use; anything else is a local path or an
+/// scp-like `host:path`.
+const URL_SCHEMES: [&str; 7] = ["file", "http", "https", "ssh", "git", "git+ssh", "ssh+git"];
+
+/// Checks that a repository location is a local path or a URL of a transport git may use, that
+/// git cannot read as an option, and that holds no control character.
 ///
 /// # Errors
-/// [`CheckoutError::Invalid`] when it is empty or starts with `-`.
+/// [`CheckoutError::Invalid`] saying what is wrong and what is accepted.
 pub fn check_repository(repository: &str) -> Result<(), CheckoutError> {
-    if repository.trim().is_empty() || repository.starts_with('-') || repository.contains('\0') {
-        return Err(CheckoutError::Invalid(format!("'{repository}' is not a repository path or URL")));
+    const ACCEPTED: &str = "give a local path or an https://, ssh://, git:// or file:// URL";
+    let invalid = |why: &str| {
+        CheckoutError::Invalid(format!("'{}' is not a repository: {why}; {ACCEPTED}", repository.escape_debug()))
+    };
+    if repository.trim().is_empty() {
+        return Err(invalid("it is empty"));
+    }
+    if repository.starts_with('-') {
+        return Err(invalid("it starts with '-'"));
+    }
+    if repository.chars().any(char::is_control) {
+        return Err(invalid("it holds a control character"));
+    }
+    if let Some((transport, _)) = repository.split_once("::")
+        && !transport.is_empty()
+        && transport.chars().all(|character| character.is_ascii_alphanumeric() || "+-.".contains(character))
+    {
+        return Err(invalid(&format!("git remote helpers such as '{transport}::' are not allowed")));
+    }
+    if let Some((scheme, _)) = repository.split_once("://")
+        && !URL_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
+    {
+        return Err(invalid(&format!("the scheme '{scheme}' is not one git may use here")));
     }
     Ok(())
 }
@@ -78,9 +108,14 @@ pub fn check_branch(branch: &str) -> Result<(), CheckoutError> {
 /// `.` or `..`.
 ///
 /// # Errors
-/// [`CheckoutError::Invalid`] for an absolute path, a path leaving the repository, or an empty one.
+/// [`CheckoutError::Invalid`] for an absolute path, a path leaving the repository, an empty one,
+/// or one with a control character.
 pub fn normalize_yaml_path(path: &str) -> Result<String, CheckoutError> {
-    let invalid = || CheckoutError::Invalid(format!("'{path}' is not a file path inside the repository"));
+    let invalid =
+        || CheckoutError::Invalid(format!("'{}' is not a file path inside the repository", path.escape_debug()));
+    if path.chars().any(char::is_control) {
+        return Err(invalid());
+    }
     let mut parts = Vec::new();
     for component in Path::new(path).components() {
         match component {
@@ -94,7 +129,7 @@ pub fn normalize_yaml_path(path: &str) -> Result<String, CheckoutError> {
 
 fn git(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Result<String, CheckoutError> {
     let mut command = Command::new("git");
-    command.args(arguments).env("GIT_TERMINAL_PROMPT", "0");
+    command.args(arguments).env("GIT_TERMINAL_PROMPT", "0").env("GIT_ALLOW_PROTOCOL", ALLOWED_GIT_PROTOCOLS);
     if let Some(directory) = directory {
         command.current_dir(directory);
     }
@@ -370,7 +405,7 @@ pub fn checkout_commit(repository: &str, commit: &str, destination: &Path) -> Re
 /// Like [`git`], but gives the output as it is (a file's text), not trimmed.
 fn git_raw(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Result<String, CheckoutError> {
     let mut command = Command::new("git");
-    command.args(arguments).env("GIT_TERMINAL_PROMPT", "0");
+    command.args(arguments).env("GIT_TERMINAL_PROMPT", "0").env("GIT_ALLOW_PROTOCOL", ALLOWED_GIT_PROTOCOLS);
     if let Some(directory) = directory {
         command.current_dir(directory);
     }
@@ -398,6 +433,15 @@ mod tests {
     #[test]
     fn options_are_not_taken_for_repositories_or_branches() {
         assert!(check_repository("--upload-pack=evil").is_err());
+        for hostile in ["ext::sh -c touch% /tmp/pwned", "fd::3", "x\0y", "a\nb", "gopher://host/x", "", " "] {
+            assert!(check_repository(hostile).is_err(), "{hostile:?}");
+        }
+        for fine in
+            ["/srv/repo", "repo", "https://example.com/a.git", "git@host:team/repo.git", "file:///srv/r", "SSH://h/r"]
+        {
+            assert!(check_repository(fine).is_ok(), "{fine}");
+        }
+        assert!(normalize_yaml_path("a\0b.yml").is_err());
         assert!(check_branch("-b").is_err());
         assert!(check_branch("feature/x").is_ok());
     }

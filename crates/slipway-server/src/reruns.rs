@@ -175,7 +175,10 @@ async fn checkout_commit(state: &AppState, run: &Run) -> Result<std::path::PathB
 
 fn git(directory: Option<&Path>, arguments: &[&str]) -> Result<(), String> {
     let mut command = Command::new("git");
-    command.args(arguments).env("GIT_TERMINAL_PROMPT", "0");
+    command
+        .args(arguments)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ALLOW_PROTOCOL", crate::checkout::ALLOWED_GIT_PROTOCOLS);
     if let Some(directory) = directory {
         command.current_dir(directory);
     }

@@ -25,6 +25,7 @@ fn run(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Re
     command
         .args(arguments)
         .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ALLOW_PROTOCOL", crate::checkout::ALLOWED_GIT_PROTOCOLS)
         .env("GIT_ASKPASS", "true")
         .env("GIT_HTTP_LOW_SPEED_LIMIT", "1")
         .env("GIT_HTTP_LOW_SPEED_TIME", "60");
@@ -136,7 +137,15 @@ impl Mirror {
     /// # Errors
     /// When the directory cannot be created.
     pub fn open(data_dir: &Path, pipeline: PipelineId) -> Result<Self, GitError> {
-        let directory = data_dir.join("triggers").join(format!("{}.git", pipeline.get()));
+        Self::at(&data_dir.join("triggers").join(format!("{}.git", pipeline.get())))
+    }
+
+    /// A bare repository at `directory`, created (empty) when it does not exist yet.
+    ///
+    /// # Errors
+    /// When the directory cannot be created.
+    pub fn at(directory: &Path) -> Result<Self, GitError> {
+        let directory = directory.to_path_buf();
         if !directory.join("HEAD").is_file() {
             std::fs::create_dir_all(&directory)
                 .map_err(|error| GitError { action: "init", detail: format!("{}: {error}", directory.display()) })?;
@@ -166,6 +175,22 @@ impl Mirror {
                 "+refs/heads/*:refs/heads/*",
                 "+refs/tags/*:refs/tags/*",
             ],
+        )
+        .map(drop)
+    }
+
+    /// Fetches the newest commit of one ref of `repository` (no history) under the same name.
+    ///
+    /// # Errors
+    /// When git cannot fetch it.
+    pub fn fetch_shallow(&self, repository: &str, git_ref: &str) -> Result<(), GitError> {
+        if !git_ref.starts_with("refs/") {
+            return Err(GitError { action: "fetch", detail: format!("'{git_ref}' is not a ref") });
+        }
+        let refspec = format!("+{git_ref}:{git_ref}");
+        self.git(
+            "fetch",
+            &["fetch", "--quiet", "--no-tags", "--depth", "1", "--no-write-fetch-head", repository, &refspec],
         )
         .map(drop)
     }

@@ -20,6 +20,7 @@
 
 pub mod completion;
 pub mod git;
+pub mod intake;
 pub mod load;
 pub mod poll;
 pub mod pull_requests;

@@ -57,19 +57,16 @@ pub struct MovedRef {
     pub source: Source,
 }
 
-/// How long creating a pipeline waits for its repository's refs.
-const INITIAL_HEADS_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
-
-/// Records the current commit of every branch and tag of a new pipeline's repository, so that
-/// only later pushes trigger it. Best effort: when the repository cannot be reached, the first
-/// poll does it.
-pub async fn record_initial_heads(state: &AppState, pipeline: &Pipeline) {
+/// Records the current commit of every branch and tag of a new pipeline's repository, as its
+/// creation listed them, so that only later pushes trigger it. Best effort: what is not recorded
+/// here, the first poll records.
+pub async fn record_initial_heads(state: &AppState, pipeline: &Pipeline, remote: &git::RemoteRefs) {
     let _lock = state.triggers().lock(pipeline.id).await;
-    let repository = pipeline.repository.clone();
-    let listed = tokio::time::timeout(INITIAL_HEADS_WAIT, blocking(move || git::ls_remote(&repository))).await;
-    let Ok(Ok(remote)) = listed else { return };
     for (git_ref, commit) in &remote.refs {
-        let _ = state.store().set_branch_head(pipeline.id, git_ref, commit).await;
+        if let Err(error) = state.store().set_branch_head(pipeline.id, git_ref, commit).await {
+            tracing::warn!(pipeline = %pipeline.name, %error, "the first heads of a new pipeline were not recorded");
+            return;
+        }
     }
 }
 

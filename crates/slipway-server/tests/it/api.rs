@@ -79,7 +79,8 @@ async fn roles_decide_what_a_user_may_do() -> TestResult {
     let admin = server.admin_token.clone().ok_or("no admin token")?;
     let reader = create_user(&app, &admin, "rita", "reader").await?;
     let contributor = create_user(&app, &admin, "carl", "contributor").await?;
-    let pipeline = json!({ "name": "p", "repository": "/nowhere" });
+    let repository = crate::support::two_jobs_repository(&directory.path().join("repository"))?;
+    let pipeline = json!({ "name": "p", "repository": repository });
 
     // Readers read, and nothing else.
     assert_eq!(send(&app, Method::GET, "/api/v1/pipelines", Some(&reader), None).await?.status, StatusCode::OK);

@@ -24,7 +24,10 @@ async fn pipeline_files_linking_out_of_the_repository_are_not_read() -> TestResu
     let first_line = token_text.lines().next().ok_or("empty token file")?.to_owned();
 
     let repository = directory.path().join("repository");
-    make_repository(&repository, &[("real.yml", "steps:\n- script: echo inside\n")])?;
+    make_repository(
+        &repository,
+        &[("real.yml", "steps:\n- script: echo inside\n"), ("later.yml", "steps:\n- script: echo later\n")],
+    )?;
     std::os::unix::fs::symlink(&token_file, repository.join("azure-pipelines.yml"))?;
     std::os::unix::fs::symlink("/etc/passwd", repository.join("passwd.yml"))?;
     std::fs::write(repository.join("templated.yml"), "steps:\n- template: passwd.yml\n")?;
@@ -40,12 +43,22 @@ async fn pipeline_files_linking_out_of_the_repository_are_not_read() -> TestResu
     git(&["commit", "--quiet", "-m", "links"])?;
 
     let repository_text = repository.display().to_string();
-    for (name, path) in [("token", "azure-pipelines.yml"), ("passwd", "templated.yml"), ("inside", "inside.yml")] {
+    // A pipeline file that is a link out is refused when the pipeline is created...
+    let token = json!({ "name": "token", "repository": repository_text, "yamlPath": "azure-pipelines.yml" });
+    let answer = send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(token)).await?;
+    let detail = answer.expect_problem(422);
+    assert!(detail.contains("leads outside the repository through a symbolic link"), "{detail}");
+    assert!(!answer.body.to_string().contains(&first_line), "the admin token leaked: {}", answer.body);
+    for (name, path) in [("passwd", "templated.yml"), ("inside", "inside.yml"), ("later", "later.yml")] {
         let pipeline = json!({ "name": name, "repository": repository_text, "yamlPath": path });
         let created = send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     }
-    for name in ["token", "passwd"] {
+    // ... and when it became one after (a later commit), the run is refused.
+    std::fs::remove_file(repository.join("later.yml"))?;
+    std::os::unix::fs::symlink(&token_file, repository.join("later.yml"))?;
+    git(&["commit", "--quiet", "-am", "now a link"])?;
+    for name in ["later", "passwd"] {
         let answer =
             send(&app, Method::POST, &format!("/api/v1/pipelines/{name}/runs"), Some(&contributor), Some(json!({})))
                 .await?;
@@ -57,6 +70,63 @@ async fn pipeline_files_linking_out_of_the_repository_are_not_read() -> TestResu
     }
     let inside = send(&app, Method::POST, "/api/v1/pipelines/inside/runs", Some(&contributor), Some(json!({}))).await?;
     assert_eq!(inside.status, StatusCode::CREATED, "{}", inside.body);
+    server.stop().await;
+    Ok(())
+}
+
+/// Repositories and paths that cannot be a pipeline's are refused when the pipeline is created
+/// (400 for what is malformed, 422 for what is not there), never at its first run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelines_are_checked_when_they_are_created() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(&directory.path().join("data"), 0).await?;
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let repository = directory.path().join("repository");
+    make_repository(&repository, &[("azure-pipelines.yml", "steps:\n- script: echo hi\n")])?;
+    let repository = repository.display().to_string();
+    let plain_directory = directory.path().join("plain");
+    std::fs::create_dir_all(&plain_directory)?;
+    let empty = directory.path().join("empty");
+    std::fs::create_dir_all(&empty)?;
+    std::process::Command::new("git").args(["init", "--quiet"]).current_dir(&empty).status()?;
+    let pwned = directory.path().join("pwned");
+
+    let cases: Vec<(serde_json::Value, u16, &str)> = vec![
+        (json!({ "repository": "/etc" }), 422, "is not a git repository the server can read"),
+        (json!({ "repository": "file:///etc/passwd" }), 422, "is not a git repository the server can read"),
+        (json!({ "repository": format!("ext::sh -c touch% {}", pwned.display()) }), 400, "remote helpers"),
+        (json!({ "repository": "fd::3" }), 400, "remote helpers"),
+        (json!({ "repository": "gopher://example.com/x" }), 400, "the scheme 'gopher'"),
+        (
+            json!({ "repository": repository, "yamlPath": "a\u{0}b.yml" }),
+            400,
+            "is not a file path inside the repository",
+        ),
+        (
+            json!({ "repository": repository, "yamlPath": "missing.yml" }),
+            422,
+            "'missing.yml' was not found on branch 'main'",
+        ),
+        (json!({ "repository": repository, "defaultBranch": "nope" }), 422, "has no branch 'nope'"),
+        (json!({ "repository": plain_directory.display().to_string() }), 422, "is not a git repository"),
+        (json!({ "repository": empty.display().to_string() }), 422, "has no commits yet"),
+    ];
+    for (mut body, status, expected) in cases {
+        body["name"] = json!("p");
+        let answer = send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(body.clone())).await?;
+        let detail = answer.expect_problem(status);
+        assert!(detail.contains(expected), "{body}: {detail}");
+    }
+    assert!(!pwned.exists(), "git ran the ext:: helper");
+    let listed = send(&app, Method::GET, "/api/v1/pipelines", Some(&admin), None).await?;
+    assert_eq!(listed.body["pipelines"], json!([]), "nothing was created");
+    let good = json!({ "name": "p", "repository": repository });
+    let created = send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(good)).await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    // Nothing fetched for the checks is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(directory.path().join("data/checkouts"))?.collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     server.stop().await;
     Ok(())
 }

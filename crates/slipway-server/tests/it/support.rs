@@ -155,6 +155,13 @@ pub fn make_repository(directory: &Path, files: &[(&str, &str)]) -> TestResult {
     Ok(())
 }
 
+/// Makes a git repository at `directory` with [`TWO_JOBS`] as its `azure-pipelines.yml`; gives
+/// its path as a pipeline's `repository`.
+pub fn two_jobs_repository(directory: &Path) -> TestResult<String> {
+    make_repository(directory, &[("azure-pipelines.yml", TWO_JOBS)])?;
+    Ok(directory.display().to_string())
+}
+
 /// Creates a user with `role` through the API; gives their token.
 pub async fn create_user(app: &Router, admin: &str, name: &str, role: &str) -> TestResult<String> {
     let answer =

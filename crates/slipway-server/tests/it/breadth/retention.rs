@@ -37,8 +37,16 @@ async fn settings_and_keep_are_checked() -> TestResult {
     let app = server.app();
     let reader = create_user(&app, &admin, "rita", "reader").await?;
     let contributor = create_user(&app, &admin, "carl", "contributor").await?;
-    send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(json!({ "name": "p", "repository": "/r" })))
-        .await?;
+    let repository = crate::support::two_jobs_repository(&directory.path().join("repository"))?;
+    let created = send(
+        &app,
+        Method::POST,
+        "/api/v1/pipelines",
+        Some(&admin),
+        Some(json!({ "name": "p", "repository": repository })),
+    )
+    .await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let body = json!({ "retention": { "days": 30, "runs": 5 } });
     send(&app, Method::PATCH, "/api/v1/pipelines/p", Some(&contributor), Some(body.clone())).await?.expect_problem(403);
     send(&app, Method::PATCH, "/api/v1/pipelines/p", Some(&reader), Some(body.clone())).await?.expect_problem(403);

@@ -45,8 +45,10 @@ async fn roles_and_bad_input_for_variables_and_groups() -> TestResult {
     let admin = server.admin_token.clone().ok_or("no admin token")?;
     let reader = create_user(&app, &admin, "rita", "reader").await?;
     let contributor = create_user(&app, &admin, "carl", "contributor").await?;
-    let pipeline = json!({ "name": "p", "repository": "/nowhere" });
-    send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
+    let repository = crate::support::two_jobs_repository(&directory.path().join("repository"))?;
+    let pipeline = json!({ "name": "p", "repository": repository });
+    let created = send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let plain = json!({ "value": "one", "secret": false });
     let secret = json!({ "value": "hush", "secret": true });
 
