@@ -2510,11 +2510,14 @@ pub(crate) async fn list_access_tokens(pools: &DbPools, _context: &Context, user
 
 /// Implements [`crate::Store::revoke_access_token`].
 pub(crate) async fn revoke_access_token(pools: &DbPools, context: &Context, token: AccessTokenId) -> Result<bool> {
+    let mut transaction = pools.writer.begin().await?;
     let changed = sqlx::query("UPDATE access_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(token.0)
         .bind(context.now().millis())
-        .execute(&pools.writer)
+        .execute(&mut *transaction)
         .await?;
+    sqlx::query("DELETE FROM sessions WHERE access_token_id = $1").bind(token.0).execute(&mut *transaction).await?;
+    transaction.commit().await?;
     Ok(changed.rows_affected() > 0)
 }
 
@@ -2559,34 +2562,56 @@ pub(crate) async fn authenticate_token(
 pub(crate) async fn create_session(
     pools: &DbPools,
     context: &Context,
-    user: UserId,
+    token: AccessTokenId,
     duration: Duration,
 ) -> Result<Issued<Session>> {
     let secret = random_hex(32)?;
     let now = context.now();
-    let session = Session { user, created_at: now, expires_at: now.plus(duration) };
     let mut transaction = pools.writer.begin().await?;
-    let owner: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE id = $1").bind(user.0).fetch_optional(&mut *transaction).await?;
-    owner.ok_or_else(|| StoreError::not_found("user", user))?;
-    sqlx::query("INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(sha256_hex(&secret))
-        .bind(user.0)
-        .bind(session.created_at.millis())
-        .bind(session.expires_at.millis())
-        .execute(&mut *transaction)
-        .await?;
+    let row = sqlx::query("SELECT user_id, expires_at, revoked_at FROM access_tokens WHERE id = $1")
+        .bind(token.0)
+        .fetch_optional(&mut *transaction)
+        .await?
+        .ok_or_else(|| StoreError::not_found("access token", token))?;
+    let user = UserId(row.try_get("user_id")?);
+    let token_expiry: Option<i64> = row.try_get("expires_at")?;
+    let revoked: Option<i64> = row.try_get("revoked_at")?;
+    if revoked.is_some() || token_expiry.is_some_and(|expiry| expiry <= now.millis()) {
+        return Err(StoreError::Invalid { what: "access token", reason: "it is revoked or expired".into() });
+    }
+    let mut expires_at = now.plus(duration);
+    if let Some(expiry) = token_expiry {
+        expires_at = Timestamp(expires_at.millis().min(expiry));
+    }
+    let session = Session { user, token, created_at: now, expires_at };
+    sqlx::query(
+        "INSERT INTO sessions (hash, user_id, access_token_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(sha256_hex(&secret))
+    .bind(user.0)
+    .bind(token.0)
+    .bind(session.created_at.millis())
+    .bind(session.expires_at.millis())
+    .execute(&mut *transaction)
+    .await?;
     transaction.commit().await?;
     Ok(Issued { item: session, secret })
 }
 
-/// Implements [`crate::Store::session`].
+/// Implements [`crate::Store::session`]: the session's token must still be valid, whatever the
+/// session's own expiry says.
 pub(crate) async fn session(pools: &DbPools, context: &Context, secret: &str) -> Result<Option<(User, Session)>> {
+    let now = context.now().millis();
     let row = sqlx::query(
         "SELECT users.id, users.name, users.role, users.created_at, sessions.created_at AS session_created_at, \
-         sessions.expires_at FROM sessions JOIN users ON users.id = sessions.user_id WHERE sessions.hash = $1",
+         sessions.expires_at, sessions.access_token_id FROM sessions \
+         JOIN users ON users.id = sessions.user_id \
+         JOIN access_tokens ON access_tokens.id = sessions.access_token_id \
+         WHERE sessions.hash = $1 AND sessions.expires_at > $2 AND access_tokens.revoked_at IS NULL \
+         AND (access_tokens.expires_at IS NULL OR access_tokens.expires_at > $2)",
     )
     .bind(sha256_hex(secret))
+    .bind(now)
     .fetch_optional(&pools.reader)
     .await?;
     let Some(row) = row else {
@@ -2595,10 +2620,11 @@ pub(crate) async fn session(pools: &DbPools, context: &Context, secret: &str) ->
     let owner = user_from(&row)?;
     let session = Session {
         user: owner.id,
+        token: AccessTokenId(row.try_get("access_token_id")?),
         created_at: timestamp(&row, "session_created_at")?,
         expires_at: timestamp(&row, "expires_at")?,
     };
-    Ok((session.expires_at > context.now()).then_some((owner, session)))
+    Ok(Some((owner, session)))
 }
 
 /// Implements [`crate::Store::delete_session`].

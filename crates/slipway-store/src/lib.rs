@@ -1053,7 +1053,7 @@ impl Store {
         dispatch!(self.list_access_tokens(user))
     }
 
-    /// Revokes a token; whether it was active.
+    /// Revokes a token, ending the browser sessions opened with it; whether it was active.
     ///
     /// # Errors
     /// When the database cannot be written.
@@ -1070,15 +1070,19 @@ impl Store {
         dispatch!(self.authenticate_token(secret))
     }
 
-    /// Starts a browser session lasting `duration`; its id is returned this once and stored hashed.
+    /// Starts a browser session of the user who signed in with `token`, lasting `duration` but
+    /// never longer than the token: it ends when the token is revoked or expires. Its id is
+    /// returned this once and stored hashed.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] for an unknown user.
-    pub async fn create_session(&self, user: UserId, duration: Duration) -> Result<Issued<Session>> {
-        dispatch!(self.create_session(user, duration))
+    /// [`StoreError::NotFound`] for an unknown token; [`StoreError::Invalid`] for one that is
+    /// revoked or expired.
+    pub async fn create_session(&self, token: AccessTokenId, duration: Duration) -> Result<Issued<Session>> {
+        dispatch!(self.create_session(token, duration))
     }
 
-    /// The user and session a session id belongs to, if it has not expired.
+    /// The user and session a session id belongs to, if it has not expired and its token is
+    /// still valid.
     ///
     /// # Errors
     /// When the database cannot be read.

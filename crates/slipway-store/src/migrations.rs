@@ -38,6 +38,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_agents.sql"),
         postgres: include_str!("../migrations/postgres/0003_agents.sql"),
     },
+    Migration {
+        version: 4,
+        description: "sessions belong to the token they were opened with",
+        sqlite: include_str!("../migrations/sqlite/0004_session_tokens.sql"),
+        postgres: include_str!("../migrations/postgres/0004_session_tokens.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

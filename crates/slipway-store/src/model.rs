@@ -888,6 +888,8 @@ impl<T: fmt::Debug> fmt::Debug for Issued<T> {
 pub struct Session {
     /// The signed-in user.
     pub user: UserId,
+    /// The access token the user signed in with: the session ends when it is revoked or expires.
+    pub token: AccessTokenId,
     /// When it started.
     pub created_at: Timestamp,
     /// When it ends.

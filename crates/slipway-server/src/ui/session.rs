@@ -263,8 +263,8 @@ pub async fn login(
         return Err(csrf_rejected());
     }
     let next = safe_next(Some(&form.next)).to_owned();
-    let user = match state.store().authenticate_token(form.token.trim()).await? {
-        Some((user, _)) if user.name == form.user.trim() => user,
+    let token = match state.store().authenticate_token(form.token.trim()).await? {
+        Some((user, token)) if user.name == form.user.trim() => token,
         _ => {
             let body = login_form(&next, &form.csrf, &form.user, Some("The user name and token do not match a user."));
             return Ok((StatusCode::UNAUTHORIZED, page("Sign in", None, &body)).into_response());
@@ -274,7 +274,8 @@ pub async fn login(
     if let Err(error) = state.store().delete_expired_sessions().await {
         eprintln!("slipway: web UI: could not delete ended sessions: {error}");
     }
-    let session = state.store().create_session(user.id, SESSION_LIFETIME).await?;
+    // The session belongs to the token: revoking or deleting it (or its user) ends the session.
+    let session = state.store().create_session(token.id, SESSION_LIFETIME).await?;
     let secure = secure(&state, &headers);
     let mut response = Redirect::to(&next).into_response();
     let cookies = response.headers_mut();

@@ -556,6 +556,18 @@ async fn admins_manage_users_and_tokens() -> TestResult {
     carl_client.sign_in("carl", &second.secret).await?;
     assert_eq!(carl_client.get(&format!("/users/{}/tokens", carl.id)).await?.status, StatusCode::OK);
     assert_eq!(carl_client.get("/users/1/tokens").await?.status, StatusCode::FORBIDDEN);
+    // Revoking the token ends the sessions opened with it at once (issue 10), not in 7 days.
+    let revoked =
+        client.post(&format!("/users/{}/tokens/{}/revoke", carl.id, second.item.id), &[("csrf", &csrf)]).await?;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    let after = carl_client.get(&format!("/users/{}/tokens", carl.id)).await?;
+    assert_eq!((after.status, after.location()), (StatusCode::SEE_OTHER, "/login?next=%2Fusers%2F2%2Ftokens"));
+    // So does deleting the user.
+    let third = server.state.store().create_access_token(carl.id, "third", None).await?;
+    let mut carl_again = Client::new(server.app());
+    carl_again.sign_in("carl", &third.secret).await?;
+    assert!(server.state.store().delete_user(carl.id).await?);
+    assert_eq!(carl_again.get("/").await?.status, StatusCode::SEE_OTHER);
     let audit = server.state.store().list_audit(None, 50).await?;
     assert!(audit.iter().any(|entry| entry.action == "token.revoke" && entry.actor == "admin"), "{audit:?}");
     server.stop().await;

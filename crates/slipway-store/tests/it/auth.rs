@@ -72,8 +72,9 @@ conformance! {
     async fn sessions_expire_and_end(test: TestStore) {
         let store = &test.store;
         let alice = store.create_user("alice", UserRole::Contributor).await?;
-        let first = store.create_session(alice.id, Duration::from_secs(3600)).await?;
-        let second = store.create_session(alice.id, Duration::from_secs(60)).await?;
+        let token = store.create_access_token(alice.id, "browser", None).await?;
+        let first = store.create_session(token.item.id, Duration::from_secs(3600)).await?;
+        let second = store.create_session(token.item.id, Duration::from_secs(60)).await?;
         let (user, session) = store.session(&first.secret).await?.ok_or("no session")?;
         assert_eq!((user.name.as_str(), session.expires_at.millis() - session.created_at.millis()), ("alice", 3_600_000));
         assert!(store.session("not-a-session").await?.is_none());
@@ -82,6 +83,35 @@ conformance! {
         assert_eq!(store.delete_expired_sessions().await?, 1);
         assert!(store.delete_session(&first.secret).await?);
         assert!(store.session(&first.secret).await?.is_none());
+        Ok(())
+    }
+}
+
+conformance! {
+    /// A session ends with the token it was opened with: revoked, expired, or deleted with its
+    /// user; and it never lasts longer than the token.
+    async fn sessions_end_with_their_token(test: TestStore) {
+        let store = &test.store;
+        let alice = store.create_user("alice", UserRole::Contributor).await?;
+        let kept = store.create_access_token(alice.id, "kept", None).await?;
+        let revoked = store.create_access_token(alice.id, "revoked", None).await?;
+        let short = store.create_access_token(alice.id, "short", Some(Timestamp(crate::support::START.millis() + 10_000))).await?;
+        let on_kept = store.create_session(kept.item.id, Duration::from_secs(3600)).await?;
+        let on_revoked = store.create_session(revoked.item.id, Duration::from_secs(3600)).await?;
+        let on_short = store.create_session(short.item.id, Duration::from_secs(3600)).await?;
+        assert_eq!(on_short.item.expires_at.millis(), crate::support::START.millis() + 10_000, "capped by the token");
+        assert_eq!(store.session(&on_revoked.secret).await?.map(|(_, session)| session.token), Some(revoked.item.id));
+
+        assert!(store.revoke_access_token(revoked.item.id).await?);
+        assert!(store.session(&on_revoked.secret).await?.is_none(), "the revoked token's session goes on");
+        assert!(store.session(&on_kept.secret).await?.is_some(), "another token's session ended");
+        assert!(store.create_session(revoked.item.id, Duration::from_secs(60)).await.is_err());
+        test.advance(10_000);
+        assert!(store.session(&on_short.secret).await?.is_none(), "the expired token's session goes on");
+        assert!(store.session(&on_kept.secret).await?.is_some());
+
+        assert!(store.delete_user(alice.id).await?);
+        assert!(store.session(&on_kept.secret).await?.is_none());
         Ok(())
     }
 }
