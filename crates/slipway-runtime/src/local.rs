@@ -825,8 +825,24 @@ impl<'a> JobRunner<'a> {
         let grace = self.request.run.kill_grace;
         let mut stderr_lines = 0_usize;
         let mut completed: Option<(TaskResult, String)> = None;
+        // Of a line too long to keep whole, what may be the start of a secret waits for the next
+        // piece (stdout's and stderr's separately).
+        let mut waiting: [String; 2] = [String::new(), String::new()];
         let (exit, group) = {
-            let mut on_line = |stream: Stream, line: &str| {
+            let masker = self.request.run.masker.clone();
+            let mut on_line = |stream: Stream, piece: &str, end: process::LineEnd| {
+                let slot = &mut waiting[usize::from(stream == Stream::Stderr)];
+                let mut text = std::mem::take(slot);
+                text.push_str(piece);
+                if end == process::LineEnd::Continues {
+                    let (now, later) = masker.split_piece(&text);
+                    *slot = later;
+                    text = now;
+                    if text.is_empty() {
+                        return;
+                    }
+                }
+                let line = text.as_str();
                 if stream == Stream::Stderr && !line.trim().is_empty() {
                     stderr_lines += 1;
                 }

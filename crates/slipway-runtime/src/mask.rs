@@ -1,9 +1,14 @@
 //! Secret masking: every line that leaves a job goes through a [`Masker`] first.
 //!
-//! A secret is masked as `***` in its raw form and in the encodings it commonly shows up in
-//! (base64, also when it sits in the middle of a longer base64 text, URL-encoding, JSON string
-//! escaping). Output is masked a whole line at a time, so a secret split across the chunks a
-//! process happens to write in is still found. A multi-line secret is masked line by line.
+//! A secret is masked as `***` in its raw form and in the encodings Azure's agent masks it in:
+//! base64 (also when it sits in the middle of a longer base64 text), URL-encoding (with upper-
+//! and lower-case `%xx`), JSON string escaping, XML/HTML escaping (`&lt;`, `&amp;`, `&quot;`,
+//! `&apos;`/`&#39;`/`&#x27;`), expression-string escaping (`'` doubled) and, for a secret that is
+//! itself a quoted string longer than 8 characters, its inner value. Like Azure, it does not
+//! mask hex, reversed or upper-cased forms. Output is masked a whole line at a time, so a secret
+//! split across the chunks a process happens to write in is still found; a line too long to keep
+//! whole comes in pieces, and [`Masker::split_piece`] holds back whatever may be the start of a
+//! secret until the next piece. A multi-line secret is masked line by line.
 
 use std::sync::{Arc, RwLock};
 
@@ -43,13 +48,29 @@ impl Masker {
         } else {
             vec![secret]
         };
+        let mut values: Vec<&str> = Vec::new();
         for value in candidates {
+            values.push(value);
+            // Azure's TrimDoubleQuotes: the inner value of a quoted secret.
+            if value.len() > 8 && value.starts_with('"') && value.ends_with('"') {
+                values.push(&value[1..value.len() - 1]);
+            }
+        }
+        for value in values {
             if value.trim().is_empty() {
                 continue;
             }
             push(value.to_owned(), 1);
             push(json_escape(value), 1);
-            push(url_encode(value), 1);
+            for lower in [false, true] {
+                for keep_slash in [false, true] {
+                    push(url_encode(value, lower, keep_slash), 1);
+                }
+            }
+            for pattern in xml_escapes(value) {
+                push(pattern, 1);
+            }
+            push(value.replace('\'', "''"), 1);
             let full = base64(value.as_bytes());
             push(full.clone(), MIN_ENCODED_LENGTH);
             let padding = (3 - value.len() % 3) % 3;
@@ -74,21 +95,15 @@ impl Masker {
         self.patterns.read().map_or(true, |patterns| patterns.is_empty())
     }
 
-    /// Replaces every secret in `line` with `***`.
-    #[must_use]
-    pub fn mask(&self, line: &str) -> String {
-        let Ok(patterns) = self.patterns.read() else { return line.to_owned() };
-        if patterns.is_empty() {
-            return line.to_owned();
-        }
+    /// Where the secrets in `line` are: byte ranges, sorted and merged; and the longest pattern.
+    fn secret_ranges(&self, line: &str) -> (Vec<(usize, usize)>, usize) {
+        let Ok(patterns) = self.patterns.read() else { return (Vec::new(), 0) };
+        let longest = patterns.first().map_or(0, String::len);
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         for pattern in patterns.iter() {
             for (start, found) in line.match_indices(pattern.as_str()) {
                 ranges.push((start, start + found.len()));
             }
-        }
-        if ranges.is_empty() {
-            return line.to_owned();
         }
         ranges.sort_unstable();
         let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
@@ -97,6 +112,36 @@ impl Masker {
                 Some(last) if start <= last.1 => last.1 = last.1.max(end),
                 _ => merged.push((start, end)),
             }
+        }
+        (merged, longest)
+    }
+
+    /// Splits a piece of a line that goes on in the next piece into what can be shown now and
+    /// what must wait for the rest of the line: the end of the piece that may be the start of a
+    /// secret (shorter than the longest secret pattern), and any secret that reaches into it.
+    /// The caller masks the first part and puts the second in front of the next piece.
+    #[must_use]
+    pub fn split_piece(&self, piece: &str) -> (String, String) {
+        let (ranges, longest) = self.secret_ranges(piece);
+        let mut cut = piece.len().saturating_sub(longest.saturating_sub(1));
+        while !piece.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        // A secret found across the cut is kept whole on the side that waits.
+        for &(start, end) in ranges.iter().rev() {
+            if start < cut && cut < end {
+                cut = start;
+            }
+        }
+        (piece[..cut].to_owned(), piece[cut..].to_owned())
+    }
+
+    /// Replaces every secret in `line` with `***`.
+    #[must_use]
+    pub fn mask(&self, line: &str) -> String {
+        let (merged, _) = self.secret_ranges(line);
+        if merged.is_empty() {
+            return line.to_owned();
         }
         let mut out = String::with_capacity(line.len());
         let mut at = 0;
@@ -116,17 +161,54 @@ fn json_escape(value: &str) -> String {
     quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default().to_owned()
 }
 
-/// Percent-encoding of everything but unreserved characters (RFC 3986).
-fn url_encode(value: &str) -> String {
+/// Percent-encoding of everything but unreserved characters (RFC 3986), with upper- or
+/// lower-case hex digits (both are common: .NET and curl write `%2F`, Python and Go `%2f`), and
+/// with `/` kept as it is when `keep_slash` (the path encoders' way, Python's `quote` default).
+fn url_encode(value: &str, lower: bool, keep_slash: bool) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') || (keep_slash && byte == b'/') {
             out.push(char::from(byte));
+        } else if lower {
+            out.push_str(&format!("%{byte:02x}"));
         } else {
             out.push_str(&format!("%{byte:02X}"));
         }
     }
     out
+}
+
+/// The value XML- or HTML-escaped, in the spellings of the common escapers (`&apos;` in XML,
+/// `&#39;` and `&#x27;` in HTML); the quote-preserving form too (escapers that leave quotes
+/// alone outside attributes).
+fn xml_escapes(value: &str) -> Vec<String> {
+    let base = |quote: &str| {
+        let mut out = String::with_capacity(value.len());
+        for character in value.chars() {
+            match character {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str(quote),
+                other => out.push(other),
+            }
+        }
+        out
+    };
+    let mut escapes: Vec<String> = ["&apos;", "&#39;", "&#x27;"].into_iter().map(base).collect();
+    let plain_quotes: String = value
+        .chars()
+        .map(|character| match character {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            other => other.to_string(),
+        })
+        .collect();
+    escapes.push(plain_quotes);
+    escapes.dedup();
+    escapes
 }
 
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -192,6 +274,59 @@ mod tests {
         masker.add("abcdef");
         masker.add("defghi");
         assert_eq!(masker.mask("xxabcdefghixx"), "xx***xx");
+    }
+
+    #[test]
+    fn masks_the_encodings_azure_masks_and_not_others() {
+        let masker = Masker::new();
+        masker.add("ab<c&d\"e'f/g");
+        for shown in [
+            "ab%3cc%26d%22e%27f%2fg",
+            "ab%3Cc%26d%22e%27f%2Fg",
+            "ab%3Cc%26d%22e%27f/g",
+            "ab&lt;c&amp;d&quot;e&apos;f/g",
+            "ab&lt;c&amp;d&quot;e&#x27;f/g",
+            "ab&lt;c&amp;d&quot;e&#39;f/g",
+            "ab&lt;c&amp;d\"e'f/g",
+            "ab<c&d\"e''f/g",
+        ] {
+            assert_eq!(masker.mask(&format!("[{shown}]")), "[***]", "{shown}");
+        }
+        // Not hex, reversed or upper-cased, as Azure does not either.
+        for shown in ["61623c63", "g/f'e\"d&c<ba", "AB<C&D\"E'F/G"] {
+            assert_eq!(masker.mask(shown), shown);
+        }
+    }
+
+    #[test]
+    fn masks_the_inner_value_of_a_quoted_secret() {
+        let masker = Masker::new();
+        masker.add("\"innerpart\"");
+        assert_eq!(masker.mask("value: innerpart!"), "value: ***!");
+        let short = Masker::new();
+        short.add("\"inner\"");
+        assert_eq!(short.mask("value: inner"), "value: inner", "only quoted secrets longer than 8, as Azure");
+    }
+
+    #[test]
+    fn a_secret_across_the_pieces_of_a_long_line_is_held_back_whole() {
+        let masker = Masker::new();
+        masker.add("hunter2!");
+        // The piece ends with the first half of the secret: it waits for the next piece.
+        let piece = format!("{}hunt", "x".repeat(40));
+        let (now, later) = masker.split_piece(&piece);
+        assert_eq!(format!("{now}{later}"), piece);
+        assert!(later.ends_with("hunt") && now.len() > 20, "{now} | {later}");
+        assert!(masker.mask(&format!("{later}er2! and on")).ends_with("x*** and on"));
+        // A whole secret near the end is kept whole on the waiting side.
+        let (now, later) = masker.split_piece("aaaaaaaaaaaahunter2!b");
+        assert_eq!(masker.mask(&now), now);
+        assert!(later.contains("hunter2!"), "{later}");
+        // Without secrets nothing waits.
+        assert_eq!(Masker::new().split_piece("abc"), ("abc".to_owned(), String::new()));
+        // Never between the bytes of a character.
+        let (now, later) = masker.split_piece("ééééééé");
+        assert_eq!(format!("{now}{later}"), "ééééééé");
     }
 
     #[test]

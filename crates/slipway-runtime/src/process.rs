@@ -65,6 +65,16 @@ pub enum Exit {
     SpawnFailed(std::io::Error),
 }
 
+/// Whether a piece of output given to `on_line` ends its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineEnd {
+    /// The line ends here (a newline, or the end of the output).
+    Complete,
+    /// The line was longer than the longest line kept whole: it goes on in the next piece of the
+    /// same stream (so a secret may straddle the two).
+    Continues,
+}
+
 /// Runs `spec`, calling `on_line` for every line of output, until it exits or `stop` says to stop.
 /// `grace` is the time between SIGTERM and SIGKILL. Returns how it ended and its process group id
 /// (which may still hold background processes it started; see [`kill_group`]).
@@ -72,7 +82,7 @@ pub fn run(
     spec: &ProcessSpec,
     stop: &dyn StopSignal,
     grace: Duration,
-    on_line: &mut dyn FnMut(Stream, &str),
+    on_line: &mut dyn FnMut(Stream, &str, LineEnd),
 ) -> (Exit, Option<i32>) {
     let mut command = Command::new(&spec.program);
     command
@@ -105,7 +115,7 @@ impl<R: Read + AsFd> Reader<R> {
     }
 
     /// Reads what is available; closes the pipe at end of file.
-    fn read(&mut self, buffer: &mut [u8], on_line: &mut dyn FnMut(Stream, &str)) {
+    fn read(&mut self, buffer: &mut [u8], on_line: &mut dyn FnMut(Stream, &str, LineEnd)) {
         let Some(pipe) = self.pipe.as_mut() else { return };
         match pipe.read(buffer) {
             Ok(0) | Err(_) => {
@@ -119,28 +129,33 @@ impl<R: Read + AsFd> Reader<R> {
         }
     }
 
-    fn emit_lines(&mut self, on_line: &mut dyn FnMut(Stream, &str)) {
+    fn emit_lines(&mut self, on_line: &mut dyn FnMut(Stream, &str, LineEnd)) {
         let mut start = 0;
         while let Some(offset) = self.pending[start..].iter().position(|&byte| byte == b'\n') {
             let end = start + offset;
             let line = &self.pending[start..end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            on_line(self.stream, &String::from_utf8_lossy(line));
+            on_line(self.stream, &String::from_utf8_lossy(line), LineEnd::Complete);
             start = end + 1;
         }
         self.pending.drain(..start);
         while self.pending.len() > MAX_LINE {
-            let rest = self.pending.split_off(MAX_LINE);
-            on_line(self.stream, &String::from_utf8_lossy(&self.pending));
+            // Cut where a UTF-8 character starts, so that no character is broken in two.
+            let cut = (MAX_LINE.saturating_sub(3)..=MAX_LINE)
+                .rev()
+                .find(|&at| self.pending.get(at).is_some_and(|&byte| (byte & 0xC0) != 0x80))
+                .unwrap_or(MAX_LINE);
+            let rest = self.pending.split_off(cut);
+            on_line(self.stream, &String::from_utf8_lossy(&self.pending), LineEnd::Continues);
             self.pending = rest;
         }
     }
 
-    fn flush(&mut self, on_line: &mut dyn FnMut(Stream, &str)) {
+    fn flush(&mut self, on_line: &mut dyn FnMut(Stream, &str, LineEnd)) {
         if !self.pending.is_empty() {
             let line = std::mem::take(&mut self.pending);
             let line = line.strip_suffix(b"\r").unwrap_or(&line);
-            on_line(self.stream, &String::from_utf8_lossy(line));
+            on_line(self.stream, &String::from_utf8_lossy(line), LineEnd::Complete);
         }
     }
 }
@@ -150,7 +165,7 @@ fn supervise(
     pgid: Option<i32>,
     stop: &dyn StopSignal,
     grace: Duration,
-    on_line: &mut dyn FnMut(Stream, &str),
+    on_line: &mut dyn FnMut(Stream, &str, LineEnd),
 ) -> Exit {
     let mut out = Reader::new(child.stdout.take(), Stream::Stdout);
     let mut err = Reader::new(child.stderr.take(), Stream::Stderr);
@@ -351,9 +366,10 @@ mod tests {
     #[test]
     fn collects_lines_from_both_streams_and_the_exit_code() {
         let mut lines = Vec::new();
-        let (exit, _) = run(&bash("echo one; echo two >&2; printf 'no newline'; exit 3"), &Never, TICK, &mut |s, l| {
-            lines.push((s, l.to_owned()));
-        });
+        let (exit, _) =
+            run(&bash("echo one; echo two >&2; printf 'no newline'; exit 3"), &Never, TICK, &mut |s, l, _| {
+                lines.push((s, l.to_owned()));
+            });
         assert!(matches!(exit, Exit::Code(3)), "{exit:?}");
         assert!(lines.contains(&(Stream::Stdout, "one".into())));
         assert!(lines.contains(&(Stream::Stderr, "two".into())));
@@ -371,7 +387,7 @@ mod tests {
             &bash(&script),
             &After(Instant::now(), Duration::from_millis(200)),
             Duration::from_millis(500),
-            &mut |_, _| {},
+            &mut |_, _, _| {},
         );
         pgid.set(group);
         assert!(matches!(exit, Exit::Stopped(StopReason::TimedOut)), "{exit:?}");
@@ -387,7 +403,7 @@ mod tests {
             &bash("trap '' TERM; sleep 30 & wait; sleep 30"),
             &After(Instant::now(), Duration::from_millis(100)),
             Duration::from_millis(300),
-            &mut |_, _| {},
+            &mut |_, _, _| {},
         );
         assert!(matches!(exit, Exit::Stopped(_)), "{exit:?}");
         assert!(started.elapsed() < Duration::from_secs(5));
@@ -398,7 +414,7 @@ mod tests {
     #[test]
     fn background_processes_do_not_hold_the_step_open() {
         let started = Instant::now();
-        let (exit, group) = run(&bash("sleep 5 & echo started"), &Never, TICK, &mut |_, _| {});
+        let (exit, group) = run(&bash("sleep 5 & echo started"), &Never, TICK, &mut |_, _, _| {});
         assert!(matches!(exit, Exit::Code(0)), "{exit:?}");
         assert!(started.elapsed() < Duration::from_secs(3));
         let group = group.unwrap_or(0);
@@ -409,8 +425,23 @@ mod tests {
     }
 
     #[test]
+    fn an_over_long_line_comes_in_pieces_that_say_so() {
+        let mut pieces: Vec<(String, LineEnd)> = Vec::new();
+        let long = "x".repeat(3 * MAX_LINE + 10);
+        let script = format!("head -c {} /dev/zero | tr '\\0' x; echo; echo short", long.len());
+        run(&bash(&script), &Never, TICK, &mut |_, text, end| pieces.push((text.to_owned(), end)));
+        let (last, rest) = pieces.split_last().unwrap_or_else(|| panic!("no output"));
+        assert_eq!(last, &("short".to_owned(), LineEnd::Complete));
+        let (line_end, pieces_before) = rest.split_last().unwrap_or_else(|| panic!("one piece"));
+        assert_eq!(line_end.1, LineEnd::Complete);
+        assert!(!pieces_before.is_empty() && pieces_before.iter().all(|(_, end)| *end == LineEnd::Continues));
+        let whole: String = rest.iter().map(|(text, _)| text.as_str()).collect();
+        assert_eq!(whole, long);
+    }
+
+    #[test]
     fn reports_programs_that_cannot_start() {
         let spec = ProcessSpec { program: "/nonexistent/program".into(), ..bash("") };
-        assert!(matches!(run(&spec, &Never, TICK, &mut |_, _| {}).0, Exit::SpawnFailed(_)));
+        assert!(matches!(run(&spec, &Never, TICK, &mut |_, _, _| {}).0, Exit::SpawnFailed(_)));
     }
 }

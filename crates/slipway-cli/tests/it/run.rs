@@ -334,3 +334,48 @@ fn counters_grow_once_per_run_and_restart_for_a_new_prefix() {
     scratch.run(&["--param", "major=2"]).expect(&["version 2.0.100"]);
     scratch.run(&[]).expect(&["version 1.0.102"]);
 }
+
+/// The secret `masking.yml` prints, and its quoted sibling.
+pub const MASKING_SECRET: &str = "ab<c&d\"e'f/g";
+const QUOTED_SECRET: &str = "\"innerpart\"";
+
+/// Every form of the secret that must not be shown (issue 10): raw, percent-encoded in both
+/// cases, HTML/XML-escaped, expression-escaped, the inner value of a quoted secret, and any piece
+/// of the secret left over where a long line was cut.
+fn assert_masked(text: &str) {
+    for leaked in [
+        MASKING_SECRET,
+        "ab%3cc%26d%22e%27f%2fg",
+        "ab%3Cc%26d%22e%27f%2Fg",
+        "ab%3Cc%26d%22e%27f/g",
+        "ab&lt;c&amp;d&quot;e&#x27;f/g",
+        "ab&lt;c&amp;d&quot;e&apos;f/g",
+        "ab<c&d\"e''f/g",
+        "innerpart",
+    ] {
+        assert!(!text.contains(leaked), "{leaked} leaked");
+    }
+    let long: String = text.lines().filter(|line| line.contains("***-***")).collect();
+    assert!(long.len() > 24000 * 4, "the long line is missing");
+    let left = long.replace("***", "").replace('-', "").replace("long:", "").replace("[Job]", "").replace(' ', "");
+    assert!(left.is_empty(), "pieces of the secret were shown where the long line was cut: {left:.200}");
+    assert!(text.contains("*** <- halves"), "the secret written in two halves");
+}
+
+#[test]
+fn secrets_are_masked_in_every_form_azure_masks() {
+    let scratch = Scratch::run_fixture("masking.yml");
+    let secrets = [format!("mySecret={MASKING_SECRET}"), format!("quotedSecret={QUOTED_SECRET}")];
+    let out = scratch.run(&["--secret", &secrets[0], "--secret", &secrets[1]]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_masked(&out.stdout);
+    let json = scratch.run(&["--format", "json", "--secret", &secrets[0], "--secret", &secrets[1]]);
+    assert_eq!(json.code, Some(0));
+    let texts: String = json
+        .stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|event| event["text"].as_str().map(|text| format!("{text}\n")))
+        .collect();
+    assert_masked(&texts);
+}
