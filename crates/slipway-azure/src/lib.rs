@@ -13,7 +13,10 @@ pub mod lower;
 pub mod validate;
 
 pub use expand::files::{FileSystem, Location, MemoryFileSystem, ReadError};
-pub use expand::{Expansion, Options, ParameterDeclaration, declared_parameters, expand};
+pub use expand::{
+    Expansion, MAX_DEPTH, MAX_EXPANDED_NESTING, MAX_FILES, MAX_NODES, Options, ParameterDeclaration,
+    declared_parameters, expand,
+};
 
 use slipway_diagnostics::{Diagnostic, SourceMap};
 use slipway_plan::{ParameterValue, Plan};

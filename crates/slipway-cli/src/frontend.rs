@@ -133,7 +133,13 @@ pub fn load(path: &Path, args: &LoadArgs) -> Loaded {
         });
     let options =
         Options { parameters: args.parameters.clone(), variables: crate::git::compile_time_variables(&root, &entry) };
-    let compiled = slipway_azure::compile(&location, &file_system, &options);
+    let compiled = match slipway_source::contained(|| slipway_azure::compile(&location, &file_system, &options)) {
+        Ok(compiled) => compiled,
+        Err(panicked) => {
+            let diagnostic = Diagnostic::error("E0001", panicked.to_string(), None);
+            return Loaded { sources: SourceMap::new(), expanded: None, plan: None, diagnostics: vec![diagnostic] };
+        }
+    };
     Loaded {
         sources: compiled.sources,
         expanded: compiled.expanded,

@@ -30,7 +30,7 @@ pub use error::{ClientError, Problem};
 use sse::EventStreamReader;
 pub use types::{
     CreatedToken, CreatedUser, Job, JobLog, NewPipeline, NewRun, Pipeline, Run, RunDetail, RunLogs, RunPage, RunQuery,
-    User, Variable, VariableGroup,
+    TriggerHealth, User, Variable, VariableGroup,
 };
 
 /// The result of a client call.
@@ -214,6 +214,20 @@ impl Client {
         self.read_json(self.check(response)?)
     }
 
+    /// `PATCH` JSON to an API path, reading JSON.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn patch<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        let body = json_body(body)?;
+        let response = self
+            .authorize(self.agent.patch(self.api_url(path)))
+            .content_type("application/json")
+            .send(body.as_bytes())
+            .map_err(|error| self.unreachable(&error))?;
+        self.read_json(self.check(response)?)
+    }
+
     /// `DELETE` an API path; the answer's body, if any, is dropped.
     ///
     /// # Errors
@@ -257,6 +271,30 @@ impl Client {
     /// As [`Client::get`].
     pub fn create_pipeline(&self, pipeline: &NewPipeline) -> Result<Pipeline> {
         self.post("/pipelines", pipeline)
+    }
+
+    /// `GET /pipelines/{name}`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn pipeline(&self, name: &str) -> Result<Pipeline> {
+        self.get(&format!("/pipelines/{}", path_segment(name)))
+    }
+
+    /// `PATCH /pipelines/{name}` with a queue status, `enabled` or `disabled` (admin).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn set_queue_status(&self, name: &str, status: &str) -> Result<Pipeline> {
+        self.patch(&format!("/pipelines/{}", path_segment(name)), &serde_json::json!({ "queueStatus": status }))
+    }
+
+    /// `DELETE /pipelines/{name}` (admin): deletes it with its runs.
+    ///
+    /// # Errors
+    /// As [`Client::get`]; a 409 while it has unfinished runs.
+    pub fn delete_pipeline(&self, name: &str) -> Result<()> {
+        self.delete(&format!("/pipelines/{}", path_segment(name)))
     }
 
     /// `POST /pipelines/{name}/runs` (contributor): queues a run.

@@ -24,8 +24,22 @@ pub struct Pipeline {
     pub yaml_path: String,
     /// The branch runs use when none is given; empty for the repository's default branch.
     pub default_branch: String,
+    /// `enabled`, or `disabled` (it takes no new runs).
+    pub queue_status: String,
+    /// What its triggers last found when they read its repository.
+    pub triggers: TriggerHealth,
     /// When it was created (milliseconds since the Unix epoch).
     pub created_at: i64,
+}
+
+/// What a pipeline's triggers last found when they read its repository.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TriggerHealth {
+    /// When (milliseconds since the Unix epoch); `None` before the first poll.
+    pub checked_at: Option<i64>,
+    /// What went wrong then; `None` when all went well.
+    pub error: Option<String>,
 }
 
 /// The body of `POST /pipelines`.

@@ -49,6 +49,7 @@ async fn seed(data_dir: PathBuf, count: usize, name: String) -> Result<(), Box<d
                 yaml_path: "azure-pipelines.yml".to_owned(),
                 default_branch: "main".to_owned(),
                 retention: RetentionPolicy::default(),
+                queue_status: slipway_store::QueueStatus::Enabled,
             };
             store.create_pipeline(&settings).await?
         }

@@ -123,6 +123,7 @@ pub async fn register_pipeline(state: &AppState, body: CreatePipeline) -> Result
         yaml_path,
         default_branch: body.default_branch,
         retention: RetentionPolicy::default(),
+        queue_status: slipway_store::QueueStatus::Enabled,
     };
     let pipeline = state.store().create_pipeline(&settings).await?;
     crate::triggering::poll::record_initial_heads(state, &pipeline, &intake.refs).await;
@@ -208,6 +209,7 @@ pub async fn queue_manual_run(
         Err(LaunchError::Checkout(error)) => Err(invalid_input(error)),
         Err(LaunchError::Store(error)) => Err(error.into()),
         Err(LaunchError::Io(error)) => Err(ApiError::Internal(error)),
+        Err(error @ LaunchError::Disabled(_)) => Err(ApiError::Conflict(error.to_string())),
     }
 }
 

@@ -294,7 +294,9 @@ pub fn checkout_revision(request: &CheckoutRequest<'_>) -> Result<Checkout, Chec
     }
     let file_system = RepositoryFiles::new(destination);
     let options = Options { parameters: request.parameters.to_vec(), variables };
-    let compiled = slipway_azure::compile(&Location::local(yaml_path), &file_system, &options);
+    let compiled =
+        slipway_source::contained(|| slipway_azure::compile(&Location::local(yaml_path), &file_system, &options))
+            .map_err(|panicked| CheckoutError::Pipeline(panicked.to_string()))?;
     let has_errors = compiled.diagnostics.iter().any(slipway_diagnostics::Diagnostic::is_error);
     match compiled.plan {
         Some(plan) if !has_errors => Ok(Checkout { plan, branch_ref, commit, message, author, email }),

@@ -21,9 +21,12 @@
 //! from as offline, and shows a reason on queued jobs that no registered agent can take.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use futures_util::FutureExt as _;
 
 use slipway_agent::runner::{AgentIdentity, JobPlace, Uplink, UplinkError};
 use slipway_events::{Event, TaskResult, now_ms};
@@ -273,6 +276,17 @@ enum RunFailure {
     Variables(crate::variables::ResolveError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("Slipway failed while moving it on ({0}); this is a bug, please report it")]
+    Panicked(String),
+}
+
+/// The message a panic carried.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
 }
 
 /// A job the scheduler started that is not in the store yet.
@@ -287,7 +301,9 @@ impl Orchestrator {
         loop {
             let stopping = *stop.borrow();
             // A failed pass (the database was unreachable) is tried again on the next one.
-            let _ = self.pass().await;
+            if let Err(error) = self.pass().await {
+                tracing::warn!(%error, "an orchestrator pass failed; the next one tries again");
+            }
             if stopping {
                 return;
             }
@@ -313,20 +329,34 @@ impl Orchestrator {
             if self.runs.contains_key(&run.id) {
                 continue;
             }
-            match take_up(&self.shared, run).await {
+            // A panic while taking up one run (a bug) fails that run, never the orchestrator.
+            let taken = AssertUnwindSafe(take_up(&self.shared, run)).catch_unwind().await;
+            match taken.unwrap_or_else(|panic| Err(RunFailure::Panicked(panic_message(panic.as_ref())))) {
                 Ok(progress) => {
                     self.runs.insert(run.id, progress);
                 }
                 Err(RunFailure::Store(error)) => return Err(error),
                 Err(failure) => {
                     let message = format!("the run cannot go on: {failure}");
+                    tracing::warn!(run = run.id.get(), %failure, "a run cannot go on");
                     fail_run(&self.shared.store, run.id, &message).await?;
                 }
             }
         }
         let mut queued_any = false;
         for run in unfinished {
-            match self.advance(run.id).await {
+            let advanced = AssertUnwindSafe(self.advance(run.id)).catch_unwind().await;
+            let advanced = match advanced {
+                Ok(advanced) => advanced,
+                Err(panic) => {
+                    let failure = RunFailure::Panicked(panic_message(panic.as_ref()));
+                    tracing::error!(run = run.id.get(), %failure, "moving a run on panicked");
+                    self.runs.remove(&run.id);
+                    fail_run(&self.shared.store, run.id, &format!("the run cannot go on: {failure}")).await?;
+                    continue;
+                }
+            };
+            match advanced {
                 Ok(queued) => queued_any |= queued,
                 // The scheduler may have decided more than was recorded: it is rebuilt from the
                 // store on the next pass, as after a restart.

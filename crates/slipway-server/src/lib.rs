@@ -25,6 +25,7 @@ pub mod error;
 pub mod follow;
 pub mod launch;
 pub mod openapi;
+pub mod pipelines;
 pub mod reruns;
 pub mod retention;
 pub mod run_number;
@@ -179,6 +180,7 @@ pub fn router(state: AppState) -> Router {
         .merge(artifacts::routes())
         .merge(reruns::routes())
         .merge(retention::routes())
+        .merge(pipelines::routes())
         .merge(agents_api::routes())
         .method_not_allowed_fallback(api::method_not_allowed);
     Router::new()

@@ -113,13 +113,29 @@ fn variables_artifacts_and_runs_paths() -> Value {
     let group = path_parameter("group");
     let variables = json!({ "type": "array", "items": reference("Variable") });
     json!({
-        "/pipelines/{name}": { "patch": {
-            "summary": "Changes a pipeline's retention settings (admin); the retention object given replaces the old one.",
-            "security": authenticated,
-            "parameters": [name],
-            "requestBody": json_body(json!({ "type": "object", "properties": { "retention": reference("Retention") } })),
-            "responses": responses("200", "The pipeline.", reference("Pipeline"), &["400", "401", "403", "404", "413", "415", "422"])
-        } },
+        "/pipelines/{name}": {
+            "get": {
+                "summary": "A pipeline, with its queue status and what its triggers last found (reader).",
+                "security": authenticated,
+                "parameters": [name],
+                "responses": responses("200", "The pipeline.", reference("Pipeline"), &["400", "401", "403", "404"])
+            },
+            "patch": {
+                "summary": "Changes a pipeline's retention settings or queue status (admin); the retention object given replaces the old one. A disabled pipeline takes no new runs, from people or triggers; runs already queued go on.",
+                "security": authenticated,
+                "parameters": [name],
+                "requestBody": json_body(json!({ "type": "object", "properties": {
+                    "retention": reference("Retention"),
+                    "queueStatus": { "enum": ["enabled", "disabled"] } } })),
+                "responses": responses("200", "The pipeline.", reference("Pipeline"), &["400", "401", "403", "404", "413", "415", "422"])
+            },
+            "delete": {
+                "summary": "Deletes a pipeline with its runs (admin); refused while it has unfinished runs.",
+                "security": authenticated,
+                "parameters": [name],
+                "responses": empty_response("204", "Deleted.", &["400", "401", "403", "404", "409"])
+            }
+        },
         "/pipelines/{name}/variables": { "get": {
             "summary": "A pipeline's variables (reader); secret values are null.",
             "security": authenticated,
@@ -382,7 +398,11 @@ fn base_document() -> Value {
                     "defaultBranch": { "type": "string" } } },
                 "Pipeline": { "type": "object", "properties": {
                     "id": { "type": "integer" }, "name": { "type": "string" }, "repository": { "type": "string" },
-                    "yamlPath": { "type": "string" }, "defaultBranch": { "type": "string" } } },
+                    "yamlPath": { "type": "string" }, "defaultBranch": { "type": "string" },
+                    "queueStatus": { "enum": ["enabled", "disabled"] },
+                    "triggers": { "type": "object", "properties": {
+                        "checkedAt": { "type": ["integer", "null"], "description": "When the repository was last polled (milliseconds since 1970)." },
+                        "error": { "type": ["string", "null"], "description": "What went wrong then; null when all went well." } } } } },
                 "CreateRun": { "type": "object", "properties": {
                     "branch": { "type": "string" },
                     "parameters": { "type": "object", "additionalProperties": true },

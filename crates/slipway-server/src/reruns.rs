@@ -256,6 +256,7 @@ pub async fn rerun_whole(state: &AppState, caller: &Caller, run: &Run) -> Result
         }
         Err(LaunchError::Store(error)) => return Err(error.into()),
         Err(LaunchError::Io(error)) => return Err(ApiError::Internal(error)),
+        Err(error @ LaunchError::Disabled(_)) => return Err(ApiError::Conflict(error.to_string())),
     };
     audit(state, caller, "run.rerun", run.id, serde_json::json!({ "newRun": created.id })).await;
     Ok(*created)

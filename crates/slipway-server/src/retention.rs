@@ -1,4 +1,4 @@
-//! Retention: per-pipeline settings (`PATCH /pipelines/{name}`), keeping a run
+//! Retention: per-pipeline settings (through `PATCH /pipelines/{name}`), keeping a run
 //! (`POST /runs/{id}/keep`), and the cleanup that applies them.
 //!
 //! [`cleanup`] runs hourly in the background ([`spawn`]) and can be called directly (tests, an
@@ -23,9 +23,9 @@ use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path as UrlPath, State};
-use axum::routing::{patch, post};
+use axum::routing::post;
 use serde::{Deserialize, Serialize};
-use slipway_store::{Pipeline, PipelineSettings, RetentionPolicy, Run, RunId, RunStatus, Store, StoreError, UserRole};
+use slipway_store::{Pipeline, RetentionPolicy, Run, RunId, RunStatus, Store, StoreError, UserRole};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -222,15 +222,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/pipelines/{name}", patch(update_pipeline)).route("/runs/{id}/keep", post(keep_run))
-}
-
-/// The body of `PATCH /pipelines/{name}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpdatePipeline {
-    /// The new retention settings (replacing the old ones).
-    pub retention: Option<RetentionSettings>,
+    Router::new().route("/runs/{id}/keep", post(keep_run))
 }
 
 /// Retention settings as the API takes them.
@@ -271,13 +263,7 @@ pub async fn set_retention(
         .pipeline_by_name(name)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no pipeline named '{name}'")))?;
-    let mut settings = PipelineSettings {
-        name: pipeline.name.clone(),
-        repository: pipeline.repository.clone(),
-        yaml_path: pipeline.yaml_path.clone(),
-        default_branch: pipeline.default_branch.clone(),
-        retention: pipeline.retention,
-    };
+    let mut settings = pipeline.settings();
     if let Some(retention) = retention {
         check_limit("days", retention.days)?;
         check_limit("runs", retention.runs)?;
@@ -292,19 +278,6 @@ pub async fn set_retention(
     };
     let _ = state.store().record_audit(&entry).await;
     Ok(updated)
-}
-
-/// `PATCH /pipelines/{name}` (admin): changes a pipeline's retention settings.
-async fn update_pipeline(
-    State(state): State<AppState>,
-    caller: Caller,
-    name: Result<UrlPath<String>, PathRejection>,
-    body: Result<Json<UpdatePipeline>, JsonRejection>,
-) -> Result<Json<Pipeline>, ApiError> {
-    caller.require(UserRole::Admin)?;
-    let UrlPath(name) = name?;
-    let Json(body) = body?;
-    Ok(Json(set_retention(&state, &caller, &name, body.retention).await?))
 }
 
 /// The body of `POST /runs/{id}/keep`.

@@ -11,6 +11,10 @@
 //!
 //! The check resolves the path before opening it. Nothing else writes to a checkout while a
 //! pipeline loads from it, so the path cannot change between the two.
+//!
+//! [`contained`] is how the edges (the CLI, the server) run the front end over such files: on a
+//! thread of its own with a generous stack, a panic turned into an error, so that no pipeline
+//! can take down the process that loads it.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -111,6 +115,39 @@ pub fn read_inside(root: &Path, relative: &str) -> Result<Vec<u8>, ReadError> {
         return Err(ReadError::OutsideRepository);
     }
     std::fs::read(&resolved).map_err(|error| ReadError::from_io(&error))
+}
+
+/// The stack of the thread [`contained`] work runs on. Pipelines are bounded in how deep they
+/// nest ([`slipway_azure::MAX_EXPANDED_NESTING`]), so this is a wide margin; the memory is only
+/// reserved, not used.
+const CONTAINED_STACK: usize = 64 * 1024 * 1024;
+
+/// Work on a pipeline that panicked: the bug is ours, the pipeline is what to look at.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("loading the pipeline failed inside Slipway ({0}); this is a bug, please report it with the pipeline")]
+pub struct Panicked(pub String);
+
+/// Runs `work` (loading, expanding or compiling a pipeline) on a thread of its own with a large
+/// stack, and gives its panic back as an error instead of ending the process.
+///
+/// # Errors
+/// [`Panicked`] when `work` panicked, or its thread could not be started.
+pub fn contained<T: Send>(work: impl FnOnce() -> T + Send) -> Result<T, Panicked> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("pipeline".into())
+            .stack_size(CONTAINED_STACK)
+            .spawn_scoped(scope, work)
+            .map_err(|error| Panicked(format!("no thread to load it on: {error}")))?;
+        thread.join().map_err(|payload| {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_owned());
+            Panicked(message)
+        })
+    })
 }
 
 #[cfg(test)]

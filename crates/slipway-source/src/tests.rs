@@ -88,3 +88,16 @@ fn display_names_are_relative_to_the_current_directory() -> TestResult {
     assert_eq!(plain.display_name(&Location::local("templates/steps.yml")), "templates/steps.yml");
     Ok(())
 }
+
+#[test]
+fn contained_work_gives_its_result_or_its_panic() {
+    assert_eq!(super::contained(|| 6 * 7), Ok(42));
+    let panicked = super::contained(|| -> u8 { panic!("boom at depth") });
+    assert_eq!(panicked, Err(super::Panicked("boom at depth".into())));
+    // Deep recursion that would overflow a 2 MiB thread runs.
+    fn down(depth: u32) -> u32 {
+        let pad = [depth; 64];
+        if depth == 0 { 0 } else { std::hint::black_box(pad)[0].min(1) + down(depth - 1) }
+    }
+    assert_eq!(super::contained(|| down(40_000)), Ok(40_000));
+}

@@ -34,7 +34,8 @@ const SECRET_KEY_CHECK: &str = "secret_key_check";
 
 macro_rules! pipeline_columns {
     () => {
-        "id, name, repository, yaml_path, default_branch, retention_days, retention_runs, created_at, updated_at"
+        "id, name, repository, yaml_path, default_branch, retention_days, retention_runs, queue_status, \
+         trigger_checked_at, trigger_error, created_at, updated_at"
     };
 }
 macro_rules! run_columns {
@@ -128,6 +129,11 @@ fn pipeline_from(row: &DbRow) -> Result<Pipeline> {
         retention: RetentionPolicy {
             days: optional_u32(row, "retention_days")?,
             runs: optional_u32(row, "retention_runs")?,
+        },
+        queue_status: QueueStatus::parse(&row.try_get::<String, _>("queue_status")?)?,
+        triggers: TriggerHealth {
+            checked_at: row.try_get::<Option<i64>, _>("trigger_checked_at")?.map(Timestamp),
+            error: row.try_get("trigger_error")?,
         },
         created_at: timestamp(row, "created_at")?,
         updated_at: timestamp(row, "updated_at")?,
@@ -400,7 +406,7 @@ pub(crate) async fn create_pipeline(
     let now = context.now();
     let row = sqlx::query(concat!(
         "INSERT INTO pipelines (name, repository, yaml_path, default_branch, retention_days, retention_runs, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ",
+         queue_status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ",
         pipeline_columns!()
     ))
     .bind(&settings.name)
@@ -409,6 +415,7 @@ pub(crate) async fn create_pipeline(
     .bind(&settings.default_branch)
     .bind(settings.retention.days.map(i64::from))
     .bind(settings.retention.runs.map(i64::from))
+    .bind(settings.queue_status.as_str())
     .bind(now.millis())
     .fetch_one(&pools.writer)
     .await
@@ -426,7 +433,7 @@ pub(crate) async fn update_pipeline(
     require_name("pipeline name", &settings.name)?;
     let row = sqlx::query(concat!(
         "UPDATE pipelines SET name = $2, repository = $3, yaml_path = $4, default_branch = $5, \
-         retention_days = $6, retention_runs = $7, updated_at = $8 WHERE id = $1 RETURNING ",
+         retention_days = $6, retention_runs = $7, queue_status = $8, updated_at = $9 WHERE id = $1 RETURNING ",
         pipeline_columns!()
     ))
     .bind(pipeline.0)
@@ -436,11 +443,28 @@ pub(crate) async fn update_pipeline(
     .bind(&settings.default_branch)
     .bind(settings.retention.days.map(i64::from))
     .bind(settings.retention.runs.map(i64::from))
+    .bind(settings.queue_status.as_str())
     .bind(context.now().millis())
     .fetch_optional(&pools.writer)
     .await
     .map_err(conflict_or("pipeline", &settings.name))?;
     row.as_ref().map(pipeline_from).transpose()?.ok_or_else(|| StoreError::not_found("pipeline", pipeline))
+}
+
+/// Implements [`crate::Store::record_trigger_check`].
+pub(crate) async fn record_trigger_check(
+    pools: &DbPools,
+    context: &Context,
+    pipeline: PipelineId,
+    error: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE pipelines SET trigger_checked_at = $2, trigger_error = $3 WHERE id = $1")
+        .bind(pipeline.0)
+        .bind(context.now().millis())
+        .bind(error)
+        .execute(&pools.writer)
+        .await?;
+    Ok(())
 }
 
 /// Implements [`crate::Store::pipeline`].

@@ -293,6 +293,15 @@ impl Store {
         dispatch!(self.update_pipeline(pipeline, settings))
     }
 
+    /// Records what a pipeline's triggers found when they read its repository now: `None` when
+    /// all went well, else what went wrong.
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub async fn record_trigger_check(&self, pipeline: PipelineId, error: Option<&str>) -> Result<()> {
+        dispatch!(self.record_trigger_check(pipeline, error))
+    }
+
     /// A pipeline by id.
     ///
     /// # Errors

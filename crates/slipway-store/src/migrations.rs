@@ -44,6 +44,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_session_tokens.sql"),
         postgres: include_str!("../migrations/postgres/0004_session_tokens.sql"),
     },
+    Migration {
+        version: 5,
+        description: "pipelines' queue status and trigger health",
+        sqlite: include_str!("../migrations/sqlite/0005_pipeline_state.sql"),
+        postgres: include_str!("../migrations/postgres/0005_pipeline_state.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

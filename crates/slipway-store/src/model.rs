@@ -159,6 +159,16 @@ text_enum!(
 );
 
 text_enum!(
+    /// Whether a pipeline takes new runs (Azure's queue status).
+    QueueStatus {
+        /// Runs are queued by people and triggers.
+        Enabled = "enabled",
+        /// No new run is queued, by anyone or anything; runs already queued go on.
+        Disabled = "disabled",
+    }
+);
+
+text_enum!(
     /// Where a run is in its life.
     RunStatus {
         /// Created, no job has started.
@@ -257,6 +267,8 @@ pub struct PipelineSettings {
     pub default_branch: String,
     /// How long runs are kept.
     pub retention: RetentionPolicy,
+    /// Whether it takes new runs.
+    pub queue_status: QueueStatus,
 }
 
 /// A pipeline.
@@ -275,10 +287,40 @@ pub struct Pipeline {
     pub default_branch: String,
     /// How long runs are kept.
     pub retention: RetentionPolicy,
+    /// Whether it takes new runs.
+    pub queue_status: QueueStatus,
+    /// What its triggers last found when they read its repository.
+    pub triggers: TriggerHealth,
     /// When it was created.
     pub created_at: Timestamp,
     /// When its settings last changed.
     pub updated_at: Timestamp,
+}
+
+impl Pipeline {
+    /// Its settings, to change some of them.
+    #[must_use]
+    pub fn settings(&self) -> PipelineSettings {
+        PipelineSettings {
+            name: self.name.clone(),
+            repository: self.repository.clone(),
+            yaml_path: self.yaml_path.clone(),
+            default_branch: self.default_branch.clone(),
+            retention: self.retention,
+            queue_status: self.queue_status,
+        }
+    }
+}
+
+/// What a pipeline's triggers last found when they read its repository and pipeline file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TriggerHealth {
+    /// When the repository was last polled (or read for a webhook, schedule or completion).
+    pub checked_at: Option<Timestamp>,
+    /// What went wrong then (the repository could not be read, the pipeline file is not valid);
+    /// `None` when all went well.
+    pub error: Option<String>,
 }
 
 /// The last commit seen on a branch, for polling triggers.

@@ -11,7 +11,7 @@ mod emit;
 mod load;
 
 pub use emit::emit;
-pub use load::load;
+pub use load::{MAX_NESTING, load};
 
 use slipway_diagnostics::Span;
 
@@ -194,6 +194,26 @@ impl Node {
     #[must_use]
     pub fn null(span: Span) -> Self {
         Self::plain("", span)
+    }
+
+    /// The first collection found nested deeper than `limit` levels (a scalar counts for none, a
+    /// list or mapping for one more than its deepest item), walked without recursion so that any
+    /// tree can be checked.
+    #[must_use]
+    pub fn deeper_than(&self, limit: usize) -> Option<&Node> {
+        let mut pending: Vec<(&Node, usize)> = vec![(self, 0)];
+        while let Some((node, depth)) = pending.pop() {
+            let children: Box<dyn Iterator<Item = &Node>> = match &node.value {
+                Value::Scalar(_) => continue,
+                Value::Sequence(items) => Box::new(items.iter()),
+                Value::Mapping(entries) => Box::new(entries.iter().flat_map(|(key, value)| [key, value])),
+            };
+            if depth + 1 > limit {
+                return Some(node);
+            }
+            pending.extend(children.map(|child| (child, depth + 1)));
+        }
+        None
     }
 
     /// The scalar, if this is one.

@@ -7,11 +7,17 @@ use slipway_diagnostics::{Diagnostic, FileId, Position, Span};
 
 use crate::{Node, Scalar, Style, Value};
 
+/// How deep sequences and mappings may nest in one file. Real pipelines nest under 15 levels;
+/// the limit keeps every recursive pass over the tree (expansion, validation, lowering, and
+/// dropping the tree) far from the end of any thread's stack.
+pub const MAX_NESTING: usize = 100;
+
 /// Parses one YAML document. `file` is the id the text was registered under in the source map.
 ///
 /// An empty document (or one holding only comments) is a null node. Errors: YAML syntax errors
-/// (`Y0001`), more than one document (`Y0002`), anchors and aliases (`Y0003`), and duplicate keys
-/// (`Y0004`). Duplicate keys are all reported; the first syntax error stops the parse.
+/// (`Y0001`), more than one document (`Y0002`), anchors and aliases (`Y0003`), duplicate keys
+/// (`Y0004`), and nesting deeper than [`MAX_NESTING`] (`Y0005`). Duplicate keys are all
+/// reported; the first syntax error or a nesting too deep stops the parse.
 ///
 /// # Errors
 /// Returns every diagnostic found when the text is not a single valid YAML document.
@@ -108,11 +114,17 @@ fn relax_quoted_indentation(text: &str, line: u32, column: u32) -> Option<String
 }
 
 fn parse(text: &str, file: FileId) -> Result<Node, Failure> {
-    let mut builder = Builder { file, stack: Vec::new(), documents: Vec::new(), diagnostics: Vec::new() };
+    let mut builder =
+        Builder { file, stack: Vec::new(), documents: Vec::new(), diagnostics: Vec::new(), too_deep: false };
     let parser = Parser::new_from_str(text);
     for event in parser {
         match event {
-            Ok((event, span)) => builder.event(event, &span.start, &span.end),
+            Ok((event, span)) => {
+                builder.event(event, &span.start, &span.end);
+                if builder.too_deep {
+                    return Err(Failure::Diagnostics(builder.diagnostics));
+                }
+            }
             Err(error) => {
                 let at = position(error.marker());
                 if error.info() == QUOTED_INDENTATION {
@@ -166,6 +178,8 @@ struct Builder {
     stack: Vec<Open>,
     documents: Vec<Node>,
     diagnostics: Vec<Diagnostic>,
+    /// A collection opened past [`MAX_NESTING`]: the parse stops.
+    too_deep: bool,
 }
 
 impl Builder {
@@ -201,12 +215,14 @@ impl Builder {
                     self.anchor_error(start, end, "anchors (`&name`) are not supported in Azure Pipelines YAML");
                 }
                 self.stack.push(Open::Sequence { start, items: Vec::new() });
+                self.check_nesting(start, end);
             }
             Event::MappingStart(anchor, _tag) => {
                 if anchor != 0 {
                     self.anchor_error(start, end, "anchors (`&name`) are not supported in Azure Pipelines YAML");
                 }
                 self.stack.push(Open::Mapping { start, entries: Vec::new(), pending_key: None, seen: HashMap::new() });
+                self.check_nesting(start, end);
             }
             Event::SequenceEnd => {
                 if let Some(Open::Sequence { start, items }) = self.stack.pop() {
@@ -220,6 +236,21 @@ impl Builder {
                     self.push(Node::new(Value::Mapping(entries), span));
                 }
             }
+        }
+    }
+
+    /// Refuses a collection opened past [`MAX_NESTING`].
+    fn check_nesting(&mut self, start: Position, end: Position) {
+        if self.stack.len() > MAX_NESTING {
+            self.too_deep = true;
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "Y0005",
+                    format!("the YAML nests deeper than {MAX_NESTING} levels of lists and mappings"),
+                    Some(self.span(start, end.max(Position::new(start.line, start.column + 1)))),
+                )
+                .with_hint("flatten the structure; pipelines need far fewer levels"),
+            );
         }
     }
 
@@ -362,6 +393,23 @@ mod tests {
         let env = node.get("env").expect("env");
         assert_eq!(env.get("URL").and_then(Node::as_str), Some("http://user:pass@host:9091/rpc"));
         assert_eq!(env.get("NEXT").and_then(Node::as_str), Some("a b"));
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_where_it_happens() {
+        let deep = format!("steps:\n{}x\n", "- ".repeat(MAX_NESTING + 1));
+        insta::assert_snapshot!(errors(&deep).lines().take(2).collect::<Vec<_>>().join("\n"), @"
+        error[Y0005]: the YAML nests deeper than 100 levels of lists and mappings
+         --> test.yml:2:199
+        ");
+        let flow = format!("a: {}1{}\n", "[".repeat(MAX_NESTING + 5), "]".repeat(MAX_NESTING + 5));
+        assert!(errors(&flow).contains("Y0005"));
+        // A bomb far past the limit stops at once, with one error.
+        let bomb = format!("steps:\n{}x\n", "- ".repeat(100_000));
+        assert_eq!(errors(&bomb).matches("error[").count(), 1);
+        // At the limit, it loads.
+        let fine = format!("steps:\n{}x\n", "- ".repeat(MAX_NESTING - 1));
+        assert!(load(&fine, FileId(0)).is_ok());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! `$[ ]` expressions and `$(macro)` text are left for run time. Every produced node keeps the
 //! span it was written at; a node made by an expression carries the expression's span.
 //!
-//! Diagnostic codes raised here: `T0001`–`T0017` (templates and expressions) and `P0001`–`P0006`
+//! Diagnostic codes raised here: `T0001`–`T0018` (templates and expressions) and `P0001`–`P0006`
 //! (parameters); `docs/diagnostics.md` lists them.
 
 pub mod files;
@@ -33,6 +33,10 @@ pub const MAX_FILES: usize = 100;
 pub const MAX_DEPTH: usize = 20;
 /// A bound on the size of the expanded document, in nodes, standing in for Azure's memory limit.
 pub const MAX_NODES: usize = 100_000;
+/// How deep the expanded document may nest: each file nests at most
+/// [`slipway_yaml::MAX_NESTING`] levels, but templates can insert values into values; validation
+/// and lowering recurse over the result, so it is bounded too.
+pub const MAX_EXPANDED_NESTING: usize = 2 * slipway_yaml::MAX_NESTING;
 
 /// What the caller knows before expansion.
 #[derive(Clone, Debug, Default)]
@@ -285,7 +289,28 @@ struct Expander<'a> {
 }
 
 impl Expander<'_> {
-    fn finish(self, root: Option<Node>, parameters: Vec<(String, Value)>) -> Expansion {
+    /// The expansion's result. A document nested deeper than [`MAX_EXPANDED_NESTING`] (templates
+    /// inserting values into values) is refused here, so that no later pass recurses that deep.
+    fn finish(mut self, root: Option<Node>, parameters: Vec<(String, Value)>) -> Expansion {
+        let root = match root {
+            Some(root) => match root.deeper_than(MAX_EXPANDED_NESTING) {
+                Some(deep) => {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            "T0018",
+                            format!(
+                                "the expanded pipeline nests deeper than {MAX_EXPANDED_NESTING} levels of lists and mappings"
+                            ),
+                            Some(deep.span),
+                        )
+                        .with_hint("templates insert values into values here over and over; flatten the parameters they pass"),
+                    );
+                    None
+                }
+                None => Some(root),
+            },
+            None => None,
+        };
         Expansion { sources: self.sources, root, parameters, diagnostics: self.diagnostics }
     }
 

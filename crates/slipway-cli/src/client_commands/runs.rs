@@ -33,6 +33,34 @@ enum PipelinesCommand {
     },
     /// Start a run of a pipeline (contributor).
     Run(RunPipelineArgs),
+    /// Show a pipeline: its repository, whether it takes runs, and what its triggers last found.
+    Show {
+        /// The pipeline's name.
+        name: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Stop a pipeline from taking new runs, from people and triggers alike; runs already queued
+    /// go on (admin).
+    Disable {
+        /// The pipeline's name.
+        name: String,
+    },
+    /// Let a disabled pipeline take runs again (admin).
+    Enable {
+        /// The pipeline's name.
+        name: String,
+    },
+    /// Delete a pipeline with all its runs, logs and artifacts; refused while runs are unfinished
+    /// (admin).
+    Delete {
+        /// The pipeline's name.
+        name: String,
+        /// Confirm the deletion (it cannot be undone).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -135,6 +163,15 @@ enum RunsCommand {
     },
 }
 
+/// How a pipeline's triggers are doing, in a word.
+fn trigger_state(triggers: &slipway_client::TriggerHealth) -> &'static str {
+    match (triggers.checked_at, &triggers.error) {
+        (None, _) => "not polled yet",
+        (Some(_), None) => "ok",
+        (Some(_), Some(_)) => "failing",
+    }
+}
+
 /// `slipway pipelines ...`.
 pub fn pipelines(args: PipelinesArgs) -> Result<ExitCode, Failure> {
     let session = Session::open(&args.connection)?;
@@ -165,6 +202,8 @@ pub fn pipelines(args: PipelinesArgs) -> Result<ExitCode, Failure> {
                     .map(|pipeline| {
                         vec![
                             pipeline.name.clone(),
+                            pipeline.queue_status.clone(),
+                            trigger_state(&pipeline.triggers).to_owned(),
                             pipeline.yaml_path.clone(),
                             if pipeline.default_branch.is_empty() {
                                 "-".into()
@@ -175,8 +214,52 @@ pub fn pipelines(args: PipelinesArgs) -> Result<ExitCode, Failure> {
                         ]
                     })
                     .collect();
-                print_table(&["NAME", "FILE", "BRANCH", "REPOSITORY"], &rows);
+                print_table(&["NAME", "STATUS", "TRIGGERS", "FILE", "BRANCH", "REPOSITORY"], &rows);
+                for pipeline in &pipelines {
+                    if let Some(error) = &pipeline.triggers.error {
+                        println!("\n{}: the last poll failed: {}", pipeline.name, error.trim_end());
+                    }
+                }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        PipelinesCommand::Show { name, format } => {
+            let pipeline = client.pipeline(&name).map_err(|error| session.fail(error))?;
+            if format == ListFormat::Json {
+                print_json(&pipeline)?;
+            } else {
+                println!("Pipeline {} (id {})", pipeline.name, pipeline.id);
+                println!("  status:     {}", pipeline.queue_status);
+                println!("  repository: {}", pipeline.repository);
+                println!("  file:       {}", pipeline.yaml_path);
+                let branch =
+                    if pipeline.default_branch.is_empty() { "(the repository's)" } else { &pipeline.default_branch };
+                println!("  branch:     {branch}");
+                println!("  triggers:   {}", trigger_state(&pipeline.triggers));
+                if let Some(error) = &pipeline.triggers.error {
+                    println!("\nThe last poll failed:\n{}", error.trim_end());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PipelinesCommand::Disable { name } => {
+            client.set_queue_status(&name, "disabled").map_err(|error| session.fail(error))?;
+            println!("Disabled pipeline {name}: it takes no new runs (runs already queued go on).");
+            Ok(ExitCode::SUCCESS)
+        }
+        PipelinesCommand::Enable { name } => {
+            client.set_queue_status(&name, "enabled").map_err(|error| session.fail(error))?;
+            println!("Enabled pipeline {name}.");
+            Ok(ExitCode::SUCCESS)
+        }
+        PipelinesCommand::Delete { name, yes } => {
+            if !yes {
+                return Err(Failure::usage(format!(
+                    "deleting '{name}' removes it with all its runs, logs and artifacts, and cannot be undone: pass --yes to confirm"
+                )));
+            }
+            client.delete_pipeline(&name).map_err(|error| session.fail(error))?;
+            println!("Deleted pipeline {name} and its runs.");
             Ok(ExitCode::SUCCESS)
         }
         PipelinesCommand::Run(run) => {

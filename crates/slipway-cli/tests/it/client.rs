@@ -199,6 +199,20 @@ fn pipelines_run_and_wait_with_the_result_as_exit_code() {
     );
     record(&mut transcripts, &server, "slipway runs logs 99", &mut server.admin(&["runs", "logs", "99"]));
     record(&mut transcripts, &server, "slipway runs cancel 1", &mut server.admin(&["runs", "cancel", "1"]));
+    // An admin disables, shows, enables and deletes a pipeline.
+    for arguments in [
+        &["pipelines", "disable", "bad"][..],
+        &["pipelines", "run", "bad"],
+        &["pipelines", "show", "bad"],
+        &["pipelines", "enable", "bad"],
+        &["pipelines", "delete", "bad"],
+        &["pipelines", "delete", "bad", "--yes"],
+        &["pipelines", "show", "bad"],
+        &["pipelines", "list"],
+    ] {
+        let title = format!("slipway {}", arguments.join(" "));
+        record(&mut transcripts, &server, &title, &mut server.admin(arguments));
+    }
     insta::assert_snapshot!(transcripts.join("\n"));
 
     let (code, json, _) = outcome(&server, &mut server.admin(&["runs", "list", "--format", "json", "--limit", "1"]));

@@ -55,7 +55,11 @@ pub fn load_triggers(mirror: &Mirror, commit: &str, yaml_path: &str, variables: 
     }
     let file_system = CommitFileSystem { mirror, commit };
     let options = Options { parameters: Vec::new(), variables: variables.to_vec() };
-    let expansion = slipway_azure::expand(&Location::local(path), &file_system, &options);
+    let expansion =
+        match slipway_source::contained(|| slipway_azure::expand(&Location::local(path), &file_system, &options)) {
+            Ok(expansion) => expansion,
+            Err(panicked) => return Loaded::Invalid(panicked.to_string()),
+        };
     let Some(root) = expansion.root else {
         return Loaded::Invalid(slipway_diagnostics::render_all(&expansion.diagnostics, &expansion.sources));
     };

@@ -317,6 +317,7 @@ async fn start(state: &AppState, request: LaunchRequest, branch: &str, commit: &
         Err(LaunchError::Checkout(crate::checkout::CheckoutError::MergeConflict(reason))) => {
             Outcome::skipped(format!("the pull request does not merge into its target branch: {reason}"))
         }
+        Err(error @ LaunchError::Disabled(_)) => Outcome::skipped(error.to_string()),
         Err(error) => {
             audit(
                 state,

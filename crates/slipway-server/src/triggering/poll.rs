@@ -11,8 +11,11 @@
 //! progress) leaves it, so that when the run completes the next poll starts one run of the newest
 //! commit with the changes of every push since.
 
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt as _;
 use serde_json::json;
-use slipway_store::{Pipeline, TriggerGuard, TriggerKind};
+use slipway_store::{Pipeline, QueueStatus, TriggerGuard, TriggerKind};
 use slipway_triggers::{CiTrigger, GitRef, Push, PushDecision};
 
 use super::git::{self, Mirror};
@@ -70,13 +73,44 @@ pub async fn record_initial_heads(state: &AppState, pipeline: &Pipeline, remote:
     }
 }
 
-/// Polls every pipeline once; what each moved ref gave, by pipeline name. A pipeline whose
-/// repository cannot be reached is reported and polled again next time.
+/// Polls every enabled pipeline once; what each moved ref gave, by pipeline name. What went
+/// wrong is recorded on the pipeline ([`slipway_store::Store::record_trigger_check`]) and tried
+/// again next time: a repository that cannot be reached, a pipeline file that cannot be loaded,
+/// even a panic (a bug) while polling one pipeline, which never stops the others.
 pub async fn poll_all(state: &AppState) -> Vec<(String, Result<Vec<Decided>, TriggerError>)> {
-    let Ok(pipelines) = state.store().list_pipelines().await else { return Vec::new() };
+    let pipelines = match state.store().list_pipelines().await {
+        Ok(pipelines) => pipelines,
+        Err(error) => {
+            tracing::warn!(%error, "polling: the pipelines could not be listed");
+            return Vec::new();
+        }
+    };
     let mut results = Vec::new();
-    for pipeline in pipelines {
-        let result = poll_pipeline(state, &pipeline).await;
+    for pipeline in pipelines.into_iter().filter(|pipeline| pipeline.queue_status == QueueStatus::Enabled) {
+        let polled = AssertUnwindSafe(poll_pipeline(state, &pipeline)).catch_unwind().await;
+        let result = polled.unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_owned());
+            Err(TriggerError::Join(format!("polling failed inside Slipway ({message}); this is a bug")))
+        });
+        let problem = match &result {
+            Err(error) => Some(error.to_string()),
+            Ok(decided) => decided.iter().find_map(|decided| match &decided.outcome {
+                Outcome::Failed { reason, .. } | Outcome::Error { reason } => {
+                    Some(format!("{}: {reason}", decided.subject))
+                }
+                _ => None,
+            }),
+        };
+        if let Some(problem) = &problem {
+            tracing::warn!(pipeline = %pipeline.name, %problem, "polling found a problem");
+        }
+        if let Err(error) = state.store().record_trigger_check(pipeline.id, problem.as_deref()).await {
+            tracing::warn!(pipeline = %pipeline.name, %error, "the result of a poll was not recorded");
+        }
         results.push((pipeline.name.clone(), result));
     }
     results

@@ -61,6 +61,8 @@ pub fn routes() -> Router<AppState> {
         .route("/runs/{id}/rerun", post(pages::rerun))
         .route("/runs/{id}/keep", post(pages::keep))
         .route("/pipelines/{name}/retention", post(pages::set_retention))
+        .route("/pipelines/{name}/queue-status", post(pages::set_queue_status))
+        .route("/pipelines/{name}/delete", post(pages::delete_pipeline))
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
         .route("/admin/users", get(admin::users).post(admin::create_user))

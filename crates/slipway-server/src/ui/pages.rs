@@ -10,9 +10,10 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
+use slipway_diagnostics::FileId;
 use slipway_store::{
-    Artifact, Job, JobId, JobStatus, Pipeline, RetentionPolicy, Run, RunFilter, RunId, RunStatus, Step, StoredCoverage,
-    StoredTestRun, TestTotals, UserRole,
+    Artifact, Job, JobId, JobStatus, Pipeline, QueueStatus, RetentionPolicy, Run, RunFilter, RunId, RunStatus, Step,
+    StoredCoverage, StoredTestRun, TestTotals, UserRole,
 };
 
 use super::graph::GraphPlan;
@@ -72,7 +73,11 @@ pub async fn pipelines(State(state): State<AppState>, viewer: Viewer) -> Result<
                     @for pipeline in &pipelines {
                         @let run = latest.get(&pipeline.id);
                         tr {
-                            td { a href=(format!("/pipelines/{}", url_encode(&pipeline.name))) { (pipeline.name) } }
+                            td {
+                                a href=(format!("/pipelines/{}", url_encode(&pipeline.name))) { (pipeline.name) }
+                                @if pipeline.queue_status == QueueStatus::Disabled { " " span.badge.s-skip { "disabled" } }
+                                @if pipeline.triggers.error.is_some() { " " span.badge.s-fail title="the last poll failed; see the pipeline's page" { "triggers failing" } }
+                            }
                             @if let Some(run) = run {
                                 td { a href=(format!("/runs/{}", run.id)) { "#" (run.run_number) } }
                                 td { (badge(run_label(run.status, run.result))) }
@@ -178,6 +183,19 @@ pub async fn pipeline(
             @if !pipeline.default_branch.is_empty() { " · default branch " code { (pipeline.default_branch) } }
             " · " (retention_summary(pipeline.retention))
         }
+        @if pipeline.queue_status == QueueStatus::Disabled {
+            p.problem #disabled role="status" { "This pipeline is disabled: it takes no new runs, from people or triggers." }
+        }
+        p.meta #trigger-health {
+            @match (&pipeline.triggers.checked_at, &pipeline.triggers.error) {
+                (None, _) => { "Triggers: not polled yet." }
+                (Some(at), None) => { "Triggers: last poll " (format_time(*at)) ", all well." }
+                (Some(at), Some(_)) => { "Triggers: the last poll, " (format_time(*at)) ", failed:" }
+            }
+        }
+        @if let Some(error) = &pipeline.triggers.error {
+            pre.problem #trigger-error { (error) }
+        }
         @if runs.is_empty() {
             p.empty { @if query.before.is_some() { "No older runs." } @else { "No runs yet." } }
         } @else {
@@ -207,9 +225,100 @@ pub async fn pipeline(
         }
         @if viewer.user.role == UserRole::Admin {
             (retention_form(&viewer, &pipeline))
+            (state_forms(&viewer, &pipeline))
         }
     };
     Ok(page(&pipeline.name, Some(&viewer), &body).into_response())
+}
+
+/// The admin's forms to disable or enable a pipeline and to delete it (its name typed again).
+fn state_forms(viewer: &Viewer, pipeline: &Pipeline) -> Markup {
+    let encoded = url_encode(&pipeline.name);
+    let (action, label, explanation) = match pipeline.queue_status {
+        QueueStatus::Enabled => (
+            "disabled",
+            "Disable pipeline",
+            "A disabled pipeline takes no new runs, from people or triggers; runs already queued go on.",
+        ),
+        QueueStatus::Disabled => {
+            ("enabled", "Enable pipeline", "Enabled again, it takes runs and its triggers are polled.")
+        }
+    };
+    html! {
+        section.panel.pipeline-state {
+            h2 { "Queue status" }
+            p.muted { (explanation) }
+            form.inline method="post" action=(format!("/pipelines/{encoded}/queue-status")) {
+                (csrf_field(viewer))
+                input type="hidden" name="status" value=(action);
+                button type="submit" { (label) }
+            }
+            h2 { "Delete this pipeline" }
+            p.muted { "Deleting removes the pipeline with all its runs, logs, artifacts and variables; it cannot be undone." }
+            form.inline method="post" action=(format!("/pipelines/{encoded}/delete")) {
+                (csrf_field(viewer))
+                label { "Type the pipeline's name to confirm" input type="text" name="confirm" required autocomplete="off"; }
+                button.danger type="submit" { "Delete pipeline" }
+            }
+        }
+    }
+}
+
+/// The form that enables or disables a pipeline.
+#[derive(Debug, Deserialize)]
+pub struct QueueStatusForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+}
+
+/// `POST /pipelines/{name}/queue-status` (admin): enables or disables the pipeline as
+/// `PATCH /api/v1/pipelines/{name}` does.
+pub async fn set_queue_status(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    name: Result<Path<String>, PathRejection>,
+    form: Result<Form<QueueStatusForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(UserRole::Admin)?;
+    let Path(name) = name.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let status = QueueStatus::parse(&form.status)
+        .map_err(|_| UiError::bad_request(format!("'{}' is not a queue status: enabled or disabled.", form.status)))?;
+    let pipeline = crate::pipelines::set_queue_status(&state, &viewer.caller(), &name, status).await?;
+    Ok(Redirect::to(&format!("/pipelines/{}", url_encode(&pipeline.name))).into_response())
+}
+
+/// The form that deletes a pipeline.
+#[derive(Debug, Deserialize)]
+pub struct DeletePipelineForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /pipelines/{name}/delete` (admin): deletes the pipeline as `DELETE
+/// /api/v1/pipelines/{name}` does, once its name was typed again.
+pub async fn delete_pipeline(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    name: Result<Path<String>, PathRejection>,
+    form: Result<Form<DeletePipelineForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(UserRole::Admin)?;
+    let Path(name) = name.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    if form.confirm.trim() != name {
+        return Err(UiError::bad_request(format!(
+            "The pipeline was not deleted: type its name, '{name}', to confirm."
+        )));
+    }
+    crate::pipelines::delete_pipeline(&state, &viewer.caller(), &name).await?;
+    Ok(Redirect::to("/").into_response())
 }
 
 /// What a pipeline's retention settings keep, for people.
@@ -343,16 +452,18 @@ async fn read_parameters(
         if let Some(parent) = scratch.parent() {
             let _ = std::fs::create_dir_all(parent);
         }
-        crate::checkout::read_pipeline_file(&repository, branch.as_deref(), &yaml_path, &scratch)
+        let (text, commit) = crate::checkout::read_pipeline_file(&repository, branch.as_deref(), &yaml_path, &scratch)
+            .map_err(|error| error.to_string())?;
+        let declared = slipway_source::contained(|| slipway_azure::declared_parameters(&text, FileId(0)))
+            .map_err(|error| error.to_string())?;
+        let parameters = declared.map_err(|diagnostics| {
+            diagnostics.iter().map(|diagnostic| diagnostic.message.clone()).collect::<Vec<_>>().join("; ")
+        })?;
+        Ok((parameters, commit))
     })
     .await
     .map_err(|error| error.to_string())?;
-    let (text, commit) = read.map_err(|error| error.to_string())?;
-    let parameters =
-        slipway_azure::declared_parameters(&text, slipway_diagnostics::FileId(0)).map_err(|diagnostics| {
-            diagnostics.iter().map(|diagnostic| diagnostic.message.clone()).collect::<Vec<_>>().join("; ")
-        })?;
-    Ok((parameters, commit))
+    read
 }
 
 /// The input of one parameter. Its name says how its value is read back: `p.TYPE.NAME`.

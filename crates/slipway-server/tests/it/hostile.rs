@@ -186,3 +186,147 @@ async fn secrets_are_masked_in_every_form_azure_masks() -> TestResult {
     server.stop().await;
     Ok(())
 }
+
+/// Commits `files` (path, text) to the repository at `directory`.
+fn commit(directory: &std::path::Path, files: &[(&str, &str)], message: &str) -> TestResult {
+    for (path, text) in files {
+        std::fs::write(directory.join(path), text)?;
+    }
+    for arguments in [&["add", "."][..], &["commit", "--quiet", "-m", message]] {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=T", "-c", "user.email=t@e"])
+            .args(arguments)
+            .current_dir(directory)
+            .status()?;
+        assert!(status.success());
+    }
+    Ok(())
+}
+
+/// A pipeline nested thousands of levels deep (6 KB) used to overflow the stack of the thread
+/// that loaded it and take the server down, again at every restart while polling. Now it is
+/// refused (Y0005) where it is loaded, by a run and by polling, which records why; the server
+/// goes on, and an admin can disable or delete the pipeline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_pipelines_fail_their_run_and_never_the_server() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let repository = directory.path().join("repository");
+    make_repository(&repository, &[("azure-pipelines.yml", "trigger: [main]\nsteps:\n- script: echo fine\n")])?;
+    let server = TestServer::start(&directory.path().join("data"), 0).await?;
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let pipeline = json!({ "name": "deep", "repository": repository.display().to_string() });
+    assert_eq!(
+        send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?.status,
+        StatusCode::CREATED
+    );
+
+    let bomb = format!("trigger: [main]\nsteps:\n{}x\n", "- ".repeat(3000));
+    commit(&repository, &[("azure-pipelines.yml", &bomb)], "a bomb")?;
+    let detail = send(&app, Method::POST, "/api/v1/pipelines/deep/runs", Some(&admin), Some(json!({})))
+        .await?
+        .expect_problem(422);
+    assert!(detail.contains("Y0005") && detail.contains("deeper than 100 levels"), "{detail}");
+
+    // Polling sees the push, records a failed run that says why, and notes it on the pipeline.
+    let polled = slipway_server::triggering::poll::poll_all(&server.state).await;
+    assert_eq!(polled.len(), 1);
+    let shown = send(&app, Method::GET, "/api/v1/pipelines/deep", Some(&admin), None).await?;
+    let error = shown.body["triggers"]["error"].as_str().unwrap_or_default().to_owned();
+    assert!(error.contains("Y0005"), "{}", shown.body);
+    assert!(shown.body["triggers"]["checkedAt"].is_i64());
+    let runs = send(&app, Method::GET, "/api/v1/runs?pipeline=deep", Some(&admin), None).await?;
+    assert_eq!(runs.body["runs"][0]["result"], "Failed", "{}", runs.body);
+
+    // Templates that insert values into values past 200 levels are refused too (T0018).
+    let mut files = vec![("azure-pipelines.yml".to_owned(), "steps:\n- template: one.yml\n".to_owned())];
+    for (file, next) in [("one.yml", "two.yml"), ("two.yml", "three.yml"), ("three.yml", "four.yml")] {
+        let mut text = format!(
+            "parameters:\n- name: inner\n  type: object\n  default: 1\nsteps:\n- template: {next}\n  parameters:\n    inner:\n"
+        );
+        for level in 0..95 {
+            text.push_str(&" ".repeat(6 + 2 * level));
+            text.push_str(if level == 94 { "a: ${{ parameters.inner }}\n" } else { "a:\n" });
+        }
+        files.push((file.to_owned(), text));
+    }
+    files.push((
+        "four.yml".to_owned(),
+        "parameters:\n- name: inner\n  type: object\nsteps:\n- script: echo\n  env:\n    X: ${{ parameters.inner }}\n"
+            .to_owned(),
+    ));
+    let files: Vec<(&str, &str)> = files.iter().map(|(path, text)| (path.as_str(), text.as_str())).collect();
+    commit(&repository, &files, "inserted deep")?;
+    let detail = send(&app, Method::POST, "/api/v1/pipelines/deep/runs", Some(&admin), Some(json!({})))
+        .await?
+        .expect_problem(422);
+    assert!(detail.contains("T0018"), "{detail}");
+    assert_eq!(send(&app, Method::GET, "/api/v1/health", None, None).await?.status, StatusCode::OK);
+    server.stop().await;
+    Ok(())
+}
+
+/// An admin disables a pipeline (no run from people or triggers, runs already queued go on),
+/// enables it again, and deletes it once no run is unfinished; others may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_disable_enable_and_delete_pipelines() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let repository = directory.path().join("repository");
+    make_repository(&repository, &[("azure-pipelines.yml", "trigger: [main]\nsteps:\n- script: echo one\n")])?;
+    let data = directory.path().join("data");
+    let server = TestServer::start(&data, 0).await?;
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let contributor = create_user(&app, &admin, "carl", "contributor").await?;
+    let pipeline = json!({ "name": "p", "repository": repository.display().to_string() });
+    let created = send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
+    assert_eq!(created.body["queueStatus"], "enabled");
+
+    let disable = json!({ "queueStatus": "disabled" });
+    send(&app, Method::PATCH, "/api/v1/pipelines/p", Some(&contributor), Some(disable.clone()))
+        .await?
+        .expect_problem(403);
+    let disabled = send(&app, Method::PATCH, "/api/v1/pipelines/p", Some(&admin), Some(disable)).await?;
+    assert_eq!((disabled.status, disabled.body["queueStatus"].clone()), (StatusCode::OK, json!("disabled")));
+    let detail = send(&app, Method::POST, "/api/v1/pipelines/p/runs", Some(&contributor), Some(json!({})))
+        .await?
+        .expect_problem(409);
+    assert!(detail.contains("is disabled"), "{detail}");
+    // Its triggers are not polled: a push starts nothing and is not even looked at.
+    commit(&repository, &[("azure-pipelines.yml", "trigger: [main]\nsteps:\n- script: echo two\n")], "second")?;
+    assert!(slipway_server::triggering::poll::poll_all(&server.state).await.is_empty());
+    let bad = json!({ "queueStatus": "paused" });
+    send(&app, Method::PATCH, "/api/v1/pipelines/p", Some(&admin), Some(bad)).await?.expect_problem(422);
+
+    let enabled =
+        send(&app, Method::PATCH, "/api/v1/pipelines/p", Some(&admin), Some(json!({ "queueStatus": "enabled" })))
+            .await?;
+    assert_eq!(enabled.body["queueStatus"], "enabled");
+    let polled = slipway_server::triggering::poll::poll_all(&server.state).await;
+    assert_eq!(polled.len(), 1, "polled again once enabled");
+    let queued = send(&app, Method::POST, "/api/v1/pipelines/p/runs", Some(&contributor), Some(json!({}))).await?;
+    assert_eq!(queued.status, StatusCode::CREATED, "{}", queued.body);
+
+    // No agent runs jobs here, so the runs stay queued: deleting is refused until they end.
+    send(&app, Method::DELETE, "/api/v1/pipelines/p", Some(&contributor), None).await?.expect_problem(403);
+    let detail = send(&app, Method::DELETE, "/api/v1/pipelines/p", Some(&admin), None).await?.expect_problem(409);
+    assert!(detail.contains("unfinished runs"), "{detail}");
+    let runs = send(&app, Method::GET, "/api/v1/runs?pipeline=p", Some(&admin), None).await?;
+    for run in runs.body["runs"].as_array().ok_or("no runs")? {
+        let id = run["id"].as_i64().ok_or("no id")?;
+        send(&app, Method::POST, &format!("/api/v1/runs/{id}/cancel"), Some(&admin), None).await?;
+        crate::support::wait_for_run(&app, &admin, id).await?;
+    }
+    let deleted = send(&app, Method::DELETE, "/api/v1/pipelines/p", Some(&admin), None).await?;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    send(&app, Method::GET, "/api/v1/pipelines/p", Some(&admin), None).await?.expect_problem(404);
+    let left = send(&app, Method::GET, "/api/v1/runs", Some(&admin), None).await?;
+    assert_eq!(left.body["runs"], json!([]));
+    assert!(!data.join("triggers").join("1.git").exists(), "the trigger mirror is gone");
+    let audit = server.state.store().list_audit(None, 50).await?;
+    for action in ["pipeline.disable", "pipeline.enable", "pipeline.delete"] {
+        assert!(audit.iter().any(|entry| entry.action == action && entry.actor == "admin"), "{action}: {audit:?}");
+    }
+    server.stop().await;
+    Ok(())
+}

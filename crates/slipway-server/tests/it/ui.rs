@@ -1081,3 +1081,57 @@ async fn agents_show_with_their_pool_state_and_job_and_admins_create_registratio
     server.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_disable_enable_and_delete_a_pipeline_from_its_page() -> TestResult {
+    let Roles { server, admin: (mut admin, admin_csrf), contributor: (mut cora, csrf), reader: _, _directory } =
+        roles_with_pipeline(TWO_JOBS, 0).await?;
+    let store = server.state.store().clone();
+    let page = cora.get("/pipelines/demo").await?;
+    assert!(!page.body.contains("Disable pipeline") && !page.body.contains("Delete pipeline"), "{}", page.body);
+    assert!(page.body.contains("Triggers: not polled yet."), "{}", page.body);
+    assert_eq!(
+        cora.post("/pipelines/demo/queue-status", &[("csrf", &csrf), ("status", "disabled")]).await?.status,
+        StatusCode::FORBIDDEN
+    );
+    let page = admin.get("/pipelines/demo").await?;
+    assert!(page.body.contains("Disable pipeline") && page.body.contains("Delete pipeline"), "{}", page.body);
+
+    let bad = admin.post("/pipelines/demo/queue-status", &[("csrf", &admin_csrf), ("status", "paused")]).await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let disabled = admin.post("/pipelines/demo/queue-status", &[("csrf", &admin_csrf), ("status", "disabled")]).await?;
+    assert_eq!((disabled.status, disabled.location()), (StatusCode::SEE_OTHER, "/pipelines/demo"));
+    let page = cora.get("/pipelines/demo").await?;
+    assert!(page.body.contains("This pipeline is disabled"), "{}", page.body);
+    let list = cora.get("/").await?;
+    assert!(list.body.contains(">disabled<"), "{}", list.body);
+    let form = cora.post("/pipelines/demo/run", &[("csrf", &csrf), ("branch", "")]).await?;
+    assert_eq!(form.status, StatusCode::CONFLICT, "{}", form.body);
+    assert!(form.body.contains("is disabled"), "{}", form.body);
+    admin.post("/pipelines/demo/queue-status", &[("csrf", &admin_csrf), ("status", "enabled")]).await?;
+    assert_eq!(
+        store.pipeline_by_name("demo").await?.ok_or("no pipeline")?.queue_status,
+        slipway_store::QueueStatus::Enabled
+    );
+
+    // What polling found shows on the page, escaped.
+    let id = store.pipeline_by_name("demo").await?.ok_or("no pipeline")?.id;
+    store.record_trigger_check(id, Some("git ls-remote failed: <b>gone</b>")).await?;
+    let page = cora.get("/pipelines/demo").await?;
+    assert!(page.body.contains("failed:") && page.body.contains("&lt;b&gt;gone&lt;/b&gt;"), "{}", page.body);
+    assert!(cora.get("/").await?.body.contains("triggers failing"));
+
+    let wrong = admin.post("/pipelines/demo/delete", &[("csrf", &admin_csrf), ("confirm", "dem")]).await?;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.body.contains("type its name"), "{}", wrong.body);
+    assert_eq!(
+        cora.post("/pipelines/demo/delete", &[("csrf", &csrf), ("confirm", "demo")]).await?.status,
+        StatusCode::FORBIDDEN
+    );
+    let deleted = admin.post("/pipelines/demo/delete", &[("csrf", &admin_csrf), ("confirm", "demo")]).await?;
+    assert_eq!((deleted.status, deleted.location()), (StatusCode::SEE_OTHER, "/"), "{}", deleted.body);
+    assert!(store.pipeline_by_name("demo").await?.is_none());
+    assert_eq!(admin.get("/pipelines/demo").await?.status, StatusCode::NOT_FOUND);
+    server.stop().await;
+    Ok(())
+}

@@ -25,9 +25,18 @@ conformance! {
             yaml_path: "ci/pipeline.yml".into(),
             default_branch: "trunk".into(),
             retention: RetentionPolicy { days: None, runs: Some(3) },
+            queue_status: slipway_store::QueueStatus::Disabled,
         };
         let updated = store.update_pipeline(app.id, &settings).await?;
         assert_eq!((updated.name.as_str(), updated.retention.runs, updated.retention.days), ("application", Some(3), None));
+        assert_eq!(updated.queue_status, slipway_store::QueueStatus::Disabled);
+        assert_eq!(updated.triggers, slipway_store::TriggerHealth::default());
+        store.record_trigger_check(app.id, Some("git ls-remote failed: no such repository")).await?;
+        let checked = store.pipeline(app.id).await?;
+        assert_eq!(checked.triggers.error.as_deref(), Some("git ls-remote failed: no such repository"));
+        assert!(checked.triggers.checked_at.is_some());
+        store.record_trigger_check(app.id, None).await?;
+        assert_eq!(store.pipeline(app.id).await?.triggers.error, None);
         assert_eq!(updated.updated_at.millis() - updated.created_at.millis(), 1000);
         let renamed_onto_lib = PipelineSettings { name: "lib".into(), ..settings };
         assert!(store.update_pipeline(app.id, &renamed_onto_lib).await.err().is_some_and(|error| error.is_conflict()));

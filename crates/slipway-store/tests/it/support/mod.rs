@@ -67,6 +67,7 @@ impl TestStore {
                 yaml_path: "azure-pipelines.yml".to_owned(),
                 default_branch: "main".to_owned(),
                 retention,
+                queue_status: slipway_store::QueueStatus::Enabled,
             })
             .await
     }
