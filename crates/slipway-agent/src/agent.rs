@@ -353,6 +353,8 @@ fn run_leased(
         artifacts_dir: run_dir.join("work").join("artifacts"),
         cache_dir: work_dir.join("cache"),
         minute: options.minute,
+        confinement: None,
+        environment: None,
     };
     let cancel = CancelToken::new();
     *control.cancel.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel.clone());

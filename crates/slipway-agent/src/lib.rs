@@ -17,6 +17,7 @@ pub mod agent;
 pub mod capabilities;
 pub mod checkout;
 pub mod client;
+pub mod confine;
 pub mod runner;
 
 pub use agent::{AgentError, AgentNotice, AgentOptions, Control};

@@ -117,6 +117,11 @@ pub struct JobPlace {
     pub cache_dir: PathBuf,
     /// How long a minute of `timeoutInMinutes` lasts (a minute, except in tests).
     pub minute: Duration,
+    /// What the job's thread confines itself to before the first step (the server's in-process
+    /// agents keep jobs out of its data directory); a job that cannot be confined fails.
+    pub confinement: Option<crate::confine::Confinement>,
+    /// The environment steps start from; this process's when `None`.
+    pub environment: Option<Vec<(String, String)>>,
 }
 
 /// How a job ended, as far as this agent knows.
@@ -433,6 +438,7 @@ pub fn run_job(
     context.cache_dir = place.cache_dir.clone();
     context.kill_grace = Duration::from_millis(message.timeouts.kill_grace_ms);
     context.minute = place.minute;
+    context.base_environment.clone_from(&place.environment);
     // Job directories are numbered by the job's id, unique on the server.
     context.job_counter = AtomicUsize::new(usize::try_from(message.job.id).unwrap_or(usize::MAX / 2).saturating_sub(1));
     let context = Arc::new(context);
@@ -456,7 +462,7 @@ pub fn run_job(
                 }
             });
             match prepared {
-                Ok(()) => execute(message, &context, agent, sink, cancel),
+                Ok(()) => execute(message, &context, agent, place.confinement.clone(), sink, cancel),
                 Err(problem) => {
                     sink.emit(Event::Log {
                         time: now_ms(),
@@ -524,6 +530,7 @@ fn execute(
     message: &JobMessage,
     context: &Arc<RunContext>,
     agent: &AgentIdentity,
+    confinement: Option<crate::confine::Confinement>,
     sink: ChannelSink,
     cancel: &CancelToken,
 ) -> JobOutcome {
@@ -552,7 +559,23 @@ fn execute(
             let start = Instant::now();
             sink.emit(started);
             let id = request.id.clone();
-            let outcome = LocalExecutor.run_job(request, &sink, &cancel);
+            // The confinement holds for this thread and all it starts, and ends with it.
+            let confined = confinement.map_or(Ok(()), |confinement| confinement.apply_to_this_thread());
+            let outcome = match confined {
+                Ok(()) => LocalExecutor.run_job(request, &sink, &cancel),
+                Err(error) => {
+                    let text = format!("{error}; the job was not run");
+                    sink.emit(Event::Log {
+                        time: now_ms(),
+                        job: Some(id.clone()),
+                        step: None,
+                        stream: slipway_events::Stream::System,
+                        kind: slipway_events::LogKind::Error,
+                        text: text.clone(),
+                    });
+                    JobOutcome { result: TaskResult::Failed, outputs: Vec::new(), message: Some(text) }
+                }
+            };
             sink.emit(Event::JobFinished {
                 time: now_ms(),
                 job: id,

@@ -47,6 +47,13 @@ pub struct ServeArgs {
     /// On a first start, do not register the repository's example pipeline.
     #[arg(long)]
     pub no_example: bool,
+    /// Run in-process agents' jobs without confining them (by default each job is kept out of the
+    /// data directory with Linux Landlock, and where the machine cannot do that the server runs
+    /// no in-process agent): their steps can then read and write the server's data directory (the
+    /// admin token, the secret key, the database). Only for servers whose pipelines are all
+    /// trusted; otherwise run `slipway agent` as another user.
+    #[arg(long)]
+    pub unconfined_local_agents: bool,
     /// How the server's log lines (on stderr) are written; `RUST_LOG` filters them [default
     /// level: info].
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -149,6 +156,11 @@ pub fn serve_command(args: &ServeArgs) -> ExitCode {
         poll_interval: Some(std::time::Duration::from_secs(args.poll_interval)),
         secure_cookies: args.secure_cookies,
         timing: timing_from_environment(),
+        local_jobs: if args.unconfined_local_agents {
+            slipway_server::LocalJobs::Unconfined
+        } else {
+            slipway_server::LocalJobs::Confined
+        },
     };
     let mut first_token = None;
     let mut notify = |notice: Notice| match notice {
@@ -173,6 +185,7 @@ pub fn serve_command(args: &ServeArgs) -> ExitCode {
             }
         }
         Notice::Stopped => eprintln!("Slipway stopped: running jobs finished, queued ones wait for the next start."),
+        Notice::LocalAgentsOff(reason) => eprintln!("warning: {reason}"),
     };
     match slipway_server::run(&options, &mut notify) {
         Ok(()) => ExitCode::SUCCESS,

@@ -74,6 +74,9 @@ pub struct RunContext {
     pub skip_unknown_tasks: bool,
     /// The local cache store of `Cache@2`, kept between runs.
     pub cache_dir: PathBuf,
+    /// The environment steps start from, before the job's variables and the step's `env:`;
+    /// this process's environment when `None` (as an agent passes its own on).
+    pub base_environment: Option<Vec<(String, String)>>,
 }
 
 impl RunContext {
@@ -94,6 +97,7 @@ impl RunContext {
             minute: Duration::from_secs(60),
             task_folders: Vec::new(),
             skip_unknown_tasks: false,
+            base_environment: None,
         }
     }
 }

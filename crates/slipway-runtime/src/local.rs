@@ -667,7 +667,9 @@ impl<'a> JobRunner<'a> {
     }
 
     fn environment(&self, step: &Step) -> Vec<(String, String)> {
-        let mut env: Vec<(String, String)> = std::env::vars().collect();
+        let mut env: Vec<(String, String)> =
+            self.request.run.base_environment.clone().unwrap_or_else(|| std::env::vars().collect());
+        let base_path = env.iter().find(|(name, _)| name == "PATH").map(|(_, value)| value.clone()).unwrap_or_default();
         let mut set = |name: String, value: String| {
             if let Some(entry) = env.iter_mut().find(|(existing, _)| *existing == name) {
                 entry.1 = value;
@@ -682,11 +684,10 @@ impl<'a> JobRunner<'a> {
             set(name.clone(), self.variables.expand(value));
         }
         if !self.path_prepend.is_empty() {
-            let current = std::env::var("PATH").unwrap_or_default();
             let mut path = self.path_prepend.join(":");
-            if !current.is_empty() {
+            if !base_path.is_empty() {
                 path.push(':');
-                path.push_str(&current);
+                path.push_str(&base_path);
             }
             set("PATH".into(), path);
         }

@@ -76,6 +76,21 @@ pub struct EngineConfig {
     pub warden_interval: Duration,
     /// Time between SIGTERM and SIGKILL when a step is stopped.
     pub kill_grace: Duration,
+    /// Whether in-process agents confine their jobs away from the data directory.
+    pub local_jobs: LocalJobs,
+}
+
+/// How the server's in-process agents run jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalJobs {
+    /// Each job is confined (Landlock) so that it can neither read nor write the data directory
+    /// (the admin token, the secret key, the database, other runs) but for its own run's
+    /// directory and the cache store. Where the machine cannot confine jobs, the server runs no
+    /// in-process agent and says why.
+    Confined,
+    /// Jobs run as the server's user with nothing between them and the data directory
+    /// (`--unconfined-local-agents`): only for machines whose pipelines are all trusted.
+    Unconfined,
 }
 
 impl EngineConfig {
@@ -94,6 +109,7 @@ impl EngineConfig {
             poll_interval: Duration::from_secs(1),
             warden_interval: Duration::from_secs(1),
             kill_grace: Duration::from_secs(5),
+            local_jobs: LocalJobs::Confined,
         }
     }
 
@@ -195,6 +211,20 @@ impl Engine {
     }
 }
 
+/// What the server says when it runs no in-process agent because jobs cannot be confined.
+pub const LOCAL_AGENTS_OFF: &str = "in-process agents are off: their jobs could read the server's data directory; \
+     run `slipway agent` as another user on this or another machine, or pass --unconfined-local-agents if every pipeline here is trusted";
+
+/// Whether this machine can confine in-process agents' jobs.
+///
+/// # Errors
+/// Why not.
+pub async fn local_jobs_confinable() -> Result<(), slipway_agent::confine::ConfineError> {
+    tokio::task::spawn_blocking(slipway_agent::confine::Confinement::check_available)
+        .await
+        .unwrap_or_else(|error| Err(slipway_agent::confine::ConfineError::Unavailable(error.to_string())))
+}
+
 /// An in-process agent as registered in the store.
 #[derive(Clone, Debug)]
 struct LocalAgent {
@@ -207,6 +237,12 @@ struct LocalAgent {
 /// the remote ones and count for the jobs' "no agent can run this" check.
 async fn register_local_agents(store: &Store, config: &EngineConfig) -> Result<Vec<LocalAgent>, StoreError> {
     if config.workers == 0 {
+        return Ok(Vec::new());
+    }
+    if config.local_jobs == LocalJobs::Confined
+        && let Err(error) = local_jobs_confinable().await
+    {
+        tracing::error!(%error, "{LOCAL_AGENTS_OFF}");
         return Ok(Vec::new());
     }
     let existing: HashMap<String, slipway_store::Agent> =
@@ -755,18 +791,52 @@ async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipwa
     let message = match agents::job_message(store, &lease, timing).await {
         Ok(message) => message,
         Err(error) => {
-            let _ = store.complete_job(&lease.token, TaskResult::Failed, Some(&error.to_string())).await;
+            let _ = complete_failed(store, &lease, &error.to_string()).await;
             return;
         }
     };
     let run = lease.job.run;
     let run_dir = run_directory(&shared.config.data_dir, run);
+    let data_dir = &shared.config.data_dir;
+    let cache_dir = data_dir.join("cache");
+    let temp_dir = run_dir.join("tmp");
+    let (confinement, environment) = match shared.config.local_jobs {
+        LocalJobs::Unconfined => (None, None),
+        LocalJobs::Confined => {
+            // The job may use its run's directory and the cache store; nothing else of the data
+            // directory. Its temporary files go in the run's directory (the data directory's
+            // parents are closed to new entries), and the server's own settings are not passed on.
+            let open = [run_dir.clone(), cache_dir.clone(), temp_dir.clone()];
+            let made = {
+                let data_dir = data_dir.clone();
+                tokio::task::spawn_blocking(move || slipway_agent::confine::Confinement::new(&data_dir, &open))
+                    .await
+                    .map_err(|error| error.to_string())
+                    .and_then(|made| made.map_err(|error| error.to_string()))
+            };
+            match made {
+                Ok(confinement) => {
+                    let mut environment: Vec<(String, String)> =
+                        std::env::vars().filter(|(name, _)| !name.starts_with("SLIPWAY_")).collect();
+                    environment.retain(|(name, _)| name != "TMPDIR");
+                    environment.push(("TMPDIR".to_owned(), temp_dir.display().to_string()));
+                    (Some(confinement), Some(environment))
+                }
+                Err(error) => {
+                    let _ = complete_failed(store, &lease, &error).await;
+                    return;
+                }
+            }
+        }
+    };
     let place = JobPlace {
         run_dir: run_dir.join("work"),
         source_dir: run_dir.join("source"),
-        artifacts_dir: agents::run_artifact_dir(&shared.config.data_dir, run),
-        cache_dir: shared.config.data_dir.join("cache"),
+        artifacts_dir: agents::run_artifact_dir(data_dir, run),
+        cache_dir,
         minute: Duration::from_secs(60),
+        confinement,
+        environment,
     };
     let cancel = CancelToken::new();
     shared.local_jobs().entry(run).or_default().push((lease.job.id, cancel.clone()));
@@ -795,6 +865,14 @@ async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipwa
             local.remove(&run);
         }
     }
+}
+
+/// Fails a leased job that could not be started, with the reason in its log.
+async fn complete_failed(store: &Store, lease: &slipway_store::Lease, reason: &str) -> Result<(), StoreError> {
+    tracing::warn!(job = lease.job.id.get(), reason, "an in-process job could not start");
+    store.append_log_lines(lease.job.id, &[format!("##[error]{reason}")]).await?;
+    store.complete_job(&lease.token, TaskResult::Failed, Some(reason)).await?;
+    Ok(())
 }
 
 /// The reports of a job an in-process agent runs, written to the store directly.

@@ -46,7 +46,7 @@ use axum::routing::{get, post};
 use slipway_store::{SecretKey, Store, StoreError, StoreOptions, UserRole};
 use tokio::sync::Notify;
 
-pub use engine::{Engine, EngineConfig};
+pub use engine::{Engine, EngineConfig, LocalJobs};
 pub use error::ApiError;
 
 /// The largest request body the API reads.
@@ -361,6 +361,8 @@ pub struct ServeOptions {
     pub secure_cookies: bool,
     /// Timing of leases, heartbeats and long polls; the defaults when `None` (tests shorten them).
     pub timing: Option<agents::AgentTiming>,
+    /// Whether in-process agents confine their jobs (the default) or not.
+    pub local_jobs: LocalJobs,
 }
 
 /// What [`run`] tells its caller as it goes, for it to show.
@@ -377,6 +379,8 @@ pub enum Notice {
     Listening(SocketAddr),
     /// The server stopped after a stop signal: it drained (running jobs finished).
     Stopped,
+    /// The server runs no in-process agent: this machine cannot confine their jobs; why.
+    LocalAgentsOff(String),
 }
 
 /// Runs the server on a runtime of its own until SIGTERM or SIGINT, then drains (see [`serve`]).
@@ -398,6 +402,13 @@ pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> R
         let mut config = EngineConfig::new(opened.state.data_dir().to_path_buf());
         if let Some(workers) = options.workers {
             config.workers = workers;
+        }
+        config.local_jobs = options.local_jobs;
+        if config.workers > 0
+            && config.local_jobs == LocalJobs::Confined
+            && let Err(error) = engine::local_jobs_confinable().await
+        {
+            notify(Notice::LocalAgentsOff(format!("{error}; {}", engine::LOCAL_AGENTS_OFF)));
         }
         let mut triggers = triggering::TriggerConfig::default();
         if let Some(interval) = options.poll_interval {

@@ -199,6 +199,12 @@ fn pipelines_run_and_wait_with_the_result_as_exit_code() {
     );
     record(&mut transcripts, &server, "slipway runs logs 99", &mut server.admin(&["runs", "logs", "99"]));
     record(&mut transcripts, &server, "slipway runs cancel 1", &mut server.admin(&["runs", "cancel", "1"]));
+    let (code, json, _) = outcome(&server, &mut server.admin(&["runs", "list", "--format", "json", "--limit", "1"]));
+    assert_eq!(code, Some(0));
+    let runs: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(runs[0]["id"], 2);
+    assert_eq!(runs[0]["result"], "Failed");
     // An admin disables, shows, enables and deletes a pipeline.
     for arguments in [
         &["pipelines", "disable", "bad"][..],
@@ -214,13 +220,6 @@ fn pipelines_run_and_wait_with_the_result_as_exit_code() {
         record(&mut transcripts, &server, &title, &mut server.admin(arguments));
     }
     insta::assert_snapshot!(transcripts.join("\n"));
-
-    let (code, json, _) = outcome(&server, &mut server.admin(&["runs", "list", "--format", "json", "--limit", "1"]));
-    assert_eq!(code, Some(0));
-    let runs: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{json}");
-    assert_eq!(runs[0]["id"], 2);
-    assert_eq!(runs[0]["result"], "Failed");
 }
 
 #[test]
@@ -399,6 +398,6 @@ fn a_first_serve_registers_and_runs_the_example_pipeline() {
     make_repository(&other.join("checkout"), &[("examples/azure-pipelines.yml", &server_fixture("succeeds.yml"))]);
     let server = Server::start_at(other.clone(), &other.join("checkout"), &["--no-example"]);
     let (_, pipelines, _) = outcome(&server, &mut server.admin(&["pipelines", "list"]));
-    assert_eq!(pipelines, "NAME  FILE  BRANCH  REPOSITORY\n");
+    assert_eq!(pipelines, "NAME  STATUS  TRIGGERS  FILE  BRANCH  REPOSITORY\n");
     assert!(!server.output().contains("Registered"), "{}", server.output());
 }

@@ -330,3 +330,86 @@ async fn admins_disable_enable_and_delete_pipelines() -> TestResult {
     server.stop().await;
     Ok(())
 }
+
+/// A step (and a built-in task) on an in-process agent tries to read the server's admin token,
+/// secret key, database and another run's files, and to write into the data directory.
+const PRYING_PIPELINE: &str = r#"trigger: none
+steps:
+- checkout: none
+- script: |
+    for f in "$DATA/admin-token" "$DATA/secret.key" "$DATA/slipway.db" "$DATA/runs/999/other-run.txt"; do
+      if cat "$f" > /dev/null 2> err.txt; then echo "READ $f"; else echo "refused: $(cat err.txt)"; fi
+    done
+    if (echo x > "$DATA/planted") 2> err.txt; then echo "WROTE planted"; else echo "refused write: $(cat err.txt)"; fi
+    echo "mine" > own.txt && echo "own file: $(cat own.txt)"
+    temporary=$(mktemp) && echo "temporary file in $(dirname "$temporary")"
+  env:
+    DATA: $(dataDir)
+- task: CopyFiles@2
+  continueOnError: true
+  inputs:
+    SourceFolder: $(dataDir)
+    Contents: admin-token
+    TargetFolder: $(Build.ArtifactStagingDirectory)/loot
+- script: |
+    echo "loot: [$(ls "$(Build.ArtifactStagingDirectory)/loot" 2>/dev/null)]"
+"#;
+
+/// Starts a server over `data` whose in-process agents run jobs as `local_jobs` says, runs
+/// [`PRYING_PIPELINE`] on it, and gives the run's log.
+async fn pry(directory: &std::path::Path, local_jobs: slipway_server::LocalJobs) -> TestResult<String> {
+    let data = directory.join(format!("data-{local_jobs:?}"));
+    let repository = directory.join(format!("repository-{local_jobs:?}"));
+    make_repository(&repository, &[("azure-pipelines.yml", PRYING_PIPELINE)])?;
+    std::fs::create_dir_all(data.join("runs/999"))?;
+    std::fs::write(data.join("runs/999/other-run.txt"), "another run's secret\n")?;
+    let opened = slipway_server::open(&data, None).await?;
+    let mut config = slipway_server::EngineConfig::new(data.clone());
+    config.workers = 1;
+    config.poll_interval = std::time::Duration::from_millis(100);
+    config.local_jobs = local_jobs;
+    let engine = opened.state.start_engine(config).await?;
+    let app = slipway_server::router(opened.state.clone());
+    let admin = opened.admin_token.clone().ok_or("no admin token")?;
+    let pipeline = json!({ "name": "pry", "repository": repository.display().to_string() });
+    assert_eq!(
+        send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?.status,
+        StatusCode::CREATED
+    );
+    let variable = json!({ "value": data.display().to_string(), "secret": false });
+    send(&app, Method::PUT, "/api/v1/pipelines/pry/variables/dataDir", Some(&admin), Some(variable)).await?;
+    let started = send(&app, Method::POST, "/api/v1/pipelines/pry/runs", Some(&admin), Some(json!({}))).await?;
+    let id = started.body["id"].as_i64().ok_or_else(|| format!("no run: {}", started.body))?;
+    crate::support::wait_for_run(&app, &admin, id).await?;
+    let logs = send(&app, Method::GET, &format!("/api/v1/runs/{id}/logs"), Some(&admin), None).await?;
+    let log: String =
+        logs.body["jobs"].as_array().ok_or("no logs")?.iter().filter_map(|job| job["log"].as_str()).collect();
+    assert!(!data.join("planted").exists() || local_jobs == slipway_server::LocalJobs::Unconfined);
+    engine.shutdown().await;
+    opened.state.store().close().await;
+    Ok(log)
+}
+
+/// Jobs of in-process agents cannot read or write the server's data directory (issue 10): each
+/// attempt gets "Permission denied", a built-in task too, while the job's own files and
+/// temporary files work. Unconfined (`--unconfined-local-agents`), the same job reads them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_jobs_cannot_touch_the_data_directory() -> TestResult {
+    if !crate::support::landlock_available("in_process_jobs_cannot_touch_the_data_directory") {
+        return Ok(());
+    }
+    let directory = tempfile::tempdir()?;
+    let log = pry(directory.path(), slipway_server::LocalJobs::Confined).await?;
+    assert_eq!(log.matches("refused: cat:").count(), 4, "{log}");
+    assert!(log.contains("refused write:") && log.contains("planted: Permission denied"), "{log}");
+    assert_eq!(log.matches("Permission denied").count(), 6, "four reads, the write and the copy: {log}");
+    assert!(log.contains("##[error]Failed cp:") && log.contains("loot: []"), "the built-in task copied: {log}");
+    assert!(!log.contains("READ ") && !log.contains("WROTE"), "{log}");
+    assert!(log.contains("own file: mine"), "{log}");
+    assert!(log.contains("temporary file in ") && log.contains("/runs/1/tmp"), "{log}");
+
+    let unconfined = pry(directory.path(), slipway_server::LocalJobs::Unconfined).await?;
+    assert_eq!(unconfined.matches("READ ").count(), 4, "{unconfined}");
+    assert!(unconfined.contains("WROTE planted") && unconfined.contains("loot: [admin-token]"), "{unconfined}");
+    Ok(())
+}

@@ -53,7 +53,10 @@ fn job<'a>(run: &'a Value, name: &str) -> &'a Value {
 async fn failed_jobs_run_again_in_place_and_a_whole_run_again_as_a_new_run() -> TestResult {
     let directory = tempfile::tempdir()?;
     let data = directory.path().join("data");
-    let marker = directory.path().join("marker");
+    // Beside the data directory, not directly in its parent: confined jobs cannot add entries to
+    // the data directory's parents (see `slipway_agent::confine`).
+    std::fs::create_dir_all(directory.path().join("markers"))?;
+    let marker = directory.path().join("markers/marker");
     let server = TestServer::start(&data, 2).await?;
     let admin = server.admin_token.clone().ok_or("no admin token")?;
     let app = server.app();
