@@ -62,6 +62,9 @@ mod postgres_backend {
 /// The name of the SQLite database file that [`Store::open`] uses inside a directory.
 pub const SQLITE_FILE_NAME: &str = "slipway.db";
 
+/// The schema version this build migrates a database to (its newest migration).
+pub const SCHEMA_VERSION: i64 = 5;
+
 /// How many lines [`Store::read_whole_log`] reads at a time.
 pub const WHOLE_LOG_PAGE: i64 = 10_000;
 

@@ -68,6 +68,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_schema_version_is_the_newest_migration() {
+        assert_eq!(MIGRATIONS.last().map(|migration| migration.version), Some(crate::SCHEMA_VERSION));
+    }
+
+    #[test]
     fn versions_increase_from_one_and_both_backends_have_each() {
         for (index, migration) in MIGRATIONS.iter().enumerate() {
             assert_eq!(migration.version, i64::try_from(index).unwrap_or(-1) + 1);

@@ -32,7 +32,7 @@ conformance! {
     /// edited after it was applied, or a schema from a newer Slipway, is refused.
     async fn migrations_applied_twice_are_harmless(test: TestStore) {
         let app = test.pipeline("app").await?;
-        assert_eq!(test.store.schema_version().await?, 3);
+        assert_eq!(test.store.schema_version().await?, slipway_store::SCHEMA_VERSION);
         if test.backend == Backend::Sqlite {
             let path = std::path::Path::new(&test.location).join(slipway_store::SQLITE_FILE_NAME);
             let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true);
@@ -48,7 +48,7 @@ conformance! {
         }
         for open in opens {
             let store = open.await??;
-            assert_eq!(store.schema_version().await?, 3);
+            assert_eq!(store.schema_version().await?, slipway_store::SCHEMA_VERSION);
             assert_eq!(store.pipeline(app.id).await?, app);
             store.close().await;
         }
