@@ -1,6 +1,8 @@
 //! What Slipway's test suites share, and nothing else uses (a dev-dependency only): a throwaway
 //! PostgreSQL server for the tests of the store and of the server ([`postgres`]), and the rule
-//! that decides whether a test without PostgreSQL is skipped or fails ([`postgres_or_skip`]).
+//! that decides whether a test without what it needs is skipped or fails: [`postgres_or_skip`],
+//! and [`needed_or_skip`] for the rest (the corpus, `node`, Landlock, Chromium). Every such test
+//! has a `SLIPWAY_REQUIRE_*` switch; `.ci/run` sets them all, so CI never skips one.
 
 pub mod postgres;
 
@@ -10,6 +12,21 @@ use std::io::Write as _;
 #[must_use]
 pub fn postgres_required() -> bool {
     std::env::var("SLIPWAY_REQUIRE_POSTGRES").is_ok_and(|value| value == "1")
+}
+
+/// Whether a test has what it needs (`available` is `Err(why)` when not): `true` when it has;
+/// `false` after saying on stderr that `test` is skipped and why. With the switch
+/// `SLIPWAY_REQUIRE_<require>=1` (set by `.ci/run`), a missing need is a failure instead.
+///
+/// # Panics
+/// When what the test needs is missing and it is required.
+#[must_use]
+pub fn needed_or_skip(test: &str, require: &str, available: Result<(), String>) -> bool {
+    let Err(reason) = available else { return true };
+    let switch = format!("SLIPWAY_REQUIRE_{require}");
+    assert!(!std::env::var(&switch).is_ok_and(|value| value == "1"), "{switch}=1 but {test} cannot run: {reason}");
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason} (set {switch}=1 to make this a failure)");
+    false
 }
 
 /// A new empty database on the test process's throwaway PostgreSQL server, for the test named

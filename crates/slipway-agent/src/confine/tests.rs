@@ -9,14 +9,7 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 /// Whether the machine can confine; without Landlock the test says so and passes, unless
 /// `SLIPWAY_REQUIRE_LANDLOCK=1` (CI) makes it fail.
 fn landlock_or_skip(test: &str) -> bool {
-    match Confinement::check_available() {
-        Ok(()) => true,
-        Err(error) => {
-            assert!(std::env::var_os("SLIPWAY_REQUIRE_LANDLOCK").is_none_or(|value| value != "1"), "{test}: {error}");
-            eprintln!("{test}: skipped: {error}");
-            false
-        }
-    }
+    slipway_testing::needed_or_skip(test, "LANDLOCK", Confinement::check_available().map_err(|error| error.to_string()))
 }
 
 /// A data directory with a secret, an open run directory in it, and a directory beside it.

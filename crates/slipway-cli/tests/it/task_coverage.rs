@@ -38,10 +38,12 @@ struct Tally {
 fn built_in_tasks_cover_at_least_what_was_covered_before() {
     let shared = std::env::var_os("SLIPWAY_SHARED")
         .map_or_else(|| crate::support::workspace().join("../shared"), std::path::PathBuf::from);
-    let Some(repositories) = files::repositories(&shared.join("corpus/azure-pipelines")) else {
-        println!("task coverage: shared/corpus/azure-pipelines not found; skipped");
+    let found = files::repositories(&shared.join("corpus/azure-pipelines"));
+    let needed = found.as_ref().map(|_| ()).ok_or_else(|| "shared/corpus/azure-pipelines is not there".to_owned());
+    if !slipway_testing::needed_or_skip("built_in_tasks_cover_at_least_what_was_covered_before", "CORPUS", needed) {
         return;
-    };
+    }
+    let Some(repositories) = found else { return };
     let mut tasks: BTreeMap<String, Tally> = BTreeMap::new();
     let (mut pipelines, mut compiled) = (0, 0);
     for (repository, entries) in &repositories {

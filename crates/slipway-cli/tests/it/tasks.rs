@@ -80,8 +80,12 @@ fn artifacts_test_results_and_a_cache_that_the_second_run_hits() {
 fn a_task_folder_reads_its_inputs_and_sets_an_output_for_another_job() {
     let has_node =
         std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("node").is_file()));
-    if !has_node {
-        println!("node is not installed; the task folder test is skipped");
+    let needed = if has_node { Ok(()) } else { Err("node is not on PATH".to_owned()) };
+    if !slipway_testing::needed_or_skip(
+        "a_task_folder_reads_its_inputs_and_sets_an_output_for_another_job",
+        "NODE",
+        needed,
+    ) {
         return;
     }
     let scratch = scratch("hello-task.yml", &[]);

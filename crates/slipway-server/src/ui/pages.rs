@@ -448,7 +448,7 @@ async fn read_parameters(
     let scratch = state.data_dir().join("checkouts").join(crate::random_hex(12)?);
     let (repository, yaml_path) = (pipeline.repository.clone(), pipeline.yaml_path.clone());
     let branch = (!branch.is_empty()).then(|| short_branch(branch).to_owned());
-    let read = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         if let Some(parent) = scratch.parent() {
             let _ = std::fs::create_dir_all(parent);
         }
@@ -462,8 +462,7 @@ async fn read_parameters(
         Ok((parameters, commit))
     })
     .await
-    .map_err(|error| error.to_string())?;
-    read
+    .map_err(|error| error.to_string())?
 }
 
 /// The input of one parameter. Its name says how its value is read back: `p.TYPE.NAME`.

@@ -60,14 +60,8 @@ impl TestServer {
 /// Whether this machine can confine jobs (Landlock). Without it, says so for `what`, unless
 /// `SLIPWAY_REQUIRE_LANDLOCK=1` (set in CI), which makes it a failure.
 pub fn landlock_available(what: &str) -> bool {
-    match slipway_agent::confine::Confinement::check_available() {
-        Ok(()) => true,
-        Err(error) => {
-            assert!(std::env::var_os("SLIPWAY_REQUIRE_LANDLOCK").is_none_or(|value| value != "1"), "{what}: {error}");
-            eprintln!("{what}: jobs run unconfined here: {error}");
-            false
-        }
-    }
+    let available = slipway_agent::confine::Confinement::check_available().map_err(|error| error.to_string());
+    slipway_testing::needed_or_skip(what, "LANDLOCK", available)
 }
 
 /// An answer: status, headers and the body as JSON (`Value::Null` when it is not JSON).
