@@ -654,7 +654,7 @@ pub(crate) async fn webhook_secret(pools: &DbPools, context: &Context, pipeline:
     String::from_utf8(opened).map(Some).map_err(|_| damaged())
 }
 
-/// Implements [`crate::Store::next_revision`] (`kind` `revision`, seed 1) and [`crate::Store::next_counter`].
+/// Implements [`crate::Store::next_revision`] (`kind` `revision`, seed 1).
 pub(crate) async fn next_counter_value(
     pools: &DbPools,
     _context: &Context,
@@ -677,6 +677,65 @@ pub(crate) async fn next_counter_value(
     .await?;
     transaction.commit().await?;
     Ok(value)
+}
+
+/// Implements [`crate::Store::run_counters`].
+pub(crate) async fn run_counters(
+    pools: &DbPools,
+    _context: &Context,
+    run: RunId,
+) -> Result<std::collections::BTreeMap<String, i64>> {
+    let rows = sqlx::query("SELECT prefix, value FROM run_counters WHERE run_id = $1")
+        .bind(run.0)
+        .fetch_all(&pools.reader)
+        .await?;
+    rows.iter().map(|row| Ok((row.try_get("prefix")?, row.try_get("value")?))).collect()
+}
+
+/// Implements [`crate::Store::allocate_run_counters`].
+pub(crate) async fn allocate_run_counters(
+    pools: &DbPools,
+    _context: &Context,
+    run: RunId,
+    requests: &[(String, i64)],
+) -> Result<std::collections::BTreeMap<String, i64>> {
+    let mut transaction = pools.writer.begin().await?;
+    let pipeline: i64 = sqlx::query_scalar("SELECT pipeline_id FROM runs WHERE id = $1")
+        .bind(run.0)
+        .fetch_optional(&mut *transaction)
+        .await?
+        .ok_or_else(|| StoreError::not_found("run", run))?;
+    for (prefix, seed) in requests {
+        let given: Option<i64> = sqlx::query_scalar("SELECT value FROM run_counters WHERE run_id = $1 AND prefix = $2")
+            .bind(run.0)
+            .bind(prefix)
+            .fetch_optional(&mut *transaction)
+            .await?;
+        if given.is_some() {
+            continue;
+        }
+        let value: i64 = sqlx::query_scalar(
+            "INSERT INTO counters (pipeline_id, kind, prefix, value) VALUES ($1, 'counter', $2, $3) \
+             ON CONFLICT (pipeline_id, kind, prefix) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        )
+        .bind(pipeline)
+        .bind(prefix)
+        .bind(seed)
+        .fetch_one(&mut *transaction)
+        .await?;
+        sqlx::query("INSERT INTO run_counters (run_id, prefix, value) VALUES ($1, $2, $3)")
+            .bind(run.0)
+            .bind(prefix)
+            .bind(value)
+            .execute(&mut *transaction)
+            .await?;
+    }
+    let rows = sqlx::query("SELECT prefix, value FROM run_counters WHERE run_id = $1")
+        .bind(run.0)
+        .fetch_all(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    rows.iter().map(|row| Ok((row.try_get("prefix")?, row.try_get("value")?))).collect()
 }
 
 /// Fails with `NotFound` unless the pipeline exists.

@@ -20,6 +20,7 @@
 //! transaction that records it, and a log chunk sent twice is stored once. Times come from the
 //! store's [`Clock`], not the database server.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -63,7 +64,7 @@ mod postgres_backend {
 pub const SQLITE_FILE_NAME: &str = "slipway.db";
 
 /// The schema version this build migrates a database to (its newest migration).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// How many lines [`Store::read_whole_log`] reads at a time.
 pub const WHOLE_LOG_PAGE: i64 = 10_000;
@@ -405,13 +406,23 @@ impl Store {
         dispatch!(self.next_counter_value(pipeline, "revision", prefix, 1))
     }
 
-    /// The next value of Azure's `counter(prefix, seed)`: `seed` the first time, then one more
-    /// each call. Atomic.
+    /// The `counter(prefix, seed)` values a run was given.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] for an unknown pipeline.
-    pub async fn next_counter(&self, pipeline: PipelineId, prefix: &str, seed: i64) -> Result<i64> {
-        dispatch!(self.next_counter_value(pipeline, "counter", prefix, seed))
+    /// When the database cannot be read.
+    pub async fn run_counters(&self, run: RunId) -> Result<BTreeMap<String, i64>> {
+        dispatch!(self.run_counters(run))
+    }
+
+    /// Gives a run the next value of each of Azure's `counter(prefix, seed)` in `requests`, once:
+    /// `seed` for a prefix its pipeline never used, one more than the pipeline's last value
+    /// otherwise; a prefix the run was given a value for keeps it. Atomic; gives all the run's
+    /// counter values.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown run.
+    pub async fn allocate_run_counters(&self, run: RunId, requests: &[(String, i64)]) -> Result<BTreeMap<String, i64>> {
+        dispatch!(self.allocate_run_counters(run, requests))
     }
 
     // ----- pipeline variables -----

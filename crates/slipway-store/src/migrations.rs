@@ -50,6 +50,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_pipeline_state.sql"),
         postgres: include_str!("../migrations/postgres/0005_pipeline_state.sql"),
     },
+    Migration {
+        version: 6,
+        description: "the counter values of each run",
+        sqlite: include_str!("../migrations/sqlite/0006_run_counters.sql"),
+        postgres: include_str!("../migrations/postgres/0006_run_counters.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

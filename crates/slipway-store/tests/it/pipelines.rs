@@ -65,9 +65,17 @@ conformance! {
             assert!(seen.insert(task.await??));
         }
         assert_eq!(seen, (1..=20).collect());
-        assert_eq!(test.store.next_counter(app.id, "minor", 100).await?, 100);
-        assert_eq!(test.store.next_counter(app.id, "minor", 100).await?, 101);
-        assert_eq!(test.store.next_counter(app.id, "patch", 0).await?, 0);
+        // counter(): each run gets the next value once, and keeps it.
+        let first = test.store.create_run(&slipway_store::NewRun::new(app.id, "1", slipway_store::TriggerKind::Manual)).await?;
+        let second = test.store.create_run(&slipway_store::NewRun::new(app.id, "2", slipway_store::TriggerKind::Manual)).await?;
+        let requests = [("minor".to_owned(), 100), ("patch".to_owned(), 0)];
+        let given = test.store.allocate_run_counters(first.id, &requests).await?;
+        assert_eq!(given, [("minor".to_owned(), 100), ("patch".to_owned(), 0)].into());
+        assert_eq!(test.store.allocate_run_counters(first.id, &requests).await?, given, "asked again, the same values");
+        assert_eq!(test.store.run_counters(first.id).await?, given);
+        let next = test.store.allocate_run_counters(second.id, &requests[..1]).await?;
+        assert_eq!(next, [("minor".to_owned(), 101)].into());
+        assert!(test.store.allocate_run_counters(slipway_store::RunId(9999), &requests).await.err().is_some_and(|error| error.is_not_found()));
         assert!(test.store.next_revision(slipway_store::PipelineId(9999), "x").await.err().is_some_and(|error| error.is_not_found()));
         Ok(())
     }
