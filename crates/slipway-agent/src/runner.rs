@@ -22,13 +22,13 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use slipway_driver::{LegId, Variable, Variables};
 use slipway_events::{Event, EventSink, TaskResult, now_ms};
 use slipway_protocol::{
     ArtifactFile, ArtifactManifest, Chunk, Completion, HeartbeatReply, JobMessage, MAX_CHUNK_EVENTS, OutputVariable,
 };
 use slipway_runtime::artifacts::{ArtifactStore, Manifest, ManifestEntry};
-use slipway_runtime::{CancelToken, Executor as _, JobOutcome, JobRequest, LegId, LocalExecutor, RunContext};
-use slipway_runtime::{Variable, Variables};
+use slipway_runtime::{CancelToken, Executor as _, JobOutcome, JobRequest, LocalExecutor, RunContext};
 
 /// Why a report did not reach the server.
 #[derive(Debug, thiserror::Error)]

@@ -87,7 +87,7 @@ fn git(directory: &Path, args: &[&str]) -> Option<String> {
 
 /// The repository the pipeline file belongs to (its root, or the file's directory outside git) and
 /// what git knows about the checked-out commit.
-pub fn repository(pipeline: &Path) -> (PathBuf, slipway_runtime::workspace::RepositoryInfo) {
+pub fn repository(pipeline: &Path) -> (PathBuf, slipway_driver::RepositoryInfo) {
     let directory = pipeline
         .parent()
         .filter(|directory| !directory.as_os_str().is_empty())
@@ -107,7 +107,7 @@ pub fn repository(pipeline: &Path) -> (PathBuf, slipway_runtime::workspace::Repo
         .unwrap_or_default();
     let email = lines.next().map(str::to_owned).or_else(|| git(&root, &["config", "user.email"])).unwrap_or_default();
     let uri = git(&root, &["config", "--get", "remote.origin.url"]).unwrap_or_else(|| root.display().to_string());
-    let info = slipway_runtime::workspace::RepositoryInfo {
+    let info = slipway_driver::RepositoryInfo {
         name,
         branch: branch.unwrap_or_else(|| DEFAULT_BRANCH.to_owned()),
         commit: commit.unwrap_or_default(),

@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use clap::{Args, ValueEnum};
+use slipway_driver::Selection;
 use slipway_events::{Event, EventSink, TaskResult};
-use slipway_runtime::{CancelToken, LocalExecutor, RunOptions, Selection};
+use slipway_runtime::{CancelToken, LocalExecutor, RunOptions};
 
 /// How `slipway run` prints what happens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -158,6 +159,8 @@ pub fn run_command(args: RunArgs) -> ExitCode {
         source_dir,
         isolated: args.isolated,
         pipeline_name: repository.name.clone(),
+        // Counters and revisions are kept per pipeline file.
+        pipeline_key: std::fs::canonicalize(&args.path).unwrap_or_else(|_| args.path.clone()).display().to_string(),
         repository,
         task_folders,
         skip_unknown_tasks: args.skip_unknown_tasks,

@@ -9,9 +9,8 @@ use slipway_events::{EventSink, TaskResult};
 use slipway_plan::{Job, Plan, Stage};
 
 use crate::artifacts::ArtifactStore;
-use crate::mask::Masker;
-use crate::scheduler::LegId;
-use crate::variables::Variables;
+use slipway_driver::Masker;
+use slipway_driver::{LegId, Variables};
 
 /// Tells running work that the run was cancelled. Cheap to clone; all clones share the state.
 #[derive(Clone, Debug, Default)]

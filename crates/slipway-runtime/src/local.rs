@@ -15,11 +15,11 @@ use slipway_plan::{Action, DeploymentStrategy, HookKind, Job, JobKind, Shell, St
 mod host;
 
 use crate::executor::{CancelToken, Executor, JobOutcome, JobRequest};
-use crate::expr::{self, Context, Status};
 use crate::logcmd::{self, Command, Line};
 use crate::process::{self, Exit, ProcessSpec, StopReason, StopSignal};
-use crate::variables::{Variable, Variables};
 use crate::workspace::{self, JobDirs};
+use slipway_driver::expr::{self, Context, Status};
+use slipway_driver::{Variable, Variables};
 
 /// Azure's default job timeout, in minutes.
 const DEFAULT_JOB_TIMEOUT_MINUTES: u32 = 60;

@@ -1,5 +1,7 @@
-//! Running a whole plan: the scheduler's decisions carried out with an [`Executor`], one thread
-//! per running leg, events sent to an [`EventSink`].
+//! `slipway run`'s edge of the run driver: the legs the [`Driver`] starts are run with an
+//! [`Executor`], one thread per running leg, and everything is sent to an [`EventSink`]. The run's
+//! directory, its id, `counter()` values and run-number revisions live in the work directory,
+//! the counters and revisions per pipeline file.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -7,13 +9,15 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use slipway_driver::{
+    Counters, DEFAULT_RUN_NAME, DateTime, Driver, LegId, LegStart, RepositoryInfo, ScheduleError, Selection, Step,
+    Variable,
+};
 use slipway_events::{EVENTS_VERSION, Event, EventSink, LogKind, Severity, Stream, TaskResult, now_ms};
 use slipway_plan::{Plan, Variable as PlanVariable};
 
 use crate::executor::{CancelToken, Executor, JobRequest, RunContext};
-use crate::scheduler::{Decision, LegId, ScheduleError, Scheduler, Selection};
-use crate::variables::{Variable, Variables};
-use crate::workspace::{self, DEFAULT_RUN_NAME, DateTime, RepositoryInfo};
+use crate::workspace;
 
 /// How to run a plan.
 #[derive(Clone, Debug)]
@@ -34,6 +38,10 @@ pub struct RunOptions {
     pub isolated: bool,
     /// The pipeline's name (`Build.DefinitionName`).
     pub pipeline_name: String,
+    /// What identifies the pipeline among the others run in the same work directory (the path
+    /// of its file): its `counter()` values and run-number revisions are its own. The pipeline's
+    /// name when empty.
+    pub pipeline_key: String,
     /// Facts from git.
     pub repository: RepositoryInfo,
     /// Keep the directories of every run. Otherwise a finished run's directory stays until the next
@@ -61,6 +69,7 @@ impl Default for RunOptions {
             source_dir: PathBuf::from("."),
             isolated: false,
             pipeline_name: "pipeline".into(),
+            pipeline_key: String::new(),
             repository: RepositoryInfo::default(),
             keep_run_dir: false,
             kill_grace: Duration::from_secs(5),
@@ -141,9 +150,24 @@ fn remove_finished_runs_in_background(runs_dir: PathBuf, current: u64) {
     drop(spawned);
 }
 
-/// A pipeline name made safe to use as a file name.
-fn file_name(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect()
+/// A pipeline's key made safe to use as a file name: its readable characters, and a hash of the
+/// whole key so that two keys that read alike stay apart.
+fn file_name(key: &str) -> String {
+    let readable: String = key
+        .chars()
+        .rev()
+        .take(60)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .collect();
+    // FNV-1a: stable across builds and platforms, unlike the standard library's hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{readable}-{hash:016x}")
 }
 
 /// Keeps the `counter()` values of a run for the next run of the same pipeline.
@@ -159,32 +183,18 @@ fn save_counters(path: &std::path::Path, values: &std::collections::BTreeMap<Str
     }
 }
 
-fn next_revision(work_dir: &std::path::Path, key: &str) -> u32 {
-    let path = work_dir.join("revisions.json");
+fn next_revision(path: &std::path::Path, key: &str) -> u32 {
     let mut map: HashMap<String, u32> =
-        std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
+        std::fs::read(path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
     let next = map.get(key).copied().unwrap_or(0) + 1;
     map.insert(key.to_owned(), next);
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
     if let Ok(text) = serde_json::to_vec(&map) {
-        let _ = std::fs::write(&path, text);
+        let _ = std::fs::write(path, text);
     }
     next
-}
-
-/// The id events and the server's job queue give a leg: `stage.job`, or `stage.job.leg` for
-/// matrix and parallel legs. Empty when the leg is not in the plan.
-#[must_use]
-pub fn job_id(plan: &Plan, leg: LegId) -> String {
-    let Some(stage) = plan.stages.get(leg.stage) else { return String::new() };
-    let Some(job) = stage.jobs.get(leg.job) else { return stage.name.clone() };
-    match job.legs.get(leg.leg).and_then(|leg| leg.name.as_ref()) {
-        Some(name) => format!("{}.{}.{name}", stage.name, job.name),
-        None => format!("{}.{}", stage.name, job.name),
-    }
-}
-
-fn elapsed_ms(start: Option<&Instant>) -> u64 {
-    start.map_or(0, |start| u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Runs `plan` to its end (or until `cancel` stops it), sending events to `sink`.
@@ -212,36 +222,55 @@ pub fn execute(
         remove_finished_runs_in_background(runs_dir, run_id);
     }
 
-    let mut base = workspace::run_variables(run_id, &options.pipeline_name, &options.repository, &options.work_dir);
+    let mut base = slipway_driver::run_variables(run_id, &options.pipeline_name, &options.repository);
+    for variable in workspace::agent_variables(&options.work_dir) {
+        base.force(variable);
+    }
     // Queue-time variables sit below the pipeline's own, as in Azure.
     let mut shadowed = Vec::new();
     let declared = declared_names(&plan);
-    for (name, value) in &options.variables {
-        base.force(Variable::new(name.clone(), value.clone()));
+    for (name, value, secret) in options
+        .variables
+        .iter()
+        .map(|(name, value)| (name, value, false))
+        .chain(options.secrets.iter().map(|(name, value)| (name, value, true)))
+    {
+        base.force(if secret {
+            Variable::secret(name.clone(), value.clone())
+        } else {
+            Variable::new(name.clone(), value.clone())
+        });
         if declared.iter().any(|declared| declared.eq_ignore_ascii_case(name)) {
             shadowed.push(name.clone());
         }
     }
-    for (name, value) in &options.secrets {
-        base.force(Variable::secret(name.clone(), value.clone()));
-        if declared.iter().any(|declared| declared.eq_ignore_ascii_case(name)) {
-            shadowed.push(name.clone());
-        }
-    }
-    let counters_path = options.work_dir.join("counters").join(format!("{}.json", file_name(&options.pipeline_name)));
-    let counters = crate::counters::Counters::new(
+    // Counters and run-number revisions are the pipeline's own.
+    let key = if options.pipeline_key.is_empty() { &options.pipeline_name } else { &options.pipeline_key };
+    let pipeline_dir = options.work_dir.join("pipelines").join(file_name(key));
+    let counters_path = pipeline_dir.join("counters.json");
+    let counters = Counters::continuing(
         std::fs::read(&counters_path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default(),
     );
-    let mut scheduler =
-        Scheduler::with_counters(Arc::clone(&plan), base, &options.selection, options.max_parallel, counters)?;
+    let run_started = Instant::now();
+    let started_ms = now_ms();
+    let mut driver = Driver::new(
+        Arc::clone(&plan),
+        base,
+        &options.selection,
+        options.max_parallel,
+        counters,
+        Vec::new(),
+        started_ms,
+    )?;
 
     // The run number may use the pipeline's variables.
-    let now = DateTime::from_unix(now_ms() / 1000);
+    let now = DateTime::from_unix(started_ms / 1000);
     let format = plan.run_name.clone().unwrap_or_else(|| DEFAULT_RUN_NAME.to_owned());
-    let build_number = workspace::format_run_number(&format, now, scheduler.base_variables(), &mut |key| {
-        next_revision(&options.work_dir, key)
+    let revisions_path = pipeline_dir.join("revisions.json");
+    let build_number = slipway_driver::format_run_number(&format, now, driver.base_variables(), &mut |key| {
+        next_revision(&revisions_path, key)
     });
-    scheduler.set_base_variable(Variable::readonly("Build.BuildNumber", build_number.clone()));
+    driver.set_base_variable(Variable::readonly("Build.BuildNumber", build_number.clone()));
 
     let context = Arc::new({
         let mut context =
@@ -258,9 +287,8 @@ pub fn execute(
         context.masker.add(value);
     }
 
-    let run_started = Instant::now();
     sink.emit(Event::RunStarted {
-        time: now_ms(),
+        time: started_ms,
         version: EVENTS_VERSION,
         run_id,
         build_number: build_number.clone(),
@@ -288,100 +316,37 @@ pub fn execute(
 
     let (sender, receiver) = mpsc::channel::<(LegId, crate::executor::JobOutcome)>();
     let mut threads = Vec::new();
-    let mut stage_started: HashMap<usize, Instant> = HashMap::new();
-    let mut leg_started: HashMap<LegId, Instant> = HashMap::new();
-    let mut job_started: HashMap<(usize, usize), Instant> = HashMap::new();
-    let mut result = TaskResult::Succeeded;
-    let mut decisions = scheduler.poll();
-    loop {
-        for message in scheduler.take_warnings() {
-            warn(message);
-        }
-        let mut done = false;
-        for decision in decisions.drain(..) {
-            match decision {
-                Decision::StageStarted { stage } => {
-                    stage_started.insert(stage, Instant::now());
-                    let (name, display) = plan
-                        .stages
-                        .get(stage)
-                        .map(|s| (s.name.clone(), s.display_name.clone().unwrap_or_else(|| s.name.clone())))
-                        .unwrap_or_default();
-                    sink.emit(Event::StageStarted { time: now_ms(), stage: name, display_name: display });
+    let mut steps = driver.poll(now_ms());
+    let result = loop {
+        for step in steps.drain(..) {
+            match step {
+                Step::Event(event) => sink.emit(event),
+                Step::StartLeg(start) => {
+                    start_leg(&plan, *start, &context, &executor, &sink, cancel, &sender, &mut threads)
                 }
-                Decision::StageFinished { stage, result, message } => {
-                    let name = plan.stages.get(stage).map(|s| s.name.clone()).unwrap_or_default();
-                    sink.emit(Event::StageFinished {
-                        time: now_ms(),
-                        stage: name,
-                        result,
-                        duration_ms: elapsed_ms(stage_started.get(&stage)),
-                        message,
-                    });
-                }
-                Decision::StartLeg { leg, variables } => {
-                    start_leg(&plan, leg, variables, &context, &executor, &sink, cancel, &sender, &mut threads);
-                    leg_started.insert(leg, Instant::now());
-                    job_started.entry((leg.stage, leg.job)).or_insert_with(Instant::now);
-                }
-                Decision::JobFinished { stage, job, result, message } => {
-                    let Some(plan_job) = plan.stages.get(stage).and_then(|s| s.jobs.get(job)) else { continue };
-                    let id = format!(
-                        "{}.{}",
-                        plan.stages.get(stage).map(|s| s.name.as_str()).unwrap_or_default(),
-                        plan_job.name
-                    );
-                    sink.emit(Event::JobFinished {
-                        time: now_ms(),
-                        job: id,
-                        result,
-                        duration_ms: elapsed_ms(job_started.get(&(stage, job))),
-                        message,
-                    });
-                }
-                Decision::RunFinished { result: final_result } => {
-                    result = final_result;
-                    done = true;
-                }
+                Step::JobFinished(end) => sink.emit(end.event(now_ms())),
+                Step::Warning(message) => warn(message),
             }
         }
-        if done {
-            break;
+        if let Some(result) = driver.result() {
+            break result;
         }
-        if scheduler.running() == 0 {
+        if driver.running() == 0 {
             // Nothing runs and nothing was decided: should not happen with a valid graph.
-            decisions = scheduler.poll();
-            if decisions.is_empty() {
+            steps = driver.poll(now_ms());
+            if steps.is_empty() {
                 warn("the scheduler stopped with work left; this is a bug in Slipway".into());
-                result = TaskResult::Failed;
-                break;
+                break TaskResult::Failed;
             }
             continue;
         }
-        match receiver.recv_timeout(Duration::from_millis(50)) {
-            Ok((leg, outcome)) => {
-                let id = job_id(&plan, leg);
-                let has_legs = plan
-                    .stages
-                    .get(leg.stage)
-                    .and_then(|s| s.jobs.get(leg.job))
-                    .is_some_and(|job| job.legs.iter().any(|leg| leg.name.is_some()));
-                if has_legs {
-                    sink.emit(Event::JobFinished {
-                        time: now_ms(),
-                        job: id,
-                        result: outcome.result,
-                        duration_ms: elapsed_ms(leg_started.get(&leg)),
-                        message: outcome.message.clone(),
-                    });
-                }
-                scheduler.leg_finished(leg, outcome.result, outcome.outputs);
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {}
+        if let Ok((leg, outcome)) = receiver.recv_timeout(Duration::from_millis(50))
+            && let Some(event) = driver.leg_finished(leg, outcome.result, outcome.outputs, now_ms())
+        {
+            sink.emit(event);
         }
-        if cancel.is_canceled() && !scheduler.is_canceled() {
-            scheduler.cancel();
+        if cancel.is_canceled() && !driver.is_canceled() {
+            driver.cancel();
             sink.emit(Event::Log {
                 time: now_ms(),
                 job: None,
@@ -391,18 +356,24 @@ pub fn execute(
                 text: "Cancelling the run: stopping running steps, then running what runs after a cancel.".into(),
             });
         }
-        decisions = scheduler.poll();
-    }
+        steps = driver.poll(now_ms());
+    };
     for thread in threads {
         let _ = thread.join();
     }
     let build_number = context.build_number.lock().map(|number| number.clone()).unwrap_or(build_number);
     let tags = context.tags.lock().map(|tags| tags.clone()).unwrap_or_default();
-    sink.emit(Event::RunFinished { time: now_ms(), result, duration_ms: elapsed_ms(Some(&run_started)) });
+    if driver.result().is_none() {
+        sink.emit(Event::RunFinished {
+            time: now_ms(),
+            result,
+            duration_ms: u64::try_from(run_started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+    }
     // The run's directories stay for inspection until the next run removes them in the background:
     // removing many directories is slow on some disks, and no run should wait for it.
     let _ = std::fs::write(run_dir.join(FINISHED_MARKER), result.to_string());
-    save_counters(&counters_path, &scheduler.counters());
+    save_counters(&counters_path, &driver.counters());
     Ok(RunReport { result, run_id, build_number, tags })
 }
 
@@ -428,8 +399,7 @@ fn declared_names(plan: &Plan) -> Vec<String> {
 #[expect(clippy::too_many_arguments, reason = "the pieces a leg's thread needs, all borrowed from the run loop")]
 fn start_leg(
     plan: &Arc<Plan>,
-    leg: LegId,
-    variables: Variables,
+    start: LegStart,
     context: &Arc<RunContext>,
     executor: &Arc<dyn Executor>,
     sink: &Arc<dyn EventSink>,
@@ -437,29 +407,14 @@ fn start_leg(
     sender: &mpsc::Sender<(LegId, crate::executor::JobOutcome)>,
     threads: &mut Vec<std::thread::JoinHandle<()>>,
 ) {
-    let id = job_id(plan, leg);
-    let stage = plan.stages.get(leg.stage);
-    let job = stage.and_then(|stage| stage.jobs.get(leg.job));
-    let plan_leg = job.and_then(|job| job.legs.get(leg.leg));
-    let display = job.map(|job| job.display_name.clone().unwrap_or_else(|| job.name.clone())).unwrap_or_default();
-    let display = match plan_leg {
-        Some(l) => l.display_name.clone().unwrap_or_else(|| match &l.name {
-            Some(name) => format!("{display} {name}"),
-            None => display.clone(),
-        }),
-        None => display,
-    };
-    let environment = job.and_then(|job| match &job.kind {
-        slipway_plan::JobKind::Deployment(deployment) => deployment.environment.as_ref().map(|e| e.name.clone()),
-        _ => None,
-    });
+    let LegStart { leg, key: id, stage, job, leg_name, display_name, environment, variables } = start;
     sink.emit(Event::JobStarted {
         time: now_ms(),
         job: id.clone(),
-        stage: stage.map(|s| s.name.clone()).unwrap_or_default(),
-        name: job.map(|j| j.name.clone()).unwrap_or_default(),
-        leg: plan_leg.and_then(|l| l.name.clone()),
-        display_name: context.masker.mask(&display),
+        stage,
+        name: job,
+        leg: leg_name,
+        display_name: context.masker.mask(&display_name),
         environment,
     });
     let request = JobRequest { plan: Arc::clone(plan), leg, id, variables, run: Arc::clone(context) };

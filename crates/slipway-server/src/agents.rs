@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use slipway_driver::{LegId, Variables};
 use slipway_events::{Event, TaskResult};
 use slipway_plan::Plan;
 use slipway_protocol::{
@@ -22,7 +23,6 @@ use slipway_protocol::{
     LeaseGrant, LegRef, PROTOCOL_VERSION, RepositoryRef, RunInfo,
 };
 use slipway_runtime::artifacts::{ArtifactStore, Manifest, ManifestEntry};
-use slipway_runtime::{LegId, Variables};
 use slipway_store::{
     Agent, AgentId, AgentLostAction, AgentState, ChunkOutcome, Demand, Job, JobChunk, Lease, LeaseToken, PoolSettings,
     RunId, Step, StepStatus, Store, StoreError, Timestamp, VariableValue,

@@ -29,12 +29,12 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 
 use slipway_agent::runner::{AgentIdentity, JobPlace, Uplink, UplinkError};
+use slipway_driver::{Counters, Driver, JobEnd, LegId, LegStart, Masker, RepositoryInfo, Selection, Step, Variable};
 use slipway_events::{Event, TaskResult, now_ms};
 use slipway_plan::Plan;
 use slipway_protocol::{ArtifactManifest, Chunk, Completion, HeartbeatReply};
+use slipway_runtime::CancelToken;
 use slipway_runtime::artifacts::ArtifactStore;
-use slipway_runtime::workspace::{self, RepositoryInfo};
-use slipway_runtime::{CancelToken, Decision, LegId, Scheduler, Selection, Variable};
 use slipway_store::{
     AgentLostAction, AgentState, Job, JobId, JobStatus, LeaseRequest, LeaseToken, NewAgent, NewJob, PoolSettings,
     Reclaim, ReclaimAction, Run, RunFilter, RunId, RunStatus, Store, StoreError,
@@ -283,15 +283,17 @@ async fn register_local_agents(store: &Store, config: &EngineConfig) -> Result<V
 
 /// The state of one unfinished run in the orchestrator.
 struct RunProgress {
-    scheduler: Scheduler,
+    driver: Driver,
     plan: Arc<Plan>,
-    /// The store's jobs of the run that the scheduler started, by id.
+    /// The store's jobs of the run that the driver started, by id.
     legs: HashMap<JobId, LegId>,
-    /// Jobs whose results the scheduler was given.
+    /// Jobs whose results the driver was given.
     fed: HashSet<JobId>,
     /// The values of secret output variables of the jobs fed so far: a job that gets one as a
     /// variable gets it as a secret (masked, kept out of the environment).
     secret_outputs: HashSet<String>,
+    /// The run's secrets, for the warnings the driver gives.
+    masker: Masker,
 }
 
 struct Orchestrator {
@@ -307,7 +309,7 @@ enum RunFailure {
     #[error("the run has no plan")]
     NoPlan,
     #[error(transparent)]
-    Schedule(#[from] slipway_runtime::ScheduleError),
+    Schedule(#[from] slipway_driver::ScheduleError),
     #[error(transparent)]
     Variables(crate::variables::ResolveError),
     #[error(transparent)]
@@ -411,8 +413,9 @@ impl Orchestrator {
         Ok(())
     }
 
-    /// Moves a run on: feeds the scheduler the jobs that completed, queues the legs it starts with
-    /// their specs, completes the run when it says so. Whether jobs were queued.
+    /// Moves a run on: feeds the driver the jobs that completed, queues the legs it starts with
+    /// their specs, records jobs that never start and the events it gives, completes the run
+    /// when it says so. Whether jobs were queued.
     async fn advance(&mut self, run_id: RunId) -> Result<bool, StoreError> {
         let store = self.shared.store.clone();
         let Some(progress) = self.runs.get_mut(&run_id) else { return Ok(false) };
@@ -421,8 +424,8 @@ impl Orchestrator {
             self.runs.remove(&run_id);
             return Ok(false);
         }
-        if run.cancel_requested && !progress.scheduler.is_canceled() {
-            progress.scheduler.cancel();
+        if run.cancel_requested && !progress.driver.is_canceled() {
+            progress.driver.cancel();
             if let Some(jobs) = self.shared.local_jobs().get(&run_id) {
                 for (_, cancel) in jobs {
                     cancel.cancel();
@@ -442,33 +445,39 @@ impl Orchestrator {
         let mut queued_any = false;
         let mut run_started = run.status == RunStatus::Running;
         loop {
-            let decisions = progress.scheduler.poll();
-            if decisions.is_empty() {
+            let steps = progress.driver.poll(now_ms());
+            if steps.is_empty() {
                 break;
+            }
+            let missing = progress.driver.missing_counters();
+            if !missing.is_empty() {
+                // A `counter()` the run was not given a value for: give it one, and decide again
+                // from the store with it (nothing of this poll was acted on).
+                store.allocate_run_counters(run_id, &missing).await?;
+                self.runs.remove(&run_id);
+                self.shared.wake.notify_one();
+                return Ok(queued_any);
             }
             let mut fed_any = false;
             let mut events = Vec::new();
             let mut new_legs: Vec<NewLeg> = Vec::new();
-            let mut finished = None;
-            for decision in decisions {
-                match decision {
-                    Decision::StageStarted { stage } => {
-                        let (name, display_name) = stage_names(&progress.plan, stage);
-                        events.push(Event::StageStarted { time: now_ms(), stage: name, display_name });
-                    }
-                    Decision::StageFinished { stage, result, message } => {
-                        let (name, _) = stage_names(&progress.plan, stage);
-                        events.push(Event::StageFinished {
-                            time: now_ms(),
-                            stage: name,
-                            result,
-                            duration_ms: 0,
-                            message,
-                        });
-                    }
-                    Decision::StartLeg { leg, variables } => {
-                        let key = slipway_runtime::run::job_id(&progress.plan, leg);
-                        match jobs.get(&key) {
+            for step in steps {
+                match step {
+                    Step::Event(event) => events.push(event),
+                    Step::Warning(message) => events.push(Event::Issue {
+                        time: now_ms(),
+                        job: None,
+                        step: None,
+                        severity: slipway_events::Severity::Warning,
+                        message: progress.masker.mask(&message),
+                        source_path: None,
+                        line: None,
+                        column: None,
+                        code: None,
+                    }),
+                    Step::StartLeg(start) => {
+                        let leg = start.leg;
+                        match jobs.get(&start.key) {
                             Some(job) if job.status == JobStatus::Completed => {
                                 progress.legs.insert(job.id, leg);
                                 feed(&store, progress, leg, job).await?;
@@ -477,64 +486,50 @@ impl Orchestrator {
                             Some(job) => {
                                 progress.legs.insert(job.id, leg);
                                 if job.status == JobStatus::Pending {
-                                    let spec =
-                                        agents::job_spec(&progress.plan, leg, &variables, &progress.secret_outputs)
-                                            .map_err(|error| StoreError::Invalid { what: "job spec", reason: error })?;
+                                    let spec = agents::job_spec(
+                                        &progress.plan,
+                                        leg,
+                                        &start.variables,
+                                        &progress.secret_outputs,
+                                    )
+                                    .map_err(|error| StoreError::Invalid { what: "job spec", reason: error })?;
                                     store.queue_job_with_spec(job.id, &spec).await?;
                                     queued_any = true;
                                 }
                             }
                             None => {
-                                let spec = agents::job_spec(&progress.plan, leg, &variables, &progress.secret_outputs)
-                                    .map_err(|error| StoreError::Invalid { what: "job spec", reason: error })?;
-                                let job = new_job(&progress.plan, leg, &key, &self.pools);
+                                let spec =
+                                    agents::job_spec(&progress.plan, leg, &start.variables, &progress.secret_outputs)
+                                        .map_err(|error| StoreError::Invalid { what: "job spec", reason: error })?;
+                                let job = new_job(&progress.plan, &start, &self.pools);
                                 new_legs.push(NewLeg { leg, job, spec });
                             }
                         }
                     }
-                    Decision::JobFinished { stage, job, result, message } => {
-                        // A job skipped before any leg started is recorded so that it shows.
-                        let Some(plan_job) = progress.plan.stages.get(stage).and_then(|s| s.jobs.get(job)) else {
-                            continue;
-                        };
-                        let stage_name = progress.plan.stages.get(stage).map(|s| s.name.clone()).unwrap_or_default();
-                        let prefix = format!("{stage_name}.{}", plan_job.name);
-                        let is_it = |key: &str| key == prefix || key.starts_with(&format!("{prefix}."));
+                    Step::JobFinished(end) => {
+                        let is_it = |key: &str| key == end.key || key.starts_with(&format!("{}.", end.key));
                         let known =
                             jobs.keys().any(|key| is_it(key)) || new_legs.iter().any(|new| is_it(&new.job.key()));
                         if known {
                             let reset = crate::reruns::finish_reset_jobs(
                                 &store,
                                 &mut jobs,
-                                &prefix,
-                                result,
-                                message.as_deref(),
+                                &end.key,
+                                end.result,
+                                end.message.as_deref(),
                             )
                             .await?;
                             progress.fed.extend(reset);
-                        } else {
-                            let place = agents::placement(plan_job, &self.pools);
-                            let skipped = NewJob {
-                                stage: stage_name,
-                                job: plan_job.name.clone(),
-                                leg: None,
-                                display_name: plan_job.display_name.clone().unwrap_or_else(|| plan_job.name.clone()),
-                                pool: place.pool,
-                                demands: place.demands,
-                                ready: false,
-                            };
-                            if let Some(mut added) = store.add_jobs(run_id, &[skipped]).await?.into_iter().next() {
-                                // A job added to a cancelled run is completed as cancelled at once.
-                                if added.status != JobStatus::Completed {
-                                    added = store.finish_job_unleased(added.id, result, message.as_deref()).await?;
-                                }
-                                progress.fed.insert(added.id);
-                                jobs.insert(prefix, added);
+                        } else if let Some(skipped) = never_started(&progress.plan, &end, &self.pools)
+                            && let Some(mut added) = store.add_jobs(run_id, &[skipped]).await?.into_iter().next()
+                        {
+                            // A job added to a cancelled run is completed as cancelled at once.
+                            if added.status != JobStatus::Completed {
+                                added = store.finish_job_unleased(added.id, end.result, end.message.as_deref()).await?;
                             }
+                            progress.fed.insert(added.id);
+                            jobs.insert(end.key.clone(), added);
                         }
-                    }
-                    Decision::RunFinished { result } => {
-                        finished = Some(result);
                     }
                 }
             }
@@ -546,9 +541,9 @@ impl Orchestrator {
                     progress.legs.insert(job.id, new.leg);
                     if job.status == JobStatus::Completed {
                         // The run was cancelled meanwhile (the store completes jobs added to a
-                        // cancelled run): the scheduler hears of the cancel before the result.
-                        if !progress.scheduler.is_canceled() {
-                            progress.scheduler.cancel();
+                        // cancelled run): the driver hears of the cancel before the result.
+                        if !progress.driver.is_canceled() {
+                            progress.driver.cancel();
                         }
                         feed(&store, progress, new.leg, &job).await?;
                         fed_any = true;
@@ -562,15 +557,13 @@ impl Orchestrator {
                 store.start_run(run_id).await?;
                 run_started = true;
             }
-            if let Some(result) = finished {
-                events.push(Event::RunFinished { time: now_ms(), result, duration_ms: 0 });
+            if !events.is_empty() {
                 store.append_events(run_id, &events).await?;
+            }
+            if let Some(result) = progress.driver.result() {
                 store.finish_run(run_id, result).await?;
                 self.runs.remove(&run_id);
                 return Ok(queued_any);
-            }
-            if !events.is_empty() {
-                store.append_events(run_id, &events).await?;
             }
             if !fed_any {
                 break;
@@ -595,7 +588,8 @@ async fn fail_run(store: &Store, run: RunId, message: &str) -> Result<(), StoreE
     Ok(())
 }
 
-/// Builds the scheduler of a run from what the store holds.
+/// Builds the driver of a run from what the store holds: its plan, variables, the `counter()`
+/// values it was given (allocating those it lacks), and the stages it already reported.
 async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> {
     let store = &shared.store;
     let plan = Arc::new(store.run_plan(run.id).await?.ok_or(RunFailure::NoPlan)?);
@@ -614,70 +608,122 @@ async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> 
         email: text("email").to_owned(),
         uri: pipeline.repository.clone(),
     };
-    let work_dir = run_directory(&shared.config.data_dir, run.id).join("work");
     let id = u64::try_from(run.id.get()).unwrap_or_default();
-    let mut base = workspace::run_variables(id, &pipeline.name, &repository, &work_dir);
+    let mut base = slipway_driver::run_variables(id, &pipeline.name, &repository);
     base.force(Variable::readonly("Build.BuildNumber", run.run_number.clone()));
     for (name, value) in crate::launch::trigger_variables(run) {
         base.force(Variable::readonly(name, value));
     }
     variables.base.into_iter().for_each(|variable| base.force(variable));
-    let counters = slipway_runtime::counters::Counters::default();
-    let mut scheduler = Scheduler::with_variable_groups(
-        Arc::clone(&plan),
-        base,
-        &Selection::default(),
-        LEGS_PER_RUN,
-        counters,
-        variables.groups,
-    )?;
-    if run.cancel_requested {
-        scheduler.cancel();
+    let masker = Masker::new();
+    for variable in base.iter().filter(|variable| variable.secret) {
+        masker.add(&variable.value);
     }
-    Ok(RunProgress { scheduler, plan, legs: HashMap::new(), fed: HashSet::new(), secret_outputs: HashSet::new() })
+    for (_, group) in &variables.groups {
+        for variable in group.iter().filter(|variable| variable.secret) {
+            masker.add(&variable.value);
+        }
+    }
+    let started_ms = u64::try_from(run.started_at.unwrap_or(run.created_at).millis()).unwrap_or_default();
+    let build = |counters: Counters| {
+        Driver::new(
+            Arc::clone(&plan),
+            base.clone(),
+            &Selection::default(),
+            LEGS_PER_RUN,
+            counters,
+            variables.groups.clone(),
+            started_ms,
+        )
+    };
+    let mut driver = build(Counters::allocated(store.run_counters(run.id).await?))?;
+    // Pipeline-level `counter()`s are used as the driver is built: give the run those it lacks.
+    for _ in 0..MAX_COUNTER_ROUNDS {
+        let missing = driver.missing_counters();
+        if missing.is_empty() {
+            break;
+        }
+        driver = build(Counters::allocated(store.allocate_run_counters(run.id, &missing).await?))?;
+    }
+    restore_stages(store, run.id, &mut driver).await?;
+    if run.cancel_requested {
+        driver.cancel();
+    }
+    Ok(RunProgress { driver, plan, legs: HashMap::new(), fed: HashSet::new(), secret_outputs: HashSet::new(), masker })
 }
 
-/// Gives the scheduler a completed job's result and output variables.
+/// How many times a driver is built again for `counter()` prefixes that depend on other
+/// counters' values.
+const MAX_COUNTER_ROUNDS: usize = 8;
+
+/// Tells a driver built again which stages the run already reported started and finished.
+async fn restore_stages(store: &Store, run: RunId, driver: &mut Driver) -> Result<(), StoreError> {
+    let mut started: Vec<(String, u64)> = Vec::new();
+    let mut finished: HashSet<String> = HashSet::new();
+    let mut after = 0;
+    loop {
+        let page = store.read_events(run, after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.sequence;
+        for stored in &page {
+            match stored.event() {
+                Ok(Event::StageStarted { time, stage, .. }) => started.push((stage, time)),
+                Ok(Event::StageFinished { stage, .. }) => {
+                    finished.insert(stage);
+                }
+                _ => {}
+            }
+        }
+    }
+    for (stage, time) in started {
+        let done = finished.contains(&stage);
+        driver.restore_stage(&stage, time, done);
+    }
+    Ok(())
+}
+
+/// Gives the driver a completed job's result and output variables.
 async fn feed(store: &Store, progress: &mut RunProgress, leg: LegId, job: &Job) -> Result<(), StoreError> {
     let outputs = store.job_output_values(job.id).await?;
     progress.secret_outputs.extend(outputs.iter().filter(|output| output.is_secret).map(|output| output.value.clone()));
     let outputs = outputs.into_iter().map(|output| (output.name, output.value)).collect();
-    progress.scheduler.leg_finished(leg, job.result.unwrap_or(TaskResult::Failed), outputs);
+    // The agent that ran the job reported its end; the driver's event for it is not needed.
+    let _ = progress.driver.leg_finished(leg, job.result.unwrap_or(TaskResult::Failed), outputs, now_ms());
     progress.fed.insert(job.id);
     Ok(())
 }
 
-fn stage_names(plan: &Plan, stage: usize) -> (String, String) {
-    plan.stages
-        .get(stage)
-        .map(|stage| (stage.name.clone(), stage.display_name.clone().unwrap_or_else(|| stage.name.clone())))
-        .unwrap_or_default()
-}
-
-fn new_job(plan: &Plan, leg: LegId, key: &str, pools: &HashMap<String, PoolSettings>) -> NewJob {
-    let stage = plan.stages.get(leg.stage);
-    let job = stage.and_then(|stage| stage.jobs.get(leg.job));
-    let plan_leg = job.and_then(|job| job.legs.get(leg.leg));
-    let job_display = job.map(|job| job.display_name.clone().unwrap_or_else(|| job.name.clone()));
-    let display_name = plan_leg
-        .and_then(|plan_leg| plan_leg.display_name.clone())
-        .or_else(|| match (&job_display, plan_leg.and_then(|plan_leg| plan_leg.name.as_ref())) {
-            (Some(display), Some(name)) => Some(format!("{display} {name}")),
-            (display, _) => display.clone(),
-        })
-        .unwrap_or_else(|| key.to_owned());
+/// The store's job of a leg the driver starts.
+fn new_job(plan: &Plan, start: &LegStart, pools: &HashMap<String, PoolSettings>) -> NewJob {
+    let job = plan.stages.get(start.leg.stage).and_then(|stage| stage.jobs.get(start.leg.job));
     let place = job
         .map(|job| agents::placement(job, pools))
         .unwrap_or_else(|| agents::Placement { pool: LOCAL_POOL.to_owned(), demands: Vec::new() });
     NewJob {
-        stage: stage.map(|stage| stage.name.clone()).unwrap_or_default(),
-        job: job.map(|job| job.name.clone()).unwrap_or_default(),
-        leg: plan_leg.and_then(|plan_leg| plan_leg.name.clone()),
-        display_name,
+        stage: start.stage.clone(),
+        job: start.job.clone(),
+        leg: start.leg_name.clone(),
+        display_name: start.display_name.clone(),
         pool: place.pool,
         demands: place.demands,
         ready: true,
     }
+}
+
+/// The store's job of a job that ended without starting (skipped, or cancelled before it ran),
+/// so that it shows with the others.
+fn never_started(plan: &Plan, end: &JobEnd, pools: &HashMap<String, PoolSettings>) -> Option<NewJob> {
+    let job = plan.stages.get(end.stage)?.jobs.get(end.job)?;
+    let place = agents::placement(job, pools);
+    Some(NewJob {
+        stage: end.stage_name.clone(),
+        job: end.job_name.clone(),
+        leg: None,
+        display_name: end.display_name.clone(),
+        pool: place.pool,
+        demands: place.demands,
+        ready: false,
+    })
 }
 
 /// The directory of a run: `runs/ID` in the data directory, with `source` (the checkout) and

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
+use slipway_driver::RepositoryInfo;
 use slipway_events::{Event, LogKind, Stream, TaskResult, now_ms};
-use slipway_runtime::workspace::RepositoryInfo;
 use slipway_store::{NewRun, Pipeline, QueueStatus, Run, RunId, StoreError, TriggerGuard, TriggerKind};
 
 use crate::AppState;

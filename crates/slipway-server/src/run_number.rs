@@ -2,14 +2,11 @@
 //! numbers" page describes them: tokens (`$(Rev:r)`, `$(Date:yyyyMMdd)`, `$(DayOfMonth)`,
 //! `$(Build.DefinitionName)`, `$(SourceBranchName)`, `$(Build.BuildId)`...) and variables, with
 //! `$(Date:yyyyMMdd)$(Rev:.r)` when the pipeline has no `name:`. The formatting itself is the
-//! runtime's (`slipway_runtime::workspace::format_run_number`, the same as `slipway run`); this
+//! run driver's (`slipway_driver::format_run_number`, the same as `slipway run`); this
 //! module gathers its inputs and counts `$(Rev:r)` in the store, per distinct rest of the number.
 
-use std::path::Path;
-
+use slipway_driver::{DEFAULT_RUN_NAME, DateTime, RepositoryInfo, Variable, Variables};
 use slipway_plan::Plan;
-use slipway_runtime::workspace::{self, DEFAULT_RUN_NAME, DateTime, RepositoryInfo};
-use slipway_runtime::{Variable, Variables};
 use slipway_store::{PipelineId, Store, StoreError};
 
 /// The longest run number Azure accepts.
@@ -49,7 +46,7 @@ impl NumberInputs {
 
     fn variables(&self) -> Variables {
         let id = self.run_id.and_then(|id| u64::try_from(id).ok()).unwrap_or_default();
-        let mut variables = workspace::run_variables(id, &self.pipeline_name, &self.repository, Path::new(""));
+        let mut variables = slipway_driver::run_variables(id, &self.pipeline_name, &self.repository);
         for (name, value) in &self.variables {
             variables.force(Variable::new(name.clone(), value.clone()));
         }
@@ -86,7 +83,7 @@ pub async fn make(
     let variables = inputs.variables();
     let format = inputs.format();
     let mut key = None;
-    let without_revision = workspace::format_run_number(format, now, &variables, &mut |prefix| {
+    let without_revision = slipway_driver::format_run_number(format, now, &variables, &mut |prefix| {
         key = Some(prefix.to_owned());
         0
     });
@@ -95,7 +92,7 @@ pub async fn make(
     let key = key.replace('\u{0}', "$(Rev)");
     let revision = store.next_revision(pipeline, &key).await?;
     let revision = u32::try_from(revision).unwrap_or(u32::MAX);
-    Ok(sanitize(&workspace::format_run_number(format, now, &variables, &mut |_| revision)))
+    Ok(sanitize(&slipway_driver::format_run_number(format, now, &variables, &mut |_| revision)))
 }
 
 /// The date and time of a store timestamp, for run numbers.
@@ -138,7 +135,7 @@ mod tests {
         let inputs = inputs(format);
         // 2019-05-05 21:07:03 UTC, the example of Azure's page.
         let now = DateTime::from_unix(1_557_090_423);
-        sanitize(&workspace::format_run_number(inputs.format(), now, &inputs.variables(), &mut |_| 2))
+        sanitize(&slipway_driver::format_run_number(inputs.format(), now, &inputs.variables(), &mut |_| 2))
     }
 
     /// The example of "Run and build numbers".

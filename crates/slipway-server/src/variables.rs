@@ -29,8 +29,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde::{Deserialize, Serialize};
+use slipway_driver::Variable;
 use slipway_plan::Plan;
-use slipway_runtime::Variable;
 use slipway_store::{ListedVariable, Pipeline, PipelineId, Run, Store, StoreError, UserRole, VariableGroup};
 
 use crate::AppState;

@@ -379,3 +379,24 @@ fn secrets_are_masked_in_every_form_azure_masks() {
         .collect();
     assert_masked(&texts);
 }
+
+/// Run numbers and `counter()` values are counted per pipeline file, as the server counts them
+/// per pipeline (issue 11): a new pipeline run in the same work directory starts at 1.
+#[test]
+fn revisions_and_counters_are_per_pipeline_file() {
+    let pipeline = "name: $(Rev:r)\nvariables:\n  c: $[counter('x', 10)]\nsteps:\n- script: echo counter $(c)\n";
+    let scratch = Scratch::new(&crate::support::workspace().join("examples/azure-pipelines.yml"));
+    scratch.write("first.yml", pipeline);
+    scratch.write("second.yml", pipeline);
+    let number = |file: &str| {
+        let out = scratch.run(&[file]);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        let counter = out.stdout.lines().find_map(|line| line.split("counter ").nth(1)).unwrap_or_default().to_owned();
+        let run = out.stdout.lines().find_map(|line| line.strip_prefix("Run ")).unwrap_or_default().to_owned();
+        (run.split(": ").nth(1).unwrap_or_default().to_owned(), counter)
+    };
+    assert_eq!(number("first.yml"), ("1".to_owned(), "10".to_owned()));
+    assert_eq!(number("first.yml"), ("2".to_owned(), "11".to_owned()));
+    assert_eq!(number("second.yml"), ("1".to_owned(), "10".to_owned()), "another pipeline counts on its own");
+    assert_eq!(number("first.yml"), ("3".to_owned(), "12".to_owned()));
+}

@@ -310,3 +310,81 @@ async fn cancelling_stops_a_running_job() -> TestResult {
     server.stop().await;
     Ok(())
 }
+
+/// A pipeline whose job prints a `counter()` of the pipeline-level variables and one of its own.
+const COUNTED: &str = "\
+trigger: none
+variables:
+  major: 1
+  patch: $[counter(variables['major'], 100)]
+stages:
+- stage: build
+  jobs:
+  - job: print
+    variables:
+      jobCounter: $[counter('job', 0)]
+    steps:
+    - checkout: none
+    - script: |
+        echo \"patch is $(patch), job counter $(jobCounter)\"
+        sleep 0.3
+";
+
+/// The log of a run's first job.
+async fn first_log(app: &axum::Router, token: &str, id: i64) -> crate::support::TestResult<String> {
+    let logs = send(app, Method::GET, &format!("/api/v1/runs/{id}/logs"), Some(token), None).await?;
+    Ok(logs.body["jobs"][0]["log"].as_str().unwrap_or_default().to_owned())
+}
+
+on_both_databases! {
+    /// `counter()` advances from one server run to the next, as it does between `slipway run`
+    /// runs, also across a restart; and the server's stage and run events carry real durations
+    /// (issue 12: the server used to build its counters afresh and report 0 ms).
+    async fn counters_advance_across_server_runs_and_restarts_and_durations_are_measured(database) {
+        let directory = tempfile::tempdir()?;
+        let repository = directory.path().join("repository");
+        make_repository(&repository, &[("azure-pipelines.yml", COUNTED)])?;
+        let data = directory.path().join("data");
+        let first = TestServer::start_on(&data, database.as_deref(), 1).await?;
+        let admin = first.admin_token.clone().ok_or("no admin token")?;
+        let app = first.app();
+        let pipeline = json!({ "name": "counted", "repository": repository.display().to_string() });
+        send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            let started = send(&app, Method::POST, "/api/v1/pipelines/counted/runs", Some(&admin), Some(json!({}))).await?;
+            let id = started.body["id"].as_i64().ok_or("no run id")?;
+            let run = wait_for_run(&app, &admin, id).await?;
+            assert_eq!(run["result"], "Succeeded", "{run}");
+            seen.push(first_log(&app, &admin, id).await?);
+        }
+        // Durations: the stage ran at least the job's 0.3 s, the run at least as long.
+        let events = first.state.store().read_events(slipway_store::RunId(1), 0, 1000).await?;
+        let durations: Vec<(String, u64)> = events
+            .iter()
+            .filter_map(|stored| match stored.event().ok()? {
+                slipway_events::Event::StageFinished { stage, duration_ms, .. } => Some((format!("stage {stage}"), duration_ms)),
+                slipway_events::Event::RunFinished { duration_ms, .. } => Some(("run".to_owned(), duration_ms)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(durations.len(), 2, "{durations:?}");
+        assert!(durations.iter().all(|(_, duration)| *duration >= 300), "{durations:?}");
+        first.stop().await;
+
+        let second = TestServer::start_on(&data, database.as_deref(), 1).await?;
+        let app = second.app();
+        let started = send(&app, Method::POST, "/api/v1/pipelines/counted/runs", Some(&admin), Some(json!({}))).await?;
+        let id = started.body["id"].as_i64().ok_or("no run id")?;
+        wait_for_run(&app, &admin, id).await?;
+        seen.push(first_log(&app, &admin, id).await?);
+        for (log, (patch, job)) in seen.iter().zip([(100, 0), (101, 1), (102, 2)]) {
+            assert!(log.contains(&format!("patch is {patch}, job counter {job}")), "{log}");
+        }
+        // The values a run was given are its own, kept with it.
+        let given = second.state.store().run_counters(slipway_store::RunId(2)).await?;
+        assert_eq!(given, [("1".to_owned(), 101), ("job".to_owned(), 1)].into());
+        second.stop().await;
+        Ok(())
+    }
+}

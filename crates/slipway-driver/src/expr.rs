@@ -1,5 +1,6 @@
-//! The one place the runtime talks to the expression crate: conditions, `$[ ]` runtime
-//! variables, `$(macro)` expansion and environment names.
+//! The one place a run talks to the expression crate: conditions, `$[ ]` runtime variables,
+//! `$(macro)` expansion and environment names (used by the scheduler here and by the runtime's
+//! job runner for steps).
 
 use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
@@ -14,7 +15,7 @@ use crate::variables::Variables;
 
 /// What status functions (`succeeded()`, `failed()`, ...) look at.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Status<'a> {
+pub enum Status<'a> {
     /// A step's condition: the job's status so far.
     Step {
         /// `Agent.JobStatus`.
@@ -32,7 +33,7 @@ pub(crate) enum Status<'a> {
 }
 
 /// Everything an expression can see.
-pub(crate) struct Context<'a> {
+pub struct Context<'a> {
     /// `variables`.
     pub variables: &'a Variables,
     /// `dependencies`, as JSON (`{ "A": { "result": ..., "outputs": { ... } } }`).
@@ -135,7 +136,7 @@ fn evaluate(expression: &slipway_expr::Expression, context: &Context<'_>) -> Res
 }
 
 /// Evaluates a condition; `None` is the default, `succeeded()`.
-pub(crate) fn condition(condition: Option<&Condition>, context: &Context<'_>) -> Result<bool, String> {
+pub fn condition(condition: Option<&Condition>, context: &Context<'_>) -> Result<bool, String> {
     match condition {
         None => Ok(default_condition(context.status)),
         Some(condition) => evaluate(&condition.expression, context).map(|value| value.is_truthy()),
@@ -143,7 +144,7 @@ pub(crate) fn condition(condition: Option<&Condition>, context: &Context<'_>) ->
 }
 
 /// `succeeded()`: the default condition of every stage, job and step.
-pub(crate) fn default_condition(status: Status<'_>) -> bool {
+pub fn default_condition(status: Status<'_>) -> bool {
     match status {
         Status::Step { job_status, canceled } => !canceled && job_status.is_success(),
         Status::Dependencies { results, canceled } => {
@@ -153,23 +154,23 @@ pub(crate) fn default_condition(status: Status<'_>) -> bool {
 }
 
 /// If `text` is a whole `$[ ... ]` runtime expression, its inner text.
-pub(crate) fn runtime_expression(text: &str) -> Option<&str> {
+pub fn runtime_expression(text: &str) -> Option<&str> {
     let trimmed = text.trim();
     trimmed.strip_prefix("$[")?.strip_suffix(']').map(str::trim)
 }
 
 /// Evaluates the text of a `$[ ]` expression to a string.
-pub(crate) fn runtime_value(source: &str, context: &Context<'_>) -> Result<String, String> {
+pub fn runtime_value(source: &str, context: &Context<'_>) -> Result<String, String> {
     let expression = slipway_expr::parse(source).map_err(|error| error.to_string())?;
     evaluate(&expression, context).map(|value| value.to_display_string())
 }
 
 /// Expands `$(name)` macros; unknown ones stay as written.
-pub(crate) fn expand_macros(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+pub fn expand_macros(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
     slipway_expr::macros::expand(text, lookup)
 }
 
 /// The environment variable name of a variable (`Build.SourcesDirectory` to `BUILD_SOURCESDIRECTORY`).
-pub(crate) fn env_name(name: &str) -> String {
+pub fn env_name(name: &str) -> String {
     slipway_expr::env_name(name)
 }

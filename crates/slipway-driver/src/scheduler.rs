@@ -14,6 +14,7 @@ use serde_json::{Map, Value as Json, json};
 use slipway_events::TaskResult;
 use slipway_plan::{Job, Plan, Variable as PlanVariable};
 
+use crate::counters::Counters;
 use crate::expr::{self, Context, Status};
 use crate::variables::{Variable, Variables};
 
@@ -165,7 +166,7 @@ pub struct Scheduler {
     canceled: bool,
     finished: bool,
     warnings: Vec<String>,
-    counters: std::cell::RefCell<crate::counters::Counters>,
+    counters: std::cell::RefCell<Counters>,
     /// The variables of the variable groups the plan names, by group name in lower case.
     groups: std::collections::BTreeMap<String, Vec<Variable>>,
 }
@@ -234,7 +235,7 @@ impl Scheduler {
         selection: &Selection,
         max_parallel: usize,
     ) -> Result<Self, ScheduleError> {
-        Self::with_counters(plan, base, selection, max_parallel, crate::counters::Counters::default())
+        Self::with_counters(plan, base, selection, max_parallel, Counters::default())
     }
 
     /// Like [`Scheduler::new`], continuing the `counter()` values earlier runs of the same
@@ -247,7 +248,7 @@ impl Scheduler {
         base: Variables,
         selection: &Selection,
         max_parallel: usize,
-        counters: crate::counters::Counters,
+        counters: Counters,
     ) -> Result<Self, ScheduleError> {
         Self::with_variable_groups(plan, base, selection, max_parallel, counters, Vec::new())
     }
@@ -265,7 +266,7 @@ impl Scheduler {
         base: Variables,
         selection: &Selection,
         max_parallel: usize,
-        counters: crate::counters::Counters,
+        counters: Counters,
         groups: Vec<(String, Vec<Variable>)>,
     ) -> Result<Self, ScheduleError> {
         let stage_names: Vec<&str> = plan.stages.iter().map(|stage| stage.name.as_str()).collect();
@@ -412,6 +413,12 @@ impl Scheduler {
     #[must_use]
     pub fn counters(&self) -> std::collections::BTreeMap<String, i64> {
         self.counters.borrow().values()
+    }
+
+    /// The `counter()` prefixes used that have no value yet (see [`Counters::allocated`]).
+    #[must_use]
+    pub fn missing_counters(&self) -> Vec<(String, i64)> {
+        self.counters.borrow().missing()
     }
 
     /// Whether the run was cancelled.
