@@ -123,7 +123,7 @@ fn register_example(address: SocketAddr, token: &str, repository: &Path) {
 
 /// Lease timing from the environment, for tests: `SLIPWAY_LEASE_MS`, `SLIPWAY_HEARTBEAT_MS`,
 /// `SLIPWAY_LONG_POLL_MS`.
-fn timing_from_environment() -> Option<slipway_server::agents::AgentTiming> {
+fn timing_from_environment() -> Option<slipway_server::AgentTiming> {
     let read =
         |name: &str| std::env::var(name).ok().and_then(|text| text.parse::<u64>().ok()).map(Duration::from_millis);
     let (lease, heartbeat, long_poll) =
@@ -131,8 +131,8 @@ fn timing_from_environment() -> Option<slipway_server::agents::AgentTiming> {
     if lease.is_none() && heartbeat.is_none() && long_poll.is_none() {
         return None;
     }
-    let defaults = slipway_server::agents::AgentTiming::default();
-    Some(slipway_server::agents::AgentTiming {
+    let defaults = slipway_server::AgentTiming::default();
+    Some(slipway_server::AgentTiming {
         lease_duration: lease.unwrap_or(defaults.lease_duration),
         heartbeat_interval: heartbeat.unwrap_or(defaults.heartbeat_interval),
         long_poll: long_poll.unwrap_or(defaults.long_poll),

@@ -32,9 +32,9 @@ use slipway_store::{
 use tokio::io::AsyncWriteExt as _;
 
 use crate::AppState;
-use crate::agents::{self, MessageError};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use slipway_engine::agents::{self, MessageError};
 
 /// The largest chunk of events an agent may send.
 const MAX_CHUNK_BYTES: usize = 16 * 1024 * 1024;
@@ -438,9 +438,9 @@ async fn publish_artifact(
         .map_err(|error| ApiError::Internal(error.to_string()))?
         .map_err(ApiError::bad_request)?;
     let root = agents::run_artifact_dir(state.data_dir(), found.run);
-    crate::artifacts::ingest_local_store(
+    slipway_engine::artifacts::ingest_local_store(
         state.store(),
-        &crate::blobs::BlobStore::new(state.data_dir()),
+        &slipway_engine::blobs::BlobStore::new(state.data_dir()),
         found.run,
         Some(found.id),
         &root,
@@ -465,7 +465,7 @@ async fn missing_blobs(
     }
     // Blobs the server keeps already (from this run or another) are copied into the run's store.
     let store = ArtifactStore::new(agents::run_artifact_dir(state.data_dir(), found.run));
-    let blobs = crate::blobs::BlobStore::new(state.data_dir());
+    let blobs = slipway_engine::blobs::BlobStore::new(state.data_dir());
     let digests = tokio::task::spawn_blocking(move || {
         body.digests
             .into_iter()
@@ -501,7 +501,7 @@ async fn upload_blob(
     }
     let uploads = directory.join("uploads");
     tokio::fs::create_dir_all(&uploads).await.map_err(|error| ApiError::Internal(error.to_string()))?;
-    let temporary = uploads.join(crate::random_hex(12).map_err(ApiError::Internal)?);
+    let temporary = uploads.join(slipway_engine::random_hex(12).map_err(ApiError::Internal)?);
     let written = async {
         let mut file =
             tokio::fs::File::create(&temporary).await.map_err(|error| ApiError::Internal(error.to_string()))?;
@@ -548,7 +548,7 @@ async fn download_blob(
     let Path((job, digest)) = path?;
     let found = leased_job(&state, &caller, job).await?;
     let store = ArtifactStore::new(agents::run_artifact_dir(state.data_dir(), found.run));
-    let kept = crate::blobs::BlobStore::new(state.data_dir()).path(&digest).filter(|path| path.is_file());
+    let kept = slipway_engine::blobs::BlobStore::new(state.data_dir()).path(&digest).filter(|path| path.is_file());
     let Some(file) = store.existing_blob(&digest).or(kept) else {
         return Err(ApiError::NotFound(format!("the run has no blob {digest}")));
     };

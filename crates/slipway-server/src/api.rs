@@ -14,9 +14,9 @@ use slipway_store::{
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::checkout::{self, CheckoutError, Revision};
 use crate::error::ApiError;
-use crate::launch::{LaunchError, LaunchRequest, Launched};
+use slipway_engine::checkout::{self, CheckoutError, Revision};
+use slipway_engine::launch::{LaunchError, LaunchRequest, Launched};
 
 /// The largest page of runs.
 const MAX_PAGE: u32 = 200;
@@ -113,8 +113,8 @@ pub async fn register_pipeline(state: &AppState, body: CreatePipeline) -> Result
     let scratch = state
         .data_dir()
         .join("checkouts")
-        .join(format!("intake-{}", crate::random_hex(12).map_err(ApiError::Internal)?));
-    let intake = crate::triggering::intake::inspect(&repository, default_branch, &yaml_path, scratch)
+        .join(format!("intake-{}", slipway_engine::random_hex(12).map_err(ApiError::Internal)?));
+    let intake = slipway_triggering::intake::inspect(&repository, default_branch, &yaml_path, scratch)
         .await
         .map_err(|error| ApiError::Unprocessable(error.to_string()))?;
     let settings = PipelineSettings {
@@ -126,7 +126,7 @@ pub async fn register_pipeline(state: &AppState, body: CreatePipeline) -> Result
         queue_status: slipway_store::QueueStatus::Enabled,
     };
     let pipeline = state.store().create_pipeline(&settings).await?;
-    crate::triggering::poll::record_initial_heads(state, &pipeline, &intake.refs).await;
+    slipway_triggering::poll::record_initial_heads(state.triggering(), &pipeline, &intake.refs).await;
     Ok(pipeline)
 }
 
@@ -203,7 +203,7 @@ pub async fn queue_manual_run(
     request.parameters = body.parameters;
     request.variables = crate::variables::queue_time_variables(store, request.pipeline.id, &body.variables).await?;
     request.requested_by = Some(requested_by.to_owned());
-    match crate::launch::launch(state, request).await {
+    match slipway_engine::launch::launch(state, request).await {
         Ok(Launched::Run(run)) => Ok(*run),
         Ok(Launched::AlreadyTriggered) => Err(ApiError::Conflict("the run was already started".into())),
         Err(LaunchError::Checkout(error)) => Err(invalid_input(error)),

@@ -13,26 +13,20 @@
 //!   admin and their one-time token) and [`serve`] runs the whole server until SIGTERM or SIGINT,
 //!   then drains.
 
-pub mod agents;
 pub mod agents_api;
 pub mod api;
 pub mod artifacts;
 pub mod auth;
-pub mod blobs;
-pub mod checkout;
-pub mod engine;
 pub mod error;
 pub mod follow;
-pub mod launch;
 pub mod openapi;
 pub mod pipelines;
 pub mod reruns;
 pub mod retention;
-pub mod run_number;
 pub mod tokens;
-pub mod triggering;
 pub mod ui;
 pub mod variables;
+pub mod webhooks;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -44,10 +38,11 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use slipway_store::{SecretKey, Store, StoreError, StoreOptions, UserRole};
-use tokio::sync::Notify;
 
-pub use engine::{Engine, EngineConfig, LocalJobs};
 pub use error::ApiError;
+pub use slipway_engine::agents::AgentTiming;
+pub use slipway_engine::{Core, Engine, EngineConfig, LocalJobs, random_hex};
+pub use slipway_triggering::Triggering;
 
 /// The largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -58,7 +53,9 @@ pub const SECRET_KEY_FILE: &str = "secret.key";
 /// The file in the data directory that the first admin token is written to (mode 0600).
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
-/// What the API's handlers share. Cheap to clone.
+/// What the API's handlers share: the engine's [`Core`] (the store, the data directory, the
+/// orchestrator's and agents' notifications; `AppState` dereferences to it) and what the API and
+/// the web UI add. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
     inner: Arc<StateInner>,
@@ -66,13 +63,17 @@ pub struct AppState {
 
 #[derive(Debug)]
 struct StateInner {
-    store: Store,
-    data_dir: PathBuf,
-    wake: Arc<Notify>,
+    triggering: Triggering,
     stopping: tokio::sync::watch::Sender<bool>,
-    triggers: triggering::Shared,
     secure_cookies: std::sync::atomic::AtomicBool,
-    agent_hub: Arc<agents::Hub>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        self.inner.triggering.core()
+    }
 }
 
 impl AppState {
@@ -82,27 +83,23 @@ impl AppState {
         let (stopping, _) = tokio::sync::watch::channel(false);
         Self {
             inner: Arc::new(StateInner {
-                store,
-                data_dir,
-                wake: Arc::new(Notify::new()),
+                triggering: Triggering::new(Core::new(store, data_dir)),
                 stopping,
-                triggers: triggering::Shared::default(),
                 secure_cookies: std::sync::atomic::AtomicBool::new(false),
-                agent_hub: Arc::new(agents::Hub::default()),
             }),
         }
     }
 
-    /// The store.
+    /// The engine's parts.
     #[must_use]
-    pub fn store(&self) -> &Store {
-        &self.inner.store
+    pub fn core(&self) -> &Core {
+        self.inner.triggering.core()
     }
 
-    /// The data directory.
+    /// What trigger work needs (the engine's parts and the trigger service's state).
     #[must_use]
-    pub fn data_dir(&self) -> &Path {
-        &self.inner.data_dir
+    pub fn triggering(&self) -> &Triggering {
+        &self.inner.triggering
     }
 
     /// Whether the web UI marks its cookies `Secure` whatever the request (`--secure-cookies`:
@@ -117,27 +114,6 @@ impl AppState {
         self.inner.secure_cookies.store(secure, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// The notification that wakes the engine's orchestrator; pass it to [`Engine::start`].
-    #[must_use]
-    pub fn wake_handle(&self) -> Arc<Notify> {
-        Arc::clone(&self.inner.wake)
-    }
-
-    /// What agents' lease requests wait on.
-    #[must_use]
-    pub fn agent_hub(&self) -> &Arc<agents::Hub> {
-        &self.inner.agent_hub
-    }
-
-    /// Starts the engine for this state's store and data directory.
-    ///
-    /// # Errors
-    /// When the store cannot be used.
-    pub async fn start_engine(&self, mut config: EngineConfig) -> Result<Engine, StoreError> {
-        config.data_dir = self.inner.data_dir.clone();
-        Engine::start(self.inner.store.clone(), config, self.wake_handle(), Arc::clone(&self.inner.agent_hub)).await
-    }
-
     /// Tells long-lived responses (log followers) that the server stops, so that they end and
     /// draining does not wait for them.
     pub fn begin_shutdown(&self) {
@@ -150,15 +126,10 @@ impl AppState {
         self.inner.stopping.subscribe()
     }
 
-    /// Wakes the orchestrator: a run was created or cancelled.
-    pub fn wake(&self) {
-        self.inner.wake.notify_one();
-    }
-
     /// What the trigger service shares: its configuration, per-pipeline locks and caches.
     #[must_use]
-    pub fn triggers(&self) -> &triggering::Shared {
-        &self.inner.triggers
+    pub fn triggers(&self) -> &slipway_triggering::Shared {
+        self.inner.triggering.triggers()
     }
 }
 
@@ -174,7 +145,7 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}/logs", get(api::run_logs))
         .route("/runs/{id}/cancel", post(api::cancel_run))
         .route("/users", post(api::create_user))
-        .merge(triggering::webhooks::routes())
+        .merge(webhooks::routes())
         .merge(tokens::routes())
         .merge(variables::routes())
         .merge(artifacts::routes())
@@ -189,16 +160,6 @@ pub fn router(state: AppState) -> Router {
         .fallback(ui::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
-}
-
-/// `count` random bytes as hex.
-///
-/// # Errors
-/// When the operating system's random number generator fails.
-pub fn random_hex(count: usize) -> Result<String, String> {
-    let mut bytes = vec![0_u8; count];
-    getrandom::fill(&mut bytes).map_err(|error| error.to_string())?;
-    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 /// What can stop the server from starting or running.
@@ -324,8 +285,8 @@ pub async fn serve(
     let bound = listener.local_addr().unwrap_or(listen);
     let stop_signal = termination(listen)?;
     let engine = state.start_engine(config).await?;
-    let triggers = triggering::TriggerService::start(&state);
-    let cleanup = retention::spawn(state.clone());
+    let triggers = slipway_triggering::TriggerService::start(state.triggering());
+    let cleanup = slipway_engine::retention::spawn(state.core().clone(), state.stopping());
     on_listening(bound);
     let signalled = {
         let state = state.clone();
@@ -354,13 +315,13 @@ pub struct ServeOptions {
     pub database: Option<String>,
     /// In-process agents (`--local-agents`); the number of cores when `None`, 0 to only coordinate.
     pub workers: Option<usize>,
-    /// How often repositories are polled for pushes; [`triggering::DEFAULT_POLL_INTERVAL`] when
+    /// How often repositories are polled for pushes; [`slipway_triggering::DEFAULT_POLL_INTERVAL`] when
     /// `None`, no polling when zero.
     pub poll_interval: Option<std::time::Duration>,
     /// Mark the web UI's cookies `Secure` whatever the request.
     pub secure_cookies: bool,
     /// Timing of leases, heartbeats and long polls; the defaults when `None` (tests shorten them).
-    pub timing: Option<agents::AgentTiming>,
+    pub timing: Option<slipway_engine::agents::AgentTiming>,
     /// Whether in-process agents confine their jobs (the default) or not.
     pub local_jobs: LocalJobs,
 }
@@ -406,11 +367,11 @@ pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> R
         config.local_jobs = options.local_jobs;
         if config.workers > 0
             && config.local_jobs == LocalJobs::Confined
-            && let Err(error) = engine::local_jobs_confinable().await
+            && let Err(error) = slipway_engine::local_agents::confinable().await
         {
-            notify(Notice::LocalAgentsOff(format!("{error}; {}", engine::LOCAL_AGENTS_OFF)));
+            notify(Notice::LocalAgentsOff(format!("{error}; {}", slipway_engine::local_agents::LOCAL_AGENTS_OFF)));
         }
-        let mut triggers = triggering::TriggerConfig::default();
+        let mut triggers = slipway_triggering::TriggerConfig::default();
         if let Some(interval) = options.poll_interval {
             triggers.poll_interval = Some(interval).filter(|interval| !interval.is_zero());
         }

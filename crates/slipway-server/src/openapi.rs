@@ -67,7 +67,7 @@ fn merge_paths(document: &mut Value, more: Value) {
 pub fn document() -> Value {
     let mut document = base_document();
     if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
-        paths.extend(crate::triggering::webhooks::openapi_paths());
+        paths.extend(crate::webhooks::openapi_paths());
     }
     merge_paths(&mut document, token_paths());
     merge_paths(&mut document, agent_paths());

@@ -445,15 +445,16 @@ async fn read_parameters(
     pipeline: &Pipeline,
     branch: &str,
 ) -> Result<(Vec<slipway_azure::ParameterDeclaration>, String), String> {
-    let scratch = state.data_dir().join("checkouts").join(crate::random_hex(12)?);
+    let scratch = state.data_dir().join("checkouts").join(slipway_engine::random_hex(12)?);
     let (repository, yaml_path) = (pipeline.repository.clone(), pipeline.yaml_path.clone());
     let branch = (!branch.is_empty()).then(|| short_branch(branch).to_owned());
     tokio::task::spawn_blocking(move || {
         if let Some(parent) = scratch.parent() {
             let _ = std::fs::create_dir_all(parent);
         }
-        let (text, commit) = crate::checkout::read_pipeline_file(&repository, branch.as_deref(), &yaml_path, &scratch)
-            .map_err(|error| error.to_string())?;
+        let (text, commit) =
+            slipway_engine::checkout::read_pipeline_file(&repository, branch.as_deref(), &yaml_path, &scratch)
+                .map_err(|error| error.to_string())?;
         let declared = slipway_source::contained(|| slipway_azure::declared_parameters(&text, FileId(0)))
             .map_err(|error| error.to_string())?;
         let parameters = declared.map_err(|diagnostics| {
@@ -703,7 +704,7 @@ pub fn run_live(view: &RunView, viewer: &Viewer, selected: Option<&str>, now: sl
     for (job, step) in &view.steps {
         steps_by_job.entry(*job).or_default().push(step);
     }
-    let failed_jobs = completed && crate::reruns::has_failed_jobs(run, &view.jobs);
+    let failed_jobs = completed && slipway_engine::reruns::has_failed_jobs(run, &view.jobs);
     html! {
         div.heading {
             h1 {
@@ -883,8 +884,8 @@ fn tests_panel(view: &RunView) -> Markup {
 fn agent_of_holder(holder: &str) -> String {
     if let Some(name) = holder.strip_prefix("agent:") {
         name.to_owned()
-    } else if let Some(slot) = holder.strip_prefix(crate::agents::LOCAL_HOLDER_PREFIX) {
-        format!("{}{slot}", crate::agents::LOCAL_AGENT_PREFIX)
+    } else if let Some(slot) = holder.strip_prefix(slipway_engine::agents::LOCAL_HOLDER_PREFIX) {
+        format!("{}{slot}", slipway_engine::agents::LOCAL_AGENT_PREFIX)
     } else {
         holder.to_owned()
     }

@@ -227,7 +227,7 @@ pub async fn login_page(
     }
     let value = match cookie(&headers, LOGIN_COOKIE) {
         Some(value) if value.len() == 64 && value.bytes().all(|byte| byte.is_ascii_hexdigit()) => value.to_owned(),
-        _ => crate::random_hex(32).map_err(|error| UiError::from(crate::ApiError::Internal(error)))?,
+        _ => slipway_engine::random_hex(32).map_err(|error| UiError::from(crate::ApiError::Internal(error)))?,
     };
     let body = login_form(&next, &value, "", None);
     let mut response = page("Sign in", None, &body).into_response();

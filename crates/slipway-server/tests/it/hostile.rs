@@ -229,7 +229,7 @@ async fn deep_pipelines_fail_their_run_and_never_the_server() -> TestResult {
     assert!(detail.contains("Y0005") && detail.contains("deeper than 100 levels"), "{detail}");
 
     // Polling sees the push, records a failed run that says why, and notes it on the pipeline.
-    let polled = slipway_server::triggering::poll::poll_all(&server.state).await;
+    let polled = slipway_triggering::poll::poll_all(server.state.triggering()).await;
     assert_eq!(polled.len(), 1);
     let shown = send(&app, Method::GET, "/api/v1/pipelines/deep", Some(&admin), None).await?;
     let error = shown.body["triggers"]["error"].as_str().unwrap_or_default().to_owned();
@@ -294,7 +294,7 @@ async fn admins_disable_enable_and_delete_pipelines() -> TestResult {
     assert!(detail.contains("is disabled"), "{detail}");
     // Its triggers are not polled: a push starts nothing and is not even looked at.
     commit(&repository, &[("azure-pipelines.yml", "trigger: [main]\nsteps:\n- script: echo two\n")], "second")?;
-    assert!(slipway_server::triggering::poll::poll_all(&server.state).await.is_empty());
+    assert!(slipway_triggering::poll::poll_all(server.state.triggering()).await.is_empty());
     let bad = json!({ "queueStatus": "paused" });
     send(&app, Method::PATCH, "/api/v1/pipelines/p", Some(&admin), Some(bad)).await?.expect_problem(422);
 
@@ -302,7 +302,7 @@ async fn admins_disable_enable_and_delete_pipelines() -> TestResult {
         send(&app, Method::PATCH, "/api/v1/pipelines/p", Some(&admin), Some(json!({ "queueStatus": "enabled" })))
             .await?;
     assert_eq!(enabled.body["queueStatus"], "enabled");
-    let polled = slipway_server::triggering::poll::poll_all(&server.state).await;
+    let polled = slipway_triggering::poll::poll_all(server.state.triggering()).await;
     assert_eq!(polled.len(), 1, "polled again once enabled");
     let queued = send(&app, Method::POST, "/api/v1/pipelines/p/runs", Some(&contributor), Some(json!({}))).await?;
     assert_eq!(queued.status, StatusCode::CREATED, "{}", queued.body);

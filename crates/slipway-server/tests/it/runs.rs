@@ -258,7 +258,7 @@ on_both_databases! {
         // A worker slot of a server that then dies takes the job: nobody completes it.
         let request = slipway_store::LeaseRequest {
             holder: "local:7".into(),
-            pool: slipway_server::engine::LOCAL_POOL.into(),
+            pool: slipway_engine::orchestrator::LOCAL_POOL.into(),
             capabilities: std::collections::BTreeMap::new(),
             duration: std::time::Duration::from_secs(600),
         };
@@ -276,7 +276,7 @@ on_both_databases! {
         let second = TestServer::start_on(&data, database.as_deref(), 2).await?;
         let run = wait_for_run(&second.app(), &admin, id).await?;
         assert_eq!(run["result"], "Failed", "{run}");
-        assert_eq!(run["jobs"][0]["message"], slipway_server::engine::SERVER_STOPPED, "{run}");
+        assert_eq!(run["jobs"][0]["message"], slipway_engine::orchestrator::SERVER_STOPPED, "{run}");
         second.stop().await;
         Ok(())
     }

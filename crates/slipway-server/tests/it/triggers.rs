@@ -9,9 +9,9 @@ use axum::Router;
 use axum::http::{Method, StatusCode};
 use base64::Engine as _;
 use serde_json::{Value, json};
-use slipway_server::triggering::completion::CompletionWatcher;
-use slipway_server::triggering::{Decided, Outcome, TriggerConfig, TriggerService, poll, schedule};
 use slipway_store::{Pipeline, RunId};
+use slipway_triggering::completion::CompletionWatcher;
+use slipway_triggering::{Decided, Outcome, TriggerConfig, TriggerService, poll, schedule};
 use time::macros::datetime;
 
 use crate::support::{Answer, TestResult, TestServer, send, send_raw, wait_for_run};
@@ -90,7 +90,7 @@ impl Fixture {
     }
 
     async fn poll(&self, pipeline: &Pipeline) -> TestResult<Vec<Decided>> {
-        Ok(poll::poll_pipeline(&self.server.state, pipeline).await?)
+        Ok(poll::poll_pipeline(self.server.state.triggering(), pipeline).await?)
     }
 
     async fn run(&self, id: RunId) -> TestResult<Value> {
@@ -919,7 +919,7 @@ async fn schedules_fire_at_their_times_with_always_and_per_branch_files() -> Tes
         let mut lines = Vec::new();
         let mut runs = Vec::new();
         for pipeline in [nightly, always] {
-            let decided = schedule::tick_pipeline(state, pipeline, at).await?;
+            let decided = schedule::tick_pipeline(state.triggering(), pipeline, at).await?;
             lines.extend(describe(&decided).into_iter().map(|line| format!("{}: {line}", pipeline.name)));
             runs.extend(started(&decided));
         }
@@ -1046,7 +1046,7 @@ async fn completed_runs_trigger_pipelines_with_matching_resources() -> TestResul
     fixture.pipeline("unrelated", &repo, "unrelated.yml").await?;
     let state = &fixture.server.state;
     let mut watcher = CompletionWatcher::new(state.store().now());
-    assert!(watcher.pass(state).await?.is_empty());
+    assert!(watcher.pass(state.triggering()).await?.is_empty());
 
     let started_run = send(
         &fixture.app,
@@ -1058,7 +1058,7 @@ async fn completed_runs_trigger_pipelines_with_matching_resources() -> TestResul
     .await?;
     let library_run = RunId(started_run.body["id"].as_i64().ok_or("no run")?);
     assert_eq!(fixture.wait(library_run).await?["result"], "Succeeded");
-    let decided = watcher.pass(state).await?;
+    let decided = watcher.pass(state.triggering()).await?;
     assert_eq!(describe(&decided), [format!("downstream after run {library_run}: started")]);
     let downstream = one_run(&decided)?;
     let run = fixture.wait(downstream).await?;
@@ -1076,9 +1076,9 @@ async fn completed_runs_trigger_pipelines_with_matching_resources() -> TestResul
     );
     // Seen again (a restarted watcher looks back): nothing more.
     let mut restarted = CompletionWatcher::new(state.store().now());
-    let again = restarted.pass(state).await?;
+    let again = restarted.pass(state.triggering()).await?;
     assert!(started(&again).is_empty(), "{:?}", describe(&again));
-    assert!(watcher.pass(state).await?.is_empty(), "the downstream run triggers nothing");
+    assert!(watcher.pass(state.triggering()).await?.is_empty(), "the downstream run triggers nothing");
 
     // A run on a branch the filter leaves out.
     let on_dev = send(
@@ -1090,7 +1090,7 @@ async fn completed_runs_trigger_pipelines_with_matching_resources() -> TestResul
     )
     .await?;
     fixture.wait(RunId(on_dev.body["id"].as_i64().ok_or("no run")?)).await?;
-    assert!(started(&watcher.pass(state).await?).is_empty());
+    assert!(started(&watcher.pass(state.triggering()).await?).is_empty());
     fixture.server.stop().await;
     Ok(())
 }
@@ -1107,7 +1107,7 @@ async fn the_service_polls_on_its_own_and_stops() -> TestResult {
         completion_interval: Duration::from_millis(100),
         webhook_wait: Duration::from_secs(5),
     });
-    let service = TriggerService::start(state);
+    let service = TriggerService::start(state.triggering());
     let pushed = repo.commit(&[("a.txt", "a\n")], "Pushed")?;
     let mut found = None;
     for _ in 0..150 {

@@ -139,7 +139,7 @@ async fn a_later_job_downloads_what_an_earlier_one_published_and_the_api_serves_
         ]
     );
     // The files are blobs in the data directory, named by their digest.
-    let blobs = slipway_server::blobs::BlobStore::new(&data);
+    let blobs = slipway_engine::blobs::BlobStore::new(&data);
     assert_eq!(blobs.list().len(), 2);
     for blob in blobs.list() {
         let path = blobs.path(&blob).ok_or("no path")?;

@@ -85,11 +85,11 @@ async fn failed_jobs_run_again_in_place_and_a_whole_run_again_as_a_new_run() -> 
 
     // The cleanup removed the run's directory: the re-run checks the commit out again and puts
     // the artifact `setter` published back for `flaky` to download.
-    let options = slipway_server::retention::CleanupOptions {
+    let options = slipway_engine::retention::CleanupOptions {
         blob_grace: std::time::Duration::ZERO,
         run_directory_grace: std::time::Duration::ZERO,
     };
-    let report = slipway_server::retention::cleanup(server.state.store(), &data, options).await?;
+    let report = slipway_engine::retention::cleanup(server.state.store(), &data, options).await?;
     assert_eq!(report.deleted_run_directories, [slipway_store::RunId(id)]);
     assert!(report.deleted_blobs.is_empty(), "{report:?}");
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use slipway_server::blobs::BlobStore;
-use slipway_server::retention::{CleanupOptions, cleanup};
+use slipway_engine::blobs::BlobStore;
+use slipway_engine::retention::{CleanupOptions, cleanup};
 use slipway_store::RunId;
 
 use super::{pipeline_with_files, start_run};

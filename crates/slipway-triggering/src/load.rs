@@ -5,8 +5,8 @@
 use slipway_azure::{FileSystem, Location, Options, ReadError};
 use slipway_triggers::PipelineTriggers;
 
-use super::git::{Mirror, TreeFile};
-use crate::checkout::normalize_yaml_path;
+use crate::git::{Mirror, TreeFile};
+use slipway_engine::checkout::normalize_yaml_path;
 
 /// What the pipeline file at a commit says about triggers.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,7 +25,7 @@ fn run(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Re
     command
         .args(arguments)
         .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ALLOW_PROTOCOL", crate::checkout::ALLOWED_GIT_PROTOCOLS)
+        .env("GIT_ALLOW_PROTOCOL", slipway_engine::checkout::ALLOWED_GIT_PROTOCOLS)
         .env("GIT_ASKPASS", "true")
         .env("GIT_HTTP_LOW_SPEED_LIMIT", "1")
         .env("GIT_HTTP_LOW_SPEED_TIME", "60");

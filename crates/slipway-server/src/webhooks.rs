@@ -26,7 +26,6 @@ use slipway_triggers::webhook::{
     self, AzureReposAuth, Headers, Provider, Secret, WebhookConfig, WebhookError, WebhookEvent,
 };
 
-use super::{Decided, poll, pull_requests};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -119,7 +118,9 @@ pub async fn receive(
     };
     let work = {
         let (state, pipeline, provider_name) = (state.clone(), pipeline.clone(), provider_name.to_ascii_lowercase());
-        tokio::spawn(async move { decide(&state, &pipeline, &provider_name, event).await })
+        tokio::spawn(async move {
+            slipway_triggering::webhooks::decide(state.triggering(), &pipeline, &provider_name, event).await
+        })
     };
     let wait = state.triggers().config().webhook_wait;
     match tokio::time::timeout(wait, work).await {
@@ -132,31 +133,6 @@ pub async fn receive(
             Json(json!({ "event": kind, "pipeline": pipeline.name, "status": "the decision is still being made" })),
         )
             .into_response()),
-    }
-}
-
-/// Decides a verified delivery.
-async fn decide(state: &AppState, pipeline: &Pipeline, provider: &str, event: WebhookEvent) -> Vec<Decided> {
-    match event {
-        WebhookEvent::Push(pushes) => {
-            let mut decided = Vec::new();
-            for push in pushes {
-                decided.push(
-                    poll::webhook_push(
-                        state,
-                        pipeline,
-                        &push.git_ref,
-                        push.after.as_deref(),
-                        push.pusher.as_deref(),
-                        provider,
-                    )
-                    .await,
-                );
-            }
-            decided
-        }
-        WebhookEvent::PullRequest(event) => vec![pull_requests::decide(state, pipeline, &event).await],
-        WebhookEvent::Ping | WebhookEvent::Ignored { .. } => Vec::new(),
     }
 }
 
@@ -224,7 +200,7 @@ pub async fn set_webhook_secret(
             check_secret(&secret)?;
             secret
         }
-        None => crate::random_hex(24).map_err(ApiError::Internal)?,
+        None => slipway_engine::random_hex(24).map_err(ApiError::Internal)?,
     };
     state.store().set_webhook_secret(pipeline.id, Some(&secret)).await?;
     let entry = NewAuditEntry {

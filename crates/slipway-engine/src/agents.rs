@@ -470,7 +470,7 @@ pub async fn complete(store: &Store, lease: &LeaseToken, completion: &Completion
 /// The artifact store of a run on the server: `runs/ID/work/artifacts` in the data directory.
 #[must_use]
 pub fn run_artifact_dir(data_dir: &Path, run: RunId) -> PathBuf {
-    crate::engine::run_directory(data_dir, run).join("work").join("artifacts")
+    crate::orchestrator::run_directory(data_dir, run).join("work").join("artifacts")
 }
 
 /// A protocol manifest as the runtime's artifact store keeps it.

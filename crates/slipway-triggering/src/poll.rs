@@ -18,14 +18,14 @@ use serde_json::json;
 use slipway_store::{Pipeline, QueueStatus, TriggerGuard, TriggerKind};
 use slipway_triggers::{CiTrigger, GitRef, Push, PushDecision};
 
-use super::git::{self, Mirror};
-use super::load::Loaded;
-use super::{
+use crate::Triggering;
+use crate::git::{self, Mirror};
+use crate::load::Loaded;
+use crate::{
     Decided, Outcome, TriggerError, audit, blocking, fetch_unless_present, mirror, run_in_progress, start, triggers_at,
 };
-use crate::AppState;
-use crate::checkout::Revision;
-use crate::launch::{LaunchRequest, VARIABLES_KEY};
+use slipway_engine::checkout::Revision;
+use slipway_engine::launch::{LaunchRequest, VARIABLES_KEY};
 
 /// Where a push was seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub struct MovedRef {
 /// Records the current commit of every branch and tag of a new pipeline's repository, as its
 /// creation listed them, so that only later pushes trigger it. Best effort: what is not recorded
 /// here, the first poll records.
-pub async fn record_initial_heads(state: &AppState, pipeline: &Pipeline, remote: &git::RemoteRefs) {
+pub async fn record_initial_heads(state: &Triggering, pipeline: &Pipeline, remote: &git::RemoteRefs) {
     let _lock = state.triggers().lock(pipeline.id).await;
     for (git_ref, commit) in &remote.refs {
         if let Err(error) = state.store().set_branch_head(pipeline.id, git_ref, commit).await {
@@ -77,7 +77,7 @@ pub async fn record_initial_heads(state: &AppState, pipeline: &Pipeline, remote:
 /// wrong is recorded on the pipeline ([`slipway_store::Store::record_trigger_check`]) and tried
 /// again next time: a repository that cannot be reached, a pipeline file that cannot be loaded,
 /// even a panic (a bug) while polling one pipeline, which never stops the others.
-pub async fn poll_all(state: &AppState) -> Vec<(String, Result<Vec<Decided>, TriggerError>)> {
+pub async fn poll_all(state: &Triggering) -> Vec<(String, Result<Vec<Decided>, TriggerError>)> {
     let pipelines = match state.store().list_pipelines().await {
         Ok(pipelines) => pipelines,
         Err(error) => {
@@ -120,7 +120,7 @@ pub async fn poll_all(state: &AppState) -> Vec<(String, Result<Vec<Decided>, Tri
 ///
 /// # Errors
 /// When the repository cannot be listed or fetched, or the store fails.
-pub async fn poll_pipeline(state: &AppState, pipeline: &Pipeline) -> Result<Vec<Decided>, TriggerError> {
+pub async fn poll_pipeline(state: &Triggering, pipeline: &Pipeline) -> Result<Vec<Decided>, TriggerError> {
     let _lock = state.triggers().lock(pipeline.id).await;
     let repository = pipeline.repository.clone();
     let remote = blocking(move || git::ls_remote(&repository)).await?;
@@ -163,7 +163,7 @@ pub async fn poll_pipeline(state: &AppState, pipeline: &Pipeline) -> Result<Vec<
 /// Decides a push delivered by a webhook: the same decision as polling, from the commit last seen
 /// on the ref to the pushed one.
 pub async fn webhook_push(
-    state: &AppState,
+    state: &Triggering,
     pipeline: &Pipeline,
     git_ref: &GitRef,
     after: Option<&str>,
@@ -205,7 +205,7 @@ pub async fn webhook_push(
 }
 
 /// Decides one moved ref (the pipeline's lock is held and the mirror has the new commit).
-async fn decide_push(state: &AppState, pipeline: &Pipeline, mirror: &Mirror, moved: &MovedRef) -> Outcome {
+async fn decide_push(state: &Triggering, pipeline: &Pipeline, mirror: &Mirror, moved: &MovedRef) -> Outcome {
     let store = state.store();
     let git_ref = GitRef::parse(&moved.git_ref);
     let advance = || async {
@@ -254,7 +254,9 @@ async fn decide_push(state: &AppState, pipeline: &Pipeline, mirror: &Mirror, mov
         Loaded::Invalid(reason) => {
             // A run records the problem where people look; the guard moves the ref on.
             let request = request_for("IndividualCI");
-            return match crate::launch::record_failed_run(state, &request, &moved.git_ref, &moved.new, &reason).await {
+            return match slipway_engine::launch::record_failed_run(state, &request, &moved.git_ref, &moved.new, &reason)
+                .await
+            {
                 Ok(Some(run)) => Outcome::Failed { run: run.id, reason },
                 Ok(None) => Outcome::AlreadyHandled,
                 Err(error) => Outcome::error(error),

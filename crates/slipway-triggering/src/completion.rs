@@ -17,12 +17,12 @@ use slipway_events::{Event, TaskResult};
 use slipway_store::{Pipeline, Run, RunFilter, RunId, RunStatus, StoreError, Timestamp, TriggerGuard, TriggerKind};
 use slipway_triggers::PipelineCompletion;
 
-use super::git;
-use super::load::Loaded;
-use super::{Decided, Outcome, blocking, mirror, start, triggers_fetching};
-use crate::AppState;
-use crate::checkout::Revision;
-use crate::launch::{LaunchRequest, VARIABLES_KEY};
+use crate::Triggering;
+use crate::git;
+use crate::load::Loaded;
+use crate::{Decided, Outcome, blocking, mirror, start, triggers_fetching};
+use slipway_engine::checkout::Revision;
+use slipway_engine::launch::{LaunchRequest, VARIABLES_KEY};
 
 /// Runs that completed this long before the watcher started are still looked at on its first
 /// pass (they completed while the server restarted); the store's guard keeps that from
@@ -51,7 +51,7 @@ impl CompletionWatcher {
     ///
     /// # Errors
     /// When the store cannot be read.
-    pub async fn pass(&mut self, state: &AppState) -> Result<Vec<Decided>, StoreError> {
+    pub async fn pass(&mut self, state: &Triggering) -> Result<Vec<Decided>, StoreError> {
         let store = state.store();
         let mut completed = Vec::new();
         // Runs created since the last pass (all of them on the first).
@@ -125,7 +125,7 @@ impl CompletionWatcher {
 }
 
 /// The stages of a run that succeeded, from its events.
-async fn succeeded_stages(state: &AppState, run: RunId) -> Result<Vec<String>, StoreError> {
+async fn succeeded_stages(state: &Triggering, run: RunId) -> Result<Vec<String>, StoreError> {
     let mut stages = Vec::new();
     let mut after = 0;
     loop {
@@ -150,7 +150,7 @@ async fn succeeded_stages(state: &AppState, run: RunId) -> Result<Vec<String>, S
 }
 
 /// Starts the runs that a completed run triggers.
-pub async fn on_completed(state: &AppState, run: &Run) -> Vec<Decided> {
+pub async fn on_completed(state: &Triggering, run: &Run) -> Vec<Decided> {
     if run.trigger == TriggerKind::Push {
         // A batched branch may be waiting for this run.
         state.triggers().poke();
@@ -181,7 +181,7 @@ fn decided(run: &Run, outcome: Outcome) -> Decided {
 }
 
 /// The default branch of a pipeline as a ref: its setting, or its repository's `HEAD` (asked once).
-async fn default_branch(state: &AppState, pipeline: &Pipeline) -> Result<String, super::TriggerError> {
+async fn default_branch(state: &Triggering, pipeline: &Pipeline) -> Result<String, super::TriggerError> {
     let branch = pipeline.default_branch.trim();
     if branch.starts_with("refs/") {
         return Ok(branch.to_owned());
@@ -210,7 +210,7 @@ async fn remote_head(pipeline: &Pipeline, branch_ref: &str) -> Result<Option<Str
 /// trigger for it. The pipeline file is read at the default branch's head last seen (without
 /// the network); only a pipeline that runs asks its repository for the newest head.
 async fn trigger_pipeline(
-    state: &AppState,
+    state: &Triggering,
     pipeline: &Pipeline,
     source: &Pipeline,
     run: &Run,

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::git::{self, GitError, Mirror, RemoteRefs, TreeFile};
+use crate::git::{self, GitError, Mirror, RemoteRefs, TreeFile};
 
 /// How long the checks may take before the repository is called unreachable.
 const INSPECT_WAIT: Duration = Duration::from_secs(60);

@@ -1,24 +1,14 @@
-//! The engine: one orchestrator task that moves runs on, the server's in-process agents that run
-//! jobs, and a warden task that takes back the leases of lost agents.
+//! The orchestrator: one task that moves every unfinished run on.
 //!
-//! The orchestrator owns the progress of every unfinished run. For each one it rebuilds a
-//! [`Scheduler`] from the run's stored plan and feeds it the results of the run's completed jobs as
-//! stored, so a restarted server continues where the last one stopped. A leg the scheduler starts
-//! becomes a job in the store's queue together with its spec (its piece of the plan and its
-//! variables, see [`crate::agents::job_spec`]), in one transaction: a queued job is
+//! For each run it builds a run [`Driver`] from the run's stored plan, the `counter()` values the
+//! run was given and the stages it already reported, and feeds it the results of the run's
+//! completed jobs as stored, so a restarted server continues where the last one stopped. A leg
+//! the driver starts becomes a job in the store's queue together with its spec (its piece of the
+//! plan and its variables, see [`crate::agents::job_spec`]), in one transaction: a queued job is
 //! self-contained, and any agent (remote, or in-process of any server process) can run it. When
-//! the scheduler says the run finished, the run is completed with its result. The orchestrator
-//! decides nothing about where a job runs beyond its pool and demands.
-//!
-//! In-process agents (`local-N`, holding leases as `local:N`) are agents like the remote ones:
-//! they lease from the store's queue with their capabilities, get the same
-//! [`slipway_protocol::JobMessage`], and run it with the same runner
-//! ([`slipway_agent::runner::run_job`]); only their reports go to the store directly instead of
-//! over HTTP, and their artifact store is the server's own.
-//!
-//! The warden, every second, takes back expired leases (the job fails with the reason "agent
-//! lost", or goes back in the queue, as the pool's `onAgentLost` says), marks agents not heard
-//! from as offline, and shows a reason on queued jobs that no registered agent can take.
+//! the driver says the run finished, the run is completed with its result. The orchestrator
+//! decides nothing about where a job runs beyond its pool and demands. [`Engine`] starts it with
+//! the in-process agents ([`crate::local_agents`]) and the warden ([`crate::warden`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
@@ -28,16 +18,13 @@ use std::time::Duration;
 
 use futures_util::FutureExt as _;
 
-use slipway_agent::runner::{AgentIdentity, JobPlace, Uplink, UplinkError};
 use slipway_driver::{Counters, Driver, JobEnd, LegId, LegStart, Masker, RepositoryInfo, Selection, Step, Variable};
 use slipway_events::{Event, TaskResult, now_ms};
 use slipway_plan::Plan;
-use slipway_protocol::{ArtifactManifest, Chunk, Completion, HeartbeatReply};
 use slipway_runtime::CancelToken;
-use slipway_runtime::artifacts::ArtifactStore;
 use slipway_store::{
-    AgentLostAction, AgentState, Job, JobId, JobStatus, LeaseRequest, LeaseToken, NewAgent, NewJob, PoolSettings,
-    Reclaim, ReclaimAction, Run, RunFilter, RunId, RunStatus, Store, StoreError,
+    AgentState, Job, JobId, JobStatus, NewJob, PoolSettings, Reclaim, ReclaimAction, Run, RunFilter, RunId, RunStatus,
+    Store, StoreError,
 };
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -127,19 +114,19 @@ impl EngineConfig {
 
 /// What the engine's tasks share.
 #[derive(Debug)]
-struct Shared {
-    store: Store,
-    config: EngineConfig,
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) config: EngineConfig,
     /// Wakes the orchestrator: a run was created or cancelled, or a job finished.
-    wake: Arc<Notify>,
+    pub(crate) wake: Arc<Notify>,
     /// Wakes idle agents: jobs were queued.
-    hub: Arc<Hub>,
+    pub(crate) hub: Arc<Hub>,
     /// The cancel tokens of jobs in-process agents run, by run: a cancel reaches them at once.
-    local_jobs: Mutex<HashMap<RunId, Vec<(JobId, CancelToken)>>>,
+    pub(crate) local_jobs: Mutex<HashMap<RunId, Vec<(JobId, CancelToken)>>>,
 }
 
 impl Shared {
-    fn local_jobs(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, Vec<(JobId, CancelToken)>>> {
+    pub(crate) fn local_jobs(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, Vec<(JobId, CancelToken)>>> {
         self.local_jobs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -172,7 +159,7 @@ impl Engine {
                 ReclaimAction::Fail(SERVER_STOPPED.to_owned())
             })
             .await?;
-        let local_agents = register_local_agents(&store, &config).await?;
+        let local_agents = crate::local_agents::register(&store, &config).await?;
         let shared = Arc::new(Shared { store, config, wake, hub, local_jobs: Mutex::new(HashMap::new()) });
         let (stop, stop_receiver) = watch::channel(false);
         let mut orchestrator =
@@ -181,9 +168,9 @@ impl Engine {
         let mut tasks = Vec::new();
         tasks.push(tokio::spawn(orchestrator.run(stop_receiver.clone())));
         let local_ids = local_agents.iter().map(|agent| agent.id).collect();
-        tasks.push(tokio::spawn(warden(Arc::clone(&shared), local_ids, stop_receiver.clone())));
+        tasks.push(tokio::spawn(crate::warden::run(Arc::clone(&shared), local_ids, stop_receiver.clone())));
         for (slot, agent) in local_agents.into_iter().enumerate() {
-            tasks.push(tokio::spawn(local_agent(Arc::clone(&shared), slot, agent, stop_receiver.clone())));
+            tasks.push(tokio::spawn(crate::local_agents::run(Arc::clone(&shared), slot, agent, stop_receiver.clone())));
         }
         Ok(Self { shared, stop, tasks })
     }
@@ -209,76 +196,6 @@ impl Engine {
             }
         }
     }
-}
-
-/// What the server says when it runs no in-process agent because jobs cannot be confined.
-pub const LOCAL_AGENTS_OFF: &str = "in-process agents are off: their jobs could read the server's data directory; \
-     run `slipway agent` as another user on this or another machine, or pass --unconfined-local-agents if every pipeline here is trusted";
-
-/// Whether this machine can confine in-process agents' jobs.
-///
-/// # Errors
-/// Why not.
-pub async fn local_jobs_confinable() -> Result<(), slipway_agent::confine::ConfineError> {
-    tokio::task::spawn_blocking(slipway_agent::confine::Confinement::check_available)
-        .await
-        .unwrap_or_else(|error| Err(slipway_agent::confine::ConfineError::Unavailable(error.to_string())))
-}
-
-/// An in-process agent as registered in the store.
-#[derive(Clone, Debug)]
-struct LocalAgent {
-    id: slipway_store::AgentId,
-    name: String,
-    capabilities: BTreeMap<String, String>,
-}
-
-/// Registers (or updates) the in-process agents `local-0` to `local-N-1` so that they show with
-/// the remote ones and count for the jobs' "no agent can run this" check.
-async fn register_local_agents(store: &Store, config: &EngineConfig) -> Result<Vec<LocalAgent>, StoreError> {
-    if config.workers == 0 {
-        return Ok(Vec::new());
-    }
-    if config.local_jobs == LocalJobs::Confined
-        && let Err(error) = local_jobs_confinable().await
-    {
-        tracing::error!(%error, "{LOCAL_AGENTS_OFF}");
-        return Ok(Vec::new());
-    }
-    let existing: HashMap<String, slipway_store::Agent> =
-        store.list_agents().await?.into_iter().map(|agent| (agent.name.clone(), agent)).collect();
-    let base = {
-        let extra = config.local_capabilities.clone();
-        tokio::task::spawn_blocking(move || slipway_agent::capabilities::detect("local", &extra))
-            .await
-            .unwrap_or_default()
-    };
-    let mut registered = Vec::new();
-    for slot in 0..config.workers {
-        let name = format!("{}{slot}", agents::LOCAL_AGENT_PREFIX);
-        let mut capabilities = base.clone();
-        capabilities.insert(slipway_protocol::capability::NAME.to_owned(), name.clone());
-        let version = slipway_protocol::SOFTWARE_VERSION;
-        let agent = match existing.get(&name) {
-            Some(agent) => store.update_agent(agent.id, &capabilities, version).await?,
-            None => {
-                let token = store.create_registration_token(Some("slipway serve"), None).await?;
-                let new = NewAgent {
-                    name: name.clone(),
-                    pool: LOCAL_POOL.to_owned(),
-                    capabilities: capabilities.clone(),
-                    version: version.to_owned(),
-                };
-                match store.register_agent(&token.secret, &new).await? {
-                    Some(issued) => issued.item,
-                    None => continue,
-                }
-            }
-        };
-        let agent = store.agent_seen(agent.id, AgentState::Idle).await?;
-        registered.push(LocalAgent { id: agent.id, name, capabilities: agent.capabilities });
-    }
-    Ok(registered)
 }
 
 /// The state of one unfinished run in the orchestrator.
@@ -311,7 +228,7 @@ enum RunFailure {
     #[error(transparent)]
     Schedule(#[from] slipway_driver::ScheduleError),
     #[error(transparent)]
-    Variables(crate::variables::ResolveError),
+    Variables(crate::run_variables::ResolveError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("Slipway failed while moving it on ({0}); this is a bug, please report it")]
@@ -593,8 +510,8 @@ async fn fail_run(store: &Store, run: RunId, message: &str) -> Result<(), StoreE
 async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> {
     let store = &shared.store;
     let plan = Arc::new(store.run_plan(run.id).await?.ok_or(RunFailure::NoPlan)?);
-    let variables = crate::variables::for_run(store, run, &plan).await.map_err(|error| match error {
-        crate::variables::ResolveError::Store(error) => RunFailure::Store(error),
+    let variables = crate::run_variables::for_run(store, run, &plan).await.map_err(|error| match error {
+        crate::run_variables::ResolveError::Store(error) => RunFailure::Store(error),
         other => RunFailure::Variables(other),
     })?;
     let pipeline = store.pipeline(run.pipeline).await?;
@@ -731,260 +648,4 @@ fn never_started(plan: &Plan, end: &JobEnd, pools: &HashMap<String, PoolSettings
 #[must_use]
 pub fn run_directory(data_dir: &std::path::Path, run: RunId) -> PathBuf {
     data_dir.join("runs").join(run.get().to_string())
-}
-
-/// Takes back expired leases, marks silent agents offline, explains jobs no agent can take.
-async fn warden(shared: Arc<Shared>, local_agents: Vec<slipway_store::AgentId>, mut stop: watch::Receiver<bool>) {
-    let config = &shared.config;
-    let mut local_seen = tokio::time::Instant::now();
-    // Agents that worked while this server was down renew their leases first.
-    let mut next_reclaim = tokio::time::Instant::now() + config.heartbeat_interval.min(config.lease_duration / 2) * 2;
-    let mut tick: u64 = 0;
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(config.warden_interval) => {}
-            _ = stop.changed() => return,
-        }
-        tick += 1;
-        if tokio::time::Instant::now() >= next_reclaim {
-            next_reclaim = tokio::time::Instant::now();
-            let _ = reclaim_expired(&shared).await;
-        }
-        // The in-process agents are heard from as long as this server runs.
-        if local_seen.elapsed() >= config.agent_silence / 3 {
-            local_seen = tokio::time::Instant::now();
-            for agent in &local_agents {
-                let _ = shared.store.agent_seen(*agent, AgentState::Idle).await;
-            }
-        }
-        let _ = shared.store.mark_silent_agents_offline(config.agent_silence).await;
-        if tick.is_multiple_of(2) {
-            let _ = agents::explain_waiting_jobs(&shared.store).await;
-        }
-    }
-}
-
-/// Takes back the leases that expired, as each pool's `onAgentLost` says.
-async fn reclaim_expired(shared: &Shared) -> Result<(), StoreError> {
-    let store = &shared.store;
-    let pools: HashMap<String, PoolSettings> =
-        store.list_pool_settings().await?.into_iter().map(|pool| (pool.name, pool.settings)).collect();
-    let reclaimed = store
-        .reclaim_leases(&Reclaim::Expired, |job| match agents::lost_action(job, &pools) {
-            AgentLostAction::Fail => {
-                ReclaimAction::Fail(agents::agent_lost_reason(job.lease_holder.as_deref().unwrap_or("an agent")))
-            }
-            AgentLostAction::Requeue => ReclaimAction::Requeue,
-        })
-        .await?;
-    if reclaimed.is_empty() {
-        return Ok(());
-    }
-    for lost in &reclaimed {
-        let line = match &lost.action {
-            ReclaimAction::Fail(reason) => format!("##[error]{reason}"),
-            ReclaimAction::Requeue => format!(
-                "##[warning]{}: '{}' stopped renewing the job's lease; the job goes back in the queue",
-                agents::AGENT_LOST,
-                lost.holder.strip_prefix("agent:").unwrap_or(&lost.holder)
-            ),
-        };
-        let _ = store.append_log_lines(lost.job.id, &[line]).await;
-    }
-    shared.hub.work.notify_waiters();
-    shared.wake.notify_one();
-    Ok(())
-}
-
-/// One in-process agent: leases jobs of its pool and runs them until the engine stops.
-async fn local_agent(shared: Arc<Shared>, slot: usize, agent: LocalAgent, mut stop: watch::Receiver<bool>) {
-    let holder = format!("{}{slot}", agents::LOCAL_HOLDER_PREFIX);
-    let request = LeaseRequest {
-        holder,
-        pool: LOCAL_POOL.to_owned(),
-        capabilities: agent.capabilities.clone(),
-        duration: shared.config.lease_duration,
-    };
-    let identity =
-        AgentIdentity { name: agent.name.clone(), id: agent.id.get(), work_folder: shared.config.data_dir.clone() };
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        let notified = shared.hub.work.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        match shared.store.lease_job(&request).await {
-            Ok(Some(lease)) => {
-                run_local(&shared, &identity, lease).await;
-                shared.wake.notify_one();
-            }
-            Ok(None) | Err(_) => {
-                tokio::select! {
-                    () = notified => {}
-                    () = tokio::time::sleep(shared.config.poll_interval) => {}
-                    _ = stop.changed() => {}
-                }
-            }
-        }
-    }
-}
-
-/// Runs a job an in-process agent leased, with the same runner as remote agents.
-async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipway_store::Lease) {
-    let store = &shared.store;
-    let timing = shared.config.timing();
-    let message = match agents::job_message(store, &lease, timing).await {
-        Ok(message) => message,
-        Err(error) => {
-            let _ = complete_failed(store, &lease, &error.to_string()).await;
-            return;
-        }
-    };
-    let run = lease.job.run;
-    let run_dir = run_directory(&shared.config.data_dir, run);
-    let data_dir = &shared.config.data_dir;
-    let cache_dir = data_dir.join("cache");
-    let temp_dir = run_dir.join("tmp");
-    let (confinement, environment) = match shared.config.local_jobs {
-        LocalJobs::Unconfined => (None, None),
-        LocalJobs::Confined => {
-            // The job may use its run's directory and the cache store; nothing else of the data
-            // directory. Its temporary files go in the run's directory (the data directory's
-            // parents are closed to new entries), and the server's own settings are not passed on.
-            let open = [run_dir.clone(), cache_dir.clone(), temp_dir.clone()];
-            let made = {
-                let data_dir = data_dir.clone();
-                tokio::task::spawn_blocking(move || slipway_agent::confine::Confinement::new(&data_dir, &open))
-                    .await
-                    .map_err(|error| error.to_string())
-                    .and_then(|made| made.map_err(|error| error.to_string()))
-            };
-            match made {
-                Ok(confinement) => {
-                    let mut environment: Vec<(String, String)> =
-                        std::env::vars().filter(|(name, _)| !name.starts_with("SLIPWAY_")).collect();
-                    environment.retain(|(name, _)| name != "TMPDIR");
-                    environment.push(("TMPDIR".to_owned(), temp_dir.display().to_string()));
-                    (Some(confinement), Some(environment))
-                }
-                Err(error) => {
-                    let _ = complete_failed(store, &lease, &error).await;
-                    return;
-                }
-            }
-        }
-    };
-    let place = JobPlace {
-        run_dir: run_dir.join("work"),
-        source_dir: run_dir.join("source"),
-        artifacts_dir: agents::run_artifact_dir(data_dir, run),
-        cache_dir,
-        minute: Duration::from_secs(60),
-        confinement,
-        environment,
-    };
-    let cancel = CancelToken::new();
-    shared.local_jobs().entry(run).or_default().push((lease.job.id, cancel.clone()));
-    if store.run(run).await.is_ok_and(|run| run.cancel_requested) {
-        cancel.cancel();
-    }
-    let uplink = Arc::new(LocalUplink {
-        store: store.clone(),
-        handle: tokio::runtime::Handle::current(),
-        lease: lease.token.clone(),
-        run,
-        duration: timing.lease_duration,
-        data_dir: shared.config.data_dir.clone(),
-    });
-    let identity = identity.clone();
-    let job = lease.job.id;
-    let task_cancel = cancel.clone();
-    let _ = tokio::task::spawn_blocking(move || {
-        slipway_agent::runner::run_job(&message, &place, &identity, uplink, &task_cancel, &|| Ok(()))
-    })
-    .await;
-    let mut local = shared.local_jobs();
-    if let Some(jobs) = local.get_mut(&run) {
-        jobs.retain(|(id, _)| *id != job);
-        if jobs.is_empty() {
-            local.remove(&run);
-        }
-    }
-}
-
-/// Fails a leased job that could not be started, with the reason in its log.
-async fn complete_failed(store: &Store, lease: &slipway_store::Lease, reason: &str) -> Result<(), StoreError> {
-    tracing::warn!(job = lease.job.id.get(), reason, "an in-process job could not start");
-    store.append_log_lines(lease.job.id, &[format!("##[error]{reason}")]).await?;
-    store.complete_job(&lease.token, TaskResult::Failed, Some(reason)).await?;
-    Ok(())
-}
-
-/// The reports of a job an in-process agent runs, written to the store directly.
-struct LocalUplink {
-    store: Store,
-    handle: tokio::runtime::Handle,
-    lease: LeaseToken,
-    run: RunId,
-    duration: Duration,
-    data_dir: PathBuf,
-}
-
-fn uplink_error(error: StoreError) -> UplinkError {
-    if error.is_lease_lost() {
-        UplinkError::LeaseLost(error.to_string())
-    } else if matches!(error, StoreError::Database(_)) {
-        UplinkError::Transient(error.to_string())
-    } else {
-        UplinkError::Refused(error.to_string())
-    }
-}
-
-impl Uplink for LocalUplink {
-    fn heartbeat(&self) -> Result<HeartbeatReply, UplinkError> {
-        let beat = self.handle.block_on(self.store.renew_lease(&self.lease, self.duration)).map_err(uplink_error)?;
-        Ok(HeartbeatReply {
-            lease_remaining_ms: agents::millis(self.duration),
-            cancel_requested: beat.cancel_requested,
-        })
-    }
-
-    fn send_chunk(&self, chunk: &Chunk) -> Result<(), UplinkError> {
-        self.handle
-            .block_on(agents::store_chunk(&self.store, &self.lease, self.run, chunk.clone()))
-            .map(|_| ())
-            .map_err(uplink_error)
-    }
-
-    fn shares_artifact_store(&self) -> bool {
-        true
-    }
-
-    fn download_blob(&self, _digest: &str, _store: &ArtifactStore) -> Result<(), UplinkError> {
-        Err(UplinkError::Refused("in-process agents share the server's artifact store".into()))
-    }
-
-    fn missing_blobs(&self, _digests: &[String]) -> Result<Vec<String>, UplinkError> {
-        Ok(Vec::new())
-    }
-
-    fn upload_blob(&self, _digest: &str, _store: &ArtifactStore) -> Result<(), UplinkError> {
-        Ok(())
-    }
-
-    fn publish_artifact(&self, _manifest: &ArtifactManifest) -> Result<(), UplinkError> {
-        // The run's local artifact store is the server's: what the job published there is recorded
-        // and kept in the blob store.
-        let root = agents::run_artifact_dir(&self.data_dir, self.run);
-        let blobs = crate::blobs::BlobStore::new(&self.data_dir);
-        self.handle
-            .block_on(crate::artifacts::ingest_local_store(&self.store, &blobs, self.run, Some(self.lease.job), &root))
-            .map(|_| ())
-            .map_err(|error| UplinkError::Refused(error.to_string()))
-    }
-
-    fn complete(&self, completion: &Completion) -> Result<(), UplinkError> {
-        self.handle.block_on(agents::complete(&self.store, &self.lease, completion)).map(|_| ()).map_err(uplink_error)
-    }
 }

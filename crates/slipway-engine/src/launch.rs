@@ -10,7 +10,7 @@ use slipway_driver::RepositoryInfo;
 use slipway_events::{Event, LogKind, Stream, TaskResult, now_ms};
 use slipway_store::{NewRun, Pipeline, QueueStatus, Run, RunId, StoreError, TriggerGuard, TriggerKind};
 
-use crate::AppState;
+use crate::Core;
 use crate::checkout::{self, CheckoutError, CheckoutRequest, Revision};
 use crate::run_number::{self, NumberInputs};
 
@@ -125,15 +125,15 @@ fn parameter_texts(parameters: &BTreeMap<String, Value>) -> Vec<(String, String)
 ///
 /// # Errors
 /// When the revision cannot be checked out, the pipeline is not valid, or the store fails.
-pub async fn launch(state: &AppState, request: LaunchRequest) -> Result<Launched, LaunchError> {
-    let store = state.store();
+pub async fn launch(core: &Core, request: LaunchRequest) -> Result<Launched, LaunchError> {
+    let store = core.store();
     let pipeline = &request.pipeline;
     // As it is now, not as the caller read it.
     if store.pipeline(pipeline.id).await?.queue_status == QueueStatus::Disabled {
         return Err(LaunchError::Disabled(pipeline.name.clone()));
     }
     let variables = details_variables(&request.trigger_details);
-    let checkouts = state.data_dir().join("checkouts");
+    let checkouts = core.data_dir().join("checkouts");
     tokio::fs::create_dir_all(&checkouts).await.map_err(|error| LaunchError::Io(error.to_string()))?;
     let temporary = checkouts.join(crate::random_hex(12).map_err(LaunchError::Io)?);
     let loaded = {
@@ -168,7 +168,7 @@ pub async fn launch(state: &AppState, request: LaunchRequest) -> Result<Launched
         }
     };
     // A variable group the pipeline names must exist: a pipeline without it cannot run.
-    match crate::variables::missing_group(store, &loaded.plan).await {
+    match crate::run_variables::missing_group(store, &loaded.plan).await {
         Ok(None) => {}
         Ok(Some(reason)) => {
             let _ = tokio::fs::remove_dir_all(&temporary).await;
@@ -249,7 +249,7 @@ pub async fn launch(state: &AppState, request: LaunchRequest) -> Result<Launched
         let late = run_number::make(store, pipeline.id, &number, now).await?;
         store.set_run_number(run.id, &late).await?;
     }
-    let run_dir = crate::engine::run_directory(state.data_dir(), run.id);
+    let run_dir = crate::orchestrator::run_directory(core.data_dir(), run.id);
     let moved = async {
         tokio::fs::create_dir_all(&run_dir).await?;
         tokio::fs::rename(&temporary, run_dir.join("source")).await
@@ -258,10 +258,10 @@ pub async fn launch(state: &AppState, request: LaunchRequest) -> Result<Launched
     if let Err(error) = moved {
         let _ = tokio::fs::remove_dir_all(&temporary).await;
         let message = format!("could not move the checkout into place: {error}");
-        let _ = fail_run(state, run.id, &message).await;
+        let _ = fail_run(core, run.id, &message).await;
         return Err(LaunchError::Io(message));
     }
-    state.wake();
+    core.wake();
     Ok(Launched::Run(Box::new(store.run(run.id).await?)))
 }
 
@@ -272,13 +272,13 @@ pub async fn launch(state: &AppState, request: LaunchRequest) -> Result<Launched
 /// # Errors
 /// When the store fails.
 pub async fn record_failed_run(
-    state: &AppState,
+    core: &Core,
     request: &LaunchRequest,
     branch: &str,
     commit: &str,
     reason: &str,
 ) -> Result<Option<Run>, StoreError> {
-    let store = state.store();
+    let store = core.store();
     if store.pipeline(request.pipeline.id).await?.queue_status == QueueStatus::Disabled {
         return Ok(None);
     }
@@ -310,13 +310,13 @@ pub async fn record_failed_run(
         None => Some(store.create_run(&new_run).await?),
     };
     let Some(run) = created else { return Ok(None) };
-    fail_run(state, run.id, &format!("the pipeline could not be loaded at commit {commit}: {reason}")).await?;
+    fail_run(core, run.id, &format!("the pipeline could not be loaded at commit {commit}: {reason}")).await?;
     Ok(Some(store.run(run.id).await?))
 }
 
 /// Completes a run as failed with `message` in its log (the engine may have done so already).
-async fn fail_run(state: &AppState, run: RunId, message: &str) -> Result<(), StoreError> {
-    let store = state.store();
+async fn fail_run(core: &Core, run: RunId, message: &str) -> Result<(), StoreError> {
+    let store = core.store();
     let event = Event::Log {
         time: now_ms(),
         job: None,

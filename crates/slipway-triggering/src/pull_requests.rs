@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 use slipway_store::{Pipeline, Timestamp, TriggerGuard, TriggerKind};
 use slipway_triggers::{PrDecision, PrTrigger, Provider, PullRequestAction, PullRequestEvent};
 
-use super::load::Loaded;
-use super::{Decided, Outcome, blocking, mirror, run_in_progress, start, triggers_at};
-use crate::AppState;
-use crate::checkout::Revision;
-use crate::launch::{LaunchRequest, VARIABLES_KEY};
+use crate::Triggering;
+use crate::load::Loaded;
+use crate::{Decided, Outcome, blocking, mirror, run_in_progress, start, triggers_at};
+use slipway_engine::checkout::Revision;
+use slipway_engine::launch::{LaunchRequest, VARIABLES_KEY};
 
 /// The refs a provider keeps a pull request's source commit under, in the target repository.
 fn source_refs(event: &PullRequestEvent) -> Vec<String> {
@@ -33,7 +33,7 @@ fn subject(event: &PullRequestEvent) -> String {
 }
 
 /// Decides a pull request event for `pipeline`.
-pub async fn decide(state: &AppState, pipeline: &Pipeline, event: &PullRequestEvent) -> Decided {
+pub async fn decide(state: &Triggering, pipeline: &Pipeline, event: &PullRequestEvent) -> Decided {
     let commit = event.head_commit.clone();
     let decided = |outcome| Decided { subject: subject(event), commit: commit.clone(), outcome };
     // Events that never build are answered without reading the repository.
@@ -50,8 +50,8 @@ pub async fn decide(state: &AppState, pipeline: &Pipeline, event: &PullRequestEv
     let Some(head) = event.head_commit.clone().filter(|head| super::git::is_commit_id(head)) else {
         return decided(Outcome::skipped("the event does not name the pull request's source commit"));
     };
-    if crate::checkout::check_branch(&event.target_branch).is_err()
-        || crate::checkout::check_branch(&event.source_branch).is_err()
+    if slipway_engine::checkout::check_branch(&event.target_branch).is_err()
+        || slipway_engine::checkout::check_branch(&event.source_branch).is_err()
     {
         return decided(Outcome::skipped("the pull request's branch names are not acceptable"));
     }

@@ -32,14 +32,50 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::Serialize;
+use slipway_engine::Core;
 use slipway_store::{NewAuditEntry, Pipeline, PipelineId, RunFilter, RunId, RunStatus, Timestamp, TriggerKind};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::AppState;
-use crate::launch::{LaunchError, LaunchRequest, Launched};
 use git::{GitError, Mirror};
 use load::Loaded;
+use slipway_engine::launch::{LaunchError, LaunchRequest, Launched};
+
+/// What trigger work needs: the engine's [`Core`] (it dereferences to it) and what the trigger
+/// service shares. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Triggering {
+    core: Core,
+    shared: Arc<Shared>,
+}
+
+impl std::ops::Deref for Triggering {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl Triggering {
+    /// Trigger work over the engine's `core`.
+    #[must_use]
+    pub fn new(core: Core) -> Self {
+        Self { core, shared: Arc::new(Shared::default()) }
+    }
+
+    /// The engine's parts.
+    #[must_use]
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// What the trigger service shares: its configuration, per-pipeline locks and caches.
+    #[must_use]
+    pub fn triggers(&self) -> &Shared {
+        &self.shared
+    }
+}
 
 /// How the trigger service runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,7 +106,7 @@ impl Default for TriggerConfig {
     }
 }
 
-/// What the trigger parts share, kept in [`AppState`].
+/// What the trigger parts share, kept in [`Triggering`].
 #[derive(Debug, Default)]
 pub struct Shared {
     config: Mutex<TriggerConfig>,
@@ -216,7 +252,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The mirror of a pipeline.
-async fn mirror(state: &AppState, pipeline: PipelineId) -> Result<Mirror, TriggerError> {
+async fn mirror(state: &Triggering, pipeline: PipelineId) -> Result<Mirror, TriggerError> {
     let data_dir = state.data_dir().to_path_buf();
     blocking(move || Mirror::open(&data_dir, pipeline)).await
 }
@@ -239,7 +275,7 @@ fn loaded_key(pipeline: &Pipeline, git_ref: &str, commit: &str) -> (PipelineId, 
 /// The triggers of `pipeline` at `commit` like [`triggers_at`], fetching the mirror first when
 /// they were not read yet and it lacks the commit.
 async fn triggers_fetching(
-    state: &AppState,
+    state: &Triggering,
     pipeline: &Pipeline,
     mirror: &Mirror,
     git_ref: &str,
@@ -254,7 +290,7 @@ async fn triggers_fetching(
 
 /// The triggers of `pipeline` at `commit`, read once and then remembered. `git_ref` gives the
 /// predefined variables template expressions may use.
-async fn triggers_at(state: &AppState, pipeline: &Pipeline, mirror: &Mirror, git_ref: &str, commit: &str) -> Loaded {
+async fn triggers_at(state: &Triggering, pipeline: &Pipeline, mirror: &Mirror, git_ref: &str, commit: &str) -> Loaded {
     let key = loaded_key(pipeline, git_ref, commit);
     if let Some(loaded) = state.triggers().cached(&key) {
         return loaded;
@@ -278,7 +314,7 @@ async fn triggers_at(state: &AppState, pipeline: &Pipeline, mirror: &Mirror, git
 /// Whether a run of `pipeline` started by `trigger` is queued or running, on `branch` if given,
 /// and matching `also`.
 async fn run_in_progress(
-    state: &AppState,
+    state: &Triggering,
     pipeline: PipelineId,
     trigger: TriggerKind,
     branch: Option<&str>,
@@ -303,18 +339,18 @@ async fn run_in_progress(
 /// Launches a triggered run and says what became of it. A pipeline that cannot be loaded at the
 /// commit gives a failed run under the same guard; a checkout that fails for another reason is
 /// an error (tried again later).
-async fn start(state: &AppState, request: LaunchRequest, branch: &str, commit: &str) -> Outcome {
-    match crate::launch::launch(state, request.clone()).await {
+async fn start(state: &Triggering, request: LaunchRequest, branch: &str, commit: &str) -> Outcome {
+    match slipway_engine::launch::launch(state, request.clone()).await {
         Ok(Launched::Run(run)) => Outcome::Started { run: run.id },
         Ok(Launched::AlreadyTriggered) => Outcome::AlreadyHandled,
-        Err(LaunchError::Checkout(crate::checkout::CheckoutError::Pipeline(reason))) => {
-            match crate::launch::record_failed_run(state, &request, branch, commit, &reason).await {
+        Err(LaunchError::Checkout(slipway_engine::checkout::CheckoutError::Pipeline(reason))) => {
+            match slipway_engine::launch::record_failed_run(state, &request, branch, commit, &reason).await {
                 Ok(Some(run)) => Outcome::Failed { run: run.id, reason },
                 Ok(None) => Outcome::AlreadyHandled,
                 Err(error) => Outcome::error(error),
             }
         }
-        Err(LaunchError::Checkout(crate::checkout::CheckoutError::MergeConflict(reason))) => {
+        Err(LaunchError::Checkout(slipway_engine::checkout::CheckoutError::MergeConflict(reason))) => {
             Outcome::skipped(format!("the pull request does not merge into its target branch: {reason}"))
         }
         Err(error @ LaunchError::Disabled(_)) => Outcome::skipped(error.to_string()),
@@ -332,7 +368,7 @@ async fn start(state: &AppState, request: LaunchRequest, branch: &str, commit: &
 }
 
 /// Records an entry in the audit log (best effort: trigger work goes on if the store fails).
-async fn audit(state: &AppState, pipeline: &Pipeline, action: &str, details: serde_json::Value) {
+async fn audit(state: &Triggering, pipeline: &Pipeline, action: &str, details: serde_json::Value) {
     let entry = NewAuditEntry {
         actor: "triggers".to_owned(),
         action: action.to_owned(),
@@ -356,7 +392,7 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 impl TriggerService {
     /// Starts the service with the configuration in `state`.
     #[must_use]
-    pub fn start(state: &AppState) -> Self {
+    pub fn start(state: &Triggering) -> Self {
         let config = state.triggers().config();
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();

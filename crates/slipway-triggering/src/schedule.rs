@@ -17,15 +17,15 @@ use slipway_store::{Pipeline, RunFilter, RunId, Timestamp, TriggerGuard, Trigger
 use slipway_triggers::{Schedule, ScheduleDecision, ScheduleTick};
 use time::OffsetDateTime;
 
-use super::git;
-use super::load::Loaded;
-use super::{
+use crate::Triggering;
+use crate::git;
+use crate::load::Loaded;
+use crate::{
     Decided, Outcome, TriggerError, blocking, fetch_unless_present, mirror, run_in_progress, start, triggers_at,
     triggers_fetching,
 };
-use crate::AppState;
-use crate::checkout::Revision;
-use crate::launch::{LaunchRequest, VARIABLES_KEY};
+use slipway_engine::checkout::Revision;
+use slipway_engine::launch::{LaunchRequest, VARIABLES_KEY};
 
 /// How many of a branch's runs are looked through for its last successful scheduled run.
 const HISTORY: usize = 2000;
@@ -46,7 +46,7 @@ fn date_time(timestamp: Timestamp) -> OffsetDateTime {
 }
 
 /// Looks at every pipeline's schedules at `now` and fires those that are due.
-pub async fn tick(state: &AppState, now: OffsetDateTime) -> Vec<(String, Result<Vec<Decided>, TriggerError>)> {
+pub async fn tick(state: &Triggering, now: OffsetDateTime) -> Vec<(String, Result<Vec<Decided>, TriggerError>)> {
     let Ok(pipelines) = state.store().list_pipelines().await else { return Vec::new() };
     let mut results = Vec::new();
     for pipeline in pipelines {
@@ -61,7 +61,7 @@ pub async fn tick(state: &AppState, now: OffsetDateTime) -> Vec<(String, Result<
 /// # Errors
 /// When the repository cannot be listed or fetched, or the store fails.
 pub async fn tick_pipeline(
-    state: &AppState,
+    state: &Triggering,
     pipeline: &Pipeline,
     now: OffsetDateTime,
 ) -> Result<Vec<Decided>, TriggerError> {
@@ -118,7 +118,7 @@ pub async fn tick_pipeline(
 
 /// Decides one fire time of a schedule on a branch whose head is `commit`.
 async fn fire(
-    state: &AppState,
+    state: &Triggering,
     pipeline: &Pipeline,
     schedule: &Schedule,
     key: &str,
@@ -147,7 +147,8 @@ async fn fire(
     match schedule.evaluate(&tick) {
         ScheduleDecision::Start => {
             let display_name = schedule.display_name.clone().unwrap_or_default();
-            let fire_text = format!("{}Z", crate::run_number::date_time(fire_timestamp).format("yyyy-MM-ddTHH:mm:ss"));
+            let fire_text =
+                format!("{}Z", slipway_engine::run_number::date_time(fire_timestamp).format("yyyy-MM-ddTHH:mm:ss"));
             let mut request = LaunchRequest::new(
                 pipeline.clone(),
                 Revision::Commit { git_ref: branch_ref.to_owned(), commit: commit.to_owned() },
@@ -178,7 +179,7 @@ async fn fire(
 
 /// The commit of the newest scheduled run of a branch that succeeded.
 async fn last_successful_scheduled_commit(
-    state: &AppState,
+    state: &Triggering,
     pipeline: &Pipeline,
     branch_ref: &str,
 ) -> Result<Option<String>, slipway_store::StoreError> {
