@@ -1,22 +1,19 @@
 //! The REST API's handlers, under `/api/v1`.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use slipway_store::{
-    Job, Pipeline, PipelineSettings, RetentionPolicy, Run, RunFilter, RunId, RunStatus, TriggerKind, User, UserRole,
-};
+use slipway_store::{Job, Pipeline, Run, RunFilter, RunId, RunStatus, UserRole};
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use slipway_engine::checkout::{self, CheckoutError, Revision};
-use slipway_engine::launch::{LaunchError, LaunchRequest, Launched};
+use slipway_service::pipelines::{CreatePipeline, register_pipeline};
+use slipway_service::runs::{CreateRun, cancel, queue_manual_run};
+use slipway_service::users::{CreateUser, CreatedUser};
 
 /// The largest page of runs.
 const MAX_PAGE: u32 = 200;
@@ -31,51 +28,6 @@ pub async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], crate::openapi::document().to_string()).into_response()
 }
 
-/// The body of `POST /pipelines`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreatePipeline {
-    /// The pipeline's name: letters, digits, `.`, `_` and `-`.
-    pub name: String,
-    /// A local path or a URL `git clone` can fetch.
-    pub repository: String,
-    /// The YAML file's path in the repository.
-    #[serde(default = "default_yaml_path")]
-    pub yaml_path: String,
-    /// The branch runs use when none is given; the repository's default branch when empty.
-    #[serde(default)]
-    pub default_branch: String,
-}
-
-fn default_yaml_path() -> String {
-    "azure-pipelines.yml".to_owned()
-}
-
-/// Checks a pipeline or user name: 1 to 100 letters, digits, `.`, `_` and `-`.
-///
-/// # Errors
-/// A 400 naming the rule.
-pub fn check_name(name: &str) -> Result<(), ApiError> {
-    let valid = !name.is_empty()
-        && name.len() <= 100
-        && name.chars().all(|character| character.is_ascii_alphanumeric() || "._-".contains(character));
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "'{name}' is not a valid name: use 1 to 100 letters, digits, '.', '_' and '-'"
-        )))
-    }
-}
-
-fn invalid_input(error: CheckoutError) -> ApiError {
-    match error {
-        CheckoutError::Invalid(detail) => ApiError::bad_request(detail),
-        CheckoutError::Io(error) => ApiError::Internal(error.to_string()),
-        other => ApiError::Unprocessable(other.to_string()),
-    }
-}
-
 /// `POST /pipelines` (admin).
 pub async fn create_pipeline(
     State(state): State<AppState>,
@@ -88,48 +40,6 @@ pub async fn create_pipeline(
     Ok((StatusCode::CREATED, Json(pipeline)))
 }
 
-/// Creates a pipeline (for the API and the web UI): checks the name, repository, file path and
-/// branch, keeps a local repository's path absolute, checks that git can read the repository and
-/// that the pipeline file is on the branch runs will use, and records the heads its triggers start
-/// from.
-///
-/// # Errors
-/// A 400 for a malformed value, a 422 for a repository, branch or file that is not there, a 409
-/// when the name is taken.
-pub async fn register_pipeline(state: &AppState, body: CreatePipeline) -> Result<Pipeline, ApiError> {
-    check_name(&body.name)?;
-    checkout::check_repository(&body.repository).map_err(invalid_input)?;
-    let yaml_path = checkout::normalize_yaml_path(&body.yaml_path).map_err(invalid_input)?;
-    if !body.default_branch.is_empty() {
-        checkout::check_branch(&body.default_branch).map_err(invalid_input)?;
-    }
-    // A local path is kept absolute, so that it means the same whatever the server's directory.
-    let local = std::path::Path::new(&body.repository);
-    let repository = match local.is_dir().then(|| std::fs::canonicalize(local)) {
-        Some(Ok(path)) => path.display().to_string(),
-        _ => body.repository.clone(),
-    };
-    let default_branch = Some(body.default_branch.as_str()).filter(|branch| !branch.is_empty());
-    let scratch = state
-        .data_dir()
-        .join("checkouts")
-        .join(format!("intake-{}", slipway_engine::random_hex(12).map_err(ApiError::Internal)?));
-    let intake = slipway_triggering::intake::inspect(&repository, default_branch, &yaml_path, scratch)
-        .await
-        .map_err(|error| ApiError::Unprocessable(error.to_string()))?;
-    let settings = PipelineSettings {
-        name: body.name,
-        repository,
-        yaml_path,
-        default_branch: body.default_branch,
-        retention: RetentionPolicy::default(),
-        queue_status: slipway_store::QueueStatus::Enabled,
-    };
-    let pipeline = state.store().create_pipeline(&settings).await?;
-    slipway_triggering::poll::record_initial_heads(state.triggering(), &pipeline, &intake.refs).await;
-    Ok(pipeline)
-}
-
 /// `GET /pipelines` (reader).
 pub async fn list_pipelines(
     State(state): State<AppState>,
@@ -138,21 +48,6 @@ pub async fn list_pipelines(
     caller.require(UserRole::Reader)?;
     let pipelines = state.store().list_pipelines().await?;
     Ok(Json(serde_json::json!({ "pipelines": pipelines })))
-}
-
-/// The body of `POST /pipelines/{name}/runs`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateRun {
-    /// The branch to run; the pipeline's default branch when absent.
-    #[serde(default)]
-    pub branch: Option<String>,
-    /// Runtime parameter values by name.
-    #[serde(default)]
-    pub parameters: BTreeMap<String, serde_json::Value>,
-    /// Queue-time variable values by name (see [`crate::variables`] for which may be set).
-    #[serde(default)]
-    pub variables: BTreeMap<String, String>,
 }
 
 /// `POST /pipelines/{name}/runs` (contributor): checks out the branch, loads the pipeline, stores
@@ -169,48 +64,6 @@ pub async fn create_run(
     let run = queue_manual_run(&state, &caller.user.name, &name, body).await?;
     let location = format!("/api/v1/runs/{}", run.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(run)).into_response())
-}
-
-/// Starts a manual run of the pipeline `name` for `requested_by` (for the API and the web UI):
-/// checks out the branch, loads the pipeline with the parameters, stores its plan and queues it.
-///
-/// # Errors
-/// A 404 for an unknown pipeline, a 400 for a bad branch, a 422 when the repository cannot be
-/// checked out or the pipeline is not valid.
-pub async fn queue_manual_run(
-    state: &AppState,
-    requested_by: &str,
-    name: &str,
-    body: CreateRun,
-) -> Result<Run, ApiError> {
-    let store = state.store();
-    let pipeline =
-        store.pipeline_by_name(name).await?.ok_or_else(|| ApiError::NotFound(format!("no pipeline named '{name}'")))?;
-    let branch = body.branch.filter(|branch| !branch.is_empty()).or_else(|| {
-        let default = pipeline.default_branch.trim();
-        (!default.is_empty()).then(|| default.to_owned())
-    });
-    let branch = branch.map(|branch| branch.strip_prefix("refs/heads/").map(str::to_owned).unwrap_or(branch));
-    if let Some(branch) = &branch {
-        checkout::check_branch(branch).map_err(invalid_input)?;
-    }
-    let mut request = LaunchRequest::new(
-        pipeline,
-        Revision::Branch(branch),
-        TriggerKind::Manual,
-        serde_json::json!({ "reason": "Manual" }),
-    );
-    request.parameters = body.parameters;
-    request.variables = crate::variables::queue_time_variables(store, request.pipeline.id, &body.variables).await?;
-    request.requested_by = Some(requested_by.to_owned());
-    match slipway_engine::launch::launch(state, request).await {
-        Ok(Launched::Run(run)) => Ok(*run),
-        Ok(Launched::AlreadyTriggered) => Err(ApiError::Conflict("the run was already started".into())),
-        Err(LaunchError::Checkout(error)) => Err(invalid_input(error)),
-        Err(LaunchError::Store(error)) => Err(error.into()),
-        Err(LaunchError::Io(error)) => Err(ApiError::Internal(error)),
-        Err(error @ LaunchError::Disabled(_)) => Err(ApiError::Conflict(error.to_string())),
-    }
 }
 
 /// The query of `GET /runs`.
@@ -356,50 +209,14 @@ pub async fn cancel_run(
     Ok((StatusCode::ACCEPTED, Json(cancel(&state, &run).await?)))
 }
 
-/// Asks a run to stop (for the API and the web UI).
-///
-/// # Errors
-/// A 409 when the run already completed.
-pub async fn cancel(state: &AppState, run: &Run) -> Result<Run, ApiError> {
-    if run.status == RunStatus::Completed {
-        return Err(ApiError::Conflict(format!("run {} already completed", run.id)));
-    }
-    let run = state.store().request_cancel(run.id).await?;
-    state.wake();
-    Ok(run)
-}
-
-/// The body of `POST /users`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUser {
-    /// The user's name.
-    pub name: String,
-    /// `admin`, `contributor` or `reader`.
-    pub role: UserRole,
-}
-
-/// A new user with their first token, shown this once.
-#[derive(Debug, Serialize)]
-pub struct CreatedUser {
-    /// The user.
-    pub user: User,
-    /// A personal access token for them; it is stored only hashed.
-    pub token: String,
-}
-
 /// `POST /users` (admin): creates a user with a first personal access token.
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
     body: Result<Json<CreateUser>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
-    caller.require(UserRole::Admin)?;
     let Json(body) = body?;
-    check_name(&body.name)?;
-    let user = state.store().create_user(&body.name, body.role).await?;
-    let token = state.store().create_access_token(user.id, "first token", None).await?;
-    Ok((StatusCode::CREATED, Json(CreatedUser { user, token: token.secret })))
+    Ok((StatusCode::CREATED, Json(slipway_service::users::create_user(&state, &caller, &body).await?)))
 }
 
 /// Answers routes that do not exist.

@@ -1,44 +1,24 @@
-//! Who is calling: personal access tokens in `Authorization: Bearer slw_...` (or the web UI's
-//! session cookie, with its CSRF header for changes), and roles.
+//! Who is calling the API: personal access tokens in `Authorization: Bearer slw_...`, or the web
+//! UI's session cookie (with its CSRF header for changes). What the caller's role allows is the
+//! service's ([`slipway_service::Caller`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use slipway_store::{User, UserRole};
 
 use crate::AppState;
 use crate::error::ApiError;
 
-/// The authenticated user of a request. Extracting it answers 401 without a valid token.
+/// The authenticated caller of an API request; extracting it answers 401 without valid
+/// credentials. It dereferences to the service's [`slipway_service::Caller`].
 #[derive(Clone, Debug)]
-pub struct Caller {
-    /// The user the token belongs to.
-    pub user: User,
-}
+pub struct Caller(pub slipway_service::Caller);
 
-/// The rank of a role: each role may do what the ones below it may.
-fn rank(role: UserRole) -> u8 {
-    match role {
-        UserRole::Reader => 0,
-        UserRole::Contributor => 1,
-        UserRole::Admin => 2,
-    }
-}
+impl std::ops::Deref for Caller {
+    type Target = slipway_service::Caller;
 
-impl Caller {
-    /// Checks that the caller has at least `role`.
-    ///
-    /// # Errors
-    /// [`ApiError::Forbidden`] when the caller's role is lower.
-    pub fn require(&self, role: UserRole) -> Result<(), ApiError> {
-        if rank(self.user.role) >= rank(role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "this needs the {role} role; user '{}' is a {}",
-                self.user.name, self.user.role
-            )))
-        }
+    fn deref(&self) -> &slipway_service::Caller {
+        &self.0
     }
 }
 
@@ -47,9 +27,9 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            // A browser signed in to the web UI: its session cookie (see `crate::ui::session`).
-            if let Some(user) = crate::ui::session::cookie_caller(parts, state).await? {
-                return Ok(Self { user });
+            // A browser signed in to the web UI: its session cookie (see `slipway_web::session`).
+            if let Some(user) = slipway_web::session::cookie_caller(parts, state).await? {
+                return Ok(Self(slipway_service::Caller { user }));
             }
             return Err(ApiError::Unauthorized("an `Authorization: Bearer TOKEN` header is needed".into()));
         };
@@ -57,7 +37,7 @@ impl FromRequestParts<AppState> for Caller {
             return Err(ApiError::Unauthorized("the Authorization header must be `Bearer TOKEN`".into()));
         };
         match state.store().authenticate_token(secret).await? {
-            Some((user, _token)) => Ok(Self { user }),
+            Some((user, _token)) => Ok(Self(slipway_service::Caller { user })),
             None => Err(ApiError::Unauthorized("the token is unknown, revoked or expired".into())),
         }
     }

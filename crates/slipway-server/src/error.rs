@@ -94,6 +94,21 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<slipway_service::ServiceError> for ApiError {
+    fn from(error: slipway_service::ServiceError) -> Self {
+        use slipway_service::ServiceError;
+        match error {
+            ServiceError::Unauthorized(detail) => Self::Unauthorized(detail),
+            ServiceError::Forbidden(detail) => Self::Forbidden(detail),
+            ServiceError::NotFound(detail) => Self::NotFound(detail),
+            ServiceError::BadRequest(detail) => Self::bad_request(detail),
+            ServiceError::Conflict(detail) => Self::Conflict(detail),
+            ServiceError::Unprocessable(detail) => Self::Unprocessable(detail),
+            ServiceError::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {

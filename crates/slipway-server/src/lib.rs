@@ -24,7 +24,6 @@ pub mod pipelines;
 pub mod reruns;
 pub mod retention;
 pub mod tokens;
-pub mod ui;
 pub mod variables;
 pub mod webhooks;
 
@@ -32,7 +31,6 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -42,6 +40,7 @@ use slipway_store::{SecretKey, Store, StoreError, StoreOptions, UserRole};
 pub use error::ApiError;
 pub use slipway_engine::agents::AgentTiming;
 pub use slipway_engine::{Core, Engine, EngineConfig, LocalJobs, random_hex};
+pub use slipway_service::AppState;
 pub use slipway_triggering::Triggering;
 
 /// The largest request body the API reads.
@@ -52,86 +51,6 @@ pub const SECRET_KEY_FILE: &str = "secret.key";
 
 /// The file in the data directory that the first admin token is written to (mode 0600).
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
-
-/// What the API's handlers share: the engine's [`Core`] (the store, the data directory, the
-/// orchestrator's and agents' notifications; `AppState` dereferences to it) and what the API and
-/// the web UI add. Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    inner: Arc<StateInner>,
-}
-
-#[derive(Debug)]
-struct StateInner {
-    triggering: Triggering,
-    stopping: tokio::sync::watch::Sender<bool>,
-    secure_cookies: std::sync::atomic::AtomicBool,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Core;
-
-    fn deref(&self) -> &Core {
-        self.inner.triggering.core()
-    }
-}
-
-impl AppState {
-    /// State over `store`, keeping run checkouts in `data_dir`.
-    #[must_use]
-    pub fn new(store: Store, data_dir: PathBuf) -> Self {
-        let (stopping, _) = tokio::sync::watch::channel(false);
-        Self {
-            inner: Arc::new(StateInner {
-                triggering: Triggering::new(Core::new(store, data_dir)),
-                stopping,
-                secure_cookies: std::sync::atomic::AtomicBool::new(false),
-            }),
-        }
-    }
-
-    /// The engine's parts.
-    #[must_use]
-    pub fn core(&self) -> &Core {
-        self.inner.triggering.core()
-    }
-
-    /// What trigger work needs (the engine's parts and the trigger service's state).
-    #[must_use]
-    pub fn triggering(&self) -> &Triggering {
-        &self.inner.triggering
-    }
-
-    /// Whether the web UI marks its cookies `Secure` whatever the request (`--secure-cookies`:
-    /// the server is reached over https through a proxy that does not say so).
-    #[must_use]
-    pub fn secure_cookies(&self) -> bool {
-        self.inner.secure_cookies.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Sets whether the web UI marks its cookies `Secure` whatever the request.
-    pub fn set_secure_cookies(&self, secure: bool) {
-        self.inner.secure_cookies.store(secure, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Tells long-lived responses (log followers) that the server stops, so that they end and
-    /// draining does not wait for them.
-    pub fn begin_shutdown(&self) {
-        self.inner.stopping.send_replace(true);
-    }
-
-    /// Whether the server is stopping, as a receiver to wait on.
-    #[must_use]
-    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.inner.stopping.subscribe()
-    }
-
-    /// What the trigger service shares: its configuration, per-pipeline locks and caches.
-    #[must_use]
-    pub fn triggers(&self) -> &slipway_triggering::Shared {
-        self.inner.triggering.triggers()
-    }
-}
 
 /// The API, under `/api/v1`.
 pub fn router(state: AppState) -> Router {
@@ -156,10 +75,25 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(api::method_not_allowed);
     Router::new()
         .nest("/api/v1", api)
-        .merge(ui::routes())
-        .fallback(ui::not_found)
+        .merge(slipway_web::routes())
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// The fallback for paths no route has: the web UI's page for a browser (a request that accepts
+/// `text/html`) outside the API, else the API's problem (`/api/...` always).
+async fn not_found(
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    viewer: Option<slipway_web::Viewer>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let path = uri.path();
+    if path == "/api" || path.starts_with("/api/") || !slipway_web::accepts_html(&headers) {
+        return api::not_found().await.into_response();
+    }
+    slipway_web::not_found_page(&uri, viewer.as_ref()).await
 }
 
 /// What can stop the server from starting or running.

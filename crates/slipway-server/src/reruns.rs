@@ -24,14 +24,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
-use slipway_engine::reruns;
-use slipway_store::{Job, JobId, Run, RunId, RunStatus, UserRole};
+use slipway_store::{RunId, UserRole};
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use slipway_engine::checkout::CheckoutError;
-use slipway_engine::launch::{LaunchError, Launched};
+use slipway_service::runs::{rerun_failed, rerun_whole};
 
 /// The body of `POST /runs/{id}/rerun`.
 #[derive(Debug, Default, Deserialize)]
@@ -68,91 +66,4 @@ async fn rerun(
         let location = format!("/api/v1/runs/{}", created.id);
         Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(created)).into_response())
     }
-}
-
-/// The API's answer for a re-run the engine could not prepare.
-fn rerun_error(error: reruns::RerunError) -> ApiError {
-    match error {
-        reruns::RerunError::Conflict(detail) => ApiError::Conflict(detail),
-        reruns::RerunError::Unprocessable(detail) => ApiError::Unprocessable(detail),
-        reruns::RerunError::Io(detail) => ApiError::Internal(detail),
-        reruns::RerunError::Store(error) => error.into(),
-        reruns::RerunError::Artifact(error) => error.into(),
-    }
-}
-
-/// Checks that the caller may re-run `run` (contributor) and that it completed.
-fn check_rerun(caller: &Caller, run: &Run) -> Result<(), ApiError> {
-    caller.require(UserRole::Contributor)?;
-    if run.status != RunStatus::Completed {
-        return Err(ApiError::Conflict(format!("run {} has not completed: cancel it or wait for it first", run.id)));
-    }
-    Ok(())
-}
-
-/// Runs the failed, cancelled and skipped jobs of a completed run again, in place (contributor);
-/// gives the run, queued again.
-///
-/// # Errors
-/// 403 for a caller without the role, 409 for a run that has not completed or has no failed
-/// jobs, 422 when its commit cannot be checked out again.
-pub async fn rerun_failed(state: &AppState, caller: &Caller, run: &Run) -> Result<Run, ApiError> {
-    check_rerun(caller, run)?;
-    let store = state.store();
-    let jobs = store.jobs_of_run(run.id).await?;
-    // A run cancelled before its jobs started has only skipped jobs: they run again too.
-    let failed = reruns::has_failed_jobs(run, &jobs);
-    // With no job to run again (none had started), the whole run is queued again in place.
-    let again: Vec<&Job> = jobs.iter().filter(|job| reruns::is_rerun(job)).collect();
-    if !failed {
-        return Err(ApiError::Conflict(format!("run {} has no failed or cancelled jobs to run again", run.id)));
-    }
-    reruns::prepare_run_directory(state, run).await.map_err(rerun_error)?;
-    let ids: Vec<JobId> = again.iter().map(|job| job.id).collect();
-    let updated = store.rerun_jobs(run.id, &ids).await?;
-    for job in again {
-        let line = format!(
-            "##[section]Attempt {} of this job: re-run of the failed jobs requested by {}",
-            job.attempt + 1,
-            caller.user.name
-        );
-        let _ = store.append_log_lines(job.id, &[line]).await;
-    }
-    audit(state, caller, "run.rerun-failed", run.id, serde_json::json!({ "jobs": ids })).await;
-    state.wake();
-    Ok(updated)
-}
-
-/// Queues a new run of a completed run's pipeline, commit, parameters and variables, numbered by
-/// the pipeline's `name:` and marked as a re-run of it (contributor); gives the new run.
-///
-/// # Errors
-/// 403 for a caller without the role, 409 for a run that has not completed or has no commit,
-/// 422 when the run cannot run again (its commit or pipeline file cannot be read).
-pub async fn rerun_whole(state: &AppState, caller: &Caller, run: &Run) -> Result<Run, ApiError> {
-    check_rerun(caller, run)?;
-    let request = reruns::rerun_request(state, run, &caller.user.name).await.map_err(rerun_error)?;
-    let created = match slipway_engine::launch::launch(state, request).await {
-        Ok(Launched::Run(created)) => created,
-        Ok(Launched::AlreadyTriggered) => return Err(ApiError::Conflict("the run was already started".into())),
-        Err(LaunchError::Checkout(CheckoutError::Io(error))) => return Err(ApiError::Internal(error.to_string())),
-        Err(LaunchError::Checkout(error)) => {
-            return Err(ApiError::Unprocessable(format!("run {} cannot run again: {error}", run.id)));
-        }
-        Err(LaunchError::Store(error)) => return Err(error.into()),
-        Err(LaunchError::Io(error)) => return Err(ApiError::Internal(error)),
-        Err(error @ LaunchError::Disabled(_)) => return Err(ApiError::Conflict(error.to_string())),
-    };
-    audit(state, caller, "run.rerun", run.id, serde_json::json!({ "newRun": created.id })).await;
-    Ok(*created)
-}
-
-async fn audit(state: &AppState, caller: &Caller, action: &str, run: RunId, details: serde_json::Value) {
-    let entry = slipway_store::NewAuditEntry {
-        actor: caller.user.name.clone(),
-        action: action.to_owned(),
-        target: Some(format!("run {run}")),
-        details,
-    };
-    let _ = state.store().record_audit(&entry).await;
 }

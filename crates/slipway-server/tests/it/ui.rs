@@ -48,9 +48,7 @@ struct Client {
 fn form_body(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
-        .map(|(key, value)| {
-            format!("{}={}", slipway_server::ui::url_encode(key), slipway_server::ui::url_encode(value))
-        })
+        .map(|(key, value)| format!("{}={}", slipway_web::url_encode(key), slipway_web::url_encode(value)))
         .collect::<Vec<_>>()
         .join("&")
 }

@@ -22,9 +22,10 @@ use super::{
     UiError, Viewer, badge, csrf_field, duration_between, format_time, job_label, page, run_label, short_branch,
     short_commit, step_label, url_encode,
 };
-use crate::AppState;
-use crate::api::{CreatePipeline, CreateRun};
-use crate::retention::RetentionSettings;
+use slipway_service::AppState;
+use slipway_service::pipelines::CreatePipeline;
+use slipway_service::pipelines::RetentionSettings;
+use slipway_service::runs::CreateRun;
 
 /// Runs on one page of a pipeline.
 const RUNS_PER_PAGE: u32 = 50;
@@ -138,7 +139,7 @@ pub async fn create_pipeline(
         yaml_path: yaml_path.trim().to_owned(),
         default_branch: form.default_branch.trim().to_owned(),
     };
-    let pipeline = crate::api::register_pipeline(&state, body).await?;
+    let pipeline = slipway_service::pipelines::register_pipeline(&state, body).await?;
     Ok(Redirect::to(&format!("/pipelines/{}", url_encode(&pipeline.name))).into_response())
 }
 
@@ -287,7 +288,7 @@ pub async fn set_queue_status(
     let Path(name) = name.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
     let status = QueueStatus::parse(&form.status)
         .map_err(|_| UiError::bad_request(format!("'{}' is not a queue status: enabled or disabled.", form.status)))?;
-    let pipeline = crate::pipelines::set_queue_status(&state, &viewer.caller(), &name, status).await?;
+    let pipeline = slipway_service::pipelines::set_queue_status(&state, &viewer.caller(), &name, status).await?;
     Ok(Redirect::to(&format!("/pipelines/{}", url_encode(&pipeline.name))).into_response())
 }
 
@@ -317,7 +318,7 @@ pub async fn delete_pipeline(
             "The pipeline was not deleted: type its name, '{name}', to confirm."
         )));
     }
-    crate::pipelines::delete_pipeline(&state, &viewer.caller(), &name).await?;
+    slipway_service::pipelines::delete_pipeline(&state, &viewer.caller(), &name).await?;
     Ok(Redirect::to("/").into_response())
 }
 
@@ -385,7 +386,7 @@ pub async fn set_retention(
     viewer.require(UserRole::Admin)?;
     let Path(name) = name.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
     let settings = RetentionSettings { days: limit("days", &form.days)?, runs: limit("runs", &form.runs)? };
-    let pipeline = crate::retention::set_retention(&state, &viewer.caller(), &name, Some(settings)).await?;
+    let pipeline = slipway_service::pipelines::set_retention(&state, &viewer.caller(), &name, Some(settings)).await?;
     Ok(Redirect::to(&format!("/pipelines/{}", url_encode(&pipeline.name))).into_response())
 }
 
@@ -565,7 +566,7 @@ pub async fn start_run(
     let pipeline = find_pipeline(&state, name).await?;
     let branch = field("branch").map(str::trim).filter(|branch| !branch.is_empty()).map(str::to_owned);
     let body = CreateRun { branch, parameters: form_parameters(&fields)?, ..CreateRun::default() };
-    let run = crate::api::queue_manual_run(&state, &viewer.user.name, &pipeline.name, body).await?;
+    let run = slipway_service::runs::queue_manual_run(&state, &viewer.user.name, &pipeline.name, body).await?;
     Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
 }
 
@@ -968,7 +969,7 @@ pub async fn cancel(
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Contributor)?;
     let run = find_run(&state, id).await?;
-    crate::api::cancel(&state, &run).await?;
+    slipway_service::runs::cancel(&state, &run).await?;
     Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
 }
 
@@ -998,7 +999,7 @@ pub async fn keep(
         other => return Err(UiError::bad_request(format!("keep is true or false, not '{other}'."))),
     };
     let run = find_run(&state, id).await?;
-    crate::retention::keep(&state, &viewer.caller(), run.id, keep).await?;
+    slipway_service::runs::keep(&state, &viewer.caller(), run.id, keep).await?;
     Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
 }
 
@@ -1026,9 +1027,9 @@ pub async fn rerun(
     viewer.require(UserRole::Contributor)?;
     let run = find_run(&state, id).await?;
     let shown = if form.failed_only == "true" {
-        crate::reruns::rerun_failed(&state, &viewer.caller(), &run).await?
+        slipway_service::runs::rerun_failed(&state, &viewer.caller(), &run).await?
     } else {
-        crate::reruns::rerun_whole(&state, &viewer.caller(), &run).await?
+        slipway_service::runs::rerun_whole(&state, &viewer.caller(), &run).await?
     };
     Ok(Redirect::to(&format!("/runs/{}", shown.id)).into_response())
 }

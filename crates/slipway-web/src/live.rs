@@ -27,7 +27,7 @@ use super::graph::GraphPlan;
 use super::log::{Folder, ops_json};
 use super::pages::{RunQuery, RunView, default_job, run_live};
 use super::{UiError, Viewer, url_encode};
-use crate::AppState;
+use slipway_service::AppState;
 
 /// How often the store is asked for news.
 const TICK: Duration = Duration::from_millis(300);

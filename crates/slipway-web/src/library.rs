@@ -1,7 +1,7 @@
 //! Variables in the web UI: a pipeline's variables (`/pipelines/{name}/variables`) and the
 //! Library's variable groups (`/library`, `/library/{group}`).
 //!
-//! Every change goes through the functions the API uses ([`crate::variables`]), with the
+//! Every change goes through the functions the API uses ([`slipway_service::variables`]), with the
 //! signed-in user as the caller, so names, roles (readers see, contributors change variables,
 //! admins create and delete groups) and the audit log are the same. A secret's value never
 //! reaches a page: lists say "secret", and the form that changes a secret starts empty.
@@ -15,8 +15,8 @@ use serde::Deserialize;
 use slipway_store::UserRole;
 
 use super::{UiError, Viewer, csrf_field, page, url_encode};
-use crate::AppState;
-use crate::variables::{self, CreateGroup, SetVariable, ShownVariable};
+use slipway_service::AppState;
+use slipway_service::variables::{self, CreateGroup, SetVariable, ShownVariable};
 
 fn form_error(rejection: &FormRejection) -> UiError {
     UiError::bad_request(rejection.body_text())

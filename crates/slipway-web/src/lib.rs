@@ -1,4 +1,4 @@
-//! The web UI: server-rendered HTML pages over the store, with a little script of our own for the
+//! Slipway's web UI: server-rendered HTML pages over the service layer and the store, with a little script of our own for the
 //! live parts (the run page's graph, steps and log follow the run through server-sent events).
 //!
 //! - `/`: pipelines with their latest run; `/pipelines/{name}`: a pipeline's runs, a page at a
@@ -36,11 +36,11 @@ use maud::{DOCTYPE, Markup, html};
 use slipway_events::TaskResult;
 use slipway_store::{JobStatus, RunStatus, StepStatus, StoreError, Timestamp};
 
-use crate::AppState;
-use crate::error::ApiError;
 pub use session::Viewer;
+use slipway_service::AppState;
+use slipway_service::ServiceError;
 
-/// The UI's routes, merged into [`crate::router`].
+/// The UI's routes, merged into the server's router.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::pipelines))
@@ -77,7 +77,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Whether the request asks for HTML (a browser's navigation does).
-fn accepts_html(headers: &HeaderMap) -> bool {
+#[must_use]
+pub fn accepts_html(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()
@@ -85,15 +86,10 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .any(|value| value.to_ascii_lowercase().contains("text/html"))
 }
 
-/// The server's fallback for paths no route has: an HTML page for a browser (a request that
-/// accepts `text/html`) outside the API, else the API's problem (`/api/...` always).
-pub async fn not_found(uri: Uri, headers: HeaderMap, viewer: Option<Viewer>) -> Response {
-    let path = uri.path();
-    if path == "/api" || path.starts_with("/api/") || !accepts_html(&headers) {
-        return crate::api::not_found().await.into_response();
-    }
-    let error = UiError::not_found(format!("There is no page at {path}."));
-    security_headers(error.page(viewer.as_ref())).await
+/// The page for a path no route has, for a browser.
+pub async fn not_found_page(uri: &Uri, viewer: Option<&Viewer>) -> Response {
+    let error = UiError::not_found(format!("There is no page at {}.", uri.path()));
+    security_headers(error.page(viewer)).await
 }
 
 /// What a UI path answers for a method it does not take (a form's address opened as a link).
@@ -146,12 +142,20 @@ impl UiError {
     }
 }
 
-impl From<ApiError> for UiError {
-    fn from(error: ApiError) -> Self {
-        let status = error.status();
+impl From<ServiceError> for UiError {
+    fn from(error: ServiceError) -> Self {
+        let status = match &error {
+            ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
         let message = match error {
-            ApiError::Internal(detail) => {
-                eprintln!("slipway: web UI: {detail}");
+            ServiceError::Internal(detail) => {
+                tracing::error!(%detail, "a web UI request failed");
                 "the server could not complete the request; its log has the details".to_owned()
             }
             other => other.to_string(),
@@ -162,7 +166,7 @@ impl From<ApiError> for UiError {
 
 impl From<StoreError> for UiError {
     fn from(error: StoreError) -> Self {
-        ApiError::from(error).into()
+        ServiceError::from(error).into()
     }
 }
 

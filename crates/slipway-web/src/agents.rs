@@ -1,7 +1,7 @@
 //! Agents in the web UI (`/agents`): every agent with its pool, version, state, current job and
 //! capabilities, and for admins a form that creates a registration token.
 //!
-//! The list and the token come from the functions the API uses ([`crate::agents_api`]), with the
+//! The list and the token come from the functions the API uses ([`slipway_service::agents`]), with the
 //! signed-in user as the caller, so roles and states are the same as `GET /api/v1/agents`. A new
 //! registration token is shown once, on the page that answers the form.
 
@@ -15,8 +15,8 @@ use serde::Deserialize;
 use slipway_store::{AgentState, UserRole};
 
 use super::{UiError, Viewer, csrf_field, format_time, page, url_encode};
-use crate::AppState;
-use crate::agents_api::{self, CreateRegistrationToken, ListedAgent};
+use slipway_service::AppState;
+use slipway_service::agents::{self as agents_api, CreateRegistrationToken, ListedAgent};
 
 /// The CSS class and the word for an agent's state, in the badge styles of run results.
 #[must_use]

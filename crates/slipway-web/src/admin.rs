@@ -13,7 +13,7 @@ use slipway_store::{AccessTokenId, NewAuditEntry, User, UserId, UserRole};
 
 use super::session::CsrfForm;
 use super::{UiError, Viewer, csrf_field, format_time, page};
-use crate::AppState;
+use slipway_service::AppState;
 
 /// The longest token name.
 const MAX_TOKEN_NAME: usize = 100;
@@ -124,7 +124,7 @@ pub async fn create_user(
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Admin)?;
     let name = form.name.trim();
-    crate::api::check_name(name)?;
+    slipway_service::check_name(name)?;
     let role = parse_role(&form.role)?;
     let store = state.store();
     let user = store.create_user(name, role).await?;

@@ -25,7 +25,7 @@ use sha2::{Digest as _, Sha256};
 use slipway_store::{User, UserRole};
 
 use super::{UiError, page};
-use crate::AppState;
+use slipway_service::AppState;
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "slipway_session";
@@ -132,8 +132,8 @@ impl Viewer {
     /// The viewer as the API's caller, for the operations the API and the UI share (which check
     /// roles themselves).
     #[must_use]
-    pub fn caller(&self) -> crate::auth::Caller {
-        crate::auth::Caller { user: self.user.clone() }
+    pub fn caller(&self) -> slipway_service::Caller {
+        slipway_service::Caller { user: self.user.clone() }
     }
 
     /// Checks a form's CSRF token.
@@ -227,7 +227,8 @@ pub async fn login_page(
     }
     let value = match cookie(&headers, LOGIN_COOKIE) {
         Some(value) if value.len() == 64 && value.bytes().all(|byte| byte.is_ascii_hexdigit()) => value.to_owned(),
-        _ => slipway_engine::random_hex(32).map_err(|error| UiError::from(crate::ApiError::Internal(error)))?,
+        _ => slipway_engine::random_hex(32)
+            .map_err(|error| UiError::from(slipway_service::ServiceError::Internal(error)))?,
     };
     let body = login_form(&next, &value, "", None);
     let mut response = page("Sign in", None, &body).into_response();
@@ -309,22 +310,22 @@ pub async fn logout(
     Ok(response)
 }
 
-/// For the API's [`crate::auth::Caller`]: the user of the session cookie, when the request has
+/// For the API's [`slipway_service::Caller`]: the user of the session cookie, when the request has
 /// one; a state-changing request (not `GET` or `HEAD`) must also carry the session's CSRF token
 /// in the `X-CSRF-Token` header.
 ///
 /// # Errors
 /// `Err` with the reason when the cookie is there but not good enough.
-pub async fn cookie_caller(parts: &Parts, state: &AppState) -> Result<Option<User>, crate::ApiError> {
+pub async fn cookie_caller(parts: &Parts, state: &AppState) -> Result<Option<User>, slipway_service::ServiceError> {
     let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
     let Some((user, _)) = state.store().session(secret).await? else {
-        return Err(crate::ApiError::Unauthorized("the session has ended: sign in again".into()));
+        return Err(slipway_service::ServiceError::Unauthorized("the session has ended: sign in again".into()));
     };
     let safe = parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD;
     if !safe {
         let given = parts.headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok()).unwrap_or_default();
         if !tokens_match(&csrf_token(secret), given) {
-            return Err(crate::ApiError::Forbidden(
+            return Err(slipway_service::ServiceError::Forbidden(
                 "a request authenticated by the session cookie must carry the session's X-CSRF-Token header".into(),
             ));
         }

@@ -1,0 +1,135 @@
+//! Slipway's service layer: every change and query people make, with the rules that go with it
+//! (who may, what is valid, what is recorded in the audit log), in one place that both the REST
+//! API and the web UI call.
+//!
+//! - [`AppState`]: what every call works on: the engine's core (the store, the data directory,
+//!   the notifications), the trigger service's state, and the server's settings.
+//! - [`Caller`]: who asks, and what their role allows; [`ServiceError`]: what can go wrong,
+//!   without HTTP (the API answers it as problem+json, the web UI as a page).
+//! - [`pipelines`], [`runs`], [`variables`], [`users`], [`agents`]: the operations, each
+//!   checking the caller's role and recording changes with [`audit`].
+
+pub mod agents;
+pub mod audit;
+pub mod caller;
+pub mod error;
+pub mod pipelines;
+pub mod runs;
+pub mod users;
+pub mod variables;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use slipway_engine::Core;
+use slipway_engine::checkout::CheckoutError;
+use slipway_store::Store;
+use slipway_triggering::Triggering;
+
+pub use caller::Caller;
+pub use error::ServiceError;
+
+/// What the API's handlers share: the engine's [`Core`] (the store, the data directory, the
+/// orchestrator's and agents' notifications; `AppState` dereferences to it) and what the API and
+/// the web UI add. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<StateInner>,
+}
+
+#[derive(Debug)]
+struct StateInner {
+    triggering: Triggering,
+    stopping: tokio::sync::watch::Sender<bool>,
+    secure_cookies: std::sync::atomic::AtomicBool,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        self.inner.triggering.core()
+    }
+}
+
+impl AppState {
+    /// State over `store`, keeping run checkouts in `data_dir`.
+    #[must_use]
+    pub fn new(store: Store, data_dir: PathBuf) -> Self {
+        let (stopping, _) = tokio::sync::watch::channel(false);
+        Self {
+            inner: Arc::new(StateInner {
+                triggering: Triggering::new(Core::new(store, data_dir)),
+                stopping,
+                secure_cookies: std::sync::atomic::AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The engine's parts.
+    #[must_use]
+    pub fn core(&self) -> &Core {
+        self.inner.triggering.core()
+    }
+
+    /// What trigger work needs (the engine's parts and the trigger service's state).
+    #[must_use]
+    pub fn triggering(&self) -> &Triggering {
+        &self.inner.triggering
+    }
+
+    /// Whether the web UI marks its cookies `Secure` whatever the request (`--secure-cookies`:
+    /// the server is reached over https through a proxy that does not say so).
+    #[must_use]
+    pub fn secure_cookies(&self) -> bool {
+        self.inner.secure_cookies.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets whether the web UI marks its cookies `Secure` whatever the request.
+    pub fn set_secure_cookies(&self, secure: bool) {
+        self.inner.secure_cookies.store(secure, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Tells long-lived responses (log followers) that the server stops, so that they end and
+    /// draining does not wait for them.
+    pub fn begin_shutdown(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Whether the server is stopping, as a receiver to wait on.
+    #[must_use]
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.stopping.subscribe()
+    }
+
+    /// What the trigger service shares: its configuration, per-pipeline locks and caches.
+    #[must_use]
+    pub fn triggers(&self) -> &slipway_triggering::Shared {
+        self.inner.triggering.triggers()
+    }
+}
+
+/// Checks a pipeline or user name: 1 to 100 letters, digits, `.`, `_` and `-`.
+///
+/// # Errors
+/// A 400 naming the rule.
+pub fn check_name(name: &str) -> Result<(), ServiceError> {
+    let valid = !name.is_empty()
+        && name.len() <= 100
+        && name.chars().all(|character| character.is_ascii_alphanumeric() || "._-".contains(character));
+    if valid {
+        Ok(())
+    } else {
+        Err(ServiceError::bad_request(format!(
+            "'{name}' is not a valid name: use 1 to 100 letters, digits, '.', '_' and '-'"
+        )))
+    }
+}
+
+pub(crate) fn invalid_input(error: CheckoutError) -> ServiceError {
+    match error {
+        CheckoutError::Invalid(detail) => ServiceError::bad_request(detail),
+        CheckoutError::Io(error) => ServiceError::Internal(error.to_string()),
+        other => ServiceError::Unprocessable(other.to_string()),
+    }
+}
