@@ -31,6 +31,7 @@ use slipway_plan::Plan;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+mod backend;
 mod clock;
 mod crypto;
 mod error;
@@ -41,24 +42,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use crypto::SecretKey;
 pub use error::{Result, StoreError};
 pub use model::*;
-
-/// The SQLite backend: `backend.rs` compiled for SQLite.
-mod sqlite_backend {
-    /// The database this copy of the backend is for.
-    type Db = sqlx::Sqlite;
-    /// Whether it is PostgreSQL (`FOR UPDATE`, advisory locks).
-    const POSTGRES: bool = false;
-    include!("backend.rs");
-}
-
-/// The PostgreSQL backend: `backend.rs` compiled for PostgreSQL.
-mod postgres_backend {
-    /// The database this copy of the backend is for.
-    type Db = sqlx::Postgres;
-    /// Whether it is PostgreSQL (`FOR UPDATE`, advisory locks).
-    const POSTGRES: bool = true;
-    include!("backend.rs");
-}
 
 /// The name of the SQLite database file that [`Store::open`] uses inside a directory.
 pub const SQLITE_FILE_NAME: &str = "slipway.db";
@@ -131,12 +114,17 @@ struct Inner {
     context: Context,
 }
 
-/// Calls the backend function of the same name with the pools, the context and the arguments.
+/// Calls backend function `module::function` (of `src/backend/module.rs`) on the store's backend,
+/// with its pools, its context and the arguments.
 macro_rules! dispatch {
-    ($self:ident . $function:ident ( $($argument:expr),* $(,)? )) => {
-        match &$self.inner.backend {
-            Backend::Sqlite(pools) => sqlite_backend::$function(pools, &$self.inner.context, $($argument),*).await,
-            Backend::Postgres(pools) => postgres_backend::$function(pools, &$self.inner.context, $($argument),*).await,
+    ($store:ident, $module:ident :: $function:ident ( $($argument:expr),* $(,)? )) => {
+        match &$store.inner.backend {
+            Backend::Sqlite(pools) => {
+                backend::sqlite::$module::$function(pools, &$store.inner.context, $($argument),*).await
+            }
+            Backend::Postgres(pools) => {
+                backend::postgres::$module::$function(pools, &$store.inner.context, $($argument),*).await
+            }
         }
     };
 }
@@ -216,7 +204,7 @@ impl Store {
                     .connect_with(connect.clone().create_if_missing(true))
                     .await
                     .map_err(|error| open_error(error.to_string()))?;
-                sqlite_backend::migrate(&writer).await?;
+                backend::sqlite::schema::migrate(&writer).await?;
                 let reader = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .acquire_timeout(options.acquire_timeout)
@@ -234,12 +222,12 @@ impl Store {
                     .connect_with(connect)
                     .await
                     .map_err(|error| open_error(error.to_string()))?;
-                postgres_backend::migrate(&pool).await?;
+                backend::postgres::schema::migrate(&pool).await?;
                 Backend::Postgres(Pools { writer: pool.clone(), reader: pool })
             }
         };
         let store = Self { inner: Arc::new(Inner { backend, context }) };
-        dispatch!(store.check_secret_key())?;
+        dispatch!(store, schema::check_secret_key())?;
         Ok(store)
     }
 
@@ -263,7 +251,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn schema_version(&self) -> Result<i64> {
-        dispatch!(self.schema_version())
+        dispatch!(self, schema::schema_version())
     }
 
     /// Waits for calls in progress and closes every connection (on SQLite, the last one to close
@@ -286,7 +274,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] when the name is taken; [`StoreError::Invalid`] for an empty name.
     pub async fn create_pipeline(&self, settings: &PipelineSettings) -> Result<Pipeline> {
-        dispatch!(self.create_pipeline(settings))
+        dispatch!(self, pipelines::create_pipeline(settings))
     }
 
     /// Changes a pipeline's settings (its name too).
@@ -294,7 +282,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`], or [`StoreError::Conflict`] when the new name is taken.
     pub async fn update_pipeline(&self, pipeline: PipelineId, settings: &PipelineSettings) -> Result<Pipeline> {
-        dispatch!(self.update_pipeline(pipeline, settings))
+        dispatch!(self, pipelines::update_pipeline(pipeline, settings))
     }
 
     /// Records what a pipeline's triggers found when they read its repository now: `None` when
@@ -303,7 +291,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub async fn record_trigger_check(&self, pipeline: PipelineId, error: Option<&str>) -> Result<()> {
-        dispatch!(self.record_trigger_check(pipeline, error))
+        dispatch!(self, pipelines::record_trigger_check(pipeline, error))
     }
 
     /// A pipeline by id.
@@ -311,7 +299,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] when there is none.
     pub async fn pipeline(&self, pipeline: PipelineId) -> Result<Pipeline> {
-        dispatch!(self.pipeline(pipeline))
+        dispatch!(self, pipelines::pipeline(pipeline))
     }
 
     /// A pipeline by name.
@@ -319,7 +307,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn pipeline_by_name(&self, name: &str) -> Result<Option<Pipeline>> {
-        dispatch!(self.pipeline_by_name(name))
+        dispatch!(self, pipelines::pipeline_by_name(name))
     }
 
     /// Every pipeline, by name.
@@ -327,7 +315,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn list_pipelines(&self) -> Result<Vec<Pipeline>> {
-        dispatch!(self.list_pipelines())
+        dispatch!(self, pipelines::list_pipelines())
     }
 
     /// Deletes a pipeline with all its runs and everything they hold.
@@ -335,7 +323,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] when there is none.
     pub async fn delete_pipeline(&self, pipeline: PipelineId) -> Result<RetentionReport> {
-        dispatch!(self.delete_pipeline(pipeline))
+        dispatch!(self, pipelines::delete_pipeline(pipeline))
     }
 
     /// The last commit seen on each branch of a pipeline.
@@ -343,7 +331,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn branch_heads(&self, pipeline: PipelineId) -> Result<Vec<BranchHead>> {
-        dispatch!(self.branch_heads(pipeline))
+        dispatch!(self, pipelines::branch_heads(pipeline))
     }
 
     /// Records the last commit seen on a branch without creating a run (such as when a pipeline
@@ -353,7 +341,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown pipeline.
     pub async fn set_branch_head(&self, pipeline: PipelineId, branch: &str, commit: &str) -> Result<()> {
-        dispatch!(self.set_branch_head(pipeline, branch, commit))
+        dispatch!(self, pipelines::set_branch_head(pipeline, branch, commit))
     }
 
     /// When each schedule of a pipeline last fired.
@@ -361,7 +349,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn schedule_fires(&self, pipeline: PipelineId) -> Result<Vec<ScheduleFire>> {
-        dispatch!(self.schedule_fires(pipeline))
+        dispatch!(self, pipelines::schedule_fires(pipeline))
     }
 
     /// Records that a schedule fired for `fire_time` without creating a run (the schedule decided
@@ -377,7 +365,7 @@ impl Store {
         schedule: &str,
         fire_time: Timestamp,
     ) -> Result<bool> {
-        dispatch!(self.record_schedule_fire(pipeline, schedule, fire_time))
+        dispatch!(self, pipelines::record_schedule_fire(pipeline, schedule, fire_time))
     }
 
     /// Sets (or with `None` removes) the secret that webhook deliveries for a pipeline must prove;
@@ -386,7 +374,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown pipeline; [`StoreError::Invalid`] for an empty secret.
     pub async fn set_webhook_secret(&self, pipeline: PipelineId, secret: Option<&str>) -> Result<()> {
-        dispatch!(self.set_webhook_secret(pipeline, secret))
+        dispatch!(self, pipelines::set_webhook_secret(pipeline, secret))
     }
 
     /// A pipeline's webhook secret, decrypted, if one is set.
@@ -394,7 +382,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Decryption`] when the stored secret is damaged.
     pub async fn webhook_secret(&self, pipeline: PipelineId) -> Result<Option<String>> {
-        dispatch!(self.webhook_secret(pipeline))
+        dispatch!(self, pipelines::webhook_secret(pipeline))
     }
 
     /// The next `$(Rev:r)` for a run-number prefix (the run number with `$(Rev:r)` left out):
@@ -403,7 +391,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown pipeline.
     pub async fn next_revision(&self, pipeline: PipelineId, prefix: &str) -> Result<i64> {
-        dispatch!(self.next_counter_value(pipeline, "revision", prefix, 1))
+        dispatch!(self, pipelines::next_counter_value(pipeline, "revision", prefix, 1))
     }
 
     /// The `counter(prefix, seed)` values a run was given.
@@ -411,7 +399,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn run_counters(&self, run: RunId) -> Result<BTreeMap<String, i64>> {
-        dispatch!(self.run_counters(run))
+        dispatch!(self, pipelines::run_counters(run))
     }
 
     /// Gives a run the next value of each of Azure's `counter(prefix, seed)` in `requests`, once:
@@ -422,7 +410,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown run.
     pub async fn allocate_run_counters(&self, run: RunId, requests: &[(String, i64)]) -> Result<BTreeMap<String, i64>> {
-        dispatch!(self.allocate_run_counters(run, requests))
+        dispatch!(self, pipelines::allocate_run_counters(run, requests))
     }
 
     // ----- pipeline variables -----
@@ -438,7 +426,7 @@ impl Store {
         value: &str,
         is_secret: bool,
     ) -> Result<()> {
-        dispatch!(self.set_variable(VariableScope::Pipeline, pipeline.0, name, value, is_secret))
+        dispatch!(self, variables::set_variable(VariableScope::Pipeline, pipeline.0, name, value, is_secret))
     }
 
     /// Deletes a pipeline variable; whether there was one.
@@ -446,7 +434,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub async fn delete_pipeline_variable(&self, pipeline: PipelineId, name: &str) -> Result<bool> {
-        dispatch!(self.delete_variable(VariableScope::Pipeline, pipeline.0, name))
+        dispatch!(self, variables::delete_variable(VariableScope::Pipeline, pipeline.0, name))
     }
 
     /// A pipeline's variables for the API: secret values left out.
@@ -454,7 +442,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn list_pipeline_variables(&self, pipeline: PipelineId) -> Result<Vec<ListedVariable>> {
-        dispatch!(self.list_variables(VariableScope::Pipeline, pipeline.0))
+        dispatch!(self, variables::list_variables(VariableScope::Pipeline, pipeline.0))
     }
 
     /// A pipeline's variables with their values, secrets decrypted, for a run.
@@ -462,7 +450,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Decryption`] when a stored secret is damaged.
     pub async fn pipeline_variable_values(&self, pipeline: PipelineId) -> Result<Vec<VariableValue>> {
-        dispatch!(self.variable_values(VariableScope::Pipeline, pipeline.0))
+        dispatch!(self, variables::variable_values(VariableScope::Pipeline, pipeline.0))
     }
 
     // ----- runs -----
@@ -472,7 +460,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown pipeline or `retry_of`/`upstream_run` run.
     pub async fn create_run(&self, run: &NewRun) -> Result<Run> {
-        let created: Option<Run> = dispatch!(self.create_run(run, None))?;
+        let created: Option<Run> = dispatch!(self, runs::create_run(run, None))?;
         created.ok_or_else(|| StoreError::corrupt("a run without a trigger guard was not created"))
     }
 
@@ -483,7 +471,7 @@ impl Store {
     /// # Errors
     /// As [`Store::create_run`].
     pub async fn create_triggered_run(&self, run: &NewRun, guard: &TriggerGuard) -> Result<Option<Run>> {
-        dispatch!(self.create_run(run, Some(guard)))
+        dispatch!(self, runs::create_run(run, Some(guard)))
     }
 
     /// A run by id.
@@ -491,7 +479,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] when there is none.
     pub async fn run(&self, run: RunId) -> Result<Run> {
-        dispatch!(self.run(run))
+        dispatch!(self, runs::run(run))
     }
 
     /// A run's plan, when it has one.
@@ -500,7 +488,7 @@ impl Store {
     /// [`StoreError::NotFound`] for an unknown run; [`StoreError::Corrupt`] when the stored plan
     /// cannot be read.
     pub async fn run_plan(&self, run: RunId) -> Result<Option<Plan>> {
-        dispatch!(self.run_plan(run))
+        dispatch!(self, runs::run_plan(run))
     }
 
     /// Stores a run's plan (replacing any).
@@ -508,7 +496,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown run.
     pub async fn set_run_plan(&self, run: RunId, plan: &Plan) -> Result<()> {
-        dispatch!(self.set_run_plan(run, plan))
+        dispatch!(self, runs::set_run_plan(run, plan))
     }
 
     /// Changes a run's number (`build.updatebuildnumber`, or a format using `$(Build.BuildId)`).
@@ -516,7 +504,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown run.
     pub async fn set_run_number(&self, run: RunId, run_number: &str) -> Result<()> {
-        dispatch!(self.set_run_number(run, run_number))
+        dispatch!(self, runs::set_run_number(run, run_number))
     }
 
     /// Sets whether retention must keep a run.
@@ -524,7 +512,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown run.
     pub async fn set_run_keep(&self, run: RunId, keep: bool) -> Result<()> {
-        dispatch!(self.set_run_keep(run, keep))
+        dispatch!(self, runs::set_run_keep(run, keep))
     }
 
     /// Runs matching a filter, newest first; page with [`RunFilter::before`].
@@ -532,7 +520,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>> {
-        dispatch!(self.list_runs(filter))
+        dispatch!(self, runs::list_runs(filter))
     }
 
     /// The newest run of each pipeline that has one.
@@ -540,7 +528,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn latest_runs(&self) -> Result<Vec<Run>> {
-        dispatch!(self.latest_runs())
+        dispatch!(self, runs::latest_runs())
     }
 
     /// The newest run of a pipeline that succeeded (or succeeded with issues), on a branch if given.
@@ -548,7 +536,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn latest_successful_run(&self, pipeline: PipelineId, branch: Option<&str>) -> Result<Option<Run>> {
-        dispatch!(self.latest_successful_run(pipeline, branch))
+        dispatch!(self, runs::latest_successful_run(pipeline, branch))
     }
 
     /// Marks a run as running (its first job started); does nothing to a running run.
@@ -556,7 +544,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::InvalidState`] for a completed run.
     pub async fn start_run(&self, run: RunId) -> Result<Run> {
-        dispatch!(self.start_run(run))
+        dispatch!(self, runs::start_run(run))
     }
 
     /// Completes a run with its result.
@@ -564,7 +552,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::InvalidState`] when it already completed.
     pub async fn finish_run(&self, run: RunId, result: TaskResult) -> Result<Run> {
-        dispatch!(self.finish_run(run, result))
+        dispatch!(self, runs::finish_run(run, result))
     }
 
     /// Asks a run to cancel: sets its flag (which lease holders see on their next heartbeat) and
@@ -574,7 +562,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown run.
     pub async fn request_cancel(&self, run: RunId) -> Result<Run> {
-        dispatch!(self.request_cancel(run))
+        dispatch!(self, runs::request_cancel(run))
     }
 
     /// Deletes a run and everything it holds, whatever retention says.
@@ -583,7 +571,7 @@ impl Store {
     /// [`StoreError::NotFound`] for an unknown run; [`StoreError::InvalidState`] for a run that has
     /// not completed.
     pub async fn delete_run(&self, run: RunId) -> Result<RetentionReport> {
-        dispatch!(self.delete_run(run))
+        dispatch!(self, runs::delete_run(run))
     }
 
     /// Puts a completed run back in the queue to run these of its jobs again, as Azure's "re-run
@@ -599,7 +587,7 @@ impl Store {
     /// [`StoreError::NotFound`] for an unknown run or a job of another run;
     /// [`StoreError::InvalidState`] when the run or a job has not completed.
     pub async fn rerun_jobs(&self, run: RunId, jobs: &[JobId]) -> Result<Run> {
-        dispatch!(self.rerun_jobs(run, jobs))
+        dispatch!(self, runs::rerun_jobs(run, jobs))
     }
 
     // ----- jobs and the queue -----
@@ -609,7 +597,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] when a job with the same key exists in the run.
     pub async fn add_jobs(&self, run: RunId, jobs: &[NewJob]) -> Result<Vec<Job>> {
-        dispatch!(self.add_jobs(run, jobs))
+        dispatch!(self, jobs::add_jobs(run, jobs))
     }
 
     /// Adds jobs to a run that are ready now, each with its spec (what any worker needs to run
@@ -619,7 +607,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] when a job with the same key exists in the run.
     pub async fn add_ready_jobs(&self, run: RunId, jobs: &[(NewJob, Vec<u8>)]) -> Result<Vec<Job>> {
-        dispatch!(self.add_ready_jobs(run, jobs))
+        dispatch!(self, jobs::add_ready_jobs(run, jobs))
     }
 
     /// Stores a pending (or queued) job's spec and queues it, in one transaction.
@@ -627,7 +615,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::InvalidState`] for a running or completed job.
     pub async fn queue_job_with_spec(&self, job: JobId, spec: &[u8]) -> Result<Job> {
-        dispatch!(self.queue_job_with_spec(job, spec))
+        dispatch!(self, jobs::queue_job_with_spec(job, spec))
     }
 
     /// A job's spec, decrypted, if it has one.
@@ -635,7 +623,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Decryption`] when the stored spec is damaged.
     pub async fn job_spec(&self, job: JobId) -> Result<Option<Vec<u8>>> {
-        dispatch!(self.job_spec(job))
+        dispatch!(self, jobs::job_spec(job))
     }
 
     /// Every running (leased) job, by id.
@@ -643,7 +631,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn running_jobs(&self) -> Result<Vec<Job>> {
-        dispatch!(self.running_jobs())
+        dispatch!(self, jobs::running_jobs())
     }
 
     /// A job by id.
@@ -651,7 +639,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] when there is none.
     pub async fn job(&self, job: JobId) -> Result<Job> {
-        dispatch!(self.job(job))
+        dispatch!(self, jobs::job(job))
     }
 
     /// A run's jobs, in the order they were added.
@@ -659,7 +647,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn jobs_of_run(&self, run: RunId) -> Result<Vec<Job>> {
-        dispatch!(self.jobs_of_run(run))
+        dispatch!(self, jobs::jobs_of_run(run))
     }
 
     /// Jobs waiting in the queue, oldest first, of one pool or all.
@@ -667,7 +655,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn queued_jobs(&self, pool: Option<&str>) -> Result<Vec<Job>> {
-        dispatch!(self.queued_jobs(pool))
+        dispatch!(self, jobs::queued_jobs(pool))
     }
 
     /// Puts a pending job in the queue (its dependencies finished).
@@ -675,7 +663,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::InvalidState`] unless the job is pending (or already queued, which is fine).
     pub async fn queue_job(&self, job: JobId) -> Result<Job> {
-        dispatch!(self.queue_job(job))
+        dispatch!(self, jobs::queue_job(job))
     }
 
     /// Completes a job that is not running (pending or queued): skipped, or cancelled before it ran.
@@ -683,7 +671,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::InvalidState`] for a running or completed job.
     pub async fn finish_job_unleased(&self, job: JobId, result: TaskResult, message: Option<&str>) -> Result<Job> {
-        dispatch!(self.finish_job_unleased(job, result, message))
+        dispatch!(self, jobs::finish_job_unleased(job, result, message))
     }
 
     /// Sets the message shown with a job (such as why it waits: no agent can take it).
@@ -691,7 +679,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown job.
     pub async fn set_job_message(&self, job: JobId, message: Option<&str>) -> Result<()> {
-        dispatch!(self.set_job_message(job, message))
+        dispatch!(self, jobs::set_job_message(job, message))
     }
 
     /// Leases the oldest queued job of the worker's pool whose demands its capabilities meet:
@@ -701,7 +689,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be used.
     pub async fn lease_job(&self, request: &LeaseRequest) -> Result<Option<Lease>> {
-        dispatch!(self.lease_job(request))
+        dispatch!(self, queue::lease_job(request))
     }
 
     /// Renews a lease for `duration` from now (the worker's heartbeat), and tells whether the run
@@ -710,7 +698,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::LeaseLost`] when the caller no longer holds the lease: it must stop the job.
     pub async fn renew_lease(&self, lease: &LeaseToken, duration: Duration) -> Result<Heartbeat> {
-        dispatch!(self.renew_lease(lease, duration))
+        dispatch!(self, queue::renew_lease(lease, duration))
     }
 
     /// Completes a leased job with its result. Repeating the same completion (a retried request)
@@ -719,7 +707,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::LeaseLost`] when the caller does not hold the lease.
     pub async fn complete_job(&self, lease: &LeaseToken, result: TaskResult, message: Option<&str>) -> Result<Job> {
-        dispatch!(self.complete_job(lease, result, message))
+        dispatch!(self, queue::complete_job(lease, result, message))
     }
 
     /// Takes back leases (expired ones, or those of a holder that is gone) and, for each job,
@@ -734,7 +722,7 @@ impl Store {
         which: &Reclaim,
         decide: impl Fn(&Job) -> ReclaimAction + Send + Sync,
     ) -> Result<Vec<ReclaimedLease>> {
-        dispatch!(self.reclaim_leases(which, &decide))
+        dispatch!(self, queue::reclaim_leases(which, &decide))
     }
 
     /// Records a step of a leased job (insert or replace by its number).
@@ -742,7 +730,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::LeaseLost`] when the caller does not hold the lease.
     pub async fn record_step(&self, lease: &LeaseToken, step: &Step) -> Result<()> {
-        dispatch!(self.record_step(lease, step))
+        dispatch!(self, logs::record_step(lease, step))
     }
 
     /// A job's steps by number.
@@ -750,7 +738,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn steps_of_job(&self, job: JobId) -> Result<Vec<Step>> {
-        dispatch!(self.steps_of_job(job))
+        dispatch!(self, logs::steps_of_job(job))
     }
 
     /// The steps of all jobs of a run, by job and number.
@@ -758,7 +746,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn steps_of_run(&self, run: RunId) -> Result<Vec<(JobId, Step)>> {
-        dispatch!(self.steps_of_run(run))
+        dispatch!(self, logs::steps_of_run(run))
     }
 
     /// Sets output variables of a leased job (`isOutput=true`), replacing those of the same name;
@@ -767,7 +755,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::LeaseLost`] when the caller does not hold the lease.
     pub async fn set_job_outputs(&self, lease: &LeaseToken, outputs: &[VariableValue]) -> Result<()> {
-        dispatch!(self.set_job_outputs(lease, outputs))
+        dispatch!(self, variables::set_job_outputs(lease, outputs))
     }
 
     /// A job's output variables, secrets decrypted, for the jobs that depend on it.
@@ -775,7 +763,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Decryption`] when a stored secret is damaged.
     pub async fn job_output_values(&self, job: JobId) -> Result<Vec<VariableValue>> {
-        dispatch!(self.variable_values(VariableScope::Job, job.0))
+        dispatch!(self, variables::variable_values(VariableScope::Job, job.0))
     }
 
     /// A job's output variables for the API: secret values left out.
@@ -783,7 +771,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn list_job_outputs(&self, job: JobId) -> Result<Vec<ListedVariable>> {
-        dispatch!(self.list_variables(VariableScope::Job, job.0))
+        dispatch!(self, variables::list_variables(VariableScope::Job, job.0))
     }
 
     // ----- logs -----
@@ -796,7 +784,7 @@ impl Store {
     /// [`StoreError::LogChunkMismatch`] when the chunk was stored with other lines;
     /// [`StoreError::LeaseLost`] when the caller does not hold the lease.
     pub async fn append_log_chunk(&self, lease: &LeaseToken, sequence: i64, lines: &[String]) -> Result<ChunkOutcome> {
-        dispatch!(self.append_log_chunk(lease, sequence, lines))
+        dispatch!(self, logs::append_log_chunk(lease, sequence, lines))
     }
 
     /// Stores what a lease holder sends about its job in one transaction: the chunk's log lines,
@@ -807,7 +795,7 @@ impl Store {
     /// # Errors
     /// As [`Store::append_log_chunk`].
     pub async fn append_job_chunk(&self, lease: &LeaseToken, chunk: &JobChunk) -> Result<ChunkOutcome> {
-        dispatch!(self.append_job_chunk(lease, chunk))
+        dispatch!(self, logs::append_job_chunk(lease, chunk))
     }
 
     /// Appends lines the server writes itself to a job's log, in any state of the job; returns the
@@ -816,7 +804,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown job.
     pub async fn append_log_lines(&self, job: JobId, lines: &[String]) -> Result<i64> {
-        dispatch!(self.append_log_lines(job, lines))
+        dispatch!(self, logs::append_log_lines(job, lines))
     }
 
     /// Up to `max_lines` lines of a job's log from line `from_line` (counting from 0), for live
@@ -825,7 +813,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown job.
     pub async fn read_log(&self, job: JobId, from_line: i64, max_lines: i64) -> Result<LogSlice> {
-        dispatch!(self.read_log(job, from_line, max_lines))
+        dispatch!(self, logs::read_log(job, from_line, max_lines))
     }
 
     /// A job's whole log as stored so far, one line per `\n`-ended line, read in pages of
@@ -856,7 +844,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown run.
     pub async fn append_events(&self, run: RunId, events: &[Event]) -> Result<i64> {
-        dispatch!(self.append_events(run, events))
+        dispatch!(self, logs::append_events(run, events))
     }
 
     /// Up to `limit` events of a run with a sequence number above `after` (0 for all), in order.
@@ -864,7 +852,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn read_events(&self, run: RunId, after: i64, limit: i64) -> Result<Vec<StoredEvent>> {
-        dispatch!(self.read_events(run, after, limit))
+        dispatch!(self, logs::read_events(run, after, limit))
     }
 
     // ----- artifacts, test results, coverage -----
@@ -874,7 +862,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown run or job.
     pub async fn record_artifact(&self, artifact: &NewArtifact) -> Result<Artifact> {
-        dispatch!(self.record_artifact(artifact))
+        dispatch!(self, artifacts::record_artifact(artifact))
     }
 
     /// A run's artifacts by name.
@@ -882,7 +870,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn artifacts_of_run(&self, run: RunId) -> Result<Vec<Artifact>> {
-        dispatch!(self.artifacts_of_run(run))
+        dispatch!(self, artifacts::artifacts_of_run(run))
     }
 
     /// Whether any artifact references a blob.
@@ -890,7 +878,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn is_blob_referenced(&self, digest: &str) -> Result<bool> {
-        dispatch!(self.is_blob_referenced(digest))
+        dispatch!(self, artifacts::is_blob_referenced(digest))
     }
 
     /// Records test results a step published.
@@ -898,7 +886,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown run.
     pub async fn add_test_run(&self, run: RunId, job: &str, step: i64, results: &TestRun) -> Result<()> {
-        dispatch!(self.add_test_run(run, job, step, results))
+        dispatch!(self, artifacts::add_test_run(run, job, step, results))
     }
 
     /// A run's test results in the order they were published.
@@ -906,7 +894,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn test_runs(&self, run: RunId) -> Result<Vec<StoredTestRun>> {
-        dispatch!(self.test_runs(run))
+        dispatch!(self, artifacts::test_runs(run))
     }
 
     /// The totals of a run's test results.
@@ -914,7 +902,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn test_totals(&self, run: RunId) -> Result<TestTotals> {
-        dispatch!(self.test_totals(run))
+        dispatch!(self, artifacts::test_totals(run))
     }
 
     /// Records a coverage summary a step published.
@@ -922,7 +910,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown run.
     pub async fn add_coverage(&self, run: RunId, job: &str, step: i64, coverage: &Coverage) -> Result<()> {
-        dispatch!(self.add_coverage(run, job, step, coverage))
+        dispatch!(self, artifacts::add_coverage(run, job, step, coverage))
     }
 
     /// A run's coverage summaries in the order they were published.
@@ -930,7 +918,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn coverage_summaries(&self, run: RunId) -> Result<Vec<StoredCoverage>> {
-        dispatch!(self.coverage_summaries(run))
+        dispatch!(self, artifacts::coverage_summaries(run))
     }
 
     // ----- variable groups -----
@@ -940,7 +928,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] when the name is taken.
     pub async fn create_variable_group(&self, name: &str, description: &str) -> Result<VariableGroup> {
-        dispatch!(self.create_variable_group(name, description))
+        dispatch!(self, variables::create_variable_group(name, description))
     }
 
     /// Renames a variable group or changes its description.
@@ -948,7 +936,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`]; [`StoreError::Conflict`] when the name is taken.
     pub async fn update_variable_group(&self, group: VariableGroupId, name: &str, description: &str) -> Result<()> {
-        dispatch!(self.update_variable_group(group, name, description))
+        dispatch!(self, variables::update_variable_group(group, name, description))
     }
 
     /// Deletes a variable group with its variables; whether there was one.
@@ -956,7 +944,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub async fn delete_variable_group(&self, group: VariableGroupId) -> Result<bool> {
-        dispatch!(self.delete_variable_group(group))
+        dispatch!(self, variables::delete_variable_group(group))
     }
 
     /// Every variable group with its variables, secret values left out.
@@ -964,7 +952,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn list_variable_groups(&self) -> Result<Vec<VariableGroup>> {
-        dispatch!(self.list_variable_groups())
+        dispatch!(self, variables::list_variable_groups())
     }
 
     /// A variable group by name with its variables, secret values left out.
@@ -972,7 +960,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn variable_group_by_name(&self, name: &str) -> Result<Option<VariableGroup>> {
-        dispatch!(self.variable_group_by_name(name))
+        dispatch!(self, variables::variable_group_by_name(name))
     }
 
     /// Sets a variable of a group; a secret one is encrypted.
@@ -986,7 +974,7 @@ impl Store {
         value: &str,
         is_secret: bool,
     ) -> Result<()> {
-        dispatch!(self.set_variable(VariableScope::Group, group.0, name, value, is_secret))
+        dispatch!(self, variables::set_variable(VariableScope::Group, group.0, name, value, is_secret))
     }
 
     /// Deletes a variable of a group; whether there was one.
@@ -994,7 +982,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub async fn delete_group_variable(&self, group: VariableGroupId, name: &str) -> Result<bool> {
-        dispatch!(self.delete_variable(VariableScope::Group, group.0, name))
+        dispatch!(self, variables::delete_variable(VariableScope::Group, group.0, name))
     }
 
     /// A group's variables with their values, secrets decrypted, for a job that names the group.
@@ -1002,7 +990,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown group; [`StoreError::Decryption`] for damaged data.
     pub async fn group_variable_values(&self, group_name: &str) -> Result<Vec<VariableValue>> {
-        dispatch!(self.group_variable_values(group_name))
+        dispatch!(self, variables::group_variable_values(group_name))
     }
 
     // ----- users, tokens, sessions -----
@@ -1012,7 +1000,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] when the name is taken.
     pub async fn create_user(&self, name: &str, role: UserRole) -> Result<User> {
-        dispatch!(self.create_user(name, role))
+        dispatch!(self, auth::create_user(name, role))
     }
 
     /// A user by id.
@@ -1020,7 +1008,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] when there is none.
     pub async fn user(&self, user: UserId) -> Result<User> {
-        dispatch!(self.user(user))
+        dispatch!(self, auth::user(user))
     }
 
     /// A user by name.
@@ -1028,7 +1016,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn user_by_name(&self, name: &str) -> Result<Option<User>> {
-        dispatch!(self.user_by_name(name))
+        dispatch!(self, auth::user_by_name(name))
     }
 
     /// Every user, by name.
@@ -1036,7 +1024,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn list_users(&self) -> Result<Vec<User>> {
-        dispatch!(self.list_users())
+        dispatch!(self, auth::list_users())
     }
 
     /// Changes a user's role.
@@ -1044,7 +1032,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown user.
     pub async fn set_user_role(&self, user: UserId, role: UserRole) -> Result<User> {
-        dispatch!(self.set_user_role(user, role))
+        dispatch!(self, auth::set_user_role(user, role))
     }
 
     /// Deletes a user with their tokens and sessions; whether there was one.
@@ -1052,7 +1040,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub async fn delete_user(&self, user: UserId) -> Result<bool> {
-        dispatch!(self.delete_user(user))
+        dispatch!(self, auth::delete_user(user))
     }
 
     /// Creates a personal access token; its secret is returned this once and stored only hashed.
@@ -1065,7 +1053,7 @@ impl Store {
         name: &str,
         expires_at: Option<Timestamp>,
     ) -> Result<Issued<AccessToken>> {
-        dispatch!(self.create_access_token(user, name, expires_at))
+        dispatch!(self, auth::create_access_token(user, name, expires_at))
     }
 
     /// A user's tokens (never their secrets).
@@ -1073,7 +1061,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn list_access_tokens(&self, user: UserId) -> Result<Vec<AccessToken>> {
-        dispatch!(self.list_access_tokens(user))
+        dispatch!(self, auth::list_access_tokens(user))
     }
 
     /// Revokes a token, ending the browser sessions opened with it; whether it was active.
@@ -1081,7 +1069,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub async fn revoke_access_token(&self, token: AccessTokenId) -> Result<bool> {
-        dispatch!(self.revoke_access_token(token))
+        dispatch!(self, auth::revoke_access_token(token))
     }
 
     /// The user and token a token secret belongs to, if it is valid (known, not revoked, not
@@ -1090,7 +1078,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be used.
     pub async fn authenticate_token(&self, secret: &str) -> Result<Option<(User, AccessToken)>> {
-        dispatch!(self.authenticate_token(secret))
+        dispatch!(self, auth::authenticate_token(secret))
     }
 
     /// Starts a browser session of the user who signed in with `token`, lasting `duration` but
@@ -1101,7 +1089,7 @@ impl Store {
     /// [`StoreError::NotFound`] for an unknown token; [`StoreError::Invalid`] for one that is
     /// revoked or expired.
     pub async fn create_session(&self, token: AccessTokenId, duration: Duration) -> Result<Issued<Session>> {
-        dispatch!(self.create_session(token, duration))
+        dispatch!(self, auth::create_session(token, duration))
     }
 
     /// The user and session a session id belongs to, if it has not expired and its token is
@@ -1110,7 +1098,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn session(&self, secret: &str) -> Result<Option<(User, Session)>> {
-        dispatch!(self.session(secret))
+        dispatch!(self, auth::session(secret))
     }
 
     /// Ends a session (sign-out); whether there was one.
@@ -1118,7 +1106,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub async fn delete_session(&self, secret: &str) -> Result<bool> {
-        dispatch!(self.delete_session(secret))
+        dispatch!(self, auth::delete_session(secret))
     }
 
     /// Deletes expired sessions; how many.
@@ -1126,7 +1114,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub async fn delete_expired_sessions(&self) -> Result<u64> {
-        dispatch!(self.delete_expired_sessions())
+        dispatch!(self, auth::delete_expired_sessions())
     }
 
     // ----- agents -----
@@ -1140,7 +1128,7 @@ impl Store {
         created_by: Option<&str>,
         expires_at: Option<Timestamp>,
     ) -> Result<Issued<RegistrationToken>> {
-        dispatch!(self.create_registration_token(created_by, expires_at))
+        dispatch!(self, agents::create_registration_token(created_by, expires_at))
     }
 
     /// Registration tokens, newest first (never their secrets).
@@ -1148,7 +1136,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn list_registration_tokens(&self) -> Result<Vec<RegistrationToken>> {
-        dispatch!(self.list_registration_tokens())
+        dispatch!(self, agents::list_registration_tokens())
     }
 
     /// Turns a registration token into an agent with its own credential (returned this once):
@@ -1158,7 +1146,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] when an agent of that name exists.
     pub async fn register_agent(&self, registration_secret: &str, agent: &NewAgent) -> Result<Option<Issued<Agent>>> {
-        dispatch!(self.register_agent(registration_secret, agent))
+        dispatch!(self, agents::register_agent(registration_secret, agent))
     }
 
     /// The agent an agent credential belongs to.
@@ -1166,7 +1154,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn authenticate_agent(&self, secret: &str) -> Result<Option<Agent>> {
-        dispatch!(self.authenticate_agent(secret))
+        dispatch!(self, agents::authenticate_agent(secret))
     }
 
     /// Records that an agent was heard from, and its state.
@@ -1174,7 +1162,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown agent.
     pub async fn agent_seen(&self, agent: AgentId, state: AgentState) -> Result<Agent> {
-        dispatch!(self.agent_seen(agent, state))
+        dispatch!(self, agents::agent_seen(agent, state))
     }
 
     /// Updates an agent's capabilities and version (it sends them when it starts).
@@ -1187,7 +1175,7 @@ impl Store {
         capabilities: &std::collections::BTreeMap<String, String>,
         version: &str,
     ) -> Result<Agent> {
-        dispatch!(self.update_agent(agent, capabilities, version))
+        dispatch!(self, agents::update_agent(agent, capabilities, version))
     }
 
     /// Marks agents not heard from for `silence` as offline; returns them.
@@ -1195,7 +1183,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub async fn mark_silent_agents_offline(&self, silence: Duration) -> Result<Vec<Agent>> {
-        dispatch!(self.mark_silent_agents_offline(silence))
+        dispatch!(self, agents::mark_silent_agents_offline(silence))
     }
 
     /// Every agent, by name.
@@ -1203,7 +1191,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn list_agents(&self) -> Result<Vec<Agent>> {
-        dispatch!(self.list_agents())
+        dispatch!(self, agents::list_agents())
     }
 
     /// Deletes an agent (its credential stops working); whether there was one.
@@ -1211,7 +1199,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub async fn delete_agent(&self, agent: AgentId) -> Result<bool> {
-        dispatch!(self.delete_agent(agent))
+        dispatch!(self, agents::delete_agent(agent))
     }
 
     // ----- agent pools -----
@@ -1221,7 +1209,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Invalid`] for an empty name.
     pub async fn set_pool_settings(&self, name: &str, settings: &PoolSettings) -> Result<PoolRecord> {
-        dispatch!(self.set_pool_settings(name, settings))
+        dispatch!(self, queue::set_pool_settings(name, settings))
     }
 
     /// Every pool that has settings, by name.
@@ -1229,7 +1217,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn list_pool_settings(&self) -> Result<Vec<PoolRecord>> {
-        dispatch!(self.list_pool_settings())
+        dispatch!(self, queue::list_pool_settings())
     }
 
     // ----- audit log -----
@@ -1239,7 +1227,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be written.
     pub async fn record_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry> {
-        dispatch!(self.record_audit(entry))
+        dispatch!(self, audit::record_audit(entry))
     }
 
     /// Audit log entries, newest first, with an id below `before` if given; at most `limit`.
@@ -1247,7 +1235,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be read.
     pub async fn list_audit(&self, before: Option<AuditEntryId>, limit: i64) -> Result<Vec<AuditEntry>> {
-        dispatch!(self.list_audit(before, limit))
+        dispatch!(self, audit::list_audit(before, limit))
     }
 
     // ----- retention -----
@@ -1261,7 +1249,7 @@ impl Store {
     /// # Errors
     /// When the database cannot be used; runs deleted before the error stay deleted.
     pub async fn apply_retention(&self) -> Result<RetentionReport> {
-        dispatch!(self.apply_retention())
+        dispatch!(self, retention::apply_retention())
     }
 }
 

@@ -1,0 +1,241 @@
+//! Remote agents: one-time registration tokens, registering with one, agents' credentials (stored
+//! hashed), their state and capabilities.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sqlx::Row;
+
+use super::common::{DbPools, DbRow, json_column, optional_timestamp, require_name, timestamp, to_json};
+use crate::crypto::{constant_time_equal, new_secret, secret_prefix, sha256_hex};
+use crate::error::{Result, StoreError, conflict_or};
+use crate::model::*;
+use crate::Context;
+
+/// How the secret of a registration token starts.
+const REGISTRATION_TOKEN_KIND: &str = "slwreg";
+
+/// How an agent's credential starts.
+const AGENT_CREDENTIAL_KIND: &str = "slwagent";
+
+macro_rules! registration_columns {
+    () => {
+        "id, prefix, created_by, created_at, expires_at, used_at, agent_id"
+    };
+}
+
+/// A registration token from a row of `registration_columns!()`.
+fn registration_from(row: &DbRow) -> Result<RegistrationToken> {
+    Ok(RegistrationToken {
+        id: RegistrationTokenId(row.try_get("id")?),
+        prefix: row.try_get("prefix")?,
+        created_by: row.try_get("created_by")?,
+        created_at: timestamp(row, "created_at")?,
+        expires_at: optional_timestamp(row, "expires_at")?,
+        used_at: optional_timestamp(row, "used_at")?,
+        agent: row.try_get::<Option<i64>, _>("agent_id")?.map(AgentId),
+    })
+}
+
+macro_rules! agent_columns {
+    () => {
+        "id, name, pool, capabilities, version, state, created_at, last_seen_at"
+    };
+}
+
+/// An agent from a row of `agent_columns!()`.
+fn agent_from(row: &DbRow) -> Result<Agent> {
+    Ok(Agent {
+        id: AgentId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        pool: row.try_get("pool")?,
+        capabilities: json_column(row, "capabilities")?,
+        version: row.try_get("version")?,
+        state: AgentState::parse(&row.try_get::<String, _>("state")?)?,
+        created_at: timestamp(row, "created_at")?,
+        last_seen_at: optional_timestamp(row, "last_seen_at")?,
+    })
+}
+
+/// Implements [`crate::Store::create_registration_token`].
+pub(crate) async fn create_registration_token(
+    pools: &DbPools,
+    context: &Context,
+    created_by: Option<&str>,
+    expires_at: Option<Timestamp>,
+) -> Result<Issued<RegistrationToken>> {
+    let (secret, prefix) = new_secret(REGISTRATION_TOKEN_KIND)?;
+    let row = sqlx::query(concat!(
+        "INSERT INTO registration_tokens (prefix, hash, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING ",
+        registration_columns!()
+    ))
+    .bind(&prefix)
+    .bind(sha256_hex(&secret))
+    .bind(created_by)
+    .bind(context.now().millis())
+    .bind(expires_at.map(Timestamp::millis))
+    .fetch_one(&pools.writer)
+    .await?;
+    Ok(Issued { item: registration_from(&row)?, secret })
+}
+
+/// Implements [`crate::Store::list_registration_tokens`].
+pub(crate) async fn list_registration_tokens(pools: &DbPools, _context: &Context) -> Result<Vec<RegistrationToken>> {
+    sqlx::query(concat!("SELECT ", registration_columns!(), " FROM registration_tokens ORDER BY id DESC"))
+        .fetch_all(&pools.reader)
+        .await?
+        .iter()
+        .map(registration_from)
+        .collect()
+}
+
+/// Implements [`crate::Store::register_agent`].
+pub(crate) async fn register_agent(
+    pools: &DbPools,
+    context: &Context,
+    registration_secret: &str,
+    agent: &NewAgent,
+) -> Result<Option<Issued<Agent>>> {
+    require_name("agent name", &agent.name)?;
+    require_name("pool", &agent.pool)?;
+    let Some(prefix) = secret_prefix(REGISTRATION_TOKEN_KIND, registration_secret) else {
+        return Ok(None);
+    };
+    let now = context.now();
+    let mut transaction = pools.writer.begin().await?;
+    let row =
+        sqlx::query(concat!("SELECT ", registration_columns!(), ", hash FROM registration_tokens WHERE prefix = $1"))
+            .bind(prefix)
+            .fetch_optional(&mut *transaction)
+            .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let token = registration_from(&row)?;
+    let hash: String = row.try_get("hash")?;
+    let usable = constant_time_equal(&hash, &sha256_hex(registration_secret))
+        && token.used_at.is_none()
+        && token.expires_at.is_none_or(|expiry| expiry > now);
+    if !usable {
+        return Ok(None);
+    }
+    let (credential, credential_prefix) = new_secret(AGENT_CREDENTIAL_KIND)?;
+    let row = sqlx::query(concat!(
+        "INSERT INTO agents (name, pool, capabilities, version, credential_prefix, credential_hash, state, created_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'idle', $7, $7) RETURNING ",
+        agent_columns!()
+    ))
+    .bind(&agent.name)
+    .bind(&agent.pool)
+    .bind(to_json("capabilities", &agent.capabilities)?)
+    .bind(&agent.version)
+    .bind(&credential_prefix)
+    .bind(sha256_hex(&credential))
+    .bind(now.millis())
+    .fetch_one(&mut *transaction)
+    .await
+    .map_err(conflict_or("agent", &agent.name))?;
+    let created = agent_from(&row)?;
+    let used =
+        sqlx::query("UPDATE registration_tokens SET used_at = $2, agent_id = $3 WHERE id = $1 AND used_at IS NULL")
+            .bind(token.id.0)
+            .bind(now.millis())
+            .bind(created.id.0)
+            .execute(&mut *transaction)
+            .await?;
+    if used.rows_affected() != 1 {
+        return Ok(None);
+    }
+    transaction.commit().await?;
+    Ok(Some(Issued { item: created, secret: credential }))
+}
+
+/// Implements [`crate::Store::authenticate_agent`].
+pub(crate) async fn authenticate_agent(pools: &DbPools, _context: &Context, secret: &str) -> Result<Option<Agent>> {
+    let Some(prefix) = secret_prefix(AGENT_CREDENTIAL_KIND, secret) else {
+        return Ok(None);
+    };
+    let row =
+        sqlx::query(concat!("SELECT ", agent_columns!(), ", credential_hash FROM agents WHERE credential_prefix = $1"))
+            .bind(prefix)
+            .fetch_optional(&pools.reader)
+            .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let hash: String = row.try_get("credential_hash")?;
+    if !constant_time_equal(&hash, &sha256_hex(secret)) {
+        return Ok(None);
+    }
+    agent_from(&row).map(Some)
+}
+
+/// Implements [`crate::Store::agent_seen`].
+pub(crate) async fn agent_seen(pools: &DbPools, context: &Context, agent: AgentId, state: AgentState) -> Result<Agent> {
+    let row = sqlx::query(concat!(
+        "UPDATE agents SET state = $2, last_seen_at = $3 WHERE id = $1 RETURNING ",
+        agent_columns!()
+    ))
+    .bind(agent.0)
+    .bind(state.as_str())
+    .bind(context.now().millis())
+    .fetch_optional(&pools.writer)
+    .await?;
+    row.as_ref().map(agent_from).transpose()?.ok_or_else(|| StoreError::not_found("agent", agent))
+}
+
+/// Implements [`crate::Store::update_agent`].
+pub(crate) async fn update_agent(
+    pools: &DbPools,
+    context: &Context,
+    agent: AgentId,
+    capabilities: &BTreeMap<String, String>,
+    version: &str,
+) -> Result<Agent> {
+    let row = sqlx::query(concat!(
+        "UPDATE agents SET capabilities = $2, version = $3, last_seen_at = $4 WHERE id = $1 RETURNING ",
+        agent_columns!()
+    ))
+    .bind(agent.0)
+    .bind(to_json("capabilities", capabilities)?)
+    .bind(version)
+    .bind(context.now().millis())
+    .fetch_optional(&pools.writer)
+    .await?;
+    row.as_ref().map(agent_from).transpose()?.ok_or_else(|| StoreError::not_found("agent", agent))
+}
+
+/// Implements [`crate::Store::mark_silent_agents_offline`].
+pub(crate) async fn mark_silent_agents_offline(
+    pools: &DbPools,
+    context: &Context,
+    silence: Duration,
+) -> Result<Vec<Agent>> {
+    let cutoff = context.now().minus(silence);
+    sqlx::query(concat!(
+        "UPDATE agents SET state = 'offline' WHERE state <> 'offline' AND (last_seen_at IS NULL OR last_seen_at < $1) RETURNING ",
+        agent_columns!()
+    ))
+    .bind(cutoff.millis())
+    .fetch_all(&pools.writer)
+    .await?
+    .iter()
+    .map(agent_from)
+    .collect()
+}
+
+/// Implements [`crate::Store::list_agents`].
+pub(crate) async fn list_agents(pools: &DbPools, _context: &Context) -> Result<Vec<Agent>> {
+    sqlx::query(concat!("SELECT ", agent_columns!(), " FROM agents ORDER BY name"))
+        .fetch_all(&pools.reader)
+        .await?
+        .iter()
+        .map(agent_from)
+        .collect()
+}
+
+/// Implements [`crate::Store::delete_agent`].
+pub(crate) async fn delete_agent(pools: &DbPools, _context: &Context, agent: AgentId) -> Result<bool> {
+    let deleted = sqlx::query("DELETE FROM agents WHERE id = $1").bind(agent.0).execute(&pools.writer).await?;
+    Ok(deleted.rows_affected() > 0)
+}
