@@ -10,7 +10,7 @@ use super::common::{DbPools, DbRow, json_column, optional_timestamp, require_nam
 use crate::crypto::{constant_time_equal, new_secret, secret_prefix, sha256_hex};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::*;
-use crate::Context;
+use crate::store::Context;
 
 /// How the secret of a registration token starts.
 const REGISTRATION_TOKEN_KIND: &str = "slwreg";

@@ -10,7 +10,7 @@ use super::common::{DbConnection, DbPools, DbRow, json_column, require_name, tim
 use super::runs::require_run;
 use crate::error::{Result, StoreError};
 use crate::model::*;
-use crate::Context;
+use crate::store::Context;
 
 macro_rules! artifact_columns {
     () => {

@@ -5,7 +5,7 @@ use sqlx::Row;
 use super::common::{DbPools, DbRow, json_column, timestamp, to_json};
 use crate::error::Result;
 use crate::model::*;
-use crate::Context;
+use crate::store::Context;
 
 /// An audit entry from a row of `audit_log`.
 fn audit_from(row: &DbRow) -> Result<AuditEntry> {

@@ -8,7 +8,7 @@ use super::common::{DbPools, DbRow, optional_timestamp, require_name, timestamp}
 use crate::crypto::{constant_time_equal, new_secret, random_hex, secret_prefix, sha256_hex};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::*;
-use crate::Context;
+use crate::store::Context;
 
 /// Token use is recorded at most this often.
 const LAST_USED_RESOLUTION_MS: i64 = 60_000;

@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::Db;
 use crate::error::{Result, StoreError};
 use crate::model::*;
-use crate::Pools;
+use crate::store::Pools;
 
 pub(super) type DbRow = <Db as sqlx::Database>::Row;
 

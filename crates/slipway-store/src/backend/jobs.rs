@@ -10,7 +10,7 @@ use super::POSTGRES;
 use crate::crypto::constant_time_equal;
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::*;
-use crate::Context;
+use crate::store::Context;
 
 macro_rules! job_columns {
     () => {

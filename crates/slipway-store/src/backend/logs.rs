@@ -10,7 +10,7 @@ use super::jobs::{lock_job, lock_leased_job};
 use crate::crypto::constant_time_equal;
 use crate::error::{Result, StoreError};
 use crate::model::*;
-use crate::Context;
+use crate::store::Context;
 
 macro_rules! step_columns {
     () => {

@@ -7,7 +7,7 @@ use super::artifacts::{blobs_of_runs, unreferenced};
 use super::common::{DbConnection, DbPools, DbRow, optional_u32, require_name, timestamp};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::*;
-use crate::Context;
+use crate::store::Context;
 
 macro_rules! pipeline_columns {
     () => {

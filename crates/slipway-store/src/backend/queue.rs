@@ -12,7 +12,7 @@ use super::POSTGRES;
 use crate::crypto::{constant_time_equal, random_hex};
 use crate::error::{Result, StoreError};
 use crate::model::*;
-use crate::Context;
+use crate::store::Context;
 
 /// Implements [`crate::Store::lease_job`].
 pub(crate) async fn lease_job(pools: &DbPools, context: &Context, request: &LeaseRequest) -> Result<Option<Lease>> {

@@ -13,7 +13,7 @@ use super::pipelines::list_pipelines;
 use super::POSTGRES;
 use crate::error::Result;
 use crate::model::*;
-use crate::Context;
+use crate::store::Context;
 
 /// Runs at most this many runs' deletions in one transaction.
 const RETENTION_BATCH: usize = 50;

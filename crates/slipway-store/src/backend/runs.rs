@@ -12,7 +12,7 @@ use super::pipelines::{apply_guard, require_pipeline};
 use super::{Db, POSTGRES};
 use crate::error::{Result, StoreError};
 use crate::model::*;
-use crate::Context;
+use crate::store::Context;
 
 macro_rules! run_columns {
     () => {

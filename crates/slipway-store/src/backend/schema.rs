@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::crypto::sha256_hex;
 use crate::error::{Result, StoreError};
 use crate::migrations::{CREATE_MIGRATIONS_TABLE, MIGRATIONS, POSTGRES_MIGRATION_LOCK};
-use crate::Context;
+use crate::store::Context;
 
 /// The `store_meta` entry holding a value sealed with the secret key, and the context it is sealed with.
 const SECRET_KEY_CHECK: &str = "secret_key_check";

@@ -7,8 +7,8 @@ use super::common::{DbConnection, DbPools, DbRow, require_name, timestamp};
 use super::jobs::lock_leased_job;
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::*;
-use crate::Context;
-use crate::VariableScope;
+use crate::store::Context;
+use crate::store::VariableScope;
 
 /// One SQL text per variable table, the table name spliced in.
 macro_rules! variable_sql {
