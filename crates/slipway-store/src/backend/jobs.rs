@@ -4,9 +4,9 @@
 use slipway_events::TaskResult;
 use sqlx::Row;
 
+use super::POSTGRES;
 use super::common::{DbConnection, DbPools, DbRow, json_column, optional_timestamp, require_name, timestamp, to_json};
 use super::runs::lock_run;
-use super::POSTGRES;
 use crate::crypto::constant_time_equal;
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::*;
@@ -190,7 +190,10 @@ pub(crate) async fn job_spec(pools: &DbPools, context: &Context, job: JobId) -> 
         .await?;
     sealed
         .map(|sealed| {
-            context.key.open(&spec_context(job), &sealed).ok_or_else(|| StoreError::Decryption(format!("job {job} spec")))
+            context
+                .key
+                .open(&spec_context(job), &sealed)
+                .ok_or_else(|| StoreError::Decryption(format!("job {job} spec")))
         })
         .transpose()
 }

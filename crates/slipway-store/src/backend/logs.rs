@@ -196,8 +196,7 @@ pub(crate) async fn append_job_chunk(
     if chunk.sequence != expected {
         return Err(StoreError::LogChunkOutOfOrder { job: lease.job, sequence: chunk.sequence, expected });
     }
-    insert_chunk(&mut transaction, lease.job, log_lines, &chunk.lines, Some((&lease.lease_id, chunk.sequence)))
-        .await?;
+    insert_chunk(&mut transaction, lease.job, log_lines, &chunk.lines, Some((&lease.lease_id, chunk.sequence))).await?;
     if !chunk.events.is_empty() {
         let count = i64::try_from(chunk.events.len()).map_err(|_| StoreError::invalid("events", "too many"))?;
         let total: i64 =

@@ -6,9 +6,9 @@ use std::time::Duration;
 use slipway_events::TaskResult;
 use sqlx::Row;
 
+use super::POSTGRES;
 use super::common::{DbPools, DbRow, json_column, require_name, timestamp, to_json};
 use super::jobs::{job_columns, job_from, lock_job, lock_leased_job, reload_job};
-use super::POSTGRES;
 use crate::crypto::{constant_time_equal, random_hex};
 use crate::error::{Result, StoreError};
 use crate::model::*;

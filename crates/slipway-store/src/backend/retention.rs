@@ -7,10 +7,10 @@ use std::time::Duration;
 use slipway_events::TaskResult;
 use sqlx::Row;
 
+use super::POSTGRES;
 use super::artifacts::{blobs_of_runs, unreferenced};
 use super::common::DbPools;
 use super::pipelines::list_pipelines;
-use super::POSTGRES;
 use crate::error::Result;
 use crate::model::*;
 use crate::store::Context;
