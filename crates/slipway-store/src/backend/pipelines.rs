@@ -1,10 +1,10 @@
 //! Pipelines and their trigger state: the pipelines themselves, the last commit seen on each
 //! branch, when each schedule last fired, webhook secrets, revision and `counter()` values.
 
-use sqlx::Row;
+use std::collections::BTreeMap;
 
 use super::artifacts::{blobs_of_runs, unreferenced};
-use super::common::{DbConnection, DbPools, DbRow, optional_u32, require_name, timestamp};
+use super::common::{DbConnection, DbPools, require_name, to_u32};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::*;
 use crate::store::Context;
@@ -16,26 +16,41 @@ macro_rules! pipeline_columns {
     };
 }
 
-/// A pipeline from a row of `pipeline_columns!()`.
-fn pipeline_from(row: &DbRow) -> Result<Pipeline> {
-    Ok(Pipeline {
-        id: PipelineId(row.try_get("id")?),
-        name: row.try_get("name")?,
-        repository: row.try_get("repository")?,
-        yaml_path: row.try_get("yaml_path")?,
-        default_branch: row.try_get("default_branch")?,
-        retention: RetentionPolicy {
-            days: optional_u32(row, "retention_days")?,
-            runs: optional_u32(row, "retention_runs")?,
-        },
-        queue_status: QueueStatus::parse(&row.try_get::<String, _>("queue_status")?)?,
-        triggers: TriggerHealth {
-            checked_at: row.try_get::<Option<i64>, _>("trigger_checked_at")?.map(Timestamp),
-            error: row.try_get("trigger_error")?,
-        },
-        created_at: timestamp(row, "created_at")?,
-        updated_at: timestamp(row, "updated_at")?,
-    })
+/// A row of `pipeline_columns!()`.
+#[derive(sqlx::FromRow)]
+struct PipelineRow {
+    id: i64,
+    name: String,
+    repository: String,
+    yaml_path: String,
+    default_branch: String,
+    retention_days: Option<i64>,
+    retention_runs: Option<i64>,
+    queue_status: String,
+    trigger_checked_at: Option<i64>,
+    trigger_error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl PipelineRow {
+    fn into_pipeline(self) -> Result<Pipeline> {
+        Ok(Pipeline {
+            id: PipelineId(self.id),
+            name: self.name,
+            repository: self.repository,
+            yaml_path: self.yaml_path,
+            default_branch: self.default_branch,
+            retention: RetentionPolicy {
+                days: to_u32("retention_days", self.retention_days)?,
+                runs: to_u32("retention_runs", self.retention_runs)?,
+            },
+            queue_status: QueueStatus::parse(&self.queue_status)?,
+            triggers: TriggerHealth { checked_at: self.trigger_checked_at.map(Timestamp), error: self.trigger_error },
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+        })
+    }
 }
 
 /// Implements [`crate::Store::create_pipeline`].
@@ -46,7 +61,7 @@ pub(crate) async fn create_pipeline(
 ) -> Result<Pipeline> {
     require_name("pipeline name", &settings.name)?;
     let now = context.now();
-    let row = sqlx::query(concat!(
+    let row = sqlx::query_as::<_, PipelineRow>(concat!(
         "INSERT INTO pipelines (name, repository, yaml_path, default_branch, retention_days, retention_runs, \
          queue_status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ",
         pipeline_columns!()
@@ -62,7 +77,7 @@ pub(crate) async fn create_pipeline(
     .fetch_one(&pools.writer)
     .await
     .map_err(conflict_or("pipeline", &settings.name))?;
-    pipeline_from(&row)
+    row.into_pipeline()
 }
 
 /// Implements [`crate::Store::update_pipeline`].
@@ -73,7 +88,7 @@ pub(crate) async fn update_pipeline(
     settings: &PipelineSettings,
 ) -> Result<Pipeline> {
     require_name("pipeline name", &settings.name)?;
-    let row = sqlx::query(concat!(
+    let row = sqlx::query_as::<_, PipelineRow>(concat!(
         "UPDATE pipelines SET name = $2, repository = $3, yaml_path = $4, default_branch = $5, \
          retention_days = $6, retention_runs = $7, queue_status = $8, updated_at = $9 WHERE id = $1 RETURNING ",
         pipeline_columns!()
@@ -90,7 +105,7 @@ pub(crate) async fn update_pipeline(
     .fetch_optional(&pools.writer)
     .await
     .map_err(conflict_or("pipeline", &settings.name))?;
-    row.as_ref().map(pipeline_from).transpose()?.ok_or_else(|| StoreError::not_found("pipeline", pipeline))
+    row.map(PipelineRow::into_pipeline).transpose()?.ok_or_else(|| StoreError::not_found("pipeline", pipeline))
 }
 
 /// Implements [`crate::Store::record_trigger_check`].
@@ -111,29 +126,31 @@ pub(crate) async fn record_trigger_check(
 
 /// Implements [`crate::Store::pipeline`].
 pub(crate) async fn pipeline(pools: &DbPools, _context: &Context, pipeline: PipelineId) -> Result<Pipeline> {
-    let row = sqlx::query(concat!("SELECT ", pipeline_columns!(), " FROM pipelines WHERE id = $1"))
-        .bind(pipeline.0)
-        .fetch_optional(&pools.reader)
-        .await?;
-    row.as_ref().map(pipeline_from).transpose()?.ok_or_else(|| StoreError::not_found("pipeline", pipeline))
+    let row =
+        sqlx::query_as::<_, PipelineRow>(concat!("SELECT ", pipeline_columns!(), " FROM pipelines WHERE id = $1"))
+            .bind(pipeline.0)
+            .fetch_optional(&pools.reader)
+            .await?;
+    row.map(PipelineRow::into_pipeline).transpose()?.ok_or_else(|| StoreError::not_found("pipeline", pipeline))
 }
 
 /// Implements [`crate::Store::pipeline_by_name`].
 pub(crate) async fn pipeline_by_name(pools: &DbPools, _context: &Context, name: &str) -> Result<Option<Pipeline>> {
-    let row = sqlx::query(concat!("SELECT ", pipeline_columns!(), " FROM pipelines WHERE name = $1"))
-        .bind(name)
-        .fetch_optional(&pools.reader)
-        .await?;
-    row.as_ref().map(pipeline_from).transpose()
+    let row =
+        sqlx::query_as::<_, PipelineRow>(concat!("SELECT ", pipeline_columns!(), " FROM pipelines WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(&pools.reader)
+            .await?;
+    row.map(PipelineRow::into_pipeline).transpose()
 }
 
 /// Implements [`crate::Store::list_pipelines`].
 pub(crate) async fn list_pipelines(pools: &DbPools, _context: &Context) -> Result<Vec<Pipeline>> {
-    sqlx::query(concat!("SELECT ", pipeline_columns!(), " FROM pipelines ORDER BY name"))
+    sqlx::query_as::<_, PipelineRow>(concat!("SELECT ", pipeline_columns!(), " FROM pipelines ORDER BY name"))
         .fetch_all(&pools.reader)
         .await?
-        .iter()
-        .map(pipeline_from)
+        .into_iter()
+        .map(PipelineRow::into_pipeline)
         .collect()
 }
 
@@ -170,19 +187,16 @@ pub(super) async fn require_pipeline(connection: &mut DbConnection, pipeline: Pi
 
 /// Implements [`crate::Store::branch_heads`].
 pub(crate) async fn branch_heads(pools: &DbPools, _context: &Context, pipeline: PipelineId) -> Result<Vec<BranchHead>> {
-    sqlx::query("SELECT branch, commit_sha, updated_at FROM branch_heads WHERE pipeline_id = $1 ORDER BY branch")
-        .bind(pipeline.0)
-        .fetch_all(&pools.reader)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(BranchHead {
-                branch: row.try_get("branch")?,
-                commit: row.try_get("commit_sha")?,
-                updated_at: timestamp(row, "updated_at")?,
-            })
-        })
-        .collect()
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT branch, commit_sha, updated_at FROM branch_heads WHERE pipeline_id = $1 ORDER BY branch",
+    )
+    .bind(pipeline.0)
+    .fetch_all(&pools.reader)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(branch, commit, updated_at)| BranchHead { branch, commit, updated_at: Timestamp(updated_at) })
+        .collect())
 }
 
 /// Implements [`crate::Store::set_branch_head`].
@@ -215,15 +229,15 @@ pub(crate) async fn schedule_fires(
     _context: &Context,
     pipeline: PipelineId,
 ) -> Result<Vec<ScheduleFire>> {
-    sqlx::query("SELECT schedule, last_fired_at FROM schedule_fires WHERE pipeline_id = $1 ORDER BY schedule")
-        .bind(pipeline.0)
-        .fetch_all(&pools.reader)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(ScheduleFire { schedule: row.try_get("schedule")?, last_fired_at: timestamp(row, "last_fired_at")? })
-        })
-        .collect()
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT schedule, last_fired_at FROM schedule_fires WHERE pipeline_id = $1 ORDER BY schedule")
+            .bind(pipeline.0)
+            .fetch_all(&pools.reader)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(schedule, last_fired_at)| ScheduleFire { schedule, last_fired_at: Timestamp(last_fired_at) })
+        .collect())
 }
 
 /// Implements [`crate::Store::record_schedule_fire`]: the same record as
@@ -237,6 +251,19 @@ pub(crate) async fn record_schedule_fire(
 ) -> Result<bool> {
     let mut transaction = pools.writer.begin().await?;
     require_pipeline(&mut transaction, pipeline).await?;
+    let recorded = record_fire(&mut transaction, pipeline, schedule, fire_time).await?;
+    transaction.commit().await?;
+    Ok(recorded)
+}
+
+/// Records that a schedule fired for `fire_time` unless it already fired for that time or a later
+/// one; whether it was recorded.
+async fn record_fire(
+    connection: &mut DbConnection,
+    pipeline: PipelineId,
+    schedule: &str,
+    fire_time: Timestamp,
+) -> Result<bool> {
     let changed = sqlx::query(
         "INSERT INTO schedule_fires (pipeline_id, schedule, last_fired_at) VALUES ($1, $2, $3) \
          ON CONFLICT (pipeline_id, schedule) DO UPDATE SET last_fired_at = excluded.last_fired_at \
@@ -245,10 +272,9 @@ pub(crate) async fn record_schedule_fire(
     .bind(pipeline.0)
     .bind(schedule)
     .bind(fire_time.millis())
-    .execute(&mut *transaction)
+    .execute(&mut *connection)
     .await?
     .rows_affected();
-    transaction.commit().await?;
     Ok(changed == 1)
 }
 
@@ -284,17 +310,9 @@ pub(super) async fn apply_guard(
         .execute(&mut *connection)
         .await?
         .rows_affected(),
-        TriggerGuard::ScheduleFire { schedule, fire_time } => sqlx::query(
-            "INSERT INTO schedule_fires (pipeline_id, schedule, last_fired_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (pipeline_id, schedule) DO UPDATE SET last_fired_at = excluded.last_fired_at \
-                 WHERE schedule_fires.last_fired_at < excluded.last_fired_at",
-        )
-        .bind(pipeline.0)
-        .bind(schedule)
-        .bind(fire_time.millis())
-        .execute(&mut *connection)
-        .await?
-        .rows_affected(),
+        TriggerGuard::ScheduleFire { schedule, fire_time } => {
+            return record_fire(connection, pipeline, schedule, *fire_time).await;
+        }
     };
     Ok(changed == 1)
 }
@@ -378,16 +396,12 @@ pub(crate) async fn next_counter_value(
 }
 
 /// Implements [`crate::Store::run_counters`].
-pub(crate) async fn run_counters(
-    pools: &DbPools,
-    _context: &Context,
-    run: RunId,
-) -> Result<std::collections::BTreeMap<String, i64>> {
-    let rows = sqlx::query("SELECT prefix, value FROM run_counters WHERE run_id = $1")
+pub(crate) async fn run_counters(pools: &DbPools, _context: &Context, run: RunId) -> Result<BTreeMap<String, i64>> {
+    let values: Vec<(String, i64)> = sqlx::query_as("SELECT prefix, value FROM run_counters WHERE run_id = $1")
         .bind(run.0)
         .fetch_all(&pools.reader)
         .await?;
-    rows.iter().map(|row| Ok((row.try_get("prefix")?, row.try_get("value")?))).collect()
+    Ok(values.into_iter().collect())
 }
 
 /// Implements [`crate::Store::allocate_run_counters`].
@@ -396,7 +410,7 @@ pub(crate) async fn allocate_run_counters(
     _context: &Context,
     run: RunId,
     requests: &[(String, i64)],
-) -> Result<std::collections::BTreeMap<String, i64>> {
+) -> Result<BTreeMap<String, i64>> {
     let mut transaction = pools.writer.begin().await?;
     let pipeline: i64 = sqlx::query_scalar("SELECT pipeline_id FROM runs WHERE id = $1")
         .bind(run.0)
@@ -428,10 +442,10 @@ pub(crate) async fn allocate_run_counters(
             .execute(&mut *transaction)
             .await?;
     }
-    let rows = sqlx::query("SELECT prefix, value FROM run_counters WHERE run_id = $1")
+    let values: Vec<(String, i64)> = sqlx::query_as("SELECT prefix, value FROM run_counters WHERE run_id = $1")
         .bind(run.0)
         .fetch_all(&mut *transaction)
         .await?;
     transaction.commit().await?;
-    rows.iter().map(|row| Ok((row.try_get("prefix")?, row.try_get("value")?))).collect()
+    Ok(values.into_iter().collect())
 }

@@ -3,10 +3,9 @@
 
 use slipway_events::TaskResult;
 use slipway_plan::Plan;
-use sqlx::Row;
 
 use super::artifacts::{blobs_of_runs, unreferenced};
-use super::common::{DbConnection, DbPools, DbRow, json_column, optional_timestamp, timestamp, to_json};
+use super::common::{DbConnection, DbPools, from_json, to_json};
 use super::jobs::lock_job;
 use super::pipelines::{apply_guard, require_pipeline};
 use super::{Db, POSTGRES};
@@ -22,29 +21,54 @@ macro_rules! run_columns {
     };
 }
 
-/// A run from a row of `run_columns!()`.
-fn run_from(row: &DbRow) -> Result<Run> {
-    Ok(Run {
-        id: RunId(row.try_get("id")?),
-        pipeline: PipelineId(row.try_get("pipeline_id")?),
-        run_number: row.try_get("run_number")?,
-        trigger: TriggerKind::parse(&row.try_get::<String, _>("trigger_kind")?)?,
-        trigger_details: json_column(row, "trigger_details")?,
-        branch: row.try_get("branch")?,
-        commit: row.try_get("commit_sha")?,
-        parameters: json_column(row, "parameters")?,
-        variables: json_column(row, "variables")?,
-        status: RunStatus::parse(&row.try_get::<String, _>("status")?)?,
-        result: parse_result(row.try_get("result")?)?,
-        requested_by: row.try_get("requested_by")?,
-        created_at: timestamp(row, "created_at")?,
-        started_at: optional_timestamp(row, "started_at")?,
-        finished_at: optional_timestamp(row, "finished_at")?,
-        cancel_requested: row.try_get("cancel_requested")?,
-        keep: row.try_get("keep")?,
-        retry_of: row.try_get::<Option<i64>, _>("retry_of")?.map(RunId),
-        upstream_run: row.try_get::<Option<i64>, _>("upstream_run_id")?.map(RunId),
-    })
+/// A row of `run_columns!()`.
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: i64,
+    pipeline_id: i64,
+    run_number: String,
+    trigger_kind: String,
+    trigger_details: String,
+    branch: Option<String>,
+    commit_sha: Option<String>,
+    parameters: String,
+    variables: String,
+    status: String,
+    result: Option<String>,
+    requested_by: Option<String>,
+    created_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+    cancel_requested: bool,
+    keep: bool,
+    retry_of: Option<i64>,
+    upstream_run_id: Option<i64>,
+}
+
+impl RunRow {
+    fn into_run(self) -> Result<Run> {
+        Ok(Run {
+            id: RunId(self.id),
+            pipeline: PipelineId(self.pipeline_id),
+            run_number: self.run_number,
+            trigger: TriggerKind::parse(&self.trigger_kind)?,
+            trigger_details: from_json("trigger_details", &self.trigger_details)?,
+            branch: self.branch,
+            commit: self.commit_sha,
+            parameters: from_json("parameters", &self.parameters)?,
+            variables: from_json("variables", &self.variables)?,
+            status: RunStatus::parse(&self.status)?,
+            result: parse_result(self.result)?,
+            requested_by: self.requested_by,
+            created_at: Timestamp(self.created_at),
+            started_at: self.started_at.map(Timestamp),
+            finished_at: self.finished_at.map(Timestamp),
+            cancel_requested: self.cancel_requested,
+            keep: self.keep,
+            retry_of: self.retry_of.map(RunId),
+            upstream_run: self.upstream_run_id.map(RunId),
+        })
+    }
 }
 
 /// Fails with `NotFound` unless the run exists.
@@ -72,7 +96,7 @@ pub(crate) async fn create_run(
     {
         return Ok(None);
     }
-    let row = sqlx::query(concat!(
+    let row = sqlx::query_as::<_, RunRow>(concat!(
         "INSERT INTO runs (pipeline_id, run_number, trigger_kind, trigger_details, branch, commit_sha, parameters, \
          variables, plan, status, requested_by, created_at, retry_of, upstream_run_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13) RETURNING ",
@@ -93,25 +117,25 @@ pub(crate) async fn create_run(
     .bind(run.upstream_run.map(|id| id.0))
     .fetch_one(&mut *transaction)
     .await?;
-    let created = run_from(&row)?;
+    let created = row.into_run()?;
     transaction.commit().await?;
     Ok(Some(created))
 }
 
 /// Implements [`crate::Store::run`].
 pub(crate) async fn run(pools: &DbPools, _context: &Context, run: RunId) -> Result<Run> {
-    let row = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
+    let row = sqlx::query_as::<_, RunRow>(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
         .bind(run.0)
         .fetch_optional(&pools.reader)
         .await?;
-    row.as_ref().map(run_from).transpose()?.ok_or_else(|| StoreError::not_found("run", run))
+    row.map(RunRow::into_run).transpose()?.ok_or_else(|| StoreError::not_found("run", run))
 }
 
 /// Implements [`crate::Store::run_plan`].
 pub(crate) async fn run_plan(pools: &DbPools, _context: &Context, run: RunId) -> Result<Option<Plan>> {
-    let row = sqlx::query("SELECT plan FROM runs WHERE id = $1").bind(run.0).fetch_optional(&pools.reader).await?;
-    let row = row.ok_or_else(|| StoreError::not_found("run", run))?;
-    let text: Option<String> = row.try_get("plan")?;
+    let plan: Option<Option<String>> =
+        sqlx::query_scalar("SELECT plan FROM runs WHERE id = $1").bind(run.0).fetch_optional(&pools.reader).await?;
+    let text = plan.ok_or_else(|| StoreError::not_found("run", run))?;
     text.map(|text| {
         serde_json::from_str(&text).map_err(|error| StoreError::corrupt(format!("plan of run {run}: {error}")))
     })
@@ -156,7 +180,7 @@ pub(crate) async fn set_run_keep(pools: &DbPools, _context: &Context, run: RunId
 /// Implements [`crate::Store::list_runs`].
 pub(crate) async fn list_runs(pools: &DbPools, _context: &Context, filter: &RunFilter) -> Result<Vec<Run>> {
     let limit = if filter.limit == 0 { 50 } else { i64::from(filter.limit.min(1000)) };
-    sqlx::query(concat!(
+    sqlx::query_as::<_, RunRow>(concat!(
         "SELECT ",
         run_columns!(),
         " FROM runs WHERE ($1 IS NULL OR pipeline_id = $1) AND ($2 IS NULL OR status = $2) \
@@ -169,22 +193,22 @@ pub(crate) async fn list_runs(pools: &DbPools, _context: &Context, filter: &RunF
     .bind(limit)
     .fetch_all(&pools.reader)
     .await?
-    .iter()
-    .map(run_from)
+    .into_iter()
+    .map(RunRow::into_run)
     .collect()
 }
 
 /// Implements [`crate::Store::latest_runs`].
 pub(crate) async fn latest_runs(pools: &DbPools, _context: &Context) -> Result<Vec<Run>> {
-    sqlx::query(concat!(
+    sqlx::query_as::<_, RunRow>(concat!(
         "SELECT ",
         run_columns!(),
         " FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY pipeline_id) ORDER BY pipeline_id"
     ))
     .fetch_all(&pools.reader)
     .await?
-    .iter()
-    .map(run_from)
+    .into_iter()
+    .map(RunRow::into_run)
     .collect()
 }
 
@@ -195,7 +219,7 @@ pub(crate) async fn latest_successful_run(
     pipeline: PipelineId,
     branch: Option<&str>,
 ) -> Result<Option<Run>> {
-    let row = sqlx::query(concat!(
+    let row = sqlx::query_as::<_, RunRow>(concat!(
         "SELECT ",
         run_columns!(),
         " FROM runs WHERE pipeline_id = $1 AND ($2 IS NULL OR branch = $2) AND status = 'completed' \
@@ -205,7 +229,7 @@ pub(crate) async fn latest_successful_run(
     .bind(branch)
     .fetch_optional(&pools.reader)
     .await?;
-    row.as_ref().map(run_from).transpose()
+    row.map(RunRow::into_run).transpose()
 }
 
 /// Reads a run, locking its row until the transaction ends (on SQLite the single writer is the lock).
@@ -215,17 +239,17 @@ pub(super) async fn lock_run(connection: &mut DbConnection, run: RunId) -> Resul
     } else {
         concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1")
     };
-    let row = sqlx::query(sql).bind(run.0).fetch_optional(&mut *connection).await?;
-    row.as_ref().map(run_from).transpose()?.ok_or_else(|| StoreError::not_found("run", run))
+    let row = sqlx::query_as::<_, RunRow>(sql).bind(run.0).fetch_optional(&mut *connection).await?;
+    row.map(RunRow::into_run).transpose()?.ok_or_else(|| StoreError::not_found("run", run))
 }
 
 /// Reads a run again inside a transaction.
 async fn reload_run(connection: &mut DbConnection, run: RunId) -> Result<Run> {
-    let row = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
+    let row = sqlx::query_as::<_, RunRow>(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
         .bind(run.0)
         .fetch_one(&mut *connection)
         .await?;
-    run_from(&row)
+    row.into_run()
 }
 
 /// Implements [`crate::Store::start_run`].

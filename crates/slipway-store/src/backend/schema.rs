@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
-
 use super::common::DbPools;
 use super::{Db, POSTGRES};
 use crate::clock::Clock;
@@ -27,12 +25,9 @@ pub(crate) async fn migrate(pool: &sqlx::Pool<Db>) -> Result<()> {
             .await?;
     }
     sqlx::query(CREATE_MIGRATIONS_TABLE).execute(&mut *transaction).await?;
-    let applied: HashMap<i64, String> = sqlx::query("SELECT version, checksum FROM slipway_migrations")
-        .fetch_all(&mut *transaction)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get::<i64, _>("version")?, row.try_get::<String, _>("checksum")?)))
-        .collect::<Result<_>>()?;
+    let applied: Vec<(i64, String)> =
+        sqlx::query_as("SELECT version, checksum FROM slipway_migrations").fetch_all(&mut *transaction).await?;
+    let applied: HashMap<i64, String> = applied.into_iter().collect();
     let newest_known = MIGRATIONS.iter().map(|migration| migration.version).max().unwrap_or(0);
     if let Some(newer) = applied.keys().copied().filter(|version| *version > newest_known).max() {
         return Err(StoreError::Migration {
