@@ -2,10 +2,9 @@
 //! pending to queued, finishing them without a lease, and locking one for a change.
 
 use slipway_events::TaskResult;
-use sqlx::Row;
 
 use super::POSTGRES;
-use super::common::{DbConnection, DbPools, DbRow, json_column, optional_timestamp, require_name, timestamp, to_json};
+use super::common::{DbConnection, DbPools, from_json, require_name, to_json};
 use super::runs::lock_run;
 use crate::crypto::constant_time_equal;
 use crate::error::{Result, StoreError, conflict_or};
@@ -20,29 +19,64 @@ macro_rules! job_columns {
 }
 pub(super) use job_columns;
 
-/// A job from a row of `job_columns!()`.
-pub(super) fn job_from(row: &DbRow) -> Result<Job> {
-    Ok(Job {
-        id: JobId(row.try_get("id")?),
-        run: RunId(row.try_get("run_id")?),
-        key: row.try_get("job_key")?,
-        stage: row.try_get("stage")?,
-        job: row.try_get("job")?,
-        leg: row.try_get("leg")?,
-        display_name: row.try_get("display_name")?,
-        pool: row.try_get("pool")?,
-        demands: json_column(row, "demands")?,
-        status: JobStatus::parse(&row.try_get::<String, _>("status")?)?,
-        result: parse_result(row.try_get("result")?)?,
-        message: row.try_get("message")?,
-        attempt: row.try_get("attempt")?,
-        lease_holder: row.try_get("lease_holder")?,
-        lease_expires_at: optional_timestamp(row, "lease_expires_at")?,
-        created_at: timestamp(row, "created_at")?,
-        queued_at: optional_timestamp(row, "queued_at")?,
-        started_at: optional_timestamp(row, "started_at")?,
-        finished_at: optional_timestamp(row, "finished_at")?,
-    })
+/// A row of `job_columns!()`.
+#[derive(sqlx::FromRow)]
+pub(super) struct JobRow {
+    id: i64,
+    run_id: i64,
+    job_key: String,
+    stage: String,
+    job: String,
+    leg: Option<String>,
+    display_name: String,
+    pool: String,
+    demands: String,
+    status: String,
+    result: Option<String>,
+    message: Option<String>,
+    attempt: i64,
+    lease_holder: Option<String>,
+    lease_expires_at: Option<i64>,
+    created_at: i64,
+    queued_at: Option<i64>,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
+
+impl JobRow {
+    pub(super) fn into_job(self) -> Result<Job> {
+        Ok(Job {
+            id: JobId(self.id),
+            run: RunId(self.run_id),
+            key: self.job_key,
+            stage: self.stage,
+            job: self.job,
+            leg: self.leg,
+            display_name: self.display_name,
+            pool: self.pool,
+            demands: from_json("demands", &self.demands)?,
+            status: JobStatus::parse(&self.status)?,
+            result: parse_result(self.result)?,
+            message: self.message,
+            attempt: self.attempt,
+            lease_holder: self.lease_holder,
+            lease_expires_at: self.lease_expires_at.map(Timestamp),
+            created_at: Timestamp(self.created_at),
+            queued_at: self.queued_at.map(Timestamp),
+            started_at: self.started_at.map(Timestamp),
+            finished_at: self.finished_at.map(Timestamp),
+        })
+    }
+}
+
+/// A row of `job_columns!()` followed by the job's lease id, next log chunk number and line count.
+#[derive(sqlx::FromRow)]
+struct LockedJobRow {
+    #[sqlx(flatten)]
+    job: JobRow,
+    lease_id: Option<String>,
+    log_sequence: i64,
+    log_lines: i64,
 }
 
 /// Implements [`crate::Store::add_jobs`].
@@ -115,7 +149,7 @@ async fn insert_jobs<'a>(
         } else {
             ("pending", None, None, None)
         };
-        let row = sqlx::query(concat!(
+        let row = sqlx::query_as::<_, JobRow>(concat!(
             "INSERT INTO jobs (run_id, job_key, stage, job, leg, display_name, pool, demands, status, created_at, \
              queued_at, result, message, finished_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $12 IS NULL THEN NULL ELSE $10 END) \
@@ -138,7 +172,7 @@ async fn insert_jobs<'a>(
         .fetch_one(&mut *transaction)
         .await
         .map_err(conflict_or("job", &key))?;
-        let added = job_from(&row)?;
+        let added = row.into_job()?;
         if let Some(spec) = spec {
             write_spec(&mut *transaction, context, added.id, spec).await?;
         }
@@ -200,37 +234,37 @@ pub(crate) async fn job_spec(pools: &DbPools, context: &Context, job: JobId) -> 
 
 /// Implements [`crate::Store::running_jobs`].
 pub(crate) async fn running_jobs(pools: &DbPools, _context: &Context) -> Result<Vec<Job>> {
-    sqlx::query(concat!("SELECT ", job_columns!(), " FROM jobs WHERE status = 'running' ORDER BY id"))
+    sqlx::query_as::<_, JobRow>(concat!("SELECT ", job_columns!(), " FROM jobs WHERE status = 'running' ORDER BY id"))
         .fetch_all(&pools.reader)
         .await?
-        .iter()
-        .map(job_from)
+        .into_iter()
+        .map(JobRow::into_job)
         .collect()
 }
 
 /// Implements [`crate::Store::job`].
 pub(crate) async fn job(pools: &DbPools, _context: &Context, job: JobId) -> Result<Job> {
-    let row = sqlx::query(concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1"))
+    let row = sqlx::query_as::<_, JobRow>(concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1"))
         .bind(job.0)
         .fetch_optional(&pools.reader)
         .await?;
-    row.as_ref().map(job_from).transpose()?.ok_or_else(|| StoreError::not_found("job", job))
+    row.map(JobRow::into_job).transpose()?.ok_or_else(|| StoreError::not_found("job", job))
 }
 
 /// Implements [`crate::Store::jobs_of_run`].
 pub(crate) async fn jobs_of_run(pools: &DbPools, _context: &Context, run: RunId) -> Result<Vec<Job>> {
-    sqlx::query(concat!("SELECT ", job_columns!(), " FROM jobs WHERE run_id = $1 ORDER BY id"))
+    sqlx::query_as::<_, JobRow>(concat!("SELECT ", job_columns!(), " FROM jobs WHERE run_id = $1 ORDER BY id"))
         .bind(run.0)
         .fetch_all(&pools.reader)
         .await?
-        .iter()
-        .map(job_from)
+        .into_iter()
+        .map(JobRow::into_job)
         .collect()
 }
 
 /// Implements [`crate::Store::queued_jobs`].
 pub(crate) async fn queued_jobs(pools: &DbPools, _context: &Context, pool: Option<&str>) -> Result<Vec<Job>> {
-    sqlx::query(concat!(
+    sqlx::query_as::<_, JobRow>(concat!(
         "SELECT ",
         job_columns!(),
         " FROM jobs WHERE status = 'queued' AND ($1 IS NULL OR pool = $1) ORDER BY queued_at, id"
@@ -238,8 +272,8 @@ pub(crate) async fn queued_jobs(pools: &DbPools, _context: &Context, pool: Optio
     .bind(pool)
     .fetch_all(&pools.reader)
     .await?
-    .iter()
-    .map(job_from)
+    .into_iter()
+    .map(JobRow::into_job)
     .collect()
 }
 
@@ -254,18 +288,18 @@ pub(super) async fn lock_job(connection: &mut DbConnection, job: JobId) -> Resul
     } else {
         concat!("SELECT ", job_columns!(), ", lease_id, log_sequence, log_lines FROM jobs WHERE id = $1")
     };
-    let row = sqlx::query(sql).bind(job.0).fetch_optional(&mut *connection).await?;
+    let row = sqlx::query_as::<_, LockedJobRow>(sql).bind(job.0).fetch_optional(&mut *connection).await?;
     let row = row.ok_or_else(|| StoreError::not_found("job", job))?;
-    Ok((job_from(&row)?, row.try_get("lease_id")?, row.try_get("log_sequence")?, row.try_get("log_lines")?))
+    Ok((row.job.into_job()?, row.lease_id, row.log_sequence, row.log_lines))
 }
 
 /// Reads a job again inside a transaction.
 pub(super) async fn reload_job(connection: &mut DbConnection, job: JobId) -> Result<Job> {
-    let row = sqlx::query(concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1"))
+    let row = sqlx::query_as::<_, JobRow>(concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1"))
         .bind(job.0)
         .fetch_one(&mut *connection)
         .await?;
-    job_from(&row)
+    row.into_job()
 }
 
 /// Locks a job and checks that `lease` holds it (running, same lease id).

@@ -4,15 +4,22 @@
 use std::time::Duration;
 
 use slipway_events::TaskResult;
-use sqlx::Row;
 
 use super::POSTGRES;
-use super::common::{DbPools, DbRow, json_column, require_name, timestamp, to_json};
-use super::jobs::{job_columns, job_from, lock_job, lock_leased_job, reload_job};
+use super::common::{DbPools, from_json, require_name, to_json};
+use super::jobs::{JobRow, job_columns, lock_job, lock_leased_job, reload_job};
 use crate::crypto::{constant_time_equal, random_hex};
 use crate::error::{Result, StoreError};
 use crate::model::*;
 use crate::store::Context;
+
+/// A row of `job_columns!()` followed by the job's lease id.
+#[derive(sqlx::FromRow)]
+struct LeasedJobRow {
+    #[sqlx(flatten)]
+    job: JobRow,
+    lease_id: Option<String>,
+}
 
 /// Implements [`crate::Store::lease_job`].
 pub(crate) async fn lease_job(pools: &DbPools, context: &Context, request: &LeaseRequest) -> Result<Option<Lease>> {
@@ -22,7 +29,7 @@ pub(crate) async fn lease_job(pools: &DbPools, context: &Context, request: &Leas
     // not locked by another worker taking it right now: SKIP LOCKED moves on instead of waiting).
     let mut after: (i64, i64) = (i64::MIN, i64::MIN);
     loop {
-        let candidates = sqlx::query(
+        let candidates: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
             "SELECT id, demands, queued_at FROM jobs WHERE status = 'queued' AND pool = $1 \
              AND (queued_at > $2 OR (queued_at = $2 AND id > $3)) ORDER BY queued_at, id LIMIT $4",
         )
@@ -32,14 +39,13 @@ pub(crate) async fn lease_job(pools: &DbPools, context: &Context, request: &Leas
         .bind(PAGE)
         .fetch_all(&pools.reader)
         .await?;
-        for row in &candidates {
-            let id: i64 = row.try_get("id")?;
-            after = (row.try_get::<Option<i64>, _>("queued_at")?.unwrap_or(i64::MIN), id);
-            let demands: Vec<Demand> = json_column(row, "demands")?;
+        for (id, demands, queued_at) in &candidates {
+            after = (queued_at.unwrap_or(i64::MIN), *id);
+            let demands: Vec<Demand> = from_json("demands", demands)?;
             if !demands.iter().all(|demand| demand.is_met_by(&request.capabilities)) {
                 continue;
             }
-            if let Some(lease) = take_job(pools, context, JobId(id), request).await? {
+            if let Some(lease) = take_job(pools, context, JobId(*id), request).await? {
                 return Ok(Some(lease));
             }
         }
@@ -70,7 +76,7 @@ async fn take_job(pools: &DbPools, context: &Context, job: JobId, request: &Leas
         )
     };
     let mut transaction = pools.writer.begin().await?;
-    let row = sqlx::query(sql)
+    let row = sqlx::query_as::<_, JobRow>(sql)
         .bind(job.0)
         .bind(&lease_id)
         .bind(&request.holder)
@@ -81,7 +87,7 @@ async fn take_job(pools: &DbPools, context: &Context, job: JobId, request: &Leas
     let Some(row) = row else {
         return Ok(None);
     };
-    let leased = job_from(&row)?;
+    let leased = row.into_job()?;
     transaction.commit().await?;
     // The run is marked running after the job's transaction, not inside it: locks are always
     // taken run first, then job (as cancelling does), so that PostgreSQL never deadlocks.
@@ -156,14 +162,17 @@ pub(crate) async fn reclaim_leases(
     decide: &(dyn Fn(&Job) -> ReclaimAction + Send + Sync),
 ) -> Result<Vec<ReclaimedLease>> {
     let now = context.now();
-    let rows =
-        sqlx::query(concat!("SELECT ", job_columns!(), ", lease_id FROM jobs WHERE status = 'running' ORDER BY id"))
-            .fetch_all(&pools.writer)
-            .await?;
+    let rows = sqlx::query_as::<_, LeasedJobRow>(concat!(
+        "SELECT ",
+        job_columns!(),
+        ", lease_id FROM jobs WHERE status = 'running' ORDER BY id"
+    ))
+    .fetch_all(&pools.writer)
+    .await?;
     let mut reclaimed = Vec::new();
-    for row in &rows {
-        let job = job_from(row)?;
-        let lease_id: Option<String> = row.try_get("lease_id")?;
+    for row in rows {
+        let job = row.job.into_job()?;
+        let lease_id = row.lease_id;
         let holder = job.lease_holder.clone().unwrap_or_default();
         let selected = match which {
             Reclaim::Expired => job.lease_expires_at.is_some_and(|expiry| expiry < now),
@@ -235,12 +244,22 @@ pub(crate) async fn reclaim_leases(
     Ok(reclaimed)
 }
 
-fn pool_from(row: &DbRow) -> Result<PoolRecord> {
-    Ok(PoolRecord {
-        name: row.try_get("name")?,
-        settings: json_column(row, "settings")?,
-        updated_at: timestamp(row, "updated_at")?,
-    })
+/// A row of `pools`.
+#[derive(sqlx::FromRow)]
+struct PoolRow {
+    name: String,
+    settings: String,
+    updated_at: i64,
+}
+
+impl PoolRow {
+    fn into_pool(self) -> Result<PoolRecord> {
+        Ok(PoolRecord {
+            name: self.name,
+            settings: from_json("settings", &self.settings)?,
+            updated_at: Timestamp(self.updated_at),
+        })
+    }
 }
 
 /// Implements [`crate::Store::set_pool_settings`].
@@ -251,7 +270,7 @@ pub(crate) async fn set_pool_settings(
     settings: &PoolSettings,
 ) -> Result<PoolRecord> {
     require_name("pool", name)?;
-    let row = sqlx::query(
+    let row = sqlx::query_as::<_, PoolRow>(
         "INSERT INTO pools (name, settings, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE \
          SET settings = excluded.settings, updated_at = excluded.updated_at RETURNING name, settings, updated_at",
     )
@@ -260,15 +279,15 @@ pub(crate) async fn set_pool_settings(
     .bind(context.now().millis())
     .fetch_one(&pools.writer)
     .await?;
-    pool_from(&row)
+    row.into_pool()
 }
 
 /// Implements [`crate::Store::list_pool_settings`].
 pub(crate) async fn list_pool_settings(pools: &DbPools, _context: &Context) -> Result<Vec<PoolRecord>> {
-    sqlx::query("SELECT name, settings, updated_at FROM pools ORDER BY name")
+    sqlx::query_as::<_, PoolRow>("SELECT name, settings, updated_at FROM pools ORDER BY name")
         .fetch_all(&pools.reader)
         .await?
-        .iter()
-        .map(pool_from)
+        .into_iter()
+        .map(PoolRow::into_pool)
         .collect()
 }
