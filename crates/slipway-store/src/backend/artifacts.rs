@@ -4,9 +4,8 @@
 use std::collections::HashSet;
 
 use slipway_events::{Coverage, TestRun};
-use sqlx::Row;
 
-use super::common::{DbConnection, DbPools, DbRow, json_column, require_name, timestamp, to_json};
+use super::common::{DbConnection, DbPools, from_json, require_name, to_json};
 use super::runs::require_run;
 use crate::error::{Result, StoreError};
 use crate::model::*;
@@ -18,19 +17,34 @@ macro_rules! artifact_columns {
     };
 }
 
-/// An artifact from a row of `artifact_columns!()`.
-fn artifact_from(row: &DbRow) -> Result<Artifact> {
-    Ok(Artifact {
-        id: ArtifactId(row.try_get("id")?),
-        run: RunId(row.try_get("run_id")?),
-        job: row.try_get::<Option<i64>, _>("job_id")?.map(JobId),
-        name: row.try_get("name")?,
-        digest: row.try_get("digest")?,
-        manifest: json_column(row, "manifest")?,
-        files: row.try_get("file_count")?,
-        bytes: row.try_get("byte_count")?,
-        created_at: timestamp(row, "created_at")?,
-    })
+/// A row of `artifact_columns!()`.
+#[derive(sqlx::FromRow)]
+struct ArtifactRow {
+    id: i64,
+    run_id: i64,
+    job_id: Option<i64>,
+    name: String,
+    digest: String,
+    manifest: String,
+    file_count: i64,
+    byte_count: i64,
+    created_at: i64,
+}
+
+impl ArtifactRow {
+    fn into_artifact(self) -> Result<Artifact> {
+        Ok(Artifact {
+            id: ArtifactId(self.id),
+            run: RunId(self.run_id),
+            job: self.job_id.map(JobId),
+            name: self.name,
+            digest: self.digest,
+            manifest: from_json("manifest", &self.manifest)?,
+            files: self.file_count,
+            bytes: self.byte_count,
+            created_at: Timestamp(self.created_at),
+        })
+    }
 }
 
 /// Implements [`crate::Store::record_artifact`].
@@ -47,7 +61,7 @@ pub(crate) async fn record_artifact(pools: &DbPools, context: &Context, artifact
             return Err(StoreError::not_found("job", job));
         }
     }
-    let row = sqlx::query(concat!(
+    let row = sqlx::query_as::<_, ArtifactRow>(concat!(
         "INSERT INTO artifacts (run_id, job_id, name, digest, manifest, file_count, byte_count, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, name) DO UPDATE SET job_id = excluded.job_id, \
          digest = excluded.digest, manifest = excluded.manifest, file_count = excluded.file_count, \
@@ -64,7 +78,7 @@ pub(crate) async fn record_artifact(pools: &DbPools, context: &Context, artifact
     .bind(context.now().millis())
     .fetch_one(&mut *transaction)
     .await?;
-    let recorded = artifact_from(&row)?;
+    let recorded = row.into_artifact()?;
     sqlx::query("DELETE FROM artifact_blobs WHERE artifact_id = $1")
         .bind(recorded.id.0)
         .execute(&mut *transaction)
@@ -83,13 +97,17 @@ pub(crate) async fn record_artifact(pools: &DbPools, context: &Context, artifact
 
 /// Implements [`crate::Store::artifacts_of_run`].
 pub(crate) async fn artifacts_of_run(pools: &DbPools, _context: &Context, run: RunId) -> Result<Vec<Artifact>> {
-    sqlx::query(concat!("SELECT ", artifact_columns!(), " FROM artifacts WHERE run_id = $1 ORDER BY name"))
-        .bind(run.0)
-        .fetch_all(&pools.reader)
-        .await?
-        .iter()
-        .map(artifact_from)
-        .collect()
+    sqlx::query_as::<_, ArtifactRow>(concat!(
+        "SELECT ",
+        artifact_columns!(),
+        " FROM artifacts WHERE run_id = $1 ORDER BY name"
+    ))
+    .bind(run.0)
+    .fetch_all(&pools.reader)
+    .await?
+    .into_iter()
+    .map(ArtifactRow::into_artifact)
+    .collect()
 }
 
 /// Implements [`crate::Store::is_blob_referenced`].
@@ -134,7 +152,7 @@ pub(super) async fn unreferenced(connection: &mut DbConnection, blobs: HashSet<S
 }
 
 /// A test count as a database integer.
-pub(super) fn count(value: u64) -> Result<i64> {
+fn count(value: u64) -> Result<i64> {
     i64::try_from(value).map_err(|_| StoreError::invalid("test results", "a count is too large"))
 }
 
@@ -149,6 +167,19 @@ pub(crate) async fn add_test_run(
 ) -> Result<()> {
     let mut transaction = pools.writer.begin().await?;
     require_run(&mut transaction, run).await?;
+    insert_test_run(&mut transaction, run, job, step, results).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Stores test results that the step numbered `step` of job `job` (its key) published.
+pub(super) async fn insert_test_run(
+    connection: &mut DbConnection,
+    run: RunId,
+    job: &str,
+    step: i64,
+    results: &TestRun,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO test_runs (run_id, job_key, step, total, passed, failed, skipped, data) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -161,33 +192,26 @@ pub(crate) async fn add_test_run(
     .bind(count(results.failed)?)
     .bind(count(results.skipped)?)
     .bind(to_json("test results", results)?)
-    .execute(&mut *transaction)
+    .execute(&mut *connection)
     .await?;
-    transaction.commit().await?;
     Ok(())
 }
 
 /// Implements [`crate::Store::test_runs`].
 pub(crate) async fn test_runs(pools: &DbPools, _context: &Context, run: RunId) -> Result<Vec<StoredTestRun>> {
-    sqlx::query("SELECT job_key, step, data FROM test_runs WHERE run_id = $1 ORDER BY id")
-        .bind(run.0)
-        .fetch_all(&pools.reader)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(StoredTestRun {
-                run,
-                job: row.try_get("job_key")?,
-                step: row.try_get("step")?,
-                results: json_column(row, "data")?,
-            })
-        })
+    let rows: Vec<(String, i64, String)> =
+        sqlx::query_as("SELECT job_key, step, data FROM test_runs WHERE run_id = $1 ORDER BY id")
+            .bind(run.0)
+            .fetch_all(&pools.reader)
+            .await?;
+    rows.into_iter()
+        .map(|(job, step, data)| Ok(StoredTestRun { run, job, step, results: from_json("data", &data)? }))
         .collect()
 }
 
 /// Implements [`crate::Store::test_totals`].
 pub(crate) async fn test_totals(pools: &DbPools, _context: &Context, run: RunId) -> Result<TestTotals> {
-    let row = sqlx::query(
+    let (total, passed, failed, skipped): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) AS total, CAST(COALESCE(SUM(passed), 0) AS BIGINT) AS passed, \
          CAST(COALESCE(SUM(failed), 0) AS BIGINT) AS failed, CAST(COALESCE(SUM(skipped), 0) AS BIGINT) AS skipped \
          FROM test_runs WHERE run_id = $1",
@@ -195,12 +219,7 @@ pub(crate) async fn test_totals(pools: &DbPools, _context: &Context, run: RunId)
     .bind(run.0)
     .fetch_one(&pools.reader)
     .await?;
-    Ok(TestTotals {
-        total: row.try_get("total")?,
-        passed: row.try_get("passed")?,
-        failed: row.try_get("failed")?,
-        skipped: row.try_get("skipped")?,
-    })
+    Ok(TestTotals { total, passed, failed, skipped })
 }
 
 /// Implements [`crate::Store::add_coverage`].
@@ -214,31 +233,37 @@ pub(crate) async fn add_coverage(
 ) -> Result<()> {
     let mut transaction = pools.writer.begin().await?;
     require_run(&mut transaction, run).await?;
+    insert_coverage(&mut transaction, run, job, step, coverage).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Stores a coverage summary that the step numbered `step` of job `job` (its key) published.
+pub(super) async fn insert_coverage(
+    connection: &mut DbConnection,
+    run: RunId,
+    job: &str,
+    step: i64,
+    coverage: &Coverage,
+) -> Result<()> {
     sqlx::query("INSERT INTO coverage_summaries (run_id, job_key, step, data) VALUES ($1, $2, $3, $4)")
         .bind(run.0)
         .bind(job)
         .bind(step)
         .bind(to_json("coverage", coverage)?)
-        .execute(&mut *transaction)
+        .execute(&mut *connection)
         .await?;
-    transaction.commit().await?;
     Ok(())
 }
 
 /// Implements [`crate::Store::coverage_summaries`].
 pub(crate) async fn coverage_summaries(pools: &DbPools, _context: &Context, run: RunId) -> Result<Vec<StoredCoverage>> {
-    sqlx::query("SELECT job_key, step, data FROM coverage_summaries WHERE run_id = $1 ORDER BY id")
-        .bind(run.0)
-        .fetch_all(&pools.reader)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(StoredCoverage {
-                run,
-                job: row.try_get("job_key")?,
-                step: row.try_get("step")?,
-                coverage: json_column(row, "data")?,
-            })
-        })
+    let rows: Vec<(String, i64, String)> =
+        sqlx::query_as("SELECT job_key, step, data FROM coverage_summaries WHERE run_id = $1 ORDER BY id")
+            .bind(run.0)
+            .fetch_all(&pools.reader)
+            .await?;
+    rows.into_iter()
+        .map(|(job, step, data)| Ok(StoredCoverage { run, job, step, coverage: from_json("data", &data)? }))
         .collect()
 }

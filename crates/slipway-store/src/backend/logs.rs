@@ -2,10 +2,9 @@
 //! events.
 
 use slipway_events::Event;
-use sqlx::Row;
 
-use super::artifacts::count;
-use super::common::{DbConnection, DbPools, DbRow, json_column, optional_timestamp, to_json};
+use super::artifacts::{insert_coverage, insert_test_run};
+use super::common::{DbConnection, DbPools, from_json, to_json};
 use super::jobs::{lock_job, lock_leased_job};
 use crate::crypto::constant_time_equal;
 use crate::error::{Result, StoreError};
@@ -18,20 +17,44 @@ macro_rules! step_columns {
     };
 }
 
-/// A step from a row of `step_columns!()`.
-fn step_from(row: &DbRow) -> Result<Step> {
-    Ok(Step {
-        number: row.try_get("number")?,
-        name: row.try_get("name")?,
-        display_name: row.try_get("display_name")?,
-        status: StepStatus::parse(&row.try_get::<String, _>("status")?)?,
-        result: parse_result(row.try_get("result")?)?,
-        exit_code: row.try_get("exit_code")?,
-        attempts: row.try_get("attempts")?,
-        message: row.try_get("message")?,
-        started_at: optional_timestamp(row, "started_at")?,
-        finished_at: optional_timestamp(row, "finished_at")?,
-    })
+/// A row of `step_columns!()`.
+#[derive(sqlx::FromRow)]
+struct StepRow {
+    number: i64,
+    name: Option<String>,
+    display_name: String,
+    status: String,
+    result: Option<String>,
+    exit_code: Option<i64>,
+    attempts: i64,
+    message: Option<String>,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
+
+impl StepRow {
+    fn into_step(self) -> Result<Step> {
+        Ok(Step {
+            number: self.number,
+            name: self.name,
+            display_name: self.display_name,
+            status: StepStatus::parse(&self.status)?,
+            result: parse_result(self.result)?,
+            exit_code: self.exit_code,
+            attempts: self.attempts,
+            message: self.message,
+            started_at: self.started_at.map(Timestamp),
+            finished_at: self.finished_at.map(Timestamp),
+        })
+    }
+}
+
+/// A row of `job_id, step_columns!()`.
+#[derive(sqlx::FromRow)]
+struct JobStepRow {
+    job_id: i64,
+    #[sqlx(flatten)]
+    step: StepRow,
 }
 
 /// Implements [`crate::Store::record_step`].
@@ -72,18 +95,18 @@ async fn upsert_step(connection: &mut DbConnection, job: JobId, step: &Step) -> 
 
 /// Implements [`crate::Store::steps_of_job`].
 pub(crate) async fn steps_of_job(pools: &DbPools, _context: &Context, job: JobId) -> Result<Vec<Step>> {
-    sqlx::query(concat!("SELECT ", step_columns!(), " FROM steps WHERE job_id = $1 ORDER BY number"))
+    sqlx::query_as::<_, StepRow>(concat!("SELECT ", step_columns!(), " FROM steps WHERE job_id = $1 ORDER BY number"))
         .bind(job.0)
         .fetch_all(&pools.reader)
         .await?
-        .iter()
-        .map(step_from)
+        .into_iter()
+        .map(StepRow::into_step)
         .collect()
 }
 
 /// Implements [`crate::Store::steps_of_run`].
 pub(crate) async fn steps_of_run(pools: &DbPools, _context: &Context, run: RunId) -> Result<Vec<(JobId, Step)>> {
-    sqlx::query(concat!(
+    sqlx::query_as::<_, JobStepRow>(concat!(
         "SELECT job_id, ",
         step_columns!(),
         " FROM steps WHERE job_id IN (SELECT id FROM jobs WHERE run_id = $1) ORDER BY job_id, number"
@@ -91,8 +114,8 @@ pub(crate) async fn steps_of_run(pools: &DbPools, _context: &Context, run: RunId
     .bind(run.0)
     .fetch_all(&pools.reader)
     .await?
-    .iter()
-    .map(|row| Ok((JobId(row.try_get("job_id")?), step_from(row)?)))
+    .into_iter()
+    .map(|row| Ok((JobId(row.job_id), row.step.into_step()?)))
     .collect()
 }
 
@@ -124,23 +147,23 @@ async fn insert_chunk(
     Ok(())
 }
 
-/// Implements [`crate::Store::append_log_chunk`].
-pub(crate) async fn append_log_chunk(
-    pools: &DbPools,
-    _context: &Context,
+/// Locks the job of a chunk its lease holder sends and checks the chunk: `None` when it was stored
+/// before (a retried upload: same lease, number and lines), else the job and the number of the
+/// chunk's first line.
+async fn check_chunk(
+    connection: &mut DbConnection,
     lease: &LeaseToken,
     sequence: i64,
     lines: &[String],
-) -> Result<ChunkOutcome> {
-    let mut transaction = pools.writer.begin().await?;
-    let (job, lease_id, expected, log_lines) = lock_job(&mut transaction, lease.job).await?;
+) -> Result<Option<(Job, i64)>> {
+    let (job, lease_id, expected, log_lines) = lock_job(&mut *connection, lease.job).await?;
     // A chunk stored before under this lease is recognised first, even after the job completed.
     let stored: Option<String> =
         sqlx::query_scalar("SELECT lines FROM log_chunks WHERE job_id = $1 AND lease_id = $2 AND sequence = $3")
             .bind(lease.job.0)
             .bind(&lease.lease_id)
             .bind(sequence)
-            .fetch_optional(&mut *transaction)
+            .fetch_optional(&mut *connection)
             .await?;
     if let Some(stored) = stored {
         let stored: Vec<String> = serde_json::from_str(&stored)
@@ -148,7 +171,7 @@ pub(crate) async fn append_log_chunk(
         if stored != lines {
             return Err(StoreError::LogChunkMismatch { job: lease.job, sequence });
         }
-        return Ok(ChunkOutcome::AlreadyStored);
+        return Ok(None);
     }
     let held = job.status == JobStatus::Running
         && lease_id.as_deref().is_some_and(|current| constant_time_equal(current, &lease.lease_id));
@@ -158,9 +181,24 @@ pub(crate) async fn append_log_chunk(
     if sequence != expected {
         return Err(StoreError::LogChunkOutOfOrder { job: lease.job, sequence, expected });
     }
-    insert_chunk(&mut transaction, lease.job, log_lines, lines, Some((&lease.lease_id, sequence))).await?;
+    Ok(Some((job, log_lines)))
+}
+
+/// Implements [`crate::Store::append_log_chunk`].
+pub(crate) async fn append_log_chunk(
+    pools: &DbPools,
+    _context: &Context,
+    lease: &LeaseToken,
+    sequence: i64,
+    lines: &[String],
+) -> Result<ChunkOutcome> {
+    let mut transaction = pools.writer.begin().await?;
+    let Some((_, first_line)) = check_chunk(&mut transaction, lease, sequence, lines).await? else {
+        return Ok(ChunkOutcome::AlreadyStored);
+    };
+    insert_chunk(&mut transaction, lease.job, first_line, lines, Some((&lease.lease_id, sequence))).await?;
     transaction.commit().await?;
-    Ok(ChunkOutcome::Stored { first_line: log_lines })
+    Ok(ChunkOutcome::Stored { first_line })
 }
 
 /// Implements [`crate::Store::append_job_chunk`].
@@ -171,79 +209,27 @@ pub(crate) async fn append_job_chunk(
     chunk: &JobChunk,
 ) -> Result<ChunkOutcome> {
     let mut transaction = pools.writer.begin().await?;
-    let (job, lease_id, expected, log_lines) = lock_job(&mut transaction, lease.job).await?;
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT lines FROM log_chunks WHERE job_id = $1 AND lease_id = $2 AND sequence = $3")
-            .bind(lease.job.0)
-            .bind(&lease.lease_id)
-            .bind(chunk.sequence)
-            .fetch_optional(&mut *transaction)
-            .await?;
-    if let Some(stored) = stored {
-        let stored: Vec<String> = serde_json::from_str(&stored).map_err(|error| {
-            StoreError::corrupt(format!("log chunk {} of job {}: {error}", chunk.sequence, lease.job))
-        })?;
-        if stored != chunk.lines {
-            return Err(StoreError::LogChunkMismatch { job: lease.job, sequence: chunk.sequence });
-        }
+    let Some((job, first_line)) = check_chunk(&mut transaction, lease, chunk.sequence, &chunk.lines).await? else {
         return Ok(ChunkOutcome::AlreadyStored);
-    }
-    let held = job.status == JobStatus::Running
-        && lease_id.as_deref().is_some_and(|current| constant_time_equal(current, &lease.lease_id));
-    if !held {
-        return Err(StoreError::LeaseLost { job: lease.job });
-    }
-    if chunk.sequence != expected {
-        return Err(StoreError::LogChunkOutOfOrder { job: lease.job, sequence: chunk.sequence, expected });
-    }
-    insert_chunk(&mut transaction, lease.job, log_lines, &chunk.lines, Some((&lease.lease_id, chunk.sequence))).await?;
+    };
+    insert_chunk(&mut transaction, lease.job, first_line, &chunk.lines, Some((&lease.lease_id, chunk.sequence)))
+        .await?;
     if !chunk.events.is_empty() {
-        let count = i64::try_from(chunk.events.len()).map_err(|_| StoreError::invalid("events", "too many"))?;
-        let total: i64 =
-            sqlx::query_scalar("UPDATE runs SET event_count = event_count + $2 WHERE id = $1 RETURNING event_count")
-                .bind(job.run.0)
-                .bind(count)
-                .fetch_one(&mut *transaction)
-                .await?;
-        for (sequence, event) in (total - count + 1..).zip(&chunk.events) {
-            sqlx::query("INSERT INTO run_events (run_id, sequence, event) VALUES ($1, $2, $3)")
-                .bind(job.run.0)
-                .bind(sequence)
-                .bind(event.to_json_line())
-                .execute(&mut *transaction)
-                .await?;
-        }
+        add_events(&mut transaction, job.run, &chunk.events)
+            .await?
+            .ok_or_else(|| StoreError::not_found("run", job.run))?;
     }
     for step in &chunk.steps {
         upsert_step(&mut transaction, lease.job, step).await?;
     }
     for (step, results) in &chunk.test_runs {
-        sqlx::query(
-            "INSERT INTO test_runs (run_id, job_key, step, total, passed, failed, skipped, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(job.run.0)
-        .bind(&job.key)
-        .bind(step)
-        .bind(count(results.total)?)
-        .bind(count(results.passed)?)
-        .bind(count(results.failed)?)
-        .bind(count(results.skipped)?)
-        .bind(to_json("test results", results)?)
-        .execute(&mut *transaction)
-        .await?;
+        insert_test_run(&mut transaction, job.run, &job.key, *step, results).await?;
     }
     for (step, coverage) in &chunk.coverage {
-        sqlx::query("INSERT INTO coverage_summaries (run_id, job_key, step, data) VALUES ($1, $2, $3, $4)")
-            .bind(job.run.0)
-            .bind(&job.key)
-            .bind(step)
-            .bind(to_json("coverage", coverage)?)
-            .execute(&mut *transaction)
-            .await?;
+        insert_coverage(&mut transaction, job.run, &job.key, *step, coverage).await?;
     }
     transaction.commit().await?;
-    Ok(ChunkOutcome::Stored { first_line: log_lines })
+    Ok(ChunkOutcome::Stored { first_line })
 }
 
 /// Implements [`crate::Store::append_log_lines`].
@@ -283,7 +269,7 @@ pub(crate) async fn read_log(
     let mut next_line = from_line;
     let mut last_chunk_id = i64::MIN;
     'pages: while i64::try_from(lines.len()).unwrap_or(i64::MAX) < max_lines {
-        let chunks = sqlx::query(
+        let chunks: Vec<(i64, i64, String)> = sqlx::query_as(
             "SELECT id, first_line, lines FROM log_chunks WHERE job_id = $1 AND (first_line > $2 OR (first_line = $2 AND id > $3)) \
              ORDER BY first_line, id LIMIT $4",
         )
@@ -293,11 +279,11 @@ pub(crate) async fn read_log(
         .bind(CHUNKS_PER_QUERY)
         .fetch_all(&pools.reader)
         .await?;
-        for chunk in &chunks {
-            let first_line: i64 = chunk.try_get("first_line")?;
+        for (id, first_line, chunk_lines) in &chunks {
+            let first_line = *first_line;
             start = first_line;
-            last_chunk_id = chunk.try_get("id")?;
-            let chunk_lines: Vec<String> = json_column(chunk, "lines")?;
+            last_chunk_id = *id;
+            let chunk_lines: Vec<String> = from_json("lines", chunk_lines)?;
             for (offset, line) in chunk_lines.into_iter().enumerate() {
                 let number = first_line + i64::try_from(offset).unwrap_or(i64::MAX);
                 if number < next_line {
@@ -319,27 +305,35 @@ pub(crate) async fn read_log(
 
 /// Implements [`crate::Store::append_events`].
 pub(crate) async fn append_events(pools: &DbPools, _context: &Context, run: RunId, events: &[Event]) -> Result<i64> {
-    let count = i64::try_from(events.len()).map_err(|_| StoreError::invalid("events", "too many"))?;
     let mut transaction = pools.writer.begin().await?;
+    let first = add_events(&mut transaction, run, events).await?.ok_or_else(|| StoreError::not_found("run", run))?;
+    transaction.commit().await?;
+    Ok(first)
+}
+
+/// Appends events to a run's record: the sequence number of the first, `None` for an unknown run.
+async fn add_events(connection: &mut DbConnection, run: RunId, events: &[Event]) -> Result<Option<i64>> {
+    let count = i64::try_from(events.len()).map_err(|_| StoreError::invalid("events", "too many"))?;
     // The update locks the run's row, so concurrent appends to one run are numbered one after another.
     let total: Option<i64> =
         sqlx::query_scalar("UPDATE runs SET event_count = event_count + $2 WHERE id = $1 RETURNING event_count")
             .bind(run.0)
             .bind(count)
-            .fetch_optional(&mut *transaction)
+            .fetch_optional(&mut *connection)
             .await?;
-    let total = total.ok_or_else(|| StoreError::not_found("run", run))?;
+    let Some(total) = total else {
+        return Ok(None);
+    };
     let first = total - count + 1;
     for (sequence, event) in (first..).zip(events) {
         sqlx::query("INSERT INTO run_events (run_id, sequence, event) VALUES ($1, $2, $3)")
             .bind(run.0)
             .bind(sequence)
             .bind(event.to_json_line())
-            .execute(&mut *transaction)
+            .execute(&mut *connection)
             .await?;
     }
-    transaction.commit().await?;
-    Ok(first)
+    Ok(Some(first))
 }
 
 /// Implements [`crate::Store::read_events`].
@@ -350,13 +344,13 @@ pub(crate) async fn read_events(
     after: i64,
     limit: i64,
 ) -> Result<Vec<StoredEvent>> {
-    sqlx::query("SELECT sequence, event FROM run_events WHERE run_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3")
-        .bind(run.0)
-        .bind(after)
-        .bind(limit.max(0))
-        .fetch_all(&pools.reader)
-        .await?
-        .iter()
-        .map(|row| Ok(StoredEvent { sequence: row.try_get("sequence")?, json: row.try_get("event")? }))
-        .collect()
+    let events: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT sequence, event FROM run_events WHERE run_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3",
+    )
+    .bind(run.0)
+    .bind(after)
+    .bind(limit.max(0))
+    .fetch_all(&pools.reader)
+    .await?;
+    Ok(events.into_iter().map(|(sequence, json)| StoredEvent { sequence, json }).collect())
 }
