@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sqlx::Row;
-
-use super::common::{DbPools, DbRow, json_column, optional_timestamp, require_name, timestamp, to_json};
+use super::common::{DbPools, from_json, require_name, to_json};
 use crate::crypto::{constant_time_equal, new_secret, secret_prefix, sha256_hex};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::*;
@@ -24,17 +22,38 @@ macro_rules! registration_columns {
     };
 }
 
-/// A registration token from a row of `registration_columns!()`.
-fn registration_from(row: &DbRow) -> Result<RegistrationToken> {
-    Ok(RegistrationToken {
-        id: RegistrationTokenId(row.try_get("id")?),
-        prefix: row.try_get("prefix")?,
-        created_by: row.try_get("created_by")?,
-        created_at: timestamp(row, "created_at")?,
-        expires_at: optional_timestamp(row, "expires_at")?,
-        used_at: optional_timestamp(row, "used_at")?,
-        agent: row.try_get::<Option<i64>, _>("agent_id")?.map(AgentId),
-    })
+/// A row of `registration_columns!()`.
+#[derive(sqlx::FromRow)]
+struct RegistrationRow {
+    id: i64,
+    prefix: String,
+    created_by: Option<String>,
+    created_at: i64,
+    expires_at: Option<i64>,
+    used_at: Option<i64>,
+    agent_id: Option<i64>,
+}
+
+impl RegistrationRow {
+    fn into_registration(self) -> RegistrationToken {
+        RegistrationToken {
+            id: RegistrationTokenId(self.id),
+            prefix: self.prefix,
+            created_by: self.created_by,
+            created_at: Timestamp(self.created_at),
+            expires_at: self.expires_at.map(Timestamp),
+            used_at: self.used_at.map(Timestamp),
+            agent: self.agent_id.map(AgentId),
+        }
+    }
+}
+
+/// A row of `registration_columns!()` followed by the token's hash.
+#[derive(sqlx::FromRow)]
+struct HashedRegistrationRow {
+    #[sqlx(flatten)]
+    token: RegistrationRow,
+    hash: String,
 }
 
 macro_rules! agent_columns {
@@ -43,18 +62,40 @@ macro_rules! agent_columns {
     };
 }
 
-/// An agent from a row of `agent_columns!()`.
-fn agent_from(row: &DbRow) -> Result<Agent> {
-    Ok(Agent {
-        id: AgentId(row.try_get("id")?),
-        name: row.try_get("name")?,
-        pool: row.try_get("pool")?,
-        capabilities: json_column(row, "capabilities")?,
-        version: row.try_get("version")?,
-        state: AgentState::parse(&row.try_get::<String, _>("state")?)?,
-        created_at: timestamp(row, "created_at")?,
-        last_seen_at: optional_timestamp(row, "last_seen_at")?,
-    })
+/// A row of `agent_columns!()`.
+#[derive(sqlx::FromRow)]
+struct AgentRow {
+    id: i64,
+    name: String,
+    pool: String,
+    capabilities: String,
+    version: String,
+    state: String,
+    created_at: i64,
+    last_seen_at: Option<i64>,
+}
+
+impl AgentRow {
+    fn into_agent(self) -> Result<Agent> {
+        Ok(Agent {
+            id: AgentId(self.id),
+            name: self.name,
+            pool: self.pool,
+            capabilities: from_json("capabilities", &self.capabilities)?,
+            version: self.version,
+            state: AgentState::parse(&self.state)?,
+            created_at: Timestamp(self.created_at),
+            last_seen_at: self.last_seen_at.map(Timestamp),
+        })
+    }
+}
+
+/// A row of `agent_columns!()` followed by the agent's credential hash.
+#[derive(sqlx::FromRow)]
+struct CredentialRow {
+    #[sqlx(flatten)]
+    agent: AgentRow,
+    credential_hash: String,
 }
 
 /// Implements [`crate::Store::create_registration_token`].
@@ -65,7 +106,7 @@ pub(crate) async fn create_registration_token(
     expires_at: Option<Timestamp>,
 ) -> Result<Issued<RegistrationToken>> {
     let (secret, prefix) = new_secret(REGISTRATION_TOKEN_KIND)?;
-    let row = sqlx::query(concat!(
+    let row = sqlx::query_as::<_, RegistrationRow>(concat!(
         "INSERT INTO registration_tokens (prefix, hash, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING ",
         registration_columns!()
     ))
@@ -76,17 +117,19 @@ pub(crate) async fn create_registration_token(
     .bind(expires_at.map(Timestamp::millis))
     .fetch_one(&pools.writer)
     .await?;
-    Ok(Issued { item: registration_from(&row)?, secret })
+    Ok(Issued { item: row.into_registration(), secret })
 }
 
 /// Implements [`crate::Store::list_registration_tokens`].
 pub(crate) async fn list_registration_tokens(pools: &DbPools, _context: &Context) -> Result<Vec<RegistrationToken>> {
-    sqlx::query(concat!("SELECT ", registration_columns!(), " FROM registration_tokens ORDER BY id DESC"))
-        .fetch_all(&pools.reader)
-        .await?
-        .iter()
-        .map(registration_from)
-        .collect()
+    let rows = sqlx::query_as::<_, RegistrationRow>(concat!(
+        "SELECT ",
+        registration_columns!(),
+        " FROM registration_tokens ORDER BY id DESC"
+    ))
+    .fetch_all(&pools.reader)
+    .await?;
+    Ok(rows.into_iter().map(RegistrationRow::into_registration).collect())
 }
 
 /// Implements [`crate::Store::register_agent`].
@@ -103,24 +146,26 @@ pub(crate) async fn register_agent(
     };
     let now = context.now();
     let mut transaction = pools.writer.begin().await?;
-    let row =
-        sqlx::query(concat!("SELECT ", registration_columns!(), ", hash FROM registration_tokens WHERE prefix = $1"))
-            .bind(prefix)
-            .fetch_optional(&mut *transaction)
-            .await?;
+    let row = sqlx::query_as::<_, HashedRegistrationRow>(concat!(
+        "SELECT ",
+        registration_columns!(),
+        ", hash FROM registration_tokens WHERE prefix = $1"
+    ))
+    .bind(prefix)
+    .fetch_optional(&mut *transaction)
+    .await?;
     let Some(row) = row else {
         return Ok(None);
     };
-    let token = registration_from(&row)?;
-    let hash: String = row.try_get("hash")?;
-    let usable = constant_time_equal(&hash, &sha256_hex(registration_secret))
+    let token = row.token.into_registration();
+    let usable = constant_time_equal(&row.hash, &sha256_hex(registration_secret))
         && token.used_at.is_none()
         && token.expires_at.is_none_or(|expiry| expiry > now);
     if !usable {
         return Ok(None);
     }
     let (credential, credential_prefix) = new_secret(AGENT_CREDENTIAL_KIND)?;
-    let row = sqlx::query(concat!(
+    let row = sqlx::query_as::<_, AgentRow>(concat!(
         "INSERT INTO agents (name, pool, capabilities, version, credential_prefix, credential_hash, state, created_at, last_seen_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'idle', $7, $7) RETURNING ",
         agent_columns!()
@@ -135,7 +180,7 @@ pub(crate) async fn register_agent(
     .fetch_one(&mut *transaction)
     .await
     .map_err(conflict_or("agent", &agent.name))?;
-    let created = agent_from(&row)?;
+    let created = row.into_agent()?;
     let used =
         sqlx::query("UPDATE registration_tokens SET used_at = $2, agent_id = $3 WHERE id = $1 AND used_at IS NULL")
             .bind(token.id.0)
@@ -155,24 +200,26 @@ pub(crate) async fn authenticate_agent(pools: &DbPools, _context: &Context, secr
     let Some(prefix) = secret_prefix(AGENT_CREDENTIAL_KIND, secret) else {
         return Ok(None);
     };
-    let row =
-        sqlx::query(concat!("SELECT ", agent_columns!(), ", credential_hash FROM agents WHERE credential_prefix = $1"))
-            .bind(prefix)
-            .fetch_optional(&pools.reader)
-            .await?;
+    let row = sqlx::query_as::<_, CredentialRow>(concat!(
+        "SELECT ",
+        agent_columns!(),
+        ", credential_hash FROM agents WHERE credential_prefix = $1"
+    ))
+    .bind(prefix)
+    .fetch_optional(&pools.reader)
+    .await?;
     let Some(row) = row else {
         return Ok(None);
     };
-    let hash: String = row.try_get("credential_hash")?;
-    if !constant_time_equal(&hash, &sha256_hex(secret)) {
+    if !constant_time_equal(&row.credential_hash, &sha256_hex(secret)) {
         return Ok(None);
     }
-    agent_from(&row).map(Some)
+    row.agent.into_agent().map(Some)
 }
 
 /// Implements [`crate::Store::agent_seen`].
 pub(crate) async fn agent_seen(pools: &DbPools, context: &Context, agent: AgentId, state: AgentState) -> Result<Agent> {
-    let row = sqlx::query(concat!(
+    let row = sqlx::query_as::<_, AgentRow>(concat!(
         "UPDATE agents SET state = $2, last_seen_at = $3 WHERE id = $1 RETURNING ",
         agent_columns!()
     ))
@@ -181,7 +228,7 @@ pub(crate) async fn agent_seen(pools: &DbPools, context: &Context, agent: AgentI
     .bind(context.now().millis())
     .fetch_optional(&pools.writer)
     .await?;
-    row.as_ref().map(agent_from).transpose()?.ok_or_else(|| StoreError::not_found("agent", agent))
+    row.map(AgentRow::into_agent).transpose()?.ok_or_else(|| StoreError::not_found("agent", agent))
 }
 
 /// Implements [`crate::Store::update_agent`].
@@ -192,7 +239,7 @@ pub(crate) async fn update_agent(
     capabilities: &BTreeMap<String, String>,
     version: &str,
 ) -> Result<Agent> {
-    let row = sqlx::query(concat!(
+    let row = sqlx::query_as::<_, AgentRow>(concat!(
         "UPDATE agents SET capabilities = $2, version = $3, last_seen_at = $4 WHERE id = $1 RETURNING ",
         agent_columns!()
     ))
@@ -202,7 +249,7 @@ pub(crate) async fn update_agent(
     .bind(context.now().millis())
     .fetch_optional(&pools.writer)
     .await?;
-    row.as_ref().map(agent_from).transpose()?.ok_or_else(|| StoreError::not_found("agent", agent))
+    row.map(AgentRow::into_agent).transpose()?.ok_or_else(|| StoreError::not_found("agent", agent))
 }
 
 /// Implements [`crate::Store::mark_silent_agents_offline`].
@@ -212,25 +259,25 @@ pub(crate) async fn mark_silent_agents_offline(
     silence: Duration,
 ) -> Result<Vec<Agent>> {
     let cutoff = context.now().minus(silence);
-    sqlx::query(concat!(
+    sqlx::query_as::<_, AgentRow>(concat!(
         "UPDATE agents SET state = 'offline' WHERE state <> 'offline' AND (last_seen_at IS NULL OR last_seen_at < $1) RETURNING ",
         agent_columns!()
     ))
     .bind(cutoff.millis())
     .fetch_all(&pools.writer)
     .await?
-    .iter()
-    .map(agent_from)
+    .into_iter()
+    .map(AgentRow::into_agent)
     .collect()
 }
 
 /// Implements [`crate::Store::list_agents`].
 pub(crate) async fn list_agents(pools: &DbPools, _context: &Context) -> Result<Vec<Agent>> {
-    sqlx::query(concat!("SELECT ", agent_columns!(), " FROM agents ORDER BY name"))
+    sqlx::query_as::<_, AgentRow>(concat!("SELECT ", agent_columns!(), " FROM agents ORDER BY name"))
         .fetch_all(&pools.reader)
         .await?
-        .iter()
-        .map(agent_from)
+        .into_iter()
+        .map(AgentRow::into_agent)
         .collect()
 }
 

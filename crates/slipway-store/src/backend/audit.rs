@@ -1,30 +1,46 @@
 //! The audit log: who did what to what, and when.
 
-use sqlx::Row;
-
-use super::common::{DbPools, DbRow, json_column, timestamp, to_json};
+use super::common::{DbPools, from_json, to_json};
 use crate::error::Result;
 use crate::model::*;
 use crate::store::Context;
 
-/// An audit entry from a row of `audit_log`.
-fn audit_from(row: &DbRow) -> Result<AuditEntry> {
-    Ok(AuditEntry {
-        id: AuditEntryId(row.try_get("id")?),
-        at: timestamp(row, "at")?,
-        actor: row.try_get("actor")?,
-        action: row.try_get("action")?,
-        target: row.try_get("target")?,
-        details: json_column(row, "details")?,
-    })
+macro_rules! audit_columns {
+    () => {
+        "id, at, actor, action, target, details"
+    };
+}
+
+/// A row of `audit_columns!()`.
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    id: i64,
+    at: i64,
+    actor: String,
+    action: String,
+    target: Option<String>,
+    details: String,
+}
+
+impl AuditRow {
+    fn into_audit(self) -> Result<AuditEntry> {
+        Ok(AuditEntry {
+            id: AuditEntryId(self.id),
+            at: Timestamp(self.at),
+            actor: self.actor,
+            action: self.action,
+            target: self.target,
+            details: from_json("details", &self.details)?,
+        })
+    }
 }
 
 /// Implements [`crate::Store::record_audit`].
 pub(crate) async fn record_audit(pools: &DbPools, context: &Context, entry: &NewAuditEntry) -> Result<AuditEntry> {
-    let row = sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, target, details) VALUES ($1, $2, $3, $4, $5) \
-         RETURNING id, at, actor, action, target, details",
-    )
+    let row = sqlx::query_as::<_, AuditRow>(concat!(
+        "INSERT INTO audit_log (at, actor, action, target, details) VALUES ($1, $2, $3, $4, $5) RETURNING ",
+        audit_columns!()
+    ))
     .bind(context.now().millis())
     .bind(&entry.actor)
     .bind(&entry.action)
@@ -32,7 +48,7 @@ pub(crate) async fn record_audit(pools: &DbPools, context: &Context, entry: &New
     .bind(to_json("audit details", &entry.details)?)
     .fetch_one(&pools.writer)
     .await?;
-    audit_from(&row)
+    row.into_audit()
 }
 
 /// Implements [`crate::Store::list_audit`].
@@ -42,14 +58,16 @@ pub(crate) async fn list_audit(
     before: Option<AuditEntryId>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>> {
-    sqlx::query(
-        "SELECT id, at, actor, action, target, details FROM audit_log WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
-    )
+    sqlx::query_as::<_, AuditRow>(concat!(
+        "SELECT ",
+        audit_columns!(),
+        " FROM audit_log WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
+    ))
     .bind(before.map(|id| id.0))
     .bind(limit.clamp(0, 10_000))
     .fetch_all(&pools.reader)
     .await?
-    .iter()
-    .map(audit_from)
+    .into_iter()
+    .map(AuditRow::into_audit)
     .collect()
 }

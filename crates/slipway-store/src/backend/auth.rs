@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use sqlx::Row;
-
-use super::common::{DbPools, DbRow, optional_timestamp, require_name, timestamp};
+use super::common::{DbPools, require_name};
 use crate::crypto::{constant_time_equal, new_secret, random_hex, secret_prefix, sha256_hex};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::*;
@@ -16,14 +14,30 @@ const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 /// How the secret of a personal access token starts.
 const ACCESS_TOKEN_KIND: &str = "slw";
 
-/// A user from a row of `users`.
-fn user_from(row: &DbRow) -> Result<User> {
-    Ok(User {
-        id: UserId(row.try_get("id")?),
-        name: row.try_get("name")?,
-        role: UserRole::parse(&row.try_get::<String, _>("role")?)?,
-        created_at: timestamp(row, "created_at")?,
-    })
+macro_rules! user_columns {
+    () => {
+        "id, name, role, created_at"
+    };
+}
+
+/// A row of `user_columns!()`.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    name: String,
+    role: String,
+    created_at: i64,
+}
+
+impl UserRow {
+    fn into_user(self) -> Result<User> {
+        Ok(User {
+            id: UserId(self.id),
+            name: self.name,
+            role: UserRole::parse(&self.role)?,
+            created_at: Timestamp(self.created_at),
+        })
+    }
 }
 
 macro_rules! token_columns {
@@ -32,71 +46,105 @@ macro_rules! token_columns {
     };
 }
 
-/// An access token from a row of `token_columns!()`.
-fn token_from(row: &DbRow) -> Result<AccessToken> {
-    Ok(AccessToken {
-        id: AccessTokenId(row.try_get("id")?),
-        user: UserId(row.try_get("user_id")?),
-        name: row.try_get("name")?,
-        prefix: row.try_get("prefix")?,
-        created_at: timestamp(row, "created_at")?,
-        last_used_at: optional_timestamp(row, "last_used_at")?,
-        expires_at: optional_timestamp(row, "expires_at")?,
-        revoked_at: optional_timestamp(row, "revoked_at")?,
-    })
+/// A row of `token_columns!()`.
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: i64,
+    user_id: i64,
+    name: String,
+    prefix: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl TokenRow {
+    fn into_token(self) -> AccessToken {
+        AccessToken {
+            id: AccessTokenId(self.id),
+            user: UserId(self.user_id),
+            name: self.name,
+            prefix: self.prefix,
+            created_at: Timestamp(self.created_at),
+            last_used_at: self.last_used_at.map(Timestamp),
+            expires_at: self.expires_at.map(Timestamp),
+            revoked_at: self.revoked_at.map(Timestamp),
+        }
+    }
+}
+
+/// A row of `token_columns!()` followed by the token's hash.
+#[derive(sqlx::FromRow)]
+struct HashedTokenRow {
+    #[sqlx(flatten)]
+    token: TokenRow,
+    hash: String,
+}
+
+/// A row of a session joined with its user.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    session_created_at: i64,
+    expires_at: i64,
+    access_token_id: i64,
 }
 
 /// Implements [`crate::Store::create_user`].
 pub(crate) async fn create_user(pools: &DbPools, context: &Context, name: &str, role: UserRole) -> Result<User> {
     require_name("user name", name)?;
-    let row = sqlx::query(
-        "INSERT INTO users (name, role, created_at) VALUES ($1, $2, $3) RETURNING id, name, role, created_at",
-    )
+    let row = sqlx::query_as::<_, UserRow>(concat!(
+        "INSERT INTO users (name, role, created_at) VALUES ($1, $2, $3) RETURNING ",
+        user_columns!()
+    ))
     .bind(name)
     .bind(role.as_str())
     .bind(context.now().millis())
     .fetch_one(&pools.writer)
     .await
     .map_err(conflict_or("user", name))?;
-    user_from(&row)
+    row.into_user()
 }
 
 /// Implements [`crate::Store::user`].
 pub(crate) async fn user(pools: &DbPools, _context: &Context, user: UserId) -> Result<User> {
-    let row = sqlx::query("SELECT id, name, role, created_at FROM users WHERE id = $1")
+    let row = sqlx::query_as::<_, UserRow>(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
         .bind(user.0)
         .fetch_optional(&pools.reader)
         .await?;
-    row.as_ref().map(user_from).transpose()?.ok_or_else(|| StoreError::not_found("user", user))
+    row.map(UserRow::into_user).transpose()?.ok_or_else(|| StoreError::not_found("user", user))
 }
 
 /// Implements [`crate::Store::user_by_name`].
 pub(crate) async fn user_by_name(pools: &DbPools, _context: &Context, name: &str) -> Result<Option<User>> {
-    let row = sqlx::query("SELECT id, name, role, created_at FROM users WHERE name = $1")
+    let row = sqlx::query_as::<_, UserRow>(concat!("SELECT ", user_columns!(), " FROM users WHERE name = $1"))
         .bind(name)
         .fetch_optional(&pools.reader)
         .await?;
-    row.as_ref().map(user_from).transpose()
+    row.map(UserRow::into_user).transpose()
 }
 
 /// Implements [`crate::Store::list_users`].
 pub(crate) async fn list_users(pools: &DbPools, _context: &Context) -> Result<Vec<User>> {
-    sqlx::query("SELECT id, name, role, created_at FROM users ORDER BY name")
+    sqlx::query_as::<_, UserRow>(concat!("SELECT ", user_columns!(), " FROM users ORDER BY name"))
         .fetch_all(&pools.reader)
         .await?
-        .iter()
-        .map(user_from)
+        .into_iter()
+        .map(UserRow::into_user)
         .collect()
 }
 
 /// Implements [`crate::Store::set_user_role`].
 pub(crate) async fn set_user_role(pools: &DbPools, _context: &Context, user: UserId, role: UserRole) -> Result<User> {
-    let row = sqlx::query("UPDATE users SET role = $2 WHERE id = $1 RETURNING id, name, role, created_at")
-        .bind(user.0)
-        .bind(role.as_str())
-        .fetch_optional(&pools.writer)
-        .await?;
-    row.as_ref().map(user_from).transpose()?.ok_or_else(|| StoreError::not_found("user", user))
+    let row =
+        sqlx::query_as::<_, UserRow>(concat!("UPDATE users SET role = $2 WHERE id = $1 RETURNING ", user_columns!()))
+            .bind(user.0)
+            .bind(role.as_str())
+            .fetch_optional(&pools.writer)
+            .await?;
+    row.map(UserRow::into_user).transpose()?.ok_or_else(|| StoreError::not_found("user", user))
 }
 
 /// Implements [`crate::Store::delete_user`].
@@ -118,7 +166,7 @@ pub(crate) async fn create_access_token(
     let owner: Option<i64> =
         sqlx::query_scalar("SELECT id FROM users WHERE id = $1").bind(user.0).fetch_optional(&mut *transaction).await?;
     owner.ok_or_else(|| StoreError::not_found("user", user))?;
-    let row = sqlx::query(concat!(
+    let row = sqlx::query_as::<_, TokenRow>(concat!(
         "INSERT INTO access_tokens (user_id, name, prefix, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
         token_columns!()
     ))
@@ -130,20 +178,22 @@ pub(crate) async fn create_access_token(
     .bind(expires_at.map(Timestamp::millis))
     .fetch_one(&mut *transaction)
     .await?;
-    let token = token_from(&row)?;
     transaction.commit().await?;
+    let token = row.into_token();
     Ok(Issued { item: token, secret })
 }
 
 /// Implements [`crate::Store::list_access_tokens`].
 pub(crate) async fn list_access_tokens(pools: &DbPools, _context: &Context, user: UserId) -> Result<Vec<AccessToken>> {
-    sqlx::query(concat!("SELECT ", token_columns!(), " FROM access_tokens WHERE user_id = $1 ORDER BY id"))
-        .bind(user.0)
-        .fetch_all(&pools.reader)
-        .await?
-        .iter()
-        .map(token_from)
-        .collect()
+    let rows = sqlx::query_as::<_, TokenRow>(concat!(
+        "SELECT ",
+        token_columns!(),
+        " FROM access_tokens WHERE user_id = $1 ORDER BY id"
+    ))
+    .bind(user.0)
+    .fetch_all(&pools.reader)
+    .await?;
+    Ok(rows.into_iter().map(TokenRow::into_token).collect())
 }
 
 /// Implements [`crate::Store::revoke_access_token`].
@@ -168,17 +218,20 @@ pub(crate) async fn authenticate_token(
     let Some(prefix) = secret_prefix(ACCESS_TOKEN_KIND, secret) else {
         return Ok(None);
     };
-    let row = sqlx::query(concat!("SELECT ", token_columns!(), ", hash FROM access_tokens WHERE prefix = $1"))
-        .bind(prefix)
-        .fetch_optional(&pools.reader)
-        .await?;
+    let row = sqlx::query_as::<_, HashedTokenRow>(concat!(
+        "SELECT ",
+        token_columns!(),
+        ", hash FROM access_tokens WHERE prefix = $1"
+    ))
+    .bind(prefix)
+    .fetch_optional(&pools.reader)
+    .await?;
     let Some(row) = row else {
         return Ok(None);
     };
-    let hash: String = row.try_get("hash")?;
-    let mut token = token_from(&row)?;
+    let mut token = row.token.into_token();
     let now = context.now();
-    let valid = constant_time_equal(&hash, &sha256_hex(secret))
+    let valid = constant_time_equal(&row.hash, &sha256_hex(secret))
         && token.revoked_at.is_none()
         && token.expires_at.is_none_or(|expiry| expiry > now);
     if !valid {
@@ -206,14 +259,13 @@ pub(crate) async fn create_session(
     let secret = random_hex(32)?;
     let now = context.now();
     let mut transaction = pools.writer.begin().await?;
-    let row = sqlx::query("SELECT user_id, expires_at, revoked_at FROM access_tokens WHERE id = $1")
-        .bind(token.0)
-        .fetch_optional(&mut *transaction)
-        .await?
-        .ok_or_else(|| StoreError::not_found("access token", token))?;
-    let user = UserId(row.try_get("user_id")?);
-    let token_expiry: Option<i64> = row.try_get("expires_at")?;
-    let revoked: Option<i64> = row.try_get("revoked_at")?;
+    let (user, token_expiry, revoked): (i64, Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT user_id, expires_at, revoked_at FROM access_tokens WHERE id = $1")
+            .bind(token.0)
+            .fetch_optional(&mut *transaction)
+            .await?
+            .ok_or_else(|| StoreError::not_found("access token", token))?;
+    let user = UserId(user);
     if revoked.is_some() || token_expiry.is_some_and(|expiry| expiry <= now.millis()) {
         return Err(StoreError::Invalid { what: "access token", reason: "it is revoked or expired".into() });
     }
@@ -240,7 +292,7 @@ pub(crate) async fn create_session(
 /// session's own expiry says.
 pub(crate) async fn session(pools: &DbPools, context: &Context, secret: &str) -> Result<Option<(User, Session)>> {
     let now = context.now().millis();
-    let row = sqlx::query(
+    let row = sqlx::query_as::<_, SessionRow>(
         "SELECT users.id, users.name, users.role, users.created_at, sessions.created_at AS session_created_at, \
          sessions.expires_at, sessions.access_token_id FROM sessions \
          JOIN users ON users.id = sessions.user_id \
@@ -255,12 +307,12 @@ pub(crate) async fn session(pools: &DbPools, context: &Context, secret: &str) ->
     let Some(row) = row else {
         return Ok(None);
     };
-    let owner = user_from(&row)?;
+    let owner = row.user.into_user()?;
     let session = Session {
         user: owner.id,
-        token: AccessTokenId(row.try_get("access_token_id")?),
-        created_at: timestamp(&row, "session_created_at")?,
-        expires_at: timestamp(&row, "expires_at")?,
+        token: AccessTokenId(row.access_token_id),
+        created_at: Timestamp(row.session_created_at),
+        expires_at: Timestamp(row.expires_at),
     };
     Ok(Some((owner, session)))
 }

@@ -9,14 +9,9 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use sqlx::Row;
-
 use super::Db;
 use crate::error::{Result, StoreError};
-use crate::model::Timestamp;
 use crate::store::Pools;
-
-pub(super) type DbRow = <Db as sqlx::Database>::Row;
 
 /// A connection (or transaction) of this backend's database.
 pub(super) type DbConnection = <Db as sqlx::Database>::Connection;
@@ -39,22 +34,6 @@ pub(super) fn to_u32(column: &str, value: Option<i64>) -> Result<Option<u32>> {
     value
         .map(|value| u32::try_from(value).map_err(|_| StoreError::corrupt(format!("column {column}: {value}"))))
         .transpose()
-}
-
-/// Reads a time column.
-pub(super) fn timestamp(row: &DbRow, column: &str) -> Result<Timestamp> {
-    Ok(Timestamp(row.try_get::<i64, _>(column)?))
-}
-
-/// Reads a time column that may be NULL.
-pub(super) fn optional_timestamp(row: &DbRow, column: &str) -> Result<Option<Timestamp>> {
-    Ok(row.try_get::<Option<i64>, _>(column)?.map(Timestamp))
-}
-
-/// Reads a JSON text column into `T`.
-pub(super) fn json_column<T: serde::de::DeserializeOwned>(row: &DbRow, column: &str) -> Result<T> {
-    let text: String = row.try_get(column)?;
-    serde_json::from_str(&text).map_err(|error| StoreError::corrupt(format!("column {column}: {error}")))
 }
 
 /// Refuses an empty (or blank) name.

@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use slipway_events::TaskResult;
-use sqlx::Row;
 
 use super::POSTGRES;
 use super::artifacts::{blobs_of_runs, unreferenced};
@@ -30,33 +29,49 @@ struct RunFacts {
     needs: Vec<i64>,
 }
 
+/// The row a run's facts are read from.
+#[derive(sqlx::FromRow)]
+struct RunFactsRow {
+    id: i64,
+    pipeline_id: i64,
+    status: String,
+    result: Option<String>,
+    branch: Option<String>,
+    finished_at: Option<i64>,
+    keep: bool,
+    retry_of: Option<i64>,
+    upstream_run_id: Option<i64>,
+}
+
+impl RunFactsRow {
+    fn into_facts(self) -> Result<RunFacts> {
+        let result = parse_result(self.result)?;
+        Ok(RunFacts {
+            id: self.id,
+            pipeline: self.pipeline_id,
+            completed: RunStatus::parse(&self.status)? == RunStatus::Completed,
+            successful: result.is_some_and(TaskResult::is_success),
+            branch: self.branch,
+            finished_at: self.finished_at,
+            keep: self.keep,
+            needs: [self.retry_of, self.upstream_run_id].into_iter().flatten().collect(),
+        })
+    }
+}
+
 /// Implements [`crate::Store::apply_retention`].
 pub(crate) async fn apply_retention(pools: &DbPools, context: &Context) -> Result<RetentionReport> {
     let now = context.now();
     let policies: HashMap<i64, RetentionPolicy> =
         list_pipelines(pools, context).await?.into_iter().map(|pipeline| (pipeline.id.0, pipeline.retention)).collect();
-    let rows = sqlx::query(
+    let runs = sqlx::query_as::<_, RunFactsRow>(
         "SELECT id, pipeline_id, status, result, branch, finished_at, keep, retry_of, upstream_run_id FROM runs ORDER BY id DESC",
     )
     .fetch_all(&pools.writer)
-    .await?;
-    let mut runs = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let result = parse_result(row.try_get("result")?)?;
-        runs.push(RunFacts {
-            id: row.try_get("id")?,
-            pipeline: row.try_get("pipeline_id")?,
-            completed: RunStatus::parse(&row.try_get::<String, _>("status")?)? == RunStatus::Completed,
-            successful: result.is_some_and(TaskResult::is_success),
-            branch: row.try_get("branch")?,
-            finished_at: row.try_get("finished_at")?,
-            keep: row.try_get("keep")?,
-            needs: [row.try_get::<Option<i64>, _>("retry_of")?, row.try_get::<Option<i64>, _>("upstream_run_id")?]
-                .into_iter()
-                .flatten()
-                .collect(),
-        });
-    }
+    .await?
+    .into_iter()
+    .map(RunFactsRow::into_facts)
+    .collect::<Result<Vec<_>>>()?;
     // Candidates: completed runs beyond every limit their pipeline sets (runs are newest first).
     let mut completed_seen: HashMap<i64, u32> = HashMap::new();
     let mut newest_success_seen: HashSet<(i64, Option<String>)> = HashSet::new();

@@ -1,9 +1,7 @@
 //! Variables and secrets: pipeline variables, variable groups and jobs' output variables, secret
 //! values sealed with the store's key.
 
-use sqlx::Row;
-
-use super::common::{DbConnection, DbPools, DbRow, require_name, timestamp};
+use super::common::{DbConnection, DbPools, require_name};
 use super::jobs::lock_leased_job;
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::*;
@@ -121,17 +119,11 @@ async fn listed_variables(
 ) -> Result<Vec<ListedVariable>> {
     // The sealed value is not even read: listings cannot leak it.
     let sql = variable_sql!(scope, "SELECT name, is_secret, value FROM ", " WHERE owner_id = $1 ORDER BY name");
-    sqlx::query(sql)
-        .bind(owner)
-        .fetch_all(&mut *connection)
-        .await?
-        .iter()
-        .map(|row| {
-            let is_secret: bool = row.try_get("is_secret")?;
-            let value: Option<String> = row.try_get("value")?;
-            Ok(ListedVariable { name: row.try_get("name")?, is_secret, value: if is_secret { None } else { value } })
-        })
-        .collect()
+    let rows: Vec<(String, bool, Option<String>)> = sqlx::query_as(sql).bind(owner).fetch_all(&mut *connection).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, is_secret, value)| ListedVariable { name, is_secret, value: if is_secret { None } else { value } })
+        .collect())
 }
 
 /// Implements the listing methods of variables of [`crate::Store`]: no secret values.
@@ -145,6 +137,15 @@ pub(crate) async fn list_variables(
     listed_variables(&mut connection, scope, owner).await
 }
 
+/// A variable with its value, plain or sealed.
+#[derive(sqlx::FromRow)]
+struct VariableRow {
+    name: String,
+    is_secret: bool,
+    value: Option<String>,
+    sealed: Option<Vec<u8>>,
+}
+
 /// Implements the methods of [`crate::Store`] that return variables with secrets decrypted.
 pub(crate) async fn variable_values(
     pools: &DbPools,
@@ -153,40 +154,51 @@ pub(crate) async fn variable_values(
     owner: i64,
 ) -> Result<Vec<VariableValue>> {
     let sql = variable_sql!(scope, "SELECT name, is_secret, value, sealed FROM ", " WHERE owner_id = $1 ORDER BY name");
-    sqlx::query(sql)
-        .bind(owner)
-        .fetch_all(&pools.reader)
-        .await?
-        .iter()
-        .map(|row| {
-            let name: String = row.try_get("name")?;
-            let is_secret: bool = row.try_get("is_secret")?;
+    let rows = sqlx::query_as::<_, VariableRow>(sql).bind(owner).fetch_all(&pools.reader).await?;
+    rows.into_iter()
+        .map(|VariableRow { name, is_secret, value, sealed }| {
             let value = if is_secret {
-                let sealed: Option<Vec<u8>> = row.try_get("sealed")?;
                 let opened = sealed
                     .and_then(|sealed| context.key.open(&scope.seal_context(owner, &name), &sealed))
                     .ok_or_else(|| StoreError::Decryption(format!("{} {owner} variable {name}", scope.name())))?;
                 String::from_utf8(opened)
                     .map_err(|_| StoreError::Decryption(format!("{} {owner} variable {name}", scope.name())))?
             } else {
-                row.try_get::<Option<String>, _>("value")?.unwrap_or_default()
+                value.unwrap_or_default()
             };
             Ok(VariableValue { name, value, is_secret })
         })
         .collect()
 }
 
-/// A variable group from its row, with its variables listed.
-async fn group_from(connection: &mut DbConnection, row: &DbRow) -> Result<VariableGroup> {
-    let id: i64 = row.try_get("id")?;
-    Ok(VariableGroup {
-        id: VariableGroupId(id),
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        variables: listed_variables(connection, VariableScope::Group, id).await?,
-        created_at: timestamp(row, "created_at")?,
-        updated_at: timestamp(row, "updated_at")?,
-    })
+macro_rules! group_columns {
+    () => {
+        "id, name, description, created_at, updated_at"
+    };
+}
+
+/// A row of `group_columns!()`.
+#[derive(sqlx::FromRow)]
+struct GroupRow {
+    id: i64,
+    name: String,
+    description: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl GroupRow {
+    /// The group, with its variables listed.
+    async fn into_group(self, connection: &mut DbConnection) -> Result<VariableGroup> {
+        Ok(VariableGroup {
+            id: VariableGroupId(self.id),
+            name: self.name,
+            description: self.description,
+            variables: listed_variables(connection, VariableScope::Group, self.id).await?,
+            created_at: Timestamp(self.created_at),
+            updated_at: Timestamp(self.updated_at),
+        })
+    }
 }
 
 /// Implements [`crate::Store::create_variable_group`].
@@ -198,17 +210,17 @@ pub(crate) async fn create_variable_group(
 ) -> Result<VariableGroup> {
     require_name("variable group name", name)?;
     let mut transaction = pools.writer.begin().await?;
-    let row = sqlx::query(
-        "INSERT INTO variable_groups (name, description, created_at, updated_at) VALUES ($1, $2, $3, $3) \
-         RETURNING id, name, description, created_at, updated_at",
-    )
+    let row = sqlx::query_as::<_, GroupRow>(concat!(
+        "INSERT INTO variable_groups (name, description, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING ",
+        group_columns!()
+    ))
     .bind(name)
     .bind(description)
     .bind(context.now().millis())
     .fetch_one(&mut *transaction)
     .await
     .map_err(conflict_or("variable group", name))?;
-    let group = group_from(&mut transaction, &row).await?;
+    let group = row.into_group(&mut transaction).await?;
     transaction.commit().await?;
     Ok(group)
 }
@@ -245,12 +257,13 @@ pub(crate) async fn delete_variable_group(pools: &DbPools, _context: &Context, g
 /// Implements [`crate::Store::list_variable_groups`].
 pub(crate) async fn list_variable_groups(pools: &DbPools, _context: &Context) -> Result<Vec<VariableGroup>> {
     let mut connection = pools.reader.acquire().await?;
-    let rows = sqlx::query("SELECT id, name, description, created_at, updated_at FROM variable_groups ORDER BY name")
-        .fetch_all(&mut *connection)
-        .await?;
+    let rows =
+        sqlx::query_as::<_, GroupRow>(concat!("SELECT ", group_columns!(), " FROM variable_groups ORDER BY name"))
+            .fetch_all(&mut *connection)
+            .await?;
     let mut groups = Vec::with_capacity(rows.len());
-    for row in &rows {
-        groups.push(group_from(&mut connection, row).await?);
+    for row in rows {
+        groups.push(row.into_group(&mut connection).await?);
     }
     Ok(groups)
 }
@@ -262,12 +275,13 @@ pub(crate) async fn variable_group_by_name(
     name: &str,
 ) -> Result<Option<VariableGroup>> {
     let mut connection = pools.reader.acquire().await?;
-    let row = sqlx::query("SELECT id, name, description, created_at, updated_at FROM variable_groups WHERE name = $1")
-        .bind(name)
-        .fetch_optional(&mut *connection)
-        .await?;
+    let row =
+        sqlx::query_as::<_, GroupRow>(concat!("SELECT ", group_columns!(), " FROM variable_groups WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(&mut *connection)
+            .await?;
     match row {
-        Some(row) => Ok(Some(group_from(&mut connection, &row).await?)),
+        Some(row) => Ok(Some(row.into_group(&mut connection).await?)),
         None => Ok(None),
     }
 }
