@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::common::{DbPools, from_json, require_name, to_json};
 use crate::crypto::{constant_time_equal, new_secret, secret_prefix, sha256_hex};
 use crate::error::{Result, StoreError, conflict_or};
-use crate::model::*;
+use crate::model::{Agent, AgentId, AgentState, Issued, NewAgent, RegistrationToken, RegistrationTokenId, Timestamp};
 use crate::store::Context;
 
 /// How the secret of a registration token starts.

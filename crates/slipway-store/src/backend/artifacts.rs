@@ -8,7 +8,9 @@ use slipway_events::{Coverage, TestRun};
 use super::common::{DbConnection, DbPools, from_json, require_name, to_json};
 use super::runs::require_run;
 use crate::error::{Result, StoreError};
-use crate::model::*;
+use crate::model::{
+    Artifact, ArtifactId, JobId, NewArtifact, RunId, StoredCoverage, StoredTestRun, TestTotals, Timestamp,
+};
 use crate::store::Context;
 
 macro_rules! artifact_columns {

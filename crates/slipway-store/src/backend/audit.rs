@@ -2,7 +2,7 @@
 
 use super::common::{DbPools, from_json, to_json};
 use crate::error::Result;
-use crate::model::*;
+use crate::model::{AuditEntry, AuditEntryId, NewAuditEntry, Timestamp};
 use crate::store::Context;
 
 macro_rules! audit_columns {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::common::{DbPools, require_name};
 use crate::crypto::{constant_time_equal, new_secret, random_hex, secret_prefix, sha256_hex};
 use crate::error::{Result, StoreError, conflict_or};
-use crate::model::*;
+use crate::model::{AccessToken, AccessTokenId, Issued, Session, Timestamp, User, UserId, UserRole};
 use crate::store::Context;
 
 /// Token use is recorded at most this often.

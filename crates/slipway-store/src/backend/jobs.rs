@@ -8,7 +8,7 @@ use super::common::{DbConnection, DbPools, from_json, require_name, to_json};
 use super::runs::lock_run;
 use crate::crypto::constant_time_equal;
 use crate::error::{Result, StoreError, conflict_or};
-use crate::model::*;
+use crate::model::{Job, JobId, JobStatus, LeaseToken, NewJob, RunId, RunStatus, Timestamp, parse_result};
 use crate::store::Context;
 
 macro_rules! job_columns {

@@ -8,7 +8,10 @@ use super::common::{DbConnection, DbPools, from_json, to_json};
 use super::jobs::{lock_job, lock_leased_job};
 use crate::crypto::constant_time_equal;
 use crate::error::{Result, StoreError};
-use crate::model::*;
+use crate::model::{
+    ChunkOutcome, Job, JobChunk, JobId, JobStatus, LeaseToken, LogSlice, RunId, Step, StepStatus, StoredEvent,
+    Timestamp, parse_result, result_text,
+};
 use crate::store::Context;
 
 macro_rules! step_columns {

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use super::artifacts::{blobs_of_runs, unreferenced};
 use super::common::{DbConnection, DbPools, require_name, to_u32};
 use crate::error::{Result, StoreError, conflict_or};
-use crate::model::*;
+use crate::model::{
+    BranchHead, Pipeline, PipelineId, PipelineSettings, QueueStatus, RetentionPolicy, RetentionReport, RunId,
+    ScheduleFire, Timestamp, TriggerGuard, TriggerHealth,
+};
 use crate::store::Context;
 
 macro_rules! pipeline_columns {

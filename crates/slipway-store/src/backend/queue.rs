@@ -10,7 +10,10 @@ use super::common::{DbPools, from_json, require_name, to_json};
 use super::jobs::{JobRow, job_columns, lock_job, lock_leased_job, reload_job};
 use crate::crypto::{constant_time_equal, random_hex};
 use crate::error::{Result, StoreError};
-use crate::model::*;
+use crate::model::{
+    Demand, Heartbeat, Job, JobId, JobStatus, Lease, LeaseRequest, LeaseToken, PoolRecord, PoolSettings, Reclaim,
+    ReclaimAction, ReclaimedLease, Timestamp,
+};
 use crate::store::Context;
 
 /// A row of `job_columns!()` followed by the job's lease id.

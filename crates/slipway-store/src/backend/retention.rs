@@ -11,7 +11,7 @@ use super::artifacts::{blobs_of_runs, unreferenced};
 use super::common::DbPools;
 use super::pipelines::list_pipelines;
 use crate::error::Result;
-use crate::model::*;
+use crate::model::{RetentionPolicy, RetentionReport, RunId, RunStatus, parse_result};
 use crate::store::Context;
 
 /// Runs at most this many runs' deletions in one transaction.

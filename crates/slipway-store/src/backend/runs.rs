@@ -10,7 +10,10 @@ use super::jobs::lock_job;
 use super::pipelines::{apply_guard, require_pipeline};
 use super::{Db, POSTGRES};
 use crate::error::{Result, StoreError};
-use crate::model::*;
+use crate::model::{
+    JobId, JobStatus, NewRun, PipelineId, RetentionReport, Run, RunFilter, RunId, RunStatus, Timestamp, TriggerGuard,
+    TriggerKind, parse_result,
+};
 use crate::store::Context;
 
 macro_rules! run_columns {

@@ -4,7 +4,7 @@
 use super::common::{DbConnection, DbPools, require_name};
 use super::jobs::lock_leased_job;
 use crate::error::{Result, StoreError, conflict_or};
-use crate::model::*;
+use crate::model::{LeaseToken, ListedVariable, Timestamp, VariableGroup, VariableGroupId, VariableValue};
 use crate::store::Context;
 use crate::store::VariableScope;
 
