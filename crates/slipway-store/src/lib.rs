@@ -25,9 +25,10 @@
 //! pools), `logs.rs` (steps, logs, events), `artifacts.rs` (with test results and coverage),
 //! `variables.rs` (with variable groups and secrets), `auth.rs` (users, tokens, sessions),
 //! `agents.rs`, `audit.rs` and `retention.rs`, and `open.rs` for opening the store. Each method
-//! forwards to the function of the same name in the file of the same name under `src/backend/`,
-//! which holds its SQL and the rows it reads and is compiled once for SQLite and once for
-//! PostgreSQL. `model.rs` has the public types; `migrations.rs` and `migrations/` the schema.
+//! forwards to a function (mostly of the same name) in the file of the same name under
+//! `src/backend/` (`schema.rs` for `open.rs`), which holds its SQL and the rows it reads and is
+//! compiled once for SQLite and once for PostgreSQL. `model.rs` has the public types;
+//! `migrations.rs` and `migrations/` the schema.
 
 mod backend;
 mod clock;

@@ -16,6 +16,9 @@ const REGISTRATION_TOKEN_KIND: &str = "slwreg";
 /// How an agent's credential starts.
 const AGENT_CREDENTIAL_KIND: &str = "slwagent";
 
+// ----- registration tokens -----
+
+/// The columns of `registration_tokens` read into a [`RegistrationRow`], one per field.
 macro_rules! registration_columns {
     () => {
         "id, prefix, created_by, created_at, expires_at, used_at, agent_id"
@@ -56,6 +59,9 @@ struct HashedRegistrationRow {
     hash: String,
 }
 
+// ----- agents -----
+
+/// The columns of `agents` read into an [`AgentRow`], one per field.
 macro_rules! agent_columns {
     () => {
         "id, name, pool, capabilities, version, state, created_at, last_seen_at"

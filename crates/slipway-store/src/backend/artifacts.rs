@@ -13,6 +13,9 @@ use crate::model::{
 };
 use crate::store::Context;
 
+// ----- artifacts -----
+
+/// The columns of `artifacts` read into an [`ArtifactRow`], one per field.
 macro_rules! artifact_columns {
     () => {
         "id, run_id, job_id, name, digest, manifest, file_count, byte_count, created_at"
@@ -152,6 +155,8 @@ pub(super) async fn unreferenced(connection: &mut DbConnection, blobs: HashSet<S
     unreferenced.sort();
     Ok(unreferenced)
 }
+
+// ----- test results and coverage -----
 
 /// A test count as a database integer.
 fn count(value: u64) -> Result<i64> {

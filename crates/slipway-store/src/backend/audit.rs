@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::model::{AuditEntry, AuditEntryId, NewAuditEntry, Timestamp};
 use crate::store::Context;
 
+/// The columns of `audit_log` read into an [`AuditRow`], one per field.
 macro_rules! audit_columns {
     () => {
         "id, at, actor, action, target, details"

@@ -14,6 +14,9 @@ const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 /// How the secret of a personal access token starts.
 const ACCESS_TOKEN_KIND: &str = "slw";
 
+// ----- users -----
+
+/// The columns of `users` read into a [`UserRow`], one per field.
 macro_rules! user_columns {
     () => {
         "id, name, role, created_at"
@@ -40,6 +43,9 @@ impl UserRow {
     }
 }
 
+// ----- access tokens -----
+
+/// The columns of `access_tokens` read into a [`TokenRow`], one per field.
 macro_rules! token_columns {
     () => {
         "id, user_id, name, prefix, created_at, last_used_at, expires_at, revoked_at"
@@ -80,16 +86,6 @@ struct HashedTokenRow {
     #[sqlx(flatten)]
     token: TokenRow,
     hash: String,
-}
-
-/// A row of a session joined with its user.
-#[derive(sqlx::FromRow)]
-struct SessionRow {
-    #[sqlx(flatten)]
-    user: UserRow,
-    session_created_at: i64,
-    expires_at: i64,
-    access_token_id: i64,
 }
 
 /// Implements [`crate::Store::create_user`].
@@ -247,6 +243,18 @@ pub(crate) async fn authenticate_token(
     }
     let owner = user(pools, context, token.user).await?;
     Ok(Some((owner, token)))
+}
+
+// ----- sessions -----
+
+/// A row of a session joined with its user.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    session_created_at: i64,
+    expires_at: i64,
+    access_token_id: i64,
 }
 
 /// Implements [`crate::Store::create_session`].

@@ -11,6 +11,7 @@ use crate::error::{Result, StoreError, conflict_or};
 use crate::model::{Job, JobId, JobStatus, LeaseToken, NewJob, RunId, RunStatus, Timestamp, parse_result};
 use crate::store::Context;
 
+/// The columns of `jobs` read into a [`JobRow`], one per field.
 macro_rules! job_columns {
     () => {
         "id, run_id, job_key, stage, job, leg, display_name, pool, demands, status, result, message, attempt, \

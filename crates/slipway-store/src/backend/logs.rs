@@ -14,6 +14,9 @@ use crate::model::{
 };
 use crate::store::Context;
 
+// ----- steps -----
+
+/// The columns of `steps` read into a [`StepRow`], one per field.
 macro_rules! step_columns {
     () => {
         "number, name, display_name, status, result, exit_code, attempts, message, started_at, finished_at"
@@ -121,6 +124,8 @@ pub(crate) async fn steps_of_run(pools: &DbPools, _context: &Context, run: RunId
     .map(|row| Ok((JobId(row.job_id), row.step.into_step()?)))
     .collect()
 }
+
+// ----- logs -----
 
 /// Stores a chunk of lines at `first_line` and advances the job's line count (and chunk number, for a lease holder's chunk).
 async fn insert_chunk(
@@ -305,6 +310,8 @@ pub(crate) async fn read_log(
     }
     Ok(LogSlice { first_line: from_line, lines, next_line, job_completed })
 }
+
+// ----- events -----
 
 /// Implements [`crate::Store::append_events`].
 pub(crate) async fn append_events(pools: &DbPools, _context: &Context, run: RunId, events: &[Event]) -> Result<i64> {

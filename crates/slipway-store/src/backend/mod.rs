@@ -5,8 +5,8 @@
 //! locks, advisory locks) are chosen by `POSTGRES`.
 //!
 //! One file per domain, each holding the queries of its tables and the row types they read:
-//! [`Store`](crate::Store)'s methods (under `src/store/`, in the file of the same name) call the
-//! `pub(crate)` function of the same name here, which implements them and is documented there.
+//! [`Store`](crate::Store)'s methods (under `src/store/`, in the file of the same name) call a
+//! `pub(crate)` function here, which says which method it implements; the method documents it.
 //! Helpers that a domain lends to others are `pub(super)`; `common` holds what all share. Both
 //! backends declare the same list of files (written out twice, rather than by a macro, so that
 //! `cargo fmt` finds them).

@@ -12,6 +12,9 @@ use crate::model::{
 };
 use crate::store::Context;
 
+// ----- pipelines -----
+
+/// The columns of `pipelines` read into a [`PipelineRow`], one per field.
 macro_rules! pipeline_columns {
     () => {
         "id, name, repository, yaml_path, default_branch, retention_days, retention_runs, queue_status, \
@@ -188,6 +191,8 @@ pub(super) async fn require_pipeline(connection: &mut DbConnection, pipeline: Pi
     found.map(|_| ()).ok_or_else(|| StoreError::not_found("pipeline", pipeline))
 }
 
+// ----- branch heads and schedule fires -----
+
 /// Implements [`crate::Store::branch_heads`].
 pub(crate) async fn branch_heads(pools: &DbPools, _context: &Context, pipeline: PipelineId) -> Result<Vec<BranchHead>> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
@@ -320,6 +325,8 @@ pub(super) async fn apply_guard(
     Ok(changed == 1)
 }
 
+// ----- webhook secrets -----
+
 /// The context a pipeline's webhook secret is sealed with.
 fn webhook_seal_context(pipeline: PipelineId) -> String {
     format!("slipway/v1/webhook/{}", pipeline.0)
@@ -372,6 +379,8 @@ pub(crate) async fn webhook_secret(pools: &DbPools, context: &Context, pipeline:
     let opened = context.key.open(&webhook_seal_context(pipeline), &sealed).ok_or_else(damaged)?;
     String::from_utf8(opened).map(Some).map_err(|_| damaged())
 }
+
+// ----- revisions and counter() values -----
 
 /// Implements [`crate::Store::next_revision`] (`kind` `revision`, seed 1).
 pub(crate) async fn next_counter_value(

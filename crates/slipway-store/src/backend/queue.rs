@@ -16,6 +16,8 @@ use crate::model::{
 };
 use crate::store::Context;
 
+// ----- leases -----
+
 /// A row of `job_columns!()` followed by the job's lease id.
 #[derive(sqlx::FromRow)]
 struct LeasedJobRow {
@@ -246,6 +248,8 @@ pub(crate) async fn reclaim_leases(
     }
     Ok(reclaimed)
 }
+
+// ----- agent pools -----
 
 /// A row of `pools`.
 #[derive(sqlx::FromRow)]

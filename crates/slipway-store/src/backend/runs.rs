@@ -16,6 +16,7 @@ use crate::model::{
 };
 use crate::store::Context;
 
+/// The columns of `runs` read into a [`RunRow`], one per field.
 macro_rules! run_columns {
     () => {
         "id, pipeline_id, run_number, trigger_kind, trigger_details, branch, commit_sha, parameters, variables, \

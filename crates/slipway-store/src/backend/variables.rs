@@ -8,6 +8,8 @@ use crate::model::{LeaseToken, ListedVariable, Timestamp, VariableGroup, Variabl
 use crate::store::Context;
 use crate::store::VariableScope;
 
+// ----- variables of pipelines, groups and jobs -----
+
 /// One SQL text per variable table, the table name spliced in.
 macro_rules! variable_sql {
     ($scope:expr, $before:literal, $after:literal) => {
@@ -171,6 +173,9 @@ pub(crate) async fn variable_values(
         .collect()
 }
 
+// ----- variable groups -----
+
+/// The columns of `variable_groups` read into a [`GroupRow`], one per field.
 macro_rules! group_columns {
     () => {
         "id, name, description, created_at, updated_at"
@@ -299,6 +304,8 @@ pub(crate) async fn group_variable_values(
     let id = id.ok_or_else(|| StoreError::not_found("variable group", group_name))?;
     variable_values(pools, context, VariableScope::Group, id).await
 }
+
+// ----- jobs' output variables -----
 
 /// Implements [`crate::Store::set_job_outputs`].
 pub(crate) async fn set_job_outputs(

@@ -9,6 +9,8 @@ use crate::error::StoreError;
 use crate::model::{Agent, AgentId, AgentState, Issued, NewAgent, RegistrationToken, Timestamp};
 
 impl Store {
+    // ----- registration tokens -----
+
     /// Creates a one-time token that registers an agent; its secret is returned this once.
     ///
     /// # Errors
@@ -28,6 +30,8 @@ impl Store {
     pub async fn list_registration_tokens(&self) -> Result<Vec<RegistrationToken>> {
         dispatch!(self, agents::list_registration_tokens())
     }
+
+    // ----- agents -----
 
     /// Turns a registration token into an agent with its own credential (returned this once):
     /// `None` when the token is unknown, used or expired. The token is used up only if the agent is

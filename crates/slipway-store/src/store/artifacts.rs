@@ -10,6 +10,8 @@ use crate::error::StoreError;
 use crate::model::{Artifact, NewArtifact, RunId, StoredCoverage, StoredTestRun, TestTotals};
 
 impl Store {
+    // ----- artifacts -----
+
     /// Records an artifact of a run, replacing one of the same name (`artifact.upload` adding files).
     ///
     /// # Errors
@@ -33,6 +35,8 @@ impl Store {
     pub async fn is_blob_referenced(&self, digest: &str) -> Result<bool> {
         dispatch!(self, artifacts::is_blob_referenced(digest))
     }
+
+    // ----- test results and coverage -----
 
     /// Records test results a step published.
     ///

@@ -9,6 +9,8 @@ use crate::error::StoreError;
 use crate::model::{AccessToken, AccessTokenId, Issued, Session, Timestamp, User, UserId, UserRole};
 
 impl Store {
+    // ----- users -----
+
     /// Creates a user.
     ///
     /// # Errors
@@ -57,6 +59,8 @@ impl Store {
         dispatch!(self, auth::delete_user(user))
     }
 
+    // ----- access tokens -----
+
     /// Creates a personal access token; its secret is returned this once and stored only hashed.
     ///
     /// # Errors
@@ -94,6 +98,8 @@ impl Store {
     pub async fn authenticate_token(&self, secret: &str) -> Result<Option<(User, AccessToken)>> {
         dispatch!(self, auth::authenticate_token(secret))
     }
+
+    // ----- sessions -----
 
     /// Starts a browser session of the user who signed in with `token`, lasting `duration` but
     /// never longer than the token: it ends when the token is revoked or expires. Its id is

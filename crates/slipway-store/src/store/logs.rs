@@ -11,6 +11,8 @@ use crate::error::StoreError;
 use crate::model::{ChunkOutcome, JobChunk, JobId, LeaseToken, LogSlice, RunId, Step, StoredEvent};
 
 impl Store {
+    // ----- steps -----
+
     /// Records a step of a leased job (insert or replace by its number).
     ///
     /// # Errors
@@ -34,6 +36,8 @@ impl Store {
     pub async fn steps_of_run(&self, run: RunId) -> Result<Vec<(JobId, Step)>> {
         dispatch!(self, logs::steps_of_run(run))
     }
+
+    // ----- logs -----
 
     /// Appends a chunk of log lines sent by the lease holder. Chunks are numbered from 0 for each
     /// lease and must come in order; a chunk already stored (a retried upload) is not stored again.
@@ -95,6 +99,8 @@ impl Store {
             from = slice.next_line;
         }
     }
+
+    // ----- events -----
 
     /// Appends events to a run's record; returns the sequence number of the first (from 1).
     ///

@@ -1,12 +1,14 @@
-//! [`Store`], the facade: its type, how to open it, and what its backends share. Its methods are in
-//! one file per domain beside this one, each forwarding with `dispatch!` to the function of the
-//! same name in the file of the same name under `src/backend/`.
+//! [`Store`], the facade: its type, its options, and what its backends share. Its methods are in one
+//! file per domain beside this one, each forwarding with `dispatch!` to a function (mostly of the
+//! same name) in the file of the same name under `src/backend/`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::SecretKey;
+#[cfg(doc)]
+use crate::error::StoreError;
 use crate::model::Timestamp;
 
 /// Calls backend function `module::function` (of `src/backend/module.rs`) on the store's backend,
@@ -43,7 +45,7 @@ pub(crate) use variables::VariableScope;
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
     /// The key secret values are encrypted with. It must stay the same for the life of the data:
-    /// opening a store with another key fails with [`StoreError::WrongSecretKey`](crate::StoreError::WrongSecretKey).
+    /// opening a store with another key fails with [`StoreError::WrongSecretKey`].
     pub secret_key: SecretKey,
     /// Where times come from.
     pub clock: Arc<dyn Clock>,

@@ -72,6 +72,8 @@ impl Store {
         dispatch!(self, pipelines::delete_pipeline(pipeline))
     }
 
+    // ----- trigger state -----
+
     /// The last commit seen on each branch of a pipeline.
     ///
     /// # Errors
@@ -130,6 +132,8 @@ impl Store {
     pub async fn webhook_secret(&self, pipeline: PipelineId) -> Result<Option<String>> {
         dispatch!(self, pipelines::webhook_secret(pipeline))
     }
+
+    // ----- revisions and counter() values -----
 
     /// The next `$(Rev:r)` for a run-number prefix (the run number with `$(Rev:r)` left out):
     /// 1 the first time, then 2, 3, ... Atomic: concurrent callers get different numbers.

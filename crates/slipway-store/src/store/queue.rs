@@ -14,6 +14,8 @@ use crate::model::{
 };
 
 impl Store {
+    // ----- leases -----
+
     /// Leases the oldest queued job of the worker's pool whose demands its capabilities meet:
     /// the job becomes `running`, held by `request.holder` until the lease expires unless renewed.
     /// `None` when no job matches. A job is never leased to two workers at once.
@@ -56,6 +58,8 @@ impl Store {
     ) -> Result<Vec<ReclaimedLease>> {
         dispatch!(self, queue::reclaim_leases(which, &decide))
     }
+
+    // ----- agent pools -----
 
     /// Sets an agent pool's settings.
     ///

@@ -8,6 +8,8 @@ use crate::error::StoreError;
 use crate::model::{JobId, LeaseToken, ListedVariable, PipelineId, VariableGroup, VariableGroupId, VariableValue};
 
 impl Store {
+    // ----- pipeline variables -----
+
     /// Sets a pipeline variable; a secret one is encrypted.
     ///
     /// # Errors
@@ -46,6 +48,8 @@ impl Store {
         dispatch!(self, variables::variable_values(VariableScope::Pipeline, pipeline.0))
     }
 
+    // ----- jobs' output variables -----
+
     /// Sets output variables of a leased job (`isOutput=true`), replacing those of the same name;
     /// secret ones are encrypted.
     ///
@@ -70,6 +74,8 @@ impl Store {
     pub async fn list_job_outputs(&self, job: JobId) -> Result<Vec<ListedVariable>> {
         dispatch!(self, variables::list_variables(VariableScope::Job, job.0))
     }
+
+    // ----- variable groups -----
 
     /// Creates an empty variable group.
     ///
