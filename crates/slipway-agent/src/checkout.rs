@@ -1,27 +1,12 @@
 //! Fetching the exact commit of a run with the `git` program, once per run on this agent.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use slipway_protocol::RepositoryRef;
 
 fn git(directory: Option<&Path>, arguments: &[&str]) -> Result<String, String> {
-    let mut command = Command::new("git");
-    // Never a remote helper such as `ext::`, which runs a command (the server's rule too).
-    command
-        .args(arguments)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ALLOW_PROTOCOL", "file:git:http:https:ssh")
-        .stdin(Stdio::null());
-    if let Some(directory) = directory {
-        command.current_dir(directory);
-    }
-    let output = command.output().map_err(|error| format!("git {}: {error}", arguments.join(" ")))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    } else {
-        Err(format!("git {} failed: {}", arguments.join(" "), String::from_utf8_lossy(&output.stderr).trim()))
-    }
+    slipway_git::text(directory, "checkout", arguments)
+        .map_err(|error| format!("{error} (git {})", arguments.join(" ")))
 }
 
 /// Makes `directory` a checkout of `repository` at its exact commit: reuses it when it already is

@@ -76,13 +76,7 @@ pub fn compile_time_variables(root: &Path, entry: &Path) -> Vec<(String, String)
 
 /// Runs `git ARGS` in `directory`, giving its trimmed output when it succeeds.
 fn git(directory: &Path, args: &[&str]) -> Option<String> {
-    let output = std::process::Command::new("git")
-        .args(args)
-        .current_dir(directory)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    slipway_git::text(Some(directory), "log", args).ok()
 }
 
 /// The repository the pipeline file belongs to (its root, or the file's directory outside git) and

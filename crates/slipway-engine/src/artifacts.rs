@@ -24,6 +24,7 @@ use std::path::{Component, Path, PathBuf};
 use slipway_runtime::artifacts::{ArtifactStore, Manifest, ManifestEntry};
 use slipway_store::{Artifact, JobId, NewArtifact, RunId, Store, StoreError};
 
+use crate::LogFailure as _;
 use crate::blobs::BlobStore;
 
 /// The largest artifact upload (a tar) the API takes.
@@ -226,7 +227,10 @@ pub async fn keep_job_artifacts(
     if let Err(error) = ingest_local_store(store, &BlobStore::new(data_dir), run, Some(job), &root).await {
         let line =
             context.masker.mask(&format!("##[warning]The artifacts the job published could not be kept: {error}"));
-        let _ = store.append_log_lines(job, &[line]).await;
+        store
+            .append_log_lines(job, &[line])
+            .await
+            .log_failure("noting in a job's log that its artifacts were not kept");
     }
 }
 

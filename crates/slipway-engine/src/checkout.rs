@@ -2,7 +2,6 @@
 //! Azure front end over that checkout.
 
 use std::path::{Component, Path};
-use std::process::Command;
 
 use slipway_azure::{Location, Options};
 use slipway_plan::Plan;
@@ -15,13 +14,8 @@ pub enum CheckoutError {
     #[error("{0}")]
     Invalid(String),
     /// `git` failed.
-    #[error("git {action} failed: {detail}")]
-    Git {
-        /// What git was asked to do.
-        action: &'static str,
-        /// What it said.
-        detail: String,
-    },
+    #[error(transparent)]
+    Git(#[from] slipway_git::GitError),
     /// A pull request's source does not merge into its target.
     #[error("the pull request does not merge into its target branch: {0}")]
     MergeConflict(String),
@@ -49,10 +43,6 @@ pub struct Checkout {
     /// The commit's author e-mail.
     pub email: String,
 }
-
-/// The transports git may use for pipelines' repositories (`GIT_ALLOW_PROTOCOL` for every git
-/// the server runs): never a remote helper such as `ext::`, which runs a command.
-pub const ALLOWED_GIT_PROTOCOLS: &str = "file:git:http:https:ssh";
 
 /// The URL schemes a pipeline's repository may use; anything else is a local path or an
 /// scp-like `host:path`.
@@ -128,17 +118,7 @@ pub fn normalize_yaml_path(path: &str) -> Result<String, CheckoutError> {
 }
 
 fn git(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Result<String, CheckoutError> {
-    let mut command = Command::new("git");
-    command.args(arguments).env("GIT_TERMINAL_PROMPT", "0").env("GIT_ALLOW_PROTOCOL", ALLOWED_GIT_PROTOCOLS);
-    if let Some(directory) = directory {
-        command.current_dir(directory);
-    }
-    let output = command.output().map_err(|error| CheckoutError::Git { action, detail: error.to_string() })?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    } else {
-        Err(CheckoutError::Git { action, detail: String::from_utf8_lossy(&output.stderr).trim().to_owned() })
-    }
+    slipway_git::text(directory, action, arguments).map_err(CheckoutError::from)
 }
 
 /// What to check out for a run.
@@ -330,7 +310,10 @@ fn ensure_commit(directory: &Path, commit: &str, refs: &[String]) -> Result<(), 
     if present() {
         Ok(())
     } else {
-        Err(CheckoutError::Git { action: "fetch", detail: format!("commit {commit} is not in the repository") })
+        Err(CheckoutError::Git(slipway_git::GitError {
+            action: "fetch",
+            detail: format!("commit {commit} is not in the repository"),
+        }))
     }
 }
 
@@ -360,9 +343,11 @@ pub fn read_pipeline_file(
     if local.is_dir() {
         let commit =
             git(Some(local), "rev-parse", &["rev-parse", "--verify", "--quiet", &format!("{reference}^{{commit}}")])
-                .map_err(|_| CheckoutError::Git {
-                    action: "rev-parse",
-                    detail: format!("the repository has no {reference}"),
+                .map_err(|_| {
+                    CheckoutError::Git(slipway_git::GitError {
+                        action: "rev-parse",
+                        detail: format!("the repository has no {reference}"),
+                    })
                 })?;
         let text = git_raw(Some(local), "show", &["show", &format!("{commit}:{yaml_path}")])?;
         return Ok((text, commit));
@@ -406,18 +391,8 @@ pub fn checkout_commit(repository: &str, commit: &str, destination: &Path) -> Re
 
 /// Like [`git`], but gives the output as it is (a file's text), not trimmed.
 fn git_raw(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Result<String, CheckoutError> {
-    let mut command = Command::new("git");
-    command.args(arguments).env("GIT_TERMINAL_PROMPT", "0").env("GIT_ALLOW_PROTOCOL", ALLOWED_GIT_PROTOCOLS);
-    if let Some(directory) = directory {
-        command.current_dir(directory);
-    }
-    let output = command.output().map_err(|error| CheckoutError::Git { action, detail: error.to_string() })?;
-    if output.status.success() {
-        String::from_utf8(output.stdout)
-            .map_err(|_| CheckoutError::Invalid("the pipeline file is not UTF-8 text".into()))
-    } else {
-        Err(CheckoutError::Git { action, detail: String::from_utf8_lossy(&output.stderr).trim().to_owned() })
-    }
+    let bytes = slipway_git::output(directory, action, arguments)?;
+    String::from_utf8(bytes).map_err(|_| CheckoutError::Invalid("the pipeline file is not UTF-8 text".into()))
 }
 
 #[cfg(test)]

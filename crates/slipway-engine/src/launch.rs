@@ -10,9 +10,9 @@ use slipway_driver::RepositoryInfo;
 use slipway_events::{Event, LogKind, Stream, TaskResult, now_ms};
 use slipway_store::{NewRun, Pipeline, QueueStatus, Run, RunId, StoreError, TriggerGuard, TriggerKind};
 
-use crate::Core;
 use crate::checkout::{self, CheckoutError, CheckoutRequest, Revision};
 use crate::run_number::{self, NumberInputs};
+use crate::{Core, LogFailure as _};
 
 /// The key of `trigger_details` that holds the predefined variables of the trigger
 /// (`Build.Reason`, `System.PullRequest.*`, `resources.pipeline.ALIAS.*`): they are given to
@@ -258,7 +258,7 @@ pub async fn launch(core: &Core, request: LaunchRequest) -> Result<Launched, Lau
     if let Err(error) = moved {
         let _ = tokio::fs::remove_dir_all(&temporary).await;
         let message = format!("could not move the checkout into place: {error}");
-        let _ = fail_run(core, run.id, &message).await;
+        fail_run(core, run.id, &message).await.log_failure("failing a run whose checkout could not be moved");
         return Err(LaunchError::Io(message));
     }
     core.wake();

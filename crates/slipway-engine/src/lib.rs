@@ -105,6 +105,22 @@ impl Core {
     }
 }
 
+/// A write whose failure must not go unseen but must not stop what called it either (an audit
+/// entry, a line in a job's log, an agent's state): the failure is logged with what was being
+/// done.
+pub trait LogFailure {
+    /// Logs the failure, if it is one, as a warning about `what`.
+    fn log_failure(self, what: &str);
+}
+
+impl<T, E: std::fmt::Display> LogFailure for Result<T, E> {
+    fn log_failure(self, what: &str) {
+        if let Err(error) = self {
+            tracing::warn!(%error, "{what} failed");
+        }
+    }
+}
+
 /// `count` random bytes as hexadecimal text (names of scratch directories, secrets).
 ///
 /// # Errors

@@ -20,8 +20,8 @@ use slipway_runtime::artifacts::ArtifactStore;
 use slipway_store::{AgentState, LeaseRequest, LeaseToken, NewAgent, RunId, Store, StoreError};
 use tokio::sync::watch;
 
-use crate::agents;
 use crate::orchestrator::{EngineConfig, LOCAL_POOL, LocalJobs, Shared, run_directory};
+use crate::{LogFailure as _, agents};
 
 /// What the server says when it runs no in-process agent because jobs cannot be confined.
 pub const LOCAL_AGENTS_OFF: &str = "in-process agents are off: their jobs could read the server's data directory; \
@@ -134,7 +134,7 @@ async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipwa
     let message = match agents::job_message(store, &lease, timing).await {
         Ok(message) => message,
         Err(error) => {
-            let _ = complete_failed(store, &lease, &error.to_string()).await;
+            complete_failed(store, &lease, &error.to_string()).await.log_failure("failing a job that could not start");
             return;
         }
     };
@@ -166,7 +166,9 @@ async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipwa
                     (Some(confinement), Some(environment))
                 }
                 Err(error) => {
-                    let _ = complete_failed(store, &lease, &error).await;
+                    complete_failed(store, &lease, &error)
+                        .await
+                        .log_failure("failing a job that could not be confined");
                     return;
                 }
             }

@@ -29,6 +29,7 @@ use slipway_store::{
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use crate::LogFailure as _;
 use crate::agents::{self, AgentTiming, Hub};
 
 /// The pool in-process agents serve, and that jobs naming no pool go to.
@@ -192,7 +193,11 @@ impl Engine {
         }
         if let Ok(agents) = self.shared.store.list_agents().await {
             for agent in agents.iter().filter(|agent| agent.name.starts_with(agents::LOCAL_AGENT_PREFIX)) {
-                let _ = self.shared.store.agent_seen(agent.id, AgentState::Offline).await;
+                self.shared
+                    .store
+                    .agent_seen(agent.id, AgentState::Offline)
+                    .await
+                    .log_failure("marking an in-process agent offline");
             }
         }
     }

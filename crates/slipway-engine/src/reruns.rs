@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 
 use slipway_events::TaskResult;
 use slipway_store::{Job, JobId, JobStatus, Run, Store, StoreError};
@@ -136,33 +135,15 @@ async fn checkout_commit(core: &Core, run: &Run) -> Result<std::path::PathBuf, R
     Ok(temporary)
 }
 
-fn git(directory: Option<&Path>, arguments: &[&str]) -> Result<(), String> {
-    let mut command = Command::new("git");
-    command
-        .args(arguments)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ALLOW_PROTOCOL", crate::checkout::ALLOWED_GIT_PROTOCOLS);
-    if let Some(directory) = directory {
-        command.current_dir(directory);
-    }
-    let output = command.output().map_err(|error| format!("git could not be started: {error}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "git {} failed: {}",
-            arguments.first().unwrap_or(&""),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
-}
-
 /// Clones `repository` into `destination` and checks out `commit`, on a local branch named as
 /// `branch` (`refs/heads/NAME`) when there is one, else detached. Blocking.
 ///
 /// # Errors
 /// A message saying what failed: a bad commit or branch, or git.
 pub fn clone_at_commit(repository: &str, branch: Option<&str>, commit: &str, destination: &Path) -> Result<(), String> {
+    let git = |directory: Option<&Path>, arguments: &[&str]| {
+        slipway_git::output(directory, "clone", arguments).map(drop).map_err(|error| error.to_string())
+    };
     crate::checkout::check_repository(repository).map_err(|error| error.to_string())?;
     let well_formed = (7..=64).contains(&commit.len()) && commit.bytes().all(|byte| byte.is_ascii_hexdigit());
     if !well_formed {

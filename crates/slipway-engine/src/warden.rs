@@ -8,8 +8,8 @@ use std::sync::Arc;
 use slipway_store::{AgentLostAction, AgentState, PoolSettings, Reclaim, ReclaimAction, StoreError};
 use tokio::sync::watch;
 
-use crate::agents;
 use crate::orchestrator::Shared;
+use crate::{LogFailure as _, agents};
 
 /// Takes back expired leases, marks silent agents offline, explains jobs no agent can take.
 pub(crate) async fn run(
@@ -30,18 +30,26 @@ pub(crate) async fn run(
         tick += 1;
         if tokio::time::Instant::now() >= next_reclaim {
             next_reclaim = tokio::time::Instant::now();
-            let _ = reclaim_expired(&shared).await;
+            reclaim_expired(&shared).await.log_failure("taking back expired leases");
         }
         // The in-process agents are heard from as long as this server runs.
         if local_seen.elapsed() >= config.agent_silence / 3 {
             local_seen = tokio::time::Instant::now();
             for agent in &local_agents {
-                let _ = shared.store.agent_seen(*agent, AgentState::Idle).await;
+                shared
+                    .store
+                    .agent_seen(*agent, AgentState::Idle)
+                    .await
+                    .log_failure("recording that an in-process agent is alive");
             }
         }
-        let _ = shared.store.mark_silent_agents_offline(config.agent_silence).await;
+        shared
+            .store
+            .mark_silent_agents_offline(config.agent_silence)
+            .await
+            .log_failure("marking silent agents offline");
         if tick.is_multiple_of(2) {
-            let _ = agents::explain_waiting_jobs(&shared.store).await;
+            agents::explain_waiting_jobs(&shared.store).await.log_failure("explaining why jobs wait");
         }
     }
 }
@@ -71,7 +79,7 @@ async fn reclaim_expired(shared: &Shared) -> Result<(), StoreError> {
                 lost.holder.strip_prefix("agent:").unwrap_or(&lost.holder)
             ),
         };
-        let _ = store.append_log_lines(lost.job.id, &[line]).await;
+        store.append_log_lines(lost.job.id, &[line]).await.log_failure("noting a lost agent in its job's log");
     }
     shared.hub.work.notify_waiters();
     shared.wake.notify_one();

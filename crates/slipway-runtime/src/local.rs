@@ -1183,16 +1183,14 @@ fn which(program: &str) -> Option<PathBuf> {
 /// Copies the working tree (tracked and untracked files that are not ignored, when it is a git
 /// repository; everything but `.git` otherwise) into `target`. Returns how many files it copied.
 fn copy_working_tree(source: &Path, target: &Path) -> std::io::Result<usize> {
-    let listed = std::process::Command::new("git")
-        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
-        .current_dir(source)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()
-        .filter(|output| output.status.success());
+    let listed = slipway_git::output(
+        Some(source),
+        "ls-files",
+        &["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    )
+    .ok();
     let files: Vec<PathBuf> = match listed {
         Some(output) => output
-            .stdout
             .split(|&byte| byte == 0)
             .filter(|name| !name.is_empty())
             .map(|name| PathBuf::from(String::from_utf8_lossy(name).into_owned()))

@@ -109,11 +109,13 @@ pub struct RunReport {
     pub tags: Vec<String>,
 }
 
-fn next_counter(path: &std::path::Path) -> u64 {
+/// The next run id of the work directory, kept in `path`: a run whose id cannot be kept does
+/// not start (the next one would take the same directory).
+fn next_counter(path: &std::path::Path) -> std::io::Result<u64> {
     let last = std::fs::read_to_string(path).ok().and_then(|text| text.trim().parse::<u64>().ok()).unwrap_or(0);
     let next = last + 1;
-    let _ = std::fs::write(path, next.to_string());
-    next
+    std::fs::write(path, next.to_string())?;
+    Ok(next)
 }
 
 /// The file that marks a run's directory as finished, so a later run may remove it.
@@ -171,30 +173,28 @@ fn file_name(key: &str) -> String {
 }
 
 /// Keeps the `counter()` values of a run for the next run of the same pipeline.
-fn save_counters(path: &std::path::Path, values: &std::collections::BTreeMap<String, i64>) {
+fn save_counters(path: &std::path::Path, values: &std::collections::BTreeMap<String, i64>) -> std::io::Result<()> {
     if values.is_empty() {
-        return;
+        return Ok(());
     }
-    if let Some(parent) = path.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    if let Ok(text) = serde_json::to_vec_pretty(values) {
-        let _ = std::fs::write(path, text);
-    }
+    write_json(path, values)
 }
 
-fn next_revision(path: &std::path::Path, key: &str) -> u32 {
+/// Writes `value` as JSON to `path`, making its directory first.
+fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?)
+}
+
+/// The next `$(Rev:r)` of `key`, kept in `path`; the number and whether it could be kept.
+fn next_revision(path: &std::path::Path, key: &str) -> (u32, std::io::Result<()>) {
     let mut map: HashMap<String, u32> =
         std::fs::read(path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default();
     let next = map.get(key).copied().unwrap_or(0) + 1;
     map.insert(key.to_owned(), next);
-    if let Some(parent) = path.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    if let Ok(text) = serde_json::to_vec(&map) {
-        let _ = std::fs::write(path, text);
-    }
-    next
+    (next, write_json(path, &map))
 }
 
 /// Runs `plan` to its end (or until `cancel` stops it), sending events to `sink`.
@@ -213,7 +213,8 @@ pub fn execute(
         move |source| RunError::Io { path, source }
     };
     std::fs::create_dir_all(&options.work_dir).map_err(io(&options.work_dir))?;
-    let run_id = next_counter(&options.work_dir.join("last-run-id"));
+    let last_run_id = options.work_dir.join("last-run-id");
+    let run_id = next_counter(&last_run_id).map_err(io(&last_run_id))?;
     let runs_dir = options.work_dir.join("runs");
     let run_dir = runs_dir.join(run_id.to_string());
     let _ = std::fs::remove_dir_all(&run_dir);
@@ -267,8 +268,11 @@ pub fn execute(
     let now = DateTime::from_unix(started_ms / 1000);
     let format = plan.run_name.clone().unwrap_or_else(|| DEFAULT_RUN_NAME.to_owned());
     let revisions_path = pipeline_dir.join("revisions.json");
+    let mut unkept = None;
     let build_number = slipway_driver::format_run_number(&format, now, driver.base_variables(), &mut |key| {
-        next_revision(&revisions_path, key)
+        let (number, kept) = next_revision(&revisions_path, key);
+        unkept = kept.err().or(unkept.take());
+        number
     });
     driver.set_base_variable(Variable::readonly("Build.BuildNumber", build_number.clone()));
 
@@ -307,6 +311,12 @@ pub fn execute(
             code: None,
         });
     };
+    if let Some(error) = unkept {
+        warn(format!(
+            "the run number's revision could not be kept in {}: {error}; the next run may get the same number",
+            revisions_path.display()
+        ));
+    }
     for name in shadowed {
         warn(format!(
             "the queue-time variable '{name}' is overridden by the pipeline's own variable of that name, as in Azure; \
@@ -317,9 +327,12 @@ pub fn execute(
     let (sender, receiver) = mpsc::channel::<(LegId, crate::executor::JobOutcome)>();
     let mut threads = Vec::new();
     let mut steps = driver.poll(now_ms());
+    // `runFinished` goes out last, after what the run's end writes.
+    let mut finished = None;
     let result = loop {
         for step in steps.drain(..) {
             match step {
+                Step::Event(event @ Event::RunFinished { .. }) => finished = Some(event),
                 Step::Event(event) => sink.emit(event),
                 Step::StartLeg(start) => {
                     start_leg(&plan, *start, &context, &executor, &sink, cancel, &sender, &mut threads)
@@ -363,17 +376,22 @@ pub fn execute(
     }
     let build_number = context.build_number.lock().map(|number| number.clone()).unwrap_or(build_number);
     let tags = context.tags.lock().map(|tags| tags.clone()).unwrap_or_default();
-    if driver.result().is_none() {
-        sink.emit(Event::RunFinished {
-            time: now_ms(),
-            result,
-            duration_ms: u64::try_from(run_started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        });
-    }
     // The run's directories stay for inspection until the next run removes them in the background:
     // removing many directories is slow on some disks, and no run should wait for it.
-    let _ = std::fs::write(run_dir.join(FINISHED_MARKER), result.to_string());
-    save_counters(&counters_path, &driver.counters());
+    if let Err(error) = std::fs::write(run_dir.join(FINISHED_MARKER), result.to_string()) {
+        warn(format!("the run's directory could not be marked finished, so no later run removes it: {error}"));
+    }
+    if let Err(error) = save_counters(&counters_path, &driver.counters()) {
+        warn(format!(
+            "the counter() values could not be kept in {}: {error}; the next run starts them again",
+            counters_path.display()
+        ));
+    }
+    sink.emit(finished.unwrap_or_else(|| Event::RunFinished {
+        time: now_ms(),
+        result,
+        duration_ms: u64::try_from(run_started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }));
     Ok(RunReport { result, run_id, build_number, tags })
 }
 

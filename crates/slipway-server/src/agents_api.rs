@@ -31,6 +31,8 @@ use slipway_store::{
 };
 use tokio::io::AsyncWriteExt as _;
 
+use slipway_engine::LogFailure as _;
+
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -217,7 +219,7 @@ async fn register(
     let Some(issued) = issued else {
         return Err(ApiError::Unauthorized("the registration token is unknown, used or expired".into()));
     };
-    let _ = state
+    state
         .store()
         .record_audit(&slipway_store::NewAuditEntry {
             actor: format!("agent:{}", issued.item.name),
@@ -225,7 +227,8 @@ async fn register(
             target: Some(issued.item.name.clone()),
             details: serde_json::json!({ "pool": issued.item.pool }),
         })
-        .await;
+        .await
+        .log_failure("recording an agent's registration in the audit log");
     Ok((
         StatusCode::CREATED,
         Json(RegisterResponse {
@@ -323,7 +326,10 @@ async fn lease(
             match agents::job_message(store, &leased, timing).await {
                 Ok(message) => return Ok(Json(message).into_response()),
                 Err(MessageError::Unusable(reason)) => {
-                    let _ = store.complete_job(&leased.token, slipway_events::TaskResult::Failed, Some(&reason)).await;
+                    store
+                        .complete_job(&leased.token, slipway_events::TaskResult::Failed, Some(&reason))
+                        .await
+                        .log_failure("failing a job no agent can run");
                     state.wake();
                     continue;
                 }
@@ -357,7 +363,7 @@ async fn heartbeat(
     let token = lease_token(&headers, job)?;
     let timing = state.agent_hub().timing();
     let beat = state.store().renew_lease(&token, timing.lease_duration).await.map_err(job_error)?;
-    let _ = state.store().agent_seen(caller.agent.id, AgentState::Busy).await;
+    state.store().agent_seen(caller.agent.id, AgentState::Busy).await.log_failure("recording that an agent is busy");
     Ok(Json(HeartbeatReply {
         lease_remaining_ms: agents::millis(timing.lease_duration),
         cancel_requested: beat.cancel_requested,

@@ -29,6 +29,7 @@ use slipway_triggers::webhook::{
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use slipway_engine::LogFailure as _;
 
 /// The largest webhook body read (GitHub sends up to 25 MB, but pushes are far smaller).
 pub const MAX_WEBHOOK_BYTES: usize = 8 * 1024 * 1024;
@@ -68,7 +69,7 @@ async fn refuse(state: &AppState, provider: &str, pipeline: &str, error: &Webhoo
         target: Some(format!("pipeline:{pipeline}")),
         details: json!({ "status": error.status(), "reason": error.to_string() }),
     };
-    let _ = state.store().record_audit(&entry).await;
+    state.store().record_audit(&entry).await.log_failure("recording a refused webhook delivery in the audit log");
     let detail = format!("webhook delivery refused: {error}");
     match error.status() {
         401 => ApiError::Unauthorized(detail),
@@ -209,7 +210,7 @@ pub async fn set_webhook_secret(
         target: Some(format!("pipeline:{}", pipeline.name)),
         details: json!({}),
     };
-    let _ = state.store().record_audit(&entry).await;
+    state.store().record_audit(&entry).await.log_failure("recording a new webhook secret in the audit log");
     Ok(Json(json!({
         "pipeline": pipeline.name,
         "secret": secret,

@@ -191,12 +191,7 @@ pub async fn set_retention(
         settings.retention = RetentionPolicy { days: retention.days, runs: retention.runs };
     }
     let updated = state.store().update_pipeline(pipeline.id, &settings).await?;
-    let entry = slipway_store::NewAuditEntry {
-        actor: caller.user.name.clone(),
-        action: "pipeline.update".into(),
-        target: Some(updated.name.clone()),
-        details: serde_json::json!({ "retention": updated.retention }),
-    };
-    let _ = state.store().record_audit(&entry).await;
+    let details = serde_json::json!({ "retention": updated.retention });
+    audit::record(state, caller, "pipeline.update", updated.name.clone(), details).await;
     Ok(updated)
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use slipway_engine::LogFailure as _;
 use slipway_engine::checkout::{self, CheckoutError, Revision};
 use slipway_engine::launch::{LaunchError, LaunchRequest, Launched};
 use slipway_engine::reruns;
@@ -150,7 +151,7 @@ pub async fn rerun_failed(state: &AppState, caller: &Caller, run: &Run) -> Resul
             job.attempt + 1,
             caller.user.name
         );
-        let _ = store.append_log_lines(job.id, &[line]).await;
+        store.append_log_lines(job.id, &[line]).await.log_failure("noting a re-run in a job's log");
     }
     audit::record(state, caller, "run.rerun-failed", format!("run {}", run.id), serde_json::json!({ "jobs": ids }))
         .await;

@@ -4,42 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use slipway_store::PipelineId;
 
-/// A git command that failed, with what git said.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("git {action} failed: {detail}")]
-pub struct GitError {
-    /// What git was asked to do.
-    pub action: &'static str,
-    /// What it said.
-    pub detail: String,
-}
+pub use slipway_git::GitError;
 
 /// Runs git with `arguments` in `directory`; its standard output on success.
 fn run(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Result<Vec<u8>, GitError> {
-    let mut command = Command::new("git");
-    // Never ask for credentials, and give up on an HTTP transfer that stalls for a minute.
-    command
-        .args(arguments)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ALLOW_PROTOCOL", slipway_engine::checkout::ALLOWED_GIT_PROTOCOLS)
-        .env("GIT_ASKPASS", "true")
-        .env("GIT_HTTP_LOW_SPEED_LIMIT", "1")
-        .env("GIT_HTTP_LOW_SPEED_TIME", "60");
-    if let Some(directory) = directory {
-        command.current_dir(directory);
-    }
-    let output = command.output().map_err(|error| GitError { action, detail: error.to_string() })?;
-    if output.status.success() {
-        Ok(output.stdout)
-    } else {
-        let detail = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-        let detail = if detail.is_empty() { format!("it exited with {}", output.status) } else { detail };
-        Err(GitError { action, detail })
-    }
+    slipway_git::output(directory, action, arguments)
 }
 
 fn text(bytes: &[u8]) -> String {

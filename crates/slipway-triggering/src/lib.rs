@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use slipway_engine::Core;
+use slipway_engine::LogFailure as _;
 use slipway_store::{NewAuditEntry, Pipeline, PipelineId, RunFilter, RunId, RunStatus, Timestamp, TriggerKind};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -375,7 +376,7 @@ async fn audit(state: &Triggering, pipeline: &Pipeline, action: &str, details: s
         target: Some(format!("pipeline:{}", pipeline.name)),
         details,
     };
-    let _ = state.store().record_audit(&entry).await;
+    state.store().record_audit(&entry).await.log_failure("recording trigger work in the audit log");
 }
 
 /// The running trigger service: the poller, the schedule ticker and the completion watcher.
@@ -423,7 +424,7 @@ impl TriggerService {
                 let mut watcher = completion::CompletionWatcher::new(state.store().now());
                 while !*stopped.borrow() {
                     // A failed pass (the database was unreachable) is tried again on the next one.
-                    let _ = watcher.pass(&state).await;
+                    watcher.pass(&state).await.log_failure("looking for completed runs that trigger pipelines");
                     tokio::select! {
                         () = tokio::time::sleep(config.completion_interval) => {}
                         _ = stopped.changed() => {}

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use slipway_store::{Pipeline, Timestamp, TriggerGuard, TriggerKind};
 use slipway_triggers::{PrDecision, PrTrigger, Provider, PullRequestAction, PullRequestEvent};
 
+use slipway_engine::LogFailure as _;
+
 use crate::Triggering;
 use crate::load::Loaded;
 use crate::{Decided, Outcome, blocking, mirror, run_in_progress, start, triggers_at};
@@ -117,7 +119,7 @@ pub async fn decide(state: &Triggering, pipeline: &Pipeline, event: &PullRequest
         match run_in_progress(state, pipeline.id, TriggerKind::PullRequest, None, earlier_commit).await {
             Ok(runs) => {
                 for run in runs {
-                    let _ = state.store().request_cancel(run.id).await;
+                    state.store().request_cancel(run.id).await.log_failure("cancelling a pull request's earlier run");
                 }
                 state.wake();
             }

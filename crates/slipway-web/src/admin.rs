@@ -34,7 +34,7 @@ async fn audit(state: &AppState, viewer: &Viewer, action: &str, target: String, 
     let entry =
         NewAuditEntry { actor: viewer.user.name.clone(), action: action.to_owned(), target: Some(target), details };
     if let Err(error) = state.store().record_audit(&entry).await {
-        eprintln!("slipway: web UI: could not record '{action}' in the audit log: {error}");
+        tracing::error!(%error, action, "an audit entry was not recorded");
     }
 }
 

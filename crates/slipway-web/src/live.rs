@@ -167,7 +167,7 @@ impl Follower {
                 Ok(false) if self.next_line - before >= LINES_PER_EVENT => {}
                 Ok(false) => self.wait().await,
                 Err(error) => {
-                    eprintln!("slipway: web UI: following run {}: {}", self.run, error.message);
+                    tracing::warn!(run = self.run.get(), error = %error.message, "following a run for the web UI failed");
                     self.wait().await;
                 }
             }

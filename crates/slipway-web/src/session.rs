@@ -273,7 +273,7 @@ pub async fn login(
     };
     // Sign-ins are rare enough to tidy up ended sessions on the way.
     if let Err(error) = state.store().delete_expired_sessions().await {
-        eprintln!("slipway: web UI: could not delete ended sessions: {error}");
+        tracing::warn!(%error, "ended sessions could not be deleted");
     }
     // The session belongs to the token: revoking or deleting it (or its user) ends the session.
     let session = state.store().create_session(token.id, SESSION_LIFETIME).await?;
