@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use slipway_protocol::{HelloRequest, JobMessage, PROTOCOL_VERSION, RegisterRequest, ReportedState};
 use slipway_runtime::CancelToken;
 
-use crate::client::{Client, ClientError};
+use slipway_client::{AgentClient as Client, ClientError};
+
+use crate::client::JobUplink;
 use crate::runner::{self, AgentIdentity, JobPlace, JobReport};
 
 /// The file in the work directory that keeps the agent's credential (mode 0600).
@@ -263,7 +265,7 @@ pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(Age
     let work_dir = std::fs::canonicalize(&options.work_dir).map_err(work_dir_error(&options.work_dir))?;
     let pid_path = work_dir.join(PID_FILE);
     std::fs::write(&pid_path, format!("{}\n", std::process::id())).map_err(work_dir_error(&pid_path))?;
-    let client = Client::new(&options.server);
+    let client = Client::new(&options.server)?;
     let credential = match read_credential(&work_dir, &options.server)? {
         Some(credential) => credential,
         None => {
@@ -282,7 +284,7 @@ pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(Age
             let registered = match with_retries(control, notify, || client.register(&request)) {
                 Ok(Some(registered)) => registered,
                 Ok(None) => return Ok(()),
-                Err(ClientError::Refused { detail, .. }) => return Err(AgentError::Refused(detail)),
+                Err(ClientError::Api(problem)) => return Err(AgentError::Refused(problem.detail)),
                 Err(error) => return Err(error.into()),
             };
             let credential = Credential {
@@ -304,7 +306,7 @@ pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(Age
     let settings = match with_retries(control, notify, || client.hello(&hello)) {
         Ok(Some(answer)) => answer.settings,
         Ok(None) => return Ok(()),
-        Err(ClientError::Refused { detail, .. }) => return Err(AgentError::Refused(detail)),
+        Err(ClientError::Api(problem)) => return Err(AgentError::Refused(problem.detail)),
         Err(error) => return Err(error.into()),
     };
     if control.is_draining() {
@@ -321,7 +323,7 @@ pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(Age
     while !control.is_draining() {
         let leased = match with_retries(control, notify, || client.lease(wait)) {
             Ok(leased) => leased.flatten(),
-            Err(ClientError::Refused { detail, .. }) => return Err(AgentError::Refused(detail)),
+            Err(ClientError::Api(problem)) => return Err(AgentError::Refused(problem.detail)),
             Err(error) => return Err(error.into()),
         };
         let Some(message) = leased else { continue };
@@ -358,7 +360,7 @@ fn run_leased(
     };
     let cancel = CancelToken::new();
     *control.cancel.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel.clone());
-    let uplink = Arc::new(client.job_uplink(message.job.id, &message.lease.lease_id));
+    let uplink = Arc::new(JobUplink::new(client.clone(), message.job.id, &message.lease.lease_id));
     let source_dir = place.source_dir.clone();
     let prepare = || {
         if runner::needs_source(message) {

@@ -21,5 +21,4 @@ pub mod confine;
 pub mod runner;
 
 pub use agent::{AgentError, AgentNotice, AgentOptions, Control};
-pub use client::{Client, ClientError};
 pub use runner::{AgentIdentity, JobPlace, JobReport, Uplink, UplinkError};

@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use slipway_client::{Client, NewPipeline, NewRun};
+use slipway_client::Client;
+use slipway_client::api::{CreatePipeline, CreateRun};
 use slipway_server::{Notice, ServeOptions};
 
 /// The example pipeline's file in a repository, and the name it is registered under.
@@ -98,14 +99,14 @@ fn register_example(address: SocketAddr, token: &str, repository: &Path) {
     };
     let registered = Client::new(&format!("http://{reachable}")).and_then(|client| {
         let client = client.with_token(token);
-        let pipeline = NewPipeline {
+        let pipeline = CreatePipeline {
             name: EXAMPLE_NAME.to_owned(),
             repository: repository.display().to_string(),
             yaml_path: EXAMPLE_FILE.to_owned(),
             default_branch: String::new(),
         };
         client.create_pipeline(&pipeline)?;
-        let run = client.start_run(EXAMPLE_NAME, &NewRun::default())?;
+        let run = client.start_run(EXAMPLE_NAME, &CreateRun::default())?;
         Ok((run, client))
     });
     match registered {

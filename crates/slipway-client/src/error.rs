@@ -1,81 +1,6 @@
 //! What a call can fail with: the server's problem documents, and the server not being there.
 
-use std::fmt;
-
-/// An `application/problem+json` answer (RFC 9457), as the server sends for every error.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    /// The HTTP status.
-    pub status: u16,
-    /// The problem's type, such as `/problems/not-found` (empty when the answer was not a problem
-    /// document).
-    pub kind: String,
-    /// The status's title.
-    pub title: String,
-    /// What went wrong, in the server's words.
-    pub detail: String,
-}
-
-impl Problem {
-    /// The problem an error answer describes: its problem document, or for any other body, the
-    /// status with the body's text (shortened) as the detail.
-    #[must_use]
-    pub fn from_answer(status: u16, body: &str) -> Self {
-        let document = serde_json::from_str::<serde_json::Value>(body).ok();
-        let text = |key: &str| {
-            document
-                .as_ref()
-                .and_then(|document| document.get(key))
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned)
-        };
-        let detail = text("detail").unwrap_or_else(|| {
-            let body = body.trim();
-            if body.is_empty() {
-                format!("the server answered {status} with no explanation")
-            } else {
-                body.chars().take(300).collect()
-            }
-        });
-        Self {
-            status,
-            kind: text("type").unwrap_or_default(),
-            title: text("title").unwrap_or_else(|| reason(status).to_owned()),
-            detail,
-        }
-    }
-
-    /// Whether the route itself does not exist on the server (an older server, or a typo in the
-    /// path), as opposed to the thing it names.
-    #[must_use]
-    pub fn is_unknown_route(&self) -> bool {
-        (self.status == 404 && self.detail == "there is no such API route") || self.status == 405
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.detail)
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        409 => "Conflict",
-        413 => "Payload Too Large",
-        415 => "Unsupported Media Type",
-        422 => "Unprocessable Entity",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "Error",
-    }
-}
+use slipway_api::Problem;
 
 /// Everything a client call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +21,7 @@ pub enum ClientError {
         /// Why, in a few words.
         reason: String,
     },
-    /// The server answered with an error.
+    /// The server answered with an error (a problem document, RFC 9457).
     #[error("{0}")]
     Api(Problem),
     /// The server's answer could not be read or was not what the API promises.
@@ -118,6 +43,17 @@ impl ClientError {
     #[must_use]
     pub fn status(&self) -> Option<u16> {
         self.problem().map(|problem| problem.status)
+    }
+
+    /// Whether trying again later may work: the server could not be reached, failed (5xx), timed
+    /// the request out (408) or asked to be called less often (429).
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } => true,
+            Self::Api(problem) => problem.status >= 500 || problem.status == 429 || problem.status == 408,
+            Self::InvalidServer { .. } | Self::Protocol(_) => false,
+        }
     }
 }
 
@@ -142,17 +78,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn problem_documents_and_other_answers() {
-        let problem = Problem::from_answer(
-            404,
-            r#"{"type":"/problems/not-found","title":"Not Found","status":404,"detail":"no run 9"}"#,
-        );
-        assert_eq!(problem.detail, "no run 9");
-        assert_eq!(problem.kind, "/problems/not-found");
-        assert!(!problem.is_unknown_route());
-        let plain = Problem::from_answer(502, "bad gateway\n");
-        assert_eq!((plain.title.as_str(), plain.detail.as_str()), ("Bad Gateway", "bad gateway"));
-        assert_eq!(Problem::from_answer(500, "").detail, "the server answered 500 with no explanation");
-        assert!(Problem::from_answer(404, r#"{"detail":"there is no such API route"}"#).is_unknown_route());
+    fn what_is_worth_trying_again() {
+        let api = |status| ClientError::Api(Problem { status, ..Problem::default() });
+        assert!(ClientError::Unreachable { server: "s".into(), reason: "r".into() }.is_transient());
+        for status in [500, 502, 503, 408, 429] {
+            assert!(api(status).is_transient(), "{status}");
+        }
+        for status in [400, 401, 404, 409, 426] {
+            assert!(!api(status).is_transient(), "{status}");
+        }
+        assert!(!ClientError::Protocol("x".into()).is_transient());
     }
 }

@@ -1,22 +1,28 @@
-//! A blocking client of the Slipway server's REST API (`/api/v1`), for the `slipway` command's
-//! client commands and for anything else that talks to a server from a plain thread (agents).
+//! Slipway's one client of the server's HTTP API, blocking, for the `slipway` command's client
+//! commands and for agents (plain threads, no async runtime).
 //!
 //! - [`Client`] holds the server's address and a personal access token (sent as
 //!   `Authorization: Bearer TOKEN`). Its basics, [`Client::get`], [`Client::post`],
-//!   [`Client::put`] and [`Client::delete`], send and read JSON; the typed calls on top of them
-//!   ([`Client::pipelines`], [`Client::start_run`], [`Client::runs`], ...) use the wire types in
-//!   [`types`].
-//! - Every answer that is not a success becomes a [`ClientError::Api`] holding the server's
-//!   `application/problem+json` [`Problem`] (its `detail` says what went wrong); a server that
-//!   cannot be reached is [`ClientError::Unreachable`].
-//! - [`Client::follow_logs`] follows a run's live log (`GET /runs/{id}/logs?follow=true`, server-sent
-//!   events, read by [`sse::EventStreamReader`]) as [`LogEvent`]s until the run ends.
+//!   [`Client::put`], [`Client::patch`] and [`Client::delete`], send and read JSON; the typed calls
+//!   on top of them ([`Client::pipelines`], [`Client::start_run`], [`Client::runs`], ...) send and
+//!   read the API's wire types, [`slipway_api`] (re-exported as [`api`]), the same types the
+//!   server's handlers answer with. Reading is lenient: fields a newer server adds are ignored,
+//!   and fields an older one lacks take their defaults.
+//! - [`agent::AgentClient`] is an agent's side of the agent protocol (`slipway-protocol`'s types).
+//! - Both go through one transport: every answer that is not a success becomes a
+//!   [`ClientError::Api`] holding the server's `application/problem+json`
+//!   [`Problem`](api::Problem) (its `detail` says what went wrong); a server that cannot be
+//!   reached is [`ClientError::Unreachable`]; [`ClientError::is_transient`] says whether trying
+//!   again may help.
+//! - [`Client::follow_logs`] follows a run's live log (`GET /runs/{id}/logs?follow=true`,
+//!   server-sent events, read by [`sse::EventStreamReader`]) as [`LogEvent`]s until the run ends.
 //!
 //! The client does no I/O beyond its HTTP connections, and prints nothing.
 
+pub mod agent;
 mod error;
+mod http;
 pub mod sse;
-pub mod types;
 
 use std::collections::HashMap;
 use std::io::BufReader;
@@ -24,14 +30,17 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use ureq::http::Response;
-
-pub use error::{ClientError, Problem};
-use sse::EventStreamReader;
-pub use types::{
-    CreatedToken, CreatedUser, Job, JobLog, NewPipeline, NewRun, Pipeline, Run, RunDetail, RunLogs, RunPage, RunQuery,
-    TriggerHealth, User, Variable, VariableGroup,
+pub use slipway_api as api;
+use slipway_api::follow::{self, LogEnd, LogLine, LogShutdown};
+use slipway_api::{
+    CreatePipeline, CreateRun, CreatedToken, CreatedUser, Health, Pipeline, PipelineList, QueueStatus, Run,
+    RunDetail, RunLogs, RunPage, RunsQuery, User, Variable, VariableGroup, path_segment,
 };
+
+pub use agent::AgentClient;
+pub use error::ClientError;
+use http::{Body, Transport, read_json};
+use sse::EventStreamReader;
 
 /// The result of a client call.
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
@@ -39,21 +48,14 @@ pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 /// The API's path under the server's address.
 pub const API_PREFIX: &str = "/api/v1";
 
-/// How long connecting to the server may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The largest JSON answer read (a run's whole logs can be large).
-const MAX_ANSWER_BYTES: u64 = 512 * 1024 * 1024;
-
 /// How often a log follower tries to reconnect after its stream broke off before the run ended.
 const FOLLOW_RECONNECTS: u32 = 5;
 
 /// A connection to one Slipway server, with an optional token. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Client {
-    server: String,
-    token: Option<String>,
-    agent: ureq::Agent,
+    transport: Transport,
+    authorization: Option<String>,
 }
 
 /// Makes a server address canonical: `http(s)://host[:port][/path]` without a trailing `/` or
@@ -84,20 +86,6 @@ pub fn normalize_server(server: &str) -> Result<String> {
     Ok(format!("{}{}", scheme.to_ascii_lowercase(), &address[scheme.len()..]))
 }
 
-/// Encodes one path segment (a variable's name, say) for a URL.
-#[must_use]
-pub fn path_segment(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
-
 /// Encodes a query-string value.
 fn query_value(text: &str) -> String {
     path_segment(text)
@@ -111,68 +99,48 @@ impl Client {
     /// [`ClientError::InvalidServer`] when the address is not an `http(s)://` URL.
     pub fn new(server: &str) -> Result<Self> {
         let server = normalize_server(server)?;
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .user_agent(concat!("slipway/", env!("CARGO_PKG_VERSION")))
-            .build();
-        Ok(Self { server, token: None, agent: config.into() })
+        let transport = Transport::new(server, concat!("slipway/", env!("CARGO_PKG_VERSION")));
+        Ok(Self { transport, authorization: None })
     }
 
     /// This client, sending `token` with every call.
     #[must_use]
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into());
+        self.authorization = Some(format!("Bearer {}", token.into()));
         self
     }
 
     /// The server's address, canonical (see [`normalize_server`]).
     #[must_use]
     pub fn server(&self) -> &str {
-        &self.server
+        &self.transport.server
     }
 
     /// The full URL of an API path (`/runs/1` → `http://host/api/v1/runs/1`).
     #[must_use]
     pub fn api_url(&self, path: &str) -> String {
-        format!("{}{API_PREFIX}{path}", self.server)
+        format!("{}{API_PREFIX}{path}", self.transport.server)
     }
 
     /// The address to show people for a run: its page in the server's web UI.
     #[must_use]
     pub fn run_url(&self, run: i64) -> String {
-        format!("{}/runs/{run}", self.server)
+        format!("{}/runs/{run}", self.transport.server)
     }
 
-    fn authorize<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
-        let request = request.header("Accept", "application/json");
-        match &self.token {
-            Some(token) => request.header("Authorization", format!("Bearer {token}")),
-            None => request,
+    /// Sends `method` to an API path with `accept` and the token.
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        accept: &str,
+        body: Body<'_>,
+    ) -> Result<ureq::http::Response<ureq::Body>> {
+        let mut headers = vec![("accept", accept)];
+        if let Some(authorization) = &self.authorization {
+            headers.push(("authorization", authorization.as_str()));
         }
-    }
-
-    fn unreachable(&self, error: &ureq::Error) -> ClientError {
-        ClientError::Unreachable { server: self.server.clone(), reason: error::describe_transport(error) }
-    }
-
-    /// Turns a non-success answer into its problem; gives successful ones back.
-    fn check(&self, mut response: Response<ureq::Body>) -> Result<Response<ureq::Body>> {
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        Err(ClientError::Api(Problem::from_answer(status, &text)))
-    }
-
-    fn read_json<T: DeserializeOwned>(&self, mut response: Response<ureq::Body>) -> Result<T> {
-        let text = response.body_mut().with_config().limit(MAX_ANSWER_BYTES).read_to_string().map_err(|error| {
-            ClientError::Protocol(format!("the answer broke off: {}", error::describe_transport(&error)))
-        })?;
-        let text = if text.trim().is_empty() { "null" } else { &text };
-        serde_json::from_str(text)
-            .map_err(|error| ClientError::Protocol(format!("the answer is not what was expected: {error}")))
+        self.transport.send(method, &format!("{API_PREFIX}{path}"), &headers, body, None)
     }
 
     /// `GET` an API path (`/runs`), reading JSON.
@@ -181,9 +149,7 @@ impl Client {
     /// [`ClientError::Unreachable`], [`ClientError::Api`] for a problem answer, or
     /// [`ClientError::Protocol`] when the answer is not the JSON expected.
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let response =
-            self.authorize(self.agent.get(self.api_url(path))).call().map_err(|error| self.unreachable(&error))?;
-        self.read_json(self.check(response)?)
+        read_json(self.send("GET", path, "application/json", Body::Empty)?)
     }
 
     /// `POST` JSON to an API path, reading JSON.
@@ -191,13 +157,7 @@ impl Client {
     /// # Errors
     /// As [`Client::get`].
     pub fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
-        let body = json_body(body)?;
-        let response = self
-            .authorize(self.agent.post(self.api_url(path)))
-            .content_type("application/json")
-            .send(body.as_bytes())
-            .map_err(|error| self.unreachable(&error))?;
-        self.read_json(self.check(response)?)
+        read_json(self.send("POST", path, "application/json", Body::json(body)?)?)
     }
 
     /// `PUT` JSON to an API path, reading JSON (`null` when the answer has no body).
@@ -205,13 +165,7 @@ impl Client {
     /// # Errors
     /// As [`Client::get`].
     pub fn put<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
-        let body = json_body(body)?;
-        let response = self
-            .authorize(self.agent.put(self.api_url(path)))
-            .content_type("application/json")
-            .send(body.as_bytes())
-            .map_err(|error| self.unreachable(&error))?;
-        self.read_json(self.check(response)?)
+        read_json(self.send("PUT", path, "application/json", Body::json(body)?)?)
     }
 
     /// `PATCH` JSON to an API path, reading JSON.
@@ -219,13 +173,7 @@ impl Client {
     /// # Errors
     /// As [`Client::get`].
     pub fn patch<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
-        let body = json_body(body)?;
-        let response = self
-            .authorize(self.agent.patch(self.api_url(path)))
-            .content_type("application/json")
-            .send(body.as_bytes())
-            .map_err(|error| self.unreachable(&error))?;
-        self.read_json(self.check(response)?)
+        read_json(self.send("PATCH", path, "application/json", Body::json(body)?)?)
     }
 
     /// `DELETE` an API path; the answer's body, if any, is dropped.
@@ -233,9 +181,7 @@ impl Client {
     /// # Errors
     /// As [`Client::get`].
     pub fn delete(&self, path: &str) -> Result<()> {
-        let response =
-            self.authorize(self.agent.delete(self.api_url(path))).call().map_err(|error| self.unreachable(&error))?;
-        let mut response = self.check(response)?;
+        let mut response = self.send("DELETE", path, "application/json", Body::Empty)?;
         let _ = response.body_mut().read_to_string();
         Ok(())
     }
@@ -244,7 +190,7 @@ impl Client {
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn health(&self) -> Result<serde_json::Value> {
+    pub fn health(&self) -> Result<Health> {
         self.get("/health")
     }
 
@@ -261,15 +207,14 @@ impl Client {
     /// # Errors
     /// As [`Client::get`].
     pub fn pipelines(&self) -> Result<Vec<Pipeline>> {
-        let answer: serde_json::Value = self.get("/pipelines")?;
-        types::listing(answer, "pipelines")
+        self.get::<PipelineList>("/pipelines").map(|list| list.pipelines)
     }
 
     /// `POST /pipelines` (admin).
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn create_pipeline(&self, pipeline: &NewPipeline) -> Result<Pipeline> {
+    pub fn create_pipeline(&self, pipeline: &CreatePipeline) -> Result<Pipeline> {
         self.post("/pipelines", pipeline)
     }
 
@@ -281,12 +226,13 @@ impl Client {
         self.get(&format!("/pipelines/{}", path_segment(name)))
     }
 
-    /// `PATCH /pipelines/{name}` with a queue status, `enabled` or `disabled` (admin).
+    /// `PATCH /pipelines/{name}` with a queue status (admin).
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn set_queue_status(&self, name: &str, status: &str) -> Result<Pipeline> {
-        self.patch(&format!("/pipelines/{}", path_segment(name)), &serde_json::json!({ "queueStatus": status }))
+    pub fn set_queue_status(&self, name: &str, status: QueueStatus) -> Result<Pipeline> {
+        let change = api::UpdatePipeline { queue_status: Some(status), ..api::UpdatePipeline::default() };
+        self.patch(&format!("/pipelines/{}", path_segment(name)), &change)
     }
 
     /// `DELETE /pipelines/{name}` (admin): deletes it with its runs.
@@ -301,7 +247,7 @@ impl Client {
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn start_run(&self, pipeline: &str, run: &NewRun) -> Result<Run> {
+    pub fn start_run(&self, pipeline: &str, run: &CreateRun) -> Result<Run> {
         self.post(&format!("/pipelines/{}/runs", path_segment(pipeline)), run)
     }
 
@@ -309,7 +255,7 @@ impl Client {
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn runs(&self, query: &RunQuery) -> Result<RunPage> {
+    pub fn runs(&self, query: &RunsQuery) -> Result<RunPage> {
         let mut parts = Vec::new();
         if let Some(pipeline) = &query.pipeline {
             parts.push(format!("pipeline={}", query_value(pipeline)));
@@ -357,7 +303,7 @@ impl Client {
     /// # Errors
     /// As [`Client::get`].
     pub fn rerun(&self, run: i64, failed_only: bool) -> Result<Run> {
-        self.post(&format!("/runs/{run}/rerun"), &serde_json::json!({ "failedOnly": failed_only }))
+        self.post(&format!("/runs/{run}/rerun"), &api::Rerun { failed_only })
     }
 
     /// `GET /pipelines/{name}/variables`: a pipeline's variables (secret values are `None`).
@@ -365,18 +311,16 @@ impl Client {
     /// # Errors
     /// As [`Client::get`].
     pub fn variables(&self, pipeline: &str) -> Result<Vec<Variable>> {
-        let answer: serde_json::Value = self.get(&format!("/pipelines/{}/variables", path_segment(pipeline)))?;
-        types::listing(answer, "variables")
+        self.get(&format!("/pipelines/{}/variables", path_segment(pipeline)))
     }
 
     /// `PUT /pipelines/{name}/variables/{var}`: sets a pipeline variable.
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn set_variable(&self, pipeline: &str, name: &str, value: &str, secret: bool) -> Result<()> {
+    pub fn set_variable(&self, pipeline: &str, name: &str, value: &str, secret: bool) -> Result<Variable> {
         let path = format!("/pipelines/{}/variables/{}", path_segment(pipeline), path_segment(name));
-        let _: serde_json::Value = self.put(&path, &serde_json::json!({ "value": value, "secret": secret }))?;
-        Ok(())
+        self.put(&path, &api::SetVariable { value: value.to_owned(), secret })
     }
 
     /// `DELETE /pipelines/{name}/variables/{var}`.
@@ -392,8 +336,7 @@ impl Client {
     /// # Errors
     /// As [`Client::get`].
     pub fn variable_groups(&self) -> Result<Vec<VariableGroup>> {
-        let answer: serde_json::Value = self.get("/variable-groups")?;
-        types::listing(answer, "groups")
+        self.get("/variable-groups")
     }
 
     /// `POST /variable-groups`.
@@ -401,7 +344,7 @@ impl Client {
     /// # Errors
     /// As [`Client::get`].
     pub fn create_variable_group(&self, name: &str, description: &str) -> Result<VariableGroup> {
-        self.post("/variable-groups", &serde_json::json!({ "name": name, "description": description }))
+        self.post("/variable-groups", &api::CreateGroup { name: name.to_owned(), description: description.to_owned() })
     }
 
     /// `GET /variable-groups/{group}`: a group with its variables (secret values are `None`).
@@ -424,10 +367,9 @@ impl Client {
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn set_group_variable(&self, group: &str, name: &str, value: &str, secret: bool) -> Result<()> {
+    pub fn set_group_variable(&self, group: &str, name: &str, value: &str, secret: bool) -> Result<Variable> {
         let path = format!("/variable-groups/{}/variables/{}", path_segment(group), path_segment(name));
-        let _: serde_json::Value = self.put(&path, &serde_json::json!({ "value": value, "secret": secret }))?;
-        Ok(())
+        self.put(&path, &api::SetVariable { value: value.to_owned(), secret })
     }
 
     /// `DELETE /variable-groups/{group}/variables/{var}`.
@@ -442,8 +384,8 @@ impl Client {
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn create_user(&self, name: &str, role: &str) -> Result<CreatedUser> {
-        self.post("/users", &serde_json::json!({ "name": name, "role": role }))
+    pub fn create_user(&self, name: &str, role: api::UserRole) -> Result<CreatedUser> {
+        self.post("/users", &api::CreateUser { name: name.to_owned(), role })
     }
 
     /// `POST /users/{name}/tokens`: a new personal access token for a user (admin, or the user).
@@ -451,10 +393,7 @@ impl Client {
     /// # Errors
     /// As [`Client::get`].
     pub fn create_token(&self, user: &str, name: Option<&str>) -> Result<CreatedToken> {
-        let body = match name {
-            Some(name) => serde_json::json!({ "name": name }),
-            None => serde_json::json!({}),
-        };
+        let body = api::CreateToken { name: name.map(str::to_owned) };
         self.post(&format!("/users/{}/tokens", path_segment(user)), &body)
     }
 
@@ -478,20 +417,9 @@ impl Client {
     }
 
     fn open_stream(&self, path: &str) -> Result<EventStreamReader<BufReader<ureq::BodyReader<'static>>>> {
-        let request = self.agent.get(self.api_url(path)).header("Accept", "text/event-stream");
-        let request = match &self.token {
-            Some(token) => request.header("Authorization", format!("Bearer {token}")),
-            None => request,
-        };
-        let response = request.call().map_err(|error| self.unreachable(&error))?;
-        let response = self.check(response)?;
+        let response = self.send("GET", path, "text/event-stream", Body::Empty)?;
         Ok(EventStreamReader::new(BufReader::new(response.into_body().into_reader())))
     }
-}
-
-fn json_body<B: Serialize + ?Sized>(body: &B) -> Result<String> {
-    serde_json::to_string(body)
-        .map_err(|error| ClientError::Protocol(format!("the request cannot be written: {error}")))
 }
 
 /// What following a run's log gives.
@@ -591,16 +519,9 @@ impl LogFollower {
                     continue;
                 }
             };
-            let data = |event: &sse::ServerEvent| -> Result<serde_json::Value> {
-                serde_json::from_str(&event.data)
-                    .map_err(|error| ClientError::Protocol(format!("a '{}' event holds no JSON: {error}", event.event)))
-            };
             match event.event.as_str() {
-                "log" => {
-                    let data = data(&event)?;
-                    let job = data.get("job").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
-                    let line = data.get("line").and_then(serde_json::Value::as_i64).unwrap_or_default();
-                    let text = data.get("text").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+                follow::LOG => {
+                    let LogLine { job, line, text } = data(&event)?;
                     let next = self.next_line.entry(job.clone()).or_insert(0);
                     if line < *next {
                         continue;
@@ -608,23 +529,27 @@ impl LogFollower {
                     *next = line + 1;
                     return Ok(Some(LogEvent::Line { job, line, text }));
                 }
-                "end" => {
-                    let data = data(&event)?;
+                follow::END => {
+                    let LogEnd { status, result } = data(&event)?;
                     self.finished = true;
-                    let status = data.get("status").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
-                    let result = data.get("result").cloned().and_then(|result| serde_json::from_value(result).ok());
                     return Ok(Some(LogEvent::End { status, result }));
                 }
-                "shutdown" => {
-                    let data = data(&event)?;
+                follow::SHUTDOWN => {
+                    let LogShutdown { reason } = data(&event)?;
                     self.finished = true;
-                    let reason = data.get("reason").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
                     return Ok(Some(LogEvent::Shutdown { reason }));
                 }
                 _ => {}
             }
         }
     }
+}
+
+/// An event's data, as the API defines it for the event's name.
+fn data<T: DeserializeOwned>(event: &sse::ServerEvent) -> Result<T> {
+    serde_json::from_str(&event.data).map_err(|error| {
+        ClientError::Protocol(format!("a '{}' event is not what the API defines: {error}", event.event))
+    })
 }
 
 impl Iterator for LogFollower {
@@ -733,12 +658,5 @@ mod tests {
             matches!(&unreachable, Some(ClientError::Unreachable { reason, .. }) if reason == "connection refused"),
             "{unreachable:?}"
         );
-    }
-
-    #[test]
-    fn path_segments_are_encoded() {
-        assert_eq!(path_segment("Build.Config_1-x~"), "Build.Config_1-x~");
-        assert_eq!(path_segment("a b/c%"), "a%20b%2Fc%25");
-        assert_eq!(path_segment("é"), "%C3%A9");
     }
 }

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use slipway_events::{Event, TaskResult};
 use slipway_plan::Plan;
 
@@ -112,7 +113,7 @@ pub fn version_mismatch(agent_protocol: u32, agent_software: &str) -> Option<Str
 }
 
 /// `POST /api/v1/agent/register`: an agent registers with a one-time registration token.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterRequest {
     /// The agent's [`PROTOCOL_VERSION`].
@@ -141,7 +142,7 @@ impl fmt::Debug for RegisterRequest {
 }
 
 /// The answer to a registration: the agent's own credential, shown this once.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterResponse {
     /// The agent's id.
@@ -170,7 +171,7 @@ impl fmt::Debug for RegisterResponse {
 }
 
 /// `POST /api/v1/agent/hello`: an agent starts (or starts again) and says what it is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HelloRequest {
     /// The agent's Slipway version.
@@ -180,7 +181,7 @@ pub struct HelloRequest {
 }
 
 /// What the server asks of its agents' timing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentSettings {
     /// How long a lease lasts unless renewed.
@@ -192,7 +193,7 @@ pub struct AgentSettings {
 }
 
 /// The answer to a hello.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HelloResponse {
     /// The agent's id.
@@ -210,7 +211,7 @@ pub struct HelloResponse {
 }
 
 /// `POST /api/v1/agent/lease`: the agent waits for a job.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LeaseRequest {
     /// How long to wait at most; the server's [`AgentSettings::long_poll_ms`] when absent, and never
@@ -220,7 +221,7 @@ pub struct LeaseRequest {
 }
 
 /// What an agent is doing, as it tells the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReportedState {
     /// Waiting for work.
@@ -232,7 +233,7 @@ pub enum ReportedState {
 }
 
 /// `POST /api/v1/agent/state`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StateRequest {
     /// The new state.
@@ -240,7 +241,7 @@ pub struct StateRequest {
 }
 
 /// A job's lease: who holds the job until when.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LeaseGrant {
     /// The job's id.
@@ -264,7 +265,7 @@ impl fmt::Debug for LeaseGrant {
 }
 
 /// The run a job belongs to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunInfo {
     /// `Build.BuildId`.
@@ -276,7 +277,7 @@ pub struct RunInfo {
 }
 
 /// The job itself, as the server names it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobInfo {
     /// Its id.
@@ -297,7 +298,7 @@ pub struct JobInfo {
 }
 
 /// The repository to check out, at the exact commit of the run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RepositoryRef {
     /// `Build.Repository.Name`.
@@ -317,7 +318,7 @@ pub struct RepositoryRef {
 }
 
 /// Which leg of [`JobWork::plan`] to run, by position.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LegRef {
     /// The stage's position in the plan.
@@ -329,7 +330,7 @@ pub struct LegRef {
 }
 
 /// A variable of a job. Its `Debug` hides secret values.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobVariable {
     /// The name.
@@ -353,10 +354,11 @@ impl fmt::Debug for JobVariable {
 
 /// The part of a job decided when it became ready: its piece of the plan and its variables. The
 /// server stores it (sealed) with the job, so that any server process can hand the job out.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobWork {
     /// The plan cut down to the job's stage and the job: one stage, one job, all its legs.
+    #[schema(value_type = Object)]
     pub plan: Plan,
     /// The leg to run in that plan.
     pub leg: LegRef,
@@ -366,7 +368,7 @@ pub struct JobWork {
 }
 
 /// One file of an artifact.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ArtifactFile {
     /// Its path inside the artifact, `/`-separated.
     pub path: String,
@@ -379,7 +381,7 @@ pub struct ArtifactFile {
 }
 
 /// An artifact's manifest: its files, by path.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ArtifactManifest {
     /// The artifact's name.
     pub name: String,
@@ -388,7 +390,7 @@ pub struct ArtifactManifest {
 }
 
 /// An artifact of a run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactRecord {
     /// Its name.
@@ -400,7 +402,7 @@ pub struct ArtifactRecord {
 }
 
 /// `GET /api/v1/agent/jobs/{job}/artifacts`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtifactList {
     /// The run's artifacts, by name.
@@ -409,7 +411,7 @@ pub struct ArtifactList {
 
 /// `PUT /api/v1/agent/jobs/{job}/artifacts/{name}`: the job published an artifact; every blob it
 /// references was uploaded first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PublishArtifact {
     /// The manifest.
@@ -417,7 +419,7 @@ pub struct PublishArtifact {
 }
 
 /// `POST /api/v1/agent/jobs/{job}/blobs/missing`: the question and the answer.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MissingBlobs {
     /// Digests (`sha256:<hex>`): asked about, or (in the answer) missing.
@@ -425,7 +427,7 @@ pub struct MissingBlobs {
 }
 
 /// How the agent must time the job.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobTimeouts {
     /// Time between SIGTERM and SIGKILL when a step is stopped.
@@ -433,7 +435,7 @@ pub struct JobTimeouts {
 }
 
 /// A job handed to an agent: everything it needs to run it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobMessage {
     /// The server's [`PROTOCOL_VERSION`].
@@ -456,7 +458,7 @@ pub struct JobMessage {
 }
 
 /// The answer to a heartbeat.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HeartbeatReply {
     /// Milliseconds the lease lasts from now unless renewed again.
@@ -469,17 +471,18 @@ pub struct HeartbeatReply {
 /// for each lease; a chunk sent again (after a network error) with the same number and the same
 /// events is stored once. The server derives the job's log lines, steps, test results and
 /// coverage from the events; log texts are already masked.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Chunk {
     /// Its number.
     pub sequence: i64,
     /// The events, in the order they happened.
+    #[schema(value_type = Vec<Object>)]
     pub events: Vec<Event>,
 }
 
 /// The answer to a chunk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChunkReply {
     /// `false` when the chunk had been stored before (a retry).
@@ -487,7 +490,7 @@ pub struct ChunkReply {
 }
 
 /// An output variable of a job (`isOutput=true`), `step.name` to value.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OutputVariable {
     /// `step.name`.
@@ -508,10 +511,11 @@ impl fmt::Debug for OutputVariable {
 
 /// `POST /api/v1/agent/jobs/{job}/complete`: the job ended. Sent after its last chunk was stored
 /// and its artifacts were published; sending it again is harmless.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Completion {
     /// The job's result.
+    #[schema(value_type = String)]
     pub result: TaskResult,
     /// Why it ended this way, when that is not obvious.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -521,26 +525,39 @@ pub struct Completion {
     pub outputs: Vec<OutputVariable>,
 }
 
-/// An error answer (`application/problem+json`, RFC 9457).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Problem {
-    /// A relative URI naming the kind of problem (`/problems/conflict`).
-    #[serde(rename = "type", default)]
-    pub kind: String,
-    /// The status's name.
-    #[serde(default)]
-    pub title: String,
-    /// The HTTP status.
-    #[serde(default)]
-    pub status: u16,
-    /// What went wrong, for a person.
-    #[serde(default)]
-    pub detail: String,
+/// The answer to `POST /api/v1/agent/state`: the state the server recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StateReply {
+    /// The state.
+    pub state: ReportedState,
 }
+
+/// The answer to a [`Completion`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CompletionReply {
+    /// The job.
+    pub job: i64,
+    /// Its result as recorded (the first completion's, when it was sent again).
+    #[schema(value_type = Option<String>)]
+    pub result: Option<TaskResult>,
+}
+
+/// The answer to a [`PublishArtifact`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishReply {
+    /// The artifact's name.
+    pub name: String,
+}
+
+/// An error answer (`application/problem+json`, RFC 9457), as every route of the server gives.
+pub use slipway_api::Problem;
 
 /// A demand of a job (Azure's `pool.demands` item): a capability that must exist, or that must
 /// have a value (compared ignoring case, as names are).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DemandText {
     /// The capability's name.
     pub name: String,

@@ -79,14 +79,16 @@ impl IntoResponse for ApiError {
             Self::Internal(_) => "the server could not complete the request; its log has the details".to_owned(),
             other => other.to_string(),
         };
-        let body = serde_json::json!({
-            "type": self.kind(),
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": detail,
-        });
-        let mut response = (status, body.to_string()).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        let problem = slipway_api::Problem {
+            kind: self.kind().to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+        };
+        let body = serde_json::to_string(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let content_type = HeaderValue::from_static(slipway_api::PROBLEM_CONTENT_TYPE);
+        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -13,19 +13,9 @@
 //!   admin and their one-time token) and [`serve`] runs the whole server until SIGTERM or SIGINT,
 //!   then drains.
 
-pub mod agents_api;
 pub mod api;
-pub mod artifacts;
-pub mod auth;
-pub mod error;
-pub mod follow;
-pub mod openapi;
-pub mod pipelines;
-pub mod reruns;
-pub mod retention;
-pub mod tokens;
-pub mod variables;
-pub mod webhooks;
+mod auth;
+mod error;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -34,7 +24,6 @@ use std::path::{Path, PathBuf};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use slipway_store::{SecretKey, Store, StoreError, StoreOptions, UserRole};
 
 pub use error::ApiError;
@@ -52,29 +41,12 @@ pub const SECRET_KEY_FILE: &str = "secret.key";
 /// The file in the data directory that the first admin token is written to (mode 0600).
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
-/// The API, under `/api/v1`.
+/// The whole HTTP server: the API under `/api/v1` (see [`api`]) and the web UI.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/health", get(api::health))
-        .route("/openapi.json", get(api::openapi))
-        .route("/pipelines", post(api::create_pipeline).get(api::list_pipelines))
-        .route("/pipelines/{name}/runs", post(api::create_run))
-        .route("/runs", get(api::list_runs))
-        .route("/runs/{id}", get(api::get_run))
-        .route("/runs/{id}/logs", get(api::run_logs))
-        .route("/runs/{id}/cancel", post(api::cancel_run))
-        .route("/users", post(api::create_user))
-        .merge(webhooks::routes())
-        .merge(tokens::routes())
-        .merge(variables::routes())
-        .merge(artifacts::routes())
-        .merge(reruns::routes())
-        .merge(retention::routes())
-        .merge(pipelines::routes())
-        .merge(agents_api::routes())
-        .method_not_allowed_fallback(api::method_not_allowed);
+    let (routes, _document) = api::routes().split_for_parts();
+    let routes = routes.method_not_allowed_fallback(api::method_not_allowed);
     Router::new()
-        .nest("/api/v1", api)
+        .nest("/api/v1", routes)
         .merge(slipway_web::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

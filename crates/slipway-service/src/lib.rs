@@ -17,6 +17,7 @@ pub mod pipelines;
 pub mod runs;
 pub mod users;
 pub mod variables;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Pipelines: creating one (its repository and file checked first), enabling and disabling it,
 //! its retention settings, and deleting it with its runs.
 
-use serde::Deserialize;
+use slipway_api::{CreatePipeline, RetentionSettings};
 use slipway_engine::checkout;
 use slipway_store::{Pipeline, PipelineSettings, QueueStatus, RetentionPolicy, RunFilter, RunStatus, UserRole};
 
@@ -11,26 +11,6 @@ use crate::{AppState, audit, check_name, invalid_input};
 
 /// The most days or runs a retention setting may name.
 const MAX_RETENTION: u32 = 1_000_000;
-
-/// The body of `POST /pipelines`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreatePipeline {
-    /// The pipeline's name: letters, digits, `.`, `_` and `-`.
-    pub name: String,
-    /// A local path or a URL `git clone` can fetch.
-    pub repository: String,
-    /// The YAML file's path in the repository.
-    #[serde(default = "default_yaml_path")]
-    pub yaml_path: String,
-    /// The branch runs use when none is given; the repository's default branch when empty.
-    #[serde(default)]
-    pub default_branch: String,
-}
-
-fn default_yaml_path() -> String {
-    "azure-pipelines.yml".to_owned()
-}
 
 /// Creates a pipeline (for the API and the web UI): checks the name, repository, file path and
 /// branch, keeps a local repository's path absolute, checks that git can read the repository and
@@ -142,18 +122,6 @@ pub async fn delete_pipeline(state: &AppState, caller: &Caller, name: &str) -> R
     let details = serde_json::json!({ "deletedRuns": report.deleted_runs.len(), "repository": pipeline.repository });
     audit::record(state, caller, "pipeline.delete", name, details).await;
     Ok(())
-}
-
-/// Retention settings as the API takes them.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetentionSettings {
-    /// Keep runs that finished less than this many days ago; `null` for no limit by age.
-    #[serde(default)]
-    pub days: Option<u32>,
-    /// Keep the newest this many completed runs; `null` for no limit by count.
-    #[serde(default)]
-    pub runs: Option<u32>,
 }
 
 fn check_limit(what: &str, value: Option<u32>) -> Result<(), ServiceError> {

@@ -1,9 +1,7 @@
 //! Runs: queueing one by hand, cancelling it, keeping it from retention, and running it again
 //! (whole, as a new run, or its failed jobs in place).
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
+use slipway_api::CreateRun;
 use slipway_engine::LogFailure as _;
 use slipway_engine::checkout::{self, CheckoutError, Revision};
 use slipway_engine::launch::{LaunchError, LaunchRequest, Launched};
@@ -13,21 +11,6 @@ use slipway_store::{Job, JobId, Run, RunId, RunStatus, StoreError, TriggerKind, 
 use crate::caller::Caller;
 use crate::error::ServiceError;
 use crate::{AppState, audit, invalid_input};
-
-/// The body of `POST /pipelines/{name}/runs`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateRun {
-    /// The branch to run; the pipeline's default branch when absent.
-    #[serde(default)]
-    pub branch: Option<String>,
-    /// Runtime parameter values by name.
-    #[serde(default)]
-    pub parameters: BTreeMap<String, serde_json::Value>,
-    /// Queue-time variable values by name (see [`crate::variables`] for which may be set).
-    #[serde(default)]
-    pub variables: BTreeMap<String, String>,
-}
 
 /// Starts a manual run of the pipeline `name` for `requested_by` (for the API and the web UI):
 /// checks out the branch, loads the pipeline with the parameters, stores its plan and queues it.

@@ -21,10 +21,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-use slipway_store::{ListedVariable, Pipeline, PipelineId, Store, StoreError, UserRole, VariableGroup};
+use slipway_api::{CreateGroup, SetVariable, Variable, VariableGroup as ShownGroup};
+use slipway_store::{Pipeline, PipelineId, Store, StoreError, UserRole, VariableGroup};
 
-use crate::AppState;
+use crate::{AppState, wire};
 use crate::caller::Caller;
 use crate::error::ServiceError;
 
@@ -73,67 +73,6 @@ fn check_group_name(name: &str) -> Result<(), ServiceError> {
     }
 }
 
-/// A variable as the API shows it: a secret's value is `null`.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct ShownVariable {
-    /// The name.
-    pub name: String,
-    /// The value; `null` for a secret.
-    pub value: Option<String>,
-    /// Whether it is secret.
-    pub secret: bool,
-}
-
-impl From<ListedVariable> for ShownVariable {
-    fn from(variable: ListedVariable) -> Self {
-        let value = if variable.is_secret { None } else { variable.value };
-        Self { name: variable.name, value, secret: variable.is_secret }
-    }
-}
-
-/// A variable group as the API shows it.
-#[derive(Clone, Debug, Serialize)]
-pub struct ShownGroup {
-    /// The name (`- group: NAME`).
-    pub name: String,
-    /// The description.
-    pub description: String,
-    /// Its variables, by name.
-    pub variables: Vec<ShownVariable>,
-}
-
-impl From<VariableGroup> for ShownGroup {
-    fn from(group: VariableGroup) -> Self {
-        Self {
-            name: group.name,
-            description: group.description,
-            variables: group.variables.into_iter().map(ShownVariable::from).collect(),
-        }
-    }
-}
-
-/// The body of `PUT .../variables/{var}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SetVariable {
-    /// The value.
-    pub value: String,
-    /// Whether it is secret: encrypted at rest, never shown, masked in logs.
-    #[serde(default)]
-    pub secret: bool,
-}
-
-/// The body of `POST /variable-groups`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateGroup {
-    /// The name.
-    pub name: String,
-    /// A description.
-    #[serde(default)]
-    pub description: String,
-}
-
 async fn find_pipeline(state: &AppState, name: &str) -> Result<Pipeline, ServiceError> {
     state
         .store()
@@ -167,11 +106,11 @@ pub async fn pipeline_variables(
     state: &AppState,
     caller: &Caller,
     name: &str,
-) -> Result<(Pipeline, Vec<ShownVariable>), ServiceError> {
+) -> Result<(Pipeline, Vec<Variable>), ServiceError> {
     caller.require(UserRole::Reader)?;
     let pipeline = find_pipeline(state, name).await?;
     let variables = state.store().list_pipeline_variables(pipeline.id).await?;
-    Ok((pipeline, variables.into_iter().map(ShownVariable::from).collect()))
+    Ok((pipeline, variables.into_iter().map(|variable| wire::variable(&variable)).collect()))
 }
 
 /// Sets a pipeline's variable (contributor); a name already set in another case is the same
@@ -185,7 +124,7 @@ pub async fn set_pipeline_variable(
     name: &str,
     variable: &str,
     body: SetVariable,
-) -> Result<ShownVariable, ServiceError> {
+) -> Result<Variable, ServiceError> {
     caller.require(UserRole::Contributor)?;
     check_variable_name(variable)?;
     let pipeline = find_pipeline(state, name).await?;
@@ -196,7 +135,7 @@ pub async fn set_pipeline_variable(
         .map_or_else(|| variable.to_owned(), |listed| listed.name.clone());
     state.store().set_pipeline_variable(pipeline.id, &variable, &body.value, body.secret).await?;
     audit(state, caller, "pipeline.variable.set", &format!("{}/{variable}", pipeline.name), body.secret).await;
-    Ok(ShownVariable { name: variable, value: (!body.secret).then_some(body.value), secret: body.secret })
+    Ok(Variable { name: variable, value: (!body.secret).then_some(body.value), secret: body.secret })
 }
 
 /// Deletes a pipeline's variable (contributor).
@@ -227,7 +166,7 @@ pub async fn delete_pipeline_variable(
 /// 403 for a caller without the role, or the store's error.
 pub async fn variable_groups(state: &AppState, caller: &Caller) -> Result<Vec<ShownGroup>, ServiceError> {
     caller.require(UserRole::Reader)?;
-    Ok(state.store().list_variable_groups().await?.into_iter().map(ShownGroup::from).collect())
+    Ok(state.store().list_variable_groups().await?.into_iter().map(|group| wire::variable_group(&group)).collect())
 }
 
 /// Creates a variable group (admin).
@@ -249,7 +188,7 @@ pub async fn create_variable_group(
     }
     let group = state.store().create_variable_group(&body.name, &body.description).await?;
     audit(state, caller, "variable-group.create", &group.name, false).await;
-    Ok(ShownGroup::from(group))
+    Ok(wire::variable_group(&group))
 }
 
 /// A variable group (reader).
@@ -258,7 +197,7 @@ pub async fn create_variable_group(
 /// 403 for a caller without the role, 404 for an unknown group.
 pub async fn variable_group(state: &AppState, caller: &Caller, group: &str) -> Result<ShownGroup, ServiceError> {
     caller.require(UserRole::Reader)?;
-    Ok(ShownGroup::from(find_group(state, group).await?))
+    Ok(wire::variable_group(&find_group(state, group).await?))
 }
 
 /// Deletes a variable group (admin).
@@ -283,7 +222,7 @@ pub async fn set_group_variable(
     group: &str,
     variable: &str,
     body: SetVariable,
-) -> Result<ShownVariable, ServiceError> {
+) -> Result<Variable, ServiceError> {
     caller.require(UserRole::Contributor)?;
     check_variable_name(variable)?;
     let found = find_group(state, group).await?;
@@ -294,7 +233,7 @@ pub async fn set_group_variable(
         .map_or_else(|| variable.to_owned(), |listed| listed.name.clone());
     state.store().set_group_variable(found.id, &variable, &body.value, body.secret).await?;
     audit(state, caller, "variable-group.variable.set", &format!("{}/{variable}", found.name), body.secret).await;
-    Ok(ShownVariable { name: variable, value: (!body.secret).then_some(body.value), secret: body.secret })
+    Ok(Variable { name: variable, value: (!body.secret).then_some(body.value), secret: body.secret })
 }
 
 /// Deletes a variable of a group (contributor).

@@ -254,8 +254,7 @@ pub struct RetentionPolicy {
 }
 
 /// A pipeline's settings: what to create, or what to change it to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PipelineSettings {
     /// Unique name.
     pub name: String,
@@ -272,8 +271,7 @@ pub struct PipelineSettings {
 }
 
 /// A pipeline.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pipeline {
     /// Its id.
     pub id: PipelineId,
@@ -313,8 +311,7 @@ impl Pipeline {
 }
 
 /// What a pipeline's triggers last found when they read its repository and pipeline file.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TriggerHealth {
     /// When the repository was last polled (or read for a webhook, schedule or completion).
     pub checked_at: Option<Timestamp>,
@@ -324,8 +321,7 @@ pub struct TriggerHealth {
 }
 
 /// The last commit seen on a branch, for polling triggers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BranchHead {
     /// The branch (or tag) reference.
     pub branch: String,
@@ -336,8 +332,7 @@ pub struct BranchHead {
 }
 
 /// The last time a schedule fired.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScheduleFire {
     /// The server's key for the schedule (such as its cron text and branches).
     pub schedule: String,
@@ -422,8 +417,7 @@ impl NewRun {
 }
 
 /// A run of a pipeline (without its plan, which [`crate::Store::run_plan`] reads).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Run {
     /// `Build.BuildId`.
     pub id: RunId,
@@ -538,8 +532,7 @@ pub(crate) fn job_key(stage: &str, job: &str, leg: Option<&str>) -> String {
 }
 
 /// A job of a run (or one leg of a matrix or parallel job).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
     /// Its id.
     pub id: JobId,
@@ -661,8 +654,7 @@ pub struct ReclaimedLease {
 }
 
 /// A step of a job, as recorded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
     /// Its number in the job, from 1.
     pub number: i64,
@@ -712,8 +704,7 @@ pub struct LogSlice {
 }
 
 /// An event of a run, as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredEvent {
     /// Its position in the run's events, from 1.
     pub sequence: i64,
@@ -754,8 +745,7 @@ pub struct NewArtifact {
 }
 
 /// An artifact's record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Artifact {
     /// Its id.
     pub id: ArtifactId,
@@ -778,8 +768,7 @@ pub struct Artifact {
 }
 
 /// Test results published by a step.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StoredTestRun {
     /// The run.
     pub run: RunId,
@@ -792,8 +781,7 @@ pub struct StoredTestRun {
 }
 
 /// A coverage summary published by a step.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StoredCoverage {
     /// The run.
     pub run: RunId,
@@ -806,8 +794,7 @@ pub struct StoredCoverage {
 }
 
 /// The totals of all test results of a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TestTotals {
     /// Tests in all.
     pub total: i64,
@@ -820,8 +807,7 @@ pub struct TestTotals {
 }
 
 /// A variable as listed for the API: secret values are never included.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListedVariable {
     /// The name.
     pub name: String,
@@ -855,8 +841,7 @@ impl fmt::Debug for VariableValue {
 }
 
 /// A variable group (Azure's Library), as listed: secret values are never included.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VariableGroup {
     /// Its id.
     pub id: VariableGroupId,
@@ -873,8 +858,7 @@ pub struct VariableGroup {
 }
 
 /// A user.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     /// Its id.
     pub id: UserId,
@@ -887,8 +871,7 @@ pub struct User {
 }
 
 /// A personal access token's record (never its secret, which only its creator sees, once).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessToken {
     /// Its id.
     pub id: AccessTokenId,
@@ -925,8 +908,7 @@ impl<T: fmt::Debug> fmt::Debug for Issued<T> {
 }
 
 /// A browser session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
     /// The signed-in user.
     pub user: UserId,
@@ -939,8 +921,7 @@ pub struct Session {
 }
 
 /// A one-time token that registers an agent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegistrationToken {
     /// Its id.
     pub id: RegistrationTokenId,
@@ -972,8 +953,7 @@ pub struct NewAgent {
 }
 
 /// An agent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Agent {
     /// Its id.
     pub id: AgentId,
@@ -1007,8 +987,7 @@ pub struct NewAuditEntry {
 }
 
 /// An audit log entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {
     /// Its id (increasing).
     pub id: AuditEntryId,
@@ -1066,8 +1045,7 @@ pub struct PoolSettings {
 }
 
 /// An agent pool with settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolRecord {
     /// The pool's name.
     pub name: String,

@@ -12,11 +12,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use slipway_store::{AgentState, UserRole};
+use slipway_store::{Timestamp, UserRole};
 
 use super::{UiError, Viewer, csrf_field, format_time, page, url_encode};
 use slipway_service::AppState;
-use slipway_service::agents::{self as agents_api, CreateRegistrationToken, ListedAgent};
+use slipway_api::{Agent, AgentState, CreateRegistrationToken};
+use slipway_service::agents as agents_api;
 
 /// The CSS class and the word for an agent's state, in the badge styles of run results.
 #[must_use]
@@ -29,7 +30,7 @@ pub fn agent_label(state: AgentState) -> (&'static str, &'static str) {
     }
 }
 
-fn agents_table(agents: &[ListedAgent]) -> Markup {
+fn agents_table(agents: &[Agent]) -> Markup {
     html! {
         @if agents.is_empty() {
             p.empty { "No agents are registered." }
@@ -48,7 +49,7 @@ fn agents_table(agents: &[ListedAgent]) -> Markup {
                                     a href=(format!("/runs/{}?job={}", job.run, url_encode(&job.key))) { "run " (job.run) " · " (job.key) }
                                 } @else { span.muted { "none" } }
                             }
-                            td { @if let Some(seen) = agent.last_seen_at { (format_time(seen)) } @else { span.muted { "never" } } }
+                            td { @if let Some(seen) = agent.last_seen_at { (format_time(Timestamp::from_millis(seen))) } @else { span.muted { "never" } } }
                             td {
                                 details {
                                     summary { (agent.capabilities.len()) " capabilities" }
@@ -65,7 +66,7 @@ fn agents_table(agents: &[ListedAgent]) -> Markup {
     }
 }
 
-fn agents_page(viewer: &Viewer, agents: &[ListedAgent], created: Option<&str>) -> Markup {
+fn agents_page(viewer: &Viewer, agents: &[Agent], created: Option<&str>) -> Markup {
     html! {
         h1 { "Agents" }
         p.meta { "Agents lease the jobs of their pool whose demands their capabilities meet." }

@@ -16,7 +16,8 @@ use slipway_store::UserRole;
 
 use super::{UiError, Viewer, csrf_field, page, url_encode};
 use slipway_service::AppState;
-use slipway_service::variables::{self, CreateGroup, SetVariable, ShownVariable};
+use slipway_api::{CreateGroup, SetVariable, Variable as ShownVariable};
+use slipway_service::variables;
 
 fn form_error(rejection: &FormRejection) -> UiError {
     UiError::bad_request(rejection.body_text())

@@ -23,9 +23,7 @@ use super::{
     short_commit, step_label, url_encode,
 };
 use slipway_service::AppState;
-use slipway_service::pipelines::CreatePipeline;
-use slipway_service::pipelines::RetentionSettings;
-use slipway_service::runs::CreateRun;
+use slipway_api::{CreatePipeline, CreateRun, RetentionSettings};
 
 /// Runs on one page of a pipeline.
 const RUNS_PER_PAGE: u32 = 50;

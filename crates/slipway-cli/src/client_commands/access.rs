@@ -79,11 +79,12 @@ enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    fn wire(self) -> slipway_client::api::UserRole {
+        use slipway_client::api::UserRole;
         match self {
-            Self::Admin => "admin",
-            Self::Contributor => "contributor",
-            Self::Reader => "reader",
+            Self::Admin => UserRole::Admin,
+            Self::Contributor => UserRole::Contributor,
+            Self::Reader => UserRole::Reader,
         }
     }
 }
@@ -114,7 +115,7 @@ pub fn users(args: UsersArgs) -> Result<ExitCode, Failure> {
     let session = Session::open(&args.connection)?;
     match args.command {
         UsersCommand::Create { name, role } => {
-            let created = session.client.create_user(&name, role.as_str()).map_err(|error| session.fail(error))?;
+            let created = session.client.create_user(&name, role.wire()).map_err(|error| session.fail(error))?;
             println!("Created the user {} ({}). Their token, shown this once:", created.user.name, created.user.role);
             println!("  {}", created.token);
         }

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use slipway_client::Variable;
+use slipway_client::api::Variable;
 
 use super::{Connection, Failure, ListFormat, Session, print_json, print_table, value_from_stdin};
 

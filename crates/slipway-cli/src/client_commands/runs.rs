@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use slipway_client::{LogEvent, NewPipeline, NewRun, Run, RunQuery};
+use slipway_client::LogEvent;
+use slipway_client::api::{CreatePipeline, CreateRun, QueueStatus, Run, RunsQuery, TriggerHealth};
 use slipway_events::TaskResult;
 
 use super::{Connection, Failure, ListFormat, Session, print_json, print_table};
@@ -164,7 +165,7 @@ enum RunsCommand {
 }
 
 /// How a pipeline's triggers are doing, in a word.
-fn trigger_state(triggers: &slipway_client::TriggerHealth) -> &'static str {
+fn trigger_state(triggers: &TriggerHealth) -> &'static str {
     match (triggers.checked_at, &triggers.error) {
         (None, _) => "not polled yet",
         (Some(_), None) => "ok",
@@ -179,7 +180,7 @@ pub fn pipelines(args: PipelinesArgs) -> Result<ExitCode, Failure> {
     match args.command {
         PipelinesCommand::Create(create) => {
             let repository = repository_argument(&create.repo)?;
-            let new = NewPipeline {
+            let new = CreatePipeline {
                 name: create.name,
                 repository,
                 yaml_path: create.file,
@@ -202,7 +203,7 @@ pub fn pipelines(args: PipelinesArgs) -> Result<ExitCode, Failure> {
                     .map(|pipeline| {
                         vec![
                             pipeline.name.clone(),
-                            pipeline.queue_status.clone(),
+                            pipeline.queue_status.to_string(),
                             trigger_state(&pipeline.triggers).to_owned(),
                             pipeline.yaml_path.clone(),
                             if pipeline.default_branch.is_empty() {
@@ -243,12 +244,12 @@ pub fn pipelines(args: PipelinesArgs) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         PipelinesCommand::Disable { name } => {
-            client.set_queue_status(&name, "disabled").map_err(|error| session.fail(error))?;
+            client.set_queue_status(&name, QueueStatus::Disabled).map_err(|error| session.fail(error))?;
             println!("Disabled pipeline {name}: it takes no new runs (runs already queued go on).");
             Ok(ExitCode::SUCCESS)
         }
         PipelinesCommand::Enable { name } => {
-            client.set_queue_status(&name, "enabled").map_err(|error| session.fail(error))?;
+            client.set_queue_status(&name, QueueStatus::Enabled).map_err(|error| session.fail(error))?;
             println!("Enabled pipeline {name}.");
             Ok(ExitCode::SUCCESS)
         }
@@ -263,7 +264,7 @@ pub fn pipelines(args: PipelinesArgs) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         PipelinesCommand::Run(run) => {
-            let new = NewRun {
+            let new = CreateRun {
                 branch: run.branch,
                 parameters: run
                     .params
@@ -305,7 +306,7 @@ pub fn runs(args: RunsArgs) -> Result<ExitCode, Failure> {
     let client = session.client();
     match args.command {
         RunsCommand::List { pipeline, status, limit, format } => {
-            let query = RunQuery { pipeline, status, before: None, limit: Some(limit) };
+            let query = RunsQuery { pipeline, status, before: None, limit: Some(limit) };
             let page = client.runs(&query).map_err(|error| session.fail(error))?;
             if format == ListFormat::Json {
                 print_json(&page.runs)?;
@@ -394,7 +395,7 @@ pub fn runs(args: RunsArgs) -> Result<ExitCode, Failure> {
                     let _ = writeln!(out, "[{}] {line}", shown_job(&job.job.key));
                 }
             }
-            if logs.status != "completed" {
+            if logs.status != slipway_client::api::RunStatus::Completed {
                 eprintln!("Run {id} is {}: `slipway runs logs {id} --follow` follows it live.", logs.status);
             }
             Ok(ExitCode::SUCCESS)
@@ -477,7 +478,7 @@ fn run_state(run: &Run) -> String {
     match run.result {
         Some(result) => result.to_string(),
         None if run.cancel_requested => "cancelling".to_owned(),
-        None => run.status.clone(),
+        None => run.status.to_string(),
     }
 }
 

@@ -32,7 +32,11 @@ fn answer(method: &str, path: &str) -> (u16, String) {
             200,
             r#"[{"name":"plain","value":"1","secret":false},{"name":"token","value":null,"secret":true}]"#.into(),
         ),
-        ("PUT" | "DELETE", path) if path.starts_with("/api/v1/pipelines/app/variables/") => (204, String::new()),
+        // As the server answers (`slipway_api::Variable`, a secret's value null).
+        ("PUT", path) if path.starts_with("/api/v1/pipelines/app/variables/") => {
+            (200, r#"{"name":"x","value":"2","secret":false}"#.into())
+        }
+        ("DELETE", path) if path.starts_with("/api/v1/pipelines/app/variables/") => (204, String::new()),
         ("GET", "/api/v1/pipelines/missing/variables") => problem(404, "no pipeline named 'missing'"),
         ("GET", "/api/v1/variable-groups") => {
             (200, r#"[{"name":"deploy","description":"Where and how to deploy"},{"name":"empty","description":""}]"#.into())

@@ -6,6 +6,7 @@ mod api;
 mod breadth;
 mod browser;
 mod hostile;
+mod openapi;
 mod runs;
 mod support;
 mod tokens;

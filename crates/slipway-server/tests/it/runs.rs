@@ -55,7 +55,7 @@ async fn a_run_checks_out_runs_both_jobs_and_keeps_their_logs() -> TestResult {
     let followed = crate::support::send_text(&app, &format!("/api/v1/runs/{id}/logs?follow=true"), &reader).await?;
     assert!(followed.starts_with("event: log\n"), "{followed}");
     assert!(followed.contains("building on main") && followed.contains("testing after build"), "{followed}");
-    assert!(followed.trim_end().ends_with(r#"data: {"result":"Succeeded","status":"completed"}"#), "{followed}");
+    assert!(followed.trim_end().ends_with(r#"data: {"status":"completed","result":"Succeeded"}"#), "{followed}");
 
     let page = send(&app, Method::GET, "/api/v1/runs?pipeline=demo&limit=1", Some(&reader), None).await?;
     assert_eq!(page.status, StatusCode::OK);

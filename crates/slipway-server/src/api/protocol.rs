@@ -1,5 +1,5 @@
-//! The agent protocol's endpoints (`/api/v1/agent/...`, see `docs/agent-protocol.md`) and the
-//! admin endpoints for agents: registration tokens, the agents list, pool settings.
+//! The agent protocol's endpoints (`/api/v1/agent/...`, see `docs/agent-protocol.md`), with the
+//! wire types of [`slipway_protocol`].
 //!
 //! Agents authenticate with their credential (`Authorization: Bearer slwagent_...`) and send
 //! their protocol version in [`PROTOCOL_HEADER`] on every request; an agent whose version this
@@ -15,31 +15,27 @@ use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use futures_util::StreamExt as _;
-use serde::Serialize;
+use slipway_api as wire;
 use slipway_protocol::{
-    ArtifactList, Chunk, ChunkReply, Completion, HeartbeatReply, HelloRequest, HelloResponse, LEASE_HEADER,
-    LeaseRequest, MAX_CHUNK_EVENTS, MAX_LONG_POLL_MS, MissingBlobs, PROTOCOL_HEADER, PROTOCOL_VERSION, PublishArtifact,
-    RegisterRequest, RegisterResponse, ReportedState, StateRequest,
+    ArtifactList, Chunk, ChunkReply, Completion, CompletionReply, HeartbeatReply, HelloRequest, HelloResponse,
+    LEASE_HEADER, LeaseRequest, MAX_CHUNK_EVENTS, MAX_LONG_POLL_MS, MissingBlobs, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    PublishArtifact, PublishReply, RegisterRequest, RegisterResponse, ReportedState, StateReply, StateRequest,
 };
 use slipway_runtime::artifacts::ArtifactStore;
 use slipway_store::{
-    Agent, AgentId, AgentState, Job, JobId, JobStatus, LeaseRequest as StoreLeaseRequest, LeaseToken, NewAgent,
-    PoolSettings, StoreError, UserRole,
+    Agent, AgentState, Job, JobId, JobStatus, LeaseRequest as StoreLeaseRequest, LeaseToken, NewAgent, StoreError,
 };
 use tokio::io::AsyncWriteExt as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use slipway_engine::LogFailure as _;
 
 use crate::AppState;
-use crate::auth::Caller;
 use crate::error::ApiError;
 use slipway_engine::agents::{self, MessageError};
-use slipway_service::agents::{
-    CreateRegistrationToken, CreatedRegistrationToken, issue_registration_token, listed_agents,
-};
 
 /// The largest chunk of events an agent may send.
 const MAX_CHUNK_BYTES: usize = 16 * 1024 * 1024;
@@ -47,25 +43,21 @@ const MAX_CHUNK_BYTES: usize = 16 * 1024 * 1024;
 /// The largest blob an agent may upload.
 const MAX_BLOB_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 
-/// The agent protocol's routes and the admin routes for agents, to merge into the API.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/agent/register", post(register))
-        .route("/agent/hello", post(hello))
-        .route("/agent/lease", post(lease))
-        .route("/agent/state", post(set_state))
-        .route("/agent/jobs/{job}/heartbeat", post(heartbeat))
-        .route("/agent/jobs/{job}/chunks", post(chunks).layer(DefaultBodyLimit::max(MAX_CHUNK_BYTES)))
-        .route("/agent/jobs/{job}/complete", post(complete))
-        .route("/agent/jobs/{job}/artifacts", get(list_artifacts))
-        .route("/agent/jobs/{job}/artifacts/{name}", put(publish_artifact))
-        .route("/agent/jobs/{job}/blobs/missing", post(missing_blobs))
-        .route("/agent/jobs/{job}/blobs/{digest}", put(upload_blob).get(download_blob))
-        .route("/registration-tokens", post(create_registration_token).get(list_registration_tokens))
-        .route("/agents", get(list_agents))
-        .route("/agents/{id}", axum::routing::delete(delete_agent))
-        .route("/pools", get(list_pools))
-        .route("/pools/{name}", put(set_pool))
+/// The agent protocol's routes.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    let (schemas, paths, chunks) = routes!(chunks);
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(hello))
+        .routes(routes!(lease))
+        .routes(routes!(set_state))
+        .routes(routes!(heartbeat))
+        .routes((schemas, paths, chunks.layer(DefaultBodyLimit::max(MAX_CHUNK_BYTES))))
+        .routes(routes!(complete))
+        .routes(routes!(list_run_artifacts))
+        .routes(routes!(publish_artifact))
+        .routes(routes!(missing_blobs))
+        .routes(routes!(upload_blob, download_blob))
 }
 
 /// The protocol version an agent sent, checked.
@@ -90,9 +82,9 @@ fn check_protocol(parts: &Parts) -> Result<(), ApiError> {
 
 /// The agent making a request, authenticated by its credential.
 #[derive(Clone, Debug)]
-pub struct AgentCaller {
+pub(crate) struct AgentCaller {
     /// The agent.
-    pub agent: Agent,
+    pub(crate) agent: Agent,
 }
 
 impl AgentCaller {
@@ -170,7 +162,7 @@ fn check_agent_name(name: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_pool_name(pool: &str) -> Result<String, ApiError> {
+pub(crate) fn check_pool_name(pool: &str) -> Result<String, ApiError> {
     let normalized = agents::normalize_pool(pool);
     let valid = normalized.len() <= 100
         && normalized.chars().all(|character| character.is_ascii_alphanumeric() || "._- ".contains(character));
@@ -193,7 +185,12 @@ fn check_capabilities(capabilities: &BTreeMap<String, String>) -> Result<(), Api
     Ok(())
 }
 
-/// `POST /agent/register`: a registration token becomes the agent's credential.
+/// Registers an agent with a one-time registration token; answers its credential, shown once.
+#[utoipa::path(post, path = "/agent/register", tag = "agent protocol", security(()),
+    request_body = slipway_protocol::RegisterRequest, params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks.")),
+    responses((status = 201, description = "The agent and its credential.", body = RegisterResponse),
+        (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 426, response = wire::Problem)))]
 async fn register(
     State(state): State<AppState>,
     parts: Parts,
@@ -242,7 +239,12 @@ async fn register(
     ))
 }
 
-/// `POST /agent/hello`: the agent started; its version and capabilities.
+/// The agent started: its version and capabilities; answers the server's timing.
+#[utoipa::path(post, path = "/agent/hello", tag = "agent protocol", security(("agentCredential" = [])),
+    request_body = HelloRequest, params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks.")),
+    responses((status = 200, description = "The agent as registered, and the server's settings.", body = HelloResponse),
+        (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 426, response = wire::Problem)))]
 async fn hello(
     State(state): State<AppState>,
     caller: AgentCaller,
@@ -269,12 +271,16 @@ async fn hello(
     }))
 }
 
-/// `POST /agent/state`: the agent drains or stops.
+/// The agent drains or stops (or is idle again).
+#[utoipa::path(post, path = "/agent/state", tag = "agent protocol", security(("agentCredential" = [])),
+    request_body = StateRequest, params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks.")),
+    responses((status = 200, description = "The state recorded.", body = StateReply), (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 426, response = wire::Problem)))]
 async fn set_state(
     State(state): State<AppState>,
     caller: AgentCaller,
     body: Result<Json<StateRequest>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<StateReply>, ApiError> {
     let Json(body) = body?;
     let stored = match body.state {
         ReportedState::Idle => AgentState::Idle,
@@ -283,10 +289,15 @@ async fn set_state(
     };
     state.store().agent_seen(caller.agent.id, stored).await?;
     state.agent_hub().set_draining(caller.agent.id, stored != AgentState::Idle);
-    Ok(Json(serde_json::json!({ "state": stored })))
+    Ok(Json(StateReply { state: body.state }))
 }
 
-/// `POST /agent/lease`: waits for a job of the agent's pool whose demands it meets.
+/// Waits (long-polls) for a job of the agent's pool whose demands it meets.
+#[utoipa::path(post, path = "/agent/lease", tag = "agent protocol", security(("agentCredential" = [])),
+    request_body = LeaseRequest, params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks.")),
+    responses((status = 200, description = "A job, leased to the agent.", body = slipway_protocol::JobMessage),
+        (status = 204, description = "No job came in time, or the agent drains."), (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 426, response = wire::Problem)))]
 async fn lease(
     State(state): State<AppState>,
     caller: AgentCaller,
@@ -352,7 +363,11 @@ async fn lease(
     }
 }
 
-/// `POST /agent/jobs/{job}/heartbeat`: renews the lease; tells whether the run was cancelled.
+/// Renews a job's lease; tells whether the run was cancelled.
+#[utoipa::path(post, path = "/agent/jobs/{job}/heartbeat", tag = "agent protocol", security(("agentCredential" = [])),
+    params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks."), ("slipway-lease" = String, Header, description = "The lease's id."), ("job" = i64, Path, description = "The job's id.")),
+    responses((status = 200, description = "The lease, renewed.", body = HeartbeatReply), (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 426, response = wire::Problem)))]
 async fn heartbeat(
     State(state): State<AppState>,
     caller: AgentCaller,
@@ -370,7 +385,11 @@ async fn heartbeat(
     }))
 }
 
-/// `POST /agent/jobs/{job}/chunks`: one numbered chunk of the job's events.
+/// One numbered chunk of a job's events; a chunk sent again is stored once.
+#[utoipa::path(post, path = "/agent/jobs/{job}/chunks", tag = "agent protocol", security(("agentCredential" = [])),
+    request_body = Chunk, params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks."), ("slipway-lease" = String, Header, description = "The lease's id."), ("job" = i64, Path, description = "The job's id.")),
+    responses((status = 200, description = "Stored, or stored before.", body = ChunkReply), (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 426, response = wire::Problem)))]
 async fn chunks(
     State(state): State<AppState>,
     caller: AgentCaller,
@@ -394,14 +413,18 @@ async fn chunks(
     Ok(Json(ChunkReply { stored }))
 }
 
-/// `POST /agent/jobs/{job}/complete`: the job ended; its result and outputs.
+/// The job ended: its result and output variables.
+#[utoipa::path(post, path = "/agent/jobs/{job}/complete", tag = "agent protocol", security(("agentCredential" = [])),
+    request_body = Completion, params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks."), ("slipway-lease" = String, Header, description = "The lease's id."), ("job" = i64, Path, description = "The job's id.")),
+    responses((status = 200, description = "The job, completed.", body = CompletionReply), (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 426, response = wire::Problem)))]
 async fn complete(
     State(state): State<AppState>,
     _caller: AgentCaller,
     job: Result<Path<i64>, PathRejection>,
     headers: axum::http::HeaderMap,
     body: Result<Json<Completion>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<CompletionReply>, ApiError> {
     let Path(job) = job?;
     let token = lease_token(&headers, job)?;
     let Json(completion) = body?;
@@ -410,11 +433,15 @@ async fn complete(
     }
     let done = agents::complete(state.store(), &token, &completion).await.map_err(job_error)?;
     state.wake();
-    Ok(Json(serde_json::json!({ "job": done.id, "result": done.result })))
+    Ok(Json(CompletionReply { job: done.id.get(), result: done.result }))
 }
 
-/// `GET /agent/jobs/{job}/artifacts`: the artifacts of the job's run.
-async fn list_artifacts(
+/// The artifacts of the job's run.
+#[utoipa::path(get, path = "/agent/jobs/{job}/artifacts", tag = "agent protocol", security(("agentCredential" = [])),
+    params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks."), ("job" = i64, Path, description = "The job's id.")),
+    responses((status = 200, description = "The run's artifacts.", body = ArtifactList), (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 426, response = wire::Problem)))]
+async fn list_run_artifacts(
     State(state): State<AppState>,
     caller: AgentCaller,
     job: Result<Path<i64>, PathRejection>,
@@ -424,14 +451,19 @@ async fn list_artifacts(
     Ok(Json(ArtifactList { artifacts: agents::run_artifacts(state.store(), found.run).await? }))
 }
 
-/// `PUT /agent/jobs/{job}/artifacts/{name}`: records an artifact the job published.
+/// Records an artifact the job published; every blob it references was uploaded first.
+#[utoipa::path(put, path = "/agent/jobs/{job}/artifacts/{name}", tag = "agent protocol",
+    security(("agentCredential" = [])), request_body = PublishArtifact,
+    params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks."), ("slipway-lease" = String, Header, description = "The lease's id."), ("job" = i64, Path, description = "The job's id."), ("name" = String, Path, description = "The artifact's name.")),
+    responses((status = 200, description = "Recorded.", body = PublishReply), (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 426, response = wire::Problem)))]
 async fn publish_artifact(
     State(state): State<AppState>,
     caller: AgentCaller,
     path: Result<Path<(i64, String)>, PathRejection>,
     headers: axum::http::HeaderMap,
     body: Result<Json<PublishArtifact>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<PublishReply>, ApiError> {
     let Path((job, name)) = path?;
     lease_token(&headers, job)?;
     let Json(body) = body?;
@@ -456,10 +488,14 @@ async fn publish_artifact(
     )
     .await
     .map_err(|error| ApiError::Internal(error.to_string()))?;
-    Ok(Json(serde_json::json!({ "name": name })))
+    Ok(Json(PublishReply { name }))
 }
 
-/// `POST /agent/jobs/{job}/blobs/missing`: which of these blobs the run's store lacks.
+/// Which of these blobs the run's store lacks (the others need no upload).
+#[utoipa::path(post, path = "/agent/jobs/{job}/blobs/missing", tag = "agent protocol",
+    security(("agentCredential" = [])), request_body = MissingBlobs, params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks."), ("job" = i64, Path, description = "The job's id.")),
+    responses((status = 200, description = "The missing ones.", body = MissingBlobs), (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 426, response = wire::Problem)))]
 async fn missing_blobs(
     State(state): State<AppState>,
     caller: AgentCaller,
@@ -491,7 +527,14 @@ async fn missing_blobs(
     Ok(Json(MissingBlobs { digests }))
 }
 
-/// `PUT /agent/jobs/{job}/blobs/{digest}`: one blob, its content checked against its digest.
+/// Uploads one blob, its content checked against its digest.
+#[utoipa::path(put, path = "/agent/jobs/{job}/blobs/{digest}", tag = "agent protocol",
+    security(("agentCredential" = [])),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The blob."),
+    params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks."), ("job" = i64, Path, description = "The job's id."), ("digest" = String, Path, description = "sha256:<64 hex digits>")),
+    responses((status = 201, description = "Stored."), (status = 204, description = "Stored before."),
+        (status = 413, response = wire::Problem), (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 426, response = wire::Problem)))]
 async fn upload_blob(
     State(state): State<AppState>,
     caller: AgentCaller,
@@ -548,7 +591,13 @@ async fn upload_blob(
     imported.map(|_| StatusCode::CREATED)
 }
 
-/// `GET /agent/jobs/{job}/blobs/{digest}`: one blob of the run's artifact store.
+/// Downloads one blob of the run's artifact store.
+#[utoipa::path(get, path = "/agent/jobs/{job}/blobs/{digest}", tag = "agent protocol",
+    security(("agentCredential" = [])),
+    params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks."), ("job" = i64, Path, description = "The job's id."), ("digest" = String, Path, description = "sha256:<64 hex digits>")),
+    responses((status = 200, description = "The blob.", content_type = "application/octet-stream"),
+        (status = 404, response = wire::Problem), (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 426, response = wire::Problem)))]
 async fn download_blob(
     State(state): State<AppState>,
     caller: AgentCaller,
@@ -575,96 +624,4 @@ async fn download_blob(
         }
     });
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], Body::from_stream(stream)).into_response())
-}
-
-/// `POST /registration-tokens` (admin): a one-time token that registers one agent.
-async fn create_registration_token(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Option<Json<CreateRegistrationToken>>,
-) -> Result<(StatusCode, Json<CreatedRegistrationToken>), ApiError> {
-    let body = body.map(|Json(body)| body).unwrap_or_default();
-    Ok((StatusCode::CREATED, Json(issue_registration_token(&state, &caller, &body).await?)))
-}
-
-/// `GET /registration-tokens` (admin).
-async fn list_registration_tokens(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(UserRole::Admin)?;
-    let tokens = state.store().list_registration_tokens().await?;
-    Ok(Json(serde_json::json!({ "registrationTokens": tokens })))
-}
-
-/// `GET /agents` (reader): every agent with its state and current job.
-async fn list_agents(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
-    let agents = listed_agents(&state, &caller).await?;
-    Ok(Json(serde_json::json!({ "agents": agents })))
-}
-
-/// `DELETE /agents/{id}` (admin): the agent's credential stops working.
-async fn delete_agent(
-    State(state): State<AppState>,
-    caller: Caller,
-    id: Result<Path<i64>, PathRejection>,
-) -> Result<StatusCode, ApiError> {
-    caller.require(UserRole::Admin)?;
-    let Path(id) = id?;
-    if state.store().delete_agent(AgentId(id)).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound(format!("no agent {id}")))
-    }
-}
-
-/// A pool as listed.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListedPool {
-    /// Its name.
-    pub name: String,
-    /// Its settings (the defaults when none were set).
-    pub settings: PoolSettings,
-    /// How many agents serve it.
-    pub agents: usize,
-}
-
-/// `GET /pools` (reader): pools with settings or agents.
-async fn list_pools(State(state): State<AppState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
-    caller.require(UserRole::Reader)?;
-    let store = state.store();
-    let mut pools: BTreeMap<String, ListedPool> = store
-        .list_pool_settings()
-        .await?
-        .into_iter()
-        .map(|pool| (pool.name.clone(), ListedPool { name: pool.name, settings: pool.settings, agents: 0 }))
-        .collect();
-    for agent in store.list_agents().await? {
-        pools
-            .entry(agent.pool.clone())
-            .or_insert_with(|| ListedPool { name: agent.pool.clone(), settings: PoolSettings::default(), agents: 0 })
-            .agents += 1;
-    }
-    Ok(Json(serde_json::json!({ "pools": pools.into_values().collect::<Vec<_>>() })))
-}
-
-/// `PUT /pools/{name}` (admin): a pool's settings.
-async fn set_pool(
-    State(state): State<AppState>,
-    caller: Caller,
-    name: Result<Path<String>, PathRejection>,
-    body: Result<Json<PoolSettings>, JsonRejection>,
-) -> Result<Json<slipway_store::PoolRecord>, ApiError> {
-    caller.require(UserRole::Admin)?;
-    let Path(name) = name?;
-    let Json(settings) = body?;
-    let name = check_pool_name(&name)?;
-    for (image, demands) in &settings.vm_images {
-        for demand in demands {
-            slipway_protocol::parse_demand(demand)
-                .map_err(|error| ApiError::bad_request(format!("vmImages '{image}': {error}")))?;
-        }
-    }
-    Ok(Json(state.store().set_pool_settings(&name, &settings).await?))
 }

@@ -1,8 +1,8 @@
 //! Following a run's logs live: `GET /runs/{id}/logs?follow=true` as server-sent events.
 //!
-//! Each new log line of any job of the run is one `log` event (data: `{"job", "line", "text"}`,
+//! Each new log line of any job of the run is one `log` event (data: a [`follow::LogLine`],
 //! `line` counting from 0 in its job); when the run has completed and every line was sent, an
-//! `end` event (data: `{"status", "result"}`) closes the stream. When the server stops, a
+//! `end` event (a [`follow::LogEnd`]) closes the stream. When the server stops, a
 //! `shutdown` event closes it instead, so that draining does not wait for followers. The store is
 //! polled; a follower that reconnects starts from the beginning.
 
@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
+use slipway_api::follow;
 use slipway_store::{JobId, RunId, RunStatus};
 
 use crate::AppState;
@@ -31,8 +32,9 @@ struct Follower {
     finished: bool,
 }
 
-fn json_event(name: &str, data: &serde_json::Value) -> Event {
-    Event::default().event(name).data(data.to_string())
+/// An event named `name` whose data is `data` as JSON.
+fn json_event(name: &str, data: &impl serde::Serialize) -> Event {
+    Event::default().event(name).data(serde_json::to_string(data).unwrap_or_default())
 }
 
 impl Follower {
@@ -45,8 +47,8 @@ impl Follower {
             let slice = store.read_log(job.id, from, LINES_PER_READ).await?;
             for (offset, text) in slice.lines.iter().enumerate() {
                 let line = slice.first_line + i64::try_from(offset).unwrap_or(i64::MAX);
-                let data = serde_json::json!({ "job": job.key, "line": line, "text": text });
-                self.pending.push_back(json_event("log", &data));
+                let data = follow::LogLine { job: job.key.clone(), line, text: text.clone() };
+                self.pending.push_back(json_event(follow::LOG, &data));
                 any = true;
             }
             self.next_line.insert(job.id, slice.next_line.max(from));
@@ -65,7 +67,8 @@ impl Follower {
             }
             if *self.stopping.borrow() {
                 self.finished = true;
-                return Some(json_event("shutdown", &serde_json::json!({ "reason": "the server is stopping" })));
+                let data = follow::LogShutdown { reason: "the server is stopping".into() };
+                return Some(json_event(follow::SHUTDOWN, &data));
             }
             // The status is read before the lines, so that lines written before completion are sent.
             let run = self.state.store().run(self.run).await;
@@ -73,13 +76,13 @@ impl Follower {
             match (run, read) {
                 (Ok(run), Ok(false)) if run.status == RunStatus::Completed => {
                     self.finished = true;
-                    let data = serde_json::json!({ "status": run.status, "result": run.result });
-                    return Some(json_event("end", &data));
+                    let data = follow::LogEnd { status: run.status.as_str().into(), result: run.result };
+                    return Some(json_event(follow::END, &data));
                 }
                 (Ok(_), Ok(true)) => {}
                 (Err(error), _) | (_, Err(error)) if error.is_not_found() => {
                     self.finished = true;
-                    return Some(json_event("end", &serde_json::json!({ "status": "deleted" })));
+                    return Some(json_event(follow::END, &follow::LogEnd { status: "deleted".into(), result: None }));
                 }
                 _ => {
                     let mut stopping = self.stopping.clone();
@@ -94,7 +97,7 @@ impl Follower {
 }
 
 /// The event stream of a run's logs.
-pub fn follow(state: AppState, run: RunId) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub(crate) fn follow(state: AppState, run: RunId) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let stopping = state.stopping();
     let follower =
         Follower { state, run, next_line: HashMap::new(), pending: VecDeque::new(), stopping, finished: false };

@@ -12,15 +12,14 @@
 //! configured wait (it goes on).
 
 use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
+use slipway_api as wire;
+use slipway_service::wire as to_wire;
 use slipway_store::{NewAuditEntry, Pipeline, UserRole};
 use slipway_triggers::webhook::{
     self, AzureReposAuth, Headers, Provider, Secret, WebhookConfig, WebhookError, WebhookEvent,
@@ -30,6 +29,8 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use slipway_engine::LogFailure as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The largest webhook body read (GitHub sends up to 25 MB, but pushes are far smaller).
 pub const MAX_WEBHOOK_BYTES: usize = 8 * 1024 * 1024;
@@ -40,11 +41,12 @@ pub const AZURE_USER_NAME: &str = "slipway";
 /// The providers, as they appear in webhook URLs.
 pub const PROVIDERS: [&str; 5] = ["github", "gitlab", "gitea", "forgejo", "azure"];
 
-/// The routes of webhooks and webhook secrets, under `/api/v1`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/webhooks/{provider}/{pipeline}", post(receive).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES)))
-        .route("/pipelines/{name}/webhook", get(show_webhook).put(set_webhook_secret).delete(delete_webhook_secret))
+/// The routes of webhooks and webhook secrets.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    let (schemas, paths, delivery) = routes!(receive);
+    OpenApiRouter::new()
+        .routes((schemas, paths, delivery.layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES))))
+        .routes(routes!(show_webhook, set_webhook_secret, delete_webhook_secret))
 }
 
 fn provider(name: &str) -> Option<Provider> {
@@ -78,8 +80,22 @@ async fn refuse(state: &AppState, provider: &str, pipeline: &str, error: &Webhoo
     }
 }
 
-/// `POST /webhooks/{provider}/{pipeline}` (no token: the delivery proves the webhook secret).
-pub async fn receive(
+/// Receives a webhook delivery: push and pull request events start runs as the pipeline's
+/// triggers say. No token: the delivery is verified with the pipeline's webhook secret (GitHub's
+/// `X-Hub-Signature-256`, GitLab's `X-Gitlab-Token`, Gitea's and Forgejo's signatures, Azure
+/// Repos' basic authentication as user `slipway`).
+#[utoipa::path(post, path = "/webhooks/{provider}/{pipeline}", tag = "triggers", security(()),
+    request_body(content = Object, description = "The provider's event, as it sends it."),
+    params(("provider" = String, Path, description = "github, gitlab, gitea, forgejo or azure."),
+        ("pipeline" = String, Path, description = "The pipeline's name.")),
+    responses(
+        (status = 200, description = "Verified and decided: what each ref or pull request gave.",
+            body = wire::WebhookDelivery),
+        (status = 202, description = "Verified; the decision is still being made.", body = wire::WebhookDelivery),
+        (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 403, response = wire::Problem), (status = 404, response = wire::Problem),
+        (status = 413, response = wire::Problem)))]
+async fn receive(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
@@ -109,10 +125,15 @@ pub async fn receive(
         Ok(event) => event,
         Err(error) => return Err(refuse(&state, &provider_name, &pipeline.name, &error).await),
     };
+    let delivery = |event: &str| wire::WebhookDelivery {
+        event: event.to_owned(),
+        pipeline: pipeline.name.clone(),
+        ..wire::WebhookDelivery::default()
+    };
     let kind = match &event {
-        WebhookEvent::Ping => return Ok(Json(json!({ "event": "ping", "pipeline": pipeline.name })).into_response()),
+        WebhookEvent::Ping => return Ok(Json(delivery("ping")).into_response()),
         WebhookEvent::Ignored { event } => {
-            return Ok(Json(json!({ "event": event, "ignored": true, "pipeline": pipeline.name })).into_response());
+            return Ok(Json(wire::WebhookDelivery { ignored: true, ..delivery(event) }).into_response());
         }
         WebhookEvent::Push(_) => "push",
         WebhookEvent::PullRequest(_) => "pullRequest",
@@ -126,33 +147,32 @@ pub async fn receive(
     let wait = state.triggers().config().webhook_wait;
     match tokio::time::timeout(wait, work).await {
         Ok(Ok(decided)) => {
-            Ok(Json(json!({ "event": kind, "pipeline": pipeline.name, "decisions": decided })).into_response())
+            let decisions = decided.iter().map(to_wire::decision).collect();
+            Ok(Json(wire::WebhookDelivery { decisions: Some(decisions), ..delivery(kind) }).into_response())
         }
         Ok(Err(error)) => Err(ApiError::Internal(error.to_string())),
-        Err(_) => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({ "event": kind, "pipeline": pipeline.name, "status": "the decision is still being made" })),
-        )
-            .into_response()),
+        Err(_) => {
+            let status = Some("the decision is still being made".to_owned());
+            Ok((StatusCode::ACCEPTED, Json(wire::WebhookDelivery { status, ..delivery(kind) })).into_response())
+        }
     }
 }
 
-/// What to set a webhook secret to.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SetWebhookSecret {
-    /// The secret; a random one is made when absent.
-    #[serde(default)]
-    pub secret: Option<String>,
-}
-
-/// The webhook URLs of a pipeline, relative to the server.
-fn urls(pipeline: &str) -> Value {
-    let mut urls = serde_json::Map::new();
-    for provider in PROVIDERS {
-        urls.insert(provider.to_owned(), json!(format!("/api/v1/webhooks/{provider}/{pipeline}")));
+/// A pipeline's webhook as answered.
+fn webhook(pipeline: &str, secret_set: bool, secret: Option<String>) -> wire::Webhook {
+    let urls = PROVIDERS
+        .iter()
+        .map(|provider| {
+            ((*provider).to_owned(), format!("/api/v1/webhooks/{provider}/{}", wire::path_segment(pipeline)))
+        })
+        .collect();
+    wire::Webhook {
+        pipeline: pipeline.to_owned(),
+        secret_set,
+        secret,
+        urls,
+        azure_user_name: AZURE_USER_NAME.to_owned(),
     }
-    Value::Object(urls)
 }
 
 fn check_secret(secret: &str) -> Result<(), ApiError> {
@@ -168,30 +188,41 @@ fn check_secret(secret: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `GET /pipelines/{name}/webhook` (admin): whether a secret is set, and the URLs to give
-/// providers.
-pub async fn show_webhook(
+/// Whether the pipeline has a webhook secret, and the URLs to give providers (admin).
+#[utoipa::path(get, path = "/pipelines/{name}/webhook", tag = "triggers",
+    params(("name" = String, Path, description = "The pipeline's name.")),
+    responses(
+        (status = 200, description = "The webhook.", body = wire::Webhook),
+        (status = 401, response = wire::Problem), (status = 403, response = wire::Problem),
+        (status = 404, response = wire::Problem)))]
+async fn show_webhook(
     State(state): State<AppState>,
     caller: Caller,
     name: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<wire::Webhook>, ApiError> {
     caller.require(UserRole::Admin)?;
     let Path(name) = name?;
     let pipeline = find_pipeline(&state, &name).await?;
     let set = state.store().webhook_secret(pipeline.id).await?.is_some();
-    Ok(Json(
-        json!({ "pipeline": pipeline.name, "secretSet": set, "urls": urls(&pipeline.name), "azureUserName": AZURE_USER_NAME }),
-    ))
+    Ok(Json(webhook(&pipeline.name, set, None)))
 }
 
-/// `PUT /pipelines/{name}/webhook` (admin): sets the webhook secret (a random one when the body
-/// gives none) and answers it, with the URLs to give providers.
-pub async fn set_webhook_secret(
+/// Sets the pipeline's webhook secret, or makes a random one when the body gives none (admin);
+/// the answer shows it, with the URLs to give providers.
+#[utoipa::path(put, path = "/pipelines/{name}/webhook", tag = "triggers",
+    request_body(content = Option<wire::SetWebhookSecret>, description = "The secret (optional)."),
+    params(("name" = String, Path, description = "The pipeline's name.")),
+    responses(
+        (status = 200, description = "The webhook with its secret.", body = wire::Webhook),
+        (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 403, response = wire::Problem), (status = 404, response = wire::Problem),
+        (status = 415, response = wire::Problem), (status = 422, response = wire::Problem)))]
+async fn set_webhook_secret(
     State(state): State<AppState>,
     caller: Caller,
     name: Result<Path<String>, PathRejection>,
-    body: Result<Option<Json<SetWebhookSecret>>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+    body: Result<Option<Json<wire::SetWebhookSecret>>, JsonRejection>,
+) -> Result<Json<wire::Webhook>, ApiError> {
     caller.require(UserRole::Admin)?;
     let Path(name) = name?;
     let body = body?.map(|Json(body)| body).unwrap_or_default();
@@ -211,16 +242,17 @@ pub async fn set_webhook_secret(
         details: json!({}),
     };
     state.store().record_audit(&entry).await.log_failure("recording a new webhook secret in the audit log");
-    Ok(Json(json!({
-        "pipeline": pipeline.name,
-        "secret": secret,
-        "urls": urls(&pipeline.name),
-        "azureUserName": AZURE_USER_NAME,
-    })))
+    Ok(Json(webhook(&pipeline.name, true, Some(secret))))
 }
 
-/// `DELETE /pipelines/{name}/webhook` (admin): removes the secret; deliveries are refused then.
-pub async fn delete_webhook_secret(
+/// Removes the pipeline's webhook secret: deliveries are refused then (admin).
+#[utoipa::path(delete, path = "/pipelines/{name}/webhook", tag = "triggers",
+    params(("name" = String, Path, description = "The pipeline's name.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, response = wire::Problem), (status = 403, response = wire::Problem),
+        (status = 404, response = wire::Problem)))]
+async fn delete_webhook_secret(
     State(state): State<AppState>,
     caller: Caller,
     name: Result<Path<String>, PathRejection>,
@@ -230,69 +262,6 @@ pub async fn delete_webhook_secret(
     let pipeline = find_pipeline(&state, &name).await?;
     state.store().set_webhook_secret(pipeline.id, None).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The OpenAPI paths of these routes, merged into the document's `paths`.
-#[must_use]
-pub fn openapi_paths() -> serde_json::Map<String, Value> {
-    let problem = |codes: &[&str]| {
-        codes
-            .iter()
-            .map(|code| {
-                (
-                    (*code).to_owned(),
-                    json!({ "description": "A problem (RFC 9457).",
-                        "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }),
-                )
-            })
-            .collect::<serde_json::Map<String, Value>>()
-    };
-    let with = |mut responses: serde_json::Map<String, Value>, code: &str, description: &str| {
-        responses.insert(code.to_owned(), json!({ "description": description, "content": { "application/json": { "schema": { "type": "object" } } } }));
-        Value::Object(responses)
-    };
-    let name = json!({ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } });
-    let mut delivery_responses = problem(&["400", "401", "403", "404", "413"]);
-    delivery_responses
-        .insert("202".to_owned(), json!({ "description": "Verified; the decision is still being made." }));
-    let delivery_responses =
-        with(delivery_responses, "200", "Verified and decided: what each ref or pull request gave (`decisions`).");
-    let mut delete_responses = problem(&["400", "401", "403", "404"]);
-    delete_responses.insert("204".to_owned(), json!({ "description": "Removed." }));
-    let mut paths = serde_json::Map::new();
-    paths.insert(
-        "/webhooks/{provider}/{pipeline}".to_owned(),
-        json!({ "post": {
-            "summary": "Receives a webhook delivery: push and pull request events start runs as the pipeline's triggers say. \
-                No token: the delivery is verified with the pipeline's webhook secret (GitHub X-Hub-Signature-256, \
-                GitLab X-Gitlab-Token, Gitea/Forgejo X-Gitea-Signature/X-Forgejo-Signature, Azure Repos basic \
-                authentication as user `slipway`).",
-            "security": [],
-            "parameters": [
-                { "name": "provider", "in": "path", "required": true, "schema": { "enum": PROVIDERS } },
-                { "name": "pipeline", "in": "path", "required": true, "schema": { "type": "string" } }
-            ],
-            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object" } } } },
-            "responses": delivery_responses
-        } }),
-    );
-    paths.insert(
-        "/pipelines/{name}/webhook".to_owned(),
-        json!({
-            "get": { "summary": "Whether the pipeline has a webhook secret, and its webhook URLs (admin).",
-                "parameters": [name], "responses": with(problem(&["400", "401", "403", "404"]), "200", "The webhook.") },
-            "put": { "summary": "Sets the pipeline's webhook secret, or makes a random one when the body has none (admin). \
-                    The answer shows it.",
-                "parameters": [name],
-                "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object",
-                    "properties": { "secret": { "type": "string", "minLength": 8, "maxLength": 256 } } } } } },
-                "responses": with(problem(&["400", "401", "403", "404", "415", "422"]), "200", "The secret and the URLs.") },
-            "delete": { "summary": "Removes the pipeline's webhook secret: deliveries are refused (admin).",
-                "parameters": [name],
-                "responses": delete_responses }
-        }),
-    );
-    paths
 }
 
 #[cfg(test)]

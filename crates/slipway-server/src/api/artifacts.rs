@@ -6,24 +6,26 @@ use std::collections::HashMap;
 use std::io::{self, Write as _};
 use std::path::PathBuf;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use futures_util::StreamExt as _;
-use serde::{Deserialize, Serialize};
+use slipway_api as wire;
 use slipway_engine::artifacts::{
     ArtifactError, MAX_UPLOAD_BYTES, blocking, check_artifact_name, extract_tar, ingest_directory, manifest_of,
     safe_relative_path,
 };
 use slipway_engine::blobs::BlobStore;
 use slipway_runtime::artifacts::Manifest;
-use slipway_store::{JobId, RunId, RunStatus, StoredCoverage, StoredTestRun, TestTotals, UserRole};
+use slipway_service::wire as to_wire;
+use slipway_store::{JobId, RunId, RunStatus, UserRole};
 use tokio::io::AsyncWriteExt as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::find_run;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -39,51 +41,42 @@ impl From<ArtifactError> for ApiError {
 }
 
 /// The routes of this module.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/runs/{id}/artifacts", get(list_artifacts))
-        .route(
-            "/runs/{id}/artifacts/{name}",
-            // Uploads are streamed to a file and limited by `upload_artifact` itself.
-            get(download_artifact).put(upload_artifact).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/runs/{id}/tests", get(run_tests))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    // Uploads are streamed to a file and limited by `upload_artifact` itself.
+    let (schemas, paths, files) = routes!(download_artifact, upload_artifact);
+    OpenApiRouter::new()
+        .routes(routes!(list_artifacts))
+        .routes((schemas, paths, files.layer(DefaultBodyLimit::disable())))
+        .routes(routes!(run_tests))
 }
 
-/// An artifact as the API lists it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListedArtifact {
-    /// The name.
-    pub name: String,
-    /// The key of the job that published it (`STAGE.JOB`), when known.
-    pub job: Option<String>,
-    /// The manifest's digest.
-    pub digest: String,
-    /// How many files.
-    pub files: i64,
-    /// How many bytes in all.
-    pub bytes: i64,
-    /// When it was recorded (milliseconds since the Unix epoch).
-    pub created_at: i64,
-    /// Where to download it (a tar).
-    pub download_url: String,
+/// An artifact as the API lists it: `job` is its job's key.
+fn listed(run: RunId, artifact: slipway_store::Artifact, job: Option<String>) -> wire::Artifact {
+    wire::Artifact {
+        download_url: format!("/api/v1/runs/{run}/artifacts/{}", wire::path_segment(&artifact.name)),
+        job,
+        name: artifact.name,
+        digest: artifact.digest,
+        files: artifact.files,
+        bytes: artifact.bytes,
+        created_at: artifact.created_at.millis(),
+    }
 }
 
-async fn find_run(state: &AppState, id: Result<UrlPath<i64>, PathRejection>) -> Result<slipway_store::Run, ApiError> {
-    let UrlPath(id) = id?;
-    state.store().run(RunId(id)).await.map_err(|error| {
-        if error.is_not_found() { ApiError::NotFound(format!("no run {id}")) } else { ApiError::from(error) }
-    })
-}
-
-/// `GET /runs/{id}/artifacts` (reader).
+/// A run's artifacts (reader).
+#[utoipa::path(get, path = "/runs/{id}/artifacts", tag = "artifacts",
+    params(("id" = i64, Path, description = "The run's id.")),
+    responses(
+        (status = 200, description = "Its artifacts, by name.", body = Vec<wire::Artifact>),
+        (status = 401, response = wire::Problem), (status = 403, response = wire::Problem),
+        (status = 404, response = wire::Problem)))]
 async fn list_artifacts(
     State(state): State<AppState>,
     caller: Caller,
     id: Result<UrlPath<i64>, PathRejection>,
-) -> Result<axum::Json<Vec<ListedArtifact>>, ApiError> {
+) -> Result<axum::Json<Vec<wire::Artifact>>, ApiError> {
     caller.require(UserRole::Reader)?;
+    let UrlPath(id) = id?;
     let run = find_run(&state, id).await?;
     let jobs: HashMap<JobId, String> =
         state.store().jobs_of_run(run.id).await?.into_iter().map(|job| (job.id, job.key)).collect();
@@ -92,30 +85,12 @@ async fn list_artifacts(
         .artifacts_of_run(run.id)
         .await?
         .into_iter()
-        .map(|artifact| ListedArtifact {
-            download_url: format!("/api/v1/runs/{}/artifacts/{}", run.id, encode_path_segment(&artifact.name)),
-            job: artifact.job.and_then(|job| jobs.get(&job).cloned()),
-            name: artifact.name,
-            digest: artifact.digest,
-            files: artifact.files,
-            bytes: artifact.bytes,
-            created_at: artifact.created_at.millis(),
+        .map(|artifact| {
+            let job = artifact.job.and_then(|job| jobs.get(&job).cloned());
+            listed(run.id, artifact, job)
         })
         .collect();
     Ok(axum::Json(listed))
-}
-
-/// Percent-encodes what a URL path segment cannot hold as is.
-fn encode_path_segment(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
 }
 
 async fn find_artifact(
@@ -123,9 +98,7 @@ async fn find_artifact(
     path: Result<UrlPath<(i64, String)>, PathRejection>,
 ) -> Result<(slipway_store::Run, String), ApiError> {
     let UrlPath((id, name)) = path?;
-    let run = state.store().run(RunId(id)).await.map_err(|error| {
-        if error.is_not_found() { ApiError::NotFound(format!("no run {id}")) } else { ApiError::from(error) }
-    })?;
+    let run = find_run(state, id).await?;
     check_artifact_name(&name)?;
     Ok((run, name))
 }
@@ -178,7 +151,13 @@ fn write_tar(blobs: &BlobStore, manifest: &Manifest, modified: u64, writer: Chan
     writer.flush()
 }
 
-/// `GET /runs/{id}/artifacts/{name}` (reader): the artifact's files as a tar, streamed.
+/// An artifact's files as a tar, streamed (reader).
+#[utoipa::path(get, path = "/runs/{id}/artifacts/{name}", tag = "artifacts",
+    params(("id" = i64, Path, description = "The run's id."), ("name" = String, Path, description = "The artifact's name.")),
+    responses(
+        (status = 200, description = "The artifact's files.", content_type = "application/x-tar"),
+        (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 403, response = wire::Problem), (status = 404, response = wire::Problem)))]
 async fn download_artifact(
     State(state): State<AppState>,
     caller: Caller,
@@ -221,14 +200,6 @@ async fn download_artifact(
         .into_response())
 }
 
-/// The query of `PUT /runs/{id}/artifacts/{name}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UploadQuery {
-    /// The key of the job that publishes it (`STAGE.JOB`).
-    pub job: Option<String>,
-}
-
 /// Removes a directory tree when dropped.
 struct Scratch(PathBuf);
 
@@ -238,15 +209,24 @@ impl Drop for Scratch {
     }
 }
 
-/// `PUT /runs/{id}/artifacts/{name}` (contributor): a tar of the artifact's files, for a run that
-/// has not completed; replaces an artifact of that name.
+/// Publishes an artifact (contributor): a tar of its files, for a run that has not completed;
+/// replaces an artifact of that name.
+#[utoipa::path(put, path = "/runs/{id}/artifacts/{name}", tag = "artifacts",
+    request_body(content = Vec<u8>, content_type = "application/x-tar", description = "A tar of the files."),
+    params(("id" = i64, Path, description = "The run's id."), ("name" = String, Path, description = "The artifact's name."),
+        wire::UploadQuery),
+    responses(
+        (status = 201, description = "The artifact.", body = wire::Artifact),
+        (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 403, response = wire::Problem), (status = 404, response = wire::Problem),
+        (status = 409, response = wire::Problem), (status = 413, response = wire::Problem)))]
 async fn upload_artifact(
     State(state): State<AppState>,
     caller: Caller,
     path: Result<UrlPath<(i64, String)>, PathRejection>,
-    query: Result<Query<UploadQuery>, QueryRejection>,
+    query: Result<Query<wire::UploadQuery>, QueryRejection>,
     body: Body,
-) -> Result<(StatusCode, axum::Json<ListedArtifact>), ApiError> {
+) -> Result<(StatusCode, axum::Json<wire::Artifact>), ApiError> {
     caller.require(UserRole::Contributor)?;
     let Query(query) = query?;
     let (run, name) = find_artifact(&state, path).await?;
@@ -294,45 +274,30 @@ async fn upload_artifact(
     let blobs = BlobStore::new(state.data_dir());
     let artifact =
         ingest_directory(state.store(), &blobs, run.id, job.as_ref().map(|job| job.id), &name, &files).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(ListedArtifact {
-            download_url: format!("/api/v1/runs/{}/artifacts/{}", run.id, encode_path_segment(&artifact.name)),
-            job: job.map(|job| job.key),
-            name: artifact.name,
-            digest: artifact.digest,
-            files: artifact.files,
-            bytes: artifact.bytes,
-            created_at: artifact.created_at.millis(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(listed(run.id, artifact, job.map(|job| job.key)))))
 }
 
-/// A run's test results and coverage.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunTests {
-    /// The totals over every published set of results.
-    pub totals: TestTotals,
-    /// Each published set of results, with every test.
-    pub runs: Vec<StoredTestRun>,
-    /// Each published coverage summary.
-    pub coverage: Vec<StoredCoverage>,
-}
-
-/// `GET /runs/{id}/tests` (reader).
+/// A run's test results and coverage (reader).
+#[utoipa::path(get, path = "/runs/{id}/tests", tag = "artifacts",
+    params(("id" = i64, Path, description = "The run's id.")),
+    responses(
+        (status = 200, description = "The totals, each published set of results and coverage summary.",
+            body = wire::RunTests),
+        (status = 401, response = wire::Problem), (status = 403, response = wire::Problem),
+        (status = 404, response = wire::Problem)))]
 async fn run_tests(
     State(state): State<AppState>,
     caller: Caller,
     id: Result<UrlPath<i64>, PathRejection>,
-) -> Result<axum::Json<RunTests>, ApiError> {
+) -> Result<axum::Json<wire::RunTests>, ApiError> {
     caller.require(UserRole::Reader)?;
+    let UrlPath(id) = id?;
     let run = find_run(&state, id).await?;
     let store = state.store();
-    Ok(axum::Json(RunTests {
-        totals: store.test_totals(run.id).await?,
-        runs: store.test_runs(run.id).await?,
-        coverage: store.coverage_summaries(run.id).await?,
+    Ok(axum::Json(wire::RunTests {
+        totals: to_wire::test_totals(store.test_totals(run.id).await?),
+        runs: store.test_runs(run.id).await?.iter().map(to_wire::test_results).collect(),
+        coverage: store.coverage_summaries(run.id).await?.iter().map(to_wire::coverage).collect(),
     }))
 }
 
@@ -350,6 +315,6 @@ mod tests {
         for bad in ["", ".hidden", "a/b", "a\\b", "new\nline", &"x".repeat(201)] {
             assert!(check_artifact_name(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(encode_path_segment("a b/c"), "a%20b%2Fc");
+        assert_eq!(wire::path_segment("a b/c"), "a%20b%2Fc");
     }
 }
