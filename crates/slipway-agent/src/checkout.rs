@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use slipway_protocol::RepositoryRef;
+use slipway_driver::RepositoryInfo;
 
 fn git(directory: Option<&Path>, arguments: &[&str]) -> Result<String, String> {
     slipway_git::text(directory, "checkout", arguments)
@@ -14,7 +14,7 @@ fn git(directory: Option<&Path>, arguments: &[&str]) -> Result<String, String> {
 ///
 /// # Errors
 /// A sentence saying what failed (the repository cannot be cloned, the commit is not in it).
-pub fn prepare(repository: &RepositoryRef, directory: &Path) -> Result<(), String> {
+pub fn prepare(repository: &RepositoryInfo, directory: &Path) -> Result<(), String> {
     let commit = repository.commit.trim();
     let valid_commit = commit.len() >= 7 && commit.bytes().all(|byte| byte.is_ascii_hexdigit());
     if !valid_commit {

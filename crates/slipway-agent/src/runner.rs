@@ -25,9 +25,9 @@ use std::time::{Duration, Instant};
 use slipway_driver::{LegId, Variable, Variables};
 use slipway_events::{Event, EventSink, TaskResult, now_ms};
 use slipway_protocol::{
-    ArtifactFile, ArtifactManifest, Chunk, Completion, HeartbeatReply, JobMessage, MAX_CHUNK_EVENTS, OutputVariable,
+    ArtifactManifest, Chunk, Completion, HeartbeatReply, JobMessage, MAX_CHUNK_EVENTS, OutputVariable,
 };
-use slipway_runtime::artifacts::{ArtifactStore, Manifest, ManifestEntry};
+use slipway_runtime::artifacts::ArtifactStore;
 use slipway_runtime::{CancelToken, Executor as _, JobOutcome, JobRequest, LocalExecutor, RunContext};
 
 /// Why a report did not reach the server.
@@ -289,44 +289,10 @@ impl EventSink for ChannelSink {
     }
 }
 
-fn to_runtime_manifest(manifest: &ArtifactManifest) -> Manifest {
-    Manifest {
-        name: manifest.name.clone(),
-        files: manifest
-            .files
-            .iter()
-            .map(|file| ManifestEntry {
-                path: file.path.clone(),
-                digest: file.digest.clone(),
-                size: file.size,
-                executable: file.executable,
-            })
-            .collect(),
-    }
-}
-
-/// A runtime manifest as the protocol carries it.
-#[must_use]
-pub fn to_protocol_manifest(manifest: &Manifest) -> ArtifactManifest {
-    ArtifactManifest {
-        name: manifest.name.clone(),
-        files: manifest
-            .files
-            .iter()
-            .map(|file| ArtifactFile {
-                path: file.path.clone(),
-                digest: file.digest.clone(),
-                size: file.size,
-                executable: file.executable,
-            })
-            .collect(),
-    }
-}
-
 /// Copies the run's artifacts that the local store lacks from the server.
 fn download_artifacts(shared: &Shared, message: &JobMessage, store: &ArtifactStore) -> Result<(), String> {
     for record in &message.artifacts {
-        let manifest = to_runtime_manifest(&record.manifest);
+        let manifest = &record.manifest;
         if store.manifest(&manifest.name).is_ok_and(|local| local.digest() == manifest.digest()) {
             continue;
         }
@@ -338,7 +304,7 @@ fn download_artifacts(shared: &Shared, message: &JobMessage, store: &ArtifactSto
             }
         }
         store
-            .install_manifest(&manifest)
+            .install_manifest(manifest)
             .map_err(|error| format!("could not install artifact '{}': {error}", manifest.name))?;
     }
     Ok(())
@@ -349,7 +315,6 @@ fn upload_artifacts(shared: &Shared, store: &ArtifactStore) -> Result<(), String
     let names = shared.published.lock().unwrap_or_else(PoisonError::into_inner).clone();
     for name in names {
         let manifest = store.manifest(&name).map_err(|error| error.to_string())?;
-        let manifest = to_protocol_manifest(&manifest);
         if !shared.uplink.shares_artifact_store() {
             let mut digests: Vec<String> = manifest.files.iter().map(|file| file.digest.clone()).collect();
             digests.sort();

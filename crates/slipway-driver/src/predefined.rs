@@ -1,10 +1,15 @@
 //! The predefined variables of a run, from what the edge learnt about its repository (from git,
 //! the server's store): the same for `slipway run` and the server.
 
+use serde::{Deserialize, Serialize};
+
 use crate::variables::{Variable, Variables};
 
-/// Facts about the repository and the machine, gathered at the edge (from `git`, the host).
-#[derive(Clone, Debug, Default)]
+/// The repository a run checks out, at its exact commit, with the commit's facts: gathered at
+/// the edge (from `git` for `slipway run`, from the store on the server) and sent to agents in
+/// their job message as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct RepositoryInfo {
     /// `Build.Repository.Name`.
     pub name: String,
@@ -18,7 +23,8 @@ pub struct RepositoryInfo {
     pub author: String,
     /// `Build.RequestedForEmail`.
     pub email: String,
-    /// `Build.Repository.Uri`.
+    /// `Build.Repository.Uri`: where `git` fetches it from (a URL, or a path on the server's
+    /// machine).
     pub uri: String,
 }
 

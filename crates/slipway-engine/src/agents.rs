@@ -20,9 +20,9 @@ use slipway_events::{Event, TaskResult};
 use slipway_plan::Plan;
 use slipway_protocol::{
     ArtifactManifest, ArtifactRecord, Chunk, Completion, JobInfo, JobMessage, JobTimeouts, JobVariable, JobWork,
-    LeaseGrant, LegRef, PROTOCOL_VERSION, RepositoryRef, RunInfo,
+    LeaseGrant, LegRef, PROTOCOL_VERSION, RunInfo,
 };
-use slipway_runtime::artifacts::{ArtifactStore, Manifest, ManifestEntry};
+use slipway_runtime::artifacts::ArtifactStore;
 use slipway_store::{
     Agent, AgentId, AgentLostAction, AgentState, ChunkOutcome, Demand, Job, JobChunk, Lease, LeaseToken, PoolSettings,
     RunId, Step, StepStatus, Store, StoreError, Timestamp, VariableValue,
@@ -291,16 +291,7 @@ pub async fn job_message(store: &Store, lease: &Lease, timing: AgentTiming) -> R
         .map_err(|error| MessageError::Unusable(format!("the job's stored spec cannot be read: {error}")))?;
     let run = store.run(job.run).await?;
     let pipeline = store.pipeline(run.pipeline).await?;
-    let text = |key: &str| run.trigger_details.get(key).and_then(|value| value.as_str()).unwrap_or_default().to_owned();
-    let repository = RepositoryRef {
-        name: pipeline.name.clone(),
-        uri: pipeline.repository.clone(),
-        branch: run.branch.clone().unwrap_or_else(|| "refs/heads/main".into()),
-        commit: run.commit.clone().unwrap_or_default(),
-        message: text("message"),
-        author: run.requested_by.clone().unwrap_or_default(),
-        email: text("email"),
-    };
+    let repository = crate::run_variables::repository(&run, &pipeline);
     Ok(JobMessage {
         protocol_version: PROTOCOL_VERSION,
         lease: LeaseGrant {
@@ -473,24 +464,6 @@ pub fn run_artifact_dir(data_dir: &Path, run: RunId) -> PathBuf {
     crate::orchestrator::run_directory(data_dir, run).join("work").join("artifacts")
 }
 
-/// A protocol manifest as the runtime's artifact store keeps it.
-#[must_use]
-pub fn runtime_manifest(manifest: &ArtifactManifest) -> Manifest {
-    Manifest {
-        name: manifest.name.clone(),
-        files: manifest
-            .files
-            .iter()
-            .map(|file| ManifestEntry {
-                path: file.path.clone(),
-                digest: file.digest.clone(),
-                size: file.size,
-                executable: file.executable,
-            })
-            .collect(),
-    }
-}
-
 /// Installs a manifest sent by a remote agent into the run's artifact store, after checking that
 /// every blob it references is there.
 ///
@@ -506,7 +479,7 @@ pub fn install_manifest(data_dir: &Path, run: RunId, manifest: &ArtifactManifest
             ));
         }
     }
-    store.install_manifest(&runtime_manifest(manifest)).map_err(|error| error.to_string())
+    store.install_manifest(manifest).map_err(|error| error.to_string())
 }
 
 /// What an agent is doing, as the API shows it: offline and draining as it said or as the server

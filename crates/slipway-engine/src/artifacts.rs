@@ -1,7 +1,7 @@
 //! Pipeline artifacts and test results on the server.
 //!
 //! Artifacts are recorded in the store ([`Store::record_artifact`]) with their manifest (the
-//! runtime's [`Manifest`]: every file's path, digest, size and mode) and their files kept once
+//! [`ArtifactManifest`]: every file's path, digest, size and mode) and their files kept once
 //! each in the [`BlobStore`]. They arrive two ways:
 //! - a job run by the server's own worker slots publishes into the run's local artifact store
 //!   (`runs/ID/work/artifacts`); when the job ends, [`ingest_local_store`] records what it
@@ -21,7 +21,8 @@ use std::collections::HashMap;
 use std::io::{self, Write as _};
 use std::path::{Component, Path, PathBuf};
 
-use slipway_runtime::artifacts::{ArtifactStore, Manifest, ManifestEntry};
+use slipway_events::{ArtifactFile, ArtifactManifest};
+use slipway_runtime::artifacts::ArtifactStore;
 use slipway_store::{Artifact, JobId, NewArtifact, RunId, Store, StoreError};
 
 use crate::LogFailure as _;
@@ -89,7 +90,7 @@ pub fn safe_relative_path(path: &str) -> Result<String, ArtifactError> {
 }
 
 /// Records an artifact whose files are stored as blobs.
-async fn record(store: &Store, run: RunId, job: Option<JobId>, manifest: &Manifest) -> Result<Artifact, ArtifactError> {
+async fn record(store: &Store, run: RunId, job: Option<JobId>, manifest: &ArtifactManifest) -> Result<Artifact, ArtifactError> {
     let mut digests: Vec<String> = manifest.files.iter().map(|file| file.digest.clone()).collect();
     digests.sort();
     digests.dedup();
@@ -137,10 +138,10 @@ pub async fn ingest_directory(
     let manifest = blocking(move || {
         let mut files = Vec::new();
         walk(&root, "", &mut files)?;
-        let mut manifest = Manifest { name, files: Vec::with_capacity(files.len()) };
+        let mut manifest = ArtifactManifest { name, files: Vec::with_capacity(files.len()) };
         for (path, source, executable) in files {
             let (digest, size) = blobs.put_file(&source, None)?;
-            manifest.files.push(ManifestEntry { path, digest, size, executable });
+            manifest.files.push(ArtifactFile { path, digest, size, executable });
         }
         manifest.files.sort_by(|left, right| left.path.cmp(&right.path));
         Ok(manifest)
@@ -238,7 +239,7 @@ pub async fn keep_job_artifacts(
 ///
 /// # Errors
 /// [`ArtifactError::Invalid`] when the stored manifest cannot be read.
-pub fn manifest_of(artifact: &Artifact) -> Result<Manifest, ArtifactError> {
+pub fn manifest_of(artifact: &Artifact) -> Result<ArtifactManifest, ArtifactError> {
     serde_json::from_value(artifact.manifest.clone()).map_err(|error| {
         ArtifactError::Invalid(format!("the manifest of artifact '{}' is damaged: {error}", artifact.name))
     })
@@ -250,7 +251,7 @@ pub fn manifest_of(artifact: &Artifact) -> Result<Manifest, ArtifactError> {
 /// # Errors
 /// When the manifest is damaged (a path leaving the destination), a blob is missing, or files
 /// cannot be written.
-pub fn materialize(blobs: &BlobStore, artifact: &Artifact, destination: &Path) -> Result<Manifest, ArtifactError> {
+pub fn materialize(blobs: &BlobStore, artifact: &Artifact, destination: &Path) -> Result<ArtifactManifest, ArtifactError> {
     let manifest = manifest_of(artifact)?;
     std::fs::create_dir_all(destination)?;
     for file in &manifest.files {

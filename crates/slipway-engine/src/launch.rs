@@ -5,19 +5,16 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use slipway_driver::RepositoryInfo;
 use slipway_events::{Event, LogKind, Stream, TaskResult, now_ms};
-use slipway_store::{NewRun, Pipeline, QueueStatus, Run, RunId, StoreError, TriggerGuard, TriggerKind};
+use slipway_store::{
+    NewRun, Pipeline, QueueStatus, Run, RunId, StoreError, TriggerDetails, TriggerGuard, TriggerKind,
+};
 
 use crate::checkout::{self, CheckoutError, CheckoutRequest, Revision};
 use crate::run_number::{self, NumberInputs};
 use crate::{Core, LogFailure as _};
-
-/// The key of `trigger_details` that holds the predefined variables of the trigger
-/// (`Build.Reason`, `System.PullRequest.*`, `resources.pipeline.ALIAS.*`): they are given to
-/// template expressions when the run is loaded, and to the run's jobs.
-pub const VARIABLES_KEY: &str = "variables";
 
 /// What to start.
 #[derive(Clone, Debug)]
@@ -30,9 +27,9 @@ pub struct LaunchRequest {
     pub parameters: BTreeMap<String, Value>,
     /// What started it.
     pub trigger: TriggerKind,
-    /// Details of the trigger for display; `variables` in it (an object of strings) holds the
-    /// trigger's predefined variables. The commit's message, author and e-mail are added.
-    pub trigger_details: Value,
+    /// What started it, with the trigger's predefined variables; the commit's message, author
+    /// and e-mail are added.
+    pub trigger_details: TriggerDetails,
     /// Who asked for it; the commit's author when `None`.
     pub requested_by: Option<String>,
     /// The condition the run is created under (see [`slipway_store::Store::create_triggered_run`]).
@@ -48,7 +45,7 @@ pub struct LaunchRequest {
 impl LaunchRequest {
     /// A request with no parameters, guard or upstream run.
     #[must_use]
-    pub fn new(pipeline: Pipeline, revision: Revision, trigger: TriggerKind, trigger_details: Value) -> Self {
+    pub fn new(pipeline: Pipeline, revision: Revision, trigger: TriggerKind, trigger_details: TriggerDetails) -> Self {
         Self {
             pipeline,
             revision,
@@ -96,10 +93,14 @@ pub fn trigger_variables(run: &Run) -> Vec<(String, String)> {
     details_variables(&run.trigger_details)
 }
 
-fn details_variables(details: &Value) -> Vec<(String, String)> {
-    details
-        .get(VARIABLES_KEY)
-        .and_then(Value::as_object)
+fn details_variables(details: &TriggerDetails) -> Vec<(String, String)> {
+    details.variables.iter().map(|(name, value)| (name.clone(), value.clone())).collect()
+}
+
+/// Queue-time variables (a JSON object of strings) as pairs.
+fn queue_time_variables(variables: &Value) -> Vec<(String, String)> {
+    variables
+        .as_object()
         .map(|variables| {
             variables
                 .iter()
@@ -179,14 +180,15 @@ pub async fn launch(core: &Core, request: LaunchRequest) -> Result<Launched, Lau
             return Err(error.into());
         }
     }
-    let mut details = match request.trigger_details {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
-    for (key, value) in [("message", &loaded.message), ("author", &loaded.author), ("email", &loaded.email)] {
-        details.entry(key).or_insert_with(|| json!(value));
+    let mut details = request.trigger_details.clone();
+    for (field, value) in [
+        (&mut details.message, &loaded.message),
+        (&mut details.author, &loaded.author),
+        (&mut details.email, &loaded.email),
+        (&mut details.commit, &loaded.commit),
+    ] {
+        field.get_or_insert_with(|| value.clone());
     }
-    details.entry("commit").or_insert_with(|| json!(loaded.commit));
 
     let mut number = NumberInputs {
         format: loaded.plan.run_name.clone(),
@@ -211,7 +213,7 @@ pub async fn launch(core: &Core, request: LaunchRequest) -> Result<Launched, Lau
             .filter(|v| !v.is_secret)
             .map(|v| (v.name, v.value)),
     );
-    number.variables.extend(details_variables(&json!({ VARIABLES_KEY: request.variables })));
+    number.variables.extend(queue_time_variables(&request.variables));
     number.variables.extend(run_number::plan_variables(&loaded.plan));
     let now = run_number::date_time(store.now());
     // A number that uses the run's id is made once the run exists; any other before, so that the
@@ -223,7 +225,7 @@ pub async fn launch(core: &Core, request: LaunchRequest) -> Result<Launched, Lau
     new_run.branch = Some(loaded.branch_ref.clone());
     new_run.commit = Some(loaded.commit.clone());
     new_run.parameters = serde_json::to_value(&request.parameters).unwrap_or_else(|_| json!({}));
-    new_run.trigger_details = Value::Object(details);
+    new_run.trigger_details = details;
     new_run.requested_by = request.requested_by.clone().or_else(|| Some(loaded.author.clone()));
     new_run.plan = Some(loaded.plan);
     new_run.upstream_run = request.upstream_run;
@@ -297,12 +299,7 @@ pub async fn record_failed_run(
     let mut new_run = NewRun::new(request.pipeline.id, number, request.trigger);
     new_run.branch = Some(branch.to_owned());
     new_run.commit = Some(commit.to_owned());
-    let mut details = match &request.trigger_details {
-        Value::Object(map) => map.clone(),
-        _ => Map::new(),
-    };
-    details.insert("error".to_owned(), json!(reason));
-    new_run.trigger_details = Value::Object(details);
+    new_run.trigger_details = TriggerDetails { error: Some(reason.to_owned()), ..request.trigger_details.clone() };
     new_run.requested_by.clone_from(&request.requested_by);
     new_run.upstream_run = request.upstream_run;
     let created = match &request.guard {
@@ -338,10 +335,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn trigger_variables_are_the_strings_under_variables() {
-        let details = json!({ "reason": "PullRequest", "variables": { "Build.Reason": "PullRequest", "odd": 5 } });
+    fn variables_of_triggers_and_queue_time_and_parameter_texts() {
+        let details = TriggerDetails::reason("PullRequest");
         assert_eq!(details_variables(&details), [("Build.Reason".to_owned(), "PullRequest".to_owned())]);
-        assert!(details_variables(&json!({ "variables": "no" })).is_empty());
+        let queued = json!({ "configuration": "Release", "odd": 5 });
+        assert_eq!(queue_time_variables(&queued), [("configuration".to_owned(), "Release".to_owned())]);
+        assert!(queue_time_variables(&json!("no")).is_empty());
         let parameters = BTreeMap::from([("n".to_owned(), json!(3)), ("s".to_owned(), json!("text"))]);
         assert_eq!(
             parameter_texts(&parameters),

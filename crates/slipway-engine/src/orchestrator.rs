@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt as _;
 
-use slipway_driver::{Counters, Driver, JobEnd, LegId, LegStart, Masker, RepositoryInfo, Selection, Step, Variable};
+use slipway_driver::{Counters, Driver, JobEnd, LegId, LegStart, Masker, Selection, Step, Variable};
 use slipway_events::{Event, TaskResult, now_ms};
 use slipway_plan::Plan;
 use slipway_runtime::CancelToken;
@@ -520,16 +520,7 @@ async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> 
         other => RunFailure::Variables(other),
     })?;
     let pipeline = store.pipeline(run.pipeline).await?;
-    let text = |key: &str| run.trigger_details.get(key).and_then(|value| value.as_str()).unwrap_or_default();
-    let repository = RepositoryInfo {
-        name: pipeline.name.clone(),
-        branch: run.branch.clone().unwrap_or_else(|| "refs/heads/main".into()),
-        commit: run.commit.clone().unwrap_or_default(),
-        message: text("message").to_owned(),
-        author: run.requested_by.clone().unwrap_or_default(),
-        email: text("email").to_owned(),
-        uri: pipeline.repository.clone(),
-    };
+    let repository = crate::run_variables::repository(run, &pipeline);
     let id = u64::try_from(run.id.get()).unwrap_or_default();
     let mut base = slipway_driver::run_variables(id, &pipeline.name, &repository);
     base.force(Variable::readonly("Build.BuildNumber", run.run_number.clone()));

@@ -75,18 +75,17 @@ pub async fn rerun_request(core: &Core, run: &Run, requested_by: &str) -> Result
         return Err(RerunError::Conflict(format!("run {} has no commit to run again", run.id)));
     };
     let pipeline = core.store().pipeline(run.pipeline).await?;
-    let mut details = run.trigger_details.as_object().cloned().unwrap_or_default();
     // The commit's facts are read again from the checkout; the trigger's variables are kept.
-    for key in ["message", "author", "email", "commit", "error"] {
-        details.remove(key);
-    }
-    details.insert("rerunOf".into(), serde_json::json!(run.id));
-    let mut request = LaunchRequest::new(
-        pipeline,
-        Revision::Commit { git_ref, commit },
-        run.trigger,
-        serde_json::Value::Object(details),
-    );
+    let details = slipway_store::TriggerDetails {
+        message: None,
+        author: None,
+        email: None,
+        commit: None,
+        error: None,
+        rerun_of: Some(run.id),
+        ..run.trigger_details.clone()
+    };
+    let mut request = LaunchRequest::new(pipeline, Revision::Commit { git_ref, commit }, run.trigger, details);
     request.parameters = serde_json::from_value(run.parameters.clone()).unwrap_or_default();
     request.variables = run.variables.clone();
     request.requested_by = Some(requested_by.to_owned());

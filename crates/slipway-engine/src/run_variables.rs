@@ -2,9 +2,27 @@
 //! variable groups its YAML names (`- group: NAME`), as the orchestrator gives them to the run
 //! driver.
 
-use slipway_driver::Variable;
+use slipway_driver::{RepositoryInfo, Variable};
 use slipway_plan::Plan;
-use slipway_store::{Run, Store, StoreError, VariableGroup};
+use slipway_store::{Pipeline, Run, Store, StoreError, VariableGroup};
+
+/// The repository a run checks out, as the store knows it: the pipeline's repository, the run's
+/// branch and commit, and the commit's facts its launch recorded (`Build.Repository.*`,
+/// `Build.Source*`, `Build.RequestedFor*`). The orchestrator's predefined variables and the job
+/// message agents get are made from this one value.
+#[must_use]
+pub fn repository(run: &Run, pipeline: &Pipeline) -> RepositoryInfo {
+    let details = &run.trigger_details;
+    RepositoryInfo {
+        name: pipeline.name.clone(),
+        branch: run.branch.clone().unwrap_or_default(),
+        commit: run.commit.clone().or_else(|| details.commit.clone()).unwrap_or_default(),
+        message: details.message.clone().unwrap_or_default(),
+        author: run.requested_by.clone().unwrap_or_default(),
+        email: details.email.clone().unwrap_or_default(),
+        uri: pipeline.repository.clone(),
+    }
+}
 
 /// The variable group named `name`, its name compared ignoring case as Azure does.
 ///

@@ -7,9 +7,13 @@
 //! are only ever added, and [`EVENTS_VERSION`] is bumped on any incompatible change. The model is
 //! documented in `docs/events.md`. This crate does no I/O.
 
+mod artifacts;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub use artifacts::{ArtifactFile, ArtifactManifest};
 
 /// The version of the event JSON shape, carried by [`Event::RunStarted`].
 pub const EVENTS_VERSION: u32 = 1;

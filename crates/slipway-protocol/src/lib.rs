@@ -13,6 +13,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+pub use slipway_events::{ArtifactFile, ArtifactManifest};
+pub use slipway_driver::RepositoryInfo;
 use slipway_events::{Event, TaskResult};
 use slipway_plan::Plan;
 
@@ -297,26 +299,6 @@ pub struct JobInfo {
     pub attempt: i64,
 }
 
-/// The repository to check out, at the exact commit of the run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RepositoryRef {
-    /// `Build.Repository.Name`.
-    pub name: String,
-    /// Where `git` fetches it from: a URL, or a path on the server's machine.
-    pub uri: String,
-    /// `Build.SourceBranch`.
-    pub branch: String,
-    /// The commit to check out.
-    pub commit: String,
-    /// The commit's subject.
-    pub message: String,
-    /// Who asked for the run.
-    pub author: String,
-    /// Their e-mail.
-    pub email: String,
-}
-
 /// Which leg of [`JobWork::plan`] to run, by position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -367,28 +349,6 @@ pub struct JobWork {
     pub variables: Vec<JobVariable>,
 }
 
-/// One file of an artifact.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ArtifactFile {
-    /// Its path inside the artifact, `/`-separated.
-    pub path: String,
-    /// `sha256:<hex>` of its content.
-    pub digest: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// Whether it is executable.
-    pub executable: bool,
-}
-
-/// An artifact's manifest: its files, by path.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ArtifactManifest {
-    /// The artifact's name.
-    pub name: String,
-    /// Its files.
-    pub files: Vec<ArtifactFile>,
-}
-
 /// An artifact of a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -398,6 +358,7 @@ pub struct ArtifactRecord {
     /// The manifest's digest.
     pub digest: String,
     /// The manifest.
+    #[schema(value_type = Object)]
     pub manifest: ArtifactManifest,
 }
 
@@ -415,6 +376,7 @@ pub struct ArtifactList {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PublishArtifact {
     /// The manifest.
+    #[schema(value_type = Object)]
     pub manifest: ArtifactManifest,
 }
 
@@ -446,8 +408,9 @@ pub struct JobMessage {
     pub run: RunInfo,
     /// The job.
     pub job: JobInfo,
-    /// The repository and commit to check out.
-    pub repository: RepositoryRef,
+    /// The repository and commit to check out, with the commit's facts.
+    #[schema(value_type = Object)]
+    pub repository: RepositoryInfo,
     /// Its piece of the plan and its variables.
     pub work: JobWork,
     /// The run's artifacts when the job was leased (ask again with

@@ -10,8 +10,8 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+pub use slipway_events::{ArtifactFile, ArtifactManifest};
 
 /// An error of the artifact store.
 #[derive(Debug, thiserror::Error)]
@@ -43,49 +43,6 @@ pub enum ArtifactError {
 fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> ArtifactError {
     let path = path.display().to_string();
     move |source| ArtifactError::Io { action, path, source }
-}
-
-/// One file of an artifact.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestEntry {
-    /// Path inside the artifact, with `/` separators.
-    pub path: String,
-    /// `sha256:<hex>`.
-    pub digest: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// Whether the file is executable.
-    pub executable: bool,
-}
-
-/// An artifact's manifest.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// The artifact's name.
-    pub name: String,
-    /// Its files, sorted by path.
-    pub files: Vec<ManifestEntry>,
-}
-
-impl Manifest {
-    /// The digest of the manifest itself, which identifies the artifact's content.
-    #[must_use]
-    pub fn digest(&self) -> String {
-        let mut hasher = Sha256::new();
-        for file in &self.files {
-            hasher.update(file.path.as_bytes());
-            hasher.update([0]);
-            hasher.update(file.digest.as_bytes());
-            hasher.update([u8::from(file.executable)]);
-        }
-        format!("sha256:{}", hex(&hasher.finalize()))
-    }
-
-    /// The total size of the files.
-    #[must_use]
-    pub fn bytes(&self) -> u64 {
-        self.files.iter().map(|file| file.size).sum()
-    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -129,12 +86,12 @@ impl ArtifactStore {
     ///
     /// # Errors
     /// When the name is taken or invalid, or files cannot be read or stored.
-    pub fn publish(&self, name: &str, source: &Path) -> Result<Manifest, ArtifactError> {
+    pub fn publish(&self, name: &str, source: &Path) -> Result<ArtifactManifest, ArtifactError> {
         let manifest_path = self.manifest_path(name)?;
         if manifest_path.exists() {
             return Err(ArtifactError::Exists(name.to_owned()));
         }
-        let mut manifest = Manifest { name: name.to_owned(), files: Vec::new() };
+        let mut manifest = ArtifactManifest { name: name.to_owned(), files: Vec::new() };
         self.add_tree(&mut manifest, source, "")?;
         self.write_manifest(&manifest_path, &mut manifest)?;
         Ok(manifest)
@@ -145,12 +102,12 @@ impl ArtifactStore {
     ///
     /// # Errors
     /// When the name is invalid, or files cannot be read or stored.
-    pub fn upload(&self, name: &str, folder: Option<&str>, source: &Path) -> Result<Manifest, ArtifactError> {
+    pub fn upload(&self, name: &str, folder: Option<&str>, source: &Path) -> Result<ArtifactManifest, ArtifactError> {
         let manifest_path = self.manifest_path(name)?;
         let mut manifest = if manifest_path.exists() {
             self.manifest(name)?
         } else {
-            Manifest { name: name.to_owned(), files: Vec::new() }
+            ArtifactManifest { name: name.to_owned(), files: Vec::new() }
         };
         let mut prefix = folder.unwrap_or("").trim_matches('/').to_owned();
         if source.is_file() {
@@ -162,7 +119,7 @@ impl ArtifactStore {
         Ok(manifest)
     }
 
-    fn write_manifest(&self, path: &Path, manifest: &mut Manifest) -> Result<(), ArtifactError> {
+    fn write_manifest(&self, path: &Path, manifest: &mut ArtifactManifest) -> Result<(), ArtifactError> {
         manifest.files.sort_by(|a, b| a.path.cmp(&b.path));
         manifest.files.dedup_by(|later, earlier| {
             if later.path == earlier.path {
@@ -180,7 +137,7 @@ impl ArtifactStore {
         fs::rename(&temporary, path).map_err(io_error("writing", path))
     }
 
-    fn add_tree(&self, manifest: &mut Manifest, source: &Path, prefix: &str) -> Result<(), ArtifactError> {
+    fn add_tree(&self, manifest: &mut ArtifactManifest, source: &Path, prefix: &str) -> Result<(), ArtifactError> {
         let metadata = fs::metadata(source).map_err(io_error("reading", source))?;
         if metadata.is_file() {
             let path = if prefix.is_empty() {
@@ -189,7 +146,7 @@ impl ArtifactStore {
                 prefix.to_owned()
             };
             let (digest, size) = self.store_blob(source)?;
-            manifest.files.push(ManifestEntry {
+            manifest.files.push(ArtifactFile {
                 path,
                 digest,
                 size,
@@ -209,7 +166,7 @@ impl ArtifactStore {
             } else {
                 let metadata = fs::metadata(entry.path()).map_err(io_error("reading", &entry.path()))?;
                 let (digest, size) = self.store_blob(&entry.path())?;
-                manifest.files.push(ManifestEntry {
+                manifest.files.push(ArtifactFile {
                     path: child,
                     digest,
                     size,
@@ -308,7 +265,7 @@ impl ArtifactStore {
     ///
     /// # Errors
     /// [`ArtifactError::BadName`] for a bad name, path or digest; I/O errors.
-    pub fn install_manifest(&self, manifest: &Manifest) -> Result<(), ArtifactError> {
+    pub fn install_manifest(&self, manifest: &ArtifactManifest) -> Result<(), ArtifactError> {
         let path = self.manifest_path(&manifest.name)?;
         for file in &manifest.files {
             let bad_path = file.path.is_empty()
@@ -328,7 +285,7 @@ impl ArtifactStore {
     ///
     /// # Errors
     /// When there is no such artifact.
-    pub fn manifest(&self, name: &str) -> Result<Manifest, ArtifactError> {
+    pub fn manifest(&self, name: &str) -> Result<ArtifactManifest, ArtifactError> {
         let path = self.manifest_path(name)?;
         let text = fs::read(&path).map_err(|_| ArtifactError::NotFound(name.to_owned()))?;
         serde_json::from_slice(&text).map_err(|_| ArtifactError::Damaged(name.to_owned()))
@@ -353,7 +310,7 @@ impl ArtifactStore {
     ///
     /// # Errors
     /// When there is no such artifact or files cannot be written.
-    pub fn download(&self, name: &str, target: &Path, patterns: &[String]) -> Result<Manifest, ArtifactError> {
+    pub fn download(&self, name: &str, target: &Path, patterns: &[String]) -> Result<ArtifactManifest, ArtifactError> {
         self.download_filtered(name, target, &|path| patterns.is_empty() || matches_any(patterns, path))
     }
 
@@ -367,7 +324,7 @@ impl ArtifactStore {
         name: &str,
         target: &Path,
         keep: &dyn Fn(&str) -> bool,
-    ) -> Result<Manifest, ArtifactError> {
+    ) -> Result<ArtifactManifest, ArtifactError> {
         let manifest = self.manifest(name)?;
         fs::create_dir_all(target).map_err(io_error("creating", target))?;
         for file in &manifest.files {

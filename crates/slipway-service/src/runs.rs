@@ -41,7 +41,7 @@ pub async fn queue_manual_run(
         pipeline,
         Revision::Branch(branch),
         TriggerKind::Manual,
-        serde_json::json!({ "reason": "Manual" }),
+        slipway_store::TriggerDetails { reason: Some("Manual".to_owned()), ..slipway_store::TriggerDetails::default() },
     );
     request.parameters = body.parameters;
     request.variables = crate::variables::queue_time_variables(store, request.pipeline.id, &body.variables).await?;

@@ -109,7 +109,7 @@ pub fn run(run: &store::Run) -> api::Run {
         pipeline: run.pipeline.get(),
         run_number: run.run_number.clone(),
         trigger: trigger_kind(run.trigger),
-        trigger_details: run.trigger_details.clone(),
+        trigger_details: serde_json::to_value(&run.trigger_details).unwrap_or_default(),
         branch: run.branch.clone(),
         commit: run.commit.clone(),
         parameters: run.parameters.clone(),

@@ -365,6 +365,124 @@ pub enum TriggerGuard {
     },
 }
 
+/// What started a run, beyond its [`TriggerKind`], and the facts of its commit, kept with the run
+/// (as JSON, so that fields can be added) for people and for the run's predefined variables.
+/// Which fields are set depends on the trigger: a push's `ref`, `before` and `source`; a pull
+/// request's [`PullRequestDetails`]; a schedule's [`ScheduleDetails`]; a completed upstream run's
+/// `alias` and `source*`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TriggerDetails {
+    /// Azure's `Build.Reason`: `Manual`, `IndividualCI`, `BatchedCI`, `PullRequest`, `Schedule`
+    /// or `ResourceTrigger`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The commit's subject, read from the checkout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The commit's author.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// The commit author's e-mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// A push: the ref that moved.
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+    /// A push: the commit the ref was at before (`None` for a new ref).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// A push: how it was seen (`poll`, `webhook:github`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// A pull request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_request: Option<PullRequestDetails>,
+    /// A schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleDetails>,
+    /// A completed run of another pipeline: its alias in `resources.pipelines`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// The upstream pipeline's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_pipeline: Option<String>,
+    /// The upstream run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_run: Option<RunId>,
+    /// The upstream run's number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_run_number: Option<String>,
+    /// The upstream run's branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_branch: Option<String>,
+    /// The upstream run's commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_commit: Option<String>,
+    /// The run this one runs again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerun_of: Option<RunId>,
+    /// Why the pipeline could not be loaded (a run recorded as failed for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The trigger's predefined variables (`Build.Reason`, `System.PullRequest.*`,
+    /// `resources.pipeline.ALIAS.*`): given to template expressions when the run is loaded, and
+    /// to its jobs.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, String>,
+}
+
+impl TriggerDetails {
+    /// Details with only a `Build.Reason`.
+    #[must_use]
+    pub fn reason(reason: &str) -> Self {
+        Self {
+            reason: Some(reason.to_owned()),
+            variables: BTreeMap::from([("Build.Reason".to_owned(), reason.to_owned())]),
+            ..Self::default()
+        }
+    }
+}
+
+/// The pull request a run was started for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PullRequestDetails {
+    /// Its number.
+    pub number: u64,
+    /// The forge: `github`, `gitlab`, `gitea`, `azure-repos`.
+    pub provider: String,
+    /// What happened to it (`opened`, `synchronize`, ...).
+    pub action: String,
+    /// Its title, when the forge sent it.
+    pub title: Option<String>,
+    /// The branch it merges from.
+    pub source_branch: String,
+    /// The branch it merges into.
+    pub target_branch: String,
+    /// The commit at its head.
+    pub source_commit: String,
+    /// Whether it comes from a fork.
+    pub is_fork: bool,
+    /// Whether it is a draft.
+    pub draft: bool,
+}
+
+/// The schedule that started a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ScheduleDetails {
+    /// Its cron text.
+    pub cron: String,
+    /// Its display name.
+    pub display_name: String,
+    /// The time it fired for (UTC, `yyyy-MM-ddTHH:mm:ssZ`).
+    pub fire_time: String,
+}
+
 /// What to create a run with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewRun {
@@ -375,8 +493,8 @@ pub struct NewRun {
     pub run_number: String,
     /// What started it.
     pub trigger: TriggerKind,
-    /// Details of the trigger for display (pull request number, schedule, upstream pipeline).
-    pub trigger_details: serde_json::Value,
+    /// What started it, beyond its kind, and its commit's facts.
+    pub trigger_details: TriggerDetails,
     /// The branch.
     pub branch: Option<String>,
     /// The commit to check out.
@@ -403,7 +521,7 @@ impl NewRun {
             pipeline,
             run_number: run_number.into(),
             trigger,
-            trigger_details: serde_json::json!({}),
+            trigger_details: TriggerDetails::default(),
             branch: None,
             commit: None,
             parameters: serde_json::json!({}),
@@ -427,8 +545,8 @@ pub struct Run {
     pub run_number: String,
     /// What started it.
     pub trigger: TriggerKind,
-    /// Details of the trigger.
-    pub trigger_details: serde_json::Value,
+    /// What started it, beyond its kind, and its commit's facts.
+    pub trigger_details: TriggerDetails,
     /// The branch.
     pub branch: Option<String>,
     /// The commit.
@@ -1072,4 +1190,33 @@ pub struct JobChunk {
     pub test_runs: Vec<(i64, TestRun)>,
     /// Coverage summaries published by steps: step number and summary.
     pub coverage: Vec<(i64, Coverage)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_details_read_as_earlier_versions_wrote_them() {
+        // A push's and a pull request's details as Slipway wrote them before they were typed.
+        let push: TriggerDetails = serde_json::from_value(serde_json::json!({
+            "reason": "IndividualCI", "ref": "refs/heads/main", "before": null, "commit": "abc",
+            "source": "poll", "message": "Fix", "author": "Ann", "email": "ann@example.com",
+            "variables": { "Build.Reason": "IndividualCI" }
+        }))
+        .unwrap_or_default();
+        assert_eq!(push.git_ref.as_deref(), Some("refs/heads/main"));
+        assert_eq!((push.before, push.source.as_deref()), (None, Some("poll")));
+        assert_eq!(push.variables["Build.Reason"], "IndividualCI");
+        let pull: TriggerDetails = serde_json::from_value(serde_json::json!({
+            "reason": "PullRequest", "somethingNew": 1,
+            "pullRequest": { "number": 7, "title": null, "sourceCommit": "def", "isFork": true }
+        }))
+        .unwrap_or_default();
+        let pull_request = pull.pull_request.unwrap_or_default();
+        assert_eq!((pull_request.number, pull_request.is_fork), (7, true));
+        assert_eq!(pull_request.source_commit, "def");
+        let written = serde_json::to_value(TriggerDetails::reason("Manual")).unwrap_or_default();
+        assert_eq!(written, serde_json::json!({ "reason": "Manual", "variables": { "Build.Reason": "Manual" } }));
+    }
 }

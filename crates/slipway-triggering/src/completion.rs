@@ -12,9 +12,10 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::json;
 use slipway_events::{Event, TaskResult};
-use slipway_store::{Pipeline, Run, RunFilter, RunId, RunStatus, StoreError, Timestamp, TriggerGuard, TriggerKind};
+use slipway_store::{
+    Pipeline, Run, RunFilter, RunId, RunStatus, StoreError, Timestamp, TriggerDetails, TriggerGuard, TriggerKind,
+};
 use slipway_triggers::PipelineCompletion;
 
 use crate::Triggering;
@@ -22,7 +23,7 @@ use crate::git;
 use crate::load::Loaded;
 use crate::{Decided, Outcome, blocking, mirror, start, triggers_fetching};
 use slipway_engine::checkout::Revision;
-use slipway_engine::launch::{LaunchRequest, VARIABLES_KEY};
+use slipway_engine::launch::LaunchRequest;
 
 /// Runs that completed this long before the watcher started are still looked at on its first
 /// pass (they completed while the server restarted); the store's guard keeps that from
@@ -258,7 +259,7 @@ async fn trigger_pipeline(
     };
     let alias = trigger.alias.clone();
     let prefix = format!("resources.pipeline.{alias}");
-    let mut variables = serde_json::Map::new();
+    let mut variables = std::collections::BTreeMap::new();
     for (name, value) in [
         ("Build.Reason".to_owned(), "ResourceTrigger".to_owned()),
         ("resources.triggeringAlias".to_owned(), alias.clone()),
@@ -276,18 +277,19 @@ async fn trigger_pipeline(
         (format!("{prefix}.sourceProvider"), "Git".to_owned()),
         (format!("{prefix}.requestedFor"), run.requested_by.clone().unwrap_or_default()),
     ] {
-        variables.insert(name, json!(value));
+        variables.insert(name, value);
     }
-    let details = json!({
-        "reason": "ResourceTrigger",
-        "alias": alias,
-        "sourcePipeline": source.name,
-        "sourceRun": run.id,
-        "sourceRunNumber": run.run_number,
-        "sourceBranch": source_branch,
-        "sourceCommit": run.commit,
-        VARIABLES_KEY: variables,
-    });
+    let details = TriggerDetails {
+        reason: Some("ResourceTrigger".to_owned()),
+        alias: Some(alias.clone()),
+        source_pipeline: Some(source.name.clone()),
+        source_run: Some(run.id),
+        source_run_number: Some(run.run_number.clone()),
+        source_branch: Some(source_branch.clone()),
+        source_commit: run.commit.clone(),
+        variables,
+        ..TriggerDetails::default()
+    };
     let mut request = LaunchRequest::new(
         pipeline.clone(),
         Revision::Commit { git_ref: git_ref.clone(), commit: commit.clone() },

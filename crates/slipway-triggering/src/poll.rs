@@ -15,7 +15,7 @@ use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt as _;
 use serde_json::json;
-use slipway_store::{Pipeline, QueueStatus, TriggerGuard, TriggerKind};
+use slipway_store::{Pipeline, QueueStatus, TriggerDetails, TriggerGuard, TriggerKind};
 use slipway_triggers::{CiTrigger, GitRef, Push, PushDecision};
 
 use crate::Triggering;
@@ -25,7 +25,7 @@ use crate::{
     Decided, Outcome, TriggerError, audit, blocking, fetch_unless_present, mirror, run_in_progress, start, triggers_at,
 };
 use slipway_engine::checkout::Revision;
-use slipway_engine::launch::{LaunchRequest, VARIABLES_KEY};
+use slipway_engine::launch::LaunchRequest;
 
 /// Where a push was seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -226,14 +226,13 @@ async fn decide_push(state: &Triggering, pipeline: &Pipeline, mirror: &Mirror, m
             pipeline.clone(),
             Revision::Commit { git_ref: moved.git_ref.clone(), commit: moved.new.clone() },
             TriggerKind::Push,
-            json!({
-                "reason": reason,
-                "ref": moved.git_ref,
-                "before": moved.old,
-                "commit": moved.new,
-                "source": moved.source.name(),
-                VARIABLES_KEY: { "Build.Reason": reason },
-            }),
+            TriggerDetails {
+                git_ref: Some(moved.git_ref.clone()),
+                before: moved.old.clone(),
+                commit: Some(moved.new.clone()),
+                source: Some(moved.source.name()),
+                ..TriggerDetails::reason(reason)
+            },
         );
         request.requested_by.clone_from(&moved.pusher);
         request.guard = Some(TriggerGuard::BranchHead {

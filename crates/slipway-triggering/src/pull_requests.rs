@@ -5,8 +5,7 @@
 //! (`refs/pull/N/merge`); with `autoCancel` (the default), new commits cancel the runs of the
 //! same pull request still in progress.
 
-use serde_json::{Value, json};
-use slipway_store::{Pipeline, Timestamp, TriggerGuard, TriggerKind};
+use slipway_store::{Pipeline, PullRequestDetails, Timestamp, TriggerDetails, TriggerGuard, TriggerKind};
 use slipway_triggers::{PrDecision, PrTrigger, Provider, PullRequestAction, PullRequestEvent};
 
 use slipway_engine::LogFailure as _;
@@ -15,7 +14,7 @@ use crate::Triggering;
 use crate::load::Loaded;
 use crate::{Decided, Outcome, blocking, mirror, run_in_progress, start, triggers_at};
 use slipway_engine::checkout::Revision;
-use slipway_engine::launch::{LaunchRequest, VARIABLES_KEY};
+use slipway_engine::launch::LaunchRequest;
 
 /// The refs a provider keeps a pull request's source commit under, in the target repository.
 fn source_refs(event: &PullRequestEvent) -> Vec<String> {
@@ -112,8 +111,10 @@ pub async fn decide(state: &Triggering, pipeline: &Pipeline, event: &PullRequest
     let number = event.number;
     // Earlier commits of the same pull request (not this one: a delivery may come twice).
     let earlier_commit = |run: &slipway_store::Run| {
-        run.trigger_details.pointer("/pullRequest/number").and_then(Value::as_u64) == Some(number)
-            && run.trigger_details.pointer("/pullRequest/sourceCommit").and_then(Value::as_str) != Some(head.as_str())
+        run.trigger_details
+            .pull_request
+            .as_ref()
+            .is_some_and(|pull_request| pull_request.number == number && pull_request.source_commit != head)
     };
     if cancel_in_progress {
         match run_in_progress(state, pipeline.id, TriggerKind::PullRequest, None, earlier_commit).await {
@@ -129,39 +130,35 @@ pub async fn decide(state: &Triggering, pipeline: &Pipeline, event: &PullRequest
     let merge_ref = format!("refs/pull/{number}/merge");
     let is_fork = event.source_repository.as_ref().is_some_and(|source| source.full_name != event.repository.full_name);
     let yes_no = |value: bool| if value { "True" } else { "False" };
-    let details = json!({
-        "reason": "PullRequest",
-        "pullRequest": {
-            "number": number,
-            "provider": event.provider.to_string(),
-            "action": event.action.to_string(),
-            "title": event.title,
-            "sourceBranch": source_ref,
-            "targetBranch": target_ref,
-            "sourceCommit": head,
-            "isFork": is_fork,
-            "draft": event.draft,
-        },
-        VARIABLES_KEY: {
-            "Build.Reason": "PullRequest",
-            "System.PullRequest.PullRequestId": number.to_string(),
-            "System.PullRequest.PullRequestNumber": number.to_string(),
-            "System.PullRequest.SourceBranch": source_ref,
-            "System.PullRequest.TargetBranch": target_ref,
-            "System.PullRequest.TargetBranchName": event.target_branch,
-            "System.PullRequest.SourceCommitId": head,
-            "System.PullRequest.SourceRepositoryURI": event
-                .source_repository
-                .as_ref()
-                .unwrap_or(&event.repository)
-                .clone_urls
-                .first()
-                .cloned()
-                .unwrap_or_default(),
-            "System.PullRequest.IsFork": yes_no(is_fork),
-            "System.PullRequest.isDraft": yes_no(event.draft),
-        },
-    });
+    let source_uri = event.source_repository.as_ref().unwrap_or(&event.repository).clone_urls.first().cloned();
+    let variables = [
+        ("Build.Reason", "PullRequest".to_owned()),
+        ("System.PullRequest.PullRequestId", number.to_string()),
+        ("System.PullRequest.PullRequestNumber", number.to_string()),
+        ("System.PullRequest.SourceBranch", source_ref.clone()),
+        ("System.PullRequest.TargetBranch", target_ref.clone()),
+        ("System.PullRequest.TargetBranchName", event.target_branch.clone()),
+        ("System.PullRequest.SourceCommitId", head.clone()),
+        ("System.PullRequest.SourceRepositoryURI", source_uri.unwrap_or_default()),
+        ("System.PullRequest.IsFork", yes_no(is_fork).to_owned()),
+        ("System.PullRequest.isDraft", yes_no(event.draft).to_owned()),
+    ];
+    let details = TriggerDetails {
+        reason: Some("PullRequest".to_owned()),
+        pull_request: Some(PullRequestDetails {
+            number,
+            provider: event.provider.to_string(),
+            action: event.action.to_string(),
+            title: event.title.clone(),
+            source_branch: source_ref.clone(),
+            target_branch: target_ref.clone(),
+            source_commit: head.clone(),
+            is_fork,
+            draft: event.draft,
+        }),
+        variables: variables.into_iter().map(|(name, value)| (name.to_owned(), value)).collect(),
+        ..TriggerDetails::default()
+    };
     let mut request = LaunchRequest::new(
         pipeline.clone(),
         Revision::Merge {

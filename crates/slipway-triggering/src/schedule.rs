@@ -11,9 +11,10 @@
 //! successful scheduled run of that branch; with `batch: true` not while a scheduled run of the
 //! pipeline is in progress.
 
-use serde_json::json;
+use std::collections::BTreeMap;
+
 use slipway_events::TaskResult;
-use slipway_store::{Pipeline, RunFilter, RunId, Timestamp, TriggerGuard, TriggerKind};
+use slipway_store::{Pipeline, RunFilter, RunId, ScheduleDetails, Timestamp, TriggerDetails, TriggerGuard, TriggerKind};
 use slipway_triggers::{Schedule, ScheduleDecision, ScheduleTick};
 use time::OffsetDateTime;
 
@@ -25,7 +26,7 @@ use crate::{
     triggers_fetching,
 };
 use slipway_engine::checkout::Revision;
-use slipway_engine::launch::{LaunchRequest, VARIABLES_KEY};
+use slipway_engine::launch::LaunchRequest;
 
 /// How many of a branch's runs are looked through for its last successful scheduled run.
 const HISTORY: usize = 2000;
@@ -153,15 +154,19 @@ async fn fire(
                 pipeline.clone(),
                 Revision::Commit { git_ref: branch_ref.to_owned(), commit: commit.to_owned() },
                 TriggerKind::Schedule,
-                json!({
-                    "reason": "Schedule",
-                    "schedule": { "cron": schedule.cron_text, "displayName": display_name, "fireTime": fire_text },
-                    VARIABLES_KEY: {
-                        "Build.Reason": "Schedule",
-                        "Build.CronSchedule.DisplayName": display_name,
-                        "System.IsScheduled": "True",
-                    },
-                }),
+                TriggerDetails {
+                    schedule: Some(ScheduleDetails {
+                        cron: schedule.cron_text.clone(),
+                        display_name: display_name.clone(),
+                        fire_time: fire_text,
+                    }),
+                    variables: BTreeMap::from([
+                        ("Build.Reason".to_owned(), "Schedule".to_owned()),
+                        ("Build.CronSchedule.DisplayName".to_owned(), display_name.clone()),
+                        ("System.IsScheduled".to_owned(), "True".to_owned()),
+                    ]),
+                    ..TriggerDetails::reason("Schedule")
+                },
             );
             request.requested_by = Some("scheduler".to_owned());
             request.guard = Some(TriggerGuard::ScheduleFire { schedule: key.to_owned(), fire_time: fire_timestamp });

@@ -746,7 +746,7 @@ pub fn run_live(view: &RunView, viewer: &Viewer, selected: Option<&str>, now: sl
         p.meta {
             @if let Some(branch) = &run.branch { "Branch " code { (short_branch(branch)) } " · " }
             @if let Some(commit) = &run.commit { "commit " code title=(commit) { (short_commit(commit)) } " · " }
-            @if let Some(message) = run.trigger_details.get("message").and_then(|value| value.as_str()).filter(|message| !message.is_empty()) {
+            @if let Some(message) = run.trigger_details.message.as_deref().filter(|message| !message.is_empty()) {
                 "“" (message) "” · "
             }
             (run.trigger) @if let Some(who) = &run.requested_by { " by " (who) }

@@ -18,7 +18,7 @@ use slipway_engine::artifacts::{
     safe_relative_path,
 };
 use slipway_engine::blobs::BlobStore;
-use slipway_runtime::artifacts::Manifest;
+use slipway_events::ArtifactManifest;
 use slipway_service::wire as to_wire;
 use slipway_store::{JobId, RunId, RunStatus, UserRole};
 use tokio::io::AsyncWriteExt as _;
@@ -136,7 +136,7 @@ impl io::Write for ChannelWriter {
 }
 
 /// Writes an artifact as a tar to `writer`.
-fn write_tar(blobs: &BlobStore, manifest: &Manifest, modified: u64, writer: ChannelWriter) -> io::Result<()> {
+fn write_tar(blobs: &BlobStore, manifest: &ArtifactManifest, modified: u64, writer: ChannelWriter) -> io::Result<()> {
     let mut builder = tar::Builder::new(writer);
     for file in &manifest.files {
         let path = safe_relative_path(&file.path).map_err(|error| io::Error::other(error.to_string()))?;

@@ -66,12 +66,17 @@ conformance! {
         new.commit = Some("0123abcd".into());
         new.parameters = serde_json::json!({"image": "ubuntu", "tests": true});
         new.variables = serde_json::json!({"configuration": "Release"});
-        new.trigger_details = serde_json::json!({"pullRequest": 7});
+        new.trigger_details = slipway_store::TriggerDetails {
+            pull_request: Some(slipway_store::PullRequestDetails { number: 7, ..Default::default() }),
+            variables: [("System.PullRequest.PullRequestId".to_owned(), "7".to_owned())].into(),
+            ..slipway_store::TriggerDetails::reason("PullRequest")
+        };
         new.requested_by = Some("alice".into());
         new.plan = Some(plan());
         let run = test.store.create_run(&new).await?;
         assert_eq!((run.status, run.result, run.trigger), (RunStatus::Queued, None, TriggerKind::PullRequest));
         assert_eq!(run.parameters, new.parameters);
+        assert_eq!(run.trigger_details, new.trigger_details);
         assert_eq!(run.created_at, crate::support::START);
         assert_eq!(test.store.run_plan(run.id).await?, Some(plan()));
         test.store.set_run_number(run.id, "20251121.2").await?;
