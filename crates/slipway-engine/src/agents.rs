@@ -35,6 +35,9 @@ pub const DEFAULT_POOL: &str = "default";
 /// The start of the holder name of the server's in-process agents' leases (`local:N`).
 pub const LOCAL_HOLDER_PREFIX: &str = "local:";
 
+/// The start of the holder name of remote agents' leases (`agent:NAME`).
+const REMOTE_HOLDER_PREFIX: &str = "agent:";
+
 /// The start of the name of the server's in-process agents (`local-N`); remote agents may not use it.
 pub const LOCAL_AGENT_PREFIX: &str = "local-";
 
@@ -108,21 +111,67 @@ impl Hub {
     }
 }
 
-/// The lease holder name of a remote agent.
-#[must_use]
-pub fn remote_holder(name: &str) -> String {
-    format!("agent:{name}")
+/// Who holds a job's lease: one of the server's in-process agents (slot `N`, the agent
+/// `local-N`), or a remote agent by name. The store keeps it as text (`local:N`, `agent:NAME`,
+/// its [`Display`](std::fmt::Display)); it is read back here, once.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LeaseHolder {
+    /// The in-process agent of this slot.
+    Local(usize),
+    /// A remote agent, by name.
+    Agent(String),
 }
 
-/// The lease holder name of an agent by its name: `local:N` for the in-process `local-N`.
-#[must_use]
-pub fn holder_of(agent_name: &str) -> String {
-    match agent_name.strip_prefix(LOCAL_AGENT_PREFIX) {
-        Some(slot) if !slot.is_empty() && slot.bytes().all(|byte| byte.is_ascii_digit()) => {
-            format!("{LOCAL_HOLDER_PREFIX}{slot}")
-        }
-        _ => remote_holder(agent_name),
+impl LeaseHolder {
+    /// The holder an agent leases as: `local-N` is the in-process slot `N`, any other name a
+    /// remote agent.
+    #[must_use]
+    pub fn of_agent(agent_name: &str) -> Self {
+        let slot = agent_name
+            .strip_prefix(LOCAL_AGENT_PREFIX)
+            .filter(|slot| slot.bytes().all(|byte| byte.is_ascii_digit()))
+            .and_then(|slot| slot.parse().ok());
+        slot.map_or_else(|| Self::Agent(agent_name.to_owned()), Self::Local)
     }
+
+    /// Reads a holder as the store keeps it; `None` for text that names none.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        if let Some(slot) = text.strip_prefix(LOCAL_HOLDER_PREFIX) {
+            return slot.parse().ok().map(Self::Local);
+        }
+        text.strip_prefix(REMOTE_HOLDER_PREFIX).filter(|name| !name.is_empty()).map(|name| Self::Agent(name.to_owned()))
+    }
+
+    /// The name of the agent that holds the lease (`local-N` for an in-process slot).
+    #[must_use]
+    pub fn agent_name(&self) -> String {
+        match self {
+            Self::Local(slot) => format!("{LOCAL_AGENT_PREFIX}{slot}"),
+            Self::Agent(name) => name.clone(),
+        }
+    }
+
+    /// Whether it is one of the server's in-process agents.
+    #[must_use]
+    pub fn is_local(&self) -> bool {
+        matches!(self, Self::Local(_))
+    }
+}
+
+impl std::fmt::Display for LeaseHolder {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local(slot) => write!(formatter, "{LOCAL_HOLDER_PREFIX}{slot}"),
+            Self::Agent(name) => write!(formatter, "{REMOTE_HOLDER_PREFIX}{name}"),
+        }
+    }
+}
+
+/// The agent a stored lease holder names, for people: the holder's text when it names none.
+#[must_use]
+pub fn holder_agent_name(holder: &str) -> String {
+    LeaseHolder::parse(holder).map_or_else(|| holder.to_owned(), |holder| holder.agent_name())
 }
 
 /// A pool name as the server keeps it: trimmed, lowercase (Azure's pool names ignore case).
@@ -178,10 +227,7 @@ pub fn placement(job: &slipway_plan::Job, settings: &HashMap<String, PoolSetting
     }
     let demands = texts
         .iter()
-        .map(|text| match slipway_protocol::parse_demand(text) {
-            Ok(demand) => Demand { name: demand.name, equals: demand.equals },
-            Err(_) => Demand { name: text.trim().to_owned(), equals: Some(String::new()) },
-        })
+        .map(|text| Demand::parse(text).unwrap_or_else(|_| Demand { name: text.trim().to_owned(), equals: Some(String::new()) }))
         .collect();
     Placement { pool: name, demands }
 }
@@ -330,19 +376,10 @@ pub fn millis(duration: Duration) -> u64 {
 pub fn log_line(event: &Event) -> Option<String> {
     use slipway_events::LogKind;
     match event {
-        Event::Log { job: Some(_), kind, text, .. } => Some(match kind {
-            LogKind::Output => text.clone(),
-            LogKind::Group => format!("##[group]{text}"),
-            LogKind::EndGroup => "##[endgroup]".to_owned(),
-            LogKind::Section => format!("##[section]{text}"),
-            LogKind::Warning => format!("##[warning]{text}"),
-            LogKind::Error => format!("##[error]{text}"),
-            LogKind::Debug => format!("##[debug]{text}"),
-            LogKind::Command => format!("##[command]{text}"),
-        }),
-        Event::StepStarted { display_name, .. } => Some(format!("##[section]Starting: {display_name}")),
+        Event::Log { job: Some(_), kind, text, .. } => Some(kind.line(text)),
+        Event::StepStarted { display_name, .. } => Some(LogKind::Section.line(&format!("Starting: {display_name}"))),
         Event::StepFinished { display_name, result, .. } => {
-            Some(format!("##[section]Finishing: {display_name} ({result})"))
+            Some(LogKind::Section.line(&format!("Finishing: {display_name} ({result})")))
         }
         _ => None,
     }
@@ -562,7 +599,7 @@ pub fn lost_action(job: &Job, settings: &HashMap<String, PoolSettings>) -> Agent
 /// The failure reason of a job whose lease holder was lost.
 #[must_use]
 pub fn agent_lost_reason(holder: &str) -> String {
-    let who = holder.strip_prefix("agent:").unwrap_or(holder);
+    let who = holder_agent_name(holder);
     format!("{AGENT_LOST}: '{who}' stopped renewing the job's lease")
 }
 
@@ -615,8 +652,18 @@ mod tests {
 
     #[test]
     fn local_agents_hold_leases_as_local_slots() {
-        assert_eq!(holder_of("local-3"), "local:3");
-        assert_eq!(holder_of("build-1"), "agent:build-1");
-        assert_eq!(holder_of("local-x"), "agent:local-x");
+        let holder = |name: &str| LeaseHolder::of_agent(name).to_string();
+        assert_eq!(holder("local-3"), "local:3");
+        assert_eq!(holder("build-1"), "agent:build-1");
+        assert_eq!(holder("local-x"), "agent:local-x");
+        assert_eq!(holder("local-+3"), "agent:local-+3");
+        for name in ["local-3", "build-1", "local-x"] {
+            let read = LeaseHolder::parse(&holder(name));
+            assert_eq!(read.as_ref().map(LeaseHolder::agent_name).as_deref(), Some(name));
+        }
+        assert_eq!(LeaseHolder::parse("local:2").map(|holder| holder.is_local()), Some(true));
+        assert_eq!(LeaseHolder::parse("someone"), None);
+        assert_eq!(holder_agent_name("someone"), "someone");
+        assert_eq!(agent_lost_reason("agent:b"), "agent lost: 'b' stopped renewing the job's lease");
     }
 }

@@ -227,7 +227,9 @@ pub async fn keep_job_artifacts(
     let root = context.run_dir.join("artifacts");
     if let Err(error) = ingest_local_store(store, &BlobStore::new(data_dir), run, Some(job), &root).await {
         let line =
-            context.masker.mask(&format!("##[warning]The artifacts the job published could not be kept: {error}"));
+            context.masker.mask(&slipway_events::LogKind::Warning.line(&format!(
+                "The artifacts the job published could not be kept: {error}"
+            )));
         store
             .append_log_lines(job, &[line])
             .await

@@ -95,7 +95,7 @@ pub(crate) async fn register(store: &Store, config: &EngineConfig) -> Result<Vec
 
 /// One in-process agent: leases jobs of its pool and runs them until the engine stops.
 pub(crate) async fn run(shared: Arc<Shared>, slot: usize, agent: LocalAgent, mut stop: watch::Receiver<bool>) {
-    let holder = format!("{}{slot}", agents::LOCAL_HOLDER_PREFIX);
+    let holder = agents::LeaseHolder::Local(slot).to_string();
     let request = LeaseRequest {
         holder,
         pool: LOCAL_POOL.to_owned(),
@@ -215,7 +215,7 @@ async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipwa
 /// Fails a leased job that could not be started, with the reason in its log.
 async fn complete_failed(store: &Store, lease: &slipway_store::Lease, reason: &str) -> Result<(), StoreError> {
     tracing::warn!(job = lease.job.id.get(), reason, "an in-process job could not start");
-    store.append_log_lines(lease.job.id, &[format!("##[error]{reason}")]).await?;
+    store.append_log_lines(lease.job.id, &[slipway_events::LogKind::Error.line(reason)]).await?;
     store.complete_job(&lease.token, TaskResult::Failed, Some(reason)).await?;
     Ok(())
 }

@@ -72,12 +72,12 @@ async fn reclaim_expired(shared: &Shared) -> Result<(), StoreError> {
     }
     for lost in &reclaimed {
         let line = match &lost.action {
-            ReclaimAction::Fail(reason) => format!("##[error]{reason}"),
-            ReclaimAction::Requeue => format!(
-                "##[warning]{}: '{}' stopped renewing the job's lease; the job goes back in the queue",
+            ReclaimAction::Fail(reason) => slipway_events::LogKind::Error.line(reason),
+            ReclaimAction::Requeue => slipway_events::LogKind::Warning.line(&format!(
+                "{}: '{}' stopped renewing the job's lease; the job goes back in the queue",
                 agents::AGENT_LOST,
-                lost.holder.strip_prefix("agent:").unwrap_or(&lost.holder)
-            ),
+                agents::holder_agent_name(&lost.holder)
+            )),
         };
         store.append_log_lines(lost.job.id, &[line]).await.log_failure("noting a lost agent in its job's log");
     }

@@ -112,6 +112,49 @@ pub enum LogKind {
     Command,
 }
 
+/// The kinds that have a prefix, with its name.
+const LOG_PREFIXES: [(LogKind, &str); 7] = [
+    (LogKind::Group, "group"),
+    (LogKind::EndGroup, "endgroup"),
+    (LogKind::Section, "section"),
+    (LogKind::Warning, "warning"),
+    (LogKind::Error, "error"),
+    (LogKind::Debug, "debug"),
+    (LogKind::Command, "command"),
+];
+
+impl LogKind {
+    /// The name in its `##[name]` prefix; `None` for plain output.
+    #[must_use]
+    pub fn prefix_name(self) -> Option<&'static str> {
+        LOG_PREFIXES.iter().find(|(kind, _)| *kind == self).map(|(_, name)| *name)
+    }
+
+    /// The line as a raw log holds it (Azure's form): `##[kind]text`, or the text for plain
+    /// output.
+    #[must_use]
+    pub fn line(self, text: &str) -> String {
+        match (self, self.prefix_name()) {
+            (Self::EndGroup, _) => "##[endgroup]".to_owned(),
+            (_, Some(name)) => format!("##[{name}]{text}"),
+            (_, None) => text.to_owned(),
+        }
+    }
+
+    /// Reads a raw log line back: its kind and its text without the prefix. The prefix's name is
+    /// matched ignoring case; a line without a known one is plain output, whole.
+    #[must_use]
+    pub fn split_line(line: &str) -> (Self, &str) {
+        if let Some(rest) = line.strip_prefix("##[")
+            && let Some((name, text)) = rest.split_once(']')
+            && let Some((kind, _)) = LOG_PREFIXES.iter().find(|(_, prefix)| prefix.eq_ignore_ascii_case(name))
+        {
+            return (*kind, text);
+        }
+        (Self::Output, line)
+    }
+}
+
 /// How serious an issue is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -503,6 +546,18 @@ pub fn now_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_lines_are_written_and_read_back_with_their_kind() {
+        for (kind, _) in LOG_PREFIXES.iter().chain([(LogKind::Output, "")].iter()) {
+            let text = if *kind == LogKind::EndGroup { "" } else { "Build <1>" };
+            assert_eq!(LogKind::split_line(&kind.line(text)), (*kind, text), "{kind:?}");
+        }
+        assert_eq!(LogKind::split_line("##[ENDGROUP]"), (LogKind::EndGroup, ""));
+        assert_eq!(LogKind::split_line("##[unknown]x"), (LogKind::Output, "##[unknown]x"));
+        assert_eq!(LogKind::split_line("plain ##[error]"), (LogKind::Output, "plain ##[error]"));
+        assert_eq!(LogKind::Warning.line("careful"), "##[warning]careful");
+    }
 
     #[test]
     fn merge_takes_the_worse_result_and_ignores_skipped() {

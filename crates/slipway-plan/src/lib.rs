@@ -8,9 +8,13 @@
 //! it is written in. The plan is plain data (serde), so it can be printed with `slipway plan`,
 //! stored and sent over the wire.
 
+mod demand;
+
 use serde::{Deserialize, Serialize};
 use slipway_diagnostics::Span;
 use slipway_expr::Expression;
+
+pub use demand::{Demand, DemandError};
 
 /// The version of the plan's JSON shape. Bumped on every incompatible change.
 pub const PLAN_VERSION: u32 = 1;

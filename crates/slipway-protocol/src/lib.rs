@@ -518,49 +518,6 @@ pub struct PublishReply {
 /// An error answer (`application/problem+json`, RFC 9457), as every route of the server gives.
 pub use slipway_api::Problem;
 
-/// A demand of a job (Azure's `pool.demands` item): a capability that must exist, or that must
-/// have a value (compared ignoring case, as names are).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct DemandText {
-    /// The capability's name.
-    pub name: String,
-    /// The value it must have.
-    pub equals: Option<String>,
-}
-
-/// Parses one of Azure's demands: `name` (exists), `name -equals value`, or `name -exists`.
-///
-/// # Errors
-/// A sentence saying what is wrong, for a demand with another operator or no name.
-pub fn parse_demand(text: &str) -> Result<DemandText, String> {
-    let text = text.trim();
-    let mut words = text.split_whitespace();
-    let Some(name) = words.next() else {
-        return Err("a demand is empty".to_owned());
-    };
-    if name.starts_with('-') {
-        return Err(format!("the demand '{text}' names no capability"));
-    }
-    match words.next() {
-        None => Ok(DemandText { name: name.to_owned(), equals: None }),
-        Some(operator) if operator.eq_ignore_ascii_case("-exists") && words.next().is_none() => {
-            Ok(DemandText { name: name.to_owned(), equals: None })
-        }
-        Some(operator) if operator.eq_ignore_ascii_case("-equals") => {
-            let rest = text[name.len()..].trim_start();
-            let value = rest[operator.len()..].trim();
-            if value.is_empty() {
-                Err(format!("the demand '{text}' has no value after -equals"))
-            } else {
-                Ok(DemandText { name: name.to_owned(), equals: Some(value.to_owned()) })
-            }
-        }
-        Some(operator) => Err(format!(
-            "the demand '{text}' uses '{operator}': Azure demands are `name` (exists) or `name -equals value`"
-        )),
-    }
-}
-
 /// Names of the capabilities agents detect.
 pub mod capability {
     /// The agent's name.
@@ -602,23 +559,6 @@ pub fn azure_architecture_name(arch: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn demands_are_read_as_azure_writes_them() {
-        assert_eq!(parse_demand("npm"), Ok(DemandText { name: "npm".into(), equals: None }));
-        assert_eq!(
-            parse_demand(" Agent.OS -equals Linux "),
-            Ok(DemandText { name: "Agent.OS".into(), equals: Some("Linux".into()) })
-        );
-        assert_eq!(
-            parse_demand("SpecialSoftware -EQUALS two words"),
-            Ok(DemandText { name: "SpecialSoftware".into(), equals: Some("two words".into()) })
-        );
-        assert_eq!(parse_demand("java -exists"), Ok(DemandText { name: "java".into(), equals: None }));
-        assert!(parse_demand("java -gt 8").is_err_and(|error| error.contains("-gt")));
-        assert!(parse_demand("x -equals").is_err());
-        assert!(parse_demand("  ").is_err());
-    }
 
     #[test]
     fn versions_outside_the_range_are_explained() {

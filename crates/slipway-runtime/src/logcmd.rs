@@ -91,24 +91,10 @@ pub fn parse_line(line: &str) -> Line<'_> {
     if let Some(at) = find_ignore_case(line, "##vso[") {
         return Line::Command(parse_command(&line[at..]));
     }
-    if let Some(rest) = line.strip_prefix("##[")
-        && let Some(close) = rest.find(']')
-    {
-        let kind = match rest[..close].to_ascii_lowercase().as_str() {
-            "group" => Some(LogKind::Group),
-            "endgroup" => Some(LogKind::EndGroup),
-            "section" => Some(LogKind::Section),
-            "warning" => Some(LogKind::Warning),
-            "error" => Some(LogKind::Error),
-            "debug" => Some(LogKind::Debug),
-            "command" => Some(LogKind::Command),
-            _ => None,
-        };
-        if let Some(kind) = kind {
-            return Line::Formatted(kind, &rest[close + 1..]);
-        }
+    match LogKind::split_line(line) {
+        (LogKind::Output, _) => Line::Plain(line),
+        (kind, text) => Line::Formatted(kind, text),
     }
-    Line::Plain(line)
 }
 
 fn find_ignore_case(haystack: &str, needle: &str) -> Option<usize> {

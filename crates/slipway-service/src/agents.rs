@@ -51,11 +51,12 @@ pub async fn listed_agents(state: &AppState, caller: &Caller) -> Result<Vec<Agen
         .await?
         .into_iter()
         .map(|agent| {
-            let current = running.get(&agents::holder_of(&agent.name));
+            let holder = agents::LeaseHolder::of_agent(&agent.name);
+            let current = running.get(&holder.to_string());
             Agent {
                 id: agent.id.get(),
                 state: wire::agent_state(agents::shown_state(&agent, current)),
-                in_process: agents::holder_of(&agent.name).starts_with(agents::LOCAL_HOLDER_PREFIX),
+                in_process: holder.is_local(),
                 current_job: current.map(|job| CurrentJob {
                     id: job.id.get(),
                     run: job.run.get(),

@@ -129,11 +129,11 @@ pub async fn rerun_failed(state: &AppState, caller: &Caller, run: &Run) -> Resul
     let ids: Vec<JobId> = again.iter().map(|job| job.id).collect();
     let updated = store.rerun_jobs(run.id, &ids).await?;
     for job in again {
-        let line = format!(
-            "##[section]Attempt {} of this job: re-run of the failed jobs requested by {}",
+        let line = slipway_events::LogKind::Section.line(&format!(
+            "Attempt {} of this job: re-run of the failed jobs requested by {}",
             job.attempt + 1,
             caller.user.name
-        );
+        ));
         store.append_log_lines(job.id, &[line]).await.log_failure("noting a re-run in a job's log");
     }
     audit::record(state, caller, "run.rerun-failed", format!("run {}", run.id), serde_json::json!({ "jobs": ids }))

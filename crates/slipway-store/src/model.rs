@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use slipway_events::{Coverage, TaskResult, TestRun};
+pub use slipway_plan::Demand;
 
 use crate::error::{Result, StoreError};
 
@@ -590,29 +591,6 @@ pub struct RunFilter {
     pub before: Option<RunId>,
     /// At most this many (0 means 50; at most 1,000).
     pub limit: u32,
-}
-
-/// A requirement a job makes of the worker that runs it (Azure's `demands`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Demand {
-    /// The capability that must exist.
-    pub name: String,
-    /// The value it must have (`name -equals value`), compared ignoring case.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub equals: Option<String>,
-}
-
-impl Demand {
-    /// Whether a worker with these capabilities meets the demand. Capability names are compared
-    /// ignoring case, as Azure does.
-    #[must_use]
-    pub fn is_met_by(&self, capabilities: &BTreeMap<String, String>) -> bool {
-        capabilities.iter().any(|(name, value)| {
-            name.eq_ignore_ascii_case(&self.name)
-                && self.equals.as_ref().is_none_or(|expected| expected.eq_ignore_ascii_case(value))
-        })
-    }
 }
 
 /// A job to add to a run.

@@ -7,6 +7,8 @@
 
 use std::fmt::Write as _;
 
+use slipway_events::LogKind;
+
 /// Appends `text` to `out` with `&`, `<`, `>`, `"` and `'` escaped, safe in element content and
 /// in quoted attribute values.
 pub fn escape_into(out: &mut String, text: &str) {
@@ -30,63 +32,17 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// How a log line is shown, from its `##[kind]` prefix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LineKind {
-    /// Plain output.
-    Plain,
-    /// `##[group]`: starts a collapsible group titled by the rest of the line.
-    Group,
-    /// `##[endgroup]`.
-    EndGroup,
-    /// `##[section]`: a heading.
-    Section,
-    /// `##[warning]`.
-    Warning,
-    /// `##[error]`.
-    Error,
-    /// `##[debug]`.
-    Debug,
-    /// `##[command]`.
-    Command,
-}
-
-impl LineKind {
-    /// The CSS class of lines of this kind (empty for plain lines).
-    #[must_use]
-    pub fn class(self) -> &'static str {
-        match self {
-            Self::Plain | Self::Group | Self::EndGroup => "",
-            Self::Section => "k-section",
-            Self::Warning => "k-warning",
-            Self::Error => "k-error",
-            Self::Debug => "k-debug",
-            Self::Command => "k-command",
-        }
-    }
-}
-
-const PREFIXES: [(&str, LineKind); 7] = [
-    ("group", LineKind::Group),
-    ("endgroup", LineKind::EndGroup),
-    ("section", LineKind::Section),
-    ("warning", LineKind::Warning),
-    ("error", LineKind::Error),
-    ("debug", LineKind::Debug),
-    ("command", LineKind::Command),
-];
-
-/// The kind of a line and its text without the `##[kind]` prefix (the prefix's name is matched
-/// ignoring case; an unknown one leaves the line plain).
+/// The CSS class of lines of a kind (empty for plain lines and groups).
 #[must_use]
-pub fn classify(line: &str) -> (LineKind, &str) {
-    if let Some(rest) = line.strip_prefix("##[")
-        && let Some((name, text)) = rest.split_once(']')
-        && let Some((_, kind)) = PREFIXES.iter().find(|(prefix, _)| prefix.eq_ignore_ascii_case(name))
-    {
-        return (*kind, text);
+pub fn class(kind: LogKind) -> &'static str {
+    match kind {
+        LogKind::Output | LogKind::Group | LogKind::EndGroup => "",
+        LogKind::Section => "k-section",
+        LogKind::Warning => "k-warning",
+        LogKind::Error => "k-error",
+        LogKind::Debug => "k-debug",
+        LogKind::Command => "k-command",
     }
-    (LineKind::Plain, line)
 }
 
 /// The style that SGR sequences have set so far.
@@ -273,22 +229,22 @@ impl Folder {
     pub fn fold<'a>(&mut self, first_line: i64, lines: impl IntoIterator<Item = &'a str>) -> Vec<Op> {
         let mut ops = Vec::new();
         for (line, text) in (first_line..).zip(lines) {
-            let (kind, rest) = classify(text);
+            let (kind, rest) = LogKind::split_line(text);
             match kind {
-                LineKind::Group => {
+                LogKind::Group => {
                     if self.open {
                         ops.push(Op::Close);
                     }
                     ops.push(Op::Open { line, html: ansi_to_html(rest) });
                     self.open = true;
                 }
-                LineKind::EndGroup if self.open => {
+                LogKind::EndGroup if self.open => {
                     ops.push(Op::Close);
                     self.open = false;
                 }
                 // An `##[endgroup]` with no open group shows nothing, as in Azure.
-                LineKind::EndGroup => {}
-                other => ops.push(Op::Line { line, class: other.class(), html: ansi_to_html(rest) }),
+                LogKind::EndGroup => {}
+                other => ops.push(Op::Line { line, class: class(other), html: ansi_to_html(rest) }),
             }
         }
         ops
@@ -364,11 +320,8 @@ mod tests {
 
     #[test]
     fn prefixes_are_recognised_ignoring_case() {
-        assert_eq!(classify("##[group]Build"), (LineKind::Group, "Build"));
-        assert_eq!(classify("##[ENDGROUP]"), (LineKind::EndGroup, ""));
-        assert_eq!(classify("##[error]bad"), (LineKind::Error, "bad"));
-        assert_eq!(classify("##[unknown]x"), (LineKind::Plain, "##[unknown]x"));
-        assert_eq!(classify("plain ##[error]"), (LineKind::Plain, "plain ##[error]"));
+        assert_eq!(class(LogKind::split_line("##[error]bad").0), "k-error");
+        assert_eq!(class(LogKind::split_line("##[unknown]x").0), "");
     }
 
     #[test]

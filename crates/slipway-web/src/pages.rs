@@ -773,7 +773,7 @@ pub fn run_live(view: &RunView, viewer: &Viewer, selected: Option<&str>, now: sl
                     h3 {
                         a href=(format!("/runs/{}?job={}", run.id, url_encode(&job.key))) { (job.display_name) }
                         " " (badge(job_label(job.status, job.result)))
-                        @if let Some(holder) = &job.lease_holder { " " span.agent.muted { "on " (agent_of_holder(holder)) } }
+                        @if let Some(holder) = &job.lease_holder { " " span.agent.muted { "on " (slipway_engine::agents::holder_agent_name(holder)) } }
                         @if job.attempt > 1 { " " span.attempt title="Leased this many times: re-runs and restarts" { "attempt " (job.attempt) } }
                         @if let Some(duration) = duration_between(job.started_at, job.finished_at, now) { span.muted { " " (duration) } }
                     }
@@ -879,17 +879,6 @@ fn tests_panel(view: &RunView) -> Markup {
 }
 
 /// The display name of the job with `key`, or the key.
-/// The agent name of a lease holder: `agent:NAME` is `NAME`, `local:N` the in-process `local-N`.
-fn agent_of_holder(holder: &str) -> String {
-    if let Some(name) = holder.strip_prefix("agent:") {
-        name.to_owned()
-    } else if let Some(slot) = holder.strip_prefix(slipway_engine::agents::LOCAL_HOLDER_PREFIX) {
-        format!("{}{slot}", slipway_engine::agents::LOCAL_AGENT_PREFIX)
-    } else {
-        holder.to_owned()
-    }
-}
-
 fn job_name<'a>(jobs: &'a [Job], key: &'a str) -> &'a str {
     jobs.iter().find(|job| job.key == key).map_or(key, |job| job.display_name.as_str())
 }

@@ -128,7 +128,7 @@ async fn set_pool(
     let name = check_pool_name(&name)?;
     for (image, demands) in &settings.vm_images {
         for demand in demands {
-            slipway_protocol::parse_demand(demand)
+            slipway_store::Demand::parse(demand)
                 .map_err(|error| ApiError::bad_request(format!("vmImages '{image}': {error}")))?;
         }
     }

@@ -89,7 +89,7 @@ pub(crate) struct AgentCaller {
 
 impl AgentCaller {
     fn holder(&self) -> String {
-        agents::remote_holder(&self.agent.name)
+        agents::LeaseHolder::Agent(self.agent.name.clone()).to_string()
     }
 }
 
