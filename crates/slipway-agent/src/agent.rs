@@ -364,7 +364,9 @@ fn run_leased(
     let source_dir = place.source_dir.clone();
     let prepare = || {
         if runner::needs_source(message) {
-            crate::checkout::prepare(&message.repository, &source_dir)
+            let repository = &message.repository;
+            slipway_git::checkout_commit(&repository.uri, &repository.commit, None, &source_dir)
+                .map_err(|error| error.to_string())
         } else {
             std::fs::create_dir_all(&source_dir).map_err(|error| format!("{}: {error}", source_dir.display()))
         }

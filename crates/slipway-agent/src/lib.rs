@@ -5,17 +5,17 @@
 //!   agent's own credential, kept in its work directory with mode 0600), then leasing jobs one at
 //!   a time by long polling, until it is drained (SIGTERM, `--drain`).
 //! - [`runner`] runs one leased job whatever carries its reports (the [`runner::Uplink`]): remote
-//!   agents use the HTTP [`client`], the server's in-process agents write to its store directly.
+//!   agents use the HTTP [`client`] (over `slipway-client`'s `AgentClient`), the server's
+//!   in-process agents write to its store directly.
 //! - [`capabilities`] detects what this machine offers jobs, matched against Azure's demands.
-//! - [`checkout`] fetches the run's exact commit with `git`.
+//! - A run's exact commit is fetched with `slipway-git`'s `checkout_commit`, as the server does.
 //!
-//! Everything here is blocking code on plain threads (HTTP with `ureq`): no async runtime, so that
+//! Everything here is blocking code on plain threads (HTTP through `slipway-client`): no async runtime, so that
 //! an idle agent holds little memory. The messages are those of `slipway-protocol`; the written
 //! contract is `docs/agent-protocol.md`.
 
 pub mod agent;
 pub mod capabilities;
-pub mod checkout;
 pub mod client;
 pub mod confine;
 pub mod runner;

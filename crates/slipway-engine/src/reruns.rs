@@ -138,26 +138,13 @@ async fn checkout_commit(core: &Core, run: &Run) -> Result<std::path::PathBuf, R
 /// `branch` (`refs/heads/NAME`) when there is one, else detached. Blocking.
 ///
 /// # Errors
-/// A message saying what failed: a bad commit or branch, or git.
+/// A message saying what failed: a repository Slipway does not fetch from, a bad commit, or git.
 pub fn clone_at_commit(repository: &str, branch: Option<&str>, commit: &str, destination: &Path) -> Result<(), String> {
-    let git = |directory: Option<&Path>, arguments: &[&str]| {
-        slipway_git::output(directory, "clone", arguments).map(drop).map_err(|error| error.to_string())
-    };
     crate::checkout::check_repository(repository).map_err(|error| error.to_string())?;
-    let well_formed = (7..=64).contains(&commit.len()) && commit.bytes().all(|byte| byte.is_ascii_hexdigit());
-    if !well_formed {
-        return Err(format!("'{commit}' is not a commit id"));
-    }
-    let destination_text = destination.to_str().ok_or("the data directory's path is not UTF-8")?;
-    git(None, &["clone", "--quiet", "--no-recurse-submodules", "--no-checkout", "--", repository, destination_text])?;
-    let local_branch = branch.and_then(|branch| branch.strip_prefix("refs/heads/"));
-    match local_branch {
-        Some(name) if crate::checkout::check_branch(name).is_ok() => {
-            git(Some(destination), &["checkout", "--quiet", "-B", name, commit])
-        }
-        _ => git(Some(destination), &["checkout", "--quiet", "--detach", commit]),
-    }
-    .map_err(|detail| format!("commit {commit} cannot be checked out again: {detail}"))
+    let local_branch = branch
+        .and_then(|branch| branch.strip_prefix("refs/heads/"))
+        .filter(|name| crate::checkout::check_branch(name).is_ok());
+    slipway_git::checkout_commit(repository, commit, local_branch, destination).map_err(|error| error.to_string())
 }
 
 /// Completes the jobs under `prefix` (`STAGE.JOB`, and its legs) that a re-run of failed jobs put
