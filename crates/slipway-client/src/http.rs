@@ -108,9 +108,12 @@ impl Transport {
 /// # Errors
 /// [`ClientError::Protocol`] when it breaks off or is not the JSON expected.
 pub(crate) fn read_json<T: DeserializeOwned>(mut response: Response<ureq::Body>) -> Result<T, ClientError> {
-    let text = response.body_mut().with_config().limit(MAX_ANSWER_BYTES).read_to_string().map_err(|error| {
-        ClientError::Protocol(format!("the answer broke off: {}", describe_transport(&error)))
-    })?;
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_ANSWER_BYTES)
+        .read_to_string()
+        .map_err(|error| ClientError::Protocol(format!("the answer broke off: {}", describe_transport(&error))))?;
     let text = if text.trim().is_empty() { "null" } else { &text };
     serde_json::from_str(text)
         .map_err(|error| ClientError::Protocol(format!("the answer is not what was expected: {error}")))

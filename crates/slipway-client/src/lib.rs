@@ -33,8 +33,8 @@ use serde::de::DeserializeOwned;
 pub use slipway_api as api;
 use slipway_api::follow::{self, LogEnd, LogLine, LogShutdown};
 use slipway_api::{
-    CreatePipeline, CreateRun, CreatedToken, CreatedUser, Health, Pipeline, PipelineList, QueueStatus, Run,
-    RunDetail, RunLogs, RunPage, RunsQuery, User, Variable, VariableGroup, path_segment,
+    CreatePipeline, CreateRun, CreatedToken, CreatedUser, Health, Pipeline, PipelineList, QueueStatus, Run, RunDetail,
+    RunLogs, RunPage, RunsQuery, User, Variable, VariableGroup, path_segment,
 };
 
 pub use agent::AgentClient;
@@ -129,13 +129,7 @@ impl Client {
     }
 
     /// Sends `method` to an API path with `accept` and the token.
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        accept: &str,
-        body: Body<'_>,
-    ) -> Result<ureq::http::Response<ureq::Body>> {
+    fn send(&self, method: &str, path: &str, accept: &str, body: Body<'_>) -> Result<ureq::http::Response<ureq::Body>> {
         let mut headers = vec![("accept", accept)];
         if let Some(authorization) = &self.authorization {
             headers.push(("authorization", authorization.as_str()));

@@ -227,7 +227,9 @@ pub fn placement(job: &slipway_plan::Job, settings: &HashMap<String, PoolSetting
     }
     let demands = texts
         .iter()
-        .map(|text| Demand::parse(text).unwrap_or_else(|_| Demand { name: text.trim().to_owned(), equals: Some(String::new()) }))
+        .map(|text| {
+            Demand::parse(text).unwrap_or_else(|_| Demand { name: text.trim().to_owned(), equals: Some(String::new()) })
+        })
         .collect();
     Placement { pool: name, demands }
 }

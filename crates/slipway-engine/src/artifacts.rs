@@ -90,7 +90,12 @@ pub fn safe_relative_path(path: &str) -> Result<String, ArtifactError> {
 }
 
 /// Records an artifact whose files are stored as blobs.
-async fn record(store: &Store, run: RunId, job: Option<JobId>, manifest: &ArtifactManifest) -> Result<Artifact, ArtifactError> {
+async fn record(
+    store: &Store,
+    run: RunId,
+    job: Option<JobId>,
+    manifest: &ArtifactManifest,
+) -> Result<Artifact, ArtifactError> {
     let mut digests: Vec<String> = manifest.files.iter().map(|file| file.digest.clone()).collect();
     digests.sort();
     digests.dedup();
@@ -226,10 +231,10 @@ pub async fn keep_job_artifacts(
 ) {
     let root = context.run_dir.join("artifacts");
     if let Err(error) = ingest_local_store(store, &BlobStore::new(data_dir), run, Some(job), &root).await {
-        let line =
-            context.masker.mask(&slipway_events::LogKind::Warning.line(&format!(
-                "The artifacts the job published could not be kept: {error}"
-            )));
+        let line = context.masker.mask(
+            &slipway_events::LogKind::Warning
+                .line(&format!("The artifacts the job published could not be kept: {error}")),
+        );
         store
             .append_log_lines(job, &[line])
             .await
@@ -253,7 +258,11 @@ pub fn manifest_of(artifact: &Artifact) -> Result<ArtifactManifest, ArtifactErro
 /// # Errors
 /// When the manifest is damaged (a path leaving the destination), a blob is missing, or files
 /// cannot be written.
-pub fn materialize(blobs: &BlobStore, artifact: &Artifact, destination: &Path) -> Result<ArtifactManifest, ArtifactError> {
+pub fn materialize(
+    blobs: &BlobStore,
+    artifact: &Artifact,
+    destination: &Path,
+) -> Result<ArtifactManifest, ArtifactError> {
     let manifest = manifest_of(artifact)?;
     std::fs::create_dir_all(destination)?;
     for file in &manifest.files {

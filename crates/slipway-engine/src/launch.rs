@@ -8,9 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use slipway_driver::RepositoryInfo;
 use slipway_events::{Event, LogKind, Stream, TaskResult, now_ms};
-use slipway_store::{
-    NewRun, Pipeline, QueueStatus, Run, RunId, StoreError, TriggerDetails, TriggerGuard, TriggerKind,
-};
+use slipway_store::{NewRun, Pipeline, QueueStatus, Run, RunId, StoreError, TriggerDetails, TriggerGuard, TriggerKind};
 
 use crate::checkout::{self, CheckoutError, CheckoutRequest, Revision};
 use crate::run_number::{self, NumberInputs};

@@ -109,7 +109,9 @@ pub fn checkout_commit(
         return Err(CheckoutError::NotARepository(repository.to_owned()));
     }
     let git = |directory: Option<&Path>, action: &'static str, arguments: &[&str]| {
-        output(directory, action, arguments).map(drop).map_err(|source| CheckoutError::Git { commit: commit.to_owned(), source })
+        output(directory, action, arguments)
+            .map(drop)
+            .map_err(|source| CheckoutError::Git { commit: commit.to_owned(), source })
     };
     if destination.join(".git").exists()
         && text(Some(destination), "rev-parse", &["rev-parse", "HEAD"]).is_ok_and(|head| head == commit)
@@ -186,6 +188,9 @@ mod tests {
         assert!(matches!(checkout_commit(&origin_text, "zz", None, &checkout), Err(CheckoutError::NotACommit(_))));
         let absent = checkout_commit(&origin_text, "0123456789abcdef", None, &scratch.path().join("other"));
         assert!(matches!(absent, Err(CheckoutError::Git { .. })), "{absent:?}");
-        assert!(matches!(checkout_commit("--upload-pack=x", &first, None, &checkout), Err(CheckoutError::NotARepository(_))));
+        assert!(matches!(
+            checkout_commit("--upload-pack=x", &first, None, &checkout),
+            Err(CheckoutError::NotARepository(_))
+        ));
     }
 }

@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-pub use slipway_events::{ArtifactFile, ArtifactManifest};
 pub use slipway_driver::RepositoryInfo;
+pub use slipway_events::{ArtifactFile, ArtifactManifest};
 use slipway_events::{Event, TaskResult};
 use slipway_plan::Plan;
+use utoipa::ToSchema;
 
 /// The version of the protocol this build speaks. Bumped on every incompatible change.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -43,8 +43,7 @@ pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
 /// The whole HTTP server: the API under `/api/v1` (see [`api`]) and the web UI.
 pub fn router(state: AppState) -> Router {
-    let (routes, _document) = api::routes().split_for_parts();
-    let routes = routes.method_not_allowed_fallback(api::method_not_allowed);
+    let routes = api::served().method_not_allowed_fallback(api::method_not_allowed);
     Router::new()
         .nest("/api/v1", routes)
         .merge(slipway_web::routes())

@@ -8,9 +8,9 @@ use slipway_api::{Agent, CreateRegistrationToken, CreatedRegistrationToken, Curr
 use slipway_engine::agents;
 use slipway_store::{Job, UserRole};
 
-use crate::{AppState, wire};
 use crate::caller::Caller;
 use crate::error::ServiceError;
+use crate::{AppState, wire};
 
 /// Creates a registration token for an admin `caller` (the API's and the web UI's).
 ///

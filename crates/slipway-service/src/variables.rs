@@ -24,9 +24,9 @@ use std::collections::BTreeMap;
 use slipway_api::{CreateGroup, SetVariable, Variable, VariableGroup as ShownGroup};
 use slipway_store::{Pipeline, PipelineId, Store, StoreError, UserRole, VariableGroup};
 
-use crate::{AppState, wire};
 use crate::caller::Caller;
 use crate::error::ServiceError;
+use crate::{AppState, wire};
 
 /// The longest variable group description.
 const MAX_DESCRIPTION: usize = 1000;

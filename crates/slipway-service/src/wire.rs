@@ -338,9 +338,12 @@ mod tests {
             assert_eq!(wire_name(run_status(status)), status.as_str());
             assert_eq!(stored_run_status(run_status(status)), status);
         }
-        for status in
-            [store::JobStatus::Pending, store::JobStatus::Queued, store::JobStatus::Running, store::JobStatus::Completed]
-        {
+        for status in [
+            store::JobStatus::Pending,
+            store::JobStatus::Queued,
+            store::JobStatus::Running,
+            store::JobStatus::Completed,
+        ] {
             assert_eq!(wire_name(job_status(status)), status.as_str());
         }
         for role_ in [store::UserRole::Admin, store::UserRole::Contributor, store::UserRole::Reader] {

@@ -14,7 +14,9 @@
 use std::collections::BTreeMap;
 
 use slipway_events::TaskResult;
-use slipway_store::{Pipeline, RunFilter, RunId, ScheduleDetails, Timestamp, TriggerDetails, TriggerGuard, TriggerKind};
+use slipway_store::{
+    Pipeline, RunFilter, RunId, ScheduleDetails, Timestamp, TriggerDetails, TriggerGuard, TriggerKind,
+};
 use slipway_triggers::{Schedule, ScheduleDecision, ScheduleTick};
 use time::OffsetDateTime;
 

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use slipway_store::{Timestamp, UserRole};
 
 use super::{UiError, Viewer, csrf_field, format_time, page, url_encode};
-use slipway_service::AppState;
 use slipway_api::{Agent, AgentState, CreateRegistrationToken};
+use slipway_service::AppState;
 use slipway_service::agents as agents_api;
 
 /// The CSS class and the word for an agent's state, in the badge styles of run results.

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use slipway_store::UserRole;
 
 use super::{UiError, Viewer, csrf_field, page, url_encode};
-use slipway_service::AppState;
 use slipway_api::{CreateGroup, SetVariable, Variable as ShownVariable};
+use slipway_service::AppState;
 use slipway_service::variables;
 
 fn form_error(rejection: &FormRejection) -> UiError {

@@ -22,8 +22,8 @@ use super::{
     UiError, Viewer, badge, csrf_field, duration_between, format_time, job_label, page, run_label, short_branch,
     short_commit, step_label, url_encode,
 };
-use slipway_service::AppState;
 use slipway_api::{CreatePipeline, CreateRun, RetentionSettings};
+use slipway_service::AppState;
 
 /// Runs on one page of a pipeline.
 const RUNS_PER_PAGE: u32 = 50;

@@ -12,8 +12,6 @@ use slipway_api as wire;
 use slipway_service::agents::{issue_registration_token, listed_agents};
 use slipway_service::wire as to_wire;
 use slipway_store::{AgentId, UserRole};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::protocol::check_pool_name;
 use crate::AppState;
@@ -21,13 +19,12 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// The routes of this module.
-pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_registration_token, list_registration_tokens))
-        .routes(routes!(list_agents))
-        .routes(routes!(delete_agent))
-        .routes(routes!(list_pools))
-        .routes(routes!(set_pool))
+pub(crate) fn routes(routes: super::Routes) -> super::Routes {
+    let routes = route!(routes, create_registration_token, list_registration_tokens);
+    let routes = route!(routes, list_agents);
+    let routes = route!(routes, delete_agent);
+    let routes = route!(routes, list_pools);
+    route!(routes, set_pool)
 }
 
 /// A one-time token that registers one agent (admin); the body is optional.
@@ -103,7 +100,11 @@ async fn list_pools(State(state): State<AppState>, caller: Caller) -> Result<Jso
     for agent in store.list_agents().await? {
         pools
             .entry(agent.pool.clone())
-            .or_insert_with(|| wire::Pool { name: agent.pool.clone(), settings: wire::PoolSettings::default(), agents: 0 })
+            .or_insert_with(|| wire::Pool {
+                name: agent.pool.clone(),
+                settings: wire::PoolSettings::default(),
+                agents: 0,
+            })
             .agents += 1;
     }
     Ok(Json(wire::PoolList { pools: pools.into_values().collect() }))

@@ -22,8 +22,6 @@ use slipway_events::ArtifactManifest;
 use slipway_service::wire as to_wire;
 use slipway_store::{JobId, RunId, RunStatus, UserRole};
 use tokio::io::AsyncWriteExt as _;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::find_run;
 use crate::AppState;
@@ -41,13 +39,11 @@ impl From<ArtifactError> for ApiError {
 }
 
 /// The routes of this module.
-pub(crate) fn routes() -> OpenApiRouter<AppState> {
+pub(crate) fn routes(routes: super::Routes) -> super::Routes {
+    let routes = route!(routes, list_artifacts);
     // Uploads are streamed to a file and limited by `upload_artifact` itself.
-    let (schemas, paths, files) = routes!(download_artifact, upload_artifact);
-    OpenApiRouter::new()
-        .routes(routes!(list_artifacts))
-        .routes((schemas, paths, files.layer(DefaultBodyLimit::disable())))
-        .routes(routes!(run_tests))
+    let routes = route!(routes, download_artifact, upload_artifact; layer = DefaultBodyLimit::disable());
+    route!(routes, run_tests)
 }
 
 /// An artifact as the API lists it: `job` is its job's key.

@@ -1,11 +1,44 @@
 //! The REST API under `/api/v1`, one module per resource, over the service layer
 //! ([`slipway_service`]). Every handler reads and answers the wire types of [`slipway_api`] and is
-//! registered through [`utoipa_axum`]'s router with its `#[utoipa::path]`, so that the OpenAPI
-//! document (`GET /openapi.json`, [`document`]) is generated from the same types and routes the
-//! server serves: a route cannot be added without being documented (the `routes!` macro needs
-//! the handler's path item), and a test checks that every documented operation is served.
+//! registered with `route!`, which takes its path and methods from its `#[utoipa::path]`: a route
+//! cannot be added without being documented, and the OpenAPI document (`GET /openapi.json`,
+//! [`document`]) is generated from the same handlers and types. The server serves the routes
+//! built without their documentation ([`Routes::Served`]: building the document runs megabytes of
+//! generated code, 6 MB of resident memory the server would keep), and builds the document the
+//! first time it is asked for; a test checks that every documented operation is served.
 //!
 //! Every error is one [`ApiError`](crate::ApiError), answered as a [`slipway_api::Problem`].
+
+/// Registers handlers that share a path (their `#[utoipa::path]`'s), optionally under a layer:
+/// served from each handler's path item, or documented through `utoipa_axum::routes!`.
+macro_rules! route {
+    ($routes:expr, $($handler:ident),+ $(; layer = $layer:expr)?) => {{
+        match $routes {
+            $crate::api::Routes::Documented(router) => {
+                let (schemas, paths, method) = utoipa_axum::routes!($($handler),+);
+                $(let method = method.layer($layer);)?
+                $crate::api::Routes::Documented(Box::new(router.routes((schemas, paths, method))))
+            }
+            $crate::api::Routes::Served(router) => {
+                let mut method = axum::routing::MethodRouter::new();
+                let mut paths: Vec<String> = Vec::new();
+                $(
+                    utoipa_axum::paste! {
+                        paths.push(<[<__path_ $handler>] as utoipa::Path>::path());
+                        for verb in <[<__path_ $handler>] as utoipa::Path>::methods() {
+                            method = method.on(utoipa_axum::PathItemExt::to_method_filter(&verb), $handler);
+                        }
+                    }
+                )+
+                debug_assert!(paths.windows(2).all(|pair| pair[0] == pair[1]), "one route!, one path: {paths:?}");
+                let path = paths.swap_remove(0);
+                $(let method = method.layer($layer);)?
+                // The one place a route is added by path: the handlers' own, from their path item.
+                $crate::api::Routes::Served(router.route(&path, method))
+            }
+        }
+    }};
+}
 
 pub(crate) mod agents;
 pub(crate) mod artifacts;
@@ -27,7 +60,6 @@ use slipway_api as wire;
 use utoipa::OpenApi as _;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -83,25 +115,43 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// Every route of the API with its documentation, before the state is given.
-pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(BaseDocument::openapi())
-        .routes(routes!(health))
-        .routes(routes!(openapi))
-        .merge(pipelines::routes())
-        .merge(runs::routes())
-        .merge(artifacts::routes())
-        .merge(variables::routes())
-        .merge(users::routes())
-        .merge(webhooks::routes())
-        .merge(agents::routes())
-        .merge(protocol::routes())
+/// The API's routes as they are being put together: served, or documented.
+pub(crate) enum Routes {
+    /// The routes the server serves, without their documentation.
+    Served(axum::Router<AppState>),
+    /// The same routes with their documentation, for the OpenAPI document.
+    Documented(Box<OpenApiRouter<AppState>>),
 }
 
-/// The OpenAPI 3.1 document of the API, generated from its routes and wire types.
+/// Every route of the API.
+fn all(routes: Routes) -> Routes {
+    let routes = route!(routes, health);
+    let routes = route!(routes, openapi);
+    let routes = pipelines::routes(routes);
+    let routes = runs::routes(routes);
+    let routes = artifacts::routes(routes);
+    let routes = variables::routes(routes);
+    let routes = users::routes(routes);
+    let routes = webhooks::routes(routes);
+    let routes = agents::routes(routes);
+    protocol::routes(routes)
+}
+
+/// The routes the server serves (under `/api/v1`), before the state is given.
+pub(crate) fn served() -> axum::Router<AppState> {
+    match all(Routes::Served(axum::Router::new())) {
+        Routes::Served(router) => router,
+        Routes::Documented(router) => router.split_for_parts().0,
+    }
+}
+
+/// The OpenAPI 3.1 document of the API, generated from its handlers and wire types.
 #[must_use]
 pub fn document() -> utoipa::openapi::OpenApi {
-    routes().into_openapi()
+    match all(Routes::Documented(Box::new(OpenApiRouter::with_openapi(BaseDocument::openapi())))) {
+        Routes::Documented(router) => router.into_openapi(),
+        Routes::Served(_) => BaseDocument::openapi(),
+    }
 }
 
 /// The document as served.
@@ -129,7 +179,10 @@ pub(crate) async fn not_found() -> ApiError {
 
 /// Answers methods a route does not take.
 pub(crate) async fn method_not_allowed() -> ApiError {
-    ApiError::BadRequest { status: StatusCode::METHOD_NOT_ALLOWED, detail: "the route does not take this method".into() }
+    ApiError::BadRequest {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        detail: "the route does not take this method".into(),
+    }
 }
 
 /// The run a path names, or a 404.

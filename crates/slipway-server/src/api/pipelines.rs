@@ -14,19 +14,16 @@ use slipway_service::pipelines::{by_name, delete_pipeline, register_pipeline, se
 use slipway_service::runs::queue_manual_run;
 use slipway_service::wire as to_wire;
 use slipway_store::UserRole;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// The routes of this module.
-pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_pipeline, list_pipelines))
-        .routes(routes!(show_pipeline, update_pipeline, remove_pipeline))
-        .routes(routes!(create_run))
+pub(crate) fn routes(routes: super::Routes) -> super::Routes {
+    let routes = route!(routes, create_pipeline, list_pipelines);
+    let routes = route!(routes, show_pipeline, update_pipeline, remove_pipeline);
+    route!(routes, create_run)
 }
 
 /// Creates a pipeline (admin): checks the name, that git can read the repository (schemes other

@@ -9,13 +9,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use futures_util::StreamExt as _;
 use slipway_api as wire;
 use slipway_protocol::{
@@ -28,8 +28,6 @@ use slipway_store::{
     Agent, AgentState, Job, JobId, JobStatus, LeaseRequest as StoreLeaseRequest, LeaseToken, NewAgent, StoreError,
 };
 use tokio::io::AsyncWriteExt as _;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use slipway_engine::LogFailure as _;
 
@@ -44,20 +42,18 @@ const MAX_CHUNK_BYTES: usize = 16 * 1024 * 1024;
 const MAX_BLOB_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 
 /// The agent protocol's routes.
-pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    let (schemas, paths, chunks) = routes!(chunks);
-    OpenApiRouter::new()
-        .routes(routes!(register))
-        .routes(routes!(hello))
-        .routes(routes!(lease))
-        .routes(routes!(set_state))
-        .routes(routes!(heartbeat))
-        .routes((schemas, paths, chunks.layer(DefaultBodyLimit::max(MAX_CHUNK_BYTES))))
-        .routes(routes!(complete))
-        .routes(routes!(list_run_artifacts))
-        .routes(routes!(publish_artifact))
-        .routes(routes!(missing_blobs))
-        .routes(routes!(upload_blob, download_blob))
+pub(crate) fn routes(routes: super::Routes) -> super::Routes {
+    let routes = route!(routes, register);
+    let routes = route!(routes, hello);
+    let routes = route!(routes, lease);
+    let routes = route!(routes, set_state);
+    let routes = route!(routes, heartbeat);
+    let routes = route!(routes, chunks; layer = DefaultBodyLimit::max(MAX_CHUNK_BYTES));
+    let routes = route!(routes, complete);
+    let routes = route!(routes, list_run_artifacts);
+    let routes = route!(routes, publish_artifact);
+    let routes = route!(routes, missing_blobs);
+    route!(routes, upload_blob, download_blob)
 }
 
 /// The protocol version an agent sent, checked.

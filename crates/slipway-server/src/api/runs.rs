@@ -21,8 +21,6 @@ use slipway_api as wire;
 use slipway_service::runs::{cancel, keep, rerun_failed, rerun_whole};
 use slipway_service::wire as to_wire;
 use slipway_store::{RunFilter, RunId, UserRole};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::find_run;
 use crate::AppState;
@@ -33,14 +31,13 @@ use crate::error::ApiError;
 const MAX_PAGE: u32 = 200;
 
 /// The routes of this module.
-pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_runs))
-        .routes(routes!(show_run))
-        .routes(routes!(run_logs))
-        .routes(routes!(cancel_run))
-        .routes(routes!(rerun))
-        .routes(routes!(keep_run))
+pub(crate) fn routes(routes: super::Routes) -> super::Routes {
+    let routes = route!(routes, list_runs);
+    let routes = route!(routes, show_run);
+    let routes = route!(routes, run_logs);
+    let routes = route!(routes, cancel_run);
+    let routes = route!(routes, rerun);
+    route!(routes, keep_run)
 }
 
 /// Runs, newest first, a page at a time (reader).
@@ -132,8 +129,7 @@ async fn run_logs(
         let log = store.read_whole_log(job.id).await?;
         jobs.push(wire::JobLog { job: to_wire::job(&job), log });
     }
-    let logs =
-        wire::RunLogs { run: run.id.get(), status: to_wire::run_status(run.status), result: run.result, jobs };
+    let logs = wire::RunLogs { run: run.id.get(), status: to_wire::run_status(run.status), result: run.result, jobs };
     Ok(Json(logs).into_response())
 }
 

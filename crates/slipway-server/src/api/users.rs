@@ -10,16 +10,16 @@ use axum::http::StatusCode;
 use slipway_api as wire;
 use slipway_service::users;
 use slipway_service::wire as to_wire;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// The routes of this module.
-pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(me)).routes(routes!(create_user)).routes(routes!(create_token))
+pub(crate) fn routes(routes: super::Routes) -> super::Routes {
+    let routes = route!(routes, me);
+    let routes = route!(routes, create_user);
+    route!(routes, create_token)
 }
 
 /// The caller's user (any valid token).

@@ -9,25 +9,22 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use slipway_api as wire;
 use slipway_service::variables::{
-    create_variable_group, delete_group_variable, delete_pipeline_variable, delete_variable_group,
-    pipeline_variables, set_group_variable, set_pipeline_variable, variable_group, variable_groups,
+    create_variable_group, delete_group_variable, delete_pipeline_variable, delete_variable_group, pipeline_variables,
+    set_group_variable, set_pipeline_variable, variable_group, variable_groups,
 };
 use slipway_store::UserRole;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// The routes of this module.
-pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_pipeline_variables))
-        .routes(routes!(set_pipeline_variable_route, delete_pipeline_variable_route))
-        .routes(routes!(list_groups, create_group))
-        .routes(routes!(show_group, delete_group))
-        .routes(routes!(set_group_variable_route, delete_group_variable_route))
+pub(crate) fn routes(routes: super::Routes) -> super::Routes {
+    let routes = route!(routes, list_pipeline_variables);
+    let routes = route!(routes, set_pipeline_variable_route, delete_pipeline_variable_route);
+    let routes = route!(routes, list_groups, create_group);
+    let routes = route!(routes, show_group, delete_group);
+    route!(routes, set_group_variable_route, delete_group_variable_route)
 }
 
 /// A pipeline's variables (reader).
@@ -89,7 +86,10 @@ async fn delete_pipeline_variable_route(
     responses(
         (status = 200, description = "The groups, by name.", body = Vec<wire::VariableGroup>),
         (status = 401, response = wire::Problem), (status = 403, response = wire::Problem)))]
-async fn list_groups(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<wire::VariableGroup>>, ApiError> {
+async fn list_groups(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<wire::VariableGroup>>, ApiError> {
     Ok(Json(variable_groups(&state, &caller).await?))
 }
 

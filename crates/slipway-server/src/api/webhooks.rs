@@ -29,8 +29,6 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use slipway_engine::LogFailure as _;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// The largest webhook body read (GitHub sends up to 25 MB, but pushes are far smaller).
 pub const MAX_WEBHOOK_BYTES: usize = 8 * 1024 * 1024;
@@ -42,11 +40,9 @@ pub const AZURE_USER_NAME: &str = "slipway";
 pub const PROVIDERS: [&str; 5] = ["github", "gitlab", "gitea", "forgejo", "azure"];
 
 /// The routes of webhooks and webhook secrets.
-pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    let (schemas, paths, delivery) = routes!(receive);
-    OpenApiRouter::new()
-        .routes((schemas, paths, delivery.layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES))))
-        .routes(routes!(show_webhook, set_webhook_secret, delete_webhook_secret))
+pub(crate) fn routes(routes: super::Routes) -> super::Routes {
+    let routes = route!(routes, receive; layer = DefaultBodyLimit::max(MAX_WEBHOOK_BYTES));
+    route!(routes, show_webhook, set_webhook_secret, delete_webhook_secret)
 }
 
 fn provider(name: &str) -> Option<Provider> {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::common::{DbPools, from_json, require_name, to_json};
+use super::common::{DbPools, from_json, read_row, require_name, to_json};
 use crate::crypto::{constant_time_equal, new_secret, secret_prefix, sha256_hex};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::{Agent, AgentId, AgentState, Issued, NewAgent, RegistrationToken, RegistrationTokenId, Timestamp};
@@ -112,7 +112,7 @@ pub(crate) async fn create_registration_token(
     expires_at: Option<Timestamp>,
 ) -> Result<Issued<RegistrationToken>> {
     let (secret, prefix) = new_secret(REGISTRATION_TOKEN_KIND)?;
-    let row = sqlx::query_as::<_, RegistrationRow>(concat!(
+    let row = sqlx::query(concat!(
         "INSERT INTO registration_tokens (prefix, hash, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING ",
         registration_columns!()
     ))
@@ -122,19 +122,20 @@ pub(crate) async fn create_registration_token(
     .bind(context.now().millis())
     .bind(expires_at.map(Timestamp::millis))
     .fetch_one(&pools.writer)
-    .await?;
+        .await
+        .map_err(StoreError::from)
+        .and_then(|row| read_row::<RegistrationRow>(&row))?;
     Ok(Issued { item: row.into_registration(), secret })
 }
 
 /// Implements [`crate::Store::list_registration_tokens`].
 pub(crate) async fn list_registration_tokens(pools: &DbPools, _context: &Context) -> Result<Vec<RegistrationToken>> {
-    let rows = sqlx::query_as::<_, RegistrationRow>(concat!(
-        "SELECT ",
-        registration_columns!(),
-        " FROM registration_tokens ORDER BY id DESC"
-    ))
-    .fetch_all(&pools.reader)
-    .await?;
+    let rows = sqlx::query(concat!("SELECT ", registration_columns!(), " FROM registration_tokens ORDER BY id DESC"))
+        .fetch_all(&pools.reader)
+        .await?
+        .iter()
+        .map(read_row::<RegistrationRow>)
+        .collect::<Result<Vec<_>>>()?;
     Ok(rows.into_iter().map(RegistrationRow::into_registration).collect())
 }
 
@@ -152,14 +153,14 @@ pub(crate) async fn register_agent(
     };
     let now = context.now();
     let mut transaction = pools.writer.begin().await?;
-    let row = sqlx::query_as::<_, HashedRegistrationRow>(concat!(
-        "SELECT ",
-        registration_columns!(),
-        ", hash FROM registration_tokens WHERE prefix = $1"
-    ))
-    .bind(prefix)
-    .fetch_optional(&mut *transaction)
-    .await?;
+    let row =
+        sqlx::query(concat!("SELECT ", registration_columns!(), ", hash FROM registration_tokens WHERE prefix = $1"))
+            .bind(prefix)
+            .fetch_optional(&mut *transaction)
+            .await?
+            .as_ref()
+            .map(read_row::<HashedRegistrationRow>)
+            .transpose()?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -171,7 +172,7 @@ pub(crate) async fn register_agent(
         return Ok(None);
     }
     let (credential, credential_prefix) = new_secret(AGENT_CREDENTIAL_KIND)?;
-    let row = sqlx::query_as::<_, AgentRow>(concat!(
+    let row = sqlx::query(concat!(
         "INSERT INTO agents (name, pool, capabilities, version, credential_prefix, credential_hash, state, created_at, last_seen_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'idle', $7, $7) RETURNING ",
         agent_columns!()
@@ -186,7 +187,7 @@ pub(crate) async fn register_agent(
     .fetch_one(&mut *transaction)
     .await
     .map_err(conflict_or("agent", &agent.name))?;
-    let created = row.into_agent()?;
+    let created = read_row::<AgentRow>(&row)?.into_agent()?;
     let used =
         sqlx::query("UPDATE registration_tokens SET used_at = $2, agent_id = $3 WHERE id = $1 AND used_at IS NULL")
             .bind(token.id.0)
@@ -206,14 +207,14 @@ pub(crate) async fn authenticate_agent(pools: &DbPools, _context: &Context, secr
     let Some(prefix) = secret_prefix(AGENT_CREDENTIAL_KIND, secret) else {
         return Ok(None);
     };
-    let row = sqlx::query_as::<_, CredentialRow>(concat!(
-        "SELECT ",
-        agent_columns!(),
-        ", credential_hash FROM agents WHERE credential_prefix = $1"
-    ))
-    .bind(prefix)
-    .fetch_optional(&pools.reader)
-    .await?;
+    let row =
+        sqlx::query(concat!("SELECT ", agent_columns!(), ", credential_hash FROM agents WHERE credential_prefix = $1"))
+            .bind(prefix)
+            .fetch_optional(&pools.reader)
+            .await?
+            .as_ref()
+            .map(read_row::<CredentialRow>)
+            .transpose()?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -225,7 +226,7 @@ pub(crate) async fn authenticate_agent(pools: &DbPools, _context: &Context, secr
 
 /// Implements [`crate::Store::agent_seen`].
 pub(crate) async fn agent_seen(pools: &DbPools, context: &Context, agent: AgentId, state: AgentState) -> Result<Agent> {
-    let row = sqlx::query_as::<_, AgentRow>(concat!(
+    let row = sqlx::query(concat!(
         "UPDATE agents SET state = $2, last_seen_at = $3 WHERE id = $1 RETURNING ",
         agent_columns!()
     ))
@@ -233,7 +234,10 @@ pub(crate) async fn agent_seen(pools: &DbPools, context: &Context, agent: AgentI
     .bind(state.as_str())
     .bind(context.now().millis())
     .fetch_optional(&pools.writer)
-    .await?;
+    .await?
+    .as_ref()
+    .map(read_row::<AgentRow>)
+    .transpose()?;
     row.map(AgentRow::into_agent).transpose()?.ok_or_else(|| StoreError::not_found("agent", agent))
 }
 
@@ -245,7 +249,7 @@ pub(crate) async fn update_agent(
     capabilities: &BTreeMap<String, String>,
     version: &str,
 ) -> Result<Agent> {
-    let row = sqlx::query_as::<_, AgentRow>(concat!(
+    let row = sqlx::query(concat!(
         "UPDATE agents SET capabilities = $2, version = $3, last_seen_at = $4 WHERE id = $1 RETURNING ",
         agent_columns!()
     ))
@@ -254,7 +258,10 @@ pub(crate) async fn update_agent(
     .bind(version)
     .bind(context.now().millis())
     .fetch_optional(&pools.writer)
-    .await?;
+    .await?
+    .as_ref()
+    .map(read_row::<AgentRow>)
+    .transpose()?;
     row.map(AgentRow::into_agent).transpose()?.ok_or_else(|| StoreError::not_found("agent", agent))
 }
 
@@ -265,13 +272,16 @@ pub(crate) async fn mark_silent_agents_offline(
     silence: Duration,
 ) -> Result<Vec<Agent>> {
     let cutoff = context.now().minus(silence);
-    sqlx::query_as::<_, AgentRow>(concat!(
+    sqlx::query(concat!(
         "UPDATE agents SET state = 'offline' WHERE state <> 'offline' AND (last_seen_at IS NULL OR last_seen_at < $1) RETURNING ",
         agent_columns!()
     ))
     .bind(cutoff.millis())
     .fetch_all(&pools.writer)
-    .await?
+        .await?
+        .iter()
+        .map(read_row::<AgentRow>)
+        .collect::<Result<Vec<_>>>()?
     .into_iter()
     .map(AgentRow::into_agent)
     .collect()
@@ -279,9 +289,12 @@ pub(crate) async fn mark_silent_agents_offline(
 
 /// Implements [`crate::Store::list_agents`].
 pub(crate) async fn list_agents(pools: &DbPools, _context: &Context) -> Result<Vec<Agent>> {
-    sqlx::query_as::<_, AgentRow>(concat!("SELECT ", agent_columns!(), " FROM agents ORDER BY name"))
+    sqlx::query(concat!("SELECT ", agent_columns!(), " FROM agents ORDER BY name"))
         .fetch_all(&pools.reader)
         .await?
+        .iter()
+        .map(read_row::<AgentRow>)
+        .collect::<Result<Vec<_>>>()?
         .into_iter()
         .map(AgentRow::into_agent)
         .collect()

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use slipway_events::{Coverage, TestRun};
 
-use super::common::{DbConnection, DbPools, from_json, require_name, to_json};
+use super::common::{DbConnection, DbPools, from_json, read_row, require_name, to_json};
 use super::runs::require_run;
 use crate::error::{Result, StoreError};
 use crate::model::{
@@ -66,7 +66,7 @@ pub(crate) async fn record_artifact(pools: &DbPools, context: &Context, artifact
             return Err(StoreError::not_found("job", job));
         }
     }
-    let row = sqlx::query_as::<_, ArtifactRow>(concat!(
+    let row = sqlx::query(concat!(
         "INSERT INTO artifacts (run_id, job_id, name, digest, manifest, file_count, byte_count, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, name) DO UPDATE SET job_id = excluded.job_id, \
          digest = excluded.digest, manifest = excluded.manifest, file_count = excluded.file_count, \
@@ -82,7 +82,9 @@ pub(crate) async fn record_artifact(pools: &DbPools, context: &Context, artifact
     .bind(artifact.bytes)
     .bind(context.now().millis())
     .fetch_one(&mut *transaction)
-    .await?;
+    .await
+    .map_err(StoreError::from)
+    .and_then(|row| read_row::<ArtifactRow>(&row))?;
     let recorded = row.into_artifact()?;
     sqlx::query("DELETE FROM artifact_blobs WHERE artifact_id = $1")
         .bind(recorded.id.0)
@@ -102,17 +104,16 @@ pub(crate) async fn record_artifact(pools: &DbPools, context: &Context, artifact
 
 /// Implements [`crate::Store::artifacts_of_run`].
 pub(crate) async fn artifacts_of_run(pools: &DbPools, _context: &Context, run: RunId) -> Result<Vec<Artifact>> {
-    sqlx::query_as::<_, ArtifactRow>(concat!(
-        "SELECT ",
-        artifact_columns!(),
-        " FROM artifacts WHERE run_id = $1 ORDER BY name"
-    ))
-    .bind(run.0)
-    .fetch_all(&pools.reader)
-    .await?
-    .into_iter()
-    .map(ArtifactRow::into_artifact)
-    .collect()
+    sqlx::query(concat!("SELECT ", artifact_columns!(), " FROM artifacts WHERE run_id = $1 ORDER BY name"))
+        .bind(run.0)
+        .fetch_all(&pools.reader)
+        .await?
+        .iter()
+        .map(read_row::<ArtifactRow>)
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .map(ArtifactRow::into_artifact)
+        .collect()
 }
 
 /// Implements [`crate::Store::is_blob_referenced`].
@@ -207,10 +208,13 @@ pub(super) async fn insert_test_run(
 /// Implements [`crate::Store::test_runs`].
 pub(crate) async fn test_runs(pools: &DbPools, _context: &Context, run: RunId) -> Result<Vec<StoredTestRun>> {
     let rows: Vec<(String, i64, String)> =
-        sqlx::query_as("SELECT job_key, step, data FROM test_runs WHERE run_id = $1 ORDER BY id")
+        sqlx::query("SELECT job_key, step, data FROM test_runs WHERE run_id = $1 ORDER BY id")
             .bind(run.0)
             .fetch_all(&pools.reader)
-            .await?;
+            .await?
+            .iter()
+            .map(read_row)
+            .collect::<Result<Vec<_>>>()?;
     rows.into_iter()
         .map(|(job, step, data)| Ok(StoredTestRun { run, job, step, results: from_json("data", &data)? }))
         .collect()
@@ -218,14 +222,16 @@ pub(crate) async fn test_runs(pools: &DbPools, _context: &Context, run: RunId) -
 
 /// Implements [`crate::Store::test_totals`].
 pub(crate) async fn test_totals(pools: &DbPools, _context: &Context, run: RunId) -> Result<TestTotals> {
-    let (total, passed, failed, skipped): (i64, i64, i64, i64) = sqlx::query_as(
+    let (total, passed, failed, skipped): (i64, i64, i64, i64) = sqlx::query(
         "SELECT CAST(COALESCE(SUM(total), 0) AS BIGINT) AS total, CAST(COALESCE(SUM(passed), 0) AS BIGINT) AS passed, \
          CAST(COALESCE(SUM(failed), 0) AS BIGINT) AS failed, CAST(COALESCE(SUM(skipped), 0) AS BIGINT) AS skipped \
          FROM test_runs WHERE run_id = $1",
     )
     .bind(run.0)
     .fetch_one(&pools.reader)
-    .await?;
+    .await
+    .map_err(StoreError::from)
+    .and_then(|row| read_row(&row))?;
     Ok(TestTotals { total, passed, failed, skipped })
 }
 
@@ -266,10 +272,13 @@ pub(super) async fn insert_coverage(
 /// Implements [`crate::Store::coverage_summaries`].
 pub(crate) async fn coverage_summaries(pools: &DbPools, _context: &Context, run: RunId) -> Result<Vec<StoredCoverage>> {
     let rows: Vec<(String, i64, String)> =
-        sqlx::query_as("SELECT job_key, step, data FROM coverage_summaries WHERE run_id = $1 ORDER BY id")
+        sqlx::query("SELECT job_key, step, data FROM coverage_summaries WHERE run_id = $1 ORDER BY id")
             .bind(run.0)
             .fetch_all(&pools.reader)
-            .await?;
+            .await?
+            .iter()
+            .map(read_row)
+            .collect::<Result<Vec<_>>>()?;
     rows.into_iter()
         .map(|(job, step, data)| Ok(StoredCoverage { run, job, step, coverage: from_json("data", &data)? }))
         .collect()

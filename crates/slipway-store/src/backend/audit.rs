@@ -1,7 +1,7 @@
 //! The audit log: who did what to what, and when.
 
-use super::common::{DbPools, from_json, to_json};
-use crate::error::Result;
+use super::common::{DbPools, from_json, read_row, to_json};
+use crate::error::{Result, StoreError};
 use crate::model::{AuditEntry, AuditEntryId, NewAuditEntry, Timestamp};
 use crate::store::Context;
 
@@ -38,7 +38,7 @@ impl AuditRow {
 
 /// Implements [`crate::Store::record_audit`].
 pub(crate) async fn record_audit(pools: &DbPools, context: &Context, entry: &NewAuditEntry) -> Result<AuditEntry> {
-    let row = sqlx::query_as::<_, AuditRow>(concat!(
+    let row = sqlx::query(concat!(
         "INSERT INTO audit_log (at, actor, action, target, details) VALUES ($1, $2, $3, $4, $5) RETURNING ",
         audit_columns!()
     ))
@@ -48,7 +48,9 @@ pub(crate) async fn record_audit(pools: &DbPools, context: &Context, entry: &New
     .bind(entry.target.as_deref())
     .bind(to_json("audit details", &entry.details)?)
     .fetch_one(&pools.writer)
-    .await?;
+    .await
+    .map_err(StoreError::from)
+    .and_then(|row| read_row::<AuditRow>(&row))?;
     row.into_audit()
 }
 
@@ -59,7 +61,7 @@ pub(crate) async fn list_audit(
     before: Option<AuditEntryId>,
     limit: i64,
 ) -> Result<Vec<AuditEntry>> {
-    sqlx::query_as::<_, AuditRow>(concat!(
+    sqlx::query(concat!(
         "SELECT ",
         audit_columns!(),
         " FROM audit_log WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
@@ -68,6 +70,9 @@ pub(crate) async fn list_audit(
     .bind(limit.clamp(0, 10_000))
     .fetch_all(&pools.reader)
     .await?
+    .iter()
+    .map(read_row::<AuditRow>)
+    .collect::<Result<Vec<_>>>()?
     .into_iter()
     .map(AuditRow::into_audit)
     .collect()

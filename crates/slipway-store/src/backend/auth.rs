@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::common::{DbPools, require_name};
+use super::common::{DbPools, read_row, require_name};
 use crate::crypto::{constant_time_equal, new_secret, random_hex, secret_prefix, sha256_hex};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::{AccessToken, AccessTokenId, Issued, Session, Timestamp, User, UserId, UserRole};
@@ -91,7 +91,7 @@ struct HashedTokenRow {
 /// Implements [`crate::Store::create_user`].
 pub(crate) async fn create_user(pools: &DbPools, context: &Context, name: &str, role: UserRole) -> Result<User> {
     require_name("user name", name)?;
-    let row = sqlx::query_as::<_, UserRow>(concat!(
+    let row = sqlx::query(concat!(
         "INSERT INTO users (name, role, created_at) VALUES ($1, $2, $3) RETURNING ",
         user_columns!()
     ))
@@ -101,32 +101,41 @@ pub(crate) async fn create_user(pools: &DbPools, context: &Context, name: &str, 
     .fetch_one(&pools.writer)
     .await
     .map_err(conflict_or("user", name))?;
-    row.into_user()
+    read_row::<UserRow>(&row)?.into_user()
 }
 
 /// Implements [`crate::Store::user`].
 pub(crate) async fn user(pools: &DbPools, _context: &Context, user: UserId) -> Result<User> {
-    let row = sqlx::query_as::<_, UserRow>(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
+    let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1"))
         .bind(user.0)
         .fetch_optional(&pools.reader)
-        .await?;
+        .await?
+        .as_ref()
+        .map(read_row::<UserRow>)
+        .transpose()?;
     row.map(UserRow::into_user).transpose()?.ok_or_else(|| StoreError::not_found("user", user))
 }
 
 /// Implements [`crate::Store::user_by_name`].
 pub(crate) async fn user_by_name(pools: &DbPools, _context: &Context, name: &str) -> Result<Option<User>> {
-    let row = sqlx::query_as::<_, UserRow>(concat!("SELECT ", user_columns!(), " FROM users WHERE name = $1"))
+    let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE name = $1"))
         .bind(name)
         .fetch_optional(&pools.reader)
-        .await?;
+        .await?
+        .as_ref()
+        .map(read_row::<UserRow>)
+        .transpose()?;
     row.map(UserRow::into_user).transpose()
 }
 
 /// Implements [`crate::Store::list_users`].
 pub(crate) async fn list_users(pools: &DbPools, _context: &Context) -> Result<Vec<User>> {
-    sqlx::query_as::<_, UserRow>(concat!("SELECT ", user_columns!(), " FROM users ORDER BY name"))
+    sqlx::query(concat!("SELECT ", user_columns!(), " FROM users ORDER BY name"))
         .fetch_all(&pools.reader)
         .await?
+        .iter()
+        .map(read_row::<UserRow>)
+        .collect::<Result<Vec<_>>>()?
         .into_iter()
         .map(UserRow::into_user)
         .collect()
@@ -134,12 +143,14 @@ pub(crate) async fn list_users(pools: &DbPools, _context: &Context) -> Result<Ve
 
 /// Implements [`crate::Store::set_user_role`].
 pub(crate) async fn set_user_role(pools: &DbPools, _context: &Context, user: UserId, role: UserRole) -> Result<User> {
-    let row =
-        sqlx::query_as::<_, UserRow>(concat!("UPDATE users SET role = $2 WHERE id = $1 RETURNING ", user_columns!()))
-            .bind(user.0)
-            .bind(role.as_str())
-            .fetch_optional(&pools.writer)
-            .await?;
+    let row = sqlx::query(concat!("UPDATE users SET role = $2 WHERE id = $1 RETURNING ", user_columns!()))
+        .bind(user.0)
+        .bind(role.as_str())
+        .fetch_optional(&pools.writer)
+        .await?
+        .as_ref()
+        .map(read_row::<UserRow>)
+        .transpose()?;
     row.map(UserRow::into_user).transpose()?.ok_or_else(|| StoreError::not_found("user", user))
 }
 
@@ -162,7 +173,7 @@ pub(crate) async fn create_access_token(
     let owner: Option<i64> =
         sqlx::query_scalar("SELECT id FROM users WHERE id = $1").bind(user.0).fetch_optional(&mut *transaction).await?;
     owner.ok_or_else(|| StoreError::not_found("user", user))?;
-    let row = sqlx::query_as::<_, TokenRow>(concat!(
+    let row = sqlx::query(concat!(
         "INSERT INTO access_tokens (user_id, name, prefix, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
         token_columns!()
     ))
@@ -173,7 +184,9 @@ pub(crate) async fn create_access_token(
     .bind(context.now().millis())
     .bind(expires_at.map(Timestamp::millis))
     .fetch_one(&mut *transaction)
-    .await?;
+        .await
+        .map_err(StoreError::from)
+        .and_then(|row| read_row::<TokenRow>(&row))?;
     transaction.commit().await?;
     let token = row.into_token();
     Ok(Issued { item: token, secret })
@@ -181,14 +194,13 @@ pub(crate) async fn create_access_token(
 
 /// Implements [`crate::Store::list_access_tokens`].
 pub(crate) async fn list_access_tokens(pools: &DbPools, _context: &Context, user: UserId) -> Result<Vec<AccessToken>> {
-    let rows = sqlx::query_as::<_, TokenRow>(concat!(
-        "SELECT ",
-        token_columns!(),
-        " FROM access_tokens WHERE user_id = $1 ORDER BY id"
-    ))
-    .bind(user.0)
-    .fetch_all(&pools.reader)
-    .await?;
+    let rows = sqlx::query(concat!("SELECT ", token_columns!(), " FROM access_tokens WHERE user_id = $1 ORDER BY id"))
+        .bind(user.0)
+        .fetch_all(&pools.reader)
+        .await?
+        .iter()
+        .map(read_row::<TokenRow>)
+        .collect::<Result<Vec<_>>>()?;
     Ok(rows.into_iter().map(TokenRow::into_token).collect())
 }
 
@@ -214,14 +226,13 @@ pub(crate) async fn authenticate_token(
     let Some(prefix) = secret_prefix(ACCESS_TOKEN_KIND, secret) else {
         return Ok(None);
     };
-    let row = sqlx::query_as::<_, HashedTokenRow>(concat!(
-        "SELECT ",
-        token_columns!(),
-        ", hash FROM access_tokens WHERE prefix = $1"
-    ))
-    .bind(prefix)
-    .fetch_optional(&pools.reader)
-    .await?;
+    let row = sqlx::query(concat!("SELECT ", token_columns!(), ", hash FROM access_tokens WHERE prefix = $1"))
+        .bind(prefix)
+        .fetch_optional(&pools.reader)
+        .await?
+        .as_ref()
+        .map(read_row::<HashedTokenRow>)
+        .transpose()?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -268,10 +279,13 @@ pub(crate) async fn create_session(
     let now = context.now();
     let mut transaction = pools.writer.begin().await?;
     let (user, token_expiry, revoked): (i64, Option<i64>, Option<i64>) =
-        sqlx::query_as("SELECT user_id, expires_at, revoked_at FROM access_tokens WHERE id = $1")
+        sqlx::query("SELECT user_id, expires_at, revoked_at FROM access_tokens WHERE id = $1")
             .bind(token.0)
             .fetch_optional(&mut *transaction)
             .await?
+            .as_ref()
+            .map(read_row)
+            .transpose()?
             .ok_or_else(|| StoreError::not_found("access token", token))?;
     let user = UserId(user);
     if revoked.is_some() || token_expiry.is_some_and(|expiry| expiry <= now.millis()) {
@@ -300,7 +314,7 @@ pub(crate) async fn create_session(
 /// session's own expiry says.
 pub(crate) async fn session(pools: &DbPools, context: &Context, secret: &str) -> Result<Option<(User, Session)>> {
     let now = context.now().millis();
-    let row = sqlx::query_as::<_, SessionRow>(
+    let row = sqlx::query(
         "SELECT users.id, users.name, users.role, users.created_at, sessions.created_at AS session_created_at, \
          sessions.expires_at, sessions.access_token_id FROM sessions \
          JOIN users ON users.id = sessions.user_id \
@@ -311,7 +325,10 @@ pub(crate) async fn session(pools: &DbPools, context: &Context, secret: &str) ->
     .bind(sha256_hex(secret))
     .bind(now)
     .fetch_optional(&pools.reader)
-    .await?;
+    .await?
+    .as_ref()
+    .map(read_row::<SessionRow>)
+    .transpose()?;
     let Some(row) = row else {
         return Ok(None);
     };

@@ -4,7 +4,7 @@
 use slipway_events::TaskResult;
 
 use super::POSTGRES;
-use super::common::{DbConnection, DbPools, from_json, require_name, to_json};
+use super::common::{DbConnection, DbPools, from_json, read_row, require_name, to_json};
 use super::runs::lock_run;
 use crate::crypto::constant_time_equal;
 use crate::error::{Result, StoreError, conflict_or};
@@ -150,7 +150,7 @@ async fn insert_jobs<'a>(
         } else {
             ("pending", None, None, None)
         };
-        let row = sqlx::query_as::<_, JobRow>(concat!(
+        let row = sqlx::query(concat!(
             "INSERT INTO jobs (run_id, job_key, stage, job, leg, display_name, pool, demands, status, created_at, \
              queued_at, result, message, finished_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $12 IS NULL THEN NULL ELSE $10 END) \
@@ -173,7 +173,7 @@ async fn insert_jobs<'a>(
         .fetch_one(&mut *transaction)
         .await
         .map_err(conflict_or("job", &key))?;
-        let added = row.into_job()?;
+        let added = read_row::<JobRow>(&row)?.into_job()?;
         if let Some(spec) = spec {
             write_spec(&mut *transaction, context, added.id, spec).await?;
         }
@@ -235,9 +235,12 @@ pub(crate) async fn job_spec(pools: &DbPools, context: &Context, job: JobId) -> 
 
 /// Implements [`crate::Store::running_jobs`].
 pub(crate) async fn running_jobs(pools: &DbPools, _context: &Context) -> Result<Vec<Job>> {
-    sqlx::query_as::<_, JobRow>(concat!("SELECT ", job_columns!(), " FROM jobs WHERE status = 'running' ORDER BY id"))
+    sqlx::query(concat!("SELECT ", job_columns!(), " FROM jobs WHERE status = 'running' ORDER BY id"))
         .fetch_all(&pools.reader)
         .await?
+        .iter()
+        .map(read_row::<JobRow>)
+        .collect::<Result<Vec<_>>>()?
         .into_iter()
         .map(JobRow::into_job)
         .collect()
@@ -245,19 +248,25 @@ pub(crate) async fn running_jobs(pools: &DbPools, _context: &Context) -> Result<
 
 /// Implements [`crate::Store::job`].
 pub(crate) async fn job(pools: &DbPools, _context: &Context, job: JobId) -> Result<Job> {
-    let row = sqlx::query_as::<_, JobRow>(concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1"))
+    let row = sqlx::query(concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1"))
         .bind(job.0)
         .fetch_optional(&pools.reader)
-        .await?;
+        .await?
+        .as_ref()
+        .map(read_row::<JobRow>)
+        .transpose()?;
     row.map(JobRow::into_job).transpose()?.ok_or_else(|| StoreError::not_found("job", job))
 }
 
 /// Implements [`crate::Store::jobs_of_run`].
 pub(crate) async fn jobs_of_run(pools: &DbPools, _context: &Context, run: RunId) -> Result<Vec<Job>> {
-    sqlx::query_as::<_, JobRow>(concat!("SELECT ", job_columns!(), " FROM jobs WHERE run_id = $1 ORDER BY id"))
+    sqlx::query(concat!("SELECT ", job_columns!(), " FROM jobs WHERE run_id = $1 ORDER BY id"))
         .bind(run.0)
         .fetch_all(&pools.reader)
         .await?
+        .iter()
+        .map(read_row::<JobRow>)
+        .collect::<Result<Vec<_>>>()?
         .into_iter()
         .map(JobRow::into_job)
         .collect()
@@ -265,7 +274,7 @@ pub(crate) async fn jobs_of_run(pools: &DbPools, _context: &Context, run: RunId)
 
 /// Implements [`crate::Store::queued_jobs`].
 pub(crate) async fn queued_jobs(pools: &DbPools, _context: &Context, pool: Option<&str>) -> Result<Vec<Job>> {
-    sqlx::query_as::<_, JobRow>(concat!(
+    sqlx::query(concat!(
         "SELECT ",
         job_columns!(),
         " FROM jobs WHERE status = 'queued' AND ($1 IS NULL OR pool = $1) ORDER BY queued_at, id"
@@ -273,6 +282,9 @@ pub(crate) async fn queued_jobs(pools: &DbPools, _context: &Context, pool: Optio
     .bind(pool)
     .fetch_all(&pools.reader)
     .await?
+    .iter()
+    .map(read_row::<JobRow>)
+    .collect::<Result<Vec<_>>>()?
     .into_iter()
     .map(JobRow::into_job)
     .collect()
@@ -289,17 +301,25 @@ pub(super) async fn lock_job(connection: &mut DbConnection, job: JobId) -> Resul
     } else {
         concat!("SELECT ", job_columns!(), ", lease_id, log_sequence, log_lines FROM jobs WHERE id = $1")
     };
-    let row = sqlx::query_as::<_, LockedJobRow>(sql).bind(job.0).fetch_optional(&mut *connection).await?;
+    let row = sqlx::query(sql)
+        .bind(job.0)
+        .fetch_optional(&mut *connection)
+        .await?
+        .as_ref()
+        .map(read_row::<LockedJobRow>)
+        .transpose()?;
     let row = row.ok_or_else(|| StoreError::not_found("job", job))?;
     Ok((row.job.into_job()?, row.lease_id, row.log_sequence, row.log_lines))
 }
 
 /// Reads a job again inside a transaction.
 pub(super) async fn reload_job(connection: &mut DbConnection, job: JobId) -> Result<Job> {
-    let row = sqlx::query_as::<_, JobRow>(concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1"))
+    let row = sqlx::query(concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1"))
         .bind(job.0)
         .fetch_one(&mut *connection)
-        .await?;
+        .await
+        .map_err(StoreError::from)
+        .and_then(|row| read_row::<JobRow>(&row))?;
     row.into_job()
 }
 

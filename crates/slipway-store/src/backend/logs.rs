@@ -4,7 +4,7 @@
 use slipway_events::Event;
 
 use super::artifacts::{insert_coverage, insert_test_run};
-use super::common::{DbConnection, DbPools, from_json, to_json};
+use super::common::{DbConnection, DbPools, from_json, read_row, to_json};
 use super::jobs::{lock_job, lock_leased_job};
 use crate::crypto::constant_time_equal;
 use crate::error::{Result, StoreError};
@@ -101,10 +101,13 @@ async fn upsert_step(connection: &mut DbConnection, job: JobId, step: &Step) -> 
 
 /// Implements [`crate::Store::steps_of_job`].
 pub(crate) async fn steps_of_job(pools: &DbPools, _context: &Context, job: JobId) -> Result<Vec<Step>> {
-    sqlx::query_as::<_, StepRow>(concat!("SELECT ", step_columns!(), " FROM steps WHERE job_id = $1 ORDER BY number"))
+    sqlx::query(concat!("SELECT ", step_columns!(), " FROM steps WHERE job_id = $1 ORDER BY number"))
         .bind(job.0)
         .fetch_all(&pools.reader)
         .await?
+        .iter()
+        .map(read_row::<StepRow>)
+        .collect::<Result<Vec<_>>>()?
         .into_iter()
         .map(StepRow::into_step)
         .collect()
@@ -112,7 +115,7 @@ pub(crate) async fn steps_of_job(pools: &DbPools, _context: &Context, job: JobId
 
 /// Implements [`crate::Store::steps_of_run`].
 pub(crate) async fn steps_of_run(pools: &DbPools, _context: &Context, run: RunId) -> Result<Vec<(JobId, Step)>> {
-    sqlx::query_as::<_, JobStepRow>(concat!(
+    sqlx::query(concat!(
         "SELECT job_id, ",
         step_columns!(),
         " FROM steps WHERE job_id IN (SELECT id FROM jobs WHERE run_id = $1) ORDER BY job_id, number"
@@ -120,6 +123,9 @@ pub(crate) async fn steps_of_run(pools: &DbPools, _context: &Context, run: RunId
     .bind(run.0)
     .fetch_all(&pools.reader)
     .await?
+    .iter()
+    .map(read_row::<JobStepRow>)
+    .collect::<Result<Vec<_>>>()?
     .into_iter()
     .map(|row| Ok((JobId(row.job_id), row.step.into_step()?)))
     .collect()
@@ -277,7 +283,7 @@ pub(crate) async fn read_log(
     let mut next_line = from_line;
     let mut last_chunk_id = i64::MIN;
     'pages: while i64::try_from(lines.len()).unwrap_or(i64::MAX) < max_lines {
-        let chunks: Vec<(i64, i64, String)> = sqlx::query_as(
+        let chunks: Vec<(i64, i64, String)> = sqlx::query(
             "SELECT id, first_line, lines FROM log_chunks WHERE job_id = $1 AND (first_line > $2 OR (first_line = $2 AND id > $3)) \
              ORDER BY first_line, id LIMIT $4",
         )
@@ -286,7 +292,10 @@ pub(crate) async fn read_log(
         .bind(last_chunk_id)
         .bind(CHUNKS_PER_QUERY)
         .fetch_all(&pools.reader)
-        .await?;
+        .await?
+        .iter()
+        .map(read_row)
+        .collect::<Result<Vec<_>>>()?;
         for (id, first_line, chunk_lines) in &chunks {
             let first_line = *first_line;
             start = first_line;
@@ -354,13 +363,16 @@ pub(crate) async fn read_events(
     after: i64,
     limit: i64,
 ) -> Result<Vec<StoredEvent>> {
-    let events: Vec<(i64, String)> = sqlx::query_as(
+    let events: Vec<(i64, String)> = sqlx::query(
         "SELECT sequence, event FROM run_events WHERE run_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3",
     )
     .bind(run.0)
     .bind(after)
     .bind(limit.max(0))
     .fetch_all(&pools.reader)
-    .await?;
+    .await?
+    .iter()
+    .map(read_row)
+    .collect::<Result<Vec<_>>>()?;
     Ok(events.into_iter().map(|(sequence, json)| StoredEvent { sequence, json }).collect())
 }

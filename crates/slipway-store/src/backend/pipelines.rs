@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::artifacts::{blobs_of_runs, unreferenced};
-use super::common::{DbConnection, DbPools, require_name, to_u32};
+use super::common::{DbConnection, DbPools, read_row, require_name, to_u32};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::{
     BranchHead, Pipeline, PipelineId, PipelineSettings, QueueStatus, RetentionPolicy, RetentionReport, RunId,
@@ -67,7 +67,7 @@ pub(crate) async fn create_pipeline(
 ) -> Result<Pipeline> {
     require_name("pipeline name", &settings.name)?;
     let now = context.now();
-    let row = sqlx::query_as::<_, PipelineRow>(concat!(
+    let row = sqlx::query(concat!(
         "INSERT INTO pipelines (name, repository, yaml_path, default_branch, retention_days, retention_runs, \
          queue_status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING ",
         pipeline_columns!()
@@ -83,7 +83,7 @@ pub(crate) async fn create_pipeline(
     .fetch_one(&pools.writer)
     .await
     .map_err(conflict_or("pipeline", &settings.name))?;
-    row.into_pipeline()
+    read_row::<PipelineRow>(&row)?.into_pipeline()
 }
 
 /// Implements [`crate::Store::update_pipeline`].
@@ -94,7 +94,7 @@ pub(crate) async fn update_pipeline(
     settings: &PipelineSettings,
 ) -> Result<Pipeline> {
     require_name("pipeline name", &settings.name)?;
-    let row = sqlx::query_as::<_, PipelineRow>(concat!(
+    let row = sqlx::query(concat!(
         "UPDATE pipelines SET name = $2, repository = $3, yaml_path = $4, default_branch = $5, \
          retention_days = $6, retention_runs = $7, queue_status = $8, updated_at = $9 WHERE id = $1 RETURNING ",
         pipeline_columns!()
@@ -111,6 +111,7 @@ pub(crate) async fn update_pipeline(
     .fetch_optional(&pools.writer)
     .await
     .map_err(conflict_or("pipeline", &settings.name))?;
+    let row = row.as_ref().map(read_row::<PipelineRow>).transpose()?;
     row.map(PipelineRow::into_pipeline).transpose()?.ok_or_else(|| StoreError::not_found("pipeline", pipeline))
 }
 
@@ -132,29 +133,36 @@ pub(crate) async fn record_trigger_check(
 
 /// Implements [`crate::Store::pipeline`].
 pub(crate) async fn pipeline(pools: &DbPools, _context: &Context, pipeline: PipelineId) -> Result<Pipeline> {
-    let row =
-        sqlx::query_as::<_, PipelineRow>(concat!("SELECT ", pipeline_columns!(), " FROM pipelines WHERE id = $1"))
-            .bind(pipeline.0)
-            .fetch_optional(&pools.reader)
-            .await?;
+    let row = sqlx::query(concat!("SELECT ", pipeline_columns!(), " FROM pipelines WHERE id = $1"))
+        .bind(pipeline.0)
+        .fetch_optional(&pools.reader)
+        .await?
+        .as_ref()
+        .map(read_row::<PipelineRow>)
+        .transpose()?;
     row.map(PipelineRow::into_pipeline).transpose()?.ok_or_else(|| StoreError::not_found("pipeline", pipeline))
 }
 
 /// Implements [`crate::Store::pipeline_by_name`].
 pub(crate) async fn pipeline_by_name(pools: &DbPools, _context: &Context, name: &str) -> Result<Option<Pipeline>> {
-    let row =
-        sqlx::query_as::<_, PipelineRow>(concat!("SELECT ", pipeline_columns!(), " FROM pipelines WHERE name = $1"))
-            .bind(name)
-            .fetch_optional(&pools.reader)
-            .await?;
+    let row = sqlx::query(concat!("SELECT ", pipeline_columns!(), " FROM pipelines WHERE name = $1"))
+        .bind(name)
+        .fetch_optional(&pools.reader)
+        .await?
+        .as_ref()
+        .map(read_row::<PipelineRow>)
+        .transpose()?;
     row.map(PipelineRow::into_pipeline).transpose()
 }
 
 /// Implements [`crate::Store::list_pipelines`].
 pub(crate) async fn list_pipelines(pools: &DbPools, _context: &Context) -> Result<Vec<Pipeline>> {
-    sqlx::query_as::<_, PipelineRow>(concat!("SELECT ", pipeline_columns!(), " FROM pipelines ORDER BY name"))
+    sqlx::query(concat!("SELECT ", pipeline_columns!(), " FROM pipelines ORDER BY name"))
         .fetch_all(&pools.reader)
         .await?
+        .iter()
+        .map(read_row::<PipelineRow>)
+        .collect::<Result<Vec<_>>>()?
         .into_iter()
         .map(PipelineRow::into_pipeline)
         .collect()
@@ -195,12 +203,14 @@ pub(super) async fn require_pipeline(connection: &mut DbConnection, pipeline: Pi
 
 /// Implements [`crate::Store::branch_heads`].
 pub(crate) async fn branch_heads(pools: &DbPools, _context: &Context, pipeline: PipelineId) -> Result<Vec<BranchHead>> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT branch, commit_sha, updated_at FROM branch_heads WHERE pipeline_id = $1 ORDER BY branch",
-    )
-    .bind(pipeline.0)
-    .fetch_all(&pools.reader)
-    .await?;
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query("SELECT branch, commit_sha, updated_at FROM branch_heads WHERE pipeline_id = $1 ORDER BY branch")
+            .bind(pipeline.0)
+            .fetch_all(&pools.reader)
+            .await?
+            .iter()
+            .map(read_row)
+            .collect::<Result<Vec<_>>>()?;
     Ok(rows
         .into_iter()
         .map(|(branch, commit, updated_at)| BranchHead { branch, commit, updated_at: Timestamp(updated_at) })
@@ -238,10 +248,13 @@ pub(crate) async fn schedule_fires(
     pipeline: PipelineId,
 ) -> Result<Vec<ScheduleFire>> {
     let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT schedule, last_fired_at FROM schedule_fires WHERE pipeline_id = $1 ORDER BY schedule")
+        sqlx::query("SELECT schedule, last_fired_at FROM schedule_fires WHERE pipeline_id = $1 ORDER BY schedule")
             .bind(pipeline.0)
             .fetch_all(&pools.reader)
-            .await?;
+            .await?
+            .iter()
+            .map(read_row)
+            .collect::<Result<Vec<_>>>()?;
     Ok(rows
         .into_iter()
         .map(|(schedule, last_fired_at)| ScheduleFire { schedule, last_fired_at: Timestamp(last_fired_at) })
@@ -409,10 +422,13 @@ pub(crate) async fn next_counter_value(
 
 /// Implements [`crate::Store::run_counters`].
 pub(crate) async fn run_counters(pools: &DbPools, _context: &Context, run: RunId) -> Result<BTreeMap<String, i64>> {
-    let values: Vec<(String, i64)> = sqlx::query_as("SELECT prefix, value FROM run_counters WHERE run_id = $1")
+    let values: Vec<(String, i64)> = sqlx::query("SELECT prefix, value FROM run_counters WHERE run_id = $1")
         .bind(run.0)
         .fetch_all(&pools.reader)
-        .await?;
+        .await?
+        .iter()
+        .map(read_row)
+        .collect::<Result<Vec<_>>>()?;
     Ok(values.into_iter().collect())
 }
 
@@ -454,10 +470,13 @@ pub(crate) async fn allocate_run_counters(
             .execute(&mut *transaction)
             .await?;
     }
-    let values: Vec<(String, i64)> = sqlx::query_as("SELECT prefix, value FROM run_counters WHERE run_id = $1")
+    let values: Vec<(String, i64)> = sqlx::query("SELECT prefix, value FROM run_counters WHERE run_id = $1")
         .bind(run.0)
         .fetch_all(&mut *transaction)
-        .await?;
+        .await?
+        .iter()
+        .map(read_row)
+        .collect::<Result<Vec<_>>>()?;
     transaction.commit().await?;
     Ok(values.into_iter().collect())
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use slipway_events::TaskResult;
 
 use super::POSTGRES;
-use super::common::{DbPools, from_json, require_name, to_json};
+use super::common::{DbPools, from_json, read_row, require_name, to_json};
 use super::jobs::{JobRow, job_columns, lock_job, lock_leased_job, reload_job};
 use crate::crypto::{constant_time_equal, random_hex};
 use crate::error::{Result, StoreError};
@@ -34,7 +34,7 @@ pub(crate) async fn lease_job(pools: &DbPools, context: &Context, request: &Leas
     // not locked by another worker taking it right now: SKIP LOCKED moves on instead of waiting).
     let mut after: (i64, i64) = (i64::MIN, i64::MIN);
     loop {
-        let candidates: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
+        let candidates: Vec<(i64, String, Option<i64>)> = sqlx::query(
             "SELECT id, demands, queued_at FROM jobs WHERE status = 'queued' AND pool = $1 \
              AND (queued_at > $2 OR (queued_at = $2 AND id > $3)) ORDER BY queued_at, id LIMIT $4",
         )
@@ -43,7 +43,10 @@ pub(crate) async fn lease_job(pools: &DbPools, context: &Context, request: &Leas
         .bind(after.1)
         .bind(PAGE)
         .fetch_all(&pools.reader)
-        .await?;
+        .await?
+        .iter()
+        .map(read_row)
+        .collect::<Result<Vec<_>>>()?;
         for (id, demands, queued_at) in &candidates {
             after = (queued_at.unwrap_or(i64::MIN), *id);
             let demands: Vec<Demand> = from_json("demands", demands)?;
@@ -81,14 +84,17 @@ async fn take_job(pools: &DbPools, context: &Context, job: JobId, request: &Leas
         )
     };
     let mut transaction = pools.writer.begin().await?;
-    let row = sqlx::query_as::<_, JobRow>(sql)
+    let row = sqlx::query(sql)
         .bind(job.0)
         .bind(&lease_id)
         .bind(&request.holder)
         .bind(expires_at.millis())
         .bind(now.millis())
         .fetch_optional(&mut *transaction)
-        .await?;
+        .await?
+        .as_ref()
+        .map(read_row::<JobRow>)
+        .transpose()?;
     let Some(row) = row else {
         return Ok(None);
     };
@@ -167,13 +173,13 @@ pub(crate) async fn reclaim_leases(
     decide: &(dyn Fn(&Job) -> ReclaimAction + Send + Sync),
 ) -> Result<Vec<ReclaimedLease>> {
     let now = context.now();
-    let rows = sqlx::query_as::<_, LeasedJobRow>(concat!(
-        "SELECT ",
-        job_columns!(),
-        ", lease_id FROM jobs WHERE status = 'running' ORDER BY id"
-    ))
-    .fetch_all(&pools.writer)
-    .await?;
+    let rows =
+        sqlx::query(concat!("SELECT ", job_columns!(), ", lease_id FROM jobs WHERE status = 'running' ORDER BY id"))
+            .fetch_all(&pools.writer)
+            .await?
+            .iter()
+            .map(read_row::<LeasedJobRow>)
+            .collect::<Result<Vec<_>>>()?;
     let mut reclaimed = Vec::new();
     for row in rows {
         let job = row.job.into_job()?;
@@ -277,7 +283,7 @@ pub(crate) async fn set_pool_settings(
     settings: &PoolSettings,
 ) -> Result<PoolRecord> {
     require_name("pool", name)?;
-    let row = sqlx::query_as::<_, PoolRow>(
+    let row = sqlx::query(
         "INSERT INTO pools (name, settings, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE \
          SET settings = excluded.settings, updated_at = excluded.updated_at RETURNING name, settings, updated_at",
     )
@@ -285,15 +291,20 @@ pub(crate) async fn set_pool_settings(
     .bind(to_json("pool settings", settings)?)
     .bind(context.now().millis())
     .fetch_one(&pools.writer)
-    .await?;
+    .await
+    .map_err(StoreError::from)
+    .and_then(|row| read_row::<PoolRow>(&row))?;
     row.into_pool()
 }
 
 /// Implements [`crate::Store::list_pool_settings`].
 pub(crate) async fn list_pool_settings(pools: &DbPools, _context: &Context) -> Result<Vec<PoolRecord>> {
-    sqlx::query_as::<_, PoolRow>("SELECT name, settings, updated_at FROM pools ORDER BY name")
+    sqlx::query("SELECT name, settings, updated_at FROM pools ORDER BY name")
         .fetch_all(&pools.reader)
         .await?
+        .iter()
+        .map(read_row::<PoolRow>)
+        .collect::<Result<Vec<_>>>()?
         .into_iter()
         .map(PoolRow::into_pool)
         .collect()

@@ -8,7 +8,7 @@ use slipway_events::TaskResult;
 
 use super::POSTGRES;
 use super::artifacts::{blobs_of_runs, unreferenced};
-use super::common::DbPools;
+use super::common::{DbPools, read_row};
 use super::pipelines::list_pipelines;
 use crate::error::Result;
 use crate::model::{RetentionPolicy, RetentionReport, RunId, RunStatus, parse_result};
@@ -64,11 +64,14 @@ pub(crate) async fn apply_retention(pools: &DbPools, context: &Context) -> Resul
     let now = context.now();
     let policies: HashMap<i64, RetentionPolicy> =
         list_pipelines(pools, context).await?.into_iter().map(|pipeline| (pipeline.id.0, pipeline.retention)).collect();
-    let runs = sqlx::query_as::<_, RunFactsRow>(
+    let runs = sqlx::query(
         "SELECT id, pipeline_id, status, result, branch, finished_at, keep, retry_of, upstream_run_id FROM runs ORDER BY id DESC",
     )
     .fetch_all(&pools.writer)
-    .await?
+        .await?
+        .iter()
+        .map(read_row::<RunFactsRow>)
+        .collect::<Result<Vec<_>>>()?
     .into_iter()
     .map(RunFactsRow::into_facts)
     .collect::<Result<Vec<_>>>()?;

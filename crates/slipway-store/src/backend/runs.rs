@@ -5,7 +5,7 @@ use slipway_events::TaskResult;
 use slipway_plan::Plan;
 
 use super::artifacts::{blobs_of_runs, unreferenced};
-use super::common::{DbConnection, DbPools, from_json, to_json};
+use super::common::{DbConnection, DbPools, from_json, read_row, to_json};
 use super::jobs::lock_job;
 use super::pipelines::{apply_guard, require_pipeline};
 use super::{Db, POSTGRES};
@@ -100,7 +100,7 @@ pub(crate) async fn create_run(
     {
         return Ok(None);
     }
-    let row = sqlx::query_as::<_, RunRow>(concat!(
+    let row = sqlx::query(concat!(
         "INSERT INTO runs (pipeline_id, run_number, trigger_kind, trigger_details, branch, commit_sha, parameters, \
          variables, plan, status, requested_by, created_at, retry_of, upstream_run_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13) RETURNING ",
@@ -120,7 +120,9 @@ pub(crate) async fn create_run(
     .bind(run.retry_of.map(|id| id.0))
     .bind(run.upstream_run.map(|id| id.0))
     .fetch_one(&mut *transaction)
-    .await?;
+    .await
+    .map_err(StoreError::from)
+    .and_then(|row| read_row::<RunRow>(&row))?;
     let created = row.into_run()?;
     transaction.commit().await?;
     Ok(Some(created))
@@ -128,10 +130,13 @@ pub(crate) async fn create_run(
 
 /// Implements [`crate::Store::run`].
 pub(crate) async fn run(pools: &DbPools, _context: &Context, run: RunId) -> Result<Run> {
-    let row = sqlx::query_as::<_, RunRow>(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
+    let row = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
         .bind(run.0)
         .fetch_optional(&pools.reader)
-        .await?;
+        .await?
+        .as_ref()
+        .map(read_row::<RunRow>)
+        .transpose()?;
     row.map(RunRow::into_run).transpose()?.ok_or_else(|| StoreError::not_found("run", run))
 }
 
@@ -184,7 +189,7 @@ pub(crate) async fn set_run_keep(pools: &DbPools, _context: &Context, run: RunId
 /// Implements [`crate::Store::list_runs`].
 pub(crate) async fn list_runs(pools: &DbPools, _context: &Context, filter: &RunFilter) -> Result<Vec<Run>> {
     let limit = if filter.limit == 0 { 50 } else { i64::from(filter.limit.min(1000)) };
-    sqlx::query_as::<_, RunRow>(concat!(
+    sqlx::query(concat!(
         "SELECT ",
         run_columns!(),
         " FROM runs WHERE ($1 IS NULL OR pipeline_id = $1) AND ($2 IS NULL OR status = $2) \
@@ -197,6 +202,9 @@ pub(crate) async fn list_runs(pools: &DbPools, _context: &Context, filter: &RunF
     .bind(limit)
     .fetch_all(&pools.reader)
     .await?
+    .iter()
+    .map(read_row::<RunRow>)
+    .collect::<Result<Vec<_>>>()?
     .into_iter()
     .map(RunRow::into_run)
     .collect()
@@ -204,13 +212,16 @@ pub(crate) async fn list_runs(pools: &DbPools, _context: &Context, filter: &RunF
 
 /// Implements [`crate::Store::latest_runs`].
 pub(crate) async fn latest_runs(pools: &DbPools, _context: &Context) -> Result<Vec<Run>> {
-    sqlx::query_as::<_, RunRow>(concat!(
+    sqlx::query(concat!(
         "SELECT ",
         run_columns!(),
         " FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY pipeline_id) ORDER BY pipeline_id"
     ))
     .fetch_all(&pools.reader)
     .await?
+    .iter()
+    .map(read_row::<RunRow>)
+    .collect::<Result<Vec<_>>>()?
     .into_iter()
     .map(RunRow::into_run)
     .collect()
@@ -223,7 +234,7 @@ pub(crate) async fn latest_successful_run(
     pipeline: PipelineId,
     branch: Option<&str>,
 ) -> Result<Option<Run>> {
-    let row = sqlx::query_as::<_, RunRow>(concat!(
+    let row = sqlx::query(concat!(
         "SELECT ",
         run_columns!(),
         " FROM runs WHERE pipeline_id = $1 AND ($2 IS NULL OR branch = $2) AND status = 'completed' \
@@ -232,7 +243,10 @@ pub(crate) async fn latest_successful_run(
     .bind(pipeline.0)
     .bind(branch)
     .fetch_optional(&pools.reader)
-    .await?;
+    .await?
+    .as_ref()
+    .map(read_row::<RunRow>)
+    .transpose()?;
     row.map(RunRow::into_run).transpose()
 }
 
@@ -243,16 +257,24 @@ pub(super) async fn lock_run(connection: &mut DbConnection, run: RunId) -> Resul
     } else {
         concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1")
     };
-    let row = sqlx::query_as::<_, RunRow>(sql).bind(run.0).fetch_optional(&mut *connection).await?;
+    let row = sqlx::query(sql)
+        .bind(run.0)
+        .fetch_optional(&mut *connection)
+        .await?
+        .as_ref()
+        .map(read_row::<RunRow>)
+        .transpose()?;
     row.map(RunRow::into_run).transpose()?.ok_or_else(|| StoreError::not_found("run", run))
 }
 
 /// Reads a run again inside a transaction.
 async fn reload_run(connection: &mut DbConnection, run: RunId) -> Result<Run> {
-    let row = sqlx::query_as::<_, RunRow>(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
+    let row = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
         .bind(run.0)
         .fetch_one(&mut *connection)
-        .await?;
+        .await
+        .map_err(StoreError::from)
+        .and_then(|row| read_row::<RunRow>(&row))?;
     row.into_run()
 }
 

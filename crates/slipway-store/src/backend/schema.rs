@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::common::DbPools;
+use super::common::{DbPools, read_row};
 use super::{Db, POSTGRES};
 use crate::clock::Clock;
 use crate::crypto::sha256_hex;
@@ -25,8 +25,12 @@ pub(crate) async fn migrate(pool: &sqlx::Pool<Db>) -> Result<()> {
             .await?;
     }
     sqlx::query(CREATE_MIGRATIONS_TABLE).execute(&mut *transaction).await?;
-    let applied: Vec<(i64, String)> =
-        sqlx::query_as("SELECT version, checksum FROM slipway_migrations").fetch_all(&mut *transaction).await?;
+    let applied: Vec<(i64, String)> = sqlx::query("SELECT version, checksum FROM slipway_migrations")
+        .fetch_all(&mut *transaction)
+        .await?
+        .iter()
+        .map(read_row)
+        .collect::<Result<Vec<_>>>()?;
     let applied: HashMap<i64, String> = applied.into_iter().collect();
     let newest_known = MIGRATIONS.iter().map(|migration| migration.version).max().unwrap_or(0);
     if let Some(newer) = applied.keys().copied().filter(|version| *version > newest_known).max() {

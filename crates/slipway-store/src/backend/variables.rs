@@ -1,7 +1,7 @@
 //! Variables and secrets: pipeline variables, variable groups and jobs' output variables, secret
 //! values sealed with the store's key.
 
-use super::common::{DbConnection, DbPools, require_name};
+use super::common::{DbConnection, DbPools, read_row, require_name};
 use super::jobs::lock_leased_job;
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::{LeaseToken, ListedVariable, Timestamp, VariableGroup, VariableGroupId, VariableValue};
@@ -121,7 +121,13 @@ async fn listed_variables(
 ) -> Result<Vec<ListedVariable>> {
     // The sealed value is not even read: listings cannot leak it.
     let sql = variable_sql!(scope, "SELECT name, is_secret, value FROM ", " WHERE owner_id = $1 ORDER BY name");
-    let rows: Vec<(String, bool, Option<String>)> = sqlx::query_as(sql).bind(owner).fetch_all(&mut *connection).await?;
+    let rows: Vec<(String, bool, Option<String>)> = sqlx::query(sql)
+        .bind(owner)
+        .fetch_all(&mut *connection)
+        .await?
+        .iter()
+        .map(read_row)
+        .collect::<Result<Vec<_>>>()?;
     Ok(rows
         .into_iter()
         .map(|(name, is_secret, value)| ListedVariable { name, is_secret, value: if is_secret { None } else { value } })
@@ -156,7 +162,13 @@ pub(crate) async fn variable_values(
     owner: i64,
 ) -> Result<Vec<VariableValue>> {
     let sql = variable_sql!(scope, "SELECT name, is_secret, value, sealed FROM ", " WHERE owner_id = $1 ORDER BY name");
-    let rows = sqlx::query_as::<_, VariableRow>(sql).bind(owner).fetch_all(&pools.reader).await?;
+    let rows = sqlx::query(sql)
+        .bind(owner)
+        .fetch_all(&pools.reader)
+        .await?
+        .iter()
+        .map(read_row::<VariableRow>)
+        .collect::<Result<Vec<_>>>()?;
     rows.into_iter()
         .map(|VariableRow { name, is_secret, value, sealed }| {
             let value = if is_secret {
@@ -215,7 +227,7 @@ pub(crate) async fn create_variable_group(
 ) -> Result<VariableGroup> {
     require_name("variable group name", name)?;
     let mut transaction = pools.writer.begin().await?;
-    let row = sqlx::query_as::<_, GroupRow>(concat!(
+    let row = sqlx::query(concat!(
         "INSERT INTO variable_groups (name, description, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING ",
         group_columns!()
     ))
@@ -225,7 +237,7 @@ pub(crate) async fn create_variable_group(
     .fetch_one(&mut *transaction)
     .await
     .map_err(conflict_or("variable group", name))?;
-    let group = row.into_group(&mut transaction).await?;
+    let group = read_row::<GroupRow>(&row)?.into_group(&mut transaction).await?;
     transaction.commit().await?;
     Ok(group)
 }
@@ -262,10 +274,12 @@ pub(crate) async fn delete_variable_group(pools: &DbPools, _context: &Context, g
 /// Implements [`crate::Store::list_variable_groups`].
 pub(crate) async fn list_variable_groups(pools: &DbPools, _context: &Context) -> Result<Vec<VariableGroup>> {
     let mut connection = pools.reader.acquire().await?;
-    let rows =
-        sqlx::query_as::<_, GroupRow>(concat!("SELECT ", group_columns!(), " FROM variable_groups ORDER BY name"))
-            .fetch_all(&mut *connection)
-            .await?;
+    let rows = sqlx::query(concat!("SELECT ", group_columns!(), " FROM variable_groups ORDER BY name"))
+        .fetch_all(&mut *connection)
+        .await?
+        .iter()
+        .map(read_row::<GroupRow>)
+        .collect::<Result<Vec<_>>>()?;
     let mut groups = Vec::with_capacity(rows.len());
     for row in rows {
         groups.push(row.into_group(&mut connection).await?);
@@ -280,11 +294,13 @@ pub(crate) async fn variable_group_by_name(
     name: &str,
 ) -> Result<Option<VariableGroup>> {
     let mut connection = pools.reader.acquire().await?;
-    let row =
-        sqlx::query_as::<_, GroupRow>(concat!("SELECT ", group_columns!(), " FROM variable_groups WHERE name = $1"))
-            .bind(name)
-            .fetch_optional(&mut *connection)
-            .await?;
+    let row = sqlx::query(concat!("SELECT ", group_columns!(), " FROM variable_groups WHERE name = $1"))
+        .bind(name)
+        .fetch_optional(&mut *connection)
+        .await?
+        .as_ref()
+        .map(read_row::<GroupRow>)
+        .transpose()?;
     match row {
         Some(row) => Ok(Some(row.into_group(&mut connection).await?)),
         None => Ok(None),
