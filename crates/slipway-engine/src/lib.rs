@@ -15,6 +15,8 @@
 //! Everything here works on a [`Core`]: the store, the data directory, and the notifications
 //! that wake the orchestrator and idle agents.
 
+#![warn(unreachable_pub)]
+
 pub mod agents;
 pub mod artifacts;
 pub mod blobs;
@@ -25,8 +27,8 @@ pub mod orchestrator;
 pub mod reruns;
 pub mod retention;
 pub mod run_number;
-pub mod run_variables;
-pub mod warden;
+mod run_variables;
+mod warden;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use slipway_store::{Pipeline, Run, Store, StoreError, VariableGroup};
 /// `Build.Source*`, `Build.RequestedFor*`). The orchestrator's predefined variables and the job
 /// message agents get are made from this one value.
 #[must_use]
-pub fn repository(run: &Run, pipeline: &Pipeline) -> RepositoryInfo {
+pub(crate) fn repository(run: &Run, pipeline: &Pipeline) -> RepositoryInfo {
     let details = &run.trigger_details;
     RepositoryInfo {
         name: pipeline.name.clone(),
@@ -28,7 +28,7 @@ pub fn repository(run: &Run, pipeline: &Pipeline) -> RepositoryInfo {
 ///
 /// # Errors
 /// When the store fails.
-pub async fn group_by_name(store: &Store, name: &str) -> Result<Option<VariableGroup>, StoreError> {
+pub(crate) async fn group_by_name(store: &Store, name: &str) -> Result<Option<VariableGroup>, StoreError> {
     if let Some(group) = store.variable_group_by_name(name).await? {
         return Ok(Some(group));
     }
@@ -37,7 +37,7 @@ pub async fn group_by_name(store: &Store, name: &str) -> Result<Option<VariableG
 
 /// The names of the variable groups a plan names, in order, each once (ignoring case).
 #[must_use]
-pub fn group_names(plan: &Plan) -> Vec<String> {
+pub(crate) fn group_names(plan: &Plan) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     let declared = plan.variables.iter().chain(
         plan.stages
@@ -58,7 +58,7 @@ pub fn group_names(plan: &Plan) -> Vec<String> {
 ///
 /// # Errors
 /// When the store fails.
-pub async fn missing_group(store: &Store, plan: &Plan) -> Result<Option<String>, StoreError> {
+pub(crate) async fn missing_group(store: &Store, plan: &Plan) -> Result<Option<String>, StoreError> {
     for name in group_names(plan) {
         if group_by_name(store, &name).await?.is_none() {
             return Ok(Some(missing_group_message(&name)));
@@ -75,7 +75,7 @@ fn missing_group_message(name: &str) -> String {
 
 /// What a run gets from the pipeline's variables and the groups its YAML names.
 #[derive(Default)]
-pub struct RunVariables {
+pub(crate) struct RunVariables {
     /// The pipeline's variables with the run's queue-time values, to put under the YAML's.
     pub base: Vec<Variable>,
     /// Each group's variables, by group name, for the scheduler.
@@ -96,7 +96,7 @@ impl std::fmt::Debug for RunVariables {
 
 /// Why a run's variables could not be made.
 #[derive(Debug, thiserror::Error)]
-pub enum ResolveError {
+pub(crate) enum ResolveError {
     /// The YAML names a variable group that does not exist.
     #[error("{}", missing_group_message(.0))]
     MissingGroup(String),
@@ -109,7 +109,7 @@ pub enum ResolveError {
 ///
 /// # Errors
 /// [`ResolveError::MissingGroup`] when the plan names a group that does not exist.
-pub async fn for_run(store: &Store, run: &Run, plan: &Plan) -> Result<RunVariables, ResolveError> {
+pub(crate) async fn for_run(store: &Store, run: &Run, plan: &Plan) -> Result<RunVariables, ResolveError> {
     let mut resolved = RunVariables::default();
     let queued = run.variables.as_object().cloned().unwrap_or_default();
     let mut overridden = Vec::new();

@@ -27,8 +27,8 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            // A browser signed in to the web UI: its session cookie (see `slipway_web::session`).
-            if let Some(user) = slipway_web::session::cookie_caller(parts, state).await? {
+            // A browser signed in to the web UI: its session cookie (see `slipway_web::cookie_caller`).
+            if let Some(user) = slipway_web::cookie_caller(parts, state).await? {
                 return Ok(Self(slipway_service::Caller { user }));
             }
             return Err(ApiError::Unauthorized("an `Authorization: Bearer TOKEN` header is needed".into()));

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use slipway_store::PipelineId;
 
-pub use slipway_git::GitError;
+pub(crate) use slipway_git::GitError;
 
 /// Runs git with `arguments` in `directory`; its standard output on success.
 fn run(directory: Option<&Path>, action: &'static str, arguments: &[&str]) -> Result<Vec<u8>, GitError> {
@@ -19,7 +19,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// Checks that a commit id is hexadecimal, so that git cannot read it as an option or a range.
-pub fn is_commit_id(commit: &str) -> bool {
+pub(crate) fn is_commit_id(commit: &str) -> bool {
     (4..=64).contains(&commit.len()) && commit.bytes().all(|byte| byte.is_ascii_hexdigit())
 }
 
@@ -76,7 +76,7 @@ impl RemoteRefs {
 ///
 /// # Errors
 /// When git cannot reach the repository.
-pub fn ls_remote(repository: &str) -> Result<RemoteRefs, GitError> {
+pub(crate) fn ls_remote(repository: &str) -> Result<RemoteRefs, GitError> {
     if repository.starts_with('-') {
         return Err(GitError { action: "ls-remote", detail: format!("'{repository}' is not a repository") });
     }
@@ -86,7 +86,7 @@ pub fn ls_remote(repository: &str) -> Result<RemoteRefs, GitError> {
 
 /// A commit's message and author.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CommitInfo {
+pub(crate) struct CommitInfo {
     /// The whole message.
     pub message: String,
     /// Its first line.
@@ -99,7 +99,7 @@ pub struct CommitInfo {
 
 /// A bare mirror of a pipeline's repository: `triggers/PIPELINE.git` in the data directory.
 #[derive(Clone, Debug)]
-pub struct Mirror {
+pub(crate) struct Mirror {
     directory: PathBuf,
 }
 
@@ -108,7 +108,7 @@ impl Mirror {
     ///
     /// # Errors
     /// When the directory cannot be created.
-    pub fn open(data_dir: &Path, pipeline: PipelineId) -> Result<Self, GitError> {
+    pub(crate) fn open(data_dir: &Path, pipeline: PipelineId) -> Result<Self, GitError> {
         Self::at(&data_dir.join("triggers").join(format!("{}.git", pipeline.get())))
     }
 
@@ -116,7 +116,7 @@ impl Mirror {
     ///
     /// # Errors
     /// When the directory cannot be created.
-    pub fn at(directory: &Path) -> Result<Self, GitError> {
+    pub(crate) fn at(directory: &Path) -> Result<Self, GitError> {
         let directory = directory.to_path_buf();
         if !directory.join("HEAD").is_file() {
             std::fs::create_dir_all(&directory)
@@ -134,7 +134,7 @@ impl Mirror {
     ///
     /// # Errors
     /// When git cannot fetch.
-    pub fn fetch(&self, repository: &str) -> Result<(), GitError> {
+    pub(crate) fn fetch(&self, repository: &str) -> Result<(), GitError> {
         self.git(
             "fetch",
             &[
@@ -155,7 +155,7 @@ impl Mirror {
     ///
     /// # Errors
     /// When git cannot fetch it.
-    pub fn fetch_shallow(&self, repository: &str, git_ref: &str) -> Result<(), GitError> {
+    pub(crate) fn fetch_shallow(&self, repository: &str, git_ref: &str) -> Result<(), GitError> {
         if !git_ref.starts_with("refs/") {
             return Err(GitError { action: "fetch", detail: format!("'{git_ref}' is not a ref") });
         }
@@ -171,7 +171,7 @@ impl Mirror {
     ///
     /// # Errors
     /// When git cannot fetch it (such as when the repository has no such ref).
-    pub fn fetch_ref(&self, repository: &str, remote: &str, local: &str) -> Result<(), GitError> {
+    pub(crate) fn fetch_ref(&self, repository: &str, remote: &str, local: &str) -> Result<(), GitError> {
         if !remote.starts_with("refs/") || !local.starts_with("refs/") {
             return Err(GitError { action: "fetch", detail: format!("'{remote}' is not a ref") });
         }
@@ -181,13 +181,13 @@ impl Mirror {
 
     /// Whether the mirror has `commit`.
     #[must_use]
-    pub fn has_commit(&self, commit: &str) -> bool {
+    pub(crate) fn has_commit(&self, commit: &str) -> bool {
         is_commit_id(commit) && self.git("cat-file", &["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_ok()
     }
 
     /// The commit a ref of the mirror points at.
     #[must_use]
-    pub fn resolve(&self, git_ref: &str) -> Option<String> {
+    pub(crate) fn resolve(&self, git_ref: &str) -> Option<String> {
         if !git_ref.starts_with("refs/") {
             return None;
         }
@@ -200,7 +200,7 @@ impl Mirror {
     ///
     /// # Errors
     /// When a commit is not in the mirror.
-    pub fn changed_paths(&self, old: &str, new: &str) -> Result<Vec<String>, GitError> {
+    pub(crate) fn changed_paths(&self, old: &str, new: &str) -> Result<Vec<String>, GitError> {
         check(old)?;
         check(new)?;
         let output = self.git("diff", &["diff", "--name-only", "--no-renames", "-z", old, new, "--"])?;
@@ -212,7 +212,7 @@ impl Mirror {
     ///
     /// # Errors
     /// When a commit is not in the mirror.
-    pub fn pull_request_paths(&self, target: &str, source: &str) -> Result<Vec<String>, GitError> {
+    pub(crate) fn pull_request_paths(&self, target: &str, source: &str) -> Result<Vec<String>, GitError> {
         check(target)?;
         check(source)?;
         let range = format!("{target}...{source}");
@@ -226,7 +226,7 @@ impl Mirror {
     ///
     /// # Errors
     /// When the commit is not in the mirror.
-    pub fn new_branch_paths(&self, new: &str, branch_ref: &str) -> Result<Vec<String>, GitError> {
+    pub(crate) fn new_branch_paths(&self, new: &str, branch_ref: &str) -> Result<Vec<String>, GitError> {
         check(new)?;
         let heads = self.git("for-each-ref", &["for-each-ref", "--format=%(refname)%00%(objectname)", "refs/heads"])?;
         let others: BTreeSet<String> = String::from_utf8_lossy(&heads)
@@ -251,7 +251,7 @@ impl Mirror {
     ///
     /// # Errors
     /// When the commit is not in the mirror.
-    pub fn commit_info(&self, commit: &str) -> Result<CommitInfo, GitError> {
+    pub(crate) fn commit_info(&self, commit: &str) -> Result<CommitInfo, GitError> {
         check(commit)?;
         let output = self.git("log", &["log", "-1", "--format=%an%x00%ae%x00%B", commit, "--"])?;
         let output = String::from_utf8_lossy(&output);
@@ -268,7 +268,7 @@ impl Mirror {
     ///
     /// # Errors
     /// When the commit is not in the mirror, the file is not UTF-8, or links loop.
-    pub fn read_file(&self, commit: &str, path: &str) -> Result<TreeFile, GitError> {
+    pub(crate) fn read_file(&self, commit: &str, path: &str) -> Result<TreeFile, GitError> {
         check(commit)?;
         let mut pending: std::collections::VecDeque<String> = path.split('/').map(str::to_owned).collect();
         let mut resolved: Vec<String> = Vec::new();
@@ -355,7 +355,7 @@ struct TreeEntry {
 
 /// What a path of a commit holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TreeFile {
+pub(crate) enum TreeFile {
     /// A file's text.
     Text(String),
     /// No file at that path (nothing, a directory, or a dangling link).

@@ -18,12 +18,14 @@
 //! polling at once is decided once (the store's trigger guards make sure of it across servers).
 //! Git work happens in a bare mirror per pipeline, `triggers/ID.git` in the data directory.
 
+#![warn(unreachable_pub)]
+
 pub mod completion;
-pub mod git;
+mod git;
 pub mod intake;
-pub mod load;
+mod load;
 pub mod poll;
-pub mod pull_requests;
+mod pull_requests;
 pub mod schedule;
 pub mod webhooks;
 

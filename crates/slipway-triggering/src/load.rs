@@ -10,7 +10,7 @@ use slipway_engine::checkout::normalize_yaml_path;
 
 /// What the pipeline file at a commit says about triggers.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Loaded {
+pub(crate) enum Loaded {
     /// Its triggers.
     Triggers(Box<PipelineTriggers>),
     /// The commit has no pipeline file at the pipeline's path.
@@ -44,7 +44,7 @@ impl FileSystem for CommitFileSystem<'_> {
 /// Reads the triggers of the pipeline file at `yaml_path` in `commit`. `variables` are the
 /// predefined variables template expressions may use (`Build.SourceBranch`). Blocking.
 #[must_use]
-pub fn load_triggers(mirror: &Mirror, commit: &str, yaml_path: &str, variables: &[(String, String)]) -> Loaded {
+pub(crate) fn load_triggers(mirror: &Mirror, commit: &str, yaml_path: &str, variables: &[(String, String)]) -> Loaded {
     let Ok(path) = normalize_yaml_path(yaml_path) else {
         return Loaded::Invalid(format!("'{yaml_path}' is not a file path inside the repository"));
     };

@@ -34,7 +34,7 @@ fn subject(event: &PullRequestEvent) -> String {
 }
 
 /// Decides a pull request event for `pipeline`.
-pub async fn decide(state: &Triggering, pipeline: &Pipeline, event: &PullRequestEvent) -> Decided {
+pub(crate) async fn decide(state: &Triggering, pipeline: &Pipeline, event: &PullRequestEvent) -> Decided {
     let commit = event.head_commit.clone();
     let decided = |outcome| Decided { subject: subject(event), commit: commit.clone(), outcome };
     // Events that never build are answered without reading the repository.

@@ -97,7 +97,7 @@ fn users_page(viewer: &Viewer, users: &[User], created: Option<(&User, &str)>) -
 }
 
 /// `GET /admin/users` (admin).
-pub async fn users(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
+pub(crate) async fn users(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
     viewer.require(UserRole::Admin)?;
     let users = state.store().list_users().await?;
     Ok(page("Users", Some(&viewer), &users_page(&viewer, &users, None)).into_response())
@@ -105,7 +105,7 @@ pub async fn users(State(state): State<AppState>, viewer: Viewer) -> Result<Resp
 
 /// The "New user" form.
 #[derive(Debug, Deserialize)]
-pub struct NewUserForm {
+pub(crate) struct NewUserForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -115,7 +115,7 @@ pub struct NewUserForm {
 }
 
 /// `POST /admin/users` (admin): creates a user with a first token, shown once.
-pub async fn create_user(
+pub(crate) async fn create_user(
     State(state): State<AppState>,
     viewer: Viewer,
     form: Result<Form<NewUserForm>, FormRejection>,
@@ -137,7 +137,7 @@ pub async fn create_user(
 
 /// The role form.
 #[derive(Debug, Deserialize)]
-pub struct RoleForm {
+pub(crate) struct RoleForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -146,7 +146,7 @@ pub struct RoleForm {
 
 /// `POST /admin/users/{id}/role` (admin): changes a user's role (not one's own, so that the last
 /// admin cannot lock everyone out by mistake).
-pub async fn change_role(
+pub(crate) async fn change_role(
     State(state): State<AppState>,
     viewer: Viewer,
     id: Result<Path<i64>, PathRejection>,
@@ -233,7 +233,7 @@ async fn tokens_page(
 }
 
 /// `GET /users/{id}/tokens` (the user, or an admin).
-pub async fn tokens(
+pub(crate) async fn tokens(
     State(state): State<AppState>,
     viewer: Viewer,
     id: Result<Path<i64>, PathRejection>,
@@ -245,7 +245,7 @@ pub async fn tokens(
 
 /// The "New token" form.
 #[derive(Debug, Deserialize)]
-pub struct NewTokenForm {
+pub(crate) struct NewTokenForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -255,7 +255,7 @@ pub struct NewTokenForm {
 }
 
 /// `POST /users/{id}/tokens` (the user, or an admin): a new token, shown once.
-pub async fn create_token(
+pub(crate) async fn create_token(
     State(state): State<AppState>,
     viewer: Viewer,
     id: Result<Path<i64>, PathRejection>,
@@ -285,7 +285,7 @@ pub async fn create_token(
 }
 
 /// `POST /users/{id}/tokens/{token}/revoke` (the user, or an admin).
-pub async fn revoke_token(
+pub(crate) async fn revoke_token(
     State(state): State<AppState>,
     viewer: Viewer,
     ids: Result<Path<(i64, i64)>, PathRejection>,

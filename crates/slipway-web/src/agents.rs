@@ -21,7 +21,7 @@ use slipway_service::agents as agents_api;
 
 /// The CSS class and the word for an agent's state, in the badge styles of run results.
 #[must_use]
-pub fn agent_label(state: AgentState) -> (&'static str, &'static str) {
+pub(crate) fn agent_label(state: AgentState) -> (&'static str, &'static str) {
     match state {
         AgentState::Idle => ("s-ok", "idle"),
         AgentState::Busy => ("s-run", "busy"),
@@ -90,14 +90,14 @@ fn agents_page(viewer: &Viewer, agents: &[Agent], created: Option<&str>) -> Mark
 }
 
 /// `GET /agents` (reader): the agents.
-pub async fn agents(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
+pub(crate) async fn agents(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
     let agents = agents_api::listed_agents(&state, &viewer.caller()).await?;
     Ok(page("Agents", Some(&viewer), &agents_page(&viewer, &agents, None)).into_response())
 }
 
 /// The form that creates a registration token.
 #[derive(Debug, Deserialize)]
-pub struct TokenForm {
+pub(crate) struct TokenForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -105,7 +105,7 @@ pub struct TokenForm {
 }
 
 /// `POST /agents/registration-tokens` (admin): a new registration token, shown once.
-pub async fn create_registration_token(
+pub(crate) async fn create_registration_token(
     State(state): State<AppState>,
     viewer: Viewer,
     form: Result<Form<TokenForm>, FormRejection>,

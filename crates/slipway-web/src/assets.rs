@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use super::UiError;
 
 /// The stylesheet.
-pub const CSS: &str = include_str!("app.css");
+pub(crate) const CSS: &str = include_str!("app.css");
 
 /// The script: live updates of the run page, the log's groups, line links and search.
-pub const JS: &str = include_str!("app.js");
+pub(crate) const JS: &str = include_str!("app.js");
 
 /// A short hash of both files, for their URLs.
 static VERSION: LazyLock<String> = LazyLock::new(|| {
@@ -28,13 +28,13 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
 
 /// The stylesheet's URL.
 #[must_use]
-pub fn css_url() -> String {
+pub(crate) fn css_url() -> String {
     format!("/assets/app.css?v={}", *VERSION)
 }
 
 /// The script's URL.
 #[must_use]
-pub fn js_url() -> String {
+pub(crate) fn js_url() -> String {
     format!("/assets/app.js?v={}", *VERSION)
 }
 
@@ -42,7 +42,7 @@ pub fn js_url() -> String {
 ///
 /// # Errors
 /// A 404 for any other file.
-pub async fn asset(Path(file): Path<String>) -> Result<Response, UiError> {
+pub(crate) async fn asset(Path(file): Path<String>) -> Result<Response, UiError> {
     let (content_type, body) = match file.as_str() {
         "app.css" => ("text/css; charset=utf-8", CSS),
         "app.js" => ("text/javascript; charset=utf-8", JS),

@@ -25,7 +25,7 @@ const NAME_FIT: usize = 24;
 
 /// A job of the plan, for the graph.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GraphJob {
+pub(crate) struct GraphJob {
     name: String,
     display_name: String,
     depends_on: Vec<String>,
@@ -33,7 +33,7 @@ pub struct GraphJob {
 
 /// A stage of the plan, for the graph.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GraphStage {
+pub(crate) struct GraphStage {
     name: String,
     display_name: String,
     depends_on: Vec<String>,
@@ -43,14 +43,14 @@ pub struct GraphStage {
 /// The shape of a run's graph: what the plan says, kept small so that a live page need not read
 /// the plan again.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GraphPlan {
+pub(crate) struct GraphPlan {
     stages: Vec<GraphStage>,
 }
 
 impl GraphPlan {
     /// The graph's shape from a plan.
     #[must_use]
-    pub fn from_plan(plan: &slipway_plan::Plan) -> Self {
+    pub(crate) fn from_plan(plan: &slipway_plan::Plan) -> Self {
         let stages = plan
             .stages
             .iter()
@@ -148,7 +148,7 @@ struct PlacedStage {
 /// box links to the run page showing that job's log; the `selected` one is outlined. Jobs with
 /// no record yet are "not started", or "not run" once the run has `finished`.
 #[must_use]
-pub fn svg(plan: &GraphPlan, jobs: &[Job], run: RunId, finished: bool, selected: Option<&str>) -> Markup {
+pub(crate) fn svg(plan: &GraphPlan, jobs: &[Job], run: RunId, finished: bool, selected: Option<&str>) -> Markup {
     if plan.stages.is_empty() {
         return PreEscaped("<p class=\"muted\">This run has no plan to draw.</p>".to_owned());
     }

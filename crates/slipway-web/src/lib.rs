@@ -18,15 +18,17 @@
 //! Pages read what they show with a fixed number of store queries, none per run or per job.
 //! Everything shown is escaped ([`maud`] escapes by default; log lines go through [`log`]).
 
-pub mod admin;
-pub mod agents;
-pub mod assets;
-pub mod graph;
-pub mod library;
-pub mod live;
-pub mod log;
-pub mod pages;
-pub mod session;
+#![warn(unreachable_pub)]
+
+mod admin;
+mod agents;
+mod assets;
+mod graph;
+mod library;
+mod live;
+mod log;
+mod pages;
+mod session;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -36,7 +38,7 @@ use maud::{DOCTYPE, Markup, html};
 use slipway_events::TaskResult;
 use slipway_store::{JobStatus, RunStatus, StepStatus, StoreError, Timestamp};
 
-pub use session::Viewer;
+pub use session::{SESSION_COOKIE, Viewer, cookie_caller};
 use slipway_service::AppState;
 use slipway_service::ServiceError;
 

@@ -93,7 +93,7 @@ fn variables_table(viewer: &Viewer, variables: &[ShownVariable], action: &str) -
 
 /// The form that sets a variable.
 #[derive(Debug, Deserialize)]
-pub struct VariableForm {
+pub(crate) struct VariableForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -113,7 +113,7 @@ impl VariableForm {
 // ----- a pipeline's variables -----
 
 /// `GET /pipelines/{name}/variables` (reader).
-pub async fn pipeline_variables(
+pub(crate) async fn pipeline_variables(
     State(state): State<AppState>,
     viewer: Viewer,
     name: Result<Path<String>, PathRejection>,
@@ -135,7 +135,7 @@ pub async fn pipeline_variables(
 }
 
 /// `POST /pipelines/{name}/variables` (contributor): sets a variable.
-pub async fn set_pipeline_variable(
+pub(crate) async fn set_pipeline_variable(
     State(state): State<AppState>,
     viewer: Viewer,
     name: Result<Path<String>, PathRejection>,
@@ -150,7 +150,7 @@ pub async fn set_pipeline_variable(
 }
 
 /// `POST /pipelines/{name}/variables/{var}/delete` (contributor).
-pub async fn delete_pipeline_variable(
+pub(crate) async fn delete_pipeline_variable(
     State(state): State<AppState>,
     viewer: Viewer,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -166,7 +166,7 @@ pub async fn delete_pipeline_variable(
 // ----- the Library: variable groups -----
 
 /// `GET /library` (reader): the variable groups.
-pub async fn library(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
+pub(crate) async fn library(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
     let groups = variables::variable_groups(&state, &viewer.caller()).await?;
     let body = html! {
         h1 { "Library" }
@@ -211,7 +211,7 @@ pub async fn library(State(state): State<AppState>, viewer: Viewer) -> Result<Re
 
 /// The "New variable group" form.
 #[derive(Debug, Deserialize)]
-pub struct NewGroupForm {
+pub(crate) struct NewGroupForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -221,7 +221,7 @@ pub struct NewGroupForm {
 }
 
 /// `POST /library` (admin): creates a variable group.
-pub async fn create_group(
+pub(crate) async fn create_group(
     State(state): State<AppState>,
     viewer: Viewer,
     form: Result<Form<NewGroupForm>, FormRejection>,
@@ -234,7 +234,7 @@ pub async fn create_group(
 }
 
 /// `GET /library/{group}` (reader): a group's variables.
-pub async fn group(
+pub(crate) async fn group(
     State(state): State<AppState>,
     viewer: Viewer,
     group: Result<Path<String>, PathRejection>,
@@ -263,7 +263,7 @@ pub async fn group(
 }
 
 /// `POST /library/{group}/variables` (contributor): sets a variable of the group.
-pub async fn set_group_variable(
+pub(crate) async fn set_group_variable(
     State(state): State<AppState>,
     viewer: Viewer,
     group: Result<Path<String>, PathRejection>,
@@ -278,7 +278,7 @@ pub async fn set_group_variable(
 }
 
 /// `POST /library/{group}/variables/{var}/delete` (contributor).
-pub async fn delete_group_variable(
+pub(crate) async fn delete_group_variable(
     State(state): State<AppState>,
     viewer: Viewer,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -293,7 +293,7 @@ pub async fn delete_group_variable(
 
 /// The form that deletes a group.
 #[derive(Debug, Deserialize)]
-pub struct DeleteGroupForm {
+pub(crate) struct DeleteGroupForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -301,7 +301,7 @@ pub struct DeleteGroupForm {
 }
 
 /// `POST /library/{group}/delete` (admin): deletes the group, when the form repeats its name.
-pub async fn delete_group(
+pub(crate) async fn delete_group(
     State(state): State<AppState>,
     viewer: Viewer,
     group: Result<Path<String>, PathRejection>,

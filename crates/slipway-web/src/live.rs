@@ -187,7 +187,7 @@ impl Follower {
 ///
 /// # Errors
 /// A 404 for an unknown run.
-pub async fn live(
+pub(crate) async fn live(
     State(state): State<AppState>,
     viewer: Viewer,
     id: Result<Path<i64>, PathRejection>,

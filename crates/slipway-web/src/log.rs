@@ -5,13 +5,11 @@
 //! add a line, close the group), so that a log streamed in pieces folds the same as a whole one.
 //! Groups do not nest, as in Azure's log view: a `##[group]` inside a group closes it first.
 
-use std::fmt::Write as _;
-
 use slipway_events::LogKind;
 
 /// Appends `text` to `out` with `&`, `<`, `>`, `"` and `'` escaped, safe in element content and
 /// in quoted attribute values.
-pub fn escape_into(out: &mut String, text: &str) {
+pub(crate) fn escape_into(out: &mut String, text: &str) {
     for character in text.chars() {
         match character {
             '&' => out.push_str("&amp;"),
@@ -26,7 +24,7 @@ pub fn escape_into(out: &mut String, text: &str) {
 
 /// `text` with HTML's special characters escaped.
 #[must_use]
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     escape_into(&mut out, text);
     out
@@ -34,7 +32,7 @@ pub fn escape(text: &str) -> String {
 
 /// The CSS class of lines of a kind (empty for plain lines and groups).
 #[must_use]
-pub fn class(kind: LogKind) -> &'static str {
+pub(crate) fn class(kind: LogKind) -> &'static str {
     match kind {
         LogKind::Output | LogKind::Group | LogKind::EndGroup => "",
         LogKind::Section => "k-section",
@@ -122,7 +120,7 @@ impl Style {
 /// foreground, `a-gN` background, `a-b` bold); other escape sequences and control characters
 /// (but tabs) are dropped.
 #[must_use]
-pub fn ansi_to_html(text: &str) -> String {
+pub(crate) fn ansi_to_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16);
     let mut style = Style::default();
     let mut open = false;
@@ -197,7 +195,7 @@ pub fn ansi_to_html(text: &str) -> String {
 
 /// One step of building a log's HTML.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     /// Open a collapsible group at line `line` (from 0), titled with this HTML.
     Open {
         /// The line's number, from 0.
@@ -220,13 +218,13 @@ pub enum Op {
 
 /// Turns log lines into [`Op`]s, remembering across calls whether a group is open.
 #[derive(Clone, Debug, Default)]
-pub struct Folder {
+pub(crate) struct Folder {
     open: bool,
 }
 
 impl Folder {
     /// The ops for `lines`, the first of which is line `first_line` of the log (from 0).
-    pub fn fold<'a>(&mut self, first_line: i64, lines: impl IntoIterator<Item = &'a str>) -> Vec<Op> {
+    pub(crate) fn fold<'a>(&mut self, first_line: i64, lines: impl IntoIterator<Item = &'a str>) -> Vec<Op> {
         let mut ops = Vec::new();
         for (line, text) in (first_line..).zip(lines) {
             let (kind, rest) = LogKind::split_line(text);
@@ -254,7 +252,7 @@ impl Folder {
 /// Ops as the JSON the page's script reads: `["o", line, html]`, `["l", line, class, html]`,
 /// `["c"]`.
 #[must_use]
-pub fn ops_json(ops: &[Op]) -> serde_json::Value {
+pub(crate) fn ops_json(ops: &[Op]) -> serde_json::Value {
     ops.iter()
         .map(|op| match op {
             Op::Open { line, html } => serde_json::json!(["o", line, html]),
@@ -264,11 +262,13 @@ pub fn ops_json(ops: &[Op]) -> serde_json::Value {
         .collect()
 }
 
-/// Ops as static HTML, the way the page's script builds them (for tests and pages without
-/// scripts): lines are `<div class="ln" id="L{n}">` with a link to themselves, groups are
-/// `<details>` elements.
-#[must_use]
-pub fn ops_html(ops: &[Op]) -> String {
+/// Ops as static HTML, the way the page's script builds them (for the tests of folding):
+/// lines are `<div class="ln" id="L{n}">` with a link to themselves, groups are `<details>`
+/// elements.
+#[cfg(test)]
+fn ops_html(ops: &[Op]) -> String {
+    use std::fmt::Write as _;
+
     let mut out = String::new();
     let mut open = false;
     for op in ops {

@@ -8,7 +8,7 @@ use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 use slipway_diagnostics::FileId;
 use slipway_store::{
@@ -56,7 +56,7 @@ async fn find_run(state: &AppState, id: Result<Path<i64>, PathRejection>) -> Res
 // ----- pipelines -----
 
 /// `GET /`: every pipeline with its latest run.
-pub async fn pipelines(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
+pub(crate) async fn pipelines(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
     let store = state.store();
     let pipelines = store.list_pipelines().await?;
     let latest: HashMap<_, Run> = store.latest_runs().await?.into_iter().map(|run| (run.pipeline, run)).collect();
@@ -110,7 +110,7 @@ pub async fn pipelines(State(state): State<AppState>, viewer: Viewer) -> Result<
 
 /// The "New pipeline" form.
 #[derive(Debug, Deserialize)]
-pub struct NewPipelineForm {
+pub(crate) struct NewPipelineForm {
     #[serde(default)]
     csrf: String,
     name: String,
@@ -122,7 +122,7 @@ pub struct NewPipelineForm {
 }
 
 /// `POST /pipelines` (admin): creates a pipeline as the API does.
-pub async fn create_pipeline(
+pub(crate) async fn create_pipeline(
     State(state): State<AppState>,
     viewer: Viewer,
     form: Result<Form<NewPipelineForm>, FormRejection>,
@@ -143,13 +143,13 @@ pub async fn create_pipeline(
 
 /// The query of a pipeline's page.
 #[derive(Debug, Deserialize)]
-pub struct PipelineQuery {
+pub(crate) struct PipelineQuery {
     /// Runs older than this id (the next page).
     before: Option<i64>,
 }
 
 /// `GET /pipelines/{name}`: the pipeline's runs, newest first, a page at a time.
-pub async fn pipeline(
+pub(crate) async fn pipeline(
     State(state): State<AppState>,
     viewer: Viewer,
     name: Result<Path<String>, PathRejection>,
@@ -265,7 +265,7 @@ fn state_forms(viewer: &Viewer, pipeline: &Pipeline) -> Markup {
 
 /// The form that enables or disables a pipeline.
 #[derive(Debug, Deserialize)]
-pub struct QueueStatusForm {
+pub(crate) struct QueueStatusForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -274,7 +274,7 @@ pub struct QueueStatusForm {
 
 /// `POST /pipelines/{name}/queue-status` (admin): enables or disables the pipeline as
 /// `PATCH /api/v1/pipelines/{name}` does.
-pub async fn set_queue_status(
+pub(crate) async fn set_queue_status(
     State(state): State<AppState>,
     viewer: Viewer,
     name: Result<Path<String>, PathRejection>,
@@ -292,7 +292,7 @@ pub async fn set_queue_status(
 
 /// The form that deletes a pipeline.
 #[derive(Debug, Deserialize)]
-pub struct DeletePipelineForm {
+pub(crate) struct DeletePipelineForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -301,7 +301,7 @@ pub struct DeletePipelineForm {
 
 /// `POST /pipelines/{name}/delete` (admin): deletes the pipeline as `DELETE
 /// /api/v1/pipelines/{name}` does, once its name was typed again.
-pub async fn delete_pipeline(
+pub(crate) async fn delete_pipeline(
     State(state): State<AppState>,
     viewer: Viewer,
     name: Result<Path<String>, PathRejection>,
@@ -352,7 +352,7 @@ fn retention_form(viewer: &Viewer, pipeline: &Pipeline) -> Markup {
 
 /// The retention form.
 #[derive(Debug, Deserialize)]
-pub struct RetentionForm {
+pub(crate) struct RetentionForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -373,7 +373,7 @@ fn limit(what: &str, text: &str) -> Result<Option<u32>, UiError> {
 
 /// `POST /pipelines/{name}/retention` (admin): changes the retention settings as
 /// `PATCH /api/v1/pipelines/{name}` does.
-pub async fn set_retention(
+pub(crate) async fn set_retention(
     State(state): State<AppState>,
     viewer: Viewer,
     name: Result<Path<String>, PathRejection>,
@@ -392,14 +392,14 @@ pub async fn set_retention(
 
 /// The query of the run form.
 #[derive(Debug, Deserialize)]
-pub struct RunFormQuery {
+pub(crate) struct RunFormQuery {
     /// The branch whose pipeline file declares the parameters.
     branch: Option<String>,
 }
 
 /// `GET /pipelines/{name}/run` (contributor): the form to run the pipeline, with an input for
 /// each of its `parameters:` as the pipeline file declares them on the branch.
-pub async fn run_form(
+pub(crate) async fn run_form(
     State(state): State<AppState>,
     viewer: Viewer,
     name: Result<Path<String>, PathRejection>,
@@ -516,7 +516,7 @@ fn parameter_input(parameter: &slipway_azure::ParameterDeclaration) -> Markup {
 ///
 /// # Errors
 /// A 400 for a number that is not one.
-pub fn form_parameters(fields: &[(String, String)]) -> Result<BTreeMap<String, serde_json::Value>, UiError> {
+pub(crate) fn form_parameters(fields: &[(String, String)]) -> Result<BTreeMap<String, serde_json::Value>, UiError> {
     let mut parameters = BTreeMap::new();
     for (field, value) in fields {
         let Some(rest) = field.strip_prefix("p.") else { continue };
@@ -551,7 +551,7 @@ pub fn form_parameters(fields: &[(String, String)]) -> Result<BTreeMap<String, s
 
 /// `POST /pipelines/{name}/run` (contributor): starts a run as `POST /api/v1/pipelines/{name}/runs`
 /// does, then shows it.
-pub async fn start_run(
+pub(crate) async fn start_run(
     State(state): State<AppState>,
     viewer: Viewer,
     name: Result<Path<String>, PathRejection>,
@@ -572,14 +572,14 @@ pub async fn start_run(
 
 /// The query of the run page and its live stream.
 #[derive(Debug, Deserialize)]
-pub struct RunQuery {
+pub(crate) struct RunQuery {
     /// The job whose log is shown (`STAGE.JOB` or `STAGE.JOB.LEG`).
     pub job: Option<String>,
 }
 
 /// Everything the run page shows but the log.
 #[derive(Debug)]
-pub struct RunView {
+pub(crate) struct RunView {
     /// The run.
     pub run: Run,
     /// Its pipeline's name.
@@ -605,7 +605,7 @@ impl RunView {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn load(state: &AppState, run: Run) -> Result<Self, UiError> {
+    pub(crate) async fn load(state: &AppState, run: Run) -> Result<Self, UiError> {
         let store = state.store();
         let graph = store.run_plan(run.id).await?.map(|plan| GraphPlan::from_plan(&plan)).unwrap_or_default();
         let jobs = store.jobs_of_run(run.id).await?;
@@ -617,7 +617,7 @@ impl RunView {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn assemble(
+    pub(crate) async fn assemble(
         state: &AppState,
         run: Run,
         jobs: Vec<Job>,
@@ -636,7 +636,7 @@ impl RunView {
     /// The job whose log to show: the one asked for, else a running one, else a failed one, else
     /// the first.
     #[must_use]
-    pub fn selected_job(&self, asked: Option<&str>) -> Option<&Job> {
+    pub(crate) fn selected_job(&self, asked: Option<&str>) -> Option<&Job> {
         match asked {
             Some(asked) => self.jobs.iter().find(|job| job.key == asked),
             None => default_job(&self.jobs),
@@ -647,7 +647,7 @@ impl RunView {
 /// The job whose log a run page shows when none is asked for: a running one, else a failed one,
 /// else the first.
 #[must_use]
-pub fn default_job(jobs: &[Job]) -> Option<&Job> {
+pub(crate) fn default_job(jobs: &[Job]) -> Option<&Job> {
     jobs.iter()
         .find(|job| job.status == JobStatus::Running)
         .or_else(|| jobs.iter().find(|job| job.result == Some(slipway_events::TaskResult::Failed)))
@@ -655,7 +655,7 @@ pub fn default_job(jobs: &[Job]) -> Option<&Job> {
 }
 
 /// `GET /runs/{id}`: the run's graph, jobs, steps, results and log.
-pub async fn run(
+pub(crate) async fn run(
     State(state): State<AppState>,
     viewer: Viewer,
     id: Result<Path<i64>, PathRejection>,
@@ -696,7 +696,12 @@ pub async fn run(
 /// The live part of the run page (replaced as the run moves on): header, actions, graph, jobs
 /// and steps, tests, coverage and artifacts.
 #[must_use]
-pub fn run_live(view: &RunView, viewer: &Viewer, selected: Option<&str>, now: slipway_store::Timestamp) -> Markup {
+pub(crate) fn run_live(
+    view: &RunView,
+    viewer: &Viewer,
+    selected: Option<&str>,
+    now: slipway_store::Timestamp,
+) -> Markup {
     let run = &view.run;
     let completed = run.status == RunStatus::Completed;
     let mut steps_by_job: HashMap<JobId, Vec<&Step>> = HashMap::new();
@@ -897,7 +902,7 @@ fn counter(counter: Option<slipway_events::CoverageCounter>) -> String {
 
 /// A size for people.
 #[must_use]
-pub fn format_bytes(bytes: i64) -> String {
+pub(crate) fn format_bytes(bytes: i64) -> String {
     #[expect(clippy::cast_precision_loss, reason = "a size for people")]
     let value = bytes as f64;
     if bytes < 1024 {
@@ -912,7 +917,7 @@ pub fn format_bytes(bytes: i64) -> String {
 }
 
 /// `GET /runs/{id}/log?job=KEY`: a job's whole log as text, to download.
-pub async fn raw_log(
+pub(crate) async fn raw_log(
     State(state): State<AppState>,
     _viewer: Viewer,
     id: Result<Path<i64>, PathRejection>,
@@ -946,7 +951,7 @@ pub async fn raw_log(
 }
 
 /// `POST /runs/{id}/cancel` (contributor).
-pub async fn cancel(
+pub(crate) async fn cancel(
     State(state): State<AppState>,
     viewer: Viewer,
     id: Result<Path<i64>, PathRejection>,
@@ -962,7 +967,7 @@ pub async fn cancel(
 
 /// The keep form.
 #[derive(Debug, Deserialize)]
-pub struct KeepForm {
+pub(crate) struct KeepForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -971,7 +976,7 @@ pub struct KeepForm {
 
 /// `POST /runs/{id}/keep` (contributor): marks the run to be kept by retention (`keep=true`),
 /// or not, as `POST /api/v1/runs/{id}/keep` does.
-pub async fn keep(
+pub(crate) async fn keep(
     State(state): State<AppState>,
     viewer: Viewer,
     id: Result<Path<i64>, PathRejection>,
@@ -992,7 +997,7 @@ pub async fn keep(
 
 /// The re-run form.
 #[derive(Debug, Deserialize)]
-pub struct RerunForm {
+pub(crate) struct RerunForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -1003,7 +1008,7 @@ pub struct RerunForm {
 /// place and shows the run; else queues a new run of the same commit, parameters and variables
 /// (numbered by the pipeline's `name:`, marked as a re-run) and shows it. Both as the API's
 /// `POST /api/v1/runs/{id}/rerun` does.
-pub async fn rerun(
+pub(crate) async fn rerun(
     State(state): State<AppState>,
     viewer: Viewer,
     id: Result<Path<i64>, PathRejection>,
@@ -1019,13 +1024,6 @@ pub async fn rerun(
         slipway_service::runs::rerun_whole(&state, &viewer.caller(), &run).await?
     };
     Ok(Redirect::to(&format!("/runs/{}", shown.id)).into_response())
-}
-
-/// Renders static log HTML for a job (for tests of the folding as a page shows it).
-#[must_use]
-pub fn log_html(lines: &[String]) -> PreEscaped<String> {
-    let ops = super::log::Folder::default().fold(0, lines.iter().map(String::as_str));
-    PreEscaped(super::log::ops_html(&ops))
 }
 
 #[cfg(test)]

@@ -31,17 +31,17 @@ use slipway_service::AppState;
 pub const SESSION_COOKIE: &str = "slipway_session";
 
 /// The cookie that carries the sign-in form's CSRF value.
-pub const LOGIN_COOKIE: &str = "slipway_login";
+pub(crate) const LOGIN_COOKIE: &str = "slipway_login";
 
 /// The header that state-changing API calls authenticated by the session cookie must carry.
-pub const CSRF_HEADER: &str = "x-csrf-token";
+pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
 
 /// How long a session lasts.
-pub const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The value of cookie `name` in the request's `Cookie` headers.
 #[must_use]
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -55,14 +55,14 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The CSRF token of the session whose secret is `session_secret`.
 #[must_use]
-pub fn csrf_token(session_secret: &str) -> String {
+pub(crate) fn csrf_token(session_secret: &str) -> String {
     let digest = Sha256::new().chain_update(b"slipway csrf token\0").chain_update(session_secret.as_bytes()).finalize();
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Whether `given` equals `expected`, compared in time that does not depend on where they differ.
 #[must_use]
-pub fn tokens_match(expected: &str, given: &str) -> bool {
+pub(crate) fn tokens_match(expected: &str, given: &str) -> bool {
     let (expected, given) = (expected.as_bytes(), given.as_bytes());
     if expected.is_empty() || expected.len() != given.len() {
         return false;
@@ -72,7 +72,7 @@ pub fn tokens_match(expected: &str, given: &str) -> bool {
 
 /// The answer to a form post whose CSRF token is missing or wrong.
 #[must_use]
-pub fn csrf_rejected() -> UiError {
+pub(crate) fn csrf_rejected() -> UiError {
     UiError::new(
         StatusCode::FORBIDDEN,
         "The form could not be accepted: its security token (CSRF) is missing or does not match your \
@@ -190,7 +190,7 @@ fn safe_next(next: Option<&str>) -> &str {
 
 /// The query of `GET /login`.
 #[derive(Debug, Deserialize)]
-pub struct LoginQuery {
+pub(crate) struct LoginQuery {
     next: Option<String>,
 }
 
@@ -214,7 +214,7 @@ fn login_form(next: &str, csrf: &str, user: &str, problem: Option<&str>) -> maud
 }
 
 /// `GET /login`.
-pub async fn login_page(
+pub(crate) async fn login_page(
     State(state): State<AppState>,
     viewer: Option<Viewer>,
     headers: HeaderMap,
@@ -241,7 +241,7 @@ pub async fn login_page(
 
 /// The sign-in form.
 #[derive(Debug, Deserialize)]
-pub struct LoginForm {
+pub(crate) struct LoginForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -253,7 +253,7 @@ pub struct LoginForm {
 }
 
 /// `POST /login`: checks the form's CSRF value, the user and the token, then starts a session.
-pub async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
@@ -287,14 +287,14 @@ pub async fn login(
 
 /// A form with nothing but its CSRF token.
 #[derive(Debug, Deserialize)]
-pub struct CsrfForm {
+pub(crate) struct CsrfForm {
     /// The CSRF token.
     #[serde(default)]
     pub csrf: String,
 }
 
 /// `POST /logout`: ends the session.
-pub async fn logout(
+pub(crate) async fn logout(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,

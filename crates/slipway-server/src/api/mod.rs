@@ -104,7 +104,7 @@ impl utoipa::Modify for SecuritySchemes {
         components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                slipway_web::session::SESSION_COOKIE,
+                slipway_web::SESSION_COOKIE,
                 "The web UI's session, accepted wherever a token is: for reading as is, for changes only with \
                  the session's CSRF token in the X-CSRF-Token header.",
             ))),
