@@ -1,7 +1,7 @@
 //! The REST API under `/api/v1`, one module per resource, over the service layer
 //! ([`slipway_service`]). Every handler reads and answers the wire types of [`slipway_api`] and is
 //! registered with `route!`, which takes its path and methods from its `#[utoipa::path]`: a route
-//! cannot be added without being documented, and the OpenAPI document (`GET /openapi.json`,
+//! cannot be added without being documented, and the OpenAPI document (`GET /api/v1/openapi.json`,
 //! [`document`]) is generated from the same handlers and types. The server serves the routes
 //! built without their documentation ([`Routes::Served`]: building the document runs megabytes of
 //! generated code, 6 MB of resident memory the server would keep), and builds the document the
