@@ -13,6 +13,7 @@ mod runs;
 use std::io::{IsTerminal as _, Read as _};
 use std::process::ExitCode;
 
+use crate::output::outln;
 use clap::{Args, ValueEnum};
 use slipway_client::{Client, ClientError};
 
@@ -247,7 +248,7 @@ pub fn print_table(headings: &[&str], rows: &[Vec<String>]) {
                 text.push_str(&format!("{cell:<width$}  "));
             }
         }
-        println!("{}", text.trim_end());
+        outln!("{}", text.trim_end());
     };
     line(headings.to_vec());
     for row in rows {
@@ -258,6 +259,6 @@ pub fn print_table(headings: &[&str], rows: &[Vec<String>]) {
 /// Prints a value as indented JSON.
 pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|error| Failure::failed(error.to_string()))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }

@@ -7,6 +7,7 @@
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::output::{out, outln};
 use clap::{Args, ValueEnum};
 use slipway_azure::{Location, Options};
 use slipway_diagnostics::{Diagnostic, SourceMap, render_all};
@@ -171,7 +172,7 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
                 print_diagnostics(&loaded.diagnostics, &loaded.sources);
                 if ok {
                     let summary = loaded.plan.as_ref().map(summary).unwrap_or_default();
-                    println!("{}: valid ({summary})", path.display());
+                    outln!("{}: valid ({summary})", path.display());
                 } else {
                     eprintln!("{}: invalid", path.display());
                 }
@@ -185,7 +186,7 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
     }
     if args.format == Format::Json {
         let document = serde_json::json!({ "valid": valid, "files": reports });
-        println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
     }
     if valid { ExitCode::SUCCESS } else { ExitCode::from(2) }
 }
@@ -210,7 +211,7 @@ pub fn expand(args: &ExpandArgs) -> ExitCode {
     print_diagnostics(&loaded.diagnostics, &loaded.sources);
     match loaded.expanded {
         Some(root) if !has_errors(&loaded.diagnostics) => {
-            print!("{}", slipway_yaml::emit(&root));
+            out!("{}", slipway_yaml::emit(&root));
             ExitCode::SUCCESS
         }
         _ => ExitCode::from(2),
@@ -225,7 +226,7 @@ pub fn plan(args: &PlanArgs) -> ExitCode {
         Some(plan) if !has_errors(&loaded.diagnostics) => match args.format {
             PlanFormat::Json => match serde_json::to_string_pretty(&plan) {
                 Ok(text) => {
-                    println!("{text}");
+                    outln!("{text}");
                     ExitCode::SUCCESS
                 }
                 Err(error) => {

@@ -10,6 +10,7 @@ mod client_commands;
 mod credentials;
 mod frontend;
 mod git;
+mod output;
 mod run;
 mod serve;
 

@@ -8,6 +8,7 @@ use slipway_client::{Client, ClientError};
 
 use super::{Connection, Failure, Session, Source, environment, resolve_server, value_from_stdin};
 use crate::credentials::{self, Credentials};
+use crate::output::outln;
 
 /// `slipway login`.
 #[derive(Args, Debug)]
@@ -50,7 +51,7 @@ pub fn login(args: &LoginArgs) -> Result<ExitCode, Failure> {
     };
     credentials::save(&path, &Credentials { server: session.client.server().to_owned(), token })
         .map_err(Failure::failed)?;
-    println!("Logged in to {}{who}; saved in {}.", session.client.server(), path.display());
+    outln!("Logged in to {}{who}; saved in {}.", session.client.server(), path.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -60,9 +61,9 @@ pub fn logout() -> Result<ExitCode, Failure> {
     let saved = credentials::load(&path).ok().flatten();
     if credentials::remove(&path).map_err(Failure::failed)? {
         let from = saved.map(|saved| format!(" of {}", saved.server)).unwrap_or_default();
-        println!("Logged out{from}: removed {}.", path.display());
+        outln!("Logged out{from}: removed {}.", path.display());
     } else {
-        println!("Not logged in: there is no {}.", path.display());
+        outln!("Not logged in: there is no {}.", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -116,8 +117,8 @@ pub fn users(args: UsersArgs) -> Result<ExitCode, Failure> {
     match args.command {
         UsersCommand::Create { name, role } => {
             let created = session.client.create_user(&name, role.wire()).map_err(|error| session.fail(error))?;
-            println!("Created the user {} ({}). Their token, shown this once:", created.user.name, created.user.role);
-            println!("  {}", created.token);
+            outln!("Created the user {} ({}). Their token, shown this once:", created.user.name, created.user.role);
+            outln!("  {}", created.token);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -155,8 +156,8 @@ pub fn tokens(args: TokensArgs) -> Result<ExitCode, Failure> {
                 None => session.client.me().map_err(|error| session.fail(error))?.name,
             };
             let created = session.client.create_token(&user, name.as_deref()).map_err(|error| session.fail(error))?;
-            println!("Created the token '{}' of {}, shown this once:", created.name, created.user);
-            println!("  {}", created.token);
+            outln!("Created the token '{}' of {}, shown this once:", created.name, created.user);
+            outln!("  {}", created.token);
         }
     }
     Ok(ExitCode::SUCCESS)

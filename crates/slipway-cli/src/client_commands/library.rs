@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use slipway_client::api::Variable;
 
 use super::{Connection, Failure, ListFormat, Session, print_json, print_table, value_from_stdin};
+use crate::output::outln;
 
 /// `slipway variables`.
 #[derive(Args, Debug)]
@@ -146,7 +147,7 @@ pub fn variables(args: VariablesArgs) -> Result<ExitCode, Failure> {
             let secret = value.secret;
             let value = value.read(&name)?;
             client.set_variable(&pipeline, &name, &value, secret).map_err(|error| session.fail(error))?;
-            println!("Set the {} '{name}' of pipeline {pipeline}.", kind(secret));
+            outln!("Set the {} '{name}' of pipeline {pipeline}.", kind(secret));
         }
         VariablesCommand::List { pipeline, format } => {
             let variables = client.variables(&pipeline).map_err(|error| session.fail(error))?;
@@ -154,7 +155,7 @@ pub fn variables(args: VariablesArgs) -> Result<ExitCode, Failure> {
         }
         VariablesCommand::Delete { pipeline, name } => {
             client.delete_variable(&pipeline, &name).map_err(|error| session.fail(error))?;
-            println!("Deleted the variable '{name}' of pipeline {pipeline}.");
+            outln!("Deleted the variable '{name}' of pipeline {pipeline}.");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -167,7 +168,7 @@ pub fn groups(args: GroupsArgs) -> Result<ExitCode, Failure> {
     match args.command {
         GroupsCommand::Create { name, description } => {
             let group = client.create_variable_group(&name, &description).map_err(|error| session.fail(error))?;
-            println!("Created the variable group {}.", if group.name.is_empty() { &name } else { &group.name });
+            outln!("Created the variable group {}.", if group.name.is_empty() { &name } else { &group.name });
         }
         GroupsCommand::List { format } => {
             let groups = client.variable_groups().map_err(|error| session.fail(error))?;
@@ -185,7 +186,7 @@ pub fn groups(args: GroupsArgs) -> Result<ExitCode, Failure> {
                 print_json(&group)?;
             } else {
                 if !group.description.is_empty() {
-                    println!("{}: {}", group.name, group.description);
+                    outln!("{}: {}", group.name, group.description);
                 }
                 print_variables(&group.variables, format)?;
             }
@@ -194,15 +195,15 @@ pub fn groups(args: GroupsArgs) -> Result<ExitCode, Failure> {
             let secret = value.secret;
             let value = value.read(&name)?;
             client.set_group_variable(&group, &name, &value, secret).map_err(|error| session.fail(error))?;
-            println!("Set the {} '{name}' of group {group}.", kind(secret));
+            outln!("Set the {} '{name}' of group {group}.", kind(secret));
         }
         GroupsCommand::Delete { group, name: Some(name) } => {
             client.delete_group_variable(&group, &name).map_err(|error| session.fail(error))?;
-            println!("Deleted the variable '{name}' of group {group}.");
+            outln!("Deleted the variable '{name}' of group {group}.");
         }
         GroupsCommand::Delete { group, name: None } => {
             client.delete_variable_group(&group).map_err(|error| session.fail(error))?;
-            println!("Deleted the variable group {group}.");
+            outln!("Deleted the variable group {group}.");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -2,7 +2,6 @@
 //! list, show, follow, cancel and re-run its runs.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -12,6 +11,7 @@ use slipway_client::api::{CreatePipeline, CreateRun, QueueStatus, Run, RunsQuery
 use slipway_events::TaskResult;
 
 use super::{Connection, Failure, ListFormat, Session, print_json, print_table};
+use crate::output::outln;
 
 /// `slipway pipelines`.
 #[derive(Args, Debug)]
@@ -187,9 +187,12 @@ pub fn pipelines(args: PipelinesArgs) -> Result<ExitCode, Failure> {
                 default_branch: create.branch.unwrap_or_default(),
             };
             let pipeline = client.create_pipeline(&new).map_err(|error| session.fail(error))?;
-            println!(
+            outln!(
                 "Created pipeline {} (id {}): {} in {}",
-                pipeline.name, pipeline.id, pipeline.yaml_path, pipeline.repository
+                pipeline.name,
+                pipeline.id,
+                pipeline.yaml_path,
+                pipeline.repository
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -218,7 +221,7 @@ pub fn pipelines(args: PipelinesArgs) -> Result<ExitCode, Failure> {
                 print_table(&["NAME", "STATUS", "TRIGGERS", "FILE", "BRANCH", "REPOSITORY"], &rows);
                 for pipeline in &pipelines {
                     if let Some(error) = &pipeline.triggers.error {
-                        println!("\n{}: the last poll failed: {}", pipeline.name, error.trim_end());
+                        outln!("\n{}: the last poll failed: {}", pipeline.name, error.trim_end());
                     }
                 }
             }
@@ -229,28 +232,28 @@ pub fn pipelines(args: PipelinesArgs) -> Result<ExitCode, Failure> {
             if format == ListFormat::Json {
                 print_json(&pipeline)?;
             } else {
-                println!("Pipeline {} (id {})", pipeline.name, pipeline.id);
-                println!("  status:     {}", pipeline.queue_status);
-                println!("  repository: {}", pipeline.repository);
-                println!("  file:       {}", pipeline.yaml_path);
+                outln!("Pipeline {} (id {})", pipeline.name, pipeline.id);
+                outln!("  status:     {}", pipeline.queue_status);
+                outln!("  repository: {}", pipeline.repository);
+                outln!("  file:       {}", pipeline.yaml_path);
                 let branch =
                     if pipeline.default_branch.is_empty() { "(the repository's)" } else { &pipeline.default_branch };
-                println!("  branch:     {branch}");
-                println!("  triggers:   {}", trigger_state(&pipeline.triggers));
+                outln!("  branch:     {branch}");
+                outln!("  triggers:   {}", trigger_state(&pipeline.triggers));
                 if let Some(error) = &pipeline.triggers.error {
-                    println!("\nThe last poll failed:\n{}", error.trim_end());
+                    outln!("\nThe last poll failed:\n{}", error.trim_end());
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         PipelinesCommand::Disable { name } => {
             client.set_queue_status(&name, QueueStatus::Disabled).map_err(|error| session.fail(error))?;
-            println!("Disabled pipeline {name}: it takes no new runs (runs already queued go on).");
+            outln!("Disabled pipeline {name}: it takes no new runs (runs already queued go on).");
             Ok(ExitCode::SUCCESS)
         }
         PipelinesCommand::Enable { name } => {
             client.set_queue_status(&name, QueueStatus::Enabled).map_err(|error| session.fail(error))?;
-            println!("Enabled pipeline {name}.");
+            outln!("Enabled pipeline {name}.");
             Ok(ExitCode::SUCCESS)
         }
         PipelinesCommand::Delete { name, yes } => {
@@ -260,7 +263,7 @@ pub fn pipelines(args: PipelinesArgs) -> Result<ExitCode, Failure> {
                 )));
             }
             client.delete_pipeline(&name).map_err(|error| session.fail(error))?;
-            println!("Deleted pipeline {name} and its runs.");
+            outln!("Deleted pipeline {name} and its runs.");
             Ok(ExitCode::SUCCESS)
         }
         PipelinesCommand::Run(run) => {
@@ -274,7 +277,7 @@ pub fn pipelines(args: PipelinesArgs) -> Result<ExitCode, Failure> {
                 variables: run.vars.into_iter().collect(),
             };
             let started = client.start_run(&run.name, &new).map_err(|error| session.fail(error))?;
-            println!("Queued run {} of {}: {}", started.id, run.name, client.run_url(started.id));
+            outln!("Queued run {} of {}: {}", started.id, run.name, client.run_url(started.id));
             if run.wait { wait_for(&session, started.id, &run.name) } else { Ok(ExitCode::SUCCESS) }
         }
     }
@@ -343,22 +346,22 @@ pub fn runs(args: RunsArgs) -> Result<ExitCode, Failure> {
             let names = pipeline_names(&session)?;
             let run = &detail.run;
             let name = names.get(&run.pipeline).cloned().unwrap_or_else(|| format!("#{}", run.pipeline));
-            println!("{}", summary(&session, run, &name));
+            outln!("{}", summary(&session, run, &name));
             if let Some(branch) = &run.branch {
-                println!("  Branch:   {}", short_branch(branch));
+                outln!("  Branch:   {}", short_branch(branch));
             }
             if let Some(commit) = &run.commit {
-                println!("  Commit:   {commit}");
+                outln!("  Commit:   {commit}");
             }
             let by = run.requested_by.as_deref().map(|user| format!(", by {user}")).unwrap_or_default();
-            println!("  Trigger:  {}{by}", run.trigger);
+            outln!("  Trigger:  {}{by}", run.trigger);
             if let Some(original) = run.retry_of {
-                println!("  Re-run of run {original}");
+                outln!("  Re-run of run {original}");
             }
             if detail.jobs.is_empty() {
-                println!("  No jobs yet.");
+                outln!("  No jobs yet.");
             } else {
-                println!("  Jobs:");
+                outln!("  Jobs:");
                 let width = detail.jobs.iter().map(|job| shown_job(&job.key).chars().count()).max().unwrap_or_default();
                 for job in &detail.jobs {
                     let state = match job.result {
@@ -374,7 +377,7 @@ pub fn runs(args: RunsArgs) -> Result<ExitCode, Failure> {
                         None => format!("· {}", job.status),
                     };
                     let message = job.message.as_deref().map(|message| format!(" — {message}")).unwrap_or_default();
-                    println!("    {:<width$}  {state}{message}", shown_job(&job.key));
+                    outln!("    {:<width$}  {state}{message}", shown_job(&job.key));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -389,10 +392,9 @@ pub fn runs(args: RunsArgs) -> Result<ExitCode, Failure> {
                 return Ok(ExitCode::SUCCESS);
             }
             let logs = client.run_logs(id).map_err(|error| session.fail(error))?;
-            let mut out = std::io::stdout().lock();
             for job in &logs.jobs {
                 for line in job.log.lines() {
-                    let _ = writeln!(out, "[{}] {line}", shown_job(&job.job.key));
+                    outln!("[{}] {line}", shown_job(&job.job.key));
                 }
             }
             if logs.status != slipway_client::api::RunStatus::Completed {
@@ -402,7 +404,7 @@ pub fn runs(args: RunsArgs) -> Result<ExitCode, Failure> {
         }
         RunsCommand::Cancel { id } => {
             let run = client.cancel_run(id).map_err(|error| session.fail(error))?;
-            println!("Asked run {} to cancel: `slipway runs show {}` tells when it stopped.", run.id, run.id);
+            outln!("Asked run {} to cancel: `slipway runs show {}` tells when it stopped.", run.id, run.id);
             Ok(ExitCode::SUCCESS)
         }
         RunsCommand::Rerun { id, failed_only, wait } => {
@@ -411,9 +413,9 @@ pub fn runs(args: RunsArgs) -> Result<ExitCode, Failure> {
             let name = names.get(&run.pipeline).cloned().unwrap_or_else(|| format!("#{}", run.pipeline));
             if run.id == id {
                 // Failed jobs run again in place, in the same run.
-                println!("Running the failed jobs of run {id} of {name} again: {}", client.run_url(run.id));
+                outln!("Running the failed jobs of run {id} of {name} again: {}", client.run_url(run.id));
             } else {
-                println!("Queued run {} of {name}, a re-run of run {id}: {}", run.id, client.run_url(run.id));
+                outln!("Queued run {} of {name}, a re-run of run {id}: {}", run.id, client.run_url(run.id));
             }
             if wait { wait_for(&session, run.id, &name) } else { Ok(ExitCode::SUCCESS) }
         }
@@ -424,7 +426,7 @@ pub fn runs(args: RunsArgs) -> Result<ExitCode, Failure> {
 fn wait_for(session: &Session, run: i64, pipeline: &str) -> Result<ExitCode, Failure> {
     let result = follow_log(session, run)?;
     let detail = session.client().run(run).map_err(|error| session.fail(error))?;
-    println!("{}", summary(session, &detail.run, pipeline));
+    outln!("{}", summary(session, &detail.run, pipeline));
     match detail.run.result.or(result) {
         Some(result) => Ok(crate::run::exit_code(result)),
         None => Err(Failure::failed(format!("run {run} ended without a result"))),
@@ -434,11 +436,10 @@ fn wait_for(session: &Session, run: i64, pipeline: &str) -> Result<ExitCode, Fai
 /// Prints a run's log live, each line tagged with its job, until the run ends; gives its result.
 fn follow_log(session: &Session, run: i64) -> Result<Option<TaskResult>, Failure> {
     let follower = session.client().follow_logs(run).map_err(|error| session.fail(error))?;
-    let mut out = std::io::stdout().lock();
     for event in follower {
         match event.map_err(|error| session.fail(error))? {
             LogEvent::Line { job, text, .. } => {
-                let _ = writeln!(out, "[{}] {text}", shown_job(&job));
+                outln!("[{}] {text}", shown_job(&job));
             }
             LogEvent::End { status, result } => {
                 if status == "deleted" {

@@ -205,6 +205,20 @@ fn pipelines_run_and_wait_with_the_result_as_exit_code() {
     assert_eq!(runs.as_array().map(Vec::len), Some(1), "{json}");
     assert_eq!(runs[0]["id"], 2);
     assert_eq!(runs[0]["result"], "Failed");
+    // A reader that goes away (`slipway runs list | head`) ends the command quietly.
+    for arguments in [&["runs", "list"][..], &["runs", "logs", "1"], &["pipelines", "list"]] {
+        let mut child = server
+            .admin(arguments)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("slipway starts");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("slipway ends");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(141), "{arguments:?}: {stderr}");
+        assert!(stderr.is_empty(), "{arguments:?} printed: {stderr}");
+    }
     // An admin disables, shows, enables and deletes a pipeline.
     for arguments in [
         &["pipelines", "disable", "bad"][..],

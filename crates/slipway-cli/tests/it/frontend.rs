@@ -88,3 +88,33 @@ fn links_out_of_the_repository_are_refused_without_reading_them() {
     }
     insta::assert_snapshot!(transcripts);
 }
+
+/// A reader that goes away early (`slipway expand ... | head`) ends the command quietly, with the
+/// status a shell gives `ls | head` (141), not a panic (101) with "Broken pipe" on standard error.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::Read as _;
+    let directory = tempfile::tempdir()?;
+    // More output than a pipe holds (64 KiB), so that writing must meet the closed end.
+    let mut pipeline = String::from("steps:\n");
+    for step in 0..3000 {
+        pipeline.push_str(&format!("- script: echo this is step number {step} of a long pipeline\n"));
+    }
+    std::fs::write(directory.path().join("long.yml"), pipeline)?;
+    for command in [&["expand", "long.yml"][..], &["plan", "long.yml"], &["plan", "long.yml", "--format", "json"]] {
+        let mut child = slipway(directory.path())
+            .args(command)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        let mut stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut first = [0_u8; 16];
+        stdout.read_exact(&mut first)?;
+        drop(stdout);
+        let output = child.wait_with_output()?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(141), "{command:?}: {stderr}");
+        assert!(stderr.is_empty(), "{command:?} printed: {stderr}");
+    }
+    Ok(())
+}
