@@ -41,6 +41,10 @@ pub const SECRET_KEY_FILE: &str = "secret.key";
 /// The file in the data directory that the first admin token is written to (mode 0600).
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
+/// The file in the data directory that says a first start has not finished yet: until it has
+/// (the server listened), each start is a first start again and shows the admin token.
+pub const FIRST_START_FILE: &str = "first-start";
+
 /// The whole HTTP server: the API under `/api/v1` (see [`api`]) and the web UI.
 pub fn router(state: AppState) -> Router {
     let routes = api::served().method_not_allowed_fallback(api::method_not_allowed);
@@ -85,6 +89,16 @@ pub enum ServeError {
         path: PathBuf,
         /// Why.
         reason: String,
+    },
+    /// The address to listen on could not be bound.
+    #[error(
+        "cannot listen on {address}: {source} (is another server running there? choose another address with --listen)"
+    )]
+    Listen {
+        /// The address.
+        address: SocketAddr,
+        /// The error.
+        source: std::io::Error,
     },
     /// The store failed.
     #[error(transparent)]
@@ -144,16 +158,48 @@ pub async fn open(data_dir: &Path, database: Option<&str>) -> Result<Opened, Ser
         None => data_dir.join(slipway_store::SQLITE_FILE_NAME).display().to_string(),
     };
     let store = Store::open(&location, StoreOptions::new(key)).await?;
+    let pending = data_dir.join(FIRST_START_FILE);
+    let token_path = data_dir.join(ADMIN_TOKEN_FILE);
     let mut admin_token = None;
     if store.list_users().await?.is_empty() {
+        // The marker first, so that a start that fails from here on is a first start again.
+        let _ = std::fs::remove_file(&pending);
+        write_private(&pending, "the first start has not finished: the next start shows the admin token again\n")?;
         let user = store.create_user("admin", UserRole::Admin).await?;
         let token = store.create_access_token(user.id, "first admin token", None).await?;
-        let path = data_dir.join(ADMIN_TOKEN_FILE);
-        let _ = std::fs::remove_file(&path);
-        write_private(&path, &format!("{}\n", token.secret))?;
+        let _ = std::fs::remove_file(&token_path);
+        write_private(&token_path, &format!("{}\n", token.secret))?;
         admin_token = Some(token.secret);
+    } else if pending.exists() {
+        // An earlier first start failed after making the admin: this start is the first one.
+        match std::fs::read_to_string(&token_path) {
+            Ok(token) if !token.trim().is_empty() => admin_token = Some(token.trim().to_owned()),
+            // It failed before the token was kept: the admin gets a new one.
+            _ => {
+                if let Some(user) = store.user_by_name("admin").await? {
+                    let token = store.create_access_token(user.id, "first admin token", None).await?;
+                    let _ = std::fs::remove_file(&token_path);
+                    write_private(&token_path, &format!("{}\n", token.secret))?;
+                    admin_token = Some(token.secret);
+                }
+            }
+        }
     }
     Ok(Opened { state: AppState::new(store, data_dir), admin_token })
+}
+
+/// Marks the first start as finished: later starts do not show the admin token again.
+///
+/// # Errors
+/// When the marker cannot be removed.
+pub fn first_start_finished(data_dir: &Path) -> Result<(), ServeError> {
+    let pending = data_dir.join(FIRST_START_FILE);
+    match std::fs::remove_file(&pending) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            Err(ServeError::Io { path: pending, source: error })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Listens for SIGTERM and SIGINT from now on; the future ends when one comes.
@@ -174,21 +220,18 @@ fn termination(listen: SocketAddr) -> Result<impl Future<Output = ()>, ServeErro
 /// connections, finishes the requests in progress, stops the trigger service, lets running jobs
 /// finish (their logs and results are stored), and closes the store. The trigger service runs
 /// with the configuration in `state` ([`triggering::Shared::configure`]). `on_listening` is told
-/// the address once bound.
+/// the address it listens on.
 ///
 /// # Errors
-/// When the address cannot be bound, or the store fails at start.
+/// When the store fails at start, or serving fails.
 pub async fn serve(
     state: AppState,
-    listen: SocketAddr,
+    listener: tokio::net::TcpListener,
     config: EngineConfig,
     on_listening: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| ServeError::Io { path: PathBuf::from(listen.to_string()), source })?;
-    let bound = listener.local_addr().unwrap_or(listen);
-    let stop_signal = termination(listen)?;
+    let bound = listener.local_addr().map_err(|source| ServeError::Io { path: PathBuf::from("listener"), source })?;
+    let stop_signal = termination(bound)?;
     let engine = state.start_engine(config).await?;
     let triggers = slipway_triggering::TriggerService::start(state.triggering());
     let cleanup = slipway_engine::retention::spawn(state.core().clone(), state.stopping());
@@ -260,6 +303,11 @@ pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> R
         .build()
         .map_err(|source| ServeError::Io { path: options.data_dir.clone(), source })?;
     runtime.block_on(async {
+        // The address first: a start that cannot listen makes nothing (no data directory, no
+        // admin, no token shown and lost).
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|source| ServeError::Listen { address: options.listen, source })?;
         let opened = open(&options.data_dir, options.database.as_deref()).await?;
         opened.state.set_secure_cookies(options.secure_cookies);
         if let Some(token) = opened.admin_token {
@@ -287,7 +335,14 @@ pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> R
             config.long_poll = timing.long_poll;
             config.kill_grace = timing.kill_grace;
         }
-        let served = serve(opened.state, options.listen, config, |address| notify(Notice::Listening(address))).await;
+        let data_dir = opened.state.data_dir().to_path_buf();
+        let served = serve(opened.state, listener, config, |address| {
+            notify(Notice::Listening(address));
+            if let Err(error) = first_start_finished(&data_dir) {
+                tracing::warn!(%error, "the first start could not be marked as finished");
+            }
+        })
+        .await;
         if served.is_ok() {
             notify(Notice::Stopped);
         }

@@ -381,6 +381,44 @@ fn users_tokens_and_roles() {
     insta::assert_snapshot!(transcripts.join("\n"));
 }
 
+/// A first start that cannot listen (the port is taken) makes nothing: no data directory, no admin
+/// and no token shown and lost; the next start is the first, with the token, the sign-in hint and
+/// the example pipeline.
+#[test]
+fn a_first_serve_that_cannot_listen_makes_nothing() {
+    let dir = scratch_directory("taken");
+    let checkout = dir.join("checkout");
+    make_repository(&checkout, &[("examples/azure-pipelines.yml", &server_fixture("succeeds.yml"))]);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("{error}"));
+    let address = taken.local_addr().unwrap_or_else(|error| panic!("{error}")).to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["serve", "--listen", &address, "--data-dir"])
+        .arg(dir.join("data"))
+        .current_dir(&checkout)
+        .env("XDG_CONFIG_HOME", dir.join("server-config"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|error| panic!("slipway serve: {error}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr).replace(&address, "ADDRESS");
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "nothing, no token, is shown: {stdout}");
+    assert!(
+        stderr.contains(
+            "error: cannot listen on ADDRESS: Address already in use (os error 98) (is another server running there? \
+             choose another address with --listen)"
+        ),
+        "{stderr}"
+    );
+    assert!(!dir.join("data").exists(), "the data directory was made");
+    drop(taken);
+    let server = Server::start_at(dir.clone(), &checkout, &[]);
+    server.wait_for_output("Registered ");
+    let printed = server.output();
+    assert!(printed.contains("Created the user 'admin'. Its token, shown this once"), "{printed}");
+    assert!(printed.contains("Sign in at http://"), "{printed}");
+}
+
 #[test]
 fn a_first_serve_registers_and_runs_the_example_pipeline() {
     let dir = scratch_directory("example");

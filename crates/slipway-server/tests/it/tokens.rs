@@ -56,3 +56,40 @@ async fn me_and_personal_access_tokens() -> TestResult {
     server.stop().await;
     Ok(())
 }
+
+/// A first start that fails after making the admin (before the server listened) is a first start
+/// again: the next start shows the same token, or a new one when the token file is gone; once a
+/// start has listened, later starts show none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_start_is_repeated_until_it_has_finished() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let data = directory.path().join("data");
+    let first = slipway_server::open(&data, None).await?;
+    let token = first.admin_token.clone().ok_or("no admin token on the first start")?;
+    assert!(data.join(slipway_server::FIRST_START_FILE).exists());
+    first.state.store().close().await;
+
+    // It failed before listening: the same token, shown again.
+    let again = slipway_server::open(&data, None).await?;
+    assert_eq!(again.admin_token.as_deref(), Some(token.as_str()));
+    again.state.store().close().await;
+
+    // It failed before the token file was kept: a new token, which works, in the file.
+    std::fs::remove_file(data.join(slipway_server::ADMIN_TOKEN_FILE))?;
+    let renewed = slipway_server::open(&data, None).await?;
+    let new_token = renewed.admin_token.clone().ok_or("no admin token after the file was lost")?;
+    assert_ne!(new_token, token);
+    assert_eq!(std::fs::read_to_string(data.join(slipway_server::ADMIN_TOKEN_FILE))?.trim(), new_token);
+    let (user, _) = renewed.state.store().authenticate_token(&new_token).await?.ok_or("the new token does not work")?;
+    assert_eq!(user.name, "admin");
+    assert_eq!(renewed.state.store().list_users().await?.len(), 1, "one admin, not two");
+    renewed.state.store().close().await;
+
+    // A start that listened finished the first start.
+    slipway_server::first_start_finished(&data)?;
+    assert!(!data.join(slipway_server::FIRST_START_FILE).exists());
+    let later = slipway_server::open(&data, None).await?;
+    assert_eq!(later.admin_token, None);
+    later.state.store().close().await;
+    Ok(())
+}
