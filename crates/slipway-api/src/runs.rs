@@ -292,6 +292,8 @@ pub mod follow {
     pub const END: &str = "end";
     /// The name of a [`LogShutdown`] event.
     pub const SHUTDOWN: &str = "shutdown";
+    /// The name of a [`LogWaiting`] event.
+    pub const WAITING: &str = "waiting";
 
     /// A new line of a job's log.
     #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -313,6 +315,16 @@ pub mod follow {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[schema(value_type = Option<String>)]
         pub result: Option<TaskResult>,
+    }
+
+    /// Why a queued job waits (an agent that can run it is offline or busy), sent when it changes;
+    /// an empty `reason` when it no longer waits for that.
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+    pub struct LogWaiting {
+        /// The job's key (`stage.job` or `stage.job.leg`).
+        pub job: String,
+        /// Why it waits.
+        pub reason: String,
     }
 
     /// The server is stopping and closed the stream; the run goes on.

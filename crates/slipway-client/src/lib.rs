@@ -31,7 +31,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 pub use slipway_api as api;
-use slipway_api::follow::{self, LogEnd, LogLine, LogShutdown};
+use slipway_api::follow::{self, LogEnd, LogLine, LogShutdown, LogWaiting};
 use slipway_api::{
     CreatePipeline, CreateRun, CreatedToken, CreatedUser, Health, Pipeline, PipelineList, QueueStatus, Run, RunDetail,
     RunLogs, RunPage, RunsQuery, User, Variable, VariableGroup, path_segment,
@@ -435,6 +435,13 @@ pub enum LogEvent {
         /// Its result.
         result: Option<slipway_events::TaskResult>,
     },
+    /// Why a queued job waits for an agent, when that changes (empty when it no longer does).
+    Waiting {
+        /// The job's key.
+        job: String,
+        /// Why it waits.
+        reason: String,
+    },
     /// The server is stopping and closed the stream; the run goes on.
     Shutdown {
         /// Why.
@@ -527,6 +534,10 @@ impl LogFollower {
                     let LogEnd { status, result } = data(&event)?;
                     self.finished = true;
                     return Ok(Some(LogEvent::End { status, result }));
+                }
+                follow::WAITING => {
+                    let LogWaiting { job, reason } = data(&event)?;
+                    return Ok(Some(LogEvent::Waiting { job, reason }));
                 }
                 follow::SHUTDOWN => {
                     let LogShutdown { reason } = data(&event)?;

@@ -41,8 +41,9 @@ const REMOTE_HOLDER_PREFIX: &str = "agent:";
 /// The start of the name of the server's in-process agents (`local-N`); remote agents may not use it.
 pub const LOCAL_AGENT_PREFIX: &str = "local-";
 
-/// The start of the message shown on a job that no registered agent can take.
-pub const NO_AGENT_MESSAGE: &str = "waiting: no agent can run this job";
+/// The start of the message shown on a queued job while every agent that can take it is offline
+/// or busy.
+pub const WAITING_PREFIX: &str = "waiting for an agent: ";
 
 /// The reason a job fails with when its agent stopped renewing the lease.
 pub const AGENT_LOST: &str = "agent lost";
@@ -537,59 +538,107 @@ pub fn shown_state(agent: &Agent, current: Option<&Job>) -> AgentState {
     }
 }
 
-/// Whether some agent (in any state: an offline one may come back) could take a job.
-fn can_run(job: &Job, agents: &[Agent]) -> bool {
-    agents
-        .iter()
-        .any(|agent| agent.pool == job.pool && job.demands.iter().all(|demand| demand.is_met_by(&agent.capabilities)))
+/// Why a queued job is not running yet, from the registered agents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Waiting {
+    /// No registered agent, in any state, can ever take it: it fails with this reason.
+    Never(String),
+    /// Agents that can take it exist, but every one is offline: it waits, saying so.
+    Offline(String),
+    /// Agents that can take it are online but busy or draining: it waits, saying so.
+    Busy(String),
+    /// An idle agent can take it: it is about to be leased.
+    Ready,
 }
 
-/// Why no registered agent can take a job, for the job's message.
-fn no_agent_reason(job: &Job, agents: &[Agent]) -> String {
-    let in_pool = agents.iter().filter(|agent| agent.pool == job.pool).count();
-    if in_pool == 0 {
-        return format!("{NO_AGENT_MESSAGE}: no agent is registered in pool '{}'", job.pool);
-    }
-    let demands: Vec<String> = job
-        .demands
+/// A job's demands as Azure writes them (`name`, `name -equals value`).
+fn demand_list(job: &Job) -> String {
+    job.demands
         .iter()
         .map(|demand| match &demand.equals {
             Some(value) if value.is_empty() => format!("'{}' (not a valid demand)", demand.name),
             Some(value) => format!("{} -equals {value}", demand.name),
             None => demand.name.clone(),
         })
-        .collect();
-    format!(
-        "{NO_AGENT_MESSAGE}: none of the {in_pool} agent(s) of pool '{}' meets its demands: {}",
-        job.pool,
-        demands.join(", ")
-    )
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-/// Shows a reason on queued jobs no registered agent can take, and clears it once one can.
+/// Why `job` waits, given every registered agent (offline ones included: they may come back).
+pub(crate) fn waiting(job: &Job, agents: &[Agent]) -> Waiting {
+    let in_pool: Vec<&Agent> = agents.iter().filter(|agent| agent.pool == job.pool).collect();
+    if in_pool.is_empty() {
+        return Waiting::Never(format!(
+            "No agent found in pool '{}': no agent is registered in it. Register one with `slipway agent \
+             --pool {}` (or run the job in another pool), then run the pipeline again.",
+            job.pool, job.pool
+        ));
+    }
+    let able: Vec<&Agent> = in_pool
+        .iter()
+        .copied()
+        .filter(|agent| job.demands.iter().all(|demand| demand.is_met_by(&agent.capabilities)))
+        .collect();
+    if able.is_empty() {
+        return Waiting::Never(format!(
+            "No agent found in pool '{}' which satisfies the specified demands: {} (none of its {} agent(s) \
+             has them). Register an agent with these capabilities (`slipway agent --capability NAME=VALUE`) \
+             or change the demands, then run the pipeline again.",
+            job.pool,
+            demand_list(job),
+            in_pool.len()
+        ));
+    }
+    if able.iter().all(|agent| agent.state == AgentState::Offline) {
+        let names: Vec<&str> = able.iter().map(|agent| agent.name.as_str()).collect();
+        return Waiting::Offline(format!(
+            "{WAITING_PREFIX}the agent(s) of pool '{}' that can run this job are offline: {}",
+            job.pool,
+            names.join(", ")
+        ));
+    }
+    if able.iter().any(|agent| agent.state == AgentState::Idle) {
+        return Waiting::Ready;
+    }
+    Waiting::Busy(format!("{WAITING_PREFIX}every agent of pool '{}' that can run this job is busy", job.pool))
+}
+
+/// Fails the queued jobs that no registered agent can ever take (as Azure does, naming the
+/// demands, also in the job's log), and shows on the others why they wait while every agent that
+/// can take them is offline or busy; clears that once one is idle. Whether any job was failed
+/// (the orchestrator must then move its run on).
 ///
 /// # Errors
 /// When the store fails.
-pub async fn explain_waiting_jobs(store: &Store) -> Result<(), StoreError> {
+pub async fn settle_waiting_jobs(store: &Store) -> Result<bool, StoreError> {
     let queued = store.queued_jobs(None).await?;
     if queued.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let agents = store.list_agents().await?;
+    let mut failed = false;
     for job in queued {
-        let ours = job.message.as_deref().is_some_and(|message| message.starts_with(NO_AGENT_MESSAGE));
-        if can_run(&job, &agents) {
-            if ours {
-                store.set_job_message(job.id, None).await?;
+        let ours = job.message.as_deref().is_some_and(|message| message.starts_with(WAITING_PREFIX));
+        match waiting(&job, &agents) {
+            Waiting::Never(reason) => {
+                tracing::info!(job = job.id.get(), %reason, "failing a job no agent can run");
+                store.append_log_lines(job.id, &[slipway_events::LogKind::Error.line(&reason)]).await?;
+                store.finish_job_unleased(job.id, TaskResult::Failed, Some(&reason)).await?;
+                failed = true;
             }
-        } else {
-            let reason = no_agent_reason(&job, &agents);
-            if job.message.as_deref() != Some(reason.as_str()) && (ours || job.message.is_none()) {
-                store.set_job_message(job.id, Some(&reason)).await?;
+            Waiting::Offline(reason) | Waiting::Busy(reason) => {
+                if job.message.as_deref() != Some(reason.as_str()) && (ours || job.message.is_none()) {
+                    store.set_job_message(job.id, Some(&reason)).await?;
+                }
+            }
+            Waiting::Ready => {
+                if ours {
+                    store.set_job_message(job.id, None).await?;
+                }
             }
         }
     }
-    Ok(())
+    Ok(failed)
 }
 
 /// What happens to a job whose lease expired, by its pool's settings.

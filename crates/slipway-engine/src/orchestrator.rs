@@ -56,7 +56,8 @@ pub struct EngineConfig {
     pub heartbeat_interval: Duration,
     /// How long an agent's lease request waits for a job.
     pub long_poll: Duration,
-    /// An agent not heard from for this long is shown offline.
+    /// An agent not heard from for this long is shown offline (at most: sooner when its long
+    /// poll and a few heartbeats have passed in silence).
     pub agent_silence: Duration,
     /// How often the orchestrator and idle in-process agents look at the store without being woken.
     pub poll_interval: Duration,

@@ -1,6 +1,7 @@
 //! The warden: every second, it takes back expired leases (the job fails with the reason "agent
 //! lost", or goes back in the queue, as the pool's `onAgentLost` says), marks agents not heard
-//! from as offline, and shows a reason on queued jobs that no registered agent can take.
+//! from as offline, fails queued jobs that no registered agent can ever take, and shows on the
+//! others why they wait while the agents that can take them are offline or busy.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +23,9 @@ pub(crate) async fn run(
     // Agents that worked while this server was down renew their leases first.
     let mut next_reclaim = tokio::time::Instant::now() + config.heartbeat_interval.min(config.lease_duration / 2) * 2;
     let mut tick: u64 = 0;
+    // An idle agent asks for work at least every long poll, a busy one renews its lease every
+    // heartbeat: silent for longer than both and a few heartbeats more, it is offline.
+    let silence = config.agent_silence.min(config.long_poll + config.heartbeat_interval * 3);
     loop {
         tokio::select! {
             () = tokio::time::sleep(config.warden_interval) => {}
@@ -33,7 +37,7 @@ pub(crate) async fn run(
             reclaim_expired(&shared).await.log_failure("taking back expired leases");
         }
         // The in-process agents are heard from as long as this server runs.
-        if local_seen.elapsed() >= config.agent_silence / 3 {
+        if local_seen.elapsed() >= silence / 3 {
             local_seen = tokio::time::Instant::now();
             for agent in &local_agents {
                 shared
@@ -43,13 +47,13 @@ pub(crate) async fn run(
                     .log_failure("recording that an in-process agent is alive");
             }
         }
-        shared
-            .store
-            .mark_silent_agents_offline(config.agent_silence)
-            .await
-            .log_failure("marking silent agents offline");
+        shared.store.mark_silent_agents_offline(silence).await.log_failure("marking silent agents offline");
         if tick.is_multiple_of(2) {
-            agents::explain_waiting_jobs(&shared.store).await.log_failure("explaining why jobs wait");
+            match agents::settle_waiting_jobs(&shared.store).await {
+                Ok(true) => shared.wake.notify_one(),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "settling waiting jobs failed"),
+            }
         }
     }
 }

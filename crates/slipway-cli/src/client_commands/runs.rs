@@ -441,6 +441,12 @@ fn follow_log(session: &Session, run: i64) -> Result<Option<TaskResult>, Failure
             LogEvent::Line { job, text, .. } => {
                 outln!("[{}] {text}", shown_job(&job));
             }
+            // Why a job waits for an agent goes with the log, to standard error.
+            LogEvent::Waiting { job, reason } => {
+                if !reason.is_empty() {
+                    eprintln!("[{}] {reason}", shown_job(&job));
+                }
+            }
             LogEvent::End { status, result } => {
                 if status == "deleted" {
                     return Err(Failure::failed(format!("run {run} was deleted while it was followed")));

@@ -125,7 +125,7 @@ impl Server {
     fn spawn(data: &Path, listen: &str, lease_ms: u64) -> TestResult<Process> {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(data.with_extension("log"))?;
         let child = slipway()
-            .args(["serve", "--local-agents", "0", "--listen", listen, "--data-dir"])
+            .args(["serve", "--no-example", "--local-agents", "0", "--listen", listen, "--data-dir"])
             .arg(data)
             .env("SLIPWAY_LEASE_MS", lease_ms.to_string())
             .env("SLIPWAY_HEARTBEAT_MS", "300")
@@ -389,27 +389,23 @@ fn demands_and_pools_decide_which_agent_runs_a_job() -> TestResult {
         server.agent(&scratch, "elsewhere", &["--pool", "other"])?,
     ];
     let id = server.run("demands", &repository(&scratch, DEMANDS)?)?;
-    let run = server.wait_run(id, "the three possible jobs and a reason on the fourth", |run| {
-        let done = ["gpu", "linux", "other"]
-            .iter()
-            .all(|name| job(run, &format!("__default.{name}")).is_ok_and(|job| job["status"] == "completed"));
-        let explained = job(run, "__default.nowhere")
-            .is_ok_and(|job| job["message"].as_str().is_some_and(|message| message.starts_with("waiting: no agent")));
-        done && explained
-    })?;
+    let run = server.wait_completed(id)?;
     assert_eq!(holder(job(&run, "__default.gpu")?), "agent:cuda", "{run}");
     assert_eq!(holder(job(&run, "__default.other")?), "agent:elsewhere", "{run}");
     assert_ne!(holder(job(&run, "__default.linux")?), "agent:elsewhere", "{run}");
+    for name in ["gpu", "linux", "other"] {
+        assert_eq!(job(&run, &format!("__default.{name}"))?["result"], "Succeeded", "{run}");
+    }
+    // No registered agent can ever take the fourth: it fails at once, naming its demands.
     let nowhere = job(&run, "__default.nowhere")?;
-    assert_eq!(nowhere["status"], "queued", "{run}");
+    assert_eq!(nowhere["result"], "Failed", "{run}");
     assert_eq!(
         nowhere["message"],
-        "waiting: no agent can run this job: none of the 2 agent(s) of pool 'default' meets its demands: quantum"
+        "No agent found in pool 'default' which satisfies the specified demands: quantum (none of its 2 agent(s) \
+         has them). Register an agent with these capabilities (`slipway agent --capability NAME=VALUE`) or change \
+         the demands, then run the pipeline again."
     );
-    let cancelled = server.api("POST", &format!("/runs/{id}/cancel"), None)?;
-    assert_eq!(cancelled.status, 202, "{}", cancelled.body);
-    let run = server.wait_completed(id)?;
-    assert_eq!(run["result"], "Canceled", "{run}");
+    assert_eq!(run["result"], "Failed", "{run}");
     Ok(())
 }
 
@@ -561,5 +557,102 @@ fn agents_are_told_clearly_what_is_wrong() -> TestResult {
         slipway().args(["agent", "--server", &server.url, "--work-dir"]).arg(scratch.0.join("none")).output()?;
     assert_eq!(output.status.code(), Some(1));
     insta::assert_snapshot!(String::from_utf8_lossy(&output.stderr), @"error: this agent is not registered yet: give it a registration token with --token (an admin creates one with POST /api/v1/registration-tokens)");
+    Ok(())
+}
+
+/// The state the API shows for the agent `name`.
+fn agent_state(server: &Server, name: &str) -> TestResult<String> {
+    let agents = server.api("GET", "/agents", None)?;
+    let agent = agents.body["agents"]
+        .as_array()
+        .and_then(|agents| agents.iter().find(|agent| agent["name"] == name))
+        .ok_or_else(|| format!("no agent {name}: {}", agents.body))?;
+    Ok(agent["state"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Waits (at most `limit`) until the agent `name` shows `state`.
+fn wait_state(server: &Server, name: &str, state: &str, limit: Duration) -> TestResult {
+    let start = Instant::now();
+    loop {
+        let shown = agent_state(server, name)?;
+        if shown == state {
+            return Ok(());
+        }
+        if start.elapsed() > limit {
+            return Err(format!("agent {name} shows '{shown}', not '{state}', after {limit:?}").into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A job that runs a few seconds, long enough to drain its agent meanwhile.
+const WHILE_DRAINING: &str = "trigger: none\njobs:\n- job: slow\n  steps:\n  - checkout: none\n  - script: |\n      echo started on $(Agent.Name)\n      sleep 3\n      echo finished\n";
+
+#[test]
+fn agent_states_follow_the_agent_at_once_and_a_job_waiting_for_an_offline_agent_says_so() -> TestResult {
+    let scratch = Scratch::new()?;
+    let server = Server::start(&scratch.0.join("data"), 20_000)?;
+    let mut agent = server.agent(&scratch, "a1", &[])?;
+    // Killed while it waits for work: offline at once (its long poll of 5 s has not ended).
+    agent.kill();
+    wait_state(&server, "a1", "offline", Duration::from_secs(4))?;
+
+    // A job that only the offline agent could take waits, and says so, also to `--wait`.
+    let created = server.api(
+        "POST",
+        "/pipelines",
+        Some(json!({ "name": "slow", "repository": repository(&scratch, WHILE_DRAINING)?.display().to_string() })),
+    )?;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let waiting = slipway()
+        .args(["pipelines", "run", "slow", "--wait", "--server", &server.url, "--token", &server.token])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let reason = "waiting for an agent: the agent(s) of pool 'default' that can run this job are offline: a1";
+    let run = server.wait_run(1, "the reason the job waits", |run| run["jobs"][0]["message"] == reason)?;
+    assert_eq!(run["jobs"][0]["status"], "queued", "{run}");
+    let mut waiting = waiting;
+    let stderr = waiting.stderr.take().ok_or("no stderr")?;
+    let (lines, said) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let shown = said.recv_timeout(Duration::from_secs(30))?;
+    assert_eq!(shown, format!("[slow] {reason}"));
+
+    // The agent comes back: the job runs on it; draining shows while it finishes, then offline.
+    let work = scratch.0.join("agent-a1");
+    let log = std::fs::File::create(scratch.0.join("agent-a1-again.log"))?;
+    let mut again = Process(
+        slipway()
+            .args(["agent", "--server", &server.url, "--work-dir"])
+            .arg(&work)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()?,
+    );
+    wait_started(&server, 1)?;
+    assert_eq!(agent_state(&server, "a1")?, "busy");
+    let drain = slipway().args(["agent", "--drain", "--work-dir"]).arg(&work).output()?;
+    assert!(drain.status.success(), "{}", String::from_utf8_lossy(&drain.stderr));
+    wait_state(&server, "a1", "draining", Duration::from_secs(2))?;
+    assert_eq!(again.wait(Duration::from_secs(30))?, Some(0));
+    assert_eq!(agent_state(&server, "a1")?, "offline");
+    let output = waiting.wait_with_output()?;
+    let stderr = reader.join().map_err(|_| "the reader of standard error panicked")?;
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, format!("[slow] {reason}\n"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("[slow] started on a1"));
+    let run = server.get_run(1)?;
+    assert_eq!(run["jobs"][0]["result"], "Succeeded", "{run}");
     Ok(())
 }

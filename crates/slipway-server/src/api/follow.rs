@@ -4,7 +4,8 @@
 //! `line` counting from 0 in its job); when the run has completed and every line was sent, an
 //! `end` event (a [`follow::LogEnd`]) closes the stream. When the server stops, a
 //! `shutdown` event closes it instead, so that draining does not wait for followers. The store is
-//! polled; a follower that reconnects starts from the beginning.
+//! polled; a follower that reconnects starts from the beginning. While a queued job waits for an
+//! agent, a `waiting` event (a [`follow::LogWaiting`]) says why whenever the reason changes.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use slipway_api::follow;
-use slipway_store::{JobId, RunId, RunStatus};
+use slipway_store::{JobId, JobStatus, RunId, RunStatus};
 
 use crate::AppState;
 
@@ -27,6 +28,8 @@ struct Follower {
     state: AppState,
     run: RunId,
     next_line: HashMap<JobId, i64>,
+    /// The waiting reason last sent for each job.
+    waiting: HashMap<JobId, String>,
     pending: VecDeque<Event>,
     stopping: tokio::sync::watch::Receiver<bool>,
     finished: bool,
@@ -43,6 +46,15 @@ impl Follower {
         let store = self.state.store().clone();
         let mut any = false;
         for job in store.jobs_of_run(self.run).await? {
+            let reason = match (&job.status, &job.message) {
+                (JobStatus::Queued, Some(message)) => message.clone(),
+                _ => String::new(),
+            };
+            if self.waiting.get(&job.id).map_or(!reason.is_empty(), |sent| *sent != reason) {
+                let data = follow::LogWaiting { job: job.key.clone(), reason: reason.clone() };
+                self.pending.push_back(json_event(follow::WAITING, &data));
+                self.waiting.insert(job.id, reason);
+            }
             let from = self.next_line.get(&job.id).copied().unwrap_or(0);
             let slice = store.read_log(job.id, from, LINES_PER_READ).await?;
             for (offset, text) in slice.lines.iter().enumerate() {
@@ -99,8 +111,15 @@ impl Follower {
 /// The event stream of a run's logs.
 pub(crate) fn follow(state: AppState, run: RunId) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let stopping = state.stopping();
-    let follower =
-        Follower { state, run, next_line: HashMap::new(), pending: VecDeque::new(), stopping, finished: false };
+    let follower = Follower {
+        state,
+        run,
+        next_line: HashMap::new(),
+        waiting: HashMap::new(),
+        pending: VecDeque::new(),
+        stopping,
+        finished: false,
+    };
     let stream = futures_util::stream::unfold(follower, |mut follower| async move {
         follower.next_event().await.map(|event| (Ok(event), follower))
     });

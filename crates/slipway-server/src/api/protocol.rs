@@ -322,6 +322,44 @@ async fn lease(
         duration: timing.lease_duration,
     };
     let mut stopping = state.stopping();
+    // An agent that goes away while it waits here (killed, its machine gone) is offline at once:
+    // the server drops this request when the connection closes.
+    let mut gone = GoneWhileWaiting { store: store.clone(), agent: Some(agent.id) };
+    let answer = wait_for_lease(&state, &agent, &request, deadline, &mut stopping).await;
+    gone.agent = None;
+    answer
+}
+
+/// Marks an agent offline if its long poll is dropped before it is answered.
+struct GoneWhileWaiting {
+    store: slipway_store::Store,
+    agent: Option<slipway_store::AgentId>,
+}
+
+impl Drop for GoneWhileWaiting {
+    fn drop(&mut self) {
+        let Some(agent) = self.agent.take() else { return };
+        let store = self.store.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tracing::info!(agent = agent.get(), "an agent went away while waiting for a job");
+                store.agent_seen(agent, AgentState::Offline).await.log_failure("marking a vanished agent offline");
+            });
+        }
+    }
+}
+
+/// The long poll of [`lease`]: a job leased to `agent`, or 204 at the deadline or when it drains.
+async fn wait_for_lease(
+    state: &AppState,
+    agent: &slipway_store::Agent,
+    request: &StoreLeaseRequest,
+    deadline: tokio::time::Instant,
+    stopping: &mut tokio::sync::watch::Receiver<bool>,
+) -> Result<Response, ApiError> {
+    let store = state.store();
+    let hub = state.agent_hub();
+    let timing = hub.timing();
     loop {
         if hub.is_draining(agent.id) || *stopping.borrow() {
             return Ok(StatusCode::NO_CONTENT.into_response());
@@ -329,7 +367,7 @@ async fn lease(
         let notified = hub.work.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if let Some(leased) = store.lease_job(&request).await? {
+        if let Some(leased) = store.lease_job(request).await? {
             match agents::job_message(store, &leased, timing).await {
                 Ok(message) => return Ok(Json(message).into_response()),
                 Err(MessageError::Unusable(reason)) => {
@@ -374,7 +412,9 @@ async fn heartbeat(
     let token = lease_token(&headers, job)?;
     let timing = state.agent_hub().timing();
     let beat = state.store().renew_lease(&token, timing.lease_duration).await.map_err(job_error)?;
-    state.store().agent_seen(caller.agent.id, AgentState::Busy).await.log_failure("recording that an agent is busy");
+    // A draining agent stays draining while it finishes its job.
+    let busy = if caller.agent.state == AgentState::Draining { AgentState::Draining } else { AgentState::Busy };
+    state.store().agent_seen(caller.agent.id, busy).await.log_failure("recording that an agent is busy");
     Ok(Json(HeartbeatReply {
         lease_remaining_ms: agents::millis(timing.lease_duration),
         cancel_requested: beat.cancel_requested,

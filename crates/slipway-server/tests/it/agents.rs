@@ -156,7 +156,7 @@ jobs:
 ";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_no_agent_can_take_says_why_and_waits() -> TestResult {
+async fn a_job_no_agent_can_ever_take_fails_at_once_naming_its_demands() -> TestResult {
     let directory = tempfile::tempdir()?;
     let repository = directory.path().join("repository");
     make_repository(&repository, &[("azure-pipelines.yml", UNMEETABLE)])?;
@@ -167,22 +167,15 @@ async fn a_job_no_agent_can_take_says_why_and_waits() -> TestResult {
     send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
     let started = send(&app, Method::POST, "/api/v1/pipelines/special/runs", Some(&admin), Some(json!({}))).await?;
     let id = started.body["id"].as_i64().ok_or("no run id")?;
-    let mut message = Value::Null;
-    for _ in 0..100 {
-        let run = send(&app, Method::GET, &format!("/api/v1/runs/{id}"), Some(&admin), None).await?;
-        message = run.body["jobs"][0]["message"].clone();
-        if message.is_string() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        message,
-        "waiting: no agent can run this job: none of the 1 agent(s) of pool 'default' meets its demands: quantum -equals yes"
-    );
-    send(&app, Method::POST, &format!("/api/v1/runs/{id}/cancel"), Some(&admin), None).await?;
     let run = wait_for_run(&app, &admin, id).await?;
-    assert_eq!(run["result"], "Canceled", "{run}");
+    let reason = "No agent found in pool 'default' which satisfies the specified demands: quantum -equals yes \
+                  (none of its 1 agent(s) has them). Register an agent with these capabilities (`slipway agent \
+                  --capability NAME=VALUE`) or change the demands, then run the pipeline again.";
+    assert_eq!(run["result"], "Failed", "{run}");
+    assert_eq!(run["jobs"][0]["result"], "Failed", "{run}");
+    assert_eq!(run["jobs"][0]["message"], reason, "{run}");
+    let logs = send(&app, Method::GET, &format!("/api/v1/runs/{id}/logs"), Some(&admin), None).await?;
+    assert_eq!(logs.body["jobs"][0]["log"].as_str(), Some(format!("##[error]{reason}\n").as_str()), "{}", logs.body);
     server.stop().await;
     Ok(())
 }

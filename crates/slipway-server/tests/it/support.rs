@@ -31,6 +31,8 @@ impl TestServer {
     /// `None`) and starts an engine with `workers` slots.
     pub async fn start_on(data_dir: &Path, database: Option<&str>, workers: usize) -> TestResult<Self> {
         let opened = slipway_server::open(data_dir, database).await?;
+        // A test server serves at once: its first start has finished.
+        slipway_server::first_start_finished(opened.state.data_dir())?;
         let mut config = EngineConfig::new(data_dir.to_path_buf());
         config.workers = workers;
         if !landlock_available("the server's in-process agents") {

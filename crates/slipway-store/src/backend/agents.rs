@@ -174,7 +174,7 @@ pub(crate) async fn register_agent(
     let (credential, credential_prefix) = new_secret(AGENT_CREDENTIAL_KIND)?;
     let row = sqlx::query(concat!(
         "INSERT INTO agents (name, pool, capabilities, version, credential_prefix, credential_hash, state, created_at, last_seen_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'idle', $7, $7) RETURNING ",
+         VALUES ($1, $2, $3, $4, $5, $6, 'offline', $7, $7) RETURNING ",
         agent_columns!()
     ))
     .bind(&agent.name)

@@ -35,7 +35,7 @@ impl Store {
 
     /// Turns a registration token into an agent with its own credential (returned this once):
     /// `None` when the token is unknown, used or expired. The token is used up only if the agent is
-    /// created.
+    /// created; it is offline until it says hello.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when an agent of that name exists.

@@ -124,7 +124,7 @@ conformance! {
         let capabilities: BTreeMap<String, String> = [("Agent.OS".to_owned(), "Linux".to_owned()), ("git".to_owned(), "2.47".to_owned())].into();
         let new = NewAgent { name: "builder-1".into(), pool: "default".into(), capabilities: capabilities.clone(), version: "0.1.0".into() };
         let agent = store.register_agent(&registration.secret, &new).await?.ok_or("registration refused")?;
-        assert_eq!((agent.item.state, agent.item.capabilities.clone()), (AgentState::Idle, capabilities));
+        assert_eq!((agent.item.state, agent.item.capabilities.clone()), (AgentState::Offline, capabilities));
         assert!(store.register_agent(&registration.secret, &NewAgent { name: "builder-2".into(), ..new.clone() }).await?.is_none(), "a token was used twice");
         // A name that is taken does not use the token up.
         let second = store.create_registration_token(None, Some(Timestamp(crate::support::START.millis() + 10_000))).await?;
@@ -141,8 +141,13 @@ conformance! {
         assert_eq!((updated.version.as_str(), updated.capabilities.len()), ("0.2.0", 0));
         test.advance(5_000);
         store.agent_seen(agent.item.id, AgentState::Idle).await?;
+        // builder-2 never said hello: offline since it registered. builder-1 goes silent.
+        let listed = store.list_agents().await?;
+        assert_eq!(listed.iter().find(|agent| agent.id == builder_two.item.id).map(|agent| agent.state), Some(AgentState::Offline));
+        assert!(store.mark_silent_agents_offline(Duration::from_secs(3)).await?.is_empty());
+        test.advance(5_000);
         let offline = store.mark_silent_agents_offline(Duration::from_secs(3)).await?;
-        assert_eq!(offline.iter().map(|agent| agent.name.as_str()).collect::<Vec<_>>(), ["builder-2"]);
+        assert_eq!(offline.iter().map(|agent| agent.name.as_str()).collect::<Vec<_>>(), ["builder-1"]);
         let tokens = store.list_registration_tokens().await?;
         assert_eq!(tokens.iter().filter(|token| token.used_at.is_some()).count(), 2);
         assert!(store.delete_agent(builder_two.item.id).await?);
