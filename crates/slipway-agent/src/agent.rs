@@ -30,18 +30,19 @@ const RUNS_KEPT: usize = 10;
 /// What `slipway agent` was given.
 #[derive(Clone, Debug)]
 pub struct AgentOptions {
-    /// The server's URL.
-    pub server: String,
+    /// The server's URL; the one the credential file holds when `None`.
+    pub server: Option<String>,
     /// A registration token, needed the first time (when the work directory has no credential).
     pub token: Option<String>,
-    /// The agent's name; the machine's name when `None`.
+    /// The agent's name; the machine's name when `None`. Only used to register.
     pub name: Option<String>,
-    /// The pool it serves.
-    pub pool: String,
+    /// The pool it serves; `default` when `None`. Only used to register.
+    pub pool: Option<String>,
     /// Where it keeps its credential, checkouts and job directories.
     pub work_dir: PathBuf,
-    /// Capabilities given by the user, added to the detected ones.
-    pub capabilities: BTreeMap<String, String>,
+    /// Capabilities given by the user, added to the detected ones: kept in the credential file,
+    /// and replacing the kept ones when given again; the kept ones when `None`.
+    pub capabilities: Option<BTreeMap<String, String>>,
     /// How long a minute of `timeoutInMinutes` lasts (a minute, except in tests).
     pub minute: Duration,
 }
@@ -55,6 +56,9 @@ struct Credential {
     name: String,
     pool: String,
     credential: String,
+    /// The capabilities the user gave (`--capability`), kept for later starts.
+    #[serde(default)]
+    capabilities: BTreeMap<String, String>,
 }
 
 /// Why the agent stopped with an error.
@@ -74,6 +78,9 @@ pub enum AgentError {
          POST /api/v1/registration-tokens)"
     )]
     NotRegistered,
+    /// There is no credential and no server to register with.
+    #[error("this agent is not registered yet: give it the server's URL with --server URL (or SLIPWAY_SERVER)")]
+    NoServer,
     /// The server refused (a used token, a taken name, another protocol version, a revoked agent).
     #[error("{0}")]
     Refused(String),
@@ -115,6 +122,8 @@ pub enum AgentNotice {
         /// How.
         report: JobReport,
     },
+    /// A start gave settings that differ from the kept ones: what now holds.
+    Changed(String),
     /// The server cannot be reached; the agent tries again.
     Unreachable(String),
     /// Drained: no more jobs.
@@ -168,7 +177,7 @@ fn work_dir_error(path: &Path) -> impl FnOnce(std::io::Error) -> AgentError + '_
     move |error| AgentError::WorkDir { path: path.to_path_buf(), reason: error.to_string() }
 }
 
-fn read_credential(work_dir: &Path, server: &str) -> Result<Option<Credential>, AgentError> {
+fn read_credential(work_dir: &Path, server: Option<&str>) -> Result<Option<Credential>, AgentError> {
     let path = work_dir.join(CREDENTIAL_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -179,7 +188,9 @@ fn read_credential(work_dir: &Path, server: &str) -> Result<Option<Credential>, 
         path: path.clone(),
         reason: format!("not a credential file: {error}"),
     })?;
-    if credential.server.trim_end_matches('/') != server.trim_end_matches('/') {
+    if let Some(server) = server
+        && credential.server.trim_end_matches('/') != server.trim_end_matches('/')
+    {
         return Err(AgentError::WorkDir {
             path,
             reason: format!(
@@ -189,6 +200,52 @@ fn read_credential(work_dir: &Path, server: &str) -> Result<Option<Credential>, 
         });
     }
     Ok(Some(credential))
+}
+
+/// The pool an agent registers in when none is given.
+pub const DEFAULT_POOL: &str = "default";
+
+/// The kept registration, with the capabilities given at this start (if any) replacing the kept
+/// ones; says what changed, and what a name or pool given now cannot change.
+fn keep_or_replace(
+    work_dir: &Path,
+    mut credential: Credential,
+    options: &AgentOptions,
+    notify: &mut dyn FnMut(AgentNotice),
+) -> Result<Credential, AgentError> {
+    if let Some(name) = options.name.as_deref().filter(|name| *name != credential.name) {
+        notify(AgentNotice::Changed(format!(
+            "--name {name} is not used: this work directory is registered as '{}' (register another with another \
+             --work-dir)",
+            credential.name
+        )));
+    }
+    if let Some(pool) = options.pool.as_deref().filter(|pool| *pool != credential.pool) {
+        notify(AgentNotice::Changed(format!(
+            "--pool {pool} is not used: this agent is registered in pool '{}' (register another with another \
+             --work-dir)",
+            credential.pool
+        )));
+    }
+    if let Some(given) = &options.capabilities
+        && *given != credential.capabilities
+    {
+        let shown = |capabilities: &BTreeMap<String, String>| {
+            if capabilities.is_empty() {
+                "none".to_owned()
+            } else {
+                capabilities.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join(", ")
+            }
+        };
+        notify(AgentNotice::Changed(format!(
+            "the capabilities given now replace the ones kept from before: {} (were: {})",
+            shown(given),
+            shown(&credential.capabilities)
+        )));
+        credential.capabilities = given.clone();
+        write_credential(work_dir, &credential)?;
+    }
+    Ok(credential)
 }
 
 fn write_credential(work_dir: &Path, credential: &Credential) -> Result<PathBuf, AgentError> {
@@ -265,19 +322,21 @@ pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(Age
     let work_dir = std::fs::canonicalize(&options.work_dir).map_err(work_dir_error(&options.work_dir))?;
     let pid_path = work_dir.join(PID_FILE);
     std::fs::write(&pid_path, format!("{}\n", std::process::id())).map_err(work_dir_error(&pid_path))?;
-    let client = Client::new(&options.server)?;
-    let credential = match read_credential(&work_dir, &options.server)? {
-        Some(credential) => credential,
+    let credential = match read_credential(&work_dir, options.server.as_deref())? {
+        Some(credential) => keep_or_replace(&work_dir, credential, options, notify)?,
         None => {
+            let server = options.server.clone().ok_or(AgentError::NoServer)?;
+            let client = Client::new(&server)?;
             let token = options.token.clone().ok_or(AgentError::NotRegistered)?;
             let name = options.name.clone().unwrap_or_else(default_name);
             check_name(&name).map_err(AgentError::Refused)?;
-            let capabilities = crate::capabilities::detect(&name, &options.capabilities);
+            let given = options.capabilities.clone().unwrap_or_default();
+            let capabilities = crate::capabilities::detect(&name, &given);
             let request = RegisterRequest {
                 protocol_version: PROTOCOL_VERSION,
                 registration_token: token,
                 name,
-                pool: options.pool.clone(),
+                pool: options.pool.clone().unwrap_or_else(|| DEFAULT_POOL.to_owned()),
                 version: slipway_protocol::SOFTWARE_VERSION.to_owned(),
                 capabilities,
             };
@@ -288,20 +347,21 @@ pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(Age
                 Err(error) => return Err(error.into()),
             };
             let credential = Credential {
-                server: options.server.clone(),
+                server,
                 agent_id: registered.agent_id,
                 name: registered.name,
                 pool: registered.pool,
                 credential: registered.credential,
+                capabilities: given,
             };
             let path = write_credential(&work_dir, &credential)?;
             notify(AgentNotice::Registered { name: credential.name.clone(), path });
             credential
         }
     };
-    let client = client.with_credential(&credential.credential);
+    let client = Client::new(&credential.server)?.with_credential(&credential.credential);
     *control.client.lock().unwrap_or_else(PoisonError::into_inner) = Some(client.clone());
-    let capabilities = crate::capabilities::detect(&credential.name, &options.capabilities);
+    let capabilities = crate::capabilities::detect(&credential.name, &credential.capabilities);
     let hello = HelloRequest { version: slipway_protocol::SOFTWARE_VERSION.to_owned(), capabilities };
     let settings = match with_retries(control, notify, || client.hello(&hello)) {
         Ok(Some(answer)) => answer.settings,
@@ -315,7 +375,7 @@ pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(Age
     notify(AgentNotice::Ready {
         name: credential.name.clone(),
         pool: credential.pool.clone(),
-        server: options.server.clone(),
+        server: credential.server.clone(),
     });
     let identity =
         AgentIdentity { name: credential.name.clone(), id: credential.agent_id, work_folder: work_dir.clone() };

@@ -15,23 +15,25 @@ use slipway_agent::{AgentNotice, AgentOptions, Control};
 /// Arguments of `slipway agent`.
 #[derive(Args, Debug)]
 pub struct AgentArgs {
-    /// The server's URL [default: $SLIPWAY_SERVER].
+    /// The server's URL, needed to register [default: $SLIPWAY_SERVER, or the one the agent
+    /// registered with].
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
     /// A registration token, needed the first time (an admin creates one with
     /// `POST /api/v1/registration-tokens`).
     #[arg(long, value_name = "REGISTRATION_TOKEN")]
     pub token: Option<String>,
-    /// The agent's name [default: the machine's name].
+    /// The agent's name, when it registers [default: the machine's name].
     #[arg(long, value_name = "N")]
     pub name: Option<String>,
-    /// The pool the agent serves.
-    #[arg(long, value_name = "P", default_value = "default")]
-    pub pool: String,
+    /// The pool the agent serves, when it registers [default: default].
+    #[arg(long, value_name = "P")]
+    pub pool: Option<String>,
     /// Where the agent keeps its credential, checkouts and job directories.
     #[arg(long, value_name = "DIR", default_value = ".slipway-agent")]
     pub work_dir: PathBuf,
-    /// A capability of this machine besides the detected ones (repeatable).
+    /// A capability of this machine besides the detected ones (repeatable). Kept for later starts;
+    /// given again, they replace the kept ones.
     #[arg(long = "capability", value_name = "KEY=VALUE")]
     pub capabilities: Vec<String>,
     /// Ask the agent running in the work directory to finish its current job and stop.
@@ -53,11 +55,7 @@ pub fn agent_command(args: &AgentArgs) -> ExitCode {
             }
         };
     }
-    let Some(server) = args.server.clone().or_else(|| std::env::var("SLIPWAY_SERVER").ok().filter(|s| !s.is_empty()))
-    else {
-        eprintln!("error: the server's URL is needed: --server URL (or SLIPWAY_SERVER)");
-        return ExitCode::from(2);
-    };
+    let server = args.server.clone().or_else(|| std::env::var("SLIPWAY_SERVER").ok().filter(|s| !s.is_empty()));
     let mut capabilities = BTreeMap::new();
     for text in &args.capabilities {
         match slipway_agent::capabilities::parse_capability(text) {
@@ -81,7 +79,7 @@ pub fn agent_command(args: &AgentArgs) -> ExitCode {
         name: args.name.clone(),
         pool: args.pool.clone(),
         work_dir: args.work_dir.clone(),
-        capabilities,
+        capabilities: if args.capabilities.is_empty() { None } else { Some(capabilities) },
         minute,
     };
     let control = Arc::new(Control::new());
@@ -102,6 +100,7 @@ pub fn agent_command(args: &AgentArgs) -> ExitCode {
                 if report.lease_lost { "stopped: the lease was lost".to_owned() } else { report.result.to_string() };
             println!("Finished {key}: {how}");
         }
+        AgentNotice::Changed(what) => eprintln!("note: {what}"),
         AgentNotice::Unreachable(reason) => eprintln!("warning: {reason}; trying again"),
         AgentNotice::Drained => println!("Agent stopped: it took no more jobs."),
     };

@@ -656,3 +656,78 @@ fn agent_states_follow_the_agent_at_once_and_a_job_waiting_for_an_offline_agent_
     assert_eq!(run["jobs"][0]["result"], "Succeeded", "{run}");
     Ok(())
 }
+
+/// The capabilities the API shows for the agent `name`.
+fn agent_capability(server: &Server, name: &str, key: &str) -> TestResult<Value> {
+    let agents = server.api("GET", "/agents", None)?;
+    let agent = agents.body["agents"]
+        .as_array()
+        .and_then(|agents| agents.iter().find(|agent| agent["name"] == name))
+        .ok_or_else(|| format!("no agent {name}: {}", agents.body))?;
+    Ok(agent["capabilities"][key].clone())
+}
+
+/// Starts `slipway agent` again in the work directory of the agent `name` with `arguments`,
+/// waits until it is idle; the process and the file its output goes to.
+fn restart_agent(server: &Server, scratch: &Scratch, name: &str, arguments: &[&str]) -> TestResult<(Process, PathBuf)> {
+    let log_path = scratch.0.join(format!("agent-{name}-{}.log", COUNTER.fetch_add(1, Ordering::SeqCst)));
+    let log = std::fs::File::create(&log_path)?;
+    let process = Process(
+        slipway()
+            .args(["agent", "--work-dir"])
+            .arg(scratch.0.join(format!("agent-{name}")))
+            .args(arguments)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()?,
+    );
+    wait_state(server, name, "idle", Duration::from_secs(30))?;
+    Ok((process, log_path))
+}
+
+#[test]
+fn a_restarted_agent_keeps_its_server_and_capabilities_unless_given_new_ones() -> TestResult {
+    let scratch = Scratch::new()?;
+    let server = Server::start(&scratch.0.join("data"), 20_000)?;
+    let mut agent = server.agent(&scratch, "k1", &["--capability", "gpu=CUDA12"])?;
+    agent.kill();
+    wait_state(&server, "k1", "offline", Duration::from_secs(10))?;
+    // Neither --server nor --capability: what registration kept.
+    let (mut agent, log) = restart_agent(&server, &scratch, "k1", &[])?;
+    assert_eq!(agent_capability(&server, "k1", "gpu")?, "CUDA12");
+    agent.kill();
+    wait_state(&server, "k1", "offline", Duration::from_secs(10))?;
+    assert!(!std::fs::read_to_string(&log)?.contains("note:"), "{}", std::fs::read_to_string(&log)?);
+    // Given again: they replace the kept ones, with a line saying so, and are kept in turn.
+    let (mut agent, log) = restart_agent(&server, &scratch, "k1", &["--capability", "gpu=ROCm6", "--pool", "other"])?;
+    assert_eq!(agent_capability(&server, "k1", "gpu")?, "ROCm6");
+    agent.kill();
+    wait_state(&server, "k1", "offline", Duration::from_secs(10))?;
+    let said = std::fs::read_to_string(&log)?;
+    assert!(
+        said.contains(
+            "note: the capabilities given now replace the ones kept from before: gpu=ROCm6 (were: gpu=CUDA12)\n"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "note: --pool other is not used: this agent is registered in pool 'default' (register another with \
+             another --work-dir)\n"
+        ),
+        "{said}"
+    );
+    let (mut agent, _) = restart_agent(&server, &scratch, "k1", &[])?;
+    assert_eq!(agent_capability(&server, "k1", "gpu")?, "ROCm6");
+    agent.kill();
+    wait_state(&server, "k1", "offline", Duration::from_secs(10))?;
+    // Never registered: the server's URL is needed.
+    let fresh = slipway().args(["agent", "--work-dir"]).arg(scratch.0.join("agent-new")).output()?;
+    assert_eq!(fresh.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&fresh.stderr),
+        "error: this agent is not registered yet: give it the server's URL with --server URL (or SLIPWAY_SERVER)\n"
+    );
+    Ok(())
+}
