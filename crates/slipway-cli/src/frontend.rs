@@ -46,6 +46,15 @@ pub struct ValidateArgs {
     pub format: Format,
     #[command(flatten)]
     pub load: LoadArgs,
+    /// A directory of task folders, or one task folder, where `task:` steps may find their task
+    /// besides the built-in ones (repeatable; as `slipway run --tasks`, with the configuration
+    /// files' `[tasks]` too).
+    #[arg(long = "tasks", value_name = "DIR")]
+    pub tasks: Vec<PathBuf>,
+    /// Report `task:` steps whose task is unknown as warnings (`slipway run --skip-unknown-tasks`
+    /// skips them) instead of errors.
+    #[arg(long)]
+    pub skip_unknown_tasks: bool,
 }
 
 /// Arguments of `slipway expand`.
@@ -164,7 +173,21 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
     let mut valid = true;
     let mut reports = Vec::new();
     for path in &args.paths {
-        let loaded = load(path, &args.load);
+        let mut loaded = load(path, &args.load);
+        // Every `task:` step needs a task, as `slipway run` checks before it starts.
+        if let Some(plan) = &loaded.plan {
+            let (source_dir, _) = crate::git::repository(path);
+            match crate::run::tasks::directories(&args.tasks, &source_dir) {
+                Ok(directories) => {
+                    let folders = crate::run::tasks::discover(&directories);
+                    loaded.diagnostics.extend(crate::run::tasks::check(plan, &folders, args.skip_unknown_tasks));
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
         let ok = !has_errors(&loaded.diagnostics) && loaded.plan.is_some();
         valid &= ok;
         match args.format {

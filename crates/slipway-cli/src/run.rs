@@ -2,7 +2,7 @@
 //! live output (or the event stream as JSON lines) and a summary.
 
 pub(crate) mod console;
-mod tasks;
+pub(crate) mod tasks;
 
 use std::io::Write as _;
 use std::path::PathBuf;

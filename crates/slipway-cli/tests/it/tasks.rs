@@ -149,3 +149,36 @@ fn input_errors_fail_the_step_with_the_agents_message() {
     ]);
     out.refuse(&["never"]);
 }
+
+/// `slipway validate` checks `task:` steps as `slipway run` does before it starts: unknown tasks
+/// are errors (warnings with `--skip-unknown-tasks`), and `--tasks` and the configuration file's
+/// folders count.
+#[test]
+fn validate_reports_unknown_tasks_as_run_does() {
+    let scratch = scratch("unknown-tasks.yml", &[]);
+    let validate = |arguments: &[&str]| {
+        let mut command = crate::support::slipway(&scratch.repo());
+        command.arg("validate").arg("azure-pipelines.yml").args(arguments).env("XDG_CONFIG_HOME", scratch.repo());
+        crate::support::transcript(&mut command)
+    };
+    insta::assert_snapshot!("validate_unknown_tasks", validate(&[]));
+    insta::assert_snapshot!("validate_unknown_tasks_skipped", validate(&["--skip-unknown-tasks"]));
+    // A task from a folder: unknown without the folder, valid with it.
+    scratch.write("hello.yml", "steps:\n- task: HelloTask@1\n  inputs:\n    who: Slipway\n");
+    let hello = |arguments: &[&str]| {
+        crate::support::slipway(&scratch.repo())
+            .arg("validate")
+            .arg("hello.yml")
+            .args(arguments)
+            .env("XDG_CONFIG_HOME", scratch.repo())
+            .output()
+            .unwrap_or_else(|error| panic!("{error}"))
+    };
+    let without = hello(&[]);
+    assert_eq!(without.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&without.stderr).contains("error[R0001]: the task `HelloTask@1`"));
+    let tasks = test_tasks();
+    let with = hello(&["--tasks", &tasks.display().to_string()]);
+    assert_eq!(String::from_utf8_lossy(&with.stdout), "hello.yml: valid (1 stage, 1 job, 1 step)\n");
+    assert_eq!(with.status.code(), Some(0), "{}", String::from_utf8_lossy(&with.stderr));
+}
