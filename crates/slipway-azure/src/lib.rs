@@ -38,8 +38,14 @@ pub struct Compiled {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Expands, validates and lowers the pipeline at `entry`. Each stage runs only when the one
-/// before it found no errors, so that one mistake is not reported three times.
+/// Expansion errors that leave the rest of the document whole: expressions that do not parse or
+/// evaluate, malformed directives, a key defined twice.
+const LOCAL_EXPANSION_ERRORS: [&str; 6] = ["T0010", "T0011", "T0012", "T0013", "T0014", "T0016"];
+
+/// Expands, validates and lowers the pipeline at `entry`. The document is validated even when
+/// expansion found errors in expressions or directives, so that every problem is reported at
+/// once, but without what lies where expansion failed (one mistake is not reported twice);
+/// lowering runs only on a valid document.
 pub fn compile(entry: &Location, file_system: &dyn FileSystem, options: &Options) -> Compiled {
     let expansion = expand(entry, file_system, options);
     let mut diagnostics = expansion.diagnostics;
@@ -48,10 +54,32 @@ pub fn compile(entry: &Location, file_system: &dyn FileSystem, options: &Options
     let Some(root) = expansion.root else {
         return Compiled { sources, expanded: None, plan: None, diagnostics };
     };
-    if has_errors(&diagnostics) {
+    let expansion_failed = has_errors(&diagnostics);
+    // A template that could not be included leaves a document with parts missing: validating it
+    // would report what is only missing. Errors inside expressions and directives leave the rest
+    // whole.
+    let only_local = diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.is_error())
+        .all(|diagnostic| LOCAL_EXPANSION_ERRORS.contains(&diagnostic.code));
+    if expansion_failed && !only_local {
         return Compiled { sources, expanded: Some(root), plan: None, diagnostics };
     }
+    let failed_at: Vec<slipway_diagnostics::Span> = diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.is_error())
+        .filter_map(|diagnostic| diagnostic.span)
+        .collect();
     let mut found = validate(&root);
+    if expansion_failed {
+        found.retain(|diagnostic| {
+            diagnostic.span.is_some_and(|span| {
+                !failed_at
+                    .iter()
+                    .any(|failed| failed.file == span.file && failed.start < span.end && span.start < failed.end)
+            })
+        });
+    }
     // Reported in the order of the files, as a person reads them.
     found.sort_by_key(|diagnostic| diagnostic.span.map(|span| (span.file, span.start)));
     diagnostics.extend(found);

@@ -328,3 +328,26 @@ fn variables_are_visible_to_the_ones_after_them_in_both_forms() {
         - script: echo one-two-three-four-five
     ");
 }
+
+/// An error in a template expression does not hide the file's other errors (issue 11): the rest
+/// of the document is still validated, without reporting again what lies where expansion failed;
+/// a template that could not be included stops there (the document has parts missing).
+#[test]
+fn expression_errors_do_not_hide_the_other_errors() {
+    let compiled = |entries: &[(&str, &str)]| {
+        let compiled =
+            slipway_azure::compile(&Location::local("azure-pipelines.yml"), &files(entries), &Options::default());
+        compiled.diagnostics.iter().map(|diagnostic| (diagnostic.code, diagnostic.message.clone())).collect::<Vec<_>>()
+    };
+    let found = compiled(&[(
+        "azure-pipelines.yml",
+        "variables:\n  ${{ if eq(parameters.x, }}:\n    a: 1\nsteps:\n- script: echo hi\n  condition: and(succeeded(), eq(variables.a, '1')\n- script: echo ${{ variables.b\n",
+    )]);
+    let codes: Vec<&str> = found.iter().map(|(code, _)| *code).collect();
+    assert_eq!(codes, ["T0010", "T0010", "V0007"], "{found:?}");
+    assert!(found[2].1.contains("Unclosed function: 'and'"), "{found:?}");
+    // A missing template: only that.
+    let found =
+        compiled(&[("azure-pipelines.yml", "steps:\n- template: missing.yml\n- script: echo hi\n  condition: and(\n")]);
+    assert_eq!(found.iter().map(|(code, _)| *code).collect::<Vec<_>>(), ["T0001"], "{found:?}");
+}
