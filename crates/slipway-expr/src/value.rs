@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -255,10 +256,38 @@ fn number_to_json(n: f64) -> serde_json::Value {
 }
 
 /// An ordered mapping from string keys to values. Keys are compared ordinal ignore-case, as Azure's
-/// variables, parameters and dependencies dictionaries are; the order of insertion is kept.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// variables, parameters and dependencies dictionaries are; the order of insertion is kept. An index
+/// of the folded keys makes inserting and finding a key independent of the object's size.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(from = "ObjectEntries", into = "ObjectEntries")]
 pub struct Object {
     entries: Vec<(String, Value)>,
+    /// The position in `entries` of each key, folded as [`eq_ignore_case`] compares them.
+    index: HashMap<String, usize>,
+}
+
+/// How an [`Object`] is written: its entries (the index is made again when read).
+#[derive(Clone, Serialize, Deserialize)]
+struct ObjectEntries {
+    entries: Vec<(String, Value)>,
+}
+
+impl From<ObjectEntries> for Object {
+    fn from(written: ObjectEntries) -> Self {
+        written.entries.into_iter().collect()
+    }
+}
+
+impl From<Object> for ObjectEntries {
+    fn from(object: Object) -> Self {
+        ObjectEntries { entries: object.entries }
+    }
+}
+
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
 }
 
 impl Object {
@@ -271,12 +300,14 @@ impl Object {
     /// the new spelling); the previous value is returned.
     pub fn insert(&mut self, key: impl Into<String>, value: Value) -> Option<Value> {
         let key = key.into();
-        match self.entries.iter_mut().find(|(k, _)| eq_ignore_case(k, &key)) {
-            Some(entry) => {
+        match self.index.entry(fold(&key)) {
+            std::collections::hash_map::Entry::Occupied(found) => {
+                let entry = &mut self.entries[*found.get()];
                 entry.0 = key;
                 Some(std::mem::replace(&mut entry.1, value))
             }
-            None => {
+            std::collections::hash_map::Entry::Vacant(vacant) => {
+                vacant.insert(self.entries.len());
                 self.entries.push((key, value));
                 None
             }
@@ -285,13 +316,19 @@ impl Object {
 
     /// The value of `key`, matched case-insensitively.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.entries.iter().find(|(k, _)| eq_ignore_case(k, key)).map(|(_, v)| v)
+        self.index.get(&fold(key)).map(|&position| &self.entries[position].1)
     }
 
     /// Removes `key` (matched case-insensitively) and returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let index = self.entries.iter().position(|(k, _)| eq_ignore_case(k, key))?;
-        Some(self.entries.remove(index).1)
+        let position = self.index.remove(&fold(key))?;
+        let (_, value) = self.entries.remove(position);
+        for later in self.index.values_mut() {
+            if *later > position {
+                *later -= 1;
+            }
+        }
+        Some(value)
     }
 
     /// The entries in insertion order.
@@ -676,6 +713,27 @@ fn cmp_f64(a: f64, b: f64) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keys are found ignoring case through the index, whatever the size, and the index follows
+    /// replacements and removals.
+    #[test]
+    fn objects_find_keys_ignoring_case_at_any_size() {
+        let mut object: Object = (0..10_000).map(|index| (format!("Var{index}"), Value::from(index as f64))).collect();
+        assert_eq!(object.len(), 10_000);
+        assert_eq!(object.get("VAR9999"), Some(&Value::from(9999.0)));
+        assert_eq!(object.insert("var5", Value::from("five")), Some(Value::from(5.0)));
+        assert_eq!(object.iter().nth(5), Some(("var5", &Value::from("five"))), "replaced in place, new spelling");
+        assert_eq!(object.remove("VAR0"), Some(Value::from(0.0)));
+        assert_eq!(object.get("var1"), Some(&Value::from(1.0)));
+        assert_eq!(object.get("VAR9999"), Some(&Value::from(9999.0)));
+        assert_eq!(object.get("var0"), None);
+        assert_eq!(object.insert("var0", Value::Null), None);
+        assert_eq!(object.iter().last(), Some(("var0", &Value::Null)));
+        let written = serde_json::to_string(&object).unwrap_or_default();
+        let read: Object = serde_json::from_str(&written).unwrap_or_default();
+        assert_eq!(read, object);
+        assert_eq!(read.get("VAR42"), Some(&Value::from(42.0)));
+    }
 
     #[test]
     fn numbers_format_like_dotnet_decimal() {

@@ -670,10 +670,13 @@ impl<'a> JobRunner<'a> {
         let mut env: Vec<(String, String)> =
             self.request.run.base_environment.clone().unwrap_or_else(|| std::env::vars().collect());
         let base_path = env.iter().find(|(name, _)| name == "PATH").map(|(_, value)| value.clone()).unwrap_or_default();
-        let mut set = |name: String, value: String| {
-            if let Some(entry) = env.iter_mut().find(|(existing, _)| *existing == name) {
-                entry.1 = value;
-            } else {
+        // Where each name is, so that setting thousands of variables stays linear.
+        let mut positions: std::collections::HashMap<String, usize> =
+            env.iter().enumerate().map(|(position, (name, _))| (name.clone(), position)).collect();
+        let mut set = |name: String, value: String| match positions.get(&name) {
+            Some(&position) => env[position].1 = value,
+            None => {
+                positions.insert(name.clone(), env.len());
                 env.push((name, value));
             }
         };

@@ -214,18 +214,23 @@ impl Scope {
         Self { locals: Rc::new(locals), ..self.clone() }
     }
 
-    fn with_variables(&self, more: Vec<(String, String)>) -> Self {
+    /// The scope with `more` variables. The variables are shared with the scope it came from
+    /// until they change, and changed in place when no other scope shares them, so that a list of
+    /// variables, each visible to the ones after it, is learned in linear time.
+    fn with_variables(mut self, more: Vec<(String, String)>) -> Self {
         if more.is_empty() {
-            return self.clone();
+            return self;
         }
-        let mut object = match &*self.variables {
-            Value::Object(object) => object.clone(),
-            _ => Object::new(),
-        };
-        for (name, value) in more {
-            object.insert(name, Value::String(value));
+        let variables = Rc::make_mut(&mut self.variables);
+        if !matches!(variables, Value::Object(_)) {
+            *variables = Value::Object(Object::new());
         }
-        Self { variables: Rc::new(Value::Object(object)), ..self.clone() }
+        if let Value::Object(object) = variables {
+            for (name, value) in more {
+                object.insert(name, Value::String(value));
+            }
+        }
+        self
     }
 
     fn local(&self, name: &str) -> Option<&(String, Value, Node)> {
@@ -968,26 +973,29 @@ impl Expander<'_> {
                 if !pending.is_empty() {
                     out.push(Node::new(NodeValue::Mapping(pending), item.span));
                 }
-                progressive = self.learn_variables(&progressive, section, &out[before..]);
+                progressive = self.learn_variables(progressive, section, &out[before..]);
                 continue;
             }
             chain = None;
-            let expanded = self.node(item, scope, section);
+            // An item of a `variables:` list (`- name: x`) is not the mapping form of `variables:`.
+            let item_section =
+                if section == Some(Section::Variables) && item.as_mapping().is_some() { None } else { section };
+            let expanded = self.node(item, scope, item_section);
             let inserted = item.as_str().is_some_and(|text| text.contains("${{"));
             match expanded.value {
                 NodeValue::Sequence(more) if inserted => out.extend(more),
                 NodeValue::Scalar(_) if inserted && expanded.is_null() => {}
                 _ => self.push_item(&mut out, expanded, scope, section),
             }
-            progressive = self.learn_variables(&progressive, section, &out[before..]);
+            progressive = self.learn_variables(progressive, section, &out[before..]);
         }
         out
     }
 
     /// In a `variables:` list, the scope extended with the variables `added` defines.
-    fn learn_variables(&self, scope: &Scope, section: Option<Section>, added: &[Node]) -> Scope {
+    fn learn_variables(&self, scope: Scope, section: Option<Section>, added: &[Node]) -> Scope {
         if section != Some(Section::Variables) {
-            return scope.clone();
+            return scope;
         }
         scope.with_variables(list_variables(added))
     }

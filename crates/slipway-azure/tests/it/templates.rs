@@ -329,6 +329,23 @@ fn variables_are_visible_to_the_ones_after_them_in_both_forms() {
     ");
 }
 
+/// The keys of an item of a `variables:` list (`name`, `value`) are not variables themselves.
+#[test]
+fn the_keys_of_a_variable_list_item_are_not_variables() {
+    insta::assert_snapshot!(expanded(&[(
+        "azure-pipelines.yml",
+        "variables:\n- name: a\n  value: '[${{ variables.name }}]'\n- name: b\n  value: ${{ variables.a }}-[${{ variables.value }}]\nsteps:\n- script: echo\n",
+    )]), @"
+    variables:
+    - name: a
+      value: '[]'
+    - name: b
+      value: '[]-[]'
+    steps:
+    - script: echo
+    ");
+}
+
 /// An error in a template expression does not hide the file's other errors (issue 11): the rest
 /// of the document is still validated, without reporting again what lies where expansion failed;
 /// a template that could not be included stops there (the document has parts missing).
