@@ -23,8 +23,8 @@ use slipway_events::{Event, TaskResult, now_ms};
 use slipway_plan::Plan;
 use slipway_runtime::CancelToken;
 use slipway_store::{
-    AgentState, Job, JobId, JobStatus, NewJob, PoolSettings, Reclaim, ReclaimAction, Run, RunFilter, RunId, RunStatus,
-    Store, StoreError,
+    AgentLostAction, AgentState, Job, JobId, JobStatus, NewJob, PoolSettings, Reclaim, ReclaimAction, Run, RunFilter,
+    RunId, RunStatus, Store, StoreError,
 };
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -156,11 +156,28 @@ impl Engine {
         hub: Arc<Hub>,
     ) -> Result<Self, StoreError> {
         hub.set_timing(config.timing());
-        store
-            .reclaim_leases(&Reclaim::HeldBy(agents::LOCAL_HOLDER_PREFIX.into()), |_| {
-                ReclaimAction::Fail(SERVER_STOPPED.to_owned())
+        // The in-process agents died with the earlier process: their jobs fail, or go back in
+        // the queue when their pool says `requeue`, as a lost agent's do; their logs say why.
+        let pools: HashMap<String, PoolSettings> =
+            store.list_pool_settings().await?.into_iter().map(|pool| (pool.name, pool.settings)).collect();
+        let reclaimed = store
+            .reclaim_leases(&Reclaim::HeldBy(agents::LOCAL_HOLDER_PREFIX.into()), |job| {
+                match agents::lost_action(job, &pools) {
+                    AgentLostAction::Fail => ReclaimAction::Fail(SERVER_STOPPED.to_owned()),
+                    AgentLostAction::Requeue => ReclaimAction::Requeue,
+                }
             })
             .await?;
+        for lost in &reclaimed {
+            let line = match &lost.action {
+                ReclaimAction::Fail(reason) => slipway_events::LogKind::Error.line(reason),
+                ReclaimAction::Requeue => slipway_events::LogKind::Warning.line(&format!(
+                    "{SERVER_STOPPED}; the job goes back in the queue (pool '{}' requeues the jobs of lost agents)",
+                    lost.job.pool
+                )),
+            };
+            store.append_log_lines(lost.job.id, &[line]).await.log_failure("noting a stopped server in a job's log");
+        }
         let local_agents = crate::local_agents::register(&store, &config).await?;
         let shared = Arc::new(Shared { store, config, wake, hub, local_jobs: Mutex::new(HashMap::new()) });
         let (stop, stop_receiver) = watch::channel(false);

@@ -277,7 +277,44 @@ on_both_databases! {
         let run = wait_for_run(&second.app(), &admin, id).await?;
         assert_eq!(run["result"], "Failed", "{run}");
         assert_eq!(run["jobs"][0]["message"], slipway_engine::orchestrator::SERVER_STOPPED, "{run}");
+        let logs = send(&second.app(), Method::GET, &format!("/api/v1/runs/{id}/logs"), Some(&admin), None).await?;
+        assert_eq!(
+            logs.body["jobs"][0]["log"].as_str(),
+            Some("##[error]the server stopped while the job was running\n"),
+            "{}",
+            logs.body
+        );
+
+        // With `requeue`, the job goes back in the queue and runs again on the next start.
+        let pool = slipway_engine::orchestrator::LOCAL_POOL;
+        let settings = send(&second.app(), Method::PUT, &format!("/api/v1/pools/{pool}"), Some(&admin), Some(json!({ "onAgentLost": "requeue" }))).await?;
+        assert_eq!(settings.status, StatusCode::OK, "{}", settings.body);
         second.stop().await;
+        let third = TestServer::start_on(&data, database.as_deref(), 0).await?;
+        let started = send(&third.app(), Method::POST, "/api/v1/pipelines/demo/runs", Some(&admin), Some(json!({}))).await?;
+        let again = started.body["id"].as_i64().ok_or("no run id")?;
+        let mut lease = None;
+        for _ in 0..100 {
+            lease = third.state.store().lease_job(&request).await?;
+            if lease.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(lease.is_some(), "the job was not queued");
+        third.stop().await;
+        let fourth = TestServer::start_on(&data, database.as_deref(), 1).await?;
+        let run = wait_for_run(&fourth.app(), &admin, again).await?;
+        assert_eq!(run["result"], "Succeeded", "{run}");
+        let logs = send(&fourth.app(), Method::GET, &format!("/api/v1/runs/{again}/logs"), Some(&admin), None).await?;
+        let log = logs.body["jobs"][0]["log"].as_str().unwrap_or_default();
+        assert!(
+            log.starts_with(&format!(
+                "##[warning]the server stopped while the job was running; the job goes back in the queue (pool '{pool}' requeues the jobs of lost agents)\n"
+            )),
+            "{log}"
+        );
+        fourth.stop().await;
         Ok(())
     }
 }
