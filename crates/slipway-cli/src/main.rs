@@ -59,6 +59,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if arguments.get(1).is_some_and(|command| command == slipway_runtime::process::GUARD_COMMAND) {
+        slipway_runtime::process::guard_main(&arguments[2..]);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -66,6 +70,13 @@ fn main() -> ExitCode {
             return if error.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    if matches!(cli.command, Command::Run(_) | Command::Serve(_) | Command::Agent(_)) {
+        // Steps die with whatever runs them (see slipway_runtime::process).
+        match std::env::current_exe() {
+            Ok(binary) => slipway_runtime::process::guard_steps_with(binary),
+            Err(error) => eprintln!("warning: steps are not guarded (they may outlive this process): {error}"),
+        }
+    }
     match cli.command {
         Command::Validate(args) => frontend::validate(&args),
         Command::Expand(args) => frontend::expand(&args),

@@ -1,12 +1,23 @@
 //! Running one process in its own process group, reading its output line by line, and stopping
 //! it (and everything it started) on a timeout or a cancel: SIGTERM to the group, a grace period,
 //! then SIGKILL.
+//!
+//! A step must not outlive the process that runs it (an agent or a server killed with `kill -9`
+//! would otherwise leave it running beside the attempt that replaces it). When the binary says so
+//! ([`guard_steps_with`]), each process is started under a guard: the binary itself, run as
+//! [`GUARD_COMMAND`], which leads the step's process group, asks Linux to signal it when its parent
+//! dies (`PR_SET_PDEATHSIG`), and then kills the whole group. The guard passes the step's output,
+//! exit code and terminating signal through unchanged ([`guard_main`]).
 
+use std::ffi::OsString;
 use std::io::Read;
 use std::os::fd::AsFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -19,6 +30,84 @@ const MAX_LINE: usize = 64 * 1024;
 
 /// How often a running process is checked for a cancel or a deadline.
 const TICK: Duration = Duration::from_millis(50);
+
+/// The hidden subcommand of the binary that runs a step under a guard (see the module's
+/// documentation): `BINARY __step-guard PARENT_PID -- PROGRAM ARGS...`.
+pub const GUARD_COMMAND: &str = "__step-guard";
+
+/// The exit code of a guard that could not start its step (as a shell's for a missing program).
+const GUARD_CANNOT_START: i32 = 127;
+
+/// The binary that guards steps, when the program set one.
+static GUARD: OnceLock<PathBuf> = OnceLock::new();
+
+/// From now on, every process is started under a guard: `binary` run as [`GUARD_COMMAND`] (the
+/// binary must call [`guard_main`] for it). Set once, by the binary, before any step runs.
+pub fn guard_steps_with(binary: PathBuf) {
+    let _ = GUARD.set(binary);
+}
+
+/// The guard: `arguments` are what follows [`GUARD_COMMAND`] (`PARENT_PID -- PROGRAM ARGS...`).
+/// Runs the program in this process group (which it leads) with this process's standard streams,
+/// environment and directory; when the parent dies, kills the whole group; otherwise ends as the
+/// program ended (its exit code, or its signal). Never returns.
+pub fn guard_main(arguments: &[OsString]) -> ! {
+    use nix::sys::prctl;
+    use nix::unistd::{getpgrp, getppid};
+    let parent = arguments.first().and_then(|text| text.to_str()).and_then(|text| text.parse::<i32>().ok());
+    let (Some(parent), Some(separator)) = (parent, arguments.get(1)) else {
+        eprintln!("slipway: {GUARD_COMMAND} is used by Slipway itself: {GUARD_COMMAND} PARENT_PID -- PROGRAM ARGS...");
+        std::process::exit(2);
+    };
+    let Some(program) = arguments.get(2).filter(|_| separator == "--") else {
+        eprintln!("slipway: {GUARD_COMMAND}: expected -- PROGRAM");
+        std::process::exit(2);
+    };
+    let parent_gone = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::new(AtomicBool::new(false));
+    // SIGTERM and SIGINT are for the step (the group gets them): the guard waits for it to end.
+    let registered = signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&parent_gone))
+        .and_then(|_| signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stopping)))
+        .and_then(|_| signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stopping)));
+    if let Err(error) = registered {
+        eprintln!("slipway: the step guard cannot watch for signals: {error}");
+        std::process::exit(GUARD_CANNOT_START);
+    }
+    if let Err(error) = prctl::set_pdeathsig(Signal::SIGUSR1) {
+        eprintln!("slipway: the step guard cannot watch its parent: {error}");
+        std::process::exit(GUARD_CANNOT_START);
+    }
+    // The parent may have died before it could be watched.
+    if getppid().as_raw() != parent {
+        std::process::exit(GUARD_CANNOT_START);
+    }
+    let mut child = match Command::new(program).args(&arguments[3..]).spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            eprintln!("slipway: cannot start {}: {error}", program.to_string_lossy());
+            std::process::exit(GUARD_CANNOT_START);
+        }
+    };
+    loop {
+        if parent_gone.load(Ordering::SeqCst) {
+            // Whoever ran the step is gone: nothing of it may go on.
+            let _ = killpg(getpgrp(), Signal::SIGKILL);
+        }
+        match child.try_wait().ok().flatten() {
+            Some(status) => {
+                if let Some(code) = status.code() {
+                    std::process::exit(code);
+                }
+                if let Some(signal) = status.signal() {
+                    let _ = signal_hook::low_level::emulate_default_handler(signal);
+                    std::process::exit(128 + signal);
+                }
+                std::process::exit(1);
+            }
+            None => std::thread::sleep(Duration::from_millis(25)),
+        }
+    }
+}
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -84,7 +173,14 @@ pub fn run(
     grace: Duration,
     on_line: &mut dyn FnMut(Stream, &str, LineEnd),
 ) -> (Exit, Option<i32>) {
-    let mut command = Command::new(&spec.program);
+    let mut command = match GUARD.get() {
+        Some(guard) => {
+            let mut command = Command::new(guard);
+            command.arg(GUARD_COMMAND).arg(std::process::id().to_string()).arg("--").arg(&spec.program);
+            command
+        }
+        None => Command::new(&spec.program),
+    };
     command
         .args(&spec.args)
         .current_dir(&spec.cwd)

@@ -731,3 +731,30 @@ fn a_restarted_agent_keeps_its_server_and_capabilities_unless_given_new_ones() -
     );
     Ok(())
 }
+
+/// A pipeline whose step starts a background process and then runs on, both named `marker`.
+fn orphan_pipeline(marker: &str) -> String {
+    format!(
+        "trigger: none\njobs:\n- job: long\n  steps:\n  - checkout: none\n  - script: |\n      (exec -a {marker}-child sleep 300) &\n      echo started on $(Agent.Name)\n      exec -a {marker} sleep 300\n"
+    )
+}
+
+/// A step dies with the agent that runs it, even killed with SIGKILL (issue 10): with
+/// `onAgentLost: requeue` the next attempt never runs beside the first.
+#[test]
+fn a_killed_agent_takes_its_steps_with_it() -> TestResult {
+    let scratch = Scratch::new()?;
+    let server = Server::start(&scratch.0.join("data"), 20_000)?;
+    let mut agent = server.agent(&scratch, "doomed", &[])?;
+    let marker = format!("slipway-agent-orphan-{}", std::process::id());
+    let id = server.run("orphans", &repository(&scratch, &orphan_pipeline(&marker))?)?;
+    wait_started(&server, id)?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while crate::support::processes_with(&marker) < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(crate::support::processes_with(&marker), 2, "the step and its child run");
+    agent.kill();
+    assert_eq!(crate::support::wait_processes_gone(&marker), 0, "the step outlived its agent");
+    Ok(())
+}

@@ -453,3 +453,31 @@ fn a_first_serve_registers_and_runs_the_example_pipeline() {
     assert_eq!(pipelines, "NAME  STATUS  TRIGGERS  FILE  BRANCH  REPOSITORY\n");
     assert!(!server.output().contains("Registered"), "{}", server.output());
 }
+
+/// A step of an in-process agent dies with the server, even killed with SIGKILL (issue 10).
+#[test]
+fn a_killed_server_takes_its_in_process_steps_with_it() {
+    let mut server = Server::start();
+    let marker = format!("slipway-server-orphan-{}", std::process::id());
+    make_repository(
+        &server.dir.join("orphans"),
+        &[(
+            "azure-pipelines.yml",
+            &format!(
+                "trigger: none\nsteps:\n- checkout: none\n- script: |\n    (exec -a {marker}-child sleep 300) &\n    echo started\n    exec -a {marker} sleep 300\n"
+            ),
+        )],
+    );
+    let (code, _, stderr) =
+        outcome(&server, &mut server.admin(&["pipelines", "create", "--name", "orphans", "--repo", "orphans"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = outcome(&server, &mut server.admin(&["pipelines", "run", "orphans"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while crate::support::processes_with(&marker) < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(crate::support::processes_with(&marker), 2, "the step and its child run");
+    server.kill();
+    assert_eq!(crate::support::wait_processes_gone(&marker), 0, "the step outlived the server");
+}

@@ -5,27 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::Scratch;
+use crate::support::{Scratch, processes_with, wait_processes_gone};
 
 /// Processes whose command line holds `marker`.
-fn processes_with(marker: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|entry| {
-                    std::fs::read_to_string(entry.path().join("stat"))
-                        .ok()
-                        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
-                        == Some(false)
-                })
-                .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
-                .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(marker))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 fn transcript_filters() -> Vec<(&'static str, &'static str)> {
     vec![
         (r"\b\d+(\.\d+)?(ms|s)\b", "[time]"),
@@ -399,4 +381,34 @@ fn revisions_and_counters_are_per_pipeline_file() {
     assert_eq!(number("first.yml"), ("2".to_owned(), "11".to_owned()));
     assert_eq!(number("second.yml"), ("1".to_owned(), "10".to_owned()), "another pipeline counts on its own");
     assert_eq!(number("first.yml"), ("3".to_owned(), "12".to_owned()));
+}
+
+/// A step dies with the `slipway run` that runs it, even when it is killed with SIGKILL and has no
+/// chance to stop it (issue 10): nothing of the step, nor what it started, goes on alone.
+#[test]
+fn a_killed_run_takes_its_steps_with_it() {
+    let scratch = Scratch::run_fixture("cancel.yml");
+    let marker = format!("slipway-orphan-{}", std::process::id());
+    scratch.write(
+        "azure-pipelines.yml",
+        &format!(
+            "steps:\n- checkout: none\n- script: |\n    (exec -a {marker}-child sleep 300) &\n    echo started\n    exec -a {marker} sleep 300\n"
+        ),
+    );
+    let mut child = scratch.command(&[]).stdout(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap_or(0) > 0 && !line.contains("started") {
+        line.clear();
+    }
+    assert!(line.contains("started"), "the step did not start");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while processes_with(&marker) < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(processes_with(&marker), 2, "the step and its child run");
+    child.kill().unwrap_or_else(|e| panic!("{e}"));
+    let _ = child.wait();
+    assert_eq!(wait_processes_gone(&marker), 0, "the step outlived slipway run");
 }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -286,6 +287,12 @@ impl Server {
         next
     }
 
+    /// Kills the server with SIGKILL: it has no chance to stop anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     fn stop(&mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -383,4 +390,36 @@ pub fn scratch_directory(kind: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     dir
+}
+
+/// How many live (not zombie) processes have `marker` in their command line.
+pub fn processes_with(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|entry| {
+                    std::fs::read_to_string(entry.path().join("stat"))
+                        .ok()
+                        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+                        == Some(false)
+                })
+                .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+                .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(marker))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Waits (at most ten seconds) until no live process has `marker` in its command line; how many
+/// are left.
+pub fn wait_processes_gone(marker: &str) -> usize {
+    let started = Instant::now();
+    loop {
+        let left = processes_with(marker);
+        if left == 0 || started.elapsed() > Duration::from_secs(10) {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
