@@ -167,6 +167,30 @@ pub struct Job {
     pub started_at: Option<i64>,
     /// When it finished.
     pub finished_at: Option<i64>,
+    /// Its earlier attempts, when its run's failed jobs were run again (oldest first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub earlier_attempts: Vec<JobAttempt>,
+}
+
+/// An earlier attempt of a job run again in place.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct JobAttempt {
+    /// Which attempt it was.
+    pub attempt: i64,
+    /// How it ended.
+    #[schema(value_type = Option<String>)]
+    pub result: Option<TaskResult>,
+    /// Why, when it said.
+    pub message: Option<String>,
+    /// Who ran it.
+    pub lease_holder: Option<String>,
+    /// When it started.
+    pub started_at: Option<i64>,
+    /// When it finished.
+    pub finished_at: Option<i64>,
+    /// How many lines its log has.
+    pub log_lines: i64,
 }
 
 /// `GET /runs/{id}`: a run and its jobs.
@@ -260,7 +284,21 @@ pub struct JobLog {
     /// The job.
     #[serde(flatten)]
     pub job: Job,
-    /// Its log, a line each, with `##[section]` and `##[error]` markers as Azure's logs have them.
+    /// Its log (of its current attempt), a line each, with `##[section]` and `##[error]` markers
+    /// as Azure's logs have them.
+    pub log: String,
+    /// The logs of its earlier attempts, oldest first, when it was run again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub earlier_logs: Vec<AttemptLog>,
+}
+
+/// The log of an earlier attempt of a job.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AttemptLog {
+    /// Which attempt.
+    pub attempt: i64,
+    /// Its log.
     pub log: String,
 }
 

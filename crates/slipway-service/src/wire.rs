@@ -154,13 +154,36 @@ pub fn job(job: &store::Job) -> api::Job {
         queued_at: maybe_millis(job.queued_at),
         started_at: maybe_millis(job.started_at),
         finished_at: maybe_millis(job.finished_at),
+        earlier_attempts: Vec::new(),
     }
 }
 
 /// A run with its jobs.
 #[must_use]
-pub fn run_detail(record: &store::Run, jobs: &[store::Job]) -> api::RunDetail {
-    api::RunDetail { run: run(record), jobs: jobs.iter().map(job).collect() }
+pub fn run_detail(record: &store::Run, jobs: &[store::Job], attempts: &[store::JobAttempt]) -> api::RunDetail {
+    api::RunDetail { run: run(record), jobs: jobs.iter().map(|one| job_with_attempts(one, attempts)).collect() }
+}
+
+/// A job with its earlier attempts (found among `attempts`).
+#[must_use]
+pub fn job_with_attempts(record: &store::Job, attempts: &[store::JobAttempt]) -> api::Job {
+    let mut shown = job(record);
+    shown.earlier_attempts = attempts.iter().filter(|attempt| attempt.job == record.id).map(job_attempt).collect();
+    shown
+}
+
+/// An earlier attempt of a job.
+#[must_use]
+pub fn job_attempt(attempt: &store::JobAttempt) -> api::JobAttempt {
+    api::JobAttempt {
+        attempt: attempt.attempt,
+        result: attempt.result,
+        message: attempt.message.clone(),
+        lease_holder: attempt.lease_holder.clone(),
+        started_at: maybe_millis(attempt.started_at),
+        finished_at: maybe_millis(attempt.finished_at),
+        log_lines: attempt.line_count,
+    }
 }
 
 /// A role.

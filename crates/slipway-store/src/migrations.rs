@@ -56,6 +56,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_run_counters.sql"),
         postgres: include_str!("../migrations/postgres/0006_run_counters.sql"),
     },
+    Migration {
+        version: 7,
+        description: "the earlier attempts of jobs run again in place",
+        sqlite: include_str!("../migrations/sqlite/0007_job_attempts.sql"),
+        postgres: include_str!("../migrations/postgres/0007_job_attempts.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

@@ -668,6 +668,32 @@ pub struct Job {
     pub started_at: Option<Timestamp>,
     /// When it completed.
     pub finished_at: Option<Timestamp>,
+    /// The first line of the current attempt's log: lines before it belong to earlier attempts
+    /// (see [`JobAttempt`]).
+    pub log_start: i64,
+}
+
+/// An earlier attempt of a job that was run again in place (its failed jobs re-run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobAttempt {
+    /// The job.
+    pub job: JobId,
+    /// Which attempt (the job's `attempt` then).
+    pub attempt: i64,
+    /// How it ended.
+    pub result: Option<TaskResult>,
+    /// Why, when it says.
+    pub message: Option<String>,
+    /// Who ran it.
+    pub lease_holder: Option<String>,
+    /// When it started.
+    pub started_at: Option<Timestamp>,
+    /// When it ended.
+    pub finished_at: Option<Timestamp>,
+    /// The first line of its log in the job's log.
+    pub first_line: i64,
+    /// How many lines its log has.
+    pub line_count: i64,
 }
 
 /// What a worker asks the queue for.

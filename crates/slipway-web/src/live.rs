@@ -137,6 +137,8 @@ impl Follower {
         };
         let Some(job) = found else { return };
         self.job = Some(job.id);
+        // The current attempt's log; earlier attempts are listed on the page.
+        self.next_line = self.next_line.max(job.log_start);
         if self.job_key.is_none() {
             let data = serde_json::json!({
                 "key": job.key,

@@ -598,6 +598,8 @@ pub(crate) struct RunView {
     pub coverage: Vec<StoredCoverage>,
     /// Artifacts.
     pub artifacts: Vec<Artifact>,
+    /// The earlier attempts of jobs run again.
+    pub attempts: Vec<slipway_store::JobAttempt>,
 }
 
 impl RunView {
@@ -630,7 +632,8 @@ impl RunView {
         let tests = if totals.total > 0 { store.test_runs(run.id).await? } else { Vec::new() };
         let coverage = store.coverage_summaries(run.id).await?;
         let artifacts = store.artifacts_of_run(run.id).await?;
-        Ok(Self { run, pipeline, jobs, steps, graph, totals, tests, coverage, artifacts })
+        let attempts = store.job_attempts_of_run(run.id).await?;
+        Ok(Self { run, pipeline, jobs, steps, graph, totals, tests, coverage, artifacts, attempts })
     }
 
     /// The job whose log to show: the one asked for, else a running one, else a failed one, else
@@ -783,6 +786,20 @@ pub(crate) fn run_live(
                         @if let Some(duration) = duration_between(job.started_at, job.finished_at, now) { span.muted { " " (duration) } }
                     }
                     @if let Some(message) = &job.message { p.job-message { (message) } }
+                    @let earlier: Vec<&slipway_store::JobAttempt> = view.attempts.iter().filter(|attempt| attempt.job == job.id).collect();
+                    @if !earlier.is_empty() {
+                        ul.attempts {
+                            @for (number, attempt) in earlier.iter().enumerate() {
+                                li {
+                                    "Attempt " (number + 1) " "
+                                    (badge(job_label(slipway_store::JobStatus::Completed, attempt.result)))
+                                    @if let Some(holder) = &attempt.lease_holder { " " span.agent.muted { "on " (slipway_engine::agents::holder_agent_name(holder)) } }
+                                    @if let Some(duration) = duration_between(attempt.started_at, attempt.finished_at, now) { span.muted { " " (duration) } }
+                                    @if let Some(message) = &attempt.message { " " span.muted { "— " (message) } }
+                                }
+                            }
+                        }
+                    }
                     @if let Some(steps) = steps_by_job.get(&job.id) {
                         ol.steps {
                             @for step in steps {

@@ -377,7 +377,24 @@ pub fn runs(args: RunsArgs) -> Result<ExitCode, Failure> {
                         None => format!("· {}", job.status),
                     };
                     let message = job.message.as_deref().map(|message| format!(" — {message}")).unwrap_or_default();
-                    outln!("    {:<width$}  {state}{message}", shown_job(&job.key));
+                    let attempt = if job.earlier_attempts.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (attempt {})", job.earlier_attempts.len() + 1)
+                    };
+                    outln!("    {:<width$}  {state}{attempt}{message}", shown_job(&job.key));
+                    // Earlier attempts of a job run again, oldest first.
+                    for (number, earlier) in job.earlier_attempts.iter().enumerate() {
+                        let result = earlier
+                            .result
+                            .map_or_else(|| "·".to_owned(), |result| format!("{} {result}", mark(result)));
+                        let took = match (earlier.started_at, earlier.finished_at) {
+                            (Some(start), Some(end)) => format!(" in {}", duration((end - start).max(0))),
+                            _ => String::new(),
+                        };
+                        let why = earlier.message.as_deref().map(|message| format!(" — {message}")).unwrap_or_default();
+                        outln!("    {:<width$}    attempt {}: {result}{took}{why}", "", number + 1);
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -481,3 +481,39 @@ fn a_killed_server_takes_its_in_process_steps_with_it() {
     server.kill();
     assert_eq!(crate::support::wait_processes_gone(&marker), 0, "the step outlived the server");
 }
+
+/// Re-running a run's failed jobs keeps the first attempt (issue 11): `runs rerun --wait` follows
+/// only the new attempt's log, `runs show` lists the attempts, and the run keeps its first start.
+#[test]
+fn rerunning_failed_jobs_keeps_the_first_attempt() {
+    let server = Server::start();
+    make_repository(
+        &server.dir.join("flaky"),
+        &[(
+            "azure-pipelines.yml",
+            // The run's workspace outlives the attempt: the second one finds the marker.
+            "trigger: none\nsteps:\n- checkout: none\n- script: |\n    if mkdir $(Pipeline.Workspace)/flaky-marker; then echo first attempt fails; exit 1; fi\n    echo second time lucky\n",
+        )],
+    );
+    let (code, _, stderr) =
+        outcome(&server, &mut server.admin(&["pipelines", "create", "--name", "flaky", "--repo", "flaky"]));
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, first, _) = outcome(&server, &mut server.admin(&["pipelines", "run", "flaky", "--wait"]));
+    assert_eq!(code, Some(1), "{first}");
+    assert!(first.contains("first attempt fails"), "{first}");
+    let (_, before, _) = outcome(&server, &mut server.admin(&["runs", "list", "--format", "json"]));
+    let before: serde_json::Value = serde_json::from_str(&before).unwrap_or_default();
+    let (code, again, stderr) = outcome(&server, &mut server.admin(&["runs", "rerun", "1", "--failed-only", "--wait"]));
+    assert_eq!(code, Some(0), "{again}{stderr}");
+    assert!(again.contains("second time lucky"), "{again}");
+    assert!(!again.contains("first attempt fails"), "the first attempt's log was replayed: {again}");
+    let (_, after, _) = outcome(&server, &mut server.admin(&["runs", "list", "--format", "json"]));
+    let after: serde_json::Value = serde_json::from_str(&after).unwrap_or_default();
+    assert_eq!(after[0]["startedAt"], before[0]["startedAt"], "the run's start was overwritten");
+    let (code, shown, _) = outcome(&server, &mut server.admin(&["runs", "show", "1"]));
+    assert_eq!(code, Some(0));
+    let job_lines: Vec<&str> = shown.lines().skip_while(|line| !line.starts_with("  Jobs:")).skip(1).collect();
+    assert_eq!(job_lines.len(), 2, "{shown}");
+    assert!(job_lines[0].contains("✓ Succeeded") && job_lines[0].ends_with("(attempt 2)"), "{shown}");
+    assert!(job_lines[1].contains("attempt 1: ✗ Failed in "), "{shown}");
+}

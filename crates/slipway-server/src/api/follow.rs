@@ -55,7 +55,8 @@ impl Follower {
                 self.pending.push_back(json_event(follow::WAITING, &data));
                 self.waiting.insert(job.id, reason);
             }
-            let from = self.next_line.get(&job.id).copied().unwrap_or(0);
+            // An earlier attempt's lines are not the live log of a job run again.
+            let from = self.next_line.get(&job.id).copied().unwrap_or(job.log_start);
             let slice = store.read_log(job.id, from, LINES_PER_READ).await?;
             for (offset, text) in slice.lines.iter().enumerate() {
                 let line = slice.first_line + i64::try_from(offset).unwrap_or(i64::MAX);

@@ -96,7 +96,8 @@ async fn show_run(
     let Path(id) = id?;
     let run = find_run(&state, id).await?;
     let jobs = state.store().jobs_of_run(run.id).await?;
-    Ok(Json(to_wire::run_detail(&run, &jobs)))
+    let attempts = state.store().job_attempts_of_run(run.id).await?;
+    Ok(Json(to_wire::run_detail(&run, &jobs, &attempts)))
 }
 
 /// Every job's whole log (reader); with `follow=true`, the lines as server-sent events as they
@@ -124,10 +125,17 @@ async fn run_logs(
         return Ok(super::follow::follow(state, run.id).into_response());
     }
     let store = state.store();
+    let attempts = store.job_attempts_of_run(run.id).await?;
     let mut jobs = Vec::new();
     for job in store.jobs_of_run(run.id).await? {
         let log = store.read_whole_log(job.id).await?;
-        jobs.push(wire::JobLog { job: to_wire::job(&job), log });
+        let mut earlier_logs = Vec::new();
+        for attempt in attempts.iter().filter(|attempt| attempt.job == job.id) {
+            let until = attempt.first_line + attempt.line_count;
+            let log = store.read_log_lines(job.id, attempt.first_line, Some(until)).await?;
+            earlier_logs.push(wire::AttemptLog { attempt: attempt.attempt, log });
+        }
+        jobs.push(wire::JobLog { job: to_wire::job_with_attempts(&job, &attempts), log, earlier_logs });
     }
     let logs = wire::RunLogs { run: run.id.get(), status: to_wire::run_status(run.status), result: run.result, jobs };
     Ok(Json(logs).into_response())

@@ -8,14 +8,14 @@ use super::common::{DbConnection, DbPools, from_json, read_row, require_name, to
 use super::runs::lock_run;
 use crate::crypto::constant_time_equal;
 use crate::error::{Result, StoreError, conflict_or};
-use crate::model::{Job, JobId, JobStatus, LeaseToken, NewJob, RunId, RunStatus, Timestamp, parse_result};
+use crate::model::{Job, JobAttempt, JobId, JobStatus, LeaseToken, NewJob, RunId, RunStatus, Timestamp, parse_result};
 use crate::store::Context;
 
 /// The columns of `jobs` read into a [`JobRow`], one per field.
 macro_rules! job_columns {
     () => {
         "id, run_id, job_key, stage, job, leg, display_name, pool, demands, status, result, message, attempt, \
-         lease_holder, lease_expires_at, created_at, queued_at, started_at, finished_at"
+         lease_holder, lease_expires_at, created_at, queued_at, started_at, finished_at, log_start"
     };
 }
 pub(super) use job_columns;
@@ -42,6 +42,7 @@ pub(super) struct JobRow {
     queued_at: Option<i64>,
     started_at: Option<i64>,
     finished_at: Option<i64>,
+    log_start: i64,
 }
 
 impl JobRow {
@@ -66,6 +67,7 @@ impl JobRow {
             queued_at: self.queued_at.map(Timestamp),
             started_at: self.started_at.map(Timestamp),
             finished_at: self.finished_at.map(Timestamp),
+            log_start: self.log_start,
         })
     }
 }
@@ -270,6 +272,49 @@ pub(crate) async fn jobs_of_run(pools: &DbPools, _context: &Context, run: RunId)
         .into_iter()
         .map(JobRow::into_job)
         .collect()
+}
+
+/// A row of `job_attempts`.
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    job_id: i64,
+    attempt: i64,
+    result: Option<String>,
+    message: Option<String>,
+    lease_holder: Option<String>,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+    first_line: i64,
+    line_count: i64,
+}
+
+/// Implements [`crate::Store::job_attempts_of_run`].
+pub(crate) async fn job_attempts_of_run(pools: &DbPools, _context: &Context, run: RunId) -> Result<Vec<JobAttempt>> {
+    sqlx::query(
+        "SELECT a.job_id, a.attempt, a.result, a.message, a.lease_holder, a.started_at, a.finished_at, a.first_line, \
+         a.line_count FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.run_id = $1 \
+         ORDER BY a.job_id, a.attempt",
+    )
+    .bind(run.0)
+    .fetch_all(&pools.reader)
+    .await?
+    .iter()
+    .map(read_row::<AttemptRow>)
+    .map(|row| {
+        let row = row?;
+        Ok(JobAttempt {
+            job: JobId(row.job_id),
+            attempt: row.attempt,
+            result: parse_result(row.result)?,
+            message: row.message,
+            lease_holder: row.lease_holder,
+            started_at: row.started_at.map(Timestamp),
+            finished_at: row.finished_at.map(Timestamp),
+            first_line: row.first_line,
+            line_count: row.line_count,
+        })
+    })
+    .collect()
 }
 
 /// Implements [`crate::Store::queued_jobs`].

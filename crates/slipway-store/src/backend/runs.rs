@@ -294,7 +294,8 @@ pub(crate) async fn start_run(pools: &DbPools, context: &Context, run: RunId) ->
         }
         RunStatus::Queued => {}
     }
-    sqlx::query("UPDATE runs SET status = 'running', started_at = $2 WHERE id = $1")
+    // A run whose failed jobs run again keeps the start of its first attempt.
+    sqlx::query("UPDATE runs SET status = 'running', started_at = COALESCE(started_at, $2) WHERE id = $1")
         .bind(run.0)
         .bind(context.now().millis())
         .execute(&mut *transaction)
@@ -385,7 +386,7 @@ pub(crate) async fn rerun_jobs(pools: &DbPools, _context: &Context, run: RunId, 
         });
     }
     for job in jobs {
-        let (found, ..) = lock_job(&mut transaction, *job).await?;
+        let (found, _, _, log_lines) = lock_job(&mut transaction, *job).await?;
         if found.run != run {
             return Err(StoreError::not_found("job", *job));
         }
@@ -397,9 +398,28 @@ pub(crate) async fn rerun_jobs(pools: &DbPools, _context: &Context, run: RunId, 
                 action: "re-run it",
             });
         }
+        // The attempt that ended is kept, with the lines of the log that are its own; the next
+        // attempt's log starts after them.
+        sqlx::query(
+            "INSERT INTO job_attempts (job_id, attempt, result, message, lease_holder, started_at, finished_at, \
+             first_line, line_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (job_id, attempt) DO NOTHING",
+        )
+        .bind(job.0)
+        .bind(found.attempt)
+        .bind(found.result.map(|result| result.as_str()))
+        .bind(&found.message)
+        .bind(&found.lease_holder)
+        .bind(found.started_at.map(|at| at.0))
+        .bind(found.finished_at.map(|at| at.0))
+        .bind(found.log_start)
+        .bind((log_lines - found.log_start).max(0))
+        .execute(&mut *transaction)
+        .await?;
         sqlx::query(
             "UPDATE jobs SET status = 'pending', result = NULL, message = NULL, lease_id = NULL, lease_holder = NULL, \
-             lease_expires_at = NULL, queued_at = NULL, started_at = NULL, finished_at = NULL WHERE id = $1",
+             lease_expires_at = NULL, queued_at = NULL, started_at = NULL, finished_at = NULL, log_start = log_lines \
+             WHERE id = $1",
         )
         .bind(job.0)
         .execute(&mut *transaction)

@@ -7,7 +7,7 @@ use super::Store;
 use crate::error::Result;
 #[cfg(doc)]
 use crate::error::StoreError;
-use crate::model::{Job, JobId, NewJob, RunId};
+use crate::model::{Job, JobAttempt, JobId, NewJob, RunId};
 
 impl Store {
     /// Adds jobs to a run, `queued` when [`NewJob::ready`], else `pending`.
@@ -58,6 +58,14 @@ impl Store {
     /// [`StoreError::NotFound`] when there is none.
     pub async fn job(&self, job: JobId) -> Result<Job> {
         dispatch!(self, jobs::job(job))
+    }
+
+    /// The earlier attempts of a run's jobs that were run again in place, by job and attempt.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn job_attempts_of_run(&self, run: RunId) -> Result<Vec<JobAttempt>> {
+        dispatch!(self, jobs::job_attempts_of_run(run))
     }
 
     /// A run's jobs, in the order they were added.

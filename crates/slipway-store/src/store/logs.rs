@@ -79,16 +79,31 @@ impl Store {
         dispatch!(self, logs::read_log(job, from_line, max_lines))
     }
 
-    /// A job's whole log as stored so far, one line per `\n`-ended line, read in pages of
+    /// The log of a job's current attempt as stored so far (earlier attempts' lines, see
+    /// [`crate::JobAttempt`], are left out), one line per `\n`-ended line, read in pages of
     /// [`WHOLE_LOG_PAGE`] lines.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown job.
     pub async fn read_whole_log(&self, job: JobId) -> Result<String> {
+        let from = self.job(job).await?.log_start;
+        self.read_log_lines(job, from, None).await
+    }
+
+    /// The lines of a job's log from `from` (up to `until`, or to the end), one per `\n`-ended
+    /// line, read in pages of [`WHOLE_LOG_PAGE`] lines: an earlier attempt's log with its
+    /// `first_line` and `first_line + line_count`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown job.
+    pub async fn read_log_lines(&self, job: JobId, mut from: i64, until: Option<i64>) -> Result<String> {
         let mut text = String::new();
-        let mut from = 0;
         loop {
-            let slice = self.read_log(job, from, WHOLE_LOG_PAGE).await?;
+            let wanted = until.map_or(WHOLE_LOG_PAGE, |until| (until - from).min(WHOLE_LOG_PAGE));
+            if wanted <= 0 {
+                return Ok(text);
+            }
+            let slice = self.read_log(job, from, wanted).await?;
             for line in &slice.lines {
                 text.push_str(line);
                 text.push('\n');

@@ -106,19 +106,38 @@ async fn failed_jobs_run_again_in_place_and_a_whole_run_again_as_a_new_run() -> 
     assert_eq!(job(&second, "flaky")["attempt"], 2);
     assert_eq!(job(&second, "flaky")["result"], "Succeeded");
     assert_eq!(job(&second, "after")["result"], "Succeeded");
+    // The run keeps the start of its first attempt; the job keeps its earlier attempt.
+    assert_eq!(second["startedAt"], first["startedAt"], "{second}");
+    let earlier = &job(&second, "flaky")["earlierAttempts"];
+    assert_eq!(earlier.as_array().map(Vec::len), Some(1), "{second}");
+    assert_eq!(earlier[0]["result"], "Failed", "{second}");
+    assert_eq!(earlier[0]["startedAt"], job(&first, "flaky")["startedAt"], "{second}");
+    assert_eq!(earlier[0]["finishedAt"], job(&first, "flaky")["finishedAt"], "{second}");
+    assert!(job(&second, "setter").get("earlierAttempts").is_none(), "{second}");
+    // The log is the new attempt's; the earlier attempt's log is kept beside it.
     let logs = logs_by_job(&app, &reader, id).await?;
     let flaky = &logs.iter().find(|(key, _)| key.ends_with(".flaky")).ok_or("no flaky log")?.1;
-    let first_attempt =
-        flaky.find("first attempt fails").ok_or(format!("the first attempt's log is gone:\n{flaky}"))?;
+    assert!(!flaky.contains("first attempt fails"), "the earlier attempt's lines are in the new log:\n{flaky}");
     let separator = flaky
         .find("##[section]Attempt 2 of this job: re-run of the failed jobs requested by carl")
         .ok_or(format!("no attempt line:\n{flaky}"))?;
     let lucky = flaky.find("second time lucky").ok_or(format!("no second attempt:\n{flaky}"))?;
-    assert!(first_attempt < separator && separator < lucky, "{flaky}");
-    // The output of the job that did not run again, the artifact and the checkout are there.
-    assert_eq!(flaky.matches("color is blue").count(), 2, "{flaky}");
-    assert_eq!(flaky.matches("artifact says: made by setter").count(), 2, "{flaky}");
-    assert_eq!(flaky.matches("source has: the commit's file").count(), 2, "{flaky}");
+    assert!(separator < lucky, "{flaky}");
+    let raw = send(&app, Method::GET, &format!("/api/v1/runs/{id}/logs"), Some(&reader), None).await?;
+    let flaky_raw = raw.body["jobs"]
+        .as_array()
+        .and_then(|jobs| jobs.iter().find(|job| job["key"].as_str().is_some_and(|key| key.ends_with(".flaky"))))
+        .ok_or("no flaky job")?;
+    let earlier_log = flaky_raw["earlierLogs"][0]["log"].as_str().unwrap_or_default();
+    assert!(earlier_log.contains("first attempt fails"), "the first attempt's log is gone: {}", raw.body);
+    assert!(!earlier_log.contains("second time lucky"), "{earlier_log}");
+    // The output of the job that did not run again, the artifact and the checkout are there, in
+    // both attempts.
+    for log in [flaky.as_str(), earlier_log] {
+        assert_eq!(log.matches("color is blue").count(), 1, "{log}");
+        assert_eq!(log.matches("artifact says: made by setter").count(), 1, "{log}");
+        assert_eq!(log.matches("source has: the commit's file").count(), 1, "{log}");
+    }
     let after = &logs.iter().find(|(key, _)| key.ends_with(".after")).ok_or("no after log")?.1;
     assert!(after.contains("##[section]Attempt 1 of this job") && after.contains("after ran"), "{after}");
 

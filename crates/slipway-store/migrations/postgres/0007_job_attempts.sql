@@ -1,0 +1,18 @@
+-- Slipway store, version 7, PostgreSQL: the earlier attempts of jobs that were run again in place
+-- (re-running a run's failed jobs), with their results, times and the lines of the job's log that
+-- were theirs; log_start is the first line of the current attempt's log.
+
+ALTER TABLE jobs ADD COLUMN log_start BIGINT NOT NULL DEFAULT 0;
+
+CREATE TABLE job_attempts (
+    job_id BIGINT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    attempt BIGINT NOT NULL,
+    result TEXT,
+    message TEXT,
+    lease_holder TEXT,
+    started_at BIGINT,
+    finished_at BIGINT,
+    first_line BIGINT NOT NULL,
+    line_count BIGINT NOT NULL,
+    PRIMARY KEY (job_id, attempt)
+);
