@@ -59,9 +59,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if arguments.get(1).is_some_and(|command| command == slipway_runtime::process::GUARD_COMMAND) {
-        slipway_runtime::process::guard_main(&arguments[2..]);
+    if std::env::args_os().nth(1).is_some_and(|command| command == slipway_runtime::process::REAPER_COMMAND) {
+        slipway_runtime::process::reaper_main();
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -72,9 +71,9 @@ fn main() -> ExitCode {
     };
     if matches!(cli.command, Command::Run(_) | Command::Serve(_) | Command::Agent(_)) {
         // Steps die with whatever runs them (see slipway_runtime::process).
-        match std::env::current_exe() {
-            Ok(binary) => slipway_runtime::process::guard_steps_with(binary),
-            Err(error) => eprintln!("warning: steps are not guarded (they may outlive this process): {error}"),
+        let reaper = std::env::current_exe().and_then(|binary| slipway_runtime::process::reap_steps_with(&binary));
+        if let Err(error) = reaper {
+            eprintln!("warning: no reaper for steps (they may outlive this process if it is killed): {error}");
         }
     }
     match cli.command {

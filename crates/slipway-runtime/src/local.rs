@@ -300,6 +300,7 @@ impl<'a> JobRunner<'a> {
             if process::group_alive(group) {
                 process::kill_group(group, Duration::from_millis(500));
             }
+            process::forget_group(group);
         }
         let _ = std::fs::remove_dir_all(&self.dirs.temp);
         let result = self.job_status();

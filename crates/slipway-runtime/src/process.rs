@@ -4,20 +4,18 @@
 //!
 //! A step must not outlive the process that runs it (an agent or a server killed with `kill -9`
 //! would otherwise leave it running beside the attempt that replaces it). When the binary says so
-//! ([`guard_steps_with`]), each process is started under a guard: the binary itself, run as
-//! [`GUARD_COMMAND`], which leads the step's process group, asks Linux to signal it when its parent
-//! dies (`PR_SET_PDEATHSIG`), and then kills the whole group. The guard passes the step's output,
-//! exit code and terminating signal through unchanged ([`guard_main`]).
+//! ([`reap_steps_with`]), a reaper is started beside it: the binary itself, run as
+//! [`REAPER_COMMAND`] in a process group of its own, told over a pipe the process group of every
+//! step as it starts and when it is gone. When the pipe closes (the process that runs the steps
+//! ended, however it ended, even by SIGKILL), the reaper kills every group it was told of and
+//! exits ([`reaper_main`]). Telling it costs a write to a pipe per step.
 
-use std::ffi::OsString;
-use std::io::Read;
+use std::io::{Read, Write as _};
 use std::os::fd::AsFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -31,82 +29,76 @@ const MAX_LINE: usize = 64 * 1024;
 /// How often a running process is checked for a cancel or a deadline.
 const TICK: Duration = Duration::from_millis(50);
 
-/// The hidden subcommand of the binary that runs a step under a guard (see the module's
-/// documentation): `BINARY __step-guard PARENT_PID -- PROGRAM ARGS...`.
-pub const GUARD_COMMAND: &str = "__step-guard";
+/// The hidden subcommand of the binary that runs the reaper (see the module's documentation).
+pub const REAPER_COMMAND: &str = "__reaper";
 
-/// The exit code of a guard that could not start its step (as a shell's for a missing program).
-const GUARD_CANNOT_START: i32 = 127;
+/// The pipe to the reaper, when the program started one.
+static REAPER: OnceLock<Mutex<Option<ChildStdin>>> = OnceLock::new();
 
-/// The binary that guards steps, when the program set one.
-static GUARD: OnceLock<PathBuf> = OnceLock::new();
-
-/// From now on, every process is started under a guard: `binary` run as [`GUARD_COMMAND`] (the
-/// binary must call [`guard_main`] for it). Set once, by the binary, before any step runs.
-pub fn guard_steps_with(binary: PathBuf) {
-    let _ = GUARD.set(binary);
+/// From now on, every process group of a step is known to a reaper: `binary` run as
+/// [`REAPER_COMMAND`] (the binary must call [`reaper_main`] for it). Called once, by the binary,
+/// before any step runs.
+///
+/// # Errors
+/// When the reaper cannot be started (steps would then outlive a killed process).
+pub fn reap_steps_with(binary: &std::path::Path) -> std::io::Result<()> {
+    let mut reaper = Command::new(binary)
+        .arg(REAPER_COMMAND)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .process_group(0)
+        .spawn()?;
+    let pipe = reaper.stdin.take();
+    let _ = REAPER.set(Mutex::new(pipe));
+    Ok(())
 }
 
-/// The guard: `arguments` are what follows [`GUARD_COMMAND`] (`PARENT_PID -- PROGRAM ARGS...`).
-/// Runs the program in this process group (which it leads) with this process's standard streams,
-/// environment and directory; when the parent dies, kills the whole group; otherwise ends as the
-/// program ended (its exit code, or its signal). Never returns.
-pub fn guard_main(arguments: &[OsString]) -> ! {
-    use nix::sys::prctl;
-    use nix::unistd::{getpgrp, getppid};
-    let parent = arguments.first().and_then(|text| text.to_str()).and_then(|text| text.parse::<i32>().ok());
-    let (Some(parent), Some(separator)) = (parent, arguments.get(1)) else {
-        eprintln!("slipway: {GUARD_COMMAND} is used by Slipway itself: {GUARD_COMMAND} PARENT_PID -- PROGRAM ARGS...");
-        std::process::exit(2);
-    };
-    let Some(program) = arguments.get(2).filter(|_| separator == "--") else {
-        eprintln!("slipway: {GUARD_COMMAND}: expected -- PROGRAM");
-        std::process::exit(2);
-    };
-    let parent_gone = Arc::new(AtomicBool::new(false));
-    let stopping = Arc::new(AtomicBool::new(false));
-    // SIGTERM and SIGINT are for the step (the group gets them): the guard waits for it to end.
-    let registered = signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&parent_gone))
-        .and_then(|_| signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stopping)))
-        .and_then(|_| signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stopping)));
-    if let Err(error) = registered {
-        eprintln!("slipway: the step guard cannot watch for signals: {error}");
-        std::process::exit(GUARD_CANNOT_START);
+/// Tells the reaper a line (`+PGID` or `-PGID`); a reaper that is gone is forgotten.
+fn tell_reaper(line: &str) {
+    let Some(reaper) = REAPER.get() else { return };
+    let mut pipe = reaper.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(writer) = pipe.as_mut()
+        && writer.write_all(line.as_bytes()).is_err()
+    {
+        *pipe = None;
+        eprintln!("warning: the step reaper is gone: steps may outlive this process if it is killed");
     }
-    if let Err(error) = prctl::set_pdeathsig(Signal::SIGUSR1) {
-        eprintln!("slipway: the step guard cannot watch its parent: {error}");
-        std::process::exit(GUARD_CANNOT_START);
+}
+
+/// Tells the reaper that a step's process group is gone (killed, or empty), so that it is not
+/// killed later when its number is used again.
+pub fn forget_group(pgid: i32) {
+    tell_reaper(&format!("-{pgid}\n"));
+}
+
+/// The reaper: reads `+PGID` and `-PGID` lines on standard input; when it closes, kills every
+/// group still known and exits. Ignores SIGINT, SIGTERM and SIGHUP (they are for the process that
+/// runs the steps). Never returns.
+pub fn reaper_main() -> ! {
+    use std::io::BufRead as _;
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        let _ = signal_hook::flag::register(signal, std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)));
     }
-    // The parent may have died before it could be watched.
-    if getppid().as_raw() != parent {
-        std::process::exit(GUARD_CANNOT_START);
-    }
-    let mut child = match Command::new(program).args(&arguments[3..]).spawn() {
-        Ok(child) => child,
-        Err(error) => {
-            eprintln!("slipway: cannot start {}: {error}", program.to_string_lossy());
-            std::process::exit(GUARD_CANNOT_START);
-        }
-    };
-    loop {
-        if parent_gone.load(Ordering::SeqCst) {
-            // Whoever ran the step is gone: nothing of it may go on.
-            let _ = killpg(getpgrp(), Signal::SIGKILL);
-        }
-        match child.try_wait().ok().flatten() {
-            Some(status) => {
-                if let Some(code) = status.code() {
-                    std::process::exit(code);
-                }
-                if let Some(signal) = status.signal() {
-                    let _ = signal_hook::low_level::emulate_default_handler(signal);
-                    std::process::exit(128 + signal);
-                }
-                std::process::exit(1);
+    let mut groups = std::collections::HashSet::new();
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        let (sign, number) = line.split_at(line.len().min(1));
+        match (sign, number.parse::<i32>()) {
+            ("+", Ok(pgid)) if pgid > 1 => {
+                groups.insert(pgid);
             }
-            None => std::thread::sleep(Duration::from_millis(25)),
+            ("-", Ok(pgid)) => {
+                groups.remove(&pgid);
+            }
+            _ => {}
         }
     }
+    // Whoever ran the steps is gone: nothing of them may go on.
+    for pgid in groups {
+        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+    }
+    std::process::exit(0)
 }
 
 /// What to run.
@@ -173,14 +165,7 @@ pub fn run(
     grace: Duration,
     on_line: &mut dyn FnMut(Stream, &str, LineEnd),
 ) -> (Exit, Option<i32>) {
-    let mut command = match GUARD.get() {
-        Some(guard) => {
-            let mut command = Command::new(guard);
-            command.arg(GUARD_COMMAND).arg(std::process::id().to_string()).arg("--").arg(&spec.program);
-            command
-        }
-        None => Command::new(&spec.program),
-    };
+    let mut command = Command::new(&spec.program);
     command
         .args(&spec.args)
         .current_dir(&spec.cwd)
@@ -195,6 +180,9 @@ pub fn run(
         Err(error) => return (Exit::SpawnFailed(error), None),
     };
     let pgid = i32::try_from(child.id()).ok();
+    if let Some(pgid) = pgid {
+        tell_reaper(&format!("+{pgid}\n"));
+    }
     let exit = supervise(&mut child, pgid, stop, grace, on_line);
     (exit, pgid)
 }

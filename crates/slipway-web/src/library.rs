@@ -126,7 +126,8 @@ pub(crate) async fn pipeline_variables(
         p.meta {
             "The pipeline's own variables, given to every run. A variable of the same name in the YAML overrides one set here; "
             "runs may be queued with other values for those that are not secret. Secret values are encrypted, never shown, "
-            "and masked in logs; a step gets one only through " code { "env:" } ". Variables shared by pipelines are in the "
+            "and masked in logs. As in Azure, a secret is not put in a step's environment by itself: a step reads it as "
+            code { "$(name)" } " in its script or inputs, or as an environment variable it maps with " code { "env:" } ". Variables shared by pipelines are in the "
             a href="/library" { "Library" } "."
         }
         (variables_table(&viewer, &variables, &format!("/pipelines/{encoded}/variables")))
