@@ -5,6 +5,7 @@ mod agents;
 mod client;
 mod frontend;
 mod library;
+mod readme;
 mod run;
 mod support;
 mod task_coverage;

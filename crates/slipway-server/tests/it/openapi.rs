@@ -139,3 +139,80 @@ fn collect_references(value: &Value, references: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// The README's text, read from the repository.
+fn readme() -> TestResult<String> {
+    Ok(std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))?)
+}
+
+/// Whether a README path (`/pipelines/NAME/webhook`, `/pipelines/{name}`) matches a documented
+/// one: placeholders (`{name}`) and the README's capitalised stand-ins (`NAME`) match any segment.
+fn matches_documented(readme_path: &str, documented: &str) -> bool {
+    let placeholder = |segment: &str| {
+        (segment.starts_with('{') && segment.ends_with('}'))
+            || (!segment.is_empty() && segment.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+    };
+    let ours: Vec<&str> = readme_path.split('/').collect();
+    let theirs: Vec<&str> = documented.split('/').collect();
+    ours.len() == theirs.len() && ours.iter().zip(&theirs).all(|(a, b)| a == b || placeholder(a) || placeholder(b))
+}
+
+/// Every API address the README gives (`METHOD /api/v1/...` and bare `/api/v1/...`) is in the
+/// OpenAPI document, with that method; every web UI page it names is served (issue 11: the README
+/// once gave a wrong address).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_address_the_readme_gives_exists() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(directory.path(), 0).await?;
+    let app = server.app();
+    let document = send(&app, Method::GET, "/api/v1/openapi.json", None, None).await?;
+    let paths = document.body["paths"].as_object().ok_or("no paths")?;
+    let text = readme()?;
+    let mut checked = 0;
+    let ends = |c: char| c.is_whitespace() || "`)\"',;".contains(c);
+    for (at, _) in text.match_indices("/api/v1/") {
+        let path = &text[at + "/api/v1".len()..];
+        let path = &path[..path.find(ends).unwrap_or(path.len())];
+        let path = path.split('?').next().unwrap_or(path).trim_end_matches(['.', ':']);
+        let before = text[..at].trim_end();
+        let method = METHODS.iter().find(|method| {
+            before.ends_with(&method.to_uppercase()) || before.ends_with(&format!("-X {}", method.to_uppercase()))
+        });
+        let found = paths.iter().any(|(documented, item)| {
+            matches_documented(path, documented) && method.is_none_or(|method| item.get(*method).is_some())
+        });
+        assert!(found, "the README gives {} /api/v1{path}, which the API does not have", method.map_or("", |m| m));
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} API addresses were found in the README");
+    // The web UI's pages it names: served (a sign-in redirect counts), not "no such page".
+    let mut pages = 0;
+    for (at, _) in text.match_indices("(`/") {
+        let path = &text[at + 2..];
+        let path = &path[..path.find('`').unwrap_or(path.len())];
+        if path.starts_with("/api") || path.starts_with("/proc") || path.starts_with("/tmp") {
+            continue;
+        }
+        let concrete = path.replace("NAME", "example").replace("GROUP", "example");
+        let answer = crate::support::send_raw(&app, Method::GET, &concrete, None, None, Vec::new()).await?;
+        assert_ne!(answer.status, StatusCode::NOT_FOUND, "the README names the page {path}, which is not served");
+        pages += 1;
+    }
+    assert!(pages >= 3, "only {pages} web pages were found in the README");
+    // `METHOD /path` outside the API: a page of the web UI, served.
+    for method in METHODS.map(str::to_uppercase) {
+        for (at, _) in text.match_indices(&format!("{method} /")) {
+            let path = &text[at + method.len() + 1..];
+            let path = &path[..path.find(ends).unwrap_or(path.len())];
+            if path.starts_with("/api/v1/") {
+                continue;
+            }
+            let answer =
+                crate::support::send_raw(&app, Method::from_bytes(method.as_bytes())?, path, None, None, Vec::new())
+                    .await?;
+            assert_ne!(answer.status, StatusCode::NOT_FOUND, "the README gives {method} {path}, which is not served");
+        }
+    }
+    server.stop().await;
+    Ok(())
+}
