@@ -225,6 +225,15 @@ pub struct RunsQuery {
     /// Only runs with this status: `queued`, `running` or `completed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Only runs of this branch (`main` or `refs/heads/main`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Only runs that ended so: `Succeeded`, `SucceededWithIssues`, `Failed`, `Canceled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// Only runs started so: `manual`, `push`, `pr`, `schedule`, `pipeline-completion`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
     /// Only runs with a smaller id (the next page).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<i64>,

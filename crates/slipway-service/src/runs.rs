@@ -166,3 +166,11 @@ pub async fn rerun_whole(state: &AppState, caller: &Caller, run: &Run) -> Result
         .await;
     Ok(*created)
 }
+
+/// A branch as runs record it (`refs/heads/main`), from `main` or the full name; tags and other
+/// refs (`refs/...`) are kept as they are.
+#[must_use]
+pub fn full_branch(branch: &str) -> String {
+    let branch = branch.trim();
+    if branch.starts_with("refs/") { branch.to_owned() } else { format!("refs/heads/{branch}") }
+}

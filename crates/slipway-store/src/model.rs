@@ -587,6 +587,10 @@ pub struct RunFilter {
     pub status: Option<RunStatus>,
     /// Only runs of this branch.
     pub branch: Option<String>,
+    /// Only runs that ended with this result.
+    pub result: Option<TaskResult>,
+    /// Only runs started this way.
+    pub trigger: Option<TriggerKind>,
     /// Only runs with a smaller id (the last id of the previous page).
     pub before: Option<RunId>,
     /// At most this many (0 means 50; at most 1,000).

@@ -23,6 +23,7 @@
 mod admin;
 mod agents;
 mod assets;
+mod badge;
 mod graph;
 mod library;
 mod live;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/pipelines", post(pages::create_pipeline))
         .route("/pipelines/{name}", get(pages::pipeline))
         .route("/pipelines/{name}/run", get(pages::run_form).post(pages::start_run))
+        .route("/pipelines/{name}/badge.svg", get(badge::badge))
         .route("/pipelines/{name}/variables", get(library::pipeline_variables).post(library::set_pipeline_variable))
         .route("/pipelines/{name}/variables/{var}/delete", post(library::delete_pipeline_variable))
         .route("/library", get(library::library).post(library::create_group))

@@ -11,9 +11,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use slipway_diagnostics::FileId;
+use slipway_events::TaskResult;
 use slipway_store::{
     Artifact, Job, JobId, JobStatus, Pipeline, QueueStatus, RetentionPolicy, Run, RunFilter, RunId, RunStatus, Step,
-    StoredCoverage, StoredTestRun, TestTotals, UserRole,
+    StoredCoverage, StoredTestRun, TestTotals, TriggerKind, UserRole,
 };
 
 use super::graph::GraphPlan;
@@ -142,10 +143,115 @@ pub(crate) async fn create_pipeline(
 }
 
 /// The query of a pipeline's page.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct PipelineQuery {
     /// Runs older than this id (the next page).
     before: Option<i64>,
+    /// Only runs of this branch.
+    branch: Option<String>,
+    /// Only runs that ended so.
+    result: Option<String>,
+    /// Only runs started so.
+    trigger: Option<String>,
+}
+
+/// The results a pipeline's runs can be filtered by, as the form offers them.
+const RESULT_FILTERS: [TaskResult; 4] =
+    [TaskResult::Succeeded, TaskResult::SucceededWithIssues, TaskResult::Failed, TaskResult::Canceled];
+
+/// The triggers a pipeline's runs can be filtered by.
+const TRIGGER_FILTERS: [TriggerKind; 5] = [
+    TriggerKind::Manual,
+    TriggerKind::Push,
+    TriggerKind::PullRequest,
+    TriggerKind::Schedule,
+    TriggerKind::PipelineCompletion,
+];
+
+/// How many of a pipeline's latest completed runs its trend shows.
+const TREND_RUNS: u32 = 30;
+
+/// A pipeline page's filter, read: the branch, the result and the trigger asked for.
+type RunFilters = (Option<String>, Option<TaskResult>, Option<TriggerKind>);
+
+impl PipelineQuery {
+    /// The filter's parts, read: a value that is not one gives a clear error.
+    fn filters(&self) -> Result<RunFilters, UiError> {
+        let given = |value: &Option<String>| {
+            value.as_deref().map(str::trim).filter(|value| !value.is_empty()).map(str::to_owned)
+        };
+        let result = match given(&self.result) {
+            None => None,
+            Some(text) => Some(
+                TaskResult::parse(&text)
+                    .ok_or_else(|| UiError::bad_request(format!("'{text}' is not a result a run can end with")))?,
+            ),
+        };
+        let trigger = match given(&self.trigger) {
+            None => None,
+            Some(text) => Some(
+                TriggerKind::parse(&text).map_err(|_| UiError::bad_request(format!("'{text}' is not a trigger")))?,
+            ),
+        };
+        Ok((given(&self.branch), result, trigger))
+    }
+
+    /// The filter as a query string (`&branch=...`), for the links between pages.
+    fn filter_query(&self) -> String {
+        let mut query = String::new();
+        for (name, value) in [("branch", &self.branch), ("result", &self.result), ("trigger", &self.trigger)] {
+            if let Some(value) = value.as_deref().filter(|value| !value.trim().is_empty()) {
+                query.push_str(&format!("&{name}={}", url_encode(value)));
+            }
+        }
+        query
+    }
+}
+
+/// A pipeline's trend over its latest completed runs (oldest first): how many succeeded, the
+/// average duration, and a bar per run (height by duration, colour by result).
+fn trend(runs: &[Run]) -> Markup {
+    let timed: Vec<(&Run, i64)> = runs
+        .iter()
+        .rev()
+        .map(|run| {
+            let took = match (run.started_at, run.finished_at) {
+                (Some(start), Some(end)) => (end.millis() - start.millis()).max(0),
+                _ => 0,
+            };
+            (run, took)
+        })
+        .collect();
+    let passed = runs
+        .iter()
+        .filter(|run| matches!(run.result, Some(TaskResult::Succeeded | TaskResult::SucceededWithIssues)))
+        .count();
+    let longest = timed.iter().map(|(_, took)| *took).max().unwrap_or(0).max(1);
+    let average = timed.iter().map(|(_, took)| *took).sum::<i64>() / i64::try_from(timed.len().max(1)).unwrap_or(1);
+    let height: i64 = 40;
+    html! {
+        section.panel #trend {
+            h2 { "Trend" }
+            p.meta {
+                span #pass-rate { (passed) " of " (runs.len()) " succeeded" }
+                @if !runs.is_empty() {
+                    " (" ((passed * 100) / runs.len()) "%) · average duration " span #average-duration { (super::format_duration(average)) }
+                    " · the last " (runs.len()) " completed runs"
+                }
+            }
+            @if !timed.is_empty() {
+                svg.trend width=(timed.len() * 8) height=(height) role="img" aria-label="Duration and result of the latest runs" {
+                    @for (index, (run, took)) in timed.iter().enumerate() {
+                        @let bar = ((took * (height - 2)) / longest).max(2);
+                        @let (class, word) = run_label(run.status, run.result);
+                        rect class=(class) x=(index * 8) y=(height - bar) width="6" height=(bar) {
+                            title { "#" (run.run_number) " " (word) " in " (super::format_duration(*took)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `GET /pipelines/{name}`: the pipeline's runs, newest first, a page at a time.
@@ -157,13 +263,26 @@ pub(crate) async fn pipeline(
 ) -> Result<Response, UiError> {
     let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
     let pipeline = find_pipeline(&state, name).await?;
+    let (branch, result, trigger) = query.filters()?;
+    let filtered = branch.is_some() || result.is_some() || trigger.is_some();
     let filter = RunFilter {
         pipeline: Some(pipeline.id),
+        branch: branch.as_deref().map(slipway_service::runs::full_branch),
+        result,
+        trigger,
         before: query.before.map(RunId),
         limit: RUNS_PER_PAGE,
         ..RunFilter::default()
     };
     let runs = state.store().list_runs(&filter).await?;
+    let latest = RunFilter {
+        pipeline: Some(pipeline.id),
+        status: Some(RunStatus::Completed),
+        limit: TREND_RUNS,
+        ..RunFilter::default()
+    };
+    let completed = state.store().list_runs(&latest).await?;
+    let filter_query = query.filter_query();
     let now = state.store().now();
     let older = (runs.len() == RUNS_PER_PAGE as usize).then(|| runs.last().map(|run| run.id)).flatten();
     let encoded = url_encode(&pipeline.name);
@@ -195,8 +314,38 @@ pub(crate) async fn pipeline(
         @if let Some(error) = &pipeline.triggers.error {
             pre.problem #trigger-error { (error) }
         }
+        p.meta #badge {
+            img.status-badge src=(format!("/pipelines/{encoded}/badge.svg")) alt="Status badge";
+            " Status badge: " code { "/pipelines/" (pipeline.name) "/badge.svg" } " (add " code { "?branch=NAME" } " for a branch; shown without signing in)"
+        }
+        (trend(&completed))
+        form.filters #run-filters method="get" action=(format!("/pipelines/{encoded}")) {
+            label { "Branch " input type="text" name="branch" value=(branch.clone().unwrap_or_default()) placeholder="any"; }
+            label { "Result "
+                select name="result" {
+                    option value="" { "any" }
+                    @for choice in RESULT_FILTERS {
+                        option value=(choice.as_str()) selected[result == Some(choice)] { (choice.as_str()) }
+                    }
+                }
+            }
+            label { "Trigger "
+                select name="trigger" {
+                    option value="" { "any" }
+                    @for choice in TRIGGER_FILTERS {
+                        option value=(choice.as_str()) selected[trigger == Some(choice)] { (choice.as_str()) }
+                    }
+                }
+            }
+            button type="submit" { "Filter" }
+            @if filtered { " " a href=(format!("/pipelines/{encoded}")) { "Clear" } }
+        }
         @if runs.is_empty() {
-            p.empty { @if query.before.is_some() { "No older runs." } @else { "No runs yet." } }
+            p.empty #no-runs {
+                @if query.before.is_some() { "No older runs." }
+                @else if filtered { "No runs match this filter." }
+                @else { "No runs yet." }
+            }
         } @else {
             table.list.runs {
                 thead { tr { th { "Run" } th { "Result" } th { "Branch" } th { "Commit" } th { "Trigger" } th { "Started" } th { "Duration" } } }
@@ -219,8 +368,8 @@ pub(crate) async fn pipeline(
             }
         }
         nav.pages {
-            @if query.before.is_some() { a href=(format!("/pipelines/{encoded}")) { "Newest" } }
-            @if let Some(older) = older { a href=(format!("/pipelines/{encoded}?before={older}")) { "Older runs" } }
+            @if query.before.is_some() { a href=(format!("/pipelines/{encoded}?{}", filter_query.trim_start_matches('&'))) { "Newest" } }
+            @if let Some(older) = older { a href=(format!("/pipelines/{encoded}?before={older}{filter_query}")) { "Older runs" } }
         }
         @if viewer.user.role == UserRole::Admin {
             (retention_form(&viewer, &pipeline))

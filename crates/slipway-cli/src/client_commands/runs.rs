@@ -121,6 +121,15 @@ enum RunsCommand {
         /// Only runs in this status: queued, running or completed.
         #[arg(long, value_name = "STATUS")]
         status: Option<String>,
+        /// Only runs of this branch.
+        #[arg(long, value_name = "BRANCH")]
+        branch: Option<String>,
+        /// Only runs that ended so: Succeeded, SucceededWithIssues, Failed or Canceled.
+        #[arg(long, value_name = "RESULT")]
+        result: Option<String>,
+        /// Only runs started so: manual, push, pr, schedule or pipeline-completion.
+        #[arg(long, value_name = "TRIGGER")]
+        trigger: Option<String>,
         /// At most this many runs (1 to 200).
         #[arg(long, value_name = "K", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=200))]
         limit: u32,
@@ -308,8 +317,8 @@ pub fn runs(args: RunsArgs) -> Result<ExitCode, Failure> {
     let session = Session::open(&args.connection)?;
     let client = session.client();
     match args.command {
-        RunsCommand::List { pipeline, status, limit, format } => {
-            let query = RunsQuery { pipeline, status, before: None, limit: Some(limit) };
+        RunsCommand::List { pipeline, status, branch, result, trigger, limit, format } => {
+            let query = RunsQuery { pipeline, status, branch, result, trigger, before: None, limit: Some(limit) };
             let page = client.runs(&query).map_err(|error| session.fail(error))?;
             if format == ListFormat::Json {
                 print_json(&page.runs)?;

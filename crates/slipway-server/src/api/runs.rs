@@ -74,7 +74,24 @@ async fn list_runs(
                 .id,
         ),
     };
-    let filter = RunFilter { pipeline, status, branch: None, before: query.before.map(RunId), limit };
+    let result = match query.result.as_deref() {
+        None => None,
+        Some(text) => Some(slipway_events::TaskResult::parse(text).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "'{text}' is not a result: use Succeeded, SucceededWithIssues, Failed, Canceled or Skipped"
+            ))
+        })?),
+    };
+    let trigger = match query.trigger.as_deref() {
+        None => None,
+        Some(text) => Some(slipway_store::TriggerKind::parse(text).map_err(|_| {
+            ApiError::bad_request(format!(
+                "'{text}' is not a trigger: use manual, push, pr, schedule or pipeline-completion"
+            ))
+        })?),
+    };
+    let branch = query.branch.as_deref().map(slipway_service::runs::full_branch);
+    let filter = RunFilter { pipeline, status, branch, result, trigger, before: query.before.map(RunId), limit };
     let runs = state.store().list_runs(&filter).await?;
     let next_before = if runs.len() == limit as usize { runs.last().map(|run| run.id.get()) } else { None };
     Ok(Json(wire::RunPage { runs: runs.iter().map(to_wire::run).collect(), next_before }))

@@ -317,6 +317,22 @@ async fn scenario(browser: &Browser, base: &str, admin: &str, repository: &Path)
     let visible = browser.script("return Array.from(document.querySelectorAll('#log .ln')).filter(function (line) { return line.offsetParent !== null; }).length").await?;
     assert_eq!(visible, json!(1));
 
+    // The pipeline's page: its status badge loads, its trend counts the run, and its runs are
+    // filtered by result.
+    browser.goto(&format!("{base}/pipelines/e2e")).await?;
+    browser
+        .wait_for(
+            "the status badge",
+            "var badge = document.querySelector('img.status-badge'); return badge && badge.complete && badge.naturalWidth > 0",
+            long,
+        )
+        .await?;
+    assert_eq!(browser.text("#pass-rate").await?, "1 of 1 succeeded");
+    browser.script("document.querySelector('#run-filters select[name=result]').value = 'Failed'; return true").await?;
+    browser.click("#run-filters button[type=submit]").await?;
+    browser.wait_for("the filtered runs", "return document.getElementById('no-runs') !== null", long).await?;
+    assert!(browser.url().await?.contains("result=Failed"), "{}", browser.url().await?);
+
     // A secret variable set on the pipeline's variables page is listed as secret, its value never shown.
     browser.goto(&format!("{base}/pipelines/e2e/variables")).await?;
     browser.type_into("form.grid input[name=name]", "DeployKey").await?;

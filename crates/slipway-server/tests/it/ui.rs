@@ -854,6 +854,9 @@ async fn runs_are_rerun_whole_or_their_failed_jobs_in_place() -> TestResult {
     assert_eq!(again["result"], "Succeeded", "{again}");
     let page = cora.get(&format!("/runs/{id}")).await?;
     assert_eq!(page.body.matches("attempt 2").count(), 1, "only the flaky job ran again: {}", page.body);
+    // The run page keeps the first attempt of the job that ran again.
+    assert_eq!(page.body.matches("<ul class=\"attempts\">").count(), 1, "{}", page.body);
+    assert!(page.body.contains("Attempt 1 <span class=\"badge s-fail\">"), "{}", page.body);
     assert!(page.body.contains(">Re-run<") && !page.body.contains("Re-run failed jobs"), "{}", page.body);
     let no_failed = cora.post(&path, &[("csrf", &csrf), ("failed_only", "true")]).await?;
     assert_eq!(no_failed.status, StatusCode::CONFLICT, "{}", no_failed.body);
@@ -869,6 +872,39 @@ async fn runs_are_rerun_whole_or_their_failed_jobs_in_place() -> TestResult {
     assert_eq!(second["requestedBy"], "cora");
     let page = cora.get(&format!("/runs/{new_id}")).await?;
     assert!(page.body.contains(&format!("re-run of <a href=\"/runs/{id}\">")), "{}", page.body);
+    // The pipeline's page: its trend, its runs filtered by result, trigger and branch, its badge.
+    let pipeline_page = rita.get("/pipelines/demo").await?;
+    assert!(
+        pipeline_page.body.contains("<span id=\"pass-rate\">2 of 2 succeeded</span> (100%)"),
+        "{}",
+        pipeline_page.body
+    );
+    assert_eq!(pipeline_page.body.matches("<rect class=\"s-ok\"").count(), 2, "{}", pipeline_page.body);
+    let failed = rita.get("/pipelines/demo?result=Failed").await?;
+    assert!(failed.body.contains("No runs match this filter."), "{}", failed.body);
+    let manual = rita.get("/pipelines/demo?result=&trigger=manual&branch=").await?;
+    assert_eq!(manual.body.matches("href=\"/runs/").count(), 2, "{}", manual.body);
+    let scheduled = rita.get("/pipelines/demo?trigger=schedule").await?;
+    assert!(scheduled.body.contains("No runs match this filter."), "{}", scheduled.body);
+    let elsewhere = rita.get("/pipelines/demo?branch=feature/x").await?;
+    assert!(elsewhere.body.contains("No runs match this filter."), "{}", elsewhere.body);
+    let bad = rita.get("/pipelines/demo?result=Great").await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(
+        bad.body.contains("&#39;Great&#39; is not a result") || bad.body.contains("'Great' is not a result"),
+        "{}",
+        bad.body
+    );
+    let mut anonymous = Client::new(app.clone());
+    let badge = anonymous.get("/pipelines/demo/badge.svg").await?;
+    assert_eq!(badge.status, StatusCode::OK);
+    assert_eq!(badge.headers.get("content-type").and_then(|value| value.to_str().ok()), Some("image/svg+xml"));
+    assert!(badge.body.contains("<title>slipway: succeeded</title>"), "{}", badge.body);
+    let branch_badge = anonymous.get("/pipelines/demo/badge.svg?branch=feature/x").await?;
+    assert!(branch_badge.body.contains("slipway: never built"), "{}", branch_badge.body);
+    let unknown = anonymous.get("/pipelines/secret-project/badge.svg").await?;
+    assert_eq!(unknown.body, branch_badge.body, "a pipeline that does not exist looks like one that never ran");
+
     let audit = server.state.store().list_audit(None, 50).await?;
     for action in ["run.rerun", "run.rerun-failed"] {
         assert!(audit.iter().any(|entry| entry.action == action && entry.actor == "cora"), "{action}: {audit:?}");

@@ -193,13 +193,16 @@ pub(crate) async fn list_runs(pools: &DbPools, _context: &Context, filter: &RunF
         "SELECT ",
         run_columns!(),
         " FROM runs WHERE ($1 IS NULL OR pipeline_id = $1) AND ($2 IS NULL OR status = $2) \
-         AND ($3 IS NULL OR branch = $3) AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+         AND ($3 IS NULL OR branch = $3) AND ($4 IS NULL OR id < $4) AND ($6 IS NULL OR result = $6) \
+         AND ($7 IS NULL OR trigger_kind = $7) ORDER BY id DESC LIMIT $5"
     ))
     .bind(filter.pipeline.map(|id| id.0))
     .bind(filter.status.map(RunStatus::as_str))
     .bind(filter.branch.as_deref())
     .bind(filter.before.map(|id| id.0))
     .bind(limit)
+    .bind(filter.result.map(TaskResult::as_str))
+    .bind(filter.trigger.map(TriggerKind::as_str))
     .fetch_all(&pools.reader)
     .await?
     .iter()

@@ -119,8 +119,17 @@ conformance! {
         assert_eq!(main_queued.iter().map(|run| run.id).collect::<Vec<_>>(), vec![ids[6], ids[4], ids[2], ids[0]]);
         let completed = test.store.list_runs(&RunFilter { status: Some(RunStatus::Completed), ..Default::default() }).await?;
         assert_eq!(completed.iter().map(|run| run.id).collect::<Vec<_>>(), vec![ids[1]]);
+        // By result and by trigger.
+        let scheduled = test.store.create_run(&NewRun::new(app.id, "7", TriggerKind::Schedule)).await?;
+        test.store.finish_run(scheduled.id, TaskResult::Succeeded).await?;
+        let failed = test.store.list_runs(&RunFilter { result: Some(TaskResult::Failed), ..Default::default() }).await?;
+        assert_eq!(failed.iter().map(|run| run.id).collect::<Vec<_>>(), vec![ids[1]]);
+        let by_schedule = test.store.list_runs(&RunFilter { trigger: Some(TriggerKind::Schedule), ..Default::default() }).await?;
+        assert_eq!(by_schedule.iter().map(|run| run.id).collect::<Vec<_>>(), vec![scheduled.id]);
+        let none = test.store.list_runs(&RunFilter { trigger: Some(TriggerKind::Schedule), result: Some(TaskResult::Failed), ..Default::default() }).await?;
+        assert!(none.is_empty());
         let latest = test.store.latest_runs().await?;
-        assert_eq!(latest.iter().map(|run| run.id).collect::<Vec<_>>(), vec![ids[5], ids[6]]);
+        assert_eq!(latest.iter().map(|run| run.id).collect::<Vec<_>>(), vec![scheduled.id, ids[6]]);
         Ok(())
     }
 }
