@@ -74,3 +74,78 @@ pub async fn listed_agents(state: &AppState, caller: &Caller) -> Result<Vec<Agen
         .collect();
     Ok(agents)
 }
+
+/// A pool's name as the store keeps it, checked: letters, digits, ' ', '.', '_' and '-'.
+///
+/// # Errors
+/// When it is not a pool name.
+pub fn checked_pool_name(pool: &str) -> Result<String, ServiceError> {
+    let normalized = agents::normalize_pool(pool);
+    let valid = !normalized.is_empty()
+        && normalized.len() <= 100
+        && normalized.chars().all(|character| character.is_ascii_alphanumeric() || "._- ".contains(character));
+    if valid {
+        Ok(normalized)
+    } else {
+        Err(ServiceError::bad_request(format!(
+            "'{pool}' is not a pool name: use letters, digits, ' ', '.', '_' and '-'"
+        )))
+    }
+}
+
+/// Every pool with its settings and how many agents serve it, for a reader `caller` (the API's
+/// and the web UI's): pools with settings, and pools agents serve.
+///
+/// # Errors
+/// When the caller may not read or the store fails.
+pub async fn pools(state: &AppState, caller: &Caller) -> Result<Vec<slipway_api::Pool>, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    let store = state.store();
+    let mut pools: std::collections::BTreeMap<String, slipway_api::Pool> = store
+        .list_pool_settings()
+        .await?
+        .into_iter()
+        .map(|pool| {
+            let settings = wire::pool_settings(&pool.settings);
+            (pool.name.clone(), slipway_api::Pool { name: pool.name, settings, agents: 0 })
+        })
+        .collect();
+    for agent in store.list_agents().await? {
+        pools
+            .entry(agent.pool.clone())
+            .or_insert_with(|| slipway_api::Pool {
+                name: agent.pool.clone(),
+                settings: slipway_api::PoolSettings::default(),
+                agents: 0,
+            })
+            .agents += 1;
+    }
+    Ok(pools.into_values().collect())
+}
+
+/// Sets a pool's settings for an admin `caller`: what becomes of a job whose agent is lost, and
+/// the demands each `vmImage` stands for (each checked as Azure reads demands); audited.
+///
+/// # Errors
+/// When the caller is no admin, the name or a demand is not valid, or the store fails.
+pub async fn set_pool(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    settings: &slipway_api::PoolSettings,
+) -> Result<slipway_api::Pool, ServiceError> {
+    caller.require(UserRole::Admin)?;
+    let name = checked_pool_name(name)?;
+    for (image, demands) in &settings.vm_images {
+        for demand in demands {
+            slipway_store::Demand::parse(demand)
+                .map_err(|error| ServiceError::bad_request(format!("vmImages '{image}': {error}")))?;
+        }
+    }
+    let store = state.store();
+    let record = store.set_pool_settings(&name, &wire::stored_pool_settings(settings)).await?;
+    let details = serde_json::to_value(settings).unwrap_or_default();
+    crate::audit::record(state, caller, "pool.set", record.name.clone(), details).await;
+    let agents = store.list_agents().await?.iter().filter(|agent| agent.pool == record.name).count();
+    Ok(slipway_api::Pool { name: record.name, settings: wire::pool_settings(&record.settings), agents })
+}

@@ -1,21 +1,25 @@
 //! Agents in the web UI (`/agents`): every agent with its pool, version, state, current job and
-//! capabilities, and for admins a form that creates a registration token.
+//! capabilities; the pools with their settings (what becomes of a job whose agent is lost, the
+//! demands each `vmImage` stands for), which admins edit there; and for admins a form that creates
+//! a registration token.
 //!
 //! The list and the token come from the functions the API uses ([`slipway_service::agents`]), with the
 //! signed-in user as the caller, so roles and states are the same as `GET /api/v1/agents`. A new
 //! registration token is shown once, on the page that answers the form.
 
 use axum::Form;
-use axum::extract::State;
 use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use slipway_store::{Timestamp, UserRole};
 
 use super::{UiError, Viewer, csrf_field, format_time, page, url_encode};
-use slipway_api::{Agent, AgentState, CreateRegistrationToken};
+use slipway_api::{Agent, AgentLostAction, AgentState, CreateRegistrationToken, Pool, PoolSettings};
 use slipway_service::AppState;
 use slipway_service::agents as agents_api;
 
@@ -66,7 +70,77 @@ fn agents_table(agents: &[Agent]) -> Markup {
     }
 }
 
-fn agents_page(viewer: &Viewer, agents: &[Agent], created: Option<&str>) -> Markup {
+/// `vmImages` as the form shows them: a line per image, `image: demand, demand`.
+fn vm_images_text(settings: &PoolSettings) -> String {
+    settings
+        .vm_images
+        .iter()
+        .map(|(image, demands)| format!("{image}: {}", demands.join(", ")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Reads the form's `vmImages` text back: a line per image, `image: demand, demand`.
+fn read_vm_images(text: &str) -> Result<std::collections::BTreeMap<String, Vec<String>>, UiError> {
+    let mut images = std::collections::BTreeMap::new();
+    for (number, line) in text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()) {
+        let Some((image, demands)) = line.split_once(':') else {
+            return Err(UiError::bad_request(format!(
+                "vmImages line {}: expected `image: demand, demand` (such as `ubuntu-latest: Agent.OS -equals Linux`)",
+                number + 1
+            )));
+        };
+        let demands: Vec<String> =
+            demands.split(',').map(str::trim).filter(|demand| !demand.is_empty()).map(str::to_owned).collect();
+        images.insert(image.trim().to_owned(), demands);
+    }
+    Ok(images)
+}
+
+fn pools_section(viewer: &Viewer, pools: &[Pool]) -> Markup {
+    html! {
+        section.panel #pools {
+            h2 { "Pools" }
+            @if pools.is_empty() {
+                p.muted { "No pool has settings or agents yet." }
+            } @else {
+                table.list.pools {
+                    thead { tr { th { "Pool" } th { "Agents" } th { "When an agent is lost" } th { "vmImage demands" } } }
+                    tbody {
+                        @for pool in pools {
+                            tr {
+                                td { (pool.name) }
+                                td { (pool.agents) }
+                                td { @match pool.settings.on_agent_lost { AgentLostAction::Fail => "the job fails", AgentLostAction::Requeue => "the job runs again" } }
+                                td { @if pool.settings.vm_images.is_empty() { span.muted { "none" } } @else { code { (vm_images_text(&pool.settings)) } } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if viewer.user.role == UserRole::Admin {
+                @for pool in pools {
+                    form.grid.pool-settings method="post" action=(format!("/agents/pools/{}", url_encode(&pool.name))) {
+                        (csrf_field(viewer))
+                        h3 { "Settings of " (pool.name) }
+                        label { "When an agent is lost"
+                            select name="on_agent_lost" {
+                                option value="fail" selected[pool.settings.on_agent_lost == AgentLostAction::Fail] { "the job fails" }
+                                option value="requeue" selected[pool.settings.on_agent_lost == AgentLostAction::Requeue] { "the job runs again on another agent" }
+                            }
+                        }
+                        label { "vmImage demands (a line each: image: demand, demand)"
+                            textarea name="vm_images" rows="3" { (vm_images_text(&pool.settings)) }
+                        }
+                        button type="submit" { "Save" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn agents_page(viewer: &Viewer, agents: &[Agent], pools: &[Pool], created: Option<&str>) -> Markup {
     html! {
         h1 { "Agents" }
         p.meta { "Agents lease the jobs of their pool whose demands their capabilities meet." }
@@ -75,6 +149,7 @@ fn agents_page(viewer: &Viewer, agents: &[Agent], created: Option<&str>) -> Mark
             p { "Register an agent with " code { "slipway agent --server URL --token TOKEN --name NAME --pool POOL" } "; the token works once." }
         }
         (agents_table(agents))
+        (pools_section(viewer, pools))
         @if viewer.user.role == UserRole::Admin {
             section.panel {
                 h2 { "New registration token" }
@@ -92,7 +167,43 @@ fn agents_page(viewer: &Viewer, agents: &[Agent], created: Option<&str>) -> Mark
 /// `GET /agents` (reader): the agents.
 pub(crate) async fn agents(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
     let agents = agents_api::listed_agents(&state, &viewer.caller()).await?;
-    Ok(page("Agents", Some(&viewer), &agents_page(&viewer, &agents, None)).into_response())
+    let pools = agents_api::pools(&state, &viewer.caller()).await?;
+    Ok(page("Agents", Some(&viewer), &agents_page(&viewer, &agents, &pools, None)).into_response())
+}
+
+/// The form that sets a pool's settings.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PoolForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    on_agent_lost: String,
+    #[serde(default)]
+    vm_images: String,
+}
+
+/// `POST /agents/pools/{name}` (admin): sets a pool's settings, as `PUT /api/v1/pools/{name}`.
+pub(crate) async fn set_pool(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    name: Result<Path<String>, PathRejection>,
+    form: Result<Form<PoolForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Path(name) = name.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Form(form) = form.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    viewer.check_csrf(&form.csrf)?;
+    let on_agent_lost = match form.on_agent_lost.as_str() {
+        "fail" => AgentLostAction::Fail,
+        "requeue" => AgentLostAction::Requeue,
+        other => {
+            return Err(UiError::bad_request(format!(
+                "'{other}' is not what becomes of a lost agent's job: fail or requeue"
+            )));
+        }
+    };
+    let settings = PoolSettings { on_agent_lost, vm_images: read_vm_images(&form.vm_images)? };
+    agents_api::set_pool(&state, &viewer.caller(), &name, &settings).await?;
+    Ok(Redirect::to("/agents#pools").into_response())
 }
 
 /// The form that creates a registration token.
@@ -121,6 +232,7 @@ pub(crate) async fn create_registration_token(
     let body = CreateRegistrationToken { expires_in_hours };
     let created = agents_api::issue_registration_token(&state, &viewer.caller(), &body).await?;
     let agents = agents_api::listed_agents(&state, &viewer.caller()).await?;
-    let markup = agents_page(&viewer, &agents, Some(&created.token));
+    let pools = agents_api::pools(&state, &viewer.caller()).await?;
+    let markup = agents_page(&viewer, &agents, &pools, Some(&created.token));
     Ok((StatusCode::CREATED, page("Agents", Some(&viewer), &markup)).into_response())
 }

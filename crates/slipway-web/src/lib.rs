@@ -75,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/tokens/{token}/revoke", post(admin::revoke_token))
         .route("/agents", get(agents::agents))
         .route("/agents/registration-tokens", post(agents::create_registration_token))
+        .route("/agents/pools/{name}", post(agents::set_pool))
         .route("/assets/{file}", get(assets::asset))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(security_headers))

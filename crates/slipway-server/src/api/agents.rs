@@ -2,8 +2,6 @@
 //! shown state and current job), deleting an agent, and pools' settings. What agents themselves
 //! call is [`super::protocol`].
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
@@ -13,7 +11,6 @@ use slipway_service::agents::{issue_registration_token, listed_agents};
 use slipway_service::wire as to_wire;
 use slipway_store::{AgentId, UserRole};
 
-use super::protocol::check_pool_name;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -86,28 +83,7 @@ async fn delete_agent(
 #[utoipa::path(get, path = "/pools", tag = "agents",
     responses((status = 200, description = "The pools, by name.", body = wire::PoolList), (status = 401, response = wire::Problem), (status = 403, response = wire::Problem)))]
 async fn list_pools(State(state): State<AppState>, caller: Caller) -> Result<Json<wire::PoolList>, ApiError> {
-    caller.require(UserRole::Reader)?;
-    let store = state.store();
-    let mut pools: BTreeMap<String, wire::Pool> = store
-        .list_pool_settings()
-        .await?
-        .into_iter()
-        .map(|pool| {
-            let settings = to_wire::pool_settings(&pool.settings);
-            (pool.name.clone(), wire::Pool { name: pool.name, settings, agents: 0 })
-        })
-        .collect();
-    for agent in store.list_agents().await? {
-        pools
-            .entry(agent.pool.clone())
-            .or_insert_with(|| wire::Pool {
-                name: agent.pool.clone(),
-                settings: wire::PoolSettings::default(),
-                agents: 0,
-            })
-            .agents += 1;
-    }
-    Ok(Json(wire::PoolList { pools: pools.into_values().collect() }))
+    Ok(Json(wire::PoolList { pools: slipway_service::agents::pools(&state, &caller).await? }))
 }
 
 /// Sets a pool's settings (admin): what becomes of a job whose agent is lost, and the demands
@@ -123,18 +99,7 @@ async fn set_pool(
     name: Result<Path<String>, PathRejection>,
     body: Result<Json<wire::PoolSettings>, JsonRejection>,
 ) -> Result<Json<wire::Pool>, ApiError> {
-    caller.require(UserRole::Admin)?;
     let Path(name) = name?;
     let Json(settings) = body?;
-    let name = check_pool_name(&name)?;
-    for (image, demands) in &settings.vm_images {
-        for demand in demands {
-            slipway_store::Demand::parse(demand)
-                .map_err(|error| ApiError::bad_request(format!("vmImages '{image}': {error}")))?;
-        }
-    }
-    let store = state.store();
-    let record = store.set_pool_settings(&name, &to_wire::stored_pool_settings(&settings)).await?;
-    let agents = store.list_agents().await?.iter().filter(|agent| agent.pool == record.name).count();
-    Ok(Json(wire::Pool { name: record.name, settings: to_wire::pool_settings(&record.settings), agents }))
+    Ok(Json(slipway_service::agents::set_pool(&state, &caller, &name, &settings).await?))
 }

@@ -159,14 +159,7 @@ fn check_agent_name(name: &str) -> Result<(), ApiError> {
 }
 
 pub(crate) fn check_pool_name(pool: &str) -> Result<String, ApiError> {
-    let normalized = agents::normalize_pool(pool);
-    let valid = normalized.len() <= 100
-        && normalized.chars().all(|character| character.is_ascii_alphanumeric() || "._- ".contains(character));
-    if valid {
-        Ok(normalized)
-    } else {
-        Err(ApiError::bad_request(format!("'{pool}' is not a pool name: use letters, digits, ' ', '.', '_' and '-'")))
-    }
+    Ok(slipway_service::agents::checked_pool_name(pool)?)
 }
 
 fn check_capabilities(capabilities: &BTreeMap<String, String>) -> Result<(), ApiError> {

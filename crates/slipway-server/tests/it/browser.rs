@@ -333,6 +333,24 @@ async fn scenario(browser: &Browser, base: &str, admin: &str, repository: &Path)
     browser.wait_for("the filtered runs", "return document.getElementById('no-runs') !== null", long).await?;
     assert!(browser.url().await?.contains("result=Failed"), "{}", browser.url().await?);
 
+    // The Agents page lists the pools with their settings; an admin changes one there.
+    browser.goto(&format!("{base}/agents")).await?;
+    browser.wait_for("the pools", "return document.getElementById('pools') !== null", long).await?;
+    let form = "form.pool-settings[action='/agents/pools/default']";
+    browser
+        .script(&format!(
+            "document.querySelector(\"{form} select[name=on_agent_lost]\").value = 'requeue'; return true"
+        ))
+        .await?;
+    browser.click(&format!("{form} button[type=submit]")).await?;
+    browser
+        .wait_for(
+            "the saved setting",
+            "return document.getElementById('pools').textContent.includes('the job runs again')",
+            long,
+        )
+        .await?;
+
     // A secret variable set on the pipeline's variables page is listed as secret, its value never shown.
     browser.goto(&format!("{base}/pipelines/e2e/variables")).await?;
     browser.type_into("form.grid input[name=name]", "DeployKey").await?;

@@ -1112,6 +1112,52 @@ async fn agents_show_with_their_pool_state_and_job_and_admins_create_registratio
     };
     assert!(store.register_agent(token, &new).await?.is_some(), "the shown token registers an agent");
     assert!(!admin.get("/agents").await?.body.contains(token), "the token is shown only once");
+
+    // Pools with their settings: everyone sees them, admins change them (as PUT /api/v1/pools/NAME).
+    let page = rita.get("/agents").await?;
+    let pools = page.body.split("<section class=\"panel\" id=\"pools\">").nth(1).ok_or("no pools section")?;
+    assert!(pools.contains("<td>default</td><td>2</td><td>the job fails</td>"), "{pools}");
+    assert!(pools.contains("gpu pool") && !pools.contains("<i>evil</i>"), "{pools}");
+    assert!(!pools.contains("action=\"/agents/pools/"), "readers get no form: {pools}");
+    let settings = [
+        ("csrf", admin_csrf.as_str()),
+        ("on_agent_lost", "requeue"),
+        ("vm_images", "ubuntu-latest: Agent.OS -equals Linux, docker\n"),
+    ];
+    let refused = rita
+        .post("/agents/pools/default", &[("csrf", &rita_csrf), ("on_agent_lost", "requeue"), ("vm_images", "")])
+        .await?;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let forged = admin
+        .post("/agents/pools/default", &[("csrf", "f00d"), ("on_agent_lost", "requeue"), ("vm_images", "")])
+        .await?;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    let bad = admin
+        .post(
+            "/agents/pools/default",
+            &[("csrf", &admin_csrf), ("on_agent_lost", "requeue"), ("vm_images", "ubuntu-latest")],
+        )
+        .await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(bad.body.contains("vmImages line 1: expected"), "{}", bad.body);
+    let saved = admin.post("/agents/pools/default", &settings).await?;
+    assert_eq!((saved.status, saved.location()), (StatusCode::SEE_OTHER, "/agents#pools"), "{}", saved.body);
+    let page = admin.get("/agents").await?;
+    assert!(page.body.contains("<td>default</td><td>2</td><td>the job runs again</td>"), "{}", page.body);
+    assert!(page.body.contains("ubuntu-latest: Agent.OS -equals Linux, docker</textarea>"), "{}", page.body);
+    let api = send(&server.app(), Method::GET, "/api/v1/pools", Some(&admin_token), None).await?;
+    let default = api.body["pools"]
+        .as_array()
+        .and_then(|pools| pools.iter().find(|pool| pool["name"] == "default"))
+        .ok_or("no default pool")?;
+    assert_eq!(default["settings"]["onAgentLost"], "requeue", "{}", api.body);
+    assert_eq!(
+        default["settings"]["vmImages"]["ubuntu-latest"],
+        json!(["Agent.OS -equals Linux", "docker"]),
+        "{}",
+        api.body
+    );
+    assert!(store.list_audit(None, 50).await?.iter().any(|entry| entry.action == "pool.set" && entry.actor == "admin"));
     server.stop().await;
     Ok(())
 }
