@@ -13,6 +13,7 @@ pub mod agents;
 pub mod audit;
 pub mod caller;
 pub mod error;
+pub mod feeds;
 pub mod pipelines;
 pub mod runs;
 pub mod users;
@@ -43,6 +44,7 @@ struct StateInner {
     triggering: Triggering,
     stopping: tokio::sync::watch::Sender<bool>,
     secure_cookies: std::sync::atomic::AtomicBool,
+    feeds: feeds::Feeds,
 }
 
 impl std::ops::Deref for AppState {
@@ -63,6 +65,7 @@ impl AppState {
                 triggering: Triggering::new(Core::new(store, data_dir)),
                 stopping,
                 secure_cookies: std::sync::atomic::AtomicBool::new(false),
+                feeds: feeds::Feeds::default(),
             }),
         }
     }
@@ -89,6 +92,12 @@ impl AppState {
     /// Sets whether the web UI marks its cookies `Secure` whatever the request.
     pub fn set_secure_cookies(&self, secure: bool) {
         self.inner.secure_cookies.store(secure, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The live feeds of followed runs (see [`feeds`]).
+    #[must_use]
+    pub fn feeds(&self) -> &feeds::Feeds {
+        &self.inner.feeds
     }
 
     /// Tells long-lived responses (log followers) that the server stops, so that they end and
