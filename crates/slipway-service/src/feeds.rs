@@ -36,6 +36,30 @@ pub enum FeedEvent {
     End(LogEnd),
 }
 
+/// An event with its JSON, made once for every follower.
+#[derive(Debug)]
+pub struct FeedItem {
+    /// The event.
+    pub event: FeedEvent,
+    /// Its data as the API writes it (a `LogLine`, `LogWaiting` or `LogEnd` as JSON).
+    pub json: String,
+}
+
+impl FeedItem {
+    fn new(event: FeedEvent) -> Arc<Self> {
+        let json = match &event {
+            FeedEvent::Line(line) => serde_json::to_string(line),
+            FeedEvent::Waiting(waiting) => serde_json::to_string(waiting),
+            FeedEvent::End(end) => serde_json::to_string(end),
+        }
+        .unwrap_or_default();
+        Arc::new(Self { event, json })
+    }
+}
+
+/// A batch of events, shared by every follower.
+type Batch = Arc<Vec<Arc<FeedItem>>>;
+
 /// What one reader of a run has seen: the next line of each job and the waiting reasons sent,
 /// by job key (unique in a run).
 #[derive(Debug, Default)]
@@ -47,7 +71,12 @@ struct Seen {
 impl Seen {
     /// Reads what is new in the store for `run` and notes it as seen; whether the run completed
     /// (when `None`, it is gone).
-    async fn read(&mut self, store: &Store, run: RunId, out: &mut Vec<FeedEvent>) -> Result<Option<bool>, StoreError> {
+    async fn read(
+        &mut self,
+        store: &Store,
+        run: RunId,
+        out: &mut Vec<Arc<FeedItem>>,
+    ) -> Result<Option<bool>, StoreError> {
         // The status first, so that lines written before completion are read after it.
         let status = match store.run(run).await {
             Ok(record) => record.status,
@@ -60,7 +89,10 @@ impl Seen {
                 _ => String::new(),
             };
             if self.waiting.get(&job.key).map_or(!reason.is_empty(), |sent| *sent != reason) {
-                out.push(FeedEvent::Waiting(LogWaiting { job: job.key.clone(), reason: reason.clone() }));
+                out.push(FeedItem::new(FeedEvent::Waiting(LogWaiting {
+                    job: job.key.clone(),
+                    reason: reason.clone(),
+                })));
                 self.waiting.insert(job.key.clone(), reason);
             }
             // An earlier attempt's lines are not the live log of a job run again.
@@ -69,7 +101,11 @@ impl Seen {
                 let slice = store.read_log(job.id, from, LINES_PER_READ).await?;
                 for (offset, text) in slice.lines.iter().enumerate() {
                     let line = slice.first_line + i64::try_from(offset).unwrap_or(i64::MAX);
-                    out.push(FeedEvent::Line(LogLine { job: job.key.clone(), line, text: text.clone() }));
+                    out.push(FeedItem::new(FeedEvent::Line(LogLine {
+                        job: job.key.clone(),
+                        line,
+                        text: text.clone(),
+                    })));
                 }
                 let next = slice.next_line.max(from);
                 let more = !slice.lines.is_empty() && next > from;
@@ -86,7 +122,7 @@ impl Seen {
 
 /// Where a feed's broadcast is taken from: empty once the feed ended (so that its followers see
 /// the channel close).
-type Slot = Arc<Mutex<Option<broadcast::Sender<Arc<Vec<FeedEvent>>>>>>;
+type Slot = Arc<Mutex<Option<broadcast::Sender<Batch>>>>;
 
 /// The feed of one run: its broadcast, and the task that fills it.
 #[derive(Debug)]
@@ -111,7 +147,7 @@ pub struct Feeds {
 #[derive(Debug)]
 pub struct Subscription {
     _feed: Arc<RunFeed>,
-    receiver: broadcast::Receiver<Arc<Vec<FeedEvent>>>,
+    receiver: broadcast::Receiver<Batch>,
     seen: Seen,
     caught_up: bool,
     ended: bool,
@@ -130,7 +166,8 @@ impl Feeds {
         let mut runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
         runs.retain(|_, feed| feed.strong_count() > 0);
         let running = runs.get(&run).and_then(Weak::upgrade).and_then(|feed| {
-            let receiver = feed.slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map(broadcast::Sender::subscribe);
+            let receiver =
+                feed.slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map(broadcast::Sender::subscribe);
             receiver.map(|receiver| (feed, receiver))
         });
         let (feed, receiver) = running.unwrap_or_else(|| {
@@ -182,7 +219,7 @@ impl Subscription {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn next(&mut self, store: &Store, run: RunId) -> Result<Vec<FeedEvent>, FeedError> {
+    pub async fn next(&mut self, store: &Store, run: RunId) -> Result<Vec<Arc<FeedItem>>, FeedError> {
         if self.ended {
             return Ok(Vec::new());
         }
@@ -201,21 +238,21 @@ impl Subscription {
             match self.receiver.recv().await {
                 Ok(batch) => {
                     let mut events = Vec::new();
-                    for event in batch.iter() {
-                        match event {
+                    for item in batch.iter() {
+                        match &item.event {
                             FeedEvent::Line(line) => {
                                 // A job this follower has not seen yet starts at the feed's first
                                 // line of it (its current attempt's).
                                 let next = self.seen.next_line.entry(line.job.clone()).or_insert(line.line);
                                 if line.line >= *next {
                                     *next = line.line + 1;
-                                    events.push(event.clone());
+                                    events.push(Arc::clone(item));
                                 }
                             }
                             FeedEvent::Waiting(waiting) => {
                                 if self.seen.waiting.get(&waiting.job) != Some(&waiting.reason) {
                                     self.seen.waiting.insert(waiting.job.clone(), waiting.reason.clone());
-                                    events.push(event.clone());
+                                    events.push(Arc::clone(item));
                                 }
                             }
                             FeedEvent::End(_) => {}
@@ -257,7 +294,7 @@ impl Subscription {
         store: &Store,
         run: RunId,
         completed: Option<bool>,
-    ) -> Result<Option<FeedEvent>, FeedError> {
+    ) -> Result<Option<Arc<FeedItem>>, FeedError> {
         let end = match completed {
             None => Some(LogEnd { status: "deleted".into(), result: None }),
             Some(true) => {
@@ -267,6 +304,6 @@ impl Subscription {
             Some(false) => None,
         };
         self.ended = end.is_some();
-        Ok(end.map(FeedEvent::End))
+        Ok(end.map(|end| FeedItem::new(FeedEvent::End(end))))
     }
 }

@@ -14,7 +14,7 @@ use std::convert::Infallible;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use slipway_api::follow;
-use slipway_service::feeds::{FeedEvent, FeedError, Subscription};
+use slipway_service::feeds::{FeedError, FeedEvent, Subscription};
 use slipway_store::RunId;
 
 use crate::AppState;
@@ -57,15 +57,17 @@ impl Follower {
             match events {
                 Ok(events) if events.is_empty() => self.finished = true,
                 Ok(events) => {
-                    for event in events {
-                        self.pending.push_back(match &event {
-                            FeedEvent::Line(line) => json_event(follow::LOG, line),
-                            FeedEvent::Waiting(waiting) => json_event(follow::WAITING, waiting),
-                            FeedEvent::End(end) => {
+                    for item in events {
+                        // The JSON was made once, for every follower.
+                        let name = match &item.event {
+                            FeedEvent::Line(_) => follow::LOG,
+                            FeedEvent::Waiting(_) => follow::WAITING,
+                            FeedEvent::End(_) => {
                                 self.finished = true;
-                                json_event(follow::END, end)
+                                follow::END
                             }
-                        });
+                        };
+                        self.pending.push_back(Event::default().event(name).data(&item.json));
                     }
                 }
                 Err(FeedError::Store(error)) => {
