@@ -87,20 +87,36 @@ pub fn repository(pipeline: &Path) -> (PathBuf, slipway_driver::RepositoryInfo) 
         .filter(|directory| !directory.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let directory = std::fs::canonicalize(&directory).unwrap_or(directory);
-    let root = repository_root(&directory).unwrap_or(directory);
+    let found = repository_root(&directory);
+    let in_git = found.is_some();
+    let root = found.unwrap_or(directory);
     let name = root.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| "local".into());
     let (branch, commit) = head(&root);
-    let log = git(&root, &["log", "-1", "--format=%s%n%an%n%ae"]).unwrap_or_default();
-    let mut lines = log.lines();
-    let message = lines.next().unwrap_or_default().to_owned();
-    let author = lines
-        .next()
-        .map(str::to_owned)
-        .or_else(|| git(&root, &["config", "user.name"]))
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_default();
-    let email = lines.next().map(str::to_owned).or_else(|| git(&root, &["config", "user.email"])).unwrap_or_default();
-    let uri = git(&root, &["config", "--get", "remote.origin.url"]).unwrap_or_else(|| root.display().to_string());
+    let user = || std::env::var("USER").ok().unwrap_or_default();
+    // Outside git, nothing to ask it. Inside, the two questions are asked at once (each is a
+    // process that takes a few milliseconds before the first job can start).
+    let (message, author, email, uri) = if in_git {
+        let remote_root = root.clone();
+        let remote = std::thread::spawn(move || git(&remote_root, &["config", "--get", "remote.origin.url"]));
+        let log = if commit.is_some() {
+            git(&root, &["log", "-1", "--format=%s%n%an%n%ae"]).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let mut lines = log.lines();
+        let message = lines.next().unwrap_or_default().to_owned();
+        let author = lines
+            .next()
+            .map(str::to_owned)
+            .or_else(|| git(&root, &["config", "user.name"]))
+            .unwrap_or_else(user);
+        let email =
+            lines.next().map(str::to_owned).or_else(|| git(&root, &["config", "user.email"])).unwrap_or_default();
+        let uri = remote.join().ok().flatten().unwrap_or_else(|| root.display().to_string());
+        (message, author, email, uri)
+    } else {
+        (String::new(), user(), String::new(), root.display().to_string())
+    };
     let info = slipway_driver::RepositoryInfo {
         name,
         branch: branch.unwrap_or_else(|| DEFAULT_BRANCH.to_owned()),
