@@ -105,11 +105,8 @@ pub fn repository(pipeline: &Path) -> (PathBuf, slipway_driver::RepositoryInfo) 
         };
         let mut lines = log.lines();
         let message = lines.next().unwrap_or_default().to_owned();
-        let author = lines
-            .next()
-            .map(str::to_owned)
-            .or_else(|| git(&root, &["config", "user.name"]))
-            .unwrap_or_else(user);
+        let author =
+            lines.next().map(str::to_owned).or_else(|| git(&root, &["config", "user.name"])).unwrap_or_else(user);
         let email =
             lines.next().map(str::to_owned).or_else(|| git(&root, &["config", "user.email"])).unwrap_or_default();
         let uri = remote.join().ok().flatten().unwrap_or_else(|| root.display().to_string());
