@@ -321,6 +321,17 @@ pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(Age
     std::fs::create_dir_all(&options.work_dir).map_err(work_dir_error(&options.work_dir))?;
     let work_dir = std::fs::canonicalize(&options.work_dir).map_err(work_dir_error(&options.work_dir))?;
     let pid_path = work_dir.join(PID_FILE);
+    // Two agents on one work directory would share a credential and step on each other's jobs.
+    if let Some(other) = running_agent(&pid_path) {
+        return Err(AgentError::WorkDir {
+            path: work_dir.clone(),
+            reason: format!(
+                "another agent (process {other}) runs in this work directory: stop it first (slipway agent \
+                 --work-dir {} --drain), or give this one another --work-dir",
+                work_dir.display()
+            ),
+        });
+    }
     std::fs::write(&pid_path, format!("{}\n", std::process::id())).map_err(work_dir_error(&pid_path))?;
     let credential = match read_credential(&work_dir, options.server.as_deref())? {
         Some(credential) => keep_or_replace(&work_dir, credential, options, notify)?,
@@ -445,6 +456,20 @@ fn remove_old_runs(runs: &Path, current: i64) {
     for id in ids.into_iter().filter(|id| *id != current).skip(RUNS_KEPT) {
         let _ = std::fs::remove_dir_all(runs.join(id.to_string()));
     }
+}
+
+/// The process of an agent that still runs with this PID file (an earlier life that ended
+/// without removing it is not one: its process is gone, or is another program).
+fn running_agent(pid_path: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(pid_path).ok()?.trim().parse().ok()?;
+    if pid == std::process::id() {
+        return None;
+    }
+    let command = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let words: Vec<&[u8]> = command.split(|byte| *byte == 0).collect();
+    let is_agent = words.first().is_some_and(|program| program.ends_with(b"slipway"))
+        && words.iter().any(|word| *word == b"agent");
+    is_agent.then_some(pid)
 }
 
 /// Asks the agent running in `work_dir` to drain (SIGTERM to the process in [`PID_FILE`]).

@@ -691,6 +691,20 @@ fn a_restarted_agent_keeps_its_server_and_capabilities_unless_given_new_ones() -
     let scratch = Scratch::new()?;
     let server = Server::start(&scratch.0.join("data"), 20_000)?;
     let mut agent = server.agent(&scratch, "k1", &["--capability", "gpu=CUDA12"])?;
+    // A second agent on the same work directory is refused; the first goes on.
+    let work = scratch.0.join("agent-k1");
+    let second = slipway().args(["agent", "--work-dir"]).arg(&work).output()?;
+    assert_eq!(second.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains(&format!(
+            "another agent (process {}) runs in this work directory: stop it first (slipway agent --work-dir {} --drain)",
+            agent.0.id(),
+            std::fs::canonicalize(&work)?.display()
+        )),
+        "{said}"
+    );
+    assert_eq!(agent_state(&server, "k1")?, "idle");
     agent.kill();
     wait_state(&server, "k1", "offline", Duration::from_secs(10))?;
     // Neither --server nor --capability: what registration kept.
