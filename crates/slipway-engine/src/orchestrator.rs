@@ -234,6 +234,9 @@ struct RunProgress {
     secret_outputs: HashSet<String>,
     /// The run's secrets, for the warnings the driver gives.
     masker: Masker,
+    /// The store's jobs of the run by key, as last read: all of them when the run is taken up,
+    /// then only those that completed since (a pass must not read every job of every run).
+    jobs: Option<HashMap<String, Job>>,
 }
 
 struct Orchestrator {
@@ -372,8 +375,20 @@ impl Orchestrator {
                 }
             }
         }
-        let mut jobs: HashMap<String, Job> =
-            store.jobs_of_run(run_id).await?.into_iter().map(|job| (job.key.clone(), job)).collect();
+        let mut jobs = match progress.jobs.take() {
+            None => store.jobs_of_run(run_id).await?.into_iter().map(|job| (job.key.clone(), job)).collect(),
+            Some(mut known) => {
+                // Only the jobs the driver started that completed since the last pass are read
+                // again (their ids are cheap to list); the rest is as this orchestrator left it.
+                for id in store.completed_job_ids(run_id).await? {
+                    if progress.legs.contains_key(&id) && !progress.fed.contains(&id) {
+                        let job = store.job(id).await?;
+                        known.insert(job.key.clone(), job);
+                    }
+                }
+                known
+            }
+        };
         for job in jobs.values() {
             if job.status == JobStatus::Completed
                 && !progress.fed.contains(&job.id)
@@ -401,6 +416,7 @@ impl Orchestrator {
             let mut fed_any = false;
             let mut events = Vec::new();
             let mut new_legs: Vec<NewLeg> = Vec::new();
+            let mut requeued: Vec<Job> = Vec::new();
             for step in steps {
                 match step {
                     Step::Event(event) => events.push(event),
@@ -433,7 +449,8 @@ impl Orchestrator {
                                         &progress.secret_outputs,
                                     )
                                     .map_err(|error| StoreError::Invalid { what: "job spec", reason: error })?;
-                                    store.queue_job_with_spec(job.id, &spec).await?;
+                                    // Kept as the store now has it (queued), for later passes.
+                                    requeued.push(store.queue_job_with_spec(job.id, &spec).await?);
                                     queued_any = true;
                                 }
                             }
@@ -473,6 +490,9 @@ impl Orchestrator {
                     }
                 }
             }
+            for job in requeued {
+                jobs.insert(job.key.clone(), job);
+            }
             if !new_legs.is_empty() {
                 let pairs: Vec<(NewJob, Vec<u8>)> =
                     new_legs.iter().map(|new| (new.job.clone(), new.spec.clone())).collect();
@@ -509,6 +529,7 @@ impl Orchestrator {
                 break;
             }
         }
+        progress.jobs = Some(jobs);
         Ok(queued_any)
     }
 }
@@ -580,7 +601,15 @@ async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> 
     if run.cancel_requested {
         driver.cancel();
     }
-    Ok(RunProgress { driver, plan, legs: HashMap::new(), fed: HashSet::new(), secret_outputs: HashSet::new(), masker })
+    Ok(RunProgress {
+        driver,
+        plan,
+        legs: HashMap::new(),
+        fed: HashSet::new(),
+        secret_outputs: HashSet::new(),
+        masker,
+        jobs: None,
+    })
 }
 
 /// How many times a driver is built again for `counter()` prefixes that depend on other

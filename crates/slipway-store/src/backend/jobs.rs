@@ -274,6 +274,17 @@ pub(crate) async fn jobs_of_run(pools: &DbPools, _context: &Context, run: RunId)
         .collect()
 }
 
+/// Implements [`crate::Store::completed_job_ids`].
+pub(crate) async fn completed_job_ids(pools: &DbPools, _context: &Context, run: RunId) -> Result<Vec<JobId>> {
+    Ok(sqlx::query_scalar::<_, i64>("SELECT id FROM jobs WHERE run_id = $1 AND status = 'completed' ORDER BY id")
+        .bind(run.0)
+        .fetch_all(&pools.reader)
+        .await?
+        .into_iter()
+        .map(JobId)
+        .collect())
+}
+
 /// A row of `job_attempts`.
 #[derive(sqlx::FromRow)]
 struct AttemptRow {

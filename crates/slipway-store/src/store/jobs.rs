@@ -68,6 +68,15 @@ impl Store {
         dispatch!(self, jobs::job_attempts_of_run(run))
     }
 
+    /// The ids of a run's completed jobs (cheaper than [`Store::jobs_of_run`] when only what
+    /// completed since is wanted).
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn completed_job_ids(&self, run: RunId) -> Result<Vec<JobId>> {
+        dispatch!(self, jobs::completed_job_ids(run))
+    }
+
     /// A run's jobs, in the order they were added.
     ///
     /// # Errors
