@@ -593,9 +593,10 @@ fn agent_states_follow_the_agent_at_once_and_a_job_waiting_for_an_offline_agent_
     let scratch = Scratch::new()?;
     let server = Server::start(&scratch.0.join("data"), 20_000)?;
     let mut agent = server.agent(&scratch, "a1", &[])?;
-    // Killed while it waits for work: offline at once (its long poll of 5 s has not ended).
+    // Killed while it waits for work: offline at once when its long poll is cut, and at the latest
+    // after the long poll (5 s here) and three heartbeats of silence; it used to take 90 s.
     agent.kill();
-    wait_state(&server, "a1", "offline", Duration::from_secs(4))?;
+    wait_state(&server, "a1", "offline", Duration::from_secs(10))?;
 
     // A job that only the offline agent could take waits, and says so, also to `--wait`.
     let created = server.api(
