@@ -586,7 +586,7 @@ fn wait_state(server: &Server, name: &str, state: &str, limit: Duration) -> Test
 }
 
 /// A job that runs a few seconds, long enough to drain its agent meanwhile.
-const WHILE_DRAINING: &str = "trigger: none\njobs:\n- job: slow\n  steps:\n  - checkout: none\n  - script: |\n      echo started on $(Agent.Name)\n      sleep 3\n      echo finished\n";
+const WHILE_DRAINING: &str = "trigger: none\njobs:\n- job: slow\n  steps:\n  - checkout: none\n  - script: |\n      echo started on $(Agent.Name)\n      sleep 6\n      echo finished\n";
 
 #[test]
 fn agent_states_follow_the_agent_at_once_and_a_job_waiting_for_an_offline_agent_says_so() -> TestResult {
@@ -645,7 +645,7 @@ fn agent_states_follow_the_agent_at_once_and_a_job_waiting_for_an_offline_agent_
     assert_eq!(agent_state(&server, "a1")?, "busy");
     let drain = slipway().args(["agent", "--drain", "--work-dir"]).arg(&work).output()?;
     assert!(drain.status.success(), "{}", String::from_utf8_lossy(&drain.stderr));
-    wait_state(&server, "a1", "draining", Duration::from_secs(2))?;
+    wait_state(&server, "a1", "draining", Duration::from_secs(5))?;
     assert_eq!(again.wait(Duration::from_secs(30))?, Some(0));
     assert_eq!(agent_state(&server, "a1")?, "offline");
     let output = waiting.wait_with_output()?;
