@@ -445,14 +445,9 @@ pub fn job_chunk(chunk: Chunk) -> JobChunk {
             _ => {}
         }
     }
-    JobChunk {
-        sequence: chunk.sequence,
-        lines,
-        events: chunk.events,
-        steps: steps.into_values().collect(),
-        test_runs,
-        coverage,
-    }
+    // A job's log lines are kept once, as its log: the run's event record keeps the rest.
+    let events = chunk.events.into_iter().filter(|event| !matches!(event, Event::Log { job: Some(_), .. })).collect();
+    JobChunk { sequence: chunk.sequence, lines, events, steps: steps.into_values().collect(), test_runs, coverage }
 }
 
 /// Stores a chunk of a leased job's events; whether it was new (not a retry).
@@ -660,6 +655,29 @@ pub const AGENT_LOST_RESULT: TaskResult = TaskResult::Failed;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A job's log lines are kept once (as its log), not again as the run's events; the run's
+    /// own log lines (no job) and every other event stay events.
+    #[test]
+    fn a_chunk_keeps_each_log_line_once() {
+        use slipway_events::{LogKind, Stream};
+        let line = |job: Option<&str>, text: &str| Event::Log {
+            time: 1,
+            job: job.map(str::to_owned),
+            step: Some(1),
+            stream: Stream::Stdout,
+            kind: LogKind::Output,
+            text: text.into(),
+        };
+        let run_line = line(None, "the run says");
+        let chunk = Chunk {
+            sequence: 0,
+            events: vec![line(Some("build"), "one"), line(Some("build"), "two"), run_line.clone()],
+        };
+        let stored = job_chunk(chunk);
+        assert_eq!(stored.lines, ["one", "two"]);
+        assert_eq!(stored.events, [run_line]);
+    }
 
     fn job_with_pool(pool: Option<slipway_plan::Pool>) -> slipway_plan::Job {
         let mut job = slipway_plan::Job::new("j", Vec::new());
