@@ -200,9 +200,15 @@ async fn feed_task(store: Store, run: RunId, slot: Slot) {
                 false
             }
         };
-        if !events.is_empty() && sender.send(Arc::new(events)).is_err() {
-            close();
-            return;
+        // In batches of at most a page, so that followers take them a piece at a time.
+        let mut rest = events;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(usize::try_from(LINES_PER_READ).unwrap_or(1000)));
+            if sender.send(Arc::new(rest)).is_err() {
+                close();
+                return;
+            }
+            rest = tail;
         }
         if done {
             // Followers find the end themselves (they look at the run when the feed closes).

@@ -10,11 +10,12 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use slipway_api::follow;
-use slipway_service::feeds::{FeedError, FeedEvent, Subscription};
+use slipway_service::feeds::{FeedError, FeedEvent, FeedItem, Subscription};
 use slipway_store::RunId;
 
 use crate::AppState;
@@ -23,7 +24,8 @@ struct Follower {
     state: AppState,
     run: RunId,
     subscription: Subscription,
-    pending: VecDeque<Event>,
+    /// What was received and not sent yet (each made into an event as it is sent).
+    pending: VecDeque<Arc<FeedItem>>,
     stopping: tokio::sync::watch::Receiver<bool>,
     finished: bool,
 }
@@ -37,8 +39,14 @@ impl Follower {
     /// The next event, waiting for one as long as the run goes on.
     async fn next_event(&mut self) -> Option<Event> {
         loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some(event);
+            if let Some(item) = self.pending.pop_front() {
+                // The JSON was made once, for every follower.
+                let name = match &item.event {
+                    FeedEvent::Line(_) => follow::LOG,
+                    FeedEvent::Waiting(_) => follow::WAITING,
+                    FeedEvent::End(_) => follow::END,
+                };
+                return Some(Event::default().event(name).data(&item.json));
             }
             if self.finished {
                 return None;
@@ -57,18 +65,8 @@ impl Follower {
             match events {
                 Ok(events) if events.is_empty() => self.finished = true,
                 Ok(events) => {
-                    for item in events {
-                        // The JSON was made once, for every follower.
-                        let name = match &item.event {
-                            FeedEvent::Line(_) => follow::LOG,
-                            FeedEvent::Waiting(_) => follow::WAITING,
-                            FeedEvent::End(_) => {
-                                self.finished = true;
-                                follow::END
-                            }
-                        };
-                        self.pending.push_back(Event::default().event(name).data(&item.json));
-                    }
+                    self.finished = events.iter().any(|item| matches!(item.event, FeedEvent::End(_)));
+                    self.pending.extend(events);
                 }
                 Err(FeedError::Store(error)) => {
                     tracing::warn!(%error, run = self.run.get(), "following a run failed");
