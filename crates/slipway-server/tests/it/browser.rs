@@ -346,7 +346,7 @@ async fn scenario(browser: &Browser, base: &str, admin: &str, repository: &Path)
     browser
         .wait_for(
             "the saved setting",
-            "return document.getElementById('pools').textContent.includes('the job runs again')",
+            "var table = document.querySelector('#pools table.pools'); return location.pathname === '/agents' && table !== null && table.textContent.includes('the job runs again')",
             long,
         )
         .await?;
