@@ -123,6 +123,8 @@ pub struct Loaded {
     pub plan: Option<Plan>,
     /// Errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
+    /// The repository the entry file belongs to (its git checkout, or its directory outside git).
+    pub root: PathBuf,
 }
 
 /// Loads, expands, validates and lowers the pipeline at `path`.
@@ -147,7 +149,13 @@ pub fn load(path: &Path, args: &LoadArgs) -> Loaded {
         Ok(compiled) => compiled,
         Err(panicked) => {
             let diagnostic = Diagnostic::error("E0001", panicked.to_string(), None);
-            return Loaded { sources: SourceMap::new(), expanded: None, plan: None, diagnostics: vec![diagnostic] };
+            return Loaded {
+                sources: SourceMap::new(),
+                expanded: None,
+                plan: None,
+                diagnostics: vec![diagnostic],
+                root,
+            };
         }
     };
     Loaded {
@@ -155,6 +163,7 @@ pub fn load(path: &Path, args: &LoadArgs) -> Loaded {
         expanded: compiled.expanded,
         plan: compiled.plan,
         diagnostics: compiled.diagnostics,
+        root,
     }
 }
 
@@ -176,8 +185,7 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
         let mut loaded = load(path, &args.load);
         // Every `task:` step needs a task, as `slipway run` checks before it starts.
         if let Some(plan) = &loaded.plan {
-            let (source_dir, _) = crate::git::repository(path);
-            match crate::run::tasks::directories(&args.tasks, &source_dir) {
+            match crate::run::tasks::directories(&args.tasks, &loaded.root) {
                 Ok(directories) => {
                     let folders = crate::run::tasks::discover(&directories);
                     loaded.diagnostics.extend(crate::run::tasks::check(plan, &folders, args.skip_unknown_tasks));

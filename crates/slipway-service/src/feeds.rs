@@ -249,9 +249,18 @@ impl Subscription {
                             FeedEvent::Line(line) => {
                                 // A job this follower has not seen yet starts at the feed's first
                                 // line of it (its current attempt's).
-                                let next = self.seen.next_line.entry(line.job.clone()).or_insert(line.line);
-                                if line.line >= *next {
-                                    *next = line.line + 1;
+                                let fresh = match self.seen.next_line.get_mut(&line.job) {
+                                    Some(next) if line.line < *next => false,
+                                    Some(next) => {
+                                        *next = line.line + 1;
+                                        true
+                                    }
+                                    None => {
+                                        self.seen.next_line.insert(line.job.clone(), line.line + 1);
+                                        true
+                                    }
+                                };
+                                if fresh {
                                     events.push(Arc::clone(item));
                                 }
                             }

@@ -184,14 +184,20 @@ impl PipelineQuery {
             None => None,
             Some(text) => Some(
                 TaskResult::parse(&text)
-                    .ok_or_else(|| UiError::bad_request(format!("'{text}' is not a result a run can end with")))?,
+                    .ok_or_else(|| {
+                        UiError::bad_request(format!(
+                            "'{text}' is not a result a run can end with: use Succeeded, SucceededWithIssues, Failed or Canceled"
+                        ))
+                    })?,
             ),
         };
         let trigger = match given(&self.trigger) {
             None => None,
-            Some(text) => Some(
-                TriggerKind::parse(&text).map_err(|_| UiError::bad_request(format!("'{text}' is not a trigger")))?,
-            ),
+            Some(text) => Some(TriggerKind::parse(&text).map_err(|_| {
+                UiError::bad_request(format!(
+                    "'{text}' is not a trigger: use manual, push, pr, schedule or pipeline-completion"
+                ))
+            })?),
         };
         Ok((given(&self.branch), result, trigger))
     }
@@ -1099,7 +1105,7 @@ pub(crate) async fn raw_log(
         .into_iter()
         .find(|job| job.key == key)
         .ok_or_else(|| UiError::not_found(format!("Run {} has no job '{key}'.", run.id)))?;
-    let text = store.read_whole_log(job.id).await?;
+    let text = store.read_whole_log(&job).await?;
     let file: String = format!("run-{}-{key}.log", run.id)
         .chars()
         .map(|character| if character.is_ascii_alphanumeric() || ".-_".contains(character) { character } else { '_' })

@@ -145,7 +145,7 @@ async fn run_logs(
     let attempts = store.job_attempts_of_run(run.id).await?;
     let mut jobs = Vec::new();
     for job in store.jobs_of_run(run.id).await? {
-        let log = store.read_whole_log(job.id).await?;
+        let log = store.read_whole_log(&job).await?;
         let mut earlier_logs = Vec::new();
         for attempt in attempts.iter().filter(|attempt| attempt.job == job.id) {
             let until = attempt.first_line + attempt.line_count;

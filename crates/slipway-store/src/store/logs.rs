@@ -8,7 +8,7 @@ use crate::WHOLE_LOG_PAGE;
 use crate::error::Result;
 #[cfg(doc)]
 use crate::error::StoreError;
-use crate::model::{ChunkOutcome, JobChunk, JobId, LeaseToken, LogSlice, RunId, Step, StoredEvent};
+use crate::model::{ChunkOutcome, Job, JobChunk, JobId, LeaseToken, LogSlice, RunId, Step, StoredEvent};
 
 impl Store {
     // ----- steps -----
@@ -84,10 +84,9 @@ impl Store {
     /// [`WHOLE_LOG_PAGE`] lines.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] for an unknown job.
-    pub async fn read_whole_log(&self, job: JobId) -> Result<String> {
-        let from = self.job(job).await?.log_start;
-        self.read_log_lines(job, from, None).await
+    /// [`StoreError::NotFound`] for a job that is gone.
+    pub async fn read_whole_log(&self, job: &Job) -> Result<String> {
+        self.read_log_lines(job.id, job.log_start, None).await
     }
 
     /// The lines of a job's log from `from` (up to `until`, or to the end), one per `\n`-ended

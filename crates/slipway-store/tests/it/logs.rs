@@ -106,14 +106,14 @@ conformance! {
         let run = test.run(&app).await?;
         test.store.add_jobs(run.id, &[job("compile", true)]).await?;
         let lease = test.store.lease_job(&request("agent")).await?.ok_or("no job")?;
-        assert_eq!(test.store.read_whole_log(lease.job.id).await?, "");
+        assert_eq!(test.store.read_whole_log(&lease.job).await?, "");
         let count = usize::try_from(slipway_store::WHOLE_LOG_PAGE)? * 2 + 3;
         let expected = lines("line", count);
         test.store.append_log_lines(lease.job.id, &expected).await?;
-        let whole = test.store.read_whole_log(lease.job.id).await?;
+        let whole = test.store.read_whole_log(&lease.job).await?;
         assert_eq!(whole.lines().collect::<Vec<_>>(), expected);
         assert!(whole.ends_with("line 20002\n"));
-        assert!(test.store.read_whole_log(slipway_store::JobId(999_999)).await.err().is_some_and(|error| error.is_not_found()));
+        assert!(test.store.read_log_lines(slipway_store::JobId(999_999), 0, None).await.err().is_some_and(|error| error.is_not_found()));
         Ok(())
     }
 }
