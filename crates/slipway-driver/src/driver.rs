@@ -99,6 +99,9 @@ impl JobEnd {
 pub enum Step {
     /// Record (and show) this event: a stage started or finished, or the run finished.
     Event(Event),
+    /// This stage (by index into the plan's stages) waits for its gate: see
+    /// [`Driver::gate_stage`].
+    StageWaiting(usize),
     /// Start this leg.
     StartLeg(Box<LegStart>),
     /// This job ended.
@@ -173,12 +176,42 @@ impl Driver {
         self.scheduler.set_base_variable(variable);
     }
 
+    /// Makes a stage (by index into the plan's stages) wait before it starts, once its
+    /// dependencies are done and its condition holds, until [`Driver::open_gate`] or
+    /// [`Driver::fail_gate`]; the driver says so with [`Step::StageWaiting`]. The server gates
+    /// the stages that use protected resources (environments), whose checks must pass first.
+    pub fn gate_stage(&mut self, stage: usize) {
+        self.scheduler.gate_stage(stage);
+    }
+
+    /// Lets a gated stage start (its checks passed).
+    pub fn open_gate(&mut self, stage: usize) {
+        self.scheduler.open_gate(stage);
+    }
+
+    /// Ends a gated stage as failed without starting it, with `message` as the reason (a check
+    /// failed, was rejected or timed out).
+    pub fn fail_gate(&mut self, stage: usize, message: String) {
+        self.scheduler.fail_gate(stage, message);
+    }
+
+    /// The gated stages waiting for their gate now, by index.
+    #[must_use]
+    pub fn waiting_stages(&self) -> Vec<usize> {
+        self.scheduler.waiting_stages()
+    }
+
     /// Tells a driver built again for a run under way that the stage named `name` started at
-    /// `started_ms` and, when `finished`, ended: it is not reported again.
-    pub fn restore_stage(&mut self, name: &str, started_ms: u64, finished: bool) {
+    /// `started_ms` (`None`: it never started, as a skipped stage or one whose checks failed)
+    /// and, when `finished`, ended: neither is reported again, and a gated stage that started
+    /// does not wait again.
+    pub fn restore_stage(&mut self, name: &str, started_ms: Option<u64>, finished: bool) {
         let Some(index) = self.plan.stages.iter().position(|stage| stage.name == name) else { return };
-        self.stage_started.insert(index, started_ms);
-        self.restored_started.insert(index);
+        if let Some(started_ms) = started_ms {
+            self.scheduler.open_gate(index);
+            self.stage_started.insert(index, started_ms);
+            self.restored_started.insert(index);
+        }
         if finished {
             self.restored_finished.insert(index);
         }
@@ -253,6 +286,7 @@ impl Driver {
         let mut steps: Vec<Step> = self.scheduler.take_warnings().into_iter().map(Step::Warning).collect();
         for decision in decisions {
             match decision {
+                Decision::StageWaiting { stage } => steps.push(Step::StageWaiting(stage)),
                 Decision::StageStarted { stage } => {
                     if !self.restored_started.contains(&stage) {
                         self.stage_started.insert(stage, now_ms);

@@ -75,6 +75,14 @@ pub enum ScheduleError {
 /// What the caller should do next.
 #[derive(Clone, Debug)]
 pub enum Decision {
+    /// A stage whose conditions hold waits for its gate (the server's checks on the resources it
+    /// uses): it starts once [`Scheduler::open_gate`] is called for it, or fails with
+    /// [`Scheduler::fail_gate`]. Given once per stage; only for stages made gated with
+    /// [`Scheduler::gate_stage`].
+    StageWaiting {
+        /// Its index.
+        stage: usize,
+    },
     /// A stage starts.
     StageStarted {
         /// Its index.
@@ -169,6 +177,21 @@ pub struct Scheduler {
     counters: std::cell::RefCell<Counters>,
     /// The variables of the variable groups the plan names, by group name in lower case.
     groups: std::collections::BTreeMap<String, Vec<Variable>>,
+    /// The gates of gated stages, by index into the plan's stages.
+    gates: std::collections::HashMap<usize, Gate>,
+}
+
+/// Where a gated stage's gate is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Gate {
+    /// Closed; the caller has not been told yet that the stage waits.
+    Closed,
+    /// Closed, and the caller was told ([`Decision::StageWaiting`]).
+    Waiting,
+    /// Open: the stage may start.
+    Open,
+    /// The stage fails without starting, for this reason.
+    Failed(String),
 }
 
 fn resolve_names(
@@ -381,6 +404,7 @@ impl Scheduler {
             warnings: Vec::new(),
             counters: std::cell::RefCell::new(counters),
             groups: groups.into_iter().map(|(name, variables)| (name.to_lowercase(), variables)).collect(),
+            gates: std::collections::HashMap::new(),
         };
         let mut base = std::mem::take(&mut scheduler.base);
         let empty = json!({});
@@ -484,6 +508,34 @@ impl Scheduler {
     /// only what has a condition that holds after a cancel (`always()`, `canceled()`) starts.
     pub fn cancel(&mut self) {
         self.canceled = true;
+    }
+
+    /// Makes the stage at `stage` (an index into the plan's stages) wait, once its dependencies
+    /// are done and its condition holds, until its gate is opened or failed.
+    pub fn gate_stage(&mut self, stage: usize) {
+        self.gates.entry(stage).or_insert(Gate::Closed);
+    }
+
+    /// Opens a gated stage's gate: it starts at the next poll (if it still may).
+    pub fn open_gate(&mut self, stage: usize) {
+        self.gates.insert(stage, Gate::Open);
+    }
+
+    /// Fails a gated stage's gate: at the next poll the stage ends as failed, without starting,
+    /// with `message` as the reason.
+    pub fn fail_gate(&mut self, stage: usize, message: String) {
+        if let Some(gate) = self.gates.get_mut(&stage) {
+            *gate = Gate::Failed(message);
+        }
+    }
+
+    /// The gated stages waiting for their gate now.
+    #[must_use]
+    pub fn waiting_stages(&self) -> Vec<usize> {
+        let mut waiting: Vec<usize> =
+            self.gates.iter().filter(|(_, gate)| **gate == Gate::Waiting).map(|(&stage, _)| stage).collect();
+        waiting.sort_unstable();
+        waiting
     }
 
     /// Records that a leg finished with `result`, and the output variables it set
@@ -609,6 +661,9 @@ impl Scheduler {
                     counters: None,
                 };
                 match expr::condition(stage.condition.as_ref(), &context) {
+                    Ok(true) if self.gates.get(&index).is_some_and(|gate| *gate != Gate::Open) => {
+                        return self.step_gate(s, index, out);
+                    }
                     Ok(true) => {
                         let mut variables = self.base.clone();
                         let mut warnings = Vec::new();
@@ -669,6 +724,39 @@ impl Scheduler {
                 progressed
             }
         }
+    }
+
+    /// A stage whose condition holds at its closed gate: says that it waits (once), ends it when
+    /// the gate failed or the run was cancelled meanwhile.
+    fn step_gate(&mut self, s: usize, index: usize, out: &mut Vec<Decision>) -> bool {
+        let Some(gate) = self.gates.get_mut(&index) else { return false };
+        let ended = match gate {
+            Gate::Open => return false,
+            Gate::Closed if !self.canceled => {
+                *gate = Gate::Waiting;
+                out.push(Decision::StageWaiting { stage: index });
+                return true;
+            }
+            Gate::Waiting if !self.canceled => return false,
+            Gate::Closed | Gate::Waiting => {
+                (TaskResult::Canceled, "the run was cancelled while the stage waited for its checks".to_owned())
+            }
+            Gate::Failed(message) => (TaskResult::Failed, message.clone()),
+        };
+        *gate = Gate::Open;
+        let (result, message) = ended;
+        self.stages[s].state = State::Done(result);
+        for job in &mut self.stages[s].jobs {
+            job.state = State::Done(TaskResult::Skipped);
+            out.push(Decision::JobFinished {
+                stage: index,
+                job: job.index,
+                result: TaskResult::Skipped,
+                message: Some(format!("the stage did not start: {message}")),
+            });
+        }
+        out.push(Decision::StageFinished { stage: index, result, message: Some(message) });
+        true
     }
 
     fn step_job(&mut self, s: usize, j: usize, out: &mut Vec<Decision>) -> bool {
@@ -868,6 +956,9 @@ pub(crate) mod tests {
         loop {
             for decision in scheduler.poll() {
                 match decision {
+                    Decision::StageWaiting { stage } => {
+                        trace.lines.push(format!("stage {} waits", plan.stages[stage].name))
+                    }
                     Decision::StageStarted { stage } => {
                         trace.lines.push(format!("stage {} started", plan.stages[stage].name))
                     }
@@ -963,6 +1054,80 @@ pub(crate) mod tests {
                 "start Cleanup.C",
                 "job Cleanup.C Failed",
                 "stage Cleanup Failed"
+            ]
+        );
+    }
+
+    /// The decisions of one poll, in words.
+    fn words(plan: &Plan, decisions: Vec<Decision>) -> Vec<String> {
+        decisions
+            .into_iter()
+            .map(|decision| match decision {
+                Decision::StageWaiting { stage } => format!("stage {} waits", plan.stages[stage].name),
+                Decision::StageStarted { stage } => format!("stage {} started", plan.stages[stage].name),
+                Decision::StageFinished { stage, result, message } => {
+                    format!("stage {} {result} {}", plan.stages[stage].name, message.unwrap_or_default())
+                }
+                Decision::StartLeg { leg, .. } => format!("start {}", name_of(plan, leg)),
+                Decision::JobFinished { stage, job, result, .. } => {
+                    format!("job {}.{} {result}", plan.stages[stage].name, plan.stages[stage].jobs[job].name)
+                }
+                Decision::RunFinished { result } => format!("run {result}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_gated_stage_waits_for_its_gate_once_then_starts_or_fails() {
+        let p = Arc::new(plan(vec![
+            stage("Build", &[], vec![job("A", &[], vec![])]),
+            stage("Deploy", &["Build"], vec![job("D", &[], vec![])]),
+        ]));
+        let mut scheduler = Scheduler::new(Arc::clone(&p), Variables::new(), &Selection::default(), 4)
+            .unwrap_or_else(|e| panic!("{e}"));
+        scheduler.gate_stage(1);
+        assert_eq!(words(&p, scheduler.poll()), ["stage Build started", "start Build.A"]);
+        assert!(scheduler.waiting_stages().is_empty(), "a stage waits only once its dependencies are done");
+        scheduler.leg_finished(LegId { stage: 0, job: 0, leg: 0 }, TaskResult::Succeeded, vec![]);
+        assert_eq!(
+            words(&p, scheduler.poll()),
+            ["job Build.A Succeeded", "stage Build Succeeded ", "stage Deploy waits"]
+        );
+        assert_eq!(scheduler.waiting_stages(), [1]);
+        assert!(scheduler.poll().is_empty(), "the wait is said once");
+        let mut failing = Scheduler::new(Arc::clone(&p), Variables::new(), &Selection::default(), 4)
+            .unwrap_or_else(|e| panic!("{e}"));
+        failing.gate_stage(1);
+        let _ = failing.poll();
+        failing.leg_finished(LegId { stage: 0, job: 0, leg: 0 }, TaskResult::Succeeded, vec![]);
+        let _ = failing.poll();
+        scheduler.open_gate(1);
+        assert_eq!(words(&p, scheduler.poll()), ["stage Deploy started", "start Deploy.D"]);
+        failing.fail_gate(1, "the approval was rejected".to_owned());
+        assert_eq!(
+            words(&p, failing.poll()),
+            ["job Deploy.D Skipped", "stage Deploy Failed the approval was rejected", "run Failed"]
+        );
+    }
+
+    #[test]
+    fn a_cancel_ends_a_waiting_stage_and_an_open_gate_is_not_asked() {
+        let mut cleanup = stage("Cleanup", &[], vec![job("C", &[], vec![])]);
+        cleanup.condition = Some(cond("always()"));
+        let p = Arc::new(plan(vec![cleanup, stage("Other", &[], vec![job("O", &[], vec![])])]));
+        let mut scheduler = Scheduler::new(Arc::clone(&p), Variables::new(), &Selection::default(), 4)
+            .unwrap_or_else(|e| panic!("{e}"));
+        scheduler.gate_stage(0);
+        scheduler.gate_stage(1);
+        // A stage that already started before a restart has its gate opened first.
+        scheduler.open_gate(1);
+        assert_eq!(words(&p, scheduler.poll()), ["stage Cleanup waits", "stage Other started", "start Other.O"]);
+        scheduler.cancel();
+        assert_eq!(
+            words(&p, scheduler.poll()),
+            [
+                "job Cleanup.C Skipped",
+                "stage Cleanup Canceled the run was cancelled while the stage waited for its checks"
             ]
         );
     }

@@ -271,6 +271,7 @@ impl CloneWithoutJobs for slipway_plan::Stage {
             condition: self.condition.clone(),
             variables: self.variables.clone(),
             jobs: Vec::new(),
+            lock_behavior: self.lock_behavior.clone(),
             span: self.span,
         }
     }

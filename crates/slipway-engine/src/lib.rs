@@ -11,6 +11,8 @@
 //! - [`artifacts`] and [`blobs`]: artifacts recorded in the store with their files in a
 //!   content-addressed blob store; [`retention`]: the cleanup; [`reruns`]: what re-running a
 //!   run needs; [`run_variables`]: the variables a run starts with.
+//! - [`hooks`]: what the orchestrator asks and tells the delivery rooms (stages that wait for
+//!   checks, deployment jobs queued and completed).
 //!
 //! Everything here works on a [`Core`]: the store, the data directory, and the notifications
 //! that wake the orchestrator and idle agents.
@@ -21,6 +23,7 @@ pub mod agents;
 pub mod artifacts;
 pub mod blobs;
 pub mod checkout;
+pub mod hooks;
 pub mod launch;
 pub mod local_agents;
 pub mod orchestrator;

@@ -31,6 +31,7 @@ use tokio::task::JoinHandle;
 
 use crate::LogFailure as _;
 use crate::agents::{self, AgentTiming, Hub};
+use crate::hooks::{DeliveryHooks, Gate, NoHooks};
 
 /// The pool in-process agents serve, and that jobs naming no pool go to.
 pub const LOCAL_POOL: &str = agents::DEFAULT_POOL;
@@ -67,6 +68,8 @@ pub struct EngineConfig {
     pub kill_grace: Duration,
     /// Whether in-process agents confine their jobs away from the data directory.
     pub local_jobs: LocalJobs,
+    /// The delivery rooms' hooks: which stages wait for checks, and deployments recorded.
+    pub hooks: Arc<dyn DeliveryHooks>,
 }
 
 /// How the server's in-process agents run jobs.
@@ -99,6 +102,7 @@ impl EngineConfig {
             warden_interval: Duration::from_secs(1),
             kill_grace: Duration::from_secs(5),
             local_jobs: LocalJobs::Confined,
+            hooks: Arc::new(NoHooks),
         }
     }
 
@@ -363,6 +367,7 @@ impl Orchestrator {
         let store = self.shared.store.clone();
         let Some(progress) = self.runs.get_mut(&run_id) else { return Ok(false) };
         let run = store.run(run_id).await?;
+        let hooks = Arc::clone(&self.shared.config.hooks);
         if run.status == RunStatus::Completed {
             self.runs.remove(&run_id);
             return Ok(false);
@@ -394,12 +399,21 @@ impl Orchestrator {
                 && !progress.fed.contains(&job.id)
                 && let Some(&leg) = progress.legs.get(&job.id)
             {
-                feed(&store, progress, leg, job).await?;
+                feed(&store, hooks.as_ref(), &run, progress, leg, job).await?;
             }
         }
         let mut queued_any = false;
         let mut run_started = run.status == RunStatus::Running;
         loop {
+            // Stages waiting for their checks: decided again at every pass (an approval, the
+            // clock, a lock given up may have opened them).
+            for stage in progress.driver.waiting_stages() {
+                match hooks.stage_gate(&run, &progress.plan, stage).await? {
+                    Gate::Open => progress.driver.open_gate(stage),
+                    Gate::Failed(message) => progress.driver.fail_gate(stage, message),
+                    Gate::Waiting => {}
+                }
+            }
             let steps = progress.driver.poll(now_ms());
             if steps.is_empty() {
                 break;
@@ -419,6 +433,8 @@ impl Orchestrator {
             let mut requeued: Vec<Job> = Vec::new();
             for step in steps {
                 match step {
+                    // Its gate is asked at once, on the next round of this loop.
+                    Step::StageWaiting(_) => fed_any = true,
                     Step::Event(event) => events.push(event),
                     Step::Warning(message) => events.push(Event::Issue {
                         time: now_ms(),
@@ -436,7 +452,7 @@ impl Orchestrator {
                         match jobs.get(&start.key) {
                             Some(job) if job.status == JobStatus::Completed => {
                                 progress.legs.insert(job.id, leg);
-                                feed(&store, progress, leg, job).await?;
+                                feed(&store, hooks.as_ref(), &run, progress, leg, job).await?;
                                 fed_any = true;
                             }
                             Some(job) => {
@@ -491,6 +507,9 @@ impl Orchestrator {
                 }
             }
             for job in requeued {
+                if let Some(&leg) = progress.legs.get(&job.id) {
+                    hooks.job_queued(&run, &progress.plan, leg, &job).await?;
+                }
                 jobs.insert(job.key.clone(), job);
             }
             if !new_legs.is_empty() {
@@ -505,9 +524,10 @@ impl Orchestrator {
                         if !progress.driver.is_canceled() {
                             progress.driver.cancel();
                         }
-                        feed(&store, progress, new.leg, &job).await?;
+                        feed(&store, hooks.as_ref(), &run, progress, new.leg, &job).await?;
                         fed_any = true;
                     } else {
+                        hooks.job_queued(&run, &progress.plan, new.leg, &job).await?;
                         queued_any = true;
                     }
                     jobs.insert(job.key.clone(), job);
@@ -520,8 +540,14 @@ impl Orchestrator {
             if !events.is_empty() {
                 store.append_events(run_id, &events).await?;
             }
+            for event in &events {
+                if let Event::StageFinished { stage, .. } = event {
+                    hooks.stage_finished(&run, Some(stage)).await?;
+                }
+            }
             if let Some(result) = progress.driver.result() {
                 store.finish_run(run_id, result).await?;
+                hooks.stage_finished(&run, None).await?;
                 self.runs.remove(&run_id);
                 return Ok(queued_any);
             }
@@ -597,6 +623,9 @@ async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> 
         }
         driver = build(Counters::allocated(store.allocate_run_counters(run.id, &missing).await?))?;
     }
+    for stage in shared.config.hooks.gated_stages(&plan) {
+        driver.gate_stage(stage);
+    }
     restore_stages(store, run.id, &mut driver).await?;
     if run.cancel_requested {
         driver.cancel();
@@ -616,10 +645,10 @@ async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> 
 /// counters' values.
 const MAX_COUNTER_ROUNDS: usize = 8;
 
-/// Tells a driver built again which stages the run already reported started and finished.
+/// Tells a driver built again which stages the run already reported started and finished (and
+/// those of this attempt that finished without starting).
 async fn restore_stages(store: &Store, run: RunId, driver: &mut Driver) -> Result<(), StoreError> {
-    let mut started: Vec<(String, u64)> = Vec::new();
-    let mut finished: HashSet<String> = HashSet::new();
+    let mut stages: Vec<(String, Option<u64>, bool)> = Vec::new();
     let mut after = 0;
     loop {
         let page = store.read_events(run, after, 1000).await?;
@@ -627,23 +656,37 @@ async fn restore_stages(store: &Store, run: RunId, driver: &mut Driver) -> Resul
         after = last.sequence;
         for stored in &page {
             match stored.event() {
-                Ok(Event::StageStarted { time, stage, .. }) => started.push((stage, time)),
-                Ok(Event::StageFinished { stage, .. }) => {
-                    finished.insert(stage);
-                }
+                Ok(Event::StageStarted { time, stage, .. }) => match stages.iter_mut().find(|known| known.0 == stage) {
+                    Some(known) => known.1 = Some(time),
+                    None => stages.push((stage, Some(time), false)),
+                },
+                Ok(Event::StageFinished { stage, .. }) => match stages.iter_mut().find(|known| known.0 == stage) {
+                    Some(known) => known.2 = true,
+                    None => stages.push((stage, None, true)),
+                },
+                // A stage that ended without starting before the run ended (skipped, or its
+                // checks failed) is decided again when failed jobs are re-run.
+                Ok(Event::RunFinished { .. }) => stages.retain(|(_, started, _)| started.is_some()),
                 _ => {}
             }
         }
     }
-    for (stage, time) in started {
-        let done = finished.contains(&stage);
-        driver.restore_stage(&stage, time, done);
+    for (stage, started, finished) in stages {
+        driver.restore_stage(&stage, started, finished);
     }
     Ok(())
 }
 
-/// Gives the driver a completed job's result and output variables.
-async fn feed(store: &Store, progress: &mut RunProgress, leg: LegId, job: &Job) -> Result<(), StoreError> {
+/// Gives the driver a completed job's result and output variables, and tells the hooks.
+async fn feed(
+    store: &Store,
+    hooks: &dyn DeliveryHooks,
+    run: &Run,
+    progress: &mut RunProgress,
+    leg: LegId,
+    job: &Job,
+) -> Result<(), StoreError> {
+    hooks.job_completed(run, &progress.plan, leg, job).await?;
     let outputs = store.job_output_values(job.id).await?;
     progress.secret_outputs.extend(outputs.iter().filter(|output| output.is_secret).map(|output| output.value.clone()));
     let outputs = outputs.into_iter().map(|output| (output.name, output.value)).collect();

@@ -109,6 +109,10 @@ pub struct Stage {
     pub variables: Vec<Variable>,
     /// The jobs, in declaration order.
     pub jobs: Vec<Job>,
+    /// How runs queue for an exclusive lock on a resource the stage uses (`sequential`, the
+    /// default, or `runLatest`), from the stage's or the pipeline's `lockBehavior`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_behavior: Option<String>,
     /// Where the stage was declared.
     pub span: Option<Span>,
 }
@@ -430,6 +434,7 @@ impl Stage {
             condition: None,
             variables: Vec::new(),
             jobs,
+            lock_behavior: None,
             span: None,
         }
     }

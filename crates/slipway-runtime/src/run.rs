@@ -323,6 +323,9 @@ pub fn execute(
              remove it from the YAML (or use a parameter) to set it from the command line"
         ));
     }
+    if let Some(message) = environments_notice(&plan) {
+        warn(message);
+    }
 
     let (sender, receiver) = mpsc::channel::<(LegId, crate::executor::JobOutcome)>();
     let mut threads = Vec::new();
@@ -339,6 +342,8 @@ pub fn execute(
                 }
                 Step::JobFinished(end) => sink.emit(end.event(now_ms())),
                 Step::Warning(message) => warn(message),
+                // A local run gates no stage: checks are the server's.
+                Step::StageWaiting(_) => {}
             }
         }
         if let Some(result) = driver.result() {
@@ -460,4 +465,27 @@ fn start_leg(
             ));
         }
     }
+}
+
+/// What a local run says, once, when its deployment jobs name environments: their approvals and
+/// checks live on a server and are not enforced here.
+fn environments_notice(plan: &slipway_plan::Plan) -> Option<String> {
+    let mut names: Vec<&str> = Vec::new();
+    for job in plan.stages.iter().flat_map(|stage| &stage.jobs) {
+        if let slipway_plan::JobKind::Deployment(deployment) = &job.kind
+            && let Some(environment) = &deployment.environment
+            && !names.iter().any(|name| name.eq_ignore_ascii_case(&environment.name))
+        {
+            names.push(&environment.name);
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let quoted: Vec<String> = names.iter().map(|name| format!("'{name}'")).collect();
+    Some(format!(
+        "this local run deploys to environment {} without its approvals and checks: those are kept and enforced by \
+         a Slipway server (`slipway serve`), not by `slipway run`",
+        quoted.join(", ")
+    ))
 }

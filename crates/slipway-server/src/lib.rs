@@ -150,6 +150,19 @@ pub struct Opened {
 /// # Errors
 /// When the directory, the key or the store cannot be used.
 pub async fn open(data_dir: &Path, database: Option<&str>) -> Result<Opened, ServeError> {
+    open_with_clock(data_dir, database, std::sync::Arc::new(slipway_store::SystemClock)).await
+}
+
+/// [`open`] with the store's times from `clock` (tests move time on with a
+/// [`slipway_store::ShiftedClock`]).
+///
+/// # Errors
+/// When the directory, the key or the store cannot be used.
+pub async fn open_with_clock(
+    data_dir: &Path,
+    database: Option<&str>,
+    clock: std::sync::Arc<dyn slipway_store::Clock>,
+) -> Result<Opened, ServeError> {
     std::fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
     let data_dir = std::fs::canonicalize(data_dir).map_err(io_error(data_dir))?;
     let key = load_or_create_secret_key(&data_dir)?;
@@ -157,7 +170,7 @@ pub async fn open(data_dir: &Path, database: Option<&str>) -> Result<Opened, Ser
         Some(url) => url.to_owned(),
         None => data_dir.join(slipway_store::SQLITE_FILE_NAME).display().to_string(),
     };
-    let store = Store::open(&location, StoreOptions::new(key)).await?;
+    let store = Store::open(&location, StoreOptions::new(key).with_clock(clock)).await?;
     let pending = data_dir.join(FIRST_START_FILE);
     let token_path = data_dir.join(ADMIN_TOKEN_FILE);
     let mut admin_token = None;

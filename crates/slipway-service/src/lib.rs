@@ -12,6 +12,7 @@
 pub mod agents;
 pub mod audit;
 pub mod caller;
+pub mod environments;
 pub mod error;
 pub mod feeds;
 pub mod pipelines;
@@ -56,6 +57,18 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// Starts the engine with the delivery rooms' hooks (environments and their checks).
+    ///
+    /// # Errors
+    /// When the store cannot be used.
+    pub async fn start_engine(
+        &self,
+        mut config: slipway_engine::EngineConfig,
+    ) -> Result<slipway_engine::Engine, slipway_store::StoreError> {
+        config.hooks = slipway_environments::EnvironmentHooks::new(self.store().clone());
+        self.core().start_engine(config).await
+    }
+
     /// State over `store`, keeping run checkouts in `data_dir`.
     #[must_use]
     pub fn new(store: Store, data_dir: PathBuf) -> Self {

@@ -23,6 +23,30 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system's clock shifted by an offset that can be changed, for tests of a running server
+/// (leases and heartbeats go on as usual; timeouts and business hours see the shifted time).
+#[derive(Debug, Default)]
+pub struct ShiftedClock(AtomicI64);
+
+impl ShiftedClock {
+    /// The system's clock, not shifted yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self(AtomicI64::new(0))
+    }
+
+    /// Shifts the clock forward (or back, with a negative amount) by `milliseconds` more.
+    pub fn shift_millis(&self, milliseconds: i64) {
+        self.0.fetch_add(milliseconds, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(SystemClock.now().millis().saturating_add(self.0.load(Ordering::SeqCst)))
+    }
+}
+
 /// A clock that stands still until moved, for tests.
 #[derive(Debug, Default)]
 pub struct ManualClock(AtomicI64);

@@ -62,6 +62,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_job_attempts.sql"),
         postgres: include_str!("../migrations/postgres/0007_job_attempts.sql"),
     },
+    Migration {
+        version: 8,
+        description: "environments, checks, deployments, checkpoints and approvals",
+        sqlite: include_str!("../migrations/sqlite/0008_environments.sql"),
+        postgres: include_str!("../migrations/postgres/0008_environments.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

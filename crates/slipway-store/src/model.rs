@@ -1228,3 +1228,281 @@ mod tests {
         assert_eq!(written, serde_json::json!({ "reason": "Manual", "variables": { "Build.Reason": "Manual" } }));
     }
 }
+
+// ----- environments, checks, deployments, checkpoints and approvals -----
+
+id_type!(
+    /// An environment's id.
+    EnvironmentId
+);
+id_type!(
+    /// A check's id (a check an environment's admins put on it).
+    CheckId
+);
+id_type!(
+    /// A deployment's id.
+    DeploymentId
+);
+id_type!(
+    /// A checkpoint's id: what one stage of one run waits for.
+    CheckpointId
+);
+id_type!(
+    /// The id of one check evaluated for a checkpoint; an approval's id.
+    CheckRunId
+);
+
+/// An environment: where deployment jobs deploy to, with the checks on it and its history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    /// Its id.
+    pub id: EnvironmentId,
+    /// Its name, as first given (names are compared without regard to case).
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// Who created it (`None`: a deployment job's first use).
+    pub created_by: Option<String>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last changed.
+    pub updated_at: Timestamp,
+}
+
+/// A check on an environment, as its admins configured it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// Its id.
+    pub id: CheckId,
+    /// The environment it protects.
+    pub environment: EnvironmentId,
+    /// Its type (`approval`, `branchControl`, `businessHours`, ...).
+    pub kind: String,
+    /// Its settings, as the type defines them.
+    pub settings: serde_json::Value,
+    /// How long a stage waits for it before it fails.
+    pub timeout_minutes: u32,
+    /// Who added it.
+    pub created_by: Option<String>,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// A check to add.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewCheck {
+    /// Its type.
+    pub kind: String,
+    /// Its settings.
+    pub settings: serde_json::Value,
+    /// How long a stage waits for it.
+    pub timeout_minutes: u32,
+    /// Who adds it.
+    pub created_by: Option<String>,
+}
+
+/// A deployment: one deployment job (leg) of a run to an environment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// Its id.
+    pub id: DeploymentId,
+    /// The environment.
+    pub environment: EnvironmentId,
+    /// The resource in it, if the job named one.
+    pub resource: Option<String>,
+    /// The pipeline.
+    pub pipeline: PipelineId,
+    /// The pipeline's name.
+    pub pipeline_name: String,
+    /// The run.
+    pub run: RunId,
+    /// The run's number.
+    pub run_number: String,
+    /// The store's job.
+    pub job: JobId,
+    /// The stage's name.
+    pub stage: String,
+    /// The job's name (with its leg's, for a leg).
+    pub job_name: String,
+    /// The strategy (`runOnce`, `rolling`, `canary`).
+    pub strategy: String,
+    /// The commit deployed.
+    pub commit: Option<String>,
+    /// Its branch.
+    pub branch: Option<String>,
+    /// Who or what started the run.
+    pub triggered_by: String,
+    /// When the job was queued.
+    pub queued_at: Timestamp,
+    /// When it ended.
+    pub finished_at: Option<Timestamp>,
+    /// How it ended.
+    pub result: Option<TaskResult>,
+}
+
+/// A deployment to record when its job is queued.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewDeployment {
+    /// The environment.
+    pub environment: EnvironmentId,
+    /// The resource, if any.
+    pub resource: Option<String>,
+    /// The run.
+    pub run: RunId,
+    /// The store's job.
+    pub job: JobId,
+    /// The stage's name.
+    pub stage: String,
+    /// The job's name.
+    pub job_name: String,
+    /// The strategy.
+    pub strategy: String,
+    /// Who or what started the run.
+    pub triggered_by: String,
+}
+
+text_enum!(
+    /// Where a checkpoint (a stage's wait for its checks) is.
+    CheckpointState {
+        /// Some check is not decided yet.
+        Waiting = "waiting",
+        /// Every check passed: the stage started.
+        Passed = "passed",
+        /// A check failed, was rejected or timed out: the stage failed.
+        Failed = "failed",
+        /// The run was cancelled while the stage waited.
+        Canceled = "canceled",
+    }
+);
+
+text_enum!(
+    /// Where one check of a checkpoint is.
+    CheckRunState {
+        /// Not decided yet.
+        Pending = "pending",
+        /// It passed (an approval: approved).
+        Passed = "passed",
+        /// It failed.
+        Failed = "failed",
+        /// An approver rejected it.
+        Rejected = "rejected",
+        /// It was not decided within its timeout.
+        TimedOut = "timedOut",
+        /// Its stage stopped waiting for another reason (another check failed, a cancel).
+        Canceled = "canceled",
+    }
+);
+
+impl CheckRunState {
+    /// Whether it is decided.
+    #[must_use]
+    pub fn is_final(self) -> bool {
+        self != Self::Pending
+    }
+}
+
+/// What one stage of one run waits for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Its id.
+    pub id: CheckpointId,
+    /// The run.
+    pub run: RunId,
+    /// The stage's name.
+    pub stage: String,
+    /// Where it is.
+    pub state: CheckpointState,
+    /// Why it failed.
+    pub message: Option<String>,
+    /// When the stage reached it.
+    pub created_at: Timestamp,
+    /// When it was decided.
+    pub finished_at: Option<Timestamp>,
+    /// Its checks, in the order they are evaluated.
+    pub checks: Vec<CheckRun>,
+}
+
+/// One check of a checkpoint: a copy of the environment's check as it was when the stage
+/// reached it, and where its evaluation is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckRun {
+    /// Its id (an approval's id).
+    pub id: CheckRunId,
+    /// The checkpoint.
+    pub checkpoint: CheckpointId,
+    /// The check it copies (gone if the check was deleted since).
+    pub check: Option<CheckId>,
+    /// The environment.
+    pub environment: EnvironmentId,
+    /// The environment's name.
+    pub environment_name: String,
+    /// The check's type.
+    pub kind: String,
+    /// Its settings.
+    pub settings: serde_json::Value,
+    /// Its timeout.
+    pub timeout_minutes: u32,
+    /// Where it is.
+    pub state: CheckRunState,
+    /// What its last evaluation found.
+    pub message: Option<String>,
+    /// When the stage reached it.
+    pub created_at: Timestamp,
+    /// When it was decided.
+    pub finished_at: Option<Timestamp>,
+    /// When it is evaluated next (a retry interval), if it waits for one.
+    pub next_at: Option<Timestamp>,
+    /// Approvers' decisions (an approval).
+    pub decisions: Vec<ApprovalDecision>,
+}
+
+/// A check to evaluate at a new checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewCheckRun {
+    /// The check it copies.
+    pub check: CheckId,
+    /// The environment.
+    pub environment: EnvironmentId,
+    /// Its name.
+    pub environment_name: String,
+    /// The type.
+    pub kind: String,
+    /// The settings.
+    pub settings: serde_json::Value,
+    /// The timeout.
+    pub timeout_minutes: u32,
+}
+
+/// An approver's decision on an approval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalDecision {
+    /// Who.
+    pub user: String,
+    /// `approved` or `rejected`.
+    pub status: String,
+    /// Their comment.
+    pub comment: String,
+    /// When they decided.
+    pub decided_at: Timestamp,
+    /// When it takes effect (a deferred approval: later than `decided_at`).
+    pub effective_at: Timestamp,
+}
+
+/// An approval with what it is for: its check, stage, run and pipeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    /// The check of the checkpoint that is the approval.
+    pub check: CheckRun,
+    /// The run.
+    pub run: RunId,
+    /// The run's number.
+    pub run_number: String,
+    /// Who asked for the run (self-approval is judged by it).
+    pub requested_by: Option<String>,
+    /// The stage that waits.
+    pub stage: String,
+    /// The pipeline.
+    pub pipeline: PipelineId,
+    /// Its name.
+    pub pipeline_name: String,
+}

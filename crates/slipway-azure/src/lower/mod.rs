@@ -78,7 +78,7 @@ impl Lowerer {
             .collect();
         let default_pool = root.get("pool").and_then(jobs::pool);
         let stages = if let Some(stages) = root.get("stages") {
-            self.stages(stages, default_pool.as_ref())
+            self.stages(stages, default_pool.as_ref(), root.get("lockBehavior"))
         } else {
             let jobs = if let Some(jobs) = root.get("jobs").or_else(|| root.get("phases")) {
                 self.jobs(jobs, default_pool.as_ref())
@@ -97,6 +97,7 @@ impl Lowerer {
                 condition: None,
                 variables: Vec::new(),
                 jobs,
+                lock_behavior: root.get("lockBehavior").and_then(scalar_text).map(str::to_owned),
                 span: None,
             }]
         };
@@ -116,7 +117,7 @@ impl Lowerer {
         })
     }
 
-    fn stages(&mut self, node: &Node, default_pool: Option<&Pool>) -> Vec<Stage> {
+    fn stages(&mut self, node: &Node, default_pool: Option<&Pool>, lock_behavior: Option<&Node>) -> Vec<Stage> {
         let items: Vec<&Node> = node.as_sequence().unwrap_or_default().iter().filter(|item| is_item(item)).collect();
         let names = generated_names(&items, &["stage"], "Stage");
         let mut stages = Vec::new();
@@ -135,6 +136,7 @@ impl Lowerer {
                 condition: self.condition(item.get("condition")),
                 variables: variables(item.get("variables")),
                 jobs: item.get("jobs").map(|jobs| self.jobs(jobs, pool)).unwrap_or_default(),
+                lock_behavior: item.get("lockBehavior").or(lock_behavior).and_then(scalar_text).map(str::to_owned),
                 span: Some(item.span),
             });
             previous = Some(name);

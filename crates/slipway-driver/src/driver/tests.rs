@@ -39,6 +39,7 @@ fn events(steps: &[Step]) -> Vec<String> {
                 format!("job {} {} in {} (started: {})", end.key, end.result, end.duration_ms, end.started)
             }
             Step::Warning(text) => format!("warning {text}"),
+            Step::StageWaiting(stage) => format!("stage {stage} waits"),
         })
         .collect()
 }
@@ -72,8 +73,8 @@ fn stages_jobs_and_the_run_report_their_durations() {
 #[test]
 fn a_driver_built_again_does_not_report_restored_stages_twice_and_keeps_their_start() {
     let mut driver = driver(two_stages(), Counters::default(), 1_000);
-    driver.restore_stage("A", 1_100, true);
-    driver.restore_stage("B", 1_400, false);
+    driver.restore_stage("A", Some(1_100), true);
+    driver.restore_stage("B", Some(1_400), false);
     // As the server does after a restart: A's job completed already, B's is running.
     let steps = driver.poll(5_000);
     assert_eq!(events(&steps), ["start A.build (build)"]);
@@ -84,6 +85,36 @@ fn a_driver_built_again_does_not_report_restored_stages_twice_and_keeps_their_st
     let steps = driver.poll(6_000);
     assert!(events(&steps).contains(&"6000: stage B Succeeded in 4600".to_owned()), "{:?}", events(&steps));
     assert!(events(&steps).contains(&"6000: run Succeeded in 5000".to_owned()));
+}
+
+#[test]
+fn a_gated_stage_rebuilt_after_a_restart_waits_again_unless_it_started_or_ended() {
+    // Waiting when the server stopped: the driver built again says so again.
+    let mut waiting = driver(two_stages(), Counters::default(), 1_000);
+    waiting.gate_stage(1);
+    waiting.restore_stage("A", Some(1_100), true);
+    let _ = waiting.poll(5_000);
+    waiting.leg_finished(LegId { stage: 0, job: 0, leg: 0 }, TaskResult::Succeeded, Vec::new(), 5_000);
+    assert_eq!(events(&waiting.poll(5_000)), ["job A.build Succeeded in 0 (started: true)", "stage 1 waits"]);
+    // Its gate had opened and it started: it does not wait again.
+    let mut started = driver(two_stages(), Counters::default(), 1_000);
+    started.gate_stage(1);
+    started.restore_stage("A", Some(1_100), true);
+    started.restore_stage("B", Some(1_400), false);
+    let _ = started.poll(5_000);
+    started.leg_finished(LegId { stage: 0, job: 0, leg: 0 }, TaskResult::Succeeded, Vec::new(), 5_000);
+    assert_eq!(events(&started.poll(5_000)), ["job A.build Succeeded in 0 (started: true)", "start B.test (test)"]);
+    // Its checks had failed: it waits again (the server fails the gate from what it stored), and
+    // its end is not reported twice.
+    let mut failed = driver(two_stages(), Counters::default(), 1_000);
+    failed.gate_stage(1);
+    failed.restore_stage("A", Some(1_100), true);
+    failed.restore_stage("B", None, true);
+    let _ = failed.poll(5_000);
+    failed.leg_finished(LegId { stage: 0, job: 0, leg: 0 }, TaskResult::Succeeded, Vec::new(), 5_000);
+    assert_eq!(events(&failed.poll(5_000)), ["job A.build Succeeded in 0 (started: true)", "stage 1 waits"]);
+    failed.fail_gate(1, "rejected".to_owned());
+    assert_eq!(events(&failed.poll(6_000)), ["job B.test Skipped in 0 (started: false)", "6000: run Failed in 5000"]);
 }
 
 #[test]

@@ -42,6 +42,7 @@ macro_rules! route {
 
 pub(crate) mod agents;
 pub(crate) mod artifacts;
+pub(crate) mod environments;
 pub(crate) mod follow;
 pub(crate) mod pipelines;
 pub(crate) mod protocol;
@@ -87,6 +88,7 @@ use crate::error::ApiError;
         (name = "users", description = "Users and personal access tokens."),
         (name = "triggers", description = "Webhooks from git hosts."),
         (name = "agents", description = "Agents, pools and registration tokens, for admins."),
+        (name = "environments", description = "Environments, their deployments and checks, what stages wait for, and approvals."),
         (name = "agent protocol", description = "What agents call (see docs/agent-protocol.md).")
     )
 )]
@@ -134,6 +136,7 @@ fn all(routes: Routes) -> Routes {
     let routes = users::routes(routes);
     let routes = webhooks::routes(routes);
     let routes = agents::routes(routes);
+    let routes = environments::routes(routes);
     protocol::routes(routes)
 }
 

@@ -5,6 +5,7 @@ mod agents;
 mod api;
 mod breadth;
 mod browser;
+mod environments;
 mod hostile;
 mod openapi;
 mod runs;

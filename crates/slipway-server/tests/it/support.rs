@@ -30,7 +30,17 @@ impl TestServer {
     /// Opens `data_dir` with the database at `database` (SQLite in the data directory when
     /// `None`) and starts an engine with `workers` slots.
     pub async fn start_on(data_dir: &Path, database: Option<&str>, workers: usize) -> TestResult<Self> {
-        let opened = slipway_server::open(data_dir, database).await?;
+        Self::start_with_clock(data_dir, database, workers, std::sync::Arc::new(slipway_store::SystemClock)).await
+    }
+
+    /// [`TestServer::start_on`] with the store's times from `clock`.
+    pub async fn start_with_clock(
+        data_dir: &Path,
+        database: Option<&str>,
+        workers: usize,
+        clock: std::sync::Arc<dyn slipway_store::Clock>,
+    ) -> TestResult<Self> {
+        let opened = slipway_server::open_with_clock(data_dir, database, clock).await?;
         // A test server serves at once: its first start has finished.
         slipway_server::first_start_finished(opened.state.data_dir())?;
         let mut config = EngineConfig::new(data_dir.to_path_buf());

@@ -25,6 +25,7 @@ pub(crate) mod sqlite {
     pub(crate) mod artifacts;
     pub(crate) mod audit;
     pub(crate) mod auth;
+    pub(crate) mod environments;
     pub(crate) mod jobs;
     pub(crate) mod logs;
     pub(crate) mod pipelines;
@@ -50,6 +51,7 @@ pub(crate) mod postgres {
     pub(crate) mod artifacts;
     pub(crate) mod audit;
     pub(crate) mod auth;
+    pub(crate) mod environments;
     pub(crate) mod jobs;
     pub(crate) mod logs;
     pub(crate) mod pipelines;

@@ -430,6 +430,11 @@ pub(crate) async fn rerun_jobs(pools: &DbPools, _context: &Context, run: RunId, 
         sqlx::query("DELETE FROM steps WHERE job_id = $1").bind(job.0).execute(&mut *transaction).await?;
         sqlx::query("DELETE FROM job_outputs WHERE owner_id = $1").bind(job.0).execute(&mut *transaction).await?;
     }
+    // Stages whose checks did not pass wait for them again, at a new checkpoint.
+    sqlx::query("UPDATE checkpoints SET superseded = TRUE WHERE run_id = $1 AND state <> 'passed'")
+        .bind(run.0)
+        .execute(&mut *transaction)
+        .await?;
     sqlx::query(
         "UPDATE runs SET status = 'queued', result = NULL, finished_at = NULL, cancel_requested = FALSE WHERE id = $1",
     )

@@ -30,6 +30,7 @@ mod agents;
 mod artifacts;
 mod audit;
 mod auth;
+mod environments;
 mod jobs;
 mod logs;
 mod open;

@@ -1,0 +1,74 @@
+//! The engine's narrow hooks for the delivery rooms beside it (environments and their checks):
+//! the orchestrator asks them which stages wait for checks and whether a waiting stage may start,
+//! and tells them when a deployment job was queued and when it ended. The engine knows nothing
+//! of environments, approvals or deployments beyond these calls; `slipway-server` gives it the
+//! rooms' implementation ([`EngineConfig::hooks`](crate::EngineConfig::hooks)).
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+
+use slipway_driver::LegId;
+use slipway_plan::Plan;
+use slipway_store::{Job, Run, StoreError};
+
+/// A future the hooks return.
+pub type HookFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Whether a waiting stage may start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Its checks passed: it starts.
+    Open,
+    /// Its checks are not decided yet: it keeps waiting (without holding an agent).
+    Waiting,
+    /// A check failed, was rejected or timed out: the stage fails without starting, with this
+    /// reason.
+    Failed(String),
+}
+
+/// What the orchestrator asks and tells the delivery rooms. Every call may be made again for
+/// the same thing (after a restart the orchestrator builds a run's driver again from the store
+/// and replays what it finds): implementations keep what they decided and answer the same.
+pub trait DeliveryHooks: Send + Sync + Debug {
+    /// The stages of `plan` (indexes) that wait for checks before they start.
+    fn gated_stages(&self, plan: &Plan) -> Vec<usize>;
+
+    /// Decides (again) whether a waiting stage of a run may start now.
+    fn stage_gate<'a>(&'a self, run: &'a Run, plan: &'a Plan, stage: usize) -> HookFuture<'a, Gate>;
+
+    /// A leg of the run's job was queued as `job` (the store's job, not completed).
+    fn job_queued<'a>(&'a self, run: &'a Run, plan: &'a Plan, leg: LegId, job: &'a Job) -> HookFuture<'a, ()>;
+
+    /// The leg `job` of the run completed (it may have been told before).
+    fn job_completed<'a>(&'a self, run: &'a Run, plan: &'a Plan, leg: LegId, job: &'a Job) -> HookFuture<'a, ()>;
+
+    /// A stage of the run ended (or the run did, with `stage` `None`): what it held is given up.
+    fn stage_finished<'a>(&'a self, run: &'a Run, stage: Option<&'a str>) -> HookFuture<'a, ()>;
+}
+
+/// No delivery rooms: no stage waits, nothing is recorded.
+#[derive(Debug, Default)]
+pub struct NoHooks;
+
+impl DeliveryHooks for NoHooks {
+    fn gated_stages(&self, _plan: &Plan) -> Vec<usize> {
+        Vec::new()
+    }
+
+    fn stage_gate<'a>(&'a self, _run: &'a Run, _plan: &'a Plan, _stage: usize) -> HookFuture<'a, Gate> {
+        Box::pin(async { Ok(Gate::Open) })
+    }
+
+    fn job_queued<'a>(&'a self, _run: &'a Run, _plan: &'a Plan, _leg: LegId, _job: &'a Job) -> HookFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn job_completed<'a>(&'a self, _run: &'a Run, _plan: &'a Plan, _leg: LegId, _job: &'a Job) -> HookFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn stage_finished<'a>(&'a self, _run: &'a Run, _stage: Option<&'a str>) -> HookFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+}

@@ -1,0 +1,278 @@
+//! The types of checks and their settings, read from the JSON the API takes, with every mistake
+//! named by its field; pure.
+//!
+//! Settings use Azure's names where Azure has the check (`approvers`, `minRequiredApprovers`,
+//! `requesterCannotBeApprover`, `instructions`; `allowedBranches`; business hours' `timeZone`,
+//! `days`, `startTime`, `endTime`). Checks are evaluated in Azure's order: static checks (branch
+//! control), approvals, dynamic checks (business hours), and the exclusive lock last.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+/// Azure's default timeout of a check: 30 days.
+pub const DEFAULT_TIMEOUT_MINUTES: u32 = 43_200;
+
+/// The longest timeout a check may have (a year).
+pub const MAX_TIMEOUT_MINUTES: u32 = 525_600;
+
+/// The types of checks Slipway knows, with whether each is there yet.
+pub const KINDS: &[(&str, bool)] = &[
+    ("approval", true),
+    ("branchControl", true),
+    ("businessHours", true),
+    ("exclusiveLock", true),
+    ("invokeRestApi", false),
+    ("queryMetrics", false),
+    ("requiredTemplate", false),
+];
+
+/// A check's settings, by type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "settings", rename_all = "camelCase")]
+pub enum CheckSettings {
+    /// People must approve.
+    Approval(ApprovalSettings),
+    /// The run's branch must be one of these.
+    BranchControl(BranchControlSettings),
+    /// Only within these hours.
+    BusinessHours(BusinessHoursSettings),
+    /// One run's stage at a time.
+    ExclusiveLock(ExclusiveLockSettings),
+}
+
+impl CheckSettings {
+    /// The type's name.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Approval(_) => "approval",
+            Self::BranchControl(_) => "branchControl",
+            Self::BusinessHours(_) => "businessHours",
+            Self::ExclusiveLock(_) => "exclusiveLock",
+        }
+    }
+
+    /// The settings alone, as JSON.
+    #[must_use]
+    pub fn settings_json(&self) -> Json {
+        match self {
+            Self::Approval(settings) => serde_json::to_value(settings),
+            Self::BranchControl(settings) => serde_json::to_value(settings),
+            Self::BusinessHours(settings) => serde_json::to_value(settings),
+            Self::ExclusiveLock(settings) => serde_json::to_value(settings),
+        }
+        .unwrap_or(Json::Null)
+    }
+
+    /// When Azure evaluates it: 0 static, 1 approvals, 2 dynamic, 3 the exclusive lock.
+    #[must_use]
+    pub fn phase(&self) -> u8 {
+        match self {
+            Self::BranchControl(_) => 0,
+            Self::Approval(_) => 1,
+            Self::BusinessHours(_) => 2,
+            Self::ExclusiveLock(_) => 3,
+        }
+    }
+
+    /// Reads the settings of a check of type `kind`, naming every field that is wrong.
+    ///
+    /// # Errors
+    /// A [`SettingsError`] for an unknown type, one not there yet, or bad settings.
+    pub fn parse(kind: &str, settings: &Json) -> Result<Self, SettingsError> {
+        let settings = if settings.is_null() { &Json::Object(serde_json::Map::new()) } else { settings };
+        let read = |what: &str| -> Result<Self, SettingsError> {
+            let wrapped = serde_json::json!({ "type": what, "settings": settings });
+            serde_json::from_value::<Self>(wrapped)
+                .map_err(|error| SettingsError::Invalid { kind: what.to_owned(), reason: error.to_string() })
+        };
+        let parsed = match kind {
+            "approval" | "branchControl" | "businessHours" | "exclusiveLock" => read(kind)?,
+            other => {
+                return Err(match KINDS.iter().find(|(name, _)| *name == other) {
+                    Some(_) => SettingsError::NotYet(other.to_owned()),
+                    None => SettingsError::UnknownKind(other.to_owned()),
+                });
+            }
+        };
+        parsed.validate()?;
+        Ok(parsed)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |reason: String| Err(SettingsError::Invalid { kind: self.kind().to_owned(), reason });
+        match self {
+            Self::Approval(settings) => {
+                if settings.approvers.is_empty() || settings.approvers.iter().any(|name| name.trim().is_empty()) {
+                    return invalid("'approvers' must name at least one user, and no empty name".into());
+                }
+                if settings.min_required_approvers as usize > settings.approvers.len() {
+                    return invalid(format!(
+                        "'minRequiredApprovers' is {} but 'approvers' names {}; it can be at most that (0 means all of them)",
+                        settings.min_required_approvers,
+                        settings.approvers.len()
+                    ));
+                }
+                Ok(())
+            }
+            Self::BranchControl(settings) => {
+                if settings.allowed_branches.patterns().is_empty() {
+                    return invalid(
+                        "'allowedBranches' must name at least one branch or pattern (such as 'refs/heads/main' or '*')"
+                            .into(),
+                    );
+                }
+                for pattern in settings.allowed_branches.patterns() {
+                    if let Err(error) = crate::evaluate::branch_matcher(&pattern) {
+                        return invalid(format!("'allowedBranches': {error}"));
+                    }
+                }
+                Ok(())
+            }
+            Self::BusinessHours(settings) => crate::evaluate::BusinessHours::new(settings)
+                .map(|_| ())
+                .map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason }),
+            Self::ExclusiveLock(_) => Ok(()),
+        }
+    }
+}
+
+/// Why a check's settings were refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingsError {
+    /// No such type.
+    #[error(
+        "'{0}' is not a type of check; the types are approval, branchControl, businessHours, exclusiveLock, \
+         invokeRestApi, queryMetrics and requiredTemplate"
+    )]
+    UnknownKind(String),
+    /// A type Slipway does not evaluate yet.
+    #[error(
+        "checks of type '{0}' are not there yet in Slipway; the types it evaluates now are approval, branchControl, \
+         businessHours and exclusiveLock"
+    )]
+    NotYet(String),
+    /// Bad settings.
+    #[error("the settings of the {kind} check are wrong: {reason}")]
+    Invalid {
+        /// The type.
+        kind: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// An approval's settings (Azure's names).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApprovalSettings {
+    /// Who may approve (user names).
+    pub approvers: Vec<String>,
+    /// How many must approve; 0 (the default) means all of them.
+    #[serde(default)]
+    pub min_required_approvers: u32,
+    /// Whether the person who started the run may not approve it.
+    #[serde(default)]
+    pub requester_cannot_be_approver: bool,
+    /// What approvers should know.
+    #[serde(default)]
+    pub instructions: String,
+}
+
+impl ApprovalSettings {
+    /// How many approvals it takes.
+    #[must_use]
+    pub fn required(&self) -> usize {
+        match self.min_required_approvers {
+            0 => self.approvers.len(),
+            count => count as usize,
+        }
+    }
+}
+
+/// Branch control's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BranchControlSettings {
+    /// The branches allowed: full refs or short names, `*` as a wildcard; a list, or one string
+    /// separated by commas as Azure's form takes it.
+    pub allowed_branches: Branches,
+}
+
+/// Branch patterns, as a list or as Azure's comma-separated text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Branches {
+    /// `["refs/heads/main", "refs/heads/release/*"]`.
+    List(Vec<String>),
+    /// `"refs/heads/main, refs/heads/release/*"`.
+    Text(String),
+}
+
+impl Branches {
+    /// The patterns, trimmed, empty ones left out.
+    #[must_use]
+    pub fn patterns(&self) -> Vec<String> {
+        let items: Vec<&str> = match self {
+            Self::List(items) => items.iter().map(String::as_str).collect(),
+            Self::Text(text) => text.split(',').collect(),
+        };
+        items.into_iter().map(str::trim).filter(|item| !item.is_empty()).map(str::to_owned).collect()
+    }
+}
+
+/// Business hours' settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BusinessHoursSettings {
+    /// An IANA time zone name (`Europe/Berlin`, `UTC`).
+    pub time_zone: String,
+    /// The days (`Monday` or `Mon`, any case); all seven when empty.
+    #[serde(default)]
+    pub days: Vec<String>,
+    /// When the hours start, `HH:MM` (24-hour clock).
+    pub start_time: String,
+    /// When they end, `HH:MM`; earlier than the start for hours that go past midnight.
+    pub end_time: String,
+}
+
+/// The exclusive lock's settings: none (the stage's `lockBehavior` says how runs queue).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusiveLockSettings {}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn settings_are_read_with_azure_names_and_every_mistake_named() {
+        let approval =
+            CheckSettings::parse("approval", &json!({"approvers": ["ana", "bo"], "minRequiredApprovers": 1}))
+                .unwrap_or_else(|error| panic!("{error}"));
+        assert!(matches!(&approval, CheckSettings::Approval(settings) if settings.required() == 1));
+        let all = CheckSettings::parse("approval", &json!({"approvers": ["ana", "bo"]}));
+        assert!(matches!(all, Ok(CheckSettings::Approval(settings)) if settings.required() == 2));
+        let branches = CheckSettings::parse("branchControl", &json!({"allowedBranches": "refs/heads/main, release/*"}));
+        assert!(
+            matches!(branches, Ok(CheckSettings::BranchControl(settings)) if settings.allowed_branches.patterns().len() == 2)
+        );
+        let errors = [
+            ("approval", json!({"approvers": []})),
+            ("approval", json!({"approvers": ["ana"], "minRequiredApprovers": 2})),
+            ("approval", json!({"approvers": ["ana"], "approver": "typo"})),
+            ("branchControl", json!({"allowedBranches": []})),
+            ("businessHours", json!({"timeZone": "Mars/Olympus", "startTime": "09:00", "endTime": "17:00"})),
+            ("businessHours", json!({"timeZone": "UTC", "startTime": "9", "endTime": "17:00"})),
+            ("businessHours", json!({"timeZone": "UTC", "days": ["Funday"], "startTime": "09:00", "endTime": "17:00"})),
+            ("teleport", json!({})),
+            ("invokeRestApi", json!({})),
+        ]
+        .map(|(kind, settings)| {
+            CheckSettings::parse(kind, &settings).map(|_| ()).err().map(|error| error.to_string()).unwrap_or_default()
+        });
+        insta::assert_snapshot!(errors.join("\n"));
+    }
+}

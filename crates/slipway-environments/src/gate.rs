@@ -1,0 +1,315 @@
+//! The engine's hooks for environments: the stages that deploy to an environment wait at a
+//! checkpoint for the checks on it; deployment jobs are recorded as deployments.
+//!
+//! A checkpoint is made once per stage (and again after failed jobs are re-run): a copy of the
+//! checks of every environment the stage's deployment jobs use, in Azure's order. Each pass of
+//! the orchestrator evaluates what is still pending (static checks first, then approvals and
+//! dynamic checks, the exclusive lock last) and stores what it found, so a restarted server
+//! picks up where the last one was: an approval given while it was down still counts.
+
+use std::sync::Arc;
+
+use slipway_driver::LegId;
+use slipway_engine::hooks::{DeliveryHooks, Gate, HookFuture};
+use slipway_plan::{DeploymentStrategy, JobKind, Plan, Stage};
+use slipway_store::{
+    CheckRun, CheckRunState, Checkpoint, CheckpointState, Job, NewCheckRun, NewDeployment, Run, RunId, Store,
+    StoreError,
+};
+
+use crate::checks::CheckSettings;
+use crate::evaluate::{RunFacts, Verdict, evaluate};
+
+/// Environments' hooks into the engine.
+#[derive(Debug, Clone)]
+pub struct EnvironmentHooks {
+    store: Store,
+}
+
+impl EnvironmentHooks {
+    /// Hooks over `store`.
+    #[must_use]
+    pub fn new(store: Store) -> Arc<Self> {
+        Arc::new(Self { store })
+    }
+}
+
+/// The environments a stage's deployment jobs name, each once (names compared without regard
+/// to case), in the order they appear.
+#[must_use]
+pub fn stage_environments(stage: &Stage) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for job in &stage.jobs {
+        if let JobKind::Deployment(deployment) = &job.kind
+            && let Some(environment) = &deployment.environment
+            && !names.iter().any(|name| name.eq_ignore_ascii_case(&environment.name))
+        {
+            names.push(environment.name.clone());
+        }
+    }
+    names
+}
+
+/// A strategy's name as Azure writes it.
+#[must_use]
+pub fn strategy_name(strategy: &DeploymentStrategy) -> &'static str {
+    match strategy {
+        DeploymentStrategy::RunOnce => "runOnce",
+        DeploymentStrategy::Rolling { .. } => "rolling",
+        DeploymentStrategy::Canary { .. } => "canary",
+    }
+}
+
+/// Who or what started a run, for a deployment's record.
+fn triggered_by(run: &Run) -> String {
+    run.requested_by.clone().unwrap_or_else(|| run.trigger.as_str().to_owned())
+}
+
+/// The reason a check's end gives its stage.
+fn check_reason(check: &CheckRun, message: &str) -> String {
+    format!("the {} check on environment '{}': {message}", check.kind, check.environment_name)
+}
+
+impl EnvironmentHooks {
+    async fn gate(&self, run: &Run, plan: &Plan, stage: usize) -> Result<Gate, StoreError> {
+        let Some(plan_stage) = plan.stages.get(stage) else { return Ok(Gate::Open) };
+        let checkpoint = match self.store.checkpoint(run.id, &plan_stage.name).await? {
+            Some(checkpoint) => checkpoint,
+            None => {
+                let mut checks: Vec<(u8, NewCheckRun)> = Vec::new();
+                for name in stage_environments(plan_stage) {
+                    let environment = match self.store.ensure_environment(&name).await {
+                        Ok(environment) => environment,
+                        Err(StoreError::Invalid { reason, .. }) => {
+                            return Ok(Gate::Failed(format!("environment '{name}' cannot be used: {reason}")));
+                        }
+                        Err(error) => return Err(error),
+                    };
+                    for check in self.store.list_checks(environment.id).await? {
+                        let phase =
+                            CheckSettings::parse(&check.kind, &check.settings).map_or(0, |parsed| parsed.phase());
+                        checks.push((
+                            phase,
+                            NewCheckRun {
+                                check: check.id,
+                                environment: environment.id,
+                                environment_name: environment.name.clone(),
+                                kind: check.kind,
+                                settings: check.settings,
+                                timeout_minutes: check.timeout_minutes,
+                            },
+                        ));
+                    }
+                }
+                checks.sort_by_key(|(phase, _)| *phase);
+                let checks: Vec<NewCheckRun> = checks.into_iter().map(|(_, check)| check).collect();
+                self.store.open_checkpoint(run.id, &plan_stage.name, &checks).await?
+            }
+        };
+        match checkpoint.state {
+            CheckpointState::Passed => Ok(Gate::Open),
+            CheckpointState::Failed | CheckpointState::Canceled => {
+                Ok(Gate::Failed(checkpoint.message.unwrap_or_else(|| "its checks did not pass".to_owned())))
+            }
+            CheckpointState::Waiting => self.evaluate(run, plan_stage, &checkpoint).await,
+        }
+    }
+
+    /// Evaluates a waiting checkpoint's pending checks and decides it if it can.
+    async fn evaluate(&self, run: &Run, stage: &Stage, checkpoint: &Checkpoint) -> Result<Gate, StoreError> {
+        let facts = RunFacts { branch: run.branch.clone(), requested_by: run.requested_by.clone() };
+        let now = self.store.now().millis();
+        let mut failure: Option<String> = checkpoint
+            .checks
+            .iter()
+            .find(|check| check.state.is_final() && check.state != CheckRunState::Passed)
+            .map(|check| check_reason(check, check.message.as_deref().unwrap_or("it did not pass")));
+        let mut all_passed = true;
+        for phase in 0..=3_u8 {
+            if failure.is_some() {
+                break;
+            }
+            for check in &checkpoint.checks {
+                if check.state != CheckRunState::Pending {
+                    continue;
+                }
+                let settings = match CheckSettings::parse(&check.kind, &check.settings) {
+                    Ok(settings) => settings,
+                    Err(error) if phase == 0 => {
+                        let message = error.to_string();
+                        self.store.update_check_run(check.id, CheckRunState::Failed, Some(&message), None).await?;
+                        failure = Some(check_reason(check, &message));
+                        continue;
+                    }
+                    Err(_) => continue,
+                };
+                if settings.phase() != phase {
+                    continue;
+                }
+                if phase == 3 && (!all_passed || failure.is_some()) {
+                    // The exclusive lock is asked for only once everything else passed.
+                    continue;
+                }
+                let mut verdict = evaluate(
+                    &settings,
+                    check.timeout_minutes,
+                    check.created_at.millis(),
+                    &check.decisions,
+                    &facts,
+                    now,
+                );
+                if matches!(settings, CheckSettings::ExclusiveLock(_)) && matches!(verdict, Verdict::Pending(_)) {
+                    verdict = self.exclusive_lock(run.id, stage, checkpoint, check).await?;
+                }
+                match verdict {
+                    Verdict::Passed(message) => {
+                        self.store.update_check_run(check.id, CheckRunState::Passed, Some(&message), None).await?;
+                    }
+                    Verdict::Pending(message) => {
+                        all_passed = false;
+                        if check.message.as_deref() != Some(message.as_str()) {
+                            self.store.update_check_run(check.id, CheckRunState::Pending, Some(&message), None).await?;
+                        }
+                    }
+                    Verdict::Ended(state, message) => {
+                        self.store.update_check_run(check.id, state, Some(&message), None).await?;
+                        failure = Some(check_reason(check, &message));
+                    }
+                }
+            }
+        }
+        if let Some(reason) = failure {
+            self.store.finish_checkpoint(checkpoint.id, CheckpointState::Failed, Some(&reason)).await?;
+            // A lock it may have taken on the way is given up.
+            self.store.release_locks(run.id, Some(&stage.name)).await?;
+            return Ok(Gate::Failed(reason));
+        }
+        if all_passed {
+            self.store.finish_checkpoint(checkpoint.id, CheckpointState::Passed, None).await?;
+            return Ok(Gate::Open);
+        }
+        Ok(Gate::Waiting)
+    }
+
+    /// The exclusive lock on the check's environment: taken when free (runs in the order they
+    /// ask); with `lockBehavior: runLatest`, a run that waits while a newer one asks gives way.
+    async fn exclusive_lock(
+        &self,
+        run: RunId,
+        stage: &Stage,
+        checkpoint: &Checkpoint,
+        check: &CheckRun,
+    ) -> Result<Verdict, StoreError> {
+        if stage.lock_behavior.as_deref() == Some("runLatest") {
+            let requests = self.store.pending_lock_requests(check.environment).await?;
+            if let Some((_, newer, _)) =
+                requests.iter().filter(|(_, other, _)| *other > run).max_by_key(|(_, other, _)| *other)
+            {
+                return Ok(Verdict::Ended(
+                    CheckRunState::Canceled,
+                    format!(
+                        "run {} asks for the exclusive lock too, and the stage's lockBehavior is runLatest: \
+                         the newest run deploys, older waiting ones give way",
+                        newer.get()
+                    ),
+                ));
+            }
+        }
+        if self.store.acquire_lock(check.environment, checkpoint.id, run, &stage.name).await? {
+            return Ok(Verdict::Passed("holds the exclusive lock".into()));
+        }
+        let holder = self.store.lock_holder(check.environment).await?;
+        Ok(Verdict::Pending(match holder {
+            Some((_, holder_run, holder_stage)) => {
+                format!("waiting for the exclusive lock, held by run {} (stage {holder_stage})", holder_run.get())
+            }
+            None => "waiting for the exclusive lock".to_owned(),
+        }))
+    }
+
+    async fn queued(&self, run: &Run, plan: &Plan, leg: LegId, job: &Job) -> Result<(), StoreError> {
+        let Some(stage) = plan.stages.get(leg.stage) else { return Ok(()) };
+        let Some(plan_job) = stage.jobs.get(leg.job) else { return Ok(()) };
+        let JobKind::Deployment(deployment) = &plan_job.kind else { return Ok(()) };
+        let Some(environment) = &deployment.environment else { return Ok(()) };
+        let found = match self.store.ensure_environment(&environment.name).await {
+            Ok(found) => found,
+            Err(StoreError::Invalid { reason, .. }) => {
+                tracing::warn!(run = run.id.get(), environment = %environment.name, %reason, "a deployment to an environment that cannot be one is not recorded");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
+        self.store
+            .record_deployment(&NewDeployment {
+                environment: found.id,
+                resource: environment.resource_name.clone(),
+                run: run.id,
+                job: job.id,
+                stage: job.stage.clone(),
+                job_name: match &job.leg {
+                    Some(leg) => format!("{}.{leg}", job.job),
+                    None => job.job.clone(),
+                },
+                strategy: strategy_name(&deployment.strategy).to_owned(),
+                triggered_by: triggered_by(run),
+            })
+            .await
+    }
+}
+
+impl DeliveryHooks for EnvironmentHooks {
+    fn gated_stages(&self, plan: &Plan) -> Vec<usize> {
+        plan.stages
+            .iter()
+            .enumerate()
+            .filter(|(_, stage)| !stage_environments(stage).is_empty())
+            .map(|(index, _)| index)
+            .collect()
+    }
+
+    fn stage_gate<'a>(&'a self, run: &'a Run, plan: &'a Plan, stage: usize) -> HookFuture<'a, Gate> {
+        Box::pin(self.gate(run, plan, stage))
+    }
+
+    fn job_queued<'a>(&'a self, run: &'a Run, plan: &'a Plan, leg: LegId, job: &'a Job) -> HookFuture<'a, ()> {
+        Box::pin(self.queued(run, plan, leg, job))
+    }
+
+    fn job_completed<'a>(&'a self, _run: &'a Run, plan: &'a Plan, leg: LegId, job: &'a Job) -> HookFuture<'a, ()> {
+        Box::pin(async move {
+            let deploys = plan
+                .stages
+                .get(leg.stage)
+                .and_then(|stage| stage.jobs.get(leg.job))
+                .is_some_and(|job| matches!(job.kind, JobKind::Deployment(_)));
+            match job.result {
+                Some(result) if deploys => self.store.finish_deployment(job.id, result).await,
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn stage_finished<'a>(&'a self, run: &'a Run, stage: Option<&'a str>) -> HookFuture<'a, ()> {
+        Box::pin(async move {
+            self.store.release_locks(run.id, stage).await?;
+            match stage {
+                Some(stage) => {
+                    if let Some(checkpoint) = self.store.checkpoint(run.id, stage).await?
+                        && checkpoint.state == CheckpointState::Waiting
+                    {
+                        self.store
+                            .finish_checkpoint(
+                                checkpoint.id,
+                                CheckpointState::Canceled,
+                                Some("the stage ended without starting"),
+                            )
+                            .await?;
+                    }
+                    Ok(())
+                }
+                None => self.store.cancel_waiting_checkpoints(run.id, "the run ended").await,
+            }
+        })
+    }
+}

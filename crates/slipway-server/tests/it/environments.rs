@@ -1,0 +1,434 @@
+//! Environments and their checks, through the API, with runs carried out by the engine: a stage
+//! that deploys to an environment waits at a checkpoint (holding no agent) for the checks on it;
+//! approvals, branch control, business hours, timeouts and the exclusive lock; deployments
+//! recorded with what runs where; nothing lost across a restart of the server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use slipway_store::ShiftedClock;
+
+use crate::support::{TestResult, TestServer, create_user, make_repository, on_both_databases, send, wait_for_run};
+
+/// A build stage, then a deployment stage to `ENVIRONMENT`.
+const DEPLOYS: &str = "\
+trigger: none
+stages:
+- stage: Build
+  jobs:
+  - job: build
+    steps:
+    - checkout: none
+    - script: echo built
+- stage: Deploy
+  jobs:
+  - deployment: ship
+    environment: ENVIRONMENT
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - script: echo deploying run $(Build.BuildId)
+";
+
+/// Creates pipeline `name` over a new repository whose pipeline deploys to `environment`.
+async fn deploying_pipeline(
+    app: &Router,
+    admin: &str,
+    directory: &std::path::Path,
+    name: &str,
+    yaml: &str,
+) -> TestResult {
+    let repository = directory.join(name);
+    make_repository(&repository, &[("azure-pipelines.yml", yaml)])?;
+    let pipeline = json!({ "name": name, "repository": repository.display().to_string() });
+    let created = send(app, Method::POST, "/api/v1/pipelines", Some(admin), Some(pipeline)).await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    Ok(())
+}
+
+async fn start_run(app: &Router, token: &str, pipeline: &str, branch: &str) -> TestResult<i64> {
+    let uri = format!("/api/v1/pipelines/{pipeline}/runs");
+    let started = send(app, Method::POST, &uri, Some(token), Some(json!({ "branch": branch }))).await?;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    Ok(started.body["id"].as_i64().ok_or("no run id")?)
+}
+
+/// Waits (at most 15 seconds) until the run's checkpoint of `stage` matches `accept`; gives it.
+async fn wait_for_checkpoint(
+    app: &Router,
+    token: &str,
+    run: i64,
+    stage: &str,
+    accept: impl Fn(&Value) -> bool,
+) -> TestResult<Value> {
+    let uri = format!("/api/v1/runs/{run}/checkpoints");
+    let mut last = Value::Null;
+    for _ in 0..150 {
+        let answer = send(app, Method::GET, &uri, Some(token), None).await?;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        if let Some(found) = answer.body["checkpoints"]
+            .as_array()
+            .and_then(|all| all.iter().rev().find(|checkpoint| checkpoint["stage"] == stage))
+        {
+            if accept(found) {
+                return Ok(found.clone());
+            }
+            last = found.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("run {run}'s checkpoint of {stage} did not come to the expected state: {last}").into())
+}
+
+fn waiting_on(message_part: &'static str) -> impl Fn(&Value) -> bool {
+    move |checkpoint: &Value| {
+        checkpoint["state"] == "waiting"
+            && checkpoint["checks"].as_array().is_some_and(|checks| {
+                checks.iter().any(|check| check["message"].as_str().is_some_and(|m| m.contains(message_part)))
+            })
+    }
+}
+
+async fn add_check(app: &Router, admin: &str, environment: &str, check: Value) -> TestResult<i64> {
+    let uri = format!("/api/v1/environments/{environment}/checks");
+    let added = send(app, Method::POST, &uri, Some(admin), Some(check)).await?;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    Ok(added.body["id"].as_i64().ok_or("no check id")?)
+}
+
+async fn decide(
+    app: &Router,
+    token: &str,
+    approval: i64,
+    status: &str,
+    comment: &str,
+) -> TestResult<crate::support::Answer> {
+    let uri = format!("/api/v1/approvals/{approval}");
+    send(app, Method::POST, &uri, Some(token), Some(json!({ "status": status, "comment": comment }))).await
+}
+
+fn job<'a>(run: &'a Value, key: &str) -> &'a Value {
+    run["jobs"].as_array().and_then(|jobs| jobs.iter().find(|job| job["key"] == key)).unwrap_or(&Value::Null)
+}
+
+on_both_databases! {
+    /// A deployment stage waits for an approval by another user (the requester may not approve
+    /// their own run, a stranger may not approve at all), across a restart of the server; a
+    /// rejection fails the stage with the reason; every deployment is recorded, with what runs
+    /// where.
+    async fn an_approval_gates_a_deployment_stage_across_a_restart(database) {
+        let directory = tempfile::tempdir()?;
+        let data = directory.path().join("data");
+        let server = TestServer::start_on(&data, database.as_deref(), 2).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let carl = create_user(&app, &admin, "carl", "contributor").await?;
+        let ana = create_user(&app, &admin, "ana", "reader").await?;
+        let rita = create_user(&app, &admin, "rita", "reader").await?;
+        deploying_pipeline(&app, &admin, directory.path(), "shop", &DEPLOYS.replace("ENVIRONMENT", "production")).await?;
+
+        // No checks yet: the environment is made on first use and the deployment recorded.
+        let first = start_run(&app, &carl, "shop", "main").await?;
+        assert_eq!(wait_for_run(&app, &carl, first).await?["result"], "Succeeded");
+        let environments = send(&app, Method::GET, "/api/v1/environments", Some(&rita), None).await?;
+        assert_eq!(environments.body["environments"][0]["name"], "production", "{}", environments.body);
+        assert_eq!(environments.body["environments"][0]["createdBy"], Value::Null);
+
+        add_check(&app, &admin, "production", json!({
+            "type": "approval",
+            "settings": {"approvers": ["carl", "ana"], "minRequiredApprovers": 1, "requesterCannotBeApprover": true,
+                         "instructions": "check the dashboard first"},
+        })).await?;
+        let second = start_run(&app, &carl, "shop", "main").await?;
+        let checkpoint = wait_for_checkpoint(&app, &rita, second, "Deploy", waiting_on("0 of 1 approvals")).await?;
+        let approval = checkpoint["checks"][0]["id"].as_i64().ok_or("no approval id")?;
+        let run = send(&app, Method::GET, &format!("/api/v1/runs/{second}"), Some(&rita), None).await?.body;
+        assert_ne!(run["status"], "completed");
+        assert_eq!(job(&run, "Deploy.ship"), &Value::Null, "no job of the waiting stage is queued: {run}");
+        let pending = send(&app, Method::GET, "/api/v1/approvals?state=pending", Some(&rita), None).await?;
+        assert_eq!(pending.body["approvals"].as_array().map(Vec::len), Some(1), "{}", pending.body);
+        assert_eq!(pending.body["approvals"][0]["instructions"], "check the dashboard first");
+        let mine = |token: String| {
+            let app = app.clone();
+            async move { send(&app, Method::GET, "/api/v1/approvals?mine=true", Some(&token), None).await }
+        };
+        assert_eq!(mine(carl.clone()).await?.body["approvals"].as_array().map(Vec::len), Some(0));
+        assert_eq!(mine(ana.clone()).await?.body["approvals"].as_array().map(Vec::len), Some(1));
+        let own = decide(&app, &carl, approval, "approved", "mine").await?.expect_problem(403);
+        assert!(own.contains("carl started run"), "{own}");
+        let stranger = decide(&app, &rita, approval, "approved", "").await?.expect_problem(403);
+        assert!(stranger.contains("rita is not an approver"), "{stranger}");
+        let bad = decide(&app, &ana, approval, "maybe", "").await?.expect_problem(400);
+        assert!(bad.contains("'approved' or 'rejected'"), "{bad}");
+
+        // The server stops while the stage waits; the approval is still pending after it starts again.
+        drop(app);
+        server.stop().await;
+        let server = TestServer::start_on(&data, database.as_deref(), 2).await?;
+        let app = server.app();
+        let shown = send(&app, Method::GET, &format!("/api/v1/approvals/{approval}"), Some(&ana), None).await?;
+        assert_eq!(shown.body["state"], "pending", "{}", shown.body);
+        let approved = decide(&app, &ana, approval, "approved", "dashboards are green").await?;
+        assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+        assert_eq!(approved.body["decisions"][0]["user"], "ana");
+        let again = decide(&app, &ana, approval, "approved", "").await?.expect_problem(409);
+        assert!(again.contains("already"), "{again}");
+        let finished = wait_for_run(&app, &carl, second).await?;
+        assert_eq!(finished["result"], "Succeeded", "{finished}");
+        let passed = wait_for_checkpoint(&app, &rita, second, "Deploy", |checkpoint| checkpoint["state"] == "passed").await?;
+        assert_eq!(passed["checks"][0]["message"], "approved by ana");
+
+        // A rejection fails the stage, with the reason.
+        let third = start_run(&app, &carl, "shop", "main").await?;
+        let checkpoint = wait_for_checkpoint(&app, &rita, third, "Deploy", waiting_on("approvals")).await?;
+        let approval = checkpoint["checks"][0]["id"].as_i64().ok_or("no approval id")?;
+        assert_eq!(decide(&app, &ana, approval, "rejected", "not now").await?.status, StatusCode::OK);
+        let rejected = wait_for_run(&app, &carl, third).await?;
+        assert_eq!(rejected["result"], "Failed", "{rejected}");
+        assert_eq!(job(&rejected, "Deploy.ship")["result"], "Skipped", "{rejected}");
+        let failed = wait_for_checkpoint(&app, &rita, third, "Deploy", |checkpoint| checkpoint["state"] == "failed").await?;
+        assert_eq!(
+            failed["message"],
+            "the approval check on environment 'production': rejected by ana: not now"
+        );
+        assert_eq!(
+            job(&rejected, "Deploy.ship")["message"],
+            "the stage did not start: the approval check on environment 'production': rejected by ana: not now"
+        );
+
+        // Two deployments, newest first; what runs where is the second run, after the first.
+        let deployments = send(&app, Method::GET, "/api/v1/environments/production/deployments", Some(&rita), None).await?;
+        let listed = deployments.body["deployments"].as_array().ok_or("no deployments")?;
+        assert_eq!(listed.len(), 2, "{}", deployments.body);
+        assert_eq!(listed[0]["run"], second);
+        assert_eq!(listed[0]["result"], "Succeeded");
+        assert_eq!(listed[0]["stage"], "Deploy");
+        assert_eq!(listed[0]["jobName"], "ship");
+        assert_eq!(listed[0]["strategy"], "runOnce");
+        assert_eq!(listed[0]["triggeredBy"], "carl");
+        assert_eq!(listed[0]["branch"], "refs/heads/main");
+        assert!(listed[0]["commit"].as_str().is_some_and(|commit| commit.len() == 40));
+        assert_eq!(deployments.body["current"][0]["deployment"]["run"], second);
+        assert_eq!(deployments.body["current"][0]["previous"]["run"], first);
+        server.stop().await;
+        Ok(())
+    }
+}
+
+/// Tomorrow's day of the week (UTC), as Azure's business hours name it.
+fn tomorrow() -> &'static str {
+    let days = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"];
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    // 1970-01-01 was a Thursday.
+    days[usize::try_from((now / 86_400 + 1) % 7).unwrap_or(0)]
+}
+
+on_both_databases! {
+    /// Branch control fails a run of another branch at once; business hours wait until they
+    /// open; an approval that nobody decides times out; an approval that needs all of its
+    /// approvers waits for the last one.
+    async fn branch_control_business_hours_timeouts_and_minimum_approvers(database) {
+        let directory = tempfile::tempdir()?;
+        let clock = Arc::new(ShiftedClock::new());
+        let server = TestServer::start_with_clock(&directory.path().join("data"), database.as_deref(), 2, clock.clone()).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let ana = create_user(&app, &admin, "ana", "reader").await?;
+        let bo = create_user(&app, &admin, "bo", "reader").await?;
+        deploying_pipeline(&app, &admin, directory.path(), "api", &DEPLOYS.replace("ENVIRONMENT", "staging")).await?;
+        let created = send(&app, Method::POST, "/api/v1/environments", Some(&admin),
+            Some(json!({"name": "staging", "description": "before production"}))).await?;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["createdBy"], "admin");
+
+        // Branch control: main may not deploy.
+        let branches = add_check(&app, &admin, "staging",
+            json!({"type": "branchControl", "settings": {"allowedBranches": ["refs/heads/release/*"]}})).await?;
+        let refused = start_run(&app, &admin, "api", "main").await?;
+        let run = wait_for_run(&app, &admin, refused).await?;
+        assert_eq!(run["result"], "Failed", "{run}");
+        let checkpoint = wait_for_checkpoint(&app, &admin, refused, "Deploy", |c| c["state"] == "failed").await?;
+        assert_eq!(checkpoint["message"], "the branchControl check on environment 'staging': branch 'refs/heads/main' is not one of the branches allowed to deploy: refs/heads/release/*");
+        let uri = format!("/api/v1/environments/staging/checks/{branches}");
+        assert_eq!(send(&app, Method::DELETE, &uri, Some(&admin), None).await?.status, StatusCode::NO_CONTENT);
+
+        // Business hours: only tomorrow; the stage waits until the clock gets there.
+        let hours = add_check(&app, &admin, "staging", json!({"type": "businessHours", "timeoutMinutes": 2880,
+            "settings": {"timeZone": "UTC", "days": [tomorrow()], "startTime": "00:00", "endTime": "23:59"}})).await?;
+        let waiting = start_run(&app, &admin, "api", "main").await?;
+        wait_for_checkpoint(&app, &admin, waiting, "Deploy", waiting_on("outside business hours")).await?;
+        let midnight_in = 86_400_000 - i64::try_from(slipway_events::now_ms() % 86_400_000)?;
+        clock.shift_millis(midnight_in + 60_000);
+        assert_eq!(wait_for_run(&app, &admin, waiting).await?["result"], "Succeeded");
+        clock.shift_millis(-(midnight_in + 60_000));
+        let uri = format!("/api/v1/environments/staging/checks/{hours}");
+        assert_eq!(send(&app, Method::DELETE, &uri, Some(&admin), None).await?.status, StatusCode::NO_CONTENT);
+
+        // An approval nobody decides within an hour times out.
+        let lonely = add_check(&app, &admin, "staging",
+            json!({"type": "approval", "timeoutMinutes": 60, "settings": {"approvers": ["ana"]}})).await?;
+        let ignored = start_run(&app, &admin, "api", "main").await?;
+        wait_for_checkpoint(&app, &admin, ignored, "Deploy", waiting_on("0 of 1 approvals")).await?;
+        clock.shift_millis(61 * 60_000);
+        let run = wait_for_run(&app, &admin, ignored).await?;
+        assert_eq!(run["result"], "Failed", "{run}");
+        let checkpoint = wait_for_checkpoint(&app, &admin, ignored, "Deploy", |c| c["state"] == "failed").await?;
+        assert_eq!(checkpoint["checks"][0]["state"], "timedOut");
+        assert_eq!(checkpoint["message"], "the approval check on environment 'staging': not decided within its timeout of 1 hour (0 of 1 approvals)");
+        let uri = format!("/api/v1/environments/staging/checks/{lonely}");
+        assert_eq!(send(&app, Method::DELETE, &uri, Some(&admin), None).await?.status, StatusCode::NO_CONTENT);
+
+        // All approvers must approve (minRequiredApprovers 0).
+        add_check(&app, &admin, "staging", json!({"type": "approval", "settings": {"approvers": ["ana", "bo"]}})).await?;
+        let both = start_run(&app, &admin, "api", "main").await?;
+        let checkpoint = wait_for_checkpoint(&app, &admin, both, "Deploy", waiting_on("0 of 2 approvals")).await?;
+        let approval = checkpoint["checks"][0]["id"].as_i64().ok_or("no approval id")?;
+        assert_eq!(decide(&app, &ana, approval, "approved", "").await?.status, StatusCode::OK);
+        wait_for_checkpoint(&app, &admin, both, "Deploy", waiting_on("1 of 2 approvals")).await?;
+        assert_eq!(decide(&app, &bo, approval, "approved", "").await?.status, StatusCode::OK);
+        assert_eq!(wait_for_run(&app, &admin, both).await?["result"], "Succeeded");
+        server.stop().await;
+        Ok(())
+    }
+}
+
+/// A deployment stage whose step waits until the test lets it go (a file named after the run
+/// appears in `GATES`), under the exclusive lock of `ENVIRONMENT`.
+const LOCKED: &str = "\
+trigger: none
+lockBehavior: BEHAVIOR
+stages:
+- stage: Deploy
+  jobs:
+  - deployment: ship
+    environment: ENVIRONMENT
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - script: while [ ! -e GATES/$(Build.BuildId) ]; do sleep 0.1; done
+";
+
+async fn deployments_of(app: &Router, token: &str, environment: &str) -> TestResult<Vec<i64>> {
+    let uri = format!("/api/v1/environments/{environment}/deployments");
+    let answer = send(app, Method::GET, &uri, Some(token), None).await?;
+    let mut runs: Vec<i64> = answer.body["deployments"]
+        .as_array()
+        .ok_or("no deployments")?
+        .iter()
+        .filter_map(|deployment| deployment["run"].as_i64())
+        .collect();
+    runs.reverse();
+    Ok(runs)
+}
+
+on_both_databases! {
+    /// Three runs queue for an environment's exclusive lock: one at a time in order with
+    /// `lockBehavior: sequential`; with `runLatest` the newest goes next and the older waiting
+    /// one gives way.
+    async fn an_exclusive_lock_takes_three_runs_one_at_a_time(database) {
+        let directory = tempfile::tempdir()?;
+        let gates = directory.path().join("gates");
+        std::fs::create_dir_all(&gates)?;
+        let server = TestServer::start_on(&directory.path().join("data"), database.as_deref(), 4).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        for (behavior, environment) in [("sequential", "line"), ("runLatest", "newest")] {
+            let yaml = LOCKED
+                .replace("BEHAVIOR", behavior)
+                .replace("ENVIRONMENT", environment)
+                .replace("GATES", &gates.display().to_string());
+            deploying_pipeline(&app, &admin, directory.path(), environment, &yaml).await?;
+            send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": environment}))).await?;
+            add_check(&app, &admin, environment, json!({"type": "exclusiveLock"})).await?;
+            let first = start_run(&app, &admin, environment, "main").await?;
+            wait_for_checkpoint(&app, &admin, first, "Deploy", |c| c["state"] == "passed").await?;
+            let second = start_run(&app, &admin, environment, "main").await?;
+            let holder = format!("held by run {first}");
+            let waiting = |checkpoint: &Value| {
+                checkpoint["state"] == "waiting"
+                    && checkpoint["checks"][0]["message"].as_str().is_some_and(|message| message.contains(&holder))
+            };
+            wait_for_checkpoint(&app, &admin, second, "Deploy", waiting).await?;
+            let third = start_run(&app, &admin, environment, "main").await?;
+            if behavior == "sequential" {
+                wait_for_checkpoint(&app, &admin, third, "Deploy", waiting).await?;
+                for run in [first, second, third] {
+                    std::fs::write(gates.join(run.to_string()), "")?;
+                    assert_eq!(wait_for_run(&app, &admin, run).await?["result"], "Succeeded");
+                }
+                assert_eq!(deployments_of(&app, &admin, environment).await?, [first, second, third]);
+            } else {
+                // The older waiting run gives way to the newer one.
+                let gave_way = wait_for_checkpoint(&app, &admin, second, "Deploy", |c| c["state"] == "failed").await?;
+                assert_eq!(gave_way["checks"][0]["state"], "canceled", "{gave_way}");
+                assert!(gave_way["message"].as_str().is_some_and(|m| m.contains(&format!("run {third} asks for the exclusive lock too"))), "{gave_way}");
+                assert_eq!(wait_for_run(&app, &admin, second).await?["result"], "Failed");
+                for run in [first, third] {
+                    std::fs::write(gates.join(run.to_string()), "")?;
+                    assert_eq!(wait_for_run(&app, &admin, run).await?["result"], "Succeeded");
+                }
+                assert_eq!(deployments_of(&app, &admin, environment).await?, [first, third]);
+            }
+        }
+        server.stop().await;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environments_and_checks_refuse_bad_input_with_clear_errors() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(&directory.path().join("data"), 0).await?;
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let reader = create_user(&app, &admin, "rita", "reader").await?;
+    let create = |token: &str, body: Value| {
+        let app = app.clone();
+        let token = token.to_owned();
+        async move { send(&app, Method::POST, "/api/v1/environments", Some(&token), Some(body)).await }
+    };
+    let mut problems = Vec::new();
+    problems.push(create(&reader, json!({"name": "prod"})).await?.expect_problem(403));
+    assert_eq!(create(&admin, json!({"name": "prod"})).await?.status, StatusCode::CREATED);
+    problems.push(create(&admin, json!({"name": "PROD"})).await?.expect_problem(409));
+    problems.push(create(&admin, json!({"name": "  "})).await?.expect_problem(400));
+    problems.push(create(&admin, json!({"name": "x\u{7}"})).await?.expect_problem(400));
+    problems.push(create(&admin, json!({"name": "prod", "colour": "red"})).await?.expect_problem(422));
+    let check = |body: Value| {
+        let app = app.clone();
+        let admin = admin.clone();
+        async move { send(&app, Method::POST, "/api/v1/environments/prod/checks", Some(&admin), Some(body)).await }
+    };
+    problems.push(check(json!({"type": "approval", "settings": {"approvers": []}})).await?.expect_problem(422));
+    problems.push(
+        check(json!({"type": "approval", "settings": {"approvers": ["a"]}, "timeoutMinutes": 0}))
+            .await?
+            .expect_problem(422),
+    );
+    problems.push(check(json!({"type": "invokeRestApi", "settings": {}})).await?.expect_problem(422));
+    problems.push(check(json!({"type": "businessHours", "settings": {"timeZone": "Nowhere/City", "startTime": "09:00", "endTime": "17:00"}})).await?.expect_problem(422));
+    problems.push(check(json!({"settings": {}})).await?.expect_problem(422));
+    let missing = send(&app, Method::GET, "/api/v1/environments/nowhere/checks", Some(&reader), None).await?;
+    problems.push(missing.expect_problem(404));
+    let approval =
+        send(&app, Method::POST, "/api/v1/approvals/999", Some(&reader), Some(json!({"status": "approved"}))).await?;
+    problems.push(approval.expect_problem(404));
+    let state = send(&app, Method::GET, "/api/v1/approvals?state=sleeping", Some(&reader), None).await?;
+    problems.push(state.expect_problem(400));
+    let renamed =
+        send(&app, Method::PATCH, "/api/v1/environments/prod", Some(&admin), Some(json!({"name": "production"})))
+            .await?;
+    assert_eq!(renamed.body["name"], "production", "{}", renamed.body);
+    assert_eq!(
+        send(&app, Method::DELETE, "/api/v1/environments/production", Some(&admin), None).await?.status,
+        StatusCode::NO_CONTENT
+    );
+    insta::assert_snapshot!(problems.join("\n"));
+    server.stop().await;
+    Ok(())
+}

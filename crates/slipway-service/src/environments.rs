@@ -1,0 +1,492 @@
+//! Environments, their checks and deployments, runs' checkpoints and approvals, as people change
+//! and read them: who may (readers read; admins change environments and their checks; an
+//! approval's approvers decide it) and what the audit log records.
+
+use std::collections::HashMap;
+
+use slipway_api as api;
+use slipway_environments::approvals::{self, DecideError, Decision};
+use slipway_environments::checks::{CheckSettings, DEFAULT_TIMEOUT_MINUTES, MAX_TIMEOUT_MINUTES};
+use slipway_store::{self as store, CheckRunId, CheckRunState, EnvironmentId, RunId, Timestamp, UserRole};
+
+use crate::AppState;
+use crate::caller::Caller;
+use crate::error::ServiceError;
+
+/// An environment for the API.
+#[must_use]
+pub fn environment(environment: &store::Environment) -> api::Environment {
+    api::Environment {
+        id: environment.id.get(),
+        name: environment.name.clone(),
+        description: environment.description.clone(),
+        created_by: environment.created_by.clone(),
+        created_at: environment.created_at.millis(),
+        updated_at: environment.updated_at.millis(),
+    }
+}
+
+fn deployment(deployment: &store::Deployment, environment: &str) -> api::Deployment {
+    api::Deployment {
+        id: deployment.id.get(),
+        environment: environment.to_owned(),
+        resource: deployment.resource.clone(),
+        pipeline: deployment.pipeline.get(),
+        pipeline_name: deployment.pipeline_name.clone(),
+        run: deployment.run.get(),
+        run_number: deployment.run_number.clone(),
+        job: deployment.job.get(),
+        stage: deployment.stage.clone(),
+        job_name: deployment.job_name.clone(),
+        strategy: deployment.strategy.clone(),
+        commit: deployment.commit.clone(),
+        branch: deployment.branch.clone(),
+        triggered_by: deployment.triggered_by.clone(),
+        queued_at: deployment.queued_at.millis(),
+        finished_at: deployment.finished_at.map(Timestamp::millis),
+        result: deployment.result.map(|result| result.as_str().to_owned()),
+    }
+}
+
+fn check(check: &store::Check, environment: &str) -> api::Check {
+    api::Check {
+        id: check.id.get(),
+        environment: environment.to_owned(),
+        kind: check.kind.clone(),
+        settings: check.settings.clone(),
+        timeout_minutes: check.timeout_minutes,
+        created_by: check.created_by.clone(),
+        created_at: check.created_at.millis(),
+    }
+}
+
+fn decision(decision: &store::ApprovalDecision) -> api::ApprovalDecision {
+    api::ApprovalDecision {
+        user: decision.user.clone(),
+        status: decision.status.clone(),
+        comment: decision.comment.clone(),
+        decided_at: decision.decided_at.millis(),
+        effective_at: decision.effective_at.millis(),
+    }
+}
+
+/// A checkpoint's check for the API.
+#[must_use]
+pub fn check_run(check: &store::CheckRun) -> api::CheckRun {
+    api::CheckRun {
+        id: check.id.get(),
+        environment: check.environment_name.clone(),
+        kind: check.kind.clone(),
+        settings: check.settings.clone(),
+        timeout_minutes: check.timeout_minutes,
+        state: check.state.as_str().to_owned(),
+        message: check.message.clone(),
+        created_at: check.created_at.millis(),
+        finished_at: check.finished_at.map(Timestamp::millis),
+        decisions: check.decisions.iter().map(decision).collect(),
+    }
+}
+
+/// A checkpoint for the API.
+#[must_use]
+pub fn checkpoint(checkpoint: &store::Checkpoint) -> api::Checkpoint {
+    api::Checkpoint {
+        id: checkpoint.id.get(),
+        stage: checkpoint.stage.clone(),
+        state: checkpoint.state.as_str().to_owned(),
+        message: checkpoint.message.clone(),
+        created_at: checkpoint.created_at.millis(),
+        finished_at: checkpoint.finished_at.map(Timestamp::millis),
+        checks: checkpoint.checks.iter().map(check_run).collect(),
+    }
+}
+
+/// An approval for the API.
+#[must_use]
+pub fn approval(approval: &store::Approval) -> api::Approval {
+    let settings = match CheckSettings::parse(&approval.check.kind, &approval.check.settings) {
+        Ok(CheckSettings::Approval(settings)) => Some(settings),
+        _ => None,
+    };
+    let required = settings.as_ref().map_or(0, |settings| u32::try_from(settings.required()).unwrap_or(u32::MAX));
+    api::Approval {
+        id: approval.check.id.get(),
+        state: approval.check.state.as_str().to_owned(),
+        environment: approval.check.environment_name.clone(),
+        pipeline: approval.pipeline.get(),
+        pipeline_name: approval.pipeline_name.clone(),
+        run: approval.run.get(),
+        run_number: approval.run_number.clone(),
+        requested_by: approval.requested_by.clone(),
+        stage: approval.stage.clone(),
+        approvers: settings.as_ref().map(|settings| settings.approvers.clone()).unwrap_or_default(),
+        min_required_approvers: required,
+        requester_cannot_be_approver: settings.as_ref().is_some_and(|settings| settings.requester_cannot_be_approver),
+        instructions: settings.map(|settings| settings.instructions).unwrap_or_default(),
+        created_at: approval.check.created_at.millis(),
+        timeout_at: approval
+            .check
+            .created_at
+            .millis()
+            .saturating_add(i64::from(approval.check.timeout_minutes).saturating_mul(60_000)),
+        message: approval.check.message.clone(),
+        decisions: approval.check.decisions.iter().map(decision).collect(),
+    }
+}
+
+async fn find(state: &AppState, name: &str) -> Result<store::Environment, ServiceError> {
+    state.store().environment(name).await.map_err(|error| match error {
+        store::StoreError::NotFound { .. } => ServiceError::NotFound(format!(
+            "there is no environment named '{name}'; `slipway environments list` shows them (a deployment job's first use creates one)"
+        )),
+        other => other.into(),
+    })
+}
+
+/// Every environment (reader).
+///
+/// # Errors
+/// When the caller may not read, or the store fails.
+pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<api::Environment>, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    Ok(state.store().list_environments().await?.iter().map(environment).collect())
+}
+
+/// One environment (reader).
+///
+/// # Errors
+/// When there is none of that name.
+pub async fn show(state: &AppState, caller: &Caller, name: &str) -> Result<api::Environment, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    Ok(environment(&find(state, name).await?))
+}
+
+/// Creates an environment (admin; audited).
+///
+/// # Errors
+/// When the caller is no admin, the name is taken or not valid.
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    body: &api::CreateEnvironment,
+) -> Result<api::Environment, ServiceError> {
+    caller.require(UserRole::Admin)?;
+    let created =
+        state.store().create_environment(&body.name, &body.description, Some(&caller.user.name)).await.map_err(
+            |error| match error {
+                store::StoreError::Conflict { .. } => {
+                    ServiceError::Conflict(format!("an environment named '{}' exists already", body.name.trim()))
+                }
+                other => other.into(),
+            },
+        )?;
+    crate::audit::record(
+        state,
+        caller,
+        "environment.create",
+        created.name.clone(),
+        serde_json::json!({ "description": created.description }),
+    )
+    .await;
+    Ok(environment(&created))
+}
+
+/// Renames an environment or changes its description (admin; audited).
+///
+/// # Errors
+/// When the caller is no admin, there is no such environment, or the new name is taken.
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    body: &api::UpdateEnvironment,
+) -> Result<api::Environment, ServiceError> {
+    caller.require(UserRole::Admin)?;
+    if body.name.is_none() && body.description.is_none() {
+        return Err(ServiceError::bad_request("give a new 'name', a new 'description', or both"));
+    }
+    let found = find(state, name).await?;
+    let updated =
+        state.store().update_environment(found.id, body.name.as_deref(), body.description.as_deref()).await.map_err(
+            |error| match error {
+                store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
+                    "an environment named '{}' exists already",
+                    body.name.as_deref().unwrap_or_default().trim()
+                )),
+                other => other.into(),
+            },
+        )?;
+    crate::audit::record(
+        state,
+        caller,
+        "environment.update",
+        found.name.clone(),
+        serde_json::json!({ "name": updated.name, "description": updated.description }),
+    )
+    .await;
+    Ok(environment(&updated))
+}
+
+/// Deletes an environment with its checks and history (admin; audited).
+///
+/// # Errors
+/// When the caller is no admin or there is no such environment.
+pub async fn delete(state: &AppState, caller: &Caller, name: &str) -> Result<(), ServiceError> {
+    caller.require(UserRole::Admin)?;
+    let found = find(state, name).await?;
+    state.store().delete_environment(found.id).await?;
+    crate::audit::record(state, caller, "environment.delete", found.name.clone(), serde_json::json!({})).await;
+    Ok(())
+}
+
+/// How many deployments a page holds at most.
+const DEPLOYMENTS_PAGE: i64 = 100;
+
+/// An environment's deployments, newest first, and what runs where (reader).
+///
+/// # Errors
+/// When there is no such environment.
+pub async fn deployments(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    before: Option<i64>,
+    limit: Option<i64>,
+) -> Result<api::DeploymentList, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    let found = find(state, name).await?;
+    let limit = limit.unwrap_or(DEPLOYMENTS_PAGE);
+    if !(1..=1000).contains(&limit) {
+        return Err(ServiceError::bad_request(format!("'limit' is {limit}; it must be between 1 and 1000")));
+    }
+    let store = state.store();
+    let listed = store.list_deployments(found.id, before.map(store::DeploymentId), limit).await?;
+    Ok(api::DeploymentList {
+        deployments: listed.iter().map(|item| deployment(item, &found.name)).collect(),
+        current: current(state, found.id, &found.name).await?,
+    })
+}
+
+/// What runs where in an environment: per resource, the last successful deployment and the one
+/// before it.
+async fn current(
+    state: &AppState,
+    environment: EnvironmentId,
+    name: &str,
+) -> Result<Vec<api::CurrentDeployment>, ServiceError> {
+    let successful = state.store().successful_deployments(environment, 2000).await?;
+    let mut by_resource: HashMap<Option<String>, Vec<&store::Deployment>> = HashMap::new();
+    let mut order: Vec<Option<String>> = Vec::new();
+    for item in &successful {
+        let key = item.resource.as_ref().map(|resource| resource.to_lowercase());
+        let entry = by_resource.entry(key.clone()).or_default();
+        if entry.is_empty() {
+            order.push(key);
+        }
+        // Legs of one run's job count once: the previous deployment is another run's.
+        if entry.len() < 2 && entry.iter().all(|known| known.run != item.run) {
+            entry.push(item);
+        }
+    }
+    Ok(order
+        .into_iter()
+        .filter_map(|key| {
+            let items = by_resource.get(&key)?;
+            let latest = items.first()?;
+            Some(api::CurrentDeployment {
+                resource: latest.resource.clone(),
+                deployment: deployment(latest, name),
+                previous: items.get(1).map(|item| deployment(item, name)),
+            })
+        })
+        .collect())
+}
+
+/// The checks on an environment (reader).
+///
+/// # Errors
+/// When there is no such environment.
+pub async fn checks(state: &AppState, caller: &Caller, name: &str) -> Result<Vec<api::Check>, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    let found = find(state, name).await?;
+    Ok(state.store().list_checks(found.id).await?.iter().map(|item| check(item, &found.name)).collect())
+}
+
+/// Adds a check to an environment (admin; audited): its settings are read as its type defines
+/// them, and refused with what is wrong.
+///
+/// # Errors
+/// When the caller is no admin, there is no such environment, or the check is not valid.
+pub async fn add_check(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    body: &api::NewCheck,
+) -> Result<api::Check, ServiceError> {
+    caller.require(UserRole::Admin)?;
+    let found = find(state, name).await?;
+    let settings = CheckSettings::parse(&body.kind, &body.settings)
+        .map_err(|error| ServiceError::Unprocessable(error.to_string()))?;
+    let timeout = body.timeout_minutes.unwrap_or(DEFAULT_TIMEOUT_MINUTES);
+    if !(1..=MAX_TIMEOUT_MINUTES).contains(&timeout) {
+        return Err(ServiceError::Unprocessable(format!(
+            "'timeoutMinutes' is {timeout}; it must be between 1 and {MAX_TIMEOUT_MINUTES} (a year)"
+        )));
+    }
+    let added = state
+        .store()
+        .add_check(
+            found.id,
+            &store::NewCheck {
+                kind: settings.kind().to_owned(),
+                settings: settings.settings_json(),
+                timeout_minutes: timeout,
+                created_by: Some(caller.user.name.clone()),
+            },
+        )
+        .await?;
+    crate::audit::record(
+        state,
+        caller,
+        "check.add",
+        found.name.clone(),
+        serde_json::json!({ "id": added.id.get(), "type": added.kind, "settings": added.settings, "timeoutMinutes": timeout }),
+    )
+    .await;
+    Ok(check(&added, &found.name))
+}
+
+/// Removes a check from an environment (admin; audited). Stages already waiting keep the copy
+/// they took.
+///
+/// # Errors
+/// When the caller is no admin, or there is no such environment or check.
+pub async fn delete_check(state: &AppState, caller: &Caller, name: &str, id: i64) -> Result<(), ServiceError> {
+    caller.require(UserRole::Admin)?;
+    let found = find(state, name).await?;
+    state.store().delete_check(found.id, store::CheckId(id)).await.map_err(|error| match error {
+        store::StoreError::NotFound { .. } => {
+            ServiceError::NotFound(format!("environment '{}' has no check {id}", found.name))
+        }
+        other => other.into(),
+    })?;
+    crate::audit::record(state, caller, "check.delete", found.name.clone(), serde_json::json!({ "id": id })).await;
+    Ok(())
+}
+
+/// A run's checkpoints: what its stages wait or waited for (reader).
+///
+/// # Errors
+/// When there is no such run.
+pub async fn run_checkpoints(
+    state: &AppState,
+    caller: &Caller,
+    run: i64,
+) -> Result<Vec<api::Checkpoint>, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    let store = state.store();
+    store.run(RunId(run)).await?;
+    Ok(store.checkpoints_of_run(RunId(run)).await?.iter().map(checkpoint).collect())
+}
+
+/// Approvals, newest first: in `state_filter` (`pending`, `passed`, `rejected`, `timedOut`,
+/// `canceled`, `failed`) if given; only those `caller` may decide with `mine` (reader).
+///
+/// # Errors
+/// When the filter names no state.
+pub async fn list_approvals(
+    state: &AppState,
+    caller: &Caller,
+    state_filter: Option<&str>,
+    mine: bool,
+) -> Result<Vec<api::Approval>, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    let filter = state_filter
+        .map(|text| {
+            CheckRunState::parse(text).map_err(|_| {
+                ServiceError::bad_request(format!(
+                    "'state' is '{text}'; it must be one of pending, passed, rejected, timedOut, canceled, failed"
+                ))
+            })
+        })
+        .transpose()?;
+    let found = state.store().list_approvals(filter, 500).await?;
+    Ok(found
+        .iter()
+        .filter(|item| !mine || approvals::may_decide(item, &caller.user.name).is_ok())
+        .map(approval)
+        .collect())
+}
+
+/// One approval (reader).
+///
+/// # Errors
+/// When there is none.
+pub async fn show_approval(state: &AppState, caller: &Caller, id: i64) -> Result<api::Approval, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    Ok(approval(&state.store().approval(CheckRunId(id)).await?))
+}
+
+/// Approves or rejects an approval as `caller` (one of its approvers), with a comment; audited,
+/// and the waiting stage is looked at again at once.
+///
+/// # Errors
+/// When the caller may not decide it, it is decided already, or the body is not valid.
+pub async fn decide(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    body: &api::DecideApproval,
+) -> Result<api::Approval, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    let decision = match body.status.as_str() {
+        "approved" => Decision::Approve,
+        "rejected" => Decision::Reject,
+        other => {
+            return Err(ServiceError::bad_request(format!(
+                "'status' is '{other}'; it must be 'approved' or 'rejected'"
+            )));
+        }
+    };
+    if body.comment.len() > 4096 {
+        return Err(ServiceError::bad_request("'comment' is longer than 4096 bytes"));
+    }
+    if decision == Decision::Reject && body.deferred_until.is_some() {
+        return Err(ServiceError::bad_request("only an approval can be deferred; leave 'deferredUntil' out to reject"));
+    }
+    let decided = approvals::decide(
+        state.store(),
+        CheckRunId(id),
+        &caller.user.name,
+        decision,
+        &body.comment,
+        body.deferred_until.map(Timestamp),
+    )
+    .await
+    .map_err(|error| match error {
+        DecideError::NotFound(_) => ServiceError::NotFound(error.to_string()),
+        DecideError::NotAnApprover { .. } | DecideError::OwnRun { .. } => ServiceError::Forbidden(error.to_string()),
+        DecideError::Decided { .. } | DecideError::AlreadyDecided { .. } => ServiceError::Conflict(error.to_string()),
+        DecideError::DeferralInThePast => ServiceError::bad_request(error.to_string()),
+        DecideError::Store(error) => error.into(),
+    })?;
+    crate::audit::record(
+        state,
+        caller,
+        match decision {
+            Decision::Approve => "approval.approve",
+            Decision::Reject => "approval.reject",
+        },
+        format!("approval {id}"),
+        serde_json::json!({
+            "run": decided.run.get(),
+            "stage": decided.stage,
+            "environment": decided.check.environment_name,
+            "comment": body.comment,
+            "deferredUntil": body.deferred_until,
+        }),
+    )
+    .await;
+    state.wake();
+    Ok(approval(&decided))
+}
