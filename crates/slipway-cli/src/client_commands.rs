@@ -1,5 +1,6 @@
 //! The `slipway` commands that are clients of a Slipway server: `login` and `logout`, `pipelines`,
-//! `runs`, `variables`, `groups`, `users` and `tokens`, over [`slipway_client`].
+//! `runs`, `variables`, `groups`, `environments`, `approvals`, `users` and `tokens`, over
+//! [`slipway_client`].
 //!
 //! The server and token come from `--server`/`--token`, then `SLIPWAY_SERVER`/`SLIPWAY_TOKEN`,
 //! then the saved login (see [`crate::credentials`]); a saved token is sent only to the server it
@@ -7,6 +8,7 @@
 //! server or token, bad arguments), 1 for failures.
 
 mod access;
+mod environments;
 mod library;
 mod runs;
 
@@ -18,6 +20,7 @@ use clap::{Args, ValueEnum};
 use slipway_client::{Client, ClientError};
 
 pub use access::{LoginArgs, TokensArgs, UsersArgs, login, logout, tokens, users};
+pub use environments::{ApprovalsArgs, EnvironmentsArgs, approvals, environments};
 pub use library::{GroupsArgs, VariablesArgs, groups, variables};
 pub use runs::{PipelinesArgs, RunsArgs, pipelines, runs};
 

@@ -50,6 +50,10 @@ enum Command {
     Variables(client_commands::VariablesArgs),
     /// Manage a server's variable groups (`- group: NAME` in YAML).
     Groups(client_commands::GroupsArgs),
+    /// Manage a server's environments, their checks and deployment history.
+    Environments(client_commands::EnvironmentsArgs),
+    /// List, approve and reject the approvals stages wait for.
+    Approvals(client_commands::ApprovalsArgs),
     /// Create users on a server.
     Users(client_commands::UsersArgs),
     /// Create personal access tokens on a server.
@@ -88,6 +92,8 @@ fn main() -> ExitCode {
         Command::Runs(args) => client_commands::finish(client_commands::runs(args)),
         Command::Variables(args) => client_commands::finish(client_commands::variables(args)),
         Command::Groups(args) => client_commands::finish(client_commands::groups(args)),
+        Command::Environments(args) => client_commands::finish(client_commands::environments(args)),
+        Command::Approvals(args) => client_commands::finish(client_commands::approvals(args)),
         Command::Users(args) => client_commands::finish(client_commands::users(args)),
         Command::Tokens(args) => client_commands::finish(client_commands::tokens(args)),
         Command::Agent(args) => agent::agent_command(&args),

@@ -374,6 +374,115 @@ impl Client {
         self.delete(&format!("/variable-groups/{}/variables/{}", path_segment(group), path_segment(name)))
     }
 
+    /// `GET /environments`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn environments(&self) -> Result<api::EnvironmentList> {
+        self.get("/environments")
+    }
+
+    /// `GET /environments/{name}`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn environment(&self, name: &str) -> Result<api::Environment> {
+        self.get(&format!("/environments/{}", path_segment(name)))
+    }
+
+    /// `POST /environments` (admin).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn create_environment(&self, name: &str, description: &str) -> Result<api::Environment> {
+        let body = api::CreateEnvironment { name: name.to_owned(), description: description.to_owned() };
+        self.post("/environments", &body)
+    }
+
+    /// `PATCH /environments/{name}` (admin): a new name, description, or both.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn update_environment(&self, name: &str, update: &api::UpdateEnvironment) -> Result<api::Environment> {
+        self.patch(&format!("/environments/{}", path_segment(name)), update)
+    }
+
+    /// `DELETE /environments/{name}` (admin).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn delete_environment(&self, name: &str) -> Result<()> {
+        self.delete(&format!("/environments/{}", path_segment(name)))
+    }
+
+    /// `GET /environments/{name}/deployments?limit=N`: the history, newest first, and what runs where.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn deployments(&self, name: &str, limit: Option<i64>) -> Result<api::DeploymentList> {
+        let mut path = format!("/environments/{}/deployments", path_segment(name));
+        if let Some(limit) = limit {
+            path.push_str(&format!("?limit={limit}"));
+        }
+        self.get(&path)
+    }
+
+    /// `GET /environments/{name}/checks`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn checks(&self, name: &str) -> Result<api::CheckList> {
+        self.get(&format!("/environments/{}/checks", path_segment(name)))
+    }
+
+    /// `POST /environments/{name}/checks` (admin).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn add_check(&self, name: &str, check: &api::NewCheck) -> Result<api::Check> {
+        self.post(&format!("/environments/{}/checks", path_segment(name)), check)
+    }
+
+    /// `DELETE /environments/{name}/checks/{id}` (admin).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn delete_check(&self, name: &str, id: i64) -> Result<()> {
+        self.delete(&format!("/environments/{}/checks/{id}", path_segment(name)))
+    }
+
+    /// `GET /runs/{id}/checkpoints`: what the run's stages wait or waited for.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn checkpoints(&self, run: i64) -> Result<api::CheckpointList> {
+        self.get(&format!("/runs/{run}/checkpoints"))
+    }
+
+    /// `GET /approvals?state=...&mine=...`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn approvals(&self, state: Option<&str>, mine: bool) -> Result<api::ApprovalList> {
+        let mut query = Vec::new();
+        if let Some(state) = state {
+            query.push(format!("state={}", path_segment(state)));
+        }
+        if mine {
+            query.push("mine=true".to_owned());
+        }
+        let path = if query.is_empty() { "/approvals".to_owned() } else { format!("/approvals?{}", query.join("&")) };
+        self.get(&path)
+    }
+
+    /// `POST /approvals/{id}`: approve or reject.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn decide_approval(&self, id: i64, decision: &api::DecideApproval) -> Result<api::Approval> {
+        self.post(&format!("/approvals/{id}"), decision)
+    }
+
     /// `POST /users` (admin): a user with a first token.
     ///
     /// # Errors

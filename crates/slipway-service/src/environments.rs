@@ -101,6 +101,31 @@ pub fn checkpoint(checkpoint: &store::Checkpoint) -> api::Checkpoint {
     }
 }
 
+/// Why a waiting stage waits, in one line: its pending checks with what they found, and how
+/// to approve.
+#[must_use]
+pub fn waiting_reason(checkpoint: &store::Checkpoint) -> String {
+    let pending: Vec<String> = checkpoint
+        .checks
+        .iter()
+        .filter(|check| check.state == CheckRunState::Pending)
+        .map(|check| {
+            let found = check.message.as_deref().map_or_else(String::new, |message| format!(": {message}"));
+            let how = if check.kind == "approval" {
+                format!(" (`slipway approvals approve {}`)", check.id.get())
+            } else {
+                String::new()
+            };
+            format!("{} on environment '{}'{found}{how}", check.kind, check.environment_name)
+        })
+        .collect();
+    if pending.is_empty() {
+        "the stage is about to start: its checks are being evaluated".to_owned()
+    } else {
+        format!("the stage waits for its checks: {}", pending.join("; "))
+    }
+}
+
 /// An approval for the API.
 #[must_use]
 pub fn approval(approval: &store::Approval) -> api::Approval {

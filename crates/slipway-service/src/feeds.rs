@@ -83,6 +83,21 @@ impl Seen {
             Err(error) if error.is_not_found() => return Ok(None),
             Err(error) => return Err(error),
         };
+        // Stages waiting for the checks on an environment, by stage name.
+        for checkpoint in store.checkpoints_of_run(run).await? {
+            let reason = if checkpoint.state == slipway_store::CheckpointState::Waiting {
+                crate::environments::waiting_reason(&checkpoint)
+            } else {
+                String::new()
+            };
+            if self.waiting.get(&checkpoint.stage).map_or(!reason.is_empty(), |sent| *sent != reason) {
+                out.push(FeedItem::new(FeedEvent::Waiting(LogWaiting {
+                    job: checkpoint.stage.clone(),
+                    reason: reason.clone(),
+                })));
+                self.waiting.insert(checkpoint.stage.clone(), reason);
+            }
+        }
         for job in store.jobs_of_run(run).await? {
             let reason = match (&job.status, &job.message) {
                 (JobStatus::Queued, Some(message)) => message.clone(),

@@ -3,6 +3,7 @@
 
 mod agents;
 mod client;
+mod environments;
 mod frontend;
 mod library;
 mod readme;

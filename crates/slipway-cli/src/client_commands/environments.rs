@@ -1,0 +1,394 @@
+//! `slipway environments ...` and `slipway approvals ...`: environments on a server, their
+//! deployment history and checks, and deciding the approvals that stages wait for.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use slipway_client::api::{self, Approval, Deployment};
+
+use super::{Connection, Failure, ListFormat, Session, print_json, print_table};
+use crate::output::outln;
+
+/// `slipway environments`.
+#[derive(Args, Debug)]
+pub struct EnvironmentsArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: EnvironmentsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum EnvironmentsCommand {
+    /// List the environments (a deployment job's first use of a name creates one).
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Show an environment: what runs where, its checks and its last deployments.
+    Show {
+        /// The environment.
+        name: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Create an environment (admin).
+    Create {
+        /// Its name.
+        name: String,
+        /// What it is for.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        description: String,
+    },
+    /// Rename an environment or change its description (admin).
+    Update {
+        /// The environment.
+        name: String,
+        /// Its new name.
+        #[arg(long, value_name = "NAME")]
+        rename: Option<String>,
+        /// Its new description.
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+    },
+    /// Delete an environment with its checks and deployment history (admin).
+    Delete {
+        /// The environment.
+        name: String,
+        /// The environment's name again, to confirm.
+        #[arg(long, value_name = "NAME")]
+        confirm: String,
+    },
+    /// An environment's deployments, newest first.
+    Deployments {
+        /// The environment.
+        name: String,
+        /// At most this many.
+        #[arg(long, value_name = "N")]
+        limit: Option<i64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// The checks on an environment.
+    Checks {
+        /// The environment.
+        name: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Add a check to an environment (admin), such as
+    /// `--type approval --settings '{"approvers": ["ana"]}'`.
+    AddCheck {
+        /// The environment.
+        name: String,
+        /// `approval`, `branchControl`, `businessHours` or `exclusiveLock`.
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: String,
+        /// Its settings as JSON: approval `{"approvers": [...], "minRequiredApprovers": N,
+        /// "requesterCannotBeApprover": true, "instructions": "..."}`; branchControl
+        /// `{"allowedBranches": ["refs/heads/main"]}`; businessHours `{"timeZone": "Europe/Berlin",
+        /// "days": ["Mon", ...], "startTime": "09:00", "endTime": "17:00"}`.
+        #[arg(long, value_name = "JSON", default_value = "{}")]
+        settings: String,
+        /// How long a stage waits for it [default: 43200, 30 days].
+        #[arg(long, value_name = "MINUTES")]
+        timeout_minutes: Option<u32>,
+    },
+    /// Remove a check from an environment (admin).
+    DeleteCheck {
+        /// The environment.
+        name: String,
+        /// The check's id (`slipway environments checks NAME` shows them).
+        id: i64,
+    },
+}
+
+/// `slipway approvals`.
+#[derive(Args, Debug)]
+pub struct ApprovalsArgs {
+    #[command(flatten)]
+    connection: Connection,
+    #[command(subcommand)]
+    command: ApprovalsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum ApprovalsCommand {
+    /// List approvals: by default the pending ones you may decide.
+    List {
+        /// Only approvals in this state (`pending`, `passed`, `rejected`, `timedOut`, `canceled`).
+        #[arg(long, value_name = "STATE", default_value = "pending")]
+        state: String,
+        /// Everyone's, not only those you may decide.
+        #[arg(long)]
+        all: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Approve: the waiting stage goes on once enough approvers have.
+    Approve {
+        /// The approval's id.
+        id: i64,
+        /// A comment, kept with the decision and in the audit log.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        comment: String,
+        /// Approve now, taking effect at this time (RFC 3339, such as 2026-12-08T09:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        defer_until: Option<String>,
+    },
+    /// Reject: the waiting stage fails.
+    Reject {
+        /// The approval's id.
+        id: i64,
+        /// A comment, kept with the decision and in the audit log.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        comment: String,
+    },
+}
+
+/// A time for people: `2026-12-07 09:30 UTC`.
+fn when(milliseconds: i64) -> String {
+    jiff::Timestamp::from_millisecond(milliseconds)
+        .map(|time| time.strftime("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|_| milliseconds.to_string())
+}
+
+fn short_commit(commit: Option<&str>) -> String {
+    commit.map(|commit| commit.chars().take(8).collect()).unwrap_or_else(|| "-".to_owned())
+}
+
+fn deployment_rows(deployments: &[Deployment]) -> Vec<Vec<String>> {
+    deployments
+        .iter()
+        .map(|deployment| {
+            vec![
+                deployment.id.to_string(),
+                format!("{} #{}", deployment.pipeline_name, deployment.run_number),
+                format!("{}.{}", deployment.stage, deployment.job_name),
+                deployment.resource.clone().unwrap_or_else(|| "-".to_owned()),
+                short_commit(deployment.commit.as_deref()),
+                deployment.triggered_by.clone(),
+                deployment.finished_at.map_or_else(|| when(deployment.queued_at), when),
+                deployment.result.clone().unwrap_or_else(|| "running".to_owned()),
+            ]
+        })
+        .collect()
+}
+
+const DEPLOYMENT_HEADINGS: [&str; 8] = ["ID", "RUN", "JOB", "RESOURCE", "COMMIT", "BY", "WHEN", "RESULT"];
+
+fn check_rows(checks: &[api::Check]) -> Vec<Vec<String>> {
+    checks
+        .iter()
+        .map(|check| {
+            vec![
+                check.id.to_string(),
+                check.kind.clone(),
+                check.settings.to_string(),
+                format!("{} min", check.timeout_minutes),
+            ]
+        })
+        .collect()
+}
+
+/// `slipway environments ...`.
+pub fn environments(args: EnvironmentsArgs) -> Result<ExitCode, Failure> {
+    let session = Session::open(&args.connection)?;
+    let client = session.client();
+    let fail = |error| session.fail(error);
+    match args.command {
+        EnvironmentsCommand::List { format } => {
+            let list = client.environments().map_err(fail)?;
+            if format == ListFormat::Json {
+                return print_json(&list).map(|()| ExitCode::SUCCESS);
+            }
+            let rows: Vec<Vec<String>> = list
+                .environments
+                .iter()
+                .map(|environment| vec![environment.name.clone(), environment.description.clone()])
+                .collect();
+            print_table(&["NAME", "DESCRIPTION"], &rows);
+        }
+        EnvironmentsCommand::Show { name, format } => {
+            let environment = client.environment(&name).map_err(fail)?;
+            let deployments = client.deployments(&name, Some(10)).map_err(fail)?;
+            let checks = client.checks(&name).map_err(fail)?;
+            if format == ListFormat::Json {
+                let shown = serde_json::json!({
+                    "environment": environment, "current": deployments.current,
+                    "deployments": deployments.deployments, "checks": checks.checks,
+                });
+                return print_json(&shown).map(|()| ExitCode::SUCCESS);
+            }
+            outln!(
+                "{}{}",
+                environment.name,
+                if environment.description.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", environment.description)
+                }
+            );
+            outln!();
+            outln!("What runs where:");
+            if deployments.current.is_empty() {
+                outln!("  nothing deployed successfully yet");
+            }
+            for current in &deployments.current {
+                let deployment = &current.deployment;
+                let since = current.previous.as_ref().map_or_else(String::new, |previous| {
+                    format!(
+                        ", after {} #{} ({})",
+                        previous.pipeline_name,
+                        previous.run_number,
+                        short_commit(previous.commit.as_deref())
+                    )
+                });
+                outln!(
+                    "  {}: {} #{} ({} on {}), {}{since}",
+                    deployment.resource.as_deref().unwrap_or("(the environment)"),
+                    deployment.pipeline_name,
+                    deployment.run_number,
+                    short_commit(deployment.commit.as_deref()),
+                    deployment.branch.as_deref().unwrap_or("-"),
+                    deployment.finished_at.map_or_else(String::new, when),
+                );
+            }
+            outln!();
+            outln!("Checks:");
+            if checks.checks.is_empty() {
+                outln!("  none: stages deploy without waiting");
+            } else {
+                print_table(&["ID", "TYPE", "SETTINGS", "TIMEOUT"], &check_rows(&checks.checks));
+            }
+            outln!();
+            outln!("Last deployments:");
+            print_table(&DEPLOYMENT_HEADINGS, &deployment_rows(&deployments.deployments));
+        }
+        EnvironmentsCommand::Create { name, description } => {
+            let created = client.create_environment(&name, &description).map_err(fail)?;
+            outln!("Created the environment {}.", created.name);
+        }
+        EnvironmentsCommand::Update { name, rename, description } => {
+            if rename.is_none() && description.is_none() {
+                return Err(Failure::usage("give --rename NAME, --description TEXT, or both"));
+            }
+            let update = api::UpdateEnvironment { name: rename, description };
+            let updated = client.update_environment(&name, &update).map_err(fail)?;
+            outln!("Updated the environment {}.", updated.name);
+        }
+        EnvironmentsCommand::Delete { name, confirm } => {
+            if !confirm.trim().eq_ignore_ascii_case(name.trim()) {
+                return Err(Failure::usage(format!(
+                    "--confirm '{confirm}' is not the environment's name '{name}'; give the name again to delete it"
+                )));
+            }
+            client.delete_environment(&name).map_err(fail)?;
+            outln!("Deleted the environment {name} with its checks and deployment history.");
+        }
+        EnvironmentsCommand::Deployments { name, limit, format } => {
+            let deployments = client.deployments(&name, limit).map_err(fail)?;
+            if format == ListFormat::Json {
+                return print_json(&deployments).map(|()| ExitCode::SUCCESS);
+            }
+            print_table(&DEPLOYMENT_HEADINGS, &deployment_rows(&deployments.deployments));
+        }
+        EnvironmentsCommand::Checks { name, format } => {
+            let checks = client.checks(&name).map_err(fail)?;
+            if format == ListFormat::Json {
+                return print_json(&checks).map(|()| ExitCode::SUCCESS);
+            }
+            print_table(&["ID", "TYPE", "SETTINGS", "TIMEOUT"], &check_rows(&checks.checks));
+        }
+        EnvironmentsCommand::AddCheck { name, kind, settings, timeout_minutes } => {
+            let settings: serde_json::Value = serde_json::from_str(&settings).map_err(|error| {
+                Failure::usage(format!("--settings is not JSON ({error}); write it as '{{\"approvers\": [\"ana\"]}}'"))
+            })?;
+            let check = api::NewCheck { kind, settings, timeout_minutes };
+            let added = client.add_check(&name, &check).map_err(fail)?;
+            outln!("Added check {} ({}) to the environment {}.", added.id, added.kind, added.environment);
+        }
+        EnvironmentsCommand::DeleteCheck { name, id } => {
+            client.delete_check(&name, id).map_err(fail)?;
+            outln!("Removed check {id} from the environment {name}.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn approval_rows(approvals: &[Approval]) -> Vec<Vec<String>> {
+    approvals
+        .iter()
+        .map(|approval| {
+            let approved = approval.decisions.iter().filter(|decision| decision.status == "approved").count();
+            vec![
+                approval.id.to_string(),
+                format!("{} #{}", approval.pipeline_name, approval.run_number),
+                approval.stage.clone(),
+                approval.environment.clone(),
+                format!("{approved}/{}", approval.min_required_approvers),
+                approval.state.clone(),
+                approval.instructions.clone(),
+            ]
+        })
+        .collect()
+}
+
+/// `slipway approvals ...`.
+pub fn approvals(args: ApprovalsArgs) -> Result<ExitCode, Failure> {
+    let session = Session::open(&args.connection)?;
+    let client = session.client();
+    let fail = |error| session.fail(error);
+    match args.command {
+        ApprovalsCommand::List { state, all, format } => {
+            let list = client.approvals(Some(&state), !all).map_err(fail)?;
+            if format == ListFormat::Json {
+                return print_json(&list).map(|()| ExitCode::SUCCESS);
+            }
+            print_table(
+                &["ID", "RUN", "STAGE", "ENVIRONMENT", "APPROVED", "STATE", "INSTRUCTIONS"],
+                &approval_rows(&list.approvals),
+            );
+        }
+        ApprovalsCommand::Approve { id, comment, defer_until } => {
+            let deferred_until = defer_until
+                .map(|text| {
+                    text.parse::<jiff::Timestamp>().map(|time| time.as_millisecond()).map_err(|error| {
+                        Failure::usage(format!(
+                            "--defer-until '{text}' is not a time ({error}); write it as RFC 3339, such as 2026-12-08T09:00:00Z"
+                        ))
+                    })
+                })
+                .transpose()?;
+            let decision = api::DecideApproval { status: "approved".to_owned(), comment, deferred_until };
+            let approval = client.decide_approval(id, &decision).map_err(fail)?;
+            let when_text = deferred_until.map_or_else(String::new, |at| format!(", in effect from {}", when(at)));
+            let approved = approval.decisions.iter().filter(|decision| decision.status == "approved").count();
+            outln!(
+                "Approved {} for stage {} of {} #{}{when_text}: {approved} of {} approvals in.",
+                approval.environment,
+                approval.stage,
+                approval.pipeline_name,
+                approval.run_number,
+                approval.min_required_approvers
+            );
+        }
+        ApprovalsCommand::Reject { id, comment } => {
+            let decision = api::DecideApproval { status: "rejected".to_owned(), comment, deferred_until: None };
+            let approval = client.decide_approval(id, &decision).map_err(fail)?;
+            outln!(
+                "Rejected {} for stage {} of {} #{}: the stage fails.",
+                approval.environment,
+                approval.stage,
+                approval.pipeline_name,
+                approval.run_number
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
