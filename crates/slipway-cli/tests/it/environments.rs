@@ -100,7 +100,7 @@ fn environments_checks_and_approvals_from_the_command_line() {
     );
 
     // The run waits for the approval: `--wait` says so, and goes on once it is given.
-    let mut waiting = server
+    let waiting = server
         .admin(&["pipelines", "run", "shop", "--wait"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
