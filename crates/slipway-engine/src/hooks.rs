@@ -8,7 +8,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 
-use slipway_driver::LegId;
+use slipway_driver::{LegId, Masker, Variables};
 use slipway_plan::Plan;
 use slipway_store::{Job, Run, StoreError};
 
@@ -27,6 +27,22 @@ pub enum Gate {
     Failed(String),
 }
 
+/// A stage that waits, as the orchestrator asks about it.
+#[derive(Clone, Copy, Debug)]
+pub struct GateRequest<'a> {
+    /// The run.
+    pub run: &'a Run,
+    /// Its plan.
+    pub plan: &'a Plan,
+    /// The stage, by index into the plan's stages.
+    pub stage: usize,
+    /// The run's variables (predefined, queue-time, pipeline-level and its variable groups'),
+    /// for checks that substitute `$(variables)`.
+    pub variables: &'a Variables,
+    /// The run's secrets, to mask in what checks record.
+    pub masker: &'a Masker,
+}
+
 /// What the orchestrator asks and tells the delivery rooms. Every call may be made again for
 /// the same thing (after a restart the orchestrator builds a run's driver again from the store
 /// and replays what it finds): implementations keep what they decided and answer the same.
@@ -35,7 +51,7 @@ pub trait DeliveryHooks: Send + Sync + Debug {
     fn gated_stages(&self, plan: &Plan) -> Vec<usize>;
 
     /// Decides (again) whether a waiting stage of a run may start now.
-    fn stage_gate<'a>(&'a self, run: &'a Run, plan: &'a Plan, stage: usize) -> HookFuture<'a, Gate>;
+    fn stage_gate<'a>(&'a self, request: GateRequest<'a>) -> HookFuture<'a, Gate>;
 
     /// A leg of the run's job was queued as `job` (the store's job, not completed).
     fn job_queued<'a>(&'a self, run: &'a Run, plan: &'a Plan, leg: LegId, job: &'a Job) -> HookFuture<'a, ()>;
@@ -56,7 +72,7 @@ impl DeliveryHooks for NoHooks {
         Vec::new()
     }
 
-    fn stage_gate<'a>(&'a self, _run: &'a Run, _plan: &'a Plan, _stage: usize) -> HookFuture<'a, Gate> {
+    fn stage_gate<'a>(&'a self, _request: GateRequest<'a>) -> HookFuture<'a, Gate> {
         Box::pin(async { Ok(Gate::Open) })
     }
 

@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 
 use crate::LogFailure as _;
 use crate::agents::{self, AgentTiming, Hub};
-use crate::hooks::{DeliveryHooks, Gate, NoHooks};
+use crate::hooks::{DeliveryHooks, Gate, GateRequest, NoHooks};
 
 /// The pool in-process agents serve, and that jobs naming no pool go to.
 pub const LOCAL_POOL: &str = agents::DEFAULT_POOL;
@@ -408,7 +408,14 @@ impl Orchestrator {
             // Stages waiting for their checks: decided again at every pass (an approval, the
             // clock, a lock given up may have opened them).
             for stage in progress.driver.waiting_stages() {
-                match hooks.stage_gate(&run, &progress.plan, stage).await? {
+                let request = GateRequest {
+                    run: &run,
+                    plan: &progress.plan,
+                    stage,
+                    variables: progress.driver.base_variables(),
+                    masker: &progress.masker,
+                };
+                match hooks.stage_gate(request).await? {
                     Gate::Open => progress.driver.open_gate(stage),
                     Gate::Failed(message) => progress.driver.fail_gate(stage, message),
                     Gate::Waiting => {}

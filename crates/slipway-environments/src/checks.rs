@@ -3,8 +3,10 @@
 //!
 //! Settings use Azure's names where Azure has the check (`approvers`, `minRequiredApprovers`,
 //! `requesterCannotBeApprover`, `instructions`; `allowedBranches`; business hours' `timeZone`,
-//! `days`, `startTime`, `endTime`). Checks are evaluated in Azure's order: static checks (branch
-//! control), approvals, dynamic checks (business hours), and the exclusive lock last.
+//! `days`, `startTime`, `endTime`; Invoke REST API's `method`, `url`, `headers`, `body`,
+//! `successCriteria`, `retryIntervalMinutes`). Checks are evaluated in Azure's order: static
+//! checks (branch control), approvals, dynamic checks (business hours, REST API, metrics), and
+//! the exclusive lock last.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -21,8 +23,8 @@ pub const KINDS: &[(&str, bool)] = &[
     ("branchControl", true),
     ("businessHours", true),
     ("exclusiveLock", true),
-    ("invokeRestApi", false),
-    ("queryMetrics", false),
+    ("invokeRestApi", true),
+    ("queryMetrics", true),
     ("requiredTemplate", false),
 ];
 
@@ -38,6 +40,10 @@ pub enum CheckSettings {
     BusinessHours(BusinessHoursSettings),
     /// One run's stage at a time.
     ExclusiveLock(ExclusiveLockSettings),
+    /// A REST API must answer as the criteria say.
+    InvokeRestApi(crate::dynamic::InvokeRestApiSettings),
+    /// A Prometheus query must return nothing.
+    QueryMetrics(crate::dynamic::QueryMetricsSettings),
 }
 
 impl CheckSettings {
@@ -49,6 +55,8 @@ impl CheckSettings {
             Self::BranchControl(_) => "branchControl",
             Self::BusinessHours(_) => "businessHours",
             Self::ExclusiveLock(_) => "exclusiveLock",
+            Self::InvokeRestApi(_) => "invokeRestApi",
+            Self::QueryMetrics(_) => "queryMetrics",
         }
     }
 
@@ -60,6 +68,8 @@ impl CheckSettings {
             Self::BranchControl(settings) => serde_json::to_value(settings),
             Self::BusinessHours(settings) => serde_json::to_value(settings),
             Self::ExclusiveLock(settings) => serde_json::to_value(settings),
+            Self::InvokeRestApi(settings) => serde_json::to_value(settings),
+            Self::QueryMetrics(settings) => serde_json::to_value(settings),
         }
         .unwrap_or(Json::Null)
     }
@@ -70,7 +80,7 @@ impl CheckSettings {
         match self {
             Self::BranchControl(_) => 0,
             Self::Approval(_) => 1,
-            Self::BusinessHours(_) => 2,
+            Self::BusinessHours(_) | Self::InvokeRestApi(_) | Self::QueryMetrics(_) => 2,
             Self::ExclusiveLock(_) => 3,
         }
     }
@@ -87,7 +97,9 @@ impl CheckSettings {
                 .map_err(|error| SettingsError::Invalid { kind: what.to_owned(), reason: error.to_string() })
         };
         let parsed = match kind {
-            "approval" | "branchControl" | "businessHours" | "exclusiveLock" => read(kind)?,
+            "approval" | "branchControl" | "businessHours" | "exclusiveLock" | "invokeRestApi" | "queryMetrics" => {
+                read(kind)?
+            }
             other => {
                 return Err(match KINDS.iter().find(|(name, _)| *name == other) {
                     Some(_) => SettingsError::NotYet(other.to_owned()),
@@ -133,6 +145,12 @@ impl CheckSettings {
                 .map(|_| ())
                 .map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason }),
             Self::ExclusiveLock(_) => Ok(()),
+            Self::InvokeRestApi(settings) => {
+                settings.validate().map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason })
+            }
+            Self::QueryMetrics(settings) => {
+                settings.validate().map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason })
+            }
         }
     }
 }
@@ -149,7 +167,7 @@ pub enum SettingsError {
     /// A type Slipway does not evaluate yet.
     #[error(
         "checks of type '{0}' are not there yet in Slipway; the types it evaluates now are approval, branchControl, \
-         businessHours and exclusiveLock"
+         businessHours, exclusiveLock, invokeRestApi and queryMetrics"
     )]
     NotYet(String),
     /// Bad settings.
@@ -268,7 +286,11 @@ mod tests {
             ("businessHours", json!({"timeZone": "UTC", "startTime": "9", "endTime": "17:00"})),
             ("businessHours", json!({"timeZone": "UTC", "days": ["Funday"], "startTime": "09:00", "endTime": "17:00"})),
             ("teleport", json!({})),
-            ("invokeRestApi", json!({})),
+            ("invokeRestApi", json!({"url": "ftp://example"})),
+            ("invokeRestApi", json!({"url": "http://127.0.0.1/", "method": "BREW"})),
+            ("invokeRestApi", json!({"url": "http://127.0.0.1/", "successCriteria": "eq(root['a'],"})),
+            ("queryMetrics", json!({"url": "http://127.0.0.1:9090", "query": " "})),
+            ("requiredTemplate", json!({})),
         ]
         .map(|(kind, settings)| {
             CheckSettings::parse(kind, &settings).map(|_| ()).err().map(|error| error.to_string()).unwrap_or_default()

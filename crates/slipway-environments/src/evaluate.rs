@@ -50,6 +50,10 @@ pub fn evaluate(
             Err(reason) => Verdict::Ended(CheckRunState::Failed, reason),
         },
         CheckSettings::ExclusiveLock(_) => Verdict::Pending("waiting for the exclusive lock".into()),
+        // Asked by the gate, which does the I/O; here only the timeout is judged.
+        CheckSettings::InvokeRestApi(_) | CheckSettings::QueryMetrics(_) => {
+            Verdict::Pending("waiting for its next evaluation".into())
+        }
     };
     let deadline = created_ms.saturating_add(i64::from(timeout_minutes).saturating_mul(60_000));
     match verdict {

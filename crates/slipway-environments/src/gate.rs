@@ -10,7 +10,8 @@
 use std::sync::Arc;
 
 use slipway_driver::LegId;
-use slipway_engine::hooks::{DeliveryHooks, Gate, HookFuture};
+use slipway_driver::{Masker, Variables};
+use slipway_engine::hooks::{DeliveryHooks, Gate, GateRequest, HookFuture};
 use slipway_plan::{DeploymentStrategy, JobKind, Plan, Stage};
 use slipway_store::{
     CheckRun, CheckRunState, Checkpoint, CheckpointState, Job, NewCheckRun, NewDeployment, Run, RunId, Store,
@@ -65,13 +66,34 @@ fn triggered_by(run: &Run) -> String {
     run.requested_by.clone().unwrap_or_else(|| run.trigger.as_str().to_owned())
 }
 
+/// Evaluates a dynamic check that asks something outside Slipway, on a blocking thread: what it
+/// found, and its retry interval in minutes.
+async fn ask(settings: CheckSettings, variables: Variables, masker: Masker) -> (Verdict, u32) {
+    let asked = tokio::task::spawn_blocking(move || match &settings {
+        CheckSettings::InvokeRestApi(rest) => {
+            (crate::dynamic::invoke(rest, &variables, &masker), rest.retry_interval_minutes)
+        }
+        CheckSettings::QueryMetrics(query) => {
+            (crate::dynamic::query_metrics(query, &variables, &masker), query.retry_interval_minutes)
+        }
+        _ => (crate::dynamic::Outcome::NotYet("not a check that asks".into()), 0),
+    })
+    .await;
+    match asked {
+        Ok((crate::dynamic::Outcome::Passed(message), retry)) => (Verdict::Passed(message), retry),
+        Ok((crate::dynamic::Outcome::NotYet(message), retry)) => (Verdict::Pending(message), retry),
+        Err(error) => (Verdict::Pending(format!("the check could not be evaluated: {error}")), 1),
+    }
+}
+
 /// The reason a check's end gives its stage.
 fn check_reason(check: &CheckRun, message: &str) -> String {
     format!("the {} check on environment '{}': {message}", check.kind, check.environment_name)
 }
 
 impl EnvironmentHooks {
-    async fn gate(&self, run: &Run, plan: &Plan, stage: usize) -> Result<Gate, StoreError> {
+    async fn gate(&self, request: GateRequest<'_>) -> Result<Gate, StoreError> {
+        let GateRequest { run, plan, stage, variables, masker } = request;
         let Some(plan_stage) = plan.stages.get(stage) else { return Ok(Gate::Open) };
         let checkpoint = match self.store.checkpoint(run.id, &plan_stage.name).await? {
             Some(checkpoint) => checkpoint,
@@ -111,12 +133,19 @@ impl EnvironmentHooks {
             CheckpointState::Failed | CheckpointState::Canceled => {
                 Ok(Gate::Failed(checkpoint.message.unwrap_or_else(|| "its checks did not pass".to_owned())))
             }
-            CheckpointState::Waiting => self.evaluate(run, plan_stage, &checkpoint).await,
+            CheckpointState::Waiting => self.evaluate(run, plan_stage, &checkpoint, variables, masker).await,
         }
     }
 
     /// Evaluates a waiting checkpoint's pending checks and decides it if it can.
-    async fn evaluate(&self, run: &Run, stage: &Stage, checkpoint: &Checkpoint) -> Result<Gate, StoreError> {
+    async fn evaluate(
+        &self,
+        run: &Run,
+        stage: &Stage,
+        checkpoint: &Checkpoint,
+        variables: &Variables,
+        masker: &Masker,
+    ) -> Result<Gate, StoreError> {
         let facts = RunFacts { branch: run.branch.clone(), requested_by: run.requested_by.clone() };
         let now = self.store.now().millis();
         let mut failure: Option<String> = checkpoint
@@ -158,8 +187,42 @@ impl EnvironmentHooks {
                     &facts,
                     now,
                 );
-                if matches!(settings, CheckSettings::ExclusiveLock(_)) && matches!(verdict, Verdict::Pending(_)) {
-                    verdict = self.exclusive_lock(run.id, stage, checkpoint, check).await?;
+                let mut next_at = check.next_at;
+                if let (Verdict::Ended(CheckRunState::TimedOut, _), Some(last)) = (&verdict, &check.message)
+                    && matches!(settings, CheckSettings::InvokeRestApi(_) | CheckSettings::QueryMetrics(_))
+                {
+                    verdict = Verdict::Ended(
+                        CheckRunState::TimedOut,
+                        format!(
+                            "did not pass within its timeout of {} (last: {last})",
+                            crate::evaluate::minutes_text(check.timeout_minutes)
+                        ),
+                    );
+                }
+                if matches!(verdict, Verdict::Pending(_)) {
+                    match &settings {
+                        CheckSettings::ExclusiveLock(_) => {
+                            verdict = self.exclusive_lock(run.id, stage, checkpoint, check).await?;
+                        }
+                        CheckSettings::InvokeRestApi(_) | CheckSettings::QueryMetrics(_) => {
+                            if check.next_at.is_some_and(|at| at.millis() > now) {
+                                // Not time to ask again yet.
+                                all_passed = false;
+                                continue;
+                            }
+                            let (found, retry) = ask(settings.clone(), variables.clone(), masker.clone()).await;
+                            verdict = found;
+                            if let Verdict::Pending(message) = &verdict {
+                                if retry == 0 {
+                                    verdict = Verdict::Ended(CheckRunState::Failed, message.clone());
+                                } else {
+                                    let at = now.saturating_add(i64::from(retry).saturating_mul(60_000));
+                                    next_at = Some(slipway_store::Timestamp(at));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
                 }
                 match verdict {
                     Verdict::Passed(message) => {
@@ -167,8 +230,10 @@ impl EnvironmentHooks {
                     }
                     Verdict::Pending(message) => {
                         all_passed = false;
-                        if check.message.as_deref() != Some(message.as_str()) {
-                            self.store.update_check_run(check.id, CheckRunState::Pending, Some(&message), None).await?;
+                        if check.message.as_deref() != Some(message.as_str()) || next_at != check.next_at {
+                            self.store
+                                .update_check_run(check.id, CheckRunState::Pending, Some(&message), next_at)
+                                .await?;
                         }
                     }
                     Verdict::Ended(state, message) => {
@@ -268,8 +333,8 @@ impl DeliveryHooks for EnvironmentHooks {
             .collect()
     }
 
-    fn stage_gate<'a>(&'a self, run: &'a Run, plan: &'a Plan, stage: usize) -> HookFuture<'a, Gate> {
-        Box::pin(self.gate(run, plan, stage))
+    fn stage_gate<'a>(&'a self, request: GateRequest<'a>) -> HookFuture<'a, Gate> {
+        Box::pin(self.gate(request))
     }
 
     fn job_queued<'a>(&'a self, run: &'a Run, plan: &'a Plan, leg: LegId, job: &'a Job) -> HookFuture<'a, ()> {

@@ -410,7 +410,10 @@ async fn environments_and_checks_refuse_bad_input_with_clear_errors() -> TestRes
             .await?
             .expect_problem(422),
     );
-    problems.push(check(json!({"type": "invokeRestApi", "settings": {}})).await?.expect_problem(422));
+    problems.push(check(json!({"type": "requiredTemplate", "settings": {}})).await?.expect_problem(422));
+    problems.push(
+        check(json!({"type": "invokeRestApi", "settings": {"url": "file:///etc/passwd"}})).await?.expect_problem(422),
+    );
     problems.push(check(json!({"type": "businessHours", "settings": {"timeZone": "Nowhere/City", "startTime": "09:00", "endTime": "17:00"}})).await?.expect_problem(422));
     problems.push(check(json!({"settings": {}})).await?.expect_problem(422));
     let missing = send(&app, Method::GET, "/api/v1/environments/nowhere/checks", Some(&reader), None).await?;
@@ -429,6 +432,224 @@ async fn environments_and_checks_refuse_bad_input_with_clear_errors() -> TestRes
         StatusCode::NO_CONTENT
     );
     insta::assert_snapshot!(problems.join("\n"));
+    server.stop().await;
+    Ok(())
+}
+
+/// A deployment stage with a secret from a variable group, for the REST API check.
+const DEPLOYS_WITH_GROUP: &str = "\
+trigger: none
+variables:
+- group: release
+stages:
+- stage: Deploy
+  jobs:
+  - deployment: ship
+    environment: ENVIRONMENT
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - script: echo deploying
+";
+
+/// A REST API on 127.0.0.1 that a check calls: `/gate/...` answers `{"status": "pending"}` the
+/// first time and `{"status": "ok"}` after, `/broken` answers 500; every request is recorded as
+/// `METHOD PATH AUTHORIZATION BODY`.
+async fn fake_rest_api() -> TestResult<(String, Arc<std::sync::Mutex<Vec<String>>>)> {
+    use axum::extract::State;
+    let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    async fn gate(
+        State(seen): State<Arc<std::sync::Mutex<Vec<String>>>>,
+        method: Method,
+        uri: axum::http::Uri,
+        headers: axum::http::HeaderMap,
+        body: String,
+    ) -> (StatusCode, String) {
+        let authorization = headers.get("authorization").and_then(|value| value.to_str().ok()).unwrap_or("-");
+        let mut seen = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.push(format!("{method} {} {authorization} {body}", uri.path()));
+        if uri.path() == "/broken" {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "down".into());
+        }
+        let status = if seen.iter().filter(|line| line.contains("/gate/")).count() == 1 { "pending" } else { "ok" };
+        (StatusCode::OK, json!({ "status": status }).to_string())
+    }
+    let app = Router::new().fallback(gate).with_state(Arc::clone(&seen));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((url, seen))
+}
+
+on_both_databases! {
+    /// Invoke REST API: the run's variables (a secret from a variable group among them) go into
+    /// the request, the answer is judged by the success criteria, a check that does not pass is
+    /// asked again at its retry interval, and one with no retry interval fails at once; the
+    /// secret never shows in what is kept.
+    async fn an_invoke_rest_api_check_asks_again_until_the_answer_passes(database) {
+        let directory = tempfile::tempdir()?;
+        let clock = Arc::new(ShiftedClock::new());
+        let server = TestServer::start_with_clock(&directory.path().join("data"), database.as_deref(), 2, clock.clone()).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let (api, seen) = fake_rest_api().await?;
+        send(&app, Method::POST, "/api/v1/variable-groups", Some(&admin), Some(json!({"name": "release"}))).await?;
+        let secret = json!({"value": "s3cr3t-token", "secret": true});
+        let set = send(&app, Method::PUT, "/api/v1/variable-groups/release/variables/deployToken", Some(&admin), Some(secret)).await?;
+        assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+        deploying_pipeline(&app, &admin, directory.path(), "svc", &DEPLOYS_WITH_GROUP.replace("ENVIRONMENT", "canary")).await?;
+        send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "canary"}))).await?;
+        let check = add_check(&app, &admin, "canary", json!({"type": "invokeRestApi", "timeoutMinutes": 60, "settings": {
+            "method": "POST", "url": format!("{api}/gate/$(Build.BuildId)"),
+            "headers": {"Authorization": "Bearer $(deployToken)"},
+            "body": "{\"run\": \"$(Build.BuildId)\", \"token\": \"$(deployToken)\"}",
+            "successCriteria": "eq(root['status'], 'ok')", "retryIntervalMinutes": 5,
+        }})).await?;
+        let run = start_run(&app, &admin, "svc", "main").await?;
+        let waiting = wait_for_checkpoint(&app, &admin, run, "Deploy", waiting_on("is false")).await?;
+        let message = waiting["checks"][0]["message"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(message, format!("POST {api}/gate/{run} answered 200; 'eq(root['status'], 'ok')' is false"));
+        // Not asked again before its retry interval.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(seen.lock().map(|seen| seen.len()).unwrap_or_default(), 1);
+        clock.shift_millis(5 * 60_000 + 1_000);
+        assert_eq!(wait_for_run(&app, &admin, run).await?["result"], "Succeeded");
+        let requests = seen.lock().map(|seen| seen.clone()).unwrap_or_default();
+        assert_eq!(requests.len(), 2, "{requests:?}");
+        assert_eq!(requests[0], format!("POST /gate/{run} Bearer s3cr3t-token {{\"run\": \"{run}\", \"token\": \"s3cr3t-token\"}}"));
+        let checkpoints = send(&app, Method::GET, &format!("/api/v1/runs/{run}/checkpoints"), Some(&admin), None).await?;
+        assert!(!checkpoints.body.to_string().contains("s3cr3t-token"), "{}", checkpoints.body);
+        assert_eq!(checkpoints.body["checkpoints"][0]["checks"][0]["state"], "passed");
+
+        // No retry interval: an answer that does not pass fails the stage at once.
+        let uri = format!("/api/v1/environments/canary/checks/{check}");
+        send(&app, Method::DELETE, &uri, Some(&admin), None).await?;
+        add_check(&app, &admin, "canary", json!({"type": "invokeRestApi", "settings": {
+            "method": "GET", "url": format!("{api}/broken"), "retryIntervalMinutes": 0}})).await?;
+        let broken = start_run(&app, &admin, "svc", "main").await?;
+        assert_eq!(wait_for_run(&app, &admin, broken).await?["result"], "Failed");
+        let failed = wait_for_checkpoint(&app, &admin, broken, "Deploy", |c| c["state"] == "failed").await?;
+        assert_eq!(failed["message"], format!("the invokeRestApi check on environment 'canary': GET {api}/broken answered 500"));
+        server.stop().await;
+        Ok(())
+    }
+}
+
+/// A Prometheus server on a free loopback port, with an empty configuration: constant queries
+/// (`vector(1)`) are all the test asks. Killed on drop.
+struct Prometheus {
+    child: std::process::Child,
+    url: String,
+    _directory: tempfile::TempDir,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `GET path` on 127.0.0.1:`port` answers 200.
+async fn http_get_ok(port: u16, path: &str) -> bool {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else { return false };
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    answer.starts_with(b"HTTP/1.1 200")
+}
+
+async fn start_prometheus() -> TestResult<Option<Prometheus>> {
+    let found = std::process::Command::new("prometheus").arg("--version").output();
+    let available = match found {
+        Ok(output) if output.status.success() => Ok(()),
+        _ => Err("the prometheus binary is not installed (apt-get install prometheus)".to_owned()),
+    };
+    if !slipway_testing::needed_or_skip("the queryMetrics check against Prometheus", "PROMETHEUS", available) {
+        return Ok(None);
+    }
+    let directory = tempfile::tempdir()?;
+    std::fs::write(directory.path().join("prometheus.yml"), "global:\n  scrape_interval: 1m\n")?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = std::process::Command::new("prometheus")
+        .arg(format!("--config.file={}", directory.path().join("prometheus.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", directory.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let prometheus = Prometheus { child, url: format!("http://127.0.0.1:{port}"), _directory: directory };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            // Ready when it says so.
+            if http_get_ok(port, "/-/ready").await {
+                return Ok(Some(prometheus));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err("Prometheus did not become ready in 10 seconds".into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_metrics_check_asks_a_real_prometheus() -> TestResult {
+    let Some(prometheus) = start_prometheus().await? else { return Ok(()) };
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(&directory.path().join("data"), 2).await?;
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    deploying_pipeline(&app, &admin, directory.path(), "web", &DEPLOYS.replace("ENVIRONMENT", "edge")).await?;
+    send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "edge"}))).await?;
+    // Nothing fires: the stage goes on.
+    let quiet = add_check(
+        &app,
+        &admin,
+        "edge",
+        json!({"type": "queryMetrics", "settings": {
+        "url": prometheus.url, "query": "vector(1) == 2", "retryIntervalMinutes": 0}}),
+    )
+    .await?;
+    let run = start_run(&app, &admin, "web", "main").await?;
+    assert_eq!(wait_for_run(&app, &admin, run).await?["result"], "Succeeded");
+    let passed = wait_for_checkpoint(&app, &admin, run, "Deploy", |c| c["state"] == "passed").await?;
+    assert_eq!(passed["checks"][0]["message"], "'vector(1) == 2' returned nothing");
+    send(&app, Method::DELETE, &format!("/api/v1/environments/edge/checks/{quiet}"), Some(&admin), None).await?;
+    // An alert fires: with no retry interval the stage fails at once.
+    add_check(
+        &app,
+        &admin,
+        "edge",
+        json!({"type": "queryMetrics", "settings": {
+        "url": prometheus.url, "query": "vector(1)", "retryIntervalMinutes": 0}}),
+    )
+    .await?;
+    let run = start_run(&app, &admin, "web", "main").await?;
+    assert_eq!(wait_for_run(&app, &admin, run).await?["result"], "Failed");
+    let failed = wait_for_checkpoint(&app, &admin, run, "Deploy", |c| c["state"] == "failed").await?;
+    assert_eq!(failed["message"], "the queryMetrics check on environment 'edge': 'vector(1)' fires: 1 series returned");
+    // A query Prometheus refuses says why.
+    let run_bad = {
+        let uri = "/api/v1/environments/edge/checks";
+        let listed = send(&app, Method::GET, uri, Some(&admin), None).await?;
+        let id = listed.body["checks"][0]["id"].as_i64().ok_or("no check")?;
+        send(&app, Method::DELETE, &format!("{uri}/{id}"), Some(&admin), None).await?;
+        add_check(
+            &app,
+            &admin,
+            "edge",
+            json!({"type": "queryMetrics", "settings": {
+            "url": prometheus.url, "query": "rate(", "retryIntervalMinutes": 0}}),
+        )
+        .await?;
+        start_run(&app, &admin, "web", "main").await?
+    };
+    let failed = wait_for_checkpoint(&app, &admin, run_bad, "Deploy", |c| c["state"] == "failed").await?;
+    assert!(failed["message"].as_str().is_some_and(|m| m.contains("refused 'rate(':")), "{failed}");
     server.stop().await;
     Ok(())
 }
