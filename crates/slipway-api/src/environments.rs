@@ -124,7 +124,8 @@ pub struct Check {
     pub id: i64,
     /// The environment's name.
     pub environment: String,
-    /// `approval`, `branchControl`, `businessHours` or `exclusiveLock`.
+    /// `approval`, `branchControl`, `businessHours`, `exclusiveLock`, `invokeRestApi`,
+    /// `queryMetrics` or `requiredTemplate`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Its settings, as the type defines them.
@@ -150,13 +151,18 @@ pub struct CheckList {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewCheck {
-    /// `approval`, `branchControl`, `businessHours` or `exclusiveLock` (`invokeRestApi`,
-    /// `queryMetrics` and `requiredTemplate` are refused as not there yet).
+    /// `approval`, `branchControl`, `businessHours`, `exclusiveLock`, `invokeRestApi`,
+    /// `queryMetrics` or `requiredTemplate`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Its settings: for `approval` `approvers` (user names), `minRequiredApprovers` (0: all),
     /// `requesterCannotBeApprover`, `instructions`; for `branchControl` `allowedBranches`; for
-    /// `businessHours` `timeZone` (IANA), `days`, `startTime`, `endTime` (`HH:MM`).
+    /// `businessHours` `timeZone` (IANA), `days`, `startTime`, `endTime` (`HH:MM`); for
+    /// `invokeRestApi` `method`, `url`, `headers`, `body` (with `$(variables)`),
+    /// `successCriteria` (an expression over the JSON answer as `root`), `retryIntervalMinutes`;
+    /// for `queryMetrics` `url` (a Prometheus server), `query` (passes when it returns nothing),
+    /// `retryIntervalMinutes`; for `requiredTemplate` `requiredTemplates` (`repositoryName`:
+    /// `self` or a repository resource's name, `repositoryRef`, `templatePath`).
     #[serde(default)]
     #[schema(value_type = Object)]
     pub settings: serde_json::Value,

@@ -50,6 +50,7 @@ pub fn compile(entry: &Location, file_system: &dyn FileSystem, options: &Options
     let expansion = expand(entry, file_system, options);
     let mut diagnostics = expansion.diagnostics;
     let sources = expansion.sources;
+    let extended_locations = expansion.extended;
     let has_errors = |diagnostics: &[Diagnostic]| diagnostics.iter().any(Diagnostic::is_error);
     let Some(root) = expansion.root else {
         return Compiled { sources, expanded: None, plan: None, diagnostics };
@@ -91,8 +92,18 @@ pub fn compile(entry: &Location, file_system: &dyn FileSystem, options: &Options
         .iter()
         .map(|(name, value)| ParameterValue { name: name.clone(), value: value.to_json() })
         .collect();
+    let extended: Vec<slipway_plan::TemplateRef> = extended_locations
+        .iter()
+        .map(|location| slipway_plan::TemplateRef {
+            repository: location.repository.clone(),
+            path: location.path.clone(),
+        })
+        .collect();
     let plan = match lower(&root, &sources, parameters) {
-        Ok(plan) => Some(plan),
+        Ok(mut plan) => {
+            plan.extends = extended;
+            Some(plan)
+        }
         Err(more) => {
             diagnostics.extend(more);
             None

@@ -253,6 +253,8 @@ pub fn job_plan(plan: &Plan, leg: LegId) -> (Plan, LegRef) {
         variables: plan.variables.clone(),
         stages: stage.into_iter().collect(),
         resources: plan.resources.clone(),
+        // A job does not need to know what its pipeline extends.
+        extends: Vec::new(),
     };
     (cut, LegRef { stage: 0, job: 0, leg: leg.leg })
 }

@@ -25,7 +25,7 @@ pub const KINDS: &[(&str, bool)] = &[
     ("exclusiveLock", true),
     ("invokeRestApi", true),
     ("queryMetrics", true),
-    ("requiredTemplate", false),
+    ("requiredTemplate", true),
 ];
 
 /// A check's settings, by type.
@@ -44,6 +44,8 @@ pub enum CheckSettings {
     InvokeRestApi(crate::dynamic::InvokeRestApiSettings),
     /// A Prometheus query must return nothing.
     QueryMetrics(crate::dynamic::QueryMetricsSettings),
+    /// The pipeline must extend one of these templates.
+    RequiredTemplate(RequiredTemplateSettings),
 }
 
 impl CheckSettings {
@@ -57,6 +59,7 @@ impl CheckSettings {
             Self::ExclusiveLock(_) => "exclusiveLock",
             Self::InvokeRestApi(_) => "invokeRestApi",
             Self::QueryMetrics(_) => "queryMetrics",
+            Self::RequiredTemplate(_) => "requiredTemplate",
         }
     }
 
@@ -70,6 +73,7 @@ impl CheckSettings {
             Self::ExclusiveLock(settings) => serde_json::to_value(settings),
             Self::InvokeRestApi(settings) => serde_json::to_value(settings),
             Self::QueryMetrics(settings) => serde_json::to_value(settings),
+            Self::RequiredTemplate(settings) => serde_json::to_value(settings),
         }
         .unwrap_or(Json::Null)
     }
@@ -78,7 +82,7 @@ impl CheckSettings {
     #[must_use]
     pub fn phase(&self) -> u8 {
         match self {
-            Self::BranchControl(_) => 0,
+            Self::BranchControl(_) | Self::RequiredTemplate(_) => 0,
             Self::Approval(_) => 1,
             Self::BusinessHours(_) | Self::InvokeRestApi(_) | Self::QueryMetrics(_) => 2,
             Self::ExclusiveLock(_) => 3,
@@ -97,9 +101,8 @@ impl CheckSettings {
                 .map_err(|error| SettingsError::Invalid { kind: what.to_owned(), reason: error.to_string() })
         };
         let parsed = match kind {
-            "approval" | "branchControl" | "businessHours" | "exclusiveLock" | "invokeRestApi" | "queryMetrics" => {
-                read(kind)?
-            }
+            "approval" | "branchControl" | "businessHours" | "exclusiveLock" | "invokeRestApi" | "queryMetrics"
+            | "requiredTemplate" => read(kind)?,
             other => {
                 return Err(match KINDS.iter().find(|(name, _)| *name == other) {
                     Some(_) => SettingsError::NotYet(other.to_owned()),
@@ -151,6 +154,20 @@ impl CheckSettings {
             Self::QueryMetrics(settings) => {
                 settings.validate().map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason })
             }
+            Self::RequiredTemplate(settings) => {
+                if settings.required_templates.is_empty() {
+                    return invalid("'requiredTemplates' must name at least one template".into());
+                }
+                if let Some(template) =
+                    settings.required_templates.iter().find(|template| template.template_path.trim().is_empty())
+                {
+                    return invalid(format!(
+                        "a template of repository '{}' has an empty 'templatePath'",
+                        template.repository_name
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -167,7 +184,7 @@ pub enum SettingsError {
     /// A type Slipway does not evaluate yet.
     #[error(
         "checks of type '{0}' are not there yet in Slipway; the types it evaluates now are approval, branchControl, \
-         businessHours, exclusiveLock, invokeRestApi and queryMetrics"
+         businessHours, exclusiveLock, invokeRestApi, queryMetrics and requiredTemplate"
     )]
     NotYet(String),
     /// Bad settings.
@@ -254,6 +271,33 @@ pub struct BusinessHoursSettings {
     pub end_time: String,
 }
 
+/// Required template's settings (Azure's names): the pipeline must `extends:` one of them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequiredTemplateSettings {
+    /// The templates allowed.
+    pub required_templates: Vec<RequiredTemplate>,
+}
+
+/// One template a pipeline may extend.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequiredTemplate {
+    /// The repository: `self` (the pipeline's own, the default) or a repository resource's
+    /// `name` (`org/templates`).
+    #[serde(default = "self_repository")]
+    pub repository_name: String,
+    /// Its ref (`refs/heads/main`; a short name is a branch); any ref when empty.
+    #[serde(default)]
+    pub repository_ref: String,
+    /// The template's path in it.
+    pub template_path: String,
+}
+
+fn self_repository() -> String {
+    "self".to_owned()
+}
+
 /// The exclusive lock's settings: none (the stage's `lockBehavior` says how runs queue).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -290,7 +334,8 @@ mod tests {
             ("invokeRestApi", json!({"url": "http://127.0.0.1/", "method": "BREW"})),
             ("invokeRestApi", json!({"url": "http://127.0.0.1/", "successCriteria": "eq(root['a'],"})),
             ("queryMetrics", json!({"url": "http://127.0.0.1:9090", "query": " "})),
-            ("requiredTemplate", json!({})),
+            ("requiredTemplate", json!({"requiredTemplates": []})),
+            ("requiredTemplate", json!({"requiredTemplates": [{"repositoryName": "org/t", "templatePath": ""}]})),
         ]
         .map(|(kind, settings)| {
             CheckSettings::parse(kind, &settings).map(|_| ()).err().map(|error| error.to_string()).unwrap_or_default()

@@ -16,6 +16,57 @@ pub struct RunFacts {
     pub branch: Option<String>,
     /// Who asked for it (self-approval is judged by it).
     pub requested_by: Option<String>,
+    /// The templates its pipeline extends.
+    pub extends: Vec<ExtendedTemplate>,
+}
+
+/// A template a pipeline extends, where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtendedTemplate {
+    /// `self`, or the repository resource's name (`org/templates`).
+    pub repository: String,
+    /// The ref it was read at (the run's branch for `self`).
+    pub reference: Option<String>,
+    /// Its path.
+    pub path: String,
+}
+
+impl ExtendedTemplate {
+    /// The templates `plan` extends, with their repositories' names and refs; `branch` is the
+    /// run's (for templates of the pipeline's own repository).
+    #[must_use]
+    pub fn of(plan: &slipway_plan::Plan, branch: Option<&str>) -> Vec<Self> {
+        plan.extends
+            .iter()
+            .map(|template| match &template.repository {
+                None => {
+                    Self { repository: "self".into(), reference: branch.map(full_ref), path: template.path.clone() }
+                }
+                Some(alias) if alias.eq_ignore_ascii_case("self") => {
+                    Self { repository: "self".into(), reference: branch.map(full_ref), path: template.path.clone() }
+                }
+                Some(alias) => {
+                    let resource = plan.resources.repositories.iter().find(|resource| resource.alias == *alias);
+                    Self {
+                        repository: resource
+                            .and_then(|resource| resource.name.clone())
+                            .unwrap_or_else(|| alias.clone()),
+                        reference: resource.and_then(|resource| resource.reference.as_deref()).map(full_ref),
+                        path: template.path.clone(),
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{}@{}{}",
+            self.path,
+            self.repository,
+            self.reference.as_ref().map_or_else(String::new, |r| format!(" ({r})"))
+        )
+    }
 }
 
 /// What evaluating a check found.
@@ -50,6 +101,7 @@ pub fn evaluate(
             Err(reason) => Verdict::Ended(CheckRunState::Failed, reason),
         },
         CheckSettings::ExclusiveLock(_) => Verdict::Pending("waiting for the exclusive lock".into()),
+        CheckSettings::RequiredTemplate(settings) => required_template(settings, &facts.extends),
         // Asked by the gate, which does the I/O; here only the timeout is judged.
         CheckSettings::InvokeRestApi(_) | CheckSettings::QueryMetrics(_) => {
             Verdict::Pending("waiting for its next evaluation".into())
@@ -114,6 +166,42 @@ fn branch_control(settings: &BranchControlSettings, branch: Option<&str>) -> Ver
             format!("branch '{full}' is not one of the branches allowed to deploy: {}", patterns.join(", ")),
         )
     }
+}
+
+fn required_template(settings: &crate::checks::RequiredTemplateSettings, extends: &[ExtendedTemplate]) -> Verdict {
+    let trimmed = |path: &str| path.trim().trim_start_matches('/').to_owned();
+    let found = extends.iter().find(|template| {
+        settings.required_templates.iter().any(|required| {
+            required.repository_name.trim().eq_ignore_ascii_case(&template.repository)
+                && trimmed(&required.template_path).eq_ignore_ascii_case(&trimmed(&template.path))
+                && (required.repository_ref.trim().is_empty()
+                    || template.reference.as_deref() == Some(full_ref(required.repository_ref.trim()).as_str()))
+        })
+    });
+    if let Some(template) = found {
+        return Verdict::Passed(format!("the pipeline extends {}", template.describe()));
+    }
+    let required: Vec<String> = settings
+        .required_templates
+        .iter()
+        .map(|required| {
+            let reference = if required.repository_ref.trim().is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", full_ref(required.repository_ref.trim()))
+            };
+            format!("{}@{}{reference}", trimmed(&required.template_path), required.repository_name.trim())
+        })
+        .collect();
+    let actual = if extends.is_empty() {
+        "it extends no template".to_owned()
+    } else {
+        format!("it extends {}", extends.iter().map(ExtendedTemplate::describe).collect::<Vec<_>>().join(", "))
+    };
+    Verdict::Ended(
+        CheckRunState::Failed,
+        format!("the pipeline must extend one of these templates: {}; {actual}", required.join(", ")),
+    )
 }
 
 fn approval(
@@ -279,7 +367,7 @@ mod tests {
     #[test]
     fn branch_control_takes_full_refs_short_names_and_wildcards() {
         let settings = parse("branchControl", json!({"allowedBranches": ["main", "refs/heads/release/*"]}));
-        let facts = |branch: &str| RunFacts { branch: Some(branch.into()), requested_by: None };
+        let facts = |branch: &str| RunFacts { branch: Some(branch.into()), ..RunFacts::default() };
         let verdict = |branch: &str| evaluate(&settings, 10, 0, &[], &facts(branch), 0);
         assert!(matches!(verdict("refs/heads/main"), Verdict::Passed(_)));
         assert!(matches!(verdict("main"), Verdict::Passed(_)));
@@ -302,7 +390,7 @@ mod tests {
             "approval",
             json!({"approvers": ["ana", "bo", "cy"], "minRequiredApprovers": 2, "requesterCannotBeApprover": true}),
         );
-        let facts = RunFacts { branch: None, requested_by: Some("ana".into()) };
+        let facts = RunFacts { requested_by: Some("ana".into()), ..RunFacts::default() };
         let now = 1_000;
         let verdict = |decisions: &[ApprovalDecision]| evaluate(&settings, 60, 0, decisions, &facts, now);
         assert_eq!(verdict(&[]), Verdict::Pending("0 of 2 approvals".into()));

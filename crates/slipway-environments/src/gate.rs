@@ -133,7 +133,7 @@ impl EnvironmentHooks {
             CheckpointState::Failed | CheckpointState::Canceled => {
                 Ok(Gate::Failed(checkpoint.message.unwrap_or_else(|| "its checks did not pass".to_owned())))
             }
-            CheckpointState::Waiting => self.evaluate(run, plan_stage, &checkpoint, variables, masker).await,
+            CheckpointState::Waiting => self.evaluate(run, plan, plan_stage, &checkpoint, variables, masker).await,
         }
     }
 
@@ -141,12 +141,17 @@ impl EnvironmentHooks {
     async fn evaluate(
         &self,
         run: &Run,
+        plan: &Plan,
         stage: &Stage,
         checkpoint: &Checkpoint,
         variables: &Variables,
         masker: &Masker,
     ) -> Result<Gate, StoreError> {
-        let facts = RunFacts { branch: run.branch.clone(), requested_by: run.requested_by.clone() };
+        let facts = RunFacts {
+            branch: run.branch.clone(),
+            requested_by: run.requested_by.clone(),
+            extends: crate::evaluate::ExtendedTemplate::of(plan, run.branch.as_deref()),
+        };
         let now = self.store.now().millis();
         let mut failure: Option<String> = checkpoint
             .checks

@@ -40,6 +40,9 @@ pub struct Plan {
     pub stages: Vec<Stage>,
     /// Repositories and other resources the pipeline declares.
     pub resources: Resources,
+    /// The templates the pipeline `extends:`, outermost first (for the required-template check).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extends: Vec<TemplateRef>,
 }
 
 /// The language a pipeline was written in.
@@ -68,6 +71,15 @@ pub struct Resources {
     pub repositories: Vec<Repository>,
     /// Other pipelines whose artifacts or completion this pipeline uses (`resources.pipelines`).
     pub pipelines: Vec<PipelineResource>,
+}
+
+/// A template file: in the pipeline's own repository, or in a repository resource by alias.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateRef {
+    /// The alias of the repository resource it is in; `None` for the pipeline's own.
+    pub repository: Option<String>,
+    /// Its path from that repository's root.
+    pub path: String,
 }
 
 /// A repository resource.
@@ -419,6 +431,7 @@ impl Plan {
             variables: Vec::new(),
             stages,
             resources: Resources::default(),
+            extends: Vec::new(),
         }
     }
 }

@@ -58,6 +58,8 @@ pub struct Expansion {
     pub parameters: Vec<(String, Value)>,
     /// Everything that went wrong.
     pub diagnostics: Vec<Diagnostic>,
+    /// The templates the pipeline `extends:`, outermost first.
+    pub extended: Vec<Location>,
 }
 
 /// Expands the pipeline at `entry`.
@@ -72,6 +74,7 @@ pub fn expand(entry: &Location, file_system: &dyn FileSystem, options: &Options)
         nodes: 0,
         too_large: false,
         too_many_files: false,
+        extended: Vec::new(),
     };
     let mut predefined = Object::new();
     for (name, value) in &options.variables {
@@ -291,6 +294,8 @@ struct Expander<'a> {
     nodes: usize,
     too_large: bool,
     too_many_files: bool,
+    /// The templates `extends:` named, in the order they were followed.
+    extended: Vec<Location>,
 }
 
 impl Expander<'_> {
@@ -316,7 +321,7 @@ impl Expander<'_> {
             },
             None => None,
         };
-        Expansion { sources: self.sources, root, parameters, diagnostics: self.diagnostics }
+        Expansion { sources: self.sources, root, parameters, diagnostics: self.diagnostics, extended: self.extended }
     }
 
     /// Records a diagnostic raised inside `scope`, noting the template references that led there.
@@ -1118,6 +1123,7 @@ impl Expander<'_> {
         let Some(Instance { scope: template_scope, entries, .. }) = self.instantiate(extends, scope) else {
             return Vec::new();
         };
+        self.extended.push((*template_scope.file).clone());
         self.mapping(&entries, &template_scope, None)
     }
 

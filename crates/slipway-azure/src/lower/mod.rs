@@ -114,6 +114,7 @@ impl Lowerer {
             variables: variables(root.get("variables")),
             stages,
             resources: resources(root.get("resources")),
+            extends: Vec::new(),
         })
     }
 

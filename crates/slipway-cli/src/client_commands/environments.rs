@@ -85,13 +85,18 @@ enum EnvironmentsCommand {
     AddCheck {
         /// The environment.
         name: String,
-        /// `approval`, `branchControl`, `businessHours` or `exclusiveLock`.
+        /// `approval`, `branchControl`, `businessHours`, `exclusiveLock`, `invokeRestApi`,
+        /// `queryMetrics` or `requiredTemplate`.
         #[arg(long = "type", value_name = "TYPE")]
         kind: String,
         /// Its settings as JSON: approval `{"approvers": [...], "minRequiredApprovers": N,
         /// "requesterCannotBeApprover": true, "instructions": "..."}`; branchControl
         /// `{"allowedBranches": ["refs/heads/main"]}`; businessHours `{"timeZone": "Europe/Berlin",
-        /// "days": ["Mon", ...], "startTime": "09:00", "endTime": "17:00"}`.
+        /// "days": ["Mon", ...], "startTime": "09:00", "endTime": "17:00"}`; invokeRestApi
+        /// `{"url": "...", "method": "POST", "headers": {...}, "body": "...", "successCriteria":
+        /// "eq(root['status'], 'ok')", "retryIntervalMinutes": 5}`; queryMetrics `{"url":
+        /// "http://127.0.0.1:9090", "query": "..."}`; requiredTemplate `{"requiredTemplates":
+        /// [{"repositoryName": "self", "templatePath": "deploy.yml"}]}`.
         #[arg(long, value_name = "JSON", default_value = "{}")]
         settings: String,
         /// How long a stage waits for it [default: 43200, 30 days].

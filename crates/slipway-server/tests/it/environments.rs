@@ -410,7 +410,9 @@ async fn environments_and_checks_refuse_bad_input_with_clear_errors() -> TestRes
             .await?
             .expect_problem(422),
     );
-    problems.push(check(json!({"type": "requiredTemplate", "settings": {}})).await?.expect_problem(422));
+    problems.push(
+        check(json!({"type": "requiredTemplate", "settings": {"requiredTemplates": []}})).await?.expect_problem(422),
+    );
     problems.push(
         check(json!({"type": "invokeRestApi", "settings": {"url": "file:///etc/passwd"}})).await?.expect_problem(422),
     );
@@ -652,4 +654,58 @@ async fn a_query_metrics_check_asks_a_real_prometheus() -> TestResult {
     assert!(failed["message"].as_str().is_some_and(|m| m.contains("refused 'rate(':")), "{failed}");
     server.stop().await;
     Ok(())
+}
+
+/// A template that deployment pipelines must extend, and a pipeline that does.
+const TEMPLATE: &str = "\
+stages:
+- stage: Deploy
+  jobs:
+  - deployment: ship
+    environment: guarded
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - script: echo deployed by the template
+";
+
+on_both_databases! {
+    /// Required template: a pipeline that extends the required template deploys; one that does
+    /// not fails before its stage starts, saying which templates it must extend.
+    async fn a_required_template_check_lets_only_pipelines_that_extend_it_deploy(database) {
+        let directory = tempfile::tempdir()?;
+        let server = TestServer::start_on(&directory.path().join("data"), database.as_deref(), 2).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let repository = directory.path().join("repo");
+        std::fs::create_dir_all(repository.join("templates"))?;
+        make_repository(&repository, &[
+            ("extends.yml", "trigger: none\nextends:\n  template: templates/deploy.yml\n"),
+            ("direct.yml", &DEPLOYS.replace("ENVIRONMENT", "guarded")),
+            ("templates/deploy.yml", TEMPLATE),
+        ])?;
+        for (name, file) in [("good", "extends.yml"), ("rogue", "direct.yml")] {
+            let pipeline = json!({ "name": name, "repository": repository.display().to_string(), "yamlPath": file });
+            let created = send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        }
+        send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "guarded"}))).await?;
+        add_check(&app, &admin, "guarded", json!({"type": "requiredTemplate", "settings": {"requiredTemplates": [
+            {"repositoryName": "self", "repositoryRef": "refs/heads/main", "templatePath": "/templates/deploy.yml"}]}})).await?;
+        let good = start_run(&app, &admin, "good", "main").await?;
+        assert_eq!(wait_for_run(&app, &admin, good).await?["result"], "Succeeded");
+        let passed = wait_for_checkpoint(&app, &admin, good, "Deploy", |c| c["state"] == "passed").await?;
+        assert_eq!(passed["checks"][0]["message"], "the pipeline extends templates/deploy.yml@self (refs/heads/main)");
+        let rogue = start_run(&app, &admin, "rogue", "main").await?;
+        assert_eq!(wait_for_run(&app, &admin, rogue).await?["result"], "Failed");
+        let failed = wait_for_checkpoint(&app, &admin, rogue, "Deploy", |c| c["state"] == "failed").await?;
+        assert_eq!(
+            failed["message"],
+            "the requiredTemplate check on environment 'guarded': the pipeline must extend one of these templates: \
+             templates/deploy.yml@self (refs/heads/main); it extends no template"
+        );
+        server.stop().await;
+        Ok(())
+    }
 }

@@ -18,6 +18,7 @@ fn plan() -> slipway_plan::Plan {
         variables: Vec::new(),
         stages: Vec::new(),
         resources: slipway_plan::Resources::default(),
+        extends: Vec::new(),
     }
 }
 
