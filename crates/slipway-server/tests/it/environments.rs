@@ -200,11 +200,25 @@ on_both_databases! {
             "the stage did not start: the approval check on environment 'production': rejected by ana: not now"
         );
 
-        // Two deployments, newest first; what runs where is the second run, after the first.
+        // Re-running the failed jobs waits for the checks again, at a new checkpoint.
+        let rerun = send(&app, Method::POST, &format!("/api/v1/runs/{third}/rerun"), Some(&carl), Some(json!({"failedOnly": true}))).await?;
+        assert!(rerun.status.is_success(), "{}", rerun.body);
+        let again = wait_for_checkpoint(&app, &rita, third, "Deploy", |c| c["state"] == "waiting" && c["checks"][0]["id"] != approval).await?;
+        let second_approval = again["checks"][0]["id"].as_i64().ok_or("no approval id")?;
+        assert_eq!(decide(&app, &ana, second_approval, "approved", "fixed now").await?.status, StatusCode::OK);
+        let rerun = wait_for_run(&app, &carl, third).await?;
+        assert_eq!(rerun["result"], "Succeeded", "{rerun}");
+        let checkpoints = send(&app, Method::GET, &format!("/api/v1/runs/{third}/checkpoints"), Some(&rita), None).await?;
+        let states: Vec<&str> = checkpoints.body["checkpoints"].as_array().map(|all| all.iter().filter_map(|c| c["state"].as_str()).collect()).unwrap_or_default();
+        assert_eq!(states, ["failed", "passed"], "{}", checkpoints.body);
+
+        // Three deployments, newest first; what runs where is the third run, after the second.
         let deployments = send(&app, Method::GET, "/api/v1/environments/production/deployments", Some(&rita), None).await?;
         let listed = deployments.body["deployments"].as_array().ok_or("no deployments")?;
-        assert_eq!(listed.len(), 2, "{}", deployments.body);
-        assert_eq!(listed[0]["run"], second);
+        assert_eq!(listed.len(), 3, "{}", deployments.body);
+        assert_eq!(listed[0]["run"], third);
+        assert_eq!(listed[1]["run"], second);
+        let listed = &listed[1..];
         assert_eq!(listed[0]["result"], "Succeeded");
         assert_eq!(listed[0]["stage"], "Deploy");
         assert_eq!(listed[0]["jobName"], "ship");
@@ -212,8 +226,8 @@ on_both_databases! {
         assert_eq!(listed[0]["triggeredBy"], "carl");
         assert_eq!(listed[0]["branch"], "refs/heads/main");
         assert!(listed[0]["commit"].as_str().is_some_and(|commit| commit.len() == 40));
-        assert_eq!(deployments.body["current"][0]["deployment"]["run"], second);
-        assert_eq!(deployments.body["current"][0]["previous"]["run"], first);
+        assert_eq!(deployments.body["current"][0]["deployment"]["run"], third);
+        assert_eq!(deployments.body["current"][0]["previous"]["run"], second);
         server.stop().await;
         Ok(())
     }
