@@ -10,20 +10,28 @@
 //!   variable groups (see [`library`]).
 //! - `/agents`: agents with their state and current job; admins create registration tokens there
 //!   (see [`agents`]).
+//! - `/environments` and `/environments/{name}`: environments, what runs where, their deployment
+//!   history and the checks on them, which admins add and delete there (see [`environments`]).
+//! - The run page's panel of what its stages wait for (checkpoints), with Approve and Reject
+//!   buttons for an approval's approvers; `/approvals`: the approvals waiting for the signed-in
+//!   user (see [`approvals`]).
 //! - `/admin/users` and `/users/{id}/tokens`: users, roles and personal access tokens.
 //! - `/login` and `/logout`: sign-in with a user name and a personal access token; the session
 //!   cookie is `HttpOnly`, `SameSite=Lax` and `Secure` over https. Every form post carries a CSRF
 //!   token tied to the session (see [`session`]).
 //!
-//! Pages read what they show with a fixed number of store queries, none per run or per job.
+//! Pages read what they show with a fixed number of store queries, none per run or per job (the
+//! environments list reads each environment's newest deployment: one query per environment).
 //! Everything shown is escaped ([`maud`] escapes by default; log lines go through [`log`]).
 
 #![warn(unreachable_pub)]
 
 mod admin;
 mod agents;
+mod approvals;
 mod assets;
 mod badge;
+mod environments;
 mod graph;
 mod library;
 mod live;
@@ -76,6 +84,14 @@ pub fn routes() -> Router<AppState> {
         .route("/agents", get(agents::agents))
         .route("/agents/registration-tokens", post(agents::create_registration_token))
         .route("/agents/pools/{name}", post(agents::set_pool))
+        .route("/environments", get(environments::environments).post(environments::create_environment))
+        .route("/environments/{name}", get(environments::environment))
+        .route("/environments/{name}/update", post(environments::update_environment))
+        .route("/environments/{name}/delete", post(environments::delete_environment))
+        .route("/environments/{name}/checks", post(environments::add_check))
+        .route("/environments/{name}/checks/{id}/delete", post(environments::delete_check))
+        .route("/approvals", get(approvals::approvals))
+        .route("/approvals/{id}", post(approvals::decide))
         .route("/assets/{file}", get(assets::asset))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(security_headers))
@@ -215,6 +231,8 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<String>
                     @if let Some(viewer) = viewer {
                         nav {
                             a href="/" { "Pipelines" }
+                            a href="/environments" { "Environments" }
+                            a href="/approvals" { "My approvals" }
                             a href="/library" { "Library" }
                             a href="/agents" { "Agents" }
                             a href=(format!("/users/{}/tokens", viewer.user.id)) { "Tokens" }

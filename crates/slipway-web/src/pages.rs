@@ -812,7 +812,8 @@ pub(crate) fn default_job(jobs: &[Job]) -> Option<&Job> {
         .or_else(|| jobs.first())
 }
 
-/// `GET /runs/{id}`: the run's graph, jobs, steps, results and log.
+/// `GET /runs/{id}`: the run's graph, jobs, steps, results, what its stages wait for
+/// (checkpoints, with the approval buttons) and log.
 pub(crate) async fn run(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -830,11 +831,15 @@ pub(crate) async fn run(
         .and_then(|key| view.jobs.iter().find(|job| job.key == key))
         .map(|job| job.display_name.clone());
     let raw = selected.as_deref().map(|key| format!("/runs/{run_id}/log?job={}", url_encode(key)));
+    // Outside the live part, which is rendered again as the run goes on: a comment being typed
+    // into an approval's form is kept.
+    let checkpoints = super::approvals::checkpoints_panel(&state, &viewer, &view.run).await?;
     let body = html! {
         div #run-live data-run=(run_id) data-job=(selected.as_deref().unwrap_or_default())
             data-done=(if view.run.status == RunStatus::Completed { "true" } else { "false" }) {
             (live)
         }
+        (checkpoints)
         section.panel.log-panel {
             div.log-head {
                 h2 { "Log" span #log-job { (job_name.as_deref().or(selected.as_deref()).map(|name| format!(": {name}")).unwrap_or_default()) } }

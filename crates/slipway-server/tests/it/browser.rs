@@ -3,6 +3,8 @@
 //! with the admin token, creates a pipeline from a fixture repository, runs it from the form,
 //! watches its log stream in, and sees the result and the test summary; a screenshot is kept.
 //! Then they set a secret variable on the pipeline's variables page, which lists it unshown.
+//! Last, a run's deployment stage waits for an approval: the approver signs in, finds it on "My
+//! approvals", opens the run page, approves it there with a comment, and the run completes.
 //!
 //! Without `chromium` and `chromedriver` the test is skipped with a note, unless
 //! `SLIPWAY_REQUIRE_BROWSER=1` (set by `.ci/run`), when it fails.
@@ -16,7 +18,9 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 
-use crate::support::{TestResult, TestServer, make_repository};
+use axum::http::{Method, StatusCode};
+
+use crate::support::{TestResult, TestServer, create_user, make_repository, send, wait_for_run};
 
 /// The key WebDriver gives an element reference under.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -239,7 +243,10 @@ async fn drive(browser: &Browser, directory: &Path) -> TestResult {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let serving = tokio::spawn(axum::serve(listener, slipway_server::router(server.state.clone())).into_future());
-    let outcome = scenario(browser, &base, &admin, &repository).await;
+    let mut outcome = scenario(browser, &base, &admin, &repository).await;
+    if outcome.is_ok() {
+        outcome = approval_scenario(browser, &base, &server, directory).await;
+    }
     server.state.begin_shutdown();
     serving.abort();
     server.stop().await;
@@ -363,5 +370,117 @@ async fn scenario(browser: &Browser, base: &str, admin: &str, repository: &Path)
     let html = browser.script("return document.documentElement.outerHTML").await?;
     assert!(!html.as_str().unwrap_or_default().contains("browser-secret-42"), "{html}");
 
+    Ok(())
+}
+
+/// A build stage, then a deployment stage to `production`.
+const DEPLOYS: &str = "\
+trigger: none
+stages:
+- stage: Build
+  jobs:
+  - job: build
+    steps:
+    - checkout: none
+    - script: echo built
+- stage: Deploy
+  jobs:
+  - deployment: ship
+    environment: production
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - script: echo deploying
+";
+
+/// A run waits for ana's approval; ana signs in, finds it on "My approvals", approves it on the
+/// run page, and the run completes.
+async fn approval_scenario(browser: &Browser, base: &str, server: &TestServer, directory: &Path) -> TestResult {
+    let long = Duration::from_secs(60);
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let repository = directory.join("deploying");
+    make_repository(&repository, &[("azure-pipelines.yml", DEPLOYS)])?;
+    let pipeline = json!({ "name": "ship", "repository": repository.display().to_string() });
+    let created = send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let ana = create_user(&app, &admin, "ana", "reader").await?;
+    let environment =
+        send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "production"}))).await?;
+    assert_eq!(environment.status, StatusCode::CREATED, "{}", environment.body);
+    let check = json!({"type": "approval", "settings": {
+        "approvers": ["ana"], "requesterCannotBeApprover": true, "instructions": "Look at the dashboard first."}});
+    let added = send(&app, Method::POST, "/api/v1/environments/production/checks", Some(&admin), Some(check)).await?;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let started = send(&app, Method::POST, "/api/v1/pipelines/ship/runs", Some(&admin), Some(json!({}))).await?;
+    let run = started.body["id"].as_i64().ok_or("no run id")?;
+    // The deployment stage waits at its checkpoint.
+    let start = Instant::now();
+    loop {
+        let checkpoints =
+            send(&app, Method::GET, &format!("/api/v1/runs/{run}/checkpoints"), Some(&admin), None).await?;
+        if checkpoints.body["checkpoints"][0]["state"] == "waiting" {
+            break;
+        }
+        if start.elapsed() > long {
+            return Err(format!("run {run} never waited for its approval: {}", checkpoints.body).into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The admin signs out; ana signs in and finds the approval waiting for her.
+    browser.goto(&format!("{base}/")).await?;
+    browser.click("form.signout button[type=submit]").await?;
+    browser.wait_for("the sign-in page", "return location.pathname === '/login'", long).await?;
+    browser.type_into("input[name=user]", "ana").await?;
+    browser.type_into("input[name=token]", &ana).await?;
+    browser.click("section.login button[type=submit]").await?;
+    browser.wait_for("the pipelines page", "return document.querySelector('header .who') !== null", long).await?;
+    browser.click("header.top nav a[href='/approvals']").await?;
+    browser.wait_for("My approvals", "return document.querySelector('section.approval') !== null", long).await?;
+    let card = browser.text("section.approval").await?;
+    assert!(card.contains("ship #") && card.contains("Deploy") && card.contains("production"), "{card}");
+    assert!(card.contains("Look at the dashboard first."), "{card}");
+
+    // On the run page, the panel shows the waiting stage; she approves with a comment.
+    browser.click("section.approval h2 a[href^='/runs/']").await?;
+    browser.wait_for("the run page", &format!("return location.pathname === '/runs/{run}'"), long).await?;
+    let panel = browser.text("#checkpoints").await?;
+    assert!(panel.contains("Stage Deploy") && panel.contains("waiting") && panel.contains("pending"), "{panel}");
+    assert!(panel.contains("Look at the dashboard first."), "{panel}");
+    browser.type_into("#checkpoints textarea[name=comment]", "the dashboard is green").await?;
+    browser.click("#checkpoints button[value=approved]").await?;
+    // Back on the run page, which follows the run live to its end.
+    browser
+        .wait_for(
+            "the run to complete",
+            &format!(
+                "return location.pathname === '/runs/{run}' && document.getElementById('run-live') \
+                 && document.getElementById('run-live').getAttribute('data-done') === 'true'"
+            ),
+            long,
+        )
+        .await?;
+    assert_eq!(browser.text("#run-status").await?, "succeeded");
+    assert_eq!(wait_for_run(&app, &admin, run).await?["result"], "Succeeded");
+    browser.goto(&format!("{base}/runs/{run}")).await?;
+    browser.wait_for("the checks panel", "return document.getElementById('checkpoints') !== null", long).await?;
+    let panel = browser.text("#checkpoints").await?;
+    assert!(panel.contains("passed") && panel.contains("approved by ana"), "{panel}");
+    assert!(panel.contains("the dashboard is green"), "{panel}");
+    let buttons = browser.script("return document.querySelectorAll('#checkpoints button').length").await?;
+    assert_eq!(buttons, json!(0));
+    let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slipway-ui").join("approved-run.png");
+    browser.screenshot(&screenshot).await?;
+    println!("screenshot of the approved run: {}", screenshot.display());
+
+    // The environment's page shows the deployment as what runs there.
+    browser.goto(&format!("{base}/environments/production")).await?;
+    browser.wait_for("the environment page", "return document.getElementById('current') !== null", long).await?;
+    let current = browser.text("#current").await?;
+    assert!(current.contains("ship") && current.contains("main"), "{current}");
+    browser.goto(&format!("{base}/approvals")).await?;
+    browser.wait_for("no approvals left", "return document.getElementById('no-approvals') !== null", long).await?;
     Ok(())
 }

@@ -1215,3 +1215,421 @@ async fn admins_disable_enable_and_delete_a_pipeline_from_its_page() -> TestResu
     server.stop().await;
     Ok(())
 }
+
+/// A build stage, then a deployment stage to `production` (as `environments.rs` deploys).
+const DEPLOYS: &str = "\
+trigger: none
+stages:
+- stage: Build
+  jobs:
+  - job: build
+    steps:
+    - checkout: none
+    - script: echo built
+- stage: Deploy
+  jobs:
+  - deployment: ship
+    environment: production
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - script: echo deploying run $(Build.BuildId)
+";
+
+/// Waits (at most 15 seconds) until run `run`'s checkpoint of `stage` matches `accept`; gives it.
+async fn wait_for_checkpoint(
+    app: &Router,
+    token: &str,
+    run: i64,
+    stage: &str,
+    accept: impl Fn(&serde_json::Value) -> bool,
+) -> TestResult<serde_json::Value> {
+    let uri = format!("/api/v1/runs/{run}/checkpoints");
+    let mut last = serde_json::Value::Null;
+    for _ in 0..150 {
+        let answer = send(app, Method::GET, &uri, Some(token), None).await?;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        if let Some(found) = answer.body["checkpoints"]
+            .as_array()
+            .and_then(|all| all.iter().rev().find(|checkpoint| checkpoint["stage"] == stage))
+        {
+            if accept(found) {
+                return Ok(found.clone());
+            }
+            last = found.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(format!("run {run}'s checkpoint of {stage} did not come to the expected state: {last}").into())
+}
+
+/// The part of `body` from `start` on (the whole body when `start` is not in it).
+fn from<'a>(body: &'a str, start: &str) -> &'a str {
+    body.find(start).map_or(body, |at| &body[at..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environments_show_deployments_and_checks_and_admins_manage_them() -> TestResult {
+    let Roles { server, admin: (mut admin, admin_csrf), reader: (mut rita, rita_csrf), _directory, .. } =
+        roles_with_pipeline(DEPLOYS, 2).await?;
+    let app = server.app();
+    let token = server.admin_token.clone().ok_or("no admin token")?;
+    let home = rita.get("/").await?;
+    assert!(home.body.contains("href=\"/environments\""), "the navigation links environments: {}", home.body);
+    assert!(rita.get("/environments").await?.body.contains("No environments yet."));
+
+    // A run deploys: the environment is made on first use, and the deployment recorded.
+    let started = send(&app, Method::POST, "/api/v1/pipelines/demo/runs", Some(&token), Some(json!({}))).await?;
+    let id = started.body["id"].as_i64().ok_or("no run id")?;
+    let run = wait_for_run(&app, &token, id).await?;
+    assert_eq!(run["result"], "Succeeded", "{run}");
+    let commit = run["commit"].as_str().ok_or("no commit")?.to_owned();
+
+    let list = rita.get("/environments").await?;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let row = list.body.split("<tr>").find(|row| row.contains("production")).ok_or("no row for production")?;
+    assert!(row.contains("href=\"/environments/production\""), "{row}");
+    assert!(row.contains(&format!("href=\"/runs/{id}\"")) && row.contains("demo #"), "{row}");
+    assert!(row.contains("<span class=\"badge s-ok\">succeeded</span>"), "{row}");
+    assert!(!list.body.contains("New environment"), "readers get no form: {}", list.body);
+
+    let page = rita.get("/environments/production").await?;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let current = from(&page.body, "id=\"current\"");
+    assert!(current.contains(&format!("href=\"/runs/{id}\"")), "what runs where: {current}");
+    assert!(current.contains(&commit[..8]) && current.contains("<td>main</td>"), "{current}");
+    assert!(current.contains("nothing before"), "{current}");
+    let history = from(&page.body, "id=\"history\"");
+    for cell in ["<td>demo</td>", "<td>Deploy</td>", "<td>ship</td>", "<td>runOnce</td>", "<td>admin</td>"] {
+        assert!(history.contains(cell), "{cell}: {history}");
+    }
+    assert!(history.contains(&format!("title=\"{commit}\"")), "{history}");
+    assert!(history.contains("<span class=\"badge s-ok\">succeeded</span>"), "{history}");
+    assert!(page.body.contains("No checks: stages deploy here without waiting."), "{}", page.body);
+    assert!(page.body.contains("by a deployment job's first use"), "{}", page.body);
+    assert!(!page.body.contains("Add a check") && !page.body.contains("Delete environment"), "{}", page.body);
+
+    // An admin adds checks through the form; the service's words show beside a refused one.
+    let page = admin.get("/environments/production").await?;
+    assert!(page.body.contains("id=\"add-check\"") && page.body.contains("Delete environment"), "{}", page.body);
+    let action = "/environments/production/checks";
+    let approval = [
+        ("csrf", admin_csrf.as_str()),
+        ("type", "approval"),
+        ("approvers", "rita, <b>ana</b>"),
+        ("min_required_approvers", "1"),
+        ("requester_cannot_be_approver", "true"),
+        ("instructions", "look at <script>alert(1)</script> first"),
+        ("timeout_minutes", "120"),
+    ];
+    let missing = admin.post(action, &approval[1..]).await?;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN, "no CSRF token: {}", missing.body);
+    let refused = rita.post(action, &[("csrf", &rita_csrf), ("type", "exclusiveLock")]).await?;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    for (fields, status, says) in [
+        (vec![("type", "approval"), ("approvers", " ")], 422, "'approvers' must name at least one user"),
+        (
+            vec![("type", "approval"), ("approvers", "rita"), ("min_required_approvers", "2")],
+            422,
+            "'minRequiredApprovers' is 2",
+        ),
+        (vec![("type", "approval"), ("approvers", "rita"), ("timeout_minutes", "0")], 422, "'timeoutMinutes' is 0"),
+        (vec![("type", "approval"), ("approvers", "rita"), ("timeout_minutes", "soon")], 400, "not 'soon'"),
+        (vec![("type", "branchControl"), ("allowed_branches", " , ")], 422, "'allowedBranches' must name"),
+        (
+            vec![
+                ("type", "businessHours"),
+                ("time_zone", "Mars/Olympus"),
+                ("start_time", "09:00"),
+                ("end_time", "17:00"),
+            ],
+            422,
+            "Mars/Olympus",
+        ),
+        (vec![("type", "json"), ("json_type", "<teleport>")], 422, "'&lt;teleport&gt;' is not a type of check"),
+        (vec![("type", "json"), ("json_type", "approval"), ("json_settings", "{")], 400, "The settings are not JSON"),
+        (
+            vec![
+                ("type", "json"),
+                ("json_type", "approval"),
+                ("json_settings", r#"{"approvers": ["rita"], "colour": 1}"#),
+            ],
+            422,
+            "unknown field `colour`",
+        ),
+        (vec![("type", "json"), ("json_type", " ")], 400, "Name the check's type"),
+        (vec![("type", "<teleport>")], 422, "'&lt;teleport&gt;' is not a type of check"),
+    ] {
+        let mut posted = vec![("csrf", admin_csrf.as_str())];
+        posted.extend(fields.iter().copied());
+        let answer = admin.post(action, &posted).await?;
+        assert_eq!(answer.status.as_u16(), status, "{fields:?}: {}", answer.body);
+        let shown = from(&answer.body, "Add a check");
+        assert!(shown.contains("class=\"problem\" role=\"alert\"") && shown.contains(says), "{fields:?}: {shown}");
+        assert!(answer.body.contains("id=\"current\""), "the whole page shows again: {}", answer.body);
+    }
+    let kept = admin
+        .post(
+            action,
+            &[("csrf", &admin_csrf), ("type", "approval"), ("approvers", "rita"), ("timeout_minutes", "soon")],
+        )
+        .await?;
+    assert!(kept.body.contains("name=\"approvers\" value=\"rita\""), "what was typed is kept: {}", kept.body);
+    assert!(kept.body.contains("name=\"timeout_minutes\" min=\"1\" value=\"soon\""), "{}", kept.body);
+    assert!(
+        server.state.store().list_checks(server.state.store().environment("production").await?.id).await?.is_empty()
+    );
+
+    let added = admin.post(action, &approval).await?;
+    assert_eq!(
+        (added.status, added.location()),
+        (StatusCode::SEE_OTHER, "/environments/production#checks"),
+        "{}",
+        added.body
+    );
+    let branches = admin
+        .post(action, &[("csrf", &admin_csrf), ("type", "branchControl"), ("allowed_branches", "main, release/*")])
+        .await?;
+    assert_eq!(branches.status, StatusCode::SEE_OTHER, "{}", branches.body);
+    let checks = send(&app, Method::GET, "/api/v1/environments/production/checks", Some(&token), None).await?;
+    let listed = checks.body["checks"].as_array().ok_or("no checks")?;
+    assert_eq!(listed.len(), 2, "{}", checks.body);
+    assert_eq!(
+        listed[0]["settings"],
+        json!({"approvers": ["rita", "<b>ana</b>"], "minRequiredApprovers": 1, "requesterCannotBeApprover": true,
+               "instructions": "look at <script>alert(1)</script> first"})
+    );
+    assert_eq!(listed[0]["timeoutMinutes"], 120);
+    assert_eq!(listed[1]["settings"], json!({"allowedBranches": ["main", "release/*"]}));
+
+    // Everyone sees the checks, readably and escaped; only admins get the delete buttons.
+    let page = rita.get("/environments/production").await?;
+    let shown = from(&page.body, "id=\"checks\"");
+    assert!(
+        shown.contains("Approvers: rita, &lt;b&gt;ana&lt;/b&gt;") && shown.contains("1 of 2 must approve"),
+        "{shown}"
+    );
+    assert!(shown.contains("may not approve it") && shown.contains("2 hours"), "{shown}");
+    assert!(shown.contains("look at &lt;script&gt;alert(1)&lt;/script&gt; first"), "{shown}");
+    assert!(!page.body.contains("<script>alert(1)"), "{}", page.body);
+    assert!(shown.contains("Allowed branches: <code>main</code>, <code>release/*</code>"), "{shown}");
+    assert!(!shown.contains(">Delete<") && !shown.contains("add-check"), "{shown}");
+    let first = listed[0]["id"].as_i64().ok_or("no check id")?;
+    let delete = format!("/environments/production/checks/{first}/delete");
+    assert_eq!(rita.post(&delete, &[("csrf", &rita_csrf)]).await?.status, StatusCode::FORBIDDEN);
+    assert_eq!(admin.post(&delete, &[]).await?.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let page = admin.get("/environments/production").await?;
+    assert!(page.body.contains(&format!("action=\"{delete}\"")), "{}", page.body);
+    let deleted = admin.post(&delete, &[("csrf", &admin_csrf)]).await?;
+    assert_eq!((deleted.status, deleted.location()), (StatusCode::SEE_OTHER, "/environments/production#checks"));
+    assert_eq!(admin.post(&delete, &[("csrf", &admin_csrf)]).await?.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        admin.post("/environments/production/checks/abc/delete", &[("csrf", &admin_csrf)]).await?.status,
+        StatusCode::BAD_REQUEST
+    );
+    let page = rita.get("/environments/production").await?;
+    assert!(!page.body.contains("Approvers:") && page.body.contains("Allowed branches"), "{}", page.body);
+
+    // Admins create, describe and rename environments; a taken name is refused on the page.
+    assert_eq!(
+        rita.post("/environments", &[("csrf", &rita_csrf), ("name", "staging")]).await?.status,
+        StatusCode::FORBIDDEN
+    );
+    let created = admin
+        .post(
+            "/environments",
+            &[("csrf", &admin_csrf), ("name", "staging"), ("description", "<i>before</i> production")],
+        )
+        .await?;
+    assert_eq!(
+        (created.status, created.location()),
+        (StatusCode::SEE_OTHER, "/environments/staging"),
+        "{}",
+        created.body
+    );
+    let taken = admin.post("/environments", &[("csrf", &admin_csrf), ("name", "STAGING")]).await?;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    assert!(from(&taken.body, "New environment").contains("exists already"), "{}", taken.body);
+    let page = rita.get("/environments/staging").await?;
+    assert!(page.body.contains("&lt;i&gt;before&lt;/i&gt; production") && !page.body.contains("<i>before"));
+    assert!(page.body.contains("No deployments yet.") && page.body.contains("Nothing has been deployed here"));
+    let clash = admin
+        .post("/environments/staging/update", &[("csrf", &admin_csrf), ("name", "Production"), ("description", "x")])
+        .await?;
+    assert_eq!(clash.status, StatusCode::CONFLICT, "{}", clash.body);
+    assert!(from(&clash.body, "Name and description").contains("exists already"), "{}", clash.body);
+    assert!(clash.body.contains("name=\"name\" required maxlength=\"256\" value=\"Production\""), "{}", clash.body);
+    let renamed = admin
+        .post("/environments/staging/update", &[("csrf", &admin_csrf), ("name", "qa"), ("description", "the QA one")])
+        .await?;
+    assert_eq!((renamed.status, renamed.location()), (StatusCode::SEE_OTHER, "/environments/qa"), "{}", renamed.body);
+    assert!(admin.get("/environments/qa").await?.body.contains("the QA one"));
+    assert_eq!(rita.get("/environments/staging").await?.status, StatusCode::NOT_FOUND);
+
+    // Deleting asks for the name again (in any case).
+    let wrong = admin.post("/environments/qa/delete", &[("csrf", &admin_csrf), ("confirm", "q")]).await?;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.body);
+    assert!(from(&wrong.body, "Delete this environment").contains("type its name, 'qa', to confirm"));
+    assert_eq!(
+        rita.post("/environments/qa/delete", &[("csrf", &rita_csrf), ("confirm", "qa")]).await?.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(admin.get("/environments/qa").await?.status, StatusCode::OK, "still there");
+    let gone = admin.post("/environments/qa/delete", &[("csrf", &admin_csrf), ("confirm", " QA ")]).await?;
+    assert_eq!((gone.status, gone.location()), (StatusCode::SEE_OTHER, "/environments"), "{}", gone.body);
+    assert_eq!(admin.get("/environments/qa").await?.status, StatusCode::NOT_FOUND);
+    assert_eq!(admin.get("/environments/production?before=x").await?.status, StatusCode::BAD_REQUEST);
+    let older = admin.get(&format!("/environments/production?before={}", i64::MAX)).await?;
+    assert!(older.body.contains(&format!("href=\"/runs/{id}\"")), "{}", older.body);
+
+    let audit = server.state.store().list_audit(None, 50).await?;
+    for action in ["check.add", "check.delete", "environment.create", "environment.update", "environment.delete"] {
+        assert!(audit.iter().any(|entry| entry.action == action && entry.actor == "admin"), "{action}: {audit:?}");
+    }
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_approval_is_decided_from_the_run_page_and_my_approvals() -> TestResult {
+    let Roles { server, contributor: (mut cora, cora_csrf), reader: (mut rita, rita_csrf), _directory, .. } =
+        roles_with_pipeline(DEPLOYS, 2).await?;
+    let app = server.app();
+    let token = server.admin_token.clone().ok_or("no admin token")?;
+    let ana_token = create_user(&app, &token, "ana", "reader").await?;
+    let mut ana = Client::new(server.app());
+    let ana_csrf = ana.sign_in("ana", &ana_token).await?;
+    let created =
+        send(&app, Method::POST, "/api/v1/environments", Some(&token), Some(json!({"name": "production"}))).await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let check = json!({"type": "approval", "settings": {
+        "approvers": ["cora", "ana"], "minRequiredApprovers": 1, "requesterCannotBeApprover": true,
+        "instructions": "check the <b>dashboard</b> first"}});
+    let added = send(&app, Method::POST, "/api/v1/environments/production/checks", Some(&token), Some(check)).await?;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+
+    // cora starts a run from the form; its deployment stage waits for an approval.
+    let started = cora.post("/pipelines/demo/run", &[("csrf", &cora_csrf), ("branch", "")]).await?;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let id: i64 = started.location().strip_prefix("/runs/").ok_or("not a run page")?.parse()?;
+    let waiting = |checkpoint: &serde_json::Value| {
+        checkpoint["state"] == "waiting"
+            && checkpoint["checks"][0]["message"].as_str().is_some_and(|message| message.contains("0 of 1 approvals"))
+    };
+    let checkpoint = wait_for_checkpoint(&app, &token, id, "Deploy", waiting).await?;
+    let approval = checkpoint["checks"][0]["id"].as_i64().ok_or("no approval id")?;
+    let action = format!("/approvals/{approval}");
+
+    // The requester sees the panel, without the buttons, and why.
+    let page = cora.get(&format!("/runs/{id}")).await?;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let panel = from(&page.body, "id=\"checkpoints\"");
+    assert!(panel.contains("Stage Deploy") && panel.contains("<span class=\"badge s-wait\">waiting</span>"), "{panel}");
+    assert!(panel.contains("Approval</strong> on <a href=\"/environments/production\">production</a>"), "{panel}");
+    assert!(
+        panel.contains("<span class=\"badge s-wait\">pending</span>") && panel.contains("0 of 1 approvals"),
+        "{panel}"
+    );
+    assert!(panel.contains("check the &lt;b&gt;dashboard&lt;/b&gt; first"), "{panel}");
+    assert!(panel.contains("Approvers: cora, ana · 1 of 2 must approve"), "{panel}");
+    assert!(panel.contains("No decisions yet."), "{panel}");
+    assert!(!panel.contains(">Approve<") && !panel.contains(&format!("action=\"{action}\"")), "{panel}");
+    assert!(panel.contains("You started this run"), "{panel}");
+    assert!(page.body.contains("id=\"run-live\""), "the live part is still there: {}", page.body);
+    // A reader who is no approver neither.
+    let page = rita.get(&format!("/runs/{id}")).await?;
+    let panel = from(&page.body, "id=\"checkpoints\"");
+    assert!(!panel.contains(">Approve<") && panel.contains("Only its approvers may decide it."), "{panel}");
+    // The approver gets the buttons, on the run page and on "My approvals".
+    let page = ana.get(&format!("/runs/{id}")).await?;
+    let panel = from(&page.body, "id=\"checkpoints\"");
+    assert!(panel.contains(&format!("action=\"{action}\"")), "{panel}");
+    assert!(panel.contains(">Approve<") && panel.contains(">Reject<") && panel.contains("name=\"comment\""), "{panel}");
+    assert!(page.body.contains("href=\"/approvals\""), "the navigation links My approvals: {}", page.body);
+    let mine = ana.get("/approvals").await?;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert!(mine.body.contains(&format!("href=\"/runs/{id}\"")) && mine.body.contains("demo #"), "{}", mine.body);
+    assert!(mine.body.contains("stage Deploy") && mine.body.contains("href=\"/environments/production\""));
+    assert!(mine.body.contains("Run started by cora") && mine.body.contains("check the &lt;b&gt;dashboard&lt;/b&gt;"));
+    assert!(
+        mine.body.contains("name=\"back\" value=\"approvals\"") && mine.body.contains(">Approve<"),
+        "{}",
+        mine.body
+    );
+    let none = cora.get("/approvals").await?;
+    assert!(none.body.contains("Nothing waits for your approval.") && !none.body.contains(">Approve<"));
+
+    // Refusals: no CSRF token, not an approver, the requester, no such status or approval.
+    let missing = ana.post(&action, &[("status", "approved")]).await?;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN, "{}", missing.body);
+    let stranger = rita.post(&action, &[("csrf", &rita_csrf), ("status", "approved")]).await?;
+    assert_eq!(stranger.status, StatusCode::FORBIDDEN, "{}", stranger.body);
+    assert!(stranger.body.contains("rita is not an approver"), "{}", stranger.body);
+    let own = cora.post(&action, &[("csrf", &cora_csrf), ("status", "approved")]).await?;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{}", own.body);
+    assert!(own.body.contains("cora started run"), "{}", own.body);
+    let odd = ana.post(&action, &[("csrf", &ana_csrf), ("status", "maybe")]).await?;
+    assert_eq!(odd.status, StatusCode::BAD_REQUEST, "{}", odd.body);
+    assert_eq!(
+        ana.post("/approvals/99999", &[("csrf", &ana_csrf), ("status", "approved")]).await?.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        ana.post("/approvals/abc", &[("csrf", &ana_csrf), ("status", "approved")]).await?.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(ana.get(&action).await?.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(server.state.store().run(slipway_store::RunId(id)).await?.status != slipway_store::RunStatus::Completed);
+
+    // The approver approves from the run page: back to it, and the run goes on to the end.
+    let approved = ana
+        .post(&action, &[("csrf", &ana_csrf), ("status", "approved"), ("comment", "dashboards are <green>")])
+        .await?;
+    assert_eq!(
+        (approved.status, approved.location()),
+        (StatusCode::SEE_OTHER, format!("/runs/{id}#checkpoints").as_str()),
+        "{}",
+        approved.body
+    );
+    let finished = wait_for_run(&app, &token, id).await?;
+    assert_eq!(finished["result"], "Succeeded", "{finished}");
+    wait_for_checkpoint(&app, &token, id, "Deploy", |checkpoint| checkpoint["state"] == "passed").await?;
+    let page = rita.get(&format!("/runs/{id}")).await?;
+    let panel = from(&page.body, "id=\"checkpoints\"");
+    assert!(panel.contains("<span class=\"badge s-ok\">passed</span>") && panel.contains("approved by ana"), "{panel}");
+    assert!(panel.contains("<strong>ana</strong> <span class=\"badge s-ok\">approved</span>"), "{panel}");
+    assert!(panel.contains("dashboards are &lt;green&gt;") && !panel.contains("<green>"), "{panel}");
+    assert!(!panel.contains("<form"), "{panel}");
+    let again = ana.post(&action, &[("csrf", &ana_csrf), ("status", "approved")]).await?;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    // The run page's live stream follows the run to its end as before.
+    let live = rita.get(&format!("/runs/{id}/live")).await?;
+    assert!(live.body.trim_end().ends_with("data: {\"status\":\"completed\"}"), "{}", live.body);
+    // What the service recorded: the deployment, and the decision in the audit log.
+    let environment = rita.get("/environments/production").await?;
+    assert!(from(&environment.body, "id=\"current\"").contains(&format!("href=\"/runs/{id}\"")));
+    let audit = server.state.store().list_audit(None, 50).await?;
+    assert!(audit.iter().any(|entry| entry.action == "approval.approve" && entry.actor == "ana"), "{audit:?}");
+
+    // A rejection from "My approvals" goes back there, and fails the stage with the comment.
+    let second = cora.post("/pipelines/demo/run", &[("csrf", &cora_csrf), ("branch", "")]).await?;
+    let second: i64 = second.location().strip_prefix("/runs/").ok_or("not a run page")?.parse()?;
+    let checkpoint = wait_for_checkpoint(&app, &token, second, "Deploy", waiting).await?;
+    let approval = checkpoint["checks"][0]["id"].as_i64().ok_or("no approval id")?;
+    let rejected = ana
+        .post(
+            &format!("/approvals/{approval}"),
+            &[("csrf", &ana_csrf), ("status", "rejected"), ("comment", "not today"), ("back", "approvals")],
+        )
+        .await?;
+    assert_eq!((rejected.status, rejected.location()), (StatusCode::SEE_OTHER, "/approvals"), "{}", rejected.body);
+    assert_eq!(wait_for_run(&app, &token, second).await?["result"], "Failed");
+    let page = cora.get(&format!("/runs/{second}")).await?;
+    let panel = from(&page.body, "id=\"checkpoints\"");
+    assert!(panel.contains("<span class=\"badge s-fail\">failed</span>"), "{panel}");
+    assert!(panel.contains("rejected by ana: not today"), "{panel}");
+    assert!(ana.get("/approvals").await?.body.contains("Nothing waits for your approval."));
+    server.stop().await;
+    Ok(())
+}
