@@ -12,6 +12,11 @@ use std::process::{Command, Stdio};
 
 use slipway_protocol::capability;
 
+/// The capability that makes an agent a virtual-machine resource of an environment.
+pub use slipway_protocol::capability::ENVIRONMENT;
+/// The capability that holds its tags there, separated by commas.
+pub use slipway_protocol::capability::TAGS;
+
 /// The flag each tool prints its version with.
 fn version_argument(tool: &str) -> &'static str {
     match tool {

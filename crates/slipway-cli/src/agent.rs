@@ -36,6 +36,15 @@ pub struct AgentArgs {
     /// given again, they replace the kept ones.
     #[arg(long = "capability", value_name = "KEY=VALUE")]
     pub capabilities: Vec<String>,
+    /// Make the agent a virtual-machine resource of this environment (made if it does not
+    /// exist): deployment jobs with `resourceType: VirtualMachine` run on its resources. Kept
+    /// for later starts like `--capability` (it is the capability `Slipway.Environment`).
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// A tag of the agent in its environment (repeatable): a deployment job's `tags:` pick the
+    /// resources that have all of them (the capability `Slipway.Tags`).
+    #[arg(long = "tag", value_name = "T", requires = "environment")]
+    pub tags: Vec<String>,
     /// Ask the agent running in the work directory to finish its current job and stop.
     #[arg(long)]
     pub drain: bool,
@@ -68,6 +77,22 @@ pub fn agent_command(args: &AgentArgs) -> ExitCode {
             }
         }
     }
+    if let Some(environment) = &args.environment {
+        if environment.trim().is_empty() {
+            eprintln!("error: --environment is empty; give the name of the environment the agent deploys to");
+            return ExitCode::from(2);
+        }
+        capabilities.insert(slipway_agent::capabilities::ENVIRONMENT.to_owned(), environment.trim().to_owned());
+        if let Some(tag) = args.tags.iter().find(|tag| tag.trim().is_empty() || tag.contains(',')) {
+            eprintln!("error: --tag '{tag}' is not a tag: give one tag per --tag, without commas");
+            return ExitCode::from(2);
+        }
+        if !args.tags.is_empty() {
+            let tags: Vec<&str> = args.tags.iter().map(|tag| tag.trim()).collect();
+            capabilities.insert(slipway_agent::capabilities::TAGS.to_owned(), tags.join(","));
+        }
+    }
+    let given = !args.capabilities.is_empty() || args.environment.is_some();
     // Tests make minutes shorter, as `slipway run` lets them.
     let minute = std::env::var("SLIPWAY_TEST_MINUTE_MS")
         .ok()
@@ -79,7 +104,7 @@ pub fn agent_command(args: &AgentArgs) -> ExitCode {
         name: args.name.clone(),
         pool: args.pool.clone(),
         work_dir: args.work_dir.clone(),
-        capabilities: if args.capabilities.is_empty() { None } else { Some(capabilities) },
+        capabilities: if given { Some(capabilities) } else { None },
         minute,
     };
     let control = Arc::new(Control::new());

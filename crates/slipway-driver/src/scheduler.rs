@@ -845,12 +845,23 @@ impl Scheduler {
                 let canceled = self.canceled;
                 let node = &mut self.stages[s].jobs[j];
                 let mut job_running = node.legs.iter().filter(|leg| leg.state == State::Running).count();
+                // A rolling deployment stops at the first target that fails.
+                let stopped = job.stop_on_failure
+                    && node
+                        .legs
+                        .iter()
+                        .any(|leg| matches!(leg.state, State::Done(TaskResult::Failed | TaskResult::Canceled)));
                 for (l, leg) in node.legs.iter_mut().enumerate() {
                     if leg.state != State::Pending {
                         continue;
                     }
                     if canceled && !node.started_after_cancel {
                         leg.state = State::Done(TaskResult::Canceled);
+                        progressed = true;
+                        continue;
+                    }
+                    if stopped {
+                        leg.state = State::Done(TaskResult::Skipped);
                         progressed = true;
                         continue;
                     }
@@ -1133,6 +1144,30 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_job_that_stops_on_failure_starts_no_leg_after_one_failed() {
+        let mut rolling = job("ship", &[], vec![]);
+        rolling.legs = ["vm1", "vm2", "vm3", "vm4"]
+            .iter()
+            .map(|&n| Leg { name: Some(n.into()), display_name: None, variables: vec![], target: None })
+            .collect();
+        rolling.max_parallel = Some(1);
+        rolling.stop_on_failure = true;
+        let trace = drive(plan(vec![stage("Deploy", &[], vec![rolling])]), &Selection::default(), 4, None, &|name| {
+            if name == "Deploy.ship.vm2" { (TaskResult::Failed, vec![]) } else { ok(name) }
+        });
+        assert_eq!(
+            trace.lines,
+            [
+                "stage Deploy started",
+                "start Deploy.ship.vm1",
+                "start Deploy.ship.vm2",
+                "job Deploy.ship Failed",
+                "stage Deploy Failed"
+            ]
+        );
+    }
+
+    #[test]
     fn continue_on_error_jobs_let_dependents_run() {
         let mut flaky = job("Flaky", &[], vec![]);
         flaky.continue_on_error = true;
@@ -1158,6 +1193,7 @@ pub(crate) mod tests {
                 name: Some(name.into()),
                 display_name: None,
                 variables: vec![("os".into(), name.into())],
+                target: None,
             })
             .collect();
         matrix.max_parallel = Some(1);
@@ -1197,8 +1233,10 @@ pub(crate) mod tests {
         let mut when_canceled = job("OnCancel", &["B"], vec![]);
         when_canceled.condition = Some(cond("canceled()"));
         let mut matrix = job("B", &["A"], vec![]);
-        matrix.legs =
-            ["x", "y"].iter().map(|&n| Leg { name: Some(n.into()), display_name: None, variables: vec![] }).collect();
+        matrix.legs = ["x", "y"]
+            .iter()
+            .map(|&n| Leg { name: Some(n.into()), display_name: None, variables: vec![], target: None })
+            .collect();
         matrix.max_parallel = Some(1);
         let p = plan(vec![stage(
             "S",
@@ -1219,7 +1257,7 @@ pub(crate) mod tests {
     #[test]
     fn output_variables_flow_to_jobs_and_stages() {
         let mut matrix = job("M", &[], vec![]);
-        matrix.legs = vec![Leg { name: Some("linux".into()), display_name: None, variables: vec![] }];
+        matrix.legs = vec![Leg { name: Some("linux".into()), display_name: None, variables: vec![], target: None }];
         let mut b = job("B", &["A", "M"], vec![]);
         b.variables = vec![
             var("fromA", "$[ dependencies.A.outputs['setter.version'] ]"),
@@ -1252,8 +1290,12 @@ pub(crate) mod tests {
         s.variables = vec![var("where", "stage")];
         let mut j = job("J", &[], vec![]);
         j.variables = vec![var("where", "job")];
-        j.legs =
-            vec![Leg { name: Some("l".into()), display_name: None, variables: vec![("where".into(), "leg".into())] }];
+        j.legs = vec![Leg {
+            name: Some("l".into()),
+            display_name: None,
+            variables: vec![("where".into(), "leg".into())],
+            target: None,
+        }];
         let mut k = job("K", &[], vec![]);
         k.variables = vec![var("where", "job")];
         s.jobs = vec![j, k];

@@ -16,7 +16,7 @@ use slipway_store::{Job, Run, StoreError};
 pub type HookFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// Whether a waiting stage may start.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Gate {
     /// Its checks passed: it starts.
     Open,
@@ -25,6 +25,10 @@ pub enum Gate {
     /// A check failed, was rejected or timed out: the stage fails without starting, with this
     /// reason.
     Failed(String),
+    /// The checks passed, and the stage's jobs need this plan instead (its deployment jobs'
+    /// legs placed on the environment's virtual machines): the orchestrator stores it and
+    /// builds the run's driver again from it, then asks again.
+    Replan(Box<Plan>),
 }
 
 /// A stage that waits, as the orchestrator asks about it.

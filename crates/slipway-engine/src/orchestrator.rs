@@ -419,6 +419,14 @@ impl Orchestrator {
                     Gate::Open => progress.driver.open_gate(stage),
                     Gate::Failed(message) => progress.driver.fail_gate(stage, message),
                     Gate::Waiting => {}
+                    Gate::Replan(plan) => {
+                        // Nothing of the stage has started: the driver is built again from the
+                        // plan stored, as after a restart.
+                        store.set_run_plan(run_id, &plan).await?;
+                        self.runs.remove(&run_id);
+                        self.shared.wake.notify_one();
+                        return Ok(queued_any);
+                    }
                 }
             }
             let steps = progress.driver.poll(now_ms());
@@ -706,9 +714,19 @@ async fn feed(
 /// The store's job of a leg the driver starts.
 fn new_job(plan: &Plan, start: &LegStart, pools: &HashMap<String, PoolSettings>) -> NewJob {
     let job = plan.stages.get(start.leg.stage).and_then(|stage| stage.jobs.get(start.leg.job));
-    let place = job
-        .map(|job| agents::placement(job, pools))
-        .unwrap_or_else(|| agents::Placement { pool: LOCAL_POOL.to_owned(), demands: Vec::new() });
+    let target = job.and_then(|job| job.legs.get(start.leg.leg)).and_then(|leg| leg.target.as_ref());
+    let place = match (job, target) {
+        // A leg placed on one agent (a virtual machine of an environment) goes to that agent.
+        (_, Some(target)) => agents::Placement {
+            pool: target.pool.clone(),
+            demands: vec![slipway_plan::Demand {
+                name: slipway_protocol::capability::NAME.to_owned(),
+                equals: Some(target.agent.clone()),
+            }],
+        },
+        (Some(job), None) => agents::placement(job, pools),
+        (None, None) => agents::Placement { pool: LOCAL_POOL.to_owned(), demands: Vec::new() },
+    };
     NewJob {
         stage: start.stage.clone(),
         job: start.job.clone(),

@@ -255,6 +255,20 @@ impl EnvironmentHooks {
             return Ok(Gate::Failed(reason));
         }
         if all_passed {
+            // The stage's virtual-machine deployment jobs are placed on the machines there are
+            // now (stored in the plan before the checkpoint passes, so a restart keeps them).
+            let index = plan.stages.iter().position(|candidate| candidate.name == stage.name).unwrap_or(0);
+            let agents =
+                if crate::machines::wants_machines(stage) { self.store.list_agents().await? } else { Vec::new() };
+            match crate::machines::place(plan, index, &agents) {
+                crate::machines::Placed::Unchanged => {}
+                crate::machines::Placed::Replan(plan) => return Ok(Gate::Replan(plan)),
+                crate::machines::Placed::NoResource(reason) => {
+                    self.store.finish_checkpoint(checkpoint.id, CheckpointState::Failed, Some(&reason)).await?;
+                    self.store.release_locks(run.id, Some(&stage.name)).await?;
+                    return Ok(Gate::Failed(reason));
+                }
+            }
             self.store.finish_checkpoint(checkpoint.id, CheckpointState::Passed, None).await?;
             return Ok(Gate::Open);
         }
@@ -313,7 +327,12 @@ impl EnvironmentHooks {
         self.store
             .record_deployment(&NewDeployment {
                 environment: found.id,
-                resource: environment.resource_name.clone(),
+                resource: plan_job
+                    .legs
+                    .get(leg.leg)
+                    .and_then(|leg| leg.target.as_ref())
+                    .map(|target| target.agent.clone())
+                    .or_else(|| environment.resource_name.clone()),
                 run: run.id,
                 job: job.id,
                 stage: job.stage.clone(),

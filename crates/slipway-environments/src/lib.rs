@@ -14,5 +14,6 @@ pub mod checks;
 pub mod dynamic;
 pub mod evaluate;
 mod gate;
+pub mod machines;
 
 pub use gate::{EnvironmentHooks, stage_environments, strategy_name};

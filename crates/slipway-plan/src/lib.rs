@@ -150,6 +150,10 @@ pub struct Job {
     pub legs: Vec<Leg>,
     /// How many legs may run at once; `None` for no limit.
     pub max_parallel: Option<u32>,
+    /// Whether a leg that fails stops the legs not started yet (a rolling deployment stops
+    /// rolling at the first target that fails).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stop_on_failure: bool,
     /// Whether a failing leg cancels the others (GitHub's `fail-fast`; Azure never does).
     pub fail_fast: bool,
     /// The steps, for agent and server jobs. Deployment jobs keep theirs in hooks.
@@ -264,6 +268,19 @@ pub struct Leg {
     pub display_name: Option<String>,
     /// Variables the leg sets (the matrix entry's values, or the slice number).
     pub variables: Vec<(String, String)>,
+    /// The one agent the leg must run on: a virtual-machine resource of the environment a
+    /// deployment job deploys to (the server sets it when the stage is about to start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<LegTarget>,
+}
+
+/// The agent a leg runs on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegTarget {
+    /// The agent's name.
+    pub agent: String,
+    /// The pool it serves.
+    pub pool: String,
 }
 
 /// Where a job runs.
@@ -465,8 +482,9 @@ impl Job {
             continue_on_error: false,
             variables: Vec::new(),
             kind: JobKind::Agent,
-            legs: vec![Leg { name: None, display_name: None, variables: Vec::new() }],
+            legs: vec![Leg { name: None, display_name: None, variables: Vec::new(), target: None }],
             max_parallel: None,
+            stop_on_failure: false,
             fail_fast: false,
             steps,
             pool: None,

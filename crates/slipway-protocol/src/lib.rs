@@ -522,6 +522,10 @@ pub use slipway_api::Problem;
 pub mod capability {
     /// The agent's name.
     pub const NAME: &str = "Agent.Name";
+    /// The environment an agent is a virtual-machine resource of (`slipway agent --environment`).
+    pub const ENVIRONMENT: &str = "Slipway.Environment";
+    /// Its tags in that environment, separated by commas (`slipway agent --tag`).
+    pub const TAGS: &str = "Slipway.Tags";
     /// The agent's Slipway version.
     pub const VERSION: &str = "Agent.Version";
     /// `Linux`, `Darwin` or `Windows_NT`, as Azure names them.

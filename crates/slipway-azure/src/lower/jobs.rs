@@ -65,6 +65,7 @@ impl Lowerer {
             kind,
             legs,
             max_parallel,
+            stop_on_failure: false,
             fail_fast: false,
             steps,
             pool,
@@ -236,7 +237,7 @@ fn environment(node: &Node) -> Option<Environment> {
 
 /// The single leg of a job without a strategy.
 fn plain_leg() -> Leg {
-    Leg { name: None, display_name: None, variables: Vec::new() }
+    Leg { name: None, display_name: None, variables: Vec::new(), target: None }
 }
 
 /// Legs from a matrix or a `parallel` count, and the `maxParallel` limit.
@@ -261,6 +262,7 @@ fn legs(
                         .iter()
                         .filter_map(|(key, value)| Some((scalar_text(key)?.to_owned(), to_text(value))))
                         .collect(),
+                    target: None,
                 })
             })
             .collect();
@@ -278,6 +280,7 @@ fn legs(
                     ("System.JobPositionInPhase".to_owned(), position.to_string()),
                     ("System.TotalJobsInPhase".to_owned(), total.clone()),
                 ],
+                target: None,
             })
             .collect();
         return (legs, None);

@@ -773,3 +773,82 @@ fn a_killed_agent_takes_its_steps_with_it() -> TestResult {
     assert_eq!(crate::support::wait_processes_gone(&marker), 0, "the step outlived its agent");
     Ok(())
 }
+
+const ROLLING: &str = "\
+trigger: none
+stages:
+- stage: Deploy
+  jobs:
+  - deployment: roll
+    environment:
+      name: prod
+      resourceType: VirtualMachine
+      tags: web
+    strategy:
+      rolling:
+        maxParallel: 1
+        deploy:
+          steps:
+          - script: |
+              echo \"deploying to $(Environment.ResourceName) on $(Agent.Name)\"
+              test \"$(Agent.Name)\" != \"web-2\"
+        on:
+          failure:
+            steps:
+            - script: echo \"rolling back $(Environment.ResourceName)\"
+";
+
+#[test]
+fn a_rolling_deployment_goes_across_an_environments_machines_and_stops_at_one_that_fails() -> TestResult {
+    let scratch = Scratch::new()?;
+    let server = Server::start(&scratch.0.join("data"), 20_000)?;
+    let _agents = [
+        server.agent(&scratch, "web-1", &["--environment", "prod", "--tag", "web"])?,
+        server.agent(&scratch, "web-2", &["--environment", "prod", "--tag", "web", "--tag", "eu"])?,
+        server.agent(&scratch, "web-3", &["--environment", "prod", "--tag", "web"])?,
+        server.agent(&scratch, "db-1", &["--environment", "prod", "--tag", "db"])?,
+    ];
+    // Registering into an environment makes it.
+    let environments = server.api("GET", "/environments", None)?;
+    assert_eq!(environments.body["environments"][0]["name"], "prod", "{}", environments.body);
+    let id = server.run("rolling", &repository(&scratch, ROLLING)?)?;
+    let run = server.wait_completed(id)?;
+    assert_eq!(run["result"], "Failed", "{run}");
+    // One leg per tagged machine, each on its machine, one at a time; web-2 failed, so web-3
+    // was not deployed to, and db-1 (not tagged web) never was a target.
+    assert_eq!(holder(job(&run, "Deploy.roll.web-1")?), "agent:web-1", "{run}");
+    assert_eq!(job(&run, "Deploy.roll.web-1")?["result"], "Succeeded", "{run}");
+    assert_eq!(holder(job(&run, "Deploy.roll.web-2")?), "agent:web-2", "{run}");
+    assert_eq!(job(&run, "Deploy.roll.web-2")?["result"], "Failed", "{run}");
+    assert!(job(&run, "Deploy.roll.web-3").is_err(), "web-3 must not be deployed to: {run}");
+    assert!(job(&run, "Deploy.roll.db-1").is_err(), "{run}");
+    let logs = server.logs(id)?;
+    assert!(logs["Deploy.roll.web-1"].contains("deploying to web-1 on web-1"), "{logs:?}");
+    assert!(logs["Deploy.roll.web-2"].contains("rolling back web-2"), "the failure hook runs on the target: {logs:?}");
+    let deployments = server.api("GET", "/environments/prod/deployments", None)?;
+    let history: Vec<(String, String)> = deployments.body["deployments"]
+        .as_array()
+        .ok_or("no deployments")?
+        .iter()
+        .map(|deployment| {
+            (
+                deployment["resource"].as_str().unwrap_or_default().to_owned(),
+                deployment["result"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(history, [("web-2".to_owned(), "Failed".to_owned()), ("web-1".to_owned(), "Succeeded".to_owned())]);
+    // A machine tag no agent has: the job says so at once.
+    let missing = ROLLING.replace("tags: web", "tags: gpu");
+    std::fs::write(scratch.0.join("repository/azure-pipelines.yml"), missing)?;
+    git(&scratch.0.join("repository"), &["commit", "--quiet", "-am", "gpu"])?;
+    let id = server.start_run("rolling")?;
+    let run = server.wait_completed(id)?;
+    assert_eq!(
+        job(&run, "Deploy.roll")?["message"],
+        "the stage did not start: deployment job 'roll' deploys to the virtual machines of environment 'prod', and \
+         it has none with the tags gpu: register one with `slipway agent --environment prod --tag gpu`",
+        "{run}"
+    );
+    Ok(())
+}

@@ -194,6 +194,7 @@ async fn register(
     check_agent_name(&body.name)?;
     let pool = check_pool_name(&body.pool)?;
     check_capabilities(&body.capabilities)?;
+    join_environment(&state, &body.capabilities).await?;
     let new = NewAgent { name: body.name.clone(), pool, capabilities: body.capabilities, version: body.version };
     let issued = state.store().register_agent(&body.registration_token, &new).await.map_err(|error| match error {
         StoreError::Conflict { .. } => ApiError::Conflict(format!(
@@ -228,6 +229,22 @@ async fn register(
     ))
 }
 
+/// An agent that names an environment (`slipway agent --environment`) is one of its resources:
+/// the environment is made if it does not exist yet.
+async fn join_environment(
+    state: &AppState,
+    capabilities: &std::collections::BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    let Some(name) = capabilities.get(slipway_protocol::capability::ENVIRONMENT) else { return Ok(()) };
+    state.store().ensure_environment(name).await.map_err(|error| match error {
+        StoreError::Invalid { reason, .. } => {
+            ApiError::bad_request(format!("--environment '{name}' cannot be an environment's name: {reason}"))
+        }
+        other => ApiError::from(other),
+    })?;
+    Ok(())
+}
+
 /// The agent started: its version and capabilities; answers the server's timing.
 #[utoipa::path(post, path = "/agent/hello", tag = "agent protocol", security(("agentCredential" = [])),
     request_body = HelloRequest, params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks.")),
@@ -241,6 +258,7 @@ async fn hello(
 ) -> Result<Json<HelloResponse>, ApiError> {
     let Json(body) = body?;
     check_capabilities(&body.capabilities)?;
+    join_environment(&state, &body.capabilities).await?;
     let store = state.store();
     store.update_agent(caller.agent.id, &body.capabilities, &body.version).await?;
     let agent = store.agent_seen(caller.agent.id, AgentState::Idle).await?;
