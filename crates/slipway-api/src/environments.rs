@@ -91,6 +91,23 @@ pub struct Deployment {
     pub finished_at: Option<i64>,
     /// How it ended (`Succeeded`, `Failed`, ...); `null` while it runs.
     pub result: Option<String>,
+    /// The run's artifacts when the job was queued (what a deployment job downloads).
+    pub artifacts: Vec<String>,
+    /// The commits since the previous successful deployment to the same resource, newest first
+    /// (at most 100); `null` when there was none, or the history could not tell.
+    pub changes: Option<Vec<Change>>,
+}
+
+/// A commit a deployment brought.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Change {
+    /// The commit.
+    pub commit: String,
+    /// Its subject.
+    pub message: String,
+    /// Its author.
+    pub author: String,
 }
 
 /// An environment's deployments, newest first.

@@ -25,14 +25,43 @@ use crate::evaluate::{RunFacts, Verdict, evaluate};
 #[derive(Debug, Clone)]
 pub struct EnvironmentHooks {
     store: Store,
+    /// The server's data directory: runs' checkouts are in it (for the commits a deployment
+    /// brings).
+    data_dir: std::path::PathBuf,
 }
 
 impl EnvironmentHooks {
-    /// Hooks over `store`.
+    /// Hooks over `store`, with runs' directories under `data_dir`.
     #[must_use]
-    pub fn new(store: Store) -> Arc<Self> {
-        Arc::new(Self { store })
+    pub fn new(store: Store, data_dir: std::path::PathBuf) -> Arc<Self> {
+        Arc::new(Self { store, data_dir })
     }
+}
+
+/// How many commits a deployment's changes list at most.
+const MAX_CHANGES: usize = 100;
+
+/// The commits in `checkout` after `previous` up to `current`, newest first; `None` when git
+/// cannot tell (the checkout is gone, or `previous` is not in its history).
+fn commits_between(checkout: &std::path::Path, previous: &str, current: &str) -> Option<Vec<slipway_store::Change>> {
+    if !checkout.is_dir() {
+        return None;
+    }
+    let range = format!("{previous}..{current}");
+    let limit = format!("--max-count={MAX_CHANGES}");
+    let text = slipway_git::text(Some(checkout), "log", &["log", "--format=%H%x1f%s%x1f%an", &limit, &range]).ok()?;
+    Some(
+        text.lines()
+            .filter_map(|line| {
+                let mut fields = line.split('\u{1f}');
+                Some(slipway_store::Change {
+                    commit: fields.next()?.to_owned(),
+                    message: fields.next().unwrap_or_default().to_owned(),
+                    author: fields.next().unwrap_or_default().to_owned(),
+                })
+            })
+            .collect(),
+    )
 }
 
 /// The environments a stage's deployment jobs name, each once (names compared without regard
@@ -324,15 +353,42 @@ impl EnvironmentHooks {
             }
             Err(error) => return Err(error),
         };
+        let resource = plan_job
+            .legs
+            .get(leg.leg)
+            .and_then(|leg| leg.target.as_ref())
+            .map(|target| target.agent.clone())
+            .or_else(|| environment.resource_name.clone());
+        let artifacts = self.store.artifacts_of_run(run.id).await?.into_iter().map(|artifact| artifact.name).collect();
+        // The commits since the last successful deployment to the same resource, from the run's
+        // checkout.
+        let same = |other: &Option<String>| match (other, &resource) {
+            (Some(other), Some(resource)) => other.eq_ignore_ascii_case(resource),
+            (None, None) => true,
+            _ => false,
+        };
+        let previous = self
+            .store
+            .successful_deployments(found.id, 500)
+            .await?
+            .into_iter()
+            .find(|earlier| earlier.run != run.id && same(&earlier.resource))
+            .and_then(|earlier| earlier.commit);
+        let changes = match (previous, run.commit.clone()) {
+            (Some(previous), Some(current)) if previous == current => Some(Vec::new()),
+            (Some(previous), Some(current)) => {
+                let checkout = slipway_engine::orchestrator::run_directory(&self.data_dir, run.id).join("source");
+                tokio::task::spawn_blocking(move || commits_between(&checkout, &previous, &current))
+                    .await
+                    .ok()
+                    .flatten()
+            }
+            _ => None,
+        };
         self.store
             .record_deployment(&NewDeployment {
                 environment: found.id,
-                resource: plan_job
-                    .legs
-                    .get(leg.leg)
-                    .and_then(|leg| leg.target.as_ref())
-                    .map(|target| target.agent.clone())
-                    .or_else(|| environment.resource_name.clone()),
+                resource,
                 run: run.id,
                 job: job.id,
                 stage: job.stage.clone(),
@@ -342,6 +398,8 @@ impl EnvironmentHooks {
                 },
                 strategy: strategy_name(&deployment.strategy).to_owned(),
                 triggered_by: triggered_by(run),
+                artifacts,
+                changes,
             })
             .await
     }

@@ -45,6 +45,17 @@ fn deployment(deployment: &store::Deployment, environment: &str) -> api::Deploym
         queued_at: deployment.queued_at.millis(),
         finished_at: deployment.finished_at.map(Timestamp::millis),
         result: deployment.result.map(|result| result.as_str().to_owned()),
+        artifacts: deployment.artifacts.clone(),
+        changes: deployment.changes.as_ref().map(|changes| {
+            changes
+                .iter()
+                .map(|change| api::Change {
+                    commit: change.commit.clone(),
+                    message: change.message.clone(),
+                    author: change.author.clone(),
+                })
+                .collect()
+        }),
     }
 }
 

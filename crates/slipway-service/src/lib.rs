@@ -65,7 +65,7 @@ impl AppState {
         &self,
         mut config: slipway_engine::EngineConfig,
     ) -> Result<slipway_engine::Engine, slipway_store::StoreError> {
-        config.hooks = slipway_environments::EnvironmentHooks::new(self.store().clone());
+        config.hooks = slipway_environments::EnvironmentHooks::new(self.store().clone(), self.data_dir().to_path_buf());
         self.core().start_engine(config).await
     }
 

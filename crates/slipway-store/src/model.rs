@@ -1338,6 +1338,22 @@ pub struct Deployment {
     pub finished_at: Option<Timestamp>,
     /// How it ended.
     pub result: Option<TaskResult>,
+    /// The run's artifacts when the job was queued (what a deployment job downloads).
+    pub artifacts: Vec<String>,
+    /// The commits since the environment's (or resource's) previous successful deployment,
+    /// newest first; `None` when they could not be told.
+    pub changes: Option<Vec<Change>>,
+}
+
+/// A commit a deployment brought.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// The commit.
+    pub commit: String,
+    /// Its subject.
+    pub message: String,
+    /// Its author.
+    pub author: String,
 }
 
 /// A deployment to record when its job is queued.
@@ -1359,6 +1375,10 @@ pub struct NewDeployment {
     pub strategy: String,
     /// Who or what started the run.
     pub triggered_by: String,
+    /// The run's artifacts now.
+    pub artifacts: Vec<String>,
+    /// The commits since the previous successful deployment, if they could be told.
+    pub changes: Option<Vec<Change>>,
 }
 
 text_enum!(

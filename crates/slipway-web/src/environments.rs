@@ -511,11 +511,21 @@ fn current_section(list: &DeploymentList) -> Markup {
                                 td {
                                     @if let Some(previous) = &current.previous {
                                         (run_link(previous)) " " (commit_cell(previous.commit.as_deref()))
-                                        @if previous.commit.is_some() && previous.commit != deployment.commit {
-                                            span.muted { " (changes between " (previous.commit.as_deref().map(short_commit).unwrap_or_default())
-                                                "…" (deployment.commit.as_deref().map(short_commit).unwrap_or_default()) ")" }
-                                        }
                                     } @else { span.muted { "nothing before" } }
+                                }
+                            }
+                            @if let Some(changes) = deployment.changes.as_ref().filter(|changes| !changes.is_empty()) {
+                                tr.changes {
+                                    td colspan="7" {
+                                        details {
+                                            summary { (changes.len()) @if changes.len() == 1 { " change" } @else { " changes" } " since the deployment it replaced" }
+                                            ul {
+                                                @for change in changes {
+                                                    li { code title=(change.commit) { (short_commit(&change.commit)) } " " (change.message) span.muted { " — " (change.author) } }
+                                                }
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }

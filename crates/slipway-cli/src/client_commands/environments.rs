@@ -263,6 +263,9 @@ pub fn environments(args: EnvironmentsArgs) -> Result<ExitCode, Failure> {
                     deployment.branch.as_deref().unwrap_or("-"),
                     deployment.finished_at.map_or_else(String::new, when),
                 );
+                for change in deployment.changes.iter().flatten() {
+                    outln!("    {} {} ({})", short_commit(Some(&change.commit)), change.message, change.author);
+                }
             }
             outln!();
             outln!("Checks:");

@@ -723,3 +723,69 @@ on_both_databases! {
         Ok(())
     }
 }
+
+/// Builds and publishes an artifact, then deploys.
+const PUBLISHES: &str = "\
+trigger: none
+stages:
+- stage: Build
+  jobs:
+  - job: build
+    steps:
+    - checkout: none
+    - script: mkdir -p out && echo app > out/app.txt
+    - publish: out
+      artifact: app
+- stage: Deploy
+  jobs:
+  - deployment: ship
+    environment: history
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - script: cat $(Pipeline.Workspace)/app/app.txt
+";
+
+on_both_databases! {
+    /// A deployment records the artifacts it consumed and the commits since the previous
+    /// successful deployment.
+    async fn a_deployment_records_its_artifacts_and_the_commits_it_brings(database) {
+        let directory = tempfile::tempdir()?;
+        let server = TestServer::start_on(&directory.path().join("data"), database.as_deref(), 2).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        deploying_pipeline(&app, &admin, directory.path(), "hist", PUBLISHES).await?;
+        let first = start_run(&app, &admin, "hist", "main").await?;
+        assert_eq!(wait_for_run(&app, &admin, first).await?["result"], "Succeeded");
+        let repository = directory.path().join("hist");
+        for message in ["fix the login page", "speed up the search"] {
+            std::fs::write(repository.join("notes.txt"), message)?;
+            for arguments in [vec!["add", "."], vec!["commit", "-qm", message]] {
+                let status = std::process::Command::new("git")
+                    .args(["-c", "user.name=Dee Veloper", "-c", "user.email=dee@example.com"])
+                    .args(&arguments)
+                    .current_dir(&repository)
+                    .status()?;
+                assert!(status.success());
+            }
+        }
+        let second = start_run(&app, &admin, "hist", "main").await?;
+        assert_eq!(wait_for_run(&app, &admin, second).await?["result"], "Succeeded");
+        let listed = send(&app, Method::GET, "/api/v1/environments/history/deployments", Some(&admin), None).await?;
+        let newest = &listed.body["deployments"][0];
+        assert_eq!(newest["run"], second, "{}", listed.body);
+        assert_eq!(newest["artifacts"], json!(["app"]));
+        let changes: Vec<(&str, &str)> = newest["changes"]
+            .as_array()
+            .ok_or("no changes")?
+            .iter()
+            .map(|change| (change["message"].as_str().unwrap_or_default(), change["author"].as_str().unwrap_or_default()))
+            .collect();
+        assert_eq!(changes, [("speed up the search", "Dee Veloper"), ("fix the login page", "Dee Veloper")]);
+        assert_eq!(listed.body["deployments"][1]["changes"], Value::Null, "the first has nothing to compare with");
+        assert_eq!(listed.body["current"][0]["deployment"]["changes"].as_array().map(Vec::len), Some(2));
+        server.stop().await;
+        Ok(())
+    }
+}

@@ -42,7 +42,9 @@ CREATE TABLE deployments (
     triggered_by TEXT NOT NULL,
     queued_at INTEGER NOT NULL,
     finished_at INTEGER,
-    result TEXT
+    result TEXT,
+    artifacts TEXT NOT NULL DEFAULT '[]',
+    changes TEXT
 );
 
 CREATE INDEX deployments_environment ON deployments (environment_id, id);

@@ -267,7 +267,7 @@ macro_rules! deployment_columns {
     () => {
         "d.id, d.environment_id, d.resource, d.pipeline_id, p.name AS pipeline_name, d.run_id, \
          r.run_number, d.job_id, d.stage, d.job, d.strategy, d.commit_sha, d.branch, d.triggered_by, \
-         d.queued_at, d.finished_at, d.result"
+         d.queued_at, d.finished_at, d.result, d.artifacts, d.changes"
     };
 }
 
@@ -290,6 +290,8 @@ struct DeploymentRow {
     queued_at: i64,
     finished_at: Option<i64>,
     result: Option<String>,
+    artifacts: String,
+    changes: Option<String>,
 }
 
 impl DeploymentRow {
@@ -312,6 +314,8 @@ impl DeploymentRow {
             queued_at: Timestamp(self.queued_at),
             finished_at: self.finished_at.map(Timestamp),
             result: parse_result(self.result)?,
+            artifacts: from_json("artifacts", &self.artifacts)?,
+            changes: self.changes.as_deref().map(|text| from_json("changes", text)).transpose()?,
         })
     }
 }
@@ -320,8 +324,8 @@ impl DeploymentRow {
 pub(crate) async fn record_deployment(pools: &DbPools, context: &Context, deployment: &NewDeployment) -> Result<()> {
     sqlx::query(
         "INSERT INTO deployments (environment_id, resource, pipeline_id, run_id, job_id, attempt, stage, job, \
-         strategy, commit_sha, branch, triggered_by, queued_at) \
-         SELECT $1, $2, r.pipeline_id, r.id, j.id, j.attempt + 1, $5, $6, $7, r.commit_sha, r.branch, $8, $9 \
+         strategy, commit_sha, branch, triggered_by, queued_at, artifacts, changes) \
+         SELECT $1, $2, r.pipeline_id, r.id, j.id, j.attempt + 1, $5, $6, $7, r.commit_sha, r.branch, $8, $9, $10, $11 \
          FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.id = $4 AND r.id = $3 \
          AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.job_id = $4 AND d.finished_at IS NULL)",
     )
@@ -334,6 +338,8 @@ pub(crate) async fn record_deployment(pools: &DbPools, context: &Context, deploy
     .bind(&deployment.strategy)
     .bind(&deployment.triggered_by)
     .bind(context.now().millis())
+    .bind(to_json("deployment artifacts", &deployment.artifacts)?)
+    .bind(deployment.changes.as_ref().map(|changes| to_json("deployment changes", changes)).transpose()?)
     .execute(&pools.writer)
     .await?;
     Ok(())
