@@ -133,14 +133,16 @@ pub struct CurrentDeployment {
     pub previous: Option<Deployment>,
 }
 
-/// A check on an environment.
+/// A check on a protected resource (an environment, a variable group or an agent pool).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Check {
     /// Its id.
     pub id: i64,
-    /// The environment's name.
-    pub environment: String,
+    /// `environment`, `variableGroup` or `pool`.
+    pub resource_type: String,
+    /// The resource's name.
+    pub resource: String,
     /// `approval`, `branchControl`, `businessHours`, `exclusiveLock`, `invokeRestApi`,
     /// `queryMetrics` or `requiredTemplate`.
     #[serde(rename = "type")]
@@ -156,7 +158,7 @@ pub struct Check {
     pub created_at: i64,
 }
 
-/// The checks on an environment.
+/// The checks on a resource.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct CheckList {
@@ -210,8 +212,10 @@ pub struct ApprovalDecision {
 pub struct CheckRun {
     /// Its id (an approval's id).
     pub id: i64,
-    /// The environment's name.
-    pub environment: String,
+    /// `environment`, `variableGroup` or `pool`.
+    pub resource_type: String,
+    /// The resource's name.
+    pub resource: String,
     /// The check's type.
     #[serde(rename = "type")]
     pub kind: String,
@@ -268,8 +272,10 @@ pub struct Approval {
     pub id: i64,
     /// `pending`, `passed` (approved), `rejected`, `timedOut` or `canceled`.
     pub state: String,
-    /// The environment's name.
-    pub environment: String,
+    /// `environment`, `variableGroup` or `pool`.
+    pub resource_type: String,
+    /// The resource's name.
+    pub resource: String,
     /// The pipeline's id.
     pub pipeline: i64,
     /// Its name.

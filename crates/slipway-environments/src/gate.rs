@@ -1,5 +1,6 @@
-//! The engine's hooks for environments: the stages that deploy to an environment wait at a
-//! checkpoint for the checks on it; deployment jobs are recorded as deployments.
+//! The engine's hooks for environments and checks: a stage that deploys to an environment, or
+//! uses a variable group or an agent pool with checks on it, waits at a checkpoint for those
+//! checks; deployment jobs are recorded as deployments.
 //!
 //! A checkpoint is made once per stage (and again after failed jobs are re-run): a copy of the
 //! checks of every environment the stage's deployment jobs use, in Azure's order. Each pass of
@@ -14,8 +15,8 @@ use slipway_driver::{Masker, Variables};
 use slipway_engine::hooks::{DeliveryHooks, Gate, GateRequest, HookFuture};
 use slipway_plan::{DeploymentStrategy, JobKind, Plan, Stage};
 use slipway_store::{
-    CheckRun, CheckRunState, Checkpoint, CheckpointState, Job, NewCheckRun, NewDeployment, Run, RunId, Store,
-    StoreError,
+    CheckRun, CheckRunState, Checkpoint, CheckpointState, Job, NewCheckRun, NewDeployment, ProtectedResource, Run,
+    RunId, Store, StoreError,
 };
 
 use crate::checks::CheckSettings;
@@ -117,40 +118,91 @@ async fn ask(settings: CheckSettings, variables: Variables, masker: Masker) -> (
 
 /// The reason a check's end gives its stage.
 fn check_reason(check: &CheckRun, message: &str) -> String {
-    format!("the {} check on environment '{}': {message}", check.kind, check.environment_name)
+    format!("the {} check on {} '{}': {message}", check.kind, check.resource.kind_label(), check.resource_name)
 }
 
 impl EnvironmentHooks {
+    /// The protected resources a stage uses, with their names: the environments its deployment
+    /// jobs deploy to (made if new), the variable groups the pipeline, the stage and its jobs
+    /// name (that exist), and the agent pools its jobs run in. `Err` with the reason when an
+    /// environment's name cannot be one.
+    async fn stage_resources(
+        &self,
+        plan: &Plan,
+        stage: &Stage,
+    ) -> Result<Result<Vec<(ProtectedResource, String)>, String>, StoreError> {
+        let mut resources: Vec<(ProtectedResource, String)> = Vec::new();
+        for name in stage_environments(stage) {
+            match self.store.ensure_environment(&name).await {
+                Ok(environment) => resources.push((ProtectedResource::Environment(environment.id), environment.name)),
+                Err(StoreError::Invalid { reason, .. }) => {
+                    return Ok(Err(format!("environment '{name}' cannot be used: {reason}")));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let declared =
+            plan.variables.iter().chain(&stage.variables).chain(stage.jobs.iter().flat_map(|job| &job.variables));
+        let mut groups: Vec<&str> = Vec::new();
+        for variable in declared {
+            if let slipway_plan::Variable::Group { name } = variable
+                && !groups.iter().any(|known| known.eq_ignore_ascii_case(name))
+            {
+                groups.push(name);
+            }
+        }
+        for name in groups {
+            if let Some(group) = self.store.variable_group_by_name(name).await? {
+                resources.push((ProtectedResource::VariableGroup(group.id), group.name));
+            }
+        }
+        let mut pools: Vec<String> = Vec::new();
+        for job in stage.jobs.iter().filter(|job| !matches!(job.kind, JobKind::Server)) {
+            let name = slipway_engine::agents::normalize_pool(
+                job.pool.as_ref().and_then(|pool| pool.name.as_deref()).unwrap_or(""),
+            );
+            if !pools.contains(&name) {
+                pools.push(name);
+            }
+        }
+        resources.extend(pools.into_iter().map(|name| (ProtectedResource::Pool(name.clone()), name)));
+        Ok(Ok(resources))
+    }
+
     async fn gate(&self, request: GateRequest<'_>) -> Result<Gate, StoreError> {
         let GateRequest { run, plan, stage, variables, masker } = request;
         let Some(plan_stage) = plan.stages.get(stage) else { return Ok(Gate::Open) };
         let checkpoint = match self.store.checkpoint(run.id, &plan_stage.name).await? {
             Some(checkpoint) => checkpoint,
             None => {
+                let resources = match self.stage_resources(plan, plan_stage).await? {
+                    Ok(resources) => resources,
+                    Err(reason) => return Ok(Gate::Failed(reason)),
+                };
                 let mut checks: Vec<(u8, NewCheckRun)> = Vec::new();
-                for name in stage_environments(plan_stage) {
-                    let environment = match self.store.ensure_environment(&name).await {
-                        Ok(environment) => environment,
-                        Err(StoreError::Invalid { reason, .. }) => {
-                            return Ok(Gate::Failed(format!("environment '{name}' cannot be used: {reason}")));
-                        }
-                        Err(error) => return Err(error),
-                    };
-                    for check in self.store.list_checks(environment.id).await? {
+                for (resource, name) in &resources {
+                    for check in self.store.list_checks(resource).await? {
                         let phase =
                             CheckSettings::parse(&check.kind, &check.settings).map_or(0, |parsed| parsed.phase());
                         checks.push((
                             phase,
                             NewCheckRun {
                                 check: check.id,
-                                environment: environment.id,
-                                environment_name: environment.name.clone(),
+                                resource: resource.clone(),
+                                resource_name: name.clone(),
                                 kind: check.kind,
                                 settings: check.settings,
                                 timeout_minutes: check.timeout_minutes,
                             },
                         ));
                     }
+                }
+                // A stage that uses no environment and nothing with checks on it starts at once,
+                // with no checkpoint kept.
+                let deploys =
+                    resources.iter().any(|(resource, _)| matches!(resource, ProtectedResource::Environment(_)));
+                if checks.is_empty() && !deploys {
+                    return Ok(Gate::Open);
                 }
                 checks.sort_by_key(|(phase, _)| *phase);
                 let checks: Vec<NewCheckRun> = checks.into_iter().map(|(_, check)| check).collect();
@@ -314,7 +366,7 @@ impl EnvironmentHooks {
         check: &CheckRun,
     ) -> Result<Verdict, StoreError> {
         if stage.lock_behavior.as_deref() == Some("runLatest") {
-            let requests = self.store.pending_lock_requests(check.environment).await?;
+            let requests = self.store.pending_lock_requests(&check.resource).await?;
             if let Some((_, newer, _)) =
                 requests.iter().filter(|(_, other, _)| *other > run).max_by_key(|(_, other, _)| *other)
             {
@@ -328,10 +380,10 @@ impl EnvironmentHooks {
                 ));
             }
         }
-        if self.store.acquire_lock(check.environment, checkpoint.id, run, &stage.name).await? {
+        if self.store.acquire_lock(&check.resource, checkpoint.id, run, &stage.name).await? {
             return Ok(Verdict::Passed("holds the exclusive lock".into()));
         }
-        let holder = self.store.lock_holder(check.environment).await?;
+        let holder = self.store.lock_holder(&check.resource).await?;
         Ok(Verdict::Pending(match holder {
             Some((_, holder_run, holder_stage)) => {
                 format!("waiting for the exclusive lock, held by run {} (stage {holder_stage})", holder_run.get())
@@ -407,12 +459,9 @@ impl EnvironmentHooks {
 
 impl DeliveryHooks for EnvironmentHooks {
     fn gated_stages(&self, plan: &Plan) -> Vec<usize> {
-        plan.stages
-            .iter()
-            .enumerate()
-            .filter(|(_, stage)| !stage_environments(stage).is_empty())
-            .map(|(index, _)| index)
-            .collect()
+        // Every stage: whether one uses a resource with checks is known only when it is about
+        // to start (checks may be added meanwhile); one that does not starts at once.
+        (0..plan.stages.len()).collect()
     }
 
     fn stage_gate<'a>(&'a self, request: GateRequest<'a>) -> HookFuture<'a, Gate> {

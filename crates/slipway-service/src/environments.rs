@@ -1,5 +1,6 @@
 //! Environments, their checks and deployments, runs' checkpoints and approvals, as people change
-//! and read them: who may (readers read; admins change environments and their checks; an
+//! and read them (checks on any protected resource: environments, variable groups, agent pools):
+//! who may (readers read; admins change environments and checks; an
 //! approval's approvers decide it) and what the audit log records.
 
 use std::collections::HashMap;
@@ -59,10 +60,11 @@ fn deployment(deployment: &store::Deployment, environment: &str) -> api::Deploym
     }
 }
 
-fn check(check: &store::Check, environment: &str) -> api::Check {
+fn check(check: &store::Check, name: &str) -> api::Check {
     api::Check {
         id: check.id.get(),
-        environment: environment.to_owned(),
+        resource_type: check.resource.kind().to_owned(),
+        resource: name.to_owned(),
         kind: check.kind.clone(),
         settings: check.settings.clone(),
         timeout_minutes: check.timeout_minutes,
@@ -86,7 +88,8 @@ fn decision(decision: &store::ApprovalDecision) -> api::ApprovalDecision {
 pub fn check_run(check: &store::CheckRun) -> api::CheckRun {
     api::CheckRun {
         id: check.id.get(),
-        environment: check.environment_name.clone(),
+        resource_type: check.resource.kind().to_owned(),
+        resource: check.resource_name.clone(),
         kind: check.kind.clone(),
         settings: check.settings.clone(),
         timeout_minutes: check.timeout_minutes,
@@ -127,7 +130,7 @@ pub fn waiting_reason(checkpoint: &store::Checkpoint) -> String {
             } else {
                 String::new()
             };
-            format!("{} on environment '{}'{found}{how}", check.kind, check.environment_name)
+            format!("{} on {} '{}'{found}{how}", check.kind, check.resource.kind_label(), check.resource_name)
         })
         .collect();
     if pending.is_empty() {
@@ -148,7 +151,8 @@ pub fn approval(approval: &store::Approval) -> api::Approval {
     api::Approval {
         id: approval.check.id.get(),
         state: approval.check.state.as_str().to_owned(),
-        environment: approval.check.environment_name.clone(),
+        resource_type: approval.check.resource.kind().to_owned(),
+        resource: approval.check.resource_name.clone(),
         pipeline: approval.pipeline.get(),
         pipeline_name: approval.pipeline_name.clone(),
         run: approval.run.get(),
@@ -338,29 +342,72 @@ async fn current(
         .collect())
 }
 
-/// The checks on an environment (reader).
-///
-/// # Errors
-/// When there is no such environment.
-pub async fn checks(state: &AppState, caller: &Caller, name: &str) -> Result<Vec<api::Check>, ServiceError> {
-    caller.require(UserRole::Reader)?;
-    let found = find(state, name).await?;
-    Ok(state.store().list_checks(found.id).await?.iter().map(|item| check(item, &found.name)).collect())
+/// A protected resource as people name it.
+#[derive(Clone, Copy, Debug)]
+pub enum ResourceRef<'a> {
+    /// An environment, by name.
+    Environment(&'a str),
+    /// A variable group, by name.
+    VariableGroup(&'a str),
+    /// An agent pool, by name.
+    Pool(&'a str),
 }
 
-/// Adds a check to an environment (admin; audited): its settings are read as its type defines
-/// them, and refused with what is wrong.
+/// The resource named, with its name as stored.
+async fn find_resource(
+    state: &AppState,
+    resource: ResourceRef<'_>,
+) -> Result<(store::ProtectedResource, String), ServiceError> {
+    match resource {
+        ResourceRef::Environment(name) => {
+            let found = find(state, name).await?;
+            Ok((store::ProtectedResource::Environment(found.id), found.name))
+        }
+        ResourceRef::VariableGroup(name) => match state.store().variable_group_by_name(name).await? {
+            Some(group) => Ok((store::ProtectedResource::VariableGroup(group.id), group.name)),
+            None => Err(ServiceError::NotFound(format!(
+                "there is no variable group named '{name}'; `slipway groups list` shows them"
+            ))),
+        },
+        ResourceRef::Pool(name) => {
+            let name = crate::agents::checked_pool_name(name)?;
+            Ok((store::ProtectedResource::Pool(name.clone()), name))
+        }
+    }
+}
+
+/// How a resource is named in the audit log: `environment production`.
+fn audit_target(resource: &store::ProtectedResource, name: &str) -> String {
+    format!("{} {name}", resource.kind_label())
+}
+
+/// The checks on a resource (reader).
 ///
 /// # Errors
-/// When the caller is no admin, there is no such environment, or the check is not valid.
+/// When there is no such resource.
+pub async fn checks(
+    state: &AppState,
+    caller: &Caller,
+    resource: ResourceRef<'_>,
+) -> Result<Vec<api::Check>, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    let (found, name) = find_resource(state, resource).await?;
+    Ok(state.store().list_checks(&found).await?.iter().map(|item| check(item, &name)).collect())
+}
+
+/// Adds a check to a resource (admin; audited): its settings are read as its type defines them,
+/// and refused with what is wrong.
+///
+/// # Errors
+/// When the caller is no admin, there is no such resource, or the check is not valid.
 pub async fn add_check(
     state: &AppState,
     caller: &Caller,
-    name: &str,
+    resource: ResourceRef<'_>,
     body: &api::NewCheck,
 ) -> Result<api::Check, ServiceError> {
     caller.require(UserRole::Admin)?;
-    let found = find(state, name).await?;
+    let (found, name) = find_resource(state, resource).await?;
     let settings = CheckSettings::parse(&body.kind, &body.settings)
         .map_err(|error| ServiceError::Unprocessable(error.to_string()))?;
     let timeout = body.timeout_minutes.unwrap_or(DEFAULT_TIMEOUT_MINUTES);
@@ -372,7 +419,7 @@ pub async fn add_check(
     let added = state
         .store()
         .add_check(
-            found.id,
+            &found,
             &store::NewCheck {
                 kind: settings.kind().to_owned(),
                 settings: settings.settings_json(),
@@ -385,28 +432,34 @@ pub async fn add_check(
         state,
         caller,
         "check.add",
-        found.name.clone(),
+        audit_target(&found, &name),
         serde_json::json!({ "id": added.id.get(), "type": added.kind, "settings": added.settings, "timeoutMinutes": timeout }),
     )
     .await;
-    Ok(check(&added, &found.name))
+    Ok(check(&added, &name))
 }
 
-/// Removes a check from an environment (admin; audited). Stages already waiting keep the copy
-/// they took.
+/// Removes a check from a resource (admin; audited). Stages already waiting keep the copy they
+/// took.
 ///
 /// # Errors
-/// When the caller is no admin, or there is no such environment or check.
-pub async fn delete_check(state: &AppState, caller: &Caller, name: &str, id: i64) -> Result<(), ServiceError> {
+/// When the caller is no admin, or there is no such resource or check.
+pub async fn delete_check(
+    state: &AppState,
+    caller: &Caller,
+    resource: ResourceRef<'_>,
+    id: i64,
+) -> Result<(), ServiceError> {
     caller.require(UserRole::Admin)?;
-    let found = find(state, name).await?;
-    state.store().delete_check(found.id, store::CheckId(id)).await.map_err(|error| match error {
+    let (found, name) = find_resource(state, resource).await?;
+    state.store().delete_check(&found, store::CheckId(id)).await.map_err(|error| match error {
         store::StoreError::NotFound { .. } => {
-            ServiceError::NotFound(format!("environment '{}' has no check {id}", found.name))
+            ServiceError::NotFound(format!("{} '{name}' has no check {id}", found.kind_label()))
         }
         other => other.into(),
     })?;
-    crate::audit::record(state, caller, "check.delete", found.name.clone(), serde_json::json!({ "id": id })).await;
+    crate::audit::record(state, caller, "check.delete", audit_target(&found, &name), serde_json::json!({ "id": id }))
+        .await;
     Ok(())
 }
 
@@ -517,7 +570,7 @@ pub async fn decide(
         serde_json::json!({
             "run": decided.run.get(),
             "stage": decided.stage,
-            "environment": decided.check.environment_name,
+            "resource": audit_target(&decided.check.resource, &decided.check.resource_name),
             "comment": body.comment,
             "deferredUntil": body.deferred_until,
         }),

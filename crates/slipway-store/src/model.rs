@@ -1269,13 +1269,70 @@ pub struct Environment {
     pub updated_at: Timestamp,
 }
 
-/// A check on an environment, as its admins configured it.
+/// A resource that checks protect: stages that use it wait for them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProtectedResource {
+    /// An environment a deployment job deploys to.
+    Environment(EnvironmentId),
+    /// A variable group a pipeline, stage or job uses.
+    VariableGroup(VariableGroupId),
+    /// An agent pool (by name, in lower case) a job runs in.
+    Pool(String),
+}
+
+impl ProtectedResource {
+    /// `environment`, `variableGroup` or `pool`, as stored and in the API.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Environment(_) => "environment",
+            Self::VariableGroup(_) => "variableGroup",
+            Self::Pool(_) => "pool",
+        }
+    }
+
+    /// What tells it apart among its kind, as stored: the id, or the pool's name.
+    #[must_use]
+    pub fn key(&self) -> String {
+        match self {
+            Self::Environment(id) => id.get().to_string(),
+            Self::VariableGroup(id) => id.get().to_string(),
+            Self::Pool(name) => name.to_lowercase(),
+        }
+    }
+
+    /// How people call its kind: `environment`, `variable group`, `agent pool`.
+    #[must_use]
+    pub fn kind_label(&self) -> &'static str {
+        match self {
+            Self::Environment(_) => "environment",
+            Self::VariableGroup(_) => "variable group",
+            Self::Pool(_) => "agent pool",
+        }
+    }
+
+    /// Reads a stored kind and key.
+    ///
+    /// # Errors
+    /// When they are not a resource's.
+    pub fn parse(kind: &str, key: &str) -> Result<Self> {
+        let id = || key.parse::<i64>().map_err(|_| StoreError::corrupt(format!("'{key}' is not a {kind}'s id")));
+        match kind {
+            "environment" => Ok(Self::Environment(EnvironmentId(id()?))),
+            "variableGroup" => Ok(Self::VariableGroup(VariableGroupId(id()?))),
+            "pool" => Ok(Self::Pool(key.to_owned())),
+            other => Err(StoreError::corrupt(format!("'{other}' is not a kind of protected resource"))),
+        }
+    }
+}
+
+/// A check on a protected resource, as its admins configured it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     /// Its id.
     pub id: CheckId,
-    /// The environment it protects.
-    pub environment: EnvironmentId,
+    /// The resource it protects.
+    pub resource: ProtectedResource,
     /// Its type (`approval`, `branchControl`, `businessHours`, ...).
     pub kind: String,
     /// Its settings, as the type defines them.
@@ -1452,10 +1509,10 @@ pub struct CheckRun {
     pub checkpoint: CheckpointId,
     /// The check it copies (gone if the check was deleted since).
     pub check: Option<CheckId>,
-    /// The environment.
-    pub environment: EnvironmentId,
-    /// The environment's name.
-    pub environment_name: String,
+    /// The resource it protects.
+    pub resource: ProtectedResource,
+    /// The resource's name.
+    pub resource_name: String,
     /// The check's type.
     pub kind: String,
     /// Its settings.
@@ -1481,10 +1538,10 @@ pub struct CheckRun {
 pub struct NewCheckRun {
     /// The check it copies.
     pub check: CheckId,
-    /// The environment.
-    pub environment: EnvironmentId,
+    /// The resource it protects.
+    pub resource: ProtectedResource,
     /// Its name.
-    pub environment_name: String,
+    pub resource_name: String,
     /// The type.
     pub kind: String,
     /// The settings.

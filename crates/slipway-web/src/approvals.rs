@@ -57,8 +57,15 @@ fn label_badge((class, word): (&'static str, &str)) -> Markup {
     html! { span class=(format!("badge {class}")) { (word) } }
 }
 
-fn environment_link(name: &str) -> Markup {
-    html! { a href=(format!("/environments/{}", url_encode(name))) { (name) } }
+/// A protected resource as a link where it has a page: `environment production`,
+/// `variable group release` (the Library), `agent pool default` (the Agents page).
+fn resource_link(kind: &str, name: &str) -> Markup {
+    match kind {
+        "environment" => html! { "environment " a href=(format!("/environments/{}", url_encode(name))) { (name) } },
+        "variableGroup" => html! { "variable group " a href=(format!("/library/{}", url_encode(name))) { (name) } },
+        "pool" => html! { "agent pool " a href="/agents" { (name) } },
+        other => html! { (other) " " (name) },
+    }
 }
 
 /// An approval's settings as a checkpoint's copy holds them.
@@ -155,7 +162,7 @@ fn check_item(viewer: &Viewer, run: &Run, check: &CheckRun, decidable: &HashSet<
     html! {
         li.check-run data-check=(check.id) {
             div.check-head {
-                strong { (kind_label(&check.kind)) } " on " (environment_link(&check.environment)) " "
+                strong { (kind_label(&check.kind)) } " on " (resource_link(&check.resource_type, &check.resource)) " "
                 (label_badge(check_label(&check.state)))
                 @if pending { span.muted { " · times out after " (format_minutes(check.timeout_minutes)) } }
                 @if let Some(finished) = check.finished_at { span.muted { " · decided " (time_of(finished)) } }
@@ -236,7 +243,7 @@ pub(crate) async fn checkpoints_panel(state: &AppState, viewer: &Viewer, run: &R
         section.panel.checkpoints #checkpoints {
             h2 { "Checks" }
             p.meta {
-                "Stages that deploy to an environment wait here until the environment's checks pass."
+                "Stages that deploy to an environment, or use a variable group or an agent pool with checks, wait here until those checks pass."
                 @if waiting { " This panel shows the state when the page was loaded; reload the page to see it change." }
             }
             @for checkpoint in &checkpoints { (checkpoint_block(viewer, run, checkpoint, &decidable)) }
@@ -251,7 +258,7 @@ fn approval_card(viewer: &Viewer, approval: &Approval) -> Markup {
         section.panel.approval data-approval=(approval.id) {
             h2 {
                 a href=(format!("/runs/{}", approval.run)) { (approval.pipeline_name) " #" (approval.run_number) }
-                " · stage " (approval.stage) " · " (environment_link(&approval.environment))
+                " · stage " (approval.stage) " · " (resource_link(&approval.resource_type, &approval.resource))
             }
             p.meta {
                 @if let Some(who) = &approval.requested_by { "Run started by " (who) " · " }

@@ -717,7 +717,7 @@ async fn environment_page(
     let caller = viewer.caller();
     let environment = service::show(state, &caller, name).await?;
     let list = service::deployments(state, &caller, &environment.name, before, Some(DEPLOYMENTS_PER_PAGE)).await?;
-    let checks = service::checks(state, &caller, &environment.name).await?;
+    let checks = service::checks(state, &caller, service::ResourceRef::Environment(&environment.name)).await?;
     let older = (list.deployments.len() == usize::try_from(DEPLOYMENTS_PER_PAGE).unwrap_or(usize::MAX))
         .then(|| list.deployments.last().map(|deployment| deployment.id))
         .flatten();
@@ -788,10 +788,12 @@ pub(crate) async fn add_check(
     viewer.require(UserRole::Admin)?;
     let draft = CheckDraft::from_fields(&fields);
     let outcome = match draft.check() {
-        Ok(check) => match service::add_check(&state, &viewer.caller(), &name, &check).await {
-            Ok(_) => None,
-            Err(error) => Some(refused(error)?),
-        },
+        Ok(check) => {
+            match service::add_check(&state, &viewer.caller(), service::ResourceRef::Environment(&name), &check).await {
+                Ok(_) => None,
+                Err(error) => Some(refused(error)?),
+            }
+        }
         Err(message) => Some((StatusCode::BAD_REQUEST, message)),
     };
     match outcome {
@@ -815,7 +817,7 @@ pub(crate) async fn delete_check(
     viewer.check_csrf(&form.csrf)?;
     let Path((name, id)) =
         path.map_err(|_| UiError::bad_request("the address names an environment and a check's id (a number)"))?;
-    service::delete_check(&state, &viewer.caller(), &name, id).await?;
+    service::delete_check(&state, &viewer.caller(), service::ResourceRef::Environment(&name), id).await?;
     Ok(Redirect::to(&format!("/environments/{}#checks", url_encode(&name))).into_response())
 }
 

@@ -319,7 +319,7 @@ pub fn environments(args: EnvironmentsArgs) -> Result<ExitCode, Failure> {
             })?;
             let check = api::NewCheck { kind, settings, timeout_minutes };
             let added = client.add_check(&name, &check).map_err(fail)?;
-            outln!("Added check {} ({}) to the environment {}.", added.id, added.kind, added.environment);
+            outln!("Added check {} ({}) to the environment {}.", added.id, added.kind, added.resource);
         }
         EnvironmentsCommand::DeleteCheck { name, id } => {
             client.delete_check(&name, id).map_err(fail)?;
@@ -327,6 +327,16 @@ pub fn environments(args: EnvironmentsArgs) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A protected resource for people: an environment by its name, others with their kind.
+fn resource_text(kind: &str, name: &str) -> String {
+    match kind {
+        "environment" => name.to_owned(),
+        "variableGroup" => format!("variable group {name}"),
+        "pool" => format!("agent pool {name}"),
+        other => format!("{other} {name}"),
+    }
 }
 
 fn approval_rows(approvals: &[Approval]) -> Vec<Vec<String>> {
@@ -338,7 +348,7 @@ fn approval_rows(approvals: &[Approval]) -> Vec<Vec<String>> {
                 approval.id.to_string(),
                 format!("{} #{}", approval.pipeline_name, approval.run_number),
                 approval.stage.clone(),
-                approval.environment.clone(),
+                resource_text(&approval.resource_type, &approval.resource),
                 format!("{approved}/{}", approval.min_required_approvers),
                 approval.state.clone(),
                 approval.instructions.clone(),
@@ -359,7 +369,7 @@ pub fn approvals(args: ApprovalsArgs) -> Result<ExitCode, Failure> {
                 return print_json(&list).map(|()| ExitCode::SUCCESS);
             }
             print_table(
-                &["ID", "RUN", "STAGE", "ENVIRONMENT", "APPROVED", "STATE", "INSTRUCTIONS"],
+                &["ID", "RUN", "STAGE", "RESOURCE", "APPROVED", "STATE", "INSTRUCTIONS"],
                 &approval_rows(&list.approvals),
             );
         }
@@ -379,7 +389,7 @@ pub fn approvals(args: ApprovalsArgs) -> Result<ExitCode, Failure> {
             let approved = approval.decisions.iter().filter(|decision| decision.status == "approved").count();
             outln!(
                 "Approved {} for stage {} of {} #{}{when_text}: {approved} of {} approvals in.",
-                approval.environment,
+                resource_text(&approval.resource_type, &approval.resource),
                 approval.stage,
                 approval.pipeline_name,
                 approval.run_number,
@@ -391,7 +401,7 @@ pub fn approvals(args: ApprovalsArgs) -> Result<ExitCode, Failure> {
             let approval = client.decide_approval(id, &decision).map_err(fail)?;
             outln!(
                 "Rejected {} for stage {} of {} #{}: the stage fails.",
-                approval.environment,
+                resource_text(&approval.resource_type, &approval.resource),
                 approval.stage,
                 approval.pipeline_name,
                 approval.run_number

@@ -1,11 +1,12 @@
-//! Environments (with their deployments and checks), runs' checkpoints and approvals.
+//! Environments (with their deployments and checks), the checks on variable groups and agent
+//! pools, runs' checkpoints and approvals.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use slipway_api as wire;
-use slipway_service::environments as service;
+use slipway_service::environments::{self as service, ResourceRef};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -18,6 +19,10 @@ pub(crate) fn routes(routes: super::Routes) -> super::Routes {
     let routes = route!(routes, list_deployments);
     let routes = route!(routes, list_checks, add_check);
     let routes = route!(routes, delete_check);
+    let routes = route!(routes, list_group_checks, add_group_check);
+    let routes = route!(routes, delete_group_check);
+    let routes = route!(routes, list_pool_checks, add_pool_check);
+    let routes = route!(routes, delete_pool_check);
     let routes = route!(routes, run_checkpoints);
     let routes = route!(routes, list_approvals);
     route!(routes, show_approval, decide_approval)
@@ -122,7 +127,7 @@ async fn list_checks(
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Json<wire::CheckList>, ApiError> {
     let Path(name) = name?;
-    Ok(Json(wire::CheckList { checks: service::checks(&state, &caller, &name).await? }))
+    Ok(Json(wire::CheckList { checks: service::checks(&state, &caller, ResourceRef::Environment(&name)).await? }))
 }
 
 /// Adds a check to an environment (admin): `{"type": ..., "settings": {...}, "timeoutMinutes": N}`.
@@ -139,7 +144,7 @@ async fn add_check(
 ) -> Result<(StatusCode, Json<wire::Check>), ApiError> {
     let Path(name) = name?;
     let Json(body) = body?;
-    Ok((StatusCode::CREATED, Json(service::add_check(&state, &caller, &name, &body).await?)))
+    Ok((StatusCode::CREATED, Json(service::add_check(&state, &caller, ResourceRef::Environment(&name), &body).await?)))
 }
 
 /// Removes a check from an environment (admin); stages already waiting keep their copy.
@@ -153,7 +158,7 @@ async fn delete_check(
     path: Result<Path<(String, i64)>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Path((name, id)) = path?;
-    service::delete_check(&state, &caller, &name, id).await?;
+    service::delete_check(&state, &caller, ResourceRef::Environment(&name), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -219,4 +224,99 @@ async fn decide_approval(
     let Path(id) = id?;
     let Json(body) = body?;
     Ok(Json(service::decide(&state, &caller, id, &body).await?))
+}
+
+/// The checks on a variable group (reader): stages that use the group wait for them.
+#[utoipa::path(get, path = "/variable-groups/{group}/checks", tag = "environments",
+    params(("group" = String, Path, description = "The variable group's name.")),
+    responses((status = 200, description = "The checks.", body = wire::CheckList),
+        (status = 401, response = wire::Problem), (status = 403, response = wire::Problem), (status = 404, response = wire::Problem)))]
+async fn list_group_checks(
+    State(state): State<AppState>,
+    caller: Caller,
+    group: Result<Path<String>, PathRejection>,
+) -> Result<Json<wire::CheckList>, ApiError> {
+    let Path(group) = group?;
+    Ok(Json(wire::CheckList { checks: service::checks(&state, &caller, ResourceRef::VariableGroup(&group)).await? }))
+}
+
+/// Adds a check to a variable group (admin).
+#[utoipa::path(post, path = "/variable-groups/{group}/checks", tag = "environments", request_body = wire::NewCheck,
+    params(("group" = String, Path, description = "The variable group's name.")),
+    responses((status = 201, description = "Added.", body = wire::Check),
+        (status = 400, response = wire::Problem), (status = 401, response = wire::Problem), (status = 403, response = wire::Problem),
+        (status = 404, response = wire::Problem), (status = 422, response = wire::Problem)))]
+async fn add_group_check(
+    State(state): State<AppState>,
+    caller: Caller,
+    group: Result<Path<String>, PathRejection>,
+    body: Result<Json<wire::NewCheck>, JsonRejection>,
+) -> Result<(StatusCode, Json<wire::Check>), ApiError> {
+    let Path(group) = group?;
+    let Json(body) = body?;
+    Ok((
+        StatusCode::CREATED,
+        Json(service::add_check(&state, &caller, ResourceRef::VariableGroup(&group), &body).await?),
+    ))
+}
+
+/// Removes a check from a variable group (admin).
+#[utoipa::path(delete, path = "/variable-groups/{group}/checks/{id}", tag = "environments",
+    params(("group" = String, Path, description = "The variable group's name."), ("id" = i64, Path, description = "The check's id.")),
+    responses((status = 204, description = "Removed."), (status = 400, response = wire::Problem),
+        (status = 401, response = wire::Problem), (status = 403, response = wire::Problem), (status = 404, response = wire::Problem)))]
+async fn delete_group_check(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, i64)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path((group, id)) = path?;
+    service::delete_check(&state, &caller, ResourceRef::VariableGroup(&group), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The checks on an agent pool (reader): stages whose jobs run in the pool wait for them.
+#[utoipa::path(get, path = "/pools/{name}/checks", tag = "environments",
+    params(("name" = String, Path, description = "The pool's name.")),
+    responses((status = 200, description = "The checks.", body = wire::CheckList),
+        (status = 400, response = wire::Problem), (status = 401, response = wire::Problem), (status = 403, response = wire::Problem)))]
+async fn list_pool_checks(
+    State(state): State<AppState>,
+    caller: Caller,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Json<wire::CheckList>, ApiError> {
+    let Path(name) = name?;
+    Ok(Json(wire::CheckList { checks: service::checks(&state, &caller, ResourceRef::Pool(&name)).await? }))
+}
+
+/// Adds a check to an agent pool (admin).
+#[utoipa::path(post, path = "/pools/{name}/checks", tag = "environments", request_body = wire::NewCheck,
+    params(("name" = String, Path, description = "The pool's name.")),
+    responses((status = 201, description = "Added.", body = wire::Check),
+        (status = 400, response = wire::Problem), (status = 401, response = wire::Problem), (status = 403, response = wire::Problem),
+        (status = 422, response = wire::Problem)))]
+async fn add_pool_check(
+    State(state): State<AppState>,
+    caller: Caller,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<wire::NewCheck>, JsonRejection>,
+) -> Result<(StatusCode, Json<wire::Check>), ApiError> {
+    let Path(name) = name?;
+    let Json(body) = body?;
+    Ok((StatusCode::CREATED, Json(service::add_check(&state, &caller, ResourceRef::Pool(&name), &body).await?)))
+}
+
+/// Removes a check from an agent pool (admin).
+#[utoipa::path(delete, path = "/pools/{name}/checks/{id}", tag = "environments",
+    params(("name" = String, Path, description = "The pool's name."), ("id" = i64, Path, description = "The check's id.")),
+    responses((status = 204, description = "Removed."), (status = 400, response = wire::Problem),
+        (status = 401, response = wire::Problem), (status = 403, response = wire::Problem), (status = 404, response = wire::Problem)))]
+async fn delete_pool_check(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, i64)>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Path((name, id)) = path?;
+    service::delete_check(&state, &caller, ResourceRef::Pool(&name), id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

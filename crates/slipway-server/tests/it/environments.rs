@@ -789,3 +789,78 @@ on_both_databases! {
         Ok(())
     }
 }
+
+/// A build stage, then a stage that uses the variable group `release`.
+const USES_GROUP: &str = "\
+trigger: none
+stages:
+- stage: Build
+  jobs:
+  - job: build
+    steps:
+    - checkout: none
+    - script: echo built
+- stage: Release
+  variables:
+  - group: release
+  jobs:
+  - job: publish
+    steps:
+    - checkout: none
+    - script: echo releasing $(channel)
+";
+
+on_both_databases! {
+    /// Checks on a variable group gate the stages that use it, and checks on an agent pool the
+    /// stages whose jobs run in it; deleting the group deletes its checks.
+    async fn checks_on_a_variable_group_and_an_agent_pool_gate_the_stages_that_use_them(database) {
+        let directory = tempfile::tempdir()?;
+        let server = TestServer::start_on(&directory.path().join("data"), database.as_deref(), 2).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let ana = create_user(&app, &admin, "ana", "reader").await?;
+        send(&app, Method::POST, "/api/v1/variable-groups", Some(&admin), Some(json!({"name": "release"}))).await?;
+        let value = json!({"value": "stable", "secret": false});
+        send(&app, Method::PUT, "/api/v1/variable-groups/release/variables/channel", Some(&admin), Some(value)).await?;
+        deploying_pipeline(&app, &admin, directory.path(), "lib", USES_GROUP).await?;
+
+        // The default pool only takes release branches: the first stage fails at once.
+        let uri = "/api/v1/pools/default/checks";
+        let pool_check = send(&app, Method::POST, uri, Some(&admin),
+            Some(json!({"type": "branchControl", "settings": {"allowedBranches": "refs/heads/release/*"}}))).await?;
+        assert_eq!(pool_check.status, StatusCode::CREATED, "{}", pool_check.body);
+        assert_eq!(pool_check.body["resourceType"], "pool");
+        let run = start_run(&app, &admin, "lib", "main").await?;
+        assert_eq!(wait_for_run(&app, &admin, run).await?["result"], "Failed");
+        let failed = wait_for_checkpoint(&app, &admin, run, "Build", |c| c["state"] == "failed").await?;
+        assert_eq!(failed["message"], "the branchControl check on agent pool 'default': branch 'refs/heads/main' is not one of the branches allowed to deploy: refs/heads/release/*");
+        let id = pool_check.body["id"].as_i64().ok_or("no id")?;
+        assert_eq!(send(&app, Method::DELETE, &format!("{uri}/{id}"), Some(&admin), None).await?.status, StatusCode::NO_CONTENT);
+
+        // An approval on the group: the build runs at once, the release waits for ana.
+        let added = send(&app, Method::POST, "/api/v1/variable-groups/release/checks", Some(&admin),
+            Some(json!({"type": "approval", "settings": {"approvers": ["ana"]}}))).await?;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+        let run = start_run(&app, &admin, "lib", "main").await?;
+        let waiting = wait_for_checkpoint(&app, &admin, run, "Release", waiting_on("0 of 1 approvals")).await?;
+        let checkpoints = send(&app, Method::GET, &format!("/api/v1/runs/{run}/checkpoints"), Some(&admin), None).await?;
+        assert_eq!(checkpoints.body["checkpoints"].as_array().map(Vec::len), Some(1), "the build kept no checkpoint: {}", checkpoints.body);
+        assert_eq!(waiting["checks"][0]["resourceType"], "variableGroup");
+        assert_eq!(waiting["checks"][0]["resource"], "release");
+        let approval = waiting["checks"][0]["id"].as_i64().ok_or("no approval id")?;
+        let pending = send(&app, Method::GET, "/api/v1/approvals?mine=true", Some(&ana), None).await?;
+        assert_eq!(pending.body["approvals"][0]["resource"], "release", "{}", pending.body);
+        assert_eq!(decide(&app, &ana, approval, "approved", "").await?.status, StatusCode::OK);
+        assert_eq!(wait_for_run(&app, &admin, run).await?["result"], "Succeeded");
+
+        // The group's checks go with it.
+        assert_eq!(send(&app, Method::DELETE, "/api/v1/variable-groups/release", Some(&admin), None).await?.status, StatusCode::NO_CONTENT);
+        send(&app, Method::POST, "/api/v1/variable-groups", Some(&admin), Some(json!({"name": "release"}))).await?;
+        let checks = send(&app, Method::GET, "/api/v1/variable-groups/release/checks", Some(&admin), None).await?;
+        assert_eq!(checks.body["checks"], json!([]), "{}", checks.body);
+        let missing = send(&app, Method::GET, "/api/v1/variable-groups/nope/checks", Some(&admin), None).await?;
+        assert!(missing.expect_problem(404).contains("no variable group named 'nope'"));
+        server.stop().await;
+        Ok(())
+    }
+}

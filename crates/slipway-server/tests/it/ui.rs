@@ -1378,7 +1378,14 @@ async fn environments_show_deployments_and_checks_and_admins_manage_them() -> Te
     assert!(kept.body.contains("name=\"approvers\" value=\"rita\""), "what was typed is kept: {}", kept.body);
     assert!(kept.body.contains("name=\"timeout_minutes\" min=\"1\" value=\"soon\""), "{}", kept.body);
     assert!(
-        server.state.store().list_checks(server.state.store().environment("production").await?.id).await?.is_empty()
+        server
+            .state
+            .store()
+            .list_checks(&slipway_store::ProtectedResource::Environment(
+                server.state.store().environment("production").await?.id
+            ))
+            .await?
+            .is_empty()
     );
 
     let added = admin.post(action, &approval).await?;
@@ -1526,7 +1533,10 @@ async fn a_waiting_approval_is_decided_from_the_run_page_and_my_approvals() -> T
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let panel = from(&page.body, "id=\"checkpoints\"");
     assert!(panel.contains("Stage Deploy") && panel.contains("<span class=\"badge s-wait\">waiting</span>"), "{panel}");
-    assert!(panel.contains("Approval</strong> on <a href=\"/environments/production\">production</a>"), "{panel}");
+    assert!(
+        panel.contains("Approval</strong> on environment <a href=\"/environments/production\">production</a>"),
+        "{panel}"
+    );
     assert!(
         panel.contains("<span class=\"badge s-wait\">pending</span>") && panel.contains("0 of 1 approvals"),
         "{panel}"

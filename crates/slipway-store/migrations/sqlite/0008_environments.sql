@@ -1,8 +1,9 @@
 -- Slipway store, version 8, SQLite: environments (created on first use by a deployment job, or
--- by an admin), the checks their admins put on them, the deployments made to them, and what a
+-- by an admin), the checks admins put on protected resources (environments, variable groups,
+-- agent pools), the deployments made to them, and what a
 -- run's stage waits for: one checkpoint per stage that uses a protected resource (superseded when
 -- failed jobs are run again), the checks it evaluates (a copy of each check as it was when the
--- stage reached it), approvers' decisions, and the exclusive locks held.
+-- stage reached it), approvers' decisions, and the exclusive locks held on resources.
 
 CREATE TABLE environments (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -16,7 +17,8 @@ CREATE TABLE environments (
 
 CREATE TABLE checks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    environment_id INTEGER NOT NULL REFERENCES environments (id) ON DELETE CASCADE,
+    resource_type TEXT NOT NULL,
+    resource_key TEXT NOT NULL,
     kind TEXT NOT NULL,
     settings TEXT NOT NULL,
     timeout_minutes INTEGER NOT NULL,
@@ -24,7 +26,7 @@ CREATE TABLE checks (
     created_at INTEGER NOT NULL
 );
 
-CREATE INDEX checks_environment ON checks (environment_id);
+CREATE INDEX checks_resource ON checks (resource_type, resource_key);
 
 CREATE TABLE deployments (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -68,8 +70,9 @@ CREATE TABLE check_runs (
     checkpoint_id INTEGER NOT NULL REFERENCES checkpoints (id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
     check_id INTEGER,
-    environment_id INTEGER NOT NULL,
-    environment TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_key TEXT NOT NULL,
+    resource_name TEXT NOT NULL,
     kind TEXT NOT NULL,
     settings TEXT NOT NULL,
     timeout_minutes INTEGER NOT NULL,
@@ -93,10 +96,12 @@ CREATE TABLE approval_decisions (
     PRIMARY KEY (check_run_id, user_name)
 );
 
-CREATE TABLE environment_locks (
-    environment_id INTEGER PRIMARY KEY REFERENCES environments (id) ON DELETE CASCADE,
+CREATE TABLE resource_locks (
+    resource_type TEXT NOT NULL,
+    resource_key TEXT NOT NULL,
     checkpoint_id INTEGER NOT NULL REFERENCES checkpoints (id) ON DELETE CASCADE,
     run_id INTEGER NOT NULL,
     stage TEXT NOT NULL,
-    acquired_at INTEGER NOT NULL
+    acquired_at INTEGER NOT NULL,
+    PRIMARY KEY (resource_type, resource_key)
 );

@@ -1,4 +1,4 @@
-//! Environments, the checks on them, deployments to them, and what runs' stages wait for:
+//! Environments, the checks on protected resources, deployments, and what runs' stages wait for:
 //! checkpoints with the checks they evaluate, approvers' decisions and exclusive locks.
 
 use super::common::{DbConnection, DbPools, from_json, read_row, require_name, to_json};
@@ -6,7 +6,7 @@ use crate::error::{Result, StoreError, conflict_or};
 use crate::model::{
     Approval, ApprovalDecision, Check, CheckId, CheckRun, CheckRunId, CheckRunState, Checkpoint, CheckpointId,
     CheckpointState, Deployment, DeploymentId, Environment, EnvironmentId, JobId, NewCheck, NewCheckRun, NewDeployment,
-    PipelineId, RunId, Timestamp, parse_result, result_text,
+    PipelineId, ProtectedResource, RunId, Timestamp, parse_result, result_text,
 };
 use crate::store::Context;
 use slipway_events::TaskResult;
@@ -167,9 +167,25 @@ pub(crate) async fn update_environment(
 
 /// Implements [`crate::Store::delete_environment`].
 pub(crate) async fn delete_environment(pools: &DbPools, _context: &Context, id: EnvironmentId) -> Result<()> {
-    let deleted = sqlx::query("DELETE FROM environments WHERE id = $1").bind(id.0).execute(&pools.writer).await?;
+    let mut transaction = pools.writer.begin().await?;
+    let deleted = sqlx::query("DELETE FROM environments WHERE id = $1").bind(id.0).execute(&mut *transaction).await?;
     if deleted.rows_affected() == 0 {
         return Err(StoreError::not_found("environment", id.0));
+    }
+    let resource = ProtectedResource::Environment(id);
+    delete_resource_checks(&mut transaction, &resource).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Deletes the checks on a resource and the lock on it (the resource is being deleted).
+pub(super) async fn delete_resource_checks(connection: &mut DbConnection, resource: &ProtectedResource) -> Result<()> {
+    for table in ["checks", "resource_locks"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE resource_type = $1 AND resource_key = $2"))
+            .bind(resource.kind())
+            .bind(resource.key())
+            .execute(&mut *connection)
+            .await?;
     }
     Ok(())
 }
@@ -178,14 +194,15 @@ pub(crate) async fn delete_environment(pools: &DbPools, _context: &Context, id: 
 
 macro_rules! check_columns {
     () => {
-        "id, environment_id, kind, settings, timeout_minutes, created_by, created_at"
+        "id, resource_type, resource_key, kind, settings, timeout_minutes, created_by, created_at"
     };
 }
 
 #[derive(sqlx::FromRow)]
 struct CheckRow {
     id: i64,
-    environment_id: i64,
+    resource_type: String,
+    resource_key: String,
     kind: String,
     settings: String,
     timeout_minutes: i64,
@@ -197,7 +214,7 @@ impl CheckRow {
     fn into_check(self) -> Result<Check> {
         Ok(Check {
             id: CheckId(self.id),
-            environment: EnvironmentId(self.environment_id),
+            resource: ProtectedResource::parse(&self.resource_type, &self.resource_key)?,
             kind: self.kind,
             settings: from_json("settings", &self.settings)?,
             timeout_minutes: u32::try_from(self.timeout_minutes).unwrap_or(u32::MAX),
@@ -211,48 +228,58 @@ impl CheckRow {
 pub(crate) async fn add_check(
     pools: &DbPools,
     context: &Context,
-    environment: EnvironmentId,
+    resource: &ProtectedResource,
     check: &NewCheck,
 ) -> Result<Check> {
     require_name("check type", &check.kind)?;
     let row = sqlx::query(concat!(
-        "INSERT INTO checks (environment_id, kind, settings, timeout_minutes, created_by, created_at) \
-         SELECT id, $2, $3, $4, $5, $6 FROM environments WHERE id = $1 RETURNING ",
+        "INSERT INTO checks (resource_type, resource_key, kind, settings, timeout_minutes, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
         check_columns!()
     ))
-    .bind(environment.0)
+    .bind(resource.kind())
+    .bind(resource.key())
     .bind(&check.kind)
     .bind(to_json("check settings", &check.settings)?)
     .bind(i64::from(check.timeout_minutes))
     .bind(check.created_by.as_deref())
     .bind(context.now().millis())
-    .fetch_optional(&pools.writer)
-    .await?
-    .ok_or_else(|| StoreError::not_found("environment", environment.0))?;
+    .fetch_one(&pools.writer)
+    .await?;
     read_row::<CheckRow>(&row)?.into_check()
 }
 
 /// Implements [`crate::Store::list_checks`].
-pub(crate) async fn list_checks(pools: &DbPools, _context: &Context, environment: EnvironmentId) -> Result<Vec<Check>> {
-    sqlx::query(concat!("SELECT ", check_columns!(), " FROM checks WHERE environment_id = $1 ORDER BY id"))
-        .bind(environment.0)
-        .fetch_all(&pools.reader)
-        .await?
-        .iter()
-        .map(|row| read_row::<CheckRow>(row).and_then(CheckRow::into_check))
-        .collect()
+pub(crate) async fn list_checks(
+    pools: &DbPools,
+    _context: &Context,
+    resource: &ProtectedResource,
+) -> Result<Vec<Check>> {
+    sqlx::query(concat!(
+        "SELECT ",
+        check_columns!(),
+        " FROM checks WHERE resource_type = $1 AND resource_key = $2 ORDER BY id"
+    ))
+    .bind(resource.kind())
+    .bind(resource.key())
+    .fetch_all(&pools.reader)
+    .await?
+    .iter()
+    .map(|row| read_row::<CheckRow>(row).and_then(CheckRow::into_check))
+    .collect()
 }
 
 /// Implements [`crate::Store::delete_check`].
 pub(crate) async fn delete_check(
     pools: &DbPools,
     _context: &Context,
-    environment: EnvironmentId,
+    resource: &ProtectedResource,
     check: CheckId,
 ) -> Result<()> {
-    let deleted = sqlx::query("DELETE FROM checks WHERE id = $1 AND environment_id = $2")
+    let deleted = sqlx::query("DELETE FROM checks WHERE id = $1 AND resource_type = $2 AND resource_key = $3")
         .bind(check.0)
-        .bind(environment.0)
+        .bind(resource.kind())
+        .bind(resource.key())
         .execute(&pools.writer)
         .await?;
     if deleted.rows_affected() == 0 {
@@ -429,7 +456,7 @@ struct CheckpointRow {
 
 macro_rules! check_run_columns {
     () => {
-        "c.id, c.checkpoint_id, c.check_id, c.environment_id, c.environment, c.kind, c.settings, \
+        "c.id, c.checkpoint_id, c.check_id, c.resource_type, c.resource_key, c.resource_name, c.kind, c.settings, \
          c.timeout_minutes, c.state, c.message, c.created_at, c.finished_at, c.next_at"
     };
 }
@@ -439,8 +466,9 @@ struct CheckRunRow {
     id: i64,
     checkpoint_id: i64,
     check_id: Option<i64>,
-    environment_id: i64,
-    environment: String,
+    resource_type: String,
+    resource_key: String,
+    resource_name: String,
     kind: String,
     settings: String,
     timeout_minutes: i64,
@@ -457,8 +485,8 @@ impl CheckRunRow {
             id: CheckRunId(self.id),
             checkpoint: CheckpointId(self.checkpoint_id),
             check: self.check_id.map(CheckId),
-            environment: EnvironmentId(self.environment_id),
-            environment_name: self.environment,
+            resource: ProtectedResource::parse(&self.resource_type, &self.resource_key)?,
+            resource_name: self.resource_name,
             kind: self.kind,
             settings: from_json("settings", &self.settings)?,
             timeout_minutes: u32::try_from(self.timeout_minutes).unwrap_or(u32::MAX),
@@ -563,14 +591,16 @@ pub(crate) async fn open_checkpoint(
     .await?;
     for (position, check) in checks.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO check_runs (checkpoint_id, position, check_id, environment_id, environment, kind, settings, \
-             timeout_minutes, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9)",
+            "INSERT INTO check_runs (checkpoint_id, position, check_id, resource_type, resource_key, resource_name, \
+             kind, settings, timeout_minutes, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10)",
         )
         .bind(id)
         .bind(i64::try_from(position).unwrap_or(i64::MAX))
         .bind(check.check.0)
-        .bind(check.environment.0)
-        .bind(&check.environment_name)
+        .bind(check.resource.kind())
+        .bind(check.resource.key())
+        .bind(&check.resource_name)
         .bind(&check.kind)
         .bind(to_json("check settings", &check.settings)?)
         .bind(i64::from(check.timeout_minutes))
@@ -804,14 +834,15 @@ pub(crate) async fn decide_approval(
 pub(crate) async fn pending_lock_requests(
     pools: &DbPools,
     _context: &Context,
-    environment: EnvironmentId,
+    resource: &ProtectedResource,
 ) -> Result<Vec<(CheckpointId, RunId, String)>> {
     let rows: Vec<(i64, i64, String)> = sqlx::query_as(
         "SELECT k.id, k.run_id, k.stage FROM check_runs c JOIN checkpoints k ON k.id = c.checkpoint_id \
-         WHERE c.kind = 'exclusiveLock' AND c.state = 'pending' AND c.environment_id = $1 AND k.state = 'waiting' \
-         ORDER BY k.id",
+         WHERE c.kind = 'exclusiveLock' AND c.state = 'pending' AND c.resource_type = $1 AND c.resource_key = $2 \
+         AND k.state = 'waiting' ORDER BY k.id",
     )
-    .bind(environment.0)
+    .bind(resource.kind())
+    .bind(resource.key())
     .fetch_all(&pools.reader)
     .await?;
     Ok(rows.into_iter().map(|(checkpoint, run, stage)| (CheckpointId(checkpoint), RunId(run), stage)).collect())
@@ -821,13 +852,15 @@ pub(crate) async fn pending_lock_requests(
 pub(crate) async fn lock_holder(
     pools: &DbPools,
     _context: &Context,
-    environment: EnvironmentId,
+    resource: &ProtectedResource,
 ) -> Result<Option<(CheckpointId, RunId, String)>> {
-    let row: Option<(i64, i64, String)> =
-        sqlx::query_as("SELECT checkpoint_id, run_id, stage FROM environment_locks WHERE environment_id = $1")
-            .bind(environment.0)
-            .fetch_optional(&pools.reader)
-            .await?;
+    let row: Option<(i64, i64, String)> = sqlx::query_as(
+        "SELECT checkpoint_id, run_id, stage FROM resource_locks WHERE resource_type = $1 AND resource_key = $2",
+    )
+    .bind(resource.kind())
+    .bind(resource.key())
+    .fetch_optional(&pools.reader)
+    .await?;
     Ok(row.map(|(checkpoint, run, stage)| (CheckpointId(checkpoint), RunId(run), stage)))
 }
 
@@ -835,33 +868,36 @@ pub(crate) async fn lock_holder(
 pub(crate) async fn acquire_lock(
     pools: &DbPools,
     context: &Context,
-    environment: EnvironmentId,
+    resource: &ProtectedResource,
     checkpoint: CheckpointId,
     run: RunId,
     stage: &str,
 ) -> Result<bool> {
     let mut connection = pools.writer.acquire().await?;
     sqlx::query(
-        "INSERT INTO environment_locks (environment_id, checkpoint_id, run_id, stage, acquired_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (environment_id) DO NOTHING",
+        "INSERT INTO resource_locks (resource_type, resource_key, checkpoint_id, run_id, stage, acquired_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (resource_type, resource_key) DO NOTHING",
     )
-    .bind(environment.0)
+    .bind(resource.kind())
+    .bind(resource.key())
     .bind(checkpoint.0)
     .bind(run.0)
     .bind(stage)
     .bind(context.now().millis())
     .execute(&mut *connection)
     .await?;
-    let (holder,): (i64,) = sqlx::query_as("SELECT checkpoint_id FROM environment_locks WHERE environment_id = $1")
-        .bind(environment.0)
-        .fetch_one(&mut *connection)
-        .await?;
+    let (holder,): (i64,) =
+        sqlx::query_as("SELECT checkpoint_id FROM resource_locks WHERE resource_type = $1 AND resource_key = $2")
+            .bind(resource.kind())
+            .bind(resource.key())
+            .fetch_one(&mut *connection)
+            .await?;
     Ok(holder == checkpoint.0)
 }
 
 /// Implements [`crate::Store::release_locks`].
 pub(crate) async fn release_locks(pools: &DbPools, _context: &Context, run: RunId, stage: Option<&str>) -> Result<()> {
-    sqlx::query("DELETE FROM environment_locks WHERE run_id = $1 AND ($2 IS NULL OR stage = $2)")
+    sqlx::query("DELETE FROM resource_locks WHERE run_id = $1 AND ($2 IS NULL OR stage = $2)")
         .bind(run.0)
         .bind(stage)
         .execute(&pools.writer)

@@ -267,7 +267,16 @@ pub(crate) async fn update_variable_group(
 
 /// Implements [`crate::Store::delete_variable_group`].
 pub(crate) async fn delete_variable_group(pools: &DbPools, _context: &Context, group: VariableGroupId) -> Result<bool> {
-    let deleted = sqlx::query("DELETE FROM variable_groups WHERE id = $1").bind(group.0).execute(&pools.writer).await?;
+    let mut transaction = pools.writer.begin().await?;
+    let deleted =
+        sqlx::query("DELETE FROM variable_groups WHERE id = $1").bind(group.0).execute(&mut *transaction).await?;
+    // The checks on it go with it.
+    super::environments::delete_resource_checks(
+        &mut transaction,
+        &crate::model::ProtectedResource::VariableGroup(group),
+    )
+    .await?;
+    transaction.commit().await?;
     Ok(deleted.rows_affected() > 0)
 }
 

@@ -9,8 +9,8 @@ use crate::error::Result;
 use crate::error::StoreError;
 use crate::model::{
     Approval, ApprovalDecision, Check, CheckId, CheckRunId, CheckRunState, Checkpoint, CheckpointId, CheckpointState,
-    Deployment, DeploymentId, Environment, EnvironmentId, JobId, NewCheck, NewCheckRun, NewDeployment, RunId,
-    Timestamp,
+    Deployment, DeploymentId, Environment, EnvironmentId, JobId, NewCheck, NewCheckRun, NewDeployment,
+    ProtectedResource, RunId, Timestamp,
 };
 
 impl Store {
@@ -85,28 +85,28 @@ impl Store {
 
     // ----- checks -----
 
-    /// Adds a check to an environment.
+    /// Adds a check to a protected resource (the caller made sure it exists).
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] for an unknown environment.
-    pub async fn add_check(&self, environment: EnvironmentId, check: &NewCheck) -> Result<Check> {
-        dispatch!(self, environments::add_check(environment, check))
+    /// When the database cannot be written.
+    pub async fn add_check(&self, resource: &ProtectedResource, check: &NewCheck) -> Result<Check> {
+        dispatch!(self, environments::add_check(resource, check))
     }
 
-    /// The checks on an environment, oldest first.
+    /// The checks on a protected resource, oldest first.
     ///
     /// # Errors
     /// When the database cannot be read.
-    pub async fn list_checks(&self, environment: EnvironmentId) -> Result<Vec<Check>> {
-        dispatch!(self, environments::list_checks(environment))
+    pub async fn list_checks(&self, resource: &ProtectedResource) -> Result<Vec<Check>> {
+        dispatch!(self, environments::list_checks(resource))
     }
 
-    /// Removes a check from an environment (stages already waiting keep their copy).
+    /// Removes a check from a resource (stages already waiting keep their copy).
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] when the environment has no such check.
-    pub async fn delete_check(&self, environment: EnvironmentId, check: CheckId) -> Result<()> {
-        dispatch!(self, environments::delete_check(environment, check))
+    /// [`StoreError::NotFound`] when the resource has no such check.
+    pub async fn delete_check(&self, resource: &ProtectedResource, check: CheckId) -> Result<()> {
+        dispatch!(self, environments::delete_check(resource, check))
     }
 
     // ----- deployments -----
@@ -240,38 +240,38 @@ impl Store {
 
     // ----- exclusive locks -----
 
-    /// The waiting checkpoints that ask for an environment's exclusive lock, oldest first.
+    /// The waiting checkpoints that ask for a resource's exclusive lock, oldest first.
     ///
     /// # Errors
     /// When the database cannot be read.
     pub async fn pending_lock_requests(
         &self,
-        environment: EnvironmentId,
+        resource: &ProtectedResource,
     ) -> Result<Vec<(CheckpointId, RunId, String)>> {
-        dispatch!(self, environments::pending_lock_requests(environment))
+        dispatch!(self, environments::pending_lock_requests(resource))
     }
 
-    /// Who holds an environment's exclusive lock (checkpoint, run, stage).
+    /// Who holds a resource's exclusive lock (checkpoint, run, stage).
     ///
     /// # Errors
     /// When the database cannot be read.
-    pub async fn lock_holder(&self, environment: EnvironmentId) -> Result<Option<(CheckpointId, RunId, String)>> {
-        dispatch!(self, environments::lock_holder(environment))
+    pub async fn lock_holder(&self, resource: &ProtectedResource) -> Result<Option<(CheckpointId, RunId, String)>> {
+        dispatch!(self, environments::lock_holder(resource))
     }
 
-    /// Takes an environment's exclusive lock for a checkpoint if it is free; whether the
-    /// checkpoint holds it.
+    /// Takes a resource's exclusive lock for a checkpoint if it is free; whether the checkpoint
+    /// holds it.
     ///
     /// # Errors
     /// When the database cannot be written.
     pub async fn acquire_lock(
         &self,
-        environment: EnvironmentId,
+        resource: &ProtectedResource,
         checkpoint: CheckpointId,
         run: RunId,
         stage: &str,
     ) -> Result<bool> {
-        dispatch!(self, environments::acquire_lock(environment, checkpoint, run, stage))
+        dispatch!(self, environments::acquire_lock(resource, checkpoint, run, stage))
     }
 
     /// Gives up the locks a run's stage holds (every stage's, with `None`).
