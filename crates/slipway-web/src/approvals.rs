@@ -132,6 +132,9 @@ fn decision_form(viewer: &Viewer, id: i64, back: Option<&str>) -> Markup {
             label { "Comment (kept with the decision and in the audit log)"
                 textarea name="comment" rows="2" maxlength=(MAX_COMMENT) {}
             }
+            label.defer { "Approve with effect from (UTC; leave empty for now)"
+                input type="datetime-local" name="defer_until" step="60";
+            }
             div.actions {
                 button.primary type="submit" name="status" value="approved" { "Approve" }
                 button.danger type="submit" name="status" value="rejected" { "Reject" }
@@ -305,8 +308,22 @@ pub(crate) struct DecisionForm {
     status: String,
     #[serde(default)]
     comment: String,
+    /// A deferred approval's time, `YYYY-MM-DDTHH:MM` in UTC (the browser's datetime-local).
+    #[serde(default)]
+    defer_until: String,
     #[serde(default)]
     back: String,
+}
+
+/// A datetime-local value read as UTC, in milliseconds since the Unix epoch.
+fn utc_millis(text: &str) -> Result<i64, String> {
+    let civil: jiff::civil::DateTime = text.trim().parse().map_err(|_| {
+        format!("'{text}' is not a date and time; give it as YYYY-MM-DDTHH:MM (UTC), or leave it empty to approve now")
+    })?;
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(civil)
+        .map(|timestamp| timestamp.as_millisecond())
+        .map_err(|error| format!("'{text}' cannot be a time: {error}"))
 }
 
 /// `POST /approvals/{id}` (an approver): approves or rejects, as `POST /api/v1/approvals/{id}`
@@ -320,7 +337,11 @@ pub(crate) async fn decide(
     let Form(form) = form.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
     viewer.check_csrf(&form.csrf)?;
     let Path(id) = id.map_err(|_| UiError::bad_request("an approval's id is a number"))?;
-    let body = DecideApproval { status: form.status, comment: form.comment.trim().to_owned(), deferred_until: None };
+    let deferred_until = match form.defer_until.trim() {
+        "" => None,
+        text => Some(utc_millis(text).map_err(UiError::bad_request)?),
+    };
+    let body = DecideApproval { status: form.status, comment: form.comment.trim().to_owned(), deferred_until };
     let decided = service::decide(&state, &viewer.caller(), id, &body).await?;
     let to =
         if form.back == "approvals" { "/approvals".to_owned() } else { format!("/runs/{}#checkpoints", decided.run) };
@@ -330,6 +351,12 @@ pub(crate) async fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deferral_is_read_as_utc() {
+        assert_eq!(utc_millis("2026-12-08T09:00"), Ok(1_796_720_400_000));
+        assert!(utc_millis("tomorrow").is_err_and(|error| error.contains("YYYY-MM-DDTHH:MM")));
+    }
 
     #[test]
     fn approval_settings_are_read_from_a_checkpoints_copy() {

@@ -1640,6 +1640,25 @@ async fn a_waiting_approval_is_decided_from_the_run_page_and_my_approvals() -> T
     assert!(panel.contains("<span class=\"badge s-fail\">failed</span>"), "{panel}");
     assert!(panel.contains("rejected by ana: not today"), "{panel}");
     assert!(ana.get("/approvals").await?.body.contains("Nothing waits for your approval."));
+
+    // A deferred approval from the form: given now, in effect later; a bad time is refused.
+    let third = cora.post("/pipelines/demo/run", &[("csrf", &cora_csrf), ("branch", "")]).await?;
+    let third: i64 = third.location().strip_prefix("/runs/").ok_or("not a run page")?.parse()?;
+    let checkpoint = wait_for_checkpoint(&app, &token, third, "Deploy", waiting).await?;
+    let action = format!("/approvals/{}", checkpoint["checks"][0]["id"].as_i64().ok_or("no approval id")?);
+    let bad = ana.post(&action, &[("csrf", &ana_csrf), ("status", "approved"), ("defer_until", "tomorrow")]).await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(bad.body.contains("YYYY-MM-DDTHH:MM"), "{}", bad.body);
+    let deferred =
+        ana.post(&action, &[("csrf", &ana_csrf), ("status", "approved"), ("defer_until", "2099-01-01T09:00")]).await?;
+    assert_eq!(deferred.status, StatusCode::SEE_OTHER, "{}", deferred.body);
+    let deferred = |checkpoint: &serde_json::Value| {
+        checkpoint["checks"][0]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("1 deferred, not in effect yet"))
+    };
+    let checkpoint = wait_for_checkpoint(&app, &token, third, "Deploy", deferred).await?;
+    assert_eq!(checkpoint["checks"][0]["decisions"][0]["effectiveAt"], 4_070_941_200_000_i64, "{checkpoint}");
     server.stop().await;
     Ok(())
 }
