@@ -84,11 +84,12 @@ async fn wait_for_checkpoint(
     Err(format!("run {run}'s checkpoint of {stage} did not come to the expected state: {last}").into())
 }
 
-fn waiting_on(message_part: &'static str) -> impl Fn(&Value) -> bool {
+fn waiting_on(message_part: impl Into<String>) -> impl Fn(&Value) -> bool {
+    let message_part: String = message_part.into();
     move |checkpoint: &Value| {
         checkpoint["state"] == "waiting"
             && checkpoint["checks"].as_array().is_some_and(|checks| {
-                checks.iter().any(|check| check["message"].as_str().is_some_and(|m| m.contains(message_part)))
+                checks.iter().any(|check| check["message"].as_str().is_some_and(|m| m.contains(message_part.as_str())))
             })
     }
 }
@@ -860,6 +861,84 @@ on_both_databases! {
         assert_eq!(checks.body["checks"], json!([]), "{}", checks.body);
         let missing = send(&app, Method::GET, "/api/v1/variable-groups/nope/checks", Some(&admin), None).await?;
         assert!(missing.expect_problem(404).contains("no variable group named 'nope'"));
+        server.stop().await;
+        Ok(())
+    }
+}
+
+on_both_databases! {
+    /// Every check that waits ends when its timeout passes: business hours that do not open, a
+    /// REST API that never answers as hoped (with the last answer in the reason), and an
+    /// exclusive lock another run holds; branch control that allows the branch passes at once.
+    async fn waiting_checks_time_out_with_the_reason(database) {
+        let directory = tempfile::tempdir()?;
+        let gates = directory.path().join("gates");
+        std::fs::create_dir_all(&gates)?;
+        let clock = Arc::new(ShiftedClock::new());
+        let server = TestServer::start_with_clock(&directory.path().join("data"), database.as_deref(), 2, clock.clone()).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let (api, _seen) = fake_rest_api().await?;
+        deploying_pipeline(&app, &admin, directory.path(), "slow", &DEPLOYS.replace("ENVIRONMENT", "slowenv")).await?;
+        send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "slowenv"}))).await?;
+        let uri = "/api/v1/environments/slowenv/checks";
+        let delete = |id: i64| {
+            let app = app.clone();
+            let admin = admin.clone();
+            async move { send(&app, Method::DELETE, &format!("{uri}/{id}"), Some(&admin), None).await }
+        };
+
+        // Branch control that allows main: passes at once.
+        let allowed = add_check(&app, &admin, "slowenv", json!({"type": "branchControl", "settings": {"allowedBranches": ["main"]}})).await?;
+        let run = start_run(&app, &admin, "slow", "main").await?;
+        assert_eq!(wait_for_run(&app, &admin, run).await?["result"], "Succeeded");
+        let passed = wait_for_checkpoint(&app, &admin, run, "Deploy", |c| c["state"] == "passed").await?;
+        assert_eq!(passed["checks"][0]["message"], "branch 'refs/heads/main' is allowed");
+        delete(allowed).await?;
+
+        // Business hours that open in two hours, with an hour's timeout.
+        let now_minute = i64::try_from(slipway_events::now_ms() / 60_000 % 1440)?;
+        let clock_text = |minute: i64| format!("{:02}:{:02}", minute.rem_euclid(1440) / 60, minute.rem_euclid(60));
+        let hours = add_check(&app, &admin, "slowenv", json!({"type": "businessHours", "timeoutMinutes": 60, "settings": {
+            "timeZone": "UTC", "startTime": clock_text(now_minute + 120), "endTime": clock_text(now_minute + 180)}})).await?;
+        let run = start_run(&app, &admin, "slow", "main").await?;
+        wait_for_checkpoint(&app, &admin, run, "Deploy", waiting_on("outside business hours")).await?;
+        clock.shift_millis(61 * 60_000);
+        assert_eq!(wait_for_run(&app, &admin, run).await?["result"], "Failed");
+        let failed = wait_for_checkpoint(&app, &admin, run, "Deploy", |c| c["state"] == "failed").await?;
+        assert_eq!(failed["checks"][0]["state"], "timedOut", "{failed}");
+        assert!(failed["message"].as_str().is_some_and(|m| m.starts_with("the businessHours check on environment 'slowenv': not decided within its timeout of 1 hour (outside business hours")), "{failed}");
+        delete(hours).await?;
+
+        // A REST API that keeps failing, asked every minute for three.
+        let rest = add_check(&app, &admin, "slowenv", json!({"type": "invokeRestApi", "timeoutMinutes": 3, "settings": {
+            "method": "GET", "url": format!("{api}/broken"), "retryIntervalMinutes": 1}})).await?;
+        let run = start_run(&app, &admin, "slow", "main").await?;
+        wait_for_checkpoint(&app, &admin, run, "Deploy", waiting_on("answered 500")).await?;
+        clock.shift_millis(4 * 60_000);
+        assert_eq!(wait_for_run(&app, &admin, run).await?["result"], "Failed");
+        let failed = wait_for_checkpoint(&app, &admin, run, "Deploy", |c| c["state"] == "failed").await?;
+        assert_eq!(
+            failed["message"],
+            format!("the invokeRestApi check on environment 'slowenv': did not pass within its timeout of 3 minutes (last: GET {api}/broken answered 500)")
+        );
+        delete(rest).await?;
+
+        // An exclusive lock held by a run that does not finish.
+        let yaml = LOCKED.replace("BEHAVIOR", "sequential").replace("ENVIRONMENT", "locked").replace("GATES", &gates.display().to_string());
+        deploying_pipeline(&app, &admin, directory.path(), "locked", &yaml).await?;
+        send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "locked"}))).await?;
+        add_check(&app, &admin, "locked", json!({"type": "exclusiveLock", "timeoutMinutes": 10})).await?;
+        let holder = start_run(&app, &admin, "locked", "main").await?;
+        wait_for_checkpoint(&app, &admin, holder, "Deploy", |c| c["state"] == "passed").await?;
+        let waiter = start_run(&app, &admin, "locked", "main").await?;
+        wait_for_checkpoint(&app, &admin, waiter, "Deploy", waiting_on(&format!("held by run {holder}"))).await?;
+        clock.shift_millis(11 * 60_000);
+        assert_eq!(wait_for_run(&app, &admin, waiter).await?["result"], "Failed");
+        let failed = wait_for_checkpoint(&app, &admin, waiter, "Deploy", |c| c["state"] == "failed").await?;
+        assert_eq!(failed["checks"][0]["state"], "timedOut", "{failed}");
+        std::fs::write(gates.join(holder.to_string()), "")?;
+        assert_eq!(wait_for_run(&app, &admin, holder).await?["result"], "Succeeded");
         server.stop().await;
         Ok(())
     }
