@@ -943,3 +943,26 @@ on_both_databases! {
         Ok(())
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_run_that_waits_for_an_approval_ends_the_wait() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(&directory.path().join("data"), 2).await?;
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    deploying_pipeline(&app, &admin, directory.path(), "shop", &DEPLOYS.replace("ENVIRONMENT", "prod")).await?;
+    send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "prod"}))).await?;
+    add_check(&app, &admin, "prod", json!({"type": "approval", "settings": {"approvers": ["admin"]}})).await?;
+    let run = start_run(&app, &admin, "shop", "main").await?;
+    wait_for_checkpoint(&app, &admin, run, "Deploy", waiting_on("0 of 1 approvals")).await?;
+    let cancel = send(&app, Method::POST, &format!("/api/v1/runs/{run}/cancel"), Some(&admin), None).await?;
+    assert!(cancel.status.is_success(), "{}", cancel.body);
+    let finished = wait_for_run(&app, &admin, run).await?;
+    assert_eq!(finished["result"], "Canceled", "{finished}");
+    let ended = wait_for_checkpoint(&app, &admin, run, "Deploy", |c| c["state"] == "canceled").await?;
+    assert_eq!(ended["checks"][0]["state"], "canceled", "{ended}");
+    let pending = send(&app, Method::GET, "/api/v1/approvals?state=pending", Some(&admin), None).await?;
+    assert_eq!(pending.body["approvals"], json!([]), "{}", pending.body);
+    server.stop().await;
+    Ok(())
+}
