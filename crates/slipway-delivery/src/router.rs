@@ -1,0 +1,254 @@
+//! The router: a reverse proxy in front of one service that passes each request to the slot
+//! [`choose`] picks, streaming bodies both ways, passing HTTP upgrades (WebSockets) through, and
+//! measuring every request. Its routes change at once and atomically ([`Router::set_routes`]):
+//! a request in flight keeps the slot it was given.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, combinators::BoxBody};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::metrics::Metrics;
+use crate::routing::{ChosenBy, Routes, RoutesError, SLOT_COOKIE, SLOT_HEADER, choose, sticky_cookie};
+
+/// A body the router sends.
+pub type Body = BoxBody<Bytes, hyper::Error>;
+
+/// The header a response carries to say which slot served it.
+pub const SERVED_BY_HEADER: &str = "x-slipway-served-by";
+
+/// Headers that belong to one connection, not passed on (RFC 9110, 7.6.1).
+const HOP_BY_HOP: [&str; 7] =
+    ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+
+/// The router of one service.
+#[derive(Debug)]
+pub struct Router {
+    routes: RwLock<Arc<Routes>>,
+    client: Client<HttpConnector, Body>,
+    metrics: Arc<Metrics>,
+}
+
+fn text_response(status: StatusCode, text: String) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(text)).map_err(|never: Infallible| match never {}).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+/// The upstream URI of a request to `path_and_query` at a slot's base URL.
+fn upstream_uri(base: &str, path_and_query: &str) -> Result<Uri, String> {
+    let base = base.trim().trim_end_matches('/');
+    format!("{base}{path_and_query}").parse::<Uri>().map_err(|error| error.to_string())
+}
+
+impl Router {
+    /// A router over `routes`, recording into `metrics`.
+    ///
+    /// # Errors
+    /// When the routes are not valid.
+    pub fn new(routes: Routes, metrics: Arc<Metrics>) -> Result<Arc<Self>, RoutesError> {
+        routes.validate()?;
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        Ok(Arc::new(Self { routes: RwLock::new(Arc::new(routes)), client, metrics }))
+    }
+
+    /// The routes now.
+    #[must_use]
+    pub fn routes(&self) -> Arc<Routes> {
+        Arc::clone(&self.routes.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Replaces the routes: requests from now on follow them; those in flight finish where they
+    /// were sent.
+    ///
+    /// # Errors
+    /// When they are not valid (the old ones stay).
+    pub fn set_routes(&self, routes: Routes) -> Result<(), RoutesError> {
+        routes.validate()?;
+        *self.routes.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(routes);
+        Ok(())
+    }
+
+    /// The metrics it records into.
+    #[must_use]
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Passes one request to its slot and gives the slot's answer (or the router's, when no slot
+    /// takes it or the slot cannot be reached).
+    pub async fn handle(&self, mut request: Request<Incoming>, client: Option<SocketAddr>) -> Response<Body> {
+        let routes = self.routes();
+        let forced = request.headers().get(SLOT_HEADER).and_then(|value| value.to_str().ok()).map(str::to_owned);
+        let cookies: Vec<&str> =
+            request.headers().get_all(header::COOKIE).iter().filter_map(|value| value.to_str().ok()).collect();
+        let sticky = sticky_cookie(cookies).map(str::to_owned);
+        let Some((slot, chosen_by)) = choose(&routes, forced.as_deref(), sticky.as_deref(), fastrand::u64(..)) else {
+            let why = match forced {
+                Some(name) => format!("service '{}' has no slot named '{name}'", routes.service),
+                None => format!("no slot of service '{}' takes traffic now (every weight is 0)", routes.service),
+            };
+            return text_response(StatusCode::SERVICE_UNAVAILABLE, why);
+        };
+        let path = request.uri().path_and_query().map_or("/", |path| path.as_str()).to_owned();
+        let uri = match upstream_uri(&slot.upstream, &path) {
+            Ok(uri) => uri,
+            Err(error) => {
+                return text_response(
+                    StatusCode::BAD_REQUEST,
+                    format!("the request's path cannot be passed on: {error}"),
+                );
+            }
+        };
+        let upgrade = request.headers().get(header::UPGRADE).cloned();
+        let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut request));
+        let (mut parts, body) = request.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        if let Some(protocol) = &upgrade {
+            parts.headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            parts.headers.insert(header::UPGRADE, protocol.clone());
+        }
+        if let Some(address) = client {
+            let forwarded = match parts.headers.get("x-forwarded-for").and_then(|value| value.to_str().ok()) {
+                Some(earlier) => format!("{earlier}, {}", address.ip()),
+                None => address.ip().to_string(),
+            };
+            if let Ok(value) = HeaderValue::from_str(&forwarded) {
+                parts.headers.insert(HeaderName::from_static("x-forwarded-for"), value);
+            }
+        }
+        parts.uri = uri;
+        let upstream_request = Request::from_parts(parts, body.boxed());
+        let started = Instant::now();
+        let slot_name = slot.name.clone();
+        let mut response = match self.client.request(upstream_request).await {
+            Ok(response) => response,
+            Err(error) => {
+                let error = error_chain(&error);
+                self.metrics.record(&routes.service, &slot_name, 502, started.elapsed().as_secs_f64());
+                tracing::debug!(service = %routes.service, slot = %slot_name, %error, "a slot could not be reached");
+                return text_response(
+                    StatusCode::BAD_GATEWAY,
+                    format!("slot '{slot_name}' of service '{}' could not be reached: {error}", routes.service),
+                );
+            }
+        };
+        self.metrics.record(&routes.service, &slot_name, response.status().as_u16(), started.elapsed().as_secs_f64());
+        if response.status() == StatusCode::SWITCHING_PROTOCOLS
+            && let Some(client_upgrade) = client_upgrade
+        {
+            let upstream_upgrade = hyper::upgrade::on(&mut response);
+            tokio::spawn(async move {
+                match (client_upgrade.await, upstream_upgrade.await) {
+                    (Ok(client), Ok(upstream)) => {
+                        let mut client = TokioIo::new(client);
+                        let mut upstream = TokioIo::new(upstream);
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                    (client, upstream) => {
+                        tracing::debug!(client = client.is_ok(), upstream = upstream.is_ok(), "an upgrade failed");
+                    }
+                }
+            });
+        }
+        let (mut parts, body) = response.into_parts();
+        if parts.status != StatusCode::SWITCHING_PROTOCOLS {
+            strip_hop_by_hop(&mut parts.headers);
+        }
+        if let Ok(value) = HeaderValue::from_str(&slot_name) {
+            parts.headers.insert(HeaderName::from_static(SERVED_BY_HEADER), value);
+        }
+        if chosen_by == ChosenBy::Weight
+            && let Ok(cookie) =
+                HeaderValue::from_str(&format!("{SLOT_COOKIE}={slot_name}; Path=/; HttpOnly; SameSite=Lax"))
+        {
+            parts.headers.append(header::SET_COOKIE, cookie);
+        }
+        Response::from_parts(parts, body.boxed())
+    }
+}
+
+/// An error with its causes: `client error (Connect): tcp connect error: Connection refused`.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Removes the headers of one connection, and those the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect();
+    for name in HOP_BY_HOP.iter().copied().map(str::to_owned).chain(named) {
+        headers.remove(name.as_str());
+    }
+}
+
+/// Serves `router` on `listener` until `stop` turns true; then takes no new connection, lets the
+/// open ones finish the request they are on, and returns when they have.
+pub async fn serve(listener: TcpListener, router: Arc<Router>, mut stop: watch::Receiver<bool>) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, address)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let router = Arc::clone(&router);
+                let service = hyper::service::service_fn(move |request| {
+                    let router = Arc::clone(&router);
+                    async move { Ok::<_, Infallible>(router.handle(request, Some(address)).await) }
+                });
+                let mut connection_stop = stop.clone();
+                connections.spawn(async move {
+                    let connection = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .with_upgrades();
+                    tokio::pin!(connection);
+                    let ended = tokio::select! {
+                        ended = connection.as_mut() => ended,
+                        () = async { let _ = connection_stop.wait_for(|stopped| *stopped).await; } => {
+                            connection.as_mut().graceful_shutdown();
+                            connection.await
+                        }
+                    };
+                    if let Err(error) = ended {
+                        tracing::debug!(%error, "a connection to the router ended with an error");
+                    }
+                });
+            }
+            // Finished connections are let go of as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => break,
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
