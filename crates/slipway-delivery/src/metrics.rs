@@ -49,6 +49,22 @@ impl Default for Metrics {
     }
 }
 
+/// One slot's metrics, looked up once.
+#[derive(Clone, Debug)]
+pub struct SlotMetrics {
+    classes: [Counter; 5],
+    latency: Histogram,
+}
+
+impl SlotMetrics {
+    /// Records one request.
+    pub fn record(&self, status: u16, seconds: f64) {
+        let class = usize::from((status / 100).clamp(1, 5)) - 1;
+        self.classes[class].inc();
+        self.latency.observe(seconds);
+    }
+}
+
 /// How many requests a slot answered, by status class.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SlotCounts {
@@ -94,6 +110,27 @@ impl Metrics {
         let class = format!("{}xx", status / 100);
         self.requests.get_or_create(&RequestLabels { service: service.to_owned(), slot: slot.to_owned(), class }).inc();
         self.latency.get_or_create(&SlotLabels { service: service.to_owned(), slot: slot.to_owned() }).observe(seconds);
+    }
+
+    /// The handles of one slot's metrics, to record without looking them up per request.
+    #[must_use]
+    pub fn slot(&self, service: &str, slot: &str) -> SlotMetrics {
+        let counter = |class: &str| {
+            self.requests
+                .get_or_create(&RequestLabels {
+                    service: service.to_owned(),
+                    slot: slot.to_owned(),
+                    class: class.to_owned(),
+                })
+                .clone()
+        };
+        SlotMetrics {
+            classes: [counter("1xx"), counter("2xx"), counter("3xx"), counter("4xx"), counter("5xx")],
+            latency: self
+                .latency
+                .get_or_create(&SlotLabels { service: service.to_owned(), slot: slot.to_owned() })
+                .clone(),
+        }
     }
 
     /// A slot's request counts so far.

@@ -35,9 +35,37 @@ const HOP_BY_HOP: [&str; 7] =
 /// The router of one service.
 #[derive(Debug)]
 pub struct Router {
-    routes: RwLock<Arc<Routes>>,
+    table: RwLock<Arc<Table>>,
     client: Client<HttpConnector, Body>,
     metrics: Arc<Metrics>,
+}
+
+/// The routes with what each request needs of each slot prepared once.
+#[derive(Debug)]
+struct Table {
+    routes: Arc<Routes>,
+    /// Per slot, in the routes' order: its upstream without a trailing `/`, its metrics, and its
+    /// sticky cookie.
+    slots: Vec<(String, crate::metrics::SlotMetrics, Option<HeaderValue>)>,
+}
+
+impl Table {
+    fn new(routes: Routes, metrics: &Metrics) -> Self {
+        let slots = routes
+            .slots
+            .iter()
+            .map(|slot| {
+                let cookie =
+                    HeaderValue::from_str(&format!("{SLOT_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax", slot.name)).ok();
+                (
+                    slot.upstream.trim().trim_end_matches('/').to_owned(),
+                    metrics.slot(&routes.service, &slot.name),
+                    cookie,
+                )
+            })
+            .collect();
+        Self { routes: Arc::new(routes), slots }
+    }
 }
 
 fn text_response(status: StatusCode, text: String) -> Response<Body> {
@@ -47,10 +75,12 @@ fn text_response(status: StatusCode, text: String) -> Response<Body> {
     response
 }
 
-/// The upstream URI of a request to `path_and_query` at a slot's base URL.
+/// The upstream URI of a request to `path_and_query` at a slot's base URL (no trailing `/`).
 fn upstream_uri(base: &str, path_and_query: &str) -> Result<Uri, String> {
-    let base = base.trim().trim_end_matches('/');
-    format!("{base}{path_and_query}").parse::<Uri>().map_err(|error| error.to_string())
+    let mut text = String::with_capacity(base.len() + path_and_query.len());
+    text.push_str(base);
+    text.push_str(path_and_query);
+    text.parse::<Uri>().map_err(|error| error.to_string())
 }
 
 impl Router {
@@ -63,13 +93,18 @@ impl Router {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).build(connector);
-        Ok(Arc::new(Self { routes: RwLock::new(Arc::new(routes)), client, metrics }))
+        let table = Table::new(routes, &metrics);
+        Ok(Arc::new(Self { table: RwLock::new(Arc::new(table)), client, metrics }))
     }
 
     /// The routes now.
     #[must_use]
     pub fn routes(&self) -> Arc<Routes> {
-        Arc::clone(&self.routes.read().unwrap_or_else(PoisonError::into_inner))
+        Arc::clone(&self.table().routes)
+    }
+
+    fn table(&self) -> Arc<Table> {
+        Arc::clone(&self.table.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Replaces the routes: requests from now on follow them; those in flight finish where they
@@ -79,7 +114,8 @@ impl Router {
     /// When they are not valid (the old ones stay).
     pub fn set_routes(&self, routes: Routes) -> Result<(), RoutesError> {
         routes.validate()?;
-        *self.routes.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(routes);
+        let table = Arc::new(Table::new(routes, &self.metrics));
+        *self.table.write().unwrap_or_else(PoisonError::into_inner) = table;
         Ok(())
     }
 
@@ -92,20 +128,25 @@ impl Router {
     /// Passes one request to its slot and gives the slot's answer (or the router's, when no slot
     /// takes it or the slot cannot be reached).
     pub async fn handle(&self, mut request: Request<Incoming>, client: Option<SocketAddr>) -> Response<Body> {
-        let routes = self.routes();
+        let table = self.table();
+        let routes = &table.routes;
         let forced = request.headers().get(SLOT_HEADER).and_then(|value| value.to_str().ok()).map(str::to_owned);
         let cookies: Vec<&str> =
             request.headers().get_all(header::COOKIE).iter().filter_map(|value| value.to_str().ok()).collect();
         let sticky = sticky_cookie(cookies).map(str::to_owned);
-        let Some((slot, chosen_by)) = choose(&routes, forced.as_deref(), sticky.as_deref(), fastrand::u64(..)) else {
+        let Some((slot, chosen_by)) = choose(routes, forced.as_deref(), sticky.as_deref(), fastrand::u64(..)) else {
             let why = match forced {
                 Some(name) => format!("service '{}' has no slot named '{name}'", routes.service),
                 None => format!("no slot of service '{}' takes traffic now (every weight is 0)", routes.service),
             };
             return text_response(StatusCode::SERVICE_UNAVAILABLE, why);
         };
-        let path = request.uri().path_and_query().map_or("/", |path| path.as_str()).to_owned();
-        let uri = match upstream_uri(&slot.upstream, &path) {
+        let index = routes.slots.iter().position(|candidate| std::ptr::eq(candidate, slot)).unwrap_or(0);
+        let Some((base, slot_metrics, cookie)) = table.slots.get(index) else {
+            return text_response(StatusCode::INTERNAL_SERVER_ERROR, "the router's table is inconsistent".into());
+        };
+        let path = request.uri().path_and_query().map_or("/", |path| path.as_str());
+        let uri = match upstream_uri(base, path) {
             Ok(uri) => uri,
             Err(error) => {
                 return text_response(
@@ -139,7 +180,7 @@ impl Router {
             Ok(response) => response,
             Err(error) => {
                 let error = error_chain(&error);
-                self.metrics.record(&routes.service, &slot_name, 502, started.elapsed().as_secs_f64());
+                slot_metrics.record(502, started.elapsed().as_secs_f64());
                 tracing::debug!(service = %routes.service, slot = %slot_name, %error, "a slot could not be reached");
                 return text_response(
                     StatusCode::BAD_GATEWAY,
@@ -147,7 +188,7 @@ impl Router {
                 );
             }
         };
-        self.metrics.record(&routes.service, &slot_name, response.status().as_u16(), started.elapsed().as_secs_f64());
+        slot_metrics.record(response.status().as_u16(), started.elapsed().as_secs_f64());
         if response.status() == StatusCode::SWITCHING_PROTOCOLS
             && let Some(client_upgrade) = client_upgrade
         {
@@ -173,10 +214,9 @@ impl Router {
             parts.headers.insert(HeaderName::from_static(SERVED_BY_HEADER), value);
         }
         if chosen_by == ChosenBy::Weight
-            && let Ok(cookie) =
-                HeaderValue::from_str(&format!("{SLOT_COOKIE}={slot_name}; Path=/; HttpOnly; SameSite=Lax"))
+            && let Some(cookie) = cookie
         {
-            parts.headers.append(header::SET_COOKIE, cookie);
+            parts.headers.append(header::SET_COOKIE, cookie.clone());
         }
         Response::from_parts(parts, body.boxed())
     }
