@@ -6,6 +6,7 @@
 //! server's API through `slipway-client` (see [`client_commands`]).
 
 mod agent;
+mod analysis;
 mod client_commands;
 mod credentials;
 mod frontend;
@@ -60,6 +61,8 @@ enum Command {
     Tokens(client_commands::TokensArgs),
     /// Run this machine as an agent of a Slipway server: lease jobs and run them.
     Agent(agent::AgentArgs),
+    /// Canary analysis: judge recorded series of a canary against its baseline.
+    Analysis(analysis::AnalysisArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,5 +100,6 @@ fn main() -> ExitCode {
         Command::Users(args) => client_commands::finish(client_commands::users(args)),
         Command::Tokens(args) => client_commands::finish(client_commands::tokens(args)),
         Command::Agent(args) => agent::agent_command(&args),
+        Command::Analysis(args) => analysis::analysis_command(args),
     }
 }

@@ -10,6 +10,7 @@
 //! strategies driven by Azure's `canary` YAML, analysis and its judges, rollback, nginx as a
 //! router, chaos experiments and feature flags.
 
+pub mod judge;
 pub mod metrics;
 pub mod router;
 pub mod routing;

@@ -2,6 +2,7 @@
 //! real commands over fixture pipelines.
 
 mod agents;
+mod analysis;
 mod client;
 mod environments;
 mod frontend;

@@ -1,0 +1,172 @@
+//! `slipway analysis judge`: the statistical judge of canary analysis in retrospective mode
+//! (Kayenta's way to tune a configuration quickly) over recorded series: `--baseline FILE` and
+//! `--canary FILE`, each JSON `{"metric": [numbers, ...], ...}`, and `--config FILE` with each
+//! metric's direction, criticality and group, the groups' weights and the thresholds. Exit status
+//! 0 pass, 1 fail, 3 marginal, 2 bad input.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use slipway_delivery::judge::{self, Classification, JudgeConfig, Outcome, Verdict};
+
+use crate::output::outln;
+
+/// `slipway analysis`.
+#[derive(Args, Debug)]
+pub struct AnalysisArgs {
+    #[command(subcommand)]
+    command: AnalysisCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum AnalysisCommand {
+    /// Judge a canary's recorded metrics against its baseline's (Mann-Whitney U at 98%, a
+    /// Hodges-Lehmann tolerance band, weighted groups): exit 0 pass, 1 fail, 3 marginal, 2 bad input.
+    Judge {
+        /// The baseline's series: JSON `{"metric": [numbers, ...]}`.
+        #[arg(long, value_name = "FILE")]
+        baseline: PathBuf,
+        /// The canary's series, in the same form.
+        #[arg(long, value_name = "FILE")]
+        canary: PathBuf,
+        /// The judge's configuration: JSON `{"metrics": {"NAME": {"direction": "increase" |
+        /// "decrease" | "either", "critical": bool, "mustHaveData": bool, "group": "..."}},
+        /// "groupWeights": {"GROUP": N}, "pass": 95, "marginal": 75, "confidence": 0.98,
+        /// "tolerance": 0.25}` (every field optional).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// How the verdict is printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// For people.
+    Text,
+    /// The verdict as JSON.
+    Json,
+}
+
+/// Reads a JSON file, or says where it is wrong.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("{}: cannot read the {what}: {error}", path.display()))?;
+    serde_json::from_str(&text).map_err(|error| {
+        format!("{}:{}:{}: the {what} is not what is expected: {error}", path.display(), error.line(), error.column())
+    })
+}
+
+fn series(path: &Path, what: &str) -> Result<BTreeMap<String, Vec<f64>>, String> {
+    let parsed: BTreeMap<String, Vec<Option<f64>>> = read_json(path, what).map_err(|error| {
+        if error.contains("cannot read") {
+            error
+        } else {
+            format!(
+                "{error}\n  (write it as {{\"metric name\": [numbers, ...], ...}}; null stands for a missing value)"
+            )
+        }
+    })?;
+    Ok(parsed
+        .into_iter()
+        .map(|(name, values)| (name, values.into_iter().map(|value| value.unwrap_or(f64::NAN)).collect()))
+        .collect())
+}
+
+fn label(classification: Classification) -> &'static str {
+    match classification {
+        Classification::Pass => "pass",
+        Classification::High => "high",
+        Classification::Low => "low",
+        Classification::NoData => "no data",
+    }
+}
+
+fn print_text(verdict: &Verdict) {
+    let outcome = match verdict.outcome {
+        Outcome::Pass => "PASS",
+        Outcome::Marginal => "MARGINAL",
+        Outcome::Fail => "FAIL",
+    };
+    outln!(
+        "{outcome}: score {:.1} (pass at {}, fail below {})",
+        verdict.score,
+        verdict.config.pass,
+        verdict.config.marginal
+    );
+    outln!(
+        "judge: Mann-Whitney U at {}% confidence, tolerance {} x |Hodges-Lehmann estimate|, outliers beyond 3 IQR removed",
+        verdict.config.confidence * 100.0,
+        verdict.config.tolerance
+    );
+    for (group, score) in &verdict.groups {
+        outln!("group {group}: {score:.1}");
+    }
+    for metric in &verdict.metrics {
+        let mut line = format!(
+            "  {:<24} {:<8} {}{}",
+            metric.name,
+            label(metric.classification),
+            if metric.failed { "FAILS" } else { "ok" },
+            if metric.critical { " (critical)" } else { "" }
+        );
+        if let (Some(estimate), Some((lower, upper))) = (metric.estimate, metric.interval) {
+            line.push_str(&format!(" shift {estimate:+.4} in [{lower:+.4}, {upper:+.4}]"));
+        }
+        if let Some(ratio) = metric.ratio {
+            line.push_str(&format!(", means ratio {ratio:.3}"));
+        }
+        line.push_str(&format!(", samples {}/{}", metric.samples.0, metric.samples.1));
+        outln!("{line}");
+    }
+}
+
+/// `slipway analysis ...`.
+pub fn analysis_command(args: AnalysisArgs) -> ExitCode {
+    match args.command {
+        AnalysisCommand::Judge { baseline, canary, config, format } => {
+            let loaded = (|| -> Result<_, String> {
+                let settings: JudgeConfig = match &config {
+                    Some(path) => {
+                        let settings: JudgeConfig = read_json(path, "judge configuration")?;
+                        settings.validate().map_err(|error| format!("{}: {error}", path.display()))?;
+                        settings
+                    }
+                    None => JudgeConfig::default(),
+                };
+                Ok((series(&baseline, "baseline")?, series(&canary, "canary")?, settings))
+            })();
+            let (baseline, canary, config) = match loaded {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            if baseline.is_empty() && canary.is_empty() {
+                eprintln!("error: the baseline and the canary hold no metric; give at least one series");
+                return ExitCode::from(2);
+            }
+            let verdict = judge::judge(&baseline, &canary, &config);
+            match format {
+                Format::Text => print_text(&verdict),
+                Format::Json => match serde_json::to_string_pretty(&verdict) {
+                    Ok(text) => outln!("{text}"),
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        return ExitCode::from(2);
+                    }
+                },
+            }
+            ExitCode::from(match verdict.outcome {
+                Outcome::Pass => 0,
+                Outcome::Fail => 1,
+                Outcome::Marginal => 3,
+            })
+        }
+    }
+}
