@@ -28,6 +28,7 @@ macro_rules! wire_names {
 
 pub mod agents;
 pub mod artifacts;
+pub mod delivery;
 pub mod environments;
 pub mod pipelines;
 pub mod runs;
@@ -41,6 +42,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, response::Res
 
 pub use agents::*;
 pub use artifacts::*;
+pub use delivery::*;
 pub use environments::*;
 pub use pipelines::*;
 pub use runs::*;

@@ -6,10 +6,13 @@
 //! slot (requests by status class, latency) as Prometheus metrics. [`routing`] chooses a slot
 //! (pure), [`router`] is the proxy, [`metrics`] what it measures.
 //!
-//! Not here yet (the progressive delivery issue): services and slots kept by the server,
-//! strategies driven by Azure's `canary` YAML, analysis and its judges, rollback, nginx as a
+//! [`host`] runs the routers of the server's services (kept in the store) and keeps them in
+//! step with it.
+//!
+//! Not here yet (the progressive delivery issue): strategies driven by Azure's `canary` YAML, analysis and its judges, rollback, nginx as a
 //! router, chaos experiments and feature flags.
 
+pub mod host;
 pub mod judge;
 pub mod metrics;
 pub mod router;

@@ -261,6 +261,7 @@ pub async fn serve(
     cleanup.abort();
     let _ = cleanup.await;
     engine.shutdown().await;
+    state.shutdown_routers().await;
     state.store().close().await;
     served.map_err(|source| ServeError::Io { path: PathBuf::from(bound.to_string()), source })
 }

@@ -12,6 +12,7 @@
 pub mod agents;
 pub mod audit;
 pub mod caller;
+pub mod delivery;
 pub mod environments;
 pub mod error;
 pub mod feeds;
@@ -46,6 +47,8 @@ struct StateInner {
     stopping: tokio::sync::watch::Sender<bool>,
     secure_cookies: std::sync::atomic::AtomicBool,
     feeds: feeds::Feeds,
+    /// The services' routers, once started.
+    routers: std::sync::OnceLock<Arc<slipway_delivery::host::RouterHost>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -66,7 +69,25 @@ impl AppState {
         mut config: slipway_engine::EngineConfig,
     ) -> Result<slipway_engine::Engine, slipway_store::StoreError> {
         config.hooks = slipway_environments::EnvironmentHooks::new(self.store().clone(), self.data_dir().to_path_buf());
-        self.core().start_engine(config).await
+        let engine = self.core().start_engine(config).await?;
+        if self.inner.routers.get().is_none() {
+            let host = slipway_delivery::host::RouterHost::start(self.store().clone()).await?;
+            let _ = self.inner.routers.set(host);
+        }
+        Ok(engine)
+    }
+
+    /// Stops the services' routers (requests in flight finish).
+    pub async fn shutdown_routers(&self) {
+        if let Some(routers) = self.routers() {
+            routers.shutdown().await;
+        }
+    }
+
+    /// The services' routers, when the engine was started.
+    #[must_use]
+    pub fn routers(&self) -> Option<&Arc<slipway_delivery::host::RouterHost>> {
+        self.inner.routers.get()
     }
 
     /// State over `store`, keeping run checkouts in `data_dir`.
@@ -79,6 +100,7 @@ impl AppState {
                 stopping,
                 secure_cookies: std::sync::atomic::AtomicBool::new(false),
                 feeds: feeds::Feeds::default(),
+                routers: std::sync::OnceLock::new(),
             }),
         }
     }

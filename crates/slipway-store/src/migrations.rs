@@ -68,6 +68,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_environments.sql"),
         postgres: include_str!("../migrations/postgres/0008_environments.sql"),
     },
+    Migration {
+        version: 9,
+        description: "services and their slots",
+        sqlite: include_str!("../migrations/sqlite/0009_services.sql"),
+        postgres: include_str!("../migrations/postgres/0009_services.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

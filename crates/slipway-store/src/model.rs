@@ -1583,3 +1583,45 @@ pub struct Approval {
     /// Its name.
     pub pipeline_name: String,
 }
+
+// ----- services and slots -----
+
+id_type!(
+    /// A service's id.
+    ServiceId
+);
+
+/// A service in an environment: an HTTP application whose versions run side by side in slots,
+/// fronted by the traffic router on its own address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    /// Its id.
+    pub id: ServiceId,
+    /// The environment.
+    pub environment: EnvironmentId,
+    /// Its name, unique in the environment.
+    pub name: String,
+    /// Where its router listens (`127.0.0.1:9000`).
+    pub listen: String,
+    /// Its slots, by name.
+    pub slots: Vec<ServiceSlot>,
+    /// Who created it.
+    pub created_by: Option<String>,
+    /// When.
+    pub created_at: Timestamp,
+    /// When it or a slot last changed.
+    pub updated_at: Timestamp,
+}
+
+/// A slot of a service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceSlot {
+    /// Its name.
+    pub name: String,
+    /// Where its version listens (`http://127.0.0.1:8001`).
+    pub upstream: String,
+    /// Its share of the traffic.
+    pub weight: u32,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}

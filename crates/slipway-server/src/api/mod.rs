@@ -42,6 +42,7 @@ macro_rules! route {
 
 pub(crate) mod agents;
 pub(crate) mod artifacts;
+pub(crate) mod delivery;
 pub(crate) mod environments;
 pub(crate) mod follow;
 pub(crate) mod pipelines;
@@ -89,6 +90,7 @@ use crate::error::ApiError;
         (name = "triggers", description = "Webhooks from git hosts."),
         (name = "agents", description = "Agents, pools and registration tokens, for admins."),
         (name = "environments", description = "Environments, their deployments and checks, what stages wait for, and approvals."),
+        (name = "delivery", description = "Services in environments, their slots and traffic weights, and the router's metrics."),
         (name = "agent protocol", description = "What agents call (see docs/agent-protocol.md).")
     )
 )]
@@ -137,6 +139,7 @@ fn all(routes: Routes) -> Routes {
     let routes = webhooks::routes(routes);
     let routes = agents::routes(routes);
     let routes = environments::routes(routes);
+    let routes = delivery::routes(routes);
     protocol::routes(routes)
 }
 

@@ -5,6 +5,7 @@ mod agents;
 mod api;
 mod breadth;
 mod browser;
+mod delivery;
 mod environments;
 mod hostile;
 mod openapi;

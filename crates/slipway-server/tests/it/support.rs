@@ -64,6 +64,7 @@ impl TestServer {
     pub async fn stop(mut self) {
         if let Some(engine) = self.engine.take() {
             engine.shutdown().await;
+            self.state.shutdown_routers().await;
         }
         self.state.store().close().await;
     }

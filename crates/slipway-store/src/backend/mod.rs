@@ -33,6 +33,7 @@ pub(crate) mod sqlite {
     pub(crate) mod retention;
     pub(crate) mod runs;
     pub(crate) mod schema;
+    pub(crate) mod services;
     pub(crate) mod variables;
 }
 
@@ -59,5 +60,6 @@ pub(crate) mod postgres {
     pub(crate) mod retention;
     pub(crate) mod runs;
     pub(crate) mod schema;
+    pub(crate) mod services;
     pub(crate) mod variables;
 }

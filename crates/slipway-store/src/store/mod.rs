@@ -38,6 +38,7 @@ mod pipelines;
 mod queue;
 mod retention;
 mod runs;
+mod services;
 mod variables;
 
 pub(crate) use variables::VariableScope;

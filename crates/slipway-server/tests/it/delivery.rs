@@ -1,0 +1,111 @@
+//! Services and their slots through the API, with the server's router in front of real HTTP
+//! servers: weights, a forced slot, a blue-green swap, requests counted per slot, the router's
+//! metrics, clear refusals, and the router back on its address after a restart.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{TestResult, TestServer, create_user, on_both_databases, send};
+
+/// An HTTP server on loopback that answers every request with `name`.
+async fn version(name: &'static str) -> TestResult<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let app = axum::Router::new().fallback(move || async move { name });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(address)
+}
+
+/// GETs `/` through the router at `address`, with an extra header; the status and the body.
+async fn through(address: &str, header: Option<(&str, &str)>) -> TestResult<(u16, String)> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    let extra = header.map_or_else(String::new, |(name, value)| format!("{name}: {value}\r\n"));
+    stream.write_all(format!("GET / HTTP/1.1\r\nHost: shop\r\n{extra}Connection: close\r\n\r\n").as_bytes()).await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    let status = answer.get(9..12).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    Ok((status, body))
+}
+
+on_both_databases! {
+    /// A service's router splits traffic between its slots as set through the API.
+    async fn a_services_router_follows_its_slots_weights_and_swaps(database) {
+        let directory = tempfile::tempdir()?;
+        let data = directory.path().join("data");
+        let server = TestServer::start_on(&data, database.as_deref(), 0).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let carl = create_user(&app, &admin, "carl", "contributor").await?;
+        let rita = create_user(&app, &admin, "rita", "reader").await?;
+        let (blue, green) = (version("blue v1").await?, version("green v2").await?);
+        send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "prod"}))).await?;
+        let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
+        let uri = "/api/v1/environments/prod/services";
+        let created = send(&app, Method::POST, uri, Some(&admin), Some(json!({"name": "shop", "listen": listen}))).await?;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["router"], "listening", "{}", created.body);
+        let slot = |name: &str| format!("{uri}/shop/slots/{name}");
+        let set = send(&app, Method::PUT, &slot("blue"), Some(&carl), Some(json!({"upstream": format!("http://{blue}"), "weight": 100}))).await?;
+        assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+        send(&app, Method::PUT, &slot("green"), Some(&carl), Some(json!({"upstream": format!("http://{green}")}))).await?;
+        for _ in 0..5 {
+            assert_eq!(through(&listen, None).await?, (200, "blue v1".to_owned()));
+        }
+        // Smoke test of the new version before it takes traffic.
+        assert_eq!(through(&listen, Some(("x-slipway-slot", "green"))).await?, (200, "green v2".to_owned()));
+        // All traffic to green, then a blue-green swap: blue's name takes green's version.
+        let traffic = send(&app, Method::POST, &format!("{uri}/shop/traffic"), Some(&carl), Some(json!({"weights": {"blue": 0, "green": 100}}))).await?;
+        assert_eq!(traffic.status, StatusCode::OK, "{}", traffic.body);
+        assert_eq!(through(&listen, None).await?, (200, "green v2".to_owned()));
+        let swapped = send(&app, Method::POST, &format!("{uri}/shop/swap"), Some(&carl), Some(json!({"slots": ["blue", "green"]}))).await?;
+        assert_eq!(swapped.status, StatusCode::OK, "{}", swapped.body);
+        assert_eq!(through(&listen, None).await?, (200, "blue v1".to_owned()), "green (weight 100) now runs v1");
+        let shown = send(&app, Method::GET, &format!("{uri}/shop"), Some(&rita), None).await?;
+        let slots = shown.body["slots"].as_array().ok_or("no slots")?;
+        assert_eq!(slots[0]["name"], "blue");
+        assert_eq!(slots[0]["upstream"], format!("http://{green}"));
+        let total: u64 = slots.iter().filter_map(|slot| slot["requests"]["ok"].as_u64()).sum();
+        assert_eq!(total, 8, "{}", shown.body);
+        let metrics = crate::support::send_raw(&app, Method::GET, "/api/v1/metrics/router", Some(&rita), None, Vec::new()).await?;
+        assert_eq!(metrics.status, StatusCode::OK);
+        // Refusals.
+        let problem = |answer: crate::support::Answer, status: u16| answer.expect_problem(status);
+        let mut problems = Vec::new();
+        problems.push(problem(send(&app, Method::PUT, &slot("x"), Some(&rita), Some(json!({"upstream": "http://127.0.0.1:1"}))).await?, 403));
+        problems.push(problem(send(&app, Method::PUT, &slot("bad%21name"), Some(&carl), Some(json!({"upstream": "http://127.0.0.1:1"}))).await?, 422));
+        problems.push(problem(send(&app, Method::PUT, &slot("x"), Some(&carl), Some(json!({"upstream": "file:///etc/passwd"}))).await?, 422));
+        problems.push(problem(send(&app, Method::POST, &format!("{uri}/shop/traffic"), Some(&carl), Some(json!({"weights": {"red": 5}}))).await?, 404));
+        problems.push(problem(send(&app, Method::POST, uri, Some(&admin), Some(json!({"name": "shop2", "listen": listen}))).await?, 409));
+        problems.push(problem(send(&app, Method::POST, uri, Some(&admin), Some(json!({"name": "api", "listen": "localhost:80"}))).await?, 400));
+        problems.push(problem(send(&app, Method::POST, uri, Some(&carl), Some(json!({"name": "api", "listen": "127.0.0.1:9"}))).await?, 403));
+        problems.push(problem(send(&app, Method::GET, "/api/v1/environments/prod/services/nope", Some(&rita), None).await?, 404));
+        insta::with_settings!({ filters => vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[port]")] }, {
+            insta::assert_snapshot!("service_refusals", problems.join("\n"));
+        });
+
+        // After a restart the router listens on the same address, with the same slots.
+        drop(app);
+        server.stop().await;
+        let server = TestServer::start_on(&data, database.as_deref(), 0).await?;
+        assert_eq!(through(&listen, None).await?, (200, "blue v1".to_owned()));
+        // Deleting the service stops its router.
+        let app = server.app();
+        assert_eq!(send(&app, Method::DELETE, &format!("{uri}/shop"), Some(&admin), None).await?.status, StatusCode::NO_CONTENT);
+        let mut closed = false;
+        for _ in 0..50 {
+            if tokio::net::TcpStream::connect(&listen).await.is_err() {
+                closed = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(closed, "the router of a deleted service still listens");
+        server.stop().await;
+        Ok(())
+    }
+}

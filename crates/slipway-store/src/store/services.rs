@@ -1,0 +1,62 @@
+//! [`Store`]'s services: services in environments and their slots.
+
+use super::Store;
+use crate::error::Result;
+#[cfg(doc)]
+use crate::error::StoreError;
+use crate::model::{EnvironmentId, Service, ServiceId};
+
+impl Store {
+    /// Creates a service in an environment, its router to listen on `listen`.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the environment has a service of that name or another
+    /// service listens there.
+    pub async fn create_service(
+        &self,
+        environment: EnvironmentId,
+        name: &str,
+        listen: &str,
+        created_by: Option<&str>,
+    ) -> Result<Service> {
+        dispatch!(self, services::create_service(environment, name, listen, created_by))
+    }
+
+    /// The services of an environment (of every environment with `None`), with their slots.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn services(&self, environment: Option<EnvironmentId>) -> Result<Vec<Service>> {
+        dispatch!(self, services::services(environment))
+    }
+
+    /// A service of an environment by name.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn service(&self, environment: EnvironmentId, name: &str) -> Result<Service> {
+        dispatch!(self, services::service(environment, name))
+    }
+
+    /// Deletes a service with its slots.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn delete_service(&self, service: ServiceId) -> Result<()> {
+        dispatch!(self, services::delete_service(service))
+    }
+
+    /// Sets slots (name, upstream, weight: added or replaced) and removes others, in one
+    /// transaction; the service as it is afterwards.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown service.
+    pub async fn set_slots(
+        &self,
+        service: ServiceId,
+        slots: &[(String, String, u32)],
+        remove: &[String],
+    ) -> Result<Service> {
+        dispatch!(self, services::set_slots(service, slots, remove))
+    }
+}
