@@ -1,5 +1,5 @@
 //! The `slipway` commands that are clients of a Slipway server: `login` and `logout`, `pipelines`,
-//! `runs`, `variables`, `groups`, `environments`, `approvals`, `users` and `tokens`, over
+//! `runs`, `variables`, `groups`, `environments`, `approvals`, `services`, `users` and `tokens`, over
 //! [`slipway_client`].
 //!
 //! The server and token come from `--server`/`--token`, then `SLIPWAY_SERVER`/`SLIPWAY_TOKEN`,
@@ -11,6 +11,7 @@ mod access;
 mod environments;
 mod library;
 mod runs;
+mod services;
 
 use std::io::{IsTerminal as _, Read as _};
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ pub use access::{LoginArgs, TokensArgs, UsersArgs, login, logout, tokens, users}
 pub use environments::{ApprovalsArgs, EnvironmentsArgs, approvals, environments};
 pub use library::{GroupsArgs, VariablesArgs, groups, variables};
 pub use runs::{PipelinesArgs, RunsArgs, pipelines, runs};
+pub use services::{ServicesArgs, services};
 
 /// `--server` and `--token`, taken by every client command.
 #[derive(Args, Clone, Debug, Default)]

@@ -55,6 +55,8 @@ enum Command {
     Environments(client_commands::EnvironmentsArgs),
     /// List, approve and reject the approvals stages wait for.
     Approvals(client_commands::ApprovalsArgs),
+    /// Manage an environment's services, their slots and traffic weights.
+    Services(client_commands::ServicesArgs),
     /// Create users on a server.
     Users(client_commands::UsersArgs),
     /// Create personal access tokens on a server.
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
         Command::Groups(args) => client_commands::finish(client_commands::groups(args)),
         Command::Environments(args) => client_commands::finish(client_commands::environments(args)),
         Command::Approvals(args) => client_commands::finish(client_commands::approvals(args)),
+        Command::Services(args) => client_commands::finish(client_commands::services(args)),
         Command::Users(args) => client_commands::finish(client_commands::users(args)),
         Command::Tokens(args) => client_commands::finish(client_commands::tokens(args)),
         Command::Agent(args) => agent::agent_command(&args),

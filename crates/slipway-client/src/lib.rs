@@ -483,6 +483,85 @@ impl Client {
         self.post(&format!("/approvals/{id}"), decision)
     }
 
+    /// `GET /environments/{name}/services`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn services(&self, environment: &str) -> Result<api::ServiceList> {
+        self.get(&format!("/environments/{}/services", path_segment(environment)))
+    }
+
+    /// `POST /environments/{name}/services` (admin).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn create_service(&self, environment: &str, name: &str, listen: &str) -> Result<api::Service> {
+        let body = api::CreateService { name: name.to_owned(), listen: listen.to_owned() };
+        self.post(&format!("/environments/{}/services", path_segment(environment)), &body)
+    }
+
+    /// `DELETE /environments/{name}/services/{service}` (admin).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn delete_service(&self, environment: &str, name: &str) -> Result<()> {
+        self.delete(&format!("/environments/{}/services/{}", path_segment(environment), path_segment(name)))
+    }
+
+    /// `PUT /environments/{name}/services/{service}/slots/{slot}`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn set_slot(
+        &self,
+        environment: &str,
+        name: &str,
+        slot: &str,
+        upstream: &str,
+        weight: u32,
+    ) -> Result<api::Service> {
+        let path = format!(
+            "/environments/{}/services/{}/slots/{}",
+            path_segment(environment),
+            path_segment(name),
+            path_segment(slot)
+        );
+        self.put(&path, &api::SetSlot { upstream: upstream.to_owned(), weight })
+    }
+
+    /// `DELETE /environments/{name}/services/{service}/slots/{slot}`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn delete_slot(&self, environment: &str, name: &str, slot: &str) -> Result<()> {
+        self.delete(&format!(
+            "/environments/{}/services/{}/slots/{}",
+            path_segment(environment),
+            path_segment(name),
+            path_segment(slot)
+        ))
+    }
+
+    /// `POST /environments/{name}/services/{service}/traffic`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn set_traffic(&self, environment: &str, name: &str, weights: &api::SetTraffic) -> Result<api::Service> {
+        self.post(
+            &format!("/environments/{}/services/{}/traffic", path_segment(environment), path_segment(name)),
+            weights,
+        )
+    }
+
+    /// `POST /environments/{name}/services/{service}/swap`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn swap_slots(&self, environment: &str, name: &str, first: &str, second: &str) -> Result<api::Service> {
+        let body = api::SwapSlots { slots: [first.to_owned(), second.to_owned()] };
+        self.post(&format!("/environments/{}/services/{}/swap", path_segment(environment), path_segment(name)), &body)
+    }
+
     /// `POST /users` (admin): a user with a first token.
     ///
     /// # Errors

@@ -157,3 +157,106 @@ fn environments_checks_and_approvals_from_the_command_line() {
     let notice = "this local run deploys to environment 'production' without its approvals and checks";
     assert_eq!(local.matches(notice).count(), 1, "{local}");
 }
+
+/// A tiny HTTP server on loopback answering every request with `body`, on a thread.
+fn version(body: &'static str) -> std::net::SocketAddr {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("{error}"));
+    let address = listener.local_addr().unwrap_or_else(|error| panic!("{error}"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buffer = [0_u8; 4096];
+            let _ = stream.read(&mut buffer);
+            let answer =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    address
+}
+
+/// GETs `/` through the router at `address`; the body.
+fn through(address: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(address).unwrap_or_else(|error| panic!("{address}: {error}"));
+    let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned()
+}
+
+#[test]
+fn services_slots_and_traffic_from_the_command_line() {
+    let server = Server::start();
+    let (blue, green) = (version("blue"), version("green"));
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.to_string())
+        .unwrap_or_default();
+    let mut transcripts = Vec::new();
+    let _ = output(&mut server.admin(&["environments", "create", "prod"]));
+    record(
+        &mut transcripts,
+        &server,
+        "slipway services create prod shop --listen ADDRESS",
+        &mut server.admin(&["services", "create", "prod", "shop", "--listen", &listen]),
+    );
+    record(
+        &mut transcripts,
+        &server,
+        "slipway services slot prod shop blue --upstream BLUE --weight 100",
+        &mut server.admin(&[
+            "services",
+            "slot",
+            "prod",
+            "shop",
+            "blue",
+            "--upstream",
+            &format!("http://{blue}"),
+            "--weight",
+            "100",
+        ]),
+    );
+    let _ = output(&mut server.admin(&[
+        "services",
+        "slot",
+        "prod",
+        "shop",
+        "green",
+        "--upstream",
+        &format!("http://{green}"),
+    ]));
+    assert_eq!(through(&listen), "blue");
+    record(
+        &mut transcripts,
+        &server,
+        "slipway services traffic prod shop blue=0 green=100",
+        &mut server.admin(&["services", "traffic", "prod", "shop", "blue=0", "green=100"]),
+    );
+    assert_eq!(through(&listen), "green");
+    assert_eq!(through(&listen), "green");
+    record(
+        &mut transcripts,
+        &server,
+        "slipway services traffic prod shop red=5 (no such slot)",
+        &mut server.admin(&["services", "traffic", "prod", "shop", "red=5"]),
+    );
+    record(
+        &mut transcripts,
+        &server,
+        "slipway services traffic prod shop green (not SLOT=WEIGHT)",
+        &mut server.admin(&["services", "traffic", "prod", "shop", "green"]),
+    );
+    record(
+        &mut transcripts,
+        &server,
+        "slipway services swap prod shop blue green",
+        &mut server.admin(&["services", "swap", "prod", "shop", "blue", "green"]),
+    );
+    assert_eq!(through(&listen), "blue", "green (all the traffic) now runs blue's version");
+    record(&mut transcripts, &server, "slipway services list prod", &mut server.admin(&["services", "list", "prod"]));
+    // Ports differ in width from run to run, and so do the table's columns.
+    let spaces = regex::Regex::new(" {2,}").unwrap_or_else(|error| panic!("{error}"));
+    insta::assert_snapshot!(spaces.replace_all(&transcripts.join("\n"), "  ").into_owned());
+}
