@@ -613,11 +613,13 @@ async fn start_prometheus() -> TestResult<Option<Prometheus>> {
     Err("Prometheus did not become ready in 10 seconds".into())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_query_metrics_check_asks_a_real_prometheus() -> TestResult {
+on_both_databases! {
+    /// Query metrics against a real Prometheus: a query that returns nothing passes, one that
+    /// fires fails (no retry interval), one Prometheus refuses says why.
+    async fn a_query_metrics_check_asks_a_real_prometheus(database) {
     let Some(prometheus) = start_prometheus().await? else { return Ok(()) };
     let directory = tempfile::tempdir()?;
-    let server = TestServer::start(&directory.path().join("data"), 2).await?;
+    let server = TestServer::start_on(&directory.path().join("data"), database.as_deref(), 2).await?;
     let app = server.app();
     let admin = server.admin_token.clone().ok_or("no admin token")?;
     deploying_pipeline(&app, &admin, directory.path(), "web", &DEPLOYS.replace("ENVIRONMENT", "edge")).await?;
@@ -669,6 +671,7 @@ async fn a_query_metrics_check_asks_a_real_prometheus() -> TestResult {
     assert!(failed["message"].as_str().is_some_and(|m| m.contains("refused 'rate(':")), "{failed}");
     server.stop().await;
     Ok(())
+}
 }
 
 /// A template that deployment pipelines must extend, and a pipeline that does.
