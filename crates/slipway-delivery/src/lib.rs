@@ -15,6 +15,7 @@
 pub mod host;
 pub mod judge;
 pub mod metrics;
+pub mod nginx;
 pub mod router;
 pub mod routing;
 

@@ -1,7 +1,8 @@
 //! Environments in the web UI: `/environments` lists them with their last deployment (admins
-//! create one there); `/environments/{name}` shows one: what runs where, its deployment history
-//! newest first, and the checks on it, with the admins' forms to add and delete checks, to rename
-//! or describe it, and to delete it (its name typed again).
+//! create one there); `/environments/{name}` shows one: what runs where, its services and their
+//! slots (see [`super::services`]), its deployment history newest first, and the checks on it,
+//! with the admins' forms to add and delete checks, to rename or describe it, and to delete it
+//! (its name typed again).
 //!
 //! Every read and change goes through the functions the API uses
 //! ([`slipway_service::environments`]), with the signed-in user as the caller, so roles (readers
@@ -20,6 +21,7 @@ use serde_json::{Value as Json, json};
 use slipway_events::TaskResult;
 use slipway_store::{EnvironmentId, Timestamp, UserRole};
 
+use super::services::{ServiceDrafts, services_section};
 use super::{
     UiError, Viewer, badge, csrf_field, format_time, page, short_branch, short_commit, state_label, url_encode,
 };
@@ -51,17 +53,17 @@ const JSON_KIND: &str = "json";
 /// The days business hours may name, as the form offers them.
 const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
-fn form_error(rejection: &FormRejection) -> UiError {
+pub(crate) fn form_error(rejection: &FormRejection) -> UiError {
     UiError::bad_request(rejection.body_text())
 }
 
-fn path_error(rejection: &PathRejection) -> UiError {
+pub(crate) fn path_error(rejection: &PathRejection) -> UiError {
     UiError::bad_request(rejection.body_text())
 }
 
 /// A service error a form shows beside itself (the status and the words), or one that is the
 /// whole answer (no permission, nothing there, the server failing).
-fn refused(error: ServiceError) -> Result<(StatusCode, String), UiError> {
+pub(crate) fn refused(error: ServiceError) -> Result<(StatusCode, String), UiError> {
     match error {
         ServiceError::BadRequest(_) | ServiceError::Unprocessable(_) | ServiceError::Conflict(_) => {
             let error = UiError::from(error);
@@ -473,13 +475,19 @@ enum FormKind {
 /// The environment page's state beyond what the store holds: a refused form's words, and what
 /// was typed in the forms.
 #[derive(Debug, Default)]
-struct Drafts {
+pub(crate) struct Drafts {
     problem: Option<(FormKind, String)>,
     check: CheckDraft,
     settings: Option<(String, String)>,
+    services: ServiceDrafts,
 }
 
 impl Drafts {
+    /// The drafts of a refused form of the services section.
+    pub(crate) fn with_services(services: ServiceDrafts) -> Self {
+        Self { services, ..Self::default() }
+    }
+
     fn problem(&self, form: FormKind) -> Option<&str> {
         self.problem.as_ref().filter(|(kind, _)| *kind == form).map(|(_, message)| message.as_str())
     }
@@ -718,6 +726,7 @@ async fn environment_page(
     let environment = service::show(state, &caller, name).await?;
     let list = service::deployments(state, &caller, &environment.name, before, Some(DEPLOYMENTS_PER_PAGE)).await?;
     let checks = service::checks(state, &caller, service::ResourceRef::Environment(&environment.name)).await?;
+    let services = slipway_service::delivery::list(state, &caller, &environment.name).await?;
     let older = (list.deployments.len() == usize::try_from(DEPLOYMENTS_PER_PAGE).unwrap_or(usize::MAX))
         .then(|| list.deployments.last().map(|deployment| deployment.id))
         .flatten();
@@ -737,6 +746,7 @@ async fn environment_page(
             @if environment.updated_at != environment.created_at { " · changed " (time_of(environment.updated_at)) }
         }
         (current_section(&list))
+        (services_section(viewer, &environment.name, &services, &drafts.services))
         (checks_section(viewer, &environment.name, &checks, drafts))
         (history_section(&environment.name, &list, older, before.is_some()))
         @if viewer.user.role == UserRole::Admin {
@@ -761,7 +771,7 @@ pub(crate) async fn environment(
 
 /// The environment page again, with the refused form's words and what it held, answered with
 /// the refusal's status.
-async fn refused_page(
+pub(crate) async fn refused_page(
     state: &AppState,
     viewer: &Viewer,
     name: &str,
@@ -799,7 +809,7 @@ pub(crate) async fn add_check(
     match outcome {
         None => Ok(Redirect::to(&format!("/environments/{}#checks", url_encode(&name))).into_response()),
         Some((status, message)) => {
-            let drafts = Drafts { problem: Some((FormKind::Check, message)), check: draft, settings: None };
+            let drafts = Drafts { problem: Some((FormKind::Check, message)), check: draft, ..Drafts::default() };
             refused_page(&state, &viewer, &name, status, &drafts).await
         }
     }

@@ -11,7 +11,10 @@
 //! - `/agents`: agents with their state and current job; admins create registration tokens there
 //!   (see [`agents`]).
 //! - `/environments` and `/environments/{name}`: environments, what runs where, their deployment
-//!   history and the checks on them, which admins add and delete there (see [`environments`]).
+//!   history and the checks on them, which admins add and delete there (see [`environments`]);
+//!   and their services: each router's address and state, its slots with their weights, share of
+//!   the traffic, requests and success rate, which contributors set, remove, weigh and swap there
+//!   and admins create and delete (see [`services`]).
 //! - The run page's panel of what its stages wait for (checkpoints), with Approve and Reject
 //!   buttons for an approval's approvers; `/approvals`: the approvals waiting for the signed-in
 //!   user (see [`approvals`]).
@@ -37,6 +40,7 @@ mod library;
 mod live;
 mod log;
 mod pages;
+mod services;
 mod session;
 
 use axum::Router;
@@ -90,6 +94,12 @@ pub fn routes() -> Router<AppState> {
         .route("/environments/{name}/delete", post(environments::delete_environment))
         .route("/environments/{name}/checks", post(environments::add_check))
         .route("/environments/{name}/checks/{id}/delete", post(environments::delete_check))
+        .route("/environments/{name}/services", post(services::create_service))
+        .route("/environments/{name}/services/{service}/delete", post(services::delete_service))
+        .route("/environments/{name}/services/{service}/slots", post(services::set_slot))
+        .route("/environments/{name}/services/{service}/slots/{slot}/delete", post(services::delete_slot))
+        .route("/environments/{name}/services/{service}/traffic", post(services::set_traffic))
+        .route("/environments/{name}/services/{service}/swap", post(services::swap))
         .route("/approvals", get(approvals::approvals))
         .route("/approvals/{id}", post(approvals::decide))
         .route("/assets/{file}", get(assets::asset))

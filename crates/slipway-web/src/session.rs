@@ -144,6 +144,18 @@ impl Viewer {
         if tokens_match(&self.csrf, given) { Ok(()) } else { Err(csrf_rejected()) }
     }
 
+    /// A viewer for the tests of pages, with `csrf` as its token.
+    #[cfg(test)]
+    pub(crate) fn for_tests(name: &str, role: UserRole) -> Self {
+        let user = User {
+            id: slipway_store::UserId(1),
+            name: name.to_owned(),
+            role,
+            created_at: slipway_store::Timestamp::from_millis(0),
+        };
+        Self { user, csrf: "csrf".to_owned(), session: String::new() }
+    }
+
     async fn from_parts(parts: &Parts, state: &AppState) -> Result<Option<Self>, UiError> {
         let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
         Ok(state.store().session(secret).await?.map(|(user, _)| Self {

@@ -20,11 +20,13 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+mod nginx;
+
+pub(crate) type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// An upstream that answers every request with its name and the request's body, takes
 /// `Upgrade: echo` (then echoes bytes), and sleeps `?sleep=MS` first when asked.
-async fn upstream(name: &'static str) -> TestResult<SocketAddr> {
+pub(crate) async fn upstream(name: &'static str) -> TestResult<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     tokio::spawn(async move {
@@ -99,13 +101,13 @@ async fn start(router: Arc<Router>) -> TestResult<(SocketAddr, watch::Sender<boo
     Ok((address, stop, task))
 }
 
-fn client() -> Client<HttpConnector, Full<Bytes>> {
+pub(crate) fn client() -> Client<HttpConnector, Full<Bytes>> {
     Client::builder(TokioExecutor::new()).build(HttpConnector::new())
 }
 
 /// GETs `path` from the router with extra headers; the status, the body, the served-by header
 /// and a set cookie.
-async fn get(
+pub(crate) async fn get(
     client: &Client<HttpConnector, Full<Bytes>>,
     router: SocketAddr,
     path: &str,

@@ -1662,3 +1662,260 @@ async fn a_waiting_approval_is_decided_from_the_run_page_and_my_approvals() -> T
     server.stop().await;
     Ok(())
 }
+
+/// An HTTP server on loopback that answers `name`, `/missing` with a 404 and `/fail` with a 500.
+async fn version(name: &'static str) -> TestResult<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let app = Router::new()
+        .route("/missing", axum::routing::get(|| async { (StatusCode::NOT_FOUND, "no such thing") }))
+        .route("/fail", axum::routing::get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "broken") }))
+        .fallback(move || async move { name });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(address)
+}
+
+/// GETs `path` through the router at `address` over plain TCP (no cookie); the status and body.
+async fn through(address: &str, path: &str) -> TestResult<(u16, String)> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    let status = answer.get(9..12).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    Ok((status, body))
+}
+
+/// The part of `body` from `start` up to `end` (or to its end).
+fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let from = from(body, start);
+    from.get(start.len()..).and_then(|rest| rest.find(end)).map_or(from, |at| &from[..at + start.len()])
+}
+
+/// A loopback address nothing listens on (a port the system gave and took back).
+fn free_address() -> TestResult<String> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_are_created_weighed_swapped_and_deleted_from_the_environment_page() -> TestResult {
+    let Roles {
+        server,
+        admin: (mut admin, admin_csrf),
+        contributor: (mut cora, cora_csrf),
+        reader: (mut rita, rita_csrf),
+        _directory,
+    } = roles_with_pipeline(TWO_JOBS, 0).await?;
+    let app = server.app();
+    let token = server.admin_token.clone().ok_or("no admin token")?;
+    let made = send(&app, Method::POST, "/api/v1/environments", Some(&token), Some(json!({"name": "prod"}))).await?;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let (blue, green) = (version("blue v1").await?, version("green v2").await?);
+    let page = rita.get("/environments/prod").await?;
+    assert!(between(&page.body, "id=\"services\"", "</section>").contains("No services."), "{}", page.body);
+
+    // An admin creates the service through the form; refusals show beside it, what was typed kept.
+    let listen = free_address()?;
+    let create = "/environments/prod/services";
+    assert_eq!(
+        cora.post(create, &[("csrf", &cora_csrf), ("name", "shop"), ("listen", &listen)]).await?.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(admin.post(create, &[("name", "shop"), ("listen", &listen)]).await?.status, StatusCode::FORBIDDEN);
+    for (name, address, status, says) in [
+        ("<b>shop</b>", listen.as_str(), 400, "'&lt;b&gt;shop&lt;/b&gt;' is not a service name"),
+        ("shop", "localhost:80", 400, "'listen' is 'localhost:80'; give HOST:PORT"),
+    ] {
+        let refused = admin.post(create, &[("csrf", &admin_csrf), ("name", name), ("listen", address)]).await?;
+        assert_eq!(refused.status.as_u16(), status, "{}", refused.body);
+        let shown = from(&refused.body, "New service");
+        assert!(shown.contains("class=\"problem\" role=\"alert\"") && shown.contains(says), "{shown}");
+        assert!(refused.body.contains("id=\"current\""), "the whole page shows again: {}", refused.body);
+        assert!(!refused.body.contains("<b>shop"), "{}", refused.body);
+    }
+    let kept = admin.post(create, &[("csrf", &admin_csrf), ("name", "<b>shop</b>"), ("listen", "x")]).await?;
+    assert!(kept.body.contains("value=\"&lt;b&gt;shop&lt;/b&gt;\""), "what was typed is kept: {}", kept.body);
+    let created = admin.post(create, &[("csrf", &admin_csrf), ("name", "shop"), ("listen", &listen)]).await?;
+    assert_eq!(
+        (created.status, created.location()),
+        (StatusCode::SEE_OTHER, "/environments/prod#service-shop"),
+        "{}",
+        created.body
+    );
+    let taken = admin.post(create, &[("csrf", &admin_csrf), ("name", "shop2"), ("listen", &listen)]).await?;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
+    assert!(from(&taken.body, "New service").contains("another service listens on"), "{}", taken.body);
+
+    // A contributor adds two slots; a bad upstream or weight is refused beside the slot form.
+    let slots = "/environments/prod/services/shop/slots";
+    let page = cora.get("/environments/prod").await?;
+    let shop = between(&page.body, "id=\"service-shop\"", "</section>");
+    assert!(shop.contains(&listen) && shop.contains("<span class=\"badge s-ok\">listening</span>"), "{shop}");
+    assert!(shop.contains("No slots yet") && shop.contains(&format!("action=\"{slots}\"")), "{shop}");
+    assert!(!shop.contains("Delete service"), "only admins delete services: {shop}");
+    for (fields, status, says) in [
+        (
+            [("slot", "red"), ("upstream", "file:///etc/passwd"), ("weight", "1")],
+            422,
+            "slot 'red': 'file:///etc/passwd' is not an upstream the router can reach",
+        ),
+        ([("slot", "red"), ("upstream", "http://127.0.0.1:1"), ("weight", "lots")], 400, "not 'lots'"),
+        ([("slot", "r<e>d"), ("upstream", "http://127.0.0.1:1"), ("weight", "1")], 422, "slot name 'r&lt;e&gt;d'"),
+    ] {
+        let mut posted = vec![("csrf", cora_csrf.as_str())];
+        posted.extend(fields);
+        let refused = cora.post(slots, &posted).await?;
+        assert_eq!(refused.status.as_u16(), status, "{fields:?}: {}", refused.body);
+        let shown = from(&refused.body, "Add or replace a slot");
+        assert!(shown.contains("class=\"problem\" role=\"alert\"") && shown.contains(says), "{fields:?}: {shown}");
+        assert!(shown.contains(&format!("value=\"{}\"", fields[1].1)), "the upstream is kept: {shown}");
+    }
+    for (slot, upstream, weight) in [("blue", blue, "100"), ("green", green, "0")] {
+        let upstream = format!("http://{upstream}");
+        let set = cora
+            .post(slots, &[("csrf", &cora_csrf), ("slot", slot), ("upstream", &upstream), ("weight", weight)])
+            .await?;
+        assert_eq!(
+            (set.status, set.location()),
+            (StatusCode::SEE_OTHER, "/environments/prod#service-shop"),
+            "{}",
+            set.body
+        );
+    }
+    assert_eq!(through(&listen, "/").await?, (200, "blue v1".to_owned()));
+
+    // The weights set through the traffic form decide where requests go.
+    let traffic = "/environments/prod/services/shop/traffic";
+    let bad = cora.post(traffic, &[("csrf", &cora_csrf), ("weight.blue", "0"), ("weight.green", "-5")]).await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    let shown = from(&bad.body, "<h4>Traffic</h4>");
+    assert!(shown.contains("The weight of slot 'green'") && shown.contains("not '-5'"), "{shown}");
+    assert!(shown.contains("name=\"weight.green\"") && shown.contains("value=\"-5\""), "{shown}");
+    let unknown = cora.post(traffic, &[("csrf", &cora_csrf), ("weight.red", "5")]).await?;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+    assert!(unknown.body.contains("has no slot named 'red'"), "{}", unknown.body);
+    let none = cora.post(traffic, &[("csrf", &cora_csrf)]).await?;
+    assert_eq!(none.status, StatusCode::BAD_REQUEST, "{}", none.body);
+    let set = cora.post(traffic, &[("csrf", &cora_csrf), ("weight.blue", "0"), ("weight.green", "100")]).await?;
+    assert_eq!(
+        (set.status, set.location()),
+        (StatusCode::SEE_OTHER, "/environments/prod#service-shop"),
+        "{}",
+        set.body
+    );
+    for _ in 0..3 {
+        assert_eq!(through(&listen, "/").await?, (200, "green v2".to_owned()));
+    }
+    assert_eq!(through(&listen, "/missing").await?.0, 404);
+    assert_eq!(through(&listen, "/fail").await?.0, 500);
+
+    // Everyone sees the slots, their share, requests and success rate; readers get no forms.
+    let page = rita.get("/environments/prod").await?;
+    let shop = between(&page.body, "id=\"service-shop\"", "</section>");
+    assert!(!shop.contains("<form"), "readers get no forms: {shop}");
+    assert!(!between(&page.body, "id=\"services\"", "id=\"checks\"").contains("<form"), "{}", page.body);
+    let row =
+        |name: &str| shop.split("<tr>").find(|row| row.contains(&format!(">{name}<"))).unwrap_or_default().to_owned();
+    let green_row = row("green");
+    assert!(green_row.contains(&format!("http://{green}")), "{green_row}");
+    assert!(green_row.contains("100%") && green_row.contains("width=\"100\""), "{green_row}");
+    assert!(green_row.contains(">5<span class=\"muted\"> (3 ok, 1 4xx, 1 5xx)"), "{green_row}");
+    assert!(green_row.contains("<td class=\"num success\">75%</td>"), "{green_row}");
+    let blue_row = row("blue");
+    assert!(blue_row.contains(">1<span class=\"muted\"> (1 ok, 0 4xx, 0 5xx)"), "{blue_row}");
+    assert!(blue_row.contains("<td class=\"num success\">100%</td>") && blue_row.contains(">0%<"), "{blue_row}");
+    for (action, fields) in [
+        (traffic, vec![("weight.blue", "100")]),
+        (slots, vec![("slot", "x"), ("upstream", "http://127.0.0.1:1")]),
+        ("/environments/prod/services/shop/swap", vec![("first", "blue"), ("second", "green")]),
+        ("/environments/prod/services/shop/slots/blue/delete", vec![]),
+        ("/environments/prod/services/shop/delete", vec![]),
+        (create, vec![("name", "api"), ("listen", "127.0.0.1:9")]),
+    ] {
+        let mut posted = vec![("csrf", rita_csrf.as_str())];
+        posted.extend(fields);
+        let refused = rita.post(action, &posted).await?;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{action}: {}", refused.body);
+    }
+    assert_eq!(through(&listen, "/").await?, (200, "green v2".to_owned()), "nothing changed");
+
+    // The swap form swaps the slots' versions: green (all the traffic) now runs blue's.
+    let swap = "/environments/prod/services/shop/swap";
+    let same = cora.post(swap, &[("csrf", &cora_csrf), ("first", "blue"), ("second", "BLUE")]).await?;
+    assert_eq!(same.status, StatusCode::BAD_REQUEST, "{}", same.body);
+    assert!(from(&same.body, "Swap two slots").contains("a swap needs two different slots"), "{}", same.body);
+    let swapped = cora.post(swap, &[("csrf", &cora_csrf), ("first", "blue"), ("second", "green")]).await?;
+    assert_eq!(swapped.status, StatusCode::SEE_OTHER, "{}", swapped.body);
+    assert_eq!(through(&listen, "/").await?, (200, "blue v1".to_owned()));
+    let shown = send(&app, Method::GET, "/api/v1/environments/prod/services/shop", Some(&token), None).await?;
+    assert_eq!(shown.body["slots"][1]["name"], "green", "{}", shown.body);
+    assert_eq!(shown.body["slots"][1]["upstream"], format!("http://{blue}"), "{}", shown.body);
+    assert_eq!(shown.body["slots"][1]["weight"], 100, "{}", shown.body);
+
+    // A contributor removes a slot.
+    let removed = cora.post("/environments/prod/services/shop/slots/blue/delete", &[("csrf", &cora_csrf)]).await?;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
+    let page = cora.get("/environments/prod").await?;
+    let shop = between(&page.body, "id=\"service-shop\"", "</section>");
+    assert!(!shop.contains(">blue<") && shop.contains(">green<"), "{shop}");
+    assert_eq!(
+        cora.post("/environments/prod/services/shop/slots/blue/delete", &[("csrf", &cora_csrf)]).await?.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A router that cannot listen says why.
+    let held = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let held_address = held.local_addr()?.to_string();
+    let created = admin.post(create, &[("csrf", &admin_csrf), ("name", "held"), ("listen", &held_address)]).await?;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let page = rita.get("/environments/prod").await?;
+    let part = between(&page.body, "id=\"service-held\"", "</section>");
+    assert!(part.contains("<span class=\"badge s-fail\">failed</span>"), "{part}");
+    assert!(part.contains("class=\"router-message\""), "{part}");
+
+    // An admin deletes the services; the router stops.
+    let page = admin.get("/environments/prod").await?;
+    assert!(page.body.contains("action=\"/environments/prod/services/shop/delete\""), "{}", page.body);
+    for name in ["held", "shop"] {
+        let deleted =
+            admin.post(&format!("/environments/prod/services/{name}/delete"), &[("csrf", &admin_csrf)]).await?;
+        assert_eq!((deleted.status, deleted.location()), (StatusCode::SEE_OTHER, "/environments/prod#services"));
+    }
+    drop(held);
+    let mut closed = false;
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect(&listen).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(closed, "the router of a deleted service still listens");
+    assert!(rita.get("/environments/prod").await?.body.contains("No services."));
+    assert_eq!(
+        admin.post("/environments/prod/services/shop/delete", &[("csrf", &admin_csrf)]).await?.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        admin
+            .post("/environments/nope/services", &[("csrf", &admin_csrf), ("name", "x"), ("listen", "127.0.0.1:9")])
+            .await?
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    let audit = server.state.store().list_audit(None, 50).await?;
+    for (action, actor) in [
+        ("service.create", "admin"),
+        ("service.slot.set", "cora"),
+        ("service.traffic", "cora"),
+        ("service.swap", "cora"),
+        ("service.slot.delete", "cora"),
+        ("service.delete", "admin"),
+    ] {
+        assert!(audit.iter().any(|entry| entry.action == action && entry.actor == actor), "{action}: {audit:?}");
+    }
+    server.stop().await;
+    Ok(())
+}
