@@ -183,7 +183,7 @@ fn main() -> Result<(), Error> {
         let router = Router::new(routes, Arc::new(Metrics::new()))?;
         let (address_sender, address_receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
             let Ok(runtime) = runtime else { return };
             runtime.block_on(async move {
                 let Ok(listener) = TcpListener::bind("127.0.0.1:0").await else { return };
