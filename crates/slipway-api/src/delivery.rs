@@ -43,7 +43,9 @@ pub struct Service {
     pub name: String,
     /// Where its router listens.
     pub listen: String,
-    /// `listening`, `failed` or `starting`.
+    /// Which router fronts it: `router` (Slipway's) or `nginx`.
+    pub provider: String,
+    /// `listening`, `applied` (nginx took its configuration), `failed` or `starting`.
     pub router: String,
     /// Why the router does not listen, when it failed.
     pub message: Option<String>,
@@ -67,6 +69,10 @@ pub struct CreateService {
     pub name: String,
     /// Where its router listens: `HOST:PORT` (such as `127.0.0.1:9000`).
     pub listen: String,
+    /// `router` (Slipway's, the default) or `nginx` (the server's nginx, `slipway serve
+    /// --nginx-config`); requests are counted only by Slipway's router.
+    #[serde(default)]
+    pub provider: Option<String>,
 }
 
 /// A slot to set.

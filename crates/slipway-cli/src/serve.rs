@@ -45,6 +45,17 @@ pub struct ServeArgs {
     /// for a server behind an https proxy that does not send `X-Forwarded-Proto`.
     #[arg(long)]
     pub secure_cookies: bool,
+    /// nginx's main configuration, for services created with `--provider nginx`: it must
+    /// `include` the files of `--nginx-services` inside its `http` block; Slipway checks the whole
+    /// with `nginx -t` and reloads nginx (`nginx -p DIR -c FILE`, DIR being FILE's directory).
+    #[arg(long, value_name = "FILE", requires = "nginx_services")]
+    pub nginx_config: Option<PathBuf>,
+    /// Where Slipway writes one nginx configuration file per service nginx fronts.
+    #[arg(long, value_name = "DIR", requires = "nginx_config")]
+    pub nginx_services: Option<PathBuf>,
+    /// The nginx binary [default: nginx on the PATH, or /usr/sbin/nginx].
+    #[arg(long, value_name = "PATH")]
+    pub nginx_binary: Option<PathBuf>,
     /// On a first start, do not register the repository's example pipeline.
     #[arg(long)]
     pub no_example: bool,
@@ -161,6 +172,23 @@ pub fn serve_command(args: &ServeArgs) -> ExitCode {
             slipway_server::LocalJobs::Unconfined
         } else {
             slipway_server::LocalJobs::Confined
+        },
+        nginx: match (&args.nginx_config, &args.nginx_services) {
+            (Some(config), Some(services)) => {
+                let absolute = |path: &PathBuf| std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                let config = absolute(config);
+                let binary = args.nginx_binary.clone().unwrap_or_else(|| {
+                    let standard = PathBuf::from("/usr/sbin/nginx");
+                    if standard.exists() { standard } else { PathBuf::from("nginx") }
+                });
+                Some(slipway_delivery::nginx::Nginx {
+                    binary,
+                    prefix: config.parent().map(std::path::Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/")),
+                    main_config: config,
+                    directory: absolute(services),
+                })
+            }
+            _ => None,
         },
     };
     let mut first_token = None;

@@ -495,8 +495,18 @@ impl Client {
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn create_service(&self, environment: &str, name: &str, listen: &str) -> Result<api::Service> {
-        let body = api::CreateService { name: name.to_owned(), listen: listen.to_owned() };
+    pub fn create_service(
+        &self,
+        environment: &str,
+        name: &str,
+        listen: &str,
+        provider: Option<&str>,
+    ) -> Result<api::Service> {
+        let body = api::CreateService {
+            name: name.to_owned(),
+            listen: listen.to_owned(),
+            provider: provider.map(str::to_owned),
+        };
         self.post(&format!("/environments/{}/services", path_segment(environment)), &body)
     }
 

@@ -24,6 +24,8 @@ const RELOAD_EVERY: Duration = Duration::from_secs(2);
 pub enum RouterState {
     /// Serving on this address.
     Listening(SocketAddr),
+    /// nginx took the service's configuration.
+    Nginx,
     /// Not serving: why (the address is taken, not valid, ...).
     Failed(String),
 }
@@ -31,6 +33,8 @@ pub enum RouterState {
 #[derive(Debug)]
 struct Running {
     listen: String,
+    /// For a service nginx fronts: the routes it was given last.
+    applied: Option<Routes>,
     router: Option<Arc<Router>>,
     stop: Option<watch::Sender<bool>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -41,6 +45,8 @@ struct Running {
 #[derive(Debug)]
 pub struct RouterHost {
     store: Store,
+    /// nginx, for the services it fronts, when the server has it.
+    nginx: Option<crate::nginx::Nginx>,
     metrics: Arc<Metrics>,
     running: tokio::sync::Mutex<HashMap<ServiceId, Running>>,
     states: Mutex<HashMap<ServiceId, RouterState>>,
@@ -66,13 +72,15 @@ fn routes_of(service: &Service) -> Routes {
 }
 
 impl RouterHost {
-    /// Starts the routers of every service in `store`, and a task that keeps them in step.
+    /// Starts the routers of every service in `store` (giving nginx the services it fronts, when
+    /// `nginx` is set), and a task that keeps them in step.
     ///
     /// # Errors
     /// When the store cannot be read.
-    pub async fn start(store: Store) -> Result<Arc<Self>, StoreError> {
+    pub async fn start(store: Store, nginx: Option<crate::nginx::Nginx>) -> Result<Arc<Self>, StoreError> {
         let host = Arc::new(Self {
             store,
+            nginx,
             metrics: Arc::new(Metrics::new()),
             running: tokio::sync::Mutex::new(HashMap::new()),
             states: Mutex::new(HashMap::new()),
@@ -126,11 +134,38 @@ impl RouterHost {
             if let Some(stop) = gone.stop.take() {
                 let _ = stop.send(true);
             }
+            if gone.applied.is_some()
+                && let Some(nginx) = &self.nginx
+                && let Err(error) = nginx.remove(&id.get().to_string())
+            {
+                tracing::warn!(service = id.get(), %error, "nginx kept a deleted service's configuration");
+            }
             self.states.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
         }
         running.retain(|id, _| wanted.contains(id));
         for service in &services {
             let routes = routes_of(service);
+            if service.provider == "nginx" {
+                if let Some(stop) = running.get_mut(&service.id).and_then(|current| current.stop.take()) {
+                    let _ = stop.send(true);
+                }
+                let state = self.apply_nginx(service, &routes, running.get(&service.id));
+                let applied = matches!(state, RouterState::Nginx).then(|| routes.clone());
+                let previous = running.get(&service.id).and_then(|current| current.applied.clone());
+                self.states.lock().unwrap_or_else(PoisonError::into_inner).insert(service.id, state.clone());
+                running.insert(
+                    service.id,
+                    Running {
+                        listen: service.listen.clone(),
+                        applied: applied.or(previous),
+                        router: None,
+                        stop: None,
+                        task: None,
+                        state,
+                    },
+                );
+                continue;
+            }
             if let Some(current) = running.get_mut(&service.id)
                 && current.listen == service.listen
                 && let Some(router) = &current.router
@@ -154,9 +189,31 @@ impl RouterHost {
         Ok(())
     }
 
+    /// Gives nginx a service's configuration when it changed; where it is then.
+    fn apply_nginx(&self, service: &Service, routes: &Routes, current: Option<&Running>) -> RouterState {
+        let Some(nginx) = &self.nginx else {
+            return RouterState::Failed(
+                "this server has no nginx to give the service to (slipway serve --nginx-config FILE --nginx-services DIR)"
+                    .to_owned(),
+            );
+        };
+        if let Some(current) = current
+            && current.applied.as_ref() == Some(routes)
+            && current.listen == service.listen
+            && current.state == RouterState::Nginx
+        {
+            return RouterState::Nginx;
+        }
+        match nginx.apply(routes, &service.listen, &service.id.get().to_string()) {
+            Ok(()) => RouterState::Nginx,
+            Err(error) => RouterState::Failed(error.to_string()),
+        }
+    }
+
     async fn start_one(&self, service: &Service, routes: Routes) -> Running {
         let failed = |reason: String| Running {
             listen: service.listen.clone(),
+            applied: None,
             router: None,
             stop: None,
             task: None,
@@ -176,6 +233,7 @@ impl RouterHost {
         tracing::info!(service = %service.name, %address, "a service's router listens");
         Running {
             listen: service.listen.clone(),
+            applied: None,
             router: Some(router),
             stop: Some(stop),
             task: Some(task),

@@ -286,6 +286,8 @@ pub struct ServeOptions {
     pub timing: Option<slipway_engine::agents::AgentTiming>,
     /// Whether in-process agents confine their jobs (the default) or not.
     pub local_jobs: LocalJobs,
+    /// nginx, for services that ask for it (`--nginx-config`).
+    pub nginx: Option<slipway_delivery::nginx::Nginx>,
 }
 
 /// What [`run`] tells its caller as it goes, for it to show.
@@ -324,6 +326,9 @@ pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> R
             .map_err(|source| ServeError::Listen { address: options.listen, source })?;
         let opened = open(&options.data_dir, options.database.as_deref()).await?;
         opened.state.set_secure_cookies(options.secure_cookies);
+        if let Some(nginx) = options.nginx.clone() {
+            opened.state.set_nginx(nginx);
+        }
         if let Some(token) = opened.admin_token {
             notify(Notice::AdminToken { token, path: opened.state.data_dir().join(ADMIN_TOKEN_FILE) });
         }

@@ -15,6 +15,7 @@ fn service(state: &AppState, found: &store::Service, environment: &str) -> api::
     let label = metrics_label(found);
     let (router, message) = match state.routers().and_then(|routers| routers.state(found.id)) {
         Some(RouterState::Listening(_)) => ("listening", None),
+        Some(RouterState::Nginx) => ("applied", None),
         Some(RouterState::Failed(reason)) => ("failed", Some(reason)),
         None => ("starting", None),
     };
@@ -23,6 +24,7 @@ fn service(state: &AppState, found: &store::Service, environment: &str) -> api::
         environment: environment.to_owned(),
         name: found.name.clone(),
         listen: found.listen.clone(),
+        provider: found.provider.clone(),
         router: router.to_owned(),
         message,
         slots: found
@@ -145,22 +147,39 @@ pub async fn create(
     if listen.port() == 0 {
         return Err(ServiceError::bad_request("'listen' needs a port other than 0: the service keeps its address"));
     }
-    let created =
-        state.store().create_service(found.id, name, &listen.to_string(), Some(&caller.user.name)).await.map_err(
-            |error| match error {
-                store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
-                    "environment '{}' has a service named '{name}' already, or another service listens on {listen}",
-                    found.name
-                )),
-                other => other.into(),
-            },
-        )?;
+    let provider = match body.provider.as_deref().map(str::trim) {
+        None | Some("" | "router") => "router",
+        Some("nginx") if state.has_nginx() => "nginx",
+        Some("nginx") => {
+            return Err(ServiceError::Unprocessable(
+                "this server has no nginx to give services to: start it with `slipway serve --nginx-config FILE \
+                 --nginx-services DIR`, or leave 'provider' out for Slipway's own router"
+                    .to_owned(),
+            ));
+        }
+        Some(other) => {
+            return Err(ServiceError::bad_request(format!(
+                "'provider' is '{other}'; it must be 'router' (Slipway's, the default) or 'nginx'"
+            )));
+        }
+    };
+    let created = state
+        .store()
+        .create_service(found.id, name, &listen.to_string(), provider, Some(&caller.user.name))
+        .await
+        .map_err(|error| match error {
+            store::StoreError::Conflict { .. } => ServiceError::Conflict(format!(
+                "environment '{}' has a service named '{name}' already, or another service listens on {listen}",
+                found.name
+            )),
+            other => other.into(),
+        })?;
     crate::audit::record(
         state,
         caller,
         "service.create",
         format!("{}/{}", found.name, created.name),
-        serde_json::json!({ "listen": created.listen }),
+        serde_json::json!({ "listen": created.listen, "provider": created.provider }),
     )
     .await;
     reload(state).await;

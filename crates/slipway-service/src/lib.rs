@@ -49,6 +49,8 @@ struct StateInner {
     feeds: feeds::Feeds,
     /// The services' routers, once started.
     routers: std::sync::OnceLock<Arc<slipway_delivery::host::RouterHost>>,
+    /// nginx, for services it fronts (`slipway serve --nginx-config`).
+    nginx: std::sync::OnceLock<slipway_delivery::nginx::Nginx>,
 }
 
 impl std::ops::Deref for AppState {
@@ -71,10 +73,22 @@ impl AppState {
         config.hooks = slipway_environments::EnvironmentHooks::new(self.store().clone(), self.data_dir().to_path_buf());
         let engine = self.core().start_engine(config).await?;
         if self.inner.routers.get().is_none() {
-            let host = slipway_delivery::host::RouterHost::start(self.store().clone()).await?;
+            let host = slipway_delivery::host::RouterHost::start(self.store().clone(), self.inner.nginx.get().cloned())
+                .await?;
             let _ = self.inner.routers.set(host);
         }
         Ok(engine)
+    }
+
+    /// Gives the services that ask for it to this nginx (before the engine starts).
+    pub fn set_nginx(&self, nginx: slipway_delivery::nginx::Nginx) {
+        let _ = self.inner.nginx.set(nginx);
+    }
+
+    /// Whether services can ask for nginx.
+    #[must_use]
+    pub fn has_nginx(&self) -> bool {
+        self.inner.nginx.get().is_some()
     }
 
     /// Stops the services' routers (requests in flight finish).
@@ -101,6 +115,7 @@ impl AppState {
                 secure_cookies: std::sync::atomic::AtomicBool::new(false),
                 feeds: feeds::Feeds::default(),
                 routers: std::sync::OnceLock::new(),
+                nginx: std::sync::OnceLock::new(),
             }),
         }
     }

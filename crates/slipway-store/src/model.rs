@@ -1603,6 +1603,8 @@ pub struct Service {
     pub name: String,
     /// Where its router listens (`127.0.0.1:9000`).
     pub listen: String,
+    /// Which router fronts it: `router` (Slipway's) or `nginx`.
+    pub provider: String,
     /// Its slots, by name.
     pub slots: Vec<ServiceSlot>,
     /// Who created it.

@@ -127,7 +127,7 @@ pub(crate) fn success_rate(slot: &ServiceSlot) -> String {
 /// The badge of a service's router.
 fn router_badge(state: &str) -> Markup {
     let class = match state {
-        "listening" => "s-ok",
+        "listening" | "applied" => "s-ok",
         "failed" => "s-fail",
         "starting" => "s-wait",
         _ => "s-skip",
@@ -207,6 +207,7 @@ fn service_part(viewer: &Viewer, environment: &str, service: &Service, drafts: &
         section.service id=(anchor(name)) {
             h3 {
                 (name) " " code.listen { (service.listen) } " " (router_badge(&service.router))
+                @if service.provider == "nginx" { " " span.muted { "through nginx" } }
             }
             @if let Some(message) = &service.message {
                 p.router-message { (message) }
@@ -353,7 +354,8 @@ pub(crate) async fn create_service(
     viewer.check_csrf(&form.csrf)?;
     let Path(name) = name.map_err(|rejection| path_error(&rejection))?;
     viewer.require(UserRole::Admin)?;
-    let body = CreateService { name: form.name.trim().to_owned(), listen: form.listen.trim().to_owned() };
+    let body =
+        CreateService { name: form.name.trim().to_owned(), listen: form.listen.trim().to_owned(), provider: None };
     match delivery::create(&state, &viewer.caller(), &name, &body).await {
         Ok(created) => Ok(back_to(&name, Some(&created.name))),
         Err(error) => {
@@ -558,6 +560,7 @@ mod tests {
             environment: "prod".to_owned(),
             name: "shop".to_owned(),
             listen: "127.0.0.1:9000".to_owned(),
+            provider: "router".to_owned(),
             router: "failed".to_owned(),
             message: Some("<b>address in use</b>".to_owned()),
             slots,

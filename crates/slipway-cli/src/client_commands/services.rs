@@ -38,6 +38,10 @@ enum ServicesCommand {
         /// Where its router listens: HOST:PORT, such as 127.0.0.1:9000.
         #[arg(long, value_name = "ADDRESS")]
         listen: String,
+        /// Which router fronts it: `router` (Slipway's) or `nginx` (the server's, when it was
+        /// started with --nginx-config).
+        #[arg(long, value_name = "PROVIDER")]
+        provider: Option<String>,
     },
     /// Delete a service; its router stops (admin).
     Delete {
@@ -141,8 +145,8 @@ pub fn services(args: ServicesArgs) -> Result<ExitCode, Failure> {
                 print_service(service);
             }
         }
-        ServicesCommand::Create { environment, name, listen } => {
-            let created = client.create_service(&environment, &name, &listen).map_err(fail)?;
+        ServicesCommand::Create { environment, name, listen, provider } => {
+            let created = client.create_service(&environment, &name, &listen, provider.as_deref()).map_err(fail)?;
             outln!(
                 "Created the service {} of {environment}; its router listens on {} ({}).",
                 created.name,

@@ -109,3 +109,163 @@ on_both_databases! {
         Ok(())
     }
 }
+
+/// Debian's nginx with a main configuration that includes the services' files, or `None` (the
+/// test then says why it is skipped, unless `SLIPWAY_REQUIRE_NGINX=1`).
+fn nginx(directory: &std::path::Path) -> TestResult<Option<(slipway_delivery::nginx::Nginx, std::process::Child)>> {
+    let binary =
+        ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().map(std::path::PathBuf::from).find(|path| path.exists());
+    let available =
+        binary.clone().map(|_| ()).ok_or_else(|| "nginx is not installed (apt-get install nginx-light)".to_owned());
+    if !slipway_testing::needed_or_skip("services fronted by nginx", "NGINX", available) {
+        return Ok(None);
+    }
+    let binary = binary.ok_or("no nginx")?;
+    std::fs::create_dir_all(directory.join("services"))?;
+    let dir = directory.display();
+    std::fs::write(
+        directory.join("nginx.conf"),
+        format!(
+            "worker_processes 1;\ndaemon off;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\n\
+             events {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n  \
+             proxy_temp_path {dir}/proxy;\n  fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  \
+             scgi_temp_path {dir}/scgi;\n  include {dir}/services/*.conf;\n}}\n"
+        ),
+    )?;
+    let child = std::process::Command::new(&binary)
+        .arg("-p")
+        .arg(directory)
+        .arg("-c")
+        .arg(directory.join("nginx.conf"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    for _ in 0..100 {
+        if directory.join("nginx.pid").exists() {
+            let nginx = slipway_delivery::nginx::Nginx {
+                binary,
+                prefix: directory.to_path_buf(),
+                main_config: directory.join("nginx.conf"),
+                directory: directory.join("services"),
+            };
+            return Ok(Some((nginx, child)));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err("nginx did not start".into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_can_be_fronted_by_the_servers_nginx() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let Some((nginx, mut child)) = nginx(&directory.path().join("nginx"))? else { return Ok(()) };
+    let outcome = async {
+        let server = TestServer::start_with(
+            &directory.path().join("data"),
+            None,
+            0,
+            std::sync::Arc::new(slipway_store::SystemClock),
+            Some(nginx),
+        )
+        .await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let (stable, canary) = (version("stable v1").await?, version("canary v2").await?);
+        send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "prod"}))).await?;
+        let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
+        let uri = "/api/v1/environments/prod/services";
+        let created = send(
+            &app,
+            Method::POST,
+            uri,
+            Some(&admin),
+            Some(json!({"name": "shop", "listen": listen, "provider": "nginx"})),
+        )
+        .await?;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        assert_eq!(created.body["provider"], "nginx");
+        let slot = |name: &str| format!("{uri}/shop/slots/{name}");
+        send(
+            &app,
+            Method::PUT,
+            &slot("stable"),
+            Some(&admin),
+            Some(json!({"upstream": format!("http://{stable}"), "weight": 100})),
+        )
+        .await?;
+        let set = send(
+            &app,
+            Method::PUT,
+            &slot("canary"),
+            Some(&admin),
+            Some(json!({"upstream": format!("http://{canary}")})),
+        )
+        .await?;
+        assert_eq!(set.body["router"], "applied", "{}", set.body);
+        let mut answered = (0, String::new());
+        for _ in 0..50 {
+            if let Ok(answer) = through(&listen, None).await {
+                answered = answer;
+                if answered.0 == 200 {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(answered, (200, "stable v1".to_owned()));
+        assert_eq!(through(&listen, Some(("x-slipway-slot", "canary"))).await?, (200, "canary v2".to_owned()));
+        send(
+            &app,
+            Method::POST,
+            &format!("{uri}/shop/traffic"),
+            Some(&admin),
+            Some(json!({"weights": {"stable": 0, "canary": 100}})),
+        )
+        .await?;
+        let mut switched = false;
+        for _ in 0..50 {
+            if through(&listen, None).await?.1 == "canary v2" {
+                switched = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(switched, "nginx did not take the new weights");
+        server.stop().await;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    }
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    outcome
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_nginx_refuses_services_that_ask_for_it() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(&directory.path().join("data"), 0).await?;
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "prod"}))).await?;
+    let uri = "/api/v1/environments/prod/services";
+    let refused = send(
+        &app,
+        Method::POST,
+        uri,
+        Some(&admin),
+        Some(json!({"name": "shop", "listen": "127.0.0.1:9", "provider": "nginx"})),
+    )
+    .await?;
+    assert!(refused.expect_problem(422).contains("slipway serve --nginx-config FILE"));
+    let odd = send(
+        &app,
+        Method::POST,
+        uri,
+        Some(&admin),
+        Some(json!({"name": "shop", "listen": "127.0.0.1:9", "provider": "envoy"})),
+    )
+    .await?;
+    assert!(odd.expect_problem(400).contains("'provider' is 'envoy'"));
+    server.stop().await;
+    Ok(())
+}

@@ -40,7 +40,21 @@ impl TestServer {
         workers: usize,
         clock: std::sync::Arc<dyn slipway_store::Clock>,
     ) -> TestResult<Self> {
+        Self::start_with(data_dir, database, workers, clock, None).await
+    }
+
+    /// [`TestServer::start_with_clock`] with nginx for the services that ask for it.
+    pub async fn start_with(
+        data_dir: &Path,
+        database: Option<&str>,
+        workers: usize,
+        clock: std::sync::Arc<dyn slipway_store::Clock>,
+        nginx: Option<slipway_delivery::nginx::Nginx>,
+    ) -> TestResult<Self> {
         let opened = slipway_server::open_with_clock(data_dir, database, clock).await?;
+        if let Some(nginx) = nginx {
+            opened.state.set_nginx(nginx);
+        }
         // A test server serves at once: its first start has finished.
         slipway_server::first_start_finished(opened.state.data_dir())?;
         let mut config = EngineConfig::new(data_dir.to_path_buf());

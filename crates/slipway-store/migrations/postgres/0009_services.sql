@@ -1,5 +1,5 @@
 -- Slipway store, version 9, PostgreSQL: services in environments, each fronted by the traffic router on an
--- address of its own, and their slots (versions running side by side) with their upstreams and
+-- address of its own (Slipway's router, or nginx), and their slots (versions running side by side) with their upstreams and
 -- traffic weights.
 
 CREATE TABLE services (
@@ -8,6 +8,7 @@ CREATE TABLE services (
     name TEXT NOT NULL,
     name_key TEXT NOT NULL,
     listen TEXT NOT NULL UNIQUE,
+    provider TEXT NOT NULL DEFAULT 'router',
     created_by TEXT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,

@@ -7,7 +7,7 @@ use crate::store::Context;
 
 macro_rules! service_columns {
     () => {
-        "id, environment_id, name, listen, created_by, created_at, updated_at"
+        "id, environment_id, name, listen, provider, created_by, created_at, updated_at"
     };
 }
 
@@ -17,6 +17,7 @@ struct ServiceRow {
     environment_id: i64,
     name: String,
     listen: String,
+    provider: String,
     created_by: Option<String>,
     created_at: i64,
     updated_at: i64,
@@ -47,6 +48,7 @@ async fn load(connection: &mut DbConnection, row: ServiceRow) -> Result<Service>
         environment: EnvironmentId(row.environment_id),
         name: row.name,
         listen: row.listen,
+        provider: row.provider,
         slots,
         created_by: row.created_by,
         created_at: Timestamp(row.created_at),
@@ -69,20 +71,22 @@ pub(crate) async fn create_service(
     environment: EnvironmentId,
     name: &str,
     listen: &str,
+    provider: &str,
     created_by: Option<&str>,
 ) -> Result<Service> {
     require_name("service name", name)?;
     let mut connection = pools.writer.acquire().await?;
     let now = context.now().millis();
     let row = sqlx::query(concat!(
-        "INSERT INTO services (environment_id, name, name_key, listen, created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING ",
+        "INSERT INTO services (environment_id, name, name_key, listen, provider, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ",
         service_columns!()
     ))
     .bind(environment.0)
     .bind(name.trim())
     .bind(name.trim().to_lowercase())
     .bind(listen)
+    .bind(provider)
     .bind(created_by)
     .bind(now)
     .fetch_one(&mut *connection)

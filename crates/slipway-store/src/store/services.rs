@@ -7,7 +7,8 @@ use crate::error::StoreError;
 use crate::model::{EnvironmentId, Service, ServiceId};
 
 impl Store {
-    /// Creates a service in an environment, its router to listen on `listen`.
+    /// Creates a service in an environment, its router (`provider`: `router` or `nginx`) to
+    /// listen on `listen`.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the environment has a service of that name or another
@@ -17,9 +18,10 @@ impl Store {
         environment: EnvironmentId,
         name: &str,
         listen: &str,
+        provider: &str,
         created_by: Option<&str>,
     ) -> Result<Service> {
-        dispatch!(self, services::create_service(environment, name, listen, created_by))
+        dispatch!(self, services::create_service(environment, name, listen, provider, created_by))
     }
 
     /// The services of an environment (of every environment with `None`), with their slots.
