@@ -26,6 +26,8 @@ use crate::evaluate::{RunFacts, Verdict, evaluate};
 #[derive(Debug, Clone)]
 pub struct EnvironmentHooks {
     store: Store,
+    /// The dynamic checks being asked now.
+    asking: Arc<std::sync::Mutex<std::collections::HashSet<slipway_store::CheckRunId>>>,
     /// The server's data directory: runs' checkouts are in it (for the commits a deployment
     /// brings).
     data_dir: std::path::PathBuf,
@@ -35,7 +37,7 @@ impl EnvironmentHooks {
     /// Hooks over `store`, with runs' directories under `data_dir`.
     #[must_use]
     pub fn new(store: Store, data_dir: std::path::PathBuf) -> Arc<Self> {
-        Arc::new(Self { store, data_dir })
+        Arc::new(Self { store, asking: Arc::default(), data_dir })
     }
 }
 
@@ -122,6 +124,46 @@ fn check_reason(check: &CheckRun, message: &str) -> String {
 }
 
 impl EnvironmentHooks {
+    /// Asks a dynamic check (a REST API, Prometheus) on a task of its own, once at a time per
+    /// check, and stores what it found: passed; failed when it has no retry interval; else
+    /// pending until its next evaluation.
+    fn ask_in_background(
+        &self,
+        check: slipway_store::CheckRunId,
+        settings: CheckSettings,
+        variables: Variables,
+        masker: Masker,
+    ) {
+        {
+            let mut asking = self.asking.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !asking.insert(check) {
+                return;
+            }
+        }
+        let store = self.store.clone();
+        let asking = Arc::clone(&self.asking);
+        tokio::spawn(async move {
+            let (found, retry) = ask(settings, variables, masker).await;
+            let stored = match found {
+                Verdict::Passed(message) => {
+                    store.update_check_run(check, CheckRunState::Passed, Some(&message), None).await
+                }
+                Verdict::Pending(message) if retry == 0 => {
+                    store.update_check_run(check, CheckRunState::Failed, Some(&message), None).await
+                }
+                Verdict::Pending(message) => {
+                    let at = store.now().plus(std::time::Duration::from_secs(u64::from(retry) * 60));
+                    store.update_check_run(check, CheckRunState::Pending, Some(&message), Some(at)).await
+                }
+                Verdict::Ended(state, message) => store.update_check_run(check, state, Some(&message), None).await,
+            };
+            if let Err(error) = stored {
+                tracing::warn!(check = check.get(), %error, "what a check found could not be stored; it is asked again");
+            }
+            asking.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&check);
+        });
+    }
+
     /// The protected resources a stage uses, with their names: the environments its deployment
     /// jobs deploy to (made if new), the variable groups the pipeline, the stage and its jobs
     /// name (that exist), and the agent pools its jobs run in. `Err` with the reason when an
@@ -273,7 +315,7 @@ impl EnvironmentHooks {
                     &facts,
                     now,
                 );
-                let mut next_at = check.next_at;
+                let next_at = check.next_at;
                 if let (Verdict::Ended(CheckRunState::TimedOut, _), Some(last)) = (&verdict, &check.message)
                     && matches!(settings, CheckSettings::InvokeRestApi(_) | CheckSettings::QueryMetrics(_))
                 {
@@ -291,21 +333,14 @@ impl EnvironmentHooks {
                             verdict = self.exclusive_lock(run.id, stage, checkpoint, check).await?;
                         }
                         CheckSettings::InvokeRestApi(_) | CheckSettings::QueryMetrics(_) => {
-                            if check.next_at.is_some_and(|at| at.millis() > now) {
-                                // Not time to ask again yet.
-                                all_passed = false;
-                                continue;
+                            // Asked in the background (an answer may take up to 30 seconds, and
+                            // the orchestrator must not wait for it); what it finds is stored
+                            // and read at a later pass.
+                            all_passed = false;
+                            if check.next_at.is_none_or(|at| at.millis() <= now) {
+                                self.ask_in_background(check.id, settings.clone(), variables.clone(), masker.clone());
                             }
-                            let (found, retry) = ask(settings.clone(), variables.clone(), masker.clone()).await;
-                            verdict = found;
-                            if let Verdict::Pending(message) = &verdict {
-                                if retry == 0 {
-                                    verdict = Verdict::Ended(CheckRunState::Failed, message.clone());
-                                } else {
-                                    let at = now.saturating_add(i64::from(retry).saturating_mul(60_000));
-                                    next_at = Some(slipway_store::Timestamp(at));
-                                }
-                            }
+                            continue;
                         }
                         _ => {}
                     }

@@ -471,8 +471,8 @@ stages:
 ";
 
 /// A REST API on 127.0.0.1 that a check calls: `/gate/...` answers `{"status": "pending"}` the
-/// first time and `{"status": "ok"}` after, `/broken` answers 500; every request is recorded as
-/// `METHOD PATH AUTHORIZATION BODY`.
+/// first time and `{"status": "ok"}` after, `/broken` answers 500, `/slow` answers after 6
+/// seconds; every other request is recorded as `METHOD PATH AUTHORIZATION BODY`.
 async fn fake_rest_api() -> TestResult<(String, Arc<std::sync::Mutex<Vec<String>>>)> {
     use axum::extract::State;
     let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
@@ -483,12 +483,17 @@ async fn fake_rest_api() -> TestResult<(String, Arc<std::sync::Mutex<Vec<String>
         headers: axum::http::HeaderMap,
         body: String,
     ) -> (StatusCode, String) {
+        if uri.path() == "/slow" {
+            tokio::time::sleep(Duration::from_secs(6)).await;
+            return (StatusCode::OK, json!({ "status": "ok" }).to_string());
+        }
         let authorization = headers.get("authorization").and_then(|value| value.to_str().ok()).unwrap_or("-");
         let mut seen = seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         seen.push(format!("{method} {} {authorization} {body}", uri.path()));
         if uri.path() == "/broken" {
             return (StatusCode::INTERNAL_SERVER_ERROR, "down".into());
         }
+
         let status = if seen.iter().filter(|line| line.contains("/gate/")).count() == 1 { "pending" } else { "ok" };
         (StatusCode::OK, json!({ "status": status }).to_string())
     }
@@ -966,6 +971,44 @@ async fn cancelling_a_run_that_waits_for_an_approval_ends_the_wait() -> TestResu
     assert_eq!(ended["checks"][0]["state"], "canceled", "{ended}");
     let pending = send(&app, Method::GET, "/api/v1/approvals?state=pending", Some(&admin), None).await?;
     assert_eq!(pending.body["approvals"], json!([]), "{}", pending.body);
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_rest_api_check_does_not_hold_up_other_runs() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(&directory.path().join("data"), 2).await?;
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let (api, _seen) = fake_rest_api().await?;
+    deploying_pipeline(&app, &admin, directory.path(), "gated", &DEPLOYS.replace("ENVIRONMENT", "slowapi")).await?;
+    make_repository(&directory.path().join("plain"), &[("azure-pipelines.yml", crate::support::TWO_JOBS)])?;
+    let plain = json!({ "name": "plain", "repository": directory.path().join("plain").display().to_string() });
+    assert_eq!(
+        send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(plain)).await?.status,
+        StatusCode::CREATED
+    );
+    send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "slowapi"}))).await?;
+    add_check(
+        &app,
+        &admin,
+        "slowapi",
+        json!({"type": "invokeRestApi", "settings": {
+        "method": "GET", "url": format!("{api}/slow"), "retryIntervalMinutes": 0}}),
+    )
+    .await?;
+    let gated = start_run(&app, &admin, "gated", "main").await?;
+    // The gated run reaches its check (the slow answer is on its way)...
+    wait_for_checkpoint(&app, &admin, gated, "Deploy", |c| c["state"] == "waiting").await?;
+    // ...and another run starts and completes while the answer is still on its way (an
+    // orchestrator that waited for it could not have moved the other run on meanwhile).
+    let other = start_run(&app, &admin, "plain", "main").await?;
+    assert_eq!(wait_for_run(&app, &admin, other).await?["result"], "Succeeded");
+    let checkpoints = send(&app, Method::GET, &format!("/api/v1/runs/{gated}/checkpoints"), Some(&admin), None).await?;
+    let check = &checkpoints.body["checkpoints"][0]["checks"][0];
+    assert_eq!((check["state"].as_str(), check["message"].as_str()), (Some("pending"), None), "{}", checkpoints.body);
+    assert_eq!(wait_for_run(&app, &admin, gated).await?["result"], "Succeeded");
     server.stop().await;
     Ok(())
 }
