@@ -135,10 +135,15 @@ impl RouterHost {
                 let _ = stop.send(true);
             }
             if gone.applied.is_some()
-                && let Some(nginx) = &self.nginx
-                && let Err(error) = nginx.remove(&id.get().to_string())
+                && let Some(nginx) = self.nginx.clone()
             {
-                tracing::warn!(service = id.get(), %error, "nginx kept a deleted service's configuration");
+                let key = id.get().to_string();
+                let service = id.get();
+                tokio::task::spawn_blocking(move || {
+                    if let Err(error) = nginx.remove(&key) {
+                        tracing::warn!(service, %error, "nginx kept a deleted service's configuration");
+                    }
+                });
             }
             self.states.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
         }
@@ -149,7 +154,7 @@ impl RouterHost {
                 if let Some(stop) = running.get_mut(&service.id).and_then(|current| current.stop.take()) {
                     let _ = stop.send(true);
                 }
-                let state = self.apply_nginx(service, &routes, running.get(&service.id));
+                let state = self.apply_nginx(service, &routes, running.get(&service.id)).await;
                 let applied = matches!(state, RouterState::Nginx).then(|| routes.clone());
                 let previous = running.get(&service.id).and_then(|current| current.applied.clone());
                 self.states.lock().unwrap_or_else(PoisonError::into_inner).insert(service.id, state.clone());
@@ -190,7 +195,7 @@ impl RouterHost {
     }
 
     /// Gives nginx a service's configuration when it changed; where it is then.
-    fn apply_nginx(&self, service: &Service, routes: &Routes, current: Option<&Running>) -> RouterState {
+    async fn apply_nginx(&self, service: &Service, routes: &Routes, current: Option<&Running>) -> RouterState {
         let Some(nginx) = &self.nginx else {
             return RouterState::Failed(
                 "this server has no nginx to give the service to (slipway serve --nginx-config FILE --nginx-services DIR)"
@@ -204,9 +209,13 @@ impl RouterHost {
         {
             return RouterState::Nginx;
         }
-        match nginx.apply(routes, &service.listen, &service.id.get().to_string()) {
-            Ok(()) => RouterState::Nginx,
-            Err(error) => RouterState::Failed(error.to_string()),
+        // nginx -t and the reload are processes to wait for: not on the runtime's threads.
+        let (nginx, routes, listen, key) =
+            (nginx.clone(), routes.clone(), service.listen.clone(), service.id.get().to_string());
+        match tokio::task::spawn_blocking(move || nginx.apply(&routes, &listen, &key)).await {
+            Ok(Ok(())) => RouterState::Nginx,
+            Ok(Err(error)) => RouterState::Failed(error.to_string()),
+            Err(error) => RouterState::Failed(format!("nginx could not be given the configuration: {error}")),
         }
     }
 
