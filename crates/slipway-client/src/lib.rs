@@ -427,28 +427,29 @@ impl Client {
         self.get(&path)
     }
 
-    /// `GET /environments/{name}/checks`.
+    /// `GET /{collection}/{name}/checks`: the checks on a protected resource (`collection` is
+    /// `environments`, `variable-groups` or `pools`).
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn checks(&self, name: &str) -> Result<api::CheckList> {
-        self.get(&format!("/environments/{}/checks", path_segment(name)))
+    pub fn checks(&self, collection: &str, name: &str) -> Result<api::CheckList> {
+        self.get(&format!("/{collection}/{}/checks", path_segment(name)))
     }
 
-    /// `POST /environments/{name}/checks` (admin).
+    /// `POST /{collection}/{name}/checks` (admin).
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn add_check(&self, name: &str, check: &api::NewCheck) -> Result<api::Check> {
-        self.post(&format!("/environments/{}/checks", path_segment(name)), check)
+    pub fn add_check(&self, collection: &str, name: &str, check: &api::NewCheck) -> Result<api::Check> {
+        self.post(&format!("/{collection}/{}/checks", path_segment(name)), check)
     }
 
-    /// `DELETE /environments/{name}/checks/{id}` (admin).
+    /// `DELETE /{collection}/{name}/checks/{id}` (admin).
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn delete_check(&self, name: &str, id: i64) -> Result<()> {
-        self.delete(&format!("/environments/{}/checks/{id}", path_segment(name)))
+    pub fn delete_check(&self, collection: &str, name: &str, id: i64) -> Result<()> {
+        self.delete(&format!("/{collection}/{}/checks/{id}", path_segment(name)))
     }
 
     /// `GET /runs/{id}/checkpoints`: what the run's stages wait or waited for.

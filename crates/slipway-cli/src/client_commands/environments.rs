@@ -72,19 +72,25 @@ enum EnvironmentsCommand {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
-    /// The checks on an environment.
+    /// The checks on an environment (or, with `--group`/`--pool`, on that variable group or
+    /// agent pool instead).
     Checks {
-        /// The environment.
+        /// The environment (or the group or pool, with `--group`/`--pool`).
         name: String,
+        #[command(flatten)]
+        resource: ResourceKind,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
     /// Add a check to an environment (admin), such as
-    /// `--type approval --settings '{"approvers": ["ana"]}'`.
+    /// `--type approval --settings '{"approvers": ["ana"]}'`; with `--group`/`--pool`, to that
+    /// variable group or agent pool: stages that use it wait for it.
     AddCheck {
-        /// The environment.
+        /// The environment (or the group or pool, with `--group`/`--pool`).
         name: String,
+        #[command(flatten)]
+        resource: ResourceKind,
         /// `approval`, `branchControl`, `businessHours`, `exclusiveLock`, `invokeRestApi`,
         /// `queryMetrics` or `requiredTemplate`.
         #[arg(long = "type", value_name = "TYPE")]
@@ -103,13 +109,40 @@ enum EnvironmentsCommand {
         #[arg(long, value_name = "MINUTES")]
         timeout_minutes: Option<u32>,
     },
-    /// Remove a check from an environment (admin).
+    /// Remove a check from an environment (or a variable group or pool) (admin).
     DeleteCheck {
-        /// The environment.
+        /// The environment (or the group or pool, with `--group`/`--pool`).
         name: String,
+        #[command(flatten)]
+        resource: ResourceKind,
         /// The check's id (`slipway environments checks NAME` shows them).
         id: i64,
     },
+}
+
+/// Which kind of protected resource a check command is about (an environment by default).
+#[derive(Args, Debug, Clone, Copy)]
+#[group(multiple = false)]
+struct ResourceKind {
+    /// NAME is a variable group.
+    #[arg(long)]
+    group: bool,
+    /// NAME is an agent pool.
+    #[arg(long)]
+    pool: bool,
+}
+
+impl ResourceKind {
+    /// The API's collection, and how the resource is called.
+    fn collection(self) -> (&'static str, &'static str) {
+        if self.group {
+            ("variable-groups", "variable group")
+        } else if self.pool {
+            ("pools", "agent pool")
+        } else {
+            ("environments", "environment")
+        }
+    }
 }
 
 /// `slipway approvals`.
@@ -222,7 +255,7 @@ pub fn environments(args: EnvironmentsArgs) -> Result<ExitCode, Failure> {
         EnvironmentsCommand::Show { name, format } => {
             let environment = client.environment(&name).map_err(fail)?;
             let deployments = client.deployments(&name, Some(10)).map_err(fail)?;
-            let checks = client.checks(&name).map_err(fail)?;
+            let checks = client.checks("environments", &name).map_err(fail)?;
             if format == ListFormat::Json {
                 let shown = serde_json::json!({
                     "environment": environment, "current": deployments.current,
@@ -306,24 +339,26 @@ pub fn environments(args: EnvironmentsArgs) -> Result<ExitCode, Failure> {
             }
             print_table(&DEPLOYMENT_HEADINGS, &deployment_rows(&deployments.deployments));
         }
-        EnvironmentsCommand::Checks { name, format } => {
-            let checks = client.checks(&name).map_err(fail)?;
+        EnvironmentsCommand::Checks { name, resource, format } => {
+            let checks = client.checks(resource.collection().0, &name).map_err(fail)?;
             if format == ListFormat::Json {
                 return print_json(&checks).map(|()| ExitCode::SUCCESS);
             }
             print_table(&["ID", "TYPE", "SETTINGS", "TIMEOUT"], &check_rows(&checks.checks));
         }
-        EnvironmentsCommand::AddCheck { name, kind, settings, timeout_minutes } => {
+        EnvironmentsCommand::AddCheck { name, resource, kind, settings, timeout_minutes } => {
             let settings: serde_json::Value = serde_json::from_str(&settings).map_err(|error| {
                 Failure::usage(format!("--settings is not JSON ({error}); write it as '{{\"approvers\": [\"ana\"]}}'"))
             })?;
             let check = api::NewCheck { kind, settings, timeout_minutes };
-            let added = client.add_check(&name, &check).map_err(fail)?;
-            outln!("Added check {} ({}) to the environment {}.", added.id, added.kind, added.resource);
+            let (collection, called) = resource.collection();
+            let added = client.add_check(collection, &name, &check).map_err(fail)?;
+            outln!("Added check {} ({}) to the {called} {}.", added.id, added.kind, added.resource);
         }
-        EnvironmentsCommand::DeleteCheck { name, id } => {
-            client.delete_check(&name, id).map_err(fail)?;
-            outln!("Removed check {id} from the environment {name}.");
+        EnvironmentsCommand::DeleteCheck { name, resource, id } => {
+            let (collection, called) = resource.collection();
+            client.delete_check(collection, &name, id).map_err(fail)?;
+            outln!("Removed check {id} from the {called} {name}.");
         }
     }
     Ok(ExitCode::SUCCESS)

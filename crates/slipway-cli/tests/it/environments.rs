@@ -260,3 +260,40 @@ fn services_slots_and_traffic_from_the_command_line() {
     let spaces = regex::Regex::new(" {2,}").unwrap_or_else(|error| panic!("{error}"));
     insta::assert_snapshot!(spaces.replace_all(&transcripts.join("\n"), "  ").into_owned());
 }
+
+#[test]
+fn checks_on_variable_groups_and_pools_from_the_command_line() {
+    let server = Server::start();
+    let created = output(&mut server.admin(&["groups", "create", "release"]));
+    assert!(created.contains("release"), "{created}");
+    let added = output(&mut server.admin(&[
+        "environments",
+        "add-check",
+        "release",
+        "--group",
+        "--type",
+        "approval",
+        "--settings",
+        r#"{"approvers": ["admin"]}"#,
+    ]));
+    assert_eq!(added.trim(), "Added check 1 (approval) to the variable group release.");
+    let pool = output(&mut server.admin(&[
+        "environments",
+        "add-check",
+        "default",
+        "--pool",
+        "--type",
+        "branchControl",
+        "--settings",
+        r#"{"allowedBranches": "main"}"#,
+    ]));
+    assert_eq!(pool.trim(), "Added check 2 (branchControl) to the agent pool default.");
+    let listed = output(&mut server.admin(&["environments", "checks", "release", "--group"]));
+    assert!(listed.contains("approval") && listed.contains("\"approvers\":[\"admin\"]"), "{listed}");
+    let both = output(&mut server.admin(&["environments", "checks", "x", "--group", "--pool"]));
+    assert!(both.contains("cannot be used with"), "{both}");
+    let removed = output(&mut server.admin(&["environments", "delete-check", "default", "--pool", "2"]));
+    assert_eq!(removed.trim(), "Removed check 2 from the agent pool default.");
+    let missing = output(&mut server.admin(&["environments", "checks", "nope", "--group"]));
+    assert!(missing.contains("no variable group named 'nope'"), "{missing}");
+}
