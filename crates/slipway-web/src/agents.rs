@@ -1,11 +1,14 @@
 //! Agents in the web UI (`/agents`): every agent with its pool, version, state, current job and
 //! capabilities; the pools with their settings (what becomes of a job whose agent is lost, the
-//! demands each `vmImage` stands for), which admins edit there; and for admins a form that creates
-//! a registration token.
+//! demands each `vmImage` stands for), which admins edit there; a section per pool with the checks
+//! on it, which admins add and delete there (see [`super::checks`]); and for admins a form that
+//! creates a registration token.
 //!
 //! The list and the token come from the functions the API uses ([`slipway_service::agents`]), with the
 //! signed-in user as the caller, so roles and states are the same as `GET /api/v1/agents`. A new
-//! registration token is shown once, on the page that answers the form.
+//! registration token is shown once, on the page that answers the form. The pools shown are those
+//! with settings or agents (as `GET /api/v1/pools` lists them); their checks are read with one
+//! query per pool.
 
 use axum::Form;
 use axum::extract::rejection::FormRejection;
@@ -18,10 +21,12 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use slipway_store::{Timestamp, UserRole};
 
+use super::checks::{CheckForm, action_base, checks_section, section_id};
 use super::{UiError, Viewer, csrf_field, format_time, page, url_encode};
-use slipway_api::{Agent, AgentLostAction, AgentState, CreateRegistrationToken, Pool, PoolSettings};
+use slipway_api::{Agent, AgentLostAction, AgentState, Check, CreateRegistrationToken, Pool, PoolSettings};
 use slipway_service::AppState;
 use slipway_service::agents as agents_api;
+use slipway_service::environments::{self as environments_api, ResourceRef};
 
 /// The CSS class and the word for an agent's state, in the badge styles of run results.
 #[must_use]
@@ -97,7 +102,14 @@ fn read_vm_images(text: &str) -> Result<std::collections::BTreeMap<String, Vec<S
     Ok(images)
 }
 
-fn pools_section(viewer: &Viewer, pools: &[Pool]) -> Markup {
+/// The checks on a pool, for its section of the page.
+struct PoolChecks {
+    /// The pool's name (in lower case, as pools are named).
+    name: String,
+    checks: Vec<Check>,
+}
+
+fn pools_section(viewer: &Viewer, pools: &[Pool], checks: &[PoolChecks]) -> Markup {
     html! {
         section.panel #pools {
             h2 { "Pools" }
@@ -105,7 +117,7 @@ fn pools_section(viewer: &Viewer, pools: &[Pool]) -> Markup {
                 p.muted { "No pool has settings or agents yet." }
             } @else {
                 table.list.pools {
-                    thead { tr { th { "Pool" } th { "Agents" } th { "When an agent is lost" } th { "vmImage demands" } } }
+                    thead { tr { th { "Pool" } th { "Agents" } th { "When an agent is lost" } th { "vmImage demands" } th { "Checks" } } }
                     tbody {
                         @for pool in pools {
                             tr {
@@ -113,6 +125,12 @@ fn pools_section(viewer: &Viewer, pools: &[Pool]) -> Markup {
                                 td { (pool.agents) }
                                 td { @match pool.settings.on_agent_lost { AgentLostAction::Fail => "the job fails", AgentLostAction::Requeue => "the job runs again" } }
                                 td { @if pool.settings.vm_images.is_empty() { span.muted { "none" } } @else { code { (vm_images_text(&pool.settings)) } } }
+                                td {
+                                    @let count = checks.iter().find(|listed| listed.name == pool.name).map_or(0, |listed| listed.checks.len());
+                                    a href=(format!("#{}", section_id(ResourceRef::Pool(&pool.name)))) {
+                                        @if count == 0 { "none" } @else if count == 1 { "1 check" } @else { (count) " checks" }
+                                    }
+                                }
                             }
                         }
                     }
@@ -140,7 +158,14 @@ fn pools_section(viewer: &Viewer, pools: &[Pool]) -> Markup {
     }
 }
 
-fn agents_page(viewer: &Viewer, agents: &[Agent], pools: &[Pool], created: Option<&str>) -> Markup {
+fn agents_page(
+    viewer: &Viewer,
+    agents: &[Agent],
+    pools: &[Pool],
+    checks: &[PoolChecks],
+    created: Option<&str>,
+    refused: Option<(&str, &CheckForm)>,
+) -> Markup {
     html! {
         h1 { "Agents" }
         p.meta { "Agents lease the jobs of their pool whose demands their capabilities meet." }
@@ -149,7 +174,12 @@ fn agents_page(viewer: &Viewer, agents: &[Agent], pools: &[Pool], created: Optio
             p { "Register an agent with " code { "slipway agent --server URL --token TOKEN --name NAME --pool POOL" } "; the token works once." }
         }
         (agents_table(agents))
-        (pools_section(viewer, pools))
+        (pools_section(viewer, pools, checks))
+        @for pool in checks {
+            @let resource = ResourceRef::Pool(&pool.name);
+            @let form = refused.filter(|(name, _)| *name == pool.name).map(|(_, form)| form);
+            (checks_section(viewer, &action_base(resource), resource, &pool.checks, form))
+        }
         @if viewer.user.role == UserRole::Admin {
             section.panel {
                 h2 { "New registration token" }
@@ -164,11 +194,56 @@ fn agents_page(viewer: &Viewer, agents: &[Agent], pools: &[Pool], created: Optio
     }
 }
 
+/// The Agents page: the agents, the pools and the checks on each; `created` is a registration
+/// token just made, `refused` the pool (as the address named it) whose form to add a check was
+/// refused, with what the form held; a pool named there that is not listed gets its section too.
+async fn agents_markup(
+    state: &AppState,
+    viewer: &Viewer,
+    created: Option<&str>,
+    refused: Option<(&str, &CheckForm)>,
+) -> Result<Markup, UiError> {
+    let caller = viewer.caller();
+    let agents = agents_api::listed_agents(state, &caller).await?;
+    let pools = agents_api::pools(state, &caller).await?;
+    let mut names: Vec<String> = pools.iter().map(|pool| pool.name.clone()).collect();
+    let refused = match refused {
+        Some((name, form)) => {
+            let name = agents_api::checked_pool_name(name)?;
+            if !names.contains(&name) {
+                names.push(name.clone());
+            }
+            Some((name, form))
+        }
+        None => None,
+    };
+    let mut checks = Vec::with_capacity(names.len());
+    for name in names {
+        // One query per pool (pools are few).
+        let listed = environments_api::checks(state, &caller, ResourceRef::Pool(&name)).await?;
+        checks.push(PoolChecks { name, checks: listed });
+    }
+    let refused = refused.as_ref().map(|(name, form)| (name.as_str(), *form));
+    Ok(agents_page(viewer, &agents, &pools, &checks, created, refused))
+}
+
 /// `GET /agents` (reader): the agents.
 pub(crate) async fn agents(State(state): State<AppState>, viewer: Viewer) -> Result<Response, UiError> {
-    let agents = agents_api::listed_agents(&state, &viewer.caller()).await?;
-    let pools = agents_api::pools(&state, &viewer.caller()).await?;
-    Ok(page("Agents", Some(&viewer), &agents_page(&viewer, &agents, &pools, None)).into_response())
+    let markup = agents_markup(&state, &viewer, None, None).await?;
+    Ok(page("Agents", Some(&viewer), &markup).into_response())
+}
+
+/// The Agents page again, with the refused form to add a check to pool `name` (its words and what
+/// it held), answered with the refusal's status.
+pub(crate) async fn refused_pool_page(
+    state: &AppState,
+    viewer: &Viewer,
+    name: &str,
+    status: StatusCode,
+    form: &CheckForm,
+) -> Result<Response, UiError> {
+    let markup = agents_markup(state, viewer, None, Some((name, form))).await?;
+    Ok((status, page("Agents", Some(viewer), &markup)).into_response())
 }
 
 /// The form that sets a pool's settings.
@@ -231,8 +306,6 @@ pub(crate) async fn create_registration_token(
     };
     let body = CreateRegistrationToken { expires_in_hours };
     let created = agents_api::issue_registration_token(&state, &viewer.caller(), &body).await?;
-    let agents = agents_api::listed_agents(&state, &viewer.caller()).await?;
-    let pools = agents_api::pools(&state, &viewer.caller()).await?;
-    let markup = agents_page(&viewer, &agents, &pools, Some(&created.token));
+    let markup = agents_markup(&state, &viewer, Some(&created.token), None).await?;
     Ok((StatusCode::CREATED, page("Agents", Some(&viewer), &markup)).into_response())
 }

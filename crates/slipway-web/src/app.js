@@ -1,23 +1,25 @@
 // Slipway's web UI: the run page follows its run live (server-sent events from /runs/ID/live),
 // builds the log from the server's folding operations, links and finds lines; the form that adds
-// a check to an environment shows the settings of the chosen type. No libraries.
+// a check to an environment, a variable group or an agent pool shows the settings of the chosen
+// type. No libraries.
 (function () {
   "use strict";
-  // The form that adds a check: only the chosen type's settings show and are sent (without the
-  // script, every type's show and the server reads the chosen one's).
-  var form = document.getElementById("add-check");
-  if (!form) { return; }
-  var select = form.querySelector("select[name=type]");
-  if (!select) { return; }
-  function show() {
-    form.querySelectorAll("fieldset[data-type]").forEach(function (fieldset) {
-      var chosen = fieldset.getAttribute("data-type") === select.value;
-      fieldset.hidden = !chosen;
-      fieldset.disabled = !chosen;
-    });
-  }
-  select.addEventListener("change", show);
-  show();
+  // The forms that add a check (one on an environment's or a group's page, one per pool on the
+  // Agents page): only the chosen type's settings show and are sent (without the script, every
+  // type's show and the server reads the chosen one's).
+  document.querySelectorAll("form.add-check").forEach(function (form) {
+    var select = form.querySelector("select[name=type]");
+    if (!select) { return; }
+    function show() {
+      form.querySelectorAll("fieldset[data-type]").forEach(function (fieldset) {
+        var chosen = fieldset.getAttribute("data-type") === select.value;
+        fieldset.hidden = !chosen;
+        fieldset.disabled = !chosen;
+      });
+    }
+    select.addEventListener("change", show);
+    show();
+  });
 })();
 
 (function () {

@@ -20,11 +20,12 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 use slipway_store::Run;
 
-use super::environments::{format_minutes, kind_label, strings, time_of};
+use super::checks::{format_minutes, kind_label, page_of, strings};
+use super::environments::time_of;
 use super::{UiError, Viewer, csrf_field, page, url_encode};
 use slipway_api::{Approval, ApprovalDecision, CheckRun, Checkpoint, DecideApproval};
 use slipway_service::AppState;
-use slipway_service::environments as service;
+use slipway_service::environments::{self as service, ResourceRef};
 
 /// The longest comment a decision takes (the service's limit, in bytes).
 const MAX_COMMENT: usize = 4096;
@@ -58,12 +59,12 @@ fn label_badge((class, word): (&'static str, &str)) -> Markup {
 }
 
 /// A protected resource as a link where it has a page: `environment production`,
-/// `variable group release` (the Library), `agent pool default` (the Agents page).
+/// `variable group release` (the Library), `agent pool default` (its checks on the Agents page).
 fn resource_link(kind: &str, name: &str) -> Markup {
     match kind {
         "environment" => html! { "environment " a href=(format!("/environments/{}", url_encode(name))) { (name) } },
         "variableGroup" => html! { "variable group " a href=(format!("/library/{}", url_encode(name))) { (name) } },
-        "pool" => html! { "agent pool " a href="/agents" { (name) } },
+        "pool" => html! { "agent pool " a href=(page_of(ResourceRef::Pool(name))) { (name) } },
         other => html! { (other) " " (name) },
     }
 }

@@ -7,9 +7,11 @@
 //!   coverage and artifacts, with cancel, re-run (whole, or the failed jobs in place) and keep
 //!   buttons; admins set a pipeline's retention on its page.
 //! - `/pipelines/{name}/variables`: a pipeline's variables; `/library` and `/library/{group}`:
-//!   variable groups (see [`library`]).
-//! - `/agents`: agents with their state and current job; admins create registration tokens there
-//!   (see [`agents`]).
+//!   variable groups and the checks on them, which admins add and delete there (see [`library`]).
+//! - `/agents`: agents with their state and current job, the pools with their settings and the
+//!   checks on each; admins edit pools, add and delete their checks and create registration
+//!   tokens there (see [`agents`]). The checks section of environments, groups and pools is one
+//!   (see [`checks`]).
 //! - `/environments` and `/environments/{name}`: environments, what runs where, their deployment
 //!   history and the checks on them, which admins add and delete there (see [`environments`]);
 //!   and their services: each router's address and state, its slots with their weights, share of
@@ -24,7 +26,8 @@
 //!   token tied to the session (see [`session`]).
 //!
 //! Pages read what they show with a fixed number of store queries, none per run or per job (the
-//! environments list reads each environment's newest deployment: one query per environment).
+//! environments list reads each environment's newest deployment: one query per environment; the
+//! Agents page each pool's checks: one query per pool).
 //! Everything shown is escaped ([`maud`] escapes by default; log lines go through [`log`]).
 
 #![warn(unreachable_pub)]
@@ -34,6 +37,7 @@ mod agents;
 mod approvals;
 mod assets;
 mod badge;
+mod checks;
 mod environments;
 mod graph;
 mod library;
@@ -70,6 +74,8 @@ pub fn routes() -> Router<AppState> {
         .route("/library/{group}/delete", post(library::delete_group))
         .route("/library/{group}/variables", post(library::set_group_variable))
         .route("/library/{group}/variables/{var}/delete", post(library::delete_group_variable))
+        .route("/library/{group}/checks", post(checks::add_check::<checks::OnVariableGroup>))
+        .route("/library/{group}/checks/{id}/delete", post(checks::delete_check::<checks::OnVariableGroup>))
         .route("/runs/{id}", get(pages::run))
         .route("/runs/{id}/live", get(live::live))
         .route("/runs/{id}/log", get(pages::raw_log))
@@ -88,12 +94,14 @@ pub fn routes() -> Router<AppState> {
         .route("/agents", get(agents::agents))
         .route("/agents/registration-tokens", post(agents::create_registration_token))
         .route("/agents/pools/{name}", post(agents::set_pool))
+        .route("/agents/pools/{name}/checks", post(checks::add_check::<checks::OnPool>))
+        .route("/agents/pools/{name}/checks/{id}/delete", post(checks::delete_check::<checks::OnPool>))
         .route("/environments", get(environments::environments).post(environments::create_environment))
         .route("/environments/{name}", get(environments::environment))
         .route("/environments/{name}/update", post(environments::update_environment))
         .route("/environments/{name}/delete", post(environments::delete_environment))
-        .route("/environments/{name}/checks", post(environments::add_check))
-        .route("/environments/{name}/checks/{id}/delete", post(environments::delete_check))
+        .route("/environments/{name}/checks", post(checks::add_check::<checks::OnEnvironment>))
+        .route("/environments/{name}/checks/{id}/delete", post(checks::delete_check::<checks::OnEnvironment>))
         .route("/environments/{name}/services", post(services::create_service))
         .route("/environments/{name}/services/{service}/delete", post(services::delete_service))
         .route("/environments/{name}/services/{service}/slots", post(services::set_slot))

@@ -1,5 +1,6 @@
 //! Variables in the web UI: a pipeline's variables (`/pipelines/{name}/variables`) and the
-//! Library's variable groups (`/library`, `/library/{group}`).
+//! Library's variable groups (`/library`, `/library/{group}`); a group's page also shows the
+//! checks on the group, which admins add and delete there (see [`super::checks`]).
 //!
 //! Every change goes through the functions the API uses ([`slipway_service::variables`]), with the
 //! signed-in user as the caller, so names, roles (readers see, contributors change variables,
@@ -9,14 +10,17 @@
 use axum::Form;
 use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use slipway_store::UserRole;
 
+use super::checks::{CheckForm, action_base, checks_section};
 use super::{UiError, Viewer, csrf_field, page, url_encode};
 use slipway_api::{CreateGroup, SetVariable, Variable as ShownVariable};
 use slipway_service::AppState;
+use slipway_service::environments::{self, ResourceRef};
 use slipway_service::variables;
 
 fn form_error(rejection: &FormRejection) -> UiError {
@@ -234,33 +238,62 @@ pub(crate) async fn create_group(
     Ok(Redirect::to(&format!("/library/{}", url_encode(&group.name))).into_response())
 }
 
-/// `GET /library/{group}` (reader): a group's variables.
-pub(crate) async fn group(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    group: Result<Path<String>, PathRejection>,
-) -> Result<Response, UiError> {
-    let Path(group) = group.map_err(|rejection| path_error(&rejection))?;
-    let group = variables::variable_group(&state, &viewer.caller(), &group).await?;
+/// A group's page: its variables, the checks on it, and for admins the forms that add checks and
+/// delete the group; `form` is what a refused form to add a check held.
+async fn group_page(
+    state: &AppState,
+    viewer: &Viewer,
+    name: &str,
+    form: Option<&CheckForm>,
+) -> Result<(String, Markup), UiError> {
+    let caller = viewer.caller();
+    let group = variables::variable_group(state, &caller, name).await?;
+    let resource = ResourceRef::VariableGroup(&group.name);
+    let checks = environments::checks(state, &caller, resource).await?;
     let encoded = url_encode(&group.name);
     let body = html! {
         h1 { a href="/library" { "Library" } " · " (group.name) }
         @if !group.description.is_empty() { p.description { (group.description) } }
         p.meta { "Pipelines use these variables with " code { "- group: " (group.name) } " in a " code { "variables:" } " list." }
-        (variables_table(&viewer, &group.variables, &format!("/library/{encoded}/variables")))
+        (variables_table(viewer, &group.variables, &format!("/library/{encoded}/variables")))
+        (checks_section(viewer, &action_base(resource), resource, &checks, form))
         @if viewer.user.role == UserRole::Admin {
             section.panel.danger-zone {
                 h2 { "Delete this group" }
                 p.muted { "Runs of pipelines that name it will fail until a group of that name exists again." }
                 form.inline method="post" action=(format!("/library/{encoded}/delete")) {
-                    (csrf_field(&viewer))
+                    (csrf_field(viewer))
                     label { "Type the group's name to confirm" input type="text" name="confirm" required autocomplete="off"; }
                     button.danger type="submit" { "Delete group" }
                 }
             }
         }
     };
-    Ok(page(&group.name, Some(&viewer), &body).into_response())
+    Ok((group.name, body))
+}
+
+/// `GET /library/{group}` (reader): a group's variables and the checks on it.
+pub(crate) async fn group(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    group: Result<Path<String>, PathRejection>,
+) -> Result<Response, UiError> {
+    let Path(group) = group.map_err(|rejection| path_error(&rejection))?;
+    let (title, body) = group_page(&state, &viewer, &group, None).await?;
+    Ok(page(&title, Some(&viewer), &body).into_response())
+}
+
+/// The group's page again, with a refused form to add a check (its words and what it held),
+/// answered with the refusal's status.
+pub(crate) async fn refused_group_page(
+    state: &AppState,
+    viewer: &Viewer,
+    name: &str,
+    status: StatusCode,
+    form: &CheckForm,
+) -> Result<Response, UiError> {
+    let (title, body) = group_page(state, viewer, name, Some(form)).await?;
+    Ok((status, page(&title, Some(viewer), &body)).into_response())
 }
 
 /// `POST /library/{group}/variables` (contributor): sets a variable of the group.

@@ -1499,6 +1499,207 @@ async fn environments_show_deployments_and_checks_and_admins_manage_them() -> Te
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_the_checks_on_a_variable_group_and_an_agent_pool_from_their_pages() -> TestResult {
+    let Roles { server, admin: (mut admin, admin_csrf), reader: (mut rita, rita_csrf), _directory, .. } =
+        roles_with_pipeline(TWO_JOBS, 0).await?;
+    let app = server.app();
+    let token = server.admin_token.clone().ok_or("no admin token")?;
+    let store = server.state.store().clone();
+    let created = admin.post("/library", &[("csrf", &admin_csrf), ("name", "Shared settings")]).await?;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    // An agent serves the default pool, so the Agents page lists it.
+    let registration = store.create_registration_token(Some("admin"), None).await?;
+    let agent = slipway_store::NewAgent {
+        name: "builder-1".to_owned(),
+        pool: "default".to_owned(),
+        capabilities: std::collections::BTreeMap::new(),
+        version: "9.8.7".to_owned(),
+    };
+    assert!(store.register_agent(&registration.secret, &agent).await?.is_some());
+
+    // Everyone sees the sections; readers get no forms.
+    let group_page = "/library/Shared%20settings";
+    let page = rita.get(group_page).await?;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let shown = from(&page.body, "id=\"checks\"");
+    assert!(shown.contains("No checks: stages use this group without waiting."), "{shown}");
+    assert!(!shown.contains("add-check") && !shown.contains("/checks"), "readers get no form: {shown}");
+    let page = rita.get("/agents").await?;
+    let shown = from(&page.body, "id=\"checks-default\"");
+    assert!(shown.contains("Checks on pool default"), "{}", page.body);
+    assert!(shown.contains("No checks: stages run their jobs in this pool without waiting."), "{shown}");
+    assert!(!page.body.contains("add-check") && !page.body.contains("/checks"), "readers get no form: {}", page.body);
+    assert!(
+        page.body.contains("<a href=\"#checks-default\">none</a>"),
+        "the pools table links the section: {}",
+        page.body
+    );
+
+    // An admin gets the forms, posting to the group's and the pool's addresses.
+    let group_action = "/library/Shared%20settings/checks";
+    let pool_action = "/agents/pools/default/checks";
+    let page = admin.get(group_page).await?;
+    assert!(page.body.contains("id=\"add-check\""), "{}", page.body);
+    assert!(page.body.contains(&format!("action=\"{group_action}\"")), "{}", page.body);
+    let page = admin.get("/agents").await?;
+    assert!(page.body.contains("id=\"add-check-default\""), "{}", page.body);
+    assert!(page.body.contains(&format!("action=\"{pool_action}\"")), "{}", page.body);
+
+    // Without the session's CSRF token, or by a reader: refused.
+    let approval = [
+        ("csrf", admin_csrf.as_str()),
+        ("type", "approval"),
+        ("approvers", "rita, <b>ana</b>"),
+        ("instructions", "look at <script>alert(1)</script> first"),
+        ("timeout_minutes", "60"),
+    ];
+    let branches = [("csrf", admin_csrf.as_str()), ("type", "branchControl"), ("allowed_branches", "main, release/*")];
+    for action in [group_action, pool_action] {
+        assert_eq!(admin.post(action, &approval[1..]).await?.status, StatusCode::FORBIDDEN, "{action}: no CSRF token");
+        let forged = admin.post(action, &[("csrf", "f00d"), ("type", "exclusiveLock")]).await?;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN, "{action}");
+        let refused = rita.post(action, &[("csrf", &rita_csrf), ("type", "exclusiveLock")]).await?;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{action}: {}", refused.body);
+    }
+
+    // Bad settings show the service's words beside the form, on the page it came from, with what
+    // was typed kept.
+    let bad = admin
+        .post(
+            group_action,
+            &[("csrf", &admin_csrf), ("type", "approval"), ("approvers", " "), ("instructions", "<i>kept</i>")],
+        )
+        .await?;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let shown = from(&bad.body, "Add a check");
+    assert!(shown.contains("class=\"problem\" role=\"alert\""), "{shown}");
+    assert!(shown.contains("'approvers' must name at least one user"), "{shown}");
+    assert!(shown.contains("&lt;i&gt;kept&lt;/i&gt;</textarea>") && !bad.body.contains("<i>kept"), "{shown}");
+    assert!(bad.body.contains("Delete this group"), "the whole group page shows again: {}", bad.body);
+    let bad = admin
+        .post(
+            group_action,
+            &[("csrf", &admin_csrf), ("type", "approval"), ("approvers", "rita"), ("timeout_minutes", "soon")],
+        )
+        .await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(from(&bad.body, "Add a check").contains("not 'soon'"), "{}", bad.body);
+    assert!(bad.body.contains("name=\"approvers\" value=\"rita\""), "{}", bad.body);
+    let bad = admin
+        .post(pool_action, &[("csrf", &admin_csrf), ("type", "branchControl"), ("allowed_branches", " , ")])
+        .await?;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let shown = from(&bad.body, "id=\"checks-default\"");
+    assert!(
+        shown.contains("class=\"problem\" role=\"alert\"") && shown.contains("'allowedBranches' must name"),
+        "{shown}"
+    );
+    assert!(shown.contains("name=\"allowed_branches\" value=\" , \""), "{shown}");
+    assert!(bad.body.contains("builder-1"), "the whole Agents page shows again: {}", bad.body);
+    let bad = admin.post(pool_action, &[("csrf", &admin_csrf), ("type", "<teleport>")]).await?;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("'&lt;teleport&gt;' is not a type of check") && !bad.body.contains("<teleport>"));
+    // A pool the page does not list gets its section with the refusal.
+    let unlisted =
+        admin.post("/agents/pools/GPU/checks", &[("csrf", &admin_csrf), ("type", "json"), ("json_type", " ")]).await?;
+    assert_eq!(unlisted.status, StatusCode::BAD_REQUEST, "{}", unlisted.body);
+    assert!(from(&unlisted.body, "id=\"checks-gpu\"").contains("Name the check's type"), "{}", unlisted.body);
+    // No such group is a page of its own; neither is a name no pool may have.
+    let nowhere = admin.post("/library/nope/checks", &branches).await?;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND, "{}", nowhere.body);
+    assert!(!nowhere.body.contains("Add a check"), "{}", nowhere.body);
+    let invalid = admin.post("/agents/pools/%3Cb%3E/checks", &branches).await?;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST, "{}", invalid.body);
+    assert!(invalid.body.contains("is not a pool name") && !invalid.body.contains("<b>"), "{}", invalid.body);
+    let group_api = "/api/v1/variable-groups/Shared%20settings/checks";
+    let pool_api = "/api/v1/pools/default/checks";
+    for uri in [group_api, pool_api] {
+        let listed = send(&app, Method::GET, uri, Some(&token), None).await?;
+        assert_eq!(listed.body["checks"], json!([]), "{uri}: {}", listed.body);
+    }
+
+    // The admin adds an approval to the group and branch control to the pool.
+    let added = admin.post(group_action, &approval).await?;
+    assert_eq!(
+        (added.status, added.location()),
+        (StatusCode::SEE_OTHER, "/library/Shared%20settings#checks"),
+        "{}",
+        added.body
+    );
+    let added = admin.post(pool_action, &branches).await?;
+    assert_eq!((added.status, added.location()), (StatusCode::SEE_OTHER, "/agents#checks-default"), "{}", added.body);
+    let on_group = send(&app, Method::GET, group_api, Some(&token), None).await?;
+    let listed = on_group.body["checks"].as_array().ok_or("no checks")?;
+    assert_eq!(listed.len(), 1, "{}", on_group.body);
+    assert_eq!((&listed[0]["resourceType"], &listed[0]["type"]), (&json!("variableGroup"), &json!("approval")));
+    assert_eq!(listed[0]["settings"]["approvers"], json!(["rita", "<b>ana</b>"]), "{}", on_group.body);
+    assert_eq!(listed[0]["timeoutMinutes"], 60);
+    let group_check = listed[0]["id"].as_i64().ok_or("no check id")?;
+    let on_pool = send(&app, Method::GET, pool_api, Some(&token), None).await?;
+    let listed = on_pool.body["checks"].as_array().ok_or("no checks")?;
+    assert_eq!(listed.len(), 1, "{}", on_pool.body);
+    assert_eq!(listed[0]["resourceType"], "pool");
+    assert_eq!(listed[0]["settings"], json!({"allowedBranches": ["main", "release/*"]}), "{}", on_pool.body);
+    let pool_check = listed[0]["id"].as_i64().ok_or("no check id")?;
+
+    // Everyone sees them, readably and escaped; only admins get the delete buttons.
+    let page = rita.get(group_page).await?;
+    let shown = from(&page.body, "id=\"checks\"");
+    assert!(shown.contains("Approvers: rita, &lt;b&gt;ana&lt;/b&gt;") && shown.contains("1 hour"), "{shown}");
+    assert!(shown.contains("look at &lt;script&gt;alert(1)&lt;/script&gt; first"), "{shown}");
+    assert!(!page.body.contains("<script>alert(1)") && !shown.contains(">Delete<"), "{}", page.body);
+    let page = rita.get("/agents").await?;
+    let shown = from(&page.body, "id=\"checks-default\"");
+    assert!(shown.contains("Allowed branches: <code>main</code>, <code>release/*</code>"), "{shown}");
+    assert!(!shown.contains(">Delete<"), "{shown}");
+    assert!(page.body.contains("<a href=\"#checks-default\">1 check</a>"), "{}", page.body);
+    let group_delete = format!("{group_action}/{group_check}/delete");
+    let pool_delete = format!("{pool_action}/{pool_check}/delete");
+    for delete in [&group_delete, &pool_delete] {
+        assert_eq!(rita.post(delete, &[("csrf", &rita_csrf)]).await?.status, StatusCode::FORBIDDEN, "{delete}");
+        assert_eq!(admin.post(delete, &[]).await?.status, StatusCode::FORBIDDEN, "{delete}: no CSRF token");
+    }
+    assert!(admin.get(group_page).await?.body.contains(&format!("action=\"{group_delete}\"")));
+    assert!(admin.get("/agents").await?.body.contains(&format!("action=\"{pool_delete}\"")));
+
+    // The delete buttons remove them.
+    let deleted = admin.post(&group_delete, &[("csrf", &admin_csrf)]).await?;
+    assert_eq!((deleted.status, deleted.location()), (StatusCode::SEE_OTHER, "/library/Shared%20settings#checks"));
+    let deleted = admin.post(&pool_delete, &[("csrf", &admin_csrf)]).await?;
+    assert_eq!((deleted.status, deleted.location()), (StatusCode::SEE_OTHER, "/agents#checks-default"));
+    for delete in [&group_delete, &pool_delete] {
+        assert_eq!(admin.post(delete, &[("csrf", &admin_csrf)]).await?.status, StatusCode::NOT_FOUND, "{delete}");
+    }
+    assert_eq!(
+        admin.post(&format!("{pool_action}/abc/delete"), &[("csrf", &admin_csrf)]).await?.status,
+        StatusCode::BAD_REQUEST
+    );
+    for uri in [group_api, pool_api] {
+        let listed = send(&app, Method::GET, uri, Some(&token), None).await?;
+        assert_eq!(listed.body["checks"], json!([]), "{uri}: {}", listed.body);
+    }
+    assert!(rita.get(group_page).await?.body.contains("No checks: stages use this group without waiting."));
+    assert!(rita.get("/agents").await?.body.contains("No checks: stages run their jobs in this pool without waiting."));
+
+    let audit = store.list_audit(None, 50).await?;
+    for (action, target) in [
+        ("check.add", "variable group Shared settings"),
+        ("check.delete", "variable group Shared settings"),
+        ("check.add", "agent pool default"),
+        ("check.delete", "agent pool default"),
+    ] {
+        assert!(
+            audit.iter().any(|entry| entry.action == action
+                && entry.actor == "admin"
+                && entry.target.as_deref() == Some(target)),
+            "{action} {target}: {audit:?}"
+        );
+    }
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_approval_is_decided_from_the_run_page_and_my_approvals() -> TestResult {
     let Roles { server, contributor: (mut cora, cora_csrf), reader: (mut rita, rita_csrf), _directory, .. } =
         roles_with_pipeline(DEPLOYS, 2).await?;
