@@ -373,27 +373,6 @@ async fn scenario(browser: &Browser, base: &str, admin: &str, repository: &Path)
     Ok(())
 }
 
-/// A build stage, then a deployment stage to `production`.
-const DEPLOYS: &str = "\
-trigger: none
-stages:
-- stage: Build
-  jobs:
-  - job: build
-    steps:
-    - checkout: none
-    - script: echo built
-- stage: Deploy
-  jobs:
-  - deployment: ship
-    environment: production
-    strategy:
-      runOnce:
-        deploy:
-          steps:
-          - script: echo deploying
-";
-
 /// A run waits for ana's approval; ana signs in, finds it on "My approvals", approves it on the
 /// run page, and the run completes.
 async fn approval_scenario(browser: &Browser, base: &str, server: &TestServer, directory: &Path) -> TestResult {
@@ -401,7 +380,7 @@ async fn approval_scenario(browser: &Browser, base: &str, server: &TestServer, d
     let app = server.app();
     let admin = server.admin_token.clone().ok_or("no admin token")?;
     let repository = directory.join("deploying");
-    make_repository(&repository, &[("azure-pipelines.yml", DEPLOYS)])?;
+    make_repository(&repository, &[("azure-pipelines.yml", &crate::support::deploys_to("production"))])?;
     let pipeline = json!({ "name": "ship", "repository": repository.display().to_string() });
     let created = send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);

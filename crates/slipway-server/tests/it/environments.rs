@@ -11,28 +11,10 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use slipway_store::ShiftedClock;
 
-use crate::support::{TestResult, TestServer, create_user, make_repository, on_both_databases, send, wait_for_run};
-
-/// A build stage, then a deployment stage to `ENVIRONMENT`.
-const DEPLOYS: &str = "\
-trigger: none
-stages:
-- stage: Build
-  jobs:
-  - job: build
-    steps:
-    - checkout: none
-    - script: echo built
-- stage: Deploy
-  jobs:
-  - deployment: ship
-    environment: ENVIRONMENT
-    strategy:
-      runOnce:
-        deploy:
-          steps:
-          - script: echo deploying run $(Build.BuildId)
-";
+use crate::support::{
+    DEPLOYS, TestResult, TestServer, create_user, make_repository, on_both_databases, send, wait_for_checkpoint,
+    wait_for_run,
+};
 
 /// Creates pipeline `name` over a new repository whose pipeline deploys to `environment`.
 async fn deploying_pipeline(
@@ -55,33 +37,6 @@ async fn start_run(app: &Router, token: &str, pipeline: &str, branch: &str) -> T
     let started = send(app, Method::POST, &uri, Some(token), Some(json!({ "branch": branch }))).await?;
     assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
     Ok(started.body["id"].as_i64().ok_or("no run id")?)
-}
-
-/// Waits (at most 15 seconds) until the run's checkpoint of `stage` matches `accept`; gives it.
-async fn wait_for_checkpoint(
-    app: &Router,
-    token: &str,
-    run: i64,
-    stage: &str,
-    accept: impl Fn(&Value) -> bool,
-) -> TestResult<Value> {
-    let uri = format!("/api/v1/runs/{run}/checkpoints");
-    let mut last = Value::Null;
-    for _ in 0..150 {
-        let answer = send(app, Method::GET, &uri, Some(token), None).await?;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        if let Some(found) = answer.body["checkpoints"]
-            .as_array()
-            .and_then(|all| all.iter().rev().find(|checkpoint| checkpoint["stage"] == stage))
-        {
-            if accept(found) {
-                return Ok(found.clone());
-            }
-            last = found.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!("run {run}'s checkpoint of {stage} did not come to the expected state: {last}").into())
 }
 
 fn waiting_on(message_part: impl Into<String>) -> impl Fn(&Value) -> bool {

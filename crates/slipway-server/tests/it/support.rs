@@ -263,3 +263,56 @@ macro_rules! on_both_databases {
 }
 
 pub(crate) use on_both_databases;
+
+/// A build stage, then a stage whose deployment job `ship` deploys to `ENVIRONMENT` (replace it).
+pub const DEPLOYS: &str = "\
+trigger: none
+stages:
+- stage: Build
+  jobs:
+  - job: build
+    steps:
+    - checkout: none
+    - script: echo built
+- stage: Deploy
+  jobs:
+  - deployment: ship
+    environment: ENVIRONMENT
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - script: echo deploying run $(Build.BuildId)
+";
+
+/// [`DEPLOYS`] to `environment`.
+pub fn deploys_to(environment: &str) -> String {
+    DEPLOYS.replace("ENVIRONMENT", environment)
+}
+
+/// Waits (at most 15 seconds) until run `run`'s checkpoint of `stage` matches `accept`; gives it.
+pub async fn wait_for_checkpoint(
+    app: &Router,
+    token: &str,
+    run: i64,
+    stage: &str,
+    accept: impl Fn(&Value) -> bool,
+) -> TestResult<Value> {
+    let uri = format!("/api/v1/runs/{run}/checkpoints");
+    let mut last = Value::Null;
+    for _ in 0..150 {
+        let answer = send(app, Method::GET, &uri, Some(token), None).await?;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        if let Some(found) = answer.body["checkpoints"]
+            .as_array()
+            .and_then(|all| all.iter().rev().find(|checkpoint| checkpoint["stage"] == stage))
+        {
+            if accept(found) {
+                return Ok(found.clone());
+            }
+            last = found.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("run {run}'s checkpoint of {stage} did not come to the expected state: {last}").into())
+}

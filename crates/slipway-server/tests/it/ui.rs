@@ -8,7 +8,9 @@ use http_body_util::BodyExt as _;
 use serde_json::json;
 use tower::ServiceExt as _;
 
-use crate::support::{TWO_JOBS, TestResult, TestServer, create_user, make_repository, send, wait_for_run};
+use crate::support::{
+    TWO_JOBS, TestResult, TestServer, create_user, deploys_to, make_repository, send, wait_for_checkpoint, wait_for_run,
+};
 
 /// An answer with its body as text.
 struct Page {
@@ -1216,54 +1218,6 @@ async fn admins_disable_enable_and_delete_a_pipeline_from_its_page() -> TestResu
     Ok(())
 }
 
-/// A build stage, then a deployment stage to `production` (as `environments.rs` deploys).
-const DEPLOYS: &str = "\
-trigger: none
-stages:
-- stage: Build
-  jobs:
-  - job: build
-    steps:
-    - checkout: none
-    - script: echo built
-- stage: Deploy
-  jobs:
-  - deployment: ship
-    environment: production
-    strategy:
-      runOnce:
-        deploy:
-          steps:
-          - script: echo deploying run $(Build.BuildId)
-";
-
-/// Waits (at most 15 seconds) until run `run`'s checkpoint of `stage` matches `accept`; gives it.
-async fn wait_for_checkpoint(
-    app: &Router,
-    token: &str,
-    run: i64,
-    stage: &str,
-    accept: impl Fn(&serde_json::Value) -> bool,
-) -> TestResult<serde_json::Value> {
-    let uri = format!("/api/v1/runs/{run}/checkpoints");
-    let mut last = serde_json::Value::Null;
-    for _ in 0..150 {
-        let answer = send(app, Method::GET, &uri, Some(token), None).await?;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        if let Some(found) = answer.body["checkpoints"]
-            .as_array()
-            .and_then(|all| all.iter().rev().find(|checkpoint| checkpoint["stage"] == stage))
-        {
-            if accept(found) {
-                return Ok(found.clone());
-            }
-            last = found.clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    Err(format!("run {run}'s checkpoint of {stage} did not come to the expected state: {last}").into())
-}
-
 /// The part of `body` from `start` on (the whole body when `start` is not in it).
 fn from<'a>(body: &'a str, start: &str) -> &'a str {
     body.find(start).map_or(body, |at| &body[at..])
@@ -1272,7 +1226,7 @@ fn from<'a>(body: &'a str, start: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn environments_show_deployments_and_checks_and_admins_manage_them() -> TestResult {
     let Roles { server, admin: (mut admin, admin_csrf), reader: (mut rita, rita_csrf), _directory, .. } =
-        roles_with_pipeline(DEPLOYS, 2).await?;
+        roles_with_pipeline(&deploys_to("production"), 2).await?;
     let app = server.app();
     let token = server.admin_token.clone().ok_or("no admin token")?;
     let home = rita.get("/").await?;
@@ -1702,7 +1656,7 @@ async fn admins_manage_the_checks_on_a_variable_group_and_an_agent_pool_from_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_approval_is_decided_from_the_run_page_and_my_approvals() -> TestResult {
     let Roles { server, contributor: (mut cora, cora_csrf), reader: (mut rita, rita_csrf), _directory, .. } =
-        roles_with_pipeline(DEPLOYS, 2).await?;
+        roles_with_pipeline(&deploys_to("production"), 2).await?;
     let app = server.app();
     let token = server.admin_token.clone().ok_or("no admin token")?;
     let ana_token = create_user(&app, &token, "ana", "reader").await?;
