@@ -44,9 +44,9 @@ pub struct Router {
 #[derive(Debug)]
 struct Table {
     routes: Arc<Routes>,
-    /// Per slot, in the routes' order: its upstream without a trailing `/`, its metrics, and its
-    /// sticky cookie.
-    slots: Vec<(String, crate::metrics::SlotMetrics, Option<HeaderValue>)>,
+    /// Per slot, in the routes' order: its upstream without a trailing `/`, its metrics, its
+    /// sticky cookie and its `x-slipway-served-by` value.
+    slots: Vec<(String, crate::metrics::SlotMetrics, Option<HeaderValue>, Option<HeaderValue>)>,
 }
 
 impl Table {
@@ -61,6 +61,7 @@ impl Table {
                     slot.upstream.trim().trim_end_matches('/').to_owned(),
                     metrics.slot(&routes.service, &slot.name),
                     cookie,
+                    HeaderValue::from_str(&slot.name).ok(),
                 )
             })
             .collect();
@@ -142,7 +143,7 @@ impl Router {
             return text_response(StatusCode::SERVICE_UNAVAILABLE, why);
         };
         let index = routes.slots.iter().position(|candidate| std::ptr::eq(candidate, slot)).unwrap_or(0);
-        let Some((base, slot_metrics, cookie)) = table.slots.get(index) else {
+        let Some((base, slot_metrics, cookie, served_by)) = table.slots.get(index) else {
             return text_response(StatusCode::INTERNAL_SERVER_ERROR, "the router's table is inconsistent".into());
         };
         let path = request.uri().path_and_query().map_or("/", |path| path.as_str());
@@ -210,8 +211,8 @@ impl Router {
         if parts.status != StatusCode::SWITCHING_PROTOCOLS {
             strip_hop_by_hop(&mut parts.headers);
         }
-        if let Ok(value) = HeaderValue::from_str(&slot_name) {
-            parts.headers.insert(HeaderName::from_static(SERVED_BY_HEADER), value);
+        if let Some(value) = served_by {
+            parts.headers.insert(HeaderName::from_static(SERVED_BY_HEADER), value.clone());
         }
         if chosen_by == ChosenBy::Weight
             && let Some(cookie) = cookie
@@ -239,15 +240,24 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// Removes the headers of one connection, and those the `Connection` header names.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most requests name no header in `Connection` (or only `keep-alive`, `close`): nothing to
+    // allocate for them.
     let named: Vec<String> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .map(|name| name.trim().to_ascii_lowercase())
-        .filter(|name| !name.is_empty())
+        .map(str::trim)
+        .filter(|name| !name.is_empty() && !HOP_BY_HOP.iter().any(|known| known.eq_ignore_ascii_case(name)))
+        .filter(|name| !name.eq_ignore_ascii_case("close"))
+        .map(str::to_ascii_lowercase)
         .collect();
-    for name in HOP_BY_HOP.iter().copied().map(str::to_owned).chain(named) {
+    for name in HOP_BY_HOP {
+        if headers.contains_key(name) {
+            headers.remove(name);
+        }
+    }
+    for name in named {
         headers.remove(name.as_str());
     }
 }
@@ -291,4 +301,22 @@ pub async fn serve(listener: TcpListener, router: Arc<Router>, mut stop: watch::
     }
     drop(listener);
     while connections.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_removed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close, X-Trace-Hop"));
+        headers.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        headers.insert("x-trace-hop", HeaderValue::from_static("1"));
+        headers.insert("x-kept", HeaderValue::from_static("2"));
+        headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        strip_hop_by_hop(&mut headers);
+        let left: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(left, ["x-kept"]);
+    }
 }
