@@ -120,7 +120,7 @@ pub(crate) async fn create_user(
     viewer: Viewer,
     form: Result<Form<NewUserForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Admin)?;
     let name = form.name.trim();
@@ -152,7 +152,7 @@ pub(crate) async fn change_role(
     id: Result<Path<i64>, PathRejection>,
     form: Result<Form<RoleForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Admin)?;
     let Path(id) = id.map_err(|_| UiError::bad_request("a user's id is a number"))?;
@@ -261,7 +261,7 @@ pub(crate) async fn create_token(
     id: Result<Path<i64>, PathRejection>,
     form: Result<Form<NewTokenForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     let owner = token_owner(&state, &viewer, id).await?;
     let name = form.name.trim();
@@ -291,7 +291,7 @@ pub(crate) async fn revoke_token(
     ids: Result<Path<(i64, i64)>, PathRejection>,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     let Path((user, token)) = ids.map_err(|_| UiError::bad_request("user and token ids are numbers"))?;
     let owner = token_owner(&state, &viewer, Ok(Path(user))).await?;

@@ -264,8 +264,8 @@ pub(crate) async fn set_pool(
     name: Result<Path<String>, PathRejection>,
     form: Result<Form<PoolForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Path(name) = name.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
-    let Form(form) = form.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Path(name) = name?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     let on_agent_lost = match form.on_agent_lost.as_str() {
         "fail" => AgentLostAction::Fail,
@@ -296,7 +296,7 @@ pub(crate) async fn create_registration_token(
     viewer: Viewer,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     let hours = form.expires_in_hours.trim();
     let expires_in_hours = if hours.is_empty() {

@@ -335,7 +335,7 @@ pub(crate) async fn decide(
     id: Result<Path<i64>, PathRejection>,
     form: Result<Form<DecisionForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     let Path(id) = id.map_err(|_| UiError::bad_request("an approval's id is a number"))?;
     let deferred_until = match form.defer_until.trim() {

@@ -19,7 +19,7 @@ use maud::{Markup, html};
 use serde_json::{Value as Json, json};
 use slipway_store::UserRole;
 
-use super::environments::{Drafts, form_error, path_error, problem_note, refused, time_of};
+use super::environments::{Drafts, problem_note, refused, time_of};
 use super::{UiError, Viewer, csrf_field, url_encode};
 use slipway_api::{Check, NewCheck};
 use slipway_service::AppState;
@@ -525,10 +525,10 @@ pub(crate) async fn add_check<P: CheckPage>(
     name: Result<Path<String>, PathRejection>,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(fields) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(fields) = form?;
     let csrf = fields.iter().rev().find(|(key, _)| key == "csrf").map(|(_, value)| value.as_str());
     viewer.check_csrf(csrf.unwrap_or_default())?;
-    let Path(name) = name.map_err(|rejection| path_error(&rejection))?;
+    let Path(name) = name?;
     viewer.require(UserRole::Admin)?;
     let resource = P::resource(&name);
     let draft = CheckDraft::from_fields(&fields);
@@ -555,7 +555,7 @@ pub(crate) async fn delete_check<P: CheckPage>(
     path: Result<Path<(String, i64)>, PathRejection>,
     form: Result<Form<super::session::CsrfForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     let Path((name, id)) = path.map_err(|_| {
         let named = match P::resource("") {

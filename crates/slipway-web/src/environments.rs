@@ -33,14 +33,6 @@ use slipway_service::{AppState, ServiceError};
 /// Deployments on one page of an environment's history.
 const DEPLOYMENTS_PER_PAGE: i64 = 50;
 
-pub(crate) fn form_error(rejection: &FormRejection) -> UiError {
-    UiError::bad_request(rejection.body_text())
-}
-
-pub(crate) fn path_error(rejection: &PathRejection) -> UiError {
-    UiError::bad_request(rejection.body_text())
-}
-
 /// A service error a form shows beside itself (the status and the words), or one that is the
 /// whole answer (no permission, nothing there, the server failing).
 pub(crate) fn refused(error: ServiceError) -> Result<(StatusCode, String), UiError> {
@@ -188,7 +180,7 @@ pub(crate) async fn create_environment(
     viewer: Viewer,
     form: Result<Form<NewEnvironmentForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     let body = CreateEnvironment { name: form.name.trim().to_owned(), description: form.description.trim().to_owned() };
     match service::create(&state, &viewer.caller(), &body).await {
@@ -413,8 +405,8 @@ pub(crate) async fn environment(
     name: Result<Path<String>, PathRejection>,
     query: Result<Query<EnvironmentQuery>, QueryRejection>,
 ) -> Result<Response, UiError> {
-    let Path(name) = name.map_err(|rejection| path_error(&rejection))?;
-    let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Path(name) = name?;
+    let Query(query) = query?;
     let (title, body) = environment_page(&state, &viewer, &name, query.before, &Drafts::default()).await?;
     Ok(page(&title, Some(&viewer), &body).into_response())
 }
@@ -451,9 +443,9 @@ pub(crate) async fn update_environment(
     name: Result<Path<String>, PathRejection>,
     form: Result<Form<UpdateForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
-    let Path(name) = name.map_err(|rejection| path_error(&rejection))?;
+    let Path(name) = name?;
     viewer.require(UserRole::Admin)?;
     let current = service::show(&state, &viewer.caller(), &name).await?;
     let new_name = form.name.trim();
@@ -492,9 +484,9 @@ pub(crate) async fn delete_environment(
     name: Result<Path<String>, PathRejection>,
     form: Result<Form<DeleteForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
-    let Path(name) = name.map_err(|rejection| path_error(&rejection))?;
+    let Path(name) = name?;
     viewer.require(UserRole::Admin)?;
     let found = service::show(&state, &viewer.caller(), &name).await?;
     if form.confirm.trim().to_lowercase() != found.name.to_lowercase() {

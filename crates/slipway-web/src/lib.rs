@@ -209,6 +209,27 @@ impl From<StoreError> for UiError {
     }
 }
 
+/// A form that cannot be read (malformed, too large, the wrong content type): a 400 saying why.
+impl From<axum::extract::rejection::FormRejection> for UiError {
+    fn from(rejection: axum::extract::rejection::FormRejection) -> Self {
+        Self::bad_request(rejection.body_text())
+    }
+}
+
+/// A query string that cannot be read: a 400 saying why.
+impl From<axum::extract::rejection::QueryRejection> for UiError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        Self::bad_request(rejection.body_text())
+    }
+}
+
+/// A path segment that cannot be read (an id that is not a number): a 400 saying why.
+impl From<axum::extract::rejection::PathRejection> for UiError {
+    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
+        Self::bad_request(rejection.body_text())
+    }
+}
+
 impl UiError {
     /// The error as a page, with the navigation when someone is signed in.
     #[must_use]

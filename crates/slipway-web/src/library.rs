@@ -23,14 +23,6 @@ use slipway_service::AppState;
 use slipway_service::environments::{self, ResourceRef};
 use slipway_service::variables;
 
-fn form_error(rejection: &FormRejection) -> UiError {
-    UiError::bad_request(rejection.body_text())
-}
-
-fn path_error(rejection: &PathRejection) -> UiError {
-    UiError::bad_request(rejection.body_text())
-}
-
 /// The table of `variables`, with forms to change and delete each for a contributor; `action`
 /// is where the forms post (`.../variables`, and `.../variables/{var}/delete`).
 fn variables_table(viewer: &Viewer, variables: &[ShownVariable], action: &str) -> Markup {
@@ -122,7 +114,7 @@ pub(crate) async fn pipeline_variables(
     viewer: Viewer,
     name: Result<Path<String>, PathRejection>,
 ) -> Result<Response, UiError> {
-    let Path(name) = name.map_err(|rejection| path_error(&rejection))?;
+    let Path(name) = name?;
     let (pipeline, variables) = variables::pipeline_variables(&state, &viewer.caller(), &name).await?;
     let encoded = url_encode(&pipeline.name);
     let body = html! {
@@ -146,9 +138,9 @@ pub(crate) async fn set_pipeline_variable(
     name: Result<Path<String>, PathRejection>,
     form: Result<Form<VariableForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
-    let Path(name) = name.map_err(|rejection| path_error(&rejection))?;
+    let Path(name) = name?;
     let (variable, body) = form.body();
     variables::set_pipeline_variable(&state, &viewer.caller(), &name, &variable, body).await?;
     Ok(Redirect::to(&format!("/pipelines/{}/variables", url_encode(&name))).into_response())
@@ -161,9 +153,9 @@ pub(crate) async fn delete_pipeline_variable(
     path: Result<Path<(String, String)>, PathRejection>,
     form: Result<Form<super::session::CsrfForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
-    let Path((name, variable)) = path.map_err(|rejection| path_error(&rejection))?;
+    let Path((name, variable)) = path?;
     variables::delete_pipeline_variable(&state, &viewer.caller(), &name, &variable).await?;
     Ok(Redirect::to(&format!("/pipelines/{}/variables", url_encode(&name))).into_response())
 }
@@ -231,7 +223,7 @@ pub(crate) async fn create_group(
     viewer: Viewer,
     form: Result<Form<NewGroupForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     let body = CreateGroup { name: form.name.trim().to_owned(), description: form.description.trim().to_owned() };
     let group = variables::create_variable_group(&state, &viewer.caller(), body).await?;
@@ -278,7 +270,7 @@ pub(crate) async fn group(
     viewer: Viewer,
     group: Result<Path<String>, PathRejection>,
 ) -> Result<Response, UiError> {
-    let Path(group) = group.map_err(|rejection| path_error(&rejection))?;
+    let Path(group) = group?;
     let (title, body) = group_page(&state, &viewer, &group, None).await?;
     Ok(page(&title, Some(&viewer), &body).into_response())
 }
@@ -303,9 +295,9 @@ pub(crate) async fn set_group_variable(
     group: Result<Path<String>, PathRejection>,
     form: Result<Form<VariableForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
-    let Path(group) = group.map_err(|rejection| path_error(&rejection))?;
+    let Path(group) = group?;
     let (variable, body) = form.body();
     variables::set_group_variable(&state, &viewer.caller(), &group, &variable, body).await?;
     Ok(Redirect::to(&format!("/library/{}", url_encode(&group))).into_response())
@@ -318,9 +310,9 @@ pub(crate) async fn delete_group_variable(
     path: Result<Path<(String, String)>, PathRejection>,
     form: Result<Form<super::session::CsrfForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
-    let Path((group, variable)) = path.map_err(|rejection| path_error(&rejection))?;
+    let Path((group, variable)) = path?;
     variables::delete_group_variable(&state, &viewer.caller(), &group, &variable).await?;
     Ok(Redirect::to(&format!("/library/{}", url_encode(&group))).into_response())
 }
@@ -341,10 +333,10 @@ pub(crate) async fn delete_group(
     group: Result<Path<String>, PathRejection>,
     form: Result<Form<DeleteGroupForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Admin)?;
-    let Path(group) = group.map_err(|rejection| path_error(&rejection))?;
+    let Path(group) = group?;
     let found = variables::variable_group(&state, &viewer.caller(), &group).await?;
     if form.confirm.trim() != found.name {
         return Err(UiError::bad_request(format!(

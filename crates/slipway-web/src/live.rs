@@ -196,7 +196,7 @@ pub(crate) async fn live(
     query: Result<Query<RunQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, UiError> {
     let Path(id) = id.map_err(|_| UiError::bad_request("a run's id is a number"))?;
-    let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Query(query) = query?;
     let run = match state.store().run(RunId(id)).await {
         Ok(run) => run,
         Err(error) if error.is_not_found() => return Err(UiError::not_found(format!("There is no run {id}."))),

@@ -32,12 +32,8 @@ const RUNS_PER_PAGE: u32 = 50;
 /// How many failed tests a run page lists.
 const FAILED_TESTS_SHOWN: usize = 50;
 
-fn form_error(rejection: &FormRejection) -> UiError {
-    UiError::bad_request(rejection.body_text())
-}
-
 async fn find_pipeline(state: &AppState, name: Result<Path<String>, PathRejection>) -> Result<Pipeline, UiError> {
-    let Path(name) = name.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Path(name) = name?;
     state
         .store()
         .pipeline_by_name(&name)
@@ -128,7 +124,7 @@ pub(crate) async fn create_pipeline(
     viewer: Viewer,
     form: Result<Form<NewPipelineForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Admin)?;
     let yaml_path = if form.yaml_path.trim().is_empty() { "azure-pipelines.yml".to_owned() } else { form.yaml_path };
@@ -267,7 +263,7 @@ pub(crate) async fn pipeline(
     name: Result<Path<String>, PathRejection>,
     query: Result<Query<PipelineQuery>, QueryRejection>,
 ) -> Result<Response, UiError> {
-    let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Query(query) = query?;
     let pipeline = find_pipeline(&state, name).await?;
     let (branch, result, trigger) = query.filters()?;
     let filtered = branch.is_some() || result.is_some() || trigger.is_some();
@@ -435,10 +431,10 @@ pub(crate) async fn set_queue_status(
     name: Result<Path<String>, PathRejection>,
     form: Result<Form<QueueStatusForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Admin)?;
-    let Path(name) = name.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Path(name) = name?;
     let status = QueueStatus::parse(&form.status)
         .map_err(|_| UiError::bad_request(format!("'{}' is not a queue status: enabled or disabled.", form.status)))?;
     let pipeline = slipway_service::pipelines::set_queue_status(&state, &viewer.caller(), &name, status).await?;
@@ -462,10 +458,10 @@ pub(crate) async fn delete_pipeline(
     name: Result<Path<String>, PathRejection>,
     form: Result<Form<DeletePipelineForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Admin)?;
-    let Path(name) = name.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Path(name) = name?;
     if form.confirm.trim() != name {
         return Err(UiError::bad_request(format!(
             "The pipeline was not deleted: type its name, '{name}', to confirm."
@@ -534,10 +530,10 @@ pub(crate) async fn set_retention(
     name: Result<Path<String>, PathRejection>,
     form: Result<Form<RetentionForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Admin)?;
-    let Path(name) = name.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Path(name) = name?;
     let settings = RetentionSettings { days: limit("days", &form.days)?, runs: limit("runs", &form.runs)? };
     let pipeline = slipway_service::pipelines::set_retention(&state, &viewer.caller(), &name, Some(settings)).await?;
     Ok(Redirect::to(&format!("/pipelines/{}", url_encode(&pipeline.name))).into_response())
@@ -561,7 +557,7 @@ pub(crate) async fn run_form(
     query: Result<Query<RunFormQuery>, QueryRejection>,
 ) -> Result<Response, UiError> {
     viewer.require(UserRole::Contributor)?;
-    let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Query(query) = query?;
     let pipeline = find_pipeline(&state, name).await?;
     let branch = query
         .branch
@@ -712,7 +708,7 @@ pub(crate) async fn start_run(
     name: Result<Path<String>, PathRejection>,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(fields) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(fields) = form?;
     let field = |name: &str| fields.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
     viewer.check_csrf(field("csrf").unwrap_or_default())?;
     viewer.require(UserRole::Contributor)?;
@@ -820,7 +816,7 @@ pub(crate) async fn run(
     id: Result<Path<i64>, PathRejection>,
     query: Result<Query<RunQuery>, QueryRejection>,
 ) -> Result<Response, UiError> {
-    let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Query(query) = query?;
     let run = find_run(&state, id).await?;
     let view = RunView::load(&state, run).await?;
     let selected = view.selected_job(query.job.as_deref()).map(|job| job.key.clone()).or(query.job);
@@ -1100,7 +1096,7 @@ pub(crate) async fn raw_log(
     id: Result<Path<i64>, PathRejection>,
     query: Result<Query<RunQuery>, QueryRejection>,
 ) -> Result<Response, UiError> {
-    let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Query(query) = query?;
     let run = find_run(&state, id).await?;
     let Some(key) = query.job else { return Err(UiError::bad_request("say which job's log: ?job=STAGE.JOB")) };
     let store = state.store();
@@ -1134,7 +1130,7 @@ pub(crate) async fn cancel(
     id: Result<Path<i64>, PathRejection>,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Contributor)?;
     let run = find_run(&state, id).await?;
@@ -1159,7 +1155,7 @@ pub(crate) async fn keep(
     id: Result<Path<i64>, PathRejection>,
     form: Result<Form<KeepForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Contributor)?;
     let keep = match form.keep.as_str() {
@@ -1191,7 +1187,7 @@ pub(crate) async fn rerun(
     id: Result<Path<i64>, PathRejection>,
     form: Result<Form<RerunForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     viewer.require(UserRole::Contributor)?;
     let run = find_run(&state, id).await?;

@@ -23,7 +23,7 @@ use slipway_service::AppState;
 use slipway_service::delivery;
 use slipway_store::UserRole;
 
-use super::environments::{Drafts, form_error, path_error, refused, refused_page};
+use super::environments::{Drafts, refused, refused_page};
 use super::session::CsrfForm;
 use super::{UiError, Viewer, csrf_field, url_encode};
 
@@ -350,9 +350,9 @@ pub(crate) async fn create_service(
     name: Result<Path<String>, PathRejection>,
     form: Result<Form<NewServiceForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
-    let Path(name) = name.map_err(|rejection| path_error(&rejection))?;
+    let Path(name) = name?;
     viewer.require(UserRole::Admin)?;
     let body =
         CreateService { name: form.name.trim().to_owned(), listen: form.listen.trim().to_owned(), provider: None };
@@ -377,9 +377,9 @@ pub(crate) async fn delete_service(
     path: Result<Path<(String, String)>, PathRejection>,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
-    let Path((name, service)) = path.map_err(|rejection| path_error(&rejection))?;
+    let Path((name, service)) = path?;
     delivery::delete(&state, &viewer.caller(), &name, &service).await?;
     Ok(back_to(&name, None))
 }
@@ -405,9 +405,9 @@ pub(crate) async fn set_slot(
     path: Result<Path<(String, String)>, PathRejection>,
     form: Result<Form<SlotForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
-    let Path((name, service)) = path.map_err(|rejection| path_error(&rejection))?;
+    let Path((name, service)) = path?;
     viewer.require(UserRole::Contributor)?;
     let outcome = match weight(&form.weight, "The weight") {
         Ok(weight) => {
@@ -439,9 +439,9 @@ pub(crate) async fn delete_slot(
     path: Result<Path<(String, String, String)>, PathRejection>,
     form: Result<Form<CsrfForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
-    let Path((name, service, slot)) = path.map_err(|rejection| path_error(&rejection))?;
+    let Path((name, service, slot)) = path?;
     match delivery::delete_slot(&state, &viewer.caller(), &name, &service, &slot).await {
         Ok(_) => Ok(back_to(&name, Some(&service))),
         Err(error) => {
@@ -461,10 +461,10 @@ pub(crate) async fn set_traffic(
     path: Result<Path<(String, String)>, PathRejection>,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(fields) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(fields) = form?;
     let csrf = fields.iter().rev().find(|(key, _)| key == "csrf").map(|(_, value)| value.as_str());
     viewer.check_csrf(csrf.unwrap_or_default())?;
-    let Path((name, service)) = path.map_err(|rejection| path_error(&rejection))?;
+    let Path((name, service)) = path?;
     viewer.require(UserRole::Contributor)?;
     let typed: Vec<(String, String)> = fields
         .iter()
@@ -522,9 +522,9 @@ pub(crate) async fn swap(
     path: Result<Path<(String, String)>, PathRejection>,
     form: Result<Form<SwapForm>, FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| form_error(&rejection))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
-    let Path((name, service)) = path.map_err(|rejection| path_error(&rejection))?;
+    let Path((name, service)) = path?;
     viewer.require(UserRole::Contributor)?;
     let body = SwapSlots { slots: [form.first.clone(), form.second.clone()] };
     match delivery::swap(&state, &viewer.caller(), &name, &service, &body).await {

@@ -270,7 +270,7 @@ pub(crate) async fn login(
     headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Form(form) = form?;
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     if !tokens_match(expected, &form.csrf) {
         return Err(csrf_rejected());
@@ -312,7 +312,7 @@ pub(crate) async fn logout(
     headers: HeaderMap,
     form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, UiError> {
-    let Form(form) = form.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let Form(form) = form?;
     viewer.check_csrf(&form.csrf)?;
     state.store().delete_session(&viewer.session).await?;
     let mut response = Redirect::to("/login").into_response();
