@@ -48,19 +48,12 @@ fn service(state: &AppState, found: &store::Service, environment: &str) -> api::
     }
 }
 
-async fn environment(state: &AppState, name: &str) -> Result<store::Environment, ServiceError> {
-    state.store().environment(name).await.map_err(|error| match error {
-        store::StoreError::NotFound { .. } => ServiceError::NotFound(format!("there is no environment named '{name}'")),
-        other => other.into(),
-    })
-}
-
 async fn find(
     state: &AppState,
     environment_name: &str,
     name: &str,
 ) -> Result<(store::Environment, store::Service), ServiceError> {
-    let found = environment(state, environment_name).await?;
+    let found = crate::environments::find(state, environment_name).await?;
     let service = state.store().service(found.id, name).await.map_err(|error| match error {
         store::StoreError::NotFound { .. } => {
             ServiceError::NotFound(format!("environment '{}' has no service named '{name}'", found.name))
@@ -101,7 +94,7 @@ pub async fn list(
     environment_name: &str,
 ) -> Result<Vec<api::Service>, ServiceError> {
     caller.require(UserRole::Reader)?;
-    let found = environment(state, environment_name).await?;
+    let found = crate::environments::find(state, environment_name).await?;
     Ok(state.store().services(Some(found.id)).await?.iter().map(|item| service(state, item, &found.name)).collect())
 }
 
@@ -131,7 +124,7 @@ pub async fn create(
     body: &api::CreateService,
 ) -> Result<api::Service, ServiceError> {
     caller.require(UserRole::Admin)?;
-    let found = environment(state, environment_name).await?;
+    let found = crate::environments::find(state, environment_name).await?;
     let name = body.name.trim();
     if name.is_empty() || name.len() > 100 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
         return Err(ServiceError::bad_request(format!(

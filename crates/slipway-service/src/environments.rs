@@ -174,7 +174,8 @@ pub fn approval(approval: &store::Approval) -> api::Approval {
     }
 }
 
-async fn find(state: &AppState, name: &str) -> Result<store::Environment, ServiceError> {
+/// The environment named `name`, or a 404 saying how to list them.
+pub(crate) async fn find(state: &AppState, name: &str) -> Result<store::Environment, ServiceError> {
     state.store().environment(name).await.map_err(|error| match error {
         store::StoreError::NotFound { .. } => ServiceError::NotFound(format!(
             "there is no environment named '{name}'; `slipway environments list` shows them (a deployment job's first use creates one)"
