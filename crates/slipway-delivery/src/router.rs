@@ -135,15 +135,16 @@ impl Router {
         let cookies: Vec<&str> =
             request.headers().get_all(header::COOKIE).iter().filter_map(|value| value.to_str().ok()).collect();
         let sticky = sticky_cookie(cookies).map(str::to_owned);
-        let Some((slot, chosen_by)) = choose(routes, forced.as_deref(), sticky.as_deref(), fastrand::u64(..)) else {
+        let Some((index, chosen_by)) = choose(routes, forced.as_deref(), sticky.as_deref(), fastrand::u64(..)) else {
             let why = match forced {
                 Some(name) => format!("service '{}' has no slot named '{name}'", routes.service),
                 None => format!("no slot of service '{}' takes traffic now (every weight is 0)", routes.service),
             };
             return text_response(StatusCode::SERVICE_UNAVAILABLE, why);
         };
-        let index = routes.slots.iter().position(|candidate| std::ptr::eq(candidate, slot)).unwrap_or(0);
-        let Some((base, slot_metrics, cookie, served_by)) = table.slots.get(index) else {
+        let (Some(slot), Some((base, slot_metrics, cookie, served_by))) =
+            (routes.slots.get(index), table.slots.get(index))
+        else {
             return text_response(StatusCode::INTERNAL_SERVER_ERROR, "the router's table is inconsistent".into());
         };
         let path = request.uri().path_and_query().map_or("/", |path| path.as_str());

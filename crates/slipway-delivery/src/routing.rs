@@ -85,7 +85,13 @@ impl Routes {
     /// The slot named `name` (ignoring case).
     #[must_use]
     pub fn slot(&self, name: &str) -> Option<&Slot> {
-        self.slots.iter().find(|slot| slot.name.eq_ignore_ascii_case(name))
+        self.position(name).and_then(|index| self.slots.get(index))
+    }
+
+    /// Where the slot named `name` (ignoring case) is among the slots.
+    #[must_use]
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.slots.iter().position(|slot| slot.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -110,33 +116,30 @@ impl fmt::Display for ChosenBy {
     }
 }
 
-/// Chooses the slot of a request: `forced` (the header's value), `sticky` (the cookie's), and
+/// Chooses the slot of a request (its index among the routes' slots): `forced` (the header's value), `sticky` (the cookie's), and
 /// `roll` a random number (any `u64`; reduced to the total weight here). `None` when no slot
 /// takes traffic (no slot, or every weight 0 and nothing forced), or the forced one does not
 /// exist.
 #[must_use]
-pub fn choose<'a>(
-    routes: &'a Routes,
-    forced: Option<&str>,
-    sticky: Option<&str>,
-    roll: u64,
-) -> Option<(&'a Slot, ChosenBy)> {
+pub fn choose(routes: &Routes, forced: Option<&str>, sticky: Option<&str>, roll: u64) -> Option<(usize, ChosenBy)> {
     if let Some(name) = forced {
         // A slot asked for by name is that slot or none: a smoke test must not land elsewhere.
-        return routes.slot(name.trim()).map(|slot| (slot, ChosenBy::Header));
+        return routes.position(name.trim()).map(|index| (index, ChosenBy::Header));
     }
-    if let Some(slot) = sticky.and_then(|name| routes.slot(name.trim())).filter(|slot| slot.weight > 0) {
-        return Some((slot, ChosenBy::Cookie));
+    if let Some(index) =
+        sticky.and_then(|name| routes.position(name.trim())).filter(|index| routes.slots[*index].weight > 0)
+    {
+        return Some((index, ChosenBy::Cookie));
     }
     let total = routes.total_weight();
     if total == 0 {
         return None;
     }
     let mut point = roll % total;
-    for slot in &routes.slots {
+    for (index, slot) in routes.slots.iter().enumerate() {
         let weight = u64::from(slot.weight);
         if point < weight {
-            return Some((slot, ChosenBy::Weight));
+            return Some((index, ChosenBy::Weight));
         }
         point -= weight;
     }
@@ -168,29 +171,30 @@ mod tests {
         }
     }
 
+    /// The chosen slot's name and why.
+    fn chosen<'a>(
+        routes: &'a Routes,
+        forced: Option<&str>,
+        sticky: Option<&str>,
+        roll: u64,
+    ) -> Option<(&'a str, ChosenBy)> {
+        choose(routes, forced, sticky, roll).map(|(index, by)| (routes.slots[index].name.as_str(), by))
+    }
+
     #[test]
     fn weights_split_the_traffic_and_a_header_or_a_cookie_decide_first() {
         let split = routes(&[("stable", 90), ("canary", 10)]);
         let canary = (0..1000)
-            .filter(|roll| choose(&split, None, None, *roll).is_some_and(|(slot, _)| slot.name == "canary"))
+            .filter(|roll| chosen(&split, None, None, *roll).is_some_and(|(name, _)| name == "canary"))
             .count();
         assert_eq!(canary, 100);
-        assert_eq!(
-            choose(&split, Some("CANARY"), Some("stable"), 0).map(|(slot, by)| (slot.name.as_str(), by)),
-            Some(("canary", ChosenBy::Header))
-        );
-        assert_eq!(
-            choose(&split, None, Some("canary"), 0).map(|(slot, by)| (slot.name.as_str(), by)),
-            Some(("canary", ChosenBy::Cookie))
-        );
+        assert_eq!(chosen(&split, Some("CANARY"), Some("stable"), 0), Some(("canary", ChosenBy::Header)));
+        assert_eq!(chosen(&split, None, Some("canary"), 0), Some(("canary", ChosenBy::Cookie)));
         // A cookie for a slot that takes no traffic (any more) does not keep the client there.
         let promoted = routes(&[("stable", 100), ("canary", 0)]);
-        assert_eq!(
-            choose(&promoted, None, Some("canary"), 7).map(|(slot, by)| (slot.name.as_str(), by)),
-            Some(("stable", ChosenBy::Weight))
-        );
+        assert_eq!(chosen(&promoted, None, Some("canary"), 7), Some(("stable", ChosenBy::Weight)));
         // A forced slot is served even at weight 0 (smoke tests of a new slot before it takes traffic).
-        assert_eq!(choose(&promoted, Some("canary"), None, 7).map(|(slot, _)| slot.name.as_str()), Some("canary"));
+        assert_eq!(chosen(&promoted, Some("canary"), None, 7).map(|(name, _)| name), Some("canary"));
         assert_eq!(choose(&routes(&[("a", 0)]), None, None, 1), None);
         assert_eq!(choose(&routes(&[]), Some("a"), None, 1), None);
     }
