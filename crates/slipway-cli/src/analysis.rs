@@ -71,6 +71,14 @@ fn series(path: &Path, what: &str) -> Result<BTreeMap<String, Vec<f64>>, String>
             )
         }
     })?;
+    if let Some((name, values)) = parsed.iter().find(|(_, values)| values.len() > judge::MAX_SAMPLES) {
+        return Err(format!(
+            "{}: series '{name}' of the {what} has {} values; the judge takes at most {} per series (aggregate them into fewer intervals)",
+            path.display(),
+            values.len(),
+            judge::MAX_SAMPLES
+        ));
+    }
     Ok(parsed
         .into_iter()
         .map(|(name, values)| (name, values.into_iter().map(|value| value.unwrap_or(f64::NAN)).collect()))

@@ -79,6 +79,10 @@ pub struct JudgeConfig {
     pub tolerance: f64,
 }
 
+/// The most values a side's series may have: the interval looks at every pair of values
+/// (2,000 × 2,000 pairs take 32 MB).
+pub const MAX_SAMPLES: usize = 2_000;
+
 fn default_pass() -> f64 {
     95.0
 }
@@ -293,6 +297,13 @@ pub fn normal_quantile(p: f64) -> f64 {
 /// approximation, with the correction for ties, gives).
 #[must_use]
 pub fn shift_interval(baseline: &[f64], canary: &[f64], confidence: f64) -> Option<(f64, (f64, f64))> {
+    // Longer series are thinned evenly to at most MAX_SAMPLES values (callers say so first).
+    let thin = |values: &[f64]| -> Vec<f64> {
+        let step = values.len().div_ceil(MAX_SAMPLES).max(1);
+        values.iter().step_by(step).copied().collect()
+    };
+    let (canary, baseline) = (thin(canary), thin(baseline));
+    let (canary, baseline) = (canary.as_slice(), baseline.as_slice());
     let (n, m) = (canary.len(), baseline.len());
     if n == 0 || m == 0 {
         return None;

@@ -34,6 +34,7 @@ fn retrospective_judgement_of_recorded_series() {
     std::fs::write(directory.join("broken.json"), "{\n  \"latency_ms\": [1, 2,\n}")
         .unwrap_or_else(|error| panic!("{error}"));
     write(&directory, "bad-config.json", &serde_json::json!({ "pass": 70, "marginal": 90 }));
+    write(&directory, "long.json", &serde_json::json!({ "latency_ms": vec![1.0; 2_001] }));
     let mut transcripts = Vec::new();
     for (title, arguments) in [
         ("good canary", vec!["--canary", "good.json", "--config", "config.json"]),
@@ -42,6 +43,7 @@ fn retrospective_judgement_of_recorded_series() {
         ("broken series", vec!["--canary", "broken.json"]),
         ("bad configuration", vec!["--canary", "good.json", "--config", "bad-config.json"]),
         ("missing file", vec!["--canary", "nowhere.json"]),
+        ("a series too long", vec!["--canary", "long.json"]),
     ] {
         let mut command = slipway(&directory);
         command.args(["analysis", "judge", "--baseline", "baseline.json"]).args(&arguments);
