@@ -523,12 +523,13 @@ impl DeliveryHooks for EnvironmentHooks {
 
     fn stage_finished<'a>(&'a self, run: &'a Run, stage: Option<&'a str>) -> HookFuture<'a, ()> {
         Box::pin(async move {
-            self.store.release_locks(run.id, stage).await?;
             match stage {
                 Some(stage) => {
-                    if let Some(checkpoint) = self.store.checkpoint(run.id, stage).await?
-                        && checkpoint.state == CheckpointState::Waiting
-                    {
+                    // Only a stage that had a checkpoint can hold a lock or still wait: most stages
+                    // cost one read here, no write.
+                    let Some(checkpoint) = self.store.checkpoint(run.id, stage).await? else { return Ok(()) };
+                    self.store.release_locks(run.id, Some(stage)).await?;
+                    if checkpoint.state == CheckpointState::Waiting {
                         self.store
                             .finish_checkpoint(
                                 checkpoint.id,
@@ -539,7 +540,10 @@ impl DeliveryHooks for EnvironmentHooks {
                     }
                     Ok(())
                 }
-                None => self.store.cancel_waiting_checkpoints(run.id, "the run ended").await,
+                None => {
+                    self.store.release_locks(run.id, None).await?;
+                    self.store.cancel_waiting_checkpoints(run.id, "the run ended").await
+                }
             }
         })
     }
