@@ -87,6 +87,8 @@ pub struct Deployment {
     pub triggered_by: String,
     /// When the job was queued.
     pub queued_at: i64,
+    /// When the job started running (`null` while it waits for an agent).
+    pub started_at: Option<i64>,
     /// When it ended.
     pub finished_at: Option<i64>,
     /// How it ended (`Succeeded`, `Failed`, ...); `null` while it runs.

@@ -44,6 +44,7 @@ fn deployment(deployment: &store::Deployment, environment: &str) -> api::Deploym
         branch: deployment.branch.clone(),
         triggered_by: deployment.triggered_by.clone(),
         queued_at: deployment.queued_at.millis(),
+        started_at: deployment.started_at.map(Timestamp::millis),
         finished_at: deployment.finished_at.map(Timestamp::millis),
         result: deployment.result.map(|result| result.as_str().to_owned()),
         artifacts: deployment.artifacts.clone(),

@@ -1391,6 +1391,8 @@ pub struct Deployment {
     pub triggered_by: String,
     /// When the job was queued.
     pub queued_at: Timestamp,
+    /// When the job started running (`None` while it waits for an agent).
+    pub started_at: Option<Timestamp>,
     /// When it ended.
     pub finished_at: Option<Timestamp>,
     /// How it ended.

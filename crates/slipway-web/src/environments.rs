@@ -291,7 +291,7 @@ fn history_section(name: &str, list: &DeploymentList, older: Option<i64>, paged:
                 table.list.deployments {
                     thead { tr {
                         th { "Run" } th { "Pipeline" } th { "Stage" } th { "Job" } th { "Strategy" } th { "Commit" }
-                        th { "Branch" } th { "Triggered by" } th { "Queued" } th { "Finished" } th { "Result" }
+                        th { "Branch" } th { "Triggered by" } th { "Queued" } th { "Started" } th { "Finished" } th { "Result" }
                     } }
                     tbody {
                         @for deployment in &list.deployments {
@@ -305,6 +305,7 @@ fn history_section(name: &str, list: &DeploymentList, older: Option<i64>, paged:
                                 td { (deployment.branch.as_deref().map(short_branch).unwrap_or_default()) }
                                 td { (deployment.triggered_by) }
                                 td { (time_of(deployment.queued_at)) }
+                                td { (deployment.started_at.map(time_of).unwrap_or_default()) }
                                 td { (deployment.finished_at.map(time_of).unwrap_or_default()) }
                                 td { (deployment_badge(deployment.result.as_deref())) }
                             }

@@ -174,6 +174,12 @@ on_both_databases! {
         assert_eq!(listed.len(), 3, "{}", deployments.body);
         assert_eq!(listed[0]["run"], third);
         assert_eq!(listed[1]["run"], second);
+        // Each ended deployment keeps when its job was queued, started and ended, in that order.
+        for deployment in listed {
+            let times: Vec<i64> = ["queuedAt", "startedAt", "finishedAt"].iter().filter_map(|field| deployment[field].as_i64()).collect();
+            assert_eq!(times.len(), 3, "{deployment}");
+            assert!(times.is_sorted() && times[0] > 0, "{deployment}");
+        }
         let listed = &listed[1..];
         assert_eq!(listed[0]["result"], "Succeeded");
         assert_eq!(listed[0]["stage"], "Deploy");

@@ -43,6 +43,7 @@ CREATE TABLE deployments (
     branch TEXT,
     triggered_by TEXT NOT NULL,
     queued_at BIGINT NOT NULL,
+    started_at BIGINT,
     finished_at BIGINT,
     result TEXT,
     artifacts TEXT NOT NULL DEFAULT '[]',

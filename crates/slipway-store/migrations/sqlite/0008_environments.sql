@@ -43,6 +43,7 @@ CREATE TABLE deployments (
     branch TEXT,
     triggered_by TEXT NOT NULL,
     queued_at INTEGER NOT NULL,
+    started_at INTEGER,
     finished_at INTEGER,
     result TEXT,
     artifacts TEXT NOT NULL DEFAULT '[]',

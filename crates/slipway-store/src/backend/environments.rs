@@ -294,7 +294,8 @@ macro_rules! deployment_columns {
     () => {
         "d.id, d.environment_id, d.resource, d.pipeline_id, p.name AS pipeline_name, d.run_id, \
          r.run_number, d.job_id, d.stage, d.job, d.strategy, d.commit_sha, d.branch, d.triggered_by, \
-         d.queued_at, d.finished_at, d.result, d.artifacts, d.changes"
+         d.queued_at, CASE WHEN d.finished_at IS NULL THEN (SELECT j.started_at FROM jobs j WHERE j.id = d.job_id) \
+         ELSE d.started_at END AS started_at, d.finished_at, d.result, d.artifacts, d.changes"
     };
 }
 
@@ -315,6 +316,7 @@ struct DeploymentRow {
     branch: Option<String>,
     triggered_by: String,
     queued_at: i64,
+    started_at: Option<i64>,
     finished_at: Option<i64>,
     result: Option<String>,
     artifacts: String,
@@ -339,6 +341,7 @@ impl DeploymentRow {
             branch: self.branch,
             triggered_by: self.triggered_by,
             queued_at: Timestamp(self.queued_at),
+            started_at: self.started_at.map(Timestamp),
             finished_at: self.finished_at.map(Timestamp),
             result: parse_result(self.result)?,
             artifacts: from_json("artifacts", &self.artifacts)?,
@@ -379,12 +382,17 @@ pub(crate) async fn finish_deployment(
     job: JobId,
     result: TaskResult,
 ) -> Result<()> {
-    sqlx::query("UPDATE deployments SET finished_at = $2, result = $3 WHERE job_id = $1 AND finished_at IS NULL")
-        .bind(job.0)
-        .bind(context.now().millis())
-        .bind(result_text(Some(result)))
-        .execute(&pools.writer)
-        .await?;
+    // The deployment started when its job did; while it runs that is read from the job, which is
+    // why it is kept only once the deployment ends (a re-run starts the job again).
+    sqlx::query(
+        "UPDATE deployments SET finished_at = $2, result = $3, \
+         started_at = (SELECT j.started_at FROM jobs j WHERE j.id = $1) WHERE job_id = $1 AND finished_at IS NULL",
+    )
+    .bind(job.0)
+    .bind(context.now().millis())
+    .bind(result_text(Some(result)))
+    .execute(&pools.writer)
+    .await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ mod agents;
 mod artifacts_and_retention;
 mod auth;
 mod durability;
+mod environments;
 mod events;
 mod logs;
 mod pipelines;

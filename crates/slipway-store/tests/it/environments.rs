@@ -1,0 +1,50 @@
+//! Environments' deployments: what was deployed where, and when.
+
+use slipway_events::TaskResult;
+use slipway_store::NewDeployment;
+
+use crate::support::{conformance, job};
+
+use super::queue::request;
+
+conformance! {
+    /// A deployment is queued with its job; it started when its job was leased (read from the job
+    /// while it runs) and keeps that time, with its end and result, once it ends.
+    async fn a_deployment_keeps_when_its_job_was_queued_started_and_ended(test: TestStore) {
+        let app = test.pipeline("app").await?;
+        let run = test.run(&app).await?;
+        let added = test.store.add_jobs(run.id, &[job("ship", true)]).await?;
+        let ship = added.first().ok_or("no job")?;
+        let production = test.store.create_environment("production", "", None).await?;
+        let deployment = NewDeployment {
+            environment: production.id,
+            resource: None,
+            run: run.id,
+            job: ship.id,
+            stage: "Deploy".into(),
+            job_name: "ship".into(),
+            strategy: "runOnce".into(),
+            triggered_by: "carl".into(),
+            artifacts: Vec::new(),
+            changes: None,
+        };
+        test.store.record_deployment(&deployment).await?;
+        let queued = test.store.list_deployments(production.id, None, 10).await?;
+        assert_eq!(queued.len(), 1);
+        assert_eq!((queued[0].started_at, queued[0].finished_at, queued[0].result), (None, None, None));
+
+        let lease = test.store.lease_job(&request("agent-1")).await?.ok_or("no job")?;
+        let started = lease.job.started_at.ok_or("the leased job has no start")?;
+        let running = test.store.list_deployments(production.id, None, 10).await?;
+        assert_eq!((running[0].started_at, running[0].finished_at), (Some(started), None));
+        assert!(running[0].queued_at <= started);
+
+        test.store.complete_job(&lease.token, TaskResult::Succeeded, None).await?;
+        test.store.finish_deployment(ship.id, TaskResult::Succeeded).await?;
+        let ended = test.store.list_deployments(production.id, None, 10).await?;
+        assert_eq!(ended[0].started_at, Some(started));
+        assert_eq!(ended[0].result, Some(TaskResult::Succeeded));
+        assert!(ended[0].finished_at.is_some_and(|finished| finished >= started), "{:?}", ended[0]);
+        Ok(())
+    }
+}
