@@ -49,3 +49,17 @@ pub async fn postgres_or_skip(test: &str) -> Option<String> {
         }
     }
 }
+
+/// [`postgres_or_skip`] for a test without an async runtime (one that drives `slipway serve
+/// --database URL` as a process).
+///
+/// # Panics
+/// When PostgreSQL is not available and `SLIPWAY_REQUIRE_POSTGRES=1`, or no runtime can be made.
+#[must_use]
+pub fn postgres_or_skip_blocking(test: &str) -> Option<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|error| panic!("cannot make a runtime for {test}: {error}"));
+    runtime.block_on(postgres_or_skip(test))
+}

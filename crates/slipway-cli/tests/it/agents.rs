@@ -102,31 +102,40 @@ struct Server {
     data: PathBuf,
     listen: String,
     lease_ms: u64,
+    /// `--database`: `None` for SQLite in the data directory.
+    database: Option<String>,
 }
 
 impl Server {
     /// Starts a coordinating server (no in-process agents) over `data` with leases of `lease_ms`.
     fn start(data: &Path, lease_ms: u64) -> TestResult<Self> {
+        Self::start_on(data, lease_ms, None)
+    }
+
+    /// [`Server::start`] with its store in `database` (a `postgres://` URL) when there is one.
+    fn start_on(data: &Path, lease_ms: u64, database: Option<String>) -> TestResult<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let listen = format!("127.0.0.1:{port}");
         let mut server = Self {
-            process: Self::spawn(data, &listen, lease_ms)?,
+            process: Self::spawn(data, &listen, lease_ms, database.as_deref())?,
             url: format!("http://{listen}"),
             token: String::new(),
             data: data.to_path_buf(),
             listen,
             lease_ms,
+            database,
         };
         server.wait_until_up()?;
         server.token = std::fs::read_to_string(data.join("admin-token"))?.trim().to_owned();
         Ok(server)
     }
 
-    fn spawn(data: &Path, listen: &str, lease_ms: u64) -> TestResult<Process> {
+    fn spawn(data: &Path, listen: &str, lease_ms: u64, database: Option<&str>) -> TestResult<Process> {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(data.with_extension("log"))?;
         let child = slipway()
             .args(["serve", "--no-example", "--local-agents", "0", "--listen", listen, "--data-dir"])
             .arg(data)
+            .args(database.map(|url| ["--database", url]).into_iter().flatten())
             .env("SLIPWAY_LEASE_MS", lease_ms.to_string())
             .env("SLIPWAY_HEARTBEAT_MS", "300")
             .env("SLIPWAY_LONG_POLL_MS", "5000")
@@ -151,7 +160,7 @@ impl Server {
     /// Kills the server (SIGKILL) and starts it again on the same address and data.
     fn restart_after_kill(&mut self) -> TestResult {
         self.process.kill();
-        self.process = Self::spawn(&self.data, &self.listen, self.lease_ms)?;
+        self.process = Self::spawn(&self.data, &self.listen, self.lease_ms, self.database.as_deref())?;
         self.wait_until_up()
     }
 
@@ -798,10 +807,28 @@ stages:
             - script: echo \"rolling back $(Environment.ResourceName)\"
 ";
 
-#[test]
-fn a_rolling_deployment_goes_across_an_environments_machines_and_stops_at_one_that_fails() -> TestResult {
+/// A rolling deployment goes across an environment's machines and stops at one that fails; on
+/// SQLite and on PostgreSQL (the placement is stored with the run).
+mod a_rolling_deployment_goes_across_an_environments_machines_and_stops_at_one_that_fails {
+    use super::*;
+
+    #[test]
+    fn sqlite() -> TestResult {
+        rolling_deployment(None)
+    }
+
+    #[test]
+    fn postgres() -> TestResult {
+        match slipway_testing::postgres_or_skip_blocking("a rolling deployment") {
+            Some(url) => rolling_deployment(Some(url)),
+            None => Ok(()),
+        }
+    }
+}
+
+fn rolling_deployment(database: Option<String>) -> TestResult {
     let scratch = Scratch::new()?;
-    let server = Server::start(&scratch.0.join("data"), 20_000)?;
+    let server = Server::start_on(&scratch.0.join("data"), 20_000, database)?;
     let _agents = [
         server.agent(&scratch, "web-1", &["--environment", "prod", "--tag", "web"])?,
         server.agent(&scratch, "web-2", &["--environment", "prod", "--tag", "web", "--tag", "eu"])?,
