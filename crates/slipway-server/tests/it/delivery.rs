@@ -20,6 +20,23 @@ async fn version(name: &'static str) -> TestResult<SocketAddr> {
 }
 
 /// GETs `/` through the router at `address`, with an extra header; the status and the body.
+/// Asks through `address` until the answer is `expected` (at most 5 s): nginx takes a new
+/// configuration a moment after it was told to, and closes idle connections as it does. The
+/// last answer (`None`: none came).
+async fn answer_until(address: &str, header: Option<(&str, &str)>, expected: &(u16, String)) -> Option<(u16, String)> {
+    let mut last = None;
+    for _ in 0..50 {
+        if let Ok(answer) = through(address, header).await {
+            if answer == *expected {
+                return Some(answer);
+            }
+            last = Some(answer);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    last
+}
+
 async fn through(address: &str, header: Option<(&str, &str)>) -> TestResult<(u16, String)> {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let mut stream = tokio::net::TcpStream::connect(address).await?;
@@ -204,19 +221,10 @@ async fn a_service_can_be_fronted_by_the_servers_nginx() -> TestResult {
         assert_eq!(set.body["router"], "applied", "{}", set.body);
         // "applied" means nginx was told to reload: it takes the new configuration a moment
         // later, so wait until the last one (with the canary slot) answers.
-        let pinned = Some(("x-slipway-slot", "canary"));
-        let mut answered = (0, String::new());
-        for _ in 0..50 {
-            if let Ok(answer) = through(&listen, pinned).await {
-                answered = answer;
-                if answered.0 == 200 {
-                    break;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert_eq!(answered, (200, "canary v2".to_owned()));
-        assert_eq!(through(&listen, None).await?, (200, "stable v1".to_owned()));
+        let canary = (200, "canary v2".to_owned());
+        assert_eq!(answer_until(&listen, Some(("x-slipway-slot", "canary")), &canary).await, Some(canary.clone()));
+        let stable = (200, "stable v1".to_owned());
+        assert_eq!(answer_until(&listen, None, &stable).await, Some(stable));
         send(
             &app,
             Method::POST,
@@ -225,15 +233,7 @@ async fn a_service_can_be_fronted_by_the_servers_nginx() -> TestResult {
             Some(json!({"weights": {"stable": 0, "canary": 100}})),
         )
         .await?;
-        let mut switched = false;
-        for _ in 0..50 {
-            if through(&listen, None).await?.1 == "canary v2" {
-                switched = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(switched, "nginx did not take the new weights");
+        assert_eq!(answer_until(&listen, None, &canary).await, Some(canary), "nginx did not take the new weights");
         server.stop().await;
         Ok::<_, Box<dyn std::error::Error>>(())
     }
