@@ -28,6 +28,9 @@ pub const KINDS: &[(&str, bool)] = &[
     ("requiredTemplate", true),
 ];
 
+/// The last of [`CheckSettings::phase`]'s values.
+pub const LAST_PHASE: u8 = 4;
+
 /// A check's settings, by type.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "settings", rename_all = "camelCase")]
@@ -78,14 +81,19 @@ impl CheckSettings {
         .unwrap_or(Json::Null)
     }
 
-    /// When Azure evaluates it: 0 static, 1 approvals, 2 dynamic, 3 the exclusive lock.
+    /// When Azure evaluates it: 0 static, 1 pre-check approvals, 2 dynamic (plain approvals
+    /// among them), 3 post-check approvals, 4 the exclusive lock ([`LAST_PHASE`]).
     #[must_use]
     pub fn phase(&self) -> u8 {
         match self {
             Self::BranchControl(_) | Self::RequiredTemplate(_) => 0,
-            Self::Approval(_) => 1,
-            Self::BusinessHours(_) | Self::InvokeRestApi(_) | Self::QueryMetrics(_) => 2,
-            Self::ExclusiveLock(_) => 3,
+            Self::Approval(ApprovalSettings { order: ApprovalOrder::PreCheck, .. }) => 1,
+            Self::Approval(ApprovalSettings { order: ApprovalOrder::Dynamic, .. })
+            | Self::BusinessHours(_)
+            | Self::InvokeRestApi(_)
+            | Self::QueryMetrics(_) => 2,
+            Self::Approval(ApprovalSettings { order: ApprovalOrder::PostCheck, .. }) => 3,
+            Self::ExclusiveLock(_) => LAST_PHASE,
         }
     }
 
@@ -212,6 +220,31 @@ pub struct ApprovalSettings {
     /// What approvers should know.
     #[serde(default)]
     pub instructions: String,
+    /// When it is asked, among the other checks (Azure's approval, pre-check approval and
+    /// post-check approval).
+    #[serde(default, skip_serializing_if = "ApprovalOrder::is_dynamic")]
+    pub order: ApprovalOrder,
+}
+
+/// When an approval is asked, among a stage's checks: Azure's five categories are static
+/// checks, pre-check approvals, dynamic checks (plain approvals among them), post-check
+/// approvals and the exclusive lock, each asked once those before it passed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ApprovalOrder {
+    /// Before the dynamic checks are asked (a pre-check approval).
+    PreCheck,
+    /// With the dynamic checks (Azure's plain approval).
+    #[default]
+    Dynamic,
+    /// Once the dynamic checks passed (a post-check approval).
+    PostCheck,
+}
+
+impl ApprovalOrder {
+    fn is_dynamic(&self) -> bool {
+        *self == Self::Dynamic
+    }
 }
 
 impl ApprovalSettings {
@@ -308,6 +341,36 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn approvals_are_asked_before_with_or_after_the_dynamic_checks_as_their_order_says() {
+        let phase = |settings: serde_json::Value| {
+            CheckSettings::parse("approval", &settings).map(|parsed| parsed.phase()).map_err(|error| error.to_string())
+        };
+        assert_eq!(phase(json!({"approvers": ["ana"], "order": "preCheck"})), Ok(1));
+        assert_eq!(phase(json!({"approvers": ["ana"]})), Ok(2));
+        assert_eq!(phase(json!({"approvers": ["ana"], "order": "dynamic"})), Ok(2));
+        assert_eq!(phase(json!({"approvers": ["ana"], "order": "postCheck"})), Ok(3));
+        let dynamic = CheckSettings::parse(
+            "businessHours",
+            &json!({"days": ["monday"], "startTime": "09:00", "endTime": "17:00", "timeZone": "UTC"}),
+        );
+        assert_eq!(dynamic.map(|parsed| parsed.phase()).ok(), Some(2));
+        let lock = CheckSettings::parse("exclusiveLock", &json!({})).map(|parsed| parsed.phase()).ok();
+        assert_eq!(lock, Some(LAST_PHASE));
+        assert!(phase(json!({"approvers": ["ana"], "order": "later"})).is_err_and(|error| {
+            error.contains("unknown variant `later`, expected one of `preCheck`, `dynamic`, `postCheck`")
+        }));
+        // The default is not written back, so settings read the same as before.
+        let settings =
+            CheckSettings::parse("approval", &json!({"approvers": ["ana"]})).map(|parsed| parsed.settings_json());
+        assert_eq!(
+            settings.ok(),
+            Some(
+                json!({"approvers": ["ana"], "minRequiredApprovers": 0, "requesterCannotBeApprover": false, "instructions": ""})
+            )
+        );
+    }
 
     #[test]
     fn settings_are_read_with_azure_names_and_every_mistake_named() {

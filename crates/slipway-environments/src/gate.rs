@@ -282,10 +282,12 @@ impl EnvironmentHooks {
             .find(|check| check.state.is_final() && check.state != CheckRunState::Passed)
             .map(|check| check_reason(check, check.message.as_deref().unwrap_or("it did not pass")));
         let mut all_passed = true;
-        for phase in 0..=3_u8 {
+        for phase in 0..=crate::checks::LAST_PHASE {
             if failure.is_some() {
                 break;
             }
+            // A category is asked once every check before it passed (Azure's order).
+            let earlier_passed = all_passed;
             for check in &checkpoint.checks {
                 if check.state != CheckRunState::Pending {
                     continue;
@@ -303,8 +305,12 @@ impl EnvironmentHooks {
                 if settings.phase() != phase {
                     continue;
                 }
-                if phase == 3 && (!all_passed || failure.is_some()) {
-                    // The exclusive lock is asked for only once everything else passed.
+                if phase > 0 && !earlier_passed {
+                    all_passed = false;
+                    let waits = "waits for the checks before it";
+                    if check.message.is_none() {
+                        self.store.update_check_run(check.id, CheckRunState::Pending, Some(waits), None).await?;
+                    }
                     continue;
                 }
                 let mut verdict = evaluate(

@@ -108,6 +108,11 @@ pub(crate) fn settings_summary(kind: &str, settings: &Json) -> Markup {
                         li { "The person who started the run may not approve it" }
                     }
                     @if !instructions.is_empty() { li.instructions { "Instructions: " (instructions) } }
+                    @match settings.get("order").and_then(Json::as_str) {
+                        Some("preCheck") => li { "Asked before the other checks (a pre-check approval)" },
+                        Some("postCheck") => li { "Asked once the other checks passed (a post-check approval)" },
+                        _ => {},
+                    }
                 }
             }
             "branchControl" => {
@@ -139,6 +144,13 @@ pub(crate) fn settings_summary(kind: &str, settings: &Json) -> Markup {
     }
 }
 
+/// An approval's `order` values, as the form offers them (Azure's three kinds of approval).
+const APPROVAL_ORDERS: &[(&str, &str)] = &[
+    ("dynamic", "With the other checks (an approval)"),
+    ("preCheck", "Before the other checks (a pre-check approval)"),
+    ("postCheck", "Once the other checks passed (a post-check approval)"),
+];
+
 /// What the admin's form to add a check holds: the type, the timeout and the settings of every
 /// type (only the chosen type's are read).
 #[derive(Clone, Debug)]
@@ -149,6 +161,8 @@ struct CheckDraft {
     minimum: String,
     requester_cannot_approve: bool,
     instructions: String,
+    /// `preCheck`, `dynamic` (or empty) or `postCheck`.
+    order: String,
     branches: String,
     time_zone: String,
     days: Vec<String>,
@@ -167,6 +181,7 @@ impl Default for CheckDraft {
             minimum: String::new(),
             requester_cannot_approve: false,
             instructions: String::new(),
+            order: String::new(),
             branches: String::new(),
             time_zone: "UTC".to_owned(),
             days: DAYS[..5].iter().map(|day| (*day).to_owned()).collect(),
@@ -214,6 +229,7 @@ impl CheckDraft {
             minimum: field("min_required_approvers"),
             requester_cannot_approve: field("requester_cannot_be_approver") == "true",
             instructions: field("instructions"),
+            order: field("order").trim().to_owned(),
             branches: field("allowed_branches"),
             time_zone: field("time_zone"),
             days: fields.iter().filter(|(key, _)| key == "days").map(|(_, value)| value.trim().to_owned()).collect(),
@@ -266,12 +282,16 @@ impl CheckDraft {
                     .filter(|name| !name.is_empty())
                     .map(str::to_owned)
                     .collect();
-                json!({
+                let mut settings = json!({
                     "approvers": approvers,
                     "minRequiredApprovers": minimum,
                     "requesterCannotBeApprover": self.requester_cannot_approve,
                     "instructions": self.instructions.trim(),
-                })
+                });
+                if !matches!(self.order.as_str(), "" | "dynamic") {
+                    settings["order"] = Json::String(self.order.clone());
+                }
+                settings
             }
             "branchControl" => json!({ "allowedBranches": list(&self.branches) }),
             "businessHours" => json!({
@@ -421,6 +441,13 @@ pub(crate) fn checks_section(
                         label { "Approvals needed (empty or 0: every approver)" input type="number" name="min_required_approvers" min="0" value=(draft.minimum); }
                         div.check { label { input type="checkbox" name="requester_cannot_be_approver" value="true" checked[draft.requester_cannot_approve]; " The person who started the run may not approve it" } }
                         label { "Instructions for the approvers" textarea name="instructions" rows="2" maxlength="4000" { (draft.instructions) } }
+                        label { "When it is asked"
+                            select name="order" {
+                                @for (value, label) in APPROVAL_ORDERS {
+                                    option value=(value) selected[draft.order == *value || (draft.order.is_empty() && *value == "dynamic")] { (label) }
+                                }
+                            }
+                        }
                     }
                     fieldset data-type="branchControl" {
                         legend { "Branch control" }
@@ -595,6 +622,7 @@ mod tests {
             ("min_required_approvers", "2"),
             ("requester_cannot_be_approver", "true"),
             ("instructions", " look first "),
+            ("order", "postCheck"),
             ("allowed_branches", "ignored"),
             ("timeout_minutes", "60"),
         ]))
@@ -603,7 +631,7 @@ mod tests {
         assert_eq!(approval.timeout_minutes, Some(60));
         assert_eq!(
             approval.settings,
-            json!({"approvers": ["ana", "bo", "carl"], "minRequiredApprovers": 2, "requesterCannotBeApprover": true, "instructions": "look first"})
+            json!({"approvers": ["ana", "bo", "carl"], "minRequiredApprovers": 2, "requesterCannotBeApprover": true, "instructions": "look first", "order": "postCheck"})
         );
         let hours = CheckDraft::from_fields(&fields(&[
             ("type", "businessHours"),

@@ -96,7 +96,8 @@ enum EnvironmentsCommand {
         #[arg(long = "type", value_name = "TYPE")]
         kind: String,
         /// Its settings as JSON: approval `{"approvers": [...], "minRequiredApprovers": N,
-        /// "requesterCannotBeApprover": true, "instructions": "..."}`; branchControl
+        /// "requesterCannotBeApprover": true, "instructions": "...", "order": "preCheck" |
+        /// "dynamic" | "postCheck"}`; branchControl
         /// `{"allowedBranches": ["refs/heads/main"]}`; businessHours `{"timeZone": "Europe/Berlin",
         /// "days": ["Mon", ...], "startTime": "09:00", "endTime": "17:00"}`; invokeRestApi
         /// `{"url": "...", "method": "POST", "headers": {...}, "body": "...", "successCriteria":

@@ -289,6 +289,59 @@ stages:
           - script: while [ ! -e GATES/$(Build.BuildId) ]; do sleep 0.1; done
 ";
 
+on_both_databases! {
+    /// Azure's order: a pre-check approval is asked first, the dynamic checks once it passed, a
+    /// post-check approval once they passed; each check says what it waits for meanwhile.
+    async fn pre_check_and_post_check_approvals_come_before_and_after_the_dynamic_checks(database) {
+        let directory = tempfile::tempdir()?;
+        let clock = Arc::new(ShiftedClock::new());
+        let server = TestServer::start_with_clock(&directory.path().join("data"), database.as_deref(), 2, clock.clone()).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let ana = create_user(&app, &admin, "ana", "reader").await?;
+        let bo = create_user(&app, &admin, "bo", "reader").await?;
+        deploying_pipeline(&app, &admin, directory.path(), "api", &DEPLOYS.replace("ENVIRONMENT", "production")).await?;
+        let created = send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "production"}))).await?;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        add_check(&app, &admin, "production", json!({"type": "approval",
+            "settings": {"approvers": ["bo"], "order": "postCheck"}})).await?;
+        add_check(&app, &admin, "production", json!({"type": "businessHours", "timeoutMinutes": 2880,
+            "settings": {"timeZone": "UTC", "days": [tomorrow()], "startTime": "00:00", "endTime": "23:59"}})).await?;
+        add_check(&app, &admin, "production", json!({"type": "approval",
+            "settings": {"approvers": ["ana"], "order": "preCheck"}})).await?;
+        let messages = |checkpoint: &Value| -> Vec<String> {
+            checkpoint["checks"].as_array().map(|checks| checks.iter()
+                .map(|check| format!("{}: {}", check["type"].as_str().unwrap_or("?"), check["message"].as_str().unwrap_or("-")))
+                .collect()).unwrap_or_default()
+        };
+
+        let id = start_run(&app, &admin, "api", "main").await?;
+        let checkpoint = wait_for_checkpoint(&app, &admin, id, "Deploy", |c| c["checks"][2]["message"].is_string()).await?;
+        assert_eq!(messages(&checkpoint), [
+            "approval: 0 of 1 approvals",
+            "businessHours: waits for the checks before it",
+            "approval: waits for the checks before it",
+        ], "{checkpoint}");
+        let pre = checkpoint["checks"][0]["id"].as_i64().ok_or("no approval id")?;
+        let post = checkpoint["checks"][2]["id"].as_i64().ok_or("no approval id")?;
+        assert_eq!(decide(&app, &ana, pre, "approved", "go on").await?.status, StatusCode::OK);
+        let checkpoint = wait_for_checkpoint(&app, &admin, id, "Deploy", waiting_on("outside business hours")).await?;
+        let now = messages(&checkpoint);
+        assert_eq!(now[2], "approval: waits for the checks before it", "{checkpoint}");
+        assert_eq!(checkpoint["checks"][0]["state"], "passed", "{checkpoint}");
+
+        // Tomorrow the hours are open; only then is the post-check approval asked.
+        let midnight_in = 86_400_000 - i64::try_from(slipway_events::now_ms() % 86_400_000)?;
+        clock.shift_millis(midnight_in + 60_000);
+        let checkpoint = wait_for_checkpoint(&app, &admin, id, "Deploy", |c| c["checks"][1]["state"] == "passed" && c["checks"][2]["message"] == "0 of 1 approvals").await?;
+        assert_eq!(checkpoint["state"], "waiting", "{checkpoint}");
+        assert_eq!(decide(&app, &bo, post, "approved", "looks healthy").await?.status, StatusCode::OK);
+        assert_eq!(wait_for_run(&app, &admin, id).await?["result"], "Succeeded");
+        server.stop().await;
+        Ok(())
+    }
+}
+
 async fn deployments_of(app: &Router, token: &str, environment: &str) -> TestResult<Vec<i64>> {
     let uri = format!("/api/v1/environments/{environment}/deployments");
     let answer = send(app, Method::GET, &uri, Some(token), None).await?;
