@@ -634,11 +634,13 @@ async fn start_prometheus() -> TestResult<Option<Prometheus>> {
 
 on_both_databases! {
     /// Query metrics against a real Prometheus: a query that returns nothing passes, one that
-    /// fires fails (no retry interval), one Prometheus refuses says why.
+    /// fires fails (no retry interval), one Prometheus refuses says why, one that keeps firing
+    /// with a retry interval times out with what it last found.
     async fn a_query_metrics_check_asks_a_real_prometheus(database) {
     let Some(prometheus) = start_prometheus().await? else { return Ok(()) };
     let directory = tempfile::tempdir()?;
-    let server = TestServer::start_on(&directory.path().join("data"), database.as_deref(), 2).await?;
+    let clock = Arc::new(ShiftedClock::new());
+    let server = TestServer::start_with_clock(&directory.path().join("data"), database.as_deref(), 2, clock.clone()).await?;
     let app = server.app();
     let admin = server.admin_token.clone().ok_or("no admin token")?;
     deploying_pipeline(&app, &admin, directory.path(), "web", &DEPLOYS.replace("ENVIRONMENT", "edge")).await?;
@@ -688,6 +690,23 @@ on_both_databases! {
     };
     let failed = wait_for_checkpoint(&app, &admin, run_bad, "Deploy", |c| c["state"] == "failed").await?;
     assert!(failed["message"].as_str().is_some_and(|m| m.contains("refused 'rate(':")), "{failed}");
+    // An alert that keeps firing, asked again every minute, times out after three.
+    let uri = "/api/v1/environments/edge/checks";
+    let listed = send(&app, Method::GET, uri, Some(&admin), None).await?;
+    let id = listed.body["checks"][0]["id"].as_i64().ok_or("no check")?;
+    send(&app, Method::DELETE, &format!("{uri}/{id}"), Some(&admin), None).await?;
+    add_check(&app, &admin, "edge", json!({"type": "queryMetrics", "timeoutMinutes": 3, "settings": {
+        "url": prometheus.url, "query": "vector(1)", "retryIntervalMinutes": 1}})).await?;
+    let firing = start_run(&app, &admin, "web", "main").await?;
+    wait_for_checkpoint(&app, &admin, firing, "Deploy", waiting_on("'vector(1)' fires")).await?;
+    clock.shift_millis(4 * 60_000);
+    assert_eq!(wait_for_run(&app, &admin, firing).await?["result"], "Failed");
+    let timed_out = wait_for_checkpoint(&app, &admin, firing, "Deploy", |c| c["state"] == "failed").await?;
+    assert_eq!(timed_out["checks"][0]["state"], "timedOut", "{timed_out}");
+    assert_eq!(
+        timed_out["message"],
+        "the queryMetrics check on environment 'edge': did not pass within its timeout of 3 minutes (last: 'vector(1)' fires: 1 series returned)"
+    );
     server.stop().await;
     Ok(())
 }
