@@ -1,6 +1,6 @@
 //! Approvers' decisions: who may decide an approval, and recording it.
 
-use slipway_store::{Approval, ApprovalDecision, CheckRunId, CheckRunState, Store, StoreError, Timestamp};
+use slipway_store::{Approval, ApprovalDecision, CheckRun, CheckRunId, CheckRunState, Store, StoreError, Timestamp};
 
 use crate::checks::{ApprovalSettings, CheckSettings};
 
@@ -67,6 +67,14 @@ pub enum DecideError {
         /// Who.
         user: String,
     },
+    /// A pre- or post-check approval whose earlier checks have not all passed yet.
+    #[error("approval {id} is asked once the checks before it pass (its order is {order}); decide it then")]
+    NotAskedYet {
+        /// Its id.
+        id: i64,
+        /// `postCheck`, `dynamic` or `preCheck`.
+        order: &'static str,
+    },
     /// A deferral that is not in the future.
     #[error("a deferred approval takes effect later than now; leave 'deferredUntil' out to approve at once")]
     DeferralInThePast,
@@ -107,6 +115,27 @@ pub fn may_decide(approval: &Approval, user: &str) -> Result<(), DecideError> {
     Ok(())
 }
 
+/// Whether an approval of a checkpoint with these `checks` is asked yet: every check of an
+/// earlier category (Azure's order, [`CheckSettings::phase`]) passed.
+#[must_use]
+pub fn is_asked(checks: &[CheckRun], approval: &CheckRun) -> bool {
+    let phase =
+        |check: &CheckRun| CheckSettings::parse(&check.kind, &check.settings).map_or(0, |parsed| parsed.phase());
+    let own = phase(approval);
+    checks.iter().filter(|check| phase(check) < own).all(|check| check.state == CheckRunState::Passed)
+}
+
+/// Whether the approval is asked yet (see [`is_asked`]), reading its checkpoint.
+///
+/// # Errors
+/// When the store cannot be read.
+pub async fn asked(store: &Store, approval: &Approval) -> Result<bool, StoreError> {
+    Ok(store
+        .checkpoint(approval.run, &approval.stage)
+        .await?
+        .is_none_or(|checkpoint| is_asked(&checkpoint.checks, &approval.check)))
+}
+
 /// Records `user`'s decision on approval `id`, with a comment; an approval may be deferred to
 /// take effect at `deferred_until`. The approval as it is afterwards.
 ///
@@ -125,6 +154,14 @@ pub async fn decide(
         other => DecideError::Store(other),
     })?;
     may_decide(&approval, user)?;
+    if !asked(store, &approval).await.map_err(DecideError::Store)? {
+        let order = match settings_of(&approval).map(|settings| settings.order) {
+            Some(crate::checks::ApprovalOrder::PostCheck) => "postCheck",
+            Some(crate::checks::ApprovalOrder::PreCheck) => "preCheck",
+            _ => "dynamic",
+        };
+        return Err(DecideError::NotAskedYet { id: id.get(), order });
+    }
     let now = store.now();
     if let Some(until) = deferred_until
         && until.millis() <= now.millis()

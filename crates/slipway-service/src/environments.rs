@@ -502,11 +502,18 @@ pub async fn list_approvals(
         })
         .transpose()?;
     let found = state.store().list_approvals(filter, 500).await?;
-    Ok(found
-        .iter()
-        .filter(|item| !mine || approvals::may_decide(item, &caller.user.name).is_ok())
-        .map(approval)
-        .collect())
+    let mut listed = Vec::with_capacity(found.len());
+    for item in &found {
+        // "Mine": what the caller may decide now (a post-check approval only once it is asked).
+        if mine
+            && (approvals::may_decide(item, &caller.user.name).is_err()
+                || !approvals::asked(state.store(), item).await?)
+        {
+            continue;
+        }
+        listed.push(approval(item));
+    }
+    Ok(listed)
 }
 
 /// One approval (reader).
@@ -557,7 +564,9 @@ pub async fn decide(
     .map_err(|error| match error {
         DecideError::NotFound(_) => ServiceError::NotFound(error.to_string()),
         DecideError::NotAnApprover { .. } | DecideError::OwnRun { .. } => ServiceError::Forbidden(error.to_string()),
-        DecideError::Decided { .. } | DecideError::AlreadyDecided { .. } => ServiceError::Conflict(error.to_string()),
+        DecideError::Decided { .. } | DecideError::AlreadyDecided { .. } | DecideError::NotAskedYet { .. } => {
+            ServiceError::Conflict(error.to_string())
+        }
         DecideError::DeferralInThePast => ServiceError::bad_request(error.to_string()),
         DecideError::Store(error) => error.into(),
     })?;

@@ -324,6 +324,21 @@ on_both_databases! {
         ], "{checkpoint}");
         let pre = checkpoint["checks"][0]["id"].as_i64().ok_or("no approval id")?;
         let post = checkpoint["checks"][2]["id"].as_i64().ok_or("no approval id")?;
+        // The post-check approval is not asked yet: bo cannot decide it, nor is it among his.
+        let early = decide(&app, &bo, post, "approved", "too soon").await?;
+        assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
+        assert_eq!(early.body["detail"], format!("approval {post} is asked once the checks before it pass (its order is postCheck); decide it then"));
+        let mine = |token: String| {
+            let app = app.clone();
+            async move {
+                let listed = send(&app, Method::GET, "/api/v1/approvals?state=pending&mine=true", Some(&token), None).await?;
+                assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+                let ids: Vec<i64> = listed.body["approvals"].as_array().map(|all| all.iter().filter_map(|a| a["id"].as_i64()).collect()).unwrap_or_default();
+                TestResult::Ok(ids)
+            }
+        };
+        assert_eq!(mine(bo.clone()).await?, Vec::<i64>::new());
+        assert_eq!(mine(ana.clone()).await?, [pre]);
         assert_eq!(decide(&app, &ana, pre, "approved", "go on").await?.status, StatusCode::OK);
         let checkpoint = wait_for_checkpoint(&app, &admin, id, "Deploy", waiting_on("outside business hours")).await?;
         let now = messages(&checkpoint);
@@ -335,6 +350,7 @@ on_both_databases! {
         clock.shift_millis(midnight_in + 60_000);
         let checkpoint = wait_for_checkpoint(&app, &admin, id, "Deploy", |c| c["checks"][1]["state"] == "passed" && c["checks"][2]["message"] == "0 of 1 approvals").await?;
         assert_eq!(checkpoint["state"], "waiting", "{checkpoint}");
+        assert_eq!(mine(bo.clone()).await?, [post]);
         assert_eq!(decide(&app, &bo, post, "approved", "looks healthy").await?.status, StatusCode::OK);
         assert_eq!(wait_for_run(&app, &admin, id).await?["result"], "Succeeded");
         server.stop().await;
