@@ -391,6 +391,9 @@ pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(Age
     let identity =
         AgentIdentity { name: credential.name.clone(), id: credential.agent_id, work_folder: work_dir.clone() };
     let wait = Duration::from_millis(settings.long_poll_ms.max(100));
+    // The versions of services its deployment jobs start: they outlive the jobs, and stop when
+    // the agent does.
+    let slots = slipway_runtime::slots::SlotSupervisor::new();
     while !control.is_draining() {
         let leased = match with_retries(control, notify, || client.lease(wait)) {
             Ok(leased) => leased.flatten(),
@@ -399,9 +402,10 @@ pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(Age
         };
         let Some(message) = leased else { continue };
         notify(AgentNotice::JobStarted { key: message.job.key.clone(), run: message.run.id });
-        let report = run_leased(&client, &message, &work_dir, &identity, options, control);
+        let report = run_leased(&client, &message, &work_dir, &identity, options, control, &slots);
         notify(AgentNotice::JobFinished { key: message.job.key.clone(), report });
     }
+    slots.shutdown();
     let _ = client.set_state(ReportedState::Offline);
     let _ = std::fs::remove_file(&pid_path);
     notify(AgentNotice::Drained);
@@ -416,6 +420,7 @@ fn run_leased(
     identity: &AgentIdentity,
     options: &AgentOptions,
     control: &Control,
+    slots: &std::sync::Arc<slipway_runtime::slots::SlotSupervisor>,
 ) -> JobReport {
     let runs = work_dir.join("runs");
     remove_old_runs(&runs, message.run.id);
@@ -428,6 +433,7 @@ fn run_leased(
         minute: options.minute,
         confinement: None,
         environment: None,
+        slots: Some((std::sync::Arc::clone(slots), work_dir.join("slots"))),
     };
     let cancel = CancelToken::new();
     *control.cancel.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel.clone());

@@ -77,4 +77,15 @@ impl Uplink for JobUplink {
     fn complete(&self, completion: &Completion) -> Result<(), UplinkError> {
         self.client.complete(self.job, &self.lease_id, completion).map(|_| ()).map_err(uplink_error)
     }
+
+    fn delivery(
+        &self,
+        request: &slipway_events::delivery::DeliveryRequest,
+    ) -> Result<slipway_events::delivery::DeliveryAnswer, UplinkError> {
+        self.client.delivery(self.job, &self.lease_id, request).map_err(|error| match error {
+            // The room's refusals (409 included) are the task's failure, not a lost lease.
+            ClientError::Api(problem) if problem.status < 500 => UplinkError::Refused(problem.detail),
+            other => uplink_error(other),
+        })
+    }
 }

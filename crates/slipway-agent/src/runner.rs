@@ -91,6 +91,16 @@ pub trait Uplink: Send + Sync {
     /// # Errors
     /// When the completion was not stored.
     fn complete(&self, completion: &Completion) -> Result<(), UplinkError>;
+
+    /// Asks the server's delivery room for what a delivery task needs (slots, traffic,
+    /// analysis), with the job's lease.
+    ///
+    /// # Errors
+    /// When the server refused or could not be reached.
+    fn delivery(
+        &self,
+        request: &slipway_events::delivery::DeliveryRequest,
+    ) -> Result<slipway_events::delivery::DeliveryAnswer, UplinkError>;
 }
 
 /// Who runs the job: values of the `Agent.*` variables.
@@ -122,6 +132,9 @@ pub struct JobPlace {
     pub confinement: Option<crate::confine::Confinement>,
     /// The environment steps start from; this process's when `None`.
     pub environment: Option<Vec<(String, String)>>,
+    /// The agent's supervisor of slot processes (the versions of services delivery tasks
+    /// start) and where their output goes; without it delivery tasks cannot start versions.
+    pub slots: Option<(Arc<slipway_runtime::slots::SlotSupervisor>, PathBuf)>,
 }
 
 /// How a job ended, as far as this agent knows.
@@ -335,6 +348,23 @@ fn upload_artifacts(shared: &Shared, store: &ArtifactStore) -> Result<(), String
     Ok(())
 }
 
+/// The delivery room, reached through the job's uplink.
+struct UplinkDelivery(Arc<Shared>);
+
+impl slipway_runtime::delivery::DeliveryRemote for UplinkDelivery {
+    fn call(
+        &self,
+        request: &slipway_events::delivery::DeliveryRequest,
+    ) -> Result<slipway_events::delivery::DeliveryAnswer, String> {
+        if self.0.is_lost() {
+            return Err("the job's lease was lost".into());
+        }
+        // A change asked twice is harmless (the same weights, the same slot), so transient
+        // failures are tried again like the job's other reports.
+        self.0.retry(|| self.0.uplink.delivery(request)).map_err(|error| error.to_string())
+    }
+}
+
 /// The job's variables as the runtime holds them, with this agent's `Agent.*` values.
 fn job_variables(message: &JobMessage, agent: &AgentIdentity) -> Variables {
     let mut variables = Variables::new();
@@ -404,6 +434,13 @@ pub fn run_job(
     context.kill_grace = Duration::from_millis(message.timeouts.kill_grace_ms);
     context.minute = place.minute;
     context.base_environment.clone_from(&place.environment);
+    if let Some((slots, log_directory)) = &place.slots {
+        context.delivery = Some(Arc::new(slipway_runtime::delivery::DeliveryLink {
+            remote: Arc::new(UplinkDelivery(Arc::clone(&shared))),
+            slots: Arc::clone(slots),
+            log_directory: log_directory.clone(),
+        }));
+    }
     // Job directories are numbered by the job's id, unique on the server.
     context.job_counter = AtomicUsize::new(usize::try_from(message.job.id).unwrap_or(usize::MAX / 2).saturating_sub(1));
     let context = Arc::new(context);

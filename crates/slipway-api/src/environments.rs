@@ -98,6 +98,16 @@ pub struct Deployment {
     /// The commits since the previous successful deployment to the same resource, newest first
     /// (at most 100); `null` when there was none, or the history could not tell.
     pub changes: Option<Vec<Change>>,
+    /// How a progressive release ended, when its delivery tasks said: `promoted` or
+    /// `rolledBack`.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// Why: the slots involved, the analysis run and its verdict.
+    #[serde(default)]
+    pub outcome_detail: Option<String>,
+    /// The analysis run that decided the outcome.
+    #[serde(default)]
+    pub analysis_run: Option<i64>,
 }
 
 /// A commit a deployment brought.

@@ -9,6 +9,7 @@ mod agent;
 mod analysis;
 mod client_commands;
 mod credentials;
+mod demo;
 mod frontend;
 mod git;
 mod output;
@@ -65,6 +66,9 @@ enum Command {
     Agent(agent::AgentArgs),
     /// Canary analysis: judge recorded series of a canary against its baseline.
     Analysis(analysis::AnalysisArgs),
+    /// Serve a tiny HTTP service to try progressive delivery with: its version at `/`, `/healthz`
+    /// and `/version`, with errors, latency or ill health on demand.
+    DemoService(demo::DemoServiceArgs),
 }
 
 fn main() -> ExitCode {
@@ -104,5 +108,6 @@ fn main() -> ExitCode {
         Command::Tokens(args) => client_commands::finish(client_commands::tokens(args)),
         Command::Agent(args) => agent::agent_command(&args),
         Command::Analysis(args) => analysis::analysis_command(args),
+        Command::DemoService(args) => demo::demo_service_command(&args),
     }
 }

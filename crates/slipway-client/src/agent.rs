@@ -208,4 +208,17 @@ impl AgentClient {
     pub fn complete(&self, job: i64, lease: &str, completion: &Completion) -> Result<CompletionReply, ClientError> {
         self.json("POST", &paths::complete(job), Some(lease), completion)
     }
+
+    /// Asks the delivery room for what a delivery task of the job needs.
+    ///
+    /// # Errors
+    /// As [`AgentClient::heartbeat`]; the room's refusals are [`ClientError::Api`].
+    pub fn delivery(
+        &self,
+        job: i64,
+        lease: &str,
+        request: &slipway_events::delivery::DeliveryRequest,
+    ) -> Result<slipway_events::delivery::DeliveryAnswer, ClientError> {
+        self.json("POST", &paths::delivery(job), Some(lease), request)
+    }
 }

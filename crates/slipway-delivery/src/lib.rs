@@ -9,15 +9,26 @@
 //! [`host`] runs the routers of the server's services (kept in the store) and keeps them in
 //! step with it.
 //!
-//! Not here yet (the progressive delivery issue): strategies driven by Azure's `canary` YAML, analysis and its judges, rollback, nginx as a
-//! router, chaos experiments and feature flags.
+//! [`analysis`] reads Argo Rollouts' analysis templates and judges measurements as Argo does;
+//! [`runner`] measures analysis runs (the router's own series, Prometheus, JSON over HTTP) with
+//! synthetic load when asked; [`room`] is what deployment jobs' delivery tasks reach (slots,
+//! traffic, promotion and rollback, recorded on their deployments); [`judge`] is Kayenta's
+//! statistical judge; [`demo`] a small HTTP service for tests and walkthroughs.
+//!
+//! Not here yet (the progressive delivery issue): the statistical judge inside analysis runs
+//! (baseline slots), deciding an inconclusive analysis by hand, chaos experiments, feature
+//! flags, and Kubernetes as a router.
 
+pub mod analysis;
+pub mod demo;
 pub mod host;
 pub mod judge;
 pub mod metrics;
 pub mod nginx;
+pub mod room;
 pub mod router;
 pub mod routing;
+pub mod runner;
 
 pub use metrics::Metrics;
 pub use router::{Router, serve};

@@ -92,3 +92,50 @@ impl DeliveryHooks for NoHooks {
         Box::pin(async { Ok(()) })
     }
 }
+
+/// Why the delivery room refused what a job asked.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryRefusal {
+    /// What it names does not exist (a service, a slot, an analysis run).
+    #[error("{0}")]
+    NotFound(String),
+    /// The job may not ask it (not a deployment job, another environment's service).
+    #[error("{0}")]
+    Forbidden(String),
+    /// What was asked is not valid (a weight over 100, a template with mistakes).
+    #[error("{0}")]
+    Invalid(String),
+    /// It cannot be done in the state things are in (retiring the slot that has the traffic).
+    #[error("{0}")]
+    Conflict(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A future the delivery operator returns.
+pub type OperatorFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<slipway_events::delivery::DeliveryAnswer, DeliveryRefusal>> + Send + 'a>>;
+
+/// The delivery room (services, slots, traffic, analysis), as a running deployment job reaches
+/// it through its agent: the server's API hands it the requests of remote agents' jobs, and the
+/// in-process agents' jobs call it directly. `job` is the job holding the lease the request came
+/// with.
+pub trait DeliveryOperator: Send + Sync + Debug {
+    /// Does what the job asks.
+    fn operate<'a>(&'a self, job: &'a Job, request: slipway_events::delivery::DeliveryRequest) -> OperatorFuture<'a>;
+}
+
+/// No delivery room: every request is refused, saying so.
+#[derive(Debug, Default)]
+pub struct NoDelivery;
+
+impl DeliveryOperator for NoDelivery {
+    fn operate<'a>(&'a self, _job: &'a Job, _request: slipway_events::delivery::DeliveryRequest) -> OperatorFuture<'a> {
+        Box::pin(async {
+            Err(DeliveryRefusal::Conflict(
+                "this server runs without the delivery room (services, slots and analysis)".into(),
+            ))
+        })
+    }
+}

@@ -143,13 +143,18 @@ async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipwa
     let data_dir = &shared.config.data_dir;
     let cache_dir = data_dir.join("cache");
     let temp_dir = run_dir.join("tmp");
+    // The output of the slot processes jobs start (they outlive the jobs and their runs).
+    let slot_logs = data_dir.join("slots");
+    if let Err(error) = tokio::fs::create_dir_all(&slot_logs).await {
+        tracing::warn!(%error, "could not make the directory of slot processes' logs");
+    }
     let (confinement, environment) = match shared.config.local_jobs {
         LocalJobs::Unconfined => (None, None),
         LocalJobs::Confined => {
             // The job may use its run's directory and the cache store; nothing else of the data
             // directory. Its temporary files go in the run's directory (the data directory's
             // parents are closed to new entries), and the server's own settings are not passed on.
-            let open = [run_dir.clone(), cache_dir.clone(), temp_dir.clone()];
+            let open = [run_dir.clone(), cache_dir.clone(), temp_dir.clone(), slot_logs.clone()];
             let made = {
                 let data_dir = data_dir.clone();
                 tokio::task::spawn_blocking(move || slipway_agent::confine::Confinement::new(&data_dir, &open))
@@ -182,6 +187,7 @@ async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipwa
         minute: Duration::from_secs(60),
         confinement,
         environment,
+        slots: Some((Arc::clone(&shared.slots), slot_logs)),
     };
     let cancel = CancelToken::new();
     shared.local_jobs().entry(run).or_default().push((lease.job.id, cancel.clone()));
@@ -195,6 +201,7 @@ async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipwa
         run,
         duration: timing.lease_duration,
         data_dir: shared.config.data_dir.clone(),
+        delivery: Arc::clone(&shared.config.delivery),
     });
     let identity = identity.clone();
     let job = lease.job.id;
@@ -228,6 +235,7 @@ struct LocalUplink {
     run: RunId,
     duration: Duration,
     data_dir: PathBuf,
+    delivery: Arc<dyn crate::hooks::DeliveryOperator>,
 }
 
 fn uplink_error(error: StoreError) -> UplinkError {
@@ -285,5 +293,20 @@ impl Uplink for LocalUplink {
 
     fn complete(&self, completion: &Completion) -> Result<(), UplinkError> {
         self.handle.block_on(agents::complete(&self.store, &self.lease, completion)).map(|_| ()).map_err(uplink_error)
+    }
+
+    fn delivery(
+        &self,
+        request: &slipway_events::delivery::DeliveryRequest,
+    ) -> Result<slipway_events::delivery::DeliveryAnswer, UplinkError> {
+        self.handle.block_on(async {
+            // Only the job that holds the lease may ask, as over HTTP.
+            self.store.renew_lease(&self.lease, self.duration).await.map_err(uplink_error)?;
+            let job = self.store.job(self.lease.job).await.map_err(uplink_error)?;
+            self.delivery.operate(&job, request.clone()).await.map_err(|refusal| match refusal {
+                crate::hooks::DeliveryRefusal::Store(error) => uplink_error(error),
+                other => UplinkError::Refused(other.to_string()),
+            })
+        })
     }
 }

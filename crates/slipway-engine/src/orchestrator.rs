@@ -70,6 +70,8 @@ pub struct EngineConfig {
     pub local_jobs: LocalJobs,
     /// The delivery rooms' hooks: which stages wait for checks, and deployments recorded.
     pub hooks: Arc<dyn DeliveryHooks>,
+    /// The delivery room, for what deployment jobs ask of their environment's services.
+    pub delivery: Arc<dyn crate::hooks::DeliveryOperator>,
 }
 
 /// How the server's in-process agents run jobs.
@@ -103,6 +105,7 @@ impl EngineConfig {
             kill_grace: Duration::from_secs(5),
             local_jobs: LocalJobs::Confined,
             hooks: Arc::new(NoHooks),
+            delivery: Arc::new(crate::hooks::NoDelivery),
         }
     }
 
@@ -129,6 +132,9 @@ pub(crate) struct Shared {
     pub(crate) hub: Arc<Hub>,
     /// The cancel tokens of jobs in-process agents run, by run: a cancel reaches them at once.
     pub(crate) local_jobs: Mutex<HashMap<RunId, Vec<(JobId, CancelToken)>>>,
+    /// The slot processes (versions of services) that in-process agents' jobs started: they
+    /// outlive their jobs, and stop with the engine.
+    pub(crate) slots: Arc<slipway_runtime::slots::SlotSupervisor>,
 }
 
 impl Shared {
@@ -183,7 +189,14 @@ impl Engine {
             store.append_log_lines(lost.job.id, &[line]).await.log_failure("noting a stopped server in a job's log");
         }
         let local_agents = crate::local_agents::register(&store, &config).await?;
-        let shared = Arc::new(Shared { store, config, wake, hub, local_jobs: Mutex::new(HashMap::new()) });
+        let shared = Arc::new(Shared {
+            store,
+            config,
+            wake,
+            hub,
+            local_jobs: Mutex::new(HashMap::new()),
+            slots: slipway_runtime::slots::SlotSupervisor::new(),
+        });
         let (stop, stop_receiver) = watch::channel(false);
         let mut orchestrator =
             Orchestrator { shared: Arc::clone(&shared), runs: HashMap::new(), pools: HashMap::new() };
@@ -213,6 +226,8 @@ impl Engine {
         for task in self.tasks {
             let _ = task.await;
         }
+        let slots = Arc::clone(&self.shared.slots);
+        let _ = tokio::task::spawn_blocking(move || slots.shutdown()).await;
         if let Ok(agents) = self.shared.store.list_agents().await {
             for agent in agents.iter().filter(|agent| agent.name.starts_with(agents::LOCAL_AGENT_PREFIX)) {
                 self.shared

@@ -68,6 +68,14 @@ pub mod paths {
         format!("/api/v1/agent/jobs/{job}/complete")
     }
 
+    /// `POST`: a delivery task of the job asks the delivery room
+    /// ([`slipway_events::delivery::DeliveryRequest`], answered with a
+    /// [`slipway_events::delivery::DeliveryAnswer`]).
+    #[must_use]
+    pub fn delivery(job: i64) -> String {
+        format!("/api/v1/agent/jobs/{job}/delivery")
+    }
+
     /// `GET`: the artifacts of the job's run ([`super::ArtifactList`]).
     #[must_use]
     pub fn artifacts(job: i64) -> String {

@@ -76,6 +76,8 @@ pub struct RunContext {
     /// The environment steps start from, before the job's variables and the step's `env:`;
     /// this process's environment when `None` (as an agent passes its own on).
     pub base_environment: Option<Vec<(String, String)>>,
+    /// The delivery room and the agent's slot processes, when a server runs the job.
+    pub delivery: Option<Arc<crate::delivery::DeliveryLink>>,
 }
 
 impl RunContext {
@@ -97,6 +99,7 @@ impl RunContext {
             task_folders: Vec::new(),
             skip_unknown_tasks: false,
             base_environment: None,
+            delivery: None,
         }
     }
 }

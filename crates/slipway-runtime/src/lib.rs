@@ -9,11 +9,13 @@
 //! threads and reports everything as [`slipway_events::Event`]s.
 
 pub mod artifacts;
+pub mod delivery;
 pub mod executor;
 pub mod local;
 pub mod logcmd;
 pub mod process;
 pub mod run;
+pub mod slots;
 pub mod tasks;
 pub mod workspace;
 

@@ -58,6 +58,9 @@ fn deployment(deployment: &store::Deployment, environment: &str) -> api::Deploym
                 })
                 .collect()
         }),
+        outcome: deployment.outcome.clone(),
+        outcome_detail: deployment.outcome_detail.clone(),
+        analysis_run: deployment.analysis_run.map(|id| id.get()),
     }
 }
 

@@ -51,6 +51,8 @@ struct StateInner {
     routers: std::sync::OnceLock<Arc<slipway_delivery::host::RouterHost>>,
     /// nginx, for services it fronts (`slipway serve --nginx-config`).
     nginx: std::sync::OnceLock<slipway_delivery::nginx::Nginx>,
+    /// The delivery room deployment jobs reach (slots, traffic, analysis), once started.
+    delivery: std::sync::OnceLock<Arc<slipway_delivery::room::DeliveryRoom>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -71,13 +73,22 @@ impl AppState {
         mut config: slipway_engine::EngineConfig,
     ) -> Result<slipway_engine::Engine, slipway_store::StoreError> {
         config.hooks = slipway_environments::EnvironmentHooks::new(self.store().clone(), self.data_dir().to_path_buf());
-        let engine = self.core().start_engine(config).await?;
         if self.inner.routers.get().is_none() {
             let host = slipway_delivery::host::RouterHost::start(self.store().clone(), self.inner.nginx.get().cloned())
                 .await?;
             let _ = self.inner.routers.set(host);
         }
-        Ok(engine)
+        if self.inner.delivery.get().is_none()
+            && let Some(routers) = self.inner.routers.get()
+        {
+            let runner = slipway_delivery::runner::AnalysisRunner::start(self.store().clone(), Arc::clone(routers));
+            let room = slipway_delivery::room::DeliveryRoom::new(self.store().clone(), Arc::clone(routers), runner);
+            let _ = self.inner.delivery.set(room);
+        }
+        if let Some(room) = self.inner.delivery.get() {
+            config.delivery = Arc::clone(room) as Arc<dyn slipway_engine::hooks::DeliveryOperator>;
+        }
+        self.core().start_engine(config).await
     }
 
     /// Gives the services that ask for it to this nginx (before the engine starts).
@@ -98,6 +109,22 @@ impl AppState {
         }
     }
 
+    /// The delivery room, as deployment jobs reach it (refusing everything until the engine
+    /// started).
+    #[must_use]
+    pub fn delivery(&self) -> Arc<dyn slipway_engine::hooks::DeliveryOperator> {
+        match self.inner.delivery.get() {
+            Some(room) => Arc::clone(room) as Arc<dyn slipway_engine::hooks::DeliveryOperator>,
+            None => Arc::new(slipway_engine::hooks::NoDelivery),
+        }
+    }
+
+    /// The delivery room itself, when the engine was started.
+    #[must_use]
+    pub fn delivery_room(&self) -> Option<&Arc<slipway_delivery::room::DeliveryRoom>> {
+        self.inner.delivery.get()
+    }
+
     /// The services' routers, when the engine was started.
     #[must_use]
     pub fn routers(&self) -> Option<&Arc<slipway_delivery::host::RouterHost>> {
@@ -116,6 +143,7 @@ impl AppState {
                 feeds: feeds::Feeds::default(),
                 routers: std::sync::OnceLock::new(),
                 nginx: std::sync::OnceLock::new(),
+                delivery: std::sync::OnceLock::new(),
             }),
         }
     }

@@ -74,6 +74,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_services.sql"),
         postgres: include_str!("../migrations/postgres/0009_services.sql"),
     },
+    Migration {
+        version: 10,
+        description: "deployment outcomes and analysis runs",
+        sqlite: include_str!("../migrations/sqlite/0010_analysis.sql"),
+        postgres: include_str!("../migrations/postgres/0010_analysis.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

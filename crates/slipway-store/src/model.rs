@@ -1402,6 +1402,12 @@ pub struct Deployment {
     /// The commits since the environment's (or resource's) previous successful deployment,
     /// newest first; `None` when they could not be told.
     pub changes: Option<Vec<Change>>,
+    /// How a progressive deployment ended, when its tasks said: `promoted`, `rolledBack`.
+    pub outcome: Option<String>,
+    /// Why (the analysis that failed, the slots involved).
+    pub outcome_detail: Option<String>,
+    /// The analysis run that decided it.
+    pub analysis_run: Option<AnalysisRunId>,
 }
 
 /// A commit a deployment brought.
@@ -1628,4 +1634,58 @@ pub struct ServiceSlot {
     pub weight: u32,
     /// When it last changed.
     pub updated_at: Timestamp,
+}
+
+id_type!(
+    /// An analysis run's id.
+    AnalysisRunId
+);
+
+/// An analysis run: a template of metrics measured by the server while a release is judged,
+/// with every measurement kept (Argo's `AnalysisRun`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisRun {
+    /// Its id.
+    pub id: AnalysisRunId,
+    /// The service judged.
+    pub service: ServiceId,
+    /// The job that started it, while it exists.
+    pub job: Option<JobId>,
+    /// That job's run.
+    pub run: Option<RunId>,
+    /// The template's name (a file name, or `inline`).
+    pub template_name: String,
+    /// The template, as the delivery room reads it (JSON).
+    pub template: serde_json::Value,
+    /// The synthetic load while it runs (JSON), if any.
+    pub load: Option<serde_json::Value>,
+    /// `Running`, `Successful`, `Failed`, `Inconclusive`, `Error` or `Terminated`.
+    pub phase: String,
+    /// Why it ended as it did.
+    pub message: Option<String>,
+    /// The measurements of each metric (JSON: metric name to a list).
+    pub measurements: serde_json::Value,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+    /// When it ended.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// An analysis run to start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewAnalysisRun {
+    /// The service judged.
+    pub service: ServiceId,
+    /// The job that starts it.
+    pub job: Option<JobId>,
+    /// Its run.
+    pub run: Option<RunId>,
+    /// The template's name.
+    pub template_name: String,
+    /// The template (JSON).
+    pub template: serde_json::Value,
+    /// The synthetic load (JSON).
+    pub load: Option<serde_json::Value>,
 }

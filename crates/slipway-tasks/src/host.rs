@@ -55,6 +55,41 @@ impl CommandLine {
     }
 }
 
+/// A version of a service to start in a slot: a process that outlives the job, supervised by the
+/// agent that runs the job (restarted when it crashes, stopped when its slot is retired).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotProcess {
+    /// `environment/service/slot`, for its log file and messages.
+    pub key: String,
+    /// The command.
+    pub command: CommandLine,
+    /// The address it listens on and is checked at (`127.0.0.1`).
+    pub host: String,
+    /// Its port; the agent picks a free one when `None` (given to it as `PORT`).
+    pub port: Option<u16>,
+    /// The path that answers 2xx once it is ready (`/healthz`).
+    pub health_path: String,
+    /// How long it has to become healthy.
+    pub health_timeout: std::time::Duration,
+}
+
+/// A slot's process that became healthy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartedProcess {
+    /// Its port.
+    pub port: u16,
+    /// Where the router reaches it (`http://127.0.0.1:41234`).
+    pub upstream: String,
+    /// Its process id.
+    pub pid: u32,
+    /// Where its output goes.
+    pub log_file: PathBuf,
+}
+
+/// What a delivery task says when the job has no server to ask (`slipway run`).
+pub const NO_DELIVERY: &str = "delivery tasks need the Slipway server: services, slots and their router live there; \
+     run this pipeline on a server (`slipway serve`, then `slipway pipelines run`)";
+
 /// Work a task leaves for the end of the job (`Cache@2` saves the cache in a post-job step). It
 /// runs after the job's last step, in reverse order of registration, when the job has succeeded
 /// so far (the default `succeeded()` condition).
@@ -128,4 +163,31 @@ pub trait TaskHost {
 
     /// Registers work for a post-job step named `display_name` (shown as `Post-job: NAME`).
     fn post_job(&mut self, display_name: &str, action: PostJob);
+
+    /// Asks the server's delivery room (services, slots, traffic, analysis) on the job's behalf.
+    ///
+    /// # Errors
+    /// When the job has no server ([`NO_DELIVERY`]), or the server refused, saying why.
+    fn delivery(
+        &mut self,
+        request: &slipway_events::delivery::DeliveryRequest,
+    ) -> Result<slipway_events::delivery::DeliveryAnswer, String> {
+        let _ = request;
+        Err(NO_DELIVERY.to_owned())
+    }
+
+    /// Starts a slot's process on this agent and waits until it is healthy.
+    ///
+    /// # Errors
+    /// When it cannot start, exits, or is not healthy in time: why, with its last output.
+    fn start_slot(&mut self, process: &SlotProcess) -> Result<StartedProcess, String> {
+        let _ = process;
+        Err(NO_DELIVERY.to_owned())
+    }
+
+    /// Stops the slot process this agent runs at `upstream`; false when it runs none there.
+    fn stop_slot(&mut self, upstream: &str) -> bool {
+        let _ = upstream;
+        false
+    }
 }

@@ -213,7 +213,14 @@ fn deployment_rows(deployments: &[Deployment]) -> Vec<Vec<String>> {
                 short_commit(deployment.commit.as_deref()),
                 deployment.triggered_by.clone(),
                 deployment.finished_at.map_or_else(|| when(deployment.queued_at), when),
-                deployment.result.clone().unwrap_or_else(|| "running".to_owned()),
+                {
+                    let result = deployment.result.clone().unwrap_or_else(|| "running".to_owned());
+                    match deployment.outcome.as_deref() {
+                        Some("rolledBack") => format!("{result} (rolled back)"),
+                        Some(outcome) => format!("{result} ({outcome})"),
+                        None => result,
+                    }
+                },
             ]
         })
         .collect()

@@ -4,6 +4,7 @@
 mod agents;
 mod analysis;
 mod client;
+mod delivery;
 mod environments;
 mod frontend;
 mod library;

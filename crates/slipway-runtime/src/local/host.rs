@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use slipway_events::{Event, LogKind, Severity, Stream, TaskResult, now_ms};
 use slipway_plan::{Action, Step};
-use slipway_tasks::{CommandLine, Inputs, Outcome, PostJob, Resolved, SetVariable, TaskHost, TaskReference};
+use slipway_tasks::{
+    CommandLine, Inputs, Outcome, PostJob, Resolved, SetVariable, SlotProcess, StartedProcess, TaskHost, TaskReference,
+};
 
 use super::{Attempt, JobRunner, ProcessRun, StepStop};
 use crate::process::{Exit, ProcessSpec, StopReason, StopSignal};
@@ -303,6 +305,63 @@ impl TaskHost for StepHost<'_, '_> {
 
     fn post_job(&mut self, display_name: &str, action: PostJob) {
         self.runner.post_jobs.push((display_name.to_owned(), action));
+    }
+
+    fn delivery(
+        &mut self,
+        request: &slipway_events::delivery::DeliveryRequest,
+    ) -> Result<slipway_events::delivery::DeliveryAnswer, String> {
+        let Some(link) = self.runner.request.run.delivery.clone() else {
+            return Err(slipway_tasks::NO_DELIVERY.to_owned());
+        };
+        link.remote.call(request)
+    }
+
+    fn start_slot(&mut self, process: &SlotProcess) -> Result<StartedProcess, String> {
+        let Some(link) = self.runner.request.run.delivery.clone() else {
+            return Err(slipway_tasks::NO_DELIVERY.to_owned());
+        };
+        let mut environment = self.runner.environment(self.step);
+        for (name, value) in &process.command.environment {
+            match environment.iter_mut().find(|(existing, _)| existing == name) {
+                Some(entry) => entry.1.clone_from(value),
+                None => environment.push((name.clone(), value.clone())),
+            }
+        }
+        let working_directory = process.command.working_directory.clone().unwrap_or_else(|| self.working_directory());
+        if !working_directory.is_dir() {
+            return Err(format!("The working directory {} does not exist.", working_directory.display()));
+        }
+        let spec = crate::slots::SlotSpec {
+            key: process.key.clone(),
+            program: process.command.program.clone(),
+            arguments: process.command.arguments.clone(),
+            working_directory,
+            environment,
+            host: process.host.clone(),
+            port: process.port,
+            health_path: process.health_path.clone(),
+            health_timeout: process.health_timeout,
+            log_directory: link.log_directory.clone(),
+        };
+        let stop = self.stop_signal();
+        let mut lines = Vec::new();
+        let started =
+            link.slots.start(spec, &mut |line: &str| lines.push(line.to_owned()), &|| stop.should_stop().is_some());
+        for line in lines {
+            self.log(&line);
+        }
+        let started = started.map_err(|error| error.to_string())?;
+        Ok(StartedProcess {
+            port: started.port,
+            upstream: started.upstream,
+            pid: started.pid,
+            log_file: started.log_file,
+        })
+    }
+
+    fn stop_slot(&mut self, upstream: &str) -> bool {
+        self.runner.request.run.delivery.as_ref().is_some_and(|link| link.slots.stop(upstream))
     }
 }
 

@@ -53,6 +53,7 @@ pub(crate) fn routes(routes: super::Routes) -> super::Routes {
     let routes = route!(routes, list_run_artifacts);
     let routes = route!(routes, publish_artifact);
     let routes = route!(routes, missing_blobs);
+    let routes = route!(routes, delivery);
     route!(routes, upload_blob, download_blob)
 }
 
@@ -481,6 +482,39 @@ async fn complete(
     let done = agents::complete(state.store(), &token, &completion).await.map_err(job_error)?;
     state.wake();
     Ok(Json(CompletionReply { job: done.id.get(), result: done.result }))
+}
+
+/// A delivery task of the job asks the delivery room: slots, traffic, analysis. Only the job's
+/// lease holder may, for a deployment job, and only for services of its own environment.
+#[utoipa::path(post, path = "/agent/jobs/{job}/delivery", tag = "agent protocol", security(("agentCredential" = [])),
+    request_body(content = Object, description = "A delivery request (`op`: `service`, `setSlot`, `route`, `swap`, `promote`, `rollback`, `retire`, `startAnalysis`, `analysis`, `stopAnalysis`)."),
+    params(("slipway-agent-protocol" = u32, Header, description = "The protocol version the agent speaks."), ("slipway-lease" = String, Header, description = "The lease's id."), ("job" = i64, Path, description = "The job's id.")),
+    responses((status = 200, description = "The service or analysis run afterwards.", body = Object), (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 403, response = wire::Problem), (status = 404, response = wire::Problem), (status = 409, response = wire::Problem),
+        (status = 422, response = wire::Problem), (status = 426, response = wire::Problem)))]
+async fn delivery(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    job: Result<Path<i64>, PathRejection>,
+    headers: axum::http::HeaderMap,
+    body: Result<Json<slipway_events::delivery::DeliveryRequest>, JsonRejection>,
+) -> Result<Json<slipway_events::delivery::DeliveryAnswer>, ApiError> {
+    let Path(job) = job?;
+    let token = lease_token(&headers, job)?;
+    let Json(request) = body?;
+    let found = leased_job(&state, &caller, job).await?;
+    // The lease's id too, not only its holder: a job leased again is another lease.
+    state.store().renew_lease(&token, state.agent_hub().timing().lease_duration).await.map_err(job_error)?;
+    state.delivery().operate(&found, request).await.map(Json).map_err(|refusal| {
+        use slipway_engine::hooks::DeliveryRefusal;
+        match refusal {
+            DeliveryRefusal::NotFound(detail) => ApiError::NotFound(detail),
+            DeliveryRefusal::Forbidden(detail) => ApiError::Forbidden(detail),
+            DeliveryRefusal::Invalid(detail) => ApiError::Unprocessable(detail),
+            DeliveryRefusal::Conflict(detail) => ApiError::Conflict(detail),
+            DeliveryRefusal::Store(error) => ApiError::from(error),
+        }
+    })
 }
 
 /// The artifacts of the job's run.

@@ -4,9 +4,9 @@
 use super::common::{DbConnection, DbPools, from_json, read_row, require_name, to_json};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::{
-    Approval, ApprovalDecision, Check, CheckId, CheckRun, CheckRunId, CheckRunState, Checkpoint, CheckpointId,
-    CheckpointState, Deployment, DeploymentId, Environment, EnvironmentId, JobId, NewCheck, NewCheckRun, NewDeployment,
-    PipelineId, ProtectedResource, RunId, Timestamp, parse_result, result_text,
+    AnalysisRunId, Approval, ApprovalDecision, Check, CheckId, CheckRun, CheckRunId, CheckRunState, Checkpoint,
+    CheckpointId, CheckpointState, Deployment, DeploymentId, Environment, EnvironmentId, JobId, NewCheck, NewCheckRun,
+    NewDeployment, PipelineId, ProtectedResource, RunId, Timestamp, parse_result, result_text,
 };
 use crate::store::Context;
 use slipway_events::TaskResult;
@@ -295,7 +295,8 @@ macro_rules! deployment_columns {
         "d.id, d.environment_id, d.resource, d.pipeline_id, p.name AS pipeline_name, d.run_id, \
          r.run_number, d.job_id, d.stage, d.job, d.strategy, d.commit_sha, d.branch, d.triggered_by, \
          d.queued_at, CASE WHEN d.finished_at IS NULL THEN (SELECT j.started_at FROM jobs j WHERE j.id = d.job_id) \
-         ELSE d.started_at END AS started_at, d.finished_at, d.result, d.artifacts, d.changes"
+         ELSE d.started_at END AS started_at, d.finished_at, d.result, d.artifacts, d.changes, \
+         d.outcome, d.outcome_detail, d.analysis_run_id"
     };
 }
 
@@ -321,6 +322,9 @@ struct DeploymentRow {
     result: Option<String>,
     artifacts: String,
     changes: Option<String>,
+    outcome: Option<String>,
+    outcome_detail: Option<String>,
+    analysis_run_id: Option<i64>,
 }
 
 impl DeploymentRow {
@@ -346,6 +350,9 @@ impl DeploymentRow {
             result: parse_result(self.result)?,
             artifacts: from_json("artifacts", &self.artifacts)?,
             changes: self.changes.as_deref().map(|text| from_json("changes", text)).transpose()?,
+            outcome: self.outcome,
+            outcome_detail: self.outcome_detail,
+            analysis_run: self.analysis_run_id.map(AnalysisRunId),
         })
     }
 }
@@ -391,6 +398,43 @@ pub(crate) async fn finish_deployment(
     .bind(job.0)
     .bind(context.now().millis())
     .bind(result_text(Some(result)))
+    .execute(&pools.writer)
+    .await?;
+    Ok(())
+}
+
+/// Implements [`crate::Store::job_deployment`].
+pub(crate) async fn job_deployment(pools: &DbPools, _context: &Context, job: JobId) -> Result<Option<Deployment>> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        deployment_columns!(),
+        " FROM deployments d JOIN pipelines p ON p.id = d.pipeline_id JOIN runs r ON r.id = d.run_id \
+         WHERE d.job_id = $1 ORDER BY d.id DESC LIMIT 1"
+    ))
+    .bind(job.0)
+    .fetch_optional(&pools.reader)
+    .await?;
+    row.as_ref().map(|row| read_row::<DeploymentRow>(row).and_then(DeploymentRow::into_deployment)).transpose()
+}
+
+/// Implements [`crate::Store::set_deployment_outcome`].
+pub(crate) async fn set_deployment_outcome(
+    pools: &DbPools,
+    _context: &Context,
+    job: JobId,
+    outcome: &str,
+    detail: Option<&str>,
+    analysis: Option<AnalysisRunId>,
+) -> Result<()> {
+    // The job's latest deployment (a re-run of the job records a new one).
+    sqlx::query(
+        "UPDATE deployments SET outcome = $2, outcome_detail = $3, analysis_run_id = $4 \
+         WHERE id = (SELECT MAX(id) FROM deployments WHERE job_id = $1)",
+    )
+    .bind(job.0)
+    .bind(outcome)
+    .bind(detail)
+    .bind(analysis.map(|id| id.0))
     .execute(&pools.writer)
     .await?;
     Ok(())

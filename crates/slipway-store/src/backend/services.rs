@@ -1,8 +1,11 @@
 //! Services in environments and their slots (the traffic router's configuration).
 
 use super::common::{DbConnection, DbPools, read_row, require_name};
+use super::common::{from_json, to_json};
 use crate::error::{Result, StoreError, conflict_or};
-use crate::model::{EnvironmentId, Service, ServiceId, ServiceSlot, Timestamp};
+use crate::model::{
+    AnalysisRun, AnalysisRunId, EnvironmentId, JobId, NewAnalysisRun, RunId, Service, ServiceId, ServiceSlot, Timestamp,
+};
 use crate::store::Context;
 
 macro_rules! service_columns {
@@ -183,4 +186,152 @@ pub(crate) async fn set_slots(
     let updated = load(&mut transaction, read_row::<ServiceRow>(&row)?).await?;
     transaction.commit().await?;
     Ok(updated)
+}
+
+// ----- analysis runs -----
+
+macro_rules! analysis_columns {
+    () => {
+        "id, service_id, job_id, run_id, template_name, template, load, phase, message, measurements, started_at, \
+         updated_at, finished_at"
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct AnalysisRow {
+    id: i64,
+    service_id: i64,
+    job_id: Option<i64>,
+    run_id: Option<i64>,
+    template_name: String,
+    template: String,
+    load: Option<String>,
+    phase: String,
+    message: Option<String>,
+    measurements: String,
+    started_at: i64,
+    updated_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl AnalysisRow {
+    fn into_run(self) -> Result<AnalysisRun> {
+        Ok(AnalysisRun {
+            id: AnalysisRunId(self.id),
+            service: ServiceId(self.service_id),
+            job: self.job_id.map(JobId),
+            run: self.run_id.map(RunId),
+            template_name: self.template_name,
+            template: from_json("analysis template", &self.template)?,
+            load: self.load.as_deref().map(|text| from_json("analysis load", text)).transpose()?,
+            phase: self.phase,
+            message: self.message,
+            measurements: from_json("analysis measurements", &self.measurements)?,
+            started_at: Timestamp(self.started_at),
+            updated_at: Timestamp(self.updated_at),
+            finished_at: self.finished_at.map(Timestamp),
+        })
+    }
+}
+
+fn analysis_rows(rows: &[super::common::DbRow]) -> Result<Vec<AnalysisRun>> {
+    rows.iter().map(|row| read_row::<AnalysisRow>(row).and_then(AnalysisRow::into_run)).collect()
+}
+
+/// Implements [`crate::Store::create_analysis_run`].
+pub(crate) async fn create_analysis_run(
+    pools: &DbPools,
+    context: &Context,
+    new: &NewAnalysisRun,
+) -> Result<AnalysisRun> {
+    let now = context.now().millis();
+    let row = sqlx::query(concat!(
+        "INSERT INTO analysis_runs (service_id, job_id, run_id, template_name, template, load, phase, measurements, \
+         started_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'Running', '{}', $7, $7) RETURNING ",
+        analysis_columns!()
+    ))
+    .bind(new.service.0)
+    .bind(new.job.map(|job| job.0))
+    .bind(new.run.map(|run| run.0))
+    .bind(&new.template_name)
+    .bind(to_json("analysis template", &new.template)?)
+    .bind(new.load.as_ref().map(|load| to_json("analysis load", load)).transpose()?)
+    .bind(now)
+    .fetch_one(&pools.writer)
+    .await
+    .map_err(|error| match error {
+        sqlx::Error::Database(ref database) if database.is_foreign_key_violation() => {
+            StoreError::not_found("service", new.service.0)
+        }
+        other => other.into(),
+    })?;
+    read_row::<AnalysisRow>(&row)?.into_run()
+}
+
+/// Implements [`crate::Store::analysis_run`].
+pub(crate) async fn analysis_run(pools: &DbPools, _context: &Context, id: AnalysisRunId) -> Result<AnalysisRun> {
+    let row = sqlx::query(concat!("SELECT ", analysis_columns!(), " FROM analysis_runs WHERE id = $1"))
+        .bind(id.0)
+        .fetch_optional(&pools.reader)
+        .await?
+        .ok_or_else(|| StoreError::not_found("analysis run", id.0))?;
+    read_row::<AnalysisRow>(&row)?.into_run()
+}
+
+/// Implements [`crate::Store::unfinished_analysis_runs`].
+pub(crate) async fn unfinished_analysis_runs(pools: &DbPools, _context: &Context) -> Result<Vec<AnalysisRun>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        analysis_columns!(),
+        " FROM analysis_runs WHERE finished_at IS NULL ORDER BY id"
+    ))
+    .fetch_all(&pools.reader)
+    .await?;
+    analysis_rows(&rows)
+}
+
+/// Implements [`crate::Store::service_analysis_runs`].
+pub(crate) async fn service_analysis_runs(
+    pools: &DbPools,
+    _context: &Context,
+    service: ServiceId,
+    limit: i64,
+) -> Result<Vec<AnalysisRun>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        analysis_columns!(),
+        " FROM analysis_runs WHERE service_id = $1 ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(service.0)
+    .bind(limit.clamp(0, 1000))
+    .fetch_all(&pools.reader)
+    .await?;
+    analysis_rows(&rows)
+}
+
+/// Implements [`crate::Store::update_analysis_run`].
+pub(crate) async fn update_analysis_run(
+    pools: &DbPools,
+    context: &Context,
+    id: AnalysisRunId,
+    phase: &str,
+    message: Option<&str>,
+    measurements: &serde_json::Value,
+    finished: bool,
+) -> Result<bool> {
+    let now = context.now().millis();
+    // An ended run does not change again (a restarted server may measure once more than needed).
+    let updated = sqlx::query(
+        "UPDATE analysis_runs SET phase = $2, message = $3, measurements = $4, updated_at = $5, \
+         finished_at = CASE WHEN $6 THEN $5 ELSE NULL END WHERE id = $1 AND finished_at IS NULL",
+    )
+    .bind(id.0)
+    .bind(phase)
+    .bind(message)
+    .bind(to_json("analysis measurements", measurements)?)
+    .bind(now)
+    .bind(finished)
+    .execute(&pools.writer)
+    .await?;
+    Ok(updated.rows_affected() > 0)
 }

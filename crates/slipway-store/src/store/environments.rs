@@ -8,8 +8,8 @@ use crate::error::Result;
 #[cfg(doc)]
 use crate::error::StoreError;
 use crate::model::{
-    Approval, ApprovalDecision, Check, CheckId, CheckRunId, CheckRunState, Checkpoint, CheckpointId, CheckpointState,
-    Deployment, DeploymentId, Environment, EnvironmentId, JobId, NewCheck, NewCheckRun, NewDeployment,
+    AnalysisRunId, Approval, ApprovalDecision, Check, CheckId, CheckRunId, CheckRunState, Checkpoint, CheckpointId,
+    CheckpointState, Deployment, DeploymentId, Environment, EnvironmentId, JobId, NewCheck, NewCheckRun, NewDeployment,
     ProtectedResource, RunId, Timestamp,
 };
 
@@ -126,6 +126,29 @@ impl Store {
     /// When the database cannot be written.
     pub async fn finish_deployment(&self, job: JobId, result: TaskResult) -> Result<()> {
         dispatch!(self, environments::finish_deployment(job, result))
+    }
+
+    /// The latest deployment of a job, if it is a deployment job.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn job_deployment(&self, job: JobId) -> Result<Option<Deployment>> {
+        dispatch!(self, environments::job_deployment(job))
+    }
+
+    /// Records how the job's (latest) deployment ended as a release: `promoted` or `rolledBack`,
+    /// why, and the analysis run that decided it.
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub async fn set_deployment_outcome(
+        &self,
+        job: JobId,
+        outcome: &str,
+        detail: Option<&str>,
+        analysis: Option<AnalysisRunId>,
+    ) -> Result<()> {
+        dispatch!(self, environments::set_deployment_outcome(job, outcome, detail, analysis))
     }
 
     /// An environment's deployments, newest first, before `before`.

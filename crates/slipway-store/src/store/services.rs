@@ -4,7 +4,7 @@ use super::Store;
 use crate::error::Result;
 #[cfg(doc)]
 use crate::error::StoreError;
-use crate::model::{EnvironmentId, Service, ServiceId};
+use crate::model::{AnalysisRun, AnalysisRunId, EnvironmentId, NewAnalysisRun, Service, ServiceId};
 
 impl Store {
     /// Creates a service in an environment, its router (`provider`: `router` or `nginx`) to
@@ -60,5 +60,53 @@ impl Store {
         remove: &[String],
     ) -> Result<Service> {
         dispatch!(self, services::set_slots(service, slots, remove))
+    }
+
+    /// Starts an analysis run (`Running`, no measurements yet).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown service.
+    pub async fn create_analysis_run(&self, new: &NewAnalysisRun) -> Result<AnalysisRun> {
+        dispatch!(self, services::create_analysis_run(new))
+    }
+
+    /// An analysis run.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn analysis_run(&self, id: AnalysisRunId) -> Result<AnalysisRun> {
+        dispatch!(self, services::analysis_run(id))
+    }
+
+    /// The analysis runs that have not ended, oldest first (what the server measures).
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn unfinished_analysis_runs(&self) -> Result<Vec<AnalysisRun>> {
+        dispatch!(self, services::unfinished_analysis_runs())
+    }
+
+    /// A service's analysis runs, newest first.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn service_analysis_runs(&self, service: ServiceId, limit: i64) -> Result<Vec<AnalysisRun>> {
+        dispatch!(self, services::service_analysis_runs(service, limit))
+    }
+
+    /// Records an analysis run's phase and measurements (and that it ended, with `finished`).
+    /// Returns false when the run had already ended (nothing changes then).
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub async fn update_analysis_run(
+        &self,
+        id: AnalysisRunId,
+        phase: &str,
+        message: Option<&str>,
+        measurements: &serde_json::Value,
+        finished: bool,
+    ) -> Result<bool> {
+        dispatch!(self, services::update_analysis_run(id, phase, message, measurements, finished))
     }
 }

@@ -48,3 +48,59 @@ conformance! {
         Ok(())
     }
 }
+
+conformance! {
+    /// An analysis run keeps its template, load and measurements; it ends once (a late update
+    /// changes nothing), and the job's deployment records the outcome it decided.
+    async fn analysis_runs_end_once_and_decide_a_deployment_outcome(test: TestStore) {
+        let app = test.pipeline("app").await?;
+        let run = test.run(&app).await?;
+        let added = test.store.add_jobs(run.id, &[job("ship", true)]).await?;
+        let ship = added.first().ok_or("no job")?;
+        let production = test.store.create_environment("production", "", None).await?;
+        test.store
+            .record_deployment(&NewDeployment {
+                environment: production.id,
+                resource: None,
+                run: run.id,
+                job: ship.id,
+                stage: "Deploy".into(),
+                job_name: "ship".into(),
+                strategy: "canary".into(),
+                triggered_by: "carl".into(),
+                artifacts: Vec::new(),
+                changes: None,
+            })
+            .await?;
+        let web = test.store.create_service(production.id, "web", "127.0.0.1:1", "router", None).await?;
+        let started = test
+            .store
+            .create_analysis_run(&slipway_store::NewAnalysisRun {
+                service: web.id,
+                job: Some(ship.id),
+                run: Some(run.id),
+                template_name: "inline".into(),
+                template: serde_json::json!({"metrics": []}),
+                load: Some(serde_json::json!({"rate": 5, "path": "/"})),
+            })
+            .await?;
+        assert_eq!((started.phase.as_str(), started.finished_at), ("Running", None));
+        assert_eq!(test.store.unfinished_analysis_runs().await?.len(), 1);
+        let measured = serde_json::json!({"success-rate": [{"phase": "failed"}]});
+        assert!(test.store.update_analysis_run(started.id, "Failed", Some("too many errors"), &measured, true).await?);
+        assert!(!test.store.update_analysis_run(started.id, "Successful", None, &measured, true).await?);
+        let ended = test.store.analysis_run(started.id).await?;
+        assert_eq!((ended.phase.as_str(), ended.message.as_deref()), ("Failed", Some("too many errors")));
+        assert_eq!(ended.measurements, measured);
+        assert!(ended.finished_at.is_some());
+        assert!(test.store.unfinished_analysis_runs().await?.is_empty());
+        assert_eq!(test.store.service_analysis_runs(web.id, 10).await?.len(), 1);
+
+        test.store.set_deployment_outcome(ship.id, "rolledBack", Some("canary failed"), Some(started.id)).await?;
+        let deployment = test.store.job_deployment(ship.id).await?.ok_or("no deployment")?;
+        assert_eq!(deployment.outcome.as_deref(), Some("rolledBack"));
+        assert_eq!(deployment.outcome_detail.as_deref(), Some("canary failed"));
+        assert_eq!(deployment.analysis_run, Some(started.id));
+        Ok(())
+    }
+}

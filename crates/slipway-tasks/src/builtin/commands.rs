@@ -15,6 +15,11 @@ mod testing;
 
 use super::Builtin;
 
+/// Splits an argument line as the task library does (spaces outside double quotes).
+pub(crate) fn split(line: &str) -> Vec<String> {
+    args::split_arguments(line)
+}
+
 /// The tasks of this module.
 pub static TASKS: &[Builtin] = &[
     Builtin {

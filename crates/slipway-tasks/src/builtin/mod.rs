@@ -6,6 +6,7 @@
 pub mod artifacts;
 pub mod cache;
 pub mod commands;
+pub mod delivery;
 pub mod files;
 pub mod scripts;
 pub mod testing;
@@ -54,6 +55,7 @@ pub fn all() -> impl Iterator<Item = &'static Builtin> {
         .chain(cache::TASKS)
         .chain(tools::TASKS)
         .chain(commands::TASKS)
+        .chain(delivery::TASKS)
 }
 
 /// The built-in task for a reference, if there is one.

@@ -1,0 +1,205 @@
+//! Progressive delivery end to end, with real processes: a server, its in-process agents, the
+//! demo service started in slots by `SlipwayDeploySlot@1`, traffic moved by `SlipwayTraffic@1`,
+//! and releases judged by `SlipwayAnalysis@1` from the router's own measurements under synthetic
+//! load. A canary that answers errors is rolled back on its own; a good one is promoted.
+
+use std::process::Command;
+
+use crate::support::{Server, make_repository};
+
+/// The first release: version 1 straight into the stable slot (`runOnce`).
+fn first_release(slipway: &str) -> String {
+    format!(
+        r"trigger: none
+stages:
+- stage: release
+  jobs:
+  - deployment: web
+    environment: production
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - task: SlipwayDeploySlot@1
+            inputs:
+              service: web
+              slot: stable
+              command: {slipway}
+              arguments: demo-service --version v1
+              weight: 100
+"
+    )
+}
+
+/// A canary release of `parameters.version`, whose share of requests answered 500 is
+/// `parameters.errorRate`: 30% of the traffic, judged from the router's success rate of the canary
+/// under synthetic load, promoted or rolled back.
+fn canary_release(slipway: &str) -> String {
+    format!(
+        r"trigger: none
+parameters:
+- name: version
+  type: string
+- name: errorRate
+  type: string
+  default: '0'
+stages:
+- stage: release
+  jobs:
+  - deployment: web
+    environment: production
+    strategy:
+      canary:
+        increments: [30]
+        deploy:
+          steps:
+          - task: SlipwayDeploySlot@1
+            condition: and(succeeded(), ne(variables['Strategy.Action'], 'promote'))
+            inputs:
+              service: web
+              slot: canary
+              command: {slipway}
+              arguments: demo-service --version ${{{{ parameters.version }}}} --error-rate ${{{{ parameters.errorRate }}}}
+        routeTraffic:
+          steps:
+          - task: SlipwayTraffic@1
+            inputs:
+              service: web
+              action: route
+              slot: canary
+              percent: $(Strategy.Increment)
+        postRouteTraffic:
+          steps:
+          - task: SlipwayAnalysis@1
+            condition: and(succeeded(), ne(variables['Strategy.Action'], 'promote'))
+            inputs:
+              service: web
+              loadRequestsPerSecond: 60
+              template: |
+                metrics:
+                - name: success-rate
+                  interval: 2s
+                  count: 3
+                  initialDelay: 2s
+                  successCondition: result >= 0.95
+                  provider:
+                    slipway:
+                      slot: canary
+                      metric: success-rate
+                      window: 2s
+        on:
+          failure:
+            steps:
+            - task: SlipwayTraffic@1
+              inputs:
+                service: web
+                action: rollback
+                slot: canary
+          success:
+            steps:
+            - task: SlipwayTraffic@1
+              inputs:
+                service: web
+                action: promote
+                slot: canary
+"
+    )
+}
+
+fn output(command: &mut Command) -> (bool, String) {
+    let output = command.output().unwrap_or_else(|error| panic!("{error}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+/// GETs `/` through the router at `address`: the status line's code and the body.
+fn through(address: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else { return (0, String::new()) };
+    let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let code = answer.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    (code, answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned())
+}
+
+/// The versions that answered `count` requests through the router.
+fn versions(address: &str, count: usize) -> std::collections::BTreeMap<String, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    for _ in 0..count {
+        let (code, body) = through(address);
+        let version = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|json| json["version"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| format!("status {code}: {body}"));
+        *seen.entry(version).or_default() += 1;
+    }
+    seen
+}
+
+fn deployments(server: &Server) -> Vec<serde_json::Value> {
+    let (_, text) = output(&mut server.admin(&["environments", "deployments", "production", "--format", "json"]));
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|error| panic!("{error}: {text}"));
+    json["deployments"].as_array().cloned().unwrap_or_else(|| json.as_array().cloned().unwrap_or_default())
+}
+
+#[test]
+fn a_bad_canary_is_rolled_back_on_its_own_and_a_good_one_is_promoted() {
+    let server = Server::start();
+    let slipway = env!("CARGO_BIN_EXE_slipway");
+    make_repository(
+        &server.dir.join("repo"),
+        &[("first.yml", &first_release(slipway)), ("canary.yml", &canary_release(slipway))],
+    );
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.to_string())
+        .unwrap_or_default();
+    for arguments in [
+        &["environments", "create", "production"][..],
+        &["services", "create", "production", "web", "--listen", &listen],
+        &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
+        &["pipelines", "create", "--name", "canary", "--repo", "repo", "--file", "canary.yml"],
+    ] {
+        let (ok, text) = output(&mut server.admin(arguments));
+        assert!(ok, "slipway {arguments:?}: {text}");
+    }
+
+    // Version 1 goes straight to the stable slot and takes all the traffic.
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
+    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
+    assert_eq!(versions(&listen, 10), [("v1".to_owned(), 10)].into(), "{text}");
+
+    // Version 2 answers 500 to 40% of requests: the analysis fails, and the on-failure hook puts
+    // all the traffic back on version 1 and retires the canary.
+    let (ok, text) = output(&mut server.admin(&[
+        "pipelines",
+        "run",
+        "canary",
+        "--param",
+        "version=v2",
+        "--param",
+        "errorRate=0.4",
+        "--wait",
+    ]));
+    assert!(!ok, "the bad canary's run should fail:\n{text}");
+    assert!(text.contains("success-rate"), "the log tells the measurements:\n{text}");
+    assert_eq!(versions(&listen, 20), [("v1".to_owned(), 20)].into(), "traffic is back on v1:\n{text}");
+    let recorded = deployments(&server);
+    let last = recorded.first().cloned().unwrap_or_default();
+    assert_eq!(last["outcome"], "rolledBack", "{last:#}");
+    assert_eq!(last["result"], "Failed", "{last:#}");
+    let detail = last["outcomeDetail"].as_str().unwrap_or_default();
+    assert!(detail.contains("Failed") && detail.contains("success-rate"), "the analysis that caused it: {detail}");
+    assert!(last["analysisRun"].as_i64().is_some(), "{last:#}");
+
+    // Version 3 is good: promoted, it takes all the traffic in the stable slot, and version 1 stops.
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "canary", "--param", "version=v3", "--wait"]));
+    assert!(ok, "the good canary's run failed:\n{text}\n{}", server.output());
+    assert_eq!(versions(&listen, 20), [("v3".to_owned(), 20)].into(), "{text}");
+    let last = deployments(&server).first().cloned().unwrap_or_default();
+    assert_eq!(last["outcome"], "promoted", "{last:#}");
+    assert_eq!(last["result"], "Succeeded", "{last:#}");
+    let (_, services) = output(&mut server.admin(&["services", "list", "production", "--format", "json"]));
+    assert!(services.contains("stable") && !services.contains("canary"), "{services}");
+}

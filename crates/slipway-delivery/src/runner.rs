@@ -1,0 +1,484 @@
+//! The analysis runner: measures the server's analysis runs (kept in the store, so a restarted
+//! server goes on where it stopped) metric by metric when each measurement is due, from the
+//! router's own per-slot series, a Prometheus server's HTTP API or any JSON over HTTP (Argo's
+//! `web`), judges every measurement with the metric's conditions and each run with Argo's rules
+//! ([`crate::analysis`]), keeps every measurement, and sends synthetic load through a service's
+//! router while a run that asks for it measures.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::{Method, Request, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use slipway_store::{AnalysisRun, AnalysisRunId, Service, Store, StoreError};
+use tokio::sync::{Notify, watch};
+
+use crate::analysis::{
+    AnalysisTemplate, Measurement, MeasurementPhase, MetricPhase, MetricSpec, Provider, RouterMetric, RunPhase,
+};
+use crate::host::{RouterHost, metrics_label};
+
+/// How often the runner looks for measurements due without being woken.
+const TICK: Duration = Duration::from_millis(250);
+/// How long a provider may take unless the metric says.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The router window of a metric with neither `window` nor `interval`.
+const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
+/// The largest answer a provider may give.
+const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// Measures analysis runs.
+#[derive(Debug)]
+pub struct AnalysisRunner {
+    store: Store,
+    routers: Arc<RouterHost>,
+    client: HttpClient,
+    wake: Arc<Notify>,
+    /// Runs being measured now.
+    measuring: Mutex<HashSet<AnalysisRunId>>,
+    /// The synthetic load of each run that asked for it: dropping the sender stops it.
+    loads: Mutex<HashMap<AnalysisRunId, watch::Sender<bool>>>,
+}
+
+/// The measurements of a run, by metric.
+#[must_use]
+pub fn measurements_of(run: &AnalysisRun) -> BTreeMap<String, Vec<Measurement>> {
+    serde_json::from_value(run.measurements.clone()).unwrap_or_default()
+}
+
+/// The template with the service being deployed filled in where a `slipway` metric names none.
+#[must_use]
+pub fn bind_service(mut template: AnalysisTemplate, service: &str) -> AnalysisTemplate {
+    for metric in &mut template.metrics {
+        if let Provider::Slipway { service: named @ None, .. } = &mut metric.provider {
+            *named = Some(service.to_owned());
+        }
+    }
+    template
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn phase_text(phase: RunPhase) -> &'static str {
+    match phase {
+        RunPhase::Running => "Running",
+        RunPhase::Successful => "Successful",
+        RunPhase::Failed => "Failed",
+        RunPhase::Inconclusive => "Inconclusive",
+        RunPhase::Error => "Error",
+    }
+}
+
+impl AnalysisRunner {
+    /// Starts measuring the store's unfinished analysis runs (and any started later).
+    #[must_use]
+    pub fn start(store: Store, routers: Arc<RouterHost>) -> Arc<Self> {
+        let runner = Arc::new(Self {
+            store,
+            routers,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            wake: Arc::new(Notify::new()),
+            measuring: Mutex::new(HashSet::new()),
+            loads: Mutex::new(HashMap::new()),
+        });
+        let weak = Arc::downgrade(&runner);
+        let woken = Arc::clone(&runner.wake);
+        tokio::spawn(async move {
+            loop {
+                let Some(runner) = weak.upgrade() else { return };
+                if let Err(error) = Arc::clone(&runner).tick().await {
+                    tracing::warn!(%error, "the analysis runner could not read the store");
+                }
+                drop(runner);
+                let wake = woken.notified();
+                tokio::select! {
+                    () = wake => {}
+                    () = tokio::time::sleep(TICK) => {}
+                }
+            }
+        });
+        runner
+    }
+
+    /// Looks for due measurements now (a run was started).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Ends a run early, recorded as `Terminated` with `reason`.
+    ///
+    /// # Errors
+    /// When the store cannot be written.
+    pub async fn terminate(&self, id: AnalysisRunId, reason: &str) -> Result<(), StoreError> {
+        let run = self.store.analysis_run(id).await?;
+        self.store.update_analysis_run(id, "Terminated", Some(reason), &run.measurements, true).await?;
+        self.loads.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+        Ok(())
+    }
+
+    async fn tick(self: Arc<Self>) -> Result<(), StoreError> {
+        let runs = self.store.unfinished_analysis_runs().await?;
+        let running: HashSet<AnalysisRunId> = runs.iter().map(|run| run.id).collect();
+        self.loads.lock().unwrap_or_else(PoisonError::into_inner).retain(|id, _| running.contains(id));
+        for run in runs {
+            if let Some(load) = &run.load {
+                self.ensure_load(&run, load).await;
+            }
+            if !self.measuring.lock().unwrap_or_else(PoisonError::into_inner).insert(run.id) {
+                continue;
+            }
+            let runner = Arc::clone(&self);
+            tokio::spawn(async move {
+                let id = run.id;
+                if let Err(error) = runner.measure(run).await {
+                    tracing::warn!(%error, run = id.get(), "could not record an analysis run's measurements");
+                }
+                runner.measuring.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+            });
+        }
+        Ok(())
+    }
+
+    /// Takes the measurements of `run` that are due and records them, and how the run stands.
+    async fn measure(&self, run: AnalysisRun) -> Result<(), StoreError> {
+        let template: AnalysisTemplate = match serde_json::from_value(run.template.clone()) {
+            Ok(template) => template,
+            Err(error) => {
+                let message = format!("its template cannot be read: {error}");
+                self.store.update_analysis_run(run.id, "Error", Some(&message), &run.measurements, true).await?;
+                return Ok(());
+            }
+        };
+        let mut measurements = measurements_of(&run);
+        let started = run.started_at.millis();
+        let mut measured = false;
+        for metric in &template.metrics {
+            let taken = measurements.entry(metric.name.clone()).or_default();
+            if matches!(
+                crate::analysis::metric_phase(metric, taken),
+                MetricPhase::Successful | MetricPhase::Failed | MetricPhase::Inconclusive | MetricPhase::Error
+            ) {
+                continue;
+            }
+            let Some(due) = crate::analysis::next_measurement_at(metric, started, taken) else { continue };
+            if due > now_ms() {
+                continue;
+            }
+            let measurement = self.take(metric, &run).await;
+            taken.push(measurement);
+            measured = true;
+        }
+        let phases: Vec<MetricPhase> = template
+            .metrics
+            .iter()
+            .map(|metric| {
+                crate::analysis::metric_phase(metric, measurements.get(&metric.name).map_or(&[][..], Vec::as_slice))
+            })
+            .collect();
+        let phase = crate::analysis::run_phase(&phases);
+        if !measured && phase == RunPhase::Running {
+            return Ok(());
+        }
+        let message = (phase != RunPhase::Running).then(|| verdict(&template, &measurements, phase));
+        let json = serde_json::to_value(&measurements).unwrap_or_default();
+        let finished = phase != RunPhase::Running;
+        if self.store.update_analysis_run(run.id, phase_text(phase), message.as_deref(), &json, finished).await?
+            && finished
+        {
+            tracing::info!(run = run.id.get(), phase = phase_text(phase), "an analysis run ended");
+            self.loads.lock().unwrap_or_else(PoisonError::into_inner).remove(&run.id);
+        }
+        Ok(())
+    }
+
+    /// One measurement of a metric, judged.
+    async fn take(&self, metric: &MetricSpec, run: &AnalysisRun) -> Measurement {
+        let started_at = now_ms();
+        let value = self.value(metric, run).await;
+        let finished_at = now_ms();
+        match value {
+            Ok(value) => {
+                let (phase, message) = crate::analysis::assess(metric, &value);
+                Measurement { phase, value: Some(value), message, started_at, finished_at }
+            }
+            Err(message) => Measurement {
+                phase: MeasurementPhase::Error,
+                value: None,
+                message: Some(message),
+                started_at,
+                finished_at,
+            },
+        }
+    }
+
+    async fn value(&self, metric: &MetricSpec, run: &AnalysisRun) -> Result<serde_json::Value, String> {
+        match &metric.provider {
+            Provider::Slipway { service, slot, metric: which, window } => {
+                let service = self.service_of(run, service.as_deref()).await?;
+                let window = window.or(metric.interval).unwrap_or(DEFAULT_WINDOW).max(Duration::from_secs(1));
+                let seen = self.routers.metrics().window(&metrics_label(&service), slot, window.as_secs().max(1));
+                let none = || {
+                    format!(
+                        "no requests reached slot '{slot}' of service '{}' in the last {} s",
+                        service.name,
+                        window.as_secs()
+                    )
+                };
+                let value = match which {
+                    RouterMetric::SuccessRate => seen.success_rate().ok_or_else(none)?,
+                    RouterMetric::ErrorRate => seen.success_rate().map(|rate| 1.0 - rate).ok_or_else(none)?,
+                    RouterMetric::RequestRate => seen.request_rate(),
+                    RouterMetric::LatencyP50 => seen.latency_ms(0.5).ok_or_else(none)? / 1000.0,
+                    RouterMetric::LatencyP90 => seen.latency_ms(0.9).ok_or_else(none)? / 1000.0,
+                    RouterMetric::LatencyP99 => seen.latency_ms(0.99).ok_or_else(none)? / 1000.0,
+                };
+                Ok(number(value))
+            }
+            Provider::Prometheus { address, query, timeout } => {
+                let encoded: String = form_urlencoded::byte_serialize(query.as_bytes()).collect();
+                let url = format!("{}/api/v1/query?query={encoded}", address.trim_end_matches('/'));
+                let body = self.fetch(Method::GET, &url, &[], None, timeout.unwrap_or(DEFAULT_TIMEOUT)).await?;
+                prometheus_value(&body)
+            }
+            Provider::Web { url, method, headers, body, json_path, timeout } => {
+                let method =
+                    Method::from_bytes(method.as_bytes()).map_err(|_| format!("'{method}' is not an HTTP method"))?;
+                let answer =
+                    self.fetch(method, url, headers, body.as_deref(), timeout.unwrap_or(DEFAULT_TIMEOUT)).await?;
+                web_value(&answer, json_path.as_deref())
+            }
+        }
+    }
+
+    async fn service_of(&self, run: &AnalysisRun, name: Option<&str>) -> Result<Service, String> {
+        let services = self.store.services(None).await.map_err(|error| error.to_string())?;
+        let own = services.iter().find(|service| service.id == run.service).ok_or("the run's service was deleted")?;
+        match name {
+            None => Ok(own.clone()),
+            Some(name) => services
+                .iter()
+                .find(|service| service.environment == own.environment && service.name == name)
+                .cloned()
+                .ok_or_else(|| format!("no service '{name}' in the environment of service '{}'", own.name)),
+        }
+    }
+
+    async fn fetch(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Bytes, String> {
+        let uri: Uri = url.parse().map_err(|error| format!("'{url}' is not a URL: {error}"))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(format!("'{url}': only http:// addresses can be measured so far (https is not supported yet)"));
+        }
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if body.is_some() {
+            request = request.header(hyper::header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default().to_owned())))
+            .map_err(|error| format!("the request to {url} cannot be made: {error}"))?;
+        let exchange = async {
+            let response = self.client.request(request).await.map_err(|error| format!("{url}: {error}"))?;
+            let status = response.status();
+            let limited = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES);
+            let bytes = limited.collect().await.map_err(|error| format!("{url}: {error}"))?.to_bytes();
+            if !status.is_success() {
+                let text = String::from_utf8_lossy(&bytes);
+                return Err(format!("{url} answered {status}: {}", text.chars().take(300).collect::<String>()));
+            }
+            Ok(bytes)
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| format!("{url} did not answer within {} s", timeout.as_secs_f64()))?
+    }
+
+    /// Starts the run's synthetic load if it is not running.
+    async fn ensure_load(&self, run: &AnalysisRun, load: &serde_json::Value) {
+        if self.loads.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&run.id) {
+            return;
+        }
+        let Ok(load) = serde_json::from_value::<slipway_events::delivery::Load>(load.clone()) else { return };
+        let Ok(service) = self.service_of(run, None).await else { return };
+        let url = format!("http://{}{}", service.listen, load.path);
+        let Ok(uri) = url.parse::<Uri>() else {
+            tracing::warn!(url, "an analysis run's load has an address that is not a URL");
+            return;
+        };
+        let (stop, mut stopped) = watch::channel(false);
+        self.loads.lock().unwrap_or_else(PoisonError::into_inner).insert(run.id, stop);
+        let client = self.client.clone();
+        let every = Duration::from_secs_f64(1.0 / f64::from(load.rate.clamp(1, 1000)));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
+                }
+                let client = client.clone();
+                let uri = uri.clone();
+                tokio::spawn(async move {
+                    let Ok(request) = Request::get(uri).body(Full::new(Bytes::new())) else { return };
+                    if let Ok(Ok(response)) =
+                        tokio::time::timeout(Duration::from_secs(10), client.request(request)).await
+                    {
+                        let _ = response.into_body().collect().await;
+                    }
+                });
+            }
+        });
+    }
+}
+
+fn number(value: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+/// A Prometheus instant query's answer as Argo gives it to conditions: a number for a scalar,
+/// an array of numbers for a vector.
+fn prometheus_value(body: &[u8]) -> Result<serde_json::Value, String> {
+    let answer: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|error| format!("Prometheus answered with something not JSON: {error}"))?;
+    if answer["status"] != "success" {
+        return Err(format!("Prometheus refused the query: {}", answer["error"].as_str().unwrap_or("no reason given")));
+    }
+    let sample = |value: &serde_json::Value| -> Result<serde_json::Value, String> {
+        let text = value.get(1).and_then(serde_json::Value::as_str).ok_or("a sample without a value")?;
+        let parsed: f64 = text.parse().map_err(|_| format!("the sample '{text}' is not a number"))?;
+        Ok(number(parsed))
+    };
+    let data = &answer["data"];
+    match data["resultType"].as_str() {
+        Some("scalar") => sample(&data["result"]),
+        Some("vector") => data["result"]
+            .as_array()
+            .map(|series| series.iter().map(|one| sample(&one["value"])).collect::<Result<Vec<_>, _>>())
+            .transpose()?
+            .map(serde_json::Value::Array)
+            .ok_or_else(|| "Prometheus answered a vector without results".to_owned()),
+        other => Err(format!(
+            "Prometheus answered a {} result; use a query that gives a scalar or an instant vector",
+            other.unwrap_or("missing")
+        )),
+    }
+}
+
+/// A `web` answer: its JSON (or text), picked with the JSONPath when one is given.
+fn web_value(body: &[u8], json_path: Option<&str>) -> Result<serde_json::Value, String> {
+    let parsed: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(_) if json_path.is_none() => return Ok(serde_json::Value::String(String::from_utf8_lossy(body).into())),
+        Err(error) => return Err(format!("the answer is not JSON, so the jsonPath cannot be applied: {error}")),
+    };
+    let Some(path) = json_path else { return Ok(parsed) };
+    // Argo writes Kubernetes JSONPath templates (`{$.data.ok}`); the braces go.
+    let expression = path.trim().strip_prefix('{').and_then(|inner| inner.strip_suffix('}')).unwrap_or(path.trim());
+    let expression = if expression.starts_with('$') { expression.to_owned() } else { format!("${expression}") };
+    let query = serde_json_path::JsonPath::parse(&expression)
+        .map_err(|error| format!("the jsonPath '{path}' is not valid: {error}"))?;
+    let found = query.query(&parsed).all();
+    match found.as_slice() {
+        [] => Err(format!("the jsonPath '{path}' found nothing in the answer")),
+        [one] => Ok((*one).clone()),
+        many => Ok(serde_json::Value::Array(many.iter().map(|value| (*value).clone()).collect())),
+    }
+}
+
+/// Why a run ended as it did: each metric that did not succeed, with its counts and last value.
+fn verdict(template: &AnalysisTemplate, measurements: &BTreeMap<String, Vec<Measurement>>, phase: RunPhase) -> String {
+    let mut parts = Vec::new();
+    for metric in &template.metrics {
+        let taken = measurements.get(&metric.name).map_or(&[][..], Vec::as_slice);
+        let metric_phase = crate::analysis::metric_phase(metric, taken);
+        if phase == RunPhase::Successful || matches!(metric_phase, MetricPhase::Successful) {
+            continue;
+        }
+        let count = |wanted: MeasurementPhase| taken.iter().filter(|measurement| measurement.phase == wanted).count();
+        let last = taken
+            .last()
+            .map(|measurement| {
+                let value = measurement.value.as_ref().map_or_else(|| "no value".to_owned(), ToString::to_string);
+                match &measurement.message {
+                    Some(message) => format!("; last {value}: {message}"),
+                    None => format!("; last {value}"),
+                }
+            })
+            .unwrap_or_default();
+        let why = match metric_phase {
+            MetricPhase::Failed => format!(
+                "{} of {} measurements failed (failureLimit {})",
+                count(MeasurementPhase::Failed),
+                taken.len(),
+                metric.failure_limit
+            ),
+            MetricPhase::Inconclusive => format!(
+                "{} measurements inconclusive (inconclusiveLimit {})",
+                count(MeasurementPhase::Inconclusive),
+                metric.inconclusive_limit
+            ),
+            MetricPhase::Error => {
+                format!("more than {} errors in a row (consecutiveErrorLimit)", metric.consecutive_error_limit)
+            }
+            MetricPhase::Pending | MetricPhase::Running => "stopped before it ended".to_owned(),
+            MetricPhase::Successful => continue,
+        };
+        parts.push(format!("metric '{}' {:?}: {why}{last}", metric.name, metric_phase));
+    }
+    if parts.is_empty() {
+        let total: usize = measurements.values().map(Vec::len).sum();
+        format!("every metric passed ({total} measurements)")
+    } else {
+        parts.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_answers_become_numbers_or_arrays() {
+        let vector =
+            br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0.97"]}]}}"#;
+        assert_eq!(prometheus_value(vector), Ok(serde_json::json!([0.97])));
+        let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[1,"2"]}}"#;
+        assert_eq!(prometheus_value(scalar), Ok(serde_json::json!(2.0)));
+        let empty = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+        assert_eq!(prometheus_value(empty), Ok(serde_json::json!([])));
+        let refused = br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
+        assert_eq!(prometheus_value(refused), Err("Prometheus refused the query: parse error".to_owned()));
+        let matrix = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
+        assert!(prometheus_value(matrix).is_err_and(|error| error.contains("matrix")));
+    }
+
+    #[test]
+    fn web_answers_are_picked_with_kubernetes_style_json_paths() {
+        let body = br#"{"data":{"ok":true,"rates":[0.9,0.95]}}"#;
+        assert_eq!(web_value(body, Some("{$.data.ok}")), Ok(serde_json::json!(true)));
+        assert_eq!(web_value(body, Some("$.data.rates[*]")), Ok(serde_json::json!([0.9, 0.95])));
+        assert_eq!(web_value(body, None), Ok(serde_json::json!({"data":{"ok":true,"rates":[0.9,0.95]}})));
+        assert!(web_value(body, Some("{$.data.missing}")).is_err_and(|error| error.contains("found nothing")));
+        assert_eq!(web_value(b"plain", None), Ok(serde_json::json!("plain")));
+    }
+}

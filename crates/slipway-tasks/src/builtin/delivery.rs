@@ -1,0 +1,330 @@
+//! Built-in tasks: progressive delivery. Slipway's own tasks (no Azure task does this), with
+//! Azure-style inputs, for the lifecycle hooks of a deployment job's `runOnce` or `canary`
+//! strategy:
+//!
+//! - `SlipwayDeploySlot@1` starts a version of a service in a slot on the agent running the job
+//!   (a process that outlives the job, given a free port as `PORT`, health-checked before it is
+//!   registered with the service's router; the process it replaces is stopped);
+//! - `SlipwayTraffic@1` moves traffic: `route` a percentage to a slot, `swap` two slots
+//!   (blue-green), `promote` a canary into the stable slot, `rollback` to it, `retire` a slot;
+//! - `SlipwayAnalysis@1` judges a release with an Argo `AnalysisTemplate` measured by the server,
+//!   optionally with synthetic load through the router, and fails the step when the analysis
+//!   fails (so that the strategy's `on: failure` hook rolls back).
+//!
+//! Each asks the server through [`TaskHost::delivery`] with the job's lease: only a deployment
+//! job may, and only for services of its own environment.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use slipway_events::delivery::{AnalysisState, DeliveryAnswer, DeliveryRequest, Load, ServiceState};
+
+use super::Builtin;
+use crate::{CommandLine, InputSpec, Inputs, Outcome, SetVariable, SlotProcess, TaskHost};
+
+/// The tasks of this module.
+pub static TASKS: &[Builtin] = &[
+    Builtin {
+        name: "SlipwayDeploySlot",
+        id: "5c1e7a52-3d0b-4a8e-9a57-5d1f0f1e0a01",
+        majors: &[1],
+        inputs: deploy_inputs,
+        run: run_deploy,
+    },
+    Builtin {
+        name: "SlipwayTraffic",
+        id: "5c1e7a52-3d0b-4a8e-9a57-5d1f0f1e0a02",
+        majors: &[1],
+        inputs: traffic_inputs,
+        run: run_traffic,
+    },
+    Builtin {
+        name: "SlipwayAnalysis",
+        id: "5c1e7a52-3d0b-4a8e-9a57-5d1f0f1e0a03",
+        majors: &[1],
+        inputs: analysis_inputs,
+        run: run_analysis,
+    },
+];
+
+fn deploy_inputs(_major: u32) -> Vec<InputSpec> {
+    vec![
+        InputSpec::string("service").required(),
+        InputSpec::string("slot").required(),
+        InputSpec::string("command").required(),
+        InputSpec::string("arguments"),
+        InputSpec::path("workingDirectory").alias(&["cwd"]),
+        InputSpec::lines("environment"),
+        InputSpec::string("host").default("127.0.0.1"),
+        InputSpec::integer("port"),
+        InputSpec::string("healthPath").default("/healthz"),
+        InputSpec::integer("healthTimeoutSeconds").default("30"),
+        InputSpec::integer("weight"),
+    ]
+}
+
+fn traffic_inputs(_major: u32) -> Vec<InputSpec> {
+    vec![
+        InputSpec::string("service").required(),
+        InputSpec::pick("action", &["route", "swap", "promote", "rollback", "retire"]).required().default("route"),
+        InputSpec::string("slot").required(),
+        InputSpec::integer("percent").required().visible("action = route"),
+        InputSpec::string("with").required().visible("action = swap"),
+        InputSpec::string("stableSlot").default("stable").visible("action = promote || action = rollback"),
+    ]
+}
+
+fn analysis_inputs(_major: u32) -> Vec<InputSpec> {
+    vec![
+        InputSpec::string("service").required(),
+        InputSpec::string("template"),
+        InputSpec::path("templateFile"),
+        InputSpec::lines("args"),
+        InputSpec::integer("loadRequestsPerSecond").default("0"),
+        InputSpec::string("loadPath").default("/"),
+    ]
+}
+
+/// An integer input, checked.
+fn integer(inputs: &Inputs, name: &str) -> Result<Option<u64>, String> {
+    inputs
+        .get(name)
+        .map(|value| {
+            value.trim().parse::<u64>().map_err(|_| format!("input '{name}' must be a whole number, not '{value}'"))
+        })
+        .transpose()
+}
+
+/// `NAME=value` lines.
+fn pairs(inputs: &Inputs, name: &str) -> Result<Vec<(String, String)>, String> {
+    inputs
+        .lines(name)
+        .into_iter()
+        .map(|line| match line.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_owned(), value.trim().to_owned())),
+            _ => Err(format!("input '{name}': '{line}' is not NAME=value (one per line)")),
+        })
+        .collect()
+}
+
+fn service_of(answer: DeliveryAnswer) -> Result<ServiceState, String> {
+    match answer {
+        DeliveryAnswer::Service(service) => Ok(service),
+        DeliveryAnswer::Analysis(_) => Err("the server answered with an analysis run, not the service".into()),
+    }
+}
+
+fn describe(service: &ServiceState) -> String {
+    let slots: Vec<String> =
+        service.slots.iter().map(|slot| format!("{} {}% ({})", slot.name, slot.weight, slot.upstream)).collect();
+    format!(
+        "{}/{} on {}: {}",
+        service.environment,
+        service.service,
+        service.listen,
+        if slots.is_empty() { "no slots".to_owned() } else { slots.join(", ") }
+    )
+}
+
+/// Stops the processes of slots the change retired, where this agent runs them.
+fn stop_retired(host: &mut dyn TaskHost, service: &ServiceState) {
+    for upstream in &service.retired {
+        if host.stop_slot(upstream) {
+            host.log(&format!("Stopped the retired version at {upstream}."));
+        } else {
+            host.log(&format!("The retired version at {upstream} does not run on this agent; stop it where it runs."));
+        }
+    }
+}
+
+fn run_deploy(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
+    match deploy(inputs, host) {
+        Ok(outcome) => outcome,
+        Err(message) => Outcome::Failed(message),
+    }
+}
+
+fn deploy(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
+    let service = inputs.text("service").to_owned();
+    let slot = inputs.text("slot").to_owned();
+    let port = integer(inputs, "port")?
+        .map(|port| u16::try_from(port).map_err(|_| format!("input 'port' must be 1 to 65535, not {port}")))
+        .transpose()?;
+    let timeout = integer(inputs, "healthTimeoutSeconds")?.unwrap_or(30);
+    let weight = integer(inputs, "weight")?
+        .map(|weight| {
+            u32::try_from(weight)
+                .ok()
+                .filter(|&weight| weight <= 100)
+                .ok_or_else(|| format!("input 'weight' must be 0 to 100, not {weight}"))
+        })
+        .transpose()?;
+    let working = host.working_directory();
+    let mut environment = pairs(inputs, "environment")?;
+    environment.push(("SLIPWAY_SERVICE".into(), service.clone()));
+    environment.push(("SLIPWAY_SLOT".into(), slot.clone()));
+    let environment_name = host.variable("Environment.Name").unwrap_or_default();
+    let process = SlotProcess {
+        key: format!("{environment_name}/{service}/{slot}"),
+        command: CommandLine {
+            program: inputs.text("command").to_owned(),
+            arguments: super::commands::split(inputs.text("arguments")),
+            working_directory: Some(inputs.path("workingDirectory", &working).unwrap_or(working)),
+            environment,
+        },
+        host: inputs.text("host").to_owned(),
+        port,
+        health_path: inputs.text("healthPath").to_owned(),
+        health_timeout: Duration::from_secs(timeout),
+    };
+    host.log(&format!("Starting {} in slot '{slot}' of service '{service}'.", process.command.display()));
+    let started = host.start_slot(&process)?;
+    host.log(&format!(
+        "It is healthy at {} (process {}; its output goes to {}).",
+        started.upstream,
+        started.pid,
+        started.log_file.display()
+    ));
+    let request = DeliveryRequest::SetSlot {
+        service: service.clone(),
+        slot: slot.clone(),
+        upstream: started.upstream.clone(),
+        weight,
+    };
+    let answer = match host.delivery(&request).and_then(service_of) {
+        Ok(answer) => answer,
+        Err(message) => {
+            // Nothing routes to it: it must not keep running.
+            host.stop_slot(&started.upstream);
+            return Err(format!("could not register slot '{slot}' of service '{service}': {message}"));
+        }
+    };
+    stop_retired(host, &answer);
+    host.log(&format!("Service {}", describe(&answer)));
+    host.set_variable("upstream", &started.upstream, SetVariable { output: true, ..SetVariable::default() });
+    host.set_variable("port", &started.port.to_string(), SetVariable { output: true, ..SetVariable::default() });
+    Ok(Outcome::Succeeded)
+}
+
+fn run_traffic(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
+    match traffic(inputs, host) {
+        Ok(outcome) => outcome,
+        Err(message) => Outcome::Failed(message),
+    }
+}
+
+fn traffic(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
+    let service = inputs.text("service").to_owned();
+    let slot = inputs.text("slot").to_owned();
+    let stable = inputs.text("stableSlot").to_owned();
+    let request = match inputs.text("action") {
+        "route" => {
+            let percent = integer(inputs, "percent")?.unwrap_or(0);
+            let percent = u32::try_from(percent)
+                .ok()
+                .filter(|&percent| percent <= 100)
+                .ok_or_else(|| format!("input 'percent' must be 0 to 100, not {percent}"))?;
+            DeliveryRequest::Route { service, slot, percent }
+        }
+        "swap" => DeliveryRequest::Swap { service, slot, with: inputs.text("with").to_owned() },
+        "promote" => DeliveryRequest::Promote { service, slot, into: stable },
+        "rollback" => DeliveryRequest::Rollback { service, slot, to: stable },
+        "retire" => DeliveryRequest::Retire { service, slot },
+        other => return Err(format!("input 'action' must be route, swap, promote, rollback or retire, not '{other}'")),
+    };
+    let answer = host.delivery(&request).and_then(service_of)?;
+    stop_retired(host, &answer);
+    host.log(&format!("Service {}", describe(&answer)));
+    Ok(Outcome::Succeeded)
+}
+
+fn run_analysis(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
+    match analysis(inputs, host) {
+        Ok(outcome) => outcome,
+        Err(message) => Outcome::Failed(message),
+    }
+}
+
+/// How often the task asks how the analysis goes.
+const POLL: Duration = Duration::from_millis(500);
+
+fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
+    let service = inputs.text("service").to_owned();
+    let working = host.working_directory();
+    let (template_name, template) = match (inputs.get("template"), inputs.path("templateFile", &working)) {
+        (Some(_), Some(_)) => return Err("give 'template' or 'templateFile', not both".into()),
+        (Some(text), None) => ("template".to_owned(), text.to_owned()),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|error| format!("could not read templateFile {}: {error}", path.display()))?;
+            (inputs.text("templateFile").to_owned(), text)
+        }
+        (None, None) => {
+            return Err("give the analysis template: 'template' (inline YAML) or 'templateFile' (a path)".into());
+        }
+    };
+    let args: BTreeMap<String, String> = pairs(inputs, "args")?.into_iter().collect();
+    let rate = integer(inputs, "loadRequestsPerSecond")?.unwrap_or(0);
+    if rate > 1000 {
+        return Err(format!("input 'loadRequestsPerSecond' must be 0 to 1000, not {rate}"));
+    }
+    let load = (rate > 0).then(|| Load {
+        rate: u32::try_from(rate).unwrap_or(1000),
+        path: inputs.get("loadPath").unwrap_or("/").to_owned(),
+    });
+    let request = DeliveryRequest::StartAnalysis { service: service.clone(), template_name, template, args, load };
+    let mut state = analysis_state(host.delivery(&request)?)?;
+    host.log(&format!("Analysis run {} of service '{service}' started.", state.id));
+    host.set_variable("analysisRun", &state.id.to_string(), SetVariable { output: true, ..SetVariable::default() });
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let started = Instant::now();
+    loop {
+        for metric in &state.metrics {
+            let known = seen.entry(metric.name.clone()).or_default();
+            for measurement in metric.measurements.iter().skip(*known) {
+                let value = measurement.value.as_ref().map_or_else(|| "no value".to_owned(), ToString::to_string);
+                let message = measurement.message.as_deref().map(|message| format!(": {message}")).unwrap_or_default();
+                host.log(&format!("{}: {} ({value}){message}", metric.name, measurement.phase));
+            }
+            *known = metric.measurements.len();
+        }
+        if state.finished() {
+            break;
+        }
+        if host.is_canceled() {
+            let _ = host.delivery(&DeliveryRequest::StopAnalysis { id: state.id });
+            return Err(format!("canceled; analysis run {} was stopped", state.id));
+        }
+        std::thread::sleep(POLL);
+        state = match host.delivery(&DeliveryRequest::Analysis { id: state.id }).and_then(analysis_state) {
+            Ok(state) => state,
+            // The server restarting: keep asking for a while.
+            Err(message) if started.elapsed() < Duration::from_secs(24 * 3600) => {
+                host.warning(&format!("could not ask how analysis run {} goes: {message}", state.id));
+                std::thread::sleep(Duration::from_secs(2));
+                continue;
+            }
+            Err(message) => return Err(message),
+        };
+    }
+    host.set_variable("phase", &state.phase, SetVariable { output: true, ..SetVariable::default() });
+    let because = state.message.as_deref().map(|message| format!(": {message}")).unwrap_or_default();
+    let summary: Vec<String> = state.metrics.iter().map(|metric| format!("{} {}", metric.name, metric.phase)).collect();
+    host.log(&format!("Analysis run {} ended {} ({}).", state.id, state.phase, summary.join(", ")));
+    match state.phase.as_str() {
+        "Successful" => Ok(Outcome::Succeeded),
+        "Inconclusive" => Err(format!(
+            "analysis run {} was inconclusive{because}; deciding an inconclusive analysis by hand is not built yet, \
+             so the step fails (widen the metrics' inconclusiveLimit, or set conditions that decide)",
+            state.id
+        )),
+        phase => Err(format!("analysis run {} ended {phase}{because}", state.id)),
+    }
+}
+
+fn analysis_state(answer: DeliveryAnswer) -> Result<AnalysisState, String> {
+    match answer {
+        DeliveryAnswer::Analysis(state) => Ok(state),
+        DeliveryAnswer::Service(_) => Err("the server answered with the service, not the analysis run".into()),
+    }
+}
