@@ -2,9 +2,12 @@
 //! (`slipway demo-service`): it says which version it is, and can be told to fail a fraction of
 //! its requests, to answer slowly, or to be unhealthy, so that a canary of it can be judged.
 //!
-//! - `GET /`: `200 {"version": "...", "slot": "..."}` (`slot` is the `SLIPWAY_SLOT` environment
-//!   variable, or `null`), after [`DemoOptions::latency`]; a fraction [`DemoOptions::error_rate`]
-//!   of them is answered `500 {"error": "injected", "version": "..."}` instead;
+//! - `GET /`: `200 {"version": "..."}`, after [`DemoOptions::latency`]; a fraction
+//!   [`DemoOptions::error_rate`] of them is answered `500 {"error": "injected", "version": "..."}`
+//!   instead;
+//! - `GET /stats`: what `GET /` answered so far, `{"requests": N, "errors": N, "errorRate": F,
+//!   "successRate": F}` (the rates `null` before the first request): the service's own metrics, for
+//!   an analysis's `web` provider;
 //! - `GET /healthz`: `200 ok`, or `503 unhealthy` when [`DemoOptions::healthy`] is false;
 //! - `GET /version`: the version as text;
 //! - any other path: 404; another method on these paths: 405.
@@ -46,6 +49,10 @@ struct Demo {
     hello: Bytes,
     /// The answer of `GET /` when an error is injected.
     injected: Bytes,
+    /// Requests to `GET /` so far.
+    requests: std::sync::atomic::AtomicU64,
+    /// Of which answered 500.
+    errors: std::sync::atomic::AtomicU64,
 }
 
 impl Demo {
@@ -56,15 +63,36 @@ impl Demo {
                 format!("the error rate must be between 0 and 1, not {}", options.error_rate),
             ));
         }
-        let slot = std::env::var("SLIPWAY_SLOT").ok();
-        let hello = serde_json::json!({ "version": options.version, "slot": slot }).to_string();
+        let hello = serde_json::json!({ "version": options.version }).to_string();
         let injected = serde_json::json!({ "error": "injected", "version": options.version }).to_string();
-        Ok(Self { options, hello: Bytes::from(hello), injected: Bytes::from(injected) })
+        Ok(Self {
+            options,
+            hello: Bytes::from(hello),
+            injected: Bytes::from(injected),
+            requests: std::sync::atomic::AtomicU64::new(0),
+            errors: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    #[expect(clippy::cast_precision_loss, reason = "request counts are far below 2^52")]
+    fn stats(&self) -> Bytes {
+        let requests = self.requests.load(std::sync::atomic::Ordering::Relaxed);
+        let errors = self.errors.load(std::sync::atomic::Ordering::Relaxed);
+        let rate = |part: u64| (requests > 0).then(|| part as f64 / requests as f64);
+        Bytes::from(
+            serde_json::json!({
+                "requests": requests,
+                "errors": errors,
+                "errorRate": rate(errors),
+                "successRate": rate(requests - errors),
+            })
+            .to_string(),
+        )
     }
 
     async fn answer(&self, request: &Request<Incoming>) -> Response<Full<Bytes>> {
         let path = request.uri().path();
-        if !matches!(path, "/" | "/healthz" | "/version") {
+        if !matches!(path, "/" | "/healthz" | "/version" | "/stats") {
             return text(StatusCode::NOT_FOUND, Bytes::from_static(b"not found"));
         }
         if request.method() != Method::GET && request.method() != Method::HEAD {
@@ -76,11 +104,14 @@ impl Demo {
             "/healthz" if self.options.healthy => text(StatusCode::OK, Bytes::from_static(b"ok")),
             "/healthz" => text(StatusCode::SERVICE_UNAVAILABLE, Bytes::from_static(b"unhealthy")),
             "/version" => text(StatusCode::OK, Bytes::from(self.options.version.clone())),
+            "/stats" => json(StatusCode::OK, self.stats()),
             _ => {
                 if !self.options.latency.is_zero() {
                     tokio::time::sleep(self.options.latency).await;
                 }
+                self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if self.options.error_rate > 0.0 && fastrand::f64() < self.options.error_rate {
+                    self.errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     json(StatusCode::INTERNAL_SERVER_ERROR, self.injected.clone())
                 } else {
                     json(StatusCode::OK, self.hello.clone())
@@ -261,11 +292,16 @@ mod tests {
         assert_eq!((status, content_type.as_str()), (StatusCode::OK, "application/json"));
         let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|error| panic!("{error}: {body}"));
         assert_eq!(answer["version"], "1.2.\"3\"");
-        assert_eq!(answer["slot"], std::env::var("SLIPWAY_SLOT").ok().map_or(serde_json::Value::Null, Into::into));
+        assert!(answer.get("slot").is_none(), "{answer}");
         assert_eq!(get(&format!("{url}/healthz")).await, (StatusCode::OK, "ok".to_owned()));
         assert_eq!(get(&format!("{url}/version")).await, (StatusCode::OK, "1.2.\"3\"".to_owned()));
         assert_eq!(get(&format!("{url}/version?x=1")).await.0, StatusCode::OK);
         assert_eq!(get(&format!("{url}/nothing")).await.0, StatusCode::NOT_FOUND);
+        let (status, stats) = get(&format!("{url}/stats")).await;
+        let stats: serde_json::Value = serde_json::from_str(&stats).unwrap_or_else(|error| panic!("{error}: {stats}"));
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((stats["requests"].as_u64(), stats["errors"].as_u64()), (Some(1), Some(0)), "{stats}");
+        assert_eq!(stats["successRate"], 1.0);
         assert_eq!(ask(Method::POST, &format!("{url}/")).await.0, StatusCode::METHOD_NOT_ALLOWED);
         let _ = stop.send(true);
         let ended = tokio::time::timeout(Duration::from_secs(5), task).await;

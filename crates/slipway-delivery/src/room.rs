@@ -138,13 +138,9 @@ impl DeliveryRoom {
                     return Err(DeliveryRefusal::Invalid(format!("a slot's share is 0 to 100 percent, not {percent}")));
                 }
                 let index = find(&slot)?;
-                if slots.len() == 1 && percent < 100 {
-                    return Err(DeliveryRefusal::Conflict(format!(
-                        "slot '{slot}' is the only slot of service '{name}': nothing would take the other {}%; \
-                         deploy the version that should into another slot first",
-                        100 - percent
-                    )));
-                }
+                // The first version of a service has nothing beside it: it takes all the traffic,
+                // as the first rollout of an Argo canary does.
+                let percent = if slots.len() == 1 { 100 } else { percent };
                 let mut slots = slots;
                 let weights =
                     route_weights(&slots.iter().map(|(_, _, weight)| *weight).collect::<Vec<_>>(), index, percent);

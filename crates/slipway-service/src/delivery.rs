@@ -4,6 +4,7 @@
 
 use slipway_api as api;
 use slipway_delivery::host::{RouterState, metrics_label};
+use slipway_delivery::metrics::Window;
 use slipway_delivery::routing::{Routes, Slot};
 use slipway_store::{self as store, UserRole};
 
@@ -111,6 +112,36 @@ pub async fn show(
     caller.require(UserRole::Reader)?;
     let (found, item) = find(state, environment_name, name).await?;
     Ok(service(state, &item, &found.name))
+}
+
+/// What a service has done lately (reader): each of its slots' requests through the router over
+/// the last `seconds` seconds, in the order of its slots (empty when nothing reached the slot, or
+/// no router runs on this server), and its last `runs` analysis runs, newest first.
+///
+/// # Errors
+/// When there is no such environment or service, or the store cannot be read.
+pub async fn recent(
+    state: &AppState,
+    caller: &Caller,
+    environment_name: &str,
+    name: &str,
+    seconds: u64,
+    runs: i64,
+) -> Result<(Vec<(String, Window)>, Vec<store::AnalysisRun>), ServiceError> {
+    caller.require(UserRole::Reader)?;
+    let (_, item) = find(state, environment_name, name).await?;
+    let label = metrics_label(&item);
+    let windows = item
+        .slots
+        .iter()
+        .map(|slot| {
+            let window =
+                state.routers().map(|routers| routers.metrics().window(&label, &slot.name, seconds)).unwrap_or_default();
+            (slot.name.clone(), window)
+        })
+        .collect();
+    let analyses = state.store().service_analysis_runs(item.id, runs).await?;
+    Ok((windows, analyses))
 }
 
 /// Creates a service, its router listening on `listen` (admin; audited).

@@ -22,7 +22,7 @@ use slipway_events::TaskResult;
 use slipway_store::{EnvironmentId, Timestamp, UserRole};
 
 use super::checks::{CheckForm, action_base, checks_section};
-use super::services::{ServiceDrafts, services_section};
+use super::services::{ServiceDrafts, recent, services_section};
 use super::{
     UiError, Viewer, badge, csrf_field, format_time, page, short_branch, short_commit, state_label, url_encode,
 };
@@ -369,6 +369,7 @@ async fn environment_page(
     let list = service::deployments(state, &caller, &environment.name, before, Some(DEPLOYMENTS_PER_PAGE)).await?;
     let checks = service::checks(state, &caller, service::ResourceRef::Environment(&environment.name)).await?;
     let services = slipway_service::delivery::list(state, &caller, &environment.name).await?;
+    let recent = recent(state, viewer, &environment.name, &services).await?;
     let older = (list.deployments.len() == usize::try_from(DEPLOYMENTS_PER_PAGE).unwrap_or(usize::MAX))
         .then(|| list.deployments.last().map(|deployment| deployment.id))
         .flatten();
@@ -388,7 +389,7 @@ async fn environment_page(
             @if environment.updated_at != environment.created_at { " · changed " (time_of(environment.updated_at)) }
         }
         (current_section(&list))
-        (services_section(viewer, &environment.name, &services, &drafts.services))
+        (services_section(viewer, &environment.name, &services, &recent, &drafts.services))
         @let resource = service::ResourceRef::Environment(&environment.name);
         (checks_section(viewer, &action_base(resource), resource, &checks, Some(&drafts.check)))
         (history_section(&environment.name, &list, older, before.is_some()))
@@ -497,4 +498,81 @@ pub(crate) async fn delete_environment(
     }
     service::delete(&state, &viewer.caller(), &found.name).await?;
     Ok(Redirect::to("/environments").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use slipway_store::{NewAnalysisRun, SecretKey, Store, StoreOptions};
+
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    /// The part of `body` from `start` up to `end`.
+    fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+        let from = body.find(start).map_or("", |at| &body[at..]);
+        from.find(end).map_or(from, |at| &from[..at])
+    }
+
+    #[tokio::test]
+    async fn the_page_shows_a_services_live_numbers_and_last_analysis() -> TestResult {
+        let directory = tempfile::tempdir()?;
+        let location = directory.path().to_str().ok_or("a temporary directory that is not UTF-8")?;
+        let store = Store::open(location, StoreOptions::new(SecretKey::from_bytes([7; 32]))).await?;
+        let environment = store.create_environment("prod", "", None).await?;
+        let shop = store.create_service(environment.id, "shop", "127.0.0.1:9", "router", None).await?;
+        store.set_slots(shop.id, &[("blue".to_owned(), "http://127.0.0.1:1".to_owned(), 100)], &[]).await?;
+        let quiet = store.create_service(environment.id, "quiet", "127.0.0.1:10", "router", None).await?;
+        let yaml = "metrics:\n- name: success-rate\n  count: 2\n  interval: 10s\n  successCondition: result >= 0.95\n  \
+                    provider:\n    slipway: {slot: blue, metric: success-rate}\n";
+        let template = slipway_delivery::analysis::parse_template(yaml, "inline", &BTreeMap::new())?;
+        let new = NewAnalysisRun {
+            service: shop.id,
+            job: None,
+            run: None,
+            template_name: "inline".into(),
+            template: serde_json::to_value(&template)?,
+            load: None,
+        };
+        let earlier = store.create_analysis_run(&new).await?;
+        assert!(store.update_analysis_run(earlier.id, "Successful", None, &serde_json::json!({}), true).await?);
+        let run = store.create_analysis_run(&new).await?;
+        let measurements = serde_json::json!({"success-rate": [
+            {"phase": "successful", "value": 0.99, "startedAt": 1, "finishedAt": 2},
+            {"phase": "failed", "value": 0.7, "startedAt": 3, "finishedAt": 4},
+        ]});
+        let verdict = "metric 'success-rate' Failed: <b>0.7</b> is not >= 0.95";
+        assert!(store.update_analysis_run(run.id, "Failed", Some(verdict), &measurements, true).await?);
+        let state = AppState::new(store, directory.path().to_path_buf());
+
+        let viewer = Viewer::for_tests("rita", UserRole::Reader);
+        let (title, body) = environment_page(&state, &viewer, "prod", None, &Drafts::default())
+            .await
+            .map_err(|error| format!("{}: {}", error.status, error.message))?;
+        assert_eq!(title, "prod");
+        let body = body.into_string();
+        let part = between(&body, "id=\"service-shop\"", "</section>");
+        let blue = part.split("<tr>").find(|row| row.contains(">blue<")).unwrap_or_default();
+        assert!(blue.contains("<td class=\"live\">no requests in the last 60 s</td>"), "{part}");
+        let last = between(part, "Last analysis", "Before it");
+        assert!(last.contains(&format!("#{} <span class=\"badge s-fail\">Failed</span>", run.id)), "{part}");
+        assert!(
+            last.contains("<p class=\"analysis-message\">metric 'success-rate' Failed: &lt;b&gt;0.7&lt;/b&gt; is not &gt;= 0.95</p>"),
+            "{part}"
+        );
+        assert!(last.contains("· ended "), "{part}");
+        let chart = between(last, "<svg", "</svg>");
+        assert!(chart.contains("class=\"measurements\""), "{part}");
+        assert_eq!(chart.matches("<circle").count(), 2, "{part}");
+        assert!(chart.contains("point s-ok") && chart.contains("point s-fail"), "{part}");
+        assert!(chart.contains("<title>0.99 · Successful · "), "{part}");
+        assert!(part.contains(&format!("Before it: #{} <span class=\"badge s-ok\">Successful</span>", earlier.id)), "{part}");
+        assert!(!body.contains("<b>0.7"), "{body}");
+        eprintln!("PART {part}");
+        let quiet = between(&body, &format!("id=\"service-{}\"", quiet.name), "</section>");
+        assert!(quiet.contains("No slots yet") && quiet.contains("No analysis runs yet."), "{quiet}");
+        Ok(())
+    }
 }

@@ -1,7 +1,9 @@
 //! The services of an environment on its page (`/environments/{name}`): each service's router
 //! (the address it listens on and its state), its slots with their upstreams, weights and share of
-//! the traffic, their requests so far and success rate; contributors set the weights, add,
-//! replace, remove and swap slots there; admins create and delete services.
+//! the traffic, their requests so far and success rate, and their last minute through the router
+//! (success rate, requests per second, 99th percentile latency); the service's last analysis run
+//! (its phase, verdict and times, and each metric's measurements as a small chart); contributors
+//! set the weights, add, replace, remove and swap slots there; admins create and delete services.
 //!
 //! Every read and change goes through the functions the API uses
 //! ([`slipway_service::delivery`]), with the signed-in user as the caller, so roles, the checks of
@@ -19,16 +21,34 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use slipway_api::{CreateService, Service, ServiceSlot, SetSlot, SetTraffic, SwapSlots};
-use slipway_service::AppState;
+use slipway_delivery::metrics::Window;
+use slipway_delivery::room::analysis_state;
+use slipway_events::delivery::{AnalysisState, MeasurementState, MetricState};
 use slipway_service::delivery;
-use slipway_store::UserRole;
+use slipway_service::{AppState, ServiceError};
+use slipway_store::{AnalysisRun, RunId, Timestamp, UserRole};
 
 use super::environments::{Drafts, refused, refused_page};
 use super::session::CsrfForm;
-use super::{UiError, Viewer, csrf_field, url_encode};
+use super::{UiError, Viewer, csrf_field, format_time, url_encode};
 
 /// The prefix of the traffic form's fields: `weight.SLOT`.
 const WEIGHT_FIELD: &str = "weight.";
+
+/// How far back a slot's live numbers look, in seconds.
+const LIVE_SECONDS: u64 = 60;
+
+/// How many of a service's analysis runs the page reads: the newest shows whole, the others as
+/// their phases.
+const ANALYSIS_RUNS: i64 = 5;
+
+/// The size of a metric's chart of measurements, and the margin inside it, in pixels.
+const CHART_WIDTH: f64 = 240.0;
+const CHART_HEIGHT: f64 = 48.0;
+const CHART_MARGIN: f64 = 5.0;
+
+/// The most characters of a measurement's value shown as text.
+const VALUE_TEXT_LIMIT: usize = 200;
 
 /// The forms of the services section, to tell which one a refusal belongs beside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +93,73 @@ impl ServiceDrafts {
     fn problem(&self, form: ServiceForm, service: &str) -> Option<&str> {
         self.problem.as_ref().filter(|_| self.is(form, service)).map(|(_, _, message)| message.as_str())
     }
+}
+
+/// What a service has done lately, beside its slots: each slot's last minute through the router,
+/// and the service's last analysis runs.
+#[derive(Debug, Default)]
+pub(crate) struct Recent {
+    /// Each slot's requests over the last [`LIVE_SECONDS`], by slot name.
+    windows: Vec<(String, Window)>,
+    /// The last analysis runs, newest first.
+    analyses: Vec<Analysis>,
+}
+
+impl Recent {
+    /// A slot's window (an empty one when the router has not seen the slot).
+    fn window(&self, slot: &str) -> Window {
+        self.windows.iter().find(|(name, _)| name == slot).map(|(_, window)| *window).unwrap_or_default()
+    }
+}
+
+/// An analysis run as the page shows it.
+#[derive(Debug)]
+struct Analysis {
+    /// Its phase, verdict and metrics with their measurements.
+    state: AnalysisState,
+    /// Its template's name.
+    template: String,
+    /// The run (of a pipeline) whose deployment job started it, while it exists.
+    run: Option<RunId>,
+    started_at: Timestamp,
+    finished_at: Option<Timestamp>,
+}
+
+impl Analysis {
+    fn of(run: &AnalysisRun) -> Self {
+        Self {
+            state: analysis_state(run),
+            template: run.template_name.clone(),
+            run: run.run,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+        }
+    }
+}
+
+/// What the services have done lately, by service id, read through [`delivery::recent`] as the
+/// viewer. A service deleted since `services` was read shows without it.
+///
+/// # Errors
+/// When the service layer refuses or the store fails.
+pub(crate) async fn recent(
+    state: &AppState,
+    viewer: &Viewer,
+    environment: &str,
+    services: &[Service],
+) -> Result<BTreeMap<i64, Recent>, UiError> {
+    let caller = viewer.caller();
+    let mut recent = BTreeMap::new();
+    for service in services {
+        match delivery::recent(state, &caller, environment, &service.name, LIVE_SECONDS, ANALYSIS_RUNS).await {
+            Ok((windows, runs)) => {
+                recent.insert(service.id, Recent { windows, analyses: runs.iter().map(Analysis::of).collect() });
+            }
+            Err(ServiceError::NotFound(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(recent)
 }
 
 fn problem_note(problem: Option<&str>) -> Markup {
@@ -124,6 +211,196 @@ pub(crate) fn success_rate(slot: &ServiceSlot) -> String {
         .map_or_else(|| "—".to_owned(), |rate| format!("{}%", tenths(rate)))
 }
 
+/// A slot's last [`LIVE_SECONDS`] through the router: its success rate (answers that were no
+/// server error among all, as [`Window::success_rate`] and the `slipway` analysis provider count
+/// them; rounded down, so that 100% means none failed), requests per second and 99th percentile
+/// latency.
+#[must_use]
+pub(crate) fn live_line(window: &Window) -> String {
+    let total = window.total();
+    let Some(success) = per_mille(u128::from(total - window.server_errors.min(total)), u128::from(total), false)
+    else {
+        return format!("no requests in the last {LIVE_SECONDS} s");
+    };
+    let latency = window.latency_ms(0.99).map_or_else(|| "—".to_owned(), |ms| format!("{ms:.1} ms"));
+    format!(
+        "success {}% · {:.1} req/s · p99 {latency} (last {LIVE_SECONDS} s)",
+        tenths(success),
+        window.request_rate()
+    )
+}
+
+/// The class of an analysis phase (a run's, a metric's or a measurement's): green, red, amber,
+/// or grey while it runs, is pending or was terminated.
+fn phase_class(phase: &str) -> &'static str {
+    match phase {
+        "Successful" => "s-ok",
+        "Failed" | "Error" => "s-fail",
+        "Inconclusive" => "s-warn",
+        _ => "s-wait",
+    }
+}
+
+fn phase_badge(phase: &str) -> Markup {
+    html! { span class=(format!("badge {}", phase_class(phase))) { (phase) } }
+}
+
+/// The number a measurement's value charts as: a number, or an array's first number.
+fn chart_value(value: Option<&serde_json::Value>) -> Option<f64> {
+    match value? {
+        serde_json::Value::Number(number) => number.as_f64(),
+        serde_json::Value::Array(items) => items.iter().find_map(serde_json::Value::as_f64),
+        _ => None,
+    }
+    .filter(|number| number.is_finite())
+}
+
+/// A number for people, to four decimals at most: `0.9923`, `12`.
+fn short_number(number: f64) -> String {
+    let text = format!("{number:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" { "0".to_owned() } else { text.to_owned() }
+}
+
+/// A measurement that does not chart, as text: its value (a string as it is, anything else as
+/// JSON, cut short), or why there is none.
+fn measurement_text(measurement: &MeasurementState) -> String {
+    let text = match &measurement.value {
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(value) => value.to_string(),
+        None => measurement.message.clone().unwrap_or_else(|| "no value".to_owned()),
+    };
+    match text.char_indices().nth(VALUE_TEXT_LIMIT) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
+/// A metric's numeric measurements as a chart: one point per measurement, oldest on the left,
+/// coloured by its phase, the height scaled from the lowest value to the highest; each point's
+/// title tells its value, phase and time (and message).
+fn measurement_chart(metric: &str, points: &[(f64, &MeasurementState)]) -> Markup {
+    let low = points.iter().map(|(value, _)| *value).fold(f64::INFINITY, f64::min);
+    let high = points.iter().map(|(value, _)| *value).fold(f64::NEG_INFINITY, f64::max);
+    let last = points.len().saturating_sub(1);
+    let inner = (CHART_WIDTH - 2.0 * CHART_MARGIN, CHART_HEIGHT - 2.0 * CHART_MARGIN);
+    let placed: Vec<(String, String, &(f64, &MeasurementState))> = points
+        .iter()
+        .enumerate()
+        .map(|(index, point)| {
+            #[expect(clippy::cast_precision_loss, reason = "a metric has far fewer than 2^52 measurements")]
+            let x = if last == 0 { CHART_WIDTH / 2.0 } else { CHART_MARGIN + inner.0 * index as f64 / last as f64 };
+            let y = if high > low { CHART_MARGIN + inner.1 * (high - point.0) / (high - low) } else { CHART_HEIGHT / 2.0 };
+            (format!("{x:.1}"), format!("{y:.1}"), point)
+        })
+        .collect();
+    let line: Vec<String> = placed.iter().map(|(x, y, _)| format!("{x},{y}")).collect();
+    let label = format!(
+        "{} measurement{} of {metric}, from {} to {}",
+        points.len(),
+        if points.len() == 1 { "" } else { "s" },
+        short_number(low),
+        short_number(high)
+    );
+    html! {
+        svg.measurements width=(CHART_WIDTH) height=(CHART_HEIGHT) viewBox=(format!("0 0 {CHART_WIDTH} {CHART_HEIGHT}")) role="img" aria-label=(label) {
+            @if placed.len() > 1 { polyline points=(line.join(" ")) {} }
+            @for (x, y, (value, measurement)) in &placed {
+                circle class=(format!("point {}", phase_class(&measurement.phase))) cx=(x) cy=(y) r="3.5" {
+                    title {
+                        (value) " · " (measurement.phase) " · " (format_time(Timestamp::from_millis(measurement.finished_at)))
+                        @if let Some(message) = &measurement.message { " · " (message) }
+                    }
+                }
+            }
+        }
+        " " span.muted.range { (short_number(low)) @if high > low { " to " (short_number(high)) } }
+    }
+}
+
+/// A metric's measurements: the numeric ones as a chart, the others (objects, strings, none)
+/// listed as text.
+fn measurements_cell(metric: &MetricState) -> Markup {
+    let mut points = Vec::new();
+    let mut others = Vec::new();
+    for measurement in &metric.measurements {
+        match chart_value(measurement.value.as_ref()) {
+            Some(value) => points.push((value, measurement)),
+            None => others.push(measurement),
+        }
+    }
+    html! {
+        @if metric.measurements.is_empty() {
+            span.muted { "not measured yet" }
+        }
+        @if !points.is_empty() {
+            (measurement_chart(&metric.name, &points))
+        }
+        @if !others.is_empty() {
+            ul.measurement-values {
+                @for measurement in &others {
+                    li {
+                        span class=(format!("phase {}", phase_class(&measurement.phase))) { (measurement.phase) } " "
+                        code { (measurement_text(measurement)) }
+                        span.muted { " " (format_time(Timestamp::from_millis(measurement.finished_at))) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A service's last analysis run whole, and the phases of the ones before it.
+fn analyses_part(analyses: &[Analysis]) -> Markup {
+    html! {
+        h4 { "Last analysis" }
+        @if let Some((last, earlier)) = analyses.split_first() {
+            @let state = &last.state;
+            div.analysis {
+                p.analysis-head {
+                    "#" (state.id) " " (phase_badge(&state.phase))
+                    " " span.muted { "template " } code { (last.template) }
+                    @if let Some(run) = last.run { " " span.muted { "from run " } a href=(format!("/runs/{run}")) { "#" (run) } }
+                    span.muted {
+                        " · started " (format_time(last.started_at))
+                        @match last.finished_at {
+                            Some(finished) => { " · ended " (format_time(finished)) }
+                            None => { " · still measuring" }
+                        }
+                    }
+                }
+                @if let Some(message) = &state.message {
+                    p.analysis-message { (message) }
+                }
+                @if state.metrics.is_empty() {
+                    p.empty { "No metrics (its template could not be read)." }
+                } @else {
+                    table.list.analysis-metrics {
+                        thead { tr { th { "Metric" } th { "Phase" } th { "Measurements" } } }
+                        tbody {
+                            @for metric in &state.metrics {
+                                tr {
+                                    td.metric-name { (metric.name) }
+                                    td { (phase_badge(&metric.phase)) }
+                                    td.measurements { (measurements_cell(metric)) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !earlier.is_empty() {
+                    p.muted.earlier-analyses {
+                        "Before it: "
+                        @for analysis in earlier { "#" (analysis.state.id) " " (phase_badge(&analysis.state.phase)) " " }
+                    }
+                }
+            }
+        } @else {
+            p.empty { "No analysis runs yet." }
+        }
+    }
+}
+
 /// The badge of a service's router.
 fn router_badge(state: &str) -> Markup {
     let class = match state {
@@ -151,9 +428,11 @@ pub(crate) fn services_section(
     viewer: &Viewer,
     environment: &str,
     services: &[Service],
+    recent: &BTreeMap<i64, Recent>,
     drafts: &ServiceDrafts,
 ) -> Markup {
     let admin = viewer.user.role == UserRole::Admin;
+    let nothing = Recent::default();
     let encoded = url_encode(environment);
     html! {
         section.panel #services {
@@ -167,7 +446,7 @@ pub(crate) fn services_section(
                 p.empty { "No services." }
             }
             @for service in services {
-                (service_part(viewer, environment, service, drafts))
+                (service_part(viewer, environment, service, recent.get(&service.id).unwrap_or(&nothing), drafts))
             }
             @if admin {
                 h3 { "New service" }
@@ -183,7 +462,13 @@ pub(crate) fn services_section(
     }
 }
 
-fn service_part(viewer: &Viewer, environment: &str, service: &Service, drafts: &ServiceDrafts) -> Markup {
+fn service_part(
+    viewer: &Viewer,
+    environment: &str,
+    service: &Service,
+    recent: &Recent,
+    drafts: &ServiceDrafts,
+) -> Markup {
     let contributor = viewer.user.role != UserRole::Reader;
     let admin = viewer.user.role == UserRole::Admin;
     let path = service_path(environment, &service.name);
@@ -218,7 +503,7 @@ fn service_part(viewer: &Viewer, environment: &str, service: &Service, drafts: &
             } @else {
                 table.list.slots {
                     thead { tr {
-                        th { "Slot" } th { "Upstream" } th { "Weight" } th { "Share" } th { "Requests" } th { "Success rate" }
+                        th { "Slot" } th { "Upstream" } th { "Weight" } th { "Share" } th { "Requests" } th { "Success rate" } th { "Live" }
                         @if contributor { th { "" } }
                     } }
                     tbody {
@@ -234,6 +519,7 @@ fn service_part(viewer: &Viewer, environment: &str, service: &Service, drafts: &
                                     span.muted { " (" (requests.ok) " ok, " (requests.client_errors) " 4xx, " (requests.server_errors) " 5xx)" }
                                 }
                                 td.num.success { (success_rate(slot)) }
+                                td.live { (live_line(&recent.window(&slot.name))) }
                                 @if contributor {
                                     td {
                                         form.inline method="post" action=(format!("{path}/slots/{}/delete", url_encode(&slot.name))) {
@@ -247,6 +533,7 @@ fn service_part(viewer: &Viewer, environment: &str, service: &Service, drafts: &
                     }
                 }
             }
+            (analyses_part(&recent.analyses))
             @if contributor {
                 @if !service.slots.is_empty() {
                     h4 { "Traffic" }
@@ -544,6 +831,8 @@ pub(crate) async fn swap(
 mod tests {
     use super::*;
     use slipway_api::SlotRequests;
+    use slipway_delivery::Metrics;
+    use slipway_events::delivery::{AnalysisState, MeasurementState, MetricState};
 
     fn slot(name: &str, weight: u32, ok: u64, client_errors: u64, server_errors: u64) -> ServiceSlot {
         ServiceSlot {
@@ -590,7 +879,7 @@ mod tests {
         let shown = |role: UserRole| {
             let viewer = Viewer::for_tests("ana", role);
             let services = [service(vec![slot("blue", 1, 3, 0, 1), slot("green", 3, 0, 0, 0)])];
-            services_section(&viewer, "prod <1>", &services, &ServiceDrafts::default()).into_string()
+            services_section(&viewer, "prod <1>", &services, &BTreeMap::new(), &ServiceDrafts::default()).into_string()
         };
         let reader = shown(UserRole::Reader);
         assert!(!reader.contains("<form"), "{reader}");
@@ -622,10 +911,142 @@ mod tests {
             slot: ("red".to_owned(), "file:///\"x\"".to_owned(), "x".to_owned()),
             ..ServiceDrafts::refused(ServiceForm::Slot, "SHOP", "no <good>".to_owned())
         };
-        let shown = services_section(&viewer, "prod", &services, &drafts).into_string();
+        let shown = services_section(&viewer, "prod", &services, &BTreeMap::new(), &drafts).into_string();
         let after = shown.split("Add or replace a slot").nth(1).unwrap_or_default();
         assert!(after.contains("no &lt;good&gt;") && after.contains("value=\"file:///&quot;x&quot;\""), "{shown}");
         assert_eq!(shown.matches("role=\"alert\"").count(), 1, "{shown}");
         assert!(shown.contains("—"), "no weight at all: {shown}");
+    }
+
+    #[test]
+    fn live_numbers_read_well() {
+        let metrics = Metrics::new();
+        assert_eq!(live_line(&metrics.window("prod/shop", "blue", LIVE_SECONDS)), "no requests in the last 60 s");
+        assert_eq!(live_line(&Window::default()), "no requests in the last 60 s", "no router on this server");
+        for _ in 0..10 {
+            metrics.record("prod/shop", "blue", 200, 0.004);
+        }
+        metrics.record("prod/shop", "blue", 404, 0.002);
+        metrics.record("prod/shop", "blue", 503, 0.2);
+        let window = metrics.window("prod/shop", "blue", LIVE_SECONDS);
+        let line = live_line(&window);
+        assert!(line.starts_with("success 91.6% · 0.2 req/s · p99 "), "11 of 12 were no server error: {line}");
+        assert!(line.ends_with(" ms (last 60 s)"), "{line}");
+        let rounded = window.success_rate().map(|rate| format!("{:.1}", (rate * 1000.0).floor() / 10.0));
+        assert_eq!(rounded.as_deref(), Some("91.6"), "the same rate as analysis measures");
+        for _ in 0..120 {
+            metrics.record("prod/shop", "green", 200, 0.001);
+        }
+        let green = live_line(&metrics.window("prod/shop", "green", LIVE_SECONDS));
+        assert!(green.starts_with("success 100% · 2.0 req/s · p99 "), "{green}");
+    }
+
+    fn measured(phase: &str, value: Option<serde_json::Value>, message: Option<&str>, at: i64) -> MeasurementState {
+        MeasurementState { phase: phase.to_owned(), value, message: message.map(str::to_owned), finished_at: at }
+    }
+
+    fn metric(measurements: Vec<MeasurementState>) -> MetricState {
+        MetricState { name: "success-rate".to_owned(), phase: "Failed".to_owned(), measurements }
+    }
+
+    #[test]
+    fn numbers_chart_and_other_values_list_as_text() {
+        let shown = measurements_cell(&metric(vec![
+            measured("Successful", Some(serde_json::json!(0.99)), None, 1_000),
+            measured("Failed", Some(serde_json::json!([0.7, 0.1])), Some("<i>low</i>"), 2_000),
+            measured("Inconclusive", Some(serde_json::json!({"a": "<b>"})), None, 3_000),
+            measured("Successful", Some(serde_json::json!("<b>up</b>")), None, 4_000),
+            measured("Error", None, Some("no series <yet>"), 5_000),
+            measured("Error", Some(serde_json::json!(["x"])), None, 6_000),
+        ]))
+        .into_string();
+        let chart = shown.split("</svg>").next().unwrap_or_default();
+        assert_eq!(chart.matches("<circle").count(), 2, "{shown}");
+        assert!(chart.contains("aria-label=\"2 measurements of success-rate, from 0.7 to 0.99\""), "{shown}");
+        assert!(chart.contains("<circle class=\"point s-ok\" cx=\"5.0\" cy=\"5.0\" r=\"3.5\">"), "the highest at the top: {shown}");
+        assert!(chart.contains("<circle class=\"point s-fail\" cx=\"235.0\" cy=\"43.0\" r=\"3.5\">"), "{shown}");
+        assert!(chart.contains("<title>0.99 · Successful · 1970-01-01 00:00:01 UTC</title>"), "{shown}");
+        assert!(chart.contains("0.7 · Failed · 1970-01-01 00:00:02 UTC · &lt;i&gt;low&lt;/i&gt;"), "{shown}");
+        assert!(chart.contains("<polyline points=\"5.0,5.0 235.0,43.0\">"), "{shown}");
+        let listed = shown.split("</svg>").nth(1).unwrap_or_default();
+        assert_eq!(listed.matches("<li>").count(), 4, "{shown}");
+        for text in ["{&quot;a&quot;:&quot;&lt;b&gt;&quot;}", "<code>&lt;b&gt;up&lt;/b&gt;</code>", "no series &lt;yet&gt;", "[&quot;x&quot;]"] {
+            assert!(listed.contains(text), "{text}: {shown}");
+        }
+        assert!(listed.contains("<span class=\"phase s-warn\">Inconclusive</span>"), "{shown}");
+        assert!(!shown.contains("<b>") && !shown.contains("<i>"), "{shown}");
+    }
+
+    #[test]
+    fn one_value_or_equal_values_chart_in_the_middle() {
+        let one = measurements_cell(&metric(vec![measured("Successful", Some(serde_json::json!(3)), None, 0)])).into_string();
+        assert!(one.contains("cx=\"120.0\" cy=\"24.0\"") && !one.contains("<polyline"), "{one}");
+        assert!(one.contains("aria-label=\"1 measurement of success-rate, from 3 to 3\""), "{one}");
+        let flat = measurements_cell(&metric(vec![
+            measured("Successful", Some(serde_json::json!(1)), None, 0),
+            measured("Inconclusive", Some(serde_json::json!(1.0)), None, 0),
+        ]))
+        .into_string();
+        assert_eq!(flat.matches("cy=\"24.0\"").count(), 2, "{flat}");
+        assert!(flat.contains("point s-warn") && !flat.contains("<ul"), "{flat}");
+        let none = measurements_cell(&metric(Vec::new())).into_string();
+        assert!(none.contains("not measured yet") && !none.contains("<svg"), "{none}");
+    }
+
+    #[test]
+    fn phases_and_values_read_well() {
+        for (phase, class) in [
+            ("Successful", "s-ok"),
+            ("Failed", "s-fail"),
+            ("Error", "s-fail"),
+            ("Inconclusive", "s-warn"),
+            ("Running", "s-wait"),
+            ("Terminated", "s-wait"),
+            ("Pending", "s-wait"),
+            ("<odd>", "s-wait"),
+        ] {
+            assert_eq!(phase_class(phase), class, "{phase}");
+        }
+        assert_eq!(short_number(0.99), "0.99");
+        assert_eq!(short_number(12.0), "12");
+        assert_eq!(short_number(1.234_56), "1.2346");
+        assert_eq!(short_number(-0.000_01), "0");
+        assert_eq!(short_number(-2.5), "-2.5");
+        assert_eq!(chart_value(Some(&serde_json::json!([null, "a", 4, 5]))), Some(4.0), "an array's first number");
+        assert_eq!(chart_value(Some(&serde_json::json!(true))), None);
+        assert_eq!(chart_value(None), None);
+        let long = measured("Successful", Some(serde_json::json!("é".repeat(300))), None, 0);
+        assert_eq!(measurement_text(&long), format!("{}…", "é".repeat(VALUE_TEXT_LIMIT)));
+    }
+
+    fn analysis(id: i64, phase: &str, finished: Option<i64>) -> Analysis {
+        Analysis {
+            state: AnalysisState {
+                id,
+                phase: phase.to_owned(),
+                message: Some(format!("run {id}: <verdict>")),
+                metrics: vec![metric(vec![measured("Failed", Some(serde_json::json!(0.5)), None, 0)])],
+            },
+            template: "<inline>".to_owned(),
+            run: Some(RunId(42)),
+            started_at: Timestamp::from_millis(60_000),
+            finished_at: finished.map(Timestamp::from_millis),
+        }
+    }
+
+    #[test]
+    fn the_last_analysis_shows_whole_and_the_ones_before_it_as_phases() {
+        let shown = analyses_part(&[analysis(7, "Inconclusive", None), analysis(6, "Successful", Some(0))]).into_string();
+        assert!(shown.contains("#7 <span class=\"badge s-warn\">Inconclusive</span>"), "{shown}");
+        assert!(shown.contains("<code>&lt;inline&gt;</code>") && shown.contains("href=\"/runs/42\""), "{shown}");
+        assert!(shown.contains("started 1970-01-01 00:01:00 UTC · still measuring"), "{shown}");
+        assert!(shown.contains("<p class=\"analysis-message\">run 7: &lt;verdict&gt;</p>"), "{shown}");
+        assert!(!shown.contains("run 6: "), "only the last run's verdict: {shown}");
+        assert!(shown.contains("<td class=\"metric-name\">success-rate</td><td><span class=\"badge s-fail\">Failed</span>"), "{shown}");
+        assert!(shown.contains("Before it: #6 <span class=\"badge s-ok\">Successful</span>"), "{shown}");
+        let ended = analyses_part(&[analysis(8, "Terminated", Some(120_000))]).into_string();
+        assert!(ended.contains("s-wait\">Terminated") && ended.contains("ended 1970-01-01 00:02:00 UTC"), "{ended}");
+        assert!(!ended.contains("Before it"), "{ended}");
+        assert!(analyses_part(&[]).into_string().contains("No analysis runs yet."));
     }
 }

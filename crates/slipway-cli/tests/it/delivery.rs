@@ -106,6 +106,50 @@ stages:
     )
 }
 
+/// Blue-green: version 4 into the `green` slot, which never becomes healthy (`--unhealthy`), so
+/// it is never registered and the swap never happens.
+fn blue_green(slipway: &str) -> String {
+    format!(
+        r"trigger: none
+stages:
+- stage: release
+  jobs:
+  - deployment: web
+    environment: production
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - task: SlipwayDeploySlot@1
+            inputs:
+              service: web
+              slot: green
+              command: {slipway}
+              arguments: demo-service --version v4 --unhealthy
+              healthTimeoutSeconds: 3
+        routeTraffic:
+          steps:
+          - task: SlipwayTraffic@1
+            inputs:
+              service: web
+              action: swap
+              slot: green
+              with: stable
+"
+    )
+}
+
+/// A job that is not a deployment job may not touch services.
+const NOT_A_DEPLOYMENT: &str = r"trigger: none
+steps:
+- task: SlipwayTraffic@1
+  inputs:
+    service: web
+    action: route
+    slot: stable
+    percent: 0
+";
+
 fn output(command: &mut Command) -> (bool, String) {
     let output = command.output().unwrap_or_else(|error| panic!("{error}"));
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
@@ -149,7 +193,12 @@ fn a_bad_canary_is_rolled_back_on_its_own_and_a_good_one_is_promoted() {
     let slipway = env!("CARGO_BIN_EXE_slipway");
     make_repository(
         &server.dir.join("repo"),
-        &[("first.yml", &first_release(slipway)), ("canary.yml", &canary_release(slipway))],
+        &[
+            ("first.yml", &first_release(slipway)),
+            ("canary.yml", &canary_release(slipway)),
+            ("bluegreen.yml", &blue_green(slipway)),
+            ("plain.yml", NOT_A_DEPLOYMENT),
+        ],
     );
     let listen = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
@@ -160,6 +209,8 @@ fn a_bad_canary_is_rolled_back_on_its_own_and_a_good_one_is_promoted() {
         &["services", "create", "production", "web", "--listen", &listen],
         &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
         &["pipelines", "create", "--name", "canary", "--repo", "repo", "--file", "canary.yml"],
+        &["pipelines", "create", "--name", "bluegreen", "--repo", "repo", "--file", "bluegreen.yml"],
+        &["pipelines", "create", "--name", "plain", "--repo", "repo", "--file", "plain.yml"],
     ] {
         let (ok, text) = output(&mut server.admin(arguments));
         assert!(ok, "slipway {arguments:?}: {text}");
@@ -202,4 +253,17 @@ fn a_bad_canary_is_rolled_back_on_its_own_and_a_good_one_is_promoted() {
     assert_eq!(last["result"], "Succeeded", "{last:#}");
     let (_, services) = output(&mut server.admin(&["services", "list", "production", "--format", "json"]));
     assert!(services.contains("stable") && !services.contains("canary"), "{services}");
+
+    // Blue-green: the green version never answers its health check, so it never takes traffic.
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "bluegreen", "--wait"]));
+    assert!(!ok, "the blue-green run with an unhealthy version should fail:\n{text}");
+    assert!(text.contains("not healthy") || text.contains("healthy within"), "says why:\n{text}");
+    assert_eq!(versions(&listen, 10), [("v3".to_owned(), 10)].into(), "{text}");
+    let (_, services) = output(&mut server.admin(&["services", "list", "production", "--format", "json"]));
+    assert!(!services.contains("green"), "the unhealthy version was never registered: {services}");
+
+    // Only deployment jobs, and only for their own environment's services.
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "plain", "--wait"]));
+    assert!(!ok && text.contains("is not a deployment job"), "{text}");
+    assert_eq!(versions(&listen, 5), [("v3".to_owned(), 5)].into(), "{text}");
 }

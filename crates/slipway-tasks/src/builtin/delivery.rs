@@ -162,7 +162,6 @@ fn deploy(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
     let working = host.working_directory();
     let mut environment = pairs(inputs, "environment")?;
     environment.push(("SLIPWAY_SERVICE".into(), service.clone()));
-    environment.push(("SLIPWAY_SLOT".into(), slot.clone()));
     let environment_name = host.variable("Environment.Name").unwrap_or_default();
     let process = SlotProcess {
         key: format!("{environment_name}/{service}/{slot}"),
@@ -201,8 +200,8 @@ fn deploy(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
     };
     stop_retired(host, &answer);
     host.log(&format!("Service {}", describe(&answer)));
-    host.set_variable("upstream", &started.upstream, SetVariable { output: true, ..SetVariable::default() });
-    host.set_variable("port", &started.port.to_string(), SetVariable { output: true, ..SetVariable::default() });
+    host.set_variable("upstream", &started.upstream, SetVariable::default());
+    host.set_variable("port", &started.port.to_string(), SetVariable::default());
     Ok(Outcome::Succeeded)
 }
 
@@ -275,7 +274,7 @@ fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String>
     let request = DeliveryRequest::StartAnalysis { service: service.clone(), template_name, template, args, load };
     let mut state = analysis_state(host.delivery(&request)?)?;
     host.log(&format!("Analysis run {} of service '{service}' started.", state.id));
-    host.set_variable("analysisRun", &state.id.to_string(), SetVariable { output: true, ..SetVariable::default() });
+    host.set_variable("analysisRun", &state.id.to_string(), SetVariable::default());
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let started = Instant::now();
     loop {
@@ -307,7 +306,7 @@ fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String>
             Err(message) => return Err(message),
         };
     }
-    host.set_variable("phase", &state.phase, SetVariable { output: true, ..SetVariable::default() });
+    host.set_variable("phase", &state.phase, SetVariable::default());
     let because = state.message.as_deref().map(|message| format!(": {message}")).unwrap_or_default();
     let summary: Vec<String> = state.metrics.iter().map(|metric| format!("{} {}", metric.name, metric.phase)).collect();
     host.log(&format!("Analysis run {} ended {} ({}).", state.id, state.phase, summary.join(", ")));
