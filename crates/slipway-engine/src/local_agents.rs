@@ -299,14 +299,22 @@ impl Uplink for LocalUplink {
         &self,
         request: &slipway_events::delivery::DeliveryRequest,
     ) -> Result<slipway_events::delivery::DeliveryAnswer, UplinkError> {
-        self.handle.block_on(async {
+        let (store, lease, duration) = (self.store.clone(), self.lease.clone(), self.duration);
+        let (delivery, request) = (Arc::clone(&self.delivery), request.clone());
+        // On the runtime's threads, not this one: the job's thread is confined (Landlock), and
+        // whatever threads the room's work would start from here (the blocking pool's, for files
+        // and nginx) would be confined for good, and fail the server's own work later.
+        let task = self.handle.spawn(async move {
             // Only the job that holds the lease may ask, as over HTTP.
-            self.store.renew_lease(&self.lease, self.duration).await.map_err(uplink_error)?;
-            let job = self.store.job(self.lease.job).await.map_err(uplink_error)?;
-            self.delivery.operate(&job, request.clone()).await.map_err(|refusal| match refusal {
+            store.renew_lease(&lease, duration).await.map_err(uplink_error)?;
+            let job = store.job(lease.job).await.map_err(uplink_error)?;
+            delivery.operate(&job, request).await.map_err(|refusal| match refusal {
                 crate::hooks::DeliveryRefusal::Store(error) => uplink_error(error),
                 other => UplinkError::Refused(other.to_string()),
             })
-        })
+        });
+        self.handle
+            .block_on(task)
+            .map_err(|error| UplinkError::Transient(format!("the delivery room's task ended: {error}")))?
     }
 }

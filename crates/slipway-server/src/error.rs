@@ -76,7 +76,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let detail = match &self {
-            Self::Internal(_) => "the server could not complete the request; its log has the details".to_owned(),
+            Self::Internal(cause) => {
+                // The answer hides the cause; the log must have it, as the answer says.
+                tracing::error!(cause = cause.as_str(), "a request failed inside the server");
+                "the server could not complete the request; its log has the details".to_owned()
+            }
             other => other.to_string(),
         };
         let problem = slipway_api::Problem {

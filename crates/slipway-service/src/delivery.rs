@@ -135,8 +135,10 @@ pub async fn recent(
         .slots
         .iter()
         .map(|slot| {
-            let window =
-                state.routers().map(|routers| routers.metrics().window(&label, &slot.name, seconds)).unwrap_or_default();
+            let window = state
+                .routers()
+                .map(|routers| routers.metrics().window(&label, &slot.name, seconds))
+                .unwrap_or_default();
             (slot.name.clone(), window)
         })
         .collect();

@@ -1,9 +1,11 @@
 //! What Slipway's test suites share, and nothing else uses (a dev-dependency only): a throwaway
 //! PostgreSQL server for the tests of the store and of the server ([`postgres`]), and the rule
 //! that decides whether a test without what it needs is skipped or fails: [`postgres_or_skip`],
-//! and [`needed_or_skip`] for the rest (the corpus, `node`, Landlock, Chromium). Every such test
+//! and [`needed_or_skip`] for the rest (the corpus, `node`, Landlock, Chromium); an nginx of its own
+//! for services it fronts ([`nginx::nginx_or_skip`]). Every such test
 //! has a `SLIPWAY_REQUIRE_*` switch; `.ci/run` sets them all, so CI never skips one.
 
+pub mod nginx;
 pub mod postgres;
 
 use std::io::Write as _;

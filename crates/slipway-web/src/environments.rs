@@ -568,9 +568,11 @@ mod tests {
         assert_eq!(chart.matches("<circle").count(), 2, "{part}");
         assert!(chart.contains("point s-ok") && chart.contains("point s-fail"), "{part}");
         assert!(chart.contains("<title>0.99 · Successful · "), "{part}");
-        assert!(part.contains(&format!("Before it: #{} <span class=\"badge s-ok\">Successful</span>", earlier.id)), "{part}");
+        assert!(
+            part.contains(&format!("Before it: #{} <span class=\"badge s-ok\">Successful</span>", earlier.id)),
+            "{part}"
+        );
         assert!(!body.contains("<b>0.7"), "{body}");
-        eprintln!("PART {part}");
         let quiet = between(&body, &format!("id=\"service-{}\"", quiet.name), "</section>");
         assert!(quiet.contains("No slots yet") && quiet.contains("No analysis runs yet."), "{quiet}");
         Ok(())

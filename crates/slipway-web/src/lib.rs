@@ -15,8 +15,9 @@
 //! - `/environments` and `/environments/{name}`: environments, what runs where, their deployment
 //!   history and the checks on them, which admins add and delete there (see [`environments`]);
 //!   and their services: each router's address and state, its slots with their weights, share of
-//!   the traffic, requests and success rate, which contributors set, remove, weigh and swap there
-//!   and admins create and delete (see [`services`]).
+//!   the traffic, requests and success rate (and their last minute through the router), which
+//!   contributors set, remove, weigh and swap there and admins create and delete, and each
+//!   service's last analysis run with its measurements charted (see [`services`]).
 //! - The run page's panel of what its stages wait for (checkpoints), with Approve and Reject
 //!   buttons for an approval's approvers; `/approvals`: the approvals waiting for the signed-in
 //!   user (see [`approvals`]).
@@ -26,7 +27,8 @@
 //!   token tied to the session (see [`session`]).
 //!
 //! Pages read what they show with a fixed number of store queries, none per run or per job (the
-//! environments list reads each environment's newest deployment: one query per environment; the
+//! environments list reads each environment's newest deployment: one query per environment; an
+//! environment's page each service's slots and last analysis runs: three queries per service; the
 //! Agents page each pool's checks: one query per pool).
 //! Everything shown is escaped ([`maud`] escapes by default; log lines go through [`log`]).
 

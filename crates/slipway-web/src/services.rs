@@ -218,16 +218,11 @@ pub(crate) fn success_rate(slot: &ServiceSlot) -> String {
 #[must_use]
 pub(crate) fn live_line(window: &Window) -> String {
     let total = window.total();
-    let Some(success) = per_mille(u128::from(total - window.server_errors.min(total)), u128::from(total), false)
-    else {
+    let Some(success) = per_mille(u128::from(total - window.server_errors.min(total)), u128::from(total), false) else {
         return format!("no requests in the last {LIVE_SECONDS} s");
     };
     let latency = window.latency_ms(0.99).map_or_else(|| "—".to_owned(), |ms| format!("{ms:.1} ms"));
-    format!(
-        "success {}% · {:.1} req/s · p99 {latency} (last {LIVE_SECONDS} s)",
-        tenths(success),
-        window.request_rate()
-    )
+    format!("success {}% · {:.1} req/s · p99 {latency} (last {LIVE_SECONDS} s)", tenths(success), window.request_rate())
 }
 
 /// The class of an analysis phase (a run's, a metric's or a measurement's): green, red, amber,
@@ -290,7 +285,8 @@ fn measurement_chart(metric: &str, points: &[(f64, &MeasurementState)]) -> Marku
         .map(|(index, point)| {
             #[expect(clippy::cast_precision_loss, reason = "a metric has far fewer than 2^52 measurements")]
             let x = if last == 0 { CHART_WIDTH / 2.0 } else { CHART_MARGIN + inner.0 * index as f64 / last as f64 };
-            let y = if high > low { CHART_MARGIN + inner.1 * (high - point.0) / (high - low) } else { CHART_HEIGHT / 2.0 };
+            let y =
+                if high > low { CHART_MARGIN + inner.1 * (high - point.0) / (high - low) } else { CHART_HEIGHT / 2.0 };
             (format!("{x:.1}"), format!("{y:.1}"), point)
         })
         .collect();
@@ -963,14 +959,22 @@ mod tests {
         let chart = shown.split("</svg>").next().unwrap_or_default();
         assert_eq!(chart.matches("<circle").count(), 2, "{shown}");
         assert!(chart.contains("aria-label=\"2 measurements of success-rate, from 0.7 to 0.99\""), "{shown}");
-        assert!(chart.contains("<circle class=\"point s-ok\" cx=\"5.0\" cy=\"5.0\" r=\"3.5\">"), "the highest at the top: {shown}");
+        assert!(
+            chart.contains("<circle class=\"point s-ok\" cx=\"5.0\" cy=\"5.0\" r=\"3.5\">"),
+            "the highest at the top: {shown}"
+        );
         assert!(chart.contains("<circle class=\"point s-fail\" cx=\"235.0\" cy=\"43.0\" r=\"3.5\">"), "{shown}");
         assert!(chart.contains("<title>0.99 · Successful · 1970-01-01 00:00:01 UTC</title>"), "{shown}");
         assert!(chart.contains("0.7 · Failed · 1970-01-01 00:00:02 UTC · &lt;i&gt;low&lt;/i&gt;"), "{shown}");
         assert!(chart.contains("<polyline points=\"5.0,5.0 235.0,43.0\">"), "{shown}");
         let listed = shown.split("</svg>").nth(1).unwrap_or_default();
         assert_eq!(listed.matches("<li>").count(), 4, "{shown}");
-        for text in ["{&quot;a&quot;:&quot;&lt;b&gt;&quot;}", "<code>&lt;b&gt;up&lt;/b&gt;</code>", "no series &lt;yet&gt;", "[&quot;x&quot;]"] {
+        for text in [
+            "{&quot;a&quot;:&quot;&lt;b&gt;&quot;}",
+            "<code>&lt;b&gt;up&lt;/b&gt;</code>",
+            "no series &lt;yet&gt;",
+            "[&quot;x&quot;]",
+        ] {
             assert!(listed.contains(text), "{text}: {shown}");
         }
         assert!(listed.contains("<span class=\"phase s-warn\">Inconclusive</span>"), "{shown}");
@@ -979,7 +983,8 @@ mod tests {
 
     #[test]
     fn one_value_or_equal_values_chart_in_the_middle() {
-        let one = measurements_cell(&metric(vec![measured("Successful", Some(serde_json::json!(3)), None, 0)])).into_string();
+        let one =
+            measurements_cell(&metric(vec![measured("Successful", Some(serde_json::json!(3)), None, 0)])).into_string();
         assert!(one.contains("cx=\"120.0\" cy=\"24.0\"") && !one.contains("<polyline"), "{one}");
         assert!(one.contains("aria-label=\"1 measurement of success-rate, from 3 to 3\""), "{one}");
         let flat = measurements_cell(&metric(vec![
@@ -1036,13 +1041,17 @@ mod tests {
 
     #[test]
     fn the_last_analysis_shows_whole_and_the_ones_before_it_as_phases() {
-        let shown = analyses_part(&[analysis(7, "Inconclusive", None), analysis(6, "Successful", Some(0))]).into_string();
+        let shown =
+            analyses_part(&[analysis(7, "Inconclusive", None), analysis(6, "Successful", Some(0))]).into_string();
         assert!(shown.contains("#7 <span class=\"badge s-warn\">Inconclusive</span>"), "{shown}");
         assert!(shown.contains("<code>&lt;inline&gt;</code>") && shown.contains("href=\"/runs/42\""), "{shown}");
         assert!(shown.contains("started 1970-01-01 00:01:00 UTC · still measuring"), "{shown}");
         assert!(shown.contains("<p class=\"analysis-message\">run 7: &lt;verdict&gt;</p>"), "{shown}");
         assert!(!shown.contains("run 6: "), "only the last run's verdict: {shown}");
-        assert!(shown.contains("<td class=\"metric-name\">success-rate</td><td><span class=\"badge s-fail\">Failed</span>"), "{shown}");
+        assert!(
+            shown.contains("<td class=\"metric-name\">success-rate</td><td><span class=\"badge s-fail\">Failed</span>"),
+            "{shown}"
+        );
         assert!(shown.contains("Before it: #6 <span class=\"badge s-ok\">Successful</span>"), "{shown}");
         let ended = analyses_part(&[analysis(8, "Terminated", Some(120_000))]).into_string();
         assert!(ended.contains("s-wait\">Terminated") && ended.contains("ended 1970-01-01 00:02:00 UTC"), "{ended}");

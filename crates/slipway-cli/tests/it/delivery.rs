@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::support::{Server, make_repository};
+use crate::support::{Server, make_repository, scratch_directory};
 
 /// The first release: version 1 straight into the stable slot (`runOnce`).
 fn first_release(slipway: &str) -> String {
@@ -103,6 +103,41 @@ stages:
                 action: promote
                 slot: canary
 "
+    )
+}
+
+/// A canary judged by the version's own counts (`/stats` of the demo service, Argo's `web`
+/// provider), for a service nginx fronts (nginx counts its requests, not Slipway).
+fn canary_judged_by_the_service(slipway: &str) -> String {
+    canary_release(slipway).replace(
+        r"              template: |
+                metrics:
+                - name: success-rate
+                  interval: 2s
+                  count: 3
+                  initialDelay: 2s
+                  successCondition: result >= 0.95
+                  provider:
+                    slipway:
+                      slot: canary
+                      metric: success-rate
+                      window: 2s
+",
+        r"              args: canary=$(upstream)
+              template: |
+                args:
+                - name: canary
+                metrics:
+                - name: error-rate
+                  interval: 2s
+                  count: 2
+                  initialDelay: 2s
+                  successCondition: result <= 0.05
+                  provider:
+                    web:
+                      url: '{{args.canary}}/stats'
+                      jsonPath: '{$.errorRate}'
+",
     )
 }
 
@@ -266,4 +301,79 @@ fn a_bad_canary_is_rolled_back_on_its_own_and_a_good_one_is_promoted() {
     let (ok, text) = output(&mut server.admin(&["pipelines", "run", "plain", "--wait"]));
     assert!(!ok && text.contains("is not a deployment job"), "{text}");
     assert_eq!(versions(&listen, 5), [("v3".to_owned(), 5)].into(), "{text}");
+}
+
+/// Asks through `address` until every one of 10 answers comes from `version` (nginx takes a new
+/// configuration a moment after it is told to reload); what was seen last.
+fn settles_on(address: &str, version: &str) -> std::collections::BTreeMap<String, usize> {
+    let wanted: std::collections::BTreeMap<String, usize> = [(version.to_owned(), 10)].into();
+    let mut seen = versions(address, 10);
+    for _ in 0..100 {
+        if seen == wanted {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        seen = versions(address, 10);
+    }
+    seen
+}
+
+#[test]
+fn the_same_canary_through_nginx_is_rolled_back_on_its_own() {
+    let dir = scratch_directory("server");
+    let Some(nginx) = slipway_testing::nginx::nginx_or_skip("a canary through nginx", &dir.join("nginx"))
+        .unwrap_or_else(|error| panic!("{error}"))
+    else {
+        return;
+    };
+    std::fs::create_dir_all(dir.join("cwd")).unwrap_or_else(|error| panic!("{error}"));
+    let main_config = nginx.main_config.display().to_string();
+    let services_dir = nginx.services.display().to_string();
+    let server = Server::start_at(
+        dir.clone(),
+        &dir.join("cwd"),
+        &["--nginx-config", &main_config, "--nginx-services", &services_dir],
+    );
+    let slipway = env!("CARGO_BIN_EXE_slipway");
+    let canary = canary_judged_by_the_service(slipway);
+    assert!(canary.contains("/stats"), "the template was replaced");
+    make_repository(&server.dir.join("repo"), &[("first.yml", &first_release(slipway)), ("canary.yml", &canary)]);
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.to_string())
+        .unwrap_or_default();
+    for arguments in [
+        &["environments", "create", "production"][..],
+        &["services", "create", "production", "web", "--listen", &listen, "--provider", "nginx"],
+        &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
+        &["pipelines", "create", "--name", "canary", "--repo", "repo", "--file", "canary.yml"],
+    ] {
+        let (ok, text) = output(&mut server.admin(arguments));
+        assert!(ok, "slipway {arguments:?}: {text}");
+    }
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
+    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
+    assert_eq!(settles_on(&listen, "v1"), [("v1".to_owned(), 10)].into(), "{text}");
+
+    let (ok, text) = output(&mut server.admin(&[
+        "pipelines",
+        "run",
+        "canary",
+        "--param",
+        "version=v2",
+        "--param",
+        "errorRate=0.4",
+        "--wait",
+    ]));
+    assert!(!ok, "the bad canary's run should fail:\n{text}");
+    assert!(text.contains("error-rate: Failed"), "judged by the service's own counts:\n{text}\n{}", server.output());
+    assert_eq!(settles_on(&listen, "v1"), [("v1".to_owned(), 10)].into(), "back on v1 through nginx:\n{text}");
+    let last = deployments(&server).first().cloned().unwrap_or_default();
+    assert_eq!(last["outcome"], "rolledBack", "{last:#}");
+
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "canary", "--param", "version=v3", "--wait"]));
+    assert!(ok, "the good canary's run failed:\n{text}\n{}", server.output());
+    assert_eq!(settles_on(&listen, "v3"), [("v3".to_owned(), 10)].into(), "{text}");
+    drop(server);
+    drop(nginx);
 }

@@ -127,55 +127,27 @@ on_both_databases! {
     }
 }
 
-/// Debian's nginx with a main configuration that includes the services' files, or `None` (the
-/// test then says why it is skipped, unless `SLIPWAY_REQUIRE_NGINX=1`).
-fn nginx(directory: &std::path::Path) -> TestResult<Option<(slipway_delivery::nginx::Nginx, std::process::Child)>> {
-    let binary =
-        ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().map(std::path::PathBuf::from).find(|path| path.exists());
-    let available =
-        binary.clone().map(|_| ()).ok_or_else(|| "nginx is not installed (apt-get install nginx-light)".to_owned());
-    if !slipway_testing::needed_or_skip("services fronted by nginx", "NGINX", available) {
+/// Debian's nginx over `directory` as the server takes it, or `None` (skipped, unless
+/// `SLIPWAY_REQUIRE_NGINX=1`).
+fn nginx(
+    directory: &std::path::Path,
+) -> TestResult<Option<(slipway_delivery::nginx::Nginx, slipway_testing::nginx::TestNginx)>> {
+    let Some(started) = slipway_testing::nginx::nginx_or_skip("services fronted by nginx", directory)? else {
         return Ok(None);
-    }
-    let binary = binary.ok_or("no nginx")?;
-    std::fs::create_dir_all(directory.join("services"))?;
-    let dir = directory.display();
-    std::fs::write(
-        directory.join("nginx.conf"),
-        format!(
-            "worker_processes 1;\ndaemon off;\npid {dir}/nginx.pid;\nerror_log {dir}/error.log;\n\
-             events {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {dir}/body;\n  \
-             proxy_temp_path {dir}/proxy;\n  fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  \
-             scgi_temp_path {dir}/scgi;\n  include {dir}/services/*.conf;\n}}\n"
-        ),
-    )?;
-    let child = std::process::Command::new(&binary)
-        .arg("-p")
-        .arg(directory)
-        .arg("-c")
-        .arg(directory.join("nginx.conf"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    for _ in 0..100 {
-        if directory.join("nginx.pid").exists() {
-            let nginx = slipway_delivery::nginx::Nginx {
-                binary,
-                prefix: directory.to_path_buf(),
-                main_config: directory.join("nginx.conf"),
-                directory: directory.join("services"),
-            };
-            return Ok(Some((nginx, child)));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Err("nginx did not start".into())
+    };
+    let nginx = slipway_delivery::nginx::Nginx {
+        binary: started.binary.clone(),
+        prefix: started.prefix.clone(),
+        main_config: started.main_config.clone(),
+        directory: started.services.clone(),
+    };
+    Ok(Some((nginx, started)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_can_be_fronted_by_the_servers_nginx() -> TestResult {
     let directory = tempfile::tempdir()?;
-    let Some((nginx, mut child)) = nginx(&directory.path().join("nginx"))? else { return Ok(()) };
+    let Some((nginx, child)) = nginx(&directory.path().join("nginx"))? else { return Ok(()) };
     let outcome = async {
         let server = TestServer::start_with(
             &directory.path().join("data"),
@@ -238,8 +210,7 @@ async fn a_service_can_be_fronted_by_the_servers_nginx() -> TestResult {
         Ok::<_, Box<dyn std::error::Error>>(())
     }
     .await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     outcome
 }
 
