@@ -125,6 +125,22 @@ impl Series {
         entry.buckets[bucket_of(seconds)] += 1;
     }
 
+    /// One window per second from `from` to `to` that had requests.
+    fn seconds(&self, from: u64, to: u64) -> Vec<Window> {
+        self.seconds
+            .iter()
+            .filter(|second| second.second >= from && second.second <= to)
+            .map(|second| Window {
+                seconds: 1,
+                ok: second.ok,
+                client_errors: second.client_errors,
+                server_errors: second.server_errors,
+                buckets: second.buckets,
+            })
+            .filter(|window| window.total() > 0)
+            .collect()
+    }
+
     fn window(&self, from: u64, to: u64) -> Window {
         let mut window = Window::default();
         for second in self.seconds.iter().filter(|second| second.second >= from && second.second <= to) {
@@ -258,6 +274,17 @@ impl Metrics {
     fn series_of(&self, service: &str, slot: &str) -> Arc<Mutex<Series>> {
         let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(series.entry((service.to_owned(), slot.to_owned())).or_default())
+    }
+
+    /// A slot's requests second by second over the last `seconds` seconds (the current one
+    /// excluded, as it is not over), only the seconds that had requests: the samples a
+    /// statistical judge compares.
+    #[must_use]
+    pub fn per_second(&self, service: &str, slot: &str, seconds: u64) -> Vec<Window> {
+        let now = now_second();
+        let series = self.series_of(service, slot);
+        let series = series.lock().unwrap_or_else(PoisonError::into_inner);
+        series.seconds(now.saturating_sub(seconds.max(1)), now.saturating_sub(1))
     }
 
     /// A slot's requests over the last `seconds` seconds (the current one included).

@@ -149,6 +149,25 @@ impl DeliveryRoom {
                 }
                 self.change(&environment, &service, slots, Vec::new()).await?
             }
+            DeliveryRequest::Weights { weights, .. } => {
+                if weights.is_empty() {
+                    return Err(DeliveryRefusal::Invalid("give at least one slot's weight".into()));
+                }
+                let mut changes = Vec::new();
+                for (name, weight) in &weights {
+                    if *weight > 100 {
+                        return Err(DeliveryRefusal::Invalid(format!(
+                            "a slot's weight is 0 to 100, not {weight} (slot '{name}')"
+                        )));
+                    }
+                    changes.push((find(name)?, *weight));
+                }
+                let mut slots = slots;
+                for (index, weight) in changes {
+                    slots[index].2 = weight;
+                }
+                self.change(&environment, &service, slots, Vec::new()).await?
+            }
             DeliveryRequest::Swap { slot, with, .. } => {
                 let (first, second) = (find(&slot)?, find(&with)?);
                 let mut slots = slots;

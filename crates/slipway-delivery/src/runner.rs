@@ -29,6 +29,8 @@ const TICK: Duration = Duration::from_millis(250);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The router window of a metric with neither `window` nor `interval`.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(30);
+/// The time a judge compares when the metric says neither `window` nor `interval`.
+const DEFAULT_JUDGE_WINDOW: Duration = Duration::from_secs(60);
 /// The largest answer a provider may give.
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
@@ -57,7 +59,9 @@ pub fn measurements_of(run: &AnalysisRun) -> BTreeMap<String, Vec<Measurement>> 
 #[must_use]
 pub fn bind_service(mut template: AnalysisTemplate, service: &str) -> AnalysisTemplate {
     for metric in &mut template.metrics {
-        if let Provider::Slipway { service: named @ None, .. } = &mut metric.provider {
+        if let Provider::Slipway { service: named @ None, .. } | Provider::Judge { service: named @ None, .. } =
+            &mut metric.provider
+        {
             *named = Some(service.to_owned());
         }
     }
@@ -245,6 +249,44 @@ impl AnalysisRunner {
                 };
                 Ok(number(value))
             }
+            Provider::Judge { service, canary, baseline, metrics, window, config } => {
+                let service = self.service_of(run, service.as_deref()).await?;
+                let window = window.or(metric.interval).unwrap_or(DEFAULT_JUDGE_WINDOW);
+                let seconds = window.as_secs().clamp(1, crate::judge::MAX_SAMPLES as u64);
+                let label = metrics_label(&service);
+                let samples = |slot: &str| self.routers.metrics().per_second(&label, slot, seconds);
+                let (canary_seconds, baseline_seconds) = (samples(canary), samples(baseline));
+                if canary_seconds.is_empty() || baseline_seconds.is_empty() {
+                    return Err(format!(
+                        "no requests reached slot '{}' of service '{}' in the last {seconds} s: the judge compares \
+                         the canary with a baseline under the same traffic",
+                        if canary_seconds.is_empty() { canary } else { baseline },
+                        service.name
+                    ));
+                }
+                let series = |windows: &[crate::metrics::Window]| -> BTreeMap<String, Vec<f64>> {
+                    metrics.iter().map(|metric| (metric.name().to_owned(), sample(*metric, windows))).collect()
+                };
+                let (canary_series, baseline_series) = (series(&canary_seconds), series(&baseline_seconds));
+                let verdict = crate::judge::judge(&baseline_series, &canary_series, config);
+                let mut compared = serde_json::Map::new();
+                for metric in metrics {
+                    let name = metric.name();
+                    compared.insert(
+                        name.to_owned(),
+                        serde_json::json!({
+                            "baseline": baseline_series.get(name),
+                            "canary": canary_series.get(name),
+                        }),
+                    );
+                }
+                Ok(serde_json::json!({
+                    "score": verdict.score,
+                    "outcome": verdict.outcome,
+                    "verdict": verdict,
+                    "series": compared,
+                }))
+            }
             Provider::Prometheus { address, query, timeout } => {
                 let encoded: String = form_urlencoded::byte_serialize(query.as_bytes()).collect();
                 let url = format!("{}/api/v1/query?query={encoded}", address.trim_end_matches('/'));
@@ -349,6 +391,21 @@ impl AnalysisRunner {
             }
         });
     }
+}
+
+/// One metric's value in each second (a second's error rate, latency quantile in seconds, ...).
+fn sample(metric: RouterMetric, seconds: &[crate::metrics::Window]) -> Vec<f64> {
+    seconds
+        .iter()
+        .filter_map(|second| match metric {
+            RouterMetric::SuccessRate => second.success_rate(),
+            RouterMetric::ErrorRate => second.success_rate().map(|rate| 1.0 - rate),
+            RouterMetric::RequestRate => Some(second.request_rate()),
+            RouterMetric::LatencyP50 => second.latency_ms(0.5).map(|ms| ms / 1000.0),
+            RouterMetric::LatencyP90 => second.latency_ms(0.9).map(|ms| ms / 1000.0),
+            RouterMetric::LatencyP99 => second.latency_ms(0.99).map(|ms| ms / 1000.0),
+        })
+        .collect()
 }
 
 fn number(value: f64) -> serde_json::Value {

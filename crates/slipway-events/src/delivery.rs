@@ -40,6 +40,14 @@ pub enum DeliveryRequest {
         /// 0 to 100.
         percent: u32,
     },
+    /// Sets the weights of the slots named (the others keep theirs): e.g. `stable` 80, `canary`
+    /// 10 and `baseline` 10, so that a canary and its baseline get the same traffic.
+    Weights {
+        /// The service.
+        service: String,
+        /// Slot names and their new weights.
+        weights: BTreeMap<String, u32>,
+    },
     /// Exchanges the weights of two slots (blue-green).
     Swap {
         /// The service.
@@ -111,6 +119,7 @@ impl DeliveryRequest {
             Self::Service { service }
             | Self::SetSlot { service, .. }
             | Self::Route { service, .. }
+            | Self::Weights { service, .. }
             | Self::Swap { service, .. }
             | Self::Promote { service, .. }
             | Self::Rollback { service, .. }

@@ -269,6 +269,20 @@ impl Launch {
     }
 }
 
+/// How a slot process was started (its `PORT` left out): to start the same version again
+/// elsewhere, as a baseline beside a canary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchedCommand {
+    /// The program (found on `PATH` when it started).
+    pub program: PathBuf,
+    /// Its arguments.
+    pub arguments: Vec<String>,
+    /// Where it runs.
+    pub working_directory: PathBuf,
+    /// What was added to its environment.
+    pub environment: Vec<(String, String)>,
+}
+
 /// A slot being watched.
 #[derive(Debug)]
 struct Slot {
@@ -706,7 +720,20 @@ impl SlotSupervisor {
         }
     }
 
-    /// The slot processes it runs, by upstream.
+    /// How the slot process serving `upstream` was started, when this supervisor runs it.
+    #[must_use]
+    pub fn command_of(&self, upstream: &str) -> Option<LaunchedCommand> {
+        let slots = lock(&self.slots);
+        let slot = slots.get(upstream)?;
+        Some(LaunchedCommand {
+            program: slot.launch.program.clone(),
+            arguments: slot.launch.arguments.clone(),
+            working_directory: slot.launch.working_directory.clone(),
+            environment: slot.launch.environment.iter().filter(|(name, _)| name != "PORT").cloned().collect(),
+        })
+    }
+
+    /// The slot processes it runs, sorted by upstream.
     #[must_use]
     pub fn list(&self) -> Vec<SlotProcess> {
         let mut slots: Vec<SlotProcess> = lock(&self.slots).values().map(|slot| slot.process()).collect();

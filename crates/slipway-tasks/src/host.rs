@@ -185,6 +185,13 @@ pub trait TaskHost {
         Err(NO_DELIVERY.to_owned())
     }
 
+    /// How the slot process this agent runs at `upstream` was started (its `PORT` left out), to
+    /// start the same version again in another slot (a baseline beside a canary).
+    fn slot_command(&mut self, upstream: &str) -> Option<CommandLine> {
+        let _ = upstream;
+        None
+    }
+
     /// Stops the slot process this agent runs at `upstream`; false when it runs none there.
     fn stop_slot(&mut self, upstream: &str) -> bool {
         let _ = upstream;

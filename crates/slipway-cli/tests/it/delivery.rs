@@ -141,6 +141,101 @@ fn canary_judged_by_the_service(slipway: &str) -> String {
     )
 }
 
+/// A canary of `parameters.version` answering `parameters.latency` ms slower, judged by the
+/// statistical judge against a baseline (the stable version started again beside it), both given
+/// the same share of the traffic.
+fn judged_canary(slipway: &str) -> String {
+    format!(
+        r"trigger: none
+parameters:
+- name: version
+  type: string
+- name: latency
+  type: string
+  default: '0'
+stages:
+- stage: release
+  jobs:
+  - deployment: web
+    environment: production
+    strategy:
+      canary:
+        increments: [20]
+        deploy:
+          steps:
+          - task: SlipwayDeploySlot@1
+            condition: and(succeeded(), ne(variables['Strategy.Action'], 'promote'))
+            inputs:
+              service: web
+              slot: baseline
+              sameAs: stable
+          - task: SlipwayDeploySlot@1
+            condition: and(succeeded(), ne(variables['Strategy.Action'], 'promote'))
+            inputs:
+              service: web
+              slot: canary
+              command: {slipway}
+              arguments: demo-service --version ${{{{ parameters.version }}}} --latency-ms ${{{{ parameters.latency }}}}
+        routeTraffic:
+          steps:
+          - task: SlipwayTraffic@1
+            condition: and(succeeded(), ne(variables['Strategy.Action'], 'promote'))
+            inputs:
+              service: web
+              action: weights
+              weights: |
+                stable=60
+                canary=20
+                baseline=20
+        postRouteTraffic:
+          steps:
+          - task: SlipwayAnalysis@1
+            condition: and(succeeded(), ne(variables['Strategy.Action'], 'promote'))
+            inputs:
+              service: web
+              loadRequestsPerSecond: 100
+              template: |
+                metrics:
+                - name: judge
+                  initialDelay: 7s
+                  provider:
+                    judge:
+                      canary: canary
+                      baseline: baseline
+                      metrics: [error-rate, latency-p50]
+                      window: 6s
+                      config:
+                        metrics:
+                          latency-p50: {{critical: true}}
+        on:
+          failure:
+            steps:
+            - task: SlipwayTraffic@1
+              inputs:
+                service: web
+                action: rollback
+                slot: canary
+            - task: SlipwayTraffic@1
+              inputs:
+                service: web
+                action: retire
+                slot: baseline
+          success:
+            steps:
+            - task: SlipwayTraffic@1
+              inputs:
+                service: web
+                action: promote
+                slot: canary
+            - task: SlipwayTraffic@1
+              inputs:
+                service: web
+                action: retire
+                slot: baseline
+"
+    )
+}
+
 /// Blue-green: version 4 into the `green` slot, which never becomes healthy (`--unhealthy`), so
 /// it is never registered and the swap never happens.
 fn blue_green(slipway: &str) -> String {
@@ -376,4 +471,49 @@ fn the_same_canary_through_nginx_is_rolled_back_on_its_own() {
     assert_eq!(settles_on(&listen, "v3"), [("v3".to_owned(), 10)].into(), "{text}");
     drop(server);
     drop(nginx);
+}
+
+#[test]
+fn a_canary_slower_than_its_baseline_is_caught_by_the_statistical_judge() {
+    let server = Server::start();
+    let slipway = env!("CARGO_BIN_EXE_slipway");
+    make_repository(
+        &server.dir.join("repo"),
+        &[("first.yml", &first_release(slipway)), ("judged.yml", &judged_canary(slipway))],
+    );
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.to_string())
+        .unwrap_or_default();
+    for arguments in [
+        &["environments", "create", "production"][..],
+        &["services", "create", "production", "web", "--listen", &listen],
+        &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
+        &["pipelines", "create", "--name", "judged", "--repo", "repo", "--file", "judged.yml"],
+    ] {
+        let (ok, text) = output(&mut server.admin(arguments));
+        assert!(ok, "slipway {arguments:?}: {text}");
+    }
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
+    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
+
+    // 25 ms slower than the baseline, with the same (zero) error rate: the judge's latency
+    // comparison, a critical metric, fails it.
+    let (ok, text) = output(&mut server.admin(&[
+        "pipelines",
+        "run",
+        "judged",
+        "--param",
+        "version=v2",
+        "--param",
+        "latency=25",
+        "--wait",
+    ]));
+    assert!(!ok, "the slow canary's run should fail:\n{text}\n{}", server.output());
+    assert!(text.contains("judge: Failed"), "the judge's measurement is logged:\n{text}");
+    assert_eq!(versions(&listen, 10), [("v1".to_owned(), 10)].into(), "back on v1 alone:\n{text}");
+    let last = deployments(&server).first().cloned().unwrap_or_default();
+    assert_eq!(last["outcome"], "rolledBack", "{last:#}");
+    let (_, services) = output(&mut server.admin(&["services", "list", "production", "--format", "json"]));
+    assert!(!services.contains("baseline") && !services.contains("canary"), "{services}");
 }

@@ -157,6 +157,23 @@ fn one_line(error: &expr::Error) -> String {
 /// The message is `None` unless the phase is Error, as in Argo.
 #[must_use]
 pub fn assess(metric: &MetricSpec, value: &serde_json::Value) -> (MeasurementPhase, Option<String>) {
+    if let Provider::Judge { config, .. } = &metric.provider
+        && non_empty(metric.success_condition.as_deref()).is_none()
+        && non_empty(metric.failure_condition.as_deref()).is_none()
+    {
+        // As Argo judges a Kayenta score: pass, marginal (inconclusive) or fail.
+        let Some(score) = value.get("score").and_then(serde_json::Value::as_f64) else {
+            return (MeasurementPhase::Error, Some("the judge gave no score".to_owned()));
+        };
+        let phase = if score >= config.pass {
+            MeasurementPhase::Successful
+        } else if score < config.marginal {
+            MeasurementPhase::Failed
+        } else {
+            MeasurementPhase::Inconclusive
+        };
+        return (phase, None);
+    }
     let numeric_strings = matches!(metric.provider, Provider::Prometheus { .. } | Provider::Slipway { .. });
     let result = to_expr(value, numeric_strings);
     let success = non_empty(metric.success_condition.as_deref());

@@ -116,6 +116,10 @@ impl MetricSpec {
                 }
                 text
             }
+            Provider::Judge { canary, baseline, metrics, .. } => format!(
+                "judge {} of slot {canary} against {baseline}",
+                metrics.iter().map(|metric| metric.name()).collect::<Vec<_>>().join(", ")
+            ),
             Provider::Prometheus { address, query, .. } => format!("prometheus {address} {}", shorten(query)),
             Provider::Web { url, method, json_path, .. } => match json_path {
                 Some(path) => format!("web {method} {url} {path}"),
@@ -158,6 +162,27 @@ pub enum Provider {
         /// given.
         #[serde(default, with = "duration::serde_option")]
         timeout: Option<Duration>,
+    },
+    /// Kayenta's statistical judge (Slipway's): the canary slot's per-second series of router
+    /// metrics against a baseline slot's started at the same time, over a window. The result is
+    /// `{score, outcome, verdict, series}`; without conditions a score at or above the
+    /// configuration's `pass` is successful, below `marginal` failed, in between inconclusive
+    /// (as Argo's `kayenta` provider judges its score).
+    Judge {
+        /// The service; the one being deployed when not given.
+        service: Option<String>,
+        /// The canary's slot.
+        canary: String,
+        /// The baseline's slot (the stable version, started beside the canary).
+        baseline: String,
+        /// The router metrics compared, one sample per second with requests.
+        metrics: Vec<RouterMetric>,
+        /// The time judged, up to the measurement.
+        #[serde(default, with = "duration::serde_option")]
+        window: Option<Duration>,
+        /// The judge's configuration (Kayenta's: directions, critical metrics, group weights,
+        /// pass and marginal scores), with Kayenta's defaults.
+        config: crate::judge::JudgeConfig,
     },
     /// JSON (or text) over HTTP, Argo's `web` provider.
     Web {

@@ -46,7 +46,7 @@ const METRIC_KEYS: &[&str] = &[
 ];
 
 /// The providers Slipway measures with.
-const PROVIDERS: &[&str] = &["prometheus", "web", "slipway"];
+const PROVIDERS: &[&str] = &["prometheus", "web", "slipway", "judge"];
 
 /// Argo's other providers.
 const UNSUPPORTED_PROVIDERS: &[&str] = &[
@@ -515,8 +515,8 @@ impl Reader {
                     UNSUPPORTED,
                     key.span,
                     format!(
-                        "the `{name}` provider is not supported yet: Slipway measures with `prometheus`, `web` or \
-                         `slipway` (its router's metrics)"
+                        "the `{name}` provider is not supported yet: Slipway measures with `prometheus`, `web`, \
+                         `slipway` (its router's metrics) or `judge` (its statistical judge)"
                     ),
                 );
             } else {
@@ -526,7 +526,7 @@ impl Reader {
                 self.error_with_hint(
                     UNKNOWN_KEY,
                     key.span,
-                    format!("unknown provider `{name}`: the providers are `prometheus`, `web` and `slipway`"),
+                    format!("unknown provider `{name}`: the providers are `prometheus`, `web`, `slipway` and `judge`"),
                     hint,
                 );
             }
@@ -537,7 +537,8 @@ impl Reader {
                     self.error(
                         PROVIDER,
                         node.span,
-                        "`provider` names no provider: give one of `prometheus`, `web` or `slipway`".to_owned(),
+                        "`provider` names no provider: give one of `prometheus`, `web`, `slipway` or `judge`"
+                            .to_owned(),
                     );
                 }
                 None
@@ -548,6 +549,7 @@ impl Reader {
                     "prometheus" => self.prometheus(value),
                     "web" => self.web(value),
                     "slipway" => self.slipway(value),
+                    "judge" => self.judge(value),
                     _ => None,
                 }
             }
@@ -561,6 +563,7 @@ impl Reader {
                         "prometheus" => drop(self.prometheus(value)),
                         "web" => drop(self.web(value)),
                         "slipway" => drop(self.slipway(value)),
+                        "judge" => drop(self.judge(value)),
                         _ => {}
                     }
                 }
@@ -738,6 +741,97 @@ impl Reader {
         Some(Provider::Slipway { service, slot: slot?, metric: metric?, window })
     }
 
+    fn judge(&mut self, node: &Node) -> Option<Provider> {
+        self.mapping(node, "`judge`")?;
+        let before = self.errors.len();
+        self.keys(node, "`judge`", &["service", "canary", "baseline", "metrics", "window", "config"], &[]);
+        let service = node.get("service").and_then(|node| self.text(node, "service", "a string"));
+        let canary = self.required_text(node, "canary", "`judge`", "canary: canary");
+        let baseline = self.required_text(node, "baseline", "`judge`", "baseline: baseline");
+        let names = RouterMetric::ALL.map(RouterMetric::name);
+        let mut metrics = Vec::new();
+        match node.get("metrics") {
+            None => metrics.extend([RouterMetric::ErrorRate, RouterMetric::LatencyP99]),
+            Some(list) => match list.as_sequence() {
+                Some(items) if !items.is_empty() => {
+                    for item in items {
+                        let Some(name) = self.text(item, "metrics", "a router metric's name") else { continue };
+                        match RouterMetric::from_name(&name) {
+                            Some(metric) if !metrics.contains(&metric) => metrics.push(metric),
+                            Some(_) => self.error(BAD_VALUE, item.span, format!("`{name}` is listed twice")),
+                            None => {
+                                let hint = slipway_diagnostics::did_you_mean(&name, names)
+                                    .map(|c| format!("did you mean `{c}`?"));
+                                self.error_with_hint(
+                                    BAD_VALUE,
+                                    item.span,
+                                    format!("`metrics` lists router metrics: `{}`, found `{name}`", names.join("`, `")),
+                                    hint,
+                                );
+                            }
+                        }
+                    }
+                }
+                _ => self.error(
+                    SHAPE,
+                    list.span,
+                    "`metrics` must be a list of router metrics, such as `[error-rate, latency-p99]`".to_owned(),
+                ),
+            },
+        }
+        let window = node.get("window").and_then(|node| self.duration(node, "window"));
+        if let (Some(window), Some(window_node)) = (window, node.get("window"))
+            && window < Duration::from_secs(5)
+        {
+            self.error(
+                BAD_DURATION,
+                window_node.span,
+                "`window` must be at least `5s`: the judge compares one sample per second".to_owned(),
+            );
+        }
+        let config = match node.get("config") {
+            None => Some(crate::judge::JudgeConfig::default()),
+            Some(config) => match serde_json::from_value::<crate::judge::JudgeConfig>(yaml_to_json(config)) {
+                Ok(parsed) => match parsed.validate() {
+                    Ok(()) => Some(parsed),
+                    Err(reason) => {
+                        self.error(BAD_VALUE, config.span, format!("the judge's `config`: {reason}"));
+                        None
+                    }
+                },
+                Err(error) => {
+                    self.error(
+                        SHAPE,
+                        config.span,
+                        format!(
+                            "the judge's `config` is not one: {error} (it has `metrics` (per metric `direction`: \
+                             increase, decrease or either, `critical`, `mustHaveData`, `group`), `groupWeights`, \
+                             `pass`, `marginal`, `confidence` and `tolerance`)"
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        if self.errors.len() > before {
+            return None;
+        }
+        let mut config = config?;
+        // Which way is worse, where the configuration does not say.
+        for metric in &metrics {
+            let direction = match metric {
+                RouterMetric::SuccessRate => crate::judge::Direction::Decrease,
+                RouterMetric::RequestRate => crate::judge::Direction::Either,
+                _ => crate::judge::Direction::Increase,
+            };
+            config
+                .metrics
+                .entry(metric.name().to_owned())
+                .or_insert(crate::judge::MetricConfig { direction, ..crate::judge::MetricConfig::default() });
+        }
+        Some(Provider::Judge { service, canary: canary?, baseline: baseline?, metrics, window, config })
+    }
+
     // Helpers.
 
     fn mapping<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(Node, Node)]> {
@@ -892,3 +986,26 @@ impl Reader {
 
 #[cfg(test)]
 mod tests;
+
+/// A YAML node as JSON (under the core schema), for settings read with serde.
+fn yaml_to_json(node: &Node) -> serde_json::Value {
+    if let Some(items) = node.as_sequence() {
+        return serde_json::Value::Array(items.iter().map(yaml_to_json).collect());
+    }
+    if let Some(entries) = node.as_mapping() {
+        return serde_json::Value::Object(
+            entries
+                .iter()
+                .map(|(key, value)| (key.as_str().unwrap_or_default().to_owned(), yaml_to_json(value)))
+                .collect(),
+        );
+    }
+    match node.as_scalar().map(slipway_yaml::Scalar::literal) {
+        None | Some(slipway_yaml::Literal::Null) => serde_json::Value::Null,
+        Some(slipway_yaml::Literal::Bool(value)) => serde_json::Value::Bool(value),
+        Some(slipway_yaml::Literal::Number(value)) => {
+            serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, serde_json::Value::Number)
+        }
+        Some(slipway_yaml::Literal::String(text)) => serde_json::Value::String(text.to_owned()),
+    }
+}

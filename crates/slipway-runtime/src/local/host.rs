@@ -360,6 +360,16 @@ impl TaskHost for StepHost<'_, '_> {
         })
     }
 
+    fn slot_command(&mut self, upstream: &str) -> Option<CommandLine> {
+        let launched = self.runner.request.run.delivery.as_ref()?.slots.command_of(upstream)?;
+        Some(CommandLine {
+            program: launched.program.display().to_string(),
+            arguments: launched.arguments,
+            working_directory: Some(launched.working_directory),
+            environment: launched.environment,
+        })
+    }
+
     fn stop_slot(&mut self, upstream: &str) -> bool {
         self.runner.request.run.delivery.as_ref().is_some_and(|link| link.slots.stop(upstream))
     }

@@ -51,7 +51,8 @@ fn deploy_inputs(_major: u32) -> Vec<InputSpec> {
     vec![
         InputSpec::string("service").required(),
         InputSpec::string("slot").required(),
-        InputSpec::string("command").required(),
+        InputSpec::string("sameAs"),
+        InputSpec::string("command").required().visible("sameAs = "),
         InputSpec::string("arguments"),
         InputSpec::path("workingDirectory").alias(&["cwd"]),
         InputSpec::lines("environment"),
@@ -66,9 +67,12 @@ fn deploy_inputs(_major: u32) -> Vec<InputSpec> {
 fn traffic_inputs(_major: u32) -> Vec<InputSpec> {
     vec![
         InputSpec::string("service").required(),
-        InputSpec::pick("action", &["route", "swap", "promote", "rollback", "retire"]).required().default("route"),
-        InputSpec::string("slot").required(),
+        InputSpec::pick("action", &["route", "weights", "swap", "promote", "rollback", "retire"])
+            .required()
+            .default("route"),
+        InputSpec::string("slot").required().visible("action != weights"),
         InputSpec::integer("percent").required().visible("action = route"),
+        InputSpec::lines("weights").required().visible("action = weights"),
         InputSpec::string("with").required().visible("action = swap"),
         InputSpec::string("stableSlot").default("stable").visible("action = promote || action = rollback"),
     ]
@@ -160,17 +164,40 @@ fn deploy(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
         })
         .transpose()?;
     let working = host.working_directory();
-    let mut environment = pairs(inputs, "environment")?;
-    environment.push(("SLIPWAY_SERVICE".into(), service.clone()));
     let environment_name = host.variable("Environment.Name").unwrap_or_default();
+    let command = match inputs.get("sameAs") {
+        // The version another slot runs, started again (a baseline beside a canary).
+        Some(other) => {
+            let state = host.delivery(&DeliveryRequest::Service { service: service.clone() }).and_then(service_of)?;
+            let upstream = state
+                .slots
+                .iter()
+                .find(|known| known.name == other)
+                .map(|known| known.upstream.clone())
+                .ok_or_else(|| format!("input 'sameAs': service '{service}' has no slot '{other}'"))?;
+            let mut command = host.slot_command(&upstream).ok_or_else(|| {
+                format!(
+                    "input 'sameAs': slot '{other}' ({upstream}) was not started by this agent, so its command is not \
+                     known here; give 'command' and 'arguments' instead"
+                )
+            })?;
+            command.environment.extend(pairs(inputs, "environment")?);
+            command
+        }
+        None => {
+            let mut environment = pairs(inputs, "environment")?;
+            environment.push(("SLIPWAY_SERVICE".into(), service.clone()));
+            CommandLine {
+                program: inputs.text("command").to_owned(),
+                arguments: super::commands::split(inputs.text("arguments")),
+                working_directory: Some(inputs.path("workingDirectory", &working).unwrap_or(working)),
+                environment,
+            }
+        }
+    };
     let process = SlotProcess {
         key: format!("{environment_name}/{service}/{slot}"),
-        command: CommandLine {
-            program: inputs.text("command").to_owned(),
-            arguments: super::commands::split(inputs.text("arguments")),
-            working_directory: Some(inputs.path("workingDirectory", &working).unwrap_or(working)),
-            environment,
-        },
+        command,
         host: inputs.text("host").to_owned(),
         port,
         health_path: inputs.text("healthPath").to_owned(),
@@ -225,11 +252,31 @@ fn traffic(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> 
                 .ok_or_else(|| format!("input 'percent' must be 0 to 100, not {percent}"))?;
             DeliveryRequest::Route { service, slot, percent }
         }
+        "weights" => {
+            let weights = pairs(inputs, "weights")?
+                .into_iter()
+                .map(|(slot, weight)| {
+                    weight
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|weight| *weight <= 100)
+                        .map(|weight| (slot.clone(), weight))
+                        .ok_or_else(|| {
+                            format!("input 'weights': the weight of '{slot}' must be 0 to 100, not '{weight}'")
+                        })
+                })
+                .collect::<Result<BTreeMap<_, _>, _>>()?;
+            DeliveryRequest::Weights { service, weights }
+        }
         "swap" => DeliveryRequest::Swap { service, slot, with: inputs.text("with").to_owned() },
         "promote" => DeliveryRequest::Promote { service, slot, into: stable },
         "rollback" => DeliveryRequest::Rollback { service, slot, to: stable },
         "retire" => DeliveryRequest::Retire { service, slot },
-        other => return Err(format!("input 'action' must be route, swap, promote, rollback or retire, not '{other}'")),
+        other => {
+            return Err(format!(
+                "input 'action' must be route, weights, swap, promote, rollback or retire, not '{other}'"
+            ));
+        }
     };
     let answer = host.delivery(&request).and_then(service_of)?;
     stop_retired(host, &answer);

@@ -314,3 +314,44 @@ fn arguments_the_template_does_not_declare_are_ignored() {
         .unwrap_or_else(|error| panic!("{error}"));
     assert!(template.args.is_empty());
 }
+
+#[test]
+fn reads_the_statistical_judge_provider_with_kayentas_defaults_and_directions() {
+    let text = "metrics:\n- name: judge\n  provider:\n    judge:\n      canary: canary\n      baseline: baseline\n      \
+                metrics: [error-rate, latency-p99, success-rate]\n      window: 2m\n      config:\n        metrics:\n          \
+                latency-p99: {critical: true}\n        pass: 90\n";
+    let template = parse(text).unwrap_or_else(|error| panic!("{error}"));
+    let Provider::Judge { canary, baseline, metrics, window, config, service } = &template.metrics[0].provider else {
+        panic!("not the judge: {template:#?}");
+    };
+    assert_eq!((canary.as_str(), baseline.as_str(), service), ("canary", "baseline", &None));
+    assert_eq!(metrics, &[RouterMetric::ErrorRate, RouterMetric::LatencyP99, RouterMetric::SuccessRate]);
+    assert_eq!(*window, Some(Duration::from_secs(120)));
+    assert_eq!((config.pass, config.marginal), (90.0, 75.0));
+    let direction = |name: &str| config.metrics.get(name).map(|metric| (metric.direction, metric.critical));
+    assert_eq!(direction("latency-p99"), Some((crate::judge::Direction::Either, true)), "the configuration's own");
+    assert_eq!(direction("error-rate"), Some((crate::judge::Direction::Increase, false)));
+    assert_eq!(direction("success-rate"), Some((crate::judge::Direction::Decrease, false)));
+    // Without conditions the score decides, as Argo's kayenta provider does.
+    let metric = &template.metrics[0];
+    let phase = |score: f64| assess(metric, &serde_json::json!({ "score": score })).0;
+    assert_eq!(phase(95.0), MeasurementPhase::Successful);
+    assert_eq!(phase(80.0), MeasurementPhase::Inconclusive);
+    assert_eq!(phase(50.0), MeasurementPhase::Failed);
+    assert_eq!(assess(metric, &serde_json::json!({})).0, MeasurementPhase::Error);
+}
+
+#[test]
+fn the_judge_providers_mistakes_are_named() {
+    let text = "metrics:\n- name: judge\n  provider:\n    judge:\n      canary: canary\n      metrics: [latency-p100]\n      \
+                window: 1s\n      config: {pass: 200}\n";
+    assert_eq!(
+        errors(text),
+        "analysis.yaml:5:7: `judge` needs `baseline`: add e.g. `baseline: baseline`\n\
+         analysis.yaml:6:17: `metrics` lists router metrics: `success-rate`, `error-rate`, `request-rate`, `latency-p50`, \
+         `latency-p90`, `latency-p99`, found `latency-p100` (did you mean `latency-p50`?)\n\
+         analysis.yaml:7:15: `window` must be at least `5s`: the judge compares one sample per second\n\
+         analysis.yaml:8:15: the judge's `config`: 'pass' (200) and 'marginal' (75) must be scores from 0 to 100 with \
+         marginal at most pass"
+    );
+}
