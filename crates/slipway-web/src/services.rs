@@ -314,12 +314,101 @@ fn measurement_chart(metric: &str, points: &[(f64, &MeasurementState)]) -> Marku
     }
 }
 
-/// A metric's measurements: the numeric ones as a chart, the others (objects, strings, none)
-/// listed as text.
+/// A series' values, when it is a list of numbers.
+fn numbers(value: &serde_json::Value) -> Vec<f64> {
+    value.as_array().map(|items| items.iter().filter_map(serde_json::Value::as_f64).collect()).unwrap_or_default()
+}
+
+/// The canary's series against the baseline's, one line each, the height scaled over both.
+fn comparison_chart(metric: &str, baseline: &[f64], canary: &[f64]) -> Markup {
+    let all = baseline.iter().chain(canary).copied().filter(|value| value.is_finite());
+    let (low, high) =
+        all.fold((f64::INFINITY, f64::NEG_INFINITY), |(low, high), value| (low.min(value), high.max(value)));
+    let inner = (CHART_WIDTH - 2.0 * CHART_MARGIN, CHART_HEIGHT - 2.0 * CHART_MARGIN);
+    let line = |values: &[f64]| -> String {
+        let last = values.len().saturating_sub(1);
+        values
+            .iter()
+            .enumerate()
+            .map(|(index, value)| {
+                #[expect(clippy::cast_precision_loss, reason = "a series has at most a few thousand samples")]
+                let x = if last == 0 { CHART_WIDTH / 2.0 } else { CHART_MARGIN + inner.0 * index as f64 / last as f64 };
+                let y = if high > low {
+                    CHART_MARGIN + inner.1 * (high - value) / (high - low)
+                } else {
+                    CHART_HEIGHT / 2.0
+                };
+                format!("{x:.1},{y:.1}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let label = format!(
+        "{metric}: the canary's {} samples (blue) against the baseline's {} (grey), from {} to {}",
+        canary.len(),
+        baseline.len(),
+        short_number(low),
+        short_number(high)
+    );
+    html! {
+        svg.measurements.comparison width=(CHART_WIDTH) height=(CHART_HEIGHT) viewBox=(format!("0 0 {CHART_WIDTH} {CHART_HEIGHT}")) role="img" aria-label=(label) {
+            title { (label) }
+            polyline.baseline points=(line(baseline)) {}
+            polyline.canary points=(line(canary)) {}
+        }
+        " " span.muted.range { (short_number(low)) @if high > low { " to " (short_number(high)) } }
+    }
+}
+
+/// A statistical judge's measurement: the score and outcome, and per metric its
+/// classification, the shift's estimate and interval, and the canary against the baseline.
+fn verdict_part(value: &serde_json::Value) -> Markup {
+    let verdict = &value["verdict"];
+    let score = value["score"].as_f64().map(short_number).unwrap_or_else(|| "?".to_owned());
+    let outcome = value["outcome"].as_str().unwrap_or("?");
+    let empty = Vec::new();
+    let metrics = verdict["metrics"].as_array().unwrap_or(&empty);
+    html! {
+        div.verdict {
+            "Score " strong { (score) } " (" (outcome) "; pass at " (verdict["config"]["pass"]) ", fail below " (verdict["config"]["marginal"]) ")"
+            table.judge {
+                thead { tr { th { "Metric" } th { "Classification" } th { "Shift (canary − baseline)" } th { "Samples" } th { "Canary against baseline" } } }
+                tbody {
+                    @for metric in metrics {
+                        @let name = metric["name"].as_str().unwrap_or("?");
+                        @let series = &value["series"][name];
+                        tr {
+                            td { code { (name) } @if metric["critical"] == true { " " span.muted { "critical" } } }
+                            td { span class=(if metric["failed"] == true { "phase failed" } else { "phase successful" }) { (metric["classification"].as_str().unwrap_or("?")) } }
+                            td {
+                                @if let Some(estimate) = metric["estimate"].as_f64() {
+                                    (short_number(estimate))
+                                    @if let (Some(low), Some(high)) = (metric["interval"][0].as_f64(), metric["interval"][1].as_f64()) {
+                                        " [" (short_number(low)) ", " (short_number(high)) "]"
+                                    }
+                                } @else { span.muted { "none" } }
+                            }
+                            td { (metric["samples"][1]) " / " (metric["samples"][0]) }
+                            td { (comparison_chart(name, &numbers(&series["baseline"]), &numbers(&series["canary"]))) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A metric's measurements: the numeric ones as a chart, a statistical judge's verdicts as
+/// their comparison, the others (objects, strings, none) listed as text.
 fn measurements_cell(metric: &MetricState) -> Markup {
     let mut points = Vec::new();
     let mut others = Vec::new();
+    let mut verdicts = Vec::new();
     for measurement in &metric.measurements {
+        if let Some(value) = measurement.value.as_ref().filter(|value| value.get("verdict").is_some()) {
+            verdicts.push((value, measurement));
+            continue;
+        }
         match chart_value(measurement.value.as_ref()) {
             Some(value) => points.push((value, measurement)),
             None => others.push(measurement),
@@ -331,6 +420,13 @@ fn measurements_cell(metric: &MetricState) -> Markup {
         }
         @if !points.is_empty() {
             (measurement_chart(&metric.name, &points))
+        }
+        @for (value, measurement) in &verdicts {
+            div {
+                span class=(format!("phase {}", phase_class(&measurement.phase))) { (measurement.phase) }
+                span.muted { " " (format_time(Timestamp::from_millis(measurement.finished_at))) }
+            }
+            (verdict_part(value))
         }
         @if !others.is_empty() {
             ul.measurement-values {
@@ -829,6 +925,45 @@ mod tests {
     use slipway_api::SlotRequests;
     use slipway_delivery::Metrics;
     use slipway_events::delivery::{AnalysisState, MeasurementState, MetricState};
+
+    #[test]
+    fn a_judges_verdict_shows_each_metric_and_the_canary_against_the_baseline() {
+        let baseline: std::collections::BTreeMap<String, Vec<f64>> =
+            [("latency-p50".to_owned(), (0..20).map(|i| 0.001 + f64::from(i % 3) * 0.0001).collect())].into();
+        let canary: std::collections::BTreeMap<String, Vec<f64>> =
+            [("latency-p50".to_owned(), (0..20).map(|i| 0.025 + f64::from(i % 3) * 0.0001).collect())].into();
+        let mut config = slipway_delivery::judge::JudgeConfig::default();
+        config.metrics.insert(
+            "latency-p50".into(),
+            slipway_delivery::judge::MetricConfig {
+                direction: slipway_delivery::judge::Direction::Increase,
+                critical: true,
+                ..Default::default()
+            },
+        );
+        let verdict = slipway_delivery::judge::judge(&baseline, &canary, &config);
+        let value = serde_json::json!({
+            "score": verdict.score, "outcome": verdict.outcome, "verdict": verdict,
+            "series": {"latency-p50": {"baseline": baseline["latency-p50"], "canary": canary["latency-p50"]}},
+        });
+        let metric = MetricState {
+            name: "judge".into(),
+            phase: "Failed".into(),
+            measurements: vec![MeasurementState {
+                phase: "Failed".into(),
+                value: Some(value),
+                message: None,
+                finished_at: 1_000,
+            }],
+        };
+        let html = measurements_cell(&metric).into_string();
+        assert!(html.contains("Score <strong>0</strong> (fail"), "{html}");
+        assert!(html.contains("<code>latency-p50</code>") && html.contains("critical"), "{html}");
+        assert!(html.contains("phase failed\">high"), "{html}");
+        assert!(html.contains("20 / 20"), "{html}");
+        assert_eq!(html.matches("<polyline").count(), 2, "{html}");
+        assert!(html.contains("class=\"baseline\"") && html.contains("class=\"canary\""), "{html}");
+    }
 
     fn slot(name: &str, weight: u32, ok: u64, client_errors: u64, server_errors: u64) -> ServiceSlot {
         ServiceSlot {
