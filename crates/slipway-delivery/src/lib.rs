@@ -21,6 +21,7 @@
 
 pub mod analysis;
 pub mod demo;
+pub mod flags;
 pub mod host;
 pub mod judge;
 pub mod metrics;
