@@ -80,6 +80,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_analysis.sql"),
         postgres: include_str!("../migrations/postgres/0010_analysis.sql"),
     },
+    Migration {
+        version: 11,
+        description: "the feature flags of each environment",
+        sqlite: include_str!("../migrations/sqlite/0011_flags.sql"),
+        postgres: include_str!("../migrations/postgres/0011_flags.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

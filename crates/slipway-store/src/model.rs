@@ -1689,3 +1689,19 @@ pub struct NewAnalysisRun {
     /// The synthetic load (JSON).
     pub load: Option<serde_json::Value>,
 }
+
+/// The feature flags of an environment: its flagd flag-definition document as stored, and its
+/// revision (1 for the first document; every change adds one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagDocumentRecord {
+    /// The environment.
+    pub environment: EnvironmentId,
+    /// The document (JSON text, as the flags' module wrote it).
+    pub document: String,
+    /// Its revision.
+    pub revision: i64,
+    /// Who changed it last.
+    pub updated_by: Option<String>,
+    /// When.
+    pub updated_at: Timestamp,
+}

@@ -26,6 +26,7 @@ pub(crate) mod sqlite {
     pub(crate) mod audit;
     pub(crate) mod auth;
     pub(crate) mod environments;
+    pub(crate) mod flags;
     pub(crate) mod jobs;
     pub(crate) mod logs;
     pub(crate) mod pipelines;
@@ -53,6 +54,7 @@ pub(crate) mod postgres {
     pub(crate) mod audit;
     pub(crate) mod auth;
     pub(crate) mod environments;
+    pub(crate) mod flags;
     pub(crate) mod jobs;
     pub(crate) mod logs;
     pub(crate) mod pipelines;

@@ -31,6 +31,7 @@ mod artifacts;
 mod audit;
 mod auth;
 mod environments;
+mod flags;
 mod jobs;
 mod logs;
 mod open;

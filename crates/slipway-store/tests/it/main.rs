@@ -10,6 +10,7 @@ mod auth;
 mod durability;
 mod environments;
 mod events;
+mod flags;
 mod logs;
 mod pipelines;
 mod queue;
