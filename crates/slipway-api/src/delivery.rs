@@ -102,3 +102,14 @@ pub struct SwapSlots {
     /// The two slots.
     pub slots: [String; 2],
 }
+
+/// A person's decision on an inconclusive analysis run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AnalysisDecision {
+    /// `pass` or `fail`.
+    pub decision: String,
+    /// Why, for the run's message and the audit log.
+    #[serde(default)]
+    pub comment: Option<String>,
+}

@@ -1,3 +1,6 @@
+//! `slipway analysis show ID` and `slipway analysis decide ID --pass|--fail`: the server's
+//! analysis runs, and a person's decision on an inconclusive one.
+//!
 //! `slipway analysis judge`: the statistical judge of canary analysis in retrospective mode
 //! (Kayenta's way to tune a configuration quickly) over recorded series: `--baseline FILE` and
 //! `--canary FILE`, each JSON `{"metric": [numbers, ...], ...}`, and `--config FILE` with each
@@ -41,6 +44,70 @@ enum AnalysisCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Show an analysis run of the server with its measurements.
+    Show {
+        #[command(flatten)]
+        connection: crate::client_commands::Connection,
+        /// The run's id (the analysis step's log names it).
+        id: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Decide an inconclusive analysis run (the deployment waiting on it goes on, or rolls back).
+    Decide {
+        #[command(flatten)]
+        connection: crate::client_commands::Connection,
+        /// The run's id.
+        id: i64,
+        /// It passes.
+        #[arg(long, conflicts_with = "fail", required_unless_present = "fail")]
+        pass: bool,
+        /// It fails.
+        #[arg(long)]
+        fail: bool,
+        /// Why, for the run's message and the audit log.
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
+    },
+}
+
+/// Prints an analysis run for people.
+fn print_run(run: &slipway_events::delivery::AnalysisState) {
+    outln!("Analysis run {}: {}", run.id, run.phase);
+    if let Some(message) = &run.message {
+        outln!("  {message}");
+    }
+    for metric in &run.metrics {
+        outln!("  {} {}", metric.name, metric.phase);
+        for measurement in &metric.measurements {
+            let value = measurement.value.as_ref().map_or_else(
+                || "no value".to_owned(),
+                |value| {
+                    // A judge's verdict is long: its score says it.
+                    value.get("score").map_or_else(|| value.to_string(), |score| format!("score {score}"))
+                },
+            );
+            let message = measurement.message.as_deref().map(|message| format!(": {message}")).unwrap_or_default();
+            outln!("    {} {value}{message}", measurement.phase);
+        }
+    }
+}
+
+fn server_command(
+    connection: &crate::client_commands::Connection,
+    ask: impl FnOnce(
+        &slipway_client::Client,
+    ) -> Result<slipway_events::delivery::AnalysisState, slipway_client::ClientError>,
+    format: Format,
+) -> Result<ExitCode, crate::client_commands::Failure> {
+    let session = crate::client_commands::Session::open(connection)?;
+    let run = ask(session.client()).map_err(|error| session.fail(error))?;
+    if format == Format::Json {
+        return crate::client_commands::print_json(&run).map(|()| ExitCode::SUCCESS);
+    }
+    print_run(&run);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// How the verdict is printed.
@@ -136,6 +203,12 @@ fn print_text(verdict: &Verdict) {
 /// `slipway analysis ...`.
 pub fn analysis_command(args: AnalysisArgs) -> ExitCode {
     match args.command {
+        AnalysisCommand::Show { connection, id, format } => {
+            crate::client_commands::finish(server_command(&connection, |client| client.analysis_run(id), format))
+        }
+        AnalysisCommand::Decide { connection, id, pass, fail: _, comment } => crate::client_commands::finish(
+            server_command(&connection, |client| client.decide_analysis(id, pass, comment.as_deref()), Format::Text),
+        ),
         AnalysisCommand::Judge { baseline, canary, config, format } => {
             let loaded = (|| -> Result<_, String> {
                 let settings: JudgeConfig = match &config {

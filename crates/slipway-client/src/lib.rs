@@ -573,6 +573,31 @@ impl Client {
         self.post(&format!("/environments/{}/services/{}/swap", path_segment(environment), path_segment(name)), &body)
     }
 
+    /// `GET /analysis-runs/{id}`: an analysis run with its measurements.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn analysis_run(&self, id: i64) -> Result<slipway_events::delivery::AnalysisState> {
+        self.get(&format!("/analysis-runs/{id}"))
+    }
+
+    /// `POST /analysis-runs/{id}/decision`: passes or fails an inconclusive analysis run.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn decide_analysis(
+        &self,
+        id: i64,
+        pass: bool,
+        comment: Option<&str>,
+    ) -> Result<slipway_events::delivery::AnalysisState> {
+        let body = api::AnalysisDecision {
+            decision: if pass { "pass" } else { "fail" }.to_owned(),
+            comment: comment.map(str::to_owned),
+        };
+        self.post(&format!("/analysis-runs/{id}/decision"), &body)
+    }
+
     /// `POST /users` (admin): a user with a first token.
     ///
     /// # Errors

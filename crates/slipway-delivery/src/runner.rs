@@ -126,7 +126,12 @@ impl AnalysisRunner {
     /// When the store cannot be written.
     pub async fn terminate(&self, id: AnalysisRunId, reason: &str) -> Result<(), StoreError> {
         let run = self.store.analysis_run(id).await?;
-        self.store.update_analysis_run(id, "Terminated", Some(reason), &run.measurements, true).await?;
+        if run.phase == "Inconclusive" {
+            // Nobody decided it; it ended for good.
+            self.store.decide_analysis_run(id, "Terminated", reason).await?;
+        } else {
+            self.store.update_analysis_run(id, "Terminated", Some(reason), &run.measurements, true).await?;
+        }
         self.loads.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
         Ok(())
     }

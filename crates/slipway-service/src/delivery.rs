@@ -373,3 +373,61 @@ pub fn metrics_text(state: &AppState, caller: &Caller) -> Result<String, Service
     caller.require(UserRole::Reader)?;
     Ok(state.routers().map(|routers| routers.metrics().text()).unwrap_or_default())
 }
+
+/// An analysis run with its measurements (reader).
+///
+/// # Errors
+/// When the caller may not, or there is no such run.
+pub async fn analysis_run(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<slipway_events::delivery::AnalysisState, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    let run = state.store().analysis_run(store::AnalysisRunId(id)).await.map_err(|error| {
+        if error.is_not_found() { ServiceError::NotFound(format!("no analysis run {id}")) } else { error.into() }
+    })?;
+    Ok(slipway_delivery::room::analysis_state(&run))
+}
+
+/// A person decides an inconclusive analysis run: it passes or fails, and the step waiting on it
+/// goes on (contributor; audited). Argo pauses a rollout on an inconclusive analysis for this.
+///
+/// # Errors
+/// When the caller may not, there is no such run, or it is not inconclusive.
+pub async fn decide_analysis(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    pass: bool,
+    comment: Option<&str>,
+) -> Result<slipway_events::delivery::AnalysisState, ServiceError> {
+    caller.require(UserRole::Contributor)?;
+    let run = state.store().analysis_run(store::AnalysisRunId(id)).await.map_err(|error| {
+        if error.is_not_found() { ServiceError::NotFound(format!("no analysis run {id}")) } else { error.into() }
+    })?;
+    let (phase, verb) = if pass { ("Successful", "passed") } else { ("Failed", "failed") };
+    let comment = comment.map(str::trim).filter(|comment| !comment.is_empty());
+    let message = format!(
+        "inconclusive{}; {verb} by {}{}",
+        run.message.as_deref().map(|message| format!(" ({message})")).unwrap_or_default(),
+        caller.user.name,
+        comment.map(|comment| format!(": {comment}")).unwrap_or_default()
+    );
+    if !state.store().decide_analysis_run(run.id, phase, &message).await? {
+        return Err(ServiceError::Conflict(format!(
+            "analysis run {id} is {}, not inconclusive: only an inconclusive run waits for a person's decision",
+            run.phase
+        )));
+    }
+    crate::audit::record(
+        state,
+        caller,
+        "analysis.decide",
+        format!("analysis run {id}"),
+        serde_json::json!({"decision": if pass { "pass" } else { "fail" }, "comment": comment}),
+    )
+    .await;
+    let decided = state.store().analysis_run(run.id).await?;
+    Ok(slipway_delivery::room::analysis_state(&decided))
+}

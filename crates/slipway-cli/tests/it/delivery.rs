@@ -517,3 +517,62 @@ fn a_canary_slower_than_its_baseline_is_caught_by_the_statistical_judge() {
     let (_, services) = output(&mut server.admin(&["services", "list", "production", "--format", "json"]));
     assert!(!services.contains("baseline") && !services.contains("canary"), "{services}");
 }
+
+#[test]
+fn an_inconclusive_analysis_waits_for_a_person_to_decide() {
+    let server = Server::start();
+    let slipway = env!("CARGO_BIN_EXE_slipway");
+    // Neither condition holds for a canary whose success rate is about 0.8.
+    let unsure = canary_release(slipway).replace(
+        "                  successCondition: result >= 0.95\n",
+        "                  successCondition: result >= 0.99\n                  failureCondition: result < 0.5\n",
+    );
+    assert!(unsure.contains("failureCondition"), "the conditions were replaced");
+    make_repository(&server.dir.join("repo"), &[("first.yml", &first_release(slipway)), ("unsure.yml", &unsure)]);
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.to_string())
+        .unwrap_or_default();
+    for arguments in [
+        &["environments", "create", "production"][..],
+        &["services", "create", "production", "web", "--listen", &listen],
+        &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
+        &["pipelines", "create", "--name", "unsure", "--repo", "repo", "--file", "unsure.yml"],
+    ] {
+        let (ok, text) = output(&mut server.admin(arguments));
+        assert!(ok, "slipway {arguments:?}: {text}");
+    }
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
+    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
+
+    let mut waiting = server
+        .admin(&["pipelines", "run", "unsure", "--param", "version=v2", "--param", "errorRate=0.2", "--wait"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("{error}"));
+    // The canary's analysis is the server's first; it ends inconclusive and waits.
+    let mut shown = String::new();
+    for _ in 0..300 {
+        shown = output(&mut server.admin(&["analysis", "show", "1", "--format", "json"])).1;
+        if shown.contains("\"phase\": \"Inconclusive\"") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(shown.contains("\"phase\": \"Inconclusive\""), "{shown}\n{}", server.output());
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert!(matches!(waiting.try_wait(), Ok(None)), "the run waits for the decision");
+    let (ok, decided) =
+        output(&mut server.admin(&["analysis", "decide", "1", "--pass", "--comment", "errors are expected today"]));
+    assert!(ok && decided.contains("Analysis run 1: Successful"), "{decided}");
+    assert!(decided.contains("passed by admin: errors are expected today"), "{decided}");
+    let (ok, again) = output(&mut server.admin(&["analysis", "decide", "1", "--fail"]));
+    assert!(!ok && again.contains("not inconclusive"), "decided once: {again}");
+    let finished = waiting.wait_with_output().unwrap_or_else(|error| panic!("{error}"));
+    let text = String::from_utf8_lossy(&finished.stdout).into_owned();
+    assert!(finished.status.success(), "the run goes on once decided:\n{text}\n{}", server.output());
+    assert!(text.contains("is inconclusive") && text.contains("slipway analysis decide 1"), "{text}");
+    let last = deployments(&server).first().cloned().unwrap_or_default();
+    assert_eq!(last["outcome"], "promoted", "{last:#}");
+}

@@ -18,6 +18,8 @@ pub(crate) fn routes(routes: super::Routes) -> super::Routes {
     let routes = route!(routes, list_services, create_service);
     let routes = route!(routes, show_service, delete_service);
     let routes = route!(routes, set_slot, delete_slot);
+    let routes = route!(routes, show_analysis_run);
+    let routes = route!(routes, decide_analysis_run);
     let routes = route!(routes, set_traffic);
     let routes = route!(routes, swap_slots);
     route!(routes, router_metrics)
@@ -148,6 +150,47 @@ async fn swap_slots(
     let Path((name, item)) = path?;
     let Json(body) = body?;
     Ok(Json(service::swap(&state, &caller, &name, &item, &body).await?))
+}
+
+/// An analysis run with every measurement (reader): what a delivery task started, as
+/// `slipway_events::delivery::AnalysisState` (`id`, `phase`, `message`, `metrics` with their
+/// `measurements`).
+#[utoipa::path(get, path = "/analysis-runs/{id}", tag = "delivery",
+    params(("id" = i64, Path, description = "The analysis run's id.")),
+    responses((status = 200, description = "The analysis run.", body = Object),
+        (status = 401, response = wire::Problem), (status = 403, response = wire::Problem), (status = 404, response = wire::Problem)))]
+async fn show_analysis_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Json<slipway_events::delivery::AnalysisState>, ApiError> {
+    let Path(id) = path?;
+    Ok(Json(service::analysis_run(&state, &caller, id).await?))
+}
+
+/// Decides an inconclusive analysis run, `pass` or `fail` (contributor): the deployment waiting
+/// on it goes on, or rolls back.
+#[utoipa::path(post, path = "/analysis-runs/{id}/decision", tag = "delivery", request_body = wire::AnalysisDecision,
+    params(("id" = i64, Path, description = "The analysis run's id.")),
+    responses((status = 200, description = "The analysis run, decided.", body = Object),
+        (status = 400, response = wire::Problem), (status = 401, response = wire::Problem), (status = 403, response = wire::Problem),
+        (status = 404, response = wire::Problem), (status = 409, response = wire::Problem)))]
+async fn decide_analysis_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<i64>, PathRejection>,
+    body: Result<Json<wire::AnalysisDecision>, JsonRejection>,
+) -> Result<Json<slipway_events::delivery::AnalysisState>, ApiError> {
+    let Path(id) = path?;
+    let Json(body) = body?;
+    let pass = match body.decision.as_str() {
+        "pass" => true,
+        "fail" => false,
+        other => {
+            return Err(ApiError::bad_request(format!("'decision' is `pass` or `fail`, not `{other}`")));
+        }
+    };
+    Ok(Json(service::decide_analysis(&state, &caller, id, pass, body.comment.as_deref()).await?))
 }
 
 /// Every router's metrics, in Prometheus's text format (reader): requests per service and slot

@@ -335,3 +335,24 @@ pub(crate) async fn update_analysis_run(
     .await?;
     Ok(updated.rows_affected() > 0)
 }
+
+/// Implements [`crate::Store::decide_analysis_run`].
+pub(crate) async fn decide_analysis_run(
+    pools: &DbPools,
+    context: &Context,
+    id: AnalysisRunId,
+    phase: &str,
+    message: &str,
+) -> Result<bool> {
+    let now = context.now().millis();
+    let updated = sqlx::query(
+        "UPDATE analysis_runs SET phase = $2, message = $3, updated_at = $4 WHERE id = $1 AND phase = 'Inconclusive'",
+    )
+    .bind(id.0)
+    .bind(phase)
+    .bind(message)
+    .bind(now)
+    .execute(&pools.writer)
+    .await?;
+    Ok(updated.rows_affected() > 0)
+}

@@ -109,4 +109,14 @@ impl Store {
     ) -> Result<bool> {
         dispatch!(self, services::update_analysis_run(id, phase, message, measurements, finished))
     }
+
+    /// A person's decision on an inconclusive analysis run: its phase becomes `phase`
+    /// (`Successful` or `Failed`) with `message`. False when the run is not inconclusive (it was
+    /// decided already, or never was).
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub async fn decide_analysis_run(&self, id: AnalysisRunId, phase: &str, message: &str) -> Result<bool> {
+        dispatch!(self, services::decide_analysis_run(id, phase, message))
+    }
 }

@@ -94,7 +94,26 @@ conformance! {
         assert_eq!(ended.measurements, measured);
         assert!(ended.finished_at.is_some());
         assert!(test.store.unfinished_analysis_runs().await?.is_empty());
-        assert_eq!(test.store.service_analysis_runs(web.id, 10).await?.len(), 1);
+        assert_eq!(test.store.service_analysis_runs(web.id, 10).await?.len(), 1, "the first run");
+
+        // Only an inconclusive run waits for a person's decision.
+        assert!(!test.store.decide_analysis_run(started.id, "Successful", "carl: looks fine").await?);
+        let unsure = test
+            .store
+            .create_analysis_run(&slipway_store::NewAnalysisRun {
+                service: web.id,
+                job: None,
+                run: None,
+                template_name: "inline".into(),
+                template: serde_json::json!({"metrics": []}),
+                load: None,
+            })
+            .await?;
+        assert!(test.store.update_analysis_run(unsure.id, "Inconclusive", None, &measured, true).await?);
+        assert!(test.store.decide_analysis_run(unsure.id, "Successful", "carl: looks fine").await?);
+        assert!(!test.store.decide_analysis_run(unsure.id, "Failed", "dora: no").await?, "decided once");
+        let decided = test.store.analysis_run(unsure.id).await?;
+        assert_eq!((decided.phase.as_str(), decided.message.as_deref()), ("Successful", Some("carl: looks fine")));
 
         test.store.set_deployment_outcome(ship.id, "rolledBack", Some("canary failed"), Some(started.id)).await?;
         let deployment = test.store.job_deployment(ship.id).await?.ok_or("no deployment")?;

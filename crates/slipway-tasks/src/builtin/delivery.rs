@@ -323,6 +323,7 @@ fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String>
     host.log(&format!("Analysis run {} of service '{service}' started.", state.id));
     host.set_variable("analysisRun", &state.id.to_string(), SetVariable::default());
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut waiting = false;
     let started = Instant::now();
     loop {
         for metric in &state.metrics {
@@ -334,7 +335,17 @@ fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String>
             }
             *known = metric.measurements.len();
         }
-        if state.finished() {
+        if state.phase == "Inconclusive" {
+            if !waiting {
+                waiting = true;
+                host.log(&format!(
+                    "Analysis run {id} is inconclusive{}: waiting for a person to decide it: `slipway analysis decide {id} \
+                     --pass` (or `--fail`), or POST /api/v1/analysis-runs/{id}/decision.",
+                    state.message.as_deref().map(|message| format!(" ({message})")).unwrap_or_default(),
+                    id = state.id
+                ));
+            }
+        } else if state.finished() {
             break;
         }
         if host.is_canceled() {
@@ -359,11 +370,6 @@ fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String>
     host.log(&format!("Analysis run {} ended {} ({}).", state.id, state.phase, summary.join(", ")));
     match state.phase.as_str() {
         "Successful" => Ok(Outcome::Succeeded),
-        "Inconclusive" => Err(format!(
-            "analysis run {} was inconclusive{because}; deciding an inconclusive analysis by hand is not built yet, \
-             so the step fails (widen the metrics' inconclusiveLimit, or set conditions that decide)",
-            state.id
-        )),
         phase => Err(format!("analysis run {} ended {phase}{because}", state.id)),
     }
 }
