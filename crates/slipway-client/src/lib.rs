@@ -573,6 +573,18 @@ impl Client {
         self.post(&format!("/environments/{}/services/{}/swap", path_segment(environment), path_segment(name)), &body)
     }
 
+    /// `POST /environments/{name}/deployments/{id}/redeploy`: deploys an earlier successful
+    /// deployment's version again (the manual rollback); the run, queued again.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn redeploy(&self, environment: &str, deployment: i64) -> Result<api::Run> {
+        self.post(
+            &format!("/environments/{}/deployments/{deployment}/redeploy", path_segment(environment)),
+            &serde_json::json!({}),
+        )
+    }
+
     /// `GET /analysis-runs/{id}`: an analysis run with its measurements.
     ///
     /// # Errors

@@ -593,3 +593,80 @@ pub async fn decide(
     state.wake();
     Ok(approval(&decided))
 }
+
+/// Deploys an earlier successful deployment's version again: its job runs again in its run, in
+/// place (the run's checkout and artifacts put back), as Azure's "redeploy" re-runs a stage.
+/// This is the manual rollback, recorded as one on the new deployment (contributor; audited).
+/// Gives the run, queued again.
+///
+/// # Errors
+/// 403 for a caller without the role, 404 for a deployment not in the environment, 409 for a
+/// deployment that did not succeed or a run that has not completed, 422 when its commit cannot
+/// be checked out again.
+pub async fn redeploy(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    deployment_id: i64,
+) -> Result<api::Run, ServiceError> {
+    caller.require(UserRole::Contributor)?;
+    let found = find(state, name).await?;
+    let store = state.store();
+    let missing = || ServiceError::NotFound(format!("environment '{name}' has no deployment {deployment_id}"));
+    let earlier = store
+        .deployment(store::DeploymentId(deployment_id))
+        .await
+        .map_err(|error| if error.is_not_found() { missing() } else { error.into() })?;
+    if earlier.environment != found.id {
+        return Err(missing());
+    }
+    if !earlier.result.is_some_and(slipway_events::TaskResult::is_success) {
+        return Err(ServiceError::Conflict(format!(
+            "deployment {deployment_id} did not succeed ({}): only a version that was deployed can be deployed again",
+            earlier.result.map_or("still running", |result| result.as_str())
+        )));
+    }
+    let run = store.run(earlier.run).await?;
+    crate::runs::check_rerun(caller, &run)?;
+    slipway_engine::reruns::prepare_run_directory(state, &run).await.map_err(crate::runs::rerun_error)?;
+    let job = store.job(earlier.job).await?;
+    // The new deployment is recorded now, with why; the engine's own record of the job being
+    // queued again finds it there.
+    store
+        .record_deployment(&store::NewDeployment {
+            environment: found.id,
+            resource: earlier.resource.clone(),
+            run: run.id,
+            job: job.id,
+            stage: earlier.stage.clone(),
+            job_name: earlier.job_name.clone(),
+            strategy: earlier.strategy.clone(),
+            triggered_by: caller.user.name.clone(),
+            artifacts: earlier.artifacts.clone(),
+            changes: None,
+        })
+        .await?;
+    let detail = format!(
+        "manual rollback: deployment {deployment_id} (run {} #{}, commit {}) deployed again by {}",
+        earlier.pipeline_name,
+        earlier.run_number,
+        earlier.commit.as_deref().map_or("unknown", |commit| &commit[..commit.len().min(8)]),
+        caller.user.name
+    );
+    store.set_deployment_outcome(job.id, "redeployed", Some(&detail), None).await?;
+    let updated = store.rerun_jobs(run.id, &[job.id]).await?;
+    let line = slipway_events::LogKind::Section.line(&format!("Attempt {} of this job: {detail}", job.attempt + 1));
+    if let Err(error) = store.append_log_lines(job.id, &[line]).await {
+        tracing::warn!(%error, "could not note a redeploy in the job's log");
+    }
+    crate::audit::record(
+        state,
+        caller,
+        "deployment.redeploy",
+        format!("{name}/{deployment_id}"),
+        serde_json::json!({ "run": run.id.get(), "job": job.id.get() }),
+    )
+    .await;
+    state.wake();
+    Ok(crate::wire::run(&updated))
+}

@@ -86,7 +86,7 @@ pub async fn keep(state: &AppState, caller: &Caller, id: RunId, keep: bool) -> R
 }
 
 /// The API's answer for a re-run the engine could not prepare.
-fn rerun_error(error: reruns::RerunError) -> ServiceError {
+pub(crate) fn rerun_error(error: reruns::RerunError) -> ServiceError {
     match error {
         reruns::RerunError::Conflict(detail) => ServiceError::Conflict(detail),
         reruns::RerunError::Unprocessable(detail) => ServiceError::Unprocessable(detail),
@@ -97,7 +97,7 @@ fn rerun_error(error: reruns::RerunError) -> ServiceError {
 }
 
 /// Checks that the caller may re-run `run` (contributor) and that it completed.
-fn check_rerun(caller: &Caller, run: &Run) -> Result<(), ServiceError> {
+pub(crate) fn check_rerun(caller: &Caller, run: &Run) -> Result<(), ServiceError> {
     caller.require(UserRole::Contributor)?;
     if run.status != RunStatus::Completed {
         return Err(ServiceError::Conflict(format!(

@@ -72,6 +72,14 @@ enum EnvironmentsCommand {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
+    /// Deploy an earlier successful deployment's version again (the manual rollback): its job
+    /// runs again in its run, recorded as `redeployed`.
+    Redeploy {
+        /// The environment.
+        name: String,
+        /// The deployment's id (`slipway environments deployments NAME` lists them).
+        deployment: i64,
+    },
     /// The checks on an environment (or, with `--group`/`--pool`, on that variable group or
     /// agent pool instead).
     Checks {
@@ -217,6 +225,7 @@ fn deployment_rows(deployments: &[Deployment]) -> Vec<Vec<String>> {
                     let result = deployment.result.clone().unwrap_or_else(|| "running".to_owned());
                     match deployment.outcome.as_deref() {
                         Some("rolledBack") => format!("{result} (rolled back)"),
+                        Some("redeployed") => format!("{result} (redeployed: manual rollback)"),
                         Some(outcome) => format!("{result} ({outcome})"),
                         None => result,
                     }
@@ -346,6 +355,14 @@ pub fn environments(args: EnvironmentsArgs) -> Result<ExitCode, Failure> {
                 return print_json(&deployments).map(|()| ExitCode::SUCCESS);
             }
             print_table(&DEPLOYMENT_HEADINGS, &deployment_rows(&deployments.deployments));
+        }
+        EnvironmentsCommand::Redeploy { name, deployment } => {
+            let run = client.redeploy(&name, deployment).map_err(fail)?;
+            outln!(
+                "Deploying deployment {deployment}'s version to {name} again: run {} ({}) is queued again.",
+                run.id,
+                run.run_number
+            );
         }
         EnvironmentsCommand::Checks { name, resource, format } => {
             let checks = client.checks(resource.collection().0, &name).map_err(fail)?;

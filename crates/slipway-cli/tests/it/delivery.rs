@@ -384,18 +384,41 @@ fn a_bad_canary_is_rolled_back_on_its_own_and_a_good_one_is_promoted() {
     let (_, services) = output(&mut server.admin(&["services", "list", "production", "--format", "json"]));
     assert!(services.contains("stable") && !services.contains("canary"), "{services}");
 
+    // The manual rollback: version 1's deployment deployed again, recorded as one.
+    let first_deployment = recorded.last().and_then(|deployment| deployment["id"].as_i64()).unwrap_or_default();
+    let (ok, text) =
+        output(&mut server.admin(&["environments", "redeploy", "production", &first_deployment.to_string()]));
+    assert!(ok && text.contains("is queued again"), "{text}");
+    let mut last = serde_json::Value::Null;
+    for _ in 0..300 {
+        last = deployments(&server).first().cloned().unwrap_or_default();
+        if last["result"].is_string() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        (last["outcome"].as_str(), last["result"].as_str()),
+        (Some("redeployed"), Some("Succeeded")),
+        "{last:#}"
+    );
+    assert!(last["outcomeDetail"].as_str().is_some_and(|detail| detail.contains("manual rollback")), "{last:#}");
+    assert_eq!(versions(&listen, 10), [("v1".to_owned(), 10)].into(), "v1 serves again");
+    let (ok, text) = output(&mut server.admin(&["environments", "redeploy", "production", "999"]));
+    assert!(!ok && text.contains("has no deployment 999"), "{text}");
+
     // Blue-green: the green version never answers its health check, so it never takes traffic.
     let (ok, text) = output(&mut server.admin(&["pipelines", "run", "bluegreen", "--wait"]));
     assert!(!ok, "the blue-green run with an unhealthy version should fail:\n{text}");
     assert!(text.contains("not healthy") || text.contains("healthy within"), "says why:\n{text}");
-    assert_eq!(versions(&listen, 10), [("v3".to_owned(), 10)].into(), "{text}");
+    assert_eq!(versions(&listen, 10), [("v1".to_owned(), 10)].into(), "{text}");
     let (_, services) = output(&mut server.admin(&["services", "list", "production", "--format", "json"]));
     assert!(!services.contains("green"), "the unhealthy version was never registered: {services}");
 
     // Only deployment jobs, and only for their own environment's services.
     let (ok, text) = output(&mut server.admin(&["pipelines", "run", "plain", "--wait"]));
     assert!(!ok && text.contains("is not a deployment job"), "{text}");
-    assert_eq!(versions(&listen, 5), [("v3".to_owned(), 5)].into(), "{text}");
+    assert_eq!(versions(&listen, 5), [("v1".to_owned(), 5)].into(), "{text}");
 }
 
 /// Asks through `address` until every one of 10 answers comes from `version` (nginx takes a new

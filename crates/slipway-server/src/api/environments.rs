@@ -17,6 +17,7 @@ pub(crate) fn routes(routes: super::Routes) -> super::Routes {
     let routes = route!(routes, list_environments, create_environment);
     let routes = route!(routes, show_environment, update_environment, delete_environment);
     let routes = route!(routes, list_deployments);
+    let routes = route!(routes, redeploy);
     let routes = route!(routes, list_checks, add_check);
     let routes = route!(routes, delete_check);
     let routes = route!(routes, list_group_checks, add_group_check);
@@ -114,6 +115,22 @@ async fn list_deployments(
     let Path(name) = name?;
     let Query(query) = query?;
     Ok(Json(service::deployments(&state, &caller, &name, query.before, query.limit).await?))
+}
+
+/// Deploys an earlier successful deployment's version again (the manual rollback): its job runs
+/// again in its run, and the new deployment is recorded as `redeployed` (contributor).
+#[utoipa::path(post, path = "/environments/{name}/deployments/{id}/redeploy", tag = "environments",
+    params(("name" = String, Path, description = "The environment's name."), ("id" = i64, Path, description = "The deployment's id.")),
+    responses((status = 202, description = "The run, queued again.", body = wire::Run),
+        (status = 401, response = wire::Problem), (status = 403, response = wire::Problem),
+        (status = 404, response = wire::Problem), (status = 409, response = wire::Problem), (status = 422, response = wire::Problem)))]
+async fn redeploy(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, i64)>, PathRejection>,
+) -> Result<(StatusCode, Json<wire::Run>), ApiError> {
+    let Path((name, id)) = path?;
+    Ok((StatusCode::ACCEPTED, Json(service::redeploy(&state, &caller, &name, id).await?)))
 }
 
 /// The checks on an environment (reader).

@@ -403,6 +403,20 @@ pub(crate) async fn finish_deployment(
     Ok(())
 }
 
+/// Implements [`crate::Store::deployment`].
+pub(crate) async fn deployment(pools: &DbPools, _context: &Context, id: DeploymentId) -> Result<Deployment> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        deployment_columns!(),
+        " FROM deployments d JOIN pipelines p ON p.id = d.pipeline_id JOIN runs r ON r.id = d.run_id WHERE d.id = $1"
+    ))
+    .bind(id.0)
+    .fetch_optional(&pools.reader)
+    .await?
+    .ok_or_else(|| StoreError::not_found("deployment", id.0))?;
+    read_row::<DeploymentRow>(&row).and_then(DeploymentRow::into_deployment)
+}
+
 /// Implements [`crate::Store::job_deployment`].
 pub(crate) async fn job_deployment(pools: &DbPools, _context: &Context, job: JobId) -> Result<Option<Deployment>> {
     let row = sqlx::query(concat!(

@@ -128,6 +128,14 @@ impl Store {
         dispatch!(self, environments::finish_deployment(job, result))
     }
 
+    /// A deployment.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn deployment(&self, id: DeploymentId) -> Result<Deployment> {
+        dispatch!(self, environments::deployment(id))
+    }
+
     /// The latest deployment of a job, if it is a deployment job.
     ///
     /// # Errors
