@@ -6,7 +6,7 @@
 //!   the notifications), the trigger service's state, and the server's settings.
 //! - [`Caller`]: who asks, and what their role allows; [`ServiceError`]: what can go wrong,
 //!   without HTTP (the API answers it as problem+json, the web UI as a page).
-//! - [`pipelines`], [`runs`], [`variables`], [`users`], [`agents`]: the operations, each
+//! - [`pipelines`], [`runs`], [`variables`], [`users`], [`agents`], [`flags`]: the operations, each
 //!   checking the caller's role and recording changes with [`audit`].
 
 pub mod agents;
@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod environments;
 pub mod error;
 pub mod feeds;
+pub mod flags;
 pub mod pipelines;
 pub mod runs;
 pub mod users;
@@ -53,6 +54,8 @@ struct StateInner {
     nginx: std::sync::OnceLock<slipway_delivery::nginx::Nginx>,
     /// The delivery room deployment jobs reach (slots, traffic, analysis), once started.
     delivery: std::sync::OnceLock<Arc<slipway_delivery::room::DeliveryRoom>>,
+    /// Environments' flag documents, each revision read once.
+    flags: slipway_delivery::flags::FlagCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -144,8 +147,15 @@ impl AppState {
                 routers: std::sync::OnceLock::new(),
                 nginx: std::sync::OnceLock::new(),
                 delivery: std::sync::OnceLock::new(),
+                flags: slipway_delivery::flags::FlagCache::default(),
             }),
         }
+    }
+
+    /// Environments' flag documents (see [`flags`]).
+    #[must_use]
+    pub fn flag_cache(&self) -> &slipway_delivery::flags::FlagCache {
+        &self.inner.flags
     }
 
     /// The engine's parts.

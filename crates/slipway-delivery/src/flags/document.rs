@@ -215,6 +215,9 @@ impl FlagDocument {
             .and_then(Value::as_object_mut)
             .ok_or_else(not_found)?;
         match edit {
+            FlagEdit::Remove => {
+                flags.remove(key).ok_or_else(not_found)?;
+            }
             FlagEdit::Replace(definition) => {
                 flags.insert(key.to_owned(), definition);
             }
@@ -250,6 +253,8 @@ pub enum FlagEdit {
     },
     /// The whole flag, as flagd JSON (added if it is new).
     Replace(Value),
+    /// The flag removed.
+    Remove,
 }
 
 fn read_flag(
@@ -611,5 +616,7 @@ mod tests {
             .edit("g", FlagEdit::Replace(json!({"state": "ENABLED", "variants": {"a": "x"}, "defaultVariant": "a"})))
             .expect("a new flag");
         assert_eq!(added.flags().len(), 2);
+        assert!(added.edit("g", FlagEdit::Remove).expect("removed").flag("g").is_none());
+        assert!(document.edit("g", FlagEdit::Remove).is_err());
     }
 }

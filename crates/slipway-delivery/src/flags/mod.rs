@@ -8,12 +8,14 @@
 //! `core/pkg/evaluator/json.go`) and held to its testbed's evaluator suite (open-feature/
 //! flagd-testbed, `evaluator/`), which runs here as fixtures ([`testbed`]).
 //!
-//! The caller keeps the document (the store) and serves it (the OFREP endpoints); nothing here
-//! does I/O but read the clock for `$flagd.timestamp` in [`FlagDocument::evaluate`].
+//! All of it is pure (but for the clock `$flagd.timestamp` reads in [`FlagDocument::evaluate`])
+//! except [`FlagCache`], which reads and saves environments' documents in the store, each
+//! revision read once, changes made over the revision they were read at.
 
 mod document;
 mod evaluate;
 mod operators;
+mod stored;
 #[cfg(test)]
 mod testbed;
 
@@ -25,6 +27,7 @@ use serde_json::Value;
 
 pub use document::{DocumentError, DocumentErrors, Flag, FlagDocument, FlagEdit};
 pub use evaluate::{ErrorCode, EvaluationContext, Reason, Resolution};
+pub use stored::{ChangeError, FlagCache, StoredFlags};
 
 /// The one JsonLogic engine, with flagd's operators (a rule is compiled by and evaluated with
 /// the same engine).

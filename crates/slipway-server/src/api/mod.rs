@@ -44,6 +44,7 @@ pub(crate) mod agents;
 pub(crate) mod artifacts;
 pub(crate) mod delivery;
 pub(crate) mod environments;
+pub(crate) mod flags;
 pub(crate) mod follow;
 pub(crate) mod pipelines;
 pub(crate) mod protocol;
@@ -91,6 +92,7 @@ use crate::error::ApiError;
         (name = "agents", description = "Agents, pools and registration tokens, for admins."),
         (name = "environments", description = "Environments, their deployments and checks, what stages wait for, and approvals."),
         (name = "delivery", description = "Services in environments, their slots and traffic weights, and the router's metrics."),
+        (name = "flags", description = "Environments' feature flags (flagd documents), and their evaluation over OFREP."),
         (name = "agent protocol", description = "What agents call (see docs/agent-protocol.md).")
     )
 )]
@@ -140,6 +142,7 @@ fn all(routes: Routes) -> Routes {
     let routes = agents::routes(routes);
     let routes = environments::routes(routes);
     let routes = delivery::routes(routes);
+    let routes = flags::routes(routes);
     protocol::routes(routes)
 }
 

@@ -7,6 +7,7 @@ mod breadth;
 mod browser;
 mod delivery;
 mod environments;
+mod flags;
 mod hostile;
 mod openapi;
 mod runs;
