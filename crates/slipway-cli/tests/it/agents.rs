@@ -879,3 +879,93 @@ fn rolling_deployment(database: Option<String>) -> TestResult {
     );
     Ok(())
 }
+
+/// A canary on a remote agent, judged by the server: the version runs on the agent (its slot
+/// process), the tasks reach the server over the agent protocol, and the analysis run goes on
+/// across a kill -9 of the server, from what the store kept.
+#[test]
+fn a_canary_on_an_agent_goes_on_across_a_kill_of_the_server() -> TestResult {
+    let scratch = Scratch::new()?;
+    let mut server = Server::start(&scratch.0.join("data"), 30_000)?;
+    let _agent = server.agent(&scratch, "d1", &[])?;
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
+    let created = server.api("POST", "/environments", Some(json!({"name": "production"})))?;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let created =
+        server.api("POST", "/environments/production/services", Some(json!({"name": "web", "listen": listen})))?;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let pipeline = format!(
+        r"trigger: none
+jobs:
+- deployment: web
+  environment: production
+  strategy:
+    canary:
+      increments: [50]
+      deploy:
+        steps:
+        - task: SlipwayDeploySlot@1
+          condition: and(succeeded(), ne(variables['Strategy.Action'], 'promote'))
+          inputs:
+            service: web
+            slot: canary
+            command: {}
+            arguments: demo-service --version v1
+      routeTraffic:
+        steps:
+        - task: SlipwayTraffic@1
+          inputs: {{service: web, action: route, slot: canary, percent: $(Strategy.Increment)}}
+      postRouteTraffic:
+        steps:
+        - task: SlipwayAnalysis@1
+          condition: and(succeeded(), ne(variables['Strategy.Action'], 'promote'))
+          inputs:
+            service: web
+            loadRequestsPerSecond: 40
+            template: |
+              metrics:
+              - name: success-rate
+                initialDelay: 2s
+                interval: 2s
+                count: 4
+                successCondition: result >= 0.95
+                provider:
+                  slipway: {{slot: canary, metric: success-rate, window: 2s}}
+      on:
+        success:
+          steps:
+          - task: SlipwayTraffic@1
+            inputs: {{service: web, action: promote, slot: canary}}
+",
+        env!("CARGO_BIN_EXE_slipway")
+    );
+    let id = server.run("release", &repository(&scratch, &pipeline)?)?;
+    // Kill the server once the analysis has measured.
+    let start = Instant::now();
+    loop {
+        let analysis = server.api("GET", "/analysis-runs/1", None)?;
+        let measured = analysis.body["metrics"][0]["measurements"].as_array().is_some_and(|taken| !taken.is_empty());
+        if measured {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no measurement: {}", analysis.body);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.restart_after_kill()?;
+    let run = server.wait_completed(id)?;
+    let logs = server.logs(id)?;
+    assert_eq!(run["result"], "Succeeded", "{run}\n{logs:#?}");
+    let analysis = server.api("GET", "/analysis-runs/1", None)?;
+    assert_eq!(analysis.body["phase"], "Successful", "{}", analysis.body);
+    let taken = analysis.body["metrics"][0]["measurements"].as_array().map_or(0, Vec::len);
+    assert!(taken >= 4, "every measurement kept across the restart: {}", analysis.body);
+    let deployments = server.api("GET", "/environments/production/deployments", None)?;
+    assert_eq!(deployments.body["deployments"][0]["outcome"], "promoted", "{}", deployments.body);
+    // The version runs on the agent, behind the server's router.
+    let mut stream = std::net::TcpStream::connect(&listen)?;
+    std::io::Write::write_all(&mut stream, b"GET / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n")?;
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer)?;
+    assert!(answer.contains("\"version\":\"v1\""), "{answer}");
+    Ok(())
+}
