@@ -1,5 +1,5 @@
 //! The `slipway` commands that are clients of a Slipway server: `login` and `logout`, `pipelines`,
-//! `runs`, `variables`, `groups`, `environments`, `approvals`, `services`, `users` and `tokens`, over
+//! `runs`, `variables`, `groups`, `environments`, `approvals`, `services`, `flags`, `users` and `tokens`, over
 //! [`slipway_client`].
 //!
 //! The server and token come from `--server`/`--token`, then `SLIPWAY_SERVER`/`SLIPWAY_TOKEN`,
@@ -9,6 +9,7 @@
 
 mod access;
 mod environments;
+mod flags;
 mod library;
 mod runs;
 mod services;
@@ -22,6 +23,7 @@ use slipway_client::{Client, ClientError};
 
 pub use access::{LoginArgs, TokensArgs, UsersArgs, login, logout, tokens, users};
 pub use environments::{ApprovalsArgs, EnvironmentsArgs, approvals, environments};
+pub use flags::{FlagsArgs, flags};
 pub use library::{GroupsArgs, VariablesArgs, groups, variables};
 pub use runs::{PipelinesArgs, RunsArgs, pipelines, runs};
 pub use services::{ServicesArgs, services};

@@ -58,6 +58,8 @@ enum Command {
     Approvals(client_commands::ApprovalsArgs),
     /// Manage an environment's services, their slots and traffic weights.
     Services(client_commands::ServicesArgs),
+    /// Manage an environment's feature flags and evaluate them as applications do (OFREP).
+    Flags(client_commands::FlagsArgs),
     /// Create users on a server.
     Users(client_commands::UsersArgs),
     /// Create personal access tokens on a server.
@@ -104,6 +106,7 @@ fn main() -> ExitCode {
         Command::Environments(args) => client_commands::finish(client_commands::environments(args)),
         Command::Approvals(args) => client_commands::finish(client_commands::approvals(args)),
         Command::Services(args) => client_commands::finish(client_commands::services(args)),
+        Command::Flags(args) => client_commands::finish(client_commands::flags(args)),
         Command::Users(args) => client_commands::finish(client_commands::users(args)),
         Command::Tokens(args) => client_commands::finish(client_commands::tokens(args)),
         Command::Agent(args) => agent::agent_command(&args),

@@ -484,6 +484,48 @@ impl Client {
         self.post(&format!("/approvals/{id}"), decision)
     }
 
+    /// `GET /environments/{name}/flags`: the environment's flag document and its revision.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn flags(&self, environment: &str) -> Result<api::FlagSet> {
+        self.get(&format!("/environments/{}/flags", path_segment(environment)))
+    }
+
+    /// `PUT /environments/{name}/flags`: replaces the whole document (contributor); 422 names
+    /// every mistake, 409 when it is not at `put.revision`.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn put_flags(&self, environment: &str, put: &api::PutFlags) -> Result<api::FlagSet> {
+        self.put(&format!("/environments/{}/flags", path_segment(environment)), put)
+    }
+
+    /// `PATCH /environments/{name}/flags/{key}`: one flag's state and/or default variant
+    /// (contributor).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn set_flag(&self, environment: &str, key: &str, set: &api::SetFlag) -> Result<api::FlagSet> {
+        self.patch(&format!("/environments/{}/flags/{}", path_segment(environment), path_segment(key)), set)
+    }
+
+    /// `POST /environments/{name}/ofrep/v1/evaluate/flags/{key}`: one flag evaluated for a context
+    /// over OFREP. A failed evaluation (unknown flag, targeting that cannot be evaluated) is an
+    /// [`ClientError::Api`] whose detail is OFREP's failure body.
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn evaluate_flag(
+        &self,
+        environment: &str,
+        key: &str,
+        request: &api::OfrepRequest,
+    ) -> Result<api::OfrepEvaluation> {
+        let path = format!("/environments/{}/ofrep/v1/evaluate/flags/{}", path_segment(environment), path_segment(key));
+        self.post(&path, request)
+    }
+
     /// `GET /environments/{name}/services`.
     ///
     /// # Errors

@@ -6,6 +6,7 @@ mod analysis;
 mod client;
 mod delivery;
 mod environments;
+mod flags;
 mod frontend;
 mod library;
 mod readme;
