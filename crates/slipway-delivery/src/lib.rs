@@ -14,10 +14,11 @@
 //! synthetic load when asked; [`room`] is what deployment jobs' delivery tasks reach (slots,
 //! traffic, promotion and rollback, recorded on their deployments); [`judge`] is Kayenta's
 //! statistical judge; [`demo`] a small HTTP service for tests and walkthroughs.
+//! [`flags`] holds environments' feature flags (flagd documents) and evaluates them as flagd does.
 //!
 //! Not here yet (the progressive delivery issue): the statistical judge inside analysis runs
-//! (baseline slots), deciding an inconclusive analysis by hand, chaos experiments, feature
-//! flags, and Kubernetes as a router.
+//! (baseline slots), deciding an inconclusive analysis by hand, chaos experiments, and
+//! Kubernetes as a router.
 
 pub mod analysis;
 pub mod demo;
