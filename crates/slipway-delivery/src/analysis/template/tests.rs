@@ -222,7 +222,7 @@ analysis.yaml:13:12: `count` must be a whole number, at least 1, found `-1`
 analysis.yaml:14:19: `initialDelay` must be a duration such as `30s`, `5m` or `1h`, found `5x`: `x` is not a unit (the units are `ns`, `us`, `ms`, `s`, `m` and `h`)
 analysis.yaml:15:23: `successCondition` is not a valid expression: at column 10: expected conditional_if, negation_op, sign_op, value, array, map, or ident
 analysis.yaml:16:19: `failureLimit` must be a whole number (0 or more), found `2.5`
-analysis.yaml:18:7: the `datadog` provider is not supported yet: Slipway measures with `prometheus`, `web` or `slipway` (its router's metrics)
+analysis.yaml:18:7: the `datadog` provider is not supported yet: Slipway measures with `prometheus`, `web`, `slipway` (its router's metrics) or `judge` (its statistical judge)
 analysis.yaml:20:11: a metric named `a` is already defined at line 11: metric names must be unique
 analysis.yaml:22:5: `count` (3) must be at least `failureLimit` (4), as Argo requires: raise `count` or lower `failureLimit`
 analysis.yaml:24:23: `successCondition` calls `isNan()`, which is not a function (did you mean `isNaN`?)
@@ -258,9 +258,9 @@ fn table_of_single_mistakes() {
         ("negative delay", metric("  initialDelay: -1m\n"), "analysis.yaml:5:17: `initialDelay` must be a duration such as `30s`, `5m` or `1h`, found `-1m`: it is negative"),
         ("no name", "metrics:\n- provider: {slipway: {slot: a, metric: error-rate}}\n".to_owned(), "analysis.yaml:2:3: a metric needs `name`: add e.g. `name: success-rate`"),
         ("no provider", "metrics:\n- name: m\n".to_owned(), "analysis.yaml:2:3: a metric needs `provider`: add e.g. `provider: {prometheus: {address: ..., query: ...}}`"),
-        ("empty provider", "metrics:\n- name: m\n  provider: {}\n".to_owned(), "analysis.yaml:3:13: `provider` names no provider: give one of `prometheus`, `web` or `slipway`"),
-        ("unknown provider", "metrics:\n- name: m\n  provider: {promethus: {}}\n".to_owned(), "analysis.yaml:3:14: unknown provider `promethus`: the providers are `prometheus`, `web` and `slipway` (did you mean `prometheus`?)"),
-        ("job provider", "metrics:\n- name: m\n  provider:\n    job: {spec: {}}\n".to_owned(), "analysis.yaml:4:5: the `job` provider is not supported yet: Slipway measures with `prometheus`, `web` or `slipway` (its router's metrics)"),
+        ("empty provider", "metrics:\n- name: m\n  provider: {}\n".to_owned(), "analysis.yaml:3:13: `provider` names no provider: give one of `prometheus`, `web`, `slipway` or `judge`"),
+        ("unknown provider", "metrics:\n- name: m\n  provider: {promethus: {}}\n".to_owned(), "analysis.yaml:3:14: unknown provider `promethus`: the providers are `prometheus`, `web`, `slipway` and `judge` (did you mean `prometheus`?)"),
+        ("job provider", "metrics:\n- name: m\n  provider:\n    job: {spec: {}}\n".to_owned(), "analysis.yaml:4:5: the `job` provider is not supported yet: Slipway measures with `prometheus`, `web`, `slipway` (its router's metrics) or `judge` (its statistical judge)"),
         ("prometheus without query", "metrics:\n- name: m\n  provider:\n    prometheus:\n      address: http://p\n".to_owned(), "analysis.yaml:5:7: `prometheus` needs `query`: add e.g. `query: sum(rate(http_requests_total[5m]))`"),
         ("prometheus range query", "metrics:\n- name: m\n  provider:\n    prometheus: {address: a, query: q, rangeQuery: {}}\n".to_owned(), "analysis.yaml:4:40: `rangeQuery` is not supported yet: use an instant query instead (e.g. `avg_over_time(...[5m])`)"),
         ("web lowercase method", "metrics:\n- name: m\n  provider:\n    web: {url: 'http://x', method: post, body: '{}'}\n".to_owned(), "analysis.yaml:4:36: `method` must be `GET`, `POST` or `PUT`, found `post` (write `POST`)"),
