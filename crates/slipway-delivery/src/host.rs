@@ -109,6 +109,26 @@ impl RouterHost {
         &self.metrics
     }
 
+    /// Injects faults into a service's router (chaos experiments), replacing those it had.
+    ///
+    /// # Errors
+    /// When the service has no router of Slipway's running here (nginx fronts it, or its address
+    /// could not be bound): why.
+    pub async fn set_faults(&self, service: &Service, faults: Vec<crate::faults::Fault>) -> Result<(), String> {
+        let running = self.running.lock().await;
+        match running.get(&service.id).and_then(|current| current.router.as_ref()) {
+            Some(router) => {
+                router.set_faults(faults);
+                Ok(())
+            }
+            None if service.provider == "nginx" => Err(format!(
+                "service '{}' is fronted by nginx: faults are injected by Slipway's own router",
+                service.name
+            )),
+            None => Err(format!("service '{}' has no router running on this server", service.name)),
+        }
+    }
+
     /// Where a service's router is (`None`: not taken up yet).
     #[must_use]
     pub fn state(&self, service: ServiceId) -> Option<RouterState> {

@@ -21,7 +21,9 @@
 //! Kubernetes as a router.
 
 pub mod analysis;
+pub mod chaos;
 pub mod demo;
+pub mod faults;
 pub mod flags;
 pub mod host;
 pub mod judge;

@@ -95,6 +95,18 @@ impl DeliveryRoom {
     async fn operate_on(&self, job: &Job, request: DeliveryRequest) -> Result<DeliveryAnswer, DeliveryRefusal> {
         let (deployment, environment) = self.deployment(job).await?;
         match request {
+            DeliveryRequest::Chaos { id } | DeliveryRequest::StopChaos { id } => {
+                if matches!(request, DeliveryRequest::StopChaos { .. }) {
+                    self.analysis.stop_chaos(id);
+                }
+                let run = self.analysis.chaos(id).ok_or_else(|| {
+                    DeliveryRefusal::NotFound(format!(
+                        "no chaos experiment {id} on this server (a server restart ends experiments, and takes their \
+                         faults away with them)"
+                    ))
+                })?;
+                return Ok(DeliveryAnswer::Chaos(chaos_state(&run)));
+            }
             DeliveryRequest::Analysis { id } | DeliveryRequest::StopAnalysis { id } => {
                 let run = self.analysis_of(&environment, id).await?;
                 let run = if matches!(request, DeliveryRequest::StopAnalysis { .. }) {
@@ -280,7 +292,34 @@ impl DeliveryRoom {
                 self.analysis.wake();
                 return Ok(DeliveryAnswer::Analysis(analysis_state(&run)));
             }
-            DeliveryRequest::Analysis { .. } | DeliveryRequest::StopAnalysis { .. } => unreachable_request()?,
+            DeliveryRequest::StartChaos { experiment_name, experiment, load, .. } => {
+                let experiment = crate::chaos::read_experiment(&experiment, &experiment_name)
+                    .map_err(|error| DeliveryRefusal::Invalid(error.to_string()))?;
+                if service.provider == "nginx" {
+                    return Err(DeliveryRefusal::Conflict(format!(
+                        "service '{name}' is fronted by nginx: chaos experiments inject faults through Slipway's own \
+                         router"
+                    )));
+                }
+                if let Some(load) = &load
+                    && (load.rate == 0 || load.rate > 1000 || !load.path.starts_with('/'))
+                {
+                    return Err(DeliveryRefusal::Invalid(format!(
+                        "synthetic load is 1 to 1000 requests per second to a path starting with '/', not {} to '{}'",
+                        load.rate, load.path
+                    )));
+                }
+                let id = self.analysis.start_chaos(service, experiment, load);
+                let run = self
+                    .analysis
+                    .chaos(id)
+                    .ok_or_else(|| DeliveryRefusal::Conflict("the experiment vanished".into()))?;
+                return Ok(DeliveryAnswer::Chaos(chaos_state(&run)));
+            }
+            DeliveryRequest::Analysis { .. }
+            | DeliveryRequest::StopAnalysis { .. }
+            | DeliveryRequest::Chaos { .. }
+            | DeliveryRequest::StopChaos { .. } => unreachable_request()?,
         };
         Ok(DeliveryAnswer::Service(state))
     }
@@ -308,7 +347,7 @@ impl DeliveryRoom {
 
 /// Handled before the service is looked up.
 fn unreachable_request() -> Result<ServiceState, DeliveryRefusal> {
-    Err(DeliveryRefusal::Invalid("analysis requests name no service".into()))
+    Err(DeliveryRefusal::Invalid("analysis and chaos requests name no service".into()))
 }
 
 impl DeliveryOperator for DeliveryRoom {
@@ -364,6 +403,15 @@ fn service_state(environment: &Environment, service: &Service) -> ServiceState {
             .map(|slot| SlotState { name: slot.name.clone(), upstream: slot.upstream.clone(), weight: slot.weight })
             .collect(),
         retired: Vec::new(),
+    }
+}
+
+fn chaos_state(run: &crate::runner::ChaosRun) -> slipway_events::delivery::ChaosState {
+    slipway_events::delivery::ChaosState {
+        id: run.id,
+        status: run.status.clone(),
+        deviated: run.deviated,
+        journal: run.journal.clone(),
     }
 }
 

@@ -32,10 +32,24 @@ pub const SERVED_BY_HEADER: &str = "x-slipway-served-by";
 const HOP_BY_HOP: [&str; 7] =
     ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
+/// A request an injected fault aborts: its connection is closed without an answer.
+#[derive(Debug)]
+struct Aborted;
+
+impl std::fmt::Display for Aborted {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("aborted by an injected fault")
+    }
+}
+
+impl std::error::Error for Aborted {}
+
 /// The router of one service.
 #[derive(Debug)]
 pub struct Router {
     table: RwLock<Arc<Table>>,
+    /// Faults injected for chaos experiments (usually none).
+    faults: RwLock<Arc<Vec<crate::faults::Fault>>>,
     client: Client<HttpConnector, Body>,
     metrics: Arc<Metrics>,
 }
@@ -95,7 +109,12 @@ impl Router {
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         let table = Table::new(routes, &metrics);
-        Ok(Arc::new(Self { table: RwLock::new(Arc::new(table)), client, metrics }))
+        Ok(Arc::new(Self {
+            table: RwLock::new(Arc::new(table)),
+            faults: RwLock::new(Arc::new(Vec::new())),
+            client,
+            metrics,
+        }))
     }
 
     /// The routes now.
@@ -120,6 +139,17 @@ impl Router {
         Ok(())
     }
 
+    /// Replaces the faults injected into requests (chaos experiments); each ends at its time.
+    pub fn set_faults(&self, faults: Vec<crate::faults::Fault>) {
+        *self.faults.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(faults);
+    }
+
+    /// The faults injected now.
+    #[must_use]
+    pub fn faults(&self) -> Arc<Vec<crate::faults::Fault>> {
+        Arc::clone(&self.faults.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
     /// The metrics it records into.
     #[must_use]
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -127,8 +157,20 @@ impl Router {
     }
 
     /// Passes one request to its slot and gives the slot's answer (or the router's, when no slot
-    /// takes it or the slot cannot be reached).
-    pub async fn handle(&self, mut request: Request<Incoming>, client: Option<SocketAddr>) -> Response<Body> {
+    /// takes it or the slot cannot be reached). An injected abort answers 502 here; [`serve`]
+    /// closes the connection instead.
+    pub async fn handle(&self, request: Request<Incoming>, client: Option<SocketAddr>) -> Response<Body> {
+        match self.handle_or_abort(request, client).await {
+            Ok(response) => response,
+            Err(Aborted) => text_response(StatusCode::BAD_GATEWAY, "aborted by an injected fault".into()),
+        }
+    }
+
+    async fn handle_or_abort(
+        &self,
+        mut request: Request<Incoming>,
+        client: Option<SocketAddr>,
+    ) -> Result<Response<Body>, Aborted> {
         let table = self.table();
         let routes = &table.routes;
         let forced = request.headers().get(SLOT_HEADER).and_then(|value| value.to_str().ok()).map(str::to_owned);
@@ -140,21 +182,40 @@ impl Router {
                 Some(name) => format!("service '{}' has no slot named '{name}'", routes.service),
                 None => format!("no slot of service '{}' takes traffic now (every weight is 0)", routes.service),
             };
-            return text_response(StatusCode::SERVICE_UNAVAILABLE, why);
+            return Ok(text_response(StatusCode::SERVICE_UNAVAILABLE, why));
         };
         let (Some(slot), Some((base, slot_metrics, cookie, served_by))) =
             (routes.slots.get(index), table.slots.get(index))
         else {
-            return text_response(StatusCode::INTERNAL_SERVER_ERROR, "the router's table is inconsistent".into());
+            return Ok(text_response(StatusCode::INTERNAL_SERVER_ERROR, "the router's table is inconsistent".into()));
         };
+        let faults = self.faults();
+        if !faults.is_empty() {
+            let (latency, hit) = crate::faults::pick(&faults, &slot.name, Instant::now(), &mut || fastrand::f64());
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            match hit {
+                Some(crate::faults::FaultKind::Error(status)) => {
+                    slot_metrics.record(status, latency.as_secs_f64());
+                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    return Ok(text_response(status, "an error injected by a chaos experiment".into()));
+                }
+                Some(crate::faults::FaultKind::Abort) => {
+                    slot_metrics.record(502, latency.as_secs_f64());
+                    return Err(Aborted);
+                }
+                Some(crate::faults::FaultKind::Latency(_)) | None => {}
+            }
+        }
         let path = request.uri().path_and_query().map_or("/", |path| path.as_str());
         let uri = match upstream_uri(base, path) {
             Ok(uri) => uri,
             Err(error) => {
-                return text_response(
+                return Ok(text_response(
                     StatusCode::BAD_REQUEST,
                     format!("the request's path cannot be passed on: {error}"),
-                );
+                ));
             }
         };
         let upgrade = request.headers().get(header::UPGRADE).cloned();
@@ -184,10 +245,10 @@ impl Router {
                 let error = error_chain(&error);
                 slot_metrics.record(502, started.elapsed().as_secs_f64());
                 tracing::debug!(service = %routes.service, slot = %slot_name, %error, "a slot could not be reached");
-                return text_response(
+                return Ok(text_response(
                     StatusCode::BAD_GATEWAY,
                     format!("slot '{slot_name}' of service '{}' could not be reached: {error}", routes.service),
-                );
+                ));
             }
         };
         slot_metrics.record(response.status().as_u16(), started.elapsed().as_secs_f64());
@@ -220,7 +281,7 @@ impl Router {
         {
             parts.headers.append(header::SET_COOKIE, cookie.clone());
         }
-        Response::from_parts(parts, body.boxed())
+        Ok(Response::from_parts(parts, body.boxed()))
     }
 }
 
@@ -275,7 +336,7 @@ pub async fn serve(listener: TcpListener, router: Arc<Router>, mut stop: watch::
                 let router = Arc::clone(&router);
                 let service = hyper::service::service_fn(move |request| {
                     let router = Arc::clone(&router);
-                    async move { Ok::<_, Infallible>(router.handle(request, Some(address)).await) }
+                    async move { router.handle_or_abort(request, Some(address)).await }
                 });
                 let mut connection_stop = stop.clone();
                 connections.spawn(async move {

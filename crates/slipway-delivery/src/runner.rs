@@ -47,6 +47,27 @@ pub struct AnalysisRunner {
     measuring: Mutex<HashSet<AnalysisRunId>>,
     /// The synthetic load of each run that asked for it: dropping the sender stops it.
     loads: Mutex<HashMap<AnalysisRunId, watch::Sender<bool>>>,
+    /// Chaos experiments of this server's lifetime (their faults live in the routers, which a
+    /// restart clears with them), by id.
+    chaos: Mutex<HashMap<i64, ChaosRun>>,
+    /// The next experiment's id.
+    next_chaos: std::sync::atomic::AtomicI64,
+}
+
+/// A chaos experiment as it runs: its journal so far.
+#[derive(Clone, Debug)]
+pub struct ChaosRun {
+    /// Its id.
+    pub id: i64,
+    /// `running`, `completed`, `failed` (the hypothesis did not hold before the method) or
+    /// `aborted`.
+    pub status: String,
+    /// Whether the hypothesis did not hold after the method.
+    pub deviated: bool,
+    /// Chaos Toolkit's journal.
+    pub journal: serde_json::Value,
+    /// Asked to stop.
+    stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The measurements of a run, by metric.
@@ -95,6 +116,8 @@ impl AnalysisRunner {
             wake: Arc::new(Notify::new()),
             measuring: Mutex::new(HashSet::new()),
             loads: Mutex::new(HashMap::new()),
+            chaos: Mutex::new(HashMap::new()),
+            next_chaos: std::sync::atomic::AtomicI64::new(1),
         });
         let weak = Arc::downgrade(&runner);
         let woken = Arc::clone(&runner.wake);
@@ -236,23 +259,7 @@ impl AnalysisRunner {
             Provider::Slipway { service, slot, metric: which, window } => {
                 let service = self.service_of(run, service.as_deref()).await?;
                 let window = window.or(metric.interval).unwrap_or(DEFAULT_WINDOW).max(Duration::from_secs(1));
-                let seen = self.routers.metrics().window(&metrics_label(&service), slot, window.as_secs().max(1));
-                let none = || {
-                    format!(
-                        "no requests reached slot '{slot}' of service '{}' in the last {} s",
-                        service.name,
-                        window.as_secs()
-                    )
-                };
-                let value = match which {
-                    RouterMetric::SuccessRate => seen.success_rate().ok_or_else(none)?,
-                    RouterMetric::ErrorRate => seen.success_rate().map(|rate| 1.0 - rate).ok_or_else(none)?,
-                    RouterMetric::RequestRate => seen.request_rate(),
-                    RouterMetric::LatencyP50 => seen.latency_ms(0.5).ok_or_else(none)? / 1000.0,
-                    RouterMetric::LatencyP90 => seen.latency_ms(0.9).ok_or_else(none)? / 1000.0,
-                    RouterMetric::LatencyP99 => seen.latency_ms(0.99).ok_or_else(none)? / 1000.0,
-                };
-                Ok(number(value))
+                self.router_value(&service, slot, *which, window.as_secs())
             }
             Provider::Judge { service, canary, baseline, metrics, window, config } => {
                 let service = self.service_of(run, service.as_deref()).await?;
@@ -306,6 +313,29 @@ impl AnalysisRunner {
                 web_value(&answer, json_path.as_deref())
             }
         }
+    }
+
+    /// A router metric of a slot over the last `seconds`.
+    fn router_value(
+        &self,
+        service: &Service,
+        slot: &str,
+        which: RouterMetric,
+        seconds: u64,
+    ) -> Result<serde_json::Value, String> {
+        let seconds = seconds.max(1);
+        let seen = self.routers.metrics().window(&metrics_label(service), slot, seconds);
+        let none =
+            || format!("no requests reached slot '{slot}' of service '{}' in the last {seconds} s", service.name);
+        let value = match which {
+            RouterMetric::SuccessRate => seen.success_rate().ok_or_else(none)?,
+            RouterMetric::ErrorRate => seen.success_rate().map(|rate| 1.0 - rate).ok_or_else(none)?,
+            RouterMetric::RequestRate => seen.request_rate(),
+            RouterMetric::LatencyP50 => seen.latency_ms(0.5).ok_or_else(none)? / 1000.0,
+            RouterMetric::LatencyP90 => seen.latency_ms(0.9).ok_or_else(none)? / 1000.0,
+            RouterMetric::LatencyP99 => seen.latency_ms(0.99).ok_or_else(none)? / 1000.0,
+        };
+        Ok(number(value))
     }
 
     async fn service_of(&self, run: &AnalysisRun, name: Option<&str>) -> Result<Service, String> {
@@ -371,10 +401,15 @@ impl AnalysisRunner {
             tracing::warn!(url, "an analysis run's load has an address that is not a URL");
             return;
         };
-        let (stop, mut stopped) = watch::channel(false);
+        let stop = self.spawn_load(uri, load.rate);
         self.loads.lock().unwrap_or_else(PoisonError::into_inner).insert(run.id, stop);
+    }
+
+    /// Sends `rate` requests a second to `uri` until the sender it gives is dropped or says stop.
+    fn spawn_load(&self, uri: Uri, rate: u32) -> watch::Sender<bool> {
+        let (stop, mut stopped) = watch::channel(false);
         let client = self.client.clone();
-        let every = Duration::from_secs_f64(1.0 / f64::from(load.rate.clamp(1, 1000)));
+        let every = Duration::from_secs_f64(1.0 / f64::from(rate.clamp(1, 1000)));
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -395,6 +430,7 @@ impl AnalysisRunner {
                 });
             }
         });
+        stop
     }
 }
 
@@ -512,6 +548,272 @@ fn verdict(template: &AnalysisTemplate, measurements: &BTreeMap<String, Vec<Meas
         format!("every metric passed ({total} measurements)")
     } else {
         parts.join("; ")
+    }
+}
+
+fn iso_now() -> String {
+    let millis = now_ms();
+    let seconds = millis.div_euclid(1000);
+    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        millis.rem_euclid(1000)
+    )
+}
+
+impl AnalysisRunner {
+    /// Starts a chaos experiment against `service` (with synthetic load through its router
+    /// while it runs, when asked); its id.
+    pub fn start_chaos(
+        self: &Arc<Self>,
+        service: Service,
+        experiment: crate::chaos::Experiment,
+        load: Option<slipway_events::delivery::Load>,
+    ) -> i64 {
+        let id = self.next_chaos.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let journal = serde_json::json!({
+            "platform": "slipway",
+            "experiment": {"title": experiment.title},
+            "start": iso_now(),
+            "status": "running",
+            "deviated": false,
+            "steady_states": {"before": null, "after": null, "during": []},
+            "run": [],
+            "rollbacks": [],
+        });
+        let run = ChaosRun { id, status: "running".into(), deviated: false, journal, stop: Arc::clone(&stop) };
+        self.chaos.lock().unwrap_or_else(PoisonError::into_inner).insert(id, run);
+        let runner = Arc::clone(self);
+        tokio::spawn(async move {
+            let load = load.and_then(|load| {
+                format!("http://{}{}", service.listen, load.path)
+                    .parse::<Uri>()
+                    .ok()
+                    .map(|uri| runner.spawn_load(uri, load.rate))
+            });
+            let started = std::time::Instant::now();
+            let (status, deviated) = runner.experiment(id, &service, &experiment, &stop).await;
+            // The implicit rollback: every fault goes, whatever happened.
+            let cleared = runner.routers.set_faults(&service, Vec::new()).await;
+            drop(load);
+            runner.update_chaos(id, |run| {
+                run.status = status.to_owned();
+                run.deviated = deviated;
+                run.journal["status"] = serde_json::json!(status);
+                run.journal["deviated"] = serde_json::json!(deviated);
+                run.journal["rollbacks"] = serde_json::json!([{
+                    "activity": {"type": "action", "name": "take away the injected faults"},
+                    "status": if cleared.is_ok() { "succeeded" } else { "failed" },
+                    "output": cleared.err(),
+                }]);
+                run.journal["end"] = serde_json::json!(iso_now());
+                run.journal["duration"] = serde_json::json!(started.elapsed().as_secs_f64());
+            });
+        });
+        id
+    }
+
+    /// A chaos experiment as it is now.
+    #[must_use]
+    pub fn chaos(&self, id: i64) -> Option<ChaosRun> {
+        self.chaos.lock().unwrap_or_else(PoisonError::into_inner).get(&id).cloned()
+    }
+
+    /// Asks a chaos experiment to stop (its faults are taken away).
+    pub fn stop_chaos(&self, id: i64) {
+        if let Some(run) = self.chaos.lock().unwrap_or_else(PoisonError::into_inner).get(&id) {
+            run.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn update_chaos(&self, id: i64, change: impl FnOnce(&mut ChaosRun)) {
+        if let Some(run) = self.chaos.lock().unwrap_or_else(PoisonError::into_inner).get_mut(&id) {
+            change(run);
+        }
+    }
+
+    /// Waits `seconds`, or less when asked to stop; whether it was.
+    async fn pause(seconds: f64, stop: &std::sync::atomic::AtomicBool) -> bool {
+        let until = std::time::Instant::now() + Duration::from_secs_f64(seconds.clamp(0.0, 3600.0));
+        while std::time::Instant::now() < until {
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100).min(until - std::time::Instant::now())).await;
+        }
+        stop.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Runs the experiment's steps; its status and whether it deviated.
+    async fn experiment(
+        &self,
+        id: i64,
+        service: &Service,
+        experiment: &crate::chaos::Experiment,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> (&'static str, bool) {
+        let before = self.hypothesis(service, experiment, stop).await;
+        let met = before["steady_state_met"] == true;
+        self.update_chaos(id, |run| run.journal["steady_states"]["before"] = before);
+        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            return ("aborted", false);
+        }
+        if !met {
+            return ("failed", false);
+        }
+        let mut faults: Vec<crate::faults::Fault> = Vec::new();
+        for activity in &experiment.method {
+            if Self::pause(activity.pause_before, stop).await {
+                return ("aborted", false);
+            }
+            let started = iso_now();
+            let (status, output) = match &activity.provider {
+                crate::chaos::ChaosProvider::Fault { slot, fraction, kind, duration } => {
+                    faults.push(crate::faults::Fault {
+                        slot: slot.clone(),
+                        fraction: *fraction,
+                        kind: kind.kind(),
+                        until: std::time::Instant::now() + Duration::from_secs_f64(duration.clamp(0.0, 3600.0)),
+                    });
+                    match self.routers.set_faults(service, faults.clone()).await {
+                        Ok(()) => (
+                            "succeeded",
+                            serde_json::json!({"injected": format!("{kind:?}"), "slot": slot, "fraction": fraction, "duration": duration}),
+                        ),
+                        Err(error) => ("failed", serde_json::json!(error)),
+                    }
+                }
+                provider => match self.probe(service, provider).await {
+                    Ok(value) => ("succeeded", value),
+                    Err(error) => ("failed", serde_json::json!(error)),
+                },
+            };
+            let entry = serde_json::json!({
+                "activity": {"type": if activity.probe { "probe" } else { "action" }, "name": activity.name},
+                "status": status,
+                "output": output,
+                "start": started,
+                "end": iso_now(),
+            });
+            self.update_chaos(id, |run| {
+                if let Some(entries) = run.journal["run"].as_array_mut() {
+                    entries.push(entry);
+                }
+            });
+            if status == "failed" && !activity.probe {
+                // An action that could not act: the experiment cannot say anything.
+                return ("failed", false);
+            }
+            if Self::pause(activity.pause_after, stop).await {
+                return ("aborted", false);
+            }
+        }
+        let after = self.hypothesis(service, experiment, stop).await;
+        let deviated = after["steady_state_met"] != true;
+        self.update_chaos(id, |run| run.journal["steady_states"]["after"] = after);
+        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            return ("aborted", false);
+        }
+        ("completed", deviated)
+    }
+
+    /// Checks the steady-state hypothesis: each probe's value and whether it is within tolerance.
+    async fn hypothesis(
+        &self,
+        service: &Service,
+        experiment: &crate::chaos::Experiment,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> serde_json::Value {
+        let mut probes = Vec::new();
+        let mut met = true;
+        for probe in &experiment.probes {
+            if Self::pause(probe.pause_before, stop).await {
+                met = false;
+                break;
+            }
+            let (output, within) = match self.probe(service, &probe.provider).await {
+                Ok(value) => {
+                    let within = probe
+                        .tolerance
+                        .as_ref()
+                        .is_some_and(|tolerance| crate::chaos::within_tolerance(tolerance, &value));
+                    (value, within)
+                }
+                Err(error) => (serde_json::json!(error), false),
+            };
+            met &= within;
+            probes.push(serde_json::json!({
+                "activity": {"type": "probe", "name": probe.name, "tolerance": probe.tolerance},
+                "output": output,
+                "tolerance_met": within,
+                "status": "succeeded",
+            }));
+            if Self::pause(probe.pause_after, stop).await {
+                met = false;
+                break;
+            }
+        }
+        serde_json::json!({"steady_state_met": met, "probes": probes})
+    }
+
+    /// A probe's value.
+    async fn probe(
+        &self,
+        service: &Service,
+        provider: &crate::chaos::ChaosProvider,
+    ) -> Result<serde_json::Value, String> {
+        match provider {
+            crate::chaos::ChaosProvider::Slipway { slot, metric, window } => {
+                self.router_value(service, slot, *metric, *window)
+            }
+            crate::chaos::ChaosProvider::Http { url, method, timeout } => {
+                let uri: Uri = url.parse().map_err(|error| format!("'{url}' is not a URL: {error}"))?;
+                if uri.scheme_str() != Some("http") {
+                    return Err(format!("'{url}': only http:// addresses can be probed so far"));
+                }
+                let method =
+                    Method::from_bytes(method.as_bytes()).map_err(|_| format!("'{method}' is not an HTTP method"))?;
+                let request = Request::builder()
+                    .method(method)
+                    .uri(uri)
+                    .body(Full::new(Bytes::new()))
+                    .map_err(|error| format!("the request to {url} cannot be made: {error}"))?;
+                let exchange = async {
+                    let response = self.client.request(request).await.map_err(|error| format!("{url}: {error}"))?;
+                    let status = response.status().as_u16();
+                    let headers: serde_json::Map<String, serde_json::Value> = response
+                        .headers()
+                        .iter()
+                        .filter_map(|(name, value)| {
+                            value.to_str().ok().map(|value| (name.to_string(), serde_json::json!(value)))
+                        })
+                        .collect();
+                    let limited = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES);
+                    let body = limited.collect().await.map_err(|error| format!("{url}: {error}"))?.to_bytes();
+                    Ok(
+                        serde_json::json!({"status": status, "headers": headers, "body": String::from_utf8_lossy(&body)}),
+                    )
+                };
+                tokio::time::timeout(Duration::from_secs_f64(timeout.clamp(0.1, 300.0)), exchange)
+                    .await
+                    .map_err(|_| format!("{url} did not answer within {timeout} s"))?
+            }
+            crate::chaos::ChaosProvider::Fault { .. } => Err("a fault is an action, not a probe".into()),
+        }
     }
 }
 

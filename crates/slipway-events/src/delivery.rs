@@ -98,6 +98,28 @@ pub enum DeliveryRequest {
         /// Synthetic traffic while the analysis runs.
         load: Option<Load>,
     },
+    /// Starts a chaos experiment against the service (Chaos Toolkit's format, YAML or JSON),
+    /// with synthetic load through its router while it runs when `load` is given.
+    StartChaos {
+        /// The service.
+        service: String,
+        /// The experiment's name, for messages.
+        experiment_name: String,
+        /// The experiment.
+        experiment: String,
+        /// Synthetic traffic while it runs.
+        load: Option<Load>,
+    },
+    /// A chaos experiment as it is now.
+    Chaos {
+        /// Its id.
+        id: i64,
+    },
+    /// Stops a chaos experiment (the step was canceled); its faults are taken away.
+    StopChaos {
+        /// Its id.
+        id: i64,
+    },
     /// An analysis run as it is now.
     Analysis {
         /// Its id.
@@ -124,8 +146,9 @@ impl DeliveryRequest {
             | Self::Promote { service, .. }
             | Self::Rollback { service, .. }
             | Self::Retire { service, .. }
-            | Self::StartAnalysis { service, .. } => Some(service),
-            Self::Analysis { .. } | Self::StopAnalysis { .. } => None,
+            | Self::StartAnalysis { service, .. }
+            | Self::StartChaos { service, .. } => Some(service),
+            Self::Analysis { .. } | Self::StopAnalysis { .. } | Self::Chaos { .. } | Self::StopChaos { .. } => None,
         }
     }
 }
@@ -149,6 +172,23 @@ pub enum DeliveryAnswer {
     Service(ServiceState),
     /// The analysis run.
     Analysis(AnalysisState),
+    /// The chaos experiment.
+    Chaos(ChaosState),
+}
+
+/// A chaos experiment, as a delivery task follows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChaosState {
+    /// Its id.
+    pub id: i64,
+    /// `running`, `completed`, `failed` (the hypothesis did not hold before the method) or
+    /// `aborted`.
+    pub status: String,
+    /// Whether the hypothesis did not hold after the method.
+    pub deviated: bool,
+    /// Chaos Toolkit's journal of it so far.
+    pub journal: serde_json::Value,
 }
 
 /// A service, as a delivery task sees it.

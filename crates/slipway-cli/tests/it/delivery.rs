@@ -599,3 +599,87 @@ fn an_inconclusive_analysis_waits_for_a_person_to_decide() {
     let last = deployments(&server).first().cloned().unwrap_or_default();
     assert_eq!(last["outcome"], "promoted", "{last:#}");
 }
+
+/// A chaos experiment against the stable slot: `fault` is the method's fault provider's fields.
+fn chaos_pipeline(listen: &str, fault: &str) -> String {
+    format!(
+        r"trigger: none
+jobs:
+- deployment: chaos
+  environment: production
+  strategy:
+    runOnce:
+      deploy:
+        steps:
+        - task: SlipwayChaos@1
+          inputs:
+            service: web
+            loadRequestsPerSecond: 60
+            experiment: |
+              title: the stable version under a fault
+              steady-state-hypothesis:
+                title: it answers
+                probes:
+                - type: probe
+                  name: success rate
+                  tolerance: [0.95, 1.0]
+                  pauses: {{before: 2}}
+                  provider: {{type: slipway, slot: stable, metric: success-rate, window: 2}}
+                - type: probe
+                  name: health
+                  tolerance: 200
+                  provider: {{type: http, url: 'http://{listen}/healthz'}}
+              method:
+              - type: action
+                name: the fault
+                pauses: {{after: 3}}
+                provider: {{type: fault, slot: stable, duration: 20, {fault}}}
+              rollbacks: []
+"
+    )
+}
+
+#[test]
+fn a_chaos_experiment_passes_when_the_steady_state_holds_and_fails_when_it_deviates() {
+    let server = Server::start();
+    let slipway = env!("CARGO_BIN_EXE_slipway");
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.to_string())
+        .unwrap_or_default();
+    make_repository(
+        &server.dir.join("repo"),
+        &[
+            ("first.yml", &first_release(slipway)),
+            ("slow.yml", &chaos_pipeline(&listen, "fault: latency, latency_ms: 30, percent: 50")),
+            ("broken.yml", &chaos_pipeline(&listen, "fault: error, status: 503, percent: 60")),
+        ],
+    );
+    for arguments in [
+        &["environments", "create", "production"][..],
+        &["services", "create", "production", "web", "--listen", &listen],
+        &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
+        &["pipelines", "create", "--name", "slow", "--repo", "repo", "--file", "slow.yml"],
+        &["pipelines", "create", "--name", "broken", "--repo", "repo", "--file", "broken.yml"],
+    ] {
+        let (ok, text) = output(&mut server.admin(arguments));
+        assert!(ok, "slipway {arguments:?}: {text}");
+    }
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
+    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
+
+    // Slower answers for half the requests: the steady state holds.
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "slow", "--wait"]));
+    assert!(ok, "the service tolerates latency:\n{text}\n{}", server.output());
+    assert!(text.contains("the steady state held"), "{text}");
+    assert!(text.contains("Method: the fault: succeeded"), "{text}");
+    assert!(text.contains("artifact 'chaos-journal-1'"), "the journal is kept with the run:\n{text}");
+
+    // Errors for 60% of the requests: it deviates, the step fails with the evidence.
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "broken", "--wait"]));
+    assert!(!ok, "the service does not tolerate errors:\n{text}");
+    assert!(text.contains("OUT of tolerance"), "the evidence:\n{text}");
+    assert!(text.contains("deviated from its steady state"), "{text}");
+    // The faults were taken away at the end.
+    assert_eq!(versions(&listen, 20), [("v1".to_owned(), 20)].into(), "{text}");
+}

@@ -39,6 +39,13 @@ pub static TASKS: &[Builtin] = &[
         run: run_traffic,
     },
     Builtin {
+        name: "SlipwayChaos",
+        id: "5c1e7a52-3d0b-4a8e-9a57-5d1f0f1e0a04",
+        majors: &[1],
+        inputs: chaos_inputs,
+        run: run_chaos,
+    },
+    Builtin {
         name: "SlipwayAnalysis",
         id: "5c1e7a52-3d0b-4a8e-9a57-5d1f0f1e0a03",
         majors: &[1],
@@ -78,6 +85,17 @@ fn traffic_inputs(_major: u32) -> Vec<InputSpec> {
     ]
 }
 
+fn chaos_inputs(_major: u32) -> Vec<InputSpec> {
+    vec![
+        InputSpec::string("service").required(),
+        InputSpec::string("experiment"),
+        InputSpec::path("experimentFile"),
+        InputSpec::integer("loadRequestsPerSecond").default("0"),
+        InputSpec::string("loadPath").default("/"),
+        InputSpec::boolean("publishJournal", true),
+    ]
+}
+
 fn analysis_inputs(_major: u32) -> Vec<InputSpec> {
     vec![
         InputSpec::string("service").required(),
@@ -114,7 +132,9 @@ fn pairs(inputs: &Inputs, name: &str) -> Result<Vec<(String, String)>, String> {
 fn service_of(answer: DeliveryAnswer) -> Result<ServiceState, String> {
     match answer {
         DeliveryAnswer::Service(service) => Ok(service),
-        DeliveryAnswer::Analysis(_) => Err("the server answered with an analysis run, not the service".into()),
+        DeliveryAnswer::Analysis(_) | DeliveryAnswer::Chaos(_) => {
+            Err("the server answered with something else than the service".into())
+        }
     }
 }
 
@@ -377,6 +397,138 @@ fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String>
 fn analysis_state(answer: DeliveryAnswer) -> Result<AnalysisState, String> {
     match answer {
         DeliveryAnswer::Analysis(state) => Ok(state),
-        DeliveryAnswer::Service(_) => Err("the server answered with the service, not the analysis run".into()),
+        DeliveryAnswer::Service(_) | DeliveryAnswer::Chaos(_) => {
+            Err("the server answered with something else than the analysis run".into())
+        }
+    }
+}
+
+fn run_chaos(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
+    match chaos(inputs, host) {
+        Ok(outcome) => outcome,
+        Err(message) => Outcome::Failed(message),
+    }
+}
+
+fn chaos_state(answer: DeliveryAnswer) -> Result<slipway_events::delivery::ChaosState, String> {
+    match answer {
+        DeliveryAnswer::Chaos(state) => Ok(state),
+        DeliveryAnswer::Service(_) | DeliveryAnswer::Analysis(_) => {
+            Err("the server answered with something else than the chaos experiment".into())
+        }
+    }
+}
+
+/// A journal entry for the log: the activity's name, how it went, and its output (cut short).
+fn journal_line(entry: &serde_json::Value) -> String {
+    let name = entry["activity"]["name"].as_str().unwrap_or("?");
+    let output = match &entry["output"] {
+        serde_json::Value::Object(answer) if answer.contains_key("status") && answer.contains_key("body") => {
+            format!("status {}", answer["status"])
+        }
+        other => other.to_string(),
+    };
+    let output: String = output.chars().take(200).collect();
+    match entry.get("tolerance_met").and_then(serde_json::Value::as_bool) {
+        Some(true) => format!("{name}: {output} (within tolerance)"),
+        Some(false) => format!("{name}: {output} (OUT of tolerance {})", entry["activity"]["tolerance"]),
+        None => format!("{name}: {} {output}", entry["status"].as_str().unwrap_or("?")),
+    }
+}
+
+fn chaos(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
+    let service = inputs.text("service").to_owned();
+    let working = host.working_directory();
+    let (experiment_name, experiment) = match (inputs.get("experiment"), inputs.path("experimentFile", &working)) {
+        (Some(_), Some(_)) => return Err("give 'experiment' or 'experimentFile', not both".into()),
+        (Some(text), None) => ("experiment".to_owned(), text.to_owned()),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|error| format!("could not read experimentFile {}: {error}", path.display()))?;
+            (inputs.text("experimentFile").to_owned(), text)
+        }
+        (None, None) => {
+            return Err("give the experiment: 'experiment' (inline YAML or JSON) or 'experimentFile' (a path)".into());
+        }
+    };
+    let rate = integer(inputs, "loadRequestsPerSecond")?.unwrap_or(0);
+    if rate > 1000 {
+        return Err(format!("input 'loadRequestsPerSecond' must be 0 to 1000, not {rate}"));
+    }
+    let load = (rate > 0).then(|| Load {
+        rate: u32::try_from(rate).unwrap_or(1000),
+        path: inputs.get("loadPath").unwrap_or("/").to_owned(),
+    });
+    let request = DeliveryRequest::StartChaos { service: service.clone(), experiment_name, experiment, load };
+    let mut state = chaos_state(host.delivery(&request)?)?;
+    host.log(&format!("Chaos experiment {} against service '{service}' started.", state.id));
+    let mut shown = (false, 0_usize, false);
+    loop {
+        if !shown.0 && state.journal["steady_states"]["before"].is_object() {
+            shown.0 = true;
+            host.log("Steady-state hypothesis, before the method:");
+            for probe in state.journal["steady_states"]["before"]["probes"].as_array().into_iter().flatten() {
+                host.log(&format!("  {}", journal_line(probe)));
+            }
+        }
+        let run = state.journal["run"].as_array().cloned().unwrap_or_default();
+        for entry in run.iter().skip(shown.1) {
+            host.log(&format!("Method: {}", journal_line(entry)));
+        }
+        shown.1 = run.len();
+        if !shown.2 && state.journal["steady_states"]["after"].is_object() {
+            shown.2 = true;
+            host.log("Steady-state hypothesis, after the method:");
+            for probe in state.journal["steady_states"]["after"]["probes"].as_array().into_iter().flatten() {
+                host.log(&format!("  {}", journal_line(probe)));
+            }
+        }
+        if state.status != "running" {
+            break;
+        }
+        if host.is_canceled() {
+            let _ = host.delivery(&DeliveryRequest::StopChaos { id: state.id });
+            return Err(format!("canceled; chaos experiment {} was stopped and its faults taken away", state.id));
+        }
+        std::thread::sleep(POLL);
+        state = chaos_state(host.delivery(&DeliveryRequest::Chaos { id: state.id })?)?;
+    }
+    if inputs.boolean("publishJournal") {
+        let directory = host
+            .variable("Agent.TempDirectory")
+            .map_or_else(std::env::temp_dir, std::path::PathBuf::from)
+            .join(format!("chaos-journal-{}", state.id));
+        let written = std::fs::create_dir_all(&directory).and_then(|()| {
+            std::fs::write(
+                directory.join("journal.json"),
+                serde_json::to_string_pretty(&state.journal).unwrap_or_default(),
+            )
+        });
+        let name = format!("chaos-journal-{}", state.id);
+        match written.map_err(|error| error.to_string()).and_then(|()| host.publish_artifact(&name, &directory)) {
+            Ok(()) => host.log(&format!("The experiment's journal is the artifact '{name}' (journal.json).")),
+            Err(error) => host.warning(&format!("could not keep the experiment's journal: {error}")),
+        }
+    }
+    host.set_variable("chaosStatus", &state.status, SetVariable::default());
+    host.set_variable("chaosDeviated", &state.deviated.to_string(), SetVariable::default());
+    match (state.status.as_str(), state.deviated) {
+        ("completed", false) => {
+            host.log(&format!("Chaos experiment {}: the steady state held.", state.id));
+            Ok(Outcome::Succeeded)
+        }
+        ("completed", true) => Err(format!(
+            "chaos experiment {}: the system deviated from its steady state under the method's faults",
+            state.id
+        )),
+        ("failed", _) if state.journal["steady_states"]["before"]["steady_state_met"] == true => Err(format!(
+            "chaos experiment {}: an action of the method could not act (see its line above); its faults were taken away",
+            state.id
+        )),
+        ("failed", _) => Err(format!(
+            "chaos experiment {}: the steady state did not hold before the method, so nothing was injected",
+            state.id
+        )),
+        (status, _) => Err(format!("chaos experiment {} ended {status}", state.id)),
     }
 }
