@@ -21,6 +21,8 @@ use crate::routing::{Routes, Slot};
 #[derive(Debug)]
 pub struct DeliveryRoom {
     store: Store,
+    /// The environments' flag documents, read once per revision.
+    flags: crate::flags::FlagCache,
     routers: Arc<RouterHost>,
     analysis: Arc<crate::runner::AnalysisRunner>,
 }
@@ -29,7 +31,7 @@ impl DeliveryRoom {
     /// The room over `store`, applying changes to `routers`, with the analysis runner measuring.
     #[must_use]
     pub fn new(store: Store, routers: Arc<RouterHost>, analysis: Arc<crate::runner::AnalysisRunner>) -> Arc<Self> {
-        Arc::new(Self { store, routers, analysis })
+        Arc::new(Self { store, flags: crate::flags::FlagCache::default(), routers, analysis })
     }
 
     async fn deployment(&self, job: &Job) -> Result<(Deployment, Environment), DeliveryRefusal> {
@@ -106,6 +108,9 @@ impl DeliveryRoom {
                     ))
                 })?;
                 return Ok(DeliveryAnswer::Chaos(chaos_state(&run)));
+            }
+            DeliveryRequest::SetFlag { flag, variant, state } => {
+                return self.set_flag(job, &environment, &flag, variant, state.as_deref()).await;
             }
             DeliveryRequest::Analysis { id } | DeliveryRequest::StopAnalysis { id } => {
                 let run = self.analysis_of(&environment, id).await?;
@@ -319,9 +324,71 @@ impl DeliveryRoom {
             DeliveryRequest::Analysis { .. }
             | DeliveryRequest::StopAnalysis { .. }
             | DeliveryRequest::Chaos { .. }
-            | DeliveryRequest::StopChaos { .. } => unreachable_request()?,
+            | DeliveryRequest::StopChaos { .. }
+            | DeliveryRequest::SetFlag { .. } => unreachable_request()?,
         };
         Ok(DeliveryAnswer::Service(state))
+    }
+
+    /// Sets a flag of the job's environment (its default variant and/or state), audited as the
+    /// job's.
+    async fn set_flag(
+        &self,
+        job: &Job,
+        environment: &Environment,
+        key: &str,
+        variant: Option<String>,
+        state: Option<&str>,
+    ) -> Result<DeliveryAnswer, DeliveryRefusal> {
+        let state = state
+            .map(|text| {
+                crate::flags::FlagState::parse(text).ok_or_else(|| {
+                    DeliveryRefusal::Invalid(format!("'{text}' is not a flag state: give ENABLED or DISABLED"))
+                })
+            })
+            .transpose()?;
+        if state.is_none() && variant.is_none() {
+            return Err(DeliveryRefusal::Invalid("give the flag's variant, its state, or both".into()));
+        }
+        let current = self.flags.load(&self.store, environment.id).await?;
+        if current.document.flag(key).is_none() {
+            return Err(DeliveryRefusal::NotFound(format!(
+                "environment '{}' has no flag '{key}'; `slipway flags list {}` shows its flags",
+                environment.name, environment.name
+            )));
+        }
+        let actor = format!("job {} of run {}", job.key, job.run.get());
+        let edit = crate::flags::FlagEdit::Set { state, default_variant: variant.clone().map(Some) };
+        let changed = self
+            .flags
+            .change(&self.store, environment.id, None, Some(&actor), |document| document.edit(key, edit.clone()))
+            .await
+            .map_err(|error| match error {
+                crate::flags::ChangeError::Invalid(errors) => DeliveryRefusal::Invalid(errors.to_string()),
+                crate::flags::ChangeError::Stale { .. } => DeliveryRefusal::Conflict(error.to_string()),
+                crate::flags::ChangeError::Store(error) => DeliveryRefusal::Store(error),
+            })?;
+        let entry = slipway_store::NewAuditEntry {
+            actor,
+            action: "flags.set".into(),
+            target: Some(format!("{}/{key}", environment.name)),
+            details: serde_json::json!({
+                "state": state.map(crate::flags::FlagState::as_str),
+                "defaultVariant": variant,
+                "revision": changed.revision,
+            }),
+        };
+        if let Err(error) = self.store.record_audit(&entry).await {
+            tracing::error!(%error, "an audit entry of a pipeline's flag change was not recorded");
+        }
+        let flag = changed.document.flag(key);
+        Ok(DeliveryAnswer::Flag(slipway_events::delivery::FlagState {
+            environment: environment.name.clone(),
+            flag: key.to_owned(),
+            state: flag.map_or("ENABLED", |flag| flag.state.as_str()).to_owned(),
+            default_variant: flag.and_then(|flag| flag.default_variant.clone()),
+            revision: changed.revision,
+        }))
     }
 
     async fn analysis_of(&self, environment: &Environment, id: i64) -> Result<AnalysisRun, DeliveryRefusal> {

@@ -120,6 +120,16 @@ pub enum DeliveryRequest {
         /// Its id.
         id: i64,
     },
+    /// Sets a feature flag of the job's environment: its default variant and/or its state
+    /// (`ENABLED`, `DISABLED`).
+    SetFlag {
+        /// The flag's key.
+        flag: String,
+        /// Its new default variant.
+        variant: Option<String>,
+        /// Its new state.
+        state: Option<String>,
+    },
     /// An analysis run as it is now.
     Analysis {
         /// Its id.
@@ -148,7 +158,11 @@ impl DeliveryRequest {
             | Self::Retire { service, .. }
             | Self::StartAnalysis { service, .. }
             | Self::StartChaos { service, .. } => Some(service),
-            Self::Analysis { .. } | Self::StopAnalysis { .. } | Self::Chaos { .. } | Self::StopChaos { .. } => None,
+            Self::Analysis { .. }
+            | Self::StopAnalysis { .. }
+            | Self::Chaos { .. }
+            | Self::StopChaos { .. }
+            | Self::SetFlag { .. } => None,
         }
     }
 }
@@ -174,6 +188,24 @@ pub enum DeliveryAnswer {
     Analysis(AnalysisState),
     /// The chaos experiment.
     Chaos(ChaosState),
+    /// The flag as it is now.
+    Flag(FlagState),
+}
+
+/// A feature flag after a change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlagState {
+    /// The environment.
+    pub environment: String,
+    /// The flag's key.
+    pub flag: String,
+    /// `ENABLED` or `DISABLED`.
+    pub state: String,
+    /// Its default variant.
+    pub default_variant: Option<String>,
+    /// The flag document's revision.
+    pub revision: i64,
 }
 
 /// A chaos experiment, as a delivery task follows it.

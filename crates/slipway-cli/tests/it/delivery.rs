@@ -683,3 +683,48 @@ fn a_chaos_experiment_passes_when_the_steady_state_holds_and_fails_when_it_devia
     // The faults were taken away at the end.
     assert_eq!(versions(&listen, 20), [("v1".to_owned(), 20)].into(), "{text}");
 }
+
+#[test]
+fn a_pipeline_releases_a_feature_without_deploying() {
+    let server = Server::start();
+    let flags = r#"{"flags": {"banner-color": {"state": "ENABLED", "variants": {"red": "f00", "blue": "00f"}, "defaultVariant": "red"}}}"#;
+    std::fs::write(server.dir.join("flags.json"), flags).unwrap_or_else(|error| panic!("{error}"));
+    let release = |flag: &str| {
+        format!(
+            r"trigger: none
+jobs:
+- deployment: release
+  environment: production
+  strategy:
+    runOnce:
+      deploy:
+        steps:
+        - task: SlipwayFeatureFlag@1
+          inputs:
+            flag: {flag}
+            variant: blue
+"
+        )
+    };
+    make_repository(
+        &server.dir.join("repo"),
+        &[("blue.yml", &release("banner-color")), ("missing.yml", &release("no-such-flag"))],
+    );
+    for arguments in [
+        &["environments", "create", "production"][..],
+        &["flags", "import", "production", "flags.json"],
+        &["pipelines", "create", "--name", "blue", "--repo", "repo", "--file", "blue.yml"],
+        &["pipelines", "create", "--name", "missing", "--repo", "repo", "--file", "missing.yml"],
+    ] {
+        let (ok, text) = output(&mut server.admin(arguments));
+        assert!(ok, "slipway {arguments:?}: {text}");
+    }
+    let (_, before) = output(&mut server.admin(&["flags", "eval", "production", "banner-color"]));
+    assert!(before.contains("f00") && !before.contains("00f"), "{before}");
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "blue", "--wait"]));
+    assert!(ok && text.contains("Flag 'banner-color' of production is ENABLED with default variant blue"), "{text}");
+    let (_, after) = output(&mut server.admin(&["flags", "eval", "production", "banner-color"]));
+    assert!(after.contains("00f"), "the application now gets blue: {after}");
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "missing", "--wait"]));
+    assert!(!ok && text.contains("environment 'production' has no flag 'no-such-flag'"), "{text}");
+}

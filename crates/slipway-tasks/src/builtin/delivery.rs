@@ -7,6 +7,10 @@
 //!   registered with the service's router; the process it replaces is stopped);
 //! - `SlipwayTraffic@1` moves traffic: `route` a percentage to a slot, `swap` two slots
 //!   (blue-green), `promote` a canary into the stable slot, `rollback` to it, `retire` a slot;
+//! - `SlipwayFeatureFlag@1` sets a feature flag of the job's environment (its default variant
+//!   and/or state): releasing without deploying;
+//! - `SlipwayChaos@1` runs a Chaos Toolkit experiment against the service (faults injected
+//!   through its router), failing when the steady state deviates;
 //! - `SlipwayAnalysis@1` judges a release with an Argo `AnalysisTemplate` measured by the server,
 //!   optionally with synthetic load through the router, and fails the step when the analysis
 //!   fails (so that the strategy's `on: failure` hook rolls back).
@@ -37,6 +41,13 @@ pub static TASKS: &[Builtin] = &[
         majors: &[1],
         inputs: traffic_inputs,
         run: run_traffic,
+    },
+    Builtin {
+        name: "SlipwayFeatureFlag",
+        id: "5c1e7a52-3d0b-4a8e-9a57-5d1f0f1e0a05",
+        majors: &[1],
+        inputs: flag_inputs,
+        run: run_flag,
     },
     Builtin {
         name: "SlipwayChaos",
@@ -83,6 +94,40 @@ fn traffic_inputs(_major: u32) -> Vec<InputSpec> {
         InputSpec::string("with").required().visible("action = swap"),
         InputSpec::string("stableSlot").default("stable").visible("action = promote || action = rollback"),
     ]
+}
+
+fn flag_inputs(_major: u32) -> Vec<InputSpec> {
+    vec![
+        InputSpec::string("flag").required(),
+        InputSpec::string("variant"),
+        InputSpec::pick("state", &["", "enabled", "disabled"]).default(""),
+    ]
+}
+
+fn run_flag(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
+    let flag = inputs.text("flag").to_owned();
+    let variant = inputs.get("variant").map(str::to_owned);
+    let state = inputs.get("state").map(str::to_ascii_uppercase);
+    if variant.is_none() && state.is_none() {
+        return Outcome::failed(
+            "give the flag's 'variant' (its new default variant), its 'state' (enabled or disabled), or both",
+        );
+    }
+    match host.delivery(&DeliveryRequest::SetFlag { flag: flag.clone(), variant, state }) {
+        Ok(DeliveryAnswer::Flag(changed)) => {
+            host.log(&format!(
+                "Flag '{}' of {} is {} with default variant {} (revision {}).",
+                changed.flag,
+                changed.environment,
+                changed.state,
+                changed.default_variant.as_deref().unwrap_or("(the application's own)"),
+                changed.revision
+            ));
+            Outcome::Succeeded
+        }
+        Ok(_) => Outcome::failed("the server answered with something else than the flag"),
+        Err(message) => Outcome::Failed(format!("could not set flag '{flag}': {message}")),
+    }
 }
 
 fn chaos_inputs(_major: u32) -> Vec<InputSpec> {
@@ -132,7 +177,7 @@ fn pairs(inputs: &Inputs, name: &str) -> Result<Vec<(String, String)>, String> {
 fn service_of(answer: DeliveryAnswer) -> Result<ServiceState, String> {
     match answer {
         DeliveryAnswer::Service(service) => Ok(service),
-        DeliveryAnswer::Analysis(_) | DeliveryAnswer::Chaos(_) => {
+        DeliveryAnswer::Analysis(_) | DeliveryAnswer::Chaos(_) | DeliveryAnswer::Flag(_) => {
             Err("the server answered with something else than the service".into())
         }
     }
@@ -397,7 +442,7 @@ fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String>
 fn analysis_state(answer: DeliveryAnswer) -> Result<AnalysisState, String> {
     match answer {
         DeliveryAnswer::Analysis(state) => Ok(state),
-        DeliveryAnswer::Service(_) | DeliveryAnswer::Chaos(_) => {
+        DeliveryAnswer::Service(_) | DeliveryAnswer::Chaos(_) | DeliveryAnswer::Flag(_) => {
             Err("the server answered with something else than the analysis run".into())
         }
     }
@@ -413,7 +458,7 @@ fn run_chaos(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
 fn chaos_state(answer: DeliveryAnswer) -> Result<slipway_events::delivery::ChaosState, String> {
     match answer {
         DeliveryAnswer::Chaos(state) => Ok(state),
-        DeliveryAnswer::Service(_) | DeliveryAnswer::Analysis(_) => {
+        DeliveryAnswer::Service(_) | DeliveryAnswer::Analysis(_) | DeliveryAnswer::Flag(_) => {
             Err("the server answered with something else than the chaos experiment".into())
         }
     }
