@@ -969,3 +969,121 @@ jobs:
     assert!(answer.contains("\"version\":\"v1\""), "{answer}");
     Ok(())
 }
+
+/// A release of `parameters.version` across the web machines, each machine's version a slot of
+/// the service named after the machine: `rolling` one machine at a time, each judged by an
+/// analysis of its own slot before the next machine is touched; a machine whose version fails its
+/// analysis is taken out of the traffic, and the rolling stops there.
+fn rolling_release(slipway: &str) -> String {
+    format!(
+        r"trigger: none
+parameters:
+- name: version
+  type: string
+- name: errorRate
+  type: string
+  default: '0'
+- name: maxParallel
+  type: string
+  default: '1'
+stages:
+- stage: Deploy
+  jobs:
+  - deployment: roll
+    environment:
+      name: prod
+      resourceType: VirtualMachine
+      tags: web
+    strategy:
+      rolling:
+        maxParallel: ${{{{ parameters.maxParallel }}}}
+        deploy:
+          steps:
+          - task: SlipwayDeploySlot@1
+            inputs:
+              service: web
+              slot: $(Environment.ResourceName)
+              command: {slipway}
+              arguments: demo-service --version ${{{{ parameters.version }}}} --error-rate ${{{{ parameters.errorRate }}}}
+              weight: 10
+        postRouteTraffic:
+          steps:
+          - task: SlipwayAnalysis@1
+            inputs:
+              service: web
+              loadRequestsPerSecond: 90
+              template: |
+                metrics:
+                - name: success-rate
+                  initialDelay: 2s
+                  successCondition: result >= 0.95
+                  provider:
+                    slipway: {{slot: '$(Environment.ResourceName)', metric: success-rate, window: 2s}}
+        on:
+          failure:
+            steps:
+            - task: SlipwayTraffic@1
+              inputs:
+                service: web
+                action: weights
+                weights: $(Environment.ResourceName)=0
+"
+    )
+}
+
+#[test]
+fn a_rolling_release_is_judged_machine_by_machine_and_stops_at_a_bad_one() -> TestResult {
+    let scratch = Scratch::new()?;
+    let server = Server::start(&scratch.0.join("data"), 20_000)?;
+    let _agents = [
+        server.agent(&scratch, "web-1", &["--environment", "prod", "--tag", "web"])?,
+        server.agent(&scratch, "web-2", &["--environment", "prod", "--tag", "web"])?,
+        server.agent(&scratch, "web-3", &["--environment", "prod", "--tag", "web"])?,
+    ];
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
+    let created = server.api("POST", "/environments/prod/services", Some(json!({"name": "web", "listen": listen})))?;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let pipeline = json!({
+        "name": "rolling",
+        "repository": repository(&scratch, &rolling_release(env!("CARGO_BIN_EXE_slipway")))?.display().to_string(),
+    });
+    assert_eq!(server.api("POST", "/pipelines", Some(pipeline))?.status, 201);
+    let release = |parameters: Value| -> TestResult<Value> {
+        let started = server.api("POST", "/pipelines/rolling/runs", Some(json!({ "parameters": parameters })))?;
+        assert_eq!(started.status, 201, "{}", started.body);
+        server.wait_completed(started.body["id"].as_i64().ok_or("no run id")?)
+    };
+    // Version 1 on the three machines at once, each judged.
+    let run = release(json!({"version": "v1", "maxParallel": "3"}))?;
+    assert_eq!(run["result"], "Succeeded", "{run}");
+    // Version 2 answers errors: web-1's analysis fails, web-1 leaves the traffic, and web-2 and
+    // web-3 are not touched (they keep version 1).
+    let run = release(json!({"version": "v2", "errorRate": "0.5"}))?;
+    assert_eq!(run["result"], "Failed", "{run}");
+    let first = run["jobs"]
+        .as_array()
+        .ok_or("no jobs")?
+        .iter()
+        .filter(|job| job["key"].as_str().is_some_and(|key| key.starts_with("Deploy.roll.")))
+        .cloned()
+        .collect::<Vec<_>>();
+    assert_eq!(first.len(), 1, "one machine was deployed to before the rolling stopped: {run}");
+    let bad = first[0]["key"].as_str().unwrap_or_default().trim_start_matches("Deploy.roll.").to_owned();
+    let service = server.api("GET", "/environments/prod/services/web", None)?;
+    for slot in service.body["slots"].as_array().ok_or("no slots")? {
+        let weight = slot["weight"].as_u64().unwrap_or_default();
+        if slot["name"] == bad.as_str() {
+            assert_eq!(weight, 0, "the bad machine leaves the traffic: {}", service.body);
+        } else {
+            assert_eq!(weight, 10, "{}", service.body);
+        }
+    }
+    for _ in 0..20 {
+        let mut stream = std::net::TcpStream::connect(&listen)?;
+        std::io::Write::write_all(&mut stream, b"GET / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n")?;
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut answer)?;
+        assert!(answer.contains("\"version\":\"v1\""), "only version 1 serves: {answer}");
+    }
+    Ok(())
+}
