@@ -1,9 +1,9 @@
 //! Environments in the web UI: `/environments` lists them with their last deployment (admins
 //! create one there); `/environments/{name}` shows one: what runs where, its services and their
-//! slots (see [`super::services`]), its deployment history newest first, and the checks on it,
-//! with the admins' forms to add and delete checks (the section variable groups and agent pools
-//! share, see [`super::checks`]), to rename or describe it, and to delete it (its name typed
-//! again).
+//! slots (see [`super::services`]), its feature flags (see [`super::flags`]), its deployment
+//! history newest first, and the checks on it, with the admins' forms to add and delete checks
+//! (the section variable groups and agent pools share, see [`super::checks`]), to rename or
+//! describe it, and to delete it (its name typed again).
 //!
 //! Every read and change goes through the functions the API uses
 //! ([`slipway_service::environments`]), with the signed-in user as the caller, so roles (readers
@@ -22,6 +22,7 @@ use slipway_events::TaskResult;
 use slipway_store::{EnvironmentId, Timestamp, UserRole};
 
 use super::checks::{CheckForm, action_base, checks_section};
+use super::flags::{FlagDrafts, flag_set, flags_section};
 use super::services::{ServiceDrafts, recent, services_section};
 use super::{
     UiError, Viewer, badge, csrf_field, format_time, page, short_branch, short_commit, state_label, url_encode,
@@ -211,12 +212,18 @@ pub(crate) struct Drafts {
     check: CheckForm,
     settings: Option<(String, String)>,
     services: ServiceDrafts,
+    flags: FlagDrafts,
 }
 
 impl Drafts {
     /// The drafts of a refused form of the services section.
     pub(crate) fn with_services(services: ServiceDrafts) -> Self {
         Self { services, ..Self::default() }
+    }
+
+    /// The drafts of a refused form of the flags section.
+    pub(crate) fn with_flags(flags: FlagDrafts) -> Self {
+        Self { flags, ..Self::default() }
     }
 
     /// The drafts of a refused form that adds a check.
@@ -370,6 +377,7 @@ async fn environment_page(
     let checks = service::checks(state, &caller, service::ResourceRef::Environment(&environment.name)).await?;
     let services = slipway_service::delivery::list(state, &caller, &environment.name).await?;
     let recent = recent(state, viewer, &environment.name, &services).await?;
+    let flags = flag_set(state, viewer, &environment.name).await?;
     let older = (list.deployments.len() == usize::try_from(DEPLOYMENTS_PER_PAGE).unwrap_or(usize::MAX))
         .then(|| list.deployments.last().map(|deployment| deployment.id))
         .flatten();
@@ -390,6 +398,7 @@ async fn environment_page(
         }
         (current_section(&list))
         (services_section(viewer, &environment.name, &services, &recent, &drafts.services))
+        (flags_section(viewer, &environment.name, &flags, &drafts.flags))
         @let resource = service::ResourceRef::Environment(&environment.name);
         (checks_section(viewer, &action_base(resource), resource, &checks, Some(&drafts.check)))
         (history_section(&environment.name, &list, older, before.is_some()))

@@ -17,7 +17,10 @@
 //!   and their services: each router's address and state, its slots with their weights, share of
 //!   the traffic, requests and success rate (and their last minute through the router), which
 //!   contributors set, remove, weigh and swap there and admins create and delete, and each
-//!   service's last analysis run with its measurements charted (see [`services`]).
+//!   service's last analysis run with its measurements charted (see [`services`]); and their
+//!   feature flags: each flag's state, variants, default variant and targeting, the OFREP address
+//!   applications ask, and contributors' forms to set a flag's default variant and state over
+//!   the revision they read (see [`flags`]).
 //! - The run page's panel of what its stages wait for (checkpoints), with Approve and Reject
 //!   buttons for an approval's approvers; `/approvals`: the approvals waiting for the signed-in
 //!   user (see [`approvals`]).
@@ -28,8 +31,8 @@
 //!
 //! Pages read what they show with a fixed number of store queries, none per run or per job (the
 //! environments list reads each environment's newest deployment: one query per environment; an
-//! environment's page each service's slots and last analysis runs: three queries per service; the
-//! Agents page each pool's checks: one query per pool).
+//! environment's page each service's slots and last analysis runs: three queries per service, and
+//! its flags two; the Agents page each pool's checks: one query per pool).
 //! Everything shown is escaped ([`maud`] escapes by default; log lines go through [`log`]).
 
 #![warn(unreachable_pub)]
@@ -41,6 +44,7 @@ mod assets;
 mod badge;
 mod checks;
 mod environments;
+mod flags;
 mod graph;
 mod library;
 mod live;
@@ -110,6 +114,7 @@ pub fn routes() -> Router<AppState> {
         .route("/environments/{name}/services/{service}/slots/{slot}/delete", post(services::delete_slot))
         .route("/environments/{name}/services/{service}/traffic", post(services::set_traffic))
         .route("/environments/{name}/services/{service}/swap", post(services::swap))
+        .route("/environments/{name}/flags/{key}", post(flags::set_flag))
         .route("/approvals", get(approvals::approvals))
         .route("/approvals/{id}", post(approvals::decide))
         .route("/assets/{file}", get(assets::asset))
