@@ -15,3 +15,4 @@ mod support;
 mod tokens;
 mod triggers;
 mod ui;
+mod ui_flags;
