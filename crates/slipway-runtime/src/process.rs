@@ -66,6 +66,12 @@ fn tell_reaper(line: &str) {
     }
 }
 
+/// Tells the reaper of a process group this program started outside a step (a service's
+/// version, kept running after its job): killed with this program if it is killed.
+pub fn remember_group(pgid: i32) {
+    tell_reaper(&format!("+{pgid}\n"));
+}
+
 /// Tells the reaper that a step's process group is gone (killed, or empty), so that it is not
 /// killed later when its number is used again.
 pub fn forget_group(pgid: i32) {

@@ -12,10 +12,10 @@
 //! started again on the same port with the same spec, after a back-off of 1 s doubling up to
 //! 30 s, back at 1 s once it stayed up for 60 s (a restarted process is not waited for until
 //! healthy). Every restart is noted in its log file and logged with `tracing`. Stopping a slot stops its whole process group (SIGTERM, 5 s of grace,
-//! SIGKILL) with [`crate::process::kill_group`].
-//!
-//! Slots are not told to the step reaper of [`crate::process`]: a supervisor killed with
-//! `kill -9` leaves its slots running, unwatched.
+//! SIGKILL) with [`crate::process::kill_group`]. Each version's process group is known to the
+//! step reaper (`crate::process::remember_group`): when the agent (or the server) is killed, its
+//! versions go with it instead of running on unsupervised; a restarted agent does not start them
+//! again (deploy again).
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -252,6 +252,11 @@ impl Launch {
             .process_group(0)
             .spawn()
             .map_err(|source| SlotError::CannotStart { program: self.program.display().to_string(), source })?;
+        // If this program is killed (kill -9 of the agent or the server), its reaper takes the
+        // version down with it rather than leaving it running unsupervised.
+        if let Ok(pgid) = i32::try_from(child.id()) {
+            crate::process::remember_group(pgid);
+        }
         Ok((child, offset))
     }
 
@@ -442,6 +447,9 @@ fn stop_child(child: &mut Child) {
         let _ = child.kill();
     }
     let _ = child.wait();
+    if let Ok(pgid) = i32::try_from(child.id()) {
+        crate::process::forget_group(pgid);
+    }
 }
 
 /// `program` as a path to run: as given when it holds a `/` (relative to `cwd`), else the first

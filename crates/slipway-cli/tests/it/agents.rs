@@ -887,7 +887,7 @@ fn rolling_deployment(database: Option<String>) -> TestResult {
 fn a_canary_on_an_agent_goes_on_across_a_kill_of_the_server() -> TestResult {
     let scratch = Scratch::new()?;
     let mut server = Server::start(&scratch.0.join("data"), 30_000)?;
-    let _agent = server.agent(&scratch, "d1", &[])?;
+    let mut agent = server.agent(&scratch, "d1", &[])?;
     let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
     let created = server.api("POST", "/environments", Some(json!({"name": "production"})))?;
     assert_eq!(created.status, 201, "{}", created.body);
@@ -967,6 +967,18 @@ jobs:
     let mut answer = String::new();
     std::io::Read::read_to_string(&mut stream, &mut answer)?;
     assert!(answer.contains("\"version\":\"v1\""), "{answer}");
+    // A killed agent takes its versions with it (its reaper), rather than leaving them running
+    // unsupervised.
+    let service = server.api("GET", "/environments/production/services/web", None)?;
+    let upstream =
+        service.body["slots"][0]["upstream"].as_str().ok_or("no slot")?.trim_start_matches("http://").to_owned();
+    assert!(std::net::TcpStream::connect(&upstream).is_ok(), "the version runs at {upstream}");
+    agent.kill();
+    let start = Instant::now();
+    while std::net::TcpStream::connect(&upstream).is_ok() {
+        assert!(start.elapsed() < Duration::from_secs(10), "the version outlived its killed agent");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     Ok(())
 }
 
