@@ -126,7 +126,7 @@ impl Baseline {
         serde_json::from_str(text).map(|findings| Self { findings }).map_err(|error| BaselineError::Invalid {
             path: name.to_owned(),
             line: error.line(),
-            column: error.column(),
+            column: error.column().max(1),
             message: error.to_string().split(" at line").next().unwrap_or_default().to_owned(),
         })
     }

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod delivery;
 pub mod files;
 pub mod scripts;
+pub mod security;
 pub mod testing;
 pub mod tools;
 
@@ -56,6 +57,7 @@ pub fn all() -> impl Iterator<Item = &'static Builtin> {
         .chain(tools::TASKS)
         .chain(commands::TASKS)
         .chain(delivery::TASKS)
+        .chain(security::TASKS)
 }
 
 /// The built-in task for a reference, if there is one.
