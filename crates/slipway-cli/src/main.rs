@@ -14,6 +14,7 @@ mod frontend;
 mod git;
 mod output;
 mod run;
+mod scan;
 mod serve;
 
 use std::process::ExitCode;
@@ -68,6 +69,8 @@ enum Command {
     Agent(agent::AgentArgs),
     /// Canary analysis: judge recorded series of a canary against its baseline.
     Analysis(analysis::AnalysisArgs),
+    /// Security scans: `scan secrets` finds keys, tokens and passwords in files and git history.
+    Scan(scan::ScanArgs),
     /// Serve a tiny HTTP service to try progressive delivery with: its version at `/`, `/healthz`
     /// and `/version`, with errors, latency or ill health on demand.
     DemoService(demo::DemoServiceArgs),
@@ -110,6 +113,7 @@ fn main() -> ExitCode {
         Command::Users(args) => client_commands::finish(client_commands::users(args)),
         Command::Tokens(args) => client_commands::finish(client_commands::tokens(args)),
         Command::Agent(args) => agent::agent_command(&args),
+        Command::Scan(args) => scan::scan_command(&args),
         Command::Analysis(args) => analysis::analysis_command(args),
         Command::DemoService(args) => demo::demo_service_command(&args),
     }

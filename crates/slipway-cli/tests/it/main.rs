@@ -11,6 +11,7 @@ mod frontend;
 mod library;
 mod readme;
 mod run;
+mod scan;
 mod support;
 mod task_coverage;
 mod tasks;
