@@ -269,6 +269,51 @@ stages:
     )
 }
 
+/// Blue-green that works: version 5 into `green`, healthy, then swapped with `stable`.
+fn blue_green_swap(slipway: &str) -> String {
+    blue_green(slipway).replace("--version v4 --unhealthy", "--version v5")
+}
+
+/// A version the pipeline's own steps run elsewhere, registered by its address.
+const REGISTER: &str = r"trigger: none
+parameters:
+- name: upstream
+  type: string
+jobs:
+- deployment: external
+  environment: production
+  strategy:
+    runOnce:
+      deploy:
+        steps:
+        - task: SlipwayTraffic@1
+          inputs:
+            service: web
+            action: register
+            slot: external
+            upstream: ${{ parameters.upstream }}
+            weight: 100
+";
+
+/// A tiny HTTP server on loopback answering every request with `{"version": "<version>"}`.
+fn external_version(version: &'static str) -> std::net::SocketAddr {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|error| panic!("{error}"));
+    let address = listener.local_addr().unwrap_or_else(|error| panic!("{error}"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buffer = [0_u8; 4096];
+            let _ = stream.read(&mut buffer);
+            let body = format!("{{\"version\":\"{version}\"}}");
+            let answer =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    address
+}
+
 /// A job that is not a deployment job may not touch services.
 const NOT_A_DEPLOYMENT: &str = r"trigger: none
 steps:
@@ -327,6 +372,8 @@ fn a_bad_canary_is_rolled_back_on_its_own_and_a_good_one_is_promoted() {
             ("first.yml", &first_release(slipway)),
             ("canary.yml", &canary_release(slipway)),
             ("bluegreen.yml", &blue_green(slipway)),
+            ("swap.yml", &blue_green_swap(slipway)),
+            ("register.yml", REGISTER),
             ("plain.yml", NOT_A_DEPLOYMENT),
         ],
     );
@@ -341,6 +388,8 @@ fn a_bad_canary_is_rolled_back_on_its_own_and_a_good_one_is_promoted() {
         &["pipelines", "create", "--name", "canary", "--repo", "repo", "--file", "canary.yml"],
         &["pipelines", "create", "--name", "bluegreen", "--repo", "repo", "--file", "bluegreen.yml"],
         &["pipelines", "create", "--name", "plain", "--repo", "repo", "--file", "plain.yml"],
+        &["pipelines", "create", "--name", "swap", "--repo", "repo", "--file", "swap.yml"],
+        &["pipelines", "create", "--name", "register", "--repo", "repo", "--file", "register.yml"],
     ] {
         let (ok, text) = output(&mut server.admin(arguments));
         assert!(ok, "slipway {arguments:?}: {text}");
@@ -419,6 +468,25 @@ fn a_bad_canary_is_rolled_back_on_its_own_and_a_good_one_is_promoted() {
     let (ok, text) = output(&mut server.admin(&["pipelines", "run", "plain", "--wait"]));
     assert!(!ok && text.contains("is not a deployment job"), "{text}");
     assert_eq!(versions(&listen, 5), [("v1".to_owned(), 5)].into(), "{text}");
+
+    // Blue-green that works: the healthy green version takes all the traffic at once.
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "swap", "--wait"]));
+    assert!(ok, "{text}\n{}", server.output());
+    assert_eq!(versions(&listen, 10), [("v5".to_owned(), 10)].into(), "{text}");
+
+    // A version the pipeline's steps run elsewhere joins by its address.
+    let external = format!("http://{}", external_version("elsewhere"));
+    let (ok, text) = output(&mut server.admin(&[
+        "pipelines",
+        "run",
+        "register",
+        "--param",
+        &format!("upstream={external}"),
+        "--wait",
+    ]));
+    assert!(ok, "{text}");
+    let seen = versions(&listen, 40);
+    assert!(seen.contains_key("elsewhere") && seen.contains_key("v5") && seen.len() == 2, "{seen:?}");
 }
 
 /// Asks through `address` until every one of 10 answers comes from `version` (nginx takes a new
@@ -727,4 +795,85 @@ jobs:
     assert!(after.contains("00f"), "the application now gets blue: {after}");
     let (ok, text) = output(&mut server.admin(&["pipelines", "run", "missing", "--wait"]));
     assert!(!ok && text.contains("environment 'production' has no flag 'no-such-flag'"), "{text}");
+}
+
+#[test]
+fn a_canary_judged_by_a_real_prometheus_scraping_the_router_is_rolled_back() {
+    let server = Server::start();
+    let target = server.url.trim_start_matches("http://").to_owned();
+    let configuration = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n- job_name: slipway\n  scrape_interval: 1s\n  \
+         metrics_path: /api/v1/metrics/router\n  authorization:\n    credentials: {}\n  static_configs:\n  - targets: \
+         ['{target}']\n",
+        server.token
+    );
+    let Some(prometheus) =
+        slipway_testing::prometheus::prometheus_or_skip("a canary judged by Prometheus", &configuration)
+            .unwrap_or_else(|error| panic!("{error}"))
+    else {
+        return;
+    };
+    let slipway = env!("CARGO_BIN_EXE_slipway");
+    // The canary's share of 5xx answers over the last 5 seconds, as Prometheus computes it from
+    // the router's counters.
+    let judged = canary_release(slipway).replace(
+        r"                - name: success-rate
+                  interval: 2s
+                  count: 3
+                  initialDelay: 2s
+                  successCondition: result >= 0.95
+                  provider:
+                    slipway:
+                      slot: canary
+                      metric: success-rate
+                      window: 2s
+",
+        &format!(
+            r#"                - name: error-share
+                  interval: 2s
+                  count: 3
+                  initialDelay: 6s
+                  successCondition: len(result) > 0 && result[0] < 0.05
+                  provider:
+                    prometheus:
+                      address: {}
+                      query: sum(rate(slipway_router_requests_total{{slot="canary",class="5xx"}}[5s])) / sum(rate(slipway_router_requests_total{{slot="canary"}}[5s]))
+"#,
+            prometheus.url
+        ),
+    );
+    assert!(judged.contains("prometheus:"), "the template was replaced");
+    make_repository(&server.dir.join("repo"), &[("first.yml", &first_release(slipway)), ("canary.yml", &judged)]);
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.to_string())
+        .unwrap_or_default();
+    for arguments in [
+        &["environments", "create", "production"][..],
+        &["services", "create", "production", "web", "--listen", &listen],
+        &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
+        &["pipelines", "create", "--name", "canary", "--repo", "repo", "--file", "canary.yml"],
+    ] {
+        let (ok, text) = output(&mut server.admin(arguments));
+        assert!(ok, "slipway {arguments:?}: {text}");
+    }
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
+    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
+    let (ok, text) = output(&mut server.admin(&[
+        "pipelines",
+        "run",
+        "canary",
+        "--param",
+        "version=v2",
+        "--param",
+        "errorRate=0.4",
+        "--wait",
+    ]));
+    assert!(!ok, "the bad canary's run should fail:\n{text}");
+    assert!(text.contains("error-share: Failed ([0."), "Prometheus's vector is the measurement:\n{text}");
+    assert_eq!(versions(&listen, 10), [("v1".to_owned(), 10)].into(), "{text}");
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "canary", "--param", "version=v3", "--wait"]));
+    assert!(ok, "the good canary is promoted:\n{text}\n{}", server.output());
+    assert!(text.contains("error-share: Successful ([0"), "{text}");
+    assert_eq!(versions(&listen, 10), [("v3".to_owned(), 10)].into(), "{text}");
 }

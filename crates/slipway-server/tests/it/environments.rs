@@ -588,64 +588,16 @@ on_both_databases! {
     }
 }
 
-/// A Prometheus server on a free loopback port, with an empty configuration: constant queries
-/// (`vector(1)`) are all the test asks. Killed on drop.
-struct Prometheus {
-    child: std::process::Child,
-    url: String,
-    _directory: tempfile::TempDir,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Whether `GET path` on 127.0.0.1:`port` answers 200.
-async fn http_get_ok(port: u16, path: &str) -> bool {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else { return false };
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).await.is_err() {
-        return false;
-    }
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer).await;
-    answer.starts_with(b"HTTP/1.1 200")
-}
-
-async fn start_prometheus() -> TestResult<Option<Prometheus>> {
-    let found = std::process::Command::new("prometheus").arg("--version").output();
-    let available = match found {
-        Ok(output) if output.status.success() => Ok(()),
-        _ => Err("the prometheus binary is not installed (apt-get install prometheus)".to_owned()),
-    };
-    if !slipway_testing::needed_or_skip("the queryMetrics check against Prometheus", "PROMETHEUS", available) {
-        return Ok(None);
-    }
-    let directory = tempfile::tempdir()?;
-    std::fs::write(directory.path().join("prometheus.yml"), "global:\n  scrape_interval: 1m\n")?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let child = std::process::Command::new("prometheus")
-        .arg(format!("--config.file={}", directory.path().join("prometheus.yml").display()))
-        .arg(format!("--storage.tsdb.path={}", directory.path().join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    let prometheus = Prometheus { child, url: format!("http://127.0.0.1:{port}"), _directory: directory };
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            // Ready when it says so.
-            if http_get_ok(port, "/-/ready").await {
-                return Ok(Some(prometheus));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err("Prometheus did not become ready in 10 seconds".into())
+/// A Prometheus with an empty configuration: constant queries (`vector(1)`) are all the test
+/// asks.
+async fn start_prometheus() -> TestResult<Option<slipway_testing::prometheus::TestPrometheus>> {
+    Ok(tokio::task::spawn_blocking(|| {
+        slipway_testing::prometheus::prometheus_or_skip(
+            "the queryMetrics check against Prometheus",
+            "global:\n  scrape_interval: 1m\n",
+        )
+    })
+    .await??)
 }
 
 on_both_databases! {

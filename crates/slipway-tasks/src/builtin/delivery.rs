@@ -85,12 +85,14 @@ fn deploy_inputs(_major: u32) -> Vec<InputSpec> {
 fn traffic_inputs(_major: u32) -> Vec<InputSpec> {
     vec![
         InputSpec::string("service").required(),
-        InputSpec::pick("action", &["route", "weights", "swap", "promote", "rollback", "retire"])
+        InputSpec::pick("action", &["route", "weights", "swap", "promote", "rollback", "retire", "register"])
             .required()
             .default("route"),
         InputSpec::string("slot").required().visible("action != weights"),
         InputSpec::integer("percent").required().visible("action = route"),
         InputSpec::lines("weights").required().visible("action = weights"),
+        InputSpec::string("upstream").required().visible("action = register"),
+        InputSpec::integer("weight").visible("action = register"),
         InputSpec::string("with").required().visible("action = swap"),
         InputSpec::string("stableSlot").default("stable").visible("action = promote || action = rollback"),
     ]
@@ -334,12 +336,25 @@ fn traffic(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> 
             DeliveryRequest::Weights { service, weights }
         }
         "swap" => DeliveryRequest::Swap { service, slot, with: inputs.text("with").to_owned() },
+        // A version the job's own steps started somewhere (a container, another machine): its
+        // address only, no process of this agent's.
+        "register" => {
+            let weight = integer(inputs, "weight")?
+                .map(|weight| {
+                    u32::try_from(weight)
+                        .ok()
+                        .filter(|&weight| weight <= 100)
+                        .ok_or_else(|| format!("input 'weight' must be 0 to 100, not {weight}"))
+                })
+                .transpose()?;
+            DeliveryRequest::SetSlot { service, slot, upstream: inputs.text("upstream").trim().to_owned(), weight }
+        }
         "promote" => DeliveryRequest::Promote { service, slot, into: stable },
         "rollback" => DeliveryRequest::Rollback { service, slot, to: stable },
         "retire" => DeliveryRequest::Retire { service, slot },
         other => {
             return Err(format!(
-                "input 'action' must be route, weights, swap, promote, rollback or retire, not '{other}'"
+                "input 'action' must be route, weights, swap, promote, rollback, retire or register, not '{other}'"
             ));
         }
     };
