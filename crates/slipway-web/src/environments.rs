@@ -287,8 +287,9 @@ fn current_section(list: &DeploymentList) -> Markup {
     }
 }
 
-fn history_section(name: &str, list: &DeploymentList, older: Option<i64>, paged: bool) -> Markup {
+fn history_section(viewer: &Viewer, name: &str, list: &DeploymentList, older: Option<i64>, paged: bool) -> Markup {
     let encoded = url_encode(name);
+    let contributor = viewer.user.role != UserRole::Reader;
     html! {
         section #history {
             h2 { "Deployments" }
@@ -299,6 +300,7 @@ fn history_section(name: &str, list: &DeploymentList, older: Option<i64>, paged:
                     thead { tr {
                         th { "Run" } th { "Pipeline" } th { "Stage" } th { "Job" } th { "Strategy" } th { "Commit" }
                         th { "Branch" } th { "Triggered by" } th { "Queued" } th { "Started" } th { "Finished" } th { "Result" }
+                        @if contributor { th { span.visually-hidden { "Actions" } } }
                     } }
                     tbody {
                         @for deployment in &list.deployments {
@@ -314,7 +316,26 @@ fn history_section(name: &str, list: &DeploymentList, older: Option<i64>, paged:
                                 td { (time_of(deployment.queued_at)) }
                                 td { (deployment.started_at.map(time_of).unwrap_or_default()) }
                                 td { (deployment.finished_at.map(time_of).unwrap_or_default()) }
-                                td { (deployment_badge(deployment.result.as_deref())) }
+                                td {
+                                    (deployment_badge(deployment.result.as_deref()))
+                                    @match deployment.outcome.as_deref() {
+                                        Some("promoted") => { " " span.muted { "promoted" } }
+                                        Some("rolledBack") => { " " span.muted title=(deployment.outcome_detail.clone().unwrap_or_default()) { "rolled back" } }
+                                        Some("redeployed") => { " " span.muted title=(deployment.outcome_detail.clone().unwrap_or_default()) { "redeployed (manual rollback)" } }
+                                        Some(other) => { " " span.muted { (other) } }
+                                        None => {}
+                                    }
+                                }
+                                @if contributor {
+                                    td {
+                                        @if matches!(deployment.result.as_deref(), Some("Succeeded" | "SucceededWithIssues")) {
+                                            form.inline method="post" action=(format!("/environments/{encoded}/deployments/{}/redeploy", deployment.id)) {
+                                                (csrf_field(viewer))
+                                                button type="submit" title="Deploy this version again (the manual rollback): its job runs again in its run" { "Redeploy" }
+                                            }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -401,7 +422,7 @@ async fn environment_page(
         (flags_section(viewer, &environment.name, &flags, &drafts.flags))
         @let resource = service::ResourceRef::Environment(&environment.name);
         (checks_section(viewer, &action_base(resource), resource, &checks, Some(&drafts.check)))
-        (history_section(&environment.name, &list, older, before.is_some()))
+        (history_section(viewer, &environment.name, &list, older, before.is_some()))
         @if viewer.user.role == UserRole::Admin {
             (admin_sections(viewer, &environment, drafts))
         }
@@ -525,6 +546,46 @@ mod tests {
         from.find(end).map_or(from, |at| &from[..at])
     }
 
+    fn deployment(id: i64, result: Option<&str>, outcome: Option<&str>) -> Deployment {
+        Deployment {
+            id,
+            environment: "prod".into(),
+            pipeline: 1,
+            pipeline_name: "web".into(),
+            run: id * 10,
+            run_number: format!("20261207.{id}"),
+            job: id * 100,
+            stage: "release".into(),
+            job_name: "web".into(),
+            strategy: "canary".into(),
+            triggered_by: "ann".into(),
+            queued_at: 1_000,
+            result: result.map(str::to_owned),
+            outcome: outcome.map(str::to_owned),
+            outcome_detail: outcome.map(|outcome| format!("{outcome}: because")),
+            ..Deployment::default()
+        }
+    }
+
+    #[test]
+    fn a_contributor_may_redeploy_a_successful_deployment_and_every_outcome_is_shown() {
+        let list = DeploymentList {
+            deployments: vec![
+                deployment(3, Some("Failed"), Some("rolledBack")),
+                deployment(2, Some("Succeeded"), Some("promoted")),
+                deployment(1, None, None),
+            ],
+            current: Vec::new(),
+        };
+        let cora = Viewer::for_tests("cora", UserRole::Contributor);
+        let html = history_section(&cora, "prod", &list, None, false).into_string();
+        assert!(html.contains("action=\"/environments/prod/deployments/2/redeploy\""), "{html}");
+        assert_eq!(html.matches("/redeploy\"").count(), 1, "only the successful one: {html}");
+        assert!(html.contains("rolled back") && html.contains("promoted"), "{html}");
+        let reader = Viewer::for_tests("rita", UserRole::Reader);
+        assert!(!history_section(&reader, "prod", &list, None, false).into_string().contains("redeploy"));
+    }
+
     #[tokio::test]
     async fn the_page_shows_a_services_live_numbers_and_last_analysis() -> TestResult {
         let directory = tempfile::tempdir()?;
@@ -586,4 +647,27 @@ mod tests {
         assert!(quiet.contains("No slots yet") && quiet.contains("No analysis runs yet."), "{quiet}");
         Ok(())
     }
+}
+
+/// The form of a redeploy: its CSRF token only.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct RedeployForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /environments/{name}/deployments/{id}/redeploy` (contributor): deploys an earlier
+/// successful deployment's version again, then shows its run.
+pub(crate) async fn redeploy(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    path: Result<Path<(String, i64)>, PathRejection>,
+    form: Result<Form<RedeployForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Form(form) = form?;
+    viewer.check_csrf(&form.csrf)?;
+    let Path((name, id)) = path?;
+    viewer.require(UserRole::Contributor)?;
+    let run = service::redeploy(&state, &viewer.caller(), &name, id).await?;
+    Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
 }

@@ -443,7 +443,14 @@ fn measurements_cell(metric: &MetricState) -> Markup {
 }
 
 /// A service's last analysis run whole, and the phases of the ones before it.
+#[cfg(test)]
 fn analyses_part(analyses: &[Analysis]) -> Markup {
+    analyses_part_for(None, analyses)
+}
+
+/// [`analyses_part`], with the decision form on an inconclusive run for a contributor (the
+/// viewer and the environment's name).
+fn analyses_part_for(decider: Option<(&Viewer, &str)>, analyses: &[Analysis]) -> Markup {
     html! {
         h4 { "Last analysis" }
         @if let Some((last, earlier)) = analyses.split_first() {
@@ -463,6 +470,18 @@ fn analyses_part(analyses: &[Analysis]) -> Markup {
                 }
                 @if let Some(message) = &state.message {
                     p.analysis-message { (message) }
+                }
+                @if let (Some((viewer, environment)), "Inconclusive") = (decider, state.phase.as_str()) {
+                    form.inline.decide-analysis method="post" action=(format!("/analysis-runs/{}/decision", state.id)) {
+                        (csrf_field(viewer))
+                        input type="hidden" name="environment" value=(environment);
+                        "A deployment waits for a decision: "
+                        input type="text" name="comment" placeholder="why (for the audit log)";
+                        " "
+                        button type="submit" name="decision" value="pass" { "Pass it" }
+                        " "
+                        button type="submit" name="decision" value="fail" { "Fail it" }
+                    }
                 }
                 @if state.metrics.is_empty() {
                     p.empty { "No metrics (its template could not be read)." }
@@ -625,7 +644,7 @@ fn service_part(
                     }
                 }
             }
-            (analyses_part(&recent.analyses))
+            (analyses_part_for(contributor.then_some((viewer, environment)), &recent.analyses))
             @if contributor {
                 @if !service.slots.is_empty() {
                     h4 { "Traffic" }
@@ -1159,6 +1178,19 @@ mod tests {
         assert_eq!(measurement_text(&long), format!("{}…", "é".repeat(VALUE_TEXT_LIMIT)));
     }
 
+    #[test]
+    fn an_inconclusive_analysis_offers_a_contributor_the_decision() {
+        let runs = [analysis(7, "Inconclusive", Some(60_000))];
+        let cora = Viewer::for_tests("cora", UserRole::Contributor);
+        let html = analyses_part_for(Some((&cora, "prod & co")), &runs).into_string();
+        assert!(html.contains("action=\"/analysis-runs/7/decision\""), "{html}");
+        assert!(html.contains("value=\"prod &amp; co\""), "{html}");
+        assert!(html.contains("value=\"pass\"") && html.contains("value=\"fail\""), "{html}");
+        assert!(!analyses_part_for(None, &runs).into_string().contains("decision"), "readers get no form");
+        let decided = [analysis(8, "Successful", Some(60_000))];
+        assert!(!analyses_part_for(Some((&cora, "prod")), &decided).into_string().contains("decision"));
+    }
+
     fn analysis(id: i64, phase: &str, finished: Option<i64>) -> Analysis {
         Analysis {
             state: AnalysisState {
@@ -1193,4 +1225,49 @@ mod tests {
         assert!(!ended.contains("Before it"), "{ended}");
         assert!(analyses_part(&[]).into_string().contains("No analysis runs yet."));
     }
+}
+
+/// The form deciding an inconclusive analysis run.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    environment: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /analysis-runs/{id}/decision` (contributor): passes or fails an inconclusive analysis
+/// run, then goes back to its environment's page.
+pub(crate) async fn decide_analysis(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    path: Result<Path<i64>, PathRejection>,
+    form: Result<Form<DecisionForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Form(form) = form?;
+    viewer.check_csrf(&form.csrf)?;
+    let Path(id) = path?;
+    viewer.require(UserRole::Contributor)?;
+    let pass = match form.decision.as_str() {
+        "pass" => true,
+        "fail" => false,
+        other => {
+            return Err(slipway_service::ServiceError::bad_request(format!(
+                "the decision is `pass` or `fail`, not `{other}`"
+            ))
+            .into());
+        }
+    };
+    let comment = Some(form.comment.as_str()).filter(|comment| !comment.trim().is_empty());
+    delivery::decide_analysis(&state, &viewer.caller(), id, pass, comment).await?;
+    let back = if form.environment.is_empty() {
+        "/environments".to_owned()
+    } else {
+        format!("/environments/{}#services", url_encode(&form.environment))
+    };
+    Ok(Redirect::to(&back).into_response())
 }
