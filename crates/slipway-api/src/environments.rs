@@ -98,8 +98,8 @@ pub struct Deployment {
     /// The commits since the previous successful deployment to the same resource, newest first
     /// (at most 100); `null` when there was none, or the history could not tell.
     pub changes: Option<Vec<Change>>,
-    /// How a progressive release ended, when its delivery tasks said: `promoted` or
-    /// `rolledBack`.
+    /// How a release ended: `promoted` or `rolledBack` (its delivery tasks said so),
+    /// `redeployed` (a manual rollback), `failed` (failed or canceled, not rolled back).
     #[serde(default)]
     pub outcome: Option<String>,
     /// Why: the slots involved, the analysis run and its verdict.

@@ -1402,7 +1402,9 @@ pub struct Deployment {
     /// The commits since the environment's (or resource's) previous successful deployment,
     /// newest first; `None` when they could not be told.
     pub changes: Option<Vec<Change>>,
-    /// How a progressive deployment ended, when its tasks said: `promoted`, `rolledBack`.
+    /// How a release ended: `promoted` or `rolledBack` when its delivery tasks said so,
+    /// `redeployed` for a manual rollback, `failed` for a failed or canceled deployment that
+    /// was not rolled back.
     pub outcome: Option<String>,
     /// Why (the analysis that failed, the slots involved).
     pub outcome_detail: Option<String>,

@@ -322,6 +322,7 @@ fn history_section(viewer: &Viewer, name: &str, list: &DeploymentList, older: Op
                                         Some("promoted") => { " " span.muted { "promoted" } }
                                         Some("rolledBack") => { " " span.muted title=(deployment.outcome_detail.clone().unwrap_or_default()) { "rolled back" } }
                                         Some("redeployed") => { " " span.muted title=(deployment.outcome_detail.clone().unwrap_or_default()) { "redeployed (manual rollback)" } }
+                                        Some("failed") => {}
                                         Some(other) => { " " span.muted { (other) } }
                                         None => {}
                                     }

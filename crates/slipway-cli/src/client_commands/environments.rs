@@ -226,6 +226,7 @@ fn deployment_rows(deployments: &[Deployment]) -> Vec<Vec<String>> {
                     match deployment.outcome.as_deref() {
                         Some("rolledBack") => format!("{result} (rolled back)"),
                         Some("redeployed") => format!("{result} (redeployed: manual rollback)"),
+                        Some("failed") => result,
                         Some(outcome) => format!("{result} ({outcome})"),
                         None => result,
                     }

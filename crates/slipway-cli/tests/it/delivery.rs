@@ -463,6 +463,8 @@ fn a_bad_canary_is_rolled_back_on_its_own_and_a_good_one_is_promoted() {
     assert_eq!(versions(&listen, 10), [("v1".to_owned(), 10)].into(), "{text}");
     let (_, services) = output(&mut server.admin(&["services", "list", "production", "--format", "json"]));
     assert!(!services.contains("green"), "the unhealthy version was never registered: {services}");
+    let last = deployments(&server).first().cloned().unwrap_or_default();
+    assert_eq!((last["result"].as_str(), last["outcome"].as_str()), (Some("Failed"), Some("failed")), "{last:#}");
 
     // Only deployment jobs, and only for their own environment's services.
     let (ok, text) = output(&mut server.admin(&["pipelines", "run", "plain", "--wait"]));

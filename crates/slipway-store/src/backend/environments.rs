@@ -393,7 +393,9 @@ pub(crate) async fn finish_deployment(
     // why it is kept only once the deployment ends (a re-run starts the job again).
     sqlx::query(
         "UPDATE deployments SET finished_at = $2, result = $3, \
-         started_at = (SELECT j.started_at FROM jobs j WHERE j.id = $1) WHERE job_id = $1 AND finished_at IS NULL",
+         started_at = (SELECT j.started_at FROM jobs j WHERE j.id = $1), \
+         outcome = CASE WHEN outcome IS NULL AND $3 IN ('Failed', 'Canceled') THEN 'failed' ELSE outcome END \
+         WHERE job_id = $1 AND finished_at IS NULL",
     )
     .bind(job.0)
     .bind(context.now().millis())

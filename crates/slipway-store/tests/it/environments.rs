@@ -44,6 +44,7 @@ conformance! {
         let ended = test.store.list_deployments(production.id, None, 10).await?;
         assert_eq!(ended[0].started_at, Some(started));
         assert_eq!(ended[0].result, Some(TaskResult::Succeeded));
+        assert_eq!(ended[0].outcome, None, "a success says nothing of a release");
         assert!(ended[0].finished_at.is_some_and(|finished| finished >= started), "{:?}", ended[0]);
         Ok(())
     }
@@ -116,8 +117,9 @@ conformance! {
         assert_eq!((decided.phase.as_str(), decided.message.as_deref()), ("Successful", Some("carl: looks fine")));
 
         test.store.set_deployment_outcome(ship.id, "rolledBack", Some("canary failed"), Some(started.id)).await?;
+        test.store.finish_deployment(ship.id, TaskResult::Failed).await?;
         let deployment = test.store.job_deployment(ship.id).await?.ok_or("no deployment")?;
-        assert_eq!(deployment.outcome.as_deref(), Some("rolledBack"));
+        assert_eq!(deployment.outcome.as_deref(), Some("rolledBack"), "a failure keeps the rollback it had");
         assert_eq!(deployment.outcome_detail.as_deref(), Some("canary failed"));
         assert_eq!(deployment.analysis_run, Some(started.id));
         Ok(())
