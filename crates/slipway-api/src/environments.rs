@@ -120,6 +120,8 @@ pub struct Change {
     pub message: String,
     /// Its author.
     pub author: String,
+    /// Its commit time (milliseconds since the Unix epoch), when known.
+    pub time: Option<i64>,
 }
 
 /// An environment's deployments, newest first.

@@ -52,16 +52,21 @@ fn commits_between(checkout: &std::path::Path, previous: &str, current: &str) ->
     }
     let range = format!("{previous}..{current}");
     let limit = format!("--max-count={MAX_CHANGES}");
-    let text = slipway_git::text(Some(checkout), "log", &["log", "--format=%H%x1f%s%x1f%an", &limit, &range]).ok()?;
+    let text =
+        slipway_git::text(Some(checkout), "log", &["log", "--format=%H%x1f%ct%x1f%an%x1f%s", &limit, &range]).ok()?;
     Some(
         text.lines()
             .filter_map(|line| {
                 let mut fields = line.split('\u{1f}');
-                Some(slipway_store::Change {
-                    commit: fields.next()?.to_owned(),
-                    message: fields.next().unwrap_or_default().to_owned(),
-                    author: fields.next().unwrap_or_default().to_owned(),
-                })
+                // The subject last: it is the one field that may hold anything.
+                let commit = fields.next()?.to_owned();
+                let time = fields
+                    .next()
+                    .and_then(|seconds| seconds.parse::<i64>().ok())
+                    .map(|seconds| slipway_store::Timestamp::from_millis(seconds.saturating_mul(1000)));
+                let author = fields.next().unwrap_or_default().to_owned();
+                let message = fields.collect::<Vec<_>>().join("\u{1f}");
+                Some(slipway_store::Change { commit, message, author, time })
             })
             .collect(),
     )

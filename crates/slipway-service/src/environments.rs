@@ -55,6 +55,7 @@ fn deployment(deployment: &store::Deployment, environment: &str) -> api::Deploym
                     commit: change.commit.clone(),
                     message: change.message.clone(),
                     author: change.author.clone(),
+                    time: change.time.map(Timestamp::millis),
                 })
                 .collect()
         }),

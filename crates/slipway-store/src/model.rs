@@ -1421,6 +1421,10 @@ pub struct Change {
     pub message: String,
     /// Its author.
     pub author: String,
+    /// Its commit time (milliseconds since the Unix epoch), when known (changes recorded before
+    /// it was kept have none).
+    #[serde(default)]
+    pub time: Option<Timestamp>,
 }
 
 /// A deployment to record when its job is queued.
