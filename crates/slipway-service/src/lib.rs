@@ -17,6 +17,7 @@ pub mod environments;
 pub mod error;
 pub mod feeds;
 pub mod flags;
+pub mod insights;
 pub mod pipelines;
 pub mod runs;
 pub mod users;

@@ -46,6 +46,7 @@ pub(crate) mod delivery;
 pub(crate) mod environments;
 pub(crate) mod flags;
 pub(crate) mod follow;
+pub(crate) mod insights;
 pub(crate) mod pipelines;
 pub(crate) mod protocol;
 pub(crate) mod runs;
@@ -93,6 +94,7 @@ use crate::error::ApiError;
         (name = "environments", description = "Environments, their deployments and checks, what stages wait for, and approvals."),
         (name = "delivery", description = "Services in environments, their slots and traffic weights, and the router's metrics."),
         (name = "flags", description = "Environments' feature flags (flagd documents), and their evaluation over OFREP."),
+        (name = "insights", description = "Delivery performance: DORA's four keys of an environment."),
         (name = "agent protocol", description = "What agents call (see docs/agent-protocol.md).")
     )
 )]
@@ -143,6 +145,7 @@ fn all(routes: Routes) -> Routes {
     let routes = environments::routes(routes);
     let routes = delivery::routes(routes);
     let routes = flags::routes(routes);
+    let routes = insights::routes(routes);
     protocol::routes(routes)
 }
 

@@ -6,6 +6,7 @@ mod api;
 mod breadth;
 mod browser;
 mod delivery;
+mod dora;
 mod environments;
 mod flags;
 mod hostile;
