@@ -427,6 +427,19 @@ impl Client {
         self.get(&path)
     }
 
+    /// `GET /environments/{name}/dora?days=N`: DORA's four keys of the environment over the last
+    /// `days` days (the server's default, 30, when `None`).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn dora(&self, name: &str, days: Option<u32>) -> Result<api::DoraMetrics> {
+        let mut path = format!("/environments/{}/dora", path_segment(name));
+        if let Some(days) = days {
+            path.push_str(&format!("?days={days}"));
+        }
+        self.get(&path)
+    }
+
     /// `GET /{collection}/{name}/checks`: the checks on a protected resource (`collection` is
     /// `environments`, `variable-groups` or `pools`).
     ///

@@ -72,6 +72,19 @@ enum EnvironmentsCommand {
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
+    /// DORA's four keys of an environment over the last days: deployment frequency, lead time for
+    /// changes, change failure rate and failed deployment recovery time, with the deployments
+    /// each rests on.
+    Dora {
+        /// The environment.
+        name: String,
+        /// The last this many days (1 to 365).
+        #[arg(long, value_name = "N", default_value_t = 30)]
+        days: u32,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
     /// Deploy an earlier successful deployment's version again (the manual rollback): its job
     /// runs again in its run, recorded as `redeployed`.
     Redeploy {
@@ -252,6 +265,100 @@ fn check_rows(checks: &[api::Check]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// A duration for people: `45s`, `12m`, `3.5h`, `2.1d`.
+fn duration(milliseconds: i64) -> String {
+    let seconds = milliseconds as f64 / 1000.0;
+    if seconds < 60.0 {
+        format!("{seconds:.0}s")
+    } else if seconds < 3600.0 {
+        format!("{:.0}m", seconds / 60.0)
+    } else if seconds < 86_400.0 {
+        format!("{:.1}h", seconds / 3600.0)
+    } else {
+        format!("{:.1}d", seconds / 86_400.0)
+    }
+}
+
+fn id_list(ids: &[i64]) -> String {
+    if ids.is_empty() { "none".to_owned() } else { ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ") }
+}
+
+fn level(level: Option<&str>) -> String {
+    level.map_or_else(|| "no level: too little data".to_owned(), |level| format!("DORA level: {level}"))
+}
+
+/// DORA's four keys as lines for people.
+fn dora_lines(metrics: &api::DoraMetrics) -> Vec<String> {
+    let frequency = &metrics.deployment_frequency;
+    let lead = &metrics.lead_time_for_changes;
+    let failures = &metrics.change_failure_rate;
+    let recovery = &metrics.failed_deployment_recovery_time;
+    let mut lines = vec![
+        format!(
+            "{}: delivery performance over the last {} days ({} to {}; levels from DORA's {} report)",
+            metrics.environment,
+            metrics.days,
+            when(metrics.start),
+            when(metrics.end),
+            metrics.report_year
+        ),
+        String::new(),
+        format!(
+            "Deployment frequency: {} successful deployments on {} days ({:.2} a day, {:.2} a week), {}; {}",
+            frequency.deployments,
+            frequency.deployment_days,
+            frequency.per_day,
+            frequency.per_week,
+            frequency.bucket.as_deref().unwrap_or("bucket unknown"),
+            level(frequency.level.as_deref())
+        ),
+        format!("  deployments: {}", id_list(&frequency.deployments_counted)),
+        format!(
+            "Lead time for changes: median {} over {} changes{}{}; {}",
+            lead.median_ms.map_or_else(|| "-".to_owned(), duration),
+            lead.changes,
+            if lead.changes_without_time > 0 {
+                format!(" ({} without a commit time left out)", lead.changes_without_time)
+            } else {
+                String::new()
+            },
+            if lead.deployments_without_changes > 0 {
+                format!(" ({} deployments whose changes are unknown)", lead.deployments_without_changes)
+            } else {
+                String::new()
+            },
+            level(lead.level.as_deref())
+        ),
+        format!("  deployments: {}", id_list(&lead.deployments_counted)),
+        format!(
+            "Change failure rate: {} ({} of {} deployments failed or needed a rollback); {}",
+            failures.rate.map_or_else(|| "-".to_owned(), |rate| format!("{:.1}%", rate * 100.0)),
+            failures.failures,
+            failures.deployments,
+            level(failures.level.as_deref())
+        ),
+        format!("  failed: {}", id_list(&failures.failed_deployments)),
+        format!(
+            "Failed deployment recovery time: median {} over {} recovered of {} failures; {}",
+            recovery.median_ms.map_or_else(|| "-".to_owned(), duration),
+            recovery.episodes.iter().filter(|episode| episode.recovered_by.is_some()).count(),
+            recovery.episodes.len(),
+            level(recovery.level.as_deref())
+        ),
+    ];
+    for episode in &recovery.episodes {
+        lines.push(match (episode.recovered_by, episode.duration_ms) {
+            (Some(by), Some(duration_ms)) => format!(
+                "  failed {} -> recovered by {by} after {}",
+                id_list(&episode.failed_deployments),
+                duration(duration_ms)
+            ),
+            _ => format!("  failed {} -> not recovered yet", id_list(&episode.failed_deployments)),
+        });
+    }
+    lines
+}
+
 /// `slipway environments ...`.
 pub fn environments(args: EnvironmentsArgs) -> Result<ExitCode, Failure> {
     let session = Session::open(&args.connection)?;
@@ -356,6 +463,15 @@ pub fn environments(args: EnvironmentsArgs) -> Result<ExitCode, Failure> {
                 return print_json(&deployments).map(|()| ExitCode::SUCCESS);
             }
             print_table(&DEPLOYMENT_HEADINGS, &deployment_rows(&deployments.deployments));
+        }
+        EnvironmentsCommand::Dora { name, days, format } => {
+            let metrics = client.dora(&name, Some(days)).map_err(fail)?;
+            if format == ListFormat::Json {
+                return print_json(&metrics).map(|()| ExitCode::SUCCESS);
+            }
+            for line in dora_lines(&metrics) {
+                outln!("{line}");
+            }
         }
         EnvironmentsCommand::Redeploy { name, deployment } => {
             let run = client.redeploy(&name, deployment).map_err(fail)?;

@@ -5,6 +5,7 @@ mod agents;
 mod analysis;
 mod client;
 mod delivery;
+mod dora;
 mod environments;
 mod flags;
 mod frontend;
