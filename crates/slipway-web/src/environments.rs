@@ -1,5 +1,6 @@
 //! Environments in the web UI: `/environments` lists them with their last deployment (admins
-//! create one there); `/environments/{name}` shows one: what runs where, its services and their
+//! create one there); `/environments/{name}` shows one: what runs where, its delivery performance
+//! (DORA's four keys, see [`super::insights`]), its services and their
 //! slots (see [`super::services`]), its feature flags (see [`super::flags`]), its deployment
 //! history newest first, and the checks on it, with the admins' forms to add and delete checks
 //! (the section variable groups and agent pools share, see [`super::checks`]), to rename or
@@ -400,6 +401,7 @@ async fn environment_page(
     let services = slipway_service::delivery::list(state, &caller, &environment.name).await?;
     let recent = recent(state, viewer, &environment.name, &services).await?;
     let flags = flag_set(state, viewer, &environment.name).await?;
+    let dora = slipway_service::insights::dora_metrics(state, &caller, &environment.name, None).await?;
     let older = (list.deployments.len() == usize::try_from(DEPLOYMENTS_PER_PAGE).unwrap_or(usize::MAX))
         .then(|| list.deployments.last().map(|deployment| deployment.id))
         .flatten();
@@ -419,6 +421,7 @@ async fn environment_page(
             @if environment.updated_at != environment.created_at { " · changed " (time_of(environment.updated_at)) }
         }
         (current_section(&list))
+        (super::insights::dora_section(&dora))
         (services_section(viewer, &environment.name, &services, &recent, &drafts.services))
         (flags_section(viewer, &environment.name, &flags, &drafts.flags))
         @let resource = service::ResourceRef::Environment(&environment.name);

@@ -46,6 +46,7 @@ mod checks;
 mod environments;
 mod flags;
 mod graph;
+mod insights;
 mod library;
 mod live;
 mod log;
