@@ -1,4 +1,4 @@
-//! Slipway's security room; so far, secret scanning.
+//! Slipway's security room; so far, secret scanning and SBOMs from lockfiles ([`sbom`]).
 //!
 //! Rules are gitleaks' TOML format ([`config`]), so a team's `.gitleaks.toml` and
 //! `.gitleaksignore` work as they are, with Slipway's own default rules embedded ([`rules`]).
@@ -15,6 +15,7 @@ pub mod detect;
 pub mod finding;
 pub mod report;
 pub mod rules;
+pub mod sbom;
 pub mod source;
 pub mod suppress;
 

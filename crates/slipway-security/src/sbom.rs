@@ -1,0 +1,293 @@
+//! Software bills of materials from lockfiles, read in Rust with no tool shelled out.
+//!
+//! [`inventory`] reads a lockfile, or the lockfiles it knows in a directory (not its
+//! subdirectories): `Cargo.lock` ([`cargo`]), `package-lock.json` and `npm-shrinkwrap.json`
+//! (lockfile versions 2 and 3, [`npm`]) and pinned `requirements*.txt` ([`pypi`]). Each package
+//! becomes a [`Component`] with its package URL (purl) and the components it depends on; a
+//! malformed lockfile is an error at its `file:line:col`. [`cyclonedx`] writes the inventory as
+//! CycloneDX 1.6 JSON.
+
+pub mod cargo;
+pub mod cyclonedx;
+pub mod npm;
+pub mod pypi;
+
+use std::path::{Path, PathBuf};
+
+/// The lockfiles read in a directory, in this order, each with the reader it goes to.
+const KNOWN: &[&str] = &["Cargo.lock", "package-lock.json", "npm-shrinkwrap.json"];
+
+/// Why an inventory could not be made (bad input: the command's exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SbomError {
+    /// A file cannot be read.
+    #[error("{path}: cannot be read: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A lockfile says something wrong, at a place in it.
+    #[error("{file}:{line}:{column}: {message}{}", hint.as_ref().map(|hint| format!("\n  help: {hint}")).unwrap_or_default())]
+    Invalid {
+        /// The file (as it was named).
+        file: String,
+        /// The line, from 1.
+        line: usize,
+        /// The column (in characters), from 1.
+        column: usize,
+        /// What is wrong and what was expected.
+        message: String,
+        /// How to fix it, when there is something to say.
+        hint: Option<String>,
+    },
+    /// A file that is not a lockfile Slipway reads, or a directory without one.
+    #[error(
+        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json (version 2 or 3), npm-shrinkwrap.json and pinned requirements*.txt"
+    )]
+    NoLockfile {
+        /// The path.
+        path: String,
+        /// What was found there.
+        message: String,
+    },
+}
+
+/// The ecosystem a component comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ecosystem {
+    /// Rust's crates (`pkg:cargo`).
+    Cargo,
+    /// npm's packages (`pkg:npm`).
+    Npm,
+    /// Python's packages (`pkg:pypi`).
+    Pypi,
+}
+
+/// Where a component's code comes from.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", content = "location", rename_all = "lowercase")]
+pub enum Origin {
+    /// A package registry (its index or address).
+    Registry(String),
+    /// A git repository (its address, with the revision).
+    Git(String),
+    /// A directory beside the lockfile (a workspace member, a path dependency, a linked package).
+    Path(String),
+}
+
+impl Origin {
+    /// `registry`, `git` or `path`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Registry(_) => "registry",
+            Self::Git(_) => "git",
+            Self::Path(_) => "path",
+        }
+    }
+}
+
+/// A hash of a component's package, as its lockfile records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hash {
+    /// CycloneDX's name of the algorithm (`SHA-256`, `SHA-512`, `SHA-1`).
+    pub algorithm: &'static str,
+    /// The digest in lower-case hex.
+    pub hex: String,
+}
+
+/// One package of a lockfile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Component {
+    /// Its ecosystem.
+    pub ecosystem: Ecosystem,
+    /// Its namespace where the ecosystem has them (an npm scope, `@types`).
+    pub group: Option<String>,
+    /// Its name (without the group).
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its package URL.
+    pub purl: String,
+    /// Where its code comes from.
+    pub origin: Origin,
+    /// Its package's hashes.
+    pub hashes: Vec<Hash>,
+    /// The `bom_ref`s of the components it depends on, sorted.
+    pub depends_on: Vec<String>,
+    /// Whether only development needs it (npm's `dev`).
+    pub development: bool,
+}
+
+impl Component {
+    /// Its reference in the BOM: its purl, unique in an inventory.
+    #[must_use]
+    pub fn bom_ref(&self) -> &str {
+        &self.purl
+    }
+}
+
+/// A line of a lockfile that was not made a component, and why.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SkippedLine {
+    /// The file.
+    pub file: String,
+    /// The line, from 1.
+    pub line: usize,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+impl std::fmt::Display for SkippedLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+    }
+}
+
+/// What one lockfile holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lockfile {
+    /// Its components, in purl order.
+    pub components: Vec<Component>,
+    /// The `bom_ref`s the project itself depends on (its workspace members, its direct
+    /// dependencies), sorted.
+    pub direct: Vec<String>,
+    /// Lines not made components.
+    pub skipped: Vec<SkippedLine>,
+}
+
+/// Everything read from one path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// The project's name (the directory's, or the lockfile's directory's).
+    pub project: String,
+    /// The lockfiles read, as named.
+    pub lockfiles: Vec<String>,
+    /// The components of all of them, each once, in purl order.
+    pub components: Vec<Component>,
+    /// The `bom_ref`s the project depends on directly.
+    pub direct: Vec<String>,
+    /// Lines not made components.
+    pub skipped: Vec<SkippedLine>,
+}
+
+/// Reads the lockfile at `path`, or the lockfiles Slipway knows in the directory `path`.
+///
+/// # Errors
+/// [`SbomError`] when a file cannot be read, a lockfile is malformed (with its `file:line:col`),
+/// or there is no lockfile Slipway reads there.
+pub fn inventory(path: &Path) -> Result<Inventory, SbomError> {
+    let metadata =
+        std::fs::metadata(path).map_err(|source| SbomError::Read { path: path.display().to_string(), source })?;
+    let files: Vec<PathBuf> = if metadata.is_dir() {
+        let mut files: Vec<PathBuf> =
+            KNOWN.iter().map(|name| path.join(name)).filter(|candidate| candidate.is_file()).collect();
+        let mut requirements: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|source| SbomError::Read { path: path.display().to_string(), source })?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|file| file.file_name().and_then(|name| name.to_str()).is_some_and(pypi::is_requirements_name))
+            .filter(|file| file.is_file())
+            .collect();
+        requirements.sort();
+        files.extend(requirements);
+        if files.is_empty() {
+            return Err(SbomError::NoLockfile {
+                path: path.display().to_string(),
+                message: "no lockfile Slipway reads in this directory".to_owned(),
+            });
+        }
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let project_dir = if metadata.is_dir() { Some(path) } else { path.parent() };
+    let project = project_dir
+        .and_then(|dir| dir.canonicalize().ok())
+        .and_then(|dir| dir.file_name().map(|name| name.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "project".to_owned());
+    let mut inventory = Inventory { project, ..Inventory::default() };
+    for file in files {
+        let lockfile = read_lockfile(&file)?;
+        inventory.lockfiles.push(file.display().to_string());
+        inventory.direct.extend(lockfile.direct);
+        inventory.skipped.extend(lockfile.skipped);
+        for component in lockfile.components {
+            if let Some(existing) = inventory.components.iter_mut().find(|c| c.bom_ref() == component.bom_ref()) {
+                existing.depends_on.extend(component.depends_on);
+                existing.depends_on.sort();
+                existing.depends_on.dedup();
+            } else {
+                inventory.components.push(component);
+            }
+        }
+    }
+    inventory.components.sort_by(|a, b| a.purl.cmp(&b.purl));
+    inventory.direct.sort();
+    inventory.direct.dedup();
+    Ok(inventory)
+}
+
+/// Reads one lockfile, chosen by its name.
+///
+/// # Errors
+/// As [`inventory`].
+pub fn read_lockfile(file: &Path) -> Result<Lockfile, SbomError> {
+    let name = file.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+    let shown = file.display().to_string();
+    let reader: fn(&str, &str) -> Result<Lockfile, SbomError> = match name {
+        "Cargo.lock" => cargo::read,
+        "package-lock.json" | "npm-shrinkwrap.json" => npm::read,
+        _ if pypi::is_requirements_name(name) => pypi::read,
+        _ => {
+            return Err(SbomError::NoLockfile {
+                path: shown,
+                message: "not a lockfile Slipway reads (by its name)".to_owned(),
+            });
+        }
+    };
+    let text = std::fs::read_to_string(file).map_err(|source| SbomError::Read { path: shown.clone(), source })?;
+    reader(&shown, &text)
+}
+
+/// An [`SbomError::Invalid`] at byte `offset` of `text`.
+pub(crate) fn invalid_at(file: &str, text: &str, offset: usize, message: String, hint: Option<String>) -> SbomError {
+    let (line, column) = crate::config::line_column(text, offset);
+    SbomError::Invalid { file: file.to_owned(), line, column, message, hint }
+}
+
+/// Percent-encodes a purl segment (purl's rule: everything but `A-Za-z0-9.-_~`).
+pub(crate) fn purl_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'-' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purl_segments_are_percent_encoded() {
+        assert_eq!(purl_encode("@types"), "%40types");
+        assert_eq!(purl_encode("1.0.0+build"), "1.0.0%2Bbuild");
+        assert_eq!(purl_encode("serde_json"), "serde_json");
+    }
+
+    #[test]
+    fn a_directory_without_lockfiles_says_what_is_read() {
+        let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+        let error = inventory(dir.path()).err().map(|error| error.to_string()).unwrap_or_default();
+        assert!(error.contains("no lockfile Slipway reads"), "{error}");
+        assert!(error.contains("help: Slipway reads Cargo.lock"), "{error}");
+    }
+}

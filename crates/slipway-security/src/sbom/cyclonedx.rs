@@ -1,0 +1,187 @@
+//! CycloneDX 1.6 JSON.
+//!
+//! Written with serde structs that follow the official schema (`bom-1.6.schema.json`, which the
+//! tests validate every BOM against) rather than with the `cyclonedx-bom` crate: its current
+//! release (0.8.1) writes spec versions 1.3 to 1.5 only, not 1.6. Only what an SBOM of lockfiles
+//! needs is modelled: `bomFormat`, `specVersion`, `serialNumber` (a random `urn:uuid`),
+//! `version`, `metadata` (`timestamp`, `tools.components` naming Slipway, `component` for the
+//! project), `components[]` (`type` library, `bom-ref` = purl, `group`, `name`, `version`,
+//! `purl`, `hashes`, `scope`, `properties` saying where each came from) and `dependencies[]`
+//! (`ref`, `dependsOn`), one for the project and one for every component.
+
+use serde::Serialize;
+
+use super::{Component, Inventory};
+
+/// The spec version written.
+pub const SPEC_VERSION: &str = "1.6";
+
+/// What a BOM says about itself.
+#[derive(Clone, Debug)]
+pub struct BomInfo {
+    /// Its serial number, `urn:uuid:...`.
+    pub serial_number: String,
+    /// When it was made, RFC 3339 in UTC.
+    pub timestamp: String,
+}
+
+impl BomInfo {
+    /// A random serial number and the time now.
+    #[must_use]
+    pub fn now() -> Self {
+        Self {
+            serial_number: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+            timestamp: jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Bom<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    bom_format: &'static str,
+    spec_version: &'static str,
+    serial_number: &'a str,
+    version: u32,
+    metadata: Metadata<'a>,
+    components: Vec<BomComponent<'a>>,
+    dependencies: Vec<Dependency<'a>>,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    timestamp: &'a str,
+    tools: Tools,
+    component: Project<'a>,
+}
+
+#[derive(Serialize)]
+struct Tools {
+    components: Vec<Tool>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Project<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "bom-ref")]
+    bom_ref: String,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct BomComponent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "bom-ref")]
+    bom_ref: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'a str>,
+    name: &'a str,
+    version: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hashes: Vec<BomHash<'a>>,
+    purl: &'a str,
+    properties: Vec<Property<'a>>,
+}
+
+#[derive(Serialize)]
+struct BomHash<'a> {
+    alg: &'static str,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct Property<'a> {
+    name: &'static str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Dependency<'a> {
+    #[serde(rename = "ref")]
+    reference: &'a str,
+    depends_on: Vec<&'a str>,
+}
+
+/// The `bom-ref` of the project (the BOM's `metadata.component`).
+#[must_use]
+pub fn project_ref(inventory: &Inventory) -> String {
+    format!("project:{}", inventory.project)
+}
+
+/// The inventory as a CycloneDX 1.6 JSON document.
+#[must_use]
+pub fn to_json(inventory: &Inventory, info: &BomInfo) -> serde_json::Value {
+    let project = project_ref(inventory);
+    let components = inventory.components.iter().map(component).collect();
+    let mut dependencies =
+        vec![Dependency { reference: &project, depends_on: inventory.direct.iter().map(String::as_str).collect() }];
+    dependencies.extend(inventory.components.iter().map(|component| Dependency {
+        reference: component.bom_ref(),
+        depends_on: component.depends_on.iter().map(String::as_str).collect(),
+    }));
+    let bom = Bom {
+        schema: "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        bom_format: "CycloneDX",
+        spec_version: SPEC_VERSION,
+        serial_number: &info.serial_number,
+        version: 1,
+        metadata: Metadata {
+            timestamp: &info.timestamp,
+            tools: Tools {
+                components: vec![Tool { kind: "application", name: "slipway", version: env!("CARGO_PKG_VERSION") }],
+            },
+            component: Project { kind: "application", bom_ref: project.clone(), name: &inventory.project },
+        },
+        components,
+        dependencies,
+    };
+    serde_json::to_value(&bom).unwrap_or_default()
+}
+
+fn component(component: &Component) -> BomComponent<'_> {
+    let mut properties = vec![Property { name: "slipway:source", value: component.origin.kind() }];
+    let location = match &component.origin {
+        super::Origin::Registry(location) | super::Origin::Git(location) | super::Origin::Path(location) => location,
+    };
+    if !location.is_empty() {
+        properties.push(Property { name: "slipway:source:location", value: location });
+    }
+    BomComponent {
+        kind: "library",
+        bom_ref: component.bom_ref(),
+        group: component.group.as_deref(),
+        name: &component.name,
+        version: &component.version,
+        scope: component.development.then_some("optional"),
+        hashes: component.hashes.iter().map(|hash| BomHash { alg: hash.algorithm, content: &hash.hex }).collect(),
+        purl: &component.purl,
+        properties,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_has_a_urn_uuid_and_a_utc_timestamp() {
+        let info = BomInfo::now();
+        assert!(info.serial_number.starts_with("urn:uuid:") && info.serial_number.len() == 45, "{info:?}");
+        assert!(info.timestamp.ends_with('Z') && info.timestamp.len() == 20, "{info:?}");
+    }
+}

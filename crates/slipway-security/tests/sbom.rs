@@ -1,0 +1,131 @@
+//! SBOMs from lockfiles: every BOM valid against the official CycloneDX 1.6 JSON schema (with the
+//! SPDX licence list and JSF schemas it references registered offline), and this repository's
+//! own `Cargo.lock` checked against `cargo metadata`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use slipway_security::sbom::{self, cyclonedx};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// Every schema error of `bom` against CycloneDX 1.6.
+fn schema_errors(bom: &serde_json::Value) -> Vec<String> {
+    let schema = read_json(&fixtures().join("bom-1.6.schema.json"));
+    let spdx = read_json(&fixtures().join("spdx.schema.json"));
+    let jsf = read_json(&fixtures().join("jsf-0.82.schema.json"));
+    let registry = jsonschema::Registry::new()
+        .add("http://cyclonedx.org/schema/spdx.schema.json", &spdx)
+        .and_then(|registry| registry.add("http://cyclonedx.org/schema/jsf-0.82.schema.json", &jsf))
+        .and_then(|registry| registry.prepare())
+        .unwrap_or_else(|error| panic!("{error}"));
+    let validator = jsonschema::options()
+        .with_registry(&registry)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|error| panic!("{error}"));
+    validator.iter_errors(bom).map(|error| format!("{} at {}", error, error.instance_path())).collect()
+}
+
+#[test]
+fn a_fixture_project_is_a_valid_cyclonedx_1_6_bom() {
+    let inventory = sbom::inventory(&fixtures().join("sbom")).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(inventory.lockfiles.len(), 3);
+    assert_eq!(inventory.components.len(), 3 + 3 + 2);
+    assert_eq!(inventory.skipped.len(), 1);
+    let bom = cyclonedx::to_json(&inventory, &cyclonedx::BomInfo::now());
+    assert_eq!(schema_errors(&bom), Vec::<String>::new());
+    assert_eq!(bom["specVersion"], "1.6");
+    // Every reference in dependencies is a component or the project.
+    let mut refs: Vec<String> = bom["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|component| component["bom-ref"].as_str().map(str::to_owned))
+        .collect();
+    refs.push(cyclonedx::project_ref(&inventory));
+    for dependency in bom["dependencies"].as_array().into_iter().flatten() {
+        for target in dependency["dependsOn"].as_array().into_iter().flatten() {
+            assert!(refs.iter().any(|known| Some(known.as_str()) == target.as_str()), "{target} is not a component");
+        }
+    }
+}
+
+#[test]
+fn the_schema_test_catches_a_broken_bom() {
+    let inventory = sbom::inventory(&fixtures().join("sbom/Cargo.lock")).unwrap_or_else(|error| panic!("{error}"));
+    let mut bom = cyclonedx::to_json(&inventory, &cyclonedx::BomInfo::now());
+    bom["serialNumber"] = "not-a-urn".into();
+    bom["components"][0]["type"] = "lib".into();
+    assert_eq!(schema_errors(&bom).len(), 2, "{:?}", schema_errors(&bom));
+}
+
+/// The workspace's root: two levels above this crate.
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn this_repositorys_cargo_lock_matches_cargo_metadata() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(workspace())
+        .output()
+        .unwrap_or_else(|error| panic!("cargo metadata: {error}"));
+    assert!(output.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("{error}"));
+    let mut expected: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        if package["source"]
+            .as_str()
+            .is_some_and(|source| source.starts_with("registry+") || source.starts_with("sparse+"))
+        {
+            let key = (
+                package["name"].as_str().unwrap_or_default().to_owned(),
+                package["version"].as_str().unwrap_or_default().to_owned(),
+            );
+            *expected.entry(key).or_default() += 1;
+        }
+    }
+
+    let inventory = sbom::inventory(&workspace().join("Cargo.lock")).unwrap_or_else(|error| panic!("{error}"));
+    let bom = cyclonedx::to_json(&inventory, &cyclonedx::BomInfo::now());
+    assert_eq!(schema_errors(&bom), Vec::<String>::new());
+    let mut found: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for component in bom["components"].as_array().into_iter().flatten() {
+        let registry = component["properties"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|property| property["name"] == "slipway:source" && property["value"] == "registry");
+        if registry {
+            let key = (
+                component["name"].as_str().unwrap_or_default().to_owned(),
+                component["version"].as_str().unwrap_or_default().to_owned(),
+            );
+            *found.entry(key).or_default() += 1;
+        }
+    }
+    let total: usize = found.values().sum();
+    eprintln!(
+        "cargo metadata: {} registry packages; SBOM: {total} registry components of {} in all",
+        expected.len(),
+        inventory.components.len()
+    );
+    assert!(expected.values().all(|&count| count == 1), "cargo metadata lists a package twice");
+    assert!(found.values().all(|&count| count == 1), "the SBOM has a registry component twice");
+    let missing: Vec<_> = expected.keys().filter(|key| !found.contains_key(*key)).collect();
+    let extra: Vec<_> = found.keys().filter(|key| !expected.contains_key(*key)).collect();
+    assert!(missing.is_empty(), "missing from the SBOM: {missing:?}");
+    assert!(extra.is_empty(), "in the SBOM but not in cargo metadata: {extra:?}");
+    assert!(expected.len() > 100, "only {} registry packages", expected.len());
+}
