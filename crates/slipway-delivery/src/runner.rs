@@ -23,8 +23,11 @@ use crate::analysis::{
 };
 use crate::host::{RouterHost, metrics_label};
 
-/// How often the runner looks for measurements due without being woken.
+/// How often the runner looks for measurements due while runs are measuring.
 const TICK: Duration = Duration::from_millis(250);
+/// How often it looks when none was (runs this server starts wake it at once; this is for runs
+/// another server process started on the same store).
+const IDLE_TICK: Duration = Duration::from_secs(5);
 /// How long a provider may take unless the metric says.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The router window of a metric with neither `window` nor `interval`.
@@ -124,14 +127,18 @@ impl AnalysisRunner {
         tokio::spawn(async move {
             loop {
                 let Some(runner) = weak.upgrade() else { return };
-                if let Err(error) = Arc::clone(&runner).tick().await {
-                    tracing::warn!(%error, "the analysis runner could not read the store");
-                }
+                let busy = match Arc::clone(&runner).tick().await {
+                    Ok(busy) => busy,
+                    Err(error) => {
+                        tracing::warn!(%error, "the analysis runner could not read the store");
+                        true
+                    }
+                };
                 drop(runner);
                 let wake = woken.notified();
                 tokio::select! {
                     () = wake => {}
-                    () = tokio::time::sleep(TICK) => {}
+                    () = tokio::time::sleep(if busy { TICK } else { IDLE_TICK }) => {}
                 }
             }
         });
@@ -159,8 +166,10 @@ impl AnalysisRunner {
         Ok(())
     }
 
-    async fn tick(self: Arc<Self>) -> Result<(), StoreError> {
+    /// Measures what is due; whether any run is still measuring.
+    async fn tick(self: Arc<Self>) -> Result<bool, StoreError> {
         let runs = self.store.unfinished_analysis_runs().await?;
+        let busy = !runs.is_empty();
         let running: HashSet<AnalysisRunId> = runs.iter().map(|run| run.id).collect();
         self.loads.lock().unwrap_or_else(PoisonError::into_inner).retain(|id, _| running.contains(id));
         for run in runs {
@@ -179,7 +188,7 @@ impl AnalysisRunner {
                 runner.measuring.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
             });
         }
-        Ok(())
+        Ok(busy)
     }
 
     /// Takes the measurements of `run` that are due and records them, and how the run stands.
