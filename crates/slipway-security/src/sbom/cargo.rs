@@ -6,7 +6,8 @@
 //! workspace member or a path dependency). A registry other than crates.io is named in the purl's
 //! `repository_url` qualifier, a git source in `vcs_url`. Dependencies come from each package's
 //! `dependencies` list, whose entries are `NAME`, `NAME VERSION` or `NAME VERSION (SOURCE)`.
-//! The packages without a source are the project's own ([`super::Lockfile::direct`]).
+//! The packages without a source are the project's own ([`super::Lockfile::direct`]): a
+//! `Cargo.lock` does not tell workspace members from path dependencies, so both are.
 
 use std::collections::BTreeMap;
 

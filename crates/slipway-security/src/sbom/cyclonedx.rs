@@ -127,14 +127,25 @@ pub fn project_ref(inventory: &Inventory) -> String {
 #[must_use]
 pub fn to_json(inventory: &Inventory, info: &BomInfo) -> serde_json::Value {
     let project = project_ref(inventory);
+    serde_json::to_value(build(inventory, info, &project)).unwrap_or_default()
+}
+
+/// The inventory as CycloneDX 1.6 JSON text, indented, its keys in the schema's order.
+#[must_use]
+pub fn to_string_pretty(inventory: &Inventory, info: &BomInfo) -> String {
+    let project = project_ref(inventory);
+    serde_json::to_string_pretty(&build(inventory, info, &project)).unwrap_or_default()
+}
+
+fn build<'a>(inventory: &'a Inventory, info: &'a BomInfo, project: &'a str) -> Bom<'a> {
     let components = inventory.components.iter().map(component).collect();
     let mut dependencies =
-        vec![Dependency { reference: &project, depends_on: inventory.direct.iter().map(String::as_str).collect() }];
+        vec![Dependency { reference: project, depends_on: inventory.direct.iter().map(String::as_str).collect() }];
     dependencies.extend(inventory.components.iter().map(|component| Dependency {
         reference: component.bom_ref(),
         depends_on: component.depends_on.iter().map(String::as_str).collect(),
     }));
-    let bom = Bom {
+    Bom {
         schema: "http://cyclonedx.org/schema/bom-1.6.schema.json",
         bom_format: "CycloneDX",
         spec_version: SPEC_VERSION,
@@ -145,12 +156,11 @@ pub fn to_json(inventory: &Inventory, info: &BomInfo) -> serde_json::Value {
             tools: Tools {
                 components: vec![Tool { kind: "application", name: "slipway", version: env!("CARGO_PKG_VERSION") }],
             },
-            component: Project { kind: "application", bom_ref: project.clone(), name: &inventory.project },
+            component: Project { kind: "application", bom_ref: project.to_owned(), name: &inventory.project },
         },
         components,
         dependencies,
-    };
-    serde_json::to_value(&bom).unwrap_or_default()
+    }
 }
 
 fn component(component: &Component) -> BomComponent<'_> {

@@ -4,7 +4,8 @@
 //! Each installed package (a key with `node_modules/`) is a component `pkg:npm/NAME@VERSION`,
 //! a scope encoded as purl's namespace (`pkg:npm/%40types/node@20.1.0`) and kept as the
 //! component's group; the same name and version installed at several places is one component.
-//! Dependencies (`dependencies`, `optionalDependencies`, `peerDependencies`) are resolved as
+//! Dependencies (`dependencies`, `optionalDependencies`, `peerDependencies`, and
+//! `devDependencies`, which only the root and workspace packages list) are resolved as
 //! Node does: the nearest `node_modules` up from the dependent; links (`"link": true`) lead to
 //! their target; one that is not installed (an optional dependency for another platform) is left
 //! out. The root's dependencies and the workspace's own packages are the project's direct ones.
@@ -40,6 +41,8 @@ struct RawPackage {
     optional_dependencies: BTreeMap<String, String>,
     #[serde(default, rename = "peerDependencies")]
     peer_dependencies: BTreeMap<String, String>,
+    #[serde(default, rename = "devDependencies")]
+    dev_dependencies: BTreeMap<String, String>,
 }
 
 /// Reads a `package-lock.json`'s text; `file` names it in errors.
@@ -96,6 +99,7 @@ pub fn read(file: &str, text: &str) -> Result<Lockfile, SbomError> {
                 .keys()
                 .chain(package.optional_dependencies.keys())
                 .chain(package.peer_dependencies.keys())
+                .chain(package.dev_dependencies.keys())
         };
         let depends_on: Vec<String> = dependencies()
             .filter_map(|dependency| resolve(key, dependency, &packages))
