@@ -14,6 +14,7 @@ mod frontend;
 mod git;
 mod output;
 mod run;
+mod sbom;
 mod scan;
 mod serve;
 
@@ -71,6 +72,9 @@ enum Command {
     Analysis(analysis::AnalysisArgs),
     /// Security scans: `scan secrets` finds keys, tokens and passwords in files and git history.
     Scan(scan::ScanArgs),
+    /// A software bill of materials (CycloneDX 1.6 JSON) from a project's lockfiles: Cargo.lock,
+    /// package-lock.json, pinned requirements*.txt. Exit 0 written, 2 bad input.
+    Sbom(sbom::SbomArgs),
     /// Serve a tiny HTTP service to try progressive delivery with: its version at `/`, `/healthz`
     /// and `/version`, with errors, latency or ill health on demand.
     DemoService(demo::DemoServiceArgs),
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Tokens(args) => client_commands::finish(client_commands::tokens(args)),
         Command::Agent(args) => agent::agent_command(&args),
         Command::Scan(args) => scan::scan_command(&args),
+        Command::Sbom(args) => sbom::sbom_command(&args),
         Command::Analysis(args) => analysis::analysis_command(args),
         Command::DemoService(args) => demo::demo_service_command(&args),
     }

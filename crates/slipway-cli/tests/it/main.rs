@@ -12,6 +12,7 @@ mod frontend;
 mod library;
 mod readme;
 mod run;
+mod sbom;
 mod scan;
 mod support;
 mod task_coverage;

@@ -1,0 +1,79 @@
+//! `slipway sbom [PATH] [--format cyclonedx|spdx] [--output FILE]`: a software bill of
+//! materials of a project from its lockfiles (`Cargo.lock`, `package-lock.json`, pinned
+//! `requirements*.txt`), with `slipway-security`. CycloneDX 1.6 JSON; SPDX is not written yet.
+//! Exit status 0 when the BOM was written, 2 for bad input (a malformed lockfile at its
+//! `file:line:col`, a path with no lockfile, an output file that cannot be written).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use slipway_security::sbom::{self, cyclonedx};
+
+use crate::output::out;
+
+/// `slipway sbom`.
+#[derive(Args, Debug)]
+pub struct SbomArgs {
+    /// A lockfile, or a directory whose lockfiles (Cargo.lock, package-lock.json,
+    /// npm-shrinkwrap.json, requirements*.txt; not its subdirectories') are read.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// The BOM's format.
+    #[arg(long, value_enum, default_value_t = Format::Cyclonedx)]
+    format: Format,
+    /// Write the BOM to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// The formats of a BOM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 2.3 JSON (not supported yet).
+    Spdx,
+}
+
+/// Runs `slipway sbom`.
+pub fn sbom_command(args: &SbomArgs) -> ExitCode {
+    if args.format == Format::Spdx {
+        eprintln!("error: --format spdx is not supported yet\n  help: use --format cyclonedx (CycloneDX 1.6 JSON)");
+        return ExitCode::from(2);
+    }
+    let inventory = match sbom::inventory(&args.path) {
+        Ok(inventory) => inventory,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    for skipped in &inventory.skipped {
+        eprintln!("warning: {skipped}");
+    }
+    let text = format!("{}\n", cyclonedx::to_string_pretty(&inventory, &cyclonedx::BomInfo::now()));
+    match &args.output {
+        Some(file) => {
+            if let Err(error) = std::fs::write(file, &text) {
+                eprintln!("error: {}: cannot be written: {error}", file.display());
+                return ExitCode::from(2);
+            }
+        }
+        None => out!("{text}"),
+    }
+    let written = args.output.as_ref().map(|file| format!(" to {}", file.display())).unwrap_or_default();
+    eprintln!(
+        "CycloneDX {}: {} components from {}{written}{}",
+        cyclonedx::SPEC_VERSION,
+        inventory.components.len(),
+        inventory.lockfiles.join(", "),
+        if inventory.skipped.is_empty() {
+            String::new()
+        } else {
+            let count = inventory.skipped.len();
+            format!(" ({count} {} skipped)", if count == 1 { "line" } else { "lines" })
+        }
+    );
+    ExitCode::SUCCESS
+}
