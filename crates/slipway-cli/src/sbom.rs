@@ -1,14 +1,14 @@
 //! `slipway sbom [PATH] [--format cyclonedx|spdx] [--output FILE]`: a software bill of
 //! materials of a project from its lockfiles (`Cargo.lock`, `package-lock.json`, pinned
-//! `requirements*.txt`), with `slipway-security`. CycloneDX 1.6 JSON; SPDX is not written yet.
-//! Exit status 0 when the BOM was written, 2 for bad input (a malformed lockfile at its
+//! `requirements*.txt`), with `slipway-security`, as CycloneDX 1.6 JSON or SPDX 2.3 JSON. Exit
+//! status 0 when the BOM was written, 2 for bad input (a malformed lockfile at its
 //! `file:line:col`, a path with no lockfile, an output file that cannot be written).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use slipway_security::sbom::{self, cyclonedx};
+use slipway_security::sbom::{self, cyclonedx, spdx};
 
 use crate::output::out;
 
@@ -32,16 +32,12 @@ pub struct SbomArgs {
 enum Format {
     /// CycloneDX 1.6 JSON.
     Cyclonedx,
-    /// SPDX 2.3 JSON (not supported yet).
+    /// SPDX 2.3 JSON.
     Spdx,
 }
 
 /// Runs `slipway sbom`.
 pub fn sbom_command(args: &SbomArgs) -> ExitCode {
-    if args.format == Format::Spdx {
-        eprintln!("error: --format spdx is not supported yet\n  help: use --format cyclonedx (CycloneDX 1.6 JSON)");
-        return ExitCode::from(2);
-    }
     let inventory = match sbom::inventory(&args.path) {
         Ok(inventory) => inventory,
         Err(error) => {
@@ -52,7 +48,14 @@ pub fn sbom_command(args: &SbomArgs) -> ExitCode {
     for skipped in &inventory.skipped {
         eprintln!("warning: {skipped}");
     }
-    let text = format!("{}\n", cyclonedx::to_string_pretty(&inventory, &cyclonedx::BomInfo::now()));
+    let info = sbom::BomInfo::now();
+    let (text, format) = match args.format {
+        Format::Cyclonedx => {
+            (cyclonedx::to_string_pretty(&inventory, &info), format!("CycloneDX {}", cyclonedx::SPEC_VERSION))
+        }
+        Format::Spdx => (spdx::to_string_pretty(&inventory, &info), "SPDX 2.3".to_owned()),
+    };
+    let text = format!("{text}\n");
     match &args.output {
         Some(file) => {
             if let Err(error) = std::fs::write(file, &text) {
@@ -64,8 +67,7 @@ pub fn sbom_command(args: &SbomArgs) -> ExitCode {
     }
     let written = args.output.as_ref().map(|file| format!(" to {}", file.display())).unwrap_or_default();
     eprintln!(
-        "CycloneDX {}: {} components from {}{written}{}",
-        cyclonedx::SPEC_VERSION,
+        "{format}: {} components from {}{written}{}",
         inventory.components.len(),
         inventory.lockfiles.join(", "),
         if inventory.skipped.is_empty() {

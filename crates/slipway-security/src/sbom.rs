@@ -11,6 +11,7 @@ pub mod cargo;
 pub mod cyclonedx;
 pub mod npm;
 pub mod pypi;
+pub mod spdx;
 
 use std::path::{Path, PathBuf};
 
@@ -174,6 +175,26 @@ pub struct Inventory {
     pub skipped: Vec<SkippedLine>,
 }
 
+/// What a BOM says about itself (CycloneDX's serial number, SPDX's document namespace).
+#[derive(Clone, Debug)]
+pub struct BomInfo {
+    /// Its serial number, `urn:uuid:...`.
+    pub serial_number: String,
+    /// When it was made, RFC 3339 in UTC.
+    pub timestamp: String,
+}
+
+impl BomInfo {
+    /// A random serial number and the time now.
+    #[must_use]
+    pub fn now() -> Self {
+        Self {
+            serial_number: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+            timestamp: jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        }
+    }
+}
+
 /// Reads the lockfile at `path`, or the lockfiles Slipway knows in the directory `path`.
 ///
 /// # Errors
@@ -275,6 +296,13 @@ pub(crate) fn purl_encode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn info_has_a_urn_uuid_and_a_utc_timestamp() {
+        let info = BomInfo::now();
+        assert!(info.serial_number.starts_with("urn:uuid:") && info.serial_number.len() == 45, "{info:?}");
+        assert!(info.timestamp.ends_with('Z') && info.timestamp.len() == 20, "{info:?}");
+    }
 
     #[test]
     fn purl_segments_are_percent_encoded() {

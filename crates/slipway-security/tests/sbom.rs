@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use slipway_security::sbom::{self, cyclonedx};
+use slipway_security::sbom::{self, cyclonedx, spdx};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -41,7 +41,7 @@ fn a_fixture_project_is_a_valid_cyclonedx_1_6_bom() {
     assert_eq!(inventory.lockfiles.len(), 3);
     assert_eq!(inventory.components.len(), 3 + 3 + 2);
     assert_eq!(inventory.skipped.len(), 1);
-    let bom = cyclonedx::to_json(&inventory, &cyclonedx::BomInfo::now());
+    let bom = cyclonedx::to_json(&inventory, &sbom::BomInfo::now());
     assert_eq!(schema_errors(&bom), Vec::<String>::new());
     assert_eq!(bom["specVersion"], "1.6");
     // Every reference in dependencies is a component or the project.
@@ -59,13 +59,67 @@ fn a_fixture_project_is_a_valid_cyclonedx_1_6_bom() {
     }
 }
 
+/// Every schema error of `document` against SPDX 2.3.
+fn spdx_errors(document: &serde_json::Value) -> Vec<String> {
+    let schema = read_json(&fixtures().join("spdx-schema-2.3.json"));
+    let validator =
+        jsonschema::options().should_validate_formats(true).build(&schema).unwrap_or_else(|error| panic!("{error}"));
+    validator.iter_errors(document).map(|error| format!("{} at {}", error, error.instance_path())).collect()
+}
+
+#[test]
+fn a_fixture_project_is_a_valid_spdx_2_3_document() {
+    let inventory = sbom::inventory(&fixtures().join("sbom")).unwrap_or_else(|error| panic!("{error}"));
+    let document = spdx::to_json(&inventory, &sbom::BomInfo::now());
+    assert_eq!(spdx_errors(&document), Vec::<String>::new());
+    assert_eq!(document["spdxVersion"], "SPDX-2.3");
+    // What the schema does not check: SPDX ids' form, and that relationships name packages.
+    let id = is_spdx_id();
+    let packages = document["packages"].as_array().cloned().unwrap_or_default();
+    assert_eq!(packages.len(), 1 + inventory.components.len());
+    let mut ids = vec!["SPDXRef-DOCUMENT".to_owned()];
+    for package in &packages {
+        let spdx_id = package["SPDXID"].as_str().unwrap_or_default();
+        assert!(id(spdx_id), "{spdx_id}");
+        ids.push(spdx_id.to_owned());
+    }
+    let relationships = document["relationships"].as_array().cloned().unwrap_or_default();
+    let edges: usize =
+        inventory.components.iter().map(|c| c.depends_on.len()).sum::<usize>() + inventory.direct.len() + 1;
+    assert_eq!(relationships.len(), edges);
+    for relationship in &relationships {
+        for end in ["spdxElementId", "relatedSpdxElement"] {
+            let name = relationship[end].as_str().unwrap_or_default();
+            assert!(ids.iter().any(|known| known == name), "{name} is not an element");
+        }
+    }
+    let serde = packages.iter().find(|package| package["name"] == "serde").cloned().unwrap_or_default();
+    assert_eq!(serde["downloadLocation"], "https://crates.io/api/v1/crates/serde/1.0.219/download");
+    assert_eq!(serde["externalRefs"][0]["referenceLocator"], "pkg:cargo/serde@1.0.219");
+    let document_namespace = document["documentNamespace"].as_str().unwrap_or_default();
+    assert!(document_namespace.starts_with("https://spdx.org/spdxdocs/slipway-sbom-"), "{document_namespace}");
+}
+
+/// SPDX 2.3's form of an element id: `SPDXRef-` and letters, digits, `.` and `-`.
+fn is_spdx_id() -> impl Fn(&str) -> bool {
+    |id: &str| {
+        id.strip_prefix("SPDXRef-").is_some_and(|rest| {
+            !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        })
+    }
+}
+
 #[test]
 fn the_schema_test_catches_a_broken_bom() {
     let inventory = sbom::inventory(&fixtures().join("sbom/Cargo.lock")).unwrap_or_else(|error| panic!("{error}"));
-    let mut bom = cyclonedx::to_json(&inventory, &cyclonedx::BomInfo::now());
+    let mut bom = cyclonedx::to_json(&inventory, &sbom::BomInfo::now());
     bom["serialNumber"] = "not-a-urn".into();
     bom["components"][0]["type"] = "lib".into();
     assert_eq!(schema_errors(&bom).len(), 2, "{:?}", schema_errors(&bom));
+    let mut document = spdx::to_json(&inventory, &sbom::BomInfo::now());
+    document.as_object_mut().map(|object| object.remove("dataLicense"));
+    document["packages"][2]["checksums"][0]["algorithm"] = "SHA-256".into();
+    assert_eq!(spdx_errors(&document).len(), 2, "{:?}", spdx_errors(&document));
 }
 
 /// The workspace's root: two levels above this crate.
@@ -98,7 +152,7 @@ fn this_repositorys_cargo_lock_matches_cargo_metadata() {
     }
 
     let inventory = sbom::inventory(&workspace().join("Cargo.lock")).unwrap_or_else(|error| panic!("{error}"));
-    let bom = cyclonedx::to_json(&inventory, &cyclonedx::BomInfo::now());
+    let bom = cyclonedx::to_json(&inventory, &sbom::BomInfo::now());
     assert_eq!(schema_errors(&bom), Vec::<String>::new());
     let mut found: BTreeMap<(String, String), usize> = BTreeMap::new();
     for component in bom["components"].as_array().into_iter().flatten() {

@@ -1,8 +1,8 @@
 //! `slipway sbom`: a small project's lockfiles (a hand-written `Cargo.lock`, `package-lock.json`
 //! and `requirements.txt`) as CycloneDX 1.6 JSON on standard output and into a file, and bad
 //! input (a malformed lockfile at its file:line:col, an npm 6 lockfile, a directory without
-//! lockfiles, SPDX not written yet) as exit status 2. The serial number and the time are
-//! normalised in the transcript.
+//! lockfiles, an output file that cannot be written) as exit status 2; the same project as SPDX
+//! 2.3. The serial number, the document namespace and the time are normalised in the transcript.
 
 use std::path::Path;
 
@@ -71,9 +71,9 @@ fn write(root: &Path, path: &str, text: &str) {
 
 /// The transcript with the BOM's serial number and time replaced.
 fn normalised(text: &str) -> String {
-    let serial = regex::Regex::new(r"urn:uuid:[0-9a-f-]{36}").unwrap_or_else(|error| panic!("{error}"));
+    let serial = regex::Regex::new(r"(urn:uuid:|slipway-demo-)[0-9a-f-]{36}").unwrap_or_else(|error| panic!("{error}"));
     let time = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").unwrap_or_else(|error| panic!("{error}"));
-    let text = serial.replace_all(text, "urn:uuid:[serial]");
+    let text = serial.replace_all(text, "$1[serial]");
     time.replace_all(&text, "[timestamp]").into_owned()
 }
 
@@ -104,7 +104,8 @@ fn a_bom_of_a_projects_lockfiles_and_bad_input() {
     run("a directory without lockfiles", &["empty"]);
     run("a file that is not a lockfile", &["empty/README.md"]);
     run("a path that is not there", &["nowhere"]);
-    run("SPDX is not written yet", &["demo", "--format", "spdx"]);
+    run("the same as SPDX 2.3", &["demo", "--format", "spdx"]);
+    run("an output file that cannot be written", &["demo", "--output", "nowhere/bom.json"]);
     insta::assert_snapshot!(transcripts.join("\n"));
 
     let written = std::fs::read_to_string(directory.join("bom.json")).unwrap_or_default();

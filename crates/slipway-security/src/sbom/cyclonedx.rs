@@ -11,30 +11,10 @@
 
 use serde::Serialize;
 
-use super::{Component, Inventory};
+use super::{BomInfo, Component, Inventory};
 
 /// The spec version written.
 pub const SPEC_VERSION: &str = "1.6";
-
-/// What a BOM says about itself.
-#[derive(Clone, Debug)]
-pub struct BomInfo {
-    /// Its serial number, `urn:uuid:...`.
-    pub serial_number: String,
-    /// When it was made, RFC 3339 in UTC.
-    pub timestamp: String,
-}
-
-impl BomInfo {
-    /// A random serial number and the time now.
-    #[must_use]
-    pub fn now() -> Self {
-        Self {
-            serial_number: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
-            timestamp: jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        }
-    }
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -181,17 +161,5 @@ fn component(component: &Component) -> BomComponent<'_> {
         hashes: component.hashes.iter().map(|hash| BomHash { alg: hash.algorithm, content: &hash.hex }).collect(),
         purl: &component.purl,
         properties,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn info_has_a_urn_uuid_and_a_utc_timestamp() {
-        let info = BomInfo::now();
-        assert!(info.serial_number.starts_with("urn:uuid:") && info.serial_number.len() == 45, "{info:?}");
-        assert!(info.timestamp.ends_with('Z') && info.timestamp.len() == 20, "{info:?}");
     }
 }
