@@ -283,6 +283,15 @@ impl DeliveryRoom {
                         }
                     })
                     .transpose()?;
+                // The same request again (an agent retrying after a lost answer) is the run it
+                // started: a job's steps run one after another, so it never runs two identical
+                // analyses at once.
+                let running = self.store.service_analysis_runs(service.id, 20).await?;
+                if let Some(existing) = running.iter().find(|run| {
+                    run.job == Some(job.id) && run.finished_at.is_none() && run.template == template && run.load == load
+                }) {
+                    return Ok(DeliveryAnswer::Analysis(analysis_state(existing)));
+                }
                 let run = self
                     .store
                     .create_analysis_run(&NewAnalysisRun {

@@ -243,3 +243,173 @@ async fn a_server_without_nginx_refuses_services_that_ask_for_it() -> TestResult
     server.stop().await;
     Ok(())
 }
+
+/// An agent protocol request: the protocol header, the credential and the lease when given.
+async fn agent_post(
+    app: &axum::Router,
+    uri: &str,
+    credential: Option<&str>,
+    lease: Option<&str>,
+    body: serde_json::Value,
+) -> TestResult<crate::support::Answer> {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let mut request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .header("slipway-agent-protocol", "1")
+        .header("user-agent", "slipway-agent/0.0.1");
+    if let Some(credential) = credential {
+        request = request.header("authorization", format!("Bearer {credential}"));
+    }
+    if let Some(lease) = lease {
+        request = request.header("slipway-lease", lease);
+    }
+    let response = app.clone().oneshot(request.body(axum::body::Body::from(serde_json::to_vec(&body)?))?).await?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok(crate::support::Answer { status, headers, body: serde_json::from_slice(&bytes).unwrap_or_default() })
+}
+
+/// Sends a delivery request of the job `job` as its agent, with its lease.
+async fn delivery_request(
+    app: &axum::Router,
+    credential: &str,
+    job: i64,
+    lease: &str,
+    body: serde_json::Value,
+) -> TestResult<crate::support::Answer> {
+    agent_post(app, &format!("/api/v1/agent/jobs/{job}/delivery"), Some(credential), Some(lease), body).await
+}
+
+/// The agent protocol's delivery endpoint: only the lease holder of a deployment job, only for
+/// its environment's services; refusals are problem+json with the reason; a repeated
+/// `startAnalysis` (an agent retrying after a lost answer) is the run it started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_jobs_reach_the_delivery_room_with_their_lease() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let repository = directory.path().join("repository");
+    let pipeline = "trigger: none\njobs:\n- deployment: ship\n  environment: production\n  strategy:\n    runOnce:\n      \
+                    deploy:\n        steps:\n        - script: echo ship\n- job: plain\n  steps:\n  - script: echo plain\n";
+    crate::support::make_repository(&repository, &[("azure-pipelines.yml", pipeline)])?;
+    let server = TestServer::start(&directory.path().join("data"), 0).await?;
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let app = server.app();
+    let token = send(&app, Method::POST, "/api/v1/registration-tokens", Some(&admin), Some(json!({}))).await?;
+    let token = token.body["token"].as_str().ok_or("no token")?.to_owned();
+    let registration = json!({ "protocolVersion": 1, "registrationToken": token, "name": "d1", "pool": "default",
+                               "version": "0.0.1", "capabilities": {} });
+    let registered = agent_post(&app, "/api/v1/agent/register", None, None, registration).await?;
+    agent_post(
+        &app,
+        "/api/v1/agent/hello",
+        Some(registered.body["credential"].as_str().unwrap_or_default()),
+        None,
+        json!({ "version": "0.0.1", "capabilities": {} }),
+    )
+    .await?;
+    let credential = registered.body["credential"].as_str().ok_or("no credential")?.to_owned();
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
+    send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "production"}))).await?;
+    send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(json!({"name": "other"}))).await?;
+    let created = send(
+        &app,
+        Method::POST,
+        "/api/v1/environments/other/services",
+        Some(&admin),
+        Some(json!({"name": "elsewhere", "listen": listen})),
+    )
+    .await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let pipeline = json!({ "name": "ship", "repository": repository.display().to_string() });
+    send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?;
+    send(&app, Method::POST, "/api/v1/pipelines/ship/runs", Some(&admin), Some(json!({}))).await?;
+    // Lease both jobs (which comes first is the scheduler's business).
+    let mut leased = std::collections::BTreeMap::new();
+    for _ in 0..2 {
+        let lease = json!({ "waitMs": 5000 });
+        let message = delivery_lease(&app, &credential, lease).await?;
+        let name = message["job"]["name"].as_str().unwrap_or_default().to_owned();
+        leased.insert(
+            name,
+            (
+                message["job"]["id"].as_i64().unwrap_or_default(),
+                message["lease"]["leaseId"].as_str().unwrap_or_default().to_owned(),
+            ),
+        );
+    }
+    let (ship, ship_lease) = leased.get("ship").cloned().ok_or("the deployment job was not leased")?;
+    let (plain, plain_lease) = leased.get("plain").cloned().ok_or("the plain job was not leased")?;
+
+    let ask = json!({"op": "service", "service": "web"});
+    let refused = delivery_request(&app, &credential, plain, &plain_lease, ask.clone()).await?;
+    assert!(refused.expect_problem(403).contains("is not a deployment job"), "{}", refused.body);
+    let wrong_lease = delivery_request(&app, &credential, ship, "not-the-lease", ask.clone()).await?;
+    assert_eq!(wrong_lease.status, StatusCode::CONFLICT, "{}", wrong_lease.body);
+    let missing = delivery_request(&app, &credential, ship, &ship_lease, ask).await?;
+    assert!(missing.expect_problem(404).contains("environment 'production' has no service 'web'"), "{}", missing.body);
+    let foreign =
+        delivery_request(&app, &credential, ship, &ship_lease, json!({"op": "service", "service": "elsewhere"}))
+            .await?;
+    assert_eq!(
+        foreign.status,
+        StatusCode::NOT_FOUND,
+        "another environment's service is not the job's: {}",
+        foreign.body
+    );
+
+    let web_listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.to_string();
+    send(
+        &app,
+        Method::POST,
+        "/api/v1/environments/production/services",
+        Some(&admin),
+        Some(json!({"name": "web", "listen": web_listen})),
+    )
+    .await?;
+    let bad_template = json!({"op": "startAnalysis", "service": "web", "templateName": "analysis.yaml",
+                              "template": "metrics:\n- name: m\n  interval: 1m\n  provider: {slipway: {slot: canary, metric: success-rate}}\n",
+                              "args": {}, "load": null});
+    let invalid = delivery_request(&app, &credential, ship, &ship_lease, bad_template).await?;
+    assert!(
+        invalid.expect_problem(422).starts_with("analysis.yaml:3:3: `interval` without `count`"),
+        "{}",
+        invalid.body
+    );
+    let start = json!({"op": "startAnalysis", "service": "web", "templateName": "inline",
+                       "template": "metrics:\n- name: m\n  provider: {slipway: {slot: canary, metric: success-rate}}\n",
+                       "args": {}, "load": {"rate": 5, "path": "/"}});
+    let first = delivery_request(&app, &credential, ship, &ship_lease, start.clone()).await?;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(
+        (first.body["kind"].as_str(), first.body["phase"].as_str()),
+        (Some("analysis"), Some("Running")),
+        "{}",
+        first.body
+    );
+    let again = delivery_request(&app, &credential, ship, &ship_lease, start).await?;
+    assert_eq!(again.body["id"], first.body["id"], "a retried start is the same run: {}", again.body);
+    let stopped =
+        delivery_request(&app, &credential, ship, &ship_lease, json!({"op": "stopAnalysis", "id": first.body["id"]}))
+            .await?;
+    assert_eq!(stopped.body["phase"], "Terminated", "{}", stopped.body);
+    server.stop().await;
+    Ok(())
+}
+
+/// Leases a job as the agent holding `credential`: the job message.
+async fn delivery_lease(
+    app: &axum::Router,
+    credential: &str,
+    body: serde_json::Value,
+) -> TestResult<serde_json::Value> {
+    for _ in 0..50 {
+        let answer = agent_post(app, "/api/v1/agent/lease", Some(credential), None, body.clone()).await?;
+        if answer.status == StatusCode::OK {
+            return Ok(answer.body);
+        }
+    }
+    Err("no job was leased".into())
+}
