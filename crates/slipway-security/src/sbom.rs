@@ -231,22 +231,27 @@ pub fn inventory(path: &Path) -> Result<Inventory, SbomError> {
         .and_then(|dir| dir.file_name().map(|name| name.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "project".to_owned());
     let mut inventory = Inventory { project, ..Inventory::default() };
+    let mut components: std::collections::BTreeMap<String, Component> = std::collections::BTreeMap::new();
     for file in files {
         let lockfile = read_lockfile(&file)?;
         inventory.lockfiles.push(file.display().to_string());
         inventory.direct.extend(lockfile.direct);
         inventory.skipped.extend(lockfile.skipped);
         for component in lockfile.components {
-            if let Some(existing) = inventory.components.iter_mut().find(|c| c.bom_ref() == component.bom_ref()) {
-                existing.depends_on.extend(component.depends_on);
-                existing.depends_on.sort();
-                existing.depends_on.dedup();
-            } else {
-                inventory.components.push(component);
+            match components.entry(component.purl.clone()) {
+                std::collections::btree_map::Entry::Occupied(mut existing) => {
+                    let existing = existing.get_mut();
+                    existing.depends_on.extend(component.depends_on);
+                    existing.depends_on.sort();
+                    existing.depends_on.dedup();
+                }
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(component);
+                }
             }
         }
     }
-    inventory.components.sort_by(|a, b| a.purl.cmp(&b.purl));
+    inventory.components = components.into_values().collect();
     inventory.direct.sort();
     inventory.direct.dedup();
     Ok(inventory)
