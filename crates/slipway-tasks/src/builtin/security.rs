@@ -1,4 +1,5 @@
-//! Built-in tasks: security. `SlipwaySecretScan@1` scans the job's checkout for secrets with
+//! Built-in tasks: security. `SlipwaySbom@1` writes an SBOM of the checkout's lockfiles
+//! (CycloneDX 1.6 or SPDX 2.3 JSON) and publishes it as an artifact. `SlipwaySecretScan@1` scans the job's checkout for secrets with
 //! `slipway-security` (gitleaks' rules format, Slipway's default rules): its working tree, the
 //! lines a diff adds (`mode: diff`, from `since` or the pull request's target branch, else the
 //! previous commit), or every commit (`mode: history`). It writes a SARIF 2.1.0 report (and the
@@ -14,13 +15,78 @@ use super::Builtin;
 use crate::{InputSpec, Inputs, Outcome, TaskHost};
 
 /// The tasks of this module.
-pub static TASKS: &[Builtin] = &[Builtin {
-    name: "SlipwaySecretScan",
-    id: "bbccc432-1754-4cff-9713-ce808992f5ad",
-    majors: &[1],
-    inputs: secret_scan_inputs,
-    run: run_secret_scan,
-}];
+pub static TASKS: &[Builtin] = &[
+    Builtin {
+        name: "SlipwaySecretScan",
+        id: "bbccc432-1754-4cff-9713-ce808992f5ad",
+        majors: &[1],
+        inputs: secret_scan_inputs,
+        run: run_secret_scan,
+    },
+    Builtin {
+        name: "SlipwaySbom",
+        id: "bbccc432-1754-4cff-9713-ce808992f5ae",
+        majors: &[1],
+        inputs: sbom_inputs,
+        run: run_sbom,
+    },
+];
+
+fn sbom_inputs(_major: u32) -> Vec<InputSpec> {
+    vec![
+        InputSpec::path("path").default("."),
+        InputSpec::pick("format", &["cyclonedx", "spdx"]).required().default("cyclonedx"),
+        InputSpec::string("artifactName").default("sbom"),
+        InputSpec::string("outputDirectory").default("$(Build.ArtifactStagingDirectory)/sbom"),
+    ]
+}
+
+/// `SlipwaySbom@1`: an SBOM of the lockfiles at `path` (a directory or one lockfile), written as
+/// CycloneDX 1.6 or SPDX 2.3 JSON and published as a pipeline artifact; the log says which
+/// lockfiles were read, how many components they hold and what was skipped.
+fn run_sbom(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
+    let working = host.working_directory();
+    let path = inputs.path("path", &working).unwrap_or_else(|| working.clone());
+    let inventory = match slipway_security::sbom::inventory(&path) {
+        Ok(inventory) => inventory,
+        Err(error) => return Outcome::Failed(error.to_string()),
+    };
+    let info = slipway_security::sbom::BomInfo::now();
+    let (file, text) = match inputs.text("format") {
+        "spdx" => ("sbom.spdx.json", slipway_security::sbom::spdx::to_string_pretty(&inventory, &info)),
+        _ => ("sbom.cdx.json", slipway_security::sbom::cyclonedx::to_string_pretty(&inventory, &info)),
+    };
+    let expanded = host.expand(inputs.text("outputDirectory"));
+    let directory = if expanded.contains("$(") || expanded.trim().is_empty() {
+        working.join(".slipway-sbom")
+    } else {
+        working.join(expanded)
+    };
+    if let Err(error) =
+        std::fs::create_dir_all(&directory).and_then(|()| std::fs::write(directory.join(file), text.as_bytes()))
+    {
+        return Outcome::Failed(format!("could not write the SBOM into {}: {error}", directory.display()));
+    }
+    host.log(&format!(
+        "SBOM of {} ({}): {} components, {} direct, written to {}",
+        inventory.project,
+        inventory.lockfiles.join(", "),
+        inventory.components.len(),
+        inventory.direct.len(),
+        directory.join(file).display()
+    ));
+    for skipped in &inventory.skipped {
+        host.warning(&format!("skipped: {skipped}"));
+    }
+    let artifact = inputs.text("artifactName");
+    match host.publish_artifact(artifact, &directory) {
+        Ok(()) => {
+            host.log(&format!("Published as the artifact '{artifact}'."));
+            Outcome::Succeeded
+        }
+        Err(error) => Outcome::Failed(format!("could not publish the SBOM as '{artifact}': {error}")),
+    }
+}
 
 /// At most this many findings are logged as the step's errors (all are in the reports).
 const MAX_ISSUES: usize = 20;
@@ -169,6 +235,40 @@ mod tests {
             pairs.iter().map(|(name, value)| ((*name).into(), (*value).into())).collect();
         let inputs = Inputs::resolve(&secret_scan_inputs(1), &given).unwrap_or_else(|error| panic!("{error}"));
         run_secret_scan(1, &inputs, host)
+    }
+
+    #[test]
+    fn an_sbom_of_the_checkouts_lockfiles_is_published() {
+        let directory = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+        let lockfile = "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"itoa\"]\n\n\
+                        [[package]]\nname = \"itoa\"\nversion = \"1.0.11\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\
+                        checksum = \"49f1f14873335454500d59611f1cf4a4b0f786f9ac11f4312a78e4cf2566695b\"\n";
+        std::fs::write(directory.path().join("Cargo.lock"), lockfile).unwrap_or_else(|error| panic!("{error}"));
+        let staging = directory.path().join("staging");
+        let mut host = FakeHost::new(directory.path())
+            .with_variable("Build.ArtifactStagingDirectory", &staging.display().to_string());
+        let inputs = Inputs::resolve(&sbom_inputs(1), &[]).unwrap_or_else(|error| panic!("{error}"));
+        let outcome = run_sbom(1, &inputs, &mut host);
+        assert_eq!(outcome, Outcome::Succeeded, "{:?}", host.log);
+        assert_eq!(host.published, [("sbom".to_owned(), staging.join("sbom"))]);
+        let bom: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(staging.join("sbom/sbom.cdx.json")).unwrap_or_default())
+                .unwrap_or_default();
+        assert_eq!((bom["bomFormat"].as_str(), bom["specVersion"].as_str()), (Some("CycloneDX"), Some("1.6")), "{bom}");
+        let purls: Vec<&str> = bom["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|component| component["purl"].as_str())
+            .collect();
+        assert!(purls.contains(&"pkg:cargo/itoa@1.0.11"), "{purls:?}");
+        assert!(host.log.iter().any(|line| line.contains("components")), "{:?}", host.log);
+
+        let empty = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+        let mut host = FakeHost::new(empty.path());
+        let outcome = run_sbom(1, &inputs, &mut host);
+        assert!(matches!(&outcome, Outcome::Failed(message) if !message.is_empty()), "no lockfile: {outcome:?}");
+        assert!(host.published.is_empty());
     }
 
     /// A token of GitHub's shape made at run time.
