@@ -118,3 +118,29 @@ fn secrets_in_a_tree_a_diff_and_a_history() {
     }
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+/// The built-in tasks in a real `slipway run`: a secret in the checkout fails the step, redacted
+/// in the log, with the report kept as an artifact; an SBOM of the checkout's Cargo.lock is kept
+/// as an artifact.
+#[test]
+fn the_security_tasks_in_a_run() {
+    let scratch = crate::support::Scratch::run_fixture("artifacts.yml");
+    let token = format!("ghp_{}", shaped(3, "aZ3kQ9x", 36));
+    scratch.write("app.env", &format!("GITHUB_TOKEN={token}\n"));
+    scratch.write("azure-pipelines.yml", "steps:\n- task: SlipwaySecretScan@1\n");
+    let outcome = scratch.run(&["azure-pipelines.yml"]);
+    let printed = format!("{}{}", outcome.stdout, outcome.stderr);
+    assert_ne!(outcome.code, Some(0), "a secret fails the run:\n{printed}");
+    assert!(printed.contains("app.env:1:14 github-pat: ghp_"), "{printed}");
+    assert!(!printed.contains(&token), "the secret is never printed whole:\n{printed}");
+    assert!(printed.contains("Artifacts: secret-scan"), "{printed}");
+
+    let lockfile = "version = 3\n\n[[package]]\nname = \"itoa\"\nversion = \"1.0.11\"\nsource = \
+                    \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+    scratch.write("Cargo.lock", lockfile);
+    scratch.write("azure-pipelines.yml", "steps:\n- task: SlipwaySbom@1\n");
+    let outcome = scratch.run(&["azure-pipelines.yml"]);
+    let printed = format!("{}{}", outcome.stdout, outcome.stderr);
+    assert_eq!(outcome.code, Some(0), "{printed}");
+    assert!(printed.contains("1 components") && printed.contains("Artifacts: sbom"), "{printed}");
+}
