@@ -22,7 +22,6 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -162,52 +161,18 @@ pub async fn serve_listener(
     Ok(())
 }
 
-async fn serve_demo(listener: TcpListener, demo: Arc<Demo>, mut stop: watch::Receiver<bool>) {
+async fn serve_demo(listener: TcpListener, demo: Arc<Demo>, stop: watch::Receiver<bool>) {
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, version = %demo.options.version, "demo service listening");
     }
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(error) => {
-                        // Out of descriptors, say: do not spin.
-                        tracing::warn!(%error, "the demo service cannot accept a connection");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let demo = Arc::clone(&demo);
-                let service = hyper::service::service_fn(move |request| {
-                    let demo = Arc::clone(&demo);
-                    async move { Ok::<_, Infallible>(demo.answer(&request).await) }
-                });
-                let mut connection_stop = stop.clone();
-                connections.spawn(async move {
-                    let connection = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(connection);
-                    let ended = tokio::select! {
-                        ended = connection.as_mut() => ended,
-                        () = async { let _ = connection_stop.wait_for(|stopped| *stopped).await; } => {
-                            connection.as_mut().graceful_shutdown();
-                            connection.await
-                        }
-                    };
-                    if let Err(error) = ended {
-                        tracing::debug!(%error, "a connection to the demo service ended with an error");
-                    }
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => break,
-        }
-    }
-    drop(listener);
-    while connections.join_next().await.is_some() {}
+    crate::serving::serve_connections(listener, stop, "demo service", move |_| {
+        let demo = Arc::clone(&demo);
+        hyper::service::service_fn(move |request| {
+            let demo = Arc::clone(&demo);
+            async move { Ok::<_, Infallible>(demo.answer(&request).await) }
+        })
+    })
+    .await;
 }
 
 /// Serves the demo service on a runtime of its own (one thread) until SIGTERM or Ctrl-C, then

@@ -33,6 +33,7 @@ pub mod room;
 pub mod router;
 pub mod routing;
 pub mod runner;
+mod serving;
 
 pub use metrics::Metrics;
 pub use router::{Router, serve};

@@ -326,43 +326,15 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 
 /// Serves `router` on `listener` until `stop` turns true; then takes no new connection, lets the
 /// open ones finish the request they are on, and returns when they have.
-pub async fn serve(listener: TcpListener, router: Arc<Router>, mut stop: watch::Receiver<bool>) {
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, address)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let router = Arc::clone(&router);
-                let service = hyper::service::service_fn(move |request| {
-                    let router = Arc::clone(&router);
-                    async move { router.handle_or_abort(request, Some(address)).await }
-                });
-                let mut connection_stop = stop.clone();
-                connections.spawn(async move {
-                    let connection = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .with_upgrades();
-                    tokio::pin!(connection);
-                    let ended = tokio::select! {
-                        ended = connection.as_mut() => ended,
-                        () = async { let _ = connection_stop.wait_for(|stopped| *stopped).await; } => {
-                            connection.as_mut().graceful_shutdown();
-                            connection.await
-                        }
-                    };
-                    if let Err(error) = ended {
-                        tracing::debug!(%error, "a connection to the router ended with an error");
-                    }
-                });
-            }
-            // Finished connections are let go of as they end.
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            () = async { let _ = stop.wait_for(|stopped| *stopped).await; } => break,
-        }
-    }
-    drop(listener);
-    while connections.join_next().await.is_some() {}
+pub async fn serve(listener: TcpListener, router: Arc<Router>, stop: watch::Receiver<bool>) {
+    crate::serving::serve_connections(listener, stop, "router", move |address| {
+        let router = Arc::clone(&router);
+        hyper::service::service_fn(move |request| {
+            let router = Arc::clone(&router);
+            async move { router.handle_or_abort(request, Some(address)).await }
+        })
+    })
+    .await;
 }
 
 #[cfg(test)]
