@@ -164,6 +164,40 @@ fn integer(inputs: &Inputs, name: &str) -> Result<Option<u64>, String> {
         .transpose()
 }
 
+/// Text given inline (input `name`) or in a file (input `nameFile`): the name messages give it
+/// and the text.
+fn inline_or_file(
+    inputs: &Inputs,
+    working: &std::path::Path,
+    name: &str,
+    what: &str,
+    inline: &str,
+) -> Result<(String, String), String> {
+    let file = format!("{name}File");
+    match (inputs.get(name), inputs.path(&file, working)) {
+        (Some(_), Some(_)) => Err(format!("give '{name}' or '{file}', not both")),
+        (Some(text), None) => Ok((name.to_owned(), text.to_owned())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|error| format!("could not read {file} {}: {error}", path.display()))?;
+            Ok((inputs.text(&file).to_owned(), text))
+        }
+        (None, None) => Err(format!("give {what}: '{name}' ({inline}) or '{file}' (a path)")),
+    }
+}
+
+/// The synthetic load the inputs ask for (`loadRequestsPerSecond`, `loadPath`), if any.
+fn load(inputs: &Inputs) -> Result<Option<Load>, String> {
+    let rate = integer(inputs, "loadRequestsPerSecond")?.unwrap_or(0);
+    if rate > 1000 {
+        return Err(format!("input 'loadRequestsPerSecond' must be 0 to 1000, not {rate}"));
+    }
+    Ok((rate > 0).then(|| Load {
+        rate: u32::try_from(rate).unwrap_or(1000),
+        path: inputs.get("loadPath").unwrap_or("/").to_owned(),
+    }))
+}
+
 /// `NAME=value` lines.
 fn pairs(inputs: &Inputs, name: &str) -> Result<Vec<(String, String)>, String> {
     inputs
@@ -377,27 +411,10 @@ const POLL: Duration = Duration::from_millis(500);
 fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
     let service = inputs.text("service").to_owned();
     let working = host.working_directory();
-    let (template_name, template) = match (inputs.get("template"), inputs.path("templateFile", &working)) {
-        (Some(_), Some(_)) => return Err("give 'template' or 'templateFile', not both".into()),
-        (Some(text), None) => ("template".to_owned(), text.to_owned()),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|error| format!("could not read templateFile {}: {error}", path.display()))?;
-            (inputs.text("templateFile").to_owned(), text)
-        }
-        (None, None) => {
-            return Err("give the analysis template: 'template' (inline YAML) or 'templateFile' (a path)".into());
-        }
-    };
+    let (template_name, template) =
+        inline_or_file(inputs, &working, "template", "the analysis template", "inline YAML")?;
     let args: BTreeMap<String, String> = pairs(inputs, "args")?.into_iter().collect();
-    let rate = integer(inputs, "loadRequestsPerSecond")?.unwrap_or(0);
-    if rate > 1000 {
-        return Err(format!("input 'loadRequestsPerSecond' must be 0 to 1000, not {rate}"));
-    }
-    let load = (rate > 0).then(|| Load {
-        rate: u32::try_from(rate).unwrap_or(1000),
-        path: inputs.get("loadPath").unwrap_or("/").to_owned(),
-    });
+    let load = load(inputs)?;
     let request = DeliveryRequest::StartAnalysis { service: service.clone(), template_name, template, args, load };
     let mut state = analysis_state(host.delivery(&request)?)?;
     host.log(&format!("Analysis run {} of service '{service}' started.", state.id));
@@ -499,26 +516,9 @@ fn journal_line(entry: &serde_json::Value) -> String {
 fn chaos(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
     let service = inputs.text("service").to_owned();
     let working = host.working_directory();
-    let (experiment_name, experiment) = match (inputs.get("experiment"), inputs.path("experimentFile", &working)) {
-        (Some(_), Some(_)) => return Err("give 'experiment' or 'experimentFile', not both".into()),
-        (Some(text), None) => ("experiment".to_owned(), text.to_owned()),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|error| format!("could not read experimentFile {}: {error}", path.display()))?;
-            (inputs.text("experimentFile").to_owned(), text)
-        }
-        (None, None) => {
-            return Err("give the experiment: 'experiment' (inline YAML or JSON) or 'experimentFile' (a path)".into());
-        }
-    };
-    let rate = integer(inputs, "loadRequestsPerSecond")?.unwrap_or(0);
-    if rate > 1000 {
-        return Err(format!("input 'loadRequestsPerSecond' must be 0 to 1000, not {rate}"));
-    }
-    let load = (rate > 0).then(|| Load {
-        rate: u32::try_from(rate).unwrap_or(1000),
-        path: inputs.get("loadPath").unwrap_or("/").to_owned(),
-    });
+    let (experiment_name, experiment) =
+        inline_or_file(inputs, &working, "experiment", "the experiment", "inline YAML or JSON")?;
+    let load = load(inputs)?;
     let request = DeliveryRequest::StartChaos { service: service.clone(), experiment_name, experiment, load };
     let mut state = chaos_state(host.delivery(&request)?)?;
     host.log(&format!("Chaos experiment {} against service '{service}' started.", state.id));
