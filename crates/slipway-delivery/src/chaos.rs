@@ -109,7 +109,8 @@ impl FaultSpec {
     }
 }
 
-/// Every mistake in an experiment, one per line, each with where (a JSON pointer).
+/// Every mistake in an experiment, one per line, each with where (`file:line:col` and a JSON
+/// pointer when read from text, the pointer alone when read from JSON already parsed).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}", .0.join("\n"))]
 pub struct ExperimentError(pub Vec<String>);
@@ -440,13 +441,31 @@ pub fn parse_experiment(document: &serde_json::Value) -> Result<Experiment, Expe
 /// Reads an experiment from its YAML or JSON text; `name` names it in messages.
 ///
 /// # Errors
-/// Every mistake: the YAML's at `name:line:col`, the experiment's at `name` and a JSON pointer.
+/// Every mistake at `name:line:col` (the experiment's with the JSON pointer of what it is about).
 pub fn read_experiment(text: &str, name: &str) -> Result<Experiment, ExperimentError> {
-    let document =
-        crate::analysis::load_as_json(text, name).map_err(|error| ExperimentError(vec![error.to_string()]))?;
-    parse_experiment(&document).map_err(|ExperimentError(errors)| {
-        ExperimentError(errors.into_iter().map(|error| format!("{name}:{error}")).collect())
+    let root = crate::analysis::load_yaml(text, name).map_err(|error| ExperimentError(vec![error.to_string()]))?;
+    parse_experiment(&crate::analysis::yaml_to_json(&root)).map_err(|ExperimentError(errors)| {
+        ExperimentError(errors.into_iter().map(|error| placed(&root, name, &error)).collect())
     })
+}
+
+/// A mistake `POINTER: message` placed at the line and column of the node its pointer names (or
+/// of the nearest one there is, for a key that is missing).
+fn placed(root: &slipway_yaml::Node, name: &str, error: &str) -> String {
+    let Some((pointer, message)) = error.split_once(": ") else { return format!("{name}: {error}") };
+    let mut node = root;
+    for segment in pointer.split('/').filter(|segment| !segment.is_empty()) {
+        let next = match segment.parse::<usize>() {
+            Ok(index) if node.as_sequence().is_some() => node.as_sequence().and_then(|items| items.get(index)),
+            _ => node.get(segment),
+        };
+        match next {
+            Some(child) => node = child,
+            None => break,
+        }
+    }
+    let start = node.span.start;
+    format!("{name}:{}:{}: {message} (at {pointer})", start.line, start.column)
 }
 
 /// Whether a probe's value is within its tolerance, as Chaos Toolkit decides it.
@@ -594,6 +613,23 @@ mod tests {
              /rollbacks: only the implicit rollback is supported yet: every fault the method injected is taken away at \
              the end; leave `rollbacks` empty"
         );
+    }
+
+    #[test]
+    fn mistakes_in_an_experiment_file_are_named_at_their_line_and_column() {
+        let text = "title: t\nsteady-state-hypothesis:\n  title: h\n  probes:\n  - type: probe\n    name: p\n    \
+                    tolerance: [1]\n    provider: {type: slipway, slot: s, metric: success-rate}\nmethod:\n- type: action\n  \
+                    name: a\n  provider: {type: fault, fault: slow, duration: 1}\n";
+        let error = read_experiment(text, "chaos.yaml").err().map(|error| error.to_string()).unwrap_or_default();
+        assert_eq!(
+            error,
+            "chaos.yaml:7:16: a list tolerance is a range of two numbers, `[low, high]` (at \
+             /steady-state-hypothesis/probes/0/tolerance)\n\
+             chaos.yaml:12:34: must be `latency` (with `latency_ms`), `error` (with `status`) or `abort`, found \
+             Some(\"slow\") (at /method/0/provider/fault)"
+        );
+        let broken = read_experiment("title: [", "chaos.yaml").err().map(|error| error.to_string()).unwrap_or_default();
+        assert!(broken.starts_with("chaos.yaml:2:1: invalid YAML"), "{broken}");
     }
 
     #[test]

@@ -30,8 +30,8 @@ use serde::{Deserialize, Serialize};
 
 pub use condition::assess;
 pub use phase::{ERROR_RETRY_INTERVAL_MS, metric_phase, next_measurement_at, run_phase};
-pub(crate) use template::load_as_json;
 pub use template::{TemplateError, parse_template};
+pub(crate) use template::{load_yaml, yaml_to_json};
 
 /// An analysis template: its arguments (after the caller's values were applied and every
 /// `{{args.NAME}}` in its metrics replaced) and its metrics.

@@ -987,23 +987,23 @@ impl Reader {
 #[cfg(test)]
 mod tests;
 
-/// YAML text (or JSON, which is YAML) as JSON, with a YAML mistake named at its place.
+/// YAML text (or JSON, which is YAML) read with a span on every node, a YAML mistake named at its
+/// place.
 ///
 /// # Errors
 /// The YAML's mistakes, rendered as the template's are.
-pub(crate) fn load_as_json(text: &str, name: &str) -> Result<serde_json::Value, TemplateError> {
+pub(crate) fn load_yaml(text: &str, name: &str) -> Result<Node, TemplateError> {
     let mut sources = SourceMap::new();
     let file = sources.add(name, text);
-    let root = slipway_yaml::load(text, file).map_err(|diagnostics| TemplateError {
+    slipway_yaml::load(text, file).map_err(|diagnostics| TemplateError {
         name: name.to_owned(),
         text: text.to_owned(),
         diagnostics,
-    })?;
-    Ok(yaml_to_json(&root))
+    })
 }
 
 /// A YAML node as JSON (under the core schema), for settings read with serde.
-fn yaml_to_json(node: &Node) -> serde_json::Value {
+pub(crate) fn yaml_to_json(node: &Node) -> serde_json::Value {
     if let Some(items) = node.as_sequence() {
         return serde_json::Value::Array(items.iter().map(yaml_to_json).collect());
     }
