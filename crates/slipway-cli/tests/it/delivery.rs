@@ -331,6 +331,43 @@ fn output(command: &mut Command) -> (bool, String) {
     (output.status.success(), text)
 }
 
+/// A free loopback address, for a service's router.
+fn free_address() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.to_string())
+        .unwrap_or_default()
+}
+
+/// Environment `production` with the service `web`, its router (`provider`) on `listen`, and a
+/// pipeline NAME of `NAME.yml` in the server's `repo` for each name.
+fn set_up(server: &Server, listen: &str, provider: &str, pipelines: &[&str]) {
+    let mut commands: Vec<Vec<String>> = vec![
+        vec!["environments".into(), "create".into(), "production".into()],
+        ["services", "create", "production", "web", "--listen", listen, "--provider", provider]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for name in pipelines {
+        commands.push(
+            ["pipelines", "create", "--name", name, "--repo", "repo", "--file", &format!("{name}.yml")]
+                .map(str::to_owned)
+                .to_vec(),
+        );
+    }
+    for arguments in commands {
+        let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+        let (ok, text) = output(&mut server.admin(&arguments));
+        assert!(ok, "slipway {arguments:?}: {text}");
+    }
+}
+
+/// Runs the pipeline `first` (version 1 into the stable slot), which must succeed.
+fn first_release_runs(server: &Server) {
+    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
+    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
+}
+
 /// GETs `/` through the router at `address`: the status line's code and the body.
 fn through(address: &str) -> (u16, String) {
     use std::io::{Read as _, Write as _};
@@ -377,28 +414,12 @@ fn a_bad_canary_is_rolled_back_on_its_own_and_a_good_one_is_promoted() {
             ("plain.yml", NOT_A_DEPLOYMENT),
         ],
     );
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.to_string())
-        .unwrap_or_default();
-    for arguments in [
-        &["environments", "create", "production"][..],
-        &["services", "create", "production", "web", "--listen", &listen],
-        &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
-        &["pipelines", "create", "--name", "canary", "--repo", "repo", "--file", "canary.yml"],
-        &["pipelines", "create", "--name", "bluegreen", "--repo", "repo", "--file", "bluegreen.yml"],
-        &["pipelines", "create", "--name", "plain", "--repo", "repo", "--file", "plain.yml"],
-        &["pipelines", "create", "--name", "swap", "--repo", "repo", "--file", "swap.yml"],
-        &["pipelines", "create", "--name", "register", "--repo", "repo", "--file", "register.yml"],
-    ] {
-        let (ok, text) = output(&mut server.admin(arguments));
-        assert!(ok, "slipway {arguments:?}: {text}");
-    }
+    let listen = free_address();
+    set_up(&server, &listen, "router", &["first", "canary", "bluegreen", "plain", "swap", "register"]);
 
     // Version 1 goes straight to the stable slot and takes all the traffic.
-    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
-    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
-    assert_eq!(versions(&listen, 10), [("v1".to_owned(), 10)].into(), "{text}");
+    first_release_runs(&server);
+    assert_eq!(versions(&listen, 10), [("v1".to_owned(), 10)].into(), "{}", server.output());
 
     // Version 2 answers 500 to 40% of requests: the analysis fails, and the on-failure hook puts
     // all the traffic back on version 1 and retires the canary.
@@ -526,22 +547,10 @@ fn the_same_canary_through_nginx_is_rolled_back_on_its_own() {
     let canary = canary_judged_by_the_service(slipway);
     assert!(canary.contains("/stats"), "the template was replaced");
     make_repository(&server.dir.join("repo"), &[("first.yml", &first_release(slipway)), ("canary.yml", &canary)]);
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.to_string())
-        .unwrap_or_default();
-    for arguments in [
-        &["environments", "create", "production"][..],
-        &["services", "create", "production", "web", "--listen", &listen, "--provider", "nginx"],
-        &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
-        &["pipelines", "create", "--name", "canary", "--repo", "repo", "--file", "canary.yml"],
-    ] {
-        let (ok, text) = output(&mut server.admin(arguments));
-        assert!(ok, "slipway {arguments:?}: {text}");
-    }
-    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
-    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
-    assert_eq!(settles_on(&listen, "v1"), [("v1".to_owned(), 10)].into(), "{text}");
+    let listen = free_address();
+    set_up(&server, &listen, "nginx", &["first", "canary"]);
+    first_release_runs(&server);
+    assert_eq!(settles_on(&listen, "v1"), [("v1".to_owned(), 10)].into(), "{}", server.output());
 
     let (ok, text) = output(&mut server.admin(&[
         "pipelines",
@@ -574,21 +583,9 @@ fn a_canary_slower_than_its_baseline_is_caught_by_the_statistical_judge() {
         &server.dir.join("repo"),
         &[("first.yml", &first_release(slipway)), ("judged.yml", &judged_canary(slipway))],
     );
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.to_string())
-        .unwrap_or_default();
-    for arguments in [
-        &["environments", "create", "production"][..],
-        &["services", "create", "production", "web", "--listen", &listen],
-        &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
-        &["pipelines", "create", "--name", "judged", "--repo", "repo", "--file", "judged.yml"],
-    ] {
-        let (ok, text) = output(&mut server.admin(arguments));
-        assert!(ok, "slipway {arguments:?}: {text}");
-    }
-    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
-    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
+    let listen = free_address();
+    set_up(&server, &listen, "router", &["first", "judged"]);
+    first_release_runs(&server);
 
     // 25 ms slower than the baseline, with the same (zero) error rate: the judge's latency
     // comparison, a critical metric, fails it.
@@ -622,21 +619,9 @@ fn an_inconclusive_analysis_waits_for_a_person_to_decide() {
     );
     assert!(unsure.contains("failureCondition"), "the conditions were replaced");
     make_repository(&server.dir.join("repo"), &[("first.yml", &first_release(slipway)), ("unsure.yml", &unsure)]);
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.to_string())
-        .unwrap_or_default();
-    for arguments in [
-        &["environments", "create", "production"][..],
-        &["services", "create", "production", "web", "--listen", &listen],
-        &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
-        &["pipelines", "create", "--name", "unsure", "--repo", "repo", "--file", "unsure.yml"],
-    ] {
-        let (ok, text) = output(&mut server.admin(arguments));
-        assert!(ok, "slipway {arguments:?}: {text}");
-    }
-    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
-    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
+    let listen = free_address();
+    set_up(&server, &listen, "router", &["first", "unsure"]);
+    first_release_runs(&server);
 
     let mut waiting = server
         .admin(&["pipelines", "run", "unsure", "--param", "version=v2", "--param", "errorRate=0.2", "--wait"])
@@ -713,10 +698,7 @@ jobs:
 fn a_chaos_experiment_passes_when_the_steady_state_holds_and_fails_when_it_deviates() {
     let server = Server::start();
     let slipway = env!("CARGO_BIN_EXE_slipway");
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.to_string())
-        .unwrap_or_default();
+    let listen = free_address();
     make_repository(
         &server.dir.join("repo"),
         &[
@@ -725,18 +707,8 @@ fn a_chaos_experiment_passes_when_the_steady_state_holds_and_fails_when_it_devia
             ("broken.yml", &chaos_pipeline(&listen, "fault: error, status: 503, percent: 60")),
         ],
     );
-    for arguments in [
-        &["environments", "create", "production"][..],
-        &["services", "create", "production", "web", "--listen", &listen],
-        &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
-        &["pipelines", "create", "--name", "slow", "--repo", "repo", "--file", "slow.yml"],
-        &["pipelines", "create", "--name", "broken", "--repo", "repo", "--file", "broken.yml"],
-    ] {
-        let (ok, text) = output(&mut server.admin(arguments));
-        assert!(ok, "slipway {arguments:?}: {text}");
-    }
-    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
-    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
+    set_up(&server, &listen, "router", &["first", "slow", "broken"]);
+    first_release_runs(&server);
 
     // Slower answers for half the requests: the steady state holds.
     let (ok, text) = output(&mut server.admin(&["pipelines", "run", "slow", "--wait"]));
@@ -846,21 +818,9 @@ fn a_canary_judged_by_a_real_prometheus_scraping_the_router_is_rolled_back() {
     );
     assert!(judged.contains("prometheus:"), "the template was replaced");
     make_repository(&server.dir.join("repo"), &[("first.yml", &first_release(slipway)), ("canary.yml", &judged)]);
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.to_string())
-        .unwrap_or_default();
-    for arguments in [
-        &["environments", "create", "production"][..],
-        &["services", "create", "production", "web", "--listen", &listen],
-        &["pipelines", "create", "--name", "first", "--repo", "repo", "--file", "first.yml"],
-        &["pipelines", "create", "--name", "canary", "--repo", "repo", "--file", "canary.yml"],
-    ] {
-        let (ok, text) = output(&mut server.admin(arguments));
-        assert!(ok, "slipway {arguments:?}: {text}");
-    }
-    let (ok, text) = output(&mut server.admin(&["pipelines", "run", "first", "--wait"]));
-    assert!(ok, "the first release failed:\n{text}\n{}", server.output());
+    let listen = free_address();
+    set_up(&server, &listen, "router", &["first", "canary"]);
+    first_release_runs(&server);
     let (ok, text) = output(&mut server.admin(&[
         "pipelines",
         "run",
