@@ -12,11 +12,14 @@ mod credentials;
 mod demo;
 mod frontend;
 mod git;
+mod osv;
 mod output;
+mod policy;
 mod run;
 mod sbom;
 mod scan;
 mod serve;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -75,6 +78,12 @@ enum Command {
     /// A software bill of materials (CycloneDX 1.6 JSON) from a project's lockfiles: Cargo.lock,
     /// package-lock.json, pinned requirements*.txt. Exit 0 written, 2 bad input.
     Sbom(sbom::SbomArgs),
+    /// The offline OSV vulnerability database: `osv import` of OSV's per-ecosystem zip exports.
+    Osv(osv::OsvArgs),
+    /// Verify an artifact's signed provenance (in-toto, SLSA provenance v1, DSSE), offline.
+    Verify(verify::VerifyArgs),
+    /// Policy as code (Rego, conftest's conventions): `policy test FILE... [--policy DIR]`.
+    Policy(policy::PolicyArgs),
     /// Serve a tiny HTTP service to try progressive delivery with: its version at `/`, `/healthz`
     /// and `/version`, with errors, latency or ill health on demand.
     DemoService(demo::DemoServiceArgs),
@@ -119,6 +128,9 @@ fn main() -> ExitCode {
         Command::Agent(args) => agent::agent_command(&args),
         Command::Scan(args) => scan::scan_command(&args),
         Command::Sbom(args) => sbom::sbom_command(&args),
+        Command::Osv(args) => osv::osv_command(&args),
+        Command::Verify(args) => verify::verify_command(&args),
+        Command::Policy(args) => policy::policy_command(&args),
         Command::Analysis(args) => analysis::analysis_command(args),
         Command::DemoService(args) => demo::demo_service_command(&args),
     }

@@ -13,11 +13,14 @@ pub mod config;
 mod decode;
 pub mod detect;
 pub mod finding;
+pub mod policy;
+pub mod provenance;
 pub mod report;
 pub mod rules;
 pub mod sbom;
 pub mod source;
 pub mod suppress;
+pub mod vulns;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -65,6 +65,16 @@ pub enum Ecosystem {
     Npm,
     /// Python's packages (`pkg:pypi`).
     Pypi,
+    /// Go's modules (`pkg:golang`).
+    Go,
+    /// .NET's NuGet packages (`pkg:nuget`).
+    Nuget,
+    /// Ruby's gems (`pkg:gem`).
+    Gem,
+    /// PHP's Composer packages from Packagist (`pkg:composer`).
+    Composer,
+    /// Java's Maven artifacts (`pkg:maven`).
+    Maven,
 }
 
 /// Where a component's code comes from.

@@ -8,10 +8,12 @@ pub mod cache;
 pub mod commands;
 pub mod delivery;
 pub mod files;
+pub mod policy;
 pub mod scripts;
 pub mod security;
 pub mod testing;
 pub mod tools;
+pub mod vulns;
 
 use crate::{InputSpec, Inputs, Outcome, TaskHost, TaskReference};
 
@@ -58,6 +60,8 @@ pub fn all() -> impl Iterator<Item = &'static Builtin> {
         .chain(commands::TASKS)
         .chain(delivery::TASKS)
         .chain(security::TASKS)
+        .chain(vulns::TASKS)
+        .chain(policy::TASKS)
 }
 
 /// The built-in task for a reference, if there is one.

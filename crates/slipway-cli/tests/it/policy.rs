@@ -1,0 +1,1 @@
+//! `slipway policy`, end to end (being built).

@@ -1,0 +1,1 @@
+//! `slipway verify`, end to end (being built).

@@ -1,0 +1,1 @@
+//! `slipway osv` and `slipway scan vulns`, end to end (being built).

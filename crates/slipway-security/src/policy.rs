@@ -1,0 +1,1 @@
+//! Policy as code with regorus and conftest's conventions (being built).
