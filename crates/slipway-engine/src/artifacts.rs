@@ -108,6 +108,7 @@ async fn record(
         blobs: digests,
         files: i64::try_from(manifest.files.len()).unwrap_or(i64::MAX),
         bytes: i64::try_from(manifest.bytes()).unwrap_or(i64::MAX),
+        provenance: None,
     };
     Ok(store.record_artifact(&artifact).await?)
 }

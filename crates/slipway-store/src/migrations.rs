@@ -86,6 +86,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_flags.sql"),
         postgres: include_str!("../migrations/postgres/0011_flags.sql"),
     },
+    Migration {
+        version: 12,
+        description: "the signed provenance of each artifact",
+        sqlite: include_str!("../migrations/sqlite/0012_provenance.sql"),
+        postgres: include_str!("../migrations/postgres/0012_provenance.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

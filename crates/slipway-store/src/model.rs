@@ -868,6 +868,8 @@ pub struct NewArtifact {
     pub files: i64,
     /// How many bytes in all.
     pub bytes: i64,
+    /// Its signed provenance (a DSSE envelope as JSON), when the server signs what runs publish.
+    pub provenance: Option<serde_json::Value>,
 }
 
 /// An artifact's record.
@@ -889,6 +891,8 @@ pub struct Artifact {
     pub files: i64,
     /// How many bytes.
     pub bytes: i64,
+    /// Its signed provenance (a DSSE envelope as JSON), if it was signed.
+    pub provenance: Option<serde_json::Value>,
     /// When it was recorded.
     pub created_at: Timestamp,
 }

@@ -18,7 +18,7 @@ use crate::store::Context;
 /// The columns of `artifacts` read into an [`ArtifactRow`], one per field.
 macro_rules! artifact_columns {
     () => {
-        "id, run_id, job_id, name, digest, manifest, file_count, byte_count, created_at"
+        "id, run_id, job_id, name, digest, manifest, file_count, byte_count, provenance, created_at"
     };
 }
 
@@ -33,6 +33,7 @@ struct ArtifactRow {
     manifest: String,
     file_count: i64,
     byte_count: i64,
+    provenance: Option<String>,
     created_at: i64,
 }
 
@@ -47,6 +48,7 @@ impl ArtifactRow {
             manifest: from_json("manifest", &self.manifest)?,
             files: self.file_count,
             bytes: self.byte_count,
+            provenance: self.provenance.as_deref().map(|text| from_json("provenance", text)).transpose()?,
             created_at: Timestamp(self.created_at),
         })
     }
@@ -67,10 +69,10 @@ pub(crate) async fn record_artifact(pools: &DbPools, context: &Context, artifact
         }
     }
     let row = sqlx::query(concat!(
-        "INSERT INTO artifacts (run_id, job_id, name, digest, manifest, file_count, byte_count, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, name) DO UPDATE SET job_id = excluded.job_id, \
+        "INSERT INTO artifacts (run_id, job_id, name, digest, manifest, file_count, byte_count, provenance, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (run_id, name) DO UPDATE SET job_id = excluded.job_id, \
          digest = excluded.digest, manifest = excluded.manifest, file_count = excluded.file_count, \
-         byte_count = excluded.byte_count RETURNING ",
+         byte_count = excluded.byte_count, provenance = excluded.provenance RETURNING ",
         artifact_columns!()
     ))
     .bind(artifact.run.0)
@@ -80,6 +82,7 @@ pub(crate) async fn record_artifact(pools: &DbPools, context: &Context, artifact
     .bind(to_json("manifest", &artifact.manifest)?)
     .bind(artifact.files)
     .bind(artifact.bytes)
+    .bind(artifact.provenance.as_ref().map(|envelope| to_json("provenance", envelope)).transpose()?)
     .bind(context.now().millis())
     .fetch_one(&mut *transaction)
     .await

@@ -19,6 +19,7 @@ fn artifact(run: RunId, name: &str, blobs: &[&str]) -> NewArtifact {
         blobs: blobs.iter().map(|blob| (*blob).to_owned()).collect(),
         files: i64::try_from(blobs.len()).unwrap_or_default(),
         bytes: 100,
+        provenance: None,
     }
 }
 
@@ -68,6 +69,24 @@ conformance! {
         let report = test.store.delete_run(run.id).await?;
         assert_eq!(report.unreferenced_blobs, ["sha256:bb", "sha256:cc"]);
         assert!(test.store.artifacts_of_run(run.id).await?.is_empty());
+        Ok(())
+    }
+}
+
+conformance! {
+    /// An artifact's signed provenance is recorded with it, read back as it was, and replaced (or
+    /// dropped) with the artifact.
+    async fn an_artifacts_provenance_is_kept_with_it(test: TestStore) {
+        let app = test.pipeline("app").await?;
+        let run = test.run(&app).await?;
+        let envelope = serde_json::json!({"payloadType": "application/vnd.in-toto+json", "payload": "e30=", "signatures": [{"keyid": "k1", "sig": "c2ln"}]});
+        let mut signed = artifact(run.id, "drop", &["sha256:aa"]);
+        signed.provenance = Some(envelope.clone());
+        assert_eq!(test.store.record_artifact(&signed).await?.provenance, Some(envelope.clone()));
+        let listed = test.store.artifacts_of_run(run.id).await?;
+        assert_eq!(listed[0].provenance, Some(envelope));
+        let unsigned = test.store.record_artifact(&artifact(run.id, "drop", &["sha256:bb"])).await?;
+        assert_eq!(unsigned.provenance, None, "a replaced artifact kept the old one's provenance");
         Ok(())
     }
 }
