@@ -2,7 +2,7 @@
 //!
 //! [`inventory`] reads a lockfile, or the lockfiles it knows in a directory (not its
 //! subdirectories): `Cargo.lock` ([`cargo`]), `package-lock.json` and `npm-shrinkwrap.json`
-//! (lockfile versions 2 and 3, [`npm`]) and pinned `requirements*.txt` ([`pypi`]). Each package
+//! (lockfile versions 1 to 3, [`npm`]) and pinned `requirements*.txt` ([`pypi`]). Each package
 //! becomes a [`Component`] with its package URL (purl) and the components it depends on; a
 //! malformed lockfile is an error at its `file:line:col`. [`cyclonedx`] writes the inventory as
 //! CycloneDX 1.6 JSON.
@@ -45,7 +45,7 @@ pub enum SbomError {
     },
     /// A file that is not a lockfile Slipway reads, or a directory without one.
     #[error(
-        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json (version 2 or 3), npm-shrinkwrap.json and pinned requirements*.txt"
+        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3) and pinned requirements*.txt"
     )]
     NoLockfile {
         /// The path.
@@ -293,6 +293,106 @@ pub fn read_lockfile(file: &Path) -> Result<Lockfile, SbomError> {
 pub(crate) fn invalid_at(file: &str, text: &str, offset: usize, message: String, hint: Option<String>) -> SbomError {
     let (line, column) = crate::config::line_column(text, offset);
     SbomError::Invalid { file: file.to_owned(), line, column, message, hint }
+}
+
+/// An [`SbomError::Invalid`] for `serde_json`'s error in `file` (a `what` it is not).
+pub(crate) fn json_invalid(file: &str, error: &serde_json::Error, what: &str, hint: &str) -> SbomError {
+    // serde_json's message ends with its own "at line L column C", said once here instead.
+    let message = error.to_string();
+    let message = message.rfind(" at line ").map_or(message.as_str(), |index| &message[..index]);
+    SbomError::Invalid {
+        file: file.to_owned(),
+        line: error.line().max(1),
+        column: error.column().max(1),
+        message: format!("not a valid {what}: {message}"),
+        hint: Some(hint.to_owned()),
+    }
+}
+
+/// An [`SbomError::Invalid`] for the `toml` crate's error in `file`'s `text`.
+pub(crate) fn toml_invalid(file: &str, text: &str, error: &toml::de::Error, what: &str, hint: &str) -> SbomError {
+    let offset = error.span().map_or(0, |span| span.start);
+    let message = error.message().trim().replace('\n', "; ");
+    invalid_at(file, text, offset, format!("not a valid {what}: {message}"), Some(hint.to_owned()))
+}
+
+/// An [`SbomError::Invalid`] for `yaml_serde`'s error in `file`.
+pub(crate) fn yaml_invalid(file: &str, error: &yaml_serde::Error, what: &str, hint: &str) -> SbomError {
+    let message = error.to_string();
+    let message = message.rfind(" at line ").map_or(message.as_str(), |index| &message[..index]);
+    let (line, column) = error.location().map_or((1, 1), |location| (location.line(), location.column()));
+    SbomError::Invalid {
+        file: file.to_owned(),
+        line: line.max(1),
+        column: column.max(1),
+        message: format!("not a valid {what}: {message}"),
+        hint: Some(hint.to_owned()),
+    }
+}
+
+/// The line (from 1) of byte `offset` of `text`.
+pub(crate) fn line_at(text: &str, offset: usize) -> usize {
+    crate::config::line_column(text, offset).0
+}
+
+/// Bytes in lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A hash written `ALGORITHM:HEX` (`sha256:...`, as Python's lockfiles write them), if its
+/// algorithm is one a BOM names and its digest is hex of the right length.
+pub(crate) fn prefixed_hash(text: &str) -> Option<Hash> {
+    let (algorithm, digest) = text.split_once(':')?;
+    let (algorithm, length) = match algorithm.to_ascii_lowercase().as_str() {
+        "sha256" => ("SHA-256", 64),
+        "sha384" => ("SHA-384", 96),
+        "sha512" => ("SHA-512", 128),
+        "sha1" => ("SHA-1", 40),
+        _ => return None,
+    };
+    (digest.len() == length && digest.bytes().all(|byte| byte.is_ascii_hexdigit()))
+        .then(|| Hash { algorithm, hex: digest.to_ascii_lowercase() })
+}
+
+/// For a lockfile that does not record what the project itself depends on: its components that
+/// no other component depends on (the roots of its graph), sorted.
+pub(crate) fn roots(components: &[Component]) -> Vec<String> {
+    let depended: std::collections::BTreeSet<&str> =
+        components.iter().flat_map(|component| component.depends_on.iter().map(String::as_str)).collect();
+    let mut roots: Vec<String> = components
+        .iter()
+        .map(|component| component.purl.clone())
+        .filter(|purl| !depended.contains(purl.as_str()))
+        .collect();
+    roots.sort();
+    roots.dedup();
+    roots
+}
+
+/// Merges `component` into `components` by purl: the first one's fields stay, dependencies are
+/// joined, and it is development-only when every copy is.
+pub(crate) fn merge(components: &mut std::collections::BTreeMap<String, Component>, component: Component) {
+    match components.entry(component.purl.clone()) {
+        std::collections::btree_map::Entry::Occupied(mut existing) => {
+            let existing = existing.get_mut();
+            existing.development &= component.development;
+            existing.depends_on.extend(component.depends_on);
+            existing.depends_on.sort();
+            existing.depends_on.dedup();
+            for hash in component.hashes {
+                if !existing.hashes.contains(&hash) {
+                    existing.hashes.push(hash);
+                }
+            }
+        }
+        std::collections::btree_map::Entry::Vacant(slot) => {
+            let mut component = component;
+            component.depends_on.sort();
+            component.depends_on.dedup();
+            slot.insert(component);
+        }
+    }
 }
 
 /// Percent-encodes a purl segment (purl's rule: everything but `A-Za-z0-9.-_~`).
