@@ -2,21 +2,24 @@
 //!
 //! [`inventory`] reads a lockfile, or the lockfiles it knows in a directory (not its
 //! subdirectories): `Cargo.lock` ([`cargo`]), `package-lock.json` and `npm-shrinkwrap.json`
-//! (lockfile versions 1 to 3, [`npm`]) and pinned `requirements*.txt` ([`pypi`]). Each package
-//! becomes a [`Component`] with its package URL (purl) and the components it depends on; a
-//! malformed lockfile is an error at its `file:line:col`. [`cyclonedx`] writes the inventory as
-//! CycloneDX 1.6 JSON.
+//! (lockfile versions 1 to 3, [`npm`]), pinned `requirements*.txt` ([`pypi`]), `poetry.lock`
+//! ([`poetry`]) and `uv.lock` ([`uv`]). Each package becomes a [`Component`] with its package URL
+//! (purl) and the components it depends on; a malformed lockfile is an error at its
+//! `file:line:col`. [`cyclonedx`] writes the inventory as CycloneDX 1.6 JSON, [`spdx`] as SPDX 2.3
+//! JSON.
 
 pub mod cargo;
 pub mod cyclonedx;
 pub mod npm;
+pub mod poetry;
 pub mod pypi;
 pub mod spdx;
+pub mod uv;
 
 use std::path::{Path, PathBuf};
 
 /// The lockfiles read in a directory, in this order, each with the reader it goes to.
-const KNOWN: &[&str] = &["Cargo.lock", "package-lock.json", "npm-shrinkwrap.json"];
+const KNOWN: &[&str] = &["Cargo.lock", "package-lock.json", "npm-shrinkwrap.json", "poetry.lock", "uv.lock"];
 
 /// Why an inventory could not be made (bad input: the command's exit status 2).
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +48,7 @@ pub enum SbomError {
     },
     /// A file that is not a lockfile Slipway reads, or a directory without one.
     #[error(
-        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3) and pinned requirements*.txt"
+        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock and uv.lock"
     )]
     NoLockfile {
         /// The path.
@@ -277,6 +280,8 @@ pub fn read_lockfile(file: &Path) -> Result<Lockfile, SbomError> {
     let reader: fn(&str, &str) -> Result<Lockfile, SbomError> = match name {
         "Cargo.lock" => cargo::read,
         "package-lock.json" | "npm-shrinkwrap.json" => npm::read,
+        "poetry.lock" => poetry::read,
+        "uv.lock" => uv::read,
         _ if pypi::is_requirements_name(name) => pypi::read,
         _ => {
             return Err(SbomError::NoLockfile {
@@ -394,6 +399,26 @@ pub(crate) fn merge(components: &mut std::collections::BTreeMap<String, Componen
         }
     }
 }
+
+/// A Python package as a component `pkg:pypi/NAME@VERSION`, its name in PEP 503's normal form
+/// (the purl specification's rule for pypi: lower case, `_` as `-`).
+pub(crate) fn pypi_component(name: &str, version: &str, origin: Origin, hashes: Vec<Hash>) -> Component {
+    let name = pypi::normalise(name);
+    Component {
+        ecosystem: Ecosystem::Pypi,
+        group: None,
+        purl: format!("pkg:pypi/{}@{}", purl_encode(&name), purl_encode(version)),
+        name,
+        version: version.to_owned(),
+        origin,
+        hashes,
+        depends_on: Vec::new(),
+        development: false,
+    }
+}
+
+/// PyPI's index, the origin of a Python package that names no other.
+pub(crate) const PYPI: &str = "https://pypi.org/simple";
 
 /// Percent-encodes a purl segment (purl's rule: everything but `A-Za-z0-9.-_~`).
 pub(crate) fn purl_encode(text: &str) -> String {

@@ -189,3 +189,32 @@ fn this_repositorys_cargo_lock_matches_cargo_metadata() {
     assert!(extra.is_empty(), "in the SBOM but not in cargo metadata: {extra:?}");
     assert!(expected.len() > 100, "only {} registry packages", expected.len());
 }
+
+/// Each reader's fixture (`tests/fixtures/sbom/DIR/LOCKFILE`): the components it holds, each a
+/// valid CycloneDX 1.6 BOM and a valid SPDX 2.3 document, every dependency a component.
+#[test]
+fn every_lockfile_format_makes_valid_cyclonedx_and_spdx_documents() {
+    let cases: &[(&str, &str, usize)] =
+        &[("npm-v1", "package-lock.json", 8), ("poetry", "poetry.lock", 4), ("uv", "uv.lock", 7)];
+    for &(dir, lockfile, count) in cases {
+        let path = fixtures().join("sbom").join(dir).join(lockfile);
+        let inventory = sbom::inventory(&path).unwrap_or_else(|error| panic!("{dir}: {error}"));
+        assert_eq!(inventory.components.len(), count, "{dir}: {:?}", inventory.components);
+        assert!(!inventory.direct.is_empty(), "{dir}: no direct dependency");
+        let purls: Vec<&str> = inventory.components.iter().map(|c| c.purl.as_str()).collect();
+        for component in &inventory.components {
+            assert!(component.purl.starts_with("pkg:"), "{dir}: {}", component.purl);
+            for target in &component.depends_on {
+                assert!(purls.contains(&target.as_str()), "{dir}: {target} is not a component");
+            }
+        }
+        let info = sbom::BomInfo::now();
+        let bom = cyclonedx::to_json(&inventory, &info);
+        assert_eq!(schema_errors(&bom), Vec::<String>::new(), "{dir}: CycloneDX");
+        let document = spdx::to_json(&inventory, &info);
+        assert_eq!(spdx_errors(&document), Vec::<String>::new(), "{dir}: SPDX");
+        // The directory is read too, the lockfile found by its name.
+        let from_dir = sbom::inventory(&fixtures().join("sbom").join(dir)).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(from_dir.components, inventory.components, "{dir}");
+    }
+}
