@@ -3,7 +3,7 @@
 //! [`inventory`] reads a lockfile, or the lockfiles it knows in a directory (not its
 //! subdirectories): `Cargo.lock` ([`cargo`]), `package-lock.json` and `npm-shrinkwrap.json`
 //! (lockfile versions 1 to 3, [`npm`]), pinned `requirements*.txt` ([`pypi`]), `poetry.lock`
-//! ([`poetry`]) and `uv.lock` ([`uv`]). Each package becomes a [`Component`] with its package URL
+//! ([`poetry`]), `uv.lock` ([`uv`]) and `Pipfile.lock` ([`pipfile`]). Each package becomes a [`Component`] with its package URL
 //! (purl) and the components it depends on; a malformed lockfile is an error at its
 //! `file:line:col`. [`cyclonedx`] writes the inventory as CycloneDX 1.6 JSON, [`spdx`] as SPDX 2.3
 //! JSON.
@@ -11,6 +11,7 @@
 pub mod cargo;
 pub mod cyclonedx;
 pub mod npm;
+pub mod pipfile;
 pub mod poetry;
 pub mod pypi;
 pub mod spdx;
@@ -19,7 +20,8 @@ pub mod uv;
 use std::path::{Path, PathBuf};
 
 /// The lockfiles read in a directory, in this order, each with the reader it goes to.
-const KNOWN: &[&str] = &["Cargo.lock", "package-lock.json", "npm-shrinkwrap.json", "poetry.lock", "uv.lock"];
+const KNOWN: &[&str] =
+    &["Cargo.lock", "package-lock.json", "npm-shrinkwrap.json", "poetry.lock", "uv.lock", "Pipfile.lock"];
 
 /// Why an inventory could not be made (bad input: the command's exit status 2).
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +50,7 @@ pub enum SbomError {
     },
     /// A file that is not a lockfile Slipway reads, or a directory without one.
     #[error(
-        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock and uv.lock"
+        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock and Pipfile.lock"
     )]
     NoLockfile {
         /// The path.
@@ -282,6 +284,7 @@ pub fn read_lockfile(file: &Path) -> Result<Lockfile, SbomError> {
         "package-lock.json" | "npm-shrinkwrap.json" => npm::read,
         "poetry.lock" => poetry::read,
         "uv.lock" => uv::read,
+        "Pipfile.lock" => pipfile::read,
         _ if pypi::is_requirements_name(name) => pypi::read,
         _ => {
             return Err(SbomError::NoLockfile {
