@@ -16,12 +16,13 @@ pub mod poetry;
 pub mod pypi;
 pub mod spdx;
 pub mod uv;
+pub mod yarn;
 
 use std::path::{Path, PathBuf};
 
 /// The lockfiles read in a directory, in this order, each with the reader it goes to.
 const KNOWN: &[&str] =
-    &["Cargo.lock", "package-lock.json", "npm-shrinkwrap.json", "poetry.lock", "uv.lock", "Pipfile.lock"];
+    &["Cargo.lock", "package-lock.json", "npm-shrinkwrap.json", "poetry.lock", "uv.lock", "Pipfile.lock", "yarn.lock"];
 
 /// Why an inventory could not be made (bad input: the command's exit status 2).
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +51,7 @@ pub enum SbomError {
     },
     /// A file that is not a lockfile Slipway reads, or a directory without one.
     #[error(
-        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock and Pipfile.lock"
+        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock and yarn.lock (Yarn 1 and 2+)"
     )]
     NoLockfile {
         /// The path.
@@ -285,6 +286,7 @@ pub fn read_lockfile(file: &Path) -> Result<Lockfile, SbomError> {
         "poetry.lock" => poetry::read,
         "uv.lock" => uv::read,
         "Pipfile.lock" => pipfile::read,
+        "yarn.lock" => yarn::read,
         _ if pypi::is_requirements_name(name) => pypi::read,
         _ => {
             return Err(SbomError::NoLockfile {
