@@ -12,6 +12,7 @@ pub mod cargo;
 pub mod cyclonedx;
 pub mod npm;
 pub mod pipfile;
+pub mod pnpm;
 pub mod poetry;
 pub mod pypi;
 pub mod spdx;
@@ -21,8 +22,16 @@ pub mod yarn;
 use std::path::{Path, PathBuf};
 
 /// The lockfiles read in a directory, in this order, each with the reader it goes to.
-const KNOWN: &[&str] =
-    &["Cargo.lock", "package-lock.json", "npm-shrinkwrap.json", "poetry.lock", "uv.lock", "Pipfile.lock", "yarn.lock"];
+const KNOWN: &[&str] = &[
+    "Cargo.lock",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "poetry.lock",
+    "uv.lock",
+    "Pipfile.lock",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+];
 
 /// Why an inventory could not be made (bad input: the command's exit status 2).
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +60,7 @@ pub enum SbomError {
     },
     /// A file that is not a lockfile Slipway reads, or a directory without one.
     #[error(
-        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock and yarn.lock (Yarn 1 and 2+)"
+        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock yarn.lock (Yarn 1 and 2+) and pnpm-lock.yaml (versions 5 to 9)"
     )]
     NoLockfile {
         /// The path.
@@ -287,6 +296,7 @@ pub fn read_lockfile(file: &Path) -> Result<Lockfile, SbomError> {
         "uv.lock" => uv::read,
         "Pipfile.lock" => pipfile::read,
         "yarn.lock" => yarn::read,
+        "pnpm-lock.yaml" => pnpm::read,
         _ if pypi::is_requirements_name(name) => pypi::read,
         _ => {
             return Err(SbomError::NoLockfile {
