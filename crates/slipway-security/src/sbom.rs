@@ -9,6 +9,7 @@
 //! JSON.
 
 pub mod cargo;
+pub mod composer;
 pub mod cyclonedx;
 pub mod npm;
 pub mod pipfile;
@@ -60,7 +61,7 @@ pub enum SbomError {
     },
     /// A file that is not a lockfile Slipway reads, or a directory without one.
     #[error(
-        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock yarn.lock (Yarn 1 and 2+) and pnpm-lock.yaml (versions 5 to 9)"
+        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock yarn.lock (Yarn 1 and 2+) pnpm-lock.yaml (versions 5 to 9) and composer.lock"
     )]
     NoLockfile {
         /// The path.
@@ -297,6 +298,7 @@ pub fn read_lockfile(file: &Path) -> Result<Lockfile, SbomError> {
         "Pipfile.lock" => pipfile::read,
         "yarn.lock" => yarn::read,
         "pnpm-lock.yaml" => pnpm::read,
+        "composer.lock" => composer::read,
         _ if pypi::is_requirements_name(name) => pypi::read,
         _ => {
             return Err(SbomError::NoLockfile {

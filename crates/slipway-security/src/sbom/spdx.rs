@@ -191,13 +191,15 @@ fn package(component: &Component, ids: &BTreeMap<&str, String>) -> Package {
 }
 
 /// Where the lockfile says a component is downloaded from (crates.io's download address for its
-/// crates, npm's `resolved`, a git address); `NOASSERTION` when it does not say.
+/// crates, npm's `resolved`, Composer's `dist` archive, a git address); `NOASSERTION` when it does not say.
 fn download_location(component: &Component) -> String {
     match (&component.origin, component.ecosystem) {
         (Origin::Registry(source), Ecosystem::Cargo) if source.contains("crates.io") => {
             format!("https://crates.io/api/v1/crates/{}/{}/download", component.name, component.version)
         }
-        (Origin::Registry(resolved), Ecosystem::Npm) if resolved.starts_with("http") => resolved.clone(),
+        (Origin::Registry(resolved), Ecosystem::Npm | Ecosystem::Composer) if resolved.starts_with("http") => {
+            resolved.clone()
+        }
         (Origin::Git(address), _) => {
             // SPDX's form is `git+URL@REVISION`; Cargo writes `git+URL?branch=..#REVISION`.
             let address = address.strip_prefix("git+").unwrap_or(address);
