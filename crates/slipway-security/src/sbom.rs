@@ -12,6 +12,7 @@ pub mod cargo;
 pub mod composer;
 pub mod cyclonedx;
 pub mod npm;
+pub mod nuget;
 pub mod pipfile;
 pub mod pnpm;
 pub mod poetry;
@@ -61,7 +62,7 @@ pub enum SbomError {
     },
     /// A file that is not a lockfile Slipway reads, or a directory without one.
     #[error(
-        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock yarn.lock (Yarn 1 and 2+) pnpm-lock.yaml (versions 5 to 9) and composer.lock"
+        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock yarn.lock (Yarn 1 and 2+) pnpm-lock.yaml (versions 5 to 9), composer.lock and packages.lock.json (NuGet)"
     )]
     NoLockfile {
         /// The path.
@@ -299,6 +300,7 @@ pub fn read_lockfile(file: &Path) -> Result<Lockfile, SbomError> {
         "yarn.lock" => yarn::read,
         "pnpm-lock.yaml" => pnpm::read,
         "composer.lock" => composer::read,
+        "packages.lock.json" => nuget::read,
         _ if pypi::is_requirements_name(name) => pypi::read,
         _ => {
             return Err(SbomError::NoLockfile {
