@@ -11,6 +11,7 @@
 pub mod cargo;
 pub mod composer;
 pub mod cyclonedx;
+pub mod gem;
 pub mod npm;
 pub mod nuget;
 pub mod pipfile;
@@ -62,7 +63,7 @@ pub enum SbomError {
     },
     /// A file that is not a lockfile Slipway reads, or a directory without one.
     #[error(
-        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock yarn.lock (Yarn 1 and 2+) pnpm-lock.yaml (versions 5 to 9), composer.lock and packages.lock.json (NuGet)"
+        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock yarn.lock (Yarn 1 and 2+) pnpm-lock.yaml (versions 5 to 9), composer.lock, packages.lock.json (NuGet) and Gemfile.lock"
     )]
     NoLockfile {
         /// The path.
@@ -301,6 +302,7 @@ pub fn read_lockfile(file: &Path) -> Result<Lockfile, SbomError> {
         "pnpm-lock.yaml" => pnpm::read,
         "composer.lock" => composer::read,
         "packages.lock.json" => nuget::read,
+        "Gemfile.lock" => gem::read,
         _ if pypi::is_requirements_name(name) => pypi::read,
         _ => {
             return Err(SbomError::NoLockfile {
