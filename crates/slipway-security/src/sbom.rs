@@ -12,6 +12,7 @@ pub mod cargo;
 pub mod composer;
 pub mod cyclonedx;
 pub mod gem;
+pub mod golang;
 pub mod npm;
 pub mod nuget;
 pub mod pipfile;
@@ -63,7 +64,7 @@ pub enum SbomError {
     },
     /// A file that is not a lockfile Slipway reads, or a directory without one.
     #[error(
-        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock yarn.lock (Yarn 1 and 2+) pnpm-lock.yaml (versions 5 to 9), composer.lock, packages.lock.json (NuGet) and Gemfile.lock"
+        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock yarn.lock (Yarn 1 and 2+) pnpm-lock.yaml (versions 5 to 9), composer.lock, packages.lock.json (NuGet), Gemfile.lock and go.mod with go.sum"
     )]
     NoLockfile {
         /// The path.
@@ -292,6 +293,21 @@ pub fn inventory(path: &Path) -> Result<Inventory, SbomError> {
 pub fn read_lockfile(file: &Path) -> Result<Lockfile, SbomError> {
     let name = file.file_name().and_then(|name| name.to_str()).unwrap_or_default();
     let shown = file.display().to_string();
+    if name == "go.mod" || name == "go.sum" {
+        // go.mod, with the go.sum beside it for hashes.
+        let module = file.with_file_name("go.mod");
+        let shown = module.display().to_string();
+        let text =
+            std::fs::read_to_string(&module).map_err(|source| SbomError::Read { path: shown.clone(), source })?;
+        let sum = file.with_file_name("go.sum");
+        let sum_shown = sum.display().to_string();
+        let sum_text = if sum.is_file() {
+            Some(std::fs::read_to_string(&sum).map_err(|source| SbomError::Read { path: sum_shown.clone(), source })?)
+        } else {
+            None
+        };
+        return golang::read(&shown, &text, sum_text.as_deref().map(|sum_text| (sum_shown.as_str(), sum_text)));
+    }
     let reader: fn(&str, &str) -> Result<Lockfile, SbomError> = match name {
         "Cargo.lock" => cargo::read,
         "package-lock.json" | "npm-shrinkwrap.json" => npm::read,
