@@ -35,6 +35,10 @@ const KNOWN: &[&str] = &[
     "Pipfile.lock",
     "yarn.lock",
     "pnpm-lock.yaml",
+    "composer.lock",
+    "packages.lock.json",
+    "Gemfile.lock",
+    "go.mod",
 ];
 
 /// Why an inventory could not be made (bad input: the command's exit status 2).
@@ -64,7 +68,7 @@ pub enum SbomError {
     },
     /// A file that is not a lockfile Slipway reads, or a directory without one.
     #[error(
-        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock yarn.lock (Yarn 1 and 2+) pnpm-lock.yaml (versions 5 to 9), composer.lock, packages.lock.json (NuGet), Gemfile.lock and go.mod with go.sum"
+        "{path}: {message}\n  help: Slipway reads Cargo.lock, package-lock.json and npm-shrinkwrap.json (versions 1 to 3), pinned requirements*.txt, poetry.lock, uv.lock, Pipfile.lock, yarn.lock (Yarn 1 and 2+), pnpm-lock.yaml (versions 5 to 9), composer.lock, packages.lock.json (NuGet), Gemfile.lock, and go.mod with go.sum"
     )]
     NoLockfile {
         /// The path.

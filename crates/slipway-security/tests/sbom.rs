@@ -194,8 +194,20 @@ fn this_repositorys_cargo_lock_matches_cargo_metadata() {
 /// valid CycloneDX 1.6 BOM and a valid SPDX 2.3 document, every dependency a component.
 #[test]
 fn every_lockfile_format_makes_valid_cyclonedx_and_spdx_documents() {
-    let cases: &[(&str, &str, usize)] =
-        &[("npm-v1", "package-lock.json", 8), ("poetry", "poetry.lock", 4), ("uv", "uv.lock", 7)];
+    let cases: &[(&str, &str, usize)] = &[
+        ("npm-v1", "package-lock.json", 8),
+        ("poetry", "poetry.lock", 4),
+        ("uv", "uv.lock", 7),
+        ("pipenv", "Pipfile.lock", 4),
+        ("yarn-v1", "yarn.lock", 4),
+        ("yarn-berry", "yarn.lock", 4),
+        ("pnpm-v9", "pnpm-lock.yaml", 6),
+        ("pnpm-v6", "pnpm-lock.yaml", 5),
+        ("composer", "composer.lock", 4),
+        ("nuget", "packages.lock.json", 3),
+        ("bundler", "Gemfile.lock", 7),
+        ("go", "go.mod", 5),
+    ];
     for &(dir, lockfile, count) in cases {
         let path = fixtures().join("sbom").join(dir).join(lockfile);
         let inventory = sbom::inventory(&path).unwrap_or_else(|error| panic!("{dir}: {error}"));
@@ -213,8 +225,45 @@ fn every_lockfile_format_makes_valid_cyclonedx_and_spdx_documents() {
         assert_eq!(schema_errors(&bom), Vec::<String>::new(), "{dir}: CycloneDX");
         let document = spdx::to_json(&inventory, &info);
         assert_eq!(spdx_errors(&document), Vec::<String>::new(), "{dir}: SPDX");
+        let locations: Vec<&str> = document["packages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["downloadLocation"].as_str())
+            .collect();
+        assert!(
+            locations.iter().all(|location| *location == "NOASSERTION" || location.contains("://")),
+            "{dir}: {locations:?}"
+        );
         // The directory is read too, the lockfile found by its name.
         let from_dir = sbom::inventory(&fixtures().join("sbom").join(dir)).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(from_dir.components, inventory.components, "{dir}");
     }
+}
+
+/// Where SPDX says the new ecosystems' packages are downloaded from.
+#[test]
+fn download_locations_of_go_gem_and_nuget_packages() {
+    let info = sbom::BomInfo::now();
+    let location = |dir: &str, name: &str| -> String {
+        let inventory = sbom::inventory(&fixtures().join("sbom").join(dir)).unwrap_or_else(|error| panic!("{error}"));
+        let document = spdx::to_json(&inventory, &info);
+        let packages = document["packages"].as_array().cloned().unwrap_or_default();
+        let package = packages.iter().find(|package| package["name"] == name).cloned().unwrap_or_default();
+        package["downloadLocation"].as_str().unwrap_or_default().to_owned()
+    };
+    assert_eq!(
+        location("go", "github.com/BurntSushi/toml"),
+        "https://proxy.golang.org/github.com/!burnt!sushi/toml/@v/v1.3.2.zip"
+    );
+    assert_eq!(location("bundler", "rake"), "https://rubygems.org/downloads/rake-13.1.0.gem");
+    assert_eq!(
+        location("nuget", "Newtonsoft.Json"),
+        "https://api.nuget.org/v3-flatcontainer/newtonsoft.json/13.0.3/newtonsoft.json.13.0.3.nupkg"
+    );
+    assert_eq!(
+        location("yarn-berry", "left-pad"),
+        "git+https://github.com/left-pad/left-pad.git@5f2ba6e1d4e8a6ea7d3c1f5c9a8b7e6d5c4b3a29"
+    );
+    assert_eq!(location("pnpm-v9", "js-tokens"), "https://registry.npmjs.org/js-tokens/-/js-tokens-4.0.0.tgz");
 }

@@ -3,8 +3,8 @@
 //! error at its line and column.
 //!
 //! Each `require`d module is a component `pkg:golang/MODULE@VERSION` (the module path in lower
-//! case, as the purl specification says, its last element the name and the rest the namespace
-//! and the component's group), from the Go module proxy; a `replace` by another module makes the
+//! case in the purl, as the purl specification says; the component's name is the path's last
+//! element and its group the rest, as Go writes them), from the Go module proxy; a `replace` by another module makes the
 //! component that module, one by a directory keeps the module and comes from that directory
 //! beside `go.mod`. The modules required without `// indirect` are the project's direct
 //! dependencies. `go.mod` records no dependency graph between the modules, so components have
@@ -138,10 +138,9 @@ pub fn read(file: &str, text: &str, sum: Option<(&str, &str)>) -> Result<Lockfil
             Some(Replacement::Directory(directory)) => (require.path, require.version, Origin::Path(directory.clone())),
             None => (require.path, require.version, Origin::Registry(PROXY.to_owned())),
         };
-        let lower = path.to_lowercase();
-        let (group, name) = match lower.rsplit_once('/') {
+        let (group, name) = match path.rsplit_once('/') {
             Some((namespace, name)) => (Some(namespace.to_owned()), name.to_owned()),
-            None => (None, lower.clone()),
+            None => (None, path.clone()),
         };
         let purl = purl(&path, &version);
         if !require.indirect {
@@ -254,6 +253,10 @@ golang.org/x/text v0.14.0/go.mod h1:18ZOQIKpY8NJVqYksKHtTdi31H5itFRjB5/qKTNYzSU=
         assert_eq!(lock.components[2].group.as_deref(), Some("github.com/google"));
         assert_eq!(lock.components[2].name, "uuid");
         assert_eq!(lock.components[1].hashes[0].algorithm, "SHA-256");
+        assert_eq!(
+            (lock.components[1].group.as_deref(), lock.components[1].name.as_str()),
+            (Some("github.com/BurntSushi"), "toml")
+        );
         assert_eq!(lock.components[3].hashes.len(), 1, "the replacement's hash");
         assert_eq!(lock.direct.len(), 4);
         assert!(!lock.direct.contains(&"pkg:golang/golang.org/x/text@v0.14.0".to_owned()));

@@ -190,8 +190,11 @@ fn package(component: &Component, ids: &BTreeMap<&str, String>) -> Package {
     }
 }
 
-/// Where the lockfile says a component is downloaded from (crates.io's download address for its
-/// crates, npm's `resolved`, Composer's `dist` archive, a git address); `NOASSERTION` when it does not say.
+/// Where the lockfile says a component is downloaded from: crates.io's download address for its
+/// crates, npm's `resolved` (and the registry's address Yarn 2 and pnpm lockfiles imply),
+/// Composer's `dist` archive, the Go module proxy's `.zip` of a module, rubygems.org's `.gem` of
+/// a gem, nuget.org's `.nupkg` of a NuGet package, a git address; `NOASSERTION` when it does not
+/// say (a Python package's lockfile names its index, not one file of it).
 fn download_location(component: &Component) -> String {
     match (&component.origin, component.ecosystem) {
         (Origin::Registry(source), Ecosystem::Cargo) if source.contains("crates.io") => {
@@ -200,15 +203,54 @@ fn download_location(component: &Component) -> String {
         (Origin::Registry(resolved), Ecosystem::Npm | Ecosystem::Composer) if resolved.starts_with("http") => {
             resolved.clone()
         }
+        (Origin::Registry(proxy), Ecosystem::Go) if proxy.starts_with("http") => {
+            let path = match &component.group {
+                Some(group) => format!("{group}/{}", component.name),
+                None => component.name.clone(),
+            };
+            format!("{}/{}/@v/{}.zip", proxy.trim_end_matches('/'), go_escape(&path), go_escape(&component.version))
+        }
+        (Origin::Registry(remote), Ecosystem::Gem) if remote.contains("rubygems.org") => {
+            let platform = component.purl.split_once("?platform=").map(|(_, platform)| format!("-{platform}"));
+            format!(
+                "https://rubygems.org/downloads/{}-{}{}.gem",
+                component.name,
+                component.version,
+                platform.unwrap_or_default()
+            )
+        }
+        (Origin::Registry(source), Ecosystem::Nuget) if source.contains("nuget.org") => {
+            let id = component.name.to_lowercase();
+            let version = component.version.to_lowercase();
+            format!("https://api.nuget.org/v3-flatcontainer/{id}/{version}/{id}.{version}.nupkg")
+        }
+        (Origin::Git(address), _) if address.starts_with("https://codeload.github.com/") => address.clone(),
         (Origin::Git(address), _) => {
-            // SPDX's form is `git+URL@REVISION`; Cargo writes `git+URL?branch=..#REVISION`.
+            // SPDX's form is `git+URL@REVISION`; Cargo writes `git+URL?branch=..#REVISION`, Yarn
+            // `URL#commit=REVISION`.
             let address = address.strip_prefix("git+").unwrap_or(address);
             let (address, revision) = address.split_once('#').unwrap_or((address, ""));
+            let revision = revision.strip_prefix("commit=").unwrap_or(revision);
             let address = address.split_once('?').map_or(address, |(address, _)| address);
             if revision.is_empty() { format!("git+{address}") } else { format!("git+{address}@{revision}") }
         }
         _ => NOASSERTION.to_owned(),
     }
+}
+
+/// The Go module proxy's escaping of a path or version: each upper-case letter as `!` and its
+/// lower case.
+fn go_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        if character.is_ascii_uppercase() {
+            out.push('!');
+            out.push(character.to_ascii_lowercase());
+        } else {
+            out.push(character);
+        }
+    }
+    out
 }
 
 /// A name made safe for a URI's path (letters, digits, `.`, `-`, `_`).
