@@ -1,6 +1,8 @@
 //! `slipway sbom [PATH] [--format cyclonedx|spdx] [--output FILE]`: a software bill of
-//! materials of a project from its lockfiles (`Cargo.lock`, `package-lock.json`, pinned
-//! `requirements*.txt`), with `slipway-security`, as CycloneDX 1.6 JSON or SPDX 2.3 JSON. Exit
+//! materials of a project from its lockfiles (`Cargo.lock`, `package-lock.json` versions 1 to 3,
+//! `yarn.lock`, `pnpm-lock.yaml`, pinned `requirements*.txt`, `poetry.lock`, `uv.lock`,
+//! `Pipfile.lock`, `composer.lock`, NuGet's `packages.lock.json`, `Gemfile.lock`, `go.mod` with
+//! `go.sum`), with `slipway-security`, as CycloneDX 1.6 JSON or SPDX 2.3 JSON. Exit
 //! status 0 when the BOM was written, 2 for bad input (a malformed lockfile at its
 //! `file:line:col`, a path with no lockfile, an output file that cannot be written).
 
@@ -16,7 +18,9 @@ use crate::output::out;
 #[derive(Args, Debug)]
 pub struct SbomArgs {
     /// A lockfile, or a directory whose lockfiles (Cargo.lock, package-lock.json,
-    /// npm-shrinkwrap.json, requirements*.txt; not its subdirectories') are read.
+    /// npm-shrinkwrap.json, yarn.lock, pnpm-lock.yaml, requirements*.txt, poetry.lock, uv.lock,
+    /// Pipfile.lock, composer.lock, packages.lock.json, Gemfile.lock, go.mod with go.sum; not its
+    /// subdirectories') are read.
     #[arg(default_value = ".")]
     path: PathBuf,
     /// The BOM's format.

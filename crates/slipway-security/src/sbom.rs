@@ -1,12 +1,15 @@
 //! Software bills of materials from lockfiles, read in Rust with no tool shelled out.
 //!
 //! [`inventory`] reads a lockfile, or the lockfiles it knows in a directory (not its
-//! subdirectories): `Cargo.lock` ([`cargo`]), `package-lock.json` and `npm-shrinkwrap.json`
-//! (lockfile versions 1 to 3, [`npm`]), pinned `requirements*.txt` ([`pypi`]), `poetry.lock`
-//! ([`poetry`]), `uv.lock` ([`uv`]) and `Pipfile.lock` ([`pipfile`]). Each package becomes a [`Component`] with its package URL
-//! (purl) and the components it depends on; a malformed lockfile is an error at its
-//! `file:line:col`. [`cyclonedx`] writes the inventory as CycloneDX 1.6 JSON, [`spdx`] as SPDX 2.3
-//! JSON.
+//! subdirectories), each with its own reader: `Cargo.lock` ([`cargo`]); `package-lock.json` and
+//! `npm-shrinkwrap.json` (lockfile versions 1 to 3, [`npm`]), `yarn.lock` (Yarn 1 and Yarn 2+,
+//! [`yarn`]) and `pnpm-lock.yaml` (versions 5 to 9, [`pnpm`]); pinned `requirements*.txt`
+//! ([`pypi`]), `poetry.lock` ([`poetry`]), `uv.lock` ([`uv`]) and `Pipfile.lock` ([`pipfile`]);
+//! `composer.lock` ([`composer`]); NuGet's `packages.lock.json` ([`nuget`]); `Gemfile.lock`
+//! ([`gem`]); `go.mod` with the `go.sum` beside it ([`golang`]). Each package becomes a
+//! [`Component`] with its package URL (purl) and the components it depends on; a malformed
+//! lockfile is an error at its `file:line:col`, never a panic. [`cyclonedx`] writes the inventory
+//! as CycloneDX 1.6 JSON, [`spdx`] as SPDX 2.3 JSON.
 
 pub mod cargo;
 pub mod composer;

@@ -267,3 +267,59 @@ fn download_locations_of_go_gem_and_nuget_packages() {
     );
     assert_eq!(location("pnpm-v9", "js-tokens"), "https://registry.npmjs.org/js-tokens/-/js-tokens-4.0.0.tgz");
 }
+
+/// Bad input is an error or a smaller inventory, never a panic: every reader is given every
+/// prefix of its fixture (cut at each line and mid-line) and the fixture with each line dropped
+/// or doubled.
+#[test]
+fn no_reader_panics_on_truncated_or_mangled_lockfiles() {
+    use slipway_security::sbom::{composer, gem, golang, npm, nuget, pipfile, pnpm, poetry, uv, yarn};
+    type Reader = fn(&str, &str) -> Result<sbom::Lockfile, sbom::SbomError>;
+    let go: Reader = |file, text| golang::read(file, text, Some(("go.sum", text)));
+    let cases: &[(&str, &str, Reader)] = &[
+        ("npm-v1", "package-lock.json", npm::read),
+        ("poetry", "poetry.lock", poetry::read),
+        ("uv", "uv.lock", uv::read),
+        ("pipenv", "Pipfile.lock", pipfile::read),
+        ("yarn-v1", "yarn.lock", yarn::read),
+        ("yarn-berry", "yarn.lock", yarn::read),
+        ("pnpm-v9", "pnpm-lock.yaml", pnpm::read),
+        ("pnpm-v6", "pnpm-lock.yaml", pnpm::read),
+        ("composer", "composer.lock", composer::read),
+        ("nuget", "packages.lock.json", nuget::read),
+        ("bundler", "Gemfile.lock", gem::read),
+        ("go", "go.mod", go),
+        ("go", "go.sum", go),
+    ];
+    let mut tried = 0;
+    for &(dir, lockfile, read) in cases {
+        let path = fixtures().join("sbom").join(dir).join(lockfile);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        let lines: Vec<&str> = text.lines().collect();
+        let mut variants: Vec<String> = Vec::new();
+        let mut end = 0;
+        for line in &lines {
+            variants.push(text[..end].to_owned());
+            let middle = (0..=line.len() / 2).rev().find(|&cut| line.is_char_boundary(cut)).unwrap_or(0);
+            variants.push(format!("{}{}", &text[..end], &line[..middle]));
+            end += line.len() + 1;
+        }
+        for index in 0..lines.len() {
+            let mut dropped = lines.clone();
+            dropped.remove(index);
+            variants.push(dropped.join("\n"));
+            let mut doubled = lines.clone();
+            doubled.insert(index, lines[index]);
+            variants.push(doubled.join("\n"));
+            let mut unindented = lines.clone();
+            unindented[index] = lines[index].trim_start();
+            variants.push(unindented.join("\n"));
+        }
+        for variant in &variants {
+            let outcome = std::panic::catch_unwind(|| read(lockfile, variant));
+            assert!(outcome.is_ok(), "{dir}/{lockfile} panicked on:\n{variant}");
+            tried += 1;
+        }
+    }
+    assert!(tried > 1000, "only {tried} variants");
+}

@@ -1,5 +1,5 @@
-//! Built-in tasks: security. `SlipwaySbom@1` writes an SBOM of the checkout's lockfiles
-//! (CycloneDX 1.6 or SPDX 2.3 JSON) and publishes it as an artifact. `SlipwaySecretScan@1` scans the job's checkout for secrets with
+//! Built-in tasks: security. `SlipwaySbom@1` writes an SBOM of the checkout's lockfiles (Cargo,
+//! npm, Yarn, pnpm, pip, Poetry, uv, Pipenv, Composer, NuGet, Bundler, Go; CycloneDX 1.6 or SPDX 2.3 JSON) and publishes it as an artifact. `SlipwaySecretScan@1` scans the job's checkout for secrets with
 //! `slipway-security` (gitleaks' rules format, Slipway's default rules): its working tree, the
 //! lines a diff adds (`mode: diff`, from `since` or the pull request's target branch, else the
 //! previous commit), or every commit (`mode: history`). It writes a SARIF 2.1.0 report (and the
