@@ -164,7 +164,8 @@ pub fn read(file: &str, text: &str) -> Result<Lockfile, SbomError> {
     let mut components = BTreeMap::new();
     for spec in specs {
         let mut component = spec.component;
-        for dependency in &spec.dependencies {
+        // Bundler itself is never locked as a gem.
+        for dependency in spec.dependencies.iter().filter(|dependency| *dependency != "bundler") {
             match by_name.get(dependency) {
                 Some(purls) => component.depends_on.extend(purls.iter().cloned()),
                 None => lockfile.skipped.push(SkippedLine {
@@ -179,7 +180,7 @@ pub fn read(file: &str, text: &str) -> Result<Lockfile, SbomError> {
         }
         merge(&mut components, component);
     }
-    for (line, name) in direct {
+    for (line, name) in direct.into_iter().filter(|(_, name)| name != "bundler") {
         match by_name.get(&name) {
             Some(purls) => lockfile.direct.extend(purls.iter().cloned()),
             None => lockfile.skipped.push(SkippedLine {
@@ -205,6 +206,7 @@ mod tests {
   branch: main
   specs:
     activesupport (7.2.0.alpha)
+      bundler (>= 1.15.0)
       concurrent-ruby (~> 1.0, >= 1.0.2)
 
 PATH

@@ -23,44 +23,53 @@ const HINT: &str = "regenerate it with `pnpm install --lockfile-only`";
 
 #[derive(Deserialize)]
 struct RawLock {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     importers: BTreeMap<String, RawImporter>,
     #[serde(flatten)]
     top: RawImporter,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     packages: BTreeMap<String, RawPackage>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     snapshots: BTreeMap<String, RawSnapshot>,
 }
 
 #[derive(Deserialize, Default)]
 struct RawImporter {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     dependencies: BTreeMap<String, yaml_serde::Value>,
-    #[serde(default, rename = "optionalDependencies")]
+    #[serde(default, deserialize_with = "nullable", rename = "optionalDependencies")]
     optional_dependencies: BTreeMap<String, yaml_serde::Value>,
-    #[serde(default, rename = "devDependencies")]
+    #[serde(default, deserialize_with = "nullable", rename = "devDependencies")]
     dev_dependencies: BTreeMap<String, yaml_serde::Value>,
 }
 
 #[derive(Deserialize)]
 struct RawPackage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     resolution: BTreeMap<String, yaml_serde::Value>,
     name: Option<String>,
     version: Option<yaml_serde::Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     dependencies: BTreeMap<String, yaml_serde::Value>,
-    #[serde(default, rename = "optionalDependencies")]
+    #[serde(default, deserialize_with = "nullable", rename = "optionalDependencies")]
     optional_dependencies: BTreeMap<String, yaml_serde::Value>,
 }
 
 #[derive(Deserialize, Default)]
 struct RawSnapshot {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     dependencies: BTreeMap<String, yaml_serde::Value>,
-    #[serde(default, rename = "optionalDependencies")]
+    #[serde(default, deserialize_with = "nullable", rename = "optionalDependencies")]
     optional_dependencies: BTreeMap<String, yaml_serde::Value>,
+}
+
+/// A map or list that pnpm may write empty as `key:` (null): empty.
+fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 /// A YAML scalar as text (a version written without quotes may read as a number).
@@ -119,10 +128,13 @@ fn target(name: &str, reference: &str) -> Option<(String, String)> {
         return None;
     }
     let plain = reference.split('(').next().unwrap_or(reference);
-    if plain.starts_with('/') || plain.get(1..).is_some_and(|rest| rest.contains('@')) {
-        identity(plain)
-    } else {
+    // A version (`1.0.0`, version 5's `1.0.0_peer@2.0.0`), else a key: `/name@1.0.0` (6),
+    // `name@1.0.0` (9), `/name/1.0.0` (5).
+    let version = plain.starts_with(|first: char| first.is_ascii_digit()) || !plain.contains('@');
+    if !plain.starts_with('/') && version {
         Some((name.to_owned(), plain.split('_').next().unwrap_or(plain).to_owned()))
+    } else {
+        identity(plain)
     }
 }
 
@@ -430,6 +442,16 @@ packages:
 
     #[test]
     fn version_5_keys_and_malformed_lockfiles() {
+        assert_eq!(
+            target("@typescript-eslint/parser", "5.13.0_eslint@8.10.0+typescript@4.6.2"),
+            Some(("@typescript-eslint/parser".to_owned(), "5.13.0".to_owned()))
+        );
+        assert_eq!(target("a", "/b/1.0.0"), Some(("b".to_owned(), "1.0.0".to_owned())));
+        assert_eq!(target("a", "b@1.0.0(c@2.0.0)"), Some(("b".to_owned(), "1.0.0".to_owned())));
+        assert_eq!(target("a", "link:../a"), None);
+        let empty = read("pnpm-lock.yaml", "lockfileVersion: 5.3\n\nspecifiers:\n\ndependencies:\n\npackages:\n")
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert!(empty.components.is_empty());
         assert_eq!(
             identity("/@babel/core/7.0.0_supports-color@8.0.0"),
             Some(("@babel/core".to_owned(), "7.0.0".to_owned()))

@@ -127,10 +127,8 @@ fn read_classic(file: &str, text: &str) -> Result<Lockfile, SbomError> {
                 let Some(header) = content.strip_suffix(':') else {
                     return Err(wrong(0, "an entry's descriptors must end with `:`".to_owned()));
                 };
+                // A descriptor without a range (`name:`) is the name alone.
                 let descriptors = split_list(header);
-                if let Some(bad) = descriptors.iter().find(|descriptor| split_descriptor(descriptor).is_none()) {
-                    return Err(wrong(0, format!("`{bad}` is not a `name@range` descriptor")));
-                }
                 entries.push(Entry {
                     line: index + 1,
                     descriptors,
@@ -468,11 +466,8 @@ __metadata:
             classic.starts_with("yarn.lock:2:4: not a valid yarn.lock: unexpected indentation of 3 spaces"),
             "{classic}"
         );
-        let classic = error("left-pad:\n  version \"1.3.0\"\n");
-        assert!(
-            classic.starts_with("yarn.lock:1:1: not a valid yarn.lock: `left-pad` is not a `name@range` descriptor"),
-            "{classic}"
-        );
+        let bare = read("yarn.lock", "left-pad:\n  version \"1.3.0\"\n").unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(bare.components[0].purl, "pkg:npm/left-pad@1.3.0");
         let berry = error("__metadata:\n  version: 8\n\n\"a@npm:1\":\n  version: [1\n");
         assert!(berry.starts_with("yarn.lock:6:1: not a valid yarn.lock:"), "{berry}");
         let berry = error("__metadata:\n  version: 8\n\n\"a@npm:1\":\n  resolution: [1]\n");
