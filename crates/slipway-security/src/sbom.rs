@@ -194,6 +194,9 @@ pub struct Lockfile {
     pub direct: Vec<String>,
     /// Lines not made components.
     pub skipped: Vec<SkippedLine>,
+    /// Whether `direct` was inferred, because the lockfile does not record the project's own
+    /// dependencies (the components nothing depends on were taken).
+    pub inferred_direct: bool,
 }
 
 /// Everything read from one path.
@@ -335,7 +338,88 @@ pub fn read_lockfile(file: &Path) -> Result<Lockfile, SbomError> {
         }
     };
     let text = std::fs::read_to_string(file).map_err(|source| SbomError::Read { path: shown.clone(), source })?;
-    reader(&shown, &text)
+    let mut lockfile = reader(&shown, &text)?;
+    let manifest = match name {
+        "package-lock.json" | "npm-shrinkwrap.json" | "yarn.lock" => Some(("package.json", PACKAGE_JSON)),
+        "composer.lock" => Some(("composer.json", COMPOSER_JSON)),
+        _ => None,
+    };
+    if let Some((manifest, sections)) = manifest.filter(|_| lockfile.inferred_direct) {
+        let manifest = file.with_file_name(manifest);
+        if manifest.is_file() {
+            let shown = manifest.display().to_string();
+            let text =
+                std::fs::read_to_string(&manifest).map_err(|source| SbomError::Read { path: shown.clone(), source })?;
+            apply_manifest(&mut lockfile, &shown, &text, sections)?;
+        }
+    }
+    Ok(lockfile)
+}
+
+/// `package.json`'s sections of dependencies, and whether each is for development only.
+const PACKAGE_JSON: &[(&str, bool)] =
+    &[("dependencies", false), ("optionalDependencies", false), ("peerDependencies", false), ("devDependencies", true)];
+/// `composer.json`'s sections of requirements, and whether each is for development only.
+const COMPOSER_JSON: &[(&str, bool)] = &[("require", false), ("require-dev", true)];
+
+/// The project's direct dependencies from its manifest beside a lockfile that does not record
+/// them (`package.json` beside a `package-lock.json` version 1 or a Yarn 1 `yarn.lock`,
+/// `composer.json` beside a `composer.lock`): the components of the names its `sections` list
+/// (the one the lockfile took as direct, where several versions of a name are locked). When the
+/// lockfile marks nothing development-only, what only the development sections reach is.
+fn apply_manifest(lockfile: &mut Lockfile, file: &str, text: &str, sections: &[(&str, bool)]) -> Result<(), SbomError> {
+    let manifest: serde_json::Value = serde_json::from_str(text).map_err(|error| {
+        json_invalid(file, &error, "manifest", "fix its JSON, or remove it to infer the direct dependencies")
+    })?;
+    let full_name = |component: &Component| match &component.group {
+        Some(group) => format!("{group}/{}", component.name),
+        None => component.name.clone(),
+    };
+    let mut runtime = Vec::new();
+    let mut direct = Vec::new();
+    for &(section, development) in sections {
+        let Some(names) = manifest.get(section).and_then(serde_json::Value::as_object) else { continue };
+        for name in names.keys() {
+            let name = if sections == COMPOSER_JSON { name.to_lowercase() } else { name.clone() };
+            let candidates: Vec<&Component> =
+                lockfile.components.iter().filter(|component| full_name(component) == name).collect();
+            let inferred: Vec<&Component> =
+                candidates.iter().copied().filter(|component| lockfile.direct.contains(&component.purl)).collect();
+            let chosen = if inferred.is_empty() { candidates } else { inferred };
+            for component in chosen {
+                direct.push(component.purl.clone());
+                if !development {
+                    runtime.push(component.purl.clone());
+                }
+            }
+        }
+    }
+    if direct.is_empty() {
+        return Ok(());
+    }
+    if lockfile.components.iter().all(|component| !component.development) {
+        let edges: std::collections::BTreeMap<&str, &[String]> = lockfile
+            .components
+            .iter()
+            .map(|component| (component.purl.as_str(), component.depends_on.as_slice()))
+            .collect();
+        let mut reached = std::collections::BTreeSet::new();
+        let mut stack = runtime;
+        while let Some(purl) = stack.pop() {
+            if let Some(next) = edges.get(purl.as_str()) {
+                stack.extend(next.iter().cloned());
+            }
+            reached.insert(purl);
+        }
+        for component in &mut lockfile.components {
+            component.development = !reached.contains(&component.purl);
+        }
+    }
+    direct.sort();
+    direct.dedup();
+    lockfile.direct = direct;
+    lockfile.inferred_direct = false;
+    Ok(())
 }
 
 /// An [`SbomError::Invalid`] at byte `offset` of `text`.

@@ -323,3 +323,22 @@ fn no_reader_panics_on_truncated_or_mangled_lockfiles() {
     }
     assert!(tried > 1000, "only {tried} variants");
 }
+
+/// A lockfile that does not record the project's own dependencies takes them from the manifest
+/// beside it (`package.json`, `composer.json`); Yarn 1 then knows what only development reaches.
+#[test]
+fn direct_dependencies_come_from_the_manifest_beside_the_lockfile() {
+    let yarn =
+        sbom::read_lockfile(&fixtures().join("sbom/yarn-v1/yarn.lock")).unwrap_or_else(|error| panic!("{error}"));
+    assert!(!yarn.inferred_direct);
+    assert_eq!(yarn.direct, ["pkg:npm/%40babel/code-frame@7.12.13", "pkg:npm/string-width@4.2.3"]);
+    let development: Vec<&str> = yarn.components.iter().filter(|c| c.development).map(|c| c.purl.as_str()).collect();
+    assert_eq!(development, ["pkg:npm/string-width@4.2.3"]);
+    let composer =
+        sbom::read_lockfile(&fixtures().join("sbom/composer/composer.lock")).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(composer.direct, ["pkg:composer/monolog/monolog@3.5.0", "pkg:composer/phpunit/php-timer@6.0.0"]);
+    // Without a manifest: the packages nothing depends on.
+    let npm = sbom::read_lockfile(&fixtures().join("sbom/npm-v1/package-lock.json"))
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert!(npm.inferred_direct);
+}

@@ -7,8 +7,8 @@
 //! repository at its `reference`, or a `path` beside the lockfile). Its `require` is resolved by
 //! name to the packages of the lockfile, and to those that `replace` or `provide` a name;
 //! platform requirements (`php`, `ext-*`, `lib-*`, `composer-*-api`) are not packages. The
-//! lockfile does not record the project's own requirements (`composer.json` does): the packages
-//! nothing requires are taken as its direct ones.
+//! lockfile does not record the project's own requirements: the `composer.json` beside it names
+//! them when there is one, else the packages nothing requires are taken as its direct ones.
 
 use std::collections::BTreeMap;
 
@@ -157,6 +157,7 @@ pub fn read(file: &str, text: &str) -> Result<Lockfile, SbomError> {
     }
     lockfile.components = components.into_values().collect();
     lockfile.direct = roots(&lockfile.components);
+    lockfile.inferred_direct = true;
     Ok(lockfile)
 }
 

@@ -14,8 +14,9 @@
 //! with the packages nested under it; a package's `requires` are resolved as Node does, from its
 //! own nested `dependencies` up to the top. An alias (`"version": "npm:real@1.0.0"`) is the real
 //! package; a git dependency's version is its commit. Version 1 does not record the project's
-//! own dependencies: the top-level packages that no other package requires are taken as its
-//! direct ones. A local package (`file:`) is reported as skipped.
+//! own dependencies: the `package.json` beside the lockfile names them when there is one (see
+//! [`super::read_lockfile`]), else the top-level packages that no other package requires are
+//! taken as its direct ones. A local package (`file:`) is reported as skipped.
 
 use std::collections::BTreeMap;
 
@@ -248,6 +249,7 @@ fn read_v1(file: &str, text: &str, top: &BTreeMap<String, V1Package>) -> Lockfil
         .map(|(_, (name, version, _))| purl(name, version))
         .collect();
     lockfile.direct = roots(&lockfile.components).into_iter().filter(|purl| top_level.contains(purl)).collect();
+    lockfile.inferred_direct = true;
     lockfile
 }
 

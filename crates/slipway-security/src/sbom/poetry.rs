@@ -131,6 +131,7 @@ pub fn read(file: &str, text: &str) -> Result<Lockfile, SbomError> {
     }
     lockfile.components = components.into_values().collect();
     lockfile.direct = roots(&lockfile.components);
+    lockfile.inferred_direct = true;
     Ok(lockfile)
 }
 

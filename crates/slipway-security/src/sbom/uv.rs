@@ -143,6 +143,7 @@ pub fn read(file: &str, text: &str) -> Result<Lockfile, SbomError> {
         merge(&mut components, component);
     }
     lockfile.components = components.into_values().collect();
+    lockfile.inferred_direct = members.is_empty();
     lockfile.direct = if members.is_empty() {
         roots(&lockfile.components)
     } else {

@@ -14,7 +14,9 @@
 //! `dependencies` and `optionalDependencies` are resolved through the descriptors (`name@range`)
 //! that head the entries. Yarn 2's workspaces (`@workspace:`) are the project's own packages,
 //! `path` components and its direct dependencies; Yarn 1 does not record the project's own
-//! dependencies, so the packages nothing depends on are taken as its direct ones.
+//! dependencies: the `package.json` beside the lockfile names them when there is one (and what
+//! only its `devDependencies` reach is development-only), else the packages nothing depends on
+//! are taken as its direct ones.
 
 use std::collections::BTreeMap;
 
@@ -324,6 +326,7 @@ fn resolve(file: &str, entries: &[Entry], berry: bool) -> Lockfile {
         merge(&mut components, component);
     }
     lockfile.components = components.into_values().collect();
+    lockfile.inferred_direct = workspaces.is_empty();
     lockfile.direct = if workspaces.is_empty() { roots(&lockfile.components) } else { workspaces };
     lockfile.direct.sort();
     lockfile.direct.dedup();
