@@ -340,64 +340,158 @@ pub fn read_lockfile(file: &Path) -> Result<Lockfile, SbomError> {
     let text = std::fs::read_to_string(file).map_err(|source| SbomError::Read { path: shown.clone(), source })?;
     let mut lockfile = reader(&shown, &text)?;
     let manifest = match name {
-        "package-lock.json" | "npm-shrinkwrap.json" | "yarn.lock" => Some(("package.json", PACKAGE_JSON)),
-        "composer.lock" => Some(("composer.json", COMPOSER_JSON)),
+        "package-lock.json" | "npm-shrinkwrap.json" | "yarn.lock" => Some(Manifest::PackageJson),
+        "composer.lock" => Some(Manifest::ComposerJson),
+        "poetry.lock" => Some(Manifest::Pyproject),
+        "Pipfile.lock" => Some(Manifest::Pipfile),
         _ => None,
     };
-    if let Some((manifest, sections)) = manifest.filter(|_| lockfile.inferred_direct) {
-        let manifest = file.with_file_name(manifest);
-        if manifest.is_file() {
-            let shown = manifest.display().to_string();
+    if let Some(manifest) = manifest.filter(|_| lockfile.inferred_direct) {
+        let path = file.with_file_name(manifest.file_name());
+        if path.is_file() {
+            let shown = path.display().to_string();
             let text =
-                std::fs::read_to_string(&manifest).map_err(|source| SbomError::Read { path: shown.clone(), source })?;
-            apply_manifest(&mut lockfile, &shown, &text, sections)?;
+                std::fs::read_to_string(&path).map_err(|source| SbomError::Read { path: shown.clone(), source })?;
+            let names = manifest.names(&shown, &text)?;
+            apply_manifest(&mut lockfile, &names, matches!(manifest, Manifest::PackageJson));
         }
     }
     Ok(lockfile)
 }
 
-/// `package.json`'s sections of dependencies, and whether each is for development only.
-const PACKAGE_JSON: &[(&str, bool)] =
-    &[("dependencies", false), ("optionalDependencies", false), ("peerDependencies", false), ("devDependencies", true)];
-/// `composer.json`'s sections of requirements, and whether each is for development only.
-const COMPOSER_JSON: &[(&str, bool)] = &[("require", false), ("require-dev", true)];
+/// The manifest beside a lockfile that does not record the project's own dependencies.
+#[derive(Clone, Copy)]
+enum Manifest {
+    /// `package.json`, beside a `package-lock.json` version 1 or a Yarn 1 `yarn.lock`.
+    PackageJson,
+    /// `composer.json`, beside a `composer.lock`.
+    ComposerJson,
+    /// `pyproject.toml`, beside a `poetry.lock`.
+    Pyproject,
+    /// `Pipfile`, beside a `Pipfile.lock`.
+    Pipfile,
+}
 
-/// The project's direct dependencies from its manifest beside a lockfile that does not record
-/// them (`package.json` beside a `package-lock.json` version 1 or a Yarn 1 `yarn.lock`,
-/// `composer.json` beside a `composer.lock`): the components of the names its `sections` list
-/// (the one the lockfile took as direct, where several versions of a name are locked). When the
-/// lockfile marks nothing development-only, what only the development sections reach is.
-fn apply_manifest(lockfile: &mut Lockfile, file: &str, text: &str, sections: &[(&str, bool)]) -> Result<(), SbomError> {
-    let manifest: serde_json::Value = serde_json::from_str(text).map_err(|error| {
-        json_invalid(file, &error, "manifest", "fix its JSON, or remove it to infer the direct dependencies")
-    })?;
+impl Manifest {
+    fn file_name(self) -> &'static str {
+        match self {
+            Self::PackageJson => "package.json",
+            Self::ComposerJson => "composer.json",
+            Self::Pyproject => "pyproject.toml",
+            Self::Pipfile => "Pipfile",
+        }
+    }
+
+    /// The package names it lists (as the lockfile's components name them), each with whether
+    /// it is for development only.
+    fn names(self, file: &str, text: &str) -> Result<Vec<(String, bool)>, SbomError> {
+        let hint = "fix it, or remove it to infer the direct dependencies";
+        let mut names = Vec::new();
+        if matches!(self, Self::PackageJson | Self::ComposerJson) {
+            let manifest: serde_json::Value =
+                serde_json::from_str(text).map_err(|error| json_invalid(file, &error, self.file_name(), hint))?;
+            let sections: &[(&str, bool)] = if matches!(self, Self::PackageJson) {
+                &[
+                    ("dependencies", false),
+                    ("optionalDependencies", false),
+                    ("peerDependencies", false),
+                    ("devDependencies", true),
+                ]
+            } else {
+                &[("require", false), ("require-dev", true)]
+            };
+            for &(section, development) in sections {
+                let Some(listed) = manifest.get(section).and_then(serde_json::Value::as_object) else { continue };
+                for name in listed.keys() {
+                    let name = if matches!(self, Self::ComposerJson) { name.to_lowercase() } else { name.clone() };
+                    names.push((name, development));
+                }
+            }
+            return Ok(names);
+        }
+        let manifest: toml::Value =
+            toml::from_str(text).map_err(|error| toml_invalid(file, text, &error, self.file_name(), hint))?;
+        let mut add = |listed: Vec<String>, development: bool| {
+            names.extend(
+                listed.into_iter().filter(|name| name != "python").map(|name| (pypi::normalise(&name), development)),
+            );
+        };
+        if matches!(self, Self::Pipfile) {
+            add(toml_keys(manifest.get("packages")), false);
+            add(toml_keys(manifest.get("dev-packages")), true);
+            return Ok(names);
+        }
+        let project = manifest.get("project");
+        add(requirement_names(project.and_then(|project| project.get("dependencies"))), false);
+        let optional = project.and_then(|project| project.get("optional-dependencies")).and_then(toml::Value::as_table);
+        for extra in optional.into_iter().flat_map(|table| table.values()) {
+            add(requirement_names(Some(extra)), false);
+        }
+        let groups = manifest.get("dependency-groups").and_then(toml::Value::as_table);
+        for group in groups.into_iter().flat_map(|table| table.values()) {
+            add(requirement_names(Some(group)), true);
+        }
+        let poetry = manifest.get("tool").and_then(|tool| tool.get("poetry"));
+        add(toml_keys(poetry.and_then(|poetry| poetry.get("dependencies"))), false);
+        add(toml_keys(poetry.and_then(|poetry| poetry.get("dev-dependencies"))), true);
+        let poetry_groups = poetry.and_then(|poetry| poetry.get("group")).and_then(toml::Value::as_table);
+        for (group, table) in poetry_groups.into_iter().flatten() {
+            add(toml_keys(table.get("dependencies")), group != "main");
+        }
+        Ok(names)
+    }
+}
+
+/// The keys of a TOML table (none when it is not one).
+fn toml_keys(value: Option<&toml::Value>) -> Vec<String> {
+    value.and_then(toml::Value::as_table).map(|table| table.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// The names of a TOML array of PEP 508 requirements (what comes before each one's extras,
+/// version or marker).
+fn requirement_names(value: Option<&toml::Value>) -> Vec<String> {
+    value
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|requirement| {
+            let text = requirement.as_str()?.trim();
+            let end = text
+                .find(|character: char| !(character.is_ascii_alphanumeric() || matches!(character, '.' | '-' | '_')))
+                .unwrap_or(text.len());
+            (end > 0).then(|| text[..end].to_owned())
+        })
+        .collect()
+}
+
+/// The project's direct dependencies from the names its manifest lists (each name's component
+/// the one the lockfile took as direct where several versions of it are locked, else every
+/// version). With `mark_development`, when the lockfile marks nothing development-only, what
+/// only the development names reach is.
+fn apply_manifest(lockfile: &mut Lockfile, names: &[(String, bool)], mark_development: bool) {
     let full_name = |component: &Component| match &component.group {
         Some(group) => format!("{group}/{}", component.name),
         None => component.name.clone(),
     };
     let mut runtime = Vec::new();
     let mut direct = Vec::new();
-    for &(section, development) in sections {
-        let Some(names) = manifest.get(section).and_then(serde_json::Value::as_object) else { continue };
-        for name in names.keys() {
-            let name = if sections == COMPOSER_JSON { name.to_lowercase() } else { name.clone() };
-            let candidates: Vec<&Component> =
-                lockfile.components.iter().filter(|component| full_name(component) == name).collect();
-            let inferred: Vec<&Component> =
-                candidates.iter().copied().filter(|component| lockfile.direct.contains(&component.purl)).collect();
-            let chosen = if inferred.is_empty() { candidates } else { inferred };
-            for component in chosen {
-                direct.push(component.purl.clone());
-                if !development {
-                    runtime.push(component.purl.clone());
-                }
+    for (name, development) in names {
+        let candidates: Vec<&Component> =
+            lockfile.components.iter().filter(|component| full_name(component) == *name).collect();
+        let inferred: Vec<&Component> =
+            candidates.iter().copied().filter(|component| lockfile.direct.contains(&component.purl)).collect();
+        let chosen = if inferred.is_empty() { candidates } else { inferred };
+        for component in chosen {
+            direct.push(component.purl.clone());
+            if !development {
+                runtime.push(component.purl.clone());
             }
         }
     }
     if direct.is_empty() {
-        return Ok(());
+        return;
     }
-    if lockfile.components.iter().all(|component| !component.development) {
+    if mark_development && lockfile.components.iter().all(|component| !component.development) {
         let edges: std::collections::BTreeMap<&str, &[String]> = lockfile
             .components
             .iter()
@@ -406,7 +500,7 @@ fn apply_manifest(lockfile: &mut Lockfile, file: &str, text: &str, sections: &[(
         let mut reached = std::collections::BTreeSet::new();
         let mut stack = runtime;
         while let Some(purl) = stack.pop() {
-            if let Some(next) = edges.get(purl.as_str()) {
+            if let Some(next) = edges.get(purl.as_str()).filter(|_| !reached.contains(&purl)) {
                 stack.extend(next.iter().cloned());
             }
             reached.insert(purl);
@@ -419,7 +513,6 @@ fn apply_manifest(lockfile: &mut Lockfile, file: &str, text: &str, sections: &[(
     direct.dedup();
     lockfile.direct = direct;
     lockfile.inferred_direct = false;
-    Ok(())
 }
 
 /// An [`SbomError::Invalid`] at byte `offset` of `text`.

@@ -337,6 +337,22 @@ fn direct_dependencies_come_from_the_manifest_beside_the_lockfile() {
     let composer =
         sbom::read_lockfile(&fixtures().join("sbom/composer/composer.lock")).unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(composer.direct, ["pkg:composer/monolog/monolog@3.5.0", "pkg:composer/phpunit/php-timer@6.0.0"]);
+    let poetry =
+        sbom::read_lockfile(&fixtures().join("sbom/poetry/poetry.lock")).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        poetry.direct,
+        ["pkg:pypi/certifi@2025.1.31", "pkg:pypi/pytest@8.3.4", "pkg:pypi/requests-toolbelt@1.0.0"]
+    );
+    let pipenv =
+        sbom::read_lockfile(&fixtures().join("sbom/pipenv/Pipfile.lock")).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        pipenv.direct,
+        [
+            "pkg:pypi/iniconfig@2.0.0",
+            "pkg:pypi/toolbelt@c73ad2c204a2e0cd5617a836ac536d5e06778ab0",
+            "pkg:pypi/typing-extensions@4.12.2"
+        ]
+    );
     // Without a manifest: the packages nothing depends on.
     let npm = sbom::read_lockfile(&fixtures().join("sbom/npm-v1/package-lock.json"))
         .unwrap_or_else(|error| panic!("{error}"));

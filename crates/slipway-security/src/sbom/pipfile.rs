@@ -7,7 +7,9 @@
 //! `_meta.sources` (PyPI otherwise); one pinned to a git revision is a `git` component at that
 //! revision; a local path or an editable install is the project's own and is reported as
 //! skipped. Only `develop` and other categories than `default` make a package
-//! development-only. The lockfile has no dependency graph: every component is a direct one.
+//! development-only. The lockfile has no dependency graph and does not tell the project's own
+//! dependencies from the others: the `Pipfile` beside it names them when there is one (its
+//! `packages` and `dev-packages`), else every component is taken as a direct one.
 
 use std::collections::BTreeMap;
 
@@ -104,6 +106,7 @@ pub fn read(file: &str, text: &str) -> Result<Lockfile, SbomError> {
     lockfile.components = components.into_values().collect();
     lockfile.direct.sort();
     lockfile.direct.dedup();
+    lockfile.inferred_direct = true;
     Ok(lockfile)
 }
 

@@ -8,8 +8,10 @@
 //! `[package.dependencies]` are resolved by normal name to the packages of the lockfile (every
 //! version of that name, when markers lock more than one). A package is development-only when
 //! its `category` is `dev` (lock-version 1) or its `groups` do not include `main` (Poetry 2).
-//! The lockfile does not record the project's own dependencies (`pyproject.toml` does): the
-//! packages no other package depends on are taken as its direct ones.
+//! The lockfile does not record the project's own dependencies: the `pyproject.toml` beside it
+//! names them when there is one (`[project]`'s dependencies and optional ones,
+//! `[dependency-groups]`, `[tool.poetry]`'s dependencies and groups), else the packages no other
+//! package depends on are taken as its direct ones.
 
 use std::collections::BTreeMap;
 
