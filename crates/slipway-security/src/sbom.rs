@@ -673,6 +673,32 @@ mod tests {
     }
 
     #[test]
+    fn a_manifest_marks_what_only_development_reaches_even_through_a_cycle() {
+        let component = |name: &str, depends_on: &[&str]| {
+            let mut component = npm::component(name, "1.0.0", Origin::Registry(String::new()), Vec::new());
+            component.depends_on = depends_on.iter().map(|name| format!("pkg:npm/{name}@1.0.0")).collect();
+            component
+        };
+        let mut lockfile = Lockfile {
+            components: vec![
+                component("a", &["b"]),
+                component("b", &["a"]),
+                component("c", &["b"]),
+                component("d", &[]),
+            ],
+            direct: vec!["pkg:npm/c@1.0.0".to_owned(), "pkg:npm/d@1.0.0".to_owned()],
+            skipped: Vec::new(),
+            inferred_direct: true,
+        };
+        apply_manifest(&mut lockfile, &[("a".to_owned(), false), ("d".to_owned(), true)], true);
+        assert_eq!(lockfile.direct, ["pkg:npm/a@1.0.0", "pkg:npm/d@1.0.0"]);
+        let development: Vec<&str> =
+            lockfile.components.iter().filter(|c| c.development).map(|c| c.name.as_str()).collect();
+        assert_eq!(development, ["c", "d"]);
+        assert!(!lockfile.inferred_direct);
+    }
+
+    #[test]
     fn a_directory_without_lockfiles_says_what_is_read() {
         let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
         let error = inventory(dir.path()).err().map(|error| error.to_string()).unwrap_or_default();
