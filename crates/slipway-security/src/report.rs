@@ -21,7 +21,7 @@ pub fn json(report: &Report) -> String {
 }
 
 /// `path` as a relative URI reference (`%`-encoding what a URI cannot hold).
-fn uri(path: &str) -> String {
+pub(crate) fn uri(path: &str) -> String {
     let mut encoded = String::with_capacity(path.len());
     for byte in path.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&byte) {
