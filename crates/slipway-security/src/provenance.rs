@@ -3,7 +3,7 @@
 //! For each artifact a run publishes, the server states how it was made as an in-toto
 //! [Statement v1](https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md) whose
 //! predicate is [SLSA provenance v1](https://slsa.dev/spec/v1.1/provenance) ([`statement`]:
-//! the types, and [`statement::statement`], a pure constructor from a plain
+//! the types, and [`statement()`], a pure constructor from a plain
 //! [`ProvenanceInput`]). The statement's subjects are the artifact's files with their SHA-256
 //! digests ([`digest`] makes them from a file or a directory, in a fixed order). The statement is
 //! the payload of a [DSSE](https://github.com/secure-systems-lab/dsse) envelope signed with
@@ -31,7 +31,7 @@ pub use dsse::{
 pub use keys::{KeyRing, KeyRingError, KeySet, KeySetError, KeyStatus, PublicKeyEntry, WELL_KNOWN_KEYS_PATH, key_id};
 pub use statement::{
     BUILD_TYPE, InputError, PipelineRef, Provenance, ProvenanceInput, ResourceDescriptor, SLSA_PROVENANCE_V1,
-    STATEMENT_TYPE, Statement, Subject, TaskUsed,
+    STATEMENT_TYPE, Statement, Subject, TaskUsed, statement,
 };
 pub use verify::{
     Check, CheckKind, CheckStatus, MIN_COMMIT_PREFIX, Policy, Verdict, Verification, VerifyError, verify,

@@ -338,9 +338,12 @@ fn check_subjects(statement: &Statement, artifact: &ArtifactDigests) -> Check {
         return failed(CheckKind::Subjects, problems.join("\n"));
     }
     match (artifact.kind, artifact.subjects.as_slice()) {
+        (ArtifactKind::File, [file]) if subjects.len() == 1 => {
+            passed(CheckKind::Subjects, format!("{} matches the statement's sha256 digest", file.name))
+        }
         (ArtifactKind::File, [file]) => passed(
             CheckKind::Subjects,
-            format!("{} matches its sha256 digest ({} of the statement's {} subjects)", file.name, 1, subjects.len()),
+            format!("{} matches its sha256 digest (one of the statement's {} subjects)", file.name, subjects.len()),
         ),
         _ => passed(
             CheckKind::Subjects,
