@@ -18,6 +18,7 @@ mod policy;
 mod run;
 mod sbom;
 mod scan;
+mod scan_vulns;
 mod serve;
 mod verify;
 
@@ -75,8 +76,9 @@ enum Command {
     Analysis(analysis::AnalysisArgs),
     /// Security scans: `scan secrets` finds keys, tokens and passwords in files and git history.
     Scan(scan::ScanArgs),
-    /// A software bill of materials (CycloneDX 1.6 JSON) from a project's lockfiles: Cargo.lock,
-    /// package-lock.json, pinned requirements*.txt. Exit 0 written, 2 bad input.
+    /// A software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON) from a project's lockfiles
+    /// (Cargo, npm, Yarn, pnpm, pip, Poetry, uv, Pipenv, Go, NuGet, Bundler, Composer). Exit 0
+    /// written, 2 bad input.
     Sbom(sbom::SbomArgs),
     /// The offline OSV vulnerability database: `osv import` of OSV's per-ecosystem zip exports.
     Osv(osv::OsvArgs),

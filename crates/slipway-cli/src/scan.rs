@@ -2,7 +2,8 @@
 //! [--format text|json|sarif] [--redact N]`: secret scanning outside pipelines, with
 //! `slipway-security`. Exit status 0 when nothing is found, 1 with findings, 2 for bad input (a
 //! rules file's mistake with its `file:line:col`, a baseline that is not a report, a path or a
-//! revision that is not there).
+//! revision that is not there). `slipway scan vulns` (in `scan_vulns.rs`) matches a project's
+//! packages against the offline OSV database.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +26,10 @@ enum ScanCommand {
     /// commit of a repository's history; rules in gitleaks' format. Exit 0 none, 1 found, 2 bad
     /// input.
     Secrets(SecretsArgs),
+    /// Find known vulnerabilities of a project's packages (its lockfiles, or an SBOM) in the
+    /// offline OSV database (`slipway osv import`). Exit 0 none at or above --fail-on, 1 some, 2
+    /// bad input.
+    Vulns(crate::scan_vulns::VulnsArgs),
 }
 
 /// `slipway scan secrets`.
@@ -81,6 +86,7 @@ enum Format {
 pub fn scan_command(args: &ScanArgs) -> ExitCode {
     match &args.command {
         ScanCommand::Secrets(args) => secrets(args),
+        ScanCommand::Vulns(args) => crate::scan_vulns::vulns_command(args),
     }
 }
 
