@@ -164,7 +164,7 @@ warn contains "no SBOM" if not input.sbom
         assert!(!decision.allowed);
         assert_eq!(
             decision.messages(),
-            ["CVE-2026-1 is critical", "only main deploys to production, not refs/heads/feature"]
+            ["only main deploys to production, not refs/heads/feature", "CVE-2026-1 is critical"]
         );
         assert_eq!(decision.warnings.len(), 1);
 
