@@ -29,6 +29,8 @@ use serde::Serialize;
 use crate::sbom::{self, Component, Ecosystem, Inventory, Origin, SbomError};
 pub use db::Database;
 pub use ignore::{Ignore, IgnoreFile};
+/// The time ignores expire against (re-exported so callers need not depend on `jiff`).
+pub use jiff::Timestamp;
 pub use severity::{Rating, Severity};
 
 /// Why a vulnerability command could not do its work (bad input: exit status 2).
