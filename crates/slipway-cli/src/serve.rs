@@ -56,6 +56,11 @@ pub struct ServeArgs {
     /// The nginx binary [default: nginx on the PATH, or /usr/sbin/nginx].
     #[arg(long, value_name = "PATH")]
     pub nginx_binary: Option<PathBuf>,
+    /// The server's address as people and agents reach it (`https://ci.example.com`): the builder
+    /// named in the provenance it signs for what runs publish, which `slipway verify --builder`
+    /// checks [default: http:// and the address it listens on].
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     /// On a first start, do not register the repository's example pipeline.
     #[arg(long)]
     pub no_example: bool,
@@ -163,6 +168,7 @@ pub fn serve_command(args: &ServeArgs) -> ExitCode {
     let options = ServeOptions {
         data_dir,
         listen: args.listen,
+        public_url: args.public_url.clone(),
         database: args.database.clone(),
         workers: args.local_agents.map(|agents| agents as usize),
         poll_interval: Some(std::time::Duration::from_secs(args.poll_interval)),

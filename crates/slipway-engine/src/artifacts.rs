@@ -89,9 +89,12 @@ pub fn safe_relative_path(path: &str) -> Result<String, ArtifactError> {
     if parts.is_empty() { Err(invalid()) } else { Ok(parts.join("/")) }
 }
 
-/// Records an artifact whose files are stored as blobs.
+/// Records an artifact whose files are stored as blobs, with its signed provenance when the
+/// server can sign it (see [`crate::provenance`]; when it cannot, the artifact is recorded
+/// without, and why is logged).
 async fn record(
     store: &Store,
+    blobs: &BlobStore,
     run: RunId,
     job: Option<JobId>,
     manifest: &ArtifactManifest,
@@ -99,6 +102,16 @@ async fn record(
     let mut digests: Vec<String> = manifest.files.iter().map(|file| file.digest.clone()).collect();
     digests.sort();
     digests.dedup();
+    let provenance = match blobs.root().parent() {
+        Some(data_dir) => match crate::provenance::sign(store, data_dir, run, manifest).await {
+            Ok(envelope) => Some(envelope),
+            Err(reason) => {
+                tracing::warn!(run = run.get(), artifact = %manifest.name, %reason, "the artifact is recorded without signed provenance");
+                None
+            }
+        },
+        None => None,
+    };
     let artifact = NewArtifact {
         run,
         job,
@@ -108,7 +121,7 @@ async fn record(
         blobs: digests,
         files: i64::try_from(manifest.files.len()).unwrap_or(i64::MAX),
         bytes: i64::try_from(manifest.bytes()).unwrap_or(i64::MAX),
-        provenance: None,
+        provenance,
     };
     Ok(store.record_artifact(&artifact).await?)
 }
@@ -140,6 +153,7 @@ pub async fn ingest_directory(
 ) -> Result<Artifact, ArtifactError> {
     check_artifact_name(name)?;
     let _writing = BlobStore::writing().await;
+    let keeper = blobs.clone();
     let (root, blobs, name) = (directory.to_path_buf(), blobs.clone(), name.to_owned());
     let manifest = blocking(move || {
         let mut files = Vec::new();
@@ -153,7 +167,7 @@ pub async fn ingest_directory(
         Ok(manifest)
     })
     .await?;
-    record(store, run, job, &manifest).await
+    record(store, &keeper, run, job, &manifest).await
 }
 
 /// Lists the regular files under `directory` as (artifact path, file, executable), refusing links.
@@ -198,6 +212,7 @@ pub async fn ingest_local_store(
     let recorded: HashMap<String, String> =
         store.artifacts_of_run(run).await?.into_iter().map(|artifact| (artifact.name, artifact.digest)).collect();
     let _writing = BlobStore::writing().await;
+    let keeper = blobs.clone();
     let (blobs, reader) = (blobs.clone(), local.clone());
     let manifests = blocking(move || {
         let mut changed = Vec::new();
@@ -216,7 +231,7 @@ pub async fn ingest_local_store(
     .await?;
     let mut ingested = Vec::with_capacity(manifests.len());
     for manifest in &manifests {
-        ingested.push(record(store, run, job, manifest).await?);
+        ingested.push(record(store, &keeper, run, job, manifest).await?);
     }
     Ok(ingested)
 }

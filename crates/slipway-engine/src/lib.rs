@@ -27,6 +27,7 @@ pub mod hooks;
 pub mod launch;
 pub mod local_agents;
 pub mod orchestrator;
+pub mod provenance;
 pub mod reruns;
 pub mod retention;
 pub mod run_number;

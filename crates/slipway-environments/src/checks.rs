@@ -26,6 +26,8 @@ pub const KINDS: &[(&str, bool)] = &[
     ("invokeRestApi", true),
     ("queryMetrics", true),
     ("requiredTemplate", true),
+    ("verifyProvenance", true),
+    ("policy", true),
 ];
 
 /// The last of [`CheckSettings::phase`]'s values.
@@ -49,6 +51,11 @@ pub enum CheckSettings {
     QueryMetrics(crate::dynamic::QueryMetricsSettings),
     /// The pipeline must extend one of these templates.
     RequiredTemplate(RequiredTemplateSettings),
+    /// The run's artifacts must carry valid provenance signed by this server for this
+    /// repository and commit.
+    VerifyProvenance(VerifyProvenanceSettings),
+    /// Rego policies (conftest's conventions) must not deny the deployment.
+    Policy(PolicySettings),
 }
 
 impl CheckSettings {
@@ -63,6 +70,8 @@ impl CheckSettings {
             Self::InvokeRestApi(_) => "invokeRestApi",
             Self::QueryMetrics(_) => "queryMetrics",
             Self::RequiredTemplate(_) => "requiredTemplate",
+            Self::VerifyProvenance(_) => "verifyProvenance",
+            Self::Policy(_) => "policy",
         }
     }
 
@@ -77,6 +86,8 @@ impl CheckSettings {
             Self::InvokeRestApi(settings) => serde_json::to_value(settings),
             Self::QueryMetrics(settings) => serde_json::to_value(settings),
             Self::RequiredTemplate(settings) => serde_json::to_value(settings),
+            Self::VerifyProvenance(settings) => serde_json::to_value(settings),
+            Self::Policy(settings) => serde_json::to_value(settings),
         }
         .unwrap_or(Json::Null)
     }
@@ -86,7 +97,7 @@ impl CheckSettings {
     #[must_use]
     pub fn phase(&self) -> u8 {
         match self {
-            Self::BranchControl(_) | Self::RequiredTemplate(_) => 0,
+            Self::BranchControl(_) | Self::RequiredTemplate(_) | Self::VerifyProvenance(_) | Self::Policy(_) => 0,
             Self::Approval(ApprovalSettings { order: ApprovalOrder::PreCheck, .. }) => 1,
             Self::Approval(ApprovalSettings { order: ApprovalOrder::Dynamic, .. })
             | Self::BusinessHours(_)
@@ -110,7 +121,7 @@ impl CheckSettings {
         };
         let parsed = match kind {
             "approval" | "branchControl" | "businessHours" | "exclusiveLock" | "invokeRestApi" | "queryMetrics"
-            | "requiredTemplate" => read(kind)?,
+            | "requiredTemplate" | "verifyProvenance" | "policy" => read(kind)?,
             other => {
                 return Err(match KINDS.iter().find(|(name, _)| *name == other) {
                     Some(_) => SettingsError::NotYet(other.to_owned()),
@@ -176,6 +187,38 @@ impl CheckSettings {
                 }
                 Ok(())
             }
+            Self::VerifyProvenance(settings) => {
+                if settings.artifacts.iter().any(|name| name.trim().is_empty()) {
+                    return invalid("'artifacts' names an empty artifact; leave the list out for all of them".into());
+                }
+                Ok(())
+            }
+            Self::Policy(settings) => {
+                if settings.policies.is_empty() {
+                    return invalid(
+                        "'policies' must hold at least one Rego policy ({\"path\": \"deploy.rego\", \"rego\": \"package main ...\"})"
+                            .into(),
+                    );
+                }
+                if let Some(policy) = settings.policies.iter().find(|policy| policy.path.trim().is_empty()) {
+                    return invalid(format!(
+                        "a policy has an empty 'path' (its text begins {:?})",
+                        policy.rego.chars().take(30).collect::<String>()
+                    ));
+                }
+                if let Some(input) = settings
+                    .inputs
+                    .iter()
+                    .find(|input| input.artifact.trim().is_empty() || input.path.trim().is_empty())
+                {
+                    return invalid(format!(
+                        "an input names artifact {:?} and path {:?}; both are needed",
+                        input.artifact, input.path
+                    ));
+                }
+                crate::security_checks::compile(settings)
+                    .map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason })
+            }
         }
     }
 }
@@ -186,13 +229,13 @@ pub enum SettingsError {
     /// No such type.
     #[error(
         "'{0}' is not a type of check; the types are approval, branchControl, businessHours, exclusiveLock, \
-         invokeRestApi, queryMetrics and requiredTemplate"
+         invokeRestApi, queryMetrics, requiredTemplate, verifyProvenance and policy"
     )]
     UnknownKind(String),
     /// A type Slipway does not evaluate yet.
     #[error(
         "checks of type '{0}' are not there yet in Slipway; the types it evaluates now are approval, branchControl, \
-         businessHours, exclusiveLock, invokeRestApi, queryMetrics and requiredTemplate"
+         businessHours, exclusiveLock, invokeRestApi, queryMetrics, requiredTemplate, verifyProvenance and policy"
     )]
     NotYet(String),
     /// Bad settings.
@@ -329,6 +372,58 @@ pub struct RequiredTemplate {
 
 fn self_repository() -> String {
     "self".to_owned()
+}
+
+/// The provenance check's settings (Slipway's own check): which of the run's artifacts must
+/// carry valid provenance from this server, for the pipeline's repository and the run's commit.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifyProvenanceSettings {
+    /// The artifacts that must verify; every artifact the run has published when empty (and at
+    /// least one must have been).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<String>,
+}
+
+/// The policy check's settings (Slipway's own check): Rego policies under conftest's
+/// conventions (`deny`, `violation`, `warn` in `package main`, or `namespace`), judged against
+/// the run, the stage, the environment, the run's artifacts and the files of them named in
+/// `inputs`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicySettings {
+    /// The policies.
+    pub policies: Vec<PolicyFile>,
+    /// The Rego package whose rules are read (`main`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Files of the run's artifacts given to the policies as `input.files["ARTIFACT/PATH"]`
+    /// (JSON, or YAML), such as a Terraform plan's JSON.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<ArtifactInput>,
+    /// Whether warnings fail the check too (conftest's `--fail-on-warn`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fail_on_warn: bool,
+}
+
+/// One Rego policy of a policy check.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Its name, as errors name it (`deploy.rego`).
+    pub path: String,
+    /// Its text.
+    pub rego: String,
+}
+
+/// A file of one of the run's artifacts given to a policy check.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ArtifactInput {
+    /// The artifact.
+    pub artifact: String,
+    /// The file's path in it.
+    pub path: String,
 }
 
 /// The exclusive lock's settings: none (the stage's `lockBehavior` says how runs queue).

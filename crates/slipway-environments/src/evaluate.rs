@@ -103,9 +103,10 @@ pub fn evaluate(
         CheckSettings::ExclusiveLock(_) => Verdict::Pending("waiting for the exclusive lock".into()),
         CheckSettings::RequiredTemplate(settings) => required_template(settings, &facts.extends),
         // Asked by the gate, which does the I/O; here only the timeout is judged.
-        CheckSettings::InvokeRestApi(_) | CheckSettings::QueryMetrics(_) => {
-            Verdict::Pending("waiting for its next evaluation".into())
-        }
+        CheckSettings::InvokeRestApi(_)
+        | CheckSettings::QueryMetrics(_)
+        | CheckSettings::VerifyProvenance(_)
+        | CheckSettings::Policy(_) => Verdict::Pending("waiting for its next evaluation".into()),
     };
     let deadline = created_ms.saturating_add(i64::from(timeout_minutes).saturating_mul(60_000));
     match verdict {

@@ -343,6 +343,12 @@ impl EnvironmentHooks {
                         CheckSettings::ExclusiveLock(_) => {
                             verdict = self.exclusive_lock(run.id, stage, checkpoint, check).await?;
                         }
+                        CheckSettings::VerifyProvenance(settings) => {
+                            verdict = self.security_subject(run, stage, check).verify_provenance(settings).await?;
+                        }
+                        CheckSettings::Policy(settings) => {
+                            verdict = self.security_subject(run, stage, check).policy(settings).await?;
+                        }
                         CheckSettings::InvokeRestApi(_) | CheckSettings::QueryMetrics(_) => {
                             // Asked in the background (an answer may take up to 30 seconds, and
                             // the orchestrator must not wait for it); what it finds is stored
@@ -400,6 +406,22 @@ impl EnvironmentHooks {
             return Ok(Gate::Open);
         }
         Ok(Gate::Waiting)
+    }
+
+    /// What the security room's checks on `check`'s resource judge.
+    fn security_subject<'a>(
+        &'a self,
+        run: &'a Run,
+        stage: &'a Stage,
+        check: &'a CheckRun,
+    ) -> crate::security_checks::Subject<'a> {
+        crate::security_checks::Subject {
+            store: &self.store,
+            data_dir: &self.data_dir,
+            run,
+            stage: &stage.name,
+            environment: &check.resource_name,
+        }
     }
 
     /// The exclusive lock on the check's environment: taken when free (runs in the order they

@@ -19,6 +19,7 @@ pub mod report;
 pub mod rules;
 pub mod sbom;
 pub mod source;
+pub mod summary;
 pub mod suppress;
 pub mod vulns;
 

@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
     let routes = api::served().method_not_allowed_fallback(api::method_not_allowed);
     Router::new()
         .nest("/api/v1", routes)
+        .route(slipway_engine::provenance::WELL_KNOWN_KEYS_PATH, axum::routing::get(api::security::provenance_keys))
         .merge(slipway_web::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -103,6 +104,9 @@ pub enum ServeError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The provenance key ring cannot be used.
+    #[error("the provenance key ring: {0}")]
+    Provenance(#[from] slipway_engine::provenance::KeyRingError),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ServeError + '_ {
@@ -166,6 +170,8 @@ pub async fn open_with_clock(
     std::fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
     let data_dir = std::fs::canonicalize(data_dir).map_err(io_error(data_dir))?;
     let key = load_or_create_secret_key(&data_dir)?;
+    // The keys that sign what runs publish, made on first use.
+    slipway_engine::provenance::prepare(&data_dir, None)?;
     let location = match database {
         Some(url) => url.to_owned(),
         None => data_dir.join(slipway_store::SQLITE_FILE_NAME).display().to_string(),
@@ -288,6 +294,9 @@ pub struct ServeOptions {
     pub local_jobs: LocalJobs,
     /// nginx, for services that ask for it (`--nginx-config`).
     pub nginx: Option<slipway_delivery::nginx::Nginx>,
+    /// The server's address as people and agents reach it (`--public-url`): the builder's id in
+    /// the provenance it signs; `http://` and the address it listens on when `None`.
+    pub public_url: Option<String>,
 }
 
 /// What [`run`] tells its caller as it goes, for it to show.
@@ -325,6 +334,10 @@ pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> R
             .await
             .map_err(|source| ServeError::Listen { address: options.listen, source })?;
         let opened = open(&options.data_dir, options.database.as_deref()).await?;
+        let bound =
+            listener.local_addr().map_err(|source| ServeError::Io { path: PathBuf::from("listener"), source })?;
+        let builder = options.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+        slipway_engine::provenance::prepare(opened.state.data_dir(), Some(&builder))?;
         opened.state.set_secure_cookies(options.secure_cookies);
         if let Some(nginx) = options.nginx.clone() {
             opened.state.set_nginx(nginx);

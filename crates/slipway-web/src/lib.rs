@@ -51,6 +51,7 @@ mod library;
 mod live;
 mod log;
 mod pages;
+mod security;
 mod services;
 mod session;
 
@@ -85,6 +86,8 @@ pub fn routes() -> Router<AppState> {
         .route("/library/{group}/checks/{id}/delete", post(checks::delete_check::<checks::OnVariableGroup>))
         .route("/runs/{id}", get(pages::run))
         .route("/runs/{id}/live", get(live::live))
+        .route("/runs/{id}/security", get(security::run_security))
+        .route("/pipelines/{name}/security", get(security::pipeline_security))
         .route("/runs/{id}/log", get(pages::raw_log))
         .route("/runs/{id}/cancel", post(pages::cancel))
         .route("/runs/{id}/rerun", post(pages::rerun))

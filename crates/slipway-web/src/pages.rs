@@ -293,6 +293,7 @@ pub(crate) async fn pipeline(
             h1 { (pipeline.name) }
             div.actions {
                 a.button href=(format!("/pipelines/{encoded}/variables")) { "Variables" }
+                a.button href=(format!("/pipelines/{encoded}/security")) { "Security" }
                 @if viewer.user.role != UserRole::Reader {
                     a.button.primary href=(format!("/pipelines/{encoded}/run")) { "Run pipeline" }
                 }
@@ -917,6 +918,7 @@ pub(crate) fn run_live(
             " · queued " (format_time(run.created_at))
             @if let Some(duration) = duration_between(run.started_at, run.finished_at, now) { " · ran " (duration) }
             @if let Some(retry_of) = run.retry_of { " · re-run of " a href=(format!("/runs/{retry_of}")) { "run " (retry_of) } }
+            " · " a href=(format!("/runs/{}/security", run.id)) { "Security" }
         }
         @if let Some(parameters) = run.parameters.as_object().filter(|parameters| !parameters.is_empty()) {
             dl.parameters {

@@ -113,7 +113,7 @@ enum EnvironmentsCommand {
         #[command(flatten)]
         resource: ResourceKind,
         /// `approval`, `branchControl`, `businessHours`, `exclusiveLock`, `invokeRestApi`,
-        /// `queryMetrics` or `requiredTemplate`.
+        /// `queryMetrics`, `requiredTemplate`, `verifyProvenance` or `policy`.
         #[arg(long = "type", value_name = "TYPE")]
         kind: String,
         /// Its settings as JSON: approval `{"approvers": [...], "minRequiredApprovers": N,
@@ -124,7 +124,11 @@ enum EnvironmentsCommand {
         /// `{"url": "...", "method": "POST", "headers": {...}, "body": "...", "successCriteria":
         /// "eq(root['status'], 'ok')", "retryIntervalMinutes": 5}`; queryMetrics `{"url":
         /// "http://127.0.0.1:9090", "query": "..."}`; requiredTemplate `{"requiredTemplates":
-        /// [{"repositoryName": "self", "templatePath": "deploy.yml"}]}`.
+        /// [{"repositoryName": "self", "templatePath": "deploy.yml"}]}`; verifyProvenance
+        /// `{"artifacts": ["drop"]}` (all the run's artifacts when left out); policy `{"policies":
+        /// [{"path": "deploy.rego", "rego": "package main ..."}], "namespace": "main", "inputs":
+        /// [{"artifact": "plan", "path": "tfplan.json"}], "failOnWarn": false}`. `@FILE` reads the
+        /// JSON from FILE.
         #[arg(long, value_name = "JSON", default_value = "{}")]
         settings: String,
         /// How long a stage waits for it [default: 43200, 30 days].
@@ -489,6 +493,11 @@ pub fn environments(args: EnvironmentsArgs) -> Result<ExitCode, Failure> {
             print_table(&["ID", "TYPE", "SETTINGS", "TIMEOUT"], &check_rows(&checks.checks));
         }
         EnvironmentsCommand::AddCheck { name, resource, kind, settings, timeout_minutes } => {
+            let settings = match settings.strip_prefix('@').map(str::to_owned) {
+                Some(file) => std::fs::read_to_string(&file)
+                    .map_err(|error| Failure::usage(format!("--settings @{file}: cannot be read: {error}")))?,
+                None => settings,
+            };
             let settings: serde_json::Value = serde_json::from_str(&settings).map_err(|error| {
                 Failure::usage(format!("--settings is not JSON ({error}); write it as '{{\"approvers\": [\"ana\"]}}'"))
             })?;

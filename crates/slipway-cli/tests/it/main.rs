@@ -15,6 +15,7 @@ mod readme;
 mod run;
 mod sbom;
 mod scan;
+mod security;
 mod support;
 mod task_coverage;
 mod tasks;

@@ -50,6 +50,7 @@ pub(crate) mod insights;
 pub(crate) mod pipelines;
 pub(crate) mod protocol;
 pub(crate) mod runs;
+pub(crate) mod security;
 pub(crate) mod users;
 pub(crate) mod variables;
 pub(crate) mod webhooks;
@@ -95,6 +96,7 @@ use crate::error::ApiError;
         (name = "delivery", description = "Services in environments, their slots and traffic weights, and the router's metrics."),
         (name = "flags", description = "Environments' feature flags (flagd documents), and their evaluation over OFREP."),
         (name = "insights", description = "Delivery performance: DORA's four keys of an environment."),
+        (name = "security", description = "What runs' security reports say, and artifacts' signed provenance."),
         (name = "agent protocol", description = "What agents call (see docs/agent-protocol.md).")
     )
 )]
@@ -146,6 +148,7 @@ fn all(routes: Routes) -> Routes {
     let routes = delivery::routes(routes);
     let routes = flags::routes(routes);
     let routes = insights::routes(routes);
+    let routes = security::routes(routes);
     protocol::routes(routes)
 }
 
