@@ -87,6 +87,8 @@ impl PolicySet {
         for path in paths {
             collect(path, &|name| is_policy_file(name), 0, &mut files)?;
         }
+        // A file given that is not a policy (a README, an input) is not one either.
+        files.retain(|file| file.file_name().and_then(|name| name.to_str()).is_some_and(is_policy_file));
         if files.is_empty() {
             let shown: Vec<String> = paths.iter().map(|path| path.display().to_string()).collect();
             return Err(PolicyError::NoPolicies { paths: shown.join(", ") });
