@@ -147,7 +147,7 @@ impl IgnoreFile {
         self.ignores
             .iter()
             .find(|ignore| ignore.id == id)
-            .or_else(|| self.ignores.iter().find(|ignore| aliases.iter().any(|alias| *alias == ignore.id)))
+            .or_else(|| self.ignores.iter().find(|ignore| aliases.contains(&ignore.id)))
     }
 }
 

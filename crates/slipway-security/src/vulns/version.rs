@@ -294,8 +294,7 @@ pub mod maven {
         let mut digits = false;
         let mut start = 0;
         let slice = |from: usize, to: usize| chars[from..to].iter().collect::<String>();
-        for index in 0..chars.len() {
-            let character = chars[index];
+        for (index, &character) in chars.iter().enumerate() {
             let current = stack.len() - 1;
             if character == '.' {
                 let value =
