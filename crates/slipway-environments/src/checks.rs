@@ -494,6 +494,11 @@ mod tests {
             ("queryMetrics", json!({"url": "http://127.0.0.1:9090", "query": " "})),
             ("requiredTemplate", json!({"requiredTemplates": []})),
             ("requiredTemplate", json!({"requiredTemplates": [{"repositoryName": "org/t", "templatePath": ""}]})),
+            ("verifyProvenance", json!({"artifacts": [" "]})),
+            ("verifyProvenance", json!({"artifact": "drop"})),
+            ("policy", json!({"policies": []})),
+            ("policy", json!({"policies": [{"path": "p.rego", "rego": "package main\n\ndeny contains msg if {\n  msg :=\n}\n"}]})),
+            ("policy", json!({"policies": [{"path": "p.rego", "rego": "package main\n"}], "inputs": [{"artifact": "plan", "path": ""}]})),
         ]
         .map(|(kind, settings)| {
             CheckSettings::parse(kind, &settings).map(|_| ()).err().map(|error| error.to_string()).unwrap_or_default()

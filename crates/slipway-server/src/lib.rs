@@ -50,7 +50,6 @@ pub fn router(state: AppState) -> Router {
     let routes = api::served().method_not_allowed_fallback(api::method_not_allowed);
     Router::new()
         .nest("/api/v1", routes)
-        .route(slipway_engine::provenance::WELL_KNOWN_KEYS_PATH, axum::routing::get(api::security::provenance_keys))
         .merge(slipway_web::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

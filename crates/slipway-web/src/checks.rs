@@ -34,10 +34,12 @@ const CHECK_KINDS: [(&str, &str); 4] = [
 ];
 
 /// The names for people of the other types of checks, whose settings the form takes as JSON.
-const OTHER_KINDS: [(&str, &str); 3] = [
+const OTHER_KINDS: [(&str, &str); 5] = [
     ("invokeRestApi", "Invoke REST API"),
     ("queryMetrics", "Query metrics"),
     ("requiredTemplate", "Required template"),
+    ("verifyProvenance", "Verified provenance"),
+    ("policy", "Policy (Rego)"),
 ];
 
 /// The form's choice for a check of another type, with its settings as JSON.

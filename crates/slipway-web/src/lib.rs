@@ -88,6 +88,7 @@ pub fn routes() -> Router<AppState> {
         .route("/runs/{id}/live", get(live::live))
         .route("/runs/{id}/security", get(security::run_security))
         .route("/pipelines/{name}/security", get(security::pipeline_security))
+        .route("/.well-known/slipway/provenance-keys.json", get(security::provenance_keys))
         .route("/runs/{id}/log", get(pages::raw_log))
         .route("/runs/{id}/cancel", post(pages::cancel))
         .route("/runs/{id}/rerun", post(pages::rerun))

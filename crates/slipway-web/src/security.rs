@@ -35,6 +35,13 @@ pub(crate) async fn run_security(
     Ok(page(&title, Some(&viewer), &body).into_response())
 }
 
+/// `GET /.well-known/slipway/provenance-keys.json`: the server's public provenance keys, open to
+/// anyone (what `slipway verify --keys` reads).
+pub(crate) async fn provenance_keys(State(state): State<AppState>) -> Result<Response, UiError> {
+    let document = slipway_service::provenance::key_set(&state).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], document).into_response())
+}
+
 /// `GET /pipelines/{name}/security`.
 pub(crate) async fn pipeline_security(
     State(state): State<AppState>,

@@ -19,14 +19,6 @@ pub(crate) fn routes(routes: super::Routes) -> super::Routes {
     route!(routes, artifact_provenance)
 }
 
-/// The server's public provenance keys (`/.well-known/slipway/provenance-keys.json`, outside the
-/// API and open to anyone): what `slipway verify --keys` reads.
-pub(crate) async fn provenance_keys(State(state): State<AppState>) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse as _;
-    let document = provenance::key_set(&state).await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], document).into_response())
-}
-
 /// Makes a new signing key for provenance; the old one is retired (it signs no more, and what it
 /// signed still verifies) (admin).
 #[utoipa::path(post, path = "/provenance/keys/rotate", tag = "security",
