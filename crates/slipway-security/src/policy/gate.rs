@@ -117,7 +117,7 @@ pub fn evaluate(
     }
     let failures: Vec<PolicyResult> = results.iter().flat_map(|result| result.failures.clone()).collect();
     let warnings: Vec<PolicyResult> = results.iter().flat_map(|result| result.warnings.clone()).collect();
-    let allowed = failures.is_empty() && !(options.fail_on_warn && !warnings.is_empty());
+    let allowed = failures.is_empty() && (!options.fail_on_warn || warnings.is_empty());
     Ok(Decision {
         allowed,
         failures,
