@@ -1,6 +1,6 @@
 //! `slipway sbom`: a small project's lockfiles (a hand-written `Cargo.lock`, `package-lock.json`
 //! and `requirements.txt`) as CycloneDX 1.6 JSON on standard output and into a file, and bad
-//! input (a malformed lockfile at its file:line:col, an npm 6 lockfile, a directory without
+//! input (a malformed lockfile at its file:line:col, a directory without
 //! lockfiles, an output file that cannot be written) as exit status 2; the same project as SPDX
 //! 2.3. The serial number, the document namespace and the time are normalised in the transcript.
 
@@ -87,7 +87,7 @@ fn a_bom_of_a_projects_lockfiles_and_bad_input() {
     write(
         &directory,
         "npm6/package-lock.json",
-        "{\n  \"name\": \"old\",\n  \"lockfileVersion\": 1,\n  \"dependencies\": {}\n}\n",
+        "{\n  \"name\": \"old\",\n  \"lockfileVersion\": 1,\n  \"dependencies\": {\n    \"left-pad\": {\"version\": \"1.3.0\", \"resolved\": \"https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz\"}\n  }\n}\n",
     );
     write(&directory, "empty/README.md", "Nothing locked here.\n");
 
@@ -100,7 +100,7 @@ fn a_bom_of_a_projects_lockfiles_and_bad_input() {
     run("a project's lockfiles as CycloneDX", &["demo"]);
     run("one lockfile into a file", &["demo/Cargo.lock", "--output", "bom.json"]);
     run("a malformed Cargo.lock", &["broken"]);
-    run("an npm 6 lockfile", &["npm6/package-lock.json"]);
+    run("an npm 6 lockfile (version 1), read", &["npm6/package-lock.json"]);
     run("a directory without lockfiles", &["empty"]);
     run("a file that is not a lockfile", &["empty/README.md"]);
     run("a path that is not there", &["nowhere"]);
