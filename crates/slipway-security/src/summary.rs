@@ -294,7 +294,7 @@ mod tests {
              "locations":[{"physicalLocation":{"artifactLocation":{"uri":"config/app.env"},"region":{"startLine":3}}}]}]}]}"#;
         let report =
             read("secret-scan/secrets.sarif", ReportKind::Sarif, text.replace("slipway-secrets", "slipway").as_str())
-                .unwrap();
+                .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(report.category, Category::Secrets);
         assert_eq!(report.findings_total, 1);
         assert_eq!(report.findings[0].location.as_deref(), Some("config/app.env:3"));
@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn vulnerabilities_are_known_by_their_advisory_ids_whatever_the_tool() {
         let text = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"scanner"}},"results":[{"ruleId":"GHSA-aaaa-bbbb-cccc","message":{"text":"x"}}]}]}"#;
-        let report = read("r.sarif", ReportKind::Sarif, text).unwrap();
+        let report = read("r.sarif", ReportKind::Sarif, text).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!((report.category, report.findings[0].level.as_str()), (Category::Vulnerabilities, "warning"));
     }
 
@@ -313,7 +313,7 @@ mod tests {
         let text = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","metadata":{"tools":{"components":[{"name":"slipway"}]}},
             "components":[{"name":"a"},{"name":"b"}],
             "vulnerabilities":[{"id":"RUSTSEC-2024-0001","ratings":[{"severity":"high"}],"description":"bad","affects":[{"ref":"pkg:cargo/a@1.0.0"}]}]}"#;
-        let report = read("sbom.cdx.json", ReportKind::Cyclonedx, text).unwrap();
+        let report = read("sbom.cdx.json", ReportKind::Cyclonedx, text).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(report.components, Some(2));
         assert_eq!(report.tool.as_deref(), Some("slipway"));
         assert_eq!(report.findings[0].location.as_deref(), Some("pkg:cargo/a@1.0.0"));
@@ -323,11 +323,11 @@ mod tests {
     #[test]
     fn a_report_that_is_not_what_its_name_says_is_an_error_with_its_place() {
         assert_eq!(
-            read("x.sarif", ReportKind::Sarif, "{\n  \"runs\": [,]}").unwrap_err().to_string(),
+            read("x.sarif", ReportKind::Sarif, "{\n  \"runs\": [,]}").expect_err("an error").to_string(),
             "x.sarif:2:12: not JSON: expected value at line 2 column 12"
         );
         assert_eq!(
-            read("x.cdx.json", ReportKind::Cyclonedx, "{}").unwrap_err().to_string(),
+            read("x.cdx.json", ReportKind::Cyclonedx, "{}").expect_err("an error").to_string(),
             "x.cdx.json: not a CycloneDX report: its \"bomFormat\" is not \"CycloneDX\""
         );
         assert!(read("x.spdx.json", ReportKind::Spdx, "[]").is_err());
@@ -341,7 +341,7 @@ mod tests {
             r#"{{"version":"2.1.0","runs":[{{"tool":{{"driver":{{"name":"lint"}}}},"results":[{}]}}]}}"#,
             results.join(",")
         );
-        let report = read("lint.sarif", ReportKind::Sarif, &text).unwrap();
+        let report = read("lint.sarif", ReportKind::Sarif, &text).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(
             (report.findings_total, report.findings.len(), report.category),
             (MAX_FINDINGS + 3, MAX_FINDINGS, Category::Other)
