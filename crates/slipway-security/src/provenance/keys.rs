@@ -304,7 +304,7 @@ impl KeyRing {
                 let ring = Self { active_id: set.keys[0].keyid.clone(), directory, set, active };
                 ring.write_private(&ring.active, &ring.active_id)?;
                 ring.write_set(&ring.set)?;
-                tracing::info!(keyid = %ring.active_id, "made the first provenance signing key");
+                tracing::debug!(keyid = %ring.active_id, "made the first provenance signing key");
                 return Ok(ring);
             }
             Err(source) => return Err(io(&keys_file, source)),
