@@ -1,5 +1,5 @@
-//! The security room on a real `slipway serve`: a pipeline that builds, scans for secrets and
-//! writes an SBOM; the run's Security page and API reading its reports back; every artifact
+//! The security room on a real `slipway serve`: a pipeline that builds, scans for secrets, writes
+//! an SBOM, matches it against an OSV database and tests a manifest against a Rego policy; the run's Security page and API reading its reports back; every artifact
 //! signed, its provenance downloaded and checked offline with `slipway verify` (and failing for a
 //! modified file, another server's keys and a wrong commit); the key rotated with what it signed
 //! still verifying; and an environment guarded by a `verifyProvenance` and a `policy` check that
@@ -38,6 +38,29 @@ stages:
           steps:
           - script: echo deployed
 ";
+
+/// [`PIPELINE`] with the vulnerability scan (against the OSV database at `database`) and the
+/// policy test of the repository's manifest after the SBOM.
+fn full_pipeline(database: &Path) -> String {
+    PIPELINE.replace(
+        "    - task: SlipwaySbom@1\n",
+        &format!(
+            "    - task: SlipwaySbom@1\n    - task: SlipwayVulnScan@1\n      inputs:\n        database: {}\n        failOnSeverity: none\n    - task: SlipwayPolicy@1\n      inputs:\n        files: deploy.yaml\n",
+            database.display()
+        ),
+    )
+}
+
+/// An advisory in OSV's schema against the `itoa` the lockfile holds.
+const ADVISORY: &str = r#"{"schema_version": "1.6.0", "id": "RUSTSEC-2099-0001", "modified": "2026-01-01T00:00:00Z",
+ "published": "2026-01-01T00:00:00Z", "aliases": ["CVE-2099-0001"], "summary": "itoa writes past its buffer",
+ "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+ "affected": [{"package": {"ecosystem": "crates.io", "name": "itoa"},
+   "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.0.12"}]}]}]}"#;
+
+/// A manifest and a conftest-style policy that warns about it.
+const MANIFEST: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: shop\nspec:\n  template:\n    spec:\n      containers:\n      - name: shop\n        image: shop:1\n";
+const MANIFEST_POLICY: &str = "package main\n\nimport rego.v1\n\nwarn contains msg if {\n\tinput.kind == \"Deployment\"\n\tnot input.spec.template.spec.securityContext.runAsNonRoot\n\tmsg := sprintf(\"%s: containers must not run as root\", [input.metadata.name])\n}\n";
 
 const CARGO_LOCK: &str = r#"version = 4
 
@@ -198,9 +221,22 @@ fn verify(directory: &Path, name: &str, extra: &[&str]) -> (i32, String) {
 fn a_runs_security_reports_and_signed_artifacts_are_kept_shown_and_verified() {
     let server = Server::start();
     let repo = server.dir.join("repo");
+    let database = server.dir.join("osv");
+    write(&server.dir.join("RUSTSEC-2099-0001.json"), ADVISORY.as_bytes());
+    let mut import = std::process::Command::new(env!("CARGO_BIN_EXE_slipway"));
+    import.args(["osv", "import"]).arg(server.dir.join("RUSTSEC-2099-0001.json")).arg("--db").arg(&database);
+    let (ok, text) = output(&mut import);
+    assert!(ok, "{text}");
+    let pipeline = full_pipeline(&database);
     make_repository(
         &repo,
-        &[("azure-pipelines.yml", PIPELINE), ("Cargo.lock", CARGO_LOCK), ("config/app.env", LEAKED)],
+        &[
+            ("azure-pipelines.yml", &pipeline),
+            ("Cargo.lock", CARGO_LOCK),
+            ("config/app.env", LEAKED),
+            ("deploy.yaml", MANIFEST),
+            ("policy/deploy.rego", MANIFEST_POLICY),
+        ],
     );
     let (ok, text) = output(&mut server.admin(&["pipelines", "create", "--name", "shop", "--repo", "repo"]));
     assert!(ok, "{text}");
@@ -218,18 +254,34 @@ fn a_runs_security_reports_and_signed_artifacts_are_kept_shown_and_verified() {
         .cloned()
         .unwrap_or_else(|| panic!("no secrets report: {security:#}"));
     assert_eq!(secrets["findings"][0]["location"], "config/app.env:1", "{secrets:#}");
+    // The vulnerability scan and the policy test, from their SARIF reports.
+    assert!(security["totals"]["vulnerabilities"].as_u64().unwrap_or_default() >= 1, "{security:#}");
+    assert!(security.to_string().contains("RUSTSEC-2099-0001"), "{security:#}");
+    assert_eq!(security["totals"]["policy"], 1, "{security:#}");
+    assert!(security.to_string().contains("shop: containers must not run as root"), "{security:#}");
     assert!(!secrets.to_string().contains("AKIAQYLPMN5HHHFPZAM2"), "a secret was shown whole: {secrets}");
     // Every artifact the run published is signed and verifies.
     let artifacts = security["artifacts"].as_array().cloned().unwrap_or_default();
     let names: Vec<&str> = artifacts.iter().filter_map(|artifact| artifact["artifact"].as_str()).collect();
-    assert_eq!(names, ["drop", "sbom", "secret-scan"], "{security:#}");
+    assert_eq!(names, ["drop", "policy", "sbom", "secret-scan", "vulnerabilities"], "{security:#}");
     assert!(artifacts.iter().all(|artifact| artifact["verdict"] == "verified"), "{security:#}");
-    assert_eq!(security["totals"]["verifiedArtifacts"], 3);
+    assert_eq!(security["totals"]["verifiedArtifacts"], 5);
 
     // The pages.
     let (code, html) = page(&server, &format!("/runs/{run}/security"));
     assert_eq!(code, 200, "{html}");
-    for expected in ["Secrets", "aws-access-key-id", "config/app.env:1", "SBOM", "2 components", "verified", "drop"] {
+    for expected in [
+        "Secrets",
+        "aws-access-key-id",
+        "config/app.env:1",
+        "SBOM",
+        "2 components",
+        "Vulnerabilities",
+        "RUSTSEC-2099-0001",
+        "Policy",
+        "verified",
+        "drop",
+    ] {
         assert!(html.contains(expected), "{expected:?} on the run's Security page:\n{html}");
     }
     assert!(!html.contains("AKIAQYLPMN5HHHFPZAM2"), "a secret was shown whole on the page");
@@ -265,7 +317,7 @@ fn a_runs_security_reports_and_signed_artifacts_are_kept_shown_and_verified() {
     let after = json_of(&server, "/.well-known/slipway/provenance-keys.json");
     assert_ne!(before, after);
     let security = json_of(&server, &format!("/api/v1/runs/{run}/security"));
-    assert_eq!(security["totals"]["verifiedArtifacts"], 3, "the rotation broke what the old key signed: {security:#}");
+    assert_eq!(security["totals"]["verifiedArtifacts"], 5, "the rotation broke what the old key signed: {security:#}");
     download(&server, run, "drop", &scratch);
     let (code, text) = verify(&scratch, "drop", &[]);
     assert_eq!(code, 0, "{text}");
