@@ -1,5 +1,6 @@
 //! The security room on a real `slipway serve`: a pipeline that builds, scans for secrets, writes
-//! an SBOM, matches it against an OSV database and tests a manifest against a Rego policy; the run's Security page and API reading its reports back; every artifact
+//! an SBOM, matches it against an OSV database and tests a manifest against a Rego policy; the
+//! run's Security page and API reading its reports back; every artifact
 //! signed, its provenance downloaded and checked offline with `slipway verify` (and failing for a
 //! modified file, another server's keys and a wrong commit); the key rotated with what it signed
 //! still verifying; and an environment guarded by a `verifyProvenance` and a `policy` check that
