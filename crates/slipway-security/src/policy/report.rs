@@ -74,19 +74,6 @@ fn rule_description(kind: &str) -> &'static str {
     }
 }
 
-/// `path` as a relative URI reference (`%`-encoding what a URI cannot hold).
-fn uri(path: &str) -> String {
-    let mut encoded = String::with_capacity(path.len());
-    for byte in path.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            let _ = write!(encoded, "%{byte:02X}");
-        }
-    }
-    encoded
-}
-
 /// The results as a SARIF 2.1.0 log in conftest's shape: a rule `<namespace>/<kind>` for each
 /// kind of result met (`deny` errors, `warn` warnings, `allow` exceptions as notes, and one
 /// `success` or `skip` result for a file without failures or warnings), each result at its
@@ -111,10 +98,10 @@ pub fn sarif(results: &[CheckResult]) -> Value {
             rules.push(rule);
             rules.len() - 1
         });
-        let mut physical = json!({ "artifactLocation": { "uri": uri(file) } });
+        let mut physical = json!({ "artifactLocation": { "uri": crate::report::uri(file) } });
         if let Some(location) = &item.location {
             if !location.file.is_empty() {
-                physical["artifactLocation"]["uri"] = json!(uri(&location.file));
+                physical["artifactLocation"]["uri"] = json!(crate::report::uri(&location.file));
             }
             if let Some(line) = location.line.filter(|line| *line > 0) {
                 physical["region"] = json!({ "startLine": line, "endLine": line });

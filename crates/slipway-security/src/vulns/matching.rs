@@ -32,22 +32,7 @@ pub struct Notes {
 #[must_use]
 pub fn normalize_name(ecosystem: &str, name: &str) -> String {
     match base_ecosystem(ecosystem) {
-        "PyPI" => {
-            let mut out = String::with_capacity(name.len());
-            let mut separator = false;
-            for character in name.trim().chars() {
-                if matches!(character, '-' | '_' | '.') {
-                    separator = true;
-                } else {
-                    if separator && !out.is_empty() {
-                        out.push('-');
-                    }
-                    separator = false;
-                    out.extend(character.to_lowercase());
-                }
-            }
-            out
-        }
+        "PyPI" => crate::sbom::pypi::normalise(name.trim()),
         "NuGet" | "Packagist" => name.trim().to_lowercase(),
         _ => name.trim().to_owned(),
     }
