@@ -452,6 +452,14 @@ pub fn runs(args: RunsArgs) -> Result<ExitCode, Failure> {
 fn wait_for(session: &Session, run: i64, pipeline: &str) -> Result<ExitCode, Failure> {
     let result = follow_log(session, run)?;
     let detail = session.client().run(run).map_err(|error| session.fail(error))?;
+    if detail.run.result.is_some_and(|result| result == TaskResult::Failed) {
+        // A stage its checks stopped has no log line saying so: say it here.
+        let checkpoints = session.client().checkpoints(run).map(|list| list.checkpoints).unwrap_or_default();
+        for checkpoint in checkpoints.iter().filter(|checkpoint| checkpoint.state == "failed") {
+            let reason = checkpoint.message.as_deref().unwrap_or("its checks did not pass");
+            outln!("Stage {} did not start: {reason}", checkpoint.stage);
+        }
+    }
     outln!("{}", summary(session, &detail.run, pipeline));
     match detail.run.result.or(result) {
         Some(result) => Ok(crate::run::exit_code(result)),

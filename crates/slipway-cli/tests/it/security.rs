@@ -384,6 +384,12 @@ fn an_environment_checks_provenance_and_policy_before_a_release_starts() {
     // The secret scan found the key: the policy stops the release.
     let (ok, text) = output(&mut server.admin(&["pipelines", "run", "shop", "--wait"]));
     assert!(!ok, "the release went on: {text}");
+    assert!(
+        text.contains(
+            "Stage Deploy did not start: the policy check on environment 'production': the policies deny it: the secret scan found aws-access-key-id in config/app.env"
+        ),
+        "{text}"
+    );
     let (run, _) = newest_run(&server, "shop");
     let run_json = json_of(&server, &format!("/api/v1/runs/{run}/checkpoints"));
     let text = run_json.to_string();
