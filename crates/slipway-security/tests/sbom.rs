@@ -7,32 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use slipway_security::sbom::{self, cyclonedx, spdx};
+use slipway_testing::schemas::{cyclonedx_errors as schema_errors, spdx_errors};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-}
-
-/// Every schema error of `bom` against CycloneDX 1.6.
-fn schema_errors(bom: &serde_json::Value) -> Vec<String> {
-    let schema = read_json(&fixtures().join("bom-1.6.schema.json"));
-    let spdx = read_json(&fixtures().join("spdx.schema.json"));
-    let jsf = read_json(&fixtures().join("jsf-0.82.schema.json"));
-    let registry = jsonschema::Registry::new()
-        .add("http://cyclonedx.org/schema/spdx.schema.json", &spdx)
-        .and_then(|registry| registry.add("http://cyclonedx.org/schema/jsf-0.82.schema.json", &jsf))
-        .and_then(|registry| registry.prepare())
-        .unwrap_or_else(|error| panic!("{error}"));
-    let validator = jsonschema::options()
-        .with_registry(&registry)
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap_or_else(|error| panic!("{error}"));
-    validator.iter_errors(bom).map(|error| format!("{} at {}", error, error.instance_path())).collect()
 }
 
 #[test]
@@ -57,14 +35,6 @@ fn a_fixture_project_is_a_valid_cyclonedx_1_6_bom() {
             assert!(refs.iter().any(|known| Some(known.as_str()) == target.as_str()), "{target} is not a component");
         }
     }
-}
-
-/// Every schema error of `document` against SPDX 2.3.
-fn spdx_errors(document: &serde_json::Value) -> Vec<String> {
-    let schema = read_json(&fixtures().join("spdx-schema-2.3.json"));
-    let validator =
-        jsonschema::options().should_validate_formats(true).build(&schema).unwrap_or_else(|error| panic!("{error}"));
-    validator.iter_errors(document).map(|error| format!("{} at {}", error, error.instance_path())).collect()
 }
 
 #[test]

@@ -6,9 +6,11 @@
 //! not an OSV export, a malformed record) exit 2 with a clear message.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::support::{scratch_directory, slipway, transcript, workspace};
+use slipway_testing::schemas::{cyclonedx_errors, sarif_errors};
+
+use crate::support::{scratch_directory, slipway, transcript};
 
 const RECORDS: &[(&str, &str)] = &[
     (
@@ -70,38 +72,6 @@ fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
         writer.finish().unwrap_or_else(|error| panic!("{error}"));
     }
     buffer.into_inner()
-}
-
-fn fixtures() -> PathBuf {
-    workspace().join("crates/slipway-security/tests/fixtures")
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{error}")))
-        .unwrap_or_else(|error| panic!("{error}"))
-}
-
-fn sarif_errors(sarif: &serde_json::Value) -> Vec<String> {
-    let schema = read_json(&fixtures().join("sarif-schema-2.1.0.json"));
-    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|error| panic!("{error}"));
-    validator.iter_errors(sarif).map(|error| format!("{error} at {}", error.instance_path())).collect()
-}
-
-fn cyclonedx_errors(bom: &serde_json::Value) -> Vec<String> {
-    let schema = read_json(&fixtures().join("bom-1.6.schema.json"));
-    let spdx = read_json(&fixtures().join("spdx.schema.json"));
-    let jsf = read_json(&fixtures().join("jsf-0.82.schema.json"));
-    let registry = jsonschema::Registry::new()
-        .add("http://cyclonedx.org/schema/spdx.schema.json", &spdx)
-        .and_then(|registry| registry.add("http://cyclonedx.org/schema/jsf-0.82.schema.json", &jsf))
-        .and_then(|registry| registry.prepare())
-        .unwrap_or_else(|error| panic!("{error}"));
-    let validator = jsonschema::options()
-        .with_registry(&registry)
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap_or_else(|error| panic!("{error}"));
-    validator.iter_errors(bom).map(|error| format!("{error} at {}", error.instance_path())).collect()
 }
 
 fn output(directory: &Path, arguments: &[&str]) -> (i32, String, String) {

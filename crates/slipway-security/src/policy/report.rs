@@ -313,18 +313,11 @@ mod tests {
 
     #[test]
     fn sarif_validates_against_the_schema() {
-        let schema_text = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif-schema-2.1.0.json"),
-        )
-        .unwrap_or_else(|error| panic!("{error}"));
-        let schema: Value = serde_json::from_str(&schema_text).unwrap_or_else(|error| panic!("{error}"));
-        let validator = jsonschema::validator_for(&schema).unwrap_or_else(|error| panic!("{error}"));
         let mut results = sample();
         results[0].failures[0].location =
             Some(super::super::check::Location { file: "k8s/deployment.yaml".into(), line: Some(7) });
         let log = sarif(&results);
-        let errors: Vec<String> =
-            validator.iter_errors(&log).map(|error| format!("{error} at {}", error.instance_path())).collect();
+        let errors = slipway_testing::schemas::sarif_errors(&log);
         assert!(errors.is_empty(), "{errors:#?}");
         let ids: Vec<&str> =
             log["runs"][0]["results"].as_array().into_iter().flatten().filter_map(|r| r["ruleId"].as_str()).collect();
@@ -332,10 +325,10 @@ mod tests {
         assert_eq!(log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"], 7);
         assert_eq!(log["runs"][0]["invocations"][0]["exitCode"], 1);
         let empty = sarif(&[]);
-        assert!(validator.is_valid(&empty));
+        assert!(slipway_testing::schemas::sarif_errors(&empty).is_empty());
         let mut broken = log.clone();
         broken["runs"][0]["results"][0]["level"] = json!("fatal");
-        assert!(!validator.is_valid(&broken), "the validator notices a broken log");
+        assert!(!slipway_testing::schemas::sarif_errors(&broken).is_empty(), "the validator notices a broken log");
     }
 
     #[test]
