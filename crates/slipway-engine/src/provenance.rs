@@ -41,6 +41,14 @@ pub fn key_ring(data_dir: &Path) -> Result<KeyRing, KeyRingError> {
     KeyRing::open(keys_directory(data_dir))
 }
 
+/// The public keys of `data_dir`'s key ring, read only (for verifying and serving them).
+///
+/// # Errors
+/// When the key set cannot be read.
+pub fn public_keys(data_dir: &Path) -> Result<KeySet, KeyRingError> {
+    KeyRing::public_keys(&keys_directory(data_dir))
+}
+
 /// Makes the key ring of `data_dir` if it has none, and names the builder (`builder`, the
 /// server's address) that signs from now on.
 ///

@@ -137,11 +137,11 @@ pub fn verdicts(
     repository: &str,
     artifacts: &[Artifact],
 ) -> Result<Vec<ArtifactVerdict>, String> {
-    let ring = slipway_engine::provenance::key_ring(data_dir).map_err(|error| error.to_string())?;
+    let keys = slipway_engine::provenance::public_keys(data_dir).map_err(|error| error.to_string())?;
     let builder = slipway_engine::provenance::builder_id(data_dir);
     Ok(artifacts
         .iter()
-        .map(|artifact| verify_artifact(artifact, ring.key_set(), &builder, repository, run.commit.as_deref()))
+        .map(|artifact| verify_artifact(artifact, &keys, &builder, repository, run.commit.as_deref()))
         .collect())
 }
 

@@ -45,10 +45,10 @@ pub async fn envelope(
 /// When the key ring cannot be read.
 pub async fn key_set(state: &AppState) -> Result<String, ServiceError> {
     let data_dir = state.data_dir().to_path_buf();
-    tokio::task::spawn_blocking(move || slipway_engine::provenance::key_ring(&data_dir))
+    tokio::task::spawn_blocking(move || slipway_engine::provenance::public_keys(&data_dir))
         .await
         .map_err(|error| ServiceError::Internal(error.to_string()))?
-        .map(|ring| ring.key_set().to_json())
+        .map(|keys| keys.to_json())
         .map_err(|error| ServiceError::Internal(error.to_string()))
 }
 
@@ -86,14 +86,13 @@ pub async fn rotate(state: &AppState, caller: &Caller) -> Result<String, Service
 
 /// Each of `artifacts`' provenance verdicts, checked with this server's keys against the run's
 /// repository and commit (as the `verifyProvenance` check does).
-pub(crate) async fn verdicts(state: &AppState, run: &Run, artifacts: &[Artifact]) -> Vec<api::ArtifactProvenance> {
-    let repository = match state.store().pipeline(run.pipeline).await {
-        Ok(pipeline) => pipeline.repository,
-        Err(error) => {
-            tracing::warn!(%error, run = run.id.get(), "the run's pipeline cannot be read to verify its artifacts");
-            String::new()
-        }
-    };
+pub(crate) async fn verdicts(
+    state: &AppState,
+    run: &Run,
+    repository: &str,
+    artifacts: &[Artifact],
+) -> Vec<api::ArtifactProvenance> {
+    let repository = repository.to_owned();
     let (data_dir, found, listed) = (state.data_dir().to_path_buf(), run.clone(), artifacts.to_vec());
     let verdicts = tokio::task::spawn_blocking(move || {
         slipway_environments::security_checks::verdicts(&data_dir, &found, &repository, &listed)

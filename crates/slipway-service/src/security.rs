@@ -25,8 +25,8 @@ pub async fn run_security(state: &AppState, caller: &Caller, id: RunId) -> Resul
     security_of(state, &run).await
 }
 
-/// The security of the newest completed run of pipeline `name` that published reports or
-/// artifacts (reader).
+/// The security of the newest completed run of pipeline `name` that published artifacts (its
+/// reports are files of them) (reader).
 ///
 /// # Errors
 /// When the caller may not read, there is no such pipeline, or the store fails.
@@ -47,9 +47,10 @@ pub async fn pipeline_security(
         limit: RUNS_LOOKED_AT,
         ..RunFilter::default()
     };
+    // Reports are files of artifacts: the newest run with artifacts is the one, read once.
     for run in store.list_runs(&filter).await? {
-        let security = security_of(state, &run).await?;
-        if !security.reports.is_empty() || !security.artifacts.is_empty() {
+        if !store.artifacts_of_run(run.id).await?.is_empty() {
+            let security = security_of(state, &run).await?;
             return Ok(api::PipelineSecurity { pipeline: pipeline.name, latest: Some(security) });
         }
     }
@@ -59,10 +60,10 @@ pub async fn pipeline_security(
 /// What `run`'s artifacts say.
 async fn security_of(state: &AppState, run: &Run) -> Result<api::RunSecurity, ServiceError> {
     let store = state.store();
-    let pipeline = store.pipeline(run.pipeline).await.map(|pipeline| pipeline.name).unwrap_or_default();
+    let pipeline = store.pipeline(run.pipeline).await?;
     let artifacts = store.artifacts_of_run(run.id).await?;
     let blobs = BlobStore::new(state.data_dir());
-    let provenance = crate::provenance::verdicts(state, run, &artifacts).await;
+    let provenance = crate::provenance::verdicts(state, run, &pipeline.repository, &artifacts).await;
     let reports = tokio::task::spawn_blocking(move || reports(&blobs, &artifacts))
         .await
         .map_err(|error| ServiceError::Internal(error.to_string()))?;
@@ -80,7 +81,7 @@ async fn security_of(state: &AppState, run: &Run) -> Result<api::RunSecurity, Se
     totals.unverified_artifacts = provenance.len() - totals.verified_artifacts;
     Ok(api::RunSecurity {
         run: run.id.get(),
-        pipeline,
+        pipeline: pipeline.name,
         run_number: run.run_number.clone(),
         totals,
         reports,

@@ -455,7 +455,13 @@ fn wait_for(session: &Session, run: i64, pipeline: &str) -> Result<ExitCode, Fai
     if detail.run.result.is_some_and(|result| result == TaskResult::Failed) {
         // A stage its checks stopped has no log line saying so: say it here.
         let checkpoints = session.client().checkpoints(run).map(|list| list.checkpoints).unwrap_or_default();
-        for checkpoint in checkpoints.iter().filter(|checkpoint| checkpoint.state == "failed") {
+        // Oldest first: a stage's last checkpoint is its latest attempt's.
+        let latest = checkpoints
+            .iter()
+            .enumerate()
+            .filter(|(index, checkpoint)| !checkpoints[index + 1..].iter().any(|later| later.stage == checkpoint.stage))
+            .map(|(_, checkpoint)| checkpoint);
+        for checkpoint in latest.filter(|checkpoint| checkpoint.state == "failed") {
             let reason = checkpoint.message.as_deref().unwrap_or("its checks did not pass");
             outln!("Stage {} did not start: {reason}", checkpoint.stage);
         }

@@ -334,6 +334,18 @@ impl KeyRing {
         Ok(Self { directory, set, active, active_id })
     }
 
+    /// The public keys of the key ring in `directory`, read without opening the ring (no key
+    /// made, nothing removed, the private key not read): for verifying and serving them.
+    ///
+    /// # Errors
+    ///
+    /// When `keys.json` cannot be read or is not a key set.
+    pub fn public_keys(directory: &Path) -> Result<KeySet, KeyRingError> {
+        let keys_file = directory.join(KEYS_FILE);
+        let text = std::fs::read(&keys_file).map_err(|source| io(&keys_file, source))?;
+        KeySet::parse(&text).map_err(|source| KeyRingError::KeySet { path: keys_file, source })
+    }
+
     /// Makes a new active key; the old one is retired (its public key kept in the set, so what
     /// it signed still verifies; its private half removed).
     ///
@@ -508,6 +520,19 @@ mod tests {
         let again = KeyRing::open(&path).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(again.active_key_id(), second);
         assert_eq!(again.key_set(), ring.key_set());
+    }
+
+    #[test]
+    fn the_public_keys_are_read_without_touching_the_ring() {
+        let directory = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+        let path = directory.path().join("provenance-keys");
+        assert!(KeyRing::public_keys(&path).is_err(), "keys read where there is no key ring");
+        assert!(!path.exists(), "reading the public keys made a key ring");
+        let mut ring = KeyRing::open(&path).unwrap_or_else(|error| panic!("{error}"));
+        ring.rotate().unwrap_or_else(|error| panic!("{error}"));
+        let read = KeyRing::public_keys(&path).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(&read, ring.key_set());
+        assert_eq!(read.keys.len(), 2);
     }
 
     #[test]
