@@ -3,9 +3,7 @@
 //! and releases judged by `SlipwayAnalysis@1` from the router's own measurements under synthetic
 //! load. A canary that answers errors is rolled back on its own; a good one is promoted.
 
-use std::process::Command;
-
-use crate::support::{Server, make_repository, scratch_directory};
+use crate::support::{Server, make_repository, output, scratch_directory};
 
 /// The first release: version 1 straight into the stable slot (`runOnce`).
 fn first_release(slipway: &str) -> String {
@@ -324,12 +322,6 @@ steps:
     slot: stable
     percent: 0
 ";
-
-fn output(command: &mut Command) -> (bool, String) {
-    let output = command.output().unwrap_or_else(|error| panic!("{error}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
-}
 
 /// A free loopback address, for a service's router.
 fn free_address() -> String {

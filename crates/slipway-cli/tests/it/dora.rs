@@ -2,7 +2,7 @@
 //! four keys as text and as the API's JSON, and a period out of range refused with the server's
 //! reason.
 
-use crate::support::{Server, make_repository};
+use crate::support::{Server, make_repository, output};
 
 const PIPELINE: &str = "\
 trigger: none
@@ -17,14 +17,6 @@ stages:
           steps:
           - script: echo deployed
 ";
-
-fn output(command: &mut std::process::Command) -> (bool, String) {
-    let output = command.output().unwrap_or_else(|error| panic!("{error}"));
-    (
-        output.status.success(),
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
-    )
-}
 
 #[test]
 fn the_four_keys_from_the_command_line() {

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, make_repository};
+use crate::support::{Server, make_repository, output};
 
 const PIPELINE: &str = "\
 trigger: none
@@ -99,14 +99,6 @@ deny contains msg if {
 	msg := sprintf("artifact %s has no verified provenance", [artifact.name])
 }
 "#;
-
-fn output(command: &mut std::process::Command) -> (bool, String) {
-    let output = command.output().unwrap_or_else(|error| panic!("{error}"));
-    (
-        output.status.success(),
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
-    )
-}
 
 fn status(command: &mut std::process::Command) -> (i32, String) {
     let output = command.output().unwrap_or_else(|error| panic!("{error}"));

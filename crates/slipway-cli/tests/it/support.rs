@@ -157,6 +157,13 @@ impl Outcome {
 }
 
 /// Runs `git` in `directory` with a fixed identity, failing the test when it fails.
+/// Runs `command`: whether it succeeded, and its standard output then standard error.
+pub fn output(command: &mut Command) -> (bool, String) {
+    let output = command.output().unwrap_or_else(|error| panic!("{error}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
 pub fn git(directory: &Path, arguments: &[&str]) {
     let status = Command::new("git")
         .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main"])
