@@ -28,8 +28,10 @@ macro_rules! wire_names {
 
 pub mod agents;
 pub mod artifacts;
+pub mod audit;
 pub mod delivery;
 pub mod environments;
+pub mod events;
 pub mod flags;
 pub mod insights;
 pub mod pipelines;
@@ -38,6 +40,7 @@ pub mod security;
 pub mod users;
 pub mod variables;
 pub mod webhooks;
+pub mod work_items;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -45,8 +48,10 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, response::Res
 
 pub use agents::*;
 pub use artifacts::*;
+pub use audit::*;
 pub use delivery::*;
 pub use environments::*;
+pub use events::*;
 pub use flags::*;
 pub use insights::*;
 pub use pipelines::*;
@@ -55,6 +60,7 @@ pub use security::*;
 pub use users::*;
 pub use variables::*;
 pub use webhooks::*;
+pub use work_items::*;
 
 wire_names!(QueueStatus { Enabled => "enabled", Disabled => "disabled", });
 wire_names!(TriggerKind {

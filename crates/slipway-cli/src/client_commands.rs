@@ -8,11 +8,15 @@
 //! server or token, bad arguments), 1 for failures.
 
 mod access;
+mod audit;
+mod dora;
 mod environments;
+mod events;
 mod flags;
 mod library;
 mod runs;
 mod services;
+mod work_items;
 
 use std::io::{IsTerminal as _, Read as _};
 use std::process::ExitCode;
@@ -21,12 +25,16 @@ use crate::output::outln;
 use clap::{Args, ValueEnum};
 use slipway_client::{Client, ClientError};
 
+pub use audit::{AuditArgs, audit};
+pub use dora::{DoraArgs, dora};
+pub use events::{EventsArgs, events};
 pub use access::{LoginArgs, TokensArgs, UsersArgs, login, logout, tokens, users};
 pub use environments::{ApprovalsArgs, EnvironmentsArgs, approvals, environments};
 pub use flags::{FlagsArgs, flags};
 pub use library::{GroupsArgs, VariablesArgs, groups, variables};
 pub use runs::{PipelinesArgs, RunsArgs, pipelines, runs};
 pub use services::{ServicesArgs, services};
+pub use work_items::{WorkItemsArgs, work_items};
 
 /// `--server` and `--token`, taken by every client command.
 #[derive(Args, Clone, Debug, Default)]

@@ -66,6 +66,15 @@ enum Command {
     Services(client_commands::ServicesArgs),
     /// Manage an environment's feature flags and evaluate them as applications do (OFREP).
     Flags(client_commands::FlagsArgs),
+    /// Work items and incidents: list, show, create, comment on, assign and resolve them.
+    WorkItems(client_commands::WorkItemsArgs),
+    /// DORA's metrics (GitLab's DORA API shape): deployment frequency, lead time, change failure
+    /// rate, time to restore, rework rate, by day or month.
+    Dora(client_commands::DoraArgs),
+    /// The event stream (CDEvents as CloudEvents): list and follow it, push events into it.
+    Events(client_commands::EventsArgs),
+    /// The audit log: export it, and verify its hash chain.
+    Audit(client_commands::AuditArgs),
     /// Create users on a server.
     Users(client_commands::UsersArgs),
     /// Create personal access tokens on a server.
@@ -125,6 +134,10 @@ fn main() -> ExitCode {
         Command::Approvals(args) => client_commands::finish(client_commands::approvals(args)),
         Command::Services(args) => client_commands::finish(client_commands::services(args)),
         Command::Flags(args) => client_commands::finish(client_commands::flags(args)),
+        Command::WorkItems(args) => client_commands::finish(client_commands::work_items(args)),
+        Command::Dora(args) => client_commands::finish(client_commands::dora(args)),
+        Command::Events(args) => client_commands::finish(client_commands::events(args)),
+        Command::Audit(args) => client_commands::finish(client_commands::audit(args)),
         Command::Users(args) => client_commands::finish(client_commands::users(args)),
         Command::Tokens(args) => client_commands::finish(client_commands::tokens(args)),
         Command::Agent(args) => agent::agent_command(&args),

@@ -5,4 +5,7 @@
 //! ids of the deployments it rests on so that a figure can be checked by hand, and the
 //! performance level of DORA's clusters where DORA defines one (see [`dora`]).
 
+pub mod cdevents;
 pub mod dora;
+pub mod links;
+pub mod stream;

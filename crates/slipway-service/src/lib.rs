@@ -15,6 +15,7 @@ pub mod caller;
 pub mod delivery;
 pub mod environments;
 pub mod error;
+pub mod events;
 pub mod feeds;
 pub mod flags;
 pub mod insights;
@@ -25,6 +26,7 @@ pub mod security;
 pub mod users;
 pub mod variables;
 pub mod wire;
+pub mod work_items;
 
 use std::path::PathBuf;
 use std::sync::Arc;

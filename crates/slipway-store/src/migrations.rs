@@ -92,6 +92,18 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_provenance.sql"),
         postgres: include_str!("../migrations/postgres/0012_provenance.sql"),
     },
+    Migration {
+        version: 13,
+        description: "the event stream (its outbox of changes, its events, consumers' cursors) and work items",
+        sqlite: include_str!("../migrations/sqlite/0013_events_and_work_items.sql"),
+        postgres: include_str!("../migrations/postgres/0013_events_and_work_items.sql"),
+    },
+    Migration {
+        version: 14,
+        description: "the audit log's hash chain",
+        sqlite: include_str!("../migrations/sqlite/0014_audit_chain.sql"),
+        postgres: include_str!("../migrations/postgres/0014_audit_chain.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

@@ -2,10 +2,17 @@
 //! keys over the last 30 days as the API gives them
 //! ([`slipway_service::insights::dora_metrics`]), each with the deployments it rests on.
 
+use axum::Router;
 use maud::{Markup, html};
 use slipway_api::DoraMetrics;
 
 use super::format_duration;
+use crate::AppState;
+
+/// The routes of the insights pages.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+}
 
 /// A level's badge, or a muted note when there is too little data for one.
 fn level(level: Option<&str>) -> Markup {

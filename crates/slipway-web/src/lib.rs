@@ -54,6 +54,7 @@ mod pages;
 mod security;
 mod services;
 mod session;
+mod work_items;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -70,6 +71,8 @@ use slipway_service::ServiceError;
 /// The UI's routes, merged into the server's router.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(work_items::routes())
+        .merge(insights::routes())
         .route("/", get(pages::pipelines))
         .route("/pipelines", post(pages::create_pipeline))
         .route("/pipelines/{name}", get(pages::pipeline))
@@ -286,6 +289,8 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<String>
                             a href="/" { "Pipelines" }
                             a href="/environments" { "Environments" }
                             a href="/approvals" { "My approvals" }
+                            a href="/work-items" { "Work items" }
+                            a href="/insights" { "Insights" }
                             a href="/library" { "Library" }
                             a href="/agents" { "Agents" }
                             a href=(format!("/users/{}/tokens", viewer.user.id)) { "Tokens" }

@@ -3,10 +3,12 @@
 
 mod agents;
 mod analysis;
+mod audit;
 mod client;
 mod delivery;
 mod dora;
 mod environments;
+mod events;
 mod flags;
 mod frontend;
 mod library;
@@ -21,3 +23,4 @@ mod task_coverage;
 mod tasks;
 mod verify;
 mod vulns;
+mod work_items;

@@ -42,8 +42,10 @@ macro_rules! route {
 
 pub(crate) mod agents;
 pub(crate) mod artifacts;
+pub(crate) mod audit;
 pub(crate) mod delivery;
 pub(crate) mod environments;
+pub(crate) mod events;
 pub(crate) mod flags;
 pub(crate) mod follow;
 pub(crate) mod insights;
@@ -54,6 +56,7 @@ pub(crate) mod security;
 pub(crate) mod users;
 pub(crate) mod variables;
 pub(crate) mod webhooks;
+pub(crate) mod work_items;
 
 use std::sync::LazyLock;
 
@@ -97,6 +100,9 @@ use crate::error::ApiError;
         (name = "flags", description = "Environments' feature flags (flagd documents), and their evaluation over OFREP."),
         (name = "insights", description = "Delivery performance: DORA's four keys of an environment."),
         (name = "security", description = "What runs' security reports say, and artifacts' signed provenance."),
+        (name = "events", description = "The event stream (CDEvents as CloudEvents): read it, and push deployments and incidents into it."),
+        (name = "work items", description = "Work items and incidents: bugs, tasks and incidents, opened by hand or by failures."),
+        (name = "audit", description = "The audit log, its export and the check of its hash chain."),
         (name = "agent protocol", description = "What agents call (see docs/agent-protocol.md).")
     )
 )]
@@ -149,6 +155,9 @@ fn all(routes: Routes) -> Routes {
     let routes = flags::routes(routes);
     let routes = insights::routes(routes);
     let routes = security::routes(routes);
+    let routes = events::routes(routes);
+    let routes = work_items::routes(routes);
+    let routes = audit::routes(routes);
     protocol::routes(routes)
 }
 

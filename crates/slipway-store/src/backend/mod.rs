@@ -26,6 +26,7 @@ pub(crate) mod sqlite {
     pub(crate) mod audit;
     pub(crate) mod auth;
     pub(crate) mod environments;
+    pub(crate) mod events;
     pub(crate) mod flags;
     pub(crate) mod jobs;
     pub(crate) mod logs;
@@ -36,6 +37,7 @@ pub(crate) mod sqlite {
     pub(crate) mod schema;
     pub(crate) mod services;
     pub(crate) mod variables;
+    pub(crate) mod work_items;
 }
 
 /// The PostgreSQL backend: the files of `src/backend/` compiled for PostgreSQL.
@@ -54,6 +56,7 @@ pub(crate) mod postgres {
     pub(crate) mod audit;
     pub(crate) mod auth;
     pub(crate) mod environments;
+    pub(crate) mod events;
     pub(crate) mod flags;
     pub(crate) mod jobs;
     pub(crate) mod logs;
@@ -64,4 +67,5 @@ pub(crate) mod postgres {
     pub(crate) mod schema;
     pub(crate) mod services;
     pub(crate) mod variables;
+    pub(crate) mod work_items;
 }

@@ -31,6 +31,7 @@ mod artifacts;
 mod audit;
 mod auth;
 mod environments;
+mod events;
 mod flags;
 mod jobs;
 mod logs;
@@ -41,6 +42,7 @@ mod retention;
 mod runs;
 mod services;
 mod variables;
+mod work_items;
 
 pub(crate) use variables::VariableScope;
 

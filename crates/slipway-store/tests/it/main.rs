@@ -5,6 +5,7 @@
 mod support;
 
 mod agents;
+mod audit_chain;
 mod artifacts_and_retention;
 mod auth;
 mod durability;
@@ -16,3 +17,5 @@ mod pipelines;
 mod queue;
 mod runs;
 mod secrets;
+mod stream;
+mod work_items;

@@ -10,6 +10,14 @@ pub use slipway_plan::Demand;
 
 use crate::error::{Result, StoreError};
 
+mod audit;
+mod events;
+mod work_items;
+
+pub use audit::*;
+pub use events::*;
+pub use work_items::*;
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -1101,36 +1109,6 @@ pub struct Agent {
     pub created_at: Timestamp,
     /// When it was last heard from.
     pub last_seen_at: Option<Timestamp>,
-}
-
-/// An audit log entry to record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewAuditEntry {
-    /// Who did it (a user name, `system`, an agent).
-    pub actor: String,
-    /// What was done (`pipeline.create`, `token.revoke`).
-    pub action: String,
-    /// What it was done to.
-    pub target: Option<String>,
-    /// Details as JSON (never secret values).
-    pub details: serde_json::Value,
-}
-
-/// An audit log entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuditEntry {
-    /// Its id (increasing).
-    pub id: AuditEntryId,
-    /// When.
-    pub at: Timestamp,
-    /// Who.
-    pub actor: String,
-    /// What.
-    pub action: String,
-    /// To what.
-    pub target: Option<String>,
-    /// Details.
-    pub details: serde_json::Value,
 }
 
 /// What a retention pass deleted.

@@ -1,0 +1,1 @@
+//! The event stream: CDEvents as structured CloudEvents, read and pushed in.

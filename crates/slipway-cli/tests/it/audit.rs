@@ -1,0 +1,1 @@
+//! `slipway audit` against a real server.

@@ -1,0 +1,1 @@
+//! `slipway events` against a real server.

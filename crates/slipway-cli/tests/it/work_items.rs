@@ -1,0 +1,1 @@
+//! `slipway work-items` against a real server.

@@ -1,0 +1,3 @@
+//! DORA queries over a year of history (to be written).
+
+fn main() {}

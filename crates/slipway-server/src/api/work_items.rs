@@ -1,0 +1,6 @@
+//! Work items and incidents.
+
+/// The routes of this module.
+pub(crate) fn routes(routes: super::Routes) -> super::Routes {
+    routes
+}

@@ -1,0 +1,1 @@
+//! The event stream as people read it and push into it.

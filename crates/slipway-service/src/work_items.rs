@@ -1,0 +1,1 @@
+//! Work items and incidents as people change and read them.

@@ -1,0 +1,1 @@
+//! Work items and incidents: bugs, tasks and incidents, their links and comments.

@@ -1,0 +1,1 @@
+//! [`Store`]'s work items and incidents.

@@ -1,0 +1,1 @@
+//! The event stream: changes recorded with state changes, events, cursors.
