@@ -3,11 +3,13 @@
 
 mod agents;
 mod api;
+mod audit;
 mod breadth;
 mod browser;
 mod delivery;
 mod dora;
 mod environments;
+mod events;
 mod flags;
 mod hostile;
 mod openapi;
@@ -17,3 +19,4 @@ mod tokens;
 mod triggers;
 mod ui;
 mod ui_flags;
+mod work_items;

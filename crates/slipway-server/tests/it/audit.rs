@@ -1,0 +1,1 @@
+//! The audit log's export and hash-chain check over the API.

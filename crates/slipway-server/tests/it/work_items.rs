@@ -1,0 +1,1 @@
+//! Work items and incidents over the API and in the web UI.
