@@ -8,6 +8,7 @@
 //! documented in `docs/events.md`. This crate does no I/O.
 
 mod artifacts;
+pub mod audit_chain;
 pub mod delivery;
 
 use std::fmt;
