@@ -30,4 +30,27 @@ pub struct AuditEntry {
     pub target: Option<String>,
     /// Details.
     pub details: serde_json::Value,
+    /// The hash of the entry before it in the audit log's hash chain (64 zeros for the first);
+    /// `None` for an entry not chained (recorded before schema version 14 and not chained yet).
+    pub prev_hash: Option<String>,
+    /// Its hash, over its fields and `prev_hash` (`slipway_events::audit_chain`); `None` when
+    /// not chained.
+    pub hash: Option<String>,
+}
+
+impl AuditEntry {
+    /// The entry as the hash chain sees it (an empty hash for one not chained).
+    #[must_use]
+    pub fn chained(&self) -> slipway_events::audit_chain::ChainedEntry {
+        slipway_events::audit_chain::ChainedEntry {
+            id: self.id.0,
+            at: self.at.millis(),
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            target: self.target.clone(),
+            details: self.details.clone(),
+            prev_hash: self.prev_hash.clone().unwrap_or_default(),
+            hash: self.hash.clone().unwrap_or_default(),
+        }
+    }
 }
