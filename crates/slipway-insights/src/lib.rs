@@ -6,6 +6,7 @@
 //! performance level of DORA's clusters where DORA defines one (see [`dora`]).
 
 pub mod cdevents;
+pub mod devlake;
 pub mod dora;
 pub mod links;
 pub mod stream;

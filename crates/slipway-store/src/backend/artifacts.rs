@@ -6,9 +6,10 @@ use std::collections::HashSet;
 use slipway_events::{Coverage, TestRun};
 
 use super::common::{DbConnection, DbPools, from_json, read_row, require_name, to_json};
+use super::events::record_change;
 use super::runs::require_run;
 use crate::error::{Result, StoreError};
-use crate::model::{
+use crate::model::{ChangeKind, 
     Artifact, ArtifactId, JobId, NewArtifact, RunId, StoredCoverage, StoredTestRun, TestTotals, Timestamp,
 };
 use crate::store::Context;
@@ -101,6 +102,14 @@ pub(crate) async fn record_artifact(pools: &DbPools, context: &Context, artifact
             .execute(&mut *transaction)
             .await?;
     }
+    record_change(
+        &mut transaction,
+        ChangeKind::ArtifactPublished,
+        recorded.id.0,
+        recorded.created_at,
+        &serde_json::json!({ "run": artifact.run.0, "name": recorded.name }),
+    )
+    .await?;
     transaction.commit().await?;
     Ok(recorded)
 }
@@ -170,7 +179,7 @@ fn count(value: u64) -> Result<i64> {
 /// Implements [`crate::Store::add_test_run`].
 pub(crate) async fn add_test_run(
     pools: &DbPools,
-    _context: &Context,
+    context: &Context,
     run: RunId,
     job: &str,
     step: i64,
@@ -178,14 +187,16 @@ pub(crate) async fn add_test_run(
 ) -> Result<()> {
     let mut transaction = pools.writer.begin().await?;
     require_run(&mut transaction, run).await?;
-    insert_test_run(&mut transaction, run, job, step, results).await?;
+    insert_test_run(&mut transaction, context, run, job, step, results).await?;
     transaction.commit().await?;
     Ok(())
 }
 
-/// Stores test results that the step numbered `step` of job `job` (its key) published.
+/// Stores test results that the step numbered `step` of job `job` (its key) published, and
+/// records the change for the event stream.
 pub(super) async fn insert_test_run(
     connection: &mut DbConnection,
+    context: &Context,
     run: RunId,
     job: &str,
     step: i64,
@@ -205,7 +216,15 @@ pub(super) async fn insert_test_run(
     .bind(to_json("test results", results)?)
     .execute(&mut *connection)
     .await?;
-    Ok(())
+    let details = serde_json::json!({
+        "job": job,
+        "step": step,
+        "total": results.total,
+        "passed": results.passed,
+        "failed": results.failed,
+        "skipped": results.skipped,
+    });
+    record_change(connection, ChangeKind::TestsPublished, run.0, context.now(), &details).await
 }
 
 /// Implements [`crate::Store::test_runs`].

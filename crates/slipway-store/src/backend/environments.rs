@@ -2,8 +2,9 @@
 //! checkpoints with the checks they evaluate, approvers' decisions and exclusive locks.
 
 use super::common::{DbConnection, DbPools, from_json, read_row, require_name, to_json};
+use super::events::record_change;
 use crate::error::{Result, StoreError, conflict_or};
-use crate::model::{
+use crate::model::{ChangeKind, 
     AnalysisRunId, Approval, ApprovalDecision, Check, CheckId, CheckRun, CheckRunId, CheckRunState, Checkpoint,
     CheckpointId, CheckpointState, Deployment, DeploymentId, Environment, EnvironmentId, JobId, NewCheck, NewCheckRun,
     NewDeployment, PipelineId, ProtectedResource, RunId, Timestamp, parse_result, result_text,
@@ -71,18 +72,24 @@ async fn environment_by_key(connection: &mut DbConnection, name: &str) -> Result
 /// Implements [`crate::Store::ensure_environment`].
 pub(crate) async fn ensure_environment(pools: &DbPools, context: &Context, name: &str) -> Result<Environment> {
     check_environment_name(name)?;
-    let mut connection = pools.writer.acquire().await?;
-    let now = context.now().millis();
-    sqlx::query(
+    let mut transaction = pools.writer.begin().await?;
+    let now = context.now();
+    let created: Option<i64> = sqlx::query_scalar(
         "INSERT INTO environments (name, name_key, description, created_by, created_at, updated_at) \
-         VALUES ($1, $2, '', NULL, $3, $3) ON CONFLICT (name_key) DO NOTHING",
+         VALUES ($1, $2, '', NULL, $3, $3) ON CONFLICT (name_key) DO NOTHING RETURNING id",
     )
     .bind(name.trim())
     .bind(name_key(name))
-    .bind(now)
-    .execute(&mut *connection)
+    .bind(now.millis())
+    .fetch_optional(&mut *transaction)
     .await?;
-    environment_by_key(&mut connection, name).await?.ok_or_else(|| StoreError::not_found("environment", name))
+    if let Some(id) = created {
+        record_change(&mut transaction, ChangeKind::EnvironmentCreated, id, now, &serde_json::json!({})).await?;
+    }
+    let found =
+        environment_by_key(&mut transaction, name).await?.ok_or_else(|| StoreError::not_found("environment", name))?;
+    transaction.commit().await?;
+    Ok(found)
 }
 
 /// Implements [`crate::Store::create_environment`].
@@ -95,6 +102,7 @@ pub(crate) async fn create_environment(
 ) -> Result<Environment> {
     check_environment_name(name)?;
     let now = context.now().millis();
+    let mut transaction = pools.writer.begin().await?;
     let row = sqlx::query(concat!(
         "INSERT INTO environments (name, name_key, description, created_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
@@ -105,10 +113,14 @@ pub(crate) async fn create_environment(
     .bind(description)
     .bind(created_by)
     .bind(now)
-    .fetch_one(&pools.writer)
+    .fetch_one(&mut *transaction)
     .await
     .map_err(conflict_or("environment", name))?;
-    Ok(read_row::<EnvironmentRow>(&row)?.into_environment())
+    let created = read_row::<EnvironmentRow>(&row)?.into_environment();
+    record_change(&mut transaction, ChangeKind::EnvironmentCreated, created.id.0, Timestamp(now), &serde_json::json!({}))
+        .await?;
+    transaction.commit().await?;
+    Ok(created)
 }
 
 /// Implements [`crate::Store::environment`].
@@ -359,12 +371,14 @@ impl DeploymentRow {
 
 /// Implements [`crate::Store::record_deployment`].
 pub(crate) async fn record_deployment(pools: &DbPools, context: &Context, deployment: &NewDeployment) -> Result<()> {
-    sqlx::query(
+    let now = context.now();
+    let mut transaction = pools.writer.begin().await?;
+    let recorded: Option<i64> = sqlx::query_scalar(
         "INSERT INTO deployments (environment_id, resource, pipeline_id, run_id, job_id, attempt, stage, job, \
          strategy, commit_sha, branch, triggered_by, queued_at, artifacts, changes) \
          SELECT $1, $2, r.pipeline_id, r.id, j.id, j.attempt + 1, $5, $6, $7, r.commit_sha, r.branch, $8, $9, $10, $11 \
          FROM jobs j JOIN runs r ON r.id = j.run_id WHERE j.id = $4 AND r.id = $3 \
-         AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.job_id = $4 AND d.finished_at IS NULL)",
+         AND NOT EXISTS (SELECT 1 FROM deployments d WHERE d.job_id = $4 AND d.finished_at IS NULL) RETURNING id",
     )
     .bind(deployment.environment.0)
     .bind(deployment.resource.as_deref())
@@ -374,11 +388,15 @@ pub(crate) async fn record_deployment(pools: &DbPools, context: &Context, deploy
     .bind(&deployment.job_name)
     .bind(&deployment.strategy)
     .bind(&deployment.triggered_by)
-    .bind(context.now().millis())
+    .bind(now.millis())
     .bind(to_json("deployment artifacts", &deployment.artifacts)?)
     .bind(deployment.changes.as_ref().map(|changes| to_json("deployment changes", changes)).transpose()?)
-    .execute(&pools.writer)
+    .fetch_optional(&mut *transaction)
     .await?;
+    if let Some(id) = recorded {
+        record_change(&mut transaction, ChangeKind::DeploymentQueued, id, now, &serde_json::json!({})).await?;
+    }
+    transaction.commit().await?;
     Ok(())
 }
 
@@ -391,17 +409,24 @@ pub(crate) async fn finish_deployment(
 ) -> Result<()> {
     // The deployment started when its job did; while it runs that is read from the job, which is
     // why it is kept only once the deployment ends (a re-run starts the job again).
-    sqlx::query(
+    let now = context.now();
+    let mut transaction = pools.writer.begin().await?;
+    let finished: Vec<i64> = sqlx::query_scalar(
         "UPDATE deployments SET finished_at = $2, result = $3, \
          started_at = (SELECT j.started_at FROM jobs j WHERE j.id = $1), \
          outcome = CASE WHEN outcome IS NULL AND $3 IN ('Failed', 'Canceled') THEN 'failed' ELSE outcome END \
-         WHERE job_id = $1 AND finished_at IS NULL",
+         WHERE job_id = $1 AND finished_at IS NULL RETURNING id",
     )
     .bind(job.0)
-    .bind(context.now().millis())
+    .bind(now.millis())
     .bind(result_text(Some(result)))
-    .execute(&pools.writer)
+    .fetch_all(&mut *transaction)
     .await?;
+    for id in finished {
+        let details = serde_json::json!({ "result": result.as_str() });
+        record_change(&mut transaction, ChangeKind::DeploymentFinished, id, now, &details).await?;
+    }
+    transaction.commit().await?;
     Ok(())
 }
 
@@ -436,23 +461,29 @@ pub(crate) async fn job_deployment(pools: &DbPools, _context: &Context, job: Job
 /// Implements [`crate::Store::set_deployment_outcome`].
 pub(crate) async fn set_deployment_outcome(
     pools: &DbPools,
-    _context: &Context,
+    context: &Context,
     job: JobId,
     outcome: &str,
     detail: Option<&str>,
     analysis: Option<AnalysisRunId>,
 ) -> Result<()> {
     // The job's latest deployment (a re-run of the job records a new one).
-    sqlx::query(
+    let mut transaction = pools.writer.begin().await?;
+    let changed: Option<i64> = sqlx::query_scalar(
         "UPDATE deployments SET outcome = $2, outcome_detail = $3, analysis_run_id = $4 \
-         WHERE id = (SELECT MAX(id) FROM deployments WHERE job_id = $1)",
+         WHERE id = (SELECT MAX(id) FROM deployments WHERE job_id = $1) RETURNING id",
     )
     .bind(job.0)
     .bind(outcome)
     .bind(detail)
     .bind(analysis.map(|id| id.0))
-    .execute(&pools.writer)
+    .fetch_optional(&mut *transaction)
     .await?;
+    if let Some(id) = changed {
+        let details = serde_json::json!({ "outcome": outcome, "detail": detail });
+        record_change(&mut transaction, ChangeKind::DeploymentOutcome, id, context.now(), &details).await?;
+    }
+    transaction.commit().await?;
     Ok(())
 }
 
@@ -658,10 +689,10 @@ pub(crate) async fn open_checkpoint(
     .fetch_one(&mut *transaction)
     .await?;
     for (position, check) in checks.iter().enumerate() {
-        sqlx::query(
+        let check_run: i64 = sqlx::query_scalar(
             "INSERT INTO check_runs (checkpoint_id, position, check_id, resource_type, resource_key, resource_name, \
              kind, settings, timeout_minutes, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) RETURNING id",
         )
         .bind(id)
         .bind(i64::try_from(position).unwrap_or(i64::MAX))
@@ -673,8 +704,12 @@ pub(crate) async fn open_checkpoint(
         .bind(to_json("check settings", &check.settings)?)
         .bind(i64::from(check.timeout_minutes))
         .bind(now)
-        .execute(&mut *transaction)
+        .fetch_one(&mut *transaction)
         .await?;
+        if check.kind == "approval" {
+            let details = serde_json::json!({ "run": run.0, "stage": stage, "resource": check.resource_name });
+            record_change(&mut transaction, ChangeKind::ApprovalRequested, check_run, Timestamp(now), &details).await?;
+        }
     }
     let created = current_checkpoint(&mut transaction, run, stage).await?;
     transaction.commit().await?;
@@ -892,6 +927,8 @@ pub(crate) async fn decide_approval(
     .execute(&mut *transaction)
     .await
     .map_err(conflict_or("decision of", &decision.user))?;
+    let details = serde_json::json!({ "user": decision.user, "status": decision.status, "comment": decision.comment });
+    record_change(&mut transaction, ChangeKind::ApprovalDecided, id.0, context.now(), &details).await?;
     transaction.commit().await?;
     Ok(())
 }

@@ -5,10 +5,11 @@ use slipway_events::TaskResult;
 
 use super::POSTGRES;
 use super::common::{DbConnection, DbPools, from_json, read_row, require_name, to_json};
+use super::events::record_change;
 use super::runs::lock_run;
 use crate::crypto::constant_time_equal;
 use crate::error::{Result, StoreError, conflict_or};
-use crate::model::{Job, JobAttempt, JobId, JobStatus, LeaseToken, NewJob, RunId, RunStatus, Timestamp, parse_result};
+use crate::model::{ChangeKind, Job, JobAttempt, JobId, JobStatus, LeaseToken, NewJob, RunId, RunStatus, Timestamp, parse_result};
 use crate::store::Context;
 
 /// The columns of `jobs` read into a [`JobRow`], one per field.
@@ -450,6 +451,14 @@ pub(crate) async fn finish_job_unleased(
         .execute(&mut *transaction)
         .await?;
     let updated = reload_job(&mut transaction, job).await?;
+    record_change(
+        &mut transaction,
+        ChangeKind::JobFinished,
+        job.0,
+        context.now(),
+        &serde_json::json!({ "attempt": updated.attempt, "result": result.as_str(), "leased": false }),
+    )
+    .await?;
     transaction.commit().await?;
     Ok(updated)
 }

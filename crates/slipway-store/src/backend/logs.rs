@@ -218,7 +218,7 @@ pub(crate) async fn append_log_chunk(
 /// Implements [`crate::Store::append_job_chunk`].
 pub(crate) async fn append_job_chunk(
     pools: &DbPools,
-    _context: &Context,
+    context: &Context,
     lease: &LeaseToken,
     chunk: &JobChunk,
 ) -> Result<ChunkOutcome> {
@@ -237,7 +237,7 @@ pub(crate) async fn append_job_chunk(
         upsert_step(&mut transaction, lease.job, step).await?;
     }
     for (step, results) in &chunk.test_runs {
-        insert_test_run(&mut transaction, job.run, &job.key, *step, results).await?;
+        insert_test_run(&mut transaction, context, job.run, &job.key, *step, results).await?;
     }
     for (step, coverage) in &chunk.coverage {
         insert_coverage(&mut transaction, job.run, &job.key, *step, coverage).await?;

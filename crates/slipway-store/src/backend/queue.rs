@@ -7,10 +7,11 @@ use slipway_events::TaskResult;
 
 use super::POSTGRES;
 use super::common::{DbPools, from_json, read_row, require_name, to_json};
+use super::events::record_change;
 use super::jobs::{JobRow, job_columns, lock_job, lock_leased_job, reload_job};
 use crate::crypto::{constant_time_equal, random_hex};
 use crate::error::{Result, StoreError};
-use crate::model::{
+use crate::model::{ChangeKind, 
     Demand, Heartbeat, Job, JobId, JobStatus, Lease, LeaseRequest, LeaseToken, PoolRecord, PoolSettings, Reclaim,
     ReclaimAction, ReclaimedLease, Timestamp,
 };
@@ -99,14 +100,28 @@ async fn take_job(pools: &DbPools, context: &Context, job: JobId, request: &Leas
         return Ok(None);
     };
     let leased = row.into_job()?;
+    record_change(
+        &mut transaction,
+        ChangeKind::JobStarted,
+        job.0,
+        now,
+        &serde_json::json!({ "attempt": leased.attempt, "holder": request.holder }),
+    )
+    .await?;
     transaction.commit().await?;
     // The run is marked running after the job's transaction, not inside it: locks are always
     // taken run first, then job (as cancelling does), so that PostgreSQL never deadlocks.
-    sqlx::query("UPDATE runs SET status = 'running', started_at = $2 WHERE id = $1 AND status = 'queued'")
+    let mut transaction = pools.writer.begin().await?;
+    let started = sqlx::query("UPDATE runs SET status = 'running', started_at = $2 WHERE id = $1 AND status = 'queued'")
         .bind(leased.run.0)
         .bind(now.millis())
-        .execute(&pools.writer)
-        .await?;
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+    if started == 1 {
+        record_change(&mut transaction, ChangeKind::RunStarted, leased.run.0, now, &serde_json::json!({})).await?;
+    }
+    transaction.commit().await?;
     Ok(Some(Lease { token: LeaseToken { job, lease_id }, job: leased, expires_at }))
 }
 
@@ -161,6 +176,14 @@ pub(crate) async fn complete_job(
     .execute(&mut *transaction)
     .await?;
     let updated = reload_job(&mut transaction, lease.job).await?;
+    record_change(
+        &mut transaction,
+        ChangeKind::JobFinished,
+        lease.job.0,
+        context.now(),
+        &serde_json::json!({ "attempt": updated.attempt, "result": result.as_str() }),
+    )
+    .await?;
     transaction.commit().await?;
     Ok(updated)
 }
@@ -216,6 +239,14 @@ pub(crate) async fn reclaim_leases(
                     .bind(reason)
                     .bind(now.millis())
                     .execute(&mut *transaction)
+                    .await?;
+                    record_change(
+                        &mut transaction,
+                        ChangeKind::JobFinished,
+                        job.id.0,
+                        now,
+                        &serde_json::json!({ "attempt": job.attempt, "result": TaskResult::Failed.as_str() }),
+                    )
                     .await?;
                 }
                 changed

@@ -6,11 +6,13 @@ use slipway_plan::Plan;
 
 use super::artifacts::{blobs_of_runs, unreferenced};
 use super::common::{DbConnection, DbPools, from_json, read_row, to_json};
+use super::events::record_change;
 use super::jobs::lock_job;
 use super::pipelines::{apply_guard, require_pipeline};
 use super::{Db, POSTGRES};
 use crate::error::{Result, StoreError};
 use crate::model::{
+    ChangeKind,
     JobId, JobStatus, NewRun, PipelineId, RetentionReport, Run, RunFilter, RunId, RunStatus, Timestamp, TriggerGuard,
     TriggerKind, parse_result,
 };
@@ -124,6 +126,8 @@ pub(crate) async fn create_run(
     .map_err(StoreError::from)
     .and_then(|row| read_row::<RunRow>(&row))?;
     let created = row.into_run()?;
+    record_change(&mut transaction, ChangeKind::RunQueued, created.id.0, created.created_at, &serde_json::json!({}))
+        .await?;
     transaction.commit().await?;
     Ok(Some(created))
 }
@@ -304,6 +308,7 @@ pub(crate) async fn start_run(pools: &DbPools, context: &Context, run: RunId) ->
         .execute(&mut *transaction)
         .await?;
     let updated = reload_run(&mut transaction, run).await?;
+    record_change(&mut transaction, ChangeKind::RunStarted, run.0, context.now(), &serde_json::json!({})).await?;
     transaction.commit().await?;
     Ok(updated)
 }
@@ -331,6 +336,14 @@ pub(crate) async fn finish_run(pools: &DbPools, context: &Context, run: RunId, r
     .execute(&mut *transaction)
     .await?;
     let updated = reload_run(&mut transaction, run).await?;
+    record_change(
+        &mut transaction,
+        ChangeKind::RunFinished,
+        run.0,
+        Timestamp(now),
+        &serde_json::json!({ "result": result.as_str() }),
+    )
+    .await?;
     transaction.commit().await?;
     Ok(updated)
 }
