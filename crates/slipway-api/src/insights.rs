@@ -1,10 +1,14 @@
-//! Insights: DORA's four keys of an environment's delivery performance over a period.
+//! Insights: DORA's five metrics of delivery performance: an environment's over a period, each
+//! with the deployments it rests on, and any metric's series in GitLab's DORA API shape.
+//!
+//! Deployments are named by where they were recorded: `d42` for Slipway's deployment 42, `e17`
+//! for a deployment pushed from outside and kept as event 17 of the event stream.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// DORA's four keys for an environment over a period, each with the deployments it rests on.
-/// Levels (`elite`, `high`, `medium`, `low`) follow the clusters of DORA's report of
+/// DORA's five metrics for an environment over a period, each with the deployments it rests on
+/// (`d42`, `e17`). Levels (`elite`, `high`, `medium`, `low`) follow the clusters of DORA's report of
 /// `reportYear`; a figure without enough data has none.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", default)]
@@ -27,6 +31,8 @@ pub struct DoraMetrics {
     pub change_failure_rate: DoraChangeFailureRate,
     /// Failed deployment recovery time.
     pub failed_deployment_recovery_time: DoraRecoveryTime,
+    /// Deployment rework rate.
+    pub deployment_rework_rate: DoraReworkRate,
 }
 
 /// Deployment frequency: successful deployments finished in the period.
@@ -47,7 +53,7 @@ pub struct DoraDeploymentFrequency {
     /// Its level.
     pub level: Option<String>,
     /// The deployments counted.
-    pub deployments_counted: Vec<i64>,
+    pub deployments_counted: Vec<String>,
 }
 
 /// Lead time for changes: from each commit to the end of the successful deployment that brought
@@ -66,7 +72,7 @@ pub struct DoraLeadTime {
     /// Its level.
     pub level: Option<String>,
     /// The deployments whose changes were measured.
-    pub deployments_counted: Vec<i64>,
+    pub deployments_counted: Vec<String>,
 }
 
 /// Change failure rate: deployments that failed or needed a rollback over all deployments
@@ -83,9 +89,9 @@ pub struct DoraChangeFailureRate {
     /// Its level.
     pub level: Option<String>,
     /// The deployments counted.
-    pub deployments_counted: Vec<i64>,
+    pub deployments_counted: Vec<String>,
     /// The failures.
-    pub failed_deployments: Vec<i64>,
+    pub failed_deployments: Vec<String>,
 }
 
 /// Failed deployment recovery time: from a failure to the next successful deployment of the same
@@ -106,14 +112,98 @@ pub struct DoraRecoveryTime {
 #[serde(rename_all = "camelCase", default)]
 pub struct DoraRecovery {
     /// The failed deployments.
-    pub failed_deployments: Vec<i64>,
+    pub failed_deployments: Vec<String>,
     /// The successful deployment that recovered, if any yet.
-    pub recovered_by: Option<i64>,
+    pub recovered_by: Option<String>,
     /// From the first failure's end to the recovery's end, in milliseconds.
     pub duration_ms: Option<i64>,
 }
 
-/// Which period DORA's four keys cover.
+/// Deployment rework rate: deployments that were unplanned, made because of a failure or an
+/// incident in production (a manual rollback, the next deployment after a failed or rolled-back
+/// one, one linked to an incident), over all deployments finished in the period. DORA's report
+/// gives no levels for it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DoraReworkRate {
+    /// Deployments finished in the period.
+    pub deployments: usize,
+    /// The rework among them.
+    pub reworked: usize,
+    /// `reworked / deployments`, from 0 to 1.
+    pub rate: Option<f64>,
+    /// The rework deployments.
+    pub rework_deployments: Vec<String>,
+}
+
+/// One bucket of a DORA metric's series, as GitLab's DORA API answers
+/// (`GET /api/v1/dora/metrics`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DoraDataPoint {
+    /// The bucket's first day, `YYYY-MM-DD` (a month's first day, a week's Monday); `null` for
+    /// the interval `all`.
+    pub date: Option<String>,
+    /// The value: `deployment_frequency`, successful deployments that day (per day over the
+    /// bucket for a week, a month or `all`); `lead_time_for_changes` and
+    /// `time_to_restore_service`, medians in seconds; `change_failure_rate` and `rework_rate`,
+    /// ratios from 0 to 1; `null` when there was nothing to measure.
+    pub value: Option<f64>,
+}
+
+/// What `GET /api/v1/dora/metrics` reads: GitLab's DORA API parameters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DoraSeriesQuery {
+    /// `deployment_frequency`, `lead_time_for_changes`, `change_failure_rate`,
+    /// `time_to_restore_service` or `rework_rate` (required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// `all`, `monthly`, `weekly` or `daily` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    /// One environment; by default every environment whose name says production, as GitLab
+    /// guesses an environment's tier from its name (`prod`, `prd`, `live`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The first day, `YYYY-MM-DD` (UTC); by default three months before the end date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// The last day, included, `YYYY-MM-DD` (UTC); by default today. At most 180 days after the
+    /// start date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+}
+
+/// One row of DORA's tier table: what each performance cluster achieved on a metric.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DoraTier {
+    /// The metric's API name (`deployment_frequency`, ...).
+    pub metric: String,
+    /// Its name for people.
+    pub title: String,
+    /// The elite cluster.
+    pub elite: String,
+    /// The high cluster.
+    pub high: String,
+    /// The medium cluster.
+    pub medium: String,
+    /// The low cluster.
+    pub low: String,
+}
+
+/// DORA's tier table of one report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DoraTiers {
+    /// The report's year.
+    pub report_year: u16,
+    /// Its rows.
+    pub tiers: Vec<DoraTier>,
+}
+
+/// Which period DORA's metrics of an environment cover.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]

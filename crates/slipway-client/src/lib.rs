@@ -440,6 +440,31 @@ impl Client {
         self.get(&path)
     }
 
+    /// `GET /dora/metrics?metric=...`: one DORA metric's series in GitLab's DORA API shape, with
+    /// the parameters given (the server's defaults for the others).
+    ///
+    /// # Errors
+    /// As [`Client::get`].
+    pub fn dora_series(&self, query: &api::DoraSeriesQuery) -> Result<Vec<api::DoraDataPoint>> {
+        let parameters = [
+            ("metric", &query.metric),
+            ("interval", &query.interval),
+            ("environment", &query.environment),
+            ("start_date", &query.start_date),
+            ("end_date", &query.end_date),
+        ];
+        let parts: Vec<String> = parameters
+            .iter()
+            .filter_map(|(name, value)| value.as_deref().map(|value| format!("{name}={}", query_value(value))))
+            .collect();
+        let mut path = "/dora/metrics".to_owned();
+        if !parts.is_empty() {
+            path.push('?');
+            path.push_str(&parts.join("&"));
+        }
+        self.get(&path)
+    }
+
     /// `GET /{collection}/{name}/checks`: the checks on a protected resource (`collection` is
     /// `environments`, `variable-groups` or `pools`).
     ///
