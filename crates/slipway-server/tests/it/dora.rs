@@ -226,7 +226,7 @@ mod generated {
         for name in ["production", "live-eu", "staging"] {
             environments.push(store.create_environment(name, "", None).await?);
         }
-        let mut plan = vec![
+        let mut plan = [
             Planned { commits: vec![at(1, 8)], ..planned(0, at(1, 9) + 50 * 60_000, at(1, 10), TaskResult::Succeeded) },
             planned(0, at(2, 9) + 50 * 60_000, at(2, 10), TaskResult::Failed),
             Planned { commits: vec![at(2, 9)], ..planned(0, at(2, 11), at(2, 12), TaskResult::Succeeded) },
