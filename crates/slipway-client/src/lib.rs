@@ -20,6 +20,7 @@
 //! The client does no I/O beyond its HTTP connections, and prints nothing.
 
 pub mod agent;
+mod events;
 mod audit;
 mod error;
 mod http;

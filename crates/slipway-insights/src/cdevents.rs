@@ -115,7 +115,8 @@ impl Event {
         }
         let mut event = Map::new();
         event.insert("context".into(), Value::Object(context));
-        event.insert("subject".into(), json!({ "id": self.subject_id, "source": self.source, "content": self.content }));
+        event
+            .insert("subject".into(), json!({ "id": self.subject_id, "source": self.source, "content": self.content }));
         if let Some(custom) = &self.custom_data {
             event.insert("customData".into(), custom.clone());
             event.insert("customDataContentType".into(), json!("application/json"));
@@ -238,9 +239,8 @@ pub fn accept(body: &Value, attributes: &BinaryAttributes) -> Result<Accepted, R
     let mut problems = Vec::new();
     check_cdevent(&cdevent, prefix, &mut problems);
     let context = cdevent.get("context");
-    let text = |key: &str| {
-        context.and_then(|context| context.get(key)).and_then(Value::as_str).unwrap_or_default().to_owned()
-    };
+    let text =
+        |key: &str| context.and_then(|context| context.get(key)).and_then(Value::as_str).unwrap_or_default().to_owned();
     let id = text("id");
     let source = text("source");
     let event_type = text("type");
@@ -286,7 +286,10 @@ pub fn accept(body: &Value, attributes: &BinaryAttributes) -> Result<Accepted, R
         Ok(time) => time.as_millisecond(),
         Err(_) if timestamp.is_empty() => 0,
         Err(error) => {
-            problems.push((format!("{prefix}/context/timestamp"), format!("'{timestamp}' is not an RFC 3339 time: {error}")));
+            problems.push((
+                format!("{prefix}/context/timestamp"),
+                format!("'{timestamp}' is not an RFC 3339 time: {error}"),
+            ));
             0
         }
     };
@@ -465,10 +468,8 @@ fn validators() -> &'static BTreeMap<String, jsonschema::Validator> {
                 tracing::error!(schema = name, "a built-in CDEvents schema is not JSON");
                 continue;
             };
-            let Some(event_type) = schema
-                .pointer("/properties/context/properties/type/enum/0")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
+            let Some(event_type) =
+                schema.pointer("/properties/context/properties/type/enum/0").and_then(Value::as_str).map(str::to_owned)
             else {
                 tracing::error!(schema = name, "a built-in CDEvents schema names no type");
                 continue;
@@ -531,8 +532,8 @@ mod tests {
         let examples = conformance();
         assert_eq!(examples.len(), 45);
         for (path, example) in examples {
-            let accepted = accept(&example, &BinaryAttributes::default())
-                .unwrap_or_else(|error| panic!("{path}: {error}"));
+            let accepted =
+                accept(&example, &BinaryAttributes::default()).unwrap_or_else(|error| panic!("{path}: {error}"));
             let structured = accept(&accepted.document, &BinaryAttributes::default())
                 .unwrap_or_else(|error| panic!("{path} as a CloudEvent: {error}"));
             assert_eq!(structured, accepted, "{path}");

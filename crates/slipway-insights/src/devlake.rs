@@ -81,7 +81,7 @@ fn date(object: &Map<String, Value>, field: &str, required: bool, problems: &mut
     }
 }
 
-fn object<'a>(payload: &'a Value) -> Result<&'a Map<String, Value>, Rejected> {
+fn object(payload: &Value) -> Result<&Map<String, Value>, Rejected> {
     payload.as_object().ok_or_else(|| Rejected {
         problems: vec![(String::new(), "the body must be a JSON object: DevLake's webhook payload".into())],
     })

@@ -60,13 +60,22 @@ pub struct FeedConfig {
 pub struct Feeder {
     store: Store,
     config: FeedConfig,
+    cursor: String,
 }
 
 impl Feeder {
     /// A feeder of `store`'s stream.
     #[must_use]
     pub fn new(store: Store, config: FeedConfig) -> Self {
-        Self { store, config }
+        Self { store, config, cursor: FEEDER_CURSOR.to_owned() }
+    }
+
+    /// The same feeder keeping its place under another name (from the first change when the name
+    /// is new): feeding again what was fed adds nothing.
+    #[must_use]
+    pub fn with_cursor(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.cursor);
+        self
     }
 
     /// Feeds the stream with every change recorded since the last pass; returns how many events
@@ -77,7 +86,7 @@ impl Feeder {
     pub async fn feed(&self) -> Result<usize, FeedError> {
         let mut added = 0;
         loop {
-            let cursor = self.store.event_cursor(FEEDER_CURSOR).await?.unwrap_or(0);
+            let cursor = self.store.event_cursor(&self.cursor).await?.unwrap_or(0);
             let changes = self.store.changes_after(cursor, BATCH).await?;
             let Some(last) = changes.last().map(|change| change.id) else {
                 return Ok(added);
@@ -88,7 +97,7 @@ impl Feeder {
                     events.push(event);
                 }
             }
-            added += self.store.append_stream_events(&events, Some((FEEDER_CURSOR, last))).await?.len();
+            added += self.store.append_stream_events(&events, Some((&self.cursor, last))).await?.len();
             if changes.len() < usize::try_from(BATCH).unwrap_or(usize::MAX) {
                 // The outbox keeps what was fed for a while (for debugging), not for ever.
                 if last > PRUNE_AFTER {

@@ -253,6 +253,7 @@ pub async fn serve(
     let engine = state.start_engine(config).await?;
     let triggers = slipway_triggering::TriggerService::start(state.triggering());
     let cleanup = slipway_engine::retention::spawn(state.core().clone(), state.stopping());
+    let stream = slipway_service::events::start(&state, bound);
     on_listening(bound);
     let signalled = {
         let state = state.clone();
@@ -265,6 +266,8 @@ pub async fn serve(
     triggers.shutdown().await;
     cleanup.abort();
     let _ = cleanup.await;
+    stream.abort();
+    let _ = stream.await;
     engine.shutdown().await;
     state.shutdown_routers().await;
     state.store().close().await;
@@ -338,6 +341,9 @@ pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> R
         let builder = options.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
         slipway_engine::provenance::prepare(opened.state.data_dir(), Some(&builder))?;
         opened.state.set_secure_cookies(options.secure_cookies);
+        if let Some(url) = &options.public_url {
+            opened.state.set_public_url(url.clone());
+        }
         if let Some(nginx) = options.nginx.clone() {
             opened.state.set_nginx(nginx);
         }

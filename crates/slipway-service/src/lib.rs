@@ -61,6 +61,8 @@ struct StateInner {
     delivery: std::sync::OnceLock<Arc<slipway_delivery::room::DeliveryRoom>>,
     /// Environments' flag documents, each revision read once.
     flags: slipway_delivery::flags::FlagCache,
+    /// The server's address as people reach it (`slipway serve --public-url`), when given.
+    public_url: std::sync::OnceLock<String>,
 }
 
 impl std::ops::Deref for AppState {
@@ -153,6 +155,7 @@ impl AppState {
                 nginx: std::sync::OnceLock::new(),
                 delivery: std::sync::OnceLock::new(),
                 flags: slipway_delivery::flags::FlagCache::default(),
+                public_url: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -180,6 +183,17 @@ impl AppState {
     #[must_use]
     pub fn secure_cookies(&self) -> bool {
         self.inner.secure_cookies.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets the server's address as people reach it (`--public-url`); the first setting stays.
+    pub fn set_public_url(&self, url: String) {
+        let _ = self.inner.public_url.set(url);
+    }
+
+    /// The server's address as people reach it, when it was given (`--public-url`).
+    #[must_use]
+    pub fn public_url(&self) -> Option<String> {
+        self.inner.public_url.get().cloned()
     }
 
     /// Sets whether the web UI marks its cookies `Secure` whatever the request.

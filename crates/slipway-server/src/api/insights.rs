@@ -13,7 +13,8 @@ use crate::error::ApiError;
 
 /// The routes of this module.
 pub(crate) fn routes(routes: super::Routes) -> super::Routes {
-    route!(routes, environment_dora, dora_metrics)
+    let routes = route!(routes, environment_dora);
+    route!(routes, dora_metrics)
 }
 
 /// DORA's five metrics of an environment over the last days: deployment frequency, lead time for

@@ -1,1 +1,228 @@
-//! The event stream over the API: reading it, pushing CDEvents and DevLake payloads.
+//! The event stream over the API: runs, jobs and deployments carried out by the engine become
+//! CDEvents that validate against their schemas, in order and each once (also when the feeder
+//! runs again, as after a kill -9); CDEvents and DevLake payloads pushed in, checked, stored
+//! once; filters and who may do what.
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use slipway_insights::cdevents::{BinaryAttributes, accept};
+
+use crate::support::{
+    TestResult, TestServer, create_user, deploys_to, make_repository, on_both_databases, send, send_raw, wait_for_run,
+};
+
+/// Every event of the stream, read page by page.
+async fn all_events(app: &axum::Router, token: &str, query: &str) -> TestResult<Vec<Value>> {
+    let mut events = Vec::new();
+    let mut after = 0;
+    loop {
+        let page =
+            send(app, Method::GET, &format!("/api/v1/events?after={after}&limit=50{query}"), Some(token), None).await?;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let found = page.body["events"].as_array().cloned().unwrap_or_default();
+        after = page.body["next"].as_i64().ok_or("no next")?;
+        if found.is_empty() {
+            return Ok(events);
+        }
+        events.extend(found);
+    }
+}
+
+fn types_of(events: &[Value]) -> Vec<String> {
+    events.iter().filter_map(|event| event["event"]["type"].as_str().map(str::to_owned)).collect()
+}
+
+/// Waits (at most 15 s) until the stream holds an event of `event_type` about `subject`.
+async fn wait_for_event(app: &axum::Router, token: &str, event_type: &str, subject: &str) -> TestResult<Vec<Value>> {
+    for _ in 0..60 {
+        let events = all_events(app, token, "").await?;
+        if events.iter().any(|event| event["event"]["type"] == event_type && event["event"]["subject"] == subject) {
+            return Ok(events);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err(format!("no {event_type} about {subject} came").into())
+}
+
+on_both_databases! {
+    /// A run with a deployment, and a failed run: their events, in order, each valid and once.
+    async fn runs_and_deployments_become_valid_cdevents_in_order(database) {
+        let directory = tempfile::tempdir()?;
+        let server = TestServer::start_on(&directory.path().join("data"), database.as_deref(), 2).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let repository = directory.path().join("shop");
+        make_repository(&repository, &[("azure-pipelines.yml", &deploys_to("production"))])?;
+        let pipeline = json!({ "name": "shop", "repository": repository.display().to_string() });
+        assert_eq!(send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?.status, StatusCode::CREATED);
+        let started = send(&app, Method::POST, "/api/v1/pipelines/shop/runs", Some(&admin), Some(json!({}))).await?;
+        let run = started.body["id"].as_i64().ok_or("no run id")?;
+        assert_eq!(wait_for_run(&app, &admin, run).await?["result"], "Succeeded");
+
+        // The changes were recorded with the run; the stream is fed from them once the feeder runs.
+        assert!(all_events(&app, &admin, "").await?.is_empty());
+        let feeder = slipway_service::events::start(&server.state, "127.0.0.1:8080".parse()?);
+        let events = wait_for_event(&app, &admin, "dev.cdevents.pipelinerun.finished.0.3.0", &format!("runs/{run}")).await?;
+        let types = types_of(&events);
+        assert_eq!(
+            types,
+            [
+                "dev.cdevents.pipelinerun.queued.0.3.0",
+                "dev.cdevents.pipelinerun.started.0.3.0",
+                "dev.cdevents.taskrun.started.0.3.0",
+                "dev.cdevents.taskrun.finished.0.3.0",
+                "dev.cdevents.environment.created.0.3.0",
+                "dev.cdevents.taskrun.started.0.3.0",
+                "dev.cdevents.taskrun.finished.0.3.0",
+                "dev.cdevents.service.deployed.0.3.0",
+                "dev.cdevents.pipelinerun.finished.0.3.0",
+            ],
+            "{events:#?}"
+        );
+        for event in &events {
+            accept(&event["event"], &BinaryAttributes::default()).map_err(|error| format!("{error}: {event:#}"))?;
+            assert_eq!(event["origin"], "slipway");
+            assert_eq!(event["event"]["source"], "/slipway");
+        }
+        let finished = &events[8]["event"]["data"]["subject"]["content"];
+        assert_eq!(finished, &json!({ "pipelineName": "shop", "uri": format!("http://127.0.0.1:8080/runs/{run}"), "outcome": "success" }));
+        let deployed = &events[7]["event"]["data"];
+        assert_eq!(deployed["subject"]["content"]["environment"]["id"], "production");
+        assert_eq!(deployed["context"]["chainId"], format!("slipway-run-{run}"));
+        assert_eq!(deployed["customData"]["result"], "Succeeded");
+
+        // A second deployment of the same service is an upgrade; a failed run says which job failed.
+        let second = send(&app, Method::POST, "/api/v1/pipelines/shop/runs", Some(&admin), Some(json!({}))).await?;
+        let second = second.body["id"].as_i64().ok_or("no run id")?;
+        wait_for_run(&app, &admin, second).await?;
+        let events = wait_for_event(&app, &admin, "dev.cdevents.pipelinerun.finished.0.3.0", &format!("runs/{second}")).await?;
+        assert_eq!(types_of(&events).iter().filter(|kind| kind.as_str() == "dev.cdevents.service.upgraded.0.3.0").count(), 1);
+
+        // Filters: by type prefix, by environment.
+        let services = all_events(&app, &admin, "&type=dev.cdevents.service.").await?;
+        assert_eq!(types_of(&services), ["dev.cdevents.service.deployed.0.3.0", "dev.cdevents.service.upgraded.0.3.0"]);
+        let production = all_events(&app, &admin, "&environment=production").await?;
+        assert_eq!(production.len(), 3, "{production:#?}");
+
+        // The feeder fed again from the start (as after a kill -9 before it moved its cursor)
+        // stores nothing twice.
+        feeder.abort();
+        let before = all_events(&app, &admin, "").await?.len();
+        let replay = slipway_insights::stream::Feeder::new(
+            server.state.store().clone(),
+            slipway_insights::stream::FeedConfig { source: "/slipway".into(), base_url: "http://127.0.0.1:8080".into() },
+        )
+        .with_cursor("replay");
+        assert_eq!(replay.feed().await?, 0);
+        assert_eq!(all_events(&app, &admin, "").await?.len(), before);
+        server.stop().await;
+        Ok(())
+    }
+}
+
+on_both_databases! {
+    /// CDEvents pushed in every binding, checked and stored once; DevLake's payloads; roles.
+    async fn events_pushed_in_are_checked_and_stored_once(database) {
+        let directory = tempfile::tempdir()?;
+        let server = TestServer::start_on(&directory.path().join("data"), database.as_deref(), 0).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let deployed = json!({
+            "context": { "specversion": "0.5.1", "id": "deploy-1", "source": "/ci/jenkins",
+                "type": "dev.cdevents.service.deployed.0.3.0", "timestamp": "2026-12-01T10:00:00Z" },
+            "subject": { "id": "checkout", "content": { "environment": { "id": "production" }, "artifactId": "pkg:oci/checkout@sha256%3Aab" } }
+        });
+        let structured = json!({ "specversion": "1.0", "id": "deploy-1", "source": "/ci/jenkins",
+            "type": "dev.cdevents.service.deployed.0.3.0", "subject": "checkout", "data": deployed });
+        let body = serde_json::to_vec(&structured)?;
+        let pushed = send_raw(&app, Method::POST, "/api/v1/events", Some(&admin), Some("application/cloudevents+json"), body.clone()).await?;
+        assert_eq!(pushed.status, StatusCode::ACCEPTED, "{}", pushed.body);
+        assert_eq!(pushed.body[0]["duplicate"], false);
+        let again = send_raw(&app, Method::POST, "/api/v1/events", Some(&admin), Some("application/cloudevents+json"), body).await?;
+        assert_eq!(again.body, json!([{ "id": "deploy-1", "source": "/ci/jenkins", "type": "dev.cdevents.service.deployed.0.3.0", "position": null, "duplicate": true }]));
+
+        // Binary mode: the CDEvent as the body, the CloudEvent in ce- headers.
+        let mut binary = deployed.clone();
+        binary["context"]["id"] = json!("deploy-2");
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/events")
+            .header("authorization", format!("Bearer {admin}"))
+            .header("content-type", "application/json")
+            .header("ce-specversion", "1.0")
+            .header("ce-id", "deploy-2")
+            .header("ce-source", "/ci/jenkins")
+            .header("ce-type", "dev.cdevents.service.deployed.0.3.0")
+            .body(axum::body::Body::from(serde_json::to_vec(&binary)?))?;
+        let answer = tower::ServiceExt::oneshot(app.clone(), request).await?;
+        assert_eq!(answer.status(), StatusCode::ACCEPTED);
+
+        // A batch is all or nothing; every problem is named with its place.
+        let mut broken = deployed.clone();
+        broken["context"]["id"] = json!("deploy-3");
+        broken["subject"]["content"] = json!({ "environment": { "id": "" } });
+        let batch = serde_json::to_vec(&json!([deployed, broken]))?;
+        let refused = send_raw(&app, Method::POST, "/api/v1/events", Some(&admin), Some("application/cloudevents-batch+json"), batch).await?;
+        assert_eq!(
+            refused.expect_problem(400),
+            "event 1 of the batch: at /subject/content: \"artifactId\" is a required property; at \
+             /subject/content/environment/id: \"\" is shorter than 1 character"
+        );
+        let not_json = send_raw(&app, Method::POST, "/api/v1/events", Some(&admin), Some("application/json"), b"{\"context\": ".to_vec()).await?;
+        assert_eq!(not_json.expect_problem(400), "the body is not JSON: EOF while parsing a value at line 1 column 12");
+
+        // DevLake: a deployment, an incident opened and closed by key.
+        let devlake = json!({
+            "id": "rel-7", "startedDate": "2026-12-01T09:00:00+00:00", "finishedDate": "2026-12-01T09:10:00+00:00",
+            "result": "SUCCESS", "environment": "PRODUCTION",
+            "deploymentCommits": [{ "repoUrl": "https://git.example.com/shop/checkout.git", "commitSha": "abc123", "commitMsg": "Fixes AB#12" }]
+        });
+        let pushed = send(&app, Method::POST, "/api/v1/events/devlake/deployments", Some(&admin), Some(devlake)).await?;
+        assert_eq!(pushed.status, StatusCode::ACCEPTED, "{}", pushed.body);
+        assert_eq!(pushed.body["type"], "dev.cdevents.service.deployed.0.3.0");
+        let incident = json!({ "issueKey": "INC-1", "title": "checkout is down", "originalStatus": "open",
+            "status": "IN_PROGRESS", "createdDate": "2026-12-01T09:30:00+00:00" });
+        let opened = send(&app, Method::POST, "/api/v1/events/devlake/incidents", Some(&admin), Some(incident)).await?;
+        assert_eq!(opened.body["type"], "dev.cdevents.incident.detected.0.3.0", "{}", opened.body);
+        let closed = send(&app, Method::POST, "/api/v1/events/devlake/incidents/INC-1/close", Some(&admin),
+            Some(json!({ "resolutionDate": "2026-12-01T10:00:00+00:00" }))).await?;
+        assert_eq!(closed.body["type"], "dev.cdevents.incident.resolved.0.3.0", "{}", closed.body);
+        let bad = send(&app, Method::POST, "/api/v1/events/devlake/deployments", Some(&admin), Some(json!({ "id": "x" }))).await?;
+        assert_eq!(
+            bad.expect_problem(400),
+            "the DevLake deployment: at /startedDate: missing: DevLake's payload requires it (an RFC 3339 time); at \
+             /finishedDate: missing: DevLake's payload requires it (an RFC 3339 time); at /deploymentCommits: missing: \
+             a deployment lists its commits (at least one, each with repoUrl and commitSha)"
+        );
+
+        let events = all_events(&app, &admin, "").await?;
+        let origins: Vec<&str> = events.iter().filter_map(|event| event["origin"].as_str()).collect();
+        assert_eq!(origins, ["api", "api", "devlake", "devlake", "devlake"]);
+        for event in &events {
+            accept(&event["event"], &BinaryAttributes::default()).map_err(|error| format!("{error}: {event:#}"))?;
+        }
+        let incidents = all_events(&app, &admin, "&type=dev.cdevents.incident.").await?;
+        assert_eq!(types_of(&incidents), ["dev.cdevents.incident.detected.0.3.0", "dev.cdevents.incident.resolved.0.3.0"]);
+
+        // Readers read; pushing takes a contributor; a long poll returns when nothing comes.
+        let reader = create_user(&app, &admin, "rita", "reader").await?;
+        // Positions increase; a duplicate may leave a gap (PostgreSQL's sequences move on).
+        let fourth = events[3]["position"].as_i64().ok_or("no position")?;
+        let last = events[4]["position"].as_i64().ok_or("no position")?;
+        assert!(fourth < last);
+        let page = send(&app, Method::GET, &format!("/api/v1/events?after={fourth}"), Some(&reader), None).await?;
+        assert_eq!(page.body["events"].as_array().map(Vec::len), Some(1));
+        let refused = send(&app, Method::POST, "/api/v1/events/devlake/incidents/INC-1/close", Some(&reader), None).await?;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let waited = std::time::Instant::now();
+        let empty = send(&app, Method::GET, &format!("/api/v1/events?after={last}&wait=1"), Some(&reader), None).await?;
+        assert_eq!(empty.body, json!({ "events": [], "next": last }));
+        assert!(waited.elapsed() >= Duration::from_millis(900));
+        let wrong = send(&app, Method::GET, "/api/v1/events?limit=0", Some(&reader), None).await?;
+        assert_eq!(wrong.expect_problem(400), "'limit' is 0; it must be between 1 and 1000");
+        server.stop().await;
+        Ok(())
+    }
+}

@@ -176,12 +176,17 @@ impl EventRow {
 }
 
 /// Implements [`crate::Store::list_stream_events`].
-pub(crate) async fn list_stream_events(pools: &DbPools, _context: &Context, filter: &EventFilter) -> Result<Vec<StreamEvent>> {
+pub(crate) async fn list_stream_events(
+    pools: &DbPools,
+    _context: &Context,
+    filter: &EventFilter,
+) -> Result<Vec<StreamEvent>> {
     let limit = match filter.limit {
         0 => 100,
         limit => i64::from(limit.min(10_000)),
     };
-    let mut query = sqlx::QueryBuilder::<super::Db>::new(concat!("SELECT ", event_columns!(), " FROM events WHERE id > "));
+    let mut query =
+        sqlx::QueryBuilder::<super::Db>::new(concat!("SELECT ", event_columns!(), " FROM events WHERE id > "));
     query.push_bind(filter.after.unwrap_or(0));
     if let Some(environment) = &filter.environment {
         query.push(" AND environment = ").push_bind(environment.clone());
@@ -196,7 +201,7 @@ pub(crate) async fn list_stream_events(pools: &DbPools, _context: &Context, filt
                 query.push(" OR ");
             }
             // A prefix without LIKE's wildcards: compare the type's start.
-            query.push("substr(type, 1, ").push_bind(i64::try_from(prefix.len()).unwrap_or(i64::MAX));
+            query.push("substr(type, 1, ").push_bind(i32::try_from(prefix.len()).unwrap_or(i32::MAX));
             query.push(") = ").push_bind(prefix.clone());
         }
         query.push(")");
