@@ -143,6 +143,10 @@ pub enum BreakKind {
     Deleted,
     /// The entry's id is not greater than the one before it: entries were moved.
     Reordered,
+    /// The entry noted as an anchor has another hash now: the chain was rewritten up to it.
+    Rewritten,
+    /// The chain ends before the entry noted as an anchor: the newest entries were cut off.
+    Truncated,
 }
 
 impl BreakKind {
@@ -153,6 +157,8 @@ impl BreakKind {
             Self::Changed => "changed",
             Self::Deleted => "deleted",
             Self::Reordered => "reordered",
+            Self::Rewritten => "rewritten",
+            Self::Truncated => "truncated",
         }
     }
 }
@@ -162,15 +168,16 @@ impl BreakKind {
 pub struct ChainBreak {
     /// What is wrong.
     pub kind: BreakKind,
-    /// The entry where it shows.
+    /// The entry where it shows (the anchor's, when rewritten or truncated).
     pub id: i64,
-    /// The entry before it, if any.
+    /// The entry before it, if any (the newest entry, when truncated).
     pub previous_id: Option<i64>,
     /// What the chain says it should be: the entry's stored `hash` (changed), the hash of the
-    /// entry before it or [`GENESIS`] (deleted), the id before it (reordered).
+    /// entry before it or [`GENESIS`] (deleted), the id before it (reordered), the anchor's hash
+    /// (rewritten, truncated).
     pub expected: String,
     /// What it is: the hash its fields come to (changed), its `prev_hash` (deleted), its id
-    /// (reordered).
+    /// (reordered), the entry's hash now (rewritten), empty (truncated).
     pub found: String,
 }
 
@@ -206,6 +213,22 @@ impl fmt::Display for ChainBreak {
             (BreakKind::Reordered, _) => {
                 write!(f, "entry {id} is out of order: it comes after entry {}, but ids must increase", self.expected)
             }
+            (BreakKind::Rewritten, _) => write!(
+                f,
+                "entry {id} is not the one noted: its hash is {} but {} was noted: the chain was rewritten up to it",
+                shown(&self.found),
+                self.expected
+            ),
+            (BreakKind::Truncated, Some(last)) => write!(
+                f,
+                "the chain ends at entry {last}, before entry {id} noted with hash {}: the newest entries were cut off",
+                self.expected
+            ),
+            (BreakKind::Truncated, None) => write!(
+                f,
+                "the chain is empty, but entry {id} was noted with hash {}: its entries were cut off",
+                self.expected
+            ),
         }
     }
 }
@@ -237,6 +260,9 @@ pub struct Verifier {
     previous: Option<(i64, String)>,
     /// What the first entry's `prev_hash` must be.
     start: String,
+    /// An entry noted earlier (id and hash) that the chain must still hold, and whether it was
+    /// reached.
+    anchor: Option<(i64, String, bool)>,
     report: ChainReport,
 }
 
@@ -260,8 +286,19 @@ impl Verifier {
         Self {
             previous: None,
             start: prev_hash.to_owned(),
+            anchor: None,
             report: ChainReport { entries: 0, last: None, first_break: None },
         }
+    }
+
+    /// This verifier, also requiring the chain to hold entry `id` with hash `hash` (noted from an
+    /// earlier check): a later check that no longer reaches it finds the newest entries cut off
+    /// ([`BreakKind::Truncated`]), one that finds another hash there a rewritten chain
+    /// ([`BreakKind::Rewritten`]).
+    #[must_use]
+    pub fn with_anchor(mut self, id: i64, hash: &str) -> Self {
+        self.anchor = Some((id, hash.to_owned(), false));
+        self
     }
 
     /// Checks the next entry; gives the break it shows, if it is the first one. Entries after a
@@ -274,6 +311,9 @@ impl Verifier {
         let found = self.check(entry);
         self.previous = Some((entry.id, entry.hash.clone()));
         self.report.last = Some((entry.id, entry.hash.clone()));
+        if let Some((id, _, reached)) = &mut self.anchor {
+            *reached |= entry.id >= *id;
+        }
         self.report.first_break = found;
         self.report.first_break.as_ref()
     }
@@ -311,7 +351,16 @@ impl Verifier {
                 found: computed,
             });
         }
-        None
+        match &self.anchor {
+            Some((id, hash, _)) if *id == entry.id && *hash != entry.hash => Some(ChainBreak {
+                kind: BreakKind::Rewritten,
+                id: entry.id,
+                previous_id,
+                expected: hash.clone(),
+                found: entry.hash.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// What was found.
@@ -320,9 +369,21 @@ impl Verifier {
         &self.report
     }
 
-    /// What was found, taken.
+    /// What was found, taken: when the chain is whole but ends before its anchor, the break
+    /// is that the newest entries were cut off.
     #[must_use]
-    pub fn finish(self) -> ChainReport {
+    pub fn finish(mut self) -> ChainReport {
+        if self.report.first_break.is_none()
+            && let Some((id, hash, false)) = self.anchor
+        {
+            self.report.first_break = Some(ChainBreak {
+                kind: BreakKind::Truncated,
+                id,
+                previous_id: self.report.last.as_ref().map(|(last, _)| *last),
+                expected: hash,
+                found: String::new(),
+            });
+        }
         self.report
     }
 }
@@ -338,6 +399,17 @@ pub fn verify<'a>(entries: impl IntoIterator<Item = &'a ChainedEntry>) -> ChainR
         }
     }
     verifier.finish()
+}
+
+/// Reads an anchor written `ID:HASH` (as `slipway audit verify --anchor` takes it): an entry id
+/// and a 64-digit lowercase hex hash.
+#[must_use]
+pub fn parse_anchor(text: &str) -> Option<(i64, String)> {
+    let (id, hash) = text.trim().split_once(':')?;
+    let id = id.trim().parse().ok()?;
+    let hash = hash.trim();
+    (hash.len() == 64 && hash.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f')))
+        .then(|| (id, hash.to_owned()))
 }
 
 /// Chains entries given without hashes: sets each one's `prev_hash` and `hash` in order, the
@@ -493,6 +565,41 @@ mod tests {
             assert!(verifier.push(entry).is_none());
         }
         assert_eq!(verifier.report().entries, 2);
+    }
+
+    #[test]
+    fn an_anchor_finds_the_newest_entries_cut_off_and_a_rewritten_chain() {
+        let entries = entries(5);
+        let anchor = |verifier: Verifier, count: usize| {
+            let mut verifier = verifier;
+            for entry in &entries[..count] {
+                let _ = verifier.push(entry);
+            }
+            verifier.finish()
+        };
+        let noted = (entries[3].id, entries[3].hash.clone());
+        assert!(anchor(Verifier::new().with_anchor(noted.0, &noted.1), 5).intact());
+        assert!(anchor(Verifier::new().with_anchor(noted.0, &noted.1), 4).intact());
+        let cut =
+            anchor(Verifier::new().with_anchor(noted.0, &noted.1), 3).first_break.unwrap_or_else(|| panic!("no break"));
+        assert_eq!((cut.kind, cut.id, cut.previous_id), (BreakKind::Truncated, 4, Some(3)));
+        assert_eq!(
+            cut.to_string(),
+            format!(
+                "the chain ends at entry 3, before entry 4 noted with hash {}: the newest entries were cut off",
+                noted.1
+            )
+        );
+        let empty =
+            anchor(Verifier::new().with_anchor(4, &noted.1), 0).first_break.unwrap_or_else(|| panic!("no break"));
+        assert_eq!((empty.kind, empty.previous_id), (BreakKind::Truncated, None));
+        let other =
+            anchor(Verifier::new().with_anchor(4, GENESIS), 5).first_break.unwrap_or_else(|| panic!("no break"));
+        assert_eq!((other.kind, other.id, other.found.as_str()), (BreakKind::Rewritten, 4, noted.1.as_str()));
+        assert_eq!(parse_anchor(&format!("4:{}", noted.1)), Some(noted.clone()));
+        for bad in ["4", "x:ab", "4:abc", &format!("4:{}", noted.1.to_uppercase())] {
+            assert_eq!(parse_anchor(bad), None, "{bad}");
+        }
     }
 
     #[test]
