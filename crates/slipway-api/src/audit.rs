@@ -17,6 +17,18 @@ pub struct AuditQuery {
     pub after: Option<i64>,
 }
 
+/// What to check the audit log's chain against.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditVerifyQuery {
+    /// An entry noted from an earlier check, `ID:HASH` (its `lastId` and `lastHash`): the chain
+    /// must still hold it, else its newest entries were cut off (`truncated`) or it was
+    /// rewritten (`rewritten`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+}
+
 /// One line of the audit log's export: an entry with its place in the hash chain. Its fields
 /// are named as the hash covers them (`prev_hash`, snake case), so that an export can be checked
 /// offline (`slipway audit verify --file`).
@@ -62,7 +74,8 @@ impl From<AuditEntry> for ChainedEntry {
 pub struct AuditBreak {
     /// `changed` (the entry's fields do not hash to its hash), `deleted` (its `prev_hash` is not
     /// the hash of the entry before it: an entry between was deleted, or the one before
-    /// rewritten) or `reordered` (its id does not increase).
+    /// rewritten), `reordered` (its id does not increase), `rewritten` (the anchor's entry has
+    /// another hash) or `truncated` (the chain ends before the anchor).
     pub kind: String,
     /// The entry where the break shows.
     pub id: i64,

@@ -15,11 +15,15 @@ impl Client {
         Ok(response.into_body().into_reader())
     }
 
-    /// `GET /audit/verify` (admin): the server's check of the audit log's hash chain.
+    /// `GET /audit/verify` (admin): the server's check of the audit log's hash chain, with an
+    /// `anchor` (`ID:HASH`) noted from an earlier check if given.
     ///
     /// # Errors
     /// As [`Client::get`].
-    pub fn audit_verify(&self) -> Result<api::AuditVerification> {
-        self.get("/audit/verify")
+    pub fn audit_verify(&self, anchor: Option<&str>) -> Result<api::AuditVerification> {
+        match anchor {
+            Some(anchor) => self.get(&format!("/audit/verify?anchor={}", crate::query_value(anchor))),
+            None => self.get("/audit/verify"),
+        }
     }
 }

@@ -6,7 +6,7 @@
 //! it ([`verify`]). See docs/audit.md.
 
 use slipway_api as api;
-use slipway_events::audit_chain::Verifier;
+use slipway_events::audit_chain::{self, Verifier};
 use slipway_store::{AuditEntryId, NewAuditEntry, UserRole};
 
 use crate::AppState;
@@ -71,13 +71,26 @@ pub fn export_line(entry: &api::AuditEntry) -> String {
     line
 }
 
-/// Checks the whole audit log's hash chain, oldest first, up to its first break (admin).
+/// Checks the whole audit log's hash chain, oldest first, up to its first break (admin); with an
+/// `anchor` (`ID:HASH`, noted from an earlier check), also that the chain still holds that entry.
 ///
 /// # Errors
-/// 403 for a caller who is not an admin; the store's failure.
-pub async fn verify(state: &AppState, caller: &Caller) -> Result<api::AuditVerification, ServiceError> {
+/// 403 for a caller who is not an admin; 400 for a malformed anchor; the store's failure.
+pub async fn verify(
+    state: &AppState,
+    caller: &Caller,
+    anchor: Option<&str>,
+) -> Result<api::AuditVerification, ServiceError> {
     prepare_export(state, caller).await?;
     let mut verifier = Verifier::new();
+    if let Some(text) = anchor {
+        let (id, hash) = audit_chain::parse_anchor(text).ok_or_else(|| {
+            ServiceError::bad_request(format!(
+                "'anchor' is ID:HASH (an entry id and its 64-digit hex hash), not `{text}`"
+            ))
+        })?;
+        verifier = verifier.with_anchor(id, &hash);
+    }
     let mut after = None;
     loop {
         let page = state.store().audit_after(after, AUDIT_PAGE).await?;

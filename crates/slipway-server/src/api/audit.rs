@@ -60,13 +60,17 @@ async fn export_audit(
 
 /// Checks the audit log's hash chain from its first entry (admin): how many entries were
 /// checked, the newest one's id and hash, and the first break (an entry changed, deleted or out
-/// of order) with what was expected and found.
-#[utoipa::path(get, path = "/audit/verify", tag = "audit",
+/// of order; with an anchor noted earlier, the chain cut off or rewritten) with what was expected
+/// and found.
+#[utoipa::path(get, path = "/audit/verify", tag = "audit", params(wire::AuditVerifyQuery),
     responses((status = 200, description = "What the check found.", body = wire::AuditVerification),
-        (status = 401, response = wire::Problem), (status = 403, response = wire::Problem)))]
+        (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 403, response = wire::Problem)))]
 async fn verify_audit(
     State(state): State<AppState>,
     caller: Caller,
+    query: Result<Query<wire::AuditVerifyQuery>, QueryRejection>,
 ) -> Result<Json<wire::AuditVerification>, ApiError> {
-    Ok(Json(service::verify(&state, &caller).await?))
+    let Query(query) = query?;
+    Ok(Json(service::verify(&state, &caller, query.anchor.as_deref()).await?))
 }

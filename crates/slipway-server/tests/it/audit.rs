@@ -67,6 +67,15 @@ on_both_databases! {
             })
         );
 
+        let anchored = format!("/api/v1/audit/verify?anchor={}:{}", last.id, last.hash);
+        let verified_at = send(&app, Method::GET, &anchored, Some(&admin), None).await?;
+        assert_eq!((verified_at.status, &verified_at.body), (StatusCode::OK, &verified.body));
+        let unknown = format!("/api/v1/audit/verify?anchor={}:{}", last.id + 100, last.hash);
+        let cut = send(&app, Method::GET, &unknown, Some(&admin), None).await?;
+        assert_eq!((&cut.body["intact"], &cut.body["firstBreak"]["kind"]), (&serde_json::json!(false), &serde_json::json!("truncated")));
+        let detail = send(&app, Method::GET, "/api/v1/audit/verify?anchor=7", Some(&admin), None).await?.expect_problem(400);
+        assert_eq!(detail, "'anchor' is ID:HASH (an entry id and its 64-digit hex hash), not `7`");
+
         for uri in ["/api/v1/audit", "/api/v1/audit/verify"] {
             send(&app, Method::GET, uri, Some(&reader), None).await?.expect_problem(403);
             send(&app, Method::GET, uri, None, None).await?.expect_problem(401);
