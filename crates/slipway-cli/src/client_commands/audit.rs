@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use slipway_client::api;
-use slipway_events::audit_chain::{ChainedEntry, Verifier};
+use slipway_events::audit_chain::{self, ChainedEntry, Verifier};
 
 use super::{Connection, Failure, ListFormat, Session, print_json};
 use crate::output::outln;
@@ -41,6 +41,10 @@ enum AuditCommand {
         /// instead of asking the server.
         #[arg(long, value_name = "FILE")]
         file: Option<String>,
+        /// An entry noted from an earlier check, `ID:HASH` (the newest entry it printed): the
+        /// chain must still hold it, else its newest entries were cut off or it was rewritten.
+        #[arg(long, value_name = "ID:HASH")]
+        anchor: Option<String>,
         /// Output format (`json`: the API's report).
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
@@ -54,14 +58,22 @@ enum AuditCommand {
 pub fn audit(args: AuditArgs) -> Result<ExitCode, Failure> {
     match args.command {
         AuditCommand::Export { output } => export(&args.connection, output.as_deref()),
-        AuditCommand::Verify { file: Some(file), format } => {
-            let report = verify_file(&file)?;
-            print_report(&report, Some(&file), format)
-        }
-        AuditCommand::Verify { file: None, format } => {
-            let session = Session::open(&args.connection)?;
-            let report = session.client().audit_verify().map_err(|error| session.fail(error))?;
-            print_report(&report, None, format)
+        AuditCommand::Verify { file, anchor, format } => {
+            if let Some(text) = &anchor
+                && audit_chain::parse_anchor(text).is_none()
+            {
+                return Err(Failure::usage(format!(
+                    "--anchor is ID:HASH (an entry id and its 64-digit hex hash), not `{text}`"
+                )));
+            }
+            let report = match &file {
+                Some(file) => verify_file(file, anchor.as_deref())?,
+                None => {
+                    let session = Session::open(&args.connection)?;
+                    session.client().audit_verify(anchor.as_deref()).map_err(|error| session.fail(error))?
+                }
+            };
+            print_report(&report, file.as_deref(), format)
         }
     }
 }
@@ -123,7 +135,7 @@ fn written(name: &str, error: &std::io::Error) -> Failure {
 }
 
 /// Checks an export offline: every line an entry, the chain from the genesis.
-fn verify_file(file: &str) -> Result<api::AuditVerification, Failure> {
+fn verify_file(file: &str, anchor: Option<&str>) -> Result<api::AuditVerification, Failure> {
     let unreadable = |error: std::io::Error| Failure::usage(format!("cannot read {file}: {error}"));
     let reader: Box<dyn Read> = if file == "-" {
         Box::new(std::io::stdin().lock())
@@ -131,6 +143,9 @@ fn verify_file(file: &str) -> Result<api::AuditVerification, Failure> {
         Box::new(std::fs::File::open(file).map_err(unreadable)?)
     };
     let mut verifier = Verifier::new();
+    if let Some((id, hash)) = anchor.and_then(audit_chain::parse_anchor) {
+        verifier = verifier.with_anchor(id, &hash);
+    }
     for (index, line) in BufReader::new(reader).lines().enumerate() {
         let line = line.map_err(unreadable)?;
         if line.trim().is_empty() {
@@ -143,7 +158,7 @@ fn verify_file(file: &str) -> Result<api::AuditVerification, Failure> {
             break;
         }
     }
-    Ok(api::AuditVerification::from(verifier.report()))
+    Ok(api::AuditVerification::from(&verifier.finish()))
 }
 
 /// Prints what a check found, and gives the exit status: 0 whole, 1 broken.

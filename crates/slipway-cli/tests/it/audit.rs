@@ -80,8 +80,44 @@ fn audit_export_and_verify_find_entries_changed_and_deleted_behind_the_servers_b
     let offline = intact.replace("The audit log", &format!("The export {export_arg}"));
     assert_eq!(run(&mut server.admin(&["audit", "verify", "--file", &export_arg])), (0, offline, String::new()));
 
-    // An entry's details changed in the database: the server's check names it.
+    // The newest entry noted as an anchor: still there, then cut off behind the server's back,
+    // which only the anchor shows.
     let database = server.dir.join("data").join("slipway.db");
+    let anchor = format!("{}:{}", last.id, last.hash);
+    assert_eq!(run(&mut server.admin(&["audit", "verify", "--anchor", &anchor])), (0, intact.clone(), String::new()));
+    tamper(&database, &format!("DELETE FROM audit_log WHERE id = {}", last.id));
+    let newest = &entries[entries.len() - 2];
+    let shorter = format!(
+        "The audit log is intact: {} entries checked; the newest is entry {} with hash {}.\n",
+        entries.len() - 1,
+        newest.id,
+        newest.hash
+    );
+    assert_eq!(run(&mut server.admin(&["audit", "verify"])), (0, shorter, String::new()));
+    let cut = format!(
+        "The audit log is broken: the chain ends at entry {}, before entry {} noted with hash {}: the newest entries \
+         were cut off.\nChecked {} entries, up to the first break.\n",
+        newest.id,
+        last.id,
+        last.hash,
+        entries.len() - 1
+    );
+    assert_eq!(run(&mut server.admin(&["audit", "verify", "--anchor", &anchor])), (1, cut, String::new()));
+    let text = std::fs::read_to_string(&export).unwrap_or_default();
+    let truncated = scratch.join("truncated.jsonl");
+    let kept: Vec<&str> = text.lines().take(entries.len() - 1).collect();
+    std::fs::write(&truncated, kept.join("\n") + "\n").unwrap_or_else(|error| panic!("{error}"));
+    let truncated_arg = truncated.display().to_string();
+    let (code, stdout, _) = run(&mut server.admin(&["audit", "verify", "--file", &truncated_arg, "--anchor", &anchor]));
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("the newest entries were cut off"), "{stdout}");
+    let (code, _, stderr) = run(&mut server.admin(&["audit", "verify", "--anchor", "12"]));
+    assert_eq!(
+        (code, stderr.as_str()),
+        (2, "error: --anchor is ID:HASH (an entry id and its 64-digit hex hash), not `12`\n")
+    );
+
+    // An entry's details changed in the database: the server's check names it.
     let changed = &entries[1];
     tamper(&database, &format!("UPDATE audit_log SET details = '{{\"role\":\"admin\"}}' WHERE id = {}", changed.id));
     let rewritten = ChainedEntry { details: serde_json::json!({ "role": "admin" }), ..changed.clone() };
