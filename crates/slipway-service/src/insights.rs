@@ -183,6 +183,33 @@ pub async fn dora_series(
     caller.require(UserRole::Reader)?;
     let today = state.store().now().millis().div_euclid(DAY);
     let request = read_series_query(query, today)?;
+    let mut series = series_of(state, &request, &[request.metric]).await?;
+    Ok(series.pop().map(|(_, points)| points).unwrap_or_default())
+}
+
+/// Every metric's series for the query (its `metric` aside: all five, in DORA's order, by their
+/// API names), from one read of the deployments: what the dashboard draws (reader).
+///
+/// # Errors
+/// As [`dora_series`].
+pub async fn dora_series_all(
+    state: &AppState,
+    caller: &Caller,
+    query: &api::DoraSeriesQuery,
+) -> Result<Vec<(String, Vec<api::DoraDataPoint>)>, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    let today = state.store().now().millis().div_euclid(DAY);
+    let query = api::DoraSeriesQuery { metric: Some(dora::Metric::ReworkRate.as_str().to_owned()), ..query.clone() };
+    let request = read_series_query(&query, today)?;
+    series_of(state, &request, &dora::Metric::ALL).await
+}
+
+/// The series of `metrics` for a request read, from one read of its environments' deployments.
+async fn series_of(
+    state: &AppState,
+    request: &SeriesRequest,
+    metrics: &[dora::Metric],
+) -> Result<Vec<(String, Vec<api::DoraDataPoint>)>, ServiceError> {
     let environments = match &request.environment {
         Some(name) => vec![crate::environments::find(state, name).await?],
         None => {
@@ -196,16 +223,21 @@ pub async fn dora_series(
         deployments.extend(read_deployments(state.store(), environment, start).await?);
     }
     let history = dora::History::new(&deployments);
-    let points = history
-        .series(request.metric, request.interval, start, end)
-        .map_err(|error| ServiceError::bad_request(error.to_string()))?;
-    Ok(points
-        .iter()
-        .map(|point| api::DoraDataPoint {
-            date: (request.interval != dora::Interval::All).then(|| point.date()),
-            value: point.value,
-        })
-        .collect())
+    let mut all = Vec::new();
+    for metric in metrics {
+        let points = history
+            .series(*metric, request.interval, start, end)
+            .map_err(|error| ServiceError::bad_request(error.to_string()))?;
+        let points = points
+            .iter()
+            .map(|point| api::DoraDataPoint {
+                date: (request.interval != dora::Interval::All).then(|| point.date()),
+                value: point.value,
+            })
+            .collect();
+        all.push((metric.as_str().to_owned(), points));
+    }
+    Ok(all)
 }
 
 /// The tier table of the DORA report the levels follow.

@@ -3,8 +3,9 @@
 //! ([`slipway_service::insights::dora_metrics`]), each with the deployments it rests on; and the
 //! `/insights` dashboard: per environment, the five metrics over the last 90 days with their
 //! levels, DORA's tier table labelled with its report's year, and the weekly series of the last
-//! three months ([`slipway_service::insights::dora_series`], GitLab's DORA API shape) drawn as
-//! SVG bar charts on the server (a title and a description in each, the values written beside).
+//! three months ([`slipway_service::insights::dora_series_all`]: GitLab's DORA API shape, one read
+//! of the deployments) drawn as SVG bar charts on the server (a title and a description in each,
+//! the values written beside).
 
 use axum::Router;
 use axum::extract::State;
@@ -28,8 +29,8 @@ pub(crate) fn routes() -> Router<AppState> {
 /// One environment's panel on the dashboard: its five metrics and its weekly series.
 struct Panel {
     metrics: DoraMetrics,
-    /// Per chart: the metric's API name and its weekly points.
-    series: Vec<(&'static str, Vec<DoraDataPoint>)>,
+    /// Per metric: its API name and its weekly points.
+    series: Vec<(String, Vec<DoraDataPoint>)>,
 }
 
 /// The charts of a panel: the metric, the chart's title, the unit, and how a value is shown.
@@ -47,16 +48,12 @@ pub(crate) async fn dashboard(State(state): State<AppState>, viewer: Viewer) -> 
     let mut panels = Vec::new();
     for environment in &environments {
         let metrics = service::dora_metrics(&state, &caller, &environment.name, Some(DASHBOARD_DAYS)).await?;
-        let mut series = Vec::new();
-        for (metric, _, _) in CHARTS {
-            let query = DoraSeriesQuery {
-                metric: Some(metric.to_owned()),
-                interval: Some("weekly".to_owned()),
-                environment: Some(environment.name.clone()),
-                ..DoraSeriesQuery::default()
-            };
-            series.push((metric, service::dora_series(&state, &caller, &query).await?));
-        }
+        let query = DoraSeriesQuery {
+            interval: Some("weekly".to_owned()),
+            environment: Some(environment.name.clone()),
+            ..DoraSeriesQuery::default()
+        };
+        let series = service::dora_series_all(&state, &caller, &query).await?;
         panels.push(Panel { metrics, series });
     }
     let body = dashboard_body(&service::dora_tiers(), &panels);
@@ -123,7 +120,7 @@ fn panel_section(panel: &Panel) -> Markup {
             (summary_table(metrics))
             div.dora-charts {
                 @for (index, (metric, title, unit)) in CHARTS.iter().enumerate() {
-                    @let points = panel.series.iter().find(|(name, _)| name == metric).map(|(_, points)| points.as_slice()).unwrap_or(&[]);
+                    @let points = panel.series.iter().find(|(name, _)| name == *metric).map(|(_, points)| points.as_slice()).unwrap_or(&[]);
                     (chart(&format!("{anchor}-{index}"), metric, title, unit, points))
                 }
             }
@@ -453,8 +450,8 @@ mod tests {
         let panel = Panel {
             metrics,
             series: vec![
-                ("deployment_frequency", vec![point("2026-01-05", Some(1.0)), point("2026-01-12", Some(0.5))]),
-                ("lead_time_for_changes", vec![point("2026-01-05", Some(5400.0)), point("2026-01-12", None)]),
+                ("deployment_frequency".into(), vec![point("2026-01-05", Some(1.0)), point("2026-01-12", Some(0.5))]),
+                ("lead_time_for_changes".into(), vec![point("2026-01-05", Some(5400.0)), point("2026-01-12", None)]),
             ],
         };
         let tiers = DoraTiers {
