@@ -5,6 +5,7 @@
 //! ids of the deployments it rests on so that a figure can be checked by hand, and the
 //! performance level of DORA's clusters where DORA defines one (see [`dora`]).
 
+pub mod automation;
 pub mod cdevents;
 pub mod devlake;
 pub mod dora;

@@ -20,6 +20,7 @@
 //! | deployment finished | `service.deployed` (the first success of a service in the environment), `service.upgraded` (a later one), `service.rolledback` (rolled back by its delivery tasks, or a manual rollback), or Slipway's `dev.cdeventsx.slipway-deployment.failed.0.1.0` |
 //! | deployment outcome set after it finished | `service.rolledback` when rolled back |
 //! | approval waiting, decided | Slipway's `dev.cdeventsx.slipway-approval.created.0.1.0`, `.updated.0.1.0` |
+//! | work item opened, changed, resolved | `ticket.created`, `.updated`, `.closed`; an incident with an environment `incident.reported` (its work item the ticket) and `incident.resolved` |
 //!
 //! A change whose subject is gone (a run deleted by retention before the feeder saw it) makes no
 //! event.
@@ -30,7 +31,7 @@ use serde_json::{Value, json};
 use slipway_events::TaskResult;
 use slipway_store::{
     ChangeKind, ChangeRecord, CheckRunId, DeploymentId, EnvironmentId, EventOrigin, JobId, NewStreamEvent, RunId,
-    Store, StoreError,
+    Store, StoreError, WorkItemId, WorkItemKind,
 };
 
 use crate::cdevents::{Event, types};
@@ -148,10 +149,10 @@ impl Feeder {
             ChangeKind::EnvironmentCreated => self.environment_event(change).await,
             ChangeKind::DeploymentFinished | ChangeKind::DeploymentOutcome => self.deployment_event(change).await,
             ChangeKind::ApprovalRequested | ChangeKind::ApprovalDecided => self.approval_event(change).await,
-            ChangeKind::DeploymentQueued
-            | ChangeKind::WorkItemCreated
-            | ChangeKind::WorkItemUpdated
-            | ChangeKind::WorkItemResolved => Ok(None),
+            ChangeKind::WorkItemCreated | ChangeKind::WorkItemUpdated | ChangeKind::WorkItemResolved => {
+                self.work_item_event(change).await
+            }
+            ChangeKind::DeploymentQueued => Ok(None),
         };
         match built {
             Ok(event) => Ok(event),
@@ -400,6 +401,63 @@ impl Feeder {
         let environment =
             (approval.check.resource.kind() == "environment").then(|| approval.check.resource_name.clone());
         Ok(Some(stored(&event, Some(approval.pipeline_name), environment)))
+    }
+}
+
+impl Feeder {
+    async fn work_item_event(&self, change: &ChangeRecord) -> Result<Option<NewStreamEvent>, StoreError> {
+        let item = self.store.work_item(WorkItemId(change.subject)).await?;
+        let uri = self.url(&format!("/work-items/{}", item.id.get()));
+        let by = change.details.get("by").and_then(Value::as_str).unwrap_or(&item.created_by).to_owned();
+        let incident_environment = item.environment.clone().filter(|_| item.kind == WorkItemKind::Incident);
+        let (event_type, content) = match (change.kind, &incident_environment) {
+            (ChangeKind::WorkItemCreated, Some(environment)) => (
+                types::INCIDENT_REPORTED,
+                json!({ "description": item.title, "environment": { "id": environment }, "ticketURI": uri }),
+            ),
+            (ChangeKind::WorkItemResolved, Some(environment)) => {
+                (types::INCIDENT_RESOLVED, json!({ "description": item.title, "environment": { "id": environment } }))
+            }
+            (ChangeKind::WorkItemCreated, None) => {
+                let mut content = json!({
+                    "summary": item.title,
+                    "ticketType": item.kind.as_str(),
+                    "creator": item.created_by,
+                    "uri": uri,
+                });
+                if let Some(severity) = item.severity {
+                    content["priority"] = json!(severity.as_str());
+                }
+                if let Some(assignee) = &item.assignee {
+                    content["assignees"] = json!([assignee]);
+                }
+                (types::TICKET_CREATED, content)
+            }
+            (ChangeKind::WorkItemResolved, None) => (
+                types::TICKET_CLOSED,
+                json!({ "summary": item.title, "ticketType": item.kind.as_str(), "uri": uri, "resolution": "completed", "updatedBy": by }),
+            ),
+            _ => (
+                types::TICKET_UPDATED,
+                json!({ "summary": item.title, "ticketType": item.kind.as_str(), "uri": uri, "updatedBy": by }),
+            ),
+        };
+        let mut event = self.event(change, event_type, format!("work-items/{}", item.id.get()), content);
+        event.custom_data = Some(json!({
+            "workItemId": item.id.get(),
+            "kind": item.kind.as_str(),
+            "state": change.details.get("state"),
+            "severity": item.severity.map(|severity| severity.as_str()),
+            "occurrences": item.occurrences,
+            "dedupKey": item.dedup_key,
+            "deploymentId": item.deployment.map(|deployment| deployment.get()),
+            "resolution": item.resolution,
+        }));
+        let pipeline = match item.pipeline {
+            Some(pipeline) => Some(self.store.pipeline(pipeline).await?.name),
+            None => None,
+        };
+        Ok(Some(stored(&event, pipeline, item.environment.clone())))
     }
 }
 

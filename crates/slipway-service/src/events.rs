@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use slipway_api as api;
+use slipway_insights::automation::Automation;
 pub use slipway_insights::cdevents::BinaryAttributes;
 use slipway_insights::cdevents::{self, Rejected};
 use slipway_insights::devlake;
@@ -27,15 +28,21 @@ pub const MAX_WAIT: u32 = 60;
 /// The most events one push may carry (a CloudEvents batch).
 pub const MAX_BATCH: usize = 1000;
 
-/// Starts feeding the stream from the store's changes until the server stops. The events link to
-/// the server's public URL when it has one, else to `http://` and `bound`.
+/// Starts feeding the stream from the store's changes, and keeping work items and incidents from
+/// it (see [`slipway_insights::automation`]), until the server stops. The events link to the
+/// server's public URL when it has one, else to `http://` and `bound`.
 #[must_use]
 pub fn start(state: &AppState, bound: SocketAddr) -> tokio::task::JoinHandle<()> {
     let base_url = state.public_url().unwrap_or_else(|| format!("http://{bound}"));
     let base_url = base_url.trim_end_matches('/').to_owned();
     let source = if state.public_url().is_some() { base_url.clone() } else { "/slipway".to_owned() };
     let feeder = Feeder::new(state.store().clone(), FeedConfig { source, base_url });
-    tokio::spawn(feeder.run(FEED_INTERVAL, state.stopping()))
+    let automation = Automation::new(state.store().clone());
+    let (feeding, acting) =
+        (feeder.run(FEED_INTERVAL, state.stopping()), automation.run(FEED_INTERVAL, state.stopping()));
+    tokio::spawn(async move {
+        tokio::join!(feeding, acting);
+    })
 }
 
 /// A page of the stream (reader): the events after `query.after` that it selects, oldest first;

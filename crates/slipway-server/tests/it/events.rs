@@ -226,3 +226,165 @@ on_both_databases! {
         Ok(())
     }
 }
+
+/// A pipeline whose build fails with the parameter `fail: yes` and whose deployment to
+/// `production` fails with `break: yes`.
+const FLAKY: &str = "\
+trigger: none
+parameters:
+- name: fail
+  type: string
+  default: 'no'
+- name: break
+  type: string
+  default: 'no'
+stages:
+- stage: Build
+  jobs:
+  - job: build
+    steps:
+    - script: test ${{ parameters.fail }} != yes
+- stage: Deploy
+  jobs:
+  - deployment: ship
+    environment: production
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - script: test ${{ parameters.break }} != yes
+";
+
+async fn run_with(app: &axum::Router, admin: &str, variables: Value, expected: &str) -> TestResult<i64> {
+    let started =
+        send(app, Method::POST, "/api/v1/pipelines/shop/runs", Some(admin), Some(json!({ "parameters": variables })))
+            .await?;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    let run = started.body["id"].as_i64().ok_or("no run id")?;
+    assert_eq!(wait_for_run(app, admin, run).await?["result"], expected);
+    Ok(run)
+}
+
+/// Waits (at most 15 s) until work item `id` matches `accept`; gives its details.
+async fn wait_for_item(app: &axum::Router, token: &str, id: i64, accept: impl Fn(&Value) -> bool) -> TestResult<Value> {
+    let mut last = Value::Null;
+    for _ in 0..60 {
+        last = send(app, Method::GET, &format!("/api/v1/work-items/{id}"), Some(token), None).await?.body;
+        if accept(&last) {
+            return Ok(last);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err(format!("work item {id} never matched: {last:#}").into())
+}
+
+/// Waits until the automation has read the whole stream.
+async fn settled(server: &TestServer) -> TestResult {
+    for _ in 0..80 {
+        let store = server.state.store();
+        let latest = store.latest_event_position().await?;
+        let read = store.event_cursor(slipway_insights::automation::AUTOMATION_CURSOR).await?.unwrap_or(0);
+        let fed = store.changes_after(store.event_cursor("feeder").await?.unwrap_or(0), 1).await?.is_empty();
+        if fed && read >= latest {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err("the automation did not catch up".into())
+}
+
+on_both_databases! {
+    /// Failures of the default branch open one bug, bumped on repeats and resolved by the next
+    /// success; a failed deployment opens an incident resolved by the next good one; a commit's
+    /// `Fixes AB#N` resolves item N; an incident pushed in from DevLake opens and closes one.
+    async fn work_items_follow_failures_deployments_and_commits(database) {
+        let directory = tempfile::tempdir()?;
+        let server = TestServer::start_on(&directory.path().join("data"), database.as_deref(), 2).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let repository = directory.path().join("shop");
+        make_repository(&repository, &[("azure-pipelines.yml", FLAKY)])?;
+        let pipeline = json!({ "name": "shop", "repository": repository.display().to_string() });
+        assert_eq!(send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?.status, StatusCode::CREATED);
+        let _stream = slipway_service::events::start(&server.state, "127.0.0.1:8080".parse()?);
+
+        // Two failures of the same job: one bug, counted twice, linked to both runs.
+        let first = run_with(&app, &admin, json!({ "fail": "yes" }), "Failed").await?;
+        let second = run_with(&app, &admin, json!({ "fail": "yes" }), "Failed").await?;
+        settled(&server).await?;
+        let bugs = send(&app, Method::GET, "/api/v1/work-items?kind=bug", Some(&admin), None).await?;
+        let bugs = bugs.body["workItems"].as_array().cloned().unwrap_or_default();
+        assert_eq!(bugs.len(), 1, "{bugs:#?}");
+        let bug = bugs[0]["id"].as_i64().ok_or("no id")?;
+        assert_eq!(bugs[0]["title"], "shop failed on main: Build.build");
+        assert_eq!(bugs[0]["occurrences"], 2);
+        assert_eq!(bugs[0]["state"], "new");
+        let details = send(&app, Method::GET, &format!("/api/v1/work-items/{bug}"), Some(&admin), None).await?.body;
+        let runs: Vec<&str> = details["links"].as_array().into_iter().flatten()
+            .filter(|link| link["kind"] == "run").filter_map(|link| link["target"].as_str()).collect();
+        assert_eq!(runs, [first.to_string(), second.to_string()]);
+
+        // The next success resolves it, linked to the fixing run.
+        let fixed = run_with(&app, &admin, json!({}), "Succeeded").await?;
+        let resolved = wait_for_item(&app, &admin, bug, |item| item["workItem"]["state"] == "resolved").await?;
+        assert!(resolved["workItem"]["resolution"].as_str().is_some_and(|text| text.starts_with("Fixed: run ")), "{resolved:#}");
+        assert!(resolved["links"].as_array().into_iter().flatten().any(|link| link["kind"] == "run" && link["target"] == fixed.to_string()));
+
+        // A failed deployment: an incident attributed to it, resolved by the next good one.
+        run_with(&app, &admin, json!({ "break": "yes" }), "Failed").await?;
+        settled(&server).await?;
+        let incidents = send(&app, Method::GET, "/api/v1/work-items?kind=incident", Some(&admin), None).await?;
+        let incidents = incidents.body["workItems"].as_array().cloned().unwrap_or_default();
+        assert_eq!(incidents.len(), 1, "{incidents:#?}");
+        let incident = incidents[0]["id"].as_i64().ok_or("no id")?;
+        assert_eq!(incidents[0]["title"], "shop failed to deploy in production");
+        assert_eq!(incidents[0]["environment"], "production");
+        assert!(incidents[0]["deployment"].as_i64().is_some(), "attributed to its deployment");
+        run_with(&app, &admin, json!({}), "Succeeded").await?;
+        let restored = wait_for_item(&app, &admin, incident, |item| item["workItem"]["state"] == "resolved").await?;
+        assert!(restored["workItem"]["resolution"].as_str().is_some_and(|text| text.starts_with("Service restored by deployment ")), "{restored:#}");
+
+        // `Fixes AB#N` in a commit on the default branch resolves N.
+        let task = send(&app, Method::POST, "/api/v1/work-items", Some(&admin), Some(json!({ "kind": "task", "title": "tidy the notes" }))).await?;
+        let task = task.body["id"].as_i64().or_else(|| task.body["workItem"]["id"].as_i64()).ok_or("no id")?;
+        std::fs::write(repository.join("notes.txt"), "tidy")?;
+        for arguments in [vec!["add", "."], vec!["commit", "-qm", &format!("Fixes AB#{task}: tidy the notes")]] {
+            let status = std::process::Command::new("git")
+                .args(["-c", "user.name=Dee", "-c", "user.email=dee@example.com"])
+                .args(&arguments)
+                .current_dir(&repository)
+                .status()?;
+            assert!(status.success());
+        }
+        run_with(&app, &admin, json!({}), "Succeeded").await?;
+        let done = wait_for_item(&app, &admin, task, |item| item["workItem"]["state"] == "resolved").await?;
+        assert!(done["workItem"]["resolution"].as_str().is_some_and(|text| text.contains(&format!("AB#{task} on main"))), "{done:#}");
+        assert!(done["links"].as_array().into_iter().flatten().any(|link| link["kind"] == "commit"), "{done:#}");
+
+        // An incident from DevLake opens one and its close resolves it.
+        let pushed = json!({ "issueKey": "INC-9", "title": "payments are slow", "originalStatus": "open", "createdDate": "2026-12-01T09:30:00+00:00" });
+        send(&app, Method::POST, "/api/v1/events/devlake/incidents", Some(&admin), Some(pushed)).await?;
+        settled(&server).await?;
+        let open = send(&app, Method::GET, "/api/v1/work-items?kind=incident&state=open", Some(&admin), None).await?;
+        let open = open.body["workItems"].as_array().cloned().unwrap_or_default();
+        assert_eq!(open.len(), 1, "{open:#?}");
+        assert_eq!(open[0]["title"], "payments are slow");
+        send(&app, Method::POST, "/api/v1/events/devlake/incidents/INC-9/close", Some(&admin), None).await?;
+        let external = open[0]["id"].as_i64().ok_or("no id")?;
+        wait_for_item(&app, &admin, external, |item| item["workItem"]["state"] == "resolved").await?;
+
+        // Work items are on the stream too: tickets, and incidents reported through them.
+        settled(&server).await?;
+        let tickets = all_events(&app, &admin, "&type=dev.cdevents.ticket.,dev.cdevents.incident.").await?;
+        let slipway: Vec<String> = tickets.iter().filter(|event| event["origin"] == "slipway")
+            .filter_map(|event| event["event"]["type"].as_str().map(str::to_owned)).collect();
+        assert!(slipway.contains(&"dev.cdevents.ticket.created.0.2.0".to_owned()), "{slipway:?}");
+        assert!(slipway.contains(&"dev.cdevents.incident.reported.0.3.0".to_owned()), "{slipway:?}");
+        assert!(slipway.contains(&"dev.cdevents.incident.resolved.0.3.0".to_owned()), "{slipway:?}");
+        for event in &tickets {
+            accept(&event["event"], &BinaryAttributes::default()).map_err(|error| format!("{error}: {event:#}"))?;
+        }
+        server.stop().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,342 @@
+//! Work items and incidents opened, bumped and resolved from the event stream.
+//!
+//! A consumer of the stream (its cursor `work-items`) that reads each event once it is stored
+//! and acts on it:
+//!
+//! | event | what happens |
+//! | --- | --- |
+//! The default branch is the one the pipeline names, or `main` or `master` when it names none.
+//!
+//! | event | what happens |
+//! | --- | --- |
+//! | a run of a pipeline's default branch failed (`pipelinerun.finished`, `failure`) | a **bug** keyed by the pipeline and the jobs that failed (their keys, in order) is opened, or the open one with that key gets a comment and its count goes up |
+//! | a run of the default branch succeeded | the pipeline's open failure bugs are resolved, linked to the fixing run |
+//! | a run of the default branch was queued | the work items its commit's subject names (`AB#12`, `#12`) are linked to the commit and run; those after a closing keyword (`Fixes AB#12`) are resolved, as a merge to the default branch does in Azure Boards and GitHub; a pull request's title links, never resolves |
+//! | a deployment failed or was rolled back (`dev.cdeventsx.slipway-deployment.failed`, `service.rolledback`) | an **incident** keyed by the environment and the service is opened (attributed to the deployment) or bumped |
+//! | a later successful deployment of that service there (`service.deployed`, `.upgraded`) | the incident is resolved, linked to the deployment that restored service |
+//! | an incident pushed in from outside (`incident.detected`, `.reported`; origin `api` or `devlake`) | an incident keyed by its source and subject is opened or bumped; `incident.resolved` of the same resolves it |
+//!
+//! Events are acted on at least once: the cursor moves after each event's actions. An action
+//! done again after a crash does not count twice where the event names what it is about (a run,
+//! a deployment): a repeat whose run or deployment the open item links already is skipped.
+//! Slipway's own `incident.*` and `ticket.*` events (made from work items) are not acted on.
+
+use std::time::Duration;
+
+use slipway_events::TaskResult;
+use slipway_store::{
+    DeploymentId, EventFilter, EventOrigin, NewWorkItem, NewWorkItemLink, RunId, Store, StoreError, StreamEvent,
+    WorkItemFilter, WorkItemId, WorkItemKind, WorkItemSeverity, WorkItemStates,
+};
+
+use crate::cdevents::types;
+use crate::links::{ReferenceSyntax, work_item_references};
+
+/// The consumer's cursor in the store.
+pub const AUTOMATION_CURSOR: &str = "work-items";
+/// Who the automation acts as.
+pub const ACTOR: &str = "slipway";
+/// Events read at a time.
+const BATCH: u32 = 200;
+
+/// The stream's consumer that keeps work items and incidents.
+#[derive(Debug, Clone)]
+pub struct Automation {
+    store: Store,
+}
+
+/// The automation could not act.
+#[derive(Debug, thiserror::Error)]
+#[error("work items could not be kept from the event stream: {0}")]
+pub struct AutomationError(#[from] StoreError);
+
+impl Automation {
+    /// The automation over `store`'s stream and work items.
+    #[must_use]
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Acts on every event stored since the last pass; returns how many were read.
+    ///
+    /// # Errors
+    /// When the store fails (the event is acted on again by the next pass).
+    pub async fn pass(&self) -> Result<usize, AutomationError> {
+        let mut read = 0;
+        loop {
+            let after = self.store.event_cursor(AUTOMATION_CURSOR).await?;
+            let filter = EventFilter { after, limit: BATCH, ..EventFilter::default() };
+            let events = self.store.list_stream_events(&filter).await?;
+            if events.is_empty() {
+                return Ok(read);
+            }
+            for event in &events {
+                match self.act(event).await {
+                    Ok(()) => {}
+                    // What the event is about is gone (deleted since): nothing to do.
+                    Err(error) if error.is_not_found() => {}
+                    Err(error) => return Err(AutomationError(error)),
+                }
+                self.store.set_event_cursor(AUTOMATION_CURSOR, event.position).await?;
+                read += 1;
+            }
+        }
+    }
+
+    /// Acts every `interval` until `stop` is told, logging (not ending on) failures.
+    pub async fn run(self, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if let Err(error) = self.pass().await {
+                tracing::warn!(%error, "keeping work items from the event stream failed; it tries again");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                changed = stop.changed() => if changed.is_err() || *stop.borrow() { return; },
+            }
+        }
+    }
+
+    async fn act(&self, event: &StreamEvent) -> Result<(), StoreError> {
+        let document = &event.document;
+        let data = &document["data"];
+        let custom = &data["customData"];
+        let content = &data["subject"]["content"];
+        match (event.event_type.as_str(), event.origin) {
+            (types::PIPELINE_RUN_FINISHED, EventOrigin::Slipway) => {
+                let Some(run) = custom["runId"].as_i64() else { return Ok(()) };
+                self.run_finished(RunId(run), content["outcome"].as_str().unwrap_or_default()).await
+            }
+            (types::PIPELINE_RUN_QUEUED, EventOrigin::Slipway) => {
+                let Some(run) = custom["runId"].as_i64() else { return Ok(()) };
+                self.run_queued(RunId(run)).await
+            }
+            (types::DEPLOYMENT_FAILED | types::SERVICE_ROLLED_BACK, _) => self.deployment_failed(event).await,
+            (types::SERVICE_DEPLOYED | types::SERVICE_UPGRADED, _) => self.deployment_succeeded(event).await,
+            (types::INCIDENT_DETECTED | types::INCIDENT_REPORTED, EventOrigin::Api | EventOrigin::DevLake) => {
+                self.external_incident(event).await
+            }
+            (types::INCIDENT_RESOLVED, EventOrigin::Api | EventOrigin::DevLake) => {
+                let key = external_key(event);
+                let resolution = format!("resolved, as {} reported at {}", event.source, time_of(event));
+                self.store.resolve_work_item_by_key(&key, &resolution, ACTOR, &[]).await.map(|_| ())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether `branch` is the pipeline's default branch: the one it names, or `main` or
+    /// `master` when it names none (it follows the repository's HEAD, which is not read here).
+    fn on_default_branch(branch: Option<&str>, default_branch: &str) -> bool {
+        let short = |name: &str| name.trim().strip_prefix("refs/heads/").unwrap_or(name.trim()).to_owned();
+        let Some(branch) = branch.map(short) else { return false };
+        match short(default_branch).as_str() {
+            "" => branch == "main" || branch == "master",
+            named => branch == named,
+        }
+    }
+
+    async fn run_finished(&self, run: RunId, outcome: &str) -> Result<(), StoreError> {
+        let run = self.store.run(run).await?;
+        let pipeline = self.store.pipeline(run.pipeline).await?;
+        if !Self::on_default_branch(run.branch.as_deref(), &pipeline.default_branch) {
+            return Ok(());
+        }
+        let prefix = format!("pipeline:{}:failed:", pipeline.id.0);
+        match outcome {
+            "failure" => {
+                let jobs = self.store.jobs_of_run(run.id).await?;
+                let failed: Vec<_> = jobs.iter().filter(|job| job.result == Some(TaskResult::Failed)).collect();
+                let keys: Vec<&str> = failed.iter().map(|job| job.key.as_str()).collect();
+                let signature = if keys.is_empty() { "run".to_owned() } else { keys.join(",") };
+                let key = format!("{prefix}{signature}");
+                if self.already_linked(&NewWorkItemLink::run(run.id), &key).await? {
+                    return Ok(());
+                }
+                let branch = run.branch.as_deref().unwrap_or_default();
+                let branch = branch.strip_prefix("refs/heads/").unwrap_or(branch);
+                let what = if keys.is_empty() { "the run".to_owned() } else { keys.join(", ") };
+                let mut item =
+                    NewWorkItem::new(WorkItemKind::Bug, format!("{} failed on {branch}: {what}", pipeline.name), ACTOR);
+                item.description = failed
+                    .iter()
+                    .map(|job| format!("{}: {}", job.key, job.message.as_deref().unwrap_or("failed")))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                item.dedup_key = Some(key);
+                item.pipeline = Some(pipeline.id);
+                let comment = format!("Run {} ({}) failed.", run.run_number, run.id.0);
+                let mut links = vec![NewWorkItemLink::run(run.id), NewWorkItemLink::pipeline(pipeline.id)];
+                links.extend(run.commit.as_deref().map(NewWorkItemLink::commit));
+                let (item, created) = self.store.open_or_bump_work_item(&item, &comment, &links).await?;
+                tracing::info!(item = item.id.get(), created, occurrences = item.occurrences, "a failed run's bug");
+            }
+            "success" => {
+                let filter = WorkItemFilter {
+                    pipeline: Some(pipeline.id),
+                    states: Some(WorkItemStates::Open),
+                    limit: 500,
+                    ..WorkItemFilter::default()
+                };
+                let open = self.store.list_work_items(&filter).await?;
+                let mut links = vec![NewWorkItemLink::run(run.id)];
+                links.extend(run.commit.as_deref().map(NewWorkItemLink::commit));
+                for item in open {
+                    let Some(key) = item.dedup_key.as_deref().filter(|key| key.starts_with(&prefix)) else {
+                        continue;
+                    };
+                    let resolution = format!("Fixed: run {} ({}) succeeded.", run.run_number, run.id.0);
+                    self.store.resolve_work_item_by_key(key, &resolution, ACTOR, &links).await?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn run_queued(&self, run: RunId) -> Result<(), StoreError> {
+        let run = self.store.run(run).await?;
+        let pipeline = self.store.pipeline(run.pipeline).await?;
+        let details = &run.trigger_details;
+        let merged =
+            details.pull_request.is_none() && Self::on_default_branch(run.branch.as_deref(), &pipeline.default_branch);
+        let mut texts: Vec<(&str, bool)> = Vec::new();
+        if let Some(message) = details.message.as_deref() {
+            texts.push((message, merged));
+        }
+        if let Some(title) = details.pull_request.as_ref().and_then(|pull| pull.title.as_deref()) {
+            texts.push((title, false));
+        }
+        let mut links = vec![NewWorkItemLink::run(run.id)];
+        links.extend(run.commit.as_deref().map(NewWorkItemLink::commit));
+        for (text, may_resolve) in texts {
+            for reference in work_item_references(text) {
+                let id = WorkItemId(reference.id);
+                let item = match self.store.work_item(id).await {
+                    Ok(item) => item,
+                    // `#12` of a GitHub issue that is no work item here.
+                    Err(error) if error.is_not_found() => continue,
+                    Err(error) => return Err(error),
+                };
+                if reference.resolves && may_resolve && !item.state.is_done() {
+                    let syntax = match reference.syntax {
+                        ReferenceSyntax::AzureBoards => "AB#",
+                        ReferenceSyntax::GitHub => "#",
+                    };
+                    let commit = run.commit.as_deref().map_or("its commit", |commit| &commit[..commit.len().min(12)]);
+                    let branch = run.branch.as_deref().unwrap_or_default();
+                    let branch = branch.strip_prefix("refs/heads/").unwrap_or(branch);
+                    let resolution = format!("Resolved by {commit} ({syntax}{} on {branch}).", reference.id);
+                    self.store.resolve_work_item(id, &resolution, ACTOR, &links).await?;
+                } else {
+                    self.store.add_work_item_links(id, &links, ACTOR).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether an open item with `key` links `link` already (the event was acted on).
+    async fn already_linked(&self, link: &NewWorkItemLink, key: &str) -> Result<bool, StoreError> {
+        let linked = self.store.open_work_items_linked_to(link).await?;
+        Ok(linked.iter().any(|item| item.dedup_key.as_deref() == Some(key)))
+    }
+
+    async fn deployment_failed(&self, event: &StreamEvent) -> Result<(), StoreError> {
+        let (environment, service) = deployment_target(event);
+        let key = format!("deployment:{}:{service}", environment.to_lowercase());
+        let custom = &event.document["data"]["customData"];
+        let deployment = custom["deploymentId"].as_i64().filter(|_| event.origin == EventOrigin::Slipway);
+        if let Some(deployment) = deployment
+            && self.already_linked(&NewWorkItemLink::deployment(DeploymentId(deployment)), &key).await?
+        {
+            return Ok(());
+        }
+        let rolled_back = event.event_type == types::SERVICE_ROLLED_BACK;
+        let what = if rolled_back { "was rolled back" } else { "failed to deploy" };
+        let mut item = NewWorkItem::new(WorkItemKind::Incident, format!("{service} {what} in {environment}"), ACTOR);
+        item.severity = Some(WorkItemSeverity::High);
+        item.dedup_key = Some(key);
+        item.environment = Some(environment.clone());
+        item.deployment = deployment.map(DeploymentId);
+        item.description = custom["outcomeDetail"].as_str().map(str::to_owned).unwrap_or_default();
+        let mut links = vec![NewWorkItemLink::environment(&environment)];
+        if let Some(deployment) = deployment {
+            links.push(NewWorkItemLink::deployment(DeploymentId(deployment)));
+        }
+        if let Some(run) = custom["runId"].as_i64().filter(|_| event.origin == EventOrigin::Slipway) {
+            links.push(NewWorkItemLink::run(RunId(run)));
+        }
+        let run_number = custom["runNumber"].as_str().map(|number| format!(" (run {number})")).unwrap_or_default();
+        let comment = format!("The deployment{run_number} {what} at {}.", time_of(event));
+        self.store.open_or_bump_work_item(&item, &comment, &links).await?;
+        Ok(())
+    }
+
+    async fn deployment_succeeded(&self, event: &StreamEvent) -> Result<(), StoreError> {
+        let (environment, service) = deployment_target(event);
+        let key = format!("deployment:{}:{service}", environment.to_lowercase());
+        let custom = &event.document["data"]["customData"];
+        let mut links = Vec::new();
+        let restored_by = match custom["deploymentId"].as_i64().filter(|_| event.origin == EventOrigin::Slipway) {
+            Some(deployment) => {
+                links.push(NewWorkItemLink::deployment(DeploymentId(deployment)));
+                format!("deployment {deployment}")
+            }
+            None => format!("a deployment {} reported", event.source),
+        };
+        let resolution = format!("Service restored by {restored_by} at {}.", time_of(event));
+        self.store.resolve_work_item_by_key(&key, &resolution, ACTOR, &links).await?;
+        Ok(())
+    }
+
+    async fn external_incident(&self, event: &StreamEvent) -> Result<(), StoreError> {
+        let data = &event.document["data"];
+        let content = &data["subject"]["content"];
+        let custom = &data["customData"];
+        let environment = content["environment"]["id"].as_str().unwrap_or("production").to_owned();
+        let title = custom["title"]
+            .as_str()
+            .or_else(|| content["description"].as_str())
+            .map_or_else(|| format!("Incident {} from {}", event.subject, event.source), str::to_owned);
+        let mut item = NewWorkItem::new(WorkItemKind::Incident, title, ACTOR);
+        item.severity = Some(WorkItemSeverity::High);
+        item.dedup_key = Some(external_key(event));
+        item.environment = Some(environment.clone());
+        item.description = custom["description"].as_str().map(str::to_owned).unwrap_or_default();
+        let comment = format!("{} reported it at {}.", event.source, time_of(event));
+        self.store.open_or_bump_work_item(&item, &comment, &[NewWorkItemLink::environment(&environment)]).await?;
+        Ok(())
+    }
+}
+
+/// The key of an incident pushed in from outside: its source and subject.
+fn external_key(event: &StreamEvent) -> String {
+    format!("incident:{}:{}", event.source, event.subject)
+}
+
+/// A deployment event's environment and service.
+fn deployment_target(event: &StreamEvent) -> (String, String) {
+    let content = &event.document["data"]["subject"]["content"];
+    let environment = content["environment"]["id"].as_str().unwrap_or("production").to_owned();
+    let service = event.subject.strip_prefix("services/").unwrap_or(&event.subject).to_owned();
+    (environment, service)
+}
+
+fn time_of(event: &StreamEvent) -> String {
+    event.document["time"].as_str().map_or_else(|| event.time.millis().to_string(), str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_branches_compare_without_refs_heads() {
+        assert!(Automation::on_default_branch(Some("refs/heads/main"), "main"));
+        assert!(Automation::on_default_branch(Some("main"), "refs/heads/main"));
+        assert!(!Automation::on_default_branch(Some("refs/heads/feature"), "main"));
+        assert!(!Automation::on_default_branch(None, "main"));
+        assert!(Automation::on_default_branch(Some("refs/heads/master"), ""));
+        assert!(!Automation::on_default_branch(Some("refs/heads/develop"), ""));
+    }
+}
