@@ -169,6 +169,7 @@ fn input(environment: &str, deployment: &slipway_store::Deployment) -> dora::Dep
                 .collect()
         }),
         incident: false,
+        caused_incident: false,
     }
 }
 

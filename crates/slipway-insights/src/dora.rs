@@ -24,7 +24,9 @@
 //!   all deployments in the period. A deployment failed when its job failed or was canceled or
 //!   its outcome is `failed`; it needed remediation when its release was rolled back
 //!   (`rolledBack`) or when a later manual rollback (`redeployed`) replaced it: the last
-//!   successful deployment of the same target finished before the redeploy was queued.
+//!   successful deployment of the same target finished before the redeploy was queued, or when
+//!   an incident in production was attributed to it (DevLake's rule for incidents pushed in:
+//!   the last deployment of the environment that finished before the incident began).
 //! - **Failed deployment recovery time**: from a failed deployment's end to the end of the next
 //!   successful deployment of the same target (a redeploy is one; so is a success a manual
 //!   rollback later replaced: it restored service until then). Failures in a row before one
@@ -243,6 +245,9 @@ pub struct Deployment {
     pub changes: Option<Vec<Change>>,
     /// Whether it was made because of an incident in production (linked to one).
     pub incident: bool,
+    /// Whether an incident in production was attributed to it (it caused a failure that needed
+    /// remediation): it counts as failed in the change failure rate.
+    pub caused_incident: bool,
 }
 
 impl Deployment {
@@ -259,7 +264,8 @@ impl Deployment {
     fn failed_itself(&self) -> bool {
         self.finished().is_some()
             && (matches!(self.result, Some(JobResult::Failed | JobResult::Canceled))
-                || matches!(self.outcome, Some(Outcome::RolledBack | Outcome::Failed)))
+                || matches!(self.outcome, Some(Outcome::RolledBack | Outcome::Failed))
+                || self.caused_incident)
     }
 
     /// Its target: the environment and resource, folded to lower case.
@@ -797,6 +803,7 @@ mod tests {
             outcome: None,
             changes: None,
             incident: false,
+            caused_incident: false,
         }
     }
 

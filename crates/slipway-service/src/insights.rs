@@ -72,7 +72,114 @@ pub(crate) async fn read_deployments(
             break;
         }
     }
+    read_pushed(store, &environment.name, &mut deployments).await?;
     Ok(deployments)
+}
+
+/// The stream's event types that are deployments.
+const DEPLOYMENT_TYPES: [&str; 4] = [
+    "dev.cdevents.service.deployed.",
+    "dev.cdevents.service.upgraded.",
+    "dev.cdevents.service.rolledback.",
+    "dev.cdeventsx.slipway-deployment.failed.",
+];
+
+/// The stream's event types that are incidents.
+const INCIDENT_TYPES: [&str; 2] = ["dev.cdevents.incident.detected.", "dev.cdevents.incident.reported."];
+
+/// Adds to `deployments` (the environment's own) those pushed in from outside for it (CDEvents
+/// or DevLake payloads, kept in the event stream as `e<position>`), and marks the deployment each
+/// incident of the environment is attributed to, as DevLake does: the last one that finished
+/// before the incident began. Slipway's own incidents are attributed to their deployment.
+async fn read_pushed(
+    store: &store::Store,
+    environment: &str,
+    deployments: &mut Vec<dora::Deployment>,
+) -> Result<(), store::StoreError> {
+    let mut after = None;
+    let mut incidents = Vec::new();
+    loop {
+        let filter = store::EventFilter {
+            after,
+            types: DEPLOYMENT_TYPES.iter().chain(INCIDENT_TYPES.iter()).map(|prefix| (*prefix).to_owned()).collect(),
+            environment: Some(environment.to_owned()),
+            pipeline: None,
+            limit: 10_000,
+        };
+        let page = store.list_stream_events(&filter).await?;
+        let Some(last) = page.last().map(|event| event.position) else { break };
+        after = Some(last);
+        for event in page {
+            let data = &event.document["data"];
+            let custom = &data["customData"];
+            if INCIDENT_TYPES.iter().any(|prefix| event.event_type.starts_with(prefix)) {
+                match (event.origin, custom["deploymentId"].as_i64()) {
+                    (store::EventOrigin::Slipway, Some(deployment)) => {
+                        incidents.push(Attribution::Deployment(deployment));
+                    }
+                    (store::EventOrigin::Slipway, None) => {}
+                    _ => incidents.push(Attribution::Before(event.time.millis())),
+                }
+                continue;
+            }
+            if event.origin == store::EventOrigin::Slipway {
+                // Slipway's own deployments are read from its deployment history.
+                continue;
+            }
+            let finished = event.time.millis();
+            let millis = |name: &str| custom[name].as_i64();
+            let failed = event.event_type.starts_with("dev.cdeventsx.slipway-deployment.failed.");
+            let changes = custom["changes"].as_array().map(|changes| {
+                changes
+                    .iter()
+                    .filter_map(|change| {
+                        Some(dora::Change {
+                            commit: change["commit"].as_str()?.to_owned(),
+                            time: change["time"].as_i64(),
+                        })
+                    })
+                    .collect()
+            });
+            deployments.push(dora::Deployment {
+                id: dora::DeploymentRef::Event(event.position),
+                environment: environment.to_owned(),
+                resource: Some(event.subject.strip_prefix("services/").unwrap_or(&event.subject).to_owned()),
+                queued_at: millis("createdAt").or_else(|| millis("startedAt")).unwrap_or(finished),
+                finished_at: Some(finished),
+                result: Some(if failed { dora::JobResult::Failed } else { dora::JobResult::Succeeded }),
+                outcome: event
+                    .event_type
+                    .starts_with("dev.cdevents.service.rolledback.")
+                    .then_some(dora::Outcome::Redeployed),
+                changes,
+                incident: false,
+                caused_incident: false,
+            });
+        }
+    }
+    for incident in incidents {
+        let attributed = match incident {
+            Attribution::Deployment(id) => {
+                deployments.iter_mut().find(|deployment| deployment.id == dora::DeploymentRef::Deployment(id))
+            }
+            Attribution::Before(time) => deployments
+                .iter_mut()
+                .filter(|deployment| deployment.finished_at.is_some_and(|finished| finished <= time))
+                .max_by_key(|deployment| deployment.finished_at),
+        };
+        if let Some(deployment) = attributed {
+            deployment.caused_incident = true;
+        }
+    }
+    Ok(())
+}
+
+/// What an incident is attributed to.
+enum Attribution {
+    /// Slipway's deployment of that id.
+    Deployment(i64),
+    /// The last deployment that finished at or before this time.
+    Before(i64),
 }
 
 /// Whether GitLab would guess that an environment of this name is of the production tier: its
@@ -282,6 +389,7 @@ fn input(environment: &str, deployment: &store::Deployment) -> dora::Deployment 
                 .collect()
         }),
         incident: false,
+        caused_incident: false,
     }
 }
 

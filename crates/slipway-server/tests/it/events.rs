@@ -206,6 +206,22 @@ on_both_databases! {
         let incidents = all_events(&app, &admin, "&type=dev.cdevents.incident.").await?;
         assert_eq!(types_of(&incidents), ["dev.cdevents.incident.detected.0.3.0", "dev.cdevents.incident.resolved.0.3.0"]);
 
+        // What was pushed counts in DORA like Slipway's own deployments: three deployments to
+        // production (e-refs), the incident attributed to the last one before it (rel-7, DevLake's rule).
+        let environment = json!({ "name": "production" });
+        assert_eq!(send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(environment)).await?.status, StatusCode::CREATED);
+        let dora = send(&app, Method::GET, "/api/v1/environments/production/dora?days=365", Some(&admin), None).await?;
+        assert_eq!(dora.status, StatusCode::OK, "{}", dora.body);
+        let positions: Vec<String> = events.iter().filter_map(|event| event["position"].as_i64()).map(|position| format!("e{position}")).collect();
+        let counted = &dora.body["deploymentFrequency"]["deploymentsCounted"];
+        assert_eq!(counted.as_array().map(Vec::len), Some(3), "{}", dora.body);
+        for reference in counted.as_array().into_iter().flatten() {
+            assert!(positions.iter().any(|position| reference == position.as_str()), "{reference} is not a pushed event");
+        }
+        let failures = &dora.body["changeFailureRate"];
+        assert_eq!(failures["failures"], 1, "{}", dora.body);
+        assert_eq!(failures["failedDeployments"], json!([positions[2]]), "the DevLake deployment before the incident");
+
         // Readers read; pushing takes a contributor; a long poll returns when nothing comes.
         let reader = create_user(&app, &admin, "rita", "reader").await?;
         // Positions increase; a duplicate may leave a gap (PostgreSQL's sequences move on).
