@@ -20,8 +20,8 @@
 //! The client does no I/O beyond its HTTP connections, and prints nothing.
 
 pub mod agent;
-mod events;
 mod audit;
+mod events;
 mod error;
 mod http;
 pub mod sse;
