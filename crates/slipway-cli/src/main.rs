@@ -73,6 +73,9 @@ enum Command {
     Dora(client_commands::DoraArgs),
     /// The event stream (CDEvents as CloudEvents): list and follow it, push events into it.
     Events(client_commands::EventsArgs),
+    /// Notifications: subscribe Slack, Microsoft Teams, e-mail or a webhook to the event stream,
+    /// and read their deliveries.
+    Notifications(client_commands::NotificationsArgs),
     /// The audit log: export it, and verify its hash chain.
     Audit(client_commands::AuditArgs),
     /// Create users on a server.
@@ -137,6 +140,7 @@ fn main() -> ExitCode {
         Command::WorkItems(args) => client_commands::finish(client_commands::work_items(args)),
         Command::Dora(args) => client_commands::finish(client_commands::dora(args)),
         Command::Events(args) => client_commands::finish(client_commands::events(args)),
+        Command::Notifications(args) => client_commands::finish(client_commands::notifications(args)),
         Command::Audit(args) => client_commands::finish(client_commands::audit(args)),
         Command::Users(args) => client_commands::finish(client_commands::users(args)),
         Command::Tokens(args) => client_commands::finish(client_commands::tokens(args)),

@@ -21,8 +21,8 @@
 
 pub mod agent;
 mod audit;
-mod events;
 mod error;
+mod events;
 mod http;
 pub mod sse;
 

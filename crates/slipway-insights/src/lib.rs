@@ -10,4 +10,5 @@ pub mod cdevents;
 pub mod devlake;
 pub mod dora;
 pub mod links;
+pub mod notifications;
 pub mod stream;

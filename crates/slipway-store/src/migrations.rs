@@ -104,6 +104,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_audit_chain.sql"),
         postgres: include_str!("../migrations/postgres/0014_audit_chain.sql"),
     },
+    Migration {
+        version: 15,
+        description: "notification subscriptions and their deliveries",
+        sqlite: include_str!("../migrations/sqlite/0015_notifications.sql"),
+        postgres: include_str!("../migrations/postgres/0015_notifications.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

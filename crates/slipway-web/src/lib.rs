@@ -50,6 +50,8 @@ mod insights;
 mod library;
 mod live;
 mod log;
+mod metrics;
+mod notifications;
 mod pages;
 mod security;
 mod services;
@@ -73,6 +75,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(work_items::routes())
         .merge(insights::routes())
+        .merge(notifications::routes())
+        .merge(metrics::routes())
         .route("/", get(pages::pipelines))
         .route("/pipelines", post(pages::create_pipeline))
         .route("/pipelines/{name}", get(pages::pipeline))

@@ -12,6 +12,7 @@ mod events;
 mod flags;
 mod frontend;
 mod library;
+mod notifications;
 mod policy;
 mod readme;
 mod run;

@@ -49,6 +49,7 @@ pub(crate) mod events;
 pub(crate) mod flags;
 pub(crate) mod follow;
 pub(crate) mod insights;
+pub(crate) mod notifications;
 pub(crate) mod pipelines;
 pub(crate) mod protocol;
 pub(crate) mod runs;
@@ -103,6 +104,7 @@ use crate::error::ApiError;
         (name = "events", description = "The event stream (CDEvents as CloudEvents): read it, and push deployments and incidents into it."),
         (name = "work items", description = "Work items and incidents: bugs, tasks and incidents, opened by hand or by failures."),
         (name = "audit", description = "The audit log, its export and the check of its hash chain."),
+        (name = "notifications", description = "Subscriptions to the event stream (Slack, Microsoft Teams, e-mail, webhooks) and their deliveries."),
         (name = "agent protocol", description = "What agents call (see docs/agent-protocol.md).")
     )
 )]
@@ -158,6 +160,7 @@ fn all(routes: Routes) -> Routes {
     let routes = events::routes(routes);
     let routes = work_items::routes(routes);
     let routes = audit::routes(routes);
+    let routes = notifications::routes(routes);
     protocol::routes(routes)
 }
 

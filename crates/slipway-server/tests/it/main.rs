@@ -12,6 +12,8 @@ mod environments;
 mod events;
 mod flags;
 mod hostile;
+mod metrics;
+mod notifications;
 mod openapi;
 mod runs;
 mod support;

@@ -9,8 +9,8 @@ use super::common::{DbConnection, DbPools, from_json, read_row, require_name, to
 use super::events::record_change;
 use super::runs::require_run;
 use crate::error::{Result, StoreError};
-use crate::model::{ChangeKind, 
-    Artifact, ArtifactId, JobId, NewArtifact, RunId, StoredCoverage, StoredTestRun, TestTotals, Timestamp,
+use crate::model::{
+    Artifact, ArtifactId, ChangeKind, JobId, NewArtifact, RunId, StoredCoverage, StoredTestRun, TestTotals, Timestamp,
 };
 use crate::store::Context;
 

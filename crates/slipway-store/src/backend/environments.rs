@@ -4,10 +4,10 @@
 use super::common::{DbConnection, DbPools, from_json, read_row, require_name, to_json};
 use super::events::record_change;
 use crate::error::{Result, StoreError, conflict_or};
-use crate::model::{ChangeKind, 
-    AnalysisRunId, Approval, ApprovalDecision, Check, CheckId, CheckRun, CheckRunId, CheckRunState, Checkpoint,
-    CheckpointId, CheckpointState, Deployment, DeploymentId, Environment, EnvironmentId, JobId, NewCheck, NewCheckRun,
-    NewDeployment, PipelineId, ProtectedResource, RunId, Timestamp, parse_result, result_text,
+use crate::model::{
+    AnalysisRunId, Approval, ApprovalDecision, ChangeKind, Check, CheckId, CheckRun, CheckRunId, CheckRunState,
+    Checkpoint, CheckpointId, CheckpointState, Deployment, DeploymentId, Environment, EnvironmentId, JobId, NewCheck,
+    NewCheckRun, NewDeployment, PipelineId, ProtectedResource, RunId, Timestamp, parse_result, result_text,
 };
 use crate::store::Context;
 use slipway_events::TaskResult;
@@ -117,8 +117,14 @@ pub(crate) async fn create_environment(
     .await
     .map_err(conflict_or("environment", name))?;
     let created = read_row::<EnvironmentRow>(&row)?.into_environment();
-    record_change(&mut transaction, ChangeKind::EnvironmentCreated, created.id.0, Timestamp(now), &serde_json::json!({}))
-        .await?;
+    record_change(
+        &mut transaction,
+        ChangeKind::EnvironmentCreated,
+        created.id.0,
+        Timestamp(now),
+        &serde_json::json!({}),
+    )
+    .await?;
     transaction.commit().await?;
     Ok(created)
 }

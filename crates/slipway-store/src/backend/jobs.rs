@@ -9,7 +9,9 @@ use super::events::record_change;
 use super::runs::lock_run;
 use crate::crypto::constant_time_equal;
 use crate::error::{Result, StoreError, conflict_or};
-use crate::model::{ChangeKind, Job, JobAttempt, JobId, JobStatus, LeaseToken, NewJob, RunId, RunStatus, Timestamp, parse_result};
+use crate::model::{
+    ChangeKind, Job, JobAttempt, JobId, JobStatus, LeaseToken, NewJob, RunId, RunStatus, Timestamp, parse_result,
+};
 use crate::store::Context;
 
 /// The columns of `jobs` read into a [`JobRow`], one per field.

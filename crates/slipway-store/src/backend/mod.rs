@@ -30,6 +30,7 @@ pub(crate) mod sqlite {
     pub(crate) mod flags;
     pub(crate) mod jobs;
     pub(crate) mod logs;
+    pub(crate) mod notifications;
     pub(crate) mod pipelines;
     pub(crate) mod queue;
     pub(crate) mod retention;
@@ -60,6 +61,7 @@ pub(crate) mod postgres {
     pub(crate) mod flags;
     pub(crate) mod jobs;
     pub(crate) mod logs;
+    pub(crate) mod notifications;
     pub(crate) mod pipelines;
     pub(crate) mod queue;
     pub(crate) mod retention;

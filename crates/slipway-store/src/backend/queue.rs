@@ -11,9 +11,9 @@ use super::events::record_change;
 use super::jobs::{JobRow, job_columns, lock_job, lock_leased_job, reload_job};
 use crate::crypto::{constant_time_equal, random_hex};
 use crate::error::{Result, StoreError};
-use crate::model::{ChangeKind, 
-    Demand, Heartbeat, Job, JobId, JobStatus, Lease, LeaseRequest, LeaseToken, PoolRecord, PoolSettings, Reclaim,
-    ReclaimAction, ReclaimedLease, Timestamp,
+use crate::model::{
+    ChangeKind, Demand, Heartbeat, Job, JobId, JobStatus, Lease, LeaseRequest, LeaseToken, PoolRecord, PoolSettings,
+    Reclaim, ReclaimAction, ReclaimedLease, Timestamp,
 };
 use crate::store::Context;
 
@@ -112,12 +112,13 @@ async fn take_job(pools: &DbPools, context: &Context, job: JobId, request: &Leas
     // The run is marked running after the job's transaction, not inside it: locks are always
     // taken run first, then job (as cancelling does), so that PostgreSQL never deadlocks.
     let mut transaction = pools.writer.begin().await?;
-    let started = sqlx::query("UPDATE runs SET status = 'running', started_at = $2 WHERE id = $1 AND status = 'queued'")
-        .bind(leased.run.0)
-        .bind(now.millis())
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected();
+    let started =
+        sqlx::query("UPDATE runs SET status = 'running', started_at = $2 WHERE id = $1 AND status = 'queued'")
+            .bind(leased.run.0)
+            .bind(now.millis())
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
     if started == 1 {
         record_change(&mut transaction, ChangeKind::RunStarted, leased.run.0, now, &serde_json::json!({})).await?;
     }

@@ -12,9 +12,8 @@ use super::pipelines::{apply_guard, require_pipeline};
 use super::{Db, POSTGRES};
 use crate::error::{Result, StoreError};
 use crate::model::{
-    ChangeKind,
-    JobId, JobStatus, NewRun, PipelineId, RetentionReport, Run, RunFilter, RunId, RunStatus, Timestamp, TriggerGuard,
-    TriggerKind, parse_result,
+    ChangeKind, JobId, JobStatus, NewRun, PipelineId, RetentionReport, Run, RunFilter, RunId, RunStatus, Timestamp,
+    TriggerGuard, TriggerKind, parse_result,
 };
 use crate::store::Context;
 

@@ -12,10 +12,12 @@ use crate::error::{Result, StoreError};
 
 mod audit;
 mod events;
+mod notifications;
 mod work_items;
 
 pub use audit::*;
 pub use events::*;
+pub use notifications::*;
 pub use work_items::*;
 
 macro_rules! id_type {

@@ -21,7 +21,11 @@ impl Store {
     ///
     /// # Errors
     /// When the database cannot be written.
-    pub async fn append_stream_events(&self, events: &[NewStreamEvent], cursor: Option<(&str, i64)>) -> Result<Vec<i64>> {
+    pub async fn append_stream_events(
+        &self,
+        events: &[NewStreamEvent],
+        cursor: Option<(&str, i64)>,
+    ) -> Result<Vec<i64>> {
         dispatch!(self, events::append_stream_events(events, cursor))
     }
 

@@ -35,6 +35,7 @@ mod events;
 mod flags;
 mod jobs;
 mod logs;
+mod notifications;
 mod open;
 mod pipelines;
 mod queue;

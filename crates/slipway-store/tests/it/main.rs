@@ -5,14 +5,15 @@
 mod support;
 
 mod agents;
-mod audit_chain;
 mod artifacts_and_retention;
+mod audit_chain;
 mod auth;
 mod durability;
 mod environments;
 mod events;
 mod flags;
 mod logs;
+mod notifications;
 mod pipelines;
 mod queue;
 mod runs;

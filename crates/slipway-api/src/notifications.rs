@@ -1,0 +1,1 @@
+//! Notification subscriptions and their deliveries.

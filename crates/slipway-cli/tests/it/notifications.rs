@@ -1,0 +1,1 @@
+//! `slipway notifications` against a real server and real receivers.

@@ -1,0 +1,1 @@
+//! `/metrics` scraped by a real Prometheus.

@@ -1,0 +1,1 @@
+//! Notifications delivered to real receivers on loopback.

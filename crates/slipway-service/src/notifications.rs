@@ -1,0 +1,1 @@
+//! Notification subscriptions as people change and read them, and their delivery log.

@@ -1,0 +1,1 @@
+//! Telemetry: the server's metrics in Prometheus's format, with the OpenTelemetry CI/CD names.

@@ -1,0 +1,3 @@
+-- Slipway store, version 15, SQLite: notification subscriptions and their deliveries.
+
+SELECT 1;

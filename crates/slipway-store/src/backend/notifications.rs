@@ -1,0 +1,1 @@
+//! Notification subscriptions and the log of their deliveries.

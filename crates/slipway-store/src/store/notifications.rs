@@ -1,0 +1,1 @@
+//! [`Store`]'s notification subscriptions and deliveries.
