@@ -247,6 +247,9 @@ async fn drive(browser: &Browser, directory: &Path) -> TestResult {
     if outcome.is_ok() {
         outcome = approval_scenario(browser, &base, &server, directory).await;
     }
+    if outcome.is_ok() {
+        outcome = feedback_scenario(browser, &base, &server).await;
+    }
     server.state.begin_shutdown();
     serving.abort();
     server.stop().await;
@@ -461,5 +464,50 @@ async fn approval_scenario(browser: &Browser, base: &str, server: &TestServer, d
     assert!(current.contains("ship") && current.contains("main"), "{current}");
     browser.goto(&format!("{base}/approvals")).await?;
     browser.wait_for("no approvals left", "return document.getElementById('no-approvals') !== null", long).await?;
+    Ok(())
+}
+
+/// The feedback loop's pages: work items (list, incidents, board, one item) and the DORA
+/// dashboard with its charts, over the deployment the approval scenario made.
+async fn feedback_scenario(browser: &Browser, base: &str, server: &TestServer) -> TestResult {
+    let long = Duration::from_secs(60);
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let incident = json!({ "kind": "incident", "title": "checkout answers 500s", "severity": "high", "environment": "production" });
+    let created = send(&app, Method::POST, "/api/v1/work-items", Some(&admin), Some(incident)).await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_i64().or_else(|| created.body["workItem"]["id"].as_i64()).ok_or("no id")?;
+    let bug = json!({ "kind": "bug", "title": "the login page is slow" });
+    assert_eq!(
+        send(&app, Method::POST, "/api/v1/work-items", Some(&admin), Some(bug)).await?.status,
+        StatusCode::CREATED
+    );
+
+    browser.goto(&format!("{base}/work-items")).await?;
+    browser.wait_for("the work items", "return document.querySelector('table.work-items') !== null", long).await?;
+    let list = browser.text("table.work-items").await?;
+    assert!(list.contains("checkout answers 500s") && list.contains("the login page is slow"), "{list}");
+    browser.goto(&format!("{base}/work-items?kind=incident")).await?;
+    browser.wait_for("the incidents", "return document.querySelector('table.work-items') !== null", long).await?;
+    let incidents = browser.text("table.work-items").await?;
+    assert!(
+        incidents.contains("checkout answers 500s") && !incidents.contains("the login page is slow"),
+        "{incidents}"
+    );
+    browser.goto(&format!("{base}/work-items/board")).await?;
+    browser.wait_for("the board", "return document.querySelector('.wi-board') !== null", long).await?;
+    assert!(browser.text(".wi-board").await?.contains("the login page is slow"));
+    browser.goto(&format!("{base}/work-items/{id}")).await?;
+    browser.wait_for("the incident", "return document.getElementById('comments') !== null", long).await?;
+    assert!(browser.text("h1").await?.contains("checkout answers 500s"));
+
+    browser.goto(&format!("{base}/insights")).await?;
+    browser.wait_for("the DORA dashboard", "return document.getElementById('dora-tiers') !== null", long).await?;
+    let charts = browser.script("return document.querySelectorAll('svg.dora-series').length").await?;
+    assert!(charts.as_u64().is_some_and(|count| count >= 4), "charts: {charts}");
+    assert!(browser.text("#dora-tiers").await?.contains("2024"));
+    let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slipway-ui").join("insights.png");
+    browser.screenshot(&screenshot).await?;
+    println!("screenshot of the DORA dashboard: {}", screenshot.display());
     Ok(())
 }
