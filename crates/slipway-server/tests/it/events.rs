@@ -344,7 +344,8 @@ on_both_databases! {
         let fixed = run_with(&app, &admin, json!({}), "Succeeded").await?;
         let resolved = wait_for_item(&app, &admin, bug, |item| item["workItem"]["state"] == "resolved").await?;
         assert!(resolved["workItem"]["resolution"].as_str().is_some_and(|text| text.starts_with("Fixed: run ")), "{resolved:#}");
-        assert!(resolved["links"].as_array().into_iter().flatten().any(|link| link["kind"] == "run" && link["target"] == fixed.to_string()));
+        let fixed = fixed.to_string();
+        assert!(resolved["links"].as_array().into_iter().flatten().any(|link| link["kind"] == "run" && link["target"] == fixed.as_str()));
 
         // A failed deployment: an incident attributed to it, resolved by the next good one.
         run_with(&app, &admin, json!({ "break": "yes" }), "Failed").await?;
