@@ -40,8 +40,9 @@ pub fn start(state: &AppState, bound: SocketAddr) -> tokio::task::JoinHandle<()>
     let automation = Automation::new(state.store().clone());
     let (feeding, acting) =
         (feeder.run(FEED_INTERVAL, state.stopping()), automation.run(FEED_INTERVAL, state.stopping()));
+    let notifying = crate::notifications::run(state);
     tokio::spawn(async move {
-        tokio::join!(feeding, acting);
+        tokio::join!(feeding, acting, notifying);
     })
 }
 

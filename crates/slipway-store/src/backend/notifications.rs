@@ -342,37 +342,47 @@ pub(crate) async fn due_deliveries(pools: &DbPools, context: &Context, limit: u3
     let rows = sqlx::query(concat!(
         "SELECT ",
         delivery_columns!(),
-        ", d.document, ",
-        subscription_columns!(),
-        " FROM notification_deliveries d JOIN notification_subscriptions s ON s.id = d.subscription_id \
-         WHERE d.state = 'pending' AND d.next_attempt_at <= $1 ORDER BY d.next_attempt_at, d.id LIMIT $2"
+        ", d.document FROM notification_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= $1 \
+         ORDER BY d.next_attempt_at, d.id LIMIT $2"
     ))
     .bind(context.now().millis())
     .bind(i64::from(limit.clamp(1, 500)))
     .fetch_all(&pools.reader)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let delivery = read_delivery(row)?;
-            let document: String = sqlx::Row::try_get(row, "document")?;
-            let (subscription, sealed) = read_row::<SubscriptionRow>(row)?.into_subscription()?;
-            let secret = sealed
-                .map(|sealed| {
-                    context
-                        .key
-                        .open(&seal_context(&subscription.name), &sealed)
-                        .and_then(|plain| String::from_utf8(plain).ok())
-                        .ok_or_else(|| StoreError::corrupt(format!("the secret of subscription {}", subscription.id)))
-                })
-                .transpose()?;
-            Ok(DueDelivery {
-                delivery,
-                subscription,
-                secret,
-                document: from_json("notification_deliveries.document", &document)?,
+    let mut due = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let delivery = read_delivery(row)?;
+        let document: String = sqlx::Row::try_get(row, "document")?;
+        let Some(row) = sqlx::query(concat!(
+            "SELECT ",
+            subscription_columns!(),
+            " FROM notification_subscriptions s WHERE s.id = $1"
+        ))
+        .bind(delivery.subscription.0)
+        .fetch_optional(&pools.reader)
+        .await?
+        else {
+            // Deleted meanwhile, with its deliveries.
+            continue;
+        };
+        let (subscription, sealed) = read_row::<SubscriptionRow>(&row)?.into_subscription()?;
+        let secret = sealed
+            .map(|sealed| {
+                context
+                    .key
+                    .open(&seal_context(&subscription.name), &sealed)
+                    .and_then(|plain| String::from_utf8(plain).ok())
+                    .ok_or_else(|| StoreError::corrupt(format!("the secret of subscription {}", subscription.id)))
             })
-        })
-        .collect()
+            .transpose()?;
+        due.push(DueDelivery {
+            delivery,
+            subscription,
+            secret,
+            document: from_json("notification_deliveries.document", &document)?,
+        });
+    }
+    Ok(due)
 }
 
 /// Implements [`crate::Store::record_delivery_attempt`].

@@ -69,16 +69,21 @@ conformance! {
             .store
             .create_subscription(&NewSubscription { secret: None, kind: NotificationKind::Slack, ..webhook("slack") })
             .await?;
+        // Queued in an order where a delivery's id is not its subscription's.
         let batch = [event(hooks.id, 1), event(plain.id, 1), event(hooks.id, 2)];
-        assert_eq!(test.store.queue_deliveries(&batch, Some(("notifications", 2))).await?, 3);
+        test.store.queue_deliveries(&batch[2..], None).await?;
+        assert_eq!(test.store.queue_deliveries(&batch, Some(("notifications", 2))).await?, 2);
         assert_eq!(test.store.queue_deliveries(&batch, Some(("notifications", 1))).await?, 0);
         assert_eq!(test.store.event_cursor("notifications").await?, Some(2));
         let due = test.store.due_deliveries(10).await?;
         assert_eq!(due.len(), 3);
-        assert_eq!(due[0].secret.as_deref(), Some("s3cret-key"));
-        assert_eq!(due[1].secret, None);
-        assert_eq!(due[0].document["id"], "event-1");
-        let first = due[0].delivery.id;
+        let ids: Vec<(i64, i64, Option<i64>)> =
+            due.iter().map(|due| (due.delivery.id.0, due.subscription.id.0, due.delivery.event_position)).collect();
+        assert_eq!(ids, [(1, hooks.id.0, Some(2)), (2, hooks.id.0, Some(1)), (3, plain.id.0, Some(1))]);
+        assert_eq!(due[1].secret.as_deref(), Some("s3cret-key"));
+        assert_eq!(due[2].secret, None);
+        assert_eq!(due[1].document["id"], "event-1");
+        let first = due[1].delivery.id;
         let retry = DeliveryAttempt {
             state: DeliveryState::Pending,
             next_attempt_at: Some(Timestamp(START.0 + 1000)),
