@@ -19,6 +19,8 @@ pub async fn create_user(state: &AppState, caller: &Caller, body: &CreateUser) -
     check_name(&body.name)?;
     let user = state.store().create_user(&body.name, wire::stored_role(body.role)).await?;
     let token = state.store().create_access_token(user.id, "first token", None).await?;
+    let details = serde_json::json!({ "role": wire::user(&user).role });
+    crate::audit::record(state, caller, "user.create", user.name.clone(), details).await;
     Ok(CreatedUser { user: wire::user(&user), token: token.secret })
 }
 
@@ -51,6 +53,8 @@ pub async fn create_token(
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("no user named '{user}'")))?;
     let issued = state.store().create_access_token(owner.id, token_name.trim(), None).await?;
+    let details = serde_json::json!({ "name": issued.item.name });
+    crate::audit::record(state, caller, "token.create", owner.name.clone(), details).await;
     Ok(CreatedToken {
         user: owner.name,
         name: issued.item.name.clone(),

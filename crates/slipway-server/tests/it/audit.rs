@@ -46,6 +46,10 @@ on_both_databases! {
         assert_eq!(log[0].prev_hash, GENESIS);
         let created: Vec<_> = log.iter().filter(|entry| entry.action == "variable-group.create").map(|entry| entry.target.clone()).collect();
         assert_eq!(created, [Some("shared".to_owned()), Some("release".to_owned())]);
+        // Users made over the API are audited as the web UI's are (never their tokens' secrets).
+        let users: Vec<_> = log.iter().filter(|entry| entry.action == "user.create").map(|entry| (entry.actor.as_str(), entry.target.as_deref(), entry.details.clone())).collect();
+        assert_eq!(users, [("admin", Some("rita"), serde_json::json!({ "role": "reader" }))]);
+        assert!(!text.contains("slw_"), "a token's secret is in the audit log");
         let report = audit_chain::verify(&log);
         assert!(report.intact(), "{report:?}");
 
