@@ -496,6 +496,7 @@ async fn notifications_in_the_web_ui() -> TestResult {
     ];
     let created = browser.post("/notifications", &fields).await?;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    assert_eq!(created.location, "/notifications");
     let page = browser.get("/notifications").await?;
     assert!(page.body.contains("https://hooks.example.com/***") && page.body.contains("***"), "{}", page.body);
     assert!(!page.body.contains("web-key-77") && !page.body.contains("private/path"), "{}", page.body);
