@@ -176,8 +176,16 @@ impl Notifier {
     /// When the store fails.
     pub async fn send_due(&self) -> Result<usize, NotifyError> {
         let mut made = 0;
+        // Each delivery is tried at most once a pass, whatever the store answers.
+        let mut tried = std::collections::HashSet::new();
         loop {
-            let due = self.store.due_deliveries(SEND_BATCH).await?;
+            let due: Vec<DueDelivery> = self
+                .store
+                .due_deliveries(SEND_BATCH)
+                .await?
+                .into_iter()
+                .filter(|due| tried.insert(due.delivery.id))
+                .collect();
             if due.is_empty() {
                 return Ok(made);
             }
