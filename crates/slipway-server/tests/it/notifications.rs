@@ -526,3 +526,53 @@ async fn notifications_in_the_web_ui() -> TestResult {
     server.stop().await;
     Ok(())
 }
+
+/// An approval waiting on someone is announced to the environment's subscribers: who must
+/// approve, the instructions, and a button to the approval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_waiting_are_announced_with_a_link() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let server = TestServer::start(&directory.path().join("data"), 2).await?;
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    create_user(&app, &admin, "ana", "contributor").await?;
+    let receiver = HttpReceiver::start(&[])?;
+    let environment = json!({ "name": "production" });
+    let created = send(&app, Method::POST, "/api/v1/environments", Some(&admin), Some(environment)).await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let check = json!({ "type": "approval", "settings": { "approvers": ["ana"], "instructions": "Check the canary" } });
+    let added = send(&app, Method::POST, "/api/v1/environments/production/checks", Some(&admin), Some(check)).await?;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let target = format!("{}/slack", receiver.address);
+    let body = json!({ "name": "approvals", "kind": "slack", "target": target, "environment": "production", "types": ["slipway-approval.created"] });
+    subscribe(&app, &admin, body).await?;
+    let _stream = slipway_service::events::start(&server.state, "127.0.0.1:8080".parse()?);
+
+    let repository = directory.path().join("shop");
+    make_repository(&repository, &[("azure-pipelines.yml", &crate::support::deploys_to("production"))])?;
+    let pipeline = json!({ "name": "shop", "repository": repository.display().to_string() });
+    assert_eq!(
+        send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?.status,
+        StatusCode::CREATED
+    );
+    let started = send(&app, Method::POST, "/api/v1/pipelines/shop/runs", Some(&admin), Some(json!({}))).await?;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+
+    wait_for_deliveries(&app, &admin, |deliveries| deliveries.iter().any(|delivery| delivery["state"] == "delivered"))
+        .await?;
+    let requests = receiver.requests("/slack");
+    assert_eq!(requests.len(), 1);
+    let message: Value = serde_json::from_slice(&requests[0].body)?;
+    let text = message["text"].as_str().unwrap_or_default();
+    assert!(text.starts_with("Approval waiting for production #"), "{message}");
+    let fields = message["blocks"][1]["fields"].to_string();
+    assert!(fields.contains("*Approvers:*\\nana") && fields.contains("*Instructions:*\\nCheck the canary"), "{fields}");
+    let button = &message["blocks"][3]["elements"][0];
+    assert_eq!(button["text"]["text"], "Review approval");
+    assert!(
+        button["url"].as_str().is_some_and(|url| url.starts_with("http://127.0.0.1:8080/approvals#approval-")),
+        "{button}"
+    );
+    server.stop().await;
+    Ok(())
+}
