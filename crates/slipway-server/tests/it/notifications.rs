@@ -576,3 +576,47 @@ async fn approvals_waiting_are_announced_with_a_link() -> TestResult {
     server.stop().await;
     Ok(())
 }
+
+/// A server restarted over the same data sends nothing again: the cursor and the deliveries'
+/// states are in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_sends_nothing_twice() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let data = directory.path().join("data");
+    let server = TestServer::start(&data, 2).await?;
+    let app = server.app();
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let receiver = HttpReceiver::start(&[])?;
+    let target = format!("{}/hook", receiver.address);
+    subscribe(&app, &admin, json!({ "name": "hook", "kind": "webhook", "target": target, "types": ["pipelinerun."] }))
+        .await?;
+    let repository = directory.path().join("shop");
+    make_repository(&repository, &[("azure-pipelines.yml", ONE_JOB)])?;
+    let pipeline = json!({ "name": "shop", "repository": repository.display().to_string() });
+    assert_eq!(
+        send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?.status,
+        StatusCode::CREATED
+    );
+    let started = send(&app, Method::POST, "/api/v1/pipelines/shop/runs", Some(&admin), Some(json!({}))).await?;
+    let run = started.body["id"].as_i64().ok_or("no run id")?;
+    wait_for_run(&app, &admin, run).await?;
+    let stream = slipway_service::events::start(&server.state, "127.0.0.1:8080".parse()?);
+    // queued, started, finished.
+    let done = |deliveries: &[Value]| {
+        deliveries.len() == 3 && deliveries.iter().all(|delivery| delivery["state"] == "delivered")
+    };
+    wait_for_deliveries(&app, &admin, done).await?;
+    server.stop().await;
+    stream.abort();
+    assert_eq!(receiver.requests("/hook").len(), 3);
+
+    let server = TestServer::start(&data, 0).await?;
+    let app = server.app();
+    let _stream = slipway_service::events::start(&server.state, "127.0.0.1:8080".parse()?);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let deliveries = wait_for_deliveries(&app, &admin, done).await?;
+    assert_eq!(deliveries.len(), 3);
+    assert_eq!(receiver.requests("/hook").len(), 3);
+    server.stop().await;
+    Ok(())
+}
