@@ -29,7 +29,7 @@ pub const MAX_WAIT: u32 = 60;
 pub const MAX_BATCH: usize = 1000;
 
 /// Starts feeding the stream from the store's changes, and keeping work items and incidents from
-/// it (see [`slipway_insights::automation`]), until the server stops. The events link to the
+/// it (see [`slipway_insights::automation`]) and sending notifications (see [`crate::notifications`]), until the server stops. The events link to the
 /// server's public URL when it has one, else to `http://` and `bound`.
 #[must_use]
 pub fn start(state: &AppState, bound: SocketAddr) -> tokio::task::JoinHandle<()> {
