@@ -28,9 +28,10 @@ pub const MAX_WAIT: u32 = 60;
 /// The most events one push may carry (a CloudEvents batch).
 pub const MAX_BATCH: usize = 1000;
 
-/// Starts feeding the stream from the store's changes, and keeping work items and incidents from
-/// it (see [`slipway_insights::automation`]) and sending notifications (see [`crate::notifications`]), until the server stops. The events link to the
-/// server's public URL when it has one, else to `http://` and `bound`.
+/// Starts feeding the stream from the store's changes, keeping work items and incidents from it
+/// (see [`slipway_insights::automation`]) and sending notifications (see
+/// [`crate::notifications`]), until the server stops. The events link to the server's public URL
+/// when it has one, else to `http://` and `bound`.
 #[must_use]
 pub fn start(state: &AppState, bound: SocketAddr) -> tokio::task::JoinHandle<()> {
     let base_url = state.public_url().unwrap_or_else(|| format!("http://{bound}"));
