@@ -295,6 +295,7 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<String>
                             a href="/approvals" { "My approvals" }
                             a href="/work-items" { "Work items" }
                             a href="/insights" { "Insights" }
+                            a href="/notifications" { "Notifications" }
                             a href="/library" { "Library" }
                             a href="/agents" { "Agents" }
                             a href=(format!("/users/{}/tokens", viewer.user.id)) { "Tokens" }
