@@ -10,16 +10,6 @@ pub use slipway_plan::Demand;
 
 use crate::error::{Result, StoreError};
 
-mod audit;
-mod events;
-mod notifications;
-mod work_items;
-
-pub use audit::*;
-pub use events::*;
-pub use notifications::*;
-pub use work_items::*;
-
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -1183,6 +1173,53 @@ pub struct JobChunk {
     /// Coverage summaries published by steps: step number and summary.
     pub coverage: Vec<(i64, Coverage)>,
 }
+
+/// Declares a string-valued enum with its names (stored and on the wire), for the domains in
+/// files of their own (`work_items`, `notifications`).
+macro_rules! named_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$variant_doc:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$variant_doc])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)+];
+
+            /// Its name, as stored and in the API.
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+
+            /// The value of that name (compared without regard to case), if it is one.
+            #[must_use]
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|value| value.as_str().eq_ignore_ascii_case(text.trim()))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+mod audit;
+mod events;
+mod notifications;
+mod work_items;
+
+pub use audit::*;
+pub use events::*;
+pub use notifications::*;
+pub use work_items::*;
 
 #[cfg(test)]
 mod tests {

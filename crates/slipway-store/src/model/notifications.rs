@@ -32,43 +32,7 @@ impl fmt::Display for DeliveryId {
     }
 }
 
-/// Declares a string-valued enum of this module with its names (stored and on the wire).
-macro_rules! notification_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$variant_doc:meta])* $variant:ident = $text:literal,)+ }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$variant_doc])* #[serde(rename = $text)] $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant,)+];
-
-            /// Its name, as stored and in the API.
-            #[must_use]
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $text,)+
-                }
-            }
-
-            /// The value of that name (compared without regard to case), if it is one.
-            #[must_use]
-            pub fn parse(text: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|value| value.as_str().eq_ignore_ascii_case(text.trim()))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                formatter.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-notification_enum!(
+named_enum!(
     /// Where a subscription sends.
     NotificationKind {
         /// A Slack incoming webhook (Block Kit).
@@ -82,7 +46,7 @@ notification_enum!(
     }
 );
 
-notification_enum!(
+named_enum!(
     /// Where a delivery is.
     DeliveryState {
         /// Waiting for its next attempt.
