@@ -16,6 +16,7 @@ mod metrics;
 mod notifications;
 mod openapi;
 mod runs;
+mod signed_in;
 mod support;
 mod tokens;
 mod triggers;
