@@ -17,8 +17,8 @@ use std::time::Instant;
 use slipway_events::TaskResult;
 use slipway_insights::dora::{self, Interval, Metric};
 use slipway_store::{
-    Change, DeploymentId, Environment, ManualClock, NewDeployment, NewJob, NewRun, PipelineSettings, QueueStatus,
-    RetentionPolicy, SecretKey, Store, StoreOptions, Timestamp, TriggerKind,
+    Change, Environment, ManualClock, NewDeployment, NewJob, NewRun, PipelineSettings, QueueStatus, RetentionPolicy,
+    SecretKey, Store, StoreOptions, Timestamp, TriggerKind,
 };
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -28,7 +28,6 @@ const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 /// 2026-01-01T00:00:00Z: the history runs through 2026.
 const START: i64 = 1_767_225_600_000;
-const PAGE: i64 = 1000;
 const QUEUED_BEFORE: i64 = 7 * DAY;
 
 /// A small deterministic generator (SplitMix64), so that every run measures the same history.
@@ -126,29 +125,18 @@ async fn generate(store: &Store, clock: &ManualClock, count: usize) -> Result<En
     Ok(production)
 }
 
-/// The rows the service reads for a period starting at `start`, as they come from the store.
+/// The rows the service reads for a period starting at `start`, as they come from the store
+/// (its one narrow query, `Store::deployment_facts`).
 async fn read_rows(
     store: &Store,
     environment: &Environment,
     start: i64,
-) -> Result<Vec<slipway_store::Deployment>, Error> {
-    let mut rows = Vec::new();
-    let mut before: Option<DeploymentId> = None;
-    loop {
-        let page = store.list_deployments(environment.id, before, PAGE).await?;
-        let done = page.len() < usize::try_from(PAGE)?
-            || page.last().is_none_or(|last| last.queued_at.millis() < start - QUEUED_BEFORE);
-        before = page.last().map(|last| last.id);
-        rows.extend(page);
-        if done {
-            break;
-        }
-    }
-    Ok(rows)
+) -> Result<Vec<slipway_store::DeploymentFacts>, Error> {
+    Ok(store.deployment_facts(environment.id, Timestamp::from_millis(start - QUEUED_BEFORE)).await?)
 }
 
 /// A stored deployment as the metrics read it (as the service layer converts it).
-fn input(environment: &str, deployment: &slipway_store::Deployment) -> dora::Deployment {
+fn input(environment: &str, deployment: &slipway_store::DeploymentFacts) -> dora::Deployment {
     dora::Deployment {
         id: dora::DeploymentRef::Deployment(deployment.id.get()),
         environment: environment.to_owned(),

@@ -5,7 +5,7 @@
 
 use slipway_api as api;
 use slipway_insights::dora::{self, series};
-use slipway_store::{self as store, DeploymentId, Timestamp, UserRole};
+use slipway_store::{self as store, Timestamp, UserRole};
 
 use crate::AppState;
 use crate::caller::Caller;
@@ -18,8 +18,6 @@ pub const MAX_DAYS: u32 = 365;
 /// The longest range of `GET /dora/metrics`, in days from the start date to the end date: GitLab's
 /// (its DORA API allows the range of its value stream analytics).
 pub const MAX_RANGE_DAYS: i64 = 180;
-/// Deployments read from the store at a time.
-const PAGE: i64 = 1000;
 /// How long before the period a deployment that finished in it may have been queued.
 const QUEUED_BEFORE: i64 = 7 * 24 * 3600 * 1000;
 const DAY: i64 = 24 * 3600 * 1000;
@@ -60,18 +58,10 @@ pub(crate) async fn read_deployments(
     environment: &store::Environment,
     start: i64,
 ) -> Result<Vec<dora::Deployment>, store::StoreError> {
-    let mut deployments = Vec::new();
-    let mut before: Option<DeploymentId> = None;
-    loop {
-        let page = store.list_deployments(environment.id, before, PAGE).await?;
-        let done = page.len() < usize::try_from(PAGE).unwrap_or(usize::MAX)
-            || page.last().is_none_or(|last| last.queued_at.millis() < start.saturating_sub(QUEUED_BEFORE));
-        before = page.last().map(|last| last.id);
-        deployments.extend(page.iter().map(|deployment| input(&environment.name, deployment)));
-        if done {
-            break;
-        }
-    }
+    let since = Timestamp(start.saturating_sub(QUEUED_BEFORE));
+    let facts = store.deployment_facts(environment.id, since).await?;
+    let mut deployments: Vec<dora::Deployment> =
+        facts.iter().map(|deployment| input(&environment.name, deployment)).collect();
     read_pushed(store, &environment.name, &mut deployments).await?;
     Ok(deployments)
 }
@@ -367,7 +357,7 @@ pub fn dora_tiers() -> api::DoraTiers {
 }
 
 /// A stored deployment of the environment `environment` as the metrics read it.
-fn input(environment: &str, deployment: &store::Deployment) -> dora::Deployment {
+fn input(environment: &str, deployment: &store::DeploymentFacts) -> dora::Deployment {
     use slipway_events::TaskResult;
     dora::Deployment {
         id: dora::DeploymentRef::Deployment(deployment.id.get()),

@@ -6,8 +6,9 @@ use super::events::record_change;
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::{
     AnalysisRunId, Approval, ApprovalDecision, ChangeKind, Check, CheckId, CheckRun, CheckRunId, CheckRunState,
-    Checkpoint, CheckpointId, CheckpointState, Deployment, DeploymentId, Environment, EnvironmentId, JobId, NewCheck,
-    NewCheckRun, NewDeployment, PipelineId, ProtectedResource, RunId, Timestamp, parse_result, result_text,
+    Checkpoint, CheckpointId, CheckpointState, Deployment, DeploymentFacts, DeploymentId, Environment, EnvironmentId,
+    JobId, NewCheck, NewCheckRun, NewDeployment, PipelineId, ProtectedResource, RunId, Timestamp, parse_result,
+    result_text,
 };
 use crate::store::Context;
 use slipway_events::TaskResult;
@@ -515,6 +516,37 @@ pub(crate) async fn list_deployments(
     .iter()
     .map(|row| read_row::<DeploymentRow>(row).and_then(DeploymentRow::into_deployment))
     .collect()
+}
+
+/// Implements [`crate::Store::deployment_facts`].
+pub(crate) async fn deployment_facts(
+    pools: &DbPools,
+    _context: &Context,
+    environment: EnvironmentId,
+    queued_since: Timestamp,
+) -> Result<Vec<DeploymentFacts>> {
+    type FactsRow = (i64, Option<String>, i64, Option<i64>, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<FactsRow> = sqlx::query_as(
+        "SELECT id, resource, queued_at, finished_at, result, outcome, changes FROM deployments \
+         WHERE environment_id = $1 AND queued_at >= $2 ORDER BY id DESC",
+    )
+    .bind(environment.0)
+    .bind(queued_since.millis())
+    .fetch_all(&pools.reader)
+    .await?;
+    rows.into_iter()
+        .map(|(id, resource, queued_at, finished_at, result, outcome, changes)| {
+            Ok(DeploymentFacts {
+                id: DeploymentId(id),
+                resource,
+                queued_at: Timestamp(queued_at),
+                finished_at: finished_at.map(Timestamp),
+                result: parse_result(result)?,
+                outcome,
+                changes: changes.as_deref().map(|text| from_json("changes", text)).transpose()?,
+            })
+        })
+        .collect()
 }
 
 /// Implements [`crate::Store::successful_deployments`].

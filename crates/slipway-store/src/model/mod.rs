@@ -1433,6 +1433,25 @@ pub struct Deployment {
     pub analysis_run: Option<AnalysisRunId>,
 }
 
+/// What DORA's metrics read of a deployment (see [`crate::Store::deployment_facts`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeploymentFacts {
+    /// Its id.
+    pub id: DeploymentId,
+    /// The resource in the environment, if the job named one.
+    pub resource: Option<String>,
+    /// When the job was queued.
+    pub queued_at: Timestamp,
+    /// When it ended.
+    pub finished_at: Option<Timestamp>,
+    /// How it ended.
+    pub result: Option<TaskResult>,
+    /// How its release ended (`promoted`, `rolledBack`, `redeployed`, `failed`).
+    pub outcome: Option<String>,
+    /// The commits it brought, newest first, when they could be told.
+    pub changes: Option<Vec<Change>>,
+}
+
 /// A commit a deployment brought.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {

@@ -9,8 +9,8 @@ use crate::error::Result;
 use crate::error::StoreError;
 use crate::model::{
     AnalysisRunId, Approval, ApprovalDecision, Check, CheckId, CheckRunId, CheckRunState, Checkpoint, CheckpointId,
-    CheckpointState, Deployment, DeploymentId, Environment, EnvironmentId, JobId, NewCheck, NewCheckRun, NewDeployment,
-    ProtectedResource, RunId, Timestamp,
+    CheckpointState, Deployment, DeploymentFacts, DeploymentId, Environment, EnvironmentId, JobId, NewCheck,
+    NewCheckRun, NewDeployment, ProtectedResource, RunId, Timestamp,
 };
 
 impl Store {
@@ -157,6 +157,20 @@ impl Store {
         analysis: Option<AnalysisRunId>,
     ) -> Result<()> {
         dispatch!(self, environments::set_deployment_outcome(job, outcome, detail, analysis))
+    }
+
+    /// What DORA's metrics read of an environment's deployments queued at `queued_since` or
+    /// later, newest first: one narrow query, without the run's and pipeline's names or the
+    /// artifacts.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn deployment_facts(
+        &self,
+        environment: EnvironmentId,
+        queued_since: Timestamp,
+    ) -> Result<Vec<DeploymentFacts>> {
+        dispatch!(self, environments::deployment_facts(environment, queued_since))
     }
 
     /// An environment's deployments, newest first, before `before`.
