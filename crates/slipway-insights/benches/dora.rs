@@ -135,32 +135,6 @@ async fn read_rows(
     Ok(store.deployment_facts(environment.id, Timestamp::from_millis(start - QUEUED_BEFORE)).await?)
 }
 
-/// A stored deployment as the metrics read it (as the service layer converts it).
-fn input(environment: &str, deployment: &slipway_store::DeploymentFacts) -> dora::Deployment {
-    dora::Deployment {
-        id: dora::DeploymentRef::Deployment(deployment.id.get()),
-        environment: environment.to_owned(),
-        resource: deployment.resource.clone(),
-        queued_at: deployment.queued_at.millis(),
-        finished_at: deployment.finished_at.map(Timestamp::millis),
-        result: deployment.result.map(|result| match result {
-            TaskResult::Succeeded | TaskResult::SucceededWithIssues => dora::JobResult::Succeeded,
-            TaskResult::Failed => dora::JobResult::Failed,
-            TaskResult::Canceled => dora::JobResult::Canceled,
-            TaskResult::Skipped => dora::JobResult::Skipped,
-        }),
-        outcome: deployment.outcome.as_deref().and_then(dora::Outcome::from_name),
-        changes: deployment.changes.as_ref().map(|changes| {
-            changes
-                .iter()
-                .map(|change| dora::Change { commit: change.commit.clone(), time: change.time.map(Timestamp::millis) })
-                .collect()
-        }),
-        incident: false,
-        caused_incident: false,
-    }
-}
-
 /// The median of `rounds` timings of `run`, in milliseconds.
 async fn time<F, T>(rounds: usize, mut run: impl FnMut() -> F) -> Result<f64, Error>
 where
@@ -209,7 +183,8 @@ async fn bench() -> Result<(), Error> {
             let points = Cell::new(0);
             let elapsed = time(rounds, || async {
                 let rows = read_rows(&store, &production, range_start).await?;
-                let deployments: Vec<dora::Deployment> = rows.iter().map(|row| input("production", row)).collect();
+                let deployments: Vec<dora::Deployment> =
+                    rows.iter().map(|row| dora::Deployment::from_facts("production", row)).collect();
                 let series = dora::History::new(&deployments).series(metric, interval, range_start, end)?;
                 points.set(series.len());
                 Ok::<_, Error>(series)
@@ -227,13 +202,15 @@ async fn bench() -> Result<(), Error> {
     }
     let report = time(rounds, || async {
         let rows = read_rows(&store, &production, START).await?;
-        let deployments: Vec<dora::Deployment> = rows.iter().map(|row| input("production", row)).collect();
+        let deployments: Vec<dora::Deployment> =
+            rows.iter().map(|row| dora::Deployment::from_facts("production", row)).collect();
         Ok::<_, Error>(dora::compute(&deployments, START, end)?)
     })
     .await?;
     let year_daily = time(rounds, || async {
         let rows = read_rows(&store, &production, START).await?;
-        let deployments: Vec<dora::Deployment> = rows.iter().map(|row| input("production", row)).collect();
+        let deployments: Vec<dora::Deployment> =
+            rows.iter().map(|row| dora::Deployment::from_facts("production", row)).collect();
         let history = dora::History::new(&deployments);
         let mut all = Vec::new();
         for metric in Metric::ALL {
@@ -243,7 +220,8 @@ async fn bench() -> Result<(), Error> {
     })
     .await?;
     let rows = read_rows(&store, &production, START).await?;
-    let converted: Vec<dora::Deployment> = rows.iter().map(|row| input("production", row)).collect();
+    let converted: Vec<dora::Deployment> =
+        rows.iter().map(|row| dora::Deployment::from_facts("production", row)).collect();
     let compute_alone = time(rounds, || async {
         let history = dora::History::new(&converted);
         let mut all = Vec::new();

@@ -251,6 +251,38 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// One of Slipway's deployments of `environment`, as the store keeps it
+    /// ([`slipway_store::Store::deployment_facts`]).
+    #[must_use]
+    pub fn from_facts(environment: &str, facts: &slipway_store::DeploymentFacts) -> Self {
+        use slipway_events::TaskResult;
+        Self {
+            id: DeploymentRef::Deployment(facts.id.get()),
+            environment: environment.to_owned(),
+            resource: facts.resource.clone(),
+            queued_at: facts.queued_at.millis(),
+            finished_at: facts.finished_at.map(slipway_store::Timestamp::millis),
+            result: facts.result.map(|result| match result {
+                TaskResult::Succeeded | TaskResult::SucceededWithIssues => JobResult::Succeeded,
+                TaskResult::Failed => JobResult::Failed,
+                TaskResult::Canceled => JobResult::Canceled,
+                TaskResult::Skipped => JobResult::Skipped,
+            }),
+            outcome: facts.outcome.as_deref().and_then(Outcome::from_name),
+            changes: facts.changes.as_ref().map(|changes| {
+                changes
+                    .iter()
+                    .map(|change| Change {
+                        commit: change.commit.clone(),
+                        time: change.time.map(slipway_store::Timestamp::millis),
+                    })
+                    .collect()
+            }),
+            incident: false,
+            caused_incident: false,
+        }
+    }
+
     fn finished(&self) -> Option<i64> {
         self.result.filter(|result| *result != JobResult::Skipped).and(self.finished_at)
     }

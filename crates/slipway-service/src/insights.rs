@@ -61,7 +61,7 @@ pub(crate) async fn read_deployments(
     let since = Timestamp(start.saturating_sub(QUEUED_BEFORE));
     let facts = store.deployment_facts(environment.id, since).await?;
     let mut deployments: Vec<dora::Deployment> =
-        facts.iter().map(|deployment| input(&environment.name, deployment)).collect();
+        facts.iter().map(|deployment| dora::Deployment::from_facts(&environment.name, deployment)).collect();
     read_pushed(store, &environment.name, &mut deployments).await?;
     Ok(deployments)
 }
@@ -353,33 +353,6 @@ pub fn dora_tiers() -> api::DoraTiers {
                 low: tier.low.to_owned(),
             })
             .collect(),
-    }
-}
-
-/// A stored deployment of the environment `environment` as the metrics read it.
-fn input(environment: &str, deployment: &store::DeploymentFacts) -> dora::Deployment {
-    use slipway_events::TaskResult;
-    dora::Deployment {
-        id: dora::DeploymentRef::Deployment(deployment.id.get()),
-        environment: environment.to_owned(),
-        resource: deployment.resource.clone(),
-        queued_at: deployment.queued_at.millis(),
-        finished_at: deployment.finished_at.map(Timestamp::millis),
-        result: deployment.result.map(|result| match result {
-            TaskResult::Succeeded | TaskResult::SucceededWithIssues => dora::JobResult::Succeeded,
-            TaskResult::Failed => dora::JobResult::Failed,
-            TaskResult::Canceled => dora::JobResult::Canceled,
-            TaskResult::Skipped => dora::JobResult::Skipped,
-        }),
-        outcome: deployment.outcome.as_deref().and_then(dora::Outcome::from_name),
-        changes: deployment.changes.as_ref().map(|changes| {
-            changes
-                .iter()
-                .map(|change| dora::Change { commit: change.commit.clone(), time: change.time.map(Timestamp::millis) })
-                .collect()
-        }),
-        incident: false,
-        caused_incident: false,
     }
 }
 
