@@ -222,7 +222,8 @@ impl Automation {
                         ReferenceSyntax::AzureBoards => "AB#",
                         ReferenceSyntax::GitHub => "#",
                     };
-                    let commit = run.commit.as_deref().map_or("its commit", |commit| &commit[..commit.len().min(12)]);
+                    let commit =
+                        run.commit.as_deref().map_or("its commit", |commit| commit.get(..12).unwrap_or(commit));
                     let branch = run.branch.as_deref().unwrap_or_default();
                     let branch = branch.strip_prefix("refs/heads/").unwrap_or(branch);
                     let resolution = format!("Resolved by {commit} ({syntax}{} on {branch}).", reference.id);
