@@ -4,6 +4,7 @@
 //! in its own transaction: `workItem.created`, `workItem.updated` (a repeat, a comment, a link,
 //! a field) or `workItem.resolved` (entering resolved or closed).
 
+use super::Db;
 use super::common::{DbConnection, DbPools, read_row, require_name, to_u32};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::{
@@ -265,23 +266,16 @@ pub(crate) async fn create_work_item(
     links.iter().try_for_each(check_link)?;
     let now = context.now().millis();
     let mut transaction = pools.writer.begin().await?;
-    let row = sqlx::query(concat!(
-        "INSERT INTO work_items (kind, title, description, state, severity, assignee, created_by, created_at, \
+    let row = bind_new(
+        sqlx::query(concat!(
+            "INSERT INTO work_items (kind, title, description, state, severity, assignee, created_by, created_at, \
          updated_at, dedup_key, occurrences, pipeline_id, environment, deployment_id) \
          VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $7, $8, 1, $9, $10, $11) RETURNING ",
-        work_item_columns!()
-    ))
-    .bind(item.kind.as_str())
-    .bind(item.title.trim())
-    .bind(&item.description)
-    .bind(item.severity.map(WorkItemSeverity::as_str))
-    .bind(item.assignee.as_deref().map(str::trim))
-    .bind(item.created_by.trim())
-    .bind(now)
-    .bind(item.dedup_key.as_deref())
-    .bind(item.pipeline.map(|pipeline| pipeline.0))
-    .bind(item.environment.as_deref().map(str::trim))
-    .bind(item.deployment.map(|deployment| deployment.0))
+            work_item_columns!()
+        )),
+        item,
+        now,
+    )
     .fetch_one(&mut *transaction)
     .await
     .map_err(conflict_or("open work item with dedup key", item.dedup_key.as_deref().unwrap_or_default()))?;
@@ -512,26 +506,19 @@ pub(crate) async fn open_or_bump_work_item(
     let mut transaction = pools.writer.begin().await?;
     // One statement: the partial unique index decides, so two writers racing on one key (on
     // PostgreSQL) end with one item bumped twice, never two items.
-    let row = sqlx::query(concat!(
-        "INSERT INTO work_items (kind, title, description, state, severity, assignee, created_by, created_at, \
+    let row = bind_new(
+        sqlx::query(concat!(
+            "INSERT INTO work_items (kind, title, description, state, severity, assignee, created_by, created_at, \
          updated_at, dedup_key, occurrences, pipeline_id, environment, deployment_id) \
          VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $7, $8, 1, $9, $10, $11) \
          ON CONFLICT (dedup_key) WHERE ",
-        open_key_condition!(),
-        " DO UPDATE SET occurrences = work_items.occurrences + 1, updated_at = excluded.updated_at RETURNING ",
-        work_item_columns!()
-    ))
-    .bind(item.kind.as_str())
-    .bind(item.title.trim())
-    .bind(&item.description)
-    .bind(item.severity.map(WorkItemSeverity::as_str))
-    .bind(item.assignee.as_deref().map(str::trim))
-    .bind(item.created_by.trim())
-    .bind(now)
-    .bind(item.dedup_key.as_deref())
-    .bind(item.pipeline.map(|pipeline| pipeline.0))
-    .bind(item.environment.as_deref().map(str::trim))
-    .bind(item.deployment.map(|deployment| deployment.0))
+            open_key_condition!(),
+            " DO UPDATE SET occurrences = work_items.occurrences + 1, updated_at = excluded.updated_at RETURNING ",
+            work_item_columns!()
+        )),
+        item,
+        now,
+    )
     .fetch_one(&mut *transaction)
     .await?;
     let stored_item = read_item(&row)?;
@@ -662,4 +649,26 @@ pub(crate) async fn open_work_items_linked_to(
         .iter()
         .map(read_item)
         .collect()
+}
+
+/// Binds a new item's values to an `INSERT INTO work_items` whose `$1` to `$11` are kind, title,
+/// description, severity, assignee, created_by, the time (created and updated), dedup key,
+/// pipeline, environment and deployment.
+fn bind_new<'q>(
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+    item: &'q NewWorkItem,
+    now: i64,
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
+    query
+        .bind(item.kind.as_str())
+        .bind(item.title.trim())
+        .bind(&item.description)
+        .bind(item.severity.map(WorkItemSeverity::as_str))
+        .bind(item.assignee.as_deref().map(str::trim))
+        .bind(item.created_by.trim())
+        .bind(now)
+        .bind(item.dedup_key.as_deref())
+        .bind(item.pipeline.map(|pipeline| pipeline.0))
+        .bind(item.environment.as_deref().map(str::trim))
+        .bind(item.deployment.map(|deployment| deployment.0))
 }
