@@ -78,6 +78,9 @@ enum Command {
     Notifications(client_commands::NotificationsArgs),
     /// The audit log: export it, and verify its hash chain.
     Audit(client_commands::AuditArgs),
+    /// A deployment's or run's evidence bundle: its changes, approvals, checks, tests and
+    /// security results, as one signed archive with a readable index page.
+    Evidence(client_commands::EvidenceArgs),
     /// Create users on a server.
     Users(client_commands::UsersArgs),
     /// Create personal access tokens on a server.
@@ -142,6 +145,7 @@ fn main() -> ExitCode {
         Command::Events(args) => client_commands::finish(client_commands::events(args)),
         Command::Notifications(args) => client_commands::finish(client_commands::notifications(args)),
         Command::Audit(args) => client_commands::finish(client_commands::audit(args)),
+        Command::Evidence(args) => client_commands::finish(client_commands::evidence(args)),
         Command::Users(args) => client_commands::finish(client_commands::users(args)),
         Command::Tokens(args) => client_commands::finish(client_commands::tokens(args)),
         Command::Agent(args) => agent::agent_command(&args),

@@ -23,6 +23,7 @@ pub mod agent;
 mod audit;
 mod error;
 mod events;
+mod evidence;
 mod http;
 pub mod sse;
 

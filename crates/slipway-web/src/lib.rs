@@ -44,6 +44,7 @@ mod assets;
 mod badge;
 mod checks;
 mod environments;
+mod evidence;
 mod flags;
 mod graph;
 mod insights;
@@ -56,6 +57,7 @@ mod pages;
 mod security;
 mod services;
 mod session;
+mod team;
 mod work_items;
 
 use axum::Router;
@@ -77,6 +79,8 @@ pub fn routes() -> Router<AppState> {
         .merge(insights::routes())
         .merge(notifications::routes())
         .merge(metrics::routes())
+        .merge(evidence::routes())
+        .merge(team::routes())
         .route("/", get(pages::pipelines))
         .route("/pipelines", post(pages::create_pipeline))
         .route("/pipelines/{name}", get(pages::pipeline))

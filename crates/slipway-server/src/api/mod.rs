@@ -46,6 +46,7 @@ pub(crate) mod audit;
 pub(crate) mod delivery;
 pub(crate) mod environments;
 pub(crate) mod events;
+pub(crate) mod evidence;
 pub(crate) mod flags;
 pub(crate) mod follow;
 pub(crate) mod insights;
@@ -54,6 +55,7 @@ pub(crate) mod pipelines;
 pub(crate) mod protocol;
 pub(crate) mod runs;
 pub(crate) mod security;
+pub(crate) mod team;
 pub(crate) mod users;
 pub(crate) mod variables;
 pub(crate) mod webhooks;
@@ -104,6 +106,8 @@ use crate::error::ApiError;
         (name = "events", description = "The event stream (CDEvents as CloudEvents): read it, and push deployments and incidents into it."),
         (name = "work items", description = "Work items and incidents: bugs, tasks and incidents, opened by hand or by failures."),
         (name = "audit", description = "The audit log, its export and the check of its hash chain."),
+        (name = "evidence", description = "Evidence bundles: a deployment or run with its changes, approvals, checks, tests and security results, signed."),
+        (name = "team", description = "The team dashboard: pipeline health, flaky tests, queue times and agent use."),
         (name = "notifications", description = "Subscriptions to the event stream (Slack, Microsoft Teams, e-mail, webhooks) and their deliveries."),
         (name = "agent protocol", description = "What agents call (see docs/agent-protocol.md).")
     )
@@ -160,6 +164,8 @@ fn all(routes: Routes) -> Routes {
     let routes = events::routes(routes);
     let routes = work_items::routes(routes);
     let routes = audit::routes(routes);
+    let routes = evidence::routes(routes);
+    let routes = team::routes(routes);
     let routes = notifications::routes(routes);
     protocol::routes(routes)
 }

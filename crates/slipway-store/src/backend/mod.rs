@@ -37,6 +37,7 @@ pub(crate) mod sqlite {
     pub(crate) mod runs;
     pub(crate) mod schema;
     pub(crate) mod services;
+    pub(crate) mod team;
     pub(crate) mod telemetry;
     pub(crate) mod variables;
     pub(crate) mod work_items;
@@ -69,6 +70,7 @@ pub(crate) mod postgres {
     pub(crate) mod runs;
     pub(crate) mod schema;
     pub(crate) mod services;
+    pub(crate) mod team;
     pub(crate) mod telemetry;
     pub(crate) mod variables;
     pub(crate) mod work_items;

@@ -42,6 +42,7 @@ mod queue;
 mod retention;
 mod runs;
 mod services;
+mod team;
 mod telemetry;
 mod variables;
 mod work_items;

@@ -1,0 +1,1 @@
+//! Evidence bundles: what a deployment or run is proved by (wire types).

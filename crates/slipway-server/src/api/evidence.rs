@@ -1,0 +1,6 @@
+//! Evidence bundles of deployments and runs.
+
+/// The routes of this module.
+pub(crate) fn routes(routes: super::Routes) -> super::Routes {
+    routes
+}

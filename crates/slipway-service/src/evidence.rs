@@ -1,0 +1,1 @@
+//! Evidence bundles of deployments and runs.

@@ -1,0 +1,1 @@
+//! OTLP traces of runs.
