@@ -197,6 +197,21 @@ impl KeySet {
     pub fn active(&self) -> Option<&PublicKeyEntry> {
         self.keys.iter().find(|key| key.status == KeyStatus::Active)
     }
+
+    /// The key of this set whose signature of `envelope` (any payload type) is valid, and the
+    /// payload it signed; `None` when no signature is one of this set's keys' over it.
+    pub fn signer_of(&self, envelope: &Envelope) -> Option<(&PublicKeyEntry, Vec<u8>)> {
+        let payload = envelope.payload_bytes().ok()?;
+        let message = super::dsse::pae(&envelope.payload_type, &payload);
+        let key = envelope.signatures.iter().find_map(|signature| {
+            let bytes: [u8; 64] = super::dsse::decode_base64(&signature.sig)?.as_slice().try_into().ok()?;
+            let signature_bytes = ed25519_dalek::Signature::from_bytes(&bytes);
+            self.keys.iter().filter(|key| signature.keyid.is_empty() || key.keyid == signature.keyid).find(|key| {
+                key.verifying_key().is_ok_and(|verifying| verifying.verify_strict(&message, &signature_bytes).is_ok())
+            })
+        })?;
+        Some((key, payload))
+    }
 }
 
 /// A key set entry for a key.
@@ -404,8 +419,9 @@ impl KeyRing {
         Ok(self.sign_payload(PAYLOAD_TYPE, &payload))
     }
 
-    /// A DSSE envelope of any payload, signed with the active key.
-    pub(crate) fn sign_payload(&self, payload_type: &str, payload: &[u8]) -> Envelope {
+    /// A DSSE envelope of any payload, signed with the active key (evidence bundles sign their
+    /// manifest with it; check one with [`KeySet::signer_of`]).
+    pub fn sign_payload(&self, payload_type: &str, payload: &[u8]) -> Envelope {
         Envelope::sign(payload_type, payload, &self.active, &self.active_id)
     }
 
@@ -582,5 +598,19 @@ mod tests {
             .map(|pem| pem.to_string())
             .unwrap_or_default();
         assert_eq!(KeySet::parse(private.as_bytes()), Err(KeySetError::PrivateKey));
+    }
+
+    #[test]
+    fn a_signed_payload_names_its_signer_and_a_changed_one_none() {
+        let directory = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+        let ring = KeyRing::open(directory.path().join("keys")).unwrap_or_else(|error| panic!("{error}"));
+        let envelope = ring.sign_payload("text/plain", b"abc  index.html\n");
+        let (key, payload) = ring.key_set().signer_of(&envelope).unwrap_or_else(|| panic!("not verified"));
+        assert_eq!((key.keyid.as_str(), payload.as_slice()), (ring.active_key_id(), b"abc  index.html\n".as_slice()));
+        let mut changed = envelope.clone();
+        changed.payload = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"abd  index.html\n");
+        assert!(ring.key_set().signer_of(&changed).is_none());
+        let other = KeyRing::open(directory.path().join("other")).unwrap_or_else(|error| panic!("{error}"));
+        assert!(other.key_set().signer_of(&envelope).is_none());
     }
 }
