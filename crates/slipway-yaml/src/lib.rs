@@ -3,7 +3,9 @@
 //! [`load`] parses one YAML document into a [`Node`] tree in which every scalar, sequence and
 //! mapping keeps the [`Span`] it was read from, so that every later error can point at
 //! `file:line:col`. It applies the rules Azure Pipelines applies to YAML: duplicate keys are an
-//! error, anchors and aliases are an error, and a file holds one document. [`emit`] writes a tree
+//! error, anchors and aliases are an error, and a file holds one document; [`load_with`] takes
+//! [`Options`] for a dialect with other rules (GitHub Actions accepts anchors and aliases, and
+//! judges duplicate keys itself). [`emit`] writes a tree
 //! back out as block-style YAML that parses to the same tree. No I/O happens here: the caller
 //! reads the file and registers it in a [`slipway_diagnostics::SourceMap`].
 
@@ -11,7 +13,7 @@ mod emit;
 mod load;
 
 pub use emit::emit;
-pub use load::{MAX_NESTING, load};
+pub use load::{MAX_ALIAS_NODES, MAX_NESTING, Options, load, load_with};
 
 use slipway_diagnostics::Span;
 

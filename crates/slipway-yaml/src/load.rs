@@ -12,6 +12,25 @@ use crate::{Node, Scalar, Style, Value};
 /// dropping the tree) far from the end of any thread's stack.
 pub const MAX_NESTING: usize = 100;
 
+/// How many nodes aliases may add to one file when [`Options::anchors`] is on: a guard against
+/// alias bombs (each alias copies its anchor's tree, so a few lines can ask for billions of
+/// nodes). Real workflows add a few hundred.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// Which YAML features a dialect accepts beyond Azure Pipelines' rules. The default is Azure's:
+/// no anchors or aliases, and duplicate keys an error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Accept anchors (`&name`) and aliases (`*name`), as GitHub Actions does since September
+    /// 2025: an alias becomes a copy of its anchor's node, spans and all (so errors in it point
+    /// at the anchored text). Merge keys (`<<: *name`) are not special: they stay an ordinary
+    /// key named `<<`, which GitHub does not support either.
+    pub anchors: bool,
+    /// Keep duplicate keys (every entry, in document order) instead of reporting `Y0004`, for a
+    /// dialect that judges them itself (GitHub compares keys case-insensitively).
+    pub duplicate_keys: bool,
+}
+
 /// Parses one YAML document. `file` is the id the text was registered under in the source map.
 ///
 /// An empty document (or one holding only comments) is a null node. Errors: YAML syntax errors
@@ -22,10 +41,20 @@ pub const MAX_NESTING: usize = 100;
 /// # Errors
 /// Returns every diagnostic found when the text is not a single valid YAML document.
 pub fn load(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
+    load_with(text, file, Options::default())
+}
+
+/// Parses one YAML document as [`load`] does, with the YAML features `options` turns on. With
+/// anchors on, aliases that would add more than [`MAX_ALIAS_NODES`] nodes (`Y0006`) and a tree
+/// nested deeper than [`MAX_NESTING`] once aliases are copied in (`Y0005`) are errors.
+///
+/// # Errors
+/// Returns every diagnostic found when the text is not a single valid YAML document.
+pub fn load_with(text: &str, file: FileId, options: Options) -> Result<Node, Vec<Diagnostic>> {
     let mut relaxed: Option<String> = None;
     for _ in 0..MAX_RELAXATIONS {
         let current = relaxed.as_deref().unwrap_or(text);
-        match parse(current, file) {
+        match parse(current, file, options) {
             Err(Failure::QuotedIndentation { line, column }) => match relax_quoted_indentation(current, line, column) {
                 Some(next) => relaxed = Some(next),
                 None => break,
@@ -34,7 +63,7 @@ pub fn load(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
             Ok(node) => return Ok(node),
         }
     }
-    match parse(relaxed.as_deref().unwrap_or(text), file) {
+    match parse(relaxed.as_deref().unwrap_or(text), file, options) {
         Ok(node) => Ok(node),
         Err(Failure::Diagnostics(diagnostics)) => Err(diagnostics),
         Err(Failure::QuotedIndentation { line, column }) => {
@@ -113,9 +142,17 @@ fn relax_quoted_indentation(text: &str, line: u32, column: u32) -> Option<String
     Some(out)
 }
 
-fn parse(text: &str, file: FileId) -> Result<Node, Failure> {
-    let mut builder =
-        Builder { file, stack: Vec::new(), documents: Vec::new(), diagnostics: Vec::new(), too_deep: false };
+fn parse(text: &str, file: FileId, options: Options) -> Result<Node, Failure> {
+    let mut builder = Builder {
+        file,
+        options,
+        stack: Vec::new(),
+        documents: Vec::new(),
+        diagnostics: Vec::new(),
+        too_deep: false,
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+    };
     let parser = Parser::new_from_str(text);
     for event in parser {
         match event {
@@ -159,7 +196,20 @@ fn parse(text: &str, file: FileId) -> Result<Node, Failure> {
         return Err(Failure::Diagnostics(diagnostics));
     }
     let origin = Span::new(file, Position::new(1, 1), Position::new(1, 1));
-    Ok(first.unwrap_or_else(|| Node::null(origin)))
+    let root = first.unwrap_or_else(|| Node::null(origin));
+    if options.anchors
+        && let Some(deep) = root.deeper_than(MAX_NESTING)
+    {
+        return Err(Failure::Diagnostics(vec![
+            Diagnostic::error(
+                "Y0005",
+                format!("the YAML nests deeper than {MAX_NESTING} levels of lists and mappings once its aliases are copied in"),
+                Some(deep.span),
+            )
+            .with_hint("flatten the structure, or nest fewer aliases inside anchors"),
+        ]));
+    }
+    Ok(root)
 }
 
 fn position(marker: &Marker) -> Position {
@@ -169,12 +219,27 @@ fn position(marker: &Marker) -> Position {
 }
 
 enum Open {
-    Sequence { start: Position, items: Vec<Node> },
-    Mapping { start: Position, entries: Vec<(Node, Node)>, pending_key: Option<Node>, seen: HashMap<String, Span> },
+    Sequence {
+        start: Position,
+        items: Vec<Node>,
+        anchor: usize,
+    },
+    Mapping {
+        start: Position,
+        entries: Vec<(Node, Node)>,
+        pending_key: Option<Node>,
+        seen: HashMap<String, Span>,
+        anchor: usize,
+    },
 }
 
 struct Builder {
     file: FileId,
+    options: Options,
+    /// Anchored nodes by anchor id, when anchors are accepted.
+    anchors: HashMap<usize, Node>,
+    /// How many nodes aliases have copied in so far.
+    alias_nodes: usize,
     stack: Vec<Open>,
     documents: Vec<Node>,
     diagnostics: Vec<Diagnostic>,
@@ -191,13 +256,14 @@ impl Builder {
         let (start, end) = (position(start), position(end));
         match event {
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart(_) | Event::DocumentEnd => {}
+            Event::Alias(id) if self.options.anchors => self.alias(id, start, end),
             Event::Alias(_) => {
                 self.anchor_error(start, end, "aliases (`*name`) are not supported in Azure Pipelines YAML");
                 // Keep the tree well-formed so later errors can still be found.
                 self.push(Node::null(self.span(start, end)));
             }
             Event::Scalar(text, style, anchor, _tag) => {
-                if anchor != 0 {
+                if anchor != 0 && !self.options.anchors {
                     self.anchor_error(start, end, "anchors (`&name`) are not supported in Azure Pipelines YAML");
                 }
                 let style = match style {
@@ -208,35 +274,77 @@ impl Builder {
                     ScalarStyle::Folded => Style::Folded,
                 };
                 let node = Node::scalar(Scalar { text: text.into_owned(), style }, self.span(start, end));
+                self.anchored(anchor, &node);
                 self.push(node);
             }
             Event::SequenceStart(anchor, _tag) => {
-                if anchor != 0 {
+                if anchor != 0 && !self.options.anchors {
                     self.anchor_error(start, end, "anchors (`&name`) are not supported in Azure Pipelines YAML");
                 }
-                self.stack.push(Open::Sequence { start, items: Vec::new() });
+                self.stack.push(Open::Sequence { start, items: Vec::new(), anchor });
                 self.check_nesting(start, end);
             }
             Event::MappingStart(anchor, _tag) => {
-                if anchor != 0 {
+                if anchor != 0 && !self.options.anchors {
                     self.anchor_error(start, end, "anchors (`&name`) are not supported in Azure Pipelines YAML");
                 }
-                self.stack.push(Open::Mapping { start, entries: Vec::new(), pending_key: None, seen: HashMap::new() });
+                self.stack.push(Open::Mapping {
+                    start,
+                    entries: Vec::new(),
+                    pending_key: None,
+                    seen: HashMap::new(),
+                    anchor,
+                });
                 self.check_nesting(start, end);
             }
             Event::SequenceEnd => {
-                if let Some(Open::Sequence { start, items }) = self.stack.pop() {
+                if let Some(Open::Sequence { start, items, anchor }) = self.stack.pop() {
                     let span = self.span(start, end.max(start));
-                    self.push(Node::new(Value::Sequence(items), span));
+                    let node = Node::new(Value::Sequence(items), span);
+                    self.anchored(anchor, &node);
+                    self.push(node);
                 }
             }
             Event::MappingEnd => {
-                if let Some(Open::Mapping { start, entries, .. }) = self.stack.pop() {
+                if let Some(Open::Mapping { start, entries, anchor, .. }) = self.stack.pop() {
                     let span = self.span(start, end.max(start));
-                    self.push(Node::new(Value::Mapping(entries), span));
+                    let node = Node::new(Value::Mapping(entries), span);
+                    self.anchored(anchor, &node);
+                    self.push(node);
                 }
             }
         }
+    }
+
+    /// Remembers an anchored node for the aliases after it (anchor ids start at 1).
+    fn anchored(&mut self, anchor: usize, node: &Node) {
+        if anchor != 0 && self.options.anchors {
+            self.anchors.insert(anchor, node.clone());
+        }
+    }
+
+    /// Copies an anchor's node in place of an alias, within [`MAX_ALIAS_NODES`].
+    fn alias(&mut self, id: usize, start: Position, end: Position) {
+        let Some(node) = self.anchors.get(&id) else {
+            // The parser refuses unknown aliases itself; keep the tree well-formed regardless.
+            self.push(Node::null(self.span(start, end)));
+            return;
+        };
+        self.alias_nodes = self.alias_nodes.saturating_add(count_nodes(node));
+        if self.alias_nodes > MAX_ALIAS_NODES {
+            self.too_deep = true;
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "Y0006",
+                    format!("the YAML's aliases copy in more than {MAX_ALIAS_NODES} nodes"),
+                    Some(self.span(start, end)),
+                )
+                .with_hint("aliases nested inside anchors multiply; repeat less, or write the content out"),
+            );
+            return;
+        }
+        let node = node.clone();
+        self.push(node);
     }
 
     /// Refuses a collection opened past [`MAX_NESTING`].
@@ -272,7 +380,9 @@ impl Builder {
                     *pending_key = Some(node);
                 }
                 Some(key) => {
-                    if let Some(text) = key.as_str() {
+                    if !self.options.duplicate_keys
+                        && let Some(text) = key.as_str()
+                    {
                         // Expression keys (`${{ if }}`, `${{ insert }}`) may repeat; they are not literal keys.
                         if !text.contains("${{") {
                             if let Some(first) = seen.get(text) {
@@ -295,6 +405,21 @@ impl Builder {
             },
         }
     }
+}
+
+/// How many nodes a tree holds, walked without recursion.
+fn count_nodes(node: &Node) -> usize {
+    let mut count = 0usize;
+    let mut pending = vec![node];
+    while let Some(node) = pending.pop() {
+        count += 1;
+        match &node.value {
+            Value::Scalar(_) => {}
+            Value::Sequence(items) => pending.extend(items),
+            Value::Mapping(entries) => pending.extend(entries.iter().flat_map(|(key, value)| [key, value])),
+        }
+    }
+    count
 }
 
 #[cfg(test)]
@@ -424,5 +549,65 @@ mod tests {
 
         1 error and 0 warnings
         ");
+    }
+
+    fn github() -> Options {
+        Options { anchors: true, duplicate_keys: true }
+    }
+
+    #[test]
+    fn anchors_and_aliases_are_copied_when_accepted() {
+        let text = "env: &env\n  A: 1\njobs:\n  a:\n    env: *env\n    name: &n x\n  b:\n    name: *n\n";
+        let node = load_with(text, FileId(0), github()).expect("anchors accepted");
+        let jobs = node.get("jobs").expect("jobs");
+        let env = jobs.get("a").and_then(|a| a.get("env")).expect("env copied");
+        assert_eq!(env.get("A").and_then(Node::as_str), Some("1"));
+        // The copy keeps the anchored node's span (a block mapping's starts at its anchor).
+        assert_eq!(env.span.start, Position::new(1, 6));
+        assert_eq!(jobs.get("b").and_then(|b| b.get("name")).and_then(Node::as_str), Some("x"));
+        // Azure's rules are unchanged.
+        assert!(load(text, FileId(0)).is_err());
+    }
+
+    #[test]
+    fn merge_keys_stay_ordinary_keys() {
+        let node = load_with("base: &b\n  x: 1\njob:\n  <<: *b\n", FileId(0), github()).expect("valid");
+        let job = node.get("job").expect("job");
+        assert!(job.get("<<").and_then(Node::as_mapping).is_some());
+        assert!(job.get("x").is_none());
+    }
+
+    #[test]
+    fn duplicate_keys_are_kept_when_the_dialect_judges_them() {
+        let node = load_with("a: 1\na: 2\n", FileId(0), github()).expect("kept");
+        assert_eq!(node.as_mapping().map(<[_]>::len), Some(2));
+        let anchors_only = Options { anchors: true, duplicate_keys: false };
+        assert!(load_with("a: 1\na: 2\n", FileId(0), anchors_only).is_err());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let previous = level - 1;
+            text.push_str(&format!("a{level}: &a{level} [*a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}, *a{previous}]\n"));
+        }
+        let mut sources = SourceMap::new();
+        let file = sources.add("bomb.yml", text.as_str());
+        let errors = load_with(&text, file, github()).expect_err("refused");
+        assert_eq!(errors.len(), 1);
+        assert!(render_all(&errors, &sources).contains("Y0006"), "{}", render_all(&errors, &sources));
+    }
+
+    #[test]
+    fn aliases_nested_past_the_limit_are_refused() {
+        let mut text = String::new();
+        let depth = MAX_NESTING / 2 + 1;
+        let open = "[".repeat(depth);
+        let close = "]".repeat(depth);
+        text.push_str(&format!("a: &a {open}1{close}\n"));
+        text.push_str(&format!("b: {open}*a{close}\n"));
+        let errors = load_with(&text, FileId(0), github()).expect_err("too deep");
+        assert_eq!(errors[0].code, "Y0005");
     }
 }
