@@ -1214,11 +1214,13 @@ macro_rules! named_enum {
 mod audit;
 mod events;
 mod notifications;
+mod team;
 mod work_items;
 
 pub use audit::*;
 pub use events::*;
 pub use notifications::*;
+pub use team::*;
 pub use work_items::*;
 
 #[cfg(test)]
