@@ -110,6 +110,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_notifications.sql"),
         postgres: include_str!("../migrations/postgres/0015_notifications.sql"),
     },
+    Migration {
+        version: 16,
+        description: "pipelines' rules for the work items their runs open",
+        sqlite: include_str!("../migrations/sqlite/0016_work_item_rules.sql"),
+        postgres: include_str!("../migrations/postgres/0016_work_item_rules.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

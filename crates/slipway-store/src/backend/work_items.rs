@@ -5,12 +5,12 @@
 //! a field) or `workItem.resolved` (entering resolved or closed).
 
 use super::Db;
-use super::common::{DbConnection, DbPools, read_row, require_name, to_u32};
+use super::common::{DbConnection, DbPools, from_json, read_row, require_name, to_json, to_u32};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::{
-    ChangeKind, DeploymentId, NewWorkItem, NewWorkItemLink, PipelineId, Timestamp, WorkItem, WorkItemComment,
-    WorkItemFilter, WorkItemId, WorkItemKind, WorkItemLink, WorkItemLinkKind, WorkItemSeverity, WorkItemState,
-    WorkItemStates, WorkItemUpdate,
+    ChangeKind, DeploymentId, NewWorkItem, NewWorkItemLink, PipelineId, StoredWorkItemRules, Timestamp, WorkItem,
+    WorkItemComment, WorkItemFilter, WorkItemId, WorkItemKind, WorkItemLink, WorkItemLinkKind, WorkItemRules,
+    WorkItemSeverity, WorkItemState, WorkItemStates, WorkItemUpdate,
 };
 use crate::store::Context;
 
@@ -671,4 +671,71 @@ fn bind_new<'q>(
         .bind(item.pipeline.map(|pipeline| pipeline.0))
         .bind(item.environment.as_deref().map(str::trim))
         .bind(item.deployment.map(|deployment| deployment.0))
+}
+
+/// The most protected-branch patterns a pipeline's rules hold.
+const MAX_BRANCH_PATTERNS: usize = 50;
+
+/// Implements [`crate::Store::work_item_rules`].
+pub(crate) async fn work_item_rules(
+    pools: &DbPools,
+    _context: &Context,
+    pipeline: PipelineId,
+) -> Result<StoredWorkItemRules> {
+    let mut connection = pools.reader.acquire().await?;
+    super::pipelines::require_pipeline(&mut connection, pipeline).await?;
+    let row: Option<(String, String, i64)> =
+        sqlx::query_as("SELECT rules, updated_by, updated_at FROM pipeline_work_item_rules WHERE pipeline_id = $1")
+            .bind(pipeline.0)
+            .fetch_optional(&mut *connection)
+            .await?;
+    Ok(match row {
+        None => StoredWorkItemRules { rules: WorkItemRules::default(), updated: None },
+        Some((rules, by, at)) => StoredWorkItemRules {
+            rules: from_json("pipeline_work_item_rules.rules", &rules)?,
+            updated: Some((by, Timestamp::from_millis(at))),
+        },
+    })
+}
+
+/// Implements [`crate::Store::set_work_item_rules`].
+pub(crate) async fn set_work_item_rules(
+    pools: &DbPools,
+    context: &Context,
+    pipeline: PipelineId,
+    rules: &WorkItemRules,
+    by: &str,
+) -> Result<StoredWorkItemRules> {
+    require_name("user", by)?;
+    if rules.branches.len() > MAX_BRANCH_PATTERNS {
+        return Err(StoreError::invalid(
+            "protected branches",
+            format!("there are {}, more than the {MAX_BRANCH_PATTERNS} allowed", rules.branches.len()),
+        ));
+    }
+    for pattern in &rules.branches {
+        if pattern.trim().is_empty() {
+            return Err(StoreError::invalid("protected branch", "it is blank"));
+        }
+        check_text("protected branch", pattern, MAX_NAME, false)?;
+    }
+    if let Some(assignee) = &rules.assignee {
+        require_name("assignee", assignee)?;
+        check_text("assignee", assignee, MAX_NAME, false)?;
+    }
+    let text = to_json("work item rules", rules)?;
+    let now = context.now().millis();
+    let mut connection = pools.writer.acquire().await?;
+    super::pipelines::require_pipeline(&mut connection, pipeline).await?;
+    sqlx::query(
+        "INSERT INTO pipeline_work_item_rules (pipeline_id, rules, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (pipeline_id) DO UPDATE SET rules = $2, updated_by = $3, updated_at = $4",
+    )
+    .bind(pipeline.0)
+    .bind(&text)
+    .bind(by)
+    .bind(now)
+    .execute(&mut *connection)
+    .await?;
+    Ok(StoredWorkItemRules { rules: rules.clone(), updated: Some((by.to_owned(), Timestamp::from_millis(now))) })
 }

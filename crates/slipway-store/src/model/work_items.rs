@@ -306,3 +306,76 @@ impl WorkItemUpdate {
         self == &Self::default()
     }
 }
+
+named_enum!(
+    /// The lowest severity of a security finding that opens a bug (or `off`: none do).
+    SecurityThreshold {
+        /// Security findings open no work items.
+        Off = "off",
+        /// Every finding but informational ones (SARIF `note`, CVSS low and up).
+        Low = "low",
+        /// SARIF `warning` and `error`, CVSS medium and up.
+        Medium = "medium",
+        /// SARIF `error`, CVSS high and critical.
+        High = "high",
+        /// CVSS critical only (a SARIF `error` does not say how critical, so it does not count).
+        Critical = "critical",
+    }
+);
+
+impl SecurityThreshold {
+    /// Whether a finding of `level` (SARIF's `error`, `warning`, `note`, `none`, or a severity
+    /// such as CycloneDX's `critical`, `high`, `medium`, `low`, `info`) reaches this threshold.
+    #[must_use]
+    pub fn reached_by(self, level: &str) -> bool {
+        let rank = match level.trim().to_ascii_lowercase().as_str() {
+            "critical" => 4,
+            "high" | "error" => 3,
+            "medium" | "moderate" | "warning" => 2,
+            "low" | "note" => 1,
+            _ => 0,
+        };
+        let needed = match self {
+            Self::Off => return false,
+            Self::Low => 1,
+            Self::Medium => 2,
+            Self::High => 3,
+            Self::Critical => 4,
+        };
+        rank >= needed
+    }
+}
+
+/// A pipeline's rules for the work items its runs open (the defaults when it has none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WorkItemRules {
+    /// Whether a failed run of a protected branch opens (or bumps) a bug.
+    pub failures: bool,
+    /// The protected branches (names or wildcards such as `release/*`, with or without
+    /// `refs/heads/`); empty means the pipeline's default branch.
+    pub branches: Vec<String>,
+    /// The lowest severity of a security finding, in a protected branch's run, that opens a bug.
+    pub security: SecurityThreshold,
+    /// Whether a failed or rolled-back deployment of the pipeline's runs opens an incident.
+    pub incidents: bool,
+    /// Whom new items are assigned to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+}
+
+impl Default for WorkItemRules {
+    fn default() -> Self {
+        Self { failures: true, branches: Vec::new(), security: SecurityThreshold::High, incidents: true, assignee: None }
+    }
+}
+
+/// A pipeline's work-item rules as stored: the rules, and who set them when (none for the
+/// defaults).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredWorkItemRules {
+    /// The rules.
+    pub rules: WorkItemRules,
+    /// Who set them, and when; `None` while the pipeline has the defaults.
+    pub updated: Option<(String, Timestamp)>,
+}

@@ -8,7 +8,8 @@ use crate::error::Result;
 #[cfg(doc)]
 use crate::error::StoreError;
 use crate::model::{
-    NewWorkItem, NewWorkItemLink, WorkItem, WorkItemComment, WorkItemFilter, WorkItemId, WorkItemLink, WorkItemUpdate,
+    NewWorkItem, NewWorkItemLink, PipelineId, StoredWorkItemRules, WorkItem, WorkItemComment, WorkItemFilter,
+    WorkItemId, WorkItemLink, WorkItemRules, WorkItemUpdate,
 };
 
 impl Store {
@@ -138,5 +139,28 @@ impl Store {
     /// When the database cannot be read.
     pub async fn open_work_items_linked_to(&self, link: &NewWorkItemLink) -> Result<Vec<WorkItem>> {
         dispatch!(self, work_items::open_work_items_linked_to(link))
+    }
+
+    /// Pipeline `pipeline`'s rules for the work items its runs open: the defaults until someone
+    /// sets them.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when there is no such pipeline.
+    pub async fn work_item_rules(&self, pipeline: PipelineId) -> Result<StoredWorkItemRules> {
+        dispatch!(self, work_items::work_item_rules(pipeline))
+    }
+
+    /// Sets pipeline `pipeline`'s work-item rules (`by` is who).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when there is no such pipeline; [`StoreError::Invalid`] for a
+    /// blank or overlong branch pattern or assignee, or too many patterns.
+    pub async fn set_work_item_rules(
+        &self,
+        pipeline: PipelineId,
+        rules: &WorkItemRules,
+        by: &str,
+    ) -> Result<StoredWorkItemRules> {
+        dispatch!(self, work_items::set_work_item_rules(pipeline, rules, by))
     }
 }

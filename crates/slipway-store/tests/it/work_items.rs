@@ -2,8 +2,8 @@
 //! automation opens, bumps and resolves by key; each change recorded in the outbox.
 
 use slipway_store::{
-    ChangeKind, NewWorkItem, NewWorkItemLink, RunId, Store, WorkItemFilter, WorkItemId, WorkItemKind, WorkItemLinkKind,
-    WorkItemSeverity, WorkItemState, WorkItemStates, WorkItemUpdate,
+    ChangeKind, NewWorkItem, NewWorkItemLink, RunId, SecurityThreshold, Store, WorkItemFilter, WorkItemId, WorkItemKind,
+    WorkItemLinkKind, WorkItemRules, WorkItemSeverity, WorkItemState, WorkItemStates, WorkItemUpdate,
 };
 
 use crate::support::{START, conformance};
@@ -307,4 +307,62 @@ conformance! {
         assert_eq!(found(test.store.open_work_items_linked_to(&NewWorkItemLink::run(RunId(10))).await?), Vec::<WorkItemId>::new());
         Ok(())
     }
+}
+
+conformance! {
+    /// A pipeline's work-item rules are the defaults until set; set ones are read back with who
+    /// and when; bad ones are refused naming the field; they go with their pipeline.
+    async fn work_item_rules_are_kept_per_pipeline(test: TestStore) {
+        let app = test.pipeline("app").await?.id;
+        let other = test.pipeline("other").await?.id;
+        let defaults = test.store.work_item_rules(app).await?;
+        assert_eq!(defaults.rules, WorkItemRules::default());
+        assert_eq!(defaults.updated, None);
+        assert!(defaults.rules.failures && defaults.rules.incidents);
+        assert_eq!(defaults.rules.security, SecurityThreshold::High);
+        let rules = WorkItemRules {
+            failures: false,
+            branches: vec!["main".into(), "release/*".into()],
+            security: SecurityThreshold::Medium,
+            incidents: false,
+            assignee: Some("alice".into()),
+        };
+        let set = test.store.set_work_item_rules(app, &rules, "admin").await?;
+        assert_eq!(set.rules, rules);
+        let read = test.store.work_item_rules(app).await?;
+        assert_eq!(read.rules, rules);
+        assert_eq!(read.updated.map(|(by, _)| by), Some("admin".to_owned()));
+        // Setting again replaces; the other pipeline keeps the defaults.
+        let fewer = WorkItemRules { branches: vec!["trunk".into()], ..WorkItemRules::default() };
+        test.store.set_work_item_rules(app, &fewer, "bob").await?;
+        assert_eq!(test.store.work_item_rules(app).await?.rules, fewer);
+        assert_eq!(test.store.work_item_rules(other).await?.rules, WorkItemRules::default());
+
+        let blank = WorkItemRules { branches: vec![" ".into()], ..WorkItemRules::default() };
+        refused(test.store.set_work_item_rules(app, &blank, "admin").await, "protected branch");
+        let many = WorkItemRules { branches: (0..51).map(|n| format!("b{n}")).collect(), ..WorkItemRules::default() };
+        refused(test.store.set_work_item_rules(app, &many, "admin").await, "protected branches");
+        let nobody = WorkItemRules { assignee: Some(String::new()), ..WorkItemRules::default() };
+        refused(test.store.set_work_item_rules(app, &nobody, "admin").await, "assignee");
+        assert_eq!(test.store.work_item_rules(app).await?.rules, fewer);
+
+        let missing = slipway_store::PipelineId(999);
+        assert!(test.store.work_item_rules(missing).await.err().is_some_and(|error| error.is_not_found()));
+        assert!(test.store.set_work_item_rules(missing, &fewer, "admin").await.err().is_some_and(|error| error.is_not_found()));
+        test.store.delete_pipeline(app).await?;
+        assert!(test.store.work_item_rules(app).await.err().is_some_and(|error| error.is_not_found()));
+        Ok(())
+    }
+}
+
+#[test]
+fn security_thresholds_rank_sarif_levels_and_severities() {
+    assert!(SecurityThreshold::High.reached_by("error"));
+    assert!(SecurityThreshold::High.reached_by("CRITICAL"));
+    assert!(!SecurityThreshold::High.reached_by("warning"));
+    assert!(SecurityThreshold::Medium.reached_by("moderate"));
+    assert!(!SecurityThreshold::Critical.reached_by("error"));
+    assert!(SecurityThreshold::Low.reached_by("note"));
+    assert!(!SecurityThreshold::Low.reached_by("none"));
+    assert!(!SecurityThreshold::Off.reached_by("critical"));
 }
