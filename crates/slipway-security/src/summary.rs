@@ -167,6 +167,15 @@ fn text_at<'a>(value: &'a Json, pointer: &str) -> Option<&'a str> {
     value.pointer(pointer).and_then(Json::as_str)
 }
 
+/// Whether a SARIF result is suppressed (SARIF 2.1.0 §3.27.23): it has suppressions, and each
+/// is accepted (a suppression without a `status` is), none under review or rejected. A baseline's
+/// or an ignore file's findings are such results; they are not findings.
+fn suppressed(result: &Json) -> bool {
+    let Some(suppressions) = result.get("suppressions").and_then(Json::as_array) else { return false };
+    !suppressions.is_empty()
+        && suppressions.iter().all(|suppression| text_at(suppression, "/status").is_none_or(|status| status == "accepted"))
+}
+
 fn sarif(path: &str, json: &Json) -> Result<Report, SummaryError> {
     let runs =
         json.get("runs").and_then(Json::as_array).ok_or_else(|| shape(path, "SARIF", "it has no \"runs\" array"))?;
@@ -182,6 +191,9 @@ fn sarif(path: &str, json: &Json) -> Result<Report, SummaryError> {
             tools.push(tool.to_owned());
         }
         for result in run.get("results").and_then(Json::as_array).into_iter().flatten() {
+            if suppressed(result) {
+                continue;
+            }
             total += 1;
             if findings.len() >= MAX_FINDINGS {
                 continue;
@@ -299,6 +311,19 @@ mod tests {
         assert_eq!(report.findings_total, 1);
         assert_eq!(report.findings[0].location.as_deref(), Some("config/app.env:3"));
         assert_eq!(report.findings[0].level, "error");
+    }
+
+    #[test]
+    fn suppressed_results_are_not_findings() {
+        let text = r#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"osv"}},"results":[
+            {"ruleId":"GHSA-1","message":{"text":"ignored"},"suppressions":[{"kind":"external","justification":"not reachable"}]},
+            {"ruleId":"GHSA-2","message":{"text":"under review"},"suppressions":[{"kind":"external","status":"underReview"}]},
+            {"ruleId":"GHSA-3","message":{"text":"open"},"suppressions":[]},
+            {"ruleId":"GHSA-4","message":{"text":"open"}}]}]}"#;
+        let report = read("vulnerabilities.sarif", ReportKind::Sarif, text).unwrap_or_else(|error| panic!("{error}"));
+        let rules: Vec<&str> = report.findings.iter().map(|finding| finding.rule.as_str()).collect();
+        assert_eq!(rules, ["GHSA-2", "GHSA-3", "GHSA-4"]);
+        assert_eq!(report.findings_total, 3);
     }
 
     #[test]
