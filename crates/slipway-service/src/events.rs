@@ -30,20 +30,22 @@ pub const MAX_BATCH: usize = 1000;
 
 /// Starts feeding the stream from the store's changes, keeping work items and incidents from it
 /// (see [`slipway_insights::automation`]) and sending notifications (see
-/// [`crate::notifications`]), until the server stops. The events link to the server's public URL
+/// [`crate::notifications`]) and runs' traces (see [`crate::traces`], when an OTLP endpoint is
+/// configured), until the server stops. The events link to the server's public URL
 /// when it has one, else to `http://` and `bound`.
 #[must_use]
 pub fn start(state: &AppState, bound: SocketAddr) -> tokio::task::JoinHandle<()> {
     let base_url = state.public_url().unwrap_or_else(|| format!("http://{bound}"));
     let base_url = base_url.trim_end_matches('/').to_owned();
     let source = if state.public_url().is_some() { base_url.clone() } else { "/slipway".to_owned() };
+    let tracing_runs = crate::traces::run(state, &base_url);
     let feeder = Feeder::new(state.store().clone(), FeedConfig { source, base_url });
     let automation = Automation::new(state.store().clone());
     let (feeding, acting) =
         (feeder.run(FEED_INTERVAL, state.stopping()), automation.run(FEED_INTERVAL, state.stopping()));
     let notifying = crate::notifications::run(state);
     tokio::spawn(async move {
-        tokio::join!(feeding, acting, notifying);
+        tokio::join!(feeding, acting, notifying, tracing_runs);
     })
 }
 

@@ -68,6 +68,8 @@ struct StateInner {
     flags: slipway_delivery::flags::FlagCache,
     /// The server's address as people reach it (`slipway serve --public-url`), when given.
     public_url: std::sync::OnceLock<String>,
+    /// Where runs' traces are sent (`slipway serve --otlp-endpoint`, `OTEL_*`), when given.
+    traces: std::sync::OnceLock<traces::TracesConfig>,
 }
 
 impl std::ops::Deref for AppState {
@@ -161,6 +163,7 @@ impl AppState {
                 delivery: std::sync::OnceLock::new(),
                 flags: slipway_delivery::flags::FlagCache::default(),
                 public_url: std::sync::OnceLock::new(),
+                traces: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -199,6 +202,17 @@ impl AppState {
     #[must_use]
     pub fn public_url(&self) -> Option<String> {
         self.inner.public_url.get().cloned()
+    }
+
+    /// Sets where runs' traces are sent (see [`traces`]); the first setting stays.
+    pub fn set_traces(&self, config: traces::TracesConfig) {
+        let _ = self.inner.traces.set(config);
+    }
+
+    /// Where runs' traces are sent, when it was given.
+    #[must_use]
+    pub fn traces(&self) -> Option<traces::TracesConfig> {
+        self.inner.traces.get().cloned()
     }
 
     /// Sets whether the web UI marks its cookies `Secure` whatever the request.

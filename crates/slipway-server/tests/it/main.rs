@@ -19,6 +19,7 @@ mod runs;
 mod signed_in;
 mod support;
 mod tokens;
+mod traces;
 mod triggers;
 mod ui;
 mod ui_flags;
