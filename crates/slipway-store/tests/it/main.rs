@@ -19,4 +19,5 @@ mod queue;
 mod runs;
 mod secrets;
 mod stream;
+mod team;
 mod work_items;
