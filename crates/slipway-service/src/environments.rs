@@ -27,7 +27,8 @@ pub fn environment(environment: &store::Environment) -> api::Environment {
     }
 }
 
-fn deployment(deployment: &store::Deployment, environment: &str) -> api::Deployment {
+/// A deployment for the API, in `environment` (its name).
+pub(crate) fn deployment(deployment: &store::Deployment, environment: &str) -> api::Deployment {
     api::Deployment {
         id: deployment.id.get(),
         environment: environment.to_owned(),
