@@ -200,3 +200,51 @@ pub struct AddWorkItemLinks {
     /// The links.
     pub links: Vec<NewWorkItemLink>,
 }
+
+/// A pipeline's rules for the work items its runs open.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkItemRules {
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// Whether a failed run of a protected branch opens (or bumps) a bug.
+    pub failures: bool,
+    /// The protected branches (names or wildcards such as `release/*`); empty means the
+    /// pipeline's default branch.
+    pub branches: Vec<String>,
+    /// The lowest severity of a security finding that opens a bug: `off`, `low`, `medium`,
+    /// `high` or `critical`.
+    pub security: String,
+    /// Whether a failed or rolled-back deployment of the pipeline's runs opens an incident.
+    pub incidents: bool,
+    /// Whom new items are assigned to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    /// Who last set them (none while they are the defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// When they were last set (milliseconds since the Unix epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
+}
+
+/// Changes to a pipeline's work-item rules; each field left out stays as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateWorkItemRules {
+    /// Whether a failed run of a protected branch opens a bug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures: Option<bool>,
+    /// The protected branches, replacing the old ones (empty for the default branch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branches: Option<Vec<String>>,
+    /// The security threshold: `off`, `low`, `medium`, `high` or `critical`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<String>,
+    /// Whether failed deployments open incidents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incidents: Option<bool>,
+    /// Whom new items are assigned to (a user's name); empty for nobody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+}

@@ -40,7 +40,7 @@ pub fn start(state: &AppState, bound: SocketAddr) -> tokio::task::JoinHandle<()>
     let source = if state.public_url().is_some() { base_url.clone() } else { "/slipway".to_owned() };
     let tracing_runs = crate::traces::run(state, &base_url);
     let feeder = Feeder::new(state.store().clone(), FeedConfig { source, base_url });
-    let automation = Automation::new(state.store().clone());
+    let automation = Automation::new(state.store().clone()).with_security(crate::security::automation_reader(state));
     let (feeding, acting) =
         (feeder.run(FEED_INTERVAL, state.stopping()), automation.run(FEED_INTERVAL, state.stopping()));
     let notifying = crate::notifications::run(state);

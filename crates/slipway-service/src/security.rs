@@ -5,6 +5,9 @@
 
 use slipway_api as api;
 use slipway_engine::blobs::BlobStore;
+use slipway_insights::automation::{
+    SecurityFinding as AutomationFinding, SecurityReader, SecurityReport as AutomationReport,
+};
 use slipway_security::summary::{self, Category, ReportKind};
 use slipway_store::{Artifact, Run, RunFilter, RunId, RunStatus, UserRole};
 
@@ -86,6 +89,33 @@ async fn security_of(state: &AppState, run: &Run) -> Result<api::RunSecurity, Se
         totals,
         reports,
         artifacts: provenance,
+    })
+}
+
+/// The reader the work-item automation reads runs' security reports with: the reports in their
+/// artifacts' files, as the Security tab reads them (those that cannot be read are left out).
+pub(crate) fn automation_reader(state: &AppState) -> SecurityReader {
+    let blobs = BlobStore::new(state.data_dir());
+    SecurityReader::new(move |artifacts| {
+        reports(&blobs, artifacts)
+            .into_iter()
+            .filter(|report| report.error.is_none())
+            .map(|report| AutomationReport {
+                complete: report.findings.len() >= report.findings_total,
+                category: report.category,
+                tool: report.tool,
+                findings: report
+                    .findings
+                    .into_iter()
+                    .map(|finding| AutomationFinding {
+                        rule: finding.rule,
+                        level: finding.level,
+                        message: finding.message,
+                        location: finding.location,
+                    })
+                    .collect(),
+            })
+            .collect()
     })
 }
 

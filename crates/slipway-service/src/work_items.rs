@@ -449,3 +449,93 @@ mod tests {
         Ok(())
     }
 }
+
+/// A pipeline's work-item rules for the API.
+fn rules_for_api(pipeline: &str, stored: store::StoredWorkItemRules) -> api::WorkItemRules {
+    let (updated_by, updated_at) = stored.updated.map_or((None, None), |(by, at)| (Some(by), Some(at.millis())));
+    api::WorkItemRules {
+        pipeline: pipeline.to_owned(),
+        failures: stored.rules.failures,
+        branches: stored.rules.branches,
+        security: stored.rules.security.as_str().to_owned(),
+        incidents: stored.rules.incidents,
+        assignee: stored.rules.assignee,
+        updated_by,
+        updated_at,
+    }
+}
+
+/// The pipeline named `name`, or a 404.
+async fn pipeline_named(state: &AppState, name: &str) -> Result<store::Pipeline, ServiceError> {
+    state
+        .store()
+        .pipeline_by_name(name)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("no pipeline named '{name}'")))
+}
+
+/// Pipeline `name`'s rules for the work items its runs open (reader).
+///
+/// # Errors
+/// 404 when there is no such pipeline; 403 without a role.
+pub async fn rules(state: &AppState, caller: &Caller, name: &str) -> Result<api::WorkItemRules, ServiceError> {
+    caller.require(UserRole::Reader)?;
+    let pipeline = pipeline_named(state, name).await?;
+    let stored = state.store().work_item_rules(pipeline.id).await?;
+    Ok(rules_for_api(&pipeline.name, stored))
+}
+
+/// Changes pipeline `name`'s work-item rules (admin); fields left out stay as they are.
+///
+/// # Errors
+/// 400 naming a bad field (an unknown threshold, a blank branch pattern, an assignee who is no
+/// user); 404 when there is no such pipeline; 403 for anyone but an admin.
+pub async fn update_rules(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    body: &api::UpdateWorkItemRules,
+) -> Result<api::WorkItemRules, ServiceError> {
+    caller.require(UserRole::Admin)?;
+    let pipeline = pipeline_named(state, name).await?;
+    let mut rules = state.store().work_item_rules(pipeline.id).await?.rules;
+    if let Some(failures) = body.failures {
+        rules.failures = failures;
+    }
+    if let Some(branches) = &body.branches {
+        rules.branches = branches.iter().map(|branch| branch.trim().to_owned()).collect();
+    }
+    if let Some(security) = body.security.as_deref() {
+        rules.security = store::SecurityThreshold::parse(security).ok_or_else(|| {
+            ServiceError::bad_request(format!(
+                "security: '{security}' is not a threshold; use {}",
+                choices(store::SecurityThreshold::ALL, store::SecurityThreshold::as_str)
+            ))
+        })?;
+    }
+    if let Some(incidents) = body.incidents {
+        rules.incidents = incidents;
+    }
+    match body.assignee.as_deref().map(str::trim) {
+        None => {}
+        Some("") => rules.assignee = None,
+        Some(assignee) => rules.assignee = Some(existing_user(state, assignee).await?),
+    }
+    let stored = state.store().set_work_item_rules(pipeline.id, &rules, &caller.user.name).await?;
+    crate::audit::record(
+        state,
+        caller,
+        "pipeline.workItemRules",
+        format!("pipeline {}", pipeline.name),
+        serde_json::json!({
+            "failures": rules.failures,
+            "branches": rules.branches,
+            "security": rules.security.as_str(),
+            "incidents": rules.incidents,
+            "assignee": rules.assignee,
+        }),
+    )
+    .await;
+    tracing::info!(pipeline = %pipeline.name, by = %caller.user.name, "work-item rules changed");
+    Ok(rules_for_api(&pipeline.name, stored))
+}

@@ -133,6 +133,65 @@ enum WorkItemsCommand {
         #[arg(long, value_name = "ID", group = "target")]
         pipeline: Option<i64>,
     },
+    /// Show a pipeline's rules for the work items its runs open, or change them (admin): whether
+    /// failures open bugs, the protected branches, the security threshold, whether failed
+    /// deployments open incidents, and whom new items go to.
+    Rules(RulesArgs),
+}
+
+/// `slipway work-items rules PIPELINE [changes]`.
+#[derive(Args, Debug)]
+struct RulesArgs {
+    /// The pipeline's name.
+    pipeline: String,
+    /// Whether a failed run of a protected branch opens (or bumps) a bug.
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    failures: Option<bool>,
+    /// A protected branch (a name or a wildcard such as `release/*`); repeat for several. They
+    /// replace the ones the rules name.
+    #[arg(long = "branch", value_name = "PATTERN", conflicts_with = "default_branch")]
+    branches: Vec<String>,
+    /// Protect only the pipeline's default branch (the rules name no branches).
+    #[arg(long)]
+    default_branch: bool,
+    /// The lowest severity of a security finding that opens a bug: off, low, medium, high or
+    /// critical.
+    #[arg(long, value_name = "THRESHOLD")]
+    security: Option<String>,
+    /// Whether a failed or rolled-back deployment of the pipeline's runs opens an incident.
+    #[arg(long, value_name = "on|off", value_parser = on_off)]
+    incidents: Option<bool>,
+    /// Whom new items are assigned to (a user's name; "" for nobody).
+    #[arg(long, value_name = "USER")]
+    assignee: Option<String>,
+    /// Output format (`json`: the API's).
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    format: ListFormat,
+}
+
+/// `on` or `off` (also `true`/`false`, `yes`/`no`).
+fn on_off(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        other => Err(format!("'{other}' is not on or off")),
+    }
+}
+
+/// Prints a pipeline's work-item rules.
+fn print_rules(rules: &api::WorkItemRules) {
+    let on = |value: bool| if value { "on" } else { "off" };
+    let branches = if rules.branches.is_empty() { "the default branch".to_owned() } else { rules.branches.join(", ") };
+    outln!("Work-item rules of pipeline {}:", rules.pipeline);
+    outln!("  protected branches: {branches}");
+    outln!("  failed runs open bugs: {}", on(rules.failures));
+    outln!("  security findings open bugs at: {}", rules.security);
+    outln!("  failed deployments open incidents: {}", on(rules.incidents));
+    outln!("  new items assigned to: {}", rules.assignee.as_deref().unwrap_or("nobody"));
+    match (&rules.updated_by, rules.updated_at) {
+        (Some(by), Some(at)) => outln!("  set by {by} at {}", when(at)),
+        _ => outln!("  (the defaults: nobody has set them)"),
+    }
 }
 
 /// A time for people: `2026-12-07 09:30 UTC`.
@@ -310,6 +369,29 @@ pub fn work_items(args: WorkItemsArgs) -> Result<ExitCode, Failure> {
             };
             let updated: api::WorkItemDetails = client.patch(&item_path(id), &body).map_err(fail)?;
             outln!("{}", summary(&updated.work_item));
+        }
+        WorkItemsCommand::Rules(rules) => {
+            let path = format!("/pipelines/{}/work-item-rules", api::path_segment(&rules.pipeline));
+            let body = api::UpdateWorkItemRules {
+                failures: rules.failures,
+                branches: if rules.default_branch {
+                    Some(Vec::new())
+                } else {
+                    Some(rules.branches).filter(|branches| !branches.is_empty())
+                },
+                security: rules.security,
+                incidents: rules.incidents,
+                assignee: rules.assignee,
+            };
+            let answer: api::WorkItemRules = if body == api::UpdateWorkItemRules::default() {
+                client.get(&path).map_err(fail)?
+            } else {
+                client.patch(&path, &body).map_err(fail)?
+            };
+            if rules.format == ListFormat::Json {
+                return print_json(&answer).map(|()| ExitCode::SUCCESS);
+            }
+            print_rules(&answer);
         }
         WorkItemsCommand::Link { id, run, commit, deployment, environment, pipeline } => {
             let (kind, target) = match (run, commit, deployment, environment, pipeline) {

@@ -16,7 +16,8 @@ pub(crate) fn routes(routes: super::Routes) -> super::Routes {
     let routes = route!(routes, list_work_items, create_work_item);
     let routes = route!(routes, show_work_item, update_work_item);
     let routes = route!(routes, add_comment);
-    route!(routes, add_links)
+    let routes = route!(routes, add_links);
+    route!(routes, show_work_item_rules, update_work_item_rules)
 }
 
 /// Work items, newest first, as the query selects (reader).
@@ -114,4 +115,39 @@ async fn add_links(
     let Path(id) = id?;
     let Json(body) = body?;
     Ok(Json(service::add_links(&state, &caller, id, &body).await?))
+}
+
+/// A pipeline's rules for the work items its runs open (reader): whether failures open bugs,
+/// the protected branches, the security threshold, whether failed deployments open incidents,
+/// and whom new items go to.
+#[utoipa::path(get, path = "/pipelines/{name}/work-item-rules", tag = "work items",
+    params(("name" = String, Path, description = "The pipeline's name.")),
+    responses((status = 200, description = "The rules.", body = wire::WorkItemRules),
+        (status = 401, response = wire::Problem), (status = 403, response = wire::Problem),
+        (status = 404, response = wire::Problem)))]
+async fn show_work_item_rules(
+    State(state): State<AppState>,
+    caller: Caller,
+    name: Result<Path<String>, PathRejection>,
+) -> Result<Json<wire::WorkItemRules>, ApiError> {
+    let Path(name) = name?;
+    Ok(Json(service::rules(&state, &caller, &name).await?))
+}
+
+/// Changes a pipeline's work-item rules (admin); fields left out stay as they are.
+#[utoipa::path(patch, path = "/pipelines/{name}/work-item-rules", tag = "work items",
+    request_body = wire::UpdateWorkItemRules,
+    params(("name" = String, Path, description = "The pipeline's name.")),
+    responses((status = 200, description = "The rules.", body = wire::WorkItemRules),
+        (status = 400, response = wire::Problem), (status = 401, response = wire::Problem),
+        (status = 403, response = wire::Problem), (status = 404, response = wire::Problem)))]
+async fn update_work_item_rules(
+    State(state): State<AppState>,
+    caller: Caller,
+    name: Result<Path<String>, PathRejection>,
+    body: Result<Json<wire::UpdateWorkItemRules>, JsonRejection>,
+) -> Result<Json<wire::WorkItemRules>, ApiError> {
+    let Path(name) = name?;
+    let Json(body) = body?;
+    Ok(Json(service::update_rules(&state, &caller, &name, &body).await?))
 }

@@ -405,3 +405,137 @@ on_both_databases! {
         Ok(())
     }
 }
+
+/// A pipeline whose scan job publishes a secret scan's SARIF report (`leak`: whether it finds
+/// an AWS key, an `error`, beside a `note`), whose build can fail and whose deployment can break.
+const SCANNED: &str = r#"
+parameters:
+- name: leak
+  type: string
+  default: 'yes'
+- name: fail
+  type: string
+  default: 'no'
+- name: break
+  type: string
+  default: 'no'
+trigger: none
+stages:
+- stage: Build
+  jobs:
+  - job: scan
+    steps:
+    - script: |
+        mkdir -p out
+        if [ "${{ parameters.leak }}" = yes ]; then
+          results='[{"ruleId":"aws-access-key-id","level":"error","message":{"text":"AWS access key AKIA****"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"config/app.env"},"region":{"startLine":1}}}]},{"ruleId":"generic-api-key","level":"note","message":{"text":"maybe a key"}}]'
+        else
+          results='[]'
+        fi
+        printf '{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"slipway-secrets"}},"results":%s}]}' "$results" > out/secrets.sarif
+    - task: PublishPipelineArtifact@1
+      inputs:
+        targetPath: out
+        artifact: secret-scan
+    - script: test ${{ parameters.fail }} != yes
+- stage: Deploy
+  jobs:
+  - deployment: ship
+    environment: production
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - script: test ${{ parameters.break }} != yes
+"#;
+
+/// The work items `query` selects.
+async fn items(app: &axum::Router, token: &str, query: &str) -> TestResult<Vec<Value>> {
+    let page = send(app, Method::GET, &format!("/api/v1/work-items?{query}"), Some(token), None).await?;
+    Ok(page.body["workItems"].as_array().cloned().unwrap_or_default())
+}
+
+on_both_databases! {
+    /// A security finding at or above the pipeline's threshold opens one bug per rule, bumped by
+    /// a repeat and resolved when the scan no longer finds it; the pipeline's rules (threshold,
+    /// failures, incidents, protected branches, assignee) are read and changed over the API and
+    /// followed by the automation.
+    async fn security_findings_and_the_pipelines_rules_open_work_items(database) {
+        let directory = tempfile::tempdir()?;
+        let server = TestServer::start_on(&directory.path().join("data"), database.as_deref(), 2).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let repository = directory.path().join("shop");
+        make_repository(&repository, &[("azure-pipelines.yml", SCANNED)])?;
+        let pipeline = json!({ "name": "shop", "repository": repository.display().to_string() });
+        assert_eq!(send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?.status, StatusCode::CREATED);
+        let _stream = slipway_service::events::start(&server.state, "127.0.0.1:8080".parse()?);
+
+        let rules = send(&app, Method::GET, "/api/v1/pipelines/shop/work-item-rules", Some(&admin), None).await?;
+        assert_eq!(rules.status, StatusCode::OK);
+        assert_eq!(rules.body, json!({ "pipeline": "shop", "failures": true, "branches": [], "security": "high", "incidents": true }));
+
+        // The AWS key (an error) opens a bug; the note is below the threshold.
+        let first = run_with(&app, &admin, json!({}), "Succeeded").await?;
+        settled(&server).await?;
+        let bugs = items(&app, &admin, "kind=bug").await?;
+        assert_eq!(bugs.len(), 1, "{bugs:#?}");
+        let bug = bugs[0]["id"].as_i64().ok_or("no id")?;
+        assert_eq!(bugs[0]["title"], "shop: aws-access-key-id (secrets) found on main");
+        assert_eq!(bugs[0]["severity"], "high");
+        assert!(bugs[0]["dedupKey"].as_str().is_some_and(|key| key.ends_with(":secrets:aws-access-key-id")), "{bugs:#?}");
+        assert!(bugs[0]["description"].as_str().is_some_and(|text| text.contains("- config/app.env:1: AWS access key AKIA****")), "{bugs:#?}");
+        // Found again: the same bug, counted twice, linked to both runs.
+        let second = run_with(&app, &admin, json!({}), "Succeeded").await?;
+        settled(&server).await?;
+        let bugs = items(&app, &admin, "kind=bug").await?;
+        assert_eq!((bugs.len(), bugs[0]["occurrences"].as_i64()), (1, Some(2)), "{bugs:#?}");
+        let details = send(&app, Method::GET, &format!("/api/v1/work-items/{bug}"), Some(&admin), None).await?.body;
+        let runs: Vec<&str> = details["links"].as_array().into_iter().flatten()
+            .filter(|link| link["kind"] == "run").filter_map(|link| link["target"].as_str()).collect();
+        assert_eq!(runs, [first.to_string(), second.to_string()]);
+        // The scan no longer finds it: resolved.
+        run_with(&app, &admin, json!({ "leak": "no" }), "Succeeded").await?;
+        let resolved = wait_for_item(&app, &admin, bug, |item| item["workItem"]["state"] == "resolved").await?;
+        assert!(resolved["workItem"]["resolution"].as_str().is_some_and(|text| text.contains("no longer finds aws-access-key-id at or above high")), "{resolved:#}");
+
+        // Bad rules are refused, naming the field; a reader may read them, not change them.
+        let bad = send(&app, Method::PATCH, "/api/v1/pipelines/shop/work-item-rules", Some(&admin), Some(json!({ "security": "urgent" }))).await?;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.body["detail"].as_str().is_some_and(|detail| detail.contains("security: 'urgent' is not a threshold; use off, low, medium, high or critical")), "{}", bad.body);
+        let nobody = send(&app, Method::PATCH, "/api/v1/pipelines/shop/work-item-rules", Some(&admin), Some(json!({ "assignee": "nobody" }))).await?;
+        assert_eq!(nobody.status, StatusCode::BAD_REQUEST, "{}", nobody.body);
+        let missing = send(&app, Method::GET, "/api/v1/pipelines/none/work-item-rules", Some(&admin), None).await?;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        let reader = create_user(&app, &admin, "rita", "reader").await?;
+        assert_eq!(send(&app, Method::GET, "/api/v1/pipelines/shop/work-item-rules", Some(&reader), None).await?.status, StatusCode::OK);
+        let refused = send(&app, Method::PATCH, "/api/v1/pipelines/shop/work-item-rules", Some(&reader), Some(json!({ "failures": false }))).await?;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+        // A lower threshold, no failure bugs, no incidents, new items to the admin.
+        let changed = send(&app, Method::PATCH, "/api/v1/pipelines/shop/work-item-rules", Some(&admin),
+            Some(json!({ "security": "low", "failures": false, "incidents": false, "assignee": "admin" }))).await?;
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+        assert_eq!(changed.body["updatedBy"], "admin");
+        run_with(&app, &admin, json!({ "fail": "yes" }), "Failed").await?;
+        run_with(&app, &admin, json!({ "break": "yes" }), "Failed").await?;
+        settled(&server).await?;
+        let open = items(&app, &admin, "state=open").await?;
+        let mut titles: Vec<&str> = open.iter().filter_map(|item| item["title"].as_str()).collect();
+        titles.sort_unstable();
+        assert_eq!(titles, ["shop: aws-access-key-id (secrets) found on main", "shop: generic-api-key (secrets) found on main"], "no failure bug, no incident: {open:#?}");
+        assert!(open.iter().all(|item| item["assignee"] == "admin" && item["id"] != bug), "{open:#?}");
+        assert_eq!(items(&app, &admin, "kind=incident").await?.len(), 0);
+
+        // Only release branches are protected now: runs of main open and bump nothing.
+        let protected = send(&app, Method::PATCH, "/api/v1/pipelines/shop/work-item-rules", Some(&admin),
+            Some(json!({ "branches": ["release/*"], "failures": true }))).await?;
+        assert_eq!(protected.body["branches"], json!(["release/*"]));
+        let before = items(&app, &admin, "").await?;
+        run_with(&app, &admin, json!({ "fail": "yes" }), "Failed").await?;
+        settled(&server).await?;
+        assert_eq!(items(&app, &admin, "").await?, before);
+        server.stop().await;
+        Ok(())
+    }
+}
