@@ -61,6 +61,13 @@ pub struct ServeArgs {
     /// checks [default: http:// and the address it listens on].
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Send each finished run's trace (a span for the run, its stages, jobs and steps, with
+    /// OpenTelemetry's CI/CD attributes) over OTLP/HTTP to this receiver, such as
+    /// `http://127.0.0.1:4318` (`/v1/traces` is added unless the URL ends with it) [default:
+    /// $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else $OTEL_EXPORTER_OTLP_ENDPOINT; none: no traces].
+    /// Headers come from $OTEL_EXPORTER_OTLP_HEADERS, the service name from $OTEL_SERVICE_NAME.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// On a first start, do not register the repository's example pipeline.
     #[arg(long)]
     pub no_example: bool,
@@ -165,10 +172,18 @@ pub fn serve_command(args: &ServeArgs) -> ExitCode {
         .clone()
         .or_else(|| std::env::var_os("SLIPWAY_DATA_DIR").filter(|dir| !dir.is_empty()).map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(".slipway"));
+    let traces = match slipway_server::TracesConfig::from_environment(args.otlp_endpoint.as_deref()) {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let options = ServeOptions {
         data_dir,
         listen: args.listen,
         public_url: args.public_url.clone(),
+        traces,
         database: args.database.clone(),
         workers: args.local_agents.map(|agents| agents as usize),
         poll_interval: Some(std::time::Duration::from_secs(args.poll_interval)),

@@ -30,6 +30,7 @@ pub use error::ApiError;
 pub use slipway_engine::agents::AgentTiming;
 pub use slipway_engine::{Core, Engine, EngineConfig, LocalJobs, random_hex};
 pub use slipway_service::AppState;
+pub use slipway_service::traces::{TracesConfig, TracesConfigError};
 pub use slipway_triggering::Triggering;
 
 /// The largest request body the API reads.
@@ -299,6 +300,8 @@ pub struct ServeOptions {
     /// The server's address as people and agents reach it (`--public-url`): the builder's id in
     /// the provenance it signs; `http://` and the address it listens on when `None`.
     pub public_url: Option<String>,
+    /// Where runs' traces are sent over OTLP (`--otlp-endpoint`, `OTEL_*`); none when `None`.
+    pub traces: Option<slipway_service::traces::TracesConfig>,
 }
 
 /// What [`run`] tells its caller as it goes, for it to show.
@@ -346,6 +349,9 @@ pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> R
         }
         if let Some(nginx) = options.nginx.clone() {
             opened.state.set_nginx(nginx);
+        }
+        if let Some(traces) = options.traces.clone() {
+            opened.state.set_traces(traces);
         }
         if let Some(token) = opened.admin_token {
             notify(Notice::AdminToken { token, path: opened.state.data_dir().join(ADMIN_TOKEN_FILE) });
