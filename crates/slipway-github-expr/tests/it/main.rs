@@ -2,3 +2,4 @@
 //! expression cases, and garbage input that must never panic.
 
 mod conformance;
+mod garbage;
