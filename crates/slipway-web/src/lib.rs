@@ -299,6 +299,7 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: &Markup) -> Html<String>
                             a href="/approvals" { "My approvals" }
                             a href="/work-items" { "Work items" }
                             a href="/insights" { "Insights" }
+                            a href="/team" { "Team" }
                             a href="/notifications" { "Notifications" }
                             a href="/library" { "Library" }
                             a href="/agents" { "Agents" }
