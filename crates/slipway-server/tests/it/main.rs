@@ -18,6 +18,7 @@ mod openapi;
 mod runs;
 mod signed_in;
 mod support;
+mod team;
 mod tokens;
 mod traces;
 mod triggers;
