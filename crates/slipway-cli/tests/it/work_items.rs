@@ -99,3 +99,41 @@ fn work_items_from_the_command_line() {
     assert_eq!(page["workItems"][0]["kind"], "incident");
     assert_eq!(page["workItems"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn a_pipelines_work_item_rules_from_the_command_line() {
+    let server = Server::start();
+    crate::support::make_repository(&server.dir.join("repo"), &[("azure-pipelines.yml", "steps:\n- script: echo hi\n")]);
+    let (ok, text) = output(&mut server.admin(&["pipelines", "create", "--name", "shop", "--repo", "repo"]));
+    assert!(ok, "{text}");
+    let mut transcripts = Vec::new();
+    let mut step =
+        |title: &str, arguments: &[&str]| record(&mut transcripts, &server, title, &mut server.admin(arguments));
+    step("slipway work-items rules shop", &["work-items", "rules", "shop"]);
+    step(
+        "slipway work-items rules shop --branch main --branch 'release/*' --security medium --failures off --assignee admin",
+        &[
+            "work-items",
+            "rules",
+            "shop",
+            "--branch",
+            "main",
+            "--branch",
+            "release/*",
+            "--security",
+            "medium",
+            "--failures",
+            "off",
+            "--assignee",
+            "admin",
+        ],
+    );
+    step("slipway work-items rules shop --security urgent", &["work-items", "rules", "shop", "--security", "urgent"]);
+    step("slipway work-items rules shop --incidents maybe", &["work-items", "rules", "shop", "--incidents", "maybe"]);
+    step(
+        "slipway work-items rules shop --default-branch --assignee ''",
+        &["work-items", "rules", "shop", "--default-branch", "--assignee", ""],
+    );
+    step("slipway work-items rules nope", &["work-items", "rules", "nope"]);
+    insta::assert_snapshot!(transcripts.join("\n"));
+}
