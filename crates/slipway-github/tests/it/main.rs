@@ -1,1 +1,4 @@
+//! The GitHub front end's tests: conformance with GitHub's workflow parser, the real-world
+//! corpus, and input that must never make it panic.
+
 mod conformance;
