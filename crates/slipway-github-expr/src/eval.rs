@@ -40,12 +40,13 @@ pub enum JobStatus {
 
 /// What an expression is evaluated against: the named contexts and the host's functions.
 pub trait Context {
-    /// The context `name` (`github`, `matrix`, ...), matched without regard to case by the
-    /// implementation; `None` reads as `null`.
+    /// The context `name` (`github`, `matrix`, ...), always given in lower case (names are
+    /// case-insensitive); `None` reads as `null`.
     fn get(&self, name: &str) -> Option<Value>;
 
     /// The job's status, for `success()`, `failure()` and `cancelled()`. For a job's own `if`,
-    /// the status of the jobs it needs.
+    /// the status of the jobs it needs. (The schema lets a job's `if` pass arguments to
+    /// `success()` and `failure()`; they are evaluated and otherwise ignored.)
     fn status(&self) -> JobStatus {
         JobStatus::Success
     }
@@ -166,7 +167,7 @@ impl Evaluator<'_> {
     fn eval_node(&mut self, expr: &Expr) -> Result<Evaluated, EvalError> {
         Ok(match &expr.kind {
             ExprKind::Literal(value) => value.clone().into(),
-            ExprKind::Context(name) => self.context.get(name).unwrap_or_default().into(),
+            ExprKind::Context(name) => self.context.get(&name.to_ascii_lowercase()).unwrap_or_default().into(),
             ExprKind::Not(operand) => Value::Bool(!self.eval(operand)?.value.is_truthy()).into(),
             ExprKind::And(operands) | ExprKind::Or(operands) => {
                 let and = matches!(expr.kind, ExprKind::And(_));

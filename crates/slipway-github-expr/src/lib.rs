@@ -5,8 +5,8 @@
 //!
 //! [`split_template`] cuts a string value into literal text and `${{ }}` expressions;
 //! [`parse`] turns an expression's text into an [`Expr`] (GitHub's grammar, messages and limits);
-//! [`Expr::contexts`] and [`Expr::functions`] list what it uses, and [`parse_with`] checks it
-//! against what a place allows ([`Allowed`], read from the workflow schema's lists); [`evaluate`]
+//! [`Expr::contexts`] and [`Expr::functions`] list what it uses, and [`parse_with`] (the first
+//! mistake, as GitHub reports it) and [`check`] (every one) check it against what a place allows ([`Allowed`], read from the workflow schema's lists); [`evaluate`]
 //! computes its [`Value`] against a [`Context`] (named contexts, the job's or a composite
 //! action's status, `hashFiles`), and [`evaluate_condition`] evaluates an `if` as GitHub does.
 //!
@@ -30,7 +30,7 @@ mod value;
 pub use eval::{Context, EvalError, JobStatus, MAX_MEMORY, evaluate, evaluate_condition};
 pub use functions::FunctionSpec;
 pub use syntax::{
-    Allowed, CompareOp, ErrorKind, Expr, ExprKind, Index, MAX_DEPTH, MAX_LENGTH, ParseError, parse, parse_with,
+    Allowed, CompareOp, ErrorKind, Expr, ExprKind, Index, MAX_DEPTH, MAX_LENGTH, ParseError, check, parse, parse_with,
 };
 pub use template::{Piece, split_template};
 pub use value::{Kind, Object, Value, eq_ignore_case, format_number, loose_cmp, loose_eq, parse_number};

@@ -264,6 +264,45 @@ impl Allowed {
     }
 }
 
+/// Every context and function in `expr` (parsed from `text` by [`parse`]) that `allowed` does
+/// not allow, as GitHub would word each one, in order: unlike [`parse_with`], which stops at
+/// the first, this reports them all.
+#[must_use]
+pub fn check(expr: &Expr, text: &str, allowed: &Allowed) -> Vec<ParseError> {
+    let mut errors = Vec::new();
+    for (name, offset) in expr.contexts() {
+        if !allowed.allows_context(&name) {
+            let symbol = text.get(offset..offset + name.len()).unwrap_or(&name);
+            let expected = format!("one of the contexts allowed here: {}", allowed.contexts.join(", "));
+            errors.push(ParseError::at(text, offset, ErrorKind::UnrecognizedContext, symbol, Some(&expected)));
+        }
+    }
+    for (name, count, offset) in expr.functions() {
+        if functions::builtin(&name).is_some() {
+            continue;
+        }
+        let symbol = text.get(offset..offset + name.len()).unwrap_or(&name);
+        match allowed.function(&name) {
+            None => errors.push(ParseError::at(
+                text,
+                offset,
+                ErrorKind::UnrecognizedFunction,
+                symbol,
+                Some("a function that exists and is allowed here"),
+            )),
+            Some(spec) if count < spec.min_args => {
+                errors.push(ParseError::at(text, offset, ErrorKind::TooFewParameters, symbol, None));
+            }
+            Some(spec) if count > spec.max_args => {
+                errors.push(ParseError::at(text, offset, ErrorKind::TooManyParameters, symbol, None));
+            }
+            Some(_) => {}
+        }
+    }
+    errors.sort_by_key(|e| e.offset);
+    errors
+}
+
 /// Which names a parse accepts.
 #[derive(Clone, Copy)]
 enum Names<'a> {
@@ -734,6 +773,22 @@ mod tests {
         insta::assert_snapshot!(err.reason(), @"Unrecognized named-value: 'secrets' (expected one of the contexts allowed here: github, inputs)");
         assert_eq!(parse_with("always()", &allowed).expect_err("always").kind, ErrorKind::UnrecognizedFunction);
         assert_eq!(parse_with("hashFiles()", &allowed).expect_err("arity").kind, ErrorKind::TooFewParameters);
+    }
+
+    #[test]
+    fn check_reports_every_name_not_allowed() {
+        let allowed = Allowed::from_schema(["github", "always(0,0)", "success(0,0)"]);
+        let text = "secrets.a || github.b || Env.c || always() || hashFiles('x') || success(1)";
+        let expr = parse(text).expect("parses");
+        let errors: Vec<String> = check(&expr, text, &allowed).iter().map(ParseError::reason).collect();
+        insta::assert_debug_snapshot!(errors, @r#"
+        [
+            "Unrecognized named-value: 'secrets' (expected one of the contexts allowed here: github)",
+            "Unrecognized named-value: 'Env' (expected one of the contexts allowed here: github)",
+            "Unrecognized function: 'hashFiles' (expected a function that exists and is allowed here)",
+            "Too many parameters supplied: 'success'",
+        ]
+        "#);
     }
 
     #[test]

@@ -562,7 +562,8 @@ fn coerce(left: &Value, right: &Value) -> (Value, Value) {
     }
 }
 
-/// GitHub's `==`: after [`coerce`], numbers by value (NaN equals nothing), strings without
+/// GitHub's `==`: after converting the operands (null and booleans to numbers; a number and a
+/// string as numbers), numbers by value (NaN equals nothing), strings without
 /// regard to case, arrays and objects by identity; different kinds are not equal.
 #[must_use]
 pub fn loose_eq(left: &Value, right: &Value) -> bool {
@@ -577,7 +578,7 @@ pub fn loose_eq(left: &Value, right: &Value) -> bool {
     }
 }
 
-/// GitHub's ordering for `<`, `>`, `<=`, `>=`: after [`coerce`], numbers (none with NaN),
+/// GitHub's ordering for `<`, `>`, `<=`, `>=`: after converting as [`loose_eq`] does, numbers (none with NaN),
 /// strings without regard to case, booleans (`false < true`); `None` where GitHub says every
 /// comparison is false (different kinds, NaN, arrays, objects, nulls).
 #[must_use]
