@@ -103,7 +103,10 @@ fn work_items_from_the_command_line() {
 #[test]
 fn a_pipelines_work_item_rules_from_the_command_line() {
     let server = Server::start();
-    crate::support::make_repository(&server.dir.join("repo"), &[("azure-pipelines.yml", "steps:\n- script: echo hi\n")]);
+    crate::support::make_repository(
+        &server.dir.join("repo"),
+        &[("azure-pipelines.yml", "steps:\n- script: echo hi\n")],
+    );
     let (ok, text) = output(&mut server.admin(&["pipelines", "create", "--name", "shop", "--repo", "repo"]));
     assert!(ok, "{text}");
     let mut transcripts = Vec::new();

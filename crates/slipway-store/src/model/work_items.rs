@@ -366,7 +366,13 @@ pub struct WorkItemRules {
 
 impl Default for WorkItemRules {
     fn default() -> Self {
-        Self { failures: true, branches: Vec::new(), security: SecurityThreshold::High, incidents: true, assignee: None }
+        Self {
+            failures: true,
+            branches: Vec::new(),
+            security: SecurityThreshold::High,
+            incidents: true,
+            assignee: None,
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! automation opens, bumps and resolves by key; each change recorded in the outbox.
 
 use slipway_store::{
-    ChangeKind, NewWorkItem, NewWorkItemLink, RunId, SecurityThreshold, Store, WorkItemFilter, WorkItemId, WorkItemKind,
-    WorkItemLinkKind, WorkItemRules, WorkItemSeverity, WorkItemState, WorkItemStates, WorkItemUpdate,
+    ChangeKind, NewWorkItem, NewWorkItemLink, RunId, SecurityThreshold, Store, WorkItemFilter, WorkItemId,
+    WorkItemKind, WorkItemLinkKind, WorkItemRules, WorkItemSeverity, WorkItemState, WorkItemStates, WorkItemUpdate,
 };
 
 use crate::support::{START, conformance};
