@@ -29,6 +29,10 @@ pub struct Options {
     /// Keep duplicate keys (every entry, in document order) instead of reporting `Y0004`, for a
     /// dialect that judges them itself (GitHub compares keys case-insensitively).
     pub duplicate_keys: bool,
+    /// Accept a flow collection's closing `]` or `}` on a line of its own at its key's
+    /// indentation (`name: [` ... `]`), which strict YAML refuses and libyaml, and so GitHub,
+    /// accepts. The line is read as if indented one space more; nothing else changes.
+    pub flow_indentation: bool,
 }
 
 /// Parses one YAML document. `file` is the id the text was registered under in the source map.
@@ -59,6 +63,10 @@ pub fn load_with(text: &str, file: FileId, options: Options) -> Result<Node, Vec
                 Some(next) => relaxed = Some(next),
                 None => break,
             },
+            Err(Failure::FlowIndentation { line }) => match relax_flow_indentation(current, line) {
+                Some(next) => relaxed = Some(next),
+                None => break,
+            },
             Err(Failure::Diagnostics(diagnostics)) => return Err(diagnostics),
             Ok(node) => return Ok(node),
         }
@@ -66,6 +74,14 @@ pub fn load_with(text: &str, file: FileId, options: Options) -> Result<Node, Vec
     match parse(relaxed.as_deref().unwrap_or(text), file, options) {
         Ok(node) => Ok(node),
         Err(Failure::Diagnostics(diagnostics)) => Err(diagnostics),
+        Err(Failure::FlowIndentation { line }) => {
+            let at = Position::new(line, 1);
+            Err(vec![Diagnostic::error(
+                "Y0001",
+                "invalid YAML: invalid indentation",
+                Some(Span::new(file, at, Position::new(line, 2))),
+            )])
+        }
         Err(Failure::QuotedIndentation { line, column }) => {
             let at = Position::new(line, column);
             Err(vec![Diagnostic::error(
@@ -89,7 +105,30 @@ enum Failure {
         line: u32,
         column: u32,
     },
+    /// A flow collection's closing bracket at its key's indentation (with
+    /// [`Options::flow_indentation`]).
+    FlowIndentation {
+        line: u32,
+    },
     Diagnostics(Vec<Diagnostic>),
+}
+
+/// Indents line `line` (1-based), which starts with a closing `]` or `}`, by one space.
+fn relax_flow_indentation(text: &str, line: u32) -> Option<String> {
+    let index = usize::try_from(line).ok()?.checked_sub(1)?;
+    let mut out = String::with_capacity(text.len() + 1);
+    let mut found = false;
+    for (i, current) in text.split_inclusive('\n').enumerate() {
+        if i == index {
+            if !current.trim_start().starts_with([']', '}']) {
+                return None;
+            }
+            out.push(' ');
+            found = true;
+        }
+        out.push_str(current);
+    }
+    found.then_some(out)
 }
 
 /// Indents the continuation lines of the quoted scalar that starts at `line:column` (1-based)
@@ -166,6 +205,15 @@ fn parse(text: &str, file: FileId, options: Options) -> Result<Node, Failure> {
                 let at = position(error.marker());
                 if error.info() == QUOTED_INDENTATION {
                     return Err(Failure::QuotedIndentation { line: at.line, column: at.column });
+                }
+                if options.flow_indentation
+                    && error.info() == "invalid indentation"
+                    && text
+                        .lines()
+                        .nth(usize::try_from(at.line).unwrap_or(usize::MAX).saturating_sub(1))
+                        .is_some_and(|line| line.trim_start().starts_with([']', '}']))
+                {
+                    return Err(Failure::FlowIndentation { line: at.line });
                 }
                 builder.diagnostics.push(
                     Diagnostic::error(
@@ -552,7 +600,18 @@ mod tests {
     }
 
     fn github() -> Options {
-        Options { anchors: true, duplicate_keys: true }
+        Options { anchors: true, duplicate_keys: true, flow_indentation: true }
+    }
+
+    #[test]
+    fn a_closing_bracket_at_its_keys_indentation_is_accepted_when_asked() {
+        let text = "job:\n  matrix:\n    name: [\n      \"a\",\n\n      \"b\",\n    ]\n    os: [x]\n";
+        let node = load_with(text, FileId(0), github()).expect("accepted as libyaml accepts it");
+        let matrix = node.get("job").and_then(|job| job.get("matrix")).expect("matrix");
+        assert_eq!(matrix.get("name").and_then(Node::as_sequence).map(<[Node]>::len), Some(2));
+        assert!(matrix.get("os").is_some());
+        // Azure's rules are unchanged.
+        assert!(load(text, FileId(0)).is_err());
     }
 
     #[test]
@@ -581,7 +640,7 @@ mod tests {
     fn duplicate_keys_are_kept_when_the_dialect_judges_them() {
         let node = load_with("a: 1\na: 2\n", FileId(0), github()).expect("kept");
         assert_eq!(node.as_mapping().map(<[_]>::len), Some(2));
-        let anchors_only = Options { anchors: true, duplicate_keys: false };
+        let anchors_only = Options { anchors: true, ..Options::default() };
         assert!(load_with("a: 1\na: 2\n", FileId(0), anchors_only).is_err());
     }
 
