@@ -41,7 +41,8 @@ use crate::reader::Reader;
 use crate::schema::Schema;
 
 /// The YAML rules GitHub Actions reads workflows with.
-const YAML: slipway_yaml::Options = slipway_yaml::Options { anchors: true, duplicate_keys: true };
+const YAML: slipway_yaml::Options =
+    slipway_yaml::Options { anchors: true, duplicate_keys: true, flow_indentation: true };
 
 /// What checking a workflow found.
 #[derive(Debug)]

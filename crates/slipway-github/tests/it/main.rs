@@ -2,3 +2,4 @@
 //! corpus, and input that must never make it panic.
 
 mod conformance;
+mod corpus;
