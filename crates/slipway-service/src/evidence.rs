@@ -136,11 +136,7 @@ async fn gather(state: &AppState, caller: &Caller, subject: &Subject) -> Result<
         }
     };
     let run = store.run(run_id).await.map_err(|error| {
-        if error.is_not_found() {
-            ServiceError::NotFound(format!("no run {}; `slipway runs list` shows the runs", run_id.get()))
-        } else {
-            error.into()
-        }
+        if error.is_not_found() { ServiceError::NotFound(format!("no run {}", run_id.get())) } else { error.into() }
     })?;
     let pipeline = store.pipeline(run.pipeline).await?;
     let jobs = store.jobs_of_run(run.id).await?;

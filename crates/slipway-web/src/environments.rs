@@ -306,7 +306,7 @@ fn history_section(viewer: &Viewer, name: &str, list: &DeploymentList, older: Op
                     tbody {
                         @for deployment in &list.deployments {
                             tr {
-                                td { (run_link(deployment)) }
+                                td { (run_link(deployment)) " " (super::evidence::deployment_link(&deployment.environment, deployment.id)) }
                                 td { (deployment.pipeline_name) }
                                 td { (deployment.stage) }
                                 td { (deployment.job_name) @if let Some(resource) = &deployment.resource { span.muted { " on " (resource) } } }

@@ -918,7 +918,7 @@ pub(crate) fn run_live(
             " · queued " (format_time(run.created_at))
             @if let Some(duration) = duration_between(run.started_at, run.finished_at, now) { " · ran " (duration) }
             @if let Some(retry_of) = run.retry_of { " · re-run of " a href=(format!("/runs/{retry_of}")) { "run " (retry_of) } }
-            " · " a href=(format!("/runs/{}/security", run.id)) { "Security" }
+            " · " a href=(format!("/runs/{}/security", run.id)) { "Security" } " · " (super::evidence::run_link(run.id.get()))
         }
         @if let Some(parameters) = run.parameters.as_object().filter(|parameters| !parameters.is_empty()) {
             dl.parameters {

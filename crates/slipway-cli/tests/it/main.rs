@@ -9,6 +9,7 @@ mod delivery;
 mod dora;
 mod environments;
 mod events;
+mod evidence;
 mod flags;
 mod frontend;
 mod library;
