@@ -10,6 +10,7 @@ mod delivery;
 mod dora;
 mod environments;
 mod events;
+mod evidence;
 mod flags;
 mod hostile;
 mod metrics;
