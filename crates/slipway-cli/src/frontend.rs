@@ -3,13 +3,19 @@
 //! This is the edge of the Azure front end: it reads files from disk (through [`RepositoryFiles`], which never reads outside the repository),
 //! learns the compile-time variables from the git checkout, and prints diagnostics, expanded YAML
 //! and plans. Everything between is the pure `slipway_azure` crate.
+//!
+//! It is the edge of the GitHub Actions front end (`slipway_github`) too: a file is a GitHub
+//! workflow by its path (`.github/workflows/*.yml`) or content (top-level `on` and `jobs`), or
+//! when `--dialect github` says so. `validate` checks workflows (and the reusable workflows of
+//! the same repository that they call); `expand`, `plan` and `run` say that lowering workflows
+//! to a plan is not built yet.
 
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::output::{out, outln};
 use clap::{Args, ValueEnum};
-use slipway_azure::{Location, Options};
+use slipway_azure::{FileSystem, Location, Options};
 use slipway_diagnostics::{Diagnostic, SourceMap, render_all};
 use slipway_plan::Plan;
 use slipway_source::RepositoryFiles;
@@ -24,9 +30,22 @@ pub enum Format {
     Json,
 }
 
+/// The pipeline dialects Slipway reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Dialect {
+    /// An Azure Pipelines YAML file.
+    Azure,
+    /// A GitHub Actions workflow.
+    Github,
+}
+
 /// Options shared by every command that loads a pipeline.
 #[derive(Args, Clone, Debug, Default)]
 pub struct LoadArgs {
+    /// The file's dialect; by default chosen by its path (`.github/workflows/*.yml` is GitHub
+    /// Actions) and content (top-level `on` and `jobs` whose jobs have `runs-on`, `uses` or `steps`).
+    #[arg(long, value_enum)]
+    pub dialect: Option<Dialect>,
     /// A runtime parameter value; objects and lists as YAML or JSON text. Repeatable.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_pair)]
     pub parameters: Vec<(String, String)>,
@@ -127,14 +146,93 @@ pub struct Loaded {
     pub root: PathBuf,
 }
 
-/// Loads, expands, validates and lowers the pipeline at `path`.
-pub fn load(path: &Path, args: &LoadArgs) -> Loaded {
+/// Where the file at `path` is: the absolute entry, its repository's root (its git checkout, or
+/// its directory outside git), its location in that repository, and the current directory.
+fn entry(path: &Path) -> (PathBuf, PathBuf, Location, PathBuf) {
     let current_directory = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let entry = absolute(path, &current_directory);
     let start = entry.parent().map_or_else(|| current_directory.clone(), Path::to_path_buf);
     let root = crate::git::repository_root(&start).unwrap_or(start);
     let relative = relative_to(&entry, &root);
     let location = Location::local(relative.to_string_lossy().replace('\\', "/"));
+    (entry, root, location, current_directory)
+}
+
+/// A GitHub Actions workflow checked: every file read, and what the check found.
+pub struct Workflow {
+    /// The workflow and the reusable workflows it calls.
+    pub sources: SourceMap,
+    /// The diagnostics, and the workflow when it is valid.
+    pub checked: slipway_github::Checked,
+}
+
+/// Checks the file at `path` as a GitHub Actions workflow when it is one (by `args.dialect`, or
+/// else by its path and content); `None` when it is an Azure pipeline. The file, and each
+/// reusable workflow of the same repository it calls (`uses: ./.github/workflows/x.yml`), is read
+/// through [`RepositoryFiles`], so nothing outside the repository is read.
+pub fn github_workflow(path: &Path, args: &LoadArgs) -> Option<Workflow> {
+    if args.dialect == Some(Dialect::Azure) {
+        return None;
+    }
+    let (_, root, location, current_directory) = entry(path);
+    let files = RepositoryFiles::new(&root).shown_relative_to(&current_directory);
+    let text = files.read(&location);
+    let is_github = match (&text, args.dialect) {
+        (_, Some(Dialect::Github)) => true,
+        (Ok(text), _) => slipway_github::looks_like_workflow(&location.path, text),
+        (Err(_), _) => slipway_github::looks_like_workflow(&location.path, ""),
+    };
+    if !is_github {
+        return None;
+    }
+    let mut sources = SourceMap::new();
+    let text = match text {
+        Ok(text) => text,
+        Err(error) => {
+            let diagnostic = Diagnostic::error("E0002", format!("cannot read the workflow: {error}"), None)
+                .with_hint("check the path; workflows are read only from inside their repository");
+            let checked = slipway_github::Checked { workflow: None, diagnostics: vec![diagnostic] };
+            return Some(Workflow { sources, checked });
+        }
+    };
+    let file = sources.add(files.display_name(&location), text.as_str());
+    let called_files = std::cell::RefCell::new(Vec::new());
+    // `./.github/workflows/x.yml` is found beside the entry's `.github` folder (the root of the
+    // repository the workflow belongs to).
+    let base = location.path.rsplit_once(".github/workflows/").map_or("", |(base, _)| base).to_owned();
+    let called = |reference: &str| {
+        let relative = reference.strip_prefix("./")?;
+        if relative.split('/').any(|segment| segment == ".." || segment == ".") {
+            return None;
+        }
+        let location = Location::local(format!("{base}{relative}"));
+        let text = files.read(&location).ok()?;
+        let mut called_files = called_files.borrow_mut();
+        called_files.push((files.display_name(&location), text.clone()));
+        // The ids the called files get once added after the entry file, in this order.
+        Some((slipway_diagnostics::FileId(u32::try_from(called_files.len()).ok()?), text))
+    };
+    let checked = slipway_github::check_with(&text, file, &slipway_github::Options::default(), &called);
+    for (name, text) in called_files.into_inner() {
+        sources.add(name, text);
+    }
+    Some(Workflow { sources, checked })
+}
+
+/// Says that a workflow cannot become a plan yet, after its diagnostics; exit code 2.
+fn github_not_lowered(path: &Path, workflow: &Workflow) -> ExitCode {
+    print_diagnostics(&workflow.checked.diagnostics, &workflow.sources);
+    eprintln!(
+        "error: {} is a GitHub Actions workflow: lowering GitHub workflows to a plan (for `expand`, `plan` and \
+         `run`) is not built yet; `slipway validate` checks it",
+        path.display()
+    );
+    ExitCode::from(2)
+}
+
+/// Loads, expands, validates and lowers the pipeline at `path`.
+pub fn load(path: &Path, args: &LoadArgs) -> Loaded {
+    let (entry, root, location, current_directory) = entry(path);
     // The pipeline's own repository is the git checkout that holds the entry file (or the entry
     // file's directory outside git); others come from `--repo`. No file outside them is read.
     let file_system = args
@@ -182,6 +280,27 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
     let mut valid = true;
     let mut reports = Vec::new();
     for path in &args.paths {
+        if let Some(workflow) = github_workflow(path, &args.load) {
+            let ok = workflow.checked.workflow.is_some();
+            valid &= ok;
+            let diagnostics = &workflow.checked.diagnostics;
+            match args.format {
+                Format::Text => {
+                    print_diagnostics(diagnostics, &workflow.sources);
+                    match &workflow.checked.workflow {
+                        Some(checked) => outln!("{}: valid ({})", path.display(), github_summary(checked)),
+                        None => eprintln!("{}: invalid", path.display()),
+                    }
+                }
+                Format::Json => reports.push(serde_json::json!({
+                    "path": path.display().to_string(),
+                    "dialect": "github",
+                    "valid": ok,
+                    "diagnostics": diagnostics.iter().map(|diagnostic| diagnostic.to_json(&workflow.sources)).collect::<Vec<_>>(),
+                })),
+            }
+            continue;
+        }
         let mut loaded = load(path, &args.load);
         // Every `task:` step needs a task, as `slipway run` checks before it starts.
         if let Some(plan) = &loaded.plan {
@@ -236,8 +355,21 @@ fn summary(plan: &Plan) -> String {
     format!("{}, {}, {}", plural(plan.stages.len(), "stage"), plural(jobs, "job"), plural(steps, "step"))
 }
 
+/// `GitHub Actions workflow: 2 jobs, 5 steps`.
+fn github_summary(workflow: &slipway_github::Workflow) -> String {
+    let plural = |count: usize, word: &str| if count == 1 { format!("1 {word}") } else { format!("{count} {word}s") };
+    format!(
+        "GitHub Actions workflow: {}, {}",
+        plural(workflow.jobs.len(), "job"),
+        plural(workflow.step_count(), "step")
+    )
+}
+
 /// `slipway expand`.
 pub fn expand(args: &ExpandArgs) -> ExitCode {
+    if let Some(workflow) = github_workflow(&args.path, &args.load) {
+        return github_not_lowered(&args.path, &workflow);
+    }
     let loaded = load(&args.path, &args.load);
     print_diagnostics(&loaded.diagnostics, &loaded.sources);
     match loaded.expanded {
@@ -251,6 +383,9 @@ pub fn expand(args: &ExpandArgs) -> ExitCode {
 
 /// `slipway plan`.
 pub fn plan(args: &PlanArgs) -> ExitCode {
+    if let Some(workflow) = github_workflow(&args.path, &args.load) {
+        return github_not_lowered(&args.path, &workflow);
+    }
     let loaded = load(&args.path, &args.load);
     print_diagnostics(&loaded.diagnostics, &loaded.sources);
     match loaded.plan {
@@ -279,9 +414,13 @@ pub fn load_plan(
     repositories: &[(String, PathBuf)],
 ) -> Result<(Plan, SourceMap), ExitCode> {
     let args = LoadArgs {
+        dialect: None,
         parameters: parameters.to_vec(),
         repositories: repositories.iter().map(|(alias, path)| (alias.clone(), path.display().to_string())).collect(),
     };
+    if let Some(workflow) = github_workflow(path, &args) {
+        return Err(github_not_lowered(path, &workflow));
+    }
     let loaded = load(path, &args);
     print_diagnostics(&loaded.diagnostics, &loaded.sources);
     match loaded.plan {

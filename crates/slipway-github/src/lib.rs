@@ -107,9 +107,8 @@ pub fn check_with(text: &str, file: FileId, options: &Options, called: &Called<'
         Err(diagnostics) => return Checked { workflow: None, diagnostics },
     };
     let mut diagnostics = structure(&root, text, options);
-    if !diagnostics.iter().any(Diagnostic::is_error) {
-        diagnostics.extend(calls::check(&root, options, called));
-    }
+    // The calls are checked whatever else is wrong: they look only at parts with their shape.
+    diagnostics.extend(calls::check(&root, options, called));
     diagnostics
         .sort_by_key(|diagnostic| diagnostic.span.map(|span| (span.file != file, span.start.line, span.start.column)));
     let workflow = (!diagnostics.iter().any(Diagnostic::is_error)).then(|| Workflow::from_node(&root));

@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 
 use slipway_diagnostics::{Diagnostic, Position, Span, did_you_mean};
-use slipway_github_expr::{Allowed, Piece, parse_with, split_template};
+use slipway_github_expr::{Allowed, ErrorKind, Piece, parse_with, split_template};
 use slipway_yaml::{Literal, Node, Style, Value};
 
 use crate::schema::{ANY, Kind, MappingRule, Schema};
@@ -351,11 +351,24 @@ impl<'a> Reader<'a> {
                 }
                 Err(error) => {
                     failed = true;
-                    let span = self.place(node, start, 3);
+                    // The whole `${{ ... }}` on its line.
+                    let length = text
+                        .get(start..)
+                        .and_then(|rest| rest.find("}}").map(|end| rest[..end + 2].chars().count()))
+                        .unwrap_or(3);
+                    let span = self.place(node, start, length);
+                    let close = match error.kind {
+                        ErrorKind::UnrecognizedContext | ErrorKind::UnrecognizedFunction => {
+                            let word = error.message.split('\'').nth(1).unwrap_or_default();
+                            let names = allowed.iter().map(|entry| entry.split('(').next().unwrap_or(entry));
+                            did_you_mean(word, names).map(|close| format!("did you mean '{close}'? "))
+                        }
+                        _ => None,
+                    };
                     let hint = if allowed.is_empty() {
                         "expressions are not allowed at this key".to_owned()
                     } else {
-                        format!("allowed here: {}", allowed.join(", "))
+                        format!("{}allowed here: {}", close.unwrap_or_default(), allowed.join(", "))
                     };
                     self.error("G0201", lower_first(&error.message), span).hint = Some(hint);
                 }

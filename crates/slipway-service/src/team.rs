@@ -43,12 +43,12 @@ pub async fn dashboard(
         )));
     }
     let pipeline = query.pipeline.clone().filter(|name| !name.is_empty());
-    if let Some(name) = &pipeline {
-        if state.store().pipeline_by_name(name).await?.is_none() {
-            return Err(ServiceError::NotFound(format!(
-                "there is no pipeline named '{name}'; `slipway pipelines list` shows them"
-            )));
-        }
+    if let Some(name) = &pipeline
+        && state.store().pipeline_by_name(name).await?.is_none()
+    {
+        return Err(ServiceError::NotFound(format!(
+            "there is no pipeline named '{name}'; `slipway pipelines list` shows them"
+        )));
     }
     let store = state.store();
     let end = store.now().millis().saturating_add(1);

@@ -12,6 +12,7 @@ mod events;
 mod evidence;
 mod flags;
 mod frontend;
+mod github;
 mod library;
 mod notifications;
 mod policy;
