@@ -4,7 +4,8 @@
 //! and read (the approver, the tests, the commit, the work items, the SBOM and provenance);
 //! `slipway evidence verify` passing with the server's keys (fetched, and from a file), and
 //! failing for a changed, an added and a removed file (each named) and for keys of another
-//! server; bad input exiting 2.
+//! server; bad input exiting 2; and a second release whose bundle lists the commit since the
+//! previous successful deployment.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -317,4 +318,45 @@ fn evidence_bundles_of_a_deployment_and_a_run_are_signed_and_checked() {
     unpack(&run, &unpacked);
     let index = read(&unpacked.join("evidence-run-1/index.html"));
     assert!(index.contains("production/1") && index.contains("<strong>alice</strong>"), "{index}");
+
+    // A second release: its bundle lists the commit since the previous successful deployment.
+    std::fs::write(repo.join("CHANGES.md"), "taxes are added\n").unwrap_or_else(|error| panic!("{error}"));
+    crate::support::git(&repo, &["add", "."]);
+    crate::support::git(&repo, &["commit", "--quiet", "-m", "Add taxes to the cart"]);
+    let second = {
+        let found = Command::new("git").args(["rev-parse", "HEAD"]).current_dir(&repo).output();
+        found.map(|found| String::from_utf8_lossy(&found.stdout).trim().to_owned()).unwrap_or_default()
+    };
+    let waiting = server
+        .admin(&["pipelines", "run", "shop", "--wait"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("{error}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while status(&mut as_alice(&["approvals", "approve", "2", "--comment", "second release"])).0 != 0 {
+        assert!(Instant::now() < deadline, "approval 2 never came");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let waited = waiting.wait_with_output().unwrap_or_else(|error| panic!("{error}"));
+    assert!(waited.status.success(), "the second run failed");
+    let (code, text) = status(&mut server.admin(&["evidence", "production/2", "-o", "second.tar.gz"]));
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = status(&mut server.slipway(&["evidence", "verify", "second.tar.gz", "--keys", "keys.json"]));
+    assert_eq!(code, 0, "{text}");
+    let unpacked = server.dir.join("second");
+    unpack(&server.dir.join("second.tar.gz"), &unpacked);
+    let evidence: serde_json::Value =
+        serde_json::from_str(&read(&unpacked.join("evidence-production-2/evidence.json")))
+            .unwrap_or_else(|error| panic!("{error}"));
+    let commits: Vec<(&str, &str)> = evidence["commits"]["commits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|found| (found["commit"].as_str().unwrap_or_default(), found["message"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(commits, [(second.as_str(), "Add taxes to the cart")], "{}", evidence["commits"]);
+    assert_eq!(evidence["commits"]["complete"], true, "{}", evidence["commits"]);
+    let index = read(&unpacked.join("evidence-production-2/index.html"));
+    assert!(index.contains("second release") && index.contains("since the previous successful deployment"), "{index}");
 }
