@@ -509,5 +509,18 @@ async fn feedback_scenario(browser: &Browser, base: &str, server: &TestServer) -
     let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slipway-ui").join("insights.png");
     browser.screenshot(&screenshot).await?;
     println!("screenshot of the DORA dashboard: {}", screenshot.display());
+
+    browser.goto(&format!("{base}/team")).await?;
+    browser.wait_for("the team dashboard", "return document.getElementById('team-health') !== null", long).await?;
+    let health = browser.text("#team-health").await?;
+    // Table headers are upper-cased by the style sheet; a finished run's pass rate is a percentage.
+    assert!(health.to_lowercase().contains("pass rate") && health.contains("100.0%"), "{health}");
+    let charts = browser.script("return document.querySelectorAll('#team-health svg.dora-series').length").await?;
+    assert!(charts.as_u64().is_some_and(|count| count >= 2), "charts: {charts}");
+    let dora = browser.text("#team-dora").await?;
+    assert!(dora.to_lowercase().contains("production"), "{dora}");
+    let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slipway-ui").join("team.png");
+    browser.screenshot(&screenshot).await?;
+    println!("screenshot of the team dashboard: {}", screenshot.display());
     Ok(())
 }
