@@ -1,12 +1,14 @@
 //! Evidence bundles over the API: readers download a run's and a deployment's (a gzip-compressed
 //! tar named for what it is of); what is unknown or malformed is a problem saying which, and
-//! nobody without a token gets one.
+//! nobody without a token gets one; the web UI's links to them.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt as _;
 use serde_json::json;
 use tower::ServiceExt as _;
+
+use crate::signed_in::Browser;
 
 use crate::support::{
     TestResult, TestServer, create_user, deploys_to, make_repository, on_both_databases, send, wait_for_run,
@@ -71,6 +73,19 @@ on_both_databases! {
         anonymous.expect_problem(401);
         let forged = send(&app, Method::GET, &format!("/api/v1/runs/{id}/evidence"), Some("slw_not_a_token"), None).await?;
         forged.expect_problem(401);
+
+        // The web UI links both from the run's page and the deployment history, for a reader.
+        let mut browser = Browser::new(app.clone());
+        browser.sign_in("rita", &reader).await?;
+        let page = browser.get(&format!("/runs/{id}")).await?;
+        assert!(page.body.contains(&format!("href=\"/runs/{id}/evidence\"")), "{}", page.body);
+        let page = browser.get("/environments/staging").await?;
+        let link = format!("href=\"/environments/staging/deployments/{deployment}/evidence\"");
+        assert!(page.body.contains(&link), "{}", page.body);
+        let download = browser.get(&format!("/environments/staging/deployments/{deployment}/evidence")).await?;
+        assert_eq!(download.status, StatusCode::OK);
+        let missing = browser.get("/runs/999/evidence").await?;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
         server.stop().await;
         Ok(())
     }
