@@ -11,6 +11,11 @@ use slipway_yaml::Node;
 
 use crate::{Called, DefaultPermissions, Options, YAML, structure};
 
+/// How many calls one check follows at most: calls fan out at every level (ten jobs calling ten
+/// jobs ... nine levels down would be a billion), so the walk stops there. Real workflows make a
+/// handful.
+const MAX_CALLS_FOLLOWED: usize = 256;
+
 /// The permission scopes, in the order GitHub lists them in its messages.
 const SCOPES: [&str; 13] = [
     "actions",
@@ -100,7 +105,7 @@ fn excess(requested: &Grant, allowed: &Grant) -> Option<(String, String)> {
 
 /// Checks every call in the workflow `root` (its calls' callees recursively).
 pub(crate) fn check(root: &Node, options: &Options, called: &Called<'_>) -> Vec<Diagnostic> {
-    let mut walk = Walk { options, called, out: Vec::new(), jobs: 0, depth_reported: false };
+    let mut walk = Walk { options, called, out: Vec::new(), jobs: 0, depth_reported: false, followed: 0 };
     let allowed = root.get("permissions").and_then(grant).unwrap_or_else(|| default_grant(options.default_permissions));
     walk.workflow(root, &allowed, 0);
     if walk.jobs > options.max_jobs {
@@ -132,6 +137,8 @@ struct Walk<'a> {
     out: Vec<Diagnostic>,
     jobs: usize,
     depth_reported: bool,
+    /// Calls followed so far (see [`MAX_CALLS_FOLLOWED`]).
+    followed: usize,
 }
 
 impl Walk<'_> {
@@ -158,6 +165,10 @@ impl Walk<'_> {
                 }
                 continue;
             }
+            if self.followed >= MAX_CALLS_FOLLOWED {
+                return;
+            }
+            self.followed += 1;
             let Some((file, text)) = (self.called)(reference) else { continue };
             self.call(Call { key, job, uses, reference, file, text: &text }, &job_allowed, depth + 1);
         }
