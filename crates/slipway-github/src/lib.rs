@@ -160,3 +160,70 @@ pub fn looks_like_workflow(path: &str, text: &str) -> bool {
             .iter()
             .all(|(_, job)| job.get("runs-on").is_some() || job.get("uses").is_some() || job.get("steps").is_some())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(text: &str) -> Workflow {
+        let checked = check(text, FileId(0));
+        assert!(checked.diagnostics.iter().all(|d| !d.is_error()), "{:?}", checked.diagnostics);
+        checked.workflow.expect("a valid workflow has its model")
+    }
+
+    #[test]
+    fn on_is_normalized_from_each_of_its_forms() {
+        let jobs = "jobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo\n";
+        let events = |workflow: &Workflow| workflow.on.iter().map(|t| t.event.value.clone()).collect::<Vec<_>>();
+        assert_eq!(events(&valid(&format!("on: push\n{jobs}"))), ["push"]);
+        assert_eq!(events(&valid(&format!("on: [push, pull_request]\n{jobs}"))), ["push", "pull_request"]);
+        let mapping = valid(&format!(
+            "on:\n  push:\n    branches: main\n  schedule:\n    - cron: '0 5 * * 1'\n  workflow_dispatch:\n{jobs}"
+        ));
+        assert_eq!(events(&mapping), ["push", "schedule", "workflow_dispatch"]);
+        let branches = mapping.on[0].filter("branches").expect("branches");
+        assert_eq!(branches.iter().map(|b| b.value.as_str()).collect::<Vec<_>>(), ["main"]);
+        assert_eq!(mapping.on[1].crons()[0].value, "0 5 * * 1");
+        assert!(mapping.on[2].config.is_none());
+    }
+
+    #[test]
+    fn jobs_and_steps_are_read_with_their_spans() {
+        let workflow = valid(
+            "on: push\nenv:\n  A: '1'\njobs:\n  build:\n    runs-on: [self-hosted, linux]\n    steps:\n      - id: hi\n        run: echo hi\n        shell: bash\n      - uses: actions/checkout@v4\n        with:\n          fetch-depth: 0\n  test:\n    needs: build\n    if: success()\n    runs-on: ubuntu-latest\n    environment: production\n    steps:\n      - run: make test\n  call:\n    needs: [build, test]\n    uses: ./.github/workflows/x.yml\n    secrets: inherit\n",
+        );
+        assert_eq!(workflow.env[0].1.value, "1");
+        let build = workflow.job("build").expect("build");
+        let JobKind::Steps(steps) = &build.kind else { panic!("a steps job") };
+        assert_eq!(steps.runs_on.labels.iter().map(|l| l.value.as_str()).collect::<Vec<_>>(), ["self-hosted", "linux"]);
+        assert!(matches!(&steps.steps[0].action, StepAction::Run { shell: Some(shell), .. } if shell.value == "bash"));
+        assert!(matches!(&steps.steps[1].action, StepAction::Uses { with, .. } if with[0].1.value == "0"));
+        assert_eq!(steps.steps[0].span.start.line, 8);
+        let test = workflow.job("test").expect("test");
+        assert_eq!(test.needs[0].value, "build");
+        assert_eq!(test.condition.as_ref().map(|c| c.value.as_str()), Some("success()"));
+        let call = workflow.job("call").expect("call");
+        assert!(matches!(&call.kind, JobKind::Workflow(WorkflowCall { secrets: Some(Secrets::Inherit(_)), .. })));
+        assert_eq!(call.needs.len(), 2);
+        assert_eq!(workflow.step_count(), 3);
+    }
+
+    #[test]
+    fn text_around_an_if_expression_is_a_warning() {
+        let checked = check(
+            "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo\n        if: (${{ success() }} || ${{ failure() }})\n",
+            FileId(0),
+        );
+        assert!(checked.workflow.is_some());
+        assert!(checked.diagnostics.iter().any(|d| d.code == "G0204" && !d.is_error()));
+    }
+
+    #[test]
+    fn workflows_are_told_from_azure_pipelines() {
+        assert!(looks_like_workflow(".github/workflows/ci.yml", ""));
+        assert!(looks_like_workflow("a/b/.github/workflows/ci.yaml", ""));
+        assert!(!looks_like_workflow(".github/ci.yml", "steps:\n- script: echo\n"));
+        assert!(looks_like_workflow("ci.yml", "on: push\njobs:\n  a:\n    runs-on: x\n"));
+        assert!(!looks_like_workflow("azure-pipelines.yml", "trigger: none\njobs:\n- job: a\n  steps: []\n"));
+    }
+}

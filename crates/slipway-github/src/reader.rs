@@ -312,6 +312,17 @@ impl<'a> Reader<'a> {
             }
         };
         let whole = pieces.len() == 1;
+        // `if: ${{ a }} && b` is text around an expression: a non-empty string, always true.
+        if !whole && matches!(definition, "job-if" | "step-if" | "snapshot-if") {
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "G0204",
+                    "this condition is always true: the text around its `${{ }}` makes it a non-empty string",
+                    Some(node.span),
+                )
+                .with_hint("write the whole condition inside one `${{ }}`, or leave the braces out"),
+            );
+        }
         // GitHub joins a string's pieces into one `format(...)` expression, which has the same
         // length limit as any expression.
         if !whole && text.encode_utf16().count() > slipway_github_expr::MAX_LENGTH {
