@@ -18,6 +18,7 @@ mod library;
 mod notifications;
 mod runs;
 mod services;
+mod team;
 mod work_items;
 
 use std::io::{IsTerminal as _, Read as _};
@@ -38,6 +39,7 @@ pub use library::{GroupsArgs, VariablesArgs, groups, variables};
 pub use notifications::{NotificationsArgs, notifications};
 pub use runs::{PipelinesArgs, RunsArgs, pipelines, runs};
 pub use services::{ServicesArgs, services};
+pub use team::{TeamArgs, team};
 pub use work_items::{WorkItemsArgs, work_items};
 
 /// `--server` and `--token`, taken by every client command.

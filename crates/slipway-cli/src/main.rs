@@ -71,6 +71,9 @@ enum Command {
     /// DORA's metrics (GitLab's DORA API shape): deployment frequency, lead time, change failure
     /// rate, time to restore, rework rate, by day or month.
     Dora(client_commands::DoraArgs),
+    /// The team dashboard: pipeline health, flaky tests, queue times, agent use and DORA over the
+    /// last days.
+    Team(client_commands::TeamArgs),
     /// The event stream (CDEvents as CloudEvents): list and follow it, push events into it.
     Events(client_commands::EventsArgs),
     /// Notifications: subscribe Slack, Microsoft Teams, e-mail or a webhook to the event stream,
@@ -142,6 +145,7 @@ fn main() -> ExitCode {
         Command::Flags(args) => client_commands::finish(client_commands::flags(args)),
         Command::WorkItems(args) => client_commands::finish(client_commands::work_items(args)),
         Command::Dora(args) => client_commands::finish(client_commands::dora(args)),
+        Command::Team(args) => client_commands::finish(client_commands::team(args)),
         Command::Events(args) => client_commands::finish(client_commands::events(args)),
         Command::Notifications(args) => client_commands::finish(client_commands::notifications(args)),
         Command::Audit(args) => client_commands::finish(client_commands::audit(args)),

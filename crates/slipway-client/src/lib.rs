@@ -26,6 +26,7 @@ mod events;
 mod evidence;
 mod http;
 pub mod sse;
+mod team;
 
 use std::collections::HashMap;
 use std::io::BufReader;

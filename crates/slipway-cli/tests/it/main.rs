@@ -24,6 +24,7 @@ mod security;
 mod support;
 mod task_coverage;
 mod tasks;
+mod team;
 mod verify;
 mod vulns;
 mod work_items;
