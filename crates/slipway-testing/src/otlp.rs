@@ -1,22 +1,24 @@
 //! An OTLP/HTTP trace receiver for tests that send traces to a real one: a small Python HTTP
-//! server on a free loopback port that decodes each `POST /v1/traces` body with the official
-//! generated protobuf classes of the `opentelemetry-proto` PyPI package
+//! server on a free loopback port that decodes each `POST /v1/traces` body (gzip-compressed or
+//! not) with the official generated protobuf classes of the `opentelemetry-proto` PyPI package
 //! (`ExportTraceServiceRequest`), answers as the OTLP specification says (200 with an
 //! `ExportTraceServiceResponse`; 400 for a body that does not decode, 415 for another content
 //! type, 404 for another path) and writes what it took as JSON lines. Killed on drop.
 //!
-//! It is not the OpenTelemetry Collector: no package registry this project can reach ships a
-//! Collector (or Jaeger) build with an OTLP receiver, so the decoding is the official protobuf
-//! definitions' and the HTTP handling is ours. The Python that has the package is
-//! `$SLIPWAY_OTLP_PYTHON`, else `python3`; `.ci/run` makes a virtual environment with it and
-//! sets `SLIPWAY_REQUIRE_OTLP=1`.
+//! The receiver itself is not a collector: its decoding is the official protobuf definitions'
+//! and its HTTP handling is ours. [`collector_or_skip`] puts a real OpenTelemetry collector in
+//! front of it: rotel (from the `rotel` PyPI package, which carries its binary; no registry this
+//! project can reach ships the OpenTelemetry Collector or Jaeger with an OTLP receiver), which
+//! receives OTLP and exports it, gzip-compressed, to the receiver. The Python that has both
+//! packages is `$SLIPWAY_OTLP_PYTHON`, else `python3`; `.ci/run` makes a virtual environment with
+//! them and sets `SLIPWAY_REQUIRE_OTLP=1`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// The receiver's program.
 const RECEIVER: &str = r#"
-import base64, json, os, sys
+import base64, gzip, json, os, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
@@ -57,8 +59,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(415, b"only application/x-protobuf is taken")
         request = trace_service_pb2.ExportTraceServiceRequest()
         try:
+            # OTLP/HTTP allows a gzip-compressed body (Content-Encoding: gzip).
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
             request.ParseFromString(body)
-        except DecodeError as error:
+        except (DecodeError, OSError, EOFError) as error:
             return self.answer(400, str(error).encode())
         spans = []
         for resource_spans in request.resource_spans:
@@ -212,4 +217,91 @@ pub fn otlp_or_skip(test: &str) -> Result<Option<TestOtlp>, String> {
         std::thread::sleep(Duration::from_millis(100));
     }
     Err("the OTLP receiver did not listen in 10 seconds".into())
+}
+
+/// A real OpenTelemetry collector in front of a [`TestOtlp`]: rotel (streamfold's collector in
+/// Rust, from the `rotel` PyPI package, which carries its `rotel-agent` binary), receiving OTLP
+/// on loopback (HTTP and gRPC) and exporting what it takes over OTLP/HTTP to the receiver. What
+/// the receiver then records went through a collector that decoded it, batched it and encoded it
+/// again, so a sender's mistake the receiver would let through is refused here. Killed on drop.
+#[derive(Debug)]
+pub struct TestCollector {
+    /// Its OTLP/HTTP base address (`http://127.0.0.1:PORT`).
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl Drop for TestCollector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `rotel-agent` binary: `$SLIPWAY_ROTEL`, else the one the `rotel` package of the
+/// receiver's Python carries.
+fn rotel_agent() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("SLIPWAY_ROTEL").filter(|path| !path.is_empty()) {
+        return Ok(PathBuf::from(path));
+    }
+    let python = python();
+    let found = std::process::Command::new(&python)
+        .args(["-c", "import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), 'rotel-agent'))"])
+        .output()
+        .map_err(|error| format!("{python} cannot be run: {error}"))?;
+    if !found.status.success() {
+        return Err(format!(
+            "{python} has no rotel package (pip install rotel==0.0.1a15, or set SLIPWAY_ROTEL to a rotel-agent binary)"
+        ));
+    }
+    let path = PathBuf::from(String::from_utf8_lossy(&found.stdout).trim());
+    if path.is_file() { Ok(path) } else { Err(format!("rotel's agent is not at {}", path.display())) }
+}
+
+/// A free port on loopback (bound and let go; another process could take it meanwhile).
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|error| format!("no free port: {error}"))
+}
+
+/// Starts rotel in front of `receiver`, or `None` when the machine has no rotel (the test then
+/// says it is skipped, unless `SLIPWAY_REQUIRE_OTLP=1` makes that a failure). Blocking: waits
+/// until it listens (at most 10 seconds).
+///
+/// # Errors
+/// When it is there but does not start.
+pub fn collector_or_skip(test: &str, receiver: &TestOtlp) -> Result<Option<TestCollector>, String> {
+    let agent = match rotel_agent() {
+        Ok(agent) => agent,
+        Err(reason) => {
+            // Panics when the switch requires it; else says it is skipped.
+            let _skipped = crate::needed_or_skip(test, "OTLP", Err(reason));
+            return Ok(None);
+        }
+    };
+    let (http, grpc) = (free_port()?, free_port()?);
+    let child = std::process::Command::new(&agent)
+        .arg("start")
+        .args(["--otlp-http-endpoint", &format!("127.0.0.1:{http}")])
+        .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{grpc}")])
+        .args(["--otlp-receiver-metrics-disabled", "--otlp-receiver-logs-disabled"])
+        .args(["--exporter", "otlp", "--otlp-exporter-protocol", "http"])
+        .args(["--otlp-exporter-endpoint", &receiver.url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .map_err(|error| format!("{}: {error}", agent.display()))?;
+    let mut collector = TestCollector { url: format!("http://127.0.0.1:{http}"), child };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", http)).is_ok() {
+            return Ok(Some(collector));
+        }
+        if let Ok(Some(status)) = collector.child.try_wait() {
+            return Err(format!("rotel exited at start ({status})"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err("rotel did not listen in 10 seconds".into())
 }

@@ -2,7 +2,8 @@
 //! classes decoding what arrives; see `slipway_testing::otlp`): one trace per run, its root
 //! span named and attributed as OpenTelemetry's CI/CD conventions say, stages, jobs and steps
 //! below it with the right parents and times, a failed step's result; nothing sent twice when
-//! the consumer starts again, and nothing lost while the receiver is down.
+//! the consumer starts again, and nothing lost while the receiver is down; and the same trace
+//! through a real OpenTelemetry collector (rotel) in front of that receiver.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -191,6 +192,66 @@ on_both_databases! {
         assert_eq!(of_trace(&after, &second_trace).len(), spans.len());
         consumers.abort();
         let _ = consumers.await;
+        server.stop().await;
+        Ok(())
+    }
+}
+
+on_both_databases! {
+    /// The same trace through a real OpenTelemetry collector (rotel, from PyPI): it takes what
+    /// Slipway sends over OTLP/HTTP, decodes it and passes it on to the receiver with every span,
+    /// parent, kind, status and attribute intact.
+    async fn a_runs_trace_goes_through_a_real_collector(database) {
+        let started = tokio::task::spawn_blocking(|| {
+            let Some(receiver) = slipway_testing::otlp::otlp_or_skip("runs' traces through a collector")? else {
+                return Ok::<_, String>(None);
+            };
+            let collector = slipway_testing::otlp::collector_or_skip("runs' traces through a collector", &receiver)?;
+            Ok(collector.map(|collector| (receiver, collector)))
+        })
+        .await??;
+        let Some((receiver, collector)) = started else { return Ok(()) };
+        let directory = tempfile::tempdir()?;
+        let server = TestServer::start_on(&directory.path().join("data"), database.as_deref(), 2).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        let repository = directory.path().join("traced");
+        make_repository(&repository, &[("azure-pipelines.yml", PIPELINE)])?;
+        let pipeline = json!({ "name": "traced", "repository": repository.display().to_string() });
+        assert_eq!(send(&app, Method::POST, "/api/v1/pipelines", Some(&admin), Some(pipeline)).await?.status, StatusCode::CREATED);
+        let config = TracesConfig::resolve(Some(&collector.url), |name| (name == "OTEL_SERVICE_NAME").then(|| "slipway-test".into()))?
+            .ok_or("no configuration")?;
+        server.state.set_traces(config);
+        let consumers = slipway_service::events::start(&server.state, "127.0.0.1:8080".parse()?);
+        let run = send(&app, Method::POST, "/api/v1/pipelines/traced/runs", Some(&admin), Some(json!({}))).await?;
+        let run = run.body["id"].as_i64().ok_or("no run id")?;
+        let finished = wait_for_run(&app, &admin, run).await?;
+        let trace = wait_for_trace(&receiver, run).await?;
+        // The collector passes a trace on in batches: wait until the whole of it came.
+        let mut spans = Vec::new();
+        for _ in 0..40 {
+            spans = of_trace(&receiver.spans()?, &trace);
+            if spans.len() >= 10 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let mut names: Vec<&str> = spans.iter().filter_map(|span| span["name"].as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["Build it", "Checkout none", "Checkout none", "Compile", "Fail on purpose", "RUN traced", "Run tests", "Test", "compile", "unit"], "{spans:#?}");
+        let root = one(&spans, "RUN traced")?;
+        assert_eq!((root["kind"].as_i64(), root["status"]["code"].as_i64()), (Some(2), Some(2)));
+        assert_eq!(root["resource"]["service.name"], "slipway-test");
+        assert_eq!(root["attributes"]["cicd.pipeline.result"], "failure");
+        assert_eq!(root["attributes"]["vcs.ref.head.revision"], finished["commit"]);
+        is_child(one(&spans, "unit")?, one(&spans, "Test")?)?;
+        let failed = one(&spans, "Fail on purpose")?;
+        is_child(failed, one(&spans, "unit")?)?;
+        assert_eq!(failed["attributes"]["process.exit.code"], 3);
+        assert_eq!(failed["attributes"]["error.type"], "exit_code");
+        consumers.abort();
+        let _ = consumers.await;
+        drop(collector);
         server.stop().await;
         Ok(())
     }
