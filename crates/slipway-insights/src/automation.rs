@@ -77,9 +77,12 @@ pub struct SecurityFinding {
     pub location: Option<String>,
 }
 
+/// What a [`SecurityReader`] calls: the reports among a run's artifacts.
+type ReadReports = dyn Fn(&[Artifact]) -> Vec<SecurityReport> + Send + Sync;
+
 /// Reads the security reports among a run's artifacts (blocking: it reads files).
 #[derive(Clone)]
-pub struct SecurityReader(Arc<dyn Fn(&[Artifact]) -> Vec<SecurityReport> + Send + Sync>);
+pub struct SecurityReader(Arc<ReadReports>);
 
 impl SecurityReader {
     /// A reader that calls `read`.

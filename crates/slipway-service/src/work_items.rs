@@ -429,27 +429,6 @@ pub async fn add_links(
     details(state, id).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{parse_kind, parse_severity, parse_state, parse_states};
-    use slipway_store::{WorkItemKind, WorkItemState, WorkItemStates};
-
-    #[test]
-    fn names_parse_and_mistakes_name_the_field_and_the_choices() -> Result<(), Box<dyn std::error::Error>> {
-        assert_eq!(parse_kind("Incident")?, WorkItemKind::Incident);
-        assert_eq!(parse_states("open")?, WorkItemStates::Open);
-        assert_eq!(parse_states("done")?, WorkItemStates::Done);
-        assert_eq!(parse_states("active")?, WorkItemStates::Is(WorkItemState::Active));
-        let error = parse_kind("epic").err().ok_or("epic is no kind")?;
-        assert_eq!(error.to_string(), "kind: 'epic' is not a work item kind; use bug, task or incident");
-        let error = parse_state("open").err().ok_or("open is no state to set")?;
-        assert_eq!(error.to_string(), "state: 'open' is not a work item state; use new, active, resolved or closed");
-        let error = parse_severity("urgent").err().ok_or("urgent is no severity")?;
-        assert_eq!(error.to_string(), "severity: 'urgent' is not a severity; use critical, high, medium or low");
-        Ok(())
-    }
-}
-
 /// A pipeline's work-item rules for the API.
 fn rules_for_api(pipeline: &str, stored: store::StoredWorkItemRules) -> api::WorkItemRules {
     let (updated_by, updated_at) = stored.updated.map_or((None, None), |(by, at)| (Some(by), Some(at.millis())));
@@ -538,4 +517,25 @@ pub async fn update_rules(
     .await;
     tracing::info!(pipeline = %pipeline.name, by = %caller.user.name, "work-item rules changed");
     Ok(rules_for_api(&pipeline.name, stored))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_kind, parse_severity, parse_state, parse_states};
+    use slipway_store::{WorkItemKind, WorkItemState, WorkItemStates};
+
+    #[test]
+    fn names_parse_and_mistakes_name_the_field_and_the_choices() -> Result<(), Box<dyn std::error::Error>> {
+        assert_eq!(parse_kind("Incident")?, WorkItemKind::Incident);
+        assert_eq!(parse_states("open")?, WorkItemStates::Open);
+        assert_eq!(parse_states("done")?, WorkItemStates::Done);
+        assert_eq!(parse_states("active")?, WorkItemStates::Is(WorkItemState::Active));
+        let error = parse_kind("epic").err().ok_or("epic is no kind")?;
+        assert_eq!(error.to_string(), "kind: 'epic' is not a work item kind; use bug, task or incident");
+        let error = parse_state("open").err().ok_or("open is no state to set")?;
+        assert_eq!(error.to_string(), "state: 'open' is not a work item state; use new, active, resolved or closed");
+        let error = parse_severity("urgent").err().ok_or("urgent is no severity")?;
+        assert_eq!(error.to_string(), "severity: 'urgent' is not a severity; use critical, high, medium or low");
+        Ok(())
+    }
 }
