@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Marker, Parser, ScalarStyle};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Tag};
 use slipway_diagnostics::{Diagnostic, FileId, Position, Span};
 
-use crate::{Node, Scalar, Style, Value};
+use crate::{Literal, Node, Scalar, Style, Value};
 
 /// How deep sequences and mappings may nest in one file. Real pipelines nest under 15 levels;
 /// the limit keeps every recursive pass over the tree (expansion, validation, lowering, and
@@ -33,6 +33,11 @@ pub struct Options {
     /// indentation (`name: [` ... `]`), which strict YAML refuses and libyaml, and so GitHub,
     /// accepts. The line is read as if indented one space more; nothing else changes.
     pub flow_indentation: bool,
+    /// Check explicit tags as GitHub does instead of ignoring them: a core-schema tag (`!!str`,
+    /// `!!bool`, `!!int`, `!!float`, `!!null`, `!!seq`, `!!map`) must fit its value (`Y0007`; a
+    /// `!!str` scalar is then a string whatever it looks like), and any other tag is refused
+    /// (`Y0008`).
+    pub tags: bool,
 }
 
 /// Parses one YAML document. `file` is the id the text was registered under in the source map.
@@ -310,7 +315,7 @@ impl Builder {
                 // Keep the tree well-formed so later errors can still be found.
                 self.push(Node::null(self.span(start, end)));
             }
-            Event::Scalar(text, style, anchor, _tag) => {
+            Event::Scalar(text, style, anchor, tag) => {
                 if anchor != 0 && !self.options.anchors {
                     self.anchor_error(start, end, "anchors (`&name`) are not supported in Azure Pipelines YAML");
                 }
@@ -321,18 +326,33 @@ impl Builder {
                     ScalarStyle::Literal => Style::Literal,
                     ScalarStyle::Folded => Style::Folded,
                 };
-                let node = Node::scalar(Scalar { text: text.into_owned(), style }, self.span(start, end));
+                let mut node = Node::scalar(Scalar { text: text.into_owned(), style }, self.span(start, end));
+                if self.options.tags
+                    && let Some(tag) = tag
+                {
+                    self.scalar_tag(&tag, &mut node);
+                }
                 self.anchored(anchor, &node);
                 self.push(node);
             }
-            Event::SequenceStart(anchor, _tag) => {
+            Event::SequenceStart(anchor, tag) => {
+                if self.options.tags
+                    && let Some(tag) = tag
+                {
+                    self.collection_tag(&tag, "seq", start, end);
+                }
                 if anchor != 0 && !self.options.anchors {
                     self.anchor_error(start, end, "anchors (`&name`) are not supported in Azure Pipelines YAML");
                 }
                 self.stack.push(Open::Sequence { start, items: Vec::new(), anchor });
                 self.check_nesting(start, end);
             }
-            Event::MappingStart(anchor, _tag) => {
+            Event::MappingStart(anchor, tag) => {
+                if self.options.tags
+                    && let Some(tag) = tag
+                {
+                    self.collection_tag(&tag, "map", start, end);
+                }
                 if anchor != 0 && !self.options.anchors {
                     self.anchor_error(start, end, "anchors (`&name`) are not supported in Azure Pipelines YAML");
                 }
@@ -362,6 +382,60 @@ impl Builder {
                 }
             }
         }
+    }
+
+    /// Checks a scalar's explicit tag (with [`Options::tags`]); `!!str` makes it a string.
+    fn scalar_tag(&mut self, tag: &Tag, node: &mut Node) {
+        let name = format!("{}{}", tag.handle, tag.suffix);
+        let Some(scalar) = node.as_scalar() else { return };
+        let literal = scalar.literal();
+        let fits = match (tag.is_yaml_core_schema(), tag.suffix.as_str()) {
+            (true, "str") => {
+                if let Value::Scalar(scalar) = &mut node.value
+                    && scalar.style == Style::Plain
+                {
+                    scalar.style = Style::SingleQuoted;
+                }
+                return;
+            }
+            (true, "bool") => matches!(literal, Literal::Bool(_)),
+            (true, "null") => matches!(literal, Literal::Null),
+            (true, "float") => matches!(literal, Literal::Number(_)),
+            (true, "int") => matches!(literal, Literal::Number(n) if n.fract() == 0.0) && !scalar.text.contains('.'),
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::error("Y0008", format!("unexpected tag '{name}'"), Some(node.span))
+                        .with_hint("remove the tag; write the value as a string"),
+                );
+                return;
+            }
+        };
+        if !fits {
+            let (line, column) = (node.span.start.line, node.span.start.column);
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "Y0007",
+                    format!(
+                        "the value '{}' on line {line} and column {column} is invalid for the type '{name}'",
+                        scalar.text
+                    ),
+                    Some(node.span),
+                )
+                .with_hint("remove the tag, or give a value of that type"),
+            );
+        }
+    }
+
+    /// Checks a sequence's or mapping's explicit tag (with [`Options::tags`]).
+    fn collection_tag(&mut self, tag: &Tag, expected: &str, start: Position, end: Position) {
+        if tag.is_yaml_core_schema() && tag.suffix == expected {
+            return;
+        }
+        let span = self.span(start, end.max(Position::new(start.line, start.column + 1)));
+        self.diagnostics.push(
+            Diagnostic::error("Y0008", format!("unexpected tag '{}{}'", tag.handle, tag.suffix), Some(span))
+                .with_hint("remove the tag"),
+        );
     }
 
     /// Remembers an anchored node for the aliases after it (anchor ids start at 1).
@@ -600,7 +674,36 @@ mod tests {
     }
 
     fn github() -> Options {
-        Options { anchors: true, duplicate_keys: true, flow_indentation: true }
+        Options { anchors: true, duplicate_keys: true, flow_indentation: true, tags: true }
+    }
+
+    #[test]
+    fn tags_are_checked_when_asked() {
+        let text = "a: !!bool test\nb: !!int 12\nc: !!str 12\nd: !!timestamp 2022-10-26\ne: !!bool true\n";
+        let mut sources = SourceMap::new();
+        let file = sources.add("tags.yml", text);
+        let errors = load_with(text, file, github()).expect_err("two wrong tags");
+        insta::assert_snapshot!(render_all(&errors, &sources), @"
+        error[Y0007]: the value 'test' on line 1 and column 4 is invalid for the type 'tag:yaml.org,2002:bool'
+         --> tags.yml:1:4
+          |
+        1 | a: !!bool test
+          |    ^^^^^^^^^^^
+          = hint: remove the tag, or give a value of that type
+
+        error[Y0008]: unexpected tag 'tag:yaml.org,2002:timestamp'
+         --> tags.yml:4:4
+          |
+        4 | d: !!timestamp 2022-10-26
+          |    ^^^^^^^^^^^^^^^^^^^^^^
+          = hint: remove the tag; write the value as a string
+
+        2 errors and 0 warnings
+        ");
+        let fine = load_with("c: !!str 12\nn: !!null ~\n", FileId(0), github()).expect("fitting tags");
+        assert_eq!(fine.get("c").and_then(Node::as_scalar).map(Scalar::literal), Some(Literal::String("12")));
+        // Azure's rules are unchanged: tags are ignored.
+        assert!(load(text, FileId(0)).is_ok());
     }
 
     #[test]
