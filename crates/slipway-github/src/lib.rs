@@ -42,7 +42,7 @@ use crate::schema::Schema;
 
 /// The YAML rules GitHub Actions reads workflows with.
 const YAML: slipway_yaml::Options =
-    slipway_yaml::Options { anchors: true, duplicate_keys: true, flow_indentation: true };
+    slipway_yaml::Options { anchors: true, duplicate_keys: true, flow_indentation: true, tags: true };
 
 /// What checking a workflow found.
 #[derive(Debug)]

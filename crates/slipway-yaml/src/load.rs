@@ -389,7 +389,9 @@ impl Builder {
         let name = format!("{}{}", tag.handle, tag.suffix);
         let Some(scalar) = node.as_scalar() else { return };
         let literal = scalar.literal();
-        let fits = match (tag.is_yaml_core_schema(), tag.suffix.as_str()) {
+        // `!!bool` and the verbatim `!<tag:yaml.org,2002:bool>` alike.
+        let core = name.strip_prefix("tag:yaml.org,2002:");
+        let fits = match (core.is_some(), core.unwrap_or_default()) {
             (true, "str") => {
                 if let Value::Scalar(scalar) = &mut node.value
                     && scalar.style == Style::Plain
@@ -428,7 +430,7 @@ impl Builder {
 
     /// Checks a sequence's or mapping's explicit tag (with [`Options::tags`]).
     fn collection_tag(&mut self, tag: &Tag, expected: &str, start: Position, end: Position) {
-        if tag.is_yaml_core_schema() && tag.suffix == expected {
+        if format!("{}{}", tag.handle, tag.suffix).strip_prefix("tag:yaml.org,2002:") == Some(expected) {
             return;
         }
         let span = self.span(start, end.max(Position::new(start.line, start.column + 1)));
@@ -700,7 +702,8 @@ mod tests {
 
         2 errors and 0 warnings
         ");
-        let fine = load_with("c: !!str 12\nn: !!null ~\n", FileId(0), github()).expect("fitting tags");
+        let fine = load_with("c: !!str 12\nn: !!null ~\nv: !<tag:yaml.org,2002:bool> true\n", FileId(0), github())
+            .expect("fitting tags");
         assert_eq!(fine.get("c").and_then(Node::as_scalar).map(Scalar::literal), Some(Literal::String("12")));
         // Azure's rules are unchanged: tags are ignored.
         assert!(load(text, FileId(0)).is_ok());
