@@ -9,8 +9,9 @@
 //! content. What is checked:
 //!
 //! - YAML as GitHub reads it: one document; anchors and aliases accepted (since September 2025;
-//!   no merge keys); duplicate keys reported as GitHub reports them, case-insensitively; `on` a
-//!   string key (YAML 1.2, not 1.1's boolean).
+//!   no merge keys); duplicate keys reported as GitHub reports them, case-insensitively; explicit
+//!   tags checked; a flow list's `]` at its key's indentation accepted; `on` a string key (YAML
+//!   1.2, not 1.1's boolean).
 //! - The schema (module `schema`, interpreted by module `reader`): unknown keys with what was
 //!   expected, missing required keys, wrong types and values, and each `${{ }}` parsed by
 //!   `slipway-github-expr` against the contexts and functions its key allows, at its own column.
