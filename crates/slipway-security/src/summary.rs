@@ -173,7 +173,9 @@ fn text_at<'a>(value: &'a Json, pointer: &str) -> Option<&'a str> {
 fn suppressed(result: &Json) -> bool {
     let Some(suppressions) = result.get("suppressions").and_then(Json::as_array) else { return false };
     !suppressions.is_empty()
-        && suppressions.iter().all(|suppression| text_at(suppression, "/status").is_none_or(|status| status == "accepted"))
+        && suppressions
+            .iter()
+            .all(|suppression| text_at(suppression, "/status").is_none_or(|status| status == "accepted"))
 }
 
 fn sarif(path: &str, json: &Json) -> Result<Report, SummaryError> {
