@@ -26,15 +26,12 @@ use slipway_api::evidence::{
     SIGNATURE_PATH,
 };
 use slipway_engine::blobs::BlobStore;
-use slipway_store::{self as store, DeploymentId, NewWorkItemLink, RunId, UserRole, WorkItemFilter, WorkItemLinkKind};
+use slipway_store::{self as store, DeploymentId, NewWorkItemLink, RunId, UserRole};
 
 use crate::AppState;
 use crate::caller::Caller;
 use crate::error::ServiceError;
 
-/// How many of the newest work items are looked through for resolved and closed ones linked to
-/// the change (open ones are found by their links, however old).
-pub const WORK_ITEMS_LOOKED_AT: i64 = 500;
 /// The largest security report or SBOM attached; a larger one is named in `evidence.json` only.
 const MAX_ATTACHED_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -266,23 +263,6 @@ fn commits(
     EvidenceCommits { commits: listed, complete, note }
 }
 
-/// Whether a work item's link points at one of `targets` (a commit link may name a prefix).
-fn links_to(link: &store::WorkItemLink, targets: &[NewWorkItemLink]) -> bool {
-    targets.iter().any(|target| {
-        link.kind == target.kind
-            && if link.kind == WorkItemLinkKind::Commit {
-                let (short, long) = if link.target.len() <= target.target.len() {
-                    (&link.target, &target.target)
-                } else {
-                    (&target.target, &link.target)
-                };
-                short.len() >= 7 && long.to_ascii_lowercase().starts_with(&short.to_ascii_lowercase())
-            } else {
-                link.target == target.target
-            }
-    })
-}
-
 /// The work items linked to the run, its commits or its deployments (or attributed to one of
 /// them), oldest first, and how they were found.
 async fn work_items(
@@ -297,24 +277,13 @@ async fn work_items(
     targets.extend(deployments.iter().map(|found| NewWorkItemLink::deployment(found.id)));
     let mut found: BTreeMap<i64, store::WorkItem> = BTreeMap::new();
     for target in &targets {
-        for item in store.open_work_items_linked_to(target).await? {
-            found.insert(item.id.get(), item);
-        }
-    }
-    let filter = WorkItemFilter { limit: WORK_ITEMS_LOOKED_AT, ..WorkItemFilter::default() };
-    let ids: BTreeSet<DeploymentId> = deployments.iter().map(|found| found.id).collect();
-    for item in store.list_work_items(&filter).await? {
-        if found.contains_key(&item.id.get()) {
-            continue;
-        }
-        let attributed = item.deployment.is_some_and(|deployment| ids.contains(&deployment));
-        if attributed || store.work_item_links(item.id).await?.iter().any(|link| links_to(link, &targets)) {
+        for item in store.work_items_linked_to(target).await? {
             found.insert(item.id.get(), item);
         }
     }
     let note = format!(
-        "Work items linked to run {}, to the commits listed or to the deployments (or attributed to one): open ones \
-         wherever they are, resolved and closed ones among the newest {WORK_ITEMS_LOOKED_AT} work items.",
+        "Work items in every state linked to run {}, to the commits listed or to the deployments (or attributed to \
+         one).",
         run.id.get()
     );
     Ok((found.into_values().collect(), note))

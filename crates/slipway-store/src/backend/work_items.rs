@@ -625,9 +625,24 @@ pub(crate) async fn resolve_work_item(
 /// Implements [`crate::Store::open_work_items_linked_to`].
 pub(crate) async fn open_work_items_linked_to(
     pools: &DbPools,
-    _context: &Context,
+    context: &Context,
     link: &NewWorkItemLink,
 ) -> Result<Vec<WorkItem>> {
+    linked_to(pools, context, link, true).await
+}
+
+/// Implements [`crate::Store::work_items_linked_to`].
+pub(crate) async fn work_items_linked_to(
+    pools: &DbPools,
+    context: &Context,
+    link: &NewWorkItemLink,
+) -> Result<Vec<WorkItem>> {
+    linked_to(pools, context, link, false).await
+}
+
+/// The work items linked to (or about) `link`'s target: only those not done when `open`. A
+/// commit link of 7 or more digits names every commit it is a prefix of.
+async fn linked_to(pools: &DbPools, _context: &Context, link: &NewWorkItemLink, open: bool) -> Result<Vec<WorkItem>> {
     // Besides links, the columns an item is about: its deployment, environment and pipeline.
     let column = match link.kind {
         WorkItemLinkKind::Deployment => "CAST(w.deployment_id AS TEXT) = $2",
@@ -636,10 +651,12 @@ pub(crate) async fn open_work_items_linked_to(
         WorkItemLinkKind::Run | WorkItemLinkKind::Commit => "FALSE",
     };
     let sql = format!(
-        "SELECT {} FROM work_items w WHERE w.state NOT IN ('resolved', 'closed') AND ({column} OR EXISTS \
-         (SELECT 1 FROM work_item_links l WHERE l.work_item_id = w.id AND l.kind = $1 AND l.target = $2)) \
+        "SELECT {} FROM work_items w WHERE {} ({column} OR EXISTS \
+         (SELECT 1 FROM work_item_links l WHERE l.work_item_id = w.id AND l.kind = $1 AND (l.target = $2 OR \
+         (l.kind = 'commit' AND LENGTH(l.target) >= 7 AND LOWER($2) LIKE (LOWER(l.target) || '%'))))) \
          ORDER BY w.id",
-        work_item_columns_w!()
+        work_item_columns_w!(),
+        if open { "w.state NOT IN ('resolved', 'closed') AND" } else { "" }
     );
     sqlx::query(&sql)
         .bind(link.kind.as_str())

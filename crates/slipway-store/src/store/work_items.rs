@@ -133,12 +133,22 @@ impl Store {
     }
 
     /// The work items not done that are linked to this target, or are about it (a deployment's
-    /// incident by its `deployment`, an environment's or pipeline's by theirs), oldest first.
+    /// incident by its `deployment`, an environment's or pipeline's by theirs), oldest first. A
+    /// commit link of 7 or more hexadecimal digits links every commit it is a prefix of.
     ///
     /// # Errors
     /// When the database cannot be read.
     pub async fn open_work_items_linked_to(&self, link: &NewWorkItemLink) -> Result<Vec<WorkItem>> {
         dispatch!(self, work_items::open_work_items_linked_to(link))
+    }
+
+    /// The work items in every state that are linked to this target, or are about it (as
+    /// [`Store::open_work_items_linked_to`] finds them), oldest first.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn work_items_linked_to(&self, link: &NewWorkItemLink) -> Result<Vec<WorkItem>> {
+        dispatch!(self, work_items::work_items_linked_to(link))
     }
 
     /// Pipeline `pipeline`'s rules for the work items its runs open: the defaults until someone

@@ -366,3 +366,21 @@ fn security_thresholds_rank_sarif_levels_and_severities() {
     assert!(!SecurityThreshold::Low.reached_by("none"));
     assert!(!SecurityThreshold::Off.reached_by("critical"));
 }
+
+conformance! {
+    /// Items linked to a target are found in every state, and a commit link of 7 or more digits
+    /// links every commit it is a prefix of; the open-only query leaves resolved ones out.
+    async fn items_linked_to_a_target_in_every_state(test: TestStore) {
+        let commit = "0123456789abcdef0123456789abcdef01234567";
+        let by_prefix = test.store.create_work_item(&NewWorkItem::new(WorkItemKind::Task, "short link", "alice"), &[NewWorkItemLink::commit("0123456")]).await?;
+        let by_full = test.store.create_work_item(&NewWorkItem::new(WorkItemKind::Bug, "full link", "alice"), &[NewWorkItemLink::commit(commit)]).await?;
+        let too_short = test.store.create_work_item(&NewWorkItem::new(WorkItemKind::Task, "other commit", "alice"), &[NewWorkItemLink::commit("0123457")]).await?;
+        test.store.resolve_work_item(by_full.id, "fixed", "alice", &[]).await?;
+        let ids = |items: Vec<slipway_store::WorkItem>| items.into_iter().map(|item| item.id).collect::<Vec<_>>();
+        assert_eq!(ids(test.store.work_items_linked_to(&NewWorkItemLink::commit(commit)).await?), [by_prefix.id, by_full.id]);
+        assert_eq!(ids(test.store.open_work_items_linked_to(&NewWorkItemLink::commit(commit)).await?), [by_prefix.id]);
+        assert_eq!(ids(test.store.work_items_linked_to(&NewWorkItemLink::commit("0123457ffff")).await?), [too_short.id]);
+        assert!(test.store.work_items_linked_to(&NewWorkItemLink::run(RunId(5))).await?.is_empty());
+        Ok(())
+    }
+}
