@@ -21,6 +21,7 @@ pub mod feeds;
 pub mod flags;
 pub mod insights;
 pub mod notifications;
+pub mod oidc;
 pub mod pipelines;
 pub mod provenance;
 pub mod runs;
