@@ -1,11 +1,13 @@
 //! Sign-in with OpenID Connect: the configuration (`slipway serve --oidc-issuer ...`), the
 //! mapping of a claim's values (for example the `groups` an identity provider puts in its ID
-//! tokens) to Slipway's roles, and the provider's discovery document
-//! (`ISSUER/.well-known/openid-configuration`).
+//! tokens) to Slipway's roles, the provider's discovery document
+//! (`ISSUER/.well-known/openid-configuration`) and signing keys (its JWKS), and the checks of an ID
+//! token (signature, asymmetric algorithm, `iss`, `aud`/`azp`, `exp`, `nonce`), with the
+//! `jsonwebtoken` crate over `ring` (the TLS stack's own crypto).
 //!
 //! This is the first part of the feature: the web UI's authorization-code flow (the sign-in
-//! button, the callback, the ID token's checks) is not built yet, so nothing here is reachable
-//! from `slipway serve`.
+//! button, the callback exchanging the code, the user and session it opens) is not built yet, so
+//! nothing here is reachable from `slipway serve`.
 
 use std::time::Duration;
 
@@ -237,6 +239,134 @@ impl Discovery {
     }
 }
 
+/// The claims of a checked ID token that Slipway uses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdToken {
+    /// The subject: who signed in, as the provider knows them (stable).
+    pub subject: String,
+    /// A name to show: `preferred_username`, else `email`, else the subject.
+    pub name: String,
+    /// All the token's claims (for the role claim).
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The signing algorithms accepted for ID tokens: asymmetric ones only, so that the client's
+/// secret never stands in for the provider's key.
+const ALGORITHMS: [jsonwebtoken::Algorithm; 9] = [
+    jsonwebtoken::Algorithm::RS256,
+    jsonwebtoken::Algorithm::RS384,
+    jsonwebtoken::Algorithm::RS512,
+    jsonwebtoken::Algorithm::PS256,
+    jsonwebtoken::Algorithm::PS384,
+    jsonwebtoken::Algorithm::PS512,
+    jsonwebtoken::Algorithm::ES256,
+    jsonwebtoken::Algorithm::ES384,
+    jsonwebtoken::Algorithm::EdDSA,
+];
+
+impl OidcConfig {
+    /// Reads the provider's signing keys from the discovery document's `jwks_uri` (blocking).
+    ///
+    /// # Errors
+    /// When they cannot be read or are not a JSON Web Key Set.
+    pub fn fetch_keys(&self, discovery: &Discovery) -> Result<jsonwebtoken::jwk::JwkSet, OidcError> {
+        let failed = |detail: String| OidcError::Provider { issuer: self.issuer.clone(), detail };
+        let url = &discovery.jwks_uri;
+        let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(PROVIDER_TIMEOUT)).build().into();
+        let mut response = agent
+            .get(url)
+            .header("accept", "application/json")
+            .call()
+            .map_err(|error| failed(format!("could not be asked for its keys at {url}: {error}")))?;
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_DOCUMENT)
+            .read_to_string()
+            .map_err(|error| failed(format!("sent unreadable keys from {url}: {error}")))?;
+        serde_json::from_str(&text)
+            .map_err(|error| failed(format!("sent keys from {url} that are not a JSON Web Key Set: {error}")))
+    }
+
+    /// Checks an ID token: its signature against one of `keys` (by its `kid`, or the only key),
+    /// an asymmetric algorithm, `iss` equal to the issuer, `aud` containing the client ID (and
+    /// `azp` naming it when there are several audiences), `exp` not passed (a minute's leeway),
+    /// and `nonce` equal to the one sent with the sign-in.
+    ///
+    /// # Errors
+    /// A [`OidcError::Provider`] saying which check failed.
+    pub fn check_id_token(
+        &self,
+        token: &str,
+        keys: &jsonwebtoken::jwk::JwkSet,
+        nonce: &str,
+    ) -> Result<IdToken, OidcError> {
+        let failed = |detail: String| OidcError::Provider { issuer: self.issuer.clone(), detail };
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|error| failed(format!("sent an ID token that is not a JWT: {error}")))?;
+        if !ALGORITHMS.contains(&header.alg) {
+            return Err(failed(format!(
+                "signed the ID token with {:?}, which Slipway does not accept: configure the client to sign ID \
+                 tokens with RS256 or ES256",
+                header.alg
+            )));
+        }
+        let key = match &header.kid {
+            Some(kid) => keys.find(kid),
+            None if keys.keys.len() == 1 => keys.keys.first(),
+            None => None,
+        }
+        .ok_or_else(|| {
+            failed(format!(
+                "signed the ID token with a key (kid {}) that is not among its published keys",
+                header.kid.as_deref().unwrap_or("not given")
+            ))
+        })?;
+        let key = jsonwebtoken::DecodingKey::from_jwk(key)
+            .map_err(|error| failed(format!("publishes a key Slipway cannot use: {error}")))?;
+        let mut validation = jsonwebtoken::Validation::new(header.alg);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.client_id]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let claims = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &key, &validation)
+            .map_err(|error| failed(format!("sent an ID token that failed its checks: {error}")))?
+            .claims;
+        let several_audiences =
+            claims.get("aud").and_then(serde_json::Value::as_array).is_some_and(|aud| aud.len() > 1);
+        let azp = claims.get("azp").and_then(serde_json::Value::as_str);
+        if (several_audiences || azp.is_some()) && azp != Some(self.client_id.as_str()) {
+            return Err(failed(format!(
+                "sent an ID token for another party (azp {}), not for the client {}",
+                azp.unwrap_or("missing"),
+                self.client_id
+            )));
+        }
+        let given = claims.get("nonce").and_then(serde_json::Value::as_str).unwrap_or_default();
+        if !same(given, nonce) {
+            return Err(failed(
+                "sent an ID token whose nonce is not the one of this sign-in (a replayed or foreign token): sign in \
+                 again"
+                    .to_owned(),
+            ));
+        }
+        let text = |name: &str| claims.get(name).and_then(serde_json::Value::as_str).filter(|value| !value.is_empty());
+        let subject =
+            text("sub").map(str::to_owned).ok_or_else(|| failed("sent an ID token without a subject".into()))?;
+        let name = text("preferred_username").or_else(|| text("email")).unwrap_or(&subject).to_owned();
+        Ok(IdToken { subject, name, claims })
+    }
+}
+
+/// Whether `given` equals `expected`, compared in time that does not depend on where they differ;
+/// an empty `expected` matches nothing.
+fn same(given: &str, expected: &str) -> bool {
+    let (expected, given) = (expected.as_bytes(), given.as_bytes());
+    if expected.is_empty() || expected.len() != given.len() {
+        return false;
+    }
+    expected.iter().zip(given).fold(0_u8, |difference, (left, right)| difference | (left ^ right)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,5 +494,126 @@ mod tests {
             }
         });
         issuer
+    }
+
+    /// A P-256 key pair for signing test tokens, and its public key as a JWK set.
+    fn signing_key(kid: &str) -> Option<(jsonwebtoken::EncodingKey, jsonwebtoken::jwk::JwkSet)> {
+        use base64::Engine as _;
+        use ring::signature::KeyPair as _;
+        let random = ring::rand::SystemRandom::new();
+        let algorithm = &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+        let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(algorithm, &random).ok()?;
+        let pair = ring::signature::EcdsaKeyPair::from_pkcs8(algorithm, pkcs8.as_ref(), &random).ok()?;
+        let point = pair.public_key().as_ref();
+        let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let (x, y) = (encode(point.get(1..33)?), encode(point.get(33..65)?));
+        let set = serde_json::json!({ "keys": [{ "kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "x": x, "y": y }] });
+        Some((jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()), serde_json::from_value(set).ok()?))
+    }
+
+    fn sign(key: &jsonwebtoken::EncodingKey, kid: &str, claims: &serde_json::Value) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, key).unwrap_or_default()
+    }
+
+    fn test_config() -> OidcConfig {
+        OidcConfig {
+            issuer: "https://id.example.com".into(),
+            client_id: "slipway".into(),
+            client_secret: "secret".into(),
+            roles: mapping(),
+        }
+    }
+
+    fn good_claims() -> serde_json::Value {
+        let now = jsonwebtoken::get_current_timestamp();
+        serde_json::json!({
+            "iss": "https://id.example.com", "aud": "slipway", "sub": "u-42", "exp": now + 300, "iat": now,
+            "nonce": "n0nce", "preferred_username": "ada", "email": "ada@example.com", "groups": ["ops"],
+        })
+    }
+
+    fn with(mut claims: serde_json::Value, name: &str, value: serde_json::Value) -> serde_json::Value {
+        if let Some(map) = claims.as_object_mut() {
+            map.insert(name.to_owned(), value);
+        }
+        claims
+    }
+
+    #[test]
+    fn a_good_id_token_gives_the_subject_name_and_role() {
+        let Some((key, keys)) = signing_key("k1") else { panic!("ring could not make a P-256 key") };
+        let config = test_config();
+        let token = config.check_id_token(&sign(&key, "k1", &good_claims()), &keys, "n0nce");
+        let token = token.unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!((token.subject.as_str(), token.name.as_str()), ("u-42", "ada"));
+        assert_eq!(config.roles.role(&token.claims), Some(UserRole::Admin));
+        let no_username = good_claims().as_object().cloned().map(|mut map| {
+            map.remove("preferred_username");
+            serde_json::Value::Object(map)
+        });
+        let token = config.check_id_token(&sign(&key, "k1", &no_username.unwrap_or_default()), &keys, "n0nce");
+        assert_eq!(token.map(|token| token.name), Ok("ada@example.com".to_owned()));
+    }
+
+    #[test]
+    fn id_tokens_failing_a_check_are_refused_saying_which() {
+        let Some((key, keys)) = signing_key("k1") else { panic!("ring could not make a P-256 key") };
+        let Some((other_key, _)) = signing_key("k1") else { panic!("ring could not make a P-256 key") };
+        let config = test_config();
+        let refused = |token: String, nonce: &str| {
+            config.check_id_token(&token, &keys, nonce).err().map(|error| error.to_string()).unwrap_or_default()
+        };
+        let now = jsonwebtoken::get_current_timestamp();
+        let cases = [
+            (sign(&other_key, "k1", &good_claims()), "n0nce", "InvalidSignature"),
+            (sign(&key, "k2", &good_claims()), "n0nce", "kid k2) that is not among"),
+            (
+                sign(&key, "k1", &with(good_claims(), "iss", "https://evil.example.com".into())),
+                "n0nce",
+                "InvalidIssuer",
+            ),
+            (sign(&key, "k1", &with(good_claims(), "aud", "someone-else".into())), "n0nce", "InvalidAudience"),
+            (sign(&key, "k1", &with(good_claims(), "exp", (now - 3600).into())), "n0nce", "ExpiredSignature"),
+            (sign(&key, "k1", &good_claims()), "other", "nonce is not the one of this sign-in"),
+            (sign(&key, "k1", &good_claims()), "", "nonce is not the one of this sign-in"),
+            (
+                sign(&key, "k1", &with(good_claims(), "aud", serde_json::json!(["slipway", "x"]))),
+                "n0nce",
+                "azp missing",
+            ),
+            ("not.a.jwt".to_owned(), "n0nce", "not a JWT"),
+        ];
+        for (token, nonce, expected) in cases {
+            let message = refused(token, nonce);
+            assert!(message.contains(expected), "expected '{expected}' in: {message}");
+        }
+        let secret_signed = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &good_claims(),
+            &jsonwebtoken::EncodingKey::from_secret(b"secret"),
+        )
+        .unwrap_or_default();
+        assert!(refused(secret_signed, "n0nce").contains("does not accept"));
+    }
+
+    #[test]
+    fn keys_are_read_from_the_jwks_uri() {
+        let Some((_, keys)) = signing_key("k1") else { panic!("ring could not make a P-256 key") };
+        let published = serde_json::to_string(&keys).unwrap_or_default();
+        let url = serve(200, published);
+        let discovery = Discovery {
+            issuer: "https://id.example.com".into(),
+            authorization_endpoint: format!("{url}/auth"),
+            token_endpoint: format!("{url}/token"),
+            jwks_uri: format!("{url}/jwks"),
+            code_challenge_methods_supported: None,
+            id_token_signing_alg_values_supported: Vec::new(),
+        };
+        assert_eq!(test_config().fetch_keys(&discovery), Ok(keys));
+        let broken = Discovery { jwks_uri: serve(200, "[]".into()), ..discovery };
+        let error = test_config().fetch_keys(&broken).err().map(|error| error.to_string()).unwrap_or_default();
+        assert!(error.contains("not a JSON Web Key Set"), "{error}");
     }
 }
