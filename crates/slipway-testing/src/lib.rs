@@ -2,12 +2,14 @@
 //! PostgreSQL server for the tests of the store and of the server ([`postgres`]), and the rule
 //! that decides whether a test without what it needs is skipped or fails: [`postgres_or_skip`],
 //! and [`needed_or_skip`] for the rest (the corpus, `node`, Landlock, Chromium); an nginx of its own
-//! for services it fronts ([`nginx::nginx_or_skip`]); a Prometheus ([`prometheus::prometheus_or_skip`]); an OTLP/HTTP trace receiver
+//! for services it fronts ([`nginx::nginx_or_skip`]); an OpenID Connect provider
+//! ([`oidc::oidc_provider_or_skip`]); a Prometheus ([`prometheus::prometheus_or_skip`]); an OTLP/HTTP trace receiver
 //! ([`otlp::otlp_or_skip`]); the official schemas reports are checked against
 //! ([`schemas`]). Every such test
 //! has a `SLIPWAY_REQUIRE_*` switch; `.ci/run` sets them all, so CI never skips one.
 
 pub mod nginx;
+pub mod oidc;
 pub mod otlp;
 pub mod postgres;
 pub mod prometheus;

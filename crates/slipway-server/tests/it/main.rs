@@ -15,6 +15,7 @@ mod flags;
 mod hostile;
 mod metrics;
 mod notifications;
+mod oidc;
 mod openapi;
 mod runs;
 mod signed_in;
