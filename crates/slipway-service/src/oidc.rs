@@ -5,9 +5,11 @@
 //! token (signature, asymmetric algorithm, `iss`, `aud`/`azp`, `exp`, `nonce`), with the
 //! `jsonwebtoken` crate over `ring` (the TLS stack's own crypto).
 //!
-//! This is the first part of the feature: the web UI's authorization-code flow (the sign-in
-//! button, the callback exchanging the code, the user and session it opens) is not built yet, so
-//! nothing here is reachable from `slipway serve`.
+//! The authorization-code flow's steps are here too: the authorization request (random `state`,
+//! `nonce` and PKCE `S256` verifier) and the code's exchange at the token endpoint
+//! (`client_secret_basic`). The web UI's part (the sign-in button, the callback, the Slipway user
+//! and session it opens) and `slipway serve`'s flags are not built yet, so nothing here is
+//! reachable from a running server.
 
 use std::time::Duration;
 
@@ -367,6 +369,138 @@ fn same(given: &str, expected: &str) -> bool {
     expected.iter().zip(given).fold(0_u8, |difference, (left, right)| difference | (left ^ right)) == 0
 }
 
+/// A sign-in begun: where to send the browser, and what to keep (in a short-lived cookie) to
+/// check the provider's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthRequest {
+    /// The provider's authorization URL with the request's parameters.
+    pub url: String,
+    /// The `state` the provider sends back with the code.
+    pub state: String,
+    /// The `nonce` the ID token must carry.
+    pub nonce: String,
+    /// The PKCE verifier, sent with the code.
+    pub verifier: String,
+}
+
+/// Percent-encodes `text` for a URL's query or a form (all but RFC 3986's unreserved characters).
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The PKCE challenge of `verifier` (`S256`).
+#[must_use]
+pub fn pkce_challenge(verifier: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+/// What the token endpoint answers.
+#[derive(Debug, Deserialize)]
+struct TokenAnswer {
+    #[serde(default)]
+    id_token: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+impl OidcConfig {
+    /// Begins a sign-in: fresh random `state`, `nonce` and PKCE verifier, and the authorization
+    /// URL asking for `openid profile email` and the role claim's scope when it is not a standard
+    /// claim, coming back to `redirect_uri`.
+    ///
+    /// # Errors
+    /// When the system gives no randomness.
+    pub fn authorization_request(&self, discovery: &Discovery, redirect_uri: &str) -> Result<AuthRequest, OidcError> {
+        let random =
+            || slipway_engine::random_hex(32).map_err(|error| OidcError::Config(format!("no randomness: {error}")));
+        let (state, nonce, verifier) = (random()?, random()?, random()?);
+        let mut scope = "openid profile email".to_owned();
+        if !["sub", "email", "preferred_username", "name"].contains(&self.roles.claim.as_str()) {
+            scope.push(' ');
+            scope.push_str(&self.roles.claim);
+        }
+        let separator = if discovery.authorization_endpoint.contains('?') { '&' } else { '?' };
+        let url = format!(
+            "{}{separator}response_type=code&client_id={}&redirect_uri={}&scope={}&state={state}&nonce={nonce}&\
+             code_challenge={}&code_challenge_method=S256",
+            discovery.authorization_endpoint,
+            encode(&self.client_id),
+            encode(redirect_uri),
+            encode(&scope),
+            pkce_challenge(&verifier),
+        );
+        Ok(AuthRequest { url, state, nonce, verifier })
+    }
+
+    /// Exchanges an authorization `code` for the ID token at the token endpoint (blocking),
+    /// authenticating with the client's secret (`client_secret_basic`).
+    ///
+    /// # Errors
+    /// When the provider cannot be reached or refuses the code (its `error` and
+    /// `error_description` are in the message), or answers without an ID token.
+    pub fn exchange_code(
+        &self,
+        discovery: &Discovery,
+        code: &str,
+        verifier: &str,
+        redirect_uri: &str,
+    ) -> Result<String, OidcError> {
+        use base64::Engine as _;
+        let failed = |detail: String| OidcError::Provider { issuer: self.issuer.clone(), detail };
+        let url = &discovery.token_endpoint;
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            encode(&self.client_id),
+            encode(&self.client_secret)
+        ));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(PROVIDER_TIMEOUT))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent
+            .post(url)
+            .header("authorization", &format!("Basic {credentials}"))
+            .header("accept", "application/json")
+            .send_form([
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", verifier),
+            ])
+            .map_err(|error| failed(format!("could not be asked for the ID token at {url}: {error}")))?;
+        let status = response.status();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_DOCUMENT)
+            .read_to_string()
+            .map_err(|error| failed(format!("sent an unreadable answer from {url}: {error}")))?;
+        let answer = serde_json::from_str::<TokenAnswer>(&text)
+            .map_err(|error| failed(format!("answered {status} at {url} with something else than JSON: {error}")))?;
+        if let Some(error) = answer.error {
+            let description = answer.error_description.map(|text| format!(" ({text})")).unwrap_or_default();
+            return Err(failed(format!(
+                "refused the sign-in's code: {error}{description}; check the client ID and secret, and that \
+                 Slipway's callback URL is registered with the client"
+            )));
+        }
+        answer.id_token.ok_or_else(|| failed(format!("answered {status} at {url} without an ID token")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +519,15 @@ mod tests {
             serde_json::Value::Object(map) => map,
             _ => serde_json::Map::new(),
         }
+    }
+
+    #[test]
+    fn pkce_challenges_follow_rfc_7636() {
+        // RFC 7636, appendix B.
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[test]

@@ -55,6 +55,94 @@ impl Drop for TestOidcProvider {
     }
 }
 
+/// An answer of the provider: its status, `Location` and `Set-Cookie` values, and its body.
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    cookies: Vec<String>,
+    body: String,
+}
+
+/// One HTTP/1.1 request to 127.0.0.1:`port` (`Connection: close`).
+fn request(port: u16, method: &str, path: &str, cookies: &str, form: Option<&str>) -> Result<Answer, String> {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|error| error.to_string())?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let body = form.unwrap_or_default();
+    let content = if form.is_some() {
+        format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", body.len())
+    } else {
+        String::new()
+    };
+    let text = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookies}\r\n{content}Connection: close\r\n\r\n{body}"
+    );
+    stream.write_all(text.as_bytes()).map_err(|error| error.to_string())?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).map_err(|error| error.to_string())?;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|line| line.split(' ').nth(1)).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let (mut location, mut set_cookies) = (None, Vec::new());
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else { continue };
+        if name.eq_ignore_ascii_case("location") {
+            location = Some(value.trim().to_owned());
+        } else if name.eq_ignore_ascii_case("set-cookie")
+            && let Some(pair) = value.trim().split(';').next()
+        {
+            set_cookies.push(pair.to_owned());
+        }
+    }
+    Ok(Answer { status, location, cookies: set_cookies, body: body.to_owned() })
+}
+
+impl TestOidcProvider {
+    /// Does what a person's browser does after being sent to `authorization_url`: follows the
+    /// provider's redirects, signs in as `account` on the login page (any password), then gives
+    /// consent (or, when `consent` is false, aborts there), and answers the URL the provider
+    /// finally sends the browser to (the client's redirect URI with `code` and `state`, or
+    /// `error`).
+    ///
+    /// # Errors
+    /// When the provider answers something unexpected.
+    pub fn sign_in(&self, authorization_url: &str, account: &str, consent: bool) -> Result<String, String> {
+        let port = self.issuer.rsplit(':').next().and_then(|port| port.parse::<u16>().ok()).unwrap_or(0);
+        let mut jar: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+        let mut next = authorization_url.strip_prefix(&self.issuer).unwrap_or(authorization_url).to_owned();
+        let mut form: Option<String> = None;
+        for _ in 0..20 {
+            let cookies = jar.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ");
+            let method = if form.is_some() { "POST" } else { "GET" };
+            let answer = request(port, method, &next, &cookies, form.take().as_deref())?;
+            for pair in answer.cookies {
+                if let Some((name, value)) = pair.split_once('=') {
+                    jar.insert(name.trim().to_owned(), value.to_owned());
+                }
+            }
+            match (answer.status, answer.location) {
+                (300..=399, Some(location)) => match location.strip_prefix(&self.issuer) {
+                    Some(path) => next = path.to_owned(),
+                    None if location.starts_with('/') => next = location,
+                    None => return Ok(location),
+                },
+                (200, _) if next.starts_with("/interaction/") => {
+                    if answer.body.contains("name=\"login\"") {
+                        form = Some(format!("prompt=login&login={account}&password=any"));
+                    } else if consent {
+                        form = Some("prompt=consent".to_owned());
+                    } else {
+                        next = format!("{next}/abort");
+                    }
+                }
+                (status, _) => return Err(format!("the provider answered {status} to {next}: {}", answer.body)),
+            }
+        }
+        Err("the provider's sign-in did not end in 20 steps".into())
+    }
+}
+
 /// Where the npm package is installed.
 fn modules() -> PathBuf {
     if let Some(directory) = std::env::var_os("SLIPWAY_OIDC_PROVIDER_DIR").filter(|value| !value.is_empty()) {
