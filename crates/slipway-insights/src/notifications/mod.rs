@@ -72,6 +72,8 @@ impl NotifierConfig {
 pub struct Notifier {
     store: Store,
     config: NotifierConfig,
+    /// The HTTP client of every delivery (see [`send::http_agent`]).
+    http: ureq::Agent,
 }
 
 /// Notifications could not be queued or recorded.
@@ -128,7 +130,7 @@ impl Notifier {
     /// The notifier over `store`'s stream and subscriptions.
     #[must_use]
     pub fn new(store: Store, config: NotifierConfig) -> Self {
-        Self { store, config }
+        Self { http: send::http_agent(config.timeout), store, config }
     }
 
     /// Queues a delivery of every event stored since the last pass for each subscription that
@@ -202,7 +204,8 @@ impl Notifier {
         let subscription = due.subscription.name.clone();
         let kind = due.subscription.kind;
         let timeout = self.config.timeout;
-        let attempt = tokio::task::spawn_blocking(move || send::send(&due, timeout))
+        let http = self.http.clone();
+        let attempt = tokio::task::spawn_blocking(move || send::send(&due, &http, timeout))
             .await
             .unwrap_or_else(|error| Attempt::Retry(None, format!("the sender failed: {error}")));
         let record = match attempt {

@@ -78,16 +78,29 @@ pub fn parse_smtp_target(target: &str) -> Result<SmtpTarget, String> {
     Ok(SmtpTarget { host: host.trim_matches(['[', ']']).to_owned(), port, to, from })
 }
 
-/// Makes one attempt at `due` (blocking).
-pub(crate) fn send(due: &DueDelivery, timeout: Duration) -> Attempt {
+/// The HTTP client every delivery is sent with: built once per notifier (its TLS roots and
+/// connection pool are reused; building one per delivery cost more than the delivery on
+/// loopback), redirects not followed, every attempt bounded by `timeout`.
+pub(crate) fn http_agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(timeout))
+        .user_agent(concat!("slipway/", env!("CARGO_PKG_VERSION"), " (notifications)"))
+        .build()
+        .into()
+}
+
+/// Makes one attempt at `due` (blocking), HTTP targets with `agent`.
+pub(crate) fn send(due: &DueDelivery, agent: &ureq::Agent, timeout: Duration) -> Attempt {
     let attempt = match due.subscription.kind {
         NotificationKind::Slack => {
             let body = render::slack(&render::summarize(&due.document)).to_string();
-            post(&due.subscription.target, "application/json", body.into_bytes(), &[], timeout)
+            post(agent, &due.subscription.target, "application/json", body.into_bytes(), &[])
         }
         NotificationKind::Teams => {
             let body = render::teams(&render::summarize(&due.document)).to_string();
-            post(&due.subscription.target, "application/json", body.into_bytes(), &[], timeout)
+            post(agent, &due.subscription.target, "application/json", body.into_bytes(), &[])
         }
         NotificationKind::Webhook => {
             let body = due.document.to_string().into_bytes();
@@ -95,7 +108,7 @@ pub(crate) fn send(due: &DueDelivery, timeout: Duration) -> Attempt {
             if let Some(secret) = &due.secret {
                 headers.push((render::SIGNATURE_HEADER.to_owned(), render::signature(secret.as_bytes(), &body)));
             }
-            post(&due.subscription.target, STRUCTURED_CONTENT_TYPE, body, &headers, timeout)
+            post(agent, &due.subscription.target, STRUCTURED_CONTENT_TYPE, body, &headers)
         }
         NotificationKind::Email => mail(&due.subscription.target, &due.document, timeout),
     };
@@ -118,14 +131,7 @@ fn mask(attempt: Attempt, target: &str, secret: Option<&str>) -> Attempt {
     }
 }
 
-fn post(url: &str, content_type: &str, body: Vec<u8>, headers: &[(String, String)], timeout: Duration) -> Attempt {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(timeout))
-        .user_agent(concat!("slipway/", env!("CARGO_PKG_VERSION"), " (notifications)"))
-        .build()
-        .into();
+fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: Vec<u8>, headers: &[(String, String)]) -> Attempt {
     let mut request =
         ureq::http::Request::builder().method("POST").uri(url.trim()).header("content-type", content_type);
     for (name, value) in headers {
