@@ -19,7 +19,7 @@ fn outcome(server: &Server, command: &mut Command) -> (Option<i32>, String, Stri
 
 /// Runs a command and adds its transcript, under a title, to `transcripts`.
 fn record(transcripts: &mut Vec<String>, server: &Server, title: &str, command: &mut Command) {
-    transcripts.push(format!("$ {title}\n{}", server.transcript(command)));
+    server.record(transcripts, title, command, &[]);
 }
 
 /// A repository `repo/` in the server's scratch directory with the three fixture pipelines.

@@ -28,16 +28,12 @@ stages:
 ";
 
 fn record(transcripts: &mut Vec<String>, server: &Server, title: &str, command: &mut Command) {
-    let text = server.transcript(command);
-    let text = [(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "[when]"), (r"\b[0-9a-f]{8}\b", "[commit]")].iter().fold(
-        text,
-        |text, (pattern, replacement)| {
-            regex::Regex::new(pattern)
-                .map(|pattern| pattern.replace_all(&text, *replacement).into_owned())
-                .unwrap_or(text)
-        },
+    server.record(
+        transcripts,
+        title,
+        command,
+        &[(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "[when]"), (r"\b[0-9a-f]{8}\b", "[commit]")],
     );
-    transcripts.push(format!("$ {title}\n{text}"));
 }
 
 fn output(command: &mut Command) -> String {

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Server, make_repository, output};
+use crate::support::{Server, make_repository, output, status};
 
 const PIPELINE: &str = "\
 trigger: none
@@ -65,27 +65,14 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
 checksum = "49f1f14873335454500d59611f1cf4a4b0f786f9ac11f4312a78e4cf2566695b"
 "#;
 
-/// Runs `command`: its exit code and what it printed.
-fn status(command: &mut Command) -> (i32, String) {
-    let output = command.output().unwrap_or_else(|error| panic!("{error}"));
-    (
-        output.status.code().unwrap_or(-1),
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
-    )
-}
-
 /// A transcript for the snapshot, with what changes from run to run replaced.
 fn record(transcripts: &mut Vec<String>, server: &Server, title: &str, command: &mut Command) {
-    let text = server.transcript(command);
-    let text = [(r"\b[0-9a-f]{64}\b", "[sha256]"), (r"\(\d+ bytes\)", "([size] bytes)")].iter().fold(
-        text,
-        |text, (pattern, replacement)| {
-            regex::Regex::new(pattern)
-                .map(|pattern| pattern.replace_all(&text, *replacement).into_owned())
-                .unwrap_or(text)
-        },
+    server.record(
+        transcripts,
+        title,
+        command,
+        &[(r"\b[0-9a-f]{64}\b", "[sha256]"), (r"\(\d+ bytes\)", "([size] bytes)")],
     );
-    transcripts.push(format!("$ {title}\n{text}"));
 }
 
 /// Unpacks `archive` into `directory`.

@@ -26,7 +26,7 @@ const FLAGS: &str = r#"{
 const WRONG: &str = r#"{"flags": {"a": {"state": "ON", "variants": {"x": true}, "defaultVariant": "y"}}}"#;
 
 fn record(transcripts: &mut Vec<String>, server: &Server, title: &str, command: &mut Command) {
-    transcripts.push(format!("$ {title}\n{}", server.transcript(command)));
+    server.record(transcripts, title, command, &[]);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, make_repository, output};
+use crate::support::{Server, make_repository, output, status};
 
 const PIPELINE: &str = "\
 trigger: none
@@ -99,14 +99,6 @@ deny contains msg if {
 	msg := sprintf("artifact %s has no verified provenance", [artifact.name])
 }
 "#;
-
-fn status(command: &mut std::process::Command) -> (i32, String) {
-    let output = command.output().unwrap_or_else(|error| panic!("{error}"));
-    (
-        output.status.code().unwrap_or(-1),
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
-    )
-}
 
 /// `method` `url` with the admin's token: the status and the body's bytes.
 fn http(server: &Server, method: &str, path: &str) -> (u16, Vec<u8>) {

@@ -373,12 +373,31 @@ impl Server {
             (r"\b\d+m\d\ds\b", "[time]"),
             (r"\S*bash --noprofile --norc \S+", "bash --noprofile --norc [script]"),
         ];
-        replacements.iter().fold(text.to_owned(), |text, (pattern, replacement)| {
-            regex::Regex::new(pattern)
-                .map(|pattern| pattern.replace_all(&text, *replacement).into_owned())
-                .unwrap_or(text)
-        })
+        scrub(text, &replacements)
     }
+
+    /// Runs `command` and adds its transcript (as [`Server::transcript`] renders it, then with
+    /// `extra`'s patterns replaced), titled `$ title`, to `transcripts`.
+    pub fn record(&self, transcripts: &mut Vec<String>, title: &str, command: &mut Command, extra: &[(&str, &str)]) {
+        transcripts.push(format!("$ {title}\n{}", scrub(&self.transcript(command), extra)));
+    }
+}
+
+/// `text` with each pattern's matches replaced, in order.
+pub fn scrub(text: &str, replacements: &[(&str, &str)]) -> String {
+    replacements.iter().fold(text.to_owned(), |text, (pattern, replacement)| {
+        regex::Regex::new(pattern).map(|pattern| pattern.replace_all(&text, *replacement).into_owned()).unwrap_or(text)
+    })
+}
+
+/// Runs `command`: its exit code (-1 when a signal ended it) and what it printed, standard output
+/// then standard error.
+pub fn status(command: &mut Command) -> (i32, String) {
+    let output = command.output().unwrap_or_else(|error| panic!("{error}"));
+    (
+        output.status.code().unwrap_or(-1),
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
+    )
 }
 
 impl Drop for Server {

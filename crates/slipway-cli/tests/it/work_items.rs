@@ -7,11 +7,7 @@ use crate::support::{Server, output};
 
 /// Records a command's transcript with its times replaced.
 fn record(transcripts: &mut Vec<String>, server: &Server, title: &str, command: &mut Command) {
-    let text = server.transcript(command);
-    let text = regex::Regex::new(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
-        .map(|pattern| pattern.replace_all(&text, "[when]").into_owned())
-        .unwrap_or(text);
-    transcripts.push(format!("$ {title}\n{text}"));
+    server.record(transcripts, title, command, &[(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", "[when]")]);
 }
 
 #[test]
