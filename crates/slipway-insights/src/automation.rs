@@ -193,9 +193,8 @@ impl Automation {
     /// Whether `branch` is the pipeline's default branch: the one it names, or `main` or
     /// `master` when it names none (it follows the repository's HEAD, which is not read here).
     fn on_default_branch(branch: Option<&str>, default_branch: &str) -> bool {
-        let short = |name: &str| name.trim().strip_prefix("refs/heads/").unwrap_or(name.trim()).to_owned();
-        let Some(branch) = branch.map(short) else { return false };
-        match short(default_branch).as_str() {
+        let Some(branch) = branch.map(short_branch) else { return false };
+        match short_branch(default_branch) {
             "" => branch == "main" || branch == "master",
             named => branch == named,
         }
@@ -207,9 +206,8 @@ impl Automation {
         if rules.branches.is_empty() {
             return Self::on_default_branch(branch, default_branch);
         }
-        let short = |name: &str| name.trim().strip_prefix("refs/heads/").unwrap_or(name.trim()).to_owned();
-        let Some(branch) = branch.map(short) else { return false };
-        rules.branches.iter().any(|pattern| slipway_triggers::wildcard_match(&short(pattern), &branch))
+        let Some(branch) = branch.map(short_branch) else { return false };
+        rules.branches.iter().any(|pattern| slipway_triggers::wildcard_match(short_branch(pattern), branch))
     }
 
     async fn run_finished(&self, run: RunId, outcome: &str) -> Result<(), StoreError> {
@@ -249,8 +247,7 @@ impl Automation {
                 if self.already_linked(&NewWorkItemLink::run(run.id), &key).await? {
                     return Ok(());
                 }
-                let branch = run.branch.as_deref().unwrap_or_default();
-                let branch = branch.strip_prefix("refs/heads/").unwrap_or(branch);
+                let branch = short_branch(run.branch.as_deref().unwrap_or_default());
                 let what = if keys.is_empty() { "the run".to_owned() } else { keys.join(", ") };
                 let mut item =
                     NewWorkItem::new(WorkItemKind::Bug, format!("{} failed on {branch}: {what}", pipeline.name), ACTOR);
@@ -328,8 +325,7 @@ impl Automation {
             }
         }
         let prefix = format!("security:{}:", pipeline.id.0);
-        let branch = run.branch.as_deref().unwrap_or_default();
-        let branch = branch.strip_prefix("refs/heads/").unwrap_or(branch);
+        let branch = short_branch(run.branch.as_deref().unwrap_or_default());
         let mut links = vec![NewWorkItemLink::run(run.id), NewWorkItemLink::pipeline(pipeline.id)];
         links.extend(run.commit.as_deref().map(NewWorkItemLink::commit));
         for ((category, rule), findings) in &found {
@@ -412,8 +408,7 @@ impl Automation {
                     };
                     let commit =
                         run.commit.as_deref().map_or("its commit", |commit| commit.get(..12).unwrap_or(commit));
-                    let branch = run.branch.as_deref().unwrap_or_default();
-                    let branch = branch.strip_prefix("refs/heads/").unwrap_or(branch);
+                    let branch = short_branch(run.branch.as_deref().unwrap_or_default());
                     let resolution = format!("Resolved by {commit} ({syntax}{} on {branch}).", reference.id);
                     self.store.resolve_work_item(id, &resolution, ACTOR, &links).await?;
                 } else {
@@ -510,6 +505,12 @@ impl Automation {
         self.store.open_or_bump_work_item(&item, &comment, &[NewWorkItemLink::environment(&environment)]).await?;
         Ok(())
     }
+}
+
+/// A branch's short name: `refs/heads/` taken off, spaces trimmed.
+fn short_branch(name: &str) -> &str {
+    let name = name.trim();
+    name.strip_prefix("refs/heads/").unwrap_or(name)
 }
 
 /// The locations of `findings` (at most [`LOCATIONS_LISTED`]), one per line with the message.
