@@ -8,15 +8,16 @@
 //!   write cost alone);
 //! - each consumer alone, one after the other: the feeder (changes turned into CDEvents, reading
 //!   each run and pipeline back, and appended), the work-item automation (reading every event and
-//!   acting on the failures and recoveries), and notifications (a webhook subscription to every
+//!   acting on the failures and recoveries), notifications (a webhook subscription to every
 //!   event: a delivery queued per event, then each sent, signed, to a receiver on loopback and its
-//!   answer recorded);
+//!   answer recorded) and OTLP traces (each finished run's trace built from the store and sent
+//!   over OTLP/HTTP to a receiver on loopback);
 //! - every consumer on at once, as the server runs them (each its own loop, polling every 50 ms),
 //!   over a second store with the same runs: from the first poll until the feeder has made every
-//!   event, the automation has read them all and the receiver has taken every delivery;
+//!   event, the automation and the traces have read them all and the receiver has taken every
+//!   delivery;
 //!
-//! and prints events per second for each and the ratio to the baseline. The server's fourth
-//! consumer, OTLP traces (`slipway-service`), is not in this crate and not measured here.
+//! and prints events per second for each and the ratio to the baseline.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,6 +28,7 @@ use slipway_events::TaskResult;
 use slipway_insights::automation::Automation;
 use slipway_insights::notifications::{Notifier, NotifierConfig};
 use slipway_insights::stream::{FeedConfig, Feeder};
+use slipway_service::traces::{TRACES_CURSOR, TraceExporter, TracesConfig};
 use slipway_store::{
     EventOrigin, NewRun, NewStreamEvent, NewSubscription, NotificationKind, NotificationScope, PipelineSettings,
     QueueStatus, RetentionPolicy, SecretKey, Store, StoreOptions, SystemClock, Timestamp, TriggerKind,
@@ -43,7 +45,9 @@ async fn bench() -> Result<(), Error> {
     let store = recorded(&directory.join("alone"), runs).await?;
     let changes = runs * 3;
     println!("recorded {runs} runs ({changes} changes) in {:.1} s", recording.elapsed().as_secs_f64());
-    let (hook, received) = receiver().await?;
+    let (base, received, traced) = receiver().await?;
+    let hook = format!("{base}/hook");
+    let traces = TracesConfig::resolve(Some(&base), |_| None)?.ok_or("no traces configuration")?;
     subscribe(&store, &hook).await?;
 
     // Baseline: the same number of events, ready-made, appended in batches of 500.
@@ -88,6 +92,11 @@ async fn bench() -> Result<(), Error> {
     let sent = notifier.send_due().await?;
     let notifying = started.elapsed().as_secs_f64();
     let delivered = received.swap(0, Ordering::SeqCst);
+    let exporter = TraceExporter::new(store.clone(), &traces, "http://127.0.0.1:8080")?;
+    let started = Instant::now();
+    let exported = exporter.pass().await?;
+    let tracing_runs = started.elapsed().as_secs_f64();
+    let requests = traced.swap(0, Ordering::SeqCst);
 
     let rate = |count: usize, seconds: f64| count as f64 / seconds.max(1e-9);
     println!("baseline: {changes} ready-made events appended: {:.0} events/s", rate(changes, baseline));
@@ -107,7 +116,12 @@ async fn bench() -> Result<(), Error> {
         rate(queued, notifying),
         notifying / baseline
     );
-    let sequential = feeding + acting + notifying;
+    println!(
+        "OTLP traces: {fed} events read, {exported} runs' traces sent in {requests} requests: {:.0} events/s ({:.2}x the baseline's time)",
+        rate(fed, tracing_runs),
+        tracing_runs / baseline
+    );
+    let sequential = feeding + acting + notifying + tracing_runs;
     println!("one consumer after the other: {:.0} events/s", rate(fed, sequential));
     store.close().await;
 
@@ -122,12 +136,14 @@ async fn bench() -> Result<(), Error> {
     let consumers = tokio::spawn({
         let (automation, notifier) =
             (Automation::new(store.clone()), Notifier::new(store.clone(), NotifierConfig::default()));
+        let exporter = TraceExporter::new(store.clone(), &traces, "http://127.0.0.1:8080")?;
         let stopping = stopping.clone();
         async move {
             tokio::join!(
                 feeder.run(interval, stopping.clone()),
                 automation.run(interval, stopping.clone()),
-                notifier.run(interval, stopping)
+                notifier.run(interval, stopping.clone()),
+                exporter.run(interval, stopping)
             );
         }
     });
@@ -137,7 +153,13 @@ async fn bench() -> Result<(), Error> {
         made = store.latest_event_position().await?;
         read = store.event_cursor(slipway_insights::automation::AUTOMATION_CURSOR).await?.unwrap_or(0);
         let fed = store.changes_after(store.event_cursor("feeder").await?.unwrap_or(0), 1).await?.is_empty();
-        if fed && read >= made && made > 0 && received.load(Ordering::SeqCst) >= usize::try_from(made)? {
+        let traced_to = store.event_cursor(TRACES_CURSOR).await?.unwrap_or(0);
+        if fed
+            && read >= made
+            && traced_to >= made
+            && made > 0
+            && received.load(Ordering::SeqCst) >= usize::try_from(made)?
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -147,9 +169,10 @@ async fn bench() -> Result<(), Error> {
     consumers.await?;
     let made = usize::try_from(made)?;
     println!(
-        "every consumer on at once: {made} events made, {} read by the automation, {} notifications received: {:.0} events/s ({:.2}x the baseline's time, {:.2}x one after the other)",
+        "every consumer on at once: {made} events made, {} read by the automation, {} notifications received, {} trace requests: {:.0} events/s ({:.2}x the baseline's time, {:.2}x one after the other)",
         read,
         received.load(Ordering::SeqCst),
+        traced.load(Ordering::SeqCst),
         rate(made, together),
         together / baseline,
         together / sequential
@@ -186,20 +209,22 @@ async fn recorded(directory: &std::path::Path, runs: usize) -> Result<Store, Err
     Ok(store)
 }
 
-/// A webhook receiver on loopback that answers 200 to every POST: its URL and how many it took.
-async fn receiver() -> Result<(String, Arc<AtomicUsize>), Error> {
-    let received = Arc::new(AtomicUsize::new(0));
-    let counter = received.clone();
-    let app = axum::Router::new().route(
-        "/hook",
+/// A receiver on loopback that answers 200 to every webhook (`POST /hook`) and every OTLP
+/// export (`POST /v1/traces`, an empty `ExportTraceServiceResponse`): its base URL and how many
+/// of each it took.
+async fn receiver() -> Result<(String, Arc<AtomicUsize>, Arc<AtomicUsize>), Error> {
+    let (received, traced) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let counted = |counter: Arc<AtomicUsize>| {
         axum::routing::post(move || {
             let counter = counter.clone();
             async move {
                 counter.fetch_add(1, Ordering::SeqCst);
-                axum::http::StatusCode::OK
+                ([(axum::http::header::CONTENT_TYPE, "application/x-protobuf")], axum::http::StatusCode::OK)
             }
-        }),
-    );
+        })
+    };
+    let app =
+        axum::Router::new().route("/hook", counted(received.clone())).route("/v1/traces", counted(traced.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     tokio::spawn(async move {
@@ -207,7 +232,7 @@ async fn receiver() -> Result<(String, Arc<AtomicUsize>), Error> {
             eprintln!("the receiver stopped: {error}");
         }
     });
-    Ok((format!("http://{address}/hook"), received))
+    Ok((format!("http://{address}"), received, traced))
 }
 
 /// Subscribes a signed webhook at `url` to every event.
