@@ -8,7 +8,7 @@ use std::cell::{OnceCell, RefCell};
 use slipway_events::TaskResult;
 use slipway_expr::status::{JobStatus, Scope};
 use slipway_expr::{Object, Value};
-use slipway_plan::Condition;
+use slipway_plan::{Condition, ConditionExpression, ParameterValue};
 
 use crate::counters::Counters;
 use crate::variables::Variables;
@@ -44,6 +44,8 @@ pub struct Context<'a> {
     pub status: Status<'a>,
     /// `counter()` state, where counters are allowed (runtime variable expressions).
     pub counters: Option<&'a RefCell<Counters>>,
+    /// The run's parameters (GitHub's `inputs`).
+    pub parameters: &'a [ParameterValue],
 }
 
 fn job_status(result: TaskResult) -> JobStatus {
@@ -135,12 +137,33 @@ fn evaluate(expression: &slipway_expr::Expression, context: &Context<'_>) -> Res
     slipway_expr::evaluate(expression, &adapter).map_err(|error| error.to_string())
 }
 
-/// Evaluates a condition; `None` is the default, `succeeded()`.
+/// Evaluates a condition in its dialect's language; `None` is the default, `succeeded()`.
 pub fn condition(condition: Option<&Condition>, context: &Context<'_>) -> Result<bool, String> {
-    match condition {
+    match condition.map(|condition| &condition.expression) {
         None => Ok(default_condition(context.status)),
-        Some(condition) => evaluate(&condition.expression, context).map(|value| value.is_truthy()),
+        Some(ConditionExpression::Azure(expression)) => evaluate(expression, context).map(|value| value.is_truthy()),
+        Some(ConditionExpression::Github(expression)) => {
+            crate::github::condition(expression, &github_contexts(context))
+        }
     }
+}
+
+/// What a GitHub `if` of a stage, job or step sees of `context`: `github`, `vars`, `inputs`,
+/// `needs` (a job's dependencies) and the status its status functions look at.
+fn github_contexts(context: &Context<'_>) -> crate::github::Contexts {
+    use crate::github;
+    let status = match context.status {
+        Status::Step { job_status, canceled } => github::step_status(job_status, canceled),
+        Status::Dependencies { results, canceled } => github::dependencies_status(results, canceled),
+    };
+    let mut contexts = github::Contexts::new(status);
+    contexts.set("github", github::github_context(context.variables));
+    contexts.set("vars", github::vars_context(context.variables));
+    contexts.set("inputs", github::inputs_context(context.parameters));
+    if let Some(dependencies) = context.dependencies {
+        contexts.set("needs", github::needs_context(dependencies));
+    }
+    contexts
 }
 
 /// `succeeded()`: the default condition of every stage, job and step.

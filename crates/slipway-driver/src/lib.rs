@@ -4,7 +4,7 @@
 //! `--jobs` and `maxParallel`, selection, cancellation, output variables between jobs and
 //! stages); the [`driver::Driver`] over it turns its decisions into what both callers act on:
 //! events with durations, legs to start with their keys and display names, jobs that ended,
-//! warnings. Around them: [`variables`] and their scopes, runtime expressions ([`expr`]),
+//! warnings. Around them: [`variables`] and their scopes, runtime expressions ([`expr`]), GitHub Actions' contexts and `if` ([`github`]),
 //! `counter()` ([`counters`]), run numbers ([`numbering`]), the predefined variables of a run
 //! ([`predefined`]) and secret masking ([`mask`]). Nothing here does I/O or reads a clock: the
 //! runtime's threads and the server's store are the edges that do.
@@ -12,6 +12,7 @@
 pub mod counters;
 pub mod driver;
 pub mod expr;
+pub mod github;
 pub mod mask;
 pub mod numbering;
 pub mod predefined;

@@ -477,6 +477,7 @@ impl Scheduler {
                                 stage_dependencies: Some(stage_dependencies),
                                 status: Status::Dependencies { results, canceled: self.canceled },
                                 counters: Some(&self.counters),
+                                parameters: &self.plan.parameters,
                             };
                             match expr::runtime_value(source, &context) {
                                 Ok(value) => value,
@@ -659,6 +660,7 @@ impl Scheduler {
                     stage_dependencies: Some(&stage_dependencies),
                     status: Status::Dependencies { results: &results, canceled: self.canceled },
                     counters: None,
+                    parameters: &plan.parameters,
                 };
                 match expr::condition(stage.condition.as_ref(), &context) {
                     Ok(true) if self.gates.get(&index).is_some_and(|gate| *gate != Gate::Open) => {
@@ -794,6 +796,7 @@ impl Scheduler {
                     stage_dependencies: Some(&stage_dependencies),
                     status: Status::Dependencies { results: &results, canceled: self.canceled },
                     counters: None,
+                    parameters: &plan.parameters,
                 };
                 match expr::condition(job.condition.as_ref(), &context) {
                     Ok(true) => {
@@ -884,15 +887,24 @@ impl Scheduler {
                     progressed = true;
                 }
                 if node.legs.iter().all(|leg| matches!(leg.state, State::Done(_))) {
-                    let mut result = node
+                    // A failed leg that continues on error (the job's setting, or the leg's
+                    // own) counts as succeeded with issues.
+                    let result = node
                         .legs
                         .iter()
-                        .filter_map(|leg| leg.state.result())
+                        .enumerate()
+                        .filter_map(|(l, leg)| {
+                            let result = leg.state.result()?;
+                            let continues =
+                                job.legs.get(l).and_then(|leg| leg.continue_on_error).unwrap_or(job.continue_on_error);
+                            Some(if continues && result == TaskResult::Failed {
+                                TaskResult::SucceededWithIssues
+                            } else {
+                                result
+                            })
+                        })
                         .fold(None, TaskResult::merge)
                         .unwrap_or(TaskResult::Skipped);
-                    if job.continue_on_error && result == TaskResult::Failed {
-                        result = TaskResult::SucceededWithIssues;
-                    }
                     node.state = State::Done(result);
                     out.push(Decision::JobFinished { stage: stage_index, job: job_index, result, message: None });
                     progressed = true;
@@ -913,7 +925,7 @@ pub(crate) mod tests {
 
     pub(crate) fn cond(text: &str) -> Condition {
         let expression = slipway_expr::parse(text).unwrap_or_else(|error| panic!("{text}: {error}"));
-        Condition { source: text.to_owned(), expression, span: None }
+        Condition { source: text.to_owned(), expression: expression.into(), span: None }
     }
 
     #[expect(dead_code, reason = "kept beside the other plan builders for tests that need steps")]
@@ -1148,7 +1160,14 @@ pub(crate) mod tests {
         let mut rolling = job("ship", &[], vec![]);
         rolling.legs = ["vm1", "vm2", "vm3", "vm4"]
             .iter()
-            .map(|&n| Leg { name: Some(n.into()), display_name: None, variables: vec![], target: None })
+            .map(|&n| Leg {
+                name: Some(n.into()),
+                display_name: None,
+                variables: vec![],
+                target: None,
+                matrix: None,
+                continue_on_error: None,
+            })
             .collect();
         rolling.max_parallel = Some(1);
         rolling.stop_on_failure = true;
@@ -1194,6 +1213,8 @@ pub(crate) mod tests {
                 display_name: None,
                 variables: vec![("os".into(), name.into())],
                 target: None,
+                matrix: None,
+                continue_on_error: None,
             })
             .collect();
         matrix.max_parallel = Some(1);
@@ -1235,7 +1256,14 @@ pub(crate) mod tests {
         let mut matrix = job("B", &["A"], vec![]);
         matrix.legs = ["x", "y"]
             .iter()
-            .map(|&n| Leg { name: Some(n.into()), display_name: None, variables: vec![], target: None })
+            .map(|&n| Leg {
+                name: Some(n.into()),
+                display_name: None,
+                variables: vec![],
+                target: None,
+                matrix: None,
+                continue_on_error: None,
+            })
             .collect();
         matrix.max_parallel = Some(1);
         let p = plan(vec![stage(
@@ -1257,7 +1285,14 @@ pub(crate) mod tests {
     #[test]
     fn output_variables_flow_to_jobs_and_stages() {
         let mut matrix = job("M", &[], vec![]);
-        matrix.legs = vec![Leg { name: Some("linux".into()), display_name: None, variables: vec![], target: None }];
+        matrix.legs = vec![Leg {
+            name: Some("linux".into()),
+            display_name: None,
+            variables: vec![],
+            target: None,
+            matrix: None,
+            continue_on_error: None,
+        }];
         let mut b = job("B", &["A", "M"], vec![]);
         b.variables = vec![
             var("fromA", "$[ dependencies.A.outputs['setter.version'] ]"),
@@ -1295,6 +1330,8 @@ pub(crate) mod tests {
             display_name: None,
             variables: vec![("where".into(), "leg".into())],
             target: None,
+            matrix: None,
+            continue_on_error: None,
         }];
         let mut k = job("K", &[], vec![]);
         k.variables = vec![var("where", "job")];

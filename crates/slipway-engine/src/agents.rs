@@ -255,6 +255,7 @@ pub fn job_plan(plan: &Plan, leg: LegId) -> (Plan, LegRef) {
         resources: plan.resources.clone(),
         // A job does not need to know what its pipeline extends.
         extends: Vec::new(),
+        env: plan.env.clone(),
     };
     (cut, LegRef { stage: 0, job: 0, leg: leg.leg })
 }

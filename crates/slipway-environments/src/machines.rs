@@ -119,6 +119,8 @@ pub fn place(plan: &Plan, stage: usize, agents: &[Agent]) -> Placed {
                     ("Environment.ResourceType".to_owned(), "VirtualMachine".to_owned()),
                 ],
                 target: Some(LegTarget { agent: agent.name.clone(), pool: agent.pool.clone() }),
+                matrix: None,
+                continue_on_error: None,
             })
             .collect();
         match &deployment.strategy {

@@ -36,6 +36,9 @@ pub enum JobStatus {
     Failure,
     /// The run was cancelled.
     Cancelled,
+    /// For a job's own `if`: a job it needs was skipped and none failed, so that neither
+    /// `success()` nor `failure()` holds (GitHub skips such a job unless its `if` says otherwise).
+    Skipped,
 }
 
 /// What an expression is evaluated against: the named contexts and the host's functions.

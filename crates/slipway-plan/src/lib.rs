@@ -9,12 +9,14 @@
 //! stored and sent over the wire.
 
 mod demand;
+mod github;
 
 use serde::{Deserialize, Serialize};
 use slipway_diagnostics::Span;
 use slipway_expr::Expression;
 
 pub use demand::{Demand, DemandError};
+pub use github::GithubExpression;
 
 /// The version of the plan's JSON shape. Bumped on every incompatible change.
 pub const PLAN_VERSION: u32 = 1;
@@ -43,6 +45,10 @@ pub struct Plan {
     /// The templates the pipeline `extends:`, outermost first (for the required-template check).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extends: Vec<TemplateRef>,
+    /// Environment variables every step gets (GitHub's workflow-level `env`), in order; values
+    /// may hold expressions of the plan's dialect, evaluated when a step runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<(String, String)>,
 }
 
 /// The language a pipeline was written in.
@@ -172,8 +178,29 @@ pub struct Job {
     pub cancel_timeout_minutes: Option<u32>,
     /// Job outputs (GitHub's `outputs:`), name to expression text.
     pub outputs: Vec<(String, String)>,
+    /// Environment variables every step of the job gets (GitHub's job-level `env`), in order,
+    /// over the plan's; values may hold expressions, evaluated when a step runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<(String, String)>,
+    /// Runs of the same group that may not run at once (GitHub's `concurrency`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<Concurrency>,
+    /// The token permissions the job asks for (GitHub's `permissions`: scope to `read`,
+    /// `write` or `none`; `read-all`/`write-all` as one entry `*`), recorded with the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<(String, String)>,
     /// Where the job was declared.
     pub span: Option<Span>,
+}
+
+/// A concurrency group (GitHub's `concurrency`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Concurrency {
+    /// The group's name; may hold expressions, evaluated when the run or job starts.
+    pub group: String,
+    /// Whether a new run cancels the one in progress in the group (`true`, `false` or an
+    /// expression's text), instead of waiting for it.
+    pub cancel_in_progress: String,
 }
 
 /// The kind of a job.
@@ -272,6 +299,13 @@ pub struct Leg {
     /// deployment job deploys to (the server sets it when the stage is about to start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<LegTarget>,
+    /// The leg's matrix entry as a value (GitHub's `matrix` context), where the dialect has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<serde_json::Value>,
+    /// Whether a failure of this leg leaves the job succeeded with issues, where the leg says
+    /// so itself (GitHub's `continue-on-error` written with `matrix`); `None` follows the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continue_on_error: Option<bool>,
 }
 
 /// The agent a leg runs on.
@@ -332,9 +366,33 @@ pub struct Condition {
     /// The text as written after template expansion.
     pub source: String,
     /// The parsed expression.
-    pub expression: Expression,
+    pub expression: ConditionExpression,
     /// Where it was written.
     pub span: Option<Span>,
+}
+
+/// A condition's expression, in its dialect's language. It is stored as its source text
+/// (`{"source": ...}` for Azure's, `{"github": ...}` for GitHub's) and parsed again when read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ConditionExpression {
+    /// Azure Pipelines' expression language.
+    Azure(Expression),
+    /// GitHub Actions' expression language; GitHub's rules for an `if` apply (an expression
+    /// without a status function means `success() && (...)`).
+    Github(GithubExpression),
+}
+
+impl From<Expression> for ConditionExpression {
+    fn from(expression: Expression) -> Self {
+        Self::Azure(expression)
+    }
+}
+
+impl From<GithubExpression> for ConditionExpression {
+    fn from(expression: GithubExpression) -> Self {
+        Self::Github(expression)
+    }
 }
 
 /// One step of a job.
@@ -411,7 +469,24 @@ pub enum Action {
         /// Inputs, as written.
         inputs: Vec<(String, String)>,
     },
-    /// Another kind of step (`downloadBuild`, `getPackage`, `reviewApp`, GitHub `uses:`), kept as written.
+    /// A script run by a command line that names its file (GitHub's `run:` with its `shell`).
+    Run {
+        /// The shell as written (`bash`, `sh`, `python`, `pwsh`, a template), or the default's name.
+        shell: String,
+        /// The command line: `{0}` stands for the script file's path (`bash -e {0}`).
+        command: String,
+        /// The script text; may hold expressions of the plan's dialect, evaluated when it runs.
+        script: String,
+    },
+    /// An action (GitHub's `uses:`): `owner/repo@ref`, `owner/repo/path@ref`, `./path` or
+    /// `docker://image`, with its inputs (`with:`).
+    Uses {
+        /// The action's reference as written.
+        action: String,
+        /// Inputs, as written; values may hold expressions.
+        with: Vec<(String, String)>,
+    },
+    /// Another kind of step (`downloadBuild`, `getPackage`, `reviewApp`), kept as written.
     Other {
         /// The step's kind, its first key.
         kind: String,
@@ -449,6 +524,7 @@ impl Plan {
             stages,
             resources: Resources::default(),
             extends: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -482,7 +558,7 @@ impl Job {
             continue_on_error: false,
             variables: Vec::new(),
             kind: JobKind::Agent,
-            legs: vec![Leg { name: None, display_name: None, variables: Vec::new(), target: None }],
+            legs: vec![Leg::single()],
             max_parallel: None,
             stop_on_failure: false,
             fail_fast: false,
@@ -494,7 +570,25 @@ impl Job {
             timeout_minutes: None,
             cancel_timeout_minutes: None,
             outputs: Vec::new(),
+            env: Vec::new(),
+            concurrency: None,
+            permissions: Vec::new(),
             span: None,
+        }
+    }
+}
+
+impl Leg {
+    /// The one leg of a job without a strategy.
+    #[must_use]
+    pub fn single() -> Self {
+        Self {
+            name: None,
+            display_name: None,
+            variables: Vec::new(),
+            target: None,
+            matrix: None,
+            continue_on_error: None,
         }
     }
 }

@@ -131,6 +131,8 @@ fn default_display_name(step: &Step) -> String {
             Some(version) => format!("{name}@{version}"),
             None => name.clone(),
         },
+        Action::Run { script, .. } => format!("Run {}", script.lines().next().unwrap_or_default().trim()),
+        Action::Uses { action, .. } => format!("Run {action}"),
         Action::Other { kind, .. } => kind.clone(),
     }
 }
@@ -540,6 +542,7 @@ impl<'a> JobRunner<'a> {
             stage_dependencies: None,
             status: Status::Step { job_status: self.job_status_for_conditions(), canceled: self.canceled.is_some() },
             counters: None,
+            parameters: &self.request.plan.parameters,
         };
         match expr::condition(step.condition.as_ref(), &context) {
             Ok(true) => {}
@@ -657,6 +660,9 @@ impl<'a> JobRunner<'a> {
             }
             Action::Task { name, version, inputs } => {
                 self.task(step, number, name, version.as_deref(), inputs, output_prefix)
+            }
+            Action::Run { .. } | Action::Uses { .. } => {
+                self.fail(number, "GitHub Actions steps (`run:` with a shell, `uses:`) cannot run yet")
             }
             Action::Other { kind, .. } => self.fail(number, &format!("'{kind}' steps cannot run locally")),
         }

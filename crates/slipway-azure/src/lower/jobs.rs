@@ -79,6 +79,9 @@ impl Lowerer {
             timeout_minutes: setting("timeoutInMinutes").and_then(minutes),
             cancel_timeout_minutes: setting("cancelTimeoutInMinutes").and_then(minutes),
             outputs: Vec::new(),
+            env: Vec::new(),
+            concurrency: None,
+            permissions: Vec::new(),
             span: Some(node.span),
         }
     }
@@ -237,7 +240,7 @@ fn environment(node: &Node) -> Option<Environment> {
 
 /// The single leg of a job without a strategy.
 fn plain_leg() -> Leg {
-    Leg { name: None, display_name: None, variables: Vec::new(), target: None }
+    Leg { name: None, display_name: None, variables: Vec::new(), target: None, matrix: None, continue_on_error: None }
 }
 
 /// Legs from a matrix or a `parallel` count, and the `maxParallel` limit.
@@ -263,6 +266,8 @@ fn legs(
                         .filter_map(|(key, value)| Some((scalar_text(key)?.to_owned(), to_text(value))))
                         .collect(),
                     target: None,
+                    matrix: None,
+                    continue_on_error: None,
                 })
             })
             .collect();
@@ -281,6 +286,8 @@ fn legs(
                     ("System.TotalJobsInPhase".to_owned(), total.clone()),
                 ],
                 target: None,
+                matrix: None,
+                continue_on_error: None,
             })
             .collect();
         return (legs, None);

@@ -115,6 +115,7 @@ impl Lowerer {
             stages,
             resources: resources(root.get("resources")),
             extends: Vec::new(),
+            env: Vec::new(),
         })
     }
 
@@ -153,7 +154,9 @@ impl Lowerer {
             return None;
         }
         match parse(source) {
-            Ok(expression) => Some(Condition { source: source.to_owned(), expression, span: Some(node.span) }),
+            Ok(expression) => {
+                Some(Condition { source: source.to_owned(), expression: expression.into(), span: Some(node.span) })
+            }
             Err(problem) => {
                 self.diagnostics.push(Diagnostic::error(
                     "V0007",

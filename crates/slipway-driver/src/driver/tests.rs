@@ -121,8 +121,22 @@ fn a_gated_stage_rebuilt_after_a_restart_waits_again_unless_it_started_or_ended(
 fn skipped_jobs_end_without_starting_and_matrix_legs_report_their_own_end() {
     let mut matrix = job("test", &[], Vec::new());
     matrix.legs = vec![
-        Leg { name: Some("linux".into()), display_name: None, variables: Vec::new(), target: None },
-        Leg { name: Some("mac".into()), display_name: Some("On a Mac".into()), variables: Vec::new(), target: None },
+        Leg {
+            name: Some("linux".into()),
+            display_name: None,
+            variables: Vec::new(),
+            target: None,
+            matrix: None,
+            continue_on_error: None,
+        },
+        Leg {
+            name: Some("mac".into()),
+            display_name: Some("On a Mac".into()),
+            variables: Vec::new(),
+            target: None,
+            matrix: None,
+            continue_on_error: None,
+        },
     ];
     let mut never = job("never", &["test"], Vec::new());
     never.condition = Some(crate::scheduler::tests::cond("failed()"));

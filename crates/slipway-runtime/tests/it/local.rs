@@ -14,7 +14,7 @@ use slipway_runtime::{CancelToken, LocalExecutor, RunOptions, execute};
 
 fn cond(text: &str) -> Option<Condition> {
     let expression = slipway_expr::parse(text).unwrap_or_else(|error| panic!("{text}: {error}"));
-    Some(Condition { source: text.to_owned(), expression, span: None })
+    Some(Condition { source: text.to_owned(), expression: expression.into(), span: None })
 }
 
 fn script(text: &str) -> Step {
