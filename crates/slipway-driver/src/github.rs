@@ -10,6 +10,11 @@ use slipway_plan::{GithubExpression, ParameterValue};
 
 use crate::variables::Variables;
 
+/// The variable that carries a GitHub job's dependencies to where its steps run, as the
+/// driver's JSON (`{ "build": { "result": "Succeeded", "outputs": { ... } } }`); read it with
+/// [`needs_context`].
+pub const NEEDS_VARIABLE: &str = "GitHub.Needs";
+
 /// A job's or run's result as GitHub names it in `needs.<job>.result` and `job.status`.
 #[must_use]
 pub fn result_name(result: TaskResult) -> &'static str {

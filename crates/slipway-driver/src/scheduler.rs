@@ -555,7 +555,9 @@ impl Scheduler {
             .get(leg.stage)
             .and_then(|stage| stage.jobs.get(leg.job))
             .and_then(|job| job.legs.get(leg.leg))
-            .and_then(|leg| leg.name.clone());
+            .and_then(|leg| leg.name.clone())
+            // GitHub's job outputs are the job's, whichever leg set them last.
+            .filter(|_| plan.dialect != slipway_plan::Dialect::GithubActions);
         for (key, value) in outputs {
             let key = match &leg_name {
                 Some(prefix) => format!("{prefix}.{key}"),
@@ -811,6 +813,11 @@ impl Scheduler {
                             &mut warnings,
                         );
                         self.warnings.extend(warnings);
+                        if plan.dialect == slipway_plan::Dialect::GithubActions {
+                            // GitHub's `needs` context, for the job's steps wherever they run.
+                            variables
+                                .force(Variable::readonly(crate::github::NEEDS_VARIABLE, dependencies.to_string()));
+                        }
                         let canceled = self.canceled;
                         let node = &mut self.stages[s].jobs[j];
                         node.variables = Some(variables);
@@ -1422,5 +1429,52 @@ pub(crate) mod tests {
             Scheduler::new(Arc::new(p), Variables::new(), &Selection::default(), 1),
             Err(ScheduleError::Cycle { .. })
         ));
+    }
+
+    fn github_if(text: &str) -> Condition {
+        let expression = slipway_plan::GithubExpression::parse(text).unwrap_or_else(|error| panic!("{text}: {error}"));
+        Condition { source: text.to_owned(), expression: expression.into(), span: None }
+    }
+
+    #[test]
+    fn github_jobs_follow_githubs_if_and_see_their_needs() {
+        let mut matrix = job("build", &[], vec![]);
+        matrix.legs = ["a", "b"]
+            .iter()
+            .map(|&name| Leg {
+                name: Some(name.into()),
+                matrix: Some(serde_json::json!({ "os": name })),
+                ..Leg::single()
+            })
+            .collect();
+        let lint = job("lint", &[], vec![]);
+        let mut docs = job("docs", &["lint"], vec![]);
+        docs.condition = Some(github_if("github.ref == 'refs/heads/nowhere'"));
+        let after_docs = job("after-docs", &["docs"], vec![]);
+        let mut always = job("report", &["docs", "build"], vec![]);
+        always.condition = Some(github_if("always() && needs.build.outputs.version == '2'"));
+        let mut on_failure = job("on-failure", &["lint"], vec![]);
+        on_failure.condition = Some(github_if("failure()"));
+        let mut p = plan(vec![stage("__default", &[], vec![matrix, lint, docs, after_docs, always, on_failure])]);
+        p.dialect = Dialect::GithubActions;
+        let trace = drive(p, &Selection::default(), 4, None, &|name| match name {
+            "__default.build.a" => (TaskResult::Succeeded, vec![("version".into(), "1".into())]),
+            "__default.build.b" => (TaskResult::Succeeded, vec![("version".into(), "2".into())]),
+            _ => ok(name),
+        });
+        let lines = &trace.lines;
+        assert!(lines.contains(&"job __default.docs Skipped".to_owned()), "{lines:?}");
+        assert!(lines.contains(&"job __default.after-docs Skipped".to_owned()), "a skipped need skips: {lines:?}");
+        assert!(lines.contains(&"job __default.on-failure Skipped".to_owned()), "{lines:?}");
+        assert!(lines.contains(&"start __default.report".to_owned()), "{lines:?}");
+        let needs = trace
+            .variables
+            .iter()
+            .find(|(name, _)| name == "__default.report")
+            .and_then(|(_, variables)| variables.value(crate::github::NEEDS_VARIABLE).map(str::to_owned))
+            .expect("the needs variable");
+        let needs: serde_json::Value = serde_json::from_str(&needs).expect("JSON");
+        assert_eq!(needs["build"]["outputs"]["version"], "2", "the last leg's output, unprefixed");
+        assert_eq!(needs["docs"]["result"], "Skipped");
     }
 }
