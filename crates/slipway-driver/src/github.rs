@@ -145,6 +145,9 @@ pub fn step_status(job_status: TaskResult, canceled: bool) -> JobStatus {
     }
 }
 
+/// `hashFiles(patterns...)` over a workspace: the digest of the matching files, or a message.
+pub type HashFiles = Box<dyn Fn(&[String]) -> Result<String, String>>;
+
 /// Named contexts and a status: what a GitHub expression is evaluated against.
 pub struct Contexts {
     /// The contexts by name (`github`, `needs`, `matrix`, ...), matched without regard to case.
@@ -152,7 +155,7 @@ pub struct Contexts {
     /// What `success()`, `failure()` and `cancelled()` look at.
     pub status: JobStatus,
     /// `hashFiles`, where there is a workspace to hash files in.
-    pub hash_files: Option<Box<dyn Fn(&[String]) -> Result<String, String>>>,
+    pub hash_files: Option<HashFiles>,
 }
 
 impl Contexts {
