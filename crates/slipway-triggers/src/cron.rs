@@ -12,6 +12,16 @@
 //! `5-59/15`, a reversed range `5-1` is read as `1-5` (reported as a warning), and a time must match
 //! the day of month *and* the day of week (not either, as in Vixie cron). A step of `0`, which
 //! NCrontab silently reads as `1`, is an error here.
+//!
+//! [`CronSchedule::parse_github`] reads the same five fields as GitHub Actions reads `on.schedule`
+//! (*Events that trigger workflows*, `schedule`: "POSIX cron syntax", UTC, minute 0–59, hour
+//! 0–23, day of month 1–31, month 1–12 or `JAN`–`DEC`, day of week 0–6 or `SUN`–`SAT`; "GitHub
+//! Actions does not support the non-standard syntax `@yearly`, `@monthly`, `@weekly`, `@daily`,
+//! `@hourly`, and `@reboot`"). Where it differs from Azure's reading: names are the three-letter
+//! ones only (as GitHub's workflow parser accepts them), `7` is also Sunday (as the workflow
+//! checker of `slipway-github` and Vixie cron accept it), a reversed range is an error (GitHub's
+//! parser refuses it), and when both the day of month and the day of week are restricted (neither
+//! starts with `*`) a day matching *either* fires, as POSIX `crontab` specifies.
 
 use std::fmt;
 
@@ -86,6 +96,26 @@ impl CronField {
         }
     }
 
+    /// The range as a dialect reads it: POSIX `crontab` also takes 7 for Sunday.
+    fn range_in(self, dialect: Dialect) -> (u32, u32) {
+        match (self, dialect) {
+            (Self::DaysOfWeek, Dialect::Posix) => (0, 7),
+            _ => self.range(),
+        }
+    }
+
+    fn accepted_in(self, dialect: Dialect) -> String {
+        match (self, dialect) {
+            (_, Dialect::Azure) => self.accepted(),
+            (Self::Months, Dialect::Posix) => "1 through 12 or JAN through DEC".to_owned(),
+            (Self::DaysOfWeek, Dialect::Posix) => "0 through 6 (0 is Sunday) or SUN through SAT".to_owned(),
+            (_, Dialect::Posix) => {
+                let (min, max) = self.range();
+                format!("{min} through {max}")
+            }
+        }
+    }
+
     fn names(self) -> Option<&'static [&'static str]> {
         match self {
             Self::Months => Some(&MONTH_NAMES),
@@ -146,7 +176,18 @@ pub struct CronSchedule {
     days: u64,
     months: u64,
     days_of_week: u64,
+    /// POSIX: both day fields are restricted, so a day matching either fires.
+    either_day: bool,
     warnings: Vec<CronWarning>,
+}
+
+/// Whose reading of the five fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dialect {
+    /// Azure Pipelines (NCrontab).
+    Azure,
+    /// GitHub Actions (POSIX `crontab`).
+    Posix,
 }
 
 /// A token of the expression and the character offset it starts at.
@@ -198,6 +239,20 @@ impl CronSchedule {
     ///
     /// A [`CronError`] naming the field and the offending text, with its character offset.
     pub fn parse(expression: &str) -> Result<Self, CronError> {
+        Self::parse_in(expression, Dialect::Azure)
+    }
+
+    /// Parses a five-field cron expression as GitHub Actions reads `on.schedule[].cron` (see the
+    /// module's documentation for how that differs from [`CronSchedule::parse`]).
+    ///
+    /// # Errors
+    ///
+    /// A [`CronError`] naming the field and the offending text, with its character offset.
+    pub fn parse_github(expression: &str) -> Result<Self, CronError> {
+        Self::parse_in(expression, Dialect::Posix)
+    }
+
+    fn parse_in(expression: &str, dialect: Dialect) -> Result<Self, CronError> {
         let parts = tokens(expression, 0, None);
         if parts.is_empty() {
             return Err(CronError {
@@ -229,10 +284,15 @@ impl CronSchedule {
         let mut warnings = Vec::new();
         let mut masks = [0_u64; 5];
         for ((part, field), mask) in parts.iter().zip(FIELDS).zip(masks.iter_mut()) {
-            *mask = parse_field(*part, field, &mut warnings)?;
+            *mask = parse_field(*part, field, dialect, &mut warnings)?;
         }
-        let [minutes, hours, days, months, days_of_week] = masks;
-        Ok(Self { minutes, hours, days, months, days_of_week, warnings })
+        let [minutes, hours, days, months, mut days_of_week] = masks;
+        if has(days_of_week, 7) {
+            days_of_week = (days_of_week & !(1 << 7)) | 1;
+        }
+        let restricted = |part: &Token<'_>| !part.text.starts_with('*');
+        let either_day = dialect == Dialect::Posix && restricted(&parts[2]) && restricted(&parts[4]);
+        Ok(Self { minutes, hours, days, months, days_of_week, either_day, warnings })
     }
 
     /// Things accepted that probably do not mean what was intended (a reversed range).
@@ -251,13 +311,17 @@ impl CronSchedule {
     }
 
     fn matches_date(&self, date: Date) -> bool {
-        has(self.days, u32::from(date.day()))
-            && has(self.months, u32::from(u8::from(date.month())))
-            && has(self.days_of_week, u32::from(date.weekday().number_days_from_sunday()))
+        let day = has(self.days, u32::from(date.day()));
+        let weekday = has(self.days_of_week, u32::from(date.weekday().number_days_from_sunday()));
+        has(self.months, u32::from(u8::from(date.month())))
+            && if self.either_day { day || weekday } else { day && weekday }
     }
 
     /// Whether some day of the calendar matches the day and month fields (`0 0 30 2 *` never fires).
     fn can_fire(&self) -> bool {
+        if self.either_day && self.days_of_week != 0 {
+            return self.months != 0;
+        }
         (1..=12_u32).any(|month| has(self.months, month) && (1..=max_days(month)).any(|day| has(self.days, day)))
     }
 
@@ -362,10 +426,15 @@ fn days_in_month(year: i32, month: u32) -> u32 {
     if month == 2 && !leap { 28 } else { max_days(month) }
 }
 
-fn parse_field(part: Token<'_>, field: CronField, warnings: &mut Vec<CronWarning>) -> Result<u64, CronError> {
+fn parse_field(
+    part: Token<'_>,
+    field: CronField,
+    dialect: Dialect,
+    warnings: &mut Vec<CronWarning>,
+) -> Result<u64, CronError> {
     let mut mask = 0;
     for item in tokens(part.text, part.offset, Some(',')) {
-        mask |= parse_item(item, field, warnings)?;
+        mask |= parse_item(item, field, dialect, warnings)?;
     }
     Ok(mask)
 }
@@ -380,11 +449,16 @@ fn error(field: CronField, token: Token<'_>, problem: String, advice: &str) -> C
     }
 }
 
-fn parse_item(item: Token<'_>, field: CronField, warnings: &mut Vec<CronWarning>) -> Result<u64, CronError> {
+fn parse_item(
+    item: Token<'_>,
+    field: CronField,
+    dialect: Dialect,
+    warnings: &mut Vec<CronWarning>,
+) -> Result<u64, CronError> {
     if item.text.is_empty() {
         return Err(error(field, item, "an empty value".to_owned(), "remove the stray comma"));
     }
-    let (min, max) = field.range();
+    let (min, max) = field.range_in(dialect);
     let (range_text, step) = match item.text.split_once('/') {
         Some((range_text, step_text)) => {
             let step_offset = item.offset + range_text.chars().count() + 1;
@@ -425,8 +499,16 @@ fn parse_item(item: Token<'_>, field: CronField, warnings: &mut Vec<CronWarning>
         }
         let from_token = Token { text: from, offset: range_text.offset };
         let to_token = Token { text: to, offset: range_text.offset + from.chars().count() + 1 };
-        let first = value(from_token, field)?;
-        let last = value(to_token, field)?;
+        let first = value(from_token, field, dialect)?;
+        let last = value(to_token, field, dialect)?;
+        if first > last && dialect == Dialect::Posix {
+            return Err(error(
+                field,
+                range_text,
+                format!("`{}` is a range that ends before it starts", range_text.text),
+                "ranges do not wrap around: list the values instead (as in `SUN,THU-SAT`)",
+            ));
+        }
         if first > last {
             warnings.push(CronWarning {
                 message: format!(
@@ -443,7 +525,7 @@ fn parse_item(item: Token<'_>, field: CronField, warnings: &mut Vec<CronWarning>
             (first, last)
         }
     } else {
-        let single = value(range_text, field)?;
+        let single = value(range_text, field, dialect)?;
         // NCrontab: `5/15` runs from 5 to the end of the field's range.
         if step.is_some() { (single, max) } else { (single, single) }
     };
@@ -467,9 +549,9 @@ fn number(text: &str) -> Option<u32> {
     Some(text.parse::<u32>().unwrap_or(u32::MAX))
 }
 
-fn value(token: Token<'_>, field: CronField) -> Result<u32, CronError> {
-    let (min, max) = field.range();
-    let advice = format!("use {}", field.accepted());
+fn value(token: Token<'_>, field: CronField, dialect: Dialect) -> Result<u32, CronError> {
+    let (min, max) = field.range_in(dialect);
+    let advice = format!("use {}", field.accepted_in(dialect));
     if let Some(number) = number(token.text) {
         if number < min || number > max {
             return Err(error(field, token, format!("`{}` is out of range", token.text), &advice));
@@ -477,9 +559,13 @@ fn value(token: Token<'_>, field: CronField) -> Result<u32, CronError> {
         return Ok(number);
     }
     let lower = token.text.to_lowercase();
+    let known = |name: &&str| match dialect {
+        Dialect::Azure => name.starts_with(&lower),
+        Dialect::Posix => name.get(..3) == Some(lower.as_str()),
+    };
     if let Some(names) = field.names()
         && lower.chars().count() >= 3
-        && let Some(index) = names.iter().position(|name| name.starts_with(&lower))
+        && let Some(index) = names.iter().position(known)
         && let Ok(index) = u32::try_from(index)
     {
         return Ok(min + index);

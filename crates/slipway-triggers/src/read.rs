@@ -362,7 +362,7 @@ impl Reader {
 
 /// The span of the offending text inside a single-line `cron` scalar, or the scalar's span when
 /// the text cannot be mapped back to columns (a block scalar, an escape sequence).
-fn cron_span(node: &Node, error: &CronError) -> Span {
+pub(crate) fn cron_span(node: &Node, error: &CronError) -> Span {
     let Some(scalar) = node.as_scalar() else { return node.span };
     let quote = match scalar.style {
         Style::Plain => 0,

@@ -1,12 +1,18 @@
 //! Fuzz-style robustness: thousands of pseudo-random inputs (a fixed seed, so a failure
-//! reproduces) to the cron parser, the date search, the filters, the trigger reader and the
-//! webhook parsers. None may panic; each must answer with a value or a typed error.
+//! reproduces) to the cron parsers (Azure's and GitHub's), the date search, the filters (Azure's
+//! wildcards and GitHub's patterns), the trigger readers (a pipeline's and a workflow's `on`) and
+//! the webhook parsers. None may panic; each must answer with a value or a typed error.
 
 use serde_json::{Map, Value, json};
 use slipway_diagnostics::FileId;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::filter::{GitRef, PathFilter, RefFilter, RefKind, wildcard_match};
+use crate::github::{
+    Pattern, PullRequestEventKind, WorkflowPullRequest, WorkflowPush, WorkflowRunActivity, WorkflowRunEvent,
+    WorkflowTriggers,
+};
+use crate::triggers::PullRequestAction;
 use crate::webhook::{self, AzureReposAuth, Headers, Provider, Secret, WebhookConfig};
 use crate::{CronSchedule, PipelineTriggers, Push};
 
@@ -392,4 +398,153 @@ fn webhook_parsers_never_panic() {
         let _ = webhook::receive(&config, &random_headers, &body);
     }
     assert!(accepted > 50, "some random payloads should be complete enough to read ({accepted})");
+}
+
+const GLOB_PIECES: &[&str] =
+    &["*", "**", "**/", "?", "+", "!", "[", "]", "a-z", "0-9", "Z-a", "\\", "a", "b", "/", ".", "é", "[ab]", "-"];
+
+#[test]
+fn github_patterns_never_panic_and_stay_fast() {
+    let mut rng = Rng(0x6177_4855_B001);
+    let mut compiled = 0;
+    for _ in 0..6000 {
+        let pattern = rng.text(GLOB_PIECES, 10);
+        let text = rng.text(&["a", "b", "/", ".", "é", "-", "!", "*"], 14);
+        if let Ok(pattern) = Pattern::new(&pattern) {
+            compiled += 1;
+            let _ = pattern.matches(&text);
+        }
+    }
+    assert!(compiled > 1000, "{compiled}");
+    // A pattern that makes a backtracking matcher explode answers at once.
+    let pattern = Pattern::new(&format!("{}b", "*a".repeat(300))).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!pattern.matches(&"a".repeat(5000)));
+    let pattern = Pattern::new(&"a+".repeat(300)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!pattern.matches(&format!("{}b", "a".repeat(5000))));
+}
+
+/// Pieces of `on:` blocks: events, filters, lists, cron, inputs, and YAML punctuation.
+const ON_PIECES: &[&str] = &[
+    "push:",
+    "pull_request:",
+    "pull_request_target:",
+    "schedule:",
+    "workflow_dispatch:",
+    "workflow_run:",
+    "workflow_call:",
+    "issues:",
+    "\n",
+    "  ",
+    "    ",
+    "- ",
+    "branches:",
+    "branches-ignore:",
+    "tags:",
+    "tags-ignore:",
+    "paths:",
+    "paths-ignore:",
+    "types:",
+    "workflows:",
+    "inputs:",
+    "x:",
+    "type: choice",
+    "type: boolean",
+    "type: number",
+    "options: [a, b]",
+    "default: true",
+    "default: 3",
+    "required: true",
+    "- cron: '0 0 * * *'",
+    "- cron: '0 0 13 * 5'",
+    "- cron: 'x'",
+    "timezone: Europe/Paris",
+    "main",
+    "'**'",
+    "'!x'",
+    "'a[]'",
+    "[opened, closed]",
+    "[completed]",
+    "[Build]",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+];
+
+#[test]
+fn workflow_on_reader_never_panics() {
+    let mut rng = Rng(0x0B10_C4ED_0FF5);
+    let (mut checked, mut read) = (0, 0);
+    for round in 0..3000 {
+        let on = if round % 5 == 0 {
+            // A valid block, mutated.
+            let base = "on:\n  push:\n    branches: [main, 'releases/**', '!releases/**-alpha']\n    paths: ['**.js']\n  pull_request:\n    types: [opened]\n  schedule:\n    - cron: '30 5 * * 1-5'\n  workflow_dispatch:\n    inputs:\n      level:\n        type: choice\n        options: [a, b]\n  workflow_run:\n    workflows: [Build]\n";
+            String::from_utf8_lossy(&mutate(&mut rng, base.as_bytes())).into_owned()
+        } else {
+            format!("on:\n  {}", rng.text(ON_PIECES, 20))
+        };
+        let text = format!("{on}\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo\n");
+        let Some(workflow) = slipway_github::check(&text, FileId(0)).workflow else { continue };
+        checked += 1;
+        let Ok(triggers) = WorkflowTriggers::from_workflow(&workflow) else { continue };
+        read += 1;
+        let paths = vec!["src/a.js".to_owned(), "docs/b.md".to_owned()];
+        for name in ["main", "refs/tags/v1", "refs/pull/1/merge"] {
+            let git_ref = GitRef::parse(name);
+            let _ = triggers.on_push(&WorkflowPush {
+                git_ref: &git_ref,
+                changed_paths: Some(&paths),
+                deleted: rng.below(4) == 0,
+                head_commit_message: Some("x"),
+                commits: Some(rng.below(2000)),
+            });
+        }
+        let action = PullRequestAction::Opened;
+        let pr = WorkflowPullRequest {
+            action: &action,
+            base_branch: "main",
+            changed_paths: Some(&paths),
+            head_commit_message: None,
+            merge_conflict: false,
+        };
+        let _ = triggers.on_pull_request(PullRequestEventKind::PullRequest, &pr);
+        let _ = triggers.on_pull_request(PullRequestEventKind::PullRequestTarget, &pr);
+        let (since, now) = (rng.instant(), rng.instant());
+        for (schedule, _) in triggers.due_schedules(since, now) {
+            let _ = schedule.evaluate("main", "main");
+        }
+        if let Some(dispatch) = &triggers.dispatch {
+            let given = vec![("level".to_owned(), rng.text(&["a", "b", "true", "1", ""], 2))];
+            let _ = dispatch.resolve(&given);
+        }
+        let _ = triggers.on_workflow_run(&WorkflowRunEvent {
+            workflow: "Build",
+            activity: WorkflowRunActivity::Completed,
+            branch: "main",
+            depth: rng.below(5),
+        });
+    }
+    assert!(checked > 200 && read > 100, "checked {checked}, read {read}");
+}
+
+#[test]
+fn github_cron_never_panics() {
+    let mut rng = Rng(0x5EED_0C0D_E000);
+    let mut parsed = 0;
+    for round in 0..4000 {
+        let expression = if round % 4 == 0 { rng.text(CRON_PIECES, 16) } else { cron_expression(&mut rng) };
+        if let Ok(schedule) = CronSchedule::parse_github(&expression) {
+            parsed += 1;
+            let at = rng.instant();
+            if let Some(next) = schedule.next_after(at) {
+                assert!(next > at && schedule.matches(next), "{expression}: {next} after {at}");
+            }
+            if let Some(last) = schedule.last_at_or_before(at) {
+                assert!(last <= at && schedule.matches(last), "{expression}: {last} vs {at}");
+            }
+        }
+    }
+    assert!(parsed > 50, "{parsed}");
 }

@@ -348,6 +348,28 @@ pub enum SkipReason {
     NoChangesSinceLastScheduledRun,
     /// `batch: true` and a scheduled run is still in progress.
     ScheduledRunInProgress,
+    /// GitHub: `on.push` filters only the other kind of ref (`kind` is the kind it filters).
+    OnlyOtherRefKind {
+        /// `branch` or `tag`: the kind the workflow's filters name.
+        kind: &'static str,
+        /// The pushed ref's short name.
+        name: String,
+    },
+    /// GitHub: the pull request's activity is not among the trigger's `types`.
+    ActivityNotIncluded {
+        /// `pull_request` or `pull_request_target`.
+        event: &'static str,
+        /// GitHub's name of the activity.
+        activity: String,
+    },
+    /// GitHub: `pull_request` does not run while the pull request has a merge conflict.
+    MergeConflict,
+    /// GitHub: scheduled workflows run only on the default branch.
+    NotDefaultBranch(String),
+    /// GitHub: the workflow's `on` does not name the event.
+    NotTriggeredBy(&'static str),
+    /// GitHub: the workflow only runs when another calls it (`on: workflow_call`).
+    ReusableWorkflow,
 }
 
 impl fmt::Display for SkipReason {
@@ -367,6 +389,27 @@ impl fmt::Display for SkipReason {
                 f.write_str("nothing changed since the last successful scheduled run and `always` is false")
             }
             Self::ScheduledRunInProgress => f.write_str("a scheduled run is in progress and `batch` is true"),
+            Self::OnlyOtherRefKind { kind, name } => {
+                write!(
+                    f,
+                    "`on.push` filters only {kind}s, so `{name}`, which is not a {kind}, does not run the workflow"
+                )
+            }
+            Self::ActivityNotIncluded { event, activity } => write!(
+                f,
+                "`{activity}` is not among the activity types of `on.{event}` (`types`; opened, synchronize and \
+                 reopened when it is not given)"
+            ),
+            Self::MergeConflict => {
+                f.write_str("the pull request has a merge conflict, and `pull_request` waits for it to be resolved")
+            }
+            Self::NotDefaultBranch(branch) => {
+                write!(f, "scheduled workflows run only on the default branch, not on `{branch}`")
+            }
+            Self::NotTriggeredBy(event) => write!(f, "the workflow's `on` does not name `{event}`"),
+            Self::ReusableWorkflow => {
+                f.write_str("the workflow only runs when another workflow calls it (`on: workflow_call`)")
+            }
         }
     }
 }

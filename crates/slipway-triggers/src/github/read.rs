@@ -1,0 +1,239 @@
+//! Reading a checked workflow's `on` (`slipway_github::Workflow::on`) into [`WorkflowTriggers`].
+//!
+//! The workflow passed GitHub's schema check, so shapes are mostly right; what is read here is
+//! what the schema cannot say: both `branches` and `branches-ignore` (GitHub: "You cannot use both
+//! ... for the same event"), patterns that do not compile, cron expressions, a `choice` without
+//! `options`, a boolean `default` that is not a boolean, and a schedule's `timezone` (not
+//! supported yet: Slipway reads schedules in UTC only, and says so rather than run at the wrong
+//! hour). Every problem is reported, with where it is.
+
+use slipway_diagnostics::Span;
+use slipway_github::{Text, Trigger, Workflow};
+use slipway_yaml::{Literal, Node};
+
+use super::dispatch::{DispatchInput, DispatchTrigger, InputType};
+use super::pattern::PatternList;
+use super::{
+    Filter, PullRequestTrigger, PushTrigger, WorkflowRunActivity, WorkflowRunTrigger, WorkflowSchedule,
+    WorkflowTriggers,
+};
+use crate::cron::CronSchedule;
+use crate::read::{TriggerError, cron_span};
+
+/// Time zones that are UTC by another name.
+const UTC_NAMES: [&str; 6] = ["UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/Zulu", "Zulu"];
+
+impl WorkflowTriggers {
+    /// Reads the triggers of a workflow that passed `slipway_github::check`.
+    ///
+    /// # Errors
+    ///
+    /// Every filter, cron expression, input or schedule that GitHub would refuse or that Slipway
+    /// cannot honour, with where it is.
+    pub fn from_workflow(workflow: &Workflow) -> Result<Self, Vec<TriggerError>> {
+        let mut reader = Reader { errors: Vec::new() };
+        let mut triggers = WorkflowTriggers::default();
+        for trigger in &workflow.on {
+            match trigger.event.value.as_str() {
+                "push" => triggers.push = Some(reader.push(trigger)),
+                "pull_request" => triggers.pull_request = Some(reader.pull_request(trigger)),
+                "pull_request_target" => triggers.pull_request_target = Some(reader.pull_request(trigger)),
+                "schedule" => triggers.schedules = reader.schedules(trigger),
+                "workflow_dispatch" => triggers.dispatch = Some(reader.dispatch(trigger)),
+                "workflow_run" => triggers.workflow_run = Some(reader.workflow_run(trigger)),
+                "workflow_call" => triggers.callable = true,
+                other => triggers.other_events.push(other.to_owned()),
+            }
+        }
+        if reader.errors.is_empty() { Ok(triggers) } else { Err(reader.errors) }
+    }
+}
+
+struct Reader {
+    errors: Vec<TriggerError>,
+}
+
+impl Reader {
+    fn error(&mut self, span: Span, message: String) {
+        self.errors.push(TriggerError { message, span });
+    }
+
+    /// `key` or `key-ignore` (`branches`, `tags`, `paths`) of an event.
+    fn filter(&mut self, trigger: &Trigger, key: &str) -> Option<Filter> {
+        let event = &trigger.event.value;
+        let ignore_key = format!("{key}-ignore");
+        let include = trigger.filter(key);
+        let ignore = trigger.filter(&ignore_key);
+        if let (Some(_), Some(ignored)) = (&include, &ignore) {
+            let span = ignored.first().map_or(trigger.event.span, |text| text.span);
+            self.error(
+                span,
+                format!(
+                    "`on.{event}` has both `{key}` and `{ignore_key}`, which GitHub does not allow: keep `{key}` and \
+                     write the exclusions in it with `!` (as in `'!docs/**'`)"
+                ),
+            );
+        }
+        match (include, ignore) {
+            (Some(patterns), _) => self.patterns(&patterns, &format!("`{key}` in `on.{event}`")).map(Filter::Include),
+            (None, Some(patterns)) => {
+                self.patterns(&patterns, &format!("`{ignore_key}` in `on.{event}`")).map(Filter::Ignore)
+            }
+            (None, None) => None,
+        }
+    }
+
+    fn patterns(&mut self, patterns: &[Text], what: &str) -> Option<PatternList> {
+        let written: Vec<&str> = patterns.iter().map(|text| text.value.as_str()).collect();
+        match PatternList::new(&written) {
+            Ok(list) => Some(list),
+            Err(errors) => {
+                for error in errors {
+                    let span = patterns.iter().find(|text| text.value == error.pattern).map(|text| text.span);
+                    self.error(span.unwrap_or_else(|| patterns[0].span), format!("{what}: {error}"));
+                }
+                None
+            }
+        }
+    }
+
+    fn push(&mut self, trigger: &Trigger) -> PushTrigger {
+        PushTrigger {
+            branches: self.filter(trigger, "branches"),
+            tags: self.filter(trigger, "tags"),
+            paths: self.filter(trigger, "paths"),
+        }
+    }
+
+    fn pull_request(&mut self, trigger: &Trigger) -> PullRequestTrigger {
+        let default = PullRequestTrigger::default();
+        PullRequestTrigger {
+            types: trigger
+                .filter("types")
+                .map_or(default.types, |types| types.into_iter().map(|text| text.value).collect()),
+            branches: self.filter(trigger, "branches"),
+            paths: self.filter(trigger, "paths"),
+        }
+    }
+
+    fn schedules(&mut self, trigger: &Trigger) -> Vec<WorkflowSchedule> {
+        let Some(items) = trigger.config.as_ref().and_then(Node::as_sequence) else { return Vec::new() };
+        let mut schedules = Vec::new();
+        for item in items {
+            let Some(cron_node) = item.get("cron") else { continue };
+            let Some(cron_text) = cron_node.as_str().map(str::to_owned) else { continue };
+            if let Some(zone) = item.get("timezone").and_then(Node::as_str)
+                && !UTC_NAMES.contains(&zone)
+            {
+                let span = item.get("timezone").map_or(item.span, |node| node.span);
+                self.error(
+                    span,
+                    format!(
+                        "`timezone: {zone}` is not supported yet: Slipway runs schedules in UTC only; remove \
+                         `timezone` and write the cron expression `{cron_text}` in UTC"
+                    ),
+                );
+                continue;
+            }
+            match CronSchedule::parse_github(&cron_text) {
+                Ok(cron) => schedules.push(WorkflowSchedule { cron_text, cron }),
+                Err(error) => {
+                    let span = cron_span(cron_node, &error);
+                    self.error(span, format!("`cron` in `on.schedule`: {}", error.message));
+                }
+            }
+        }
+        schedules
+    }
+
+    fn dispatch(&mut self, trigger: &Trigger) -> DispatchTrigger {
+        let Some(inputs) = trigger.config.as_ref().and_then(|config| config.get("inputs")).and_then(Node::as_mapping)
+        else {
+            return DispatchTrigger::default();
+        };
+        let mut read = Vec::new();
+        for (key, body) in inputs {
+            let Some(name) = key.as_str().map(str::to_owned) else { continue };
+            let text = |field: &str| body.get(field).filter(|node| !node.is_null()).and_then(Node::as_str);
+            let options: Option<Vec<String>> = body
+                .get("options")
+                .and_then(Node::as_sequence)
+                .map(|items| items.iter().filter_map(Node::as_str).map(str::to_owned).collect());
+            let input_type = match text("type").unwrap_or("string") {
+                "boolean" => InputType::Boolean,
+                "number" => InputType::Number,
+                "environment" => InputType::Environment,
+                "choice" => match &options {
+                    Some(options) if !options.is_empty() => InputType::Choice(options.clone()),
+                    _ => {
+                        self.error(
+                            body.span,
+                            format!(
+                                "input `{name}` is a `choice` without `options`: list the values a person may choose \
+                                 under `options`"
+                            ),
+                        );
+                        continue;
+                    }
+                },
+                _ => InputType::String,
+            };
+            if options.is_some() && !matches!(input_type, InputType::Choice(_)) {
+                let span = body.get("options").map_or(body.span, |node| node.span);
+                self.error(
+                    span,
+                    format!(
+                        "input `{name}` has `options` but is not a `choice`: add `type: choice`, or remove `options`"
+                    ),
+                );
+            }
+            let default_node = body.get("default").filter(|node| !node.is_null());
+            if let Some(node) = default_node
+                && input_type == InputType::Boolean
+                && !matches!(node.as_scalar().map(slipway_yaml::Scalar::literal), Some(Literal::Bool(_)))
+            {
+                self.error(node.span, format!("the `default` of the boolean input `{name}` must be `true` or `false`"));
+            }
+            let required = body
+                .get("required")
+                .and_then(Node::as_scalar)
+                .is_some_and(|scalar| matches!(scalar.literal(), Literal::Bool(true)));
+            read.push(DispatchInput {
+                name,
+                description: text("description").map(str::to_owned),
+                input_type,
+                required,
+                default: default_node.and_then(Node::as_str).map(str::to_owned),
+                span: body.span,
+            });
+        }
+        DispatchTrigger { inputs: read }
+    }
+
+    fn workflow_run(&mut self, trigger: &Trigger) -> WorkflowRunTrigger {
+        let mut types = Vec::new();
+        match trigger.filter("types") {
+            None => types.extend(WorkflowRunActivity::ALL),
+            Some(listed) => {
+                for text in listed {
+                    match WorkflowRunActivity::parse(&text.value) {
+                        Some(activity) => types.push(activity),
+                        None => self.error(
+                            text.span,
+                            format!(
+                                "`{}` is not an activity type of `workflow_run`: use `completed`, `requested` or \
+                                 `in_progress`",
+                                text.value
+                            ),
+                        ),
+                    }
+                }
+            }
+        }
+        WorkflowRunTrigger {
+            workflows: trigger.filter("workflows").unwrap_or_default().into_iter().map(|text| text.value).collect(),
+            types,
+            branches: self.filter(trigger, "branches"),
+        }
+    }
+}
