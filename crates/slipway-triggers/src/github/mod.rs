@@ -266,8 +266,10 @@ impl WorkflowSchedule {
 /// `on.workflow_run`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkflowRunTrigger {
-    /// `workflows`: the names of the workflows whose runs trigger this one.
-    pub workflows: Vec<String>,
+    /// `workflows`: the names of the workflows whose runs trigger this one. GitHub reads them as
+    /// filter patterns (a name with `+` must escape it, as in `C\+\+`), which is how they are read
+    /// here; a plain name matches itself exactly.
+    pub workflows: PatternList,
     /// `types`; all of them when absent.
     pub types: Vec<WorkflowRunActivity>,
     /// `branches` or `branches-ignore`, matched against the branch the other run ran on.
@@ -342,7 +344,7 @@ impl WorkflowRunTrigger {
     /// triggered regardless of the conclusion of the previous workflow").
     #[must_use]
     pub fn matches(&self, run: &WorkflowRunEvent<'_>) -> bool {
-        self.workflows.iter().any(|name| name == run.workflow)
+        self.workflows.selects(run.workflow)
             && self.types.contains(&run.activity)
             && self.branches.as_ref().is_none_or(|filter| filter.passes(short_branch(run.branch)))
             && run.depth < WORKFLOW_RUN_MAX_DEPTH

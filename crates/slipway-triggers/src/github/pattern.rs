@@ -7,7 +7,8 @@
 //!   `README.md`, as the cheat sheet's table shows);
 //! - `?` matches zero or one of the *preceding* character and `+` one or more of it (`*.jsx?`
 //!   matches `page.js` and `page.jsx`; `v[12].[0-9]+.[0-9]+` matches `v1.10.1`); at the very start
-//!   of a pattern, where nothing precedes them, they are literal;
+//!   of a pattern, where nothing precedes them, they are literal, and a `+` after a wildcard or
+//!   another quantifier (`C++`) is refused, as the regular expressions they stand for refuse it;
 //! - `[]` matches one character listed or in a range, ranges only within `a-z`, `A-Z` or `0-9`;
 //! - `\` escapes the next character; `!` at the start of a pattern negates it, anywhere else it is
 //!   an ordinary character;
@@ -108,9 +109,17 @@ impl Pattern {
                     pieces.push(Piece { atom: Atom::Star, repeat: Repeat::Once });
                     at += 1;
                 }
+                '+' if at > 0
+                    && pieces.last().is_some_and(|last| {
+                        !matches!(last.atom, Atom::Char(_) | Atom::Class(_)) || last.repeat != Repeat::Once
+                    }) =>
+                {
+                    // GitHub's regular expressions refuse a repetition of a repetition (`a++`, `*+`).
+                    return Err(fail("a `+` follows a wildcard or another `+` or `?`: write `\\+` to match a `+`"));
+                }
                 '?' | '+' if at > 0 => {
-                    // A quantifier on what precedes it; on a wildcard (or after another quantifier)
-                    // it changes nothing a whole-name match can tell apart.
+                    // A quantifier on what precedes it; a `?` on a wildcard or after another
+                    // quantifier only makes it lazy, which a whole-name match cannot tell apart.
                     if let Some(last) = pieces.last_mut()
                         && matches!(last.atom, Atom::Char(_) | Atom::Class(_))
                         && last.repeat == Repeat::Once
@@ -400,6 +409,9 @@ mod tests {
         assert!(!list(&["ab+c"]).selects("ac"));
         assert!(list(&["Octoc?t"]).selects("Octot"));
         assert!(list(&["Octoc?t"]).selects("Octoct"));
+        assert!(list(&["C\\+\\+"]).selects("C++"));
+        assert!(list(&["ab+?c"]).selects("abc"), "a lazy `+?` is still one or more");
+        assert!(list(&["a*?"]).selects("abc"));
         assert!(!list(&["Main"]).selects("main"), "case-sensitive");
         assert!(!list(&[".yml"]).selects("fyml"), "a dot is a dot");
         assert!(list(&["**/"]).selects("a/"));
@@ -408,7 +420,8 @@ mod tests {
 
     #[test]
     fn invalid_patterns_say_why() {
-        let errors = PatternList::new(&["ok", "a[]", "b[x-", "c\\", "[a-Z]", "[.]"]).err().unwrap_or_default();
+        let errors =
+            PatternList::new(&["ok", "a[]", "b[x-", "c\\", "[a-Z]", "[.]", "C++", "*+"]).err().unwrap_or_default();
         let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
         insta::assert_snapshot!(messages.join("\n"), @r"
         the pattern `a[]` is not valid: `[]` lists no characters: write the characters or ranges to match inside
@@ -416,6 +429,8 @@ mod tests {
         the pattern `c\` is not valid: it ends with `\`, which escapes nothing: remove it or write `\\`
         the pattern `[a-Z]` is not valid: `a-Z` is not a range GitHub accepts: ranges go upwards within `a-z`, `A-Z` or `0-9`
         the pattern `[.]` is not valid: `.` cannot be listed in brackets: they hold only letters, digits and ranges within `a-z`, `A-Z` or `0-9`
+        the pattern `C++` is not valid: a `+` follows a wildcard or another `+` or `?`: write `\+` to match a `+`
+        the pattern `*+` is not valid: a `+` follows a wildcard or another `+` or `?`: write `\+` to match a `+`
         ");
     }
 }

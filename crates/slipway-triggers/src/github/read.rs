@@ -7,7 +7,7 @@
 //! supported yet: Slipway reads schedules in UTC only, and says so rather than run at the wrong
 //! hour). Every problem is reported, with where it is.
 
-use slipway_diagnostics::Span;
+use slipway_diagnostics::{Diagnostic, SourceMap, Span, render_all};
 use slipway_github::{Text, Trigger, Workflow};
 use slipway_yaml::{Literal, Node};
 
@@ -46,6 +46,31 @@ impl WorkflowTriggers {
             }
         }
         if reader.errors.is_empty() { Ok(triggers) } else { Err(reader.errors) }
+    }
+}
+
+impl WorkflowTriggers {
+    /// Checks the workflow file `text` (registered as `path`) with `slipway_github::check` and
+    /// reads its triggers: what the trigger service needs from a workflow file at a commit.
+    ///
+    /// # Errors
+    ///
+    /// The check's errors, or the triggers' problems, rendered with `path:line:col`.
+    pub fn load(path: &str, text: &str) -> Result<Self, String> {
+        let mut sources = SourceMap::new();
+        let file = sources.add(path, text);
+        let checked = slipway_github::check(text, file);
+        let Some(workflow) = checked.workflow else {
+            let errors: Vec<_> = checked.diagnostics.into_iter().filter(Diagnostic::is_error).collect();
+            return Err(render_all(&errors, &sources).trim_end().to_owned());
+        };
+        Self::from_workflow(&workflow).map_err(|errors| {
+            errors
+                .iter()
+                .map(|error| format!("{path}:{}:{}: {}", error.span.start.line, error.span.start.column, error.message))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
     }
 }
 
@@ -231,7 +256,10 @@ impl Reader {
             }
         }
         WorkflowRunTrigger {
-            workflows: trigger.filter("workflows").unwrap_or_default().into_iter().map(|text| text.value).collect(),
+            workflows: trigger
+                .filter("workflows")
+                .and_then(|names| self.patterns(&names, "`workflows` in `on.workflow_run`"))
+                .unwrap_or_default(),
             types,
             branches: self.filter(trigger, "branches"),
         }

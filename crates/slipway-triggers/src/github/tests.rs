@@ -429,6 +429,11 @@ fn workflow_runs() {
     );
     assert!(not_canary.on_workflow_run(&run("Build", requested, "main", 0)));
     assert!(!not_canary.on_workflow_run(&run("Build", requested, "canary", 0)));
+    // Names are patterns, as GitHub reads them: `+` must be escaped.
+    let cpp = read("on:\n  workflow_run:\n    workflows: ['C\\+\\+ build', 'Deploy *']\n");
+    assert!(cpp.on_workflow_run(&run("C++ build", completed, "main", 0)));
+    assert!(cpp.on_workflow_run(&run("Deploy staging", completed, "main", 0)));
+    assert!(errors("on:\n  workflow_run:\n    workflows: ['C++ build']\n").contains("write `\\+`"));
     // No `types`: every activity.
     let any = read("on:\n  workflow_run:\n    workflows: [Build]\n");
     for activity in WorkflowRunActivity::ALL {
@@ -515,4 +520,23 @@ fn skip_reasons_read_well() {
     the workflow only runs when another workflow calls it (`on: workflow_call`)
     "
     );
+}
+
+/// What the trigger service calls with a workflow file's text.
+#[test]
+fn loading_a_file_reports_with_its_path() {
+    let triggers =
+        WorkflowTriggers::load(".github/workflows/ci.yml", &format!("on: [push, workflow_dispatch]\n{JOBS}"));
+    assert!(triggers.is_ok_and(|triggers| triggers.push.is_some() && triggers.dispatch.is_some()));
+    let bad_trigger =
+        WorkflowTriggers::load(".github/workflows/ci.yml", &format!("on:\n  push:\n    branches: ['a[]']\n{JOBS}"));
+    assert_eq!(
+        bad_trigger.err().as_deref(),
+        Some(
+            ".github/workflows/ci.yml:3:16: `branches` in `on.push`: the pattern `a[]` is not valid: `[]` lists no \
+             characters: write the characters or ranges to match inside"
+        )
+    );
+    let invalid = WorkflowTriggers::load(".github/workflows/ci.yml", "on: push\n").err().unwrap_or_default();
+    assert!(invalid.contains(".github/workflows/ci.yml:"), "{invalid}");
 }
