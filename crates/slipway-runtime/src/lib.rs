@@ -7,10 +7,15 @@
 //! [`slipway_tasks`]. What to run when is decided by the pure run driver in `slipway-driver`;
 //! [`run::execute`] is `slipway run`'s edge of it: it hands the legs the driver starts to
 //! threads and reports everything as [`slipway_events::Event`]s.
+//!
+//! A plan of GitHub Actions workflows runs its jobs with GitHub's semantics instead (the
+//! `github` module): `run:` steps with their shell's command line, the expression contexts,
+//! environment files and workflow commands, and the common actions built in.
 
 pub mod artifacts;
 pub mod delivery;
 pub mod executor;
+mod github;
 pub mod local;
 pub mod logcmd;
 pub mod process;

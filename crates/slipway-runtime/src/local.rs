@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use slipway_events::{Event, EventSink, LogKind, Severity, Stream, TaskResult, now_ms};
-use slipway_plan::{Action, DeploymentStrategy, HookKind, Job, JobKind, Shell, Step};
+use slipway_plan::{Action, DeploymentStrategy, Dialect, HookKind, Job, JobKind, Shell, Step};
 
 mod host;
 
@@ -39,6 +39,9 @@ impl Executor for LocalExecutor {
                 message: Some("the job is not in the plan".into()),
             };
         };
+        if request.plan.dialect == Dialect::GithubActions {
+            return crate::github::run_job(&request, &job, events, cancel);
+        }
         let mut runner = JobRunner::new(&request, &job, events, cancel);
         runner.run(&job)
     }
@@ -72,12 +75,14 @@ struct JobRunner<'a> {
     post_jobs: Vec<(String, slipway_tasks::PostJob)>,
 }
 
-struct StepStop<'a> {
-    cancel: &'a CancelToken,
-    step_deadline: Option<Instant>,
-    job_deadline: Option<Instant>,
-    cancel_deadline: Option<Instant>,
-    job_canceled: bool,
+/// When a step's process must stop: the run's cancel, the job's and the step's timeouts, and
+/// after a cancel the cancel timeout of cleanup steps.
+pub(crate) struct StepStop<'a> {
+    pub(crate) cancel: &'a CancelToken,
+    pub(crate) step_deadline: Option<Instant>,
+    pub(crate) job_deadline: Option<Instant>,
+    pub(crate) cancel_deadline: Option<Instant>,
+    pub(crate) job_canceled: bool,
 }
 
 impl StopSignal for StepStop<'_> {
@@ -102,7 +107,7 @@ impl StopSignal for StepStop<'_> {
     }
 }
 
-fn minutes(minute: Duration, value: u32) -> Duration {
+pub(crate) fn minutes(minute: Duration, value: u32) -> Duration {
     minute.saturating_mul(value)
 }
 
@@ -1185,14 +1190,14 @@ impl<'a> JobRunner<'a> {
 }
 
 /// Finds a program on `PATH`.
-fn which(program: &str) -> Option<PathBuf> {
+pub(crate) fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| candidate.is_file())
 }
 
 /// Copies the working tree (tracked and untracked files that are not ignored, when it is a git
 /// repository; everything but `.git` otherwise) into `target`. Returns how many files it copied.
-fn copy_working_tree(source: &Path, target: &Path) -> std::io::Result<usize> {
+pub(crate) fn copy_working_tree(source: &Path, target: &Path) -> std::io::Result<usize> {
     let listed = slipway_git::output(
         Some(source),
         "ls-files",
