@@ -26,15 +26,21 @@
 //!   three-dot diff); `pull_request` does not run while the pull request has a merge conflict;
 //! - `[skip ci]`, `[ci skip]`, `[no ci]`, `[skip actions]`, `[actions skip]` or a
 //!   `skip-checks: true` trailer in the head commit's message skip `push` and `pull_request` (not
-//!   `pull_request_target`);
+//!   `pull_request_target`); the markers are found whatever their case (the documentation does not
+//!   say);
 //! - `schedule`: POSIX cron in UTC ([`CronSchedule::parse_github`]), at most once every five
 //!   minutes, and only for the default branch ("Scheduled workflows will only run on the default
-//!   branch");
+//!   branch"); a schedule's `timezone` other than UTC is refused when reading, as not supported yet;
 //! - `workflow_dispatch`: typed inputs, given values checked and defaults applied ([`dispatch`]);
-//! - `workflow_run`: another workflow's run, by name, of the listed activity `types` (all three by
+//! - `workflow_run`: another workflow's run, by name (GitHub reads the names as filter patterns,
+//!   and so does this module), of the listed activity `types` (all three by
 //!   default), on a branch the branch filters select, whatever its conclusion, and not past the
 //!   third level of a chain of `workflow_run` workflows;
 //! - `workflow_call` marks a reusable workflow, which no event starts by itself.
+//!
+//! Which version of the workflow file an event reads is [`WorkflowEvent::workflow_version`]:
+//! `push` and `pull_request` their own commit, `pull_request_target`, `schedule` and
+//! `workflow_run` the default branch's, `workflow_dispatch` the ref a person chose.
 
 pub mod dispatch;
 pub mod pattern;
