@@ -30,7 +30,11 @@
 //!   say);
 //! - `schedule`: POSIX cron in UTC ([`CronSchedule::parse_github`]), at most once every five
 //!   minutes, and only for the default branch ("Scheduled workflows will only run on the default
-//!   branch"); a schedule's `timezone` other than UTC is refused when reading, as not supported yet;
+//!   branch"); with `timezone`, the fields are read on that IANA zone's wall clock ("For
+//!   schedules that set `timezone` to a time zone that observes daylight saving time (DST),
+//!   during DST spring-forward transitions, scheduled workflows in skipped hours advance to the
+//!   next valid time. For example, a 2:30 AM schedule advances to 3:00 AM"; a time repeated when
+//!   clocks fall back, on which the documentation is silent, fires the first time only);
 //! - `workflow_dispatch`: typed inputs, given values checked and defaults applied ([`dispatch`]);
 //! - `workflow_run`: another workflow's run, by name (GitHub reads the names as filter patterns,
 //!   and so does this module), of the listed activity `types` (all three by
@@ -47,7 +51,9 @@ pub mod pattern;
 mod read;
 
 use std::fmt;
+use std::sync::OnceLock;
 
+use jiff::tz::{AmbiguousOffset, TimeZone, TimeZoneDatabase};
 use time::{Duration, OffsetDateTime};
 
 use crate::cron::CronSchedule;
@@ -247,14 +253,82 @@ pub struct WorkflowSchedule {
     pub cron_text: String,
     /// The parsed expression (GitHub's reading).
     pub cron: CronSchedule,
+    /// `timezone`: the IANA time zone the fields are read in; `None` is UTC.
+    pub timezone: Option<TimeZone>,
+}
+
+/// The IANA time zone database compiled into the binary (no file is read).
+pub(crate) fn time_zones() -> &'static TimeZoneDatabase {
+    static DATABASE: OnceLock<TimeZoneDatabase> = OnceLock::new();
+    DATABASE.get_or_init(TimeZoneDatabase::bundled)
+}
+
+/// A civil time of `zone` as an `OffsetDateTime` in UTC with the same fields, which is how
+/// [`CronSchedule`] is asked about wall-clock times.
+fn wall_clock(zone: &TimeZone, at: OffsetDateTime) -> Option<OffsetDateTime> {
+    let local = zone.to_datetime(jiff::Timestamp::from_second(at.unix_timestamp()).ok()?);
+    let date = time::Date::from_calendar_date(
+        i32::from(local.year()),
+        time::Month::try_from(u8::try_from(local.month()).ok()?).ok()?,
+        u8::try_from(local.day()).ok()?,
+    )
+    .ok()?;
+    let clock = time::Time::from_hms(u8::try_from(local.hour()).ok()?, u8::try_from(local.minute()).ok()?, 0).ok()?;
+    Some(time::PrimitiveDateTime::new(date, clock).assume_utc())
+}
+
+/// The instant a wall-clock time of `zone` happens. A time skipped by a spring-forward
+/// transition happens at the transition ("a 2:30 AM schedule advances to 3:00 AM"); a time that
+/// happens twice (fall-back; the documentation does not say) happens the first time only.
+fn instant(zone: &TimeZone, wall: OffsetDateTime) -> Option<OffsetDateTime> {
+    let civil = jiff::civil::DateTime::new(
+        i16::try_from(wall.year()).ok()?,
+        i8::try_from(u8::from(wall.month())).ok()?,
+        i8::try_from(wall.day()).ok()?,
+        i8::try_from(wall.hour()).ok()?,
+        i8::try_from(wall.minute()).ok()?,
+        0,
+        0,
+    )
+    .ok()?;
+    let ambiguous = zone.to_ambiguous_timestamp(civil);
+    let timestamp = match ambiguous.offset() {
+        AmbiguousOffset::Gap { after, .. } => {
+            let before_transition = after.to_timestamp(civil).ok()?;
+            zone.following(before_transition).next()?.timestamp()
+        }
+        AmbiguousOffset::Unambiguous { .. } | AmbiguousOffset::Fold { .. } => ambiguous.earlier().ok()?,
+    };
+    OffsetDateTime::from_unix_timestamp(timestamp.as_second()).ok()
 }
 
 impl WorkflowSchedule {
     /// The latest fire time in `(since, now]`, if any and if it is at least
-    /// [`SCHEDULE_MIN_INTERVAL`] after `since` (when the schedule last fired).
+    /// [`SCHEDULE_MIN_INTERVAL`] after `since` (when the schedule last fired). With a
+    /// `timezone`, the fields match the zone's wall clock (see [`WorkflowSchedule::timezone`]).
     #[must_use]
     pub fn due(&self, since: OffsetDateTime, now: OffsetDateTime) -> Option<OffsetDateTime> {
-        self.cron.due(since, now).filter(|&fire| fire - since >= SCHEDULE_MIN_INTERVAL)
+        let fire = match &self.timezone {
+            None => self.cron.due(since, now),
+            Some(zone) => self.last_in_zone(zone, now).filter(|&fire| fire > since),
+        };
+        fire.filter(|&fire| fire - since >= SCHEDULE_MIN_INTERVAL)
+    }
+
+    /// The last fire time at or before `now` in `zone`.
+    fn last_in_zone(&self, zone: &TimeZone, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        let mut wall = wall_clock(zone, now)?;
+        // A wall-clock time maps to an instant at or before `now`, except around a transition;
+        // a few steps back always find one.
+        for _ in 0..4 {
+            let fire = self.cron.last_at_or_before(wall)?;
+            let at = instant(zone, fire)?;
+            if at <= now {
+                return Some(at);
+            }
+            wall = fire.checked_sub(Duration::MINUTE)?;
+        }
+        None
     }
 
     /// Decides a fire time for `branch`: scheduled workflows run only on the default branch, and

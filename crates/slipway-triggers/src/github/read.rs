@@ -3,9 +3,8 @@
 //! The workflow passed GitHub's schema check, so shapes are mostly right; what is read here is
 //! what the schema cannot say: both `branches` and `branches-ignore` (GitHub: "You cannot use both
 //! ... for the same event"), patterns that do not compile, cron expressions, a `choice` without
-//! `options`, a boolean `default` that is not a boolean, and a schedule's `timezone` (not
-//! supported yet: Slipway reads schedules in UTC only, and says so rather than run at the wrong
-//! hour). Every problem is reported, with where it is.
+//! `options`, a boolean `default` that is not a boolean, and a schedule's `timezone` that the
+//! IANA time zone database does not have. Every problem is reported, with where it is.
 
 use slipway_diagnostics::{Diagnostic, SourceMap, Span, render_all};
 use slipway_github::{Text, Trigger, Workflow};
@@ -15,13 +14,10 @@ use super::dispatch::{DispatchInput, DispatchTrigger, InputType};
 use super::pattern::PatternList;
 use super::{
     Filter, PullRequestTrigger, PushTrigger, WorkflowRunActivity, WorkflowRunTrigger, WorkflowSchedule,
-    WorkflowTriggers,
+    WorkflowTriggers, time_zones,
 };
 use crate::cron::CronSchedule;
 use crate::read::{TriggerError, cron_span};
-
-/// Time zones that are UTC by another name.
-const UTC_NAMES: [&str; 6] = ["UTC", "Etc/UTC", "Etc/GMT", "GMT", "Etc/Zulu", "Zulu"];
 
 impl WorkflowTriggers {
     /// Reads the triggers of a workflow that passed `slipway_github::check`.
@@ -147,21 +143,27 @@ impl Reader {
         for item in items {
             let Some(cron_node) = item.get("cron") else { continue };
             let Some(cron_text) = cron_node.as_str().map(str::to_owned) else { continue };
-            if let Some(zone) = item.get("timezone").and_then(Node::as_str)
-                && !UTC_NAMES.contains(&zone)
-            {
-                let span = item.get("timezone").map_or(item.span, |node| node.span);
-                self.error(
-                    span,
-                    format!(
-                        "`timezone: {zone}` is not supported yet: Slipway runs schedules in UTC only; remove \
-                         `timezone` and write the cron expression `{cron_text}` in UTC"
-                    ),
-                );
-                continue;
-            }
+            let timezone = match item.get("timezone").filter(|node| !node.is_null()) {
+                None => None,
+                Some(node) => {
+                    let name = node.as_str().unwrap_or_default();
+                    match time_zones().get(name.trim()) {
+                        Ok(zone) => Some(zone),
+                        Err(_) => {
+                            self.error(
+                                node.span,
+                                format!(
+                                    "`timezone: {name}` is not a time zone of the IANA database: write a name such \
+                                     as `America/New_York`, `Europe/London` or `UTC`"
+                                ),
+                            );
+                            continue;
+                        }
+                    }
+                }
+            };
             match CronSchedule::parse_github(&cron_text) {
-                Ok(cron) => schedules.push(WorkflowSchedule { cron_text, cron }),
+                Ok(cron) => schedules.push(WorkflowSchedule { cron_text, cron, timezone }),
                 Err(error) => {
                     let span = cron_span(cron_node, &error);
                     self.error(span, format!("`cron` in `on.schedule`: {}", error.message));

@@ -338,6 +338,49 @@ fn schedules() {
     assert_eq!(often.due_schedules(since, datetime!(2026-12-07 5:05:30 UTC))[0].1, datetime!(2026-12-07 5:05 UTC));
 }
 
+/// `timezone` (*Events that trigger workflows*, `schedule`): the fields are read on the zone's wall
+/// clock; "during DST spring-forward transitions, scheduled workflows in skipped hours advance to
+/// the next valid time. For example, a 2:30 AM schedule advances to 3:00 AM."
+#[test]
+fn schedules_in_a_time_zone() {
+    let triggers = read(
+        "on:\n  schedule:\n    - cron: '0 9 * * *'\n      timezone: 'America/New_York'\n    - cron: '30 2 * * *'\n      timezone: America/New_York\n    - cron: '30 1 * * *'\n      timezone: America/New_York\n    - cron: '0 9 * * *'\n      timezone: UTC\n",
+    );
+    let [nine, half_past_two, half_past_one, utc] = &triggers.schedules[..] else { panic!("four schedules") };
+    // 9:00 in New York is 14:00 UTC in winter and 13:00 UTC in summer.
+    assert_eq!(
+        nine.due(datetime!(2026-12-07 0:00 UTC), datetime!(2026-12-07 14:01 UTC)),
+        Some(datetime!(2026-12-07 14:00 UTC))
+    );
+    assert_eq!(
+        nine.due(datetime!(2026-07-07 0:00 UTC), datetime!(2026-07-07 13:01 UTC)),
+        Some(datetime!(2026-07-07 13:00 UTC))
+    );
+    assert_eq!(nine.due(datetime!(2026-12-07 0:00 UTC), datetime!(2026-12-07 13:59 UTC)), None);
+    assert_eq!(
+        utc.due(datetime!(2026-12-07 0:00 UTC), datetime!(2026-12-07 9:00 UTC)),
+        Some(datetime!(2026-12-07 9:00 UTC))
+    );
+    // 2026-03-08: clocks go from 2:00 EST to 3:00 EDT; 2:30 does not exist and runs at 3:00 EDT
+    // (07:00 UTC), once.
+    let before = datetime!(2026-03-07 7:30 UTC);
+    assert_eq!(half_past_two.due(before, datetime!(2026-03-08 6:59 UTC)), None);
+    assert_eq!(half_past_two.due(before, datetime!(2026-03-08 7:00 UTC)), Some(datetime!(2026-03-08 7:00 UTC)));
+    assert_eq!(half_past_two.due(datetime!(2026-03-08 7:00 UTC), datetime!(2026-03-08 7:45 UTC)), None);
+    assert_eq!(
+        half_past_two.due(datetime!(2026-03-08 7:00 UTC), datetime!(2026-03-09 6:30 UTC)),
+        Some(datetime!(2026-03-09 6:30 UTC))
+    );
+    // 2026-11-01: 1:00-2:00 happens twice (EDT, then EST); 1:30 runs the first time only.
+    let before = datetime!(2026-10-31 5:30 UTC);
+    assert_eq!(half_past_one.due(before, datetime!(2026-11-01 5:30 UTC)), Some(datetime!(2026-11-01 5:30 UTC)));
+    assert_eq!(half_past_one.due(datetime!(2026-11-01 5:30 UTC), datetime!(2026-11-01 6:45 UTC)), None);
+    assert_eq!(
+        half_past_one.due(datetime!(2026-11-01 5:30 UTC), datetime!(2026-11-02 6:30 UTC)),
+        Some(datetime!(2026-11-02 6:30 UTC))
+    );
+}
+
 /// GitHub's cron is POSIX `crontab`'s: where it differs from Azure's.
 #[test]
 fn github_cron_differs_from_azure_cron() {
@@ -482,13 +525,13 @@ fn which_workflow_file_each_event_runs() {
 fn what_cannot_be_read_is_reported_where_it_is() {
     insta::assert_snapshot!(
         errors(
-            "on:\n  push:\n    branches: [main]\n    branches-ignore: [dev]\n    paths: ['a[]', 'ok', 'b\\']\n  schedule:\n    - cron: '0 9 * * *'\n      timezone: Europe/Paris\n    - cron: '0 9 * * *'\n      timezone: UTC\n  workflow_dispatch:\n    inputs:\n      level:\n        type: choice\n      flag:\n        type: boolean\n        default: maybe\n      plain:\n        options: [a]\n"
+            "on:\n  push:\n    branches: [main]\n    branches-ignore: [dev]\n    paths: ['a[]', 'ok', 'b\\']\n  schedule:\n    - cron: '0 9 * * *'\n      timezone: Mars/Olympus_Mons\n    - cron: '0 9 * * *'\n      timezone: UTC\n  workflow_dispatch:\n    inputs:\n      level:\n        type: choice\n      flag:\n        type: boolean\n        default: maybe\n      plain:\n        options: [a]\n"
         ),
         @r"
     4:23 `on.push` has both `branches` and `branches-ignore`, which GitHub does not allow: keep `branches` and write the exclusions in it with `!` (as in `'!docs/**'`)
     5:13 `paths` in `on.push`: the pattern `a[]` is not valid: `[]` lists no characters: write the characters or ranges to match inside
     5:26 `paths` in `on.push`: the pattern `b\` is not valid: it ends with `\`, which escapes nothing: remove it or write `\\`
-    8:17 `timezone: Europe/Paris` is not supported yet: Slipway runs schedules in UTC only; remove `timezone` and write the cron expression `0 9 * * *` in UTC
+    8:17 `timezone: Mars/Olympus_Mons` is not a time zone of the IANA database: write a name such as `America/New_York`, `Europe/London` or `UTC`
     14:9 input `level` is a `choice` without `options`: list the values a person may choose under `options`
     17:18 the `default` of the boolean input `flag` must be `true` or `false`
     19:18 input `plain` has `options` but is not a `choice`: add `type: choice`, or remove `options`
