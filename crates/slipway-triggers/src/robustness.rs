@@ -548,3 +548,25 @@ fn github_cron_never_panics() {
     }
     assert!(parsed > 50, "{parsed}");
 }
+
+#[test]
+fn schedules_in_time_zones_stay_between_since_and_now() {
+    let mut rng = Rng(0x7135_2D0E_5EED);
+    let zones = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu", "America/Santiago"];
+    let crons = ["30 2 * * *", "*/7 0-3 * * *", "0 0 * * 0", "59 23 31 12 *", "15 1 1-7 * 1"];
+    let mut due = 0;
+    for _ in 0..3000 {
+        let on =
+            format!("on:\n  schedule:\n    - cron: '{}'\n      timezone: {}\n", rng.pick(&crons), rng.pick(&zones));
+        let text = format!("{on}jobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo\n");
+        let Some(workflow) = slipway_github::check(&text, FileId(0)).workflow else { continue };
+        let Ok(triggers) = WorkflowTriggers::from_workflow(&workflow) else { continue };
+        let now = rng.instant();
+        let since = now - time::Duration::minutes(i64::try_from(rng.below(60 * 24 * 40)).unwrap_or(0));
+        for (_, fire) in triggers.due_schedules(since, now) {
+            due += 1;
+            assert!(fire > since && fire <= now, "{on}: {fire} not in ({since}, {now}]");
+        }
+    }
+    assert!(due > 100, "{due}");
+}
