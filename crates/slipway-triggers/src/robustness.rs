@@ -567,6 +567,11 @@ fn schedules_in_time_zones_stay_between_since_and_now() {
             due += 1;
             assert!(fire > since && fire <= now, "{on}: {fire} not in ({since}, {now}]");
         }
+        for schedule in &triggers.schedules {
+            if let Some(next) = schedule.next_after(now) {
+                assert!(next > now, "{on}: next {next} is not after {now}");
+            }
+        }
     }
     assert!(due > 100, "{due}");
 }

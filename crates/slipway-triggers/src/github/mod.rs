@@ -315,6 +315,25 @@ impl WorkflowSchedule {
         fire.filter(|&fire| fire - since >= SCHEDULE_MIN_INTERVAL)
     }
 
+    /// The first fire time strictly after `after` (for showing when a schedule runs next), with
+    /// the same reading of `timezone` as [`WorkflowSchedule::due`]. The five-minute floor is not
+    /// applied: it depends on when the schedule last fired.
+    #[must_use]
+    pub fn next_after(&self, after: OffsetDateTime) -> Option<OffsetDateTime> {
+        let Some(zone) = &self.timezone else { return self.cron.next_after(after) };
+        // Wall-clock times repeat when clocks fall back, so a few steps forward may be needed.
+        let mut wall = wall_clock(zone, after)?.checked_sub(Duration::HOUR * 3)?;
+        for _ in 0..(24 * 60) {
+            let fire = self.cron.next_after(wall)?;
+            let at = instant(zone, fire)?;
+            if at > after {
+                return Some(at);
+            }
+            wall = fire;
+        }
+        None
+    }
+
     /// The last fire time at or before `now` in `zone`.
     fn last_in_zone(&self, zone: &TimeZone, now: OffsetDateTime) -> Option<OffsetDateTime> {
         let mut wall = wall_clock(zone, now)?;

@@ -379,6 +379,13 @@ fn schedules_in_a_time_zone() {
         half_past_one.due(datetime!(2026-11-01 5:30 UTC), datetime!(2026-11-02 6:30 UTC)),
         Some(datetime!(2026-11-02 6:30 UTC))
     );
+    // When each runs next, across the same transitions.
+    assert_eq!(half_past_two.next_after(datetime!(2026-03-07 12:00 UTC)), Some(datetime!(2026-03-08 7:00 UTC)));
+    assert_eq!(half_past_two.next_after(datetime!(2026-03-08 7:00 UTC)), Some(datetime!(2026-03-09 6:30 UTC)));
+    assert_eq!(half_past_one.next_after(datetime!(2026-10-31 12:00 UTC)), Some(datetime!(2026-11-01 5:30 UTC)));
+    assert_eq!(half_past_one.next_after(datetime!(2026-11-01 5:30 UTC)), Some(datetime!(2026-11-02 6:30 UTC)));
+    assert_eq!(nine.next_after(datetime!(2026-12-07 14:00 UTC)), Some(datetime!(2026-12-08 14:00 UTC)));
+    assert_eq!(utc.next_after(datetime!(2026-12-07 9:00 UTC)), Some(datetime!(2026-12-08 9:00 UTC)));
 }
 
 /// GitHub's cron is POSIX `crontab`'s: where it differs from Azure's.
@@ -582,4 +589,34 @@ fn loading_a_file_reports_with_its_path() {
     );
     let invalid = WorkflowTriggers::load(".github/workflows/ci.yml", "on: push\n").err().unwrap_or_default();
     assert!(invalid.contains(".github/workflows/ci.yml:"), "{invalid}");
+}
+
+/// The adapters from the Azure side's inputs, which the trigger service already builds.
+#[test]
+fn adapters_from_the_azure_inputs() {
+    let main = GitRef::parse("main");
+    let paths = strings(&["docs/a.md"]);
+    let azure = crate::triggers::Push {
+        git_ref: &main,
+        changed_paths: &paths,
+        deleted: false,
+        head_commit_message: Some("[ci skip] docs"),
+        run_in_progress: true,
+    };
+    let push = WorkflowPush::from_push(&azure, Some(2));
+    assert_eq!(push.changed_paths, Some(&paths[..]));
+    assert_eq!(read("on: push\n").on_push(&push), PushDecision::Skip(SkipReason::SkipCi("[ci skip]")));
+    let action = PullRequestAction::Closed { merged: false };
+    let azure_pr =
+        crate::triggers::PullRequest { action: &action, target_branch: "main", changed_paths: &paths, draft: true };
+    let pr = WorkflowPullRequest::from_pull_request(&azure_pr, None);
+    assert_eq!(activity_type(pr.action), "closed");
+    assert_eq!(activity_type(&PullRequestAction::Closed { merged: true }), "closed");
+    assert_eq!(activity_type(&PullRequestAction::Other("labeled".into())), "labeled");
+    let closed = read("on:\n  pull_request:\n    types: [closed]\n    paths: ['docs/**']\n");
+    assert_eq!(
+        closed.on_pull_request(PullRequestEventKind::PullRequest, &pr),
+        PrDecision::Start { cancel_in_progress: false },
+        "drafts run too: GitHub has no draft filter"
+    );
 }
