@@ -620,3 +620,86 @@ fn adapters_from_the_azure_inputs() {
         "drafts run too: GitHub has no draft filter"
     );
 }
+
+/// Every workflow of the real-world corpus in `shared/corpus/github-actions` (skipped with the
+/// reason when `shared/` is not beside the checkout, a failure with `SLIPWAY_REQUIRE_CORPUS=1`)
+/// that `slipway_github::check` accepts must have its triggers read with no error, and each
+/// decision must answer. Prints what the corpus uses.
+#[test]
+fn corpus_workflows_read_with_no_false_error() {
+    let shared = std::env::var_os("SLIPWAY_SHARED").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+        std::path::PathBuf::from,
+    );
+    let corpus = shared.join("corpus/github-actions");
+    let available =
+        if corpus.join("manifest.tsv").is_file() { Ok(()) } else { Err(format!("{} is not there", corpus.display())) };
+    if !slipway_testing::needed_or_skip("corpus_workflows_read_with_no_false_error", "CORPUS", available) {
+        return;
+    }
+    let manifest = std::fs::read_to_string(corpus.join("manifest.tsv")).unwrap_or_default();
+    let (mut checked, mut read) = (0, 0);
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    let mut errors = Vec::new();
+    for line in manifest.lines().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let (Some(kind), Some(local)) = (fields.get(4), fields.get(7)) else { continue };
+        if !kind.starts_with("workflow") {
+            continue;
+        }
+        let text = std::fs::read_to_string(corpus.join(local)).unwrap_or_default();
+        let Some(workflow) = slipway_github::check(&text, FileId(0)).workflow else { continue };
+        checked += 1;
+        let triggers = match WorkflowTriggers::from_workflow(&workflow) {
+            Ok(triggers) => triggers,
+            Err(problems) => {
+                errors.push(format!("{local}: {problems:?}"));
+                continue;
+            }
+        };
+        read += 1;
+        let mut count = |name| *counts.entry(name).or_default() += 1;
+        if triggers.push.is_some() {
+            count("push");
+        }
+        if triggers.pull_request.is_some() {
+            count("pull_request");
+        }
+        if triggers.pull_request_target.is_some() {
+            count("pull_request_target");
+        }
+        if !triggers.schedules.is_empty() {
+            count("schedule");
+        }
+        if triggers.dispatch.as_ref().is_some_and(|dispatch| !dispatch.inputs.is_empty()) {
+            count("workflow_dispatch with inputs");
+        } else if triggers.dispatch.is_some() {
+            count("workflow_dispatch");
+        }
+        if triggers.workflow_run.is_some() {
+            count("workflow_run");
+        }
+        if triggers.is_reusable_only() {
+            count("workflow_call only");
+        }
+        let paths = strings(&["README.md", "src/lib.rs"]);
+        if starts(&push_to(&triggers, "main", &["README.md", "src/lib.rs"])) {
+            count("a push to main starts it");
+        }
+        let opened = PullRequestAction::Opened;
+        if triggers.on_pull_request(PullRequestEventKind::PullRequest, &pr(&opened, "main", &paths))
+            == (PrDecision::Start { cancel_in_progress: false })
+        {
+            count("a pull request to main starts it");
+        }
+        if let Some(dispatch) = &triggers.dispatch {
+            // Defaults alone satisfy an input unless it is required without one.
+            let needs_values = dispatch.inputs.iter().any(|input| input.required && input.default.is_none());
+            assert_eq!(dispatch.resolve(&[]).is_ok(), !needs_values, "{local}");
+        }
+    }
+    let figures: Vec<String> = counts.iter().map(|(name, count)| format!("{name}: {count}")).collect();
+    println!("GitHub corpus triggers: {checked} valid workflows, {read} read; {}", figures.join(", "));
+    assert!(checked > 150, "the corpus holds its workflows ({checked})");
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
