@@ -439,14 +439,21 @@ fn run_leased(
     *control.cancel.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel.clone());
     let uplink = Arc::new(JobUplink::new(client.clone(), message.job.id, &message.lease.lease_id));
     let source_dir = place.source_dir.clone();
+    let tools = identity.work_folder.join("_tool");
     let prepare = || {
         if runner::needs_source(message) {
             let repository = &message.repository;
             slipway_git::checkout_commit(&repository.uri, &repository.commit, None, &source_dir)
-                .map_err(|error| error.to_string())
+                .map_err(|error| error.to_string())?;
         } else {
-            std::fs::create_dir_all(&source_dir).map_err(|error| format!("{}: {error}", source_dir.display()))
+            std::fs::create_dir_all(&source_dir).map_err(|error| format!("{}: {error}", source_dir.display()))?;
         }
+        Ok(message
+            .osv
+            .as_ref()
+            .and_then(|wanted| crate::osv::sync_for_job(client, &tools, wanted))
+            .into_iter()
+            .collect())
     };
     let report = runner::run_job(message, &place, identity, uplink, &cancel, &prepare);
     *control.cancel.lock().unwrap_or_else(PoisonError::into_inner) = None;

@@ -51,6 +51,8 @@ pub struct Confinement {
     protected: PathBuf,
     /// Inside it, what stays open (canonical, existing).
     open: Vec<PathBuf>,
+    /// Inside it, what the job may read but not change (canonical, existing).
+    read_only: Vec<PathBuf>,
 }
 
 impl Confinement {
@@ -70,7 +72,15 @@ impl Confinement {
                 .map_err(|error| ConfineError::Failed(format!("{}: {error}", path.display())))?;
             opened.push(resolve(path)?);
         }
-        Ok(Self { protected, open: opened })
+        Ok(Self { protected, open: opened, read_only: Vec::new() })
+    }
+
+    /// The same confinement, with `paths` inside the protected directory open for reading only
+    /// (the server's OSV database); paths that do not resolve are left closed.
+    #[must_use]
+    pub fn with_read_only(mut self, paths: Vec<PathBuf>) -> Self {
+        self.read_only = paths.iter().filter_map(|path| std::fs::canonicalize(path).ok()).collect();
+        self
     }
 
     /// The directory closed to the job.
@@ -148,6 +158,8 @@ impl Confinement {
             parent = next;
         }
         rules.extend(self.open.iter().map(|path| (path.clone(), all)));
+        let read = AccessFs::ReadFile | AccessFs::ReadDir;
+        rules.extend(self.read_only.iter().map(|path| (path.clone(), read)));
         rules
     }
 }

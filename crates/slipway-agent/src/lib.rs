@@ -9,6 +9,8 @@
 //!   in-process agents write to its store directly.
 //! - [`capabilities`] detects what this machine offers jobs, matched against Azure's demands.
 //! - A run's exact commit is fetched with `slipway-git`'s `checkout_commit`, as the server does.
+//! - [`osv`] keeps the server's offline OSV database in the tools directory (`_tool/osv`), fetched
+//!   again only when a job names another version.
 //!
 //! Everything here is blocking code on plain threads (HTTP through `slipway-client`): no async runtime, so that
 //! an idle agent holds little memory. The messages are those of `slipway-protocol`; the written
@@ -18,6 +20,7 @@ pub mod agent;
 pub mod capabilities;
 pub mod client;
 pub mod confine;
+pub mod osv;
 pub mod runner;
 
 pub use agent::{AgentError, AgentNotice, AgentOptions, Control};

@@ -398,8 +398,9 @@ fn job_variables(message: &JobMessage, agent: &AgentIdentity) -> Variables {
 
 /// Runs a leased job to its end and reports it through `uplink` (see the module documentation).
 /// `cancel` stops the job from outside (the agent's own Ctrl-C, the server's in-process cancel).
-/// `prepare` runs first, while the lease is already renewed (the agent checks out the commit
-/// there); its error fails the job.
+/// `prepare` runs first, while the lease is already renewed (the agent checks out the commit and
+/// brings its OSV database up to date there); its warnings go in the job's log, its error fails
+/// the job.
 #[must_use]
 pub fn run_job(
     message: &JobMessage,
@@ -407,7 +408,7 @@ pub fn run_job(
     agent: &AgentIdentity,
     uplink: Arc<dyn Uplink>,
     cancel: &CancelToken,
-    prepare: &dyn Fn() -> Result<(), String>,
+    prepare: &dyn Fn() -> Result<Vec<String>, String>,
 ) -> JobReport {
     let lease_duration = Duration::from_millis(message.lease.duration_ms.max(1));
     let shared = Arc::new(Shared {
@@ -456,7 +457,17 @@ pub fn run_job(
 
     let mut outcome = match &sending {
         Ok(_) => {
-            let prepared = prepare().and_then(|()| {
+            let prepared = prepare().and_then(|warnings| {
+                for warning in warnings {
+                    sink.emit(Event::Log {
+                        time: now_ms(),
+                        job: Some(message.job.key.clone()),
+                        step: None,
+                        stream: slipway_events::Stream::System,
+                        kind: slipway_events::LogKind::Warning,
+                        text: warning,
+                    });
+                }
                 if shared.uplink.shares_artifact_store() {
                     Ok(())
                 } else {

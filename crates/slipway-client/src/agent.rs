@@ -187,6 +187,22 @@ impl AgentClient {
         sink(&mut reader).map_err(ClientError::Protocol)
     }
 
+    /// Downloads version `digest` of the server's OSV database (a gzip-compressed tar) into
+    /// `sink` (which checks it against the digest).
+    ///
+    /// # Errors
+    /// As [`AgentClient::heartbeat`] (`404` when the server no longer has that version); what
+    /// `sink` fails with is [`ClientError::Protocol`].
+    pub fn download_osv<T>(
+        &self,
+        digest: &str,
+        sink: impl FnOnce(&mut dyn std::io::Read) -> Result<T, String>,
+    ) -> Result<T, ClientError> {
+        let mut response = self.send("GET", &paths::osv(digest), None, Body::Empty, BLOB_TIMEOUT)?;
+        let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
+        sink(&mut reader).map_err(ClientError::Protocol)
+    }
+
     /// Records an artifact the job published; every blob it references was uploaded first.
     ///
     /// # Errors

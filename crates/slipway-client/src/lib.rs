@@ -25,6 +25,7 @@ mod error;
 mod events;
 mod evidence;
 mod http;
+mod osv;
 pub mod sse;
 mod team;
 

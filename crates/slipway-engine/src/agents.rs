@@ -367,6 +367,9 @@ pub async fn job_message(store: &Store, lease: &Lease, timing: AgentTiming) -> R
         work,
         artifacts: run_artifacts(store, run.id).await?,
         timeouts: JobTimeouts { kill_grace_ms: millis(timing.kill_grace) },
+        // The server's lease endpoint names its OSV database for remote agents; in-process
+        // agents read the server's copy in place (`local_agents`).
+        osv: None,
     })
 }
 

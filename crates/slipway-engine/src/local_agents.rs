@@ -23,6 +23,21 @@ use tokio::sync::watch;
 use crate::orchestrator::{EngineConfig, LOCAL_POOL, LocalJobs, Shared, run_directory};
 use crate::{LogFailure as _, agents};
 
+/// The server's offline OSV database in the data directory (kept by `slipway-service`'s `osv`):
+/// in-process jobs read it in place, as `SlipwayVulnScan`'s `SLIPWAY_OSV_DB`, instead of a copy
+/// in a tools directory.
+pub const OSV_DIRECTORY: &str = "osv";
+
+/// The variable `SlipwayVulnScan` takes its database from when no input names one.
+const OSV_VARIABLE: &str = "SLIPWAY_OSV_DB";
+
+/// The server's OSV database as its version's own directory (so that an import landing while a
+/// job runs does not change what the job reads), when there is one.
+fn server_osv_database(data_dir: &std::path::Path) -> Option<PathBuf> {
+    let directory = std::fs::canonicalize(data_dir.join(OSV_DIRECTORY)).ok()?;
+    directory.join("slipway-osv.json").is_file().then_some(directory)
+}
+
 /// What the server says when it runs no in-process agent because jobs cannot be confined.
 pub const LOCAL_AGENTS_OFF: &str = "in-process agents are off: their jobs could read the server's data directory; \
      run `slipway agent` as another user on this or another machine, or pass --unconfined-local-agents if every pipeline here is trusted";
@@ -131,7 +146,7 @@ pub(crate) async fn run(shared: Arc<Shared>, slot: usize, agent: LocalAgent, mut
 async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipway_store::Lease) {
     let store = &shared.store;
     let timing = shared.config.timing();
-    let message = match agents::job_message(store, &lease, timing).await {
+    let mut message = match agents::job_message(store, &lease, timing).await {
         Ok(message) => message,
         Err(error) => {
             complete_failed(store, &lease, &error.to_string()).await.log_failure("failing a job that could not start");
@@ -141,6 +156,21 @@ async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipwa
     let run = lease.job.run;
     let run_dir = run_directory(&shared.config.data_dir, run);
     let data_dir = &shared.config.data_dir;
+    // The server's OSV database, read in place (read-only) unless the pipeline names its own.
+    let osv = {
+        let data_dir = data_dir.clone();
+        tokio::task::spawn_blocking(move || server_osv_database(&data_dir)).await.ok().flatten()
+    };
+    if let Some(osv) = &osv
+        && !message.work.variables.iter().any(|variable| variable.name.eq_ignore_ascii_case(OSV_VARIABLE))
+    {
+        message.work.variables.push(slipway_protocol::JobVariable {
+            name: OSV_VARIABLE.to_owned(),
+            value: osv.display().to_string(),
+            secret: false,
+            readonly: true,
+        });
+    }
     let cache_dir = data_dir.join("cache");
     let temp_dir = run_dir.join("tmp");
     // The output of the slot processes jobs start (they outlive the jobs and their runs).
@@ -155,12 +185,16 @@ async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipwa
             // directory. Its temporary files go in the run's directory (the data directory's
             // parents are closed to new entries), and the server's own settings are not passed on.
             let open = [run_dir.clone(), cache_dir.clone(), temp_dir.clone(), slot_logs.clone()];
+            let read_only: Vec<PathBuf> = osv.iter().cloned().collect();
             let made = {
                 let data_dir = data_dir.clone();
-                tokio::task::spawn_blocking(move || slipway_agent::confine::Confinement::new(&data_dir, &open))
-                    .await
-                    .map_err(|error| error.to_string())
-                    .and_then(|made| made.map_err(|error| error.to_string()))
+                tokio::task::spawn_blocking(move || {
+                    slipway_agent::confine::Confinement::new(&data_dir, &open)
+                        .map(|confinement| confinement.with_read_only(read_only))
+                })
+                .await
+                .map_err(|error| error.to_string())
+                .and_then(|made| made.map_err(|error| error.to_string()))
             };
             match made {
                 Ok(confinement) => {
@@ -207,7 +241,7 @@ async fn run_local(shared: &Arc<Shared>, identity: &AgentIdentity, lease: slipwa
     let job = lease.job.id;
     let task_cancel = cancel.clone();
     let _ = tokio::task::spawn_blocking(move || {
-        slipway_agent::runner::run_job(&message, &place, &identity, uplink, &task_cancel, &|| Ok(()))
+        slipway_agent::runner::run_job(&message, &place, &identity, uplink, &task_cancel, &|| Ok(Vec::new()))
     })
     .await;
     let mut local = shared.local_jobs();

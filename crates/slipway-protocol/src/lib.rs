@@ -99,6 +99,13 @@ pub mod paths {
     pub fn blob(job: i64, digest: &str) -> String {
         format!("/api/v1/agent/jobs/{job}/blobs/{digest}")
     }
+
+    /// `GET`: the server's OSV database as one gzip-compressed tar, by its digest
+    /// ([`super::OsvDatabaseRef::digest`]); `404` when the server no longer has that version.
+    #[must_use]
+    pub fn osv(digest: &str) -> String {
+        format!("/api/v1/agent/osv/{digest}")
+    }
 }
 
 /// Why the two sides cannot talk, as a sentence for the person who runs the agent; `None` when
@@ -426,6 +433,22 @@ pub struct JobMessage {
     pub artifacts: Vec<ArtifactRecord>,
     /// Timing.
     pub timeouts: JobTimeouts,
+    /// The server's offline OSV database, when it has one: the agent keeps a copy in its tools
+    /// directory (`_tool/osv`, where `SlipwayVulnScan` looks) and downloads it again
+    /// ([`paths::osv`]) only when the digest changed. Added within protocol 1: an older agent
+    /// ignores it, and an older server sends none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub osv: Option<OsvDatabaseRef>,
+}
+
+/// Which version of the server's OSV database a job's agent should have.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OsvDatabaseRef {
+    /// The SHA-256 (hex) of the database's archive: its version.
+    pub digest: String,
+    /// The archive's size in bytes.
+    pub bytes: u64,
 }
 
 /// The answer to a heartbeat.

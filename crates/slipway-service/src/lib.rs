@@ -22,6 +22,7 @@ pub mod flags;
 pub mod insights;
 pub mod notifications;
 pub mod oidc;
+pub mod osv;
 pub mod pipelines;
 pub mod provenance;
 pub mod runs;

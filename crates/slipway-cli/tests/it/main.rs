@@ -21,6 +21,7 @@ mod run;
 mod sbom;
 mod scan;
 mod security;
+mod server_osv;
 mod support;
 mod task_coverage;
 mod tasks;

@@ -51,6 +51,7 @@ pub(crate) mod flags;
 pub(crate) mod follow;
 pub(crate) mod insights;
 pub(crate) mod notifications;
+pub(crate) mod osv;
 pub(crate) mod pipelines;
 pub(crate) mod protocol;
 pub(crate) mod runs;
@@ -161,6 +162,7 @@ fn all(routes: Routes) -> Routes {
     let routes = flags::routes(routes);
     let routes = insights::routes(routes);
     let routes = security::routes(routes);
+    let routes = osv::routes(routes);
     let routes = events::routes(routes);
     let routes = work_items::routes(routes);
     let routes = audit::routes(routes);

@@ -381,7 +381,14 @@ async fn wait_for_lease(
         notified.as_mut().enable();
         if let Some(leased) = store.lease_job(request).await? {
             match agents::job_message(store, &leased, timing).await {
-                Ok(message) => return Ok(Json(message).into_response()),
+                Ok(mut message) => {
+                    // The server's OSV database, for the agent to keep up to date in its tools
+                    // directory.
+                    message.osv = slipway_service::osv::version(state).await.map(|version| {
+                        slipway_protocol::OsvDatabaseRef { digest: version.digest, bytes: version.bytes }
+                    });
+                    return Ok(Json(message).into_response());
+                }
                 Err(MessageError::Unusable(reason)) => {
                     store
                         .complete_job(&leased.token, slipway_events::TaskResult::Failed, Some(&reason))

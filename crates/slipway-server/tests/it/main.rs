@@ -17,6 +17,7 @@ mod metrics;
 mod notifications;
 mod oidc;
 mod openapi;
+mod osv;
 mod runs;
 mod signed_in;
 mod support;
