@@ -30,6 +30,8 @@ pub(super) struct Call<'s> {
     pub(super) inputs: &'s [(String, String)],
     pub(super) environment: Vec<(String, String)>,
     pub(super) files: &'s StepFiles,
+    /// The step's own `env`, evaluated (a composite action's steps get it).
+    pub(super) step_env: &'s [(String, String)],
 }
 
 impl Call<'_> {
@@ -76,7 +78,7 @@ fn major(reference: &str) -> Option<u32> {
 }
 
 /// Writes `name`/`value` pairs to an environment file in the heredoc form.
-fn append_pairs(path: &Path, pairs: &[(&str, String)]) -> std::io::Result<()> {
+pub(super) fn append_pairs(path: &Path, pairs: &[(&str, String)]) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new().append(true).create(true).open(path)?;
     for (name, value) in pairs {
         let mut delimiter = "ghadelimiter_slipway".to_owned();
@@ -271,7 +273,7 @@ impl GithubJob<'_> {
         }
     }
 
-    fn local_action(&self, call: &Call<'_>) -> Attempt {
+    fn local_action(&mut self, call: &Call<'_>) -> Attempt {
         let dir = self.workspace.join(call.action);
         let manifest = ["action.yml", "action.yaml"].iter().map(|name| dir.join(name)).find(|path| path.is_file());
         let Some(manifest) = manifest else {
@@ -295,10 +297,7 @@ impl GithubJob<'_> {
                 "the local action '{}' runs in a Docker container (runs.using: docker), and no container engine is available to Slipway",
                 call.action
             ),
-            "composite" => format!(
-                "the local action '{}' is a composite action, which Slipway cannot run yet; copy its steps into the job",
-                call.action
-            ),
+            "composite" => return self.composite(call, &dir, &text),
             other => format!(
                 "the local action '{}' (runs.using: {other}) is not built in and no action store is configured",
                 call.action

@@ -19,6 +19,7 @@
 
 mod actions;
 mod commands;
+mod composite;
 mod files;
 mod hash;
 
@@ -142,6 +143,15 @@ struct GithubJob<'a> {
     debug: bool,
     /// How many steps got each generated action name (`__run`, `__run_2`).
     generated: HashMap<String, u32>,
+    /// Inside a composite action: the `env` of the steps that use it, outermost first.
+    scope_env: Vec<(String, String)>,
+    /// Inside a composite action: whether one of its steps failed (what its `success()` and
+    /// `failure()` look at); `None` outside.
+    scope_failed: Option<bool>,
+    /// How deep in composite actions the job is.
+    depth: u32,
+    /// Numbers the environment files of every step and inner step.
+    file_counter: u32,
 }
 
 fn object_of(pairs: &[(String, String)]) -> Object {
@@ -245,6 +255,10 @@ impl<'a> GithubJob<'a> {
             base: Object::new(),
             debug,
             generated: HashMap::new(),
+            scope_env: Vec::new(),
+            scope_failed: None,
+            depth: 0,
+            file_counter: 0,
         }
     }
 
@@ -323,7 +337,8 @@ impl<'a> GithubJob<'a> {
     }
 
     fn status(&self) -> JobStatus {
-        gh::step_status(if self.failed { TaskResult::Failed } else { TaskResult::Succeeded }, self.canceled.is_some())
+        let failed = self.scope_failed.unwrap_or(self.failed);
+        gh::step_status(if failed { TaskResult::Failed } else { TaskResult::Succeeded }, self.canceled.is_some())
     }
 
     fn result(&self) -> TaskResult {
@@ -516,7 +531,7 @@ impl<'a> GithubJob<'a> {
             let value = match name {
                 "env" => {
                     let mut env = self.env.clone();
-                    for (name, value) in step_env.unwrap_or_default() {
+                    for (name, value) in self.scope_env.iter().chain(step_env.unwrap_or_default()) {
                         set_pair(&mut env, name, value.clone());
                     }
                     Value::from(object_of(&env))
@@ -625,22 +640,8 @@ impl<'a> GithubJob<'a> {
             return;
         }
         let action_name = self.action_name(step);
-        let condition_contexts = self.contexts(STEP_IF, None);
-        let runs = match &step.condition {
-            None => Ok(self.status() == JobStatus::Success),
-            Some(condition) => match &condition.expression {
-                ConditionExpression::Github(expression) => gh::condition(expression, &condition_contexts),
-                ConditionExpression::Azure(_) => {
-                    Err(format!("the condition '{}' is not a GitHub expression", condition.source))
-                }
-            },
-        };
-        let display_contexts = self.contexts(STEP, None);
-        let display = step
-            .display_name
-            .as_deref()
-            .map(|name| self.template(name, &display_contexts).unwrap_or_else(|_| name.to_owned()))
-            .unwrap_or_else(|| Self::default_display_name(step));
+        let runs = self.should_run(step);
+        let display = self.display(step);
         match runs {
             Ok(true) => {}
             Ok(false) => {
@@ -668,6 +669,29 @@ impl<'a> GithubJob<'a> {
         self.start_event(step, number, &display);
         let (attempt, outputs) = self.attempt(step, number, &action_name);
         self.finish(step, number, &display, started, attempt, outputs);
+    }
+
+    /// Whether a step runs: its `if` (`success()` when it has none), evaluated as GitHub does.
+    fn should_run(&self, step: &Step) -> Result<bool, String> {
+        let contexts = self.contexts(STEP_IF, None);
+        match &step.condition {
+            None => Ok(self.status() == JobStatus::Success),
+            Some(condition) => match &condition.expression {
+                ConditionExpression::Github(expression) => gh::condition(expression, &contexts),
+                ConditionExpression::Azure(_) => {
+                    Err(format!("the condition '{}' is not a GitHub expression", condition.source))
+                }
+            },
+        }
+    }
+
+    /// A step's display name: its `name` with `${{ }}` evaluated, or GitHub's default.
+    fn display(&self, step: &Step) -> String {
+        let contexts = self.contexts(STEP, None);
+        step.display_name
+            .as_deref()
+            .map(|name| self.template(name, &contexts).unwrap_or_else(|_| name.to_owned()))
+            .unwrap_or_else(|| Self::default_display_name(step))
     }
 
     fn start_event(&self, step: &Step, number: u32, display: &str) {
@@ -718,7 +742,9 @@ impl<'a> GithubJob<'a> {
     }
 
     /// Makes the step's fresh environment files.
-    fn step_files(&self, number: u32) -> Result<StepFiles, String> {
+    fn step_files(&mut self) -> Result<StepFiles, String> {
+        self.file_counter += 1;
+        let number = self.file_counter;
         let dir = self.dirs.temp.join("_runner_file_commands");
         std::fs::create_dir_all(&dir).map_err(|error| format!("could not create {}: {error}", dir.display()))?;
         let files = StepFiles {
@@ -737,7 +763,7 @@ impl<'a> GithubJob<'a> {
     /// Runs a step's action with its environment files; returns the attempt and the step's
     /// outputs.
     fn attempt(&mut self, step: &Step, number: u32, action_name: &str) -> (Attempt, Vec<(String, String)>) {
-        let files = match self.step_files(number) {
+        let files = match self.step_files() {
             Ok(files) => files,
             Err(message) => return (self.fail(number, &message), Vec::new()),
         };
@@ -779,7 +805,15 @@ impl<'a> GithubJob<'a> {
                         Err(error) => return (self.fail(number, &format!("with {name}: {error}")), Vec::new()),
                     }
                 }
-                let call = actions::Call { step, number, action, inputs: &inputs, environment, files: &files };
+                let call = actions::Call {
+                    step,
+                    number,
+                    action,
+                    inputs: &inputs,
+                    environment,
+                    files: &files,
+                    step_env: &step_env,
+                };
                 self.uses(call, &mut state)
             }
             other => self.fail(number, &format!("a GitHub job cannot run a step of the kind {other:?}")),
@@ -810,7 +844,7 @@ impl<'a> GithubJob<'a> {
             }
         };
         set("CI", "true".to_owned());
-        for (name, value) in self.env.iter().chain(step_env) {
+        for (name, value) in self.env.iter().chain(&self.scope_env).chain(step_env) {
             set(name, value.clone());
         }
         let github = self.base.get("github").cloned().unwrap_or_default();

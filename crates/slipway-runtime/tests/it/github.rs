@@ -587,3 +587,85 @@ fn deployment_jobs_run_their_steps_and_time_out_steps() {
     assert_eq!(r.step("slow"), Some(TaskResult::Failed));
     assert!(r.has_issue("has timed out after 1 minutes"), "{:#?}", r.issues());
 }
+
+#[test]
+fn local_composite_actions_scope_inputs_steps_env_and_status() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let action = dir.path().join("repo/.github/actions/greet");
+    std::fs::create_dir_all(&action).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        action.join("action.yml"),
+        r#"name: greet
+inputs:
+  who:
+    required: true
+  greeting:
+    default: Hello ${{ github.repository }}
+outputs:
+  said:
+    value: ${{ steps.say.outputs.text }}
+  seen-env:
+    value: ${{ env.FROM_USES }}
+runs:
+  using: composite
+  steps:
+    - id: say
+      run: |
+        echo "${{ inputs.greeting }}, ${{ inputs.who }} (env $FROM_USES, path set ${{ github.action_path != '' }})"
+        echo "text=${{ inputs.greeting }} ${{ inputs.who }}" >> "$GITHUB_OUTPUT"
+        echo "EXPORTED=from-composite" >> "$GITHUB_ENV"
+        test -f "$GITHUB_ACTION_PATH/action.yml" && echo action-path-ok
+      shell: bash
+    - run: exit ${{ inputs.fail == 'yes' && '4' || '0' }}
+      shell: sh
+    - if: failure()
+      run: echo "inner failure seen, outer steps [${{ toJSON(steps.outer) }}]"
+      shell: bash
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let nested = dir.path().join("repo/.github/actions/noshell");
+    std::fs::create_dir_all(&nested).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(nested.join("action.yml"), "runs:\n  using: composite\n  steps:\n    - run: echo x\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let steps = vec![
+        uses("actions/checkout@v4", &[]),
+        id("outer", run("echo outer")),
+        id(
+            "greet",
+            Step {
+                env: vec![("FROM_USES".into(), "uses-env".into())],
+                ..uses("./.github/actions/greet", &[("who", "Mona")])
+            },
+        ),
+        run(
+            "echo \"said=${{ steps.greet.outputs.said }} seen=${{ steps.greet.outputs.seen-env }} exported=$EXPORTED leaked=[${FROM_USES:-}]\"",
+        ),
+        titled(
+            "failing",
+            Step {
+                continue_on_error: true,
+                ..id("failing", uses("./.github/actions/greet", &[("who", "Hubot"), ("fail", "yes")]))
+            },
+        ),
+        run(
+            "echo \"failing=${{ steps.failing.outcome }}/${{ steps.failing.conclusion }} said=${{ steps.failing.outputs.said }}\"",
+        ),
+        titled("no shell", uses("./.github/actions/noshell", &[])),
+    ];
+    let r = run_in(dir.path(), plan(vec![job("composite", &[], steps)]), |options| {
+        options.repository.name = "octo/app".into();
+    });
+    assert!(r.has_line("Hello octo/app, Mona (env uses-env, path set true)"), "{:#?}", r.output());
+    assert!(r.has_line("action-path-ok"), "{:#?}", r.output());
+    assert!(
+        r.has_line("said=Hello octo/app Mona seen=uses-env exported=from-composite leaked=[]"),
+        "{:#?}",
+        r.output()
+    );
+    assert!(r.has_line("inner failure seen, outer steps [null]"), "the action's own steps: {:#?}", r.output());
+    assert!(r.has_line("failing=failure/success said=Hello octo/app Hubot"), "{:#?}", r.output());
+    assert_eq!(r.step("failing"), Some(TaskResult::SucceededWithIssues));
+    assert_eq!(r.step("no shell"), Some(TaskResult::Failed));
+    assert!(r.has_issue("runs a script without `shell:`, which composite actions require"), "{:#?}", r.issues());
+}

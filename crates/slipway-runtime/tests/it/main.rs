@@ -1,5 +1,6 @@
 //! Integration tests of the runtime: plans built in Rust, run end to end with real processes.
 
+mod act;
 mod github;
 mod local;
 mod tasks;
