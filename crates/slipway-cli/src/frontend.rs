@@ -7,8 +7,8 @@
 //! It is the edge of the GitHub Actions front end (`slipway_github`) too: a file is a GitHub
 //! workflow by its path (`.github/workflows/*.yml`) or content (top-level `on` and `jobs`), or
 //! when `--dialect github` says so. `validate` checks workflows (and the reusable workflows of
-//! the same repository that they call); `expand`, `plan` and `run` say that lowering workflows
-//! to a plan is not built yet.
+//! the same repository that they call); `expand` prints a workflow as GitHub reads it, and
+//! `plan` and `run` lower it into the plan (`--param` giving its `workflow_dispatch` inputs).
 
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
@@ -158,76 +158,38 @@ fn entry(path: &Path) -> (PathBuf, PathBuf, Location, PathBuf) {
     (entry, root, location, current_directory)
 }
 
-/// A GitHub Actions workflow checked: every file read, and what the check found.
-pub struct Workflow {
-    /// The workflow and the reusable workflows it calls.
-    pub sources: SourceMap,
-    /// The diagnostics, and the workflow when it is valid.
-    pub checked: slipway_github::Checked,
-}
-
-/// Checks the file at `path` as a GitHub Actions workflow when it is one (by `args.dialect`, or
-/// else by its path and content); `None` when it is an Azure pipeline. The file, and each
-/// reusable workflow of the same repository it calls (`uses: ./.github/workflows/x.yml`), is read
-/// through [`RepositoryFiles`], so nothing outside the repository is read.
-pub fn github_workflow(path: &Path, args: &LoadArgs) -> Option<Workflow> {
+/// Reads, checks and lowers the file at `path` as a GitHub Actions workflow when it is one (by
+/// `args.dialect`, or else by its path and content), with `args.parameters` as its inputs;
+/// `None` when it is an Azure pipeline. The file, and each reusable workflow of the same
+/// repository it calls (`uses: ./.github/workflows/x.yml`), is read through
+/// [`RepositoryFiles`], so nothing outside the repository is read.
+pub fn github_workflow(path: &Path, args: &LoadArgs) -> Option<slipway_github::Compiled> {
     if args.dialect == Some(Dialect::Azure) {
         return None;
     }
     let (_, root, location, current_directory) = entry(path);
     let files = RepositoryFiles::new(&root).shown_relative_to(&current_directory);
-    let text = files.read(&location);
-    let is_github = match (&text, args.dialect) {
-        (_, Some(Dialect::Github)) => true,
-        (Ok(text), _) => slipway_github::looks_like_workflow(&location.path, text),
-        (Err(_), _) => slipway_github::looks_like_workflow(&location.path, ""),
-    };
+    let is_github = args.dialect == Some(Dialect::Github)
+        || slipway_github::looks_like_workflow(&location.path, &files.read(&location).unwrap_or_default());
     if !is_github {
         return None;
     }
-    let mut sources = SourceMap::new();
-    let text = match text {
-        Ok(text) => text,
-        Err(error) => {
-            let diagnostic = Diagnostic::error("E0002", format!("cannot read the workflow: {error}"), None)
-                .with_hint("check the path; workflows are read only from inside their repository");
-            let checked = slipway_github::Checked { workflow: None, diagnostics: vec![diagnostic] };
-            return Some(Workflow { sources, checked });
-        }
+    let read = |relative: &str| {
+        let location = Location::local(relative);
+        let text = files.read(&location).map_err(|error| error.to_string())?;
+        Ok((files.display_name(&location), text))
     };
-    let file = sources.add(files.display_name(&location), text.as_str());
-    let called_files = std::cell::RefCell::new(Vec::new());
-    // `./.github/workflows/x.yml` is found beside the entry's `.github` folder (the root of the
-    // repository the workflow belongs to).
-    let base = location.path.rsplit_once(".github/workflows/").map_or("", |(base, _)| base).to_owned();
-    let called = |reference: &str| {
-        let relative = reference.strip_prefix("./")?;
-        if relative.split('/').any(|segment| segment == ".." || segment == ".") {
-            return None;
-        }
-        let location = Location::local(format!("{base}{relative}"));
-        let text = files.read(&location).ok()?;
-        let mut called_files = called_files.borrow_mut();
-        called_files.push((files.display_name(&location), text.clone()));
-        // The ids the called files get once added after the entry file, in this order.
-        Some((slipway_diagnostics::FileId(u32::try_from(called_files.len()).ok()?), text))
-    };
-    let checked = slipway_github::check_with(&text, file, &slipway_github::Options::default(), &called);
-    for (name, text) in called_files.into_inner() {
-        sources.add(name, text);
-    }
-    Some(Workflow { sources, checked })
+    Some(slipway_github::compile(&location.path, &read, &args.parameters))
 }
 
-/// Says that a workflow cannot become a plan yet, after its diagnostics; exit code 2.
-fn github_not_lowered(path: &Path, workflow: &Workflow) -> ExitCode {
-    print_diagnostics(&workflow.checked.diagnostics, &workflow.sources);
-    eprintln!(
-        "error: {} is a GitHub Actions workflow: lowering GitHub workflows to a plan (for `expand`, `plan` and \
-         `run`) is not built yet; `slipway validate` checks it",
-        path.display()
-    );
-    ExitCode::from(2)
+/// The plan of a compiled workflow, after printing its diagnostics; else the exit code (2).
+fn github_plan(compiled: slipway_github::Compiled) -> Result<(Plan, SourceMap), ExitCode> {
+    let diagnostics: Vec<Diagnostic> = compiled.diagnostics().cloned().collect();
+    print_diagnostics(&diagnostics, &compiled.sources);
+    match compiled.plan {
+        Some(plan) => Ok((plan, compiled.sources)),
+        None => Err(ExitCode::from(2)),
+    }
 }
 
 /// Loads, expands, validates and lowers the pipeline at `path`.
@@ -368,7 +330,25 @@ fn github_summary(workflow: &slipway_github::Workflow) -> String {
 /// `slipway expand`.
 pub fn expand(args: &ExpandArgs) -> ExitCode {
     if let Some(workflow) = github_workflow(&args.path, &args.load) {
-        return github_not_lowered(&args.path, &workflow);
+        // A workflow has no templates: expanded, it is the workflow as GitHub reads it (anchors
+        // and aliases resolved), once it is valid and can become a plan.
+        let sources = match github_plan(workflow) {
+            Ok((_, sources)) => sources,
+            Err(code) => return code,
+        };
+        let Some(text) = sources.get(slipway_diagnostics::FileId(0)).map(|file| file.text.clone()) else {
+            return ExitCode::from(2);
+        };
+        return match slipway_github::read(&text, slipway_diagnostics::FileId(0)) {
+            Ok(root) => {
+                out!("{}", slipway_yaml::emit(&root));
+                ExitCode::SUCCESS
+            }
+            Err(diagnostics) => {
+                print_diagnostics(&diagnostics, &sources);
+                ExitCode::from(2)
+            }
+        };
     }
     let loaded = load(&args.path, &args.load);
     print_diagnostics(&loaded.diagnostics, &loaded.sources);
@@ -383,13 +363,19 @@ pub fn expand(args: &ExpandArgs) -> ExitCode {
 
 /// `slipway plan`.
 pub fn plan(args: &PlanArgs) -> ExitCode {
-    if let Some(workflow) = github_workflow(&args.path, &args.load) {
-        return github_not_lowered(&args.path, &workflow);
-    }
-    let loaded = load(&args.path, &args.load);
-    print_diagnostics(&loaded.diagnostics, &loaded.sources);
-    match loaded.plan {
-        Some(plan) if !has_errors(&loaded.diagnostics) => match args.format {
+    let loaded = match github_workflow(&args.path, &args.load) {
+        Some(workflow) => match github_plan(workflow) {
+            Ok((plan, _)) => Some(plan),
+            Err(code) => return code,
+        },
+        None => {
+            let loaded = load(&args.path, &args.load);
+            print_diagnostics(&loaded.diagnostics, &loaded.sources);
+            loaded.plan.filter(|_| !has_errors(&loaded.diagnostics))
+        }
+    };
+    match loaded {
+        Some(plan) => match args.format {
             PlanFormat::Json => match serde_json::to_string_pretty(&plan) {
                 Ok(text) => {
                     outln!("{text}");
@@ -419,7 +405,7 @@ pub fn load_plan(
         repositories: repositories.iter().map(|(alias, path)| (alias.clone(), path.display().to_string())).collect(),
     };
     if let Some(workflow) = github_workflow(path, &args) {
-        return Err(github_not_lowered(path, &workflow));
+        return github_plan(workflow);
     }
     let loaded = load(path, &args);
     print_diagnostics(&loaded.diagnostics, &loaded.sources);

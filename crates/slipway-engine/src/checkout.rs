@@ -3,7 +3,7 @@
 
 use std::path::{Component, Path};
 
-use slipway_azure::{Location, Options};
+use slipway_azure::{FileSystem as _, Location, Options};
 use slipway_plan::Plan;
 use slipway_source::RepositoryFiles;
 
@@ -273,10 +273,28 @@ pub fn checkout_revision(request: &CheckoutRequest<'_>) -> Result<Checkout, Chec
         }
     }
     let file_system = RepositoryFiles::new(destination);
-    let options = Options { parameters: request.parameters.to_vec(), variables };
-    let compiled =
-        slipway_source::contained(|| slipway_azure::compile(&Location::local(yaml_path), &file_system, &options))
+    let entry = Location::local(yaml_path.as_str());
+    let text = file_system.read(&entry).unwrap_or_default();
+    if slipway_github::looks_like_workflow(&yaml_path, &text) {
+        // A GitHub Actions workflow: its `workflow_dispatch` inputs are the run's parameters.
+        let read = |relative: &str| {
+            let location = Location::local(relative);
+            let text = file_system.read(&location).map_err(|error| error.to_string())?;
+            Ok((file_system.display_name(&location), text))
+        };
+        let compiled = slipway_source::contained(|| slipway_github::compile(&yaml_path, &read, request.parameters))
             .map_err(|panicked| CheckoutError::Pipeline(panicked.to_string()))?;
+        return match compiled.plan {
+            Some(plan) => Ok(Checkout { plan, branch_ref, commit, message, author, email }),
+            None => {
+                let diagnostics: Vec<_> = compiled.diagnostics().cloned().collect();
+                Err(CheckoutError::Pipeline(slipway_diagnostics::render_all(&diagnostics, &compiled.sources)))
+            }
+        };
+    }
+    let options = Options { parameters: request.parameters.to_vec(), variables };
+    let compiled = slipway_source::contained(|| slipway_azure::compile(&entry, &file_system, &options))
+        .map_err(|panicked| CheckoutError::Pipeline(panicked.to_string()))?;
     let has_errors = compiled.diagnostics.iter().any(slipway_diagnostics::Diagnostic::is_error);
     match compiled.plan {
         Some(plan) if !has_errors => Ok(Checkout { plan, branch_ref, commit, message, author, email }),

@@ -36,7 +36,7 @@ pub use model::{
     Strategy, Text, Trigger, Workflow, WorkflowCall, is_true,
 };
 
-use slipway_diagnostics::{Diagnostic, FileId};
+use slipway_diagnostics::{Diagnostic, FileId, SourceMap};
 use slipway_yaml::Node;
 
 use crate::reader::Reader;
@@ -92,6 +92,16 @@ impl Default for Options {
     }
 }
 
+/// Reads the workflow `text` into a tree as GitHub reads YAML (anchors and aliases resolved,
+/// duplicate keys refused), without checking it against the schema.
+///
+/// # Errors
+///
+/// The YAML's errors, at their places.
+pub fn read(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
+    slipway_yaml::load_with(text, file, YAML)
+}
+
 /// Checks the workflow `text`, registered as `file` in the caller's source map, with GitHub's
 /// limits. Reusable workflows that jobs call are not looked into (see [`check_with`]).
 #[must_use]
@@ -140,6 +150,82 @@ fn structure(root: &Node, text: &str, options: &Options) -> Vec<Diagnostic> {
     let mut diagnostics = reader.diagnostics;
     diagnostics.extend(semantic::check(root));
     diagnostics
+}
+
+/// A workflow file read, checked and lowered: every file read (the workflow first, then the
+/// reusable workflows of its repository that it calls), what the check and the lowering said,
+/// and the plan when there are no errors.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The workflow and the reusable workflows it calls, by the ids its diagnostics use.
+    pub sources: SourceMap,
+    /// The check's diagnostics and the workflow.
+    pub checked: Checked,
+    /// The lowering's errors (none when the check failed, as it did not run).
+    pub lowering: Vec<Diagnostic>,
+    /// The plan, when neither the check nor the lowering found an error.
+    pub plan: Option<slipway_plan::Plan>,
+}
+
+impl Compiled {
+    /// Every diagnostic, the check's then the lowering's.
+    pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.checked.diagnostics.iter().chain(&self.lowering)
+    }
+}
+
+/// Reads a repository file for [`compile`]: its path from the repository's root to the name
+/// shown in diagnostics and its text, or why it cannot be read.
+pub type ReadFile<'a> = dyn Fn(&str) -> Result<(String, String), String> + 'a;
+
+/// Reads the workflow at `path` (from its repository's root) through `read`, checks it with
+/// GitHub's rules (and each reusable workflow of the same repository it calls, as
+/// `./.github/workflows/x.yml`, found beside the workflow's `.github` folder) and lowers it with
+/// `inputs` for its `workflow_dispatch` or `workflow_call` inputs.
+#[must_use]
+pub fn compile(path: &str, read: &ReadFile<'_>, inputs: &[(String, String)]) -> Compiled {
+    let mut sources = SourceMap::new();
+    let (name, text) = match read(path) {
+        Ok(file) => file,
+        Err(error) => {
+            let diagnostic = Diagnostic::error("E0002", format!("cannot read the workflow {path}: {error}"), None)
+                .with_hint("check the path; workflows are read only from inside their repository");
+            let checked = Checked { workflow: None, diagnostics: vec![diagnostic] };
+            return Compiled { sources, checked, lowering: Vec::new(), plan: None };
+        }
+    };
+    let file = sources.add(name, text.as_str());
+    let called_files = std::cell::RefCell::new(Vec::new());
+    let base = path.rsplit_once(".github/workflows/").map_or("", |(base, _)| base).to_owned();
+    let called = |reference: &str| {
+        let relative = reference.strip_prefix("./")?;
+        if relative.split('/').any(|segment| segment == ".." || segment == ".") {
+            return None;
+        }
+        let (name, text) = read(&format!("{base}{relative}")).ok()?;
+        let mut called_files = called_files.borrow_mut();
+        called_files.push((name, text.clone()));
+        // The ids the called files get once added after the entry file, in this order.
+        Some((FileId(u32::try_from(called_files.len()).ok()?), text))
+    };
+    let checked = check_with(&text, file, &Options::default(), &called);
+    for (name, text) in called_files.into_inner() {
+        sources.add(name, text);
+    }
+    let (plan, lowering) = match &checked.workflow {
+        Some(workflow) if !checked.diagnostics.iter().any(Diagnostic::is_error) => {
+            let files = (0..sources.len())
+                .filter_map(|index| u32::try_from(index).ok())
+                .map(|index| sources.name(FileId(index)).to_owned())
+                .collect();
+            match lower::lower(workflow, files, inputs) {
+                Ok(plan) => (Some(plan), Vec::new()),
+                Err(diagnostics) => (None, diagnostics),
+            }
+        }
+        _ => (None, Vec::new()),
+    };
+    Compiled { sources, checked, lowering, plan }
 }
 
 /// Whether a file is a GitHub Actions workflow rather than an Azure pipeline: by its path

@@ -1,6 +1,7 @@
 //! `slipway validate` on GitHub Actions workflows as a user runs it: the dialect chosen by the
-//! path, every error at `file:line:col` with its source line, and `expand`/`plan`/`run` saying
-//! that workflows cannot become plans yet.
+//! path, every error at `file:line:col` with its source line; `plan` lowering a workflow (with
+//! its inputs) and `expand` printing it as GitHub reads it; what cannot run yet named at its
+//! place.
 
 use crate::support::{slipway, transcript, workspace};
 
@@ -49,10 +50,32 @@ fn the_dialect_can_be_forced() {
 }
 
 #[test]
-fn expand_plan_and_run_say_workflows_are_not_lowered_yet() {
-    for command in ["expand", "plan", "run"] {
-        let output = transcript(slipway(&fixtures()).args([command, ".github/workflows/ci.yml"]));
-        assert!(output.starts_with("exit code: 2"), "{command}: {output}");
-        assert!(output.contains("lowering GitHub workflows to a plan"), "{command}: {output}");
-    }
+fn plan_lowers_a_workflow() {
+    insta::assert_snapshot!(transcript(slipway(&fixtures()).args([
+        "plan",
+        "--param",
+        "level=release",
+        ".github/workflows/build.yml"
+    ])));
+}
+
+#[test]
+fn expand_prints_a_workflow_as_github_reads_it() {
+    let output = transcript(slipway(&fixtures()).args(["expand", ".github/workflows/build.yml"]));
+    assert!(output.starts_with("exit code: 0"), "{output}");
+    assert!(output.contains("matrix:") && output.contains("rust:"), "{output}");
+}
+
+#[test]
+fn what_a_plan_cannot_hold_yet_is_named_with_its_place() {
+    // A reusable workflow call cannot run yet: `plan` and `run` say so at the call, and a
+    // `workflow_dispatch` input the workflow does not declare is refused.
+    insta::assert_snapshot!(transcript(slipway(&fixtures()).args(["plan", ".github/workflows/ci.yml"])));
+    let run = transcript(slipway(&fixtures()).args(["run", ".github/workflows/ci.yml"]));
+    assert!(run.starts_with("exit code: 2") && run.contains("G0501"), "{run}");
+    let unknown = transcript(slipway(&fixtures()).args(["plan", "--param", "nope=1", ".github/workflows/build.yml"]));
+    assert!(
+        unknown.starts_with("exit code: 2") && unknown.contains("the workflow has no input named `nope`"),
+        "{unknown}"
+    );
 }

@@ -12,6 +12,7 @@ mod environments;
 mod events;
 mod evidence;
 mod flags;
+mod github;
 mod hostile;
 mod metrics;
 mod notifications;

@@ -186,7 +186,11 @@ pub fn make_repository(directory: &Path, files: &[(&str, &str)]) -> TestResult {
     std::fs::create_dir_all(directory)?;
     git(directory, &["init", "--quiet", "-b", "main"])?;
     for (path, text) in files {
-        std::fs::write(directory.join(path), text)?;
+        let file = directory.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(file, text)?;
     }
     git(directory, &["add", "."])?;
     git(directory, &["commit", "--quiet", "-m", "the pipeline"])?;
