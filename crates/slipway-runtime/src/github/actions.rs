@@ -51,7 +51,7 @@ impl Call<'_> {
 /// What runs at the end of the job for an action.
 pub(super) enum Post {
     /// `actions/cache`'s save.
-    CacheSave { key: String, paths: Vec<String> },
+    CacheSave { key: String, paths: Vec<String>, home: Option<String> },
 }
 
 /// An action reference: `owner/repo[/path]@ref`.
@@ -244,7 +244,14 @@ impl GithubJob<'_> {
             return self.local_action(&call);
         }
         let reference = reference(action);
-        match reference.name.as_str() {
+        let tool = match reference.name.as_str() {
+            "actions/setup-node" => Some("node"),
+            "actions/setup-python" => Some("python"),
+            "actions/setup-go" => Some("go"),
+            "actions/setup-java" => Some("java"),
+            _ => None,
+        };
+        let attempt = match reference.name.as_str() {
             "actions/checkout" => self.checkout(&call),
             "actions/upload-artifact" => self.upload_artifact(&call, major(&reference.reference).unwrap_or(4)),
             "actions/download-artifact" => self.download_artifact(&call, major(&reference.reference).unwrap_or(4)),
@@ -270,7 +277,14 @@ impl GithubJob<'_> {
                     "the action '{action}' is not built in and no action store is configured; Slipway runs actions/checkout, actions/upload-artifact, actions/download-artifact, actions/cache, the actions/setup-* actions and the Rust toolchain actions natively, and other actions need an action store (not available yet)"
                 ),
             ),
+        };
+        if let Some(tool) = tool
+            && attempt.result.is_success()
+            && let Err(failed) = self.setup_cache(&call, tool)
+        {
+            return failed;
         }
+        attempt
     }
 
     fn local_action(&mut self, call: &Call<'_>) -> Attempt {
@@ -592,18 +606,8 @@ impl GithubJob<'_> {
         let mut outputs: Vec<(&str, String)> = vec![("cache-primary-key", key.clone())];
         match &matched {
             Some((matched_key, entry)) => {
-                if !lookup_only {
-                    let home = call.env("HOME").map(str::to_owned);
-                    for (index, path) in paths.iter().enumerate() {
-                        let stored = entry.join("files").join(index.to_string());
-                        if !stored.exists() {
-                            continue;
-                        }
-                        let target = resolve(&self.workspace, home.as_deref(), path);
-                        if let Err(error) = copy_tree(&stored, &target) {
-                            return self.fail(number, &format!("could not restore {}: {error}", target.display()));
-                        }
-                    }
+                if !lookup_only && let Err(attempt) = self.restore_entry(number, entry, &paths, call.env("HOME")) {
+                    return attempt;
                 }
                 self.log(Some(number), LogKind::Output, &format!("Cache restored from key: {matched_key}"));
                 outputs.push(("cache-hit", (matched_key == &key).to_string()));
@@ -644,10 +648,105 @@ impl GithubJob<'_> {
             self.post_steps.push(PostStep {
                 display_name: display,
                 only_on_success: true,
-                kind: Post::CacheSave { key: if exact { String::new() } else { key }, paths },
+                kind: Post::CacheSave {
+                    key: if exact { String::new() } else { key },
+                    paths,
+                    home: call.env("HOME").map(str::to_owned),
+                },
             });
         }
         Attempt::succeeded()
+    }
+
+    /// Copies a cache entry's files back to their paths.
+    fn restore_entry(&self, number: u32, entry: &Path, paths: &[String], home: Option<&str>) -> Result<(), Attempt> {
+        for (index, path) in paths.iter().enumerate() {
+            let stored = entry.join("files").join(index.to_string());
+            if !stored.exists() {
+                continue;
+            }
+            let target = resolve(&self.workspace, home, path);
+            if let Err(error) = copy_tree(&stored, &target) {
+                return Err(self.fail(number, &format!("could not restore {}: {error}", target.display())));
+            }
+        }
+        Ok(())
+    }
+
+    /// The package-manager cache of a `setup-*` action (`cache: npm`, `cache: pip`, Go's by
+    /// default): the manager's directory, keyed by the hash of its lock files
+    /// (`cache-dependency-path` or the manager's own), restored now and saved at the job's end;
+    /// `cache-hit` says whether the key matched.
+    fn setup_cache(&mut self, call: &Call<'_>, tool: &str) -> Result<(), Attempt> {
+        let number = call.number;
+        let manager = match tool {
+            "go" => {
+                if call.input("cache").is_some_and(|value| value.eq_ignore_ascii_case("false")) {
+                    return Ok(());
+                }
+                "go".to_owned()
+            }
+            _ => match call.input("cache") {
+                Some(manager) => manager.trim().to_ascii_lowercase(),
+                None => return Ok(()),
+            },
+        };
+        let (paths, patterns): (&[&str], &[&str]) = match (tool, manager.as_str()) {
+            ("node", "npm") => (&["~/.npm"], &["**/package-lock.json", "**/npm-shrinkwrap.json"]),
+            ("node", "yarn") => (&["~/.cache/yarn"], &["**/yarn.lock"]),
+            ("node", "pnpm") => (&["~/.local/share/pnpm/store"], &["**/pnpm-lock.yaml"]),
+            ("python", "pip") => (&["~/.cache/pip"], &["**/requirements.txt"]),
+            ("python", "pipenv") => (&["~/.local/share/virtualenvs"], &["**/Pipfile.lock"]),
+            ("python", "poetry") => (&["~/.cache/pypoetry"], &["**/poetry.lock"]),
+            ("go", _) => (&["~/go/pkg/mod", "~/.cache/go-build"], &["**/go.sum"]),
+            ("java", "maven") => (&["~/.m2/repository"], &["**/pom.xml"]),
+            ("java", "gradle") => {
+                (&["~/.gradle/caches", "~/.gradle/wrapper"], &["**/*.gradle*", "**/gradle-wrapper.properties"])
+            }
+            ("java", "sbt") => {
+                (&["~/.ivy2/cache", "~/.sbt", "~/.cache/coursier"], &["**/*.sbt", "**/project/build.properties"])
+            }
+            _ => {
+                return Err(
+                    self.fail(number, &format!("Caching for '{manager}' is not supported by the setup-{tool} action"))
+                );
+            }
+        };
+        let patterns: Vec<String> = match call.input("cache-dependency-path") {
+            Some(text) => text.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_owned).collect(),
+            None => patterns.iter().map(|&pattern| pattern.to_owned()).collect(),
+        };
+        let hash = super::hash::hash_files(&self.workspace, &patterns).map_err(|error| self.fail(number, &error))?;
+        if hash.is_empty() {
+            let message = format!(
+                "Dependencies lock file is not found in {}. Supported file patterns: {}",
+                self.workspace.display(),
+                patterns.join(",")
+            );
+            if tool == "go" {
+                self.issue(Some(number), Severity::Warning, &format!("Restore cache failed: {message}"));
+                return Ok(());
+            }
+            return Err(self.fail(number, &message));
+        }
+        let key = format!("setup-{tool}-Linux-{manager}-{hash}");
+        let paths: Vec<String> = paths.iter().map(|&path| path.to_owned()).collect();
+        let home = call.env("HOME").map(str::to_owned);
+        let matched = self.find_cache(&key, &[]);
+        let hit = matched.is_some();
+        if let Some((_, entry)) = &matched {
+            self.restore_entry(number, entry, &paths, home.as_deref())?;
+            self.log(Some(number), LogKind::Output, &format!("Cache restored from key: {key}"));
+        } else {
+            self.log(Some(number), LogKind::Output, &format!("{manager} cache is not found"));
+        }
+        self.outputs(call, &[("cache-hit", hit.to_string())])?;
+        self.post_steps.push(PostStep {
+            display_name: format!("Post {}", self.display_of(call)),
+            only_on_success: true,
+            kind: Post::CacheSave { key: if hit { String::new() } else { key }, paths, home },
+        });
+        Ok(())
     }
 
     fn display_of(&self, call: &Call<'_>) -> String {
@@ -735,10 +834,7 @@ impl GithubJob<'_> {
     /// Runs what an action left for the end of the job.
     pub(super) fn run_post(&mut self, number: u32, post: &Post) -> Attempt {
         match post {
-            Post::CacheSave { key, paths } => {
-                let home = std::env::var("HOME").ok();
-                self.save_cache(number, key, paths, home.as_deref())
-            }
+            Post::CacheSave { key, paths, home } => self.save_cache(number, key, paths, home.as_deref()),
         }
     }
 
@@ -797,18 +893,6 @@ impl GithubJob<'_> {
         Ok((program, installed))
     }
 
-    fn note_cache(&self, call: &Call<'_>, action: &str) {
-        if let Some(cache) = call.input("cache") {
-            self.log(
-                Some(call.number),
-                LogKind::Output,
-                &format!(
-                    "Note: {action}'s `cache: {cache}` is not restored by Slipway; cache the package manager's directory with actions/cache"
-                ),
-            );
-        }
-    }
-
     /// A version written in a file (`node-version-file`, `python-version-file`, `go-version-file`).
     fn version_file(&self, call: &Call<'_>, input: &str) -> Result<Option<String>, Attempt> {
         let Some(file) = call.input(input) else { return Ok(None) };
@@ -839,7 +923,6 @@ impl GithubJob<'_> {
                 Err(attempt) => return attempt,
             },
         };
-        self.note_cache(call, "actions/setup-node");
         match self.setup_tool(
             call,
             "actions/setup-node",
@@ -865,7 +948,6 @@ impl GithubJob<'_> {
                 Err(attempt) => return attempt,
             },
         };
-        self.note_cache(call, "actions/setup-python");
         let (program, installed) = match self.setup_tool(
             call,
             "actions/setup-python",
@@ -915,7 +997,6 @@ impl GithubJob<'_> {
                 Err(attempt) => return attempt,
             },
         };
-        self.note_cache(call, "actions/setup-go");
         match self.setup_tool(call, "actions/setup-go", "Go", &["go"], &["version"], requested.as_deref(), "go-version")
         {
             Ok((_, installed)) => match self.outputs(call, &[("go-version", installed)]) {
@@ -929,7 +1010,6 @@ impl GithubJob<'_> {
     fn setup_java(&mut self, call: &Call<'_>) -> Attempt {
         let requested = call.input("java-version").map(str::to_owned);
         let distribution = call.input("distribution").unwrap_or("installed").to_owned();
-        self.note_cache(call, "actions/setup-java");
         let (program, installed) = match self.setup_tool(
             call,
             "actions/setup-java",

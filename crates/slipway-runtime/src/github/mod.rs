@@ -767,11 +767,12 @@ impl<'a> GithubJob<'a> {
             Ok(files) => files,
             Err(message) => return (self.fail(number, &message), Vec::new()),
         };
-        // The step's env, evaluated against the job's env.
+        // The step's env, evaluated against the job's env (its own values do not see each other).
         let mut step_env: Vec<(String, String)> = Vec::new();
+        let env_contexts = self.contexts(STEP, None);
         for (name, value) in &step.env {
-            let contexts = self.contexts(STEP, Some(&step_env));
-            match self.template(value, &contexts) {
+            let contexts = &env_contexts;
+            match self.template(value, contexts) {
                 Ok(value) => set_pair(&mut step_env, name, value),
                 Err(error) => return (self.fail(number, &format!("env {name}: {error}")), Vec::new()),
             }

@@ -669,3 +669,51 @@ runs:
     assert_eq!(r.step("no shell"), Some(TaskResult::Failed));
     assert!(r.has_issue("runs a script without `shell:`, which composite actions require"), "{:#?}", r.issues());
 }
+
+#[test]
+fn setup_actions_check_versions_and_keep_the_package_manager_cache() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let home = dir.path().join("home");
+    let setup_job = || {
+        let mut j = job(
+            "node",
+            &[],
+            vec![
+                run(concat!(
+                    "mkdir -p \"$RUNNER_TEMP/fake\" && printf '#!/bin/sh\\necho v18.19.0\\n' > \"$RUNNER_TEMP/fake/node\"\n",
+                    "chmod +x \"$RUNNER_TEMP/fake/node\" && echo \"$RUNNER_TEMP/fake\" >> \"$GITHUB_PATH\"\n",
+                    "echo '{\"lockfileVersion\": 3}' > package-lock.json",
+                )),
+                id("setup", uses("actions/setup-node@v4", &[("node-version", "18.x"), ("cache", "npm")])),
+                run(concat!(
+                    "echo \"node=${{ steps.setup.outputs.node-version }} hit=${{ steps.setup.outputs.cache-hit }}\"\n",
+                    "cat ~/.npm/marker 2>/dev/null || { mkdir -p ~/.npm && echo cached-before > ~/.npm/marker; }",
+                )),
+                titled(
+                    "wrong version",
+                    Step { continue_on_error: true, ..uses("actions/setup-node@v4", &[("node-version", "20")]) },
+                ),
+                titled(
+                    "unknown manager",
+                    Step { continue_on_error: true, ..uses("actions/setup-node@v4", &[("cache", "bower")]) },
+                ),
+            ],
+        );
+        j.env = vec![("HOME".into(), home.display().to_string())];
+        j
+    };
+    let first = run_in(dir.path(), plan(vec![setup_job()]), |_| {});
+    assert!(first.has_line("node=v18.19.0 hit=false"), "{:#?}", first.output());
+    assert_eq!(first.step("wrong version"), Some(TaskResult::SucceededWithIssues));
+    assert!(
+        first.has_issue("actions/setup-node asked for Node.js 20, and the Node.js on this machine"),
+        "{:#?}",
+        first.issues()
+    );
+    assert!(first.has_issue("Caching for 'bower' is not supported by the setup-node action"), "{:#?}", first.issues());
+    assert!(first.output().iter().any(|line| line.starts_with("Cache saved with key: setup-node-Linux-npm-")));
+    std::fs::remove_dir_all(&home).unwrap_or_else(|e| panic!("{e}"));
+    let second = run_in(dir.path(), plan(vec![setup_job()]), |_| {});
+    assert!(second.has_line("node=v18.19.0 hit=true"), "{:#?}", second.output());
+    assert!(second.has_line("cached-before"), "the npm directory came back: {:#?}", second.output());
+}
