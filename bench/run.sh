@@ -3,6 +3,10 @@
 #
 #   (a) a pipeline of 3 stages with 10 + 10 + 1 jobs of one trivial step each
 #   (b) one job of 200 trivial steps
+#   (c) and (d): the same two as GitHub Actions workflows (21 jobs in three waves joined by
+#       `needs`; one job of 200 `run` steps), run by the GitHub runtime. act, the usual way to
+#       run workflows locally, needs Docker for every job and cannot run on this machine, so it
+#       is not measured here.
 #
 # For each, Slipway's wall time and peak memory (max RSS, from GNU time) are printed next to a
 # bash loop that runs the same scripts the same way (`bash --noprofile --norc FILE`, one after
@@ -55,6 +59,40 @@ mkdir -p "$work/b"
   done
 } > "$work/b/azure-pipelines.yml"
 
+# (c) the workflow equivalent of (a): 10 jobs, 10 that need all of them, 1 that needs those.
+mkdir -p "$work/c/.github/workflows"
+{
+  echo "on: push"
+  echo "jobs:"
+  for wave in 1 2 3; do
+    count=10; [[ $wave == 3 ]] && count=1
+    for job in $(seq 1 "$count"); do
+      echo "  w${wave}_j$job:"
+      echo "    runs-on: ubuntu-latest"
+      if [[ $wave -gt 1 ]]; then
+        previous=$((wave - 1)); needs=""
+        for other in $(seq 1 10); do needs="$needs${needs:+, }w${previous}_j$other"; done
+        echo "    needs: [$needs]"
+      fi
+      echo "    steps:"
+      echo "      - run: echo wave $wave job $job"
+    done
+  done
+} > "$work/c/.github/workflows/ci.yml"
+
+# (d) the workflow equivalent of (b): one job of 200 `run` steps.
+mkdir -p "$work/d/.github/workflows"
+{
+  echo "on: push"
+  echo "jobs:"
+  echo "  steps:"
+  echo "    runs-on: ubuntu-latest"
+  echo "    steps:"
+  for step in $(seq 1 200); do
+    echo "      - run: echo step $step"
+  done
+} > "$work/d/.github/workflows/ci.yml"
+
 # The bash loop: the same scripts, each written to a file and run the way the agent runs it.
 cat > "$work/loop.sh" <<'LOOP'
 #!/usr/bin/env bash
@@ -94,3 +132,8 @@ report "(a) 3 stages, 10+10+1 jobs" "$a_slip" "$a_loop"
 b_slip="$(measure "$slipway" run "$work/b/azure-pipelines.yml")"
 b_loop="$(measure "$work/loop.sh" 200)"
 report "(b) 1 job, 200 steps" "$b_slip" "$b_loop"
+c_slip="$(measure "$slipway" run "$work/c/.github/workflows/ci.yml")"
+report "(c) workflow, 10+10+1 jobs (needs)" "$c_slip" "$a_loop"
+d_slip="$(measure "$slipway" run "$work/d/.github/workflows/ci.yml")"
+report "(d) workflow, 1 job, 200 steps" "$d_slip" "$b_loop"
+echo "act: not measured (it needs Docker for every job, and there is no container engine here)"

@@ -57,6 +57,8 @@ pub fn lower(workflow: &Workflow, files: Vec<String>, inputs: &[(String, String)
     }
     let mut plan = Plan::new(Dialect::GithubActions, vec![Stage::new(STAGE, jobs)]);
     plan.files = files;
+    // GitHub numbers a workflow's runs 1, 2, 3...: the revision counter alone.
+    plan.run_name = Some("$(Rev:r)".to_owned());
     plan.parameters = parameters;
     plan.env = pairs(&workflow.env);
     Ok(plan)
