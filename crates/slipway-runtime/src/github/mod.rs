@@ -688,10 +688,9 @@ impl<'a> GithubJob<'a> {
     /// A step's display name: its `name` with `${{ }}` evaluated, or GitHub's default.
     fn display(&self, step: &Step) -> String {
         let contexts = self.contexts(STEP, None);
-        step.display_name
-            .as_deref()
-            .map(|name| self.template(name, &contexts).unwrap_or_else(|_| name.to_owned()))
-            .unwrap_or_else(|| Self::default_display_name(step))
+        // Without a name, a script's first line, its expressions evaluated, as the runner shows it.
+        let name = step.display_name.clone().unwrap_or_else(|| Self::default_display_name(step));
+        self.template(&name, &contexts).unwrap_or(name)
     }
 
     fn start_event(&self, step: &Step, number: u32, display: &str) {
@@ -1060,12 +1059,11 @@ impl<'a> GithubJob<'a> {
             return;
         };
         if let Some(token) = &state.stop_token {
-            if command.raw_name == *token && !token.is_empty() {
-                self.emit_line(number, stream, LogKind::Output, line);
+            // Commands are output as text until the token (matched without regard to case).
+            if !token.is_empty() && command.raw_name.eq_ignore_ascii_case(token) {
                 state.stop_token = None;
-            } else {
-                self.emit_line(number, stream, LogKind::Output, line);
             }
+            self.emit_line(number, stream, LogKind::Output, line);
             return;
         }
         let echo = |runner: &Self, state: &OutputState| {

@@ -173,6 +173,7 @@ fn contexts_env_precedence_and_default_variables() {
             },
         )],
     );
+    build.steps.push(run("echo ${{ matrix.os }} done\necho second line"));
     build.env = vec![
         ("LEVEL".into(), "job".into()),
         ("JOB_ONLY".into(), "${{ github.event_name }}-${{ matrix.os }}".into()),
@@ -217,6 +218,7 @@ fn contexts_env_precedence_and_default_variables() {
     assert!(r.has_line("runner=self-hosted arch-set=true"), "{:#?}", r.output());
     assert_eq!(r.step("Show linux"), Some(TaskResult::Succeeded), "the display name is evaluated");
     assert_eq!(r.step("Show mac"), Some(TaskResult::Succeeded));
+    assert_eq!(r.step("Run echo mac done"), Some(TaskResult::Succeeded), "a script's first line, evaluated");
 }
 
 #[test]
