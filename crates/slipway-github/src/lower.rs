@@ -355,14 +355,32 @@ impl Lowering {
         values
     }
 
+    /// A step's or job's `if`: an expression written bare or inside one `${{ }}`; text around
+    /// `${{ }}` makes it a string as GitHub reads it (`format(...)` of the pieces, truthy when
+    /// not empty, so usually always true; the check warns about it, `G0204`).
     fn condition(&mut self, text: &Text) -> Option<Condition> {
-        // `${{ }}` around a whole `if` is allowed and means the same.
         let trimmed = text.value.trim();
         let source = match slipway_github_expr::split_template(trimmed) {
             Ok(pieces) if pieces.len() == 1 => match &pieces[0] {
                 Piece::Expression { text, .. } => text.trim().to_owned(),
                 Piece::Literal { .. } => trimmed.to_owned(),
             },
+            Ok(pieces) if !pieces.is_empty() => {
+                let mut format = String::new();
+                let mut arguments = Vec::new();
+                for piece in &pieces {
+                    match piece {
+                        Piece::Literal { text, .. } => {
+                            format.push_str(&text.replace('{', "{{").replace('}', "}}").replace('\'', "''"));
+                        }
+                        Piece::Expression { text, .. } => {
+                            format.push_str(&format!("{{{}}}", arguments.len()));
+                            arguments.push(text.trim().to_owned());
+                        }
+                    }
+                }
+                format!("format('{format}', {})", arguments.join(", "))
+            }
             _ => trimmed.to_owned(),
         };
         match GithubExpression::parse(&source) {

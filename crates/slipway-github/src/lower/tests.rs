@@ -285,3 +285,21 @@ jobs:
         ["the input `dry` is a boolean, and `yes` is not `true` or `false`", "the workflow has no input named `nope`"]
     );
 }
+
+#[test]
+fn an_if_with_text_around_its_expressions_is_a_string_as_github_reads_it() {
+    // svelte's ci.yml writes `if: (${{ success() }} || ${{ failure() }})`: GitHub formats the
+    // pieces into a string, which is not empty, so the step always runs.
+    let plan = plan(
+        "on: push
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo
+        if: (${{ success() }} || ${{ failure() }})
+",
+    );
+    let condition = plan.stages[0].jobs[0].steps[0].condition.as_ref().expect("if");
+    assert_eq!(condition.source, "format('({0} || {1})', success(), failure())");
+}
