@@ -112,7 +112,9 @@ fn every_corpus_workflow_checks_with_no_false_error() {
         "GitHub corpus: {total} workflows; {valid} valid, {known_invalid} invalid as written (KNOWN_INVALID), {} false errors",
         false_errors.len()
     );
-    println!("GitHub corpus lowered: {lowered} of {valid} valid workflows; refused (workflows per reason): {refused:?}");
+    println!(
+        "GitHub corpus lowered: {lowered} of {valid} valid workflows; refused (workflows per reason): {refused:?}"
+    );
     assert!(total > 150, "the corpus holds its workflows");
     assert!(false_errors.is_empty(), "{}", false_errors.join("\n"));
 }
