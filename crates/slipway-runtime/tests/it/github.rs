@@ -132,11 +132,15 @@ fn options(dir: &Path) -> RunOptions {
 }
 
 fn run_in(dir: &Path, plan: Plan, configure: impl FnOnce(&mut RunOptions)) -> Run {
+    run_cancellable(dir, plan, configure, &CancelToken::new())
+}
+
+fn run_cancellable(dir: &Path, plan: Plan, configure: impl FnOnce(&mut RunOptions), cancel: &CancelToken) -> Run {
     let mut options = options(dir);
     std::fs::create_dir_all(&options.source_dir).unwrap_or_else(|e| panic!("{e}"));
     configure(&mut options);
     let sink = Arc::new(Collect::default());
-    let report = execute(Arc::new(plan), &options, Arc::new(LocalExecutor), sink.clone(), &CancelToken::new())
+    let report = execute(Arc::new(plan), &options, Arc::new(LocalExecutor), sink.clone(), cancel)
         .unwrap_or_else(|e| panic!("{e}"));
     let events = sink.0.lock().map(|events| events.clone()).unwrap_or_default();
     Run { result: report.result, events }
@@ -718,4 +722,35 @@ fn setup_actions_check_versions_and_keep_the_package_manager_cache() {
     let second = run_in(dir.path(), plan(vec![setup_job()]), |_| {});
     assert!(second.has_line("node=v18.19.0 hit=true"), "{:#?}", second.output());
     assert!(second.has_line("cached-before"), "the npm directory came back: {:#?}", second.output());
+}
+
+#[test]
+fn a_cancel_stops_the_step_and_runs_what_asks_for_cancelled() {
+    let steps = vec![
+        titled("long", run("sleep 60")),
+        titled("after", run("echo after")),
+        titled(
+            "cleanup",
+            Step { condition: github_if("always()"), ..run("echo \"cleanup status=${{ job.status }}\"") },
+        ),
+        titled("on cancel", Step { condition: github_if("cancelled()"), ..run("echo saw cancel") }),
+        titled("on success", Step { condition: github_if("success()"), ..run("echo no") }),
+    ];
+    let cancel = CancelToken::new();
+    let trigger = cancel.clone();
+    let started = std::time::Instant::now();
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        trigger.cancel();
+    });
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let r = run_cancellable(dir.path(), plan(vec![job("cancel", &[], steps)]), |_| {}, &cancel);
+    let _ = canceller.join();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(r.result, TaskResult::Canceled);
+    assert_eq!(r.step("long"), Some(TaskResult::Canceled));
+    assert_eq!(r.step("after"), Some(TaskResult::Skipped));
+    assert!(r.has_line("cleanup status=cancelled"), "{:#?}", r.output());
+    assert!(r.has_line("saw cancel"));
+    assert_eq!(r.step("on success"), Some(TaskResult::Skipped));
 }
