@@ -17,7 +17,8 @@ use crate::{AppState, audit, invalid_input};
 ///
 /// # Errors
 /// A 404 for an unknown pipeline, a 400 for a bad branch, a 422 when the repository cannot be
-/// checked out or the pipeline is not valid.
+/// checked out or the pipeline is not valid (or is a workflow without `workflow_dispatch`, or
+/// given inputs it does not accept).
 pub async fn queue_manual_run(
     state: &AppState,
     requested_by: &str,
@@ -37,6 +38,10 @@ pub async fn queue_manual_run(
     if let Some(branch) = &branch {
         checkout::check_branch(branch).map_err(invalid_input)?;
     }
+    // A GitHub Actions workflow starts by hand only with `workflow_dispatch`, and with its inputs.
+    slipway_triggering::dispatch::check_manual_run(state.triggering(), &pipeline, branch.as_deref(), &body.parameters)
+        .await
+        .map_err(|refused| ServiceError::Unprocessable(refused.to_string()))?;
     let mut request = LaunchRequest::new(
         pipeline,
         Revision::Branch(branch),
@@ -54,6 +59,19 @@ pub async fn queue_manual_run(
         Err(LaunchError::Io(error)) => Err(ServiceError::Internal(error)),
         Err(error @ LaunchError::Disabled(_)) => Err(ServiceError::Conflict(error.to_string())),
     }
+}
+
+/// The `workflow_dispatch` inputs of a pipeline file that is a GitHub Actions workflow, as the
+/// run form shows parameters; `None` for another pipeline file (for the web UI).
+///
+/// # Errors
+/// Why the workflow cannot be started by hand, inside the `Some`.
+#[must_use]
+pub fn workflow_inputs(
+    yaml_path: &str,
+    text: &str,
+) -> Option<Result<Vec<slipway_triggering::dispatch::ParameterDeclaration>, String>> {
+    slipway_triggering::dispatch::form_inputs(yaml_path, text)
 }
 
 /// Asks a run to stop (for the API and the web UI).

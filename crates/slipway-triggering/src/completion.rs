@@ -7,6 +7,11 @@
 //! for pipeline completion triggers"). Each completed run triggers each pipeline once, even when
 //! seen twice (guarded in the store).
 //!
+//! A pipeline whose file is a GitHub Actions workflow runs by its `on.workflow_run` instead: the
+//! completed run's pipeline named in `workflows` (by the pipeline's name), its branch passing the
+//! branch filters, whatever its result, and no more than three levels down a chain of runs
+//! started this way. As on GitHub, the run uses the default branch's file and head commit.
+//!
 //! The watcher never changes the engine: it remembers the newest run it has seen and the runs
 //! still in progress, and on each pass looks at what is new and what completed meanwhile.
 
@@ -17,6 +22,7 @@ use slipway_store::{
     Pipeline, Run, RunFilter, RunId, RunStatus, StoreError, Timestamp, TriggerDetails, TriggerGuard, TriggerKind,
 };
 use slipway_triggers::PipelineCompletion;
+use slipway_triggers::github::WorkflowRunEvent;
 
 use crate::Triggering;
 use crate::git;
@@ -182,7 +188,7 @@ fn decided(run: &Run, outcome: Outcome) -> Decided {
 }
 
 /// The default branch of a pipeline as a ref: its setting, or its repository's `HEAD` (asked once).
-async fn default_branch(state: &Triggering, pipeline: &Pipeline) -> Result<String, super::TriggerError> {
+pub(crate) async fn default_branch(state: &Triggering, pipeline: &Pipeline) -> Result<String, super::TriggerError> {
     let branch = pipeline.default_branch.trim();
     if branch.starts_with("refs/") {
         return Ok(branch.to_owned());
@@ -198,6 +204,25 @@ async fn default_branch(state: &Triggering, pipeline: &Pipeline) -> Result<Strin
     let head = remote.head.unwrap_or_else(|| "refs/heads/main".to_owned());
     state.triggers().remember_default_branch(pipeline.id, head.clone());
     Ok(head)
+}
+
+/// How deep a run is in a chain of runs started by completed runs: 0 for a run something else
+/// started (GitHub refuses `workflow_run` past the third level).
+async fn chain_depth(state: &Triggering, run: &Run) -> Result<usize, StoreError> {
+    let mut depth = 0;
+    let mut current = run.clone();
+    while current.trigger == TriggerKind::PipelineCompletion
+        && depth <= slipway_triggers::github::WORKFLOW_RUN_MAX_DEPTH
+    {
+        let Some(upstream) = current.upstream_run.or(current.trigger_details.source_run) else { break };
+        depth += 1;
+        match state.store().run(upstream).await {
+            Ok(run) => current = run,
+            Err(error) if error.is_not_found() => break,
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(depth)
 }
 
 /// The commit a branch of a pipeline's repository points at now.
@@ -231,24 +256,49 @@ async fn trigger_pipeline(
         let loaded = triggers_fetching(state, pipeline, &mirror, &branch_ref, &head).await?;
         Ok::<_, super::TriggerError>(Some((branch_ref, loaded)))
     };
-    let (branch_ref, triggers) = match found.await {
-        Ok(Some((branch_ref, Loaded::Triggers(triggers)))) => (branch_ref, triggers),
-        Ok(_) => return None,
+    let (branch_ref, loaded) = match found.await {
+        Ok(Some(found)) => found,
+        Ok(None) => return None,
         Err(error) => return Some(Outcome::error(error)),
     };
     let source_branch = run.branch.clone().unwrap_or_default();
-    let trigger = triggers.pipelines.iter().find(|trigger| {
-        // Every pipeline of this server is in one project: a `project` names it.
-        trigger.matches(&PipelineCompletion {
-            pipeline: &source.name,
-            project: trigger.project.as_deref(),
-            branch: &source_branch,
-            tags: &[],
-            completed_stages: stages,
-            succeeded,
-        })
-    })?;
-    let same_repository = pipeline.repository == source.repository;
+    let (alias, is_workflow) = match loaded {
+        Loaded::Triggers(triggers) => {
+            let trigger = triggers.pipelines.iter().find(|trigger| {
+                // Every pipeline of this server is in one project: a `project` names it.
+                trigger.matches(&PipelineCompletion {
+                    pipeline: &source.name,
+                    project: trigger.project.as_deref(),
+                    branch: &source_branch,
+                    tags: &[],
+                    completed_stages: stages,
+                    succeeded,
+                })
+            })?;
+            (trigger.alias.clone(), false)
+        }
+        Loaded::Workflow(workflow) => {
+            workflow.workflow_run.as_ref()?;
+            let depth = match chain_depth(state, run).await {
+                Ok(depth) => depth,
+                Err(error) => return Some(Outcome::error(error)),
+            };
+            let completion = PipelineCompletion {
+                pipeline: &source.name,
+                project: None,
+                branch: &source_branch,
+                tags: &[],
+                completed_stages: stages,
+                succeeded,
+            };
+            if !workflow.on_workflow_run(&WorkflowRunEvent::completed(&completion, depth)) {
+                return None;
+            }
+            (source.name.clone(), true)
+        }
+        Loaded::NoFile | Loaded::Invalid(_) => return None,
+    };
+    let same_repository = pipeline.repository == source.repository && !is_workflow;
     let (git_ref, commit) = match (&run.branch, &run.commit) {
         (Some(branch), Some(commit)) if same_repository => (branch.clone(), commit.clone()),
         _ => match remote_head(pipeline, &branch_ref).await {
@@ -257,7 +307,6 @@ async fn trigger_pipeline(
             Err(error) => return Some(Outcome::error(error)),
         },
     };
-    let alias = trigger.alias.clone();
     let prefix = format!("resources.pipeline.{alias}");
     let mut variables = std::collections::BTreeMap::new();
     for (name, value) in [

@@ -207,6 +207,21 @@ impl Mirror {
         Ok(split_paths(&output))
     }
 
+    /// How many commits `new` has that `old` has not (`git rev-list --count old..new`).
+    ///
+    /// # Errors
+    /// When a commit is not in the mirror.
+    pub(crate) fn count_commits(&self, old: &str, new: &str) -> Result<usize, GitError> {
+        check(old)?;
+        check(new)?;
+        let range = format!("{old}..{new}");
+        let output = self.git("count commits", &["rev-list", "--count", &range, "--"])?;
+        String::from_utf8_lossy(&output)
+            .trim()
+            .parse()
+            .map_err(|_| GitError { action: "count commits", detail: "git rev-list --count gave no number".to_owned() })
+    }
+
     /// Paths a pull request changes: its source against where it left its target (a three-dot
     /// diff).
     ///

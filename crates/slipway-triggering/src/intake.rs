@@ -1,7 +1,8 @@
 //! What the server checks of a repository before a pipeline is made of it: that git can read it,
 //! that the branch runs will use exists, and that the pipeline file is there (inside the
 //! repository) on that branch. A pipeline that would fail at its first run is refused when it is
-//! created, with the reason, instead.
+//! created, with the reason, instead. A GitHub Actions workflow that only `workflow_call` starts
+//! (a reusable workflow) is refused too: nothing would ever run it as a pipeline of its own.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -55,6 +56,11 @@ pub enum IntakeError {
         "'{0}' leads outside the repository through a symbolic link; commit the pipeline file itself instead of a link to it"
     )]
     OutsideRepository(String),
+    /// The pipeline file is a reusable GitHub Actions workflow.
+    #[error(
+        "'{0}' is a reusable workflow (its only trigger is `on: workflow_call`): it runs only when another workflow calls it with `jobs.<job_id>.uses`; make the pipeline of the calling workflow instead, or give this one a trigger such as `workflow_dispatch` or `push`"
+    )]
+    ReusableWorkflow(String),
     /// The checks took too long.
     #[error("'{0}' did not answer within a minute; check the URL and that the server can reach it")]
     TimedOut(String),
@@ -128,6 +134,9 @@ fn inspect_blocking(
     })();
     let _ = std::fs::remove_dir_all(scratch);
     match found? {
+        TreeFile::Text(text) if is_reusable_only(yaml_path, &text) => {
+            Err(IntakeError::ReusableWorkflow(yaml_path.to_owned()))
+        }
         TreeFile::Text(_) => Ok(Intake { refs }),
         TreeFile::OutsideRepository => Err(IntakeError::OutsideRepository(yaml_path.to_owned())),
         TreeFile::Missing => Err(IntakeError::NoFile {
@@ -137,4 +146,12 @@ fn inspect_blocking(
             commit: commit.chars().take(12).collect(),
         }),
     }
+}
+
+/// Whether `text` is a workflow whose only trigger is `workflow_call`. A workflow whose triggers
+/// cannot be read is not refused here: its first run says what is wrong.
+fn is_reusable_only(yaml_path: &str, text: &str) -> bool {
+    slipway_github::looks_like_workflow(yaml_path, text)
+        && slipway_source::contained(|| slipway_triggers::WorkflowTriggers::load(yaml_path, text))
+            .is_ok_and(|loaded| loaded.is_ok_and(|triggers| triggers.is_reusable_only()))
 }

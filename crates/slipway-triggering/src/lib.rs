@@ -13,6 +13,12 @@
 //! - [`completion`]: watches runs that complete and starts the pipelines whose
 //!   `resources.pipelines` triggers match them (branches, stages, tags), evaluated with their
 //!   default branch's pipeline file, as Azure does.
+//! - [`dispatch`]: checks a manual run of a GitHub Actions workflow against its
+//!   `workflow_dispatch` inputs before it is launched.
+//!
+//! A pipeline file that is a GitHub Actions workflow is read by the GitHub front end
+//! (`slipway_triggers::github`) and decided with GitHub's rules by the same four parts: `on.push`,
+//! `on.pull_request`, `on.schedule` on the default branch only, and `on.workflow_run`.
 //!
 //! Each pipeline's trigger work is serialised by a lock, so a push seen by a webhook and by
 //! polling at once is decided once (the store's trigger guards make sure of it across servers).
@@ -21,6 +27,7 @@
 #![warn(unreachable_pub)]
 
 pub mod completion;
+pub mod dispatch;
 mod git;
 pub mod intake;
 mod load;

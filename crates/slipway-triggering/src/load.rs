@@ -1,9 +1,10 @@
 //! Reading a pipeline's triggers at a commit of its mirror, without a checkout: the pipeline file
 //! is expanded by the Azure front end (files read with `git cat-file`) and its `trigger`, `pr`,
-//! `schedules` and `resources.pipelines` are read by `slipway-triggers`.
+//! `schedules` and `resources.pipelines` are read by `slipway-triggers`. A pipeline file that is a
+//! GitHub Actions workflow is checked by the GitHub front end and its `on:` read instead.
 
 use slipway_azure::{FileSystem, Location, Options, ReadError};
-use slipway_triggers::PipelineTriggers;
+use slipway_triggers::{PipelineTriggers, WorkflowTriggers};
 
 use crate::git::{Mirror, TreeFile};
 use slipway_engine::checkout::normalize_yaml_path;
@@ -13,6 +14,8 @@ use slipway_engine::checkout::normalize_yaml_path;
 pub(crate) enum Loaded {
     /// Its triggers.
     Triggers(Box<PipelineTriggers>),
+    /// The file is a GitHub Actions workflow: its `on:`.
+    Workflow(Box<WorkflowTriggers>),
     /// The commit has no pipeline file at the pipeline's path.
     NoFile,
     /// The file cannot be read or expanded, or its triggers have a shape Azure does not accept;
@@ -49,6 +52,13 @@ pub(crate) fn load_triggers(mirror: &Mirror, commit: &str, yaml_path: &str, vari
         return Loaded::Invalid(format!("'{yaml_path}' is not a file path inside the repository"));
     };
     match mirror.read_file(commit, &path) {
+        Ok(TreeFile::Text(text)) if slipway_github::looks_like_workflow(&path, &text) => {
+            return match slipway_source::contained(|| WorkflowTriggers::load(&path, &text)) {
+                Ok(Ok(triggers)) => Loaded::Workflow(Box::new(triggers)),
+                Ok(Err(reason)) => Loaded::Invalid(reason),
+                Err(panicked) => Loaded::Invalid(panicked.to_string()),
+            };
+        }
         Ok(TreeFile::Text(_) | TreeFile::OutsideRepository) => {}
         Ok(TreeFile::Missing) => return Loaded::NoFile,
         Err(error) => return Loaded::Invalid(error.to_string()),

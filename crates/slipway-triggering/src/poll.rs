@@ -10,12 +10,18 @@
 //! guard); a skipped push moves it too; a batched push (`batch: true` with a run of the branch in
 //! progress) leaves it, so that when the run completes the next poll starts one run of the newest
 //! commit with the changes of every push since.
+//!
+//! A pipeline file that is a GitHub Actions workflow is decided by its `on.push` with GitHub's
+//! rules (branches and tags by short name, a ref kind without filters skipped when the other has
+//! them, paths only for branches, `[skip ci]`, more than 1,000 commits passing the path filters);
+//! GitHub has no `batch`.
 
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt as _;
 use serde_json::json;
 use slipway_store::{Pipeline, QueueStatus, TriggerDetails, TriggerGuard, TriggerKind};
+use slipway_triggers::github::WorkflowPush;
 use slipway_triggers::{CiTrigger, GitRef, Push, PushDecision};
 
 use crate::Triggering;
@@ -204,6 +210,14 @@ pub async fn webhook_push(
     Decided { subject, commit, outcome }
 }
 
+/// The triggers a pushed commit's pipeline file has.
+enum Definition {
+    /// An Azure pipeline's.
+    Azure(Box<slipway_triggers::PipelineTriggers>),
+    /// A GitHub Actions workflow's.
+    Workflow(Box<slipway_triggers::WorkflowTriggers>),
+}
+
 /// Decides one moved ref (the pipeline's lock is held and the mirror has the new commit).
 async fn decide_push(state: &Triggering, pipeline: &Pipeline, mirror: &Mirror, moved: &MovedRef) -> Outcome {
     let store = state.store();
@@ -242,8 +256,9 @@ async fn decide_push(state: &Triggering, pipeline: &Pipeline, mirror: &Mirror, m
         });
         request
     };
-    let triggers = match loaded {
-        Loaded::Triggers(triggers) => triggers,
+    let definition = match loaded {
+        Loaded::Triggers(triggers) => Definition::Azure(triggers),
+        Loaded::Workflow(workflow) => Definition::Workflow(workflow),
         Loaded::NoFile => {
             if let Some(error) = advance().await {
                 return error;
@@ -265,38 +280,58 @@ async fn decide_push(state: &Triggering, pipeline: &Pipeline, mirror: &Mirror, m
     let (mirror_for_paths, old, new, branch_ref) =
         (mirror.clone(), moved.old.clone(), moved.new.clone(), moved.git_ref.clone());
     let is_tag = matches!(git_ref, GitRef::Tag(_));
+    let count = matches!(definition, Definition::Workflow(_)) && !is_tag;
     let found = blocking(move || {
         let info = mirror_for_paths.commit_info(&new)?;
-        let paths = match old.filter(|old| mirror_for_paths.has_commit(old)) {
+        let old = old.filter(|old| mirror_for_paths.has_commit(old));
+        let paths = match &old {
             // Path filters do not apply to tags.
             _ if is_tag => Vec::new(),
-            Some(old) => mirror_for_paths.changed_paths(&old, &new)?,
+            Some(old) => mirror_for_paths.changed_paths(old, &new)?,
             None => mirror_for_paths.new_branch_paths(&new, &branch_ref)?,
         };
-        Ok((paths, info.message))
+        // GitHub's "more than 1,000 commits" rule needs the count: one `git rev-list --count` in
+        // the mirror, cheap. A new branch counts none (its paths are its own commits' already).
+        let commits = match &old {
+            Some(old) if count => Some(mirror_for_paths.count_commits(old, &new)?),
+            _ => None,
+        };
+        Ok((paths, info.message, commits))
     })
     .await;
-    let (paths, message) = match found {
+    let (paths, message, commits) = match found {
         Ok(found) => found,
         Err(error) => return Outcome::error(error),
     };
-    let batch = matches!(&triggers.ci, CiTrigger::Enabled(filters) if filters.batch);
-    let in_progress = if batch {
-        match run_in_progress(state, pipeline.id, TriggerKind::Push, Some(&moved.git_ref), |_| true).await {
-            Ok(runs) => !runs.is_empty(),
-            Err(error) => return Outcome::error(error),
+    let mut batch = false;
+    let decision = match &definition {
+        Definition::Workflow(workflow) => workflow.on_push(&WorkflowPush {
+            git_ref: &git_ref,
+            changed_paths: Some(&paths),
+            deleted: false,
+            head_commit_message: Some(&message),
+            commits,
+        }),
+        Definition::Azure(triggers) => {
+            batch = matches!(&triggers.ci, CiTrigger::Enabled(filters) if filters.batch);
+            let in_progress = if batch {
+                match run_in_progress(state, pipeline.id, TriggerKind::Push, Some(&moved.git_ref), |_| true).await {
+                    Ok(runs) => !runs.is_empty(),
+                    Err(error) => return Outcome::error(error),
+                }
+            } else {
+                false
+            };
+            triggers.ci.evaluate(&Push {
+                git_ref: &git_ref,
+                changed_paths: &paths,
+                deleted: false,
+                head_commit_message: Some(&message),
+                run_in_progress: in_progress,
+            })
         }
-    } else {
-        false
     };
-    let push = Push {
-        git_ref: &git_ref,
-        changed_paths: &paths,
-        deleted: false,
-        head_commit_message: Some(&message),
-        run_in_progress: in_progress,
-    };
-    match triggers.ci.evaluate(&push) {
+    match decision {
         PushDecision::Start => {
             let reason = if batch { "BatchedCI" } else { "IndividualCI" };
             start(state, request_for(reason), &moved.git_ref, &moved.new).await

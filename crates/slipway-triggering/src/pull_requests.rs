@@ -4,8 +4,15 @@
 //! against where it left its target branch. A run checks out the source merged into the target
 //! (`refs/pull/N/merge`); with `autoCancel` (the default), new commits cancel the runs of the
 //! same pull request still in progress.
+//!
+//! A pipeline whose file is a GitHub Actions workflow is decided by its `on.pull_request` instead
+//! (activity `types`, which may name `closed` or `labeled`; base branch filters; paths of the
+//! three-dot diff; `[skip ci]` in the head commit's message), read from the source commit's
+//! file. `pull_request_target` is not run: it needs the default branch's file and a run of the
+//! base branch with the pull request's context, which the launch path does not give yet.
 
 use slipway_store::{Pipeline, PullRequestDetails, Timestamp, TriggerDetails, TriggerGuard, TriggerKind};
+use slipway_triggers::github::{PullRequestEventKind, WorkflowPullRequest};
 use slipway_triggers::{PrDecision, PrTrigger, Provider, PullRequestAction, PullRequestEvent};
 
 use slipway_engine::LogFailure as _;
@@ -37,14 +44,18 @@ fn subject(event: &PullRequestEvent) -> String {
 pub(crate) async fn decide(state: &Triggering, pipeline: &Pipeline, event: &PullRequestEvent) -> Decided {
     let commit = event.head_commit.clone();
     let decided = |outcome| Decided { subject: subject(event), commit: commit.clone(), outcome };
-    // Events that never build are answered without reading the repository.
-    if matches!(
-        event.action,
-        PullRequestAction::Closed { .. }
-            | PullRequestAction::Edited
-            | PullRequestAction::ConvertedToDraft
-            | PullRequestAction::Other(_)
-    ) && let PrDecision::Skip(reason) = PrTrigger::default().evaluate(&event.trigger_input(&[]))
+    // Events that never build are answered without reading the repository (a workflow's `types`
+    // may name any activity).
+    let workflow_path = slipway_github::looks_like_workflow(&pipeline.yaml_path, "");
+    if !workflow_path
+        && matches!(
+            event.action,
+            PullRequestAction::Closed { .. }
+                | PullRequestAction::Edited
+                | PullRequestAction::ConvertedToDraft
+                | PullRequestAction::Other(_)
+        )
+        && let PrDecision::Skip(reason) = PrTrigger::default().evaluate(&event.trigger_input(&[]))
     {
         return decided(Outcome::skipped(reason));
     }
@@ -81,27 +92,34 @@ pub(crate) async fn decide(state: &Triggering, pipeline: &Pipeline, event: &Pull
                     detail: format!("the source commit {head} is not in the repository"),
                 });
             }
+            let message = mirror.commit_info(&head)?.message;
             // A target the repository lacks changes nothing; the branch filters may still skip it.
-            match mirror.resolve(&target_ref) {
-                Some(target) => mirror.pull_request_paths(&target, &head).map(Some),
-                None => Ok(None),
-            }
+            let paths = match mirror.resolve(&target_ref) {
+                Some(target) => Some(mirror.pull_request_paths(&target, &head)?),
+                None => None,
+            };
+            Ok((paths, message))
         })
         .await
     };
-    let paths = match found {
-        Ok(paths) => paths,
+    let (paths, head_message) = match found {
+        Ok(found) => found,
         Err(error) => return decided(Outcome::error(error)),
     };
     let source_ref = format!("refs/heads/{}", event.source_branch);
-    let triggers = match triggers_at(state, pipeline, &mirror, &source_ref, &head).await {
-        Loaded::Triggers(triggers) => triggers,
+    let input = event.trigger_input(paths.as_deref().unwrap_or_default());
+    let decision = match triggers_at(state, pipeline, &mirror, &source_ref, &head).await {
+        Loaded::Triggers(triggers) => triggers.pr.evaluate(&input),
+        Loaded::Workflow(workflow) => workflow.on_pull_request(
+            PullRequestEventKind::PullRequest,
+            &WorkflowPullRequest::from_pull_request(&input, Some(&head_message)),
+        ),
         Loaded::NoFile => return decided(Outcome::skipped(format!("the source commit has no {}", pipeline.yaml_path))),
         Loaded::Invalid(reason) => {
             return decided(Outcome::skipped(format!("the pipeline file of the source commit is not valid: {reason}")));
         }
     };
-    let cancel_in_progress = match triggers.pr.evaluate(&event.trigger_input(paths.as_deref().unwrap_or_default())) {
+    let cancel_in_progress = match decision {
         PrDecision::Start { .. } if paths.is_none() => {
             return decided(Outcome::skipped(format!("the repository has no {target_ref} to merge into")));
         }

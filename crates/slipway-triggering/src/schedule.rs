@@ -10,6 +10,11 @@
 //! (the default) a fire runs only when the branch's head differs from the commit of the last
 //! successful scheduled run of that branch; with `batch: true` not while a scheduled run of the
 //! pipeline is in progress.
+//!
+//! A pipeline whose file is a GitHub Actions workflow fires its `on.schedule` only on the default
+//! branch, read at that branch's head ("Scheduled workflows will only run on the default branch");
+//! whether anything changed does not matter, and each fire time runs once, at least five minutes
+//! after the previous one of the same schedule.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +22,7 @@ use slipway_events::TaskResult;
 use slipway_store::{
     Pipeline, RunFilter, RunId, ScheduleDetails, Timestamp, TriggerDetails, TriggerGuard, TriggerKind,
 };
+use slipway_triggers::github::WorkflowSchedule;
 use slipway_triggers::{Schedule, ScheduleDecision, ScheduleTick};
 use time::OffsetDateTime;
 
@@ -37,6 +43,17 @@ const HISTORY: usize = 2000;
 #[must_use]
 pub fn schedule_key(schedule: &Schedule, branch_ref: &str) -> String {
     format!("{}@{branch_ref}", schedule.cron_text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// The store's key of a workflow's schedule on its default branch: the cron, with its time zone
+/// when it has one (two entries may share a cron in different zones).
+#[must_use]
+pub fn workflow_schedule_key(schedule: &WorkflowSchedule, branch_ref: &str) -> String {
+    let cron = schedule.cron_text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match schedule.timezone.as_ref().and_then(|zone| zone.iana_name()) {
+        Some(zone) => format!("{cron} ({zone})@{branch_ref}"),
+        None => format!("{cron}@{branch_ref}"),
+    }
 }
 
 fn timestamp(time: OffsetDateTime) -> Timestamp {
@@ -76,7 +93,12 @@ pub async fn tick_pipeline(
     let mut scheduled = known.iter().all(|head| !head.branch.starts_with("refs/heads/"));
     for head in known.iter().filter(|head| head.branch.starts_with("refs/heads/")) {
         let loaded = triggers_fetching(state, pipeline, &mirror, &head.branch, &head.commit).await?;
-        if matches!(&loaded, Loaded::Triggers(triggers) if !triggers.schedules.is_empty()) {
+        let has_schedules = match &loaded {
+            Loaded::Triggers(triggers) => !triggers.schedules.is_empty(),
+            Loaded::Workflow(workflow) => !workflow.schedules.is_empty(),
+            Loaded::NoFile | Loaded::Invalid(_) => false,
+        };
+        if has_schedules {
             scheduled = true;
             break;
         }
@@ -86,8 +108,17 @@ pub async fn tick_pipeline(
     }
     let repository = pipeline.repository.clone();
     let remote = blocking(move || git::ls_remote(&repository)).await?;
-    let branches: Vec<(String, String)> =
-        remote.branches().map(|(name, commit)| (name.clone(), commit.clone())).collect();
+    let default_ref = match crate::completion::default_branch(state, pipeline).await {
+        Ok(default_ref) => default_ref,
+        Err(_) => remote.head.clone().unwrap_or_else(|| "refs/heads/main".to_owned()),
+    };
+    // A workflow (by its path) is read only on its default branch, the only one it runs on.
+    let workflow_path = slipway_github::looks_like_workflow(&pipeline.yaml_path, "");
+    let branches: Vec<(String, String)> = remote
+        .branches()
+        .filter(|(name, _)| !workflow_path || **name == default_ref)
+        .map(|(name, commit)| (name.clone(), commit.clone()))
+        .collect();
     if branches.is_empty() {
         return Ok(Vec::new());
     }
@@ -102,8 +133,29 @@ pub async fn tick_pipeline(
         .collect();
     let mut decided = Vec::new();
     for (branch_ref, commit) in &branches {
-        let Loaded::Triggers(triggers) = triggers_at(state, pipeline, &mirror, branch_ref, commit).await else {
-            continue;
+        let triggers = match triggers_at(state, pipeline, &mirror, branch_ref, commit).await {
+            Loaded::Triggers(triggers) => triggers,
+            Loaded::Workflow(workflow) => {
+                if *branch_ref != default_ref {
+                    continue;
+                }
+                for schedule in &workflow.schedules {
+                    let key = workflow_schedule_key(schedule, branch_ref);
+                    let since = match fires.get(&key) {
+                        Some(last) => date_time(*last),
+                        None => date_time(state.triggers().first_seen(pipeline.id, &key, timestamp(now))),
+                    };
+                    let Some(fire_time) = schedule.due(since, now) else { continue };
+                    let at = Scheduled { key: &key, branch_ref, commit, fire_time };
+                    let outcome = match schedule.evaluate(branch_ref, &default_ref) {
+                        ScheduleDecision::Start => launch(state, pipeline, &at, &schedule.cron_text, "").await,
+                        ScheduleDecision::Skip(reason) => skip(state, pipeline, &at, reason).await,
+                    };
+                    decided.push(Decided { subject: key.clone(), commit: Some(commit.clone()), outcome });
+                }
+                continue;
+            }
+            Loaded::NoFile | Loaded::Invalid(_) => continue,
         };
         for schedule in triggers.schedules.iter().filter(|schedule| schedule.applies_to(branch_ref)) {
             let key = schedule_key(schedule, branch_ref);
@@ -129,7 +181,6 @@ async fn fire(
     commit: &str,
     fire_time: OffsetDateTime,
 ) -> Outcome {
-    let fire_timestamp = timestamp(fire_time);
     let changed = match last_successful_scheduled_commit(state, pipeline, branch_ref).await {
         Ok(last) => last.as_deref() != Some(commit),
         Err(error) => return Outcome::error(error),
@@ -147,40 +198,63 @@ async fn fire(
         changed_since_last_success: changed,
         scheduled_run_in_progress: in_progress,
     };
+    let at = Scheduled { key, branch_ref, commit, fire_time };
     match schedule.evaluate(&tick) {
         ScheduleDecision::Start => {
-            let display_name = schedule.display_name.clone().unwrap_or_default();
-            let fire_text =
-                format!("{}Z", slipway_engine::run_number::date_time(fire_timestamp).format("yyyy-MM-ddTHH:mm:ss"));
-            let mut request = LaunchRequest::new(
-                pipeline.clone(),
-                Revision::Commit { git_ref: branch_ref.to_owned(), commit: commit.to_owned() },
-                TriggerKind::Schedule,
-                TriggerDetails {
-                    schedule: Some(ScheduleDetails {
-                        cron: schedule.cron_text.clone(),
-                        display_name: display_name.clone(),
-                        fire_time: fire_text,
-                    }),
-                    variables: BTreeMap::from([
-                        ("Build.Reason".to_owned(), "Schedule".to_owned()),
-                        ("Build.CronSchedule.DisplayName".to_owned(), display_name.clone()),
-                        ("System.IsScheduled".to_owned(), "True".to_owned()),
-                    ]),
-                    ..TriggerDetails::reason("Schedule")
-                },
-            );
-            request.requested_by = Some("scheduler".to_owned());
-            request.guard = Some(TriggerGuard::ScheduleFire { schedule: key.to_owned(), fire_time: fire_timestamp });
-            start(state, request, branch_ref, commit).await
+            launch(state, pipeline, &at, &schedule.cron_text, schedule.display_name.as_deref().unwrap_or_default())
+                .await
         }
-        ScheduleDecision::Skip(reason) => {
-            match state.store().record_schedule_fire(pipeline.id, key, fire_timestamp).await {
-                Ok(true) => Outcome::skipped(reason),
-                Ok(false) => Outcome::AlreadyHandled,
-                Err(error) => Outcome::error(error),
-            }
-        }
+        ScheduleDecision::Skip(reason) => skip(state, pipeline, &at, reason).await,
+    }
+}
+
+/// One fire time of a schedule on a branch whose head is `commit`.
+struct Scheduled<'a> {
+    key: &'a str,
+    branch_ref: &'a str,
+    commit: &'a str,
+    fire_time: OffsetDateTime,
+}
+
+/// Starts the run of a schedule's fire time, with the cron in its trigger details.
+async fn launch(
+    state: &Triggering,
+    pipeline: &Pipeline,
+    at: &Scheduled<'_>,
+    cron: &str,
+    display_name: &str,
+) -> Outcome {
+    let fire_timestamp = timestamp(at.fire_time);
+    let fire_text = format!("{}Z", slipway_engine::run_number::date_time(fire_timestamp).format("yyyy-MM-ddTHH:mm:ss"));
+    let mut request = LaunchRequest::new(
+        pipeline.clone(),
+        Revision::Commit { git_ref: at.branch_ref.to_owned(), commit: at.commit.to_owned() },
+        TriggerKind::Schedule,
+        TriggerDetails {
+            schedule: Some(ScheduleDetails {
+                cron: cron.to_owned(),
+                display_name: display_name.to_owned(),
+                fire_time: fire_text,
+            }),
+            variables: BTreeMap::from([
+                ("Build.Reason".to_owned(), "Schedule".to_owned()),
+                ("Build.CronSchedule.DisplayName".to_owned(), display_name.to_owned()),
+                ("System.IsScheduled".to_owned(), "True".to_owned()),
+            ]),
+            ..TriggerDetails::reason("Schedule")
+        },
+    );
+    request.requested_by = Some("scheduler".to_owned());
+    request.guard = Some(TriggerGuard::ScheduleFire { schedule: at.key.to_owned(), fire_time: fire_timestamp });
+    start(state, request, at.branch_ref, at.commit).await
+}
+
+/// Records a fire time the schedule decided not to run.
+async fn skip(state: &Triggering, pipeline: &Pipeline, at: &Scheduled<'_>, reason: impl ToString) -> Outcome {
+    match state.store().record_schedule_fire(pipeline.id, at.key, timestamp(at.fire_time)).await {
+        Ok(true) => Outcome::skipped(reason.to_string()),
+        Ok(false) => Outcome::AlreadyHandled,
+        Err(error) => Outcome::error(error),
     }
 }
 

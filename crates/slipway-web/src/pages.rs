@@ -606,6 +606,10 @@ async fn read_parameters(
         let (text, commit) =
             slipway_engine::checkout::read_pipeline_file(&repository, branch.as_deref(), &yaml_path, &scratch)
                 .map_err(|error| error.to_string())?;
+        // A GitHub Actions workflow's parameters are its `workflow_dispatch` inputs.
+        if let Some(inputs) = slipway_service::runs::workflow_inputs(&yaml_path, &text) {
+            return inputs.map(|inputs| (inputs, commit));
+        }
         let declared = slipway_source::contained(|| slipway_azure::declared_parameters(&text, FileId(0)))
             .map_err(|error| error.to_string())?;
         let parameters = declared.map_err(|diagnostics| {

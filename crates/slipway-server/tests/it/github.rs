@@ -98,3 +98,445 @@ async fn a_workflow_runs_on_the_servers_agents_with_its_inputs() -> TestResult {
     server.stop().await;
     Ok(())
 }
+
+/// A git repository the trigger tests commit to; pipelines fetch from it like from any remote.
+struct Repo {
+    dir: std::path::PathBuf,
+}
+
+impl Repo {
+    fn init(dir: &std::path::Path, files: &[(&str, &str)]) -> TestResult<Self> {
+        std::fs::create_dir_all(dir)?;
+        let repo = Self { dir: dir.to_path_buf() };
+        repo.git(&["init", "--quiet", "-b", "main"])?;
+        repo.commit(files, "the workflows")?;
+        Ok(repo)
+    }
+
+    fn git(&self, arguments: &[&str]) -> TestResult<String> {
+        let output = std::process::Command::new("git")
+            .args(["-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com", "-c", "commit.gpgsign=false"])
+            .args(arguments)
+            .current_dir(&self.dir)
+            .output()?;
+        if output.status.success() {
+            Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+        } else {
+            Err(format!("git {arguments:?} failed: {}", String::from_utf8_lossy(&output.stderr)).into())
+        }
+    }
+
+    fn commit(&self, files: &[(&str, &str)], message: &str) -> TestResult<String> {
+        for (path, text) in files {
+            let path = self.dir.join(path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(path, text)?;
+        }
+        self.git(&["add", "-A"])?;
+        self.git(&["commit", "--quiet", "--allow-empty", "-m", message])?;
+        self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+/// A server with an admin token, for the trigger tests.
+struct Fixture {
+    server: TestServer,
+    app: axum::Router,
+    admin: String,
+    directory: tempfile::TempDir,
+}
+
+impl Fixture {
+    async fn start(workers: usize) -> TestResult<Self> {
+        let directory = tempfile::tempdir()?;
+        let server = TestServer::start(&directory.path().join("data"), workers).await?;
+        let app = server.app();
+        let admin = server.admin_token.clone().ok_or("no admin token")?;
+        Ok(Self { server, app, admin, directory })
+    }
+
+    fn repo(&self, files: &[(&str, &str)]) -> TestResult<Repo> {
+        Repo::init(&self.directory.path().join("repo"), files)
+    }
+
+    async fn create(&self, name: &str, repo: &Repo, yaml: &str) -> TestResult<crate::support::Answer> {
+        let body = json!({ "name": name, "repository": repo.dir.display().to_string(), "yamlPath": yaml });
+        send(&self.app, Method::POST, "/api/v1/pipelines", Some(&self.admin), Some(body)).await
+    }
+
+    async fn pipeline(&self, name: &str, repo: &Repo, yaml: &str) -> TestResult<slipway_store::Pipeline> {
+        let created = self.create(name, repo, yaml).await?;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        Ok(self.server.state.store().pipeline_by_name(name).await?.ok_or("no pipeline")?)
+    }
+
+    async fn poll(&self, pipeline: &slipway_store::Pipeline) -> TestResult<Vec<String>> {
+        Ok(describe(&slipway_triggering::poll::poll_pipeline(self.server.state.triggering(), pipeline).await?))
+    }
+
+    async fn run(&self, id: i64) -> TestResult<serde_json::Value> {
+        let answer = send(&self.app, Method::GET, &format!("/api/v1/runs/{id}"), Some(&self.admin), None).await?;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        Ok(answer.body)
+    }
+}
+
+/// Each decision as `subject: outcome`, with skip reasons.
+fn describe(decided: &[slipway_triggering::Decided]) -> Vec<String> {
+    use slipway_triggering::Outcome;
+    decided
+        .iter()
+        .map(|decided| {
+            let outcome = match &decided.outcome {
+                Outcome::Started { .. } => "started".to_owned(),
+                Outcome::Failed { reason, .. } => format!("failed ({reason})"),
+                Outcome::Batched => "batched".to_owned(),
+                Outcome::Skipped { reason } => format!("skipped ({reason})"),
+                Outcome::AlreadyHandled => "already handled".to_owned(),
+                Outcome::Error { reason } => format!("error ({reason})"),
+            };
+            format!("{}: {outcome}", decided.subject)
+        })
+        .collect()
+}
+
+fn started(decided: &[slipway_triggering::Decided]) -> Vec<i64> {
+    decided
+        .iter()
+        .filter_map(|decided| match decided.outcome {
+            slipway_triggering::Outcome::Started { run } => Some(run.get()),
+            _ => None,
+        })
+        .collect()
+}
+
+const ON_PUSH: &str = "name: On push
+on:
+  push:
+    branches: [main, 'releases/**']
+    paths-ignore: ['docs/**']
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo building
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_start_a_workflow_by_its_branches_paths_and_skip_markers() -> TestResult {
+    let fixture = Fixture::start(0).await?;
+    let repo = fixture.repo(&[(".github/workflows/push.yml", ON_PUSH), ("README.md", "hello\n")])?;
+    let pipeline = fixture.pipeline("push", &repo, ".github/workflows/push.yml").await?;
+    assert_eq!(fixture.poll(&pipeline).await?, Vec::<String>::new());
+
+    let commit = repo.commit(&[("src/app.rs", "fn main() {}\n")], "Add the app")?;
+    let decided = slipway_triggering::poll::poll_pipeline(fixture.server.state.triggering(), &pipeline).await?;
+    assert_eq!(describe(&decided), ["refs/heads/main: started"]);
+    let run = fixture.run(started(&decided)[0]).await?;
+    assert_eq!(run["trigger"], "push");
+    assert_eq!(run["commit"], commit);
+
+    // Only ignored paths.
+    repo.commit(&[("docs/guide.md", "guide\n")], "Docs")?;
+    assert_eq!(
+        fixture.poll(&pipeline).await?,
+        ["refs/heads/main: skipped (no changed path is included by the path filters)"]
+    );
+    // A skip marker in the head commit's message.
+    repo.commit(&[("src/lib.rs", "\n")], "Tidy up [skip ci]")?;
+    let lines = fixture.poll(&pipeline).await?;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("refs/heads/main: skipped (") && lines[0].contains("[skip ci]"), "{lines:?}");
+    // A branch the filters leave out, one they select, and a tag with only branch filters.
+    repo.git(&["checkout", "--quiet", "-b", "feature/x"])?;
+    repo.commit(&[("src/x.rs", "\n")], "Feature")?;
+    repo.git(&["checkout", "--quiet", "-b", "releases/v1/fix"])?;
+    repo.commit(&[("src/fix.rs", "\n")], "Fix")?;
+    repo.git(&["tag", "v1.0"])?;
+    repo.git(&["checkout", "--quiet", "main"])?;
+    let lines = fixture.poll(&pipeline).await?;
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with("refs/heads/feature/x: skipped (branch `feature/x`"), "{lines:?}");
+    assert_eq!(lines[1], "refs/heads/releases/v1/fix: started", "{lines:?}");
+    assert!(lines[2].starts_with("refs/tags/v1.0: skipped ("), "{lines:?}");
+    fixture.server.stop().await;
+    Ok(())
+}
+
+const ON_PULL_REQUEST: &str = "name: On pull requests
+on:
+  pull_request:
+    types: [opened, closed]
+    branches: [main]
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo checking
+";
+
+const SECRET: &str = "It's a Secret to Everybody";
+
+fn github_pull_request(action: &str, number: u64, source: &str, head: &str, target: &str) -> String {
+    json!({
+        "action": action,
+        "number": number,
+        "pull_request": {
+            "number": number, "title": "A change", "draft": false, "merged": false,
+            "head": { "ref": source, "sha": head, "repo": { "full_name": "octo/repo", "clone_url": "https://example.invalid/octo/repo.git" } },
+            "base": { "ref": target, "sha": head, "repo": { "full_name": "octo/repo", "clone_url": "https://example.invalid/octo/repo.git" } }
+        },
+        "repository": { "full_name": "octo/repo", "clone_url": "https://example.invalid/octo/repo.git" }
+    })
+    .to_string()
+}
+
+/// Delivers a signed GitHub webhook; its decisions as `subject: outcome`.
+async fn deliver(fixture: &Fixture, pipeline: &str, event: &str, body: &str) -> TestResult<Vec<String>> {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let signature = format!("sha256={}", slipway_triggers::webhook::sign(SECRET.as_bytes(), body.as_bytes()));
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/webhooks/github/{pipeline}"))
+        .header("content-type", "application/json")
+        .header("X-GitHub-Event", event)
+        .header("X-Hub-Signature-256", signature)
+        .body(axum::body::Body::from(body.to_owned()))?;
+    let response = fixture.app.clone().oneshot(request).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.into_body().collect().await?.to_bytes();
+    let answer: serde_json::Value = serde_json::from_slice(&bytes)?;
+    Ok(answer["decisions"]
+        .as_array()
+        .ok_or("no decisions")?
+        .iter()
+        .map(|decided| {
+            let outcome = decided["outcome"].as_str().unwrap_or_default();
+            match decided["reason"].as_str() {
+                Some(reason) => format!("{}: {outcome} ({reason})", decided["subject"].as_str().unwrap_or_default()),
+                None => format!("{}: {outcome}", decided["subject"].as_str().unwrap_or_default()),
+            }
+        })
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_request_webhooks_start_a_workflow_per_its_types() -> TestResult {
+    let fixture = Fixture::start(0).await?;
+    let repo = fixture.repo(&[(".github/workflows/pr.yml", ON_PULL_REQUEST)])?;
+    fixture.pipeline("pr", &repo, ".github/workflows/pr.yml").await?;
+    let answer = send(
+        &fixture.app,
+        Method::PUT,
+        "/api/v1/pipelines/pr/webhook",
+        Some(&fixture.admin),
+        Some(json!({ "secret": SECRET })),
+    )
+    .await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    repo.git(&["checkout", "--quiet", "-b", "feature"])?;
+    let head = repo.commit(&[("src/a.rs", "a\n")], "Feature work")?;
+    repo.git(&["checkout", "--quiet", "main"])?;
+
+    let subject = "pull request 3 (feature into main)";
+    let opened = github_pull_request("opened", 3, "feature", &head, "main");
+    assert_eq!(deliver(&fixture, "pr", "pull_request", &opened).await?, [format!("{subject}: started")]);
+    // `synchronize` is not among the workflow's types.
+    let synchronize = github_pull_request("synchronize", 3, "feature", &head, "main");
+    let lines = deliver(&fixture, "pr", "pull_request", &synchronize).await?;
+    assert!(lines.len() == 1 && lines[0].starts_with(&format!("{subject}: skipped (")), "{lines:?}");
+    assert!(lines[0].contains("synchronize"), "{lines:?}");
+    // `closed` is, though Azure's `pr` never builds it.
+    let closed = github_pull_request("closed", 3, "feature", &head, "main");
+    assert_eq!(deliver(&fixture, "pr", "pull_request", &closed).await?, [format!("{subject}: started")]);
+    // Another base branch.
+    let elsewhere = github_pull_request("opened", 4, "feature", &head, "feature");
+    let lines = deliver(&fixture, "pr", "pull_request", &elsewhere).await?;
+    assert!(lines.len() == 1 && lines[0].contains(": skipped ("), "{lines:?}");
+    fixture.server.stop().await;
+    Ok(())
+}
+
+const NIGHTLY: &str = "name: Nightly
+on:
+  schedule:
+    - cron: '0 3 * * *'
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo nightly
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_schedule_fires_on_the_default_branch_only() -> TestResult {
+    use time::macros::datetime;
+    let fixture = Fixture::start(0).await?;
+    let repo = fixture.repo(&[(".github/workflows/nightly.yml", NIGHTLY)])?;
+    repo.git(&["branch", "dev"])?;
+    let pipeline = fixture.pipeline("nightly", &repo, ".github/workflows/nightly.yml").await?;
+    let triggering = fixture.server.state.triggering();
+    let tick = |at| slipway_triggering::schedule::tick_pipeline(triggering, &pipeline, at);
+    assert_eq!(describe(&tick(datetime!(2024-01-01 0:00 UTC)).await?), Vec::<String>::new());
+    let decided = tick(datetime!(2024-01-01 3:45 UTC)).await?;
+    assert_eq!(describe(&decided), ["0 3 * * *@refs/heads/main: started"], "dev is not the default branch");
+    let run = fixture.run(started(&decided)[0]).await?;
+    assert_eq!(run["trigger"], "schedule");
+    assert_eq!(run["branch"], "refs/heads/main");
+    assert_eq!(run["triggerDetails"]["schedule"]["cron"], "0 3 * * *");
+    assert_eq!(run["triggerDetails"]["schedule"]["fireTime"], "2024-01-01T03:00:00Z");
+    // Once per fire time; the next day again, whether or not anything changed.
+    assert_eq!(describe(&tick(datetime!(2024-01-01 3:50 UTC)).await?), Vec::<String>::new());
+    assert_eq!(describe(&tick(datetime!(2024-01-02 3:10 UTC)).await?), ["0 3 * * *@refs/heads/main: started"]);
+    fixture.server.stop().await;
+    Ok(())
+}
+
+const LIBRARY: &str = "name: Library
+on:
+  workflow_dispatch:
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo library
+";
+
+const AFTER_LIBRARY: &str = "name: After the library
+on:
+  workflow_run:
+    workflows: [library]
+    types: [completed]
+    branches: [main]
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo deploying
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completed_run_starts_the_workflows_whose_workflow_run_names_it() -> TestResult {
+    let fixture = Fixture::start(2).await?;
+    let repo = fixture.repo(&[
+        (".github/workflows/library.yml", LIBRARY),
+        (".github/workflows/after.yml", AFTER_LIBRARY),
+        (".github/workflows/push.yml", ON_PUSH),
+    ])?;
+    repo.git(&["branch", "dev"])?;
+    fixture.pipeline("library", &repo, ".github/workflows/library.yml").await?;
+    fixture.pipeline("after", &repo, ".github/workflows/after.yml").await?;
+    fixture.pipeline("push", &repo, ".github/workflows/push.yml").await?;
+    let state = &fixture.server.state;
+    let mut watcher = slipway_triggering::completion::CompletionWatcher::new(state.store().now());
+    assert!(watcher.pass(state.triggering()).await?.is_empty());
+
+    let start = |branch: &'static str| {
+        send(
+            &fixture.app,
+            Method::POST,
+            "/api/v1/pipelines/library/runs",
+            Some(&fixture.admin),
+            Some(json!({ "branch": branch })),
+        )
+    };
+    let library = start("main").await?;
+    assert_eq!(library.status, StatusCode::CREATED, "{}", library.body);
+    let library = library.body["id"].as_i64().ok_or("no run")?;
+    assert_eq!(wait_for_run(&fixture.app, &fixture.admin, library).await?["result"], "Succeeded");
+    let decided = watcher.pass(state.triggering()).await?;
+    assert_eq!(describe(&decided), [format!("after after run {library}: started")]);
+    let after = started(&decided)[0];
+    let run = wait_for_run(&fixture.app, &fixture.admin, after).await?;
+    assert_eq!(run["trigger"], "pipeline-completion");
+    assert_eq!(run["upstreamRun"], library);
+    assert_eq!(run["branch"], "refs/heads/main");
+    assert_eq!(run["result"], "Succeeded", "{run}");
+    assert!(watcher.pass(state.triggering()).await?.is_empty(), "the downstream run triggers nothing");
+    // A run on a branch the filters leave out.
+    let on_dev = start("dev").await?;
+    wait_for_run(&fixture.app, &fixture.admin, on_dev.body["id"].as_i64().ok_or("no run")?).await?;
+    assert!(started(&watcher.pass(state.triggering()).await?).is_empty());
+    fixture.server.stop().await;
+    Ok(())
+}
+
+const TYPED_INPUTS: &str = "name: Release
+on:
+  workflow_dispatch:
+    inputs:
+      version:
+        type: string
+        required: true
+      dry-run:
+        type: boolean
+        default: true
+      level:
+        type: choice
+        options: [patch, minor, major]
+        default: patch
+      retries:
+        type: number
+        default: 2
+jobs:
+  release:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo releasing
+";
+
+const REUSABLE: &str = "name: Reusable
+on:
+  workflow_call:
+jobs:
+  shared:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo shared
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatch_inputs_are_typed_and_workflows_without_dispatch_are_refused() -> TestResult {
+    let fixture = Fixture::start(0).await?;
+    let repo = fixture.repo(&[
+        (".github/workflows/release.yml", TYPED_INPUTS),
+        (".github/workflows/push.yml", ON_PUSH),
+        (".github/workflows/reusable.yml", REUSABLE),
+    ])?;
+    fixture.pipeline("release", &repo, ".github/workflows/release.yml").await?;
+    fixture.pipeline("push", &repo, ".github/workflows/push.yml").await?;
+    let app = fixture.app.clone();
+    let admin = fixture.admin.clone();
+    let run = |pipeline: &'static str, parameters: serde_json::Value| {
+        let (app, admin) = (app.clone(), admin.clone());
+        async move {
+            let uri = format!("/api/v1/pipelines/{pipeline}/runs");
+            let body = json!({ "branch": "main", "parameters": parameters });
+            send(&app, Method::POST, &uri, Some(&admin), Some(body)).await
+        }
+    };
+    // Every mistake at once.
+    let refused =
+        run("release", json!({ "dry-run": "maybe", "level": "huge", "retries": "two", "extra": "x" })).await?;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let text = refused.body.to_string();
+    for expected in ["`extra`", "`version` is required", "`dry-run`", "`level`", "`retries`"] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+    let accepted =
+        run("release", json!({ "version": "1.2.3", "dry-run": false, "level": "minor", "retries": 3 })).await?;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.body);
+    // Without `workflow_dispatch`, not by hand.
+    let refused = run("push", json!({})).await?;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.to_string().contains("has no `on: workflow_dispatch`"), "{}", refused.body);
+    // A reusable workflow is not a pipeline.
+    let refused = fixture.create("reusable", &repo, ".github/workflows/reusable.yml").await?;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert!(refused.body.to_string().contains("is a reusable workflow"), "{}", refused.body);
+    fixture.server.stop().await;
+    Ok(())
+}
