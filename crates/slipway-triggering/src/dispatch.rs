@@ -147,3 +147,53 @@ async fn read(state: &Triggering, pipeline: &Pipeline, branch: Option<&str>) -> 
     let loaded = triggers_fetching(state, pipeline, &mirror, &branch_ref, &commit).await.ok()?;
     Some((branch_ref, loaded))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::form_inputs;
+
+    const WORKFLOW: &str = "on:
+  workflow_dispatch:
+    inputs:
+      level:
+        description: How big a release
+        type: choice
+        options: [patch, minor]
+        default: minor
+      dry-run:
+        type: boolean
+      retries:
+        type: number
+        default: 2
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo hi
+";
+
+    #[test]
+    fn a_workflows_inputs_become_the_run_forms_parameters() -> Result<(), String> {
+        let inputs = form_inputs(".github/workflows/release.yml", WORKFLOW).ok_or("not a workflow")??;
+        let shown: Vec<_> = inputs
+            .iter()
+            .map(|input| (input.name.as_str(), input.kind, input.default.clone(), input.values.clone()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("level", "string", Some(json!("minor")), vec![json!("patch"), json!("minor")]),
+                ("dry-run", "boolean", Some(json!(false)), vec![]),
+                ("retries", "number", Some(json!(2.0)), vec![]),
+            ]
+        );
+        assert_eq!(inputs[0].display_name.as_deref(), Some("How big a release"));
+        let push_only = "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n";
+        let refused = form_inputs(".github/workflows/push.yml", push_only).ok_or("not a workflow")?;
+        assert!(refused.as_ref().is_err_and(|reason| reason.contains("has no `on: workflow_dispatch`")), "{refused:?}");
+        assert!(form_inputs("azure-pipelines.yml", "steps:\n- script: echo hi\n").is_none());
+        Ok(())
+    }
+}
