@@ -8,11 +8,11 @@
 //! A pipeline whose file is a GitHub Actions workflow is decided by its `on.pull_request` instead
 //! (activity `types`, which may name `closed` or `labeled`; base branch filters; paths of the
 //! three-dot diff; `[skip ci]` in the head commit's message), read from the source commit's
-//! file. `pull_request_target` is not run: it needs the default branch's file and a run of the
-//! base branch with the pull request's context, which the launch path does not give yet.
+//! file; and by its `on.pull_request_target` ([`decide_target`]), read from the default branch's
+//! file, whose run builds the default branch's head without merging the pull request.
 
 use slipway_store::{Pipeline, PullRequestDetails, Timestamp, TriggerDetails, TriggerGuard, TriggerKind};
-use slipway_triggers::github::{PullRequestEventKind, WorkflowPullRequest};
+use slipway_triggers::github::{PullRequestEventKind, WorkflowPullRequest, activity_type};
 use slipway_triggers::{PrDecision, PrTrigger, Provider, PullRequestAction, PullRequestEvent};
 
 use slipway_engine::LogFailure as _;
@@ -195,4 +195,112 @@ pub(crate) async fn decide(state: &Triggering, pipeline: &Pipeline, event: &Pull
         fire_time: Timestamp(0),
     });
     decided(start(state, request, &merge_ref, &head).await)
+}
+
+/// Decides `pull_request_target` for a pipeline whose file is a GitHub Actions workflow: the
+/// default branch's file decides (types, base branch filters, paths; no skip markers), and a run
+/// builds the default branch's head, so the pull request's code is not run unless the workflow
+/// checks it out itself. `None` when the pipeline is not a workflow or the default branch's file
+/// has no `pull_request_target`.
+pub(crate) async fn decide_target(
+    state: &Triggering,
+    pipeline: &Pipeline,
+    event: &PullRequestEvent,
+) -> Option<Decided> {
+    if !slipway_github::looks_like_workflow(&pipeline.yaml_path, "") {
+        return None;
+    }
+    let subject = format!("{} [pull_request_target]", subject(event));
+    let commit = event.head_commit.clone();
+    let decided = |outcome| Some(Decided { subject: subject.clone(), commit: commit.clone(), outcome });
+    let default_ref = match crate::completion::default_branch(state, pipeline).await {
+        Ok(default_ref) => default_ref,
+        Err(error) => return decided(Outcome::error(error)),
+    };
+    let _lock = state.triggers().lock(pipeline.id).await;
+    let mirror = match mirror(state, pipeline.id).await {
+        Ok(mirror) => mirror,
+        Err(error) => return decided(Outcome::error(error)),
+    };
+    let target_ref = format!("refs/heads/{}", event.target_branch);
+    let found = {
+        let (mirror, repository, refs, head, default_ref, target_ref, number) = (
+            mirror.clone(),
+            pipeline.repository.clone(),
+            source_refs(event),
+            event.head_commit.clone().filter(|head| super::git::is_commit_id(head)),
+            default_ref.clone(),
+            target_ref.clone(),
+            event.number,
+        );
+        blocking(move || {
+            mirror.fetch(&repository)?;
+            let default_head = mirror.resolve(&default_ref);
+            // The paths need the source commit; without it the diff is unknown (and passes).
+            let paths = head.and_then(|head| {
+                let local = format!("refs/slipway/pull/{number}");
+                for remote in &refs {
+                    if mirror.has_commit(&head) {
+                        break;
+                    }
+                    let _ = mirror.fetch_ref(&repository, remote, &local);
+                }
+                let target = mirror.resolve(&target_ref)?;
+                mirror.pull_request_paths(&target, &head).ok()
+            });
+            Ok((default_head, paths))
+        })
+        .await
+    };
+    let (default_head, paths) = match found {
+        Ok(found) => found,
+        Err(error) => return decided(Outcome::error(error)),
+    };
+    let Some(default_head) = default_head else {
+        return decided(Outcome::skipped(format!("the repository has no {default_ref}")));
+    };
+    let Loaded::Workflow(workflow) = triggers_at(state, pipeline, &mirror, &default_ref, &default_head).await else {
+        return None;
+    };
+    workflow.pull_request_target.as_ref()?;
+    let pull_request = WorkflowPullRequest {
+        action: &event.action,
+        base_branch: &event.target_branch,
+        changed_paths: paths.as_deref(),
+        head_commit_message: None,
+        merge_conflict: false,
+    };
+    if let PrDecision::Skip(reason) = workflow.on_pull_request(PullRequestEventKind::PullRequestTarget, &pull_request) {
+        return decided(Outcome::skipped(reason));
+    }
+    let number = event.number;
+    let source_ref = format!("refs/heads/{}", event.source_branch);
+    let head = event.head_commit.clone().unwrap_or_default();
+    let is_fork = event.source_repository.as_ref().is_some_and(|source| source.full_name != event.repository.full_name);
+    let details = TriggerDetails {
+        reason: Some("PullRequest".to_owned()),
+        pull_request: Some(PullRequestDetails {
+            number,
+            provider: event.provider.to_string(),
+            action: activity_type(&event.action),
+            title: event.title.clone(),
+            source_branch: source_ref,
+            target_branch: target_ref,
+            source_commit: head.clone(),
+            is_fork,
+            draft: event.draft,
+        }),
+        ..TriggerDetails::default()
+    };
+    let mut request = LaunchRequest::new(
+        pipeline.clone(),
+        Revision::Commit { git_ref: default_ref.clone(), commit: default_head.clone() },
+        TriggerKind::PullRequest,
+        details,
+    );
+    request.guard = Some(TriggerGuard::ScheduleFire {
+        schedule: format!("pull-request-target:{number}:{head}:{}", event.action),
+        fire_time: Timestamp(0),
+    });
+    decided(start(state, request, &default_ref, &default_head).await)
 }

@@ -1,5 +1,5 @@
 //! What a verified webhook delivery starts: pushes go through the same decision as polling,
-//! pull requests through `pr`. Receiving and verifying the delivery is the API's.
+//! pull requests through `pr` (a workflow's `on.pull_request`, and its `on.pull_request_target`). Receiving and verifying the delivery is the API's.
 
 use slipway_store::Pipeline;
 use slipway_triggers::webhook::WebhookEvent;
@@ -26,7 +26,12 @@ pub async fn decide(state: &Triggering, pipeline: &Pipeline, provider: &str, eve
             }
             decided
         }
-        WebhookEvent::PullRequest(event) => vec![pull_requests::decide(state, pipeline, &event).await],
+        WebhookEvent::PullRequest(event) => {
+            let mut decided = vec![pull_requests::decide(state, pipeline, &event).await];
+            // A workflow's `pull_request_target` is a second event for the same delivery.
+            decided.extend(pull_requests::decide_target(state, pipeline, &event).await);
+            decided
+        }
         WebhookEvent::Ping | WebhookEvent::Ignored { .. } => Vec::new(),
     }
 }

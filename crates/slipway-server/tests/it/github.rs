@@ -540,3 +540,52 @@ async fn dispatch_inputs_are_typed_and_workflows_without_dispatch_are_refused() 
     fixture.server.stop().await;
     Ok(())
 }
+
+const ON_PULL_REQUEST_TARGET: &str = "name: Label pull requests
+on:
+  pull_request_target:
+    types: [opened]
+jobs:
+  label:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo labelling
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_request_target_runs_the_default_branchs_workflow_at_its_head() -> TestResult {
+    let fixture = Fixture::start(0).await?;
+    let repo = fixture.repo(&[(".github/workflows/target.yml", ON_PULL_REQUEST_TARGET)])?;
+    fixture.pipeline("target", &repo, ".github/workflows/target.yml").await?;
+    let answer = send(
+        &fixture.app,
+        Method::PUT,
+        "/api/v1/pipelines/target/webhook",
+        Some(&fixture.admin),
+        Some(json!({ "secret": SECRET })),
+    )
+    .await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    repo.git(&["checkout", "--quiet", "-b", "feature"])?;
+    // The pull request removes the workflow's trigger: the default branch's file still decides.
+    let head = repo.commit(&[(".github/workflows/target.yml", "on: push\njobs: {}\n")], "Feature work")?;
+    repo.git(&["checkout", "--quiet", "main"])?;
+    let main = repo.git(&["rev-parse", "HEAD"])?;
+
+    let opened = github_pull_request("opened", 5, "feature", &head, "main");
+    let lines = deliver(&fixture, "target", "pull_request", &opened).await?;
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("pull request 5 (feature into main): skipped ("), "{lines:?}");
+    assert_eq!(lines[1], "pull request 5 (feature into main) [pull_request_target]: started");
+    let runs = send(&fixture.app, Method::GET, "/api/v1/runs?pipeline=target", Some(&fixture.admin), None).await?;
+    let run = runs.body["runs"][0].clone();
+    assert_eq!(run["branch"], "refs/heads/main");
+    assert_eq!(run["commit"], main, "the default branch's head, not the pull request's code");
+    assert_eq!(run["triggerDetails"]["pullRequest"]["sourceCommit"], head);
+    // An activity the types leave out.
+    let synchronize = github_pull_request("synchronize", 5, "feature", &head, "main");
+    let lines = deliver(&fixture, "target", "pull_request", &synchronize).await?;
+    assert!(lines.len() == 2 && lines[1].contains("[pull_request_target]: skipped ("), "{lines:?}");
+    fixture.server.stop().await;
+    Ok(())
+}
