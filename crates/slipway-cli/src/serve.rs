@@ -68,6 +68,35 @@ pub struct ServeArgs {
     /// Headers come from $OTEL_EXPORTER_OTLP_HEADERS, the service name from $OTEL_SERVICE_NAME.
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
+    /// Offer sign-in with OpenID Connect (Keycloak, Dex, Entra ID...) beside personal access
+    /// tokens: the provider's issuer URL, exactly as its discovery document
+    /// (`ISSUER/.well-known/openid-configuration`) writes it. The provider must allow
+    /// `<public-url>/auth/oidc/callback` as the client's redirect URI. See docs/oidc.md.
+    #[arg(long, value_name = "URL", requires = "oidc_client_id")]
+    pub oidc_issuer: Option<String>,
+    /// The client's ID at the OpenID Connect provider.
+    #[arg(long, value_name = "ID", requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
+    /// A file holding the client's secret at the OpenID Connect provider.
+    #[arg(long, value_name = "FILE", requires = "oidc_issuer", conflicts_with = "oidc_client_secret")]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// The client's secret itself (visible to other users of this machine in its process list:
+    /// prefer --oidc-client-secret-file).
+    #[arg(long, value_name = "SECRET", requires = "oidc_issuer")]
+    pub oidc_client_secret: Option<String>,
+    /// The ID token's claim whose values give Slipway roles, such as `groups` or `roles`.
+    #[arg(long, value_name = "CLAIM", default_value = "groups")]
+    pub oidc_roles_claim: String,
+    /// Values of the roles claim (comma-separated) that make an admin.
+    #[arg(long, value_name = "VALUES", requires = "oidc_issuer")]
+    pub oidc_admin_values: Option<String>,
+    /// Values of the roles claim (comma-separated) that make a contributor.
+    #[arg(long, value_name = "VALUES", requires = "oidc_issuer")]
+    pub oidc_contributor_values: Option<String>,
+    /// Values of the roles claim (comma-separated) that make a reader. Someone whose claim has
+    /// none of the mapped values is not let in.
+    #[arg(long, value_name = "VALUES", requires = "oidc_issuer")]
+    pub oidc_reader_values: Option<String>,
     /// On a first start, do not register the repository's example pipeline.
     #[arg(long)]
     pub no_example: bool,
@@ -164,6 +193,38 @@ fn timing_from_environment() -> Option<slipway_server::AgentTiming> {
     })
 }
 
+/// The OpenID Connect configuration of the `--oidc-*` flags, when `--oidc-issuer` is given.
+fn oidc_config(args: &ServeArgs) -> Result<Option<slipway_server::oidc::OidcConfig>, String> {
+    use slipway_server::oidc::{OidcConfig, RoleMapping, split_values};
+    let Some(issuer) = &args.oidc_issuer else { return Ok(None) };
+    let (secret, source) = match (&args.oidc_client_secret_file, &args.oidc_client_secret) {
+        (Some(file), _) => {
+            let secret = std::fs::read_to_string(file).map_err(|error| {
+                format!(
+                    "--oidc-client-secret-file {}: {error}: give a file holding the client's secret",
+                    file.display()
+                )
+            })?;
+            (secret, file.display().to_string())
+        }
+        (None, Some(secret)) => (secret.clone(), "of --oidc-client-secret".to_owned()),
+        (None, None) => {
+            return Err("--oidc-issuer needs the client's secret: give --oidc-client-secret-file FILE (or \
+                        --oidc-client-secret)"
+                .to_owned());
+        }
+    };
+    let list = |values: &Option<String>| values.as_deref().map(split_values).unwrap_or_default();
+    let roles = RoleMapping {
+        claim: args.oidc_roles_claim.trim().to_owned(),
+        admin: list(&args.oidc_admin_values),
+        contributor: list(&args.oidc_contributor_values),
+        reader: list(&args.oidc_reader_values),
+    };
+    let client_id = args.oidc_client_id.as_deref().unwrap_or_default();
+    OidcConfig::new(issuer, client_id, &secret, &source, roles).map(Some).map_err(|error| error.to_string())
+}
+
 /// `slipway serve`.
 pub fn serve_command(args: &ServeArgs) -> ExitCode {
     init_logging(args.log_format);
@@ -179,7 +240,15 @@ pub fn serve_command(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let oidc = match oidc_config(args) {
+        Ok(oidc) => oidc,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let options = ServeOptions {
+        oidc,
         data_dir,
         listen: args.listen,
         public_url: args.public_url.clone(),

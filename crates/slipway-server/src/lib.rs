@@ -30,6 +30,7 @@ pub use error::ApiError;
 pub use slipway_engine::agents::AgentTiming;
 pub use slipway_engine::{Core, Engine, EngineConfig, LocalJobs, random_hex};
 pub use slipway_service::AppState;
+pub use slipway_service::oidc;
 pub use slipway_service::traces::{TracesConfig, TracesConfigError};
 pub use slipway_triggering::Triggering;
 
@@ -107,6 +108,35 @@ pub enum ServeError {
     /// The provenance key ring cannot be used.
     #[error("the provenance key ring: {0}")]
     Provenance(#[from] slipway_engine::provenance::KeyRingError),
+    /// The OpenID Connect provider (`--oidc-issuer`) cannot be used.
+    #[error("--oidc-issuer: {0}")]
+    Oidc(String),
+}
+
+/// Finds the OpenID Connect provider of `config` for a server people reach at `base`
+/// (`--public-url`, else `http://` and the address it listens on), whose sign-ins come back to
+/// `<base>/auth/oidc/callback`.
+///
+/// # Errors
+/// [`ServeError::Oidc`] when the provider cannot be reached or is not the configured issuer, or
+/// `base` is an address people cannot reach (0.0.0.0 without `--public-url`).
+pub async fn connect_oidc(
+    config: slipway_service::oidc::OidcConfig,
+    base: &str,
+) -> Result<slipway_service::sso::Sso, ServeError> {
+    let base = base.trim_end_matches('/');
+    if base.contains("://0.0.0.0") || base.contains("://[::]") {
+        return Err(ServeError::Oidc(format!(
+            "the server listens on {base}, which a browser coming back from the provider cannot reach: give \
+             --public-url with the address people use (the provider must allow <public-url>/auth/oidc/callback)"
+        )));
+    }
+    let redirect = format!("{base}/auth/oidc/callback");
+    let issuer = config.issuer.clone();
+    let connected = tokio::task::spawn_blocking(move || slipway_service::sso::Sso::connect(config, redirect))
+        .await
+        .map_err(|error| ServeError::Oidc(format!("the provider {issuer} could not be asked: {error}")))?;
+    connected.map_err(|error| ServeError::Oidc(error.to_string()))
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ServeError + '_ {
@@ -302,6 +332,9 @@ pub struct ServeOptions {
     pub public_url: Option<String>,
     /// Where runs' traces are sent over OTLP (`--otlp-endpoint`, `OTEL_*`); none when `None`.
     pub traces: Option<slipway_service::traces::TracesConfig>,
+    /// Sign-in with OpenID Connect (`--oidc-issuer` and the other `--oidc-*` flags); none when
+    /// `None`.
+    pub oidc: Option<slipway_service::oidc::OidcConfig>,
 }
 
 /// What [`run`] tells its caller as it goes, for it to show.
@@ -338,10 +371,20 @@ pub fn run(options: &ServeOptions, notify: &mut (dyn FnMut(Notice) + Send)) -> R
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .map_err(|source| ServeError::Listen { address: options.listen, source })?;
-        let opened = open(&options.data_dir, options.database.as_deref()).await?;
         let bound =
             listener.local_addr().map_err(|source| ServeError::Io { path: PathBuf::from("listener"), source })?;
         let builder = options.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+        // The provider next, for the same reason: a wrong --oidc-issuer stops a first start
+        // before anything is made.
+        let sso = match options.oidc.clone() {
+            Some(config) => Some(connect_oidc(config, &builder).await?),
+            None => None,
+        };
+        let opened = open(&options.data_dir, options.database.as_deref()).await?;
+        if let Some(sso) = sso {
+            tracing::info!(issuer = sso.issuer(), redirect_uri = sso.redirect_uri(), "sign-in with OpenID Connect");
+            opened.state.set_sso(sso);
+        }
         slipway_engine::provenance::prepare(opened.state.data_dir(), Some(&builder))?;
         opened.state.set_secure_cookies(options.secure_cookies);
         if let Some(url) = &options.public_url {

@@ -27,6 +27,7 @@ pub mod pipelines;
 pub mod provenance;
 pub mod runs;
 pub mod security;
+pub mod sso;
 pub mod team;
 pub mod telemetry;
 pub mod traces;
@@ -72,6 +73,8 @@ struct StateInner {
     public_url: std::sync::OnceLock<String>,
     /// Where runs' traces are sent (`slipway serve --otlp-endpoint`, `OTEL_*`), when given.
     traces: std::sync::OnceLock<traces::TracesConfig>,
+    /// The OpenID Connect provider people sign in with (`slipway serve --oidc-issuer`), when given.
+    sso: std::sync::OnceLock<Arc<sso::Sso>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -166,6 +169,7 @@ impl AppState {
                 flags: slipway_delivery::flags::FlagCache::default(),
                 public_url: std::sync::OnceLock::new(),
                 traces: std::sync::OnceLock::new(),
+                sso: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -215,6 +219,18 @@ impl AppState {
     #[must_use]
     pub fn traces(&self) -> Option<traces::TracesConfig> {
         self.inner.traces.get().cloned()
+    }
+
+    /// Sets the OpenID Connect provider people sign in with (see [`sso`]); the first setting
+    /// stays.
+    pub fn set_sso(&self, sso: sso::Sso) {
+        let _ = self.inner.sso.set(Arc::new(sso));
+    }
+
+    /// The OpenID Connect provider people sign in with, when the server was given one.
+    #[must_use]
+    pub fn sso(&self) -> Option<Arc<sso::Sso>> {
+        self.inner.sso.get().cloned()
     }
 
     /// Sets whether the web UI marks its cookies `Secure` whatever the request.

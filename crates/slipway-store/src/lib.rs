@@ -48,7 +48,7 @@ pub use store::{Store, StoreOptions};
 pub const SQLITE_FILE_NAME: &str = "slipway.db";
 
 /// The schema version this build migrates a database to (its newest migration).
-pub const SCHEMA_VERSION: i64 = 16;
+pub const SCHEMA_VERSION: i64 = 17;
 
 /// How many lines [`Store::read_whole_log`] reads at a time.
 pub const WHOLE_LOG_PAGE: i64 = 10_000;

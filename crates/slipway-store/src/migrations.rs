@@ -116,6 +116,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_work_item_rules.sql"),
         postgres: include_str!("../migrations/postgres/0016_work_item_rules.sql"),
     },
+    Migration {
+        version: 17,
+        description: "users signed in with OpenID Connect (issuer and subject), disabled users, sessions without a token",
+        sqlite: include_str!("../migrations/sqlite/0017_external_users.sql"),
+        postgres: include_str!("../migrations/postgres/0017_external_users.sql"),
+    },
 ];
 
 /// The table that records applied migrations; the same statement works on both backends.

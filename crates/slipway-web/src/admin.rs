@@ -1,5 +1,7 @@
-//! Users and personal access tokens: admins create users and change roles; every user manages
-//! their own tokens, and admins anyone's. A new token is shown once, on the page that answers
+//! Users and personal access tokens: admins create users, change roles and disable users (which
+//! ends their sessions, those opened with a token and those of an OpenID Connect sign-in, and
+//! stops their tokens until enabled again); every user manages their own tokens, and admins
+//! anyone's. A new token is shown once, on the page that answers
 //! the form that made it.
 
 use axum::Form;
@@ -54,7 +56,7 @@ fn users_page(viewer: &Viewer, users: &[User], created: Option<(&User, &str)>) -
             (shown_once(&format!("User '{}' was created with a personal access token.", user.name), secret))
         }
         table.list {
-            thead { tr { th { "User" } th { "Role" } th { "Created" } th { "Tokens" } } }
+            thead { tr { th { "User" } th { "Role" } th { "Signs in with" } th { "Created" } th { "Tokens" } th { "State" } } }
             tbody {
                 @for user in users {
                     tr {
@@ -74,8 +76,26 @@ fn users_page(viewer: &Viewer, users: &[User], created: Option<(&User, &str)>) -
                                 }
                             }
                         }
+                        td {
+                            @match &user.external {
+                                Some(identity) => { "SSO " span.muted title=(format!("subject {}", identity.subject)) { (identity.issuer) } }
+                                None => { "tokens" }
+                            }
+                        }
                         td { (format_time(user.created_at)) }
                         td { a href=(format!("/users/{}/tokens", user.id)) { "Tokens" } }
+                        td {
+                            @if user.disabled_at.is_some() { span.state.disabled { "disabled" } " " }
+                            @if user.id != viewer.user.id {
+                                form.inline method="post" action=(format!("/admin/users/{}/disabled", user.id)) {
+                                    (csrf_field(viewer))
+                                    input type="hidden" name="disabled" value=(if user.disabled_at.is_some() { "false" } else { "true" });
+                                    button type="submit" aria-label=(format!("{} {}", if user.disabled_at.is_some() { "Enable" } else { "Disable" }, user.name)) {
+                                        @if user.disabled_at.is_some() { "Enable" } @else { "Disable" }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -162,6 +182,45 @@ pub(crate) async fn change_role(
     }
     let user = state.store().set_user_role(UserId(id), role).await?;
     audit(&state, &viewer, "user.role", user.name.clone(), serde_json::json!({ "role": role })).await;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+/// The disable form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DisabledForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    disabled: String,
+}
+
+/// `POST /admin/users/{id}/disabled` (admin): disables a user (ending their sessions and stopping
+/// their tokens) or enables them again; not oneself.
+pub(crate) async fn set_disabled(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    id: Result<Path<i64>, PathRejection>,
+    form: Result<Form<DisabledForm>, FormRejection>,
+) -> Result<Response, UiError> {
+    let Form(form) = form?;
+    viewer.check_csrf(&form.csrf)?;
+    viewer.require(UserRole::Admin)?;
+    let Path(id) = id.map_err(|_| UiError::bad_request("a user's id is a number"))?;
+    let disabled = match form.disabled.as_str() {
+        "true" => true,
+        "false" => false,
+        other => return Err(UiError::bad_request(format!("'{other}' is not true or false."))),
+    };
+    if UserId(id) == viewer.user.id {
+        return Err(UiError::new(StatusCode::CONFLICT, "You cannot disable yourself; ask another admin."));
+    }
+    let user = match state.store().set_user_disabled(UserId(id), disabled).await {
+        Ok(user) => user,
+        Err(error) if error.is_not_found() => return Err(UiError::not_found(format!("There is no user {id}."))),
+        Err(error) => return Err(error.into()),
+    };
+    let action = if disabled { "user.disable" } else { "user.enable" };
+    audit(&state, &viewer, action, user.name.clone(), serde_json::json!({})).await;
     Ok(Redirect::to("/admin/users").into_response())
 }
 

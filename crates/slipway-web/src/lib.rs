@@ -28,6 +28,8 @@
 //! - `/login` and `/logout`: sign-in with a user name and a personal access token; the session
 //!   cookie is `HttpOnly`, `SameSite=Lax` and `Secure` over https. Every form post carries a CSRF
 //!   token tied to the session (see [`session`]).
+//! - `/auth/oidc/start` and `/auth/oidc/callback`: sign-in with OpenID Connect, when the server
+//!   offers it (a "Sign in with SSO" button on the sign-in page; see [`sso`]).
 //!
 //! Pages read what they show with a fixed number of store queries, none per run or per job (the
 //! environments list reads each environment's newest deployment: one query per environment; an
@@ -57,6 +59,7 @@ mod pages;
 mod security;
 mod services;
 mod session;
+mod sso;
 mod team;
 mod work_items;
 
@@ -109,8 +112,11 @@ pub fn routes() -> Router<AppState> {
         .route("/pipelines/{name}/delete", post(pages::delete_pipeline))
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
+        .route("/auth/oidc/start", get(sso::start))
+        .route("/auth/oidc/callback", get(sso::callback))
         .route("/admin/users", get(admin::users).post(admin::create_user))
         .route("/admin/users/{id}/role", post(admin::change_role))
+        .route("/admin/users/{id}/disabled", post(admin::set_disabled))
         .route("/users/{id}/tokens", get(admin::tokens).post(admin::create_token))
         .route("/users/{id}/tokens/{token}/revoke", post(admin::revoke_token))
         .route("/agents", get(agents::agents))

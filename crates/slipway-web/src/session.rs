@@ -1,8 +1,8 @@
 //! Sign-in, sessions and CSRF protection.
 //!
-//! A person signs in with their user name and one of their personal access tokens; the server
-//! then keeps a session in the store and gives the browser its secret in the `slipway_session`
-//! cookie (`HttpOnly; SameSite=Lax; Path=/`, and `Secure` when the request came over https or
+//! A person signs in with their user name and one of their personal access tokens (or, when the
+//! server offers it, with OpenID Connect: see [`crate::sso`]); the server then keeps a session in
+//! the store and gives the browser its secret in the `slipway_session` cookie (`HttpOnly; SameSite=Lax; Path=/`, and `Secure` when the request came over https or
 //! the server was started with `--secure-cookies`).
 //!
 //! Every form post carries a CSRF token in a hidden `csrf` field: a hash of the session's secret
@@ -82,7 +82,7 @@ pub(crate) fn csrf_rejected() -> UiError {
 
 /// Whether cookies are to be marked `Secure`: the server says so, or the request came over https
 /// (as a reverse proxy in front of the server reports it).
-fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+pub(crate) fn secure(state: &AppState, headers: &HeaderMap) -> bool {
     state.secure_cookies()
         || headers
             .get("x-forwarded-proto")
@@ -91,7 +91,7 @@ fn secure(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// A `Set-Cookie` value.
-fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> HeaderValue {
+pub(crate) fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", max_age.as_secs());
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=1; Max-Age=0"))
@@ -152,6 +152,8 @@ impl Viewer {
             name: name.to_owned(),
             role,
             created_at: slipway_store::Timestamp::from_millis(0),
+            external: None,
+            disabled_at: None,
         };
         Self { user, csrf: "csrf".to_owned(), session: String::new() }
     }
@@ -193,7 +195,7 @@ impl OptionalFromRequestParts<AppState> for Viewer {
 }
 
 /// A local path to go back to after signing in; anything else (another site) becomes `/`.
-fn safe_next(next: Option<&str>) -> &str {
+pub(crate) fn safe_next(next: Option<&str>) -> &str {
     match next {
         Some(next) if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') => next,
         _ => "/",
@@ -206,12 +208,18 @@ pub(crate) struct LoginQuery {
     next: Option<String>,
 }
 
-fn login_form(next: &str, csrf: &str, user: &str, problem: Option<&str>) -> maud::Markup {
+fn login_form(next: &str, csrf: &str, user: &str, problem: Option<&str>, sso: bool) -> maud::Markup {
     html! {
         section.login {
             h1 { "Sign in to Slipway" }
             @if let Some(problem) = problem {
                 p.problem role="alert" { (problem) }
+            }
+            @if sso {
+                p.sso {
+                    a.button #sso-sign-in href=(format!("/auth/oidc/start?next={}", super::url_encode(next))) { "Sign in with SSO" }
+                }
+                p.hint { "Or with a personal access token:" }
             }
             form method="post" action="/login" {
                 input type="hidden" name="csrf" value=(csrf);
@@ -242,7 +250,7 @@ pub(crate) async fn login_page(
         _ => slipway_engine::random_hex(32)
             .map_err(|error| UiError::from(slipway_service::ServiceError::Internal(error)))?,
     };
-    let body = login_form(&next, &value, "", None);
+    let body = login_form(&next, &value, "", None, state.sso().is_some());
     let mut response = page("Sign in", None, &body).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -279,7 +287,8 @@ pub(crate) async fn login(
     let token = match state.store().authenticate_token(form.token.trim()).await? {
         Some((user, token)) if user.name == form.user.trim() => token,
         _ => {
-            let body = login_form(&next, &form.csrf, &form.user, Some("The user name and token do not match a user."));
+            let problem = Some("The user name and token do not match a user.");
+            let body = login_form(&next, &form.csrf, &form.user, problem, state.sso().is_some());
             return Ok((StatusCode::UNAUTHORIZED, page("Sign in", None, &body)).into_response());
         }
     };

@@ -15,6 +15,7 @@ mod frontend;
 mod github;
 mod library;
 mod notifications;
+mod oidc;
 mod policy;
 mod readme;
 mod run;

@@ -1,11 +1,13 @@
-//! Users, their personal access tokens (stored hashed) and the browser sessions opened with them.
+//! Users (local ones, and external ones keyed by their OpenID Connect issuer and subject), their
+//! personal access tokens (stored hashed) and browser sessions (opened with a token, or of their
+//! own for an OpenID Connect sign-in).
 
 use std::time::Duration;
 
 use super::common::{DbPools, read_row, require_name};
 use crate::crypto::{constant_time_equal, new_secret, random_hex, secret_prefix, sha256_hex};
 use crate::error::{Result, StoreError, conflict_or};
-use crate::model::{AccessToken, AccessTokenId, Issued, Session, Timestamp, User, UserId, UserRole};
+use crate::model::{AccessToken, AccessTokenId, ExternalIdentity, Issued, Session, Timestamp, User, UserId, UserRole};
 use crate::store::Context;
 
 /// Token use is recorded at most this often.
@@ -19,7 +21,7 @@ const ACCESS_TOKEN_KIND: &str = "slw";
 /// The columns of `users` read into a [`UserRow`], one per field.
 macro_rules! user_columns {
     () => {
-        "id, name, role, created_at"
+        "id, name, role, created_at, issuer, subject, disabled_at"
     };
 }
 
@@ -30,17 +32,46 @@ struct UserRow {
     name: String,
     role: String,
     created_at: i64,
+    issuer: Option<String>,
+    subject: Option<String>,
+    disabled_at: Option<i64>,
 }
 
 impl UserRow {
     fn into_user(self) -> Result<User> {
+        let external = match (self.issuer, self.subject) {
+            (Some(issuer), Some(subject)) => Some(ExternalIdentity { issuer, subject }),
+            _ => None,
+        };
         Ok(User {
             id: UserId(self.id),
             name: self.name,
             role: UserRole::parse(&self.role)?,
             created_at: Timestamp(self.created_at),
+            external,
+            disabled_at: self.disabled_at.map(Timestamp),
         })
     }
+}
+
+/// The longest user name (as `check_name` of the service layer allows).
+const MAX_USER_NAME: usize = 100;
+
+/// How many numbered names are tried for an external user before giving up.
+const MAX_NAME_TRIES: u32 = 1_000;
+
+/// A user name made of `wanted` (a provider's `preferred_username` or e-mail): letters, digits,
+/// `.`, `_` and `-` kept, anything else made `-`, at most 90 characters (room for a number), or
+/// `user` when nothing is left.
+fn base_name(wanted: &str) -> String {
+    let name: String = wanted
+        .trim()
+        .chars()
+        .map(|character| if character.is_ascii_alphanumeric() || "._-".contains(character) { character } else { '-' })
+        .take(MAX_USER_NAME - 10)
+        .collect();
+    let name = name.trim_matches('-');
+    if name.is_empty() { "user".to_owned() } else { name.to_owned() }
 }
 
 // ----- access tokens -----
@@ -160,6 +191,103 @@ pub(crate) async fn delete_user(pools: &DbPools, _context: &Context, user: UserI
     Ok(deleted.rows_affected() > 0)
 }
 
+/// Implements [`crate::Store::external_user`].
+pub(crate) async fn external_user(
+    pools: &DbPools,
+    _context: &Context,
+    issuer: &str,
+    subject: &str,
+) -> Result<Option<User>> {
+    let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE issuer = $1 AND subject = $2"))
+        .bind(issuer)
+        .bind(subject)
+        .fetch_optional(&pools.writer)
+        .await?
+        .as_ref()
+        .map(read_row::<UserRow>)
+        .transpose()?;
+    row.map(UserRow::into_user).transpose()
+}
+
+/// Implements [`crate::Store::create_external_user`]: the first free name of `wanted`,
+/// `wanted-2`, `wanted-3`...; when another sign-in of the same identity created the user
+/// meanwhile, that user.
+pub(crate) async fn create_external_user(
+    pools: &DbPools,
+    context: &Context,
+    issuer: &str,
+    subject: &str,
+    wanted: &str,
+    role: UserRole,
+) -> Result<User> {
+    if issuer.is_empty() || subject.is_empty() {
+        return Err(StoreError::Invalid {
+            what: "external user",
+            reason: "its issuer and subject must be given".into(),
+        });
+    }
+    let base = base_name(wanted);
+    for attempt in 1..=MAX_NAME_TRIES {
+        let name = if attempt == 1 { base.clone() } else { format!("{base}-{attempt}") };
+        let inserted = sqlx::query(concat!(
+            "INSERT INTO users (name, role, created_at, issuer, subject) VALUES ($1, $2, $3, $4, $5) RETURNING ",
+            user_columns!()
+        ))
+        .bind(&name)
+        .bind(role.as_str())
+        .bind(context.now().millis())
+        .bind(issuer)
+        .bind(subject)
+        .fetch_one(&pools.writer)
+        .await
+        .map_err(conflict_or("user", &name));
+        match inserted {
+            Ok(row) => return read_row::<UserRow>(&row)?.into_user(),
+            Err(error) if error.is_conflict() => {
+                if let Some(user) = external_user(pools, context, issuer, subject).await? {
+                    return Ok(user);
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(StoreError::Conflict { entity: "user", key: format!("{base} (and {MAX_NAME_TRIES} numbered names)") })
+}
+
+/// Implements [`crate::Store::set_user_disabled`]: disabling ends the user's sessions.
+pub(crate) async fn set_user_disabled(
+    pools: &DbPools,
+    context: &Context,
+    user: UserId,
+    disabled: bool,
+) -> Result<User> {
+    let mut transaction = pools.writer.begin().await?;
+    let row = sqlx::query(concat!(
+        "UPDATE users SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, $3) ELSE NULL END WHERE id = $1 RETURNING ",
+        user_columns!()
+    ))
+    .bind(user.0)
+    .bind(disabled)
+    .bind(context.now().millis())
+    .fetch_optional(&mut *transaction)
+    .await?
+    .as_ref()
+    .map(read_row::<UserRow>)
+    .transpose()?;
+    let changed = row.map(UserRow::into_user).transpose()?.ok_or_else(|| StoreError::not_found("user", user))?;
+    if disabled {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.0).execute(&mut *transaction).await?;
+    }
+    transaction.commit().await?;
+    Ok(changed)
+}
+
+/// Implements [`crate::Store::end_user_sessions`].
+pub(crate) async fn end_user_sessions(pools: &DbPools, _context: &Context, user: UserId) -> Result<u64> {
+    let deleted = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.0).execute(&pools.writer).await?;
+    Ok(deleted.rows_affected())
+}
+
 /// Implements [`crate::Store::create_access_token`].
 pub(crate) async fn create_access_token(
     pools: &DbPools,
@@ -253,6 +381,9 @@ pub(crate) async fn authenticate_token(
         token.last_used_at = Some(now);
     }
     let owner = user(pools, context, token.user).await?;
+    if owner.disabled_at.is_some() {
+        return Ok(None);
+    }
     Ok(Some((owner, token)))
 }
 
@@ -265,7 +396,7 @@ struct SessionRow {
     user: UserRow,
     session_created_at: i64,
     expires_at: i64,
-    access_token_id: i64,
+    access_token_id: Option<i64>,
 }
 
 /// Implements [`crate::Store::create_session`].
@@ -295,7 +426,15 @@ pub(crate) async fn create_session(
     if let Some(expiry) = token_expiry {
         expires_at = Timestamp(expires_at.millis().min(expiry));
     }
-    let session = Session { user, token, created_at: now, expires_at };
+    let disabled: Option<i64> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = $1")
+        .bind(user.0)
+        .fetch_optional(&mut *transaction)
+        .await?
+        .flatten();
+    if disabled.is_some() {
+        return Err(StoreError::Invalid { what: "user", reason: "it is disabled".into() });
+    }
+    let session = Session { user, token: Some(token), created_at: now, expires_at };
     sqlx::query(
         "INSERT INTO sessions (hash, user_id, access_token_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -310,17 +449,51 @@ pub(crate) async fn create_session(
     Ok(Issued { item: session, secret })
 }
 
-/// Implements [`crate::Store::session`]: the session's token must still be valid, whatever the
-/// session's own expiry says.
+/// Implements [`crate::Store::create_user_session`].
+pub(crate) async fn create_user_session(
+    pools: &DbPools,
+    context: &Context,
+    user: UserId,
+    duration: Duration,
+) -> Result<Issued<Session>> {
+    let secret = random_hex(32)?;
+    let now = context.now();
+    let mut transaction = pools.writer.begin().await?;
+    let found: Option<Option<i64>> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = $1")
+        .bind(user.0)
+        .fetch_optional(&mut *transaction)
+        .await?;
+    match found {
+        None => return Err(StoreError::not_found("user", user)),
+        Some(Some(_)) => return Err(StoreError::Invalid { what: "user", reason: "it is disabled".into() }),
+        Some(None) => {}
+    }
+    let session = Session { user, token: None, created_at: now, expires_at: now.plus(duration) };
+    sqlx::query(
+        "INSERT INTO sessions (hash, user_id, access_token_id, created_at, expires_at) VALUES ($1, $2, NULL, $3, $4)",
+    )
+    .bind(sha256_hex(&secret))
+    .bind(user.0)
+    .bind(session.created_at.millis())
+    .bind(session.expires_at.millis())
+    .execute(&mut *transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(Issued { item: session, secret })
+}
+
+/// Implements [`crate::Store::session`]: the session's token, when it has one, must still be
+/// valid, whatever the session's own expiry says, and its user must not be disabled.
 pub(crate) async fn session(pools: &DbPools, context: &Context, secret: &str) -> Result<Option<(User, Session)>> {
     let now = context.now().millis();
     let row = sqlx::query(
-        "SELECT users.id, users.name, users.role, users.created_at, sessions.created_at AS session_created_at, \
-         sessions.expires_at, sessions.access_token_id FROM sessions \
+        "SELECT users.id, users.name, users.role, users.created_at, users.issuer, users.subject, users.disabled_at, \
+         sessions.created_at AS session_created_at, sessions.expires_at, sessions.access_token_id FROM sessions \
          JOIN users ON users.id = sessions.user_id \
-         JOIN access_tokens ON access_tokens.id = sessions.access_token_id \
-         WHERE sessions.hash = $1 AND sessions.expires_at > $2 AND access_tokens.revoked_at IS NULL \
-         AND (access_tokens.expires_at IS NULL OR access_tokens.expires_at > $2)",
+         LEFT JOIN access_tokens ON access_tokens.id = sessions.access_token_id \
+         WHERE sessions.hash = $1 AND sessions.expires_at > $2 AND users.disabled_at IS NULL \
+         AND (sessions.access_token_id IS NULL OR (access_tokens.id IS NOT NULL AND access_tokens.revoked_at IS NULL \
+         AND (access_tokens.expires_at IS NULL OR access_tokens.expires_at > $2)))",
     )
     .bind(sha256_hex(secret))
     .bind(now)
@@ -335,7 +508,7 @@ pub(crate) async fn session(pools: &DbPools, context: &Context, secret: &str) ->
     let owner = row.user.into_user()?;
     let session = Session {
         user: owner.id,
-        token: AccessTokenId(row.access_token_id),
+        token: row.access_token_id.map(AccessTokenId),
         created_at: Timestamp(row.session_created_at),
         expires_at: Timestamp(row.expires_at),
     };

@@ -998,6 +998,20 @@ pub struct User {
     pub role: UserRole,
     /// When the user was created.
     pub created_at: Timestamp,
+    /// The identity at an OpenID Connect provider this user signs in with, for users created by
+    /// such a sign-in; `None` for local users.
+    pub external: Option<ExternalIdentity>,
+    /// When the user was disabled: its tokens and sessions stop working until it is enabled.
+    pub disabled_at: Option<Timestamp>,
+}
+
+/// Who a user is at an OpenID Connect provider: the provider's issuer and the subject it gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalIdentity {
+    /// The issuer's URL.
+    pub issuer: String,
+    /// The subject (`sub`), stable at that issuer.
+    pub subject: String,
 }
 
 /// A personal access token's record (never its secret, which only its creator sees, once).
@@ -1042,8 +1056,10 @@ impl<T: fmt::Debug> fmt::Debug for Issued<T> {
 pub struct Session {
     /// The signed-in user.
     pub user: UserId,
-    /// The access token the user signed in with: the session ends when it is revoked or expires.
-    pub token: AccessTokenId,
+    /// The access token the user signed in with: the session ends when it is revoked or
+    /// expires; `None` for a session of its own (an OpenID Connect sign-in), which ends when it
+    /// expires. Every session ends when its user is disabled or deleted.
+    pub token: Option<AccessTokenId>,
     /// When it started.
     pub created_at: Timestamp,
     /// When it ends.

@@ -59,6 +59,50 @@ impl Store {
         dispatch!(self, auth::delete_user(user))
     }
 
+    /// The user of an identity at an OpenID Connect provider (its issuer and subject), if one
+    /// signed in before.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn external_user(&self, issuer: &str, subject: &str) -> Result<Option<User>> {
+        dispatch!(self, auth::external_user(issuer, subject))
+    }
+
+    /// Creates the user of an identity at an OpenID Connect provider, named after `wanted` (the
+    /// provider's user name: characters other than letters, digits, `.`, `_` and `-` become `-`)
+    /// made unique with `-2`, `-3`...: a provider account named like a local user (`admin`)
+    /// never becomes that user. When the identity has a user already (a sign-in at the same
+    /// time), that user.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for an empty issuer or subject.
+    pub async fn create_external_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+        wanted: &str,
+        role: UserRole,
+    ) -> Result<User> {
+        dispatch!(self, auth::create_external_user(issuer, subject, wanted, role))
+    }
+
+    /// Disables a user (its tokens and sessions stop working, its sessions are ended) or enables
+    /// it again.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown user.
+    pub async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<User> {
+        dispatch!(self, auth::set_user_disabled(user, disabled))
+    }
+
+    /// Ends every session of a user (its tokens stay); how many.
+    ///
+    /// # Errors
+    /// When the database cannot be written.
+    pub async fn end_user_sessions(&self, user: UserId) -> Result<u64> {
+        dispatch!(self, auth::end_user_sessions(user))
+    }
+
     // ----- access tokens -----
 
     /// Creates a personal access token; its secret is returned this once and stored only hashed.
@@ -91,7 +135,7 @@ impl Store {
     }
 
     /// The user and token a token secret belongs to, if it is valid (known, not revoked, not
-    /// expired); records its use.
+    /// expired) and its user is not disabled; records its use.
     ///
     /// # Errors
     /// When the database cannot be used.
@@ -112,8 +156,18 @@ impl Store {
         dispatch!(self, auth::create_session(token, duration))
     }
 
-    /// The user and session a session id belongs to, if it has not expired and its token is
-    /// still valid.
+    /// Starts a browser session of its own for `user` (signed in with OpenID Connect), lasting
+    /// `duration`; it ends then, at sign-out, or when the user is disabled or deleted. Its id is
+    /// returned this once and stored hashed.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown user; [`StoreError::Invalid`] for a disabled one.
+    pub async fn create_user_session(&self, user: UserId, duration: Duration) -> Result<Issued<Session>> {
+        dispatch!(self, auth::create_user_session(user, duration))
+    }
+
+    /// The user and session a session id belongs to, if it has not expired, its token (when it
+    /// was opened with one) is still valid and its user is not disabled.
     ///
     /// # Errors
     /// When the database cannot be read.

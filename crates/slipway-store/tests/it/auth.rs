@@ -100,7 +100,7 @@ conformance! {
         let on_revoked = store.create_session(revoked.item.id, Duration::from_secs(3600)).await?;
         let on_short = store.create_session(short.item.id, Duration::from_secs(3600)).await?;
         assert_eq!(on_short.item.expires_at.millis(), crate::support::START.millis() + 10_000, "capped by the token");
-        assert_eq!(store.session(&on_revoked.secret).await?.map(|(_, session)| session.token), Some(revoked.item.id));
+        assert_eq!(store.session(&on_revoked.secret).await?.map(|(_, session)| session.token), Some(Some(revoked.item.id)));
 
         assert!(store.revoke_access_token(revoked.item.id).await?);
         assert!(store.session(&on_revoked.secret).await?.is_none(), "the revoked token's session goes on");
@@ -112,6 +112,82 @@ conformance! {
 
         assert!(store.delete_user(alice.id).await?);
         assert!(store.session(&on_kept.secret).await?.is_none());
+        Ok(())
+    }
+}
+
+conformance! {
+    /// Users of an OpenID Connect provider are keyed by issuer and subject, never by name: a
+    /// provider account named `admin` gets a name of its own, the same identity finds its user
+    /// again, another issuer's same subject is someone else, and names are made valid.
+    async fn external_users_are_keyed_by_issuer_and_subject(test: TestStore) {
+        let store = &test.store;
+        let admin = store.create_user("admin", UserRole::Admin).await?;
+        assert_eq!((admin.external.clone(), admin.disabled_at), (None, None));
+        let issuer = "https://id.example.com";
+        let impostor = store.create_external_user(issuer, "sub-1", "admin", UserRole::Reader).await?;
+        assert_eq!(impostor.name, "admin-2");
+        assert_ne!(impostor.id, admin.id);
+        assert_eq!(impostor.external, Some(slipway_store::ExternalIdentity { issuer: issuer.into(), subject: "sub-1".into() }));
+        assert_eq!(store.user_by_name("admin").await?.map(|user| (user.id, user.role)), Some((admin.id, UserRole::Admin)));
+        let again = store.create_external_user(issuer, "sub-1", "someone-else", UserRole::Admin).await?;
+        assert_eq!((again.id, again.name.as_str(), again.role), (impostor.id, "admin-2", UserRole::Reader), "the same identity made a second user");
+        assert_eq!(store.external_user(issuer, "sub-1").await?.map(|user| user.id), Some(impostor.id));
+        assert!(store.external_user(issuer, "sub-2").await?.is_none());
+        assert!(store.external_user("https://other.example.com", "sub-1").await?.is_none());
+        let other = store.create_external_user("https://other.example.com", "sub-1", "admin", UserRole::Reader).await?;
+        assert_eq!(other.name, "admin-3");
+        let odd = store.create_external_user(issuer, "sub-3", " Ada Lovelace@example.com ", UserRole::Reader).await?;
+        assert_eq!(odd.name, "Ada-Lovelace-example.com");
+        let empty = store.create_external_user(issuer, "sub-4", "@@@", UserRole::Reader).await?;
+        assert_eq!(empty.name, "user");
+        assert!(store.create_external_user(issuer, "", "x", UserRole::Reader).await.is_err());
+        // A local user created later cannot take an external user's name either.
+        assert!(store.create_user("admin-2", UserRole::Admin).await.err().is_some_and(|error| error.is_conflict()));
+        Ok(())
+    }
+}
+
+conformance! {
+    /// A session of its own (an OpenID Connect sign-in) has no token and ends when it expires, at
+    /// sign-out, when its user is disabled (and a disabled user's tokens stop working too, until
+    /// it is enabled) or deleted, or when the user's sessions are ended.
+    async fn sessions_without_a_token_end_with_their_user(test: TestStore) {
+        let store = &test.store;
+        let ada = store.create_external_user("https://id.example.com", "ada", "ada", UserRole::Admin).await?;
+        let first = store.create_user_session(ada.id, Duration::from_secs(3600)).await?;
+        let short = store.create_user_session(ada.id, Duration::from_secs(60)).await?;
+        let (user, session) = store.session(&first.secret).await?.ok_or("no session")?;
+        assert_eq!((user.id, session.token, session.expires_at.millis() - session.created_at.millis()), (ada.id, None, 3_600_000));
+        test.advance(61_000);
+        assert!(store.session(&short.secret).await?.is_none(), "an expired session goes on");
+        assert!(store.session(&first.secret).await?.is_some());
+
+        let token = store.create_access_token(ada.id, "cli", None).await?;
+        let on_token = store.create_session(token.item.id, Duration::from_secs(3600)).await?;
+        let disabled = store.set_user_disabled(ada.id, true).await?;
+        assert!(disabled.disabled_at.is_some());
+        assert!(store.session(&first.secret).await?.is_none(), "a disabled user's session goes on");
+        assert!(store.session(&on_token.secret).await?.is_none(), "a disabled user's token session goes on");
+        assert!(store.authenticate_token(&token.secret).await?.is_none(), "a disabled user's token works");
+        assert!(store.create_user_session(ada.id, Duration::from_secs(60)).await.is_err());
+        assert!(store.create_session(token.item.id, Duration::from_secs(60)).await.is_err());
+
+        let enabled = store.set_user_disabled(ada.id, false).await?;
+        assert_eq!(enabled.disabled_at, None);
+        assert!(store.session(&first.secret).await?.is_none(), "enabling brought an ended session back");
+        assert!(store.authenticate_token(&token.secret).await?.is_some());
+        let again = store.create_user_session(ada.id, Duration::from_secs(3600)).await?;
+        let other = store.create_user_session(ada.id, Duration::from_secs(3600)).await?;
+        assert!(store.delete_session(&again.secret).await?);
+        assert!(store.session(&again.secret).await?.is_none());
+        assert_eq!(store.end_user_sessions(ada.id).await?, 1);
+        assert!(store.session(&other.secret).await?.is_none());
+        let last = store.create_user_session(ada.id, Duration::from_secs(3600)).await?;
+        assert!(store.delete_user(ada.id).await?);
+        assert!(store.session(&last.secret).await?.is_none());
+        assert!(store.set_user_disabled(ada.id, true).await.err().is_some_and(|error| error.is_not_found()));
+        assert!(store.create_user_session(ada.id, Duration::from_secs(60)).await.is_err());
         Ok(())
     }
 }
