@@ -19,6 +19,7 @@ fn plan() -> slipway_plan::Plan {
         stages: Vec::new(),
         resources: slipway_plan::Resources::default(),
         extends: Vec::new(),
+        env: Vec::new(),
     }
 }
 
