@@ -3,7 +3,8 @@
 //! equality with its coercions, `&&` and `||` returning an operand, case-insensitive names and
 //! comparisons, object filters, the built-in functions and the status functions).
 //!
-//! [`split_template`] cuts a string value into literal text and `${{ }}` expressions;
+//! [`split_template`] cuts a string value into literal text and `${{ }}` expressions, and
+//! [`evaluate_template`] replaces each with its value;
 //! [`parse`] turns an expression's text into an [`Expr`] (GitHub's grammar, messages and limits);
 //! [`Expr::contexts`] and [`Expr::functions`] list what it uses, and [`parse_with`] (the first
 //! mistake, as GitHub reports it) and [`check`] (every one) check it against what a place allows ([`Allowed`], read from the workflow schema's lists); [`evaluate`]
@@ -32,5 +33,5 @@ pub use functions::FunctionSpec;
 pub use syntax::{
     Allowed, CompareOp, ErrorKind, Expr, ExprKind, Index, MAX_DEPTH, MAX_LENGTH, ParseError, check, parse, parse_with,
 };
-pub use template::{Piece, split_template};
+pub use template::{Piece, evaluate_template, split_template};
 pub use value::{Kind, Object, Value, eq_ignore_case, format_number, loose_cmp, loose_eq, parse_number};

@@ -5,7 +5,8 @@
 //! toggles being inside one, so `''` inside a literal keeps it open); its text is trimmed of
 //! white space. An expression that is empty, or that is never closed, is an error.
 
-use crate::syntax::{ErrorKind, ParseError};
+use crate::eval::{Context, evaluate};
+use crate::syntax::{ErrorKind, ParseError, parse};
 
 /// A piece of a string value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,4 +130,31 @@ mod tests {
         assert_eq!((err.kind, err.offset), (ErrorKind::ExpressionExpected, 2));
         assert_eq!(split_template("${{ 'x }}").map_err(|e| e.kind), Err(ErrorKind::NotClosed));
     }
+}
+
+/// A string value with each `${{ }}` replaced by its expression's value as a string (GitHub's
+/// template evaluation, as in `run`, `env` and `name`); text without `${{` as it is.
+///
+/// # Errors
+///
+/// A message naming the expression that could not be read or evaluated, and why.
+pub fn evaluate_template(text: &str, context: &dyn Context) -> Result<String, String> {
+    if !text.contains("${{") {
+        return Ok(text.to_owned());
+    }
+    let pieces = split_template(text).map_err(|error| error.to_string())?;
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Literal { text, .. } => out.push_str(&text),
+            Piece::Expression { text, .. } => {
+                let expression =
+                    parse(&text).map_err(|error| format!("the expression `{text}` is not valid: {error}"))?;
+                let value = evaluate(&expression, context)
+                    .map_err(|error| format!("the expression `{text}` failed: {error}"))?;
+                out.push_str(&value.to_display_string());
+            }
+        }
+    }
+    Ok(out)
 }

@@ -48,7 +48,7 @@ pub fn lower(workflow: &Workflow, files: Vec<String>, inputs: &[(String, String)
     let parameters = lowering.inputs(workflow, inputs);
     let mut jobs = Vec::new();
     for job in &workflow.jobs {
-        if let Some(job) = lowering.job(workflow, job, &parameters) {
+        if let Some(job) = lowering.job(workflow, job) {
             jobs.push(job);
         }
     }
@@ -392,7 +392,7 @@ impl Lowering {
         }
     }
 
-    fn job(&mut self, workflow: &Workflow, job: &Job, inputs: &[ParameterValue]) -> Option<PlanJob> {
+    fn job(&mut self, workflow: &Workflow, job: &Job) -> Option<PlanJob> {
         let steps_job = match &job.kind {
             JobKind::Steps(steps) => steps,
             JobKind::Workflow(call) => {
@@ -424,7 +424,7 @@ impl Lowering {
                 "start the services another way (a step, or a service the agent's machine runs)",
             );
         }
-        let (legs, fail_fast, max_parallel) = self.legs(job, inputs);
+        let (legs, fail_fast, max_parallel) = self.legs(job);
         let mut plan_job = PlanJob::new(job.id.value.clone(), Vec::new());
         plan_job.display_name = job.name.as_ref().map(|name| name.value.clone());
         plan_job.depends_on = job.needs.iter().map(|need| need.value.clone()).collect();
@@ -515,7 +515,7 @@ impl Lowering {
     fn matrix_flag(&mut self, text: &Text, matrix: Option<&Json>) -> Option<bool> {
         let mut contexts = Object::new();
         contexts.insert("matrix", matrix.cloned().map_or(Value::Null, Value::from));
-        match evaluate_template(&text.value, &contexts) {
+        match slipway_github_expr::evaluate_template(&text.value, &contexts) {
             Ok(value) => Some(matches!(value.trim(), "true")),
             Err(error) => {
                 self.error(
@@ -529,8 +529,7 @@ impl Lowering {
         }
     }
 
-    fn legs(&mut self, job: &Job, inputs: &[ParameterValue]) -> (Vec<Leg>, bool, Option<u32>) {
-        let _ = inputs;
+    fn legs(&mut self, job: &Job) -> (Vec<Leg>, bool, Option<u32>) {
         let Some(strategy) = &job.strategy else { return (vec![Leg::single()], false, None) };
         let fail_fast = strategy.fail_fast.as_ref().is_none_or(is_true);
         let max_parallel = strategy.max_parallel.as_ref().and_then(|text| text.value.trim().parse::<u32>().ok());
@@ -577,7 +576,8 @@ impl Lowering {
                 let display_name = if has_expression(shown_name) {
                     let mut contexts = Object::new();
                     contexts.insert("matrix", Value::from(matrix.clone()));
-                    evaluate_template(shown_name, &contexts).unwrap_or_else(|_| format!("{shown_name} ({values})"))
+                    slipway_github_expr::evaluate_template(shown_name, &contexts)
+                        .unwrap_or_else(|_| format!("{shown_name} ({values})"))
                 } else {
                     format!("{shown_name} ({values})")
                 };
@@ -645,23 +645,6 @@ impl Lowering {
         }
         Some(lowered)
     }
-}
-
-/// Evaluates a string that may hold `${{ }}` against `contexts`.
-fn evaluate_template(text: &str, contexts: &Object) -> Result<String, String> {
-    let pieces = slipway_github_expr::split_template(text).map_err(|error| error.to_string())?;
-    let mut out = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Literal { text, .. } => out.push_str(&text),
-            Piece::Expression { text, .. } => {
-                let expr = slipway_github_expr::parse(&text).map_err(|error| error.to_string())?;
-                let value = slipway_github_expr::evaluate(&expr, contexts).map_err(|error| error.to_string())?;
-                out.push_str(&value.to_display_string());
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Where a job runs, from `runs-on`: a hosted image label (`ubuntu-latest`) is the pool's

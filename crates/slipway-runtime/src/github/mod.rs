@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use slipway_driver::Variables;
 use slipway_driver::github::{self as gh, Contexts};
 use slipway_events::{Event, EventSink, LogKind, Severity, Stream, TaskResult, now_ms};
-use slipway_github_expr::{JobStatus, Object, Piece, Value};
+use slipway_github_expr::{JobStatus, Object, Value};
 use slipway_plan::{Action, ConditionExpression, Job, JobKind, Step};
 
 use crate::executor::{CancelToken, JobOutcome, JobRequest};
@@ -555,24 +555,7 @@ impl<'a> GithubJob<'a> {
 
     /// Evaluates the `${{ }}` in `text`.
     fn template(&self, text: &str, contexts: &Contexts) -> Result<String, String> {
-        if !text.contains("${{") {
-            return Ok(text.to_owned());
-        }
-        let pieces = slipway_github_expr::split_template(text).map_err(|error| error.to_string())?;
-        let mut out = String::new();
-        for piece in pieces {
-            match piece {
-                Piece::Literal { text, .. } => out.push_str(&text),
-                Piece::Expression { text, .. } => {
-                    let expression = slipway_github_expr::parse(&text)
-                        .map_err(|error| format!("the expression `{text}` is not valid: {error}"))?;
-                    let value = slipway_github_expr::evaluate(&expression, contexts)
-                        .map_err(|error| format!("the expression `{text}` failed: {error}"))?;
-                    out.push_str(&value.to_display_string());
-                }
-            }
-        }
-        Ok(out)
+        slipway_github_expr::evaluate_template(text, contexts)
     }
 
     /// The name GitHub gives a step without an `id` (`__run`, `__run_2`, `__actions_checkout`).
