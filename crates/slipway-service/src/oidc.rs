@@ -170,23 +170,34 @@ impl OidcConfig {
     pub fn discover(&self) -> Result<Discovery, OidcError> {
         let failed = |detail: String| OidcError::Provider { issuer: self.issuer.clone(), detail };
         let url = self.discovery_url();
-        let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(PROVIDER_TIMEOUT)).build().into();
-        let mut response = agent
-            .get(&url)
-            .header("accept", "application/json")
-            .call()
-            .map_err(|error| failed(format!("could not be asked for {url}: {error}")))?;
-        let text = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_DOCUMENT)
-            .read_to_string()
-            .map_err(|error| failed(format!("sent an unreadable answer from {url}: {error}")))?;
+        let text = self.get_document(
+            &url,
+            &format!("could not be asked for {url}"),
+            &format!("sent an unreadable answer from {url}"),
+        )?;
         let discovery = serde_json::from_str::<Discovery>(&text).map_err(|error| {
             failed(format!("sent an answer from {url} that is not an OpenID Connect discovery document: {error}"))
         })?;
         discovery.check(&self.issuer).map_err(failed)?;
         Ok(discovery)
+    }
+
+    /// GETs a JSON document of at most `MAX_DOCUMENT` bytes from the provider (blocking);
+    /// `unreachable` and `unreadable` say what failed, before the transport's error.
+    fn get_document(&self, url: &str, unreachable: &str, unreadable: &str) -> Result<String, OidcError> {
+        let failed = |detail: String| OidcError::Provider { issuer: self.issuer.clone(), detail };
+        let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(PROVIDER_TIMEOUT)).build().into();
+        let mut response = agent
+            .get(url)
+            .header("accept", "application/json")
+            .call()
+            .map_err(|error| failed(format!("{unreachable}: {error}")))?;
+        response
+            .body_mut()
+            .with_config()
+            .limit(MAX_DOCUMENT)
+            .read_to_string()
+            .map_err(|error| failed(format!("{unreadable}: {error}")))
     }
 }
 
@@ -274,18 +285,11 @@ impl OidcConfig {
     pub fn fetch_keys(&self, discovery: &Discovery) -> Result<jsonwebtoken::jwk::JwkSet, OidcError> {
         let failed = |detail: String| OidcError::Provider { issuer: self.issuer.clone(), detail };
         let url = &discovery.jwks_uri;
-        let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(PROVIDER_TIMEOUT)).build().into();
-        let mut response = agent
-            .get(url)
-            .header("accept", "application/json")
-            .call()
-            .map_err(|error| failed(format!("could not be asked for its keys at {url}: {error}")))?;
-        let text = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_DOCUMENT)
-            .read_to_string()
-            .map_err(|error| failed(format!("sent unreadable keys from {url}: {error}")))?;
+        let text = self.get_document(
+            url,
+            &format!("could not be asked for its keys at {url}"),
+            &format!("sent unreadable keys from {url}"),
+        )?;
         serde_json::from_str(&text)
             .map_err(|error| failed(format!("sent keys from {url} that are not a JSON Web Key Set: {error}")))
     }
@@ -383,17 +387,10 @@ pub struct AuthRequest {
     pub verifier: String,
 }
 
-/// Percent-encodes `text` for a URL's query or a form (all but RFC 3986's unreserved characters).
+/// Percent-encodes `text` for a URL's query or a form (all but RFC 3986's unreserved
+/// characters), as the API encodes path segments.
 fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    slipway_api::path_segment(text)
 }
 
 /// The PKCE challenge of `verifier` (`S256`).
