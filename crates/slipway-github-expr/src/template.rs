@@ -86,6 +86,33 @@ pub fn split_template(text: &str) -> Result<Vec<Piece>, ParseError> {
     Ok(pieces)
 }
 
+/// A string value with each `${{ }}` replaced by its expression's value as a string (GitHub's
+/// template evaluation, as in `run`, `env` and `name`); text without `${{` as it is.
+///
+/// # Errors
+///
+/// A message naming the expression that could not be read or evaluated, and why.
+pub fn evaluate_template(text: &str, context: &dyn Context) -> Result<String, String> {
+    if !text.contains("${{") {
+        return Ok(text.to_owned());
+    }
+    let pieces = split_template(text).map_err(|error| error.to_string())?;
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Literal { text, .. } => out.push_str(&text),
+            Piece::Expression { text, .. } => {
+                let expression =
+                    parse(&text).map_err(|error| format!("the expression `{text}` is not valid: {error}"))?;
+                let value = evaluate(&expression, context)
+                    .map_err(|error| format!("the expression `{text}` failed: {error}"))?;
+                out.push_str(&value.to_display_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,31 +157,16 @@ mod tests {
         assert_eq!((err.kind, err.offset), (ErrorKind::ExpressionExpected, 2));
         assert_eq!(split_template("${{ 'x }}").map_err(|e| e.kind), Err(ErrorKind::NotClosed));
     }
-}
 
-/// A string value with each `${{ }}` replaced by its expression's value as a string (GitHub's
-/// template evaluation, as in `run`, `env` and `name`); text without `${{` as it is.
-///
-/// # Errors
-///
-/// A message naming the expression that could not be read or evaluated, and why.
-pub fn evaluate_template(text: &str, context: &dyn Context) -> Result<String, String> {
-    if !text.contains("${{") {
-        return Ok(text.to_owned());
+    #[test]
+    fn templates_evaluate_each_expression_and_name_the_one_that_fails() {
+        let mut contexts = crate::Object::new();
+        contexts.insert("matrix", crate::Value::from(serde_json::json!({ "os": "linux", "n": 2 })));
+        assert_eq!(evaluate_template("on ${{ matrix.os }} x${{ matrix.n }}", &contexts), Ok("on linux x2".to_owned()));
+        assert_eq!(evaluate_template("plain", &contexts), Ok("plain".to_owned()));
+        let error = evaluate_template("a ${{ fromJSON('{') }}", &contexts).expect_err("not JSON");
+        assert!(error.starts_with("the expression `fromJSON('{')` failed:"), "{error}");
+        let error = evaluate_template("a ${{ matrix. }}", &contexts).expect_err("not an expression");
+        assert!(error.starts_with("the expression `matrix.` is not valid:"), "{error}");
     }
-    let pieces = split_template(text).map_err(|error| error.to_string())?;
-    let mut out = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Literal { text, .. } => out.push_str(&text),
-            Piece::Expression { text, .. } => {
-                let expression =
-                    parse(&text).map_err(|error| format!("the expression `{text}` is not valid: {error}"))?;
-                let value = evaluate(&expression, context)
-                    .map_err(|error| format!("the expression `{text}` failed: {error}"))?;
-                out.push_str(&value.to_display_string());
-            }
-        }
-    }
-    Ok(out)
 }
