@@ -13,7 +13,8 @@
 //! verify what they signed; [`KeySet`] is the public document the server serves at
 //! [`WELL_KNOWN_KEYS_PATH`]. [`verify`] checks an attestation against a key set, the artifact's
 //! digests and an optional policy (builder, repository, commit), offline, and returns a
-//! [`Verification`]: each check with its outcome and message, and one [`Verdict`].
+//! [`Verification`]: each check with its outcome and message, and one [`Verdict`]; [`sarif()`]
+//! writes one as a SARIF 2.1.0 log.
 //!
 //! Everything but [`KeyRing`] (files in a directory) and [`digest`] (reading the artifact) is
 //! pure. `docs/provenance.md` describes the formats, the key ring and `slipway verify`.
@@ -21,6 +22,7 @@
 pub mod digest;
 pub mod dsse;
 pub mod keys;
+pub mod sarif;
 pub mod statement;
 pub mod verify;
 
@@ -29,6 +31,7 @@ pub use dsse::{
     Attestation, AttestationError, BUNDLE_MEDIA_TYPE, Bundle, Envelope, PAYLOAD_TYPE, Signature, pae, parse_attestation,
 };
 pub use keys::{KeyRing, KeyRingError, KeySet, KeySetError, KeyStatus, PublicKeyEntry, WELL_KNOWN_KEYS_PATH, key_id};
+pub use sarif::sarif;
 pub use statement::{
     BUILD_TYPE, InputError, PipelineRef, Provenance, ProvenanceInput, ResourceDescriptor, SLSA_PROVENANCE_V1,
     STATEMENT_TYPE, Statement, Subject, TaskUsed, statement,
