@@ -1,6 +1,7 @@
 //! `slipway run`: loads a pipeline into a plan and runs it here through the runtime, printing
 //! live output (or the event stream as JSON lines) and a summary.
 
+pub(crate) mod actions;
 pub(crate) mod console;
 pub(crate) mod tasks;
 
@@ -65,6 +66,11 @@ pub struct RunArgs {
     /// task folder: those steps are skipped, with a warning.
     #[arg(long)]
     pub skip_unknown_tasks: bool,
+    /// The action store of GitHub workflows: a directory holding the repositories of actions as
+    /// `DIR/owner/repo@ref/` (node and composite actions), used before the built-in actions for
+    /// the exact references it holds.
+    #[arg(long = "actions", value_name = "DIR")]
+    pub actions: Option<PathBuf>,
 }
 
 /// The part of `slipway run --help` about tasks and the configuration file.
@@ -145,7 +151,15 @@ pub fn run_command(args: RunArgs) -> ExitCode {
         }
     };
     let task_folders = tasks::discover(&directories);
-    let problems = tasks::check(&plan, &task_folders, args.skip_unknown_tasks);
+    let action_store = match actions::store(args.actions.as_deref()) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut problems = tasks::check(&plan, &task_folders, args.skip_unknown_tasks);
+    problems.extend(actions::check(&plan, action_store.as_deref(), &source_dir));
     tasks::print(&problems, &sources);
     if problems.iter().any(slipway_diagnostics::Diagnostic::is_error) {
         return ExitCode::from(2);
@@ -166,6 +180,9 @@ pub fn run_command(args: RunArgs) -> ExitCode {
         skip_unknown_tasks: args.skip_unknown_tasks,
         ..RunOptions::default()
     };
+    if let Some(store) = &action_store {
+        options.variables.push((slipway_runtime::ACTIONS_DIRECTORY_VARIABLE.to_owned(), store.display().to_string()));
+    }
     if let Some(jobs) = args.jobs {
         options.max_parallel = jobs as usize;
     }

@@ -13,6 +13,7 @@ mod evidence;
 mod flags;
 mod frontend;
 mod github;
+mod github_store;
 mod library;
 mod notifications;
 mod oidc;

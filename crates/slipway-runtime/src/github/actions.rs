@@ -7,9 +7,11 @@
 //! action sets). Outputs, `PATH` and environment changes go through the step's own environment
 //! files, as a real action's would.
 //!
-//! Anything else fails with a message naming it: Docker actions (`docker://`, or a local action
-//! with `runs.using: docker`) need a container engine, and other actions need an action store,
-//! neither of which Slipway has yet.
+//! An action the action store holds under the exact reference written ([`super::store`]) runs
+//! from the store instead, as do local actions (`./path`): composite actions ([`super::composite`])
+//! and node actions ([`super::node`]). Anything else fails with a message naming it: Docker
+//! actions (`docker://`, or `runs.using: docker`) need a container engine, and other actions need
+//! to be in the action store (`slipway run --actions DIR`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 use slipway_events::{Event, LogKind, Severity, now_ms};
 use slipway_plan::Step;
 
+use super::store::Using;
 use super::{Attempt, GithubJob, OutputState, PostStep, StepFiles};
 use crate::local::copy_working_tree;
 
@@ -52,6 +55,8 @@ impl Call<'_> {
 pub(super) enum Post {
     /// `actions/cache`'s save.
     CacheSave { key: String, paths: Vec<String>, home: Option<String> },
+    /// A node action's `post` script.
+    Node(Box<super::node::NodePost>),
 }
 
 /// An action reference: `owner/repo[/path]@ref`.
@@ -65,6 +70,28 @@ struct Reference {
 fn reference(action: &str) -> Reference {
     let (name, reference) = action.split_once('@').unwrap_or((action, ""));
     Reference { name: name.trim_end_matches('/').to_ascii_lowercase(), reference: reference.to_owned() }
+}
+
+/// The actions built in (any ref), in lower case.
+const BUILT_IN: &[&str] = &[
+    "actions/checkout",
+    "actions/upload-artifact",
+    "actions/download-artifact",
+    "actions/cache",
+    "actions/cache/restore",
+    "actions/cache/save",
+    "actions/setup-node",
+    "actions/setup-python",
+    "actions/setup-go",
+    "actions/setup-java",
+    "actions/setup-dotnet",
+    "dtolnay/rust-toolchain",
+    "actions-rs/toolchain",
+];
+
+/// Whether Slipway has `action` (`owner/repo[/path]@ref`) built in.
+pub(super) fn is_built_in(action: &str) -> bool {
+    BUILT_IN.contains(&reference(action).name.as_str())
 }
 
 /// Whether `action` is `actions/checkout` (any version).
@@ -228,9 +255,16 @@ impl GithubJob<'_> {
             .map_err(|error| self.fail(call.number, &format!("could not write the step's outputs: {error}")))
     }
 
+    /// The action store's directory, when the run has one.
+    pub(super) fn action_store(&self) -> Option<PathBuf> {
+        self.variables()
+            .value(super::store::ACTIONS_DIRECTORY_VARIABLE)
+            .filter(|dir| !dir.trim().is_empty())
+            .map(PathBuf::from)
+    }
+
     /// Runs a `uses:` step.
     pub(super) fn uses(&mut self, call: Call<'_>, state: &mut OutputState) -> Attempt {
-        let _ = state;
         let action = call.action.trim();
         if action.starts_with("docker://") {
             return self.fail(
@@ -241,7 +275,15 @@ impl GithubJob<'_> {
             );
         }
         if action.starts_with("./") || action.starts_with("../") {
-            return self.local_action(&call);
+            return self.local_action(&call, state);
+        }
+        let store = self.action_store();
+        if let Some(dir) = store.as_deref().and_then(|store| super::store::find(store, action)) {
+            if self.debug {
+                let message = format!("'{action}' runs from the action store: {}", dir.display());
+                self.log(Some(call.number), LogKind::Debug, &message);
+            }
+            return self.action_folder(&call, &dir, "the action", state);
         }
         let reference = reference(action);
         let tool = match reference.name.as_str() {
@@ -271,12 +313,19 @@ impl GithubJob<'_> {
                 let toolchain = call.input("toolchain").unwrap_or("stable").to_owned();
                 self.setup_rust(&call, &toolchain)
             }
-            _ => self.fail(
-                call.number,
-                &format!(
-                    "the action '{action}' is not built in and no action store is configured; Slipway runs actions/checkout, actions/upload-artifact, actions/download-artifact, actions/cache, the actions/setup-* actions and the Rust toolchain actions natively, and other actions need an action store (not available yet)"
-                ),
-            ),
+            _ => {
+                let message = match &store {
+                    Some(store) => format!(
+                        "the action '{action}' is neither built in nor in the action store; put its repository there, so that {} exists",
+                        super::store::expected_place(&store.display().to_string(), action)
+                    ),
+                    None => format!(
+                        "the action '{action}' is not built in and no action store is configured; Slipway runs actions/checkout, actions/upload-artifact, actions/download-artifact, actions/cache, the actions/setup-* actions and the Rust toolchain actions natively, and other actions must be in an action store: run with `--actions DIR`, with the action's repository in {}",
+                        super::store::expected_place("DIR", action)
+                    ),
+                };
+                self.fail(call.number, &message)
+            }
         };
         if let Some(tool) = tool
             && attempt.result.is_success()
@@ -287,10 +336,9 @@ impl GithubJob<'_> {
         attempt
     }
 
-    fn local_action(&mut self, call: &Call<'_>) -> Attempt {
+    fn local_action(&mut self, call: &Call<'_>, state: &mut OutputState) -> Attempt {
         let dir = self.workspace.join(call.action);
-        let manifest = ["action.yml", "action.yaml"].iter().map(|name| dir.join(name)).find(|path| path.is_file());
-        let Some(manifest) = manifest else {
+        if super::store::manifest(&dir).is_none() {
             return self.fail(
                 call.number,
                 &format!(
@@ -299,21 +347,26 @@ impl GithubJob<'_> {
                     dir.display()
                 ),
             );
+        }
+        self.action_folder(call, &dir, "the local action", state)
+    }
+
+    /// Runs the action whose `action.yml` is in `dir` (a local action or one of the store),
+    /// as its `runs.using` says.
+    fn action_folder(&mut self, call: &Call<'_>, dir: &Path, what: &str, state: &mut OutputState) -> Attempt {
+        let metadata = match super::store::read_metadata(dir) {
+            Ok(metadata) => metadata,
+            Err(error) => return self.fail(call.number, &format!("{what} '{}': {error}", call.action)),
         };
-        let text = std::fs::read_to_string(&manifest).unwrap_or_default();
-        let using = text
-            .lines()
-            .find_map(|line| line.trim().strip_prefix("using:"))
-            .map(|value| value.trim().trim_matches(['\'', '"']).to_ascii_lowercase())
-            .unwrap_or_default();
-        let message = match using.as_str() {
-            "docker" => format!(
-                "the local action '{}' runs in a Docker container (runs.using: docker), and no container engine is available to Slipway",
+        let message = match &metadata.using {
+            Using::Docker => format!(
+                "{what} '{}' runs in a Docker container (runs.using: docker), and no container engine is available to Slipway",
                 call.action
             ),
-            "composite" => return self.composite(call, &dir, &text),
-            other => format!(
-                "the local action '{}' (runs.using: {other}) is not built in and no action store is configured",
+            Using::Composite => return self.composite(call, dir, &metadata),
+            Using::Node(using) => return self.node_action(call, dir, &metadata, &using.clone(), state),
+            Using::Other(other) => format!(
+                "{what} '{}' has `runs.using: {other}`, which Slipway cannot run (it runs composite and node actions)",
                 call.action
             ),
         };
@@ -648,6 +701,7 @@ impl GithubJob<'_> {
             self.post_steps.push(PostStep {
                 display_name: display,
                 only_on_success: true,
+                condition: None,
                 kind: Post::CacheSave {
                     key: if exact { String::new() } else { key },
                     paths,
@@ -744,6 +798,7 @@ impl GithubJob<'_> {
         self.post_steps.push(PostStep {
             display_name: format!("Post {}", self.display_of(call)),
             only_on_success: true,
+            condition: None,
             kind: Post::CacheSave { key: if hit { String::new() } else { key }, paths, home },
         });
         Ok(())
@@ -835,6 +890,7 @@ impl GithubJob<'_> {
     pub(super) fn run_post(&mut self, number: u32, post: &Post) -> Attempt {
         match post {
             Post::CacheSave { key, paths, home } => self.save_cache(number, key, paths, home.as_deref()),
+            Post::Node(post) => self.node_post(number, post),
         }
     }
 

@@ -1,13 +1,12 @@
-//! Local composite actions (`uses: ./path` whose `action.yml` says `runs.using: composite`), run
-//! as the runner's composite handler runs them: the action's `inputs` (what `with:` gives, else
-//! each input's `default`) are its `inputs` context; its steps (`run:` with a required `shell:`,
-//! or `uses:`, with `id`, `name`, `if`, `env`, `working-directory`, `continue-on-error`) run in
-//! order with a `steps` context of their own and the using step's `env` under theirs;
-//! `success()` and `failure()` look at the action's own steps; `github.action_path` and
-//! `GITHUB_ACTION_PATH` name its folder; what its steps write to `GITHUB_ENV` and `GITHUB_PATH`
-//! is the job's; its `outputs` are evaluated at its end (also when it failed) and become the
-//! using step's. Composite actions nest up to [`MAX_DEPTH`] deep.
-
+//! Composite actions (`uses: ./path`, or an action of the action store, whose `action.yml` says
+//! `runs.using: composite`), run as the runner's composite handler runs them: the action's
+//! `inputs` (what `with:` gives, else each input's `default`) are its `inputs` context; its steps
+//! (`run:` with a required `shell:`, or `uses:`, with `id`, `name`, `if`, `env`,
+//! `working-directory`, `continue-on-error`) run in order with a `steps` context of their own and
+//! the using step's `env` under theirs; `success()` and `failure()` look at the action's own
+//! steps; `github.action_path` and `GITHUB_ACTION_PATH` name its folder; what its steps write to
+//! `GITHUB_ENV` and `GITHUB_PATH` is the job's; its `outputs` are evaluated at its end (also when
+//! it failed) and become the using step's. Composite actions nest up to [`MAX_DEPTH`] deep.
 use std::path::Path;
 
 use slipway_events::{LogKind, Severity, TaskResult};
@@ -15,13 +14,14 @@ use slipway_github_expr::{Object, Value};
 use slipway_plan::{Action, Condition, GithubExpression, Step};
 
 use super::actions::{Call, append_pairs};
+use super::store::Metadata;
 use super::{Attempt, GithubJob, STEP, set_pair};
 
 /// How deep composite actions may nest (GitHub's limit).
 const MAX_DEPTH: u32 = 9;
 
 /// A YAML node as JSON, every scalar a string (as the runner reads an action's metadata).
-fn json_of(node: &slipway_yaml::Node) -> serde_json::Value {
+pub(super) fn json_of(node: &slipway_yaml::Node) -> serde_json::Value {
     match &node.value {
         slipway_yaml::Value::Scalar(scalar) => serde_json::Value::String(scalar.text.clone()),
         slipway_yaml::Value::Sequence(items) => serde_json::Value::Array(items.iter().map(json_of).collect()),
@@ -51,7 +51,7 @@ pub(super) fn shell_command(shell: &str) -> String {
 }
 
 /// An `if` as written in an action (with or without `${{ }}` around it).
-fn condition(text: &str) -> Result<Condition, String> {
+pub(super) fn condition(text: &str) -> Result<Condition, String> {
     let trimmed = text.trim();
     let inner = trimmed
         .strip_prefix("${{")
@@ -111,7 +111,7 @@ fn step_of(definition: &serde_json::Value, index: usize) -> Result<Step, String>
 
 impl GithubJob<'_> {
     /// Runs a composite action from its `action.yml` text.
-    pub(super) fn composite(&mut self, call: &Call<'_>, dir: &Path, text: &str) -> Attempt {
+    pub(super) fn composite(&mut self, call: &Call<'_>, dir: &Path, metadata: &Metadata) -> Attempt {
         let number = call.number;
         if self.depth >= MAX_DEPTH {
             return self.fail(
@@ -122,15 +122,7 @@ impl GithubJob<'_> {
                 ),
             );
         }
-        let options =
-            slipway_yaml::Options { anchors: true, duplicate_keys: false, flow_indentation: true, tags: false };
-        let metadata = match slipway_yaml::load_with(text, slipway_diagnostics::FileId(0), options) {
-            Ok(node) => json_of(&node),
-            Err(errors) => {
-                let message = errors.first().map(|error| error.message.clone()).unwrap_or_default();
-                return self.fail(number, &format!("the action.yml of '{}' is not valid YAML: {message}", call.action));
-            }
-        };
+        let metadata = &metadata.json;
         let definitions =
             metadata.pointer("/runs/steps").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
         let mut steps = Vec::new();

@@ -14,14 +14,18 @@
 //! (`::error file=...::`, `::add-mask::`, `::group::`, ...) become Slipway's events
 //! ([`commands`]). `continue-on-error` makes a failed step's `outcome` `failure` and its
 //! `conclusion` `success`. The job's `outputs` are evaluated at its end and returned by name.
-//! Actions (`uses:`) are built in ([`actions`]); there is no action store and no container
-//! engine yet, which the errors say.
+//! Actions (`uses:`) are built in ([`actions`]), or come from the action store or the
+//! repository ([`store`]): composite actions ([`composite`]) and node actions ([`node`], with
+//! their `pre` at the job's start and `post` at its end). There is no container engine, which
+//! the errors say; [`store::unknown_actions`] lists what cannot run before a run starts.
 
 mod actions;
 mod commands;
 mod composite;
 mod files;
 mod hash;
+mod node;
+pub(crate) mod store;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -32,7 +36,7 @@ use slipway_driver::Variables;
 use slipway_driver::github::{self as gh, Contexts};
 use slipway_events::{Event, EventSink, LogKind, Severity, Stream, TaskResult, now_ms};
 use slipway_github_expr::{JobStatus, Object, Value};
-use slipway_plan::{Action, ConditionExpression, Job, JobKind, Step};
+use slipway_plan::{Action, Condition, ConditionExpression, Job, JobKind, Step};
 
 use crate::executor::{CancelToken, JobOutcome, JobRequest};
 use crate::local::{StepStop, minutes, which};
@@ -87,6 +91,8 @@ pub(crate) struct PostStep {
     display_name: String,
     /// Runs only when the job has not failed (`post-if: success()`).
     only_on_success: bool,
+    /// An action's `post-if`, evaluated when the post step is due.
+    condition: Option<Condition>,
     kind: actions::Post,
 }
 
@@ -112,6 +118,8 @@ struct OutputState {
     failed: Option<String>,
     /// Whether `ACTIONS_ALLOW_UNSECURE_COMMANDS` is true for the step.
     allow_unsecure: bool,
+    /// State saved with the deprecated `::save-state`.
+    saved_state: Vec<(String, String)>,
 }
 
 struct GithubJob<'a> {
@@ -152,6 +160,12 @@ struct GithubJob<'a> {
     depth: u32,
     /// Numbers the environment files of every step and inner step.
     file_counter: u32,
+    /// Which part of node actions the steps run (`pre` at the job's start).
+    phase: node::Phase,
+    /// The index of the job's step that runs (not inside a composite action).
+    current: Option<usize>,
+    /// What the `pre` of each step's action saved, by the step's index.
+    pre_state: HashMap<usize, Vec<(String, String)>>,
 }
 
 fn object_of(pairs: &[(String, String)]) -> Object {
@@ -259,6 +273,9 @@ impl<'a> GithubJob<'a> {
             scope_failed: None,
             depth: 0,
             file_counter: 0,
+            phase: node::Phase::Main,
+            current: None,
+            pre_state: HashMap::new(),
         }
     }
 
@@ -403,9 +420,12 @@ impl<'a> GithubJob<'a> {
             return failure(message);
         }
         let steps = job_steps(self.job);
-        for step in &steps {
+        self.run_pre_steps(&steps);
+        for (index, step) in steps.iter().enumerate() {
+            self.current = Some(index);
             self.run_step(step);
         }
+        self.current = None;
         self.run_post_steps();
         for &group in &self.groups {
             if process::group_alive(group) {
@@ -563,7 +583,18 @@ impl<'a> GithubJob<'a> {
         if let Some(id) = &step.name {
             return id.clone();
         }
-        let base = match &step.action {
+        let base = self.action_base(step);
+        let count = self.generated.entry(base.clone()).or_insert(0);
+        *count += 1;
+        if *count == 1 { base } else { format!("{base}_{count}") }
+    }
+
+    /// A step's `id`, else the name GitHub gives it before numbering (`__actions_checkout`).
+    fn action_base(&self, step: &Step) -> String {
+        if let Some(id) = &step.name {
+            return id.clone();
+        }
+        match &step.action {
             Action::Uses { action, .. } => {
                 let name = action.split('@').next().unwrap_or(action);
                 let cleaned: String =
@@ -571,10 +602,7 @@ impl<'a> GithubJob<'a> {
                 format!("__{}", cleaned.trim_start_matches('_'))
             }
             _ => "__run".to_owned(),
-        };
-        let count = self.generated.entry(base.clone()).or_insert(0);
-        *count += 1;
-        if *count == 1 { base } else { format!("{base}_{count}") }
+        }
     }
 
     fn default_display_name(step: &Step) -> String {
@@ -961,6 +989,11 @@ impl<'a> GithubJob<'a> {
         let spec = ProcessSpec { program, args, cwd: working_directory.to_path_buf(), env: environment };
         let exit = self.run_process(&spec, step, number, state);
         let _ = std::fs::remove_file(&file);
+        self.exit_attempt(exit, step, number)
+    }
+
+    /// What a step's process ending the way it did makes of the step.
+    fn exit_attempt(&mut self, exit: Exit, step: &Step, number: u32) -> Attempt {
         match exit {
             Exit::Code(0) => Attempt { result: TaskResult::Succeeded, exit_code: Some(0), message: None },
             Exit::Code(code) => {
@@ -974,7 +1007,7 @@ impl<'a> GithubJob<'a> {
                 self.fail(number, &format!("The action has timed out after {minutes} minutes."))
             }
             Exit::Stopped(StopReason::Canceled) => self.canceled_attempt(number),
-            Exit::SpawnFailed(error) => self.fail(number, &format!("could not start the shell: {error}")),
+            Exit::SpawnFailed(error) => self.fail(number, &format!("could not start the process: {error}")),
         }
     }
 
@@ -1134,7 +1167,7 @@ impl<'a> GithubJob<'a> {
                     Some(name) if command.name == "set-output" => {
                         set_pair(&mut state.outputs, name, command.data.clone());
                     }
-                    Some(_) => {}
+                    Some(name) => set_pair(&mut state.saved_state, name, command.data.clone()),
                     None => {
                         let message = format!("Required field 'name' is missing in ##[{}] command.", command.name);
                         self.command_failed(number, line, &message, state);
@@ -1284,6 +1317,24 @@ impl<'a> GithubJob<'a> {
             if post.only_on_success && (self.failed || self.canceled.is_some()) {
                 self.skip(&step, post.display_name.clone(), "the job did not succeed");
                 continue;
+            }
+            if let Some(condition) = &post.condition {
+                match self.condition_holds(condition) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let reason = format!("its `post-if` '{}' was false", condition.source);
+                        self.skip(&step, post.display_name.clone(), &reason);
+                        continue;
+                    }
+                    Err(error) => {
+                        self.step_number += 1;
+                        let number = self.step_number;
+                        self.start_event(&step, number, &post.display_name);
+                        let attempt = self.fail(number, &format!("the `post-if` could not be evaluated: {error}"));
+                        self.finish(&step, number, &post.display_name, Instant::now(), attempt, Vec::new());
+                        continue;
+                    }
+                }
             }
             self.step_number += 1;
             let number = self.step_number;
