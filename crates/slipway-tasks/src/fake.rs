@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::host::{CommandLine, PostJob, SetVariable, TaskHost};
+use crate::host::{CommandLine, HostError, PostJob, SetVariable, TaskHost};
 
 /// What a fake job saw.
 #[derive(Default)]
@@ -111,28 +111,30 @@ impl TaskHost for FakeHost {
         self.path.insert(0, directory.to_path_buf());
     }
 
-    fn run(&mut self, command: &CommandLine) -> Result<i32, String> {
+    fn run(&mut self, command: &CommandLine) -> Result<i32, HostError> {
         if let Some(reason) = &self.cannot_start {
-            return Err(reason.clone());
+            return Err(HostError::Failed(reason.clone().into()));
         }
         self.log.push(format!("[command]{}", command.display()));
         self.commands.push(command.clone());
         Ok(self.exit_code)
     }
 
-    fn publish_artifact(&mut self, name: &str, path: &Path) -> Result<(), String> {
+    fn publish_artifact(&mut self, name: &str, path: &Path) -> Result<(), HostError> {
         if !path.exists() {
-            return Err(format!("path does not exist: {}", path.display()));
+            return Err(HostError::Failed(format!("path does not exist: {}", path.display()).into()));
         }
         self.published.push((name.to_owned(), path.to_path_buf()));
         Ok(())
     }
 
-    fn download_artifact(&mut self, name: Option<&str>, target: &Path, patterns: &[String]) -> Result<(), String> {
-        let Some(store) = &self.artifact_store else { return Err("no artifacts in this fake job".to_owned()) };
+    fn download_artifact(&mut self, name: Option<&str>, target: &Path, patterns: &[String]) -> Result<(), HostError> {
+        let Some(store) = &self.artifact_store else {
+            return Err(HostError::Failed("no artifacts in this fake job".into()));
+        };
         let source = store.join(name.unwrap_or_default());
         let _ = patterns;
-        copy_tree(&source, target).map_err(|error| error.to_string())
+        copy_tree(&source, target).map_err(|error| HostError::Failed(Box::new(error)))
     }
 
     fn publish_test_results(&mut self, results: slipway_events::TestRun) {

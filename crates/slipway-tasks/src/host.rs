@@ -90,6 +90,42 @@ pub struct StartedProcess {
 pub const NO_DELIVERY: &str = "delivery tasks need the Slipway server: services, slots and their router live there; \
      run this pipeline on a server (`slipway serve`, then `slipway pipelines run`)";
 
+/// Why the job could not do what a task asked of it ([`TaskHost`]'s fallible requests).
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The job has no server to ask (`slipway run`): [`NO_DELIVERY`].
+    #[error("{NO_DELIVERY}")]
+    NoDelivery,
+    /// The program is neither a path that exists nor found on the job's `PATH` (the agent's words).
+    #[error(
+        "Unable to locate executable file: '{0}'. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable."
+    )]
+    ProgramNotFound(String),
+    /// The program could not be started.
+    #[error("Could not start {program}: {source}")]
+    CannotStart {
+        /// The program.
+        program: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The step ran out of time while the program ran.
+    #[error("The task has timed out.")]
+    TimedOut,
+    /// The job was canceled while the program ran.
+    #[error("The operation was canceled.")]
+    Canceled,
+    /// The working directory asked for does not exist.
+    #[error("The working directory {} does not exist.", .0.display())]
+    NoWorkingDirectory(PathBuf),
+    /// The server's delivery room refused the request, saying why.
+    #[error("{0}")]
+    Refused(String),
+    /// What the job relies on failed (the artifact store, the slot supervisor, starting a process).
+    #[error(transparent)]
+    Failed(Box<dyn std::error::Error + Send + Sync>),
+}
+
 /// Work a task leaves for the end of the job (`Cache@2` saves the cache in a post-job step). It
 /// runs after the job's last step, in reverse order of registration, when the job has succeeded
 /// so far (the default `succeeded()` condition).
@@ -131,20 +167,20 @@ pub trait TaskHost {
     ///
     /// # Errors
     /// When the process cannot be started (not found, not executable), with a description.
-    fn run(&mut self, command: &CommandLine) -> Result<i32, String>;
+    fn run(&mut self, command: &CommandLine) -> Result<i32, HostError>;
 
     /// Publishes `path` (a file or a directory) as the pipeline artifact `name`.
     ///
     /// # Errors
     /// When the path does not exist or the artifact store fails.
-    fn publish_artifact(&mut self, name: &str, path: &Path) -> Result<(), String>;
+    fn publish_artifact(&mut self, name: &str, path: &Path) -> Result<(), HostError>;
 
     /// Downloads the artifact `name` (every artifact when `None`) into `target`, keeping only
     /// files matching `patterns` (minimatch, relative to the artifact; all files when empty).
     ///
     /// # Errors
     /// When no such artifact exists or the files cannot be written.
-    fn download_artifact(&mut self, name: Option<&str>, target: &Path, patterns: &[String]) -> Result<(), String>;
+    fn download_artifact(&mut self, name: Option<&str>, target: &Path, patterns: &[String]) -> Result<(), HostError>;
 
     /// Keeps a test run's results with the run (`PublishTestResults`).
     fn publish_test_results(&mut self, results: slipway_events::TestRun);
@@ -171,18 +207,18 @@ pub trait TaskHost {
     fn delivery(
         &mut self,
         request: &slipway_events::delivery::DeliveryRequest,
-    ) -> Result<slipway_events::delivery::DeliveryAnswer, String> {
+    ) -> Result<slipway_events::delivery::DeliveryAnswer, HostError> {
         let _ = request;
-        Err(NO_DELIVERY.to_owned())
+        Err(HostError::NoDelivery)
     }
 
     /// Starts a slot's process on this agent and waits until it is healthy.
     ///
     /// # Errors
     /// When it cannot start, exits, or is not healthy in time: why, with its last output.
-    fn start_slot(&mut self, process: &SlotProcess) -> Result<StartedProcess, String> {
+    fn start_slot(&mut self, process: &SlotProcess) -> Result<StartedProcess, HostError> {
         let _ = process;
-        Err(NO_DELIVERY.to_owned())
+        Err(HostError::NoDelivery)
     }
 
     /// How the slot process this agent runs at `upstream` was started (its `PORT` left out), to

@@ -15,7 +15,7 @@ pub mod glob;
 pub mod host;
 pub mod inputs;
 
-pub use host::{CommandLine, NO_DELIVERY, PostJob, SetVariable, SlotProcess, StartedProcess, TaskHost};
+pub use host::{CommandLine, HostError, NO_DELIVERY, PostJob, SetVariable, SlotProcess, StartedProcess, TaskHost};
 pub use inputs::{InputKind, InputSpec, Inputs, InputsError};
 
 /// A task reference as written in a step: `CopyFiles@2` is name `CopyFiles`, major version `2`.

@@ -10,7 +10,8 @@ use std::time::Instant;
 use slipway_events::{Event, LogKind, Severity, Stream, TaskResult, now_ms};
 use slipway_plan::{Action, Step};
 use slipway_tasks::{
-    CommandLine, Inputs, Outcome, PostJob, Resolved, SetVariable, SlotProcess, StartedProcess, TaskHost, TaskReference,
+    CommandLine, HostError, Inputs, Outcome, PostJob, Resolved, SetVariable, SlotProcess, StartedProcess, TaskHost,
+    TaskReference,
 };
 
 use super::{Attempt, JobRunner, ProcessRun, StepStop};
@@ -159,7 +160,7 @@ impl TaskHost for StepHost<'_, '_> {
         self.runner.path_prepend.insert(0, directory.display().to_string());
     }
 
-    fn run(&mut self, command: &CommandLine) -> Result<i32, String> {
+    fn run(&mut self, command: &CommandLine) -> Result<i32, HostError> {
         let mut environment = self.runner.environment(self.step);
         for (name, value) in &command.environment {
             match environment.iter_mut().find(|(existing, _)| existing == name) {
@@ -168,14 +169,11 @@ impl TaskHost for StepHost<'_, '_> {
             }
         }
         let Some(program) = find_program(&command.program, &environment) else {
-            return Err(format!(
-                "Unable to locate executable file: '{}'. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable.",
-                command.program
-            ));
+            return Err(HostError::ProgramNotFound(command.program.clone()));
         };
         let cwd = command.working_directory.clone().unwrap_or_else(|| self.working_directory());
         if !cwd.is_dir() {
-            return Err(format!("The working directory {} does not exist.", cwd.display()));
+            return Err(HostError::NoWorkingDirectory(cwd));
         }
         let shown = CommandLine { program: program.display().to_string(), ..command.clone() };
         self.runner.log(Some(self.number), LogKind::Command, &shown.display());
@@ -201,15 +199,15 @@ impl TaskHost for StepHost<'_, '_> {
             Exit::Stopped(reason) => {
                 self.stopped = Some(reason);
                 Err(match reason {
-                    StopReason::TimedOut => "The task has timed out.".to_owned(),
-                    StopReason::Canceled => "The operation was canceled.".to_owned(),
+                    StopReason::TimedOut => HostError::TimedOut,
+                    StopReason::Canceled => HostError::Canceled,
                 })
             }
-            Exit::SpawnFailed(error) => Err(format!("Could not start {}: {error}", command.program)),
+            Exit::SpawnFailed(source) => Err(HostError::CannotStart { program: command.program.clone(), source }),
         }
     }
 
-    fn publish_artifact(&mut self, name: &str, path: &Path) -> Result<(), String> {
+    fn publish_artifact(&mut self, name: &str, path: &Path) -> Result<(), HostError> {
         let store = &self.runner.request.run.artifacts;
         // Build artifacts (`artifact.upload`) add to an artifact several jobs may share;
         // pipeline artifacts are published once.
@@ -218,7 +216,7 @@ impl TaskHost for StepHost<'_, '_> {
         } else {
             store.publish(name, path)
         };
-        let manifest = published.map_err(|error| error.to_string())?;
+        let manifest = published.map_err(|error| HostError::Failed(Box::new(error)))?;
         self.runner.events.emit(Event::ArtifactPublished {
             time: now_ms(),
             job: self.runner.job_id(),
@@ -231,7 +229,7 @@ impl TaskHost for StepHost<'_, '_> {
         Ok(())
     }
 
-    fn download_artifact(&mut self, name: Option<&str>, target: &Path, patterns: &[String]) -> Result<(), String> {
+    fn download_artifact(&mut self, name: Option<&str>, target: &Path, patterns: &[String]) -> Result<(), HostError> {
         let store = self.runner.request.run.artifacts.clone();
         // One artifact goes to `target` and its patterns match paths inside it; every artifact
         // goes to `target/NAME` and the patterns match `NAME/path`, as the agent matches them.
@@ -250,7 +248,9 @@ impl TaskHost for StepHost<'_, '_> {
                     crate::artifacts::matches_any(patterns, path)
                 }
             };
-            let manifest = store.download_filtered(&name, &directory, &keep).map_err(|error| error.to_string())?;
+            let manifest = store
+                .download_filtered(&name, &directory, &keep)
+                .map_err(|error| HostError::Failed(Box::new(error)))?;
             let kept = manifest.files.iter().filter(|file| keep(&file.path)).count();
             self.log(&format!(
                 "Downloaded {kept} of the {} files of artifact '{name}' to {}",
@@ -310,16 +310,16 @@ impl TaskHost for StepHost<'_, '_> {
     fn delivery(
         &mut self,
         request: &slipway_events::delivery::DeliveryRequest,
-    ) -> Result<slipway_events::delivery::DeliveryAnswer, String> {
+    ) -> Result<slipway_events::delivery::DeliveryAnswer, HostError> {
         let Some(link) = self.runner.request.run.delivery.clone() else {
-            return Err(slipway_tasks::NO_DELIVERY.to_owned());
+            return Err(HostError::NoDelivery);
         };
-        link.remote.call(request)
+        link.remote.call(request).map_err(HostError::Refused)
     }
 
-    fn start_slot(&mut self, process: &SlotProcess) -> Result<StartedProcess, String> {
+    fn start_slot(&mut self, process: &SlotProcess) -> Result<StartedProcess, HostError> {
         let Some(link) = self.runner.request.run.delivery.clone() else {
-            return Err(slipway_tasks::NO_DELIVERY.to_owned());
+            return Err(HostError::NoDelivery);
         };
         let mut environment = self.runner.environment(self.step);
         for (name, value) in &process.command.environment {
@@ -330,7 +330,7 @@ impl TaskHost for StepHost<'_, '_> {
         }
         let working_directory = process.command.working_directory.clone().unwrap_or_else(|| self.working_directory());
         if !working_directory.is_dir() {
-            return Err(format!("The working directory {} does not exist.", working_directory.display()));
+            return Err(HostError::NoWorkingDirectory(working_directory));
         }
         let spec = crate::slots::SlotSpec {
             key: process.key.clone(),
@@ -351,7 +351,7 @@ impl TaskHost for StepHost<'_, '_> {
         for line in lines {
             self.log(&line);
         }
-        let started = started.map_err(|error| error.to_string())?;
+        let started = started.map_err(|error| HostError::Failed(Box::new(error)))?;
         Ok(StartedProcess {
             port: started.port,
             upstream: started.upstream,

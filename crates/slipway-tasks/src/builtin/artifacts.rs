@@ -152,12 +152,15 @@ fn absolute(host: &dyn TaskHost, value: &str) -> PathBuf {
     host.working_directory().join(value)
 }
 
+/// A pipeline artifact name the agent refuses.
+#[derive(Debug, thiserror::Error)]
+#[error("Artifact name is not valid: {0}. It cannot contain '\\', '/', '\"', ':', '<', '>', '|', '*', and '?'")]
+struct InvalidArtifactName(String);
+
 /// Checks a pipeline artifact name as the agent does.
-fn check_artifact_name(name: &str) -> Result<(), String> {
+fn check_artifact_name(name: &str) -> Result<(), InvalidArtifactName> {
     if name.contains(['\\', '/', '"', ':', '<', '>', '|', '*', '?']) {
-        Err(format!(
-            "Artifact name is not valid: {name}. It cannot contain '\\', '/', '\"', ':', '<', '>', '|', '*', and '?'"
-        ))
+        Err(InvalidArtifactName(name.to_owned()))
     } else {
         Ok(())
     }
@@ -199,8 +202,8 @@ fn copy_tree(source: &Path, target: &Path) -> std::io::Result<u64> {
 fn run_publish_pipeline(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     let path = absolute(host, inputs.text("path"));
     let name = inputs.get("artifactName").map_or_else(|| job_artifact_name(host), str::to_owned);
-    if let Err(message) = check_artifact_name(&name) {
-        return Outcome::Failed(message);
+    if let Err(error) = check_artifact_name(&name) {
+        return Outcome::Failed(error.to_string());
     }
     if !path.exists() {
         return Outcome::failed(format!("Path does not exist: {}", path.display()));
@@ -224,7 +227,7 @@ fn run_publish_pipeline(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -
             host.log(&format!("Uploaded artifact '{name}'."));
             Outcome::Succeeded
         }
-        Err(error) => Outcome::Failed(error),
+        Err(error) => Outcome::Failed(error.to_string()),
     }
 }
 
@@ -246,9 +249,9 @@ fn run_download_pipeline(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) 
     }
     let name = inputs.get("artifact");
     if let Some(name) = name
-        && let Err(message) = check_artifact_name(name)
+        && let Err(error) = check_artifact_name(name)
     {
-        return Outcome::Failed(message);
+        return Outcome::Failed(error.to_string());
     }
     let target = absolute(host, inputs.text("path"));
     let patterns = match inputs.lines("patterns") {
@@ -268,7 +271,7 @@ fn run_download_pipeline(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) 
             host.log("Downloading artifact finished.");
             Outcome::Succeeded
         }
-        Err(error) => Outcome::Failed(error),
+        Err(error) => Outcome::Failed(error.to_string()),
     }
 }
 
@@ -364,7 +367,7 @@ fn run_download_build(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> 
         host.download_artifact(Some(name), &target.join(name), &patterns)
     };
     if let Err(error) = result {
-        return Outcome::Failed(error);
+        return Outcome::Failed(error.to_string());
     }
     if inputs.boolean("extractTars") {
         let into = target.join("extracted_tars");

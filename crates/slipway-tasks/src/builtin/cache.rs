@@ -82,13 +82,47 @@ fn is_path_segment(segment: &str) -> bool {
     (segment.contains('.') || segment.contains('/')) && !segment.ends_with('.')
 }
 
+/// What is wrong with a cache key (the agent's words; a failed key lists them, `; `-separated).
+#[derive(Debug, thiserror::Error)]
+enum KeyProblem {
+    /// No segments at all.
+    #[error("The key is empty.")]
+    Empty,
+    /// `*` or `**` alone, which the agent reserves.
+    #[error("`{0}` is a reserved key segment. For path glob, use `./{0}`.")]
+    Reserved(&'static str),
+    /// A segment starting with a quote.
+    #[error("A key segment cannot start with a single-quote character`.")]
+    SingleQuote,
+    /// A segment starting with a backtick.
+    #[error("A key segment cannot start with a backtick character`.")]
+    Backtick,
+    /// A file segment with exclusions only.
+    #[error("No include rules specified.")]
+    NoIncludeRules,
+    /// A file a segment matched cannot be read.
+    #[error("Could not read {}: {source}", file.display())]
+    Read { file: PathBuf, source: std::io::Error },
+    /// A file pattern matching nothing.
+    #[error("No matching files found for pattern: {0}")]
+    NoMatch(String),
+    /// A file segment naming no file.
+    #[error("File not found: {0}")]
+    FileNotFound(String),
+}
+
+/// Every problem of a key, as the failure line lists them.
+fn listed(problems: &[KeyProblem]) -> String {
+    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
 /// Refuses the segments the agent reserves.
-fn check_segment(segment: &str) -> Result<(), String> {
+fn check_segment(segment: &str) -> Result<(), KeyProblem> {
     match segment {
-        "*" => Err("`*` is a reserved key segment. For path glob, use `./*`.".to_owned()),
-        "**" => Err("`**` is a reserved key segment. For path glob, use `./**`.".to_owned()),
-        _ if segment.starts_with('\'') => Err("A key segment cannot start with a single-quote character`.".to_owned()),
-        _ if segment.starts_with('`') => Err("A key segment cannot start with a backtick character`.".to_owned()),
+        "*" => Err(KeyProblem::Reserved("*")),
+        "**" => Err(KeyProblem::Reserved("**")),
+        _ if segment.starts_with('\'') => Err(KeyProblem::SingleQuote),
+        _ if segment.starts_with('`') => Err(KeyProblem::Backtick),
         _ => Ok(()),
     }
 }
@@ -136,12 +170,12 @@ impl Resolved {
 }
 
 /// Resolves a key (or restore key): every segment, logged as the agent logs it.
-fn resolve_key(key: &str, host: &mut dyn TaskHost) -> Result<Resolved, Vec<String>> {
+fn resolve_key(key: &str, host: &mut dyn TaskHost) -> Result<Resolved, Vec<KeyProblem>> {
     let segments: Vec<&str> = key.split(['|', '\n']).map(str::trim).filter(|segment| !segment.is_empty()).collect();
     if segments.is_empty() {
-        return Err(vec!["The key is empty.".to_owned()]);
+        return Err(vec![KeyProblem::Empty]);
     }
-    let problems: Vec<String> = segments.iter().filter_map(|segment| check_segment(segment).err()).collect();
+    let problems: Vec<KeyProblem> = segments.iter().filter_map(|segment| check_segment(segment).err()).collect();
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -160,7 +194,7 @@ fn resolve_key(key: &str, host: &mut dyn TaskHost) -> Result<Resolved, Vec<Strin
         let includes: Vec<String> =
             rules.iter().filter(|rule| !rule.starts_with('!')).map(|&rule| rule.to_owned()).collect();
         if includes.is_empty() {
-            problems.push("No include rules specified.".to_owned());
+            problems.push(KeyProblem::NoIncludeRules);
             continue;
         }
         let patterns: Vec<String> = includes
@@ -177,7 +211,7 @@ fn resolve_key(key: &str, host: &mut dyn TaskHost) -> Result<Resolved, Vec<Strin
                     let display = relative(file, &display_root);
                     matches.push(Matched { display, length, hash });
                 }
-                Err(error) => problems.push(format!("Could not read {}: {error}", file.display())),
+                Err(source) => problems.push(KeyProblem::Read { file: file.clone(), source }),
             }
         }
         let is_pattern = segment.contains(['*', '?', '[', ']']) || matches.len() > 1;
@@ -192,9 +226,9 @@ fn resolve_key(key: &str, host: &mut dyn TaskHost) -> Result<Resolved, Vec<Strin
         }
         if matches.is_empty() {
             problems.push(if is_pattern {
-                format!("No matching files found for pattern: {segment}")
+                KeyProblem::NoMatch(segment.to_owned())
             } else {
-                format!("File not found: {segment}")
+                KeyProblem::FileNotFound(segment.to_owned())
             });
         }
         resolved.push(fingerprint(&matches));
@@ -322,7 +356,7 @@ fn run_cache(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     host.log("Resolving key:");
     let key = match resolve_key(inputs.text("key"), host) {
         Ok(key) => key,
-        Err(problems) => return Outcome::Failed(problems.join("; ")),
+        Err(problems) => return Outcome::Failed(listed(&problems)),
     };
     let key_text = key.text();
     host.log(&format!("Resolved to: {key_text}"));
@@ -334,7 +368,7 @@ fn run_cache(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
                 host.log(&format!("Resolved to: {}", resolved.text()));
                 restore_keys.push(resolved);
             }
-            Err(problems) => return Outcome::Failed(problems.join("; ")),
+            Err(problems) => return Outcome::Failed(listed(&problems)),
         }
     }
 

@@ -19,12 +19,154 @@
 //! job may, and only for services of its own environment.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use slipway_events::delivery::{AnalysisState, DeliveryAnswer, DeliveryRequest, Load, ServiceState};
 
 use super::Builtin;
-use crate::{CommandLine, InputSpec, Inputs, Outcome, SetVariable, SlotProcess, TaskHost};
+use crate::{CommandLine, HostError, InputSpec, Inputs, Outcome, SetVariable, SlotProcess, TaskHost};
+
+/// Why a delivery task failed; its message is the step's failure line.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryTaskError {
+    /// An integer input is not a whole number.
+    #[error("input '{input}' must be a whole number, not '{value}'")]
+    NotWhole {
+        /// The input.
+        input: String,
+        /// What it says.
+        value: String,
+    },
+    /// An integer input is out of its range (`range` says it: `0 to 100`).
+    #[error("input '{input}' must be {range}, not {value}")]
+    OutOfRange {
+        /// The input.
+        input: &'static str,
+        /// Its range, in words.
+        range: &'static str,
+        /// What it says.
+        value: u64,
+    },
+    /// A weight of `SlipwayTraffic`'s `weights` is not 0 to 100.
+    #[error("input 'weights': the weight of '{slot}' must be 0 to 100, not '{weight}'")]
+    Weight {
+        /// The slot.
+        slot: String,
+        /// Its weight as written.
+        weight: String,
+    },
+    /// A line of a `NAME=value` input is not that.
+    #[error("input '{input}': '{line}' is not NAME=value (one per line)")]
+    NotAPair {
+        /// The input.
+        input: String,
+        /// The line.
+        line: String,
+    },
+    /// Text given both inline and in a file.
+    #[error("give '{input}' or '{input}File', not both")]
+    InlineAndFile {
+        /// The inline input (the file's is `inputFile`).
+        input: String,
+    },
+    /// Text given neither inline nor in a file.
+    #[error("give {what}: '{input}' ({inline}) or '{input}File' (a path)")]
+    NeitherInlineNorFile {
+        /// The inline input.
+        input: String,
+        /// What the text is.
+        what: &'static str,
+        /// What the inline input holds.
+        inline: &'static str,
+    },
+    /// The file an input names cannot be read.
+    #[error("could not read {input} {}: {source}", path.display())]
+    Read {
+        /// The input naming the file.
+        input: String,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `SlipwayTraffic`'s `action` is none of those known.
+    #[error("input 'action' must be route, weights, swap, promote, rollback, retire or register, not '{0}'")]
+    UnknownAction(String),
+    /// `sameAs` names a slot the service does not have.
+    #[error("input 'sameAs': service '{service}' has no slot '{slot}'")]
+    NoSuchSlot {
+        /// The service.
+        service: String,
+        /// The slot.
+        slot: String,
+    },
+    /// `sameAs` names a slot whose process another agent started.
+    #[error(
+        "input 'sameAs': slot '{slot}' ({upstream}) was not started by this agent, so its command is not known here; give 'command' and 'arguments' instead"
+    )]
+    NotStartedHere {
+        /// The slot.
+        slot: String,
+        /// Where it runs.
+        upstream: String,
+    },
+    /// The server answered a request with the answer to another (`what` it should have been).
+    #[error("the server answered with something else than {what}")]
+    UnexpectedAnswer {
+        /// What was asked for (`the service`).
+        what: &'static str,
+    },
+    /// The job could not do what the task asked (no server, the server refused, the slot's
+    /// process did not start).
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// A slot's process started but the server did not register it (the process was stopped).
+    #[error("could not register slot '{slot}' of service '{service}': {source}")]
+    Register {
+        /// The slot.
+        slot: String,
+        /// The service.
+        service: String,
+        /// Why.
+        source: Box<DeliveryTaskError>,
+    },
+    /// The job was cancelled while an analysis ran; the run was stopped.
+    #[error("canceled; analysis run {0} was stopped")]
+    AnalysisCanceled(i64),
+    /// The analysis ended other than `Successful`.
+    #[error("analysis run {id} ended {phase}{}", message.as_deref().map(|message| format!(": {message}")).unwrap_or_default())]
+    AnalysisEnded {
+        /// The analysis run.
+        id: i64,
+        /// How it ended (`Failed`, `Error`, `Inconclusive`).
+        phase: String,
+        /// Why, when the server said.
+        message: Option<String>,
+    },
+    /// The job was cancelled while an experiment ran; it was stopped.
+    #[error("canceled; chaos experiment {0} was stopped and its faults taken away")]
+    ChaosCanceled(i64),
+    /// The system deviated from its steady state under the method's faults.
+    #[error("chaos experiment {0}: the system deviated from its steady state under the method's faults")]
+    ChaosDeviated(i64),
+    /// An action of the method could not act.
+    #[error(
+        "chaos experiment {0}: an action of the method could not act (see its line above); its faults were taken away"
+    )]
+    ChaosActionFailed(i64),
+    /// The steady state did not hold before the method.
+    #[error("chaos experiment {0}: the steady state did not hold before the method, so nothing was injected")]
+    ChaosNotSteady(i64),
+    /// The experiment ended with another status.
+    #[error("chaos experiment {id} ended {status}")]
+    ChaosEnded {
+        /// The experiment.
+        id: i64,
+        /// Its status.
+        status: String,
+    },
+}
 
 /// The tasks of this module.
 pub static TASKS: &[Builtin] = &[
@@ -155,13 +297,25 @@ fn analysis_inputs(_major: u32) -> Vec<InputSpec> {
 }
 
 /// An integer input, checked.
-fn integer(inputs: &Inputs, name: &str) -> Result<Option<u64>, String> {
+fn integer(inputs: &Inputs, name: &str) -> Result<Option<u64>, DeliveryTaskError> {
     inputs
         .get(name)
         .map(|value| {
-            value.trim().parse::<u64>().map_err(|_| format!("input '{name}' must be a whole number, not '{value}'"))
+            value
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| DeliveryTaskError::NotWhole { input: name.to_owned(), value: value.to_owned() })
         })
         .transpose()
+}
+
+/// An integer input that must be 0 to 100 (a weight, a percentage).
+fn percentage(input: &'static str, value: u64) -> Result<u32, DeliveryTaskError> {
+    u32::try_from(value).ok().filter(|&value| value <= 100).ok_or(DeliveryTaskError::OutOfRange {
+        input,
+        range: "0 to 100",
+        value,
+    })
 }
 
 /// Text given inline (input `name`) or in a file (input `nameFile`): the name messages give it
@@ -170,27 +324,26 @@ fn inline_or_file(
     inputs: &Inputs,
     working: &std::path::Path,
     name: &str,
-    what: &str,
-    inline: &str,
-) -> Result<(String, String), String> {
+    what: &'static str,
+    inline: &'static str,
+) -> Result<(String, String), DeliveryTaskError> {
     let file = format!("{name}File");
     match (inputs.get(name), inputs.path(&file, working)) {
-        (Some(_), Some(_)) => Err(format!("give '{name}' or '{file}', not both")),
+        (Some(_), Some(_)) => Err(DeliveryTaskError::InlineAndFile { input: name.to_owned() }),
         (Some(text), None) => Ok((name.to_owned(), text.to_owned())),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|error| format!("could not read {file} {}: {error}", path.display()))?;
-            Ok((inputs.text(&file).to_owned(), text))
-        }
-        (None, None) => Err(format!("give {what}: '{name}' ({inline}) or '{file}' (a path)")),
+        (None, Some(path)) => match std::fs::read_to_string(&path) {
+            Ok(text) => Ok((inputs.text(&file).to_owned(), text)),
+            Err(source) => Err(DeliveryTaskError::Read { input: file, path, source }),
+        },
+        (None, None) => Err(DeliveryTaskError::NeitherInlineNorFile { input: name.to_owned(), what, inline }),
     }
 }
 
 /// The synthetic load the inputs ask for (`loadRequestsPerSecond`, `loadPath`), if any.
-fn load(inputs: &Inputs) -> Result<Option<Load>, String> {
+fn load(inputs: &Inputs) -> Result<Option<Load>, DeliveryTaskError> {
     let rate = integer(inputs, "loadRequestsPerSecond")?.unwrap_or(0);
     if rate > 1000 {
-        return Err(format!("input 'loadRequestsPerSecond' must be 0 to 1000, not {rate}"));
+        return Err(DeliveryTaskError::OutOfRange { input: "loadRequestsPerSecond", range: "0 to 1000", value: rate });
     }
     Ok((rate > 0).then(|| Load {
         rate: u32::try_from(rate).unwrap_or(1000),
@@ -199,22 +352,22 @@ fn load(inputs: &Inputs) -> Result<Option<Load>, String> {
 }
 
 /// `NAME=value` lines.
-fn pairs(inputs: &Inputs, name: &str) -> Result<Vec<(String, String)>, String> {
+fn pairs(inputs: &Inputs, name: &str) -> Result<Vec<(String, String)>, DeliveryTaskError> {
     inputs
         .lines(name)
         .into_iter()
         .map(|line| match line.split_once('=') {
             Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_owned(), value.trim().to_owned())),
-            _ => Err(format!("input '{name}': '{line}' is not NAME=value (one per line)")),
+            _ => Err(DeliveryTaskError::NotAPair { input: name.to_owned(), line }),
         })
         .collect()
 }
 
-fn service_of(answer: DeliveryAnswer) -> Result<ServiceState, String> {
-    match answer {
+fn service_of(answer: Result<DeliveryAnswer, HostError>) -> Result<ServiceState, DeliveryTaskError> {
+    match answer? {
         DeliveryAnswer::Service(service) => Ok(service),
         DeliveryAnswer::Analysis(_) | DeliveryAnswer::Chaos(_) | DeliveryAnswer::Flag(_) => {
-            Err("the server answered with something else than the service".into())
+            Err(DeliveryTaskError::UnexpectedAnswer { what: "the service" })
         }
     }
 }
@@ -245,42 +398,37 @@ fn stop_retired(host: &mut dyn TaskHost, service: &ServiceState) {
 fn run_deploy(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     match deploy(inputs, host) {
         Ok(outcome) => outcome,
-        Err(message) => Outcome::Failed(message),
+        Err(error) => Outcome::Failed(error.to_string()),
     }
 }
 
-fn deploy(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
+fn deploy(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, DeliveryTaskError> {
     let service = inputs.text("service").to_owned();
     let slot = inputs.text("slot").to_owned();
     let port = integer(inputs, "port")?
-        .map(|port| u16::try_from(port).map_err(|_| format!("input 'port' must be 1 to 65535, not {port}")))
-        .transpose()?;
-    let timeout = integer(inputs, "healthTimeoutSeconds")?.unwrap_or(30);
-    let weight = integer(inputs, "weight")?
-        .map(|weight| {
-            u32::try_from(weight)
-                .ok()
-                .filter(|&weight| weight <= 100)
-                .ok_or_else(|| format!("input 'weight' must be 0 to 100, not {weight}"))
+        .map(|port| {
+            u16::try_from(port).map_err(|_| DeliveryTaskError::OutOfRange {
+                input: "port",
+                range: "1 to 65535",
+                value: port,
+            })
         })
         .transpose()?;
+    let timeout = integer(inputs, "healthTimeoutSeconds")?.unwrap_or(30);
+    let weight = integer(inputs, "weight")?.map(|weight| percentage("weight", weight)).transpose()?;
     let working = host.working_directory();
     let environment_name = host.variable("Environment.Name").unwrap_or_default();
     let command = match inputs.get("sameAs") {
         // The version another slot runs, started again (a baseline beside a canary).
         Some(other) => {
-            let state = host.delivery(&DeliveryRequest::Service { service: service.clone() }).and_then(service_of)?;
-            let upstream = state
-                .slots
-                .iter()
-                .find(|known| known.name == other)
-                .map(|known| known.upstream.clone())
-                .ok_or_else(|| format!("input 'sameAs': service '{service}' has no slot '{other}'"))?;
-            let mut command = host.slot_command(&upstream).ok_or_else(|| {
-                format!(
-                    "input 'sameAs': slot '{other}' ({upstream}) was not started by this agent, so its command is not \
-                     known here; give 'command' and 'arguments' instead"
-                )
+            let state = service_of(host.delivery(&DeliveryRequest::Service { service: service.clone() }))?;
+            let upstream =
+                state.slots.iter().find(|known| known.name == other).map(|known| known.upstream.clone()).ok_or_else(
+                    || DeliveryTaskError::NoSuchSlot { service: service.clone(), slot: other.to_owned() },
+                )?;
+            let mut command = host.slot_command(&upstream).ok_or_else(|| DeliveryTaskError::NotStartedHere {
+                slot: other.to_owned(),
+                upstream: upstream.clone(),
             })?;
             command.environment.extend(pairs(inputs, "environment")?);
             command
@@ -318,12 +466,12 @@ fn deploy(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
         upstream: started.upstream.clone(),
         weight,
     };
-    let answer = match host.delivery(&request).and_then(service_of) {
+    let answer = match service_of(host.delivery(&request)) {
         Ok(answer) => answer,
-        Err(message) => {
+        Err(error) => {
             // Nothing routes to it: it must not keep running.
             host.stop_slot(&started.upstream);
-            return Err(format!("could not register slot '{slot}' of service '{service}': {message}"));
+            return Err(DeliveryTaskError::Register { slot, service, source: Box::new(error) });
         }
     };
     stop_retired(host, &answer);
@@ -336,21 +484,18 @@ fn deploy(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
 fn run_traffic(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     match traffic(inputs, host) {
         Ok(outcome) => outcome,
-        Err(message) => Outcome::Failed(message),
+        Err(error) => Outcome::Failed(error.to_string()),
     }
 }
 
-fn traffic(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
+fn traffic(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, DeliveryTaskError> {
     let service = inputs.text("service").to_owned();
     let slot = inputs.text("slot").to_owned();
     let stable = inputs.text("stableSlot").to_owned();
     let request = match inputs.text("action") {
         "route" => {
             let percent = integer(inputs, "percent")?.unwrap_or(0);
-            let percent = u32::try_from(percent)
-                .ok()
-                .filter(|&percent| percent <= 100)
-                .ok_or_else(|| format!("input 'percent' must be 0 to 100, not {percent}"))?;
+            let percent = percentage("percent", percent)?;
             DeliveryRequest::Route { service, slot, percent }
         }
         "weights" => {
@@ -362,9 +507,7 @@ fn traffic(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> 
                         .ok()
                         .filter(|weight| *weight <= 100)
                         .map(|weight| (slot.clone(), weight))
-                        .ok_or_else(|| {
-                            format!("input 'weights': the weight of '{slot}' must be 0 to 100, not '{weight}'")
-                        })
+                        .ok_or_else(|| DeliveryTaskError::Weight { slot: slot.clone(), weight: weight.clone() })
                 })
                 .collect::<Result<BTreeMap<_, _>, _>>()?;
             DeliveryRequest::Weights { service, weights }
@@ -373,26 +516,17 @@ fn traffic(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> 
         // A version the job's own steps started somewhere (a container, another machine): its
         // address only, no process of this agent's.
         "register" => {
-            let weight = integer(inputs, "weight")?
-                .map(|weight| {
-                    u32::try_from(weight)
-                        .ok()
-                        .filter(|&weight| weight <= 100)
-                        .ok_or_else(|| format!("input 'weight' must be 0 to 100, not {weight}"))
-                })
-                .transpose()?;
+            let weight = integer(inputs, "weight")?.map(|weight| percentage("weight", weight)).transpose()?;
             DeliveryRequest::SetSlot { service, slot, upstream: inputs.text("upstream").trim().to_owned(), weight }
         }
         "promote" => DeliveryRequest::Promote { service, slot, into: stable },
         "rollback" => DeliveryRequest::Rollback { service, slot, to: stable },
         "retire" => DeliveryRequest::Retire { service, slot },
         other => {
-            return Err(format!(
-                "input 'action' must be route, weights, swap, promote, rollback, retire or register, not '{other}'"
-            ));
+            return Err(DeliveryTaskError::UnknownAction(other.to_owned()));
         }
     };
-    let answer = host.delivery(&request).and_then(service_of)?;
+    let answer = service_of(host.delivery(&request))?;
     stop_retired(host, &answer);
     host.log(&format!("Service {}", describe(&answer)));
     Ok(Outcome::Succeeded)
@@ -401,14 +535,14 @@ fn traffic(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> 
 fn run_analysis(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     match analysis(inputs, host) {
         Ok(outcome) => outcome,
-        Err(message) => Outcome::Failed(message),
+        Err(error) => Outcome::Failed(error.to_string()),
     }
 }
 
 /// How often the task asks how the analysis goes.
 const POLL: Duration = Duration::from_millis(500);
 
-fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
+fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, DeliveryTaskError> {
     let service = inputs.text("service").to_owned();
     let working = host.working_directory();
     let (template_name, template) =
@@ -416,7 +550,7 @@ fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String>
     let args: BTreeMap<String, String> = pairs(inputs, "args")?.into_iter().collect();
     let load = load(inputs)?;
     let request = DeliveryRequest::StartAnalysis { service: service.clone(), template_name, template, args, load };
-    let mut state = analysis_state(host.delivery(&request)?)?;
+    let mut state = analysis_state(host.delivery(&request))?;
     host.log(&format!("Analysis run {} of service '{service}' started.", state.id));
     host.set_variable("analysisRun", &state.id.to_string(), SetVariable::default());
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -446,36 +580,39 @@ fn analysis(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String>
             break;
         }
         if host.is_canceled() {
-            let _ = host.delivery(&DeliveryRequest::StopAnalysis { id: state.id });
-            return Err(format!("canceled; analysis run {} was stopped", state.id));
+            if let Err(error) = host.delivery(&DeliveryRequest::StopAnalysis { id: state.id }) {
+                tracing::warn!(analysis_run = state.id, %error, "could not stop the analysis run of a canceled job");
+            }
+            return Err(DeliveryTaskError::AnalysisCanceled(state.id));
         }
         std::thread::sleep(POLL);
-        state = match host.delivery(&DeliveryRequest::Analysis { id: state.id }).and_then(analysis_state) {
+        state = match analysis_state(host.delivery(&DeliveryRequest::Analysis { id: state.id })) {
             Ok(state) => state,
             // The server restarting: keep asking for a while.
-            Err(message) if started.elapsed() < Duration::from_secs(24 * 3600) => {
-                host.warning(&format!("could not ask how analysis run {} goes: {message}", state.id));
+            Err(error) if started.elapsed() < Duration::from_secs(24 * 3600) => {
+                host.warning(&format!("could not ask how analysis run {} goes: {error}", state.id));
                 std::thread::sleep(Duration::from_secs(2));
                 continue;
             }
-            Err(message) => return Err(message),
+            Err(error) => return Err(error),
         };
     }
     host.set_variable("phase", &state.phase, SetVariable::default());
-    let because = state.message.as_deref().map(|message| format!(": {message}")).unwrap_or_default();
     let summary: Vec<String> = state.metrics.iter().map(|metric| format!("{} {}", metric.name, metric.phase)).collect();
     host.log(&format!("Analysis run {} ended {} ({}).", state.id, state.phase, summary.join(", ")));
     match state.phase.as_str() {
         "Successful" => Ok(Outcome::Succeeded),
-        phase => Err(format!("analysis run {} ended {phase}{because}", state.id)),
+        phase => {
+            Err(DeliveryTaskError::AnalysisEnded { id: state.id, phase: phase.to_owned(), message: state.message })
+        }
     }
 }
 
-fn analysis_state(answer: DeliveryAnswer) -> Result<AnalysisState, String> {
-    match answer {
+fn analysis_state(answer: Result<DeliveryAnswer, HostError>) -> Result<AnalysisState, DeliveryTaskError> {
+    match answer? {
         DeliveryAnswer::Analysis(state) => Ok(state),
         DeliveryAnswer::Service(_) | DeliveryAnswer::Chaos(_) | DeliveryAnswer::Flag(_) => {
-            Err("the server answered with something else than the analysis run".into())
+            Err(DeliveryTaskError::UnexpectedAnswer { what: "the analysis run" })
         }
     }
 }
@@ -483,15 +620,17 @@ fn analysis_state(answer: DeliveryAnswer) -> Result<AnalysisState, String> {
 fn run_chaos(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     match chaos(inputs, host) {
         Ok(outcome) => outcome,
-        Err(message) => Outcome::Failed(message),
+        Err(error) => Outcome::Failed(error.to_string()),
     }
 }
 
-fn chaos_state(answer: DeliveryAnswer) -> Result<slipway_events::delivery::ChaosState, String> {
-    match answer {
+fn chaos_state(
+    answer: Result<DeliveryAnswer, HostError>,
+) -> Result<slipway_events::delivery::ChaosState, DeliveryTaskError> {
+    match answer? {
         DeliveryAnswer::Chaos(state) => Ok(state),
         DeliveryAnswer::Service(_) | DeliveryAnswer::Analysis(_) | DeliveryAnswer::Flag(_) => {
-            Err("the server answered with something else than the chaos experiment".into())
+            Err(DeliveryTaskError::UnexpectedAnswer { what: "the chaos experiment" })
         }
     }
 }
@@ -513,14 +652,14 @@ fn journal_line(entry: &serde_json::Value) -> String {
     }
 }
 
-fn chaos(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
+fn chaos(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, DeliveryTaskError> {
     let service = inputs.text("service").to_owned();
     let working = host.working_directory();
     let (experiment_name, experiment) =
         inline_or_file(inputs, &working, "experiment", "the experiment", "inline YAML or JSON")?;
     let load = load(inputs)?;
     let request = DeliveryRequest::StartChaos { service: service.clone(), experiment_name, experiment, load };
-    let mut state = chaos_state(host.delivery(&request)?)?;
+    let mut state = chaos_state(host.delivery(&request))?;
     host.log(&format!("Chaos experiment {} against service '{service}' started.", state.id));
     let mut shown = (false, 0_usize, false);
     loop {
@@ -547,11 +686,13 @@ fn chaos(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
             break;
         }
         if host.is_canceled() {
-            let _ = host.delivery(&DeliveryRequest::StopChaos { id: state.id });
-            return Err(format!("canceled; chaos experiment {} was stopped and its faults taken away", state.id));
+            if let Err(error) = host.delivery(&DeliveryRequest::StopChaos { id: state.id }) {
+                tracing::warn!(chaos_experiment = state.id, %error, "could not stop the chaos experiment of a canceled job");
+            }
+            return Err(DeliveryTaskError::ChaosCanceled(state.id));
         }
         std::thread::sleep(POLL);
-        state = chaos_state(host.delivery(&DeliveryRequest::Chaos { id: state.id })?)?;
+        state = chaos_state(host.delivery(&DeliveryRequest::Chaos { id: state.id }))?;
     }
     if inputs.boolean("publishJournal") {
         let directory = host
@@ -565,7 +706,10 @@ fn chaos(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
             )
         });
         let name = format!("chaos-journal-{}", state.id);
-        match written.map_err(|error| error.to_string()).and_then(|()| host.publish_artifact(&name, &directory)) {
+        match written
+            .map_err(|error| HostError::Failed(Box::new(error)))
+            .and_then(|()| host.publish_artifact(&name, &directory))
+        {
             Ok(()) => host.log(&format!("The experiment's journal is the artifact '{name}' (journal.json).")),
             Err(error) => host.warning(&format!("could not keep the experiment's journal: {error}")),
         }
@@ -577,18 +721,11 @@ fn chaos(inputs: &Inputs, host: &mut dyn TaskHost) -> Result<Outcome, String> {
             host.log(&format!("Chaos experiment {}: the steady state held.", state.id));
             Ok(Outcome::Succeeded)
         }
-        ("completed", true) => Err(format!(
-            "chaos experiment {}: the system deviated from its steady state under the method's faults",
-            state.id
-        )),
-        ("failed", _) if state.journal["steady_states"]["before"]["steady_state_met"] == true => Err(format!(
-            "chaos experiment {}: an action of the method could not act (see its line above); its faults were taken away",
-            state.id
-        )),
-        ("failed", _) => Err(format!(
-            "chaos experiment {}: the steady state did not hold before the method, so nothing was injected",
-            state.id
-        )),
-        (status, _) => Err(format!("chaos experiment {} ended {status}", state.id)),
+        ("completed", true) => Err(DeliveryTaskError::ChaosDeviated(state.id)),
+        ("failed", _) if state.journal["steady_states"]["before"]["steady_state_met"] == true => {
+            Err(DeliveryTaskError::ChaosActionFailed(state.id))
+        }
+        ("failed", _) => Err(DeliveryTaskError::ChaosNotSteady(state.id)),
+        (status, _) => Err(DeliveryTaskError::ChaosEnded { id: state.id, status: status.to_owned() }),
     }
 }

@@ -15,7 +15,45 @@ pub mod testing;
 pub mod tools;
 pub mod vulns;
 
+use std::path::{Path, PathBuf};
+
 use crate::{InputSpec, Inputs, Outcome, TaskHost, TaskReference};
+
+/// Why a task's report files (`SlipwaySecretScan`, `SlipwayPolicy`) could not be written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReportError {
+    /// The report directory cannot be made.
+    #[error("The report directory {} cannot be made: {source}", directory.display())]
+    Directory {
+        /// The directory.
+        directory: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A report file cannot be written.
+    #[error("The report {} cannot be written: {source}", file.display())]
+    File {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Makes the report directory `directory`.
+fn report_directory(directory: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(directory)
+        .map_err(|source| ReportError::Directory { directory: directory.to_path_buf(), source })
+}
+
+/// Writes the report `name` into `directory`.
+fn write_report(directory: &Path, name: &str, text: &str) -> Result<(), ReportError> {
+    let file = directory.join(name);
+    match std::fs::write(&file, text) {
+        Ok(()) => Ok(()),
+        Err(source) => Err(ReportError::File { file, source }),
+    }
+}
 
 /// A built-in task.
 #[derive(Debug)]

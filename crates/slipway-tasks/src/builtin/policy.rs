@@ -144,8 +144,8 @@ fn run_policy(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome 
     } else {
         working.join(expanded)
     };
-    if let Err(message) = write_reports(&directory, &results, inputs.text("format")) {
-        return Outcome::Failed(message);
+    if let Err(error) = write_reports(&directory, &results, inputs.text("format")) {
+        return Outcome::Failed(error.to_string());
     }
     let artifact = inputs.text("artifactName");
     match host.publish_artifact(artifact, &directory) {
@@ -164,13 +164,9 @@ fn run_policy(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome 
     }
 }
 
-fn write_reports(directory: &Path, results: &[policy::CheckResult], format: &str) -> Result<(), String> {
-    let write = |name: &str, text: &str| {
-        std::fs::write(directory.join(name), text)
-            .map_err(|error| format!("The report {} cannot be written: {error}", directory.join(name).display()))
-    };
-    std::fs::create_dir_all(directory)
-        .map_err(|error| format!("The report directory {} cannot be made: {error}", directory.display()))?;
+fn write_reports(directory: &Path, results: &[policy::CheckResult], format: &str) -> Result<(), super::ReportError> {
+    let write = |name: &str, text: &str| super::write_report(directory, name, text);
+    super::report_directory(directory)?;
     if matches!(format, "all" | "json") {
         write("policy.json", &report::json(results))?;
     }

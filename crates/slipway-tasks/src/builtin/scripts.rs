@@ -128,23 +128,53 @@ fn temp_directory(host: &dyn TaskHost) -> PathBuf {
         .map_or_else(std::env::temp_dir, PathBuf::from)
 }
 
+/// Why a script task could not start its script (the step's failure line, in the tasks' words).
+#[derive(Debug, thiserror::Error)]
+enum ScriptError {
+    /// `workingDirectory` is not a directory.
+    #[error("Not found workingDirectory: {}", .0.display())]
+    NoWorkingDirectory(PathBuf),
+    /// The temporary directory cannot be created.
+    #[error("Unable to create the directory {}: {source}", directory.display())]
+    CreateDirectory { directory: PathBuf, source: std::io::Error },
+    /// The script file cannot be written.
+    #[error("Unable to write the script {}: {source}", path.display())]
+    WriteScript { path: PathBuf, source: std::io::Error },
+    /// A required input is empty.
+    #[error("Input required: {0}")]
+    InputRequired(&'static str),
+    /// `filePath` is not a `.ps1` file.
+    #[error("Invalid file path '{}'. A path to a .ps1 file is required.", .0.display())]
+    NotAScript(PathBuf),
+    /// `targetType` is neither `filePath` nor `inline`.
+    #[error("Invalid target type '{0}'. The value must be one of: 'filepath' or 'inline'")]
+    TargetType(String),
+    /// A preference input (`errorActionPreference`...) has another value.
+    #[error(
+        "Invalid action preference for {preference}: '{value}'. The value must be one of: 'Default', 'Stop', 'Continue', 'SilentlyContinue'"
+    )]
+    Preference { preference: &'static str, value: String },
+}
+
 /// The working directory input, as the task library's `getPathInput(name, required, check)`
 /// reads it: the default working directory when empty, and it must exist.
-fn working_directory(inputs: &Inputs, host: &dyn TaskHost) -> Result<PathBuf, String> {
+fn working_directory(inputs: &Inputs, host: &dyn TaskHost) -> Result<PathBuf, ScriptError> {
     let base = host.working_directory();
     let directory = inputs.path("workingDirectory", &base).unwrap_or(base);
-    if directory.is_dir() { Ok(directory) } else { Err(format!("Not found workingDirectory: {}", directory.display())) }
+    if directory.is_dir() { Ok(directory) } else { Err(ScriptError::NoWorkingDirectory(directory)) }
 }
 
 /// Writes a script file under the temporary directory.
-fn write_script(host: &dyn TaskHost, extension: &str, contents: &str) -> Result<PathBuf, String> {
+fn write_script(host: &dyn TaskHost, extension: &str, contents: &str) -> Result<PathBuf, ScriptError> {
     let directory = temp_directory(host);
-    std::fs::create_dir_all(&directory)
-        .map_err(|error| format!("Unable to create the directory {}: {error}", directory.display()))?;
+    if let Err(source) = std::fs::create_dir_all(&directory) {
+        return Err(ScriptError::CreateDirectory { directory, source });
+    }
     let path = directory.join(unique_name(extension));
-    std::fs::write(&path, contents)
-        .map_err(|error| format!("Unable to write the script {}: {error}", path.display()))?;
-    Ok(path)
+    match std::fs::write(&path, contents) {
+        Ok(()) => Ok(path),
+        Err(source) => Err(ScriptError::WriteScript { path, source }),
+    }
 }
 
 /// `'text'` for bash, with single quotes escaped.
@@ -176,7 +206,7 @@ fn run_bash_file(
             "Bash exited with code 137, which means it ran out of memory. Make sure the agent (container) host has sufficient memory configured.",
         ),
         Ok(code) => Outcome::failed(format!("Bash exited with code '{code}'.")),
-        Err(error) => Outcome::Failed(error),
+        Err(error) => Outcome::Failed(error.to_string()),
     }
 }
 
@@ -190,14 +220,14 @@ fn log_script(host: &mut dyn TaskHost, contents: &str) {
 fn run_command_line(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     let directory = match working_directory(inputs, host) {
         Ok(directory) => directory,
-        Err(message) => return Outcome::Failed(message),
+        Err(error) => return Outcome::Failed(error.to_string()),
     };
     let contents = inputs.text("script").to_owned();
     host.log("Generating script.");
     log_script(host, &contents);
     let file = match write_script(host, "sh", &contents) {
         Ok(file) => file,
-        Err(message) => return Outcome::Failed(message),
+        Err(error) => return Outcome::Failed(error.to_string()),
     };
     run_bash_file(host, &file, directory, &["--noprofile", "--norc"], Vec::new())
 }
@@ -205,7 +235,7 @@ fn run_command_line(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Ou
 fn run_bash(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     let directory = match working_directory(inputs, host) {
         Ok(directory) => directory,
-        Err(message) => return Outcome::Failed(message),
+        Err(error) => return Outcome::Failed(error.to_string()),
     };
     host.log("Generating script.");
     let contents = if is_file_path(inputs) {
@@ -226,7 +256,7 @@ fn run_bash(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     };
     let file = match write_script(host, "sh", &contents) {
         Ok(file) => file,
-        Err(message) => return Outcome::Failed(message),
+        Err(error) => return Outcome::Failed(error.to_string()),
     };
     let mut environment = Vec::new();
     if let Some(value) = inputs.get("bashEnvValue") {
@@ -248,15 +278,13 @@ fn run_bash(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
 }
 
 /// The spelling PowerShell takes for a preference value, or the task's error.
-fn preference(inputs: &Inputs, name: &str, display: &str) -> Result<Option<&'static str>, String> {
+fn preference(inputs: &Inputs, name: &str, display: &'static str) -> Result<Option<&'static str>, ScriptError> {
     let value = inputs.text(name);
     let spellings = ["Default", "Stop", "Continue", "SilentlyContinue"];
     match spellings.iter().find(|spelling| spelling.eq_ignore_ascii_case(value)) {
         Some(&"Default") => Ok(None),
         Some(spelling) => Ok(Some(spelling)),
-        None => Err(format!(
-            "Invalid action preference for {display}: '{value}'. The value must be one of: 'Default', 'Stop', 'Continue', 'SilentlyContinue'"
-        )),
+        None => Err(ScriptError::Preference { preference: display, value: value.to_owned() }),
     }
 }
 
@@ -267,7 +295,7 @@ fn powershell_quote(text: &str) -> String {
 
 /// The script `PowerShell@2` writes: preference variables, the user's script (or a line that
 /// sources the script file), and the line that passes `$LASTEXITCODE` on.
-fn powershell_script(inputs: &Inputs, host: &dyn TaskHost) -> Result<String, String> {
+fn powershell_script(inputs: &Inputs, host: &dyn TaskHost) -> Result<String, ScriptError> {
     let mut lines: Vec<String> = Vec::new();
     for (name, display) in [
         ("errorActionPreference", "ErrorActionPreference"),
@@ -284,11 +312,11 @@ fn powershell_script(inputs: &Inputs, host: &dyn TaskHost) -> Result<String, Str
     let target = inputs.text("targetType");
     let body = if target.eq_ignore_ascii_case("filePath") {
         let Some(file) = inputs.path("filePath", &host.working_directory()) else {
-            return Err("Input required: filePath".to_owned());
+            return Err(ScriptError::InputRequired("filePath"));
         };
         let is_script = file.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("ps1"));
         if !is_script || !file.is_file() {
-            return Err(format!("Invalid file path '{}'. A path to a .ps1 file is required.", file.display()));
+            return Err(ScriptError::NotAScript(file));
         }
         let operator = if inputs.boolean("runScriptInSeparateScope") { "&" } else { "." };
         format!("{operator} {} {}", powershell_quote(&file.display().to_string()), inputs.text("arguments"))
@@ -297,7 +325,7 @@ fn powershell_script(inputs: &Inputs, host: &dyn TaskHost) -> Result<String, Str
     } else if target.eq_ignore_ascii_case("inline") {
         inputs.text("script").to_owned()
     } else {
-        return Err(format!("Invalid target type '{target}'. The value must be one of: 'filepath' or 'inline'"));
+        return Err(ScriptError::TargetType(target.to_owned()));
     };
     if inputs.boolean("showWarnings") {
         // Warnings written with Write-Warning also become warnings of the step.
@@ -321,12 +349,12 @@ fn powershell_script(inputs: &Inputs, host: &dyn TaskHost) -> Result<String, Str
 fn run_powershell(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     let directory = match working_directory(inputs, host) {
         Ok(directory) => directory,
-        Err(message) => return Outcome::Failed(message),
+        Err(error) => return Outcome::Failed(error.to_string()),
     };
     host.log("Generating script.");
     let contents = match powershell_script(inputs, host) {
         Ok(contents) => contents,
-        Err(message) => return Outcome::Failed(message),
+        Err(error) => return Outcome::Failed(error.to_string()),
     };
     if is_file_path(inputs) {
         host.log(&format!("Formatted command: {}", contents.lines().last().unwrap_or_default()));
@@ -334,7 +362,7 @@ fn run_powershell(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outc
     // Written with a byte order mark, as the task does, so Windows PowerShell reads it as UTF-8.
     let file = match write_script(host, "ps1", &format!("\u{feff}{contents}\n")) {
         Ok(file) => file,
-        Err(message) => return Outcome::Failed(message),
+        Err(error) => return Outcome::Failed(error.to_string()),
     };
     let invocation = format!(
         "{} {}",
@@ -349,7 +377,7 @@ fn run_powershell(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outc
     match host.run(&command) {
         Ok(0) => Outcome::Succeeded,
         Ok(code) => Outcome::failed(format!("PowerShell exited with code '{code}'.")),
-        Err(error) => Outcome::Failed(error),
+        Err(error) => Outcome::Failed(error.to_string()),
     }
 }
 

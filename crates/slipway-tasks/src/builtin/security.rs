@@ -176,8 +176,8 @@ fn run_secret_scan(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Out
     }
 
     let directory = report_directory(host, inputs);
-    if let Err(message) = write_reports(&directory, &scanned, inputs.text("format")) {
-        return Outcome::Failed(message);
+    if let Err(error) = write_reports(&directory, &scanned, inputs.text("format")) {
+        return Outcome::Failed(error.to_string());
     }
     let artifact = inputs.text("artifactName");
     match host.publish_artifact(artifact, &directory) {
@@ -209,13 +209,9 @@ fn run_secret_scan(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Out
     }
 }
 
-fn write_reports(directory: &Path, scanned: &slipway_security::Report, format: &str) -> Result<(), String> {
-    let write = |name: &str, text: &str| {
-        std::fs::write(directory.join(name), text)
-            .map_err(|error| format!("The report {} cannot be written: {error}", directory.join(name).display()))
-    };
-    std::fs::create_dir_all(directory)
-        .map_err(|error| format!("The report directory {} cannot be made: {error}", directory.display()))?;
+fn write_reports(directory: &Path, scanned: &slipway_security::Report, format: &str) -> Result<(), super::ReportError> {
+    let write = |name: &str, text: &str| super::write_report(directory, name, text);
+    super::report_directory(directory)?;
     let sarif = serde_json::to_string_pretty(&report::sarif(scanned)).unwrap_or_default();
     write("secrets.sarif", &sarif)?;
     match format {

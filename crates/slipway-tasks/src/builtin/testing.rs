@@ -420,7 +420,9 @@ fn publish_coverage_files(inputs: &Inputs, host: &mut dyn TaskHost) {
             }
             Ok(())
         })();
-        let published = copied.map_err(|error| error.to_string()).and_then(|()| host.publish_artifact(&name, &staged));
+        let published = copied
+            .map_err(|error| crate::HostError::Failed(Box::new(error)))
+            .and_then(|()| host.publish_artifact(&name, &staged));
         if let Err(error) = published {
             host.warning(&format!("Error occurred while publishing code coverage files. Error: {error}"));
         }

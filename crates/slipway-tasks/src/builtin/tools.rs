@@ -14,7 +14,85 @@ mod probe;
 mod python;
 mod version;
 
+use std::path::PathBuf;
+
 use super::Builtin;
+
+/// Why a tool installer failed (the step's failure line, in the real tasks' words where they have
+/// some).
+#[derive(Debug, thiserror::Error)]
+enum ToolError {
+    /// No installed version matches: the message names the version asked for and lists those
+    /// found ([`cache::not_found`]).
+    #[error("{0}")]
+    NotInstalled(String),
+    /// A required input is empty.
+    #[error("Input required: {0}")]
+    InputRequired(&'static str),
+    /// `JavaToolInstaller`'s `versionSpec` is not a version.
+    #[error("Java version '{0}' is not a version (for example 8, 11, 17, 21).")]
+    NotAJavaVersion(String),
+    /// The JDK archive's name has none of the endings the task extracts.
+    #[error("Specified JDK source file does not have a supported file extension.")]
+    UnsupportedArchive,
+    /// The JDK archive does not exist.
+    #[error("Extraction failed for file: {} because it does not exist.", .0.display())]
+    ArchiveMissing(PathBuf),
+    /// A directory could not be made.
+    #[error("Could not create {}: {source}", directory.display())]
+    CreateDirectory {
+        /// The directory.
+        directory: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The JDK archive could not be extracted.
+    #[error("Extraction failed for file: {}: {source}", file.display())]
+    Extraction {
+        /// The archive.
+        file: PathBuf,
+        /// Why (reading it, or the archive format).
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An archive format Slipway does not extract.
+    #[error("Slipway cannot extract {ending} JDK archives ({}); use a .tar.gz, .tar or .zip archive.", file.display())]
+    CannotExtract {
+        /// Its ending.
+        ending: String,
+        /// The archive.
+        file: PathBuf,
+    },
+    /// The extracted JDK has no single root folder with `bin` inside.
+    #[error("JDK file is not valid. Verify if JDK file contains only one root folder with 'bin' inside.")]
+    InvalidJdk,
+    /// `UseDotNet`'s version (or a `global.json`'s) is not in an accepted form.
+    #[error(
+        "Version {0} is not allowed. Allowed version types are: majorVersion.x, majorVersion.minorVersion.x, majorVersion.minorVersion.patchVersion. More details: The version number: {0} doesn't have the correct format. Versions can be given in the following formats: 2.x   => Install latest in major version. 2.2.x => Install latest in major and minor version. 2.2.104 => Install exact version."
+    )]
+    DotNetVersion(String),
+    /// `useGlobalJson` found no `global.json`.
+    #[error("Failed to find global.json at and inside path: {}", .0.display())]
+    NoGlobalJson(PathBuf),
+    /// A `global.json` is not JSON.
+    #[error(
+        "The global.json at path: '{}' has the wrong format. For information about global.json, visit here: https://docs.microsoft.com/en-us/dotnet/core/tools/global-json. Error while trying to read: {source}",
+        file.display()
+    )]
+    GlobalJson {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// The directory of links to a Python interpreter could not be prepared.
+    #[error("Could not prepare {}: {source}", directory.display())]
+    PrepareLinks {
+        /// The directory.
+        directory: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
 
 /// The tasks of this module.
 pub static TASKS: &[Builtin] = &[

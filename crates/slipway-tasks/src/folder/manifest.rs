@@ -8,24 +8,45 @@ use super::json::Json;
 use super::{Handler, TaskFolder};
 use crate::{InputKind, InputSpec};
 
+/// What is wrong with a `task.json` (the message follows its path: `DIR/task.json: is not UTF-8
+/// text`).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ManifestError {
+    /// It cannot be read.
+    #[error("cannot be read: {0}")]
+    Unreadable(#[source] std::io::Error),
+    /// It is not UTF-8.
+    #[error("is not UTF-8 text")]
+    NotUtf8(#[source] std::string::FromUtf8Error),
+    /// It is not JSON.
+    #[error("is not valid JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    /// It is JSON, but not an object (`kind` says what: `an array`).
+    #[error("is {0}, not a JSON object")]
+    NotAnObject(&'static str),
+    /// Members are missing or of the wrong type: every problem found.
+    #[error("{}", .0.join("; "))]
+    Members(Vec<String>),
+}
+
 /// Reads the task folder whose `task.json` is `manifest`.
 ///
 /// # Errors
 /// What is wrong with the file (unreadable, not JSON, a required member missing or of the wrong
 /// type), every problem found, joined by `; `.
-pub(super) fn read(manifest: &Path) -> Result<TaskFolder, String> {
-    let bytes = std::fs::read(manifest).map_err(|error| format!("cannot be read: {error}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_owned())?;
+pub(super) fn read(manifest: &Path) -> Result<TaskFolder, ManifestError> {
+    let bytes = std::fs::read(manifest).map_err(ManifestError::Unreadable)?;
+    let text = String::from_utf8(bytes).map_err(ManifestError::NotUtf8)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let json = Json::parse(text).map_err(|error| format!("is not valid JSON: {error}"))?;
+    let json = Json::parse(text).map_err(ManifestError::NotJson)?;
     let directory = manifest.parent().map_or_else(PathBuf::new, Path::to_path_buf);
     parse(&json, directory)
 }
 
 /// Reads a parsed `task.json` of the folder `directory`.
-fn parse(json: &Json, directory: PathBuf) -> Result<TaskFolder, String> {
+fn parse(json: &Json, directory: PathBuf) -> Result<TaskFolder, ManifestError> {
     if !matches!(json, Json::Object(_)) {
-        return Err(format!("is {}, not a JSON object", json.kind()));
+        return Err(ManifestError::NotAnObject(json.kind()));
     }
     let mut problems = Vec::new();
     let name = required_text(json, "name", &mut problems);
@@ -36,7 +57,7 @@ fn parse(json: &Json, directory: PathBuf) -> Result<TaskFolder, String> {
     let handlers = handlers(json, &directory, &mut problems);
     let output_variables = output_variables(json, &mut problems);
     if !problems.is_empty() {
-        return Err(problems.join("; "));
+        return Err(ManifestError::Members(problems));
     }
     let friendly_name = friendly_name.unwrap_or_else(|| name.clone());
     Ok(TaskFolder { name, id, friendly_name, version, directory, inputs, handlers, output_variables })

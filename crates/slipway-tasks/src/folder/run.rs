@@ -27,13 +27,13 @@ pub(super) fn run_with(
 ) -> Outcome {
     let handler = match choose(folder, available) {
         Ok(handler) => handler,
-        Err(message) => return Outcome::Failed(message),
+        Err(error) => return Outcome::Failed(error.to_string()),
     };
     let label = folder.reference();
     let (mut command, runtime) = match handler {
         Handler::Node { runtime, target } => {
-            if let Err(message) = target_exists(folder, runtime, target) {
-                return Outcome::Failed(message);
+            if let Err(error) = target_exists(folder, runtime, target) {
+                return Outcome::Failed(error.to_string());
             }
             let command = CommandLine {
                 program: "node".to_owned(),
@@ -44,8 +44,8 @@ pub(super) fn run_with(
             (command, format!("Node (handler {runtime})"))
         }
         Handler::PowerShell3 { target } => {
-            if let Err(message) = target_exists(folder, "PowerShell3", target) {
-                return Outcome::Failed(message);
+            if let Err(error) = target_exists(folder, "PowerShell3", target) {
+                return Outcome::Failed(error.to_string());
             }
             let directory = target.parent().map_or_else(|| folder.directory.clone(), Path::to_path_buf);
             let module = directory.join("ps_modules").join("VstsTaskSdk").join("VstsTaskSdk.psd1");
@@ -67,8 +67,8 @@ pub(super) fn run_with(
         }
         Handler::Process { target, arguments } => {
             let target = PathBuf::from(expand_macros(&target.to_string_lossy(), folder, inputs));
-            if let Err(message) = target_exists(folder, "Process", &target) {
-                return Outcome::Failed(message);
+            if let Err(error) = target_exists(folder, "Process", &target) {
+                return Outcome::Failed(error.to_string());
             }
             let command = CommandLine {
                 program: target.to_string_lossy().into_owned(),
@@ -103,12 +103,35 @@ pub(super) fn run_with(
     }
 }
 
+/// Why a task folder cannot run here (the step's failure line).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum CannotRun {
+    /// Its one handler's program is not on the `PATH` (`need` names the runtime).
+    #[error("the task {task} needs {need}, but `{program}` is not on the PATH")]
+    Missing { task: String, need: String, program: &'static str },
+    /// Neither `node` nor `pwsh`, which its handlers need, is on the `PATH`.
+    #[error("the task {task} needs {first} or {second}, but neither `node` nor `pwsh` is on the PATH")]
+    MissingBoth { task: String, first: String, second: String },
+    /// `task.json` has no `execution` handler.
+    #[error("the task {task} has no `execution` handler in {}", manifest.display())]
+    NoHandler { task: String, manifest: PathBuf },
+    /// Every handler is of a kind Slipway does not run.
+    #[error(
+        "the task {task} has no handler Slipway can run (it has {}; Slipway runs Node, PowerShell3 and Process handlers)",
+        handlers.join(", ")
+    )]
+    Unsupported { task: String, handlers: Vec<String> },
+    /// A handler's target is not in the folder.
+    #[error("the task {task} is incomplete: {} (the target of its {handler} handler) does not exist", target.display())]
+    Incomplete { task: String, handler: String, target: PathBuf },
+}
+
 /// The handler to run: the newest Node handler when `node` is available, else PowerShell3 when
 /// `pwsh` is, else a Process handler.
 ///
 /// # Errors
 /// Why none can run, naming the runtimes the task needs.
-pub(super) fn choose<'a>(folder: &'a TaskFolder, available: &dyn Fn(&str) -> bool) -> Result<&'a Handler, String> {
+pub(super) fn choose<'a>(folder: &'a TaskFolder, available: &dyn Fn(&str) -> bool) -> Result<&'a Handler, CannotRun> {
     // The handlers are sorted best first when task.json is read.
     let node = folder.handlers.iter().find(|handler| matches!(handler, Handler::Node { .. }));
     let powershell = folder.handlers.iter().find(|handler| matches!(handler, Handler::PowerShell3 { .. }));
@@ -126,7 +149,7 @@ pub(super) fn choose<'a>(folder: &'a TaskFolder, available: &dyn Fn(&str) -> boo
     if let Some(handler) = process {
         return Ok(handler);
     }
-    let label = folder.reference();
+    let task = folder.reference();
     let mut needs = Vec::new();
     if let Some(Handler::Node { runtime, .. }) = node {
         needs.push(format!("Node (handler {runtime})"));
@@ -137,41 +160,34 @@ pub(super) fn choose<'a>(folder: &'a TaskFolder, available: &dyn Fn(&str) -> boo
     Err(match needs.as_slice() {
         [need] => {
             let program = if node.is_some() { "node" } else { "pwsh" };
-            format!("the task {label} needs {need}, but `{program}` is not on the PATH")
+            CannotRun::Missing { task, need: need.clone(), program }
         }
-        [first, second] => {
-            format!("the task {label} needs {first} or {second}, but neither `node` nor `pwsh` is on the PATH")
-        }
-        _ if folder.handlers.is_empty() => {
-            format!("the task {label} has no `execution` handler in {}", folder.directory.join("task.json").display())
-        }
+        [first, second] => CannotRun::MissingBoth { task, first: first.clone(), second: second.clone() },
+        _ if folder.handlers.is_empty() => CannotRun::NoHandler { task, manifest: folder.directory.join("task.json") },
         _ => {
-            let names: Vec<&str> = folder
+            let handlers = folder
                 .handlers
                 .iter()
                 .filter_map(|handler| match handler {
-                    Handler::Unsupported(name) => Some(name.as_str()),
+                    Handler::Unsupported(name) => Some(name.clone()),
                     _ => None,
                 })
                 .collect();
-            format!(
-                "the task {label} has no handler Slipway can run (it has {}; Slipway runs Node, PowerShell3 and Process handlers)",
-                names.join(", ")
-            )
+            CannotRun::Unsupported { task, handlers }
         }
     })
 }
 
 /// Fails clearly when a handler's target is not in the task folder.
-fn target_exists(folder: &TaskFolder, handler: &str, target: &Path) -> Result<(), String> {
+fn target_exists(folder: &TaskFolder, handler: &str, target: &Path) -> Result<(), CannotRun> {
     if target.is_file() {
         Ok(())
     } else {
-        Err(format!(
-            "the task {} is incomplete: {} (the target of its {handler} handler) does not exist",
-            folder.reference(),
-            target.display()
-        ))
+        Err(CannotRun::Incomplete {
+            task: folder.reference(),
+            handler: handler.to_owned(),
+            target: target.to_path_buf(),
+        })
     }
 }
 

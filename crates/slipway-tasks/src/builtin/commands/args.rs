@@ -2,6 +2,7 @@
 //! splitting, macro expansion of input defaults, and running a program with a clear error
 //! when it is missing.
 
+use super::CommandError;
 use crate::{CommandLine, TaskHost};
 
 /// Splits an argument line as the task library's `ToolRunner.line()` does: on spaces outside
@@ -56,8 +57,16 @@ pub(crate) fn split_arguments(line: &str) -> Vec<String> {
 ///
 /// # Errors
 /// When the program cannot be started.
-pub(crate) fn run(host: &mut dyn TaskHost, command: &CommandLine, provided_by: &str) -> Result<i32, String> {
-    host.run(command).map_err(|error| format!("Could not run '{}': {error}. {provided_by}", command.program))
+pub(crate) fn run(
+    host: &mut dyn TaskHost,
+    command: &CommandLine,
+    provided_by: &'static str,
+) -> Result<i32, CommandError> {
+    host.run(command).map_err(|source| CommandError::CannotStart {
+        program: command.program.clone(),
+        provided_by,
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use std::time::SystemTime;
 
 use super::args::{self, split_arguments};
 use super::packaging;
+use super::{CommandError, ZipError};
 use crate::{CommandLine, InputKind, InputSpec, Inputs, Outcome, TaskHost};
 
 /// What provides `dotnet`.
@@ -160,13 +161,13 @@ fn basic(command: &str, inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
         };
         line.extend(split_arguments(&this_arguments));
         match args::run(host, &command_line(line, working_directory.clone()), PROVIDED_BY) {
-            Err(message) => return Outcome::failed(message),
+            Err(error) => return Outcome::failed(error.to_string()),
             Ok(0) => {
                 if publish && inputs.boolean("zipAfterPublish") {
                     let base = working_directory.clone().unwrap_or_else(|| host.working_directory());
                     let output = output.as_ref().map(|(value, _)| value.as_str());
-                    if let Err(message) = zip_after_publish(project, output, modify_output, &base) {
-                        host.error(&message);
+                    if let Err(error) = zip_after_publish(project, output, modify_output, &base) {
+                        host.error(&error.to_string());
                         failed.push(project.clone());
                     }
                 }
@@ -196,7 +197,10 @@ fn test(inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
         arguments = format!(" --logger trx --results-directory \"{results}\" {arguments}");
         for old in crate::glob::find_match(Path::new(&results), &["**/*.trx".to_owned()]) {
             if old.is_file() {
-                let _ = std::fs::remove_file(&old);
+                // A result file left behind would be published again with this run's.
+                if let Err(error) = std::fs::remove_file(&old) {
+                    tracing::warn!(path = %old.display(), %error, "could not remove an earlier test result file");
+                }
             }
         }
     }
@@ -214,7 +218,7 @@ fn test(inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
         }
         line.extend(split_arguments(&arguments));
         match args::run(host, &command_line(line, working_directory.clone()), PROVIDED_BY) {
-            Err(message) => return Outcome::failed(message),
+            Err(error) => return Outcome::failed(error.to_string()),
             Ok(0) => {}
             Ok(code) => {
                 host.error(&format!("The process 'dotnet' failed with exit code {code}"));
@@ -262,7 +266,7 @@ fn restore(inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     }
     let config = match packaging::restore_config("DotNetCoreCLI", inputs, host) {
         Ok(config) => config,
-        Err(message) => return Outcome::failed(message),
+        Err(error) => return Outcome::failed(error.to_string()),
     };
     let restored = restore_each(&projects, config.file.as_deref(), inputs, host);
     config.clean_up();
@@ -302,7 +306,7 @@ fn restore_each(
         line.extend(split_arguments(inputs.text("restoreArguments")));
         let directory = Path::new(project).parent().filter(|_| !project.is_empty()).map(Path::to_path_buf);
         match args::run(host, &command_line(line, directory), PROVIDED_BY) {
-            Err(message) => return Err(Outcome::failed(message)),
+            Err(error) => return Err(Outcome::failed(error.to_string())),
             Ok(0) => {}
             Ok(code) => {
                 host.error(&format!("The process 'dotnet' failed with exit code {code}"));
@@ -318,7 +322,7 @@ fn pack(inputs: &Inputs, host: &mut dyn TaskHost, now: SystemTime) -> Outcome {
     let base = host.working_directory();
     let version = match packaging::pack_version(inputs, host, now) {
         Ok(version) => version,
-        Err(message) => return Outcome::failed(message),
+        Err(error) => return Outcome::failed(error.to_string()),
     };
     // The task creates a relative output directory from the agent's working directory; it is
     // passed made absolute so it means the same from each project's directory.
@@ -361,7 +365,7 @@ fn pack(inputs: &Inputs, host: &mut dyn TaskHost, now: SystemTime) -> Outcome {
         }
         let directory = Path::new(file).parent().filter(|_| !file.is_empty()).map(Path::to_path_buf);
         match args::run(host, &command_line(line, directory), PROVIDED_BY) {
-            Err(message) => return Outcome::failed(message),
+            Err(error) => return Outcome::failed(error.to_string()),
             Ok(0) => {}
             Ok(code) => {
                 host.error(&format!("The process 'dotnet' failed with exit code {code}"));
@@ -507,63 +511,66 @@ fn modified_output(output: &str, project: &str) -> String {
 /// Zips the published folder of `project` (`--output` as reworked, or the first `publish`
 /// folder below the project) to `<folder>.zip` and removes the folder; with an `--output` used
 /// as is, the zip then moves into a new folder of that name, as the task does.
-fn zip_after_publish(project: &str, output: Option<&str>, modify_output: bool, base: &Path) -> Result<(), String> {
+fn zip_after_publish(
+    project: &str,
+    output: Option<&str>,
+    modify_output: bool,
+    base: &Path,
+) -> Result<(), CommandError> {
     let (source, move_into) = match output {
         Some(output) if modify_output && !project.is_empty() => (base.join(modified_output(output, project)), false),
         Some(output) => (base.join(output), true),
         None => {
             let dir = Path::new(project).parent().filter(|_| !project.is_empty()).unwrap_or(base);
             let found = crate::glob::find_match(dir, &["**/publish".to_owned()]).into_iter().find(|path| path.is_dir());
-            let found = found
-                .ok_or_else(|| format!("A publish folder could not be found to zip for project file: {project}."))?;
+            let found = found.ok_or_else(|| CommandError::NoPublishFolder(project.to_owned()))?;
             (found, false)
         }
     };
     let target = PathBuf::from(format!("{}.zip", source.display()));
-    zip_directory(&source, &target).map_err(|error| format!("Zip failed with error: {error}"))?;
-    std::fs::remove_dir_all(&source).map_err(|error| format!("Zip failed with error: {error}"))?;
+    zip_directory(&source, &target).map_err(CommandError::Zip)?;
+    std::fs::remove_dir_all(&source).map_err(|error| CommandError::Zip(error.into()))?;
     if move_into {
         let name = target.file_name().map(ToOwned::to_owned).unwrap_or_default();
         std::fs::create_dir_all(&source)
             .and_then(|()| std::fs::rename(&target, source.join(name)))
-            .map_err(|error| format!("Zip failed with error: {error}"))?;
+            .map_err(|error| CommandError::Zip(error.into()))?;
     }
     Ok(())
 }
 
 /// Writes the contents of `source` (not `source` itself) into a new zip file `target`.
-fn zip_directory(source: &Path, target: &Path) -> Result<(), String> {
+fn zip_directory(source: &Path, target: &Path) -> Result<(), ZipError> {
     use std::os::unix::fs::PermissionsExt;
     if !source.is_dir() {
-        return Err(format!("{} is not a directory", source.display()));
+        return Err(ZipError::NotADirectory(source.to_path_buf()));
     }
-    let file = std::fs::File::create(target).map_err(|error| error.to_string())?;
+    let file = std::fs::File::create(target)?;
     let mut writer = zip::ZipWriter::new(file);
     let mut stack = vec![source.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|error| error.to_string())?
-            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .collect();
+        let mut entries: Vec<PathBuf> =
+            std::fs::read_dir(&dir)?.filter_map(|entry| entry.ok().map(|entry| entry.path())).collect();
         entries.sort();
         for entry in entries {
-            let relative = entry.strip_prefix(source).map_err(|error| error.to_string())?;
+            // Entries are found below `source`, so the prefix is there.
+            let relative = entry.strip_prefix(source).unwrap_or(&entry);
             let name = relative.to_string_lossy().replace('\\', "/");
-            let metadata = std::fs::metadata(&entry).map_err(|error| error.to_string())?;
+            let metadata = std::fs::metadata(&entry)?;
             let options = zip::write::SimpleFileOptions::default()
                 .compression_method(zip::CompressionMethod::Deflated)
                 .unix_permissions(metadata.permissions().mode());
             if metadata.is_dir() {
-                writer.add_directory(format!("{name}/"), options).map_err(|error| error.to_string())?;
+                writer.add_directory(format!("{name}/"), options)?;
                 stack.push(entry);
             } else {
-                writer.start_file(name, options).map_err(|error| error.to_string())?;
-                let mut input = std::fs::File::open(&entry).map_err(|error| error.to_string())?;
-                std::io::copy(&mut input, &mut writer).map_err(|error| error.to_string())?;
+                writer.start_file(name, options)?;
+                let mut input = std::fs::File::open(&entry)?;
+                std::io::copy(&mut input, &mut writer)?;
             }
         }
     }
-    writer.finish().map_err(|error| error.to_string())?;
+    writer.finish()?;
     Ok(())
 }
 

@@ -82,7 +82,7 @@ pub(super) fn run(_major: u32, inputs: &Inputs, host: &mut dyn TaskHost) -> Outc
         line.environment.push(("NPM_CONFIG_LOGLEVEL".to_owned(), "verbose".to_owned()));
     }
     match args::run(host, &line, PROVIDED_BY) {
-        Err(message) => Outcome::failed(message),
+        Err(error) => Outcome::failed(error.to_string()),
         Ok(0) => Outcome::Succeeded,
         Ok(code) => Outcome::failed(format!("Npm failed with return code: {code}")),
     }

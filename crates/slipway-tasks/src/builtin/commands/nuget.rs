@@ -145,7 +145,7 @@ fn restore(inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     }
     let config = match packaging::restore_config("NuGetCommand", inputs, host) {
         Ok(config) => config,
-        Err(message) => return Outcome::failed(message),
+        Err(error) => return Outcome::failed(error.to_string()),
     };
     let mut result = Ok(());
     for file in &files {
@@ -194,7 +194,7 @@ fn pack(inputs: &Inputs, host: &mut dyn TaskHost, now: SystemTime) -> Outcome {
     }
     let version = match packaging::pack_version(inputs, host, now) {
         Ok(version) => version,
-        Err(message) => return Outcome::failed(message),
+        Err(error) => return Outcome::failed(error.to_string()),
     };
     let output = inputs.get("outputDir").map(|dir| base.join(host.expand(dir)));
     if let Some(output) = &output
@@ -248,7 +248,7 @@ fn custom(inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
     arguments.push("-NonInteractive".to_owned());
     let line = command_line(host, arguments);
     match args::run(host, &line, PROVIDED_BY) {
-        Err(message) => Outcome::failed(message),
+        Err(error) => Outcome::failed(error.to_string()),
         Ok(0) => Outcome::Succeeded,
         Ok(code) => Outcome::failed(format!("The nuget command failed with exit code({code})")),
     }
@@ -257,7 +257,7 @@ fn custom(inputs: &Inputs, host: &mut dyn TaskHost) -> Outcome {
 /// Runs NuGet; a failure records the exit code as an error and fails with `failure`.
 fn run_nuget(host: &mut dyn TaskHost, line: &CommandLine, failure: &str) -> Result<(), Outcome> {
     match args::run(host, line, PROVIDED_BY) {
-        Err(message) => Err(Outcome::failed(message)),
+        Err(error) => Err(Outcome::failed(error.to_string())),
         Ok(0) => Ok(()),
         Ok(code) => {
             host.error(&format!("The nuget command failed with exit code({code})"));

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::CommandError;
 use crate::{InputSpec, Inputs, TaskHost};
 
 /// NuGet.org's V3 source, as the tasks add it for `includeNuGetOrg`.
@@ -40,7 +41,11 @@ impl RestoreConfig {
 ///
 /// # Errors
 /// When an Azure Artifacts feed is selected (it needs Azure DevOps), or the file cannot be written.
-pub(super) fn restore_config(task: &str, inputs: &Inputs, host: &mut dyn TaskHost) -> Result<RestoreConfig, String> {
+pub(super) fn restore_config(
+    task: &str,
+    inputs: &Inputs,
+    host: &mut dyn TaskHost,
+) -> Result<RestoreConfig, CommandError> {
     if inputs.text("selectOrConfig") == "config" {
         let file = inputs.path("nugetConfigPath", &host.working_directory());
         if let Some(endpoints) = inputs.get("externalEndpoints") {
@@ -52,10 +57,7 @@ pub(super) fn restore_config(task: &str, inputs: &Inputs, host: &mut dyn TaskHos
         return Ok(RestoreConfig { file, temporary: false, includes_nuget_org: false });
     }
     if let Some(feed) = inputs.get("feedRestore") {
-        return Err(format!(
-            "{task} cannot restore from the Azure Artifacts feed '{feed}': Slipway has no network access to Azure \
-             DevOps. Use feedsToUse: config with a NuGet.config whose sources this machine can reach."
-        ));
+        return Err(CommandError::AzureArtifactsFeed { task: task.to_owned(), feed: feed.to_owned() });
     }
     let includes_nuget_org = inputs.boolean("includeNuGetOrg");
     let sources: Vec<(&str, &str)> = if includes_nuget_org { vec![NUGET_ORG] } else { Vec::new() };
@@ -71,10 +73,10 @@ pub(super) fn restore_config(task: &str, inputs: &Inputs, host: &mut dyn TaskHos
         text.push_str(&format!("    <add key=\"{key}\" value=\"{value}\" />\n"));
     }
     text.push_str("  </packageSources>\n</configuration>\n");
-    std::fs::create_dir_all(&directory)
-        .and_then(|()| std::fs::write(&file, text))
-        .map_err(|error| format!("Could not write the NuGet configuration {}: {error}", file.display()))?;
-    Ok(RestoreConfig { file: Some(file), temporary: true, includes_nuget_org })
+    match std::fs::create_dir_all(&directory).and_then(|()| std::fs::write(&file, text)) {
+        Ok(()) => Ok(RestoreConfig { file: Some(file), temporary: true, includes_nuget_org }),
+        Err(source) => Err(CommandError::WriteNuGetConfig { file, source }),
+    }
 }
 
 /// What `INCLUDE_NUGETORG_BEHAVIOR` (`warn` or `fail`) makes of a restore that used NuGet.org.

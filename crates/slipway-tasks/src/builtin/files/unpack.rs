@@ -110,7 +110,9 @@ impl Unpacker {
                 std::io::copy(reader, &mut file).map_err(|error| write_failed(&full, &error))?;
                 if let Some(modified) = modified {
                     // Keeping the time is a courtesy; failing to is not an error.
-                    let _ = file.set_modified(modified);
+                    if let Err(error) = file.set_modified(modified) {
+                        tracing::warn!(path = %full.display(), %error, "could not keep the modification time of an extracted file");
+                    }
                 }
                 drop(file);
                 set_mode(&full, mode);
@@ -247,7 +249,9 @@ fn set_mode(path: &Path, mode: Option<u32>) {
     if let Some(mode) = mode {
         use std::os::unix::fs::PermissionsExt;
         // Permissions are a courtesy; failing to apply them is not an error.
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o777));
+        if let Err(error) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o777)) {
+            tracing::warn!(path = %path.display(), %error, "could not apply the permissions of an extracted file");
+        }
     }
     #[cfg(not(unix))]
     let _ = (path, mode);

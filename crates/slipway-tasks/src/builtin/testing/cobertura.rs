@@ -10,7 +10,7 @@
 use slipway_events::{Coverage, CoverageCounter};
 
 use super::coverage::count;
-use super::xml::{Element, Node, XmlFile};
+use super::xml::{Element, Node, XmlError, XmlFile};
 
 /// Covered and total lines and branches, counted from `line` elements.
 #[derive(Clone, Copy, Default)]
@@ -32,7 +32,7 @@ impl Counter {
 }
 
 /// Reads a Cobertura file whose root element `root` (a `coverage`) was just read.
-pub(super) fn parse(xml: &mut XmlFile, root: &Element, file: String) -> Result<Coverage, String> {
+pub(super) fn parse(xml: &mut XmlFile, root: &Element, file: String) -> Result<Coverage, XmlError> {
     let mut all = Tally::default();
     let mut packages: Vec<(String, Tally)> = Vec::new();
     // The open elements' names below the root, to know where a `line` sits.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use slipway_events::{Coverage, CoverageCounter};
 
-use super::xml::XmlFile;
+use super::xml::{XmlError, XmlFile};
 use super::{cobertura, jacoco};
 
 /// A coverage format (`codeCoverageTool`).
@@ -47,7 +47,7 @@ pub(super) enum Read {
 ///
 /// # Errors
 /// When the file cannot be read or is not well-formed XML.
-pub(super) fn read(tool: Option<Tool>, path: &Path) -> Result<Read, String> {
+pub(super) fn read(tool: Option<Tool>, path: &Path) -> Result<Read, XmlError> {
     let mut xml = XmlFile::open(path)?;
     let root = xml.root()?;
     let detected = if root.is("coverage") {

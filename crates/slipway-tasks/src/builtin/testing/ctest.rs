@@ -9,10 +9,10 @@
 use slipway_events::{TestCase, TestOutcome};
 
 use super::results::{Parsed, case, clean, seconds};
-use super::xml::{Element, XmlFile};
+use super::xml::{Element, XmlError, XmlFile};
 
 /// Reads a CTest file whose root element is `root` (already read).
-pub(super) fn parse(xml: &mut XmlFile, root: &Element) -> Result<Parsed, String> {
+pub(super) fn parse(xml: &mut XmlFile, root: &Element) -> Result<Parsed, XmlError> {
     if !root.is("Site") {
         return Ok(Parsed::default());
     }
@@ -42,7 +42,7 @@ pub(super) fn parse(xml: &mut XmlFile, root: &Element) -> Result<Parsed, String>
 }
 
 /// Reads a `Test` (its start tag just read) to its end; `None` without a `Name`.
-fn test(xml: &mut XmlFile, element: &Element) -> Result<Option<TestCase>, String> {
+fn test(xml: &mut XmlFile, element: &Element) -> Result<Option<TestCase>, XmlError> {
     let outcome = match element.text("Status").unwrap_or_default().to_ascii_lowercase().as_str() {
         "passed" => TestOutcome::Passed,
         "failed" => TestOutcome::Failed,

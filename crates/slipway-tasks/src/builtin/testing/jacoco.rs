@@ -8,7 +8,7 @@
 use slipway_events::{Coverage, CoverageCounter};
 
 use super::coverage::count;
-use super::xml::{Element, XmlFile};
+use super::xml::{Element, XmlError, XmlFile};
 
 /// The counters of one element, by type.
 #[derive(Default)]
@@ -39,7 +39,7 @@ impl Counters {
 }
 
 /// Reads a JaCoCo file whose root `report` element was just read.
-pub(super) fn parse(xml: &mut XmlFile, file: String) -> Result<Coverage, String> {
+pub(super) fn parse(xml: &mut XmlFile, file: String) -> Result<Coverage, XmlError> {
     let mut report = Counters::default();
     let mut packages: Vec<(String, Counters)> = Vec::new();
     // Groups nest; a stack of their depths tells where their packages are.
@@ -134,6 +134,6 @@ mod tests {
         let directory = tempfile::tempdir().expect("temporary directory");
         let path = directory.path().join("jacoco.xml");
         std::fs::write(&path, text).expect("write");
-        assert_eq!(read(Some(Tool::Cobertura), &path), Ok(Read::OtherFormat("report".to_owned())));
+        assert_eq!(read(Some(Tool::Cobertura), &path).expect("well formed"), Read::OtherFormat("report".to_owned()));
     }
 }

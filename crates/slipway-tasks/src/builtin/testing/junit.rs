@@ -15,10 +15,10 @@
 use slipway_events::{TestCase, TestOutcome};
 
 use super::results::{Parsed, case, clean, first_line, seconds};
-use super::xml::{Element, Node, XmlFile};
+use super::xml::{Element, Node, XmlError, XmlFile};
 
 /// Reads a JUnit file whose root element is `root` (already read).
-pub(super) fn parse(xml: &mut XmlFile, root: &Element, file_name: &str) -> Result<Parsed, String> {
+pub(super) fn parse(xml: &mut XmlFile, root: &Element, file_name: &str) -> Result<Parsed, XmlError> {
     if !root.is("testsuites") && !root.is("testsuite") {
         return Ok(Parsed::default());
     }
@@ -71,7 +71,7 @@ pub(super) fn parse(xml: &mut XmlFile, root: &Element, file_name: &str) -> Resul
 
 /// Reads a `testcase` (its start tag just read) to its end. `None` when it has no name (Azure
 /// drops those).
-fn test_case(xml: &mut XmlFile, element: &Element, enclosing: Option<String>) -> Result<Option<TestCase>, String> {
+fn test_case(xml: &mut XmlFile, element: &Element, enclosing: Option<String>) -> Result<Option<TestCase>, XmlError> {
     let depth = xml.depth();
     let mut outcome = TestOutcome::Passed;
     let mut message = None;
@@ -103,7 +103,7 @@ mod tests {
     use super::super::results::{Format, read};
     use super::*;
 
-    fn parse_text(name: &str, text: &str) -> Result<Parsed, String> {
+    fn parse_text(name: &str, text: &str) -> Result<Parsed, XmlError> {
         let directory = tempfile::tempdir().expect("temporary directory");
         let path = directory.path().join(name);
         std::fs::write(&path, text).expect("write");

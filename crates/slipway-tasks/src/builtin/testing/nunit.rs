@@ -14,7 +14,7 @@
 use slipway_events::{TestCase, TestOutcome};
 
 use super::results::{Parsed, case, clean, seconds, short_name};
-use super::xml::{Element, Node, XmlFile};
+use super::xml::{Element, Node, XmlError, XmlFile};
 
 /// An open `test-suite`.
 struct Suite {
@@ -25,7 +25,7 @@ struct Suite {
 }
 
 /// Reads an NUnit file whose root element is `root` (already read).
-pub(super) fn parse(xml: &mut XmlFile, root: &Element) -> Result<Parsed, String> {
+pub(super) fn parse(xml: &mut XmlFile, root: &Element) -> Result<Parsed, XmlError> {
     let version3 = if root.is("test-run") {
         true
     } else if root.is("test-results") {
@@ -114,7 +114,7 @@ fn test_case(
     element: &Element,
     suite: Option<String>,
     version3: bool,
-) -> Result<Option<TestCase>, String> {
+) -> Result<Option<TestCase>, XmlError> {
     let result = element.text("result").unwrap_or_default().to_ascii_lowercase();
     let mut outcome = if version3 {
         match result.as_str() {
@@ -170,7 +170,7 @@ mod tests {
     use super::super::results::{Format, read};
     use super::*;
 
-    fn parse_text(text: &str) -> Result<Parsed, String> {
+    fn parse_text(text: &str) -> Result<Parsed, XmlError> {
         let directory = tempfile::tempdir().expect("temporary directory");
         let path = directory.path().join("TestResult.xml");
         std::fs::write(&path, text).expect("write");

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use slipway_events::{TestCase, TestOutcome};
 
-use super::xml::XmlFile;
+use super::xml::{XmlError, XmlFile};
 use super::{ctest, junit, nunit, trx, xunit};
 
 /// A results format (`testResultsFormat`).
@@ -70,7 +70,7 @@ impl Parsed {
 ///
 /// # Errors
 /// When the file cannot be read or is not well-formed XML, with .NET-style wording and the line.
-pub(super) fn read(format: Format, path: &Path) -> Result<Parsed, String> {
+pub(super) fn read(format: Format, path: &Path) -> Result<Parsed, XmlError> {
     let mut xml = XmlFile::open(path)?;
     let root = xml.root()?;
     let file_name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();

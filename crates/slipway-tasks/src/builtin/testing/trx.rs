@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use slipway_events::TestOutcome;
 
 use super::results::{Parsed, case, clean, short_name, timespan, timestamp};
-use super::xml::{Element, XmlFile};
+use super::xml::{Element, XmlError, XmlFile};
 
 /// One result, before its class is known.
 struct Row {
@@ -27,7 +27,7 @@ struct Row {
 }
 
 /// Reads a TRX file whose root element is `root` (already read).
-pub(super) fn parse(xml: &mut XmlFile, root: &Element) -> Result<Parsed, String> {
+pub(super) fn parse(xml: &mut XmlFile, root: &Element) -> Result<Parsed, XmlError> {
     if !root.is("TestRun") {
         return Ok(Parsed::default());
     }
@@ -77,7 +77,7 @@ pub(super) fn parse(xml: &mut XmlFile, root: &Element) -> Result<Parsed, String>
 }
 
 /// Reads a result element (its start tag just read) to its end; `None` when it has no name.
-fn result(xml: &mut XmlFile, element: &Element) -> Result<Option<Row>, String> {
+fn result(xml: &mut XmlFile, element: &Element) -> Result<Option<Row>, XmlError> {
     let outcome = match element.text("outcome").unwrap_or_default().to_ascii_lowercase().as_str() {
         "passed" | "passedbutrunaborted" | "warning" | "completed" => TestOutcome::Passed,
         "failed" | "error" | "timeout" | "aborted" | "disconnected" => TestOutcome::Failed,
@@ -121,7 +121,7 @@ mod tests {
     use super::super::results::{Format, read};
     use super::*;
 
-    fn parse_text(text: &str) -> Result<Parsed, String> {
+    fn parse_text(text: &str) -> Result<Parsed, XmlError> {
         let directory = tempfile::tempdir().expect("temporary directory");
         let path = directory.path().join("run.trx");
         std::fs::write(&path, text).expect("write");

@@ -4,8 +4,8 @@
 //! builds a document: the parsers walk start and end tags, ask for the text of the few elements
 //! they keep ([`XmlFile::read_text`], capped at [`MAX_TEXT`]) and skip the rest
 //! ([`XmlFile::skip`]). Element and attribute names are local names (namespace prefixes dropped:
-//! TRX files use a default namespace). Every problem is an `Err` with a message in the style of
-//! .NET's `XmlException` (`... Line 3, position 7`), which the tasks turn into Azure's
+//! TRX files use a default namespace). Every problem is an [`XmlError`] whose message is in the
+//! style of .NET's `XmlException` (`... Line 3, position 7`), which the tasks turn into Azure's
 //! `Failed to read FILE. Error : MESSAGE.` warning; nothing here panics on malformed input.
 //!
 //! Files are UTF-8 (a byte order mark is dropped); UTF-16 files with a byte order mark are
@@ -17,6 +17,64 @@ use std::path::{Path, PathBuf};
 
 use quick_xml::Reader;
 use quick_xml::events::Event;
+
+/// Why an XML file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum XmlError {
+    /// The file could not be opened or read.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// It starts with a UTF-16 byte order mark but is not UTF-16.
+    #[error("The file is not valid UTF-16")]
+    Utf16(#[source] std::string::FromUtf16Error),
+    /// It is not well-formed XML: what is wrong, and where (line and position from 1, the
+    /// position in characters).
+    #[error("{}. Line {line}, position {position}", problem.to_string().trim_end_matches('.'))]
+    Malformed {
+        /// What is wrong.
+        problem: Problem,
+        /// The line.
+        line: u64,
+        /// The position in the line.
+        position: u64,
+    },
+}
+
+/// What is wrong with a document that is not well-formed XML (.NET's wording where it has one).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Problem {
+    /// The XML reader's own complaint (bad syntax, mismatched end tag).
+    #[error(transparent)]
+    Syntax(quick_xml::Error),
+    /// A second element after the root's end.
+    #[error("There are multiple root elements")]
+    MultipleRoots,
+    /// Text outside the root element.
+    #[error("Data at the root level is invalid")]
+    DataOutsideRoot,
+    /// No element at all.
+    #[error("Root element is missing")]
+    RootMissing,
+    /// The file ends inside this element.
+    #[error("Unexpected end of file: <{0}> is not closed")]
+    Unclosed(String),
+    /// An attribute of this element is malformed (duplicated, unquoted...).
+    #[error("Invalid attribute in <{element}>: {source}")]
+    Attribute {
+        /// The element's local name.
+        element: String,
+        /// The reader's complaint.
+        source: quick_xml::events::attributes::AttrError,
+    },
+    /// An attribute value of this element does not unescape.
+    #[error("Invalid attribute value in <{element}>: {source}")]
+    AttributeValue {
+        /// The element's local name.
+        element: String,
+        /// The reader's complaint.
+        source: quick_xml::Error,
+    },
+}
 
 /// The most text kept from one element (a failure message or stack trace); the rest is dropped.
 pub(super) const MAX_TEXT: usize = 64 * 1024;
@@ -87,10 +145,10 @@ impl XmlFile {
     ///
     /// # Errors
     /// When the file cannot be opened or read, or is UTF-16 that does not decode.
-    pub fn open(path: &Path) -> Result<Self, String> {
-        let file = File::open(path).map_err(|error| error.to_string())?;
+    pub fn open(path: &Path) -> Result<Self, XmlError> {
+        let file = File::open(path)?;
         let mut file = BufReader::with_capacity(64 * 1024, file);
-        let head = file.fill_buf().map_err(|error| error.to_string())?;
+        let head = file.fill_buf()?;
         let utf16 = match head {
             [0xFF, 0xFE, ..] => Some(false),
             [0xFE, 0xFF, ..] => Some(true),
@@ -100,7 +158,7 @@ impl XmlFile {
             None => (Box::new(file), Source::File(path.to_path_buf())),
             Some(big_endian) => {
                 let mut bytes = Vec::new();
-                file.read_to_end(&mut bytes).map_err(|error| error.to_string())?;
+                file.read_to_end(&mut bytes)?;
                 let text = decode_utf16(bytes.get(2..).unwrap_or_default(), big_endian)?;
                 let bytes = text.into_bytes();
                 (Box::new(Cursor::new(bytes.clone())), Source::Memory(bytes))
@@ -121,13 +179,13 @@ impl XmlFile {
     /// # Errors
     /// When the XML is malformed: bad syntax, mismatched or missing end tags, text or a second
     /// element outside the root, no root at all.
-    pub fn next(&mut self) -> Result<Option<Node>, String> {
+    pub fn next(&mut self) -> Result<Option<Node>, XmlError> {
         loop {
             match self.step()? {
                 Step::Start(element) => {
                     if self.open.is_empty() {
                         if self.root_seen {
-                            return Err(self.located("There are multiple root elements", true));
+                            return Err(self.located(Problem::MultipleRoots, true));
                         }
                         self.root_seen = true;
                     }
@@ -138,13 +196,13 @@ impl XmlFile {
                     self.open.pop();
                     return Ok(Some(Node::End));
                 }
-                Step::TextOutsideRoot => return Err(self.located("Data at the root level is invalid", true)),
+                Step::TextOutsideRoot => return Err(self.located(Problem::DataOutsideRoot, true)),
                 Step::Eof => {
                     if !self.open.is_empty() {
                         return Err(self.unclosed());
                     }
                     if !self.root_seen {
-                        return Err(self.located("Root element is missing", false));
+                        return Err(self.located(Problem::RootMissing, false));
                     }
                     return Ok(None);
                 }
@@ -157,10 +215,10 @@ impl XmlFile {
     ///
     /// # Errors
     /// As [`XmlFile::next`].
-    pub fn root(&mut self) -> Result<Element, String> {
+    pub fn root(&mut self) -> Result<Element, XmlError> {
         match self.next()? {
             Some(Node::Start(element)) => Ok(element),
-            _ => Err(self.located("Root element is missing", false)),
+            _ => Err(self.located(Problem::RootMissing, false)),
         }
     }
 
@@ -170,7 +228,7 @@ impl XmlFile {
     ///
     /// # Errors
     /// As [`XmlFile::next`].
-    pub fn child(&mut self, depth: usize) -> Result<Option<Element>, String> {
+    pub fn child(&mut self, depth: usize) -> Result<Option<Element>, XmlError> {
         loop {
             if self.depth() < depth {
                 return Ok(None);
@@ -191,7 +249,7 @@ impl XmlFile {
     ///
     /// # Errors
     /// As [`XmlFile::next`].
-    pub fn skip(&mut self) -> Result<(), String> {
+    pub fn skip(&mut self) -> Result<(), XmlError> {
         let target = self.depth().saturating_sub(1);
         while self.depth() > target {
             if self.next()?.is_none() {
@@ -207,16 +265,13 @@ impl XmlFile {
     ///
     /// # Errors
     /// As [`XmlFile::next`].
-    pub fn read_text(&mut self) -> Result<String, String> {
+    pub fn read_text(&mut self) -> Result<String, XmlError> {
         let target = self.depth().saturating_sub(1);
         let mut text = String::new();
         while self.depth() > target {
             self.buffer.clear();
             let piece = match self.reader.read_event_into(&mut self.buffer) {
-                Err(error) => {
-                    let message = error.to_string();
-                    return Err(self.at(&message, self.reader.error_position()));
-                }
+                Err(error) => return Err(self.at(Problem::Syntax(error), self.reader.error_position())),
                 Ok(Event::Start(start)) => {
                     self.open.push(start.local_name().as_ref().to_owned());
                     None
@@ -244,39 +299,39 @@ impl XmlFile {
         Ok(text)
     }
 
-    fn step(&mut self) -> Result<Step, String> {
+    fn step(&mut self) -> Result<Step, XmlError> {
         self.buffer.clear();
         let outside_root = self.open.is_empty();
         self.event_start = self.reader.buffer_position();
         let step = match self.reader.read_event_into(&mut self.buffer) {
-            Err(error) => Err((error.to_string(), true)),
-            Ok(Event::Start(start)) => element(&start).map(Step::Start).map_err(|message| (message, false)),
+            Err(error) => Err((Problem::Syntax(error), true)),
+            Ok(Event::Start(start)) => element(&start).map(Step::Start).map_err(|problem| (problem, false)),
             Ok(Event::End(_)) => Ok(Step::End),
             Ok(Event::Text(text)) if outside_root && !text.trim().is_empty() => Ok(Step::TextOutsideRoot),
             Ok(Event::CData(_) | Event::GeneralRef(_)) if outside_root => Ok(Step::TextOutsideRoot),
             Ok(Event::Eof) => Ok(Step::Eof),
             Ok(_) => Ok(Step::Other),
         };
-        step.map_err(|(message, from_reader)| {
+        step.map_err(|(problem, from_reader)| {
             let offset = if from_reader { self.reader.error_position() } else { self.event_start };
-            self.at(&message, offset)
+            self.at(problem, offset)
         })
     }
 
-    fn unclosed(&self) -> String {
-        let name = self.open.last().map(String::as_str).unwrap_or_default();
-        self.located(&format!("Unexpected end of file: <{name}> is not closed"), false)
+    fn unclosed(&self) -> XmlError {
+        let name = self.open.last().cloned().unwrap_or_default();
+        self.located(Problem::Unclosed(name), false)
     }
 
-    /// `message` with the line and position where the last event started (`start`) or where the
+    /// `problem` with the line and position where the last event started (`start`) or where the
     /// reader stopped.
-    fn located(&self, message: &str, start: bool) -> String {
-        self.at(message, if start { self.event_start } else { self.reader.buffer_position() })
+    fn located(&self, problem: Problem, start: bool) -> XmlError {
+        self.at(problem, if start { self.event_start } else { self.reader.buffer_position() })
     }
 
-    fn at(&self, message: &str, offset: u64) -> String {
+    fn at(&self, problem: Problem, offset: u64) -> XmlError {
         let (line, position) = self.position(offset);
-        format!("{}. Line {line}, position {position}", message.trim_end_matches('.'))
+        XmlError::Malformed { problem, line, position }
     }
 
     /// Line and position (both from 1, position in characters) of a byte offset.
@@ -312,14 +367,14 @@ impl XmlFile {
     }
 }
 
-fn element(start: &quick_xml::events::BytesStart<'_>) -> Result<Element, String> {
+fn element(start: &quick_xml::events::BytesStart<'_>) -> Result<Element, Problem> {
     let name = start.local_name().as_ref().to_owned();
     let mut attributes = Vec::new();
     for attribute in start.attributes() {
-        let attribute = attribute.map_err(|error| format!("Invalid attribute in <{name}>: {error}"))?;
+        let attribute = attribute.map_err(|source| Problem::Attribute { element: name.clone(), source })?;
         let value = attribute
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-            .map_err(|error| format!("Invalid attribute value in <{name}>: {error}"))?;
+            .map_err(|source| Problem::AttributeValue { element: name.clone(), source })?;
         attributes.push((attribute.key.local_name().as_ref().to_owned(), value.into_owned()));
     }
     Ok(Element { name, attributes })
@@ -339,7 +394,7 @@ pub(super) fn push_capped(text: &mut String, piece: &str) {
     }
 }
 
-fn decode_utf16(bytes: &[u8], big_endian: bool) -> Result<String, String> {
+fn decode_utf16(bytes: &[u8], big_endian: bool) -> Result<String, XmlError> {
     let units: Vec<u16> =
         bytes
             .chunks_exact(2)
@@ -347,7 +402,7 @@ fn decode_utf16(bytes: &[u8], big_endian: bool) -> Result<String, String> {
                 if big_endian { u16::from_be_bytes([pair[0], pair[1]]) } else { u16::from_le_bytes([pair[0], pair[1]]) }
             })
             .collect();
-    String::from_utf16(&units).map_err(|_| "The file is not valid UTF-16".to_owned())
+    String::from_utf16(&units).map_err(XmlError::Utf16)
 }
 
 #[cfg(test)]
@@ -362,7 +417,7 @@ mod tests {
         (directory, file)
     }
 
-    fn walk(text: &[u8]) -> Result<Vec<String>, String> {
+    fn walk(text: &[u8]) -> Result<Vec<String>, XmlError> {
         let (_directory, mut xml) = open(text);
         let mut seen = Vec::new();
         while let Some(node) = xml.next()? {
@@ -422,7 +477,7 @@ mod tests {
             b"<a>\n<b c=\"1></b></a>",
         ]
         .iter()
-        .map(|text| walk(text).expect_err("malformed"))
+        .map(|text| walk(text).expect_err("malformed").to_string())
         .collect();
         insta::assert_snapshot!(errors.join("\n"), @r#"
         ill-formed document: expected `</b>`, but `</a>` was found. Line 3, position 1

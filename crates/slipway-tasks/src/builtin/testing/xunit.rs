@@ -10,10 +10,10 @@
 use slipway_events::{TestCase, TestOutcome};
 
 use super::results::{Parsed, case, clean, seconds, short_name};
-use super::xml::{Element, Node, XmlFile};
+use super::xml::{Element, Node, XmlError, XmlFile};
 
 /// Reads an xUnit file whose root element is `root` (already read).
-pub(super) fn parse(xml: &mut XmlFile, root: &Element) -> Result<Parsed, String> {
+pub(super) fn parse(xml: &mut XmlFile, root: &Element) -> Result<Parsed, XmlError> {
     if !root.is("assemblies") && !root.is("assembly") {
         return Ok(Parsed::default());
     }
@@ -45,7 +45,7 @@ pub(super) fn parse(xml: &mut XmlFile, root: &Element) -> Result<Parsed, String>
 }
 
 /// Reads a `test` (its start tag just read) to its end; `None` when it has no name.
-fn test(xml: &mut XmlFile, element: &Element) -> Result<Option<TestCase>, String> {
+fn test(xml: &mut XmlFile, element: &Element) -> Result<Option<TestCase>, XmlError> {
     let mut outcome = match element.text("result").unwrap_or_default().to_ascii_lowercase().as_str() {
         "pass" => TestOutcome::Passed,
         "fail" => TestOutcome::Failed,
@@ -84,7 +84,7 @@ mod tests {
     use super::super::results::{Format, read};
     use super::*;
 
-    fn parse_text(text: &str) -> Result<Parsed, String> {
+    fn parse_text(text: &str) -> Result<Parsed, XmlError> {
         let directory = tempfile::tempdir().expect("temporary directory");
         let path = directory.path().join("xunit.xml");
         std::fs::write(&path, text).expect("write");

@@ -15,9 +15,9 @@
 use std::path::{Path, PathBuf};
 
 use super::cache::{self, Installed};
-use super::prepend;
 use super::probe::{self, Machine};
 use super::version::Version;
+use super::{ToolError, prepend};
 use crate::{InputSpec, Inputs, Outcome, SetVariable, TaskHost};
 
 /// Where the task installs by default.
@@ -61,7 +61,7 @@ fn use_dotnet(inputs: &Inputs, host: &mut dyn TaskHost, machine: &Machine) -> Ou
         let root = inputs.path("workingDirectory", &base).unwrap_or(base);
         match global_json_versions(&root) {
             Ok(versions) => Some(Wanted::Exact(versions)),
-            Err(message) => return Outcome::failed(message),
+            Err(error) => return Outcome::failed(error.to_string()),
         }
     } else {
         inputs.get("version").map(|spec| Wanted::Spec(spec.to_owned()))
@@ -74,7 +74,7 @@ fn use_dotnet(inputs: &Inputs, host: &mut dyn TaskHost, machine: &Machine) -> Ou
         let (root, versions) =
             match select(&wanted, sdk, inputs.boolean("includePreviewVersions"), installation.as_deref(), machine) {
                 Ok(found) => found,
-                Err(message) => return Outcome::failed(message),
+                Err(error) => return Outcome::failed(error.to_string()),
             };
         let kind = if sdk { ".NET SDK" } else { ".NET runtime" };
         host.log(&format!("Found {kind} {} in {}", versions.join(", "), root.display()));
@@ -102,7 +102,7 @@ fn select(
     include_preview: bool,
     installation: Option<&Path>,
     machine: &Machine,
-) -> Result<(PathBuf, Vec<String>), String> {
+) -> Result<(PathBuf, Vec<String>), ToolError> {
     let roots = roots(installation, machine);
     let kind = if sdk { ".NET SDK" } else { ".NET runtime" };
     let (spec, found) = match wanted {
@@ -149,7 +149,7 @@ fn select(
             ),
             None => "Install it on this machine (for example with dotnet-install.sh into ~/.dotnet).".to_owned(),
         };
-        cache::not_found(kind, &spec, machine.arch, &all, &hint)
+        ToolError::NotInstalled(cache::not_found(kind, &spec, machine.arch, &all, &hint))
     })
 }
 
@@ -199,7 +199,7 @@ fn matches_spec(spec: &str, version: &Version, include_preview: bool) -> bool {
 }
 
 /// The task's check of `version` (`VersionParts.ValidateVersionSpec`).
-fn validate_spec(spec: &str) -> Result<(), String> {
+fn validate_spec(spec: &str) -> Result<(), ToolError> {
     let parts: Vec<&str> = spec.split('.').collect();
     let leading_number = |part: &str| part.chars().next().is_some_and(|c| c.is_ascii_digit());
     let wrong = parts.len() < 2
@@ -212,23 +212,17 @@ fn validate_spec(spec: &str) -> Result<(), String> {
         || (parts[1] != "x"
             && (!leading_number(parts[1]) || (parts.len() > 2 && parts[2] != "x" && Version::parse(spec).is_none())));
     if wrong {
-        return Err(format!(
-            "Version {spec} is not allowed. Allowed version types are: majorVersion.x, \
-             majorVersion.minorVersion.x, majorVersion.minorVersion.patchVersion. More details: The version number: \
-             {spec} doesn't have the correct format. Versions can be given in the following formats: 2.x   => \
-             Install latest in major version. 2.2.x => Install latest in major and minor version. 2.2.104 => \
-             Install exact version."
-        ));
+        return Err(ToolError::DotNetVersion(spec.to_owned()));
     }
     Ok(())
 }
 
 /// The SDK versions of every `global.json` at or below `root`, without duplicates.
-fn global_json_versions(root: &Path) -> Result<Vec<String>, String> {
+fn global_json_versions(root: &Path) -> Result<Vec<String>, ToolError> {
     let files = crate::glob::find_match(root, &["**/global.json".to_owned()]);
     let files: Vec<PathBuf> = files.into_iter().filter(|file| file.is_file()).collect();
     if files.is_empty() {
-        return Err(format!("Failed to find global.json at and inside path: {}", root.display()));
+        return Err(ToolError::NoGlobalJson(root.to_path_buf()));
     }
     let mut versions: Vec<String> = Vec::new();
     for file in files {
@@ -236,13 +230,10 @@ fn global_json_versions(root: &Path) -> Result<Vec<String>, String> {
         if text.trim().is_empty() {
             continue;
         }
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
-            format!(
-                "The global.json at path: '{}' has the wrong format. For information about global.json, visit \
-                 here: https://docs.microsoft.com/en-us/dotnet/core/tools/global-json. Error while trying to read: {error}",
-                file.display()
-            )
-        })?;
+        let json: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(json) => json,
+            Err(source) => return Err(ToolError::GlobalJson { file, source }),
+        };
         if let Some(version) = json.pointer("/sdk/version").and_then(serde_json::Value::as_str) {
             validate_spec(version)?;
             if !versions.iter().any(|known| known == version) {
@@ -287,7 +278,7 @@ mod tests {
         assert!(matches_spec("8.0.100", &version("8.0.100"), false));
         assert!(!matches_spec("8.0.100", &version("8.0.101"), false));
         for good in ["8.x", "8.0.x", "8.0.100", "3.0.100-preview3-010431"] {
-            assert_eq!(validate_spec(good), Ok(()), "{good}");
+            assert!(validate_spec(good).is_ok(), "{good}");
         }
         for bad in ["8", "8.0", "8.x.x", "8.0.1xx", "8.0.", "x.0.1", "8.0.100.1"] {
             assert!(validate_spec(bad).is_err(), "{bad}");

@@ -16,9 +16,9 @@
 use std::path::{Path, PathBuf};
 
 use super::cache::{self, Installed};
-use super::prepend;
 use super::probe::{self, Machine};
 use super::version::{Range, Version};
+use super::{ToolError, prepend};
 use crate::{InputKind, InputSpec, Inputs, Outcome, SetVariable, TaskHost};
 
 /// Archive endings the task accepts, in the order it tries them.
@@ -62,11 +62,11 @@ fn use_java(inputs: &Inputs, host: &mut dyn TaskHost, machine: &Machine) -> Outc
     let jdk = match inputs.text("jdkSourceOption") {
         "PreInstalled" => match preinstalled(&spec, &arch, &extended_java_home, host, machine) {
             Ok(jdk) => jdk,
-            Err(message) => return Outcome::failed(message),
+            Err(error) => return Outcome::failed(error.to_string()),
         },
         "LocalDirectory" => match from_archive(inputs, &extended_java_home, host) {
             Ok(jdk) => jdk,
-            Err(message) => return Outcome::failed(message),
+            Err(error) => return Outcome::failed(error.to_string()),
         },
         _ => {
             return Outcome::failed(
@@ -92,7 +92,7 @@ fn preinstalled(
     extended_java_home: &str,
     host: &mut dyn TaskHost,
     machine: &Machine,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, ToolError> {
     let named = host
         .variable(extended_java_home)
         .or_else(|| std::env::var(extended_java_home).ok())
@@ -103,7 +103,7 @@ fn preinstalled(
     }
     let wanted = spec.strip_prefix("1.").filter(|rest| !rest.is_empty()).unwrap_or(spec);
     let Some(range) = Range::parse(wanted) else {
-        return Err(format!("Java version '{spec}' is not a version (for example 8, 11, 17, 21)."));
+        return Err(ToolError::NotAJavaVersion(spec.to_owned()));
     };
     let tools = cache::tools_directory(host);
     let in_cache = cached_jdks(tools.as_deref(), Some(arch));
@@ -128,7 +128,7 @@ fn preinstalled(
          an empty file {arch}.complete beside it.",
         tools.as_deref().map_or_else(|| "$(Agent.ToolsDirectory)".to_owned(), |tools| tools.display().to_string()),
     );
-    Err(cache::not_found("Java", spec, arch, &found, &hint))
+    Err(ToolError::NotInstalled(cache::not_found("Java", spec, arch, &found, &hint)))
 }
 
 /// JDKs in the tool cache: `Java/<version>/<arch>` and the hosted images' `Java_*` tools.
@@ -228,16 +228,15 @@ fn java_version(text: &str) -> Option<Version> {
 }
 
 /// The JDK for `LocalDirectory`: the archive extracted as the task extracts it.
-fn from_archive(inputs: &Inputs, extended_java_home: &str, host: &mut dyn TaskHost) -> Result<PathBuf, String> {
+fn from_archive(inputs: &Inputs, extended_java_home: &str, host: &mut dyn TaskHost) -> Result<PathBuf, ToolError> {
     let base = host.working_directory();
-    let jdk_file = inputs.path("jdkFile", &base).ok_or("Input required: jdkFile")?;
-    let destination = inputs.path("jdkDestinationDirectory", &base).ok_or("Input required: jdkDestinationDirectory")?;
+    let jdk_file = inputs.path("jdkFile", &base).ok_or(ToolError::InputRequired("jdkFile"))?;
+    let destination =
+        inputs.path("jdkDestinationDirectory", &base).ok_or(ToolError::InputRequired("jdkDestinationDirectory"))?;
     let clean = inputs.boolean("cleanDestinationDirectory");
     let file_name = jdk_file.file_name().and_then(|name| name.to_str()).unwrap_or_default().to_owned();
-    let ending = SUPPORTED_ENDINGS
-        .iter()
-        .find(|ending| file_name.ends_with(*ending))
-        .ok_or("Specified JDK source file does not have a supported file extension.")?;
+    let ending =
+        SUPPORTED_ENDINGS.iter().find(|ending| file_name.ends_with(*ending)).ok_or(ToolError::UnsupportedArchive)?;
     if clean && destination.is_dir() {
         host.log(&format!("Cleaning destination folder before extraction: {}", destination.display()));
         for entry in probe::children(&destination) {
@@ -259,44 +258,42 @@ fn from_archive(inputs: &Inputs, extended_java_home: &str, host: &mut dyn TaskHo
     } else {
         host.log(&format!("Extracting archive to: {}", unpack_dir.display()));
         if !jdk_file.is_file() {
-            return Err(format!("Extraction failed for file: {} because it does not exist.", jdk_file.display()));
+            return Err(ToolError::ArchiveMissing(jdk_file));
         }
-        std::fs::create_dir_all(&unpack_dir)
-            .map_err(|error| format!("Could not create {}: {error}", unpack_dir.display()))?;
+        if let Err(source) = std::fs::create_dir_all(&unpack_dir) {
+            return Err(ToolError::CreateDirectory { directory: unpack_dir, source });
+        }
         extract(&jdk_file, ending, &unpack_dir)?;
     }
     java_home_in(&unpack_dir)
 }
 
 /// Extracts a `.tar`, `.tar.gz` or `.zip` archive into `target`.
-fn extract(file: &Path, ending: &str, target: &Path) -> Result<(), String> {
-    let failed = |error: &dyn std::fmt::Display| format!("Extraction failed for file: {}: {error}", file.display());
-    let open = || std::fs::File::open(file).map_err(|error| failed(&error));
+fn extract(file: &Path, ending: &str, target: &Path) -> Result<(), ToolError> {
+    let failed =
+        |source: Box<dyn std::error::Error + Send + Sync>| ToolError::Extraction { file: file.to_path_buf(), source };
+    let open = || std::fs::File::open(file).map_err(|error| failed(error.into()));
     match ending {
-        ".tar" => tar::Archive::new(open()?).unpack(target).map_err(|error| failed(&error)),
-        ".tar.gz" => {
-            tar::Archive::new(flate2::read::GzDecoder::new(open()?)).unpack(target).map_err(|error| failed(&error))
-        }
+        ".tar" => tar::Archive::new(open()?).unpack(target).map_err(|error| failed(error.into())),
+        ".tar.gz" => tar::Archive::new(flate2::read::GzDecoder::new(open()?))
+            .unpack(target)
+            .map_err(|error| failed(error.into())),
         ".zip" => zip::ZipArchive::new(open()?)
             .and_then(|mut archive| archive.extract(target))
-            .map_err(|error| failed(&error)),
-        other => Err(format!(
-            "Slipway cannot extract {other} JDK archives ({}); use a .tar.gz, .tar or .zip archive.",
-            file.display()
-        )),
+            .map_err(|error| failed(error.into())),
+        other => Err(ToolError::CannotExtract { ending: other.to_owned(), file: file.to_path_buf() }),
     }
 }
 
 /// Where `bin` is in extracted files: the directory itself, or its only subdirectory.
-fn java_home_in(dir: &Path) -> Result<PathBuf, String> {
-    const WRONG: &str = "JDK file is not valid. Verify if JDK file contains only one root folder with 'bin' inside.";
+fn java_home_in(dir: &Path) -> Result<PathBuf, ToolError> {
     let entries = probe::children(dir);
     if entries.iter().any(|entry| entry.file_name().is_some_and(|name| name == "bin")) {
         return Ok(dir.to_path_buf());
     }
     match entries.as_slice() {
         [only] if only.join("bin").exists() => Ok(only.clone()),
-        _ => Err(WRONG.to_owned()),
+        _ => Err(ToolError::InvalidJdk),
     }
 }
 

@@ -13,9 +13,9 @@
 use std::path::{Path, PathBuf};
 
 use super::cache::{self, Installed};
-use super::prepend;
 use super::probe::{self, Machine};
 use super::version::{Range, Version};
+use super::{ToolError, prepend};
 use crate::{InputSpec, Inputs, Outcome, SetVariable, TaskHost};
 
 /// The inputs of `UsePythonVersion@0`.
@@ -92,7 +92,7 @@ fn use_python(inputs: &Inputs, host: &mut dyn TaskHost, machine: &Machine) -> Ou
         }
         Layout::System { executable } => match link_interpreter(host, &executable, &installed.version) {
             Ok(dir) => prepend(host, &dir),
-            Err(error) => return Outcome::failed(error),
+            Err(error) => return Outcome::failed(error.to_string()),
         },
     }
     Outcome::Succeeded
@@ -205,13 +205,13 @@ fn interpreter_version(executable: &Path) -> Option<Version> {
 
 /// Links `python`, `python3`, `python3.X` (and `pip3.X`'s names when it exists beside the
 /// interpreter) to `executable` in a directory of their own, and returns that directory.
-fn link_interpreter(host: &dyn TaskHost, executable: &Path, version: &Version) -> Result<PathBuf, String> {
+fn link_interpreter(host: &dyn TaskHost, executable: &Path, version: &Version) -> Result<PathBuf, ToolError> {
     let base = host
         .variable("Agent.TempDirectory")
         .filter(|value| !value.is_empty())
         .map_or_else(std::env::temp_dir, PathBuf::from);
     let dir = base.join("_slipway_tools").join(format!("python-{version}")).join("bin");
-    let failed = |error: std::io::Error| format!("Could not prepare {}: {error}", dir.display());
+    let failed = |source: std::io::Error| ToolError::PrepareLinks { directory: dir.clone(), source };
     std::fs::create_dir_all(&dir).map_err(failed)?;
     let minor = format!("{}.{}", version.major, version.minor);
     let mut links: Vec<(String, PathBuf)> = ["python".to_owned(), format!("python{}", version.major)]
