@@ -1,5 +1,5 @@
 //! `slipway verify ARTIFACT --keys FILE [--provenance FILE] [--builder ID] [--repository URI]
-//! [--commit SHA] [--format text|json]`: an artifact's signed provenance checked offline, with
+//! [--commit SHA] [--format text|json|sarif]`: an artifact's signed provenance checked offline, with
 //! `slipway-security`'s provenance library: the DSSE signature with a key of the server's key
 //! set (its `/.well-known/slipway/provenance-keys.json` document, or one PEM public key), the
 //! artifact's SHA-256 digests against the statement's subjects (a file must be one of them; a
@@ -58,6 +58,8 @@ enum Format {
     Text,
     /// The verification as JSON, with the statement when the signature verified.
     Json,
+    /// A SARIF 2.1.0 log: a result for each failed check.
+    Sarif,
 }
 
 /// The names tried beside the artifact, in order.
@@ -118,6 +120,14 @@ fn run(args: &VerifyArgs) -> Result<Verification, String> {
                 "statement": verification.statement,
             });
             out!("{}\n", serde_json::to_string_pretty(&document).unwrap_or_default());
+        }
+        Format::Sarif => {
+            let log = provenance::sarif(
+                &verification,
+                &args.artifact.display().to_string(),
+                &provenance_path.display().to_string(),
+            );
+            out!("{}\n", serde_json::to_string_pretty(&log).unwrap_or_default());
         }
         Format::Text => out!("{}", text(&args.artifact, &provenance_path, &verification)),
     }

@@ -114,6 +114,10 @@ fn signed_provenance_verified_offline_and_what_fails() {
     std::fs::remove_file(directory.join("drop/README.md")).unwrap_or_else(|error| panic!("{error}"));
     run("a modified file", &["dist/app.tar.gz", "--keys", "keys.json"]);
     run("a modified directory", &["drop", "--keys", "keys.json"]);
+    run(
+        "a modified file and a wrong commit, as SARIF",
+        &["dist/app.tar.gz", "--keys", "keys.json", "--commit", "fedcba9", "--format", "sarif"],
+    );
     insta::assert_snapshot!(transcripts.join("\n"));
     let _ = std::fs::remove_dir_all(&directory);
 }
