@@ -269,3 +269,58 @@ async fn imports_larger_than_the_limit_are_refused_at_once() -> TestResult {
     server.stop().await;
     Ok(())
 }
+
+/// The in-process agents read the server's OSV database in place, read-only (issue 13): a
+/// confined job's step can read it, but cannot add, change or remove a file in it, nor in the
+/// version it links to; the database is unchanged after the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_jobs_read_the_osv_database_and_cannot_change_it() -> TestResult {
+    if !crate::support::landlock_available("in_process_jobs_read_the_osv_database_and_cannot_change_it") {
+        return Ok(());
+    }
+    let directory = tempfile::tempdir()?;
+    let data_dir = directory.path().join("data");
+    let server = TestServer::start(&data_dir, 1).await?;
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    let app = server.app();
+    let imported = import(&app, &admin, "?name=export.zip", zip_of(&[("RUSTSEC-2099-0001.json", ITOA)])?).await?;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.body);
+    let manifest = std::fs::read(data_dir.join("osv/slipway-osv.json"))?;
+    let version = std::fs::canonicalize(data_dir.join("osv"))?;
+
+    let pipeline = format!(
+        "trigger: none\njobs:\n- job: pry\n  steps:\n  - script: |\n      \
+         echo \"database: $SLIPWAY_OSV_DB\"\n      \
+         cat \"$SLIPWAY_OSV_DB/slipway-osv.json\" >/dev/null && echo 'READ the manifest'\n      \
+         for target in \"$SLIPWAY_OSV_DB/planted\" \"{version}/planted\"; do\n        \
+           if echo x > \"$target\" 2>errors; then echo \"WROTE $target\"; else echo \"refused write: $(cat errors)\"; fi\n      \
+         done\n      \
+         if echo '{{}}' > \"$SLIPWAY_OSV_DB/slipway-osv.json\" 2>errors; then echo 'CHANGED'; else echo \"refused change: $(cat errors)\"; fi\n      \
+         if rm -f \"$SLIPWAY_OSV_DB/slipway-osv.json\" 2>errors; then echo 'REMOVED'; else echo \"refused removal: $(cat errors)\"; fi\n",
+        version = version.display()
+    );
+    let repository = directory.path().join("repository");
+    make_repository(&repository, &[("azure-pipelines.yml", &pipeline)])?;
+    let created = send(
+        &app,
+        Method::POST,
+        "/api/v1/pipelines",
+        Some(&admin),
+        Some(json!({ "name": "pry", "repository": repository.display().to_string() })),
+    )
+    .await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let started = send(&app, Method::POST, "/api/v1/pipelines/pry/runs", Some(&admin), Some(json!({}))).await?;
+    let id = started.body["id"].as_i64().ok_or_else(|| format!("no run: {}", started.body))?;
+    let run = wait_for_run(&app, &admin, id).await?;
+    let log = log_of(&app, &admin, &run).await?;
+    assert!(log.contains("READ the manifest"), "the step could not read the database: {log}");
+    assert_eq!(log.matches("refused write:").count(), 2, "{log}");
+    assert!(log.contains("refused change:") && log.contains("refused removal:"), "{log}");
+    assert_eq!(log.matches("Permission denied").count(), 4, "two writes, the change and the removal: {log}");
+    assert!(!log.contains("WROTE") && !log.contains("CHANGED") && !log.contains("REMOVED"), "{log}");
+    assert_eq!(std::fs::read(data_dir.join("osv/slipway-osv.json"))?, manifest, "the database changed");
+    assert!(!version.join("planted").exists());
+    server.stop().await;
+    Ok(())
+}
