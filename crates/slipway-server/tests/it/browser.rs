@@ -184,12 +184,8 @@ impl Browser {
 /// installed and the browser is not required.
 async fn start_browser(profile: &Path) -> TestResult<Option<(Chromedriver, Browser)>> {
     let (Some(chromium), Some(chromedriver)) = (find_program("chromium"), find_program("chromedriver")) else {
-        if std::env::var("SLIPWAY_REQUIRE_BROWSER").is_ok_and(|value| value == "1") {
-            return Err("SLIPWAY_REQUIRE_BROWSER=1 but chromium or chromedriver is not installed \
-                        (apt-get install chromium chromium-driver)"
-                .into());
-        }
-        eprintln!("note: chromium or chromedriver is not installed; the browser test is skipped");
+        let missing = "chromium or chromedriver is not installed (apt-get install chromium chromium-driver)";
+        let _skipped = slipway_testing::needed_or_skip("the browser test", "BROWSER", Err(missing.to_owned()));
         return Ok(None);
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -522,5 +518,119 @@ async fn feedback_scenario(browser: &Browser, base: &str, server: &TestServer) -
     let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slipway-ui").join("team.png");
     browser.screenshot(&screenshot).await?;
     println!("screenshot of the team dashboard: {}", screenshot.display());
+    Ok(())
+}
+
+/// Single sign-on in the browser: a person asks for the users page, is sent to the sign-in form,
+/// clicks "Sign in with SSO", signs in and consents on the provider's own pages (a real
+/// `oidc-provider`; see `slipway_testing::oidc`), and comes back signed in as an admin (the
+/// provider's `groups` claim says `ops`) on the page they asked for. There they disable a user
+/// with its button, see it marked disabled, and enable it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_with_sso_and_disables_a_user() -> TestResult {
+    let directory = tempfile::tempdir()?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let redirect = format!("{base}/auth/oidc/callback");
+    let test = "a_person_signs_in_with_sso_and_disables_a_user";
+    let groups = json!({ "ada": ["staff", "ops"] });
+    let provider =
+        tokio::task::spawn_blocking(move || slipway_testing::oidc::oidc_provider_or_skip(test, &redirect, &groups))
+            .await??;
+    let Some(provider) = provider else { return Ok(()) };
+    let Some((driver, browser)) = start_browser(&directory.path().join("profile")).await? else { return Ok(()) };
+
+    let server = TestServer::start(&directory.path().join("data"), 0).await?;
+    let roles = slipway_service::oidc::RoleMapping {
+        claim: "groups".into(),
+        admin: slipway_service::oidc::split_values("ops"),
+        ..slipway_service::oidc::RoleMapping::default()
+    };
+    let config = slipway_service::oidc::OidcConfig::new(
+        &provider.issuer,
+        slipway_testing::oidc::CLIENT_ID,
+        slipway_testing::oidc::CLIENT_SECRET,
+        "client-secret",
+        roles,
+    )?;
+    server.state.set_sso(slipway_server::connect_oidc(config, &format!("{base}/")).await?);
+    let serving = tokio::spawn(axum::serve(listener, slipway_server::router(server.state.clone())).into_future());
+    let outcome = sso_scenario(&browser, &base, &server, &provider.issuer).await;
+    browser.quit().await;
+    drop(driver);
+    server.state.begin_shutdown();
+    serving.abort();
+    server.stop().await;
+    outcome
+}
+
+async fn sso_scenario(browser: &Browser, base: &str, server: &TestServer, issuer: &str) -> TestResult {
+    let long = Duration::from_secs(60);
+    let admin = server.admin_token.clone().ok_or("no admin token")?;
+    create_user(&server.app(), &admin, "carol", "contributor").await?;
+
+    // Signed out, the users page sends the browser to the sign-in form, which offers SSO.
+    browser.goto(&format!("{base}/admin/users")).await?;
+    browser.wait_for("the sign-in form", "return document.getElementById('sso-sign-in') !== null", long).await?;
+    assert_eq!(browser.text("#sso-sign-in").await?, "Sign in with SSO");
+    browser.click("#sso-sign-in").await?;
+
+    // The provider's own login page, then its consent page.
+    let on_provider = format!("return location.href.startsWith('{issuer}/interaction/')");
+    browser
+        .wait_for(
+            "the provider's login page",
+            &format!("{on_provider} && document.querySelector('input[name=login]') !== null"),
+            long,
+        )
+        .await?;
+    browser.type_into("input[name=login]", "ada").await?;
+    browser.type_into("input[name=password]", "any password").await?;
+    browser.click("button[type=submit]").await?;
+    browser
+        .wait_for(
+            "the provider's consent page",
+            &format!("{on_provider} && document.querySelector('input[name=prompt][value=consent]') !== null"),
+            long,
+        )
+        .await?;
+    browser.click("button[type=submit]").await?;
+
+    // Back on Slipway, signed in as the admin the provider's groups make her, on the page she asked for.
+    browser
+        .wait_for("the users page", &format!("return location.href === '{base}/admin/users'"), long)
+        .await?;
+    assert_eq!(browser.text("span.who").await?, "ada · admin");
+    let user = server.state.store().external_user(issuer, "ada").await?.ok_or("no user for ada")?;
+    assert_eq!(user.role, slipway_store::UserRole::Admin);
+
+    // She disables carol with the button on carol's row, sees it, and enables her again.
+    browser.click("button[aria-label='Disable carol']").await?;
+    browser
+        .wait_for(
+            "carol disabled",
+            "return document.querySelector(\"button[aria-label='Enable carol']\") !== null",
+            long,
+        )
+        .await?;
+    let carol = server.state.store().user_by_name("carol").await?.ok_or("no carol")?;
+    assert!(carol.disabled_at.is_some(), "carol is not disabled in the store");
+    let row = browser.script(
+        "return [...document.querySelectorAll('tr')].find(row => row.textContent.includes('carol')).textContent",
+    );
+    assert!(row.await?.as_str().is_some_and(|text| text.contains("disabled")), "carol's row does not say disabled");
+    browser.click("button[aria-label='Enable carol']").await?;
+    browser
+        .wait_for(
+            "carol enabled",
+            "return document.querySelector(\"button[aria-label='Disable carol']\") !== null",
+            long,
+        )
+        .await?;
+    let carol = server.state.store().user_by_name("carol").await?.ok_or("no carol")?;
+    assert!(carol.disabled_at.is_none(), "carol is still disabled in the store");
+    let screenshot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("slipway-ui").join("sso-users.png");
+    browser.screenshot(&screenshot).await?;
+    println!("screenshot of the users page after SSO: {}", screenshot.display());
     Ok(())
 }
