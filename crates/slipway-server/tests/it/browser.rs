@@ -5,6 +5,8 @@
 //! Then they set a secret variable on the pipeline's variables page, which lists it unshown.
 //! Last, a run's deployment stage waits for an approval: the approver signs in, finds it on "My
 //! approvals", opens the run page, approves it there with a comment, and the run completes.
+//! In a second session, a person signs in with single sign-on through a real OpenID Connect
+//! provider's pages and, an admin by the provider's groups, disables and enables a user.
 //!
 //! Without `chromium` and `chromedriver` the test is skipped with a note, unless
 //! `SLIPWAY_REQUIRE_BROWSER=1` (set by `.ci/run`), when it fails.
