@@ -21,16 +21,13 @@ use crate::scheduler::{Decision, LegId, ScheduleError, Scheduler, Selection};
 use crate::variables::{Variable, Variables};
 
 /// The key of a leg, as events, logs and the server's jobs name it: `stage.job`, or
-/// `stage.job.leg` for the legs of matrix and parallel jobs. Empty when the leg is not in the
-/// plan.
+/// `stage.job.leg` for the legs of matrix and parallel jobs (made by [`slipway_plan::job_key`]).
+/// Empty when the leg is not in the plan.
 #[must_use]
 pub fn job_key(plan: &Plan, leg: LegId) -> String {
     let Some(stage) = plan.stages.get(leg.stage) else { return String::new() };
     let Some(job) = stage.jobs.get(leg.job) else { return stage.name.clone() };
-    match job.legs.get(leg.leg).and_then(|leg| leg.name.as_ref()) {
-        Some(name) => format!("{}.{}.{name}", stage.name, job.name),
-        None => format!("{}.{}", stage.name, job.name),
-    }
+    slipway_plan::job_key(&stage.name, &job.name, job.legs.get(leg.leg).and_then(|leg| leg.name.as_deref()))
 }
 
 /// A leg to start now.

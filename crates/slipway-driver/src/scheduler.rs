@@ -965,11 +965,7 @@ pub(crate) mod tests {
     }
 
     fn name_of(plan: &Plan, leg: LegId) -> String {
-        let job = &plan.stages[leg.stage].jobs[leg.job];
-        match &job.legs[leg.leg].name {
-            Some(name) => format!("{}.{}.{name}", plan.stages[leg.stage].name, job.name),
-            None => format!("{}.{}", plan.stages[leg.stage].name, job.name),
-        }
+        crate::job_key(plan, leg)
     }
 
     type Fake<'a> = &'a dyn Fn(&str) -> (TaskResult, Vec<(String, String)>);

@@ -510,7 +510,7 @@ impl Orchestrator {
                         }
                     }
                     Step::JobFinished(end) => {
-                        let is_it = |key: &str| key == end.key || key.starts_with(&format!("{}.", end.key));
+                        let is_it = |key: &str| slipway_plan::is_key_of_job(key, &end.key);
                         let known =
                             jobs.keys().any(|key| is_it(key)) || new_legs.iter().any(|new| is_it(&new.job.key()));
                         if known {

@@ -160,11 +160,9 @@ pub async fn finish_reset_jobs(
     result: TaskResult,
     message: Option<&str>,
 ) -> Result<Vec<JobId>, StoreError> {
-    let leg_prefix = format!("{prefix}.");
     let mut finished = Vec::new();
     for job in jobs.values_mut() {
-        let under = job.key == prefix || job.key.starts_with(&leg_prefix);
-        if under && job.status == JobStatus::Pending {
+        if slipway_plan::is_key_of_job(&job.key, prefix) && job.status == JobStatus::Pending {
             *job = store.finish_job_unleased(job.id, result, message).await?;
             finished.push(job.id);
         }

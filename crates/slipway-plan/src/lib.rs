@@ -21,6 +21,23 @@ pub use github::GithubExpression;
 /// The version of the plan's JSON shape. Bumped on every incompatible change.
 pub const PLAN_VERSION: u32 = 1;
 
+/// A job's key, the one name of a leg in events, the store, the API and the UI: `STAGE.JOB`, or
+/// `STAGE.JOB.LEG` for a leg of a matrix or parallel job. The only place the key is built.
+#[must_use]
+pub fn job_key(stage: &str, job: &str, leg: Option<&str>) -> String {
+    match leg {
+        Some(leg) => format!("{stage}.{job}.{leg}"),
+        None => format!("{stage}.{job}"),
+    }
+}
+
+/// Whether `key` (a [`job_key`]) is `job` (the key of a whole job, `STAGE.JOB`) or one of its
+/// legs (`STAGE.JOB.LEG`).
+#[must_use]
+pub fn is_key_of_job(key: &str, job: &str) -> bool {
+    key.strip_prefix(job).is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
 /// A whole pipeline run's worth of work.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -619,5 +636,21 @@ impl Plan {
     /// Every job with the name of its stage.
     pub fn jobs(&self) -> impl Iterator<Item = (&Stage, &Job)> {
         self.stages.iter().flat_map(|stage| stage.jobs.iter().map(move |job| (stage, job)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_key_of_job, job_key};
+
+    #[test]
+    fn a_job_key_names_the_stage_the_job_and_the_leg() {
+        assert_eq!(job_key("Build", "test", None), "Build.test");
+        assert_eq!(job_key("Build", "test", Some("linux")), "Build.test.linux");
+        assert!(is_key_of_job("Build.test", "Build.test"));
+        assert!(is_key_of_job("Build.test.linux", "Build.test"));
+        assert!(!is_key_of_job("Build.tests", "Build.test"));
+        assert!(!is_key_of_job("Builds.test", "Build.test"));
+        assert!(!is_key_of_job("Build", "Build.test"));
     }
 }

@@ -164,11 +164,11 @@ pub(crate) fn svg(plan: &GraphPlan, jobs: &[Job], run: RunId, finished: bool, se
         let mut column_heights = vec![0_i64; columns];
         let mut boxes = Vec::new();
         for (job, level) in stage.jobs.iter().zip(&job_levels) {
-            let prefix = format!("{}.{}", stage.name, job.name);
+            let key = slipway_plan::job_key(&stage.name, &job.name, None);
             let legs: Vec<usize> = jobs
                 .iter()
                 .enumerate()
-                .filter(|(_, stored)| stored.key == prefix || stored.key.starts_with(&format!("{prefix}.")))
+                .filter(|(_, stored)| slipway_plan::is_key_of_job(&stored.key, &key))
                 .map(|(index, _)| index)
                 .collect();
             let legs: Vec<Option<usize>> =

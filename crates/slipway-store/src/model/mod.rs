@@ -620,14 +620,7 @@ impl NewJob {
     /// The job's id as events name it: `STAGE.JOB` or `STAGE.JOB.LEG`.
     #[must_use]
     pub fn key(&self) -> String {
-        job_key(&self.stage, &self.job, self.leg.as_deref())
-    }
-}
-
-pub(crate) fn job_key(stage: &str, job: &str, leg: Option<&str>) -> String {
-    match leg {
-        Some(leg) => format!("{stage}.{job}.{leg}"),
-        None => format!("{stage}.{job}"),
+        slipway_plan::job_key(&self.stage, &self.job, self.leg.as_deref())
     }
 }
 
