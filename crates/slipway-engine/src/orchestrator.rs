@@ -775,3 +775,166 @@ fn never_started(plan: &Plan, end: &JobEnd, pools: &HashMap<String, PoolSettings
 pub fn run_directory(data_dir: &std::path::Path, run: RunId) -> PathBuf {
     data_dir.join("runs").join(run.get().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    //! A panic while one run is taken up or moved on (here put there by the delivery hooks, which
+    //! the orchestrator calls in both places) fails that run with a clear reason; the orchestrator
+    //! goes on serving every other run, those there before and those created after.
+
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use slipway_driver::LegId;
+    use slipway_events::TaskResult;
+    use slipway_plan::{Action, Dialect, Plan, Shell, Stage, Step};
+    use slipway_store::{
+        Job, JobStatus, NewRun, PipelineId, PipelineSettings, QueueStatus, RetentionPolicy, Run, RunId, RunStatus,
+        SecretKey, Store, StoreError, StoreOptions, TriggerKind,
+    };
+    use tokio::sync::Notify;
+
+    use super::{Engine, EngineConfig, LocalJobs};
+    use crate::agents::Hub;
+    use crate::hooks::{DeliveryHooks, Gate, GateRequest, HookFuture};
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    /// Where the hooks panic, for a plan whose only stage is named `Boom`.
+    #[derive(Debug, Clone, Copy)]
+    enum PanicIn {
+        /// While the run is taken up (its driver built: `gated_stages`).
+        TakingUp,
+        /// While the run is moved on (its first job queued: `job_queued`).
+        MovingOn,
+    }
+
+    #[derive(Debug)]
+    struct Panicky(PanicIn);
+
+    fn is_boom(plan: &Plan) -> bool {
+        plan.stages.iter().any(|stage| stage.name == "Boom")
+    }
+
+    impl DeliveryHooks for Panicky {
+        fn gated_stages(&self, plan: &Plan) -> Vec<usize> {
+            assert!(!(matches!(self.0, PanicIn::TakingUp) && is_boom(plan)), "a hook went wrong while taking up");
+            Vec::new()
+        }
+
+        fn stage_gate<'a>(&'a self, _request: GateRequest<'a>) -> HookFuture<'a, Gate> {
+            Box::pin(async { Ok(Gate::Open) })
+        }
+
+        fn job_queued<'a>(&'a self, _run: &'a Run, plan: &'a Plan, _leg: LegId, _job: &'a Job) -> HookFuture<'a, ()> {
+            let boom = matches!(self.0, PanicIn::MovingOn) && is_boom(plan);
+            Box::pin(async move {
+                assert!(!boom, "a hook went wrong while moving on");
+                Ok(())
+            })
+        }
+
+        fn job_completed<'a>(
+            &'a self,
+            _run: &'a Run,
+            _plan: &'a Plan,
+            _leg: LegId,
+            _job: &'a Job,
+        ) -> HookFuture<'a, ()> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn stage_finished<'a>(&'a self, _run: &'a Run, _stage: Option<&'a str>) -> HookFuture<'a, ()> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn plan(stage: &str) -> Plan {
+        let step = Step::new(Action::Script { shell: Shell::Default, script: "echo hello".into() });
+        Plan::new(Dialect::AzurePipelines, vec![Stage::new(stage, vec![slipway_plan::Job::new("build", vec![step])])])
+    }
+
+    async fn create_run(store: &Store, pipeline: PipelineId, stage: &str) -> Result<RunId, String> {
+        let mut run = NewRun::new(pipeline, "1", TriggerKind::Manual);
+        run.plan = Some(plan(stage));
+        Ok(store.create_run(&run).await.map_err(|error| error.to_string())?.id)
+    }
+
+    /// Waits (at most 30 s) until `done` says yes about the store.
+    async fn wait_until<F, Fut>(what: &str, mut done: F) -> TestResult
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<bool, StoreError>>,
+    {
+        let start = Instant::now();
+        while !done().await? {
+            if start.elapsed() > Duration::from_secs(30) {
+                return Err(format!("timed out waiting until {what}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    async fn queued(store: &Store, run: RunId) -> Result<bool, StoreError> {
+        Ok(store.jobs_of_run(run).await?.iter().any(|job| job.status == JobStatus::Queued))
+    }
+
+    async fn a_panic_fails_only_its_run(panic_in: PanicIn) -> TestResult {
+        let directory = tempfile::tempdir()?;
+        let location = directory.path().join("slipway.db").display().to_string();
+        let store = Store::open(&location, StoreOptions::new(SecretKey::generate()?)).await?;
+        let pipeline = store
+            .create_pipeline(&PipelineSettings {
+                name: "app".into(),
+                repository: "/srv/git/app".into(),
+                yaml_path: "azure-pipelines.yml".into(),
+                default_branch: "main".into(),
+                retention: RetentionPolicy::default(),
+                queue_status: QueueStatus::Enabled,
+            })
+            .await?;
+        let good = create_run(&store, pipeline.id, "Build").await?;
+        let bad = create_run(&store, pipeline.id, "Boom").await?;
+        let mut config = EngineConfig::new(directory.path().join("data"));
+        config.workers = 0;
+        config.local_jobs = LocalJobs::Unconfined;
+        config.poll_interval = Duration::from_millis(50);
+        config.hooks = Arc::new(Panicky(panic_in));
+        let wake = Arc::new(Notify::new());
+        let engine = Engine::start(store.clone(), config, Arc::clone(&wake), Arc::new(Hub::default())).await?;
+
+        wait_until("the run that panicked completed", || async {
+            Ok(store.run(bad).await?.status == RunStatus::Completed)
+        })
+        .await?;
+        let failed = store.run(bad).await?;
+        assert_eq!(failed.result, Some(TaskResult::Failed));
+        let events = store.read_events(bad, 0, 1000).await?;
+        let reason = events
+            .iter()
+            .find(|event| event.json.contains("the run cannot go on"))
+            .ok_or("no event says why the run failed")?;
+        assert!(reason.json.contains("Slipway failed while moving it on (a hook went wrong while"), "{}", reason.json);
+        assert!(reason.json.contains("this is a bug, please report it"), "{}", reason.json);
+
+        // The other run, there before, and one created after, are served as ever.
+        wait_until("the other run's job is queued", || queued(&store, good)).await?;
+        assert_eq!(store.run(good).await?.status, RunStatus::Running);
+        let after = create_run(&store, pipeline.id, "Later").await?;
+        wake.notify_one();
+        wait_until("a run created after the panic has its job queued", || queued(&store, after)).await?;
+        engine.shutdown().await;
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_taking_up_a_run_fails_that_run_and_the_others_go_on() -> TestResult {
+        a_panic_fails_only_its_run(PanicIn::TakingUp).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_moving_a_run_on_fails_that_run_and_the_others_go_on() -> TestResult {
+        a_panic_fails_only_its_run(PanicIn::MovingOn).await
+    }
+}
