@@ -285,7 +285,13 @@ pub fn checkout_revision(request: &CheckoutRequest<'_>) -> Result<Checkout, Chec
         let compiled = slipway_source::contained(|| slipway_github::compile(&yaml_path, &read, request.parameters))
             .map_err(|panicked| CheckoutError::Pipeline(panicked.to_string()))?;
         return match compiled.plan {
-            Some(plan) => Ok(Checkout { plan, branch_ref, commit, message, author, email }),
+            Some(plan) => {
+                let unknown = unknown_actions(&plan, destination);
+                if !unknown.is_empty() {
+                    return Err(CheckoutError::Pipeline(slipway_diagnostics::render_all(&unknown, &compiled.sources)));
+                }
+                Ok(Checkout { plan, branch_ref, commit, message, author, email })
+            }
             None => {
                 let diagnostics: Vec<_> = compiled.diagnostics().cloned().collect();
                 Err(CheckoutError::Pipeline(slipway_diagnostics::render_all(&diagnostics, &compiled.sources)))
@@ -300,6 +306,26 @@ pub fn checkout_revision(request: &CheckoutRequest<'_>) -> Result<Checkout, Chec
         Some(plan) if !has_errors => Ok(Checkout { plan, branch_ref, commit, message, author, email }),
         _ => Err(CheckoutError::Pipeline(slipway_diagnostics::render_all(&compiled.diagnostics, &compiled.sources))),
     }
+}
+
+/// The actions of a workflow's plan that cannot run, as errors: the server has no action store,
+/// so only the built-in actions and the local actions of the repository run (Docker actions need
+/// a container engine). A run that uses another action stops before it starts, as `slipway run`
+/// stops it.
+fn unknown_actions(plan: &Plan, repository: &Path) -> Vec<slipway_diagnostics::Diagnostic> {
+    slipway_runtime::unknown_actions(plan, None, repository)
+        .into_iter()
+        .map(|unknown| {
+            let hint = match unknown.kind {
+                slipway_runtime::UnknownKind::NotFound => {
+                    "the server has no action store: use the built-in actions, a local action of the repository (`uses: ./path`), or `run:` steps, or run the workflow locally with `slipway run --actions DIR`".to_owned()
+                }
+                _ => unknown.hint,
+            };
+            slipway_diagnostics::Diagnostic::error(slipway_runtime::UNKNOWN_ACTION_CODE, unknown.message, unknown.span)
+                .with_hint(hint)
+        })
+        .collect()
 }
 
 /// Checks that a commit id is hexadecimal, so that git cannot read it as an option or a range.
@@ -439,5 +465,58 @@ mod tests {
         assert!(normalize_yaml_path("a\0b.yml").is_err());
         assert!(check_branch("-b").is_err());
         assert!(check_branch("feature/x").is_ok());
+    }
+
+    #[test]
+    fn a_workflow_with_an_action_the_server_cannot_run_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let scratch = tempfile::tempdir()?;
+        let repository = scratch.path().join("repo");
+        std::fs::create_dir_all(repository.join(".github/workflows"))?;
+        std::fs::create_dir_all(repository.join(".github/actions/hello"))?;
+        std::fs::write(
+            repository.join(".github/actions/hello/action.yml"),
+            "name: hello\nruns:\n  using: composite\n  steps:\n    - run: echo hello\n      shell: bash\n",
+        )?;
+        let workflow = "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: ./.github/actions/hello\n      - uses: octo/greet@v1\n";
+        std::fs::write(repository.join(".github/workflows/ci.yml"), workflow)?;
+        let repository_text = repository.display().to_string();
+        for arguments in [
+            vec!["init", "--quiet", "-b", "main"],
+            vec!["add", "."],
+            vec!["-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "ci"],
+        ] {
+            let status = std::process::Command::new("git").arg("-C").arg(&repository_text).args(arguments).status()?;
+            assert!(status.success());
+        }
+        fn checkout_to(repository: &str, destination: &Path) -> Result<Checkout, CheckoutError> {
+            checkout_revision(&CheckoutRequest {
+                repository,
+                revision: &Revision::Branch(None),
+                yaml_path: ".github/workflows/ci.yml",
+                pipeline_name: "ci",
+                parameters: &[],
+                variables: &[],
+                destination,
+            })
+        }
+        let Err(CheckoutError::Pipeline(text)) = checkout_to(&repository_text, &scratch.path().join("one")) else {
+            panic!("an action that is neither built in nor local is refused");
+        };
+        assert!(text.contains("error[R0002]: the action `octo/greet@v1` is not built in"), "{text}");
+        assert!(text.contains(".github/workflows/ci.yml:8:9"), "{text}");
+        assert!(text.contains("the server has no action store"), "{text}");
+        assert!(!text.contains("hello"), "the built-in and the local actions are known: {text}");
+        // Without it, the workflow is loaded.
+        std::fs::write(
+            repository.join(".github/workflows/ci.yml"),
+            workflow.replace("      - uses: octo/greet@v1\n", ""),
+        )?;
+        let status = std::process::Command::new("git")
+            .args(["-C", &repository_text, "-c", "user.name=T", "-c", "user.email=t@example.com"])
+            .args(["commit", "--quiet", "-am", "no greet"])
+            .status()?;
+        assert!(status.success());
+        assert!(checkout_to(&repository_text, &scratch.path().join("two")).is_ok());
+        Ok(())
     }
 }

@@ -36,11 +36,27 @@ pub const ACTIONS_DIRECTORY_VARIABLE: &str = "Slipway.ActionsDirectory";
 /// How deep [`unknown_actions`] follows composite actions (GitHub's nesting limit).
 const MAX_DEPTH: u32 = 9;
 
+/// Why an action cannot run here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownKind {
+    /// Neither built in nor in the action store (or there is no store).
+    NotFound,
+    /// A local action (`./path`) without an `action.yml`.
+    MissingLocal,
+    /// A Docker action: no container engine.
+    Docker,
+    /// An action whose metadata cannot be read, or that Slipway cannot run (`runs.using`, a
+    /// missing `runs.main` file).
+    Unusable,
+}
+
 /// A `uses:` step whose action cannot run here.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownAction {
     /// The action as written.
     pub action: String,
+    /// Why it cannot run.
+    pub kind: UnknownKind,
     /// Where the step is in the workflow (for an action used inside a composite action, the step
     /// of the workflow that uses that composite action).
     pub span: Option<Span>,
@@ -244,13 +260,14 @@ impl Checker<'_> {
     ) {
         let action = action.trim();
         let used = within.map_or_else(String::new, |outer| format!(" (used by the composite action `{outer}`)"));
-        let mut push = |message: String, hint: String| {
+        let mut push = |kind: UnknownKind, message: String, hint: String| {
             if !found.iter().any(|known: &UnknownAction| known.action == action && known.span == span) {
-                found.push(UnknownAction { action: action.to_owned(), span, message, hint });
+                found.push(UnknownAction { action: action.to_owned(), kind, span, message, hint });
             }
         };
         if action.starts_with("docker://") {
             push(
+                UnknownKind::Docker,
                 format!(
                     "the action `{action}`{used} runs in a Docker container, and no container engine is available to Slipway"
                 ),
@@ -262,6 +279,7 @@ impl Checker<'_> {
             let dir = self.local_dir(action);
             if manifest(&dir).is_none() {
                 push(
+                    UnknownKind::MissingLocal,
                     format!("the local action `{action}`{used} has no action.yml or action.yaml in {}", dir.display()),
                     "fix the path: a local action is a folder of the repository with an action.yml".to_owned(),
                 );
@@ -282,13 +300,17 @@ impl Checker<'_> {
                 }
                 None => format!("the action `{action}`{used} is not built in, and no action store is given"),
             };
-            push(message, store_hint(self.store, action));
+            push(UnknownKind::NotFound, message, store_hint(self.store, action));
             return;
         };
         let metadata = match read_metadata(&dir) {
             Ok(metadata) => metadata,
             Err(error) => {
-                push(format!("{from} `{action}`{used} cannot be read: {error}"), "fix its action.yml".to_owned());
+                push(
+                    UnknownKind::Unusable,
+                    format!("{from} `{action}`{used} cannot be read: {error}"),
+                    "fix its action.yml".to_owned(),
+                );
                 return;
             }
         };
@@ -298,6 +320,7 @@ impl Checker<'_> {
                     && !dir.join(&main).is_file()
                 {
                     push(
+                        UnknownKind::Unusable,
                         format!("{from} `{action}`{used} has no file {} (its `runs.main`)", dir.join(main).display()),
                         "put the action's whole repository (with its built files) in its folder".to_owned(),
                     );
@@ -315,12 +338,14 @@ impl Checker<'_> {
                 }
             }
             Using::Docker => push(
+                UnknownKind::Docker,
                 format!(
                     "{from} `{action}`{used} runs in a Docker container (runs.using: docker), and no container engine is available to Slipway"
                 ),
                 "run the tool with a `run:` step instead".to_owned(),
             ),
             Using::Other(other) => push(
+                UnknownKind::Unusable,
                 format!("{from} `{action}`{used} has `runs.using: {other}`, which Slipway cannot run"),
                 "Slipway runs composite actions and node actions (node20, node24)".to_owned(),
             ),
@@ -422,6 +447,18 @@ mod tests {
         assert!(unknown[1].message.contains("neither built in nor in the action store"), "{unknown:?}");
         assert!(unknown[1].hint.contains("/octo/unknown@v1/action.yml"), "{unknown:?}");
         assert!(unknown[2].message.contains("no container engine"), "{unknown:?}");
+        let kinds: Vec<UnknownKind> = unknown.iter().map(|unknown| unknown.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                UnknownKind::MissingLocal,
+                UnknownKind::NotFound,
+                UnknownKind::Docker,
+                UnknownKind::NotFound,
+                UnknownKind::Unusable,
+                UnknownKind::Docker
+            ]
+        );
         assert!(unknown[3].message.contains("(used by the composite action `octo/both@v1`)"), "{unknown:?}");
         // Without a store, every action of the store is unknown, and the hint says `--actions`.
         let without = unknown_actions(&plan(steps), None, repo.path());
