@@ -514,8 +514,8 @@ fn a_process_task_gets_its_inputs_in_its_arguments() {
 
 #[test]
 fn the_hello_task_really_runs_with_node() {
-    if !runner::on_path("node", None) {
-        println!("note: `node` is not on the PATH; the Node run of HelloTask is skipped");
+    let needed = if runner::on_path("node", None) { Ok(()) } else { Err("`node` is not on the PATH".to_owned()) };
+    if !slipway_testing::needed_or_skip("the_hello_task_really_runs_with_node", "NODE", needed) {
         return;
     }
     let workspace = tempfile::tempdir().expect("a temporary directory");
