@@ -15,6 +15,10 @@ use crate::variables::Variables;
 /// [`needs_context`].
 pub const NEEDS_VARIABLE: &str = "GitHub.Needs";
 
+/// The variable that carries the run's event payload (`github.event`, and the file at
+/// `GITHUB_EVENT_PATH`) as JSON; the server makes it from the run's trigger.
+pub const EVENT_VARIABLE: &str = "GitHub.Event";
+
 /// A job's or run's result as GitHub names it in `needs.<job>.result` and `job.status`.
 #[must_use]
 pub fn result_name(result: TaskResult) -> &'static str {
@@ -76,7 +80,13 @@ pub fn github_context(variables: &Variables) -> Object {
     for (name, text) in entries {
         github.insert(name, Value::String(text));
     }
-    github.insert("event", Value::from(Object::new()));
+    // The webhook payload, when the edge made one (the server does, from the run's trigger).
+    let event = variables
+        .value(EVENT_VARIABLE)
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+        .filter(serde_json::Value::is_object)
+        .map_or_else(|| Value::from(Object::new()), Value::from);
+    github.insert("event", event);
     github
 }
 
@@ -258,5 +268,18 @@ mod tests {
         let vars = vars_context(&variables);
         assert_eq!(vars.len(), 1);
         assert!(vars.get("RELEASE").is_some(), "names are matched without regard to case");
+        let event = |github: &Object| github.get("event").map(Value::to_json_compact);
+        assert_eq!(event(&github).as_deref(), Some("{}"), "no payload: an empty event");
+
+        variables.force(Variable::readonly(EVENT_VARIABLE, r#"{"pull_request": {"number": 42, "draft": false}}"#));
+        let github = github_context(&variables);
+        let contexts = {
+            let mut contexts = Contexts::new(JobStatus::Success);
+            contexts.set("github", github.clone());
+            contexts
+        };
+        let eval = |text: &str| condition(&GithubExpression::parse(text).expect("parses"), &contexts);
+        assert_eq!(eval("github.event.pull_request.number == 42 && !github.event.pull_request.draft"), Ok(true));
+        assert_eq!(vars_context(&variables).len(), 1, "the payload is not a configuration variable");
     }
 }

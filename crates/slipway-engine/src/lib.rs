@@ -10,7 +10,8 @@
 //!   directory; [`warden`]: takes back the leases of lost agents.
 //! - [`artifacts`] and [`blobs`]: artifacts recorded in the store with their files in a
 //!   content-addressed blob store; [`retention`]: the cleanup; [`reruns`]: what re-running a
-//!   run needs; [`run_variables`]: the variables a run starts with.
+//!   run needs; [`run_variables`]: the variables a run starts with; [`github_event`]: a GitHub
+//!   workflow run's event payload.
 //! - [`hooks`]: what the orchestrator asks and tells the delivery rooms (stages that wait for
 //!   checks, deployment jobs queued and completed).
 //!
@@ -23,6 +24,7 @@ pub mod agents;
 pub mod artifacts;
 pub mod blobs;
 pub mod checkout;
+mod github_event;
 pub mod hooks;
 pub mod launch;
 pub mod local_agents;

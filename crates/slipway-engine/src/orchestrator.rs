@@ -605,6 +605,35 @@ async fn fail_run(store: &Store, run: RunId, message: &str) -> Result<(), StoreE
     Ok(())
 }
 
+/// A GitHub workflow run's event payload (see [`crate::github_event`]); a `workflow_run`'s
+/// upstream conclusion is read from the store (left out when it cannot be read).
+async fn github_event(
+    store: &Store,
+    run: &Run,
+    pipeline: &slipway_store::Pipeline,
+    repository: &slipway_driver::RepositoryInfo,
+) -> serde_json::Value {
+    let upstream = match run.trigger_details.source_run {
+        Some(source) => match store.run(source).await {
+            Ok(upstream) => upstream.result,
+            Err(error) => {
+                tracing::warn!(run = run.id.get(), upstream = source.get(), %error, "the upstream run of a workflow_run event could not be read");
+                None
+            }
+        },
+        None => None,
+    };
+    crate::github_event::payload(&crate::github_event::EventFacts {
+        details: &run.trigger_details,
+        parameters: &run.parameters,
+        requested_by: run.requested_by.as_deref(),
+        default_branch: &pipeline.default_branch,
+        workflow: &pipeline.yaml_path,
+        repository,
+        upstream_conclusion: upstream.map(slipway_driver::github::result_name),
+    })
+}
+
 /// Builds the driver of a run from what the store holds: its plan, variables, the `counter()`
 /// values it was given (allocating those it lacks), and the stages it already reported.
 async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> {
@@ -621,6 +650,12 @@ async fn take_up(shared: &Shared, run: &Run) -> Result<RunProgress, RunFailure> 
     base.force(Variable::readonly("Build.BuildNumber", run.run_number.clone()));
     for (name, value) in crate::launch::trigger_variables(run) {
         base.force(Variable::readonly(name, value));
+    }
+    if plan.dialect == slipway_plan::Dialect::GithubActions {
+        base.force(Variable::readonly(
+            slipway_driver::github::EVENT_VARIABLE,
+            github_event(store, run, &pipeline, &repository).await.to_string(),
+        ));
     }
     variables.base.into_iter().for_each(|variable| base.force(variable));
     let masker = Masker::new();

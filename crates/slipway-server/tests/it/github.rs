@@ -37,6 +37,13 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - run: exit 1
+  event:
+    if: github.event_name == 'workflow_dispatch' && github.event.inputs.greeting == 'howdy'
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo "the event's input: ${{ github.event.inputs.greeting }}, by ${{ github.event.sender.login }}"
+          grep -q '"greeting": "howdy"' "$GITHUB_EVENT_PATH" && echo "the event file holds the input"
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,11 +83,15 @@ async fn a_workflow_runs_on_the_servers_agents_with_its_inputs() -> TestResult {
     assert_eq!(result(".build"), Some(json!("Succeeded")), "{run}");
     assert_eq!(result(".test"), Some(json!("Succeeded")), "{run}");
     assert_eq!(result(".skipped"), Some(json!("Skipped")), "{run}");
+    assert_eq!(result(".event"), Some(json!("Succeeded")), "{run}");
 
     let logs = send(&app, Method::GET, &format!("/api/v1/runs/{id}/logs"), Some(&admin), None).await?;
     let text = logs.body.to_string();
     // The workflow's first run is number 1 (GitHub numbers each workflow's runs from 1).
     assert!(text.contains("howdy from test, version 1.1"), "{text}");
+    // `github.event` is the workflow_dispatch payload, in expressions and at GITHUB_EVENT_PATH.
+    assert!(text.contains("the event's input: howdy, by admin"), "{text}");
+    assert!(text.contains("the event file holds the input"), "{text}");
     assert_eq!(run["runNumber"], "1", "{run}");
 
     // An input the workflow does not declare is refused before the run starts.
@@ -278,6 +289,25 @@ jobs:
 
 const SECRET: &str = "It's a Secret to Everybody";
 
+const PULL_REQUEST_PAYLOAD: &str = r#"name: Pull request payload
+on:
+  pull_request:
+    branches: [main]
+jobs:
+  look:
+    if: github.event.pull_request.title == 'A change' && !github.event.pull_request.draft
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo "pull request ${{ github.event.number }} from ${{ github.event.pull_request.head.ref }} at ${{ github.event.pull_request.head.sha }} into ${{ github.event.pull_request.base.ref }}"
+          grep -q '"action": "opened"' "$GITHUB_EVENT_PATH" && echo "the event file says opened"
+  drafts-only:
+    if: github.event.pull_request.draft
+    runs-on: ubuntu-latest
+    steps:
+      - run: exit 1
+"#;
+
 fn github_pull_request(action: &str, number: u64, source: &str, head: &str, target: &str) -> String {
     json!({
         "action": action,
@@ -355,6 +385,43 @@ async fn pull_request_webhooks_start_a_workflow_per_its_types() -> TestResult {
     let elsewhere = github_pull_request("opened", 4, "feature", &head, "feature");
     let lines = deliver(&fixture, "pr", "pull_request", &elsewhere).await?;
     assert!(lines.len() == 1 && lines[0].contains(": skipped ("), "{lines:?}");
+    fixture.server.stop().await;
+    Ok(())
+}
+
+/// A pull request's run sees GitHub's `pull_request` payload as `github.event`: its number,
+/// title, draft flag and branches, in job conditions (evaluated by the server's driver) and in
+/// steps (on an agent), and the same JSON at `GITHUB_EVENT_PATH`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_run_sees_its_event_payload() -> TestResult {
+    let fixture = Fixture::start(1).await?;
+    let repo = fixture.repo(&[(".github/workflows/pr.yml", PULL_REQUEST_PAYLOAD)])?;
+    fixture.pipeline("pr", &repo, ".github/workflows/pr.yml").await?;
+    let secret = Some(json!({ "secret": SECRET }));
+    let answer = send(&fixture.app, Method::PUT, "/api/v1/pipelines/pr/webhook", Some(&fixture.admin), secret).await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    repo.git(&["checkout", "--quiet", "-b", "feature"])?;
+    let head = repo.commit(&[("src/a.rs", "a\n")], "Feature work")?;
+    repo.git(&["checkout", "--quiet", "main"])?;
+    let opened = github_pull_request("opened", 7, "feature", &head, "main");
+    let lines = deliver(&fixture, "pr", "pull_request", &opened).await?;
+    assert_eq!(lines, ["pull request 7 (feature into main): started"]);
+    let runs = send(&fixture.app, Method::GET, "/api/v1/runs?pipeline=pr", Some(&fixture.admin), None).await?;
+    let listed = runs.body.as_array().or_else(|| runs.body["runs"].as_array()).cloned().unwrap_or_default();
+    let id = listed.first().and_then(|run| run["id"].as_i64()).ok_or_else(|| format!("no run: {}", runs.body))?;
+    let run = wait_for_run(&fixture.app, &fixture.admin, id).await?;
+    let jobs = run["jobs"].as_array().cloned().unwrap_or_default();
+    let result = |suffix: &str| {
+        jobs.iter()
+            .find(|job| job["key"].as_str().is_some_and(|key| key.ends_with(suffix)))
+            .map(|job| job["result"].clone())
+    };
+    assert_eq!(result(".look"), Some(json!("Succeeded")), "{run}");
+    assert_eq!(result(".drafts-only"), Some(json!("Skipped")), "{run}");
+    let logs = send(&fixture.app, Method::GET, &format!("/api/v1/runs/{id}/logs"), Some(&fixture.admin), None).await?;
+    let text = logs.body.to_string();
+    assert!(text.contains(&format!("pull request 7 from feature at {head} into main")), "{text}");
+    assert!(text.contains("the event file says opened"), "{text}");
     fixture.server.stop().await;
     Ok(())
 }
