@@ -153,9 +153,12 @@ impl Control {
         }
         let client = self.client.lock().unwrap_or_else(PoisonError::into_inner).clone();
         if let Some(client) = client {
-            let _ = std::thread::Builder::new().name("drain".into()).spawn(move || {
-                let _ = client.set_state(ReportedState::Draining);
-            });
+            let spawned = std::thread::Builder::new()
+                .name("drain".into())
+                .spawn(move || report_state(&client, ReportedState::Draining));
+            if let Err(error) = spawned {
+                tracing::warn!(%error, "no thread to tell the server the agent drains; it learns it when the agent stops");
+            }
         }
     }
 
@@ -381,7 +384,7 @@ pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(Age
         Err(error) => return Err(error.into()),
     };
     if control.is_draining() {
-        let _ = client.set_state(ReportedState::Draining);
+        report_state(&client, ReportedState::Draining);
     }
     notify(AgentNotice::Ready {
         name: credential.name.clone(),
@@ -406,10 +409,19 @@ pub fn run(options: &AgentOptions, control: &Control, notify: &mut dyn FnMut(Age
         notify(AgentNotice::JobFinished { key: message.job.key.clone(), report });
     }
     slots.shutdown();
-    let _ = client.set_state(ReportedState::Offline);
+    report_state(&client, ReportedState::Offline);
     let _ = std::fs::remove_file(&pid_path);
     notify(AgentNotice::Drained);
     Ok(())
+}
+
+/// Tells the server what the agent is doing. A report that fails is logged with what was not
+/// told: the server then learns it late (a draining agent may still be offered a job, which it
+/// runs; an agent that stopped is shown offline once its silence is long enough).
+fn report_state(client: &Client, state: ReportedState) {
+    if let Err(error) = client.set_state(state) {
+        tracing::warn!(%error, ?state, "telling the server the agent's state failed");
+    }
 }
 
 /// Runs one leased job in `runs/RUN_ID` of the work directory.
@@ -497,4 +509,51 @@ pub fn request_drain(work_dir: &Path) -> Result<u32, String> {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM)
         .map_err(|error| format!("could not signal the agent (process {pid}): {error}"))?;
     Ok(u32::try_from(pid).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use slipway_protocol::ReportedState;
+
+    use super::{Client, report_state};
+
+    /// What a subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Self;
+
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    /// A state report the server never gets (nothing listens) is a warning naming the state
+    /// that was not told and why, not silence.
+    #[test]
+    fn a_state_report_that_fails_is_logged_with_the_state_and_why() {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt().with_writer(captured.clone()).with_ansi(false).finish();
+        let client = Client::new("http://127.0.0.1:1").expect("a client");
+        tracing::subscriber::with_default(subscriber, || report_state(&client, ReportedState::Offline));
+        let logged = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned();
+        assert!(logged.contains("WARN"), "{logged}");
+        assert!(logged.contains("telling the server the agent's state failed"), "{logged}");
+        assert!(logged.contains("state=Offline") && logged.contains("127.0.0.1:1"), "{logged}");
+    }
 }

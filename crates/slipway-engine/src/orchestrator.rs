@@ -755,8 +755,10 @@ async fn feed(
     let outputs = store.job_output_values(job.id).await?;
     progress.secret_outputs.extend(outputs.iter().filter(|output| output.is_secret).map(|output| output.value.clone()));
     let outputs = outputs.into_iter().map(|output| (output.name, output.value)).collect();
-    // The agent that ran the job reported its end; the driver's event for it is not needed.
-    let _ = progress.driver.leg_finished(leg, job.result.unwrap_or(TaskResult::Failed), outputs, now_ms());
+    // The driver gives a leg's `jobFinished` event; the agent that ran the job already sent its
+    // own (with the job's real duration), so the driver's is not recorded a second time.
+    let _reported_by_the_agent: Option<Event> =
+        progress.driver.leg_finished(leg, job.result.unwrap_or(TaskResult::Failed), outputs, now_ms());
     progress.fed.insert(job.id);
     Ok(())
 }
