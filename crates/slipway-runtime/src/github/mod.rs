@@ -443,7 +443,7 @@ impl<'a> GithubJob<'a> {
         let variables = self.variables().clone();
         let mut github = gh::github_context(&variables);
         let event = variables
-            .value("GitHub.Event")
+            .value(gh::EVENT_VARIABLE)
             .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
             .unwrap_or_else(|| serde_json::json!({}));
         let event_path = self.dirs.temp.join("_github_workflow").join("event.json");
