@@ -178,11 +178,9 @@ pub fn run_command(args: RunArgs) -> ExitCode {
         repository,
         task_folders,
         skip_unknown_tasks: args.skip_unknown_tasks,
+        actions_dir: action_store.clone(),
         ..RunOptions::default()
     };
-    if let Some(store) = &action_store {
-        options.variables.push((slipway_runtime::ACTIONS_DIRECTORY_VARIABLE.to_owned(), store.display().to_string()));
-    }
     if let Some(jobs) = args.jobs {
         options.max_parallel = jobs as usize;
     }

@@ -78,6 +78,8 @@ pub struct RunContext {
     pub base_environment: Option<Vec<(String, String)>>,
     /// The delivery room and the agent's slot processes, when a server runs the job.
     pub delivery: Option<Arc<crate::delivery::DeliveryLink>>,
+    /// The GitHub action store (`slipway run --actions DIR`; see [`crate::github::store`]).
+    pub actions_dir: Option<PathBuf>,
 }
 
 impl RunContext {
@@ -98,6 +100,7 @@ impl RunContext {
             minute: Duration::from_secs(60),
             task_folders: Vec::new(),
             skip_unknown_tasks: false,
+            actions_dir: None,
             base_environment: None,
             delivery: None,
         }

@@ -25,6 +25,6 @@ pub mod tasks;
 pub mod workspace;
 
 pub use executor::{CancelToken, Executor, JobOutcome, JobRequest, RunContext};
-pub use github::store::{ACTIONS_DIRECTORY_VARIABLE, UNKNOWN_ACTION_CODE, UnknownAction, UnknownKind, unknown_actions};
+pub use github::store::{UNKNOWN_ACTION_CODE, UnknownAction, UnknownKind, unknown_actions};
 pub use local::LocalExecutor;
 pub use run::{RunError, RunOptions, RunReport, execute};

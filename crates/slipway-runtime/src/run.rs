@@ -56,6 +56,8 @@ pub struct RunOptions {
     /// Skip `task:` steps whose task is neither built in nor in a task folder, with a warning,
     /// instead of failing them (`--skip-unknown-tasks`).
     pub skip_unknown_tasks: bool,
+    /// The GitHub action store (`--actions DIR`), searched before the built-in actions.
+    pub actions_dir: Option<PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -76,6 +78,7 @@ impl Default for RunOptions {
             minute: Duration::from_secs(60),
             task_folders: Vec::new(),
             skip_unknown_tasks: false,
+            actions_dir: None,
         }
     }
 }
@@ -283,6 +286,7 @@ pub fn execute(
         context.minute = options.minute;
         context.task_folders.clone_from(&options.task_folders);
         context.skip_unknown_tasks = options.skip_unknown_tasks;
+        context.actions_dir.clone_from(&options.actions_dir);
         // The cache store lives beside the runs, so that later runs find what earlier ones saved.
         context.cache_dir = options.work_dir.join("cache");
         context

@@ -257,10 +257,7 @@ impl GithubJob<'_> {
 
     /// The action store's directory, when the run has one.
     pub(super) fn action_store(&self) -> Option<PathBuf> {
-        self.variables()
-            .value(super::store::ACTIONS_DIRECTORY_VARIABLE)
-            .filter(|dir| !dir.trim().is_empty())
-            .map(PathBuf::from)
+        self.request.run.actions_dir.clone()
     }
 
     /// Runs a `uses:` step.

@@ -13,7 +13,9 @@
 //! `action.yaml`) in it; the owner and repository are matched without regard to case (as GitHub
 //! matches them), the ref exactly. An action the store holds under that exact reference is used
 //! even when Slipway has one built in under the same name; otherwise the built-in one runs. The
-//! runtime finds the store in the run's variable [`ACTIONS_DIRECTORY_VARIABLE`].
+//! runtime finds the store in its run's context (`RunContext::actions_dir`, from
+//! `RunOptions::actions_dir`): a setting of the machine that runs the job, not a variable a
+//! pipeline could set.
 //!
 //! [`unknown_actions`] lists the `uses:` steps of a plan that cannot run here (neither built in,
 //! nor in the store, nor a local action of the repository; or a Docker action), so that a run
@@ -29,9 +31,6 @@ use super::composite::json_of;
 
 /// The code of the diagnostic about an action that cannot run here.
 pub const UNKNOWN_ACTION_CODE: &str = "R0002";
-
-/// The run variable that holds the action store's directory (set by `slipway run --actions DIR`).
-pub const ACTIONS_DIRECTORY_VARIABLE: &str = "Slipway.ActionsDirectory";
 
 /// How deep [`unknown_actions`] follows composite actions (GitHub's nesting limit).
 const MAX_DEPTH: u32 = 9;
