@@ -165,14 +165,14 @@ impl CheckSettings {
             }
             Self::BusinessHours(settings) => crate::evaluate::BusinessHours::new(settings)
                 .map(|_| ())
-                .map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason }),
+                .map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason: reason.to_string() }),
             Self::ExclusiveLock(_) => Ok(()),
-            Self::InvokeRestApi(settings) => {
-                settings.validate().map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason })
-            }
-            Self::QueryMetrics(settings) => {
-                settings.validate().map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason })
-            }
+            Self::InvokeRestApi(settings) => settings
+                .validate()
+                .map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason: reason.to_string() }),
+            Self::QueryMetrics(settings) => settings
+                .validate()
+                .map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason: reason.to_string() }),
             Self::RequiredTemplate(settings) => {
                 if settings.required_templates.is_empty() {
                     return invalid("'requiredTemplates' must name at least one template".into());
@@ -216,8 +216,10 @@ impl CheckSettings {
                         input.artifact, input.path
                     ));
                 }
-                crate::security_checks::compile(settings)
-                    .map_err(|reason| SettingsError::Invalid { kind: self.kind().to_owned(), reason })
+                crate::security_checks::compile(settings).map_err(|reason| SettingsError::Invalid {
+                    kind: self.kind().to_owned(),
+                    reason: reason.to_string(),
+                })
             }
         }
     }
@@ -246,6 +248,61 @@ pub enum SettingsError {
         /// What is wrong.
         reason: String,
     },
+}
+
+/// What is wrong with one setting of a check (the `reason` of [`SettingsError::Invalid`]).
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidSetting {
+    /// A URL that is not `http://` or `https://`.
+    #[error("'{field}' is '{value}'; it must be an http:// or https:// URL")]
+    NotHttpUrl {
+        /// The setting.
+        field: &'static str,
+        /// What it says.
+        value: String,
+    },
+    /// `invokeRestApi`'s `method` is not one it sends.
+    #[error("'method' is '{0}'; it must be GET, POST, PUT, PATCH or DELETE")]
+    Method(String),
+    /// A header name that HTTP does not allow.
+    #[error("'headers' has '{0}', which is not a header name")]
+    HeaderName(String),
+    /// `successCriteria` does not parse.
+    #[error("'successCriteria' is not an expression: {0}")]
+    SuccessCriteria(#[source] slipway_expr::ParseError),
+    /// `queryMetrics` without a query.
+    #[error("'query' is empty; give a PromQL query that returns what is wrong")]
+    EmptyQuery,
+    /// A branch pattern that is not a wildcard pattern.
+    #[error("'{pattern}' is not a valid branch pattern: {source}")]
+    BranchPattern {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        source: globset::Error,
+    },
+    /// A time that is not `HH:MM`.
+    #[error("'{field}' is '{value}'; write the time as HH:MM on a 24-hour clock, such as 09:00 or 17:30")]
+    ClockTime {
+        /// The setting (`startTime`).
+        field: &'static str,
+        /// What it says.
+        value: String,
+    },
+    /// A time zone that is not an IANA name.
+    #[error(
+        "'timeZone' is '{0}', which is not an IANA time zone name (such as 'UTC', 'Europe/Berlin' or 'America/New_York')"
+    )]
+    TimeZone(String),
+    /// A day that is not a day of the week.
+    #[error("'days' holds '{0}', which is not a day of the week (write Monday or Mon, ..., Sunday or Sun)")]
+    Day(String),
+    /// Business hours that start when they end.
+    #[error("'startTime' and 'endTime' are the same; the hours would be empty")]
+    EmptyHours,
+    /// A policy check's policy does not compile (its `file:line:col` in the message).
+    #[error(transparent)]
+    Policy(slipway_security::policy::PolicyError),
 }
 
 /// An approval's settings (Azure's names).

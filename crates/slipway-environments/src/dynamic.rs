@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::checks::InvalidSetting;
 use slipway_driver::{Masker, Variables};
 
 /// How long one request may take.
@@ -67,10 +69,10 @@ fn default_retry() -> u32 {
     DEFAULT_RETRY_MINUTES
 }
 
-fn check_url(field: &str, url: &str) -> Result<(), String> {
+fn check_url(field: &'static str, url: &str) -> Result<(), InvalidSetting> {
     let lower = url.trim().to_ascii_lowercase();
     if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-        return Err(format!("'{field}' is '{url}'; it must be an http:// or https:// URL"));
+        return Err(InvalidSetting::NotHttpUrl { field, value: url.to_owned() });
     }
     Ok(())
 }
@@ -80,19 +82,18 @@ impl InvokeRestApiSettings {
     ///
     /// # Errors
     /// A sentence naming the field that is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
         if !["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&self.method.to_ascii_uppercase().as_str()) {
-            return Err(format!("'method' is '{}'; it must be GET, POST, PUT, PATCH or DELETE", self.method));
+            return Err(InvalidSetting::Method(self.method.clone()));
         }
         check_url("url", &self.url)?;
         for name in self.headers.keys() {
             if ureq::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(format!("'headers' has '{name}', which is not a header name"));
+                return Err(InvalidSetting::HeaderName(name.clone()));
             }
         }
         if !self.success_criteria.trim().is_empty() {
-            slipway_expr::parse(&self.success_criteria)
-                .map_err(|error| format!("'successCriteria' is not an expression: {error}"))?;
+            slipway_expr::parse(&self.success_criteria).map_err(InvalidSetting::SuccessCriteria)?;
         }
         Ok(())
     }
@@ -103,10 +104,10 @@ impl QueryMetricsSettings {
     ///
     /// # Errors
     /// A sentence naming the field that is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
         check_url("url", &self.url)?;
         if self.query.trim().is_empty() {
-            return Err("'query' is empty; give a PromQL query that returns what is wrong".into());
+            return Err(InvalidSetting::EmptyQuery);
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use jiff::civil::Weekday;
 use jiff::tz::TimeZone;
 use slipway_store::{ApprovalDecision, CheckRunState};
 
-use crate::checks::{ApprovalSettings, BranchControlSettings, BusinessHoursSettings, CheckSettings};
+use crate::checks::{ApprovalSettings, BranchControlSettings, BusinessHoursSettings, CheckSettings, InvalidSetting};
 
 /// What the run is, as checks see it.
 #[derive(Clone, Debug, Default)]
@@ -98,7 +98,7 @@ pub fn evaluate(
                 Verdict::Passed(format!("within business hours ({})", hours.describe()))
             }
             Ok(hours) => Verdict::Pending(format!("outside business hours ({})", hours.describe())),
-            Err(reason) => Verdict::Ended(CheckRunState::Failed, reason),
+            Err(reason) => Verdict::Ended(CheckRunState::Failed, reason.to_string()),
         },
         CheckSettings::ExclusiveLock(_) => Verdict::Pending("waiting for the exclusive lock".into()),
         CheckSettings::RequiredTemplate(settings) => required_template(settings, &facts.extends),
@@ -136,14 +136,14 @@ pub fn minutes_text(minutes: u32) -> String {
 ///
 /// # Errors
 /// When the pattern is not a valid wildcard pattern.
-pub fn branch_matcher(pattern: &str) -> Result<GlobMatcher, String> {
+pub fn branch_matcher(pattern: &str) -> Result<GlobMatcher, InvalidSetting> {
     let full = full_ref(pattern);
     GlobBuilder::new(&full)
         .literal_separator(false)
         .case_insensitive(true)
         .build()
         .map(|glob| glob.compile_matcher())
-        .map_err(|error| format!("'{pattern}' is not a valid branch pattern: {error}"))
+        .map_err(|source| InvalidSetting::BranchPattern { pattern: pattern.to_owned(), source })
 }
 
 fn full_ref(branch: &str) -> String {
@@ -262,8 +262,8 @@ const WEEKDAYS: [(Weekday, &str); 7] = [
     (Weekday::Sunday, "Sunday"),
 ];
 
-fn clock_minutes(field: &str, text: &str) -> Result<u32, String> {
-    let bad = || format!("'{field}' is '{text}'; write the time as HH:MM on a 24-hour clock, such as 09:00 or 17:30");
+fn clock_minutes(field: &'static str, text: &str) -> Result<u32, InvalidSetting> {
+    let bad = || InvalidSetting::ClockTime { field, value: text.to_owned() };
     let (hours, minutes) = text.trim().split_once(':').ok_or_else(bad)?;
     if hours.len() != 2 || minutes.len() != 2 {
         return Err(bad());
@@ -281,13 +281,9 @@ impl BusinessHours {
     ///
     /// # Errors
     /// A sentence naming the field that is wrong.
-    pub fn new(settings: &BusinessHoursSettings) -> Result<Self, String> {
-        let zone = TimeZone::get(settings.time_zone.trim()).map_err(|_| {
-            format!(
-                "'timeZone' is '{}', which is not an IANA time zone name (such as 'UTC', 'Europe/Berlin' or 'America/New_York')",
-                settings.time_zone
-            )
-        })?;
+    pub fn new(settings: &BusinessHoursSettings) -> Result<Self, InvalidSetting> {
+        let zone = TimeZone::get(settings.time_zone.trim())
+            .map_err(|_| InvalidSetting::TimeZone(settings.time_zone.clone()))?;
         let mut days = Vec::new();
         for day in &settings.days {
             let found = WEEKDAYS
@@ -296,9 +292,7 @@ impl BusinessHours {
             match found {
                 Some((weekday, _)) => days.push(*weekday),
                 None => {
-                    return Err(format!(
-                        "'days' holds '{day}', which is not a day of the week (write Monday or Mon, ..., Sunday or Sun)"
-                    ));
+                    return Err(InvalidSetting::Day(day.clone()));
                 }
             }
         }
@@ -308,7 +302,7 @@ impl BusinessHours {
         let start = clock_minutes("startTime", &settings.start_time)?;
         let end = clock_minutes("endTime", &settings.end_time)?;
         if start == end {
-            return Err("'startTime' and 'endTime' are the same; the hours would be empty".into());
+            return Err(InvalidSetting::EmptyHours);
         }
         Ok(Self { zone, zone_name: settings.time_zone.trim().to_owned(), days, start, end })
     }

@@ -21,7 +21,7 @@ use slipway_security::policy::{self, GateOptions};
 use slipway_security::provenance as prov;
 use slipway_store::{Artifact, CheckRunState, Run, Store, StoreError};
 
-use crate::checks::{PolicySettings, VerifyProvenanceSettings};
+use crate::checks::{InvalidSetting, PolicySettings, VerifyProvenanceSettings};
 use crate::evaluate::Verdict;
 
 /// The largest artifact file given to a policy as input.
@@ -45,10 +45,10 @@ fn sources(settings: &PolicySettings) -> Vec<(String, String)> {
 ///
 /// # Errors
 /// The policy's mistake at its `file:line:col`.
-pub fn compile(settings: &PolicySettings) -> Result<(), String> {
+pub fn compile(settings: &PolicySettings) -> Result<(), InvalidSetting> {
     match policy::evaluate(&sources(settings), &json!({}), &options(settings)) {
         Ok(_) | Err(policy::PolicyError::Evaluation { .. }) => Ok(()),
-        Err(error) => Err(error.to_string()),
+        Err(error) => Err(InvalidSetting::Policy(error)),
     }
 }
 
