@@ -16,6 +16,17 @@ use crate::metrics::Metrics;
 use crate::router::{Router, serve};
 use crate::routing::{Routes, Slot};
 
+/// Why faults cannot be injected into a service's router.
+#[derive(Debug, thiserror::Error)]
+pub enum NoRouter {
+    /// nginx fronts the service (its name).
+    #[error("service '{0}' is fronted by nginx: faults are injected by Slipway's own router")]
+    Nginx(String),
+    /// Slipway's router of the service (its name) does not run on this server.
+    #[error("service '{0}' has no router running on this server")]
+    NotRunning(String),
+}
+
 /// How often the host looks at the store without being asked.
 const RELOAD_EVERY: Duration = Duration::from_secs(2);
 
@@ -114,18 +125,15 @@ impl RouterHost {
     /// # Errors
     /// When the service has no router of Slipway's running here (nginx fronts it, or its address
     /// could not be bound): why.
-    pub async fn set_faults(&self, service: &Service, faults: Vec<crate::faults::Fault>) -> Result<(), String> {
+    pub async fn set_faults(&self, service: &Service, faults: Vec<crate::faults::Fault>) -> Result<(), NoRouter> {
         let running = self.running.lock().await;
         match running.get(&service.id).and_then(|current| current.router.as_ref()) {
             Some(router) => {
                 router.set_faults(faults);
                 Ok(())
             }
-            None if service.provider == "nginx" => Err(format!(
-                "service '{}' is fronted by nginx: faults are injected by Slipway's own router",
-                service.name
-            )),
-            None => Err(format!("service '{}' has no router running on this server", service.name)),
+            None if service.provider == "nginx" => Err(NoRouter::Nginx(service.name.clone())),
+            None => Err(NoRouter::NotRunning(service.name.clone())),
         }
     }
 

@@ -109,33 +109,57 @@ impl Default for JudgeConfig {
     }
 }
 
+/// What is wrong with a judge's configuration (a sentence naming the number).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum JudgeConfigError {
+    /// `confidence` is not in (0.5, 1).
+    #[error("'confidence' is {0}; give a level between 0.5 and 1 (exclusive), such as 0.98")]
+    Confidence(f64),
+    /// `tolerance` is not a fraction in [0, 10].
+    #[error("'tolerance' is {0}; give a fraction such as 0.25")]
+    Tolerance(f64),
+    /// `pass` or `marginal` is not a score, or marginal is above pass.
+    #[error("'pass' ({pass}) and 'marginal' ({marginal}) must be scores from 0 to 100 with marginal at most pass")]
+    Scores {
+        /// `pass`.
+        pass: f64,
+        /// `marginal`.
+        marginal: f64,
+    },
+    /// A group's weight is not in [0, 100].
+    #[error("the weight of group '{group}' is {weight}; weights are from 0 to 100")]
+    GroupWeight {
+        /// The group.
+        group: String,
+        /// Its weight.
+        weight: f64,
+    },
+    /// The group weights add up to more than 100.
+    #[error("the group weights add up to {0}; they may add up to 100 at most")]
+    TotalWeight(f64),
+}
+
 impl JudgeConfig {
     /// Checks the numbers.
     ///
     /// # Errors
     /// A sentence naming what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), JudgeConfigError> {
         if !(0.5..1.0).contains(&self.confidence) {
-            return Err(format!(
-                "'confidence' is {}; give a level between 0.5 and 1 (exclusive), such as 0.98",
-                self.confidence
-            ));
+            return Err(JudgeConfigError::Confidence(self.confidence));
         }
         if !(0.0..=10.0).contains(&self.tolerance) {
-            return Err(format!("'tolerance' is {}; give a fraction such as 0.25", self.tolerance));
+            return Err(JudgeConfigError::Tolerance(self.tolerance));
         }
         if !(0.0..=100.0).contains(&self.marginal) || !(0.0..=100.0).contains(&self.pass) || self.marginal > self.pass {
-            return Err(format!(
-                "'pass' ({}) and 'marginal' ({}) must be scores from 0 to 100 with marginal at most pass",
-                self.pass, self.marginal
-            ));
+            return Err(JudgeConfigError::Scores { pass: self.pass, marginal: self.marginal });
         }
         if let Some((group, weight)) = self.group_weights.iter().find(|(_, weight)| !(0.0..=100.0).contains(*weight)) {
-            return Err(format!("the weight of group '{group}' is {weight}; weights are from 0 to 100"));
+            return Err(JudgeConfigError::GroupWeight { group: group.clone(), weight: *weight });
         }
         let total: f64 = self.group_weights.values().sum();
         if total > 100.0 + 1e-9 {
-            return Err(format!("the group weights add up to {total}; they may add up to 100 at most"));
+            return Err(JudgeConfigError::TotalWeight(total));
         }
         Ok(())
     }

@@ -160,7 +160,10 @@ impl Nginx {
             match earlier {
                 Some(earlier) => write(&path, &earlier)?,
                 None => {
-                    let _ = std::fs::remove_file(&path);
+                    // Left there, the refused file would break nginx's next reload.
+                    if let Err(error) = std::fs::remove_file(&path) {
+                        tracing::warn!(path = %path.display(), %error, "could not remove an nginx configuration nginx refused");
+                    }
                 }
             }
             return Err(error);

@@ -91,11 +91,11 @@ fn text_response(status: StatusCode, text: String) -> Response<Body> {
 }
 
 /// The upstream URI of a request to `path_and_query` at a slot's base URL (no trailing `/`).
-fn upstream_uri(base: &str, path_and_query: &str) -> Result<Uri, String> {
+fn upstream_uri(base: &str, path_and_query: &str) -> Result<Uri, hyper::http::uri::InvalidUri> {
     let mut text = String::with_capacity(base.len() + path_and_query.len());
     text.push_str(base);
     text.push_str(path_and_query);
-    text.parse::<Uri>().map_err(|error| error.to_string())
+    text.parse::<Uri>()
 }
 
 impl Router {

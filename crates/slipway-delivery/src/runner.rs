@@ -23,6 +23,83 @@ use crate::analysis::{
 };
 use crate::host::{RouterHost, metrics_label};
 
+/// Why a metric could not be measured or a probe could not look (kept as the measurement's or
+/// the journal entry's message).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MeasureError {
+    /// No requests reached the slot in the window.
+    #[error("no requests reached slot '{slot}' of service '{service}' in the last {seconds} s")]
+    NoRequests { slot: String, service: String, seconds: u64 },
+    /// The judge's canary or baseline had no requests in the window.
+    #[error(
+        "no requests reached slot '{slot}' of service '{service}' in the last {seconds} s: the judge compares the canary with a baseline under the same traffic"
+    )]
+    NothingToJudge { slot: String, service: String, seconds: u64 },
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The run's service is gone.
+    #[error("the run's service was deleted")]
+    ServiceDeleted,
+    /// A service the metric names is not in the run's environment.
+    #[error("no service '{name}' in the environment of service '{own}'")]
+    NoSuchService { name: String, own: String },
+    /// Not an HTTP method.
+    #[error("'{0}' is not an HTTP method")]
+    NotAMethod(String),
+    /// Not a URL.
+    #[error("'{url}' is not a URL: {source}")]
+    NotAUrl { url: String, source: hyper::http::uri::InvalidUri },
+    /// An `https://` (or other) address, which measurements do not reach yet.
+    #[error("'{0}': only http:// addresses can be measured so far (https is not supported yet)")]
+    NotHttpMeasured(String),
+    /// An `https://` (or other) address, which probes do not reach yet.
+    #[error("'{0}': only http:// addresses can be probed so far")]
+    NotHttpProbed(String),
+    /// The request could not be built (a header that is not one).
+    #[error("the request to {url} cannot be made: {source}")]
+    Request { url: String, source: hyper::http::Error },
+    /// The exchange failed (connecting, reading the answer, an answer too long).
+    #[error("{url}: {source}")]
+    Exchange { url: String, source: Box<dyn std::error::Error + Send + Sync> },
+    /// The answer was not a success.
+    #[error("{url} answered {status}: {excerpt}")]
+    Answered { url: String, status: hyper::StatusCode, excerpt: String },
+    /// No answer in time (`seconds` as the template or experiment wrote it).
+    #[error("{url} did not answer within {seconds} s")]
+    TimedOut { url: String, seconds: f64 },
+    /// Prometheus answered with something not JSON.
+    #[error("Prometheus answered with something not JSON: {0}")]
+    PrometheusNotJson(#[source] serde_json::Error),
+    /// Prometheus refused the query.
+    #[error("Prometheus refused the query: {0}")]
+    PrometheusRefused(String),
+    /// A sample without its value.
+    #[error("a sample without a value")]
+    SampleWithoutValue,
+    /// A sample whose value is not a number.
+    #[error("the sample '{0}' is not a number")]
+    SampleNotANumber(String),
+    /// A vector answer without results.
+    #[error("Prometheus answered a vector without results")]
+    VectorWithoutResults,
+    /// A result type conditions cannot use (`matrix`, `string`).
+    #[error("Prometheus answered a {0} result; use a query that gives a scalar or an instant vector")]
+    ResultType(String),
+    /// A `web` answer that is not JSON, with a jsonPath to apply.
+    #[error("the answer is not JSON, so the jsonPath cannot be applied: {0}")]
+    AnswerNotJson(#[source] serde_json::Error),
+    /// A jsonPath that does not parse.
+    #[error("the jsonPath '{path}' is not valid: {source}")]
+    JsonPath { path: String, source: serde_json_path::ParseError },
+    /// A jsonPath that found nothing.
+    #[error("the jsonPath '{0}' found nothing in the answer")]
+    JsonPathFoundNothing(String),
+    /// A chaos experiment's fault given as a probe.
+    #[error("a fault is an action, not a probe")]
+    FaultAsProbe,
+}
+
 /// How often the runner looks for measurements due while runs are measuring.
 const TICK: Duration = Duration::from_millis(250);
 /// How often it looks when none was (runs this server starts wake it at once; this is for runs
@@ -253,17 +330,17 @@ impl AnalysisRunner {
                 let (phase, message) = crate::analysis::assess(metric, &value);
                 Measurement { phase, value: Some(value), message, started_at, finished_at }
             }
-            Err(message) => Measurement {
+            Err(error) => Measurement {
                 phase: MeasurementPhase::Error,
                 value: None,
-                message: Some(message),
+                message: Some(error.to_string()),
                 started_at,
                 finished_at,
             },
         }
     }
 
-    async fn value(&self, metric: &MetricSpec, run: &AnalysisRun) -> Result<serde_json::Value, String> {
+    async fn value(&self, metric: &MetricSpec, run: &AnalysisRun) -> Result<serde_json::Value, MeasureError> {
         match &metric.provider {
             Provider::Slipway { service, slot, metric: which, window } => {
                 let service = self.service_of(run, service.as_deref()).await?;
@@ -278,12 +355,11 @@ impl AnalysisRunner {
                 let samples = |slot: &str| self.routers.metrics().per_second(&label, slot, seconds);
                 let (canary_seconds, baseline_seconds) = (samples(canary), samples(baseline));
                 if canary_seconds.is_empty() || baseline_seconds.is_empty() {
-                    return Err(format!(
-                        "no requests reached slot '{}' of service '{}' in the last {seconds} s: the judge compares \
-                         the canary with a baseline under the same traffic",
-                        if canary_seconds.is_empty() { canary } else { baseline },
-                        service.name
-                    ));
+                    return Err(MeasureError::NothingToJudge {
+                        slot: if canary_seconds.is_empty() { canary } else { baseline }.clone(),
+                        service: service.name.clone(),
+                        seconds,
+                    });
                 }
                 let series = |windows: &[crate::metrics::Window]| -> BTreeMap<String, Vec<f64>> {
                     metrics.iter().map(|metric| (metric.name().to_owned(), sample(*metric, windows))).collect()
@@ -316,7 +392,7 @@ impl AnalysisRunner {
             }
             Provider::Web { url, method, headers, body, json_path, timeout } => {
                 let method =
-                    Method::from_bytes(method.as_bytes()).map_err(|_| format!("'{method}' is not an HTTP method"))?;
+                    Method::from_bytes(method.as_bytes()).map_err(|_| MeasureError::NotAMethod(method.clone()))?;
                 let answer =
                     self.fetch(method, url, headers, body.as_deref(), timeout.unwrap_or(DEFAULT_TIMEOUT)).await?;
                 web_value(&answer, json_path.as_deref())
@@ -331,11 +407,10 @@ impl AnalysisRunner {
         slot: &str,
         which: RouterMetric,
         seconds: u64,
-    ) -> Result<serde_json::Value, String> {
+    ) -> Result<serde_json::Value, MeasureError> {
         let seconds = seconds.max(1);
         let seen = self.routers.metrics().window(&metrics_label(service), slot, seconds);
-        let none =
-            || format!("no requests reached slot '{slot}' of service '{}' in the last {seconds} s", service.name);
+        let none = || MeasureError::NoRequests { slot: slot.to_owned(), service: service.name.clone(), seconds };
         let value = match which {
             RouterMetric::SuccessRate => seen.success_rate().ok_or_else(none)?,
             RouterMetric::ErrorRate => seen.success_rate().map(|rate| 1.0 - rate).ok_or_else(none)?,
@@ -347,16 +422,16 @@ impl AnalysisRunner {
         Ok(number(value))
     }
 
-    async fn service_of(&self, run: &AnalysisRun, name: Option<&str>) -> Result<Service, String> {
-        let services = self.store.services(None).await.map_err(|error| error.to_string())?;
-        let own = services.iter().find(|service| service.id == run.service).ok_or("the run's service was deleted")?;
+    async fn service_of(&self, run: &AnalysisRun, name: Option<&str>) -> Result<Service, MeasureError> {
+        let services = self.store.services(None).await?;
+        let own = services.iter().find(|service| service.id == run.service).ok_or(MeasureError::ServiceDeleted)?;
         match name {
             None => Ok(own.clone()),
             Some(name) => services
                 .iter()
                 .find(|service| service.environment == own.environment && service.name == name)
                 .cloned()
-                .ok_or_else(|| format!("no service '{name}' in the environment of service '{}'", own.name)),
+                .ok_or_else(|| MeasureError::NoSuchService { name: name.to_owned(), own: own.name.clone() }),
         }
     }
 
@@ -367,10 +442,10 @@ impl AnalysisRunner {
         headers: &[(String, String)],
         body: Option<&str>,
         timeout: Duration,
-    ) -> Result<Bytes, String> {
-        let uri: Uri = url.parse().map_err(|error| format!("'{url}' is not a URL: {error}"))?;
+    ) -> Result<Bytes, MeasureError> {
+        let uri: Uri = url.parse().map_err(|source| MeasureError::NotAUrl { url: url.to_owned(), source })?;
         if uri.scheme_str() != Some("http") {
-            return Err(format!("'{url}': only http:// addresses can be measured so far (https is not supported yet)"));
+            return Err(MeasureError::NotHttpMeasured(url.to_owned()));
         }
         let mut request = Request::builder().method(method).uri(uri);
         for (name, value) in headers {
@@ -381,21 +456,25 @@ impl AnalysisRunner {
         }
         let request = request
             .body(Full::new(Bytes::from(body.unwrap_or_default().to_owned())))
-            .map_err(|error| format!("the request to {url} cannot be made: {error}"))?;
+            .map_err(|source| MeasureError::Request { url: url.to_owned(), source })?;
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|error| format!("{url}: {error}"))?;
+            let response = self.client.request(request).await.map_err(|error| exchange_failed(url, error))?;
             let status = response.status();
             let limited = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES);
-            let bytes = limited.collect().await.map_err(|error| format!("{url}: {error}"))?.to_bytes();
+            let bytes = limited.collect().await.map_err(|error| exchange_failed(url, error))?.to_bytes();
             if !status.is_success() {
                 let text = String::from_utf8_lossy(&bytes);
-                return Err(format!("{url} answered {status}: {}", text.chars().take(300).collect::<String>()));
+                return Err(MeasureError::Answered {
+                    url: url.to_owned(),
+                    status,
+                    excerpt: text.chars().take(300).collect(),
+                });
             }
             Ok(bytes)
         };
         tokio::time::timeout(timeout, exchange)
             .await
-            .map_err(|_| format!("{url} did not answer within {} s", timeout.as_secs_f64()))?
+            .map_err(|_| MeasureError::TimedOut { url: url.to_owned(), seconds: timeout.as_secs_f64() })?
     }
 
     /// Starts the run's synthetic load if it is not running.
@@ -443,6 +522,11 @@ impl AnalysisRunner {
     }
 }
 
+/// A failed exchange with `url`.
+fn exchange_failed(url: &str, error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> MeasureError {
+    MeasureError::Exchange { url: url.to_owned(), source: error.into() }
+}
+
 /// One metric's value in each second (a second's error rate, latency quantile in seconds, ...).
 fn sample(metric: RouterMetric, seconds: &[crate::metrics::Window]) -> Vec<f64> {
     seconds
@@ -464,15 +548,14 @@ fn number(value: f64) -> serde_json::Value {
 
 /// A Prometheus instant query's answer as Argo gives it to conditions: a number for a scalar,
 /// an array of numbers for a vector.
-fn prometheus_value(body: &[u8]) -> Result<serde_json::Value, String> {
-    let answer: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|error| format!("Prometheus answered with something not JSON: {error}"))?;
+fn prometheus_value(body: &[u8]) -> Result<serde_json::Value, MeasureError> {
+    let answer: serde_json::Value = serde_json::from_slice(body).map_err(MeasureError::PrometheusNotJson)?;
     if answer["status"] != "success" {
-        return Err(format!("Prometheus refused the query: {}", answer["error"].as_str().unwrap_or("no reason given")));
+        return Err(MeasureError::PrometheusRefused(answer["error"].as_str().unwrap_or("no reason given").to_owned()));
     }
-    let sample = |value: &serde_json::Value| -> Result<serde_json::Value, String> {
-        let text = value.get(1).and_then(serde_json::Value::as_str).ok_or("a sample without a value")?;
-        let parsed: f64 = text.parse().map_err(|_| format!("the sample '{text}' is not a number"))?;
+    let sample = |value: &serde_json::Value| -> Result<serde_json::Value, MeasureError> {
+        let text = value.get(1).and_then(serde_json::Value::as_str).ok_or(MeasureError::SampleWithoutValue)?;
+        let parsed: f64 = text.parse().map_err(|_| MeasureError::SampleNotANumber(text.to_owned()))?;
         Ok(number(parsed))
     };
     let data = &answer["data"];
@@ -483,30 +566,27 @@ fn prometheus_value(body: &[u8]) -> Result<serde_json::Value, String> {
             .map(|series| series.iter().map(|one| sample(&one["value"])).collect::<Result<Vec<_>, _>>())
             .transpose()?
             .map(serde_json::Value::Array)
-            .ok_or_else(|| "Prometheus answered a vector without results".to_owned()),
-        other => Err(format!(
-            "Prometheus answered a {} result; use a query that gives a scalar or an instant vector",
-            other.unwrap_or("missing")
-        )),
+            .ok_or(MeasureError::VectorWithoutResults),
+        other => Err(MeasureError::ResultType(other.unwrap_or("missing").to_owned())),
     }
 }
 
 /// A `web` answer: its JSON (or text), picked with the JSONPath when one is given.
-fn web_value(body: &[u8], json_path: Option<&str>) -> Result<serde_json::Value, String> {
+fn web_value(body: &[u8], json_path: Option<&str>) -> Result<serde_json::Value, MeasureError> {
     let parsed: serde_json::Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(_) if json_path.is_none() => return Ok(serde_json::Value::String(String::from_utf8_lossy(body).into())),
-        Err(error) => return Err(format!("the answer is not JSON, so the jsonPath cannot be applied: {error}")),
+        Err(error) => return Err(MeasureError::AnswerNotJson(error)),
     };
     let Some(path) = json_path else { return Ok(parsed) };
     // Argo writes Kubernetes JSONPath templates (`{$.data.ok}`); the braces go.
     let expression = path.trim().strip_prefix('{').and_then(|inner| inner.strip_suffix('}')).unwrap_or(path.trim());
     let expression = if expression.starts_with('$') { expression.to_owned() } else { format!("${expression}") };
     let query = serde_json_path::JsonPath::parse(&expression)
-        .map_err(|error| format!("the jsonPath '{path}' is not valid: {error}"))?;
+        .map_err(|source| MeasureError::JsonPath { path: path.to_owned(), source })?;
     let found = query.query(&parsed).all();
     match found.as_slice() {
-        [] => Err(format!("the jsonPath '{path}' found nothing in the answer")),
+        [] => Err(MeasureError::JsonPathFoundNothing(path.to_owned())),
         [one] => Ok((*one).clone()),
         many => Ok(serde_json::Value::Array(many.iter().map(|value| (*value).clone()).collect())),
     }
@@ -627,7 +707,7 @@ impl AnalysisRunner {
                 run.journal["rollbacks"] = serde_json::json!([{
                     "activity": {"type": "action", "name": "take away the injected faults"},
                     "status": if cleared.is_ok() { "succeeded" } else { "failed" },
-                    "output": cleared.err(),
+                    "output": cleared.err().map(|error| error.to_string()),
                 }]);
                 run.journal["end"] = serde_json::json!(iso_now());
                 run.journal["duration"] = serde_json::json!(started.elapsed().as_secs_f64());
@@ -703,12 +783,12 @@ impl AnalysisRunner {
                             "succeeded",
                             serde_json::json!({"injected": format!("{kind:?}"), "slot": slot, "fraction": fraction, "duration": duration}),
                         ),
-                        Err(error) => ("failed", serde_json::json!(error)),
+                        Err(error) => ("failed", serde_json::json!(error.to_string())),
                     }
                 }
                 provider => match self.probe(service, provider).await {
                     Ok(value) => ("succeeded", value),
-                    Err(error) => ("failed", serde_json::json!(error)),
+                    Err(error) => ("failed", serde_json::json!(error.to_string())),
                 },
             };
             let entry = serde_json::json!({
@@ -762,7 +842,7 @@ impl AnalysisRunner {
                         .is_some_and(|tolerance| crate::chaos::within_tolerance(tolerance, &value));
                     (value, within)
                 }
-                Err(error) => (serde_json::json!(error), false),
+                Err(error) => (serde_json::json!(error.to_string()), false),
             };
             met &= within;
             probes.push(serde_json::json!({
@@ -784,25 +864,25 @@ impl AnalysisRunner {
         &self,
         service: &Service,
         provider: &crate::chaos::ChaosProvider,
-    ) -> Result<serde_json::Value, String> {
+    ) -> Result<serde_json::Value, MeasureError> {
         match provider {
             crate::chaos::ChaosProvider::Slipway { slot, metric, window } => {
                 self.router_value(service, slot, *metric, *window)
             }
             crate::chaos::ChaosProvider::Http { url, method, timeout } => {
-                let uri: Uri = url.parse().map_err(|error| format!("'{url}' is not a URL: {error}"))?;
+                let uri: Uri = url.parse().map_err(|source| MeasureError::NotAUrl { url: url.clone(), source })?;
                 if uri.scheme_str() != Some("http") {
-                    return Err(format!("'{url}': only http:// addresses can be probed so far"));
+                    return Err(MeasureError::NotHttpProbed(url.clone()));
                 }
                 let method =
-                    Method::from_bytes(method.as_bytes()).map_err(|_| format!("'{method}' is not an HTTP method"))?;
+                    Method::from_bytes(method.as_bytes()).map_err(|_| MeasureError::NotAMethod(method.clone()))?;
                 let request = Request::builder()
                     .method(method)
                     .uri(uri)
                     .body(Full::new(Bytes::new()))
-                    .map_err(|error| format!("the request to {url} cannot be made: {error}"))?;
+                    .map_err(|source| MeasureError::Request { url: url.clone(), source })?;
                 let exchange = async {
-                    let response = self.client.request(request).await.map_err(|error| format!("{url}: {error}"))?;
+                    let response = self.client.request(request).await.map_err(|error| exchange_failed(url, error))?;
                     let status = response.status().as_u16();
                     let headers: serde_json::Map<String, serde_json::Value> = response
                         .headers()
@@ -812,16 +892,16 @@ impl AnalysisRunner {
                         })
                         .collect();
                     let limited = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES);
-                    let body = limited.collect().await.map_err(|error| format!("{url}: {error}"))?.to_bytes();
+                    let body = limited.collect().await.map_err(|error| exchange_failed(url, error))?.to_bytes();
                     Ok(
                         serde_json::json!({"status": status, "headers": headers, "body": String::from_utf8_lossy(&body)}),
                     )
                 };
                 tokio::time::timeout(Duration::from_secs_f64(timeout.clamp(0.1, 300.0)), exchange)
                     .await
-                    .map_err(|_| format!("{url} did not answer within {timeout} s"))?
+                    .map_err(|_| MeasureError::TimedOut { url: url.clone(), seconds: *timeout })?
             }
-            crate::chaos::ChaosProvider::Fault { .. } => Err("a fault is an action, not a probe".into()),
+            crate::chaos::ChaosProvider::Fault { .. } => Err(MeasureError::FaultAsProbe),
         }
     }
 }
@@ -834,24 +914,29 @@ mod tests {
     fn prometheus_answers_become_numbers_or_arrays() {
         let vector =
             br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"0.97"]}]}}"#;
-        assert_eq!(prometheus_value(vector), Ok(serde_json::json!([0.97])));
+        assert_eq!(prometheus_value(vector).ok(), Some(serde_json::json!([0.97])));
         let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[1,"2"]}}"#;
-        assert_eq!(prometheus_value(scalar), Ok(serde_json::json!(2.0)));
+        assert_eq!(prometheus_value(scalar).ok(), Some(serde_json::json!(2.0)));
         let empty = br#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
-        assert_eq!(prometheus_value(empty), Ok(serde_json::json!([])));
+        assert_eq!(prometheus_value(empty).ok(), Some(serde_json::json!([])));
         let refused = br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#;
-        assert_eq!(prometheus_value(refused), Err("Prometheus refused the query: parse error".to_owned()));
+        assert_eq!(
+            prometheus_value(refused).map_err(|error| error.to_string()),
+            Err("Prometheus refused the query: parse error".to_owned())
+        );
         let matrix = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
-        assert!(prometheus_value(matrix).is_err_and(|error| error.contains("matrix")));
+        assert!(prometheus_value(matrix).is_err_and(|error| error.to_string().contains("matrix")));
     }
 
     #[test]
     fn web_answers_are_picked_with_kubernetes_style_json_paths() {
         let body = br#"{"data":{"ok":true,"rates":[0.9,0.95]}}"#;
-        assert_eq!(web_value(body, Some("{$.data.ok}")), Ok(serde_json::json!(true)));
-        assert_eq!(web_value(body, Some("$.data.rates[*]")), Ok(serde_json::json!([0.9, 0.95])));
-        assert_eq!(web_value(body, None), Ok(serde_json::json!({"data":{"ok":true,"rates":[0.9,0.95]}})));
-        assert!(web_value(body, Some("{$.data.missing}")).is_err_and(|error| error.contains("found nothing")));
-        assert_eq!(web_value(b"plain", None), Ok(serde_json::json!("plain")));
+        assert_eq!(web_value(body, Some("{$.data.ok}")).ok(), Some(serde_json::json!(true)));
+        assert_eq!(web_value(body, Some("$.data.rates[*]")).ok(), Some(serde_json::json!([0.9, 0.95])));
+        assert_eq!(web_value(body, None).ok(), Some(serde_json::json!({"data":{"ok":true,"rates":[0.9,0.95]}})));
+        assert!(
+            web_value(body, Some("{$.data.missing}")).is_err_and(|error| error.to_string().contains("found nothing"))
+        );
+        assert_eq!(web_value(b"plain", None).ok(), Some(serde_json::json!("plain")));
     }
 }

@@ -8,9 +8,40 @@ use std::time::Duration;
 /// The largest duration Go can represent (`math.MaxInt64` nanoseconds, about 292 years).
 const MAX_NANOS: u128 = i64::MAX as u128;
 
+/// Why a text is not a duration, in a phrase that follows "found `TEXT`: ".
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum DurationError {
+    /// Nothing at all.
+    #[error("it is empty")]
+    Empty,
+    /// A unit without its number (`s`).
+    #[error("a number must come before the unit `{0}`")]
+    NumberBeforeUnit(String),
+    /// No number where one must be (`.s`).
+    #[error("a number is missing")]
+    NumberMissing,
+    /// A number without a unit (`30`).
+    #[error("the number `{whole}{}` has no unit (write e.g. `{whole}s` or `{whole}m`)", dot(fraction))]
+    NoUnit {
+        /// The digits before the point.
+        whole: String,
+        /// The digits after it.
+        fraction: String,
+    },
+    /// Not a unit (`x`).
+    #[error("`{0}` is not a unit (the units are `ns`, `us`, `ms`, `s`, `m` and `h`)")]
+    NotAUnit(String),
+    /// Longer than Go can hold.
+    #[error("it is longer than the longest duration Go can hold (about 292 years)")]
+    TooLarge,
+    /// Negative.
+    #[error("it is negative")]
+    Negative,
+}
+
 /// Reads a Go duration. Negative durations are refused (nothing in a template waits a negative
 /// time); the error says what is wrong in a phrase that follows "found `TEXT`: ".
-pub(crate) fn parse(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse(text: &str) -> Result<Duration, DurationError> {
     let (negative, rest) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
@@ -20,7 +51,7 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
         return Ok(Duration::ZERO);
     }
     if rest.is_empty() {
-        return Err("it is empty".to_owned());
+        return Err(DurationError::Empty);
     }
     let mut total: u128 = 0;
     let mut rest = rest;
@@ -37,20 +68,17 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
         if whole.is_empty() && fraction.is_empty() {
             return Err(match after.chars().next() {
                 Some(c) if !c.is_ascii_digit() && whole_digits == 0 && !rest.starts_with('.') => {
-                    format!("a number must come before the unit `{}`", unit_prefix(after))
+                    DurationError::NumberBeforeUnit(unit_prefix(after).to_owned())
                 }
-                _ => "a number is missing".to_owned(),
+                _ => DurationError::NumberMissing,
             });
         }
         let unit = unit_prefix(after);
         if unit.is_empty() {
-            return Err(format!(
-                "the number `{whole}{}` has no unit (write e.g. `{whole}s` or `{whole}m`)",
-                dot(fraction)
-            ));
+            return Err(DurationError::NoUnit { whole: whole.to_owned(), fraction: fraction.to_owned() });
         }
         let Some(unit_nanos) = unit_nanos(unit) else {
-            return Err(format!("`{unit}` is not a unit (the units are `ns`, `us`, `ms`, `s`, `m` and `h`)"));
+            return Err(DurationError::NotAUnit(unit.to_owned()));
         };
         rest = &after[unit.len()..];
         let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| too_large())? };
@@ -68,7 +96,7 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
         }
     }
     if negative && total > 0 {
-        return Err("it is negative".to_owned());
+        return Err(DurationError::Negative);
     }
     let seconds = u64::try_from(total / 1_000_000_000).map_err(|_| too_large())?;
     let nanos = u32::try_from(total % 1_000_000_000).map_err(|_| too_large())?;
@@ -79,8 +107,8 @@ fn dot(fraction: &str) -> String {
     if fraction.is_empty() { String::new() } else { format!(".{fraction}") }
 }
 
-fn too_large() -> String {
-    "it is longer than the longest duration Go can hold (about 292 years)".to_owned()
+fn too_large() -> DurationError {
+    DurationError::TooLarge
 }
 
 /// The letters at the start of `text`, up to the next digit or dot.
@@ -208,7 +236,7 @@ mod tests {
             ("3000000h", "it is longer than the longest duration Go can hold (about 292 years)"),
         ];
         for (text, expected) in cases {
-            assert_eq!(parse(text), Err((*expected).to_owned()), "{text}");
+            assert_eq!(parse(text).map_err(|error| error.to_string()), Err((*expected).to_owned()), "{text}");
         }
     }
 
