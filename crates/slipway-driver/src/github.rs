@@ -8,6 +8,7 @@ use slipway_events::TaskResult;
 use slipway_github_expr::{JobStatus, Object, Value};
 use slipway_plan::{GithubExpression, ParameterValue};
 
+use crate::predefined::RepositoryInfo;
 use crate::variables::Variables;
 
 /// The variable that carries a GitHub job's dependencies to where its steps run, as the
@@ -88,6 +89,45 @@ pub fn github_context(variables: &Variables) -> Object {
         .map_or_else(|| Value::from(Object::new()), Value::from);
     github.insert("event", event);
     github
+}
+
+/// The `repository` object of an event payload: the name as `owner/name` when it has an owner;
+/// `default_branch` left out when it is not known (empty).
+#[must_use]
+pub fn repository_payload(repository: &RepositoryInfo, default_branch: &str) -> serde_json::Value {
+    let full_name = repository.name.clone();
+    let (owner, name) = full_name.rsplit_once('/').map_or((String::new(), full_name.clone()), |(owner, name)| {
+        (owner.rsplit('/').next().unwrap_or(owner).to_owned(), name.to_owned())
+    });
+    let mut payload = serde_json::json!({
+        "name": name,
+        "full_name": full_name,
+        "owner": { "login": owner, "name": owner },
+        "clone_url": repository.uri,
+    });
+    if !default_branch.is_empty() {
+        payload["default_branch"] = serde_json::Value::String(default_branch.to_owned());
+    }
+    payload
+}
+
+/// A `workflow_dispatch` event's payload: the `inputs` as given (typed), the ref run, the
+/// workflow's file, the repository and who asked (`sender.login`).
+#[must_use]
+pub fn dispatch_payload(
+    inputs: serde_json::Map<String, serde_json::Value>,
+    repository: &RepositoryInfo,
+    default_branch: &str,
+    workflow: &str,
+    sender: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "inputs": inputs,
+        "ref": repository.branch,
+        "workflow": workflow,
+        "repository": repository_payload(repository, default_branch),
+        "sender": { "login": sender },
+    })
 }
 
 /// The `vars` context: the run's variables that are not predefined (no dot in their name), as

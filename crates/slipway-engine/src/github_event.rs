@@ -34,19 +34,9 @@ pub(crate) struct EventFacts<'a> {
     pub(crate) upstream_conclusion: Option<&'a str>,
 }
 
-/// The `repository` object: the name as `owner/name` when it has an owner.
+/// The `repository` object.
 fn repository(facts: &EventFacts<'_>) -> Value {
-    let full_name = facts.repository.name.clone();
-    let (owner, name) = full_name.rsplit_once('/').map_or((String::new(), full_name.clone()), |(owner, name)| {
-        (owner.rsplit('/').next().unwrap_or(owner).to_owned(), name.to_owned())
-    });
-    json!({
-        "name": name,
-        "full_name": full_name,
-        "owner": { "login": owner, "name": owner },
-        "clone_url": facts.repository.uri,
-        "default_branch": facts.default_branch,
-    })
+    slipway_driver::github::repository_payload(facts.repository, facts.default_branch)
 }
 
 /// The `sender`: who asked for the run, else the commit's author.
@@ -140,11 +130,16 @@ pub(crate) fn payload(facts: &EventFacts<'_>) -> Value {
             event.insert("workflow".into(), json!({ "name": details.source_pipeline }));
         }
         _ => {
-            // workflow_dispatch: the inputs as given (typed), and the ref run.
             let inputs = facts.parameters.as_object().cloned().unwrap_or_default();
-            event.insert("inputs".into(), Value::Object(inputs));
-            event.insert("ref".into(), json!(facts.repository.branch));
-            event.insert("workflow".into(), json!(facts.workflow));
+            let sender = sender(facts);
+            let sender = sender["login"].as_str().unwrap_or_default();
+            return slipway_driver::github::dispatch_payload(
+                inputs,
+                facts.repository,
+                facts.default_branch,
+                facts.workflow,
+                sender,
+            );
         }
     }
     event.insert("repository".into(), repository(facts));

@@ -230,6 +230,19 @@ pub fn execute(
     for variable in workspace::agent_variables(&options.work_dir) {
         base.force(variable);
     }
+    if plan.dialect == slipway_plan::Dialect::GithubActions {
+        // No trigger here: a run asked for by hand, GitHub's `workflow_dispatch`.
+        let inputs = plan.parameters.iter().map(|input| (input.name.clone(), input.value.clone())).collect();
+        let workflow = plan.files.first().map_or("", String::as_str);
+        let event = slipway_driver::github::dispatch_payload(
+            inputs,
+            &options.repository,
+            "",
+            workflow,
+            &options.repository.author,
+        );
+        base.force(Variable::readonly(slipway_driver::github::EVENT_VARIABLE, event.to_string()));
+    }
     // Queue-time variables sit below the pipeline's own, as in Azure.
     let mut shadowed = Vec::new();
     let declared = declared_names(&plan);

@@ -172,7 +172,9 @@ fn contexts_env_precedence_and_default_variables() {
                     "echo \"ci=$CI actions=$GITHUB_ACTIONS os=$RUNNER_OS sha=$GITHUB_SHA repo=$GITHUB_REPOSITORY job=$GITHUB_JOB action=$GITHUB_ACTION\"\n",
                     "echo \"azure=${BUILD_BUILDNUMBER:-none}${SYSTEM_JOBNAME:-none}${AGENT_JOBSTATUS:-none}\"\n",
                     "test -d \"$RUNNER_TEMP\" && test -f \"$GITHUB_EVENT_PATH\" && test \"$GITHUB_WORKSPACE\" = \"$PWD\" && echo dirs-ok\n",
-                    "echo \"runner=${{ runner.environment }} arch-set=${{ runner.arch != '' }}\"",
+                    "echo \"runner=${{ runner.environment }} arch-set=${{ runner.arch != '' }}\"\n",
+                    "echo \"event-input=${{ github.event.inputs.who }} sender=${{ github.event.sender.login }} repository=${{ github.event.repository.full_name }}\"\n",
+                    "grep -q '\"who\": \"ada\"' \"$GITHUB_EVENT_PATH\" && echo event-file-ok",
                 ))
             },
         )],
@@ -220,6 +222,9 @@ fn contexts_env_precedence_and_default_variables() {
     assert!(r.has_line("azure=nonenonenone"), "no Azure variables: {:#?}", r.output());
     assert!(r.has_line("dirs-ok"), "{:#?}", r.output());
     assert!(r.has_line("runner=self-hosted arch-set=true"), "{:#?}", r.output());
+    // No trigger: a dispatch by hand, its payload with the inputs (typed) and who asked.
+    assert!(r.has_line("event-input=ada sender=ada repository=octo/app"), "{:#?}", r.output());
+    assert!(r.has_line("event-file-ok"), "{:#?}", r.output());
     assert_eq!(r.step("Show linux"), Some(TaskResult::Succeeded), "the display name is evaluated");
     assert_eq!(r.step("Show mac"), Some(TaskResult::Succeeded));
     assert_eq!(r.step("Run echo mac done"), Some(TaskResult::Succeeded), "a script's first line, evaluated");
