@@ -497,17 +497,41 @@ fn running_agent(pid_path: &Path) -> Option<u32> {
     is_agent.then_some(pid)
 }
 
+/// Why `slipway agent --drain` could not ask the agent to drain.
+#[derive(Debug, thiserror::Error)]
+pub enum DrainError {
+    /// No agent's process id file in the work directory.
+    #[error("no agent runs in {}: {source}", work_dir.display())]
+    NoAgent {
+        /// The work directory.
+        work_dir: PathBuf,
+        /// Why the file could not be read.
+        source: std::io::Error,
+    },
+    /// The file does not hold a process id.
+    #[error("{} does not hold a process id", .0.display())]
+    NotAProcessId(PathBuf),
+    /// The signal could not be sent.
+    #[error("could not signal the agent (process {pid}): {source}")]
+    Signal {
+        /// The agent's process id.
+        pid: i32,
+        /// Why.
+        source: nix::errno::Errno,
+    },
+}
+
 /// Asks the agent running in `work_dir` to drain (SIGTERM to the process in [`PID_FILE`]).
 ///
 /// # Errors
 /// When no agent runs there.
-pub fn request_drain(work_dir: &Path) -> Result<u32, String> {
+pub fn request_drain(work_dir: &Path) -> Result<u32, DrainError> {
     let path = work_dir.join(PID_FILE);
-    let text =
-        std::fs::read_to_string(&path).map_err(|error| format!("no agent runs in {}: {error}", work_dir.display()))?;
-    let pid: i32 = text.trim().parse().map_err(|_| format!("{} does not hold a process id", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|source| DrainError::NoAgent { work_dir: work_dir.to_path_buf(), source })?;
+    let Ok(pid) = text.trim().parse::<i32>() else { return Err(DrainError::NotAProcessId(path)) };
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM)
-        .map_err(|error| format!("could not signal the agent (process {pid}): {error}"))?;
+        .map_err(|source| DrainError::Signal { pid, source })?;
     Ok(u32::try_from(pid).unwrap_or_default())
 }
 

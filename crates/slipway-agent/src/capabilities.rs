@@ -102,19 +102,30 @@ pub fn detect(name: &str, extra: &BTreeMap<String, String>) -> BTreeMap<String, 
     capabilities
 }
 
+/// Why a capability given by the user (`--capability KEY=VALUE`) was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CapabilityError {
+    /// No `=`.
+    #[error("'{0}' is not KEY=VALUE")]
+    NotKeyValue(String),
+    /// A key with other characters than letters, digits, `.`, `_` and `-` (or none).
+    #[error("'{0}' is not a capability name: use letters, digits, '.', '_' and '-'")]
+    BadName(String),
+}
+
 /// Reads a `KEY=VALUE` capability given by the user.
 ///
 /// # Errors
 /// A sentence for text that is not `KEY=VALUE` with a key of letters, digits, `.`, `_` and `-`.
-pub fn parse_capability(text: &str) -> Result<(String, String), String> {
+pub fn parse_capability(text: &str) -> Result<(String, String), CapabilityError> {
     let Some((key, value)) = text.split_once('=') else {
-        return Err(format!("'{text}' is not KEY=VALUE"));
+        return Err(CapabilityError::NotKeyValue(text.to_owned()));
     };
     let key = key.trim();
     let valid =
         !key.is_empty() && key.chars().all(|character| character.is_ascii_alphanumeric() || "._-".contains(character));
     if !valid {
-        return Err(format!("'{key}' is not a capability name: use letters, digits, '.', '_' and '-'"));
+        return Err(CapabilityError::BadName(key.to_owned()));
     }
     Ok((key.to_owned(), value.trim().to_owned()))
 }

@@ -109,7 +109,9 @@ fn recover(tools: &Path, target: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with(".osv-old-") && !target.exists() {
-            let _ = std::fs::rename(entry.path(), target);
+            if let Err(error) = std::fs::rename(entry.path(), target) {
+                tracing::warn!(from = %entry.path().display(), to = %target.display(), %error, "could not put back the OSV database a stopped sync moved aside");
+            }
         } else if name.starts_with(".osv-") {
             let path = entry.path();
             let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
@@ -192,8 +194,8 @@ fn swap(tools: &Path, target: &Path, unpacked: &Path) -> Result<(), String> {
         std::fs::rename(target, &aside).map_err(|error| format!("{}: {error}", target.display()))?;
     }
     if let Err(error) = std::fs::rename(unpacked, target) {
-        if had_old {
-            let _ = std::fs::rename(&aside, target);
+        if had_old && let Err(restore) = std::fs::rename(&aside, target) {
+            tracing::warn!(from = %aside.display(), to = %target.display(), error = %restore, "could not put back the OSV database after a failed sync");
         }
         return Err(format!("{}: {error}", target.display()));
     }
