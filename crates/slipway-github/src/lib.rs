@@ -25,6 +25,7 @@
 //! expected.
 
 mod calls;
+pub mod dispatch;
 pub mod lower;
 mod model;
 mod reader;

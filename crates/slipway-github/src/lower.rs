@@ -24,6 +24,7 @@ use slipway_plan::{
 };
 use slipway_yaml::{Literal, Node, Value as Yaml};
 
+use crate::dispatch::{DispatchError, DispatchTrigger};
 use crate::model::{
     Concurrency, Job, JobKind, Permissions, RunDefaults, Step, StepAction, StepsJob, Text, Workflow, is_true,
 };
@@ -282,77 +283,46 @@ impl Lowering {
         self.diagnostics.push(diagnostic);
     }
 
-    /// The inputs' values: those given, typed by their declaration, and the declared defaults.
+    /// The inputs' values: those given, typed by their declaration (`on.workflow_dispatch.inputs`,
+    /// then `on.workflow_call.inputs` not declared there) as [`DispatchTrigger::values`] types
+    /// them, and the declared defaults; a required input left out gets its type's empty value
+    /// (nothing asked for it here; the server's run form and API require it).
     fn inputs(&mut self, workflow: &Workflow, given: &[(String, String)]) -> Vec<ParameterValue> {
-        let declared: Vec<(&Node, &Node)> = workflow
-            .on
-            .iter()
-            .filter(|trigger| matches!(trigger.event.value.as_str(), "workflow_dispatch" | "workflow_call"))
-            .filter_map(|trigger| trigger.config.as_ref()?.get("inputs")?.as_mapping())
-            .flat_map(|entries| entries.iter().map(|(key, value)| (key, value)))
-            .collect();
-        let mut values: Vec<ParameterValue> = Vec::new();
-        for (key, declaration) in &declared {
-            let Some(name) = key.as_str() else { continue };
-            if values.iter().any(|value| value.name == name) {
+        let mut declared = DispatchTrigger::default();
+        for trigger in &workflow.on {
+            if !matches!(trigger.event.value.as_str(), "workflow_dispatch" | "workflow_call") {
                 continue;
             }
-            let kind = declaration.get("type").and_then(Node::as_str).unwrap_or("string");
-            let value = match given.iter().rev().find(|(given, _)| given == name) {
-                Some((_, text)) => match kind {
-                    "boolean" => match text.trim() {
-                        "true" => Json::Bool(true),
-                        "false" => Json::Bool(false),
-                        other => {
-                            self.error(
-                                "G0510",
-                                format!("the input `{name}` is a boolean, and `{other}` is not `true` or `false`"),
-                                key.span,
-                                "give `--param NAME=true` or `--param NAME=false`",
-                            );
-                            continue;
-                        }
-                    },
-                    "number" => match text.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-                        Some(number) => Json::Number(number),
-                        None => {
-                            self.error(
-                                "G0510",
-                                format!("the input `{name}` is a number, and `{text}` is not one"),
-                                key.span,
-                                "",
-                            );
-                            continue;
-                        }
-                    },
-                    _ => Json::String(text.clone()),
-                },
-                None => match declaration.get("default") {
-                    Some(default) if !default.is_null() => match (kind, to_json(default)) {
-                        ("string" | "choice" | "environment", Json::Bool(b)) => Json::String(b.to_string()),
-                        ("string" | "choice" | "environment", Json::Number(n)) => Json::String(n.to_string()),
-                        (_, value) => value,
-                    },
-                    _ => match kind {
-                        "boolean" => Json::Bool(false),
-                        "number" => Json::Null,
-                        _ => Json::String(String::new()),
-                    },
-                },
-            };
-            values.push(ParameterValue { name: name.to_owned(), value });
-        }
-        for (name, _) in given {
-            if !declared.iter().any(|(key, _)| key.as_str() == Some(name)) {
-                self.error(
-                    "G0511",
-                    format!("the workflow has no input named `{name}`"),
-                    workflow.span,
-                    "inputs are declared under `on.workflow_dispatch.inputs` or `on.workflow_call.inputs`",
-                );
+            // The schema's and the triggers' checks report what `read` finds wrong.
+            let (inputs, _) = DispatchTrigger::read(trigger);
+            for input in inputs.inputs {
+                if declared.input(&input.name).is_none() {
+                    declared.inputs.push(input);
+                }
             }
         }
-        values
+        match declared.values(given) {
+            Ok(values) => {
+                values.into_iter().map(|(name, value)| ParameterValue { name, value: value.to_json() }).collect()
+            }
+            Err(errors) => {
+                for error in errors {
+                    match &error {
+                        DispatchError::Unknown { name, .. } => self.error(
+                            "G0511",
+                            format!("the workflow has no input named `{name}`"),
+                            workflow.span,
+                            "inputs are declared under `on.workflow_dispatch.inputs` or `on.workflow_call.inputs`",
+                        ),
+                        DispatchError::Invalid { name, .. } | DispatchError::Missing { name, .. } => {
+                            let span = declared.input(name).map_or(workflow.span, |input| input.span);
+                            self.error("G0510", error.to_string(), span, "");
+                        }
+                    }
+                }
+                Vec::new()
+            }
+        }
     }
 
     /// A step's or job's `if`: an expression written bare or inside one `${{ }}`; text around

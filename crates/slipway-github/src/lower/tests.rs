@@ -282,8 +282,42 @@ jobs:
     let messages: Vec<&str> = errors.iter().map(|d| d.message.as_str()).collect();
     assert_eq!(
         messages,
-        ["the input `dry` is a boolean, and `yes` is not `true` or `false`", "the workflow has no input named `nope`"]
+        [
+            "the workflow has no input named `nope`",
+            "input `dry` is a boolean, and `yes` is not one: write `true` or `false`"
+        ]
     );
+}
+
+/// The lowering types inputs as the server's run form does (`slipway_github::dispatch`): a
+/// `choice` takes only its options, `workflow_call` inputs count too, and an input left out gets
+/// its default or its type's empty value, even when required (nothing asks for it at a push).
+#[test]
+fn inputs_are_typed_by_the_one_dispatch_typing() {
+    let text = "on:
+  workflow_dispatch:
+    inputs:
+      level: { type: choice, options: [info, debug], default: info }
+      must: { type: string, required: true }
+  workflow_call:
+    inputs:
+      level: { type: string }
+      retries: { type: number }
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo
+";
+    let workflow = crate::check(text, FileId(0)).workflow.expect("valid");
+    let plan = lower(&workflow, Vec::new(), &[]).expect("lowers");
+    let values: Vec<(String, Json)> = plan.parameters.iter().map(|p| (p.name.clone(), p.value.clone())).collect();
+    let expected = [("level", json!("info")), ("must", json!("")), ("retries", json!(0.0))];
+    assert_eq!(values, expected.map(|(name, value)| (name.to_owned(), value)));
+    let errors = lower(&workflow, Vec::new(), &[("level".to_owned(), "loud".to_owned())]).expect_err("refused");
+    assert_eq!(errors[0].code, "G0510");
+    assert_eq!(errors[0].message, "input `level` is a choice, and `loud` is not one: choose one of `info`, `debug`");
+    assert_eq!(errors[0].span.map(|span| span.start.line), Some(4), "at the input's declaration");
 }
 
 #[test]

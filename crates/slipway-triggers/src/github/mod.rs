@@ -46,7 +46,6 @@
 //! `push` and `pull_request` their own commit, `pull_request_target`, `schedule` and
 //! `workflow_run` the default branch's, `workflow_dispatch` the ref a person chose.
 
-pub mod dispatch;
 pub mod pattern;
 mod read;
 
@@ -60,8 +59,8 @@ use crate::cron::CronSchedule;
 use crate::filter::GitRef;
 use crate::triggers::{PipelineCompletion, PrDecision, PullRequestAction, PushDecision, ScheduleDecision, SkipReason};
 
-pub use dispatch::{DispatchError, DispatchInput, DispatchTrigger, InputType, InputValue};
 pub use pattern::{Pattern, PatternError, PatternList};
+pub use slipway_github::dispatch::{DispatchError, DispatchInput, DispatchTrigger, InputType, InputValue};
 
 /// How many changed files GitHub's path filters look at ("Diffs are limited to 300 files").
 pub const DIFF_FILE_LIMIT: usize = 300;

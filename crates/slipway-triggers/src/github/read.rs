@@ -8,9 +8,8 @@
 
 use slipway_diagnostics::{Diagnostic, SourceMap, Span, render_all};
 use slipway_github::{Text, Trigger, Workflow};
-use slipway_yaml::{Literal, Node};
+use slipway_yaml::Node;
 
-use super::dispatch::{DispatchInput, DispatchTrigger, InputType};
 use super::pattern::PatternList;
 use super::{
     Filter, PullRequestTrigger, PushTrigger, WorkflowRunActivity, WorkflowRunTrigger, WorkflowSchedule,
@@ -18,6 +17,7 @@ use super::{
 };
 use crate::cron::CronSchedule;
 use crate::read::{TriggerError, cron_span};
+use slipway_github::dispatch::DispatchTrigger;
 
 impl WorkflowTriggers {
     /// Reads the triggers of a workflow that passed `slipway_github::check`.
@@ -174,67 +174,11 @@ impl Reader {
     }
 
     fn dispatch(&mut self, trigger: &Trigger) -> DispatchTrigger {
-        let Some(inputs) = trigger.config.as_ref().and_then(|config| config.get("inputs")).and_then(Node::as_mapping)
-        else {
-            return DispatchTrigger::default();
-        };
-        let mut read = Vec::new();
-        for (key, body) in inputs {
-            let Some(name) = key.as_str().map(str::to_owned) else { continue };
-            let text = |field: &str| body.get(field).filter(|node| !node.is_null()).and_then(Node::as_str);
-            let options: Option<Vec<String>> = body
-                .get("options")
-                .and_then(Node::as_sequence)
-                .map(|items| items.iter().filter_map(Node::as_str).map(str::to_owned).collect());
-            let input_type = match text("type").unwrap_or("string") {
-                "boolean" => InputType::Boolean,
-                "number" => InputType::Number,
-                "environment" => InputType::Environment,
-                "choice" => match &options {
-                    Some(options) if !options.is_empty() => InputType::Choice(options.clone()),
-                    _ => {
-                        self.error(
-                            body.span,
-                            format!(
-                                "input `{name}` is a `choice` without `options`: list the values a person may choose \
-                                 under `options`"
-                            ),
-                        );
-                        continue;
-                    }
-                },
-                _ => InputType::String,
-            };
-            if options.is_some() && !matches!(input_type, InputType::Choice(_)) {
-                let span = body.get("options").map_or(body.span, |node| node.span);
-                self.error(
-                    span,
-                    format!(
-                        "input `{name}` has `options` but is not a `choice`: add `type: choice`, or remove `options`"
-                    ),
-                );
-            }
-            let default_node = body.get("default").filter(|node| !node.is_null());
-            if let Some(node) = default_node
-                && input_type == InputType::Boolean
-                && !matches!(node.as_scalar().map(slipway_yaml::Scalar::literal), Some(Literal::Bool(_)))
-            {
-                self.error(node.span, format!("the `default` of the boolean input `{name}` must be `true` or `false`"));
-            }
-            let required = body
-                .get("required")
-                .and_then(Node::as_scalar)
-                .is_some_and(|scalar| matches!(scalar.literal(), Literal::Bool(true)));
-            read.push(DispatchInput {
-                name,
-                description: text("description").map(str::to_owned),
-                input_type,
-                required,
-                default: default_node.and_then(Node::as_str).map(str::to_owned),
-                span: body.span,
-            });
+        let (dispatch, errors) = DispatchTrigger::read(trigger);
+        for (span, message) in errors {
+            self.error(span, message);
         }
-        DispatchTrigger { inputs: read }
+        dispatch
     }
 
     fn workflow_run(&mut self, trigger: &Trigger) -> WorkflowRunTrigger {

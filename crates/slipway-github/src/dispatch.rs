@@ -1,4 +1,5 @@
-//! `on.workflow_dispatch`: a run a person asks for, with typed inputs.
+//! `on.workflow_dispatch`: a run a person asks for, with typed inputs (and `on.workflow_call`'s
+//! inputs, whose types are a subset: [`DispatchTrigger::read`] reads either).
 //!
 //! From *Workflow syntax for GitHub Actions* (`on.workflow_dispatch.inputs`, `.required`, `.type`:
 //! "This must be one of: `boolean`, `choice`, `number`, `environment` or `string`") and GitHub's
@@ -17,6 +18,9 @@ use std::fmt;
 
 use serde_json::{Number, Value as Json};
 use slipway_diagnostics::Span;
+use slipway_yaml::{Literal, Node};
+
+use crate::Trigger;
 
 /// The type of a dispatch input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -240,6 +244,95 @@ impl DispatchTrigger {
             }
         }
         if errors.is_empty() { Ok(values) } else { Err(errors) }
+    }
+}
+
+impl DispatchTrigger {
+    /// Reads the `inputs` of a `workflow_dispatch` or `workflow_call` trigger of a checked
+    /// workflow, with what the schema cannot say: a `choice` without `options` (the input is left
+    /// out), `options` on another type, a boolean's `default` that is not a boolean; each with
+    /// its place.
+    #[must_use]
+    pub fn read(trigger: &Trigger) -> (Self, Vec<(Span, String)>) {
+        let mut errors = Vec::new();
+        let Some(inputs) = trigger.config.as_ref().and_then(|config| config.get("inputs")).and_then(Node::as_mapping)
+        else {
+            return (Self::default(), errors);
+        };
+        let mut read = Vec::new();
+        for (key, body) in inputs {
+            let Some(name) = key.as_str().map(str::to_owned) else { continue };
+            let text = |field: &str| body.get(field).filter(|node| !node.is_null()).and_then(Node::as_str);
+            let options: Option<Vec<String>> = body
+                .get("options")
+                .and_then(Node::as_sequence)
+                .map(|items| items.iter().filter_map(Node::as_str).map(str::to_owned).collect());
+            let input_type = match text("type").unwrap_or("string") {
+                "boolean" => InputType::Boolean,
+                "number" => InputType::Number,
+                "environment" => InputType::Environment,
+                "choice" => match &options {
+                    Some(options) if !options.is_empty() => InputType::Choice(options.clone()),
+                    _ => {
+                        errors.push((
+                            body.span,
+                            format!(
+                                "input `{name}` is a `choice` without `options`: list the values a person may choose \
+                                 under `options`"
+                            ),
+                        ));
+                        continue;
+                    }
+                },
+                _ => InputType::String,
+            };
+            if options.is_some() && !matches!(input_type, InputType::Choice(_)) {
+                let span = body.get("options").map_or(body.span, |node| node.span);
+                errors.push((
+                    span,
+                    format!(
+                        "input `{name}` has `options` but is not a `choice`: add `type: choice`, or remove `options`"
+                    ),
+                ));
+            }
+            let default_node = body.get("default").filter(|node| !node.is_null());
+            if let Some(node) = default_node
+                && input_type == InputType::Boolean
+                && !matches!(node.as_scalar().map(slipway_yaml::Scalar::literal), Some(Literal::Bool(_)))
+            {
+                errors.push((
+                    node.span,
+                    format!("the `default` of the boolean input `{name}` must be `true` or `false`"),
+                ));
+            }
+            let required = body
+                .get("required")
+                .and_then(Node::as_scalar)
+                .is_some_and(|scalar| matches!(scalar.literal(), Literal::Bool(true)));
+            read.push(DispatchInput {
+                name,
+                description: text("description").map(str::to_owned),
+                input_type,
+                required,
+                default: default_node.and_then(Node::as_str).map(str::to_owned),
+                span: body.span,
+            });
+        }
+        (Self { inputs: read }, errors)
+    }
+
+    /// Every declared input's typed value, as [`DispatchTrigger::resolve`] gives them, except that
+    /// a required input left out gets its type's empty value instead of an error: for a run that
+    /// no person asked for with inputs (a push, a plan printed without them).
+    ///
+    /// # Errors
+    ///
+    /// Inputs the workflow does not declare and values not of their input's type, all at once.
+    pub fn values(&self, given: &[(String, String)]) -> Result<Vec<(String, InputValue)>, Vec<DispatchError>> {
+        let lenient = Self {
+            inputs: self.inputs.iter().map(|input| DispatchInput { required: false, ..input.clone() }).collect(),
+        };
+        lenient.resolve(given)
     }
 }
 
