@@ -174,12 +174,25 @@ pub fn github_workflow(path: &Path, args: &LoadArgs) -> Option<slipway_github::C
     if !is_github {
         return None;
     }
-    let read = |relative: &str| {
-        let location = Location::local(relative);
-        let text = files.read(&location).map_err(|error| error.to_string())?;
-        Ok((files.display_name(&location), text))
-    };
-    Some(slipway_github::compile(&location.path, &read, &args.parameters))
+    // On a thread of its own with a large stack, as an Azure pipeline is: a panic (a bug) is a
+    // diagnostic, never the end of the process.
+    let compiled = slipway_source::contained(|| {
+        let read = |relative: &str| {
+            let location = Location::local(relative);
+            let text = files.read(&location).map_err(|error| error.to_string())?;
+            Ok((files.display_name(&location), text))
+        };
+        slipway_github::compile(&location.path, &read, &args.parameters)
+    });
+    Some(compiled.unwrap_or_else(|panicked| slipway_github::Compiled {
+        sources: SourceMap::new(),
+        checked: slipway_github::Checked {
+            workflow: None,
+            diagnostics: vec![Diagnostic::error("E0001", panicked.to_string(), None)],
+        },
+        lowering: Vec::new(),
+        plan: None,
+    }))
 }
 
 /// The plan of a compiled workflow, after printing its diagnostics; else the exit code (2).

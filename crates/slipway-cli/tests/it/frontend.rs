@@ -118,3 +118,47 @@ fn a_closed_pipe_ends_the_command_quietly() -> Result<(), Box<dyn std::error::Er
     }
     Ok(())
 }
+
+/// `text` with every run of twenty or more `- ` (a line nested thousands deep), and the spaces
+/// before the caret under it, shortened, so that a snapshot shows the diagnostic without the
+/// whole line (its column is in the `-->` line).
+fn shorten_deep_lines(text: &str) -> String {
+    crate::support::scrub(text, &[(r"(- ){20,}", "[- - - ...]"), (r" {40,}\^", " [...]^")])
+}
+
+/// A GitHub workflow with a step nested 10,000 deep (`- - - - …`) is refused with a diagnostic
+/// at file:line:col and exit code 2 by `validate`, `plan` and `run`: the workflow is read on a
+/// thread with a large stack where a panic is a diagnostic (issue 10), never a crash (134).
+#[test]
+fn a_workflow_nested_ten_thousand_deep_is_a_diagnostic() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    std::fs::create_dir_all(directory.path().join(".github/workflows")).expect("workflows");
+    let workflow = format!(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n      - {}x\n",
+        "- ".repeat(10_000)
+    );
+    std::fs::write(directory.path().join(".github/workflows/deep.yml"), workflow).expect("workflow");
+    let mut transcripts = String::new();
+    for arguments in [&["validate", ".github/workflows/deep.yml"][..], &["plan", ".github/workflows/deep.yml"]] {
+        let text = transcript(slipway(directory.path()).args(arguments));
+        assert!(text.starts_with("exit code: 2\n"), "{arguments:?}: {}", shorten_deep_lines(&text));
+        transcripts.push_str(&format!("$ slipway {}\n{}\n", arguments.join(" "), shorten_deep_lines(&text)));
+    }
+    insta::assert_snapshot!(transcripts);
+}
+
+/// `slipway validate` (and `plan`) of an Azure pipeline nested 10,000 deep under a step exits
+/// with the diagnostic at file:line:col and code 2; the original report saw it end with 134.
+#[test]
+fn an_azure_pipeline_nested_ten_thousand_deep_is_a_diagnostic() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let pipeline = format!("steps:\n- script: echo\n- {}x\n", "- ".repeat(10_000));
+    std::fs::write(directory.path().join("azure-pipelines.yml"), pipeline).expect("pipeline");
+    let mut transcripts = String::new();
+    for arguments in [&["validate", "azure-pipelines.yml"][..], &["plan", "azure-pipelines.yml"]] {
+        let text = transcript(slipway(directory.path()).args(arguments));
+        assert!(text.starts_with("exit code: 2\n"), "{arguments:?}: {}", shorten_deep_lines(&text));
+        transcripts.push_str(&format!("$ slipway {}\n{}\n", arguments.join(" "), shorten_deep_lines(&text)));
+    }
+    insta::assert_snapshot!(transcripts);
+}
