@@ -23,6 +23,7 @@ mod run;
 mod sbom;
 mod scan;
 mod security;
+mod serve_log;
 mod server_osv;
 mod support;
 mod task_coverage;
