@@ -74,6 +74,10 @@ pub struct ValidateArgs {
     /// skips them) instead of errors.
     #[arg(long)]
     pub skip_unknown_tasks: bool,
+    /// The action store of GitHub workflows (as `slipway run --actions`): `uses:` steps may find
+    /// their action there besides the built-in and local ones.
+    #[arg(long = "actions", value_name = "DIR")]
+    pub actions: Option<PathBuf>,
 }
 
 /// Arguments of `slipway expand`.
@@ -254,17 +258,31 @@ fn has_errors(diagnostics: &[Diagnostic]) -> bool {
 pub fn validate(args: &ValidateArgs) -> ExitCode {
     let mut valid = true;
     let mut reports = Vec::new();
+    let store = match crate::run::actions::store(args.actions.as_deref()) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
     for path in &args.paths {
         if let Some(workflow) = github_workflow(path, &args.load) {
-            let ok = workflow.checked.workflow.is_some();
+            let mut diagnostics = workflow.checked.diagnostics.clone();
+            // Every `uses:` step needs an action that can run here, as `slipway run` checks
+            // before it starts.
+            if let Some(plan) = &workflow.plan {
+                let (_, root, _, _) = entry(path);
+                diagnostics.extend(crate::run::actions::check(plan, store.as_deref(), &root));
+            }
+            let ok = workflow.checked.workflow.is_some() && !has_errors(&diagnostics);
             valid &= ok;
-            let diagnostics = &workflow.checked.diagnostics;
+            let diagnostics = &diagnostics;
             match args.format {
                 Format::Text => {
                     print_diagnostics(diagnostics, &workflow.sources);
                     match &workflow.checked.workflow {
-                        Some(checked) => outln!("{}: valid ({})", path.display(), github_summary(checked)),
-                        None => eprintln!("{}: invalid", path.display()),
+                        Some(checked) if ok => outln!("{}: valid ({})", path.display(), github_summary(checked)),
+                        _ => eprintln!("{}: invalid", path.display()),
                     }
                 }
                 Format::Json => reports.push(serde_json::json!({

@@ -302,6 +302,50 @@ jobs:
     assert!(stderr.contains("the action store no-such-dir given with `--actions` is not a directory"), "{stderr}");
 }
 
+/// `slipway validate` reports the actions `slipway run` would refuse, with the same errors at
+/// their places, and takes the same `--actions DIR`.
+#[test]
+fn github_validate_reports_unknown_actions_as_run_would() {
+    let workflow = "\
+name: store
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: octo/tool@v2
+";
+    let setup = Setup::new(
+        workflow,
+        &[(
+            "octo/tool@v2/action.yml",
+            "name: tool\nruns:\n  using: composite\n  steps:\n    - run: echo tool\n      shell: bash\n",
+        )],
+    );
+    let validate = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_slipway"));
+        command
+            .args(["validate", ".github/workflows/ci.yml"])
+            .args(args)
+            .current_dir(setup.repo())
+            .env("NO_COLOR", "1");
+        setup.run(&mut command)
+    };
+    let (code, stdout, stderr) = validate(&[]);
+    assert_eq!((code, stdout.as_str()), (Some(2), ""), "{stderr}");
+    assert!(
+        stderr.contains("error[R0002]: the action `octo/tool@v2` is not built in, and no action store is given"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(".github/workflows/ci.yml:8:"), "the step's place: {stderr}");
+    assert!(stderr.contains("ci.yml: invalid"), "{stderr}");
+    let store = setup.store().display().to_string();
+    let (code, stdout, stderr) = validate(&["--actions", &store]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains(".github/workflows/ci.yml: valid"), "{stdout}");
+}
+
 #[test]
 fn github_node_action_without_node_on_path_fails_clearly() {
     let workflow = "\
