@@ -599,9 +599,7 @@ async fn sso_scenario(browser: &Browser, base: &str, server: &TestServer, issuer
     browser.click("button[type=submit]").await?;
 
     // Back on Slipway, signed in as the admin the provider's groups make her, on the page she asked for.
-    browser
-        .wait_for("the users page", &format!("return location.href === '{base}/admin/users'"), long)
-        .await?;
+    browser.wait_for("the users page", &format!("return location.href === '{base}/admin/users'"), long).await?;
     assert_eq!(browser.text("span.who").await?, "ada · admin");
     let user = server.state.store().external_user(issuer, "ada").await?.ok_or("no user for ada")?;
     assert_eq!(user.role, slipway_store::UserRole::Admin);
