@@ -12,6 +12,27 @@ use crate::Report;
 pub const SARIF_SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
+/// A SARIF 2.1.0 log of one run of the tool `slipway` (this version; `information_uri` where
+/// its rules are explained), with its `rules` and `results`; a caller adds what else its run
+/// carries (`invocations`, `properties`) to `runs[0]`. The one envelope of every SARIF report
+/// Slipway writes.
+#[must_use]
+pub(crate) fn sarif_log(information_uri: Option<&str>, rules: Vec<Value>, results: Vec<Value>) -> Value {
+    let mut driver = json!({
+        "name": "slipway",
+        "semanticVersion": env!("CARGO_PKG_VERSION"),
+        "rules": rules,
+    });
+    if let Some(uri) = information_uri {
+        driver["informationUri"] = json!(uri);
+    }
+    json!({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{ "tool": { "driver": driver }, "results": results }],
+    })
+}
+
 /// The findings as gitleaks' JSON report: an array of findings, pretty-printed.
 #[must_use]
 pub fn json(report: &Report) -> String {
@@ -90,20 +111,7 @@ pub fn sarif(report: &Report) -> Value {
             result
         })
         .collect();
-    json!({
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "slipway",
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "rules": rules,
-                }
-            },
-            "results": results,
-        }]
-    })
+    sarif_log(None, rules, results)
 }
 
 /// The report for people: one block per finding, then a summary line with the counts per rule.

@@ -13,7 +13,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::check::{CheckResult, PolicyResult, totals};
-use crate::report::SARIF_SCHEMA;
 
 /// conftest's default output: a line per warning, failure and exception, a blank line, the
 /// summary.
@@ -146,26 +145,10 @@ pub fn sarif(results: &[CheckResult]) -> Value {
     } else {
         (0, "No policy violations found")
     };
-    json!({
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "slipway",
-                    "informationUri": "https://www.conftest.dev/",
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "rules": rules,
-                }
-            },
-            "invocations": [{
-                "executionSuccessful": true,
-                "exitCode": code,
-                "exitCodeDescription": description,
-            }],
-            "results": out,
-        }]
-    })
+    let mut log = crate::report::sarif_log(Some("https://www.conftest.dev/"), rules, out);
+    log["runs"][0]["invocations"] =
+        json!([{ "executionSuccessful": true, "exitCode": code, "exitCodeDescription": description }]);
+    log
 }
 
 /// Text escaped for XML as Go's `encoding/xml` escapes it (what conftest's JUnit writer uses):

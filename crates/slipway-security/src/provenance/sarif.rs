@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::verify::{CheckKind, CheckStatus, Verification};
-use crate::report::{SARIF_SCHEMA, uri};
+use crate::report::uri;
 
 /// Every check, in the order they run.
 const CHECKS: [(CheckKind, &str); 5] = [
@@ -56,26 +56,10 @@ pub fn sarif(verification: &Verification, artifact: &str, provenance: &str) -> V
             })
         })
         .collect();
-    json!({
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "slipway",
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "informationUri": "https://slsa.dev/spec/v1.0/verifying-artifacts",
-                    "rules": rules,
-                }
-            },
-            "results": results,
-            "properties": {
-                "verdict": verification.verdict,
-                "keyid": verification.keyid,
-                "attestation": provenance,
-            },
-        }]
-    })
+    let mut log = crate::report::sarif_log(Some("https://slsa.dev/spec/v1.0/verifying-artifacts"), rules, results);
+    log["runs"][0]["properties"] =
+        json!({ "verdict": verification.verdict, "keyid": verification.keyid, "attestation": provenance });
+    log
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::{Finding, Gate, Rating, Report};
-use crate::report::{SARIF_SCHEMA, uri};
+use crate::report::uri;
 use crate::sbom::{BomInfo, cyclonedx};
 
 /// The JSON format's version.
@@ -263,21 +263,7 @@ pub fn sarif(report: &Report, gate: &Gate) -> Value {
             result
         })
         .collect();
-    json!({
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "slipway",
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "informationUri": "https://osv.dev",
-                    "rules": rules,
-                }
-            },
-            "results": results,
-        }]
-    })
+    crate::report::sarif_log(Some("https://osv.dev"), rules, results)
 }
 
 /// The database a record id comes from, by its prefix.
