@@ -5,7 +5,7 @@
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{TestResult, TestServer, make_repository, send, wait_for_run};
+use crate::support::{Repo, TestResult, TestServer, make_repository, send, wait_for_run};
 
 const WORKFLOW: &str = r#"name: CI
 on:
@@ -107,47 +107,6 @@ async fn a_workflow_runs_on_the_servers_agents_with_its_inputs() -> TestResult {
     assert!(refused.body.to_string().contains("the workflow has no input named `nope`"), "{}", refused.body);
     server.stop().await;
     Ok(())
-}
-
-/// A git repository the trigger tests commit to; pipelines fetch from it like from any remote.
-struct Repo {
-    dir: std::path::PathBuf,
-}
-
-impl Repo {
-    fn init(dir: &std::path::Path, files: &[(&str, &str)]) -> TestResult<Self> {
-        std::fs::create_dir_all(dir)?;
-        let repo = Self { dir: dir.to_path_buf() };
-        repo.git(&["init", "--quiet", "-b", "main"])?;
-        repo.commit(files, "the workflows")?;
-        Ok(repo)
-    }
-
-    fn git(&self, arguments: &[&str]) -> TestResult<String> {
-        let output = std::process::Command::new("git")
-            .args(["-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com", "-c", "commit.gpgsign=false"])
-            .args(arguments)
-            .current_dir(&self.dir)
-            .output()?;
-        if output.status.success() {
-            Ok(String::from_utf8(output.stdout)?.trim().to_owned())
-        } else {
-            Err(format!("git {arguments:?} failed: {}", String::from_utf8_lossy(&output.stderr)).into())
-        }
-    }
-
-    fn commit(&self, files: &[(&str, &str)], message: &str) -> TestResult<String> {
-        for (path, text) in files {
-            let path = self.dir.join(path);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(path, text)?;
-        }
-        self.git(&["add", "-A"])?;
-        self.git(&["commit", "--quiet", "--allow-empty", "-m", message])?;
-        self.git(&["rev-parse", "HEAD"])
-    }
 }
 
 /// A server with an admin token, for the trigger tests.

@@ -320,3 +320,53 @@ pub async fn wait_for_checkpoint(
     }
     Err(format!("run {run}'s checkpoint of {stage} did not come to the expected state: {last}").into())
 }
+
+/// A git repository the tests commit to; pipelines fetch from it like from any remote.
+pub struct Repo {
+    /// Its working tree.
+    pub dir: std::path::PathBuf,
+}
+
+impl Repo {
+    /// A repository at `dir` on `main`, with `files` in its first commit.
+    pub fn init(dir: &Path, files: &[(&str, &str)]) -> TestResult<Self> {
+        std::fs::create_dir_all(dir)?;
+        let repo = Self { dir: dir.to_path_buf() };
+        repo.git(&["init", "--quiet", "-b", "main"])?;
+        repo.commit(files, "the first commit")?;
+        Ok(repo)
+    }
+
+    /// Runs `git` in it (as Ada); its trimmed output.
+    pub fn git(&self, arguments: &[&str]) -> TestResult<String> {
+        let output = std::process::Command::new("git")
+            .args(["-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com", "-c", "commit.gpgsign=false"])
+            .args(arguments)
+            .current_dir(&self.dir)
+            .output()?;
+        if output.status.success() {
+            Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+        } else {
+            Err(format!("git {arguments:?} failed: {}", String::from_utf8_lossy(&output.stderr)).into())
+        }
+    }
+
+    /// Writes the files and commits them on the current branch; the new commit.
+    pub fn commit(&self, files: &[(&str, &str)], message: &str) -> TestResult<String> {
+        for (path, text) in files {
+            let path = self.dir.join(path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(path, text)?;
+        }
+        self.git(&["add", "-A"])?;
+        self.git(&["commit", "--quiet", "--allow-empty", "-m", message])?;
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Its path, as a pipeline's `repository`.
+    pub fn path(&self) -> String {
+        self.dir.display().to_string()
+    }
+}

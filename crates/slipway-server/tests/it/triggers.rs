@@ -2,7 +2,7 @@
 //! paths, tags, `batch`, `none`, `[skip ci]`), pull requests and pushes from signed webhooks of
 //! every provider, schedules at given times, pipeline completion, and run numbers.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
@@ -14,53 +14,7 @@ use slipway_triggering::completion::CompletionWatcher;
 use slipway_triggering::{Decided, Outcome, TriggerConfig, TriggerService, poll, schedule};
 use time::macros::datetime;
 
-use crate::support::{Answer, TestResult, TestServer, send, send_raw, wait_for_run};
-
-/// A git repository the tests commit to; pipelines fetch from it like from any remote.
-struct Repo {
-    dir: PathBuf,
-}
-
-impl Repo {
-    fn init(dir: &Path, files: &[(&str, &str)]) -> TestResult<Self> {
-        std::fs::create_dir_all(dir)?;
-        let repo = Self { dir: dir.to_path_buf() };
-        repo.git(&["init", "--quiet", "-b", "main"])?;
-        repo.commit(files, "the pipelines")?;
-        Ok(repo)
-    }
-
-    fn git(&self, arguments: &[&str]) -> TestResult<String> {
-        let output = std::process::Command::new("git")
-            .args(["-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com", "-c", "commit.gpgsign=false"])
-            .args(arguments)
-            .current_dir(&self.dir)
-            .output()?;
-        if output.status.success() {
-            Ok(String::from_utf8(output.stdout)?.trim().to_owned())
-        } else {
-            Err(format!("git {arguments:?} failed: {}", String::from_utf8_lossy(&output.stderr)).into())
-        }
-    }
-
-    /// Writes the files and commits them on the current branch; the new commit.
-    fn commit(&self, files: &[(&str, &str)], message: &str) -> TestResult<String> {
-        for (path, text) in files {
-            let path = self.dir.join(path);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(path, text)?;
-        }
-        self.git(&["add", "-A"])?;
-        self.git(&["commit", "--quiet", "--allow-empty", "-m", message])?;
-        self.git(&["rev-parse", "HEAD"])
-    }
-
-    fn path(&self) -> String {
-        self.dir.display().to_string()
-    }
-}
+use crate::support::{Answer, Repo, TestResult, TestServer, send, send_raw, wait_for_run};
 
 /// A server with an admin token.
 struct Fixture {
