@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::common::{DbPools, read_row, require_name};
+use super::common::{DbConnection, DbPools, read_row, require_name};
 use crate::crypto::{constant_time_equal, new_secret, random_hex, secret_prefix, sha256_hex};
 use crate::error::{Result, StoreError, conflict_or};
 use crate::model::{AccessToken, AccessTokenId, ExternalIdentity, Issued, Session, Timestamp, User, UserId, UserRole};
@@ -406,7 +406,6 @@ pub(crate) async fn create_session(
     token: AccessTokenId,
     duration: Duration,
 ) -> Result<Issued<Session>> {
-    let secret = random_hex(32)?;
     let now = context.now();
     let mut transaction = pools.writer.begin().await?;
     let (user, token_expiry, revoked): (i64, Option<i64>, Option<i64>) =
@@ -426,27 +425,35 @@ pub(crate) async fn create_session(
     if let Some(expiry) = token_expiry {
         expires_at = Timestamp(expires_at.millis().min(expiry));
     }
-    let disabled: Option<i64> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = $1")
-        .bind(user.0)
-        .fetch_optional(&mut *transaction)
-        .await?
-        .flatten();
-    if disabled.is_some() {
-        return Err(StoreError::Invalid { what: "user", reason: "it is disabled".into() });
-    }
     let session = Session { user, token: Some(token), created_at: now, expires_at };
+    let secret = insert_session(&mut transaction, &session).await?;
+    transaction.commit().await?;
+    Ok(Issued { item: session, secret })
+}
+
+/// Opens `session` for its user, who must exist and not be disabled; gives its secret.
+async fn insert_session(connection: &mut DbConnection, session: &Session) -> Result<String> {
+    let found: Option<Option<i64>> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = $1")
+        .bind(session.user.0)
+        .fetch_optional(&mut *connection)
+        .await?;
+    match found {
+        None => return Err(StoreError::not_found("user", session.user)),
+        Some(Some(_)) => return Err(StoreError::Invalid { what: "user", reason: "it is disabled".into() }),
+        Some(None) => {}
+    }
+    let secret = random_hex(32)?;
     sqlx::query(
         "INSERT INTO sessions (hash, user_id, access_token_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(sha256_hex(&secret))
-    .bind(user.0)
-    .bind(token.0)
+    .bind(session.user.0)
+    .bind(session.token.map(|token| token.0))
     .bind(session.created_at.millis())
     .bind(session.expires_at.millis())
-    .execute(&mut *transaction)
+    .execute(&mut *connection)
     .await?;
-    transaction.commit().await?;
-    Ok(Issued { item: session, secret })
+    Ok(secret)
 }
 
 /// Implements [`crate::Store::create_user_session`].
@@ -456,28 +463,10 @@ pub(crate) async fn create_user_session(
     user: UserId,
     duration: Duration,
 ) -> Result<Issued<Session>> {
-    let secret = random_hex(32)?;
     let now = context.now();
-    let mut transaction = pools.writer.begin().await?;
-    let found: Option<Option<i64>> = sqlx::query_scalar("SELECT disabled_at FROM users WHERE id = $1")
-        .bind(user.0)
-        .fetch_optional(&mut *transaction)
-        .await?;
-    match found {
-        None => return Err(StoreError::not_found("user", user)),
-        Some(Some(_)) => return Err(StoreError::Invalid { what: "user", reason: "it is disabled".into() }),
-        Some(None) => {}
-    }
     let session = Session { user, token: None, created_at: now, expires_at: now.plus(duration) };
-    sqlx::query(
-        "INSERT INTO sessions (hash, user_id, access_token_id, created_at, expires_at) VALUES ($1, $2, NULL, $3, $4)",
-    )
-    .bind(sha256_hex(&secret))
-    .bind(user.0)
-    .bind(session.created_at.millis())
-    .bind(session.expires_at.millis())
-    .execute(&mut *transaction)
-    .await?;
+    let mut transaction = pools.writer.begin().await?;
+    let secret = insert_session(&mut transaction, &session).await?;
     transaction.commit().await?;
     Ok(Issued { item: session, secret })
 }
