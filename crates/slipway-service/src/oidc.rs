@@ -499,7 +499,7 @@ impl OidcConfig {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn mapping() -> RoleMapping {
@@ -636,8 +636,9 @@ mod tests {
         issuer
     }
 
-    /// A P-256 key pair for signing test tokens, and its public key as a JWK set.
-    fn signing_key(kid: &str) -> Option<(jsonwebtoken::EncodingKey, jsonwebtoken::jwk::JwkSet)> {
+    /// A P-256 key pair for signing test tokens, and its public key as a JWK (the SSO tests use
+    /// it too).
+    pub(crate) fn signing_key(kid: &str) -> Option<(jsonwebtoken::EncodingKey, serde_json::Value)> {
         use base64::Engine as _;
         use ring::signature::KeyPair as _;
         let random = ring::rand::SystemRandom::new();
@@ -647,8 +648,14 @@ mod tests {
         let point = pair.public_key().as_ref();
         let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
         let (x, y) = (encode(point.get(1..33)?), encode(point.get(33..65)?));
-        let set = serde_json::json!({ "keys": [{ "kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "x": x, "y": y }] });
-        Some((jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()), serde_json::from_value(set).ok()?))
+        let jwk = serde_json::json!({ "kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "x": x, "y": y });
+        Some((jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()), jwk))
+    }
+
+    /// [`signing_key`] with its public key as a JWK set of one.
+    fn signing_key_set(kid: &str) -> Option<(jsonwebtoken::EncodingKey, jsonwebtoken::jwk::JwkSet)> {
+        let (key, jwk) = signing_key(kid)?;
+        Some((key, serde_json::from_value(serde_json::json!({ "keys": [jwk] })).ok()?))
     }
 
     fn sign(key: &jsonwebtoken::EncodingKey, kid: &str, claims: &serde_json::Value) -> String {
@@ -683,7 +690,7 @@ mod tests {
 
     #[test]
     fn a_good_id_token_gives_the_subject_name_and_role() {
-        let Some((key, keys)) = signing_key("k1") else { panic!("ring could not make a P-256 key") };
+        let Some((key, keys)) = signing_key_set("k1") else { panic!("ring could not make a P-256 key") };
         let config = test_config();
         let token = config.check_id_token(&sign(&key, "k1", &good_claims()), &keys, "n0nce");
         let token = token.unwrap_or_else(|error| panic!("{error}"));
@@ -699,8 +706,8 @@ mod tests {
 
     #[test]
     fn id_tokens_failing_a_check_are_refused_saying_which() {
-        let Some((key, keys)) = signing_key("k1") else { panic!("ring could not make a P-256 key") };
-        let Some((other_key, _)) = signing_key("k1") else { panic!("ring could not make a P-256 key") };
+        let Some((key, keys)) = signing_key_set("k1") else { panic!("ring could not make a P-256 key") };
+        let Some((other_key, _)) = signing_key_set("k1") else { panic!("ring could not make a P-256 key") };
         let config = test_config();
         let refused = |token: String, nonce: &str| {
             config.check_id_token(&token, &keys, nonce).err().map(|error| error.to_string()).unwrap_or_default()
@@ -740,7 +747,7 @@ mod tests {
 
     #[test]
     fn keys_are_read_from_the_jwks_uri() {
-        let Some((_, keys)) = signing_key("k1") else { panic!("ring could not make a P-256 key") };
+        let Some((_, keys)) = signing_key_set("k1") else { panic!("ring could not make a P-256 key") };
         let published = serde_json::to_string(&keys).unwrap_or_default();
         let url = serve(200, published);
         let discovery = Discovery {

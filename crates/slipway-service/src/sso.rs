@@ -314,22 +314,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::oidc::tests::signing_key;
     use crate::oidc::{RoleMapping, split_values};
-
-    /// A P-256 key pair for signing test tokens, and its public key as a JWK.
-    fn signing_key(kid: &str) -> Option<(jsonwebtoken::EncodingKey, serde_json::Value)> {
-        use base64::Engine as _;
-        use ring::signature::KeyPair as _;
-        let random = ring::rand::SystemRandom::new();
-        let algorithm = &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
-        let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(algorithm, &random).ok()?;
-        let pair = ring::signature::EcdsaKeyPair::from_pkcs8(algorithm, pkcs8.as_ref(), &random).ok()?;
-        let point = pair.public_key().as_ref();
-        let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        let (x, y) = (encode(point.get(1..33)?), encode(point.get(33..65)?));
-        let jwk = serde_json::json!({ "kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "x": x, "y": y });
-        Some((jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()), jwk))
-    }
 
     /// A provider on a loopback port that serves its discovery document and the key set in
     /// `keys`, counting the key set's fetches.

@@ -47,9 +47,15 @@ impl Setup {
 
     /// `slipway run .github/workflows/ci.yml ARGS` in the repository.
     fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.slipway(&["run", ".github/workflows/ci.yml", "--jobs", "1"]);
+        command.args(args);
+        command
+    }
+
+    /// `slipway ARGS` in the repository, with its own work and configuration directories.
+    fn slipway(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_slipway"));
         command
-            .args(["run", ".github/workflows/ci.yml", "--jobs", "1"])
             .args(args)
             .current_dir(self.repo())
             .env("SLIPWAY_WORK_DIR", self.dir.join("work"))
@@ -324,13 +330,8 @@ jobs:
         )],
     );
     let validate = |args: &[&str]| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_slipway"));
-        command
-            .args(["validate", ".github/workflows/ci.yml"])
-            .args(args)
-            .current_dir(setup.repo())
-            .env("NO_COLOR", "1");
-        setup.run(&mut command)
+        let mut command = setup.slipway(&["validate", ".github/workflows/ci.yml"]);
+        setup.run(command.args(args))
     };
     let (code, stdout, stderr) = validate(&[]);
     assert_eq!((code, stdout.as_str()), (Some(2), ""), "{stderr}");
