@@ -39,10 +39,14 @@ fn repository(facts: &EventFacts<'_>) -> Value {
     slipway_driver::github::repository_payload(facts.repository, facts.default_branch)
 }
 
-/// The `sender`: who asked for the run, else the commit's author.
+/// Who sent the event: who asked for the run, else the commit's author.
+fn sender_login(facts: &EventFacts<'_>) -> String {
+    facts.requested_by.map_or_else(|| facts.repository.author.clone(), str::to_owned)
+}
+
+/// The `sender` object.
 fn sender(facts: &EventFacts<'_>) -> Value {
-    let login = facts.requested_by.map_or_else(|| facts.repository.author.clone(), str::to_owned);
-    json!({ "login": login })
+    json!({ "login": sender_login(facts) })
 }
 
 /// The head commit, as `head_commit` and `commits[]` carry it.
@@ -131,14 +135,12 @@ pub(crate) fn payload(facts: &EventFacts<'_>) -> Value {
         }
         _ => {
             let inputs = facts.parameters.as_object().cloned().unwrap_or_default();
-            let sender = sender(facts);
-            let sender = sender["login"].as_str().unwrap_or_default();
             return slipway_driver::github::dispatch_payload(
                 inputs,
                 facts.repository,
                 facts.default_branch,
                 facts.workflow,
-                sender,
+                &sender_login(facts),
             );
         }
     }
